@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: Apache-2.0
+"""portable-fn: write serverless functions once; run them on every cloud and locally."""
+
+from portable_fn._publish import emit as emit
+from portable_fn._publish import publish as publish
+from portable_fn._publish import send as send
+from portable_fn.app import App as App
+from portable_fn.app import Function as Function
+from portable_fn.context import Context as Context
+from portable_fn.errors import BadRequest as BadRequest
+from portable_fn.errors import ConfigurationError as ConfigurationError
+from portable_fn.errors import HTTPError as HTTPError
+from portable_fn.errors import NonRetryable as NonRetryable
+from portable_fn.errors import NotFound as NotFound
+from portable_fn.errors import PortableFnError as PortableFnError
+from portable_fn.events import CloudEvent as CloudEvent
+from portable_fn.http import Headers as Headers
+from portable_fn.http import Request as Request
+from portable_fn.http import Response as Response
+from portable_fn.triggers import Retry as Retry
+
+__version__ = "0.1.0"

@@ -1,0 +1,335 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The dispatch kernel every adapter calls: a portable value in, an outcome out, never a raise.
+
+HTTP: routing errors and ``HTTPError`` become their status with a JSON body; any other exception
+is a 500 whose body says nothing of the code (the traceback goes to the log). Events: an
+exception fails that one message; ``NonRetryable`` and validation errors fail it for good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.context import Context
+from portable_fn.errors import (
+    EventDecodeError,
+    HTTPError,
+    InvalidCloudEventError,
+    MethodNotAllowed,
+    NonRetryable,
+    NotFound,
+    PortableFnError,
+    UnprocessableEntity,
+)
+from portable_fn.events import CloudEvent
+from portable_fn.http import Request, Response, to_response
+from portable_fn.log import Logger
+from portable_fn.triggers import Event, Http, Storage
+
+if TYPE_CHECKING:
+    from portable_fn.app import App, Function
+
+__all__ = [
+    "Outcome",
+    "current",
+    "dispatch_batch",
+    "dispatch_event",
+    "dispatch_event_async",
+    "dispatch_http",
+    "dispatch_http_async",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one message: ``ok``, or failed with ``error`` (``retryable`` = redeliver)."""
+
+    ok: bool
+    error: BaseException | None = None
+    retryable: bool = True
+
+    @property
+    def reason(self) -> str | None:
+        if self.error is None:
+            return None
+        return f"{type(self.error).__name__}: {self.error}"
+
+
+OK = Outcome(True)
+
+
+@dataclass(slots=True)
+class Invocation:
+    """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
+
+    app: App
+    function: Function
+    ctx: Context
+    event: CloudEvent | None
+    cold_start: bool
+
+
+_current: ContextVar[Invocation | None] = ContextVar("portable_fn_invocation", default=None)
+_invoked = False  # per process: the first invocation is the cold start
+
+
+def current() -> Invocation | None:
+    """The invocation running in this context, or None outside one."""
+    return _current.get()
+
+
+def _cold() -> bool:
+    global _invoked
+    if _invoked:
+        return False
+    _invoked = True
+    return True
+
+
+def current_log_fields(ctx: Context) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "function": ctx.function_name,
+        "provider": ctx.provider,
+        "invocation_id": ctx.invocation_id,
+    }
+    invocation = _current.get()
+    if invocation is not None and invocation.ctx is ctx:
+        fields["cold_start"] = invocation.cold_start
+        event = invocation.event
+        if event is not None:
+            fields["event_id"] = event.id
+            fields["event_type"] = event.type
+            correlation = event.extensions.get("correlationid")
+            if correlation is not None:
+                fields["correlation_id"] = correlation
+    trace_id = ctx.trace_id
+    if trace_id is not None:
+        fields["trace_id"] = trace_id
+        fields.setdefault("correlation_id", trace_id)
+    return fields
+
+
+# -- running coroutines from sync adapters ----------------------------------------------------
+
+_loop: Any = None
+
+
+def run_sync(awaitable: Awaitable[Any]) -> Any:
+    """Run an async handler's coroutine from a synchronous adapter (Lambda, functions-framework).
+
+    One event loop per process is kept, not one per call: ``asyncio.run`` would build and tear
+    down a loop on every invocation. asyncio is imported on first use only.
+    """
+    global _loop
+    import asyncio
+
+    if _loop is None or _loop.is_closed():
+        _loop = asyncio.new_event_loop()
+    coroutine: Coroutine[Any, Any, Any] = awaitable  # type: ignore[assignment]
+    return _loop.run_until_complete(coroutine)
+
+
+# -- HTTP -------------------------------------------------------------------------------------
+
+
+def _error_response(error: HTTPError) -> Response:
+    response = Response.json(error.body(), status=error.status)
+    if isinstance(error, MethodNotAllowed):
+        return Response(
+            status=405,
+            headers=response.headers.merged({"allow": ", ".join(error.allowed)}),
+            body=response.body,
+        )
+    return response
+
+
+def _internal_error(ctx: Context, exc: BaseException) -> Response:
+    Logger(current_log_fields(ctx)).exception("unhandled error in HTTP handler", exc=exc)
+    return Response.json(
+        {"error": {"status": 500, "message": "internal server error"}}, status=500
+    )
+
+
+def _resolve(app: App, request: Request, function: str | None) -> tuple[Function, Request]:
+    if function is None:
+        fn, params = app.match(request.method, request.path)
+    else:
+        fn = app.function(function)
+        trigger = fn.trigger
+        if not isinstance(trigger, Http):
+            raise NotFound(f"function {function!r} is not an HTTP function")
+        found = fn.match_path(request.path)
+        if found is None:
+            raise NotFound(f"no route for {request.path}")
+        params = found
+        method = request.method
+        if method not in trigger.methods and not (method == "HEAD" and "GET" in trigger.methods):
+            raise MethodNotAllowed(f"{method} is not allowed", allowed=trigger.methods)
+    if params:
+        request = request.with_path_params(params)
+    return fn, request
+
+
+def dispatch_http(
+    app: App, request: Request, ctx: Context, function: str | None = None
+) -> Response:
+    """Route and run an HTTP request; always returns a ``Response``."""
+    try:
+        fn, request = _resolve(app, request, function)
+    except HTTPError as exc:
+        return _error_response(exc)
+    token = _current.set(Invocation(app, fn, ctx, None, _cold()))
+    try:
+        result = fn.handler(request, ctx) if fn.takes_context else fn.handler(request)
+        if fn.is_async:
+            result = run_sync(result)
+        return to_response(result)
+    except HTTPError as exc:
+        return _error_response(exc)
+    except Exception as exc:
+        return _internal_error(ctx, exc)
+    finally:
+        _current.reset(token)
+
+
+async def dispatch_http_async(
+    app: App,
+    request: Request,
+    ctx: Context,
+    function: str | None = None,
+    *,
+    offload: Callable[[Callable[[], Any]], Awaitable[Any]] | None = None,
+) -> Response:
+    """The async twin; ``offload`` runs a sync handler off the event loop (a thread pool)."""
+    try:
+        fn, request = _resolve(app, request, function)
+    except HTTPError as exc:
+        return _error_response(exc)
+    token = _current.set(Invocation(app, fn, ctx, None, _cold()))
+    try:
+        if fn.is_async:
+            call = fn.handler(request, ctx) if fn.takes_context else fn.handler(request)
+            result = await call
+        elif offload is not None:
+            result = await offload(_bound(fn, request, ctx))
+        else:
+            result = fn.handler(request, ctx) if fn.takes_context else fn.handler(request)
+        return to_response(result)
+    except HTTPError as exc:
+        return _error_response(exc)
+    except Exception as exc:
+        return _internal_error(ctx, exc)
+    finally:
+        _current.reset(token)
+
+
+def _bound(fn: Function, value: Any, ctx: Context) -> Callable[[], Any]:
+    import contextvars
+
+    # Run in a copy of this context so pf.publish inside a thread sees the invocation.
+    context = contextvars.copy_context()
+    if fn.takes_context:
+        return lambda: context.run(fn.handler, value, ctx)
+    return lambda: context.run(fn.handler, value)
+
+
+# -- events -----------------------------------------------------------------------------------
+
+
+def _skips(fn: Function, event: CloudEvent) -> bool:
+    """Whether the trigger's filter rejects this event (it is acknowledged, not run)."""
+    trigger = fn.trigger
+    if isinstance(trigger, Storage):
+        data = event.data if isinstance(event.data, Mapping) else {}
+        return not trigger.accepts(str(data.get("key", "")), str(data.get("action", "")))
+    if isinstance(trigger, Event):
+        return not trigger.matches(event.type, event.source)
+    return False
+
+
+def _failure(ctx: Context, exc: Exception) -> Outcome:
+    retryable = not isinstance(
+        exc, NonRetryable | UnprocessableEntity | EventDecodeError | InvalidCloudEventError
+    )
+    Logger(current_log_fields(ctx)).exception(
+        "event handler failed" + ("" if retryable else " (not retryable)"), exc=exc
+    )
+    return Outcome(False, exc, retryable)
+
+
+def dispatch_event(app: App, function: str, event: CloudEvent, ctx: Context) -> Outcome:
+    """Run an event function on one event; always returns an ``Outcome``."""
+    try:
+        fn = app.function(function)
+    except PortableFnError as exc:
+        return Outcome(False, exc, False)
+    if _skips(fn, event):
+        return OK
+    token = _current.set(Invocation(app, fn, ctx, event, _cold()))
+    try:
+        result = fn.handler(event, ctx) if fn.takes_context else fn.handler(event)
+        if fn.is_async:
+            run_sync(result)
+        return OK
+    except Exception as exc:
+        return _failure(ctx, exc)
+    finally:
+        _current.reset(token)
+
+
+async def dispatch_event_async(
+    app: App,
+    function: str,
+    event: CloudEvent,
+    ctx: Context,
+    *,
+    offload: Callable[[Callable[[], Any]], Awaitable[Any]] | None = None,
+) -> Outcome:
+    """The async twin of ``dispatch_event``."""
+    try:
+        fn = app.function(function)
+    except PortableFnError as exc:
+        return Outcome(False, exc, False)
+    if _skips(fn, event):
+        return OK
+    token = _current.set(Invocation(app, fn, ctx, event, _cold()))
+    try:
+        if fn.is_async:
+            await (fn.handler(event, ctx) if fn.takes_context else fn.handler(event))
+        elif offload is not None:
+            await offload(_bound(fn, event, ctx))
+        else:
+            fn.handler(event, ctx) if fn.takes_context else fn.handler(event)
+        return OK
+    except Exception as exc:
+        return _failure(ctx, exc)
+    finally:
+        _current.reset(token)
+
+
+def dispatch_batch(
+    app: App,
+    function: str,
+    items: Sequence[Callable[[], CloudEvent]],
+    ctx_for: Callable[[int], Context],
+) -> list[Outcome]:
+    """Run a batch: one decode thunk per native record, one outcome per record, in order.
+
+    A record that cannot be decoded fails alone (not retryable: the same bytes will not decode
+    next time either); the others run.
+    """
+    outcomes: list[Outcome] = []
+    append = outcomes.append
+    for index, item in enumerate(items):
+        try:
+            event = item()
+        except PortableFnError as exc:
+            ctx = ctx_for(index)
+            Logger(current_log_fields(ctx)).exception("could not decode message", exc=exc)
+            append(Outcome(False, exc, False))
+            continue
+        append(dispatch_event(app, function, event, ctx_for(index)))
+    return outcomes

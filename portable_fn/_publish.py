@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``pf.publish``, ``pf.send``, ``pf.emit``: build the CloudEvent, hand it to the app's publisher.
+
+The publisher is what the adapter (or the local runtime) installed with ``app.use_publisher``;
+inside an invocation the app is found through the dispatch's context variable, so handlers call
+``pf.publish(...)`` with no plumbing. The current ``traceparent`` travels on every event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from portable_fn._dispatch import current
+from portable_fn.errors import PublishError
+from portable_fn.events import CloudEvent, ExtensionValue
+
+if TYPE_CHECKING:
+    from portable_fn.adapter import Publisher
+    from portable_fn.app import App
+
+__all__ = ["emit", "publish", "send"]
+
+
+def _content_type(data: Any, given: str | None) -> str | None:
+    if given is not None or data is None:
+        return given
+    if isinstance(data, bytes | bytearray | memoryview):
+        return "application/octet-stream"
+    if isinstance(data, str):
+        return "text/plain; charset=utf-8"
+    return "application/json"
+
+
+def _target(app: App | None) -> tuple[App, Publisher, str]:
+    invocation = current()
+    target = app or (invocation.app if invocation is not None else None)
+    if target is None:
+        raise PublishError(
+            "no app to publish from: call inside a handler, or pass app=..."
+        )
+    publisher = target.publisher
+    if publisher is None:
+        raise PublishError(
+            f"app {target.name!r} has no publisher installed; run it through an adapter, "
+            "the local runtime, or app.use_publisher(...) in tests"
+        )
+    if invocation is not None and invocation.app is target:
+        source = f"/portable-fn/{target.name}/{invocation.function.name}"
+    else:
+        source = f"/portable-fn/{target.name}"
+    return target, publisher, source
+
+
+def _build(
+    source: str,
+    type: str,
+    data: Any,
+    *,
+    given_source: str | None,
+    subject: str | None,
+    id: str | None,
+    datacontenttype: str | None,
+    extensions: Mapping[str, ExtensionValue] | None,
+) -> CloudEvent:
+    merged: dict[str, ExtensionValue] = dict(extensions or {})
+    invocation = current()
+    if invocation is not None and "traceparent" not in merged:
+        traceparent = invocation.ctx.traceparent
+        if traceparent is not None:
+            merged["traceparent"] = traceparent
+    kwargs: dict[str, Any] = {}
+    if merged:
+        kwargs["extensions"] = merged
+    return CloudEvent.create(
+        type=type,
+        source=given_source or source,
+        data=data,
+        id=id,
+        subject=subject,
+        datacontenttype=_content_type(data, datacontenttype),
+        **kwargs,
+    )
+
+
+def publish(
+    topic: str,
+    data: Any = None,
+    *,
+    type: str | None = None,
+    source: str | None = None,
+    subject: str | None = None,
+    id: str | None = None,
+    datacontenttype: str | None = None,
+    extensions: Mapping[str, ExtensionValue] | None = None,
+    app: App | None = None,
+) -> CloudEvent:
+    """Publish ``data`` to ``topic``: every subscriber (``@app.topic(topic)``) gets it.
+
+    Returns the CloudEvent sent; subscribers receive it with this ``id``, ``type``, ``source``.
+    """
+    target, publisher, default_source = _target(app)
+    event = _build(default_source, type or f"{target.name}.{topic}", data,
+                   given_source=source, subject=subject, id=id,
+                   datacontenttype=datacontenttype, extensions=extensions)
+    publisher.publish(topic, event)
+    return event
+
+
+def send(
+    queue: str,
+    data: Any = None,
+    *,
+    type: str | None = None,
+    source: str | None = None,
+    subject: str | None = None,
+    id: str | None = None,
+    datacontenttype: str | None = None,
+    extensions: Mapping[str, ExtensionValue] | None = None,
+    delay: float | None = None,
+    app: App | None = None,
+) -> CloudEvent:
+    """Send ``data`` to ``queue``: one consumer (``@app.queue(queue)``) processes it,
+    optionally after ``delay`` seconds."""
+    target, publisher, default_source = _target(app)
+    event = _build(default_source, type or f"{target.name}.{queue}", data,
+                   given_source=source, subject=subject, id=id,
+                   datacontenttype=datacontenttype, extensions=extensions)
+    publisher.send(queue, event, delay=delay)
+    return event
+
+
+def emit(
+    type: str,
+    data: Any = None,
+    *,
+    source: str | None = None,
+    subject: str | None = None,
+    id: str | None = None,
+    datacontenttype: str | None = None,
+    extensions: Mapping[str, ExtensionValue] | None = None,
+    app: App | None = None,
+) -> CloudEvent:
+    """Put an event of ``type`` on the event bus; ``@app.event(type)`` functions receive it."""
+    _, publisher, default_source = _target(app)
+    event = _build(default_source, type, data, given_source=source, subject=subject, id=id,
+                   datacontenttype=datacontenttype, extensions=extensions)
+    publisher.emit(event)
+    return event

@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What an adapter implements and what it calls: the seam between the core and a provider.
+
+An adapter is a distribution (``portable-fn-aws`` ...) that registers an ``Adapter`` object under
+the entry point group ``portable_fn.adapters``; the CLI loads it by provider name, the runtime
+never scans. Inside, the adapter turns native payloads into ``Request``/``CloudEvent`` values,
+calls the dispatch functions re-exported here, and turns the outcome back into the native shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from portable_fn._dispatch import (
+    OK,
+    Outcome,
+    dispatch_batch,
+    dispatch_event,
+    dispatch_event_async,
+    dispatch_http,
+    dispatch_http_async,
+    run_sync,
+)
+from portable_fn.context import Context
+from portable_fn.events import CloudEvent
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+    from portable_fn.testing import Harness
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "OK",
+    "Adapter",
+    "Context",
+    "Finding",
+    "Outcome",
+    "Publisher",
+    "dispatch_batch",
+    "dispatch_event",
+    "dispatch_event_async",
+    "dispatch_http",
+    "dispatch_http_async",
+    "installed_adapters",
+    "load_adapter",
+    "run_sync",
+]
+
+ENTRY_POINT_GROUP = "portable_fn.adapters"
+
+
+@runtime_checkable
+class Publisher(Protocol):
+    """Where ``pf.publish``/``pf.send``/``pf.emit`` go; one per provider, plus the local broker."""
+
+    def publish(self, topic: str, event: CloudEvent) -> None: ...
+
+    def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None: ...
+
+    def emit(self, event: CloudEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something a provider does differently from what the app declares.
+
+    ``unsupported``: the provider cannot honour it (packaging warns loudly); ``warning``: honoured
+    approximately; ``info``: how it is honoured.
+    """
+
+    function: str | None
+    level: Literal["info", "warning", "unsupported"]
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.function}: " if self.function else ""
+        return f"[{self.level}] {where}{self.message}"
+
+
+class Adapter(Protocol):
+    """A provider's adapter, as the CLI and the contract suite see it."""
+
+    name: str
+
+    def findings(self, app: App) -> list[Finding]:
+        """What this provider cannot honour, or honours differently, for ``app``."""
+        ...
+
+    def package(self, app: App, app_ref: str, out_dir: Path) -> list[Finding]:
+        """Write the deployable package for ``app`` (imported as ``app_ref``) into ``out_dir``."""
+        ...
+
+    def sample_events(self) -> Mapping[str, Any]:
+        """Named sample native events (``portable-fn events PROVIDER KIND``)."""
+        ...
+
+    def invoke(self, app: App, function: str, native_event: Any) -> Any:
+        """Run one function on a native event through the adapter; the native result."""
+        ...
+
+    def harness(self) -> Harness:
+        """The contract-suite harness for this provider."""
+        ...
+
+
+def installed_adapters() -> dict[str, Any]:
+    """Provider name -> entry point, for every installed adapter (loaded on demand)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def load_adapter(provider: str) -> Adapter:
+    """The installed adapter for ``provider``, with an install hint when it is missing."""
+    found = installed_adapters().get(provider)
+    if found is None:
+        raise ImportError(
+            f"no portable-fn adapter for {provider!r} is installed; "
+            f'install it with: pip install "portable-fn[{provider}]"'
+        )
+    adapter: Adapter = found.load()
+    return adapter

@@ -1,0 +1,342 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``App``: the registry of one application's functions, and the decorators that fill it.
+
+Registries belong to the instance (two apps in one process never interfere). Decorators return
+the user's function unchanged, so it stays callable in a unit test, and validate at decoration
+time: a duplicate name, a bad route, a bad schedule or a handler that cannot take the event
+raises ``ConfigurationError`` on import, not in production.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+from portable_fn._routing import Router, compile_route, match_route
+from portable_fn.errors import ConfigurationError, FunctionNotFoundError
+from portable_fn.triggers import (
+    Event,
+    Http,
+    Queue,
+    Retry,
+    Schedule,
+    Storage,
+    StorageAction,
+    Stream,
+    Topic,
+    Trigger,
+)
+
+if TYPE_CHECKING:
+    from portable_fn.adapter import Publisher
+
+__all__ = ["App", "Function"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+# Lambda allows 64 characters, Azure 128, Cloud Functions 63 ([a-zA-Z][a-zA-Z0-9_-]*): the
+# portable subset is a Python identifier of at most 63 characters.
+_FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
+_CO_VARARGS = 0x04
+_CO_COROUTINE = 0x80
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Function:
+    """One registered function: its name, trigger and handler, and how to call the handler."""
+
+    name: str
+    handler: Callable[..., Any]
+    trigger: Trigger
+    is_async: bool
+    takes_context: bool
+
+    def match_path(self, path: str) -> Mapping[str, str] | None:
+        """Path parameters when this HTTP function's route matches ``path``."""
+        if not isinstance(self.trigger, Http):
+            return None
+        return match_route(compile_route(self.trigger.path), path.rstrip("/") or "/")
+
+
+def _signature(handler: Callable[..., Any], name: str) -> tuple[bool, bool]:
+    """(is_async, takes_context) for a handler callable as ``h(event)`` or ``h(event, ctx)``.
+
+    Reads the code object rather than ``inspect.signature``: decoration runs at import, on the
+    cold-start path, and ``inspect`` costs milliseconds to import.
+    """
+    target: Any = getattr(handler, "__func__", handler)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        return _signature_slow(handler, name)
+    bound = 1 if hasattr(handler, "__self__") else 0
+    positional = code.co_argcount - bound
+    required = positional - len(target.__defaults__ or ())
+    kwonly_defaults = target.__kwdefaults__ or {}
+    kwonly = code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount]
+    missing_kwonly = [k for k in kwonly if k not in kwonly_defaults]
+    varargs = bool(code.co_flags & _CO_VARARGS)
+    if missing_kwonly:
+        raise ConfigurationError(
+            f"handler has required keyword-only parameters {missing_kwonly}; it is called "
+            "as handler(event) or handler(event, ctx)",
+            function=name,
+        )
+    if required > 2:
+        raise ConfigurationError(
+            f"handler requires {required} arguments; it is called as handler(event) "
+            "or handler(event, ctx)",
+            function=name,
+        )
+    if positional < 1 and not varargs:
+        raise ConfigurationError("handler must accept the event (or request)", function=name)
+    takes_context = varargs or positional >= 2
+    return bool(code.co_flags & _CO_COROUTINE), takes_context
+
+
+def _signature_slow(handler: Callable[..., Any], name: str) -> tuple[bool, bool]:
+    import inspect  # only for callables without a code object (partials, callable instances)
+
+    try:
+        signature = inspect.signature(handler)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"cannot read the handler's signature: {exc}", function=name
+        ) from None
+    for count, takes_context in ((2, True), (1, False)):
+        try:
+            signature.bind(*range(count))
+        except TypeError:
+            continue
+        call = getattr(handler, "__call__", None)  # noqa: B004
+        is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)
+        return is_async, takes_context
+    raise ConfigurationError(
+        "handler cannot be called as handler(event) or handler(event, ctx)", function=name
+    )
+
+
+def _retry(retry: Retry | None, max_retries: int | None) -> Retry:
+    if retry is not None and max_retries is not None and retry.max_retries != max_retries:
+        raise ConfigurationError("give max_retries or retry=Retry(...), not both")
+    if retry is not None:
+        return retry
+    return Retry() if max_retries is None else Retry(max_retries=max_retries)
+
+
+class App:
+    """One application: a named set of functions, each with one trigger.
+
+    >>> app = App("shop")
+    >>> @app.http("/orders/{order_id}")
+    ... def get_order(req): return {"id": req.path_params["order_id"]}
+    """
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not _APP_NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"app name {name!r} must be 1-40 lowercase letters, digits and '-', "
+                "starting with a letter (it prefixes resource names on every provider)"
+            )
+        self.name = name
+        self._functions: dict[str, Function] = {}
+        self._router: Router[Function] = Router()
+        self._publisher: Publisher | None = None
+
+    def __repr__(self) -> str:
+        return f"App({self.name!r}, functions={list(self._functions)})"
+
+    # -- registry ---------------------------------------------------------------------------
+
+    @property
+    def functions(self) -> Mapping[str, Function]:
+        """Every function, in registration order (read-only)."""
+        return MappingProxyType(self._functions)
+
+    def function(self, name: str) -> Function:
+        try:
+            return self._functions[name]
+        except KeyError:
+            raise FunctionNotFoundError(name) from None
+
+    def match(self, method: str, path: str) -> tuple[Function, Mapping[str, str]]:
+        """The HTTP function for a request; ``NotFound``/``MethodNotAllowed`` otherwise."""
+        return self._router.match(method, path)
+
+    def register(self, handler: F, trigger: Trigger, *, name: str | None = None) -> F:
+        """Register ``handler`` for ``trigger``; what every decorator calls."""
+        if not callable(handler):
+            raise ConfigurationError(f"{handler!r} is not callable")
+        function_name = name or getattr(handler, "__name__", None)
+        if not isinstance(function_name, str) or not _FUNCTION_NAME.fullmatch(function_name):
+            raise ConfigurationError(
+                f"function name {function_name!r} must be a letter then up to 62 letters, "
+                "digits or '_' (pass name=...)"
+            )
+        if function_name in self._functions:
+            raise ConfigurationError("a function of this name is already registered",
+                                     function=function_name)
+        is_async, takes_context = _signature(handler, function_name)
+        function = Function(
+            name=function_name,
+            handler=handler,
+            trigger=trigger,
+            is_async=is_async,
+            takes_context=takes_context,
+        )
+        if isinstance(trigger, Http):
+            try:
+                self._router.add(trigger.path, trigger.methods, function)
+            except ConfigurationError as exc:
+                raise ConfigurationError(str(exc), function=function_name) from None
+        self._functions[function_name] = function
+        return handler
+
+    # -- publishing -------------------------------------------------------------------------
+
+    @property
+    def publisher(self) -> Publisher | None:
+        return self._publisher
+
+    def use_publisher(self, publisher: Publisher | None) -> None:
+        """Install what ``pf.publish``/``pf.send``/``pf.emit`` go through for this app."""
+        self._publisher = publisher
+
+    # -- decorators -------------------------------------------------------------------------
+
+    def http(
+        self,
+        path: str,
+        methods: Iterable[str] = ("GET",),
+        *,
+        auth: Literal["function", "anonymous"] = "function",
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
+        dict/list (JSON), str, bytes or None (204)."""
+        methods = (methods,) if isinstance(methods, str) else tuple(methods)
+        trigger = _build(lambda: Http(path=path, methods=methods, auth=auth), name)
+        return lambda handler: self.register(handler, trigger, name=name)
+
+    def queue(
+        self,
+        queue: str,
+        *,
+        max_retries: int | None = None,
+        retry: Retry | None = None,
+        dead_letter: str | None = None,
+        batch_size: int = 10,
+        fifo: bool = False,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Messages sent to ``queue`` (``pf.send``), one consumer each, retried then
+        dead-lettered. The handler takes a ``CloudEvent``."""
+        trigger = _build(
+            lambda: Queue(
+                name=queue,
+                retry=_retry(retry, max_retries),
+                dead_letter=dead_letter,
+                batch_size=batch_size,
+                fifo=fifo,
+            ),
+            name,
+        )
+        return lambda handler: self.register(handler, trigger, name=name)
+
+    def topic(
+        self,
+        topic: str,
+        *,
+        max_retries: int | None = None,
+        retry: Retry | None = None,
+        dead_letter: str | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Every event published to ``topic`` (``pf.publish``); each subscriber gets a copy."""
+        trigger = _build(
+            lambda: Topic(name=topic, retry=_retry(retry, max_retries), dead_letter=dead_letter),
+            name,
+        )
+        return lambda handler: self.register(handler, trigger, name=name)
+
+    def storage(
+        self,
+        bucket: str,
+        *,
+        on: Iterable[StorageAction] = ("created",),
+        prefix: str = "",
+        suffix: str = "",
+        max_retries: int | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Objects created or deleted in ``bucket``; ``event.data`` has bucket, key, size, etag,
+        action and (when known) content_type, the same on every provider."""
+        actions = cast(
+            "tuple[StorageAction, ...]", (on,) if isinstance(on, str) else tuple(on)
+        )
+        trigger = _build(
+            lambda: Storage(
+                bucket=bucket,
+                on=actions,
+                prefix=prefix,
+                suffix=suffix,
+                retry=_retry(None, max_retries),
+            ),
+            name,
+        )
+        return lambda handler: self.register(handler, trigger, name=name)
+
+    def schedule(
+        self, expression: str | None = None, *, cron: str | None = None, name: str | None = None
+    ) -> Callable[[F], F]:
+        """``rate(N minutes|hours|days)`` or ``cron="m h dom mon dow"`` (UTC)."""
+        if (expression is None) == (cron is None):
+            raise ConfigurationError("give a rate(...) expression or cron=..., exactly one")
+        text = expression if expression is not None else cron
+        assert text is not None  # narrowed by the check above, for mypy
+        trigger = _build(lambda: Schedule(expression=text), name)
+        return lambda handler: self.register(handler, trigger, name=name)
+
+    def event(
+        self,
+        type: str,
+        *,
+        source: str | None = None,
+        max_retries: int | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Events of CloudEvent ``type`` (or a ``prefix.*``) on the event bus (``pf.emit``)."""
+        trigger = _build(
+            lambda: Event(type=type, source=source, retry=_retry(None, max_retries)), name
+        )
+        return lambda handler: self.register(handler, trigger, name=name)
+
+    def stream(
+        self,
+        stream: str,
+        *,
+        batch_size: int = 100,
+        start: Literal["latest", "trim_horizon"] = "latest",
+        max_retries: int | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Records of an ordered stream (Kinesis, Event Hubs), in partition order."""
+        trigger = _build(
+            lambda: Stream(
+                name=stream, batch_size=batch_size, start=start, retry=_retry(None, max_retries)
+            ),
+            name,
+        )
+        return lambda handler: self.register(handler, trigger, name=name)
+
+
+def _build(make: Callable[[], Trigger], name: str | None) -> Trigger:
+    """Build a trigger now, at decoration time, naming the function in any error."""
+    try:
+        return make()
+    except ConfigurationError as exc:
+        if name and exc.function is None:
+            raise ConfigurationError(str(exc), function=name) from None
+        raise

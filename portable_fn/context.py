@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``Context``: what a handler may know about its invocation, the same on every provider."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from portable_fn.log import Logger
+
+__all__ = ["Context"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Context:
+    """One invocation. ``attempt`` counts deliveries of this message (1 = first);
+    ``deadline`` is the epoch second the provider stops the invocation; ``native`` and
+    ``native_context`` are the provider's raw event and context, an escape hatch."""
+
+    provider: str
+    function_name: str
+    invocation_id: str
+    attempt: int = 1
+    deadline: float | None = None
+    native: Any = None
+    native_context: Any = None
+    traceparent: str | None = None
+
+    @property
+    def remaining_time(self) -> float | None:
+        """Seconds left before the provider's timeout, or None where there is none."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.time())
+
+    @property
+    def trace_id(self) -> str | None:
+        """The W3C trace id of ``traceparent`` (``00-<trace>-<span>-<flags>``)."""
+        parts = (self.traceparent or "").split("-")
+        return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+    @property
+    def logger(self) -> Logger:
+        """A JSON-lines logger bound to this invocation (and its event, inside a dispatch)."""
+        from portable_fn._dispatch import current_log_fields
+
+        return Logger(current_log_fields(self))

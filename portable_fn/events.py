@@ -1,0 +1,501 @@
+# SPDX-License-Identifier: Apache-2.0
+"""CloudEvents 1.0: the value every non-HTTP handler receives, and its wire formats.
+
+Spec: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md
+JSON format: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/formats/json-format.md
+HTTP binding: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md
+
+Standard library only: this module runs in every deployed function, Pyodide included.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Literal
+from urllib.parse import quote, unquote
+
+from portable_fn.errors import InvalidCloudEventError
+
+__all__ = [
+    "CloudEvent",
+    "decode_data",
+    "encode_data",
+    "from_dict",
+    "from_http",
+    "from_json",
+    "is_json_content_type",
+    "schedule_data",
+    "sniff_structured",
+    "storage_data",
+    "to_binary",
+    "to_dict",
+    "to_json",
+    "to_structured",
+]
+
+SPECVERSION = "1.0"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+_REQUIRED = ("id", "source", "type")
+_OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
+# Names an extension may not take: the context attributes and the JSON format's data members.
+_RESERVED = frozenset(("specversion", *_REQUIRED, *_OPTIONAL, "data", "data_base64"))
+_EXTENSION_NAME = re.compile(r"[a-z0-9]+")
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+# One encoder, built once: json.dumps with non-default arguments builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+ExtensionValue = str | int | bool | bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloudEvent:
+    """An event as the CloudEvents 1.0 spec defines it, validated when built.
+
+    ``data`` holds the decoded payload: a JSON value for JSON content types, ``str`` for text,
+    ``bytes`` otherwise. ``time`` is timezone-aware (a string in RFC 3339 is accepted and parsed).
+    ``extensions`` maps lowercase alphanumeric names to values (spec section "Extension Context
+    Attributes"); ``source`` + ``id`` identify the event for duplicate detection.
+    """
+
+    id: str
+    source: str
+    type: str
+    specversion: str = SPECVERSION
+    datacontenttype: str | None = None
+    dataschema: str | None = None
+    subject: str | None = None
+    time: datetime | None = None
+    data: Any = None
+    extensions: Mapping[str, ExtensionValue] = field(default_factory=lambda: _EMPTY)
+
+    def __post_init__(self) -> None:
+        # Hot path (one event per message): plain attribute checks, no loops over getattr.
+        if not (type(self.id) is str and self.id):
+            _require_text("id", self.id)
+        if not (type(self.source) is str and self.source):
+            _require_text("source", self.source)
+        if not (type(self.type) is str and self.type):
+            _require_text("type", self.type)
+        if self.specversion != SPECVERSION:
+            raise InvalidCloudEventError(
+                "specversion", f"must be {SPECVERSION!r}, got {self.specversion!r}"
+            )
+        if self.datacontenttype is not None:
+            _require_text("datacontenttype", self.datacontenttype)
+        if self.dataschema is not None:
+            _require_text("dataschema", self.dataschema)
+        if self.subject is not None:
+            _require_text("subject", self.subject)
+        time = self.time
+        if time is not None and type(time) is not datetime:
+            object.__setattr__(self, "time", _coerce_time(time))
+        elif time is not None and time.tzinfo is None:
+            raise InvalidCloudEventError("time", "must be timezone-aware")
+        extensions = self.extensions
+        if extensions is not _EMPTY:
+            for name, value in extensions.items():
+                _check_extension(name, value)
+            object.__setattr__(self, "extensions", MappingProxyType(dict(extensions)))
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        type: str,
+        source: str,
+        data: Any = None,
+        id: str | None = None,
+        time: datetime | None = None,
+        **attributes: Any,
+    ) -> CloudEvent:
+        """Build a new event: ``id`` defaults to a random UUID, ``time`` to now (UTC)."""
+        return cls(
+            id=id or new_id(),
+            source=source,
+            type=type,
+            time=time or datetime.now(timezone.utc),
+            data=data,
+            **attributes,
+        )
+
+    def replace(self, **changes: Any) -> CloudEvent:
+        """A copy with some attributes changed (validated again)."""
+        return replace(self, **changes)
+
+    def with_extensions(self, **values: ExtensionValue | None) -> CloudEvent:
+        """A copy with extensions added, changed, or (value None) removed."""
+        merged = dict(self.extensions)
+        for name, value in values.items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
+        return replace(self, extensions=merged)
+
+
+def _require_text(name: str, value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidCloudEventError(name, "must be a non-empty string")
+
+
+def _coerce_time(value: object) -> datetime:
+    if isinstance(value, str):
+        return parse_time(value)
+    if isinstance(value, datetime):  # a subclass
+        if value.tzinfo is None:
+            raise InvalidCloudEventError("time", "must be timezone-aware")
+        return value
+    raise InvalidCloudEventError("time", "must be a datetime or an RFC 3339 string")
+
+
+def _check_extension(name: object, value: object) -> None:
+    if not isinstance(name, str) or not _EXTENSION_NAME.fullmatch(name):
+        raise InvalidCloudEventError(
+            str(name), "extension names must be lowercase letters a-z and digits 0-9"
+        )
+    if name in _RESERVED:
+        raise InvalidCloudEventError(name, "is a reserved attribute name, not an extension")
+    if not isinstance(value, str | int | bool | bytes):
+        raise InvalidCloudEventError(name, f"extension value of type {type(value).__name__}")
+
+
+def new_id() -> str:
+    """A random (version 4) UUID string; cheaper to import than the uuid module."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp (``Z`` or an offset; any number of fraction digits)."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    value = _FRACTION.sub(r"\1", value)  # Python < 3.11 reads at most 6 fraction digits
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidCloudEventError("time", f"not an RFC 3339 timestamp: {text!r}") from None
+    if parsed.tzinfo is None:
+        raise InvalidCloudEventError("time", f"has no UTC offset: {text!r}")
+    return parsed
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, the form every provider's examples use."""
+    text = value.astimezone(timezone.utc).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+# -- data codec -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_json_content_type(content_type: str | None) -> bool:
+    """True for ``application/json``, ``text/json`` and any ``+json`` suffix (RFC 6839)."""
+    if content_type is None:
+        return False
+    media = _media_type(content_type)
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
+def _is_text_content_type(content_type: str) -> bool:
+    media = _media_type(content_type)
+    return media.startswith("text/") or media in ("application/xml",) or media.endswith("+xml")
+
+
+def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]:
+    """Serialise event data for a transport body; returns the bytes and their content type."""
+    if data is None:
+        return b"", content_type
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data), content_type or "application/octet-stream"
+    if isinstance(data, str) and not is_json_content_type(content_type):
+        return data.encode("utf-8"), content_type or "text/plain; charset=utf-8"
+    try:
+        body = _JSON.encode(data).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
+    return body, content_type or "application/json"
+
+
+def decode_data(body: bytes, content_type: str | None) -> Any:
+    """Read a transport body back into event data, as ``encode_data`` wrote it.
+
+    JSON content types must carry JSON (else ``InvalidCloudEventError('data')``); ``text/*`` and
+    XML become ``str``; anything else, including no content type, stays ``bytes`` (the spec
+    makes data opaque without a content type).
+    """
+    if not body:
+        return None
+    if is_json_content_type(content_type):
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidCloudEventError(
+                "data", f"content type {content_type!r} says JSON but the body is not JSON"
+            ) from None
+    if content_type is not None and _is_text_content_type(content_type):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidCloudEventError(
+                "data", f"content type {content_type!r} says text but the body is not UTF-8"
+            ) from None
+    return bytes(body)
+
+
+# -- JSON format --------------------------------------------------------------------------------
+
+
+def to_dict(event: CloudEvent) -> dict[str, Any]:
+    """The JSON-format object of an event (``data_base64`` for binary data)."""
+    out: dict[str, Any] = {
+        "specversion": event.specversion,
+        "id": event.id,
+        "source": event.source,
+        "type": event.type,
+    }
+    if event.datacontenttype is not None:
+        out["datacontenttype"] = event.datacontenttype
+    if event.dataschema is not None:
+        out["dataschema"] = event.dataschema
+    if event.subject is not None:
+        out["subject"] = event.subject
+    if event.time is not None:
+        out["time"] = format_time(event.time)
+    for name, value in event.extensions.items():
+        out[name] = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+    data = event.data
+    if isinstance(data, bytes | bytearray | memoryview):
+        out["data_base64"] = base64.b64encode(bytes(data)).decode("ascii")
+    elif data is not None:
+        out["data"] = data
+    return out
+
+
+def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
+    """An event from its JSON-format object; validates every attribute."""
+    if not isinstance(obj, Mapping):
+        raise InvalidCloudEventError("specversion", "a structured event must be a JSON object")
+    if "specversion" not in obj:
+        raise InvalidCloudEventError("specversion", "is required")
+    for name in _REQUIRED:
+        if name not in obj:
+            raise InvalidCloudEventError(name, "is required")
+    if "data" in obj and "data_base64" in obj:
+        raise InvalidCloudEventError("data_base64", "cannot appear together with data")
+    data: Any = obj.get("data")
+    if "data_base64" in obj:
+        encoded = obj["data_base64"]
+        if not isinstance(encoded, str):
+            raise InvalidCloudEventError("data_base64", "must be a string")
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidCloudEventError("data_base64", "is not valid base64") from None
+    extensions = {k: v for k, v in obj.items() if k not in _RESERVED}
+    return CloudEvent(
+        id=obj["id"],
+        source=obj["source"],
+        type=obj["type"],
+        specversion=obj["specversion"],
+        datacontenttype=obj.get("datacontenttype"),
+        dataschema=obj.get("dataschema"),
+        subject=obj.get("subject"),
+        time=obj.get("time"),
+        data=data,
+        extensions=extensions or _EMPTY,
+    )
+
+
+def to_json(event: CloudEvent) -> bytes:
+    """Structured-mode JSON bytes."""
+    try:
+        return _JSON.encode(to_dict(event)).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
+
+
+def from_json(text: bytes | str) -> CloudEvent:
+    """An event from structured-mode JSON."""
+    try:
+        obj = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCloudEventError("specversion", "structured event is not valid JSON") from None
+    return from_dict(obj)
+
+
+def sniff_structured(body: bytes | str | Mapping[str, Any] | None) -> CloudEvent | None:
+    """The event if ``body`` is a structured-mode CloudEvent, else ``None``.
+
+    This is how every adapter recovers an event that portable-fn published through a transport
+    with no CloudEvents binding of its own (SQS, SNS, Storage Queues, Cloudflare Queues). A body
+    that claims ``specversion`` but breaks the spec raises ``InvalidCloudEventError``.
+    """
+    if body is None:
+        return None
+    if isinstance(body, Mapping):
+        return from_dict(body) if "specversion" in body else None
+    if isinstance(body, bytes | bytearray):
+        head = bytes(body[:1024])
+        if b'"specversion"' not in head and b'"specversion"' not in body:
+            return None
+    elif '"specversion"' not in body:
+        return None
+    first = body.lstrip()[:1]
+    if first not in (b"{", "{"):
+        return None
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(obj, dict) or "specversion" not in obj:
+        return None
+    return from_dict(obj)
+
+
+# -- HTTP binding ---------------------------------------------------------------------------------
+
+# Characters the HTTP binding (section 3.1.3.2) requires percent-encoded in ce- header values.
+_HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
+
+
+def _header_value(value: ExtensionValue | datetime) -> str:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return quote(str(value), safe=_HEADER_SAFE)
+
+
+def to_binary(event: CloudEvent) -> tuple[dict[str, str], bytes]:
+    """Binary mode: attributes as ``ce-`` headers, data as the body."""
+    body, content_type = encode_data(event.data, event.datacontenttype)
+    headers = {
+        "ce-specversion": event.specversion,
+        "ce-id": _header_value(event.id),
+        "ce-source": _header_value(event.source),
+        "ce-type": _header_value(event.type),
+    }
+    if event.subject is not None:
+        headers["ce-subject"] = _header_value(event.subject)
+    if event.dataschema is not None:
+        headers["ce-dataschema"] = _header_value(event.dataschema)
+    if event.time is not None:
+        headers["ce-time"] = format_time(event.time)
+    for name, value in event.extensions.items():
+        headers["ce-" + name] = _header_value(value)
+    if content_type is not None:
+        headers["content-type"] = content_type
+    return headers, body
+
+
+def to_structured(event: CloudEvent) -> tuple[dict[str, str], bytes]:
+    """Structured mode: the whole event as ``application/cloudevents+json``."""
+    return {"content-type": STRUCTURED_CONTENT_TYPE}, to_json(event)
+
+
+def http_mode(headers: Mapping[str, str]) -> Literal["structured", "binary", "batch"]:
+    content_type = _lower_keys(headers).get("content-type", "")
+    media = _media_type(content_type) if content_type else ""
+    if media == "application/cloudevents-batch+json":
+        return "batch"
+    if media.startswith("application/cloudevents"):
+        return "structured"
+    return "binary"
+
+
+def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+def from_http(headers: Mapping[str, str], body: bytes) -> CloudEvent:
+    """Read an event from an HTTP message in either mode (binding section 3)."""
+    lowered = _lower_keys(headers)
+    mode = http_mode(lowered)
+    if mode == "batch":
+        raise InvalidCloudEventError("datacontenttype", "batch mode carries many events, not one")
+    if mode == "structured":
+        return from_json(body)
+    if "ce-specversion" not in lowered:
+        raise InvalidCloudEventError(
+            "specversion", "missing: neither a ce-specversion header nor a structured body"
+        )
+    attrs: dict[str, Any] = {}
+    extensions: dict[str, str] = {}
+    for name, value in lowered.items():
+        if not name.startswith("ce-"):
+            continue
+        attr = name[3:]
+        decoded = unquote(value)
+        if attr in _RESERVED:
+            attrs[attr] = decoded
+        else:
+            extensions[attr] = decoded
+    for name in _REQUIRED:
+        if name not in attrs:
+            raise InvalidCloudEventError(name, f"is required (header ce-{name})")
+    content_type = lowered.get("content-type")
+    return CloudEvent(
+        id=attrs["id"],
+        source=attrs["source"],
+        type=attrs["type"],
+        specversion=attrs["specversion"],
+        datacontenttype=content_type,
+        dataschema=attrs.get("dataschema"),
+        subject=attrs.get("subject"),
+        time=attrs.get("time"),
+        data=decode_data(body, content_type),
+        extensions=extensions or _EMPTY,
+    )
+
+
+# -- portable payload shapes ----------------------------------------------------------------------
+
+
+def storage_data(
+    *,
+    bucket: str,
+    key: str,
+    size: int | None,
+    etag: str | None,
+    action: Literal["created", "deleted"],
+    content_type: str | None = None,
+) -> dict[str, Any]:
+    """The portable storage payload every provider's storage event carries (DESIGN section 2)."""
+    data: dict[str, Any] = {
+        "bucket": bucket,
+        "key": key,
+        "size": size,
+        "etag": etag,
+        "action": action,
+    }
+    if content_type is not None:
+        data["content_type"] = content_type
+    return data
+
+
+def schedule_data(*, expression: str, scheduled_time: datetime) -> dict[str, Any]:
+    """The portable schedule payload: the trigger's expression and when this run was due."""
+    return {"expression": expression, "scheduled_time": format_time(scheduled_time)}

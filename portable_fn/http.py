@@ -1,0 +1,309 @@
+# SPDX-License-Identifier: Apache-2.0
+"""HTTP values: the ``Request`` every HTTP handler receives, the ``Response`` it may return.
+
+Adapters build a ``Request`` from the provider's native shape and turn a ``Response`` back into
+it, so a handler sees the same thing on every provider (DESIGN section 2). Header and query maps
+are immutable and multi-valued; header names fold case (RFC 9110 section 5.1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict as _asdict
+from dataclasses import dataclass, field, is_dataclass
+from types import MappingProxyType
+from typing import Any, TypeAlias, TypeVar
+from urllib.parse import parse_qsl
+
+from portable_fn.errors import BadRequest
+
+__all__ = ["Headers", "QueryParams", "Request", "Response", "to_response"]
+
+RawPairs: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | _MultiMap"
+_M = TypeVar("_M", bound="_MultiMap")
+
+
+class _MultiMap:
+    """An immutable multi-map. The index is built on first lookup: most requests never read
+    most of their headers, and adapters sit on the hot path of every invocation."""
+
+    __slots__ = ("_index", "_raw")
+    _fold = False
+
+    def __init__(self, raw: RawPairs | None = None) -> None:
+        self._raw: RawPairs = () if raw is None else raw
+        self._index: dict[str, list[str]] | None = None
+
+    @classmethod
+    def from_multi(cls: type[_M], raw: Mapping[str, Iterable[str]]) -> _M:
+        """From a name -> list-of-values map (ALB multi-value and API Gateway v1 shapes)."""
+        return cls([(name, value) for name, values in raw.items() for value in values])
+
+    def _build(self) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        raw = self._raw
+        pairs = raw.items() if isinstance(raw, Mapping | _MultiMap) else raw
+        fold = self._fold
+        for name, value in pairs:
+            key = name.lower() if fold else name
+            if key in index:
+                index[key].append(value)
+            else:
+                index[key] = [value]
+        self._index = index
+        return index
+
+    def _key(self, name: str) -> str:
+        return name.lower() if self._fold else name
+
+    def __getitem__(self, name: str) -> str:
+        index = self._index if self._index is not None else self._build()
+        return index[self._key(name)][0]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        index = self._index if self._index is not None else self._build()
+        values = index.get(self._key(name))
+        return values[0] if values else default
+
+    def getall(self, name: str) -> list[str]:
+        """Every value of ``name``, in arrival order (empty when absent)."""
+        index = self._index if self._index is not None else self._build()
+        return list(index.get(self._key(name), ()))
+
+    def __contains__(self, name: object) -> bool:
+        index = self._index if self._index is not None else self._build()
+        return isinstance(name, str) and self._key(name) in index
+
+    def __iter__(self) -> Iterator[str]:
+        index = self._index if self._index is not None else self._build()
+        return iter(index)
+
+    def __len__(self) -> int:
+        index = self._index if self._index is not None else self._build()
+        return len(index)
+
+    def keys(self) -> list[str]:
+        return list(self)
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every (name, value) pair, repeated names included."""
+        index = self._index if self._index is not None else self._build()
+        return [(name, value) for name, values in index.items() for value in values]
+
+    def to_dict(self) -> dict[str, str]:
+        """Name -> first value."""
+        index = self._index if self._index is not None else self._build()
+        return {name: values[0] for name, values in index.items()}
+
+    def to_multi(self) -> dict[str, list[str]]:
+        """Name -> every value."""
+        index = self._index if self._index is not None else self._build()
+        return {name: list(values) for name, values in index.items()}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _MultiMap):
+            return type(other) is type(self) and self.to_multi() == other.to_multi()
+        if isinstance(other, Mapping):
+            return self.to_dict() == {self._key(k): v for k, v in other.items()}
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.items()!r})"
+
+
+class Headers(_MultiMap):
+    """Case-insensitive, multi-valued, immutable HTTP headers; names are reported lower-cased."""
+
+    __slots__ = ()
+    _fold = True
+
+    def merged(self, extra: RawPairs) -> Headers:
+        """A copy with ``extra`` appended."""
+        pairs = extra.items() if isinstance(extra, Mapping | _MultiMap) else extra
+        return Headers([*self.items(), *pairs])
+
+
+class QueryParams(_MultiMap):
+    """Case-sensitive, multi-valued, immutable query parameters."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_string(cls, query: str) -> QueryParams:
+        """Parse ``a=1&b=2&a=3`` (no leading ``?``); blank values are kept."""
+        return cls(parse_qsl(query, keep_blank_values=True)) if query else cls()
+
+
+_EMPTY_HEADERS = Headers()
+_EMPTY_QUERY = QueryParams()
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """An HTTP request, the same on every provider.
+
+    ``body`` is the raw bytes (base64 already undone by the adapter); ``path`` is decoded and
+    starts with ``/``; ``path_params`` come from the route pattern (``/orders/{order_id}``).
+    """
+
+    method: str
+    path: str
+    headers: Headers = field(default_factory=lambda: _EMPTY_HEADERS)
+    query: QueryParams = field(default_factory=lambda: _EMPTY_QUERY)
+    body: bytes = b""
+    path_params: Mapping[str, str] = field(default_factory=lambda: _NO_PARAMS)
+    client_ip: str | None = None
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """Cookies from every ``Cookie`` header; a malformed pair is skipped, not fatal."""
+        jar: dict[str, str] = {}
+        for header in self.headers.getall("cookie"):
+            for part in header.split(";"):
+                name, sep, value = part.strip().partition("=")
+                if sep and name:
+                    jar[name] = _unquote_cookie(value.strip())
+        return jar
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8; ``BadRequest`` when it is not."""
+        try:
+            return self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest("request body is not valid UTF-8") from None
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ``BadRequest`` (400) when it is empty or not JSON."""
+        if not self.body:
+            raise BadRequest("request body is empty; expected JSON")
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("request body is not valid JSON") from None
+
+    def with_path_params(self, params: Mapping[str, str]) -> Request:
+        return Request(
+            method=self.method,
+            path=self.path,
+            headers=self.headers,
+            query=self.query,
+            body=self.body,
+            path_params=params,
+            client_ip=self.client_ip,
+        )
+
+
+def _unquote_cookie(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        from http.cookies import CookieError, SimpleCookie  # rare: quoted cookie values
+
+        try:
+            jar: SimpleCookie = SimpleCookie()
+            jar.load(f"x={value}")
+            return jar["x"].value
+        except CookieError:
+            return value[1:-1]
+    return value
+
+
+# One encoder, built once: json.dumps with non-default arguments builds a new one per call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_TEXTUAL = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Response:
+    """An HTTP response; every adapter turns it into the provider's native response."""
+
+    status: int = 200
+    headers: Headers = field(default_factory=lambda: _EMPTY_HEADERS)
+    body: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not 100 <= self.status <= 599:
+            raise ValueError(f"HTTP status must be 100-599, got {self.status}")
+        if type(self.headers) is not Headers:
+            object.__setattr__(self, "headers", Headers(self.headers))
+
+    @classmethod
+    def json(
+        cls, value: Any, *, status: int = 200, headers: RawPairs | None = None
+    ) -> Response:
+        body = _JSON.encode(value).encode("utf-8")
+        if headers is None:  # the common case: share one immutable header map
+            return cls(status=status, headers=_JSON_HEADERS, body=body)
+        return cls(status=status, headers=_with_type(headers, "application/json"), body=body)
+
+    @classmethod
+    def text(
+        cls, value: str, *, status: int = 200, headers: RawPairs | None = None
+    ) -> Response:
+        return cls(
+            status=status,
+            headers=_with_type(headers, "text/plain; charset=utf-8"),
+            body=value.encode("utf-8"),
+        )
+
+    @classmethod
+    def binary(
+        cls,
+        value: bytes,
+        *,
+        content_type: str = "application/octet-stream",
+        status: int = 200,
+        headers: RawPairs | None = None,
+    ) -> Response:
+        return cls(status=status, headers=_with_type(headers, content_type), body=bytes(value))
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def is_text(self) -> bool:
+        """Whether the body can travel as UTF-8 text; otherwise adapters base64 it."""
+        content_type = self.headers.get("content-type")
+        if content_type is None:
+            return not self.body
+        media = content_type.split(";", 1)[0].strip().lower()
+        return media.startswith(_TEXTUAL) or media.endswith(("+json", "+xml"))
+
+
+def _with_type(headers: RawPairs | None, content_type: str) -> Headers:
+    if headers is None:
+        return Headers((("content-type", content_type),))
+    given = Headers(headers)
+    return given if "content-type" in given else given.merged({"content-type": content_type})
+
+
+_NO_CONTENT = Response(status=204)
+_JSON_HEADERS = Headers((("content-type", "application/json"),))
+
+
+def to_response(value: Any) -> Response:
+    """What a handler returned, as a ``Response``: dict/list -> JSON 200, str -> text,
+    bytes -> octet-stream, None -> 204, a dataclass -> its fields as JSON."""
+    if type(value) is dict or type(value) is list:
+        return Response.json(value)
+    if isinstance(value, Response):
+        return value
+    if value is None:
+        return _NO_CONTENT
+    if isinstance(value, str):
+        return Response.text(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return Response.binary(bytes(value))
+    if isinstance(value, dict | list | tuple | int | float | bool):
+        return Response.json(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return Response.json(_asdict(value))
+    raise TypeError(f"a handler returned {type(value).__name__}, which is not a response")

@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Structured logs: one JSON object per line, read natively by every provider's log ingestion.
+
+CloudWatch Logs and Workers Logs take JSON lines as they are; Cloud Logging lifts ``severity``,
+``message`` and ``logging.googleapis.com/trace`` out of a JSON line written to stdout
+(https://cloud.google.com/logging/docs/structured-logging); Application Insights ingests the
+worker's stdout. The level comes from ``PORTABLE_FN_LOG_LEVEL`` (default INFO), read when the
+first logger is made, never at import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+__all__ = ["LEVELS", "Logger"]
+
+LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+_threshold: int | None = None
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def threshold() -> int:
+    global _threshold
+    if _threshold is None:
+        name = os.environ.get("PORTABLE_FN_LOG_LEVEL", "INFO").upper()
+        _threshold = LEVELS.get(name, 20)
+    return _threshold
+
+
+def set_level(level: str | None) -> None:
+    """Set the level for this process (None: read the environment again)."""
+    global _threshold
+    _threshold = None if level is None else LEVELS[level.upper()]
+
+
+def _timestamp(now: float) -> str:
+    seconds = int(now)
+    millis = int((now - seconds) * 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+class Logger:
+    """A logger bound to fields that every line carries (function, invocation, event, trace)."""
+
+    __slots__ = ("_fields", "_stream")
+
+    def __init__(self, fields: Mapping[str, Any] | None = None, stream: TextIO | None = None):
+        self._fields = dict(fields or {})
+        self._stream = stream
+
+    def bind(self, **fields: Any) -> Logger:
+        """A logger with more fields bound."""
+        return Logger({**self._fields, **fields}, self._stream)
+
+    @property
+    def fields(self) -> Mapping[str, Any]:
+        return dict(self._fields)
+
+    def log(self, level: str, message: str, /, **fields: Any) -> None:
+        number = LEVELS[level]
+        if number < threshold():
+            return
+        now = time.time()
+        record: dict[str, Any] = {
+            "level": level,
+            "severity": level,  # Cloud Logging's name for it
+            "message": message,
+            "timestamp": _timestamp(now),
+        }
+        record.update(self._fields)
+        trace = record.get("trace_id")
+        project = os.environ.get("GOOGLE_CLOUD_PROJECT")
+        if trace and project:
+            record["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace}"
+        record.update(fields)
+        stream = self._stream or sys.stdout
+        stream.write(_ENCODER.encode(record) + "\n")
+        stream.flush()
+
+    def debug(self, message: str, /, **fields: Any) -> None:
+        self.log("DEBUG", message, **fields)
+
+    def info(self, message: str, /, **fields: Any) -> None:
+        self.log("INFO", message, **fields)
+
+    def warning(self, message: str, /, **fields: Any) -> None:
+        self.log("WARNING", message, **fields)
+
+    def error(self, message: str, /, **fields: Any) -> None:
+        self.log("ERROR", message, **fields)
+
+    def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
+        """ERROR with the exception's type, message and traceback (in the log, never in a
+        response)."""
+        error = exc if exc is not None else sys.exc_info()[1]
+        if error is not None:
+            fields.setdefault("error_type", type(error).__name__)
+            fields.setdefault("error", str(error))
+            lines = traceback.format_exception(type(error), error, error.__traceback__)
+            fields.setdefault("stack", "".join(lines))
+        self.log("ERROR", message, **fields)

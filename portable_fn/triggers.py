@@ -1,0 +1,248 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Trigger specs: what starts a function, as plain values every adapter reads.
+
+Each is a frozen dataclass validated when built, so a bad name, path or schedule fails at
+decoration time, never at deploy time. ``kind`` tells the trigger family apart without
+``isinstance`` chains in code that only needs the family.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from portable_fn._schedule import Cron, parse_cron, parse_rate
+from portable_fn.errors import ConfigurationError
+
+__all__ = [
+    "Event",
+    "Http",
+    "Queue",
+    "Retry",
+    "Schedule",
+    "Storage",
+    "Stream",
+    "Topic",
+    "Trigger",
+]
+
+HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+# Resource names every provider accepts: SQS/SNS allow [A-Za-z0-9_-]{1,80}, Pub/Sub
+# [A-Za-z][A-Za-z0-9-_.~+%]{2,254}, Storage Queues lowercase [a-z0-9-]{3,63}, CF Queues
+# [a-z0-9-]; the portable subset starts with a letter and uses letters, digits and '-'.
+_RESOURCE = re.compile(r"[a-z][a-z0-9-]{1,61}[a-z0-9]")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_EVENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*\*?")
+
+
+def _check_resource(kind: str, name: str) -> None:
+    if not isinstance(name, str) or not _RESOURCE.fullmatch(name) or "--" in name:
+        raise ConfigurationError(
+            f"{kind} name {name!r} must be 3-63 lowercase letters, digits and single hyphens, "
+            "starting with a letter (the names every provider accepts)"
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retry:
+    """How a failed message is retried before it is dead-lettered.
+
+    ``max_retries`` redeliveries follow the first attempt (so ``max_retries + 1`` attempts in
+    all); the n-th retry waits ``min(max_backoff, initial_backoff * 2**(n-1))`` seconds, with
+    "equal jitter" when ``jitter``: a uniform draw from the upper half of that, so delays still grow
+    visibly while retries of many messages spread out (AWS Architecture Blog, "Exponential
+    Backoff and Jitter").
+    """
+
+    max_retries: int = 4
+    initial_backoff: float = 1.0
+    max_backoff: float = 300.0
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_retries, int) or not 0 <= self.max_retries <= 100:
+            raise ConfigurationError(f"max_retries must be 0-100, got {self.max_retries!r}")
+        if not 0 < self.initial_backoff <= self.max_backoff:
+            raise ConfigurationError(
+                "backoff must satisfy 0 < initial_backoff <= max_backoff, got "
+                f"{self.initial_backoff!r} and {self.max_backoff!r}"
+            )
+
+    @property
+    def max_attempts(self) -> int:
+        return self.max_retries + 1
+
+    def delay(self, retry: int, *, rand: random.Random | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        ceiling = min(self.max_backoff, self.initial_backoff * float(2 ** max(0, retry - 1)))
+        if not self.jitter:
+            return ceiling
+        value: float = (rand or random).uniform(ceiling / 2, ceiling)
+        return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Http:
+    """An HTTP route: ``/orders/{order_id}``; ``{name+}`` matches the rest of the path.
+
+    ``auth="function"`` (the default) asks for the provider's own caller authentication where it
+    has one (an Azure function key, IAM on Cloud Run functions and Lambda URLs); ``"anonymous"``
+    opens the route to the internet. The local runtime does not authenticate.
+    """
+
+    path: str
+    methods: tuple[str, ...] = ("GET",)
+    auth: Literal["function", "anonymous"] = "function"
+    kind: Literal["http"] = field(default="http", init=False)
+
+    def __post_init__(self) -> None:
+        from portable_fn._routing import compile_route  # validates the pattern
+
+        compile_route(self.path)
+        methods = tuple(m.upper() for m in self.methods)
+        bad = [m for m in methods if m not in HTTP_METHODS]
+        if bad or not methods:
+            raise ConfigurationError(f"unsupported HTTP methods {bad or methods!r}")
+        object.__setattr__(self, "methods", tuple(dict.fromkeys(methods)))
+        if self.auth not in ("function", "anonymous"):
+            raise ConfigurationError(f"auth must be 'function' or 'anonymous', got {self.auth!r}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Queue:
+    """A point-to-point queue: each message goes to one consumer, retried, then dead-lettered."""
+
+    name: str
+    retry: Retry = field(default_factory=Retry)
+    dead_letter: str | None = None
+    batch_size: int = 10
+    fifo: bool = False
+    kind: Literal["queue"] = field(default="queue", init=False)
+
+    def __post_init__(self) -> None:
+        _check_resource("queue", self.name)
+        if self.dead_letter is not None:
+            _check_resource("dead-letter queue", self.dead_letter)
+            if self.dead_letter == self.name:
+                raise ConfigurationError("a queue cannot be its own dead-letter queue")
+        if not 1 <= self.batch_size <= 100:
+            raise ConfigurationError(f"batch_size must be 1-100, got {self.batch_size!r}")
+
+    @property
+    def dead_letter_name(self) -> str:
+        """The dead-letter queue's name: the declared one, else ``<queue>-dlq``."""
+        return self.dead_letter or f"{self.name}-dlq"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Topic:
+    """A publish/subscribe topic: every subscribing function gets every message."""
+
+    name: str
+    retry: Retry = field(default_factory=Retry)
+    dead_letter: str | None = None
+    kind: Literal["topic"] = field(default="topic", init=False)
+
+    def __post_init__(self) -> None:
+        _check_resource("topic", self.name)
+        if self.dead_letter is not None:
+            _check_resource("dead-letter queue", self.dead_letter)
+
+
+StorageAction = Literal["created", "deleted"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Storage:
+    """Object storage notifications for one bucket, filtered by action and key prefix/suffix."""
+
+    bucket: str
+    on: tuple[StorageAction, ...] = ("created",)
+    prefix: str = ""
+    suffix: str = ""
+    retry: Retry = field(default_factory=Retry)
+    kind: Literal["storage"] = field(default="storage", init=False)
+
+    def __post_init__(self) -> None:
+        if not _BUCKET.fullmatch(self.bucket) or ".." in self.bucket:
+            raise ConfigurationError(
+                f"bucket name {self.bucket!r} must be 3-63 lowercase letters, digits, '.', '-'"
+            )
+        on = (self.on,) if isinstance(self.on, str) else tuple(self.on)
+        if not on or any(action not in ("created", "deleted") for action in on):
+            raise ConfigurationError(f"on= takes 'created' and/or 'deleted', got {self.on!r}")
+        object.__setattr__(self, "on", on)
+
+    def accepts(self, key: str, action: str) -> bool:
+        return action in self.on and key.startswith(self.prefix) and key.endswith(self.suffix)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """A schedule: ``rate(N minutes|hours|days)`` or a 5-field UTC cron expression."""
+
+    expression: str
+    rate: timedelta | None = field(default=None, init=False)
+    cron: Cron | None = field(default=None, init=False)
+    kind: Literal["schedule"] = field(default="schedule", init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.expression, str) or not self.expression.strip():
+            raise ConfigurationError("a schedule needs a rate(...) or cron expression")
+        rate = parse_rate(self.expression)
+        if rate is not None:
+            object.__setattr__(self, "rate", rate)
+        elif self.expression.strip().lower().startswith("rate"):
+            raise ConfigurationError(
+                f"bad rate expression {self.expression!r}: use rate(N minute(s)|hour(s)|day(s))"
+            )
+        else:
+            object.__setattr__(self, "cron", parse_cron(self.expression))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Events on the provider's event bus, routed by CloudEvent ``type`` (exact, or a prefix
+    ending in ``*``) and optionally ``source``."""
+
+    type: str
+    source: str | None = None
+    retry: Retry = field(default_factory=Retry)
+    kind: Literal["event"] = field(default="event", init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.type, str) or not _EVENT_TYPE.fullmatch(self.type):
+            raise ConfigurationError(f"bad event type pattern {self.type!r}")
+
+    def matches(self, event_type: str, source: str | None = None) -> bool:
+        if self.source is not None and source != self.source:
+            return False
+        if self.type.endswith("*"):
+            return event_type.startswith(self.type[:-1])
+        return event_type == self.type
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stream:
+    """An ordered stream (Kinesis, Event Hubs): batches in partition order."""
+
+    name: str
+    batch_size: int = 100
+    start: Literal["latest", "trim_horizon"] = "latest"
+    retry: Retry = field(default_factory=Retry)
+    kind: Literal["stream"] = field(default="stream", init=False)
+
+    def __post_init__(self) -> None:
+        _check_resource("stream", self.name)
+        if not 1 <= self.batch_size <= 10000:
+            raise ConfigurationError(f"batch_size must be 1-10000, got {self.batch_size!r}")
+        if self.start not in ("latest", "trim_horizon"):
+            raise ConfigurationError(
+                f"start must be 'latest' or 'trim_horizon', not {self.start!r}"
+            )
+
+
+Trigger = Http | Queue | Topic | Storage | Schedule | Event | Stream
