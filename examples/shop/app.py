@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The shop: every serverless pattern portable-fn covers, in one app (docs/core-api.md).
+
+``POST /orders`` stores the order and publishes ``com.example.order.created`` to the topic
+``order-events``; two subscribers fan out from it: one notifies the customer, one asks for
+fulfilment on the ``fulfilment`` queue, whose worker retries up to 3 times and then
+dead-letters to ``fulfilment-dlq`` (an order with sku "poison" always fails). A nightly report
+runs on a schedule, uploads to the ``uploads`` bucket are handled, and ``invoice_paid`` takes
+``com.example.invoice.paid`` events from the event bus.
+
+Run it locally: ``portable-fn dev examples/shop/app.py`` (see README.md beside this file).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import portable_fn as pf
+
+app = pf.App("shop")
+
+# Orders live in process memory: enough for a demo; a real shop keeps them in a database.
+_orders: dict[str, dict[str, Any]] = {}
+
+
+@app.http("/orders", methods=["POST"])
+def create_order(req: pf.Request) -> pf.Response:
+    order = req.json()
+    if not isinstance(order, dict) or not isinstance(order.get("sku"), str):
+        raise pf.BadRequest('an order is a JSON object with a string "sku"')
+    order = {**order, "id": str(order.get("id") or uuid.uuid4().hex[:12])}
+    _orders[order["id"]] = order
+    event = pf.publish("order-events", order, type="com.example.order.created")
+    return pf.Response.json({"id": order["id"], "event_id": event.id}, status=202)
+
+
+@app.http("/orders/{order_id}", methods=["GET"])
+def get_order(req: pf.Request) -> dict[str, Any]:
+    order = _orders.get(req.path_params["order_id"])
+    if order is None:
+        raise pf.NotFound(f"no order {req.path_params['order_id']!r}")
+    return order
+
+
+@app.topic("order-events")
+def notify_customer(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    ctx.logger.info("order confirmation sent", order_id=event.data["id"])
+
+
+@app.topic("order-events")
+def request_fulfilment(event: pf.CloudEvent) -> None:
+    pf.send("fulfilment", event.data, type="com.example.fulfilment.requested")
+
+
+@app.queue("fulfilment", max_retries=3, dead_letter="fulfilment-dlq")
+def fulfil(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    if event.data.get("sku") == "poison":
+        # An ordinary exception: retried with backoff, then dead-lettered.
+        raise ValueError(
+            f"cannot fulfil order {event.data['id']}: sku 'poison' (attempt {ctx.attempt})"
+        )
+    ctx.logger.info("order fulfilled", order_id=event.data["id"], attempt=ctx.attempt)
+
+
+@app.schedule("rate(1 day)")
+def nightly_report(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    ctx.logger.info(
+        "nightly report", orders=len(_orders), scheduled_time=event.data["scheduled_time"]
+    )
+
+
+@app.storage("uploads", on=("created",))
+def on_upload(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    ctx.logger.info(
+        "upload received", key=event.data["key"], size=event.data["size"], etag=event.data["etag"]
+    )
+
+
+@app.event("com.example.invoice.paid")
+def invoice_paid(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    ctx.logger.info("invoice paid", invoice=event.data, source=event.source)

@@ -1,0 +1,92 @@
+"""The local broker's front door: routing and the ``Publisher`` that handlers publish through.
+
+Routing is computed from the app once: a topic fans out to one subscription per subscribing
+function (SNS / Pub/Sub semantics), a queue goes to its consumer (competing consumers, so one
+function gets each message), and an event-bus ``emit`` goes to every ``@app.event`` function
+whose type pattern matches (EventBridge rules / Eventarc triggers). Every accepted event is
+written to SQLite with all its deliveries before the call returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from portable_fn._local.store import Store
+from portable_fn.app import App
+from portable_fn.events import CloudEvent, to_json
+from portable_fn.triggers import Event, Queue, Topic
+
+
+@dataclass(frozen=True, slots=True)
+class Routes:
+    """Who receives what, derived from the app's triggers."""
+
+    topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    events: tuple[tuple[str, Event], ...] = ()
+
+    @classmethod
+    def of(cls, app: App) -> Routes:
+        topics: dict[str, list[str]] = {}
+        queues: dict[str, list[str]] = {}
+        events: list[tuple[str, Event]] = []
+        for name, fn in app.functions.items():
+            trigger = fn.trigger
+            if isinstance(trigger, Topic):
+                topics.setdefault(trigger.name, []).append(name)
+            elif isinstance(trigger, Queue):
+                queues.setdefault(trigger.name, []).append(name)
+            elif isinstance(trigger, Event):
+                events.append((name, trigger))
+        return cls(
+            topics={k: tuple(v) for k, v in topics.items()},
+            queues={k: tuple(v) for k, v in queues.items()},
+            events=tuple(events),
+        )
+
+    def for_topic(self, topic: str) -> tuple[str, ...]:
+        return self.topics.get(topic, ())
+
+    def for_queue(self, queue: str) -> tuple[str, ...]:
+        # Competing consumers: the first registered consumer takes the queue's messages.
+        return self.queues.get(queue, ())[:1]
+
+    def for_event(self, event: CloudEvent) -> tuple[str, ...]:
+        return tuple(name for name, trig in self.events if trig.matches(event.type, event.source))
+
+
+Notice = Callable[[str, str, CloudEvent, tuple[str, ...]], None]
+"""Called after a commit: (kind, name, event, functions), to wake the loop and print."""
+
+
+class LocalPublisher:
+    """``Publisher`` for ``pf.publish`` / ``pf.send`` / ``pf.emit`` in ``portable-fn dev``."""
+
+    def __init__(self, store: Store, routes: Routes, notice: Notice) -> None:
+        self._store = store
+        self._routes = routes
+        self._notice = notice
+
+    def _accept(
+        self, kind: str, name: str, event: CloudEvent, functions: tuple[str, ...], due: float
+    ) -> None:
+        self._store.enqueue(
+            kind=kind, name=name, event=to_json(event), functions=functions, due=due
+        )
+        self._notice(kind, name, event, functions)
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        self._accept("topic", topic, event, self._routes.for_topic(topic), time.time())
+
+    def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        due = time.time() + (delay or 0.0)
+        self._accept("queue", queue, event, self._routes.for_queue(queue), due)
+
+    def emit(self, event: CloudEvent) -> None:
+        self._accept("event", event.type, event, self._routes.for_event(event), time.time())
+
+    def direct(self, function: str, event: CloudEvent, *, kind: str = "ingress") -> None:
+        """Deliver to one named function (ingress ``/_pf/events/{function}``, schedules)."""
+        self._accept(kind, function, event, (function,), time.time())

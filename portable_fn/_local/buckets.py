@@ -1,0 +1,140 @@
+"""Local bucket folders for ``@app.storage``: ``<bucket-dir>/<bucket>/`` watched by polling.
+
+Polling (no inotify dependency, works on every OS and in containers): each scan lists the
+folder; a file that is new or changed fires ``created`` (S3 fires ``ObjectCreated`` on every
+PUT, overwrite included), a file that disappeared fires ``deleted``. A change is reported only
+once the file's size and mtime held still across two scans, so a half-written file is not
+announced. The last snapshot lives in SQLite, in the same transaction as the event, so changes
+made while the runtime was down fire on the next start, once.
+
+Event shape (the portable storage payload, DESIGN section 2): ``type`` =
+``portable-fn.storage.object.created|deleted``, ``source`` = ``/portable-fn/local/buckets/<b>``,
+``subject`` = key, ``data`` = ``storage_data(bucket, key, size, etag=md5 hex, action,
+content_type)``; a deleted object has size and etag None. Keys use ``/`` separators
+relative to the bucket folder; dot-files are skipped (editors' swap files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import mimetypes
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from portable_fn._local.store import Message, Store, StoredObject
+from portable_fn.app import App
+from portable_fn.events import CloudEvent, storage_data, to_json
+from portable_fn.triggers import Storage
+
+STORAGE_TYPES = {
+    "created": "portable-fn.storage.object.created",
+    "deleted": "portable-fn.storage.object.deleted",
+}
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def list_folder(root: Path) -> dict[str, tuple[int, int]]:
+    """key -> (size, mtime_ns) for every regular, non-hidden file under ``root``."""
+    found: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            path = Path(dirpath, name)
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # removed between listing and stat
+                continue
+            found[path.relative_to(root).as_posix()] = (st.st_size, st.st_mtime_ns)
+    return found
+
+
+class BucketWatcher:
+    """Scans every bucket folder the app's storage triggers name."""
+
+    def __init__(
+        self,
+        app: App,
+        store: Store,
+        root: Path,
+        notice: Callable[[str, str, CloudEvent, tuple[str, ...]], None],
+    ) -> None:
+        self.store, self.root, self.notice = store, root, notice
+        self.subscribers: dict[str, list[tuple[str, Storage]]] = {}
+        for name, fn in app.functions.items():
+            if isinstance(fn.trigger, Storage):
+                self.subscribers.setdefault(fn.trigger.bucket, []).append((name, fn.trigger))
+        # key -> (size, mtime_ns) seen on the previous scan but not yet recorded (settling).
+        self._settling: dict[str, dict[str, tuple[int, int]]] = {b: {} for b in self.subscribers}
+        for bucket in self.subscribers:
+            (root / bucket).mkdir(parents=True, exist_ok=True)
+
+    def scan(self) -> int:
+        """One pass over every bucket; returns the number of events fired."""
+        return sum(self._scan_bucket(bucket) for bucket in self.subscribers)
+
+    def _scan_bucket(self, bucket: str) -> int:
+        folder = self.root / bucket
+        current = list_folder(folder)
+        known = self.store.objects(bucket)
+        settling, fired = self._settling[bucket], 0
+        for key, stat in current.items():
+            old = known.get(key)
+            if old is not None and (old.size, old.mtime_ns) == stat:
+                settling.pop(key, None)
+                continue
+            if settling.get(key) != stat:
+                settling[key] = stat  # changed since last look: wait one more scan
+                continue
+            del settling[key]
+            try:
+                etag = md5_file(folder / key)
+            except FileNotFoundError:
+                continue
+            obj = StoredObject(key=key, size=stat[0], mtime_ns=stat[1], etag=etag)
+            fired += self._fire(bucket, key, obj, "created")
+        for key in known.keys() - current.keys():
+            settling.pop(key, None)
+            fired += self._fire(bucket, key, None, "deleted")
+        return fired
+
+    def _fire(self, bucket: str, key: str, obj: StoredObject | None, action: str) -> int:
+        functions = tuple(
+            name for name, trig in self.subscribers[bucket] if trig.accepts(key, action)
+        )
+        # A deleted object has no size or etag on any provider (S3 ObjectRemoved, GCS
+        # deleted, Blob Deleted carry none reliably), so neither does the local one.
+        event = CloudEvent.create(
+            type=STORAGE_TYPES[action],
+            source=f"/portable-fn/local/buckets/{bucket}",
+            subject=key,
+            datacontenttype="application/json",
+            data=storage_data(
+                bucket=bucket,
+                key=key,
+                size=obj.size if obj else None,
+                etag=obj.etag if obj else None,
+                action="created" if action == "created" else "deleted",
+                content_type=mimetypes.guess_type(key)[0] if obj else None,
+            ),
+        )
+        message = Message(kind="storage", name=bucket, event=to_json(event), functions=functions)
+        self.store.record_object(bucket, key, obj, message if functions else None)
+        if functions:
+            self.notice("storage", bucket, event, functions)
+        return 1 if functions else 0
+
+    async def run(self, interval: float) -> None:
+        while True:
+            await asyncio.to_thread(self.scan)
+            await asyncio.sleep(interval)

@@ -1,0 +1,153 @@
+"""The CLI commands' bodies (``portable_fn.cli`` parses, this module runs).
+
+Imported only once a command runs; each command imports what only it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from portable_fn._local.loader import load_app
+
+
+def _dump(value: Any) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from portable_fn._local.report import Reporter
+    from portable_fn._local.runtime import Options
+    from portable_fn._local.server import serve
+
+    app = load_app(args.app)
+    state = Path(args.state_dir)
+    options = Options(
+        state_dir=state,
+        bucket_dir=Path(args.bucket_dir) if args.bucket_dir else None,
+        time_scale=args.time_scale,
+        poll_interval=args.poll_interval,
+        run_schedules_on_start=args.run_schedules_on_start,
+        delivery_delay=Options.delivery_delay_from_env(),
+    )
+    reporter = Reporter(json_lines=args.json, quiet_http=args.quiet_http)
+    serve(app, host=args.host, port=args.port, options=options, reporter=reporter)
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from portable_fn._local.store import Store
+    from portable_fn.events import from_json
+
+    load_app(args.app)  # fail early on a wrong APP, as every command does
+    path = Path(args.state_dir) / "broker.sqlite3"
+    if not path.exists():
+        print(f"no broker state at {path}: nothing was dead-lettered", file=sys.stderr)
+        return 0 if args.action == "list" else 1
+    store = Store(path)
+    try:
+        if args.action == "redrive":
+            if not args.ids and not args.all:
+                print("name dead-letter IDs to re-drive, or pass --all", file=sys.stderr)
+                return 2
+            done = store.redrive(None if args.all else args.ids)
+            missing = sorted(set(args.ids) - set(done)) if not args.all else []
+            if args.json:
+                _dump({"redriven": done, "not_found": missing})
+            else:
+                print(
+                    f"re-driven {len(done)} dead letter(s): {done or '-'}; a running "
+                    "`portable-fn dev` delivers them now, else they wait for its next start"
+                )
+                if missing:
+                    print(f"not dead-lettered (unknown or already re-driven): {missing}")
+            return 1 if missing else 0
+        rows = []
+        for d in store.dead():
+            event = from_json(d.event)
+            rows.append(
+                {
+                    "id": d.id,
+                    "dlq": d.dlq,
+                    "function": d.function,
+                    "source_kind": d.kind,
+                    "source_name": d.name,
+                    "event_id": event.id,
+                    "type": event.type,
+                    "attempts": d.attempt,
+                    "error": d.error,
+                    "data": event.data,
+                }
+            )
+        if args.json:
+            _dump(rows)
+        elif not rows:
+            print("no dead letters")
+        for r in rows if not args.json else []:
+            print(
+                f"{r['id']:>5}  {r['dlq']:<20} {r['function']:<20} {r['type']}  "
+                f"event {r['event_id']}  after {r['attempts']} attempt(s): {r['error']}"
+            )
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from portable_fn._local.invoke import run_invoke
+
+    return run_invoke(load_app(args.app), args.function, args.event, args.provider)
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from portable_fn._local.inspect import inspect_app, render
+
+    report = inspect_app(load_app(args.app))
+    if args.json:
+        _dump(report)
+    else:
+        print(render(report))
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from portable_fn.adapter import load_adapter
+
+    samples = load_adapter(args.provider).sample_events()
+    if args.kind is None:
+        print("\n".join(sorted(samples)))
+        return 0
+    if args.kind not in samples:
+        print(
+            f"no sample {args.kind!r} for {args.provider}; kinds: {', '.join(sorted(samples))}",
+            file=sys.stderr,
+        )
+        return 2
+    _dump(samples[args.kind])
+    return 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from portable_fn.adapter import load_adapter
+
+    app = load_app(args.app)
+    out = Path(args.out or f"dist/{args.provider}")
+    findings = load_adapter(args.provider).package(app, args.app, out)
+    for finding in findings:
+        print(f"{finding.level:<11} {finding.function or '(app)'}: {finding.message}")
+    print(f"packaged {app.name!r} for {args.provider} in {out}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "dev": cmd_dev,
+    "dlq": cmd_dlq,
+    "invoke": cmd_invoke,
+    "inspect": cmd_inspect,
+    "events": cmd_events,
+    "package": cmd_package,
+}

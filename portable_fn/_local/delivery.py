@@ -1,0 +1,202 @@
+"""The broker's delivery loop: due deliveries -> handlers, with retries and dead-lettering.
+
+Semantics follow the clouds (SQS redrive policy, Pub/Sub dead-letter topics): each
+subscriber's delivery is retried on its own, ``max_retries`` times after the first attempt,
+after the delay the trigger's ``Retry.delay(n)`` gives (exponential, capped, jittered: one
+formula for the clouds and here); then it is dead-lettered. ``pf.NonRetryable``
+(``Outcome.retryable`` False) dead-letters at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from portable_fn._local.broker import Routes
+from portable_fn._local.inspect import dead_letter_name
+from portable_fn._local.report import Reporter
+from portable_fn._local.store import Delivery, Store
+from portable_fn.adapter import Context, Outcome, dispatch_event_async
+from portable_fn.app import App, Function
+from portable_fn.events import from_json
+from portable_fn.triggers import Retry
+
+# Triggers without a Retry policy (schedules) retry as AWS Lambda retries asynchronous
+# invocations (EventBridge Scheduler targets): twice.
+DEFAULT_RETRY = Retry(max_retries=2)
+
+
+def retry_policy(fn: Function) -> Retry:
+    retry = getattr(fn.trigger, "retry", None)
+    return retry if isinstance(retry, Retry) else DEFAULT_RETRY
+
+
+def backoff_cap(policy: Retry, retry: int) -> float:
+    """The ceiling of retry ``retry``'s delay (1-based), shown next to the drawn delay."""
+    return float(min(policy.max_backoff, policy.initial_backoff * 2 ** max(0, retry - 1)))
+
+
+def trigger_label(fn: Function) -> str:
+    t = fn.trigger
+    name = getattr(t, "name", None) or getattr(t, "bucket", None) or getattr(t, "type", None)
+    return f"{t.kind}:{name}" if name else t.kind
+
+
+class Deliverer:
+    """Runs pending deliveries on the event loop; sync handlers go to ``executor``."""
+
+    def __init__(
+        self,
+        app: App,
+        store: Store,
+        routes: Routes,
+        reporter: Reporter,
+        *,
+        executor: Executor,
+        time_scale: float = 1.0,
+        concurrency: int = 8,
+        poll: float = 0.25,
+        start_delay: float = 0.0,
+    ) -> None:
+        self.app, self.store, self.routes, self.reporter = app, store, routes, reporter
+        self.executor, self.time_scale, self.poll = executor, time_scale, poll
+        self.start_delay = start_delay
+        self._concurrency = concurrency
+        self._running: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Thread-safe: something was enqueued, look again now."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.start_delay:
+            # Test hook (PORTABLE_FN_DELIVERY_DELAY): hold delivery so a test can SIGKILL the
+            # process between accepting an event and delivering it.
+            await asyncio.sleep(self.start_delay)
+        if n := await asyncio.to_thread(self.store.recover):
+            self.reporter.record("recovered", deliveries=n)
+        while True:
+            self._wake.clear()
+            free = self._concurrency - len(self._running)
+            if free > 0:
+                for d in await asyncio.to_thread(self.store.claim_due, time.time(), free):
+                    task = asyncio.create_task(self._deliver(d))
+                    self._running.add(task)
+                    task.add_done_callback(self._done)
+            nxt = await asyncio.to_thread(self.store.next_due)
+            timeout = self.poll if nxt is None else min(self.poll, max(0.0, nxt - time.time()))
+            if free > 0 and timeout <= 0:
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.005))
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self.wake()
+
+    async def drain(self, grace: float) -> None:
+        """On shutdown, let running handlers finish; the rest is recovered at next start."""
+        if self._running:
+            await asyncio.wait(self._running, timeout=grace)
+
+    async def _call(self, fn: Function, d: Delivery, ctx: Context) -> Outcome:
+        event = from_json(d.event)
+        return await dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
+
+    async def offload(self, thunk: Callable[[], Any]) -> Any:
+        """Run a sync handler in the pool (the dispatcher already bound its contextvars)."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, thunk)
+
+    async def _deliver(self, d: Delivery) -> None:
+        fn = self.app.functions.get(d.function)
+        if fn is None:
+            msg = f"function {d.function!r} is not in the app any more"
+            await asyncio.to_thread(self.store.dead_letter, d.id, f"{d.function}-dlq", msg)
+            self.reporter.record("warning", message=msg, delivery=d.id)
+            return
+        policy = retry_policy(fn)
+        ctx = Context(
+            provider="local",
+            function_name=fn.name,
+            invocation_id=uuid.uuid4().hex,
+            attempt=d.attempt,
+        )
+        info = {
+            "function": fn.name,
+            "trigger": trigger_label(fn),
+            "delivery": d.id,
+            "attempt": d.attempt,
+            "max_attempts": policy.max_retries + 1,
+        }
+        try:
+            header = from_json(d.event)
+            info.update(id=header.id, type=header.type)
+        except Exception as exc:  # a stored event that no longer decodes fails alone
+            await asyncio.to_thread(
+                self.store.dead_letter,
+                d.id,
+                dead_letter_name(self.app, fn.name),
+                f"{type(exc).__name__}: {exc}",
+            )
+            self.reporter.record(
+                "invocation",
+                **info,
+                outcome="dead",
+                duration_ms=0,
+                error=f"{type(exc).__name__}: {exc}",
+                dlq=dead_letter_name(self.app, fn.name),
+            )
+            return
+        self.reporter.record("start", **info)
+        t0 = time.perf_counter()
+        outcome = await self._call(fn, d, ctx)
+        info["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+        if outcome.ok:
+            await asyncio.to_thread(self.store.complete, d.id)
+            self.reporter.record("invocation", **info, outcome="ok")
+            return
+        error = f"{type(outcome.error).__name__}: {outcome.error}"
+        if outcome.retryable and d.attempt <= policy.max_retries:
+            # Attempt n failed, so retry number n comes next.
+            cap = backoff_cap(policy, d.attempt) * self.time_scale
+            delay = policy.delay(d.attempt) * self.time_scale
+            await asyncio.to_thread(self.store.retry_later, d.id, time.time() + delay, error)
+            self.reporter.record(
+                "invocation",
+                **info,
+                outcome="retry",
+                error=error,
+                delay_s=round(delay, 4),
+                backoff_s=round(cap, 4),
+            )
+            return
+        await self._dead_letter(fn, d, error, info, retryable=outcome.retryable)
+
+    async def _dead_letter(
+        self, fn: Function, d: Delivery, error: str, info: dict[str, object], *, retryable: bool
+    ) -> None:
+        dlq = dead_letter_name(self.app, fn.name)
+        await asyncio.to_thread(self.store.dead_letter, d.id, dlq, error)
+        consumers = self.routes.for_queue(dlq)
+        if consumers:
+            # The DLQ is a real queue: a function that consumes it gets the message too.
+            await asyncio.to_thread(
+                self.store.enqueue,
+                kind="queue",
+                name=dlq,
+                event=d.event,
+                functions=consumers,
+                due=time.time(),
+            )
+        self.reporter.record(
+            "invocation", **info, outcome="dead", error=error, dlq=dlq, non_retryable=not retryable
+        )

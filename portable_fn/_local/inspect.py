@@ -1,0 +1,144 @@
+"""``portable-fn inspect``: the app's functions, the resources they imply, and per provider
+what the installed adapters say they cannot honour (``Adapter.findings``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portable_fn.app import App
+from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+
+
+def dead_letter_name(app: App, function: str) -> str:
+    """The declared dead-letter queue, else ``<queue|topic>-dlq``, else ``<function>-dlq``."""
+    trigger = app.function(function).trigger
+    if isinstance(trigger, (Queue, Topic)):
+        return trigger.dead_letter or f"{trigger.name}-dlq"
+    return f"{function}-dlq"
+
+
+def _resource(app: App, name: str) -> str:
+    t = app.function(name).trigger
+    if isinstance(t, Http):
+        return f"{','.join(t.methods)} {t.path}"
+    if isinstance(t, Storage):
+        return f"bucket {t.bucket} on {','.join(t.on)}"
+    if isinstance(t, Schedule):
+        return t.expression
+    if isinstance(t, Event):
+        return f"type {t.type}" + (f" from {t.source}" if t.source else "")
+    if isinstance(t, (Queue, Topic, Stream)):
+        return f"{t.kind} {t.name}" + (
+            "" if isinstance(t, Stream) else f" (dead letters: {dead_letter_name(app, name)})"
+        )
+    return t.kind
+
+
+def describe(app: App) -> list[dict[str, str]]:
+    """Each function with its trigger kind and the route or resource it listens on."""
+    return [
+        {"name": name, "trigger": fn.trigger.kind, "resource": _resource(app, name)}
+        for name, fn in app.functions.items()
+    ]
+
+
+def resources(app: App) -> dict[str, Any]:
+    topics: dict[str, dict[str, Any]] = {}
+    queues: dict[str, dict[str, Any]] = {}
+    out: dict[str, Any] = {
+        "topics": topics,
+        "queues": queues,
+        "buckets": {},
+        "schedules": [],
+        "event_types": [],
+        "streams": {},
+    }
+    for name, fn in app.functions.items():
+        t = fn.trigger
+        if isinstance(t, Topic):
+            topic = topics.setdefault(t.name, {"subscribers": []})
+            topic["subscribers"].append(
+                {
+                    "function": name,
+                    "max_retries": t.retry.max_retries,
+                    "dead_letter": dead_letter_name(app, name),
+                }
+            )
+        elif isinstance(t, Queue):
+            queue = queues.setdefault(t.name, {"consumers": []})
+            queue["consumers"].append(name)
+            queue.update(
+                max_retries=t.retry.max_retries,
+                dead_letter=t.dead_letter_name,
+                fifo=t.fifo,
+                batch_size=t.batch_size,
+            )
+        elif isinstance(t, Storage):
+            out["buckets"].setdefault(t.bucket, []).append(
+                {"function": name, "on": list(t.on), "prefix": t.prefix, "suffix": t.suffix}
+            )
+        elif isinstance(t, Schedule):
+            out["schedules"].append({"function": name, "expression": t.expression})
+        elif isinstance(t, Event):
+            out["event_types"].append({"function": name, "type": t.type, "source": t.source})
+        elif isinstance(t, Stream):
+            out["streams"].setdefault(t.name, []).append(name)
+    for name, fn in app.functions.items():
+        if isinstance(fn.trigger, (Queue, Topic)):
+            dlq = dead_letter_name(app, name)
+            queues.setdefault(dlq, {"consumers": [], "dead_letter_of": []})
+            queues[dlq].setdefault("dead_letter_of", []).append(name)
+    return out
+
+
+def findings(app: App) -> dict[str, Any]:
+    from portable_fn.adapter import installed_adapters
+
+    result: dict[str, Any] = {}
+    for provider, entry in sorted(installed_adapters().items()):
+        try:
+            adapter = entry.load()
+            result[provider] = [
+                {"function": f.function, "level": f.level, "message": f.message}
+                for f in adapter.findings(app)
+            ]
+        except Exception as exc:  # one broken adapter must not hide the others' findings
+            result[provider] = {"error": f"{type(exc).__name__}: {exc}"}
+    return result
+
+
+def inspect_app(app: App) -> dict[str, Any]:
+    return {
+        "app": app.name,
+        "functions": describe(app),
+        "resources": resources(app),
+        "providers": findings(app),
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [f"app {report['app']!r}", "", "functions:"]
+    lines += [f"  {f['name']:<24} {f['trigger']:<9} {f['resource']}" for f in report["functions"]]
+    res = report["resources"]
+    lines += ["", "resources:"]
+    for topic, info in res["topics"].items():
+        subs = ", ".join(s["function"] for s in info["subscribers"])
+        lines.append(f"  topic  {topic:<24} -> {subs}")
+    for queue, info in res["queues"].items():
+        of = info.get("dead_letter_of")
+        extra = f" (dead letters of {', '.join(of)})" if of else ""
+        lines.append(f"  queue  {queue:<24} -> {', '.join(info['consumers']) or '-'}{extra}")
+    for bucket, subs in res["buckets"].items():
+        lines.append(f"  bucket {bucket:<24} -> {', '.join(s['function'] for s in subs)}")
+    lines += [f"  schedule {s['expression']:<22} -> {s['function']}" for s in res["schedules"]]
+    lines += [f"  event  {e['type']:<24} -> {e['function']}" for e in res["event_types"]]
+    lines += ["", "providers:"]
+    if not report["providers"]:
+        lines.append('  no adapter installed (pip install "portable-fn[aws]", ...)')
+    for provider, found in report["providers"].items():
+        if isinstance(found, dict):
+            lines.append(f"  {provider}: adapter failed to load: {found['error']}")
+            continue
+        lines.append(f"  {provider}: {'everything portable' if not found else ''}".rstrip())
+        lines += [f"    {f['level']:<11} {f['function'] or '(app)'}: {f['message']}" for f in found]
+    return "\n".join(lines)

@@ -1,0 +1,113 @@
+"""``portable-fn invoke APP FUNCTION --event FILE|SAMPLE [--provider P]``.
+
+With ``--provider``, the file (or the adapter's sample of that name) is a native event and
+goes through that adapter's ``invoke``, as the cloud would deliver it. Without, the file is
+portable: a structured-mode CloudEvent (or any JSON value, wrapped as the event's ``data``)
+for an event function, or a request ``{"method", "path", "headers", "query", "json"|"body"}``
+for an HTTP function. Events the function publishes are recorded, not sent, and printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from portable_fn.app import App
+from portable_fn.events import CloudEvent, from_dict
+from portable_fn.http import Request, Response
+from portable_fn.testing import RecordingPublisher, http_request, invoke
+from portable_fn.triggers import Http
+
+
+def load_event(ref: str, samples: Any = None) -> Any:
+    path = Path(ref)
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    if samples is not None and ref in samples:
+        return samples[ref]
+    raise FileNotFoundError(
+        f"--event {ref!r}: no such file"
+        + (" and no sample of that name" if samples is not None else "")
+    )
+
+
+def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
+    trigger = app.function(function).trigger
+    if isinstance(trigger, Http):
+        spec = raw if isinstance(raw, dict) else {"json": raw}
+        path = spec.get("path") or trigger.path
+        if "{" in path:
+            raise ValueError(f'give a concrete "path" for route {trigger.path!r}')
+        return http_request(
+            spec.get("method") or trigger.methods[0],
+            path,
+            json=spec.get("json"),
+            body=spec.get("body", b""),
+            headers=spec.get("headers"),
+            query=spec.get("query", ""),
+        )
+    if isinstance(raw, dict) and "specversion" in raw:
+        return from_dict(raw)
+    return CloudEvent.create(
+        type=f"{app.name}.{trigger.kind}",
+        source="/portable-fn/cli/invoke",
+        data=raw,
+        datacontenttype="application/json",
+    )
+
+
+def _response(resp: Response) -> dict[str, Any]:
+    body: Any = resp.body.decode("utf-8") if resp.is_text else base64.b64encode(resp.body).decode()
+    return {
+        "status": resp.status,
+        "headers": resp.headers.to_multi(),
+        "body": body,
+        "base64": not resp.is_text,
+    }
+
+
+def run_invoke(app: App, function: str, event_ref: str, provider: str | None) -> int:
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+    if provider is not None:
+        from portable_fn.adapter import load_adapter
+
+        adapter = load_adapter(provider)
+        native = load_event(event_ref, adapter.sample_events())
+        result = adapter.invoke(app, function, native)
+        print(json.dumps({"provider": provider, "result": result}, indent=2, default=str))
+        return 0
+    value = portable_value(app, function, load_event(event_ref))
+    outcome = invoke(app, function, value, provider="local")
+    published = [
+        {
+            "kind": p.kind,
+            "name": p.name,
+            "id": p.event.id,
+            "type": p.event.type,
+            "data": p.event.data,
+        }
+        for p in recorder.sent
+    ]
+    if isinstance(outcome, Response):
+        print(
+            json.dumps(
+                {"response": _response(outcome), "published": published}, indent=2, default=str
+            )
+        )
+        return 1 if outcome.status >= 500 else 0
+    print(
+        json.dumps(
+            {
+                "ok": outcome.ok,
+                "retryable": outcome.retryable,
+                "error": outcome.reason,
+                "published": published,
+            },
+            indent=2,
+            default=str,
+        )
+    )
+    return 0 if outcome.ok else 1

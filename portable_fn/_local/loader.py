@@ -1,0 +1,73 @@
+"""Find the ``App`` an ``APP`` argument names, as uvicorn finds its ASGI app.
+
+``APP`` is ``package.module:attribute``, ``package.module`` (the one ``App`` in it),
+``path/to/file.py`` (the one ``App`` in that file) or ``path/to/file.py:attribute``. The
+current directory is put on ``sys.path`` first, as uvicorn does, so ``examples.shop.app:app``
+works from a checkout.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
+
+
+class AppLoadError(ConfigurationError):
+    """``APP`` names no module, file or ``App``; the message says what was tried."""
+
+
+def _split(ref: str) -> tuple[str, str | None]:
+    # "C:\\x\\app.py" style drive letters aside, the last colon separates the attribute.
+    head, sep, tail = ref.rpartition(":")
+    if sep and head and "/" not in tail and "\\" not in tail and len(head) > 1:
+        return head, tail
+    return ref, None
+
+
+def _import_file(path: Path) -> ModuleType:
+    path = path.resolve()
+    # Sibling imports in the user's file work as they do under `python file.py`.
+    if str(path.parent) not in sys.path:
+        sys.path.insert(0, str(path.parent))
+    name = f"_portable_fn_app_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise AppLoadError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_app(ref: str) -> App:
+    target, attribute = _split(ref)
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    path = Path(target)
+    if target.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise AppLoadError(f"no such file: {target}")
+        module = _import_file(path)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as exc:
+            if exc.name and target.startswith(exc.name):
+                raise AppLoadError(f"no module {target!r} (from APP {ref!r})") from None
+            raise
+    if attribute is not None:
+        value = getattr(module, attribute, None)
+        if not isinstance(value, App):
+            raise AppLoadError(f"{ref!r}: {attribute!r} is {type(value).__name__}, not an App")
+        return value
+    apps = [v for v in vars(module).values() if isinstance(v, App)]
+    if len(apps) != 1:
+        found = "no App" if not apps else f"{len(apps)} Apps"
+        raise AppLoadError(f"{ref!r}: found {found}; name one as {target}:ATTRIBUTE")
+    return apps[0]

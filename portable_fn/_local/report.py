@@ -1,0 +1,110 @@
+"""What ``portable-fn dev`` prints: the functions served, then every invocation as it runs.
+
+Two renderings of the same records: a readable line for people, or one JSON object per line
+(``--json``) for tools and tests. Writes are serialised by a lock because handler threads,
+the event loop and the watcher threads all report.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+_LOUD = {"dead", "error", "warning"}
+_RED, _YELLOW, _GREEN, _RESET = "\033[1;31m", "\033[33m", "\033[32m", "\033[0m"
+
+
+class Reporter:
+    """Prints records; ``record(kind, **fields)`` is the only entry point."""
+
+    def __init__(
+        self, *, json_lines: bool, stream: TextIO | None = None, quiet_http: bool = False
+    ) -> None:
+        self.json_lines = json_lines
+        self.quiet_http = quiet_http
+        self._stream = stream or sys.stdout
+        self._lock = threading.Lock()
+        self._colour = not json_lines and self._stream.isatty()
+
+    def record(self, kind: str, /, **fields: Any) -> None:
+        if kind == "http" and self.quiet_http:
+            return
+        now = time.time()
+        if self.json_lines:
+            line = json.dumps({"ts": round(now, 6), "event": kind, **fields}, default=str)
+        else:
+            line = self._readable(now, kind, fields)
+        with self._lock:
+            self._stream.write(line + "\n")
+            self._stream.flush()
+
+    def _readable(self, now: float, kind: str, f: Mapping[str, Any]) -> str:
+        stamp = time.strftime("%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+        text = _RENDER.get(kind, _other)(f)
+        if kind == "invocation":
+            outcome = str(f.get("outcome"))
+            colour = {"ok": _GREEN, "retry": _YELLOW, "dead": _RED}.get(outcome, "")
+        else:
+            colour = _RED if kind in _LOUD else ""
+        if self._colour and colour:
+            text = colour + text + _RESET
+        return f"{stamp}  {text}"
+
+
+def _where(f: Mapping[str, Any]) -> str:
+    return f"{f.get('function')} [{f.get('trigger')}]"
+
+
+def _invocation(f: Mapping[str, Any]) -> str:
+    head = (
+        f"{str(f.get('outcome')).upper():<5} {_where(f)} id={f.get('id')} "
+        f"type={f.get('type')} attempt={f.get('attempt')}/{f.get('max_attempts')} "
+        f"{f.get('duration_ms')} ms"
+    )
+    if f.get("outcome") == "retry":
+        return (
+            f"{head}: {f.get('error')}; retry in {f.get('delay_s')} s "
+            f"(backoff cap {f.get('backoff_s')} s)"
+        )
+    if f.get("outcome") == "dead":
+        return (
+            f"{head}: {f.get('error')}\n"
+            f"    !!! DEAD-LETTERED to {f.get('dlq')!r} (delivery {f.get('delivery')}); "
+            f"see `portable-fn dlq APP list`, re-drive with `portable-fn dlq APP redrive`"
+        )
+    return head
+
+
+def _serving(f: Mapping[str, Any]) -> str:
+    lines = [
+        f"portable-fn dev: app {f.get('app')!r} on {f.get('url')} (state {f.get('state_dir')})"
+    ]
+    for fn in f.get("functions", []):
+        lines.append(f"    {fn['name']:<24} {fn['trigger']:<9} {fn['resource']}")
+    lines.append(f"    ingress: POST {f.get('url')}/_pf/events[/FUNCTION] (CloudEvents over HTTP)")
+    return "\n".join(lines)
+
+
+def _other(f: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in f.items())
+
+
+_RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "invocation": _invocation,
+    "serving": _serving,
+    "start": lambda f: f"start {_where(f)} id={f.get('id')} attempt={f.get('attempt')}",
+    "http": lambda f: (
+        f"HTTP  {f.get('method')} {f.get('path')} -> {f.get('status')} "
+        f"{f.get('function') or '-'} {f.get('duration_ms')} ms"
+    ),
+    "accepted": lambda f: (
+        f"accepted {f.get('kind')} {f.get('name')!r} id={f.get('id')} "
+        f"type={f.get('type')} -> {', '.join(f.get('functions', [])) or '(none)'}"
+    ),
+    "warning": lambda f: f"WARNING {f.get('message')}",
+    "error": lambda f: f"ERROR {f.get('message')}",
+}

@@ -1,0 +1,144 @@
+"""Wires the local runtime together: store, broker, delivery loop, scheduler, bucket watcher.
+
+``Runtime`` is what the ASGI lifespan starts and stops, so ``portable-fn dev`` and any other
+ASGI server (a container platform) run the same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portable_fn._local.broker import LocalPublisher, Routes
+from portable_fn._local.buckets import BucketWatcher
+from portable_fn._local.delivery import Deliverer
+from portable_fn._local.report import Reporter
+from portable_fn._local.scheduler import Scheduler
+from portable_fn._local.store import Store
+from portable_fn.app import App
+from portable_fn.events import CloudEvent
+from portable_fn.triggers import Http
+
+DELIVERY_DELAY_ENV = "PORTABLE_FN_DELIVERY_DELAY"
+"""Test hook: seconds to hold the delivery loop after start (accepting still works), so a
+test can SIGKILL the runtime between accepting an event and delivering it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Options:
+    state_dir: Path = Path(".portable-fn")
+    bucket_dir: Path | None = None  # default <state_dir>/buckets
+    time_scale: float = 1.0  # multiplies retry delays: 0.01 makes a demo or test fast
+    poll_interval: float = 0.25  # bucket folder scans and cross-process (CLI) redrive pickup
+    run_schedules_on_start: bool = False
+    delivery_delay: float = 0.0
+    concurrency: int = 8
+
+    @property
+    def buckets(self) -> Path:
+        return self.bucket_dir or self.state_dir / "buckets"
+
+    @classmethod
+    def delivery_delay_from_env(cls) -> float:
+        return float(os.environ.get(DELIVERY_DELAY_ENV, "0") or 0)
+
+
+class Runtime:
+    def __init__(self, app: App, options: Options, reporter: Reporter) -> None:
+        self.app, self.options, self.reporter = app, options, reporter
+        self.store = Store(options.state_dir / "broker.sqlite3")
+        self.routes = Routes.of(app)
+        self.publisher = LocalPublisher(self.store, self.routes, self.notice)
+        self.executor = ThreadPoolExecutor(
+            max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="pf-handler"
+        )
+        self.deliverer = Deliverer(
+            app,
+            self.store,
+            self.routes,
+            reporter,
+            executor=self.executor,
+            time_scale=options.time_scale,
+            concurrency=options.concurrency,
+            poll=options.poll_interval,
+            start_delay=options.delivery_delay,
+        )
+        self.scheduler = Scheduler(app, run_on_start=options.run_schedules_on_start)
+        self.watcher = BucketWatcher(app, self.store, options.buckets, self.notice)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.on_started: Callable[[], Awaitable[None]] | None = None
+        app.use_publisher(self.publisher)
+
+    def notice(self, kind: str, name: str, event: CloudEvent, functions: tuple[str, ...]) -> None:
+        """After a commit (any thread): print it, and wake the delivery loop."""
+        self.reporter.record(
+            "accepted",
+            kind=kind,
+            name=name,
+            id=event.id,
+            type=event.type,
+            functions=list(functions),
+        )
+        if not functions:
+            self.reporter.record(
+                "warning",
+                message=f"{kind} {name!r}: no function subscribes; event {event.id} "
+                "is stored but delivered to nobody",
+            )
+        self.deliverer.wake()
+
+    def accept(self, kind: str, target: str, event: CloudEvent) -> tuple[str, ...]:
+        """The ingress: route one event as an event-bus emit, topic, queue or to one function."""
+        if kind == "event":
+            self.publisher.emit(event)
+            return self.routes.for_event(event)
+        if kind == "topic":
+            self.publisher.publish(target, event)
+            return self.routes.for_topic(target)
+        if kind == "queue":
+            self.publisher.send(target, event)
+            return self.routes.for_queue(target)
+        fn = self.app.functions.get(target)
+        if fn is None or isinstance(fn.trigger, Http):
+            raise LookupError(f"no event function named {target!r}")
+        self.publisher.direct(target, event)
+        return (target,)
+
+    async def offload(self, thunk: Callable[[], Any]) -> Any:
+        return await self.deliverer.offload(thunk)
+
+    def fire_schedule(self, function: str, event: CloudEvent) -> None:
+        self.publisher.direct(function, event, kind="schedule")
+
+    async def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self.deliverer.run(), name="pf-delivery"),
+            asyncio.create_task(self.scheduler.run(self.fire_schedule), name="pf-scheduler"),
+        ]
+        if self.watcher.subscribers:
+            self._tasks.append(
+                asyncio.create_task(self.watcher.run(self.options.poll_interval), name="pf-buckets")
+            )
+        for task in self._tasks:
+            task.add_done_callback(self._crashed)
+        if self.on_started is not None:
+            await self.on_started()
+
+    def _crashed(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.reporter.record(
+                "error", message=f"{task.get_name()} stopped: {task.exception()!r}"
+            )
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.deliverer.drain(grace=5.0)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.store.close()

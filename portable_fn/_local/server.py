@@ -1,0 +1,73 @@
+"""``portable-fn dev``: serve one app on uvicorn with the local runtime in its lifespan.
+
+uvicorn (extra ``local``) is imported here only, so ``import portable_fn`` and the other CLI
+commands never load it. The listening socket is bound before the server starts, so
+``--port 0`` works and the real port is printed.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from portable_fn._local.asgi import LocalASGI
+from portable_fn._local.inspect import describe
+from portable_fn._local.report import Reporter
+from portable_fn._local.runtime import Options, Runtime
+from portable_fn.app import App
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(app: App, *, host: str, port: int, options: Options, reporter: Reporter) -> None:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        if exc.name != "uvicorn":
+            raise
+        hint = 'portable-fn dev needs uvicorn: pip install "portable-fn[local]"'
+        raise ImportError(hint) from exc
+
+    sock = bind(host, port)
+    bound = sock.getsockname()[1]
+    runtime = Runtime(app, options, reporter)
+    asgi = LocalASGI(runtime)
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{bound}"
+
+    async def announce() -> None:
+        # Printed once the broker, scheduler and watcher are running and the socket listens.
+        reporter.record(
+            "serving",
+            app=app.name,
+            url=url,
+            port=bound,
+            state_dir=str(Path(options.state_dir).resolve()),
+            buckets=str(Path(options.buckets).resolve()),
+            functions=describe(app),
+        )
+
+    runtime.on_started = announce
+    config = uvicorn.Config(
+        asgi,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        http="httptools" if _has("httptools") else "h11",
+        loop="auto",
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

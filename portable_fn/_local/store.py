@@ -1,0 +1,302 @@
+"""Durable SQLite state of the local broker: messages, their deliveries, dead letters.
+
+Every accepted event is one ``messages`` row plus one ``deliveries`` row per subscriber
+(fan-out happens at accept time, in the same transaction), committed before ``publish``
+returns or the ingress answers 202. WAL with ``synchronous=FULL``: a SIGKILL (or power
+loss) after the commit loses nothing, and the next start runs what is pending.
+
+Delivery states: ``pending`` (due at ``due``), ``inflight`` (claimed, attempt counted),
+``done``, ``dead`` (in the dead-letter queue named by ``dlq``). A delivery that was
+``inflight`` when the process died goes back to ``pending`` on start: at-least-once, with
+the attempt that died counted, as SQS counts a receive whose visibility timeout expired.
+
+The connection is shared by the event loop's worker threads and by handler threads that
+call ``pf.publish``, so every call takes one lock; each call is one short transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,          -- topic | queue | event | ingress | schedule | storage
+    name TEXT NOT NULL,          -- topic/queue name, event type, function for direct sends
+    event BLOB NOT NULL,         -- structured-mode CloudEvent JSON (portable_fn.events.to_json)
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages(id),
+    function TEXT NOT NULL,
+    state TEXT NOT NULL,         -- pending | inflight | done | dead
+    attempt INTEGER NOT NULL DEFAULT 0,   -- attempts started so far
+    due REAL NOT NULL,
+    dlq TEXT,
+    error TEXT,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, due);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """One claimed (or listed) delivery of a message to one function."""
+
+    id: int
+    message_id: int
+    function: str
+    kind: str
+    name: str
+    event: bytes
+    attempt: int
+    state: str
+    due: float
+    dlq: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredObject:
+    """What the bucket watcher last saw of one file, to diff the folder across restarts."""
+
+    key: str
+    size: int
+    mtime_ns: int
+    etag: str
+
+
+_SELECT = (
+    "SELECT d.id, d.message_id, d.function, m.kind, m.name, m.event, d.attempt, d.state,"
+    " d.due, d.dlq, d.error FROM deliveries d JOIN messages m ON m.id = d.message_id"
+)
+
+
+def _row(r: tuple[object, ...]) -> Delivery:
+    return Delivery(
+        id=int(r[0]),  # type: ignore[call-overload]
+        message_id=int(r[1]),  # type: ignore[call-overload]
+        function=str(r[2]),
+        kind=str(r[3]),
+        name=str(r[4]),
+        event=bytes(r[5]),  # type: ignore[call-overload]
+        attempt=int(r[6]),  # type: ignore[call-overload]
+        state=str(r[7]),
+        due=float(r[8]),  # type: ignore[arg-type]
+        dlq=None if r[9] is None else str(r[9]),
+        error=None if r[10] is None else str(r[10]),
+    )
+
+
+class Store:
+    """The broker's SQLite database at ``<state-dir>/broker.sqlite3``."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the
+        # write lock up front instead of failing half-way when a CLI process also writes.
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=10000")
+        with self._lock:
+            self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction under the lock; rolled back if the body raises."""
+        with self._lock:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def enqueue(
+        self, *, kind: str, name: str, event: bytes, functions: Sequence[str], due: float
+    ) -> int:
+        """Store one message and its deliveries atomically; returns the message id."""
+        with self._write() as cur:
+            return _insert(cur, kind=kind, name=name, event=event, functions=functions, due=due)
+
+    def recover(self) -> int:
+        """Put deliveries that were in flight when the last process died back to pending."""
+        now = time.time()
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE deliveries SET state = 'pending', due = ?, updated = ?"
+                " WHERE state = 'inflight'",
+                (now, now),
+            )
+            return cur.rowcount
+
+    def claim_due(self, now: float, limit: int) -> list[Delivery]:
+        """Mark up to ``limit`` due deliveries in flight, counting the attempt."""
+        with self._write() as cur:
+            rows = cur.execute(
+                _SELECT + " WHERE d.state = 'pending' AND d.due <= ? ORDER BY d.due, d.id LIMIT ?",
+                (now, limit),
+            ).fetchall()
+            cur.executemany(
+                "UPDATE deliveries SET state = 'inflight', attempt = attempt + 1, updated = ?"
+                " WHERE id = ?",
+                [(now, r[0]) for r in rows],
+            )
+        # The rows were read before the UPDATE: report the attempt now in progress.
+        return [replace(_row(r), attempt=int(r[6]) + 1, state="inflight") for r in rows]
+
+    def next_due(self) -> float | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(due) FROM deliveries WHERE state = 'pending'"
+            ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def _update(self, sql: str, args: Sequence[object]) -> None:
+        with self._write() as cur:
+            cur.execute(sql, args)
+
+    def complete(self, delivery_id: int) -> None:
+        self._update(
+            "UPDATE deliveries SET state = 'done', error = NULL, updated = ? WHERE id = ?",
+            (time.time(), delivery_id),
+        )
+
+    def retry_later(self, delivery_id: int, due: float, error: str) -> None:
+        self._update(
+            "UPDATE deliveries SET state = 'pending', due = ?, error = ?, updated = ? WHERE id = ?",
+            (due, error, time.time(), delivery_id),
+        )
+
+    def dead_letter(self, delivery_id: int, dlq: str, error: str) -> None:
+        self._update(
+            "UPDATE deliveries SET state = 'dead', dlq = ?, error = ?, updated = ? WHERE id = ?",
+            (dlq, error, time.time(), delivery_id),
+        )
+
+    def dead(self) -> list[Delivery]:
+        with self._lock:
+            rows = self._db.execute(_SELECT + " WHERE d.state = 'dead' ORDER BY d.id").fetchall()
+        return [_row(r) for r in rows]
+
+    def deliveries(self, message_id: int | None = None) -> list[Delivery]:
+        """Every delivery (of one message), for tests and ``dlq list --all``."""
+        where, args = ("", ()) if message_id is None else (" WHERE d.message_id = ?", (message_id,))
+        with self._lock:
+            rows = self._db.execute(_SELECT + where + " ORDER BY d.id", args).fetchall()
+        return [_row(r) for r in rows]
+
+    def redrive(self, ids: Sequence[int] | None) -> list[int]:
+        """Send dead deliveries (all, or those ids) back with a fresh attempt budget."""
+        now = time.time()
+        with self._write() as cur:
+            if ids is None:
+                rows = cur.execute("SELECT id FROM deliveries WHERE state = 'dead'").fetchall()
+            else:
+                marks = ",".join("?" * len(ids))
+                rows = cur.execute(
+                    f"SELECT id FROM deliveries WHERE state = 'dead' AND id IN ({marks})",
+                    list(ids),
+                ).fetchall()
+            found = [int(r[0]) for r in rows]
+            cur.executemany(
+                "UPDATE deliveries SET state = 'pending', attempt = 0, due = ?, dlq = NULL,"
+                " updated = ? WHERE id = ?",
+                [(now, now, i) for i in found],
+            )
+        return found
+
+    def objects(self, bucket: str) -> dict[str, StoredObject]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, size, mtime_ns, etag FROM objects WHERE bucket = ?", (bucket,)
+            ).fetchall()
+        return {
+            str(k): StoredObject(key=str(k), size=int(s), mtime_ns=int(m), etag=str(e))
+            for k, s, m, e in rows
+        }
+
+    def record_object(
+        self, bucket: str, key: str, obj: StoredObject | None, event: Message | None
+    ) -> None:
+        """Update the folder snapshot and enqueue its storage event in one transaction.
+
+        One transaction means a crash can neither fire an event twice for the same change
+        nor forget a change it already recorded.
+        """
+        with self._write() as cur:
+            if obj is None:
+                cur.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
+            else:
+                cur.execute(
+                    "INSERT OR REPLACE INTO objects(bucket, key, size, mtime_ns, etag)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (bucket, key, obj.size, obj.mtime_ns, obj.etag),
+                )
+            if event is not None:
+                _insert(
+                    cur,
+                    kind=event.kind,
+                    name=event.name,
+                    event=event.event,
+                    functions=event.functions,
+                    due=time.time(),
+                )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """A message to enqueue: what it is, where it goes, and the event itself."""
+
+    kind: str
+    name: str
+    event: bytes
+    functions: Sequence[str]
+
+
+def _insert(
+    cur: sqlite3.Cursor,
+    *,
+    kind: str,
+    name: str,
+    event: bytes,
+    functions: Sequence[str],
+    due: float,
+) -> int:
+    now = time.time()
+    cur.execute(
+        "INSERT INTO messages(kind, name, event, created) VALUES (?, ?, ?, ?)",
+        (kind, name, event, now),
+    )
+    message_id = cur.lastrowid or 0
+    cur.executemany(
+        "INSERT INTO deliveries(message_id, function, state, due, updated)"
+        " VALUES (?, ?, 'pending', ?, ?)",
+        [(message_id, f, due, now) for f in functions],
+    )
+    return message_id

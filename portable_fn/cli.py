@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``portable-fn`` command line.
+
+Only ``argparse`` and ``sys`` load at start, so ``portable-fn --help`` is fast; each command
+imports what it needs when it runs (uvicorn only inside ``dev``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+DESCRIPTION = "Write serverless functions once; run them on every cloud and locally."
+APP_HELP = "module:attribute, a module, or a file path such as examples/shop/app.py"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portable-fn", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = commands.add_parser("dev", help="run the app locally: HTTP, broker, schedules, buckets")
+    dev.add_argument("app", metavar="APP", help=APP_HELP)
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed)")
+    dev.add_argument("--json", action="store_true", help="print JSON lines instead of text")
+    dev.add_argument("--state-dir", default=".portable-fn", help="broker database and buckets")
+    dev.add_argument("--bucket-dir", default=None, help="bucket folders (default STATE/buckets)")
+    dev.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply retry delays (0.01: a 1 s backoff becomes 10 ms)",
+    )
+    dev.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.25,
+        help="seconds between bucket folder scans and broker polls",
+    )
+    dev.add_argument(
+        "--run-schedules-on-start",
+        action="store_true",
+        help="fire every schedule once at start, then on its expression",
+    )
+    dev.add_argument("--quiet-http", action="store_true", help="do not print HTTP requests")
+
+    dlq = commands.add_parser("dlq", help="list or re-drive dead-lettered events")
+    dlq.add_argument("app", metavar="APP", help=APP_HELP)
+    dlq.add_argument("--state-dir", default=".portable-fn")
+    dlq.add_argument("--json", action="store_true")
+    actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="show dead letters")
+    redrive = actions.add_parser("redrive", help="deliver dead letters again (fresh retries)")
+    redrive.add_argument("ids", metavar="ID", nargs="*", type=int)
+    redrive.add_argument("--all", action="store_true")
+
+    invoke = commands.add_parser("invoke", help="run one function on one event or request")
+    invoke.add_argument("app", metavar="APP", help=APP_HELP)
+    invoke.add_argument("function", metavar="FUNCTION")
+    invoke.add_argument(
+        "--event",
+        required=True,
+        help="JSON file, or a sample name of the provider (portable-fn events P)",
+    )
+    invoke.add_argument(
+        "--provider",
+        default=None,
+        help="send the native event through this adapter (default: portable)",
+    )
+
+    inspect = commands.add_parser("inspect", help="functions, resources, provider findings")
+    inspect.add_argument("app", metavar="APP", help=APP_HELP)
+    inspect.add_argument("--json", action="store_true")
+
+    events = commands.add_parser("events", help="print a provider's sample native event")
+    events.add_argument("provider", metavar="PROVIDER")
+    events.add_argument("kind", metavar="KIND", nargs="?", help="omit to list the kinds")
+
+    package = commands.add_parser("package", help="write the deployable package for a provider")
+    package.add_argument("app", metavar="APP", help=APP_HELP)
+    package.add_argument("--provider", required=True)
+    package.add_argument("--out", default=None, help="output folder (default dist/PROVIDER)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from portable_fn._local import commands
+    from portable_fn.errors import PortableFnError
+
+    try:
+        code = commands.COMMANDS[args.command](args)
+    except (PortableFnError, ImportError, OSError) as exc:
+        print(f"portable-fn {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
