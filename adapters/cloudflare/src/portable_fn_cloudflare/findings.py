@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What Cloudflare Workers cannot honour, or honour differently, for an app.
+
+Sources: Queues limits (https://developers.cloudflare.com/queues/platform/limits/: batch of at
+most 100, delay at most 12 hours, no FIFO), Cron Triggers
+(https://developers.cloudflare.com/workers/configuration/cron-triggers/), R2 event
+notifications (configured per bucket, outside wrangler.toml).
+"""
+
+from __future__ import annotations
+
+from portable_fn.adapter import Finding
+from portable_fn.app import App
+from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+
+from portable_fn_cloudflare.scheduled import cron_for
+from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
+
+MAX_BATCH_SIZE = 100
+
+
+def findings(app: App) -> list[Finding]:
+    out: list[Finding] = []
+    subscribers: dict[str, int] = {}
+    for fn in app.functions.values():
+        t = fn.trigger
+        name = fn.name
+        if isinstance(t, Http) and t.auth == "function":
+            out.append(Finding(name, "warning", "Workers have no per-function caller "
+                               "authentication: the route is public (put Cloudflare Access in front)"))
+        elif isinstance(t, Queue):
+            if t.fifo:
+                out.append(Finding(name, "unsupported", "Cloudflare Queues have no FIFO ordering"))
+            if t.batch_size > MAX_BATCH_SIZE:
+                out.append(Finding(name, "warning", f"max_batch_size is capped at {MAX_BATCH_SIZE}"))
+        elif isinstance(t, Topic):
+            subscribers[t.name] = subscribers.get(t.name, 0) + 1
+        elif isinstance(t, Schedule):
+            cron, note = cron_for(t)
+            if cron is None:
+                out.append(Finding(name, "unsupported", note or "no cron for this schedule"))
+            elif note:
+                out.append(Finding(name, "warning", note))
+            elif t.rate is not None:
+                out.append(Finding(name, "info", f"rate runs as cron {cron!r} (clock-aligned)"))
+        elif isinstance(t, Storage):
+            out.append(Finding(name, "info", "R2 event notifications are not part of "
+                               "wrangler.toml: deploy.sh creates the bucket's notification rule"))
+        elif isinstance(t, Event):
+            out.append(Finding(name, "info", "Workers have no event bus: pf.emit routes by type "
+                               "to this function's queue, within this Worker only"))
+        elif isinstance(t, Stream):
+            out.append(Finding(name, "unsupported", "Workers have no stream trigger"))
+        retry = getattr(t, "retry", None)
+        if retry is not None and retry.max_backoff > MAX_DELAY_SECONDS:
+            out.append(Finding(name, "warning", "retry delays are capped at 12 hours"))
+    for topic, count in subscribers.items():
+        if count > 1:
+            out.append(Finding(None, "info", f"topic {topic!r} has {count} subscribers: one "
+                               "queue each, and publishing sends to all of them"))
+    return out
+

@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The Cloudflare resource model of an app: plain data shared by the worker and the packager.
+
+Both ``worker_entrypoint`` (routing a delivered batch to its function) and the packager
+(writing ``wrangler.toml``) derive names from the app with these functions, so the two can never
+disagree. Cloudflare facts this rests on:
+
+- A queue has exactly one consumer Worker, and a message is settled once
+  (https://developers.cloudflare.com/queues/reference/how-queues-works/). A portable topic with
+  several subscribers therefore becomes one queue per subscribing function, and publishing fans
+  out at send time (as SNS does into SQS): each subscriber retries on its own.
+- R2 event notifications are delivered to a queue, one rule per (bucket, queue) pair
+  (https://developers.cloudflare.com/r2/buckets/event-notifications/): each ``@app.storage``
+  function gets its own queue.
+- Workers have no event bus: each ``@app.event`` function gets a queue and ``emit`` routes by
+  type at send time.
+- Queue names: letters, digits and dashes, at most 63 characters
+  (https://developers.cloudflare.com/queues/platform/limits/).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from portable_fn.app import App
+from portable_fn.triggers import Event, Queue, Retry, Storage, Topic
+
+ConsumerKind = Literal["queue", "topic", "storage", "event"]
+
+_MAX_QUEUE_NAME = 63
+_NOT_NAME = re.compile(r"[^a-z0-9-]+")
+_NOT_BINDING = re.compile(r"[^A-Z0-9_]+")
+# Cloudflare's consumer default (wrangler docs, [[queues.consumers]]).
+DEFAULT_BATCH_SIZE = 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Consumer:
+    """One queue this Worker consumes, and the function its messages go to."""
+
+    queue: str
+    function: str
+    kind: ConsumerKind
+    retry: Retry
+    dead_letter: str | None
+    batch_size: int
+    # The portable name: the queue, topic or bucket the decorator named (the event type for
+    # ``@app.event``); used as the CloudEvent source of plain messages.
+    source_name: str
+
+
+def queue_name(*parts: str) -> str:
+    """A valid Cloudflare queue name from free-form parts, stable and collision-resistant."""
+    name = "--".join(_NOT_NAME.sub("-", p.lower()).strip("-") for p in parts)
+    if len(name) <= _MAX_QUEUE_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: _MAX_QUEUE_NAME - 9].rstrip('-')}-{digest}"
+
+
+def binding_name(queue: str) -> str:
+    """The producer binding (a JS identifier in ``env``) for a queue name."""
+    return "Q_" + _NOT_BINDING.sub("_", queue.upper())
+
+
+def consumers(app: App) -> list[Consumer]:
+    """Every queue the Worker consumes, in the app's registration order."""
+    out: list[Consumer] = []
+    for fn in app.functions.values():
+        trigger = fn.trigger
+        if isinstance(trigger, Queue):
+            out.append(
+                Consumer(
+                    queue=queue_name(trigger.name),
+                    function=fn.name,
+                    kind="queue",
+                    retry=trigger.retry,
+                    dead_letter=_dlq(trigger.dead_letter),
+                    batch_size=trigger.batch_size,
+                    source_name=trigger.name,
+                )
+            )
+        elif isinstance(trigger, Topic):
+            out.append(
+                Consumer(
+                    queue=queue_name(trigger.name, fn.name),
+                    function=fn.name,
+                    kind="topic",
+                    retry=trigger.retry,
+                    dead_letter=_dlq(trigger.dead_letter),
+                    batch_size=DEFAULT_BATCH_SIZE,
+                    source_name=trigger.name,
+                )
+            )
+        elif isinstance(trigger, Storage):
+            out.append(
+                Consumer(
+                    queue=queue_name("r2", trigger.bucket, fn.name),
+                    function=fn.name,
+                    kind="storage",
+                    retry=trigger.retry,
+                    dead_letter=None,
+                    batch_size=DEFAULT_BATCH_SIZE,
+                    source_name=trigger.bucket,
+                )
+            )
+        elif isinstance(trigger, Event):
+            out.append(
+                Consumer(
+                    queue=queue_name("events", app.name, fn.name),
+                    function=fn.name,
+                    kind="event",
+                    retry=trigger.retry,
+                    dead_letter=None,
+                    batch_size=DEFAULT_BATCH_SIZE,
+                    source_name=trigger.type,
+                )
+            )
+    return out
+
+
+def _dlq(name: str | None) -> str | None:
+    return queue_name(name) if name else None
+
+
+def topic_queues(app: App, topic: str) -> list[str]:
+    """The queues a publish to ``topic`` fans out to: one per subscribing function."""
+    return [c.queue for c in consumers(app) if c.kind == "topic" and c.source_name == topic]
+
+
+def event_queues(app: App, event_type: str, source: str | None) -> list[str]:
+    """The queues an emitted event is routed to: those of every ``@app.event`` that matches."""
+    return [
+        queue_name("events", app.name, fn.name)
+        for fn in app.functions.values()
+        if isinstance(fn.trigger, Event) and fn.trigger.matches(event_type, source)
+    ]
+
+
+def producer_queues(app: App) -> list[str]:
+    """Queues the Worker may send to: every queue it consumes, its plain queues' names, DLQs."""
+    names: list[str] = []
+    for c in consumers(app):
+        names.append(c.queue)
+        if c.dead_letter:
+            names.append(c.dead_letter)
+    return list(dict.fromkeys(names))

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Outbound: ``pf.publish`` / ``pf.send`` / ``pf.emit`` through Queue producer bindings.
+
+Producer API: ``env.<BINDING>.send(body, {contentType, delaySeconds})``,
+https://developers.cloudflare.com/queues/configuration/javascript-apis/#producer
+Every event goes out in CloudEvents structured mode as a JSON object (``contentType: "json"``),
+so the consumer recovers the original ``id``/``type``/``source`` (``queue.structured``).
+
+``send`` on a binding returns a Promise, while the portable publish API is synchronous. So a
+send is started at once and its completion is collected in the invocation's outbox, which the
+Worker awaits before it acks a message or answers a request: an event is never reported
+handled while its publishes could still fail.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
+
+from portable_fn.app import App
+from portable_fn.errors import PublishError
+from portable_fn.events import CloudEvent, to_dict
+
+from portable_fn_cloudflare import plan
+from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
+
+
+@dataclass
+class Outbox:
+    """The bindings and pending sends of one invocation."""
+
+    env: Any
+    pending: list[Awaitable[Any]] = field(default_factory=list)
+
+    async def flush(self) -> None:
+        """Await every send; raise ``PublishError`` naming the first that failed."""
+        pending, self.pending = self.pending, []
+        failure: BaseException | None = None
+        for send in pending:
+            try:
+                await send
+            except Exception as exc:  # a JsException from the binding, whatever its JS type
+                failure = failure or exc
+        if failure is not None:
+            raise PublishError(f"queue send failed: {failure}") from failure
+
+
+_current: contextvars.ContextVar[Outbox | None] = contextvars.ContextVar(
+    "portable_fn_cloudflare_outbox", default=None
+)
+
+
+def open_outbox(env: Any) -> tuple[Outbox, contextvars.Token[Outbox | None]]:
+    box = Outbox(env)
+    return box, _current.set(box)
+
+
+def close_outbox(token: contextvars.Token[Outbox | None]) -> None:
+    _current.reset(token)
+
+
+class QueuePublisher:
+    """The app's ``Publisher`` on Workers; per-invocation state lives in a context variable."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        queues = plan.topic_queues(self._app, topic) or [plan.queue_name(topic)]
+        for queue in queues:
+            self._send(queue, event, None)
+
+    def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        self._send(plan.queue_name(queue), event, delay)
+
+    def emit(self, event: CloudEvent) -> None:
+        queues = plan.event_queues(self._app, event.type, event.source)
+        if not queues:
+            # As on an event bus with no matching rule: accepted, delivered nowhere.
+            return
+        for queue in queues:
+            self._send(queue, event, None)
+
+    def _send(self, queue: str, event: CloudEvent, delay: float | None) -> None:
+        box = _current.get()
+        if box is None:
+            raise PublishError("publishing on Workers works only inside a handler invocation")
+        binding = plan.binding_name(queue)
+        producer = getattr(box.env, binding, None)
+        if producer is None:
+            raise PublishError(
+                f"no Queue producer binding {binding} for queue {queue!r} in wrangler.toml"
+            )
+        options: dict[str, Any] = {"contentType": "json"}
+        if delay:
+            options["delaySeconds"] = min(MAX_DELAY_SECONDS, max(0, math.ceil(delay)))
+        box.pending.append(producer.send(to_dict(event), **options))

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cloudflare Queues: one delivered message to a CloudEvent.
+
+Shape: the ``Message`` of a consumer's ``MessageBatch`` (``id``, ``timestamp``, ``body``,
+``attempts``, ``ack()``, ``retry()``), https://developers.cloudflare.com/queues/configuration/javascript-apis/#message
+A body is whatever the producer sent with ``contentType`` json, text, bytes or v8
+(https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype).
+
+Mapping (project mapping table v1, docs/event-mapping): a body that is a structured-mode
+CloudEvent (what portable-fn publishes, as a JSON object or as text) is that event; any other
+body becomes ``type=com.cloudflare.queues.message``, ``source=cloudflare:queues/<queue>``,
+``id`` = message id, ``time`` = message timestamp, ``data`` = the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from portable_fn.errors import EventDecodeError, InvalidCloudEventError
+from portable_fn.events import CloudEvent, sniff_structured
+
+from portable_fn_cloudflare._values import plain, utc_time
+
+TYPE = "com.cloudflare.queues.message"
+PROVIDER = "cloudflare"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMessage:
+    """The fields of a delivered message, read once off the runtime object."""
+
+    id: str
+    timestamp: datetime | None
+    body: Any
+    attempts: int
+
+    @classmethod
+    def read(cls, message: Any) -> QueueMessage:
+        try:
+            attempts = int(message.attempts)
+        except (AttributeError, TypeError, ValueError):
+            attempts = 1
+        return cls(
+            id=str(message.id),
+            timestamp=utc_time(getattr(message, "timestamp", None)),
+            body=plain(getattr(message, "body", None)),
+            attempts=max(attempts, 1),
+        )
+
+
+def structured(body: Any, *, trigger: str) -> CloudEvent | None:
+    """The CloudEvent a body carries in structured mode, or None; broken ones fail typed."""
+    if not isinstance(body, Mapping | str | bytes):
+        return None
+    try:
+        return sniff_structured(body)
+    except InvalidCloudEventError as exc:
+        raise EventDecodeError(
+            f"structured CloudEvent is invalid: {exc}",
+            provider=PROVIDER,
+            trigger=trigger,
+            field=exc.attribute,
+        ) from exc
+
+
+def to_event(message: QueueMessage, queue: str) -> CloudEvent:
+    """The CloudEvent for a message delivered from ``queue``."""
+    event = structured(message.body, trigger="queue")
+    if event is not None:
+        return event
+    body = message.body
+    if isinstance(body, bytes):
+        content_type = "application/octet-stream"
+    elif isinstance(body, str):
+        content_type = "text/plain; charset=utf-8"
+    else:
+        content_type = "application/json"
+    return CloudEvent(
+        id=message.id,
+        source=f"cloudflare:queues/{queue}",
+        type=TYPE,
+        time=message.timestamp,
+        datacontenttype=content_type,
+        data=body,
+    )
