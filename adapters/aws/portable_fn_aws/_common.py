@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Small helpers every AWS codec shares: the Lambda context Protocol, body and time decoding.
+
+Standard library only: this module is imported on every cold start of a packaged function.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+from base64 import b64decode
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+from portable_fn.errors import EventDecodeError
+
+PROVIDER = "aws"
+UTC = timezone.utc
+
+
+class LambdaContext(Protocol):
+    """What the Lambda runtime passes as ``context`` (duck-typed, so no AWS import is needed).
+
+    https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
+    """
+
+    aws_request_id: str
+    function_name: str
+
+    def get_remaining_time_in_millis(self) -> int: ...
+
+
+def decode_error(trigger: str, field: str, message: str) -> EventDecodeError:
+    return EventDecodeError(message, provider=PROVIDER, trigger=trigger, field=field)
+
+
+def body_bytes(event: dict[str, Any], trigger: str) -> bytes:
+    """The raw HTTP body of an API Gateway / ALB / Function URL event (base64 undone)."""
+    body = event.get("body")
+    if not body:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise decode_error(trigger, "body", "isBase64Encoded is set but body is not base64")
+    if type(body) is not str:
+        raise decode_error(trigger, "body", f"must be a string, got {type(body).__name__}")
+    return body.encode("utf-8")
+
+
+class LazyQuery:
+    """Query pairs parsed only when a handler first reads the query (most never do)."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(parse_qsl(self._raw, keep_blank_values=True))
+
+
+def text_payload(text: str) -> tuple[Any, str]:
+    """Decode a message body with no declared content type: JSON when it parses, else text.
+
+    SQS, SNS and Kinesis carry strings without a content type; JSON is what producers send in
+    practice, and anything else is kept verbatim as ``text/plain``.
+    """
+    if text[:1] in ("{", "["):
+        try:
+            return json.loads(text), "application/json"
+        except ValueError:
+            pass
+    return text, "text/plain; charset=utf-8"
+
+
+def epoch_millis(value: Any, trigger: str, field: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise decode_error(trigger, field, f"not an epoch-milliseconds timestamp: {value!r}")
+
+
+def epoch_seconds(value: Any, trigger: str, field: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except (TypeError, ValueError, OverflowError):
+        raise decode_error(trigger, field, f"not an epoch-seconds timestamp: {value!r}")
+
+
+def require(obj: Any, key: str, trigger: str) -> Any:
+    """``obj[key]`` or an ``EventDecodeError`` naming the missing field."""
+    try:
+        value = obj[key]
+    except (KeyError, TypeError, IndexError):
+        raise decode_error(trigger, key, "is missing") from None
+    if value is None:
+        raise decode_error(trigger, key, "is null")
+    return value

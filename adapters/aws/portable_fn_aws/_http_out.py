@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Turn a portable ``Response`` into the pieces every AWS HTTP response shape is made of.
+
+Each HTTP source spells the same response differently (cookies array, multi-value headers,
+comma-joined headers) but all of them need the body as text or base64 and the headers grouped
+by name; those two steps live here, tuned for the per-invocation hot path.
+"""
+
+from __future__ import annotations
+
+from base64 import b64encode
+
+from portable_fn.http import Headers, Response
+
+# content-type -> "may travel as UTF-8 text"; bounded because content types come from handlers.
+_TEXTUAL: dict[str | None, bool] = {}
+_TEXTUAL_MAX = 256
+# Identity cache of the last converted header map: handlers mostly return the core's shared
+# JSON header map, so its grouping is computed once, not per call.
+# One tuple swapped atomically, so concurrent callers never see a half-updated pair.
+_last: list[tuple[Headers | None, dict[str, list[str]]]] = [(None, {})]
+
+
+def body_out(response: Response) -> tuple[str, bool]:
+    """``(body, isBase64Encoded)``: UTF-8 text when the content type is textual, else base64."""
+    body = response.body
+    if not body:
+        return "", False
+    content_type = response.headers.get("content-type")
+    textual = _TEXTUAL.get(content_type)
+    if textual is None:
+        textual = response.is_text
+        if len(_TEXTUAL) < _TEXTUAL_MAX:
+            _TEXTUAL[content_type] = textual
+    if textual:
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:  # declared text but is not UTF-8: base64 keeps it intact
+            pass
+    return b64encode(body).decode("ascii"), True
+
+
+def grouped(headers: Headers) -> dict[str, list[str]]:
+    """Name -> values, names lower-cased, in first-seen order. Callers must not mutate it."""
+    cached, multi = _last[0]
+    if cached is headers:
+        return multi
+    multi = headers.to_multi()
+    _last[0] = (headers, multi)
+    return multi

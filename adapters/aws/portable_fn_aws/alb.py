@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Application Load Balancer target-group events, single- and multi-value header modes.
+
+https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html
+The ALB passes query strings exactly as the client sent them (still percent-encoded) and expects
+the response in the same header mode as the request: ``multiValueHeaders`` when the target
+group has multi-value headers enabled, else ``headers``; plus a ``statusDescription``.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote_plus
+
+from portable_fn.http import QueryParams, Request, Response
+
+from portable_fn_aws._common import body_bytes, decode_error
+from portable_fn_aws._http_out import body_out, grouped
+from portable_fn_aws.apigw_v1 import multi_headers
+
+TRIGGER = "alb"
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+def matches(event: dict[str, Any]) -> bool:
+    context = event.get("requestContext")
+    return isinstance(context, dict) and "elb" in context
+
+
+def _query(event: dict[str, Any]) -> QueryParams:
+    multi = event.get("multiValueQueryStringParameters")
+    if multi:
+        return QueryParams(
+            [(unquote_plus(k), unquote_plus(v)) for k, values in multi.items() for v in values]
+        )
+    single = event.get("queryStringParameters") or {}
+    return QueryParams([(unquote_plus(k), unquote_plus(v)) for k, v in single.items()])
+
+
+def to_request(event: dict[str, Any]) -> Request:
+    method = event.get("httpMethod")
+    if not isinstance(method, str):
+        raise decode_error(TRIGGER, "httpMethod", "is missing")
+    headers = multi_headers(event)
+    forwarded = headers.get("x-forwarded-for")
+    return Request(
+        method=method,
+        path=event.get("path") or "/",
+        headers=headers,
+        query=_query(event),
+        body=body_bytes(event, TRIGGER),
+        # The ALB appends the client to X-Forwarded-For; the first entry is the original client.
+        client_ip=forwarded.split(",", 1)[0].strip() if forwarded else None,
+    )
+
+
+def from_response(response: Response, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    body, is_b64 = body_out(response)
+    status = response.status
+    out: dict[str, Any] = {
+        "statusCode": status,
+        "statusDescription": f"{status} {_REASONS.get(status, '')}".rstrip(),
+        "body": body,
+        "isBase64Encoded": is_b64,
+    }
+    multi = grouped(response.headers)
+    if event is not None and "multiValueHeaders" in event:
+        out["multiValueHeaders"] = {name: list(values) for name, values in multi.items()}
+    else:
+        # Single-value mode cannot repeat a header; the last value is what the ALB would keep.
+        out["headers"] = {name: values[-1] for name, values in multi.items()}
+    return out

@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Amazon S3 object notifications, direct or through SNS/SQS, and S3 events via EventBridge.
+
+Notification records: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+Mapped by the CloudEvents S3 adapter
+(https://github.com/cloudevents/spec/blob/main/cloudevents/adapters/aws-s3.md):
+``id`` = x-amz-request-id + "." + x-amz-id-2, ``source`` = eventSource.region.bucket,
+``type`` = ``com.amazonaws.s3.`` + eventName, ``subject`` = key, ``time`` = eventTime;
+``data`` is the portable storage payload (DESIGN section 2), and the object's ``sequencer`` goes
+in the ``sequence`` extension because the request id alone is not unique per object.
+EventBridge shape: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
+(mapped by AWS's CloudEvents input-transformer recipe: id, source, detail-type, time).
+Events other than object created / deleted (restore, replication, tagging...) are not storage
+events in the portable model and are skipped (acknowledged), never failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import unquote_plus
+
+from portable_fn.events import CloudEvent, storage_data
+
+from portable_fn_aws._common import decode_error, require
+
+TRIGGER = "s3"
+TYPE_PREFIX = "com.amazonaws.s3."
+_EB_ACTIONS: dict[str, Literal["created", "deleted"]] = {
+    "Object Created": "created",
+    "Object Deleted": "deleted",
+}
+
+
+def matches_record(record: Any) -> bool:
+    return isinstance(record, dict) and record.get("eventSource") == "aws:s3"
+
+
+def _action(event_name: str) -> Literal["created", "deleted"] | None:
+    if event_name.startswith("ObjectCreated:"):
+        return "created"
+    if event_name.startswith("ObjectRemoved:"):
+        return "deleted"
+    return None
+
+
+def from_records(records: list[Any]) -> list[CloudEvent]:
+    return [event for record in records if (event := from_record(record)) is not None]
+
+
+def from_record(record: dict[str, Any]) -> CloudEvent | None:
+    event_name = require(record, "eventName", TRIGGER)
+    action = _action(str(event_name))
+    if action is None:
+        return None
+    s3 = require(record, "s3", TRIGGER)
+    bucket = require(require(s3, "bucket", TRIGGER), "name", TRIGGER)
+    obj = require(s3, "object", TRIGGER)
+    # Keys arrive URL-encoded with "+" for spaces (form encoding), per the S3 docs.
+    key = unquote_plus(require(obj, "key", TRIGGER))
+    elements = record.get("responseElements") or {}
+    request_id = elements.get("x-amz-request-id")
+    host_id = elements.get("x-amz-id-2")
+    sequencer = obj.get("sequencer")
+    if request_id and host_id:
+        event_id = f"{request_id}.{host_id}"
+    elif sequencer:  # some service-initiated events carry no response elements
+        event_id = f"{bucket}/{key}/{sequencer}"
+    else:
+        raise decode_error(TRIGGER, "responseElements", "no request id or sequencer to use as id")
+    size = obj.get("size")
+    return CloudEvent(
+        id=event_id,
+        source=f"{record.get('eventSource', 'aws:s3')}.{record.get('awsRegion', '')}.{bucket}",
+        type=TYPE_PREFIX + event_name,
+        subject=key,
+        time=record.get("eventTime"),
+        datacontenttype="application/json",
+        data=storage_data(
+            bucket=bucket,
+            key=key,
+            size=int(size) if size is not None else None,
+            etag=obj.get("eTag"),
+            action=action,
+        ),
+        extensions={"sequence": sequencer} if sequencer else {},
+    )
+
+
+def from_eventbridge(event: dict[str, Any]) -> CloudEvent | None:
+    """An ``aws.s3`` EventBridge event (bucket with EventBridge notifications turned on)."""
+    detail_type = require(event, "detail-type", TRIGGER)
+    action = _EB_ACTIONS.get(detail_type)
+    if action is None:
+        return None
+    detail = require(event, "detail", TRIGGER)
+    bucket = require(require(detail, "bucket", TRIGGER), "name", TRIGGER)
+    obj = require(detail, "object", TRIGGER)
+    key = require(obj, "key", TRIGGER)
+    size = obj.get("size")
+    sequencer = obj.get("sequencer")
+    return CloudEvent(
+        id=require(event, "id", TRIGGER),
+        source=require(event, "source", TRIGGER),
+        type=detail_type,
+        subject=key,
+        time=event.get("time"),
+        datacontenttype="application/json",
+        data=storage_data(
+            bucket=bucket,
+            key=key,
+            size=int(size) if size is not None else None,
+            etag=obj.get("etag"),
+            action=action,
+        ),
+        extensions={"sequence": sequencer} if sequencer else {},
+    )
