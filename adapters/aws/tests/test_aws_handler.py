@@ -1,0 +1,220 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``lambda_handler`` end to end in process: native event in, native result out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_fixtures import FakeLambdaContext, load
+
+import portable_fn as pf
+from portable_fn.errors import EventDecodeError
+from portable_fn.testing import RecordingPublisher
+from portable_fn_aws import lambda_handler
+
+
+def make_app() -> tuple[pf.App, list[Any]]:
+    app = pf.App("t")
+    seen: list[Any] = []
+
+    @app.http("/orders/{order_id}", methods=["GET"])
+    def get_order(req: pf.Request) -> Any:
+        if req.path_params["order_id"] == "boom":
+            raise RuntimeError("secret detail")
+        return {"id": req.path_params["order_id"], "q": req.query.getall("expand")}
+
+    @app.http("/path/to/resource", methods=["POST"])
+    def post(req: pf.Request) -> Any:
+        return pf.Response.json(req.json(), status=201, headers=[("set-cookie", "s=1"),
+                                                                  ("set-cookie", "t=2")])
+
+    @app.queue("work", max_retries=2)
+    def work(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        seen.append((event.id, ctx.attempt))
+        if isinstance(event.data, dict) and event.data.get("sku") == "poison":
+            raise ValueError("poison")
+
+    @app.topic("news")
+    def news(event: pf.CloudEvent) -> None:
+        seen.append(event.id)
+        if event.data == "fail":
+            raise ValueError("fail")
+
+    @app.storage("uploads", on=("created",))
+    def upload(event: pf.CloudEvent) -> None:
+        seen.append(event.data)
+
+    @app.schedule("rate(1 day)")
+    def nightly(event: pf.CloudEvent) -> None:
+        seen.append(event.data)
+
+    @app.event("com.example.invoice.paid")
+    def paid(event: pf.CloudEvent) -> None:
+        seen.append(event.data)
+
+    @app.stream("clicks")
+    def clicks(event: pf.CloudEvent) -> None:
+        seen.append(event.id)
+        if event.type == "com.amazonaws.dynamodb.MODIFY":
+            raise ValueError("cannot modify")
+
+    return app, seen
+
+
+CTX = FakeLambdaContext()
+
+
+def test_http_v2_function_url_v1_alb_route_to_the_function() -> None:
+    app, _ = make_app()
+    handler = lambda_handler(app, "get_order")
+    url = handler(load("function_url.json"), CTX)
+    assert url["statusCode"] == 200
+    assert json.loads(url["body"]) == {"id": "7", "q": ["items", "customer"]}
+    v1 = handler(load("sam_apigw_v1.json"), CTX)
+    assert v1["statusCode"] == 200 and json.loads(v1["body"])["id"] == "42"
+    alb = handler(load("alb_multi_value.json"), CTX)
+    assert alb["statusCode"] == 200 and "multiValueHeaders" in alb
+    assert alb["statusDescription"] == "200 OK"
+
+
+def test_http_post_with_base64_body_and_cookies_out() -> None:
+    app, _ = make_app()
+    out = lambda_handler(app, "post")(load("sam_apigw_v2.json"), CTX)
+    assert out["statusCode"] == 201 and json.loads(out["body"]) == {"test": "body"}
+    assert out["cookies"] == ["s=1", "t=2"]
+
+
+def test_http_errors_are_json_without_traceback() -> None:
+    app, _ = make_app()
+    handler = lambda_handler(app, "get_order")
+    event = load("function_url.json")
+    event["rawPath"] = "/orders/boom"
+    out = handler(event, CTX)
+    assert out["statusCode"] == 500
+    assert "secret" not in out["body"] and "Traceback" not in out["body"]
+    assert json.loads(out["body"])["error"]["status"] == 500
+    event["requestContext"]["http"]["method"] = "DELETE"
+    assert handler(event, CTX)["statusCode"] == 405
+    event["body"], event["isBase64Encoded"] = "***", True
+    bad = handler(event, CTX)
+    assert bad["statusCode"] == 400 and json.loads(bad["body"])["error"]["status"] == 400
+    assert handler({"nothing": 1}, CTX)["statusCode"] == 400
+
+
+def test_sqs_batch_reports_only_failed_messages() -> None:
+    app, seen = make_app()
+    batch = load("sqs_malformed.json")  # good JSON, invalid CloudEvent, plain text
+    batch["Records"][2]["body"] = '{"sku": "poison"}'
+    out = lambda_handler(app, "work")(batch, CTX)
+    assert out == {"batchItemFailures": [
+        {"itemIdentifier": "00000000-0000-4000-8000-000000000001"},
+        {"itemIdentifier": "00000000-0000-4000-8000-000000000002"},
+    ]}
+    assert [s[0] for s in seen] == ["00000000-0000-4000-8000-000000000000",
+                                    "00000000-0000-4000-8000-000000000002"]
+
+
+def test_sqs_attempt_comes_from_receive_count() -> None:
+    app, seen = make_app()
+    assert lambda_handler(app, "work")(load("sqs_cloudevent.json"), CTX) == {
+        "batchItemFailures": []}
+    assert seen == [("6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a", 3)]
+
+
+def test_fifo_failure_fails_the_rest_of_its_group_only() -> None:
+    app, seen = make_app()
+    out = lambda_handler(app, "work")(load("sqs_fifo.json"), CTX)
+    # Message 2 (group customer-2) fails, so 4 (same group) is not run and is reported too;
+    # 3 (customer-1) runs.
+    assert out == {"batchItemFailures": [
+        {"itemIdentifier": "22d6ee51-4cc7-4302-9e22-7cd8afdaadf5"},
+        {"itemIdentifier": "44d6ee51-4cc7-4302-9e22-7cd8afdaadf5"},
+    ]}
+    assert [s[0][:2] for s in seen] == ["11", "22", "33"]
+
+
+def test_topic_via_sns_directly_raises_for_lambda_retry() -> None:
+    app, seen = make_app()
+    handler = lambda_handler(app, "news")
+    assert handler(load("sam_sns.json"), CTX) is None
+    event = load("sam_sns.json")
+    event["Records"][0]["Sns"]["Message"] = "fail"
+    with pytest.raises(ValueError, match="fail"):
+        handler(event, CTX)
+    assert seen == ["95df01b4-ee98-5cb9-9903-4c221d41eb5e"] * 2
+
+
+def test_topic_via_sqs_gets_the_original_cloudevent() -> None:
+    app, seen = make_app()
+    out = lambda_handler(app, "news")(load("sqs_sns_cloudevent.json"), CTX)
+    assert out == {"batchItemFailures": []} and seen == ["6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a"]
+
+
+@pytest.mark.parametrize("fixture", ["sam_s3_put.json", "sns_s3.json", "sqs_s3.json",
+                                     "eventbridge_s3_object_created.json"])
+def test_storage_every_delivery_path(fixture: str) -> None:
+    app, seen = make_app()
+    lambda_handler(app, "upload")(load(fixture), CTX)
+    assert len(seen) == 1 and seen[0]["bucket"] == "uploads" and seen[0]["action"] == "created"
+
+
+@pytest.mark.parametrize("fixture", ["sam_s3_delete.json", "eventbridge_s3_object_deleted.json",
+                                     "eventbridge_s3_restore.json", "sqs_s3_test_event.json"])
+def test_storage_events_the_trigger_does_not_want_are_acknowledged(fixture: str) -> None:
+    app, seen = make_app()
+    out = lambda_handler(app, "upload")(load(fixture), CTX)
+    assert seen == [] and out in (None, {"batchItemFailures": []})
+
+
+def test_schedule_and_event_bus() -> None:
+    app, seen = make_app()
+    lambda_handler(app, "nightly")(load("sam_scheduled.json"), CTX)
+    lambda_handler(app, "nightly")({}, CTX)  # EventBridge Scheduler with no input
+    lambda_handler(app, "paid")(load("eventbridge_custom.json"), CTX)
+    lambda_handler(app, "paid")(load("eventbridge_cloudevent.json"), CTX)
+    assert seen[0] == {"expression": "rate(1 day)", "scheduled_time": "1970-01-01T00:00:00Z"}
+    assert seen[1]["expression"] == "rate(1 day)"
+    assert seen[2]["currency"] == "EUR" and seen[3] == {"invoice_id": "inv-9", "amount": 1250}
+
+
+def test_streams_stop_at_the_first_failure() -> None:
+    app, seen = make_app()
+    handler = lambda_handler(app, "clicks")
+    assert handler(load("sam_kinesis.json"), CTX) == {"batchItemFailures": []}
+    out = handler(load("sam_dynamodb.json"), CTX)  # INSERT ok, MODIFY fails, REMOVE not run
+    assert out == {"batchItemFailures": [{"itemIdentifier": "4421584500000000017450439092"}]}
+    assert seen[1:] == ["c4ca4238a0b923820dcc509a6f75849b", "c81e728d9d4c2f636f067f89cc14862c"]
+
+
+def test_stream_record_that_cannot_be_decoded_is_reported() -> None:
+    app, _ = make_app()
+    batch = load("sam_kinesis.json")
+    batch["Records"][0]["kinesis"]["data"] = "@@@"
+    out = lambda_handler(app, "clicks")(batch, CTX)
+    assert out == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["kinesis"][
+        "sequenceNumber"]}]}
+
+
+def test_unknown_event_shape_fails_loudly() -> None:
+    app, _ = make_app()
+    with pytest.raises(EventDecodeError):
+        lambda_handler(app, "work")({"hello": "world"}, CTX)
+
+
+def test_publish_inside_a_handler_reaches_the_installed_publisher() -> None:
+    from examples.shop.app import app as shop
+
+    recorder = RecordingPublisher()
+    shop.use_publisher(recorder)
+    try:
+        event = load("function_url.json")
+        event.update(rawPath="/orders", rawQueryString="", body='{"sku": "book"}')
+        event["requestContext"]["http"]["method"] = "POST"
+        out = lambda_handler(shop, "create_order")(event, CTX)
+    finally:
+        shop.use_publisher(None)
+    assert out["statusCode"] == 202
+    (published,) = recorder.sent
+    assert published.name == "order-events" and published.event.data["sku"] == "book"

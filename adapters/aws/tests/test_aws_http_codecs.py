@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: Apache-2.0
+"""HTTP shapes in and out: API Gateway v1 (REST and HTTP API 1.0), v2, function URL, ALB."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from aws_fixtures import load
+
+from portable_fn.http import Headers, Response
+from portable_fn_aws import alb, apigw_v1, apigw_v2, function_url
+
+
+@pytest.mark.parametrize(
+    ("fixture", "codec", "method", "path", "query", "body", "client_ip", "cookies"),
+    [
+        ("sam_apigw_v1.json", apigw_v1, "GET", "/orders/42", [("foo", "bar")],
+         b'{"test":"body"}', "127.0.0.1", {}),
+        ("http_api_v1.json", apigw_v1, "POST", "/orders", [("dry", "true")],
+         b'{"sku": "book", "quantity": 2}', "192.0.2.1", {"session": "abc123"}),
+        ("sam_apigw_v2.json", apigw_v2, "POST", "/path/to/resource",
+         [("parameter1", "value1"), ("parameter1", "value2"), ("parameter2", "value")],
+         b'{"test":"body"}', "192.168.0.1/32", {"cookie1": "", "cookie2": ""}),
+        ("function_url.json", function_url, "GET", "/orders/7",
+         [("expand", "items"), ("expand", "customer"), ("q", "café au lait")],
+         b"", "203.0.113.7", {"session": "abc123", "theme": "dark"}),
+        ("sam_alb.json", alb, "POST", "/path/to/resource", [("query", "1234ABCD")],
+         b'{"test":"body"}', "72.12.164.125", {}),
+        ("alb_multi_value.json", alb, "GET", "/orders/7",
+         [("tag", "a b"), ("tag", "c d"), ("q", "café")], b"", "72.12.164.125",
+         {"session": "abc123", "theme": "dark"}),
+    ],
+)
+def test_request_golden(
+    fixture: str, codec: Any, method: str, path: str, query: list[tuple[str, str]],
+    body: bytes, client_ip: str, cookies: dict[str, str],
+) -> None:
+    event = load(fixture)
+    assert codec.matches(event)
+    request = codec.to_request(event)
+    assert (request.method, request.path, request.body) == (method, path, body)
+    assert request.query.items() == query
+    assert request.client_ip == client_ip
+    # sam's sample cookies are bare names ("cookie1"), which are not name=value pairs.
+    if fixture != "sam_apigw_v2.json":
+        assert request.cookies == cookies
+    else:
+        assert request.headers["cookie"] == "cookie1; cookie2"
+
+
+def test_header_lookup_is_case_insensitive_and_keeps_repeats() -> None:
+    request = apigw_v1.to_request(load("http_api_v1.json"))
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers.getall("x-tag") == ["a", "b"]
+    v2 = apigw_v2.to_request(load("sam_apigw_v2.json"))
+    assert v2.headers["HEADER2"] == "value1,value2"  # v2 joins repeats itself
+
+
+def test_shapes_are_told_apart() -> None:
+    v1, v2, url = load("sam_apigw_v1.json"), load("sam_apigw_v2.json"), load("function_url.json")
+    single, multi = load("sam_alb.json"), load("alb_multi_value.json")
+    assert not alb.matches(v1) and apigw_v1.matches(v1) and not apigw_v2.matches(v1)
+    assert apigw_v2.matches(v2) and not function_url.matches(v2)
+    assert function_url.matches(url)
+    assert alb.matches(single) and alb.matches(multi) and not apigw_v1.matches(multi)
+
+
+def test_named_stage_prefix_is_stripped() -> None:
+    event = load("sam_apigw_v2.json")
+    event["requestContext"]["stage"] = "prod"
+    event["rawPath"] = "/prod/orders/1"
+    assert apigw_v2.to_request(event).path == "/orders/1"
+
+
+def test_percent_encoded_raw_path_is_decoded() -> None:
+    event = load("function_url.json")
+    event["rawPath"] = "/files/a%20b"
+    assert function_url.to_request(event).path == "/files/a b"
+
+
+@pytest.mark.parametrize("codec,fixture", [(apigw_v1, "sam_apigw_v1.json"),
+                                           (apigw_v2, "sam_apigw_v2.json"),
+                                           (alb, "sam_alb.json")])
+def test_bad_base64_body_is_a_decode_error(codec: Any, fixture: str) -> None:
+    from portable_fn.errors import EventDecodeError
+
+    event = load(fixture)
+    event["body"], event["isBase64Encoded"] = "%%%not base64", True
+    with pytest.raises(EventDecodeError) as info:
+        codec.to_request(event)
+    assert info.value.field == "body" and info.value.provider == "aws"
+
+
+def _cookie_response() -> Response:
+    return Response(
+        status=201,
+        headers=Headers([("content-type", "application/json"), ("set-cookie", "a=1"),
+                         ("set-cookie", "b=2; HttpOnly"), ("vary", "accept"),
+                         ("vary", "cookie")]),
+        body=b'{"ok":true}',
+    )
+
+
+def test_v2_response_uses_cookies_and_joins_repeats() -> None:
+    out = apigw_v2.from_response(_cookie_response())
+    assert out == {
+        "statusCode": 201,
+        "headers": {"content-type": "application/json", "vary": "accept, cookie"},
+        "cookies": ["a=1", "b=2; HttpOnly"],
+        "body": '{"ok":true}',
+        "isBase64Encoded": False,
+    }
+
+
+def test_v1_response_puts_repeats_in_multi_value_headers_only() -> None:
+    out = apigw_v1.from_response(_cookie_response())
+    assert out["headers"] == {"content-type": "application/json"}
+    assert out["multiValueHeaders"] == {"set-cookie": ["a=1", "b=2; HttpOnly"],
+                                        "vary": ["accept", "cookie"]}
+
+
+def test_alb_response_follows_the_request_header_mode() -> None:
+    multi = alb.from_response(_cookie_response(), load("alb_multi_value.json"))
+    assert multi["multiValueHeaders"]["set-cookie"] == ["a=1", "b=2; HttpOnly"]
+    assert "headers" not in multi and multi["statusDescription"] == "201 Created"
+    single = alb.from_response(_cookie_response(), load("sam_alb.json"))
+    assert single["headers"]["content-type"] == "application/json"
+    assert "multiValueHeaders" not in single
+
+
+@pytest.mark.parametrize("codec", [apigw_v1, apigw_v2, alb, function_url])
+def test_binary_body_is_base64(codec: Any) -> None:
+    png = b"\x89PNG\r\n\x1a\n\x00\xff"
+    out = codec.from_response(Response.binary(png, content_type="image/png"), {})
+    assert out["isBase64Encoded"] is True
+    assert base64.b64decode(out["body"]) == png
+
+
+def test_text_declared_but_not_utf8_falls_back_to_base64() -> None:
+    out = apigw_v2.from_response(Response.binary(b"\xff\xfe", content_type="text/plain"))
+    assert out["isBase64Encoded"] is True and base64.b64decode(out["body"]) == b"\xff\xfe"
+
+
+def test_json_response_is_text() -> None:
+    out = apigw_v2.from_response(Response.json({"é": 1}))
+    assert out["isBase64Encoded"] is False and json.loads(out["body"]) == {"é": 1}
