@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``gcp`` object of the ``portable_fn.adapters`` entry point group (an ``Adapter``).
+
+Tooling only: the deployed ``main.py`` never imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import Finding
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+    from portable_fn.testing import Harness
+
+__all__ = ["GCPAdapter", "adapter"]
+
+
+class GCPAdapter:
+    name = "gcp"
+
+    def findings(self, app: App) -> list[Finding]:
+        from portable_fn_gcp.plan import build
+
+        return list(build(app).findings)
+
+    def package(self, app: App, app_ref: str, out_dir: Path) -> list[Finding]:
+        from portable_fn_gcp.target import package
+
+        return package(app, app_ref, out_dir)
+
+    def sample_events(self) -> Mapping[str, Any]:
+        from portable_fn_gcp.samples import SAMPLES
+
+        return SAMPLES
+
+    def invoke(self, app: App, function: str, native_event: Any) -> Any:
+        """Run ``function`` on a native event through functions-framework's Flask wiring.
+
+        ``native_event`` is a structured-mode CloudEvent dict for event functions, or
+        ``{"method", "path", "headers", "body"}`` for HTTP functions; the result is
+        ``{"status", "headers", "body"}`` as the function answered.
+        """
+        from portable_fn_gcp.harness import _client
+
+        client = _client(app, function)
+        if "specversion" in native_event:
+            response = client.post(
+                "/",
+                data=json.dumps(native_event),
+                headers={"content-type": "application/cloudevents+json; charset=utf-8"},
+            )
+        else:
+            body = native_event.get("body", b"")
+            response = client.open(
+                native_event.get("path", "/"),
+                method=native_event.get("method", "GET"),
+                headers=native_event.get("headers", {}),
+                data=body.encode() if isinstance(body, str) else body,
+            )
+        return {
+            "status": response.status_code,
+            "headers": dict(response.headers.items()),
+            "body": response.get_data(as_text=True),
+        }
+
+    def harness(self) -> Harness:
+        from portable_fn_gcp.harness import GCPHarness
+
+        return GCPHarness()
+
+
+adapter = GCPAdapter()

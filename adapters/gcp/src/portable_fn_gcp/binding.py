@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The CloudEvents Pub/Sub protocol binding, both ways.
+
+Spec: https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md
+(listed by cloudevents/spec ``proprietary-specs.md``).
+
+- Binary mode: the message data is the event data as is; every attribute is a message attribute
+  ``ce-<name>``; the Pub/Sub ``content-type`` attribute carries ``datacontenttype``.
+- Structured mode: attribute ``content-type: application/cloudevents+json; charset=UTF-8`` and
+  the whole JSON event in the message data.
+- A receiver picks structured mode when ``content-type`` starts with ``application/cloudevents``,
+  else binary mode when ``ce-specversion`` is present.
+
+portable-fn publishes in binary mode (the binding's first form, and the one Eventarc itself
+uses). Both modes are read, and so is a structured JSON event with no attributes at all, which is
+how the other adapters' structured-mode publishers would land on Pub/Sub.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from portable_fn.errors import EventDecodeError, InvalidCloudEventError
+from portable_fn.events import CloudEvent, decode_data, encode_data, from_json, sniff_structured
+
+__all__ = ["from_message", "to_message"]
+
+_PREFIX = "ce-"
+_CONTENT_TYPE = "content-type"
+_STRUCTURED = "application/cloudevents"
+# Attributes the binding names ce-<attr>; everything else in ce-* is an extension.
+_CORE = ("id", "source", "type", "specversion", "subject", "dataschema", "time")
+
+
+def to_message(event: CloudEvent) -> tuple[bytes, dict[str, str]]:
+    """Binary mode: ``(message data, attributes)`` for ``PublisherClient.publish``.
+
+    Pub/Sub attribute values are strings (google.pubsub.v1.PubsubMessage.attributes is
+    ``map<string,string>``), so ints and bools travel as their JSON text and bytes as base64.
+    """
+    data, content_type = encode_data(event.data, event.datacontenttype)
+    attrs: dict[str, str] = {
+        "ce-specversion": event.specversion,
+        "ce-id": event.id,
+        "ce-source": event.source,
+        "ce-type": event.type,
+    }
+    if event.subject is not None:
+        attrs["ce-subject"] = event.subject
+    if event.dataschema is not None:
+        attrs["ce-dataschema"] = event.dataschema
+    if event.time is not None:
+        attrs["ce-time"] = _format_time(event.time)
+    for name, value in event.extensions.items():
+        attrs[_PREFIX + name] = _attr_text(value)
+    if content_type is not None:
+        attrs[_CONTENT_TYPE] = content_type
+    return data, attrs
+
+
+def from_message(
+    data: bytes, attributes: Mapping[str, str], *, trigger: str = "topic"
+) -> CloudEvent | None:
+    """The CloudEvent a Pub/Sub message carries, or None when it carries none.
+
+    Raises ``EventDecodeError`` when the message claims to be a CloudEvent but is not a valid one.
+    """
+    content_type = attributes.get(_CONTENT_TYPE)
+    try:
+        if content_type is not None and content_type.lower().startswith(_STRUCTURED):
+            return from_json(data)
+        if "ce-specversion" in attributes:
+            return _from_binary(data, attributes, content_type)
+        return sniff_structured(data) if data[:1] == b"{" else None
+    except InvalidCloudEventError as exc:
+        raise EventDecodeError(
+            f"Pub/Sub message is not a valid CloudEvent: {exc}",
+            provider="gcp",
+            trigger=trigger,
+            field=f"attributes.ce-{exc.attribute}",
+        ) from exc
+
+
+def _from_binary(
+    data: bytes, attributes: Mapping[str, str], content_type: str | None
+) -> CloudEvent:
+    core: dict[str, Any] = {}
+    extensions: dict[str, str] = {}
+    for key, value in attributes.items():
+        if not key.startswith(_PREFIX):
+            continue
+        name = key[len(_PREFIX) :].lower()
+        if name in _CORE:
+            core[name] = value
+        elif name != "datacontenttype":
+            extensions[name] = value
+    for required in ("id", "source", "type"):
+        if required not in core:
+            raise InvalidCloudEventError(required, "is required")
+    return CloudEvent(
+        id=core["id"],
+        source=core["source"],
+        type=core["type"],
+        specversion=core["specversion"],
+        subject=core.get("subject"),
+        dataschema=core.get("dataschema"),
+        time=core.get("time"),
+        datacontenttype=content_type,
+        data=decode_data(data, content_type),
+        extensions=extensions,
+    )
+
+
+def _attr_text(value: str | int | bool | bytes) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def _format_time(value: datetime) -> str:
+    text = value.astimezone(timezone.utc).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text

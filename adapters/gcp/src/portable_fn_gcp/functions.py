@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The functions functions-framework serves: one real function per portable handler.
+
+functions-framework looks the target up by name in ``main.py`` and insists on a
+``types.FunctionType`` (``_function_registry.get_user_function``); its ``@http`` and
+``@cloud_event`` decorators register the signature type under ``func.__name__``. So each entry
+here is a fresh function object whose ``__name__`` is the handler's name:
+https://cloud.google.com/functions/docs/writing#entry-point and
+https://github.com/GoogleCloudPlatform/functions-framework-python#quickstart-http-function .
+
+Failure, per https://cloud.google.com/functions/docs/bestpractices/retries : an event function
+that does not answer 2xx is redelivered by Pub/Sub/Eventarc until the subscription's dead-letter
+policy moves the message aside. The status says why: 400 malformed delivery, 422 the handler
+refused it for good (``NonRetryable``), 500 the handler failed. Bodies are JSON, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from portable_fn.adapter import Context, dispatch_event, dispatch_http
+from portable_fn.errors import ConfigurationError, EventDecodeError
+from portable_fn.http import Response
+from portable_fn.triggers import Http, Schedule
+
+from portable_fn_gcp import http, native, route, scheduler
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+__all__ = ["cloud_event_function", "http_function"]
+
+PROVIDER = "gcp"
+
+
+def http_function(app: App, name: str) -> Callable[[Any], Any]:
+    """An HTTP-signature function for ``name``: an ``@app.http`` route, or an
+    ``@app.schedule`` handler run by a Cloud Scheduler HTTP-target job."""
+    function = app.function(name)
+    trigger = function.trigger
+    if isinstance(trigger, Http):
+
+        def serve(request: Any) -> Any:
+            ctx = _context(name, request, request)
+            response = dispatch_http(app, http.to_request(request), ctx, function=name)
+            return http.from_response(response)
+
+        return _named(serve, name)
+    if isinstance(trigger, Schedule):
+        expression = trigger.expression
+
+        def fire(request: Any) -> Any:
+            headers = dict(request.headers.items())
+            if _is_cloudevent(headers):  # a Pub/Sub-target job pushed through Eventarc
+                event = native.from_request(headers, request.get_data(), trigger="schedule")
+                return _run(app, name, event, _context(name, request, request))
+            event = scheduler.from_headers(headers, function=name, expression=expression)
+            return _run(app, name, event, _context(name, request, request), decoded=True)
+
+        return _named(fire, name)
+    raise ConfigurationError(
+        f"{trigger.kind} functions are CloudEvent functions: use cloud_event_function",
+        function=name,
+    )
+
+
+def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
+    """A CloudEvent-signature function for ``name`` (topic, queue, storage, schedule, event)."""
+    function = app.function(name)
+    if isinstance(function.trigger, Http):
+        raise ConfigurationError("HTTP routes are HTTP functions: use http_function", function=name)
+    kind = function.trigger.kind
+
+    def receive(cloud_event: Any) -> Any:
+        request = _flask_request()
+        try:
+            if request is not None and _is_cloudevent(dict(request.headers.items())):
+                event = native.from_request(
+                    dict(request.headers.items()), request.get_data(), trigger=kind
+                )
+            else:  # legacy/background or raw push bodies functions-framework converted
+                event = native.from_native(cloud_event, trigger=kind)
+        except EventDecodeError as exc:
+            _abort(_failure(400, f"malformed {kind} delivery: {exc}"))
+        return _run(app, name, event, _context(name, request, cloud_event))
+
+    return _named(receive, name)
+
+
+def _run(app: App, name: str, delivered: Any, ctx: Context, *, decoded: bool = False) -> Any:
+    try:
+        result = (
+            route.Decoded(delivered) if decoded else route.decode(app.function(name), delivered)
+        )
+    except EventDecodeError as exc:
+        ctx.logger.warning("malformed delivery", error=str(exc), field=exc.field)
+        _abort(_failure(400, f"malformed delivery: {exc}"))
+    if result.event is None:
+        return "OK"  # not for this function: acknowledge, see route
+    if result.attempt is not None:
+        ctx = _replace(ctx, attempt=result.attempt)
+    outcome = dispatch_event(app, name, result.event, ctx)
+    if outcome.ok:
+        return "OK"
+    if not outcome.retryable:
+        _abort(_failure(422, "event rejected by the handler"))
+    _abort(_failure(500, "event handler failed"))
+
+
+def _context(name: str, request: Any, native_event: Any) -> Context:
+    headers = getattr(request, "headers", None)
+    execution = headers.get("Function-Execution-Id") if headers is not None else None
+    return Context(
+        provider=PROVIDER,
+        function_name=name,
+        invocation_id=execution or os.urandom(8).hex(),
+        native=native_event,
+    )
+
+
+def _replace(ctx: Context, **changes: Any) -> Context:
+    from dataclasses import replace
+
+    return replace(ctx, **changes)
+
+
+def _is_cloudevent(headers: dict[str, str]) -> bool:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return "ce-specversion" in lowered or lowered.get("content-type", "").lower().startswith(
+        "application/cloudevents"
+    )
+
+
+def _flask_request() -> Any:
+    """The raw request when running inside functions-framework's Flask app, else None."""
+    import sys
+
+    flask = sys.modules.get("flask")  # loaded by functions-framework; never imported here
+    if flask is None or not flask.has_request_context():
+        return None
+    return flask.request
+
+
+def _failure(status: int, message: str) -> Response:
+    return Response.json({"error": {"status": status, "message": message}}, status=status)
+
+
+def _abort(response: Response) -> NoReturn:
+    from werkzeug.exceptions import abort
+
+    # An HTTPException carrying a ready response: Flask sends it untouched, bypassing
+    # functions-framework's crash handler (which would answer text/plain with the message).
+    abort(http.from_response(response))
+
+
+def _named(func: Callable[[Any], Any], name: str) -> Callable[[Any], Any]:
+    """A copy of ``func`` that is a real function named ``name``."""
+    code = func.__code__.replace(co_name=name)
+    if hasattr(code, "co_qualname"):  # Python >= 3.11
+        code = getattr(code, "replace")(co_qualname=name)  # noqa: B009 - absent on 3.10 stubs
+    named = types.FunctionType(code, func.__globals__, name, func.__defaults__, func.__closure__)
+    named.__qualname__ = name
+    named.__doc__ = f"portable-fn handler {name!r} served by functions-framework."
+    named.__module__ = func.__module__
+    return named

@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The contract-suite harness (``portable_fn.testing.Harness``) for GCP.
+
+Each call goes through functions-framework's own Flask wiring (``_configure_app``, the code
+``create_app`` runs for ``main.py``, and its ``crash_handler``) with real ``flask.Request`` and
+``cloudevents`` 1.x objects, in-process through Flask's test client. Events travel as Eventarc
+delivers them: binary-mode CloudEvents over HTTP, Pub/Sub messages wrapped in
+``messagePublished`` as portable-fn's publisher would have sent them. The tests in
+``adapters/gcp/tests`` run the same entries under the real functions-framework server.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Literal
+
+from portable_fn.errors import MethodNotAllowed, NotFound
+from portable_fn.events import CloudEvent, new_id
+from portable_fn.http import Headers, Request, Response
+from portable_fn.triggers import Http
+
+from portable_fn_gcp.binding import to_message
+from portable_fn_gcp.functions import cloud_event_function, http_function
+from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+__all__ = ["GCPHarness", "published_envelope", "storage_envelope"]
+
+_TOPIC_SOURCE = "//pubsub.googleapis.com/projects/test-project/topics/"
+
+
+class GCPHarness:
+    provider = "gcp"
+
+    def http(self, app: App, request: Request) -> Response:
+        client = _client(app, _http_target(app, request))
+        native = client.open(
+            request.path,
+            method=request.method,
+            query_string=request.query.items(),
+            headers=request.headers.items(),
+            data=request.body,
+        )
+        return Response(
+            status=native.status_code,
+            headers=Headers(list(native.headers.items())),
+            body=native.get_data(),
+        )
+
+    def deliver(self, app: App, function: str, events: Sequence[CloudEvent]) -> list[bool]:
+        # Pub/Sub push: one message per request, so one HTTP call per event.
+        client = _client(app, function)
+        topic = _topic_of(app, function)
+        results = []
+        for event in events:
+            headers, body = published_envelope(event, topic)
+            results.append(200 <= client.post("/", headers=headers, data=body).status_code < 300)
+        return results
+
+    def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
+        stamp = scheduled_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        headers = {
+            "X-CloudScheduler": "true",
+            "X-CloudScheduler-JobName": function.replace("_", "-"),
+            "X-CloudScheduler-ScheduleTime": stamp,
+            "User-Agent": "Google-Cloud-Scheduler",
+        }
+        _check(_client(app, function).post("/", headers=headers))
+
+    def storage(
+        self,
+        app: App,
+        function: str,
+        *,
+        bucket: str,
+        key: str,
+        size: int,
+        etag: str,
+        action: Literal["created", "deleted"],
+    ) -> None:
+        headers, body = storage_envelope(
+            bucket=bucket, key=key, size=size, etag=etag, action=action
+        )
+        _check(_client(app, function).post("/", headers=headers, data=body))
+
+
+def published_envelope(event: CloudEvent, topic: str) -> tuple[dict[str, str], bytes]:
+    """The binary-mode HTTP request Eventarc sends for a Pub/Sub message carrying ``event``."""
+    data, attributes = to_message(event)
+    message_id = new_id()
+    body: dict[str, Any] = {
+        "message": {
+            "data": base64.b64encode(data).decode("ascii"),
+            "attributes": attributes,
+            "messageId": message_id,
+            "publishTime": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        },
+        "subscription": f"projects/test-project/subscriptions/eventarc-{topic}",
+    }
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": message_id,
+        "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "ce-source": _TOPIC_SOURCE + topic,
+        "ce-time": body["message"]["publishTime"],
+        "content-type": "application/json",
+    }
+    return headers, json.dumps(body).encode()
+
+
+def storage_envelope(
+    *, bucket: str, key: str, size: int, etag: str, action: Literal["created", "deleted"]
+) -> tuple[dict[str, str], bytes]:
+    """The binary-mode HTTP request Eventarc sends for a Cloud Storage object event."""
+    generation = str(int(datetime.now(timezone.utc).timestamp() * 1_000_000))
+    body = {
+        "bucket": bucket,
+        "name": key,
+        "size": str(size),
+        "etag": etag,
+        "generation": generation,
+        "kind": "storage#object",
+    }
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": generation,
+        "ce-type": STORAGE_TYPES[action],
+        "ce-source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
+        "ce-subject": f"objects/{key}",
+        "ce-time": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "content-type": "application/json",
+    }
+    return headers, json.dumps(body).encode()
+
+
+def _topic_of(app: App, function: str) -> str:
+    trigger: Any = app.function(function).trigger
+    name = getattr(trigger, "name", None)
+    return name if isinstance(name, str) else f"{app.name}-events"
+
+
+def _http_target(app: App, request: Request) -> str:
+    try:
+        return app.match(request.method, request.path)[0].name
+    except MethodNotAllowed:
+        matching = [f for f in app.functions.values() if f.match_path(request.path) is not None]
+        return matching[0].name
+    except NotFound:
+        return next(f.name for f in app.functions.values() if isinstance(f.trigger, Http))
+
+
+def _client(app: App, function: str) -> Any:
+    import flask
+    import functions_framework
+
+    fn = app.function(function)
+    http = isinstance(fn.trigger, Http) or fn.trigger.kind == "schedule"
+    entry = http_function(app, function) if http else cloud_event_function(app, function)
+    native = flask.Flask(function)
+    native.register_error_handler(500, functions_framework.crash_handler)
+    configure: Any = functions_framework._configure_app  # untyped; the code create_app runs
+    configure(native, entry, "http" if http else "cloudevent")
+    return native.test_client()
+
+
+def _check(response: Any) -> None:
+    if not 200 <= response.status_code < 300:
+        raise AssertionError(f"delivery failed: {response.status_code} {response.get_data()!r}")

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: Apache-2.0
+"""CloudEvents as functions-framework hands them over, turned into portable ``CloudEvent`` values.
+
+Cloud Run functions (and Eventarc) deliver every event as a CloudEvent over HTTP, in binary or
+structured mode: https://cloud.google.com/eventarc/docs/cloudevents and
+https://cloud.google.com/functions/docs/writing/write-event-driven-functions . functions-framework
+parses it with the cloudevents 1.x SDK before calling the function; when the raw request is at
+hand this module reads it again with the core's own binding instead, because the 1.x default
+unmarshaller guesses JSON for every body (``text/plain`` "123" would become the int 123).
+
+Google's structured events carry extension attributes in camelCase (``methodName``,
+``recordedTime`` in the Cloud Audit Logs samples), which the spec forbids; over binary mode the
+same attributes arrive lower-cased because HTTP header names are case-insensitive. Lower-casing
+them here makes both modes give the same event; a name still invalid after that is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from portable_fn.errors import EventDecodeError, InvalidCloudEventError
+from portable_fn.events import CloudEvent, decode_data, encode_data, from_dict, from_http
+
+__all__ = ["NativeCloudEvent", "from_native", "from_request"]
+
+_CORE = frozenset(
+    ("specversion", "id", "source", "type", "datacontenttype", "dataschema", "subject", "time")
+)
+_DATA = frozenset(("data", "data_base64"))
+_EXTENSION = re.compile(r"[a-z0-9]{1,64}")
+_STRUCTURED = "application/cloudevents"
+
+
+class NativeCloudEvent(Protocol):
+    """What functions-framework passes: ``cloudevents.http.CloudEvent`` (1.x), duck-typed."""
+
+    def get_attributes(self) -> Mapping[str, Any]: ...
+
+    def get_data(self) -> Any: ...
+
+
+def from_request(headers: Mapping[str, str], body: bytes, *, trigger: str) -> CloudEvent:
+    """An event from the raw HTTP request, either content mode."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        if lowered.get("content-type", "").lower().startswith(_STRUCTURED):
+            obj = json.loads(body)
+            if not isinstance(obj, dict):
+                raise InvalidCloudEventError("specversion", "structured event is not an object")
+            return from_dict(normalise(obj))
+        return from_http(lowered, body)
+    except (InvalidCloudEventError, ValueError) as exc:
+        raise _decode_error(exc, trigger) from exc
+
+
+def from_native(native: NativeCloudEvent, *, trigger: str) -> CloudEvent:
+    """An event from the SDK object (used when no raw request is available)."""
+    attributes = dict(native.get_attributes())
+    data = native.get_data()
+    content_type = attributes.get("datacontenttype")
+    try:
+        if isinstance(data, bytes | bytearray | str):
+            raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            data = decode_data(raw, content_type) if content_type else data
+        elif data is not None and content_type and not _is_json(content_type):
+            # The 1.x SDK parsed a non-JSON body as JSON; its text form is what was sent.
+            data = decode_data(encode_data(data, "application/json")[0], content_type)
+        attributes["data"] = data
+        return from_dict(normalise(attributes))
+    except InvalidCloudEventError as exc:
+        raise _decode_error(exc, trigger) from exc
+
+
+def normalise(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Core attributes as they are; extensions lower-cased, invalid ones dropped."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in _CORE or key in _DATA:
+            out[key] = value
+            continue
+        name = key.lower()
+        if name in _CORE or name in _DATA or not _EXTENSION.fullmatch(name):
+            continue
+        if isinstance(value, str | int | bool) and name not in out:
+            out[name] = value
+    return out
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
+def _decode_error(exc: Exception, trigger: str) -> EventDecodeError:
+    field = getattr(exc, "attribute", None)
+    return EventDecodeError(
+        f"not a valid CloudEvent: {exc}", provider="gcp", trigger=trigger, field=field
+    )

@@ -1,0 +1,239 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What deploying an app to Cloud Run functions takes, as plain data (the Chalice way: a
+resource model, then a renderer), plus what GCP cannot honour (``Finding``).
+
+References: ``gcloud functions deploy`` (https://cloud.google.com/sdk/gcloud/reference/functions/deploy),
+Eventarc triggers (https://cloud.google.com/eventarc/docs/run/create-trigger-storage-gcloud),
+Pub/Sub dead-letter topics and retry policy, 5-100 delivery attempts and 0-600 s backoff
+(https://cloud.google.com/pubsub/docs/handling-failures), Cloud Scheduler unix-cron
+(https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from portable_fn.adapter import Finding
+from portable_fn.triggers import Event, Http, Queue, Retry, Schedule, Storage, Stream, Topic
+
+from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
+
+if TYPE_CHECKING:
+    from portable_fn.app import App, Function
+
+__all__ = ["DeadLetter", "Deployment", "Plan", "build"]
+
+MIN_ATTEMPTS, MAX_ATTEMPTS, MAX_DELAY = 5, 100, 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    topic: str
+    max_attempts: int
+    min_delay: float
+    max_delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """One ``gcloud functions deploy``: ``trigger`` holds its trigger flags; ``extra_events``
+    are further Eventarc event types routed to the same function (one trigger each)."""
+
+    function: str
+    service: str  # the deployed name: Cloud Run service names take no underscores
+    signature: Literal["http", "cloudevent"]
+    trigger: tuple[str, ...]
+    retry: bool = False
+    dead_letter: DeadLetter | None = None
+    extra_events: tuple[tuple[str, ...], ...] = ()
+    schedule: str | None = None  # unix-cron for a Cloud Scheduler HTTP job
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    app: str
+    topics: tuple[str, ...]
+    deployments: tuple[Deployment, ...]
+    findings: tuple[Finding, ...] = field(default=())
+    buckets: tuple[str, ...] = ()
+
+
+def bus_topic(app: App) -> str:
+    return f"{app.name}-events".lower().replace("_", "-")
+
+
+def build(app: App) -> Plan:
+    topics: dict[str, None] = {}
+    deployments: list[Deployment] = []
+    findings: list[Finding] = []
+    buckets: dict[str, None] = {}
+    for fn in app.functions.values():
+        deployment = _deployment(app, fn, findings)
+        if deployment is None:
+            continue
+        deployments.append(deployment)
+        if deployment.trigger[:1] == ("--trigger-topic",):
+            topics[deployment.trigger[1]] = None
+        if deployment.dead_letter is not None:
+            topics[deployment.dead_letter.topic] = None
+        if isinstance(fn.trigger, Storage):
+            buckets[fn.trigger.bucket] = None
+    _shared_queues(app, findings)
+    return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets))
+
+
+def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment | None:
+    trigger, name = fn.trigger, fn.name
+    service = name.lower().replace("_", "-")
+    if isinstance(trigger, Http):
+        auth = (
+            "--no-allow-unauthenticated"
+            if trigger.auth == "function"
+            else "--allow-unauthenticated"
+        )
+        findings.append(
+            Finding(name, "info", f"own URL; requests use the declared path {trigger.path}")
+        )
+        return Deployment(name, service, "http", ("--trigger-http", auth))
+    if isinstance(trigger, Schedule):
+        cron = _cron(name, trigger, findings)
+        return Deployment(
+            name, service, "http", ("--trigger-http", "--no-allow-unauthenticated"), schedule=cron
+        )
+    if isinstance(trigger, Stream):
+        findings.append(Finding(name, "unsupported", "streams have no Cloud Run functions trigger"))
+        return None
+    dlq: str | None = None
+    extra: tuple[tuple[str, ...], ...] = ()
+    if isinstance(trigger, Queue):
+        flags: tuple[str, ...] = ("--trigger-topic", trigger.name)
+        dlq = trigger.dead_letter_name
+        if trigger.batch_size > 1:
+            findings.append(Finding(name, "info", "Pub/Sub push delivers one message per request"))
+        if trigger.fifo:
+            findings.append(
+                Finding(name, "unsupported", "fifo: Eventarc subscriptions are unordered")
+            )
+    elif isinstance(trigger, Topic):
+        flags = ("--trigger-topic", trigger.name)
+        dlq = trigger.dead_letter or f"{service}-dlq"
+    elif isinstance(trigger, Storage):
+        events = [
+            (
+                "--trigger-event-filters",
+                f"type={STORAGE_TYPES[a]}",
+                "--trigger-event-filters",
+                f"bucket={trigger.bucket}",
+            )
+            for a in trigger.on
+        ]
+        flags, extra = events[0], tuple(events[1:])
+        dlq = f"{service}-dlq"
+        if trigger.prefix or trigger.suffix:
+            findings.append(
+                Finding(
+                    name,
+                    "info",
+                    "prefix/suffix filtered in the function (Eventarc has no key filter)",
+                )
+            )
+    elif isinstance(trigger, Event):
+        flags, dlq = _event_flags(app, name, trigger, findings), f"{service}-dlq"
+    else:  # pragma: no cover - every trigger kind is handled above
+        return None
+    retry = trigger.retry
+    policy = _dead_letter(name, dlq, retry, findings) if retry.max_retries else None
+    if not retry.max_retries:
+        findings.append(Finding(name, "info", "max_retries=0: deployed without --retry"))
+    return Deployment(
+        name,
+        service,
+        "cloudevent",
+        flags,
+        retry=bool(retry.max_retries),
+        dead_letter=policy,
+        extra_events=extra,
+    )
+
+
+def _event_flags(app: App, name: str, trigger: Event, findings: list[Finding]) -> tuple[str, ...]:
+    if trigger.type.startswith("google.") and not trigger.type.endswith("*"):
+        return ("--trigger-event-filters", f"type={trigger.type}")
+    if trigger.source is not None:
+        findings.append(Finding(name, "info", "source filtered in the function"))
+    findings.append(
+        Finding(
+            name,
+            "info",
+            f"events travel on Pub/Sub topic {bus_topic(app)}, filtered by type in the function",
+        )
+    )
+    return ("--trigger-topic", bus_topic(app))
+
+
+def _dead_letter(name: str, topic: str, retry: Retry, findings: list[Finding]) -> DeadLetter:
+    attempts = retry.max_attempts
+    if not MIN_ATTEMPTS <= attempts <= MAX_ATTEMPTS:
+        honoured = min(max(attempts, MIN_ATTEMPTS), MAX_ATTEMPTS)
+        findings.append(
+            Finding(
+                name,
+                "unsupported",
+                f"max_retries={retry.max_retries} ({attempts} attempts): Pub/Sub dead-lettering "
+                f"allows {MIN_ATTEMPTS}-{MAX_ATTEMPTS} delivery attempts; deployed with {honoured}",
+            )
+        )
+        attempts = honoured
+    low, high = min(retry.initial_backoff, MAX_DELAY), min(retry.max_backoff, MAX_DELAY)
+    if retry.max_backoff > MAX_DELAY:
+        findings.append(
+            Finding(name, "warning", f"max_backoff capped at Pub/Sub's {MAX_DELAY:.0f} s")
+        )
+    if retry.jitter:
+        findings.append(
+            Finding(
+                name,
+                "info",
+                "Pub/Sub applies its own exponential backoff; jitter is not configurable",
+            )
+        )
+    return DeadLetter(topic, attempts, low, high)
+
+
+def _cron(name: str, trigger: Schedule, findings: list[Finding]) -> str:
+    if trigger.cron is not None:
+        return trigger.cron.expression
+    seconds = int(trigger.rate.total_seconds()) if trigger.rate is not None else 86400
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        cron, exact = ("0 0 * * *", True) if days == 1 else (f"0 0 */{days} * *", False)
+    elif seconds % 3600 == 0:
+        hours = seconds // 3600
+        cron, exact = f"0 */{hours} * * *", 24 % hours == 0
+    else:
+        minutes = max(1, seconds // 60)
+        cron, exact = f"*/{minutes} * * * *", 60 % minutes == 0 and seconds % 60 == 0
+    if not exact:
+        findings.append(
+            Finding(
+                name, "warning", f"{trigger.expression} runs as cron {cron!r} (resets each period)"
+            )
+        )
+    return cron
+
+
+def _shared_queues(app: App, findings: list[Finding]) -> None:
+    seen: dict[str, str] = {}
+    for fn in app.functions.values():
+        if isinstance(fn.trigger, Queue):
+            other = seen.setdefault(fn.trigger.name, fn.name)
+            if other != fn.name:
+                findings.append(
+                    Finding(
+                        fn.name,
+                        "warning",
+                        f"queue {fn.trigger.name} also feeds {other}: each Pub/Sub "
+                        "subscription gets every message",
+                    )
+                )

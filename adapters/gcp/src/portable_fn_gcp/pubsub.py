@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Pub/Sub ``google.cloud.pubsub.topic.v1.messagePublished`` events.
+
+Payload: ``google.events.cloud.pubsub.v1.MessagePublishedData``
+(https://github.com/googleapis/google-cloudevents/blob/main/proto/google/events/cloud/pubsub/v1/data.proto,
+samples in ``examples/{binary,structured}/pubsub/``)::
+
+    {"message": {"data": "<base64>", "attributes": {...}, "messageId": "...",
+                 "publishTime": "RFC 3339", "orderingKey": "..."},
+     "subscription": "projects/p/subscriptions/s", "deliveryAttempt": 3}
+
+A direct push subscription sends the same body with snake_case twins (``message_id``,
+``publish_time``: https://cloud.google.com/pubsub/docs/push#receive_push); functions-framework turns
+that and the legacy background format into this event first. ``deliveryAttempt`` is present only
+when the subscription has a dead-letter policy.
+
+A message that carries a CloudEvent (the Pub/Sub binding, see ``binding``) becomes that original
+event. Any other message becomes an event with the envelope's ``id``/``source``/``type``,
+``time`` = ``publishTime``, ``partitionkey`` = ``orderingKey``, and ``data`` read by the
+message's ``content-type`` attribute, else as JSON if it parses, else UTF-8 text, else bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import CloudEvent, decode_data, parse_time
+
+from portable_fn_gcp.binding import from_message
+
+__all__ = ["PUBLISHED", "PublishedMessage", "is_published", "parse", "unwrap"]
+
+PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedMessage:
+    """The parts of a ``MessagePublishedData`` the adapter uses."""
+
+    data: bytes
+    attributes: Mapping[str, str]
+    message_id: str | None
+    publish_time: str | None
+    ordering_key: str | None
+    delivery_attempt: int | None
+
+
+def is_published(event: CloudEvent) -> bool:
+    return event.type == PUBLISHED
+
+
+def parse(envelope: CloudEvent, *, trigger: str) -> PublishedMessage:
+    """Read the message out of a messagePublished event (``EventDecodeError`` when malformed)."""
+    payload = envelope.data
+    if isinstance(payload, bytes | str):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            payload = None
+    message = payload.get("message") if isinstance(payload, dict) else None
+    if not isinstance(message, dict):
+        raise _error("data.message", "messagePublished event has no message object", trigger)
+    encoded = message.get("data") or ""
+    try:
+        data = base64.b64decode(encoded, validate=True) if encoded else b""
+    except (binascii.Error, ValueError, TypeError):
+        raise _error("data.message.data", "message data is not base64", trigger) from None
+    attributes = message.get("attributes") or {}
+    if not isinstance(attributes, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()
+    ):
+        raise _error("data.message.attributes", "attributes must map strings to strings", trigger)
+    attempt = payload.get("deliveryAttempt", payload.get("delivery_attempt"))
+    return PublishedMessage(
+        data=data,
+        attributes=attributes,
+        message_id=message.get("messageId") or message.get("message_id"),
+        publish_time=message.get("publishTime") or message.get("publish_time"),
+        ordering_key=message.get("orderingKey") or message.get("ordering_key") or None,
+        delivery_attempt=attempt if isinstance(attempt, int) and attempt > 0 else None,
+    )
+
+
+def unwrap(envelope: CloudEvent, *, trigger: str) -> tuple[CloudEvent, PublishedMessage]:
+    """The event a messagePublished envelope carries, and the message it came in."""
+    message = parse(envelope, trigger=trigger)
+    carried = from_message(message.data, message.attributes, trigger=trigger)
+    if carried is not None:
+        return carried, message
+    try:
+        data, content_type = _guess(message.data, message.attributes.get("content-type"))
+    except ValueError as exc:  # a content-type attribute that the bytes contradict
+        raise _error("data.message.data", str(exc), trigger) from exc
+    extensions = {"partitionkey": message.ordering_key} if message.ordering_key else {}
+    try:
+        event = CloudEvent(
+            id=message.message_id or envelope.id,
+            source=envelope.source,
+            type=envelope.type,
+            time=parse_time(message.publish_time) if message.publish_time else envelope.time,
+            datacontenttype=content_type,
+            data=data,
+            extensions=extensions,
+        )
+    except ValueError as exc:
+        raise _error("data.message", str(exc), trigger) from exc
+    return event, message
+
+
+def _guess(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
+    if content_type is not None:
+        return decode_data(body, content_type), content_type
+    if not body:
+        return None, None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, "application/octet-stream"
+    try:
+        return json.loads(text), "application/json"
+    except ValueError:
+        return text, "text/plain; charset=utf-8"
+
+
+def _error(field: str, message: str, trigger: str) -> EventDecodeError:
+    return EventDecodeError(message, provider="gcp", trigger=trigger, field=field)

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Which portable event a delivered CloudEvent is, for the function it was delivered to.
+
+One table keyed by trigger type (STYLE rule 6). Each decoder returns the event to hand to the
+function, or None when the delivery is not for it (an event type it did not subscribe to, a key
+outside its prefix/suffix, a storage action it did not ask for): such a delivery is
+acknowledged without running the handler, since redelivering it could never change that.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.errors import ConfigurationError, EventDecodeError
+from portable_fn.events import CloudEvent
+from portable_fn.triggers import Event, Queue, Schedule, Storage, Topic
+
+from portable_fn_gcp import pubsub, scheduler, storage
+
+if TYPE_CHECKING:
+    from portable_fn.app import Function
+
+__all__ = ["Decoded", "decode"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    event: CloudEvent | None
+    attempt: int | None = None
+
+
+def decode(function: Function, delivered: CloudEvent) -> Decoded:
+    """Decode a delivery for ``function`` (raises ``EventDecodeError`` on a malformed one)."""
+    decoder = _DECODERS.get(type(function.trigger))
+    if decoder is None:
+        raise ConfigurationError(
+            f"{function.trigger.kind} triggers do not run on gcp", function=function.name
+        )
+    return decoder(function, delivered)
+
+
+def _message(function: Function, delivered: CloudEvent) -> Decoded:
+    kind = function.trigger.kind
+    if not pubsub.is_published(delivered):
+        return Decoded(delivered)  # a CloudEvent sent straight to the function
+    event, message = pubsub.unwrap(delivered, trigger=kind)
+    return Decoded(event, message.delivery_attempt)
+
+
+def _event(function: Function, delivered: CloudEvent) -> Decoded:
+    decoded = _message(function, delivered)
+    trigger = function.trigger
+    event = decoded.event
+    if event is None or not isinstance(trigger, Event):
+        return Decoded(None, decoded.attempt)
+    if not trigger.matches(event.type, event.source):
+        return Decoded(None, decoded.attempt)
+    return decoded
+
+
+def _storage(function: Function, delivered: CloudEvent) -> Decoded:
+    trigger = function.trigger
+    attempt = None
+    if pubsub.is_published(delivered):
+        message = pubsub.parse(delivered, trigger="storage")
+        attempt = message.delivery_attempt
+        body = _json(message.data)
+        event = storage.from_notification(
+            body,
+            dict(message.attributes),
+            message_id=message.message_id or delivered.id,
+            fallback_time=message.publish_time,
+        )
+    elif storage.is_storage(delivered):
+        event = storage.to_storage_event(delivered)
+    else:
+        event = None
+    if event is None or not isinstance(trigger, Storage):
+        return Decoded(None, attempt)
+    if not trigger.accepts(event.data["key"], event.data["action"]):
+        return Decoded(None, attempt)
+    return Decoded(event, attempt)
+
+
+def _json(data: bytes) -> Any:
+    if not data:
+        return None  # payload format NONE
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise EventDecodeError(
+            "storage notification data is not JSON",
+            provider="gcp",
+            trigger="storage",
+            field="data.message.data",
+        ) from None
+
+
+def _schedule(function: Function, delivered: CloudEvent) -> Decoded:
+    trigger = function.trigger
+    expression = trigger.expression if isinstance(trigger, Schedule) else ""
+    event = scheduler.from_event(delivered, function=function.name, expression=expression)
+    return Decoded(event)
+
+
+_DECODERS: dict[type, Callable[[Function, CloudEvent], Decoded]] = {
+    Queue: _message,
+    Topic: _message,
+    Event: _event,
+    Storage: _storage,
+    Schedule: _schedule,
+}

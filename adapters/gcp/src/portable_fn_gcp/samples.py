@@ -1,0 +1,58 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Sample native events (``portable-fn events gcp KIND``), shaped as Google's published samples
+(googleapis/google-cloudevents ``examples/structured/``): structured-mode CloudEvent JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["SAMPLES"]
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "pubsub": {
+        "specversion": "1.0",
+        "id": "3103425958877813",
+        "source": "//pubsub.googleapis.com/projects/test-project/topics/my-topic",
+        "type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "time": "2021-02-05T04:06:14.109Z",
+        "datacontenttype": "application/json",
+        "data": {
+            "message": {
+                "attributes": {"attr1": "attr1-value"},
+                "data": "dGVzdCBtZXNzYWdlIDM=",
+                "messageId": "message-id",
+                "publishTime": "2021-02-05T04:06:14.109Z",
+            },
+            "subscription": "projects/test-project/subscriptions/my-subscription",
+        },
+    },
+    "storage": {
+        "specversion": "1.0",
+        "id": "1234567",
+        "source": "//storage.googleapis.com/projects/_/buckets/sample-bucket",
+        "type": "google.cloud.storage.object.v1.finalized",
+        "subject": "objects/folder/Test.cs",
+        "time": "2020-04-23T07:38:57.230Z",
+        "datacontenttype": "application/json",
+        "data": {
+            "bucket": "sample-bucket",
+            "name": "folder/Test.cs",
+            "contentType": "text/plain",
+            "etag": "CNHZkbuF/ugCEAE=",
+            "generation": "1587627537231057",
+            "size": "352",
+            "timeCreated": "2020-04-23T07:38:57.230Z",
+        },
+    },
+    "scheduler": {
+        "specversion": "1.0",
+        "id": "7d3e1a9e-0000-4000-8000-000000000001",
+        "source": (
+            "//cloudscheduler.googleapis.com/projects/test-project/locations/us-central1/jobs/nightly"
+        ),
+        "type": "google.cloud.scheduler.job.v1.executed",
+        "time": "2021-02-05T03:00:00Z",
+        "datacontenttype": "application/json",
+        "data": {"customData": ""},
+    },
+}

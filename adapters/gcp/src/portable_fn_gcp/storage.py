@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cloud Storage ``google.cloud.storage.object.v1.*`` events to the portable storage shape.
+
+Payload: ``google.events.cloud.storage.v1.StorageObjectData``
+(https://cloud.google.com/storage/docs/json_api/v1/objects#resource, samples in
+google-cloudevents ``examples/binary/storage/``). ``size`` and ``generation`` are int64, which
+proto3 JSON writes as strings ("352") and some producers as numbers: both are read.
+
+The event keeps Google's ``id``, ``source`` (``//storage.googleapis.com/projects/_/buckets/B``),
+``type`` and ``time``; ``subject`` becomes the object key (Google's is ``objects/<key>``) and
+``data`` becomes ``storage_data(bucket, key, size, etag, action, content_type)``.
+Only ``finalized`` (created or overwritten) and ``deleted`` are portable actions; ``archived``
+and ``metadataUpdated`` have no portable meaning and are reported as not for this trigger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import CloudEvent, parse_time, storage_data
+
+__all__ = [
+    "ACTIONS",
+    "TYPES",
+    "from_notification",
+    "is_notification",
+    "is_storage",
+    "to_storage_event",
+]
+
+ACTIONS: dict[str, Literal["created", "deleted"]] = {
+    "google.cloud.storage.object.v1.finalized": "created",
+    "google.cloud.storage.object.v1.deleted": "deleted",
+}
+TYPES = {action: event_type for event_type, action in ACTIONS.items()}
+_PREFIX = "google.cloud.storage.object.v1."
+
+
+def is_storage(event: CloudEvent) -> bool:
+    return event.type.startswith(_PREFIX)
+
+
+def to_storage_event(event: CloudEvent) -> CloudEvent | None:
+    """The portable storage event, or None for a storage event with no portable action."""
+    action = ACTIONS.get(event.type)
+    if action is None:
+        return None
+    obj = event.data
+    if not isinstance(obj, dict):
+        raise _error("data", "StorageObjectData must be a JSON object")
+    bucket = _text(obj, "bucket")
+    key = _text(obj, "name")
+    size = _int(obj.get("size"))
+    etag = obj.get("etag")
+    content_type = obj.get("contentType")
+    data: dict[str, Any] = storage_data(
+        bucket=bucket,
+        key=key,
+        size=size,
+        etag=etag if isinstance(etag, str) else None,
+        action=action,
+        content_type=content_type if isinstance(content_type, str) and content_type else None,
+    )
+    return event.replace(subject=key, data=data, datacontenttype="application/json")
+
+
+def _text(obj: dict[str, Any], name: str) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise _error(f"data.{name}", f"StorageObjectData.{name} must be a non-empty string")
+    return value
+
+
+def _int(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise _error("data.size", f"StorageObjectData.size must be an int64, got {value!r}")
+
+
+def _error(field: str, message: str) -> EventDecodeError:
+    return EventDecodeError(message, provider="gcp", trigger="storage", field=field)
+
+
+# Cloud Storage's own Pub/Sub notifications (``gcloud storage buckets notifications create``):
+# https://cloud.google.com/storage/docs/pubsub-notifications#attributes . The message data is
+# the object resource (payload format JSON_API_V1) or empty (NONE); attributes carry the rest.
+_NOTIFICATION_TYPES = {
+    "OBJECT_FINALIZE": "google.cloud.storage.object.v1.finalized",
+    "OBJECT_DELETE": "google.cloud.storage.object.v1.deleted",
+    "OBJECT_ARCHIVE": "google.cloud.storage.object.v1.archived",
+    "OBJECT_METADATA_UPDATE": "google.cloud.storage.object.v1.metadataUpdated",
+}
+
+
+def from_notification(
+    data: Any, attributes: dict[str, str], *, message_id: str, fallback_time: str | None
+) -> CloudEvent | None:
+    """The portable storage event for a Cloud Storage Pub/Sub notification message."""
+    event_type = _NOTIFICATION_TYPES.get(attributes.get("eventType", ""))
+    bucket = attributes.get("bucketId")
+    key = attributes.get("objectId")
+    if event_type is None or not bucket or not key:
+        raise _error("attributes.eventType", "not a Cloud Storage notification message")
+    obj = data if isinstance(data, dict) else {}
+    native = CloudEvent(
+        id=message_id,
+        source=f"//storage.googleapis.com/projects/_/buckets/{bucket}",
+        type=event_type,
+        time=_time(attributes.get("eventTime") or fallback_time),
+        data={**obj, "bucket": obj.get("bucket", bucket), "name": obj.get("name", key)},
+    )
+    return to_storage_event(native)
+
+
+def _time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise _error("attributes.eventTime", f"not an RFC 3339 time: {text!r}") from None
+
+
+def is_notification(attributes: dict[str, str]) -> bool:
+    return "eventType" in attributes and "bucketId" in attributes and "objectId" in attributes
