@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: Apache-2.0
+"""One invocation's plumbing shared by every generated function: the portable ``Context`` from
+the worker's ``func.Context``, and the failure rule.
+
+Azure delivers one message per invocation for queues, topics and Event Grid, so failure is the
+invocation's: an exception makes the host retry (Storage Queue: visible again after
+``visibilityTimeout``, up to ``maxDequeueCount``, then ``<queue>-poison``; Service Bus: up to the
+entity's ``maxDeliveryCount``, then the dead-letter subqueue; Event Grid: its retry schedule).
+A message that can never succeed (``EventDecodeError``, ``pf.NonRetryable``) goes straight to the
+poison queue where the adapter can put it there itself (Storage Queues); elsewhere it is raised
+like any failure, which burns the remaining retries (Service Bus settlement from Python needs the
+SDK-type bindings, still in preview).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from portable_fn.adapter import Context, Outcome, dispatch_event
+from portable_fn.app import App
+from portable_fn.errors import PortableFnError
+from portable_fn.events import CloudEvent
+from portable_fn.log import Logger
+
+__all__ = ["FUNCTION_TIMEOUT", "context_for", "run_event"]
+
+# host.json functionTimeout written by the target (the Consumption plan's maximum, 10 minutes).
+FUNCTION_TIMEOUT = 600.0
+
+
+def context_for(
+    function: str, native: Any, native_context: Any, *, attempt: int = 1
+) -> Context:
+    trace = getattr(native_context, "trace_context", None)
+    traceparent = getattr(trace, "trace_parent", None) or getattr(trace, "Traceparent", None)
+    return Context(
+        provider="azure",
+        function_name=function,
+        invocation_id=str(getattr(native_context, "invocation_id", "") or "local"),
+        attempt=attempt,
+        deadline=time.time() + FUNCTION_TIMEOUT,
+        native=native,
+        native_context=native_context,
+        traceparent=traceparent if isinstance(traceparent, str) and traceparent else None,
+    )
+
+
+def run_event(
+    app: App,
+    function: str,
+    decode: Callable[[], CloudEvent | None],
+    ctx: Context,
+    *,
+    dead_letter: Callable[[BaseException], None] | None = None,
+) -> None:
+    """Decode and dispatch one message; return to acknowledge it, raise to have it redelivered.
+
+    ``decode`` returning None means "not for this function" (an Event Grid event of another
+    kind): acknowledged without running the handler.
+    """
+    try:
+        event = decode()
+    except PortableFnError as exc:
+        Logger({"function": function, "invocation_id": ctx.invocation_id}).exception(
+            "message cannot be decoded (not retryable)", exc=exc
+        )
+        outcome = Outcome(False, exc, False)
+    else:
+        if event is None:
+            return
+        outcome = dispatch_event(app, function, event, ctx)
+    if outcome.ok:
+        return
+    error = outcome.error or PortableFnError(f"{function} failed")
+    if not outcome.retryable and dead_letter is not None:
+        dead_letter(error)  # raises if the message could not be moved: then the host retries
+        return
+    raise error

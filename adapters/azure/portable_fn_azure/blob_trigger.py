@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Blob trigger (the polling alternative to Event Grid): ``InputStream`` -> storage ``CloudEvent``.
+
+Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger
+(metadata ``BlobTrigger`` = ``<container>/<name>``, ``Uri``, ``Properties`` with ``ContentLength``,
+``ETag``, ``ContentType``, ``LastModified``). The blob trigger fires on creation and update only;
+deletions need Event Grid (reported by ``findings``). The event uses Event Grid's
+``Microsoft.Storage.BlobCreated`` type so a handler sees the same type on both paths; ``id`` is
+``<container>/<name>@<etag>`` (the blob receipt the host keeps is per ETag, so one event per
+blob version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import CloudEvent, storage_data
+
+if TYPE_CHECKING:
+    import azure.functions as func
+
+__all__ = ["TYPE", "to_event"]
+
+TYPE = "Microsoft.Storage.BlobCreated"
+
+
+def to_event(blob: func.InputStream) -> CloudEvent:
+    name = blob.name or ""
+    container, _, key = name.partition("/")
+    if not container or not key:
+        raise EventDecodeError(
+            f"blob trigger name {name!r} is not <container>/<blob>", provider="azure",
+            trigger="blobTrigger", field="BlobTrigger",
+        )
+    props: Mapping[str, Any] = blob.blob_properties or {}
+    etag = props.get("ETag") or props.get("Etag")
+    etag = str(etag).strip('"') if etag else None
+    return CloudEvent(
+        id=f"{name}@{etag or blob.length}",
+        source=f"/azure/storage/blobs/{container}",
+        type=TYPE,
+        subject=key,
+        time=_modified(props),
+        datacontenttype="application/json",
+        data=storage_data(
+            bucket=container,
+            key=key,
+            size=blob.length,
+            etag=etag,
+            action="created",
+            content_type=props.get("ContentType"),
+        ),
+    )
+
+
+def _modified(props: Mapping[str, Any]) -> datetime | None:
+    value = props.get("LastModified")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None

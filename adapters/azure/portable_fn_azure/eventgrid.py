@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Event Grid trigger: ``EventGridEvent`` (Event Grid schema) or ``azure.functions.CloudEvent``
+(CloudEvents 1.0 schema) -> ``CloudEvent``.
+
+Payloads: https://learn.microsoft.com/azure/event-grid/event-schema and
+https://learn.microsoft.com/azure/event-grid/cloud-event-schema. Event Grid is CloudEvents-native:
+a CloudEvents-schema delivery keeps every attribute and extension as sent, so an event that
+``pf.publish``/``pf.emit`` sent arrives as itself. The Event Grid schema maps field for field
+(``topic``->source, ``eventType``->type, ``eventTime``->time, ``id``, ``subject``, ``data``;
+``dataVersion`` and ``metadataVersion`` are dropped, as Event Grid's own schema conversion does).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.errors import EventDecodeError, InvalidCloudEventError
+from portable_fn.events import CloudEvent
+from portable_fn_azure._payload import aware
+
+if TYPE_CHECKING:
+    import azure.functions as func
+
+__all__ = ["to_event"]
+
+TRIGGER = "eventGridTrigger"
+_EXTENSION_NAME = re.compile(r"[a-z0-9]+")
+
+
+def to_event(native: func.EventGridEvent | func.CloudEvent) -> CloudEvent:
+    try:
+        if hasattr(native, "specversion"):
+            return _from_cloudevent(native)
+        return _from_eventgrid(native)
+    except InvalidCloudEventError as exc:
+        raise EventDecodeError(
+            f"Event Grid event {getattr(native, 'id', None)!r} is not valid: {exc}",
+            provider="azure", trigger=TRIGGER, field=exc.attribute,
+        ) from exc
+
+
+def _from_eventgrid(native: func.EventGridEvent) -> CloudEvent:
+    return CloudEvent(
+        id=native.id,
+        source=native.topic,
+        type=native.event_type,
+        subject=native.subject or None,
+        time=aware(native.event_time),
+        datacontenttype="application/json",
+        data=native.get_json(),
+    )
+
+
+def _from_cloudevent(native: func.CloudEvent) -> CloudEvent:
+    extensions: dict[str, Any] = dict(native.extension_attrs)
+    data: Any = native.get_json()
+    encoded = extensions.pop("data_base64", None)
+    if encoded is not None:  # binary data travels base64 in the JSON format (spec 3.1)
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, TypeError) as exc:
+            raise InvalidCloudEventError("data_base64", "is not base64") from exc
+    return CloudEvent(
+        id=native.id,
+        source=native.source,
+        type=native.type,
+        specversion=native.specversion,
+        subject=native.subject,
+        time=aware(native.time),
+        datacontenttype=native.datacontenttype,
+        dataschema=native.dataschema,
+        data=data,
+        extensions={name: _extension_value(name, v) for name, v in extensions.items()},
+    )
+
+
+def _extension_value(name: str, value: Any) -> str | int | bool:
+    if not _EXTENSION_NAME.fullmatch(name):
+        raise InvalidCloudEventError(name, "extension names are lowercase letters and digits")
+    if isinstance(value, bool | int | str):
+        return value
+    return str(value)

@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Portable schedules -> NCRONTAB, the 6-field format (seconds first) of the timer trigger.
+
+Reference: https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer#ncrontab-expressions
+(``{second} {minute} {hour} {day} {month} {day-of-week}``, day-of-week 0-6 with Sunday = 0).
+A ``rate(...)`` becomes the clock-aligned schedule with the same period when the period divides
+the next larger unit evenly; otherwise the closest NCRONTAB is used and a warning says how it
+differs. A 5-field cron gains a leading ``0`` second; day-of-week ``7`` (Sunday in Vixie cron,
+outside NCRONTAB's range) becomes ``0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+__all__ = ["Ncrontab", "from_cron", "from_rate"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ncrontab:
+    expression: str
+    warning: str | None = None
+
+
+def from_rate(period: timedelta) -> Ncrontab:
+    seconds = int(period.total_seconds())
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        if days == 1:
+            return Ncrontab("0 0 0 * * *")
+        return Ncrontab(
+            f"0 0 0 */{days} * *",
+            f"rate of {days} days runs on days 1, {1 + days}, ... of each month (NCRONTAB "
+            "restarts the day count every month)",
+        )
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        expression = "0 0 * * * *" if hours == 1 else f"0 0 */{hours} * * *"
+        if 24 % hours == 0:
+            return Ncrontab(expression)
+        return Ncrontab(expression, f"rate of {hours} hours restarts at midnight UTC every day")
+    minutes = max(1, seconds // 60)
+    if minutes < 60:
+        expression = "0 * * * * *" if minutes == 1 else f"0 */{minutes} * * * *"
+        if 60 % minutes == 0 and seconds % 60 == 0:
+            return Ncrontab(expression)
+        return Ncrontab(expression, f"rate of {minutes} minutes restarts every full hour")
+    hours = max(1, round(minutes / 60))
+    return Ncrontab(
+        "0 0 * * * *" if hours == 1 else f"0 0 */{hours} * * *",
+        f"rate of {minutes} minutes is not expressible in NCRONTAB; runs every {hours} hour(s)",
+    )
+
+
+def from_cron(expression: str) -> Ncrontab:
+    """``0 <minute> <hour> <day> <month> <weekday>`` from a validated 5-field cron."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected a 5-field cron expression, got {expression!r}")
+    minute, hour, day, month, weekday = fields
+    weekday = ",".join(_weekday_token(token) for token in weekday.split(","))
+    warning = None
+    if day not in ("*", "?") and weekday not in ("*", "?"):
+        warning = (
+            "cron restricts both day-of-month and day-of-week: cron runs when either matches, "
+            "NCRONTAB only when both do"
+        )
+    return Ncrontab(f"0 {minute} {hour} {day} {month} {weekday}", warning)
+
+
+def _weekday_token(token: str) -> str:
+    base, slash, step = token.partition("/")
+    if base == "7":
+        return "0" + slash + step
+    low, dash, high = base.partition("-")
+    if dash and high == "7" and not slash:
+        return f"{low}-6,0" if low != "6" else "6,0"
+    return token

@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Outbound: ``pf.send`` / ``pf.publish`` / ``pf.emit`` on Azure, SDKs imported on first use.
+
+- queues (``pf.send``): Storage Queues through azure-storage-queue, the message text base64
+  encoded as the queue trigger expects by default
+  (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#host-json);
+  or Service Bus queues (``AzureOptions(queues="servicebus")``);
+- topics (``pf.publish``): Service Bus topics, or Event Grid custom topics
+  (``AzureOptions(topics="eventgrid")``, endpoint and key in app settings
+  ``EVENTGRID_<TOPIC>_ENDPOINT`` / ``EVENTGRID_<TOPIC>_KEY``);
+- the event bus (``pf.emit``): the Event Grid topic in ``EVENTGRID_BUS_ENDPOINT`` / ``_KEY``.
+
+Every message is a structured-mode CloudEvent (``application/cloudevents+json``), so the
+consumer recovers the original event whatever the transport; Event Grid gets the CloudEvents
+schema, which it delivers as is. Connection strings come from the same app settings the triggers
+name, read when first needed, so importing this module touches no environment.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from portable_fn.errors import PublishError
+from portable_fn.events import CloudEvent, to_json
+from portable_fn_azure.options import AzureOptions, setting_name
+
+__all__ = ["STRUCTURED", "AzurePublisher", "move_to_poison", "queue_client"]
+
+STRUCTURED = "application/cloudevents+json; charset=utf-8"
+# Storage Queue messages are at most 64 KiB of base64 text.
+_MAX_QUEUE_BYTES = 64 * 1024 * 3 // 4
+
+
+def _setting(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    if not value:
+        raise PublishError(f"app setting {name} is not set (see local.settings.json)")
+    return value
+
+
+def queue_client(connection_string: str, queue: str) -> Any:
+    """A QueueClient that writes and reads base64 text, as the Functions host does."""
+    try:
+        from azure.storage.queue import (
+            BinaryBase64DecodePolicy,
+            BinaryBase64EncodePolicy,
+            QueueClient,
+        )
+    except ImportError as exc:
+        raise ImportError(
+            'sending to Storage Queues needs azure-storage-queue: '
+            'pip install "portable-fn-azure[storage]"'
+        ) from exc
+    return QueueClient.from_connection_string(
+        connection_string, queue,
+        message_encode_policy=BinaryBase64EncodePolicy(),
+        message_decode_policy=BinaryBase64DecodePolicy(),
+    )
+
+
+def _send_to_queue(client: Any, body: bytes, visibility: int | None) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        client.send_message(body, visibility_timeout=visibility)
+    except ResourceNotFoundError:
+        client.create_queue()  # first message to a queue nobody has created yet
+        client.send_message(body, visibility_timeout=visibility)
+
+
+class AzurePublisher:
+    """The ``Publisher`` installed by ``function_app``; clients are made once and reused."""
+
+    def __init__(self, options: AzureOptions | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        self._options = options or AzureOptions()
+        self._env = env
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        return self._env if self._env is not None else os.environ
+
+    def _client(self, key: tuple[str, str], make: Any) -> Any:
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = make()
+            return client
+
+    # -- Publisher protocol ---------------------------------------------------------------------
+
+    def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        if self._options.queues == "servicebus":
+            self._servicebus(queue, event, delay, topic=False)
+            return
+        body = to_json(event)
+        if len(body) > _MAX_QUEUE_BYTES:
+            raise PublishError(
+                f"event {event.id} is {len(body)} bytes; Storage Queue messages hold at most "
+                f"{_MAX_QUEUE_BYTES} bytes before base64 (send a reference to a blob instead)"
+            )
+        conn = _setting(self.env, self._options.storage_connection)
+        client = self._client(("queue", queue), lambda: queue_client(conn, queue))
+        try:
+            _send_to_queue(client, body, round(delay) if delay else None)
+        except Exception as exc:
+            raise PublishError(f"Storage Queue {queue!r} refused event {event.id}: {exc}") from exc
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        if self._options.topics == "eventgrid":
+            self._eventgrid(topic, event)
+        else:
+            self._servicebus(topic, event, None, topic=True)
+
+    def emit(self, event: CloudEvent) -> None:
+        self._eventgrid("bus", event)
+
+    # -- Service Bus and Event Grid -------------------------------------------------------------
+
+    def _servicebus(self, entity: str, event: CloudEvent, delay: float | None, *,
+                    topic: bool) -> None:
+        try:
+            from azure.servicebus import ServiceBusClient, ServiceBusMessage
+        except ImportError as exc:
+            raise ImportError(
+                'Service Bus needs azure-servicebus: pip install "portable-fn-azure[servicebus]"'
+            ) from exc
+        conn = _setting(self.env, self._options.servicebus_connection)
+        client = self._client(("servicebus", ""),
+                              lambda: ServiceBusClient.from_connection_string(conn))
+        message = ServiceBusMessage(to_json(event), content_type=STRUCTURED,
+                                    message_id=event.id, subject=event.subject)
+        if delay:
+            message.scheduled_enqueue_time_utc = datetime.now(timezone.utc) + timedelta(
+                seconds=delay)
+        try:
+            sender = (client.get_topic_sender(entity) if topic
+                      else client.get_queue_sender(entity))
+            with sender:
+                sender.send_messages(message)
+        except Exception as exc:
+            raise PublishError(f"Service Bus {entity!r} refused event {event.id}: {exc}") from exc
+
+    def _eventgrid(self, topic: str, event: CloudEvent) -> None:
+        try:
+            from azure.core.credentials import AzureKeyCredential
+            from azure.core.messaging import CloudEvent as AzureCloudEvent
+            from azure.eventgrid import EventGridPublisherClient
+        except ImportError as exc:
+            raise ImportError(
+                'Event Grid needs azure-eventgrid: pip install "portable-fn-azure[eventgrid]"'
+            ) from exc
+        endpoint = _setting(self.env, setting_name(topic, "ENDPOINT"))
+        key = _setting(self.env, setting_name(topic, "KEY"))
+        client = self._client(("eventgrid", topic), lambda: EventGridPublisherClient(
+            endpoint, AzureKeyCredential(key)))
+        native = AzureCloudEvent(
+            source=event.source, type=event.type, data=event.data, subject=event.subject,
+            id=event.id, time=event.time, datacontenttype=event.datacontenttype,
+            dataschema=event.dataschema, extensions=dict(event.extensions) or None,
+        )
+        try:
+            client.send([native])
+        except Exception as exc:
+            raise PublishError(f"Event Grid topic {topic!r} refused event {event.id}: {exc}") from exc
+
+
+def move_to_poison(options: AzureOptions, queue: str, msg: Any, error: BaseException,
+                   env: Mapping[str, str] | None = None) -> None:
+    """Put a message that can never succeed on ``<queue>-poison`` now, as the host would after
+    the last retry, instead of burning the retries. Raises (so the host retries) if it cannot."""
+    body = msg.get_body()
+    conn = (env if env is not None else os.environ).get(options.storage_connection)
+    if not conn:
+        raise error
+    try:
+        _send_to_queue(queue_client(conn, f"{queue}-poison"), bytes(body), None)
+    except Exception as exc:
+        raise error from exc

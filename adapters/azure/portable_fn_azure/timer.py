@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Timer trigger: ``azure.functions.TimerRequest`` -> schedule ``CloudEvent``.
+
+Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer
+(``{"Schedule": {...}, "ScheduleStatus": {"Last", "Next", "LastUpdated"}, "IsPastDue"}``).
+``ScheduleStatus.Next`` is the occurrence being run: the scheduler waits until ``Next`` and then
+invokes (Azure Functions team, learn.microsoft.com/answers/questions/1459140). Without schedule
+monitoring (``useMonitor`` false, the default for periods under a minute) there is no status, and
+the invocation time, truncated to the second, stands in. ``id`` is ``<function>@<occurrence>``, so
+a re-run of the same occurrence is recognisably a duplicate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.events import CloudEvent, format_time, schedule_data
+
+if TYPE_CHECKING:
+    import azure.functions as func
+
+__all__ = ["TYPE", "scheduled_time", "to_event"]
+
+TYPE = "com.microsoft.functions.timer"
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def scheduled_time(timer: func.TimerRequest, now: datetime | None = None) -> datetime:
+    status: Mapping[str, Any] = timer.schedule_status or {}
+    moment = _parse(status.get("Next"))
+    if moment is not None:
+        return moment
+    return (now or datetime.now(timezone.utc)).replace(microsecond=0)
+
+
+def to_event(
+    timer: func.TimerRequest, *, function: str, expression: str, now: datetime | None = None
+) -> CloudEvent:
+    due = scheduled_time(timer, now)
+    return CloudEvent(
+        id=f"{function}@{format_time(due)}",
+        source=f"/azure/functions/{function}",
+        type=TYPE,
+        time=due,
+        datacontenttype="application/json",
+        data=schedule_data(expression=expression, scheduled_time=due),
+    )
+
+
+def _parse(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    text = _FRACTION.sub(r"\1", value.strip().replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
