@@ -20,7 +20,7 @@ from portable_fn.app import App
 from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.http import Response
-from portable_fn.triggers import Schedule, Storage
+from portable_fn.triggers import Schedule
 
 from portable_fn_cloudflare import fetch as http_codec
 from portable_fn_cloudflare import plan, r2, scheduled
@@ -141,9 +141,6 @@ class WorkerRuntime:
         except PortableFnError as exc:
             outcome = Outcome(ok=False, error=exc, retryable=not isinstance(exc, EventDecodeError))
         else:
-            if event is None:  # a notification this function did not ask for (action, prefix)
-                message.ack()
-                return
             context = Context(
                 provider=PROVIDER,
                 function_name=consumer.function,
@@ -162,16 +159,11 @@ class WorkerRuntime:
         )
         await self._apply(decision, consumer, message, native, env, outcome)
 
-    def _decode(self, consumer: plan.Consumer, native: queue_codec.QueueMessage) -> CloudEvent | None:
-        trigger = self.app.function(consumer.function).trigger
-        if isinstance(trigger, Storage):
+    def _decode(self, consumer: plan.Consumer, native: queue_codec.QueueMessage) -> CloudEvent:
+        if consumer.kind == "storage":
+            # The core's dispatch applies the trigger's action/prefix/suffix filter (ack, no run).
             event = queue_codec.structured(native.body, trigger="storage")
-            if event is None:
-                event = r2.to_event(native)
-            data = event.data if isinstance(event.data, dict) else {}
-            if not trigger.accepts(str(data.get("key", "")), str(data.get("action", ""))):
-                return None
-            return event
+            return event if event is not None else r2.to_event(native)
         return queue_codec.to_event(native, consumer.source_name)
 
     async def _run(self, function: str, event: CloudEvent, context: Context, env: Any) -> Outcome:

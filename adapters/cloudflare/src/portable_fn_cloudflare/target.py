@@ -41,10 +41,29 @@ Default = worker_entrypoint(_app)
 '''
 
 
-def split_ref(app_ref: str) -> tuple[str, str]:
-    """``module:attr`` or ``path/to/file.py:attr`` (attr defaults to ``app``)."""
-    target, _, attr = app_ref.partition(":")
-    return target, attr or "app"
+def split_ref(app_ref: str) -> tuple[str, str | None]:
+    """``module[:attr]`` or ``path/to/file.py[:attr]``, as the CLI takes ``APP``."""
+    target, sep, attr = app_ref.rpartition(":")
+    if sep and target and "/" not in attr and "\\" not in attr:
+        return target, attr
+    return app_ref, None
+
+
+def _attribute_of(app: App, module: str, attr: str | None) -> str:
+    """The name the app has in its module (``APP`` may leave it out: "the one App in it")."""
+    if attr:
+        return attr
+    path = Path(module).resolve() if module.endswith(".py") else None
+    for mod in list(sys.modules.values()):
+        file = getattr(mod, "__file__", None)
+        if getattr(mod, "__name__", None) != module and (
+            path is None or not file or Path(file).resolve() != path
+        ):
+            continue
+        for name, value in vars(mod).items():
+            if value is app:
+                return str(name)
+    return "app"
 
 
 def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
@@ -57,6 +76,7 @@ def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
     src.mkdir(parents=True)
     module, attr = split_ref(app_ref)
     module_name = _copy_app(module, src)
+    attr = _attribute_of(app, module, attr)
     for package_name in ("portable_fn", "portable_fn_cloudflare"):
         pkg = importlib.import_module(package_name)
         _copy_tree(Path(str(pkg.__file__)).parent, src / package_name)

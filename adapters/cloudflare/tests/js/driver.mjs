@@ -128,17 +128,29 @@ import sys
 sys.path[:0] = ["/session/src", "/session/sdk"]
 `);
 
+// Modules loaded before the entry: the baseline for "what importing the entry pulls in".
+const snapshot = () => pyodide.runPython("import sys; sorted(sys.modules)").toJs();
+const baseline = new Set(snapshot());
 let entryMs = null;
 let Default = null;
+let entryModules = [];
 if (setup.entry) {
   const t1 = performance.now();
   const mod = pyodide.pyimport(setup.entry);
   entryMs = performance.now() - t1;
   Default = mod.Default;
+  entryModules = snapshot().filter((m) => !baseline.has(m));
 }
 const toWorkersRequest = setup.entry ? pyodide.pyimport("workers").Request : null;
 
-out({ ready: true, load_ms: loadMs, entry_import_ms: entryMs, pyodide: pyodide.version });
+out({
+  ready: true,
+  load_ms: loadMs,
+  entry_import_ms: entryMs,
+  entry_modules: entryModules,
+  baseline_modules: [...baseline],
+  pyodide: pyodide.version,
+});
 
 // --- commands --------------------------------------------------------------------------------
 

@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The contract-suite harness: portable values in, Workers-native shapes through the Worker's
+handler code, portable values out.
+
+The contract suite's apps record what their handlers saw in this interpreter, so the harness
+runs the Worker's handlers (``runtime.WorkerRuntime``, the code ``Default`` delegates to) in
+CPython with the stand-ins of ``native`` for the runtime objects. The same handlers under real
+Pyodide with the real ``workers`` SDK are covered by ``tests/test_pyodide.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+from urllib.parse import quote, urlencode
+
+from portable_fn.app import App
+from portable_fn.events import CloudEvent, to_dict
+from portable_fn.http import Headers, Request, Response
+from portable_fn.triggers import Schedule
+
+from portable_fn_cloudflare import fetch, native, plan, scheduled
+from portable_fn_cloudflare.runtime import WorkerRuntime
+
+
+class CloudflareHarness:
+    provider = "cloudflare"
+
+    def _env(self, app: App) -> native.EnvStandIn:
+        return native.EnvStandIn({plan.binding_name(q): q for q in plan.producer_queues(app)})
+
+    def http(self, app: App, request: Request) -> Response:
+        url = "https://worker.example.workers.dev" + quote(request.path)
+        if len(request.query):
+            url += "?" + urlencode(request.query.items())
+        js_request = native.JsRequestStandIn(
+            method=request.method,
+            url=url,
+            header_pairs=request.headers.items(),
+            content=request.body,
+        )
+        result = asyncio.run(WorkerRuntime(app).fetch(js_request, self._env(app), None))
+        status, headers, body = fetch.response_parts(result)
+        return Response(status=status, headers=Headers(headers), body=body or b"")
+
+    def deliver(self, app: App, function: str, events: Sequence[CloudEvent]) -> list[bool]:
+        consumer = self._consumer(app, function)
+        # As QueuePublisher sends them: structured mode, a JSON object body.
+        batch = native.BatchStandIn(
+            queue=consumer.queue,
+            messages=[
+                native.MessageStandIn(id=f"msg-{i}", body=to_dict(e)) for i, e in enumerate(events)
+            ],
+        )
+        asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
+        return [m.settled == "ack" for m in batch.messages]
+
+    def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
+        trigger = app.function(function).trigger
+        if not isinstance(trigger, Schedule):
+            raise TypeError(f"{function} has no schedule")
+        cron, note = scheduled.cron_for(trigger)
+        if cron is None:
+            raise ValueError(note)
+        controller = native.ControllerStandIn(
+            cron=cron, scheduledTime=scheduled_time.timestamp() * 1000
+        )
+        asyncio.run(WorkerRuntime(app).scheduled(controller, self._env(app), None))
+
+    def storage(
+        self,
+        app: App,
+        function: str,
+        *,
+        bucket: str,
+        key: str,
+        size: int,
+        etag: str,
+        action: Literal["created", "deleted"],
+    ) -> None:
+        consumer = self._consumer(app, function)
+        obj: dict[str, object] = {"key": key}
+        if action == "created":
+            obj.update(size=size, eTag=etag)
+        body = {
+            "account": "0123456789abcdef0123456789abcdef",
+            "action": "PutObject" if action == "created" else "DeleteObject",
+            "bucket": bucket,
+            "object": obj,
+            "eventTime": "2024-05-24T19:36:44.379Z",
+        }
+        batch = native.BatchStandIn(
+            queue=consumer.queue, messages=[native.MessageStandIn(id="r2-0", body=body)]
+        )
+        asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
+
+    @staticmethod
+    def _consumer(app: App, function: str) -> plan.Consumer:
+        for c in plan.consumers(app):
+            if c.function == function:
+                return c
+        raise KeyError(f"{function} consumes no queue on Cloudflare")

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: Apache-2.0
+"""A test app that reflects what it receives, for checking the Worker's translations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import portable_fn as pf
+
+app = pf.App("echo")
+
+
+@app.http("/echo", methods=["GET", "POST"], auth="anonymous")
+def echo(req: pf.Request) -> dict[str, Any]:
+    return {
+        "method": req.method,
+        "path": req.path,
+        "query": {k: req.query.getall(k) for k in req.query},
+        "cookies": req.cookies,
+        "client_ip": req.client_ip,
+        "x_multi": req.headers.getall("x-multi"),
+        "content_type": req.headers.get("content-type"),
+    }
+
+
+@app.http("/json", methods=["POST"], auth="anonymous")
+def json_body(req: pf.Request) -> pf.Response:
+    return pf.Response.json({"got": req.json()}, status=201)
+
+
+@app.http("/bytes", methods=["POST"], auth="anonymous")
+def reverse_bytes(req: pf.Request) -> pf.Response:
+    return pf.Response.binary(req.body[::-1], content_type="application/octet-stream")
+
+
+@app.http("/cookies", methods=["GET"], auth="anonymous")
+def cookies(req: pf.Request) -> pf.Response:
+    return pf.Response(
+        status=204, headers=pf.Headers([("set-cookie", "a=1; Path=/"), ("set-cookie", "b=2")])
+    )
+
+
+@app.http("/boom", methods=["GET"], auth="anonymous")
+def boom(req: pf.Request) -> None:
+    raise RuntimeError("secret internal detail")
+
+
+@app.http("/publish", methods=["POST"], auth="anonymous")
+async def publish(req: pf.Request) -> pf.Response:
+    event = pf.publish("things", req.json(), type="com.example.thing.made")
+    pf.send("jobs", {"job": 1}, delay=30)
+    return pf.Response.json({"id": event.id}, status=202)
+
+
+@app.topic("things")
+def on_thing(event: pf.CloudEvent) -> None:
+    if event.data.get("fail"):
+        raise ValueError("thing failed")
+
+
+@app.topic("things")
+def audit_thing(event: pf.CloudEvent) -> None:
+    return None
+
+
+@app.queue("jobs", max_retries=5, dead_letter="jobs-dlq")
+def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    mode = event.data.get("mode") if isinstance(event.data, dict) else None
+    if mode == "fatal":
+        raise pf.NonRetryable("job can never succeed")
+    if mode == "fail":
+        raise ValueError(f"job failed on attempt {ctx.attempt}")
+    if mode == "relay":
+        pf.send("jobs", {"relayed": True})
+
+
+@app.schedule("*/5 * * * *")
+def every_five(event: pf.CloudEvent) -> None:
+    if event.data["scheduled_time"].endswith(":13:00Z"):
+        raise ValueError("unlucky minute")
+
+
+@app.storage("media", on=("created", "deleted"), prefix="in/")
+def media(event: pf.CloudEvent) -> None:
+    if event.data["key"].endswith(".bad"):
+        raise ValueError("cannot process")
+
+
+@app.event("com.example.thing.*")
+def thing_event(event: pf.CloudEvent) -> None:
+    return None
