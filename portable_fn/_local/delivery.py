@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -69,6 +70,8 @@ class Deliverer:
         self._concurrency = concurrency
         self._running: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.busy = 0  # sync handlers running in the pool (read at shutdown)
+        self._busy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:
@@ -114,7 +117,17 @@ class Deliverer:
 
     async def offload(self, thunk: Callable[[], Any]) -> Any:
         """Run a sync handler in the pool (the dispatcher already bound its contextvars)."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, thunk)
+        return await asyncio.get_running_loop().run_in_executor(self.executor, self._counted, thunk)
+
+    def _counted(self, thunk: Callable[[], Any]) -> Any:
+        # Counted in the worker thread itself: exact even after the loop has gone.
+        with self._busy_lock:
+            self.busy += 1
+        try:
+            return thunk()
+        finally:
+            with self._busy_lock:
+                self.busy -= 1
 
     async def _deliver(self, d: Delivery) -> None:
         fn = self.app.functions.get(d.function)

@@ -5,12 +5,15 @@ goes through that adapter's ``invoke``, as the cloud would deliver it. Without, 
 portable: a structured-mode CloudEvent (or any JSON value, wrapped as the event's ``data``)
 for an event function, or a request ``{"method", "path", "headers", "query", "json"|"body"}``
 for an HTTP function. Events the function publishes are recorded, not sent, and printed.
+The result is the only thing on stdout; what the handler prints or logs goes to stderr.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,11 +79,13 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
 
         adapter = load_adapter(provider)
         native = load_event(event_ref, adapter.sample_events())
-        result = adapter.invoke(app, function, native)
+        with contextlib.redirect_stdout(sys.stderr):
+            result = adapter.invoke(app, function, native)
         print(json.dumps({"provider": provider, "result": result}, indent=2, default=str))
         return 0
     value = portable_value(app, function, load_event(event_ref))
-    outcome = invoke(app, function, value, provider="local")
+    with contextlib.redirect_stdout(sys.stderr):
+        outcome = invoke(app, function, value, provider="local")
     published = [
         {
             "kind": p.kind,

@@ -7,7 +7,9 @@ commands never load it. The listening socket is bound before the server starts, 
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 from pathlib import Path
 
 from portable_fn._local.asgi import LocalASGI
@@ -64,7 +66,29 @@ def serve(app: App, *, host: str, port: int, options: Options, reporter: Reporte
         loop="auto",
         timeout_graceful_shutdown=5,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        # uvicorn re-raises the signal that stopped it: SIGTERM ends the process here, SIGINT
+        # comes back as KeyboardInterrupt.
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        _abandon_stuck_handlers(runtime, reporter)
+
+
+def _abandon_stuck_handlers(runtime: Runtime, reporter: Reporter) -> None:
+    """Exit now if handlers still run after the shutdown grace period.
+
+    Pool threads are joined at interpreter exit, so one handler stuck in a long call would
+    hold Ctrl-C for as long; its delivery is in flight in SQLite and runs again at next start.
+    """
+    if runtime.deliverer.busy:
+        reporter.record(
+            "warning",
+            message=f"{runtime.deliverer.busy} handler(s) still running "
+            "at shutdown; "
+            "their deliveries will be retried at the next start",
+        )
+        sys.stdout.flush()
+        os._exit(130 if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 0)
 
 
 def _has(module: str) -> bool:

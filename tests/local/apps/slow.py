@@ -1,0 +1,47 @@
+"""A test app for the runtime's concurrency and crash behaviour (tests/local only).
+
+``work`` blocks on its first attempt, so a test can SIGKILL the runtime while a delivery is in
+flight; ``slow``/``fast`` show that a blocking sync HTTP handler does not stall the loop.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import portable_fn as pf
+
+app = pf.App("slow")
+
+
+@app.http("/work", methods=["POST"])
+def enqueue(req: pf.Request) -> pf.Response:
+    event = pf.send("work", req.json(), type="test.work")
+    return pf.Response.json({"id": event.id}, status=202)
+
+
+@app.queue("work", retry=pf.Retry(max_retries=2, initial_backoff=0.05))
+def work(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    if ctx.attempt == 1:
+        time.sleep(60)  # killed here by the test
+
+
+@app.http("/slow", methods=["GET"])
+def slow(req: pf.Request) -> dict[str, Any]:
+    time.sleep(float(req.query.get("s") or 1.0))
+    return {"slow": True, "done": time.time()}
+
+
+@app.http("/fast", methods=["GET"])
+async def fast(req: pf.Request) -> dict[str, Any]:
+    return {"fast": True, "done": time.time()}
+
+
+@app.schedule("cron(* * * * *)")
+def every_minute(event: pf.CloudEvent) -> None:
+    """Fired at start by --run-schedules-on-start in the tests."""
+
+
+@app.storage("inbox", on=("created", "deleted"), suffix=".csv")
+def inbox(event: pf.CloudEvent) -> None:
+    """Only .csv keys, both actions: the watcher's filter is under test."""

@@ -1,0 +1,91 @@
+"""The polling bucket watcher on a real folder and a real store."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import portable_fn as pf
+from portable_fn._local.buckets import STORAGE_TYPES, BucketWatcher
+from portable_fn._local.store import Store
+from portable_fn.events import CloudEvent, from_json
+
+
+def _app() -> pf.App:
+    app = pf.App("files")
+
+    @app.storage("photos", on=("created", "deleted"), prefix="raw/")
+    def on_photo(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("photos", on=("deleted",))
+    def on_any_delete(event: pf.CloudEvent) -> None: ...
+
+    return app
+
+
+def _events(store: Store) -> list[tuple[str, CloudEvent]]:
+    return [(d.function, from_json(d.event)) for d in store.deliveries()]
+
+
+def test_created_after_settling_changed_and_deleted(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.sqlite3")
+    fired: list[tuple[str, str, tuple[str, ...]]] = []
+    watcher = BucketWatcher(
+        _app(),
+        store,
+        tmp_path / "buckets",
+        lambda kind, name, ev, fns: fired.append((ev.type, name, fns)),
+    )
+    folder = tmp_path / "buckets" / "photos"
+    assert folder.is_dir()
+    (folder / "raw").mkdir()
+    (folder / "raw" / "cat.jpg").write_bytes(b"meow")
+    (folder / ".cat.jpg.swp").write_bytes(b"editor")  # hidden: never an object
+    assert watcher.scan() == 0  # first sighting: wait for the file to hold still
+    assert watcher.scan() == 1
+    [(function, event)] = _events(store)
+    assert function == "on_photo"
+    assert event.type == STORAGE_TYPES["created"] and event.subject == "raw/cat.jpg"
+    assert event.source == "/portable-fn/local/buckets/photos"
+    assert event.data == {
+        "bucket": "photos",
+        "key": "raw/cat.jpg",
+        "size": 4,
+        "etag": hashlib.md5(b"meow").hexdigest(),
+        "action": "created",
+        "content_type": "image/jpeg",
+    }
+    assert watcher.scan() == 0  # unchanged: nothing
+
+    (folder / "raw" / "cat.jpg").write_bytes(b"purr!")
+    os.utime(folder / "raw" / "cat.jpg", ns=(1, 1))  # a change even on a coarse clock
+    watcher.scan()
+    assert watcher.scan() == 1
+    assert _events(store)[-1][1].data["etag"] == hashlib.md5(b"purr!").hexdigest()
+
+    (folder / "raw" / "cat.jpg").unlink()
+    assert watcher.scan() == 1  # deletion needs no settling
+    deleted = [(f, e) for f, e in _events(store) if e.type == STORAGE_TYPES["deleted"]]
+    assert sorted(f for f, _ in deleted) == ["on_any_delete", "on_photo"]
+    assert deleted[0][1].data == {
+        "bucket": "photos",
+        "key": "raw/cat.jpg",
+        "size": None,
+        "etag": None,
+        "action": "deleted",
+    }
+    assert [t for t, _, _ in fired].count(STORAGE_TYPES["created"]) == 2
+
+
+def test_prefix_filter_and_restart_sees_changes_made_while_down(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite3"
+    root = tmp_path / "buckets"
+    watcher = BucketWatcher(_app(), Store(path), root, lambda *a: None)
+    (root / "photos" / "top.jpg").write_bytes(b"x")  # outside raw/: created fires nobody
+    watcher.scan()
+    assert watcher.scan() == 0
+    (root / "photos" / "top.jpg").unlink()
+    again = BucketWatcher(_app(), Store(path), root, lambda *a: None)  # a new process
+    assert again.scan() == 1  # the deletion happened "while down"; on_any_delete takes it
+    assert [d.function for d in Store(path).deliveries()] == ["on_any_delete"]

@@ -1,0 +1,120 @@
+"""Nothing accepted is lost: SIGKILL the real runtime, start it again, everything is delivered.
+
+The kill window is made deterministic by the runtime's documented test hook
+``PORTABLE_FN_DELIVERY_DELAY`` (seconds the delivery loop waits after start; accepting and
+committing events still works meanwhile), and by a handler that blocks on its first attempt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.local.conftest import SHOP, SLOW, DevServer
+
+
+def test_sigkill_between_accept_and_delivery_then_restart_delivers_everything(
+    dev: Callable[..., DevServer],
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    first = dev(SHOP, env={"PORTABLE_FN_DELIVERY_DELAY": "600"}, state=state)
+    orders = []
+    for sku in ("a", "b", "c"):
+        status, body = first.post_json("/orders", {"sku": sku})
+        assert status == 202
+        orders.append(body["event_id"])
+    status, _, _ = first.request(
+        "POST",
+        "/_pf/events",
+        b'{"invoice": 7}',
+        {
+            "ce-specversion": "1.0",
+            "ce-id": "inv-7",
+            "ce-source": "/billing",
+            "ce-type": "com.example.invoice.paid",
+            "content-type": "application/json",
+        },
+    )
+    assert status == 202
+    assert not [r for r in first.records if r.get("event") in ("start", "invocation")]
+    first.kill()
+
+    second = dev(SHOP, state=state)
+    for event_id in orders:
+        for function in ("notify_customer", "request_fulfilment"):
+            second.wait_for(
+                lambda r, f=function, e=event_id: (
+                    r.get("event") == "invocation"
+                    and r["function"] == f
+                    and r["id"] == e
+                    and r["outcome"] == "ok"
+                )
+            )
+    fulfilled = second.wait_all(
+        lambda r: (
+            r.get("event") == "invocation" and r["function"] == "fulfil" and r["outcome"] == "ok"
+        ),
+        3,
+    )
+    assert len({r["id"] for r in fulfilled}) == 3
+    second.wait_for(
+        lambda r: r.get("event") == "invocation" and r["id"] == "inv-7" and r["outcome"] == "ok"
+    )
+
+
+def test_delivery_in_flight_when_killed_is_retried_with_the_attempt_counted(
+    dev: Callable[..., DevServer],
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    first = dev(SLOW, state=state)
+    status, body = first.post_json("/work", {"n": 1})
+    assert status == 202
+    first.wait_for(lambda r: r.get("event") == "start" and r["id"] == body["id"])
+    first.kill()  # the handler is sleeping in attempt 1
+
+    second = dev(SLOW, state=state)
+    second.wait_for(lambda r: r.get("event") == "recovered" and r["deliveries"] == 1)
+    done = second.wait_for(lambda r: r.get("event") == "invocation" and r["id"] == body["id"])
+    assert (done["outcome"], done["attempt"]) == ("ok", 2)
+
+
+def test_a_blocking_sync_handler_does_not_block_the_loop(dev: Callable[..., DevServer]) -> None:
+    server = dev(SLOW)
+    slow_result: dict[str, float] = {}
+
+    def call_slow() -> None:
+        _, _, body = server.request("GET", "/slow?s=1.5")
+        slow_result.update(body)
+
+    thread = threading.Thread(target=call_slow)
+    thread.start()
+    time.sleep(0.3)  # the slow handler is now sleeping in the pool
+    started = time.monotonic()
+    status, _, fast = server.request("GET", "/fast")
+    assert status == 200 and time.monotonic() - started < 0.5
+    thread.join(10)
+    assert slow_result["done"] > fast["done"]
+
+
+def test_storage_filter_and_changes_made_while_down(
+    dev: Callable[..., DevServer],
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    folder = tmp_path / "buckets"
+    first = dev(SLOW, "--bucket-dir", str(folder), state=state)
+    (folder / "inbox" / "a.csv").write_text("1,2\n")
+    (folder / "inbox" / "skip.txt").write_text("not csv\n")
+    created = first.wait_for(lambda r: r.get("event") == "invocation" and r["function"] == "inbox")
+    assert created["type"] == "portable-fn.storage.object.created"
+    first.stop()
+    (folder / "inbox" / "a.csv").unlink()  # while the runtime is down
+    second = dev(SLOW, "--bucket-dir", str(folder), state=state)
+    deleted = second.wait_for(lambda r: r.get("event") == "invocation" and r["function"] == "inbox")
+    assert deleted["type"] == "portable-fn.storage.object.deleted"
+    time.sleep(0.5)
+    assert len(second.invocations("inbox")) == 1  # skip.txt never fired (suffix filter)

@@ -1,0 +1,58 @@
+"""The broker's SQLite store, on a real database file."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from portable_fn._local.store import Message, Store, StoredObject
+
+
+def test_fan_out_claim_retry_dead_letter_redrive(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.sqlite3")
+    now = time.time()
+    mid = store.enqueue(kind="topic", name="t", event=b"{}", functions=["a", "b"], due=now)
+    later = store.enqueue(kind="queue", name="q", event=b"{}", functions=["c"], due=now + 60)
+    claimed = store.claim_due(now, 10)
+    assert [(d.function, d.attempt, d.message_id) for d in claimed] == [
+        ("a", 1, mid),
+        ("b", 1, mid),
+    ]
+    assert store.claim_due(now, 10) == []  # in flight: not handed out twice
+    a, b = claimed
+    store.complete(a.id)
+    store.retry_later(b.id, now + 0.01, "boom")
+    assert store.next_due() == now + 0.01
+    again = store.claim_due(now + 0.02, 10)
+    assert [(d.function, d.attempt) for d in again] == [("b", 2)]
+    store.dead_letter(b.id, "t-dlq", "boom twice")
+    dead = store.dead()
+    assert [(d.id, d.dlq, d.error, d.attempt) for d in dead] == [(b.id, "t-dlq", "boom twice", 2)]
+    assert store.redrive([b.id, 12345]) == [b.id]
+    assert store.dead() == []
+    assert [(d.function, d.attempt) for d in store.claim_due(time.time(), 10)] == [("b", 1)]
+    assert {d.message_id for d in store.deliveries()} == {mid, later}
+
+
+def test_in_flight_deliveries_survive_a_reopen_as_pending(tmp_path: Path) -> None:
+    path = tmp_path / "b.sqlite3"
+    store = Store(path)
+    store.enqueue(kind="queue", name="q", event=b'{"x":1}', functions=["w"], due=0)
+    assert [d.attempt for d in store.claim_due(time.time(), 1)] == [1]
+    # No close: the process "dies" holding the delivery in flight.
+    reopened = Store(path)
+    assert reopened.recover() == 1
+    [d] = reopened.claim_due(time.time(), 1)
+    assert (d.attempt, d.event) == (2, b'{"x":1}')
+
+
+def test_object_snapshot_and_its_event_commit_together(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.sqlite3")
+    obj = StoredObject(key="k", size=1, mtime_ns=2, etag="e")
+    store.record_object(
+        "b", "k", obj, Message(kind="storage", name="b", event=b"{}", functions=["f"])
+    )
+    assert store.objects("b") == {"k": obj}
+    assert [d.function for d in store.deliveries()] == ["f"]
+    store.record_object("b", "k", None, None)
+    assert store.objects("b") == {}
