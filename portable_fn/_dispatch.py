@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.context import Context
@@ -43,13 +42,28 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one message: ``ok``, or failed with ``error`` (``retryable`` = redeliver)."""
 
-    ok: bool
-    error: BaseException | None = None
-    retryable: bool = True
+    __slots__ = ("error", "ok", "retryable")
+
+    def __init__(
+        self, ok: bool, error: BaseException | None = None, retryable: bool = True
+    ) -> None:
+        self.ok = ok
+        self.error = error
+        self.retryable = retryable
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Outcome):
+            return NotImplemented
+        return (self.ok, self.error, self.retryable) == (other.ok, other.error, other.retryable)
+
+    def __hash__(self) -> int:
+        return hash((self.ok, id(self.error), self.retryable))
+
+    def __repr__(self) -> str:
+        return f"Outcome(ok={self.ok!r}, error={self.error!r}, retryable={self.retryable!r})"
 
     @property
     def reason(self) -> str | None:
@@ -61,15 +75,20 @@ class Outcome:
 OK = Outcome(True)
 
 
-@dataclass(slots=True)
 class Invocation:
     """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
 
-    app: App
-    function: Function
-    ctx: Context
-    event: CloudEvent | None
-    cold_start: bool
+    __slots__ = ("app", "cold_start", "ctx", "event", "function")
+
+    def __init__(
+        self, app: App, function: Function, ctx: Context, event: CloudEvent | None,
+        cold_start: bool,
+    ) -> None:
+        self.app = app
+        self.function = function
+        self.ctx = ctx
+        self.event = event
+        self.cold_start = cold_start
 
 
 _current: ContextVar[Invocation | None] = ContextVar("portable_fn_invocation", default=None)

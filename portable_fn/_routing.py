@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
+from portable_fn._value import Value
 from portable_fn.errors import ConfigurationError, MethodNotAllowed, NotFound
 
 T = TypeVar("T")
@@ -22,8 +22,7 @@ _LITERAL = re.compile(r"[A-Za-z0-9._~!$&'()*,;=:@%-]*")
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRoute:
+class CompiledRoute(Value):
     pattern: str
     regex: re.Pattern[str] | None  # None: a static path
     params: tuple[str, ...]
@@ -54,8 +53,10 @@ def compile_route(pattern: str) -> CompiledRoute:
         else:
             parts.append(re.escape(segment))
     if not params:
-        return CompiledRoute(pattern, None, ())
-    return CompiledRoute(pattern, re.compile("/" + "/".join(parts)), tuple(params))
+        return CompiledRoute(pattern=pattern, regex=None, params=())
+    return CompiledRoute(
+        pattern=pattern, regex=re.compile("/" + "/".join(parts)), params=tuple(params)
+    )
 
 
 def match_route(route: CompiledRoute, path: str) -> Mapping[str, str] | None:

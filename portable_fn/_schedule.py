@@ -12,9 +12,9 @@ as in Vixie cron.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from portable_fn._value import Value
 from portable_fn.errors import ConfigurationError
 
 _RATE = re.compile(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)", re.IGNORECASE)
@@ -43,8 +43,7 @@ def parse_rate(expression: str) -> timedelta | None:
     return timedelta(seconds=count * _UNIT_SECONDS[unit])
 
 
-@dataclass(frozen=True, slots=True)
-class Cron:
+class Cron(Value):
     """A parsed 5-field cron expression (UTC)."""
 
     expression: str

@@ -10,8 +10,6 @@ calls the dispatch functions re-exported here, and turns the outcome back into t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from portable_fn._dispatch import (
@@ -24,10 +22,13 @@ from portable_fn._dispatch import (
     dispatch_http_async,
     run_sync,
 )
+from portable_fn._value import Value
 from portable_fn.context import Context
 from portable_fn.events import CloudEvent
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from portable_fn.app import App
     from portable_fn.testing import Harness
 
@@ -63,8 +64,7 @@ class Publisher(Protocol):
     def emit(self, event: CloudEvent) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(Value):
     """Something a provider does differently from what the app declares.
 
     ``unsupported``: the provider cannot honour it (packaging warns loudly); ``warning``: honoured
@@ -74,6 +74,18 @@ class Finding:
     function: str | None
     level: Literal["info", "warning", "unsupported"]
     message: str
+
+    def __init__(
+        self,
+        function: str | None,
+        level: Literal["info", "warning", "unsupported"],
+        message: str,
+    ) -> None:
+        if level not in ("info", "warning", "unsupported"):
+            raise ValueError(f"finding level {level!r}")
+        object.__setattr__(self, "function", function)
+        object.__setattr__(self, "level", level)
+        object.__setattr__(self, "message", message)
 
     def __str__(self) -> str:
         where = f"{self.function}: " if self.function else ""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from portable_fn._routing import Router, compile_route, match_route
+from portable_fn._value import Value
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
 from portable_fn.triggers import (
     Event,
@@ -44,8 +44,7 @@ _CO_VARARGS = 0x04
 _CO_COROUTINE = 0x80
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Function:
+class Function(Value):
     """One registered function: its name, trigger and handler, and how to call the handler."""
 
     name: str

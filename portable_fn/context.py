@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
+from portable_fn._value import Value
 from portable_fn.log import Logger
 
 __all__ = ["Context"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Context:
+class Context(Value):
     """One invocation. ``attempt`` counts deliveries of this message (1 = first);
     ``deadline`` is the epoch second the provider stops the invocation; ``native`` and
     ``native_context`` are the provider's raw event and context, an escape hatch."""
@@ -26,6 +25,29 @@ class Context:
     native: Any = None
     native_context: Any = None
     traceparent: str | None = None
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        function_name: str,
+        invocation_id: str,
+        attempt: int = 1,
+        deadline: float | None = None,
+        native: Any = None,
+        native_context: Any = None,
+        traceparent: str | None = None,
+    ) -> None:
+        # Written out: one context per invocation, on the hot path.
+        setter = object.__setattr__
+        setter(self, "provider", provider)
+        setter(self, "function_name", function_name)
+        setter(self, "invocation_id", invocation_id)
+        setter(self, "attempt", attempt)
+        setter(self, "deadline", deadline)
+        setter(self, "native", native)
+        setter(self, "native_context", native_context)
+        setter(self, "traceparent", traceparent)
 
     @property
     def remaining_time(self) -> float | None:

@@ -10,19 +10,16 @@ Standard library only: this module runs in every deployed function, Pyodide incl
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
-from urllib.parse import quote, unquote
 
+from portable_fn._value import Value
 from portable_fn.errors import InvalidCloudEventError
 
 __all__ = [
@@ -48,7 +45,6 @@ _REQUIRED = ("id", "source", "type")
 _OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
 # Names an extension may not take: the context attributes and the JSON format's data members.
 _RESERVED = frozenset(("specversion", *_REQUIRED, *_OPTIONAL, "data", "data_base64"))
-_EXTENSION_NAME = re.compile(r"[a-z0-9]+")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 # One encoder, built once: json.dumps with non-default arguments builds a new one per call.
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -56,8 +52,7 @@ _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 ExtensionValue = str | int | bool | bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CloudEvent:
+class CloudEvent(Value):
     """An event as the CloudEvents 1.0 spec defines it, validated when built.
 
     ``data`` holds the decoded payload: a JSON value for JSON content types, ``str`` for text,
@@ -75,7 +70,35 @@ class CloudEvent:
     subject: str | None = None
     time: datetime | None = None
     data: Any = None
-    extensions: Mapping[str, ExtensionValue] = field(default_factory=lambda: _EMPTY)
+    extensions: Mapping[str, ExtensionValue] = _EMPTY
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        source: str,
+        type: str,
+        specversion: str = SPECVERSION,
+        datacontenttype: str | None = None,
+        dataschema: str | None = None,
+        subject: str | None = None,
+        time: datetime | str | None = None,
+        data: Any = None,
+        extensions: Mapping[str, ExtensionValue] = _EMPTY,
+    ) -> None:
+        # Written out rather than generated: one event is built per message, on the hot path.
+        setter = object.__setattr__
+        setter(self, "id", id)
+        setter(self, "source", source)
+        setter(self, "type", type)
+        setter(self, "specversion", specversion)
+        setter(self, "datacontenttype", datacontenttype)
+        setter(self, "dataschema", dataschema)
+        setter(self, "subject", subject)
+        setter(self, "time", time)
+        setter(self, "data", data)
+        setter(self, "extensions", extensions)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         # Hot path (one event per message): plain attribute checks, no loops over getattr.
@@ -127,10 +150,6 @@ class CloudEvent:
             **attributes,
         )
 
-    def replace(self, **changes: Any) -> CloudEvent:
-        """A copy with some attributes changed (validated again)."""
-        return replace(self, **changes)
-
     def with_extensions(self, **values: ExtensionValue | None) -> CloudEvent:
         """A copy with extensions added, changed, or (value None) removed."""
         merged = dict(self.extensions)
@@ -139,7 +158,7 @@ class CloudEvent:
                 merged.pop(name, None)
             else:
                 merged[name] = value
-        return replace(self, extensions=merged)
+        return self.replace(extensions=merged)
 
 
 def _require_text(name: str, value: object) -> None:
@@ -158,7 +177,8 @@ def _coerce_time(value: object) -> datetime:
 
 
 def _check_extension(name: object, value: object) -> None:
-    if not isinstance(name, str) or not _EXTENSION_NAME.fullmatch(name):
+    if not isinstance(name, str) or not ((name.isascii() and name.isalnum() and name.islower())
+                                         or name.isdigit()):
         raise InvalidCloudEventError(
             str(name), "extension names must be lowercase letters a-z and digits 0-9"
         )
@@ -266,6 +286,18 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
 # -- JSON format --------------------------------------------------------------------------------
 
 
+def _b64encode(value: bytes) -> str:
+    import binascii  # C module; base64 itself is more than needed here
+
+    return binascii.b2a_base64(value, newline=False).decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode(text, validate=True)
+
+
 def to_dict(event: CloudEvent) -> dict[str, Any]:
     """The JSON-format object of an event (``data_base64`` for binary data)."""
     out: dict[str, Any] = {
@@ -283,10 +315,10 @@ def to_dict(event: CloudEvent) -> dict[str, Any]:
     if event.time is not None:
         out["time"] = format_time(event.time)
     for name, value in event.extensions.items():
-        out[name] = base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+        out[name] = _b64encode(value) if isinstance(value, bytes) else value
     data = event.data
     if isinstance(data, bytes | bytearray | memoryview):
-        out["data_base64"] = base64.b64encode(bytes(data)).decode("ascii")
+        out["data_base64"] = _b64encode(bytes(data))
     elif data is not None:
         out["data"] = data
     return out
@@ -309,8 +341,8 @@ def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
         if not isinstance(encoded, str):
             raise InvalidCloudEventError("data_base64", "must be a string")
         try:
-            data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
+            data = _b64decode(encoded)
+        except ValueError:  # binascii.Error is a ValueError
             raise InvalidCloudEventError("data_base64", "is not valid base64") from None
     extensions = {k: v for k, v in obj.items() if k not in _RESERVED}
     return CloudEvent(
@@ -385,8 +417,14 @@ def _header_value(value: ExtensionValue | datetime) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return quote(str(value), safe=_HEADER_SAFE)
+        return _b64encode(value)
+    text = str(value)
+    if text.isascii() and text.isprintable() and " " not in text and '"' not in text \
+            and "%" not in text:
+        return text  # nothing to encode: the common case, without importing urllib
+    from urllib.parse import quote
+
+    return quote(text, safe=_HEADER_SAFE)
 
 
 def to_binary(event: CloudEvent) -> tuple[dict[str, str], bytes]:
@@ -430,6 +468,12 @@ def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
+def _unquote(value: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(value)
+
+
 def from_http(headers: Mapping[str, str], body: bytes) -> CloudEvent:
     """Read an event from an HTTP message in either mode (binding section 3)."""
     lowered = _lower_keys(headers)
@@ -448,7 +492,7 @@ def from_http(headers: Mapping[str, str], body: bytes) -> CloudEvent:
         if not name.startswith("ce-"):
             continue
         attr = name[3:]
-        decoded = unquote(value)
+        decoded = _unquote(value) if "%" in value else value
         if attr in _RESERVED:
             attrs[attr] = decoded
         else:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict as _asdict
-from dataclasses import dataclass, field, is_dataclass
 from types import MappingProxyType
 from typing import Any, TypeAlias, TypeVar
-from urllib.parse import parse_qsl
 
+from portable_fn._value import Value
 from portable_fn.errors import BadRequest
 
 __all__ = ["Headers", "QueryParams", "Request", "Response", "to_response"]
@@ -134,7 +132,11 @@ class QueryParams(_MultiMap):
     @classmethod
     def from_string(cls, query: str) -> QueryParams:
         """Parse ``a=1&b=2&a=3`` (no leading ``?``); blank values are kept."""
-        return cls(parse_qsl(query, keep_blank_values=True)) if query else cls()
+        if not query:
+            return cls()
+        from urllib.parse import parse_qsl  # on first use: most functions never read a query
+
+        return cls(parse_qsl(query, keep_blank_values=True))
 
 
 _EMPTY_HEADERS = Headers()
@@ -142,8 +144,7 @@ _EMPTY_QUERY = QueryParams()
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Request:
+class Request(Value):
     """An HTTP request, the same on every provider.
 
     ``body`` is the raw bytes (base64 already undone by the adapter); ``path`` is decoded and
@@ -152,11 +153,32 @@ class Request:
 
     method: str
     path: str
-    headers: Headers = field(default_factory=lambda: _EMPTY_HEADERS)
-    query: QueryParams = field(default_factory=lambda: _EMPTY_QUERY)
+    headers: Headers = _EMPTY_HEADERS
+    query: QueryParams = _EMPTY_QUERY
     body: bytes = b""
-    path_params: Mapping[str, str] = field(default_factory=lambda: _NO_PARAMS)
+    path_params: Mapping[str, str] = _NO_PARAMS
     client_ip: str | None = None
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        headers: Headers = _EMPTY_HEADERS,
+        query: QueryParams = _EMPTY_QUERY,
+        body: bytes = b"",
+        path_params: Mapping[str, str] = _NO_PARAMS,
+        client_ip: str | None = None,
+    ) -> None:
+        # Written out: one request per invocation, on the hot path.
+        setter = object.__setattr__
+        setter(self, "method", method)
+        setter(self, "path", path)
+        setter(self, "headers", headers)
+        setter(self, "query", query)
+        setter(self, "body", body)
+        setter(self, "path_params", path_params)
+        setter(self, "client_ip", client_ip)
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -220,19 +242,22 @@ _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _TEXTUAL = ("text/", "application/json", "application/xml", "application/javascript")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Response:
+class Response(Value):
     """An HTTP response; every adapter turns it into the provider's native response."""
 
     status: int = 200
-    headers: Headers = field(default_factory=lambda: _EMPTY_HEADERS)
+    headers: Headers = _EMPTY_HEADERS
     body: bytes = b""
 
-    def __post_init__(self) -> None:
-        if not 100 <= self.status <= 599:
-            raise ValueError(f"HTTP status must be 100-599, got {self.status}")
-        if type(self.headers) is not Headers:
-            object.__setattr__(self, "headers", Headers(self.headers))
+    def __init__(
+        self, *, status: int = 200, headers: RawPairs = _EMPTY_HEADERS, body: bytes = b""
+    ) -> None:
+        if not 100 <= status <= 599:
+            raise ValueError(f"HTTP status must be 100-599, got {status}")
+        setter = object.__setattr__
+        setter(self, "status", status)
+        setter(self, "headers", headers if type(headers) is Headers else Headers(headers))
+        setter(self, "body", body)
 
     @classmethod
     def json(
@@ -304,6 +329,8 @@ def to_response(value: Any) -> Response:
         return Response.binary(bytes(value))
     if isinstance(value, dict | list | tuple | int | float | bool):
         return Response.json(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return Response.json(_asdict(value))
+    if hasattr(type(value), "__dataclass_fields__"):
+        from dataclasses import asdict  # only a user's dataclass brings us here
+
+        return Response.json(asdict(value))
     raise TypeError(f"a handler returned {type(value).__name__}, which is not a response")

@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from collections.abc import Mapping
 from typing import Any, TextIO
 
@@ -100,6 +99,8 @@ class Logger:
         response)."""
         error = exc if exc is not None else sys.exc_info()[1]
         if error is not None:
+            import traceback  # on the error path only: it pulls in linecache and tokenize
+
             fields.setdefault("error_type", type(error).__name__)
             fields.setdefault("error", str(error))
             lines = traceback.format_exception(type(error), error, error.__traceback__)

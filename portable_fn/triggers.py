@@ -1,21 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
 """Trigger specs: what starts a function, as plain values every adapter reads.
 
-Each is a frozen dataclass validated when built, so a bad name, path or schedule fails at
+Each is an immutable value validated when built, so a bad name, path or schedule fails at
 decoration time, never at deploy time. ``kind`` tells the trigger family apart without
 ``isinstance`` chains in code that only needs the family.
 """
 
 from __future__ import annotations
 
-import random
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from portable_fn._schedule import Cron, parse_cron, parse_rate
+from portable_fn._value import Value
 from portable_fn.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from random import Random
 
 __all__ = [
     "Event",
@@ -46,8 +48,7 @@ def _check_resource(kind: str, name: str) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Retry:
+class Retry(Value):
     """How a failed message is retried before it is dead-lettered.
 
     ``max_retries`` redeliveries follow the first attempt (so ``max_retries + 1`` attempts in
@@ -75,17 +76,23 @@ class Retry:
     def max_attempts(self) -> int:
         return self.max_retries + 1
 
-    def delay(self, retry: int, *, rand: random.Random | None = None) -> float:
+    def delay(self, retry: int, *, rand: Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
         ceiling = min(self.max_backoff, self.initial_backoff * float(2 ** max(0, retry - 1)))
         if not self.jitter:
             return ceiling
-        value: float = (rand or random).uniform(ceiling / 2, ceiling)
+        if rand is None:
+            import random  # on the first retry only, never on the cold-start path
+
+            rand = random._inst
+        value: float = rand.uniform(ceiling / 2, ceiling)
         return value
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Http:
+_DEFAULT_RETRY = Retry()
+
+
+class Http(Value):
     """An HTTP route: ``/orders/{order_id}``; ``{name+}`` matches the rest of the path.
 
     ``auth="function"`` (the default) asks for the provider's own caller authentication where it
@@ -96,7 +103,7 @@ class Http:
     path: str
     methods: tuple[str, ...] = ("GET",)
     auth: Literal["function", "anonymous"] = "function"
-    kind: Literal["http"] = field(default="http", init=False)
+    kind: ClassVar[str] = "http"
 
     def __post_init__(self) -> None:
         from portable_fn._routing import compile_route  # validates the pattern
@@ -111,16 +118,15 @@ class Http:
             raise ConfigurationError(f"auth must be 'function' or 'anonymous', got {self.auth!r}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Queue:
+class Queue(Value):
     """A point-to-point queue: each message goes to one consumer, retried, then dead-lettered."""
 
     name: str
-    retry: Retry = field(default_factory=Retry)
+    retry: Retry = _DEFAULT_RETRY
     dead_letter: str | None = None
     batch_size: int = 10
     fifo: bool = False
-    kind: Literal["queue"] = field(default="queue", init=False)
+    kind: ClassVar[str] = "queue"
 
     def __post_init__(self) -> None:
         _check_resource("queue", self.name)
@@ -137,14 +143,13 @@ class Queue:
         return self.dead_letter or f"{self.name}-dlq"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Topic:
+class Topic(Value):
     """A publish/subscribe topic: every subscribing function gets every message."""
 
     name: str
-    retry: Retry = field(default_factory=Retry)
+    retry: Retry = _DEFAULT_RETRY
     dead_letter: str | None = None
-    kind: Literal["topic"] = field(default="topic", init=False)
+    kind: ClassVar[str] = "topic"
 
     def __post_init__(self) -> None:
         _check_resource("topic", self.name)
@@ -155,16 +160,15 @@ class Topic:
 StorageAction = Literal["created", "deleted"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Storage:
+class Storage(Value):
     """Object storage notifications for one bucket, filtered by action and key prefix/suffix."""
 
     bucket: str
     on: tuple[StorageAction, ...] = ("created",)
     prefix: str = ""
     suffix: str = ""
-    retry: Retry = field(default_factory=Retry)
-    kind: Literal["storage"] = field(default="storage", init=False)
+    retry: Retry = _DEFAULT_RETRY
+    kind: ClassVar[str] = "storage"
 
     def __post_init__(self) -> None:
         if not _BUCKET.fullmatch(self.bucket) or ".." in self.bucket:
@@ -180,38 +184,34 @@ class Storage:
         return action in self.on and key.startswith(self.prefix) and key.endswith(self.suffix)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Schedule:
+class Schedule(Value):
     """A schedule: ``rate(N minutes|hours|days)`` or a 5-field UTC cron expression."""
 
     expression: str
-    rate: timedelta | None = field(default=None, init=False)
-    cron: Cron | None = field(default=None, init=False)
-    kind: Literal["schedule"] = field(default="schedule", init=False)
+    rate: timedelta | None = None  # derived from expression
+    cron: Cron | None = None  # derived from expression
+    kind: ClassVar[str] = "schedule"
 
     def __post_init__(self) -> None:
         if not isinstance(self.expression, str) or not self.expression.strip():
             raise ConfigurationError("a schedule needs a rate(...) or cron expression")
         rate = parse_rate(self.expression)
-        if rate is not None:
-            object.__setattr__(self, "rate", rate)
-        elif self.expression.strip().lower().startswith("rate"):
+        if rate is None and self.expression.strip().lower().startswith("rate"):
             raise ConfigurationError(
                 f"bad rate expression {self.expression!r}: use rate(N minute(s)|hour(s)|day(s))"
             )
-        else:
-            object.__setattr__(self, "cron", parse_cron(self.expression))
+        object.__setattr__(self, "rate", rate)
+        object.__setattr__(self, "cron", None if rate is not None else parse_cron(self.expression))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
+class Event(Value):
     """Events on the provider's event bus, routed by CloudEvent ``type`` (exact, or a prefix
     ending in ``*``) and optionally ``source``."""
 
     type: str
     source: str | None = None
-    retry: Retry = field(default_factory=Retry)
-    kind: Literal["event"] = field(default="event", init=False)
+    retry: Retry = _DEFAULT_RETRY
+    kind: ClassVar[str] = "event"
 
     def __post_init__(self) -> None:
         if not isinstance(self.type, str) or not _EVENT_TYPE.fullmatch(self.type):
@@ -225,15 +225,14 @@ class Event:
         return event_type == self.type
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Stream:
+class Stream(Value):
     """An ordered stream (Kinesis, Event Hubs): batches in partition order."""
 
     name: str
     batch_size: int = 100
     start: Literal["latest", "trim_horizon"] = "latest"
-    retry: Retry = field(default_factory=Retry)
-    kind: Literal["stream"] = field(default="stream", init=False)
+    retry: Retry = _DEFAULT_RETRY
+    kind: ClassVar[str] = "stream"
 
     def __post_init__(self) -> None:
         _check_resource("stream", self.name)

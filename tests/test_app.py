@@ -1,0 +1,175 @@
+"""App registration: decorators return the function unchanged and validate at decoration time."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pytest
+
+import portable_fn as pf
+from portable_fn.errors import ConfigurationError, FunctionNotFoundError
+from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+
+
+def test_decorators_return_the_function_and_register_each_trigger() -> None:
+    app = pf.App("shop")
+
+    def get_order(req: pf.Request) -> dict[str, str]:
+        return {"id": req.path_params["order_id"]}
+
+    assert app.http("/orders/{order_id}")(get_order) is get_order
+
+    @app.queue("thumbnails", max_retries=5, dead_letter="thumbnails-dlq")
+    async def thumb(event: pf.CloudEvent, ctx: pf.Context) -> None: ...
+
+    @app.topic("order-events")
+    def notify(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("uploads", on=("created", "deleted"), prefix="in/")
+    def upload(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule("rate(1 day)")
+    def nightly(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule(cron="0 3 * * MON-FRI")
+    def weekdays(event: pf.CloudEvent) -> None: ...
+
+    @app.event("com.example.invoice.*", source="/billing")
+    def paid(event: pf.CloudEvent) -> None: ...
+
+    @app.stream("clicks", batch_size=50)
+    def clicks(event: pf.CloudEvent) -> None: ...
+
+    fns = app.functions
+    assert list(fns) == [
+        "get_order", "thumb", "notify", "upload", "nightly", "weekdays", "paid", "clicks"
+    ]
+    assert isinstance(fns["get_order"].trigger, Http)
+    queue = fns["thumb"].trigger
+    assert isinstance(queue, Queue) and queue.retry.max_retries == 5
+    assert queue.dead_letter_name == "thumbnails-dlq"
+    assert fns["thumb"].is_async and fns["thumb"].takes_context
+    assert not fns["notify"].is_async and not fns["notify"].takes_context
+    assert isinstance(fns["notify"].trigger, Topic)
+    storage = fns["upload"].trigger
+    assert isinstance(storage, Storage) and storage.accepts("in/a.png", "deleted")
+    assert not storage.accepts("out/a.png", "created")
+    assert isinstance(fns["nightly"].trigger, Schedule) and fns["nightly"].trigger.rate
+    assert isinstance(fns["weekdays"].trigger, Schedule) and fns["weekdays"].trigger.cron
+    event_trigger = fns["paid"].trigger
+    assert isinstance(event_trigger, Event)
+    assert event_trigger.matches("com.example.invoice.paid", "/billing")
+    assert not event_trigger.matches("com.example.invoice.paid", "/other")
+    assert isinstance(fns["clicks"].trigger, Stream)
+    assert Queue(name="abc").dead_letter_name == "abc-dlq"
+
+
+def test_two_apps_do_not_share_registries() -> None:
+    one, two = pf.App("one"), pf.App("two")
+
+    @one.http("/x")
+    def x(req: pf.Request) -> str:
+        return "x"
+
+    assert "x" in one.functions and "x" not in two.functions
+    with pytest.raises(FunctionNotFoundError):
+        two.function("x")
+
+
+def handler(event: Any) -> None: ...
+
+
+BAD_DECLARATIONS = {
+    "route without slash": lambda app: app.http("orders")(handler),
+    "route with empty segment": lambda app: app.http("/a//b")(handler),
+    "route with broken brace": lambda app: app.http("/a/{id")(handler),
+    "repeated route param": lambda app: app.http("/a/{id}/{id}")(handler),
+    "greedy param not last": lambda app: app.http("/a/{rest+}/b")(handler),
+    "unknown method": lambda app: app.http("/a", methods=["FETCH"])(handler),
+    "bad rate": lambda app: app.schedule("rate(0 minutes)")(handler),
+    "rate in weeks": lambda app: app.schedule("rate(1 week)")(handler),
+    "bad cron field": lambda app: app.schedule(cron="61 * * * *")(handler),
+    "cron with 6 fields": lambda app: app.schedule(cron="0 0 3 * * *")(handler),
+    "both rate and cron": lambda app: app.schedule("rate(1 day)", cron="0 3 * * *")(handler),
+    "queue name": lambda app: app.queue("Bad_Name")(handler),
+    "queue is its own dlq": lambda app: app.queue("jobs", dead_letter="jobs")(handler),
+    "negative retries": lambda app: app.queue("jobs", max_retries=-1)(handler),
+    "batch size": lambda app: app.queue("jobs", batch_size=0)(handler),
+    "storage action": lambda app: app.storage("uploads", on=("modified",))(handler),
+    "bucket name": lambda app: app.storage("Up")(handler),
+    "event type": lambda app: app.event("")(handler),
+    "function name": lambda app: app.topic("orders", name="not valid")(handler),
+    "retry and max_retries": lambda app: app.queue(
+        "jobs", max_retries=2, retry=pf.Retry(max_retries=3)
+    )(handler),
+    "backoff": lambda app: app.queue("jobs", retry=pf.Retry(initial_backoff=0))(handler),
+}
+
+
+@pytest.mark.parametrize("declare", BAD_DECLARATIONS.values(), ids=list(BAD_DECLARATIONS))
+def test_misconfiguration_raises_at_decoration_time(declare: Any) -> None:
+    with pytest.raises(ConfigurationError):
+        declare(pf.App("shop"))
+
+
+def test_duplicate_names_and_routes() -> None:
+    app = pf.App("shop")
+    app.topic("orders")(handler)
+    with pytest.raises(ConfigurationError, match="already registered"):
+        app.queue("orders")(handler)
+
+    @app.http("/a", methods=["GET"])
+    def a(req: Any) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="already taken"):
+        app.http("/a", methods=["GET", "POST"], name="b")(handler)
+    app.http("/a", methods=["POST"], name="c")(handler)
+
+
+IMPOSSIBLE = {
+    "no parameters": lambda: None,
+    "three required": lambda a, b, c: None,
+    "required keyword-only": lambda a, *, b: None,
+}
+
+
+@pytest.mark.parametrize("fn", IMPOSSIBLE.values(), ids=list(IMPOSSIBLE))
+def test_handler_with_an_impossible_signature(fn: Any) -> None:
+    with pytest.raises(ConfigurationError, match="handler"):
+        pf.App("shop").topic("orders", name="h")(fn)
+
+
+POSSIBLE = {
+    "event": (lambda e: None, False),
+    "event and ctx": (lambda e, c: None, True),
+    "ctx defaulted": (lambda e, c=None: None, True),
+    "varargs": (lambda *a: None, True),
+    "keyword-only defaulted": (lambda e, *, x=1: None, False),
+    "partial": (functools.partial(lambda x, e, c: None, 1), True),
+}
+
+
+@pytest.mark.parametrize(("fn", "takes_context"), POSSIBLE.values(), ids=list(POSSIBLE))
+def test_handler_signatures_that_work(fn: Any, takes_context: bool) -> None:
+    app = pf.App("shop")
+    app.topic("orders", name="h")(fn)
+    assert app.function("h").takes_context is takes_context
+
+
+def test_bound_methods_and_callable_objects() -> None:
+    class Handlers:
+        def on(self, event: Any, ctx: Any) -> None: ...
+
+        async def __call__(self, event: Any) -> None: ...
+
+    app = pf.App("shop")
+    app.topic("orders", name="m")(Handlers().on)
+    app.topic("orders", name="c")(Handlers())
+    assert app.function("m").takes_context
+    assert app.function("c").is_async and not app.function("c").takes_context
+
+
+def test_app_name_is_checked() -> None:
+    with pytest.raises(ConfigurationError):
+        pf.App("Shop App")

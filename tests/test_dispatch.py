@@ -1,0 +1,229 @@
+"""The dispatch kernel: HTTP outcomes (404, 405, 500 without traceback) and event outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+import portable_fn as pf
+from portable_fn.adapter import (
+    Outcome,
+    dispatch_batch,
+    dispatch_event,
+    dispatch_event_async,
+    dispatch_http,
+    dispatch_http_async,
+)
+from portable_fn.errors import EventDecodeError, UnprocessableEntity
+from portable_fn.events import CloudEvent, storage_data
+from portable_fn.testing import http_request
+
+
+def ctx(name: str = "-") -> pf.Context:
+    return pf.Context(provider="test", function_name=name, invocation_id="inv-1")
+
+
+@pytest.fixture
+def app() -> pf.App:
+    app = pf.App("shop")
+
+    @app.http("/orders/{order_id}", methods=["GET", "DELETE"])
+    def get_order(req: pf.Request) -> dict[str, Any]:
+        return {"id": req.path_params["order_id"], "q": req.query.get("q")}
+
+    @app.http("/orders", methods=["POST"])
+    async def create(req: pf.Request, c: pf.Context) -> pf.Response:
+        await asyncio.sleep(0)
+        return pf.Response.json({"got": req.json(), "fn": c.function_name}, status=201)
+
+    @app.http("/boom")
+    def boom(req: pf.Request) -> None:
+        raise RuntimeError("database password is hunter2")
+
+    @app.http("/teapot")
+    def teapot(req: pf.Request) -> None:
+        raise pf.HTTPError("short and stout", status=418)
+
+    @app.http("/files/{path+}")
+    def files(req: pf.Request) -> str:
+        return req.path_params["path"]
+
+    return app
+
+
+def body(response: pf.Response) -> Any:
+    return json.loads(response.body)
+
+
+def test_routes_to_the_handler_with_path_params(app: pf.App) -> None:
+    response = dispatch_http(app, http_request("GET", "/orders/7?q=x"), ctx())
+    assert response.status == 200 and body(response) == {"id": "7", "q": "x"}
+    assert dispatch_http(app, http_request("GET", "/files/a/b.txt"), ctx()).body == b"a/b.txt"
+
+
+def test_async_handler_from_sync_dispatch(app: pf.App) -> None:
+    response = dispatch_http(app, http_request("POST", "/orders", json={"sku": "a"}), ctx("c"))
+    assert response.status == 201 and body(response) == {"got": {"sku": "a"}, "fn": "c"}
+
+
+def test_unknown_route_is_404_json(app: pf.App) -> None:
+    response = dispatch_http(app, http_request("GET", "/nope"), ctx())
+    assert response.status == 404
+    assert response.content_type == "application/json"
+    assert body(response)["error"]["status"] == 404
+
+
+def test_wrong_method_is_405_with_allow(app: pf.App) -> None:
+    response = dispatch_http(app, http_request("PUT", "/orders/7"), ctx())
+    assert response.status == 405
+    assert response.headers["Allow"] == "DELETE, GET, HEAD"
+    assert body(response)["error"]["status"] == 405
+
+
+def test_handler_exception_is_500_json_without_traceback(
+    app: pf.App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = dispatch_http(app, http_request("GET", "/boom"), ctx("boom"))
+    assert response.status == 500
+    assert body(response) == {"error": {"status": 500, "message": "internal server error"}}
+    assert b"Traceback" not in response.body and b"hunter2" not in response.body
+    logged = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert logged["level"] == "ERROR" and "Traceback" in logged["stack"]
+
+
+def test_bad_json_body_is_400(app: pf.App) -> None:
+    response = dispatch_http(app, http_request("POST", "/orders", body=b"{oops"), ctx())
+    assert response.status == 400 and "JSON" in body(response)["error"]["message"]
+
+
+def test_http_error_raised_by_handler(app: pf.App) -> None:
+    response = dispatch_http(app, http_request("GET", "/teapot"), ctx())
+    assert response.status == 418 and body(response)["error"]["message"] == "short and stout"
+
+
+def test_function_bound_dispatch(app: pf.App) -> None:
+    assert dispatch_http(app, http_request("GET", "/orders/9"), ctx(), "get_order").status == 200
+    assert dispatch_http(app, http_request("GET", "/boom"), ctx(), "get_order").status == 404
+    assert dispatch_http(app, http_request("POST", "/orders/9"), ctx(), "get_order").status == 405
+    assert dispatch_http(app, http_request("HEAD", "/orders/9"), ctx(), "get_order").status == 200
+
+
+def test_async_dispatch_with_offload(app: pf.App) -> None:
+    async def offload(call: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, call)
+
+    async def run() -> list[pf.Response]:
+        return [
+            await dispatch_http_async(app, http_request("GET", "/orders/1"), ctx(), offload=offload),
+            await dispatch_http_async(app, http_request("POST", "/orders", json=1), ctx()),
+            await dispatch_http_async(app, http_request("GET", "/boom"), ctx(), offload=offload),
+        ]
+
+    assert [r.status for r in asyncio.run(run())] == [200, 201, 500]
+
+
+# -- events ---------------------------------------------------------------------------------
+
+
+def make_event(data: Any = None, type: str = "t") -> CloudEvent:
+    return CloudEvent.create(type=type, source="/test", data=data)
+
+
+def test_event_outcomes() -> None:
+    app = pf.App("shop")
+    seen: list[Any] = []
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent, c: pf.Context) -> None:
+        if event.data == "poison":
+            raise pf.NonRetryable("cannot parse order")
+        if event.data == "flaky":
+            raise ConnectionError("try later")
+        if event.data == "invalid":
+            raise UnprocessableEntity("bad", errors=[{"loc": "sku"}])
+        seen.append((event.data, c.attempt))
+
+    assert dispatch_event(app, "work", make_event("ok"), ctx("work")) == Outcome(True)
+    flaky = dispatch_event(app, "work", make_event("flaky"), ctx("work"))
+    assert not flaky.ok and flaky.retryable and isinstance(flaky.error, ConnectionError)
+    poison = dispatch_event(app, "work", make_event("poison"), ctx("work"))
+    assert not poison.ok and not poison.retryable and poison.reason == (
+        "NonRetryable: cannot parse order"
+    )
+    invalid = dispatch_event(app, "work", make_event("invalid"), ctx("work"))
+    assert not invalid.retryable
+    missing = dispatch_event(app, "nope", make_event("ok"), ctx())
+    assert not missing.ok and not missing.retryable
+    assert seen == [("ok", 1)]
+
+
+def test_async_event_handler_both_ways() -> None:
+    app = pf.App("shop")
+    seen: list[Any] = []
+
+    @app.topic("orders")
+    async def on(event: pf.CloudEvent) -> None:
+        await asyncio.sleep(0)
+        seen.append(event.data)
+
+    assert dispatch_event(app, "on", make_event(1), ctx()).ok
+    assert asyncio.run(dispatch_event_async(app, "on", make_event(2), ctx())).ok
+    assert seen == [1, 2]
+
+
+def test_storage_and_event_filters_acknowledge_without_running() -> None:
+    app = pf.App("shop")
+    seen: list[str] = []
+
+    @app.storage("uploads", on=("created",), suffix=".png")
+    def up(event: pf.CloudEvent) -> None:
+        seen.append(event.data["key"])
+
+    @app.event("com.example.paid")
+    def paid(event: pf.CloudEvent) -> None:
+        seen.append(event.type)
+
+    def stored(key: str, action: Any) -> CloudEvent:
+        data = storage_data(bucket="uploads", key=key, size=1, etag="e", action=action)
+        return CloudEvent.create(type="s", source="/b", data=data, subject=key)
+
+    for event in (stored("a.png", "created"), stored("a.txt", "created"),
+                  stored("b.png", "deleted")):
+        assert dispatch_event(app, "up", event, ctx()).ok
+    assert dispatch_event(app, "paid", make_event(type="com.example.refunded"), ctx()).ok
+    assert dispatch_event(app, "paid", make_event(type="com.example.paid"), ctx()).ok
+    assert seen == ["a.png", "com.example.paid"]
+
+
+def test_batch_fails_only_the_bad_records() -> None:
+    app = pf.App("shop")
+    done: list[int] = []
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent) -> None:
+        if event.data == 3:
+            raise ValueError("three")
+        done.append(event.data)
+
+    def bad() -> CloudEvent:
+        raise EventDecodeError("not base64", provider="test", trigger="queue", field="body")
+
+    items = [lambda i=i: make_event(i) for i in range(5)]
+    items.insert(2, bad)
+    outcomes = dispatch_batch(app, "work", items, lambda i: ctx("work"))
+    assert [o.ok for o in outcomes] == [True, True, False, True, False, True]
+    assert not outcomes[2].retryable and outcomes[4].retryable
+    assert done == [0, 1, 2, 4]
+
+
+def test_context_remaining_time_and_trace() -> None:
+    import time
+
+    c = pf.Context(provider="p", function_name="f", invocation_id="i", deadline=time.time() + 5,
+                   traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    assert c.remaining_time is not None and 4 < c.remaining_time <= 5
+    assert c.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert pf.Context(provider="p", function_name="f", invocation_id="i").remaining_time is None

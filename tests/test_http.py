@@ -1,0 +1,116 @@
+"""Request, Response, Headers and QueryParams."""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portable_fn.errors import BadRequest
+from portable_fn.http import Headers, QueryParams, Request, Response, to_response
+
+token = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=":"),
+                min_size=1, max_size=20)
+
+
+@given(st.lists(st.tuples(token, st.text(max_size=30)), max_size=12))
+def test_headers_fold_case_and_keep_every_value(pairs: list[tuple[str, str]]) -> None:
+    headers = Headers(pairs)
+    for name, _ in pairs:
+        expected = [v for n, v in pairs if n.lower() == name.lower()]
+        assert headers.getall(name.upper()) == expected
+        assert headers[name.swapcase()] == expected[0]
+        assert name.upper() in headers
+    assert sorted(headers.items()) == sorted((n.lower(), v) for n, v in pairs)
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=10), st.text(max_size=10)), max_size=10))
+def test_query_round_trips_through_urlencoding(pairs: list[tuple[str, str]]) -> None:
+    query = QueryParams.from_string(urlencode(pairs))
+    assert query.items() == [
+        (n, v) for name in dict.fromkeys(n for n, _ in pairs) for n, v in pairs if n == name
+    ]
+
+
+def test_query_is_case_sensitive_and_multi_valued() -> None:
+    query = QueryParams.from_string("a=1&A=2&a=3&empty=")
+    assert query.getall("a") == ["1", "3"]
+    assert query["A"] == "2"
+    assert query["empty"] == ""
+    assert query.get("missing") is None
+    assert QueryParams.from_multi({"a": ["1", "2"]}).getall("a") == ["1", "2"]
+
+
+def test_headers_are_immutable_values() -> None:
+    headers = Headers({"X-A": "1"})
+    with pytest.raises(TypeError):
+        headers["x-a"] = "2"  # type: ignore[index]
+    assert headers == {"x-a": "1"}
+    assert headers.merged({"x-b": "2"}).to_dict() == {"x-a": "1", "x-b": "2"}
+    assert headers.to_dict() == {"x-a": "1"}
+
+
+def test_request_body_helpers() -> None:
+    request = Request(method="POST", path="/", body='{"ü": 1}'.encode())
+    assert request.json() == {"ü": 1}
+    assert request.text == '{"ü": 1}'
+    with pytest.raises(BadRequest):
+        Request(method="POST", path="/", body=b"{nope").json()
+    with pytest.raises(BadRequest):
+        Request(method="POST", path="/").json()
+    with pytest.raises(BadRequest):
+        _ = Request(method="POST", path="/", body=b"\xff").text
+    with pytest.raises(AttributeError, match="immutable"):
+        request.path = "/x"  # type: ignore[misc]
+
+
+def test_cookies_from_every_cookie_header() -> None:
+    request = Request(
+        method="GET",
+        path="/",
+        headers=Headers([("Cookie", 'a=1; b="x y"'), ("cookie", "c=3; junk; =v")]),
+    )
+    assert request.cookies == {"a": "1", "b": "x y", "c": "3"}
+
+
+def test_response_constructors() -> None:
+    assert Response.json({"a": "ü"}, status=201).body == '{"a":"ü"}'.encode()
+    text = Response.text("hi", headers={"X-A": "1"})
+    assert text.headers.to_dict() == {"x-a": "1", "content-type": "text/plain; charset=utf-8"}
+    png = Response.binary(b"\x89PNG", content_type="image/png")
+    assert not png.is_text and text.is_text
+    assert Response(status=204).is_text
+    with pytest.raises(ValueError):
+        Response(status=99)
+    cookies = Response(headers=Headers([("Set-Cookie", "a=1"), ("set-cookie", "b=2")]))
+    assert cookies.headers.getall("set-cookie") == ["a=1", "b=2"]
+
+
+@dataclasses.dataclass
+class Order:
+    id: str
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "content_type", "body"),
+    [
+        ({"a": 1}, 200, "application/json", b'{"a":1}'),
+        ([1, 2], 200, "application/json", b"[1,2]"),
+        ("hi", 200, "text/plain; charset=utf-8", b"hi"),
+        (b"\x00", 200, "application/octet-stream", b"\x00"),
+        (None, 204, None, b""),
+        (Order("7"), 200, "application/json", b'{"id":"7"}'),
+        (3, 200, "application/json", b"3"),
+    ],
+)
+def test_to_response(value: object, status: int, content_type: str | None, body: bytes) -> None:
+    response = to_response(value)
+    assert (response.status, response.content_type, response.body) == (status, content_type, body)
+
+
+def test_to_response_refuses_other_objects() -> None:
+    with pytest.raises(TypeError):
+        to_response(object())

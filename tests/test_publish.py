@@ -1,0 +1,70 @@
+"""pf.publish / pf.send / pf.emit: the events they build and where they go."""
+
+from __future__ import annotations
+
+import pytest
+
+import portable_fn as pf
+from portable_fn.errors import PublishError
+from portable_fn.testing import RecordingPublisher, http_request, invoke
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def test_publish_inside_a_handler_carries_source_type_and_trace() -> None:
+    app = pf.App("shop")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> pf.Response:
+        pf.publish("order-events", req.json(), type="com.example.order.created")
+        pf.send("fulfilment", {"sku": "a"}, delay=5)
+        pf.emit("com.example.invoice.paid", "paid")
+        pf.publish("raw", b"\x00")
+        return pf.Response.json({"ok": True}, status=202)
+
+    request = http_request("POST", "/orders", json={"sku": "a"})
+    ctx = pf.Context(provider="test", function_name="create", invocation_id="1",
+                     traceparent=TRACE)
+    from portable_fn.adapter import dispatch_http
+
+    assert dispatch_http(app, request, ctx).status == 202
+    topic, queue, bus, raw = recorder.sent
+    assert (topic.kind, topic.name) == ("topic", "order-events")
+    assert topic.event.type == "com.example.order.created"
+    assert topic.event.source == "/portable-fn/shop/create"
+    assert topic.event.data == {"sku": "a"}
+    assert topic.event.datacontenttype == "application/json"
+    assert topic.event.extensions["traceparent"] == TRACE
+    assert (queue.kind, queue.name, queue.delay, queue.event.type) == (
+        "queue", "fulfilment", 5, "shop.fulfilment"
+    )
+    assert (bus.kind, bus.event.type, bus.event.datacontenttype) == (
+        "bus", "com.example.invoice.paid", "text/plain; charset=utf-8"
+    )
+    assert raw.event.datacontenttype == "application/octet-stream"
+
+
+def test_publish_outside_an_invocation() -> None:
+    app = pf.App("shop")
+    with pytest.raises(PublishError, match="no app"):
+        pf.publish("orders", {})
+    with pytest.raises(PublishError, match="no publisher"):
+        pf.publish("orders", {}, app=app)
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+    event = pf.publish("orders", {"a": 1}, app=app, id="fixed", source="/script")
+    assert (event.id, event.source) == ("fixed", "/script")
+    assert recorder.to("orders") == [event]
+
+
+def test_publish_error_fails_the_request_cleanly() -> None:
+    app = pf.App("shop")
+
+    @app.http("/x")
+    def x(req: pf.Request) -> None:
+        pf.publish("orders", {})
+
+    response = invoke(app, "x", http_request("GET", "/x"))
+    assert isinstance(response, pf.Response) and response.status == 500

@@ -1,0 +1,59 @@
+"""Rate and cron expressions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from portable_fn._schedule import parse_cron, parse_rate
+from portable_fn.triggers import Retry
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("rate(1 minute)", timedelta(minutes=1)),
+        ("rate(5 minutes)", timedelta(minutes=5)),
+        ("rate(2 hours)", timedelta(hours=2)),
+        ("rate(1 day)", timedelta(days=1)),
+        ("RATE( 3 Days )", timedelta(days=3)),
+        ("0 3 * * *", None),
+    ],
+)
+def test_parse_rate(text: str, expected: timedelta | None) -> None:
+    assert parse_rate(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("expression", "after", "expected"),
+    [
+        ("0 3 * * *", datetime(2026, 11, 23, 13, 0), datetime(2026, 11, 24, 3, 0)),
+        ("*/15 * * * *", datetime(2026, 11, 23, 13, 7), datetime(2026, 11, 23, 13, 15)),
+        ("0 9 * * MON-FRI", datetime(2026, 11, 21, 10, 0), datetime(2026, 11, 23, 9, 0)),
+        ("0 0 1 JAN *", datetime(2026, 11, 23), datetime(2027, 1, 1)),
+        ("0 0 29 2 *", datetime(2026, 3, 1), datetime(2028, 2, 29)),
+        # day-of-month OR day-of-week when both are restricted (Vixie cron)
+        ("0 0 13 * 5", datetime(2026, 11, 1), datetime(2026, 11, 6)),
+        ("0 12 * * 7", datetime(2026, 11, 23), datetime(2026, 11, 29, 12, 0)),
+        ("cron(30 6 * * *)", datetime(2026, 11, 23, 6, 30), datetime(2026, 11, 24, 6, 30)),
+        ("5,10-12 1 * * *", datetime(2026, 11, 23, 1, 10), datetime(2026, 11, 23, 1, 11)),
+    ],
+)
+def test_cron_next_fire_time(expression: str, after: datetime, expected: datetime) -> None:
+    cron = parse_cron(expression)
+    fired = cron.next_after(after.replace(tzinfo=UTC))
+    assert fired == expected.replace(tzinfo=UTC)
+    assert cron.matches(fired)
+
+
+def test_retry_delays_grow_and_cap() -> None:
+    policy = Retry(max_retries=6, initial_backoff=1, max_backoff=10, jitter=False)
+    assert [policy.delay(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+    jittered = Retry(initial_backoff=4, max_backoff=100)
+    for n in range(1, 6):
+        ceiling = min(100, 4 * 2 ** (n - 1))
+        assert ceiling / 2 <= jittered.delay(n) <= ceiling
+    assert policy.max_attempts == 7
