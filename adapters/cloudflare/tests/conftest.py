@@ -69,8 +69,19 @@ def _sdk_files(target: Path) -> None:
         return
     wheels = Path(tempfile.mkdtemp(prefix="cf-sdk-wheel-"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-         "--python-version", "3.12", "-d", str(wheels), f"workers-runtime-sdk=={SDK_VERSION}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "-d",
+            str(wheels),
+            f"workers-runtime-sdk=={SDK_VERSION}",
+        ],
         check=True,
     )
     with zipfile.ZipFile(next(wheels.glob("*.whl"))) as wheel:
@@ -98,7 +109,8 @@ class PyodideWorker:
     """One Node process running one generated Worker."""
 
     def __init__(self, sdk: Path, dist: Path | None, *, entry: str | None = "entry") -> None:
-        self.stderr = tempfile.TemporaryFile()
+        # A file, not a pipe: Python's log lines go to stderr and must never block the driver.
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
         self.proc = subprocess.Popen(
             ["node", str(DRIVER)],
             cwd=ADAPTER,
@@ -151,9 +163,9 @@ class PyodideWorker:
 
 
 def package_app(app_ref: str, out: Path) -> Path:
-    from portable_fn_cloudflare.adapter import adapter
-
     import importlib
+
+    from portable_fn_cloudflare.adapter import adapter
 
     module, _, attr = app_ref.partition(":")
     app = getattr(importlib.import_module(module), attr)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from conftest import PyodideWorker, load_fixture
-
 from portable_fn.events import from_dict
 
 
@@ -29,8 +28,11 @@ def b64(data: bytes) -> str:
 def test_shop_post_then_get_with_query(shop_worker: PyodideWorker) -> None:
     order = {"sku": "book-1", "id": "o-42", "qty": 2}
     created = shop_worker.call(
-        "fetch", method="POST", url="https://shop.example.workers.dev/orders",
-        headers=[["content-type", "application/json"]], body_b64=b64(json.dumps(order).encode()),
+        "fetch",
+        method="POST",
+        url="https://shop.example.workers.dev/orders",
+        headers=[["content-type", "application/json"]],
+        body_b64=b64(json.dumps(order).encode()),
     )
     assert created["status"] == 202
     reply = body_json(created)
@@ -55,31 +57,41 @@ def test_shop_post_then_get_with_query(shop_worker: PyodideWorker) -> None:
 
 def test_shop_bad_json_is_400_and_unknown_route_404(shop_worker: PyodideWorker) -> None:
     bad = shop_worker.call(
-        "fetch", method="POST", url="https://shop.example.workers.dev/orders",
-        headers=[["content-type", "application/json"]], body_b64=b64(b"{not json"),
+        "fetch",
+        method="POST",
+        url="https://shop.example.workers.dev/orders",
+        headers=[["content-type", "application/json"]],
+        body_b64=b64(b"{not json"),
     )
     assert bad["status"] == 400
     assert body_json(bad)["error"]["status"] == 400
     missing = shop_worker.call("fetch", method="GET", url="https://shop.example.workers.dev/nope")
     assert missing["status"] == 404
-    wrong = shop_worker.call("fetch", method="DELETE", url="https://shop.example.workers.dev/orders")
+    wrong = shop_worker.call(
+        "fetch", method="DELETE", url="https://shop.example.workers.dev/orders"
+    )
     assert wrong["status"] == 405
 
 
 def test_shop_published_events_flow_through_their_queues(shop_worker: PyodideWorker) -> None:
     order = {"sku": "lamp", "id": "o-7"}
     created = shop_worker.call(
-        "fetch", method="POST", url="https://shop.example.workers.dev/orders",
-        headers=[["content-type", "application/json"]], body_b64=b64(json.dumps(order).encode()),
+        "fetch",
+        method="POST",
+        url="https://shop.example.workers.dev/orders",
+        headers=[["content-type", "application/json"]],
+        body_b64=b64(json.dumps(order).encode()),
     )
     to_fulfilment = next(
         s for s in created["sent"] if s["queue"] == "order-events--request-fulfilment"
     )
     # Deliver what was published, as Cloudflare would: a batch on that queue.
     batch = shop_worker.call(
-        "queue", queue="order-events--request-fulfilment",
-        messages=[{"id": "m-1", "timestamp": 1732370400000, "attempts": 1,
-                   "body": to_fulfilment["body"]}],
+        "queue",
+        queue="order-events--request-fulfilment",
+        messages=[
+            {"id": "m-1", "timestamp": 1732370400000, "attempts": 1, "body": to_fulfilment["body"]}
+        ],
     )
     assert batch["calls"] == [{"id": "m-1", "op": "ack"}]
     (sent,) = batch["sent"]
@@ -89,7 +101,8 @@ def test_shop_published_events_flow_through_their_queues(shop_worker: PyodideWor
     assert fulfil_event.data == order
 
     done = shop_worker.call(
-        "queue", queue="fulfilment",
+        "queue",
+        queue="fulfilment",
         messages=[{"id": "m-2", "timestamp": 1732370401000, "attempts": 1, "body": sent["body"]}],
     )
     assert done["calls"] == [{"id": "m-2", "op": "ack"}]
@@ -99,14 +112,27 @@ def test_shop_poison_message_retries_alone_with_growing_delay(shop_worker: Pyodi
     delays = []
     for attempts in (1, 2, 3, 4):
         batch = shop_worker.call(
-            "queue", queue="fulfilment",
+            "queue",
+            queue="fulfilment",
             messages=[
-                {"id": "ok-1", "timestamp": 1732370400000, "attempts": 1,
-                 "body": {"sku": "book", "id": "a"}},
-                {"id": "bad", "timestamp": 1732370400000, "attempts": attempts,
-                 "body": {"sku": "poison", "id": "b"}},
-                {"id": "ok-2", "timestamp": 1732370400000, "attempts": 1,
-                 "body": {"sku": "pen", "id": "c"}},
+                {
+                    "id": "ok-1",
+                    "timestamp": 1732370400000,
+                    "attempts": 1,
+                    "body": {"sku": "book", "id": "a"},
+                },
+                {
+                    "id": "bad",
+                    "timestamp": 1732370400000,
+                    "attempts": attempts,
+                    "body": {"sku": "poison", "id": "b"},
+                },
+                {
+                    "id": "ok-2",
+                    "timestamp": 1732370400000,
+                    "attempts": 1,
+                    "body": {"sku": "pen", "id": "c"},
+                },
             ],
         )
         calls = {c["id"]: c for c in batch["calls"]}
@@ -141,10 +167,15 @@ def test_shop_entry_import_pulls_no_local_runtime(shop_worker: PyodideWorker) ->
 
 def test_get_with_query_headers_and_cookies(echo_worker: PyodideWorker) -> None:
     reply = echo_worker.call(
-        "fetch", method="GET",
+        "fetch",
+        method="GET",
         url="https://echo.example.workers.dev/echo?a=1&b=two%20words&a=3&empty=",
-        headers=[["cookie", "session=abc; theme=dark"], ["cf-connecting-ip", "203.0.113.9"],
-                 ["x-multi", "one"], ["x-multi", "two"]],
+        headers=[
+            ["cookie", "session=abc; theme=dark"],
+            ["cf-connecting-ip", "203.0.113.9"],
+            ["x-multi", "one"],
+            ["x-multi", "two"],
+        ],
     )
     assert reply["status"] == 200
     got = body_json(reply)
@@ -159,7 +190,9 @@ def test_get_with_query_headers_and_cookies(echo_worker: PyodideWorker) -> None:
 def test_post_json(echo_worker: PyodideWorker) -> None:
     payload = {"name": "Zoë", "n": [1, 2.5, None, True]}
     reply = echo_worker.call(
-        "fetch", method="POST", url="https://echo.example.workers.dev/json",
+        "fetch",
+        method="POST",
+        url="https://echo.example.workers.dev/json",
         headers=[["content-type", "application/json; charset=utf-8"]],
         body_b64=b64(json.dumps(payload, ensure_ascii=False).encode()),
     )
@@ -171,8 +204,11 @@ def test_post_json(echo_worker: PyodideWorker) -> None:
 def test_binary_body_round_trips_intact(echo_worker: PyodideWorker) -> None:
     data = bytes(range(256)) * 4 + b"\x00\xff\xfe"
     reply = echo_worker.call(
-        "fetch", method="POST", url="https://echo.example.workers.dev/bytes",
-        headers=[["content-type", "application/octet-stream"]], body_b64=b64(data),
+        "fetch",
+        method="POST",
+        url="https://echo.example.workers.dev/bytes",
+        headers=[["content-type", "application/octet-stream"]],
+        body_b64=b64(data),
     )
     assert reply["status"] == 200
     assert base64.b64decode(reply["body_b64"]) == data[::-1]
@@ -196,8 +232,11 @@ def test_handler_exception_is_json_500_without_traceback(echo_worker: PyodideWor
 
 def test_async_handler_publish_and_delayed_send(echo_worker: PyodideWorker) -> None:
     reply = echo_worker.call(
-        "fetch", method="POST", url="https://echo.example.workers.dev/publish",
-        headers=[["content-type", "application/json"]], body_b64=b64(b'{"k": 1}'),
+        "fetch",
+        method="POST",
+        url="https://echo.example.workers.dev/publish",
+        headers=[["content-type", "application/json"]],
+        body_b64=b64(b'{"k": 1}'),
     )
     assert reply["status"] == 202
     by_queue = {s["queue"]: s for s in reply["sent"]}
@@ -220,7 +259,8 @@ def test_non_retryable_goes_to_dlq_without_spending_retries(echo_worker: Pyodide
     fatal = {"mode": "fatal"}
     broken = {"specversion": "1.0", "id": "x", "source": "/s"}  # structured, but no type
     batch = echo_worker.call(
-        "queue", queue="jobs",
+        "queue",
+        queue="jobs",
         messages=[
             {"id": "f", "timestamp": 1732370400000, "attempts": 1, "body": fatal},
             {"id": "ok", "timestamp": 1732370400000, "attempts": 1, "body": {"mode": "fine"}},
@@ -228,17 +268,23 @@ def test_non_retryable_goes_to_dlq_without_spending_retries(echo_worker: Pyodide
         ],
     )
     assert batch["calls"] == [
-        {"id": "f", "op": "ack"}, {"id": "ok", "op": "ack"}, {"id": "broken", "op": "ack"},
+        {"id": "f", "op": "ack"},
+        {"id": "ok", "op": "ack"},
+        {"id": "broken", "op": "ack"},
     ]
     assert [(s["queue"], s["body"]) for s in batch["sent"]] == [
-        ("jobs-dlq", fatal), ("jobs-dlq", broken),
+        ("jobs-dlq", fatal),
+        ("jobs-dlq", broken),
     ]
 
 
 def test_publish_inside_a_queue_handler_is_sent_before_ack(echo_worker: PyodideWorker) -> None:
     batch = echo_worker.call(
-        "queue", queue="jobs",
-        messages=[{"id": "r", "timestamp": 1732370400000, "attempts": 1, "body": {"mode": "relay"}}],
+        "queue",
+        queue="jobs",
+        messages=[
+            {"id": "r", "timestamp": 1732370400000, "attempts": 1, "body": {"mode": "relay"}}
+        ],
     )
     assert batch["calls"] == [{"id": "r", "op": "ack"}]
     (sent,) = batch["sent"]
@@ -246,14 +292,22 @@ def test_publish_inside_a_queue_handler_is_sent_before_ack(echo_worker: PyodideW
 
 
 def test_topic_subscriber_failure_retries_only_that_subscriber(echo_worker: PyodideWorker) -> None:
-    body = {"specversion": "1.0", "id": "t-1", "source": "/x", "type": "com.example.thing.made",
-            "datacontenttype": "application/json", "data": {"fail": True}}
+    body = {
+        "specversion": "1.0",
+        "id": "t-1",
+        "source": "/x",
+        "type": "com.example.thing.made",
+        "datacontenttype": "application/json",
+        "data": {"fail": True},
+    }
     failing = echo_worker.call(
-        "queue", queue="things--on-thing",
+        "queue",
+        queue="things--on-thing",
         messages=[{"id": "a", "timestamp": 1732370400000, "attempts": 1, "body": body}],
     )
     fine = echo_worker.call(
-        "queue", queue="things--audit-thing",
+        "queue",
+        queue="things--audit-thing",
         messages=[{"id": "b", "timestamp": 1732370400000, "attempts": 1, "body": body}],
     )
     assert failing["calls"][0]["op"] == "retry"
@@ -265,11 +319,17 @@ def test_r2_filters_and_failures(echo_worker: PyodideWorker) -> None:
         obj: dict[str, Any] = {"key": key}
         if action != "DeleteObject":
             obj.update(size=10, eTag="e")
-        return {"account": "acc", "action": action, "bucket": "media", "object": obj,
-                "eventTime": "2024-05-24T19:36:44.379Z"}
+        return {
+            "account": "acc",
+            "action": action,
+            "bucket": "media",
+            "object": obj,
+            "eventTime": "2024-05-24T19:36:44.379Z",
+        }
 
     batch = echo_worker.call(
-        "queue", queue="r2--media--media",
+        "queue",
+        queue="r2--media--media",
         messages=[
             {"id": "1", "timestamp": 1, "attempts": 1, "body": note("in/a.png")},
             {"id": "2", "timestamp": 1, "attempts": 1, "body": note("out/skip.png")},
@@ -292,7 +352,8 @@ def test_scheduled_runs_the_cron_and_reports_failure(echo_worker: PyodideWorker)
 
 def test_unknown_queue_is_retried_not_lost(echo_worker: PyodideWorker) -> None:
     batch = echo_worker.call(
-        "queue", queue="nobody-consumes-this",
+        "queue",
+        queue="nobody-consumes-this",
         messages=[{"id": "z", "timestamp": 1, "attempts": 1, "body": "x"}],
     )
     assert batch["calls"] == [{"id": "z", "op": "retry", "options": {}}]
@@ -331,7 +392,8 @@ async def q(event):
 from portable_fn.adapter import Context, dispatch_http_async, dispatch_event_async
 ctx = Context(provider="cloudflare", function_name="p", invocation_id="1")
 resp = await dispatch_http_async(app, pf.Request(method="GET", path="/p/7"), ctx)
-out = await dispatch_event_async(app, "q", pf.CloudEvent(id="1", source="/s", type="t", data=5), ctx)
+event = pf.CloudEvent(id="1", source="/s", type="t", data=5)
+out = await dispatch_event_async(app, "q", event, ctx)
 try:
     import sqlite3
     sqlite_available = True

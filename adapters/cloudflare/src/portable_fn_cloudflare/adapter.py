@@ -70,10 +70,14 @@ class CloudflareAdapter:
             await runtime.scheduled(controller, env, None)
             return {"ok": True}
         queues = [c.queue for c in plan.consumers(app) if c.function == function]
-        batch = native.batch_from_sample({**sample, "queue": queues[0] if queues else sample["queue"]})
+        batch = native.batch_from_sample(
+            {**sample, "queue": queues[0] if queues else sample["queue"]}
+        )
         await runtime.queue(batch, env, None)
         return {
-            "calls": [{"id": m.id, "op": op, **opts} for m in batch.messages for op, opts in m.calls],
+            "calls": [
+                {"id": m.id, "op": op, **opts} for m in batch.messages for op, opts in m.calls
+            ],
             "sent": [
                 {"queue": p.queue, "body": body}
                 for p in env.producers.values()

@@ -66,7 +66,9 @@ def response_parts(response: Response) -> tuple[int, list[tuple[str, str]], byte
 
 def to_workers_response(response: Response) -> Any:
     """The SDK's ``workers.Response`` for a portable Response (imported here: Pyodide only)."""
-    from workers import Response as WorkersResponse  # runtime-provided SDK, Pyodide only
+    from workers import (  # type: ignore[import-not-found,unused-ignore]  # Pyodide only
+        Response as WorkersResponse,
+    )
 
     status, headers, body = response_parts(response)
     # A list of pairs (not a dict) so repeated headers such as Set-Cookie all survive.

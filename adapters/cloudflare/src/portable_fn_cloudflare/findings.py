@@ -26,13 +26,21 @@ def findings(app: App) -> list[Finding]:
         t = fn.trigger
         name = fn.name
         if isinstance(t, Http) and t.auth == "function":
-            out.append(Finding(name, "warning", "Workers have no per-function caller "
-                               "authentication: the route is public (put Cloudflare Access in front)"))
+            out.append(
+                Finding(
+                    name,
+                    "warning",
+                    "Workers have no per-function caller "
+                    "authentication: the route is public (put Cloudflare Access in front)",
+                )
+            )
         elif isinstance(t, Queue):
             if t.fifo:
                 out.append(Finding(name, "unsupported", "Cloudflare Queues have no FIFO ordering"))
             if t.batch_size > MAX_BATCH_SIZE:
-                out.append(Finding(name, "warning", f"max_batch_size is capped at {MAX_BATCH_SIZE}"))
+                out.append(
+                    Finding(name, "warning", f"max_batch_size is capped at {MAX_BATCH_SIZE}")
+                )
         elif isinstance(t, Topic):
             subscribers[t.name] = subscribers.get(t.name, 0) + 1
         elif isinstance(t, Schedule):
@@ -44,11 +52,23 @@ def findings(app: App) -> list[Finding]:
             elif t.rate is not None:
                 out.append(Finding(name, "info", f"rate runs as cron {cron!r} (clock-aligned)"))
         elif isinstance(t, Storage):
-            out.append(Finding(name, "info", "R2 event notifications are not part of "
-                               "wrangler.toml: deploy.sh creates the bucket's notification rule"))
+            out.append(
+                Finding(
+                    name,
+                    "info",
+                    "R2 event notifications are not part of "
+                    "wrangler.toml: deploy.sh creates the bucket's notification rule",
+                )
+            )
         elif isinstance(t, Event):
-            out.append(Finding(name, "info", "Workers have no event bus: pf.emit routes by type "
-                               "to this function's queue, within this Worker only"))
+            out.append(
+                Finding(
+                    name,
+                    "info",
+                    "Workers have no event bus: pf.emit routes by type "
+                    "to this function's queue, within this Worker only",
+                )
+            )
         elif isinstance(t, Stream):
             out.append(Finding(name, "unsupported", "Workers have no stream trigger"))
         retry = getattr(t, "retry", None)
@@ -56,7 +76,12 @@ def findings(app: App) -> list[Finding]:
             out.append(Finding(name, "warning", "retry delays are capped at 12 hours"))
     for topic, count in subscribers.items():
         if count > 1:
-            out.append(Finding(None, "info", f"topic {topic!r} has {count} subscribers: one "
-                               "queue each, and publishing sends to all of them"))
+            out.append(
+                Finding(
+                    None,
+                    "info",
+                    f"topic {topic!r} has {count} subscribers: one "
+                    "queue each, and publishing sends to all of them",
+                )
+            )
     return out
-

@@ -47,18 +47,18 @@ class JsRequestStandIn:
     def body(self) -> object | None:
         return self if self.content else None
 
-    async def arrayBuffer(self) -> _Buffer:  # noqa: N802  (the JS method's name)
+    async def arrayBuffer(self) -> _Buffer:
         return _Buffer(self.content)
 
 
 @dataclass
 class ControllerStandIn:
     cron: str
-    scheduledTime: float  # noqa: N815  (the JS property's name)
+    scheduledTime: float
     type: str = "scheduled"
     no_retry: bool = False
 
-    def noRetry(self) -> None:  # noqa: N802
+    def noRetry(self) -> None:
         self.no_retry = True
 
 

@@ -32,7 +32,7 @@ ConsumerKind = Literal["queue", "topic", "storage", "event"]
 
 _MAX_QUEUE_NAME = 63
 _NOT_NAME = re.compile(r"[^a-z0-9-]+")
-_NOT_BINDING = re.compile(r"[^A-Z0-9_]+")
+_NOT_BINDING = re.compile(r"[^A-Z0-9_]")
 # Cloudflare's consumer default (wrangler docs, [[queues.consumers]]).
 DEFAULT_BATCH_SIZE = 10
 

@@ -55,7 +55,9 @@ class WorkerRuntime:
             portable = await http_codec.read_request(request)
         except Exception:  # a body stream the runtime could not read
             _log.exception("could not read the request")
-            return Response.json({"error": {"status": 400, "message": "unreadable request"}}, status=400)
+            return Response.json(
+                {"error": {"status": 400, "message": "unreadable request"}}, status=400
+            )
         invocation = portable.headers.get("cf-ray") or uuid.uuid4().hex
         context = Context(
             provider=PROVIDER,
@@ -90,7 +92,11 @@ class WorkerRuntime:
         first_error: BaseException | None = None
         for name, trigger in targets:
             event = scheduled.to_event(
-                app_name=self.app.name, function=name, schedule=trigger, cron=cron, scheduled_time=when
+                app_name=self.app.name,
+                function=name,
+                schedule=trigger,
+                cron=cron,
+                scheduled_time=when,
             )
             context = Context(
                 provider=PROVIDER,
@@ -195,7 +201,9 @@ class WorkerRuntime:
         elif decision.action == "drop":
             _log.error(
                 "dropping message %s of %r (non-retryable, no dead-letter queue): %s",
-                native.id, consumer.queue, outcome.error,
+                native.id,
+                consumer.queue,
+                outcome.error,
             )
             message.ack()
         else:
@@ -221,7 +229,10 @@ class WorkerRuntime:
             return
         _log.error(
             "dead-lettered message %s of %r to %r: %s",
-            native.id, consumer.queue, consumer.dead_letter, outcome.error,
+            native.id,
+            consumer.queue,
+            consumer.dead_letter,
+            outcome.error,
         )
         message.ack()
 

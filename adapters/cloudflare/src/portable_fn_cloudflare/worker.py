@@ -20,14 +20,15 @@ from portable_fn.app import App
 
 def worker_entrypoint(app: App) -> type[Any]:
     """A ``WorkerEntrypoint`` subclass serving every function of ``app``."""
-    from workers import WorkerEntrypoint  # runtime-provided SDK (Pyodide only)
+    # The runtime-provided SDK (Pyodide only); typed where workers-runtime-sdk is installed.
+    from workers import WorkerEntrypoint  # type: ignore[import-not-found,unused-ignore]
 
     from portable_fn_cloudflare.fetch import to_workers_response
     from portable_fn_cloudflare.runtime import WorkerRuntime
 
     runtime = WorkerRuntime(app)
 
-    class Default(WorkerEntrypoint):  # type: ignore[misc]  # the SDK ships no stubs for mypy here
+    class Default(WorkerEntrypoint):  # type: ignore[misc,unused-ignore]  # Any without the SDK
         # Extra positional arguments: the runtime passes (controller, env, ctx) and
         # (batch, env, ctx) to these handlers; env and ctx are also on self.
         async def fetch(self, request: Any, *_rest: Any) -> Any:

@@ -1,0 +1,302 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The codecs in CPython: native Workers shapes (documented samples) to golden CloudEvents,
+rates to crons, settlement decisions, request translation, naming and findings."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import portable_fn as pf
+import pytest
+from conftest import load_fixture
+from portable_fn.adapter import Outcome
+from portable_fn.errors import EventDecodeError
+from portable_fn.triggers import Retry, Schedule
+
+from portable_fn_cloudflare import fetch, plan, queue, r2, scheduled
+from portable_fn_cloudflare.adapter import adapter
+from portable_fn_cloudflare.findings import findings
+from portable_fn_cloudflare.native import batch_from_sample
+from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS, settle
+
+
+def messages(sample: dict[str, Any]) -> list[queue.QueueMessage]:
+    return [queue.QueueMessage.read(m) for m in batch_from_sample(sample).messages]
+
+
+# -- queue messages --------------------------------------------------------------------------
+
+
+def test_plain_message_golden_fields() -> None:
+    first, second = messages(adapter.sample_events()["queue"])
+    event = queue.to_event(first, "fulfilment")
+    assert event.id == "6d8c7e6a1f0b4e2c9a3d5b7f1e2c3d4a"
+    assert event.type == "com.cloudflare.queues.message"
+    assert event.source == "cloudflare:queues/fulfilment"
+    assert event.time == datetime(2024, 11, 23, 14, 0, tzinfo=timezone.utc)
+    assert event.datacontenttype == "application/json"
+    assert event.data == {"sku": "book-1", "id": "o-1"}
+    text = queue.to_event(second, "fulfilment")
+    assert text.datacontenttype == "text/plain; charset=utf-8" and text.data == "plain text body"
+    assert second.attempts == 2
+
+
+def test_structured_message_is_the_original_event() -> None:
+    (msg,) = messages(adapter.sample_events()["queue_cloudevent"])
+    event = queue.to_event(msg, "fulfilment")
+    assert event.id == "4f5ae8a9-d777-4b75-9fa5-5768b93fc596"
+    assert event.type == "com.example.fulfilment.requested"
+    assert event.source == "/portable-fn/shop/request_fulfilment"
+    assert event.extensions["traceparent"].startswith("00-4bf92f35")
+    assert event.data == {"sku": "book-1", "id": "o-1"}
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ({"a": 1}, "application/json"),
+        ([1, 2], "application/json"),
+        (7, "application/json"),
+        (None, "application/json"),
+        ("text", "text/plain; charset=utf-8"),
+        (b"\x00\x01", "application/octet-stream"),
+    ],
+)
+def test_body_variants(body: Any, content_type: str) -> None:
+    msg = queue.QueueMessage(id="m", timestamp=None, body=body, attempts=1)
+    event = queue.to_event(msg, "q")
+    assert event.datacontenttype == content_type
+    assert event.data == body
+
+
+def test_structured_text_body_and_bytes_body() -> None:
+    raw = '{"specversion":"1.0","id":"e","source":"/s","type":"t","data":{"x":1}}'
+    for body in (raw, raw.encode()):
+        msg = queue.QueueMessage(id="m", timestamp=None, body=body, attempts=1)
+        assert queue.to_event(msg, "q").data == {"x": 1}
+
+
+def test_broken_structured_event_is_a_typed_decode_error() -> None:
+    msg = queue.QueueMessage(
+        id="m", timestamp=None, body={"specversion": "1.0", "id": "x"}, attempts=1
+    )
+    with pytest.raises(EventDecodeError) as info:
+        queue.to_event(msg, "q")
+    assert info.value.provider == "cloudflare" and info.value.trigger == "queue"
+
+
+# -- R2 notifications ------------------------------------------------------------------------
+
+
+def test_r2_documented_samples() -> None:
+    put, copy, delete = messages(load_fixture("r2_notifications.json"))
+    event = r2.to_event(put)
+    assert event.type == "com.cloudflare.r2.object.PutObject"
+    assert event.source == "cloudflare:r2/uploads"
+    assert event.subject == "images/cat.png"
+    assert event.id == "9a8b7c6d5e4f40312a1b2c3d4e5f6a7b"
+    assert event.time == datetime(2024, 5, 24, 19, 36, 44, 379000, tzinfo=timezone.utc)
+    assert event.data == {
+        "bucket": "uploads",
+        "key": "images/cat.png",
+        "size": 65536,
+        "etag": "c846ff7a18f28c2e262116d6e8719ef0",
+        "action": "created",
+    }
+    assert r2.to_event(copy).data["action"] == "created"
+    gone = r2.to_event(delete)
+    assert gone.type == "com.cloudflare.r2.object.DeleteObject"
+    assert gone.data == {
+        "bucket": "uploads",
+        "key": "images/old.png",
+        "size": None,
+        "etag": None,
+        "action": "deleted",
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [("CompleteMultipartUpload", "created"), ("LifecycleDeletion", "deleted")],
+)
+def test_r2_other_actions(action: str, expected: str) -> None:
+    body = {
+        "account": "a",
+        "action": action,
+        "bucket": "b-1",
+        "object": {"key": "k"},
+        "eventTime": "2024-05-24T19:36:44Z",
+    }
+    msg = queue.QueueMessage(id="m", timestamp=None, body=body, attempts=1)
+    assert r2.to_event(msg).data["action"] == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "Nope", "bucket": "b", "object": {"key": "k"}}, "action"),
+        ({"action": "PutObject", "bucket": "b", "object": {}}, "object.key"),
+        ({"action": "PutObject", "bucket": "", "object": {"key": "k"}}, "bucket"),
+        (
+            {"action": "PutObject", "bucket": "b", "object": {"key": "k", "size": "big"}},
+            "object.size",
+        ),
+        (
+            {
+                "action": "PutObject",
+                "bucket": "b",
+                "object": {"key": "k"},
+                "eventTime": "yesterday",
+            },
+            "eventTime",
+        ),
+        ({"hello": "world"}, "body"),
+    ],
+)
+def test_r2_malformed_fails_typed(body: dict[str, Any], field: str) -> None:
+    msg = queue.QueueMessage(id="m", timestamp=None, body=body, attempts=1)
+    with pytest.raises(EventDecodeError) as info:
+        r2.to_event(msg)
+    assert info.value.field == field
+
+
+# -- cron ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expression", "cron", "approximate"),
+    [
+        ("rate(1 minute)", "* * * * *", False),
+        ("rate(5 minutes)", "*/5 * * * *", False),
+        ("rate(1 hour)", "0 * * * *", False),
+        ("rate(6 hours)", "0 */6 * * *", False),
+        ("rate(1 day)", "0 0 * * *", False),
+        ("rate(7 days)", "0 0 * * 1", False),
+        ("rate(3 days)", "0 0 */3 * *", True),
+        ("rate(7 minutes)", None, True),
+        ("0  3 * * *", "0 3 * * *", False),
+    ],
+)
+def test_cron_for(expression: str, cron: str | None, approximate: bool) -> None:
+    got, note = scheduled.cron_for(Schedule(expression=expression))
+    assert got == cron
+    assert (note is not None) == approximate
+
+
+def test_scheduled_event_golden_fields() -> None:
+    sample = adapter.sample_events()["scheduled"]
+
+    class Controller:
+        cron = sample["cron"]
+        scheduledTime = sample["scheduledTime"]
+
+    cron, when = scheduled.read_controller(Controller())
+    event = scheduled.to_event(
+        app_name="shop",
+        function="nightly",
+        cron=cron,
+        scheduled_time=when,
+        schedule=Schedule(expression="rate(1 day)"),
+    )
+    assert event.type == "com.cloudflare.workers.scheduled"
+    assert event.source == "cloudflare:workers/shop"
+    assert event.id == "shop/nightly/1732320000000"
+    assert event.subject == "0 0 * * *"
+    assert event.time == datetime(2024, 11, 23, tzinfo=timezone.utc)
+    assert event.data == {"expression": "rate(1 day)", "scheduled_time": "2024-11-23T00:00:00Z"}
+
+
+def test_controller_without_cron_fails_typed() -> None:
+    with pytest.raises(EventDecodeError):
+        scheduled.read_controller(object())
+
+
+# -- settlement ------------------------------------------------------------------------------
+
+
+def test_settle_ack_retry_dead_letter_drop() -> None:
+    retry = Retry(max_retries=3, initial_backoff=2, max_backoff=20, jitter=False)
+    assert settle(Outcome(True), attempts=1, retry=retry, dead_letter=None).action == "ack"
+    delays = [
+        settle(Outcome(False, ValueError()), attempts=n, retry=retry, dead_letter=None)
+        for n in (1, 2, 3, 4, 5)
+    ]
+    assert [d.action for d in delays] == ["retry"] * 5
+    assert [d.delay_seconds for d in delays] == [2, 4, 8, 16, 20]
+    fatal = Outcome(False, pf.NonRetryable("no"), retryable=False)
+    assert settle(fatal, attempts=1, retry=retry, dead_letter="dlq").action == "dead_letter"
+    assert settle(fatal, attempts=1, retry=retry, dead_letter=None).action == "drop"
+
+
+def test_settle_jitter_and_cap() -> None:
+    retry = Retry(max_retries=100, initial_backoff=1, max_backoff=86_400)
+    rand = random.Random(7)
+    for attempts in (1, 5, 10, 30):
+        d = settle(
+            Outcome(False, ValueError()),
+            attempts=attempts,
+            retry=retry,
+            dead_letter=None,
+            rand=rand,
+        ).delay_seconds
+        assert d is not None and 1 <= d <= MAX_DELAY_SECONDS
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+
+def test_request_from_parts() -> None:
+    req = fetch.request_from_parts(
+        "post",
+        "https://w.example/a%20b/c?x=1&x=2&y=",
+        [("content-type", "application/json"), ("cf-connecting-ip", "198.51.100.1")],
+        b"{}",
+    )
+    assert req.method == "POST" and req.path == "/a b/c"
+    assert req.query.getall("x") == ["1", "2"] and req.query.get("y") == ""
+    assert req.client_ip == "198.51.100.1" and req.json() == {}
+
+
+def test_response_parts_null_body_statuses() -> None:
+    assert fetch.response_parts(pf.Response(status=204, body=b"x"))[2] is None
+    status, headers, body = fetch.response_parts(pf.Response.json({"a": 1}, status=201))
+    assert status == 201 and body == b'{"a":1}' and ("content-type", "application/json") in headers
+
+
+# -- naming and findings ---------------------------------------------------------------------
+
+
+def test_queue_names_are_valid_and_stable() -> None:
+    long = plan.queue_name("t" * 40, "some_function_with_a_long_name")
+    assert len(long) <= 63 and long == plan.queue_name("t" * 40, "some_function_with_a_long_name")
+    assert plan.queue_name("Order_Events", "notify") == "order-events--notify"
+    assert plan.binding_name("order-events--notify") == "Q_ORDER_EVENTS__NOTIFY"
+
+
+def test_findings_for_what_workers_cannot_honour() -> None:
+    app = pf.App("odd")
+
+    @app.queue("ordered", fifo=True)
+    def ordered(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule("rate(7 minutes)")
+    def odd_rate(event: pf.CloudEvent) -> None: ...
+
+    @app.stream("clicks")
+    def clicks(event: pf.CloudEvent) -> None: ...
+
+    levels = {(f.function, f.level) for f in findings(app)}
+    assert ("ordered", "unsupported") in levels
+    assert ("odd_rate", "unsupported") in levels
+    assert ("clicks", "unsupported") in levels
+
+
+def test_timestamps_from_the_sdk_are_utc() -> None:
+    naive_local = datetime.fromtimestamp(1732370400)  # what the SDK makes of a JS Date
+    msg = queue.QueueMessage.read(
+        type("M", (), {"id": "x", "timestamp": naive_local, "body": 1, "attempts": 1})()
+    )
+    assert msg.timestamp == datetime(2024, 11, 23, 14, 0, tzinfo=timezone.utc)
+    assert msg.timestamp - datetime(2024, 11, 23, 14, 0, tzinfo=timezone.utc) == timedelta(0)
