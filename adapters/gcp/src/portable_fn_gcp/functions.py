@@ -57,9 +57,9 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
             headers = dict(request.headers.items())
             if _is_cloudevent(headers):  # a Pub/Sub-target job pushed through Eventarc
                 event = native.from_request(headers, request.get_data(), trigger="schedule")
-                return _run(app, name, event, _context(name, request, request))
+                return _run(app, name, event, request, request)
             event = scheduler.from_headers(headers, function=name, expression=expression)
-            return _run(app, name, event, _context(name, request, request), decoded=True)
+            return _run(app, name, event, request, request, decoded=True)
 
         return _named(fire, name)
     raise ConfigurationError(
@@ -86,23 +86,25 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
                 event = native.from_native(cloud_event, trigger=kind)
         except EventDecodeError as exc:
             _abort(_failure(400, f"malformed {kind} delivery: {exc}"))
-        return _run(app, name, event, _context(name, request, cloud_event))
+        return _run(app, name, event, request, cloud_event)
 
     return _named(receive, name)
 
 
-def _run(app: App, name: str, delivered: Any, ctx: Context, *, decoded: bool = False) -> Any:
+def _run(
+    app: App, name: str, delivered: Any, request: Any, native_event: Any, *, decoded: bool = False
+) -> Any:
     try:
-        result = (
-            route.Decoded(delivered) if decoded else route.decode(app.function(name), delivered)
-        )
+        function = app.function(name)
+        result = route.Decoded(delivered) if decoded else route.decode(function, delivered)
     except EventDecodeError as exc:
-        ctx.logger.warning("malformed delivery", error=str(exc), field=exc.field)
+        _context(name, request, native_event).logger.warning(
+            "malformed delivery", error=str(exc), field=exc.field
+        )
         _abort(_failure(400, f"malformed delivery: {exc}"))
     if result.event is None:
         return "OK"  # not for this function: acknowledge, see route
-    if result.attempt is not None:
-        ctx = _replace(ctx, attempt=result.attempt)
+    ctx = _context(name, request, native_event, attempt=result.attempt or 1)
     outcome = dispatch_event(app, name, result.event, ctx)
     if outcome.ok:
         return "OK"
@@ -111,21 +113,16 @@ def _run(app: App, name: str, delivered: Any, ctx: Context, *, decoded: bool = F
     _abort(_failure(500, "event handler failed"))
 
 
-def _context(name: str, request: Any, native_event: Any) -> Context:
+def _context(name: str, request: Any, native_event: Any, attempt: int = 1) -> Context:
     headers = getattr(request, "headers", None)
     execution = headers.get("Function-Execution-Id") if headers is not None else None
     return Context(
         provider=PROVIDER,
         function_name=name,
         invocation_id=execution or os.urandom(8).hex(),
+        attempt=attempt,
         native=native_event,
     )
-
-
-def _replace(ctx: Context, **changes: Any) -> Context:
-    from dataclasses import replace
-
-    return replace(ctx, **changes)
 
 
 def _is_cloudevent(headers: dict[str, str]) -> bool:

@@ -17,7 +17,8 @@ when the subscription has a dead-letter policy.
 A message that carries a CloudEvent (the Pub/Sub binding, see ``binding``) becomes that original
 event. Any other message becomes an event with the envelope's ``id``/``source``/``type``,
 ``time`` = ``publishTime``, ``partitionkey`` = ``orderingKey``, and ``data`` read by the
-message's ``content-type`` attribute, else as JSON if it parses, else UTF-8 text, else bytes.
+message's ``content-type`` attribute, else as JSON if it parses, else printable UTF-8 text,
+else bytes.
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def parse(envelope: CloudEvent, *, trigger: str) -> PublishedMessage:
         except ValueError:
             payload = None
     message = payload.get("message") if isinstance(payload, dict) else None
+    if message is None and isinstance(payload, dict) and "messageId" in payload:
+        # Google's structured sample (examples/structured/pubsub/MessagePublishedData.json)
+        # puts the message fields at the top of data, with no "message" wrapper.
+        message = payload
     if not isinstance(message, dict):
         raise _error("data.message", "messagePublished event has no message object", trigger)
     encoded = message.get("data") or ""
@@ -125,7 +130,11 @@ def _guess(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
     try:
         return json.loads(text), "application/json"
     except ValueError:
+        pass
+    # Control characters (b"\x01\x02", valid UTF-8) mean binary, not text.
+    if all(ch.isprintable() or ch in "\t\n\r" for ch in text):
         return text, "text/plain; charset=utf-8"
+    return body, "application/octet-stream"
 
 
 def _error(field: str, message: str, trigger: str) -> EventDecodeError:

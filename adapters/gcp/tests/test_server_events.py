@@ -1,0 +1,263 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The real runtime, events: functions-framework (gunicorn) serving the generated ``main.py`` on
+127.0.0.1, sent Google's published sample payloads as Eventarc sends them, in binary mode
+(``ce-*`` headers) and structured mode. The probe handlers record the portable event they got."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from conftest import Recorder, Servers, binary_headers, load, raw
+from portable_fn.events import CloudEvent, to_json
+
+from portable_fn_gcp.harness import published_envelope
+
+STRUCTURED = {"content-type": "application/cloudevents+json; charset=utf-8"}
+
+
+def only(recorder: Recorder, function: str) -> dict[str, Any]:
+    records = [r for r in recorder.records() if r["function"] == function]
+    assert len(records) == 1, records
+    return records[0]
+
+
+def post_binary(probe: Servers, target: str, fixture: str) -> tuple[int, bytes]:
+    status, _, body = probe[target].request(body=raw(fixture), headers=binary_headers(fixture))
+    return status, body
+
+
+# -- Pub/Sub messagePublished ---------------------------------------------------------------------
+
+
+def test_pubsub_text_message_binary_mode(probe: Servers, recorder: Recorder) -> None:
+    status, _ = post_binary(probe, "on_message", "pubsub_text_data.json")
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert event["id"] == "message-id"
+    assert event["source"] == "//pubsub.googleapis.com/projects/my-project/topics/my-topic"
+    assert event["type"] == "google.cloud.pubsub.topic.v1.messagePublished"
+    assert event["time"] == "2021-02-05T04:06:14.109000Z"
+    assert event["data"] == "test message 3"
+    assert event["datacontenttype"].startswith("text/plain")
+
+
+def test_pubsub_binary_payload_stays_bytes(probe: Servers, recorder: Recorder) -> None:
+    status, _ = post_binary(probe, "on_message", "pubsub_binary_data.json")
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert base64.b64decode(event["data_base64"]) == b"\x01\x02\x03\x04"
+    assert event["datacontenttype"] == "application/octet-stream"
+
+
+def test_pubsub_ordering_key_becomes_partitionkey(probe: Servers, recorder: Recorder) -> None:
+    status, _ = post_binary(probe, "on_message", "pubsub_complex_data.json")
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert event["partitionkey"] == "ordering-key"
+    assert event["data"] == "test message 3"
+
+
+def test_pubsub_structured_mode(probe: Servers, recorder: Recorder) -> None:
+    status, _, _ = probe["on_message"].request(body=raw("pubsub_structured.json"), headers=STRUCTURED)
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert (event["id"], event["data"], event["partitionkey"]) == (
+        "message-id", "test message 3", "ordering-key"
+    )
+    assert event["source"] == "//pubsub.googleapis.com/projects/test-project/topics/my-topic"
+
+
+def _original() -> CloudEvent:
+    return CloudEvent(
+        id="order-42-created",
+        source="/portable-fn/shop/create_order",
+        type="com.example.order.created",
+        subject="orders/42",
+        time=datetime(2026, 11, 23, 12, 30, 15, 123000, tzinfo=timezone.utc),
+        datacontenttype="application/json",
+        data={"id": "42", "sku": "abc", "qty": 2},
+        extensions={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+    )
+
+
+def test_carried_cloudevent_binary_binding_arrives_as_published(
+    probe: Servers, recorder: Recorder
+) -> None:
+    headers, body = published_envelope(_original(), "my-topic")
+    status, _, _ = probe["on_message"].request(body=body, headers=headers)
+    assert status == 200
+    assert only(recorder, "on_message")["event"] == json.loads(to_json(_original()))
+
+
+def test_carried_cloudevent_structured_binding(probe: Servers, recorder: Recorder) -> None:
+    envelope = load("pubsub_text_data.json")
+    envelope["message"]["data"] = base64.b64encode(to_json(_original())).decode()
+    envelope["message"]["attributes"] = {"content-type": "application/cloudevents+json"}
+    headers = binary_headers("pubsub_text_data.json")
+    status, _, _ = probe["on_message"].request(body=json.dumps(envelope).encode(), headers=headers)
+    assert status == 200
+    assert only(recorder, "on_message")["event"] == json.loads(to_json(_original()))
+
+
+def test_handler_failure_is_500_json_and_attempt_is_read(
+    probe: Servers, recorder: Recorder
+) -> None:
+    event = _original().replace(data={"fail": True})
+    headers, body = published_envelope(event, "jobs")
+    envelope = json.loads(body)
+    envelope["deliveryAttempt"] = 3  # present when the subscription dead-letters
+    status, resp_headers, resp = probe["on_job"].request(
+        body=json.dumps(envelope).encode(), headers=headers
+    )
+    assert status == 500
+    assert resp_headers["content-type"] == ["application/json"]
+    assert json.loads(resp) == {"error": {"status": 500, "message": "event handler failed"}}
+    assert only(recorder, "on_job")["attempt"] == 3
+
+
+def test_non_retryable_is_422(probe: Servers, recorder: Recorder) -> None:
+    headers, body = published_envelope(_original().replace(data={"reject": True}), "jobs")
+    status, _, resp = probe["on_job"].request(body=body, headers=headers)
+    assert status == 422
+    assert json.loads(resp)["error"]["status"] == 422
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ({"data": "%%%not-base64", "messageId": "1"}, "data.message.data"),
+        ({"data": "", "attributes": {"ce-specversion": "1.0", "ce-type": "t"}}, "ce-id"),
+        ({"data": "bm90IGpzb24=", "attributes": {"content-type": "application/json"}}, "data"),
+    ],
+)
+def test_malformed_message_is_400_json_and_not_run(
+    probe: Servers, recorder: Recorder, message: dict[str, Any], field: str
+) -> None:
+    envelope = {"message": {"messageId": "m-1", **message}, "subscription": "projects/p/subscriptions/s"}
+    status, headers, resp = probe["on_message"].request(
+        body=json.dumps(envelope).encode(), headers=binary_headers("pubsub_text_data.json")
+    )
+    assert status == 400
+    assert headers["content-type"] == ["application/json"]
+    assert json.loads(resp)["error"]["status"] == 400
+    assert recorder.records() == []
+
+
+def test_not_a_cloudevent_at_all_is_4xx(probe: Servers, recorder: Recorder) -> None:
+    status, _, _ = probe["on_message"].request(
+        body=b'{"hello": "world"}', headers={"content-type": "application/json"}
+    )
+    assert 400 <= status < 500
+    assert recorder.records() == []
+
+
+def test_raw_push_subscription_body(probe: Servers, recorder: Recorder) -> None:
+    # A push subscription pointed straight at the function sends the bare wrapper; the
+    # framework converts it to messagePublished first.
+    status, _, _ = probe["on_message"].request(
+        body=raw("pubsub_text_data.json"), headers={"content-type": "application/json"}
+    )
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert (event["id"], event["data"]) == ("message-id", "test message 3")
+
+
+# -- Cloud Storage --------------------------------------------------------------------------------
+
+
+def test_storage_finalized_binary(probe: Servers, recorder: Recorder) -> None:
+    status, _ = post_binary(probe, "on_object", "storage_simple_data.json")
+    assert status == 200
+    event = only(recorder, "on_object")["event"]
+    assert event["data"] == {
+        "bucket": "sample-bucket",
+        "key": "folder/Test.cs",
+        "size": 352,
+        "etag": "CNHZkbuF/ugCEAE=",
+        "action": "created",
+        "content_type": "text/plain",
+    }
+    assert event["subject"] == "folder/Test.cs"
+    assert event["type"] == "google.cloud.storage.object.v1.finalized"
+    assert event["source"] == "//storage.googleapis.com/projects/_/buckets/sample-bucket"
+
+
+def test_storage_deleted_binary(probe: Servers, recorder: Recorder) -> None:
+    status, _ = post_binary(probe, "on_object", "storage_complex_data.json")
+    assert status == 200
+    data = only(recorder, "on_object")["event"]["data"]
+    assert (data["key"], data["size"], data["action"]) == ("MyFile", 0, "deleted")
+
+
+def test_storage_structured(probe: Servers, recorder: Recorder) -> None:
+    status, _, _ = probe["on_object"].request(
+        body=raw("storage_structured_workflows.json"), headers=STRUCTURED
+    )
+    assert status == 200
+    event = only(recorder, "on_object")["event"]
+    assert event["data"]["key"] == "MyFile"
+    assert event["id"] == "1234567"
+
+
+def test_storage_prefix_filter_acknowledges_without_running(
+    probe: Servers, recorder: Recorder
+) -> None:
+    status, _ = post_binary(probe, "on_image", "storage_simple_data.json")  # folder/, not images/
+    assert status == 200
+    assert recorder.records() == []
+
+
+# -- Eventarc (Cloud Audit Logs) --------------------------------------------------------------------
+
+
+def test_eventarc_audit_structured(probe: Servers, recorder: Recorder) -> None:
+    status, _, _ = probe["on_audit"].request(
+        body=raw("audit_structured_bigquery.json"), headers=STRUCTURED
+    )
+    assert status == 200
+    event = only(recorder, "on_audit")["event"]
+    sample = load("audit_structured_bigquery.json")
+    assert event["type"] == "google.cloud.audit.log.v1.written"
+    assert event["data"] == sample["data"]
+    assert event["subject"] == sample["subject"]
+    assert event["methodname"] == "jobservice.jobcompleted"  # camelCase made spec-valid
+    assert event["time"] == "2021-11-25T21:56:00.653866Z"
+
+
+def test_eventarc_audit_binary(probe: Servers, recorder: Recorder) -> None:
+    status, _ = post_binary(probe, "on_audit", "audit_pubsub_create_topic_data.json")
+    assert status == 200
+    event = only(recorder, "on_audit")["event"]
+    assert event["servicename"] == "pubsub.googleapis.com"
+    assert event["data"] == load("audit_pubsub_create_topic_data.json")
+
+
+# -- Cloud Scheduler ----------------------------------------------------------------------------
+
+
+def test_scheduler_http_target(probe: Servers, recorder: Recorder) -> None:
+    status, _, _ = probe["at_night"].request(
+        headers={
+            "X-CloudScheduler": "true",
+            "X-CloudScheduler-JobName": "at-night",
+            "X-CloudScheduler-ScheduleTime": "2026-11-23T03:30:00.000Z",
+            "User-Agent": "Google-Cloud-Scheduler",
+        }
+    )
+    assert status == 200
+    event = only(recorder, "at_night")["event"]
+    assert event["data"] == {"expression": "30 3 * * *", "scheduled_time": "2026-11-23T03:30:00Z"}
+    assert event["id"] == "at-night@2026-11-23T03:30:00Z"
+    assert event["type"] == "google.cloud.scheduler.job.v1.executed"
+
+
+def test_scheduler_pubsub_target(probe: Servers, recorder: Recorder) -> None:
+    # A Pub/Sub-target job pushed through Eventarc: the run is the message's publishTime.
+    status, _ = post_binary(probe, "at_night", "pubsub_text_data.json")
+    assert status == 200
+    event = only(recorder, "at_night")["event"]
+    assert event["data"]["scheduled_time"] == "2021-02-05T04:06:14.109000Z"
