@@ -69,8 +69,19 @@ def start(source: Path, target: str, env: Mapping[str, str], log_dir: Path) -> S
     log = log_dir / f"{target}.log"
     handle = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "functions_framework", "--source", str(source / "main.py"),
-         "--target", target, "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "functions_framework",
+            "--source",
+            str(source / "main.py"),
+            "--target",
+            target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         cwd=source,
         env={**os.environ, **env},
         stdout=handle,
@@ -85,8 +96,9 @@ def wait_ready(server: Server, timeout: float = 60.0) -> None:
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.target} exited:\n{server.output()}")
-        with contextlib.suppress(OSError), socket.create_connection(
-            ("127.0.0.1", server.port), timeout=0.5
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", server.port), timeout=0.5),
         ):
             return
         time.sleep(0.1)

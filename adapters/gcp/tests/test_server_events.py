@@ -62,11 +62,14 @@ def test_pubsub_ordering_key_becomes_partitionkey(probe: Servers, recorder: Reco
 
 
 def test_pubsub_structured_mode(probe: Servers, recorder: Recorder) -> None:
-    status, _, _ = probe["on_message"].request(body=raw("pubsub_structured.json"), headers=STRUCTURED)
+    body = raw("pubsub_structured.json")
+    status, _, _ = probe["on_message"].request(body=body, headers=STRUCTURED)
     assert status == 200
     event = only(recorder, "on_message")["event"]
     assert (event["id"], event["data"], event["partitionkey"]) == (
-        "message-id", "test message 3", "ordering-key"
+        "message-id",
+        "test message 3",
+        "ordering-key",
     )
     assert event["source"] == "//pubsub.googleapis.com/projects/test-project/topics/my-topic"
 
@@ -127,17 +130,17 @@ def test_non_retryable_is_422(probe: Servers, recorder: Recorder) -> None:
 
 
 @pytest.mark.parametrize(
-    ("message", "field"),
+    "message",
     [
-        ({"data": "%%%not-base64", "messageId": "1"}, "data.message.data"),
-        ({"data": "", "attributes": {"ce-specversion": "1.0", "ce-type": "t"}}, "ce-id"),
-        ({"data": "bm90IGpzb24=", "attributes": {"content-type": "application/json"}}, "data"),
+        {"data": "%%%not-base64", "messageId": "1"},  # data is not base64
+        {"data": "", "attributes": {"ce-specversion": "1.0", "ce-type": "t"}},  # no ce-id
+        {"data": "bm90IGpzb24=", "attributes": {"content-type": "application/json"}},  # not JSON
     ],
 )
 def test_malformed_message_is_400_json_and_not_run(
-    probe: Servers, recorder: Recorder, message: dict[str, Any], field: str
+    probe: Servers, recorder: Recorder, message: dict[str, Any]
 ) -> None:
-    envelope = {"message": {"messageId": "m-1", **message}, "subscription": "projects/p/subscriptions/s"}
+    envelope = {"message": {"messageId": "m-1", **message}, "subscription": "projects/p/subs/s"}
     status, headers, resp = probe["on_message"].request(
         body=json.dumps(envelope).encode(), headers=binary_headers("pubsub_text_data.json")
     )
@@ -211,7 +214,7 @@ def test_storage_prefix_filter_acknowledges_without_running(
     assert recorder.records() == []
 
 
-# -- Eventarc (Cloud Audit Logs) --------------------------------------------------------------------
+# -- Eventarc (Cloud Audit Logs) ------------------------------------------------------------------
 
 
 def test_eventarc_audit_structured(probe: Servers, recorder: Recorder) -> None:
