@@ -34,7 +34,12 @@ from portable_fn_azure import http as http_codec
 from portable_fn_azure._invoke import context_for, run_event
 from portable_fn_azure.options import AzureOptions
 
-__all__ = ["azure_route", "function_app", "schedule_for"]
+__all__ = ["FALLBACK", "azure_route", "function_app", "schedule_for"]
+
+# The catch-all HTTP function: the host routes here what matches no route (or matches a route
+# with another method), so 404 and 405 carry the same JSON body as on every provider.
+FALLBACK = "portable_fn_fallback"
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Registrar = Callable[[func.FunctionApp, App, Function, AzureOptions], None]
 
@@ -54,6 +59,8 @@ def function_app(app: App, options: AzureOptions | None = None) -> func.Function
     native = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     for function in app.functions.values():
         REGISTRARS[type(function.trigger)](native, app, function, opts)
+    if any(isinstance(f.trigger, Http) for f in app.functions.values()):
+        _register_fallback(native, app)
     return native
 
 
@@ -134,6 +141,20 @@ def _register_http(native: func.FunctionApp, app: App, function: Function, _: Az
     _named(native, function)(
         native.route(route=azure_route(trigger.path), methods=list(trigger.methods),
                      auth_level=auth)(entry)
+    )
+
+
+def _register_fallback(native: func.FunctionApp, app: App) -> None:
+    def fallback(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+        try:
+            request, ctx = http_codec.to_request(req), context_for(FALLBACK, req, context)
+        except PortableFnError as exc:
+            return _error(400, str(exc))
+        return http_codec.to_native(dispatch_http(app, request, ctx))
+
+    native.function_name(name=FALLBACK)(
+        native.route(route="{*path}", methods=_ALL_METHODS,
+                     auth_level=func.AuthLevel.ANONYMOUS)(fallback)
     )
 
 

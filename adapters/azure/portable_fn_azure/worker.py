@@ -30,6 +30,7 @@ import uuid
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import azure.functions as func
@@ -52,6 +53,11 @@ def typed_data(spec: Any) -> meta.Datum:
             return meta.Datum(json.dumps(spec["value"]), "json")
         if kind == "http":
             return meta.Datum(_http_value(spec["value"]), "http")
+        if kind in ("collection_string", "collection_bytes"):
+            # The worker keeps the protobuf message: a repeated field named after the kind.
+            items = [base64.b64decode(v) if kind == "collection_bytes" else v
+                     for v in spec["value"]]
+            return meta.Datum(SimpleNamespace(**{kind.split("_")[1]: items}), kind)
         return meta.Datum(spec["value"], kind)
     if isinstance(spec, bool) or not isinstance(spec, str | int):
         return meta.Datum(json.dumps(spec), "json")

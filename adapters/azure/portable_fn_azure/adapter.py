@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``azure`` entry point object (group ``portable_fn.adapters``).
+
+Importing this module loads nothing from Azure: ``portable-fn inspect`` and ``package`` work
+without the worker libraries' import cost; ``invoke`` and ``harness`` load them when called.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import Finding
+from portable_fn.app import App
+from portable_fn_azure.options import AzureOptions
+
+if TYPE_CHECKING:
+    from portable_fn.testing import Harness
+
+__all__ = ["AzureAdapter", "adapter"]
+
+
+class AzureAdapter:
+    """Azure Functions, Python v2 programming model."""
+
+    name = "azure"
+
+    def __init__(self, options: AzureOptions | None = None) -> None:
+        self.options = options or AzureOptions()
+        self._apps: weakref.WeakKeyDictionary[App, Any] = weakref.WeakKeyDictionary()
+
+    def findings(self, app: App) -> list[Finding]:
+        from portable_fn_azure.findings import findings
+
+        return findings(app, self.options)
+
+    def package(self, app: App, app_ref: str, out_dir: Path) -> list[Finding]:
+        from portable_fn_azure.target import package
+
+        return package(app, app_ref, Path(out_dir), self.options)
+
+    def sample_events(self) -> Mapping[str, Any]:
+        """Invocation documents (what the host sends the worker) per trigger kind."""
+        folder = resources.files("portable_fn_azure") / "samples"
+        return {
+            entry.name.removesuffix(".json"): json.loads(entry.read_text(encoding="utf-8"))
+            for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+            if entry.name.endswith(".json")
+        }
+
+    def function_app(self, app: App) -> Any:
+        """The ``azure.functions.FunctionApp`` for ``app``, built once per app."""
+        native = self._apps.get(app)
+        if native is None:
+            from portable_fn_azure._functionapp import function_app
+
+            native = self._apps[app] = function_app(app, self.options)
+        return native
+
+    def invoke(self, app: App, function: str, native_event: Any) -> Any:
+        """Run ``function`` as the worker would on an invocation document (see ``worker``) or
+        an ``azure.functions`` object; returns what the function returns (an ``HttpResponse``
+        for HTTP) and raises when the invocation fails, as the host sees it."""
+        from portable_fn_azure import worker
+
+        return worker.invoke(self.function_app(app), function, native_event)
+
+    def harness(self) -> Harness:
+        from portable_fn_azure.harness import AzureHarness
+
+        return AzureHarness(self)
+
+
+adapter = AzureAdapter()

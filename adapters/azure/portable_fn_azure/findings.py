@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What Azure honours of the app's declarations, and how: printed by ``inspect`` and ``package``.
+
+Sources: Storage Queue retries and poison queue
+(https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#poison-messages),
+host.json ``queues`` settings (functions-bindings-storage-queue#host-json: host-wide, not per
+queue), Service Bus dead-lettering (service-bus-messaging/service-bus-dead-letter-queues),
+Event Grid retry and dead-letter (event-grid/delivery-and-retry: dead letters go to a blob
+container), Event Hubs checkpointing (functions-reliable-event-processing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from portable_fn.adapter import Finding
+from portable_fn.app import App, Function
+from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+from portable_fn_azure import ncrontab
+from portable_fn_azure.options import AzureOptions
+
+__all__ = ["findings", "queue_settings"]
+
+# host.json queues.batchSize accepts at most 32.
+MAX_QUEUE_BATCH = 32
+
+
+def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | None:
+    """Host-wide ``(maxDequeueCount, visibilityTimeout seconds, batchSize)`` for the app's
+    Storage Queue functions, or None when it has none. Azure has one value per host, so the
+    most patient queue wins: the largest attempt count and the shortest first backoff."""
+    queues = [f.trigger for f in app.functions.values() if isinstance(f.trigger, Queue)]
+    if options.queues != "storage" or not queues:
+        return None
+    return (
+        max(q.retry.max_attempts for q in queues),
+        min(q.retry.initial_backoff for q in queues),
+        min(MAX_QUEUE_BATCH, max(q.batch_size for q in queues)),
+    )
+
+
+def _http(function: Function, trigger: Http, _: App, __: AzureOptions) -> list[Finding]:
+    if trigger.auth == "anonymous":
+        return []
+    return [Finding(function.name, "info",
+                    "needs a function key (x-functions-key header or ?code=): AuthLevel.FUNCTION")]
+
+
+def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) -> list[Finding]:
+    name, out = function.name, []
+    if options.queues == "servicebus":
+        out.append(Finding(name, "info",
+                           f"Service Bus queue {trigger.name!r}: set maxDeliveryCount "
+                           f"{trigger.retry.max_attempts} on the queue; redelivery has no backoff"))
+        if trigger.dead_letter:
+            out.append(Finding(name, "info",
+                               f"dead letters go to {trigger.name}/$deadletterqueue; set "
+                               f"ForwardDeadLetteredMessagesTo={trigger.dead_letter!r} to honour "
+                               "the named queue"))
+        if trigger.fifo:
+            out.append(Finding(name, "warning", "FIFO needs a session-enabled queue"))
+        return out
+    settings = queue_settings(app, options)
+    attempts, visibility, batch = settings or (trigger.retry.max_attempts, 1.0, 16)
+    poison = f"{trigger.name}-poison"
+    if trigger.dead_letter and trigger.dead_letter != poison:
+        out.append(Finding(name, "unsupported",
+                           f"Storage Queues have no named dead-letter queue: messages that fail "
+                           f"{attempts} times go to {poison!r}, not {trigger.dead_letter!r}"))
+    if attempts != trigger.retry.max_attempts:
+        out.append(Finding(name, "warning",
+                           f"host.json maxDequeueCount is host-wide: {attempts} attempts, not "
+                           f"{trigger.retry.max_attempts}"))
+    out.append(Finding(name, "warning",
+                       f"retries wait a fixed visibilityTimeout of {visibility:g}s (host.json), "
+                       "not exponential backoff with jitter"))
+    if trigger.fifo:
+        out.append(Finding(name, "unsupported",
+                           "Storage Queues do not keep order: use AzureOptions(queues="
+                           "'servicebus') with a session-enabled queue"))
+    if trigger.batch_size != batch:
+        out.append(Finding(name, "info", f"host.json queues.batchSize is host-wide: {batch}"))
+    return out
+
+
+def _topic(function: Function, trigger: Topic, _: App, options: AzureOptions) -> list[Finding]:
+    name = function.name
+    if options.topics == "eventgrid":
+        out = [Finding(name, "info",
+                       f"Event Grid subscription on topic {trigger.name!r}: set "
+                       f"maxDeliveryAttempts {trigger.retry.max_attempts}")]
+        if trigger.dead_letter:
+            out.append(Finding(name, "unsupported",
+                               "Event Grid dead-letters to a blob container, not a queue"))
+        return out
+    out = [Finding(name, "info",
+                   f"Service Bus subscription {name[:50]!r} on topic {trigger.name!r}: set "
+                   f"maxDeliveryCount {trigger.retry.max_attempts}; redelivery has no backoff")]
+    if trigger.dead_letter:
+        out.append(Finding(name, "info",
+                           f"dead letters go to the subscription's $deadletterqueue; set "
+                           f"ForwardDeadLetteredMessagesTo={trigger.dead_letter!r}"))
+    out.append(Finding(name, "info",
+                       "pf.NonRetryable cannot dead-letter at once on Service Bus from Python: "
+                       "it is retried like any failure"))
+    return out
+
+
+def _storage(function: Function, trigger: Storage, _: App, options: AzureOptions) -> list[Finding]:
+    name = function.name
+    if options.storage_events == "blob":
+        out = [Finding(name, "warning", "the blob trigger polls: events can lag by minutes")]
+        if "deleted" in trigger.on:
+            out.append(Finding(name, "unsupported",
+                               "the blob trigger never fires on deletion: use "
+                               "AzureOptions(storage_events='eventgrid')"))
+        return out
+    types = ", ".join(f"Microsoft.Storage.Blob{a.capitalize()}" for a in trigger.on)
+    return [Finding(name, "info",
+                    f"needs an Event Grid subscription on the storage account for {types}, "
+                    f"subject beginning /blobServices/default/containers/{trigger.bucket}/blobs/"
+                    f"{trigger.prefix}")]
+
+
+def _schedule(function: Function, trigger: Schedule, _: App, __: AzureOptions) -> list[Finding]:
+    result = (ncrontab.from_rate(trigger.rate) if trigger.rate is not None
+              else ncrontab.from_cron(trigger.expression))
+    out = [Finding(function.name, "info", f"NCRONTAB {result.expression!r} (UTC)")]
+    if result.warning:
+        out.append(Finding(function.name, "warning", result.warning))
+    return out
+
+
+def _event(function: Function, trigger: Event, _: App, __: AzureOptions) -> list[Finding]:
+    return [Finding(function.name, "info",
+                    f"Event Grid subscription (CloudEvents schema) filtered on type "
+                    f"{trigger.type!r}; events emitted with pf.emit go to EVENTGRID_BUS_ENDPOINT")]
+
+
+def _stream(function: Function, trigger: Stream, _: App, __: AzureOptions) -> list[Finding]:
+    return [Finding(function.name, "warning",
+                    f"Event Hubs has no per-event failure or dead-letter: a failing batch is "
+                    f"retried {trigger.retry.max_retries} times, then the checkpoint moves on")]
+
+
+_RULES: dict[type[object], Callable[..., list[Finding]]] = {
+    Http: _http, Queue: _queue, Topic: _topic, Storage: _storage, Schedule: _schedule,
+    Event: _event, Stream: _stream,
+}
+
+
+def findings(app: App, options: AzureOptions | None = None) -> list[Finding]:
+    opts = options or AzureOptions()
+    out: list[Finding] = []
+    for function in app.functions.values():
+        out.extend(_RULES[type(function.trigger)](function, function.trigger, app, opts))
+    return out

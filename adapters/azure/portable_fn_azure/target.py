@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``portable-fn package APP --provider azure``: a Functions v2 app folder plus a zip.
+
+Writes ``function_app.py`` (one call: ``function_app(portable_app)``), ``host.json`` (extension
+bundle, retries, poison-queue settings, empty route prefix so portable paths stay as written),
+``requirements.txt`` (third-party packages only), ``local.settings.json`` (Azurite's development
+storage), ``.funcignore``, the app's own source and the vendored ``portable_fn`` and
+``portable_fn_azure`` packages (the Functions host puts the app root on ``sys.path``; the two
+packages are pure Python, so nothing needs building for Linux), and ``app.zip`` for zip deploy
+(``az functionapp deployment source config-zip --src app.zip``).
+Reference: https://learn.microsoft.com/azure/azure-functions/functions-reference-python,
+https://learn.microsoft.com/azure/azure-functions/functions-host-json.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import sys
+import zipfile
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from portable_fn.adapter import Finding
+from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
+from portable_fn.triggers import Event, Queue, Stream, Topic
+from portable_fn_azure.findings import findings, queue_settings
+from portable_fn_azure.options import AzureOptions, setting_name
+
+__all__ = ["host_json", "local_settings", "package", "requirements"]
+
+BUNDLE = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
+FUNCIGNORE = [".git*", ".vscode", "__pycache__", "*.pyc", ".venv", "local.settings.json",
+              "app.zip", "tests", "test"]
+_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache", ".mypy_cache")
+DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
+
+
+def _timespan(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def host_json(app: App, options: AzureOptions) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"http": {"routePrefix": ""}}
+    settings = queue_settings(app, options)
+    if settings is not None:
+        attempts, visibility, batch = settings
+        extensions["queues"] = {
+            "maxDequeueCount": attempts,
+            "visibilityTimeout": _timespan(visibility),
+            "batchSize": batch,
+            "messageEncoding": "base64",
+        }
+    return {
+        "version": "2.0",
+        "extensionBundle": BUNDLE,
+        "functionTimeout": "00:10:00",
+        "extensions": extensions,
+        "logging": {"logLevel": {"default": "Information"}},
+    }
+
+
+def _uses(app: App, *kinds: type[Any]) -> bool:
+    return any(isinstance(f.trigger, kinds) for f in app.functions.values())
+
+
+def requirements(app: App, options: AzureOptions) -> list[str]:
+    reqs = ["azure-functions"]
+    messaging = _uses(app, Queue, Topic, Event, Stream)
+    if messaging and options.queues == "storage":
+        reqs.append("azure-storage-queue>=12.9")
+    if messaging and "servicebus" in (options.queues, options.topics):
+        reqs.append("azure-servicebus>=7.11")
+    if _uses(app, Event) or (messaging and options.topics == "eventgrid"):
+        reqs.append("azure-eventgrid>=4.11")
+    return reqs
+
+
+def local_settings(app: App, options: AzureOptions) -> dict[str, Any]:
+    values: dict[str, str] = {
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+        options.storage_connection: DEVELOPMENT_STORAGE,
+    }
+    if "servicebus" in (options.queues, options.topics):
+        values[options.servicebus_connection] = ""
+    if _uses(app, Stream):
+        values[options.eventhub_connection] = ""
+    topics = {f.trigger.name for f in app.functions.values() if isinstance(f.trigger, Topic)}
+    endpoints = sorted(topics) if options.topics == "eventgrid" else []
+    for name in [*endpoints, "bus"] if _uses(app, Event) else endpoints:
+        values[setting_name(name, "ENDPOINT")] = ""
+        values[setting_name(name, "KEY")] = ""
+    return {"IsEncrypted": False, "Values": values}
+
+
+def _entry_source(module: str, attribute: str, app: App, options: AzureOptions) -> str:
+    changed = {f.name: getattr(options, f.name) for f in fields(options)
+               if getattr(options, f.name) != f.default}
+    args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+    imports = "from portable_fn_azure import AzureOptions, function_app" if changed else (
+        "from portable_fn_azure import function_app")
+    call = f"function_app(portable_app, AzureOptions({args}))" if changed else (
+        "function_app(portable_app)")
+    return (
+        f'"""Azure Functions entry for portable-fn app {app.name!r} (generated; do not edit)."""\n'
+        f"{imports}\n\nfrom {module} import {attribute} as portable_app\n\napp = {call}\n"
+    )
+
+
+def _split_ref(app_ref: str) -> tuple[str, str]:
+    head, sep, tail = app_ref.rpartition(":")
+    if sep and head and "/" not in tail and "\\" not in tail and len(head) > 1:
+        return head, tail
+    return app_ref, ""
+
+
+def _attribute_of(app: App, path: Path | None, module_name: str) -> str:
+    """The name the app is bound to in its module (loaded already: the CLI loaded the app)."""
+    for module in list(sys.modules.values()):
+        file = getattr(module, "__file__", None)
+        same = (path is not None and file is not None and Path(file).resolve() == path.resolve())
+        if same or getattr(module, "__name__", None) == module_name:
+            for name, value in vars(module).items():
+                if value is app:
+                    return name
+    return "app"
+
+
+def _app_source(app: App, app_ref: str, out_dir: Path) -> tuple[str, str]:
+    """Copy the app's code into ``out_dir``; ``(module to import, attribute)``."""
+    target, attribute = _split_ref(app_ref)
+    path = Path(target)
+    if target.endswith(".py") or path.is_file():
+        if path.stem == "function_app":
+            raise ConfigurationError("the app file cannot be named function_app.py")
+        for sibling in path.parent.glob("*.py"):  # sibling imports work as under `python file`
+            shutil.copy2(sibling, out_dir / sibling.name)
+        return path.stem, attribute or _attribute_of(app, path, path.stem)
+    top = importlib.import_module(target.split(".")[0])
+    top_file = Path(top.__file__ or "")
+    if top_file.name == "__init__.py":
+        shutil.copytree(top_file.parent, out_dir / top_file.parent.name, ignore=_SKIP,
+                        dirs_exist_ok=True)
+    elif top_file.suffix == ".py":
+        shutil.copy2(top_file, out_dir / top_file.name)
+    else:  # a namespace package (no __init__): copy the folder sys.path found
+        locations = list(getattr(top, "__path__", []))
+        if not locations:
+            raise ConfigurationError(f"cannot find the source of {target!r}")
+        source = Path(locations[0])
+        shutil.copytree(source, out_dir / source.name, ignore=_SKIP, dirs_exist_ok=True)
+    return target, attribute or _attribute_of(app, None, target)
+
+
+def _vendor(out_dir: Path) -> None:
+    import portable_fn
+    import portable_fn_azure
+
+    for package in (portable_fn, portable_fn_azure):
+        source = Path(package.__file__ or "").parent
+        shutil.copytree(source, out_dir / source.name, ignore=_SKIP, dirs_exist_ok=True)
+
+
+def _zip(out_dir: Path) -> None:
+    skip = {"local.settings.json", "app.zip", ".funcignore"}
+    with zipfile.ZipFile(out_dir / "app.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(out_dir.rglob("*")):
+            relative = path.relative_to(out_dir)
+            if path.is_file() and relative.as_posix() not in skip and "__pycache__" not in (
+                    relative.parts):
+                archive.write(path, relative.as_posix())
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
+
+
+def package(app: App, app_ref: str, out_dir: Path,
+            options: AzureOptions | None = None) -> list[Finding]:
+    opts = options or AzureOptions()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    module, attribute = _app_source(app, app_ref, out_dir)
+    _vendor(out_dir)
+    (out_dir / "function_app.py").write_text(
+        _entry_source(module, attribute, app, opts), encoding="utf-8")
+    _write_json(out_dir / "host.json", host_json(app, opts))
+    _write_json(out_dir / "local.settings.json", local_settings(app, opts))
+    (out_dir / "requirements.txt").write_text("\n".join(requirements(app, opts)) + "\n",
+                                              encoding="utf-8")
+    (out_dir / ".funcignore").write_text("\n".join(FUNCIGNORE) + "\n", encoding="utf-8")
+    _zip(out_dir)
+    return findings(app, opts)
