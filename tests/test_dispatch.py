@@ -116,8 +116,9 @@ def test_async_dispatch_with_offload(app: pf.App) -> None:
         return await asyncio.get_running_loop().run_in_executor(None, call)
 
     async def run() -> list[pf.Response]:
+        get = http_request("GET", "/orders/1")
         return [
-            await dispatch_http_async(app, http_request("GET", "/orders/1"), ctx(), offload=offload),
+            await dispatch_http_async(app, get, ctx(), offload=offload),
             await dispatch_http_async(app, http_request("POST", "/orders", json=1), ctx()),
             await dispatch_http_async(app, http_request("GET", "/boom"), ctx(), offload=offload),
         ]

@@ -11,7 +11,7 @@ import pytest
 from portable_fn.adapter import dispatch_event, dispatch_http, installed_adapters
 from portable_fn.app import App
 from portable_fn.context import Context
-from portable_fn.events import CloudEvent, CloudEvent as _CE, schedule_data, storage_data
+from portable_fn.events import CloudEvent, schedule_data, storage_data
 from portable_fn.http import Request, Response
 from portable_fn.testing import Harness
 from portable_fn.triggers import Schedule
@@ -35,7 +35,7 @@ class CoreHarness:
         trigger = app.function(function).trigger
         assert isinstance(trigger, Schedule)
         data = schedule_data(expression=trigger.expression, scheduled_time=scheduled_time)
-        event = _CE(id="s", source="/core", type="schedule", time=scheduled_time, data=data)
+        event = CloudEvent(id="s", source="/core", type="schedule", time=scheduled_time, data=data)
         assert dispatch_event(app, function, event, self._ctx(function)).ok
 
     def storage(
@@ -43,13 +43,13 @@ class CoreHarness:
         action: Literal["created", "deleted"],
     ) -> None:
         data = storage_data(bucket=bucket, key=key, size=size, etag=etag, action=action)
-        event = _CE(id="o", source="/core", type="storage", subject=key, data=data)
+        event = CloudEvent(id="o", source="/core", type="storage", subject=key, data=data)
         assert dispatch_event(app, function, event, self._ctx(function)).ok
 
 
 def _harnesses() -> list[Any]:
     found: list[Any] = [pytest.param(CoreHarness(), id="core")]
-    for name, entry_point in sorted(installed_adapters().items()):
+    for name in sorted(installed_adapters()):
         found.append(pytest.param(name, id=name, marks=pytest.mark.adapter))
     return found
 

@@ -17,7 +17,8 @@ def test_http_request_reaches_the_handler_the_same_everywhere(harness: Harness) 
         "POST",
         "/items/42?q=a&q=b",
         body=b'{"n": 1}',
-        headers={"X-Custom-Header": "v", "Cookie": "s=abc; t=2", "Content-Type": "application/json"},
+        headers={"X-Custom-Header": "v", "Cookie": "s=abc; t=2",
+                 "Content-Type": "application/json"},
     )
     response = harness.http(app, request)
     assert response.status == 201
