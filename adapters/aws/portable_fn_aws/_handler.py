@@ -37,6 +37,11 @@ Handler = Callable[[Any, Any], Any]
 def lambda_handler(app: App, function_name: str) -> Handler:
     """The Lambda handler for ``app``'s function ``function_name`` (validated now, not per call)."""
     function = app.function(function_name)
+    if app.publisher is None:
+        # Cheap: no boto3 until the first publish. A publisher the caller installed wins.
+        from portable_fn_aws.publisher import AwsPublisher
+
+        app.use_publisher(AwsPublisher())
     trigger = function.trigger
     if isinstance(trigger, Http):
         return _http_handler(app, function_name)

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The non-function resources of the SAM template (queues, dead-letter queues, topics,
+buckets), created once per name however many functions use them (tooling only).
+
+SQS redrive: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import Finding
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+DLQ_RETENTION = 1_209_600  # 14 days, the SQS maximum
+
+
+def logical(name: str, suffix: str = "") -> str:
+    """A CloudFormation logical id: alphanumeric CamelCase (``fulfilment-dlq`` -> FulfilmentDlq)."""
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^A-Za-z0-9]+", name) if p) + suffix
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"Ref": name}
+
+
+def arn(name: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [name, "Arn"]}
+
+
+@dataclass
+class Settings:
+    runtime: str = "python3.12"
+    architecture: str = "x86_64"
+    memory: int = 256
+    timeout: int = 30
+    handler_module: str = "pf_entry"
+    code_uri: str = "app.zip"
+
+
+@dataclass
+class Builder:
+    app: App
+    settings: Settings
+    resources: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def queue(self, name: str, *, fifo: bool = False, dlq: str | None = None,
+              receives: int | None = None) -> str:
+        """An SQS queue (idempotent by name); returns its logical id."""
+        queue_id = logical(name, "Queue")
+        properties: dict[str, Any] = self.resources.get(queue_id, {}).get("Properties", {})
+        # Lambda requires visibility >= the function timeout; AWS advises six times it.
+        properties.setdefault("VisibilityTimeout", 6 * self.settings.timeout)
+        if fifo:
+            properties["FifoQueue"] = True
+            properties["QueueName"] = {"Fn::Sub": f"${{AWS::StackName}}-{name}.fifo"}
+        if dlq is not None and receives is not None:
+            dlq_id = self.dead_letter_queue(dlq, fifo=fifo)
+            properties["RedrivePolicy"] = {
+                "deadLetterTargetArn": arn(dlq_id),
+                "maxReceiveCount": receives,
+            }
+        self.resources[queue_id] = {"Type": "AWS::SQS::Queue", "Properties": properties}
+        return queue_id
+
+    def dead_letter_queue(self, name: str, *, fifo: bool = False) -> str:
+        dlq_id = logical(name, "Queue")
+        properties: dict[str, Any] = {"MessageRetentionPeriod": DLQ_RETENTION}
+        if fifo:  # a FIFO queue's dead-letter queue must be FIFO too
+            properties["FifoQueue"] = True
+            properties["QueueName"] = {"Fn::Sub": f"${{AWS::StackName}}-{name}.fifo"}
+        self.resources.setdefault(dlq_id, {"Type": "AWS::SQS::Queue", "Properties": properties})
+        return dlq_id
+
+    def topic(self, name: str) -> str:
+        topic_id = logical(name, "Topic")
+        self.resources.setdefault(topic_id, {"Type": "AWS::SNS::Topic"})
+        return topic_id
+
+    def bucket(self, name: str) -> str:
+        bucket_id = logical(name, "Bucket")
+        self.resources.setdefault(bucket_id, {"Type": "AWS::S3::Bucket"})
+        return bucket_id

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The ``aws`` entry point (group ``portable_fn.adapters``): what the CLI and contract suite use.
+
+Everything heavy (template, zip, samples) is imported inside the methods, so loading the
+entry point costs no more than this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portable_fn.adapter import Finding
+    from portable_fn.app import App
+
+    from portable_fn_aws.harness import AwsHarness
+
+
+class AwsAdapter:
+    name = "aws"
+
+    def __init__(self, *, runtime: str = "python3.12", architecture: str = "x86_64") -> None:
+        self.runtime = runtime
+        self.architecture = architecture
+
+    def _settings(self) -> Any:
+        from portable_fn_aws._resources import Settings
+
+        return Settings(runtime=self.runtime, architecture=self.architecture)
+
+    def findings(self, app: App) -> list[Finding]:
+        from portable_fn_aws._template import build
+
+        return build(app, self._settings())[1]
+
+    def package(self, app: App, app_ref: str, out_dir: Path) -> list[Finding]:
+        from portable_fn_aws.target import package
+
+        return package(app, app_ref, Path(out_dir), self._settings())
+
+    def sample_events(self) -> Mapping[str, Any]:
+        from portable_fn_aws.samples import SAMPLES
+
+        return {kind: make() for kind, make in SAMPLES.items()}
+
+    def invoke(self, app: App, function: str, native_event: Any) -> Any:
+        from portable_fn_aws._handler import lambda_handler
+        from portable_fn_aws.native import InvokeContext
+
+        return lambda_handler(app, function)(native_event, InvokeContext(function))
+
+    def harness(self) -> AwsHarness:
+        from portable_fn_aws.harness import AwsHarness
+
+        return AwsHarness()
+
+
+adapter = AwsAdapter()

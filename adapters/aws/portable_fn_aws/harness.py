@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The contract-suite harness: portable values through the native Lambda shapes and back.
+
+Each call builds the event a deployed function would receive for that delivery path (as the
+generated template wires it): HTTP API 2.0 for HTTP; an SQS batch for queues; SNS -> SQS
+(both envelopes) for topics; EventBridge for the event bus and schedules; an S3 notification
+for storage; Kinesis for streams. Results are read back from the native response.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from portable_fn.errors import HTTPError
+from portable_fn.events import CloudEvent, to_dict, to_json
+from portable_fn.http import Headers, Request, Response
+from portable_fn.triggers import Event, Http, Queue, Stream, Topic
+
+from portable_fn_aws import native
+from portable_fn_aws._handler import lambda_handler
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+
+class AwsHarness:
+    provider = "aws"
+
+    def http(self, app: App, request: Request) -> Response:
+        out = lambda_handler(app, _http_function(app, request))(
+            native.http_v2(request), native.InvokeContext())
+        pairs = list(out.get("headers", {}).items())
+        pairs += [("set-cookie", cookie) for cookie in out.get("cookies", [])]
+        body = out.get("body") or ""
+        raw = base64.b64decode(body) if out.get("isBase64Encoded") else body.encode("utf-8")
+        return Response(status=out["statusCode"], headers=Headers(pairs), body=raw)
+
+    def deliver(self, app: App, function: str, events: Sequence[CloudEvent]) -> list[bool]:
+        handler = lambda_handler(app, function)
+        trigger = app.function(function).trigger
+        bodies = [to_json(e).decode("utf-8") for e in events]
+        if isinstance(trigger, Queue | Topic):
+            if isinstance(trigger, Topic):  # SNS -> SQS without raw delivery: two envelopes
+                bodies = [native.json_text(native.sns_message(b, topic=trigger.name))
+                          for b in bodies]
+            records = [native.sqs_record(b, queue=function) for b in bodies]
+            failed = _failed(handler({"Records": records}, native.InvokeContext()))
+            return [r["messageId"] not in failed for r in records]
+        if isinstance(trigger, Stream):
+            records = [native.kinesis_record(b.encode(), stream=trigger.name, sequence=i + 1)
+                       for i, b in enumerate(bodies)]
+            failed = _failed(handler({"Records": records}, native.InvokeContext()))
+            # Lambda replays the shard from the first reported record: it and all after it.
+            seqs = [r["kinesis"]["sequenceNumber"] for r in records]
+            first = min((seqs.index(s) for s in failed if s in seqs), default=len(seqs))
+            return [i < first for i in range(len(seqs))]
+        results = []
+        for event in events:  # the bus delivers one event per asynchronous invocation
+            native_event = native.eventbridge_event(event.type, event.source, to_dict(event))
+            results.append(_succeeds(handler, native_event))
+        return results
+
+    def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
+        lambda_handler(app, function)(native.scheduled_event(scheduled_time, function),
+                                      native.InvokeContext())
+
+    def storage(self, app: App, function: str, *, bucket: str, key: str, size: int, etag: str,
+                action: Literal["created", "deleted"]) -> None:
+        record = native.s3_record(bucket=bucket, key=key, size=size, etag=etag, action=action)
+        lambda_handler(app, function)({"Records": [record]}, native.InvokeContext())
+
+
+def _failed(response: Any) -> set[str]:
+    return {item["itemIdentifier"] for item in response["batchItemFailures"]}
+
+
+def _succeeds(handler: Any, native_event: dict[str, Any]) -> bool:
+    try:
+        handler(native_event, native.InvokeContext())
+    except Exception:
+        return False  # Lambda marks the asynchronous invocation failed and retries it
+    return True
+
+
+def _http_function(app: App, request: Request) -> str:
+    """The function API Gateway would route to (its own 404/405 come from the adapter)."""
+    try:
+        return app.match(request.method, request.path)[0].name
+    except HTTPError:
+        http = [f for f in app.functions.values() if isinstance(f.trigger, Http)]
+        for fn in http:
+            if fn.match_path(request.path) is not None:
+                return fn.name
+        if not http:
+            raise
+        return http[0].name

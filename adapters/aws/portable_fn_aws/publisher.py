@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``pf.publish`` / ``pf.send`` / ``pf.emit`` on AWS: SNS, SQS and EventBridge via boto3.
+
+Events travel in structured mode (the whole CloudEvent as the JSON body, DESIGN section 3), so
+every hop (SNS -> SQS, EventBridge -> Lambda) keeps ``id``, ``type`` and ``source``:
+- SQS SendMessage: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+- SNS Publish: https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+- EventBridge PutEvents: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html
+  (``Source`` = CloudEvent source, ``DetailType`` = type, ``Detail`` = the structured event).
+Resource names come from the environment the template sets (``PF_TOPIC_<NAME>`` = topic ARN,
+``PF_QUEUE_<NAME>`` = queue URL, ``PF_EVENT_BUS``); without them the name is looked up through
+the API. boto3 is imported on the first publish, never at import: the runtime ships it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from portable_fn.errors import PublishError
+from portable_fn.events import CloudEvent, to_json
+
+STRUCTURED = "application/cloudevents+json; charset=utf-8"
+_ATTRIBUTES = {"content-type": {"DataType": "String", "StringValue": STRUCTURED}}
+MAX_DELAY = 900  # SQS DelaySeconds upper bound
+
+
+def env_name(kind: str, name: str) -> str:
+    """``PF_TOPIC_ORDER_EVENTS`` for topic ``order-events``: what the template sets."""
+    return f"PF_{kind.upper()}_{name.upper().replace('-', '_')}"
+
+
+class AwsPublisher:
+    """A ``portable_fn.adapter.Publisher`` over boto3 clients created on first use."""
+
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        client_factory: Any = None,
+    ) -> None:
+        self._environ = os.environ if environ is None else environ
+        self._client_factory = client_factory
+        self._clients: dict[str, Any] = {}
+        self._resolved: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def _client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is None:
+            with self._lock:
+                client = self._clients.get(service)
+                if client is None:
+                    factory = self._client_factory
+                    if factory is None:
+                        try:
+                            import boto3
+                        except ImportError as exc:
+                            raise ImportError(
+                                "publishing on AWS needs boto3 (the Lambda runtime has it); "
+                                'install it with: pip install "portable-fn-aws[publish]"'
+                            ) from exc
+                        factory = boto3.client
+                    client = self._clients[service] = factory(service)
+        return client
+
+    def _resource(self, kind: str, name: str) -> str:
+        key = (kind, name)
+        found = self._resolved.get(key) or self._environ.get(env_name(kind, name))
+        if not found:
+            try:
+                if kind == "topic":  # idempotent: returns the existing topic's ARN
+                    found = self._client("sns").create_topic(Name=name)["TopicArn"]
+                else:
+                    found = self._client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+            except Exception as exc:  # botocore errors; botocore is not imported here
+                raise PublishError(
+                    f"no {kind} {name!r}: set {env_name(kind, name)} or create it ({exc})"
+                ) from exc
+        self._resolved[key] = found
+        return found
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        arn = self._resource("topic", topic)
+        params: dict[str, Any] = {
+            "TopicArn": arn,
+            "Message": to_json(event).decode("utf-8"),
+            "MessageAttributes": _ATTRIBUTES,
+        }
+        if arn.endswith(".fifo"):
+            params.update(_fifo(event))
+        self._call("sns", "publish", topic, params)
+
+    def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        url = self._resource("queue", queue)
+        params: dict[str, Any] = {
+            "QueueUrl": url,
+            "MessageBody": to_json(event).decode("utf-8"),
+            "MessageAttributes": _ATTRIBUTES,
+        }
+        if delay:
+            if not 0 <= delay <= MAX_DELAY:
+                raise PublishError(f"SQS delays are 0-{MAX_DELAY} seconds, got {delay}")
+            params["DelaySeconds"] = round(delay)
+        if url.endswith(".fifo"):
+            params.update(_fifo(event))
+        self._call("sqs", "send_message", queue, params)
+
+    def emit(self, event: CloudEvent) -> None:
+        entry = {
+            "Source": event.source,
+            "DetailType": event.type,
+            "Detail": to_json(event).decode("utf-8"),
+            "EventBusName": self._environ.get("PF_EVENT_BUS", "default"),
+        }
+        response = self._call("events", "put_events", "event bus", {"Entries": [entry]})
+        if response.get("FailedEntryCount"):
+            failed = response.get("Entries", [{}])[0]
+            raise PublishError(
+                f"EventBridge refused the event: {failed.get('ErrorCode')} "
+                f"{failed.get('ErrorMessage')}"
+            )
+
+    def _call(self, service: str, method: str, target: str, params: dict[str, Any]) -> Any:
+        try:
+            return getattr(self._client(service), method)(**params)
+        except PublishError:
+            raise
+        except Exception as exc:  # botocore ClientError / EndpointConnectionError
+            raise PublishError(f"{service} refused the event for {target!r}: {exc}") from exc
+
+
+def _fifo(event: CloudEvent) -> dict[str, str]:
+    # FIFO needs a group (ordering scope) and a deduplication id; the event id is the latter.
+    group = event.extensions.get("partitionkey")
+    return {"MessageGroupId": str(group or "default"), "MessageDeduplicationId": event.id}
