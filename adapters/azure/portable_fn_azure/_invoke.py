@@ -70,6 +70,14 @@ def run_event(
     else:
         if event is None:
             return
+        carried = event.extensions.get("traceparent")
+        if isinstance(carried, str) and carried != ctx.traceparent:
+            # The event's own trace is the causal chain to continue in what the handler sends.
+            ctx = Context(
+                provider=ctx.provider, function_name=ctx.function_name,
+                invocation_id=ctx.invocation_id, attempt=ctx.attempt, deadline=ctx.deadline,
+                native=ctx.native, native_context=ctx.native_context, traceparent=carried,
+            )
         outcome = dispatch_event(app, function, event, ctx)
     if outcome.ok:
         return

@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Indexing: what ``azure.functions`` reports for the generated app is what the host reads."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from portable_fn import App
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import AzureOptions, function_app
+from portable_fn_azure._functionapp import FALLBACK, azure_route
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "shop_bindings.json"
+
+
+def bindings(app: App, options: AzureOptions | None = None) -> dict[str, Any]:
+    """Per function: the function.json the worker reports, plus its retry policy (sent to the
+    host as RpcFunctionMetadata.retry_options, outside the bindings)."""
+    native = function_app(app, options)
+    found = {}
+    for f in native.get_functions():
+        meta = json.loads(f.get_function_json())
+        retry = f.get_settings_dict("retry_policy")
+        if retry:
+            meta["retry"] = retry
+        found[f.get_function_name()] = meta
+    return found
+
+
+def test_shop_binding_metadata_matches_snapshot(shop: Any) -> None:
+    app, _ = shop
+    found = bindings(app)
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(json.dumps(found, indent=2, sort_keys=True) + "\n")
+    assert found == json.loads(SNAPSHOT.read_text())
+
+
+def test_shop_has_one_function_per_handler_plus_the_http_fallback(shop: Any) -> None:
+    app, _ = shop
+    assert list(bindings(app)) == [*app.functions, FALLBACK]
+
+
+def test_each_function_has_exactly_one_trigger(shop: Any) -> None:
+    app, _ = shop
+    for name, meta in bindings(app).items():
+        triggers = [b for b in meta["bindings"] if b["type"].endswith("Trigger")]
+        assert len(triggers) == 1, name
+
+
+def _app() -> App:
+    app = App("opts")
+    app.use_publisher(RecordingPublisher())
+
+    @app.http("/files/{path+}", methods=["GET", "PUT"], auth="anonymous")
+    def files(req: Any) -> str:
+        return "ok"
+
+    @app.queue("jobs", max_retries=2)
+    def job(event: Any) -> None: ...
+
+    @app.topic("news")
+    def news(event: Any) -> None: ...
+
+    @app.storage("photos", on=("created", "deleted"), prefix="raw/", suffix=".png")
+    def photo(event: Any) -> None: ...
+
+    @app.schedule("*/15 9-17 * * 1-5")
+    def office_hours(event: Any) -> None: ...
+
+    @app.stream("telemetry")
+    def telemetry(event: Any) -> None: ...
+
+    return app
+
+
+def test_greedy_route_and_anonymous_auth() -> None:
+    found = bindings(_app())["files"]["bindings"][0]
+    assert found["route"] == "files/{*path}"
+    assert found["authLevel"] == "ANONYMOUS"
+    assert found["methods"] == ["GET", "PUT"]
+
+
+@pytest.mark.parametrize(("path", "route"), [
+    ("/", ""), ("/orders", "orders"), ("/orders/{id}", "orders/{id}"),
+    ("/a/{b}/c/{rest+}", "a/{b}/c/{*rest}"),
+])
+def test_azure_route(path: str, route: str) -> None:
+    assert azure_route(path) == route
+
+
+def test_default_services() -> None:
+    found = bindings(_app())
+    assert found["job"]["bindings"][0] == {
+        "direction": "IN", "type": "queueTrigger", "name": "msg", "queueName": "jobs",
+        "connection": "AzureWebJobsStorage"}
+    assert found["news"]["bindings"][0]["subscriptionName"] == "news"
+    assert found["photo"]["bindings"][0]["type"] == "eventGridTrigger"
+    assert found["office_hours"]["bindings"][0]["schedule"] == "0 */15 9-17 * * 1-5"
+    hub = found["telemetry"]
+    assert hub["bindings"][0]["cardinality"].lower() == "many"
+    assert hub["bindings"][0]["eventHubName"] == "telemetry"
+    assert hub["retry"]["strategy"] == "exponential_backoff"
+    assert hub["retry"]["max_retry_count"] == "4"
+    assert hub["retry"]["minimum_interval"] == "00:00:01"
+    assert hub["retry"]["maximum_interval"] == "00:05:00"
+
+
+def test_alternative_services() -> None:
+    options = AzureOptions(queues="servicebus", topics="eventgrid", storage_events="blob")
+    found = bindings(_app(), options)
+    assert found["job"]["bindings"][0]["type"] == "serviceBusTrigger"
+    assert found["job"]["bindings"][0]["queueName"] == "jobs"
+    assert found["news"]["bindings"][0]["type"] == "eventGridTrigger"
+    assert found["photo"]["bindings"][0] == {
+        "direction": "IN", "type": "blobTrigger", "name": "blob",
+        "path": "photos/raw/{name}.png", "connection": "AzureWebJobsStorage"}
+
+
+def test_bad_option_is_a_configuration_error() -> None:
+    from portable_fn.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        AzureOptions(queues="kafka")  # type: ignore[arg-type]

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: Apache-2.0
+"""HTTP: ``HttpRequest`` built by the library's own converter from the host's RpcHttp, through
+the generated function, to the ``HttpResponse`` the worker encodes for the host."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+import pytest
+from portable_fn import App, Response
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import function_app, worker
+from portable_fn_azure import http as http_codec
+from portable_fn_azure._functionapp import FALLBACK
+
+
+def test_request_fields(event: Any) -> None:
+    req = worker.decode(event("http_post_json"))
+    request = http_codec.to_request(req)
+    assert request.method == "POST"
+    assert request.path == "/orders"
+    assert request.query.getall("tag") == ["a", "b"]  # from the URL, not the host's last-wins map
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.cookies == {"session": "abc", "theme": "dark"}
+    assert request.client_ip == "203.0.113.7"
+    assert request.json() == {"sku": "blue-mug", "id": "o-1"}
+
+
+@pytest.mark.parametrize(("forwarded", "ip"), [
+    ("203.0.113.7:52314", "203.0.113.7"), ("203.0.113.7", "203.0.113.7"),
+    ("[2001:db8::1]:443", "2001:db8::1"), ("2001:db8::1", "2001:db8::1"),
+    ("198.51.100.2:1, 10.0.0.1", "198.51.100.2"), ("", None),
+])
+def test_client_ip(forwarded: str, ip: str | None) -> None:
+    from portable_fn.http import Headers
+
+    assert http_codec.client_ip(Headers({"x-forwarded-for": forwarded})) == ip
+
+
+def test_shop_create_then_get(shop: Any, event: Any) -> None:
+    app, recorder = shop
+    native = function_app(app)
+    created = worker.invoke(native, "create_order", event("http_post_json"))
+    assert isinstance(created, func.HttpResponse)
+    assert created.status_code == 202
+    body = json.loads(created.get_body())
+    assert body["id"] == "o-1"
+    [published] = recorder.sent
+    assert (published.kind, published.name) == ("topic", "order-events")
+    assert published.event.id == body["event_id"]
+    assert published.event.source == "/portable-fn/shop/create_order"
+    got = worker.invoke(native, "get_order", event("http_get_route"))
+    assert got.status_code == 200
+    assert json.loads(got.get_body()) == {"sku": "blue-mug", "id": "o-1"}
+    datum = worker.encode_http_return(got)  # what goes back to the host
+    assert datum.value["status_code"].value == "200"
+    assert datum.value["headers"]["content-type"].value == "application/json"
+
+
+def _request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+             ) -> dict[str, Any]:
+    import base64
+
+    return {"binding": "httpTrigger", "data": {"type": "http", "value": {
+        "method": method, "url": f"https://x.azurewebsites.net{path}",
+        "headers": headers or {}, "query": {}, "params": {},
+        "body": {"type": "bytes", "base64": base64.b64encode(body).decode()}}}}
+
+
+def _app() -> tuple[App, Any]:
+    app = App("web")
+    app.use_publisher(RecordingPublisher())
+
+    @app.http("/boom", methods=["GET"])
+    def boom(req: Any) -> None:
+        raise RuntimeError("secret detail")
+
+    @app.http("/echo", methods=["POST"])
+    def echo(req: Any) -> Any:
+        return req.json()
+
+    @app.http("/cookies", methods=["GET"])
+    def cookies(req: Any) -> Response:
+        return Response.binary(b"\x00\xff", content_type="image/png", headers=[
+            ("set-cookie", "a=1; Path=/"), ("set-cookie", "b=2; HttpOnly")])
+
+    @app.http("/slow", methods=["GET"])
+    async def slow(req: Any) -> dict[str, str]:
+        return {"async": "yes"}
+
+    return app, function_app(app)
+
+
+def test_handler_exception_is_a_json_500_without_traceback() -> None:
+    _, native = _app()
+    resp = worker.invoke(native, "boom", _request("GET", "/boom"))
+    assert resp.status_code == 500
+    text = resp.get_body().decode()
+    assert json.loads(text)["error"]["status"] == 500
+    assert "secret detail" not in text and "Traceback" not in text
+
+
+def test_bad_json_is_a_400() -> None:
+    _, native = _app()
+    resp = worker.invoke(native, "echo", _request("POST", "/echo", b"{nope",
+                                                   {"content-type": "application/json"}))
+    assert resp.status_code == 400
+    assert json.loads(resp.get_body())["error"]["status"] == 400
+
+
+def test_unrouted_and_wrong_method_reach_the_fallback() -> None:
+    _, native = _app()
+    missing = worker.invoke(native, FALLBACK, _request("GET", "/nothing-here"))
+    assert missing.status_code == 404
+    assert json.loads(missing.get_body())["error"]["status"] == 404
+    wrong = worker.invoke(native, FALLBACK, _request("DELETE", "/echo"))
+    assert wrong.status_code == 405
+    assert wrong.headers["allow"] == "POST"
+
+
+def test_binary_body_and_several_cookies_reach_the_host() -> None:
+    _, native = _app()
+    resp = worker.invoke(native, "cookies", _request("GET", "/cookies"))
+    assert resp.get_body() == b"\x00\xff"
+    assert resp.mimetype == "image/png"
+    datum = worker.encode_http_return(resp)
+    cookies = [m.OutputString() for c in datum.value["cookies"] for m in c.values()]
+    assert cookies == ["a=1; Path=/", "b=2; HttpOnly"]
+    assert "set-cookie" not in {k.lower() for k in datum.value["headers"]}
+
+
+def test_async_handler() -> None:
+    _, native = _app()
+    resp = worker.invoke(native, "slow", _request("GET", "/slow"))
+    assert json.loads(resp.get_body()) == {"async": "yes"}

@@ -1,0 +1,71 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Service Bus trigger: the three shapes a message arrives in (plain, structured CloudEvent,
+AMQP-binding binary CloudEvent)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from portable_fn import App
+from portable_fn.errors import EventDecodeError
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import function_app, servicebus, worker
+
+
+@pytest.mark.parametrize(("name", "golden"), [
+    ("servicebus_plain", {
+        "id": "87c66eaf88e84119b66a26278a7b4149", "source": "/azure/servicebus/orders",
+        "type": "com.microsoft.servicebus.message", "subject": "Microsoft.Azure.ServiceBus",
+        "time": datetime(2020, 6, 18, 5, 39, 12, 170000, tzinfo=timezone.utc),
+        "datacontenttype": "application/json", "data": {"lucky_number": 23},
+        "extensions": {"partitionkey": "customer-7", "sequence": "3"}}),
+    ("servicebus_structured", {
+        "id": "5a5f4a84-6c1e-4b4e-9d5c-9f0d3c1c2b7a",
+        "type": "com.example.fulfilment.requested",
+        "source": "/portable-fn/shop/request_fulfilment", "data": {"id": "o-1", "sku": "blue-mug"},
+        "extensions": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}),
+    ("servicebus_amqp_binary", {
+        "id": "inv-42-paid", "source": "/billing", "type": "com.example.invoice.paid",
+        "subject": "invoice/42", "datacontenttype": "application/json", "data": {"invoice": 42},
+        "time": datetime(2026, 11, 23, 10, 15, tzinfo=timezone.utc), "extensions": {}}),
+])
+def test_golden_fields(event: Any, name: str, golden: dict[str, Any]) -> None:
+    ce = servicebus.to_event(worker.decode(event(name)), entity="orders")
+    for attribute, value in golden.items():
+        found = getattr(ce, attribute)
+        assert (dict(found) if attribute == "extensions" else found) == value, attribute
+
+
+def test_structured_content_type_with_a_non_event_body_fails_typed(event: Any) -> None:
+    doc = event("servicebus_structured")
+    doc["data"]["value"] = '{"hello": "world"}'
+    with pytest.raises(EventDecodeError):
+        servicebus.to_event(worker.decode(doc), entity="orders")
+
+
+def test_topic_subscription_function_gets_the_published_event(shop: Any, event: Any) -> None:
+    app, recorder = shop
+    native = function_app(app)
+    worker.invoke(native, "request_fulfilment", event("servicebus_structured"))
+    [sent] = recorder.sent
+    assert (sent.kind, sent.name) == ("queue", "fulfilment")
+    assert sent.event.data == {"id": "o-1", "sku": "blue-mug"}
+    # The trace carried by the incoming event travels on what the handler sends.
+    assert sent.event.extensions.get("traceparent", "").split("-")[1] == (
+        "0af7651916cd43dd8448eb211c80319c")
+
+
+def test_delivery_count_is_the_attempt(event: Any) -> None:
+    app = App("sb")
+    app.use_publisher(RecordingPublisher())
+    seen: list[int] = []
+
+    @app.topic("news")
+    def news(ev: Any, ctx: Any) -> None:
+        seen.append(ctx.attempt)
+
+    worker.invoke(function_app(app), "news", event("servicebus_structured"))
+    assert seen == [4]

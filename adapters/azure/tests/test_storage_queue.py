@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Storage Queue trigger: ``QueueMessage`` as the worker builds it -> CloudEvent -> handler."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from portable_fn import App
+from portable_fn.errors import EventDecodeError, NonRetryable
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import function_app, storage_queue, worker
+
+
+@pytest.mark.parametrize(("name", "golden"), [
+    ("queue_plain_json", {
+        "id": "b6f1bd79-5d3e-4dbf-b2e1-5a8ddf4a6f5e", "source": "/azure/storage/queues/jobs",
+        "type": "com.microsoft.storage.queue.message", "datacontenttype": "application/json",
+        "time": datetime(2026, 11, 23, 10, 15, 2, tzinfo=timezone.utc),
+        "data": {"orderId": "1001", "sku": "blue-mug"}}),
+    ("queue_plain_text", {
+        "id": "4b0c4fb5-8a4f-4c06-9d8f-3f6e2b7a1c22", "datacontenttype": "text/plain; charset=utf-8",
+        "time": datetime(2026, 11, 23, 10, 15, 2, 123456, tzinfo=timezone.utc),
+        "data": "resize photos/cat.png"}),
+    ("queue_bytes", {"datacontenttype": "application/octet-stream",
+                     "data": b"\x00\x9f\x92\x96\xff"}),
+    ("queue_cloudevent", {  # what pf.send wrote: the original event, unchanged
+        "id": "5a5f4a84-6c1e-4b4e-9d5c-9f0d3c1c2b7a",
+        "source": "/portable-fn/shop/request_fulfilment",
+        "type": "com.example.fulfilment.requested", "data": {"id": "o-1", "sku": "blue-mug"},
+        "extensions": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}),
+])
+def test_golden_fields(event: Any, name: str, golden: dict[str, Any]) -> None:
+    msg = worker.decode(event(name))
+    ce = storage_queue.to_event(msg, queue="jobs")
+    for attribute, value in golden.items():
+        found = getattr(ce, attribute)
+        assert (dict(found) if attribute == "extensions" else found) == value, attribute
+
+
+def test_invalid_cloudevent_body_is_a_typed_decode_error(event: Any) -> None:
+    msg = worker.decode(event("queue_bad_cloudevent"))
+    with pytest.raises(EventDecodeError) as info:
+        storage_queue.to_event(msg, queue="jobs")
+    assert (info.value.provider, info.value.trigger) == ("azure", "queueTrigger")
+
+
+def test_attempt_is_the_dequeue_count(shop: Any, event: Any) -> None:
+    app, _ = shop
+    seen: list[int] = []
+
+    test_app = App("attempts")
+    test_app.use_publisher(RecordingPublisher())
+
+    @test_app.queue("jobs")
+    def job(ev: Any, ctx: Any) -> None:
+        seen.append(ctx.attempt)
+
+    worker.invoke(function_app(test_app), "job", event("queue_cloudevent"))
+    assert seen == [2]
+
+
+def test_shop_fulfil_succeeds_and_poison_raises(shop: Any, event: Any) -> None:
+    app, _ = shop
+    native = function_app(app)
+    assert worker.invoke(native, "fulfil", event("queue_cloudevent")) is None
+    doc = event("queue_cloudevent")
+    doc["data"]["value"] = doc["data"]["value"].replace("blue-mug", "poison")
+    with pytest.raises(ValueError, match="poison"):  # the host will redeliver
+        worker.invoke(native, "fulfil", doc)
+
+
+def test_non_retryable_without_storage_setting_raises_for_the_host(
+        event: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AzureWebJobsStorage", raising=False)
+    app = App("nonretry")
+    app.use_publisher(RecordingPublisher())
+
+    @app.queue("jobs")
+    def job(ev: Any) -> None:
+        raise NonRetryable("bad order")
+
+    native = function_app(app)
+    with pytest.raises(NonRetryable):
+        worker.invoke(native, "job", event("queue_plain_json"))
+    with pytest.raises(EventDecodeError):  # undecodable: never reaches the handler
+        worker.invoke(native, "job", event("queue_bad_cloudevent"))
