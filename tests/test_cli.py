@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHOP = "examples/shop/app.py"
 
 
-def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, cwd: Path = ROOT, path: str = "") -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), path, env.get("PYTHONPATH", "")])
     return subprocess.run(
         [sys.executable, "-m", "portable_fn.cli", *args],
         cwd=cwd,
@@ -134,3 +134,87 @@ def test_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     assert no_file.returncode == 2 and "absent.json" in no_file.stderr
     empty = cli("dlq", SHOP, "--state-dir", str(tmp_path / "none"), "list")
     assert empty.returncode == 0 and "nothing was dead-lettered" in empty.stderr
+
+
+FAKE_ADAPTER = """
+from portable_fn.adapter import Finding
+from portable_fn.testing import http_request, invoke
+
+
+class FakeCloud:
+    name = "fakecloud"
+
+    def findings(self, app):
+        return [Finding(function="fulfil", level="unsupported", message="no dead-letter queues")]
+
+    def package(self, app, app_ref, out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "entry.txt").write_text(app_ref)
+        return [Finding(function=None, level="info", message="wrote entry.txt")]
+
+    def sample_events(self):
+        return {"http-order": {"verb": "POST", "route": "/orders", "payload": '{"sku": "z"}'}}
+
+    def invoke(self, app, function, native):
+        resp = invoke(app, function, http_request(native["verb"], native["route"],
+                                                  body=native["payload"]))
+        return {"statusCode": resp.status, "body": resp.body.decode()}
+
+
+ADAPTER = FakeCloud()
+"""
+
+
+def _install_fake_adapter(where: Path) -> str:
+    """A third-party adapter found through the real entry-point machinery: a ``.dist-info``
+    folder on ``sys.path`` declaring ``portable_fn.adapters: fakecloud`` (no real provider can
+    run here, and the point is the CLI's discovery and delegation, not a provider)."""
+    (where / "fakecloud_adapter.py").write_text(FAKE_ADAPTER)
+    info = where / "fakecloud-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakecloud\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(
+        "[portable_fn.adapters]\nfakecloud = fakecloud_adapter:ADAPTER\n"
+    )
+    return str(where)
+
+
+def test_adapter_commands_go_through_the_entry_point(tmp_path: Path) -> None:
+    path = _install_fake_adapter(tmp_path)
+    kinds = cli("events", "fakecloud", path=path)
+    assert kinds.returncode == 0 and kinds.stdout.split() == ["http-order"]
+    sample = cli("events", "fakecloud", "http-order", path=path)
+    assert json.loads(sample.stdout)["route"] == "/orders"
+    invoked = cli(
+        "invoke",
+        SHOP,
+        "create_order",
+        "--provider",
+        "fakecloud",
+        "--event",
+        "http-order",
+        path=path,
+    )
+    assert invoked.returncode == 0, invoked.stderr
+    result = json.loads(invoked.stdout)["result"]
+    assert result["statusCode"] == 202 and json.loads(result["body"])["id"]
+    inspected = json.loads(cli("inspect", SHOP, "--json", path=path).stdout)
+    assert inspected["providers"]["fakecloud"] == [
+        {"function": "fulfil", "level": "unsupported", "message": "no dead-letter queues"}
+    ]
+    assert "no dead-letter queues" in cli("inspect", SHOP, path=path).stdout
+    out = tmp_path / "dist"
+    packaged = cli("package", SHOP, "--provider", "fakecloud", "--out", str(out), path=path)
+    assert packaged.returncode == 0, packaged.stderr
+    assert (out / "entry.txt").read_text() == SHOP and "wrote entry.txt" in packaged.stdout
+
+
+def test_the_shop_readme_sample_events_run() -> None:
+    paid = cli("invoke", SHOP, "invoice_paid", "--event", "examples/shop/events/invoice-paid.json")
+    assert paid.returncode == 0 and json.loads(paid.stdout)["ok"] is True
+    order = cli(
+        "invoke", SHOP, "create_order", "--event", "examples/shop/events/order-request.json"
+    )
+    assert json.loads(order.stdout)["response"]["status"] == 202
+    poison = cli("invoke", SHOP, "fulfil", "--event", "examples/shop/events/poison-fulfilment.json")
+    assert poison.returncode == 1 and "poison" in json.loads(poison.stdout)["error"]

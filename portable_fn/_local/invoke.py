@@ -71,6 +71,19 @@ def _response(resp: Response) -> dict[str, Any]:
     }
 
 
+def _published(recorder: RecordingPublisher) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": p.kind,
+            "name": p.name,
+            "id": p.event.id,
+            "type": p.event.type,
+            "data": p.event.data,
+        }
+        for p in recorder.sent
+    ]
+
+
 def run_invoke(app: App, function: str, event_ref: str, provider: str | None) -> int:
     recorder = RecordingPublisher()
     app.use_publisher(recorder)
@@ -81,21 +94,13 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
         native = load_event(event_ref, adapter.sample_events())
         with contextlib.redirect_stdout(sys.stderr):
             result = adapter.invoke(app, function, native)
-        print(json.dumps({"provider": provider, "result": result}, indent=2, default=str))
+        report = {"provider": provider, "result": result, "published": _published(recorder)}
+        print(json.dumps(report, indent=2, default=str))
         return 0
     value = portable_value(app, function, load_event(event_ref))
     with contextlib.redirect_stdout(sys.stderr):
         outcome = invoke(app, function, value, provider="local")
-    published = [
-        {
-            "kind": p.kind,
-            "name": p.name,
-            "id": p.event.id,
-            "type": p.event.type,
-            "data": p.event.data,
-        }
-        for p in recorder.sent
-    ]
+    published = _published(recorder)
     if isinstance(outcome, Response):
         print(
             json.dumps(

@@ -11,12 +11,33 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import IO
 
 from portable_fn._local.asgi import LocalASGI
 from portable_fn._local.inspect import describe
 from portable_fn._local.report import Reporter
 from portable_fn._local.runtime import Options, Runtime
 from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
+
+
+def lock_state_dir(state: Path) -> IO[str]:
+    """One runtime per state directory: two would deliver every pending event twice."""
+    state.mkdir(parents=True, exist_ok=True)
+    handle = (state / "dev.lock").open("a+")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; trust the user
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigurationError(
+            f"another portable-fn dev is running with --state-dir {state}; stop it or pick "
+            "another state directory"
+        ) from None
+    return handle  # kept open (and locked) for the life of the process
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -40,6 +61,7 @@ def serve(app: App, *, host: str, port: int, options: Options, reporter: Reporte
         hint = 'portable-fn dev needs uvicorn: pip install "portable-fn[local]"'
         raise ImportError(hint) from exc
 
+    lock = lock_state_dir(Path(options.state_dir))  # held until the process ends
     sock = bind(host, port)
     bound = sock.getsockname()[1]
     runtime = Runtime(app, options, reporter)
@@ -74,6 +96,7 @@ def serve(app: App, *, host: str, port: int, options: Options, reporter: Reporte
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         _abandon_stuck_handlers(runtime, reporter)
+        lock.close()
 
 
 def _abandon_stuck_handlers(runtime: Runtime, reporter: Reporter) -> None:

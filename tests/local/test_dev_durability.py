@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.local.conftest import SHOP, SLOW, DevServer
+from tests.local.conftest import SHOP, SLOW, DevServer, run_cli
 
 
 def test_sigkill_between_accept_and_delivery_then_restart_delivers_everything(
@@ -118,3 +118,31 @@ def test_storage_filter_and_changes_made_while_down(
     assert deleted["type"] == "portable-fn.storage.object.deleted"
     time.sleep(0.5)
     assert len(second.invocations("inbox")) == 1  # skip.txt never fired (suffix filter)
+
+
+def test_non_retryable_dead_letters_at_once(dev: Callable[..., DevServer]) -> None:
+    server = dev(SLOW)
+    status, _, body = server.request(
+        "POST",
+        "/_pf/queues/strict",
+        b'{"n": 1}',
+        {
+            "ce-specversion": "1.0",
+            "ce-id": "s-1",
+            "ce-source": "/t",
+            "ce-type": "test.strict",
+            "content-type": "application/json",
+        },
+    )
+    assert status == 202 and body["functions"] == ["strict"]
+    dead = server.wait_for(lambda r: r.get("event") == "invocation" and r["id"] == "s-1")
+    assert (dead["outcome"], dead["attempt"], dead["dlq"]) == ("dead", 1, "strict-dlq")
+    assert dead["non_retryable"] is True and "malformed order" in dead["error"]
+
+
+def test_a_second_runtime_on_the_same_state_is_refused(
+    dev: Callable[..., DevServer], tmp_path: Path
+) -> None:
+    dev(SLOW, state=tmp_path / "state")
+    second = run_cli("dev", SLOW, "--port", "0", "--state-dir", str(tmp_path / "state"))
+    assert second.returncode == 2 and "another portable-fn dev" in second.stderr

@@ -45,3 +45,9 @@ def every_minute(event: pf.CloudEvent) -> None:
 @app.storage("inbox", on=("created", "deleted"), suffix=".csv")
 def inbox(event: pf.CloudEvent) -> None:
     """Only .csv keys, both actions: the watcher's filter is under test."""
+
+
+@app.queue("strict", max_retries=5)
+def strict(event: pf.CloudEvent) -> None:
+    """NonRetryable: dead-lettered on the first attempt, retries not spent."""
+    raise pf.NonRetryable("malformed order")
