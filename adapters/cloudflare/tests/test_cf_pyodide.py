@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import PyodideWorker, load_fixture
+
 from portable_fn.events import from_dict
 
 

@@ -10,14 +10,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import ADAPTER, _ensure_node_modules, tomllib
-
+from conftest import ADAPTER, ensure_node_modules, tomllib
 from portable_fn_cloudflare import plan
 
 
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
-    _ensure_node_modules()
+    ensure_node_modules()
     schema = json.loads((ADAPTER / "node_modules" / "wrangler" / "config-schema.json").read_text())
     return jsonschema.Draft7Validator(schema)
 

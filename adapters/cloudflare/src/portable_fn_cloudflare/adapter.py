@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
 from portable_fn.app import App
-
 from portable_fn_cloudflare import plan
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from portable_fn.adapter import Finding
 from portable_fn.app import App
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
-
 from portable_fn_cloudflare.scheduled import cron_for
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 

@@ -20,7 +20,6 @@ from portable_fn.app import App
 from portable_fn.events import CloudEvent, to_dict
 from portable_fn.http import Headers, Request, Response
 from portable_fn.triggers import Schedule
-
 from portable_fn_cloudflare import fetch, native, plan, scheduled
 from portable_fn_cloudflare.runtime import WorkerRuntime
 

@@ -20,10 +20,8 @@ disagree. Cloudflare facts this rests on:
 
 from __future__ import annotations
 
-import hashlib
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Retry, Storage, Topic
@@ -37,8 +35,7 @@ _NOT_BINDING = re.compile(r"[^A-Z0-9_]")
 DEFAULT_BATCH_SIZE = 10
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Consumer:
+class Consumer(NamedTuple):
     """One queue this Worker consumes, and the function its messages go to."""
 
     queue: str
@@ -57,6 +54,8 @@ def queue_name(*parts: str) -> str:
     name = "--".join(_NOT_NAME.sub("-", p.lower()).strip("-") for p in parts)
     if len(name) <= _MAX_QUEUE_NAME:
         return name
+    import hashlib  # only for over-long names: keep it off the cold-start path
+
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]
     return f"{name[: _MAX_QUEUE_NAME - 9].rstrip('-')}-{digest}"
 

@@ -17,23 +17,23 @@ from __future__ import annotations
 import contextvars
 import math
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from typing import Any
 
 from portable_fn.app import App
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_dict
-
 from portable_fn_cloudflare import plan
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
 
-@dataclass
 class Outbox:
     """The bindings and pending sends of one invocation."""
 
-    env: Any
-    pending: list[Awaitable[Any]] = field(default_factory=list)
+    __slots__ = ("env", "pending")
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.pending: list[Awaitable[Any]] = []
 
     async def flush(self) -> None:
         """Await every send; raise ``PublishError`` naming the first that failed."""

@@ -15,21 +15,18 @@ body becomes ``type=com.cloudflare.queues.message``, ``source=cloudflare:queues/
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
-
 from portable_fn_cloudflare._values import plain, utc_time
 
 TYPE = "com.cloudflare.queues.message"
 PROVIDER = "cloudflare"
 
 
-@dataclass(frozen=True, slots=True)
-class QueueMessage:
+class QueueMessage(NamedTuple):
     """The fields of a delivered message, read once off the runtime object."""
 
     id: str

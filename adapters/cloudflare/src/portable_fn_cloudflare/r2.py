@@ -23,7 +23,6 @@ from typing import Any, Literal
 
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, storage_data
-
 from portable_fn_cloudflare._values import utc_time
 from portable_fn_cloudflare.queue import PROVIDER, QueueMessage
 

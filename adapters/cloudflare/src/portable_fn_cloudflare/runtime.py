@@ -12,7 +12,6 @@ https://developers.cloudflare.com/queues/configuration/javascript-apis/#consumer
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from portable_fn.adapter import Context, Outcome, dispatch_event_async, dispatch_http_async
@@ -21,7 +20,6 @@ from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.http import Response
 from portable_fn.triggers import Schedule
-
 from portable_fn_cloudflare import fetch as http_codec
 from portable_fn_cloudflare import plan, r2, scheduled
 from portable_fn_cloudflare import queue as queue_codec
@@ -58,7 +56,7 @@ class WorkerRuntime:
             return Response.json(
                 {"error": {"status": 400, "message": "unreadable request"}}, status=400
             )
-        invocation = portable.headers.get("cf-ray") or uuid.uuid4().hex
+        invocation = portable.headers.get("cf-ray") or _new_id()
         context = Context(
             provider=PROVIDER,
             function_name="",
@@ -245,3 +243,9 @@ def _dead_body(body: Any) -> Any:
 def _str_ext(event: CloudEvent, name: str) -> str | None:
     value = event.extensions.get(name)
     return value if isinstance(value, str) else None
+
+
+def _new_id() -> str:
+    import uuid  # rare (every Cloudflare request has a cf-ray): keep it off the import path
+
+    return uuid.uuid4().hex

@@ -21,7 +21,6 @@ from typing import Any
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, schedule_data
 from portable_fn.triggers import Schedule
-
 from portable_fn_cloudflare._values import utc_time
 
 TYPE = "com.cloudflare.workers.scheduled"

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from portable_fn.adapter import Outcome
 from portable_fn.triggers import Retry
@@ -32,8 +31,7 @@ from portable_fn.triggers import Retry
 MAX_DELAY_SECONDS = 43_200
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(NamedTuple):
     action: Literal["ack", "retry", "dead_letter", "drop"]
     delay_seconds: int | None = None
 

@@ -26,7 +26,6 @@ from portable_fn.adapter import Finding
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Storage
-
 from portable_fn_cloudflare import plan, wrangler
 from portable_fn_cloudflare.findings import findings
 

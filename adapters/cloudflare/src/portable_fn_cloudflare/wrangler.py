@@ -17,7 +17,6 @@ from typing import Any
 
 from portable_fn.app import App
 from portable_fn.triggers import Schedule, Storage
-
 from portable_fn_cloudflare import plan
 from portable_fn_cloudflare.findings import MAX_BATCH_SIZE
 from portable_fn_cloudflare.scheduled import cron_for

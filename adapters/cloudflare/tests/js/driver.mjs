@@ -222,19 +222,20 @@ async function doExec(cmd) {
 
 // Time `number` fetches of the same request, for the benchmark; `kind` picks the class.
 async function doBench(cmd) {
-  const cls = cmd.className ? pyodide.pyimport(cmd.module)[cmd.className] : Default;
+  const cls = cmd.module ? pyodide.pyimport(cmd.module)[cmd.className ?? "Default"] : Default;
   const timings = [];
+  let last = null;
   for (let r = 0; r < (cmd.rounds ?? 1); r++) {
     const t = performance.now();
     for (let i = 0; i < cmd.number; i++) {
       const ctx = new ExecutionContext();
       const result = await cls(ctx, env).fetch(toWorkersRequest(makeRequest(cmd)));
       const js = result.js_object ?? result;
-      await js.arrayBuffer();
+      last = { status: js.status, body: new TextDecoder().decode(await js.arrayBuffer()) };
     }
     timings.push(((performance.now() - t) * 1000) / cmd.number);
   }
-  return { us_per_call: timings };
+  return { us_per_call: timings, last };
 }
 
 const handlers = { fetch: doFetch, scheduled: doScheduled, queue: doQueue, exec: doExec, bench: doBench };
