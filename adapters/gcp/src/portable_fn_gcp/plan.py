@@ -95,6 +95,10 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
         findings.append(
             Finding(name, "info", f"own URL; requests use the declared path {trigger.path}")
         )
+        if trigger.auth == "function":
+            findings.append(
+                Finding(name, "info", "auth='function': callers send an identity token (IAM)")
+            )
         return Deployment(name, service, "http", ("--trigger-http", auth))
     if isinstance(trigger, Schedule):
         cron = _cron(name, trigger, findings)

@@ -113,7 +113,8 @@ def from_notification(
         source=f"//storage.googleapis.com/projects/_/buckets/{bucket}",
         type=event_type,
         time=_time(attributes.get("eventTime") or fallback_time),
-        data={**obj, "bucket": obj.get("bucket", bucket), "name": obj.get("name", key)},
+        # bucketId/objectId name the object; the resource (absent with format NONE) adds the rest.
+        data={**obj, "bucket": bucket, "name": key},
     )
     return to_storage_event(native)
 

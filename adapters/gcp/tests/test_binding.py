@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The CloudEvents Pub/Sub binding (googleapis/google-cloudevents docs/spec/pubsub.md)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import CloudEvent, to_json
+
+from portable_fn_gcp.binding import from_message, to_message
+
+EVENT = CloudEvent(
+    id="e-1",
+    source="/portable-fn/shop/create_order",
+    type="com.example.order.created",
+    subject="orders/1",
+    dataschema="https://example.com/order.json",
+    time=datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc),
+    datacontenttype="application/json",
+    data={"id": "1", "sku": "x"},
+    extensions={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"},
+)
+
+
+def test_binary_mode_attributes() -> None:
+    data, attributes = to_message(EVENT)
+    assert json.loads(data) == {"id": "1", "sku": "x"}
+    assert attributes == {
+        "ce-specversion": "1.0",
+        "ce-id": "e-1",
+        "ce-source": "/portable-fn/shop/create_order",
+        "ce-type": "com.example.order.created",
+        "ce-subject": "orders/1",
+        "ce-dataschema": "https://example.com/order.json",
+        "ce-time": "2026-01-02T03:04:05.678000Z",
+        "ce-traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "content-type": "application/json",
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ({"a": [1, 2]}, "application/json"),
+        ("plain text", "text/plain; charset=utf-8"),
+        (b"\x00\xffbinary", "application/octet-stream"),
+        (None, None),
+    ],
+)
+def test_round_trip(data: object, content_type: str | None) -> None:
+    event = EVENT.replace(data=data, datacontenttype=content_type)
+    assert from_message(*to_message(event)) == event
+
+
+def test_extension_values_travel_as_strings() -> None:
+    event = EVENT.replace(extensions={"sequence": 7, "flag": True})
+    _, attributes = to_message(event)
+    assert (attributes["ce-sequence"], attributes["ce-flag"]) == ("7", "true")
+
+
+def test_structured_mode_by_content_type() -> None:
+    event = from_message(
+        to_json(EVENT), {"content-type": "application/cloudevents+json; charset=UTF-8"}
+    )
+    assert event == EVENT
+
+
+def test_structured_json_without_attributes_is_recognised() -> None:
+    assert from_message(to_json(EVENT), {}) == EVENT
+
+
+def test_plain_message_carries_no_event() -> None:
+    assert from_message(b'{"hello": 1}', {"attr1": "x"}) is None
+    assert from_message(b"test message 3", {}) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "attributes", "field"),
+    [
+        (b"", {"ce-specversion": "1.0", "ce-source": "s", "ce-type": "t"}, "attributes.ce-id"),
+        (
+            b"x",
+            {"ce-specversion": "0.3", "ce-id": "1", "ce-source": "s", "ce-type": "t"},
+            "attributes.ce-specversion",
+        ),
+        (b"{bad", {"content-type": "application/cloudevents+json"}, "attributes.ce-specversion"),
+        (
+            b"not json",
+            {
+                "ce-specversion": "1.0",
+                "ce-id": "1",
+                "ce-source": "s",
+                "ce-type": "t",
+                "content-type": "application/json",
+            },
+            "attributes.ce-data",
+        ),
+        (b'{"specversion": "1.0", "id": "1"}', {}, "attributes.ce-source"),
+    ],
+)
+def test_malformed_is_a_typed_decode_error(
+    data: bytes, attributes: dict[str, str], field: str
+) -> None:
+    with pytest.raises(EventDecodeError) as info:
+        from_message(data, attributes, trigger="queue")
+    assert (info.value.provider, info.value.trigger, info.value.field) == ("gcp", "queue", field)

@@ -1,0 +1,231 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The packaging target: ``deploy.sh`` passes shellcheck and maps each handler to the right
+``gcloud`` trigger flags; ``main.py`` defines one function per handler; findings report what
+Pub/Sub cannot honour."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import portable_fn as pf
+import pytest
+
+from portable_fn_gcp.plan import build
+
+
+def deploy_commands(script: str) -> dict[str, list[list[str]]]:
+    """Commands of deploy.sh after the helper definitions, grouped by service (first word)."""
+    body = script.split("# Topics:", 1)[1] if "# Topics:" in script else script
+    joined = body.replace("\\\n", " ")
+    out: dict[str, list[list[str]]] = {}
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        words = shlex.split(line, posix=True)
+        out.setdefault(words[0], []).append(words)
+    return out
+
+
+def deploy_of(script: str, service: str) -> list[str]:
+    [command] = [c for c in deploy_commands(script)["deploy"] if c[1] == service]
+    return command[2:]
+
+
+def test_shellcheck_passes(shop_dist: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck is required: apt-get install -y shellcheck")
+    result = subprocess.run(
+        [shellcheck, "--severity=style", str(shop_dist / "deploy.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_script_is_strict_and_executable(shop_dist: Path) -> None:
+    script = (shop_dist / "deploy.sh").read_text()
+    assert script.startswith("#!/usr/bin/env bash\n")
+    assert "set -euo pipefail" in script
+    assert (shop_dist / "deploy.sh").stat().st_mode & 0o111
+    subprocess.run(["bash", "-n", str(shop_dist / "deploy.sh")], check=True)
+
+
+def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
+    script = (shop_dist / "deploy.sh").read_text()
+    expected = {
+        # auth="function" (the default): callers need an identity token with run.invoker.
+        "create-order": [
+            "--trigger-http",
+            "--no-allow-unauthenticated",
+            "--entry-point",
+            "create_order",
+        ],
+        "get-order": ["--trigger-http", "--no-allow-unauthenticated", "--entry-point", "get_order"],
+        "notify-customer": [
+            "--trigger-topic",
+            "order-events",
+            "--entry-point",
+            "notify_customer",
+            "--retry",
+        ],
+        "request-fulfilment": [
+            "--trigger-topic",
+            "order-events",
+            "--entry-point",
+            "request_fulfilment",
+            "--retry",
+        ],
+        "fulfil": ["--trigger-topic", "fulfilment", "--entry-point", "fulfil", "--retry"],
+        "nightly-report": [
+            "--trigger-http",
+            "--no-allow-unauthenticated",
+            "--entry-point",
+            "nightly_report",
+        ],
+        "on-upload": [
+            "--trigger-event-filters",
+            "type=google.cloud.storage.object.v1.finalized",
+            "--trigger-event-filters",
+            "bucket=$BUCKET_UPLOADS",
+            "--entry-point",
+            "on_upload",
+            "--retry",
+        ],
+        "invoice-paid": [
+            "--trigger-topic",
+            "shop-events",
+            "--entry-point",
+            "invoice_paid",
+            "--retry",
+        ],
+    }
+    for service, flags in expected.items():
+        assert deploy_of(script, service) == flags, service
+    commands = deploy_commands(script)
+    topics = {c[1] for c in commands["ensure_topic"]}
+    assert {"order-events", "fulfilment", "fulfilment-dlq", "shop-events"} <= topics
+    # fulfil: max_retries=3 is 4 attempts, below Pub/Sub's minimum of 5.
+    dead = {c[1]: c[2:] for c in commands["dead_letter"]}
+    assert dead["$(function_trigger fulfil)"] == ["fulfilment-dlq", "5", "1s", "300s"]
+    [job] = commands["schedule_job"]
+    assert job == ["schedule_job", "nightly-report", "nightly-report", "0 0 * * *"]
+    assert 'BUCKET_UPLOADS="${BUCKET_UPLOADS:-uploads}"' in script
+
+
+def test_main_defines_one_real_function_per_handler(shop_dist: Path) -> None:
+    main = (shop_dist / "main.py").read_text()
+    for name, signature in [
+        ("create_order", "http"),
+        ("nightly_report", "http"),
+        ("fulfil", "cloud_event"),
+        ("on_upload", "cloud_event"),
+    ]:
+        assert f"{name} = functions_framework.{signature}(" in main
+    assert (shop_dist / "requirements.txt").read_text().startswith("functions-framework==")
+    assert (shop_dist / "portable_fn" / "__init__.py").is_file()
+    assert (shop_dist / "portable_fn_gcp" / "functions.py").is_file()
+    assert (shop_dist / "examples" / "shop" / "app.py").is_file()
+
+
+def _app() -> pf.App:
+    app = pf.App("edge")
+
+    @app.queue("queue-one", max_retries=0)
+    def no_retry(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("queue-two", max_retries=100, fifo=True)
+    def many(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("queue-two")
+    def second_consumer(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("photos", on=("created", "deleted"), prefix="in/")
+    def both(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule("rate(7 minutes)")
+    def odd_rate(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule("rate(2 hours)")
+    def two_hours(event: pf.CloudEvent) -> None: ...
+
+    @app.event("google.cloud.audit.log.v1.written")
+    def audit(event: pf.CloudEvent) -> None: ...
+
+    @app.stream("clicks")
+    def clicks(events: pf.CloudEvent) -> None: ...
+
+    @app.http("/private", methods=["GET"], auth="function")
+    def private(req: pf.Request) -> str:
+        return "ok"
+
+    @app.http("/public", methods=["GET"], auth="anonymous")
+    def public(req: pf.Request) -> str:
+        return "ok"
+
+    return app
+
+
+def test_findings_report_what_pubsub_cannot_honour() -> None:
+    plan = build(_app())
+    by: dict[tuple[str | None, str], str] = {}
+    for f in plan.findings:  # all messages of one function and level, joined
+        by[(f.function, f.level)] = by.get((f.function, f.level), "") + " | " + f.message
+    assert "101 attempts" in by[("many", "unsupported")]
+    assert "deployed with 100" in by[("many", "unsupported")]
+    assert any(
+        f.function == "many" and f.level == "unsupported" and "fifo" in f.message
+        for f in plan.findings
+    )
+    assert "each Pub/Sub subscription gets every message" in by[("second_consumer", "warning")]
+    assert "deployed without --retry" in by[("no_retry", "info")]
+    assert "rate(7 minutes)" in by[("odd_rate", "warning")]
+    assert "streams have no Cloud Run functions trigger" in by[("clicks", "unsupported")]
+    assert "prefix/suffix" in by[("both", "info")]
+    deployments = {d.function: d for d in plan.deployments}
+    assert "clicks" not in deployments
+    assert deployments["no_retry"].retry is False and deployments["no_retry"].dead_letter is None
+    assert deployments["many"].dead_letter is not None
+    assert deployments["many"].dead_letter.max_attempts == 100
+    assert deployments["two_hours"].schedule == "0 */2 * * *"
+    assert deployments["audit"].trigger == (
+        "--trigger-event-filters",
+        "type=google.cloud.audit.log.v1.written",
+    )
+    assert deployments["private"].trigger == ("--trigger-http", "--no-allow-unauthenticated")
+    assert deployments["public"].trigger == ("--trigger-http", "--allow-unauthenticated")
+    assert "identity token" in by[("private", "info")]
+    assert deployments["both"].extra_events == (
+        (
+            "--trigger-event-filters",
+            "type=google.cloud.storage.object.v1.deleted",
+            "--trigger-event-filters",
+            "bucket=photos",
+        ),
+    )
+
+
+def test_second_storage_action_is_an_extra_eventarc_trigger(tmp_path: Path) -> None:
+    from portable_fn_gcp.deploy import render
+
+    script = render(build(_app()))
+    [extra] = deploy_commands(script)["add_trigger"]
+    assert extra == [
+        "add_trigger",
+        "both-2",
+        "both",
+        "--event-filters",
+        "type=google.cloud.storage.object.v1.deleted",
+        "--event-filters",
+        "bucket=$BUCKET_PHOTOS",
+    ]
+    path = tmp_path / "deploy.sh"
+    path.write_text(script)
+    if shutil.which("shellcheck") is None:
+        pytest.fail("shellcheck is required: apt-get install -y shellcheck")
+    subprocess.run(["shellcheck", str(path)], check=True)

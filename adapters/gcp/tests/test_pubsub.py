@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+"""messagePublished envelopes: Google's samples, push-body variants, malformed messages."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from conftest import load
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import CloudEvent, from_dict
+
+from portable_fn_gcp.binding import to_message
+from portable_fn_gcp.pubsub import PUBLISHED, parse, unwrap
+
+SOURCE = "//pubsub.googleapis.com/projects/my-project/topics/my-topic"
+
+
+def envelope(data: Any) -> CloudEvent:
+    return CloudEvent(
+        id="env-1", source=SOURCE, type=PUBLISHED, data=data, datacontenttype="application/json"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fixture", "expected_data", "content_type"),
+    [
+        ("pubsub_text_data.json", "test message 3", "text/plain; charset=utf-8"),
+        ("pubsub_binary_data.json", b"\x01\x02\x03\x04", "application/octet-stream"),
+        ("pubsub_complex_data.json", "test message 3", "text/plain; charset=utf-8"),
+    ],
+)
+def test_google_samples(fixture: str, expected_data: object, content_type: str) -> None:
+    event, message = unwrap(envelope(load(fixture)), trigger="topic")
+    assert event.id == "message-id"
+    assert (event.source, event.type) == (SOURCE, PUBLISHED)
+    assert event.time is not None and event.time.isoformat() == "2021-02-05T04:06:14.109000+00:00"
+    assert (event.data, event.datacontenttype) == (expected_data, content_type)
+
+
+def test_structured_sample_without_message_wrapper() -> None:
+    sample = from_dict(load("pubsub_structured.json"))
+    event, message = unwrap(sample, trigger="topic")
+    assert (event.id, event.data) == ("message-id", "test message 3")
+    assert event.extensions["partitionkey"] == "ordering-key"
+    assert message.attributes == {"attr1": "attr1-value"}
+
+
+def test_json_payload_is_parsed() -> None:
+    body = {"message": {"data": base64.b64encode(b'{"n": 1}').decode(), "messageId": "9"}}
+    event, _ = unwrap(envelope(body), trigger="topic")
+    assert (event.data, event.datacontenttype) == ({"n": 1}, "application/json")
+    assert event.time is None
+
+
+def test_content_type_attribute_wins() -> None:
+    body = {
+        "message": {
+            "data": base64.b64encode(b"[1]").decode(),
+            "messageId": "9",
+            "attributes": {"content-type": "text/plain"},
+        }
+    }
+    event, _ = unwrap(envelope(body), trigger="topic")
+    assert (event.data, event.datacontenttype) == ("[1]", "text/plain")
+
+
+def test_push_snake_case_fields_and_delivery_attempt() -> None:
+    body = {
+        "message": {"data": "", "message_id": "m-7", "publish_time": "2026-01-01T00:00:00Z"},
+        "subscription": "projects/p/subscriptions/s",
+        "deliveryAttempt": 4,
+    }
+    message = parse(envelope(body), trigger="queue")
+    assert (message.message_id, message.publish_time, message.delivery_attempt) == (
+        "m-7",
+        "2026-01-01T00:00:00Z",
+        4,
+    )
+    event, _ = unwrap(envelope(body), trigger="queue")
+    assert (event.id, event.data) == ("m-7", None)
+
+
+def test_carried_event_is_returned_as_published() -> None:
+    original = CloudEvent.create(
+        type="com.example.x", source="/src", data={"k": "v"}, datacontenttype="application/json"
+    )
+    data, attributes = to_message(original)
+    body = {
+        "message": {
+            "data": base64.b64encode(data).decode(),
+            "attributes": attributes,
+            "messageId": "m-1",
+        }
+    }
+    event, _ = unwrap(envelope(body), trigger="topic")
+    assert event == original
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"subscription": "s"}, "data.message"),
+        ("not an object", "data.message"),
+        ({"message": {"data": "***", "messageId": "1"}}, "data.message.data"),
+        (
+            {"message": {"data": "", "messageId": "1", "attributes": {"a": 1}}},
+            "data.message.attributes",
+        ),
+        ({"message": {"data": "", "messageId": "1", "publishTime": "yesterday"}}, "data.message"),
+    ],
+)
+def test_malformed_envelopes(data: Any, field: str) -> None:
+    with pytest.raises(EventDecodeError) as info:
+        unwrap(envelope(data), trigger="topic")
+    assert info.value.field == field

@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cloud Scheduler runs (HTTP target, Pub/Sub target, executed event) to one schedule event."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+
+import pytest
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import CloudEvent
+
+from portable_fn_gcp.pubsub import PUBLISHED
+from portable_fn_gcp.scheduler import EXECUTED, from_event, from_headers
+
+
+def test_http_target_headers_any_case() -> None:
+    event = from_headers(
+        {
+            "x-cloudscheduler-jobname": "nightly",
+            "X-CloudScheduler-ScheduleTime": "2026-01-01T03:00:00.5Z",
+        },
+        function="nightly_report",
+        expression="rate(1 day)",
+    )
+    assert event.id == "nightly@2026-01-01T03:00:00.500000Z"
+    assert event.type == EXECUTED
+    assert event.subject == "nightly_report"
+    assert event.data == {
+        "expression": "rate(1 day)",
+        "scheduled_time": "2026-01-01T03:00:00.500000Z",
+    }
+
+
+def test_manual_call_without_headers_runs_now() -> None:
+    before = datetime.now(timezone.utc)
+    event = from_headers({}, function="f", expression="0 3 * * *")
+    assert event.time is not None and event.time >= before
+    assert event.id.startswith("f@")
+
+
+def test_bad_schedule_time_is_a_decode_error() -> None:
+    with pytest.raises(EventDecodeError) as info:
+        from_headers({"X-CloudScheduler-ScheduleTime": "soon"}, function="f", expression="x")
+    assert (info.value.trigger, info.value.field) == ("schedule", "time")
+
+
+def test_pubsub_target_uses_publish_time_and_job_attribute() -> None:
+    envelope = CloudEvent(
+        id="m",
+        source="//pubsub.googleapis.com/projects/p/topics/t",
+        type=PUBLISHED,
+        data={
+            "message": {
+                "data": base64.b64encode(b"{}").decode(),
+                "messageId": "m",
+                "publishTime": "2026-02-03T04:05:06Z",
+                "attributes": {"job": "j1"},
+            }
+        },
+    )
+    event = from_event(envelope, function="f", expression="rate(1 hour)")
+    assert event.id == "j1@2026-02-03T04:05:06Z"
+    assert event.data["scheduled_time"] == "2026-02-03T04:05:06Z"
+
+
+def test_executed_event() -> None:
+    native = CloudEvent(
+        id="x",
+        source="//cloudscheduler.googleapis.com/projects/p/locations/l/jobs/nightly",
+        type=EXECUTED,
+        time="2026-02-03T00:00:00Z",
+        data={"customData": ""},
+    )
+    event = from_event(native, function="f", expression="0 0 * * *")
+    assert event.id == "nightly@2026-02-03T00:00:00Z"
+    with pytest.raises(EventDecodeError):
+        from_event(native.replace(time=None), function="f", expression="0 0 * * *")

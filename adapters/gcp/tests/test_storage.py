@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Cloud Storage object events (Eventarc and Pub/Sub notifications) to the portable shape."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from conftest import load
+from portable_fn.app import App
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import CloudEvent, from_dict
+
+from portable_fn_gcp.pubsub import PUBLISHED
+from portable_fn_gcp.route import decode
+from portable_fn_gcp.storage import to_storage_event
+
+SOURCE = "//storage.googleapis.com/projects/_/buckets/sample-bucket"
+
+
+def native(kind: str, data: Any) -> CloudEvent:
+    return CloudEvent(
+        id="g-1",
+        source=SOURCE,
+        type=f"google.cloud.storage.object.v1.{kind}",
+        subject="objects/x",
+        data=data,
+        datacontenttype="application/json",
+        time="2020-04-23T07:38:57.230Z",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fixture", "kind", "expected"),
+    [
+        (
+            "storage_simple_data.json",
+            "finalized",
+            {
+                "bucket": "sample-bucket",
+                "key": "folder/Test.cs",
+                "size": 352,
+                "etag": "CNHZkbuF/ugCEAE=",
+                "action": "created",
+                "content_type": "text/plain",
+            },
+        ),
+        (
+            "storage_complex_data.json",
+            "deleted",
+            {
+                "bucket": "sample-bucket",
+                "key": "MyFile",
+                "size": 0,
+                "etag": "COu8mb3Dn+kCEAE=",
+                "action": "deleted",
+                "content_type": "text/plain",
+            },
+        ),
+    ],
+)
+def test_google_samples(fixture: str, kind: str, expected: dict[str, Any]) -> None:
+    event = to_storage_event(native(kind, load(fixture)))
+    assert event is not None
+    assert event.data == expected
+    assert event.subject == expected["key"]
+    assert (event.id, event.source, event.type) == ("g-1", SOURCE, native(kind, {}).type)
+
+
+def test_structured_workflows_sample() -> None:
+    event = to_storage_event(from_dict(load("storage_structured_workflows.json")))
+    assert event is not None
+    assert (event.subject, event.data["size"], event.data["content_type"]) == (
+        "MyFile",
+        0,
+        "esse commodo",
+    )
+
+
+@pytest.mark.parametrize("kind", ["archived", "metadataUpdated"])
+def test_non_portable_actions_are_not_storage_events(kind: str) -> None:
+    assert to_storage_event(native(kind, load("storage_simple_data.json"))) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ("not an object", "data"),
+        ({"bucket": "b", "size": "1"}, "data.name"),
+        ({"name": "k", "size": "1"}, "data.bucket"),
+        ({"bucket": "b", "name": "k", "size": "-3"}, "data.size"),
+        ({"bucket": "b", "name": "k", "size": True}, "data.size"),
+    ],
+)
+def test_malformed(data: Any, field: str) -> None:
+    with pytest.raises(EventDecodeError) as info:
+        to_storage_event(native("finalized", data))
+    assert (info.value.trigger, info.value.field) == ("storage", field)
+
+
+def _app() -> App:
+    app = App("s")
+
+    @app.storage("sample-bucket", on=("deleted",), prefix="folder/")
+    def gone(event: CloudEvent) -> None: ...
+
+    return app
+
+
+def test_storage_pubsub_notification_variant() -> None:
+    obj = load("storage_complex_data.json")
+    body = {
+        "message": {
+            "data": base64.b64encode(json.dumps(obj).encode()).decode(),
+            "attributes": {
+                "eventType": "OBJECT_DELETE",
+                "bucketId": "sample-bucket",
+                "objectId": "folder/MyFile",
+                "payloadFormat": "JSON_API_V1",
+                "eventTime": "2020-05-18T09:07:51.799Z",
+                "notificationConfig": "n",
+            },
+            "messageId": "n-1",
+            "publishTime": "2020-05-18T09:07:52Z",
+        }
+    }
+    envelope = CloudEvent(
+        id="e", source="//pubsub.googleapis.com/projects/p/topics/t", type=PUBLISHED, data=body
+    )
+    fn = next(iter(_app().functions.values()))
+    decoded = decode(fn, envelope)
+    assert decoded.event is not None
+    # bucketId/objectId name the object; the resource in the data gives size and etag.
+    assert decoded.event.data == {
+        "bucket": "sample-bucket",
+        "key": "folder/MyFile",
+        "size": 0,
+        "etag": "COu8mb3Dn+kCEAE=",
+        "action": "deleted",
+        "content_type": "text/plain",
+    }
+    assert decoded.event.id == "n-1"
+    assert decoded.event.time is not None and decoded.event.time.year == 2020
+
+
+def test_route_filters_action_and_prefix() -> None:
+    fn = next(iter(_app().functions.values()))
+    created = native("finalized", {"bucket": "b", "name": "folder/a", "size": "1"})
+    assert decode(fn, created).event is None  # on=("deleted",) only
+    outside = native("deleted", {"bucket": "b", "name": "other/a", "size": "1"})
+    assert decode(fn, outside).event is None
+    inside = native("deleted", {"bucket": "b", "name": "folder/a", "size": "1"})
+    assert decode(fn, inside).event is not None
