@@ -33,7 +33,8 @@ def envelope(data: Any) -> CloudEvent:
 )
 def test_google_samples(fixture: str, expected_data: object, content_type: str) -> None:
     event, message = unwrap(envelope(load(fixture)), trigger="topic")
-    assert event.id == "message-id"
+    assert message.message_id == event.id == "message-id"
+    assert message.delivery_attempt is None
     assert (event.source, event.type) == (SOURCE, PUBLISHED)
     assert event.time is not None and event.time.isoformat() == "2021-02-05T04:06:14.109000+00:00"
     assert (event.data, event.datacontenttype) == (expected_data, content_type)
