@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: Apache-2.0
+"""examples/shop packaged, unzipped and run under awslambdaric (the real Lambda runtime
+interface client) against the Runtime API emulator in runtime_api.py: every function answers
+each native event the way its provider expects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_fixtures import load
+from runtime_api import RuntimeAPI, RuntimeProcess
+
+from portable_fn_aws import native
+
+
+@pytest.fixture
+def run(task_root: Path, aws_env: dict[str, str]) -> Iterator[Any]:
+    """run(function, env) -> a Runtime API emulator with ``pf_entry.<function>`` polling it.
+
+    One emulator per runtime process: a stopped process may leave a ``next`` request pending
+    in its emulator, which must not swallow the next function's events.
+    """
+    started: list[tuple[RuntimeAPI, RuntimeProcess]] = []
+
+    def start(function: str, env: dict[str, str] | None = None) -> RuntimeAPI:
+        api = RuntimeAPI().__enter__()
+        process = RuntimeProcess(api, task_root, f"pf_entry.{function}", {**aws_env, **(env or {})})
+        started.append((api, process))
+        return api
+
+    yield start
+    for api, process in started:
+        process.stop()
+        api.__exit__(None, None, None)
+
+
+def test_zip_is_what_runs(task_root: Path, shop_package: Path) -> None:
+    probe = ("import portable_fn, portable_fn_aws, examples.shop.app as a, importlib.util as u;"
+             "print(portable_fn.__file__, portable_fn_aws.__file__, a.__file__,"
+             " u.find_spec('portable_fn_aws.target'), u.find_spec('portable_fn._local'))")
+    env = {**os.environ, "PYTHONPATH": str(task_root)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=task_root, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert all(path.startswith(str(task_root)) for path in out[:3]), out
+    assert out[3:] == ["None", "None"]  # tooling and the local runtime are left out
+    assert (shop_package / "app.zip").stat().st_size < 100_000
+
+
+def _v2(method: str, path: str, body: str | None = None) -> dict[str, Any]:
+    event = load("function_url.json")
+    event["requestContext"]["domainName"] = "abc.execute-api.us-east-1.amazonaws.com"
+    event.update(rawPath=path, rawQueryString="", cookies=[])
+    event["requestContext"]["http"].update(method=method, path=path)
+    if body is not None:
+        event.update(body=body, isBase64Encoded=False)
+        event["headers"]["content-type"] = "application/json"
+    return event
+
+
+def test_http_shapes(run: Any) -> None:
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="order-events")["TopicArn"]
+    api = run("create_order", {"PF_TOPIC_ORDER_EVENTS": topic})
+    created = api.invoke(_v2("POST", "/orders", '{"sku": "book", "id": "o-1"}'))
+    assert created.ok and created.body["statusCode"] == 202
+    assert json.loads(created.body["body"])["id"] == "o-1"
+    bad = api.invoke(_v2("POST", "/orders", "not json"))
+    assert bad.body["statusCode"] == 400 and bad.body["isBase64Encoded"] is False
+    assert json.loads(bad.body["body"])["error"]["status"] == 400
+
+    api = run("get_order")
+    url = load("function_url.json")  # GET /orders/7: unknown in this fresh process
+    for event, shape in ((url, "url"), (load("sam_apigw_v1.json"), "v1"),
+                         (load("alb_multi_value.json"), "alb"), (load("sam_alb.json"), "alb1")):
+        result = api.invoke(event)
+        assert result.ok, result
+        out = result.body
+        assert out["statusCode"] == 404, shape
+        assert json.loads(out["body"])["error"]["status"] == 404
+        if shape == "alb":
+            assert out["statusDescription"] == "404 Not Found"
+            assert out["multiValueHeaders"]["content-type"] == ["application/json"]
+        else:
+            assert out["headers"]["content-type"] == "application/json"
+
+
+def test_sqs_batch_with_one_failing_record(run: Any) -> None:
+    api = run("fulfil")
+    good = native.sqs_record('{"id": "o-1", "sku": "book"}', queue="fulfilment")
+    poison = native.sqs_record('{"id": "o-2", "sku": "poison"}', queue="fulfilment",
+                               receive_count=2)
+    result = api.invoke({"Records": [good, poison]})
+    assert result.ok
+    assert result.body == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
+
+
+def test_topic_storage_bus_and_schedule(run: Any) -> None:
+    api = run("notify_customer")
+    ok = api.invoke(native.sns_event('{"id": "o-1"}', topic="order-events"))
+    assert ok.ok and ok.body is None
+    via_sqs = api.invoke(load("sqs_sns_cloudevent.json"))
+    assert via_sqs.ok and via_sqs.body == {"batchItemFailures": [
+        {"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}  # its data has no "id"
+    failed = api.invoke(native.sns_event('{"no": "id"}', topic="order-events"))
+    # An asynchronous event that fails is an invocation error, so Lambda retries it.
+    assert not failed.ok
+    assert failed.body["errorType"] == "KeyError"
+
+    api = run("on_upload")
+    for fixture in ("sam_s3_put.json", "sns_s3.json", "eventbridge_s3_object_created.json"):
+        result = api.invoke(load(fixture))
+        assert result.ok and result.body is None, fixture
+
+    api = run("invoice_paid")
+    for fixture in ("eventbridge_custom.json", "eventbridge_cloudevent.json"):
+        result = api.invoke(load(fixture))
+        assert result.ok and result.body is None, fixture
+
+    api = run("nightly_report")
+    result = api.invoke(load("sam_scheduled.json"))
+    assert result.ok and result.body is None
+
+
+def test_unknown_shape_is_an_invocation_error(run: Any) -> None:
+    api = run("fulfil")
+    result = api.invoke({"hello": "world"})
+    assert not result.ok and result.body["errorType"] == "EventDecodeError"
