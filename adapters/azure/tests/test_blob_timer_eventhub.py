@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Blob trigger, timer trigger and Event Hubs trigger through the library's converters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from portable_fn import App
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import AzureOptions, blob_trigger, eventhub, function_app, timer, worker
+
+
+def test_blob_trigger_input_stream(event: Any) -> None:
+    ce = blob_trigger.to_event(worker.decode(event("blob_trigger")))
+    assert ce.type == "Microsoft.Storage.BlobCreated"
+    assert ce.subject == "photos/cat.png"
+    assert ce.id == "uploads/photos/cat.png@0x8D4BCC2E4835CD0"
+    assert ce.time == datetime(2026, 11, 23, 10, 15, 2, tzinfo=timezone.utc)
+    assert ce.data == {"bucket": "uploads", "key": "photos/cat.png", "size": 10,
+                       "etag": "0x8D4BCC2E4835CD0", "action": "created",
+                       "content_type": "image/png"}
+
+
+def test_blob_trigger_function_with_the_blob_option(event: Any) -> None:
+    app = App("blobs")
+    app.use_publisher(RecordingPublisher())
+    seen: list[Any] = []
+
+    @app.storage("uploads")
+    def upload(ev: Any) -> None:
+        seen.append(ev.data["key"])
+
+    worker.invoke(function_app(app, AzureOptions(storage_events="blob")), "upload",
+                  event("blob_trigger"))
+    assert seen == ["photos/cat.png"]
+
+
+def test_timer_uses_schedule_status_next_as_the_occurrence(event: Any) -> None:
+    ce = timer.to_event(worker.decode(event("timer")), function="nightly",
+                        expression="rate(5 minutes)")
+    assert ce.id == "nightly@2016-10-04T10:20:00Z"
+    assert ce.type == "com.microsoft.functions.timer"
+    assert ce.data == {"expression": "rate(5 minutes)", "scheduled_time": "2016-10-04T10:20:00Z"}
+
+
+def test_timer_without_monitor_uses_the_invocation_second(event: Any) -> None:
+    now = datetime(2026, 11, 23, 3, 0, 0, 812000, tzinfo=timezone.utc)
+    ce = timer.to_event(worker.decode(event("timer_no_monitor")), function="f",
+                        expression="0 3 * * *", now=now)
+    assert ce.data["scheduled_time"] == "2026-11-23T03:00:00Z"
+
+
+def test_shop_nightly_report_runs(shop: Any, event: Any) -> None:
+    app, _ = shop
+    assert worker.invoke(function_app(app), "nightly_report", event("timer")) is None
+
+
+def test_eventhub_batch(event: Any) -> None:
+    events = worker.decode(event("eventhub_many"))
+    found = [eventhub.to_event(e, hub="telemetry") for e in events]
+    assert [e.id for e in found] == ["3:101", "3:102", "5a5f4a84-6c1e-4b4e-9d5c-9f0d3c1c2b7a"]
+    assert dict(found[0].extensions) == {"sequence": "101", "partitionkey": "sensor-1"}
+    assert found[0].source == "/azure/eventhubs/telemetry"
+    assert found[1].data == "not json"
+    assert found[2].type == "com.example.fulfilment.requested"  # published by portable-fn
+
+
+def _stream_app(fail_on: str | None) -> tuple[App, list[Any]]:
+    app = App("streams")
+    app.use_publisher(RecordingPublisher())
+    seen: list[Any] = []
+
+    @app.stream("telemetry")
+    def telemetry(ev: Any) -> None:
+        seen.append(ev.id)
+        if ev.id == fail_on:
+            raise RuntimeError("cannot store reading")
+
+    return app, seen
+
+
+def test_eventhub_function_runs_every_event_and_fails_the_batch_on_error(event: Any) -> None:
+    app, seen = _stream_app(None)
+    worker.invoke(function_app(app), "telemetry", event("eventhub_many"))
+    assert len(seen) == 3
+    app, seen = _stream_app("3:102")
+    with pytest.raises(RuntimeError):  # the retry policy reruns the batch
+        worker.invoke(function_app(app), "telemetry", event("eventhub_many"))
+    assert len(seen) == 3  # the others still ran

@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``package``: the folder and zip a zip deploy takes, indexed by ``azure.functions`` in a fresh
+interpreter that sees only the package (and the installed azure-functions library)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from portable_fn import App
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import AzureOptions
+from portable_fn_azure.adapter import AzureAdapter
+
+from .conftest import REPO
+
+# The worker puts the app folder first on sys.path, then imports function_app.
+INDEX = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import function_app, portable_fn_azure
+assert portable_fn_azure.__file__.startswith(sys.argv[1]), portable_fn_azure.__file__
+print(json.dumps({f.get_function_name(): json.loads(f.get_function_json())
+                  for f in function_app.app.get_functions()}))
+"""
+
+
+@pytest.fixture
+def packaged(shop: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Any]:
+    app, _ = shop
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "azure"
+    findings = AzureAdapter().package(app, "examples.shop.app:app", out)
+    return out, findings
+
+
+def test_files(packaged: tuple[Path, Any]) -> None:
+    out, _ = packaged
+    for name in ("function_app.py", "host.json", "requirements.txt", "local.settings.json",
+                 ".funcignore", "app.zip", "examples/shop/app.py",
+                 "portable_fn/__init__.py", "portable_fn_azure/_functionapp.py"):
+        assert (out / name).is_file(), name
+    entry = (out / "function_app.py").read_text()
+    assert "from examples.shop.app import app as portable_app" in entry
+    assert "app = function_app(portable_app)" in entry
+
+
+def test_host_json(packaged: tuple[Path, Any]) -> None:
+    out, _ = packaged
+    host = json.loads((out / "host.json").read_text())
+    assert host["version"] == "2.0"
+    assert host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
+    assert host["extensions"]["http"]["routePrefix"] == ""
+    # fulfil: max_retries=3 -> 4 attempts; first retry after the 1 s initial backoff.
+    assert host["extensions"]["queues"] == {"maxDequeueCount": 4,
+                                            "visibilityTimeout": "00:00:01",
+                                            "batchSize": 10, "messageEncoding": "base64"}
+
+
+def test_settings_requirements_and_zip(packaged: tuple[Path, Any]) -> None:
+    out, _ = packaged
+    settings = json.loads((out / "local.settings.json").read_text())["Values"]
+    assert settings["FUNCTIONS_WORKER_RUNTIME"] == "python"
+    assert settings["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
+    assert "ServiceBusConnection" in settings and "EVENTGRID_BUS_ENDPOINT" in settings
+    reqs = (out / "requirements.txt").read_text().split()
+    assert reqs[0] == "azure-functions"
+    assert any(r.startswith("azure-storage-queue") for r in reqs)
+    assert any(r.startswith("azure-servicebus") for r in reqs)
+    names = zipfile.ZipFile(out / "app.zip").namelist()
+    assert "function_app.py" in names and "host.json" in names
+    assert "local.settings.json" not in names  # secrets stay local
+    assert not any("__pycache__" in n for n in names)
+
+
+def test_findings_report_the_poison_queue(packaged: tuple[Path, Any]) -> None:
+    _, findings = packaged
+    unsupported = [f for f in findings if f.level == "unsupported"]
+    assert [(f.function, "fulfilment-poison" in f.message) for f in unsupported] == [
+        ("fulfil", True)]
+
+
+def test_the_package_indexes_in_a_fresh_interpreter(packaged: tuple[Path, Any]) -> None:
+    out, _ = packaged
+    done = subprocess.run([sys.executable, "-c", INDEX, str(out)], cwd=out,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    snapshot = json.loads((Path(__file__).parent / "snapshots" / "shop_bindings.json")
+                          .read_text())
+    assert {k: v["bindings"] for k, v in found.items()} == {
+        k: v["bindings"] for k, v in snapshot.items()}
+
+
+def test_options_are_written_into_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            ) -> None:
+    app_file = tmp_path / "src" / "tasks.py"
+    app_file.parent.mkdir()
+    app_file.write_text("import portable_fn as pf\nworker = pf.App('tasks')\n"
+                        "@worker.queue('jobs')\ndef job(event):\n    pass\n")
+    monkeypatch.syspath_prepend(str(app_file.parent))
+    import importlib
+
+    module = importlib.import_module("tasks")
+    app: App = module.worker
+    app.use_publisher(RecordingPublisher())
+    out = tmp_path / "out"
+    AzureAdapter(AzureOptions(queues="servicebus")).package(app, str(app_file), out)
+    entry = (out / "function_app.py").read_text()
+    assert "from tasks import worker as portable_app" in entry
+    assert "AzureOptions(queues='servicebus')" in entry
+    assert (out / "tasks.py").is_file()
+    assert "queues" not in json.loads((out / "host.json").read_text())["extensions"]
