@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.local.conftest import SHOP, SLOW, DevServer, run_cli
+from .devserver import SHOP, SLOW, DevServer, run_cli
 
 
 def test_sigkill_between_accept_and_delivery_then_restart_delivers_everything(

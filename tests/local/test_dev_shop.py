@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.local.conftest import SHOP, DevServer, run_cli
+from .devserver import SHOP, DevServer, run_cli
 
 
 def _ok(server: DevServer, function: str, event_id: str) -> dict[str, object]:
