@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The public entries: real, named functions that functions-framework accepts; config errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+from datetime import datetime, timezone
+from pathlib import Path
+
+import functions_framework
+import portable_fn as pf
+import pytest
+from functions_framework import _function_registry
+from portable_fn.errors import ConfigurationError, FunctionNotFoundError
+from portable_fn.events import CloudEvent
+
+from portable_fn_gcp import cloud_event_function, http_function
+from portable_fn_gcp.adapter import adapter
+
+
+def _app() -> pf.App:
+    app = pf.App("fx")
+
+    @app.http("/hello", methods=["GET"], auth="anonymous")
+    def hello(req: pf.Request) -> str:
+        return "hi"
+
+    @app.topic("fx-topic")
+    def listen(event: pf.CloudEvent) -> None: ...
+
+    return app
+
+
+def test_entries_are_real_functions_named_after_the_handler() -> None:
+    app = _app()
+    for entry, name in (
+        (http_function(app, "hello"), "hello"),
+        (cloud_event_function(app, "listen"), "listen"),
+    ):
+        assert isinstance(entry, types.FunctionType)
+        assert (entry.__name__, entry.__qualname__) == (name, name)
+        if sys.version_info >= (3, 11):
+            assert entry.__code__.co_qualname == name
+
+
+def test_functions_framework_registers_the_signature_by_name() -> None:
+    app = _app()
+    functions_framework.http(http_function(app, "hello"))
+    functions_framework.cloud_event(cloud_event_function(app, "listen"))
+    assert _function_registry.REGISTRY_MAP["hello"] == "http"
+    assert _function_registry.REGISTRY_MAP["listen"] == "cloudevent"
+
+
+def test_wrong_entry_for_the_trigger_is_a_configuration_error() -> None:
+    app = _app()
+    with pytest.raises(ConfigurationError):
+        http_function(app, "listen")
+    with pytest.raises(ConfigurationError):
+        cloud_event_function(app, "hello")
+    with pytest.raises(FunctionNotFoundError):
+        http_function(app, "missing")
+
+
+def test_generated_main_imports_nothing_heavy(shop_dist: Path) -> None:
+    """Cold start: main.py loads functions-framework (the runtime imports it anyway) and our
+    codecs, never the Pub/Sub SDK or gRPC."""
+    code = (
+        "import sys, main\n"
+        "bad = [m for m in ('google.cloud.pubsub_v1', 'grpc', 'google.auth') if m in sys.modules]\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=shop_dist, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_adapter_entry_point_and_sample_invocation() -> None:
+    from portable_fn.adapter import load_adapter
+
+    assert load_adapter("gcp").name == "gcp"
+    app = _app()
+    samples = adapter.sample_events()
+    assert {"pubsub", "storage", "scheduler"} <= set(samples)
+    result = adapter.invoke(app, "listen", samples["pubsub"])
+    assert result["status"] == 200
+    result = adapter.invoke(app, "hello", {"method": "GET", "path": "/hello"})
+    assert (result["status"], result["body"]) == (200, "hi")
+
+
+def test_harness_round_trips() -> None:
+    seen: list[CloudEvent] = []
+    app = pf.App("hx")
+
+    @app.queue("hx-jobs")
+    def job(event: pf.CloudEvent) -> None:
+        seen.append(event)
+        if event.data == "bad":
+            raise ValueError("bad")
+
+    @app.schedule("rate(1 hour)")
+    def hourly(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.storage("hx-bucket", on=("deleted",))
+    def gone(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.http("/x/{id}", methods=["PUT"], auth="anonymous")
+    def put(req: pf.Request) -> pf.Response:
+        return pf.Response.json({"id": req.path_params["id"]}, headers=[("set-cookie", "a=1")])
+
+    harness = adapter.harness()
+    good = CloudEvent.create(type="t", source="/s", data="ok", datacontenttype="text/plain")
+    bad = good.replace(id="other", data="bad")
+    assert harness.deliver(app, "job", [good, bad]) == [True, False]
+    assert seen[0] == good
+    when = datetime(2026, 5, 6, 7, 0, tzinfo=timezone.utc)
+    harness.schedule(app, "hourly", when)
+    assert seen[-1].data == {"expression": "rate(1 hour)", "scheduled_time": "2026-05-06T07:00:00Z"}
+    harness.storage(app, "gone", bucket="hx-bucket", key="a/b", size=3, etag="e", action="deleted")
+    assert seen[-1].data == {
+        "bucket": "hx-bucket",
+        "key": "a/b",
+        "size": 3,
+        "etag": "e",
+        "action": "deleted",
+    }
+    response = harness.http(app, pf.Request(method="PUT", path="/x/7"))
+    assert (response.status, response.body) == (200, b'{"id":"7"}')
+    assert response.headers.getall("set-cookie") == ["a=1"]
+    assert harness.http(app, pf.Request(method="GET", path="/nope")).status == 404
+    assert harness.http(app, pf.Request(method="GET", path="/x/7")).status == 405

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: Apache-2.0
+"""PubSubPublisher in process: google-cloud-pubsub against the loopback gRPC Publish endpoint."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import portable_fn as pf
+import pytest
+from portable_fn.errors import PublishError
+from portable_fn.events import CloudEvent
+from pubsub_endpoint import PublishEndpoint
+
+from portable_fn_gcp.binding import from_message
+from portable_fn_gcp.publisher import PubSubPublisher
+
+
+@pytest.fixture
+def emulator(pubsub_endpoint: PublishEndpoint, monkeypatch: pytest.MonkeyPatch) -> PublishEndpoint:
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", pubsub_endpoint.host)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "unit-project")
+    return pubsub_endpoint
+
+
+def test_publish_send_emit_topics(emulator: PublishEndpoint) -> None:
+    publisher = PubSubPublisher(bus_topic="app-events")
+    sent = {}
+    for kind, call in [
+        ("topic", lambda e: publisher.publish("t-one", e)),
+        ("queue", lambda e: publisher.send("q-one", e)),
+        ("bus", publisher.emit),
+    ]:
+        event = CloudEvent.create(
+            type=f"com.example.{kind}",
+            source="/unit",
+            data={"k": kind},
+            datacontenttype="application/json",
+        )
+        call(event)
+        sent[event.id] = event
+    for topic, kind in [("t-one", "topic"), ("q-one", "queue"), ("app-events", "bus")]:
+        got = emulator.wait_for(lambda m, t=topic: m.topic == f"projects/unit-project/topics/{t}")
+        event = from_message(got.data, got.attributes)
+        assert event is not None and event == sent[event.id]
+        assert event.type == f"com.example.{kind}"
+
+
+def test_pf_publish_inside_a_handler_goes_through_pubsub(emulator: PublishEndpoint) -> None:
+    from portable_fn.testing import invoke
+
+    app = pf.App("unit")
+    app.use_publisher(PubSubPublisher(bus_topic="unit-events"))
+
+    @app.http("/go", methods=["POST"])
+    def go(req: pf.Request) -> dict[str, str]:
+        event = pf.publish("audit-trail", {"who": "me"}, type="com.example.audit")
+        return {"id": event.id}
+
+    response = invoke(app, "go", pf.Request(method="POST", path="/go"))
+    assert response.status == 200
+    event_id = json.loads(response.body)["id"]
+    got = emulator.wait_for(lambda m: m.attributes.get("ce-id") == event_id)
+    assert got.topic == "projects/unit-project/topics/audit-trail"
+    assert got.attributes["ce-source"] == "/portable-fn/unit/go"
+    assert got.attributes["ce-type"] == "com.example.audit"
+
+
+def test_unreachable_endpoint_is_a_publish_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{port}")
+    publisher = PubSubPublisher(bus_topic="x", project="p", timeout=3)
+    with pytest.raises(PublishError, match="t-gone"):
+        publisher.publish("t-gone", CloudEvent.create(type="t", source="/s", data="x"))
+
+
+def test_pubsub_sdk_is_loaded_on_first_publish_only() -> None:
+    code = (
+        "import sys\n"
+        "from portable_fn_gcp.publisher import PubSubPublisher\n"
+        "PubSubPublisher(bus_topic='b')\n"
+        "print('google.cloud.pubsub_v1' in sys.modules, 'grpc' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
