@@ -59,12 +59,14 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     workdir = tmp_path_factory.mktemp("azurite")
     process = subprocess.Popen(
         [str(_azurite_binary()), "--inMemoryPersistence", "--skipApiVersionCheck",
-         "--loose", "--location", str(workdir),
+         "--loose",
          "--blobHost", "127.0.0.1", "--blobPort", "0",
          "--queueHost", "127.0.0.1", "--queuePort", "0",
          "--tableHost", "127.0.0.1", "--tablePort", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=workdir,
     )
+    output: list[str] = []
     ports: dict[str, str] = {}
     try:
         deadline = time.monotonic() + 60
@@ -75,11 +77,12 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if process.poll() is not None:
                     break
                 continue
+            output.append(line)
             found = _LISTENING.search(line)
             if found:
                 ports[found.group(1)] = found.group(2)
         if "Queue" not in ports or "Blob" not in ports:
-            raise RuntimeError(f"Azurite did not start (exit {process.poll()}), saw {ports}")
+            raise RuntimeError(f"Azurite did not start (exit {process.poll()}): {''.join(output)[-2000:]}")
         # Keep reading its output so a chatty Azurite never blocks on a full pipe.
         threading.Thread(target=process.stdout.read, daemon=True).start()
         yield (
@@ -89,9 +92,9 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, signal.SIGINT)
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=3)  # open keep-alive sockets can hold a graceful close
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
