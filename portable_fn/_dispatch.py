@@ -202,7 +202,7 @@ def dispatch_http(
         return _error_response(exc)
     token = _current.set(Invocation(app, fn, ctx, None, _cold()))
     try:
-        result = fn.handler(request, ctx) if fn.takes_context else fn.handler(request)
+        result = fn.call(request, ctx)
         if fn.is_async:
             result = run_sync(result)
         return to_response(result)
@@ -230,12 +230,11 @@ async def dispatch_http_async(
     token = _current.set(Invocation(app, fn, ctx, None, _cold()))
     try:
         if fn.is_async:
-            call = fn.handler(request, ctx) if fn.takes_context else fn.handler(request)
-            result = await call
+            result = await fn.call(request, ctx)
         elif offload is not None:
             result = await offload(_bound(fn, request, ctx))
         else:
-            result = fn.handler(request, ctx) if fn.takes_context else fn.handler(request)
+            result = fn.call(request, ctx)
         return to_response(result)
     except HTTPError as exc:
         return _error_response(exc)
@@ -250,9 +249,7 @@ def _bound(fn: Function, value: Any, ctx: Context) -> Callable[[], Any]:
 
     # Run in a copy of this context so pf.publish inside a thread sees the invocation.
     context = contextvars.copy_context()
-    if fn.takes_context:
-        return lambda: context.run(fn.handler, value, ctx)
-    return lambda: context.run(fn.handler, value)
+    return lambda: context.run(fn.call, value, ctx)
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -289,7 +286,7 @@ def dispatch_event(app: App, function: str, event: CloudEvent, ctx: Context) -> 
         return OK
     token = _current.set(Invocation(app, fn, ctx, event, _cold()))
     try:
-        result = fn.handler(event, ctx) if fn.takes_context else fn.handler(event)
+        result = fn.call(event, ctx)
         if fn.is_async:
             run_sync(result)
         return OK
@@ -317,11 +314,11 @@ async def dispatch_event_async(
     token = _current.set(Invocation(app, fn, ctx, event, _cold()))
     try:
         if fn.is_async:
-            await (fn.handler(event, ctx) if fn.takes_context else fn.handler(event))
+            await fn.call(event, ctx)
         elif offload is not None:
             await offload(_bound(fn, event, ctx))
         else:
-            fn.handler(event, ctx) if fn.takes_context else fn.handler(event)
+            fn.call(event, ctx)
         return OK
     except Exception as exc:
         return _failure(ctx, exc)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
+from portable_fn._pipeline import build_call
 from portable_fn._routing import Router, compile_route, match_route
 from portable_fn._value import Value
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
@@ -32,6 +33,7 @@ from portable_fn.triggers import (
 
 if TYPE_CHECKING:
     from portable_fn.adapter import Publisher
+    from portable_fn.events import CloudEvent
 
 __all__ = ["App", "Function"]
 
@@ -52,6 +54,8 @@ class Function(Value):
     trigger: Trigger
     is_async: bool
     takes_context: bool
+    call: Callable[[Any, Any], Any]  # composed by _pipeline.build_call: what dispatch runs
+    options: Mapping[str, Any] = MappingProxyType({})
 
     def match_path(self, path: str) -> Mapping[str, str] | None:
         """Path parameters when this HTTP function's route matches ``path``."""
@@ -164,8 +168,16 @@ class App:
         """The HTTP function for a request; ``NotFound``/``MethodNotAllowed`` otherwise."""
         return self._router.match(method, path)
 
-    def register(self, handler: F, trigger: Trigger, *, name: str | None = None) -> F:
-        """Register ``handler`` for ``trigger``; what every decorator calls."""
+    def register(
+        self,
+        handler: F,
+        trigger: Trigger,
+        *,
+        name: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> F:
+        """Register ``handler`` for ``trigger``; what every decorator calls. ``options`` are
+        per-function behaviours the call pipeline composes (``idempotent``, ...)."""
         if not callable(handler):
             raise ConfigurationError(f"{handler!r} is not callable")
         function_name = name or getattr(handler, "__name__", None)
@@ -178,12 +190,23 @@ class App:
             raise ConfigurationError("a function of this name is already registered",
                                      function=function_name)
         is_async, takes_context = _signature(handler, function_name)
+        frozen_options = MappingProxyType({k: v for k, v in (options or {}).items() if v})
+        call = build_call(
+            handler,
+            trigger,
+            name=function_name,
+            is_async=is_async,
+            takes_context=takes_context,
+            options=frozen_options,
+        )
         function = Function(
             name=function_name,
             handler=handler,
             trigger=trigger,
             is_async=is_async,
             takes_context=takes_context,
+            call=call,
+            options=frozen_options,
         )
         if isinstance(trigger, Http):
             try:
@@ -211,13 +234,16 @@ class App:
         methods: Iterable[str] = ("GET",),
         *,
         auth: Literal["function", "anonymous"] = "function",
+        idempotent: bool = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
         dict/list (JSON), str, bytes or None (204)."""
         methods = (methods,) if isinstance(methods, str) else tuple(methods)
         trigger = _build(lambda: Http(path=path, methods=methods, auth=auth), name)
-        return lambda handler: self.register(handler, trigger, name=name)
+        return lambda handler: self.register(
+            handler, trigger, name=name, options={"idempotent": idempotent}
+        )
 
     def queue(
         self,
@@ -228,6 +254,7 @@ class App:
         dead_letter: str | None = None,
         batch_size: int = 10,
         fifo: bool = False,
+        idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """Messages sent to ``queue`` (``pf.send``), one consumer each, retried then
@@ -242,7 +269,9 @@ class App:
             ),
             name,
         )
-        return lambda handler: self.register(handler, trigger, name=name)
+        return lambda handler: self.register(
+            handler, trigger, name=name, options={"idempotent": idempotent}
+        )
 
     def topic(
         self,
@@ -251,6 +280,7 @@ class App:
         max_retries: int | None = None,
         retry: Retry | None = None,
         dead_letter: str | None = None,
+        idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """Every event published to ``topic`` (``pf.publish``); each subscriber gets a copy."""
@@ -258,7 +288,9 @@ class App:
             lambda: Topic(name=topic, retry=_retry(retry, max_retries), dead_letter=dead_letter),
             name,
         )
-        return lambda handler: self.register(handler, trigger, name=name)
+        return lambda handler: self.register(
+            handler, trigger, name=name, options={"idempotent": idempotent}
+        )
 
     def storage(
         self,
@@ -268,6 +300,7 @@ class App:
         prefix: str = "",
         suffix: str = "",
         max_retries: int | None = None,
+        idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """Objects created or deleted in ``bucket``; ``event.data`` has bucket, key, size, etag,
@@ -285,7 +318,9 @@ class App:
             ),
             name,
         )
-        return lambda handler: self.register(handler, trigger, name=name)
+        return lambda handler: self.register(
+            handler, trigger, name=name, options={"idempotent": idempotent}
+        )
 
     def schedule(
         self, expression: str | None = None, *, cron: str | None = None, name: str | None = None
@@ -304,13 +339,16 @@ class App:
         *,
         source: str | None = None,
         max_retries: int | None = None,
+        idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """Events of CloudEvent ``type`` (or a ``prefix.*``) on the event bus (``pf.emit``)."""
         trigger = _build(
             lambda: Event(type=type, source=source, retry=_retry(None, max_retries)), name
         )
-        return lambda handler: self.register(handler, trigger, name=name)
+        return lambda handler: self.register(
+            handler, trigger, name=name, options={"idempotent": idempotent}
+        )
 
     def stream(
         self,
@@ -319,6 +357,7 @@ class App:
         batch_size: int = 100,
         start: Literal["latest", "trim_horizon"] = "latest",
         max_retries: int | None = None,
+        idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """Records of an ordered stream (Kinesis, Event Hubs), in partition order."""
@@ -328,7 +367,9 @@ class App:
             ),
             name,
         )
-        return lambda handler: self.register(handler, trigger, name=name)
+        return lambda handler: self.register(
+            handler, trigger, name=name, options={"idempotent": idempotent}
+        )
 
 
 def _build(make: Callable[[], Trigger], name: str | None) -> Trigger:
