@@ -21,15 +21,17 @@ from typing import Any
 from portable_fn._local.broker import Routes
 from portable_fn._local.inspect import dead_letter_name
 from portable_fn._local.report import Reporter
-from portable_fn._local.store import Delivery, Store
-from portable_fn.adapter import Context, Outcome, dispatch_event_async
+from portable_fn._local.store import Delivery, Message, Store
+from portable_fn.adapter import Context, dispatch_event_async
 from portable_fn.app import App, Function
+from portable_fn.errors import PortableFnError
 from portable_fn.events import from_json
 from portable_fn.triggers import Retry
 
 # Triggers without a Retry policy (schedules) retry as AWS Lambda retries asynchronous
 # invocations (EventBridge Scheduler targets): twice.
 DEFAULT_RETRY = Retry(max_retries=2)
+KEEP_DONE = 24 * 3600.0  # finished deliveries are forgotten after a day (at the next start)
 
 
 def retry_policy(fn: Function) -> Retry:
@@ -87,6 +89,7 @@ class Deliverer:
             await asyncio.sleep(self.start_delay)
         if n := await asyncio.to_thread(self.store.recover):
             self.reporter.record("recovered", deliveries=n)
+        await asyncio.to_thread(self.store.purge_done, time.time() - KEEP_DONE)
         while True:
             self._wake.clear()
             free = self._concurrency - len(self._running)
@@ -111,10 +114,6 @@ class Deliverer:
         if self._running:
             await asyncio.wait(self._running, timeout=grace)
 
-    async def _call(self, fn: Function, d: Delivery, ctx: Context) -> Outcome:
-        event = from_json(d.event)
-        return await dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
-
     async def offload(self, thunk: Callable[[], Any]) -> Any:
         """Run a sync handler in the pool (the dispatcher already bound its contextvars)."""
         return await asyncio.get_running_loop().run_in_executor(self.executor, self._counted, thunk)
@@ -130,6 +129,16 @@ class Deliverer:
                 self.busy -= 1
 
     async def _deliver(self, d: Delivery) -> None:
+        try:
+            await self._attempt(d)
+        except Exception as exc:  # the runtime's own failure (say SQLite), not the handler's
+            self.reporter.record(
+                "error",
+                message=f"delivery {d.id} to {d.function} broke the runtime: {exc!r}; "
+                "it stays in flight and runs again at the next start",
+            )
+
+    async def _attempt(self, d: Delivery) -> None:
         fn = self.app.functions.get(d.function)
         if fn is None:
             msg = f"function {d.function!r} is not in the app any more"
@@ -137,13 +146,7 @@ class Deliverer:
             self.reporter.record("warning", message=msg, delivery=d.id)
             return
         policy = retry_policy(fn)
-        ctx = Context(
-            provider="local",
-            function_name=fn.name,
-            invocation_id=uuid.uuid4().hex,
-            attempt=d.attempt,
-        )
-        info = {
+        info: dict[str, object] = {
             "function": fn.name,
             "trigger": trigger_label(fn),
             "delivery": d.id,
@@ -151,33 +154,27 @@ class Deliverer:
             "max_attempts": policy.max_retries + 1,
         }
         try:
-            header = from_json(d.event)
-            info.update(id=header.id, type=header.type)
-        except Exception as exc:  # a stored event that no longer decodes fails alone
-            await asyncio.to_thread(
-                self.store.dead_letter,
-                d.id,
-                dead_letter_name(self.app, fn.name),
-                f"{type(exc).__name__}: {exc}",
-            )
-            self.reporter.record(
-                "invocation",
-                **info,
-                outcome="dead",
-                duration_ms=0,
-                error=f"{type(exc).__name__}: {exc}",
-                dlq=dead_letter_name(self.app, fn.name),
-            )
+            event = from_json(d.event)
+        except PortableFnError as exc:  # a stored event that no longer decodes fails alone
+            info.update(duration_ms=0)
+            await self._dead_letter(fn, d, f"{type(exc).__name__}: {exc}", info, retryable=False)
             return
+        info.update(id=event.id, type=event.type)
         self.reporter.record("start", **info)
+        ctx = Context(
+            provider="local",
+            function_name=fn.name,
+            invocation_id=uuid.uuid4().hex,
+            attempt=d.attempt,
+        )
         t0 = time.perf_counter()
-        outcome = await self._call(fn, d, ctx)
+        outcome = await dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
         info["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         if outcome.ok:
             await asyncio.to_thread(self.store.complete, d.id)
             self.reporter.record("invocation", **info, outcome="ok")
             return
-        error = f"{type(outcome.error).__name__}: {outcome.error}"
+        error = outcome.reason or "failed"
         if outcome.retryable and d.attempt <= policy.max_retries:
             # Attempt n failed, so retry number n comes next.
             cap = backoff_cap(policy, d.attempt) * self.time_scale
@@ -198,18 +195,13 @@ class Deliverer:
         self, fn: Function, d: Delivery, error: str, info: dict[str, object], *, retryable: bool
     ) -> None:
         dlq = dead_letter_name(self.app, fn.name)
-        await asyncio.to_thread(self.store.dead_letter, d.id, dlq, error)
         consumers = self.routes.for_queue(dlq)
-        if consumers:
-            # The DLQ is a real queue: a function that consumes it gets the message too.
-            await asyncio.to_thread(
-                self.store.enqueue,
-                kind="queue",
-                name=dlq,
-                event=d.event,
-                functions=consumers,
-                due=time.time(),
-            )
+        # The DLQ is a real queue: a function that consumes it gets the message too, in the
+        # same transaction that marks the delivery dead.
+        forward = Message(kind="queue", name=dlq, event=d.event, functions=consumers)
+        await asyncio.to_thread(
+            self.store.dead_letter, d.id, dlq, error, forward if consumers else None
+        )
         self.reporter.record(
             "invocation", **info, outcome="dead", error=error, dlq=dlq, non_retryable=not retryable
         )

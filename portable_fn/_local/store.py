@@ -155,6 +155,21 @@ class Store:
             )
             return cur.rowcount
 
+    def purge_done(self, older_than: float) -> int:
+        """Forget delivered messages finished before ``older_than`` (epoch secs): the database
+        keeps what may still run or be re-driven, not a history."""
+        with self._write() as cur:
+            cur.execute(
+                "DELETE FROM deliveries WHERE state = 'done' AND updated < ?", (older_than,)
+            )
+            purged = cur.rowcount
+            cur.execute(
+                "DELETE FROM messages WHERE id NOT IN (SELECT message_id FROM deliveries)"
+                " AND created < ?",
+                (older_than,),
+            )
+            return purged
+
     def claim_due(self, now: float, limit: int) -> list[Delivery]:
         """Mark up to ``limit`` due deliveries in flight, counting the attempt."""
         with self._write() as cur:
@@ -193,11 +208,26 @@ class Store:
             (due, error, time.time(), delivery_id),
         )
 
-    def dead_letter(self, delivery_id: int, dlq: str, error: str) -> None:
-        self._update(
-            "UPDATE deliveries SET state = 'dead', dlq = ?, error = ?, updated = ? WHERE id = ?",
-            (dlq, error, time.time(), delivery_id),
-        )
+    def dead_letter(
+        self, delivery_id: int, dlq: str, error: str, forward: Message | None = None
+    ) -> None:
+        """Mark a delivery dead in ``dlq``; ``forward`` (to the DLQ's consumers) in the same
+        transaction, so a crash cannot leave one without the other."""
+        with self._write() as cur:
+            cur.execute(
+                "UPDATE deliveries SET state = 'dead', dlq = ?, error = ?, updated = ?"
+                " WHERE id = ?",
+                (dlq, error, time.time(), delivery_id),
+            )
+            if forward is not None:
+                _insert(
+                    cur,
+                    kind=forward.kind,
+                    name=forward.name,
+                    event=forward.event,
+                    functions=forward.functions,
+                    due=time.time(),
+                )
 
     def dead(self) -> list[Delivery]:
         with self._lock:

@@ -138,6 +138,11 @@ def test_non_retryable_dead_letters_at_once(dev: Callable[..., DevServer]) -> No
     dead = server.wait_for(lambda r: r.get("event") == "invocation" and r["id"] == "s-1")
     assert (dead["outcome"], dead["attempt"], dead["dlq"]) == ("dead", 1, "strict-dlq")
     assert dead["non_retryable"] is True and "malformed order" in dead["error"]
+    # strict-dlq has a consumer: the dead letter reaches it too, same event id.
+    forwarded = server.wait_for(
+        lambda r: r.get("event") == "invocation" and r["function"] == "strict_dead_letters"
+    )
+    assert (forwarded["id"], forwarded["outcome"]) == ("s-1", "ok")
 
 
 def test_a_second_runtime_on_the_same_state_is_refused(

@@ -56,3 +56,14 @@ def test_object_snapshot_and_its_event_commit_together(tmp_path: Path) -> None:
     assert [d.function for d in store.deliveries()] == ["f"]
     store.record_object("b", "k", None, None)
     assert store.objects("b") == {}
+
+
+def test_purge_forgets_only_finished_work(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.sqlite3")
+    store.enqueue(kind="topic", name="t", event=b"{}", functions=["a", "b"], due=0)
+    a, b = store.claim_due(time.time(), 10)
+    store.complete(a.id)
+    store.dead_letter(b.id, "t-dlq", "x")
+    assert store.purge_done(time.time() - 3600) == 0  # too recent
+    assert store.purge_done(time.time() + 1) == 1
+    assert [d.state for d in store.deliveries()] == ["dead"]  # dead letters stay

@@ -51,3 +51,8 @@ def inbox(event: pf.CloudEvent) -> None:
 def strict(event: pf.CloudEvent) -> None:
     """NonRetryable: dead-lettered on the first attempt, retries not spent."""
     raise pf.NonRetryable("malformed order")
+
+
+@app.queue("strict-dlq")
+def strict_dead_letters(event: pf.CloudEvent) -> None:
+    """Consumes strict's dead-letter queue: the DLQ is a real queue."""
