@@ -74,10 +74,12 @@ def entry_module(app: App, module: str) -> str:
 
 
 def _app_attribute(app: App, module: str) -> str:
-    loaded = sys.modules.get(module)
-    for name, value in vars(loaded or object()).items():
-        if value is app:
-            return name
+    """The name the app has in its module (a file app is loaded under another module name)."""
+    candidates = [sys.modules.get(module), *list(sys.modules.values())]
+    for loaded in candidates:
+        for name, value in getattr(loaded, "__dict__", {}).items():
+            if value is app and not name.startswith("_"):
+                return name
     return "app"
 
 

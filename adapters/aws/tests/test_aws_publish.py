@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Outbound against moto's server on 127.0.0.1: pf.send / pf.publish / pf.emit from handlers
+land in SQS, SNS and EventBridge as structured CloudEvents and come back in as themselves; a
+queue configured as the generated template configures it dead-letters after max_retries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from aws_fixtures import FakeLambdaContext
+
+import portable_fn as pf
+from portable_fn.errors import PublishError
+from portable_fn.events import from_json
+from portable_fn.testing import http_request
+from portable_fn_aws import lambda_handler, native, sqs
+from portable_fn_aws.publisher import AwsPublisher
+
+CTX = FakeLambdaContext()
+
+
+def _app() -> tuple[pf.App, list[pf.CloudEvent]]:
+    app = pf.App("pub")
+    seen: list[pf.CloudEvent] = []
+
+    @app.http("/go", methods=["POST"])
+    def go(req: pf.Request) -> dict[str, str]:
+        sent = pf.send("work", {"n": 1}, type="com.example.work")
+        published = pf.publish("news", {"n": 2}, type="com.example.news")
+        emitted = pf.emit("com.example.invoice.paid", {"n": 3})
+        return {"sent": sent.id, "published": published.id, "emitted": emitted.id}
+
+    @app.queue("work")
+    def work(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.topic("news")
+    def news(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.event("com.example.invoice.paid")
+    def paid(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    return app, seen
+
+
+def _receive(queue_url: str) -> list[dict[str, Any]]:
+    client = boto3.client("sqs")
+    messages = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                      AttributeNames=["All"], WaitTimeSeconds=1)
+    return list(messages.get("Messages", []))
+
+
+def _as_lambda_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+    """SQS messages as the Lambda event source mapping hands them to the function."""
+    return {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": {},
+        "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+        "awsRegion": "us-east-1"} for m in messages]}
+
+
+def _queue(name: str, **attributes: str) -> tuple[str, str]:
+    client = boto3.client("sqs")
+    url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return url, arn["Attributes"]["QueueArn"]
+
+
+def test_send_publish_emit_round_trip(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+                                      ) -> None:
+    work_url, work_arn = _queue("work")
+    inbox_url, inbox_arn = _queue("news-inbox")
+    bus_url, bus_arn = _queue("bus-target")
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="news")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)  # not raw: two envelopes
+    events = boto3.client("events")
+    events.put_rule(Name="paid", EventPattern=json.dumps(
+        {"detail-type": ["com.example.invoice.paid"]}))
+    events.put_targets(Rule="paid", Targets=[{"Id": "q", "Arn": bus_arn}])
+    # What the template passes: the queue URL and topic ARN in environment variables.
+    monkeypatch.setenv("PF_QUEUE_WORK", work_url)
+    monkeypatch.setenv("PF_TOPIC_NEWS", topic)
+
+    app, seen = _app()
+    app.use_publisher(AwsPublisher())
+    out = lambda_handler(app, "go")(native.http_v2(http_request("POST", "/go")), CTX)
+    assert out["statusCode"] == 200, out
+    ids = json.loads(out["body"])
+
+    work = _receive(work_url)
+    assert len(work) == 1
+    assert from_json(work[0]["Body"]).id == ids["sent"]  # structured mode on the wire
+    assert lambda_handler(app, "work")(_as_lambda_event(work, work_arn), CTX) == {
+        "batchItemFailures": []}
+    inbox = _receive(inbox_url)
+    assert json.loads(inbox[0]["Body"])["Type"] == "Notification"
+    lambda_handler(app, "news")(_as_lambda_event(inbox, inbox_arn), CTX)
+    bus = _receive(bus_url)
+    assert len(bus) == 1
+    lambda_handler(app, "paid")(json.loads(bus[0]["Body"]), CTX)  # the EventBridge event
+
+    assert [(e.id, e.type, e.source, e.data) for e in seen] == [
+        (ids["sent"], "com.example.work", "/portable-fn/pub/go", {"n": 1}),
+        (ids["published"], "com.example.news", "/portable-fn/pub/go", {"n": 2}),
+        (ids["emitted"], "com.example.invoice.paid", "/portable-fn/pub/go", {"n": 3}),
+    ]
+
+
+def test_names_resolve_without_environment(aws_env: dict[str, str]) -> None:
+    url, _ = _queue("work")
+    publisher = AwsPublisher(environ={})
+    event = pf.CloudEvent.create(type="t", source="/s", data={"a": 1})
+    publisher.send("work", event, delay=1)
+    publisher.publish("created-on-demand", event)
+    with pytest.raises(PublishError, match="no queue 'missing'"):
+        publisher.send("missing", event)
+    with pytest.raises(PublishError, match="0-900"):
+        publisher.send("work", event, delay=901)
+
+
+def test_fifo_queue_gets_group_and_deduplication(aws_env: dict[str, str]) -> None:
+    url, arn = _queue("orders.fifo", FifoQueue="true")
+    publisher = AwsPublisher(environ={"PF_QUEUE_ORDERS": url})
+    event = pf.CloudEvent.create(type="t", source="/s", data={"a": 1},
+                                 extensions={"partitionkey": "customer-7"})
+    publisher.send("orders", event)
+    (message,) = _receive(url)
+    assert message["Attributes"]["MessageGroupId"] == "customer-7"
+    (decoded,) = sqs.from_record(_as_lambda_event([message], arn)["Records"][0])
+    assert decoded.id == event.id and decoded.extensions["partitionkey"] == "customer-7"
+
+
+def _template_queue(template: Path, logical_id: str) -> dict[str, Any]:
+    doc = yaml.safe_load(template.read_text())
+    return dict(doc["Resources"][logical_id]["Properties"])
+
+
+def test_template_queue_dead_letters_after_max_retries(aws_env: dict[str, str],
+                                                       shop_package: Path) -> None:
+    from examples.shop.app import app
+
+    props = _template_queue(shop_package / "template.yaml", "FulfilmentQueue")
+    redrive = props["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["FulfilmentDlqQueue", "Arn"]}
+    max_retries = app.function("fulfil").trigger.retry.max_retries  # type: ignore[union-attr]
+    assert redrive["maxReceiveCount"] == max_retries + 1
+    dlq_url, dlq_arn = _queue("fulfilment-dlq")
+    # As the template configures it, with the visibility timeout at 0 so retries are immediate.
+    url, arn = _queue("fulfilment", VisibilityTimeout="0", RedrivePolicy=json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": redrive["maxReceiveCount"]}))
+    publisher = AwsPublisher(environ={"PF_QUEUE_FULFILMENT": url})
+    poison = pf.CloudEvent.create(type="t", source="/s", data={"id": "o-9", "sku": "poison"})
+    good = pf.CloudEvent.create(type="t", source="/s", data={"id": "o-8", "sku": "book"})
+    publisher.send("fulfilment", poison)
+    publisher.send("fulfilment", good)
+
+    handler = lambda_handler(app, "fulfil")
+    client = boto3.client("sqs")
+    attempts = 0
+    for _ in range(20):  # the event source mapping's loop: receive, invoke, delete successes
+        messages = _receive(url)
+        if not messages:
+            break
+        failed = {f["itemIdentifier"] for f in
+                  handler(_as_lambda_event(messages, arn), CTX)["batchItemFailures"]}
+        attempts += len(failed)
+        for m in messages:
+            if m["MessageId"] not in failed:
+                client.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert attempts == max_retries + 1
+    (dead,) = _receive(dlq_url)
+    assert from_json(dead["Body"]).id == poison.id
