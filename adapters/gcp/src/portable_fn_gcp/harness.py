@@ -165,7 +165,8 @@ def _client(app: App, function: str) -> Any:
     native.register_error_handler(500, functions_framework.crash_handler)
     configure: Any = functions_framework._configure_app  # untyped; the code create_app runs
     configure(native, entry, "http" if http else "cloudevent")
-    return native.test_client()
+    # use_cookies=False: the request's own Cookie header must reach the function untouched.
+    return native.test_client(use_cookies=False)
 
 
 def _check(response: Any) -> None:
