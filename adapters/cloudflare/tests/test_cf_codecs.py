@@ -10,16 +10,16 @@ from typing import Any
 
 import pytest
 from conftest import load_fixture
-from portable_fn_cloudflare import fetch, plan, queue, r2, scheduled
-from portable_fn_cloudflare.adapter import adapter
-from portable_fn_cloudflare.findings import findings
-from portable_fn_cloudflare.native import batch_from_sample
-from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS, settle
 
 import portable_fn as pf
 from portable_fn.adapter import Outcome
 from portable_fn.errors import EventDecodeError
 from portable_fn.triggers import Retry, Schedule
+from portable_fn_cloudflare import fetch, plan, queue, r2, scheduled
+from portable_fn_cloudflare.adapter import adapter
+from portable_fn_cloudflare.findings import findings
+from portable_fn_cloudflare.native import batch_from_sample
+from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS, settle
 
 
 def messages(sample: dict[str, Any]) -> list[queue.QueueMessage]:

@@ -43,13 +43,23 @@ def request_from_parts(
 async def read_request(request: Any) -> Request:
     """Read a Workers request (the SDK's ``workers.Request`` or the bare JS Request)."""
     js_request = getattr(request, "js_object", request)
-    # The JS Headers iterator yields [name, value] pairs, already lower-cased; it joins repeated
-    # headers with ", " as the Fetch standard requires (Set-Cookie never appears on a request).
-    pairs = [(str(name), str(value)) for name, value in js_request.headers]
+    # The Fetch standard's Headers yield lower-cased [name, value] pairs and join a repeated
+    # request header with ", " (Set-Cookie never appears on a request).
+    pairs = _header_pairs(js_request.headers)
     body = b""
     if js_request.body is not None:
         body = (await js_request.arrayBuffer()).to_bytes()
     return request_from_parts(str(js_request.method), str(js_request.url), pairs, body)
+
+
+def _header_pairs(headers: Any) -> list[tuple[str, str]]:
+    try:
+        from js import Array  # type: ignore[import-not-found,unused-ignore]  # Pyodide only
+    except ImportError:  # duck-typed headers (CPython): iterate them
+        return [(str(name), str(value)) for name, value in headers]
+    # One crossing into JS and one conversion back: about 3x faster than iterating the
+    # JsProxy pair by pair under Pyodide.
+    return [(str(name), str(value)) for name, value in getattr(Array, "from")(headers).to_py()]
 
 
 def response_parts(response: Response) -> tuple[int, list[tuple[str, str]], bytes | None]:
@@ -65,11 +75,32 @@ def response_parts(response: Response) -> tuple[int, list[tuple[str, str]], byte
 
 
 def to_workers_response(response: Response) -> Any:
-    """The SDK's ``workers.Response`` for a portable Response (imported here: Pyodide only)."""
-    from workers import (  # type: ignore[import-not-found,unused-ignore]  # Pyodide only
+    """The SDK's ``workers.Response`` for a portable Response (Pyodide only).
+
+    The JS Response is built directly (a JS ``Headers`` filled pair by pair, a text body as a
+    JS string, a binary body copied once into a ``Uint8Array``) and handed to the SDK's
+    ``Response``, which wraps a JS Response as is: several times cheaper per request than
+    letting the SDK convert a bytes body and a list of header pairs.
+    """
+    import js  # type: ignore[import-not-found,unused-ignore]  # Pyodide only
+    from pyodide.ffi import to_js  # type: ignore[import-not-found,unused-ignore]
+    from workers import (  # type: ignore[import-not-found,unused-ignore]
         Response as WorkersResponse,
     )
 
     status, headers, body = response_parts(response)
-    # A list of pairs (not a dict) so repeated headers such as Set-Cookie all survive.
-    return WorkersResponse(body, status=status, headers=headers)
+    js_headers = js.Headers.new()
+    for name, value in headers:  # append, not set: repeated Set-Cookie headers all survive
+        js_headers.append(name, value)
+    payload: Any = None
+    if body is not None:
+        text = _utf8(body) if response.is_text else None
+        payload = text if text is not None else to_js(body)
+    return WorkersResponse(js.Response.new(payload, status=status, headers=js_headers))
+
+
+def _utf8(body: bytes) -> str | None:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:  # labelled text but not UTF-8: send the bytes as they are
+        return None
