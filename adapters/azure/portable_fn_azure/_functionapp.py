@@ -14,12 +14,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import azure.functions as func
-
 from portable_fn.adapter import Context, dispatch_batch, dispatch_http, dispatch_http_async
 from portable_fn.app import App, Function
 from portable_fn.errors import ConfigurationError, PortableFnError
 from portable_fn.http import Response
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+
 from portable_fn_azure import (
     blob_events,
     blob_trigger,

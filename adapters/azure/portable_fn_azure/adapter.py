@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
 from portable_fn.app import App
+
 from portable_fn_azure.options import AzureOptions
 
 if TYPE_CHECKING:

@@ -35,7 +35,7 @@ def to_event(blob: func.InputStream) -> CloudEvent:
             f"blob trigger name {name!r} is not <container>/<blob>", provider="azure",
             trigger="blobTrigger", field="BlobTrigger",
         )
-    props: Mapping[str, Any] = blob.blob_properties or {}
+    props: Mapping[str, Any] = getattr(blob, "blob_properties", None) or {}
     etag = props.get("ETag") or props.get("Etag")
     etag = str(etag).strip('"') if etag else None
     return CloudEvent(

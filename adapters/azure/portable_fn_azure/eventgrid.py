@@ -15,10 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent
+
 from portable_fn_azure._payload import aware
 
 if TYPE_CHECKING:
@@ -32,8 +33,9 @@ _EXTENSION_NAME = re.compile(r"[a-z0-9]+")
 
 def to_event(native: func.EventGridEvent | func.CloudEvent) -> CloudEvent:
     try:
+        # The converter picks the class from the payload (``specversion`` = CloudEvents schema).
         if hasattr(native, "specversion"):
-            return _from_cloudevent(native)
+            return _from_cloudevent(cast("func.CloudEvent", native))
         return _from_eventgrid(native)
     except InvalidCloudEventError as exc:
         raise EventDecodeError(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from portable_fn.adapter import Finding
 from portable_fn.app import App, Function
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+
 from portable_fn_azure import ncrontab
 from portable_fn_azure.options import AzureOptions
 

@@ -20,11 +20,13 @@ from portable_fn.errors import HTTPError
 from portable_fn.events import CloudEvent, format_time, to_dict, to_json
 from portable_fn.http import Headers, Request, Response
 from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
+
 from portable_fn_azure._functionapp import FALLBACK
 from portable_fn_azure.publisher import STRUCTURED
 
 if TYPE_CHECKING:
     from portable_fn.app import App
+
     from portable_fn_azure.adapter import AzureAdapter
 
 __all__ = ["AzureHarness", "blob_event", "http_invocation", "message_invocation"]

@@ -24,10 +24,7 @@ __all__ = ["client_ip", "to_native", "to_request"]
 def to_request(req: func.HttpRequest) -> Request:
     """The portable request for one HTTP invocation (path params come from the route match)."""
     url = urlsplit(req.url)
-    if url.query:
-        query = QueryParams.from_string(url.query)
-    else:
-        query = QueryParams(dict(req.params))
+    query = QueryParams.from_string(url.query) if url.query else QueryParams(dict(req.params))
     headers = Headers(list(req.headers.items()))
     return Request(
         method=req.method.upper(),

@@ -26,6 +26,7 @@ from typing import Any
 
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_json
+
 from portable_fn_azure.options import AzureOptions, setting_name
 
 __all__ = ["STRUCTURED", "AzurePublisher", "move_to_poison", "queue_client"]
@@ -168,7 +169,8 @@ class AzurePublisher:
         try:
             client.send([native])
         except Exception as exc:
-            raise PublishError(f"Event Grid topic {topic!r} refused event {event.id}: {exc}") from exc
+            raise PublishError(
+                f"Event Grid topic {topic!r} refused event {event.id}: {exc}") from exc
 
 
 def move_to_poison(options: AzureOptions, queue: str, msg: Any, error: BaseException,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, decode_data, from_dict, sniff_structured
+
 from portable_fn_azure._payload import as_bytes, aware, decode_body
 
 if TYPE_CHECKING:

@@ -27,6 +27,7 @@ from portable_fn.adapter import Finding
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Stream, Topic
+
 from portable_fn_azure.findings import findings, queue_settings
 from portable_fn_azure.options import AzureOptions, setting_name
 
@@ -158,6 +159,7 @@ def _app_source(app: App, app_ref: str, out_dir: Path) -> tuple[str, str]:
 
 def _vendor(out_dir: Path) -> None:
     import portable_fn
+
     import portable_fn_azure
 
     for package in (portable_fn, portable_fn_azure):

@@ -29,7 +29,8 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def scheduled_time(timer: func.TimerRequest, now: datetime | None = None) -> datetime:
-    status: Mapping[str, Any] = timer.schedule_status or {}
+    # The worker's TimerRequest has schedule_status; the abstract type does not declare it.
+    status: Mapping[str, Any] = getattr(timer, "schedule_status", None) or {}
     moment = _parse(status.get("Next"))
     if moment is not None:
         return moment

@@ -84,7 +84,7 @@ def _http_value(value: Mapping[str, Any]) -> dict[str, Any]:
 def decode(invocation: Mapping[str, Any]) -> Any:
     """The trigger argument the worker would pass for this invocation document."""
     binding = invocation["binding"]
-    converter = meta._ConverterMeta.get(binding)
+    converter = meta._ConverterMeta.get(binding)  # type: ignore[no-untyped-call]
     if converter is None:
         raise LookupError(f"azure.functions has no converter for binding {binding!r}")
     metadata = {k: typed_data(v) for k, v in (invocation.get("metadata") or {}).items()}
@@ -99,11 +99,11 @@ class _TraceContext:
 
     # The worker's TraceContext spells these two ways across versions.
     @property
-    def Traceparent(self) -> str | None:  # noqa: N802
+    def Traceparent(self) -> str | None:
         return self.trace_parent
 
     @property
-    def Tracestate(self) -> str | None:  # noqa: N802
+    def Tracestate(self) -> str | None:
         return self.trace_state
 
 
@@ -160,7 +160,7 @@ def index(app: func.FunctionApp) -> dict[str, Any]:
     refuses a second call: it sees every name again as a duplicate)."""
     found = _INDEXES.get(app)
     if found is None:
-        found = {f.get_function_name(): f for f in app.get_functions()}
+        found = {str(f.get_function_name()): f for f in app.get_functions()}
         _INDEXES[app] = found
     return found
 
@@ -193,6 +193,6 @@ def invoke(app: func.FunctionApp, name: str, invocation: Mapping[str, Any] | Any
 
 def encode_http_return(response: Any) -> meta.Datum:
     """What the worker sends the host for an HTTP function's return value."""
-    converter = meta._ConverterMeta.get("http")
+    converter = meta._ConverterMeta.get("http")  # type: ignore[no-untyped-call]
     datum: meta.Datum = converter.encode(response, expected_type=func.HttpResponse)
     return datum

@@ -82,7 +82,8 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if found:
                 ports[found.group(1)] = found.group(2)
         if "Queue" not in ports or "Blob" not in ports:
-            raise RuntimeError(f"Azurite did not start (exit {process.poll()}): {''.join(output)[-2000:]}")
+            raise RuntimeError("Azurite did not start (exit "
+                               f"{process.poll()}): {''.join(output)[-2000:]}")
         # Keep reading its output so a chatty Azurite never blocks on a full pipe.
         threading.Thread(target=process.stdout.read, daemon=True).start()
         yield (
@@ -105,9 +106,8 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def shop() -> Iterator[Any]:
     """The shop example with a recording publisher, restored afterwards."""
-    from portable_fn.testing import RecordingPublisher
-
     from examples.shop.app import app
+    from portable_fn.testing import RecordingPublisher
 
     previous = app.publisher
     recorder = RecordingPublisher()

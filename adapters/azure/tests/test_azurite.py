@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 from portable_fn import App
-from portable_fn.events import CloudEvent
 from portable_fn.errors import NonRetryable
+from portable_fn.events import CloudEvent
 
 from portable_fn_azure import function_app, worker
 from portable_fn_azure.publisher import AzurePublisher, queue_client

@@ -21,7 +21,8 @@ from portable_fn_azure import function_app, storage_queue, worker
         "time": datetime(2026, 11, 23, 10, 15, 2, tzinfo=timezone.utc),
         "data": {"orderId": "1001", "sku": "blue-mug"}}),
     ("queue_plain_text", {
-        "id": "4b0c4fb5-8a4f-4c06-9d8f-3f6e2b7a1c22", "datacontenttype": "text/plain; charset=utf-8",
+        "id": "4b0c4fb5-8a4f-4c06-9d8f-3f6e2b7a1c22",
+        "datacontenttype": "text/plain; charset=utf-8",
         "time": datetime(2026, 11, 23, 10, 15, 2, 123456, tzinfo=timezone.utc),
         "data": "resize photos/cat.png"}),
     ("queue_bytes", {"datacontenttype": "application/octet-stream",
@@ -47,8 +48,7 @@ def test_invalid_cloudevent_body_is_a_typed_decode_error(event: Any) -> None:
     assert (info.value.provider, info.value.trigger) == ("azure", "queueTrigger")
 
 
-def test_attempt_is_the_dequeue_count(shop: Any, event: Any) -> None:
-    app, _ = shop
+def test_attempt_is_the_dequeue_count(event: Any) -> None:
     seen: list[int] = []
 
     test_app = App("attempts")
