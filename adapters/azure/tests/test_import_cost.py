@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What importing loads, checked in a fresh interpreter: the entry point object loads nothing
+from Azure; the generated entry loads azure.functions (the host indexes it) but no SDK."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portable_fn_azure.adapter import AzureAdapter
+
+from .conftest import REPO
+
+PROBE = """
+import json, sys
+{setup}
+{statement}
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("azure"))))
+"""
+
+
+def _loaded(statement: str, setup: str = "", cwd: Path = REPO) -> list[str]:
+    done = subprocess.run([sys.executable, "-c", PROBE.format(setup=setup, statement=statement)],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+def test_entry_point_object_loads_nothing_from_azure() -> None:
+    assert _loaded("import portable_fn_azure.adapter") == []
+
+
+def test_generated_entry_loads_no_sdk(shop: Any, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    app, _ = shop
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "azure"
+    AzureAdapter().package(app, "examples.shop.app:app", out)
+    loaded = _loaded("import function_app", setup=f"sys.path.insert(0, {str(out)!r})", cwd=out)
+    assert "azure.functions" in loaded
+    sdks = [m for m in loaded if m.split(".")[1:2] in (["storage"], ["servicebus"], ["eventgrid"],
+                                                     ["core"])]
+    assert sdks == []
