@@ -59,30 +59,56 @@ def unpack_sdk(target: Path) -> Path:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(Path(str(file.locate())), dest)
     else:
-        wheels = Path(tempfile.mkdtemp(prefix="cf-sdk-wheel-"))
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary=:all:",
-                "--python-version",
-                "3.12",
-                "-d",
-                str(wheels),
-                f"workers-runtime-sdk=={SDK_VERSION}",
-            ],
-            check=True,
-        )
-        with zipfile.ZipFile(next(wheels.glob("*.whl"))) as wheel:
-            for name in wheel.namelist():
-                if name.startswith("workers/"):
-                    wheel.extract(name, target)
+        _fetch_sdk(target)
     if not (target / "workers" / "entrypoints.py").is_file():
         raise DriverError(f"workers SDK not found in {target}")
     return target
+
+
+def _fetch_sdk(target: Path) -> None:
+    """Unpack the pinned wheel into ``target`` with uv (nox's venvs have no pip) or pip."""
+    staging = Path(tempfile.mkdtemp(prefix="cf-sdk-"))
+    requirement = f"workers-runtime-sdk=={SDK_VERSION}"
+    uv = shutil.which("uv")
+    if uv:
+        subprocess.run(
+            [
+                uv,
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--target",
+                str(staging),
+                "--python-version",
+                "3.12",
+                requirement,
+            ],
+            check=True,
+        )
+        shutil.copytree(staging / "workers", target / "workers", dirs_exist_ok=True)
+        return
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.12",
+            "-d",
+            str(staging),
+            requirement,
+        ],
+        check=True,
+    )
+    with zipfile.ZipFile(next(staging.glob("*.whl"))) as wheel:
+        for name in wheel.namelist():
+            if name.startswith("workers/"):
+                wheel.extract(name, target)
 
 
 def producers_of(dist: Path) -> dict[str, str]:

@@ -256,6 +256,18 @@ def test_documented_body_variants_become_events(echo_worker: PyodideWorker) -> N
     assert batch["error"] is None
 
 
+def test_bytes_body_arrives_as_bytes(echo_worker: PyodideWorker) -> None:
+    batch = echo_worker.call(
+        "queue",
+        queue="blobs",
+        messages=[
+            {"id": "b", "timestamp": 1732370400000, "attempts": 1, "body_b64": "AAH/"},
+            {"id": "other", "timestamp": 1732370400000, "attempts": 1, "body_b64": "AAE="},
+        ],
+    )
+    assert [(c["id"], c["op"]) for c in batch["calls"]] == [("b", "ack"), ("other", "retry")]
+
+
 def test_non_retryable_goes_to_dlq_without_spending_retries(echo_worker: PyodideWorker) -> None:
     fatal = {"mode": "fatal"}
     broken = {"specversion": "1.0", "id": "x", "source": "/s"}  # structured, but no type

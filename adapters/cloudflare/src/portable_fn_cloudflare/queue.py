@@ -6,7 +6,7 @@ Shape: the ``Message`` of a consumer's ``MessageBatch`` (``id``, ``timestamp``, 
 A body is whatever the producer sent with ``contentType`` json, text, bytes or v8
 (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype).
 
-Mapping (project mapping table v1, docs/event-mapping): a body that is a structured-mode
+Mapping (Cloudflare mapping table v1, this adapter's README): a body that is a structured-mode
 CloudEvent (what portable-fn publishes, as a JSON object or as text) is that event; any other
 body becomes ``type=com.cloudflare.queues.message``, ``source=cloudflare:queues/<queue>``,
 ``id`` = message id, ``time`` = message timestamp, ``data`` = the body.

@@ -7,7 +7,8 @@ https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/
 Cron syntax and limits: https://developers.cloudflare.com/workers/configuration/cron-triggers/
 (five fields, UTC, at most one run a minute).
 
-Mapping (project mapping table v1): ``type=com.cloudflare.workers.scheduled``,
+Mapping (Cloudflare mapping table v1, this adapter's README):
+``type=com.cloudflare.workers.scheduled``,
 ``source=cloudflare:workers/<app>``, ``id`` = ``<app>/<function>/<scheduledTime>`` (stable for
 a retried run, so handlers can de-duplicate), ``subject`` = cron, ``time`` = scheduledTime,
 ``data`` = ``schedule_data(expression=<the decorator's expression>, ...)`` as on every provider.

@@ -74,6 +74,12 @@ def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
         pf.send("jobs", {"relayed": True})
 
 
+@app.queue("blobs")
+def blob(event: pf.CloudEvent) -> None:
+    if event.data != b"\x00\x01\xff" or event.datacontenttype != "application/octet-stream":
+        raise ValueError(f"unexpected {event.datacontenttype} {event.data!r}")
+
+
 @app.schedule("*/5 * * * *")
 def every_five(event: pf.CloudEvent) -> None:
     if event.data["scheduled_time"].endswith(":13:00Z"):

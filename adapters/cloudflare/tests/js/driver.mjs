@@ -46,7 +46,10 @@ class Message {
   constructor(spec, calls) {
     this.id = spec.id;
     this.timestamp = new Date(spec.timestamp);
-    this.body = spec.body;
+    // A body sent with contentType "bytes" arrives as an ArrayBuffer.
+    this.body = spec.body_b64 !== undefined
+      ? new Uint8Array(Buffer.from(spec.body_b64, "base64")).buffer
+      : spec.body;
     this.attempts = spec.attempts ?? 1;
     this._calls = calls;
   }
