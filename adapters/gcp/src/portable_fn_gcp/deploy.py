@@ -25,7 +25,7 @@ set -euo pipefail
 
 PROJECT="${{PROJECT:-$(gcloud config get-value project)}}"
 REGION="${{REGION:-us-central1}}"
-RUNTIME="${{RUNTIME:-python312}}"
+RUNTIME="${{RUNTIME:-{runtime}}}"
 SOURCE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 PROJECT_NUMBER="$(gcloud projects describe "$PROJECT" --format='value(projectNumber)')"
 # The Pub/Sub service agent moves failed messages to dead-letter topics.
@@ -96,9 +96,9 @@ def bucket_var(bucket: str) -> str:
     return "BUCKET_" + re.sub(r"[^A-Z0-9]", "_", bucket.upper())
 
 
-def render(plan: Plan) -> str:
+def render(plan: Plan, *, runtime: str = "python312") -> str:
     buckets = "".join(f'{bucket_var(b)}="${{{bucket_var(b)}:-{b}}}"\n' for b in plan.buckets)
-    out = [_HEADER.format(app=quote(plan.app), buckets=buckets)]
+    out = [_HEADER.format(app=quote(plan.app), buckets=buckets, runtime=runtime)]
     if plan.topics:
         out.append("\n# Topics: triggers, queues, dead-letter topics.\n")
         out.extend(f"ensure_topic {quote(t)}\n" for t in plan.topics)

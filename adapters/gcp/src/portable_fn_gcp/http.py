@@ -33,6 +33,8 @@ class _MultiDict(Protocol):
 class _HeaderMap(Protocol):
     def items(self) -> Iterable[tuple[str, str]]: ...
 
+    def get(self, key: str) -> str | None: ...
+
 
 class FlaskRequest(Protocol):
     """The parts of ``flask.Request`` (a werkzeug ``Request``) this module reads."""
@@ -62,10 +64,10 @@ def from_response(response: Response) -> Any:
     """The ``werkzeug.wrappers.Response`` the view returns (Flask sends it as is)."""
     from werkzeug.wrappers import Response as WerkzeugResponse
 
-    native = WerkzeugResponse(response.body, status=response.status)
-    del native.headers["Content-Type"]
-    for name, value in response.headers.items():
-        native.headers.add(name, value)
+    headers = response.headers
+    native = WerkzeugResponse(response.body, status=response.status, headers=headers.items())
+    if "content-type" not in headers:
+        del native.headers["Content-Type"]  # werkzeug's default text/plain, not the handler's
     return native
 
 
@@ -73,7 +75,7 @@ def _client_ip(native: FlaskRequest) -> str | None:
     # Behind Google's front end remote_addr is the proxy. The front end appends the address it
     # saw to X-Forwarded-For, so the last hop is the one a client cannot forge; earlier hops
     # are whatever the client sent (https://cloud.google.com/run/docs/container-contract).
-    for name, value in native.headers.items():
-        if name.lower() == "x-forwarded-for" and value.strip():
-            return value.rsplit(",", 1)[-1].strip()
+    forwarded = native.headers.get("X-Forwarded-For")
+    if forwarded and forwarded.strip():
+        return forwarded.rsplit(",", 1)[-1].strip()
     return native.remote_addr
