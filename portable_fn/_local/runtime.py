@@ -17,7 +17,7 @@ from typing import Any
 from portable_fn._local.broker import LocalPublisher, Routes
 from portable_fn._local.buckets import BucketWatcher
 from portable_fn._local.delivery import Deliverer
-from portable_fn._local.report import Reporter
+from portable_fn._local.report import FLUSH_EVERY, Reporter
 from portable_fn._local.scheduler import Scheduler
 from portable_fn._local.store import Store
 from portable_fn.app import App
@@ -120,6 +120,7 @@ class Runtime:
             asyncio.create_task(self.deliverer.run(), name="pf-delivery"),
             asyncio.create_task(self.scheduler.run(self.fire_schedule), name="pf-scheduler"),
         ]
+        self._tasks.append(asyncio.create_task(self._flush_reports(), name="pf-report"))
         if self.watcher.subscribers:
             self._tasks.append(
                 asyncio.create_task(self.watcher.run(self.options.poll_interval), name="pf-buckets")
@@ -128,6 +129,11 @@ class Runtime:
             task.add_done_callback(self._crashed)
         if self.on_started is not None:
             await self.on_started()
+
+    async def _flush_reports(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            self.reporter.flush()
 
     def _crashed(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -142,3 +148,4 @@ class Runtime:
         await self.deliverer.drain(grace=5.0)
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.store.close()
+        self.reporter.flush()
