@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: Apache-2.0
+"""One delivered queue message: decode, run its function, settle it (ack, retry, dead-letter).
+
+Consumer API: https://developers.cloudflare.com/queues/configuration/javascript-apis/#consumer
+(``message.ack()``, ``message.retry({delaySeconds})``); the decision itself is ``settle``'s.
+A message published while a handler runs is sent before the message is acked (``Outbox``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from portable_fn.adapter import Context, Outcome, dispatch_event_async
+from portable_fn.app import App
+from portable_fn.errors import EventDecodeError, PortableFnError
+from portable_fn.events import CloudEvent
+from portable_fn_cloudflare import plan, r2
+from portable_fn_cloudflare import queue as queue_codec
+from portable_fn_cloudflare.publisher import close_outbox, open_outbox
+from portable_fn_cloudflare.settle import Settlement, settle
+
+PROVIDER = "cloudflare"
+_log = logging.getLogger("portable_fn_cloudflare")
+
+
+async def run_event(
+    app: App, function: str, event: CloudEvent, context: Context, env: Any
+) -> Outcome:
+    """Dispatch one event; a failed publish from the handler fails it (retryable)."""
+    box, token = open_outbox(env)
+    try:
+        outcome = await dispatch_event_async(app, function, event, context)
+        if outcome.ok:
+            try:
+                await box.flush()
+            except PortableFnError as exc:
+                outcome = Outcome(ok=False, error=exc, retryable=True)
+        return outcome
+    finally:
+        close_outbox(token)
+
+
+async def consume(app: App, consumer: plan.Consumer, message: Any, env: Any, ctx: Any) -> None:
+    """Handle and settle one message of a batch; never raises, never leaves it unsettled."""
+    try:
+        native = queue_codec.QueueMessage.read(message)
+    except Exception as exc:  # a message the runtime handed over half-formed
+        _log.error("unreadable message on %r: %s", consumer.queue, exc)
+        message.retry()
+        return
+    try:
+        event = _decode(consumer, native)
+    except PortableFnError as exc:
+        outcome = Outcome(ok=False, error=exc, retryable=not isinstance(exc, EventDecodeError))
+    else:
+        traceparent = event.extensions.get("traceparent")
+        context = Context(
+            provider=PROVIDER,
+            function_name=consumer.function,
+            invocation_id=native.id,
+            attempt=native.attempts,
+            native=message,
+            native_context=ctx,
+            traceparent=traceparent if isinstance(traceparent, str) else None,
+        )
+        outcome = await run_event(app, consumer.function, event, context, env)
+    decision = settle(
+        outcome, attempts=native.attempts, retry=consumer.retry, dead_letter=consumer.dead_letter
+    )
+    await _apply(decision, consumer, message, native, env, outcome)
+
+
+def _decode(consumer: plan.Consumer, native: queue_codec.QueueMessage) -> CloudEvent:
+    if consumer.kind == "storage":
+        # The core's dispatch applies the trigger's action/prefix/suffix filter (ack, no run).
+        event = queue_codec.structured(native.body, trigger="storage")
+        return event if event is not None else r2.to_event(native)
+    return queue_codec.to_event(native, consumer.source_name)
+
+
+async def _apply(
+    decision: Settlement,
+    consumer: plan.Consumer,
+    message: Any,
+    native: queue_codec.QueueMessage,
+    env: Any,
+    outcome: Outcome,
+) -> None:
+    if decision.action == "ack":
+        message.ack()
+    elif decision.action == "retry":
+        message.retry(delaySeconds=decision.delay_seconds)
+    elif decision.action == "drop":
+        _log.error(
+            "dropping message %s of %r (non-retryable, no dead-letter queue): %s",
+            native.id,
+            consumer.queue,
+            outcome.error,
+        )
+        message.ack()
+    else:
+        await _dead_letter(consumer, message, native, env, outcome)
+
+
+async def _dead_letter(
+    consumer: plan.Consumer,
+    message: Any,
+    native: queue_codec.QueueMessage,
+    env: Any,
+    outcome: Outcome,
+) -> None:
+    """Send the body, unchanged (a CloudEvent stays one), to the DLQ ourselves, then ack."""
+    dlq = consumer.dead_letter or ""
+    producer = getattr(env, plan.binding_name(dlq), None) if dlq else None
+    try:
+        if producer is None:
+            raise LookupError(f"no producer binding for dead-letter queue {dlq!r}")
+        await producer.send(native.body)
+    except Exception as exc:  # keep the message: fall back to the platform's own path
+        _log.error("could not dead-letter %s directly (%s); retrying instead", native.id, exc)
+        message.retry()
+        return
+    _log.error(
+        "dead-lettered message %s of %r to %r: %s",
+        native.id,
+        consumer.queue,
+        dlq,
+        outcome.error,
+    )
+    message.ack()
