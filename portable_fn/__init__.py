@@ -17,6 +17,7 @@ from portable_fn.events import CloudEvent as CloudEvent
 from portable_fn.http import Headers as Headers
 from portable_fn.http import Request as Request
 from portable_fn.http import Response as Response
+from portable_fn.log import logger as logger
 from portable_fn.triggers import Retry as Retry
 
 __version__ = "0.1.0"

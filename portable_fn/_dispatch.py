@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from portable_fn import _observe, _trace
 from portable_fn.context import Context
 from portable_fn.errors import (
     EventDecodeError,
@@ -78,17 +79,65 @@ OK = Outcome(True)
 class Invocation:
     """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
 
-    __slots__ = ("app", "cold_start", "ctx", "event", "function")
+    __slots__ = ("_trace", "app", "cold_start", "ctx", "event", "function", "request")
 
     def __init__(
-        self, app: App, function: Function, ctx: Context, event: CloudEvent | None,
+        self,
+        app: App,
+        function: Function,
+        ctx: Context,
+        event: CloudEvent | None,
         cold_start: bool,
+        request: Request | None = None,
     ) -> None:
         self.app = app
         self.function = function
         self.ctx = ctx
         self.event = event
         self.cold_start = cold_start
+        self.request = request
+        self._trace: str | None = None
+
+    @property
+    def traceparent(self) -> str:
+        """This invocation's W3C traceparent, worked out on first use (a log line or a publish)
+        so invocations that need neither pay nothing."""
+        if self._trace is None:
+            self._trace = _incoming_trace(self) or _trace.new_traceparent()
+        return self._trace
+
+    @property
+    def correlation_id(self) -> str:
+        """The event's ``correlationid`` extension, the request's ``X-Correlation-Id`` or
+        ``X-Request-Id``, else the trace id: one id to search every hop's logs by."""
+        if self.event is not None:
+            value = self.event.extensions.get("correlationid")
+            if isinstance(value, str) and value:
+                return value
+        if self.request is not None:
+            headers = self.request.headers
+            found = headers.get("x-correlation-id") or headers.get("x-request-id")
+            if found:
+                return found
+        return self.traceparent.split("-")[1]
+
+
+def _incoming_trace(invocation: Invocation) -> str | None:
+    if _trace.parse(invocation.ctx.traceparent):
+        return invocation.ctx.traceparent
+    if invocation.event is not None:
+        value = invocation.event.extensions.get("traceparent")
+        if isinstance(value, str) and _trace.parse(value):
+            return value
+    if invocation.request is not None:
+        headers = invocation.request.headers
+        value = headers.get("traceparent")
+        if value and _trace.parse(value):
+            return value
+        return _trace.from_xray(headers.get("x-amzn-trace-id")) or _trace.from_cloud_trace(
+            headers.get("x-cloud-trace-context")
+        )
+    return None
 
 
 _current: ContextVar[Invocation | None] = ContextVar("portable_fn_invocation", default=None)
@@ -108,26 +157,28 @@ def _cold() -> bool:
     return True
 
 
-def current_log_fields(ctx: Context) -> dict[str, Any]:
+def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
+    """The fields every log line of an invocation carries (``ctx`` defaults to the current)."""
+    invocation = _current.get()
+    if ctx is None:
+        if invocation is None:
+            return {}
+        ctx = invocation.ctx
     fields: dict[str, Any] = {
         "function": ctx.function_name,
         "provider": ctx.provider,
         "invocation_id": ctx.invocation_id,
     }
-    invocation = _current.get()
     if invocation is not None and invocation.ctx is ctx:
         fields["cold_start"] = invocation.cold_start
         event = invocation.event
         if event is not None:
             fields["event_id"] = event.id
             fields["event_type"] = event.type
-            correlation = event.extensions.get("correlationid")
-            if correlation is not None:
-                fields["correlation_id"] = correlation
-    trace_id = ctx.trace_id
-    if trace_id is not None:
-        fields["trace_id"] = trace_id
-        fields.setdefault("correlation_id", trace_id)
+        fields["correlation_id"] = invocation.correlation_id
+        fields["trace_id"] = invocation.traceparent.split("-")[1]
+    elif ctx.trace_id is not None:
+        fields["trace_id"] = fields["correlation_id"] = ctx.trace_id
     return fields
 
 
@@ -200,18 +251,26 @@ def dispatch_http(
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
         return _error_response(exc)
-    token = _current.set(Invocation(app, fn, ctx, None, _cold()))
+    invocation = Invocation(app, fn, ctx, None, _cold(), request)
+    token = _current.set(invocation)
+    observation = _observe.begin(invocation)
     try:
         result = fn.call(request, ctx)
         if fn.is_async:
             result = run_sync(result)
-        return to_response(result)
+        response = to_response(result)
     except HTTPError as exc:
-        return _error_response(exc)
+        response = _error_response(exc)
     except Exception as exc:
-        return _internal_error(ctx, exc)
+        response = _internal_error(ctx, exc)
+        if observation is not None:
+            observation.end(exc, 500)
+            observation = None
     finally:
         _current.reset(token)
+    if observation is not None:
+        observation.end(None, response.status)
+    return response
 
 
 async def dispatch_http_async(
@@ -227,7 +286,9 @@ async def dispatch_http_async(
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
         return _error_response(exc)
-    token = _current.set(Invocation(app, fn, ctx, None, _cold()))
+    invocation = Invocation(app, fn, ctx, None, _cold(), request)
+    token = _current.set(invocation)
+    observation = _observe.begin(invocation)
     try:
         if fn.is_async:
             result = await fn.call(request, ctx)
@@ -235,13 +296,19 @@ async def dispatch_http_async(
             result = await offload(_bound(fn, request, ctx))
         else:
             result = fn.call(request, ctx)
-        return to_response(result)
+        response = to_response(result)
     except HTTPError as exc:
-        return _error_response(exc)
+        response = _error_response(exc)
     except Exception as exc:
-        return _internal_error(ctx, exc)
+        response = _internal_error(ctx, exc)
+        if observation is not None:
+            observation.end(exc, 500)
+            observation = None
     finally:
         _current.reset(token)
+    if observation is not None:
+        observation.end(None, response.status)
+    return response
 
 
 def _bound(fn: Function, value: Any, ctx: Context) -> Callable[[], Any]:
@@ -284,16 +351,21 @@ def dispatch_event(app: App, function: str, event: CloudEvent, ctx: Context) -> 
         return Outcome(False, exc, False)
     if _skips(fn, event):
         return OK
-    token = _current.set(Invocation(app, fn, ctx, event, _cold()))
+    invocation = Invocation(app, fn, ctx, event, _cold())
+    token = _current.set(invocation)
+    observation = _observe.begin(invocation)
     try:
         result = fn.call(event, ctx)
         if fn.is_async:
             run_sync(result)
-        return OK
+        outcome = OK
     except Exception as exc:
-        return _failure(ctx, exc)
+        outcome = _failure(ctx, exc)
     finally:
         _current.reset(token)
+    if observation is not None:
+        observation.end(outcome.error)
+    return outcome
 
 
 async def dispatch_event_async(
@@ -311,7 +383,9 @@ async def dispatch_event_async(
         return Outcome(False, exc, False)
     if _skips(fn, event):
         return OK
-    token = _current.set(Invocation(app, fn, ctx, event, _cold()))
+    invocation = Invocation(app, fn, ctx, event, _cold())
+    token = _current.set(invocation)
+    observation = _observe.begin(invocation)
     try:
         if fn.is_async:
             await fn.call(event, ctx)
@@ -319,11 +393,14 @@ async def dispatch_event_async(
             await offload(_bound(fn, event, ctx))
         else:
             fn.call(event, ctx)
-        return OK
+        outcome = OK
     except Exception as exc:
-        return _failure(ctx, exc)
+        outcome = _failure(ctx, exc)
     finally:
         _current.reset(token)
+    if observation is not None:
+        observation.end(outcome.error)
+    return outcome
 
 
 def dispatch_batch(

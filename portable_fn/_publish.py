@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from portable_fn import _observe, _trace
 from portable_fn._dispatch import current
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, ExtensionValue
@@ -53,6 +54,8 @@ def _target(app: App | None) -> tuple[App, Publisher, str]:
 
 
 def _build(
+    kind: str,
+    destination: str,
     source: str,
     type: str,
     data: Any,
@@ -66,9 +69,10 @@ def _build(
     merged: dict[str, ExtensionValue] = dict(extensions or {})
     invocation = current()
     if invocation is not None and "traceparent" not in merged:
-        traceparent = invocation.ctx.traceparent
-        if traceparent is not None:
-            merged["traceparent"] = traceparent
+        # A child span of this invocation's trace: one trace id follows every fan-out hop.
+        merged["traceparent"] = _observe.publish_traceparent(
+            invocation, destination, kind
+        ) or _trace.child(invocation.traceparent)
     kwargs: dict[str, Any] = {}
     if merged:
         kwargs["extensions"] = merged
@@ -100,7 +104,7 @@ def publish(
     Returns the CloudEvent sent; subscribers receive it with this ``id``, ``type``, ``source``.
     """
     target, publisher, default_source = _target(app)
-    event = _build(default_source, type or f"{target.name}.{topic}", data,
+    event = _build("topic", topic, default_source, type or f"{target.name}.{topic}", data,
                    given_source=source, subject=subject, id=id,
                    datacontenttype=datacontenttype, extensions=extensions)
     publisher.publish(topic, event)
@@ -123,7 +127,7 @@ def send(
     """Send ``data`` to ``queue``: one consumer (``@app.queue(queue)``) processes it,
     optionally after ``delay`` seconds."""
     target, publisher, default_source = _target(app)
-    event = _build(default_source, type or f"{target.name}.{queue}", data,
+    event = _build("queue", queue, default_source, type or f"{target.name}.{queue}", data,
                    given_source=source, subject=subject, id=id,
                    datacontenttype=datacontenttype, extensions=extensions)
     publisher.send(queue, event, delay=delay)
@@ -143,7 +147,8 @@ def emit(
 ) -> CloudEvent:
     """Put an event of ``type`` on the event bus; ``@app.event(type)`` functions receive it."""
     _, publisher, default_source = _target(app)
-    event = _build(default_source, type, data, given_source=source, subject=subject, id=id,
+    event = _build("event", type, default_source, type, data, given_source=source,
+                   subject=subject, id=id,
                    datacontenttype=datacontenttype, extensions=extensions)
     publisher.emit(event)
     return event

@@ -58,9 +58,16 @@ class Context(Value):
 
     @property
     def trace_id(self) -> str | None:
-        """The W3C trace id of ``traceparent`` (``00-<trace>-<span>-<flags>``)."""
-        parts = (self.traceparent or "").split("-")
-        return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+        """The W3C trace id of this invocation: inside a dispatch, the one worked out from the
+        incoming request or event (or started there); else that of ``traceparent``."""
+        from portable_fn._dispatch import current
+
+        invocation = current()
+        if invocation is not None and invocation.ctx is self:
+            return invocation.traceparent.split("-")[1]
+        from portable_fn._trace import trace_id
+
+        return trace_id(self.traceparent)
 
     @property
     def logger(self) -> Logger:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-__all__ = ["LEVELS", "Logger"]
+__all__ = ["LEVELS", "Logger", "logger"]
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _threshold: int | None = None
@@ -106,3 +106,40 @@ class Logger:
             lines = traceback.format_exception(type(error), error, error.__traceback__)
             fields.setdefault("stack", "".join(lines))
         self.log("ERROR", message, **fields)
+
+
+class _InvocationLogger:
+    """``pf.logger``: logs with the fields of whatever invocation is running in this context
+    (through the dispatcher's context variable), so module-level code needs no ``ctx``."""
+
+    __slots__ = ()
+
+    def _bound(self) -> Logger:
+        from portable_fn._dispatch import current_log_fields
+
+        return Logger(current_log_fields())
+
+    def bind(self, **fields: Any) -> Logger:
+        return self._bound().bind(**fields)
+
+    def log(self, level: str, message: str, /, **fields: Any) -> None:
+        if LEVELS[level] >= threshold():
+            self._bound().log(level, message, **fields)
+
+    def debug(self, message: str, /, **fields: Any) -> None:
+        self.log("DEBUG", message, **fields)
+
+    def info(self, message: str, /, **fields: Any) -> None:
+        self.log("INFO", message, **fields)
+
+    def warning(self, message: str, /, **fields: Any) -> None:
+        self.log("WARNING", message, **fields)
+
+    def error(self, message: str, /, **fields: Any) -> None:
+        self.log("ERROR", message, **fields)
+
+    def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
+        self._bound().exception(message, exc=exc, **fields)
+
+
+logger = _InvocationLogger()

@@ -7,7 +7,7 @@ import portable_fn
 EXPECTED = {
     "App", "BadRequest", "CloudEvent", "ConfigurationError", "Context", "Function",
     "HTTPError", "Headers", "NonRetryable", "NotFound", "PortableFnError", "Request",
-    "Response", "Retry", "emit", "publish", "send",
+    "Response", "Retry", "emit", "logger", "publish", "send",
 }
 
 

@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Per-invocation observers, both off unless configured, so they cost nothing by default.
+
+- OpenTelemetry: active when the application has imported ``opentelemetry.trace`` and installed a
+  real ``TracerProvider``; never imported by portable-fn itself (``_otel`` does the work).
+- Metrics (invocations, errors, duration, cold starts): ``PORTABLE_FN_METRICS=on``; written as
+  CloudWatch Embedded Metric Format on AWS (https://docs.aws.amazon.com/AmazonCloudWatch/latest/
+  monitoring/CloudWatch_Embedded_Metric_Format_Specification.html), as a structured log line
+  elsewhere (log-based metrics in Cloud Logging, Application Insights, Workers Logs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.log import Logger
+
+if TYPE_CHECKING:
+    from portable_fn._dispatch import Invocation
+
+_metrics_on: bool | None = None
+
+
+def _metrics_enabled() -> bool:
+    global _metrics_on
+    if _metrics_on is None:
+        value = os.environ.get("PORTABLE_FN_METRICS", "").strip().lower()
+        _metrics_on = value in ("1", "true", "on", "yes")
+    return _metrics_on
+
+
+def reset() -> None:
+    """Read the configuration again (tests)."""
+    global _metrics_on
+    _metrics_on = None
+
+
+def _otel_active() -> bool:
+    module = sys.modules.get("opentelemetry.trace")
+    if module is None:
+        return False
+    from portable_fn import _otel
+
+    return _otel.active(module)
+
+
+class Observation:
+    """One invocation being observed; ``end`` records its result."""
+
+    __slots__ = ("invocation", "metrics", "span", "started")
+
+    def __init__(self, invocation: Invocation, span: Any, metrics: bool) -> None:
+        self.invocation = invocation
+        self.span = span
+        self.metrics = metrics
+        self.started = time.perf_counter()
+
+    def end(self, error: BaseException | None, status: int | None = None) -> None:
+        duration_ms = (time.perf_counter() - self.started) * 1000
+        if self.span is not None:
+            from portable_fn import _otel
+
+            _otel.end_span(self.span, error, status)
+        if self.metrics:
+            _emit_metrics(self.invocation, error is not None or (status or 0) >= 500,
+                          duration_ms)
+
+
+def begin(invocation: Invocation) -> Observation | None:
+    """Start observing, or None (the common case) when nothing is configured."""
+    metrics = _metrics_enabled()
+    span = None
+    if _otel_active():
+        from portable_fn import _otel
+
+        span = _otel.start_span(invocation)
+    if span is None and not metrics:
+        return None
+    return Observation(invocation, span, metrics)
+
+
+def publish_traceparent(invocation: Invocation, destination: str, kind: str) -> str | None:
+    """The traceparent for an event published from ``invocation``: a PRODUCER span's when
+    OpenTelemetry is active, else None (the caller makes a plain child span id)."""
+    if not _otel_active():
+        return None
+    from portable_fn import _otel
+
+    return _otel.producer_traceparent(invocation, destination, kind)
+
+
+def _emit_metrics(invocation: Invocation, failed: bool, duration_ms: float) -> None:
+    ctx = invocation.ctx
+    values = {
+        "Invocations": 1,
+        "Errors": 1 if failed else 0,
+        "Duration": round(duration_ms, 3),
+        "ColdStart": 1 if invocation.cold_start else 0,
+    }
+    dimensions = {"service": invocation.app.name, "function": ctx.function_name}
+    logger = Logger()
+    if ctx.provider == "aws":
+        logger.info(
+            "portable-fn metrics",
+            _aws={
+                "Timestamp": int(time.time() * 1000),
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": "portable-fn",
+                        "Dimensions": [["service", "function"]],
+                        "Metrics": [
+                            {"Name": "Invocations", "Unit": "Count"},
+                            {"Name": "Errors", "Unit": "Count"},
+                            {"Name": "Duration", "Unit": "Milliseconds"},
+                            {"Name": "ColdStart", "Unit": "Count"},
+                        ],
+                    }
+                ],
+            },
+            **dimensions,
+            **values,
+        )
+    else:
+        logger.info("portable-fn metrics", metrics=values, provider=ctx.provider, **dimensions)

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: Apache-2.0
+"""OpenTelemetry spans for invocations and publishes, with the FaaS and messaging semantic
+conventions (https://opentelemetry.io/docs/specs/semconv/faas/faas-spans/,
+https://opentelemetry.io/docs/specs/semconv/messaging/messaging-spans/).
+
+Loaded only when the application has already imported ``opentelemetry.trace``; the W3C
+``traceparent`` of each invocation is the parent context, so spans of every hop (HTTP ->
+topic -> queue) join one trace.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portable_fn._dispatch import Invocation
+
+_FAAS_TRIGGER = {
+    "http": "http",
+    "queue": "pubsub",
+    "topic": "pubsub",
+    "event": "pubsub",
+    "stream": "datasource",
+    "storage": "datasource",
+    "schedule": "timer",
+}
+_CLOUD_PROVIDER = {"aws": "aws", "azure": "azure", "gcp": "gcp", "cloudflare": "cloudflare"}
+_MESSAGING_SYSTEM = {
+    "aws": {"queue": "aws_sqs", "topic": "aws_sns", "event": "aws_eventbridge"},
+    "azure": {"queue": "azure_storage_queue", "topic": "servicebus", "event": "eventgrid"},
+    "gcp": {"queue": "gcp_pubsub", "topic": "gcp_pubsub", "event": "gcp_pubsub"},
+    "cloudflare": {"queue": "cloudflare_queues", "topic": "cloudflare_queues"},
+}
+
+
+def active(module: Any) -> bool:
+    """Whether a real TracerProvider is installed (not the API's default no-op/proxy one)."""
+    provider = module.get_tracer_provider()
+    name = type(provider).__name__
+    return name not in ("ProxyTracerProvider", "NoOpTracerProvider")
+
+
+def _parent(traceparent: str) -> Any:
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    return TraceContextTextMapPropagator().extract({"traceparent": traceparent})
+
+
+def _traceparent_of(span: Any) -> str:
+    context = span.get_span_context()
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"
+
+
+def start_span(invocation: Invocation) -> Any:
+    from opentelemetry import trace
+
+    function = invocation.function
+    kind = function.trigger.kind
+    provider = invocation.ctx.provider
+    attributes: dict[str, Any] = {
+        "faas.trigger": _FAAS_TRIGGER.get(kind, "other"),
+        "faas.invocation_id": invocation.ctx.invocation_id,
+        "faas.name": function.name,
+        "faas.coldstart": invocation.cold_start,
+        "cloud.provider": _CLOUD_PROVIDER.get(provider, provider),
+    }
+    event = invocation.event
+    if event is not None:
+        attributes["messaging.message.id"] = event.id
+        attributes["cloudevents.event_id"] = event.id
+        attributes["cloudevents.event_type"] = event.type
+        attributes["cloudevents.event_source"] = event.source
+        system = _MESSAGING_SYSTEM.get(provider, {}).get(kind)
+        if system:
+            attributes["messaging.system"] = system
+        destination = getattr(function.trigger, "name", None)
+        if destination:
+            attributes["messaging.destination.name"] = destination
+        attributes["messaging.operation.type"] = "process"
+    request = invocation.request
+    if request is not None:
+        attributes["http.request.method"] = request.method
+        attributes["url.path"] = request.path
+    span_kind = trace.SpanKind.SERVER if request is not None else trace.SpanKind.CONSUMER
+    name = f"{request.method} {request.path}" if request is not None else (
+        f"process {getattr(function.trigger, 'name', function.name)}"
+    )
+    tracer = trace.get_tracer("portable-fn")
+    span = tracer.start_span(name, context=_parent(invocation.traceparent), kind=span_kind,
+                             attributes=attributes)
+    # Everything logged or published in this invocation now belongs to this span.
+    invocation._trace = _traceparent_of(span)
+    return span
+
+
+def end_span(span: Any, error: BaseException | None, status: int | None) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    if status is not None:
+        span.set_attribute("http.response.status_code", status)
+    if error is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+    elif status is not None and status >= 500:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
+
+
+def producer_traceparent(invocation: Invocation, destination: str, kind: str) -> str:
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("portable-fn")
+    provider = invocation.ctx.provider
+    attributes = {
+        "messaging.destination.name": destination,
+        "messaging.operation.type": "send",
+        "messaging.system": _MESSAGING_SYSTEM.get(provider, {}).get(kind, provider),
+    }
+    span = tracer.start_span(f"send {destination}", context=_parent(invocation.traceparent),
+                             kind=trace.SpanKind.PRODUCER, attributes=attributes)
+    span.end()
+    return _traceparent_of(span)

@@ -1,0 +1,91 @@
+# SPDX-License-Identifier: Apache-2.0
+"""W3C Trace Context (https://www.w3.org/TR/trace-context/) for one trace id across every hop.
+
+An invocation's trace comes from, in order: the context the adapter set (``ctx.traceparent``),
+the event's ``traceparent`` extension (CloudEvents distributed-tracing extension), or the HTTP
+request's ``traceparent``, ``X-Amzn-Trace-Id`` (AWS X-Ray) or ``X-Cloud-Trace-Context`` (Google
+Cloud) header. With none, a new trace starts. ``pf.publish`` sends a child span of it.
+"""
+
+from __future__ import annotations
+
+import os
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_hex(text: str, length: int) -> bool:
+    return len(text) == length and set(text) <= _HEX and text.strip("0") != ""
+
+
+def parse(traceparent: str | None) -> tuple[str, str, str] | None:
+    """(trace id, parent span id, flags) of a valid version-00 ``traceparent``, else None."""
+    if not traceparent:
+        return None
+    parts = traceparent.strip().lower().split("-")
+    if len(parts) < 4 or len(parts[0]) != 2 or not set(parts[0]) <= _HEX or parts[0] == "ff":
+        return None
+    version, trace_id, span_id, flags = parts[0], parts[1], parts[2], parts[3]
+    if version == "00" and len(parts) != 4:
+        return None
+    if not (_is_hex(trace_id, 32) and _is_hex(span_id, 16) and len(flags) == 2
+            and set(flags) <= _HEX):
+        return None
+    return trace_id, span_id, flags
+
+
+def new_span_id() -> str:
+    return os.urandom(8).hex()
+
+
+def new_traceparent() -> str:
+    return f"00-{os.urandom(16).hex()}-{new_span_id()}-01"
+
+
+def child(traceparent: str) -> str:
+    """The same trace, a new span (what a published event carries)."""
+    parsed = parse(traceparent)
+    if parsed is None:
+        return new_traceparent()
+    trace_id, _, flags = parsed
+    return f"00-{trace_id}-{new_span_id()}-{flags}"
+
+
+def from_xray(header: str | None) -> str | None:
+    """``Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`` as a
+    traceparent (AWS X-Ray's header; the X-Ray trace id is the W3C one without its dashes)."""
+    if not header:
+        return None
+    fields = dict(
+        part.strip().split("=", 1) for part in header.split(";") if "=" in part
+    )
+    root = fields.get("Root", "")
+    pieces = root.split("-")
+    if len(pieces) != 3 or pieces[0] != "1":
+        return None
+    trace_id = (pieces[1] + pieces[2]).lower()
+    parent = fields.get("Parent", "").lower()
+    if not _is_hex(trace_id, 32):
+        return None
+    span = parent if _is_hex(parent, 16) else new_span_id()
+    return f"00-{trace_id}-{span}-{'01' if fields.get('Sampled') == '1' else '00'}"
+
+
+def from_cloud_trace(header: str | None) -> str | None:
+    """``TRACE_ID/SPAN_ID;o=1`` (Google Cloud's X-Cloud-Trace-Context; span id in decimal)."""
+    if not header or "/" not in header:
+        return None
+    trace_id, rest = header.split("/", 1)
+    span_text, _, options = rest.partition(";")
+    trace_id = trace_id.lower()
+    if not _is_hex(trace_id, 32) or not span_text.isdigit():
+        return None
+    span = f"{int(span_text) & 0xFFFFFFFFFFFFFFFF:016x}"
+    if span == "0" * 16:
+        span = new_span_id()
+    return f"00-{trace_id}-{span}-{'01' if options.strip() == 'o=1' else '00'}"
+
+
+def trace_id(traceparent: str | None) -> str | None:
+    parsed = parse(traceparent)
+    return parsed[0] if parsed else None

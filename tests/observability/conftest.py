@@ -1,0 +1,3 @@
+from tests.local.conftest import dev as dev
+
+__all__ = ["dev"]

@@ -1,0 +1,218 @@
+"""Structured logs, trace propagation, optional OpenTelemetry spans and metrics (issue 8)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import portable_fn as pf
+from portable_fn import _observe, _trace
+from portable_fn.adapter import dispatch_event, dispatch_http
+from portable_fn.testing import RecordingPublisher, http_request
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+LOG_FIELDS = {"level", "severity", "message", "timestamp", "function", "provider",
+              "invocation_id", "cold_start", "correlation_id", "trace_id"}
+
+
+def ctx(name: str, provider: str = "test", traceparent: str | None = None) -> pf.Context:
+    return pf.Context(provider=provider, function_name=name, invocation_id=f"inv-{name}",
+                      traceparent=traceparent)
+
+
+def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+
+
+@pytest.fixture
+def app() -> pf.App:
+    app = pf.App("obs")
+    app.use_publisher(RecordingPublisher())
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request, c: pf.Context) -> dict[str, str]:
+        c.logger.info("creating", sku="a")
+        pf.publish("orders", {"sku": "a"})
+        return {}
+
+    @app.topic("orders")
+    def on_order(event: pf.CloudEvent) -> None:
+        pf.logger.warning("module-level logger", extra_field=1)
+        pf.send("jobs", event.data)
+
+    return app
+
+
+def test_log_lines_carry_the_invocation_fields(
+    app: pf.App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    event = pf.CloudEvent.create(type="com.example.order", source="/t", data={},
+                                 extensions={"traceparent": TRACE, "correlationid": "corr-7"})
+    assert dispatch_event(app, "on_order", event, ctx("on_order")).ok
+    (line,) = lines(capsys)
+    assert LOG_FIELDS | {"event_id", "event_type", "extra_field"} <= set(line)
+    assert line["level"] == line["severity"] == "WARNING"
+    assert line["message"] == "module-level logger"
+    assert (line["function"], line["provider"], line["invocation_id"]) == (
+        "on_order", "test", "inv-on_order")
+    assert (line["event_id"], line["event_type"]) == (event.id, "com.example.order")
+    assert (line["trace_id"], line["correlation_id"]) == (TRACE_ID, "corr-7")
+    assert line["timestamp"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"traceparent": TRACE}, TRACE_ID),
+        ({"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;"
+                             "Sampled=1"}, "5759e988bd862e3fe1be46a994272793"),
+        ({"X-Cloud-Trace-Context": "105445aa7843bc8bf206b12000100000/1;o=1"},
+         "105445aa7843bc8bf206b12000100000"),
+        ({"traceparent": "garbage"}, None),
+    ],
+)
+def test_incoming_trace_from_http_headers(
+    app: pf.App, capsys: pytest.CaptureFixture[str], headers: dict[str, str],
+    expected: str | None,
+) -> None:
+    request = http_request("POST", "/orders", json={}, headers=headers)
+    assert dispatch_http(app, request, ctx("create")).status == 200
+    (line,) = lines(capsys)
+    publisher = app.publisher
+    assert isinstance(publisher, RecordingPublisher)
+    sent = str(publisher.sent[0].event.extensions["traceparent"])
+    if expected is None:  # no valid incoming trace: a new one starts here, and travels on
+        assert _trace.parse(sent) and line["trace_id"] == sent.split("-")[1]
+    else:
+        assert line["trace_id"] == expected == sent.split("-")[1]
+
+
+def test_one_trace_id_across_publish_hops(app: pf.App, capsys: pytest.CaptureFixture[str]) -> None:
+    recorder = app.publisher
+    assert isinstance(recorder, RecordingPublisher)
+    dispatch_http(app, http_request("POST", "/orders", json={}), ctx("create", traceparent=TRACE))
+    published = recorder.sent[0].event
+    dispatch_event(app, "on_order", published, ctx("on_order"))
+    sent_on = recorder.sent[1].event
+    assert {str(e.extensions["traceparent"]).split("-")[1] for e in (published, sent_on)} == {
+        TRACE_ID}
+    assert {line["trace_id"] for line in lines(capsys)} == {TRACE_ID}
+
+
+def test_level_from_the_environment(
+    app: pf.App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portable_fn import log
+
+    monkeypatch.setenv("PORTABLE_FN_LOG_LEVEL", "ERROR")
+    log.set_level(None)
+    try:
+        dispatch_http(app, http_request("POST", "/orders", json={}), ctx("create"))
+        assert lines(capsys) == []
+    finally:
+        monkeypatch.delenv("PORTABLE_FN_LOG_LEVEL")
+        log.set_level(None)
+
+
+@pytest.fixture
+def metrics_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("PORTABLE_FN_METRICS", "on")
+    _observe.reset()
+    yield
+    monkeypatch.delenv("PORTABLE_FN_METRICS")
+    _observe.reset()
+
+
+def test_metrics_as_cloudwatch_emf_on_aws(
+    metrics_on: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = pf.App("obs")
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent) -> None:
+        raise RuntimeError("no")
+
+    dispatch_event(app, "job", pf.CloudEvent.create(type="t", source="/s"), ctx("job", "aws"))
+    emf = [line for line in lines(capsys) if "_aws" in line][0]
+    directive = emf["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "portable-fn"
+    assert directive["Dimensions"] == [["service", "function"]]
+    assert {m["Name"] for m in directive["Metrics"]} == {
+        "Invocations", "Errors", "Duration", "ColdStart"}
+    assert (emf["service"], emf["function"], emf["Invocations"], emf["Errors"]) == (
+        "obs", "job", 1, 1)
+    assert isinstance(emf["Duration"], float) and isinstance(emf["_aws"]["Timestamp"], int)
+
+
+def test_metrics_as_a_log_line_elsewhere(
+    metrics_on: None, app: pf.App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dispatch_http(app, http_request("POST", "/orders", json={}), ctx("create", "gcp"))
+    metric = [line for line in lines(capsys) if line["message"] == "portable-fn metrics"][0]
+    assert metric["metrics"]["Invocations"] == 1 and metric["metrics"]["Errors"] == 0
+    assert "_aws" not in metric
+
+
+def test_opentelemetry_spans_form_one_trace(app: pf.App) -> None:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    recorder = app.publisher
+    assert isinstance(recorder, RecordingPublisher)
+    dispatch_http(app, http_request("POST", "/orders", json={}), ctx("create", "aws", TRACE))
+    dispatch_event(app, "on_order", recorder.sent[0].event, ctx("on_order", "aws"))
+    spans = {span.name: span for span in exporter.get_finished_spans()}
+    assert set(spans) == {"POST /orders", "send orders", "process orders", "send jobs"}
+    assert {span.context.trace_id for span in spans.values()} == {int(TRACE_ID, 16)}
+    server, produce, consume = spans["POST /orders"], spans["send orders"], spans["process orders"]
+    assert produce.parent.span_id == server.context.span_id
+    assert consume.parent.span_id == produce.context.span_id
+    assert server.attributes["faas.trigger"] == "http"
+    assert consume.attributes["faas.trigger"] == "pubsub"
+    assert consume.attributes["cloud.provider"] == "aws"
+    assert consume.attributes["messaging.system"] == "aws_sns"
+    assert consume.attributes["messaging.destination.name"] == "orders"
+    assert server.kind == trace.SpanKind.SERVER and consume.kind == trace.SpanKind.CONSUMER
+
+
+BLOCK_OTEL = """
+import importlib.abc, sys
+attempts = []
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "opentelemetry":
+            attempts.append(name)
+            raise ModuleNotFoundError(name)
+        return None
+sys.meta_path.insert(0, Block())
+import portable_fn as pf
+from portable_fn.adapter import dispatch_http
+from portable_fn.testing import RecordingPublisher, http_request
+app = pf.App("probe")
+app.use_publisher(RecordingPublisher())
+@app.http("/x")
+def x(req, ctx):
+    ctx.logger.info("hello"); pf.logger.info("again"); pf.publish("t", {})
+    return {}
+ctx = pf.Context(provider="aws", function_name="x", invocation_id="1")
+assert dispatch_http(app, http_request("GET", "/x", headers={"traceparent": "%s"}), ctx).status == 200
+print("ATTEMPTS", attempts, [m for m in sys.modules if m.startswith("opentelemetry")])
+""" % TRACE
+
+
+def test_no_opentelemetry_import_when_it_is_not_installed() -> None:
+    out = subprocess.run([sys.executable, "-c", BLOCK_OTEL], check=True, capture_output=True,
+                         text=True).stdout
+    assert out.strip().splitlines()[-1] == "ATTEMPTS [] []"
