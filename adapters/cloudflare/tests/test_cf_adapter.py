@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The adapter object: found through the entry point, its samples run through ``invoke``."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+
+from portable_fn.adapter import installed_adapters, load_adapter
+from portable_fn.app import App
+
+
+def shop() -> App:
+    app: App = importlib.import_module("examples.shop.app").app
+    return app
+
+
+def test_registered_under_the_entry_point_group() -> None:
+    assert "cloudflare" in installed_adapters()
+    adapter = load_adapter("cloudflare")
+    assert adapter.name == "cloudflare"
+    assert set(adapter.sample_events()) == {
+        "fetch",
+        "queue",
+        "queue_cloudevent",
+        "r2",
+        "scheduled",
+    }
+
+
+def test_invoke_fetch_sample_publishes_to_every_subscriber() -> None:
+    adapter = load_adapter("cloudflare")
+    result = adapter.invoke(shop(), "create_order", adapter.sample_events()["fetch"])
+    assert result["status"] == 202
+    assert json.loads(base64.b64decode(result["body_b64"]))["id"]
+
+
+def test_invoke_queue_sample_settles_each_message() -> None:
+    adapter = load_adapter("cloudflare")
+    result = adapter.invoke(shop(), "fulfil", adapter.sample_events()["queue"])
+    ops = [c["op"] for c in result["calls"]]
+    # The second sample body is plain text: the shop's handler cannot read it and fails.
+    assert ops == ["ack", "retry"]
+    assert result["calls"][1]["delaySeconds"] >= 1
+
+
+def test_invoke_r2_and_scheduled_samples() -> None:
+    adapter = load_adapter("cloudflare")
+    r2 = adapter.invoke(shop(), "on_upload", adapter.sample_events()["r2"])
+    assert [c["op"] for c in r2["calls"]] == ["ack", "ack", "ack"]
+    assert adapter.invoke(shop(), "nightly_report", adapter.sample_events()["scheduled"]) == {
+        "ok": True
+    }
