@@ -139,7 +139,7 @@ def test_metrics_as_cloudwatch_emf_on_aws(
         raise RuntimeError("no")
 
     dispatch_event(app, "job", pf.CloudEvent.create(type="t", source="/s"), ctx("job", "aws"))
-    emf = [line for line in lines(capsys) if "_aws" in line][0]
+    emf = next(line for line in lines(capsys) if "_aws" in line)
     directive = emf["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "portable-fn"
     assert directive["Dimensions"] == [["service", "function"]]
@@ -154,7 +154,7 @@ def test_metrics_as_a_log_line_elsewhere(
     metrics_on: None, app: pf.App, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dispatch_http(app, http_request("POST", "/orders", json={}), ctx("create", "gcp"))
-    metric = [line for line in lines(capsys) if line["message"] == "portable-fn metrics"][0]
+    metric = next(line for line in lines(capsys) if line["message"] == "portable-fn metrics")
     assert metric["metrics"]["Invocations"] == 1 and metric["metrics"]["Errors"] == 0
     assert "_aws" not in metric
 
@@ -187,7 +187,7 @@ def test_opentelemetry_spans_form_one_trace(app: pf.App) -> None:
     assert server.kind == trace.SpanKind.SERVER and consume.kind == trace.SpanKind.CONSUMER
 
 
-BLOCK_OTEL = """
+BLOCK_OTEL = f"""
 import importlib.abc, sys
 attempts = []
 class Block(importlib.abc.MetaPathFinder):
@@ -204,12 +204,13 @@ app = pf.App("probe")
 app.use_publisher(RecordingPublisher())
 @app.http("/x")
 def x(req, ctx):
-    ctx.logger.info("hello"); pf.logger.info("again"); pf.publish("t", {})
-    return {}
+    ctx.logger.info("hello"); pf.logger.info("again"); pf.publish("t", {{}})
+    return {{}}
 ctx = pf.Context(provider="aws", function_name="x", invocation_id="1")
-assert dispatch_http(app, http_request("GET", "/x", headers={"traceparent": "%s"}), ctx).status == 200
+request = http_request("GET", "/x", headers={{"traceparent": "{TRACE}"}})
+assert dispatch_http(app, request, ctx).status == 200
 print("ATTEMPTS", attempts, [m for m in sys.modules if m.startswith("opentelemetry")])
-""" % TRACE
+"""
 
 
 def test_no_opentelemetry_import_when_it_is_not_installed() -> None:
