@@ -10,8 +10,7 @@ keep every value. ``X-Forwarded-For`` carries ``ip:port`` on Azure.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from portable_fn.http import Headers, QueryParams, Request, Response
 
@@ -23,25 +22,50 @@ __all__ = ["client_ip", "to_native", "to_request"]
 
 def to_request(req: func.HttpRequest) -> Request:
     """The portable request for one HTTP invocation (path params come from the route match)."""
-    url = urlsplit(req.url)
-    query = QueryParams.from_string(url.query) if url.query else QueryParams(dict(req.params))
-    headers = Headers(list(req.headers.items()))
+    # The library keeps request headers in a plain dict with lower-cased names; reading it
+    # directly skips a Mapping-protocol walk per header (this runs on every request).
+    raw = getattr(req.headers, "__http_headers__", None)
+    pairs: Any = raw if isinstance(raw, dict) else list(req.headers.items())
+    path, _, query_string = _split_url(req.url)
+    if query_string:
+        query = QueryParams.from_string(query_string)
+    elif req.params:
+        query = QueryParams(dict(req.params))
+    else:
+        query = _NO_QUERY
+    forwarded = raw.get("x-forwarded-for") if isinstance(raw, dict) else None
+    headers = Headers(pairs)
     return Request(
         method=req.method.upper(),
-        path=url.path or "/",
+        path=path,
         headers=headers,
         query=query,
         body=req.get_body() or b"",
-        path_params=dict(req.route_params),
-        client_ip=client_ip(headers),
+        path_params=req.route_params,
+        client_ip=_first_hop(forwarded) if forwarded else client_ip(headers),
     )
+
+
+_NO_QUERY = QueryParams()
+
+
+def _split_url(url: str) -> tuple[str, str, str]:
+    """``(path, "?", query)`` of an absolute URL, without urlsplit's generality (and cost)."""
+    scheme_end = url.find("://")
+    start = url.find("/", scheme_end + 3) if scheme_end >= 0 else 0
+    if start < 0:
+        return "/", "", url.partition("?")[2]
+    path, sep, query = url[start:].partition("?")
+    return path or "/", sep, query.partition("#")[0]
 
 
 def client_ip(headers: Headers) -> str | None:
     """The caller's address from ``X-Forwarded-For`` (first hop; Azure appends ``:port``)."""
     forwarded = headers.get("x-forwarded-for")
-    if not forwarded:
-        return None
+    return _first_hop(forwarded) if forwarded else None
+
+
+def _first_hop(forwarded: str) -> str | None:
     first = forwarded.split(",")[0].strip()
     if first.startswith("["):  # [v6]:port
         return first[1 : first.find("]")] or None
@@ -60,11 +84,12 @@ def to_native(resp: Response) -> func.HttpResponse:
     import azure.functions as func
 
     content_type = resp.headers.get("content-type")
-    native = func.HttpResponse(
-        body=resp.body,
-        status_code=resp.status,
-        mimetype=(content_type or "application/octet-stream").split(";")[0].strip(),
-    )
+    mimetype = (content_type or "application/octet-stream").split(";")[0].strip()
+    native = func.HttpResponse(body=resp.body, status_code=resp.status, mimetype=mimetype)
+    # The worker writes ``mimetype`` as the content type when the header is absent; a bare
+    # non-text type needs no header of its own (text/* would gain "; charset=utf-8").
+    implied = content_type == mimetype and not mimetype.startswith("text/")
     for name, value in resp.headers.items():
-        native.headers.add_header(name, value)
+        if not (implied and name == "content-type"):
+            native.headers.add_header(name, value)
     return native

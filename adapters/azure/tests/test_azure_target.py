@@ -18,7 +18,7 @@ from portable_fn.testing import RecordingPublisher
 from portable_fn_azure import AzureOptions
 from portable_fn_azure.adapter import AzureAdapter
 
-from .conftest import REPO
+REPO = Path(__file__).resolve().parents[3]
 
 # The worker puts the app folder first on sys.path, then imports function_app.
 INDEX = """

@@ -14,7 +14,7 @@ import pytest
 
 from portable_fn_azure.adapter import AzureAdapter
 
-from .conftest import REPO
+REPO = Path(__file__).resolve().parents[3]
 
 PROBE = """
 import json, sys
