@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import azure.functions as func
-from benchmarks._harness import compare, import_cost
 
 import portable_fn as pf
+from benchmarks._harness import compare, import_cost
 from portable_fn_azure import function_app, worker
 
 BODY = json.dumps({"sku": "book", "n": 2}).encode()
@@ -74,7 +74,6 @@ def main() -> None:
             title="HTTP per invocation: parse JSON body, return JSON (function call, µs)")
 
     from examples.shop.app import app as shop
-
     from portable_fn_azure.adapter import adapter
 
     with tempfile.TemporaryDirectory() as tmp:
