@@ -21,7 +21,12 @@ __all__ = ["LEVELS", "Logger", "logger"]
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _threshold: int | None = None
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
+_stream: TextIO | None = None  # None: sys.stdout at write time (the runtime may replace it)
+_project: str | None = None
+_second = -1
+_second_text = ""
+# ASCII output: the C fast path, and safe in every log pipeline (JSON readers undo the escapes).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
 def threshold() -> int:
@@ -34,14 +39,30 @@ def threshold() -> int:
 
 def set_level(level: str | None) -> None:
     """Set the level for this process (None: read the environment again)."""
-    global _threshold
+    global _threshold, _project
     _threshold = None if level is None else LEVELS[level.upper()]
+    _project = None
+
+
+def set_stream(stream: TextIO | None) -> None:
+    """Where log lines go for this process (None: ``sys.stdout``, what every provider reads)."""
+    global _stream
+    _stream = stream
 
 
 def _timestamp(now: float) -> str:
+    global _second, _second_text
     seconds = int(now)
-    millis = int((now - seconds) * 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    if seconds != _second:  # strftime once a second, not once a line
+        _second, _second_text = seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+    return f"{_second_text}.{int((now - seconds) * 1000):03d}Z"
+
+
+def _gcp_project() -> str:
+    global _project
+    if _project is None:
+        _project = os.environ.get("GOOGLE_CLOUD_PROJECT", "")
+    return _project
 
 
 class Logger:
@@ -74,11 +95,11 @@ class Logger:
         }
         record.update(self._fields)
         trace = record.get("trace_id")
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT")
-        if trace and project:
-            record["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace}"
-        record.update(fields)
-        stream = self._stream or sys.stdout
+        if trace and _gcp_project():
+            record["logging.googleapis.com/trace"] = f"projects/{_project}/traces/{trace}"
+        if fields:
+            record.update(fields)
+        stream = self._stream or _stream or sys.stdout
         stream.write(_ENCODER.encode(record) + "\n")
         stream.flush()
 
