@@ -4,11 +4,15 @@
 
     python benchmarks/bench_local_http.py [--duration 5] [--connections 8] [--rounds 3]
 
-Each server runs on 127.0.0.1 (a free port), one process, its default settings, output to
-/dev/null; wrk (Debian package ``wrk``) drives it with 1 thread and ``--connections`` for
-``--duration`` seconds per run. Servers are measured in a shuffled order each round after a
-1 s warm-up; the table reports each server's median req/s, p50 and p99, and its req/s as a
-ratio to functions-framework. Goal (issue #2): ``portable-fn dev`` >= 3x functions-framework.
+Each server runs on 127.0.0.1 (a free port), one process, its default settings (uvicorn picks
+httptools and uvloop when installed, for portable-fn dev and Starlette alike), output to
+/dev/null (portable-fn dev still prints its buffered per-request lines, as by default).
+wrk (Debian package ``wrk``) drives it with 1 thread and ``--connections`` for ``--duration``
+seconds per run. Servers are measured in a shuffled order each round after a 1 s warm-up; the
+table reports each server's median req/s, p50 and p99, and its req/s as a ratio to
+functions-framework. Goal (issue #2): ``portable-fn dev`` >= 3x functions-framework.
+Sync handlers run in a thread pool in both portable-fn dev and Starlette, so compare sync
+with sync and async with async.
 Needs: ``pip install -e ".[local]" functions-framework starlette``, ``apt-get install wrk``.
 """
 
@@ -55,7 +59,10 @@ from starlette.routing import Route
 async def hello(request):
     return JSONResponse({"hello": "world"})
 
-app = Starlette(routes=[Route("/hello", hello)])
+def hello_sync(request):  # Starlette runs it in its thread pool, as we do
+    return JSONResponse({"hello": "world"})
+
+app = Starlette(routes=[Route("/hello", hello), Route("/hello-sync", hello_sync)])
 """
 
 
@@ -82,6 +89,17 @@ def servers(work: Path) -> dict[str, tuple[list[str], str]]:
         "--state-dir",
         str(work / "state"),
     ]
+    star = [
+        py,
+        "-m",
+        "uvicorn",
+        "star_app:app",
+        "--port",
+        "{port}",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     return {
         "functions-framework (gunicorn+Flask)": (
             [
@@ -99,20 +117,8 @@ def servers(work: Path) -> dict[str, tuple[list[str], str]]:
             ],
             "/",
         ),
-        "starlette + uvicorn": (
-            [
-                py,
-                "-m",
-                "uvicorn",
-                "star_app:app",
-                "--port",
-                "{port}",
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            "/hello",
-        ),
+        "starlette + uvicorn (async def)": (star, "/hello"),
+        "starlette + uvicorn (sync def)": (star, "/hello-sync"),
         "portable-fn dev (sync def)": (dev, "/hello"),
         "portable-fn dev (async def)": (dev, "/hello-async"),
     }
@@ -156,8 +162,10 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
-    return float(value) * _UNITS[unit]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
 
 
 def wrk(url: str, duration: int, connections: int) -> tuple[float, float, float]:
@@ -169,8 +177,8 @@ def wrk(url: str, duration: int, connections: int) -> tuple[float, float, float]
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk saw errors against {url}:\n{out}")
     return rps, p50, p99

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -95,9 +94,13 @@ class LocalASGI:
             fn, _ = self.app.match(request.method, request.path)
         except HTTPError:
             # 404 / 405: the dispatcher renders the JSON error without calling a handler.
-            ctx = Context(provider="local", function_name="", invocation_id=uuid.uuid4().hex)
+            ctx = Context(
+                provider="local", function_name="", invocation_id=self.runtime.invocation_id()
+            )
             return None, dispatch_http(self.app, request, ctx)
-        ctx = Context(provider="local", function_name=fn.name, invocation_id=uuid.uuid4().hex)
+        ctx = Context(
+            provider="local", function_name=fn.name, invocation_id=self.runtime.invocation_id()
+        )
         response = await dispatch_http_async(
             self.app, request, ctx, fn.name, offload=self.runtime.offload
         )

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -75,6 +76,13 @@ class Deliverer:
         self.busy = 0  # sync handlers running in the pool (read at shutdown)
         self._busy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._id_prefix = os.urandom(6).hex()
+        self._ids = itertools.count(1)
+
+    def invocation_id(self) -> str:
+        """Unique per invocation: a random per-process prefix and a counter (uuid4 per request
+        was 3% of a hello-world request)."""
+        return f"{self._id_prefix}-{next(self._ids):x}"
 
     def wake(self) -> None:
         """Thread-safe: something was enqueued, look again now."""
@@ -164,7 +172,7 @@ class Deliverer:
         ctx = Context(
             provider="local",
             function_name=fn.name,
-            invocation_id=uuid.uuid4().hex,
+            invocation_id=self.invocation_id(),
             attempt=d.attempt,
         )
         t0 = time.perf_counter()

@@ -109,6 +109,9 @@ class Runtime:
         self.publisher.direct(target, event)
         return (target,)
 
+    def invocation_id(self) -> str:
+        return self.deliverer.invocation_id()
+
     async def offload(self, thunk: Callable[[], Any]) -> Any:
         return await self.deliverer.offload(thunk)
 
