@@ -52,13 +52,20 @@ def lambda_handler(app: App, function_name: str) -> Handler:
 
 def _context(name: str, context: Any, native: Any, attempt: int = 1) -> Context:
     request_id = getattr(context, "aws_request_id", None) or "local"
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    # awslambdaric keeps the deadline it was given; reading it spares a clock call per
+    # invocation. Any other context object answers get_remaining_time_in_millis().
+    deadline_ms = getattr(context, "_epoch_deadline_time_in_ms", None)
+    if deadline_ms is not None:
+        deadline: float | None = deadline_ms / 1000
+    else:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        deadline = time.time() + remaining() / 1000 if remaining is not None else None
     return Context(
         provider=PROVIDER,
         function_name=name,
         invocation_id=request_id,
         attempt=attempt,
-        deadline=time.time() + remaining() / 1000 if remaining is not None else None,
+        deadline=deadline,
         native=native,
         native_context=context,
     )
@@ -175,7 +182,8 @@ def _sqs_batch(
         message_id = record.get("messageId") if type(record) is dict else None
         if not isinstance(message_id, str):
             continue  # no id to report: nothing Lambda could redeliver selectively
-        group = sqs.group_id(record)
+        attributes = record.get("attributes")
+        group = attributes.get("MessageGroupId") if type(attributes) is dict else None
         if group is not None and group in failed_groups:
             failed.append(message_id)  # FIFO: keep the group's order behind its failure
             continue
@@ -183,12 +191,12 @@ def _sqs_batch(
         ctx = contexts.get(attempt)
         if ctx is None:
             ctx = contexts[attempt] = _context(name, context, native, attempt)
-        ok = True
         try:
-            for decoded in sqs.from_record(record):
-                if not dispatch_event(app, name, decoded, ctx).ok:
-                    ok = False
-                    break
+            decoded = sqs.from_record(record)
+            if len(decoded) == 1:  # the common case: one message, one event
+                ok = dispatch_event(app, name, decoded[0], ctx).ok
+            else:
+                ok = all(dispatch_event(app, name, e, ctx).ok for e in decoded)
         except PortableFnError as exc:
             ctx.logger.exception("could not decode SQS message", exc=exc)
             ok = False

@@ -17,6 +17,7 @@ from portable_fn_aws._common import LazyQuery, body_bytes, decode_error
 from portable_fn_aws._http_out import body_out, grouped
 
 TRIGGER = "apigateway-v2"
+_NO_QUERY = QueryParams()  # immutable, so one shared instance serves every query-less request
 
 
 def matches(event: dict[str, Any]) -> bool:
@@ -49,7 +50,7 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
         method=method,
         path=path,
         headers=headers,
-        query=QueryParams(LazyQuery(raw_query)) if raw_query else QueryParams(),
+        query=QueryParams(LazyQuery(raw_query)) if raw_query else _NO_QUERY,
         body=body_bytes(event, trigger),
         client_ip=http.get("sourceIp"),
     )

@@ -82,7 +82,7 @@ def from_record(record: dict[str, Any]) -> CloudEvent | None:
             etag=obj.get("eTag"),
             action=action,
         ),
-        extensions={"sequence": sequencer} if sequencer else {},
+        **({"extensions": {"sequence": sequencer}} if sequencer else {}),
     )
 
 
@@ -112,5 +112,5 @@ def from_eventbridge(event: dict[str, Any]) -> CloudEvent | None:
             etag=obj.get("etag"),
             action=action,
         ),
-        extensions={"sequence": sequencer} if sequencer else {},
+        **({"extensions": {"sequence": sequencer}} if sequencer else {}),
     )

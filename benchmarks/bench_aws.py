@@ -1,0 +1,182 @@
+# SPDX-License-Identifier: Apache-2.0
+"""AWS adapter against the anchors (``../shared/reference/performance-anchors.md``), one run.
+
+- HTTP API v2 event per invocation: raw ``def handler(event, context)`` vs portable-fn's
+  ``lambda_handler`` (target: at most 2x) vs Powertools' APIGatewayHttpResolver if installed;
+- SQS batch of 10 with one bad message, partial-failure response: a raw loop vs portable-fn
+  (target: at most 1.3x) vs Powertools' BatchProcessor if installed;
+- importing the generated entry of ``examples/shop`` vs ``import chalice.app``;
+- the size of ``app.zip`` for ``examples/shop`` (target: under 100 kB).
+
+Run: ``python -m benchmarks.bench_aws`` from the repository root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import compare, import_cost
+
+import portable_fn as pf
+from portable_fn_aws import lambda_handler
+from portable_fn_aws.native import InvokeContext
+
+CTX = InvokeContext("bench")
+
+
+def http_event() -> dict[str, Any]:
+    body = json.dumps({"sku": "book", "n": 2})
+    return {
+        "version": "2.0", "routeKey": "POST /orders", "rawPath": "/orders", "rawQueryString": "",
+        "headers": {"accept": "application/json", "content-type": "application/json",
+                    "content-length": str(len(body)), "host": "abc.execute-api.amazonaws.com",
+                    "user-agent": "curl/8.4.0", "x-forwarded-for": "203.0.113.7",
+                    "x-forwarded-port": "443", "x-forwarded-proto": "https",
+                    "x-amzn-trace-id": "Root=1-65f0c2a0-0123456789abcdef01234567"},
+        "requestContext": {"accountId": "123456789012", "apiId": "abc",
+                           "domainName": "abc.execute-api.amazonaws.com", "domainPrefix": "abc",
+                           "http": {"method": "POST", "path": "/orders", "protocol": "HTTP/1.1",
+                                    "sourceIp": "203.0.113.7", "userAgent": "curl/8.4.0"},
+                           "requestId": "req", "routeKey": "POST /orders", "stage": "$default",
+                           "time": "12/Mar/2024:19:03:58 +0000", "timeEpoch": 1710270238000},
+        "body": body, "isBase64Encoded": False,
+    }
+
+
+def sqs_event() -> dict[str, Any]:
+    records = []
+    for i in range(10):
+        body = "{not json" if i == 4 else json.dumps({"sku": "book", "n": i})
+        records.append({
+            "messageId": f"00000000-0000-4000-8000-{i:012d}", "receiptHandle": "rh", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1710270238000",
+                           "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1710270238001"},
+            "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders",
+            "awsRegion": "us-east-1"})
+    return {"Records": records}
+
+
+def raw_http(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    order = json.loads(event["body"])
+    return {"statusCode": 200, "headers": {"content-type": "application/json"},
+            "body": json.dumps({"ok": True, "n": order["n"]})}
+
+
+def raw_sqs(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    failures = []
+    for record in event["Records"]:
+        try:
+            order = json.loads(record["body"])
+            if order["n"] < 0:
+                raise ValueError("negative")
+        except Exception:
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def portable_app() -> pf.App:
+    app = pf.App("bench")
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> dict[str, Any]:
+        return {"ok": True, "n": req.json()["n"]}
+
+    @app.queue("orders")
+    def work(event: pf.CloudEvent) -> None:
+        if event.data["n"] < 0:
+            raise ValueError("negative")
+
+    return app
+
+
+def powertools_variants() -> tuple[Any, Any]:
+    try:
+        from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+        from aws_lambda_powertools.utilities.batch import (
+            BatchProcessor,
+            EventType,
+            process_partial_response,
+        )
+    except ImportError:
+        return None, None
+    resolver = APIGatewayHttpResolver()
+
+    @resolver.post("/orders")
+    def create() -> dict[str, Any]:
+        return {"ok": True, "n": resolver.current_event.json_body["n"]}
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: Any) -> None:
+        if json.loads(record.body)["n"] < 0:
+            raise ValueError("negative")
+
+    def batch(event: dict[str, Any], context: Any) -> Any:
+        return process_partial_response(event=event, record_handler=record_handler,
+                                        processor=processor, context=context)
+
+    return resolver.resolve, batch
+
+
+def main() -> None:
+    app = portable_app()
+    http, create, sqs, work = http_event(), lambda_handler(app, "create"), sqs_event(), \
+        lambda_handler(app, "work")
+    assert create(http, CTX)["body"] == raw_http(http, CTX)["body"].replace(" ", "")
+    with contextlib.redirect_stdout(io.StringIO()):  # the failed message's error log line
+        assert work(sqs, CTX) == raw_sqs(sqs, CTX)
+    pt_http, pt_sqs = powertools_variants()
+
+    http_variants = {"raw handler": lambda: raw_http(http, CTX),
+                     "portable-fn lambda_handler": lambda: create(http, CTX)}
+    if pt_http is not None:
+        http_variants["Powertools APIGatewayHttpResolver"] = lambda: pt_http(http, CTX)
+    compare(http_variants, "raw handler", number=20_000,
+            title="HTTP API v2 event, parse JSON body, return JSON (per invocation)")
+
+    sqs_variants = {"raw loop": lambda: raw_sqs(sqs, CTX),
+                    "portable-fn lambda_handler": lambda: work(sqs, CTX)}
+    if pt_sqs is not None:
+        sqs_variants["Powertools BatchProcessor"] = lambda: pt_sqs(sqs, CTX)
+    # Failures are logged as one JSON line each (CloudWatch reads stdout): send it nowhere.
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+        results = compare(sqs_variants, "raw loop", number=2_000,
+                          title="SQS batch of 10, one bad message, partial-failure response")
+    from benchmarks._harness import print_table
+
+    print_table(results, "SQS batch of 10, one bad message, partial-failure response")
+
+    from examples.shop.app import app as shop
+
+    from portable_fn_aws.adapter import adapter
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "aws"
+        adapter.package(shop, "examples.shop.app:app", out)
+        size = (out / "app.zip").stat().st_size
+        root = Path(tmp) / "task"
+        with zipfile.ZipFile(out / "app.zip") as archive:
+            archive.extractall(root)
+        entry = f"import sys; sys.path.insert(0, {str(root)!r}); import pf_entry"
+        statements = {"import json": "import json", "generated entry (examples/shop)": entry}
+        with contextlib.suppress(ImportError):
+            import chalice.app  # noqa: F401
+
+            statements["import chalice.app"] = "import chalice.app"
+        import_cost(statements, baseline="import json", runs=30,
+                    title="Cold start: import cost (ms over a bare interpreter)")
+    print(f"\napp.zip for examples/shop: {size:,} bytes ({size / 1000:.1f} kB)")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
