@@ -31,11 +31,13 @@ async def run_event(
     box, token = open_outbox(env)
     try:
         outcome = await dispatch_event_async(app, function, event, context)
-        if outcome.ok:
-            try:
-                await box.flush()
-            except PortableFnError as exc:
-                outcome = Outcome(ok=False, error=exc, retryable=True)
+        if not outcome.ok:
+            box.discard()
+            return outcome
+        try:
+            await box.flush()
+        except PortableFnError as exc:
+            return Outcome(ok=False, error=exc, retryable=True)
         return outcome
     finally:
         close_outbox(token)

@@ -47,6 +47,15 @@ class Outbox:
         if failure is not None:
             raise PublishError(f"queue send failed: {failure}") from failure
 
+    def discard(self) -> None:
+        """Stop waiting on sends of a failed handler (they were started; the event is retried
+        and its publishes may repeat: at-least-once, as on every provider)."""
+        pending, self.pending = self.pending, []
+        for send in pending:
+            close = getattr(send, "close", None)
+            if callable(close):
+                close()
+
 
 _current: contextvars.ContextVar[Outbox | None] = contextvars.ContextVar(
     "portable_fn_cloudflare_outbox", default=None
