@@ -70,6 +70,27 @@ def findings(app: App) -> list[Finding]:
             )
         elif isinstance(t, Stream):
             out.append(Finding(name, "unsupported", "Workers have no stream trigger"))
+        if isinstance(t, Queue | Topic):
+            if t.dead_letter:
+                out.append(
+                    Finding(
+                        name,
+                        "info",
+                        f"after {t.retry.max_retries} retries Cloudflare "
+                        f"moves a message to {t.dead_letter!r}; pf.NonRetryable goes "
+                        "there at once (the Worker sends it), spending no retries",
+                    )
+                )
+            else:
+                out.append(
+                    Finding(
+                        name,
+                        "warning",
+                        "no dead_letter: Cloudflare deletes a "
+                        f"message after {t.retry.max_retries} retries, and a "
+                        "pf.NonRetryable one at once (logged)",
+                    )
+                )
         retry = getattr(t, "retry", None)
         if retry is not None and retry.max_backoff > MAX_DELAY_SECONDS:
             out.append(Finding(name, "warning", "retry delays are capped at 12 hours"))
