@@ -5,6 +5,8 @@ exactly the crons, consumers, DLQs and producers the app needs (issue #6, "Done 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,12 @@ def test_file_reference_packages_too(tmp_path: Path) -> None:
     adapter.package(app, ref, tmp_path)
     assert "from app import app as _app" in (tmp_path / "src" / "entry.py").read_text()
     assert (tmp_path / "src" / "app.py").is_file()
+
+
+def test_deploy_script_passes_shellcheck(echo_dist: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (Debian package shellcheck; .ci/run installs it)")
+    deploy = (echo_dist / "deploy.sh").read_text()
+    assert "--prefix in/" in deploy  # the media function's filter reaches the rule
+    subprocess.run([shellcheck, str(echo_dist / "deploy.sh")], check=True)

@@ -18,6 +18,7 @@ server) is left out: a Worker never runs it.
 from __future__ import annotations
 
 import importlib
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -155,8 +156,8 @@ def deploy_script(app: App) -> str:
                 f"--event-type {event_type} --queue {c.queue}"
             )
             if trigger.prefix:
-                cmd += f" --prefix '{trigger.prefix}'"
+                cmd += f" --prefix {shlex.quote(trigger.prefix)}"
             if trigger.suffix:
-                cmd += f" --suffix '{trigger.suffix}'"
+                cmd += f" --suffix {shlex.quote(trigger.suffix)}"
             lines.append(cmd)
     return "\n".join(lines) + "\n"
