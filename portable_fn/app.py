@@ -34,6 +34,7 @@ from portable_fn.triggers import (
 if TYPE_CHECKING:
     from portable_fn.adapter import Publisher
     from portable_fn.events import CloudEvent
+    from portable_fn.idempotency import Store as IdempotencyStore
 
 __all__ = ["App", "Function"]
 
@@ -147,6 +148,7 @@ class App:
         self._functions: dict[str, Function] = {}
         self._router: Router[Function] = Router()
         self._publisher: Publisher | None = None
+        self._idempotency_store: IdempotencyStore | None = None
 
     def __repr__(self) -> str:
         return f"App({self.name!r}, functions={list(self._functions)})"
@@ -225,6 +227,15 @@ class App:
     def use_publisher(self, publisher: Publisher | None) -> None:
         """Install what ``pf.publish``/``pf.send``/``pf.emit`` go through for this app."""
         self._publisher = publisher
+
+    @property
+    def idempotency_store(self) -> IdempotencyStore | None:
+        return self._idempotency_store
+
+    def use_idempotency_store(self, store: IdempotencyStore | None) -> None:
+        """Install where ``idempotent=`` functions keep their records (default: the
+        ``PORTABLE_FN_IDEMPOTENCY`` URL, read on first use; see ``portable_fn.idempotency``)."""
+        self._idempotency_store = store
 
     # -- decorators -------------------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Which store an app's idempotent functions use: ``App.use_idempotency_store(store)``, else
+the ``PORTABLE_FN_IDEMPOTENCY`` URL, else a per-process memory store (with a warning).
+
+URLs (``lease`` and ``retention`` seconds may be added to any as query parameters)::
+
+    memory://
+    sqlite:///abs/path/idempotency.sqlite3     (sqlite://relative/path too)
+    dynamodb://TABLE?region=eu-west-1&endpoint_url=http://127.0.0.1:5000
+    redis://HOST:PORT/DB                        (rediss:// for TLS)
+
+Read on the first idempotent call, never at import (importing has no side effects).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+    from portable_fn.idempotency._base import Store
+
+__all__ = ["ENV", "store_for", "store_from_url"]
+
+ENV = "PORTABLE_FN_IDEMPOTENCY"
+_resolving = threading.Lock()  # two first calls on two threads must install one store
+
+
+def store_from_url(url: str) -> Store:
+    """Build the store a URL names (importing its client library now)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(url)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    options: dict[str, Any] = {
+        name: float(query.pop(name)) for name in ("lease", "retention") if name in query
+    }
+    scheme = parts.scheme.lower()
+    if scheme == "memory":
+        from portable_fn.idempotency.memory import MemoryStore
+
+        return MemoryStore(**options)
+    if scheme == "sqlite":
+        from portable_fn.idempotency.sqlite import SQLiteStore
+
+        path = (parts.netloc + parts.path) if parts.netloc else parts.path
+        if not path:
+            raise ConfigurationError(f"{ENV}: {url!r} names no database file")
+        return SQLiteStore(path, **options)
+    if scheme == "dynamodb":
+        from portable_fn.idempotency.dynamodb import DynamoDBStore
+
+        if not parts.netloc:
+            raise ConfigurationError(f"{ENV}: {url!r} names no table")
+        return DynamoDBStore(
+            parts.netloc,
+            region=query.get("region"),
+            endpoint_url=query.get("endpoint_url"),
+            **options,
+        )
+    if scheme in ("redis", "rediss"):
+        from portable_fn.idempotency.redis import RedisStore
+
+        plain = parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())).geturl()
+        return RedisStore.from_url(plain, **options)
+    raise ConfigurationError(
+        f"{ENV}: unknown store {url!r}; use memory://, sqlite:///PATH, dynamodb://TABLE or "
+        "redis://HOST:PORT/DB"
+    )
+
+
+def store_for(app: App) -> Store:
+    """The app's store, resolved and installed on its first idempotent call."""
+    store = app.idempotency_store
+    if store is not None:
+        return store
+    with _resolving:
+        store = app.idempotency_store
+        if store is None:
+            url = os.environ.get(ENV, "").strip()
+            if url:
+                store = store_from_url(url)
+            else:
+                from portable_fn.idempotency.memory import MemoryStore
+                from portable_fn.log import logger
+
+                logger.warning(
+                    f"no idempotency store configured for app {app.name!r}: using a "
+                    f"per-process memory store, which does not deduplicate across processes "
+                    f"or instances; set {ENV} or call app.use_idempotency_store(...)"
+                )
+                store = MemoryStore()
+            app.use_idempotency_store(store)
+    return store

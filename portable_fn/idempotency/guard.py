@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The idempotency wrappers the call pipeline puts around a function, once, at decoration.
+
+Events: the key is the CloudEvent's ``source`` + ``id`` (the spec's duplicate rule: "consumers
+MAY assume that events with identical source and id are duplicates") or what the function's
+key callable returns, namespaced by app and function (a topic's subscribers each run once).
+A duplicate of a completed event is acknowledged without running; a duplicate that races an
+attempt in progress fails retryably (``IdempotencyConflict``) and its redelivery settles it.
+
+The HTTP wrapper (``http_guard``) shares the helpers here: store resolution, lease, fencing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.errors import ConfigurationError
+from portable_fn.idempotency._base import IdempotencyConflict
+from portable_fn.idempotency.config import store_for
+
+if TYPE_CHECKING:
+    from portable_fn.context import Context
+    from portable_fn.events import CloudEvent
+    from portable_fn.idempotency._base import Store
+
+__all__ = ["guard_event"]
+
+Call = Callable[[Any, "Context"], Any]
+KeyFn = Callable[["CloudEvent"], str]
+_MARGIN = 5.0  # seconds past the provider's deadline before a crashed attempt's lease ends
+
+
+def digest(*parts: str) -> str:
+    import hashlib
+
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def begin(ctx: Context, raw_key: str) -> tuple[Store, str, str]:
+    """Resolve the store; return it, the namespaced key and this attempt's token."""
+    from portable_fn._dispatch import current
+
+    invocation = current()
+    if invocation is None:
+        raise ConfigurationError(
+            "an idempotent function runs through dispatch, which knows its app",
+            function=ctx.function_name,
+        )
+    app = invocation.app
+    store = store_for(app)
+    key = f"{app.name}/{ctx.function_name}/{digest(raw_key)}"
+    return store, key, os.urandom(16).hex()
+
+
+def lease(store: Store, ctx: Context) -> float:
+    # Where the provider kills the invocation at a deadline, the lease ends just after it.
+    remaining = ctx.remaining_time
+    return store.lease if remaining is None else remaining + _MARGIN
+
+
+def log(ctx: Context, message: str, **fields: Any) -> None:
+    from portable_fn._dispatch import current_log_fields
+    from portable_fn.log import Logger
+
+    Logger(current_log_fields(ctx)).info(message, **fields)
+
+
+def finish(store: Store, ctx: Context, key: str, token: str, result: bytes | None) -> None:
+    now = time.time()
+    try:
+        store.complete(key, token, result, now + store.retention, now)
+    except Exception as exc:
+        # The handler's effect happened: failing now would redeliver and repeat it once the
+        # lease ends. Acknowledge, and say that the record could not be written.
+        from portable_fn._dispatch import current_log_fields
+        from portable_fn.log import Logger
+
+        Logger(current_log_fields(ctx)).exception(
+            "could not record the completed idempotency key", exc=exc, key=key
+        )
+
+
+def abandon(store: Store, ctx: Context, key: str, token: str) -> None:
+    try:
+        store.release(key, token)
+    except Exception as exc:  # the lease still ends on time: a retry waits, nothing is lost
+        from portable_fn._dispatch import current_log_fields
+        from portable_fn.log import Logger
+
+        Logger(current_log_fields(ctx)).exception("could not release idempotency key", exc=exc)
+
+
+def _event_raw_key(event: CloudEvent, key_fn: KeyFn | None) -> str:
+    if key_fn is None:
+        return f"{event.source}\x1f{event.id}"
+    key = key_fn(event)
+    if not isinstance(key, str) or not key:
+        raise TypeError(f"the idempotency key function returned {key!r}, not a non-empty str")
+    return key
+
+
+def _claim_event(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> tuple[Store, str, str]:
+    """The store, key and token when this attempt runs the handler; raises when it must not."""
+    store, key, token = begin(ctx, _event_raw_key(event, key_fn))
+    now = time.time()
+    found = store.acquire(key, token, now + lease(store, ctx), now)
+    if found is None:
+        return store, key, token
+    if found.status == "completed":
+        raise _Duplicate
+    raise IdempotencyConflict(f"event {event.id} from {event.source} is being processed")
+
+
+class _Duplicate(Exception):
+    """Internal: a completed duplicate, acknowledged without running the handler."""
+
+
+def guard_event(call: Call, *, key_fn: KeyFn | None, is_async: bool) -> Call:
+    """Run ``call`` at most once per key (events)."""
+    if is_async:
+
+        async def guarded_async(event: CloudEvent, ctx: Context) -> Any:
+            try:
+                store, key, token = _claim_event(event, ctx, key_fn)
+            except _Duplicate:
+                log(ctx, "duplicate event acknowledged without running", event_id=event.id)
+                return None
+            try:
+                result = await call(event, ctx)
+            except BaseException:
+                abandon(store, ctx, key, token)
+                raise
+            finish(store, ctx, key, token, None)
+            return result
+
+        return guarded_async
+
+    def guarded(event: CloudEvent, ctx: Context) -> Any:
+        try:
+            store, key, token = _claim_event(event, ctx, key_fn)
+        except _Duplicate:
+            log(ctx, "duplicate event acknowledged without running", event_id=event.id)
+            return None
+        try:
+            result = call(event, ctx)
+        except BaseException:
+            abandon(store, ctx, key, token)
+            raise
+        finish(store, ctx, key, token, None)
+        return result
+
+    return guarded

@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Idempotent HTTP: the ``Idempotency-Key`` request header (IETF draft-ietf-httpapi-
+idempotency-key-header, https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/).
+
+The first response below 500 for a key is stored and replayed to every retry with
+``Idempotent-Replayed: true`` (Stripe's header name); the same key sent with another method,
+path, query or body is a 422, and a retry while the first is still running a 409, as the draft
+says. A 5xx or an exception releases the key, so the client's retry runs again. Requests
+without the header run normally.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.errors import UnprocessableEntity
+from portable_fn.http import Response, to_response
+from portable_fn.idempotency._base import IdempotencyConflict
+from portable_fn.idempotency.guard import abandon, begin, digest, finish, lease
+
+if TYPE_CHECKING:
+    from portable_fn.context import Context
+    from portable_fn.http import Request
+    from portable_fn.idempotency._base import Store
+
+__all__ = ["guard_http"]
+
+Call = Callable[[Any, "Context"], Any]
+HEADER = "idempotency-key"
+Claim = tuple["Store", str, str, str]
+
+
+def fingerprint(request: Request) -> str:
+    """What makes two requests "the same request" for one key."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.query.items()))
+    return digest(request.method, request.path, query, request.body.decode("latin-1"))
+
+
+def _encode(response: Response, print_: str) -> bytes:
+    return json.dumps(
+        {
+            "fingerprint": print_,
+            "status": response.status,
+            "headers": response.headers.items(),
+            "body": base64.b64encode(response.body).decode("ascii"),
+        }
+    ).encode("utf-8")
+
+
+def _replay(stored: bytes, print_: str) -> Response:
+    saved = json.loads(stored)
+    if saved["fingerprint"] != print_:
+        raise UnprocessableEntity(
+            "this Idempotency-Key was already used for a different request",
+            errors=[
+                {
+                    "loc": ["header", "Idempotency-Key"],
+                    "msg": "reused with another method, path, query or body",
+                    "type": "idempotency_key_reused",
+                }
+            ],
+        )
+    headers = [(k, v) for k, v in saved["headers"]] + [("idempotent-replayed", "true")]
+    return Response(status=saved["status"], headers=headers, body=base64.b64decode(saved["body"]))
+
+
+def _claim(request: Request, ctx: Context) -> Claim | Response | None:
+    """None: no key, run normally; a Response: replay it; else the claim to run under."""
+    header = request.headers.get(HEADER)
+    if not header:
+        return None
+    store, key, token = begin(ctx, header)
+    print_ = fingerprint(request)
+    now = time.time()
+    found = store.acquire(key, token, now + lease(store, ctx), now)
+    if found is None:
+        return store, key, token, print_
+    if found.status == "completed" and found.result is not None:
+        return _replay(found.result, print_)
+    raise IdempotencyConflict("a request with this Idempotency-Key is still being processed")
+
+
+def _settle(claim: Claim, ctx: Context, result: Any) -> Response:
+    store, key, token, print_ = claim
+    response = to_response(result)
+    if response.status >= 500:
+        abandon(store, ctx, key, token)
+    else:
+        finish(store, ctx, key, token, _encode(response, print_))
+    return response
+
+
+def guard_http(call: Call, *, is_async: bool) -> Call:
+    """Replay stored responses for requests that carry an ``Idempotency-Key``."""
+    if is_async:
+
+        async def guarded_async(request: Request, ctx: Context) -> Any:
+            claim = _claim(request, ctx)
+            if claim is None:
+                return await call(request, ctx)
+            if isinstance(claim, Response):
+                return claim
+            try:
+                result = await call(request, ctx)
+            except BaseException:
+                abandon(claim[0], ctx, claim[1], claim[2])
+                raise
+            return _settle(claim, ctx, result)
+
+        return guarded_async
+
+    def guarded(request: Request, ctx: Context) -> Any:
+        claim = _claim(request, ctx)
+        if claim is None:
+            return call(request, ctx)
+        if isinstance(claim, Response):
+            return claim
+        try:
+            result = call(request, ctx)
+        except BaseException:
+            abandon(claim[0], ctx, claim[1], claim[2])
+            raise
+        return _settle(claim, ctx, result)
+
+    return guarded
