@@ -157,6 +157,9 @@ def _app() -> pf.App:
     @app.event("google.cloud.audit.log.v1.written")
     def audit(event: pf.CloudEvent) -> None: ...
 
+    @app.event("google.cloud.storage.*")
+    def wild(event: pf.CloudEvent) -> None: ...
+
     @app.stream("clicks")
     def clicks(events: pf.CloudEvent) -> None: ...
 
@@ -187,6 +190,8 @@ def test_findings_report_what_pubsub_cannot_honour() -> None:
     assert "rate(7 minutes)" in by[("odd_rate", "warning")]
     assert "streams have no Cloud Run functions trigger" in by[("clicks", "unsupported")]
     assert "prefix/suffix" in by[("both", "info")]
+    assert "serviceName and methodName" in by[("audit", "warning")]
+    assert "exact type" in by[("wild", "unsupported")]
     deployments = {d.function: d for d in plan.deployments}
     assert "clicks" not in deployments
     assert deployments["no_retry"].retry is False and deployments["no_retry"].dead_letter is None

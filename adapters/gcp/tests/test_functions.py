@@ -108,6 +108,10 @@ def test_harness_round_trips() -> None:
     def gone(event: pf.CloudEvent) -> None:
         seen.append(event)
 
+    @app.topic("hx-async")
+    async def later(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
     @app.http("/x/{id}", methods=["PUT"], auth="anonymous")
     def put(req: pf.Request) -> pf.Response:
         return pf.Response.json({"id": req.path_params["id"]}, headers=[("set-cookie", "a=1")])
@@ -117,6 +121,8 @@ def test_harness_round_trips() -> None:
     bad = good.replace(id="other", data="bad")
     assert harness.deliver(app, "job", [good, bad]) == [True, False]
     assert seen[0] == good
+    assert harness.deliver(app, "later", [good]) == [True]  # async handlers run too
+    assert seen[-1] == good
     when = datetime(2026, 5, 6, 7, 0, tzinfo=timezone.utc)
     harness.schedule(app, "hourly", when)
     assert seen[-1].data == {"expression": "rate(1 hour)", "scheduled_time": "2026-05-06T07:00:00Z"}

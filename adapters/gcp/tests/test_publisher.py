@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import portable_fn as pf
 import pytest
@@ -78,12 +79,14 @@ def test_unreachable_endpoint_is_a_publish_error(monkeypatch: pytest.MonkeyPatch
         publisher.publish("t-gone", CloudEvent.create(type="t", source="/s", data="x"))
 
 
-def test_pubsub_sdk_is_loaded_on_first_publish_only() -> None:
+def test_pubsub_sdk_is_loaded_on_first_publish_only(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from portable_fn_gcp.publisher import PubSubPublisher\n"
         "PubSubPublisher(bus_topic='b')\n"
         "print('google.cloud.pubsub_v1' in sys.modules, 'grpc' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
     assert out.stdout.split() == ["False", "False"]

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["DeadLetter", "Deployment", "Plan", "build"]
 
 MIN_ATTEMPTS, MAX_ATTEMPTS, MAX_DELAY = 5, 100, 600.0
+_AUDIT = "google.cloud.audit.log."
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +163,26 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
 
 
 def _event_flags(app: App, name: str, trigger: Event, findings: list[Finding]) -> tuple[str, ...]:
-    if trigger.type.startswith("google.") and not trigger.type.endswith("*"):
-        return ("--trigger-event-filters", f"type={trigger.type}")
+    if trigger.type.startswith("google."):
+        if trigger.type.endswith("*"):
+            findings.append(
+                Finding(
+                    name,
+                    "unsupported",
+                    "Eventarc filters on an exact type; a google.* prefix "
+                    "cannot be deployed as one trigger",
+                )
+            )
+        if trigger.type.startswith(_AUDIT):
+            findings.append(
+                Finding(
+                    name,
+                    "warning",
+                    "audit-log triggers also need serviceName and methodName "
+                    "filters: add them to this function's deploy line",
+                )
+            )
+        return ("--trigger-event-filters", f"type={trigger.type.rstrip('*')}")
     if trigger.source is not None:
         findings.append(Finding(name, "info", "source filtered in the function"))
     findings.append(
