@@ -5,26 +5,17 @@ Node with the real ``workers`` SDK (see ``pyodide_worker.py``); each is stopped 
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pyodide_worker import ADAPTER, PyodideWorker, ensure_node_modules, tomllib, unpack_sdk
+from pyodide_worker import ADAPTER, PyodideWorker, unpack_sdk
 
 REPO = ADAPTER.parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # examples/ is not an installed package: import it from the checkout, as the CLI does.
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-
-__all__ = ["ADAPTER", "PyodideWorker", "ensure_node_modules", "load_fixture", "tomllib"]
-
-
-def load_fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ADAPTER = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DRIVER = ADAPTER / "tests" / "js" / "driver.mjs"
 SDK_VERSION = "1.9.5"
 TIMEOUT = 120.0
@@ -29,6 +30,11 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - 3.10
     import tomli as tomllib
+
+
+def load_fixture(name: str) -> Any:
+    """A JSON fixture from tests/fixtures."""
+    return json.loads((FIXTURES / name).read_text())
 
 
 class DriverError(AssertionError):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from conftest import load_fixture
+from pyodide_worker import load_fixture
 
 import portable_fn as pf
 from portable_fn.adapter import Outcome

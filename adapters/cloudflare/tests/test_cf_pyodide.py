@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import PyodideWorker, load_fixture
+from pyodide_worker import PyodideWorker, load_fixture
 
 from portable_fn.events import from_dict
 

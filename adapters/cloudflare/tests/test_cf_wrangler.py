@@ -12,7 +12,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import ADAPTER, ensure_node_modules, tomllib
+from pyodide_worker import ADAPTER, ensure_node_modules, tomllib
 
 from portable_fn_cloudflare import plan
 
