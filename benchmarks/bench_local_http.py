@@ -127,14 +127,16 @@ def servers(work: Path) -> dict[str, tuple[list[str], str]]:
 def start(cmd: list[str], path: str, work: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(work)])}
+    log = (work / "server.log").open("wb")  # stdout to a file: as cheap as /dev/null
     proc = subprocess.Popen(
         [c.replace("{port}", str(port)) for c in cmd],
         cwd=work,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    log.close()
     url = f"http://127.0.0.1:{port}{path}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -145,7 +147,8 @@ def start(cmd: list[str], path: str, work: Path) -> tuple[subprocess.Popen[bytes
         except OSError:
             time.sleep(0.1)
     stop(proc)
-    raise RuntimeError(f"server did not answer: {' '.join(cmd)}")
+    tail = (work / "server.log").read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"server did not answer: {' '.join(cmd)}\n{tail}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
