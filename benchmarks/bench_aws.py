@@ -13,19 +13,20 @@ Run: ``python -m benchmarks.bench_aws`` from the repository root.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import compare, import_cost
-
 import portable_fn as pf
+from benchmarks._harness import compare, import_cost
 from portable_fn_aws import lambda_handler
 from portable_fn_aws.native import InvokeContext
 
@@ -35,19 +36,41 @@ CTX = InvokeContext("bench")
 def http_event() -> dict[str, Any]:
     body = json.dumps({"sku": "book", "n": 2})
     return {
-        "version": "2.0", "routeKey": "POST /orders", "rawPath": "/orders", "rawQueryString": "",
-        "headers": {"accept": "application/json", "content-type": "application/json",
-                    "content-length": str(len(body)), "host": "abc.execute-api.amazonaws.com",
-                    "user-agent": "curl/8.4.0", "x-forwarded-for": "203.0.113.7",
-                    "x-forwarded-port": "443", "x-forwarded-proto": "https",
-                    "x-amzn-trace-id": "Root=1-65f0c2a0-0123456789abcdef01234567"},
-        "requestContext": {"accountId": "123456789012", "apiId": "abc",
-                           "domainName": "abc.execute-api.amazonaws.com", "domainPrefix": "abc",
-                           "http": {"method": "POST", "path": "/orders", "protocol": "HTTP/1.1",
-                                    "sourceIp": "203.0.113.7", "userAgent": "curl/8.4.0"},
-                           "requestId": "req", "routeKey": "POST /orders", "stage": "$default",
-                           "time": "12/Mar/2024:19:03:58 +0000", "timeEpoch": 1710270238000},
-        "body": body, "isBase64Encoded": False,
+        "version": "2.0",
+        "routeKey": "POST /orders",
+        "rawPath": "/orders",
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "content-length": str(len(body)),
+            "host": "abc.execute-api.amazonaws.com",
+            "user-agent": "curl/8.4.0",
+            "x-forwarded-for": "203.0.113.7",
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+            "x-amzn-trace-id": "Root=1-65f0c2a0-0123456789abcdef01234567",
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc",
+            "domainName": "abc.execute-api.amazonaws.com",
+            "domainPrefix": "abc",
+            "http": {
+                "method": "POST",
+                "path": "/orders",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "curl/8.4.0",
+            },
+            "requestId": "req",
+            "routeKey": "POST /orders",
+            "stage": "$default",
+            "time": "12/Mar/2024:19:03:58 +0000",
+            "timeEpoch": 1710270238000,
+        },
+        "body": body,
+        "isBase64Encoded": False,
     }
 
 
@@ -55,20 +78,34 @@ def sqs_event() -> dict[str, Any]:
     records = []
     for i in range(10):
         body = "{not json" if i == 4 else json.dumps({"sku": "book", "n": i})
-        records.append({
-            "messageId": f"00000000-0000-4000-8000-{i:012d}", "receiptHandle": "rh", "body": body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1710270238000",
-                           "SenderId": "AIDA", "ApproximateFirstReceiveTimestamp": "1710270238001"},
-            "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders",
-            "awsRegion": "us-east-1"})
+        records.append(
+            {
+                "messageId": f"00000000-0000-4000-8000-{i:012d}",
+                "receiptHandle": "rh",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1710270238000",
+                    "SenderId": "AIDA",
+                    "ApproximateFirstReceiveTimestamp": "1710270238001",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "x",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:orders",
+                "awsRegion": "us-east-1",
+            }
+        )
     return {"Records": records}
 
 
 def raw_http(event: dict[str, Any], context: Any) -> dict[str, Any]:
     order = json.loads(event["body"])
-    return {"statusCode": 200, "headers": {"content-type": "application/json"},
-            "body": json.dumps({"ok": True, "n": order["n"]})}
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"ok": True, "n": order["n"]}),
+    }
 
 
 def raw_sqs(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -121,42 +158,72 @@ def powertools_variants() -> tuple[Any, Any]:
             raise ValueError("negative")
 
     def batch(event: dict[str, Any], context: Any) -> Any:
-        return process_partial_response(event=event, record_handler=record_handler,
-                                        processor=processor, context=context)
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
 
     return resolver.resolve, batch
 
 
 def main() -> None:
     app = portable_app()
-    http, create, sqs, work = http_event(), lambda_handler(app, "create"), sqs_event(), \
-        lambda_handler(app, "work")
+    http, create, sqs, work = (
+        http_event(),
+        lambda_handler(app, "create"),
+        sqs_event(),
+        lambda_handler(app, "work"),
+    )
     assert create(http, CTX)["body"] == raw_http(http, CTX)["body"].replace(" ", "")
     with contextlib.redirect_stdout(io.StringIO()):  # the failed message's error log line
         assert work(sqs, CTX) == raw_sqs(sqs, CTX)
     pt_http, pt_sqs = powertools_variants()
 
-    http_variants = {"raw handler": lambda: raw_http(http, CTX),
-                     "portable-fn lambda_handler": lambda: create(http, CTX)}
+    http_variants = {
+        "raw handler": lambda: raw_http(http, CTX),
+        "portable-fn lambda_handler": lambda: create(http, CTX),
+    }
     if pt_http is not None:
         http_variants["Powertools APIGatewayHttpResolver"] = lambda: pt_http(http, CTX)
-    compare(http_variants, "raw handler", number=20_000,
-            title="HTTP API v2 event, parse JSON body, return JSON (per invocation)")
+    compare(
+        http_variants,
+        "raw handler",
+        number=20_000,
+        title="HTTP API v2 event, parse JSON body, return JSON (per invocation)",
+    )
 
-    sqs_variants = {"raw loop": lambda: raw_sqs(sqs, CTX),
-                    "portable-fn lambda_handler": lambda: work(sqs, CTX)}
+    sqs_variants = {
+        "raw loop": lambda: raw_sqs(sqs, CTX),
+        "portable-fn lambda_handler": lambda: work(sqs, CTX),
+    }
     if pt_sqs is not None:
         sqs_variants["Powertools BatchProcessor"] = lambda: pt_sqs(sqs, CTX)
     # Failures are logged as one JSON line each (CloudWatch reads stdout): send it nowhere.
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        results = compare(sqs_variants, "raw loop", number=2_000,
-                          title="SQS batch of 10, one bad message, partial-failure response")
+        results = compare(
+            sqs_variants,
+            "raw loop",
+            number=2_000,
+            title="SQS batch of 10, one bad message, partial-failure response",
+        )
     from benchmarks._harness import print_table
 
     print_table(results, "SQS batch of 10, one bad message, partial-failure response")
+    ok_batch = sqs_event()
+    ok_batch["Records"][4]["body"] = json.dumps({"sku": "book", "n": 4})
+    ok_variants = {
+        "raw loop": lambda: raw_sqs(ok_batch, CTX),
+        "portable-fn lambda_handler": lambda: work(ok_batch, CTX),
+    }
+    if pt_sqs is not None:
+        ok_variants["Powertools BatchProcessor"] = lambda: pt_sqs(ok_batch, CTX)
+    compare(
+        ok_variants,
+        "raw loop",
+        number=2_000,
+        title="SQS batch of 10, all succeed (the cost of the failure's log line aside)",
+    )
 
     from examples.shop.app import app as shop
-
     from portable_fn_aws.adapter import adapter
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,14 +233,28 @@ def main() -> None:
         root = Path(tmp) / "task"
         with zipfile.ZipFile(out / "app.zip") as archive:
             archive.extractall(root)
-        entry = f"import sys; sys.path.insert(0, {str(root)!r}); import pf_entry"
-        statements = {"import json": "import json", "generated entry (examples/shop)": entry}
+        entry = "import sys; sys.path.insert(0, {!r}); import pf_entry"
+        cached = Path(tmp) / "cached"
+        shutil.copytree(root, cached)
+        # .pyc written beforehand, as site-packages has them for chalice.app
+        compileall.compile_dir(cached, quiet=1, legacy=False)
+        statements = {
+            "import json": "import json",
+            "generated entry (examples/shop), .pyc cached": entry.format(str(cached)),
+            # Lambda's /var/task is read-only: a zip without bytecode compiles on every cold start.
+            "generated entry (examples/shop), no .pyc": "import sys; sys.dont_write_bytecode = "
+            "True; " + entry.format(str(root)),
+        }
         with contextlib.suppress(ImportError):
             import chalice.app  # noqa: F401
 
             statements["import chalice.app"] = "import chalice.app"
-        import_cost(statements, baseline="import json", runs=30,
-                    title="Cold start: import cost (ms over a bare interpreter)")
+        import_cost(
+            statements,
+            baseline="import json",
+            runs=30,
+            title="Cold start: import cost (ms over a bare interpreter)",
+        )
     print(f"\napp.zip for examples/shop: {size:,} bytes ({size / 1000:.1f} kB)")
     sys.stdout.flush()
 

@@ -45,7 +45,9 @@ def body_bytes(event: dict[str, Any], trigger: str) -> bytes:
         try:
             return b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise decode_error(trigger, "body", "isBase64Encoded is set but body is not base64")
+            raise decode_error(
+                trigger, "body", "isBase64Encoded is set but body is not base64"
+            ) from None
     if type(body) is not str:
         raise decode_error(trigger, "body", f"must be a string, got {type(body).__name__}")
     return body.encode("utf-8")
@@ -81,14 +83,16 @@ def epoch_millis(value: Any, trigger: str, field: str) -> datetime:
     try:
         return datetime.fromtimestamp(int(value) / 1000, UTC)
     except (TypeError, ValueError, OverflowError):
-        raise decode_error(trigger, field, f"not an epoch-milliseconds timestamp: {value!r}")
+        raise decode_error(
+            trigger, field, f"not an epoch-milliseconds timestamp: {value!r}"
+        ) from None
 
 
 def epoch_seconds(value: Any, trigger: str, field: str) -> datetime:
     try:
         return datetime.fromtimestamp(float(value), UTC)
     except (TypeError, ValueError, OverflowError):
-        raise decode_error(trigger, field, f"not an epoch-seconds timestamp: {value!r}")
+        raise decode_error(trigger, field, f"not an epoch-seconds timestamp: {value!r}") from None
 
 
 def require(obj: Any, key: str, trigger: str) -> Any:

@@ -22,10 +22,19 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.adapter import Context, Outcome, dispatch_event, dispatch_http
 from portable_fn.errors import EventDecodeError, HTTPError, PortableFnError
 from portable_fn.events import CloudEvent
-from portable_fn.http import Response
+from portable_fn.http import Request, Response
 from portable_fn.triggers import Http, Schedule, Stream
-
-from portable_fn_aws import alb, apigw_v1, apigw_v2, dynamodb, eventbridge, kinesis, s3, sns, sqs
+from portable_fn_aws import (
+    alb,
+    apigw_v1,
+    apigw_v2,
+    dynamodb,
+    eventbridge,
+    kinesis,
+    s3,
+    sns,
+    sqs,
+)
 from portable_fn_aws._common import PROVIDER, decode_error
 
 if TYPE_CHECKING:
@@ -78,8 +87,11 @@ def _http_handler(app: App, name: str) -> Handler:
     v2_to, v2_from = apigw_v2.to_request, apigw_v2.from_response
 
     def handler(event: Any, context: Any) -> dict[str, Any]:
+        to_request: Callable[[dict[str, Any]], Request]
+        from_response: Callable[[Response, dict[str, Any] | None], dict[str, Any]]
         # HTTP API v2 and function URLs first: the shape the template deploys.
         if type(event) is dict and event.get("version") == "2.0":
+            # Function URLs send this payload format too (function_url.py).
             to_request, from_response = v2_to, v2_from
         elif type(event) is dict and alb.matches(event):
             to_request, from_response = alb.to_request, alb.from_response
@@ -106,7 +118,9 @@ def _schedule_handler(app: App, name: str, expression: str) -> Handler:
     def handler(event: Any, context: Any) -> None:
         _raise_on_failure(
             dispatch_event(
-                app, name, eventbridge.schedule_event(event, expression),
+                app,
+                name,
+                eventbridge.schedule_event(event, expression),
                 _context(name, context, event),
             )
         )
@@ -137,7 +151,9 @@ def _event_handler(app: App, name: str, *, stream: bool) -> Handler:
         if eventbridge.matches(event):
             decoded = eventbridge.to_event(event)
             if decoded is not None:
-                _raise_on_failure(dispatch_event(app, name, decoded, _context(name, context, event)))
+                _raise_on_failure(
+                    dispatch_event(app, name, decoded, _context(name, context, event))
+                )
             return None
         # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
         raise decode_error("lambda", "event", "not an event shape this adapter knows")
@@ -227,4 +243,6 @@ def _stream_batch(
 
 
 def exc_for(record: Any) -> EventDecodeError:
-    return decode_error("stream", "sequenceNumber", f"record without a sequence number: {record!r:.200}")
+    return decode_error(
+        "stream", "sequenceNumber", f"record without a sequence number: {record!r:.200}"
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from portable_fn.events import CloudEvent, from_dict
-
 from portable_fn_aws import eventbridge, s3, sns
 
 

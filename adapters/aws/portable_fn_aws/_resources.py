@@ -49,8 +49,9 @@ class Builder:
     resources: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
-    def queue(self, name: str, *, fifo: bool = False, dlq: str | None = None,
-              receives: int | None = None) -> str:
+    def queue(
+        self, name: str, *, fifo: bool = False, dlq: str | None = None, receives: int | None = None
+    ) -> str:
         """An SQS queue (idempotent by name); returns its logical id."""
         queue_id = logical(name, "Queue")
         properties: dict[str, Any] = self.resources.get(queue_id, {}).get("Properties", {})

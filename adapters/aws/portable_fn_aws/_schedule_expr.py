@@ -27,11 +27,15 @@ def aws_expression(schedule: Schedule) -> str:
         raise ConfigurationError(f"not a schedule: {schedule.expression!r}")
     fields = cron.expression.split()
     if len(fields) != 5:  # a macro such as @daily: render from the parsed sets
-        fields = [",".join(map(str, sorted(s))) for s in
-                  (cron.minutes, cron.hours, cron.days, cron.months, cron.weekdays)]
+        fields = [
+            ",".join(map(str, sorted(s)))
+            for s in (cron.minutes, cron.hours, cron.days, cron.months, cron.weekdays)
+        ]
     # EventBridge writes increments from an explicit start ("0/15"), not "*/15".
     minute, hour, day, month, _ = (
-        f.replace("*/", start) for f, start in zip(fields, ("0/", "0/", "1/", "1/", "")) )
+        f.replace("*/", start)
+        for f, start in zip(fields, ("0/", "0/", "1/", "1/", ""), strict=True)
+    )
     if cron.days_restricted and cron.weekdays_restricted:
         raise ConfigurationError(
             f"EventBridge cron cannot restrict both day of month and weekday: {cron.expression!r}"

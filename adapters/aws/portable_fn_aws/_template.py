@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
-
 from portable_fn_aws._publishes import scan
 from portable_fn_aws._resources import Builder, Settings, arn, logical, ref
 from portable_fn_aws._schedule_expr import aws_expression
@@ -43,19 +42,26 @@ def build(app: App, settings: Settings) -> tuple[dict[str, Any], list[Finding]]:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": f"portable-fn app {app.name!r} (generated; do not edit)",
-        "Globals": {"Function": {
-            "Runtime": settings.runtime,
-            "Architectures": [settings.architecture],
-            "CodeUri": settings.code_uri,
-            "MemorySize": settings.memory,
-            "Timeout": settings.timeout,
-            "Environment": {"Variables": {"PF_APP": app.name}},
-        }},
+        "Globals": {
+            "Function": {
+                "Runtime": settings.runtime,
+                "Architectures": [settings.architecture],
+                "CodeUri": settings.code_uri,
+                "MemorySize": settings.memory,
+                "Timeout": settings.timeout,
+                "Environment": {"Variables": {"PF_APP": app.name}},
+            }
+        },
         "Resources": b.resources,
     }
     if "HttpApi" in b.resources:
-        template["Outputs"] = {"HttpApiUrl": {"Value": {"Fn::Sub": (
-            "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/")}}}
+        template["Outputs"] = {
+            "HttpApiUrl": {
+                "Value": {
+                    "Fn::Sub": ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/")
+                }
+            }
+        }
     return template, b.findings
 
 
@@ -73,9 +79,16 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
     if isinstance(trigger, Storage | Schedule | Event):
         retries = trigger.retry.max_retries if isinstance(trigger, Storage | Event) else 4
         if retries > ASYNC_RETRY_LIMIT:
-            b.findings.append(Finding(fn.name, "warning", (
-                f"Lambda retries asynchronous events at most {ASYNC_RETRY_LIMIT} times "
-                f"(max_retries={retries} capped), then sends them to its dead-letter queue")))
+            b.findings.append(
+                Finding(
+                    fn.name,
+                    "warning",
+                    (
+                        f"Lambda retries asynchronous events at most {ASYNC_RETRY_LIMIT} times "
+                        f"(max_retries={retries} capped), then sends them to its dead-letter queue"
+                    ),
+                )
+            )
         dlq = b.dead_letter_queue(f"{fn.name}-failed")
         properties["EventInvokeConfig"] = {
             "MaximumRetryAttempts": min(retries, ASYNC_RETRY_LIMIT),
@@ -85,8 +98,7 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
 
 
 def _http_api(b: Builder, iam: bool) -> str:
-    api = b.resources.setdefault("HttpApi", {"Type": "AWS::Serverless::HttpApi",
-                                             "Properties": {}})
+    api = b.resources.setdefault("HttpApi", {"Type": "AWS::Serverless::HttpApi", "Properties": {}})
     if iam:
         api["Properties"]["Auth"] = {"EnableIamAuthorizer": True}
     return "HttpApi"
@@ -104,31 +116,52 @@ def _events(b: Builder, fn: Function) -> dict[str, Any]:
             events[logical(method.lower())] = {"Type": "HttpApi", "Properties": props}
         return events
     if isinstance(t, Queue):
-        queue = b.queue(t.name, fifo=t.fifo, dlq=t.dead_letter_name,
-                        receives=t.retry.max_attempts)
-        props = {"Queue": arn(queue), "BatchSize": min(t.batch_size, 10) if t.fifo
-                 else t.batch_size, **_SQS_EVENT}
+        queue = b.queue(t.name, fifo=t.fifo, dlq=t.dead_letter_name, receives=t.retry.max_attempts)
+        props = {
+            "Queue": arn(queue),
+            "BatchSize": min(t.batch_size, 10) if t.fifo else t.batch_size,
+            **_SQS_EVENT,
+        }
         if t.batch_size > 10 and not t.fifo:  # SQS requires a window above 10 messages
             props["MaximumBatchingWindowInSeconds"] = 1
         if t.retry.jitter or t.retry.initial_backoff != 1.0:
-            b.findings.append(Finding(fn.name, "info", (
-                f"SQS redelivers after the visibility timeout ({6 * b.settings.timeout} s), "
-                "not with exponential backoff")))
+            b.findings.append(
+                Finding(
+                    fn.name,
+                    "info",
+                    (
+                        "SQS redelivers after the visibility timeout "
+                        f"({6 * b.settings.timeout} s), not with exponential backoff"
+                    ),
+                )
+            )
         return {"Queue": {"Type": "SQS", "Properties": props}}
     if isinstance(t, Topic):
-        return {"Topic": {"Type": "SQS", "Properties": {
-            "Queue": arn(_topic_inbox(b, fn.name, t)), "BatchSize": 10, **_SQS_EVENT}}}
+        return {
+            "Topic": {
+                "Type": "SQS",
+                "Properties": {
+                    "Queue": arn(_topic_inbox(b, fn.name, t)),
+                    "BatchSize": 10,
+                    **_SQS_EVENT,
+                },
+            }
+        }
     if isinstance(t, Storage):
-        props = {"Bucket": ref(b.bucket(t.bucket)), "Events": [
-            "s3:ObjectCreated:*" if a == "created" else "s3:ObjectRemoved:*" for a in t.on]}
-        rules = [{"Name": n, "Value": v} for n, v in (("prefix", t.prefix), ("suffix", t.suffix))
-                 if v]
+        props = {
+            "Bucket": ref(b.bucket(t.bucket)),
+            "Events": [
+                "s3:ObjectCreated:*" if a == "created" else "s3:ObjectRemoved:*" for a in t.on
+            ],
+        }
+        rules = [
+            {"Name": n, "Value": v} for n, v in (("prefix", t.prefix), ("suffix", t.suffix)) if v
+        ]
         if rules:
             props["Filter"] = {"S3Key": {"Rules": rules}}
         return {"Storage": {"Type": "S3", "Properties": props}}
     if isinstance(t, Schedule):
-        return {"Schedule": {"Type": "Schedule", "Properties": {
-            "Schedule": aws_expression(t)}}}
+        return {"Schedule": {"Type": "Schedule", "Properties": {"Schedule": aws_expression(t)}}}
     if isinstance(t, Event):
         kind: Any = [{"prefix": t.type[:-1]}] if t.type.endswith("*") else [t.type]
         pattern: dict[str, Any] = {"detail-type": kind}
@@ -140,33 +173,58 @@ def _events(b: Builder, fn: Function) -> dict[str, Any]:
 
 def _stream_event(b: Builder, fn: Function, t: Stream) -> dict[str, Any]:
     stream_id = logical(t.name, "Stream")
-    b.resources.setdefault(stream_id, {"Type": "AWS::Kinesis::Stream", "Properties": {
-        "StreamModeDetails": {"StreamMode": "ON_DEMAND"}}})
+    b.resources.setdefault(
+        stream_id,
+        {
+            "Type": "AWS::Kinesis::Stream",
+            "Properties": {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}},
+        },
+    )
     dlq = b.dead_letter_queue(f"{fn.name}-failed")
-    return {"Stream": {"Type": "Kinesis", "Properties": {
-        "Stream": arn(stream_id),
-        "StartingPosition": "LATEST" if t.start == "latest" else "TRIM_HORIZON",
-        "BatchSize": t.batch_size,
-        "MaximumRetryAttempts": t.retry.max_retries,
-        "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
-        **_SQS_EVENT,
-    }}}
+    return {
+        "Stream": {
+            "Type": "Kinesis",
+            "Properties": {
+                "Stream": arn(stream_id),
+                "StartingPosition": "LATEST" if t.start == "latest" else "TRIM_HORIZON",
+                "BatchSize": t.batch_size,
+                "MaximumRetryAttempts": t.retry.max_retries,
+                "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
+                **_SQS_EVENT,
+            },
+        }
+    }
 
 
 def _topic_inbox(b: Builder, function: str, t: Topic) -> str:
     topic = b.topic(t.name)
-    inbox = b.queue(f"{function}-inbox", dlq=t.dead_letter or f"{function}-inbox-dlq",
-                    receives=t.retry.max_attempts)
+    inbox = b.queue(
+        f"{function}-inbox",
+        dlq=t.dead_letter or f"{function}-inbox-dlq",
+        receives=t.retry.max_attempts,
+    )
     b.resources[logical(function, "InboxPolicy")] = {
         "Type": "AWS::SQS::QueuePolicy",
-        "Properties": {"Queues": [ref(inbox)], "PolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-                           "Action": "sqs:SendMessage", "Resource": arn(inbox),
-                           "Condition": {"ArnEquals": {"aws:SourceArn": ref(topic)}}}]}}}
+        "Properties": {
+            "Queues": [ref(inbox)],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": arn(inbox),
+                        "Condition": {"ArnEquals": {"aws:SourceArn": ref(topic)}},
+                    }
+                ],
+            },
+        },
+    }
     b.resources[logical(function, "Subscription")] = {
         "Type": "AWS::SNS::Subscription",
-        "Properties": {"TopicArn": ref(topic), "Protocol": "sqs", "Endpoint": arn(inbox)}}
+        "Properties": {"TopicArn": ref(topic), "Protocol": "sqs", "Endpoint": arn(inbox)},
+    }
     return inbox
 
 
@@ -174,22 +232,32 @@ def _grants(b: Builder, fn: Function) -> tuple[list[Any], dict[str, Any]]:
     targets = scan(fn.handler)
     topics, queues = set(targets.topics), set(targets.queues)
     for kind in sorted(targets.unknown):
-        b.findings.append(Finding(fn.name, "warning", (
-            f"publishes to a {kind} named at run time; granted every {kind} of the app")))
-        names = {f.trigger.name for f in b.app.functions.values()
-                 if isinstance(f.trigger, Topic if kind == "topic" else Queue)}
+        b.findings.append(
+            Finding(
+                fn.name,
+                "warning",
+                (f"publishes to a {kind} named at run time; granted every {kind} of the app"),
+            )
+        )
+        names = {
+            f.trigger.name
+            for f in b.app.functions.values()
+            if isinstance(f.trigger, Topic if kind == "topic" else Queue)
+        }
         (topics if kind == "topic" else queues).update(names)
     policies: list[Any] = []
     variables: dict[str, Any] = {}
     for name in sorted(topics):
         topic = b.topic(name)
-        policies.append({"SNSPublishMessagePolicy": {"TopicName": {
-            "Fn::GetAtt": [topic, "TopicName"]}}})
+        policies.append(
+            {"SNSPublishMessagePolicy": {"TopicName": {"Fn::GetAtt": [topic, "TopicName"]}}}
+        )
         variables[env_name("topic", name)] = ref(topic)
     for name in sorted(queues):
         queue = b.queue(name)
-        policies.append({"SQSSendMessagePolicy": {"QueueName": {
-            "Fn::GetAtt": [queue, "QueueName"]}}})
+        policies.append(
+            {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}}
+        )
         variables[env_name("queue", name)] = ref(queue)
     if targets.bus:
         policies.append({"EventBridgePutEventsPolicy": {"EventBusName": "default"}})

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from portable_fn.adapter import Finding
     from portable_fn.app import App
-
     from portable_fn_aws.harness import AwsHarness
 
 

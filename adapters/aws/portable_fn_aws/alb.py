@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from portable_fn.http import QueryParams, Request, Response
-
 from portable_fn_aws._common import body_bytes, decode_error
 from portable_fn_aws._http_out import body_out, grouped
 from portable_fn_aws.apigw_v1 import multi_headers

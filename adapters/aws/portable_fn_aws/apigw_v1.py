@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from portable_fn.http import Headers, QueryParams, Request, Response
-
 from portable_fn_aws._common import body_bytes, decode_error
 from portable_fn_aws._http_out import body_out, grouped
 

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import unquote
 
 from portable_fn.http import Headers, QueryParams, Request, Response
-
 from portable_fn_aws._common import LazyQuery, body_bytes, decode_error
 from portable_fn_aws._http_out import body_out, grouped
 
@@ -25,7 +24,7 @@ def matches(event: dict[str, Any]) -> bool:
 
 
 def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
-    context = event.get("requestContext")
+    context: Any = event.get("requestContext")
     try:
         http = context["http"]
         method = http["method"]
@@ -57,7 +56,7 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
 
 
 def from_response(response: Response, event: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Format 2.0 response: repeated headers comma-joined (RFC 9110 5.3), Set-Cookie as ``cookies``."""
+    """Format 2.0: repeated headers comma-joined (RFC 9110 5.3), Set-Cookie as ``cookies``."""
     body, is_b64 = body_out(response)
     headers: dict[str, str] = {}
     out: dict[str, Any] = {

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from portable_fn.events import CloudEvent, from_dict, new_id, parse_time, schedule_data
-
 from portable_fn_aws import s3
 from portable_fn_aws._common import UTC, require
 

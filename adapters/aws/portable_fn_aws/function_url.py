@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from portable_fn.http import Request, Response
-
 from portable_fn_aws import apigw_v2
 
 TRIGGER = "function-url"

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from portable_fn.errors import HTTPError
 from portable_fn.events import CloudEvent, to_dict, to_json
 from portable_fn.http import Headers, Request, Response
-from portable_fn.triggers import Event, Http, Queue, Stream, Topic
-
+from portable_fn.triggers import Http, Queue, Stream, Topic
 from portable_fn_aws import native
 from portable_fn_aws._handler import lambda_handler
 
@@ -31,7 +30,8 @@ class AwsHarness:
 
     def http(self, app: App, request: Request) -> Response:
         out = lambda_handler(app, _http_function(app, request))(
-            native.http_v2(request), native.InvokeContext())
+            native.http_v2(request), native.InvokeContext()
+        )
         pairs = list(out.get("headers", {}).items())
         pairs += [("set-cookie", cookie) for cookie in out.get("cookies", [])]
         body = out.get("body") or ""
@@ -44,14 +44,17 @@ class AwsHarness:
         bodies = [to_json(e).decode("utf-8") for e in events]
         if isinstance(trigger, Queue | Topic):
             if isinstance(trigger, Topic):  # SNS -> SQS without raw delivery: two envelopes
-                bodies = [native.json_text(native.sns_message(b, topic=trigger.name))
-                          for b in bodies]
+                bodies = [
+                    native.json_text(native.sns_message(b, topic=trigger.name)) for b in bodies
+                ]
             records = [native.sqs_record(b, queue=function) for b in bodies]
             failed = _failed(handler({"Records": records}, native.InvokeContext()))
             return [r["messageId"] not in failed for r in records]
         if isinstance(trigger, Stream):
-            records = [native.kinesis_record(b.encode(), stream=trigger.name, sequence=i + 1)
-                       for i, b in enumerate(bodies)]
+            records = [
+                native.kinesis_record(b.encode(), stream=trigger.name, sequence=i + 1)
+                for i, b in enumerate(bodies)
+            ]
             failed = _failed(handler({"Records": records}, native.InvokeContext()))
             # Lambda replays the shard from the first reported record: it and all after it.
             seqs = [r["kinesis"]["sequenceNumber"] for r in records]
@@ -64,11 +67,21 @@ class AwsHarness:
         return results
 
     def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
-        lambda_handler(app, function)(native.scheduled_event(scheduled_time, function),
-                                      native.InvokeContext())
+        lambda_handler(app, function)(
+            native.scheduled_event(scheduled_time, function), native.InvokeContext()
+        )
 
-    def storage(self, app: App, function: str, *, bucket: str, key: str, size: int, etag: str,
-                action: Literal["created", "deleted"]) -> None:
+    def storage(
+        self,
+        app: App,
+        function: str,
+        *,
+        bucket: str,
+        key: str,
+        size: int,
+        etag: str,
+        action: Literal["created", "deleted"],
+    ) -> None:
         record = native.s3_record(bucket=bucket, key=key, size=size, etag=etag, action=action)
         lambda_handler(app, function)({"Records": [record]}, native.InvokeContext())
 

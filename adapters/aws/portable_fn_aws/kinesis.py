@@ -18,7 +18,6 @@ from base64 import b64decode
 from typing import Any
 
 from portable_fn.events import CloudEvent, from_dict
-
 from portable_fn_aws._common import decode_error, epoch_seconds, require
 
 TRIGGER = "kinesis"

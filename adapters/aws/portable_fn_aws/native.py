@@ -61,12 +61,22 @@ def http_v2(request: Request) -> dict[str, Any]:
         "rawQueryString": urlencode(request.query.items()),
         "headers": headers,
         "requestContext": {
-            "accountId": ACCOUNT, "apiId": "local", "domainName": "local.execute-api",
-            "domainPrefix": "local", "requestId": new_id(), "routeKey": "$default",
-            "stage": "$default", "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": "local.execute-api",
+            "domainPrefix": "local",
+            "requestId": new_id(),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
-            "http": {"method": request.method, "path": request.path, "protocol": "HTTP/1.1",
-                     "sourceIp": request.client_ip or "127.0.0.1", "userAgent": "portable-fn"},
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": request.client_ip or "127.0.0.1",
+                "userAgent": "portable-fn",
+            },
         },
         "isBase64Encoded": encoded,
     }
@@ -77,30 +87,52 @@ def http_v2(request: Request) -> dict[str, Any]:
     return event
 
 
-def sqs_record(body: str, *, queue: str = "queue", receive_count: int = 1,
-               group: str | None = None) -> dict[str, Any]:
+def sqs_record(
+    body: str, *, queue: str = "queue", receive_count: int = 1, group: str | None = None
+) -> dict[str, Any]:
     now = str(int(time.time() * 1000))
-    attributes = {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": now,
-                  "SenderId": ACCOUNT, "ApproximateFirstReceiveTimestamp": now}
+    attributes = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": now,
+        "SenderId": ACCOUNT,
+        "ApproximateFirstReceiveTimestamp": now,
+    }
     if group is not None:
-        attributes.update(MessageGroupId=group, SequenceNumber=str(time.time_ns()),
-                          MessageDeduplicationId=new_id())
-    return {"messageId": new_id(), "receiptHandle": new_id(), "body": body,
-            "attributes": attributes, "messageAttributes": {}, "md5OfBody": "",
-            "eventSource": "aws:sqs", "awsRegion": REGION,
-            "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}"}
+        attributes.update(
+            MessageGroupId=group,
+            SequenceNumber=str(time.time_ns()),
+            MessageDeduplicationId=new_id(),
+        )
+    return {
+        "messageId": new_id(),
+        "receiptHandle": new_id(),
+        "body": body,
+        "attributes": attributes,
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "awsRegion": REGION,
+        "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+    }
 
 
-def sns_message(message: str, *, topic: str = "topic", subject: str | None = None,
-                lambda_record: bool = False) -> dict[str, Any]:
+def sns_message(
+    message: str, *, topic: str = "topic", subject: str | None = None, lambda_record: bool = False
+) -> dict[str, Any]:
     """SNS as delivered to SQS/HTTP (``lambda_record=False``) or as a Lambda record's ``Sns``."""
     topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{topic}"
-    unsubscribe = f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" \
-                  f"{topic_arn}:{new_id()}"
+    unsubscribe = (
+        f"https://sns.{REGION}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+        f"{topic_arn}:{new_id()}"
+    )
     out: dict[str, Any] = {
-        "Type": "Notification", "MessageId": new_id(), "TopicArn": topic_arn,
-        "Message": message, "Timestamp": format_time(datetime.now(timezone.utc)),
-        "SignatureVersion": "1", "Signature": "EXAMPLE",
+        "Type": "Notification",
+        "MessageId": new_id(),
+        "TopicArn": topic_arn,
+        "Message": message,
+        "Timestamp": format_time(datetime.now(timezone.utc)),
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
         ("SigningCertUrl" if lambda_record else "SigningCertURL"): "EXAMPLE",
         ("UnsubscribeUrl" if lambda_record else "UnsubscribeURL"): unsubscribe,
         "MessageAttributes": {},
@@ -112,39 +144,71 @@ def sns_message(message: str, *, topic: str = "topic", subject: str | None = Non
 
 def sns_event(message: str, *, topic: str = "topic") -> dict[str, Any]:
     sns = sns_message(message, topic=topic, lambda_record=True)
-    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
-                         "EventSubscriptionArn": f"{sns['TopicArn']}:{new_id()}", "Sns": sns}]}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{sns['TopicArn']}:{new_id()}",
+                "Sns": sns,
+            }
+        ]
+    }
 
 
-def s3_record(*, bucket: str, key: str, size: int | None, etag: str | None,
-              action: str) -> dict[str, Any]:
+def s3_record(
+    *, bucket: str, key: str, size: int | None, etag: str | None, action: str
+) -> dict[str, Any]:
     name = "ObjectCreated:Put" if action == "created" else "ObjectRemoved:Delete"
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"),
-                           "sequencer": f"{time.time_ns():X}"}
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": f"{time.time_ns():X}"}
     if size is not None:
         obj["size"] = size
     if etag is not None:
         obj["eTag"] = etag
     return {
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": REGION,
-        "eventTime": format_time(datetime.now(timezone.utc)), "eventName": name,
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventTime": format_time(datetime.now(timezone.utc)),
+        "eventName": name,
         "userIdentity": {"principalId": "EXAMPLE"},
         "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": new_id()[:16].upper(),
-                             "x-amz-id-2": base64.b64encode(new_id().encode()).decode()},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "portable-fn",
-               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "EXAMPLE"},
-                          "arn": f"arn:aws:s3:::{bucket}"},
-               "object": obj},
+        "responseElements": {
+            "x-amz-request-id": new_id()[:16].upper(),
+            "x-amz-id-2": base64.b64encode(new_id().encode()).decode(),
+        },
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "portable-fn",
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "EXAMPLE"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
+            "object": obj,
+        },
     }
 
 
-def eventbridge_event(detail_type: str, source: str, detail: Mapping[str, Any], *,
-                      when: datetime | None = None,
-                      resources: Sequence[str] = ()) -> dict[str, Any]:
-    return {"version": "0", "id": new_id(), "detail-type": detail_type, "source": source,
-            "account": ACCOUNT, "time": format_time(when or datetime.now(timezone.utc)),
-            "region": REGION, "resources": list(resources), "detail": dict(detail)}
+def eventbridge_event(
+    detail_type: str,
+    source: str,
+    detail: Mapping[str, Any],
+    *,
+    when: datetime | None = None,
+    resources: Sequence[str] = (),
+) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": new_id(),
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": format_time(when or datetime.now(timezone.utc)),
+        "region": REGION,
+        "resources": list(resources),
+        "detail": dict(detail),
+    }
 
 
 def scheduled_event(when: datetime, rule: str = "schedule") -> dict[str, Any]:
@@ -152,16 +216,26 @@ def scheduled_event(when: datetime, rule: str = "schedule") -> dict[str, Any]:
     return eventbridge_event("Scheduled Event", "aws.events", {}, when=when, resources=[arn])
 
 
-def kinesis_record(data: bytes, *, stream: str = "stream", partition_key: str = "pk",
-                   sequence: int = 1) -> dict[str, Any]:
+def kinesis_record(
+    data: bytes, *, stream: str = "stream", partition_key: str = "pk", sequence: int = 1
+) -> dict[str, Any]:
     seq = f"{sequence:056d}"
-    return {"kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": partition_key,
-                        "sequenceNumber": seq, "data": base64.b64encode(data).decode(),
-                        "approximateArrivalTimestamp": time.time()},
-            "eventSource": "aws:kinesis", "eventVersion": "1.0",
-            "eventID": f"shardId-000000000000:{seq}", "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/lambda", "awsRegion": REGION,
-            "eventSourceARN": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{stream}"}
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": seq,
+            "data": base64.b64encode(data).decode(),
+            "approximateArrivalTimestamp": time.time(),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"shardId-000000000000:{seq}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT}:role/lambda",
+        "awsRegion": REGION,
+        "eventSourceARN": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{stream}",
+    }
 
 
 def json_text(value: Any) -> str:

@@ -14,6 +14,7 @@ the API. boto3 is imported on the first publish, never at import: the runtime sh
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections.abc import Mapping
@@ -56,7 +57,8 @@ class AwsPublisher:
                     factory = self._client_factory
                     if factory is None:
                         try:
-                            import boto3
+                            # Through importlib: boto3 ships no type stubs; its clients are Any.
+                            boto3 = importlib.import_module("boto3")
                         except ImportError as exc:
                             raise ImportError(
                                 "publishing on AWS needs boto3 (the Lambda runtime has it); "

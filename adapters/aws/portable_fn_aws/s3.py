@@ -20,7 +20,6 @@ from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from portable_fn.events import CloudEvent, storage_data
-
 from portable_fn_aws._common import decode_error, require
 
 TRIGGER = "s3"
@@ -68,7 +67,7 @@ def from_record(record: dict[str, Any]) -> CloudEvent | None:
     else:
         raise decode_error(TRIGGER, "responseElements", "no request id or sequencer to use as id")
     size = obj.get("size")
-    return CloudEvent(
+    event = CloudEvent(
         id=event_id,
         source=f"{record.get('eventSource', 'aws:s3')}.{record.get('awsRegion', '')}.{bucket}",
         type=TYPE_PREFIX + event_name,
@@ -82,8 +81,8 @@ def from_record(record: dict[str, Any]) -> CloudEvent | None:
             etag=obj.get("eTag"),
             action=action,
         ),
-        **({"extensions": {"sequence": sequencer}} if sequencer else {}),
     )
+    return event.with_extensions(sequence=sequencer) if sequencer else event
 
 
 def from_eventbridge(event: dict[str, Any]) -> CloudEvent | None:
@@ -98,7 +97,7 @@ def from_eventbridge(event: dict[str, Any]) -> CloudEvent | None:
     key = require(obj, "key", TRIGGER)
     size = obj.get("size")
     sequencer = obj.get("sequencer")
-    return CloudEvent(
+    decoded = CloudEvent(
         id=require(event, "id", TRIGGER),
         source=require(event, "source", TRIGGER),
         type=detail_type,
@@ -112,5 +111,5 @@ def from_eventbridge(event: dict[str, Any]) -> CloudEvent | None:
             etag=obj.get("etag"),
             action=action,
         ),
-        **({"extensions": {"sequence": sequencer}} if sequencer else {}),
     )
+    return decoded.with_extensions(sequence=sequencer) if sequencer else decoded

@@ -9,37 +9,57 @@ from typing import Any
 
 from portable_fn.events import CloudEvent, to_json
 from portable_fn.testing import http_request
-
 from portable_fn_aws import native
 
 
 def _order_event() -> str:
-    event = CloudEvent.create(type="com.example.order.created", source="/portable-fn/shop/cli",
-                              data={"id": "o-1", "sku": "book"})
+    event = CloudEvent.create(
+        type="com.example.order.created",
+        source="/portable-fn/shop/cli",
+        data={"id": "o-1", "sku": "book"},
+    )
     return to_json(event).decode()
 
 
 def _http_v1() -> dict[str, Any]:
     return {
-        "resource": "/orders/{order_id}", "path": "/orders/o-1", "httpMethod": "GET",
+        "resource": "/orders/{order_id}",
+        "path": "/orders/o-1",
+        "httpMethod": "GET",
         "headers": {"accept": "application/json"},
         "multiValueHeaders": {"accept": ["application/json"]},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": {"order_id": "o-1"}, "stageVariables": None,
-        "requestContext": {"resourcePath": "/orders/{order_id}", "httpMethod": "GET",
-                           "path": "/prod/orders/o-1", "stage": "prod",
-                           "identity": {"sourceIp": "127.0.0.1"}, "requestId": "sample"},
-        "body": None, "isBase64Encoded": False,
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"order_id": "o-1"},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/orders/{order_id}",
+            "httpMethod": "GET",
+            "path": "/prod/orders/o-1",
+            "stage": "prod",
+            "identity": {"sourceIp": "127.0.0.1"},
+            "requestId": "sample",
+        },
+        "body": None,
+        "isBase64Encoded": False,
     }
 
 
 def _alb() -> dict[str, Any]:
     return {
-        "requestContext": {"elb": {"targetGroupArn": (
-            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop/0123")}},
-        "httpMethod": "GET", "path": "/orders/o-1", "queryStringParameters": {},
+        "requestContext": {
+            "elb": {
+                "targetGroupArn": (
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/shop/0123"
+                )
+            }
+        },
+        "httpMethod": "GET",
+        "path": "/orders/o-1",
+        "queryStringParameters": {},
         "headers": {"accept": "application/json", "x-forwarded-for": "203.0.113.7"},
-        "body": "", "isBase64Encoded": False,
+        "body": "",
+        "isBase64Encoded": False,
     }
 
 
@@ -55,21 +75,45 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "alb": _alb,
     "function-url": _function_url,
     "sqs": lambda: {"Records": [native.sqs_record(_order_event(), queue="fulfilment")]},
-    "sqs-fifo": lambda: {"Records": [native.sqs_record('{"sku": "book"}', queue="orders.fifo",
-                                                       group="customer-1")]},
+    "sqs-fifo": lambda: {
+        "Records": [native.sqs_record('{"sku": "book"}', queue="orders.fifo", group="customer-1")]
+    },
     "sns": lambda: native.sns_event(_order_event(), topic="order-events"),
-    "sns-sqs": lambda: {"Records": [native.sqs_record(native.json_text(
-        native.sns_message(_order_event(), topic="order-events")), queue="inbox")]},
-    "s3": lambda: {"Records": [native.s3_record(bucket="uploads", key="photos/cat.jpg",
-                                                size=1024, etag="0123abcd", action="created")]},
-    "s3-delete": lambda: {"Records": [native.s3_record(bucket="uploads", key="photos/cat.jpg",
-                                                       size=None, etag=None, action="deleted")]},
+    "sns-sqs": lambda: {
+        "Records": [
+            native.sqs_record(
+                native.json_text(native.sns_message(_order_event(), topic="order-events")),
+                queue="inbox",
+            )
+        ]
+    },
+    "s3": lambda: {
+        "Records": [
+            native.s3_record(
+                bucket="uploads", key="photos/cat.jpg", size=1024, etag="0123abcd", action="created"
+            )
+        ]
+    },
+    "s3-delete": lambda: {
+        "Records": [
+            native.s3_record(
+                bucket="uploads", key="photos/cat.jpg", size=None, etag=None, action="deleted"
+            )
+        ]
+    },
     "eventbridge": lambda: native.eventbridge_event(
-        "com.example.invoice.paid", "billing.example.com", {"invoice_id": "inv-9"}),
+        "com.example.invoice.paid", "billing.example.com", {"invoice_id": "inv-9"}
+    ),
     "eventbridge-s3": lambda: native.eventbridge_event(
-        "Object Created", "aws.s3", {"version": "0", "bucket": {"name": "uploads"},
-                                     "object": {"key": "photos/cat.jpg", "size": 1024,
-                                                "etag": "0123abcd"}, "reason": "PutObject"}),
+        "Object Created",
+        "aws.s3",
+        {
+            "version": "0",
+            "bucket": {"name": "uploads"},
+            "object": {"key": "photos/cat.jpg", "size": 1024, "etag": "0123abcd"},
+            "reason": "PutObject",
+        },
+    ),
     "schedule": lambda: native.scheduled_event(datetime.now(timezone.utc), "nightly"),
     "kinesis": lambda: {"Records": [native.kinesis_record(b'{"click": 1}')]},
 }

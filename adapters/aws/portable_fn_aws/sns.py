@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from portable_fn.events import CloudEvent
-
 from portable_fn_aws import _nested
 from portable_fn_aws._common import decode_error, require, text_payload
 

@@ -17,7 +17,6 @@ import json
 from typing import Any, TypedDict
 
 from portable_fn.events import CloudEvent
-
 from portable_fn_aws import _nested
 from portable_fn_aws._common import decode_error, epoch_millis
 
@@ -90,8 +89,7 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
     )
     group = attributes.get("MessageGroupId")
     if group:  # FIFO only: standard messages skip the extension validation entirely
-        event = event.with_extensions(partitionkey=group,
-                                      sequence=attributes.get("SequenceNumber"))
+        event = event.with_extensions(partitionkey=group, sequence=attributes.get("SequenceNumber"))
     return [event]
 
 

@@ -19,11 +19,10 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
-
 from portable_fn_aws._resources import Settings
 from portable_fn_aws._template import build
 from portable_fn_aws._yaml import dump
@@ -33,8 +32,22 @@ if TYPE_CHECKING:
 
 # What runs inside Lambda; everything else in portable_fn_aws is tooling.
 RUNTIME_MODULES = (
-    "__init__", "_common", "_handler", "_http_out", "_nested", "alb", "apigw_v1", "apigw_v2",
-    "dynamodb", "eventbridge", "function_url", "kinesis", "publisher", "s3", "sns", "sqs",
+    "__init__",
+    "_common",
+    "_handler",
+    "_http_out",
+    "_nested",
+    "alb",
+    "apigw_v1",
+    "apigw_v2",
+    "dynamodb",
+    "eventbridge",
+    "function_url",
+    "kinesis",
+    "publisher",
+    "s3",
+    "sns",
+    "sqs",
 )
 CORE_EXCLUDED = ("_local", "cli.py")  # the local dev runtime and the CLI never run in Lambda
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
@@ -42,7 +55,9 @@ _EPOCH = (1980, 1, 1, 0, 0, 0)
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
 
-def package(app: App, app_ref: str, out_dir: Path, settings: Settings | None = None) -> list[Finding]:
+def package(
+    app: App, app_ref: str, out_dir: Path, settings: Settings | None = None
+) -> list[Finding]:
     settings = settings or Settings()
     module, files = _app_sources(app_ref)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -77,32 +92,41 @@ def _app_attribute(app: App, module: str) -> str:
     """The name the app has in its module (a file app is loaded under another module name)."""
     candidates = [sys.modules.get(module), *list(sys.modules.values())]
     for loaded in candidates:
-        for name, value in getattr(loaded, "__dict__", {}).items():
+        namespace: dict[str, Any] = getattr(loaded, "__dict__", {})
+        for name, value in namespace.items():
             if value is app and not name.startswith("_"):
-                return name
+                return str(name)
     return "app"
 
 
 def _app_sources(app_ref: str) -> tuple[str, list[tuple[str, Path]]]:
     """(module to import in the entry, [(name in the zip, file)]) for ``APP``."""
-    target = app_ref.rpartition(":")[0] if ":" in app_ref and not app_ref.endswith(".py") \
-        else app_ref
+    target = (
+        app_ref.rpartition(":")[0] if ":" in app_ref and not app_ref.endswith(".py") else app_ref
+    )
     if target.endswith(".py") or Path(target).is_file():
         path = Path(target).resolve()
         # A file app: its folder becomes the zip root, so sibling imports keep working.
-        return path.stem, [(p.relative_to(path.parent).as_posix(), p)
-                           for p in _source_files(path.parent)]
+        return path.stem, [
+            (p.relative_to(path.parent).as_posix(), p) for p in _source_files(path.parent)
+        ]
     spec = importlib.util.find_spec(target)
     if spec is None or spec.origin is None:
         raise ConfigurationError(f"cannot find the source of {target!r}")
     origin = Path(spec.origin).resolve()
     parts = target.split(".")
     # Dotted: keep the package path (examples/shop/...) and its parents' __init__ files.
-    root = origin.parents[len(parts) - 1] if origin.name != "__init__.py" else \
-        origin.parents[len(parts)]
+    root = (
+        origin.parents[len(parts) - 1]
+        if origin.name != "__init__.py"
+        else origin.parents[len(parts)]
+    )
     package_dir = origin.parent
-    files = [(p.relative_to(root).as_posix(), p) for p in _source_files(package_dir)] \
-        if len(parts) > 1 or origin.name == "__init__.py" else [(origin.name, origin)]
+    files = (
+        [(p.relative_to(root).as_posix(), p) for p in _source_files(package_dir)]
+        if len(parts) > 1 or origin.name == "__init__.py"
+        else [(origin.name, origin)]
+    )
     for depth in range(1, len(parts) - 1):
         init = root.joinpath(*parts[:depth], "__init__.py")
         if init.is_file():
@@ -113,13 +137,17 @@ def _app_sources(app_ref: str) -> tuple[str, list[tuple[str, Path]]]:
 def _source_files(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).parts
-        if path.is_file() and not any(p in ("__pycache__", "tests", "dist") or p.startswith(".")
-                                      for p in rel) and path.suffix not in (".pyc", ".pyo"):
+        if (
+            path.is_file()
+            and not any(p in ("__pycache__", "tests", "dist") or p.startswith(".") for p in rel)
+            and path.suffix not in (".pyc", ".pyo")
+        ):
             yield path
 
 
-def _package_files(package: str, *, exclude: tuple[str, ...] = (),
-                   only: tuple[str, ...] | None = None) -> dict[str, bytes]:
+def _package_files(
+    package: str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None
+) -> dict[str, bytes]:
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
         raise ConfigurationError(f"{package} is not installed")
@@ -129,8 +157,9 @@ def _package_files(package: str, *, exclude: tuple[str, ...] = (),
         rel = path.relative_to(folder)
         if rel.parts[0] in exclude:
             continue
-        if only is not None and not (len(rel.parts) == 1 and (rel.stem in only
-                                                               or rel.name == "py.typed")):
+        if only is not None and not (
+            len(rel.parts) == 1 and (rel.stem in only or rel.name == "py.typed")
+        ):
             continue
         if path.suffix in (".py", ".typed"):
             out[f"{package}/{rel.as_posix()}"] = path.read_bytes()
@@ -146,24 +175,45 @@ def _requirements_file(files: list[tuple[str, Path]]) -> Path | None:
 
 def _resolved_dependencies(requirements: Path, settings: Settings) -> dict[str, bytes]:
     """pip-install the app's requirements as Lambda would see them: manylinux wheels only."""
-    wanted = [line for line in requirements.read_text().splitlines()
-              if line.strip() and not line.strip().startswith("#")
-              and not line.strip().lower().startswith(PROVIDED_BY_RUNTIME)]
+    wanted = [
+        line
+        for line in requirements.read_text().splitlines()
+        if line.strip()
+        and not line.strip().startswith("#")
+        and not line.strip().lower().startswith(PROVIDED_BY_RUNTIME)
+    ]
     if not wanted:
         return {}
     version = settings.runtime.removeprefix("python")
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--target", tmp,
-             "--platform", _PLATFORMS[settings.architecture], "--implementation", "cp",
-             "--python-version", version, "--only-binary=:all:", *wanted],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                tmp,
+                "--platform",
+                _PLATFORMS[settings.architecture],
+                "--implementation",
+                "cp",
+                "--python-version",
+                version,
+                "--only-binary=:all:",
+                *wanted,
+            ],
             check=True,
         )
         root = Path(tmp)
-        return {p.relative_to(root).as_posix(): p.read_bytes()
-                for p in sorted(root.rglob("*")) if p.is_file()
-                and p.relative_to(root).parts[0].split("-")[0].lower() not in PROVIDED_BY_RUNTIME
-                and "__pycache__" not in p.parts}
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+            and p.relative_to(root).parts[0].split("-")[0].lower() not in PROVIDED_BY_RUNTIME
+            and "__pycache__" not in p.parts
+        }
 
 
 def _write_zip(path: Path, entries: dict[str, bytes]) -> None:

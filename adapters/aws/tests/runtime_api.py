@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 PREFIX = "/2018-06-01/runtime"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:test"
 
 
 @dataclass
@@ -48,8 +49,9 @@ class RuntimeAPI:
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
 
-            def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
-                       ) -> None:
+            def _reply(
+                self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -70,27 +72,37 @@ class RuntimeAPI:
                             self.close_connection = True
                             return
                 deadline = int((time.time() + 30) * 1000)
-                self._reply(200, payload, {
-                    "Content-Type": "application/json",
-                    "Lambda-Runtime-Aws-Request-Id": request_id,
-                    "Lambda-Runtime-Deadline-Ms": str(deadline),
-                    "Lambda-Runtime-Invoked-Function-Arn":
-                        "arn:aws:lambda:us-east-1:123456789012:function:test",
-                    "Lambda-Runtime-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793",
-                })
+                self._reply(
+                    200,
+                    payload,
+                    {
+                        "Content-Type": "application/json",
+                        "Lambda-Runtime-Aws-Request-Id": request_id,
+                        "Lambda-Runtime-Deadline-Ms": str(deadline),
+                        "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
+                        "Lambda-Runtime-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793",
+                    },
+                )
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                parts = self.path[len(PREFIX):].strip("/").split("/")
+                parts = self.path[len(PREFIX) :].strip("/").split("/")
                 if parts == ["init", "error"]:
                     api.init_errors.put(json.loads(body or b"null"))
-                elif len(parts) == 3 and parts[0] == "invocation" and parts[2] in (
-                        "response", "error"):
+                elif (
+                    len(parts) == 3
+                    and parts[0] == "invocation"
+                    and parts[2] in ("response", "error")
+                ):
                     ok = parts[2] == "response"
-                    api.results.setdefault(parts[1], queue.Queue()).put(Result(
-                        ok, json.loads(body) if body else None,
-                        self.headers.get("Lambda-Runtime-Function-Error-Type")))
+                    api.results.setdefault(parts[1], queue.Queue()).put(
+                        Result(
+                            ok,
+                            json.loads(body) if body else None,
+                            self.headers.get("Lambda-Runtime-Function-Error-Type"),
+                        )
+                    )
                 else:
                     self._reply(404)
                     return
@@ -120,14 +132,17 @@ class RuntimeAPI:
 class RuntimeProcess:
     """``python -m awslambdaric HANDLER`` in ``task_root``, as the Lambda Python runtime runs it."""
 
-    def __init__(self, api: RuntimeAPI, task_root: Path, handler: str,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, api: RuntimeAPI, task_root: Path, handler: str, env: dict[str, str] | None = None
+    ) -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        environ.update({
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            **(env or {}),
-        })
+        environ.update(
+            {
+                "AWS_REGION": "us-east-1",
+                "AWS_DEFAULT_REGION": "us-east-1",
+                **(env or {}),
+            }
+        )
         environ.update(
             AWS_LAMBDA_RUNTIME_API=api.address,
             AWS_LAMBDA_FUNCTION_NAME=handler.rpartition(".")[2],
@@ -138,8 +153,11 @@ class RuntimeProcess:
             PYTHONDONTWRITEBYTECODE="1",
         )
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", handler], cwd=task_root, env=environ,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "awslambdaric", handler],
+            cwd=task_root,
+            env=environ,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
 
     def stop(self) -> str:

@@ -7,13 +7,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from aws_fixtures import load
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent
 from portable_fn_aws import dynamodb, eventbridge, kinesis, s3, sns, sqs
 
+from aws_fixtures import load
+
 UTC = timezone.utc
+KINESIS_SEQ = "49545115243490985018280067714973144582180062593244200961"
 S3_ID = "EXAMPLE123456789.EXAMPLE123/5678abcdefghijklambdaisawesome/mnopqrstuvwxyzABCDEFGH"
 PUBLISHED = {  # what portable-fn published (sqs_cloudevent.json, sqs_sns_cloudevent.json)
     "id": "6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a",
@@ -30,8 +32,13 @@ UPLOAD = {
     "type": "com.amazonaws.s3.ObjectCreated:Put",
     "subject": "photos/cat picture.jpg",
     "time": datetime(1970, 1, 1, tzinfo=UTC),
-    "data": {"bucket": "uploads", "key": "photos/cat picture.jpg", "size": 1024,
-             "etag": "0123456789abcdef0123456789abcdef", "action": "created"},
+    "data": {
+        "bucket": "uploads",
+        "key": "photos/cat picture.jpg",
+        "size": 1024,
+        "etag": "0123456789abcdef0123456789abcdef",
+        "action": "created",
+    },
     "extensions": {"sequence": "0A1B2C3D4E5F678901"},
 }
 
@@ -48,100 +55,165 @@ def _sqs(fixture: str, index: int = 0) -> list[CloudEvent]:
 @pytest.mark.parametrize(
     ("events", "golden"),
     [
-        (lambda: _sqs("sam_sqs.json"), {
-            "id": "19dd0b57-b21e-4ac1-bd88-01bbb068cb78",
-            "source": "arn:aws:sqs:us-east-1:123456789012:MyQueue",
-            "type": "com.amazonaws.sqs.message",
-            "time": datetime(2018, 4, 9, tzinfo=UTC),
-            "datacontenttype": "text/plain; charset=utf-8",
-            "data": "Hello from SQS!",
-            "extensions": {},
-        }),
-        (lambda: _sqs("sqs_fifo.json", 1), {
-            "id": "22d6ee51-4cc7-4302-9e22-7cd8afdaadf5",
-            "source": "arn:aws:sqs:us-east-2:123456789012:fulfilment.fifo",
-            "datacontenttype": "application/json",
-            "data": {"sku": "poison", "n": 2},
-            "extensions": {"partitionkey": "customer-2", "sequence": "18849496460467696129"},
-        }),
+        (
+            lambda: _sqs("sam_sqs.json"),
+            {
+                "id": "19dd0b57-b21e-4ac1-bd88-01bbb068cb78",
+                "source": "arn:aws:sqs:us-east-1:123456789012:MyQueue",
+                "type": "com.amazonaws.sqs.message",
+                "time": datetime(2018, 4, 9, tzinfo=UTC),
+                "datacontenttype": "text/plain; charset=utf-8",
+                "data": "Hello from SQS!",
+                "extensions": {},
+            },
+        ),
+        (
+            lambda: _sqs("sqs_fifo.json", 1),
+            {
+                "id": "22d6ee51-4cc7-4302-9e22-7cd8afdaadf5",
+                "source": "arn:aws:sqs:us-east-2:123456789012:fulfilment.fifo",
+                "datacontenttype": "application/json",
+                "data": {"sku": "poison", "n": 2},
+                "extensions": {"partitionkey": "customer-2", "sequence": "18849496460467696129"},
+            },
+        ),
         (lambda: _sqs("sqs_cloudevent.json"), PUBLISHED),
         # SNS -> SQS wraps the published event twice; it still arrives as itself.
         (lambda: _sqs("sqs_sns_cloudevent.json"), PUBLISHED),
         (lambda: _sqs("sqs_s3.json"), UPLOAD),
         (lambda: sns.from_record(load("sns_s3.json")["Records"][0]), UPLOAD),
         (lambda: [s3.from_record(load("sam_s3_put.json")["Records"][0])], UPLOAD),
-        (lambda: sns.from_record(load("sam_sns.json")["Records"][0]), {
-            "id": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-            "source": "arn:aws:sns:us-east-1::ExampleTopic",
-            "type": "com.amazonaws.sns.Notification",
-            "subject": "example subject",
-            "time": datetime(1970, 1, 1, tzinfo=UTC),
-            "data": "example message",
-        }),
-        (lambda: [s3.from_record(load("sam_s3_delete.json")["Records"][0])], {
-            "type": "com.amazonaws.s3.ObjectRemoved:Delete",
-            "subject": "photos/old.jpg",
-            "data": {"bucket": "uploads", "key": "photos/old.jpg", "size": None, "etag": None,
-                     "action": "deleted"},
-        }),
-        (lambda: [eventbridge.to_event(load("eventbridge_s3_object_created.json"))], {
-            "id": "17793124-05d4-b198-2fde-7ededc63b103",
-            "source": "aws.s3",
-            "type": "Object Created",
-            "subject": "photos/cat.jpg",
-            "time": datetime(2021, 11, 12, tzinfo=UTC),
-            "data": {"bucket": "uploads", "key": "photos/cat.jpg", "size": 5,
-                     "etag": "b1946ac92492d2347c6235b4d2611184", "action": "created"},
-        }),
-        (lambda: [eventbridge.to_event(load("eventbridge_s3_object_deleted.json"))], {
-            "type": "Object Deleted",
-            "data": {"bucket": "uploads", "key": "photos/old.jpg", "size": None, "etag": None,
-                     "action": "deleted"},
-        }),
-        (lambda: [eventbridge.to_event(load("eventbridge_custom.json"))], {
-            "id": "0d079340-135a-c8c6-95c2-41fb8f496c53",
-            "source": "billing.example.com",
-            "type": "com.example.invoice.paid",
-            "time": datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
-            "data": {"invoice_id": "inv-9", "amount": 1250, "currency": "EUR"},
-        }),
-        (lambda: [eventbridge.to_event(load("eventbridge_cloudevent.json"))], {
-            "id": "9b2f6a7c-3d1e-4f5a-8b6c-7d8e9f0a1b2c",
-            "source": "/portable-fn/billing/settle",
-            "type": "com.example.invoice.paid",
-            "data": {"invoice_id": "inv-9", "amount": 1250},
-        }),
-        (lambda: [eventbridge.schedule_event(load("sam_scheduled.json"), "rate(1 day)")], {
-            "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c",
-            "source": "aws.events",
-            "type": "Scheduled Event",
-            "subject": "arn:aws:events:us-east-1:123456789012:rule/ExampleRule",
-            "data": {"expression": "rate(1 day)", "scheduled_time": "1970-01-01T00:00:00Z"},
-        }),
-        (lambda: [kinesis.from_record(load("sam_kinesis.json")["Records"][0])], {
-            "id": "shardId-000000000000:49545115243490985018280067714973144582180062593244200961",
-            "source": "arn:aws:kinesis:EXAMPLE",
-            "type": "com.amazonaws.kinesis.record",
-            "time": datetime(2015, 4, 9, tzinfo=UTC),
-            "data": "Hello, this is a test 123.",
-            "extensions": {
-                "partitionkey": "partitionKey-03",
-                "sequence": "49545115243490985018280067714973144582180062593244200961",
+        (
+            lambda: sns.from_record(load("sam_sns.json")["Records"][0]),
+            {
+                "id": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+                "source": "arn:aws:sns:us-east-1::ExampleTopic",
+                "type": "com.amazonaws.sns.Notification",
+                "subject": "example subject",
+                "time": datetime(1970, 1, 1, tzinfo=UTC),
+                "data": "example message",
             },
-        }),
-        (lambda: [dynamodb.from_record(load("sam_dynamodb.json")["Records"][1])], {
-            "id": "c81e728d9d4c2f636f067f89cc14862c",
-            "type": "com.amazonaws.dynamodb.MODIFY",
-            "subject": '{"Id":101}',
-            "data": {"keys": {"Id": 101},
-                     "new_image": {"Message": "This item has changed", "Id": 101},
-                     "old_image": {"Message": "New item!", "Id": 101}},
-            "extensions": {"sequence": "4421584500000000017450439092"},
-        }),
+        ),
+        (
+            lambda: [s3.from_record(load("sam_s3_delete.json")["Records"][0])],
+            {
+                "type": "com.amazonaws.s3.ObjectRemoved:Delete",
+                "subject": "photos/old.jpg",
+                "data": {
+                    "bucket": "uploads",
+                    "key": "photos/old.jpg",
+                    "size": None,
+                    "etag": None,
+                    "action": "deleted",
+                },
+            },
+        ),
+        (
+            lambda: [eventbridge.to_event(load("eventbridge_s3_object_created.json"))],
+            {
+                "id": "17793124-05d4-b198-2fde-7ededc63b103",
+                "source": "aws.s3",
+                "type": "Object Created",
+                "subject": "photos/cat.jpg",
+                "time": datetime(2021, 11, 12, tzinfo=UTC),
+                "data": {
+                    "bucket": "uploads",
+                    "key": "photos/cat.jpg",
+                    "size": 5,
+                    "etag": "b1946ac92492d2347c6235b4d2611184",
+                    "action": "created",
+                },
+            },
+        ),
+        (
+            lambda: [eventbridge.to_event(load("eventbridge_s3_object_deleted.json"))],
+            {
+                "type": "Object Deleted",
+                "data": {
+                    "bucket": "uploads",
+                    "key": "photos/old.jpg",
+                    "size": None,
+                    "etag": None,
+                    "action": "deleted",
+                },
+            },
+        ),
+        (
+            lambda: [eventbridge.to_event(load("eventbridge_custom.json"))],
+            {
+                "id": "0d079340-135a-c8c6-95c2-41fb8f496c53",
+                "source": "billing.example.com",
+                "type": "com.example.invoice.paid",
+                "time": datetime(2026, 11, 23, 10, 0, tzinfo=UTC),
+                "data": {"invoice_id": "inv-9", "amount": 1250, "currency": "EUR"},
+            },
+        ),
+        (
+            lambda: [eventbridge.to_event(load("eventbridge_cloudevent.json"))],
+            {
+                "id": "9b2f6a7c-3d1e-4f5a-8b6c-7d8e9f0a1b2c",
+                "source": "/portable-fn/billing/settle",
+                "type": "com.example.invoice.paid",
+                "data": {"invoice_id": "inv-9", "amount": 1250},
+            },
+        ),
+        (
+            lambda: [eventbridge.schedule_event(load("sam_scheduled.json"), "rate(1 day)")],
+            {
+                "id": "cdc73f9d-aea9-11e3-9d5a-835b769c0d9c",
+                "source": "aws.events",
+                "type": "Scheduled Event",
+                "subject": "arn:aws:events:us-east-1:123456789012:rule/ExampleRule",
+                "data": {"expression": "rate(1 day)", "scheduled_time": "1970-01-01T00:00:00Z"},
+            },
+        ),
+        (
+            lambda: [kinesis.from_record(load("sam_kinesis.json")["Records"][0])],
+            {
+                "id": "shardId-000000000000:" + KINESIS_SEQ,
+                "source": "arn:aws:kinesis:EXAMPLE",
+                "type": "com.amazonaws.kinesis.record",
+                "time": datetime(2015, 4, 9, tzinfo=UTC),
+                "data": "Hello, this is a test 123.",
+                "extensions": {
+                    "partitionkey": "partitionKey-03",
+                    "sequence": "49545115243490985018280067714973144582180062593244200961",
+                },
+            },
+        ),
+        (
+            lambda: [dynamodb.from_record(load("sam_dynamodb.json")["Records"][1])],
+            {
+                "id": "c81e728d9d4c2f636f067f89cc14862c",
+                "type": "com.amazonaws.dynamodb.MODIFY",
+                "subject": '{"Id":101}',
+                "data": {
+                    "keys": {"Id": 101},
+                    "new_image": {"Message": "This item has changed", "Id": 101},
+                    "old_image": {"Message": "New item!", "Id": 101},
+                },
+                "extensions": {"sequence": "4421584500000000017450439092"},
+            },
+        ),
     ],
-    ids=["sqs", "sqs-fifo", "sqs-cloudevent", "sns-sqs-cloudevent", "s3-via-sqs", "s3-via-sns",
-         "s3-put", "sns", "s3-delete", "eb-s3-created", "eb-s3-deleted", "eb-custom",
-         "eb-cloudevent", "eb-schedule", "kinesis", "dynamodb"],
+    ids=[
+        "sqs",
+        "sqs-fifo",
+        "sqs-cloudevent",
+        "sns-sqs-cloudevent",
+        "s3-via-sqs",
+        "s3-via-sns",
+        "s3-put",
+        "sns",
+        "s3-delete",
+        "eb-s3-created",
+        "eb-s3-deleted",
+        "eb-custom",
+        "eb-cloudevent",
+        "eb-schedule",
+        "kinesis",
+        "dynamodb",
+    ],
 )
 def test_golden_fields(events: Any, golden: dict[str, Any]) -> None:
     (event,) = events()
@@ -172,8 +244,15 @@ def test_s3_without_response_elements_uses_the_sequencer() -> None:
 
 
 def test_sns_envelope_without_unsubscribe_link_falls_back_to_topic_arn() -> None:
-    (event,) = sns.from_envelope({"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:t",
-                                  "Message": "hi", "Timestamp": "2026-01-01T00:00:00Z"})
+    (event,) = sns.from_envelope(
+        {
+            "Type": "Notification",
+            "MessageId": "m-1",
+            "TopicArn": "arn:t",
+            "Message": "hi",
+            "Timestamp": "2026-01-01T00:00:00Z",
+        }
+    )
     assert event.source == "arn:t" and event.data == "hi"
 
 
@@ -197,12 +276,30 @@ def test_kinesis_binary_and_cloudevent_payloads() -> None:
 
 
 def test_dynamodb_attribute_types() -> None:
-    value = {"M": {"s": {"S": "x"}, "n": {"N": "1.5"}, "b": {"B": "AAE="}, "ok": {"BOOL": True},
-                   "none": {"NULL": True}, "l": {"L": [{"N": "2"}]}, "ss": {"SS": ["a"]},
-                   "ns": {"NS": ["3"]}, "bs": {"BS": ["AQ=="]}}}
-    assert dynamodb.attribute(value) == {"s": "x", "n": 1.5, "b": b"\x00\x01", "ok": True,
-                                         "none": None, "l": [2], "ss": ["a"], "ns": [3],
-                                         "bs": [b"\x01"]}
+    value = {
+        "M": {
+            "s": {"S": "x"},
+            "n": {"N": "1.5"},
+            "b": {"B": "AAE="},
+            "ok": {"BOOL": True},
+            "none": {"NULL": True},
+            "l": {"L": [{"N": "2"}]},
+            "ss": {"SS": ["a"]},
+            "ns": {"NS": ["3"]},
+            "bs": {"BS": ["AQ=="]},
+        }
+    }
+    assert dynamodb.attribute(value) == {
+        "s": "x",
+        "n": 1.5,
+        "b": b"\x00\x01",
+        "ok": True,
+        "none": None,
+        "l": [2],
+        "ss": ["a"],
+        "ns": [3],
+        "bs": [b"\x01"],
+    }
     with pytest.raises(EventDecodeError):
         dynamodb.attribute({"Q": "?"})
 

@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 import pytest
-from aws_fixtures import FakeLambdaContext, load
 
 import portable_fn as pf
 from portable_fn.errors import EventDecodeError
 from portable_fn.testing import RecordingPublisher
 from portable_fn_aws import lambda_handler
+
+from aws_fixtures import FakeLambdaContext, load
 
 
 def make_app() -> tuple[pf.App, list[Any]]:
@@ -27,8 +28,9 @@ def make_app() -> tuple[pf.App, list[Any]]:
 
     @app.http("/path/to/resource", methods=["POST"])
     def post(req: pf.Request) -> Any:
-        return pf.Response.json(req.json(), status=201, headers=[("set-cookie", "s=1"),
-                                                                  ("set-cookie", "t=2")])
+        return pf.Response.json(
+            req.json(), status=201, headers=[("set-cookie", "s=1"), ("set-cookie", "t=2")]
+        )
 
     @app.queue("work", max_retries=2)
     def work(event: pf.CloudEvent, ctx: pf.Context) -> None:
@@ -108,18 +110,23 @@ def test_sqs_batch_reports_only_failed_messages() -> None:
     batch = load("sqs_malformed.json")  # good JSON, invalid CloudEvent, plain text
     batch["Records"][2]["body"] = '{"sku": "poison"}'
     out = lambda_handler(app, "work")(batch, CTX)
-    assert out == {"batchItemFailures": [
-        {"itemIdentifier": "00000000-0000-4000-8000-000000000001"},
-        {"itemIdentifier": "00000000-0000-4000-8000-000000000002"},
-    ]}
-    assert [s[0] for s in seen] == ["00000000-0000-4000-8000-000000000000",
-                                    "00000000-0000-4000-8000-000000000002"]
+    assert out == {
+        "batchItemFailures": [
+            {"itemIdentifier": "00000000-0000-4000-8000-000000000001"},
+            {"itemIdentifier": "00000000-0000-4000-8000-000000000002"},
+        ]
+    }
+    assert [s[0] for s in seen] == [
+        "00000000-0000-4000-8000-000000000000",
+        "00000000-0000-4000-8000-000000000002",
+    ]
 
 
 def test_sqs_attempt_comes_from_receive_count() -> None:
     app, seen = make_app()
     assert lambda_handler(app, "work")(load("sqs_cloudevent.json"), CTX) == {
-        "batchItemFailures": []}
+        "batchItemFailures": []
+    }
     assert seen == [("6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a", 3)]
 
 
@@ -128,10 +135,12 @@ def test_fifo_failure_fails_the_rest_of_its_group_only() -> None:
     out = lambda_handler(app, "work")(load("sqs_fifo.json"), CTX)
     # Message 2 (group customer-2) fails, so 4 (same group) is not run and is reported too;
     # 3 (customer-1) runs.
-    assert out == {"batchItemFailures": [
-        {"itemIdentifier": "22d6ee51-4cc7-4302-9e22-7cd8afdaadf5"},
-        {"itemIdentifier": "44d6ee51-4cc7-4302-9e22-7cd8afdaadf5"},
-    ]}
+    assert out == {
+        "batchItemFailures": [
+            {"itemIdentifier": "22d6ee51-4cc7-4302-9e22-7cd8afdaadf5"},
+            {"itemIdentifier": "44d6ee51-4cc7-4302-9e22-7cd8afdaadf5"},
+        ]
+    }
     assert [s[0][:2] for s in seen] == ["11", "22", "33"]
 
 
@@ -152,16 +161,25 @@ def test_topic_via_sqs_gets_the_original_cloudevent() -> None:
     assert out == {"batchItemFailures": []} and seen == ["6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a"]
 
 
-@pytest.mark.parametrize("fixture", ["sam_s3_put.json", "sns_s3.json", "sqs_s3.json",
-                                     "eventbridge_s3_object_created.json"])
+@pytest.mark.parametrize(
+    "fixture",
+    ["sam_s3_put.json", "sns_s3.json", "sqs_s3.json", "eventbridge_s3_object_created.json"],
+)
 def test_storage_every_delivery_path(fixture: str) -> None:
     app, seen = make_app()
     lambda_handler(app, "upload")(load(fixture), CTX)
     assert len(seen) == 1 and seen[0]["bucket"] == "uploads" and seen[0]["action"] == "created"
 
 
-@pytest.mark.parametrize("fixture", ["sam_s3_delete.json", "eventbridge_s3_object_deleted.json",
-                                     "eventbridge_s3_restore.json", "sqs_s3_test_event.json"])
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "sam_s3_delete.json",
+        "eventbridge_s3_object_deleted.json",
+        "eventbridge_s3_restore.json",
+        "sqs_s3_test_event.json",
+    ],
+)
 def test_storage_events_the_trigger_does_not_want_are_acknowledged(fixture: str) -> None:
     app, seen = make_app()
     out = lambda_handler(app, "upload")(load(fixture), CTX)
@@ -193,8 +211,9 @@ def test_stream_record_that_cannot_be_decoded_is_reported() -> None:
     batch = load("sam_kinesis.json")
     batch["Records"][0]["kinesis"]["data"] = "@@@"
     out = lambda_handler(app, "clicks")(batch, CTX)
-    assert out == {"batchItemFailures": [{"itemIdentifier": batch["Records"][0]["kinesis"][
-        "sequenceNumber"]}]}
+    assert out == {
+        "batchItemFailures": [{"itemIdentifier": batch["Records"][0]["kinesis"]["sequenceNumber"]}]
+    }
 
 
 def test_unknown_event_shape_fails_loudly() -> None:

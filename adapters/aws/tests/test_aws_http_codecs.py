@@ -8,35 +8,87 @@ import json
 from typing import Any
 
 import pytest
-from aws_fixtures import load
 
 from portable_fn.http import Headers, Response
 from portable_fn_aws import alb, apigw_v1, apigw_v2, function_url
+
+from aws_fixtures import load
 
 
 @pytest.mark.parametrize(
     ("fixture", "codec", "method", "path", "query", "body", "client_ip", "cookies"),
     [
-        ("sam_apigw_v1.json", apigw_v1, "GET", "/orders/42", [("foo", "bar")],
-         b'{"test":"body"}', "127.0.0.1", {}),
-        ("http_api_v1.json", apigw_v1, "POST", "/orders", [("dry", "true")],
-         b'{"sku": "book", "quantity": 2}', "192.0.2.1", {"session": "abc123"}),
-        ("sam_apigw_v2.json", apigw_v2, "POST", "/path/to/resource",
-         [("parameter1", "value1"), ("parameter1", "value2"), ("parameter2", "value")],
-         b'{"test":"body"}', "192.168.0.1/32", {"cookie1": "", "cookie2": ""}),
-        ("function_url.json", function_url, "GET", "/orders/7",
-         [("expand", "items"), ("expand", "customer"), ("q", "café au lait")],
-         b"", "203.0.113.7", {"session": "abc123", "theme": "dark"}),
-        ("sam_alb.json", alb, "POST", "/path/to/resource", [("query", "1234ABCD")],
-         b'{"test":"body"}', "72.12.164.125", {}),
-        ("alb_multi_value.json", alb, "GET", "/orders/7",
-         [("tag", "a b"), ("tag", "c d"), ("q", "café")], b"", "72.12.164.125",
-         {"session": "abc123", "theme": "dark"}),
+        (
+            "sam_apigw_v1.json",
+            apigw_v1,
+            "GET",
+            "/orders/42",
+            [("foo", "bar")],
+            b'{"test":"body"}',
+            "127.0.0.1",
+            {},
+        ),
+        (
+            "http_api_v1.json",
+            apigw_v1,
+            "POST",
+            "/orders",
+            [("dry", "true")],
+            b'{"sku": "book", "quantity": 2}',
+            "192.0.2.1",
+            {"session": "abc123"},
+        ),
+        (
+            "sam_apigw_v2.json",
+            apigw_v2,
+            "POST",
+            "/path/to/resource",
+            [("parameter1", "value1"), ("parameter1", "value2"), ("parameter2", "value")],
+            b'{"test":"body"}',
+            "192.168.0.1/32",
+            {"cookie1": "", "cookie2": ""},
+        ),
+        (
+            "function_url.json",
+            function_url,
+            "GET",
+            "/orders/7",
+            [("expand", "items"), ("expand", "customer"), ("q", "café au lait")],
+            b"",
+            "203.0.113.7",
+            {"session": "abc123", "theme": "dark"},
+        ),
+        (
+            "sam_alb.json",
+            alb,
+            "POST",
+            "/path/to/resource",
+            [("query", "1234ABCD")],
+            b'{"test":"body"}',
+            "72.12.164.125",
+            {},
+        ),
+        (
+            "alb_multi_value.json",
+            alb,
+            "GET",
+            "/orders/7",
+            [("tag", "a b"), ("tag", "c d"), ("q", "café")],
+            b"",
+            "72.12.164.125",
+            {"session": "abc123", "theme": "dark"},
+        ),
     ],
 )
 def test_request_golden(
-    fixture: str, codec: Any, method: str, path: str, query: list[tuple[str, str]],
-    body: bytes, client_ip: str, cookies: dict[str, str],
+    fixture: str,
+    codec: Any,
+    method: str,
+    path: str,
+    query: list[tuple[str, str]],
+    body: bytes,
+    client_ip: str,
+    cookies: dict[str, str],
 ) -> None:
     event = load(fixture)
     assert codec.matches(event)
@@ -81,9 +133,10 @@ def test_percent_encoded_raw_path_is_decoded() -> None:
     assert function_url.to_request(event).path == "/files/a b"
 
 
-@pytest.mark.parametrize("codec,fixture", [(apigw_v1, "sam_apigw_v1.json"),
-                                           (apigw_v2, "sam_apigw_v2.json"),
-                                           (alb, "sam_alb.json")])
+@pytest.mark.parametrize(
+    "codec,fixture",
+    [(apigw_v1, "sam_apigw_v1.json"), (apigw_v2, "sam_apigw_v2.json"), (alb, "sam_alb.json")],
+)
 def test_bad_base64_body_is_a_decode_error(codec: Any, fixture: str) -> None:
     from portable_fn.errors import EventDecodeError
 
@@ -97,9 +150,15 @@ def test_bad_base64_body_is_a_decode_error(codec: Any, fixture: str) -> None:
 def _cookie_response() -> Response:
     return Response(
         status=201,
-        headers=Headers([("content-type", "application/json"), ("set-cookie", "a=1"),
-                         ("set-cookie", "b=2; HttpOnly"), ("vary", "accept"),
-                         ("vary", "cookie")]),
+        headers=Headers(
+            [
+                ("content-type", "application/json"),
+                ("set-cookie", "a=1"),
+                ("set-cookie", "b=2; HttpOnly"),
+                ("vary", "accept"),
+                ("vary", "cookie"),
+            ]
+        ),
         body=b'{"ok":true}',
     )
 
@@ -118,8 +177,10 @@ def test_v2_response_uses_cookies_and_joins_repeats() -> None:
 def test_v1_response_puts_repeats_in_multi_value_headers_only() -> None:
     out = apigw_v1.from_response(_cookie_response())
     assert out["headers"] == {"content-type": "application/json"}
-    assert out["multiValueHeaders"] == {"set-cookie": ["a=1", "b=2; HttpOnly"],
-                                        "vary": ["accept", "cookie"]}
+    assert out["multiValueHeaders"] == {
+        "set-cookie": ["a=1", "b=2; HttpOnly"],
+        "vary": ["accept", "cookie"],
+    }
 
 
 def test_alb_response_follows_the_request_header_mode() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from aws_fixtures import FakeLambdaContext
 
 import portable_fn as pf
 from portable_fn.errors import PublishError
@@ -20,6 +19,8 @@ from portable_fn.events import from_json
 from portable_fn.testing import http_request
 from portable_fn_aws import lambda_handler, native, sqs
 from portable_fn_aws.publisher import AwsPublisher
+
+from aws_fixtures import FakeLambdaContext
 
 CTX = FakeLambdaContext()
 
@@ -52,18 +53,30 @@ def _app() -> tuple[pf.App, list[pf.CloudEvent]]:
 
 def _receive(queue_url: str) -> list[dict[str, Any]]:
     client = boto3.client("sqs")
-    messages = client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
-                                      AttributeNames=["All"], WaitTimeSeconds=1)
+    messages = client.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], WaitTimeSeconds=1
+    )
     return list(messages.get("Messages", []))
 
 
 def _as_lambda_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     """SQS messages as the Lambda event source mapping hands them to the function."""
-    return {"Records": [{
-        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-        "attributes": m.get("Attributes", {}), "messageAttributes": {},
-        "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
-        "awsRegion": "us-east-1"} for m in messages]}
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+    }
 
 
 def _queue(name: str, **attributes: str) -> tuple[str, str]:
@@ -73,8 +86,9 @@ def _queue(name: str, **attributes: str) -> tuple[str, str]:
     return url, arn["Attributes"]["QueueArn"]
 
 
-def test_send_publish_emit_round_trip(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-                                      ) -> None:
+def test_send_publish_emit_round_trip(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     work_url, work_arn = _queue("work")
     inbox_url, inbox_arn = _queue("news-inbox")
     bus_url, bus_arn = _queue("bus-target")
@@ -82,8 +96,9 @@ def test_send_publish_emit_round_trip(aws_env: dict[str, str], monkeypatch: pyte
     topic = sns.create_topic(Name="news")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)  # not raw: two envelopes
     events = boto3.client("events")
-    events.put_rule(Name="paid", EventPattern=json.dumps(
-        {"detail-type": ["com.example.invoice.paid"]}))
+    events.put_rule(
+        Name="paid", EventPattern=json.dumps({"detail-type": ["com.example.invoice.paid"]})
+    )
     events.put_targets(Rule="paid", Targets=[{"Id": "q", "Arn": bus_arn}])
     # What the template passes: the queue URL and topic ARN in environment variables.
     monkeypatch.setenv("PF_QUEUE_WORK", work_url)
@@ -99,7 +114,8 @@ def test_send_publish_emit_round_trip(aws_env: dict[str, str], monkeypatch: pyte
     assert len(work) == 1
     assert from_json(work[0]["Body"]).id == ids["sent"]  # structured mode on the wire
     assert lambda_handler(app, "work")(_as_lambda_event(work, work_arn), CTX) == {
-        "batchItemFailures": []}
+        "batchItemFailures": []
+    }
     inbox = _receive(inbox_url)
     assert json.loads(inbox[0]["Body"])["Type"] == "Notification"
     lambda_handler(app, "news")(_as_lambda_event(inbox, inbox_arn), CTX)
@@ -115,7 +131,7 @@ def test_send_publish_emit_round_trip(aws_env: dict[str, str], monkeypatch: pyte
 
 
 def test_names_resolve_without_environment(aws_env: dict[str, str]) -> None:
-    url, _ = _queue("work")
+    _queue("work")
     publisher = AwsPublisher(environ={})
     event = pf.CloudEvent.create(type="t", source="/s", data={"a": 1})
     publisher.send("work", event, delay=1)
@@ -129,8 +145,9 @@ def test_names_resolve_without_environment(aws_env: dict[str, str]) -> None:
 def test_fifo_queue_gets_group_and_deduplication(aws_env: dict[str, str]) -> None:
     url, arn = _queue("orders.fifo", FifoQueue="true")
     publisher = AwsPublisher(environ={"PF_QUEUE_ORDERS": url})
-    event = pf.CloudEvent.create(type="t", source="/s", data={"a": 1},
-                                 extensions={"partitionkey": "customer-7"})
+    event = pf.CloudEvent.create(
+        type="t", source="/s", data={"a": 1}, extensions={"partitionkey": "customer-7"}
+    )
     publisher.send("orders", event)
     (message,) = _receive(url)
     assert message["Attributes"]["MessageGroupId"] == "customer-7"
@@ -143,8 +160,9 @@ def _template_queue(template: Path, logical_id: str) -> dict[str, Any]:
     return dict(doc["Resources"][logical_id]["Properties"])
 
 
-def test_template_queue_dead_letters_after_max_retries(aws_env: dict[str, str],
-                                                       shop_package: Path) -> None:
+def test_template_queue_dead_letters_after_max_retries(
+    aws_env: dict[str, str], shop_package: Path
+) -> None:
     from examples.shop.app import app
 
     props = _template_queue(shop_package / "template.yaml", "FulfilmentQueue")
@@ -154,8 +172,13 @@ def test_template_queue_dead_letters_after_max_retries(aws_env: dict[str, str],
     assert redrive["maxReceiveCount"] == max_retries + 1
     dlq_url, dlq_arn = _queue("fulfilment-dlq")
     # As the template configures it, with the visibility timeout at 0 so retries are immediate.
-    url, arn = _queue("fulfilment", VisibilityTimeout="0", RedrivePolicy=json.dumps(
-        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": redrive["maxReceiveCount"]}))
+    url, arn = _queue(
+        "fulfilment",
+        VisibilityTimeout="0",
+        RedrivePolicy=json.dumps(
+            {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": redrive["maxReceiveCount"]}
+        ),
+    )
     publisher = AwsPublisher(environ={"PF_QUEUE_FULFILMENT": url})
     poison = pf.CloudEvent.create(type="t", source="/s", data={"id": "o-9", "sku": "poison"})
     good = pf.CloudEvent.create(type="t", source="/s", data={"id": "o-8", "sku": "book"})
@@ -169,8 +192,10 @@ def test_template_queue_dead_letters_after_max_retries(aws_env: dict[str, str],
         messages = _receive(url)
         if not messages:
             break
-        failed = {f["itemIdentifier"] for f in
-                  handler(_as_lambda_event(messages, arn), CTX)["batchItemFailures"]}
+        failed = {
+            f["itemIdentifier"]
+            for f in handler(_as_lambda_event(messages, arn), CTX)["batchItemFailures"]
+        }
         attempts += len(failed)
         for m in messages:
             if m["MessageId"] not in failed:

@@ -15,10 +15,11 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_fixtures import load
-from runtime_api import RuntimeAPI, RuntimeProcess
 
 from portable_fn_aws import native
+
+from aws_fixtures import load
+from runtime_api import RuntimeAPI, RuntimeProcess
 
 
 @pytest.fixture
@@ -43,12 +44,20 @@ def run(task_root: Path, aws_env: dict[str, str]) -> Iterator[Any]:
 
 
 def test_zip_is_what_runs(task_root: Path, shop_package: Path) -> None:
-    probe = ("import portable_fn, portable_fn_aws, examples.shop.app as a, importlib.util as u;"
-             "print(portable_fn.__file__, portable_fn_aws.__file__, a.__file__,"
-             " u.find_spec('portable_fn_aws.target'), u.find_spec('portable_fn._local'))")
+    probe = (
+        "import portable_fn, portable_fn_aws, examples.shop.app as a, importlib.util as u;"
+        "print(portable_fn.__file__, portable_fn_aws.__file__, a.__file__,"
+        " u.find_spec('portable_fn_aws.target'), u.find_spec('portable_fn._local'))"
+    )
     env = {**os.environ, "PYTHONPATH": str(task_root)}
-    out = subprocess.run([sys.executable, "-c", probe], cwd=task_root, env=env,
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=task_root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert all(path.startswith(str(task_root)) for path in out[:3]), out
     assert out[3:] == ["None", "None"]  # tooling and the local runtime are left out
     assert (shop_package / "app.zip").stat().st_size < 100_000
@@ -78,8 +87,12 @@ def test_http_shapes(run: Any) -> None:
 
     api = run("get_order")
     url = load("function_url.json")  # GET /orders/7: unknown in this fresh process
-    for event, shape in ((url, "url"), (load("sam_apigw_v1.json"), "v1"),
-                         (load("alb_multi_value.json"), "alb"), (load("sam_alb.json"), "alb1")):
+    for event, shape in (
+        (url, "url"),
+        (load("sam_apigw_v1.json"), "v1"),
+        (load("alb_multi_value.json"), "alb"),
+        (load("sam_alb.json"), "alb1"),
+    ):
         result = api.invoke(event)
         assert result.ok, result
         out = result.body
@@ -95,8 +108,9 @@ def test_http_shapes(run: Any) -> None:
 def test_sqs_batch_with_one_failing_record(run: Any) -> None:
     api = run("fulfil")
     good = native.sqs_record('{"id": "o-1", "sku": "book"}', queue="fulfilment")
-    poison = native.sqs_record('{"id": "o-2", "sku": "poison"}', queue="fulfilment",
-                               receive_count=2)
+    poison = native.sqs_record(
+        '{"id": "o-2", "sku": "poison"}', queue="fulfilment", receive_count=2
+    )
     result = api.invoke({"Records": [good, poison]})
     assert result.ok
     assert result.body == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
@@ -107,8 +121,9 @@ def test_topic_storage_bus_and_schedule(run: Any) -> None:
     ok = api.invoke(native.sns_event('{"id": "o-1"}', topic="order-events"))
     assert ok.ok and ok.body is None
     via_sqs = api.invoke(load("sqs_sns_cloudevent.json"))
-    assert via_sqs.ok and via_sqs.body == {"batchItemFailures": [
-        {"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]}  # its data has no "id"
+    assert via_sqs.ok and via_sqs.body == {
+        "batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]
+    }  # its data has no "id"
     failed = api.invoke(native.sns_event('{"no": "id"}', topic="order-events"))
     # An asynchronous event that fails is an invocation error, so Lambda retries it.
     assert not failed.ok

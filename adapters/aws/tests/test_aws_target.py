@@ -26,20 +26,33 @@ def _template(folder: Path) -> dict[str, Any]:
 def test_cfn_lint_passes_with_no_errors_or_warnings(shop_package: Path) -> None:
     # cfn-lint's console entry point (it runs the SAM transform before linting).
     runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
-    result = subprocess.run([sys.executable, "-c", runner, str(shop_package / "template.yaml")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", runner, str(shop_package / "template.yaml")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 
 
 def test_one_function_per_handler_with_its_event_source(shop_package: Path) -> None:
     resources = _template(shop_package)["Resources"]
-    functions = {k: v["Properties"] for k, v in resources.items()
-                 if v["Type"] == "AWS::Serverless::Function"}
+    functions = {
+        k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"
+    }
     assert {p["Handler"] for p in functions.values()} == {
-        f"pf_entry.{n}" for n in ("create_order", "get_order", "notify_customer",
-                                  "request_fulfilment", "fulfil", "nightly_report",
-                                  "on_upload", "invoice_paid")}
+        f"pf_entry.{n}"
+        for n in (
+            "create_order",
+            "get_order",
+            "notify_customer",
+            "request_fulfilment",
+            "fulfil",
+            "nightly_report",
+            "on_upload",
+            "invoice_paid",
+        )
+    }
     kinds = {k: [e["Type"] for e in p["Events"].values()] for k, p in functions.items()}
     assert kinds["CreateOrderFunction"] == ["HttpApi"] and kinds["FulfilFunction"] == ["SQS"]
     assert kinds["NotifyCustomerFunction"] == ["SQS"] and kinds["OnUploadFunction"] == ["S3"]
@@ -56,8 +69,10 @@ def test_one_function_per_handler_with_its_event_source(shop_package: Path) -> N
 def test_queues_redrive_to_dead_letter_queues(shop_package: Path) -> None:
     resources = _template(shop_package)["Resources"]
     redrive = resources["FulfilmentQueue"]["Properties"]["RedrivePolicy"]
-    assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": ["FulfilmentDlqQueue", "Arn"]},
-                       "maxReceiveCount": 4}  # max_retries=3 -> 4 receives
+    assert redrive == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["FulfilmentDlqQueue", "Arn"]},
+        "maxReceiveCount": 4,
+    }  # max_retries=3 -> 4 receives
     inbox = resources["NotifyCustomerInboxQueue"]["Properties"]["RedrivePolicy"]
     assert inbox["maxReceiveCount"] == 5  # topic default Retry(max_retries=4)
     sub = resources["NotifyCustomerSubscription"]["Properties"]
@@ -67,18 +82,24 @@ def test_queues_redrive_to_dead_letter_queues(shop_package: Path) -> None:
 def test_policies_grant_only_what_each_function_publishes_to(shop_package: Path) -> None:
     resources = _template(shop_package)["Resources"]
     create = resources["CreateOrderFunction"]["Properties"]
-    assert create["Policies"] == [{"SNSPublishMessagePolicy": {"TopicName": {
-        "Fn::GetAtt": ["OrderEventsTopic", "TopicName"]}}}]
-    assert create["Environment"]["Variables"] == {"PF_TOPIC_ORDER_EVENTS": {
-        "Ref": "OrderEventsTopic"}}
+    assert create["Policies"] == [
+        {
+            "SNSPublishMessagePolicy": {
+                "TopicName": {"Fn::GetAtt": ["OrderEventsTopic", "TopicName"]}
+            }
+        }
+    ]
+    assert create["Environment"]["Variables"] == {
+        "PF_TOPIC_ORDER_EVENTS": {"Ref": "OrderEventsTopic"}
+    }
     request = resources["RequestFulfilmentFunction"]["Properties"]
-    assert request["Policies"] == [{"SQSSendMessagePolicy": {"QueueName": {
-        "Fn::GetAtt": ["FulfilmentQueue", "QueueName"]}}}]
+    assert request["Policies"] == [
+        {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["FulfilmentQueue", "QueueName"]}}}
+    ]
     assert "Policies" not in resources["GetOrderFunction"]["Properties"]
 
 
-def test_zip_is_small_deterministic_and_without_boto3(shop_package: Path, tmp_path: Path
-                                                      ) -> None:
+def test_zip_is_small_deterministic_and_without_boto3(shop_package: Path, tmp_path: Path) -> None:
     from examples.shop.app import app
 
     again = tmp_path / "again"
@@ -99,13 +120,15 @@ def test_file_path_app_and_runtime_setting(tmp_path: Path) -> None:
     (source / "svc.py").write_text(
         "import portable_fn as pf\nfrom helpers import GREETING\napp = pf.App('svc')\n"
         "@app.http('/', methods=['GET'], auth='anonymous')\ndef home(req):\n"
-        "    return {'msg': GREETING}\n")
+        "    return {'msg': GREETING}\n"
+    )
     from portable_fn._local.loader import load_app
     from portable_fn_aws.adapter import AwsAdapter
 
     app = load_app(str(source / "svc.py"))
     AwsAdapter(runtime="python3.11", architecture="arm64").package(
-        app, str(source / "svc.py"), tmp_path / "out")
+        app, str(source / "svc.py"), tmp_path / "out"
+    )
     names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
     assert {"svc.py", "helpers.py", "pf_entry.py"} <= set(names)
     template = _template(tmp_path / "out")
@@ -115,13 +138,16 @@ def test_file_path_app_and_runtime_setting(tmp_path: Path) -> None:
     assert "Auth" not in home  # anonymous: no IAM authorizer
 
 
-@pytest.mark.parametrize(("expression", "aws"), [
-    ("rate(1 day)", "rate(1 day)"),
-    ("rate(90 minutes)", "rate(90 minutes)"),
-    ("0 3 * * *", "cron(0 3 * * ? *)"),
-    ("*/15 9-17 * * 1-5", "cron(0/15 9-17 ? * 2,3,4,5,6 *)"),
-    ("30 6 * * 0,6", "cron(30 6 ? * 1,7 *)"),
-])
+@pytest.mark.parametrize(
+    ("expression", "aws"),
+    [
+        ("rate(1 day)", "rate(1 day)"),
+        ("rate(90 minutes)", "rate(90 minutes)"),
+        ("0 3 * * *", "cron(0 3 * * ? *)"),
+        ("*/15 9-17 * * 1-5", "cron(0/15 9-17 ? * 2,3,4,5,6 *)"),
+        ("30 6 * * 0,6", "cron(30 6 ? * 1,7 *)"),
+    ],
+)
 def test_schedule_expressions(expression: str, aws: str) -> None:
     assert aws_expression(Schedule(expression=expression)) == aws
 

@@ -29,7 +29,10 @@ def dump(name: str, obj: dict) -> None:
     (HERE / name).write_text(json.dumps(obj, indent=2) + "\n")
 
 
-dump("sqs_s3.json", {"Records": [sqs_with(json.dumps(s3_put), "8d7a0e5c-1f8b-4f0e-9d55-3b1f2c4d5e6f")]})
+dump(
+    "sqs_s3.json",
+    {"Records": [sqs_with(json.dumps(s3_put), "8d7a0e5c-1f8b-4f0e-9d55-3b1f2c4d5e6f")]},
+)
 dump(
     "sqs_s3_test_event.json",
     {
@@ -42,7 +45,8 @@ dump(
                         "Time": "2026-11-23T10:00:00.000Z",
                         "Bucket": "uploads",
                         "RequestId": "5582815E1AEA5ADF",
-                        "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8EXAMPLE",
+                        "HostId": "8cLeGAmw098X5cv4Zkwcmo8vvZa3eH3eKxsPzbB9wrR+YstdA6Knx4Ip8"
+                        "EXAMPLE",
                     }
                 ),
                 "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
