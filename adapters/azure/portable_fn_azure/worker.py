@@ -13,7 +13,7 @@ same with the library's own converters, from a JSON "invocation" document:
      "metadata": {"Id": "...", "DequeueCount": 1, "InsertionTime": "2026-..."}}
 
 Metadata values are TypedData-like ``{"type", "value"}`` objects or plain JSON (str -> string,
-int -> int, anything else -> json), as the host sends them. Bytes are ``{"type": "bytes",
+anything else -> json), as the host sends them. Bytes are ``{"type": "bytes",
 "base64": "..."}``. ``InvocationContext`` stands in for the worker's own ``Context`` class (it
 lives in the worker process, which cannot run here without the host); it carries the same
 fields (invocation id, function name, trace context, retry context).
@@ -59,9 +59,10 @@ def typed_data(spec: Any) -> meta.Datum:
                      for v in spec["value"]]
             return meta.Datum(SimpleNamespace(**{kind.split("_")[1]: items}), kind)
         return meta.Datum(spec["value"], kind)
-    if isinstance(spec, bool) or not isinstance(spec, str | int):
-        return meta.Datum(json.dumps(spec), "json")
-    return meta.Datum(spec, "string" if isinstance(spec, str) else "int")
+    # As the host sends metadata: strings as string, anything else (counts too) as json.
+    if isinstance(spec, str):
+        return meta.Datum(spec, "string")
+    return meta.Datum(json.dumps(spec), "json")
 
 
 def _http_value(value: Mapping[str, Any]) -> dict[str, Any]:

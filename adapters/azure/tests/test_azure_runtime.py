@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The packaged app under the real Python worker library (PyPI ``azure-functions-runtime``,
+the worker for Python 3.13+): it indexes ``function_app.py``, loads every function and runs
+invocations built from the host's TypedData; ``pf.send`` lands in Azurite and the message read
+back from Azurite is the next invocation. Only the gRPC transport to the host is absent
+(``rpc_schema`` declares the messages; the host itself is .NET and cannot run here)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    sys.version_info < (3, 13),
+    reason="azure-functions-runtime, the worker library for Python 3.13+, needs Python 3.13")
+
+APP = textwrap.dedent('''
+    import portable_fn as pf
+
+    app = pf.App("runtime")
+
+    @app.http("/jobs", methods=["POST"])
+    def submit(req: pf.Request) -> pf.Response:
+        event = pf.send("jobs", req.json(), type="com.example.job")
+        return pf.Response.json({"event_id": event.id}, status=202)
+
+    @app.queue("jobs", max_retries=2)
+    def work(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        if event.data.get("fail"):
+            raise ValueError("job failed")
+        print("WORKED", event.id, event.type, ctx.attempt)
+
+    @app.schedule("rate(5 minutes)")
+    def tick(event: pf.CloudEvent) -> None:
+        print("TICK", event.data["scheduled_time"])
+''')
+
+
+def _run(out: Path, script: list[dict[str, Any]], env: dict[str, str]) -> dict[str, Any]:
+    script_file = out.parent / "script.json"
+    script_file.write_text(json.dumps(script))
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "runtime_driver.py"), str(out),
+         str(script_file)], capture_output=True, text=True, timeout=120, cwd=out, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["stdout"] = done.stdout
+    return result
+
+
+def test_worker_library_indexes_and_invokes_the_package(tmp_path: Path, azurite: str) -> None:
+    import os
+
+    from portable_fn.app import App
+
+    from portable_fn_azure.adapter import AzureAdapter
+    from portable_fn_azure.publisher import queue_client
+
+    source = tmp_path / "src" / "jobs_app.py"
+    source.parent.mkdir()
+    source.write_text(APP)
+    sys.path.insert(0, str(source.parent))
+    try:
+        import jobs_app
+
+        app: App = jobs_app.app
+        out = tmp_path / "azure"
+        AzureAdapter().package(app, str(source), out)
+    finally:
+        sys.path.remove(str(source.parent))
+    env = {**os.environ, "AzureWebJobsStorage": azurite, "FUNCTIONS_WORKER_RUNTIME": "python"}
+    body = {"type": "http", "value": {
+        "method": "POST", "url": "https://runtime.azurewebsites.net/jobs",
+        "headers": {"content-type": "application/json"}, "body": '{"size": 3}'}}
+    timer = {"type": "json", "value": {"Schedule": {"AdjustForDST": True}, "IsPastDue": False,
+             "ScheduleStatus": {"Last": "2026-11-23T10:15:00+00:00",
+                                "Next": "2026-11-23T10:20:00+00:00",
+                                "LastUpdated": "2026-11-23T10:15:00+00:00"}}}
+    first = _run(out, [{"function": "submit", "arg": "req", "data": body},
+                       {"function": "tick", "arg": "timer_request", "data": timer}], env)
+    assert first["init"], first["init_error"]
+    assert set(first["functions"]) == {"submit", "work", "tick", "portable_fn_fallback"}
+    assert first["functions"]["work"]["raw_bindings"][0]["queueName"] == "jobs"
+    assert first["functions"]["tick"]["raw_bindings"][0]["schedule"] == "0 */5 * * * *"
+    submitted, ticked = first["invocations"]
+    assert submitted["ok"] and submitted["status"] == 202, submitted
+    event_id = json.loads(submitted["body"])["event_id"]
+    assert ticked["ok"] and "TICK 2026-11-23T10:20:00Z" in first["stdout"]
+
+    # The message pf.send wrote, read back from Azurite the way the queue trigger reads it.
+    client = queue_client(azurite, "jobs")
+    [message] = list(client.receive_messages(visibility_timeout=30))
+    metadata = {"Id": message.id, "DequeueCount": message.dequeue_count,
+                "InsertionTime": message.inserted_on.isoformat(),
+                "PopReceipt": message.pop_receipt}
+    failing = json.loads(message.content)
+    failing["data"] = {"fail": True}
+    second = _run(out, [
+        {"function": "work", "arg": "msg", "metadata": metadata,
+         "data": {"type": "bytes", "base64": base64.b64encode(message.content).decode()}},
+        {"function": "work", "arg": "msg", "metadata": {**metadata, "DequeueCount": 2},
+         "data": {"type": "string", "value": json.dumps(failing)}},
+    ], env)
+    worked, failed = second["invocations"]
+    assert worked["ok"], worked
+    assert f"WORKED {event_id} com.example.job 1" in second["stdout"]
+    assert not failed["ok"] and "job failed" in failed["error"]  # the host will redeliver
+    client.delete_message(message)
