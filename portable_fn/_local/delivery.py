@@ -27,7 +27,7 @@ from portable_fn.adapter import Context, dispatch_event_async
 from portable_fn.app import App, Function
 from portable_fn.errors import PortableFnError
 from portable_fn.events import from_json
-from portable_fn.triggers import Retry
+from portable_fn.triggers import Queue, Retry, Stream
 
 # Triggers without a Retry policy (schedules) retry as AWS Lambda retries asynchronous
 # invocations (EventBridge Scheduler targets): twice.
@@ -77,6 +77,12 @@ class Deliverer:
         self._busy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._id_prefix = os.urandom(6).hex()
+        # FIFO queues and streams: one delivery at a time per function, in order.
+        self.serial = frozenset(
+            name
+            for name, fn in app.functions.items()
+            if (isinstance(fn.trigger, Queue) and fn.trigger.fifo) or isinstance(fn.trigger, Stream)
+        )
         self._ids = itertools.count(1)
 
     def invocation_id(self) -> str:
@@ -101,17 +107,25 @@ class Deliverer:
         while True:
             self._wake.clear()
             free = self._concurrency - len(self._running)
+            claimed = []
             if free > 0:
-                for d in await asyncio.to_thread(self.store.claim_due, time.time(), free):
+                claimed = await asyncio.to_thread(
+                    self.store.claim_due, time.time(), free, self.serial
+                )
+                for d in claimed:
                     task = asyncio.create_task(self._deliver(d))
                     self._running.add(task)
                     task.add_done_callback(self._done)
+            if claimed and len(claimed) == free:
+                continue  # every slot filled: there may be more due already
             nxt = await asyncio.to_thread(self.store.next_due)
-            timeout = self.poll if nxt is None else min(self.poll, max(0.0, nxt - time.time()))
-            if free > 0 and timeout <= 0:
-                continue
+            wait = self.poll if nxt is None else nxt - time.time()
+            if wait <= 0:
+                # Due but not claimable (no free slot, or a FIFO predecessor still running):
+                # a finishing delivery wakes us.
+                wait = self.poll
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.005))
+                await asyncio.wait_for(self._wake.wait(), timeout=max(min(wait, self.poll), 0.005))
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -170,12 +170,28 @@ class Store:
             )
             return purged
 
-    def claim_due(self, now: float, limit: int) -> list[Delivery]:
-        """Mark up to ``limit`` due deliveries in flight, counting the attempt."""
+    def claim_due(self, now: float, limit: int, serial: Collection[str] = ()) -> list[Delivery]:
+        """Mark up to ``limit`` due deliveries in flight, counting the attempt.
+
+        Functions in ``serial`` (FIFO queues, streams) get one delivery at a time, oldest
+        first: a later message waits while an earlier one is in flight or waiting to retry,
+        as an SQS FIFO message group does.
+        """
+        marks = ",".join("?" * len(serial))
+        gate = (
+            f" AND (d.function NOT IN ({marks}) OR (NOT EXISTS (SELECT 1 FROM deliveries x"
+            " WHERE x.function = d.function AND x.state = 'inflight') AND d.id = (SELECT"
+            " MIN(y.id) FROM deliveries y WHERE y.function = d.function AND y.state = 'pending')))"
+            if serial
+            else ""
+        )
         with self._write() as cur:
             rows = cur.execute(
-                _SELECT + " WHERE d.state = 'pending' AND d.due <= ? ORDER BY d.due, d.id LIMIT ?",
-                (now, limit),
+                _SELECT
+                + " WHERE d.state = 'pending' AND d.due <= ?"
+                + gate
+                + " ORDER BY d.due, d.id LIMIT ?",
+                (now, *serial, limit),
             ).fetchall()
             cur.executemany(
                 "UPDATE deliveries SET state = 'inflight', attempt = attempt + 1, updated = ?"

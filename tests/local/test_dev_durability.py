@@ -7,6 +7,7 @@ committing events still works meanwhile), and by a handler that blocks on its fi
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -151,3 +152,29 @@ def test_a_second_runtime_on_the_same_state_is_refused(
     dev(SLOW, state=tmp_path / "state")
     second = run_cli("dev", SLOW, "--port", "0", "--state-dir", str(tmp_path / "state"))
     assert second.returncode == 2 and "another portable-fn dev" in second.stderr
+
+
+def test_fifo_queue_delivers_in_order_through_a_retry(dev: Callable[..., DevServer]) -> None:
+    server = dev(SLOW)
+    for n in (1, 2):
+        status, _, _ = server.request(
+            "POST",
+            "/_pf/queues/ordered",
+            json.dumps({"n": n}).encode(),
+            {
+                "ce-specversion": "1.0",
+                "ce-id": f"f-{n}",
+                "ce-source": "/t",
+                "ce-type": "test.ordered",
+                "content-type": "application/json",
+            },
+        )
+        assert status == 202
+    done = server.wait_all(
+        lambda r: r.get("event") == "invocation" and r["function"] == "ordered", 3
+    )
+    assert [(r["id"], r["outcome"]) for r in done] == [
+        ("f-1", "retry"),
+        ("f-1", "ok"),
+        ("f-2", "ok"),
+    ]

@@ -67,3 +67,21 @@ def test_purge_forgets_only_finished_work(tmp_path: Path) -> None:
     assert store.purge_done(time.time() - 3600) == 0  # too recent
     assert store.purge_done(time.time() + 1) == 1
     assert [d.state for d in store.deliveries()] == ["dead"]  # dead letters stay
+
+
+def test_serial_functions_take_one_message_at_a_time_in_order(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.sqlite3")
+    for n in (1, 2):
+        store.enqueue(kind="queue", name="q", event=str(n).encode(), functions=["fifo"], due=0)
+    store.enqueue(kind="queue", name="p", event=b"x", functions=["plain"], due=0)
+    now = time.time()
+    claimed = store.claim_due(now, 10, serial={"fifo"})
+    assert sorted((d.function, d.event) for d in claimed) == [("fifo", b"1"), ("plain", b"x")]
+    first = next(d for d in claimed if d.function == "fifo")
+    assert store.claim_due(now, 10, serial={"fifo"}) == []  # 2 waits while 1 is in flight
+    store.retry_later(first.id, now - 1, "boom")  # 1 failed and is due again: still first
+    [again] = store.claim_due(now, 10, serial={"fifo"})
+    assert (again.event, again.attempt) == (b"1", 2)
+    store.complete(again.id)
+    [second] = store.claim_due(now, 10, serial={"fifo"})
+    assert second.event == b"2"

@@ -56,3 +56,10 @@ def strict(event: pf.CloudEvent) -> None:
 @app.queue("strict-dlq")
 def strict_dead_letters(event: pf.CloudEvent) -> None:
     """Consumes strict's dead-letter queue: the DLQ is a real queue."""
+
+
+@app.queue("ordered", fifo=True, retry=pf.Retry(max_retries=2, initial_backoff=0.2))
+def ordered(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    """FIFO: message 1 fails once; message 2 must wait for it."""
+    if event.data["n"] == 1 and ctx.attempt == 1:
+        raise ValueError("first try of message 1")
