@@ -42,7 +42,9 @@ class Reporter:
         self._stamp = ""
 
     def record(self, kind: str, /, **fields: Any) -> None:
-        if kind == "http" and self.quiet_http:
+        if (kind == "http" and self.quiet_http) or (kind == "start" and not self.json_lines):
+            # "start" marks a handler entered (tools and tests use it to see work in flight);
+            # people read the outcome line, which follows.
             return
         now = time.time()
         if self.json_lines:

@@ -44,16 +44,17 @@ def test_sigkill_between_accept_and_delivery_then_restart_delivers_everything(
     first.kill()
 
     second = dev(SHOP, state=state)
-    for event_id in orders:
-        for function in ("notify_customer", "request_fulfilment"):
-            second.wait_for(
-                lambda r, f=function, e=event_id: (
-                    r.get("event") == "invocation"
-                    and r["function"] == f
-                    and r["id"] == e
-                    and r["outcome"] == "ok"
-                )
-            )
+    fanned_out = second.wait_all(
+        lambda r: (
+            r.get("event") == "invocation"
+            and r["function"] in ("notify_customer", "request_fulfilment")
+            and r["outcome"] == "ok"
+        ),
+        6,
+    )
+    assert {(r["function"], r["id"]) for r in fanned_out} == {
+        (f, e) for f in ("notify_customer", "request_fulfilment") for e in orders
+    }
     fulfilled = second.wait_all(
         lambda r: (
             r.get("event") == "invocation" and r["function"] == "fulfil" and r["outcome"] == "ok"
