@@ -11,7 +11,7 @@ functions-reference-python?pivots=python-mode-decorators.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import azure.functions as func
 from portable_fn.adapter import Context, dispatch_batch, dispatch_http, dispatch_http_async
@@ -20,19 +20,15 @@ from portable_fn.errors import ConfigurationError, PortableFnError
 from portable_fn.http import Response
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 
-from portable_fn_azure import (
-    blob_events,
-    blob_trigger,
-    eventgrid,
-    eventhub,
-    ncrontab,
-    servicebus,
-    storage_queue,
-    timer,
-)
 from portable_fn_azure import http as http_codec
 from portable_fn_azure._invoke import context_for, run_event
 from portable_fn_azure.options import AzureOptions
+
+if TYPE_CHECKING:
+    from portable_fn_azure import ncrontab
+
+# Each registrar imports the codec of its trigger when an app has one: the generated
+# function_app.py, imported at every cold start, loads only the codecs the app uses.
 
 __all__ = ["FALLBACK", "azure_route", "function_app", "schedule_for"]
 
@@ -75,6 +71,8 @@ def azure_route(path: str) -> str:
 
 
 def schedule_for(trigger: Schedule) -> ncrontab.Ncrontab:
+    from portable_fn_azure import ncrontab
+
     if trigger.rate is not None:
         return ncrontab.from_rate(trigger.rate)
     return ncrontab.from_cron(trigger.expression)
@@ -167,6 +165,8 @@ def _register_queue(native: func.FunctionApp, app: App, function: Function,
     if opts.queues == "servicebus":
         _servicebus_entry(native, app, function, opts, trigger.name, None)
         return
+    from portable_fn_azure import storage_queue
+
     name, queue = function.name, trigger.name
 
     def entry(msg: func.QueueMessage, context: func.Context) -> None:
@@ -198,6 +198,8 @@ def _register_topic(native: func.FunctionApp, app: App, function: Function,
 
 def _servicebus_entry(native: func.FunctionApp, app: App, function: Function,
                       opts: AzureOptions, entity: str, subscription: str | None) -> None:
+    from portable_fn_azure import servicebus
+
     name = function.name
 
     def entry(msg: func.ServiceBusMessage, context: func.Context) -> None:
@@ -219,6 +221,8 @@ def _servicebus_entry(native: func.FunctionApp, app: App, function: Function,
 
 def _eventgrid_entry(native: func.FunctionApp, app: App, function: Function,
                      adapt: Callable[[Any], Any]) -> None:
+    from portable_fn_azure import eventgrid
+
     name = function.name
 
     def entry(event: func.EventGridEvent, context: func.Context) -> None:
@@ -239,6 +243,7 @@ def _register_storage(native: func.FunctionApp, app: App, function: Function,
                       opts: AzureOptions) -> None:
     trigger = _trigger(function, Storage)
     if opts.storage_events == "eventgrid":
+        from portable_fn_azure import blob_events
 
         def for_bucket(event: Any) -> Any:
             storage_event = blob_events.to_storage_event(event)
@@ -248,6 +253,8 @@ def _register_storage(native: func.FunctionApp, app: App, function: Function,
 
         _eventgrid_entry(native, app, function, for_bucket)
         return
+    from portable_fn_azure import blob_trigger
+
     name = function.name
 
     def entry(blob: func.InputStream, context: func.Context) -> None:
@@ -266,6 +273,8 @@ def _register_storage(native: func.FunctionApp, app: App, function: Function,
 def _register_schedule(native: func.FunctionApp, app: App, function: Function,
                        _: AzureOptions) -> None:
     trigger = _trigger(function, Schedule)
+    from portable_fn_azure import timer
+
     name, expression = function.name, trigger.expression
 
     def entry(timer_request: func.TimerRequest, context: func.Context) -> None:
@@ -283,6 +292,8 @@ def _register_schedule(native: func.FunctionApp, app: App, function: Function,
 def _register_stream(native: func.FunctionApp, app: App, function: Function,
                      opts: AzureOptions) -> None:
     trigger = _trigger(function, Stream)
+    from portable_fn_azure import eventhub
+
     name, hub, retry = function.name, trigger.name, trigger.retry
 
     def entry(events: list[func.EventHubEvent], context: func.Context) -> None:

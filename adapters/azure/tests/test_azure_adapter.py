@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The entry point object: sample events, invoke, findings, and the harness's native paths."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from portable_fn import App
+from portable_fn.adapter import load_adapter
+from portable_fn.events import CloudEvent
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import AzureOptions, worker
+from portable_fn_azure.adapter import AzureAdapter
+
+
+def test_entry_point_is_registered() -> None:
+    adapter = load_adapter("azure")
+    assert isinstance(adapter, AzureAdapter) and adapter.name == "azure"
+
+
+def test_every_sample_event_decodes_with_the_library_converters() -> None:
+    samples = AzureAdapter().sample_events()
+    assert set(samples) == {"http", "queue", "servicebus", "eventgrid", "cloudevent", "storage",
+                            "blob", "timer", "eventhub"}
+    for name, sample in samples.items():
+        assert worker.decode(sample) is not None, name
+
+
+def test_invoke_runs_the_shop_on_sample_events(shop: Any) -> None:
+    app, recorder = shop
+    adapter = AzureAdapter()
+    samples = adapter.sample_events()
+    response = adapter.invoke(app, "create_order", samples["http"])
+    assert response.status_code == 202
+    adapter.invoke(app, "on_upload", samples["storage"])
+    adapter.invoke(app, "invoice_paid", samples["cloudevent"])
+    adapter.invoke(app, "nightly_report", samples["timer"])
+    assert [p.name for p in recorder.sent] == ["order-events"]
+
+
+def _app() -> App:
+    app = App("findings")
+    app.use_publisher(RecordingPublisher())
+
+    @app.queue("aaa", max_retries=2, dead_letter="aaa-poison")
+    def a(event: Any) -> None: ...
+
+    @app.queue("bbb", max_retries=6, fifo=True)
+    def b(event: Any) -> None: ...
+
+    @app.storage("photos", on=("created", "deleted"))
+    def photos(event: Any) -> None: ...
+
+    @app.schedule("rate(7 minutes)")
+    def often(event: Any) -> None: ...
+
+    @app.stream("telemetry")
+    def telemetry(event: Any) -> None: ...
+
+    return app
+
+
+def _levels(findings: list[Any]) -> dict[tuple[str | None, str], list[str]]:
+    out: dict[tuple[str | None, str], list[str]] = {}
+    for f in findings:
+        out.setdefault((f.function, f.level), []).append(f.message)
+    return out
+
+
+def test_findings_storage_queues() -> None:
+    found = _levels(AzureAdapter().findings(_app()))
+    assert ("a", "unsupported") not in found  # aaa-poison is exactly what Azure does
+    assert any("host-wide: 7 attempts" in m for m in found[("a", "warning")])
+    assert any("do not keep order" in m for m in found[("b", "unsupported")])
+    assert any("restarts every full hour" in m for m in found[("often", "warning")])
+    assert any("no per-event failure" in m for m in found[("telemetry", "warning")])
+
+
+def test_findings_blob_trigger_cannot_see_deletions() -> None:
+    found = _levels(AzureAdapter(AzureOptions(storage_events="blob")).findings(_app()))
+    assert any("never fires on deletion" in m for m in found[("photos", "unsupported")])
+
+
+def test_findings_service_bus_queues() -> None:
+    found = _levels(AzureAdapter(AzureOptions(queues="servicebus")).findings(_app()))
+    assert any("maxDeliveryCount 3" in m for m in found[("a", "info")])
+    assert any("session" in m for m in found[("b", "warning")])
+
+
+def test_harness_stream_fails_the_whole_batch() -> None:
+    app = App("batch")
+    app.use_publisher(RecordingPublisher())
+
+    @app.stream("telemetry")
+    def telemetry(event: CloudEvent) -> None:
+        if event.data == "bad":
+            raise ValueError("bad reading")
+
+    harness = AzureAdapter().harness()
+    good = [CloudEvent.create(type="t", source="/s", data=str(i)) for i in range(3)]
+    assert harness.deliver(app, "telemetry", good) == [True, True, True]
+    bad = [*good, CloudEvent.create(type="t", source="/s", data="bad")]
+    assert harness.deliver(app, "telemetry", bad) == [False] * 4
+
+
+@pytest.mark.parametrize("storage_events", ["eventgrid", "blob"])
+def test_harness_storage_both_paths(storage_events: str) -> None:
+    app = App("files")
+    app.use_publisher(RecordingPublisher())
+    seen: list[CloudEvent] = []
+
+    @app.storage("uploads")
+    def upload(event: CloudEvent) -> None:
+        seen.append(event)
+
+    harness = AzureAdapter(AzureOptions(storage_events=storage_events)).harness()  # type: ignore[arg-type]
+    harness.storage(app, "upload", bucket="uploads", key="a/b.txt", size=5, etag="0x1",
+                    action="created")
+    assert seen[0].data == {"bucket": "uploads", "key": "a/b.txt", "size": 5, "etag": "0x1",
+                            "action": "created", "content_type": "application/octet-stream"}
+
+
+def test_harness_schedule_carries_the_occurrence() -> None:
+    app = App("timers")
+    app.use_publisher(RecordingPublisher())
+    seen: list[CloudEvent] = []
+
+    @app.schedule("0 3 * * *")
+    def nightly(event: CloudEvent) -> None:
+        seen.append(event)
+
+    when = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
+    AzureAdapter().harness().schedule(app, "nightly", when)
+    assert seen[0].data == {"expression": "0 3 * * *", "scheduled_time": "2026-11-24T03:00:00Z"}

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Outbound to Event Grid: the real azure-eventgrid client posts to an endpoint on 127.0.0.1
+(a stand-in for an Event Grid topic, which has no emulator here: it records what the client
+sends and answers 200 as Event Grid does); what it received is then delivered to an
+``@app.event`` function as an Event Grid trigger invocation. The event arrives unchanged."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+from portable_fn import App
+from portable_fn.errors import PublishError
+from portable_fn.events import CloudEvent
+from portable_fn.testing import RecordingPublisher
+
+from portable_fn_azure import AzureOptions, function_app, worker
+from portable_fn_azure.publisher import AzurePublisher
+
+
+@pytest.fixture
+def topic_endpoint() -> Iterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Topic(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            received.append((dict(self.headers), self.rfile.read(length)))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Topic)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/api/events", received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def _deliver(app: App, function: str, body: bytes) -> None:
+    # Event Grid posts a batch; the host invokes the function once per element.
+    for element in json.loads(body):
+        worker.invoke(function_app(app), function,
+                      {"binding": "eventGridTrigger", "data": {"type": "json", "value": element}})
+
+
+@pytest.mark.parametrize("data", [{"invoice": 42}, "plain text", b"\x00\x01binary"])
+def test_emit_reaches_event_function_unchanged(topic_endpoint: Any, data: Any) -> None:
+    url, received = topic_endpoint
+    publisher = AzurePublisher(env={"EVENTGRID_BUS_ENDPOINT": url, "EVENTGRID_BUS_KEY": "key"})
+    original = CloudEvent.create(
+        type="com.example.invoice.paid", source="/billing", subject="invoice/42", data=data,
+        datacontenttype={dict: "application/json", str: "text/plain",
+                         bytes: "application/octet-stream"}[type(data)],
+        extensions={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"})
+    publisher.emit(original)
+    [(headers, body)] = received
+    assert headers["aeg-sas-key"] == "key"
+    assert headers["Content-Type"].startswith("application/cloudevents-batch+json")
+
+    app = App("billing")
+    app.use_publisher(RecordingPublisher())
+    seen: list[CloudEvent] = []
+
+    @app.event("com.example.invoice.paid")
+    def paid(event: CloudEvent) -> None:
+        seen.append(event)
+
+    _deliver(app, "paid", body)
+    assert seen == [original]
+
+
+def test_topic_on_event_grid_uses_the_topic_settings(topic_endpoint: Any) -> None:
+    url, received = topic_endpoint
+    publisher = AzurePublisher(AzureOptions(topics="eventgrid"), env={
+        "EVENTGRID_ORDER_EVENTS_ENDPOINT": url, "EVENTGRID_ORDER_EVENTS_KEY": "k2"})
+    event = CloudEvent.create(type="com.example.order.created", source="/shop", data={"id": 1})
+    publisher.publish("order-events", event)
+    assert received[0][0]["aeg-sas-key"] == "k2"
+    assert json.loads(received[0][1])[0]["id"] == event.id
+
+
+def test_missing_settings_are_a_publish_error_naming_the_setting() -> None:
+    event = CloudEvent.create(type="t", source="/s", data={})
+    with pytest.raises(PublishError, match="EVENTGRID_BUS_ENDPOINT"):
+        AzurePublisher(env={}).emit(event)
+    with pytest.raises(PublishError, match="AzureWebJobsStorage"):
+        AzurePublisher(env={}).send("jobs", event)
+    with pytest.raises(PublishError, match="ServiceBusConnection"):
+        AzurePublisher(env={}).publish("news", event)
+
+
+def test_unreachable_endpoint_is_a_publish_error() -> None:
+    publisher = AzurePublisher(env={"EVENTGRID_BUS_ENDPOINT": "http://127.0.0.1:9/api/events",
+                                    "EVENTGRID_BUS_KEY": "k"})
+    with pytest.raises(PublishError):
+        publisher.emit(CloudEvent.create(type="t", source="/s", data={}))
+
+
+def test_oversized_queue_message_is_refused_before_sending() -> None:
+    big = CloudEvent.create(type="t", source="/s", data="x" * 60_000)
+    with pytest.raises(PublishError, match="at most"):
+        AzurePublisher(env={"AzureWebJobsStorage": "UseDevelopmentStorage=true"}).send("q", big)
