@@ -23,7 +23,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from portable_fn._local.store import Message, Store, StoredObject
+from portable_fn._local.snapshot import Snapshot, StoredObject
+from portable_fn._local.store import Message, Store
 from portable_fn.app import App
 from portable_fn.events import CloudEvent, storage_data, to_json
 from portable_fn.triggers import Storage
@@ -69,7 +70,7 @@ class BucketWatcher:
         root: Path,
         notice: Callable[[str, str, CloudEvent, tuple[str, ...]], None],
     ) -> None:
-        self.store, self.root, self.notice = store, root, notice
+        self.snapshot, self.root, self.notice = Snapshot(store), root, notice
         self.subscribers: dict[str, list[tuple[str, Storage]]] = {}
         for name, fn in app.functions.items():
             if isinstance(fn.trigger, Storage):
@@ -86,7 +87,7 @@ class BucketWatcher:
     def _scan_bucket(self, bucket: str) -> int:
         folder = self.root / bucket
         current = list_folder(folder)
-        known = self.store.objects(bucket)
+        known = self.snapshot.objects(bucket)
         settling, fired = self._settling[bucket], 0
         for key, stat in current.items():
             old = known.get(key)
@@ -129,7 +130,7 @@ class BucketWatcher:
             ),
         )
         message = Message(kind="storage", name=bucket, event=to_json(event), functions=functions)
-        self.store.record_object(bucket, key, obj, message if functions else None)
+        self.snapshot.record_object(bucket, key, obj, message if functions else None)
         if functions:
             self.notice("storage", bucket, event, functions)
         return 1 if functions else 0

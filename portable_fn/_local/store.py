@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -72,16 +73,6 @@ class Delivery:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StoredObject:
-    """What the bucket watcher last saw of one file, to diff the folder across restarts."""
-
-    key: str
-    size: int
-    mtime_ns: int
-    etag: str
-
-
 _SELECT = (
     "SELECT d.id, d.message_id, d.function, m.kind, m.name, m.event, d.attempt, d.state,"
     " d.due, d.dlq, d.error FROM deliveries d JOIN messages m ON m.id = d.message_id"
@@ -125,8 +116,9 @@ class Store:
             self._db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
-        """One write transaction under the lock; rolled back if the body raises."""
+    def write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction under the lock; rolled back if the body raises (the bucket
+        snapshot writes its rows and their events in one of these)."""
         with self._lock:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -137,17 +129,23 @@ class Store:
                 raise
             cur.execute("COMMIT")
 
+    def read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
     def enqueue(
         self, *, kind: str, name: str, event: bytes, functions: Sequence[str], due: float
     ) -> int:
         """Store one message and its deliveries atomically; returns the message id."""
-        with self._write() as cur:
-            return _insert(cur, kind=kind, name=name, event=event, functions=functions, due=due)
+        with self.write() as cur:
+            return insert_message(
+                cur, kind=kind, name=name, event=event, functions=functions, due=due
+            )
 
     def recover(self) -> int:
         """Put deliveries that were in flight when the last process died back to pending."""
         now = time.time()
-        with self._write() as cur:
+        with self.write() as cur:
             cur.execute(
                 "UPDATE deliveries SET state = 'pending', due = ?, updated = ?"
                 " WHERE state = 'inflight'",
@@ -158,7 +156,7 @@ class Store:
     def purge_done(self, older_than: float) -> int:
         """Forget delivered messages finished before ``older_than`` (epoch secs): the database
         keeps what may still run or be re-driven, not a history."""
-        with self._write() as cur:
+        with self.write() as cur:
             cur.execute(
                 "DELETE FROM deliveries WHERE state = 'done' AND updated < ?", (older_than,)
             )
@@ -185,7 +183,7 @@ class Store:
             if serial
             else ""
         )
-        with self._write() as cur:
+        with self.write() as cur:
             rows = cur.execute(
                 _SELECT
                 + " WHERE d.state = 'pending' AND d.due <= ?"
@@ -209,7 +207,7 @@ class Store:
         return None if row is None or row[0] is None else float(row[0])
 
     def _update(self, sql: str, args: Sequence[object]) -> None:
-        with self._write() as cur:
+        with self.write() as cur:
             cur.execute(sql, args)
 
     def complete(self, delivery_id: int) -> None:
@@ -229,14 +227,14 @@ class Store:
     ) -> None:
         """Mark a delivery dead in ``dlq``; ``forward`` (to the DLQ's consumers) in the same
         transaction, so a crash cannot leave one without the other."""
-        with self._write() as cur:
+        with self.write() as cur:
             cur.execute(
                 "UPDATE deliveries SET state = 'dead', dlq = ?, error = ?, updated = ?"
                 " WHERE id = ?",
                 (dlq, error, time.time(), delivery_id),
             )
             if forward is not None:
-                _insert(
+                insert_message(
                     cur,
                     kind=forward.kind,
                     name=forward.name,
@@ -260,7 +258,7 @@ class Store:
     def redrive(self, ids: Sequence[int] | None) -> list[int]:
         """Send dead deliveries (all, or those ids) back with a fresh attempt budget."""
         now = time.time()
-        with self._write() as cur:
+        with self.write() as cur:
             if ids is None:
                 rows = cur.execute("SELECT id FROM deliveries WHERE state = 'dead'").fetchall()
             else:
@@ -277,43 +275,6 @@ class Store:
             )
         return found
 
-    def objects(self, bucket: str) -> dict[str, StoredObject]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT key, size, mtime_ns, etag FROM objects WHERE bucket = ?", (bucket,)
-            ).fetchall()
-        return {
-            str(k): StoredObject(key=str(k), size=int(s), mtime_ns=int(m), etag=str(e))
-            for k, s, m, e in rows
-        }
-
-    def record_object(
-        self, bucket: str, key: str, obj: StoredObject | None, event: Message | None
-    ) -> None:
-        """Update the folder snapshot and enqueue its storage event in one transaction.
-
-        One transaction means a crash can neither fire an event twice for the same change
-        nor forget a change it already recorded.
-        """
-        with self._write() as cur:
-            if obj is None:
-                cur.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
-            else:
-                cur.execute(
-                    "INSERT OR REPLACE INTO objects(bucket, key, size, mtime_ns, etag)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (bucket, key, obj.size, obj.mtime_ns, obj.etag),
-                )
-            if event is not None:
-                _insert(
-                    cur,
-                    kind=event.kind,
-                    name=event.name,
-                    event=event.event,
-                    functions=event.functions,
-                    due=time.time(),
-                )
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
@@ -325,7 +286,7 @@ class Message:
     functions: Sequence[str]
 
 
-def _insert(
+def insert_message(
     cur: sqlite3.Cursor,
     *,
     kind: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from portable_fn._local.store import Message, Store, StoredObject
+from portable_fn._local.store import Store
 
 
 def test_fan_out_claim_retry_dead_letter_redrive(tmp_path: Path) -> None:
@@ -44,18 +44,6 @@ def test_in_flight_deliveries_survive_a_reopen_as_pending(tmp_path: Path) -> Non
     assert reopened.recover() == 1
     [d] = reopened.claim_due(time.time(), 1)
     assert (d.attempt, d.event) == (2, b'{"x":1}')
-
-
-def test_object_snapshot_and_its_event_commit_together(tmp_path: Path) -> None:
-    store = Store(tmp_path / "b.sqlite3")
-    obj = StoredObject(key="k", size=1, mtime_ns=2, etag="e")
-    store.record_object(
-        "b", "k", obj, Message(kind="storage", name="b", event=b"{}", functions=["f"])
-    )
-    assert store.objects("b") == {"k": obj}
-    assert [d.function for d in store.deliveries()] == ["f"]
-    store.record_object("b", "k", None, None)
-    assert store.objects("b") == {}
 
 
 def test_purge_forgets_only_finished_work(tmp_path: Path) -> None:
