@@ -1,0 +1,116 @@
+"""Done-means 1 (crash) and the HTTP Idempotency-Key, through the real ``portable-fn dev``.
+
+Crash: the handler is SIGKILLed (with its runtime) while it holds the key; after the restart
+the redelivery finds the key in progress (a 409, retried with backoff) until the lease ends,
+then runs: once. HTTP: replay, a concurrent retry (409), a reused key (422), and a key freed by
+a failed (422) attempt. Real processes, real stores; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from portable_fn.events import CloudEvent, to_structured
+
+from ..local.devserver import DevServer
+from .conftest import effect_lines
+
+LEASE = 2.0
+
+
+def test_a_crashed_attempt_is_retried_after_its_lease(
+    store_url: str, dev: Callable[..., DevServer], effects: dict[str, str], tmp_path: Path
+) -> None:
+    sep = "&" if "?" in store_url else "?"
+    env = {**effects, "PORTABLE_FN_IDEMPOTENCY": f"{store_url}{sep}lease={LEASE}"}
+    state = tmp_path / "crash-state"
+    first = dev("--time-scale", "1", env=env, state=state)
+    event = CloudEvent.create(
+        type="test.once", source=f"/tests/{uuid.uuid4().hex}", data={"crash": True, "sleep": 0}
+    )
+    headers, body = to_structured(event)
+    assert first.request("POST", "/_pf/events", body, headers)[0] == 202
+    marker = Path(effects["PF_MARKERS"]) / event.id
+    deadline = time.monotonic() + 15
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the handler never reached its crash point"
+        time.sleep(0.01)
+    acquired_by = time.time()  # the key was taken before the marker was written
+    first.kill()
+
+    second = dev("--time-scale", "1", env=env, state=state)
+    done = second.wait_for(
+        lambda r: r.get("event") == "invocation" and r.get("outcome") == "ok", timeout=30
+    )
+    runs = [row for row in effect_lines(effects, "once") if row[2] == event.id]
+    assert len(runs) == 1
+    assert int(runs[0][4]) >= 2  # not the first (killed) attempt
+    # Before the lease ended the key was still held: the redelivery was told to retry.
+    conflicts = [
+        r for r in second.invocations("once", "retry") if "IdempotencyConflict" in r["error"]
+    ]
+    assert conflicts, second.lines[-20:]
+    ran_at = Path(effects["PF_EFFECTS"]).stat().st_mtime
+    assert ran_at >= acquired_by + LEASE - 0.5  # it ran once the lease had (about) ended
+    assert done["attempt"] == int(runs[0][4])
+
+
+def post_order(
+    server: DevServer, body: dict[str, object] | bytes, key: str | None
+) -> tuple[int, dict[str, str], object]:
+    headers = {"content-type": "application/json"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return server.request("POST", "/orders", raw, headers)
+
+
+def test_http_idempotency_key_replays_the_first_response(
+    dev: Callable[..., DevServer], effects: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**effects, "PORTABLE_FN_IDEMPOTENCY": f"sqlite://{tmp_path}/idem.sqlite3"}
+    server = dev(env=env)
+    key = uuid.uuid4().hex
+
+    status, headers, first = post_order(server, {"sku": "a", "qty": 2}, key)
+    assert status == 201 and "idempotent-replayed" not in headers
+    status, headers, again = post_order(server, {"sku": "a", "qty": 2}, key)
+    assert (status, again, headers.get("idempotent-replayed")) == (201, first, "true")
+    assert len(effect_lines(effects, "order")) == 1
+
+    status, _, body = post_order(server, {"sku": "b"}, key)  # same key, another request
+    assert status == 422
+    assert body["error"]["errors"][0]["loc"] == ["header", "Idempotency-Key"]  # type: ignore[index]
+
+    # Two at once with a fresh key: one runs, the other is told it is in progress.
+    key2 = uuid.uuid4().hex
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: post_order(server, {"sku": "c"}, key2)[0], range(2)))
+    assert sorted(results) == [201, 409]
+
+    # Without the header every request runs.
+    assert post_order(server, {"sku": "d"}, None)[0] == 201
+    assert post_order(server, {"sku": "d"}, None)[0] == 201
+    assert [row[1] for row in effect_lines(effects, "order")] == ["a", "c", "d", "d"]
+
+
+def test_a_rejected_request_does_not_use_up_its_key(
+    dev: Callable[..., DevServer], effects: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**effects, "PORTABLE_FN_IDEMPOTENCY": f"sqlite://{tmp_path}/idem.sqlite3"}
+    server = dev(env=env)
+    key = uuid.uuid4().hex
+    status, _, body = post_order(server, {"qty": "many"}, key)
+    assert status == 422
+    assert body["error"]["errors"] == [  # type: ignore[index]
+        {"loc": ["sku"], "msg": "field required", "type": "missing"},
+        {"loc": ["qty"], "msg": "must be int", "type": "int_type"},
+    ]
+    assert post_order(server, b"{not json", key)[0] == 400
+    status, _, body = post_order(server, {"sku": "fixed"}, key)
+    assert status == 201 and body["sku"] == "fixed"  # type: ignore[index]

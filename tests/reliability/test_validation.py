@@ -1,0 +1,273 @@
+"""Validated parameters: a dataclass, TypedDict or pydantic model as the handler's first
+parameter gets ``event.data`` / the JSON body converted, or a 422 with field errors (events:
+a failure that is not retried). In-process through the real dispatcher; the dead-lettering of
+an invalid event runs through the real ``portable-fn dev``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+import pydantic
+import pytest
+
+import portable_fn as pf
+from portable_fn.adapter import Context, dispatch_event, dispatch_http
+from portable_fn.errors import ConfigurationError, UnprocessableEntity
+from portable_fn.events import CloudEvent, to_json
+from portable_fn.http import Headers, Request
+
+from ..local.devserver import DevServer
+from .conftest import effect_lines
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@dataclass(frozen=True)
+class Line:
+    sku: str
+    qty: int = 1
+
+
+@dataclass(frozen=True)
+class Order:
+    id: str
+    lines: list[Line]
+    colour: Colour = Colour.RED
+    placed: datetime.datetime | None = None
+    kind: Literal["web", "shop"] = "web"
+    tags: dict[str, float] = field(default_factory=dict)
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.lines:
+            raise ValueError("an order needs at least one line")
+
+
+class Refund(TypedDict, total=False):
+    order: str
+    amount: float
+
+
+class Payment(pydantic.BaseModel):
+    order: str
+    amount: float = pydantic.Field(gt=0)
+
+
+def ctx(name: str) -> Context:
+    return Context(provider="test", function_name=name, invocation_id="1")
+
+
+def run_event(app: pf.App, name: str, data: Any, type: str = "t") -> Any:
+    event = CloudEvent.create(type=type, source="/s", data=data)
+    return dispatch_event(app, name, event, ctx(name))
+
+
+def test_a_dataclass_parameter_gets_converted_data() -> None:
+    app = pf.App("v")
+    got: list[Order] = []
+
+    @app.queue("orders")
+    def take(order: Order, context: pf.Context) -> None:
+        assert context.function_name == "take"
+        got.append(order)
+
+    data = {
+        "id": "o1",
+        "lines": [{"sku": "a"}, {"sku": "b", "qty": 3}],
+        "colour": "blue",
+        "placed": "2026-11-23T10:00:00Z",
+        "tags": {"w": 2},
+        "unknown": "ignored",
+    }
+    assert run_event(app, "take", data).ok
+    assert got == [
+        Order(
+            id="o1",
+            lines=[Line("a"), Line("b", 3)],
+            colour=Colour.BLUE,
+            placed=datetime.datetime(2026, 11, 23, 10, tzinfo=datetime.timezone.utc),
+            tags={"w": 2.0},
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({"lines": []}, [("id",), "missing"]),
+        ({"id": 1, "lines": [{"sku": "a"}]}, [("id",), "str_type"]),
+        ({"id": "x", "lines": [{"qty": True}]}, [("lines", 0, "sku"), "missing"]),
+        ({"id": "x", "lines": [{"sku": "a"}], "colour": "green"}, [("colour",), "enum"]),
+        ({"id": "x", "lines": [{"sku": "a"}], "kind": "fax"}, [("kind",), "literal_error"]),
+        ({"id": "x", "lines": [{"sku": "a"}], "placed": "noon"}, [("placed",), "union_type"]),
+        ({"id": "x", "lines": "a"}, [("lines",), "list_type"]),
+        ({"id": "x", "lines": []}, [(), "value_error"]),
+        ([1, 2], [(), "model_type"]),
+        ("not json", [("data",), "json_invalid"]),
+    ],
+)
+def test_invalid_event_data_fails_for_good_with_field_errors(
+    data: Any, errors: list[Any]
+) -> None:
+    app = pf.App("v")
+
+    @app.queue("orders")
+    def take(order: Order) -> None:
+        raise AssertionError("never called with invalid data")
+
+    outcome = run_event(app, "take", data)
+    assert not outcome.ok and not outcome.retryable
+    assert isinstance(outcome.error, UnprocessableEntity)
+    loc, kind = errors
+    assert {"loc": list(loc), "type": kind} in [
+        {"loc": e["loc"], "type": e["type"]} for e in outcome.error.errors
+    ]
+
+
+def test_typeddict_and_pydantic_models() -> None:
+    app = pf.App("v")
+    got: list[Any] = []
+
+    @app.topic("refunds")
+    def refund(body: Refund) -> None:
+        got.append(body)
+
+    @app.event("payment.made")
+    def payment(body: Payment) -> None:
+        got.append(body)
+
+    assert run_event(app, "refund", {"order": "o", "amount": 5}).ok
+    assert run_event(app, "payment", {"order": "o", "amount": 5}, "payment.made").ok
+    assert got == [{"order": "o", "amount": 5.0}, Payment(order="o", amount=5.0)]
+    bad = run_event(app, "payment", {"order": "o", "amount": -1}, "payment.made")
+    assert not bad.retryable and bad.error.errors[0]["loc"] == ["amount"]  # type: ignore[union-attr]
+    assert run_event(app, "refund", {"amount": "x"}).error.errors == [  # type: ignore[union-attr]
+        {"loc": ["amount"], "msg": "must be float", "type": "float_type"}
+    ]
+
+
+def test_http_bodies_are_validated_422_or_400() -> None:
+    app = pf.App("v")
+
+    @app.http("/orders", methods=["POST"])
+    def create(order: Order) -> dict[str, Any]:
+        return {"id": order.id, "lines": len(order.lines)}
+
+    def post(body: bytes) -> Any:
+        request = Request(method="POST", path="/orders", body=body,
+                          headers=Headers({"content-type": "application/json"}))
+        return dispatch_http(app, request, ctx("create"))
+
+    ok = post(b'{"id": "o", "lines": [{"sku": "a"}]}')
+    assert (ok.status, json.loads(ok.body)) == (200, {"id": "o", "lines": 1})
+    bad = post(b'{"id": 5, "lines": [{}]}')
+    assert bad.status == 422
+    assert json.loads(bad.body)["error"]["errors"] == [
+        {"loc": ["id"], "msg": "must be str", "type": "str_type"},
+        {"loc": ["lines", 0, "sku"], "msg": "field required", "type": "missing"},
+    ]
+    assert post(b"<xml/>").status == 400
+    assert b"Traceback" not in bad.body
+
+
+def test_request_and_cloudevent_annotations_are_left_alone() -> None:
+    app = pf.App("v")
+
+    @app.http("/a")
+    def plain(req: pf.Request) -> str:
+        return req.path
+
+    @app.queue("jobs")
+    def raw(event: pf.CloudEvent) -> None:
+        assert isinstance(event, CloudEvent)
+
+    assert app.function("plain").call.__name__ != "validated_http"
+    assert run_event(app, "raw", b"\x00 not json").ok
+
+
+def test_a_model_defined_below_the_handler_resolves_on_first_call() -> None:
+    app = pf.App("v")
+    got: list[Any] = []
+
+    @app.queue("jobs")
+    def late(item: LateItem) -> None:
+        got.append(item)
+
+    assert run_event(app, "late", {"name": "x"}).ok
+    assert got == [LateItem(name="x")]
+
+
+@dataclass
+class LateItem:
+    name: str
+
+
+def test_an_unresolvable_annotation_fails_loudly() -> None:
+    app = pf.App("v")
+
+    @app.queue("jobs")
+    def broken(item: NoSuchModel) -> None:  # type: ignore[name-defined]  # noqa: F821
+        raise AssertionError
+
+    outcome = run_event(app, "broken", {})
+    assert isinstance(outcome.error, ConfigurationError)
+
+
+def test_async_handlers_get_the_model_too() -> None:
+    app = pf.App("v")
+    got: list[Line] = []
+
+    @app.queue("jobs")
+    async def take(line: Line) -> None:
+        got.append(line)
+
+    assert run_event(app, "take", {"sku": "z"}).ok
+    assert got == [Line("z")]
+
+
+def test_pydantic_and_typing_machinery_load_only_when_used() -> None:
+    probe = (
+        "import sys, portable_fn as pf\n"
+        "from dataclasses import dataclass\n"
+        "app = pf.App('probe')\n"
+        "@dataclass\n"
+        "class M:\n    x: int\n"
+        "@app.queue('jobs')\n"
+        "def h(m: M) -> None: pass\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_invalid_event_goes_to_the_dead_letter_queue_at_once(
+    dev: Callable[..., DevServer], effects: dict[str, str]
+) -> None:
+    server = dev(env=effects)
+    good = CloudEvent.create(type="t", source="/s", data={"sku": "ok", "qty": 2})
+    bad = CloudEvent.create(type="t", source="/s", data={"sku": 42})
+    for event in (good, bad):
+        status, _, _ = server.request(
+            "POST", "/_pf/queues/validated", to_json(event),
+            {"content-type": "application/cloudevents+json"},
+        )
+        assert status == 202
+    dead = server.wait_for(
+        lambda r: r.get("event") == "invocation" and r.get("outcome") == "dead", timeout=15
+    )
+    assert (dead["id"], dead["attempt"], dead["non_retryable"]) == (bad.id, 1, True)
+    assert "UnprocessableEntity" in dead["error"]
+    server.wait_for(lambda r: r.get("event") == "invocation" and r.get("outcome") == "ok")
+    assert [row[1:] for row in effect_lines(effects, "validated")] == [["ok", "2"]]
