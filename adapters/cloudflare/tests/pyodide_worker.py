@@ -24,6 +24,10 @@ ADAPTER = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 DRIVER = ADAPTER / "tests" / "js" / "driver.mjs"
 SDK_VERSION = "1.9.5"
+# wrangler is read, not run: only its config-schema.json. Installing it would pull workerd
+# binaries for every platform, which this registry mirror does not all carry, so `npm ci`
+# could not reproduce the lock file; `npm pack` fetches the one tarball instead.
+WRANGLER_VERSION = "4.164.0"
 TIMEOUT = 120.0
 
 if sys.version_info >= (3, 11):
@@ -115,6 +119,40 @@ def _fetch_sdk(target: Path) -> None:
         for name in wheel.namelist():
             if name.startswith("workers/"):
                 wheel.extract(name, target)
+
+
+def wrangler_schema() -> dict[str, Any]:
+    """The JSON schema of wrangler's configuration, from the pinned wrangler npm tarball."""
+    cache = ADAPTER / "node_modules" / ".cache" / f"wrangler-{WRANGLER_VERSION}-config-schema.json"
+    if not cache.is_file():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise DriverError("npm is required to fetch wrangler's config schema")
+        staging = Path(tempfile.mkdtemp(prefix="cf-wrangler-"))
+        subprocess.run(
+            [
+                npm,
+                "pack",
+                "--silent",
+                f"wrangler@{WRANGLER_VERSION}",
+                "--pack-destination",
+                str(staging),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        import tarfile
+
+        with tarfile.open(next(staging.glob("wrangler-*.tgz"))) as tar:
+            member = tar.extractfile("package/config-schema.json")
+            if member is None:
+                raise DriverError("wrangler tarball has no config-schema.json")
+            data = member.read()
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(data)
+        shutil.rmtree(staging, ignore_errors=True)
+    schema: dict[str, Any] = json.loads(cache.read_text())
+    return schema
 
 
 def producers_of(dist: Path) -> dict[str, str]:

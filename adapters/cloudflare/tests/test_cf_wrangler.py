@@ -4,7 +4,6 @@ exactly the crons, consumers, DLQs and producers the app needs (issue #6, "Done 
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from pyodide_worker import ADAPTER, ensure_node_modules, tomllib
+from pyodide_worker import ADAPTER, ensure_node_modules, tomllib, wrangler_schema
 
 from portable_fn_cloudflare import plan
 
@@ -20,8 +19,7 @@ from portable_fn_cloudflare import plan
 @pytest.fixture(scope="module")
 def validator() -> jsonschema.Draft7Validator:
     ensure_node_modules()
-    schema = json.loads((ADAPTER / "node_modules" / "wrangler" / "config-schema.json").read_text())
-    return jsonschema.Draft7Validator(schema)
+    return jsonschema.Draft7Validator(wrangler_schema())
 
 
 def load(dist: Path) -> dict[str, Any]:
