@@ -50,7 +50,9 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
         path=path,
         headers=headers,
         query=QueryParams(LazyQuery(raw_query)) if raw_query else _NO_QUERY,
-        body=body_bytes(event, trigger),
+        body=body.encode("utf-8")
+        if type(body := event.get("body")) is str and not event.get("isBase64Encoded")
+        else body_bytes(event, trigger),
         client_ip=http.get("sourceIp"),
     )
 

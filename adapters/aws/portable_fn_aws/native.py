@@ -32,10 +32,11 @@ class InvokeContext:
         self.function_name = function_name
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
         self.memory_limit_in_mb = 256
-        self._deadline = time.time() + timeout_ms / 1000
+        # Named as awslambdaric's LambdaContext names it, which the adapter reads directly.
+        self._epoch_deadline_time_in_ms = int((time.time() + timeout_ms / 1000) * 1000)
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.time()) * 1000))
+        return max(0, self._epoch_deadline_time_in_ms - int(time.time() * 1000))
 
 
 def http_v2(request: Request) -> dict[str, Any]:
@@ -204,7 +205,8 @@ def eventbridge_event(
         "detail-type": detail_type,
         "source": source,
         "account": ACCOUNT,
-        "time": format_time(when or datetime.now(timezone.utc)),
+        # EventBridge stamps whole seconds.
+        "time": format_time(when or datetime.now(timezone.utc).replace(microsecond=0)),
         "region": REGION,
         "resources": list(resources),
         "detail": dict(detail),

@@ -49,7 +49,8 @@ RUNTIME_MODULES = (
     "sns",
     "sqs",
 )
-CORE_EXCLUDED = ("_local", "cli.py")  # the local dev runtime and the CLI never run in Lambda
+# The local dev runtime and the CLI never run in Lambda.
+CORE_EXCLUDED = ("_local", "cli.py", "__main__.py")
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
@@ -64,7 +65,10 @@ def package(
     entries: dict[str, bytes] = {}
     for arcname, path in files:
         entries[arcname] = path.read_bytes()
-    entries.update(_package_files("portable_fn", exclude=CORE_EXCLUDED))
+    excluded: tuple[str, ...] = CORE_EXCLUDED
+    if not any(fn.options.get("idempotent") for fn in app.functions.values()):
+        excluded += ("idempotency",)  # the call pipeline imports it only for such functions
+    entries.update(_package_files("portable_fn", exclude=excluded))
     entries.update(_package_files("portable_fn_aws", only=RUNTIME_MODULES))
     entries[f"{settings.handler_module}.py"] = entry_module(app, module).encode("utf-8")
     requirements = _requirements_file(files)

@@ -165,3 +165,19 @@ def test_findings_report_what_aws_honours_differently() -> None:
     messages = [str(f) for f in adapter.findings(app)]
     assert any("at most 2 times" in m and "on_object" in m for m in messages)
     assert any("named at run time" in m and "dynamic" in m for m in messages)
+
+
+def test_idempotency_code_ships_only_when_a_function_uses_it(
+    shop_package: Path, tmp_path: Path
+) -> None:
+    shop_names = zipfile.ZipFile(shop_package / "app.zip").namelist()
+    assert not any(n.startswith("portable_fn/idempotency/") for n in shop_names)
+    app = pf.App("idem")
+
+    @app.queue("jobs", idempotent=True)
+    def job(event: pf.CloudEvent) -> None: ...
+
+    sys.modules[__name__].idem_app = app  # type: ignore[attr-defined]
+    adapter.package(app, f"{__name__}:idem_app", tmp_path)
+    names = zipfile.ZipFile(tmp_path / "app.zip").namelist()
+    assert "portable_fn/idempotency/__init__.py" in names
