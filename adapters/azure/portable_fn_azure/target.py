@@ -14,8 +14,10 @@ https://learn.microsoft.com/azure/azure-functions/functions-host-json.
 
 from __future__ import annotations
 
+import compileall
 import importlib
 import json
+import py_compile
 import shutil
 import sys
 import zipfile
@@ -34,8 +36,7 @@ from portable_fn_azure.options import AzureOptions, setting_name
 __all__ = ["host_json", "local_settings", "package", "requirements"]
 
 BUNDLE = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
-FUNCIGNORE = [".git*", ".vscode", "__pycache__", "*.pyc", ".venv", "local.settings.json",
-              "app.zip", "tests", "test"]
+FUNCIGNORE = [".git*", ".vscode", ".venv", "local.settings.json", "app.zip", "tests", "test"]
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache", ".mypy_cache")
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 
@@ -167,13 +168,21 @@ def _vendor(out_dir: Path) -> None:
         shutil.copytree(source, out_dir / source.name, ignore=_SKIP, dirs_exist_ok=True)
 
 
+def _compile(out_dir: Path) -> None:
+    """Ship bytecode: a zip deploy runs from a read-only mount (WEBSITE_RUN_FROM_PACKAGE), where
+    Python cannot write ``__pycache__``, so without it every cold start compiles every module.
+    Unchecked-hash pycs, because the package never changes once built and a zip keeps
+    modification times only to two seconds."""
+    compileall.compile_dir(out_dir, quiet=1, workers=1,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+
+
 def _zip(out_dir: Path) -> None:
     skip = {"local.settings.json", "app.zip", ".funcignore"}
     with zipfile.ZipFile(out_dir / "app.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(out_dir.rglob("*")):
             relative = path.relative_to(out_dir)
-            if path.is_file() and relative.as_posix() not in skip and "__pycache__" not in (
-                    relative.parts):
+            if path.is_file() and relative.as_posix() not in skip:
                 archive.write(path, relative.as_posix())
 
 
@@ -194,5 +203,10 @@ def package(app: App, app_ref: str, out_dir: Path,
     (out_dir / "requirements.txt").write_text("\n".join(requirements(app, opts)) + "\n",
                                               encoding="utf-8")
     (out_dir / ".funcignore").write_text("\n".join(FUNCIGNORE) + "\n", encoding="utf-8")
+    _compile(out_dir)
     _zip(out_dir)
-    return findings(app, opts)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return [*findings(app, opts), Finding(
+        None, "info", f"bytecode compiled for Python {version}: run the Function App on Python "
+                      f"{version} (or package with the Python it runs) to skip compiling at "
+                      "cold start")]

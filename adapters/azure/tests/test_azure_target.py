@@ -76,7 +76,8 @@ def test_settings_requirements_and_zip(packaged: tuple[Path, Any]) -> None:
     names = zipfile.ZipFile(out / "app.zip").namelist()
     assert "function_app.py" in names and "host.json" in names
     assert "local.settings.json" not in names  # secrets stay local
-    assert not any("__pycache__" in n for n in names)
+    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
+    assert f"portable_fn_azure/__pycache__/_functionapp.{tag}.pyc" in names  # no compile at start
 
 
 def test_findings_report_the_poison_queue(packaged: tuple[Path, Any]) -> None:
@@ -84,6 +85,7 @@ def test_findings_report_the_poison_queue(packaged: tuple[Path, Any]) -> None:
     unsupported = [f for f in findings if f.level == "unsupported"]
     assert [(f.function, "fulfilment-poison" in f.message) for f in unsupported] == [
         ("fulfil", True)]
+    assert any(f.function is None and "bytecode compiled" in f.message for f in findings)
 
 
 def test_the_package_indexes_in_a_fresh_interpreter(packaged: tuple[Path, Any]) -> None:
