@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 RUNTIME_MODULES = (
     "__init__",
     "_common",
+    "_event_handler",
     "_handler",
+    "_http_handler",
     "_http_out",
     "_nested",
     "alb",

@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Event function handlers: queue, topic, storage, event bus, schedule and stream triggers.
+
+Failure semantics per source:
+- SQS: ``batchItemFailures`` with the failed message ids (FIFO: once a message of a group fails
+  the rest of that group fails too, so the group's order holds);
+- Kinesis / DynamoDB Streams: processing stops at the first failure and its sequence number is
+  reported, as Lambda resumes the shard from there (everything after would be replayed anyway);
+- SNS, S3, EventBridge (asynchronous invocations): the error is raised, so Lambda retries it and
+  then sends it to the function's on-failure destination.
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import Context, Outcome, dispatch_event
+from portable_fn.errors import EventDecodeError, PortableFnError
+from portable_fn.events import CloudEvent
+from portable_fn_aws import dynamodb, eventbridge, kinesis, s3, sns, sqs
+from portable_fn_aws._common import decode_error
+from portable_fn_aws._handler import Handler, context_for
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+
+def schedule_handler(app: App, name: str, expression: str) -> Handler:
+    def handler(event: Any, context: Any) -> None:
+        _raise_on_failure(
+            dispatch_event(
+                app,
+                name,
+                eventbridge.schedule_event(event, expression),
+                context_for(name, context, event),
+            )
+        )
+
+    return handler
+
+
+def _raise_on_failure(outcome: Outcome) -> None:
+    if not outcome.ok:
+        # Re-raise the handler's own error: Lambda records its type and retries the event.
+        raise outcome.error or decode_error("lambda", "event", "handler failed")
+
+
+def event_handler(app: App, name: str, *, stream: bool) -> Handler:
+    def handler(event: Any, context: Any) -> Any:
+        records = event.get("Records") if type(event) is dict else None
+        if type(records) is list and records:
+            first = records[0]
+            if sqs.matches_record(first):
+                return _sqs_batch(app, name, records, context, event)
+            if kinesis.matches_record(first):
+                return _stream_batch(app, name, records, context, event, kinesis)
+            if dynamodb.matches_record(first):
+                return _stream_batch(app, name, records, context, event, dynamodb)
+            if sns.matches_record(first) or s3.matches_record(first):
+                _run_async(app, name, records, context, event)
+                return None
+        if eventbridge.matches(event):
+            decoded = eventbridge.to_event(event)
+            if decoded is not None:
+                _raise_on_failure(
+                    dispatch_event(app, name, decoded, context_for(name, context, event))
+                )
+            return None
+        # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
+        raise decode_error("lambda", "event", "not an event shape this adapter knows")
+
+    return handler
+
+
+def _decode_record(record: Any) -> list[CloudEvent]:
+    if sns.matches_record(record):
+        return sns.from_record(record)
+    if s3.matches_record(record):
+        event = s3.from_record(record)
+        return [] if event is None else [event]
+    raise decode_error("lambda", "Records", "mixed record sources in one event")
+
+
+def _run_async(app: App, name: str, records: list[Any], context: Any, native: Any) -> None:
+    """SNS / S3 direct invocations: one event usually; any failure fails the invocation."""
+    ctx = context_for(name, context, native)
+    first_error: BaseException | None = None
+    for record in records:
+        try:
+            events = _decode_record(record)
+        except PortableFnError as exc:
+            first_error = first_error or exc
+            continue
+        for decoded in events:
+            outcome = dispatch_event(app, name, decoded, ctx)
+            if not outcome.ok and first_error is None:
+                first_error = outcome.error
+    if first_error is not None:
+        raise first_error
+
+
+def _sqs_batch(
+    app: App, name: str, records: list[Any], context: Any, native: Any
+) -> sqs.BatchResponse:
+    failed: list[str] = []
+    failed_groups: set[str] = set()
+    contexts: dict[int, Context] = {}  # one per receive count: most batches need one
+    for record in records:
+        message_id = record.get("messageId") if type(record) is dict else None
+        if not isinstance(message_id, str):
+            continue  # no id to report: nothing Lambda could redeliver selectively
+        attributes = record.get("attributes")
+        group = attributes.get("MessageGroupId") if type(attributes) is dict else None
+        if group is not None and group in failed_groups:
+            failed.append(message_id)  # FIFO: keep the group's order behind its failure
+            continue
+        attempt = sqs.attempt(record)
+        ctx = contexts.get(attempt)
+        if ctx is None:
+            ctx = contexts[attempt] = context_for(name, context, native, attempt)
+        try:
+            decoded = sqs.from_record(record)
+            if len(decoded) == 1:  # the common case: one message, one event
+                ok = dispatch_event(app, name, decoded[0], ctx).ok
+            else:
+                ok = all(dispatch_event(app, name, e, ctx).ok for e in decoded)
+        except PortableFnError as exc:
+            ctx.logger.exception("could not decode SQS message", exc=exc)
+            ok = False
+        if not ok:
+            failed.append(message_id)
+            if group is not None:
+                failed_groups.add(group)
+    return sqs.batch_response(failed)
+
+
+def _stream_batch(
+    app: App, name: str, records: list[Any], context: Any, native: Any, codec: Any
+) -> sqs.BatchResponse:
+    ctx = context_for(name, context, native)
+    for record in records:
+        try:
+            ok = dispatch_event(app, name, codec.from_record(record), ctx).ok
+        except PortableFnError as exc:
+            ctx.logger.exception("could not decode stream record", exc=exc)
+            ok = False
+        if not ok:
+            try:
+                return sqs.batch_response([codec.sequence_number(record)])
+            except PortableFnError:
+                # No sequence number to resume from: fail the whole batch (Lambda retries it).
+                raise exc_for(record) from None
+    return sqs.batch_response([])
+
+
+def exc_for(record: Any) -> EventDecodeError:
+    return decode_error(
+        "stream", "sequenceNumber", f"record without a sequence number: {record!r:.200}"
+    )

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The HTTP function handler: API Gateway v2 / function URL, ALB and API Gateway v1 shapes in,
+the same shape out (the native shape is inferred per call: one function may sit behind several).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import dispatch_http
+from portable_fn.errors import EventDecodeError, HTTPError
+from portable_fn.http import Request, Response
+from portable_fn_aws import alb, apigw_v1, apigw_v2
+from portable_fn_aws._handler import Handler, context_for
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+
+def http_handler(app: App, name: str) -> Handler:
+    v2_to, v2_from = apigw_v2.to_request, apigw_v2.from_response
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        to_request: Callable[[dict[str, Any]], Request]
+        from_response: Callable[[Response, dict[str, Any] | None], dict[str, Any]]
+        # HTTP API v2 and function URLs first: the shape the template deploys.
+        if type(event) is dict and event.get("version") == "2.0":
+            # Function URLs send this payload format too (function_url.py).
+            to_request, from_response = v2_to, v2_from
+        elif type(event) is dict and alb.matches(event):
+            to_request, from_response = alb.to_request, alb.from_response
+        elif type(event) is dict and apigw_v1.matches(event):
+            to_request, from_response = apigw_v1.to_request, apigw_v1.from_response
+        else:
+            error = HTTPError("not an HTTP event for this function", status=400)
+            return v2_from(Response.json(error.body(), status=400), None)
+        try:
+            request = to_request(event)
+        except EventDecodeError as exc:
+            response = Response.json(HTTPError(str(exc), status=400).body(), status=400)
+            return from_response(response, event)
+        response = dispatch_http(app, request, context_for(name, context, event), name)
+        return from_response(response, event)
+
+    return handler
