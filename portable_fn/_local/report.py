@@ -117,12 +117,23 @@ def _serving(f: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _log(f: Mapping[str, Any]) -> str:
+    extra = " ".join(f"{k}={v}" for k, v in (f.get("fields") or {}).items())
+    text = f"{f.get('level') or 'LOG':<5} {f.get('function') or '-'}: {f.get('message')}"
+    text = f"{text}  {extra}" if extra else text
+    stack = f.get("stack")
+    if stack:
+        text += "\n" + "\n".join("    " + line for line in str(stack).rstrip().splitlines())
+    return text
+
+
 def _other(f: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in f.items())
 
 
 _RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "invocation": _invocation,
+    "log": _log,
     "serving": _serving,
     "start": lambda f: f"start {_where(f)} id={f.get('id')} attempt={f.get('attempt')}",
     "http": lambda f: (

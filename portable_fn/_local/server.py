@@ -11,14 +11,16 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO, cast
 
 from portable_fn._local.asgi import LocalASGI
 from portable_fn._local.inspect import describe
+from portable_fn._local.logs import ReadableLogs
 from portable_fn._local.report import Reporter
 from portable_fn._local.runtime import Options, Runtime
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
+from portable_fn.log import set_stream
 
 
 def lock_state_dir(state: Path) -> IO[str]:
@@ -65,6 +67,9 @@ def serve(app: App, *, host: str, port: int, options: Options, reporter: Reporte
     sock = bind(host, port)
     bound = sock.getsockname()[1]
     runtime = Runtime(app, options, reporter)
+    if not reporter.json_lines:
+        # JSON log lines -> readable lines (a text stream; TextIO is a nominal type).
+        set_stream(cast(TextIO, ReadableLogs(reporter)))
     asgi = LocalASGI(runtime)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{bound}"
 

@@ -1,0 +1,96 @@
+"""The console reporter and the readable rendering of handler logs."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from portable_fn._local.logs import ReadableLogs
+from portable_fn._local.report import Reporter
+
+
+def test_json_lines_are_one_object_per_record_and_http_lines_are_buffered() -> None:
+    out = io.StringIO()
+    reporter = Reporter(json_lines=True, stream=out)
+    reporter.record("http", method="GET", path="/x", status=200, function="f", duration_ms=1)
+    assert out.getvalue() == ""  # buffered until a flush or another record
+    reporter.record("invocation", function="f", outcome="ok", kind="queue")
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert (first["event"], first["status"]) == ("http", 200)
+    assert (second["event"], second["kind"], second["outcome"]) == ("invocation", "queue", "ok")
+    reporter.record("http", method="GET", path="/y", status=404, function=None, duration_ms=1)
+    reporter.flush()
+    assert json.loads(out.getvalue().splitlines()[-1])["path"] == "/y"
+
+
+def test_readable_lines_retry_delay_and_loud_dead_letter() -> None:
+    out = io.StringIO()
+    reporter = Reporter(json_lines=False, stream=out)
+    common = {
+        "function": "fulfil",
+        "trigger": "queue:fulfilment",
+        "id": "e1",
+        "type": "t",
+        "max_attempts": 4,
+        "duration_ms": 1.5,
+    }
+    reporter.record("start", **common, attempt=1)  # people read outcomes, not starts
+    reporter.record(
+        "invocation",
+        **common,
+        attempt=1,
+        outcome="retry",
+        error="ValueError: x",
+        delay_s=0.7,
+        backoff_s=1.0,
+    )
+    reporter.record(
+        "invocation",
+        **common,
+        attempt=4,
+        outcome="dead",
+        error="ValueError: x",
+        dlq="fulfilment-dlq",
+        delivery=6,
+    )
+    text = out.getvalue()
+    assert "start" not in text
+    assert (
+        "RETRY fulfil [queue:fulfilment]" in text and "retry in 0.7 s (backoff cap 1.0 s)" in text
+    )
+    assert "DEAD-LETTERED to 'fulfilment-dlq'" in text and "attempt=4/4" in text
+
+
+def test_handler_log_lines_become_readable() -> None:
+    out = io.StringIO()
+    sink = ReadableLogs(Reporter(json_lines=False, stream=out))
+    line = json.dumps(
+        {
+            "level": "INFO",
+            "message": "order fulfilled",
+            "function": "fulfil",
+            "invocation_id": "x-1",
+            "event_id": "e1",
+            "order_id": "o-7",
+        }
+    )
+    sink.write(line[:10])  # a line may arrive in pieces
+    assert out.getvalue() == ""
+    sink.write(line[10:] + "\n")
+    sink.write(
+        json.dumps(
+            {
+                "level": "ERROR",
+                "message": "failed",
+                "function": "fulfil",
+                "stack": "Traceback (most recent call last):\nValueError: x\n",
+            }
+        )
+        + "\n"
+    )
+    sink.write("plain text from print\n")
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("INFO  fulfil: order fulfilled  order_id=o-7")
+    assert lines[1].endswith("ERROR fulfil: failed")
+    assert lines[2:4] == ["    Traceback (most recent call last):", "    ValueError: x"]
+    assert lines[4].endswith("plain text from print")
