@@ -1,0 +1,70 @@
+"""Routing and the local Publisher, committing to a real SQLite store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import portable_fn as pf
+from portable_fn._local.broker import LocalPublisher, Routes
+from portable_fn._local.store import Store
+from portable_fn.events import CloudEvent, from_json
+
+
+def _app() -> pf.App:
+    app = pf.App("routes")
+
+    @app.topic("orders")
+    def audit(event: pf.CloudEvent) -> None: ...
+
+    @app.topic("orders")
+    def mail(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent) -> None: ...
+
+    @app.event("com.example.invoice.*")
+    def any_invoice(event: pf.CloudEvent) -> None: ...
+
+    @app.event("com.example.invoice.paid", source="/billing")
+    def paid_from_billing(event: pf.CloudEvent) -> None: ...
+
+    return app
+
+
+def test_routes_fan_out_compete_and_match_types() -> None:
+    routes = Routes.of(_app())
+    assert routes.for_topic("orders") == ("audit", "mail")
+    assert routes.for_topic("nobody") == ()
+    assert routes.for_queue("jobs") == ("work",)
+    paid = CloudEvent.create(type="com.example.invoice.paid", source="/billing")
+    assert routes.for_event(paid) == ("any_invoice", "paid_from_billing")
+    elsewhere = paid.replace(source="/shop")
+    assert routes.for_event(elsewhere) == ("any_invoice",)
+    assert routes.for_event(paid.replace(type="com.example.order.paid")) == ()
+
+
+def test_publisher_commits_each_event_with_its_deliveries(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.sqlite3")
+    seen: list[tuple[str, str, tuple[str, ...]]] = []
+    publisher = LocalPublisher(
+        store, Routes.of(_app()), lambda kind, name, ev, fns: seen.append((kind, name, fns))
+    )
+    event = CloudEvent.create(type="t", source="/s", data={"n": 1})
+    publisher.publish("orders", event)
+    publisher.send("jobs", event, delay=30)
+    publisher.emit(event.replace(type="com.example.invoice.sent"))
+    publisher.publish("nobody", event)  # stored, delivered to no one, and reported
+    assert seen == [
+        ("topic", "orders", ("audit", "mail")),
+        ("queue", "jobs", ("work",)),
+        ("event", "com.example.invoice.sent", ("any_invoice",)),
+        ("topic", "nobody", ()),
+    ]
+    rows = store.deliveries()
+    assert [d.function for d in rows] == ["audit", "mail", "work", "any_invoice"]
+    assert from_json(rows[0].event) == event  # id, type, source, data as published
+    delayed = next(d for d in rows if d.function == "work")
+    assert delayed.due > time.time() + 25
+    due_now = [d.function for d in store.claim_due(time.time(), 10)]
+    assert due_now == ["audit", "mail", "any_invoice"]
