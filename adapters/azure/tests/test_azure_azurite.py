@@ -13,6 +13,7 @@ with what Azurite reports.
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from typing import Any
 
@@ -150,3 +151,12 @@ def test_blob_upload_reaches_storage_handler_in_portable_shape(azurite: str, eve
     assert received.data == {"bucket": "uploads", "key": key, "size": len(payload),
                              "etag": props.etag.strip('"'), "action": "created",
                              "content_type": "image/png"}
+
+
+def test_send_with_delay_stays_invisible(azurite: str) -> None:
+    queue = f"later-{uuid.uuid4().hex[:8]}"
+    publisher = AzurePublisher(env={"AzureWebJobsStorage": azurite})
+    publisher.send(queue, CloudEvent.create(type="t", source="/s", data={}), delay=30)
+    publisher.send(queue, CloudEvent.create(type="t", source="/s", data={"now": True}))
+    visible = _received(azurite, queue)
+    assert [json.loads(m.content)["data"] for m in visible] == [{"now": True}]
