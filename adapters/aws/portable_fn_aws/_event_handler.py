@@ -14,14 +14,17 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.htm
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import Context, Outcome, dispatch_event
+from portable_fn.adapter import OK, Context, Outcome, dispatch_event
 from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn_aws import dynamodb, eventbridge, kinesis, s3, sns, sqs
 from portable_fn_aws._common import decode_error
 from portable_fn_aws._handler import Handler, context_for
+from portable_fn_aws.publisher import AwsPublisher
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -47,13 +50,44 @@ def _raise_on_failure(outcome: Outcome) -> None:
         raise outcome.error or decode_error("lambda", "event", "handler failed")
 
 
+DeadLetter = Callable[[dict[str, Any], str, "str | None", Context], bool]
+DEAD_LETTER_ENV = "PF_DEAD_LETTER_URL"  # set by the template for queue and topic consumers
+
+
+def _dead_letter_sender() -> DeadLetter | None:
+    url = os.environ.get(DEAD_LETTER_ENV)
+    if not url:
+        return None
+    senders: list[AwsPublisher] = []
+
+    def send(record: dict[str, Any], reason: str, group: str | None, ctx: Context) -> bool:
+        if not senders:
+            senders.append(AwsPublisher())
+        try:
+            senders[0].dead_letter(
+                url,
+                str(record.get("body", "")),
+                reason=reason,
+                group=group,
+                deduplication_id=str(record.get("messageId")),
+            )
+        except PortableFnError as exc:
+            ctx.logger.exception("could not dead-letter the message; SQS will retry it", exc=exc)
+            return False
+        return True
+
+    return send
+
+
 def event_handler(app: App, name: str, *, stream: bool) -> Handler:
+    dead_letter = _dead_letter_sender()
+
     def handler(event: Any, context: Any) -> Any:
         records = event.get("Records") if type(event) is dict else None
         if type(records) is list and records:
             first = records[0]
             if sqs.matches_record(first):
-                return _sqs_batch(app, name, records, context, event)
+                return _sqs_batch(app, name, records, context, event, dead_letter)
             if kinesis.matches_record(first):
                 return _stream_batch(app, name, records, context, event, kinesis)
             if dynamodb.matches_record(first):
@@ -102,7 +136,12 @@ def _run_async(app: App, name: str, records: list[Any], context: Any, native: An
 
 
 def _sqs_batch(
-    app: App, name: str, records: list[Any], context: Any, native: Any
+    app: App,
+    name: str,
+    records: list[Any],
+    context: Any,
+    native: Any,
+    dead_letter: DeadLetter | None,
 ) -> sqs.BatchResponse:
     failed: list[str] = []
     failed_groups: set[str] = set()
@@ -120,19 +159,30 @@ def _sqs_batch(
         ctx = contexts.get(attempt)
         if ctx is None:
             ctx = contexts[attempt] = context_for(name, context, native, attempt)
+        outcome: Outcome
         try:
             decoded = sqs.from_record(record)
-            if len(decoded) == 1:  # the common case: one message, one event
-                ok = dispatch_event(app, name, decoded[0], ctx).ok
-            else:
-                ok = all(dispatch_event(app, name, e, ctx).ok for e in decoded)
+            outcome = OK
+            for event in decoded:  # almost always exactly one
+                outcome = dispatch_event(app, name, event, ctx)
+                if not outcome.ok:
+                    break
         except PortableFnError as exc:
             ctx.logger.exception("could not decode SQS message", exc=exc)
-            ok = False
-        if not ok:
-            failed.append(message_id)
-            if group is not None:
-                failed_groups.add(group)
+            outcome = Outcome(False, exc, retryable=False)
+        if outcome.ok:
+            continue
+        # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the dead-letter
+        # queue, keeping the retries unspent, when the template named one.
+        if (
+            not outcome.retryable
+            and dead_letter is not None
+            and dead_letter(record, outcome.reason or "failed", group, ctx)
+        ):
+            continue
+        failed.append(message_id)
+        if group is not None:
+            failed_groups.add(group)
     return sqs.batch_response(failed)
 
 

@@ -71,6 +71,11 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         "Events": _events(b, fn),
     }
     policies, variables = _grants(b, fn)
+    dlq = _consumer_dead_letter(fn)
+    if dlq is not None:
+        # Messages that retrying cannot fix go straight here (the handler sends them).
+        policies.append({"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}}})
+        variables["PF_DEAD_LETTER_URL"] = ref(dlq)
     if policies:
         properties["Policies"] = policies
     if variables:
@@ -95,6 +100,20 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
         }
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
+
+
+def _consumer_dead_letter(fn: Function) -> str | None:
+    """The logical id of the dead-letter queue behind an SQS-fed function, if it has one."""
+    t = fn.trigger
+    if isinstance(t, Queue):
+        return logical(t.dead_letter_name, "Queue")
+    if isinstance(t, Topic):
+        return logical(_inbox_dead_letter(fn.name, t), "Queue")
+    return None
+
+
+def _inbox_dead_letter(function: str, t: Topic) -> str:
+    return t.dead_letter or f"{function}-inbox-dlq"
 
 
 def _http_api(b: Builder, iam: bool) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from portable_fn.errors import PublishError
-from portable_fn.events import CloudEvent, to_json
+from portable_fn.events import CloudEvent, new_id, to_json
 
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
 _ATTRIBUTES = {"content-type": {"DataType": "String", "StringValue": STRUCTURED}}
@@ -124,6 +124,29 @@ class AwsPublisher:
                 f"EventBridge refused the event: {failed.get('ErrorCode')} "
                 f"{failed.get('ErrorMessage')}"
             )
+
+    def dead_letter(
+        self,
+        queue_url: str,
+        body: str,
+        *,
+        reason: str,
+        group: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> None:
+        """Move a message that retrying cannot fix to its dead-letter queue, unchanged, with
+        the reason in a message attribute (what a redrive tool shows)."""
+        params: dict[str, Any] = {
+            "QueueUrl": queue_url,
+            "MessageBody": body,
+            "MessageAttributes": {
+                "pf-failure-reason": {"DataType": "String", "StringValue": reason[:1024]},
+            },
+        }
+        if queue_url.endswith(".fifo"):
+            params["MessageGroupId"] = group or "default"
+            params["MessageDeduplicationId"] = deduplication_id or new_id()
+        self._call("sqs", "send_message", "dead-letter queue", params)
 
     def _call(self, service: str, method: str, target: str, params: dict[str, Any]) -> Any:
         try:

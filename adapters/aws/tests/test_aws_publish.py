@@ -203,3 +203,44 @@ def test_template_queue_dead_letters_after_max_retries(
     assert attempts == max_retries + 1
     (dead,) = _receive(dlq_url)
     assert from_json(dead["Body"]).id == poison.id
+
+
+def test_non_retryable_failures_go_straight_to_the_dead_letter_queue(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dlq_url, _ = _queue("jobs-dlq")
+    app = pf.App("dl")
+    calls: list[int] = []
+
+    @app.queue("jobs", max_retries=5)
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        calls.append(ctx.attempt)
+        if event.data == "bad":
+            raise pf.NonRetryable("order references a deleted customer")
+        if event.data == "flaky":
+            raise TimeoutError("try again")
+
+    bad = native.sqs_record('"bad"', queue="jobs")
+    bad["body"] = "bad"
+    flaky = native.sqs_record("flaky", queue="jobs")
+    undecodable = native.sqs_record('{"specversion": "1.0"}', queue="jobs")  # invalid event
+    batch = {"Records": [bad, flaky, undecodable]}
+    # Without a dead-letter queue configured, every failure is left to SQS's redrive.
+    assert lambda_handler(app, "job")(batch, CTX) == {
+        "batchItemFailures": [
+            {"itemIdentifier": bad["messageId"]},
+            {"itemIdentifier": flaky["messageId"]},
+            {"itemIdentifier": undecodable["messageId"]},
+        ]
+    }
+    monkeypatch.setenv("PF_DEAD_LETTER_URL", dlq_url)
+    out = lambda_handler(app, "job")(batch, CTX)
+    # Only the retryable failure is redelivered; the others are in the DLQ after one attempt.
+    assert out == {"batchItemFailures": [{"itemIdentifier": flaky["messageId"]}]}
+    client = boto3.client("sqs")
+    dead = client.receive_message(
+        QueueUrl=dlq_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert sorted(m["Body"] for m in dead) == sorted(["bad", '{"specversion": "1.0"}'])
+    reasons = {m["Body"]: m["MessageAttributes"]["pf-failure-reason"]["StringValue"] for m in dead}
+    assert "deleted customer" in reasons["bad"]

@@ -94,8 +94,17 @@ def test_policies_grant_only_what_each_function_publishes_to(shop_package: Path)
     }
     request = resources["RequestFulfilmentFunction"]["Properties"]
     assert request["Policies"] == [
-        {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["FulfilmentQueue", "QueueName"]}}}
+        {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["FulfilmentQueue", "QueueName"]}}},
+        # its inbox's dead-letter queue, for messages that retrying cannot fix
+        {
+            "SQSSendMessagePolicy": {
+                "QueueName": {"Fn::GetAtt": ["RequestFulfilmentInboxDlqQueue", "QueueName"]}
+            }
+        },
     ]
+    assert request["Environment"]["Variables"]["PF_DEAD_LETTER_URL"] == {
+        "Ref": "RequestFulfilmentInboxDlqQueue"
+    }
     assert "Policies" not in resources["GetOrderFunction"]["Properties"]
 
 
