@@ -144,6 +144,10 @@ _RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f"accepted {f.get('kind')} {f.get('name')!r} id={f.get('id')} "
         f"type={f.get('type')} -> {', '.join(f.get('functions', [])) or '(none)'}"
     ),
+    "recovered": lambda f: (
+        f"RECOVERED {f.get('deliveries')} delivery(ies) in flight when the last run stopped: "
+        "running them again"
+    ),
     "warning": lambda f: f"WARNING {f.get('message')}",
     "error": lambda f: f"ERROR {f.get('message')}",
 }
