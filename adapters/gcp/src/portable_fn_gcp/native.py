@@ -24,6 +24,8 @@ from typing import Any, Protocol
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, decode_data, encode_data, from_dict, from_http
 
+from portable_fn_gcp import timestamps
+
 __all__ = ["NativeCloudEvent", "from_native", "from_request"]
 
 _CORE = frozenset(
@@ -45,6 +47,8 @@ class NativeCloudEvent(Protocol):
 def from_request(headers: Mapping[str, str], body: bytes, *, trigger: str) -> CloudEvent:
     """An event from the raw HTTP request, either content mode."""
     lowered = {k.lower(): v for k, v in headers.items()}
+    if "ce-time" in lowered:
+        lowered["ce-time"] = timestamps.normalise(lowered["ce-time"])
     try:
         if lowered.get("content-type", "").lower().startswith(_STRUCTURED):
             obj = json.loads(body)
@@ -78,6 +82,9 @@ def normalise(obj: Mapping[str, Any]) -> dict[str, Any]:
     """Core attributes as they are; extensions lower-cased, invalid ones dropped."""
     out: dict[str, Any] = {}
     for key, value in obj.items():
+        if key == "time" and isinstance(value, str):
+            out[key] = timestamps.normalise(value)
+            continue
         if key in _CORE or key in _DATA:
             out[key] = value
             continue

@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from portable_fn.errors import EventDecodeError
-from portable_fn.events import CloudEvent, decode_data, parse_time
+from portable_fn.events import CloudEvent, decode_data
 
+from portable_fn_gcp import timestamps
 from portable_fn_gcp.binding import from_message
 
 __all__ = ["PUBLISHED", "PublishedMessage", "is_published", "parse", "unwrap"]
@@ -108,7 +109,7 @@ def unwrap(envelope: CloudEvent, *, trigger: str) -> tuple[CloudEvent, Published
             id=message.message_id or envelope.id,
             source=envelope.source,
             type=envelope.type,
-            time=parse_time(message.publish_time) if message.publish_time else envelope.time,
+            time=timestamps.parse(message.publish_time) if message.publish_time else envelope.time,
             datacontenttype=content_type,
             data=data,
             extensions=extensions,

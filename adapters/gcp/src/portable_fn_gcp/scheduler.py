@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent, parse_time, schedule_data
+from portable_fn.events import CloudEvent, schedule_data
 
-from portable_fn_gcp import pubsub
+from portable_fn_gcp import pubsub, timestamps
 
 __all__ = ["EXECUTED", "from_event", "from_headers"]
 
@@ -72,7 +72,7 @@ def _event(job: str, when: datetime, *, function: str, expression: str) -> Cloud
 
 def _time(text: str) -> datetime:
     try:
-        return parse_time(text)
+        return timestamps.parse(text)
     except InvalidCloudEventError as exc:
         raise EventDecodeError(
             f"bad schedule time {text!r}", provider="gcp", trigger="schedule", field="time"

@@ -19,7 +19,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from portable_fn.errors import EventDecodeError
-from portable_fn.events import CloudEvent, parse_time, storage_data
+from portable_fn.events import CloudEvent, storage_data
+
+from portable_fn_gcp import timestamps
 
 __all__ = [
     "ACTIONS",
@@ -123,7 +125,7 @@ def _time(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return parse_time(text)
+        return timestamps.parse(text)
     except ValueError:
         raise _error("attributes.eventTime", f"not an RFC 3339 time: {text!r}") from None
 
