@@ -12,11 +12,13 @@ with what Azurite reports.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import uuid
 from typing import Any
 
+import portable_fn as pf
 import pytest
 from portable_fn import App
 from portable_fn.errors import NonRetryable
@@ -36,7 +38,7 @@ def _invocation(message: Any) -> dict[str, Any]:
     body = message.content
     return {
         "binding": "queueTrigger",
-        "data": {"type": "bytes", "base64": __import__("base64").b64encode(body).decode()},
+        "data": {"type": "bytes", "base64": base64.b64encode(body).decode()},
         "metadata": {
             "Id": message.id, "DequeueCount": message.dequeue_count,
             "InsertionTime": message.inserted_on.isoformat(),
@@ -54,7 +56,7 @@ def _app(connection: str, queue: str) -> tuple[App, list[CloudEvent]]:
 
     @app.http("/orders", methods=["POST"])
     def create(req: Any) -> dict[str, str]:
-        event = __import__("portable_fn").send(queue, req.json(), type="com.example.order")
+        event = pf.send(queue, req.json(), type="com.example.order")
         return {"event_id": event.id}
 
     @app.queue(queue, max_retries=2)
@@ -71,8 +73,6 @@ def _app(connection: str, queue: str) -> tuple[App, list[CloudEvent]]:
 
 
 def _post(body: bytes) -> dict[str, Any]:
-    import base64
-
     return {"binding": "httpTrigger", "data": {"type": "http", "value": {
         "method": "POST", "url": "https://azurite.azurewebsites.net/orders",
         "headers": {"content-type": "application/json"}, "query": {}, "params": {},
@@ -85,7 +85,7 @@ def test_send_then_trigger_gives_the_original_cloudevent(azurite: str) -> None:
     native = function_app(app)
     response = worker.invoke(native, "create", _post(b'{"sku": "blue-mug"}'))
     assert response.status_code == 200
-    event_id = __import__("json").loads(response.get_body())["event_id"]
+    event_id = json.loads(response.get_body())["event_id"]
 
     [message] = _received(azurite, queue)
     raw = queue_client(azurite, queue)  # the wire text is base64, as the host expects
@@ -107,8 +107,8 @@ def test_wire_format_is_base64_of_a_structured_cloudevent(azurite: str) -> None:
     AzurePublisher(env={"AzureWebJobsStorage": azurite}).send(queue, event)
     plain = QueueClient.from_connection_string(azurite, queue)  # no decode policy
     [message] = list(plain.receive_messages())
-    text = __import__("base64").b64decode(message.content)
-    assert __import__("json").loads(text)["id"] == event.id
+    text = base64.b64decode(message.content)
+    assert json.loads(text)["id"] == event.id
 
 
 def test_non_retryable_goes_to_the_poison_queue_at_once(azurite: str,
@@ -122,7 +122,7 @@ def test_non_retryable_goes_to_the_poison_queue_at_once(azurite: str,
     [message] = _received(azurite, queue)
     worker.invoke(native, "work", _invocation(message))  # returns: acknowledged
     [poisoned] = _received(azurite, f"{queue}-poison")
-    assert __import__("json").loads(poisoned.content)["id"] == event.id
+    assert json.loads(poisoned.content)["id"] == event.id
     assert seen == []
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -90,7 +91,7 @@ def test_non_retryable_without_storage_setting_raises_for_the_host(
 
 
 @pytest.mark.xfail(
-    __import__("sys").version_info < (3, 11), strict=True,
+    sys.version_info < (3, 11), strict=True,
     reason="core portable_fn.events.parse_time: Python 3.10's fromisoformat takes only 3 or 6 "
            "fraction digits; RFC 3339 allows any (lead request in the Azure adapter report)")
 def test_cloudevent_time_with_a_one_digit_fraction(event: Any) -> None:

@@ -1,0 +1,84 @@
+"""Done-means 2 (azure): an app packaged with declared retry policies; the generated
+``host.json`` carries the Storage Queue policy (``maxDequeueCount`` = max_retries + 1, the first
+backoff as ``visibilityTimeout``, poison queue), Event Hubs functions carry an exponential
+retry policy the host reads from the indexed metadata, and what Azure cannot honour (exponential
+backoff on queues, a named dead-letter queue) is reported as a finding. Real packaging and the
+real ``azure.functions`` indexing; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import portable_fn as pf
+from portable_fn.adapter import Finding
+from portable_fn_azure import function_app
+from portable_fn_azure.adapter import AzureAdapter
+
+app = pf.App("retries")
+ORDERS = pf.Retry(max_retries=7, initial_backoff=5.0, max_backoff=120.0, jitter=False)
+CLICKS = pf.Retry(max_retries=3, initial_backoff=2.0, max_backoff=90.0)
+
+
+@app.queue("orders", retry=ORDERS, dead_letter="orders-dead")
+def take_order(event: pf.CloudEvent) -> None: ...
+
+
+@app.stream("clicks", max_retries=CLICKS.max_retries)
+def count_clicks(event: pf.CloudEvent) -> None: ...
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Finding]]:
+    out = tmp_path_factory.mktemp("retries") / "azure"
+    return out, AzureAdapter().package(app, f"{__name__}:app", out)
+
+
+def timespan(value: str) -> float:
+    hours, minutes, seconds = value.split(":")
+    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def test_host_json_carries_the_queue_policy(packaged: tuple[Path, list[Finding]]) -> None:
+    host = json.loads((packaged[0] / "host.json").read_text())
+    queues = host["extensions"]["queues"]
+    assert queues["maxDequeueCount"] == ORDERS.max_retries + 1
+    assert timespan(queues["visibilityTimeout"]) == ORDERS.initial_backoff
+
+
+def test_what_storage_queues_cannot_honour_is_reported(
+    packaged: tuple[Path, list[Finding]],
+) -> None:
+    mine = [f for f in packaged[1] if f.function == "take_order"]
+    assert any("backoff" in f.message for f in mine), [str(f) for f in mine]
+    assert any(f.level == "unsupported" and "orders-poison" in f.message for f in mine)
+
+
+def test_event_hubs_functions_retry_with_exponential_backoff() -> None:
+    native = function_app(app)
+    (clicks,) = [f for f in native.get_functions() if f.get_function_name() == "count_clicks"]
+    retry = clicks.get_settings_dict("retry_policy")
+    assert retry is not None
+    assert retry["strategy"] == "exponential_backoff"
+    assert int(retry["max_retry_count"]) == CLICKS.max_retries
+
+
+def test_a_sub_second_backoff_still_waits() -> None:
+    # visibilityTimeout is a TimeSpan ("00:00:00.5" is valid): a declared 0.5 s first backoff
+    # must not become "00:00:00", which retries a failed message at once.
+    quick = pf.App("quick")
+
+    @quick.queue("jobs", retry=pf.Retry(max_retries=2, initial_backoff=0.5))
+    def job(event: pf.CloudEvent) -> None: ...
+
+    from portable_fn_azure.options import AzureOptions
+    from portable_fn_azure.target import host_json
+
+    visibility = host_json(quick, AzureOptions())["extensions"]["queues"]["visibilityTimeout"]
+    assert timespan(visibility) > 0, visibility
+
+
