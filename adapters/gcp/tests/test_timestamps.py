@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from portable_fn.errors import InvalidCloudEventError
+
 from portable_fn_gcp.native import from_request
 from portable_fn_gcp.timestamps import parse
 
