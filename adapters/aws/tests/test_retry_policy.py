@@ -8,7 +8,6 @@ is mocked.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest

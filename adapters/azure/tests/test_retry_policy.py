@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 import portable_fn as pf
+import pytest
 from portable_fn.adapter import Finding
+
 from portable_fn_azure import function_app
 from portable_fn_azure.adapter import AzureAdapter
 
