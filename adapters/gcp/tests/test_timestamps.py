@@ -34,7 +34,14 @@ def test_not_a_timestamp() -> None:
 
 def test_binary_ce_time_with_two_digits() -> None:
     event = from_request(
-        {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "s", "ce-type": "t",
-         "ce-time": "2019-10-12T07:20:50.52Z"}, b"", trigger="event",
+        {
+            "ce-specversion": "1.0",
+            "ce-id": "1",
+            "ce-source": "s",
+            "ce-type": "t",
+            "ce-time": "2019-10-12T07:20:50.52Z",
+        },
+        b"",
+        trigger="event",
     )
     assert event.time == datetime(2019, 10, 12, 7, 20, 50, 520000, tzinfo=timezone.utc)
