@@ -146,3 +146,21 @@ def chaos(job: Job, ctx: pf.Context) -> None:
         _held.gate = False
         GATE.release()
         raise
+
+
+# -- retry policy: the local runtime's delays ----------------------------------------------------
+
+FLAKY = pf.Retry(max_retries=3, initial_backoff=0.1, max_backoff=0.25, jitter=False)
+JITTERY = pf.Retry(max_retries=4, initial_backoff=0.1, max_backoff=0.3, jitter=True)
+
+
+@app.queue("flaky", retry=FLAKY)
+def flaky(event: pf.CloudEvent) -> None:
+    effect("flaky", event.id, time.time())
+    raise RuntimeError("always fails")
+
+
+@app.queue("jittery", retry=JITTERY)
+def jittery(event: pf.CloudEvent) -> None:
+    effect("jittery", event.id, time.time())
+    raise RuntimeError("always fails")
