@@ -164,7 +164,14 @@ def producers_of(dist: Path) -> dict[str, str]:
 class PyodideWorker:
     """One Node process running one generated Worker; ``close()`` stops it."""
 
-    def __init__(self, sdk: Path, dist: Path | None, *, entry: str | None = "entry") -> None:
+    def __init__(
+        self,
+        sdk: Path,
+        dist: Path | None,
+        *,
+        entry: str | None = "entry",
+        preload: tuple[str, ...] = (),
+    ) -> None:
         # A file, not a pipe: Python's log lines go to stderr and must never block the driver.
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
         self.proc = subprocess.Popen(
@@ -180,6 +187,7 @@ class PyodideWorker:
             "srcDir": str(dist / "src") if dist else None,
             "entry": entry if dist else None,
             "producers": producers_of(dist) if dist else {},
+            "preload": list(preload),
         }
         try:
             self.ready = self._exchange(setup)
