@@ -93,7 +93,10 @@ class Deliverer:
     def wake(self) -> None:
         """Thread-safe: something was enqueued, look again now."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+            # A handler thread may publish after shutdown closed the loop: the event is
+            # committed already and runs at the next start, so there is nothing to wake.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
