@@ -5,6 +5,7 @@ each native event the way its provider expects."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
+from portable_fn.events import from_json
 from portable_fn_aws import native
 
 from aws_fixtures import load
@@ -75,12 +77,34 @@ def _v2(method: str, path: str, body: str | None = None) -> dict[str, Any]:
 
 
 def test_http_shapes(run: Any) -> None:
-    sns = boto3.client("sns")
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
     topic = sns.create_topic(Name="order-events")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn["Attributes"]["QueueArn"])
     api = run("create_order", {"PF_TOPIC_ORDER_EVENTS": topic})
     created = api.invoke(_v2("POST", "/orders", '{"sku": "book", "id": "o-1"}'))
     assert created.ok and created.body["statusCode"] == 202
     assert json.loads(created.body["body"])["id"] == "o-1"
+    # The same function behind a REST API, an ALB (base64 body) and a function URL.
+    rest = load("sam_apigw_v1.json")
+    rest.update(httpMethod="POST", path="/orders", body='{"sku": "pen"}', isBase64Encoded=False)
+    balancer = load("sam_alb.json")
+    balancer.update(path="/orders", body=base64.b64encode(b'{"sku": "ink"}').decode())
+    url = load("function_url.json")
+    url.update(rawPath="/orders", rawQueryString="", body='{"sku": "cup"}')
+    url["requestContext"]["http"].update(method="POST", path="/orders")
+    for event in (rest, balancer, url):
+        result = api.invoke(event)
+        assert result.ok and result.body["statusCode"] == 202, result
+        assert json.loads(result.body["body"])["id"]
+    assert result.body["headers"]["content-type"] == "application/json"
+    assert "statusDescription" not in result.body
+    # What the runtime process published (boto3 inside it, pointed at moto) fanned out to SQS.
+    messages = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10)["Messages"]
+    published = [from_json(json.loads(m["Body"])["Message"]) for m in messages]
+    assert sorted(e.data["sku"] for e in published) == ["book", "cup", "ink", "pen"]
+    assert {e.type for e in published} == {"com.example.order.created"}
     bad = api.invoke(_v2("POST", "/orders", "not json"))
     assert bad.body["statusCode"] == 400 and bad.body["isBase64Encoded"] is False
     assert json.loads(bad.body["body"])["error"]["status"] == 400
