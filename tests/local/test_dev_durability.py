@@ -179,3 +179,35 @@ def test_fifo_queue_delivers_in_order_through_a_retry(dev: Callable[..., DevServ
         ("f-1", "ok"),
         ("f-2", "ok"),
     ]
+
+
+def test_http_translation_keeps_bytes_params_cookies_and_repeated_headers(
+    dev: Callable[..., DevServer],
+) -> None:
+    import http.client
+
+    server = dev(SLOW)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    body = bytes(range(256))
+    conn.request(
+        "POST",
+        "/echo/a/b%20c?tag=x&tag=y",
+        body=body,
+        headers={"Cookie": "sid=abc; theme=dark", "X-Agent": "test"},
+    )
+    resp = conn.getresponse()
+    assert resp.status == 201
+    assert resp.read() == bytes(reversed(body))
+    meta = json.loads(resp.getheader("x-meta") or "{}")
+    assert meta == {
+        "rest": "a/b c",
+        "tags": ["x", "y"],
+        "agent": "test",
+        "cookies": {"sid": "abc", "theme": "dark"},
+        "client": "127.0.0.1",
+    }
+    assert [v for k, v in resp.getheaders() if k.lower() == "set-cookie"] == [
+        "a=1; Path=/",
+        "b=2; HttpOnly",
+    ]
+    conn.close()

@@ -6,6 +6,7 @@ flight; ``slow``/``fast`` show that a blocking sync HTTP handler does not stall 
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -63,3 +64,28 @@ def ordered(event: pf.CloudEvent, ctx: pf.Context) -> None:
     """FIFO: message 1 fails once; message 2 must wait for it."""
     if event.data["n"] == 1 and ctx.attempt == 1:
         raise ValueError("first try of message 1")
+
+
+@app.http("/echo/{rest+}", methods=["POST"])
+def echo(req: pf.Request) -> pf.Response:
+    """Everything the ASGI translation carries, sent back: path params, multi-valued query,
+    cookies, raw bytes; answered as binary with two Set-Cookie headers."""
+    meta = {
+        "rest": req.path_params["rest"],
+        "tags": req.query.getall("tag"),
+        "cookies": req.cookies,
+        "agent": req.headers.get("x-agent"),
+        "client": req.client_ip,
+    }
+    return pf.Response(
+        status=201,
+        headers=pf.Headers(
+            [
+                ("content-type", "application/octet-stream"),
+                ("x-meta", json.dumps(meta, sort_keys=True)),
+                ("set-cookie", "a=1; Path=/"),
+                ("set-cookie", "b=2; HttpOnly"),
+            ]
+        ),
+        body=bytes(reversed(req.body)),
+    )
