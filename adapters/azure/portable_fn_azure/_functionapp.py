@@ -22,7 +22,7 @@ from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, 
 
 from portable_fn_azure import http as http_codec
 from portable_fn_azure._invoke import context_for, run_event
-from portable_fn_azure.options import AzureOptions
+from portable_fn_azure.options import AzureOptions, timespan
 
 if TYPE_CHECKING:
     from portable_fn_azure import ncrontab
@@ -313,14 +313,9 @@ def _register_stream(native: func.FunctionApp, app: App, function: Function,
         cardinality="many", consumer_group="$Default")(entry)
     decorated = native.retry(
         strategy="exponential_backoff", max_retry_count=str(retry.max_retries),
-        minimum_interval=_timespan(retry.initial_backoff),
-        maximum_interval=_timespan(retry.max_backoff))(decorated)
+        minimum_interval=timespan(retry.initial_backoff),
+        maximum_interval=timespan(retry.max_backoff))(decorated)
     _named(native, function)(decorated)
-
-
-def _timespan(seconds: float) -> str:
-    whole = max(1, round(seconds))
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
 REGISTRARS: dict[type[Any], Registrar] = {

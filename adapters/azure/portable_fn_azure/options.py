@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["AzureOptions", "setting_name"]
+__all__ = ["AzureOptions", "setting_name", "timespan"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,3 +49,12 @@ def setting_name(resource: str, suffix: str) -> str:
     """App setting for a per-resource value: ``setting_name("order-events", "ENDPOINT")`` is
     ``EVENTGRID_ORDER_EVENTS_ENDPOINT`` (settings are environment variables: no hyphens)."""
     return f"EVENTGRID_{_NON_WORD.sub('_', resource).upper()}_{suffix}"
+
+
+def timespan(seconds: float) -> str:
+    """A .NET TimeSpan (``hh:mm:ss[.fff]``), as host.json and retry policies take durations.
+    Fractions are kept to the millisecond: 0.5 s must not become ``00:00:00`` (no wait)."""
+    millis = max(0, round(seconds * 1000))
+    whole, fraction = divmod(millis, 1000)
+    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return f"{text}.{fraction:03d}" if fraction else text

@@ -31,7 +31,7 @@ from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
 from portable_fn_azure.findings import findings, queue_settings
-from portable_fn_azure.options import AzureOptions, setting_name
+from portable_fn_azure.options import AzureOptions, setting_name, timespan
 
 __all__ = ["host_json", "local_settings", "package", "requirements"]
 
@@ -41,11 +41,6 @@ _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache",
 DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 
 
-def _timespan(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
 def host_json(app: App, options: AzureOptions) -> dict[str, Any]:
     extensions: dict[str, Any] = {"http": {"routePrefix": ""}}
     settings = queue_settings(app, options)
@@ -53,7 +48,7 @@ def host_json(app: App, options: AzureOptions) -> dict[str, Any]:
         attempts, visibility, batch = settings
         extensions["queues"] = {
             "maxDequeueCount": attempts,
-            "visibilityTimeout": _timespan(visibility),
+            "visibilityTimeout": timespan(visibility),
             "batchSize": batch,
             "messageEncoding": "base64",
         }

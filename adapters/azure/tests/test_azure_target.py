@@ -119,3 +119,11 @@ def test_options_are_written_into_the_entry(tmp_path: Path, monkeypatch: pytest.
     assert "AzureOptions(queues='servicebus')" in entry
     assert (out / "tasks.py").is_file()
     assert "queues" not in json.loads((out / "host.json").read_text())["extensions"]
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (1.0, "00:00:01"), (0.5, "00:00:00.500"), (300, "00:05:00"), (3725.25, "01:02:05.250")])
+def test_timespan(seconds: float, text: str) -> None:
+    from portable_fn_azure.options import timespan
+
+    assert timespan(seconds) == text
