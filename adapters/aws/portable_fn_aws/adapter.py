@@ -20,14 +20,29 @@ if TYPE_CHECKING:
 class AwsAdapter:
     name = "aws"
 
-    def __init__(self, *, runtime: str = "python3.12", architecture: str = "x86_64") -> None:
+    def __init__(self, *, runtime: str | None = None, architecture: str | None = None) -> None:
         self.runtime = runtime
         self.architecture = architecture
 
     def _settings(self) -> Any:
+        """Runtime and architecture: given here, else PORTABLE_FN_AWS_RUNTIME /
+        PORTABLE_FN_AWS_ARCHITECTURE (read when packaging, never at import), else python3.12
+        on x86_64."""
+        import os
+
+        from portable_fn.errors import ConfigurationError
         from portable_fn_aws._resources import Settings
 
-        return Settings(runtime=self.runtime, architecture=self.architecture)
+        runtime = self.runtime or os.environ.get("PORTABLE_FN_AWS_RUNTIME") or "python3.12"
+        architecture = (
+            self.architecture or os.environ.get("PORTABLE_FN_AWS_ARCHITECTURE") or "x86_64"
+        )
+        if not runtime.startswith("python3.") or architecture not in ("x86_64", "arm64"):
+            raise ConfigurationError(
+                f"unsupported Lambda runtime {runtime!r} / architecture {architecture!r}: "
+                "use python3.N and x86_64 or arm64"
+            )
+        return Settings(runtime=runtime, architecture=architecture)
 
     def findings(self, app: App) -> list[Finding]:
         from portable_fn_aws._template import build

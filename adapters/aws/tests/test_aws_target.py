@@ -190,3 +190,18 @@ def test_idempotency_code_ships_only_when_a_function_uses_it(
     adapter.package(app, f"{__name__}:idem_app", tmp_path)
     names = zipfile.ZipFile(tmp_path / "app.zip").namelist()
     assert "portable_fn/idempotency/__init__.py" in names
+
+
+def test_runtime_from_the_environment_and_bad_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from examples.shop.app import app
+
+    from portable_fn.errors import ConfigurationError
+    from portable_fn_aws.adapter import AwsAdapter
+
+    monkeypatch.setenv("PORTABLE_FN_AWS_RUNTIME", "python3.13")
+    AwsAdapter().package(app, "examples.shop.app:app", tmp_path)
+    assert _template(tmp_path)["Globals"]["Function"]["Runtime"] == "python3.13"
+    with pytest.raises(ConfigurationError):
+        AwsAdapter(runtime="nodejs20.x").package(app, "examples.shop.app:app", tmp_path)
