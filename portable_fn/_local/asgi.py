@@ -23,6 +23,7 @@ from portable_fn.http import Headers, QueryParams, Request, Response
 if TYPE_CHECKING:
     from portable_fn._local.runtime import Runtime
 
+HEALTH = "/_pf/health"
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -64,7 +65,9 @@ class LocalASGI:
         method: str = scope["method"]
         headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
         name: str | None = None
-        if path.startswith(ingress.PREFIX):
+        if path == HEALTH:
+            response = Response.json(await asyncio.to_thread(self.runtime.health))
+        elif path.startswith(ingress.PREFIX):
             response = await asyncio.to_thread(
                 ingress.handle, method, path, headers.to_dict(), body, self.runtime.accept
             )

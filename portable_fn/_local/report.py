@@ -114,6 +114,7 @@ def _serving(f: Mapping[str, Any]) -> str:
     for fn in f.get("functions", []):
         lines.append(f"    {fn['name']:<24} {fn['trigger']:<9} {fn['resource']}")
     lines.append(f"    ingress: POST {f.get('url')}/_pf/events[/FUNCTION] (CloudEvents over HTTP)")
+    lines.append(f"    health:  GET  {f.get('url')}/_pf/health")
     return "\n".join(lines)
 
 

@@ -109,6 +109,10 @@ class Runtime:
         self.publisher.direct(target, event)
         return (target,)
 
+    def health(self) -> dict[str, Any]:
+        """``GET /_pf/health``: readiness for scripts and container platforms."""
+        return {"status": "ok", "app": self.app.name, "deliveries": self.store.counts()}
+
     def invocation_id(self) -> str:
         return self.deliverer.invocation_id()
 

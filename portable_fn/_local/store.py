@@ -248,6 +248,11 @@ class Store:
             rows = self._db.execute(_SELECT + " WHERE d.state = 'dead' ORDER BY d.id").fetchall()
         return [_row(r) for r in rows]
 
+    def counts(self) -> dict[str, int]:
+        """Deliveries per state (pending, inflight, done, dead)."""
+        rows = self.read("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
+        return {str(state): int(n) for state, n in rows}
+
     def deliveries(self, message_id: int | None = None) -> list[Delivery]:
         """Every delivery (of one message), for tests and ``dlq list --all``."""
         where, args = ("", ()) if message_id is None else (" WHERE d.message_id = ?", (message_id,))

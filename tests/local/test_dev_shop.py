@@ -184,6 +184,9 @@ def test_http_errors_are_json_without_traceback(dev: Callable[..., DevServer]) -
     assert status == 400 and "Traceback" not in json.dumps(body)
     status, _, body = server.request("GET", "/orders/unknown")
     assert status == 404
+    status, _, health = server.request("GET", "/_pf/health")
+    assert status == 200 and (health["status"], health["app"]) == ("ok", "shop")
+    assert isinstance(health["deliveries"], dict)
 
 
 def test_schedule_and_bucket_folder_fire(dev: Callable[..., DevServer], tmp_path: Path) -> None:
