@@ -61,10 +61,15 @@ def test_shop_config_matches_the_app(shop_dist: Path) -> None:
     assert fulfil["max_retries"] == 3
     assert fulfil["dead_letter_queue"] == "fulfilment-dlq"
     assert fulfil["max_batch_size"] == 10
-    assert "dead_letter_queue" not in consumers["order-events--notify-customer"]
+    # No dead_letter declared: the default name, so failures are kept, never deleted.
+    notify = consumers["order-events--notify-customer"]
+    assert notify["dead_letter_queue"] == "order-events--notify-customer-dlq"
+    assert consumers["r2--uploads--on-upload"]["dead_letter_queue"] == (
+        "r2--uploads--on-upload-dlq"
+    )
     producers = {p["queue"]: p["binding"] for p in cfg["queues"]["producers"]}
     # Every consumed queue and the DLQ can be sent to, under the binding the Worker looks up.
-    for queue in [*consumers, "fulfilment-dlq"]:
+    for queue in [*consumers, *(c["dead_letter_queue"] for c in consumers.values())]:
         assert producers[queue] == plan.binding_name(queue)
     assert cfg["r2_buckets"] == [{"binding": "R2_UPLOADS", "bucket_name": "uploads"}]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from portable_fn.adapter import Finding
 from portable_fn.app import App
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+from portable_fn_cloudflare import plan
 from portable_fn_cloudflare.scheduled import cron_for
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
@@ -70,30 +71,22 @@ def findings(app: App) -> list[Finding]:
             )
         elif isinstance(t, Stream):
             out.append(Finding(name, "unsupported", "Workers have no stream trigger"))
-        if isinstance(t, Queue | Topic):
-            if t.dead_letter:
-                out.append(
-                    Finding(
-                        name,
-                        "info",
-                        f"after {t.retry.max_retries} retries Cloudflare "
-                        f"moves a message to {t.dead_letter!r}; pf.NonRetryable goes "
-                        "there at once (the Worker sends it), spending no retries",
-                    )
-                )
-            else:
-                out.append(
-                    Finding(
-                        name,
-                        "warning",
-                        "no dead_letter: Cloudflare deletes a "
-                        f"message after {t.retry.max_retries} retries, and a "
-                        "pf.NonRetryable one at once (logged)",
-                    )
-                )
         retry = getattr(t, "retry", None)
         if retry is not None and retry.max_backoff > MAX_DELAY_SECONDS:
             out.append(Finding(name, "warning", "retry delays are capped at 12 hours"))
+    for c in plan.consumers(app):
+        declared = getattr(app.function(c.function).trigger, "dead_letter", None)
+        named = "" if declared else " (no dead_letter declared: the default name)"
+        out.append(
+            Finding(
+                c.function,
+                "info",
+                f"queue {c.queue!r}: after "
+                f"{c.retry.max_retries} retries Cloudflare moves a message to "
+                f"{c.dead_letter!r}{named}; pf.NonRetryable goes there at once, "
+                "sent by the Worker, spending no retries",
+            )
+        )
     for topic, count in subscribers.items():
         if count > 1:
             out.append(

@@ -16,6 +16,10 @@ disagree. Cloudflare facts this rests on:
   type at send time.
 - Queue names: letters, digits and dashes, at most 63 characters
   (https://developers.cloudflare.com/queues/platform/limits/).
+- Without ``dead_letter_queue`` Cloudflare deletes a message once its retries are spent
+  (https://developers.cloudflare.com/queues/configuration/dead-letter-queues/). The portable
+  contract is that failures land in a dead-letter queue, so every consumer gets one: the
+  declared name, else ``<queue>-dlq`` (the core's ``Queue.dead_letter_name`` rule).
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def consumers(app: App) -> list[Consumer]:
                     function=fn.name,
                     kind="queue",
                     retry=trigger.retry,
-                    dead_letter=_dlq(trigger.dead_letter),
+                    dead_letter=_dlq(trigger.dead_letter_name),
                     batch_size=trigger.batch_size,
                     source_name=trigger.name,
                 )
@@ -89,7 +93,9 @@ def consumers(app: App) -> list[Consumer]:
                     function=fn.name,
                     kind="topic",
                     retry=trigger.retry,
-                    dead_letter=_dlq(trigger.dead_letter),
+                    dead_letter=_dlq(
+                        trigger.dead_letter or f"{queue_name(trigger.name, fn.name)}-dlq"
+                    ),
                     batch_size=DEFAULT_BATCH_SIZE,
                     source_name=trigger.name,
                 )
@@ -101,7 +107,7 @@ def consumers(app: App) -> list[Consumer]:
                     function=fn.name,
                     kind="storage",
                     retry=trigger.retry,
-                    dead_letter=None,
+                    dead_letter=_dlq(f"{queue_name('r2', trigger.bucket, fn.name)}-dlq"),
                     batch_size=DEFAULT_BATCH_SIZE,
                     source_name=trigger.bucket,
                 )
@@ -113,7 +119,7 @@ def consumers(app: App) -> list[Consumer]:
                     function=fn.name,
                     kind="event",
                     retry=trigger.retry,
-                    dead_letter=None,
+                    dead_letter=_dlq(f"{queue_name('events', app.name, fn.name)}-dlq"),
                     batch_size=DEFAULT_BATCH_SIZE,
                     source_name=trigger.type,
                 )
@@ -121,8 +127,8 @@ def consumers(app: App) -> list[Consumer]:
     return out
 
 
-def _dlq(name: str | None) -> str | None:
-    return queue_name(name) if name else None
+def _dlq(name: str) -> str:
+    return queue_name(name)
 
 
 def topic_queues(app: App, topic: str) -> list[str]:
