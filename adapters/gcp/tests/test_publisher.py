@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import portable_fn as pf
@@ -28,12 +29,13 @@ def emulator(pubsub_endpoint: PublishEndpoint, monkeypatch: pytest.MonkeyPatch) 
 
 def test_publish_send_emit_topics(emulator: PublishEndpoint) -> None:
     publisher = PubSubPublisher(bus_topic="app-events")
-    sent = {}
-    for kind, call in [
+    sent: dict[str, CloudEvent] = {}
+    calls: list[tuple[str, Callable[[CloudEvent], None]]] = [
         ("topic", lambda e: publisher.publish("t-one", e)),
         ("queue", lambda e: publisher.send("q-one", e)),
         ("bus", publisher.emit),
-    ]:
+    ]
+    for kind, call in calls:
         event = CloudEvent.create(
             type=f"com.example.{kind}",
             source="/unit",
@@ -44,9 +46,9 @@ def test_publish_send_emit_topics(emulator: PublishEndpoint) -> None:
         sent[event.id] = event
     for topic, kind in [("t-one", "topic"), ("q-one", "queue"), ("app-events", "bus")]:
         got = emulator.wait_for(lambda m, t=topic: m.topic == f"projects/unit-project/topics/{t}")
-        event = from_message(got.data, got.attributes)
-        assert event is not None and event == sent[event.id]
-        assert event.type == f"com.example.{kind}"
+        arrived = from_message(got.data, got.attributes)
+        assert arrived is not None and arrived == sent[arrived.id]
+        assert arrived.type == f"com.example.{kind}"
 
 
 def test_pf_publish_inside_a_handler_goes_through_pubsub(emulator: PublishEndpoint) -> None:
@@ -61,7 +63,7 @@ def test_pf_publish_inside_a_handler_goes_through_pubsub(emulator: PublishEndpoi
         return {"id": event.id}
 
     response = invoke(app, "go", pf.Request(method="POST", path="/go"))
-    assert response.status == 200
+    assert isinstance(response, pf.Response) and response.status == 200
     event_id = json.loads(response.body)["id"]
     got = emulator.wait_for(lambda m: m.attributes.get("ce-id") == event_id)
     assert got.topic == "projects/unit-project/topics/audit-trail"

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
 from portable_fn.errors import MethodNotAllowed, NotFound
-from portable_fn.events import CloudEvent, new_id
+from portable_fn.events import CloudEvent
 from portable_fn.http import Headers, Request, Response
 from portable_fn.triggers import Http
 
@@ -92,7 +93,7 @@ class GCPHarness:
 def published_envelope(event: CloudEvent, topic: str) -> tuple[dict[str, str], bytes]:
     """The binary-mode HTTP request Eventarc sends for a Pub/Sub message carrying ``event``."""
     data, attributes = to_message(event)
-    message_id = new_id()
+    message_id = str(uuid.uuid4())
     body: dict[str, Any] = {
         "message": {
             "data": base64.b64encode(data).decode("ascii"),
