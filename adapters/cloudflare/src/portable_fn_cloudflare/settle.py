@@ -14,8 +14,8 @@ packager writes both from the trigger).
 Non-retryable failures (``pf.NonRetryable``, undecodable messages): retrying is pointless, and
 on Cloudflare ``retry()`` is the only way the platform dead-letters, which would spend every
 retry first. Instead the Worker sends the message body to the dead-letter queue itself (through
-the producer binding the packager declares for it) and acks it. Without a dead-letter queue the
-message is acked and logged: Cloudflare would drop it after its retries anyway.
+the producer binding the packager declares for it) and acks it. The packager gives every consumer a
+dead-letter queue; ``drop`` (ack and log) is only for a consumer somehow without one.
 """
 
 from __future__ import annotations
