@@ -18,6 +18,7 @@ from portable_fn.adapter import Context, dispatch_batch, dispatch_http, dispatch
 from portable_fn.app import App, Function
 from portable_fn.errors import ConfigurationError, PortableFnError
 from portable_fn.http import Response
+from portable_fn.log import Logger
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 
 from portable_fn_azure import http as http_codec
@@ -103,36 +104,37 @@ def _error(status: int, message: str) -> func.HttpResponse:
     )
 
 
+def _failed(name: str, exc: Exception) -> func.HttpResponse:
+    """What the caller sees when the adapter itself fails: a JSON error, never a traceback
+    (the host would answer a bare 500 to an exception). An unreadable request is a 400."""
+    if isinstance(exc, PortableFnError):
+        return _error(400, str(exc))
+    Logger({"function": name}).exception("HTTP adapter failure", exc=exc)
+    return _error(500, "internal error")
+
+
 def _register_http(native: func.FunctionApp, app: App, function: Function, _: AzureOptions) -> None:
     trigger = _trigger(function, Http)
     name = function.name
 
-    def request_and_context(
-        req: func.HttpRequest, context: func.Context
-    ) -> tuple[Any, Context] | func.HttpResponse:
-        try:
-            return http_codec.to_request(req), context_for(name, req, context)
-        except PortableFnError as exc:  # unreadable request: the caller's fault
-            return _error(400, str(exc))
-
     if function.is_async:
 
         async def entry_async(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-            prepared = request_and_context(req, context)
-            if isinstance(prepared, func.HttpResponse):
-                return prepared
-            request, ctx = prepared
-            return http_codec.to_native(await dispatch_http_async(app, request, ctx, name))
+            try:
+                request, ctx = http_codec.to_request(req), context_for(name, req, context)
+                return http_codec.to_native(await dispatch_http_async(app, request, ctx, name))
+            except Exception as exc:
+                return _failed(name, exc)
 
         entry: Callable[..., Any] = entry_async
     else:
 
         def entry_sync(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
-            prepared = request_and_context(req, context)
-            if isinstance(prepared, func.HttpResponse):
-                return prepared
-            request, ctx = prepared
-            return http_codec.to_native(dispatch_http(app, request, ctx, name))
+            try:
+                request, ctx = http_codec.to_request(req), context_for(name, req, context)
+                return http_codec.to_native(dispatch_http(app, request, ctx, name))
+            except Exception as exc:
+                return _failed(name, exc)
 
         entry = entry_sync
     auth = func.AuthLevel.ANONYMOUS if trigger.auth == "anonymous" else func.AuthLevel.FUNCTION
@@ -146,9 +148,9 @@ def _register_fallback(native: func.FunctionApp, app: App) -> None:
     def fallback(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
         try:
             request, ctx = http_codec.to_request(req), context_for(FALLBACK, req, context)
-        except PortableFnError as exc:
-            return _error(400, str(exc))
-        return http_codec.to_native(dispatch_http(app, request, ctx))
+            return http_codec.to_native(dispatch_http(app, request, ctx))
+        except Exception as exc:
+            return _failed(FALLBACK, exc)
 
     native.function_name(name=FALLBACK)(
         native.route(route="{*path}", methods=_ALL_METHODS,

@@ -136,3 +136,13 @@ def test_async_handler() -> None:
     _, native = _app()
     resp = worker.invoke(native, "slow", _request("GET", "/slow"))
     assert json.loads(resp.get_body()) == {"async": "yes"}
+
+
+def test_an_adapter_failure_is_a_json_500_not_a_bare_host_500() -> None:
+    _, native = _app()
+    req = func.HttpRequest(method="POST", url="https://x.azurewebsites.net/echo",
+                           headers={"content-type": "application/json"}, body=b"{}")
+    object.__setattr__(req, "_HttpRequest__method", None)  # breaks the codec itself
+    resp = worker.invoke(native, "echo", req)
+    assert resp.status_code == 500
+    assert json.loads(resp.get_body()) == {"error": {"status": 500, "message": "internal error"}}
