@@ -264,3 +264,60 @@ def test_scheduler_pubsub_target(probe: Servers, recorder: Recorder) -> None:
     assert status == 200
     event = only(recorder, "at_night")["event"]
     assert event["data"]["scheduled_time"] == "2021-02-05T04:06:14.109000Z"
+
+
+# -- Legacy (gen1 "background") event bodies, converted by functions-framework ----------------------
+# Shapes: GoogleCloudPlatform/functions-framework-conformance docs/mapping.md
+
+
+def test_legacy_pubsub_background_event(probe: Servers, recorder: Recorder) -> None:
+    body = {
+        "context": {
+            "eventId": "1215011316659232",
+            "timestamp": "2020-05-18T12:13:19.209Z",
+            "eventType": "google.pubsub.topic.publish",
+            "resource": {
+                "service": "pubsub.googleapis.com",
+                "name": "projects/sample-project/topics/gcf-test",
+                "type": "type.googleapis.com/google.pubsub.v1.PubsubMessage",
+            },
+        },
+        "data": {
+            "@type": "type.googleapis.com/google.pubsub.v1.PubsubMessage",
+            "attributes": {"attr1": "attr1-value"},
+            "data": "dGVzdCBtZXNzYWdlIDM=",
+        },
+    }
+    status, _, _ = probe["on_message"].request(
+        body=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert (event["id"], event["data"]) == ("1215011316659232", "test message 3")
+    assert event["source"] == "//pubsub.googleapis.com/projects/sample-project/topics/gcf-test"
+
+
+def test_legacy_storage_background_event(probe: Servers, recorder: Recorder) -> None:
+    body = {
+        "context": {
+            "eventId": "1147091835525187",
+            "timestamp": "2020-04-23T07:38:57.772Z",
+            "eventType": "google.storage.object.finalize",
+            "resource": {
+                "service": "storage.googleapis.com",
+                "name": "projects/_/buckets/sample-bucket/objects/folder/Test.cs",
+                "type": "storage#object",
+            },
+        },
+        "data": load("storage_simple_data.json"),
+    }
+    status, _, _ = probe["on_object"].request(
+        body=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    assert status == 200
+    event = only(recorder, "on_object")["event"]
+    assert (event["subject"], event["data"]["size"], event["data"]["action"]) == (
+        "folder/Test.cs",
+        352,
+        "created",
+    )
