@@ -266,7 +266,7 @@ def test_scheduler_pubsub_target(probe: Servers, recorder: Recorder) -> None:
     assert event["data"]["scheduled_time"] == "2021-02-05T04:06:14.109000Z"
 
 
-# -- Legacy (gen1 "background") event bodies, converted by functions-framework ----------------------
+# -- Legacy (gen1 "background") event bodies, converted by functions-framework --------------------
 # Shapes: GoogleCloudPlatform/functions-framework-conformance docs/mapping.md
 
 
