@@ -65,7 +65,9 @@ def _uses(app: App, *kinds: type[Any]) -> bool:
     return any(isinstance(f.trigger, kinds) for f in app.functions.values())
 
 
-def requirements(app: App, options: AzureOptions) -> list[str]:
+def requirements(app: App, options: AzureOptions, app_dir: Path | None = None) -> list[str]:
+    """What remote build installs: azure-functions, the SDKs the app's triggers publish with,
+    and the lines of a ``requirements.txt`` beside the app (portable-fn itself is vendored)."""
     reqs = ["azure-functions"]
     messaging = _uses(app, Queue, Topic, Event, Stream)
     if messaging and options.queues == "storage":
@@ -74,6 +76,12 @@ def requirements(app: App, options: AzureOptions) -> list[str]:
         reqs.append("azure-servicebus>=7.11")
     if _uses(app, Event) or (messaging and options.topics == "eventgrid"):
         reqs.append("azure-eventgrid>=4.11")
+    own = app_dir / "requirements.txt" if app_dir is not None else None
+    if own is not None and own.is_file():
+        for line in own.read_text(encoding="utf-8").splitlines():
+            line = line.split("#")[0].strip()
+            if line and not line.startswith("portable-fn") and line not in reqs:
+                reqs.append(line)
     return reqs
 
 
@@ -127,8 +135,8 @@ def _attribute_of(app: App, path: Path | None, module_name: str) -> str:
     return "app"
 
 
-def _app_source(app: App, app_ref: str, out_dir: Path) -> tuple[str, str]:
-    """Copy the app's code into ``out_dir``; ``(module to import, attribute)``."""
+def _app_source(app: App, app_ref: str, out_dir: Path) -> tuple[str, str, Path]:
+    """Copy the app's code into ``out_dir``; ``(module to import, attribute, source folder)``."""
     target, attribute = _split_ref(app_ref)
     path = Path(target)
     if target.endswith(".py") or path.is_file():
@@ -136,7 +144,8 @@ def _app_source(app: App, app_ref: str, out_dir: Path) -> tuple[str, str]:
             raise ConfigurationError("the app file cannot be named function_app.py")
         for sibling in path.parent.glob("*.py"):  # sibling imports work as under `python file`
             shutil.copy2(sibling, out_dir / sibling.name)
-        return path.stem, attribute or _attribute_of(app, path, path.stem)
+        return path.stem, attribute or _attribute_of(app, path, path.stem), path.parent
+    module = importlib.import_module(target)
     top = importlib.import_module(target.split(".")[0])
     top_file = Path(top.__file__ or "")
     if top_file.name == "__init__.py":
@@ -150,7 +159,8 @@ def _app_source(app: App, app_ref: str, out_dir: Path) -> tuple[str, str]:
             raise ConfigurationError(f"cannot find the source of {target!r}")
         source = Path(locations[0])
         shutil.copytree(source, out_dir / source.name, ignore=_SKIP, dirs_exist_ok=True)
-    return target, attribute or _attribute_of(app, None, target)
+    folder = Path(module.__file__).parent if module.__file__ else out_dir
+    return target, attribute or _attribute_of(app, None, target), folder
 
 
 def _vendor(out_dir: Path) -> None:
@@ -189,14 +199,14 @@ def package(app: App, app_ref: str, out_dir: Path,
             options: AzureOptions | None = None) -> list[Finding]:
     opts = options or AzureOptions()
     out_dir.mkdir(parents=True, exist_ok=True)
-    module, attribute = _app_source(app, app_ref, out_dir)
+    module, attribute, app_dir = _app_source(app, app_ref, out_dir)
     _vendor(out_dir)
     (out_dir / "function_app.py").write_text(
         _entry_source(module, attribute, app, opts), encoding="utf-8")
     _write_json(out_dir / "host.json", host_json(app, opts))
     _write_json(out_dir / "local.settings.json", local_settings(app, opts))
-    (out_dir / "requirements.txt").write_text("\n".join(requirements(app, opts)) + "\n",
-                                              encoding="utf-8")
+    (out_dir / "requirements.txt").write_text(
+        "\n".join(requirements(app, opts, app_dir)) + "\n", encoding="utf-8")
     (out_dir / ".funcignore").write_text("\n".join(FUNCIGNORE) + "\n", encoding="utf-8")
     _compile(out_dir)
     _zip(out_dir)

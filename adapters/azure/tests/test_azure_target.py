@@ -106,6 +106,8 @@ def test_options_are_written_into_the_entry(tmp_path: Path, monkeypatch: pytest.
     app_file.parent.mkdir()
     app_file.write_text("import portable_fn as pf\nworker = pf.App('tasks')\n"
                         "@worker.queue('jobs')\ndef job(event):\n    pass\n")
+    (app_file.parent / "requirements.txt").write_text(
+        "# the app's own\nhttpx>=0.27\nportable-fn\n\nazure-functions\n")
     monkeypatch.syspath_prepend(str(app_file.parent))
     import importlib
 
@@ -119,6 +121,8 @@ def test_options_are_written_into_the_entry(tmp_path: Path, monkeypatch: pytest.
     assert "AzureOptions(queues='servicebus')" in entry
     assert (out / "tasks.py").is_file()
     assert "queues" not in json.loads((out / "host.json").read_text())["extensions"]
+    assert (out / "requirements.txt").read_text().split() == [
+        "azure-functions", "azure-servicebus>=7.11", "httpx>=0.27"]
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
