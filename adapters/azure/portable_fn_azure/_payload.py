@@ -19,8 +19,11 @@ TEXT_TYPE = "text/plain; charset=utf-8"
 BINARY_TYPE = "application/octet-stream"
 
 
-def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str]:
-    """``(data, datacontenttype)`` for a message body, honouring a declared content type."""
+def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
+    """``(data, datacontenttype)`` for a message body, honouring a declared content type.
+    An empty body (Service Bus allows one) is no data at all."""
+    if not body:
+        return None, content_type or None
     if content_type:
         return decode_data(body, content_type), content_type
     try:

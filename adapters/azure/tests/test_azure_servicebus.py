@@ -69,3 +69,11 @@ def test_delivery_count_is_the_attempt(event: Any) -> None:
 
     worker.invoke(function_app(app), "news", event("servicebus_structured"))
     assert seen == [4]
+
+
+def test_a_message_without_a_body_has_no_data(event: Any) -> None:
+    doc = event("servicebus_plain")
+    doc["data"] = {"type": "string", "value": ""}
+    doc["metadata"]["ContentType"] = ""
+    ce = servicebus.to_event(worker.decode(doc), entity="orders")
+    assert (ce.data, ce.datacontenttype) == (None, None)
