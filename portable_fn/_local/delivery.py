@@ -98,15 +98,19 @@ class Deliverer:
             with contextlib.suppress(RuntimeError):
                 self._loop.call_soon_threadsafe(self._wake.set)
 
+    async def recover(self) -> None:
+        """Once per start, before any claim: in-flight deliveries of a dead process run again."""
+        if n := await asyncio.to_thread(self.store.recover):
+            self.reporter.record("recovered", deliveries=n)
+        await asyncio.to_thread(self.store.purge_done, time.time() - KEEP_DONE)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self.start_delay:
             # Test hook (PORTABLE_FN_DELIVERY_DELAY): hold delivery so a test can SIGKILL the
             # process between accepting an event and delivering it.
             await asyncio.sleep(self.start_delay)
-        if n := await asyncio.to_thread(self.store.recover):
-            self.reporter.record("recovered", deliveries=n)
-        await asyncio.to_thread(self.store.purge_done, time.time() - KEEP_DONE)
+            self.start_delay = 0.0  # once per process, not again if the loop is restarted
         while True:
             self._wake.clear()
             free = self._concurrency - len(self._running)

@@ -123,30 +123,36 @@ class Runtime:
         self.publisher.direct(function, event, kind="schedule")
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self.deliverer.run(), name="pf-delivery"),
-            asyncio.create_task(self.scheduler.run(self.fire_schedule), name="pf-scheduler"),
-        ]
-        self._tasks.append(asyncio.create_task(self._flush_reports(), name="pf-report"))
+        await self.deliverer.recover()
+        loops: dict[str, Callable[[], Awaitable[None]]] = {
+            "delivery": self.deliverer.run,
+            "scheduler": lambda: self.scheduler.run(self.fire_schedule),
+            "reporter": self._flush_reports,
+        }
         if self.watcher.subscribers:
-            self._tasks.append(
-                asyncio.create_task(self.watcher.run(self.options.poll_interval), name="pf-buckets")
-            )
-        for task in self._tasks:
-            task.add_done_callback(self._crashed)
+            loops["bucket watcher"] = lambda: self.watcher.run(self.options.poll_interval)
+        self._tasks = [
+            asyncio.create_task(self._supervised(name, loop), name=f"pf-{name}")
+            for name, loop in loops.items()
+        ]
         if self.on_started is not None:
             await self.on_started()
+
+    async def _supervised(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Keep a background loop alive: a failure (a full disk, an unreadable file) is
+        reported and the loop starts again a second later; the runtime keeps serving."""
+        while True:
+            try:
+                await loop()
+                return
+            except Exception as exc:
+                self.reporter.record("error", message=f"{name} failed: {exc!r}; restarting")
+                await asyncio.sleep(1.0)
 
     async def _flush_reports(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_EVERY)
             self.reporter.flush()
-
-    def _crashed(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self.reporter.record(
-                "error", message=f"{task.get_name()} stopped: {task.exception()!r}"
-            )
 
     async def stop(self) -> None:
         for task in self._tasks:
