@@ -104,8 +104,9 @@ class BucketWatcher:
                 continue
             obj = StoredObject(key=key, size=stat[0], mtime_ns=stat[1], etag=etag)
             fired += self._fire(bucket, key, obj, "created")
+        for key in settling.keys() - current.keys():  # came and went before it settled
+            del settling[key]
         for key in known.keys() - current.keys():
-            settling.pop(key, None)
             fired += self._fire(bucket, key, None, "deleted")
         return fired
 
