@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from portable_fn._local.store import Store
 from portable_fn.app import App
 from portable_fn.events import CloudEvent, to_json
-from portable_fn.triggers import Event, Queue, Topic
+from portable_fn.triggers import Event, Queue, Stream, Topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +25,14 @@ class Routes:
 
     topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    streams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     events: tuple[tuple[str, Event], ...] = ()
 
     @classmethod
     def of(cls, app: App) -> Routes:
         topics: dict[str, list[str]] = {}
         queues: dict[str, list[str]] = {}
+        streams: dict[str, list[str]] = {}
         events: list[tuple[str, Event]] = []
         for name, fn in app.functions.items():
             trigger = fn.trigger
@@ -38,11 +40,14 @@ class Routes:
                 topics.setdefault(trigger.name, []).append(name)
             elif isinstance(trigger, Queue):
                 queues.setdefault(trigger.name, []).append(name)
+            elif isinstance(trigger, Stream):
+                streams.setdefault(trigger.name, []).append(name)
             elif isinstance(trigger, Event):
                 events.append((name, trigger))
         return cls(
             topics={k: tuple(v) for k, v in topics.items()},
             queues={k: tuple(v) for k, v in queues.items()},
+            streams={k: tuple(v) for k, v in streams.items()},
             events=tuple(events),
         )
 
@@ -52,6 +57,10 @@ class Routes:
     def for_queue(self, queue: str) -> tuple[str, ...]:
         # Competing consumers: the first registered consumer takes the queue's messages.
         return self.queues.get(queue, ())[:1]
+
+    def for_stream(self, stream: str) -> tuple[str, ...]:
+        # Every consumer of a stream reads every record (Kinesis / Event Hubs consumers).
+        return self.streams.get(stream, ())
 
     def for_event(self, event: CloudEvent) -> tuple[str, ...]:
         return tuple(name for name, trig in self.events if trig.matches(event.type, event.source))
@@ -86,6 +95,11 @@ class LocalPublisher:
 
     def emit(self, event: CloudEvent) -> None:
         self._accept("event", event.type, event, self._routes.for_event(event), time.time())
+
+    def put_record(self, stream: str, event: CloudEvent) -> None:
+        """A stream record (ingress ``/_pf/streams/{stream}``): no Publisher API feeds
+        streams, so this is the local way in; consumers get records one at a time, in order."""
+        self._accept("stream", stream, event, self._routes.for_stream(stream), time.time())
 
     def direct(self, function: str, event: CloudEvent, *, kind: str = "ingress") -> None:
         """Deliver to one named function (ingress ``/_pf/events/{function}``, schedules)."""

@@ -5,6 +5,7 @@
   each event is routed by ``type`` to the matching ``@app.event`` functions, like an event bus.
 - ``POST /_pf/events/{function}``: straight to one (non-HTTP) function, whatever its trigger.
 - ``POST /_pf/topics/{topic}`` and ``/_pf/queues/{queue}``: as ``pf.publish`` / ``pf.send``.
+- ``POST /_pf/streams/{stream}``: a record for the ``@app.stream`` consumers, in order.
 
 Spec: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md
 Each accepted event is committed to SQLite before the 202 goes out. In a batch, a malformed
@@ -59,7 +60,12 @@ def route(path: str) -> tuple[str, str] | None:
     if parts == ["events"]:
         return "event", ""
     if len(parts) == 2 and parts[1]:
-        kind = {"events": "function", "topics": "topic", "queues": "queue"}.get(parts[0])
+        kind = {
+            "events": "function",
+            "topics": "topic",
+            "queues": "queue",
+            "streams": "stream",
+        }.get(parts[0])
         if kind is not None:
             return kind, parts[1]
     return None
@@ -74,7 +80,7 @@ def handle(
         return error(
             404,
             f"no ingress at {path}; use /_pf/events[/FUNCTION], "
-            "/_pf/topics/TOPIC or /_pf/queues/QUEUE",
+            "/_pf/topics/TOPIC, /_pf/queues/QUEUE or /_pf/streams/STREAM",
         )
     if method != "POST":
         return Response.json(

@@ -103,6 +103,9 @@ class Runtime:
         if kind == "queue":
             self.publisher.send(target, event)
             return self.routes.for_queue(target)
+        if kind == "stream":
+            self.publisher.put_record(target, event)
+            return self.routes.for_stream(target)
         fn = self.app.functions.get(target)
         if fn is None or isinstance(fn.trigger, Http):
             raise LookupError(f"no event function named {target!r}")

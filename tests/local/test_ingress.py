@@ -34,6 +34,7 @@ def test_routes() -> None:
     assert ingress.route("/_pf/events/fulfil") == ("function", "fulfil")
     assert ingress.route("/_pf/topics/order-events") == ("topic", "order-events")
     assert ingress.route("/_pf/queues/jobs") == ("queue", "jobs")
+    assert ingress.route("/_pf/streams/clicks") == ("stream", "clicks")
     assert ingress.route("/_pf/other") is None
 
 

@@ -89,3 +89,8 @@ def echo(req: pf.Request) -> pf.Response:
         ),
         body=bytes(reversed(req.body)),
     )
+
+
+@app.stream("clicks")
+def clicks(event: pf.CloudEvent) -> None:
+    """Stream records, one at a time, in order."""

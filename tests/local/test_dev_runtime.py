@@ -1,4 +1,5 @@
-"""Nothing accepted is lost: SIGKILL the real runtime, start it again, everything is delivered.
+"""The real runtime on tests/local/apps/slow.py: nothing accepted is lost across SIGKILL, FIFO
+and stream order, non-retryable failures, the ASGI translation, storage filters.
 
 The kill window is made deterministic by the runtime's documented test hook
 ``PORTABLE_FN_DELIVERY_DELAY`` (seconds the delivery loop waits after start; accepting and
@@ -211,3 +212,26 @@ def test_http_translation_keeps_bytes_params_cookies_and_repeated_headers(
         "b=2; HttpOnly",
     ]
     conn.close()
+
+
+def test_stream_records_reach_the_consumer_in_order(dev: Callable[..., DevServer]) -> None:
+    server = dev(SLOW)
+    for n in range(5):
+        status, _, body = server.request(
+            "POST",
+            "/_pf/streams/clicks",
+            json.dumps({"n": n}).encode(),
+            {
+                "ce-specversion": "1.0",
+                "ce-id": f"c-{n}",
+                "ce-source": "/web",
+                "ce-type": "test.click",
+                "content-type": "application/json",
+            },
+        )
+        assert status == 202 and body["functions"] == ["clicks"]
+    done = server.wait_all(
+        lambda r: r.get("event") == "invocation" and r["function"] == "clicks", 5
+    )
+    assert [r["id"] for r in done] == [f"c-{n}" for n in range(5)]
+    assert all(r["trigger"] == "stream:clicks" and r["outcome"] == "ok" for r in done)
