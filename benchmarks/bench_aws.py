@@ -120,6 +120,23 @@ def raw_sqs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
+def _adapter_http(event: dict[str, Any], response: Any) -> Any:
+    """This adapter's share of an HTTP invocation, without the core's dispatch."""
+    from portable_fn_aws import apigw_v2
+    from portable_fn_aws._handler import context_for
+
+    apigw_v2.to_request(event)
+    context_for("create", CTX, event)
+    return apigw_v2.from_response(response, event)
+
+
+def _adapter_sqs(event: dict[str, Any]) -> Any:
+    """This adapter's share of a batch: decoding every record, without dispatching."""
+    from portable_fn_aws import sqs
+
+    return [sqs.from_record(record) for record in event["Records"]]
+
+
 def portable_app() -> pf.App:
     app = pf.App("bench")
 
@@ -177,10 +194,14 @@ def main() -> None:
     with contextlib.redirect_stdout(io.StringIO()):  # the failed message's error log line
         assert work(sqs, CTX) == raw_sqs(sqs, CTX)
     pt_http, pt_sqs = powertools_variants()
+    response = pf.Response.json({"ok": True, "n": 2})
 
     http_variants = {
         "raw handler": lambda: raw_http(http, CTX),
         "portable-fn lambda_handler": lambda: create(http, CTX),
+        "  adapter only (event -> Request, Context, Response -> event)": lambda: _adapter_http(
+            http, response
+        ),
     }
     if pt_http is not None:
         http_variants["Powertools APIGatewayHttpResolver"] = lambda: pt_http(http, CTX)
@@ -194,6 +215,7 @@ def main() -> None:
     sqs_variants = {
         "raw loop": lambda: raw_sqs(sqs, CTX),
         "portable-fn lambda_handler": lambda: work(sqs, CTX),
+        "  adapter only (10 records -> CloudEvents)": lambda: _adapter_sqs(sqs),
     }
     if pt_sqs is not None:
         sqs_variants["Powertools BatchProcessor"] = lambda: pt_sqs(sqs, CTX)
