@@ -34,8 +34,14 @@ def source(hub: str) -> str:
 
 def partition_id(event: func.EventHubEvent) -> str:
     """The partition from ``PartitionContext`` metadata ("0" when the host gave none)."""
-    metadata: Mapping[str, Any] = event.metadata or {}
-    context = metadata.get("PartitionContext")
+    try:  # the library decodes every metadata value on first access
+        metadata: Mapping[str, Any] = event.metadata or {}
+    except Exception as exc:
+        raise EventDecodeError(
+            f"unreadable Event Hubs trigger metadata: {exc}", provider="azure",
+            trigger=TRIGGER, field="PartitionContext",
+        ) from exc
+    context = metadata.get("PartitionContext") if isinstance(metadata, Mapping) else None
     if isinstance(context, Mapping):
         value = context.get("PartitionId")
         if value is not None:

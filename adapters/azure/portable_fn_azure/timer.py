@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from portable_fn.events import CloudEvent, format_time, schedule_data
 
@@ -30,8 +30,9 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 def scheduled_time(timer: func.TimerRequest, now: datetime | None = None) -> datetime:
     # The worker's TimerRequest has schedule_status; the abstract type does not declare it.
-    status: Mapping[str, Any] = getattr(timer, "schedule_status", None) or {}
-    moment = _parse(status.get("Next"))
+    status = getattr(timer, "schedule_status", None)
+    # No (or an unreadable) status means schedule monitoring is off: use the invocation time.
+    moment = _parse(status.get("Next")) if isinstance(status, Mapping) else None
     if moment is not None:
         return moment
     return (now or datetime.now(timezone.utc)).replace(microsecond=0)
