@@ -107,9 +107,16 @@ def probe_record(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def probe(
-    probe_dist: Path, probe_record: Path, tmp_path_factory: pytest.TempPathFactory
+    probe_dist: Path,
+    probe_record: Path,
+    pubsub_endpoint: PublishEndpoint,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Servers]:
-    env = {"PROBE_RECORD": str(probe_record), "GOOGLE_CLOUD_PROJECT": "test-project"}
+    env = {
+        "PROBE_RECORD": str(probe_record),
+        "GOOGLE_CLOUD_PROJECT": "test-project",
+        "PUBSUB_EMULATOR_HOST": pubsub_endpoint.host,
+    }
     servers = Servers(probe_dist, _targets(probe_dist), env, tmp_path_factory.mktemp("probe-logs"))
     yield servers
     servers.close()

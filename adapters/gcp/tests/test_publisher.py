@@ -92,3 +92,35 @@ def test_pubsub_sdk_is_loaded_on_first_publish_only(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_dead_letter_forward_falls_back_to_pubsub_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portable_fn.testing import RecordingPublisher
+
+    from portable_fn_gcp.dead_letter import forward
+
+    class Log:
+        def __init__(self) -> None:
+            self.errors: list[str] = []
+
+        def error(self, message: str, **fields: object) -> None:
+            self.errors.append(message)
+
+        def warning(self, message: str, **fields: object) -> None: ...
+
+    app = pf.App("dl")
+
+    @app.queue("dl-jobs")
+    def job(event: pf.CloudEvent) -> None: ...
+
+    event = CloudEvent.create(type="t", source="/s", data="x")
+    app.use_publisher(RecordingPublisher())
+    assert forward(app, "job", event, "NonRetryable: no", Log()) is False
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{port}")  # nothing listens there
+    app.use_publisher(PubSubPublisher(bus_topic="b", project="p", timeout=3))
+    log = Log()
+    assert forward(app, "job", event, "NonRetryable: no", log) is False
+    assert log.errors == ["dead-lettering failed; leaving it to Pub/Sub"]

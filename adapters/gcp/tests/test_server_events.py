@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from conftest import Recorder, Servers, binary_headers, load, raw
 from portable_fn.events import CloudEvent, to_json
+from pubsub_endpoint import PublishEndpoint
 
 from portable_fn_gcp.harness import published_envelope
 
@@ -122,11 +124,22 @@ def test_handler_failure_is_500_json_and_attempt_is_read(
     assert only(recorder, "on_job")["attempt"] == 3
 
 
-def test_non_retryable_is_422(probe: Servers, recorder: Recorder) -> None:
-    headers, body = published_envelope(_original().replace(data={"reject": True}), "jobs")
-    status, _, resp = probe["on_job"].request(body=body, headers=headers)
-    assert status == 422
-    assert json.loads(resp)["error"]["status"] == 422
+def test_non_retryable_goes_to_the_dead_letter_topic_at_once(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
+) -> None:
+    event = _original().replace(id="reject-me", data={"reject": True})
+    headers, body = published_envelope(event, "jobs")
+    status, _, _ = probe["on_job"].request(body=body, headers=headers)
+    assert status == 200  # acknowledged: it is on the dead-letter topic, not retried
+    moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("ce-id") == "reject-me")
+    assert moved.topic == "projects/test-project/topics/jobs-dlq"
+    assert moved.attributes["portable-fn-error"] == "NonRetryable: job rejected on purpose"
+    sent = json.loads(body)["message"]
+    assert moved.data == base64.b64decode(sent["data"])
+    assert {k: v for k, v in moved.attributes.items() if k != "portable-fn-error"} == sent[
+        "attributes"
+    ]
+    assert len(recorder.records()) == 1  # run once, never again
 
 
 @pytest.mark.parametrize(
@@ -137,15 +150,31 @@ def test_non_retryable_is_422(probe: Servers, recorder: Recorder) -> None:
         {"data": "bm90IGpzb24=", "attributes": {"content-type": "application/json"}},  # not JSON
     ],
 )
-def test_malformed_message_is_400_json_and_not_run(
-    probe: Servers, recorder: Recorder, message: dict[str, Any]
+def test_malformed_message_is_dead_lettered_and_not_run(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint, message: dict[str, Any]
 ) -> None:
-    envelope = {"message": {"messageId": "m-1", **message}, "subscription": "projects/p/subs/s"}
-    status, headers, resp = probe["on_message"].request(
-        body=json.dumps(envelope).encode(), headers=binary_headers("pubsub_text_data.json")
+    marker = str(uuid.uuid4())
+    attributes = {**message.get("attributes", {}), "marker": marker}
+    envelope = {
+        "message": {**message, "messageId": marker, "attributes": attributes},
+        "subscription": "projects/p/subs/s",
+    }
+    body = json.dumps(envelope).encode()
+    headers = binary_headers("pubsub_text_data.json")
+    status, _, _ = probe["on_message"].request(body=body, headers=headers)
+    assert status == 200
+    # As received when the message could be read, else the whole delivery as a CloudEvent.
+    moved = pubsub_endpoint.wait_for(
+        lambda m: (
+            m.topic.endswith("/on-message-dlq")
+            and (m.attributes.get("marker") == marker or marker.encode() in m.data)
+        )
     )
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
+    # Without a dead-letter topic (max_retries=0) the same message is a 400 JSON answer.
+    status, resp_headers, resp = probe["no_retries"].request(body=body, headers=headers)
     assert status == 400
-    assert headers["content-type"] == ["application/json"]
+    assert resp_headers["content-type"] == ["application/json"]
     assert json.loads(resp)["error"]["status"] == 400
     assert recorder.records() == []
 

@@ -12,7 +12,9 @@ Failure, per https://cloud.google.com/functions/docs/bestpractices/retries : an 
 that does not answer 2xx is redelivered by Pub/Sub/Eventarc until the subscription's dead-letter
 policy moves the message aside. The status says why: 400 malformed delivery, 422 the handler
 refused it for good (``NonRetryable``), 500 the handler failed. Bodies are JSON, never a
-traceback.
+traceback. A message that can never succeed (malformed, or ``NonRetryable``) is first published
+to the function's dead-letter topic directly and acknowledged (``dead_letter``), so it does not
+burn Pub/Sub's 5+ attempts; only if that publish fails does the 400/422 stand.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from portable_fn.errors import ConfigurationError, EventDecodeError
 from portable_fn.http import Response
 from portable_fn.triggers import Http, Schedule
 
-from portable_fn_gcp import http, native, route, scheduler
+from portable_fn_gcp import dead_letter, http, native, route, scheduler
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -98,9 +100,10 @@ def _run(
         function = app.function(name)
         result = route.Decoded(delivered) if decoded else route.decode(function, delivered)
     except EventDecodeError as exc:
-        _context(name, request, native_event).logger.warning(
-            "malformed delivery", error=str(exc), field=exc.field
-        )
+        log = _context(name, request, native_event).logger
+        log.warning("malformed delivery", error=str(exc), field=exc.field)
+        if dead_letter.forward(app, name, delivered, f"EventDecodeError: {exc}", log):
+            return "OK"
         _abort(_failure(400, f"malformed delivery: {exc}"))
     if result.event is None:
         return "OK"  # not for this function: acknowledge, see route
@@ -109,6 +112,9 @@ def _run(
     if outcome.ok:
         return "OK"
     if not outcome.retryable:
+        reason = outcome.reason or "rejected"
+        if dead_letter.forward(app, name, delivered, reason, ctx.logger):
+            return "OK"
         _abort(_failure(422, "event rejected by the handler"))
     _abort(_failure(500, "event handler failed"))
 

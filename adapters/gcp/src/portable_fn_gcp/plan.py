@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from portable_fn.adapter import Finding
 from portable_fn.triggers import Event, Http, Queue, Retry, Schedule, Storage, Stream, Topic
 
+from portable_fn_gcp.names import dead_letter_topic, service_name
 from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def build(app: App) -> Plan:
 
 def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment | None:
     trigger, name = fn.trigger, fn.name
-    service = name.lower().replace("_", "-")
+    service = service_name(name)
     if isinstance(trigger, Http):
         auth = (
             "--no-allow-unauthenticated"
@@ -109,11 +110,9 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
     if isinstance(trigger, Stream):
         findings.append(Finding(name, "unsupported", "streams have no Cloud Run functions trigger"))
         return None
-    dlq: str | None = None
     extra: tuple[tuple[str, ...], ...] = ()
     if isinstance(trigger, Queue):
         flags: tuple[str, ...] = ("--trigger-topic", trigger.name)
-        dlq = trigger.dead_letter_name
         if trigger.batch_size > 1:
             findings.append(Finding(name, "info", "Pub/Sub push delivers one message per request"))
         if trigger.fifo:
@@ -122,7 +121,6 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
             )
     elif isinstance(trigger, Topic):
         flags = ("--trigger-topic", trigger.name)
-        dlq = trigger.dead_letter or f"{service}-dlq"
     elif isinstance(trigger, Storage):
         events = [
             (
@@ -134,7 +132,6 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
             for a in trigger.on
         ]
         flags, extra = events[0], tuple(events[1:])
-        dlq = f"{service}-dlq"
         if trigger.prefix or trigger.suffix:
             findings.append(
                 Finding(
@@ -144,11 +141,12 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
                 )
             )
     elif isinstance(trigger, Event):
-        flags, dlq = _event_flags(app, name, trigger, findings), f"{service}-dlq"
+        flags = _event_flags(app, name, trigger, findings)
     else:  # pragma: no cover - every trigger kind is handled above
         return None
     retry = trigger.retry
-    policy = _dead_letter(name, dlq, retry, findings) if retry.max_retries else None
+    dlq = dead_letter_topic(fn)
+    policy = _dead_letter(name, dlq, retry, findings) if dlq is not None else None
     if not retry.max_retries:
         findings.append(Finding(name, "info", "max_retries=0: deployed without --retry"))
     return Deployment(

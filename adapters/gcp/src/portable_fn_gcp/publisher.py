@@ -55,8 +55,15 @@ class PubSubPublisher:
     def emit(self, event: CloudEvent) -> None:
         self._publish(self.bus_topic, event)
 
+    def forward(self, topic: str, data: bytes, attributes: dict[str, str]) -> None:
+        """Publish a message as is (dead-lettering keeps the original bytes and attributes)."""
+        self._send(topic, data, attributes)
+
     def _publish(self, topic: str, event: CloudEvent) -> None:
         data, attributes = to_message(event)
+        self._send(topic, data, attributes)
+
+    def _send(self, topic: str, data: bytes, attributes: dict[str, str]) -> None:
         client = self._get_client()
         path = client.topic_path(self._project_id(), topic)
         try:

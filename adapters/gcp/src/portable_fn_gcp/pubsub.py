@@ -73,6 +73,8 @@ def parse(envelope: CloudEvent, *, trigger: str) -> PublishedMessage:
     if not isinstance(message, dict):
         raise _error("data.message", "messagePublished event has no message object", trigger)
     encoded = message.get("data") or ""
+    if not isinstance(encoded, str):
+        raise _error("data.message.data", "message data must be a base64 string", trigger)
     try:
         data = base64.b64decode(encoded, validate=True) if encoded else b""
     except (binascii.Error, ValueError, TypeError):
@@ -86,11 +88,21 @@ def parse(envelope: CloudEvent, *, trigger: str) -> PublishedMessage:
     return PublishedMessage(
         data=data,
         attributes=attributes,
-        message_id=message.get("messageId") or message.get("message_id"),
-        publish_time=message.get("publishTime") or message.get("publish_time"),
-        ordering_key=message.get("orderingKey") or message.get("ordering_key") or None,
+        message_id=_text(message, "messageId", "message_id", trigger),
+        publish_time=_text(message, "publishTime", "publish_time", trigger),
+        ordering_key=_text(message, "orderingKey", "ordering_key", trigger),
         delivery_attempt=attempt if isinstance(attempt, int) and attempt > 0 else None,
     )
+
+
+def _text(message: dict[str, Any], camel: str, snake: str, trigger: str) -> str | None:
+    """A string field in either spelling; None when absent or empty."""
+    value = message.get(camel, message.get(snake))
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _error(f"data.message.{camel}", f"{camel} must be a string", trigger)
+    return value
 
 
 def unwrap(envelope: CloudEvent, *, trigger: str) -> tuple[CloudEvent, PublishedMessage]:

@@ -25,6 +25,11 @@ def on_message(event: pf.CloudEvent, ctx: pf.Context) -> None:
     _record("on_message", event, ctx)
 
 
+@app.topic("strict-topic", max_retries=0)
+def no_retries(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    _record("no_retries", event, ctx)
+
+
 @app.queue("jobs", max_retries=6, dead_letter="jobs-dlq")
 def on_job(event: pf.CloudEvent, ctx: pf.Context) -> None:
     _record("on_job", event, ctx)

@@ -1,0 +1,30 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Deployed names, one rule shared by ``deploy.sh`` and the running function."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from portable_fn.triggers import Event, Queue, Storage, Topic
+
+if TYPE_CHECKING:
+    from portable_fn.app import Function
+
+__all__ = ["dead_letter_topic", "service_name"]
+
+
+def service_name(function: str) -> str:
+    """Cloud Run service names take lowercase letters, digits and hyphens only."""
+    return function.lower().replace("_", "-")
+
+
+def dead_letter_topic(function: Function) -> str | None:
+    """The dead-letter topic of an event function, None when it is not retried at all."""
+    trigger = function.trigger
+    if not isinstance(trigger, Queue | Topic | Storage | Event) or not trigger.retry.max_retries:
+        return None
+    if isinstance(trigger, Queue):
+        return trigger.dead_letter_name
+    if isinstance(trigger, Topic) and trigger.dead_letter:
+        return trigger.dead_letter
+    return f"{service_name(function.name)}-dlq"
