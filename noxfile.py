@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -43,6 +44,22 @@ def _editable(providers: list[str], extra: str = "") -> list[str]:
     return [arg for p in providers for arg in ("-e", f"adapters/{p}{extra}")]
 
 
+# Debian packages some tests drive for real (redis-server for the Redis idempotency store,
+# shellcheck for the generated deploy.sh); installed here so the one test command works on a
+# fresh machine of this kind (root, apt reaching Debian's registry).
+_APT = {"core": ["redis-server"], "gcp": ["shellcheck"]}
+
+
+def _apt(session: nox.Session, packages: list[str]) -> None:
+    missing = [p for p in packages if shutil.which(p) is None]  # each names its binary
+    if not missing or shutil.which("apt-get") is None:
+        return
+    prefix = [] if os.geteuid() == 0 else ["sudo"]
+    session.run(*prefix, "apt-get", "update", "-qq", external=True, silent=True)
+    session.run(*prefix, "apt-get", "install", "-y", "-qq", *missing, external=True, silent=True,
+                env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
 def _npm(session: nox.Session, folder: str) -> None:
     if (ROOT / folder / "package-lock.json").exists():
         session.run("npm", "ci", "--no-audit", "--no-fund", "--prefix", folder, external=True,
@@ -52,6 +69,7 @@ def _npm(session: nox.Session, folder: str) -> None:
 @nox.session(python=PYTHONS)
 def core(session: nox.Session) -> None:
     """The core SDK, the local runtime, the CLI, and the contract suite through the core."""
+    _apt(session, _APT["core"])
     session.install("-e", ".[test,local]")
     _pytest(session, "tests")
 
@@ -60,6 +78,7 @@ def _adapter_session(provider: str) -> None:
     @nox.session(name=provider, python=["3.10", "3.11", "3.12", "3.13"])
     def run(session: nox.Session) -> None:
         folder = f"adapters/{provider}"
+        _apt(session, _APT.get(provider, []))
         _npm(session, folder)
         session.install("-e", ".[test,local]", "-e", f"{folder}[test]")
         _pytest(session, f"{folder}/tests", "tests/contract")
@@ -92,7 +111,8 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the core and on each adapter package."""
-    session.install("mypy>=1.11", "typing-extensions>=4.7", "-e", ".[local]",
+    session.install("mypy>=1.11", "typing-extensions>=4.7", "pydantic>=2", "redis>=5",
+                    "-e", ".[local]",
                     *_editable(ADAPTERS))
     session.run("mypy", "--strict", "portable_fn")
     for provider in ADAPTERS:
