@@ -191,6 +191,17 @@ def _zip(out_dir: Path) -> None:
                 archive.write(path, relative.as_posix())
 
 
+def _fresh(out_dir: Path) -> None:
+    """An empty output folder: a previous package there is replaced (stale modules would
+    otherwise ship in the zip); a folder holding anything else is left alone."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not (out_dir / "function_app.py").is_file() or not (out_dir / "host.json").is_file():
+            raise ConfigurationError(
+                f"{out_dir} is not empty and holds no earlier Azure package; choose another --out")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
 def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
 
@@ -198,7 +209,7 @@ def _write_json(path: Path, value: Any) -> None:
 def package(app: App, app_ref: str, out_dir: Path,
             options: AzureOptions | None = None) -> list[Finding]:
     opts = options or AzureOptions()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _fresh(out_dir)
     module, attribute, app_dir = _app_source(app, app_ref, out_dir)
     _vendor(out_dir)
     (out_dir / "function_app.py").write_text(

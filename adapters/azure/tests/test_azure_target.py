@@ -131,3 +131,22 @@ def test_timespan(seconds: float, text: str) -> None:
     from portable_fn_azure.options import timespan
 
     assert timespan(seconds) == text
+
+
+def test_repackaging_replaces_the_previous_package(shop: Any, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from portable_fn.errors import ConfigurationError
+
+    app, _ = shop
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "azure"
+    AzureAdapter().package(app, "examples.shop.app:app", out)
+    (out / "stale_module.py").write_text("x = 1\n")
+    AzureAdapter().package(app, "examples.shop.app:app", out)
+    assert not (out / "stale_module.py").exists()
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigurationError):
+        AzureAdapter().package(app, "examples.shop.app:app", other)
+    assert (other / "notes.txt").read_text() == "keep me"
