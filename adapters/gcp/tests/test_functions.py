@@ -67,14 +67,20 @@ def test_generated_main_imports_nothing_heavy(shop_dist: Path) -> None:
     """Cold start: main.py loads functions-framework (the runtime imports it anyway) and our
     codecs, never the Pub/Sub SDK or gRPC."""
     code = (
-        "import sys, main\n"
+        "import sys, main, portable_fn, portable_fn_gcp\n"
         "bad = [m for m in ('google.cloud.pubsub_v1', 'grpc', 'google.auth') if m in sys.modules]\n"
         "print(bad)\n"
+        "print(portable_fn.__file__)\n"
+        "print(portable_fn_gcp.__file__)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=shop_dist, capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == "[]"
+    heavy, core, adapter_file = out.stdout.splitlines()
+    assert heavy == "[]"
+    # The vendored copies are what the deployed function runs (nothing else is installed there).
+    assert Path(core).parent.parent == shop_dist
+    assert Path(adapter_file).parent.parent == shop_dist
 
 
 def test_adapter_entry_point_and_sample_invocation() -> None:
