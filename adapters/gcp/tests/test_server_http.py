@@ -32,7 +32,7 @@ def test_request_in_response_out(probe: Servers) -> None:
         probe,
         "echo",
         "POST",
-        "/echo/b%C3%B6b?x=1&x=2&y=",
+        "/echo/b%C3%B6b?x=1&x=2&y=&q=%C3%A9+f",
         [
             ("X-Multi", "a"),
             ("X-Multi", "b"),
@@ -49,7 +49,7 @@ def test_request_in_response_out(probe: Servers) -> None:
         "method": "POST",
         "path": "/echo/böb",
         "name": "böb",
-        "query": {"x": ["1", "2"], "y": [""]},
+        "query": {"x": ["1", "2"], "y": [""], "q": ["é f"]},
         # WSGI (gunicorn) folds repeated request headers into one, comma-joined (RFC 9110
         # 5.3 says that is equivalent); the adapter cannot see them apart.
         "x_multi": ["a,b"],

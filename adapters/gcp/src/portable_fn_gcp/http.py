@@ -18,7 +18,7 @@ repeated headers such as several ``Set-Cookie`` stay apart, and with Flask's def
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from portable_fn.http import Headers, QueryParams, Request, Response
@@ -26,14 +26,7 @@ from portable_fn.http import Headers, QueryParams, Request, Response
 __all__ = ["FlaskRequest", "from_response", "to_request"]
 
 
-class _MultiDict(Protocol):
-    def items(self, multi: bool = ...) -> Iterable[tuple[str, str]]: ...
-
-
-class _HeaderMap(Protocol):
-    def items(self) -> Iterable[tuple[str, str]]: ...
-
-    def get(self, key: str) -> str | None: ...
+_CGI_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 
 
 class FlaskRequest(Protocol):
@@ -41,22 +34,35 @@ class FlaskRequest(Protocol):
 
     method: str
     path: str
-    headers: _HeaderMap
-    args: _MultiDict
+    environ: Mapping[str, Any]
     remote_addr: str | None
 
     def get_data(self, cache: bool = ...) -> bytes: ...
 
 
 def to_request(native: FlaskRequest) -> Request:
-    """A portable ``Request``; repeated headers and query keys keep every value."""
+    """A portable ``Request``; repeated query keys keep every value.
+
+    Read straight from the WSGI environ (PEP 3333): the same pairs werkzeug's ``EnvironHeaders``
+    and ``args`` give, without building them (this runs on every request).
+    """
+    environ = native.environ
+    pairs = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            pairs.append((key[5:].replace("_", "-").lower(), value))
+        elif key in _CGI_HEADERS and value:
+            pairs.append((_CGI_HEADERS[key], value))
+    # WSGI strings are latin-1 stand-ins for bytes; the query itself is UTF-8 (RFC 3986).
+    query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
     return Request(
         method=native.method.upper(),
         path=native.path or "/",
-        headers=Headers(list(native.headers.items())),
-        query=QueryParams(list(native.args.items(multi=True))),
+        headers=Headers(pairs),
+        query=QueryParams.from_string(query),
         body=native.get_data(),
-        client_ip=_client_ip(native),
+        client_ip=_client_ip(forwarded, native.remote_addr),
     )
 
 
@@ -71,11 +77,10 @@ def from_response(response: Response) -> Any:
     return native
 
 
-def _client_ip(native: FlaskRequest) -> str | None:
+def _client_ip(forwarded: str | None, remote_addr: str | None) -> str | None:
     # Behind Google's front end remote_addr is the proxy. The front end appends the address it
     # saw to X-Forwarded-For, so the last hop is the one a client cannot forge; earlier hops
     # are whatever the client sent (https://cloud.google.com/run/docs/container-contract).
-    forwarded = native.headers.get("X-Forwarded-For")
     if forwarded and forwarded.strip():
         return forwarded.rsplit(",", 1)[-1].strip()
-    return native.remote_addr
+    return remote_addr
