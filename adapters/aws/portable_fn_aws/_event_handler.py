@@ -25,6 +25,7 @@ from portable_fn_aws import dynamodb, eventbridge, kinesis, s3, sns, sqs
 from portable_fn_aws._common import decode_error
 from portable_fn_aws._handler import Handler, context_for
 from portable_fn_aws.publisher import AwsPublisher
+from portable_fn_aws.sqs import TRIGGER as TRIGGER_SQS
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -79,28 +80,49 @@ def _dead_letter_sender() -> DeadLetter | None:
     return send
 
 
-def event_handler(app: App, name: str, *, stream: bool) -> Handler:
+Dispatch = Callable[["App", str, CloudEvent, Context], Outcome]
+
+
+def _storage_dispatch(declared: str) -> Dispatch:
+    """Storage events name the bucket as the app declared it (``uploads``), not as CloudFormation
+    named it (``shop-uploadsbucket-1x2y3z``), so handlers see the same on every provider.
+
+    The function is subscribed to its one bucket only, so whatever bucket an event names is
+    that bucket. (The template cannot pass the real name in: a function that references its
+    bucket while the bucket's notification references the function is a circular dependency.)
+    The native name stays in the event's ``source`` and in ``ctx.native``.
+    """
+
+    def dispatch(app: App, name: str, event: CloudEvent, ctx: Context) -> Outcome:
+        data = event.data
+        if type(data) is dict and data.get("bucket") != declared:
+            event = event.replace(data={**data, "bucket": declared})
+        return dispatch_event(app, name, event, ctx)
+
+    return dispatch
+
+
+def event_handler(app: App, name: str, *, stream: bool, bucket: str | None = None) -> Handler:
     dead_letter = _dead_letter_sender()
+    dispatch = _storage_dispatch(bucket) if bucket is not None else dispatch_event
 
     def handler(event: Any, context: Any) -> Any:
         records = event.get("Records") if type(event) is dict else None
         if type(records) is list and records:
             first = records[0]
             if sqs.matches_record(first):
-                return _sqs_batch(app, name, records, context, event, dead_letter)
+                return _sqs_batch(app, name, records, context, event, dead_letter, dispatch)
             if kinesis.matches_record(first):
                 return _stream_batch(app, name, records, context, event, kinesis)
             if dynamodb.matches_record(first):
                 return _stream_batch(app, name, records, context, event, dynamodb)
             if sns.matches_record(first) or s3.matches_record(first):
-                _run_async(app, name, records, context, event)
+                _run_async(app, name, records, context, event, dispatch)
                 return None
         if eventbridge.matches(event):
             decoded = eventbridge.to_event(event)
             if decoded is not None:
-                _raise_on_failure(
-                    dispatch_event(app, name, decoded, context_for(name, context, event))
-                )
+                _raise_on_failure(dispatch(app, name, decoded, context_for(name, context, event)))
             return None
         # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
         raise decode_error("lambda", "event", "not an event shape this adapter knows")
@@ -117,7 +139,9 @@ def _decode_record(record: Any) -> list[CloudEvent]:
     raise decode_error("lambda", "Records", "mixed record sources in one event")
 
 
-def _run_async(app: App, name: str, records: list[Any], context: Any, native: Any) -> None:
+def _run_async(
+    app: App, name: str, records: list[Any], context: Any, native: Any, dispatch: Dispatch
+) -> None:
     """SNS / S3 direct invocations: one event usually; any failure fails the invocation."""
     ctx = context_for(name, context, native)
     first_error: BaseException | None = None
@@ -128,7 +152,7 @@ def _run_async(app: App, name: str, records: list[Any], context: Any, native: An
             first_error = first_error or exc
             continue
         for decoded in events:
-            outcome = dispatch_event(app, name, decoded, ctx)
+            outcome = dispatch(app, name, decoded, ctx)
             if not outcome.ok and first_error is None:
                 first_error = outcome.error
     if first_error is not None:
@@ -142,14 +166,18 @@ def _sqs_batch(
     context: Any,
     native: Any,
     dead_letter: DeadLetter | None,
+    dispatch: Dispatch,
 ) -> sqs.BatchResponse:
     failed: list[str] = []
     failed_groups: set[str] = set()
     contexts: dict[int, Context] = {}  # one per receive count: most batches need one
     for record in records:
-        message_id = record.get("messageId") if type(record) is dict else None
-        if not isinstance(message_id, str):
-            continue  # no id to report: nothing Lambda could redeliver selectively
+        # A message without an id cannot be reported failed on its own, and acknowledging it
+        # unprocessed would lose it: fail the whole batch before running any of it.
+        if type(record) is not dict or type(record.get("messageId")) is not str:
+            raise decode_error(TRIGGER_SQS, "messageId", "record without a message id")
+    for record in records:
+        message_id = record["messageId"]
         attributes = record.get("attributes")
         group = attributes.get("MessageGroupId") if type(attributes) is dict else None
         if group is not None and group in failed_groups:
@@ -164,7 +192,7 @@ def _sqs_batch(
             decoded = sqs.from_record(record)
             outcome = OK
             for event in decoded:  # almost always exactly one
-                outcome = dispatch_event(app, name, event, ctx)
+                outcome = dispatch(app, name, event, ctx)
                 if not outcome.ok:
                     break
         except PortableFnError as exc:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Context
-from portable_fn.triggers import Http, Schedule, Stream
+from portable_fn.triggers import Http, Schedule, Storage, Stream
 from portable_fn_aws._common import PROVIDER
 
 if TYPE_CHECKING:
@@ -52,7 +52,12 @@ def _build(app: App, name: str, trigger: Any) -> Handler:
 
     if isinstance(trigger, Schedule):
         return _event_handler.schedule_handler(app, name, trigger.expression)
-    return _event_handler.event_handler(app, name, stream=isinstance(trigger, Stream))
+    return _event_handler.event_handler(
+        app,
+        name,
+        stream=isinstance(trigger, Stream),
+        bucket=trigger.bucket if isinstance(trigger, Storage) else None,
+    )
 
 
 def context_for(name: str, context: Any, native: Any, attempt: int = 1) -> Context:

@@ -11,11 +11,23 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.adapter import dispatch_http
 from portable_fn.errors import EventDecodeError, HTTPError
 from portable_fn.http import Request, Response
+from portable_fn.log import Logger
 from portable_fn_aws import alb, apigw_v1, apigw_v2
 from portable_fn_aws._handler import Handler, context_for
 
 if TYPE_CHECKING:
     from portable_fn.app import App
+
+
+_INTERNAL_ERROR = Response.json(HTTPError("internal server error", status=500).body(), status=500)
+
+
+def _bad_request(exc: Exception, name: str) -> Response:
+    if not isinstance(exc, EventDecodeError):  # a shape no codec check anticipated: log it
+        Logger({"function": name}).exception("malformed HTTP event", exc=exc)
+    # The message may quote the event; escape what UTF-8 cannot carry (lone surrogates).
+    message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
+    return Response.json(HTTPError(message, status=400).body(), status=400)
 
 
 def http_handler(app: App, name: str) -> Handler:
@@ -37,10 +49,13 @@ def http_handler(app: App, name: str) -> Handler:
             return v2_from(Response.json(error.body(), status=400), None)
         try:
             request = to_request(event)
-        except EventDecodeError as exc:
-            response = Response.json(HTTPError(str(exc), status=400).body(), status=400)
+        except Exception as exc:  # any malformed native shape is the client's 400
+            return from_response(_bad_request(exc, name), event)
+        try:
+            response = dispatch_http(app, request, context_for(name, context, event), name)
             return from_response(response, event)
-        response = dispatch_http(app, request, context_for(name, context, event), name)
-        return from_response(response, event)
+        except Exception as exc:  # the caller gets a JSON 500, never a traceback
+            Logger({"function": name}).exception("could not answer the HTTP event", exc=exc)
+            return from_response(_INTERNAL_ERROR, event)
 
     return handler

@@ -76,10 +76,6 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         # Messages that retrying cannot fix go straight here (the handler sends them).
         policies.append({"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}}})
         variables["PF_DEAD_LETTER_URL"] = ref(dlq)
-    if policies:
-        properties["Policies"] = policies
-    if variables:
-        properties["Environment"] = {"Variables": variables}
     trigger = fn.trigger
     if isinstance(trigger, Storage | Schedule | Event):
         retries = trigger.retry.max_retries if isinstance(trigger, Storage | Event) else 4
@@ -99,6 +95,10 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
             "MaximumRetryAttempts": min(retries, ASYNC_RETRY_LIMIT),
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
         }
+    if policies:
+        properties["Policies"] = policies
+    if variables:
+        properties["Environment"] = {"Variables": variables}
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
 
 

@@ -30,11 +30,15 @@ def sequence_number(record: dict[str, Any]) -> str:
     return str(require(require(record, "dynamodb", TRIGGER), "SequenceNumber", TRIGGER))
 
 
-def _number(text: str) -> int | float:
+def _number(text: Any) -> int | float:
     try:
         return int(text)
-    except ValueError:
+    except (TypeError, ValueError):
+        pass
+    try:
         return float(text)
+    except (TypeError, ValueError):
+        raise decode_error(TRIGGER, "dynamodb", f"not a number: {text!r:.100}") from None
 
 
 def attribute(value: dict[str, Any]) -> Any:
