@@ -29,7 +29,7 @@ from portable_fn.errors import ConfigurationError, EventDecodeError
 from portable_fn.http import Response
 from portable_fn.triggers import Http, Schedule
 
-from portable_fn_gcp import dead_letter, http, native, route, scheduler
+from portable_fn_gcp import http
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -53,6 +53,8 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
 
         return _named(serve, name)
     if isinstance(trigger, Schedule):
+        from portable_fn_gcp import native, route, scheduler  # noqa: F401 - route: _run
+
         expression = trigger.expression
 
         def fire(request: Any) -> Any:
@@ -76,6 +78,8 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
     if isinstance(function.trigger, Http):
         raise ConfigurationError("HTTP routes are HTTP functions: use http_function", function=name)
     kind = function.trigger.kind
+    # Event codecs load with the first event function, not with every HTTP-only main.py.
+    from portable_fn_gcp import native, route  # noqa: F401 - route is used by _run
 
     def receive(cloud_event: Any) -> Any:
         request = _flask_request()
@@ -96,6 +100,8 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
 def _run(
     app: App, name: str, delivered: Any, request: Any, native_event: Any, *, decoded: bool = False
 ) -> Any:
+    from portable_fn_gcp import dead_letter, route  # loaded already, except dead_letter
+
     try:
         function = app.function(name)
         result = route.Decoded(delivered) if decoded else route.decode(function, delivered)
