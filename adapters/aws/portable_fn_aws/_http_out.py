@@ -13,7 +13,7 @@ from base64 import b64encode
 from portable_fn.http import Headers, Response
 
 # content-type -> "may travel as UTF-8 text"; bounded because content types come from handlers.
-_TEXTUAL: dict[str | None, bool] = {}
+_TEXTUAL: dict[str, bool] = {}
 _TEXTUAL_MAX = 256
 # Identity cache of the last converted header map: handlers mostly return the core's shared
 # JSON header map, so its grouping is computed once, not per call.
@@ -21,23 +21,35 @@ _TEXTUAL_MAX = 256
 _last: list[tuple[Headers | None, dict[str, list[str]]]] = [(None, {})]
 
 
-def body_out(response: Response) -> tuple[str, bool]:
-    """``(body, isBase64Encoded)``: UTF-8 text when the content type is textual, else base64."""
-    body = response.body
+def textual(response: Response) -> bool:
+    """Whether the body may travel as UTF-8 text (cached per content type)."""
+    content_type = response.headers.get("content-type")
+    if content_type is None:  # then it depends on the body, not on a header: not cached
+        return response.is_text
+    flag = _TEXTUAL.get(content_type)
+    if flag is None:
+        flag = response.is_text
+        if len(_TEXTUAL) < _TEXTUAL_MAX:
+            _TEXTUAL[content_type] = flag
+    return flag
+
+
+def encode_body(body: bytes, as_text: bool) -> tuple[str, bool]:
+    """``(body, isBase64Encoded)``: UTF-8 text when allowed and valid, else base64."""
     if not body:
         return "", False
-    content_type = response.headers.get("content-type")
-    textual = _TEXTUAL.get(content_type)
-    if textual is None:
-        textual = response.is_text
-        if len(_TEXTUAL) < _TEXTUAL_MAX:
-            _TEXTUAL[content_type] = textual
-    if textual:
+    if as_text:
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:  # declared text but is not UTF-8: base64 keeps it intact
             pass
     return b64encode(body).decode("ascii"), True
+
+
+def body_out(response: Response) -> tuple[str, bool]:
+    """``(body, isBase64Encoded)`` for ``response``."""
+    body = response.body
+    return encode_body(body, textual(response)) if body else ("", False)
 
 
 def grouped(headers: Headers) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from portable_fn.http import Headers, QueryParams, Request, Response
 from portable_fn_aws._common import LazyQuery, body_bytes, decode_error
-from portable_fn_aws._http_out import body_out, grouped
+from portable_fn_aws._http_out import encode_body, textual
 
 TRIGGER = "apigateway-v2"
 _NO_QUERY = QueryParams()  # immutable, so one shared instance serves every query-less request
@@ -57,19 +57,44 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
     )
 
 
+# The last response header map converted, with its v2 pieces: handlers mostly return the
+# core's shared JSON header map, so the conversion runs once, not per call. One tuple, swapped
+# atomically, so a concurrent caller never sees half an update.
+_Parts = tuple[Headers | None, dict[str, str], list[str] | None, bool | None]
+_last: list[_Parts] = [(None, {}, None, None)]
+
+
+def _parts(response: Response) -> _Parts:
+    headers = response.headers
+    last = _last[0]
+    if last[0] is headers:
+        return last
+    joined: dict[str, str] = {}
+    cookies: list[str] | None = None
+    for name, values in headers.to_multi().items():
+        if name == "set-cookie":
+            cookies = list(values)
+        else:
+            joined[name] = values[0] if len(values) == 1 else ", ".join(values)
+    # Without a content type, "textual" depends on the body: decided per call (None).
+    as_text = textual(response) if "content-type" in headers else None
+    parts = (headers, joined, cookies, as_text)
+    _last[0] = parts
+    return parts
+
+
 def from_response(response: Response, event: dict[str, Any] | None = None) -> dict[str, Any]:
     """Format 2.0: repeated headers comma-joined (RFC 9110 5.3), Set-Cookie as ``cookies``."""
-    body, is_b64 = body_out(response)
-    headers: dict[str, str] = {}
+    _, joined, cookies, as_text = _parts(response)
+    if as_text is None:
+        as_text = textual(response)
+    body, is_b64 = encode_body(response.body, as_text)
     out: dict[str, Any] = {
         "statusCode": response.status,
-        "headers": headers,
+        "headers": dict(joined),  # a copy: the caller owns what it is handed
         "body": body,
         "isBase64Encoded": is_b64,
     }
-    for name, values in grouped(response.headers).items():
-        if name == "set-cookie":
-            out["cookies"] = list(values)
-        else:
-            headers[name] = values[0] if len(values) == 1 else ", ".join(values)
+    if cookies:
+        out["cookies"] = list(cookies)
     return out

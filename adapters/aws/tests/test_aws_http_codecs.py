@@ -208,3 +208,17 @@ def test_text_declared_but_not_utf8_falls_back_to_base64() -> None:
 def test_json_response_is_text() -> None:
     out = apigw_v2.from_response(Response.json({"é": 1}))
     assert out["isBase64Encoded"] is False and json.loads(out["body"]) == {"é": 1}
+
+
+@pytest.mark.parametrize("codec", [apigw_v1, apigw_v2, alb])
+def test_body_without_content_type_is_base64_whatever_came_before(codec: Any) -> None:
+    assert codec.from_response(Response(status=204), {})["body"] == ""
+    out = codec.from_response(Response(status=200, body=b"plain ascii"), {})
+    assert out["isBase64Encoded"] is True and base64.b64decode(out["body"]) == b"plain ascii"
+    assert codec.from_response(Response.json({"a": 1}), {})["isBase64Encoded"] is False
+
+
+def test_returned_header_maps_are_the_callers_own() -> None:
+    first = apigw_v2.from_response(Response.json({"a": 1}))
+    first["headers"]["x-mutated"] = "yes"
+    assert "x-mutated" not in apigw_v2.from_response(Response.json({"a": 2}))["headers"]
