@@ -28,7 +28,7 @@ SDK_VERSION = "1.9.5"
 # binaries for every platform, which this registry mirror does not all carry, so `npm ci`
 # could not reproduce the lock file; `npm pack` fetches the one tarball instead.
 WRANGLER_VERSION = "4.164.0"
-TIMEOUT = 120.0
+TIMEOUT = 300.0
 
 if sys.version_info >= (3, 11):
     import tomllib

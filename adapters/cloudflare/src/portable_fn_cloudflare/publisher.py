@@ -15,6 +15,7 @@ handled while its publishes could still fail.
 from __future__ import annotations
 
 import contextvars
+import logging
 import math
 from collections.abc import Awaitable
 from typing import Any
@@ -76,9 +77,14 @@ class QueuePublisher:
 
     def __init__(self, app: App) -> None:
         self._app = app
+        self._fan_out: dict[str, list[str]] = {}  # topic -> its subscribers' queues
 
     def publish(self, topic: str, event: CloudEvent) -> None:
-        queues = plan.topic_queues(self._app, topic) or [plan.queue_name(topic)]
+        queues = self._fan_out.get(topic)
+        if queues is None:
+            # No subscriber in this app: the topic's own queue, if wrangler.toml binds one.
+            queues = plan.topic_queues(self._app, topic) or [plan.queue_name(topic)]
+            self._fan_out[topic] = queues
         for queue in queues:
             self._send(queue, event, None)
 
@@ -89,6 +95,9 @@ class QueuePublisher:
         queues = plan.event_queues(self._app, event.type, event.source)
         if not queues:
             # As on an event bus with no matching rule: accepted, delivered nowhere.
+            logging.getLogger("portable_fn_cloudflare").warning(
+                "pf.emit: no @app.event function matches type %r", event.type
+            )
             return
         for queue in queues:
             self._send(queue, event, None)
