@@ -9,8 +9,8 @@ httptools and uvloop when installed, for portable-fn dev and Starlette alike), o
 /dev/null (portable-fn dev still prints its buffered per-request lines, as by default).
 wrk (Debian package ``wrk``) drives it with 1 thread and ``--connections`` for ``--duration``
 seconds per run. Servers are measured in a shuffled order each round after a 1 s warm-up; the
-table reports each server's median req/s, p50 and p99, and its req/s as a ratio to
-functions-framework. Goal (issue #2): ``portable-fn dev`` >= 3x functions-framework.
+table reports each server's median req/s, p50 and p99, and the median over rounds of its req/s
+divided by functions-framework's in the same round. Goal (issue #2): ``portable-fn dev`` >= 3x functions-framework.
 Sync handlers run in a thread pool in both portable-fn dev and Starlette, so compare sync
 with sync and async with async.
 Needs: ``pip install -e ".[local]" functions-framework starlette``, ``apt-get install wrk``.
@@ -214,18 +214,21 @@ def main() -> int:
                     stop(proc)
             print(f"round {round_no + 1}/{args.rounds} done", file=sys.stderr)
     base = "functions-framework (gunicorn+Flask)"
-    base_rps = statistics.median(r[0] for r in results[base])
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"\nwrk -t1 -c{args.connections} -d{args.duration}s, {args.rounds} rounds, medians, "
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores\n"
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, load average {load:.1f}\n"
     )
     print("| server | req/s | p50 ms | p99 ms | req/s vs functions-framework |")
     print("|---|---:|---:|---:|---:|")
-    for name, runs in results.items():
+    for name in sorted(results, key=lambda n: statistics.median(r[0] for r in results[n])):
+        runs = results[name]
         rps = statistics.median(r[0] for r in runs)
         p50 = statistics.median(r[1] for r in runs)
         p99 = statistics.median(r[2] for r in runs)
-        print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / base_rps:.2f}x |")
+        # Ratio within each round, then the median: drift between rounds cancels out.
+        ratio = statistics.median(r[0] / b[0] for r, b in zip(runs, results[base], strict=True))
+        print(f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio:.2f}x |")
     return 0
 
 
