@@ -10,7 +10,8 @@ httptools and uvloop when installed, for portable-fn dev and Starlette alike), o
 wrk (Debian package ``wrk``) drives it with 1 thread and ``--connections`` for ``--duration``
 seconds per run. Servers are measured in a shuffled order each round after a 1 s warm-up; the
 table reports each server's median req/s, p50 and p99, and the median over rounds of its req/s
-divided by functions-framework's in the same round. Goal (issue #2): ``portable-fn dev`` >= 3x functions-framework.
+divided by functions-framework's in the same round.
+Goal (issue #2): ``portable-fn dev`` >= 3x functions-framework.
 Sync handlers run in a thread pool in both portable-fn dev and Starlette, so compare sync
 with sync and async with async.
 Needs: ``pip install -e ".[local]" functions-framework starlette``, ``apt-get install wrk``.
