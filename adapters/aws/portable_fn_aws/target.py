@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # What runs inside Lambda; everything else in portable_fn_aws is tooling.
 RUNTIME_MODULES = (
     "__init__",
+    "_batches",
     "_common",
     "_event_handler",
     "_handler",

@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Batch sources: SQS (standard and FIFO) and the streams (Kinesis, DynamoDB Streams).
+
+SQS: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
+Streams: https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import OK, Context, Outcome, dispatch_event
+from portable_fn.errors import EventDecodeError, PortableFnError
+from portable_fn.events import CloudEvent
+from portable_fn_aws import sqs
+from portable_fn_aws._common import decode_error
+from portable_fn_aws._handler import context_for
+from portable_fn_aws.publisher import AwsPublisher
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+Dispatch = Callable[["App", str, CloudEvent, Context], Outcome]
+
+
+DeadLetter = Callable[[dict[str, Any], str, "str | None", Context], bool]
+DEAD_LETTER_ENV = "PF_DEAD_LETTER_URL"  # set by the template for queue and topic consumers
+
+
+def dead_letter_sender() -> DeadLetter | None:
+    url = os.environ.get(DEAD_LETTER_ENV)
+    if not url:
+        return None
+    senders: list[AwsPublisher] = []
+
+    def send(record: dict[str, Any], reason: str, group: str | None, ctx: Context) -> bool:
+        if not senders:
+            senders.append(AwsPublisher())
+        try:
+            senders[0].dead_letter(
+                url,
+                str(record.get("body", "")),
+                reason=reason,
+                group=group,
+                deduplication_id=str(record.get("messageId")),
+            )
+        except PortableFnError as exc:
+            ctx.logger.exception("could not dead-letter the message; SQS will retry it", exc=exc)
+            return False
+        return True
+
+    return send
+
+
+def sqs_batch(
+    app: App,
+    name: str,
+    records: list[Any],
+    context: Any,
+    native: Any,
+    dead_letter: DeadLetter | None,
+    dispatch: Dispatch,
+) -> sqs.BatchResponse:
+    failed: list[str] = []
+    failed_groups: set[str] = set()
+    contexts: dict[int, Context] = {}  # one per receive count: most batches need one
+    for record in records:
+        # A message without an id cannot be reported failed on its own, and acknowledging it
+        # unprocessed would lose it: fail the whole batch before running any of it.
+        if type(record) is not dict or type(record.get("messageId")) is not str:
+            raise decode_error(sqs.TRIGGER, "messageId", "record without a message id")
+    for record in records:
+        message_id = record["messageId"]
+        attributes = record.get("attributes")
+        group = attributes.get("MessageGroupId") if type(attributes) is dict else None
+        if group is not None and group in failed_groups:
+            failed.append(message_id)  # FIFO: keep the group's order behind its failure
+            continue
+        attempt = sqs.attempt(record)
+        ctx = contexts.get(attempt)
+        if ctx is None:
+            ctx = contexts[attempt] = context_for(name, context, native, attempt)
+        outcome: Outcome
+        try:
+            decoded = sqs.from_record(record)
+            outcome = OK
+            for event in decoded:  # almost always exactly one
+                outcome = dispatch(app, name, event, ctx)
+                if not outcome.ok:
+                    break
+        except PortableFnError as exc:
+            ctx.logger.exception("could not decode SQS message", exc=exc)
+            outcome = Outcome(False, exc, retryable=False)
+        if outcome.ok:
+            continue
+        # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the dead-letter
+        # queue, keeping the retries unspent, when the template named one.
+        if (
+            not outcome.retryable
+            and dead_letter is not None
+            and dead_letter(record, outcome.reason or "failed", group, ctx)
+        ):
+            continue
+        failed.append(message_id)
+        if group is not None:
+            failed_groups.add(group)
+    return sqs.batch_response(failed)
+
+
+def stream_batch(
+    app: App, name: str, records: list[Any], context: Any, native: Any, codec: Any
+) -> sqs.BatchResponse:
+    ctx = context_for(name, context, native)
+    for record in records:
+        try:
+            ok = dispatch_event(app, name, codec.from_record(record), ctx).ok
+        except PortableFnError as exc:
+            ctx.logger.exception("could not decode stream record", exc=exc)
+            ok = False
+        if not ok:
+            try:
+                return sqs.batch_response([codec.sequence_number(record)])
+            except PortableFnError:
+                # No sequence number to resume from: fail the whole batch (Lambda retries it).
+                raise exc_for(record) from None
+    return sqs.batch_response([])
+
+
+def exc_for(record: Any) -> EventDecodeError:
+    return decode_error(
+        "stream", "sequenceNumber", f"record without a sequence number: {record!r:.200}"
+    )
