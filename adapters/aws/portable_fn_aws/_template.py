@@ -19,17 +19,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
-from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+from portable_fn.triggers import Event, Queue, Schedule, Storage, Topic
 from portable_fn_aws._publishes import scan
 from portable_fn_aws._resources import Builder, Settings, arn, logical, ref
-from portable_fn_aws._schedule_expr import aws_expression
+from portable_fn_aws._sam_events import events, inbox_dead_letter
 from portable_fn_aws.publisher import env_name
 
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
 ASYNC_RETRY_LIMIT = 2  # Lambda retries asynchronous invocations at most twice
-_SQS_EVENT = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
 
 
 def build(app: App, settings: Settings) -> tuple[dict[str, Any], list[Finding]]:
@@ -68,7 +67,7 @@ def build(app: App, settings: Settings) -> tuple[dict[str, Any], list[Finding]]:
 def _function(b: Builder, fn: Function) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "Handler": f"{b.settings.handler_module}.{fn.name}",
-        "Events": _events(b, fn),
+        "Events": events(b, fn),
     }
     policies, variables = _grants(b, fn)
     dlq = _consumer_dead_letter(fn)
@@ -108,143 +107,8 @@ def _consumer_dead_letter(fn: Function) -> str | None:
     if isinstance(t, Queue):
         return logical(t.dead_letter_name, "Queue")
     if isinstance(t, Topic):
-        return logical(_inbox_dead_letter(fn.name, t), "Queue")
+        return logical(inbox_dead_letter(fn.name, t), "Queue")
     return None
-
-
-def _inbox_dead_letter(function: str, t: Topic) -> str:
-    return t.dead_letter or f"{function}-inbox-dlq"
-
-
-def _http_api(b: Builder, iam: bool) -> str:
-    api = b.resources.setdefault("HttpApi", {"Type": "AWS::Serverless::HttpApi", "Properties": {}})
-    if iam:
-        api["Properties"]["Auth"] = {"EnableIamAuthorizer": True}
-    return "HttpApi"
-
-
-def _events(b: Builder, fn: Function) -> dict[str, Any]:
-    t = fn.trigger
-    if isinstance(t, Http):
-        api = _http_api(b, t.auth == "function")
-        events = {}
-        for method in t.methods:
-            props: dict[str, Any] = {"ApiId": ref(api), "Path": t.path, "Method": method}
-            if t.auth == "function":
-                props["Auth"] = {"Authorizer": "AWS_IAM"}
-            events[logical(method.lower())] = {"Type": "HttpApi", "Properties": props}
-        return events
-    if isinstance(t, Queue):
-        queue = b.queue(t.name, fifo=t.fifo, dlq=t.dead_letter_name, receives=t.retry.max_attempts)
-        props = {
-            "Queue": arn(queue),
-            "BatchSize": min(t.batch_size, 10) if t.fifo else t.batch_size,
-            **_SQS_EVENT,
-        }
-        if t.batch_size > 10 and not t.fifo:  # SQS requires a window above 10 messages
-            props["MaximumBatchingWindowInSeconds"] = 1
-        if t.retry.jitter or t.retry.initial_backoff != 1.0:
-            b.findings.append(
-                Finding(
-                    fn.name,
-                    "info",
-                    (
-                        "SQS redelivers after the visibility timeout "
-                        f"({6 * b.settings.timeout} s), not with exponential backoff"
-                    ),
-                )
-            )
-        return {"Queue": {"Type": "SQS", "Properties": props}}
-    if isinstance(t, Topic):
-        return {
-            "Topic": {
-                "Type": "SQS",
-                "Properties": {
-                    "Queue": arn(_topic_inbox(b, fn.name, t)),
-                    "BatchSize": 10,
-                    **_SQS_EVENT,
-                },
-            }
-        }
-    if isinstance(t, Storage):
-        props = {
-            "Bucket": ref(b.bucket(t.bucket)),
-            "Events": [
-                "s3:ObjectCreated:*" if a == "created" else "s3:ObjectRemoved:*" for a in t.on
-            ],
-        }
-        rules = [
-            {"Name": n, "Value": v} for n, v in (("prefix", t.prefix), ("suffix", t.suffix)) if v
-        ]
-        if rules:
-            props["Filter"] = {"S3Key": {"Rules": rules}}
-        return {"Storage": {"Type": "S3", "Properties": props}}
-    if isinstance(t, Schedule):
-        return {"Schedule": {"Type": "Schedule", "Properties": {"Schedule": aws_expression(t)}}}
-    if isinstance(t, Event):
-        kind: Any = [{"prefix": t.type[:-1]}] if t.type.endswith("*") else [t.type]
-        pattern: dict[str, Any] = {"detail-type": kind}
-        if t.source is not None:
-            pattern["source"] = [t.source]
-        return {"Bus": {"Type": "EventBridgeRule", "Properties": {"Pattern": pattern}}}
-    return _stream_event(b, fn, t)
-
-
-def _stream_event(b: Builder, fn: Function, t: Stream) -> dict[str, Any]:
-    stream_id = logical(t.name, "Stream")
-    b.resources.setdefault(
-        stream_id,
-        {
-            "Type": "AWS::Kinesis::Stream",
-            "Properties": {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}},
-        },
-    )
-    dlq = b.dead_letter_queue(f"{fn.name}-failed")
-    return {
-        "Stream": {
-            "Type": "Kinesis",
-            "Properties": {
-                "Stream": arn(stream_id),
-                "StartingPosition": "LATEST" if t.start == "latest" else "TRIM_HORIZON",
-                "BatchSize": t.batch_size,
-                "MaximumRetryAttempts": t.retry.max_retries,
-                "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
-                **_SQS_EVENT,
-            },
-        }
-    }
-
-
-def _topic_inbox(b: Builder, function: str, t: Topic) -> str:
-    topic = b.topic(t.name)
-    inbox = b.queue(
-        f"{function}-inbox",
-        dlq=t.dead_letter or f"{function}-inbox-dlq",
-        receives=t.retry.max_attempts,
-    )
-    b.resources[logical(function, "InboxPolicy")] = {
-        "Type": "AWS::SQS::QueuePolicy",
-        "Properties": {
-            "Queues": [ref(inbox)],
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "sns.amazonaws.com"},
-                        "Action": "sqs:SendMessage",
-                        "Resource": arn(inbox),
-                        "Condition": {"ArnEquals": {"aws:SourceArn": ref(topic)}},
-                    }
-                ],
-            },
-        },
-    }
-    b.resources[logical(function, "Subscription")] = {
-        "Type": "AWS::SNS::Subscription",
-        "Properties": {"TopicArn": ref(topic), "Protocol": "sqs", "Endpoint": arn(inbox)},
-    }
-    return inbox
 
 
 def _grants(b: Builder, fn: Function) -> tuple[list[Any], dict[str, Any]]:
