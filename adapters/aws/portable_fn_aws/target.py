@@ -12,18 +12,19 @@ Deployment package format: https://docs.aws.amazon.com/lambda/latest/dg/python-p
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
 import sys
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
-from portable_fn.errors import ConfigurationError
 from portable_fn_aws._resources import Settings
+from portable_fn_aws._sources import (
+    app_sources,
+    package_files,
+    requirements_file,
+    resolved_dependencies,
+)
 from portable_fn_aws._template import build
 from portable_fn_aws._yaml import dump
 
@@ -54,16 +55,14 @@ RUNTIME_MODULES = (
 )
 # The local dev runtime and the CLI never run in Lambda.
 CORE_EXCLUDED = ("_local", "cli.py", "__main__.py")
-PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
-_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
 
 def package(
     app: App, app_ref: str, out_dir: Path, settings: Settings | None = None
 ) -> list[Finding]:
     settings = settings or Settings()
-    module, files = _app_sources(app_ref)
+    module, files = app_sources(app_ref)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries: dict[str, bytes] = {}
     for arcname, path in files:
@@ -71,12 +70,12 @@ def package(
     excluded: tuple[str, ...] = CORE_EXCLUDED
     if not any(fn.options.get("idempotent") for fn in app.functions.values()):
         excluded += ("idempotency",)  # the call pipeline imports it only for such functions
-    entries.update(_package_files("portable_fn", exclude=excluded))
-    entries.update(_package_files("portable_fn_aws", only=RUNTIME_MODULES))
+    entries.update(package_files("portable_fn", exclude=excluded))
+    entries.update(package_files("portable_fn_aws", only=RUNTIME_MODULES))
     entries[f"{settings.handler_module}.py"] = entry_module(app, module).encode("utf-8")
-    requirements = _requirements_file(files)
+    requirements = requirements_file(files)
     if requirements is not None:
-        entries.update(_resolved_dependencies(requirements, settings))
+        entries.update(resolved_dependencies(requirements, settings.runtime, settings.architecture))
     _write_zip(out_dir / settings.code_uri, entries)
     template, findings = build(app, settings)
     (out_dir / "template.yaml").write_text(dump(template), encoding="utf-8")
@@ -104,123 +103,6 @@ def _app_attribute(app: App, module: str) -> str:
             if value is app and not name.startswith("_"):
                 return str(name)
     return "app"
-
-
-def _app_sources(app_ref: str) -> tuple[str, list[tuple[str, Path]]]:
-    """(module to import in the entry, [(name in the zip, file)]) for ``APP``."""
-    target = (
-        app_ref.rpartition(":")[0] if ":" in app_ref and not app_ref.endswith(".py") else app_ref
-    )
-    if target.endswith(".py") or Path(target).is_file():
-        path = Path(target).resolve()
-        # A file app: its folder becomes the zip root, so sibling imports keep working.
-        return path.stem, [
-            (p.relative_to(path.parent).as_posix(), p) for p in _source_files(path.parent)
-        ]
-    spec = importlib.util.find_spec(target)
-    if spec is None or spec.origin is None:
-        raise ConfigurationError(f"cannot find the source of {target!r}")
-    origin = Path(spec.origin).resolve()
-    parts = target.split(".")
-    # Dotted: keep the package path (examples/shop/...) and its parents' __init__ files.
-    root = (
-        origin.parents[len(parts) - 1]
-        if origin.name != "__init__.py"
-        else origin.parents[len(parts)]
-    )
-    package_dir = origin.parent
-    files = (
-        [(p.relative_to(root).as_posix(), p) for p in _source_files(package_dir)]
-        if len(parts) > 1 or origin.name == "__init__.py"
-        else [(origin.name, origin)]
-    )
-    for depth in range(1, len(parts) - 1):
-        init = root.joinpath(*parts[:depth], "__init__.py")
-        if init.is_file():
-            files.append((init.relative_to(root).as_posix(), init))
-    return target, files
-
-
-def _source_files(folder: Path) -> Iterator[Path]:
-    for path in sorted(folder.rglob("*")):
-        rel = path.relative_to(folder).parts
-        if (
-            path.is_file()
-            and not any(p in ("__pycache__", "tests", "dist") or p.startswith(".") for p in rel)
-            and path.suffix not in (".pyc", ".pyo")
-        ):
-            yield path
-
-
-def _package_files(
-    package: str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None
-) -> dict[str, bytes]:
-    spec = importlib.util.find_spec(package)
-    if spec is None or spec.origin is None:
-        raise ConfigurationError(f"{package} is not installed")
-    folder = Path(spec.origin).parent
-    out: dict[str, bytes] = {}
-    for path in _source_files(folder):
-        rel = path.relative_to(folder)
-        if rel.parts[0] in exclude:
-            continue
-        if only is not None and not (
-            len(rel.parts) == 1 and (rel.stem in only or rel.name == "py.typed")
-        ):
-            continue
-        if path.suffix in (".py", ".typed"):
-            out[f"{package}/{rel.as_posix()}"] = path.read_bytes()
-    return out
-
-
-def _requirements_file(files: list[tuple[str, Path]]) -> Path | None:
-    for arcname, path in files:
-        if Path(arcname).name == "requirements.txt":
-            return path
-    return None
-
-
-def _resolved_dependencies(requirements: Path, settings: Settings) -> dict[str, bytes]:
-    """pip-install the app's requirements as Lambda would see them: manylinux wheels only."""
-    wanted = [
-        line
-        for line in requirements.read_text().splitlines()
-        if line.strip()
-        and not line.strip().startswith("#")
-        and not line.strip().lower().startswith(PROVIDED_BY_RUNTIME)
-    ]
-    if not wanted:
-        return {}
-    version = settings.runtime.removeprefix("python")
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--target",
-                tmp,
-                "--platform",
-                _PLATFORMS[settings.architecture],
-                "--implementation",
-                "cp",
-                "--python-version",
-                version,
-                "--only-binary=:all:",
-                *wanted,
-            ],
-            check=True,
-        )
-        root = Path(tmp)
-        return {
-            p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*"))
-            if p.is_file()
-            and p.relative_to(root).parts[0].split("-")[0].lower() not in PROVIDED_BY_RUNTIME
-            and "__pycache__" not in p.parts
-        }
 
 
 def _write_zip(path: Path, entries: dict[str, bytes]) -> None:

@@ -205,3 +205,40 @@ def test_runtime_from_the_environment_and_bad_settings(
     assert _template(tmp_path)["Globals"]["Function"]["Runtime"] == "python3.13"
     with pytest.raises(ConfigurationError):
         AwsAdapter(runtime="nodejs20.x").package(app, "examples.shop.app:app", tmp_path)
+
+
+def _tiny_wheel(folder: Path) -> Path:
+    """A minimal pure-Python wheel built here, so resolving requirements needs no network."""
+    wheel = folder / "tinydep-1.0-py3-none-any.whl"
+    files = {
+        "tinydep/__init__.py": "VALUE = 42\n",
+        "tinydep-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tinydep\nVersion: 1.0\n",
+        "tinydep-1.0.dist-info/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = "".join(f"{name},,\n" for name in files) + "tinydep-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+        archive.writestr("tinydep-1.0.dist-info/RECORD", record)
+    return wheel
+
+
+def test_requirements_are_resolved_for_lambda_without_boto3(tmp_path: Path) -> None:
+    source = tmp_path / "svc"
+    source.mkdir()
+    wheel = _tiny_wheel(tmp_path)
+    (source / "requirements.txt").write_text(f"boto3>=1.28\nbotocore\n{wheel}\n")
+    (source / "svc.py").write_text(
+        "import portable_fn as pf\napp = pf.App('svc')\n"
+        "@app.http('/', methods=['GET'])\ndef home(req):\n"
+        "    import tinydep  # installed in the zip only\n    return {'v': tinydep.VALUE}\n"
+    )
+    from portable_fn._local.loader import load_app
+
+    app = load_app(str(source / "svc.py"))
+    adapter.package(app, str(source / "svc.py"), tmp_path / "out")
+    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
+    assert "tinydep/__init__.py" in names
+    assert not any(n.startswith(("boto3", "botocore")) for n in names)

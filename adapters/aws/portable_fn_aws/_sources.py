@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What goes into app.zip: the app's files, installed packages' sources, and the app's
+requirements resolved for the Lambda platform (tooling only).
+
+Python deployment packages: https://docs.aws.amazon.com/lambda/latest/dg/python-package.html
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from portable_fn.errors import ConfigurationError
+
+PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
+_PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
+
+
+def app_sources(app_ref: str) -> tuple[str, list[tuple[str, Path]]]:
+    """(module to import in the entry, [(name in the zip, file)]) for ``APP``."""
+    target = (
+        app_ref.rpartition(":")[0] if ":" in app_ref and not app_ref.endswith(".py") else app_ref
+    )
+    if target.endswith(".py") or Path(target).is_file():
+        path = Path(target).resolve()
+        # A file app: its folder becomes the zip root, so sibling imports keep working.
+        return path.stem, [
+            (p.relative_to(path.parent).as_posix(), p) for p in _source_files(path.parent)
+        ]
+    spec = importlib.util.find_spec(target)
+    if spec is None or spec.origin is None:
+        raise ConfigurationError(f"cannot find the source of {target!r}")
+    origin = Path(spec.origin).resolve()
+    parts = target.split(".")
+    # Dotted: keep the package path (examples/shop/...) and its parents' __init__ files.
+    root = (
+        origin.parents[len(parts) - 1]
+        if origin.name != "__init__.py"
+        else origin.parents[len(parts)]
+    )
+    package_dir = origin.parent
+    files = (
+        [(p.relative_to(root).as_posix(), p) for p in _source_files(package_dir)]
+        if len(parts) > 1 or origin.name == "__init__.py"
+        else [(origin.name, origin)]
+    )
+    for depth in range(1, len(parts) - 1):
+        init = root.joinpath(*parts[:depth], "__init__.py")
+        if init.is_file():
+            files.append((init.relative_to(root).as_posix(), init))
+    return target, files
+
+
+def _source_files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).parts
+        if (
+            path.is_file()
+            and not any(p in ("__pycache__", "tests", "dist") or p.startswith(".") for p in rel)
+            and path.suffix not in (".pyc", ".pyo")
+        ):
+            yield path
+
+
+def package_files(
+    package: str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] | None = None
+) -> dict[str, bytes]:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ConfigurationError(f"{package} is not installed")
+    folder = Path(spec.origin).parent
+    out: dict[str, bytes] = {}
+    for path in _source_files(folder):
+        rel = path.relative_to(folder)
+        if rel.parts[0] in exclude:
+            continue
+        if only is not None and not (
+            len(rel.parts) == 1 and (rel.stem in only or rel.name == "py.typed")
+        ):
+            continue
+        if path.suffix in (".py", ".typed"):
+            out[f"{package}/{rel.as_posix()}"] = path.read_bytes()
+    return out
+
+
+def requirements_file(files: list[tuple[str, Path]]) -> Path | None:
+    for arcname, path in files:
+        if Path(arcname).name == "requirements.txt":
+            return path
+    return None
+
+
+def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
+    """pip-install the app's requirements as Lambda would see them: manylinux wheels only."""
+    wanted = [
+        line
+        for line in requirements.read_text().splitlines()
+        if line.strip()
+        and not line.strip().startswith("#")
+        and not line.strip().lower().startswith(PROVIDED_BY_RUNTIME)
+    ]
+    if not wanted:
+        return {}
+    version = runtime.removeprefix("python")
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                tmp,
+                "--platform",
+                _PLATFORMS[architecture],
+                "--implementation",
+                "cp",
+                "--python-version",
+                version,
+                "--only-binary=:all:",
+                *wanted,
+            ],
+            check=True,
+        )
+        root = Path(tmp)
+        return {
+            p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*"))
+            if p.is_file()
+            and p.relative_to(root).parts[0].split("-")[0].lower() not in PROVIDED_BY_RUNTIME
+            and "__pycache__" not in p.parts
+        }
