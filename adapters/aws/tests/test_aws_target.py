@@ -242,3 +242,55 @@ def test_requirements_are_resolved_for_lambda_without_boto3(tmp_path: Path) -> N
     names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
     assert "tinydep/__init__.py" in names
     assert not any(n.startswith(("boto3", "botocore")) for n in names)
+
+
+def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
+    app = pf.App("every")
+
+    @app.http("/files/{path+}", methods=["GET", "PUT"], auth="anonymous")
+    def files(req: pf.Request) -> None:
+        pf.send("orders", {"k": 1})
+
+    @app.queue("orders", fifo=True, max_retries=2, batch_size=5)
+    def orders(event: pf.CloudEvent) -> None:
+        pf.emit("com.example.order.done", {})
+
+    @app.queue("bulk", batch_size=50)
+    def bulk(event: pf.CloudEvent) -> None: ...
+
+    @app.topic("alerts", dead_letter="alerts-dead")
+    def alerts(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("media-in", on=("created", "deleted"), prefix="in/", suffix=".png")
+    def media(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule("*/15 9-17 * * 1-5")
+    def office_hours(event: pf.CloudEvent) -> None: ...
+
+    @app.event("com.example.*", source="/billing")
+    def billing(event: pf.CloudEvent) -> None: ...
+
+    @app.stream("clicks", batch_size=200, start="trim_horizon")
+    def clicks(event: pf.CloudEvent) -> None: ...
+
+    sys.modules[__name__].every_app = app  # type: ignore[attr-defined]
+    adapter.package(app, f"{__name__}:every_app", tmp_path)
+    runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", runner, str(tmp_path / "template.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    resources = _template(tmp_path)["Resources"]
+    assert resources["OrdersQueue"]["Properties"]["FifoQueue"] is True
+    assert resources["OrdersDlqQueue"]["Properties"]["FifoQueue"] is True
+    bulk_event = resources["BulkFunction"]["Properties"]["Events"]["Queue"]["Properties"]
+    assert bulk_event["MaximumBatchingWindowInSeconds"] == 1
+    rule = resources["BillingFunction"]["Properties"]["Events"]["Bus"]["Properties"]["Pattern"]
+    assert rule == {"detail-type": [{"prefix": "com.example."}], "source": ["/billing"]}
+    stream = resources["ClicksFunction"]["Properties"]["Events"]["Stream"]["Properties"]
+    assert stream["StartingPosition"] == "TRIM_HORIZON" and stream["MaximumRetryAttempts"] == 4
+    assert resources["AlertsInboxQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["AlertsDeadQueue", "Arn"]
+    }
