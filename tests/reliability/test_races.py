@@ -25,7 +25,7 @@ from ..local.devserver import DevServer
 from .conftest import effect_lines
 
 THREADS = 8
-PROCESSES = 3
+PROCESSES = 2
 
 
 def race_app(url: str, effects: Path) -> pf.App:
