@@ -197,7 +197,7 @@ def new_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_FRACTION = re.compile(r"(\.\d{6})\d+")
+_FRACTION = re.compile(r"\.(\d+)")
 
 
 def parse_time(text: str) -> datetime:
@@ -205,7 +205,8 @@ def parse_time(text: str) -> datetime:
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
-    value = _FRACTION.sub(r"\1", value)  # Python < 3.11 reads at most 6 fraction digits
+    # Python 3.10 reads exactly 3 or 6 fraction digits: RFC 3339 allows any number.
+    value = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value, count=1)
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

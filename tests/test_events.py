@@ -87,6 +87,9 @@ def test_time_keeps_its_instant_and_prints_in_utc() -> None:
         2026, 11, 23, 9, 30, 0, 123456, tzinfo=timezone.utc
     )
     assert event(time="2026-11-23T09:30:00+00:00").time == WHEN.replace(microsecond=0)
+    # RFC 3339 allows any number of fraction digits (Python 3.10 alone reads only 3 or 6)
+    assert parse_time("2026-11-23T09:30:00.5Z") == WHEN.replace(microsecond=500000)
+    assert parse_time("2026-11-23T09:30:00.12+00:00") == WHEN.replace(microsecond=120000)
 
 
 def test_create_fills_id_and_time() -> None:
