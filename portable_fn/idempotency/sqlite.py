@@ -49,8 +49,10 @@ class SQLiteStore:
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout=30000")
         self._db.execute("PRAGMA journal_mode=WAL")
-        # A completed record must survive a crash of the process that wrote it.
-        self._db.execute("PRAGMA synchronous=FULL")
+        # WAL + NORMAL: a commit survives a crash of any process (SIGKILL included); only an
+        # OS crash or power loss may drop the last commits (https://www.sqlite.org/pragma.html
+        # #pragma_synchronous). FULL would fsync twice per event: ~3 ms instead of ~0.1 ms.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         with self._write() as cur:
             cur.execute(SCHEMA)
         self.purge(time.time())  # on open: the table keeps only what can still matter
