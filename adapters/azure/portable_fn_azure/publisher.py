@@ -29,7 +29,9 @@ from portable_fn.events import CloudEvent, to_json
 
 from portable_fn_azure.options import AzureOptions, setting_name
 
-__all__ = ["STRUCTURED", "AzurePublisher", "move_to_poison", "queue_client"]
+__all__ = [
+    "STRUCTURED", "AzurePublisher", "move_to_poison", "queue_client", "servicebus_message",
+]
 
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
 # Storage Queue messages are at most 64 KiB of base64 text.
@@ -127,7 +129,7 @@ class AzurePublisher:
     def _servicebus(self, entity: str, event: CloudEvent, delay: float | None, *,
                     topic: bool) -> None:
         try:
-            from azure.servicebus import ServiceBusClient, ServiceBusMessage
+            from azure.servicebus import ServiceBusClient
         except ImportError as exc:
             raise ImportError(
                 'Service Bus needs azure-servicebus: pip install "portable-fn-azure[servicebus]"'
@@ -135,11 +137,7 @@ class AzurePublisher:
         conn = _setting(self.env, self._options.servicebus_connection)
         client = self._client(("servicebus", ""),
                               lambda: ServiceBusClient.from_connection_string(conn))
-        message = ServiceBusMessage(to_json(event), content_type=STRUCTURED,
-                                    message_id=event.id, subject=event.subject)
-        if delay:
-            message.scheduled_enqueue_time_utc = datetime.now(timezone.utc) + timedelta(
-                seconds=delay)
+        message = servicebus_message(event, delay)
         try:
             sender = (client.get_topic_sender(entity) if topic
                       else client.get_queue_sender(entity))
@@ -171,6 +169,18 @@ class AzurePublisher:
         except Exception as exc:
             raise PublishError(
                 f"Event Grid topic {topic!r} refused event {event.id}: {exc}") from exc
+
+
+def servicebus_message(event: CloudEvent, delay: float | None = None) -> Any:
+    """The Service Bus message for an event: the structured CloudEvent as the body, its id as
+    ``message_id`` (Service Bus duplicate detection keys on it), ``subject`` as the label."""
+    from azure.servicebus import ServiceBusMessage
+
+    message = ServiceBusMessage(to_json(event), content_type=STRUCTURED, message_id=event.id,
+                                subject=event.subject)
+    if delay:
+        message.scheduled_enqueue_time_utc = datetime.now(timezone.utc) + timedelta(seconds=delay)
+    return message
 
 
 def move_to_poison(options: AzureOptions, queue: str, msg: Any, error: BaseException,

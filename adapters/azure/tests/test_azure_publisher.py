@@ -112,3 +112,24 @@ def test_oversized_queue_message_is_refused_before_sending() -> None:
     big = CloudEvent.create(type="t", source="/s", data="x" * 60_000)
     with pytest.raises(PublishError, match="at most"):
         AzurePublisher(env={"AzureWebJobsStorage": "UseDevelopmentStorage=true"}).send("q", big)
+
+
+def test_servicebus_message_is_what_the_trigger_reads_back() -> None:
+    """No Service Bus emulator runs here: the SDK's own message object is built and its wire
+    fields are handed to the trigger the way the host would."""
+    from datetime import datetime, timezone
+
+    from portable_fn_azure import servicebus
+    from portable_fn_azure.publisher import STRUCTURED, servicebus_message
+
+    event = CloudEvent.create(type="com.example.order.created", source="/shop", subject="o-1",
+                              data={"id": "o-1"})
+    message = servicebus_message(event, delay=60)
+    assert message.message_id == event.id and message.subject == "o-1"
+    assert message.content_type == STRUCTURED
+    assert message.scheduled_enqueue_time_utc > datetime.now(timezone.utc)
+    body = b"".join(message.body)
+    doc = {"binding": "serviceBusTrigger", "data": {"type": "bytes", "value": body},
+           "metadata": {"MessageId": message.message_id, "ContentType": message.content_type,
+                        "DeliveryCount": 1, "UserProperties": {}, "ApplicationProperties": {}}}
+    assert servicebus.to_event(worker.decode(doc), entity="orders") == event
