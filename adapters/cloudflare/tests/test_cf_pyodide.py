@@ -246,6 +246,27 @@ def test_async_handler_publish_and_delayed_send(echo_worker: PyodideWorker) -> N
     assert from_dict(by_queue["things--on-thing"]["body"]).id == body_json(reply)["id"]
 
 
+def test_emit_routes_by_type_to_the_event_functions_queue(echo_worker: PyodideWorker) -> None:
+    reply = echo_worker.call(
+        "fetch",
+        method="POST",
+        url="https://echo.example.workers.dev/emit",
+        headers=[["content-type", "application/json"]],
+        body_b64=b64(b'{"n": 3}'),
+    )
+    assert reply["status"] == 202
+    (sent,) = reply["sent"]  # the other type matches no @app.event function
+    assert sent["queue"] == "events--echo--thing-event"
+    event = from_dict(sent["body"])
+    assert event.id == body_json(reply)["id"] and event.data == {"n": 3}
+    delivered = echo_worker.call(
+        "queue",
+        queue="events--echo--thing-event",
+        messages=[{"id": "e", "timestamp": 1732370400000, "attempts": 1, "body": sent["body"]}],
+    )
+    assert delivered["calls"] == [{"id": "e", "op": "ack"}]
+
+
 # -- queues ----------------------------------------------------------------------------------
 
 

@@ -52,6 +52,13 @@ async def publish(req: pf.Request) -> pf.Response:
     return pf.Response.json({"id": event.id}, status=202)
 
 
+@app.http("/emit", methods=["POST"], auth="anonymous")
+def emit(req: pf.Request) -> pf.Response:
+    matched = pf.emit("com.example.thing.made", req.json())
+    pf.emit("com.example.other.thing", {"nobody": "listens"})
+    return pf.Response.json({"id": matched.id}, status=202)
+
+
 @app.topic("things")
 def on_thing(event: pf.CloudEvent) -> None:
     if event.data.get("fail"):
