@@ -47,7 +47,7 @@ def _editable(providers: list[str], extra: str = "") -> list[str]:
 # Debian packages some tests drive for real (redis-server for the Redis idempotency store,
 # shellcheck for the generated deploy.sh); installed here so the one test command works on a
 # fresh machine of this kind (root, apt reaching Debian's registry).
-_APT = {"core": ["redis-server"], "gcp": ["shellcheck"]}
+_APT = {"core": ["redis-server"], "gcp": ["shellcheck"], "cloudflare": ["shellcheck"]}
 
 
 def _apt(session: nox.Session, packages: list[str]) -> None:

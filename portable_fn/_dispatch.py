@@ -164,12 +164,15 @@ def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
         if invocation is None:
             return {}
         ctx = invocation.ctx
+    own = invocation is not None and invocation.ctx is ctx
     fields: dict[str, Any] = {
-        "function": ctx.function_name,
+        # The routed function's name: an adapter serving many routes from one entry builds the
+        # context before it knows which function the request reaches.
+        "function": invocation.function.name if own and invocation else ctx.function_name,
         "provider": ctx.provider,
         "invocation_id": ctx.invocation_id,
     }
-    if invocation is not None and invocation.ctx is ctx:
+    if invocation is not None and own:
         fields["cold_start"] = invocation.cold_start
         event = invocation.event
         if event is not None:
