@@ -122,3 +122,19 @@ def test_urls_carry_lease_and_retention(tmp_path: Path) -> None:
 def test_bad_urls_are_configuration_errors(url: str) -> None:
     with pytest.raises(ConfigurationError):
         store_from_url(url)
+
+
+def test_the_environment_names_the_store_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portable_fn import App
+    from portable_fn.idempotency import ENV, MemoryStore, SQLiteStore
+    from portable_fn.idempotency.config import store_for
+
+    monkeypatch.setenv(ENV, f"sqlite://{tmp_path}/env.sqlite3?lease=3")
+    app = App("envstore")
+    store = store_for(app)
+    assert isinstance(store, SQLiteStore) and store.lease == 3.0
+    assert store_for(app) is store and app.idempotency_store is store
+    monkeypatch.delenv(ENV)
+    assert isinstance(store_for(App("fallback")), MemoryStore)  # with a warning in the log

@@ -117,10 +117,15 @@ class GatedStore:
 
 GATE = threading.Lock()
 _held = threading.local()
-if os.environ.get("PF_CHAOS"):
+if os.environ.get("PORTABLE_FN_IDEMPOTENCY"):
+    # Resolved before serving, as the local runtime should (requested in the issue 7 report):
+    # resolved on the first event instead, ``import redis`` (which imports opentelemetry.trace)
+    # runs in a handler thread while other threads' dispatch probes the half-imported module
+    # (portable_fn/_observe.py ``_otel_active``) and break their delivery.
     from portable_fn.idempotency import store_from_url
 
-    app.use_idempotency_store(GatedStore(store_from_url(os.environ["PORTABLE_FN_IDEMPOTENCY"])))
+    _store = store_from_url(os.environ["PORTABLE_FN_IDEMPOTENCY"])
+    app.use_idempotency_store(GatedStore(_store) if os.environ.get("PF_CHAOS") else _store)
 
 
 @app.topic(
