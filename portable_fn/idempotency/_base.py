@@ -88,3 +88,10 @@ class IdempotencyConflict(HTTPError):
     (and is acknowledged) or its lease expired (and runs)."""
 
     status = 409
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        # Seconds until the holder's lease ends: a runtime that schedules the redelivery then
+        # spends one retry instead of several (the local runtime could read it; SQS could use
+        # it as the message's visibility timeout).
+        self.retry_after = retry_after
+        super().__init__(message)

@@ -111,7 +111,10 @@ def _claim_event(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> tuple
         return store, key, token
     if found.status == "completed":
         raise _Duplicate
-    raise IdempotencyConflict(f"event {event.id} from {event.source} is being processed")
+    raise IdempotencyConflict(
+        f"event {event.id} from {event.source} is being processed",
+        retry_after=max(0.0, found.expires_at - now),
+    )
 
 
 class _Duplicate(Exception):

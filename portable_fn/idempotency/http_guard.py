@@ -81,7 +81,10 @@ def _claim(request: Request, ctx: Context) -> Claim | Response | None:
         return store, key, token, print_
     if found.status == "completed" and found.result is not None:
         return _replay(found.result, print_)
-    raise IdempotencyConflict("a request with this Idempotency-Key is still being processed")
+    raise IdempotencyConflict(
+        "a request with this Idempotency-Key is still being processed",
+        retry_after=max(0.0, found.expires_at - now),
+    )
 
 
 def _settle(claim: Claim, ctx: Context, result: Any) -> Response:

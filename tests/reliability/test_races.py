@@ -189,3 +189,28 @@ def test_two_runtimes_sharing_a_store_run_the_event_once(
         assert server.invocations("once", "dead") == []
     runs = [row for row in effect_lines(effects, "once") if row[2] == event.id]
     assert len(runs) == 1, runs
+
+
+def test_a_conflict_says_when_the_holders_lease_ends(tmp_path: Path) -> None:
+    app = pf.App("conflict")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/c.sqlite3?lease=30"))
+    entered, release = threading.Event(), threading.Event()
+
+    @app.queue("jobs", idempotent=True)
+    def job(event: pf.CloudEvent) -> None:
+        entered.set()
+        release.wait(10)
+
+    event = CloudEvent.create(type="t", source="/s", data={})
+    ctx = Context(provider="test", function_name="job", invocation_id="1")
+    holder = threading.Thread(target=dispatch_event, args=(app, "job", event, ctx))
+    holder.start()
+    try:
+        assert entered.wait(10)
+        outcome = dispatch_event(app, "job", event, ctx)
+    finally:
+        release.set()
+        holder.join(10)
+    assert not outcome.ok and outcome.retryable
+    assert 25 < getattr(outcome.error, "retry_after", 0) <= 30
+    assert dispatch_event(app, "job", event, ctx).ok  # completed now: acknowledged
