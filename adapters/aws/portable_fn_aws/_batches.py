@@ -7,7 +7,6 @@ Streams: https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfail
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,41 +16,12 @@ from portable_fn.events import CloudEvent
 from portable_fn_aws import sqs
 from portable_fn_aws._common import decode_error
 from portable_fn_aws._handler import context_for
-from portable_fn_aws.publisher import AwsPublisher
+from portable_fn_aws._redelivery import Redelivery
 
 if TYPE_CHECKING:
     from portable_fn.app import App
 
 Dispatch = Callable[["App", str, CloudEvent, Context], Outcome]
-
-
-DeadLetter = Callable[[dict[str, Any], str, "str | None", Context], bool]
-DEAD_LETTER_ENV = "PF_DEAD_LETTER_URL"  # set by the template for queue and topic consumers
-
-
-def dead_letter_sender() -> DeadLetter | None:
-    url = os.environ.get(DEAD_LETTER_ENV)
-    if not url:
-        return None
-    senders: list[AwsPublisher] = []
-
-    def send(record: dict[str, Any], reason: str, group: str | None, ctx: Context) -> bool:
-        if not senders:
-            senders.append(AwsPublisher())
-        try:
-            senders[0].dead_letter(
-                url,
-                str(record.get("body", "")),
-                reason=reason,
-                group=group,
-                deduplication_id=str(record.get("messageId")),
-            )
-        except PortableFnError as exc:
-            ctx.logger.exception("could not dead-letter the message; SQS will retry it", exc=exc)
-            return False
-        return True
-
-    return send
 
 
 def sqs_batch(
@@ -60,7 +30,7 @@ def sqs_batch(
     records: list[Any],
     context: Any,
     native: Any,
-    dead_letter: DeadLetter | None,
+    redelivery: Redelivery,
     dispatch: Dispatch,
 ) -> sqs.BatchResponse:
     failed: list[str] = []
@@ -97,12 +67,11 @@ def sqs_batch(
             continue
         # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the dead-letter
         # queue, keeping the retries unspent, when the template named one.
-        if (
-            not outcome.retryable
-            and dead_letter is not None
-            and dead_letter(record, outcome.reason or "failed", group, ctx)
-        ):
-            continue
+        if not outcome.retryable:
+            if redelivery.dead_letter(record, outcome.reason or "failed", group, ctx):
+                continue
+        elif group is None:  # FIFO groups keep their order: no per-message delays there
+            redelivery.back_off(record, attempt, ctx)
         failed.append(message_id)
         if group is not None:
             failed_groups.add(group)

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.adapter import Context, Outcome, dispatch_event
 from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
+from portable_fn.triggers import Retry
 from portable_fn_aws import _batches, dynamodb, eventbridge, kinesis, s3, sns, sqs
 from portable_fn_aws._batches import Dispatch
 from portable_fn_aws._common import decode_error
 from portable_fn_aws._handler import Handler, context_for
+from portable_fn_aws._redelivery import Redelivery
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -67,8 +69,15 @@ def _storage_dispatch(declared: str) -> Dispatch:
     return dispatch
 
 
-def event_handler(app: App, name: str, *, stream: bool, bucket: str | None = None) -> Handler:
-    dead_letter = _batches.dead_letter_sender()
+def event_handler(
+    app: App,
+    name: str,
+    *,
+    stream: bool,
+    bucket: str | None = None,
+    retry: Retry | None = None,
+) -> Handler:
+    redelivery = Redelivery(retry)
     dispatch = _storage_dispatch(bucket) if bucket is not None else dispatch_event
 
     def handler(event: Any, context: Any) -> Any:
@@ -76,7 +85,7 @@ def event_handler(app: App, name: str, *, stream: bool, bucket: str | None = Non
         if type(records) is list and records:
             first = records[0]
             if sqs.matches_record(first):
-                return _batches.sqs_batch(app, name, records, context, event, dead_letter, dispatch)
+                return _batches.sqs_batch(app, name, records, context, event, redelivery, dispatch)
             if kinesis.matches_record(first):
                 return _batches.stream_batch(app, name, records, context, event, kinesis)
             if dynamodb.matches_record(first):

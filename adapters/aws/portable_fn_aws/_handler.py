@@ -57,6 +57,7 @@ def _build(app: App, name: str, trigger: Any) -> Handler:
         name,
         stream=isinstance(trigger, Stream),
         bucket=trigger.bucket if isinstance(trigger, Storage) else None,
+        retry=getattr(trigger, "retry", None),
     )
 
 

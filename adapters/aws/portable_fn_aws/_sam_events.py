@@ -33,6 +33,15 @@ def _http_api(b: Builder, iam: bool) -> str:
     return "HttpApi"
 
 
+def _backoff_finding(function: str) -> Finding:
+    return Finding(
+        function,
+        "info",
+        "retry backoff honoured: a failed message is hidden for Retry.delay(attempt) with "
+        "ChangeMessageVisibility (at most 12 h); SQS's redrive policy counts the receives",
+    )
+
+
 def events(b: Builder, fn: Function) -> dict[str, Any]:
     t = fn.trigger
     if isinstance(t, Http):
@@ -53,19 +62,20 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
         }
         if t.batch_size > 10 and not t.fifo:  # SQS requires a window above 10 messages
             props["MaximumBatchingWindowInSeconds"] = 1
-        if t.retry.jitter or t.retry.initial_backoff != 1.0:
+        if not t.fifo:
+            b.findings.append(_backoff_finding(fn.name))
+        if t.fifo:
             b.findings.append(
                 Finding(
                     fn.name,
                     "info",
-                    (
-                        "SQS redelivers after the visibility timeout "
-                        f"({6 * b.settings.timeout} s), not with exponential backoff"
-                    ),
+                    "FIFO: a failed message is redelivered after the visibility timeout "
+                    f"({6 * b.settings.timeout} s), not with backoff, so its group keeps order",
                 )
             )
         return {"Queue": {"Type": "SQS", "Properties": props}}
     if isinstance(t, Topic):
+        b.findings.append(_backoff_finding(fn.name))
         return {
             "Topic": {
                 "Type": "SQS",

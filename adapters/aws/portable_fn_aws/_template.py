@@ -70,11 +70,15 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         "Events": events(b, fn),
     }
     policies, variables = _grants(b, fn)
-    dlq = _consumer_dead_letter(fn)
-    if dlq is not None:
-        # Messages that retrying cannot fix go straight here (the handler sends them).
+    queues = _consumer_queues(fn)
+    if queues is not None:
+        source, dlq = queues
+        # Messages that retrying cannot fix go straight to the DLQ (the handler sends them);
+        # the others get the trigger's backoff through ChangeMessageVisibility on the source.
         policies.append({"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}}})
+        policies.append({"SQSPollerPolicy": {"QueueName": {"Fn::GetAtt": [source, "QueueName"]}}})
         variables["PF_DEAD_LETTER_URL"] = ref(dlq)
+        variables["PF_SOURCE_QUEUE_URL"] = ref(source)
     trigger = fn.trigger
     if isinstance(trigger, Storage | Schedule | Event):
         retries = trigger.retry.max_retries if isinstance(trigger, Storage | Event) else 4
@@ -101,13 +105,14 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
 
 
-def _consumer_dead_letter(fn: Function) -> str | None:
-    """The logical id of the dead-letter queue behind an SQS-fed function, if it has one."""
+def _consumer_queues(fn: Function) -> tuple[str, str] | None:
+    """(source queue, dead-letter queue) logical ids of an SQS-fed function, if it is one."""
     t = fn.trigger
     if isinstance(t, Queue):
-        return logical(t.dead_letter_name, "Queue")
+        return logical(t.name, "Queue"), logical(t.dead_letter_name, "Queue")
     if isinstance(t, Topic):
-        return logical(inbox_dead_letter(fn.name, t), "Queue")
+        inbox = logical(f"{fn.name}-inbox", "Queue")
+        return inbox, logical(inbox_dead_letter(fn.name, t), "Queue")
     return None
 
 

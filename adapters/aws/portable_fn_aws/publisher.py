@@ -148,6 +148,15 @@ class AwsPublisher:
             params["MessageDeduplicationId"] = deduplication_id or new_id()
         self._call("sqs", "send_message", "dead-letter queue", params)
 
+    def change_visibility(self, queue_url: str, receipt_handle: str, seconds: int) -> None:
+        """When a received message becomes visible again (the retry's backoff)."""
+        params = {
+            "QueueUrl": queue_url,
+            "ReceiptHandle": receipt_handle,
+            "VisibilityTimeout": seconds,
+        }
+        self._call("sqs", "change_message_visibility", "source queue", params)
+
     def _call(self, service: str, method: str, target: str, params: dict[str, Any]) -> Any:
         try:
             return getattr(self._client(service), method)(**params)

@@ -41,6 +41,7 @@ RUNTIME_MODULES = (
     "_http_handler",
     "_http_out",
     "_nested",
+    "_redelivery",
     "alb",
     "apigw_v1",
     "apigw_v2",

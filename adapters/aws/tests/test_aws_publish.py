@@ -244,3 +244,33 @@ def test_non_retryable_failures_go_straight_to_the_dead_letter_queue(
     assert sorted(m["Body"] for m in dead) == sorted(["bad", '{"specversion": "1.0"}'])
     reasons = {m["Body"]: m["MessageAttributes"]["pf-failure-reason"]["StringValue"] for m in dead}
     assert "deleted customer" in reasons["bad"]
+
+
+def test_failed_messages_come_back_after_the_retry_backoff(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long visibility timeout, as the template sets; the backoff brings the retry forward.
+    url, arn = _queue("slow", VisibilityTimeout="120")
+    app = pf.App("bo")
+
+    @app.queue("slow", retry=pf.Retry(max_retries=3, initial_backoff=1.0, jitter=False))
+    def slow(event: pf.CloudEvent) -> None:
+        raise TimeoutError("downstream busy")
+
+    client = boto3.client("sqs")
+    client.send_message(QueueUrl=url, MessageBody='{"n": 1}')
+    (message,) = _receive(url)
+    handler = lambda_handler(app, "slow")
+    # Without the source queue's URL the adapter cannot change visibility: SQS's 120 s apply.
+    assert handler(_as_lambda_event([message], arn), CTX)["batchItemFailures"]
+    assert _receive(url) == []
+    monkeypatch.setenv("PF_SOURCE_QUEUE_URL", url)
+    client.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+    (again,) = _receive(url)
+    handler = lambda_handler(app, "slow")
+    assert handler(_as_lambda_event([again], arn), CTX)["batchItemFailures"]
+    # Retry.delay(2) = 2 s (second receive, no jitter): back within a few seconds, not 120.
+    back = client.receive_message(QueueUrl=url, WaitTimeSeconds=5, AttributeNames=["All"])
+    assert back.get("Messages"), "the retry did not come back after its backoff"

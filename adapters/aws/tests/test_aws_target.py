@@ -101,9 +101,18 @@ def test_policies_grant_only_what_each_function_publishes_to(shop_package: Path)
                 "QueueName": {"Fn::GetAtt": ["RequestFulfilmentInboxDlqQueue", "QueueName"]}
             }
         },
+        # ChangeMessageVisibility on its inbox, for the retry backoff
+        {
+            "SQSPollerPolicy": {
+                "QueueName": {"Fn::GetAtt": ["RequestFulfilmentInboxQueue", "QueueName"]}
+            }
+        },
     ]
     assert request["Environment"]["Variables"]["PF_DEAD_LETTER_URL"] == {
         "Ref": "RequestFulfilmentInboxDlqQueue"
+    }
+    assert request["Environment"]["Variables"]["PF_SOURCE_QUEUE_URL"] == {
+        "Ref": "RequestFulfilmentInboxQueue"
     }
     assert "Policies" not in resources["GetOrderFunction"]["Properties"]
 

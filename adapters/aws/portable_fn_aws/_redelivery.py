@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What happens to a failed SQS message besides being reported in ``batchItemFailures``.
+
+- Retrying cannot help (``pf.NonRetryable``, undecodable, invalid): the message is moved to
+  the dead-letter queue the template names in ``PF_DEAD_LETTER_URL`` now, its retries unspent.
+- Retrying can help: its visibility is set to the trigger's ``Retry.delay(attempt)`` (exponential
+  backoff with full jitter) with ChangeMessageVisibility on ``PF_SOURCE_QUEUE_URL``, instead of
+  the queue's fixed visibility timeout; SQS's redrive policy still counts the receives.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html
+Both need boto3 and a network call, so they run only for failed messages, and a failure to do
+either is logged and leaves the message to SQS's own redelivery.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from portable_fn.adapter import Context
+from portable_fn.errors import PortableFnError
+from portable_fn.triggers import Retry
+from portable_fn_aws.publisher import AwsPublisher
+
+DEAD_LETTER_ENV = "PF_DEAD_LETTER_URL"
+SOURCE_QUEUE_ENV = "PF_SOURCE_QUEUE_URL"
+MAX_VISIBILITY = 43_200  # 12 hours, the SQS limit
+
+
+class Redelivery:
+    def __init__(self, retry: Retry | None, environ: Any = None) -> None:
+        environ = os.environ if environ is None else environ
+        self.dead_letter_url: str | None = environ.get(DEAD_LETTER_ENV) or None
+        self.source_url: str | None = environ.get(SOURCE_QUEUE_ENV) or None
+        self.retry = retry
+        self._publisher: AwsPublisher | None = None
+
+    def _sqs(self) -> AwsPublisher:
+        if self._publisher is None:
+            self._publisher = AwsPublisher()
+        return self._publisher
+
+    def dead_letter(
+        self, record: dict[str, Any], reason: str, group: str | None, ctx: Context
+    ) -> bool:
+        """True when the message is now in the dead-letter queue (report it as done)."""
+        if self.dead_letter_url is None:
+            return False
+        try:
+            self._sqs().dead_letter(
+                self.dead_letter_url,
+                str(record.get("body", "")),
+                reason=reason,
+                group=group,
+                deduplication_id=str(record.get("messageId")),
+            )
+        except PortableFnError as exc:
+            ctx.logger.exception("could not dead-letter the message; SQS will retry it", exc=exc)
+            return False
+        return True
+
+    def back_off(self, record: dict[str, Any], attempt: int, ctx: Context) -> None:
+        """Hide the failed message for ``Retry.delay(attempt)`` seconds before redelivery."""
+        if self.source_url is None or self.retry is None:
+            return
+        handle = record.get("receiptHandle")
+        if not isinstance(handle, str):
+            return
+        delay = min(MAX_VISIBILITY, math.ceil(self.retry.delay(attempt)))
+        try:
+            self._sqs().change_visibility(self.source_url, handle, delay)
+        except PortableFnError as exc:
+            ctx.logger.exception("could not delay the retry; SQS's timeout applies", exc=exc)
