@@ -4,6 +4,8 @@ oversized string, text that is not valid UTF-8 (a lone surrogate, which is what 
 ``"\\udcff"`` escape decodes to) or base64 of bytes that are not UTF-8.
 
 Each strategy draws ``(description, mutated_copy)``; the original is never modified.
+``every_mutation`` enumerates the same single damages exhaustively and ``sweep`` runs a check
+over them, reporting every distinct failure at once.
 """
 
 from __future__ import annotations
@@ -86,3 +88,45 @@ def mutations(native: Any, *, skip: Callable[[Path], bool] = lambda p: False) ->
             ),
         ]
     return st.one_of(options)
+
+
+def every_mutation(native: Any, *, skip: Callable[[Path], bool] = lambda p: False) -> Any:
+    """Every single damage ``mutations`` can draw, in order: the exhaustive sweep that runs
+    before hypothesis's random draws (one damage at a time is cheap to enumerate in full)."""
+    for p in paths(native):
+        if skip(p):
+            continue
+        yield f"delete {p}", delete(native, p)
+        for wrong in WRONG_TYPES:
+            yield f"{p} = {wrong!r}", replace(native, p, wrong)
+        value = get(native, p)
+        if isinstance(value, str):
+            yield f"{p} = not base64", replace(native, p, NOT_BASE64)
+            yield f"{p} = base64 of non-UTF-8", replace(native, p, NOT_UTF8)
+            yield f"{p} += lone surrogate", replace(native, p, value + "\udcff")
+            yield f"{p} oversized", replace(native, p, "x" * OVERSIZED)
+
+
+def sweep(cases: Any, check: Callable[[tuple[str, Any]], None]) -> None:
+    """Run ``check`` on every case; fail once, listing each distinct failure (exception type
+    and the innermost portable-fn frame) with one damage that causes it."""
+    import traceback
+
+    from hypothesis.errors import UnsatisfiedAssumption
+
+    failures: dict[str, str] = {}
+    for case in cases:
+        try:
+            check(case)
+        except UnsatisfiedAssumption:
+            continue  # not an input this provider could deliver (the check says why)
+        except Exception as exc:
+            frames = [
+                f for f in traceback.extract_tb(exc.__traceback__) if "portable_fn" in f.filename
+            ]
+            at = f"{frames[-1].filename.rsplit('/', 2)[-1]}:{frames[-1].lineno}" if frames else ""
+            # An assertion of the check is keyed by its message up to the damage it names.
+            first_line = str(exc).splitlines()[0].split(":")[0][:160] if str(exc) else ""
+            key = f"{type(exc).__name__} {at or first_line}".strip()
+            failures.setdefault(key, case[0])
+    assert not failures, "\n".join(f"{k}  <- {what}" for k, what in sorted(failures.items()))

@@ -1,6 +1,8 @@
-"""Done-means 3 (aws): hypothesis damages the adapter's real native fixtures (SAM-generated
-and documented samples in events/: missing keys, wrong types, bad base64, oversized and
-non-UTF-8 bodies) and runs them through the real Lambda handler the generated entry uses.
+"""Done-means 3 (aws): the adapter's real native fixtures (SAM-generated and documented samples
+in events/) are damaged one way at a time, every way (``every_mutation``: each key missing,
+each value of each wrong type, bad base64, base64 of non-UTF-8, a lone surrogate, an oversized
+string), then by hypothesis's random draws, and run through the real Lambda handler the
+generated entry uses.
 
 Properties:
 - only the project's typed errors (``PortableFnError``) ever escape the handler;
@@ -36,7 +38,7 @@ from aws_fixtures import FakeLambdaContext, load
 ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from tests.reliability.mutate import mutations  # noqa: E402
+from tests.reliability.mutate import every_mutation, mutations, sweep  # noqa: E402
 
 FUZZ = settings(
     max_examples=60,
@@ -44,6 +46,7 @@ FUZZ = settings(
     derandomize=True,  # the same examples every run: a failure is reproducible
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+Case = tuple[str, Any]
 
 app = pf.App("fuzz")
 seen: list[pf.CloudEvent] = []
@@ -98,6 +101,15 @@ def run(function: str, native: Any) -> tuple[Any, list[pf.CloudEvent]]:
     return result, list(seen)
 
 
+def fuzz(native: Any, check: Any) -> None:
+    """Every single damage first (all distinct failures reported at once), then hypothesis."""
+    sweep(every_mutation(native), check)
+    FUZZ(given(mutations(native))(check))()
+
+
+# -- SQS ------------------------------------------------------------------------------------
+
+
 def sqs_batch(template: dict[str, Any], damaged: Any) -> dict[str, Any]:
     goods = []
     for n in (1, 2):
@@ -111,20 +123,15 @@ def sqs_batch(template: dict[str, Any], damaged: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "fixture",
-    [
-        "sam_sqs.json",
-        "sqs_cloudevent.json",
-        "sqs_fifo.json",
-        "sqs_s3.json",
-        "sqs_sns_cloudevent.json",
-    ],
+    ["sam_sqs.json", "sqs_cloudevent.json", "sqs_fifo.json", "sqs_s3.json",
+     "sqs_sns_cloudevent.json"],
 )
 def test_sqs_fails_exactly_the_damaged_message(fixture: str) -> None:
     template = load(fixture)["Records"][0]
+    result, per_record = run("take", {"Records": [template]})
+    assert result == {"batchItemFailures": []}
 
-    @FUZZ
-    @given(mutations(template))
-    def check(case: tuple[str, Any]) -> None:
+    def check(case: Case) -> None:
         what, damaged = case
         result, events = run("take", sqs_batch(template, damaged))
         if isinstance(result, PortableFnError):
@@ -132,51 +139,49 @@ def test_sqs_fails_exactly_the_damaged_message(fixture: str) -> None:
         failed = [f["itemIdentifier"] for f in result["batchItemFailures"]]
         assert "intact-1" not in failed and "intact-2" not in failed, what
         damaged_id = damaged.get("messageId") if isinstance(damaged, dict) else None
-        intact = len(_events_of(template))
+        intact = 2 * len(per_record)
         if isinstance(damaged_id, str) and damaged_id in failed:
-            assert len(events) == 2 * intact, what  # the damaged one did not run
+            assert len(events) == intact, f"failed but its handler ran: {what}"
         else:
             # Acknowledged: it must have run (anything else is a message lost).
             assert failed == [], what
-            assert len(events) > 2 * intact, f"acknowledged without processing: {what}"
+            assert len(events) > intact, f"acknowledged without processing: {what}"
 
-    check()
+    fuzz(template, check)
 
 
-def _events_of(record: dict[str, Any]) -> list[pf.CloudEvent]:
-    result, events = run("take", {"Records": [record]})
-    assert result == {"batchItemFailures": []}
-    return events
+# -- Kinesis and DynamoDB Streams -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fixture", ["sam_kinesis.json", "sam_dynamodb.json"])
 def test_streams_checkpoint_at_the_damaged_record(fixture: str) -> None:
     template = load(fixture)["Records"][0]
+    key = "kinesis" if "kinesis" in template else "dynamodb"
 
     def batch(damaged: Any) -> dict[str, Any]:
         records = []
         for n in (1, 2):
             good = copy.deepcopy(template)
-            key = "kinesis" if "kinesis" in good else "dynamodb"
             good[key]["sequenceNumber"] = f"{n}000000000000000000000{n}"
             records.append(good)
         return {"Records": [records[0], damaged, records[1]]}
 
-    @FUZZ
-    @given(mutations(template))
-    def check(case: tuple[str, Any]) -> None:
+    def check(case: Case) -> None:
         what, damaged = case
         result, events = run("read", batch(damaged))
         if isinstance(result, PortableFnError):
             return
         failed = [f["itemIdentifier"] for f in result["batchItemFailures"]]
         if failed:
-            assert len(failed) == 1 and len(events) == 1, what  # stopped at the damaged one
-            assert failed[0] not in ("1000000000000000000000001",), what
+            assert len(failed) == 1 and len(events) == 1, f"not stopped at the damage: {what}"
+            assert failed[0] != "1000000000000000000000001", f"checkpoint too early: {what}"
         else:
             assert len(events) == 3, f"acknowledged without processing: {what}"
 
-    check()
+    fuzz(template, check)
+
+
+# -- asynchronous sources (SNS, S3, EventBridge) --------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -192,43 +197,32 @@ def test_streams_checkpoint_at_the_damaged_record(fixture: str) -> None:
     ],
 )
 def test_asynchronous_sources_raise_only_typed_errors(fixture: str, function: str) -> None:
-    native = load(fixture)
-
-    @FUZZ
-    @given(mutations(native))
-    def check(case: tuple[str, Any]) -> None:
+    def check(case: Case) -> None:
         run(function, case[1])  # anything but a PortableFnError escapes and fails the test
 
-    check()
+    fuzz(load(fixture), check)
+
+
+# -- HTTP -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "fixture",
-    [
-        "sam_apigw_v1.json",
-        "sam_apigw_v2.json",
-        "http_api_v1.json",
-        "sam_alb.json",
-        "alb_multi_value.json",
-        "function_url.json",
-    ],
+    ["sam_apigw_v1.json", "sam_apigw_v2.json", "http_api_v1.json", "sam_alb.json",
+     "alb_multi_value.json", "function_url.json"],
 )
 def test_http_answers_with_a_status_never_a_traceback(fixture: str) -> None:
-    native = load(fixture)
-
-    @FUZZ
-    @given(mutations(native))
-    def check(case: tuple[str, Any]) -> None:
+    def check(case: Case) -> None:
         what, damaged = case
         result, _ = run("web", damaged)
         if isinstance(result, PortableFnError):
             return
-        assert isinstance(result, dict), what
+        assert isinstance(result, dict), f"not a response: {what}"
         status = result["statusCode"]
-        assert isinstance(status, int) and 100 <= status <= 599, what
+        assert isinstance(status, int) and 100 <= status <= 599, f"bad status: {what}"
         body = result.get("body") or ""
-        assert "Traceback" not in body, what
+        assert "Traceback" not in body, f"traceback in the body: {what}"
         if status >= 400 and not result.get("isBase64Encoded"):
-            assert "error" in json.loads(body), what
+            assert "error" in json.loads(body), f"error body not JSON: {what}"
 
-    check()
+    fuzz(load(fixture), check)
