@@ -126,8 +126,9 @@ def _run(
 
 
 def _context(name: str, request: Any, native_event: Any, attempt: int = 1) -> Context:
-    headers = getattr(request, "headers", None)
-    execution = headers.get("Function-Execution-Id") if headers is not None else None
+    # functions-framework's execution id header, read from the WSGI environ (cheapest path).
+    environ = getattr(request, "environ", None)
+    execution = environ.get("HTTP_FUNCTION_EXECUTION_ID") if environ is not None else None
     return Context(
         provider=PROVIDER,
         function_name=name,

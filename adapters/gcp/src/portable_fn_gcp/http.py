@@ -26,7 +26,8 @@ from portable_fn.http import Headers, QueryParams, Request, Response
 __all__ = ["FlaskRequest", "from_response", "to_request"]
 
 
-_CGI_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+# The two headers PEP 3333 keeps out of the HTTP_ namespace.
+_CGI_HEADERS = (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length"))
 
 
 class FlaskRequest(Protocol):
@@ -47,12 +48,15 @@ def to_request(native: FlaskRequest) -> Request:
     and ``args`` give, without building them (this runs on every request).
     """
     environ = native.environ
-    pairs = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            pairs.append((key[5:].replace("_", "-").lower(), value))
-        elif key in _CGI_HEADERS and value:
-            pairs.append((_CGI_HEADERS[key], value))
+    pairs = [
+        (key[5:].replace("_", "-").lower(), value)
+        for key, value in environ.items()
+        if key[:5] == "HTTP_"
+    ]
+    for cgi, name in _CGI_HEADERS:
+        value = environ.get(cgi)
+        if value:
+            pairs.append((name, value))
     # WSGI strings are latin-1 stand-ins for bytes; the query itself is UTF-8 (RFC 3986).
     query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
     forwarded = environ.get("HTTP_X_FORWARDED_FOR")
