@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from hypothesis import strategies as st
 
@@ -105,6 +105,14 @@ def every_mutation(native: Any, *, skip: Callable[[Path], bool] = lambda p: Fals
             yield f"{p} = base64 of non-UTF-8", replace(native, p, NOT_UTF8)
             yield f"{p} += lone surrogate", replace(native, p, value + "\udcff")
             yield f"{p} oversized", replace(native, p, "x" * OVERSIZED)
+
+
+def undeliverable() -> NoReturn:
+    """Skip this case: no provider could deliver it (what hypothesis's ``reject`` does, usable
+    in ``sweep`` too)."""
+    from hypothesis.errors import UnsatisfiedAssumption
+
+    raise UnsatisfiedAssumption
 
 
 def sweep(cases: Any, check: Callable[[tuple[str, Any]], None]) -> None:
