@@ -1,7 +1,9 @@
 """Done-means 3 (gcp): hypothesis damages Google's published sample events (events/: Pub/Sub
 and Cloud Storage data in binary mode with the ``ce-*`` headers Eventarc sends, structured
 Pub/Sub and Storage events) and delivers them over HTTP to the function the generated
-``main.py`` serves, under functions-framework's real Flask app (its test client: no socket).
+``main.py`` serves (every single damage exhaustively first, all distinct failures listed at
+once, then hypothesis's random draws), under functions-framework's real Flask app (its test
+client: no socket).
 
 Properties (one message per delivery: 2xx acknowledges it, anything else has Pub/Sub/Eventarc
 redeliver it until the dead-letter policy moves it aside):
@@ -22,7 +24,7 @@ from typing import Any
 
 import portable_fn as pf
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from portable_fn.log import set_level
 
@@ -32,7 +34,12 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from tests.reliability.mutate import mutations  # noqa: E402
+from tests.reliability.mutate import (  # noqa: E402
+    every_mutation,
+    mutations,
+    sweep,
+    undeliverable,
+)
 
 FUZZ = settings(
     max_examples=60,
@@ -85,7 +92,7 @@ def deliver(function: str, headers: dict[str, str], body: bytes) -> tuple[Any, l
         try:
             from_http(headers, body)
         except Exception:
-            reject()  # functions-framework refuses it before any function runs
+            undeliverable()  # functions-framework refuses it before any function runs
     seen.clear()
     response = CLIENTS[function].post("/", data=body, headers=headers)
     return response, list(seen)
@@ -113,6 +120,21 @@ def binary_cases(fixture: str) -> Any:
         lambda c: (f"headers: {c[0]}", c[1], json.dumps(data))
     )
     return st.one_of(as_data, as_headers)
+
+
+def every_binary_case(fixture: str) -> Any:
+    data = load(fixture)
+    headers = HEADERS[fixture]
+    for what, damaged in every_mutation(data):
+        yield f"data: {what}", headers, json.dumps(damaged)
+    for what, damaged in every_mutation(headers, skip=lambda p: p == ("content-type",)):
+        yield f"headers: {what}", damaged, json.dumps(data)
+
+
+def fuzz(cases: Any, strategy: Any, check: Any) -> None:
+    """Every single damage first (all distinct failures reported at once), then hypothesis."""
+    sweep(cases, check)
+    FUZZ(given(strategy)(check))()
 
 
 def _usable(headers: Any) -> dict[str, str] | None:
@@ -146,19 +168,17 @@ def _encodable(text: str) -> bool:
     ],
 )
 def test_binary_mode_deliveries(fixture: str, function: str) -> None:
-    @FUZZ
-    @given(binary_cases(fixture))
     def check(case: tuple[str, Any, str]) -> None:
         what, raw_headers, body = case
         headers = _usable(raw_headers)
         if headers is None:
-            reject()
+            undeliverable()
         response, events = deliver(function, headers, body.encode("utf-8", "surrogatepass"))
         check_refusal(response, what)
         if function == "news" and response.status_code < 300:
             assert len(events) == 1, f"acknowledged without processing: {what}"
 
-    check()
+    fuzz(every_binary_case(fixture), binary_cases(fixture), check)
 
 
 @pytest.mark.parametrize(
@@ -166,8 +186,6 @@ def test_binary_mode_deliveries(fixture: str, function: str) -> None:
     [("pubsub_structured.json", "news"), ("storage_structured_workflows.json", "upload")],
 )
 def test_structured_mode_deliveries(fixture: str, function: str) -> None:
-    @FUZZ
-    @given(mutations(load(fixture)))
     def check(case: tuple[str, Any]) -> None:
         what, event = case
         body = json.dumps(event).encode("utf-8", "surrogatepass")
@@ -178,7 +196,7 @@ def test_structured_mode_deliveries(fixture: str, function: str) -> None:
         if function == "news" and response.status_code < 300:
             assert len(events) == 1, f"acknowledged without processing: {what}"
 
-    check()
+    fuzz(every_mutation(load(fixture)), mutations(load(fixture)), check)
 
 
 def test_http_requests() -> None:
@@ -186,8 +204,9 @@ def test_http_requests() -> None:
             "headers": {"content-type": "application/json", "cookie": "s=1"},
             "body": json.dumps({"sku": "book", "qty": 2})}
 
-    @FUZZ
-    @given(mutations(base, skip=lambda p: p in {("method",), ("path",)}))
+    def fixed(p: Any) -> bool:
+        return p in {("method",), ("path",)}
+
     def check(case: tuple[str, Any]) -> None:
         what, req = case
         headers = _usable(req.get("headers"))
@@ -195,7 +214,7 @@ def test_http_requests() -> None:
         if headers is None or not all(
             isinstance(v, str) and v.isprintable() and _encodable(v) for v in (method, path, query)
         ):
-            reject()  # not an HTTP request any client could send
+            undeliverable()  # not an HTTP request any client could send
         body = req.get("body")
         raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else b""
         response = CLIENTS["web"].open(
@@ -203,4 +222,4 @@ def test_http_requests() -> None:
         )
         check_refusal(response, what)
 
-    check()
+    fuzz(every_mutation(base, skip=fixed), mutations(base, skip=fixed), check)
