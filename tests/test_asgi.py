@@ -1,0 +1,67 @@
+"""``portable_fn.asgi``: the local runtime under any ASGI server, driven here by the ASGI 3
+protocol itself (lifespan, then HTTP), as uvicorn or hypercorn would drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import portable_fn as pf
+from portable_fn.asgi import asgi
+
+
+async def _drive(application: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    lifespan_in: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    lifespan_out: list[str] = []
+
+    async def lifespan_send(message: dict[str, Any]) -> None:
+        lifespan_out.append(message["type"])
+
+    await lifespan_in.put({"type": "lifespan.startup"})
+    task = asyncio.create_task(application({"type": "lifespan", "asgi": {"version": "3.0"}},
+                                           lifespan_in.get, lifespan_send))
+    while "lifespan.startup.complete" not in lifespan_out:
+        await asyncio.sleep(0.01)
+
+    sent: list[dict[str, Any]] = []
+    body = json.dumps({"sku": "a"}).encode()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "path": "/orders", "raw_path": b"/orders", "query_string": b"",
+             "headers": [(b"content-type", b"application/json")], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8080), "scheme": "http", "root_path": ""}
+    await application(scope, receive, send)
+    await asyncio.sleep(0.3)  # the topic subscriber runs in the background
+    await lifespan_in.put({"type": "lifespan.shutdown"})
+    await task
+    return sent, lifespan_out
+
+
+def test_asgi_app_serves_routes_and_delivers_events(tmp_path: Path) -> None:
+    app = pf.App("shop")
+    seen: list[Any] = []
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> pf.Response:
+        pf.publish("orders", req.json())
+        return pf.Response.json({"ok": True}, status=202)
+
+    @app.topic("orders")
+    def on_order(event: pf.CloudEvent) -> None:
+        seen.append(event.data)
+
+    sent, lifespan = asyncio.run(_drive(asgi(app, state_dir=tmp_path / "state")))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert (start["status"], json.loads(body)) == (202, {"ok": True})
+    assert lifespan == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert seen == [{"sku": "a"}]
+    assert (tmp_path / "state").is_dir()
