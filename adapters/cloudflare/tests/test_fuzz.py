@@ -2,7 +2,8 @@
 (fixtures/queue_bodies.json: JSON object/array/number/null, text, portable-fn structured
 CloudEvents) and the message's delivery fields, and HTTP requests, and runs them through a
 generated Python Worker on real Pyodide in Node with the real ``workers`` SDK (the driver of
-pyodide_worker.py; the app is tests/reliability/apps/cf_fuzz.py).
+pyodide_worker.py; the app is tests/reliability/apps/cf_fuzz.py): every single damage
+exhaustively first (all distinct failures listed at once), then hypothesis's random draws.
 
 Properties:
 - queue: in a batch of two intact messages around one damaged one, each message is settled
@@ -23,14 +24,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyodide_worker import DriverError, PyodideWorker, load_fixture
 
 ROOT = Path(__file__).resolve().parents[3]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-from tests.reliability.mutate import mutations  # noqa: E402
+from tests.reliability.mutate import (  # noqa: E402
+    every_mutation,
+    mutations,
+    sweep,
+    undeliverable,
+)
 
 APP = ROOT / "tests" / "reliability" / "apps" / "cf_fuzz.py"
 FUZZ = settings(
@@ -73,6 +79,19 @@ def _plain(value: Any) -> bool:
     return True
 
 
+def every_message_case(message: dict[str, Any]) -> Any:
+    yield from every_mutation(message, skip=lambda p: p == ("id",))
+    if isinstance(message.get("body"), dict):
+        for what, body in every_mutation(message["body"]):
+            yield f"body: {what}", {**message, "body": body}
+
+
+def fuzz(cases: Any, strategy: Any, check: Any) -> None:
+    """Every single damage first (all distinct failures reported at once), then hypothesis."""
+    sweep(cases, check)
+    FUZZ(given(strategy)(check))()
+
+
 def message_cases(message: dict[str, Any]) -> Any:
     whole = mutations(message, skip=lambda p: p == ("id",))
     cases = [whole]
@@ -87,12 +106,10 @@ def message_cases(message: dict[str, Any]) -> Any:
 def test_only_processed_messages_are_acknowledged(
     worker: PyodideWorker, message: dict[str, Any]
 ) -> None:
-    @FUZZ
-    @given(message_cases(message))
     def check(case: tuple[str, Any]) -> None:
         what, damaged = case
         if not _plain(damaged):
-            reject()
+            undeliverable()
         try:
             reply = worker.call("queue", queue="jobs", messages=[intact(1), damaged, intact(2)])
         except DriverError as exc:
@@ -107,7 +124,7 @@ def test_only_processed_messages_are_acknowledged(
         else:  # retried, or moved to the dead-letter queue by the Worker (then acknowledged)
             assert len(processed) == 2 and len(dead) <= 1, what
 
-    check()
+    fuzz(every_message_case(message), message_cases(message), check)
 
 
 def test_http_requests(worker: PyodideWorker) -> None:
@@ -118,8 +135,9 @@ def test_http_requests(worker: PyodideWorker) -> None:
         "body": json.dumps({"sku": "book"}),
     }
 
-    @FUZZ
-    @given(mutations(base, skip=lambda p: p in {("method",), ("url",)}))
+    def fixed(p: Any) -> bool:
+        return p in {("method",), ("url",)}
+
     def check(case: tuple[str, Any]) -> None:
         what, req = case
         headers, body, url = req.get("headers"), req.get("body"), req.get("url")
@@ -130,7 +148,7 @@ def test_http_requests(worker: PyodideWorker) -> None:
             for h in headers
         )
         if not (valid_headers and isinstance(url, str) and _plain(req)):
-            reject()  # not a request a JS Request can carry
+            undeliverable()  # not a request a JS Request can carry
         raw = body.encode() if isinstance(body, str) else b""
         try:
             reply = worker.call(
@@ -142,7 +160,7 @@ def test_http_requests(worker: PyodideWorker) -> None:
             )
         except DriverError as exc:
             if "invalid header" in str(exc) or "Request" in str(exc).split("\n")[0]:
-                reject()  # JS refused to build the Request: it never reaches a Worker
+                undeliverable()  # JS refused to build the Request: it never reaches a Worker
             raise AssertionError(f"the Worker raised: {what}\n{exc}") from None
         status = reply["status"]
         assert 100 <= status <= 599, what
@@ -151,4 +169,4 @@ def test_http_requests(worker: PyodideWorker) -> None:
         if status >= 400:
             assert "error" in json.loads(text), what
 
-    check()
+    fuzz(every_mutation(base, skip=fixed), mutations(base, skip=fixed), check)
