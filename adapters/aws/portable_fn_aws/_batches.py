@@ -14,7 +14,7 @@ from portable_fn.adapter import OK, Context, Outcome, dispatch_event
 from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn_aws import sqs
-from portable_fn_aws._common import decode_error
+from portable_fn_aws._common import MALFORMED, decode_error, malformed
 from portable_fn_aws._handler import context_for
 from portable_fn_aws._redelivery import Redelivery
 
@@ -45,6 +45,8 @@ def sqs_batch(
         message_id = record["messageId"]
         attributes = record.get("attributes")
         group = attributes.get("MessageGroupId") if type(attributes) is dict else None
+        if group is not None and type(group) is not str:
+            group = str(group)  # malformed, but still the ordering key it claims to be
         if group is not None and group in failed_groups:
             failed.append(message_id)  # FIFO: keep the group's order behind its failure
             continue
@@ -55,14 +57,16 @@ def sqs_batch(
         outcome: Outcome
         try:
             decoded = sqs.from_record(record)
+        except (PortableFnError, *MALFORMED) as exc:
+            error = exc if isinstance(exc, PortableFnError) else malformed(sqs.TRIGGER, exc)
+            ctx.logger.exception("could not decode SQS message", exc=error)
+            outcome = Outcome(False, error, retryable=False)
+        else:
             outcome = OK
             for event in decoded:  # almost always exactly one
                 outcome = dispatch(app, name, event, ctx)
                 if not outcome.ok:
                     break
-        except PortableFnError as exc:
-            ctx.logger.exception("could not decode SQS message", exc=exc)
-            outcome = Outcome(False, exc, retryable=False)
         if outcome.ok:
             continue
         # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the dead-letter
@@ -84,14 +88,16 @@ def stream_batch(
     ctx = context_for(name, context, native)
     for record in records:
         try:
-            ok = dispatch_event(app, name, codec.from_record(record), ctx).ok
-        except PortableFnError as exc:
+            decoded = codec.from_record(record)
+        except (PortableFnError, *MALFORMED) as exc:
             ctx.logger.exception("could not decode stream record", exc=exc)
             ok = False
+        else:
+            ok = dispatch_event(app, name, decoded, ctx).ok
         if not ok:
             try:
                 return sqs.batch_response([codec.sequence_number(record)])
-            except PortableFnError:
+            except (PortableFnError, *MALFORMED):
                 # No sequence number to resume from: fail the whole batch (Lambda retries it).
                 raise exc_for(record) from None
     return sqs.batch_response([])

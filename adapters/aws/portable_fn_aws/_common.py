@@ -95,6 +95,16 @@ def epoch_seconds(value: Any, trigger: str, field: str) -> datetime:
         raise decode_error(trigger, field, f"not an epoch-seconds timestamp: {value!r}") from None
 
 
+# What reading a native payload of the wrong shape raises (a list where an object belongs,
+# a number where text does...): turned into the typed EventDecodeError at each decode site.
+MALFORMED = (TypeError, AttributeError, ValueError, KeyError, IndexError)
+
+
+def malformed(trigger: str, exc: BaseException) -> EventDecodeError:
+    """A typed decode error for a payload whose shape a codec did not anticipate."""
+    return decode_error(trigger, "record", f"malformed payload ({type(exc).__name__}: {exc})")
+
+
 def require(obj: Any, key: str, trigger: str) -> Any:
     """``obj[key]`` or an ``EventDecodeError`` naming the missing field."""
     try:

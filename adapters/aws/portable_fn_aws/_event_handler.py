@@ -22,7 +22,7 @@ from portable_fn.events import CloudEvent
 from portable_fn.triggers import Retry
 from portable_fn_aws import _batches, dynamodb, eventbridge, kinesis, s3, sns, sqs
 from portable_fn_aws._batches import Dispatch
-from portable_fn_aws._common import decode_error
+from portable_fn_aws._common import MALFORMED, decode_error, malformed
 from portable_fn_aws._handler import Handler, context_for
 from portable_fn_aws._redelivery import Redelivery
 
@@ -32,14 +32,11 @@ if TYPE_CHECKING:
 
 def schedule_handler(app: App, name: str, expression: str) -> Handler:
     def handler(event: Any, context: Any) -> None:
-        _raise_on_failure(
-            dispatch_event(
-                app,
-                name,
-                eventbridge.schedule_event(event, expression),
-                context_for(name, context, event),
-            )
-        )
+        try:
+            scheduled = eventbridge.schedule_event(event, expression)
+        except MALFORMED as exc:
+            raise malformed(eventbridge.TRIGGER, exc) from exc
+        _raise_on_failure(dispatch_event(app, name, scheduled, context_for(name, context, event)))
 
     return handler
 
@@ -94,7 +91,10 @@ def event_handler(
                 _run_async(app, name, records, context, event, dispatch)
                 return None
         if eventbridge.matches(event):
-            decoded = eventbridge.to_event(event)
+            try:
+                decoded = eventbridge.to_event(event)
+            except MALFORMED as exc:
+                raise malformed(eventbridge.TRIGGER, exc) from exc
             if decoded is not None:
                 _raise_on_failure(dispatch(app, name, decoded, context_for(name, context, event)))
             return None
@@ -124,6 +124,9 @@ def _run_async(
             events = _decode_record(record)
         except PortableFnError as exc:
             first_error = first_error or exc
+            continue
+        except MALFORMED as exc:
+            first_error = first_error or malformed("lambda", exc)
             continue
         for decoded in events:
             outcome = dispatch(app, name, decoded, ctx)

@@ -19,7 +19,8 @@ TRIGGER = "apigateway-v1"
 
 
 def matches(event: dict[str, Any]) -> bool:
-    return "httpMethod" in event and "elb" not in (event.get("requestContext") or {})
+    context = event.get("requestContext")
+    return "httpMethod" in event and not (isinstance(context, dict) and "elb" in context)
 
 
 def multi_headers(event: dict[str, Any]) -> Headers:

@@ -22,8 +22,8 @@ TRIGGER = "sns"
 TYPE_PREFIX = "com.amazonaws.sns."
 
 
-def matches_record(record: dict[str, Any]) -> bool:
-    return record.get("EventSource") == "aws:sns"
+def matches_record(record: Any) -> bool:
+    return isinstance(record, dict) and record.get("EventSource") == "aws:sns"
 
 
 def from_record(record: dict[str, Any]) -> list[CloudEvent]:

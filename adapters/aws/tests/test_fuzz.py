@@ -123,8 +123,13 @@ def sqs_batch(template: dict[str, Any], damaged: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "fixture",
-    ["sam_sqs.json", "sqs_cloudevent.json", "sqs_fifo.json", "sqs_s3.json",
-     "sqs_sns_cloudevent.json"],
+    [
+        "sam_sqs.json",
+        "sqs_cloudevent.json",
+        "sqs_fifo.json",
+        "sqs_s3.json",
+        "sqs_sns_cloudevent.json",
+    ],
 )
 def test_sqs_fails_exactly_the_damaged_message(fixture: str) -> None:
     template = load(fixture)["Records"][0]
@@ -208,8 +213,14 @@ def test_asynchronous_sources_raise_only_typed_errors(fixture: str, function: st
 
 @pytest.mark.parametrize(
     "fixture",
-    ["sam_apigw_v1.json", "sam_apigw_v2.json", "http_api_v1.json", "sam_alb.json",
-     "alb_multi_value.json", "function_url.json"],
+    [
+        "sam_apigw_v1.json",
+        "sam_apigw_v2.json",
+        "http_api_v1.json",
+        "sam_alb.json",
+        "alb_multi_value.json",
+        "function_url.json",
+    ],
 )
 def test_http_answers_with_a_status_never_a_traceback(fixture: str) -> None:
     def check(case: Case) -> None:
