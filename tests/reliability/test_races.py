@@ -34,7 +34,7 @@ def race_app(url: str, effects: Path) -> pf.App:
 
     @app.queue("jobs", idempotent=True)
     def job(event: pf.CloudEvent) -> None:
-        time.sleep(0.05)  # every racer reaches the store before the winner completes
+        time.sleep(0.3)  # every racer reaches the store before the winner completes
         with effects.open("a") as out:
             out.write(f"{event.id} {os.getpid()} {threading.get_ident()}\n")
 
