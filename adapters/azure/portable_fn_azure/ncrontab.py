@@ -11,16 +11,22 @@ outside NCRONTAB's range) becomes ``0``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 __all__ = ["Ncrontab", "from_cron", "from_rate"]
 
 
-@dataclass(frozen=True, slots=True)
 class Ncrontab:
-    expression: str
-    warning: str | None = None
+    """An NCRONTAB expression and, when it only approximates the schedule, how it differs."""
+
+    __slots__ = ("expression", "warning")
+
+    def __init__(self, expression: str, warning: str | None = None) -> None:
+        self.expression = expression
+        self.warning = warning
+
+    def __repr__(self) -> str:
+        return f"Ncrontab({self.expression!r}, {self.warning!r})"
 
 
 def from_rate(period: timedelta) -> Ncrontab:

@@ -11,35 +11,84 @@ https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trig
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["AzureOptions", "setting_name", "timespan"]
+__all__ = ["DEFAULTS", "AzureOptions", "setting_name", "timespan"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AzureOptions:
-    """Packaging choices; every field has the documented default."""
-
-    queues: Literal["storage", "servicebus"] = "storage"
-    topics: Literal["servicebus", "eventgrid"] = "servicebus"
-    storage_events: Literal["eventgrid", "blob"] = "eventgrid"
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "queues": ("storage", "servicebus"),
+    "topics": ("servicebus", "eventgrid"),
+    "storage_events": ("eventgrid", "blob"),
+}
+# Field -> default, in declaration order (the target writes the non-default ones).
+DEFAULTS: dict[str, str] = {
+    "queues": "storage",
+    "topics": "servicebus",
+    "storage_events": "eventgrid",
     # App setting names (the host resolves them; the publisher reads the same ones).
-    storage_connection: str = "AzureWebJobsStorage"
-    servicebus_connection: str = "ServiceBusConnection"
-    eventhub_connection: str = "EventHubConnection"
+    "storage_connection": "AzureWebJobsStorage",
+    "servicebus_connection": "ServiceBusConnection",
+    "eventhub_connection": "EventHubConnection",
+}
 
-    def __post_init__(self) -> None:
-        from portable_fn.errors import ConfigurationError
 
-        if self.queues not in ("storage", "servicebus"):
-            raise ConfigurationError(f"queues must be 'storage' or 'servicebus': {self.queues!r}")
-        if self.topics not in ("servicebus", "eventgrid"):
-            raise ConfigurationError(f"topics must be 'servicebus' or 'eventgrid': {self.topics!r}")
-        if self.storage_events not in ("eventgrid", "blob"):
-            raise ConfigurationError(
-                f"storage_events must be 'eventgrid' or 'blob': {self.storage_events!r}"
-            )
+class AzureOptions:
+    """Packaging choices; every field has the documented default. Immutable.
+
+    A plain class rather than a dataclass: this module is imported at every cold start, and
+    building a dataclass costs more than the rest of the module.
+    """
+
+    __slots__ = tuple(DEFAULTS)
+    queues: Literal["storage", "servicebus"]
+    topics: Literal["servicebus", "eventgrid"]
+    storage_events: Literal["eventgrid", "blob"]
+    storage_connection: str
+    servicebus_connection: str
+    eventhub_connection: str
+
+    def __init__(
+        self,
+        *,
+        queues: Literal["storage", "servicebus"] = "storage",
+        topics: Literal["servicebus", "eventgrid"] = "servicebus",
+        storage_events: Literal["eventgrid", "blob"] = "eventgrid",
+        storage_connection: str = "AzureWebJobsStorage",
+        servicebus_connection: str = "ServiceBusConnection",
+        eventhub_connection: str = "EventHubConnection",
+    ) -> None:
+        values = {"queues": queues, "topics": topics, "storage_events": storage_events,
+                  "storage_connection": storage_connection,
+                  "servicebus_connection": servicebus_connection,
+                  "eventhub_connection": eventhub_connection}
+        for name, allowed in _CHOICES.items():
+            if values[name] not in allowed:
+                from portable_fn.errors import ConfigurationError
+
+                raise ConfigurationError(
+                    f"{name} must be one of {', '.join(map(repr, allowed))}: {values[name]!r}")
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def changed(self) -> dict[str, str]:
+        """The fields that differ from their defaults."""
+        return {k: getattr(self, k) for k, v in DEFAULTS.items() if getattr(self, k) != v}
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"AzureOptions is immutable: cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AzureOptions):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in DEFAULTS)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, k) for k in DEFAULTS))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.changed().items())
+        return f"AzureOptions({args})"
 
 
 _NON_WORD = re.compile(r"[^A-Za-z0-9]+")

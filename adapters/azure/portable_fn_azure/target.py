@@ -21,7 +21,6 @@ import py_compile
 import shutil
 import sys
 import zipfile
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +102,7 @@ def local_settings(app: App, options: AzureOptions) -> dict[str, Any]:
 
 
 def _entry_source(module: str, attribute: str, app: App, options: AzureOptions) -> str:
-    changed = {f.name: getattr(options, f.name) for f in fields(options)
-               if getattr(options, f.name) != f.default}
+    changed = options.changed()
     args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
     imports = "from portable_fn_azure import AzureOptions, function_app" if changed else (
         "from portable_fn_azure import function_app")

@@ -126,3 +126,12 @@ def test_bad_option_is_a_configuration_error() -> None:
 
     with pytest.raises(ConfigurationError):
         AzureOptions(queues="kafka")  # type: ignore[arg-type]
+
+
+def test_options_are_immutable_values() -> None:
+    options = AzureOptions(queues="servicebus")
+    assert options == AzureOptions(queues="servicebus") != AzureOptions()
+    assert options.changed() == {"queues": "servicebus"}
+    assert repr(options) == "AzureOptions(queues='servicebus')"
+    with pytest.raises(AttributeError):
+        options.queues = "storage"  # type: ignore[misc]
