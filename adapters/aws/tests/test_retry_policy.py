@@ -1,8 +1,9 @@
 """Done-means 2 (aws): an app packaged with declared retry policies; the generated SAM template
 carries them (SQS redrive ``maxReceiveCount`` = max_retries + 1 and a dead-letter queue,
-visibility, per-message failures, Lambda's asynchronous retry cap) and what SQS cannot honour
-(exponential backoff) is reported as a finding, not dropped. Real packaging, real YAML; nothing
-is mocked.
+visibility, per-message failures, the per-message backoff's queue URL and permission, the
+dead-letter queue a poison message is sent to at once, Lambda's asynchronous retry cap), and
+the package's findings say how the backoff is honoured and what was capped. Real packaging,
+real YAML; nothing is mocked.
 """
 
 from __future__ import annotations
@@ -98,11 +99,30 @@ def test_asynchronous_sources_retry_then_dead_letter(
     ), "max_retries=5 capped at 2 must be reported"
 
 
-def test_backoff_sqs_cannot_honour_is_reported(
+def test_backoff_is_honoured_per_message_and_said_so(
     packaged: tuple[dict[str, Any], list[Finding]],
 ) -> None:
-    # SQS redelivers when the visibility timeout ends; the declared exponential backoff is
-    # either honoured or said at package time (DESIGN section 4), never silently dropped.
+    # SQS alone redelivers when the queue's visibility timeout ends; the function hides a failed
+    # message for Retry.delay(attempt) itself (ChangeMessageVisibility on its source queue, which
+    # SQSPollerPolicy allows), and the package says how the declared backoff is honoured.
+    function = resources(packaged)["TakeOrderFunction"]["Properties"]
+    variables = function["Environment"]["Variables"]
+    assert variables["PF_SOURCE_QUEUE_URL"] == {"Ref": "OrdersQueue"}
+    assert {"SQSPollerPolicy": {"QueueName": {"Fn::GetAtt": ["OrdersQueue", "QueueName"]}}} in (
+        function["Policies"]
+    )
     assert any(
         f.function == "take_order" and "backoff" in f.message.lower() for f in packaged[1]
     ), [str(f) for f in packaged[1]]
+
+
+def test_poison_messages_can_go_to_the_dead_letter_queue_at_once(
+    packaged: tuple[dict[str, Any], list[Finding]],
+) -> None:
+    # pf.NonRetryable / undecodable: sent to the DLQ by the function, retries unspent.
+    function = resources(packaged)["TakeOrderFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["PF_DEAD_LETTER_URL"] == {
+        "Ref": "OrdersDeadQueue"
+    }
+    send = {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["OrdersDeadQueue", "QueueName"]}}}
+    assert send in function["Policies"]
