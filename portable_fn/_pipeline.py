@@ -10,7 +10,8 @@ use it. Layers, outermost first::
       -> validation (hands the handler ``event.data`` / the JSON body, converted)
         -> the handler, as ``handler(value)`` or ``handler(value, ctx)``
 
-The idempotency and validation modules are imported only for functions that use them.
+The idempotency and validation modules are imported only for functions that use them: a
+handler whose first parameter is unannotated or a Request/CloudEvent never loads either.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from portable_fn import _validation
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Http, Schedule
 
@@ -47,14 +47,43 @@ def build_call(
 ) -> Call:
     """Compose the call for one function from its handler and its declared options."""
     call = base_call(handler, takes_context)
-    is_http = isinstance(trigger, Http)
-    validated = _validation.wrap(call, handler, is_http=is_http, name=name)
-    if validated is not None:
-        call = validated
+    if _may_name_a_model(handler):
+        from portable_fn import _validation
+
+        validated = _validation.wrap(call, handler, is_http=isinstance(trigger, Http), name=name)
+        if validated is not None:
+            call = validated
     idempotent = options.get("idempotent")
     if idempotent:
         call = _idempotent(call, trigger, idempotent, name=name, is_async=is_async)
     return call
+
+
+_PLAIN = frozenset(("Request", "CloudEvent", "Any", "object", "Context"))
+
+
+def _may_name_a_model(handler: Callable[..., Any]) -> bool:
+    """Whether the first parameter's annotation could name a model: the common handler
+    (unannotated, or ``req: pf.Request`` / ``event: pf.CloudEvent``) never loads _validation."""
+    target: Any = getattr(handler, "__func__", handler)
+    annotations = getattr(target, "__annotations__", None)
+    code = getattr(target, "__code__", None)
+    if not annotations or code is None:
+        return False
+    first = 1 if hasattr(handler, "__self__") else 0
+    if code.co_argcount <= first:
+        return False
+    annotation = annotations.get(code.co_varnames[first])
+    if annotation is None:
+        return False
+    if isinstance(annotation, str):  # resolved by _validation, at decoration or first call
+        return annotation.strip("'\" ").rpartition(".")[2] not in _PLAIN
+    return isinstance(annotation, type) and (
+        hasattr(annotation, "__dataclass_fields__")
+        or hasattr(annotation, "model_validate")  # pydantic 2
+        or hasattr(annotation, "parse_obj")  # pydantic 1
+        or (issubclass(annotation, dict) and hasattr(annotation, "__required_keys__"))
+    )
 
 
 def _idempotent(

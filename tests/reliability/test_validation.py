@@ -252,6 +252,24 @@ def test_pydantic_and_typing_machinery_load_only_when_used() -> None:
     assert out.strip() == "False"
 
 
+def test_plain_handlers_never_load_the_validation_module() -> None:
+    probe = (
+        "from __future__ import annotations\n"
+        "import sys, portable_fn as pf\n"
+        "app = pf.App('probe')\n"
+        "@app.http('/a')\n"
+        "def a(req: pf.Request) -> str: return ''\n"
+        "@app.queue('jobs')\n"
+        "def b(event: pf.CloudEvent, ctx: pf.Context) -> None: pass\n"
+        "@app.queue('more')\n"
+        "def c(event): pass\n"
+        "print('portable_fn._validation' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
 def test_invalid_event_goes_to_the_dead_letter_queue_at_once(
     dev: Callable[..., DevServer], effects: dict[str, str]
 ) -> None:
