@@ -205,11 +205,19 @@ class Request(Value):
 
     def json(self) -> Any:
         """The body parsed as JSON; ``BadRequest`` (400) when it is empty or not JSON."""
-        if not self.body:
+        body = self.body
+        if not body:
             raise BadRequest("request body is empty; expected JSON")
         try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+            # JSON on the wire is UTF-8 (RFC 8259 section 8.1): decode directly rather than
+            # through json.loads' per-call encoding detection.
+            return _DECODER.decode(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                return json.loads(body)  # UTF-16/32 with a BOM, which json.loads detects
+            except (ValueError, UnicodeDecodeError):
+                raise BadRequest("request body is not valid JSON") from None
+        except ValueError:
             raise BadRequest("request body is not valid JSON") from None
 
     def with_path_params(self, params: Mapping[str, str]) -> Request:
@@ -239,6 +247,7 @@ def _unquote_cookie(value: str) -> str:
 
 # One encoder, built once: json.dumps with non-default arguments builds a new one per call.
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_DECODER = json.JSONDecoder()
 _TEXTUAL = ("text/", "application/json", "application/xml", "application/javascript")
 
 
@@ -263,7 +272,9 @@ class Response(Value):
     def json(
         cls, value: Any, *, status: int = 200, headers: RawPairs | None = None
     ) -> Response:
-        body = _JSON.encode(value).encode("utf-8")
+        # backslashreplace: a lone surrogate (from a client's bad bytes echoed in a message)
+        # becomes a backslash-u JSON escape instead of an encoding error.
+        body = _JSON.encode(value).encode("utf-8", "backslashreplace")
         if headers is None:  # the common case: share one immutable header map
             return cls(status=status, headers=_JSON_HEADERS, body=body)
         return cls(status=status, headers=_with_type(headers, "application/json"), body=body)

@@ -114,3 +114,14 @@ def test_to_response(value: object, status: int, content_type: str | None, body:
 def test_to_response_refuses_other_objects() -> None:
     with pytest.raises(TypeError):
         to_response(object())
+
+
+def test_json_response_survives_a_lone_surrogate() -> None:
+    import json as _json
+
+    response = Response.json({"error": "bad method \udc80"})
+    assert _json.loads(response.body) == {"error": "bad method \udc80"}
+
+
+def test_utf16_json_body_with_bom_still_parses() -> None:
+    assert Request(method="POST", path="/", body='{"a": 1}'.encode("utf-16")).json() == {"a": 1}

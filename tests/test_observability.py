@@ -217,3 +217,23 @@ def test_no_opentelemetry_import_when_it_is_not_installed() -> None:
     out = subprocess.run([sys.executable, "-c", BLOCK_OTEL], check=True, capture_output=True,
                          text=True).stdout
     assert out.strip().splitlines()[-1] == "ATTEMPTS [] []"
+
+
+def test_exception_stack_is_compact_and_keeps_the_cause(capsys: pytest.CaptureFixture[str]) -> None:
+    from portable_fn.log import Logger
+
+    def inner() -> None:
+        raise KeyError("k")
+
+    try:
+        try:
+            inner()
+        except KeyError as exc:
+            raise ValueError("bad order") from exc
+    except ValueError as exc:
+        Logger({"function": "f"}).exception("failed", exc=exc)
+    (line,) = lines(capsys)
+    assert (line["error_type"], line["error"]) == ("ValueError", "bad order")
+    stack = line["stack"]
+    assert stack.index("KeyError: 'k'") < stack.index("ValueError: bad order")
+    assert "in inner" in stack and "test_observability.py" in stack
