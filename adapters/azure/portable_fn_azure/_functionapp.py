@@ -47,7 +47,7 @@ def function_app(app: App, options: AzureOptions | None = None) -> func.Function
     native = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     for function in app.functions.values():
         REGISTRARS[type(function.trigger)](native, app, function, opts)
-    if any(isinstance(f.trigger, Http) for f in app.functions.values()):
+    if opts.http_fallback and any(isinstance(f.trigger, Http) for f in app.functions.values()):
         register_fallback(native, app)
     return native
 

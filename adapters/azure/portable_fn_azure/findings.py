@@ -40,11 +40,20 @@ def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | 
     )
 
 
-def _http(function: Function, trigger: Http, _: App, __: AzureOptions) -> list[Finding]:
-    if trigger.auth == "anonymous":
-        return []
-    return [Finding(function.name, "info",
-                    "needs a function key (x-functions-key header or ?code=): AuthLevel.FUNCTION")]
+def _http(function: Function, trigger: Http, app: App, options: AzureOptions) -> list[Finding]:
+    out = []
+    if trigger.auth != "anonymous":
+        out.append(Finding(function.name, "info", "needs a function key (x-functions-key header "
+                                                  "or ?code=): AuthLevel.FUNCTION"))
+    first_http = next(f for f in app.functions.values() if isinstance(f.trigger, Http))
+    if function is first_http and not options.http_fallback:
+        out.append(Finding(None, "warning", "http_fallback=False: unmatched routes get the "
+                                            "host's empty 404, not the portable JSON error"))
+    elif function is first_http:
+        out.append(Finding(None, "info", "the anonymous catch-all function portable_fn_fallback "
+                                         "({*path}) answers unmatched routes with JSON 404/405; "
+                                         "AzureOptions(http_fallback=False) removes it"))
+    return out
 
 
 def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) -> list[Finding]:

@@ -22,7 +22,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "storage_events": ("eventgrid", "blob"),
 }
 # Field -> default, in declaration order (the target writes the non-default ones).
-DEFAULTS: dict[str, str] = {
+DEFAULTS: dict[str, object] = {
     "queues": "storage",
     "topics": "servicebus",
     "storage_events": "eventgrid",
@@ -30,6 +30,8 @@ DEFAULTS: dict[str, str] = {
     "storage_connection": "AzureWebJobsStorage",
     "servicebus_connection": "ServiceBusConnection",
     "eventhub_connection": "EventHubConnection",
+    # The catch-all HTTP function that answers unmatched routes with the portable JSON 404/405.
+    "http_fallback": True,
 }
 
 
@@ -47,6 +49,7 @@ class AzureOptions:
     storage_connection: str
     servicebus_connection: str
     eventhub_connection: str
+    http_fallback: bool
 
     def __init__(
         self,
@@ -57,11 +60,13 @@ class AzureOptions:
         storage_connection: str = "AzureWebJobsStorage",
         servicebus_connection: str = "ServiceBusConnection",
         eventhub_connection: str = "EventHubConnection",
+        http_fallback: bool = True,
     ) -> None:
-        values = {"queues": queues, "topics": topics, "storage_events": storage_events,
-                  "storage_connection": storage_connection,
-                  "servicebus_connection": servicebus_connection,
-                  "eventhub_connection": eventhub_connection}
+        values: dict[str, object] = {
+            "queues": queues, "topics": topics, "storage_events": storage_events,
+            "storage_connection": storage_connection,
+            "servicebus_connection": servicebus_connection,
+            "eventhub_connection": eventhub_connection, "http_fallback": http_fallback}
         for name, allowed in _CHOICES.items():
             if values[name] not in allowed:
                 from portable_fn.errors import ConfigurationError
@@ -71,7 +76,7 @@ class AzureOptions:
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
-    def changed(self) -> dict[str, str]:
+    def changed(self) -> dict[str, object]:
         """The fields that differ from their defaults."""
         return {k: getattr(self, k) for k, v in DEFAULTS.items() if getattr(self, k) != v}
 

@@ -135,3 +135,8 @@ def test_options_are_immutable_values() -> None:
     assert repr(options) == "AzureOptions(queues='servicebus')"
     with pytest.raises(AttributeError):
         options.queues = "storage"  # type: ignore[misc]
+
+
+def test_the_fallback_can_be_left_out(shop: Any) -> None:
+    app, _ = shop
+    assert FALLBACK not in bindings(app, AzureOptions(http_fallback=False))
