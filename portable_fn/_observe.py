@@ -71,6 +71,8 @@ class Observation:
 
 def begin(invocation: Invocation) -> Observation | None:
     """Start observing, or None (the common case) when nothing is configured."""
+    if _metrics_on is False and "opentelemetry.trace" not in sys.modules:
+        return None  # the hot path: two lookups
     metrics = _metrics_enabled()
     span = None
     if _otel_active():
