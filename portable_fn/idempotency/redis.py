@@ -67,7 +67,9 @@ class RedisStore:
         while True:
             if self.client.set(self.prefix + key, value, nx=True, px=px):
                 return None
-            found = self.get(key, now)
+            # Redis's own TTL decides what has expired here, not this host's clock: a record
+            # our clock thinks expired but Redis still holds is still held.
+            found = self._read(key)
             if found is not None:
                 return found
             # Expired between SET and GET: try again.
@@ -83,18 +85,21 @@ class RedisStore:
         self._release(keys=[self.prefix + key], args=[token])
 
     def get(self, key: str, now: float) -> Record | None:
+        record = self._read(key)
+        return record if record is not None and record.live(now) else None
+
+    def _read(self, key: str) -> Record | None:
         raw = self.client.get(self.prefix + key)
         if raw is None:
             return None
         found = json.loads(raw)
-        record = Record(
+        return Record(
             key=key,
             status=found["status"],
             token=found["token"],
             expires_at=float(found["expires_at"]),
             result=None if found["result"] is None else found["result"].encode("latin-1"),
         )
-        return record if record.live(now) else None
 
     def delete(self, key: str) -> None:
         self.client.delete(self.prefix + key)
