@@ -8,6 +8,7 @@ exception fails that one message; ``NonRetryable`` and validation errors fail it
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -123,21 +124,30 @@ class Invocation:
 
 
 def _incoming_trace(invocation: Invocation) -> str | None:
-    if _trace.parse(invocation.ctx.traceparent):
-        return invocation.ctx.traceparent
-    if invocation.event is not None:
-        value = invocation.event.extensions.get("traceparent")
+    """The trace this invocation continues, most specific first: the event's own
+    ``traceparent`` (what portable-fn propagated end to end), the request's W3C header, what the
+    adapter found natively (``ctx.traceparent``), the platforms' own headers, and Lambda's
+    per-invocation ``_X_AMZN_TRACE_ID``."""
+    event = invocation.event
+    if event is not None:
+        value = event.extensions.get("traceparent")
         if isinstance(value, str) and _trace.parse(value):
             return value
-    if invocation.request is not None:
-        headers = invocation.request.headers
-        value = headers.get("traceparent")
+    request = invocation.request
+    if request is not None:
+        value = request.headers.get("traceparent")
         if value and _trace.parse(value):
             return value
-        return _trace.from_xray(headers.get("x-amzn-trace-id")) or _trace.from_cloud_trace(
+    if _trace.parse(invocation.ctx.traceparent):
+        return invocation.ctx.traceparent
+    if request is not None:
+        headers = request.headers
+        found = _trace.from_xray(headers.get("x-amzn-trace-id")) or _trace.from_cloud_trace(
             headers.get("x-cloud-trace-context")
         )
-    return None
+        if found:
+            return found
+    return _trace.from_xray(os.environ.get("_X_AMZN_TRACE_ID"))
 
 
 _current: ContextVar[Invocation | None] = ContextVar("portable_fn_invocation", default=None)

@@ -237,3 +237,16 @@ def test_exception_stack_is_compact_and_keeps_the_cause(capsys: pytest.CaptureFi
     stack = line["stack"]
     assert stack.index("KeyError: 'k'") < stack.index("ValueError: bad order")
     assert "in inner" in stack and "test_observability.py" in stack
+
+
+def test_lambda_trace_env_is_the_last_fallback(
+    app: pf.App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0")
+    plain = pf.CloudEvent.create(type="t", source="/s", data={})
+    dispatch_event(app, "on_order", plain, ctx("on_order", "aws"))
+    carried = plain.with_extensions(traceparent=TRACE)
+    dispatch_event(app, "on_order", carried, ctx("on_order", "aws"))
+    first, second = lines(capsys)
+    assert first["trace_id"] == "5759e988bd862e3fe1be46a994272793"
+    assert second["trace_id"] == TRACE_ID  # what portable-fn propagated wins
