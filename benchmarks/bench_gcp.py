@@ -188,6 +188,34 @@ def in_process(plain: Path, portable: Path, args: argparse.Namespace) -> None:
     )
 
 
+def entry_breakdown(portable: Path, args: argparse.Namespace) -> None:
+    """The entry function called directly inside a Flask request context, against what Flask
+    does for the plain function's return value (``make_response(dict)``): the adapter's and
+    core's own cost per request, with no server or test client around it."""
+    import flask
+
+    sys.path.insert(0, str(portable))
+    import main  # the generated module
+
+    from portable_fn_gcp import http as codec
+
+    native = flask.Flask("breakdown")
+    with native.test_request_context("/hello", headers={"User-Agent": "wrk"}):
+        request = flask.request._get_current_object()
+        compare(
+            {
+                "plain: flask make_response(dict)": lambda: native.make_response(
+                    {"hello": "world"}
+                ),
+                "portable: whole entry (request in, response out)": lambda: main.hello(request),
+                "portable: to_request only": lambda: codec.to_request(request),
+            },
+            "plain: flask make_response(dict)",
+            number=args.number * 5,
+            title="The entry alone, inside a request context (µs per request)",
+        )
+
+
 def cold_start(workdir: Path) -> None:
     from portable_fn._local.loader import load_app
     from portable_fn_gcp.adapter import adapter
@@ -249,14 +277,22 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--number", type=int, default=2000)
+    parser.add_argument(
+        "--parts", default="rps,inproc,cold", help="comma-separated subset of rps,inproc,cold"
+    )
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         plain, portable = _package(workdir)
-        requests_per_second(plain, portable, args)
-        in_process(plain, portable, args)
-        cold_start(workdir)
-        own_import_time(workdir)
+        if "rps" in parts:
+            requests_per_second(plain, portable, args)
+        if "inproc" in parts:
+            in_process(plain, portable, args)
+            entry_breakdown(portable, args)
+        if "cold" in parts:
+            cold_start(workdir)
+            own_import_time(workdir)
 
 
 if __name__ == "__main__":
