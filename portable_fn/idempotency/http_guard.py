@@ -5,8 +5,9 @@ idempotency-key-header, https://datatracker.ietf.org/doc/draft-ietf-httpapi-idem
 The first response below 500 for a key is stored and replayed to every retry with
 ``Idempotent-Replayed: true`` (Stripe's header name); the same key sent with another method,
 path, query or body is a 422, and a retry while the first is still running a 409, as the draft
-says. A 5xx or an exception releases the key, so the client's retry runs again. Requests
-without the header run normally.
+says. A 5xx or an exception releases the key, so the client's retry runs again. Keys are
+scoped to the function and to the caller's ``Authorization`` / ``X-Api-Key``, so one client's
+key never replays another client's response. Requests without the header run normally.
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ def _claim(request: Request, ctx: Context) -> Claim | Response | None:
     header = request.headers.get(HEADER)
     if not header:
         return None
-    store, key, token = begin(ctx, header)
+    # Scoped to the caller's credentials: two clients that pick the same key never share (or
+    # see) each other's response.
+    headers = request.headers
+    caller = f"{headers.get('authorization') or ''}\x1f{headers.get('x-api-key') or ''}"
+    store, key, token = begin(ctx, f"{header}\x1f{caller}")
     print_ = fingerprint(request)
     now = time.time()
     found = store.acquire(key, token, now + lease(store, ctx), now)

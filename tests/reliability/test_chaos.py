@@ -89,7 +89,7 @@ def test_chaos_run_loses_nothing_and_runs_nothing_twice(
 
     first = dev("--time-scale", "1", "--quiet-http", env=env, state=state)
     publish(first, events[:FIRST_BATCH] + duplicates[:3])
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 40
     while not effect_lines(effects, "bomb-armed"):
         assert time.monotonic() < deadline, first.lines[-30:]
         time.sleep(0.005)
@@ -101,7 +101,7 @@ def test_chaos_run_loses_nothing_and_runs_nothing_twice(
 
     second = dev("--time-scale", "1", "--quiet-http", env=env, state=state)
     publish(second, events[FIRST_BATCH:] + duplicates[3:])
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 90
     while unsettled(state):
         assert time.monotonic() < deadline, second.lines[-30:]
         time.sleep(0.1)

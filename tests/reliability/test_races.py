@@ -184,7 +184,7 @@ def test_two_runtimes_sharing_a_store_run_the_event_once(
         server.wait_all(
             lambda r: r.get("event") == "invocation" and r.get("outcome") == "ok",
             per_server,
-            timeout=30,
+            timeout=60,
         )
         assert server.invocations("once", "dead") == []
     runs = [row for row in effect_lines(effects, "once") if row[2] == event.id]
