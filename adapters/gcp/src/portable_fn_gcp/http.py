@@ -33,8 +33,6 @@ _CGI_HEADERS = (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-le
 class FlaskRequest(Protocol):
     """The parts of ``flask.Request`` (a werkzeug ``Request``) this module reads."""
 
-    method: str
-    path: str
     environ: Mapping[str, Any]
     remote_addr: str | None
 
@@ -60,9 +58,11 @@ def to_request(native: FlaskRequest) -> Request:
     # WSGI strings are latin-1 stand-ins for bytes; the query itself is UTF-8 (RFC 3986).
     query = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
     forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+    # PATH_INFO is already percent-decoded, as latin-1 stand-ins for the UTF-8 bytes.
+    path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
     return Request(
-        method=native.method.upper(),
-        path=native.path or "/",
+        method=environ.get("REQUEST_METHOD", "GET").upper(),
+        path="/" + path.lstrip("/"),
         headers=Headers(pairs),
         query=QueryParams.from_string(query),
         body=native.get_data(),
