@@ -220,11 +220,10 @@ def run_sync(awaitable: Awaitable[Any]) -> Any:
 
 def _error_response(error: HTTPError) -> Response:
     response = Response.json(error.body(), status=error.status)
-    if isinstance(error, MethodNotAllowed):
+    extra = error.headers()
+    if extra:
         return Response(
-            status=405,
-            headers=response.headers.merged({"allow": ", ".join(error.allowed)}),
-            body=response.body,
+            status=response.status, headers=response.headers.merged(extra), body=response.body
         )
     return response
 

@@ -34,8 +34,17 @@ _MESSAGING_SYSTEM = {
 
 
 def active(module: Any) -> bool:
-    """Whether a real TracerProvider is installed (not the API's default no-op/proxy one)."""
-    provider = module.get_tracer_provider()
+    """Whether a real TracerProvider is installed (not the API's default no-op/proxy one).
+
+    ``module`` may be half-imported (another thread inside ``import opentelemetry.trace``, as
+    ``import redis`` triggers): that counts as not active, never as an error in a dispatch."""
+    getter = getattr(module, "get_tracer_provider", None)
+    if getter is None:
+        return False
+    try:
+        provider = getter()
+    except Exception:
+        return False
     name = type(provider).__name__
     return name not in ("ProxyTracerProvider", "NoOpTracerProvider")
 

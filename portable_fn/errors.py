@@ -67,6 +67,7 @@ class HTTPError(PortableFnError):
     """
 
     status: int = 500
+    retry_after: float | None = None  # seconds; sent as Retry-After (RFC 9110 section 10.2.3)
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         if status is not None:
@@ -76,6 +77,12 @@ class HTTPError(PortableFnError):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"status": self.status, "message": self.message}}
+
+    def headers(self) -> dict[str, str]:
+        """Headers the response must carry (``Allow`` on a 405, ``Retry-After``...)."""
+        if self.retry_after is None:
+            return {}
+        return {"retry-after": str(max(0, int(-(-self.retry_after // 1))))}
 
 
 class BadRequest(HTTPError, ValueError):
@@ -92,6 +99,9 @@ class MethodNotAllowed(HTTPError):
     def __init__(self, message: str, *, allowed: Iterable[str]) -> None:
         self.allowed: tuple[str, ...] = tuple(sorted(set(allowed)))
         super().__init__(message)
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "allow": ", ".join(self.allowed)}
 
 
 class UnprocessableEntity(HTTPError, ValueError):

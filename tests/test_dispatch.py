@@ -228,3 +228,16 @@ def test_context_remaining_time_and_trace() -> None:
     assert c.remaining_time is not None and 4 < c.remaining_time <= 5
     assert c.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert pf.Context(provider="p", function_name="f", invocation_id="i").remaining_time is None
+
+
+def test_retry_after_travels_as_a_header() -> None:
+    app = pf.App("shop")
+
+    @app.http("/busy")
+    def busy(req: pf.Request) -> None:
+        error = pf.HTTPError("try again soon", status=503)
+        error.retry_after = 2.2
+        raise error
+
+    response = dispatch_http(app, http_request("GET", "/busy"), ctx())
+    assert (response.status, response.headers["retry-after"]) == (503, "3")
