@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from portable_fn.errors import ConfigurationError, EventDecodeError
 from portable_fn.events import CloudEvent
@@ -26,8 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["Decoded", "decode"]
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):
+    """What a delivery is for the function: its event (None: not for it) and attempt count."""
+
     event: CloudEvent | None
     attempt: int | None = None
 
