@@ -92,6 +92,14 @@ schedule_job() {{
 """
 
 
+_STORAGE_AGENT = """
+# Cloud Storage triggers: the storage service agent publishes to Pub/Sub for Eventarc.
+GCS_AGENT="$(gcloud storage service-agent --project "$PROJECT")"
+gcloud projects add-iam-policy-binding "$PROJECT" \\
+  --member "serviceAccount:$GCS_AGENT" --role roles/pubsub.publisher >/dev/null
+"""
+
+
 def bucket_var(bucket: str) -> str:
     return "BUCKET_" + re.sub(r"[^A-Z0-9]", "_", bucket.upper())
 
@@ -99,6 +107,9 @@ def bucket_var(bucket: str) -> str:
 def render(plan: Plan, *, runtime: str = "python312") -> str:
     buckets = "".join(f'{bucket_var(b)}="${{{bucket_var(b)}:-{b}}}"\n' for b in plan.buckets)
     out = [_HEADER.format(app=quote(plan.app), buckets=buckets, runtime=runtime)]
+    if plan.buckets:
+        # Eventarc's Cloud Storage triggers need the storage service agent to publish.
+        out.append(_STORAGE_AGENT)
     if plan.topics:
         out.append("\n# Topics: triggers, queues, dead-letter topics.\n")
         out.extend(f"ensure_topic {quote(t)}\n" for t in plan.topics)
