@@ -116,6 +116,8 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
     [job] = commands["schedule_job"]
     assert job == ["schedule_job", "nightly-report", "nightly-report", "0 0 * * *"]
     assert 'BUCKET_UPLOADS="${BUCKET_UPLOADS:-uploads}"' in script
+    # Eventarc's storage triggers need the storage service agent to publish to Pub/Sub.
+    assert 'GCS_AGENT="$(gcloud storage service-agent --project "$PROJECT")"' in script
 
 
 def test_main_defines_one_real_function_per_handler(shop_dist: Path) -> None:
