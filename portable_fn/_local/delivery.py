@@ -204,6 +204,18 @@ class Deliverer:
             self.reporter.record("invocation", **info, outcome="ok")
             return
         error = outcome.reason or "failed"
+        held_for = getattr(outcome.error, "retry_after", None)
+        if outcome.retryable and held_for is not None:
+            # Another attempt holds this event's idempotency key. Not this message's failure, so
+            # it never dead-letters it: look again after the usual backoff, and no later than
+            # the holder's lease ends (usually the holder finishes first, and the next look
+            # finds the key done).
+            delay = min(float(held_for), policy.delay(d.attempt) * self.time_scale)
+            await asyncio.to_thread(self.store.retry_later, d.id, time.time() + delay, error)
+            self.reporter.record(
+                "invocation", **info, outcome="retry", error=error, delay_s=round(delay, 4)
+            )
+            return
         if outcome.retryable and d.attempt <= policy.max_retries:
             # Attempt n failed, so retry number n comes next.
             cap = backoff_cap(policy, d.attempt) * self.time_scale

@@ -73,6 +73,24 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self.on_started: Callable[[], Awaitable[None]] | None = None
         app.use_publisher(self.publisher)
+        self._idempotency()
+
+    def _idempotency(self) -> None:
+        """Idempotent functions get a store now, not on their first call: the state dir's
+        SQLite store unless the app or PORTABLE_FN_IDEMPOTENCY names one (a bad URL fails at
+        start, and a restart keeps what was already done)."""
+        if not any(fn.options.get("idempotent") for fn in self.app.functions.values()):
+            return
+        from portable_fn.idempotency.config import ENV, store_for
+
+        if self.app.idempotency_store is None and not os.environ.get(ENV, "").strip():
+            from portable_fn.idempotency.sqlite import SQLiteStore
+
+            self.options.state_dir.mkdir(parents=True, exist_ok=True)
+            self.app.use_idempotency_store(
+                SQLiteStore(self.options.state_dir / "idempotency.sqlite3")
+            )
+        store_for(self.app)
 
     def notice(self, kind: str, name: str, event: CloudEvent, functions: tuple[str, ...]) -> None:
         """After a commit (any thread): print it, and wake the delivery loop."""
