@@ -49,9 +49,16 @@ def _parser() -> argparse.ArgumentParser:
     dlq.add_argument("app", metavar="APP", help=APP_HELP)
     dlq.add_argument("--state-dir", default=".portable-fn")
     dlq.add_argument("--json", action="store_true")
+    # The same options after the action too (`dlq APP list --json`); SUPPRESS keeps an action
+    # that does not repeat them from resetting what was given before it.
+    again = argparse.ArgumentParser(add_help=False)
+    again.add_argument("--state-dir", default=argparse.SUPPRESS)
+    again.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     actions = dlq.add_subparsers(dest="action", required=True, metavar="ACTION")
-    actions.add_parser("list", help="show dead letters")
-    redrive = actions.add_parser("redrive", help="deliver dead letters again (fresh retries)")
+    actions.add_parser("list", help="show dead letters", parents=[again])
+    redrive = actions.add_parser(
+        "redrive", help="deliver dead letters again (fresh retries)", parents=[again]
+    )
     redrive.add_argument("ids", metavar="ID", nargs="*", type=int)
     redrive.add_argument("--all", action="store_true")
 

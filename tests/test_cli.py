@@ -218,3 +218,14 @@ def test_the_shop_readme_sample_events_run() -> None:
     assert json.loads(order.stdout)["response"]["status"] == 202
     poison = cli("invoke", SHOP, "fulfil", "--event", "examples/shop/events/poison-fulfilment.json")
     assert poison.returncode == 1 and "poison" in json.loads(poison.stdout)["error"]
+
+
+def test_dlq_options_work_before_and_after_the_action() -> None:
+    from portable_fn.cli import _parser
+
+    parser = _parser()
+    after = parser.parse_args(["dlq", "app.py", "list", "--json", "--state-dir", "s"])
+    before = parser.parse_args(["dlq", "app.py", "--json", "--state-dir", "s", "list"])
+    plain = parser.parse_args(["dlq", "app.py", "list"])
+    assert (after.json, after.state_dir) == (before.json, before.state_dir) == (True, "s")
+    assert (plain.json, plain.state_dir) == (False, ".portable-fn")
