@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Structured logs on the GCP path (issue #8): ``examples/shop`` under the real
+functions-framework servers. Handler lines are JSON on stdout that Cloud Logging lifts as they
+are (``severity``, ``message``, ``logging.googleapis.com/trace``), and the trace id of an
+incoming ``traceparent`` follows the order through Pub/Sub (the ``ce-traceparent`` attribute of
+the binding) to the fulfilment worker."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import Servers
+from pubsub_endpoint import PublishEndpoint
+from test_server_shop import TOPIC, push
+
+TRACE = "00-7c8f7a1d2e3b4c5d6e7f8091a2b3c4d5-00f067aa0ba902b7-01"
+TRACE_ID = TRACE.split("-")[1]
+FIELDS = {"level", "severity", "message", "timestamp", "function", "provider", "invocation_id",
+          "cold_start", "correlation_id", "trace_id", "event_id", "event_type"}
+
+
+def lines_about(server: Any, order_id: str) -> list[dict[str, Any]]:
+    found = []
+    for line in server.output().splitlines():
+        if line.startswith('{"level"'):
+            record = json.loads(line)
+            if record.get("order_id") == order_id:
+                found.append(record)
+    return found
+
+
+def test_handler_logs_carry_the_trace_through_pubsub(
+    shop: Servers, pubsub_endpoint: PublishEndpoint
+) -> None:
+    status, _, body = shop["create_order"].request(
+        "/orders", body=json.dumps({"sku": "lamp", "id": "o-gcp-log"}).encode(),
+        headers={"content-type": "application/json", "traceparent": TRACE},
+    )
+    assert status == 202, body
+    created = json.loads(body)
+    published = pubsub_endpoint.wait_for(
+        lambda m: m.attributes.get("ce-id") == created["event_id"]
+    )
+    assert published.attributes["ce-traceparent"].split("-")[1] == TRACE_ID
+    assert push(shop["notify_customer"], published) == 200
+    assert push(shop["request_fulfilment"], published) == 200
+    sent = pubsub_endpoint.wait_for(
+        lambda m: m.topic == TOPIC + "fulfilment" and json.loads(m.data).get("id") == "o-gcp-log"
+    )
+    assert push(shop["fulfil"], sent) == 200
+
+    (confirmation,) = lines_about(shop["notify_customer"], "o-gcp-log")
+    (fulfilled,) = lines_about(shop["fulfil"], "o-gcp-log")
+    for line, function in ((confirmation, "notify_customer"), (fulfilled, "fulfil")):
+        assert line.keys() >= FIELDS, sorted(FIELDS - line.keys())
+        assert (line["provider"], line["function"]) == ("gcp", function)
+        assert line["trace_id"] == TRACE_ID
+        assert line["logging.googleapis.com/trace"] == f"projects/test-project/traces/{TRACE_ID}"
+        assert line["severity"] == "INFO"
