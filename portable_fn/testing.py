@@ -18,7 +18,21 @@ from portable_fn.http import Headers, QueryParams, Request, Response
 if TYPE_CHECKING:
     from portable_fn.app import App
 
-__all__ = ["Harness", "Published", "RecordingPublisher", "http_request", "invoke"]
+__all__ = [
+    "Harness",
+    "Published",
+    "RecordingPublisher",
+    "http_request",
+    "invoke",
+    "load_app",
+]
+
+
+def load_app(ref: str) -> App:
+    """The ``App`` named by ``ref``: ``module:attribute`` or a file path, as the CLI takes it."""
+    from portable_fn._local.loader import load_app as _load
+
+    return _load(ref)
 
 
 def http_request(
