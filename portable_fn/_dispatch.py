@@ -228,6 +228,14 @@ def _error_response(error: HTTPError) -> Response:
     return response
 
 
+def _http_failure(ctx: Context, exc: Exception) -> Response:
+    """A handler's exception as a response: its own status for an ``HTTPError``, else a 500
+    that says nothing of the code (the stack goes to the log)."""
+    if isinstance(exc, HTTPError):
+        return _error_response(exc)
+    return _internal_error(ctx, exc)
+
+
 def _internal_error(ctx: Context, exc: BaseException) -> Response:
     Logger(current_log_fields(ctx)).exception("unhandled error in HTTP handler", exc=exc)
     return Response.json(
@@ -266,22 +274,18 @@ def dispatch_http(
     invocation = Invocation(app, fn, ctx, None, _cold(), request)
     token = _current.set(invocation)
     observation = _observe.begin(invocation)
+    error: Exception | None = None
     try:
         result = fn.call(request, ctx)
         if fn.is_async:
             result = run_sync(result)
         response = to_response(result)
-    except HTTPError as exc:
-        response = _error_response(exc)
     except Exception as exc:
-        response = _internal_error(ctx, exc)
-        if observation is not None:
-            observation.end(exc, 500)
-            observation = None
+        error, response = exc, _http_failure(ctx, exc)
     finally:
         _current.reset(token)
     if observation is not None:
-        observation.end(None, response.status)
+        observation.end(error if response.status >= 500 else None, response.status)
     return response
 
 
@@ -301,6 +305,7 @@ async def dispatch_http_async(
     invocation = Invocation(app, fn, ctx, None, _cold(), request)
     token = _current.set(invocation)
     observation = _observe.begin(invocation)
+    error: Exception | None = None
     try:
         if fn.is_async:
             result = await fn.call(request, ctx)
@@ -309,17 +314,12 @@ async def dispatch_http_async(
         else:
             result = fn.call(request, ctx)
         response = to_response(result)
-    except HTTPError as exc:
-        response = _error_response(exc)
     except Exception as exc:
-        response = _internal_error(ctx, exc)
-        if observation is not None:
-            observation.end(exc, 500)
-            observation = None
+        error, response = exc, _http_failure(ctx, exc)
     finally:
         _current.reset(token)
     if observation is not None:
-        observation.end(None, response.status)
+        observation.end(error if response.status >= 500 else None, response.status)
     return response
 
 

@@ -65,7 +65,28 @@ def _gcp_project() -> str:
     return _project
 
 
-class Logger:
+class _Levels:
+    """The level methods, over whatever ``log`` the class defines."""
+
+    __slots__ = ()
+
+    def log(self, level: str, message: str, /, **fields: Any) -> None:
+        raise NotImplementedError
+
+    def debug(self, message: str, /, **fields: Any) -> None:
+        self.log("DEBUG", message, **fields)
+
+    def info(self, message: str, /, **fields: Any) -> None:
+        self.log("INFO", message, **fields)
+
+    def warning(self, message: str, /, **fields: Any) -> None:
+        self.log("WARNING", message, **fields)
+
+    def error(self, message: str, /, **fields: Any) -> None:
+        self.log("ERROR", message, **fields)
+
+
+class Logger(_Levels):
     """A logger bound to fields that every line carries (function, invocation, event, trace)."""
 
     __slots__ = ("_fields", "_stream")
@@ -103,18 +124,6 @@ class Logger:
         stream.write(_ENCODER.encode(record) + "\n")
         stream.flush()
 
-    def debug(self, message: str, /, **fields: Any) -> None:
-        self.log("DEBUG", message, **fields)
-
-    def info(self, message: str, /, **fields: Any) -> None:
-        self.log("INFO", message, **fields)
-
-    def warning(self, message: str, /, **fields: Any) -> None:
-        self.log("WARNING", message, **fields)
-
-    def error(self, message: str, /, **fields: Any) -> None:
-        self.log("ERROR", message, **fields)
-
     def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
         """ERROR with the exception's type, message and traceback (in the log, never in a
         response)."""
@@ -151,7 +160,7 @@ def _stack(error: BaseException) -> str:
     return "\nThe above exception caused the one below:\n\n".join(reversed(parts))
 
 
-class _InvocationLogger:
+class _InvocationLogger(_Levels):
     """``pf.logger``: logs with the fields of whatever invocation is running in this context
     (through the dispatcher's context variable), so module-level code needs no ``ctx``."""
 
@@ -168,18 +177,6 @@ class _InvocationLogger:
     def log(self, level: str, message: str, /, **fields: Any) -> None:
         if LEVELS[level] >= threshold():
             self._bound().log(level, message, **fields)
-
-    def debug(self, message: str, /, **fields: Any) -> None:
-        self.log("DEBUG", message, **fields)
-
-    def info(self, message: str, /, **fields: Any) -> None:
-        self.log("INFO", message, **fields)
-
-    def warning(self, message: str, /, **fields: Any) -> None:
-        self.log("WARNING", message, **fields)
-
-    def error(self, message: str, /, **fields: Any) -> None:
-        self.log("ERROR", message, **fields)
 
     def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
         self._bound().exception(message, exc=exc, **fields)
