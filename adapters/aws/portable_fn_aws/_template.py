@@ -98,11 +98,34 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
             "MaximumRetryAttempts": min(retries, ASYNC_RETRY_LIMIT),
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
         }
+    if fn.options.get("idempotent"):
+        table = _idempotency_table(b)
+        policies.append({"DynamoDBCrudPolicy": {"TableName": ref(table)}})
+        variables["PORTABLE_FN_IDEMPOTENCY"] = {"Fn::Sub": f"dynamodb://${{{table}}}"}
     if policies:
         properties["Policies"] = policies
     if variables:
         properties["Environment"] = {"Variables": variables}
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
+
+
+def _idempotency_table(b: Builder) -> str:
+    """The app's idempotency records (portable_fn.idempotency.dynamodb: partition key ``id``,
+    ``expires_at`` as the TTL attribute), one table for every idempotent function."""
+    name = "IdempotencyTable"
+    b.resources.setdefault(
+        name,
+        {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            },
+        },
+    )
+    return name
 
 
 def _consumer_queues(fn: Function) -> tuple[str, str] | None:

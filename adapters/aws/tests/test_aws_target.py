@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import subprocess
 import sys
 import zipfile
@@ -266,7 +268,7 @@ def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
     def orders(event: pf.CloudEvent) -> None:
         pf.emit("com.example.order.done", {})
 
-    @app.queue("bulk", batch_size=50)
+    @app.queue("bulk", batch_size=50, idempotent=True)
     def bulk(event: pf.CloudEvent) -> None: ...
 
     @app.topic("alerts", dead_letter="alerts-dead")
@@ -298,6 +300,16 @@ def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
     assert resources["OrdersDlqQueue"]["Properties"]["FifoQueue"] is True
     bulk_event = resources["BulkFunction"]["Properties"]["Events"]["Queue"]["Properties"]
     assert bulk_event["MaximumBatchingWindowInSeconds"] == 1
+    # The idempotent function gets the store's table, its URL and access to that table only.
+    table = resources["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    bulk_props = resources["BulkFunction"]["Properties"]
+    assert bulk_props["Environment"]["Variables"]["PORTABLE_FN_IDEMPOTENCY"] == {
+        "Fn::Sub": "dynamodb://${IdempotencyTable}"}
+    assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": "IdempotencyTable"}}} in bulk_props[
+        "Policies"]
+    assert "PORTABLE_FN_IDEMPOTENCY" not in json.dumps(resources["OrdersFunction"])
     rule = resources["BillingFunction"]["Properties"]["Events"]["Bus"]["Properties"]["Pattern"]
     assert rule == {"detail-type": [{"prefix": "com.example."}], "source": ["/billing"]}
     stream = resources["ClicksFunction"]["Properties"]["Events"]["Stream"]["Properties"]
