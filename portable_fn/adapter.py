@@ -118,6 +118,18 @@ class Adapter(Protocol):
         ...
 
 
+def idempotency_findings(app: App, *, level: str, note: str) -> list[Finding]:
+    """One finding per idempotent function, saying where its records can live on a provider
+    whose package does not provision a store (``note`` names the options there)."""
+    if level not in ("info", "warning", "unsupported"):
+        raise ValueError(f"finding level {level!r}")
+    return [
+        Finding(fn.name, level, f"idempotent: {note}")  # type: ignore[arg-type]
+        for fn in app.functions.values()
+        if fn.options.get("idempotent")
+    ]
+
+
 def installed_adapters() -> dict[str, Any]:
     """Provider name -> entry point, for every installed adapter (loaded on demand)."""
     from importlib.metadata import entry_points

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.app import App, Function
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 
@@ -164,4 +164,12 @@ def findings(app: App, options: AzureOptions | None = None) -> list[Finding]:
     out: list[Finding] = []
     for function in app.functions.values():
         out.extend(_RULES[type(function.trigger)](function, function.trigger, app, opts))
+    out.extend(idempotency_findings(app, level="warning", note=IDEMPOTENCY_NOTE))
     return out
+
+
+IDEMPOTENCY_NOTE = (
+    "set PORTABLE_FN_IDEMPOTENCY in the app settings to a store every instance reaches "
+    "(redis://HOST:PORT/0 for Azure Cache for Redis); without it each instance keeps its own "
+    "memory store and duplicates across instances are not caught"
+)

@@ -9,7 +9,7 @@ notifications (configured per bucket, outside wrangler.toml).
 
 from __future__ import annotations
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.app import App
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 from portable_fn_cloudflare import plan
@@ -97,4 +97,8 @@ def findings(app: App) -> list[Finding]:
                     "queue each, and publishing sends to all of them",
                 )
             )
+    out.extend(idempotency_findings(app, level="warning", note=(
+        "Workers have no store portable-fn can reach yet (the Redis and DynamoDB clients do not "
+        "run there): records live in the isolate's memory, so only duplicates that reach the "
+        "same isolate are caught")))
     return out

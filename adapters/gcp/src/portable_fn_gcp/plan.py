@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.triggers import Event, Http, Queue, Retry, Schedule, Storage, Stream, Topic
 
 from portable_fn_gcp.names import dead_letter_topic, service_name
@@ -82,6 +82,10 @@ def build(app: App) -> Plan:
         if isinstance(fn.trigger, Storage):
             buckets[fn.trigger.bucket] = None
     _shared_queues(app, findings)
+    findings.extend(idempotency_findings(app, level="warning", note=(
+        "set PORTABLE_FN_IDEMPOTENCY (deploy.sh --set-env-vars) to a store every instance "
+        "reaches (redis://HOST:PORT/0 for Memorystore); without it each instance keeps its own "
+        "memory store and duplicates across instances are not caught")))
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets))
 
 
