@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import portable_fn as pf
-from portable_fn.adapter import idempotency_findings, installed_adapters
+from portable_fn.adapter import idempotency_findings
 
 
 def test_idempotency_findings_name_each_idempotent_function() -> None:
