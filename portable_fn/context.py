@@ -39,15 +39,14 @@ class Context(Value):
         traceparent: str | None = None,
     ) -> None:
         # Written out: one context per invocation, on the hot path.
-        setter = object.__setattr__
-        setter(self, "provider", provider)
-        setter(self, "function_name", function_name)
-        setter(self, "invocation_id", invocation_id)
-        setter(self, "attempt", attempt)
-        setter(self, "deadline", deadline)
-        setter(self, "native", native)
-        setter(self, "native_context", native_context)
-        setter(self, "traceparent", traceparent)
+        _Context_provider(self, provider)
+        _Context_function_name(self, function_name)
+        _Context_invocation_id(self, invocation_id)
+        _Context_attempt(self, attempt)
+        _Context_deadline(self, deadline)
+        _Context_native(self, native)
+        _Context_native_context(self, native_context)
+        _Context_traceparent(self, traceparent)
 
     @property
     def remaining_time(self) -> float | None:
@@ -75,3 +74,19 @@ class Context(Value):
         from portable_fn._dispatch import current_log_fields
 
         return Logger(current_log_fields(self))
+
+
+# Slot setters, looked up once: faster than object.__setattr__ by name, which the
+# frozen __setattr__ would otherwise force on every Context built.
+(
+    _Context_provider,
+    _Context_function_name,
+    _Context_invocation_id,
+    _Context_attempt,
+    _Context_deadline,
+    _Context_native,
+    _Context_native_context,
+    _Context_traceparent,
+) = (
+    Context.__dict__[name].__set__ for name in Context._fields
+)

@@ -90,17 +90,16 @@ class CloudEvent(Value):
         extensions: Mapping[str, ExtensionValue] = _EMPTY,
     ) -> None:
         # Written out rather than generated: one event is built per message, on the hot path.
-        setter = object.__setattr__
-        setter(self, "id", id)
-        setter(self, "source", source)
-        setter(self, "type", type)
-        setter(self, "specversion", specversion)
-        setter(self, "datacontenttype", datacontenttype)
-        setter(self, "dataschema", dataschema)
-        setter(self, "subject", subject)
-        setter(self, "time", time)
-        setter(self, "data", data)
-        setter(self, "extensions", extensions)
+        _CloudEvent_id(self, id)
+        _CloudEvent_source(self, source)
+        _CloudEvent_type(self, type)
+        _CloudEvent_specversion(self, specversion)
+        _CloudEvent_datacontenttype(self, datacontenttype)
+        _CloudEvent_dataschema(self, dataschema)
+        _CloudEvent_subject(self, subject)
+        _CloudEvent_time(self, time)
+        _CloudEvent_data(self, data)
+        _CloudEvent_extensions(self, extensions)
         self.__post_init__()
 
     def __post_init__(self) -> None:
@@ -162,6 +161,24 @@ class CloudEvent(Value):
             else:
                 merged[name] = value
         return self.replace(extensions=merged)
+
+
+# Slot setters, looked up once: faster than object.__setattr__ by name, which the
+# frozen __setattr__ would otherwise force on every CloudEvent built.
+(
+    _CloudEvent_id,
+    _CloudEvent_source,
+    _CloudEvent_type,
+    _CloudEvent_specversion,
+    _CloudEvent_datacontenttype,
+    _CloudEvent_dataschema,
+    _CloudEvent_subject,
+    _CloudEvent_time,
+    _CloudEvent_data,
+    _CloudEvent_extensions,
+) = (
+    CloudEvent.__dict__[name].__set__ for name in CloudEvent._fields
+)
 
 
 def _require_text(name: str, value: object) -> None:

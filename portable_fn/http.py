@@ -171,14 +171,13 @@ class Request(Value):
         client_ip: str | None = None,
     ) -> None:
         # Written out: one request per invocation, on the hot path.
-        setter = object.__setattr__
-        setter(self, "method", method)
-        setter(self, "path", path)
-        setter(self, "headers", headers)
-        setter(self, "query", query)
-        setter(self, "body", body)
-        setter(self, "path_params", path_params)
-        setter(self, "client_ip", client_ip)
+        _Request_method(self, method)
+        _Request_path(self, path)
+        _Request_headers(self, headers)
+        _Request_query(self, query)
+        _Request_body(self, body)
+        _Request_path_params(self, path_params)
+        _Request_client_ip(self, client_ip)
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -230,6 +229,21 @@ class Request(Value):
             path_params=params,
             client_ip=self.client_ip,
         )
+
+
+# Slot setters, looked up once: faster than object.__setattr__ by name, which the
+# frozen __setattr__ would otherwise force on every Request built.
+(
+    _Request_method,
+    _Request_path,
+    _Request_headers,
+    _Request_query,
+    _Request_body,
+    _Request_path_params,
+    _Request_client_ip,
+) = (
+    Request.__dict__[name].__set__ for name in Request._fields
+)
 
 
 def _unquote_cookie(value: str) -> str:
