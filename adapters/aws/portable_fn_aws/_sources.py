@@ -94,6 +94,29 @@ def requirements_file(files: list[tuple[str, Path]]) -> Path | None:
     return None
 
 
+def _installer(target: str, platform: str, version: str, wanted: list[str]) -> list[str]:
+    """pip where this environment has it; else uv (a uv-made venv has no pip), with the same
+    meaning: wheels for the Lambda platform and Python only."""
+    import shutil
+
+    if importlib.util.find_spec("pip") is not None:
+        return [
+            sys.executable, "-m", "pip", "install", "--quiet", "--target", target,
+            "--platform", platform, "--implementation", "cp", "--python-version", version,
+            "--only-binary=:all:", *wanted,
+        ]
+    uv = shutil.which("uv")
+    if uv is None:
+        raise ConfigurationError(
+            "resolving the app's requirements for Lambda needs pip or uv in this environment"
+        )
+    return [
+        uv, "pip", "install", "--quiet", "--target", target, "--python", sys.executable,
+        "--python-platform", f"{platform.replace('manylinux2014_', '')}-manylinux2014",
+        "--python-version", version, "--only-binary", ":all:", *wanted,
+    ]
+
+
 def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
     """pip-install the app's requirements as Lambda would see them: manylinux wheels only."""
     wanted = [
@@ -107,26 +130,7 @@ def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -
         return {}
     version = runtime.removeprefix("python")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--target",
-                tmp,
-                "--platform",
-                _PLATFORMS[architecture],
-                "--implementation",
-                "cp",
-                "--python-version",
-                version,
-                "--only-binary=:all:",
-                *wanted,
-            ],
-            check=True,
-        )
+        subprocess.run(_installer(tmp, _PLATFORMS[architecture], version, wanted), check=True)
         root = Path(tmp)
         return {
             p.relative_to(root).as_posix(): p.read_bytes()
