@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from portable_fn import _observe, _trace
@@ -228,6 +228,11 @@ def _error_response(error: HTTPError) -> Response:
     return response
 
 
+def _enter(invocation: Invocation) -> tuple[Token[Invocation | None], _observe.Observation | None]:
+    """Make ``invocation`` the current one (for pf.publish and loggers) and start observing."""
+    return _current.set(invocation), _observe.begin(invocation)
+
+
 def _http_failure(ctx: Context, exc: Exception) -> Response:
     """A handler's exception as a response: its own status for an ``HTTPError``, else a 500
     that says nothing of the code (the stack goes to the log)."""
@@ -271,9 +276,7 @@ def dispatch_http(
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
         return _error_response(exc)
-    invocation = Invocation(app, fn, ctx, None, _cold(), request)
-    token = _current.set(invocation)
-    observation = _observe.begin(invocation)
+    token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     error: Exception | None = None
     try:
         result = fn.call(request, ctx)
@@ -302,9 +305,7 @@ async def dispatch_http_async(
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
         return _error_response(exc)
-    invocation = Invocation(app, fn, ctx, None, _cold(), request)
-    token = _current.set(invocation)
-    observation = _observe.begin(invocation)
+    token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     error: Exception | None = None
     try:
         if fn.is_async:
@@ -363,9 +364,7 @@ def dispatch_event(app: App, function: str, event: CloudEvent, ctx: Context) -> 
         return Outcome(False, exc, False)
     if _skips(fn, event):
         return OK
-    invocation = Invocation(app, fn, ctx, event, _cold())
-    token = _current.set(invocation)
-    observation = _observe.begin(invocation)
+    token, observation = _enter(Invocation(app, fn, ctx, event, _cold()))
     try:
         result = fn.call(event, ctx)
         if fn.is_async:
@@ -395,9 +394,7 @@ async def dispatch_event_async(
         return Outcome(False, exc, False)
     if _skips(fn, event):
         return OK
-    invocation = Invocation(app, fn, ctx, event, _cold())
-    token = _current.set(invocation)
-    observation = _observe.begin(invocation)
+    token, observation = _enter(Invocation(app, fn, ctx, event, _cold()))
     try:
         if fn.is_async:
             await fn.call(event, ctx)
