@@ -439,7 +439,7 @@ def sniff_structured(body: bytes | str | Mapping[str, Any] | None) -> CloudEvent
 _HEADER_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"%')
 
 
-def _header_value(value: ExtensionValue | datetime) -> str:
+def _header_value(value: ExtensionValue | datetime, percent_encode: bool = True) -> str:
     if isinstance(value, datetime):
         return format_time(value)
     if isinstance(value, bool):
@@ -447,31 +447,40 @@ def _header_value(value: ExtensionValue | datetime) -> str:
     if isinstance(value, bytes):
         return _b64encode(value)
     text = str(value)
-    if text.isascii() and text.isprintable() and " " not in text and '"' not in text \
-            and "%" not in text:
+    if not percent_encode or (
+        text.isascii() and text.isprintable() and " " not in text and '"' not in text
+        and "%" not in text
+    ):
         return text  # nothing to encode: the common case, without importing urllib
     from urllib.parse import quote
 
     return quote(text, safe=_HEADER_SAFE)
 
 
-def to_binary(event: CloudEvent) -> tuple[dict[str, str], bytes]:
-    """Binary mode: attributes as ``ce-`` headers, data as the body."""
+def to_binary(
+    event: CloudEvent, *, percent_encode: bool = True
+) -> tuple[dict[str, str], bytes]:
+    """Binary mode: attributes as ``ce-`` headers, data as the body.
+
+    ``percent_encode=False`` writes values as they are, for bindings whose attributes are not
+    HTTP headers (Google's Pub/Sub binding: ``ce-*`` message attributes, any UTF-8 string).
+    """
     body, content_type = encode_data(event.data, event.datacontenttype)
+    text = _header_value
     headers = {
         "ce-specversion": event.specversion,
-        "ce-id": _header_value(event.id),
-        "ce-source": _header_value(event.source),
-        "ce-type": _header_value(event.type),
+        "ce-id": text(event.id, percent_encode),
+        "ce-source": text(event.source, percent_encode),
+        "ce-type": text(event.type, percent_encode),
     }
     if event.subject is not None:
-        headers["ce-subject"] = _header_value(event.subject)
+        headers["ce-subject"] = text(event.subject, percent_encode)
     if event.dataschema is not None:
-        headers["ce-dataschema"] = _header_value(event.dataschema)
+        headers["ce-dataschema"] = text(event.dataschema, percent_encode)
     if event.time is not None:
         headers["ce-time"] = format_time(event.time)
     for name, value in event.extensions.items():
-        headers["ce-" + name] = _header_value(value)
+        headers["ce-" + name] = text(value, percent_encode)
     if content_type is not None:
         headers["content-type"] = content_type
     return headers, body

@@ -18,13 +18,11 @@ how the other adapters' structured-mode publishers would land on Pub/Sub.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent, decode_data, encode_data, from_json, sniff_structured
+from portable_fn.events import CloudEvent, decode_data, from_json, sniff_structured, to_binary
 
 __all__ = ["from_message", "to_message"]
 
@@ -41,23 +39,9 @@ def to_message(event: CloudEvent) -> tuple[bytes, dict[str, str]]:
     Pub/Sub attribute values are strings (google.pubsub.v1.PubsubMessage.attributes is
     ``map<string,string>``), so ints and bools travel as their JSON text and bytes as base64.
     """
-    data, content_type = encode_data(event.data, event.datacontenttype)
-    attrs: dict[str, str] = {
-        "ce-specversion": event.specversion,
-        "ce-id": event.id,
-        "ce-source": event.source,
-        "ce-type": event.type,
-    }
-    if event.subject is not None:
-        attrs["ce-subject"] = event.subject
-    if event.dataschema is not None:
-        attrs["ce-dataschema"] = event.dataschema
-    if event.time is not None:
-        attrs["ce-time"] = _format_time(event.time)
-    for name, value in event.extensions.items():
-        attrs[_PREFIX + name] = _attr_text(value)
-    if content_type is not None:
-        attrs[_CONTENT_TYPE] = content_type
+    # The HTTP binding's ce-* attributes, written as they are (Pub/Sub attributes are not
+    # HTTP headers, so nothing is percent-encoded) and with content-type beside them.
+    attrs, data = to_binary(event, percent_encode=False)
     return data, attrs
 
 
@@ -112,16 +96,3 @@ def _from_binary(
         data=decode_data(data, content_type),
         extensions=extensions,
     )
-
-
-def _attr_text(value: str | int | bool | bytes) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    return str(value)
-
-
-def _format_time(value: datetime) -> str:
-    text = value.astimezone(timezone.utc).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
