@@ -103,7 +103,7 @@ class Http(Value):
     path: str
     methods: tuple[str, ...] = ("GET",)
     auth: Literal["function", "anonymous"] = "function"
-    kind: ClassVar[str] = "http"
+    kind: ClassVar[Literal["http"]] = "http"
 
     def __post_init__(self) -> None:
         from portable_fn._routing import compile_route  # validates the pattern
@@ -126,7 +126,7 @@ class Queue(Value):
     dead_letter: str | None = None
     batch_size: int = 10
     fifo: bool = False
-    kind: ClassVar[str] = "queue"
+    kind: ClassVar[Literal["queue"]] = "queue"
 
     def __post_init__(self) -> None:
         _check_resource("queue", self.name)
@@ -149,7 +149,7 @@ class Topic(Value):
     name: str
     retry: Retry = _DEFAULT_RETRY
     dead_letter: str | None = None
-    kind: ClassVar[str] = "topic"
+    kind: ClassVar[Literal["topic"]] = "topic"
 
     def __post_init__(self) -> None:
         _check_resource("topic", self.name)
@@ -168,7 +168,7 @@ class Storage(Value):
     prefix: str = ""
     suffix: str = ""
     retry: Retry = _DEFAULT_RETRY
-    kind: ClassVar[str] = "storage"
+    kind: ClassVar[Literal["storage"]] = "storage"
 
     def __post_init__(self) -> None:
         if not _BUCKET.fullmatch(self.bucket) or ".." in self.bucket:
@@ -190,7 +190,7 @@ class Schedule(Value):
     expression: str
     rate: timedelta | None = None  # derived from expression
     cron: Cron | None = None  # derived from expression
-    kind: ClassVar[str] = "schedule"
+    kind: ClassVar[Literal["schedule"]] = "schedule"
 
     def __post_init__(self) -> None:
         if not isinstance(self.expression, str) or not self.expression.strip():
@@ -211,7 +211,7 @@ class Event(Value):
     type: str
     source: str | None = None
     retry: Retry = _DEFAULT_RETRY
-    kind: ClassVar[str] = "event"
+    kind: ClassVar[Literal["event"]] = "event"
 
     def __post_init__(self) -> None:
         if not isinstance(self.type, str) or not _EVENT_TYPE.fullmatch(self.type):
@@ -232,7 +232,7 @@ class Stream(Value):
     batch_size: int = 100
     start: Literal["latest", "trim_horizon"] = "latest"
     retry: Retry = _DEFAULT_RETRY
-    kind: ClassVar[str] = "stream"
+    kind: ClassVar[Literal["stream"]] = "stream"
 
     def __post_init__(self) -> None:
         _check_resource("stream", self.name)

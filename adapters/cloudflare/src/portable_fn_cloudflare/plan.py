@@ -74,56 +74,32 @@ def consumers(app: App) -> list[Consumer]:
     out: list[Consumer] = []
     for fn in app.functions.values():
         trigger = fn.trigger
+        batch_size = DEFAULT_BATCH_SIZE
         if isinstance(trigger, Queue):
-            out.append(
-                Consumer(
-                    queue=queue_name(trigger.name),
-                    function=fn.name,
-                    kind="queue",
-                    retry=trigger.retry,
-                    dead_letter=_dlq(trigger.dead_letter_name),
-                    batch_size=trigger.batch_size,
-                    source_name=trigger.name,
-                )
-            )
+            queue, source = queue_name(trigger.name), trigger.name
+            dead_letter, batch_size = trigger.dead_letter_name, trigger.batch_size
         elif isinstance(trigger, Topic):
-            out.append(
-                Consumer(
-                    queue=queue_name(trigger.name, fn.name),
-                    function=fn.name,
-                    kind="topic",
-                    retry=trigger.retry,
-                    dead_letter=_dlq(
-                        trigger.dead_letter or f"{queue_name(trigger.name, fn.name)}-dlq"
-                    ),
-                    batch_size=DEFAULT_BATCH_SIZE,
-                    source_name=trigger.name,
-                )
-            )
+            queue, source = queue_name(trigger.name, fn.name), trigger.name
+            dead_letter = trigger.dead_letter or f"{queue}-dlq"
         elif isinstance(trigger, Storage):
-            out.append(
-                Consumer(
-                    queue=queue_name("r2", trigger.bucket, fn.name),
-                    function=fn.name,
-                    kind="storage",
-                    retry=trigger.retry,
-                    dead_letter=_dlq(f"{queue_name('r2', trigger.bucket, fn.name)}-dlq"),
-                    batch_size=DEFAULT_BATCH_SIZE,
-                    source_name=trigger.bucket,
-                )
-            )
+            queue, source = queue_name("r2", trigger.bucket, fn.name), trigger.bucket
+            dead_letter = f"{queue}-dlq"
         elif isinstance(trigger, Event):
-            out.append(
-                Consumer(
-                    queue=queue_name("events", app.name, fn.name),
-                    function=fn.name,
-                    kind="event",
-                    retry=trigger.retry,
-                    dead_letter=_dlq(f"{queue_name('events', app.name, fn.name)}-dlq"),
-                    batch_size=DEFAULT_BATCH_SIZE,
-                    source_name=trigger.type,
-                )
+            queue, source = queue_name("events", app.name, fn.name), trigger.type
+            dead_letter = f"{queue}-dlq"
+        else:
+            continue
+        out.append(
+            Consumer(
+                queue=queue,
+                function=fn.name,
+                kind=trigger.kind,
+                retry=trigger.retry,
+                dead_letter=_dlq(dead_letter),
+                batch_size=batch_size,
+                source_name=source,
             )
+        )
     return out
 
 
