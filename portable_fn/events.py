@@ -511,8 +511,14 @@ def _unquote(value: str) -> str:
     return unquote(value)
 
 
-def from_http(headers: Mapping[str, str], body: bytes) -> CloudEvent:
-    """Read an event from an HTTP message in either mode (binding section 3)."""
+def from_http(
+    headers: Mapping[str, str], body: bytes, *, percent_encoded: bool = True
+) -> CloudEvent:
+    """Read an event from an HTTP message in either mode (binding section 3).
+
+    ``percent_encoded=False`` reads ``ce-*`` values as they are: Google's Pub/Sub binding uses
+    the same attribute names in message attributes, which are not HTTP headers.
+    """
     lowered = _lower_keys(headers)
     mode = http_mode(lowered)
     if mode == "batch":
@@ -529,7 +535,7 @@ def from_http(headers: Mapping[str, str], body: bytes) -> CloudEvent:
         if not name.startswith("ce-"):
             continue
         attr = name[3:]
-        decoded = _unquote(value) if "%" in value else value
+        decoded = _unquote(value) if percent_encoded and "%" in value else value
         if attr in _RESERVED:
             attrs[attr] = decoded
         else:

@@ -19,18 +19,14 @@ how the other adapters' structured-mode publishers would land on Pub/Sub.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent, decode_data, from_json, sniff_structured, to_binary
+from portable_fn.events import CloudEvent, from_http, from_json, sniff_structured, to_binary
 
 __all__ = ["from_message", "to_message"]
 
-_PREFIX = "ce-"
 _CONTENT_TYPE = "content-type"
 _STRUCTURED = "application/cloudevents"
-# Attributes the binding names ce-<attr>; everything else in ce-* is an extension.
-_CORE = ("id", "source", "type", "specversion", "subject", "dataschema", "time")
 
 
 def to_message(event: CloudEvent) -> tuple[bytes, dict[str, str]]:
@@ -57,7 +53,7 @@ def from_message(
         if content_type is not None and content_type.lower().startswith(_STRUCTURED):
             return from_json(data)
         if "ce-specversion" in attributes:
-            return _from_binary(data, attributes, content_type)
+            return from_http(attributes, data, percent_encoded=False)
         return sniff_structured(data) if data[:1] == b"{" else None
     except InvalidCloudEventError as exc:
         raise EventDecodeError(
@@ -66,33 +62,3 @@ def from_message(
             trigger=trigger,
             field=f"attributes.ce-{exc.attribute}",
         ) from exc
-
-
-def _from_binary(
-    data: bytes, attributes: Mapping[str, str], content_type: str | None
-) -> CloudEvent:
-    core: dict[str, Any] = {}
-    extensions: dict[str, str] = {}
-    for key, value in attributes.items():
-        if not key.startswith(_PREFIX):
-            continue
-        name = key[len(_PREFIX) :].lower()
-        if name in _CORE:
-            core[name] = value
-        elif name != "datacontenttype":
-            extensions[name] = value
-    for required in ("id", "source", "type"):
-        if required not in core:
-            raise InvalidCloudEventError(required, "is required")
-    return CloudEvent(
-        id=core["id"],
-        source=core["source"],
-        type=core["type"],
-        specversion=core["specversion"],
-        subject=core.get("subject"),
-        dataschema=core.get("dataschema"),
-        time=core.get("time"),
-        datacontenttype=content_type,
-        data=decode_data(data, content_type),
-        extensions=extensions,
-    )
