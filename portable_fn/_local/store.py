@@ -19,11 +19,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from portable_fn._sqlite import write_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -115,19 +117,10 @@ class Store:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Cursor]:
+    def write(self) -> AbstractContextManager[sqlite3.Cursor]:
         """One write transaction under the lock; rolled back if the body raises (the bucket
         snapshot writes its rows and their events in one of these)."""
-        with self._lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+        return write_transaction(self._db, self._lock)
 
     def read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -13,10 +13,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
+from portable_fn._sqlite import write_transaction
 from portable_fn.idempotency._base import DEFAULT_LEASE, DEFAULT_RETENTION, Record
 
 __all__ = ["SQLiteStore"]
@@ -61,17 +61,8 @@ class SQLiteStore:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                yield cur
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            cur.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Cursor]:
+        return write_transaction(self._db, self._lock)
 
     def acquire(self, key: str, token: str, expires_at: float, now: float) -> Record | None:
         with self._write() as cur:
