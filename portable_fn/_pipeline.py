@@ -59,25 +59,32 @@ def build_call(
     return call
 
 
-_PLAIN = frozenset(("Request", "CloudEvent", "Any", "object", "Context"))
+# Annotation names that never mean "validate into a model" (also read by _validation).
+PLAIN = frozenset(("Request", "CloudEvent", "Any", "object", "Context"))
+
+
+def first_annotation(handler: Callable[..., Any]) -> Any:
+    """The raw annotation of the handler's first parameter (a string under postponed
+    evaluation), or None."""
+    target: Any = getattr(handler, "__func__", handler)
+    code = getattr(target, "__code__", None)
+    annotations = getattr(target, "__annotations__", None)
+    if code is None or not annotations:
+        return None
+    first = 1 if hasattr(handler, "__self__") else 0
+    if code.co_argcount <= first:
+        return None
+    return annotations.get(code.co_varnames[first])
 
 
 def _may_name_a_model(handler: Callable[..., Any]) -> bool:
     """Whether the first parameter's annotation could name a model: the common handler
     (unannotated, or ``req: pf.Request`` / ``event: pf.CloudEvent``) never loads _validation."""
-    target: Any = getattr(handler, "__func__", handler)
-    annotations = getattr(target, "__annotations__", None)
-    code = getattr(target, "__code__", None)
-    if not annotations or code is None:
-        return False
-    first = 1 if hasattr(handler, "__self__") else 0
-    if code.co_argcount <= first:
-        return False
-    annotation = annotations.get(code.co_varnames[first])
+    annotation = first_annotation(handler)
     if annotation is None:
         return False
     if isinstance(annotation, str):  # resolved by _validation, at decoration or first call
-        return annotation.strip("'\" ").rpartition(".")[2] not in _PLAIN
+        return annotation.strip("'\" ").rpartition(".")[2] not in PLAIN
     return isinstance(annotation, type) and (
         hasattr(annotation, "__dataclass_fields__")
         or hasattr(annotation, "model_validate")  # pydantic 2

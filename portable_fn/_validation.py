@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from portable_fn._pipeline import PLAIN, first_annotation
 from portable_fn.errors import ConfigurationError, UnprocessableEntity
 
 if TYPE_CHECKING:
@@ -28,19 +29,6 @@ __all__ = ["convert", "wrap"]
 
 Call = Callable[[Any, "Context"], Any]
 Errors = list[dict[str, Any]]
-_PLAIN = frozenset(("Request", "CloudEvent", "Any", "object", "Context"))
-
-
-def _first_annotation(handler: Callable[..., Any]) -> Any:
-    target: Any = getattr(handler, "__func__", handler)
-    code = getattr(target, "__code__", None)
-    annotations = getattr(target, "__annotations__", None)
-    if code is None or not annotations:
-        return None
-    first = 1 if hasattr(handler, "__self__") else 0
-    if code.co_argcount <= first:
-        return None
-    return annotations.get(code.co_varnames[first])
 
 
 def _resolve(annotation: Any, handler: Callable[..., Any]) -> Any:
@@ -65,11 +53,11 @@ def _kind(tp: Any) -> str | None:
 
 def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -> Call | None:
     """The validating call, or None when the handler's first parameter names no model."""
-    annotation = _first_annotation(handler)
+    annotation = first_annotation(handler)
     if annotation is None:
         return None
     if isinstance(annotation, str):
-        if annotation.strip("'\" ").rpartition(".")[2] in _PLAIN:
+        if annotation.strip("'\" ").rpartition(".")[2] in PLAIN:
             return None
         try:
             model: Any = _resolve(annotation, handler)
