@@ -71,12 +71,26 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from moto.server import DomainDispatcherApplication, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class SerialMotoServer(ThreadedMotoServer):  # type: ignore[misc]
+        """moto's server answering one request at a time. DynamoDB applies a conditional
+        PutItem atomically; moto's backend does not lock, so its threaded server can let two
+        racing conditional writes both succeed (seen here: the race test's side effect twice
+        in one runtime). Serialising requests gives the emulator the atomicity the real
+        service guarantees, which is what the idempotency store relies on."""
+
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, threaded=False)
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     for key, value in AWS_ENV.items():
         os.environ.setdefault(key, value)
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = SerialMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
