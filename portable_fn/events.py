@@ -19,6 +19,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Literal
 
+from portable_fn import _json
 from portable_fn._value import Value
 from portable_fn.errors import InvalidCloudEventError
 
@@ -49,8 +50,8 @@ _OPTIONAL = ("datacontenttype", "dataschema", "subject", "time")
 # Names an extension may not take: the context attributes and the JSON format's data members.
 _RESERVED = frozenset(("specversion", *_REQUIRED, *_OPTIONAL, "data", "data_base64"))
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-# One encoder, built once: json.dumps with non-default arguments builds a new one per call.
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# One compact encoder, built once (json.dumps builds one per call).
+_dumps = _json.encoder()
 
 ExtensionValue = str | int | bool | bytes
 
@@ -279,7 +280,7 @@ def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]
     if isinstance(data, str) and not is_json_content_type(content_type):
         return data.encode("utf-8"), content_type or "text/plain; charset=utf-8"
     try:
-        body = _JSON.encode(data).encode("utf-8")
+        body = _dumps(data).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
     return body, content_type or "application/json"
@@ -390,7 +391,7 @@ def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
 def to_json(event: CloudEvent) -> bytes:
     """Structured-mode JSON bytes."""
     try:
-        return _JSON.encode(to_dict(event)).encode("utf-8")
+        return _dumps(to_dict(event)).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
 

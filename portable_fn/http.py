@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, TypeAlias, TypeVar
 
+from portable_fn import _json
 from portable_fn._value import Value
 from portable_fn.errors import BadRequest
 
@@ -210,7 +211,7 @@ class Request(Value):
         try:
             # JSON on the wire is UTF-8 (RFC 8259 section 8.1): decode directly rather than
             # through json.loads' per-call encoding detection.
-            return _DECODER.decode(body.decode("utf-8"))
+            return _json.loads(body.decode("utf-8"))
         except UnicodeDecodeError:
             try:
                 return json.loads(body)  # UTF-16/32 with a BOM, which json.loads detects
@@ -259,9 +260,8 @@ def _unquote_cookie(value: str) -> str:
     return value
 
 
-# One encoder, built once: json.dumps with non-default arguments builds a new one per call.
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_DECODER = json.JSONDecoder()
+# One compact encoder, built once (json.dumps builds one per call).
+_dumps = _json.encoder()
 _TEXTUAL = ("text/", "application/json", "application/xml", "application/javascript")
 
 
@@ -288,7 +288,7 @@ class Response(Value):
     ) -> Response:
         # backslashreplace: a lone surrogate (from a client's bad bytes echoed in a message)
         # becomes a backslash-u JSON escape instead of an encoding error.
-        body = _JSON.encode(value).encode("utf-8", "backslashreplace")
+        body = _dumps(value).encode("utf-8", "backslashreplace")
         if headers is None:  # the common case: share one immutable header map
             return cls(status=status, headers=_JSON_HEADERS, body=body)
         return cls(status=status, headers=_with_type(headers, "application/json"), body=body)

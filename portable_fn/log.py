@@ -10,12 +10,13 @@ first logger is made, never at import.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
 from collections.abc import Mapping
 from typing import Any, TextIO
+
+from portable_fn import _json
 
 __all__ = ["LEVELS", "Logger", "logger"]
 
@@ -26,7 +27,7 @@ _project: str | None = None
 _second = -1
 _second_text = ""
 # ASCII output: the C fast path, and safe in every log pipeline (JSON readers undo the escapes).
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+_encode = _json.encoder(str, ascii_only=True)
 
 
 def threshold() -> int:
@@ -121,7 +122,7 @@ class Logger(_Levels):
         if fields:
             record.update(fields)
         stream = self._stream or _stream or sys.stdout
-        stream.write(_ENCODER.encode(record) + "\n")
+        stream.write(_encode(record) + "\n")
         stream.flush()
 
     def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
