@@ -41,6 +41,7 @@ __all__ = [
     "dispatch_event_async",
     "dispatch_http",
     "dispatch_http_async",
+    "run_event",
 ]
 
 
@@ -243,9 +244,7 @@ def _http_failure(ctx: Context, exc: Exception) -> Response:
 
 def _internal_error(ctx: Context, exc: BaseException) -> Response:
     Logger(current_log_fields(ctx)).exception("unhandled error in HTTP handler", exc=exc)
-    return Response.json(
-        {"error": {"status": 500, "message": "internal server error"}}, status=500
-    )
+    return Response.json({"error": {"status": 500, "message": "internal server error"}}, status=500)
 
 
 def _resolve(app: App, request: Request, function: str | None) -> tuple[Function, Request]:
@@ -362,9 +361,20 @@ def dispatch_event(app: App, function: str, event: CloudEvent, ctx: Context) -> 
         fn = app.function(function)
     except PortableFnError as exc:
         return Outcome(False, exc, False)
-    if _skips(fn, event):
+    return run_event(app, fn, event, ctx)
+
+
+_FILTERED = (Storage, Event)
+
+
+def run_event(app: App, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
+    """``dispatch_event`` with the function already looked up: what a batch adapter runs per
+    message, having resolved ``app.function(name)`` once for the whole batch."""
+    if isinstance(fn.trigger, _FILTERED) and _skips(fn, event):
         return OK
-    token, observation = _enter(Invocation(app, fn, ctx, event, _cold()))
+    invocation = Invocation(app, fn, ctx, event, _cold())
+    token = _current.set(invocation)
+    observation = _observe.begin(invocation)
     try:
         result = fn.call(event, ctx)
         if fn.is_async:

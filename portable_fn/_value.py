@@ -11,10 +11,16 @@ of class creation. Type checkers see it as a dataclass through PEP 681 ``datacla
 A subclass declares fields as annotations, defaults as class attributes (immutable ones only:
 defaults are shared). ``ClassVar`` annotations are class constants, not fields. Hot-path classes
 may define their own ``__init__`` (setting fields with ``object.__setattr__``) for speed.
+
+A *view* (``class SqsMessage(CloudEvent, view=True)``) is a variant of its base built straight
+from a native record by an adapter: it may declare private ``__slots__`` of its own and serve
+fields as class constants or properties (read on first use instead of on every message). It
+compares, hashes, prints, pickles and ``replace``s as its base, so nothing downstream can tell.
 """
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -33,17 +39,25 @@ class ValueMeta(type):
     """Builds ``__slots__`` and the field table from a class body's annotations."""
 
     def __new__(
-        mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+        mcs,
+        name: str,
+        bases: tuple[type, ...],
+        namespace: dict[str, Any],
+        view: bool = False,
+        **kwargs: Any,
     ) -> ValueMeta:
         annotations = namespace.get("__annotations__", {})
+        private = tuple(namespace.get("__slots__", ()))  # a view's own storage, not fields
         own = [
             field
             for field, annotation in annotations.items()
-            if "ClassVar" not in str(annotation)
+            if "ClassVar" not in str(annotation) and field not in private
         ]
         defaults = {field: namespace.pop(field) for field in own if field in namespace}
-        namespace["__slots__"] = tuple(own)
+        namespace["__slots__"] = (*own, *private)
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
+        # What instances are as values: the class itself, or for a view the value it stands for.
+        cls._value_type = bases[0]._value_type if view else cls  # type: ignore[attr-defined]
         inherited: tuple[str, ...] = ()
         inherited_defaults: dict[str, Any] = {}
         for base in reversed(cls.__mro__[1:]):
@@ -60,6 +74,7 @@ class Value(metaclass=ValueMeta):
     __slots__ = ()
     _fields: ClassVar[tuple[str, ...]]
     _defaults: ClassVar[dict[str, Any]]
+    _value_type: ClassVar[type[Value]]
 
     def __init__(self, **values: Any) -> None:
         setter = object.__setattr__
@@ -88,26 +103,32 @@ class Value(metaclass=ValueMeta):
         return tuple(getattr(self, name) for name in self._fields)
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if not isinstance(other, Value) or other._value_type is not self._value_type:
             return NotImplemented
         return self._astuple() == other._astuple()
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self._astuple()))
+        return hash((self._value_type, self._astuple()))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({inner})"
+        return f"{self._value_type.__name__}({inner})"
 
     def replace(self, **changes: Any) -> Self:
-        """A copy with some fields changed, validated again."""
+        """A copy with some fields changed, validated again (a view's copy is its base)."""
         values = {name: getattr(self, name) for name in self._fields}
         values.update(changes)
-        return type(self)(**values)
+        built: Self = self._value_type(**values)  # type: ignore[assignment]
+        return built
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickling (multiprocessing, caches) goes through the keyword constructor.
-        return (_rebuild, (type(self), {n: getattr(self, n) for n in self._fields}))
+        # Pickling (multiprocessing, caches) goes through the keyword constructor; read-only
+        # mapping fields travel as dicts (mappingproxy cannot be pickled) and are re-wrapped.
+        values = {n: getattr(self, n) for n in self._fields}
+        for name, value in values.items():
+            if type(value) is MappingProxyType:
+                values[name] = dict(value)
+        return (_rebuild, (self._value_type, values))
 
 
 def _rebuild(cls: type[Value], values: dict[str, Any]) -> Value:

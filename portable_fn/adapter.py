@@ -20,6 +20,7 @@ from portable_fn._dispatch import (
     dispatch_event_async,
     dispatch_http,
     dispatch_http_async,
+    run_event,
     run_sync,
 )
 from portable_fn._value import Value
@@ -47,6 +48,7 @@ __all__ = [
     "dispatch_http_async",
     "installed_adapters",
     "load_adapter",
+    "run_event",
     "run_sync",
 ]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import OK, Context, Outcome, dispatch_event
+from portable_fn.adapter import OK, Context, Outcome, run_event
 from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn_aws import sqs
@@ -19,41 +19,47 @@ from portable_fn_aws._handler import context_for
 from portable_fn_aws._redelivery import Redelivery
 
 if TYPE_CHECKING:
-    from portable_fn.app import App
+    from portable_fn.app import App, Function
 
-Dispatch = Callable[["App", str, CloudEvent, Context], Outcome]
+Dispatch = Callable[["App", "Function", CloudEvent, Context], Outcome]
 
 
 def sqs_batch(
     app: App,
-    name: str,
+    fn: Function,
     records: list[Any],
     context: Any,
     native: Any,
     redelivery: Redelivery,
     dispatch: Dispatch,
 ) -> sqs.BatchResponse:
-    failed: list[str] = []
-    failed_groups: set[str] = set()
-    contexts: dict[int, Context] = {}  # one per receive count: most batches need one
     for record in records:
         # A message without an id cannot be reported failed on its own, and acknowledging it
         # unprocessed would lose it: fail the whole batch before running any of it.
         if type(record) is not dict or type(record.get("messageId")) is not str:
             raise decode_error(sqs.TRIGGER, "messageId", "record without a message id")
+    failed: list[str] = []
+    failed_groups: set[str] = set()
+    # One context per receive count, keyed by the count as sent: most batches need one.
+    contexts: dict[Any, Context] = {}
     for record in records:
-        message_id = record["messageId"]
         attributes = record.get("attributes")
-        group = attributes.get("MessageGroupId") if type(attributes) is dict else None
-        if group is not None and type(group) is not str:
-            group = str(group)  # malformed, but still the ordering key it claims to be
-        if group is not None and group in failed_groups:
-            failed.append(message_id)  # FIFO: keep the group's order behind its failure
-            continue
-        attempt = sqs.attempt(record)
-        ctx = contexts.get(attempt)
+        if type(attributes) is dict:
+            group = attributes.get("MessageGroupId")
+            count = attributes.get("ApproximateReceiveCount")
+        else:
+            group = count = None
+        if group is not None:
+            if type(group) is not str:
+                group = str(group)  # malformed, but still the ordering key it claims to be
+            if group in failed_groups:
+                failed.append(record["messageId"])  # FIFO: keep the group's order behind it
+                continue
+        if type(count) is not str:
+            count = str(count)  # absent or malformed: sqs.attempt reads it as the first
+        ctx = contexts.get(count)
         if ctx is None:
-            ctx = contexts[attempt] = context_for(name, context, native, attempt)
+            ctx = contexts[count] = context_for(fn.name, context, native, sqs.attempt(record))
         outcome: Outcome
         try:
             decoded = sqs.from_record(record)
@@ -64,7 +70,7 @@ def sqs_batch(
         else:
             outcome = OK
             for event in decoded:  # almost always exactly one
-                outcome = dispatch(app, name, event, ctx)
+                outcome = dispatch(app, fn, event, ctx)
                 if not outcome.ok:
                     break
         if outcome.ok:
@@ -75,17 +81,17 @@ def sqs_batch(
             if redelivery.dead_letter(record, outcome.reason or "failed", group, ctx):
                 continue
         elif group is None:  # FIFO groups keep their order: no per-message delays there
-            redelivery.back_off(record, attempt, ctx)
-        failed.append(message_id)
+            redelivery.back_off(record, ctx.attempt, ctx)
+        failed.append(record["messageId"])
         if group is not None:
             failed_groups.add(group)
     return sqs.batch_response(failed)
 
 
 def stream_batch(
-    app: App, name: str, records: list[Any], context: Any, native: Any, codec: Any
+    app: App, fn: Function, records: list[Any], context: Any, native: Any, codec: Any
 ) -> sqs.BatchResponse:
-    ctx = context_for(name, context, native)
+    ctx = context_for(fn.name, context, native)
     for record in records:
         try:
             decoded = codec.from_record(record)
@@ -93,7 +99,7 @@ def stream_batch(
             ctx.logger.exception("could not decode stream record", exc=exc)
             ok = False
         else:
-            ok = dispatch_event(app, name, decoded, ctx).ok
+            ok = run_event(app, fn, decoded, ctx).ok
         if not ok:
             try:
                 return sqs.batch_response([codec.sequence_number(record)])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import Context, Outcome, dispatch_event
+from portable_fn.adapter import Context, Outcome, run_event
 from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.triggers import Retry
@@ -27,16 +27,18 @@ from portable_fn_aws._handler import Handler, context_for
 from portable_fn_aws._redelivery import Redelivery
 
 if TYPE_CHECKING:
-    from portable_fn.app import App
+    from portable_fn.app import App, Function
 
 
 def schedule_handler(app: App, name: str, expression: str) -> Handler:
+    fn = app.function(name)
+
     def handler(event: Any, context: Any) -> None:
         try:
             scheduled = eventbridge.schedule_event(event, expression)
         except MALFORMED as exc:
             raise malformed(eventbridge.TRIGGER, exc) from exc
-        _raise_on_failure(dispatch_event(app, name, scheduled, context_for(name, context, event)))
+        _raise_on_failure(run_event(app, fn, scheduled, context_for(name, context, event)))
 
     return handler
 
@@ -57,11 +59,11 @@ def _storage_dispatch(declared: str) -> Dispatch:
     The native name stays in the event's ``source`` and in ``ctx.native``.
     """
 
-    def dispatch(app: App, name: str, event: CloudEvent, ctx: Context) -> Outcome:
+    def dispatch(app: App, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
         data = event.data
         if type(data) is dict and data.get("bucket") != declared:
             event = event.replace(data={**data, "bucket": declared})
-        return dispatch_event(app, name, event, ctx)
+        return run_event(app, fn, event, ctx)
 
     return dispatch
 
@@ -75,20 +77,21 @@ def event_handler(
     retry: Retry | None = None,
 ) -> Handler:
     redelivery = Redelivery(retry)
-    dispatch = _storage_dispatch(bucket) if bucket is not None else dispatch_event
+    dispatch = _storage_dispatch(bucket) if bucket is not None else run_event
+    fn = app.function(name)
 
     def handler(event: Any, context: Any) -> Any:
         records = event.get("Records") if type(event) is dict else None
         if type(records) is list and records:
             first = records[0]
             if sqs.matches_record(first):
-                return _batches.sqs_batch(app, name, records, context, event, redelivery, dispatch)
+                return _batches.sqs_batch(app, fn, records, context, event, redelivery, dispatch)
             if kinesis.matches_record(first):
-                return _batches.stream_batch(app, name, records, context, event, kinesis)
+                return _batches.stream_batch(app, fn, records, context, event, kinesis)
             if dynamodb.matches_record(first):
-                return _batches.stream_batch(app, name, records, context, event, dynamodb)
+                return _batches.stream_batch(app, fn, records, context, event, dynamodb)
             if sns.matches_record(first) or s3.matches_record(first):
-                _run_async(app, name, records, context, event, dispatch)
+                _run_async(app, fn, records, context, event, dispatch)
                 return None
         if eventbridge.matches(event):
             try:
@@ -96,7 +99,7 @@ def event_handler(
             except MALFORMED as exc:
                 raise malformed(eventbridge.TRIGGER, exc) from exc
             if decoded is not None:
-                _raise_on_failure(dispatch(app, name, decoded, context_for(name, context, event)))
+                _raise_on_failure(dispatch(app, fn, decoded, context_for(name, context, event)))
             return None
         # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
         raise decode_error("lambda", "event", "not an event shape this adapter knows")
@@ -114,10 +117,10 @@ def _decode_record(record: Any) -> list[CloudEvent]:
 
 
 def _run_async(
-    app: App, name: str, records: list[Any], context: Any, native: Any, dispatch: Dispatch
+    app: App, fn: Function, records: list[Any], context: Any, native: Any, dispatch: Dispatch
 ) -> None:
     """SNS / S3 direct invocations: one event usually; any failure fails the invocation."""
-    ctx = context_for(name, context, native)
+    ctx = context_for(fn.name, context, native)
     first_error: BaseException | None = None
     for record in records:
         try:
@@ -129,7 +132,7 @@ def _run_async(
             first_error = first_error or malformed("lambda", exc)
             continue
         for decoded in events:
-            outcome = dispatch(app, name, decoded, ctx)
+            outcome = dispatch(app, fn, decoded, ctx)
             if not outcome.ok and first_error is None:
                 first_error = outcome.error
     if first_error is not None:

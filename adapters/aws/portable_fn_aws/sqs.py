@@ -13,10 +13,12 @@ is unwrapped to the events it carries.
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypedDict
 
-from portable_fn.events import CloudEvent
+from portable_fn._json import loads
+from portable_fn.events import SPECVERSION, CloudEvent
 from portable_fn_aws import _nested
 from portable_fn_aws._common import decode_error, epoch_millis
 
@@ -24,7 +26,6 @@ TRIGGER = "sqs"
 TYPE = "com.amazonaws.sqs.message"
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
-_loads = json.loads
 
 
 class BatchItemFailure(TypedDict):
@@ -33,6 +34,36 @@ class BatchItemFailure(TypedDict):
 
 class BatchResponse(TypedDict):
     batchItemFailures: list[BatchItemFailure]
+
+
+class SqsMessage(CloudEvent, view=True):
+    """A standard-queue message as its CloudEvent, built for the per-message hot path.
+
+    ``id``, ``source``, ``datacontenttype`` and ``data`` are set from the record, checked as
+    they are read; the attributes every SQS message shares are class constants; ``time`` is
+    worked out from the SentTimestamp (checked to be digits when read) on first use, since
+    most handlers never ask. It equals, prints and pickles as the ``CloudEvent`` it stands for.
+    """
+
+    __slots__ = ("_sent",)
+    _sent: str | int | None
+    specversion = SPECVERSION
+    type = TYPE
+    dataschema = None
+    subject = None
+    extensions = MappingProxyType({})
+
+    @property  # type: ignore[misc]
+    def time(self) -> datetime | None:
+        sent = self._sent
+        return None if sent is None else epoch_millis(sent, TRIGGER, "attributes.SentTimestamp")
+
+
+_new = object.__new__
+_set_id, _set_source, _set_content_type, _set_data = (
+    CloudEvent.__dict__[name].__set__ for name in ("id", "source", "datacontenttype", "data")
+)
+_set_sent = SqsMessage.__dict__["_sent"].__set__
 
 
 def matches_record(record: Any) -> bool:
@@ -64,12 +95,16 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
         raise decode_error(TRIGGER, "record", "must be an object") from None
     if type(body) is not str:
         raise decode_error(TRIGGER, "body", "must be a string")
+    if type(message_id) is not str or not message_id:
+        raise decode_error(TRIGGER, "messageId", "must be a non-empty string")
+    if type(source) is not str or not source:
+        raise decode_error(TRIGGER, "eventSourceARN", "must be a non-empty string")
     data: Any = body
     content_type = TEXT
     first = body[:1]
     if first == "{" or first == "[":
         try:
-            data = _loads(body)
+            data = loads(body)
             content_type = JSON
         except ValueError:
             pass  # not JSON after all: a text message
@@ -78,18 +113,30 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
         if nested is not None:
             return nested
     attributes = record.get("attributes") or {}
-    sent = attributes.get("SentTimestamp")
-    event = CloudEvent(
-        id=message_id,
-        source=source,
-        type=TYPE,
-        time=epoch_millis(sent, TRIGGER, "attributes.SentTimestamp") if sent else None,
-        datacontenttype=content_type,
-        data=data,
-    )
+    sent = attributes.get("SentTimestamp") or None
+    if sent is not None and not (
+        (type(sent) is str and sent.isdecimal()) or (type(sent) is int and sent >= 0)
+    ):
+        raise decode_error(
+            TRIGGER, "attributes.SentTimestamp", f"not an epoch-milliseconds timestamp: {sent!r}"
+        )
     group = attributes.get("MessageGroupId")
-    if group:  # FIFO only: standard messages skip the extension validation entirely
-        event = event.with_extensions(partitionkey=group, sequence=attributes.get("SequenceNumber"))
+    if group:  # FIFO: the ordering attributes are extensions, validated as such
+        fifo = CloudEvent(
+            id=message_id,
+            source=source,
+            type=TYPE,
+            time=epoch_millis(sent, TRIGGER, "attributes.SentTimestamp") if sent else None,
+            datacontenttype=content_type,
+            data=data,
+        )
+        return [fifo.with_extensions(partitionkey=group, sequence=attributes.get("SequenceNumber"))]
+    event = _new(SqsMessage)
+    _set_id(event, message_id)
+    _set_source(event, source)
+    _set_content_type(event, content_type)
+    _set_data(event, data)
+    _set_sent(event, sent)
     return [event]
 
 
