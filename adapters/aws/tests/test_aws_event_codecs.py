@@ -309,6 +309,25 @@ def test_dynamodb_attribute_types() -> None:
     [
         (lambda: sqs.from_record({"messageId": "m", "eventSourceARN": "arn"}), "body"),
         (lambda: sqs.from_record({"body": "x", "eventSourceARN": "arn"}), "messageId"),
+        (
+            lambda: sqs.from_record({"body": "x", "messageId": "", "eventSourceARN": "a"}),
+            "messageId",
+        ),
+        (
+            lambda: sqs.from_record({"body": "x", "messageId": "m", "eventSourceARN": 7}),
+            "eventSourceARN",
+        ),
+        (
+            lambda: sqs.from_record(
+                {
+                    "body": "x",
+                    "messageId": "m",
+                    "eventSourceARN": "a",
+                    "attributes": {"SentTimestamp": "soon"},
+                }
+            ),
+            "attributes.SentTimestamp",
+        ),
         (lambda: sns.from_record({"EventSource": "aws:sns"}), "Sns"),
         (lambda: s3.from_record({"eventName": "ObjectCreated:Put", "s3": {}}), "bucket"),
         (lambda: kinesis.from_record({"kinesis": {"data": "!!"}}), "kinesis.data"),
@@ -325,3 +344,37 @@ def test_malformed_records_raise_typed_decode_errors(decode: Any, field: str) ->
 def test_structured_body_that_breaks_the_spec_is_invalid() -> None:
     with pytest.raises(InvalidCloudEventError):
         _sqs("sqs_malformed.json", 1)
+
+
+def test_a_standard_queue_message_is_the_cloudevent_it_stands_for() -> None:
+    """The SQS codec builds a lazily-read view; nothing downstream may tell it from the eager
+    CloudEvent: equality both ways, repr, JSON, replace and pickling."""
+    import pickle
+
+    from portable_fn.events import to_json
+
+    record = {
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "body": '{"sku": "book", "n": 2}',
+        "attributes": {"SentTimestamp": "1545082649183", "ApproximateReceiveCount": "1"},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-2:123456789012:my-queue",
+    }
+    (view,) = sqs.from_record(record)
+    eager = CloudEvent(
+        id="059f36b4-87a3-44ab-83d2-661975830a7d",
+        source="arn:aws:sqs:us-east-2:123456789012:my-queue",
+        type="com.amazonaws.sqs.message",
+        time=datetime(2018, 12, 17, 21, 37, 29, 183000, tzinfo=timezone.utc),
+        datacontenttype="application/json",
+        data={"sku": "book", "n": 2},
+    )
+    assert view == eager and eager == view and repr(view) == repr(eager)
+    assert to_json(view) == to_json(eager)
+    assert type(view.replace(subject="s")) is CloudEvent
+    assert view.replace(subject="s") == eager.replace(subject="s")
+    assert pickle.loads(pickle.dumps(view)) == eager
+    with pytest.raises(AttributeError):
+        view.id = "other"  # type: ignore[misc]
+    (untimed,) = sqs.from_record({**record, "attributes": {}})
+    assert untimed.time is None and untimed.extensions == {}
