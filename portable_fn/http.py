@@ -277,10 +277,9 @@ class Response(Value):
     ) -> None:
         if not 100 <= status <= 599:
             raise ValueError(f"HTTP status must be 100-599, got {status}")
-        setter = object.__setattr__
-        setter(self, "status", status)
-        setter(self, "headers", headers if type(headers) is Headers else Headers(headers))
-        setter(self, "body", body)
+        _Response_status(self, status)
+        _Response_headers(self, headers if type(headers) is Headers else Headers(headers))
+        _Response_body(self, body)
 
     @classmethod
     def json(
@@ -288,7 +287,11 @@ class Response(Value):
     ) -> Response:
         # backslashreplace: a lone surrogate (from a client's bad bytes echoed in a message)
         # becomes a backslash-u JSON escape instead of an encoding error.
-        body = _dumps(value).encode("utf-8", "backslashreplace")
+        text = _dumps(value)
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:
+            body = text.encode("utf-8", "backslashreplace")
         if headers is None:  # the common case: share one immutable header map
             return cls(status=status, headers=_JSON_HEADERS, body=body)
         return cls(status=status, headers=_with_type(headers, "application/json"), body=body)
@@ -326,6 +329,12 @@ class Response(Value):
             return not self.body
         media = content_type.split(";", 1)[0].strip().lower()
         return media.startswith(_TEXTUAL) or media.endswith(("+json", "+xml"))
+
+
+# Slot setters, looked up once (see Request's).
+_Response_status, _Response_headers, _Response_body = (
+    Response.__dict__[name].__set__ for name in Response._fields
+)
 
 
 def _with_type(headers: RawPairs | None, content_type: str) -> Headers:

@@ -61,22 +61,43 @@ def _build(app: App, name: str, trigger: Any) -> Handler:
     )
 
 
+class LambdaInvocation(Context, view=True):
+    """The portable ``Context`` of one Lambda invocation, read from the runtime's context object.
+
+    Built on every invocation (every SQS receive count), so only the four slots that vary are
+    set; the request id and the deadline are read from the runtime's LambdaContext when asked
+    (awslambdaric keeps the deadline it was handed, ``_epoch_deadline_time_in_ms``).
+    https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
+    """
+
+    provider = PROVIDER
+    traceparent = None
+
+    @property  # type: ignore[misc]
+    def invocation_id(self) -> str:
+        return getattr(self.native_context, "aws_request_id", None) or "local"
+
+    @property  # type: ignore[misc]
+    def deadline(self) -> float | None:
+        context = self.native_context
+        try:
+            return float(context._epoch_deadline_time_in_ms) / 1000
+        except (AttributeError, TypeError, ValueError):
+            remaining = getattr(context, "get_remaining_time_in_millis", None)
+            return time.time() + remaining() / 1000 if remaining is not None else None
+
+
+_new = object.__new__
+_set_name, _set_attempt, _set_native, _set_native_context = (
+    Context.__dict__[name].__set__
+    for name in ("function_name", "attempt", "native", "native_context")
+)
+
+
 def context_for(name: str, context: Any, native: Any, attempt: int = 1) -> Context:
-    try:
-        # The runtime's LambdaContext (awslambdaric) keeps the deadline it was handed; reading
-        # it spares a clock call and two lookups per invocation.
-        request_id = context.aws_request_id
-        deadline: float | None = context._epoch_deadline_time_in_ms / 1000
-    except (AttributeError, TypeError):
-        request_id = getattr(context, "aws_request_id", None) or "local"
-        remaining = getattr(context, "get_remaining_time_in_millis", None)
-        deadline = time.time() + remaining() / 1000 if remaining is not None else None
-    return Context(
-        provider=PROVIDER,
-        function_name=name,
-        invocation_id=request_id,
-        attempt=attempt,
-        deadline=deadline,
-        native=native,
-        native_context=context,
-    )
+    ctx = _new(LambdaInvocation)
+    _set_name(ctx, name)
+    _set_attempt(ctx, attempt)
+    _set_native(ctx, native)
+    _set_native_context(ctx, context)
+    return ctx
