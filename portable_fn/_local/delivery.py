@@ -4,7 +4,9 @@ Semantics follow the clouds (SQS redrive policy, Pub/Sub dead-letter topics): ea
 subscriber's delivery is retried on its own, ``max_retries`` times after the first attempt,
 after the delay the trigger's ``Retry.delay(n)`` gives (exponential, capped, jittered: one
 formula for the clouds and here); then it is dead-lettered. ``pf.NonRetryable``
-(``Outcome.retryable`` False) dead-letters at once.
+(``Outcome.retryable`` False) dead-letters at once. A delivery that finds its event's
+idempotency key held by another attempt (``IdempotencyConflict``) ran no handler: it waits for
+the holder without spending an attempt, and is never dead-lettered for it.
 """
 
 from __future__ import annotations
@@ -206,14 +208,24 @@ class Deliverer:
         error = outcome.reason or "failed"
         held_for = getattr(outcome.error, "retry_after", None)
         if outcome.retryable and held_for is not None:
-            # Another attempt holds this event's idempotency key. Not this message's failure, so
-            # it never dead-letters it: look again after the usual backoff, and no later than
-            # the holder's lease ends (usually the holder finishes first, and the next look
-            # finds the key done).
+            # Another attempt holds this event's idempotency key: a live duplicate, or one that
+            # a killed process left in progress until its lease ends. The handler did not run,
+            # so this look is neither a failure nor an attempt: the delivery goes back
+            # uncounted. (Counted, the looks after a restart used up the retries while the dead
+            # attempt's lease ran, and the first real failure then dead-lettered the message.)
+            # Look again after the usual backoff, and no later than the holder's lease ends
+            # (usually the holder finishes first, and the next look finds the key done).
             delay = min(float(held_for), policy.delay(d.attempt) * self.time_scale)
-            await asyncio.to_thread(self.store.retry_later, d.id, time.time() + delay, error)
+            due = time.time() + delay
+            await asyncio.to_thread(self.store.hold, d.id, due, error)
             self.reporter.record(
-                "invocation", **info, outcome="retry", error=error, delay_s=round(delay, 4)
+                "invocation",
+                **info,
+                outcome="retry",
+                error=error,
+                delay_s=round(delay, 4),
+                due=due,
+                counted=False,
             )
             return
         if outcome.retryable and d.attempt <= policy.max_retries:

@@ -93,6 +93,11 @@ def _invocation(f: Mapping[str, Any]) -> str:
         f"type={f.get('type')} attempt={f.get('attempt')}/{f.get('max_attempts')} "
         f"{f.get('duration_ms')} ms"
     )
+    if f.get("outcome") == "retry" and f.get("counted") is False:
+        return (
+            f"{head}: {f.get('error')}; waiting for the attempt that holds the key, "
+            f"look again in {f.get('delay_s')} s (not counted as an attempt)"
+        )
     if f.get("outcome") == "retry":
         return (
             f"{head}: {f.get('error')}; retry in {f.get('delay_s')} s "

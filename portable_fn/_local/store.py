@@ -8,7 +8,9 @@ loss) after the commit loses nothing, and the next start runs what is pending.
 Delivery states: ``pending`` (due at ``due``), ``inflight`` (claimed, attempt counted),
 ``done``, ``dead`` (in the dead-letter queue named by ``dlq``). A delivery that was
 ``inflight`` when the process died goes back to ``pending`` on start: at-least-once, with
-the attempt that died counted, as SQS counts a receive whose visibility timeout expired.
+the attempt that died counted, as SQS counts a receive whose visibility timeout expired. A
+claim that finds the event's idempotency key held by another attempt is put back uncounted
+(``hold``): it ran no handler.
 
 The connection is shared by the event loop's worker threads and by handler threads that
 call ``pf.publish``, so every call takes one lock; each call is one short transaction.
@@ -212,6 +214,15 @@ class Store:
     def retry_later(self, delivery_id: int, due: float, error: str) -> None:
         self._update(
             "UPDATE deliveries SET state = 'pending', due = ?, error = ?, updated = ? WHERE id = ?",
+            (due, error, time.time(), delivery_id),
+        )
+
+    def hold(self, delivery_id: int, due: float, error: str) -> None:
+        """Put a claimed delivery back, due at ``due``, without counting the claim: it ran no
+        handler (another attempt holds the event's idempotency key), so it spent no retry."""
+        self._update(
+            "UPDATE deliveries SET state = 'pending', attempt = attempt - 1, due = ?, error = ?,"
+            " updated = ? WHERE id = ?",
             (due, error, time.time(), delivery_id),
         )
 

@@ -61,6 +61,29 @@ def test_readable_lines_retry_delay_and_loud_dead_letter() -> None:
     assert "DEAD-LETTERED to 'fulfilment-dlq'" in text and "attempt=4/4" in text
 
 
+def test_a_held_key_reads_as_a_wait_not_an_attempt() -> None:
+    out = io.StringIO()
+    reporter = Reporter(json_lines=False, stream=out)
+    reporter.record(
+        "invocation",
+        function="once",
+        trigger="event:test.once",
+        id="e1",
+        type="t",
+        attempt=2,
+        max_attempts=9,
+        duration_ms=0.4,
+        outcome="retry",
+        error="IdempotencyConflict: event e1 from /s is being processed",
+        delay_s=0.2,
+        due=1.0,
+        counted=False,
+    )
+    text = out.getvalue()
+    assert "look again in 0.2 s (not counted as an attempt)" in text
+    assert "backoff cap" not in text
+
+
 def test_handler_log_lines_become_readable() -> None:
     out = io.StringIO()
     sink = ReadableLogs(Reporter(json_lines=False, stream=out))

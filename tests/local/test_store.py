@@ -46,6 +46,22 @@ def test_in_flight_deliveries_survive_a_reopen_as_pending(tmp_path: Path) -> Non
     assert (d.attempt, d.event) == (2, b'{"x":1}')
 
 
+def test_a_held_delivery_goes_back_without_spending_its_attempt(tmp_path: Path) -> None:
+    store = Store(tmp_path / "b.sqlite3")
+    store.enqueue(kind="queue", name="q", event=b"{}", functions=["w"], due=0)
+    now = time.time()
+    [first] = store.claim_due(now, 1)
+    store.retry_later(first.id, now, "boom")  # attempt 1 ran and failed: counted
+    for due in (now, now, now + 0.5):  # another attempt holds the key: looks, not attempts
+        [look] = store.claim_due(now, 1)
+        assert look.attempt == 2
+        store.hold(look.id, due, "IdempotencyConflict: held")
+    assert store.claim_due(now, 1) == []  # not before its due time
+    assert store.next_due() == now + 0.5
+    [second] = store.claim_due(now + 0.5, 1)
+    assert (second.attempt, second.error) == (2, "IdempotencyConflict: held")
+
+
 def test_purge_forgets_only_finished_work(tmp_path: Path) -> None:
     store = Store(tmp_path / "b.sqlite3")
     store.enqueue(kind="topic", name="t", event=b"{}", functions=["a", "b"], due=0)

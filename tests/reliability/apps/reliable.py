@@ -41,15 +41,15 @@ def first_time(name: str) -> bool:
 # -- races: the same event from many threads and processes ------------------------------------
 
 
-# Racing duplicates fail with a 409 while the winner runs, which spends a retry each time:
-# the policy leaves room for a winner slowed down by a loaded machine.
+# Racing duplicates get a 409 while the winner runs and look again later; a look is not an
+# attempt (portable_fn/_local/delivery.py), so max_retries bounds real failures only.
 @app.event("test.once", idempotent=True, max_retries=8)
 def once(event: pf.CloudEvent, ctx: pf.Context) -> None:
     # Widen the race: every racing delivery is inside the store call before anyone finishes.
     time.sleep(float(event.data.get("sleep", 0.05)) if isinstance(event.data, dict) else 0.05)
     if isinstance(event.data, dict) and event.data.get("crash") and first_time(event.id):
         time.sleep(60)  # the test SIGKILLs the runtime here, leaving the key in progress
-    effect("once", event.source, event.id, os.getpid(), ctx.attempt)
+    effect("once", event.source, event.id, os.getpid(), ctx.attempt, time.time())
 
 
 # -- HTTP: Idempotency-Key and validated bodies -------------------------------------------------
@@ -171,3 +171,17 @@ def flaky(event: pf.CloudEvent) -> None:
 def jittery(event: pf.CloudEvent) -> None:
     effect("jittery", event.id, time.time())
     raise RuntimeError("always fails")
+
+
+# -- recovery: a delivery cut short by a SIGKILL keeps its retry budget ---------------------------
+
+RECOVERING = pf.Retry(max_retries=2, initial_backoff=0.05, max_backoff=0.2, jitter=False)
+
+
+@app.queue("recovering", retry=RECOVERING, idempotent=True)
+def recovering(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    effect("recovering", event.id, ctx.attempt)
+    if first_time(f"{event.id}-crash"):
+        time.sleep(60)  # the test SIGKILLs the runtime here, leaving the key in progress
+    if first_time(f"{event.id}-fail"):
+        raise RuntimeError("one transient failure after the restart")
