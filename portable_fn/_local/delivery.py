@@ -232,7 +232,8 @@ class Deliverer:
             # Attempt n failed, so retry number n comes next.
             cap = backoff_cap(policy, d.attempt) * self.time_scale
             delay = policy.delay(d.attempt) * self.time_scale
-            await asyncio.to_thread(self.store.retry_later, d.id, time.time() + delay, error)
+            due = time.time() + delay  # what the broker stores: the retry is not claimed before
+            await asyncio.to_thread(self.store.retry_later, d.id, due, error)
             self.reporter.record(
                 "invocation",
                 **info,
@@ -240,6 +241,7 @@ class Deliverer:
                 error=error,
                 delay_s=round(delay, 4),
                 backoff_s=round(cap, 4),
+                due=due,
             )
             return
         await self._dead_letter(fn, d, error, info, retryable=outcome.retryable)
