@@ -9,6 +9,7 @@ committing events still works meanwhile), and by a handler that blocks on its fi
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -87,20 +88,26 @@ def test_delivery_in_flight_when_killed_is_retried_with_the_attempt_counted(
 
 def test_a_blocking_sync_handler_does_not_block_the_loop(dev: Callable[..., DevServer]) -> None:
     server = dev(SLOW)
-    slow_result: dict[str, float] = {}
+    held: dict[str, float] = {}
 
-    def call_slow() -> None:
-        _, _, body = server.request("GET", "/slow?s=1.5")
-        slow_result.update(body)
+    def call_hold() -> None:
+        _, _, body = server.request("GET", "/hold")
+        held.update(body)
 
-    thread = threading.Thread(target=call_slow)
+    thread = threading.Thread(target=call_hold)
     thread.start()
-    time.sleep(0.3)  # the slow handler is now sleeping in the pool
-    started = time.monotonic()
+    # Each of these answers comes from the event loop while the sync handler is blocked in
+    # the pool, and it stays blocked until released: a stalled loop would never answer (the
+    # request times out and the test fails), however long a loaded machine takes.
+    deadline = time.monotonic() + 30
+    while not server.request("GET", "/holding")[2]["holding"]:
+        assert time.monotonic() < deadline, "the sync handler never started"
+        time.sleep(0.01)
     status, _, fast = server.request("GET", "/fast")
-    assert status == 200 and time.monotonic() - started < 1.0  # the slow one sleeps 1.5 s
-    thread.join(10)
-    assert slow_result["done"] > fast["done"]
+    assert status == 200 and thread.is_alive()
+    assert server.request("POST", "/release")[0] == 200
+    thread.join(30)
+    assert held["released"] is True and held["done"] > fast["done"]
 
 
 def test_storage_filter_and_changes_made_while_down(
@@ -119,8 +126,27 @@ def test_storage_filter_and_changes_made_while_down(
     second = dev(SLOW, "--bucket-dir", str(folder), state=state)
     deleted = second.wait_for(lambda r: r.get("event") == "invocation" and r["function"] == "inbox")
     assert deleted["type"] == "portable-fn.storage.object.deleted"
-    time.sleep(0.5)
-    assert len(second.invocations("inbox")) == 1  # skip.txt never fired (suffix filter)
+    # skip.txt never fires (suffix filter): once the watcher has recorded it, no message for it
+    # is in the broker, where a fired event is committed with the snapshot row in one
+    # transaction (a condition to wait for, not a fixed sleep).
+    broker = state / "broker.sqlite3"
+    deadline = time.monotonic() + 30
+    while not _objects(broker, "skip.txt"):
+        assert time.monotonic() < deadline, "the watcher never recorded skip.txt"
+        time.sleep(0.02)
+    with sqlite3.connect(broker) as db:
+        rows = db.execute("SELECT event FROM messages WHERE kind = 'storage' ORDER BY id")
+        fired = [json.loads(event) for (event,) in rows]
+    assert [(e["subject"], e["data"]["action"]) for e in fired] == [
+        ("a.csv", "created"),
+        ("a.csv", "deleted"),
+    ]
+    assert len(second.invocations("inbox")) == 1
+
+
+def _objects(broker: Path, key: str) -> list[tuple[str]]:
+    with sqlite3.connect(broker) as db:
+        return db.execute("SELECT key FROM objects WHERE key = ?", (key,)).fetchall()
 
 
 def test_non_retryable_dead_letters_at_once(dev: Callable[..., DevServer]) -> None:

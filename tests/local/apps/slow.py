@@ -1,12 +1,15 @@
 """A test app for the runtime's concurrency and crash behaviour (tests/local only).
 
 ``work`` blocks on its first attempt, so a test can SIGKILL the runtime while a delivery is in
-flight; ``slow``/``fast`` show that a blocking sync HTTP handler does not stall the loop.
+flight; ``hold`` blocks a sync HTTP handler until the test calls ``release``, and ``holding``
+and ``fast`` (async, on the event loop) answer meanwhile: a blocked handler does not stall the
+loop, shown by order of events rather than by timing.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -27,10 +30,26 @@ def work(event: pf.CloudEvent, ctx: pf.Context) -> None:
         time.sleep(60)  # killed here by the test
 
 
-@app.http("/slow", methods=["GET"])
-def slow(req: pf.Request) -> dict[str, Any]:
-    time.sleep(float(req.query.get("s") or 1.0))
-    return {"slow": True, "done": time.time()}
+_held, _released = threading.Event(), threading.Event()
+
+
+@app.http("/hold", methods=["GET"])
+def hold(req: pf.Request) -> dict[str, Any]:
+    """A sync handler stuck in the pool until ``/release`` (at most 30 s)."""
+    _held.set()
+    released = _released.wait(30)
+    return {"released": released, "done": time.time()}
+
+
+@app.http("/holding", methods=["GET"])
+async def holding(req: pf.Request) -> dict[str, Any]:
+    return {"holding": _held.is_set() and not _released.is_set()}
+
+
+@app.http("/release", methods=["POST"])
+async def release(req: pf.Request) -> dict[str, Any]:
+    _released.set()
+    return {"released": True}
 
 
 @app.http("/fast", methods=["GET"])
