@@ -81,10 +81,12 @@ def test_release_never_drops_a_completed_record(store: Store) -> None:
 
 def test_an_expired_lease_is_taken_over(store: Store) -> None:
     k, now = key("f"), time.time()
-    assert store.acquire(k, "crashed", now + 0.3, now) is None
+    assert store.acquire(k, "crashed", now + 0.5, now) is None
     later = time.time()
-    assert store.acquire(k, "retry", later + 30, later) is not None  # lease still running
-    time.sleep(0.45)
+    held = store.acquire(k, "retry", later + 30, later)
+    if time.time() < now + 0.5:  # asked and answered inside the lease (a loaded machine may
+        assert held is not None  # take longer than the lease to get here; then it is over)
+    time.sleep(0.65)  # from after the first acquire returned: past the lease on every backend
     later = time.time()
     assert store.acquire(k, "retry", later + 30, later) is None
     # The crashed attempt, were it only slow, may not overwrite its successor.
