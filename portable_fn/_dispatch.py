@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
 __all__ = [
+    "Batch",
     "Outcome",
     "current",
     "dispatch_batch",
@@ -109,6 +110,11 @@ class Invocation:
         return self._trace
 
     @property
+    def trace_id(self) -> str:
+        # Every traceparent held here was parsed or built as version 00: the id is at 3..35.
+        return self.traceparent[3:35]
+
+    @property
     def correlation_id(self) -> str:
         """The event's ``correlationid`` extension, the request's ``X-Correlation-Id`` or
         ``X-Request-Id``, else the trace id: one id to search every hop's logs by."""
@@ -121,7 +127,7 @@ class Invocation:
             found = headers.get("x-correlation-id") or headers.get("x-request-id")
             if found:
                 return found
-        return self.traceparent.split("-")[1]
+        return self.trace_id
 
 
 def _incoming_trace(invocation: Invocation) -> str | None:
@@ -132,15 +138,17 @@ def _incoming_trace(invocation: Invocation) -> str | None:
     event = invocation.event
     if event is not None:
         value = event.extensions.get("traceparent")
-        if isinstance(value, str) and _trace.parse(value):
-            return value
+        found = _trace.normalized(value) if isinstance(value, str) else None
+        if found:
+            return found
     request = invocation.request
     if request is not None:
-        value = request.headers.get("traceparent")
-        if value and _trace.parse(value):
-            return value
-    if _trace.parse(invocation.ctx.traceparent):
-        return invocation.ctx.traceparent
+        found = _trace.normalized(request.headers.get("traceparent"))
+        if found:
+            return found
+    found = _trace.normalized(invocation.ctx.traceparent)
+    if found:
+        return found
     if request is not None:
         headers = request.headers
         found = _trace.from_xray(headers.get("x-amzn-trace-id")) or _trace.from_cloud_trace(
@@ -190,7 +198,7 @@ def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
             fields["event_id"] = event.id
             fields["event_type"] = event.type
         fields["correlation_id"] = invocation.correlation_id
-        fields["trace_id"] = invocation.traceparent.split("-")[1]
+        fields["trace_id"] = invocation.trace_id
     elif ctx.trace_id is not None:
         fields["trace_id"] = fields["correlation_id"] = ctx.trace_id
     return fields
@@ -422,6 +430,76 @@ async def dispatch_event_async(
     return outcome
 
 
+class Batch:
+    """One function run over the messages of one native batch (an SQS receive, a stream shard,
+    a Storage Queue batch): ``run(event, ctx)`` is ``run_event`` with the per-invocation work
+    done once for the batch.
+
+    Use as ``with Batch(app, fn, ctx) as batch: outcome = batch.run(event, ctx)`` (``ctx`` the
+    batch's own; a message may bring another, e.g. per SQS receive count). The current
+    invocation is set once; each message only swaps its event and context on it, so log lines
+    and ``pf.publish`` see each message as its own (and lines the adapter writes after a
+    message, about its redelivery, still name it). That is most of what a batch of small
+    messages costs: building and entering an invocation per message doubled it. Async handlers
+    get an invocation of their own per message, as tasks they start may outlive the message.
+    """
+
+    __slots__ = ("_call", "_cold", "_filtered", "_invocation", "_token", "app", "fn")
+
+    def __init__(self, app: App, fn: Function, ctx: Context) -> None:
+        self.app = app
+        self.fn = fn
+        self._call = fn.call
+        self._filtered = isinstance(fn.trigger, _FILTERED)
+        self._cold = _cold()
+        self._invocation = Invocation(app, fn, ctx, None, self._cold)
+        self._token: Token[Invocation | None] | None = None
+
+    def __enter__(self) -> Batch:
+        self._token = _current.set(self._invocation)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._token is not None:
+            _current.reset(self._token)
+            self._token = None
+
+    def run(self, event: CloudEvent, ctx: Context) -> Outcome:
+        """Run the function on one message of the batch; always returns an ``Outcome``."""
+        fn = self.fn
+        if fn.is_async or self._token is None:
+            return run_event(self.app, fn, event, ctx)
+        if self._filtered and _skips(fn, event):
+            return OK
+        invocation = self._invocation
+        invocation.event = event
+        invocation.ctx = ctx
+        invocation._trace = None
+        invocation.cold_start = self._cold
+        self._cold = False
+        observation = _observe.begin(invocation)
+        try:
+            self._call(event, ctx)
+            outcome = OK
+        except Exception as exc:
+            outcome = _failure(ctx, exc)
+        if observation is not None:
+            observation.end(outcome.error)
+        return outcome
+
+    def undecodable(
+        self, ctx: Context, error: BaseException, message: str = "could not decode message"
+    ) -> Outcome:
+        """Log a message that could not be decoded (so no event to name) and fail it for good:
+        the same bytes will not decode on a retry either."""
+        invocation = self._invocation
+        invocation.event = None
+        invocation.ctx = ctx
+        invocation._trace = None
+        Logger(current_log_fields(ctx)).exception(message, exc=error)
+        return Outcome(False, error, False)
+
+
 def dispatch_batch(
     app: App,
     function: str,
@@ -433,15 +511,20 @@ def dispatch_batch(
     A record that cannot be decoded fails alone (not retryable: the same bytes will not decode
     next time either); the others run.
     """
+    try:
+        fn = app.function(function)
+    except PortableFnError as exc:
+        return [Outcome(False, exc, False) for _ in items]
     outcomes: list[Outcome] = []
     append = outcomes.append
-    for index, item in enumerate(items):
-        try:
-            event = item()
-        except PortableFnError as exc:
-            ctx = ctx_for(index)
-            Logger(current_log_fields(ctx)).exception("could not decode message", exc=exc)
-            append(Outcome(False, exc, False))
-            continue
-        append(dispatch_event(app, function, event, ctx_for(index)))
+    if not items:
+        return outcomes
+    with Batch(app, fn, ctx_for(0)) as batch:
+        for index, item in enumerate(items):
+            try:
+                event = item()
+            except PortableFnError as exc:
+                append(batch.undecodable(ctx_for(index), exc))
+                continue
+            append(batch.run(event, ctx_for(index)))
     return outcomes

@@ -34,12 +34,23 @@ def parse(traceparent: str | None) -> tuple[str, str, str] | None:
     return trace_id, span_id, flags
 
 
+def normalized(traceparent: str | None) -> str | None:
+    """A valid ``traceparent`` as this implementation propagates it: version 00, lower case,
+    no surrounding space (W3C section 3.2: a higher version is read by its first four fields
+    and sent on as the version the sender supports). None when it is not valid."""
+    parsed = parse(traceparent)
+    if parsed is None:
+        return None
+    return f"00-{parsed[0]}-{parsed[1]}-{parsed[2]}"
+
+
 def new_span_id() -> str:
     return os.urandom(8).hex()
 
 
 def new_traceparent() -> str:
-    return f"00-{os.urandom(16).hex()}-{new_span_id()}-01"
+    ids = os.urandom(24).hex()  # one system call for trace id and span id
+    return f"00-{ids[:32]}-{ids[32:]}-01"
 
 
 def child(traceparent: str) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from portable_fn._dispatch import (
     OK,
+    Batch,
     Outcome,
     dispatch_batch,
     dispatch_event,
@@ -37,6 +38,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "OK",
     "Adapter",
+    "Batch",
     "Context",
     "Finding",
     "Outcome",

@@ -63,7 +63,7 @@ class Context(Value):
 
         invocation = current()
         if invocation is not None and invocation.ctx is self:
-            return invocation.traceparent.split("-")[1]
+            return invocation.trace_id
         from portable_fn._trace import trace_id
 
         return trace_id(self.traceparent)

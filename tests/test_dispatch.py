@@ -220,6 +220,69 @@ def test_batch_fails_only_the_bad_records() -> None:
     assert done == [0, 1, 2, 4]
 
 
+def test_batch_log_lines_name_each_message_and_only_the_first_is_cold(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Batch sets the invocation once and swaps the message on it: every log line must still
+    name the message it is about, a decode failure must name none, and the invocation is
+    current only inside the ``with``."""
+    from portable_fn import _dispatch
+    from portable_fn.adapter import Batch
+
+    app = pf.App("shop")
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent) -> None:
+        pf.logger.info("working", n=event.data)
+        if event.data == 1:
+            raise ValueError("one")
+
+    events = [make_event(i) for i in range(3)]
+    _dispatch._invoked = False  # this process's next invocation is its cold start
+    with Batch(app, app.function("work"), ctx("work")) as batch:
+        outcomes = [batch.run(event, ctx("work")) for event in events]
+        decode = EventDecodeError("bad", provider="test", trigger="queue", field="body")
+        undecodable = batch.undecodable(ctx("work"), decode)
+    assert _dispatch.current() is None
+    assert [o.ok for o in outcomes] == [True, False, True] and outcomes[1].retryable
+    assert not undecodable.ok and not undecodable.retryable
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    working = [line for line in lines if line["message"] == "working"]
+    assert [(line["n"], line["event_id"]) for line in working] == [
+        (i, event.id) for i, event in enumerate(events)
+    ]
+    assert [line["cold_start"] for line in working] == [True, False, False]
+    failed = next(line for line in lines if line["message"].startswith("event handler failed"))
+    assert failed["event_id"] == events[1].id and failed["error_type"] == "ValueError"
+    (decode_line,) = [line for line in lines if line["message"] == "could not decode message"]
+    assert "event_id" not in decode_line
+    # Each message its own trace unless it carries one: ids differ from line to line.
+    assert len({line["trace_id"] for line in working}) == 3
+
+
+def test_batch_runs_async_and_filtered_functions_like_run_event() -> None:
+    from portable_fn.adapter import Batch
+
+    app = pf.App("shop")
+    seen: list[str] = []
+
+    @app.queue("jobs")
+    async def work(event: pf.CloudEvent) -> None:
+        await asyncio.sleep(0)
+        seen.append(str(event.data))
+
+    @app.event("com.example.paid")
+    def paid(event: pf.CloudEvent) -> None:
+        seen.append(event.type)
+
+    with Batch(app, app.function("work"), ctx()) as batch:
+        assert batch.run(make_event("a"), ctx()).ok
+    with Batch(app, app.function("paid"), ctx()) as batch:
+        assert batch.run(make_event(type="com.example.refunded"), ctx()).ok
+        assert batch.run(make_event(type="com.example.paid"), ctx()).ok
+    assert seen == ["a", "com.example.paid"]
+
+
 def test_context_remaining_time_and_trace() -> None:
     import time
 

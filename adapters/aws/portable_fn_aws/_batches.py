@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import OK, Context, Outcome, run_event
+from portable_fn.adapter import OK, Batch, Context, Outcome
 from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn_aws import sqs
@@ -21,7 +21,8 @@ from portable_fn_aws._redelivery import Redelivery
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
-Dispatch = Callable[["App", "Function", CloudEvent, Context], Outcome]
+# What a function's events go through before it sees them (storage: the declared bucket name).
+Adapt = Callable[[CloudEvent], CloudEvent]
 
 
 def sqs_batch(
@@ -31,7 +32,7 @@ def sqs_batch(
     context: Any,
     native: Any,
     redelivery: Redelivery,
-    dispatch: Dispatch,
+    adapt: Adapt | None = None,
 ) -> sqs.BatchResponse:
     for record in records:
         # A message without an id cannot be reported failed on its own, and acknowledging it
@@ -42,49 +43,52 @@ def sqs_batch(
     failed_groups: set[str] = set()
     # One context per receive count, keyed by the count as sent: most batches need one.
     contexts: dict[Any, Context] = {}
-    for record in records:
-        attributes = record.get("attributes")
-        if type(attributes) is dict:
-            group = attributes.get("MessageGroupId")
-            count = attributes.get("ApproximateReceiveCount")
-        else:
-            group = count = None
-        if group is not None:
-            if type(group) is not str:
-                group = str(group)  # malformed, but still the ordering key it claims to be
-            if group in failed_groups:
-                failed.append(record["messageId"])  # FIFO: keep the group's order behind it
+    if not records:
+        return sqs.batch_response(failed)
+    first = context_for(fn.name, context, native, sqs.attempt(records[0]))
+    with Batch(app, fn, first) as batch:
+        for record in records:
+            attributes = record.get("attributes")
+            if type(attributes) is dict:
+                group = attributes.get("MessageGroupId")
+                count = attributes.get("ApproximateReceiveCount")
+            else:
+                group = count = None
+            if group is not None:
+                if type(group) is not str:
+                    group = str(group)  # malformed, but still the ordering key it claims
+                if group in failed_groups:
+                    failed.append(record["messageId"])  # FIFO: keep the group's order
+                    continue
+            if type(count) is not str:
+                count = str(count)  # absent or malformed: sqs.attempt reads it as the first
+            ctx = contexts.get(count)
+            if ctx is None:
+                ctx = contexts[count] = context_for(fn.name, context, native, sqs.attempt(record))
+            outcome: Outcome
+            try:
+                decoded = sqs.from_record(record)
+            except (PortableFnError, *MALFORMED) as exc:
+                error = exc if isinstance(exc, PortableFnError) else malformed(sqs.TRIGGER, exc)
+                outcome = batch.undecodable(ctx, error, "could not decode SQS message")
+            else:
+                outcome = OK
+                for event in decoded:  # almost always exactly one
+                    outcome = batch.run(event if adapt is None else adapt(event), ctx)
+                    if not outcome.ok:
+                        break
+            if outcome.ok:
                 continue
-        if type(count) is not str:
-            count = str(count)  # absent or malformed: sqs.attempt reads it as the first
-        ctx = contexts.get(count)
-        if ctx is None:
-            ctx = contexts[count] = context_for(fn.name, context, native, sqs.attempt(record))
-        outcome: Outcome
-        try:
-            decoded = sqs.from_record(record)
-        except (PortableFnError, *MALFORMED) as exc:
-            error = exc if isinstance(exc, PortableFnError) else malformed(sqs.TRIGGER, exc)
-            ctx.logger.exception("could not decode SQS message", exc=error)
-            outcome = Outcome(False, error, retryable=False)
-        else:
-            outcome = OK
-            for event in decoded:  # almost always exactly one
-                outcome = dispatch(app, fn, event, ctx)
-                if not outcome.ok:
-                    break
-        if outcome.ok:
-            continue
-        # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the dead-letter
-        # queue, keeping the retries unspent, when the template named one.
-        if not outcome.retryable:
-            if redelivery.dead_letter(record, outcome.reason or "failed", group, ctx):
-                continue
-        elif group is None:  # FIFO groups keep their order: no per-message delays there
-            redelivery.back_off(record, ctx.attempt, ctx)
-        failed.append(record["messageId"])
-        if group is not None:
-            failed_groups.add(group)
+            # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the
+            # dead-letter queue, keeping the retries unspent, when the template named one.
+            if not outcome.retryable:
+                if redelivery.dead_letter(record, outcome.reason or "failed", group, ctx):
+                    continue
+            elif group is None:  # FIFO groups keep their order: no per-message delays there
+                redelivery.back_off(record, ctx.attempt, ctx)
+            failed.append(record["messageId"])
+            if group is not None:
+                failed_groups.add(group)
     return sqs.batch_response(failed)
 
 
@@ -92,20 +96,20 @@ def stream_batch(
     app: App, fn: Function, records: list[Any], context: Any, native: Any, codec: Any
 ) -> sqs.BatchResponse:
     ctx = context_for(fn.name, context, native)
-    for record in records:
-        try:
-            decoded = codec.from_record(record)
-        except (PortableFnError, *MALFORMED) as exc:
-            ctx.logger.exception("could not decode stream record", exc=exc)
-            ok = False
-        else:
-            ok = run_event(app, fn, decoded, ctx).ok
-        if not ok:
+    with Batch(app, fn, ctx) as batch:
+        for record in records:
             try:
-                return sqs.batch_response([codec.sequence_number(record)])
-            except (PortableFnError, *MALFORMED):
-                # No sequence number to resume from: fail the whole batch (Lambda retries it).
-                raise exc_for(record) from None
+                decoded = codec.from_record(record)
+            except (PortableFnError, *MALFORMED) as exc:
+                ok = batch.undecodable(ctx, exc, "could not decode stream record").ok
+            else:
+                ok = batch.run(decoded, ctx).ok
+            if not ok:
+                try:
+                    return sqs.batch_response([codec.sequence_number(record)])
+                except (PortableFnError, *MALFORMED):
+                    # No sequence number to resume from: fail the whole batch (Lambda retries).
+                    raise exc_for(record) from None
     return sqs.batch_response([])
 
 

@@ -14,6 +14,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.htm
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Context, Outcome, run_event
@@ -21,13 +22,13 @@ from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.triggers import Retry
 from portable_fn_aws import _batches, dynamodb, eventbridge, kinesis, s3, sns, sqs
-from portable_fn_aws._batches import Dispatch
+from portable_fn_aws._batches import Adapt
 from portable_fn_aws._common import MALFORMED, decode_error, malformed
 from portable_fn_aws._handler import Handler, context_for
 from portable_fn_aws._redelivery import Redelivery
 
 if TYPE_CHECKING:
-    from portable_fn.app import App, Function
+    from portable_fn.app import App
 
 
 def schedule_handler(app: App, name: str, expression: str) -> Handler:
@@ -49,7 +50,7 @@ def _raise_on_failure(outcome: Outcome) -> None:
         raise outcome.error or decode_error("lambda", "event", "handler failed")
 
 
-def _storage_dispatch(declared: str) -> Dispatch:
+def _declared_bucket(declared: str) -> Adapt:
     """Storage events name the bucket as the app declared it (``uploads``), not as CloudFormation
     named it (``shop-uploadsbucket-1x2y3z``), so handlers see the same on every provider.
 
@@ -59,13 +60,13 @@ def _storage_dispatch(declared: str) -> Dispatch:
     The native name stays in the event's ``source`` and in ``ctx.native``.
     """
 
-    def dispatch(app: App, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
+    def adapt(event: CloudEvent) -> CloudEvent:
         data = event.data
         if type(data) is dict and data.get("bucket") != declared:
-            event = event.replace(data={**data, "bucket": declared})
-        return run_event(app, fn, event, ctx)
+            return event.replace(data={**data, "bucket": declared})
+        return event
 
-    return dispatch
+    return adapt
 
 
 def event_handler(
@@ -77,21 +78,24 @@ def event_handler(
     retry: Retry | None = None,
 ) -> Handler:
     redelivery = Redelivery(retry)
-    dispatch = _storage_dispatch(bucket) if bucket is not None else run_event
+    adapt = _declared_bucket(bucket) if bucket is not None else None
     fn = app.function(name)
+
+    def dispatch(event: CloudEvent, ctx: Context) -> Outcome:
+        return run_event(app, fn, event if adapt is None else adapt(event), ctx)
 
     def handler(event: Any, context: Any) -> Any:
         records = event.get("Records") if type(event) is dict else None
         if type(records) is list and records:
             first = records[0]
             if sqs.matches_record(first):
-                return _batches.sqs_batch(app, fn, records, context, event, redelivery, dispatch)
+                return _batches.sqs_batch(app, fn, records, context, event, redelivery, adapt)
             if kinesis.matches_record(first):
                 return _batches.stream_batch(app, fn, records, context, event, kinesis)
             if dynamodb.matches_record(first):
                 return _batches.stream_batch(app, fn, records, context, event, dynamodb)
             if sns.matches_record(first) or s3.matches_record(first):
-                _run_async(app, fn, records, context, event, dispatch)
+                _run_async(fn.name, records, context, event, dispatch)
                 return None
         if eventbridge.matches(event):
             try:
@@ -99,7 +103,7 @@ def event_handler(
             except MALFORMED as exc:
                 raise malformed(eventbridge.TRIGGER, exc) from exc
             if decoded is not None:
-                _raise_on_failure(dispatch(app, fn, decoded, context_for(name, context, event)))
+                _raise_on_failure(dispatch(decoded, context_for(name, context, event)))
             return None
         # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
         raise decode_error("lambda", "event", "not an event shape this adapter knows")
@@ -117,10 +121,14 @@ def _decode_record(record: Any) -> list[CloudEvent]:
 
 
 def _run_async(
-    app: App, fn: Function, records: list[Any], context: Any, native: Any, dispatch: Dispatch
+    name: str,
+    records: list[Any],
+    context: Any,
+    native: Any,
+    dispatch: Callable[[CloudEvent, Context], Outcome],
 ) -> None:
     """SNS / S3 direct invocations: one event usually; any failure fails the invocation."""
-    ctx = context_for(fn.name, context, native)
+    ctx = context_for(name, context, native)
     first_error: BaseException | None = None
     for record in records:
         try:
@@ -132,7 +140,7 @@ def _run_async(
             first_error = first_error or malformed("lambda", exc)
             continue
         for decoded in events:
-            outcome = dispatch(app, fn, decoded, ctx)
+            outcome = dispatch(decoded, ctx)
             if not outcome.ok and first_error is None:
                 first_error = outcome.error
     if first_error is not None:
