@@ -6,11 +6,15 @@ the signature the worker binds by name and type annotation (``req: func.HttpRequ
 applies the library's own decorators to it, so ``get_functions()`` yields exactly the binding
 metadata the host reads. Reference: https://learn.microsoft.com/azure/azure-functions/
 functions-reference-python?pivots=python-mode-decorators.
+
+This runs at every cold start, so it loads only what registration needs: codecs, dispatch and
+the publisher load when first used (see ``_register``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 from portable_fn.app import App
@@ -29,6 +33,11 @@ from portable_fn_azure._register_events import (
 from portable_fn_azure._register_http import FALLBACK, azure_route, register_fallback, register_http
 from portable_fn_azure.options import AzureOptions
 
+if TYPE_CHECKING:
+    from portable_fn.events import CloudEvent
+
+    from portable_fn_azure.publisher import AzurePublisher
+
 __all__ = ["FALLBACK", "REGISTRARS", "azure_route", "function_app", "schedule_for"]
 
 
@@ -41,9 +50,7 @@ def function_app(app: App, options: AzureOptions | None = None) -> func.Function
     """
     opts = options or AzureOptions()
     if app.publisher is None:
-        from portable_fn_azure.publisher import AzurePublisher
-
-        app.use_publisher(AzurePublisher(opts))
+        app.use_publisher(_DeferredPublisher(opts))
     native = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
     for function in app.functions.values():
         REGISTRARS[type(function.trigger)](native, app, function, opts)
@@ -61,3 +68,36 @@ REGISTRARS: dict[type[Any], Registrar] = {
     Schedule: register_schedule,
     Stream: register_stream,
 }
+
+
+class _DeferredPublisher:
+    """``AzurePublisher(options)``, made on the first ``pf.send``/``publish``/``emit``: most
+    cold starts publish nothing before the first invocation, so they need not load it."""
+
+    __slots__ = ("_lock", "_options", "_publisher")
+
+    def __init__(self, options: AzureOptions) -> None:
+        self._options = options
+        self._publisher: AzurePublisher | None = None
+        # One publisher, so one set of SDK clients, even when sync functions publish at once.
+        self._lock = threading.Lock()
+
+    def _get(self) -> AzurePublisher:
+        publisher = self._publisher
+        if publisher is None:
+            with self._lock:
+                if self._publisher is None:
+                    from portable_fn_azure.publisher import AzurePublisher
+
+                    self._publisher = AzurePublisher(self._options)
+                publisher = self._publisher
+        return publisher
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        self._get().publish(topic, event)
+
+    def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        self._get().send(queue, event, delay=delay)
+
+    def emit(self, event: CloudEvent) -> None:
+        self._get().emit(event)

@@ -47,3 +47,44 @@ def test_generated_entry_loads_no_sdk(shop: Any, tmp_path: Path,
     sdks = [m for m in loaded if m.split(".")[1:2] in (["storage"], ["servicebus"], ["eventgrid"],
                                                      ["core"])]
     assert sdks == []
+
+
+# What a cold start needs only once a function runs: the trigger codecs, the invocation
+# plumbing and the publisher.
+_FIRST_INVOCATION = [
+    "portable_fn_azure._invoke", "portable_fn_azure._invoke_events",
+    "portable_fn_azure._invoke_http", "portable_fn_azure._payload", "portable_fn_azure.blob_events",
+    "portable_fn_azure.blob_trigger", "portable_fn_azure.eventgrid", "portable_fn_azure.eventhub",
+    "portable_fn_azure.http", "portable_fn_azure.publisher", "portable_fn_azure.servicebus",
+    "portable_fn_azure.storage_queue", "portable_fn_azure.timer",
+]
+
+
+def test_generated_entry_loads_codecs_on_first_invocation_only(
+    shop: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, _ = shop
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "azure"
+    AzureAdapter().package(app, "examples.shop.app:app", out)
+    probe = f"""
+import json, sys
+sys.path.insert(0, {str(out)!r})
+import function_app
+loaded = [m for m in {_FIRST_INVOCATION!r} if m in sys.modules]
+from portable_fn_azure import worker
+worker.invoke(function_app.app, "fulfil", {{"binding": "queueTrigger",
+    "data": {{"type": "string", "value": '{{"id": "o-1", "sku": "book"}}'}},
+    "metadata": {{"Id": "m-1", "DequeueCount": 1}}}})
+print(json.dumps([loaded, [m for m in {_FIRST_INVOCATION!r} if m in sys.modules]]))
+"""
+    done = subprocess.run([sys.executable, "-c", probe], cwd=out, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    at_import, after_queue = json.loads(done.stdout.strip().splitlines()[-1])
+    assert at_import == []
+    # The queue function's first run loads its codec and the plumbing, and nothing for the
+    # other triggers (HTTP, Service Bus, Event Grid, blobs, timers, Event Hubs).
+    assert "portable_fn_azure.storage_queue" in after_queue
+    assert not {"portable_fn_azure.http", "portable_fn_azure.servicebus",
+                "portable_fn_azure.eventgrid", "portable_fn_azure.timer"} & set(after_queue)

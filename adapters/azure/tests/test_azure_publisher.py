@@ -133,3 +133,17 @@ def test_servicebus_message_is_what_the_trigger_reads_back() -> None:
            "metadata": {"MessageId": message.message_id, "ContentType": message.content_type,
                         "DeliveryCount": 1, "UserProperties": {}, "ApplicationProperties": {}}}
     assert servicebus.to_event(worker.decode(doc), entity="orders") == event
+
+
+def test_function_app_installs_a_publisher_that_sends_with_the_apps_options(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The publisher function_app installs loads the Azure one on first use (not at cold start)
+    and honours the options: with Service Bus queues, a send needs the Service Bus setting."""
+    monkeypatch.delenv("ServiceBusConnection", raising=False)
+    app = App("deferred")
+    function_app(app, AzureOptions(queues="servicebus"))
+    assert app.publisher is not None
+    event = CloudEvent.create(type="t", source="/s", data={})
+    with pytest.raises(PublishError, match="ServiceBusConnection"):
+        app.publisher.send("jobs", event, delay=5)

@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Event functions' runners, one per native shape: decode with the trigger's codec, dispatch.
+
+Loaded on the first invocation of an event function (``_register_events`` registers the
+entries); each runner imports its own codec, so a process only loads the codecs of the functions
+it has run (one Function App process serves every function of the app).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import Context, dispatch_batch
+from portable_fn.errors import PortableFnError
+
+from portable_fn_azure._invoke import context_for, run_event
+
+if TYPE_CHECKING:
+    import azure.functions as func
+    from portable_fn.app import App
+
+    from portable_fn_azure.options import AzureOptions
+
+__all__ = [
+    "blob_runner", "eventgrid_runner", "eventhub_runner", "queue_runner", "servicebus_runner",
+    "timer_runner",
+]
+
+
+def queue_runner(
+    app: App, name: str, queue: str, opts: AzureOptions
+) -> Callable[[func.QueueMessage, Any], None]:
+    from portable_fn_azure import storage_queue
+
+    def run(msg: func.QueueMessage, context: Any) -> None:
+        ctx = context_for(name, msg, context, attempt=storage_queue.attempt(msg))
+
+        def poison(error: BaseException) -> None:
+            from portable_fn_azure.publisher import move_to_poison
+
+            move_to_poison(opts, queue, msg, error)
+
+        run_event(app, name, lambda: storage_queue.to_event(msg, queue=queue), ctx,
+                  dead_letter=poison)
+
+    return run
+
+
+def servicebus_runner(
+    app: App, name: str, entity: str
+) -> Callable[[func.ServiceBusMessage, Any], None]:
+    from portable_fn_azure import servicebus
+
+    def run(msg: func.ServiceBusMessage, context: Any) -> None:
+        ctx = context_for(name, msg, context, attempt=servicebus.attempt(msg))
+        run_event(app, name, lambda: servicebus.to_event(msg, entity=entity), ctx)
+
+    return run
+
+
+def eventgrid_runner(
+    app: App, name: str, bucket: str | None = None
+) -> Callable[[func.EventGridEvent, Any], None]:
+    """Events as they come; with ``bucket``, blob events of that container as storage events."""
+    from portable_fn_azure import eventgrid
+
+    adapt: Callable[[Any], Any] = _identity
+    if bucket is not None:
+        from portable_fn_azure import blob_events
+
+        def for_bucket(event: Any) -> Any:
+            storage_event = blob_events.to_storage_event(event)
+            if storage_event is None or storage_event.data["bucket"] != bucket:
+                return None  # another container or event kind: acknowledged, not run
+            return storage_event
+
+        adapt = for_bucket
+
+    def run(event: func.EventGridEvent, context: Any) -> None:
+        ctx = context_for(name, event, context)
+        run_event(app, name, lambda: adapt(eventgrid.to_event(event)), ctx)
+
+    return run
+
+
+def _identity(event: Any) -> Any:
+    return event
+
+
+def blob_runner(app: App, name: str) -> Callable[[func.InputStream, Any], None]:
+    from portable_fn_azure import blob_trigger
+
+    def run(blob: func.InputStream, context: Any) -> None:
+        ctx = context_for(name, blob, context)
+        run_event(app, name, lambda: blob_trigger.to_event(blob), ctx)
+
+    return run
+
+
+def timer_runner(
+    app: App, name: str, expression: str
+) -> Callable[[func.TimerRequest, Any], None]:
+    from portable_fn_azure import timer
+
+    def run(timer_request: func.TimerRequest, context: Any) -> None:
+        ctx = context_for(name, timer_request, context)
+        run_event(app, name,
+                  lambda: timer.to_event(timer_request, function=name, expression=expression),
+                  ctx)
+
+    return run
+
+
+def eventhub_runner(
+    app: App, name: str, hub: str
+) -> Callable[[list[func.EventHubEvent], Any], None]:
+    from portable_fn_azure import eventhub
+
+    def run(events: list[func.EventHubEvent], context: Any) -> None:
+        # Event Hubs has no per-event settlement: a failure reruns the whole batch under the
+        # function's retry policy, then the checkpoint moves on (reported by findings).
+        def ctx_for(index: int) -> Context:
+            return context_for(name, events[index], context)
+
+        items = [(lambda e=e: eventhub.to_event(e, hub=hub)) for e in events]
+        outcomes = dispatch_batch(app, name, items, ctx_for)
+        failed = [o for o in outcomes if not o.ok and o.retryable]
+        if failed:
+            raise failed[0].error or PortableFnError(f"{name}: {len(failed)} events failed")
+
+    return run

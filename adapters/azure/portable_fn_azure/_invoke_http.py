@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: Apache-2.0
+"""An HTTP function's runner: ``HttpRequest`` -> portable dispatch -> ``HttpResponse``.
+
+Loaded on the first invocation of an HTTP function (``_register_http`` registers the entries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.adapter import dispatch_http, dispatch_http_async
+from portable_fn.errors import PortableFnError
+from portable_fn.http import Response
+from portable_fn.log import Logger
+
+from portable_fn_azure import http as http_codec
+from portable_fn_azure._invoke import context_for
+
+if TYPE_CHECKING:
+    import azure.functions as func
+    from portable_fn.app import App
+
+__all__ = ["http_runner", "http_runner_async"]
+
+
+def http_runner(
+    app: App, name: str, function: str | None
+) -> Callable[[func.HttpRequest, Any], func.HttpResponse]:
+    """The runner of HTTP function ``name``; ``function`` None lets the core route the request
+    (the catch-all answers 404/405 that way)."""
+
+    def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
+        try:
+            request, ctx = http_codec.to_request(req), context_for(name, req, context)
+            return http_codec.to_native(dispatch_http(app, request, ctx, function))
+        except Exception as exc:
+            return _failed(name, exc)
+
+    return run
+
+
+def http_runner_async(
+    app: App, name: str
+) -> Callable[[func.HttpRequest, Any], Awaitable[func.HttpResponse]]:
+    async def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
+        try:
+            request, ctx = http_codec.to_request(req), context_for(name, req, context)
+            return http_codec.to_native(await dispatch_http_async(app, request, ctx, name))
+        except Exception as exc:
+            return _failed(name, exc)
+
+    return run
+
+
+def _error(status: int, message: str) -> func.HttpResponse:
+    return http_codec.to_native(
+        Response.json({"error": {"status": status, "message": message}}, status=status)
+    )
+
+
+def _failed(name: str, exc: Exception) -> func.HttpResponse:
+    """What the caller sees when the adapter itself fails: a JSON error, never a traceback
+    (the host would answer a bare 500 to an exception). An unreadable request is a 400."""
+    if isinstance(exc, PortableFnError):
+        return _error(400, str(exc))
+    Logger({"function": name}).exception("HTTP adapter failure", exc=exc)
+    return _error(500, "internal error")
