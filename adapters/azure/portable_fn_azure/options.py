@@ -96,13 +96,15 @@ class AzureOptions:
         return f"AzureOptions({args})"
 
 
-_NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+# A pattern, not a compiled one: this module loads at every cold start and only the packager
+# and the Event Grid publisher need it (``re`` caches the compiled form on first use).
+_NON_WORD = r"[^A-Za-z0-9]+"
 
 
 def setting_name(resource: str, suffix: str) -> str:
     """App setting for a per-resource value: ``setting_name("order-events", "ENDPOINT")`` is
     ``EVENTGRID_ORDER_EVENTS_ENDPOINT`` (settings are environment variables: no hyphens)."""
-    return f"EVENTGRID_{_NON_WORD.sub('_', resource).upper()}_{suffix}"
+    return f"EVENTGRID_{re.sub(_NON_WORD, '_', resource).upper()}_{suffix}"
 
 
 def timespan(seconds: float) -> str:
