@@ -8,7 +8,7 @@ Streams: https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfail
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from portable_fn.adapter import OK, Batch, Context, Outcome
 from portable_fn.errors import EventDecodeError, PortableFnError
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
 
 # What a function's events go through before it sees them (storage: the declared bucket name).
 Adapt = Callable[[CloudEvent], CloudEvent]
+
+
+class StreamCodec(Protocol):
+    """How ``stream_batch`` reads a shard's records: the ``kinesis`` or ``dynamodb`` module."""
+
+    def from_record(self, record: dict[str, Any], /) -> list[CloudEvent]: ...
+
+    def sequence_number(self, record: dict[str, Any], /) -> str: ...
 
 
 def sqs_batch(
@@ -93,8 +101,10 @@ def sqs_batch(
 
 
 def stream_batch(
-    app: App, fn: Function, records: list[Any], context: Any, native: Any, codec: Any
+    app: App, fn: Function, records: list[Any], context: Any, native: Any, codec: StreamCodec
 ) -> sqs.BatchResponse:
+    """Run a shard's records in order up to the first failure, and report its sequence number:
+    Lambda checkpoints before that record and delivers it again, first in the next batch."""
     ctx = context_for(fn.name, context, native)
     with Batch(app, fn, ctx) as batch:
         for record in records:
@@ -103,7 +113,11 @@ def stream_batch(
             except (PortableFnError, *MALFORMED) as exc:
                 ok = batch.undecodable(ctx, exc, "could not decode stream record").ok
             else:
-                ok = batch.run(decoded, ctx).ok
+                ok = True
+                for event in decoded:  # a record's events run in order, up to a failure
+                    if not batch.run(event, ctx).ok:
+                        ok = False
+                        break
             if not ok:
                 try:
                     return sqs.batch_response([codec.sequence_number(record)])

@@ -71,7 +71,8 @@ def image(item: dict[str, Any]) -> dict[str, Any]:
     return {name: attribute(v) for name, v in item.items()}
 
 
-def from_record(record: dict[str, Any]) -> CloudEvent:
+def from_record(record: dict[str, Any]) -> list[CloudEvent]:
+    """The change's one event (a list, as every stream codec returns: ``kinesis`` may give more)."""
     change = require(record, "dynamodb", TRIGGER)
     keys = image(require(change, "Keys", TRIGGER))
     data: dict[str, Any] = {"keys": keys}
@@ -80,7 +81,7 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
     if "OldImage" in change:
         data["old_image"] = image(change["OldImage"])
     created = change.get("ApproximateCreationDateTime")
-    return CloudEvent(
+    event = CloudEvent(
         id=require(record, "eventID", TRIGGER),
         source=require(record, "eventSourceARN", TRIGGER),
         type=TYPE_PREFIX + str(require(record, "eventName", TRIGGER)),
@@ -90,3 +91,4 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
         data=data,
         extensions={"sequence": sequence_number(record)},
     )
+    return [event]

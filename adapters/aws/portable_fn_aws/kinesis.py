@@ -44,7 +44,7 @@ def _data(raw: bytes) -> tuple[Any, str]:
         return raw, "application/octet-stream"
 
 
-def from_record(record: dict[str, Any]) -> CloudEvent:
+def from_record(record: dict[str, Any]) -> list[CloudEvent]:
     kinesis = require(record, "kinesis", TRIGGER)
     try:
         raw = b64decode(require(kinesis, "data", TRIGGER), validate=True)
@@ -52,9 +52,9 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
         raise decode_error(TRIGGER, "kinesis.data", "is not base64") from None
     data, content_type = _data(raw)
     if type(data) is dict and "specversion" in data:
-        return from_dict(data)
+        return [from_dict(data)]
     arrival = kinesis.get("approximateArrivalTimestamp")
-    return CloudEvent(
+    event = CloudEvent(
         id=require(record, "eventID", TRIGGER),
         source=require(record, "eventSourceARN", TRIGGER),
         type=TYPE,
@@ -66,3 +66,4 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
             "sequence": sequence_number(record),
         },
     )
+    return [event]

@@ -168,7 +168,7 @@ def _sqs(fixture: str, index: int = 0) -> list[CloudEvent]:
             },
         ),
         (
-            lambda: [kinesis.from_record(load("sam_kinesis.json")["Records"][0])],
+            lambda: kinesis.from_record(load("sam_kinesis.json")["Records"][0]),
             {
                 "id": "shardId-000000000000:" + KINESIS_SEQ,
                 "source": "arn:aws:kinesis:EXAMPLE",
@@ -182,7 +182,7 @@ def _sqs(fixture: str, index: int = 0) -> list[CloudEvent]:
             },
         ),
         (
-            lambda: [dynamodb.from_record(load("sam_dynamodb.json")["Records"][1])],
+            lambda: dynamodb.from_record(load("sam_dynamodb.json")["Records"][1]),
             {
                 "id": "c81e728d9d4c2f636f067f89cc14862c",
                 "type": "com.amazonaws.dynamodb.MODIFY",
@@ -268,10 +268,10 @@ def test_kinesis_binary_and_cloudevent_payloads() -> None:
 
     record = load("sam_kinesis.json")["Records"][0]
     record["kinesis"]["data"] = base64.b64encode(b"\xff\x00").decode()
-    assert kinesis.from_record(record).data == b"\xff\x00"
+    assert [e.data for e in kinesis.from_record(record)] == [b"\xff\x00"]
     ce = b'{"specversion":"1.0","id":"k1","source":"/s","type":"t","data":{"a":1}}'
     record["kinesis"]["data"] = base64.b64encode(ce).decode()
-    event = kinesis.from_record(record)
+    (event,) = kinesis.from_record(record)
     assert (event.id, event.data) == ("k1", {"a": 1})
 
 
