@@ -104,7 +104,15 @@ def stream_batch(
     app: App, fn: Function, records: list[Any], context: Any, native: Any, codec: StreamCodec
 ) -> sqs.BatchResponse:
     """Run a shard's records in order up to the first failure, and report its sequence number:
-    Lambda checkpoints before that record and delivers it again, first in the next batch."""
+    Lambda checkpoints before that record and delivers it again, first in the next batch.
+
+    A Kinesis record that a KPL producer aggregated is several events sharing the record's
+    sequence number. They run in order, and at the first that fails the record's sequence number
+    is reported, the finest position Lambda can checkpoint. The redelivery runs the user records
+    before the failing one again: delivery is at least once per user record, as it is per record
+    across a failed batch, so a handler of an aggregated stream must be idempotent (each user
+    record's event ``id`` is the same on every delivery for that).
+    """
     ctx = context_for(fn.name, context, native)
     with Batch(app, fn, ctx) as batch:
         for record in records:
@@ -114,7 +122,7 @@ def stream_batch(
                 ok = batch.undecodable(ctx, exc, "could not decode stream record").ok
             else:
                 ok = True
-                for event in decoded:  # a record's events run in order, up to a failure
+                for event in decoded:  # one, except the user records of a KPL aggregate
                     if not batch.run(event, ctx).ok:
                         ok = False
                         break

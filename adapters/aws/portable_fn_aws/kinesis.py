@@ -8,6 +8,14 @@ Project mapping (event-mapping 5.10): ``type`` = ``com.amazonaws.kinesis.record`
 ``time`` = approximateArrivalTimestamp, ``partitionkey`` = partitionKey,
 ``sequence`` = sequenceNumber. Data is base64 on the wire: JSON when it parses, text when it
 is UTF-8, else bytes; a structured CloudEvent is that event.
+
+A record the Kinesis Producer Library aggregated (``_kpl``; format:
+https://github.com/awslabs/amazon-kinesis-producer/blob/master/aggregation-format.md) is one
+event per user record, in order, each mapped as a record of its own except: ``id`` = eventID
+``:`` the user record's index (a plain eventID has one colon, so the two never collide, and a
+redelivery numbers the same bytes the same way), ``partitionkey`` = the user record's own key,
+and the extension ``subsequence`` = that index (an Integer; the KCL's "subsequence number").
+All of them share the record's ``sequence``, the only position Lambda can checkpoint.
 """
 
 from __future__ import annotations
@@ -17,7 +25,8 @@ import json
 from base64 import b64decode
 from typing import Any
 
-from portable_fn.events import CloudEvent, from_dict
+from portable_fn.events import CloudEvent, ExtensionValue, from_dict
+from portable_fn_aws import _kpl
 from portable_fn_aws._common import decode_error, epoch_seconds, require
 
 TRIGGER = "kinesis"
@@ -45,25 +54,49 @@ def _data(raw: bytes) -> tuple[Any, str]:
 
 
 def from_record(record: dict[str, Any]) -> list[CloudEvent]:
+    """The record's event; one per user record when a KPL producer aggregated it."""
     kinesis = require(record, "kinesis", TRIGGER)
     try:
         raw = b64decode(require(kinesis, "data", TRIGGER), validate=True)
     except (binascii.Error, ValueError):
         raise decode_error(TRIGGER, "kinesis.data", "is not base64") from None
+    try:
+        users = _kpl.deaggregate(raw)
+    except _kpl.AggregateError as exc:
+        raise decode_error(TRIGGER, "kinesis.data", f"malformed KPL aggregate: {exc}") from None
+    if users is None:
+        return [_event(record, kinesis, raw, None, None)]
+    return [_event(record, kinesis, u.data, u.partition_key, i) for i, u in enumerate(users)]
+
+
+def _event(
+    record: dict[str, Any],
+    kinesis: Any,
+    raw: bytes,
+    partition_key: str | None,
+    subsequence: int | None,
+) -> CloudEvent:
+    """One event: a plain record's (``subsequence`` None) or one user record's of an aggregate."""
     data, content_type = _data(raw)
     if type(data) is dict and "specversion" in data:
-        return [from_dict(data)]
+        return from_dict(data)
+    event_id = require(record, "eventID", TRIGGER)
+    if partition_key is None:
+        partition_key = str(require(kinesis, "partitionKey", TRIGGER))
+    extensions: dict[str, ExtensionValue] = {
+        "partitionkey": partition_key,
+        "sequence": sequence_number(record),
+    }
+    if subsequence is not None:
+        event_id = f"{event_id}:{subsequence}"
+        extensions["subsequence"] = subsequence
     arrival = kinesis.get("approximateArrivalTimestamp")
-    event = CloudEvent(
-        id=require(record, "eventID", TRIGGER),
+    return CloudEvent(
+        id=event_id,
         source=require(record, "eventSourceARN", TRIGGER),
         type=TYPE,
         time=epoch_seconds(arrival, TRIGGER, "approximateArrivalTimestamp") if arrival else None,
         datacontenttype=content_type,
         data=data,
-        extensions={
-            "partitionkey": str(require(kinesis, "partitionKey", TRIGGER)),
-            "sequence": sequence_number(record),
-        },
+        extensions=extensions,
     )
-    return [event]

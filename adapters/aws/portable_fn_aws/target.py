@@ -40,6 +40,7 @@ RUNTIME_MODULES = (
     "_handler",
     "_http_handler",
     "_http_out",
+    "_kpl",
     "_nested",
     "_redelivery",
     "alb",
