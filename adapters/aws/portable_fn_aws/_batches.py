@@ -119,7 +119,8 @@ def stream_batch(
             try:
                 decoded = codec.from_record(record)
             except (PortableFnError, *MALFORMED) as exc:
-                ok = batch.undecodable(ctx, exc, "could not decode stream record").ok
+                error = exc if isinstance(exc, PortableFnError) else malformed("stream", exc)
+                ok = batch.undecodable(ctx, error, "could not decode stream record").ok
             else:
                 ok = True
                 for event in decoded:  # one, except the user records of a KPL aggregate
