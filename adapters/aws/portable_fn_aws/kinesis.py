@@ -26,7 +26,6 @@ from base64 import b64decode
 from typing import Any
 
 from portable_fn.events import CloudEvent, ExtensionValue, from_dict
-from portable_fn_aws import _kpl
 from portable_fn_aws._common import decode_error, epoch_seconds, require
 
 TRIGGER = "kinesis"
@@ -53,6 +52,9 @@ def _data(raw: bytes) -> tuple[Any, str]:
         return raw, "application/octet-stream"
 
 
+_KPL_MAGIC = b"\xf3\x89\x9a\xc2"  # _kpl.MAGIC, the aggregation format's first bytes
+
+
 def from_record(record: dict[str, Any]) -> list[CloudEvent]:
     """The record's event; one per user record when a KPL producer aggregated it."""
     kinesis = require(record, "kinesis", TRIGGER)
@@ -60,6 +62,12 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
         raw = b64decode(require(kinesis, "data", TRIGGER), validate=True)
     except (binascii.Error, ValueError):
         raise decode_error(TRIGGER, "kinesis.data", "is not base64") from None
+    if not raw.startswith(_KPL_MAGIC):
+        return [_event(record, kinesis, raw, None, None)]
+    # Aggregated records come only from KPL producers: the decoder loads (and ships, see
+    # target.py) only for apps with stream functions.
+    from portable_fn_aws import _kpl
+
     try:
         users = _kpl.deaggregate(raw)
     except _kpl.AggregateError as exc:

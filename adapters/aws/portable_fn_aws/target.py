@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
+from portable_fn.triggers import Stream
 from portable_fn_aws._resources import Settings
 from portable_fn_aws._sources import (
     app_sources,
@@ -73,7 +74,10 @@ def package(
     if not any(fn.options.get("idempotent") for fn in app.functions.values()):
         excluded += ("idempotency",)  # the call pipeline imports it only for such functions
     entries.update(package_files("portable_fn", exclude=excluded))
-    entries.update(package_files("portable_fn_aws", only=RUNTIME_MODULES))
+    runtime: tuple[str, ...] = RUNTIME_MODULES
+    if not any(isinstance(fn.trigger, Stream) for fn in app.functions.values()):
+        runtime = tuple(m for m in runtime if m != "_kpl")  # KPL records reach streams only
+    entries.update(package_files("portable_fn_aws", only=runtime))
     entries[f"{settings.handler_module}.py"] = entry_module(app, module).encode("utf-8")
     requirements = requirements_file(files)
     if requirements is not None:

@@ -350,3 +350,9 @@ def test_deeply_nested_groups_are_skipped_without_recursion() -> None:
     assert deaggregate(framed(b"\n\x02pk" + nested)) == []
     with pytest.raises(AggregateError, match="truncated varint"):
         deaggregate(framed(b"\n\x02pk" + nested[:-1]))  # one group left open
+
+
+def test_the_codec_knows_the_aggregation_magic_without_loading_the_decoder() -> None:
+    from portable_fn_aws import _kpl, kinesis
+
+    assert kinesis._KPL_MAGIC == _kpl.MAGIC

@@ -204,6 +204,22 @@ def test_idempotency_code_ships_only_when_a_function_uses_it(
     assert "portable_fn/idempotency/__init__.py" in names
 
 
+def test_the_kpl_decoder_ships_only_with_stream_functions(
+    shop_package: Path, tmp_path: Path
+) -> None:
+    shop_names = zipfile.ZipFile(shop_package / "app.zip").namelist()
+    assert "portable_fn_aws/_kpl.py" not in shop_names
+    assert "portable_fn_aws/kinesis.py" in shop_names
+    app = pf.App("clicks")
+
+    @app.stream("clicks")
+    def clicked(event: pf.CloudEvent) -> None: ...
+
+    sys.modules[__name__].clicks_app = app  # type: ignore[attr-defined]
+    adapter.package(app, f"{__name__}:clicks_app", tmp_path)
+    assert "portable_fn_aws/_kpl.py" in zipfile.ZipFile(tmp_path / "app.zip").namelist()
+
+
 def test_runtime_from_the_environment_and_bad_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
