@@ -105,20 +105,20 @@ class Logger(_Levels):
         return dict(self._fields)
 
     def log(self, level: str, message: str, /, **fields: Any) -> None:
-        number = LEVELS[level]
-        if number < threshold():
+        if LEVELS[level] < (_threshold if _threshold is not None else threshold()):
             return
-        now = time.time()
         record: dict[str, Any] = {
             "level": level,
             "severity": level,  # Cloud Logging's name for it
             "message": message,
-            "timestamp": _timestamp(now),
+            "timestamp": _timestamp(time.time()),
+            **self._fields,
         }
-        record.update(self._fields)
-        trace = record.get("trace_id")
-        if trace and _gcp_project():
-            record["logging.googleapis.com/trace"] = f"projects/{_project}/traces/{trace}"
+        project = _project if _project is not None else _gcp_project()
+        if project:
+            trace = record.get("trace_id")
+            if trace:
+                record["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace}"
         if fields:
             record.update(fields)
         stream = self._stream or _stream or sys.stdout
