@@ -152,6 +152,47 @@ def portable_app() -> pf.App:
     return app
 
 
+def powertools_logged_batch() -> Any:
+    """Powertools' BatchProcessor given a Powertools Logger: it then logs each failed record as a
+    JSON line with its traceback, the like-for-like comparison for portable-fn, which always
+    does (a failure is never silent). None when Powertools is not installed."""
+    try:
+        from aws_lambda_powertools import Logger
+        from aws_lambda_powertools.utilities.batch import (
+            BatchProcessor,
+            EventType,
+            process_partial_response,
+        )
+    except ImportError:
+        return None
+    import logging
+
+    # A handler on whatever sys.stdout is when a line is written (the bench sends it nowhere).
+    class Stdout(logging.StreamHandler):  # type: ignore[type-arg]
+        @property  # type: ignore[override]
+        def stream(self) -> Any:
+            return sys.stdout
+
+        @stream.setter
+        def stream(self, value: Any) -> None:
+            pass
+
+    processor = BatchProcessor(
+        event_type=EventType.SQS, logger=Logger(service="bench", logger_handler=Stdout())
+    )
+
+    def record_handler(record: Any) -> None:
+        if json.loads(record.body)["n"] < 0:
+            raise ValueError("negative")
+
+    def batch(event: dict[str, Any], context: Any) -> Any:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    return batch
+
+
 def powertools_variants() -> tuple[Any, Any]:
     try:
         from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -219,6 +260,11 @@ def main() -> None:
     }
     if pt_sqs is not None:
         sqs_variants["Powertools BatchProcessor"] = lambda: pt_sqs(sqs, CTX)
+    pt_logged = powertools_logged_batch()
+    if pt_logged is not None:
+        sqs_variants["Powertools BatchProcessor + Logger (logs the failure)"] = lambda: pt_logged(
+            sqs, CTX
+        )
     # Failures are logged as one JSON line each (CloudWatch reads stdout): send it nowhere.
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
         results = compare(
