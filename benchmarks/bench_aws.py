@@ -152,12 +152,13 @@ def portable_app() -> pf.App:
     return app
 
 
-def powertools_logged_batch() -> Any:
-    """Powertools' BatchProcessor given a Powertools Logger: it then logs each failed record as a
-    JSON line with its traceback, the like-for-like comparison for portable-fn, which always
-    does (a failure is never silent). None when Powertools is not installed."""
+def powertools_batch(logger: Any = None) -> Any:
+    """Powertools' BatchProcessor over the same record handler (None without Powertools).
+
+    Given a Powertools ``Logger`` it logs each failed record as a JSON line with its traceback:
+    the like-for-like comparison for portable-fn, which always does (a failure is never silent).
+    """
     try:
-        from aws_lambda_powertools import Logger
         from aws_lambda_powertools.utilities.batch import (
             BatchProcessor,
             EventType,
@@ -165,21 +166,9 @@ def powertools_logged_batch() -> Any:
         )
     except ImportError:
         return None
-    import logging
-
-    # A handler on whatever sys.stdout is when a line is written (the bench sends it nowhere).
-    class Stdout(logging.StreamHandler):  # type: ignore[type-arg]
-        @property  # type: ignore[override]
-        def stream(self) -> Any:
-            return sys.stdout
-
-        @stream.setter
-        def stream(self, value: Any) -> None:
-            pass
-
-    processor = BatchProcessor(
-        event_type=EventType.SQS, logger=Logger(service="bench", logger_handler=Stdout())
-    )
+    # ``logger=`` is recent (Powertools 3.x): pass it only when asked for.
+    extra = {} if logger is None else {"logger": logger}
+    processor = BatchProcessor(event_type=EventType.SQS, **extra)
 
     def record_handler(record: Any) -> None:
         if json.loads(record.body)["n"] < 0:
@@ -193,34 +182,39 @@ def powertools_logged_batch() -> Any:
     return batch
 
 
-def powertools_variants() -> tuple[Any, Any]:
+def powertools_logger() -> Any:
+    """A Powertools ``Logger`` writing to whatever ``sys.stdout`` is at the time (the bench
+    sends failure lines nowhere, for every variant alike)."""
+    try:
+        from aws_lambda_powertools import Logger
+    except ImportError:
+        return None
+    import logging
+
+    class Stdout(logging.StreamHandler):  # type: ignore[type-arg]
+        @property  # type: ignore[override]
+        def stream(self) -> Any:
+            return sys.stdout
+
+        @stream.setter
+        def stream(self, value: Any) -> None:
+            pass
+
+    return Logger(service="bench", logger_handler=Stdout())
+
+
+def powertools_http() -> Any:
     try:
         from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-        from aws_lambda_powertools.utilities.batch import (
-            BatchProcessor,
-            EventType,
-            process_partial_response,
-        )
     except ImportError:
-        return None, None
+        return None
     resolver = APIGatewayHttpResolver()
 
     @resolver.post("/orders")
     def create() -> dict[str, Any]:
         return {"ok": True, "n": resolver.current_event.json_body["n"]}
 
-    processor = BatchProcessor(event_type=EventType.SQS)
-
-    def record_handler(record: Any) -> None:
-        if json.loads(record.body)["n"] < 0:
-            raise ValueError("negative")
-
-    def batch(event: dict[str, Any], context: Any) -> Any:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-
-    return resolver.resolve, batch
+    return resolver.resolve
 
 
 def main() -> None:
@@ -234,7 +228,7 @@ def main() -> None:
     assert create(http, CTX)["body"] == raw_http(http, CTX)["body"].replace(" ", "")
     with contextlib.redirect_stdout(io.StringIO()):  # the failed message's error log line
         assert work(sqs, CTX) == raw_sqs(sqs, CTX)
-    pt_http, pt_sqs = powertools_variants()
+    pt_http, pt_sqs = powertools_http(), powertools_batch()
     response = pf.Response.json({"ok": True, "n": 2})
 
     http_variants = {
@@ -260,8 +254,8 @@ def main() -> None:
     }
     if pt_sqs is not None:
         sqs_variants["Powertools BatchProcessor"] = lambda: pt_sqs(sqs, CTX)
-    pt_logged = powertools_logged_batch()
-    if pt_logged is not None:
+    pt_logged = powertools_batch(powertools_logger())
+    if pt_logged is not None and pt_sqs is not None:
         sqs_variants["Powertools BatchProcessor + Logger (logs the failure)"] = lambda: pt_logged(
             sqs, CTX
         )
