@@ -6,7 +6,8 @@ Lambda record: https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html
 SQS-wrapped (non-raw delivery) body: https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html#http-notification-json
 ``id`` = MessageId, ``source`` = the subscription ARN, ``type`` = ``com.amazonaws.sns.`` + Type,
 ``subject`` = Subject, ``time`` = Timestamp. A Message that is itself an envelope (a structured
-CloudEvent, an S3 notification) is unwrapped instead.
+CloudEvent, an S3 notification) is unwrapped instead, and a binary-mode CloudEvent in ``ce-*``
+MessageAttributes arrives as itself (``_attributes``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from portable_fn.events import CloudEvent
-from portable_fn_aws import _nested
+from portable_fn_aws import _attributes, _nested
 from portable_fn_aws._common import decode_error, require, text_payload
 
 TRIGGER = "sns"
@@ -49,6 +50,9 @@ def _from_message(message: dict[str, Any], source: Any) -> list[CloudEvent]:
         raise decode_error(TRIGGER, "Message", "must be a string")
     if not isinstance(source, str) or not source:
         raise decode_error(TRIGGER, "TopicArn", "is missing")
+    attributes = message.get("MessageAttributes")
+    if attributes and _attributes.carries_event(attributes):
+        return [_attributes.from_attributes(attributes, text, TRIGGER)]
     data, content_type = text_payload(text)
     if type(data) is dict:
         nested = _nested.from_object(data)

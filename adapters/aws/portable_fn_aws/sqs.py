@@ -8,7 +8,8 @@ No official CloudEvents adapter exists; the project's mapping (docs, event-mappi
 ``type`` = ``com.amazonaws.sqs.message``, ``source`` = eventSourceARN, ``id`` = messageId,
 ``time`` = SentTimestamp, ``partitionkey`` = MessageGroupId, ``sequence`` = SequenceNumber.
 A body that is an envelope (structured CloudEvent, SNS notification, S3 or EventBridge event)
-is unwrapped to the events it carries.
+is unwrapped to the events it carries; so is a binary-mode CloudEvent in ``ce-*`` message
+attributes (``_attributes``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, TypedDict
 
 from portable_fn._json import loads
 from portable_fn.events import SPECVERSION, CloudEvent
-from portable_fn_aws import _nested
+from portable_fn_aws import _attributes, _nested
 from portable_fn_aws._common import decode_error, epoch_millis
 
 TRIGGER = "sqs"
@@ -99,6 +100,9 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
         raise decode_error(TRIGGER, "messageId", "must be a non-empty string")
     if type(source) is not str or not source:
         raise decode_error(TRIGGER, "eventSourceARN", "must be a non-empty string")
+    message_attributes = record.get("messageAttributes")
+    if message_attributes and _attributes.carries_event(message_attributes):
+        return [_attributes.from_attributes(message_attributes, body, TRIGGER)]
     data: Any = body
     content_type = TEXT
     first = body[:1]

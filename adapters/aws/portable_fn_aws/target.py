@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 # What runs inside Lambda; everything else in portable_fn_aws is tooling.
 RUNTIME_MODULES = (
     "__init__",
+    "_attributes",
     "_batches",
     "_common",
     "_event_handler",
