@@ -21,7 +21,7 @@ from portable_fn.adapter import Context, Outcome, run_event
 from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.triggers import Retry
-from portable_fn_aws import _batches, dynamodb, eventbridge, kinesis, s3, sns, sqs
+from portable_fn_aws import _batches, eventbridge, s3, sns, sqs
 from portable_fn_aws._batches import Adapt
 from portable_fn_aws._common import MALFORMED, decode_error, malformed
 from portable_fn_aws._handler import Handler, context_for
@@ -90,10 +90,13 @@ def event_handler(
             first = records[0]
             if sqs.matches_record(first):
                 return _batches.sqs_batch(app, fn, records, context, event, redelivery, adapt)
-            if kinesis.matches_record(first):
-                return _batches.stream_batch(app, fn, records, context, event, kinesis)
-            if dynamodb.matches_record(first):
-                return _batches.stream_batch(app, fn, records, context, event, dynamodb)
+            source = first.get("eventSource") if type(first) is dict else None
+            if source == "aws:kinesis" or source == "aws:dynamodb":
+                # Stream codecs load (and ship, see target.py) only for stream functions.
+                from portable_fn_aws import dynamodb, kinesis
+
+                codec = kinesis if source == "aws:kinesis" else dynamodb
+                return _batches.stream_batch(app, fn, records, context, event, codec)
             if sns.matches_record(first) or s3.matches_record(first):
                 _run_async(fn.name, records, context, event, dispatch)
                 return None

@@ -57,6 +57,8 @@ RUNTIME_MODULES = (
     "sns",
     "sqs",
 )
+# Loaded only by stream functions' handlers, so shipped only with them.
+STREAM_MODULES = ("_kpl", "dynamodb", "kinesis")
 # The local dev runtime and the CLI never run in Lambda.
 CORE_EXCLUDED = ("_local", "cli.py", "__main__.py")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -77,7 +79,8 @@ def package(
     entries.update(package_files("portable_fn", exclude=excluded))
     runtime: tuple[str, ...] = RUNTIME_MODULES
     if not any(isinstance(fn.trigger, Stream) for fn in app.functions.values()):
-        runtime = tuple(m for m in runtime if m != "_kpl")  # KPL records reach streams only
+        # Kinesis and DynamoDB Streams records reach stream functions only.
+        runtime = tuple(m for m in runtime if m not in STREAM_MODULES)
     entries.update(package_files("portable_fn_aws", only=runtime))
     entries[f"{settings.handler_module}.py"] = entry_module(app, module).encode("utf-8")
     requirements = requirements_file(files)

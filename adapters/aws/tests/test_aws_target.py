@@ -204,12 +204,12 @@ def test_idempotency_code_ships_only_when_a_function_uses_it(
     assert "portable_fn/idempotency/__init__.py" in names
 
 
-def test_the_kpl_decoder_ships_only_with_stream_functions(
+def test_stream_codecs_ship_only_with_stream_functions(
     shop_package: Path, tmp_path: Path
 ) -> None:
     shop_names = zipfile.ZipFile(shop_package / "app.zip").namelist()
-    assert "portable_fn_aws/_kpl.py" not in shop_names
-    assert "portable_fn_aws/kinesis.py" in shop_names
+    for module in ("_kpl", "kinesis", "dynamodb"):
+        assert f"portable_fn_aws/{module}.py" not in shop_names
     app = pf.App("clicks")
 
     @app.stream("clicks")
@@ -217,7 +217,8 @@ def test_the_kpl_decoder_ships_only_with_stream_functions(
 
     sys.modules[__name__].clicks_app = app  # type: ignore[attr-defined]
     adapter.package(app, f"{__name__}:clicks_app", tmp_path)
-    assert "portable_fn_aws/_kpl.py" in zipfile.ZipFile(tmp_path / "app.zip").namelist()
+    names = zipfile.ZipFile(tmp_path / "app.zip").namelist()
+    assert {"portable_fn_aws/_kpl.py", "portable_fn_aws/kinesis.py"} <= set(names)
 
 
 def test_runtime_from_the_environment_and_bad_settings(
