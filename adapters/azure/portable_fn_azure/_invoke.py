@@ -30,21 +30,44 @@ __all__ = ["FUNCTION_TIMEOUT", "context_for", "run_event"]
 FUNCTION_TIMEOUT = 600.0
 
 
+class AzureInvocation(Context, view=True):
+    """The portable ``Context`` of one invocation, read from the worker's context object.
+
+    Built per invocation (per message of a batch), so only what varies is set; the invocation
+    id and the W3C trace the host hands over (``context.trace_context.trace_parent``) are read
+    when asked. https://learn.microsoft.com/azure/azure-functions/functions-reference-python#context
+    """
+
+    provider = "azure"
+
+    @property  # type: ignore[misc]
+    def invocation_id(self) -> str:
+        return str(getattr(self.native_context, "invocation_id", "") or "local")
+
+    @property  # type: ignore[misc]
+    def traceparent(self) -> str | None:
+        trace = getattr(self.native_context, "trace_context", None)
+        value = getattr(trace, "trace_parent", None) or getattr(trace, "Traceparent", None)
+        return value if isinstance(value, str) and value else None
+
+
+_new = object.__new__
+_set_name, _set_attempt, _set_deadline, _set_native, _set_native_context = (
+    Context.__dict__[name].__set__
+    for name in ("function_name", "attempt", "deadline", "native", "native_context")
+)
+
+
 def context_for(
     function: str, native: Any, native_context: Any, *, attempt: int = 1
 ) -> Context:
-    trace = getattr(native_context, "trace_context", None)
-    traceparent = getattr(trace, "trace_parent", None) or getattr(trace, "Traceparent", None)
-    return Context(
-        provider="azure",
-        function_name=function,
-        invocation_id=str(getattr(native_context, "invocation_id", "") or "local"),
-        attempt=attempt,
-        deadline=time.time() + FUNCTION_TIMEOUT,
-        native=native,
-        native_context=native_context,
-        traceparent=traceparent if isinstance(traceparent, str) and traceparent else None,
-    )
+    ctx = _new(AzureInvocation)
+    _set_name(ctx, function)
+    _set_attempt(ctx, attempt)
+    _set_deadline(ctx, time.time() + FUNCTION_TIMEOUT)
+    _set_native(ctx, native)
+    _set_native_context(ctx, native_context)
+    return ctx
 
 
 def run_event(

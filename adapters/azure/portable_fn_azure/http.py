@@ -83,13 +83,32 @@ def to_native(resp: Response) -> func.HttpResponse:
     """
     import azure.functions as func
 
-    content_type = resp.headers.get("content-type")
-    mimetype = (content_type or "application/octet-stream").split(";")[0].strip()
+    mimetype, extra = _parts(resp.headers)
     native = func.HttpResponse(body=resp.body, status_code=resp.status, mimetype=mimetype)
-    # The worker writes ``mimetype`` as the content type when the header is absent; a bare
-    # non-text type needs no header of its own (text/* would gain "; charset=utf-8").
-    implied = content_type == mimetype and not mimetype.startswith("text/")
-    for name, value in resp.headers.items():
-        if not (implied and name == "content-type"):
-            native.headers.add_header(name, value)
+    for name, value in extra:
+        native.headers.add_header(name, value)
     return native
+
+
+# The last header map converted: handlers mostly return the core's shared JSON header map, so
+# the conversion runs once, not per call. One tuple, swapped whole (safe across threads).
+_last: list[tuple[Headers | None, str, list[tuple[str, str]]]] = [(None, "", [])]
+
+
+def _parts(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
+    """``(mimetype, headers to add)``: the worker writes ``mimetype`` as the content type when
+    the header is absent, so a bare non-text type needs no header of its own (text/* would gain
+    "; charset=utf-8")."""
+    last = _last[0]
+    if last[0] is headers:
+        return last[1], last[2]
+    content_type = headers.get("content-type")
+    mimetype = (content_type or "application/octet-stream").split(";")[0].strip()
+    implied = content_type == mimetype and not mimetype.startswith("text/")
+    extra = [
+        (name, value)
+        for name, value in headers.items()
+        if not (implied and name == "content-type")
+    ]
+    _last[0] = (headers, mimetype, extra)
+    return mimetype, extra
