@@ -40,6 +40,7 @@ class Settings:
     timeout: int = 30
     handler_module: str = "pf_entry"
     code_uri: str = "app.zip"
+    bytecode: bool = False  # ship the framework compiled for the runtime (_bytecode)
 
 
 @dataclass

@@ -20,14 +20,21 @@ if TYPE_CHECKING:
 class AwsAdapter:
     name = "aws"
 
-    def __init__(self, *, runtime: str | None = None, architecture: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        runtime: str | None = None,
+        architecture: str | None = None,
+        bytecode: bool | None = None,
+    ) -> None:
         self.runtime = runtime
         self.architecture = architecture
+        self.bytecode = bytecode
 
     def _settings(self) -> Any:
-        """Runtime and architecture: given here, else PORTABLE_FN_AWS_RUNTIME /
-        PORTABLE_FN_AWS_ARCHITECTURE (read when packaging, never at import), else python3.12
-        on x86_64."""
+        """Runtime, architecture and bytecode: given here, else PORTABLE_FN_AWS_RUNTIME /
+        PORTABLE_FN_AWS_ARCHITECTURE / PORTABLE_FN_AWS_BYTECODE (read when packaging, never at
+        import), else python3.12 on x86_64, shipping sources."""
         import os
 
         from portable_fn.errors import ConfigurationError
@@ -42,7 +49,10 @@ class AwsAdapter:
                 f"unsupported Lambda runtime {runtime!r} / architecture {architecture!r}: "
                 "use python3.N and x86_64 or arm64"
             )
-        return Settings(runtime=runtime, architecture=architecture)
+        bytecode = self.bytecode
+        if bytecode is None:
+            bytecode = os.environ.get("PORTABLE_FN_AWS_BYTECODE", "").lower() in ("1", "true")
+        return Settings(runtime=runtime, architecture=architecture, bytecode=bytecode)
 
     def findings(self, app: App) -> list[Finding]:
         from portable_fn_aws._template import build

@@ -86,10 +86,15 @@ def package(
     requirements = requirements_file(files)
     if requirements is not None:
         entries.update(resolved_dependencies(requirements, settings.runtime, settings.architecture))
+    compiled: list[Finding] = []
+    if settings.bytecode:
+        from portable_fn_aws._bytecode import compile_framework
+
+        compiled = compile_framework(entries, settings.runtime)
     _write_zip(out_dir / settings.code_uri, entries)
     template, findings = build(app, settings)
     (out_dir / "template.yaml").write_text(dump(template), encoding="utf-8")
-    return findings
+    return [*findings, *compiled]
 
 
 def entry_module(app: App, module: str) -> str:

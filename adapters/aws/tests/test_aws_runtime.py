@@ -172,3 +172,43 @@ def test_unknown_shape_is_an_invocation_error(run: Any) -> None:
     api = run("fulfil")
     result = api.invoke({"hello": "world"})
     assert not result.ok and result.body["errorType"] == "EventDecodeError"
+
+
+def test_bytecode_zip_runs_under_the_runtime(
+    aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The opt-in bytecode zip (compiled here for this interpreter, as it would be for the
+    function's runtime): the framework is sourceless .pyc, the app stays source, and
+    awslambdaric runs it with bytecode writing off, as on Lambda's read-only task root."""
+    import zipfile
+
+    from examples.shop.app import app
+
+    from portable_fn_aws.adapter import AwsAdapter
+
+    runtime = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    out = tmp_path / "aws"
+    findings = AwsAdapter(runtime=runtime, bytecode=True).package(app, "examples.shop.app:app", out)
+    assert not any("bytecode" in f.message for f in findings)
+    with zipfile.ZipFile(out / "app.zip") as archive:
+        names = set(archive.namelist())
+        archive.extractall(tmp_path / "task")
+    assert {"portable_fn/app.pyc", "portable_fn_aws/_handler.pyc"} <= names
+    assert not any(n.startswith(("portable_fn/", "portable_fn_aws/")) and n.endswith(".py")
+                   for n in names)
+    assert "examples/shop/app.py" in names  # the app's own code stays source
+    with RuntimeAPI() as api:
+        process = RuntimeProcess(api, tmp_path / "task", "pf_entry.fulfil", aws_env)
+        try:
+            good = native.sqs_record('{"id": "o-1", "sku": "book"}', queue="fulfilment")
+            poison = native.sqs_record('{"id": "o-2", "sku": "poison"}', queue="fulfilment")
+            result = api.invoke({"Records": [good, poison]})
+            assert result.ok, result
+            assert result.body == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
+        finally:
+            process.stop()
+    probe = "import portable_fn; print(portable_fn.__file__)"
+    where = subprocess.run([sys.executable, "-B", "-c", probe], cwd=tmp_path / "task",
+                           env={**os.environ, "PYTHONPATH": str(tmp_path / "task")},
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert where == str(tmp_path / "task" / "portable_fn" / "__init__.pyc")

@@ -221,6 +221,21 @@ def test_stream_codecs_ship_only_with_stream_functions(
     assert {"portable_fn_aws/_kpl.py", "portable_fn_aws/kinesis.py"} <= set(names)
 
 
+def test_bytecode_without_an_interpreter_of_the_runtime_ships_sources(
+    tmp_path: Path,
+) -> None:
+    from examples.shop.app import app
+
+    from portable_fn_aws.adapter import AwsAdapter
+
+    findings = AwsAdapter(runtime="python3.99", bytecode=True).package(
+        app, "examples.shop.app:app", tmp_path
+    )
+    assert any("no Python 3.99" in f.message for f in findings)
+    names = zipfile.ZipFile(tmp_path / "app.zip").namelist()
+    assert "portable_fn/app.py" in names and "portable_fn/app.pyc" not in names
+
+
 def test_runtime_from_the_environment_and_bad_settings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
