@@ -24,6 +24,14 @@ from .conftest import effect_lines
 LEASE = 1.5
 
 
+def wait_for_crash_point(marker: Path) -> None:
+    """Until the handler has written ``marker`` (it is about to hang or crash there)."""
+    deadline = time.monotonic() + 40  # generous: a loaded CI machine is slow, a hang is not
+    while not marker.exists():
+        assert time.monotonic() < deadline, "the handler never reached its crash point"
+        time.sleep(0.01)
+
+
 def test_a_crashed_attempt_is_retried_after_its_lease(
     store_url: str, dev: Callable[..., DevServer], effects: dict[str, str], tmp_path: Path
 ) -> None:
@@ -37,11 +45,7 @@ def test_a_crashed_attempt_is_retried_after_its_lease(
     headers, body = to_structured(event)
     sent_at = time.time()  # the handler takes the key after this: its lease ends after
     assert first.request("POST", "/_pf/events", body, headers)[0] == 202
-    marker = Path(effects["PF_MARKERS"]) / event.id
-    deadline = time.monotonic() + 40  # generous: a loaded CI machine is slow, a hang is not
-    while not marker.exists():
-        assert time.monotonic() < deadline, "the handler never reached its crash point"
-        time.sleep(0.01)
+    wait_for_crash_point(Path(effects["PF_MARKERS"]) / event.id)
     first.kill()
 
     second = dev("--time-scale", "1", env=env, state=state)
@@ -88,11 +92,7 @@ def test_waiting_out_a_crashed_attempts_lease_spends_no_retries(
         {"content-type": "application/cloudevents+json"},
     )
     assert status == 202
-    marker = Path(effects["PF_MARKERS"]) / f"{event.id}-crash"
-    deadline = time.monotonic() + 40
-    while not marker.exists():
-        assert time.monotonic() < deadline, "the handler never reached its crash point"
-        time.sleep(0.01)
+    wait_for_crash_point(Path(effects["PF_MARKERS"]) / f"{event.id}-crash")
     first.kill()
 
     second = dev("--time-scale", "1", env=env, state=state)
