@@ -8,12 +8,12 @@ exception fails that one message; ``NonRetryable`` and validation errors fail it
 
 from __future__ import annotations
 
-import os
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from contextvars import ContextVar, Token
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
-from portable_fn import _observe, _trace
+from portable_fn import _observe
+from portable_fn._invocation import Invocation, _cold, _current, current_log_fields
 from portable_fn.context import Context
 from portable_fn.errors import (
     EventDecodeError,
@@ -34,10 +34,7 @@ if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
 __all__ = [
-    "Batch",
     "Outcome",
-    "current",
-    "dispatch_batch",
     "dispatch_event",
     "dispatch_event_async",
     "dispatch_http",
@@ -77,131 +74,6 @@ class Outcome:
 
 
 OK = Outcome(True)
-
-
-class Invocation:
-    """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
-
-    __slots__ = ("_trace", "app", "cold_start", "ctx", "event", "function", "request")
-
-    def __init__(
-        self,
-        app: App,
-        function: Function,
-        ctx: Context,
-        event: CloudEvent | None,
-        cold_start: bool,
-        request: Request | None = None,
-    ) -> None:
-        self.app = app
-        self.function = function
-        self.ctx = ctx
-        self.event = event
-        self.cold_start = cold_start
-        self.request = request
-        self._trace: str | None = None
-
-    @property
-    def traceparent(self) -> str:
-        """This invocation's W3C traceparent, worked out on first use (a log line or a publish)
-        so invocations that need neither pay nothing."""
-        if self._trace is None:
-            self._trace = _incoming_trace(self) or _trace.new_traceparent()
-        return self._trace
-
-    @property
-    def trace_id(self) -> str:
-        # Every traceparent held here was parsed or built as version 00: the id is at 3..35.
-        return self.traceparent[3:35]
-
-    @property
-    def correlation_id(self) -> str:
-        """The event's ``correlationid`` extension, the request's ``X-Correlation-Id`` or
-        ``X-Request-Id``, else the trace id: one id to search every hop's logs by."""
-        if self.event is not None:
-            value = self.event.extensions.get("correlationid")
-            if isinstance(value, str) and value:
-                return value
-        if self.request is not None:
-            headers = self.request.headers
-            found = headers.get("x-correlation-id") or headers.get("x-request-id")
-            if found:
-                return found
-        return self.trace_id
-
-
-def _incoming_trace(invocation: Invocation) -> str | None:
-    """The trace this invocation continues, most specific first: the event's own
-    ``traceparent`` (what portable-fn propagated end to end), the request's W3C header, what the
-    adapter found natively (``ctx.traceparent``), the platforms' own headers, and Lambda's
-    per-invocation ``_X_AMZN_TRACE_ID``."""
-    event = invocation.event
-    if event is not None:
-        value = event.extensions.get("traceparent")
-        found = _trace.normalized(value) if isinstance(value, str) else None
-        if found:
-            return found
-    request = invocation.request
-    if request is not None:
-        found = _trace.normalized(request.headers.get("traceparent"))
-        if found:
-            return found
-    found = _trace.normalized(invocation.ctx.traceparent)
-    if found:
-        return found
-    if request is not None:
-        headers = request.headers
-        found = _trace.from_xray(headers.get("x-amzn-trace-id")) or _trace.from_cloud_trace(
-            headers.get("x-cloud-trace-context")
-        )
-        if found:
-            return found
-    return _trace.from_xray(os.environ.get("_X_AMZN_TRACE_ID"))
-
-
-_current: ContextVar[Invocation | None] = ContextVar("portable_fn_invocation", default=None)
-_invoked = False  # per process: the first invocation is the cold start
-
-
-def current() -> Invocation | None:
-    """The invocation running in this context, or None outside one."""
-    return _current.get()
-
-
-def _cold() -> bool:
-    global _invoked
-    if _invoked:
-        return False
-    _invoked = True
-    return True
-
-
-def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
-    """The fields every log line of an invocation carries (``ctx`` defaults to the current)."""
-    invocation = _current.get()
-    if ctx is None:
-        if invocation is None:
-            return {}
-        ctx = invocation.ctx
-    own = invocation is not None and invocation.ctx is ctx
-    fields: dict[str, Any] = {
-        # The routed function's name: an adapter serving many routes from one entry builds the
-        # context before it knows which function the request reaches.
-        "function": invocation.function.name if own and invocation else ctx.function_name,
-        "provider": ctx.provider,
-        "invocation_id": ctx.invocation_id,
-    }
-    if invocation is not None and own:
-        fields["cold_start"] = invocation.cold_start
-        event = invocation.event
-        if event is not None:
-            fields["event_id"] = event.id
-            fields["event_type"] = event.type
-        fields["correlation_id"] = invocation.correlation_id
-        fields["trace_id"] = invocation.trace_id
-    elif ctx.trace_id is not None:
-        fields["trace_id"] = fields["correlation_id"] = ctx.trace_id
-    return fields
 
 
 # -- running coroutines from sync adapters ----------------------------------------------------
@@ -428,103 +300,3 @@ async def dispatch_event_async(
     if observation is not None:
         observation.end(outcome.error)
     return outcome
-
-
-class Batch:
-    """One function run over the messages of one native batch (an SQS receive, a stream shard,
-    a Storage Queue batch): ``run(event, ctx)`` is ``run_event`` with the per-invocation work
-    done once for the batch.
-
-    Use as ``with Batch(app, fn, ctx) as batch: outcome = batch.run(event, ctx)`` (``ctx`` the
-    batch's own; a message may bring another, e.g. per SQS receive count). The current
-    invocation is set once; each message only swaps its event and context on it, so log lines
-    and ``pf.publish`` see each message as its own (and lines the adapter writes after a
-    message, about its redelivery, still name it). That is most of what a batch of small
-    messages costs: building and entering an invocation per message doubled it. Async handlers
-    get an invocation of their own per message, as tasks they start may outlive the message.
-    """
-
-    __slots__ = ("_call", "_cold", "_filtered", "_invocation", "_token", "app", "fn")
-
-    def __init__(self, app: App, fn: Function, ctx: Context) -> None:
-        self.app = app
-        self.fn = fn
-        self._call = fn.call
-        self._filtered = isinstance(fn.trigger, _FILTERED)
-        self._cold = _cold()
-        self._invocation = Invocation(app, fn, ctx, None, self._cold)
-        self._token: Token[Invocation | None] | None = None
-
-    def __enter__(self) -> Batch:
-        self._token = _current.set(self._invocation)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self._token is not None:
-            _current.reset(self._token)
-            self._token = None
-
-    def run(self, event: CloudEvent, ctx: Context) -> Outcome:
-        """Run the function on one message of the batch; always returns an ``Outcome``."""
-        fn = self.fn
-        if fn.is_async or self._token is None:
-            return run_event(self.app, fn, event, ctx)
-        if self._filtered and _skips(fn, event):
-            return OK
-        invocation = self._invocation
-        invocation.event = event
-        invocation.ctx = ctx
-        invocation._trace = None
-        invocation.cold_start = self._cold
-        self._cold = False
-        observation = _observe.begin(invocation)
-        try:
-            self._call(event, ctx)
-            outcome = OK
-        except Exception as exc:
-            outcome = _failure(ctx, exc)
-        if observation is not None:
-            observation.end(outcome.error)
-        return outcome
-
-    def undecodable(
-        self, ctx: Context, error: BaseException, message: str = "could not decode message"
-    ) -> Outcome:
-        """Log a message that could not be decoded (so no event to name) and fail it for good:
-        the same bytes will not decode on a retry either."""
-        invocation = self._invocation
-        invocation.event = None
-        invocation.ctx = ctx
-        invocation._trace = None
-        Logger(current_log_fields(ctx)).exception(message, exc=error)
-        return Outcome(False, error, False)
-
-
-def dispatch_batch(
-    app: App,
-    function: str,
-    items: Sequence[Callable[[], CloudEvent]],
-    ctx_for: Callable[[int], Context],
-) -> list[Outcome]:
-    """Run a batch: one decode thunk per native record, one outcome per record, in order.
-
-    A record that cannot be decoded fails alone (not retryable: the same bytes will not decode
-    next time either); the others run.
-    """
-    try:
-        fn = app.function(function)
-    except PortableFnError as exc:
-        return [Outcome(False, exc, False) for _ in items]
-    outcomes: list[Outcome] = []
-    append = outcomes.append
-    if not items:
-        return outcomes
-    with Batch(app, fn, ctx_for(0)) as batch:
-        for index, item in enumerate(items):
-            try:
-                event = item()
-            except PortableFnError as exc:
-                append(batch.undecodable(ctx_for(index), exc))
-                continue
-            append(batch.run(event, ctx_for(index)))
-    return outcomes

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.log import Logger
 
 if TYPE_CHECKING:
-    from portable_fn._dispatch import Invocation
+    from portable_fn._invocation import Invocation
 
 _metrics_on: bool | None = None
 

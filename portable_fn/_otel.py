@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from portable_fn._dispatch import Invocation
+    from portable_fn._invocation import Invocation
 
 _FAAS_TRIGGER = {
     "http": "http",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from portable_fn import _observe, _trace
-from portable_fn._dispatch import current
+from portable_fn._invocation import current
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, ExtensionValue
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from portable_fn._batch import Batch, dispatch_batch
 from portable_fn._dispatch import (
     OK,
-    Batch,
     Outcome,
-    dispatch_batch,
     dispatch_event,
     dispatch_event_async,
     dispatch_http,

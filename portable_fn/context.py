@@ -59,7 +59,7 @@ class Context(Value):
     def trace_id(self) -> str | None:
         """The W3C trace id of this invocation: inside a dispatch, the one worked out from the
         incoming request or event (or started there); else that of ``traceparent``."""
-        from portable_fn._dispatch import current
+        from portable_fn._invocation import current
 
         invocation = current()
         if invocation is not None and invocation.ctx is self:
@@ -71,7 +71,7 @@ class Context(Value):
     @property
     def logger(self) -> Logger:
         """A JSON-lines logger bound to this invocation (and its event, inside a dispatch)."""
-        from portable_fn._dispatch import current_log_fields
+        from portable_fn._invocation import current_log_fields
 
         return Logger(current_log_fields(self))
 

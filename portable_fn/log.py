@@ -168,7 +168,7 @@ class _InvocationLogger(_Levels):
     __slots__ = ()
 
     def _bound(self) -> Logger:
-        from portable_fn._dispatch import current_log_fields
+        from portable_fn._invocation import current_log_fields
 
         return Logger(current_log_fields())
 

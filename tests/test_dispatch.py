@@ -226,7 +226,7 @@ def test_batch_log_lines_name_each_message_and_only_the_first_is_cold(
     """Batch sets the invocation once and swaps the message on it: every log line must still
     name the message it is about, a decode failure must name none, and the invocation is
     current only inside the ``with``."""
-    from portable_fn import _dispatch
+    from portable_fn import _invocation
     from portable_fn.adapter import Batch
 
     app = pf.App("shop")
@@ -238,12 +238,12 @@ def test_batch_log_lines_name_each_message_and_only_the_first_is_cold(
             raise ValueError("one")
 
     events = [make_event(i) for i in range(3)]
-    _dispatch._invoked = False  # this process's next invocation is its cold start
+    _invocation._invoked = False  # this process's next invocation is its cold start
     with Batch(app, app.function("work"), ctx("work")) as batch:
         outcomes = [batch.run(event, ctx("work")) for event in events]
         decode = EventDecodeError("bad", provider="test", trigger="queue", field="body")
         undecodable = batch.undecodable(ctx("work"), decode)
-    assert _dispatch.current() is None
+    assert _invocation.current() is None
     assert [o.ok for o in outcomes] == [True, False, True] and outcomes[1].retryable
     assert not undecodable.ok and not undecodable.retryable
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

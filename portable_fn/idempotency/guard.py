@@ -41,7 +41,7 @@ def digest(*parts: str) -> str:
 
 def begin(ctx: Context, raw_key: str) -> tuple[Store, str, str]:
     """Resolve the store; return it, the namespaced key and this attempt's token."""
-    from portable_fn._dispatch import current
+    from portable_fn._invocation import current
 
     invocation = current()
     if invocation is None:
@@ -62,7 +62,7 @@ def lease(store: Store, ctx: Context) -> float:
 
 
 def log(ctx: Context, message: str, **fields: Any) -> None:
-    from portable_fn._dispatch import current_log_fields
+    from portable_fn._invocation import current_log_fields
     from portable_fn.log import Logger
 
     Logger(current_log_fields(ctx)).info(message, **fields)
@@ -75,7 +75,7 @@ def finish(store: Store, ctx: Context, key: str, token: str, result: bytes | Non
     except Exception as exc:
         # The handler's effect happened: failing now would redeliver and repeat it once the
         # lease ends. Acknowledge, and say that the record could not be written.
-        from portable_fn._dispatch import current_log_fields
+        from portable_fn._invocation import current_log_fields
         from portable_fn.log import Logger
 
         Logger(current_log_fields(ctx)).exception(
@@ -87,7 +87,7 @@ def abandon(store: Store, ctx: Context, key: str, token: str) -> None:
     try:
         store.release(key, token)
     except Exception as exc:  # the lease still ends on time: a retry waits, nothing is lost
-        from portable_fn._dispatch import current_log_fields
+        from portable_fn._invocation import current_log_fields
         from portable_fn.log import Logger
 
         Logger(current_log_fields(ctx)).exception("could not release idempotency key", exc=exc)

@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The invocation in progress: what ``pf.publish``, loggers and ``ctx.trace_id`` read.
+
+The dispatcher makes each invocation current in a context variable for the length of the
+handler's run (a ``Batch`` once per native batch, swapping the message on it). Its trace and
+correlation id are worked out on first use, so an invocation that neither logs nor publishes
+pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from portable_fn import _trace
+
+if TYPE_CHECKING:
+    from portable_fn.app import App, Function
+    from portable_fn.context import Context
+    from portable_fn.events import CloudEvent
+    from portable_fn.http import Request
+
+__all__ = ["Invocation", "current", "current_log_fields"]
+
+
+class Invocation:
+    """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
+
+    __slots__ = ("_trace", "app", "cold_start", "ctx", "event", "function", "request")
+
+    def __init__(
+        self,
+        app: App,
+        function: Function,
+        ctx: Context,
+        event: CloudEvent | None,
+        cold_start: bool,
+        request: Request | None = None,
+    ) -> None:
+        self.app = app
+        self.function = function
+        self.ctx = ctx
+        self.event = event
+        self.cold_start = cold_start
+        self.request = request
+        self._trace: str | None = None
+
+    @property
+    def traceparent(self) -> str:
+        """This invocation's W3C traceparent, worked out on first use (a log line or a publish)
+        so invocations that need neither pay nothing."""
+        if self._trace is None:
+            self._trace = _incoming_trace(self) or _trace.new_traceparent()
+        return self._trace
+
+    @property
+    def trace_id(self) -> str:
+        # Every traceparent held here was parsed or built as version 00: the id is at 3..35.
+        return self.traceparent[3:35]
+
+    @property
+    def correlation_id(self) -> str:
+        """The event's ``correlationid`` extension, the request's ``X-Correlation-Id`` or
+        ``X-Request-Id``, else the trace id: one id to search every hop's logs by."""
+        if self.event is not None:
+            value = self.event.extensions.get("correlationid")
+            if isinstance(value, str) and value:
+                return value
+        if self.request is not None:
+            headers = self.request.headers
+            found = headers.get("x-correlation-id") or headers.get("x-request-id")
+            if found:
+                return found
+        return self.trace_id
+
+
+def _incoming_trace(invocation: Invocation) -> str | None:
+    """The trace this invocation continues, most specific first: the event's own
+    ``traceparent`` (what portable-fn propagated end to end), the request's W3C header, what the
+    adapter found natively (``ctx.traceparent``), the platforms' own headers, and Lambda's
+    per-invocation ``_X_AMZN_TRACE_ID``."""
+    event = invocation.event
+    if event is not None:
+        value = event.extensions.get("traceparent")
+        found = _trace.normalized(value) if isinstance(value, str) else None
+        if found:
+            return found
+    request = invocation.request
+    if request is not None:
+        found = _trace.normalized(request.headers.get("traceparent"))
+        if found:
+            return found
+    found = _trace.normalized(invocation.ctx.traceparent)
+    if found:
+        return found
+    if request is not None:
+        headers = request.headers
+        found = _trace.from_xray(headers.get("x-amzn-trace-id")) or _trace.from_cloud_trace(
+            headers.get("x-cloud-trace-context")
+        )
+        if found:
+            return found
+    return _trace.from_xray(os.environ.get("_X_AMZN_TRACE_ID"))
+
+
+_current: ContextVar[Invocation | None] = ContextVar("portable_fn_invocation", default=None)
+_invoked = False  # per process: the first invocation is the cold start
+
+
+def current() -> Invocation | None:
+    """The invocation running in this context, or None outside one."""
+    return _current.get()
+
+
+def _cold() -> bool:
+    global _invoked
+    if _invoked:
+        return False
+    _invoked = True
+    return True
+
+
+def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
+    """The fields every log line of an invocation carries (``ctx`` defaults to the current)."""
+    invocation = _current.get()
+    if ctx is None:
+        if invocation is None:
+            return {}
+        ctx = invocation.ctx
+    own = invocation is not None and invocation.ctx is ctx
+    fields: dict[str, Any] = {
+        # The routed function's name: an adapter serving many routes from one entry builds the
+        # context before it knows which function the request reaches.
+        "function": invocation.function.name if own and invocation else ctx.function_name,
+        "provider": ctx.provider,
+        "invocation_id": ctx.invocation_id,
+    }
+    if invocation is not None and own:
+        fields["cold_start"] = invocation.cold_start
+        event = invocation.event
+        if event is not None:
+            fields["event_id"] = event.id
+            fields["event_type"] = event.type
+        fields["correlation_id"] = invocation.correlation_id
+        fields["trace_id"] = invocation.trace_id
+    elif ctx.trace_id is not None:
+        fields["trace_id"] = fields["correlation_id"] = ctx.trace_id
+    return fields
