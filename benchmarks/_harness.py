@@ -9,6 +9,7 @@ rounds, timeit, medians, ratios taken within a round).
 from __future__ import annotations
 
 import gc
+import os
 import random
 import statistics
 import subprocess
@@ -71,6 +72,13 @@ def import_cost(
     """
     names = ["(bare)", *statements]
     code = {"(bare)": "pass", **statements}
+    # One warm-up run each, free to write bytecode: with PYTHONDONTWRITEBYTECODE set (as on
+    # some machines) every run would otherwise compile whatever changed since the last .pyc,
+    # and the table would time the compiler. (A statement can still opt out itself, as the
+    # "no .pyc" variants do with sys.dont_write_bytecode.)
+    writable = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for statement in statements.values():
+        subprocess.run([python, "-c", statement], check=True, env=writable)
     times: dict[str, list[float]] = {name: [] for name in names}
     rng = random.Random(0)
     for _ in range(runs):
