@@ -8,7 +8,7 @@ from contextvars import Token
 from typing import TYPE_CHECKING
 
 from portable_fn import _observe
-from portable_fn._dispatch import _FILTERED, OK, Outcome, _failure, _skips, run_event
+from portable_fn._dispatch import _FILTERED, OK, Outcome, _failure, _run, _skips
 from portable_fn._invocation import Invocation, _cold, _current, current_log_fields
 from portable_fn.errors import PortableFnError
 from portable_fn.log import Logger
@@ -58,16 +58,17 @@ class Batch:
     def run(self, event: CloudEvent, ctx: Context) -> Outcome:
         """Run the function on one message of the batch; always returns an ``Outcome``."""
         fn = self.fn
-        if fn.is_async or self._token is None:
-            return run_event(self.app, fn, event, ctx)
         if self._filtered and _skips(fn, event):
             return OK
+        cold = self._cold  # taken from the process when the batch began: hand it on once
+        self._cold = False
+        if fn.is_async or self._token is None:
+            return _run(self.app, fn, event, ctx, cold)
         invocation = self._invocation
         invocation.event = event
         invocation.ctx = ctx
         invocation._trace = None
-        invocation.cold_start = self._cold
-        self._cold = False
+        invocation.cold_start = cold
         observation = _observe.begin(invocation)
         try:
             self._call(event, ctx)

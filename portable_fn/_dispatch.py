@@ -252,7 +252,12 @@ def run_event(app: App, fn: Function, event: CloudEvent, ctx: Context) -> Outcom
     message, having resolved ``app.function(name)`` once for the whole batch."""
     if isinstance(fn.trigger, _FILTERED) and _skips(fn, event):
         return OK
-    invocation = Invocation(app, fn, ctx, event, _cold())
+    return _run(app, fn, event, ctx, _cold())
+
+
+def _run(app: App, fn: Function, event: CloudEvent, ctx: Context, cold: bool) -> Outcome:
+    """``run_event`` past the filter, its cold start known (a ``Batch`` took it already)."""
+    invocation = Invocation(app, fn, ctx, event, cold)
     token = _current.set(invocation)
     observation = _observe.begin(invocation)
     try:

@@ -283,6 +283,27 @@ def test_batch_runs_async_and_filtered_functions_like_run_event() -> None:
     assert seen == ["a", "com.example.paid"]
 
 
+def test_batch_of_an_async_function_keeps_its_cold_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Async handlers run through run_event per message: the batch must not use up the cold
+    start before the first message reaches it."""
+    from portable_fn import _invocation
+    from portable_fn.adapter import Batch
+
+    app = pf.App("shop")
+
+    @app.queue("jobs")
+    async def work(event: pf.CloudEvent) -> None:
+        pf.logger.info("working", n=event.data)
+
+    _invocation._invoked = False  # this process's next invocation is its cold start
+    with Batch(app, app.function("work"), ctx("work")) as batch:
+        assert all(batch.run(make_event(i), ctx("work")).ok for i in range(2))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["cold_start"] for line in lines if line["message"] == "working"] == [True, False]
+
+
 def test_context_remaining_time_and_trace() -> None:
     import time
 
