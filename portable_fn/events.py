@@ -281,7 +281,7 @@ def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]
         return data.encode("utf-8"), content_type or "text/plain; charset=utf-8"
     try:
         body = _dumps(data).encode("utf-8")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: data in itself
         raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
     return body, content_type or "application/json"
 
@@ -392,7 +392,7 @@ def to_json(event: CloudEvent) -> bytes:
     """Structured-mode JSON bytes."""
     try:
         return _dumps(to_dict(event)).encode("utf-8")
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: data in itself
         raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
 
 

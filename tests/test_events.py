@@ -220,6 +220,18 @@ def test_data_codec() -> None:
         encode_data({"a": object()}, None)
 
 
+def test_data_that_contains_itself_is_an_invalid_event() -> None:
+    """The shared encoder has no circular-reference check: the error must still be the
+    attribute-naming one, as it was with json's ``ValueError``."""
+    data: dict[str, object] = {}
+    data["self"] = data
+    with pytest.raises(InvalidCloudEventError) as info:
+        encode_data(data, None)
+    assert info.value.attribute == "data"
+    with pytest.raises(InvalidCloudEventError):
+        to_json(event().replace(data=[data]))
+
+
 def test_sniff_structured() -> None:
     original = event()
     assert sniff_structured(to_json(original)) == original
