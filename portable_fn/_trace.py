@@ -89,7 +89,7 @@ def from_cloud_trace(header: str | None) -> str | None:
     trace_id, rest = header.split("/", 1)
     span_text, _, options = rest.partition(";")
     trace_id = trace_id.lower()
-    if not _is_hex(trace_id, 32) or not span_text.isdigit():
+    if not _is_hex(trace_id, 32) or not (span_text.isascii() and span_text.isdigit()):
         return None
     span = f"{int(span_text) & 0xFFFFFFFFFFFFFFFF:016x}"
     if span == "0" * 16:

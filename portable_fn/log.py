@@ -24,8 +24,7 @@ LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _threshold: int | None = None
 _stream: TextIO | None = None  # None: sys.stdout at write time (the runtime may replace it)
 _project: str | None = None
-_second = -1
-_second_text = ""
+_second: tuple[int, str] = (-1, "")
 # ASCII output: the C fast path, and safe in every log pipeline (JSON readers undo the escapes).
 _encode = _json.encoder(str, ascii_only=True)
 
@@ -52,11 +51,12 @@ def set_stream(stream: TextIO | None) -> None:
 
 
 def _timestamp(now: float) -> str:
-    global _second, _second_text
+    global _second
     seconds = int(now)
-    if seconds != _second:  # strftime once a second, not once a line
-        _second, _second_text = seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
-    return f"{_second_text}.{int((now - seconds) * 1000):03d}Z"
+    cached = _second  # one tuple, read and replaced whole: threads never see half of it
+    if cached[0] != seconds:  # strftime once a second, not once a line
+        cached = _second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{cached[1]}.{int((now - seconds) * 1000):03d}Z"
 
 
 def _gcp_project() -> str:

@@ -250,3 +250,11 @@ def test_lambda_trace_env_is_the_last_fallback(
     first, second = lines(capsys)
     assert first["trace_id"] == "5759e988bd862e3fe1be46a994272793"
     assert second["trace_id"] == TRACE_ID  # what portable-fn propagated wins
+
+
+def test_cloud_trace_header_span_must_be_ascii_digits() -> None:
+    """``X-Cloud-Trace-Context: TRACE/SPAN;o=1``: a span of non-ASCII digits ("²" is a digit
+    to str.isdigit, not to int) is no trace, rather than an error when the trace is read."""
+    trace = "105445aa7843bc8bf206b12000100000"
+    assert _trace.from_cloud_trace(f"{trace}/\u00b2;o=1") is None
+    assert _trace.from_cloud_trace(f"{trace}/1;o=1") == f"00-{trace}-0000000000000001-01"
