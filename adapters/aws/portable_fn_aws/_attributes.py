@@ -29,7 +29,7 @@ from portable_fn_aws._common import decode_error, text_payload
 
 __all__ = ["carries_event", "from_attributes"]
 
-_STRUCTURED = "application/cloudevents"
+_STRUCTURED = "application/cloudevents+json"
 
 
 def carries_event(attributes: Any) -> bool:
@@ -41,6 +41,8 @@ def carries_event(attributes: Any) -> bool:
         return False
     if "ce-specversion" in attributes or "ce_specversion" in attributes:
         return True
+    # Structured mode only: batch mode (application/cloudevents-batch+json) has no place in
+    # a message that is one event, so such a message stays a plain one (its JSON array body).
     content_type = _value(attributes.get("content-type"))
     return content_type is not None and content_type.lower().startswith(_STRUCTURED)
 

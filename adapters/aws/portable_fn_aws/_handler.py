@@ -64,9 +64,9 @@ def _build(app: App, name: str, trigger: Any) -> Handler:
 class LambdaInvocation(Context, view=True):
     """The portable ``Context`` of one Lambda invocation, read from the runtime's context object.
 
-    Built on every invocation (every SQS receive count), so only the four slots that vary are
-    set; the request id and the deadline are read from the runtime's LambdaContext when asked
-    (awslambdaric keeps the deadline it was handed, ``_epoch_deadline_time_in_ms``).
+    Built on every invocation (every SQS receive count), so only the slots that vary are set
+    (the deadline read from awslambdaric's ``_epoch_deadline_time_in_ms``, the one it was
+    handed); the request id is read from the runtime's LambdaContext when asked.
     https://docs.aws.amazon.com/lambda/latest/dg/python-context.html
     """
 
@@ -77,20 +77,11 @@ class LambdaInvocation(Context, view=True):
     def invocation_id(self) -> str:
         return getattr(self.native_context, "aws_request_id", None) or "local"
 
-    @property  # type: ignore[misc]
-    def deadline(self) -> float | None:
-        context = self.native_context
-        try:
-            return float(context._epoch_deadline_time_in_ms) / 1000
-        except (AttributeError, TypeError, ValueError):
-            remaining = getattr(context, "get_remaining_time_in_millis", None)
-            return time.time() + remaining() / 1000 if remaining is not None else None
-
 
 _new = object.__new__
-_set_name, _set_attempt, _set_native, _set_native_context = (
+_set_name, _set_attempt, _set_deadline, _set_native, _set_native_context = (
     Context.__dict__[name].__set__
-    for name in ("function_name", "attempt", "native", "native_context")
+    for name in ("function_name", "attempt", "deadline", "native", "native_context")
 )
 
 
@@ -98,6 +89,19 @@ def context_for(name: str, context: Any, native: Any, attempt: int = 1) -> Conte
     ctx = _new(LambdaInvocation)
     _set_name(ctx, name)
     _set_attempt(ctx, attempt)
+    _set_deadline(ctx, _deadline(context))
     _set_native(ctx, native)
     _set_native_context(ctx, context)
     return ctx
+
+
+def _deadline(context: Any) -> float | None:
+    """The epoch second Lambda stops the invocation, fixed when the invocation starts."""
+    try:
+        return float(context._epoch_deadline_time_in_ms) / 1000
+    except (AttributeError, TypeError, ValueError):
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        try:
+            return time.time() + float(remaining()) / 1000 if remaining is not None else None
+        except (TypeError, ValueError):
+            return None

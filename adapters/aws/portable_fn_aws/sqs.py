@@ -60,6 +60,7 @@ class SqsMessage(CloudEvent, view=True):
         return None if sent is None else epoch_millis(sent, TRIGGER, "attributes.SentTimestamp")
 
 
+_MAX_MILLIS = 253_402_300_800_000  # 10000-01-01T00:00:00Z
 _new = object.__new__
 _set_id, _set_source, _set_content_type, _set_data = (
     CloudEvent.__dict__[name].__set__ for name in ("id", "source", "datacontenttype", "data")
@@ -118,8 +119,11 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
             return nested
     attributes = record.get("attributes") or {}
     sent = attributes.get("SentTimestamp") or None
+    # Checked now, converted when first read: digits, and at most 15 of them (epoch
+    # milliseconds up to the year 9999, datetime's last), so reading `time` cannot fail later.
     if sent is not None and not (
-        (type(sent) is str and sent.isdecimal()) or (type(sent) is int and sent >= 0)
+        (type(sent) is str and sent.isdecimal() and len(sent) <= 15)
+        or (type(sent) is int and 0 <= sent < _MAX_MILLIS)
     ):
         raise decode_error(
             TRIGGER, "attributes.SentTimestamp", f"not an epoch-milliseconds timestamp: {sent!r}"

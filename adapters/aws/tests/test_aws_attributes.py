@@ -222,3 +222,11 @@ def test_third_party_binary_events_through_sns_and_sqs(aws_env: dict[str, str], 
         "orders/42",
     )
     assert got.data == {"sku": "book", "qty": 2} and got.extensions["correlationid"] == "c-7"
+
+
+def test_a_batch_mode_content_type_alone_leaves_the_message_plain() -> None:
+    """Batch mode has no place in a one-event message: without ce-* attributes such a message
+    is an ordinary SQS message (its JSON array body as data), as before the binding existed."""
+    attributes = {"content-type": sqs_attribute("application/cloudevents-batch+json")}
+    (event,) = sqs.from_record(sqs_record('[{"a": 1}]', attributes))
+    assert event.type == "com.amazonaws.sqs.message" and event.data == [{"a": 1}]

@@ -328,6 +328,17 @@ def test_dynamodb_attribute_types() -> None:
             ),
             "attributes.SentTimestamp",
         ),
+        (  # digits, but past datetime's last year: refused now, not when .time is read
+            lambda: sqs.from_record(
+                {
+                    "body": "x",
+                    "messageId": "m",
+                    "eventSourceARN": "a",
+                    "attributes": {"SentTimestamp": "999999999999999999"},
+                }
+            ),
+            "attributes.SentTimestamp",
+        ),
         (lambda: sns.from_record({"EventSource": "aws:sns"}), "Sns"),
         (lambda: s3.from_record({"eventName": "ObjectCreated:Put", "s3": {}}), "bucket"),
         (lambda: kinesis.from_record({"kinesis": {"data": "!!"}}), "kinesis.data"),

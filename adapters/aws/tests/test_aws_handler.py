@@ -237,3 +237,23 @@ def test_publish_inside_a_handler_reaches_the_installed_publisher() -> None:
     assert out["statusCode"] == 202
     (published,) = recorder.sent
     assert published.name == "order-events" and published.event.data["sku"] == "book"
+
+
+def test_the_context_deadline_is_fixed_when_the_invocation_starts() -> None:
+    """A context object without awslambdaric's stored deadline (another runtime, a test) gives
+    a deadline from its remaining time, worked out once: reading it twice gives one answer."""
+    import time
+
+    from portable_fn_aws._handler import context_for
+
+    class Remaining:
+        aws_request_id = "r-1"
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 3_000
+
+    ctx = context_for("f", Remaining(), {})
+    first = ctx.deadline
+    time.sleep(0.01)
+    assert first is not None and ctx.deadline == first and ctx.invocation_id == "r-1"
+    assert context_for("f", None, {}).deadline is None
