@@ -33,6 +33,8 @@ class Batch:
     message, about its redelivery, still name it). That is most of what a batch of small
     messages costs: building and entering an invocation per message doubled it. Async handlers
     get an invocation of their own per message, as tasks they start may outlive the message.
+    A thread a sync handler starts with a copy of its context shares the batch's invocation:
+    what it logs after the handler returns names the message running then.
     """
 
     __slots__ = ("_call", "_cold", "_filtered", "_invocation", "_token", "app", "fn")
