@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from base64 import b64encode
 
+from portable_fn._memo import LastConverted
 from portable_fn.http import Headers, Response
 
 # content-type -> "may travel as UTF-8 text"; bounded because content types come from handlers.
 _TEXTUAL: dict[str, bool] = {}
 _TEXTUAL_MAX = 256
-# Identity cache of the last converted header map: handlers mostly return the core's shared
-# JSON header map, so its grouping is computed once, not per call.
-# One tuple swapped atomically, so concurrent callers never see a half-updated pair.
-_last: list[tuple[Headers | None, dict[str, list[str]]]] = [(None, {})]
+# Handlers mostly return the core's shared JSON header map: group it once, not per call.
+_grouped: LastConverted[Headers, dict[str, list[str]]] = LastConverted(Headers.to_multi)
 
 
 def textual(response: Response) -> bool:
@@ -54,9 +53,4 @@ def body_out(response: Response) -> tuple[str, bool]:
 
 def grouped(headers: Headers) -> dict[str, list[str]]:
     """Name -> values, names lower-cased, in first-seen order. Callers must not mutate it."""
-    cached, multi = _last[0]
-    if cached is headers:
-        return multi
-    multi = headers.to_multi()
-    _last[0] = (headers, multi)
-    return multi
+    return _grouped(headers, headers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from portable_fn._memo import LastConverted
 from portable_fn.http import Headers, QueryParams, Request, Response
 from portable_fn_aws._common import LazyQuery, body_bytes, decode_error
 from portable_fn_aws._http_out import encode_body, textual
@@ -57,35 +58,30 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
     )
 
 
-# The last response header map converted, with its v2 pieces: handlers mostly return the
-# core's shared JSON header map, so the conversion runs once, not per call. One tuple, swapped
-# atomically, so a concurrent caller never sees half an update.
-_Parts = tuple[Headers | None, dict[str, str], list[str] | None, bool | None]
-_last: list[_Parts] = [(None, {}, None, None)]
+_Parts = tuple[dict[str, str], list[str] | None, bool | None]
 
 
-def _parts(response: Response) -> _Parts:
-    headers = response.headers
-    last = _last[0]
-    if last[0] is headers:
-        return last
+def _convert(response: Response) -> _Parts:
+    """The v2 pieces of a response's header map: joined headers, cookies, and whether the body
+    travels as text (None without a content type: then it depends on the body, per call)."""
     joined: dict[str, str] = {}
     cookies: list[str] | None = None
-    for name, values in headers.to_multi().items():
+    for name, values in response.headers.to_multi().items():
         if name == "set-cookie":
             cookies = list(values)
         else:
             joined[name] = values[0] if len(values) == 1 else ", ".join(values)
-    # Without a content type, "textual" depends on the body: decided per call (None).
-    as_text = textual(response) if "content-type" in headers else None
-    parts = (headers, joined, cookies, as_text)
-    _last[0] = parts
-    return parts
+    as_text = textual(response) if "content-type" in response.headers else None
+    return joined, cookies, as_text
+
+
+# Handlers mostly return the core's shared JSON header map: its pieces are worked out once.
+_parts: LastConverted[Response, _Parts] = LastConverted(_convert)
 
 
 def from_response(response: Response, event: dict[str, Any] | None = None) -> dict[str, Any]:
     """Format 2.0: repeated headers comma-joined (RFC 9110 5.3), Set-Cookie as ``cookies``."""
-    _, joined, cookies, as_text = _parts(response)
+    joined, cookies, as_text = _parts(response.headers, response)
     if as_text is None:
         as_text = textual(response)
     body, is_b64 = encode_body(response.body, as_text)

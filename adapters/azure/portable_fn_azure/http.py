@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from portable_fn._memo import LastConverted
 from portable_fn.http import Headers, QueryParams, Request, Response
 
 if TYPE_CHECKING:
@@ -83,25 +84,17 @@ def to_native(resp: Response) -> func.HttpResponse:
     """
     import azure.functions as func
 
-    mimetype, extra = _parts(resp.headers)
+    mimetype, extra = _parts(resp.headers, resp.headers)
     native = func.HttpResponse(body=resp.body, status_code=resp.status, mimetype=mimetype)
     for name, value in extra:
         native.headers.add_header(name, value)
     return native
 
 
-# The last header map converted: handlers mostly return the core's shared JSON header map, so
-# the conversion runs once, not per call. One tuple, swapped whole (safe across threads).
-_last: list[tuple[Headers | None, str, list[tuple[str, str]]]] = [(None, "", [])]
-
-
-def _parts(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
+def _convert(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
     """``(mimetype, headers to add)``: the worker writes ``mimetype`` as the content type when
     the header is absent, so a bare non-text type needs no header of its own (text/* would gain
     "; charset=utf-8")."""
-    last = _last[0]
-    if last[0] is headers:
-        return last[1], last[2]
     content_type = headers.get("content-type")
     mimetype = (content_type or "application/octet-stream").split(";")[0].strip()
     implied = content_type == mimetype and not mimetype.startswith("text/")
@@ -110,5 +103,8 @@ def _parts(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
         for name, value in headers.items()
         if not (implied and name == "content-type")
     ]
-    _last[0] = (headers, mimetype, extra)
     return mimetype, extra
+
+
+# Handlers mostly return the core's shared JSON header map: converted once, not per call.
+_parts: LastConverted[Headers, tuple[str, list[tuple[str, str]]]] = LastConverted(_convert)
