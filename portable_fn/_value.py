@@ -20,6 +20,7 @@ compares, hashes, prints, pickles and ``replace``s as its base, so nothing downs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -133,3 +134,15 @@ class Value(metaclass=ValueMeta):
 
 def _rebuild(cls: type[Value], values: dict[str, Any]) -> Value:
     return cls(**values)
+
+
+def setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot setters of ``cls``'s own slots ``names`` (default: every field), looked up once.
+
+    A value's frozen ``__setattr__`` forbids assignment, and ``object.__setattr__`` by name is
+    slower: hot-path constructors (one value per message) and adapters' views set slots through
+    these. ``names`` must be slots ``cls`` itself defines (a view's fields live on its base).
+    """
+    fields: tuple[str, ...] = names or cls._fields  # type: ignore[attr-defined]
+    return tuple(cls.__dict__[name].__set__ for name in fields)
+

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
-from portable_fn._value import Value
+from portable_fn._value import Value, setters
 from portable_fn.log import Logger
 
-__all__ = ["Context"]
+__all__ = ["Context", "context_view"]
 
 
 class Context(Value):
@@ -76,8 +76,6 @@ class Context(Value):
         return Logger(current_log_fields(self))
 
 
-# Slot setters, looked up once: faster than object.__setattr__ by name, which the
-# frozen __setattr__ would otherwise force on every Context built.
 (
     _Context_provider,
     _Context_function_name,
@@ -87,6 +85,29 @@ class Context(Value):
     _Context_native,
     _Context_native_context,
     _Context_traceparent,
-) = (
-    Context.__dict__[name].__set__ for name in Context._fields
-)
+) = setters(Context)
+
+
+_C = TypeVar("_C", bound=Context)
+_new = object.__new__
+
+
+def context_view(
+    cls: type[_C],
+    function_name: str,
+    attempt: int,
+    deadline: float | None,
+    native: Any,
+    native_context: Any,
+) -> _C:
+    """An adapter's ``Context`` view (``class X(Context, view=True)``, whose class serves the
+    provider, the invocation id and the trace from the native context) with the fields that
+    vary per invocation set, unchecked: built once per invocation, on the hot path."""
+    ctx = _new(cls)
+    _Context_function_name(ctx, function_name)
+    _Context_attempt(ctx, attempt)
+    _Context_deadline(ctx, deadline)
+    _Context_native(ctx, native)
+    _Context_native_context(ctx, native_context)
+    return ctx
+

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from portable_fn import _json
-from portable_fn._value import Value
+from portable_fn._value import Value, setters
 from portable_fn.errors import InvalidCloudEventError
 
 __all__ = [
@@ -164,8 +164,6 @@ class CloudEvent(Value):
         return self.replace(extensions=merged)
 
 
-# Slot setters, looked up once: faster than object.__setattr__ by name, which the
-# frozen __setattr__ would otherwise force on every CloudEvent built.
 (
     _CloudEvent_id,
     _CloudEvent_source,
@@ -177,9 +175,7 @@ class CloudEvent(Value):
     _CloudEvent_time,
     _CloudEvent_data,
     _CloudEvent_extensions,
-) = (
-    CloudEvent.__dict__[name].__set__ for name in CloudEvent._fields
-)
+) = setters(CloudEvent)
 
 
 def _require_text(name: str, value: object) -> None:

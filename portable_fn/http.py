@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, TypeAlias, TypeVar
 
 from portable_fn import _json
-from portable_fn._value import Value
+from portable_fn._value import Value, setters
 from portable_fn.errors import BadRequest
 
 __all__ = ["Headers", "QueryParams", "Request", "Response", "to_response"]
@@ -232,8 +232,6 @@ class Request(Value):
         )
 
 
-# Slot setters, looked up once: faster than object.__setattr__ by name, which the
-# frozen __setattr__ would otherwise force on every Request built.
 (
     _Request_method,
     _Request_path,
@@ -242,9 +240,7 @@ class Request(Value):
     _Request_body,
     _Request_path_params,
     _Request_client_ip,
-) = (
-    Request.__dict__[name].__set__ for name in Request._fields
-)
+) = setters(Request)
 
 
 def _unquote_cookie(value: str) -> str:
@@ -331,10 +327,7 @@ class Response(Value):
         return media.startswith(_TEXTUAL) or media.endswith(("+json", "+xml"))
 
 
-# Slot setters, looked up once (see Request's).
-_Response_status, _Response_headers, _Response_body = (
-    Response.__dict__[name].__set__ for name in Response._fields
-)
+_Response_status, _Response_headers, _Response_body = setters(Response)
 
 
 def _with_type(headers: RawPairs | None, content_type: str) -> Headers:

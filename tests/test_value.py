@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from portable_fn._value import Value
+from portable_fn._value import Value, setters
 
 
 class Point(Value):
@@ -31,8 +31,10 @@ class LazyPoint(Point, view=True):
 
 def lazy(raw: dict[str, str]) -> LazyPoint:
     point = object.__new__(LazyPoint)
-    LazyPoint.__dict__["_raw"].__set__(point, raw)
-    Point.__dict__["tags"].__set__(point, MappingProxyType({"a": "b"}))
+    (set_raw,) = setters(LazyPoint, "_raw")
+    (set_tags,) = setters(Point, "tags")
+    set_raw(point, raw)
+    set_tags(point, MappingProxyType({"a": "b"}))
     return point
 
 

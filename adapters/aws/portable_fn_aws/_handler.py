@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Context
+from portable_fn.context import context_view
 from portable_fn.triggers import Http, Schedule, Storage, Stream
 from portable_fn_aws._common import PROVIDER
 
@@ -78,21 +79,8 @@ class LambdaInvocation(Context, view=True):
         return getattr(self.native_context, "aws_request_id", None) or "local"
 
 
-_new = object.__new__
-_set_name, _set_attempt, _set_deadline, _set_native, _set_native_context = (
-    Context.__dict__[name].__set__
-    for name in ("function_name", "attempt", "deadline", "native", "native_context")
-)
-
-
 def context_for(name: str, context: Any, native: Any, attempt: int = 1) -> Context:
-    ctx = _new(LambdaInvocation)
-    _set_name(ctx, name)
-    _set_attempt(ctx, attempt)
-    _set_deadline(ctx, _deadline(context))
-    _set_native(ctx, native)
-    _set_native_context(ctx, context)
-    return ctx
+    return context_view(LambdaInvocation, name, attempt, _deadline(context), native, context)
 
 
 def _deadline(context: Any) -> float | None:

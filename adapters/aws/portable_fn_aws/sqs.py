@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, TypedDict
 
 from portable_fn._json import loads
+from portable_fn._value import setters
 from portable_fn.events import SPECVERSION, CloudEvent
 from portable_fn_aws import _attributes, _nested
 from portable_fn_aws._common import decode_error, epoch_millis
@@ -62,10 +63,10 @@ class SqsMessage(CloudEvent, view=True):
 
 _MAX_MILLIS = 253_402_300_800_000  # 10000-01-01T00:00:00Z
 _new = object.__new__
-_set_id, _set_source, _set_content_type, _set_data = (
-    CloudEvent.__dict__[name].__set__ for name in ("id", "source", "datacontenttype", "data")
+_set_id, _set_source, _set_content_type, _set_data = setters(
+    CloudEvent, "id", "source", "datacontenttype", "data"
 )
-_set_sent = SqsMessage.__dict__["_sent"].__set__
+(_set_sent,) = setters(SqsMessage, "_sent")
 
 
 def matches_record(record: Any) -> bool:

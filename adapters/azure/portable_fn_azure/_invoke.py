@@ -20,6 +20,7 @@ from typing import Any
 
 from portable_fn.adapter import Context, Outcome, dispatch_event
 from portable_fn.app import App
+from portable_fn.context import context_view
 from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.log import Logger
@@ -51,23 +52,11 @@ class AzureInvocation(Context, view=True):
         return value if isinstance(value, str) and value else None
 
 
-_new = object.__new__
-_set_name, _set_attempt, _set_deadline, _set_native, _set_native_context = (
-    Context.__dict__[name].__set__
-    for name in ("function_name", "attempt", "deadline", "native", "native_context")
-)
-
-
 def context_for(
     function: str, native: Any, native_context: Any, *, attempt: int = 1
 ) -> Context:
-    ctx = _new(AzureInvocation)
-    _set_name(ctx, function)
-    _set_attempt(ctx, attempt)
-    _set_deadline(ctx, time.time() + FUNCTION_TIMEOUT)
-    _set_native(ctx, native)
-    _set_native_context(ctx, native_context)
-    return ctx
+    deadline = time.time() + FUNCTION_TIMEOUT
+    return context_view(AzureInvocation, function, attempt, deadline, native, native_context)
 
 
 def run_event(
