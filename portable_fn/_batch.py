@@ -7,8 +7,7 @@ from collections.abc import Callable, Sequence
 from contextvars import Token
 from typing import TYPE_CHECKING
 
-from portable_fn import _observe
-from portable_fn._dispatch import _FILTERED, OK, Outcome, _failure, _run, _skips
+from portable_fn._dispatch import _FILTERED, OK, Outcome, _call, _run, _skips
 from portable_fn._invocation import Invocation, _cold, _current, current_log_fields
 from portable_fn.errors import PortableFnError
 from portable_fn.log import Logger
@@ -37,12 +36,11 @@ class Batch:
     what it logs after the handler returns names the message running then.
     """
 
-    __slots__ = ("_call", "_cold", "_filtered", "_invocation", "_token", "app", "fn")
+    __slots__ = ("_cold", "_filtered", "_invocation", "_token", "app", "fn")
 
     def __init__(self, app: App, fn: Function, ctx: Context) -> None:
         self.app = app
         self.fn = fn
-        self._call = fn.call
         self._filtered = isinstance(fn.trigger, _FILTERED)
         self._cold = _cold()
         self._invocation = Invocation(app, fn, ctx, None, self._cold)
@@ -71,15 +69,7 @@ class Batch:
         invocation.ctx = ctx
         invocation._trace = None
         invocation.cold_start = cold
-        observation = _observe.begin(invocation)
-        try:
-            self._call(event, ctx)
-            outcome = OK
-        except Exception as exc:
-            outcome = _failure(ctx, exc)
-        if observation is not None:
-            observation.end(outcome.error)
-        return outcome
+        return _call(invocation, fn, event, ctx)
 
     def undecodable(
         self, ctx: Context, error: BaseException, message: str = "could not decode message"

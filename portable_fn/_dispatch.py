@@ -259,6 +259,14 @@ def _run(app: App, fn: Function, event: CloudEvent, ctx: Context, cold: bool) ->
     """``run_event`` past the filter, its cold start known (a ``Batch`` took it already)."""
     invocation = Invocation(app, fn, ctx, event, cold)
     token = _current.set(invocation)
+    try:
+        return _call(invocation, fn, event, ctx)
+    finally:
+        _current.reset(token)
+
+
+def _call(invocation: Invocation, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
+    """Call the handler under ``invocation`` (the current one), observed; never raises."""
     observation = _observe.begin(invocation)
     try:
         result = fn.call(event, ctx)
@@ -267,8 +275,6 @@ def _run(app: App, fn: Function, event: CloudEvent, ctx: Context, cold: bool) ->
         outcome = OK
     except Exception as exc:
         outcome = _failure(ctx, exc)
-    finally:
-        _current.reset(token)
     if observation is not None:
         observation.end(outcome.error)
     return outcome
