@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 import portable_fn as pf
+from portable_fn.adapter import Finding
 from portable_fn.triggers import Schedule
 from portable_fn_aws._schedule_expr import aws_expression
 from portable_fn_aws.adapter import adapter
@@ -24,14 +25,23 @@ def _template(folder: Path) -> dict[str, Any]:
     return yaml.safe_load((folder / "template.yaml").read_text())  # type: ignore[no-any-return]
 
 
-def test_cfn_lint_passes_with_no_errors_or_warnings(shop_package: Path) -> None:
+def _cfn_lint(template: Path) -> subprocess.CompletedProcess[str]:
     # cfn-lint's console entry point (it runs the SAM transform before linting).
     runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
-    result = subprocess.run(
-        [sys.executable, "-c", runner, str(shop_package / "template.yaml")],
-        capture_output=True,
-        text=True,
+    return subprocess.run(
+        [sys.executable, "-c", runner, str(template)], capture_output=True, text=True
     )
+
+
+def _package(app: pf.App, name: str, out: Path) -> list[Finding]:
+    """Package an app built in a test: the target imports it by reference, so the app is
+    published as this module's attribute ``name`` first."""
+    setattr(sys.modules[__name__], name, app)
+    return adapter.package(app, f"{__name__}:{name}", out)
+
+
+def test_cfn_lint_passes_with_no_errors_or_warnings(shop_package: Path) -> None:
+    result = _cfn_lint(shop_package / "template.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == ""
 
@@ -198,8 +208,7 @@ def test_idempotency_code_ships_only_when_a_function_uses_it(
     @app.queue("jobs", idempotent=True)
     def job(event: pf.CloudEvent) -> None: ...
 
-    sys.modules[__name__].idem_app = app  # type: ignore[attr-defined]
-    adapter.package(app, f"{__name__}:idem_app", tmp_path)
+    _package(app, "idem_app", tmp_path)
     names = zipfile.ZipFile(tmp_path / "app.zip").namelist()
     assert "portable_fn/idempotency/__init__.py" in names
 
@@ -215,8 +224,7 @@ def test_stream_codecs_ship_only_with_stream_functions(
     @app.stream("clicks")
     def clicked(event: pf.CloudEvent) -> None: ...
 
-    sys.modules[__name__].clicks_app = app  # type: ignore[attr-defined]
-    adapter.package(app, f"{__name__}:clicks_app", tmp_path)
+    _package(app, "clicks_app", tmp_path)
     names = zipfile.ZipFile(tmp_path / "app.zip").namelist()
     assert {"portable_fn_aws/_kpl.py", "portable_fn_aws/kinesis.py"} <= set(names)
 
@@ -317,14 +325,8 @@ def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
     @app.stream("clicks", batch_size=200, start="trim_horizon")
     def clicks(event: pf.CloudEvent) -> None: ...
 
-    sys.modules[__name__].every_app = app  # type: ignore[attr-defined]
-    adapter.package(app, f"{__name__}:every_app", tmp_path)
-    runner = "import sys; from cfnlint.runner import main; sys.exit(main())"
-    result = subprocess.run(
-        [sys.executable, "-c", runner, str(tmp_path / "template.yaml")],
-        capture_output=True,
-        text=True,
-    )
+    _package(app, "every_app", tmp_path)
+    result = _cfn_lint(tmp_path / "template.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
     resources = _template(tmp_path)["Resources"]
     assert resources["OrdersQueue"]["Properties"]["FifoQueue"] is True
