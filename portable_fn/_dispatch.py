@@ -225,10 +225,12 @@ def _skips(fn: Function, event: CloudEvent) -> bool:
     return False
 
 
+# Failures a retry cannot fix (a tuple: isinstance with a `|` union builds the union per call).
+_FINAL = (NonRetryable, UnprocessableEntity, EventDecodeError, InvalidCloudEventError)
+
+
 def _failure(ctx: Context, exc: Exception) -> Outcome:
-    retryable = not isinstance(
-        exc, NonRetryable | UnprocessableEntity | EventDecodeError | InvalidCloudEventError
-    )
+    retryable = not isinstance(exc, _FINAL)
     Logger(current_log_fields(ctx)).exception(
         "event handler failed" + ("" if retryable else " (not retryable)"), exc=exc
     )
@@ -272,12 +274,16 @@ def _call(invocation: Invocation, fn: Function, event: CloudEvent, ctx: Context)
         result = fn.call(event, ctx)
         if fn.is_async:
             run_sync(result)
-        outcome = OK
     except Exception as exc:
-        outcome = _failure(ctx, exc)
+        # Returned from here, never kept in a local: the exception's traceback holds this frame,
+        # and a local holding the outcome (so the exception) would make a cycle that only the
+        # garbage collector frees, a collection every few failed messages.
+        if observation is not None:
+            observation.end(exc)
+        return _failure(ctx, exc)
     if observation is not None:
-        observation.end(outcome.error)
-    return outcome
+        observation.end(None)
+    return OK
 
 
 async def dispatch_event_async(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from json import encoder as _encoder
 from typing import Any
 
-__all__ = ["encoder", "loads"]
+__all__ = ["encoder", "escape", "loads"]
 
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WHITESPACE = " \t\n\r"
@@ -39,6 +39,11 @@ def loads(text: str) -> Any:
 
 def _unserialisable(value: object) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def escape(*, ascii_only: bool = False) -> Callable[[str], str]:
+    """A string as a JSON string literal, quotes included (``encoder``'s own escaping)."""
+    return _encoder.encode_basestring_ascii if ascii_only else _encoder.encode_basestring
 
 
 def encoder(

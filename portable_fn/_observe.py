@@ -69,6 +69,12 @@ class Observation:
                           duration_ms)
 
 
+def idle() -> bool:
+    """Whether ``begin`` returns None whatever the invocation: no metrics, no OpenTelemetry
+    imported. A batch asks once instead of once a message."""
+    return not _metrics_enabled() and "opentelemetry.trace" not in sys.modules
+
+
 def begin(invocation: Invocation) -> Observation | None:
     """Start observing, or None (the common case) when nothing is configured."""
     if _metrics_on is False and "opentelemetry.trace" not in sys.modules:

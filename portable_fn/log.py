@@ -87,14 +87,27 @@ class _Levels:
         self.log("ERROR", message, **fields)
 
 
-class Logger(_Levels):
-    """A logger bound to fields that every line carries (function, invocation, event, trace)."""
+# Keys a line sets itself: bound fields named so are merged into a record instead (rare).
+_RESERVED = frozenset(("level", "severity", "message", "timestamp", "logging.googleapis.com/trace"))
+_HEADS = {level: f'{{"level":"{level}","severity":"{level}","message":' for level in LEVELS}
+_escape = _json.escape(ascii_only=True)
 
-    __slots__ = ("_fields", "_stream")
+
+class Logger(_Levels):
+    """A logger bound to fields that every line carries (function, invocation, event, trace).
+
+    A line is written from a template: the bound fields are encoded to JSON once per logger, on
+    its first line, and only the message, timestamp and the call's own fields per line. Python
+    3.11's C encoder spends about 0.2 µs per member, so encoding the whole record every time
+    was most of a line's cost.
+    """
+
+    __slots__ = ("_bound", "_fields", "_stream")
 
     def __init__(self, fields: Mapping[str, Any] | None = None, stream: TextIO | None = None):
         self._fields = dict(fields or {})
         self._stream = stream
+        self._bound: str | None = None  # the bound fields as JSON members, once encoded
 
     def bind(self, **fields: Any) -> Logger:
         """A logger with more fields bound."""
@@ -107,6 +120,38 @@ class Logger(_Levels):
     def log(self, level: str, message: str, /, **fields: Any) -> None:
         if LEVELS[level] < (_threshold if _threshold is not None else threshold()):
             return
+        self._write(level, message, "," + _encode(fields)[1:-1] if fields else "", fields)
+
+    def _write(self, level: str, message: str, members: str, fields: Mapping[str, Any]) -> None:
+        """One line: ``members`` are the call's own ``fields`` as JSON members (",..." or "")."""
+        fields_bound = self._fields
+        bound = self._bound
+        if bound is None:
+            bound = self._bound = (
+                "," + _encode(fields_bound)[1:-1]
+                if fields_bound and _RESERVED.isdisjoint(fields_bound)
+                else ""
+            )
+        project = _project if _project is not None else _gcp_project()
+        if (
+            (fields and not fields_bound.keys().isdisjoint(fields))
+            or (not bound and fields_bound)
+            or (project and fields_bound.get("trace_id"))
+        ):
+            line = _encode(self._record(level, message, project, fields))
+        else:
+            text = _escape(message) if type(message) is str else _encode(message)
+            stamp = _timestamp(time.time())
+            line = f'{_HEADS[level]}{text},"timestamp":"{stamp}"{bound}{members}}}'
+        stream = self._stream or _stream or sys.stdout
+        stream.write(line + "\n")
+        stream.flush()
+
+    def _record(
+        self, level: str, message: str, project: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The line as a record, when the template cannot serve: a call's field overriding a
+        bound one, bound fields named like the line's own, or Cloud Logging's trace field."""
         record: dict[str, Any] = {
             "level": level,
             "severity": level,  # Cloud Logging's name for it
@@ -114,26 +159,44 @@ class Logger(_Levels):
             "timestamp": _timestamp(time.time()),
             **self._fields,
         }
-        project = _project if _project is not None else _gcp_project()
         if project:
             trace = record.get("trace_id")
             if trace:
                 record["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace}"
-        if fields:
-            record.update(fields)
-        stream = self._stream or _stream or sys.stdout
-        stream.write(_encode(record) + "\n")
-        stream.flush()
+        record.update(fields)
+        return record
 
     def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
         """ERROR with the exception's type, message and traceback (in the log, never in a
         response)."""
+        if LEVELS["ERROR"] < (_threshold if _threshold is not None else threshold()):
+            return
         error = exc if exc is not None else sys.exc_info()[1]
-        if error is not None:
-            fields.setdefault("error_type", type(error).__name__)
-            fields.setdefault("error", str(error))
-            fields.setdefault("stack", _stack(error))
-        self.log("ERROR", message, **fields)
+        if error is None or fields:
+            if error is not None:
+                fields.setdefault("error_type", type(error).__name__)
+                fields.setdefault("error", _text(error))
+                fields.setdefault("stack", _stack(error))
+            self.log("ERROR", message, **fields)
+            return
+        # The usual call, an error and nothing else: its three members from a template.
+        error_type, text, stack = type(error).__name__, _text(error), _stack(error)
+        members = (
+            f',"error_type":{_escape(error_type)},"error":{_escape(text)},'
+            f'"stack":{_escape(stack)}'
+        )
+        self._write(
+            "ERROR", message, members, {"error_type": error_type, "error": text, "stack": stack}
+        )
+
+
+def _text(error: BaseException) -> str:
+    """``str(error)``, which runs the exception's own ``__str__``: one that fails must not
+    take the log line (and the failure it reports) with it."""
+    try:
+        return str(error)
+    except Exception:
+        return f"<{type(error).__name__}: str() failed>"
 
 
 def _stack(error: BaseException) -> str:
@@ -151,7 +214,7 @@ def _stack(error: BaseException) -> str:
             code = tb.tb_frame.f_code
             lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}\n')
             tb = tb.tb_next
-        lines.append(f"{type(current).__name__}: {current}\n")
+        lines.append(f"{type(current).__name__}: {_text(current)}\n")
         parts.append("".join(lines))
         cause = current.__cause__
         current = cause if cause is not None else (

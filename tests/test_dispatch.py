@@ -325,3 +325,37 @@ def test_retry_after_travels_as_a_header() -> None:
 
     response = dispatch_http(app, http_request("GET", "/busy"), ctx())
     assert (response.status, response.headers["retry-after"]) == (503, "3")
+
+
+def test_a_failed_message_leaves_no_reference_cycle() -> None:
+    """The outcome holds the exception, whose traceback holds the dispatcher's frame: if that
+    frame kept the outcome, every failure would be garbage only the cycle collector frees.
+    With the collector off, the exception must die as soon as the outcome is dropped."""
+    import gc
+
+    from portable_fn.adapter import Batch, run_event
+
+    freed: list[str] = []
+
+    class Tracked(Exception):
+        def __del__(self) -> None:
+            freed.append(str(self))
+
+    app = pf.App("shop")
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent) -> None:
+        raise Tracked(event.data)
+
+    fn = app.function("work")
+    gc.collect()
+    gc.disable()
+    try:
+        outcome = run_event(app, fn, make_event(1), ctx("work"))
+        assert not outcome.ok and isinstance(outcome.error, Tracked)
+        del outcome
+        with Batch(app, fn, ctx("work")) as batch:
+            assert not batch.run(make_event(2), ctx("work")).ok
+        assert freed == ["1", "2"]
+    finally:
+        gc.enable()

@@ -54,7 +54,10 @@ def sqs_batch(
     if not records:
         return sqs.batch_response(failed)
     first = context_for(fn.name, context, native, sqs.attempt(records[0]))
+    contexts[_receive_count(records[0])] = first
+    message = sqs.message
     with Batch(app, fn, first) as batch:
+        run = batch.run
         for record in records:
             attributes = record.get("attributes")
             if type(attributes) is dict:
@@ -75,16 +78,21 @@ def sqs_batch(
                 ctx = contexts[count] = context_for(fn.name, context, native, sqs.attempt(record))
             outcome: Outcome
             try:
-                decoded = sqs.from_record(record)
+                decoded = message(record, attributes)
             except (PortableFnError, *MALFORMED) as exc:
                 error = exc if isinstance(exc, PortableFnError) else malformed(sqs.TRIGGER, exc)
                 outcome = batch.undecodable(ctx, error, "could not decode SQS message")
             else:
-                outcome = OK
-                for event in decoded:  # almost always exactly one
-                    outcome = batch.run(event if adapt is None else adapt(event), ctx)
-                    if not outcome.ok:
-                        break
+                if not isinstance(decoded, list):  # one event: a plain message
+                    outcome = run(decoded if adapt is None else adapt(decoded), ctx)
+                    if outcome is OK:
+                        continue
+                else:  # what an envelope carried: almost always exactly one
+                    outcome = OK
+                    for event in decoded:
+                        outcome = run(event if adapt is None else adapt(event), ctx)
+                        if not outcome.ok:
+                            break
             if outcome.ok:
                 continue
             # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the
@@ -98,6 +106,13 @@ def sqs_batch(
             if group is not None:
                 failed_groups.add(group)
     return sqs.batch_response(failed)
+
+
+def _receive_count(record: dict[str, Any]) -> str:
+    """The key ``sqs_batch`` files a record's context under: its receive count as sent."""
+    attributes = record.get("attributes")
+    count = attributes.get("ApproximateReceiveCount") if type(attributes) is dict else None
+    return count if type(count) is str else str(count)
 
 
 def stream_batch(

@@ -39,34 +39,52 @@ class BatchResponse(TypedDict):
 
 
 class SqsMessage(CloudEvent, view=True):
-    """A standard-queue message as its CloudEvent, built for the per-message hot path.
+    """A standard-queue message with a JSON body as its CloudEvent, built for the per-message
+    hot path: two slots set per message, ``data`` and one tuple of what the record said.
 
-    ``id``, ``source``, ``datacontenttype`` and ``data`` are set from the record, checked as
-    they are read; the attributes every SQS message shares are class constants; ``time`` is
-    worked out from the SentTimestamp (checked to be digits when read) on first use, since
-    most handlers never ask. It equals, prints and pickles as the ``CloudEvent`` it stands for.
+    ``id``, ``source`` and ``time`` are read from that tuple (the messageId, eventSourceARN and
+    SentTimestamp, each checked when the record was decoded); ``time`` is converted on each read,
+    since most handlers never ask. The attributes every SQS message shares are class constants.
+    It equals, prints and pickles as the ``CloudEvent`` it stands for.
     """
 
-    __slots__ = ("_sent",)
-    _sent: str | int | None
+    __slots__ = ("_message",)
+    _message: tuple[str, str, str | int | None]
     specversion = SPECVERSION
     type = TYPE
+    datacontenttype = JSON
     dataschema = None
     subject = None
     extensions = MappingProxyType({})
 
     @property  # type: ignore[misc]
+    def id(self) -> str:
+        return self._message[0]
+
+    @property  # type: ignore[misc]
+    def source(self) -> str:
+        return self._message[1]
+
+    @property  # type: ignore[misc]
     def time(self) -> datetime | None:
-        sent = self._sent
+        sent = self._message[2]
         return None if sent is None else epoch_millis(sent, TRIGGER, "attributes.SentTimestamp")
+
+
+class SqsTextMessage(SqsMessage, view=True):
+    """``SqsMessage`` for a body that is not JSON: the text itself is the data."""
+
+    __slots__ = ()
+    datacontenttype = TEXT
 
 
 _MAX_MILLIS = 253_402_300_800_000  # 10000-01-01T00:00:00Z
 _new = object.__new__
-_set_id, _set_source, _set_content_type, _set_data = setters(
-    CloudEvent, "id", "source", "datacontenttype", "data"
-)
-(_set_sent,) = setters(SqsMessage, "_sent")
+(_set_data,) = setters(CloudEvent, "data")
+(_set_message,) = setters(SqsMessage, "_message")
+# Keys whose presence in a JSON body may mean an envelope (see _nested): one set test rules
+# out a plain payload, instead of _nested's five lookups.
+_ENVELOPE_KEYS = frozenset(("specversion", "Type", "Records", "Event", "detail-type"))
 
 
 def matches_record(record: Any) -> bool:
@@ -87,7 +105,16 @@ def group_id(record: dict[str, Any]) -> str | None:
 
 
 def from_record(record: dict[str, Any]) -> list[CloudEvent]:
-    # The hot path of every queue function: fields read once, no helper calls per field.
+    """The events one SQS record carries: one, or what an envelope in its body holds."""
+    attributes = record.get("attributes") if type(record) is dict else None
+    decoded = message(record, attributes)
+    return decoded if type(decoded) is list else [decoded]  # type: ignore[list-item]
+
+
+def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudEvent]:
+    """``from_record`` without the list for the one event of a plain message: the hot path of
+    every queue function, so each field is read once and no helper is called per field.
+    ``attributes`` is ``record.get("attributes")``, which the batch loop has read already."""
     try:
         body = record["body"]
         message_id = record["messageId"]
@@ -105,21 +132,13 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
     message_attributes = record.get("messageAttributes")
     if message_attributes and _attributes.carries_event(message_attributes):
         return [_attributes.from_attributes(message_attributes, body, TRIGGER)]
-    data: Any = body
-    content_type = TEXT
-    first = body[:1]
-    if first == "{" or first == "[":
-        try:
-            data = loads(body)
-            content_type = JSON
-        except ValueError:
-            pass  # not JSON after all: a text message
-    if type(data) is dict:
-        nested = _nested.from_object(data)
-        if nested is not None:
-            return nested
-    attributes = record.get("attributes") or {}
-    sent = attributes.get("SentTimestamp") or None
+    if not attributes:
+        sent = group = None
+    elif type(attributes) is dict:
+        sent = attributes.get("SentTimestamp") or None
+        group = attributes.get("MessageGroupId")
+    else:
+        raise decode_error(TRIGGER, "attributes", "must be an object")
     # Checked now, converted when first read: digits, and at most 15 of them (epoch
     # milliseconds up to the year 9999, datetime's last), so reading `time` cannot fail later.
     if sent is not None and not (
@@ -129,24 +148,29 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
         raise decode_error(
             TRIGGER, "attributes.SentTimestamp", f"not an epoch-milliseconds timestamp: {sent!r}"
         )
-    group = attributes.get("MessageGroupId")
-    if group:  # FIFO: the ordering attributes are extensions, validated as such
-        fifo = CloudEvent(
-            id=message_id,
-            source=source,
-            type=TYPE,
-            time=epoch_millis(sent, TRIGGER, "attributes.SentTimestamp") if sent else None,
-            datacontenttype=content_type,
-            data=data,
-        )
-        return [fifo.with_extensions(partitionkey=group, sequence=attributes.get("SequenceNumber"))]
-    event = _new(SqsMessage)
-    _set_id(event, message_id)
-    _set_source(event, source)
-    _set_content_type(event, content_type)
+    data: Any = body
+    event: CloudEvent
+    first = body[:1]
+    if first == "{" or first == "[":
+        try:
+            data = loads(body)
+        except ValueError:
+            event = _new(SqsTextMessage)  # not JSON after all: a text message
+        else:
+            if type(data) is dict and not _ENVELOPE_KEYS.isdisjoint(data):
+                nested = _nested.from_object(data)
+                if nested is not None:
+                    return nested
+            event = _new(SqsMessage)
+    else:
+        event = _new(SqsTextMessage)
     _set_data(event, data)
-    _set_sent(event, sent)
-    return [event]
+    _set_message(event, (message_id, source, sent))
+    if group:  # FIFO: the ordering attributes are extensions, validated as such
+        return event.with_extensions(
+            partitionkey=group, sequence=attributes.get("SequenceNumber")
+        )
+    return event
 
 
 def batch_response(failed_ids: list[str]) -> BatchResponse:

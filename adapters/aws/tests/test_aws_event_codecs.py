@@ -339,6 +339,12 @@ def test_dynamodb_attribute_types() -> None:
             ),
             "attributes.SentTimestamp",
         ),
+        (
+            lambda: sqs.from_record(
+                {"body": "x", "messageId": "m", "eventSourceARN": "a", "attributes": ["x"]}
+            ),
+            "attributes",
+        ),
         (lambda: sns.from_record({"EventSource": "aws:sns"}), "Sns"),
         (lambda: s3.from_record({"eventName": "ObjectCreated:Put", "s3": {}}), "bucket"),
         (lambda: kinesis.from_record({"kinesis": {"data": "!!"}}), "kinesis.data"),
@@ -389,3 +395,52 @@ def test_a_standard_queue_message_is_the_cloudevent_it_stands_for() -> None:
         view.id = "other"  # type: ignore[misc]
     (untimed,) = sqs.from_record({**record, "attributes": {}})
     assert untimed.time is None and untimed.extensions == {}
+
+
+def test_every_plain_sqs_body_shape_is_the_cloudevent_it_stands_for() -> None:
+    """Text bodies, bodies that only look like JSON, JSON that is not an object and FIFO
+    messages: each view equals the eagerly built event (content type, data, extensions)."""
+    base = {
+        "messageId": "m-1",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "attributes": {"SentTimestamp": "1545082649183"},
+    }
+    sent = datetime(2018, 12, 17, 21, 37, 29, 183000, tzinfo=timezone.utc)
+
+    def eager(data: Any, content_type: str, **extensions: Any) -> CloudEvent:
+        return CloudEvent(
+            id="m-1",
+            source="arn:aws:sqs:us-east-1:123456789012:q",
+            type="com.amazonaws.sqs.message",
+            time=sent,
+            datacontenttype=content_type,
+            data=data,
+            extensions=extensions,
+        )
+
+    text = "text/plain; charset=utf-8"
+    for body, data, content_type in [
+        ("plain words", "plain words", text),
+        ("{not json", "{not json", text),
+        ("[1, 2]", [1, 2], "application/json"),
+        ('{"Type": "not an SNS envelope"}', {"Type": "not an SNS envelope"}, "application/json"),
+        ("", "", text),
+    ]:
+        (event,) = sqs.from_record({**base, "body": body})
+        assert event == eager(data, content_type) and repr(event) == repr(
+            eager(data, content_type)
+        ), body
+    fifo = {
+        **base,
+        "body": '{"n": 1}',
+        "attributes": {
+            "SentTimestamp": "1545082649183",
+            "MessageGroupId": "g-1",
+            "SequenceNumber": "18849496460467696128",
+        },
+    }
+    (event,) = sqs.from_record(fifo)
+    assert event == eager(
+        {"n": 1}, "application/json", partitionkey="g-1", sequence="18849496460467696128"
+    )
