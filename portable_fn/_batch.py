@@ -8,10 +8,9 @@ from contextvars import Token
 from typing import TYPE_CHECKING
 
 from portable_fn import _observe
-from portable_fn._dispatch import _FILTERED, OK, Outcome, _call, _failure, _run, _skips
-from portable_fn._invocation import Invocation, _cold, _current, current_log_fields
+from portable_fn._dispatch import _FILTERED, OK, Outcome, _call, _failure, _log_error, _run, _skips
+from portable_fn._invocation import Invocation, _cold, _current
 from portable_fn.errors import PortableFnError
-from portable_fn.log import Logger
 
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
@@ -103,7 +102,7 @@ class Batch:
         invocation.event = None
         invocation.ctx = ctx
         invocation._trace = None
-        Logger(current_log_fields(ctx)).exception(message, exc=error)
+        _log_error(ctx, message, error)
         return Outcome(False, error, False)
 
 

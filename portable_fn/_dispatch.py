@@ -27,7 +27,7 @@ from portable_fn.errors import (
 )
 from portable_fn.events import CloudEvent
 from portable_fn.http import Request, Response, to_response
-from portable_fn.log import Logger
+from portable_fn.log import LEVELS, Logger, threshold
 from portable_fn.triggers import Event, Http, Storage
 
 if TYPE_CHECKING:
@@ -122,8 +122,15 @@ def _http_failure(ctx: Context, exc: Exception) -> Response:
     return _internal_error(ctx, exc)
 
 
+def _log_error(ctx: Context, message: str, exc: BaseException) -> None:
+    """An ERROR line with the invocation's fields, worked out only when ERROR lines are written
+    (a new trace id among them)."""
+    if LEVELS["ERROR"] >= threshold():
+        Logger(current_log_fields(ctx)).exception(message, exc=exc)
+
+
 def _internal_error(ctx: Context, exc: BaseException) -> Response:
-    Logger(current_log_fields(ctx)).exception("unhandled error in HTTP handler", exc=exc)
+    _log_error(ctx, "unhandled error in HTTP handler", exc)
     return Response.json({"error": {"status": 500, "message": "internal server error"}}, status=500)
 
 
@@ -231,9 +238,7 @@ _FINAL = (NonRetryable, UnprocessableEntity, EventDecodeError, InvalidCloudEvent
 
 def _failure(ctx: Context, exc: Exception) -> Outcome:
     retryable = not isinstance(exc, _FINAL)
-    Logger(current_log_fields(ctx)).exception(
-        "event handler failed" + ("" if retryable else " (not retryable)"), exc=exc
-    )
+    _log_error(ctx, "event handler failed" + ("" if retryable else " (not retryable)"), exc)
     return Outcome(False, exc, retryable)
 
 
