@@ -122,6 +122,15 @@ def _http_failure(ctx: Context, exc: Exception) -> Response:
     return _internal_error(ctx, exc)
 
 
+def _http_failed(
+    ctx: Context, exc: Exception, observation: _observe.Observation | None
+) -> Response:
+    response = _http_failure(ctx, exc)
+    if observation is not None:
+        observation.end(exc if response.status >= 500 else None, response.status)
+    return response
+
+
 def _log_error(ctx: Context, message: str, exc: BaseException) -> None:
     """An ERROR line with the invocation's fields, worked out only when ERROR lines are written
     (a new trace id among them)."""
@@ -163,18 +172,17 @@ def dispatch_http(
     except HTTPError as exc:
         return _error_response(exc)
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
-    error: Exception | None = None
     try:
         result = fn.call(request, ctx)
         if fn.is_async:
             result = run_sync(result)
         response = to_response(result)
     except Exception as exc:
-        error, response = exc, _http_failure(ctx, exc)
+        return _http_failed(ctx, exc, observation)  # not kept in a local: see _call
     finally:
         _current.reset(token)
     if observation is not None:
-        observation.end(error if response.status >= 500 else None, response.status)
+        observation.end(None, response.status)
     return response
 
 
@@ -192,7 +200,6 @@ async def dispatch_http_async(
     except HTTPError as exc:
         return _error_response(exc)
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
-    error: Exception | None = None
     try:
         if fn.is_async:
             result = await fn.call(request, ctx)
@@ -202,11 +209,11 @@ async def dispatch_http_async(
             result = fn.call(request, ctx)
         response = to_response(result)
     except Exception as exc:
-        error, response = exc, _http_failure(ctx, exc)
+        return _http_failed(ctx, exc, observation)  # not kept in a local: see _call
     finally:
         _current.reset(token)
     if observation is not None:
-        observation.end(error if response.status >= 500 else None, response.status)
+        observation.end(None, response.status)
     return response
 
 
@@ -314,11 +321,12 @@ async def dispatch_event_async(
             await offload(_bound(fn, event, ctx))
         else:
             fn.call(event, ctx)
-        outcome = OK
     except Exception as exc:
-        outcome = _failure(ctx, exc)
+        if observation is not None:
+            observation.end(exc)
+        return _failure(ctx, exc)  # not kept in a local: see _call
     finally:
         _current.reset(token)
     if observation is not None:
-        observation.end(outcome.error)
-    return outcome
+        observation.end(None)
+    return OK

@@ -347,6 +347,10 @@ def test_a_failed_message_leaves_no_reference_cycle() -> None:
     def work(event: pf.CloudEvent) -> None:
         raise Tracked(event.data)
 
+    @app.http("/boom")
+    def boom(req: pf.Request) -> None:
+        raise Tracked("http")
+
     fn = app.function("work")
     gc.collect()
     gc.disable()
@@ -356,6 +360,13 @@ def test_a_failed_message_leaves_no_reference_cycle() -> None:
         del outcome
         with Batch(app, fn, ctx("work")) as batch:
             assert not batch.run(make_event(2), ctx("work")).ok
-        assert freed == ["1", "2"]
+        outcome = asyncio.run(dispatch_event_async(app, "work", make_event(3), ctx("work")))
+        assert not outcome.ok
+        del outcome
+        assert dispatch_http(app, http_request("GET", "/boom"), ctx()).status == 500
+        assert asyncio.run(
+            dispatch_http_async(app, http_request("GET", "/boom"), ctx())
+        ).status == 500
+        assert freed == ["1", "2", "3", "http", "http"]
     finally:
         gc.enable()
