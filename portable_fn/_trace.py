@@ -62,11 +62,28 @@ def child(traceparent: str) -> str:
     return f"00-{trace_id}-{new_span_id()}-{flags}"
 
 
+_last_xray: tuple[str, str | None] = ("", None)
+
+
 def from_xray(header: str | None) -> str | None:
     """``Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1`` as a
-    traceparent (AWS X-Ray's header; the X-Ray trace id is the W3C one without its dashes)."""
+    traceparent (AWS X-Ray's header; the X-Ray trace id is the W3C one without its dashes).
+
+    The last header's conversion is kept: Lambda sets one per invocation in
+    ``_X_AMZN_TRACE_ID``, and every message of a batch that logs asks again (2.5 µs a parse).
+    """
+    global _last_xray
     if not header:
         return None
+    last = _last_xray  # one tuple, read and replaced whole: safe across threads
+    if last[0] == header:
+        return last[1]
+    converted = _parse_xray(header)
+    _last_xray = (header, converted)
+    return converted
+
+
+def _parse_xray(header: str) -> str | None:
     fields = dict(
         part.strip().split("=", 1) for part in header.split(";") if "=" in part
     )
