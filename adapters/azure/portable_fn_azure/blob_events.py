@@ -7,6 +7,13 @@ Payload: https://learn.microsoft.com/azure/event-grid/event-schema-blob-storage
 leading slash in Microsoft's own samples; data ``contentType``, ``contentLength``, ``eTag``,
 ``url``). The event keeps Event Grid's ``id``, ``type``, ``source`` and ``time`` (Event Grid is
 CloudEvents-native); ``subject`` becomes the key and ``data`` the portable storage payload.
+
+Two documented variants need care. ``eTag`` comes bare in older samples and quoted, as the HTTP
+header writes it, in current ones: the portable ``etag`` is the bare value, as on the blob
+trigger. Data Lake Storage Gen2 (``api`` ``CreateFile``) and SFTP (``SftpCreate``) raise
+BlobCreated for the empty file an upload starts with, then again when it is committed
+(``FlushWithClose``, ``SftpCommit``); Microsoft says to filter on the commit, so the placeholder is
+not a created object (acknowledged without running the handler).
 """
 
 from __future__ import annotations
@@ -17,13 +24,15 @@ from typing import Any, Literal
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, storage_data
 
-__all__ = ["ACTIONS", "parse_subject", "to_storage_event"]
+__all__ = ["ACTIONS", "bare_etag", "parse_subject", "to_storage_event"]
 
 ACTIONS: Mapping[str, Literal["created", "deleted"]] = {
     "Microsoft.Storage.BlobCreated": "created",
     "Microsoft.Storage.BlobDeleted": "deleted",
 }
 _PREFIX = "blobServices/default/containers/"
+# BlobCreated raised for the empty file an upload opens with; the commit event follows.
+_PLACEHOLDER_APIS = frozenset(("CreateFile", "SftpCreate"))
 
 
 def parse_subject(subject: str | None) -> tuple[str, str]:
@@ -51,6 +60,9 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
         return None
     container, key = parse_subject(event.subject)
     data: Mapping[str, Any] = event.data if isinstance(event.data, Mapping) else {}
+    api = data.get("api")
+    if action == "created" and isinstance(api, str) and api in _PLACEHOLDER_APIS:
+        return None
     size = data.get("contentLength")
     return event.replace(
         subject=key,
@@ -59,8 +71,16 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
             bucket=container,
             key=key,
             size=int(size) if isinstance(size, int | str) and str(size).isdigit() else None,
-            etag=data.get("eTag"),
+            etag=bare_etag(data.get("eTag")),
             action=action,
             content_type=data.get("contentType"),
         ),
     )
+
+
+def bare_etag(value: object) -> str | None:
+    """``0x8D4BCC2E4835CD0`` from ``"0x8D4BCC2E4835CD0"`` (quoted, as the ETag header carries it)
+    or from the bare value; None when there is none."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value.strip('"') or None

@@ -7,7 +7,8 @@ Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-st
 deletions need Event Grid (reported by ``findings``). The event uses Event Grid's
 ``Microsoft.Storage.BlobCreated`` type so a handler sees the same type on both paths; ``id`` is
 ``<container>/<name>@<etag>`` (the blob receipt the host keeps is per ETag, so one event per
-blob version).
+blob version). The size is read from ``Properties`` itself: the library's ``InputStream.length``
+turns a ``ContentLength`` of 0 into None.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, storage_data
+
+from portable_fn_azure.blob_events import bare_etag
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -36,10 +39,10 @@ def to_event(blob: func.InputStream) -> CloudEvent:
             trigger="blobTrigger", field="BlobTrigger",
         )
     props: Mapping[str, Any] = getattr(blob, "blob_properties", None) or {}
-    etag = props.get("ETag") or props.get("Etag")
-    etag = str(etag).strip('"') if etag else None
+    etag = bare_etag(props.get("ETag") or props.get("Etag"))
+    size = _size(props, blob.length)
     return CloudEvent(
-        id=f"{name}@{etag or blob.length}",
+        id=f"{name}@{etag or size}",
         source=f"/azure/storage/blobs/{container}",
         type=TYPE,
         subject=key,
@@ -48,12 +51,21 @@ def to_event(blob: func.InputStream) -> CloudEvent:
         data=storage_data(
             bucket=container,
             key=key,
-            size=blob.length,
+            size=size,
             etag=etag,
             action="created",
             content_type=props.get("ContentType"),
         ),
     )
+
+
+def _size(props: Mapping[str, Any], length: int | None) -> int | None:
+    # ContentLength (Azure.Storage.Blobs) or Length (the older SDK's BlobProperties).
+    for name in ("ContentLength", "Length"):
+        value = props.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return length
 
 
 def _modified(props: Mapping[str, Any]) -> datetime | None:

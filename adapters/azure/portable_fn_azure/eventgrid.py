@@ -8,12 +8,18 @@ a CloudEvents-schema delivery keeps every attribute and extension as sent, so an
 ``pf.publish``/``pf.emit`` sent arrives as itself. The Event Grid schema maps field for field
 (``topic``->source, ``eventType``->type, ``eventTime``->time, ``id``, ``subject``, ``data``;
 ``dataVersion`` and ``metadataVersion`` are dropped, as Event Grid's own schema conversion does).
+
+Extensions follow the CloudEvents JSON format
+(https://github.com/cloudevents/spec/blob/main/cloudevents/formats/json-format.md): a ``null``
+value is an absent attribute; a value of no CloudEvents type (an object, an array, a number with
+a fraction) is kept as its JSON text rather than refused, since Event Grid delivered it.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from typing import TYPE_CHECKING, Any, cast
 
@@ -75,7 +81,9 @@ def _from_cloudevent(native: func.CloudEvent) -> CloudEvent:
         datacontenttype=native.datacontenttype,
         dataschema=native.dataschema,
         data=data,
-        extensions={name: _extension_value(name, v) for name, v in extensions.items()},
+        extensions={
+            name: _extension_value(name, v) for name, v in extensions.items() if v is not None
+        },
     )
 
 
@@ -84,4 +92,5 @@ def _extension_value(name: str, value: Any) -> str | int | bool:
         raise InvalidCloudEventError(name, "extension names are lowercase letters and digits")
     if isinstance(value, bool | int | str):
         return value
-    return str(value)
+    # The library hands over parsed JSON, so this always serialises.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -5,7 +5,10 @@ Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-ht
 (the worker builds ``HttpRequest(method, url, headers, params, route_params, body)`` from the
 host's RpcHttp message). The host joins repeated request headers with ", " and keeps only the
 last value of a repeated query parameter in ``params``, so the query is re-read from the URL to
-keep every value. ``X-Forwarded-For`` carries ``ip:port`` on Azure.
+keep every value. The URL's path is percent-encoded (the host prints ASP.NET Core's ``PathString``
+into it: azure-functions-host ``GrpcMessageConversionExtensions.ToRpcHttp``), so it is decoded
+here, as the core contract and the other adapters do. ``X-Forwarded-For`` carries ``ip:port``
+on Azure.
 """
 
 from __future__ import annotations
@@ -57,7 +60,15 @@ def _split_url(url: str) -> tuple[str, str, str]:
     if start < 0:
         return "/", "", url.partition("?")[2]
     path, sep, query = url[start:].partition("?")
+    if "%" in path:  # rare: most paths are plain ASCII, and unquote is not free
+        path = _unquote(path)
     return path or "/", sep, query.partition("#")[0]
+
+
+def _unquote(path: str) -> str:
+    from urllib.parse import unquote  # on first use: urllib.parse is not loaded at cold start
+
+    return unquote(path)
 
 
 def client_ip(headers: Headers) -> str | None:

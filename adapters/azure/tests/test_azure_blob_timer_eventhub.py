@@ -90,3 +90,16 @@ def test_eventhub_function_runs_every_event_and_fails_the_batch_on_error(event: 
     with pytest.raises(RuntimeError):  # the retry policy reruns the batch
         worker.invoke(function_app(app), "telemetry", event("eventhub_many"))
     assert len(seen) == 3  # the others still ran
+
+
+def test_blob_trigger_empty_blob_has_size_zero(event: Any) -> None:
+    """An empty blob is ``size`` 0, as Event Grid's ``contentLength`` says for the same blob: the
+    library's ``InputStream.length`` reads ``Properties.ContentLength`` 0 as "unknown" (None).
+    https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger
+    (metadata ``Properties``)."""
+    doc = event("blob_trigger")
+    doc["data"] = {"type": "bytes", "base64": ""}
+    doc["metadata"]["Properties"]["ContentLength"] = 0
+    ce = blob_trigger.to_event(worker.decode(doc))
+    assert ce.data["size"] == 0
+    assert ce.id == "uploads/photos/cat.png@0x8D4BCC2E4835CD0"

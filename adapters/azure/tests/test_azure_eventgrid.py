@@ -131,3 +131,53 @@ def test_handler_failure_raises_so_event_grid_retries(event: Any) -> None:
 
     with pytest.raises(ConnectionError):
         worker.invoke(function_app(app), "paid", event("cloudevents_custom"))
+
+
+@pytest.mark.parametrize("name", ["cloudevents_blob_created_docs", "cloudevents_sftp_commit"])
+def test_a_quoted_blob_etag_is_the_same_etag_as_on_the_blob_trigger(event: Any, name: str) -> None:
+    """Microsoft's current samples quote ``data.eTag`` (``"\\"0x8D4BCC2E4835CD0\\""``), as the
+    HTTP ETag header does; the blob trigger's ``Properties.ETag`` is quoted too and loses its
+    quotes there. The portable ``etag`` is the bare value on both paths (and on S3 and GCS).
+    https://learn.microsoft.com/azure/event-grid/event-schema-blob-storage"""
+    ce = blob_events.to_storage_event(eventgrid.to_event(worker.decode(event(name))))
+    assert ce is not None
+    assert ce.data["etag"] == "0x8D4BCC2E4835CD0"
+
+
+@pytest.mark.parametrize("api", ["CreateFile", "SftpCreate"])
+def test_an_empty_placeholder_blob_is_not_a_created_object(event: Any, api: str) -> None:
+    """Data Lake Storage Gen2 (``CreateFile``) and SFTP (``SftpCreate``) raise BlobCreated for the
+    empty file first; the upload is complete at ``FlushWithClose`` / ``SftpCommit``, which Microsoft
+    says to filter on. The storage handler runs once, for the complete object.
+    https://learn.microsoft.com/azure/event-grid/event-schema-blob-storage
+    (sections "Data Lake Storage Gen 2 events" and "SFTP events")"""
+    app, seen = _storage_app()
+    native = function_app(app)
+    placeholder = event("eventgrid_adls_createfile")
+    placeholder["data"]["value"]["data"]["api"] = api
+    placeholder["data"]["value"]["subject"] = (
+        "/blobServices/default/containers/testcontainer/blobs/new-file.txt")
+    worker.invoke(native, "on_blob", placeholder)  # acknowledged, not run
+    assert seen == []
+    committed = event("cloudevents_sftp_commit")
+    worker.invoke(native, "on_blob", committed)
+    flushed = event("eventgrid_adls_createfile")
+    flushed["data"]["value"]["data"]["api"] = "FlushWithClose"
+    flushed["data"]["value"]["subject"] = placeholder["data"]["value"]["subject"]
+    worker.invoke(native, "on_blob", flushed)
+    assert [(e.data["key"], e.data["action"]) for e in seen] == [
+        ("new-file.txt", "created"), ("new-file.txt", "created")]
+
+
+def test_cloudevents_schema_null_and_structured_extensions() -> None:
+    """CloudEvents JSON format: a ``null`` attribute "MUST be treated as the equivalent of unset
+    or omitted" (https://github.com/cloudevents/spec/blob/main/cloudevents/formats/json-format.md);
+    an object-valued extension (not a CloudEvents type) is kept as its JSON text,
+    not as a Python repr. https://learn.microsoft.com/azure/event-grid/cloud-event-schema"""
+    doc = {"binding": "eventGridTrigger", "data": {"type": "json", "value": {
+        "specversion": "1.0", "type": "com.example.invoice.paid", "source": "/billing/invoices",
+        "id": "A234-1234-1234", "time": "2026-04-05T17:31:00Z", "tenant": None,
+        "routing": {"region": "eu", "tier": 1}, "data": {"invoice": 42}}}}
+    ce = eventgrid.to_event(worker.decode(doc))
+    assert "tenant" not in ce.extensions
+    assert ce.extensions["routing"] == '{"region":"eu","tier":1}'

@@ -146,3 +146,36 @@ def test_an_adapter_failure_is_a_json_500_not_a_bare_host_500() -> None:
     resp = worker.invoke(native, "echo", req)
     assert resp.status_code == 500
     assert json.loads(resp.get_body()) == {"error": {"status": 500, "message": "internal error"}}
+
+
+def _host_request(path_and_query: str, route_params: dict[str, str]) -> dict[str, Any]:
+    """An RpcHttp as the host builds it: ``Url`` is ``{scheme}://{Host}{Path}{QueryString}``,
+    and ASP.NET Core's ``PathString`` prints percent-encoded, while route values are decoded
+    (azure-functions-host src/WebJobs.Script.Grpc/MessageExtensions/
+    GrpcMessageConversionExtensions.cs, ``ToRpcHttp``)."""
+    return {"binding": "httpTrigger", "data": {"type": "http", "value": {
+        "method": "GET", "url": f"https://shop.azurewebsites.net{path_and_query}",
+        "headers": {"accept": "application/json"}, "query": {}, "params": route_params}}}
+
+
+def test_percent_encoded_path_is_decoded_like_every_other_provider() -> None:
+    """``Request.path`` is decoded (core contract; the AWS, GCP and Cloudflare adapters decode
+    it): a path parameter with a space or a non-ASCII character reaches the handler as the
+    character, not as ``%20`` / ``%E2%82%AC``.
+    https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger"""
+    app = App("files")
+    app.use_publisher(RecordingPublisher())
+
+    @app.http("/files/{name}", methods=["GET"])
+    def files(req: Any) -> dict[str, str]:
+        return {"path": req.path, "name": req.path_params["name"]}
+
+    native = function_app(app)
+    request = http_codec.to_request(worker.decode(
+        _host_request("/files/hello%20w%C3%B6rld.txt?v=%E2%82%AC", {"name": "hello wörld.txt"})))
+    assert request.path == "/files/hello wörld.txt"
+    assert request.query["v"] == "€"
+    resp = worker.invoke(native, "files", _host_request(
+        "/files/hello%20w%C3%B6rld.txt", {"name": "hello wörld.txt"}))
+    assert json.loads(resp.get_body()) == {"path": "/files/hello wörld.txt",
+                                           "name": "hello wörld.txt"}
