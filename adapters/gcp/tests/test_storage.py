@@ -84,6 +84,21 @@ def test_non_portable_actions_are_not_storage_events(kind: str) -> None:
     assert to_storage_event(native(kind, load("storage_simple_data.json"))) is None
 
 
+@pytest.mark.parametrize(("state", "action"), [("not_exists", "deleted"), ("exists", "created")])
+def test_legacy_object_change_reads_resource_state(state: str, action: str) -> None:
+    """functions-framework maps every 1st-gen ``object.change`` to ``finalized``; the data's
+    ``resourceState`` says whether the object was written or deleted.
+
+    Fixture: https://github.com/GoogleCloudPlatform/functions-framework-conformance/blob/main/events/generate/data/legacy_storage_change-legacy-input.json
+    """
+    data = {**load("legacy_storage_change.json")["data"], "resourceState": state}
+    event = to_storage_event(native("finalized", data))
+    assert event is not None
+    assert event.data["action"] == action
+    kind = "finalized" if action == "created" else "deleted"
+    assert event.type == f"google.cloud.storage.object.v1.{kind}"
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [

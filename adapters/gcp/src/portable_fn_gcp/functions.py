@@ -29,7 +29,7 @@ from portable_fn.errors import ConfigurationError, EventDecodeError
 from portable_fn.http import Response
 from portable_fn.triggers import Http, Schedule
 
-from portable_fn_gcp import http
+from portable_fn_gcp import http, tracing
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -79,7 +79,7 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
         raise ConfigurationError("HTTP routes are HTTP functions: use http_function", function=name)
     kind = function.trigger.kind
     # Event codecs load with the first event function, not with every HTTP-only main.py.
-    from portable_fn_gcp import native, route  # noqa: F401 - route is used by _run
+    from portable_fn_gcp import native, push, route  # noqa: F401 - route is used by _run
 
     def receive(cloud_event: Any) -> Any:
         request = _flask_request()
@@ -90,6 +90,7 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
                 )
             else:  # legacy/background or raw push bodies functions-framework converted
                 event = native.from_native(cloud_event, trigger=kind)
+                event = push.restore(event, push.read_body(request))
         except EventDecodeError as exc:
             _abort(_failure(400, f"malformed {kind} delivery: {exc}"))
         return _run(app, name, event, request, cloud_event)
@@ -135,6 +136,7 @@ def _context(name: str, request: Any, native_event: Any, attempt: int = 1) -> Co
         invocation_id=execution or os.urandom(8).hex(),
         attempt=attempt,
         native=native_event,
+        traceparent=tracing.delivery_traceparent(environ),
     )
 
 

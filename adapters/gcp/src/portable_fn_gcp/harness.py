@@ -24,6 +24,7 @@ from portable_fn.http import Headers, Request, Response
 from portable_fn.triggers import Http
 
 from portable_fn_gcp.binding import to_message
+from portable_fn_gcp.error_pages import install as install_error_pages
 from portable_fn_gcp.functions import cloud_event_function, http_function
 from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
 
@@ -164,6 +165,7 @@ def _client(app: App, function: str) -> Any:
     entry = http_function(app, function) if http else cloud_event_function(app, function)
     native = flask.Flask(function)
     native.register_error_handler(500, functions_framework.crash_handler)
+    install_error_pages(native.errorhandler)  # what the generated main.py does
     configure: Any = functions_framework._configure_app  # untyped; the code create_app runs
     configure(native, entry, "http" if http else "cloudevent")
     # use_cookies=False: the request's own Cookie header must reach the function untouched.

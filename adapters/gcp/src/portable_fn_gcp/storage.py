@@ -11,6 +11,11 @@ The event keeps Google's ``id``, ``source`` (``//storage.googleapis.com/projects
 ``data`` becomes ``storage_data(bucket, key, size, etag, action, content_type)``.
 Only ``finalized`` (created or overwritten) and ``deleted`` are portable actions; ``archived``
 and ``metadataUpdated`` have no portable meaning and are reported as not for this trigger.
+
+The 1st-gen ``providers/cloud.storage/eventTypes/object.change`` event covers every change and
+says a deletion with ``resourceState: "not_exists"``
+(https://cloud.google.com/functions/1stgendocs/calling/storage#legacy_cloud_storage_triggers);
+functions-framework converts it to ``finalized`` whatever the state, so that state is read here.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ ACTIONS: dict[str, Literal["created", "deleted"]] = {
 }
 TYPES = {action: event_type for event_type, action in ACTIONS.items()}
 _PREFIX = "google.cloud.storage.object.v1."
+_GONE = "not_exists"  # legacy object.change resourceState of a deleted object
 
 
 def is_storage(event: CloudEvent) -> bool:
@@ -52,6 +58,10 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
     obj = event.data
     if not isinstance(obj, dict):
         raise _error("data", "StorageObjectData must be a JSON object")
+    if action == "created" and obj.get("resourceState") == _GONE:
+        # A legacy object.change for a deletion, which the framework called finalized.
+        action = "deleted"
+        event = event.replace(type=TYPES[action])
     bucket = _text(obj, "bucket")
     key = _text(obj, "name")
     size = _int(obj.get("size"))

@@ -72,11 +72,14 @@ def render_main(app: App, built: plan.Plan, module: str, attribute: str) -> str:
         "# functions-framework serves the function named by --target (gcloud: --entry-point).",
         "import functions_framework",
         "from portable_fn_gcp import cloud_event_function, http_function",
+        "from portable_fn_gcp.error_pages import install as install_error_pages",
         "from portable_fn_gcp.publisher import PubSubPublisher",
         "",
         f"from {module} import {attribute} as app",
         "",
         f"app.use_publisher(PubSubPublisher(bus_topic={plan.bus_topic(app)!r}))",
+        "# Requests the framework refuses itself are answered in JSON too (error_pages).",
+        "install_error_pages(functions_framework.errorhandler)",
         "",
     ]
     for d in built.deployments:

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The trace of an event delivery: Cloud Run's request trace headers reach ``ctx`` (``tracing``),
+so an event function's log lines join the delivery's trace in Cloud Logging, as HTTP ones do."""
+
+from __future__ import annotations
+
+import portable_fn as pf
+import pytest
+from portable_fn.events import CloudEvent
+
+from portable_fn_gcp.harness import _client, published_envelope
+
+TRACE_ID = "7c8f7a1d2e3b4c5d6e7f8091a2b3c4d5"
+
+
+def _deliver(extra: dict[str, str], event: CloudEvent) -> list[str | None]:
+    app = pf.App("trace")
+    seen: list[str | None] = []
+
+    @app.topic("traced")
+    def listen(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        seen.append(ctx.trace_id)
+
+    headers, body = published_envelope(event, "traced")
+    response = _client(app, "listen").post("/", headers={**headers, **extra}, data=body)
+    assert response.status_code == 200
+    return seen
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # W3C header Cloud Run adds to every incoming request: https://cloud.google.com/run/docs/trace
+        {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"},
+        # Google's legacy header, TRACE_ID/SPAN_ID;o=OPTIONS with a decimal span id:
+        # https://cloud.google.com/trace/docs/trace-context#legacy-http-header
+        {"X-Cloud-Trace-Context": f"{TRACE_ID}/12345678901234567;o=1"},
+    ],
+)
+def test_event_delivery_continues_the_request_trace(headers: dict[str, str]) -> None:
+    event = CloudEvent(id="1", source="/s", type="t", data={"a": 1})
+    assert _deliver(headers, event) == [TRACE_ID]
+
+
+def test_the_events_own_traceparent_wins() -> None:
+    """An event portable-fn published carries its producer's trace end to end."""
+    own = "0af7651916cd43dd8448eb211c80319c"
+    event = CloudEvent(
+        id="1", source="/s", type="t", extensions={"traceparent": f"00-{own}-b7ad6b7169203331-01"}
+    )
+    headers = {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}
+    assert _deliver(headers, event) == [own]
