@@ -112,8 +112,5 @@ class Router(Generic[T]):
         if target is None and method == "HEAD":
             target = table.get("GET")
         if target is None:
-            allowed = set(table)
-            if "GET" in allowed:
-                allowed.add("HEAD")
-            raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed=allowed)
+            raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed=table)
         return target, params

@@ -97,7 +97,10 @@ class MethodNotAllowed(HTTPError):
     status = 405
 
     def __init__(self, message: str, *, allowed: Iterable[str]) -> None:
-        self.allowed: tuple[str, ...] = tuple(sorted(set(allowed)))
+        methods = set(allowed)
+        if "GET" in methods:  # every GET route answers HEAD too (RFC 9110 section 9.3.2)
+            methods.add("HEAD")
+        self.allowed: tuple[str, ...] = tuple(sorted(methods))
         super().__init__(message)
 
     def headers(self) -> dict[str, str]:

@@ -370,3 +370,11 @@ def test_a_failed_message_leaves_no_reference_cycle() -> None:
         assert freed == ["1", "2", "3", "http", "http"]
     finally:
         gc.enable()
+
+
+def test_a_function_bound_405_names_head_with_get(app: pf.App) -> None:
+    """Dispatch to a named function (one deployment per function, as on GCP) must advertise
+    the same methods as the route table: a GET function serves HEAD too."""
+    response = dispatch_http(app, http_request("POST", "/files/a/b"), ctx(), function="files")
+    assert response.status == 405
+    assert response.headers["Allow"] == "GET, HEAD"
