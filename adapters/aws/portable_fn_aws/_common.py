@@ -12,7 +12,7 @@ from base64 import b64decode
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, Protocol
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from portable_fn.errors import EventDecodeError
 
@@ -51,6 +51,16 @@ def body_bytes(event: dict[str, Any], trigger: str) -> bytes:
     if type(body) is not str:
         raise decode_error(trigger, "body", f"must be a string, got {type(body).__name__}")
     return body.encode("utf-8")
+
+
+def decoded_path(raw: str) -> str:
+    """A path that arrives percent-encoded (REST API ``path``, ALB ``path``, function URL
+    ``rawPath``) as ``Request.path`` holds it: decoded, once.
+
+    HTTP API paths arrive decoded already and must not come through here: decoding them again
+    would turn a literal ``%41`` (sent as ``%2541``) into ``A``.
+    """
+    return unquote(raw) if "%" in raw else raw
 
 
 class LazyQuery:

@@ -2,7 +2,8 @@
 """Application Load Balancer target-group events, single- and multi-value header modes.
 
 https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html
-The ALB passes query strings exactly as the client sent them (still percent-encoded) and expects
+The ALB passes the path and query strings exactly as the client sent them (still
+percent-encoded; ``Request.path`` and the query are decoded here) and expects
 the response in the same header mode as the request: ``multiValueHeaders`` when the target
 group has multi-value headers enabled, else ``headers``; plus a ``statusDescription``.
 """
@@ -13,7 +14,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from portable_fn.http import QueryParams, Request, Response
-from portable_fn_aws._common import body_bytes, decode_error
+from portable_fn_aws._common import body_bytes, decode_error, decoded_path
 from portable_fn_aws._http_out import body_out, grouped
 from portable_fn_aws.apigw_v1 import multi_headers
 
@@ -76,7 +77,7 @@ def to_request(event: dict[str, Any]) -> Request:
     forwarded = headers.get("x-forwarded-for")
     return Request(
         method=method,
-        path=event.get("path") or "/",
+        path=decoded_path(event.get("path") or "/"),
         headers=headers,
         query=_query(event),
         body=body_bytes(event, TRIGGER),
@@ -98,6 +99,11 @@ def from_response(response: Response, event: dict[str, Any] | None = None) -> di
     if event is not None and "multiValueHeaders" in event:
         out["multiValueHeaders"] = {name: list(values) for name, values in multi.items()}
     else:
-        # Single-value mode cannot repeat a header; the last value is what the ALB would keep.
-        out["headers"] = {name: values[-1] for name, values in multi.items()}
+        # Single-value mode cannot repeat a header (the ALB keeps the last): a list-valued
+        # header travels as one comma-joined line (RFC 9110 section 5.3), which loses nothing.
+        # Set-Cookie cannot be joined (its dates hold commas): the last, as the ALB would keep.
+        out["headers"] = {
+            name: values[-1] if name == "set-cookie" or len(values) == 1 else ", ".join(values)
+            for name, values in multi.items()
+        }
     return out

@@ -5,6 +5,10 @@ Request: https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lam
 Response: https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-output-format
 ``multiValueHeaders`` / ``multiValueQueryStringParameters`` hold every value; the single-valued
 maps keep only the last, so the multi-value ones win when present.
+A REST API sends ``path`` percent-encoded, as the client wrote it (localstack/localstack#7728
+matched AWS on this); an HTTP API's payload 1.0 (``"version": "1.0"``, which REST events lack)
+sends it decoded already (captures cited in middleapi/standard-server#93). ``Request.path`` is
+decoded, so only the REST path is decoded here.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from portable_fn.http import Headers, QueryParams, Request, Response
-from portable_fn_aws._common import body_bytes, decode_error
+from portable_fn_aws._common import body_bytes, decode_error, decoded_path
 from portable_fn_aws._http_out import body_out, grouped
 
 TRIGGER = "apigateway-v1"
@@ -41,9 +45,12 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
         query = QueryParams(event.get("queryStringParameters") or {})
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
+    path = event.get("path") or "/"
+    if event.get("version") != "1.0":  # REST: still percent-encoded
+        path = decoded_path(path)
     return Request(
         method=method,
-        path=event.get("path") or "/",
+        path=path,
         headers=multi_headers(event),
         query=query,
         body=body_bytes(event, trigger),

@@ -4,19 +4,24 @@
 Request and response: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
 (``rawPath``, ``rawQueryString``, ``cookies``, ``headers`` with repeated values comma-joined,
 ``requestContext.http.method``; responses carry ``cookies`` for Set-Cookie).
+An HTTP API hands ``rawPath`` over decoded already (honojs/hono#2156; captures cited in
+middleapi/standard-server#93), so it is used as it is; a function URL's ``rawPath`` is still
+percent-encoded (``function_url``) and is decoded once. A named stage (not ``$default``)
+prefixes the path, ``/<stage>`` alone being the stage's root.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from portable_fn._memo import LastConverted
 from portable_fn.http import Headers, QueryParams, Request, Response
-from portable_fn_aws._common import LazyQuery, body_bytes, decode_error
+from portable_fn_aws._common import LazyQuery, body_bytes, decode_error, decoded_path
 from portable_fn_aws._http_out import encode_body, textual
 
 TRIGGER = "apigateway-v2"
+# The marker of a function URL's domain (<url-id>.lambda-url.<region>.on.aws).
+_FUNCTION_URL = ".lambda-url."
 _NO_QUERY = QueryParams()  # immutable, so one shared instance serves every query-less request
 
 
@@ -32,12 +37,16 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
     except (KeyError, TypeError):
         raise decode_error(trigger, "requestContext.http.method", "is missing") from None
     path = event.get("rawPath") or http.get("path") or "/"
-    if "%" in path:
-        path = unquote(path)
+    if "%" in path and _FUNCTION_URL in str(context.get("domainName", "")):
+        path = decoded_path(path)  # function URLs keep the client's encoding; HTTP APIs do not
     stage = context.get("stage")
     # A named stage (not "$default") prefixes the path; routes are declared without it.
-    if stage and stage != "$default" and path.startswith(f"/{stage}/"):
-        path = path[len(stage) + 1 :]
+    if stage and stage != "$default" and path.startswith(f"/{stage}"):
+        rest = path[len(stage) + 1 :]
+        if not rest:
+            path = "/"
+        elif rest[0] == "/":
+            path = rest
     raw_headers = event.get("headers") or {}
     cookies = event.get("cookies")
     headers = (

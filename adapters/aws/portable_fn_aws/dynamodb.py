@@ -5,14 +5,16 @@ Record: https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#services-ddb-
 Attribute values: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_AttributeValue.html
 Project mapping (event-mapping 5.10): ``type`` = ``com.amazonaws.dynamodb.`` + eventName
 (INSERT / MODIFY / REMOVE), ``source`` = eventSourceARN, ``id`` = eventID, ``subject`` = the
-keys as compact sorted JSON, ``time`` = ApproximateCreationDateTime, ``sequence`` =
-SequenceNumber. ``data`` = ``{"keys", "new_image"?, "old_image"?}`` as plain values.
+keys as compact sorted JSON (a Binary key as its base64 text, as DynamoDB's JSON writes it),
+``time`` = ApproximateCreationDateTime, ``sequence`` = SequenceNumber.
+``data`` = ``{"keys", "new_image"?, "old_image"?}`` as plain values (B and BS as bytes).
 """
 
 from __future__ import annotations
 
+import binascii
 import json
-from base64 import b64decode
+from base64 import b64decode, b64encode
 from typing import Any
 
 from portable_fn.events import CloudEvent
@@ -41,33 +43,64 @@ def _number(text: Any) -> int | float:
         raise decode_error(TRIGGER, "dynamodb", f"not a number: {text!r:.100}") from None
 
 
+def _binary(text: Any) -> bytes:
+    try:
+        return b64decode(text, validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise decode_error(TRIGGER, "dynamodb", f"not base64: {text!r:.100}") from None
+
+
+def _items(tag: str, inner: Any, kind: type) -> Any:
+    """``inner`` checked against the one JSON type its AttributeValue tag allows."""
+    if type(inner) is not kind:
+        raise decode_error(
+            TRIGGER, "dynamodb", f"{tag} value must be {kind.__name__}, got {inner!r:.100}"
+        )
+    return inner
+
+
 def attribute(value: dict[str, Any]) -> Any:
-    """One typed AttributeValue (``{"S": "x"}``) as a plain value."""
+    """One typed AttributeValue (``{"S": "x"}``) as a plain value; a value whose JSON type is not
+    its tag's (a string where SS wants a list...) is an ``EventDecodeError``, never reinterpreted.
+    """
     if not isinstance(value, dict) or len(value) != 1:
-        raise decode_error(TRIGGER, "dynamodb", f"not an AttributeValue: {value!r}")
+        raise decode_error(TRIGGER, "dynamodb", f"not an AttributeValue: {value!r:.100}")
     ((tag, inner),) = value.items()
-    if tag in ("S", "BOOL"):
-        return inner
+    if tag == "S":
+        return _items(tag, inner, str)
     if tag == "N":
         return _number(inner)
+    if tag == "BOOL":
+        return _items(tag, inner, bool)
     if tag == "NULL":
+        if inner is not True:  # the API's only NULL value is true
+            raise decode_error(TRIGGER, "dynamodb", f"NULL value must be true, got {inner!r:.100}")
         return None
     if tag == "B":
-        return b64decode(inner)
+        return _binary(inner)
     if tag == "M":
-        return image(inner)
+        return image(_items(tag, inner, dict))
     if tag == "L":
-        return [attribute(v) for v in inner]
+        return [attribute(v) for v in _items(tag, inner, list)]
     if tag == "SS":
-        return list(inner)
+        return [_items(tag, v, str) for v in _items(tag, inner, list)]
     if tag == "NS":
-        return [_number(v) for v in inner]
+        return [_number(v) for v in _items(tag, inner, list)]
     if tag == "BS":
-        return [b64decode(v) for v in inner]
-    raise decode_error(TRIGGER, "dynamodb", f"unknown AttributeValue type {tag!r}")
+        return [_binary(v) for v in _items(tag, inner, list)]
+    raise decode_error(TRIGGER, "dynamodb", f"unknown AttributeValue type {tag!r:.100}")
+
+
+def _portable(value: Any) -> str:
+    """JSON for what ``json`` cannot write: bytes as base64 text, as DynamoDB's JSON has them."""
+    if isinstance(value, bytes):
+        return b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def image(item: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise decode_error(TRIGGER, "dynamodb", f"not an item: {item!r:.100}")
     return {name: attribute(v) for name, v in item.items()}
 
 
@@ -85,7 +118,7 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
         id=require(record, "eventID", TRIGGER),
         source=require(record, "eventSourceARN", TRIGGER),
         type=TYPE_PREFIX + str(require(record, "eventName", TRIGGER)),
-        subject=json.dumps(keys, sort_keys=True, separators=(",", ":"), default=str),
+        subject=json.dumps(keys, sort_keys=True, separators=(",", ":"), default=_portable),
         time=epoch_seconds(created, TRIGGER, "ApproximateCreationDateTime") if created else None,
         datacontenttype="application/json",
         data=data,

@@ -3,7 +3,9 @@
 
 https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads
 A function URL event is told apart by its ``requestContext.domainName``
-(``<url-id>.lambda-url.<region>.on.aws``); it has no stage prefix to strip.
+(``<url-id>.lambda-url.<region>.on.aws``); it has no stage prefix to strip, and unlike an HTTP
+API's its ``rawPath`` keeps the client's percent-encoding, which ``apigw_v2`` undoes by that
+same domain.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import quote_plus, urlencode
 
 from portable_fn.events import format_time, new_id
 from portable_fn.http import Request
@@ -40,7 +40,8 @@ class InvokeContext:
 
 
 def http_v2(request: Request) -> dict[str, Any]:
-    """An HTTP API payload 2.0 event for ``request`` (cookies split out, repeats comma-joined)."""
+    """An HTTP API payload 2.0 event for ``request`` (cookies split out, repeats comma-joined,
+    the path decoded as HTTP API sends it)."""
     headers: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in request.headers.items():
@@ -58,7 +59,8 @@ def http_v2(request: Request) -> dict[str, Any]:
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
-        "rawPath": quote(request.path, safe="/"),
+        # HTTP API hands the path over decoded (apigw_v2), so it goes in as the request has it.
+        "rawPath": request.path,
         "rawQueryString": urlencode(request.query.items()),
         "headers": headers,
         "requestContext": {

@@ -7,7 +7,13 @@ Mapped by the CloudEvents S3 adapter
 ``id`` = x-amz-request-id + "." + x-amz-id-2, ``source`` = eventSource.region.bucket,
 ``type`` = ``com.amazonaws.s3.`` + eventName, ``subject`` = key, ``time`` = eventTime;
 ``data`` is the portable storage payload (DESIGN section 2), and the object's ``sequencer`` goes
-in the ``sequence`` extension because the request id alone is not unique per object.
+in the ``sequence`` extension.
+The request ids name the request, not the object: one DeleteObjects request notifies every key
+it removed under the same two ids, where CloudEvents requires ``source`` + ``id`` to be unique
+per event (and the idempotency guard acknowledges a repeat without running it). So the
+adapter's id is followed by ``/`` + the key as sent (URL-encoded, no spaces) and ``/`` +
+the sequencer when there is one: distinct per object and per change of it, the same on every
+redelivery.
 EventBridge shape: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
 (mapped by AWS's CloudEvents input-transformer recipe: id, source, detail-type, time).
 Events other than object created / deleted (restore, replication, tagging...) are not storage
@@ -55,13 +61,17 @@ def from_record(record: dict[str, Any]) -> CloudEvent | None:
     bucket = require(require(s3, "bucket", TRIGGER), "name", TRIGGER)
     obj = require(s3, "object", TRIGGER)
     # Keys arrive URL-encoded with "+" for spaces (form encoding), per the S3 docs.
-    key = unquote_plus(require(obj, "key", TRIGGER))
+    sent_key = require(obj, "key", TRIGGER)
+    key = unquote_plus(sent_key)
     elements = record.get("responseElements") or {}
     request_id = elements.get("x-amz-request-id")
     host_id = elements.get("x-amz-id-2")
     sequencer = obj.get("sequencer")
     if request_id and host_id:
-        event_id = f"{request_id}.{host_id}"
+        # Unique per object: a multi-object request shares its request ids (module docstring).
+        event_id = f"{request_id}.{host_id}/{sent_key}"
+        if sequencer:
+            event_id = f"{event_id}/{sequencer}"
     elif sequencer:  # some service-initiated events carry no response elements
         event_id = f"{bucket}/{key}/{sequencer}"
     else:

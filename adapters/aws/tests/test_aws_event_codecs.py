@@ -16,7 +16,11 @@ from aws_fixtures import load
 
 UTC = timezone.utc
 KINESIS_SEQ = "49545115243490985018280067714973144582180062593244200961"
-S3_ID = "EXAMPLE123456789.EXAMPLE123/5678abcdefghijklambdaisawesome/mnopqrstuvwxyzABCDEFGH"
+# request id "." id-2, then "/" the key as sent and "/" the sequencer (s3.py: unique per object)
+S3_ID = (
+    "EXAMPLE123456789.EXAMPLE123/5678abcdefghijklambdaisawesome/mnopqrstuvwxyzABCDEFGH"
+    "/photos/cat%20picture.jpg/0A1B2C3D4E5F678901"
+)
 PUBLISHED = {  # what portable-fn published (sqs_cloudevent.json, sqs_sns_cloudevent.json)
     "id": "6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a",
     "source": "/portable-fn/shop/create_order",

@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Inbound variants real AWS events take that the SAM samples do not show (audit findings).
+
+Each fixture in events/ is an AWS documented sample, changed only where the variant differs;
+the test's docstring names the page and the evidence for the variant.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+import portable_fn as pf
+from portable_fn.errors import EventDecodeError
+from portable_fn.idempotency.memory import MemoryStore
+from portable_fn_aws import alb, apigw_v1, apigw_v2, dynamodb, function_url, lambda_handler, s3
+
+from aws_fixtures import FakeLambdaContext, load
+
+CAFE = "/files/summer photos/café.jpg"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "codec", "path"),
+    [
+        # REST API proxy: `path` arrives percent-encoded.
+        ("rest_encoded_path.json", apigw_v1, CAFE),
+        # ALB: path passed exactly as the client sent it.
+        ("alb_encoded_path.json", alb, CAFE),
+        # Function URL: rawPath percent-encoded.
+        ("function_url_encoded_path.json", function_url, CAFE),
+        # HTTP API (2.0 and 1.0): the path arrives decoded already; a literal "%41" (the client
+        # sent %2541) must not be decoded a second time into "A".
+        ("http_api_v2_decoded_path.json", apigw_v2, "/files/%41"),
+        ("http_api_v1_decoded_path.json", apigw_v1, "/files/%41"),
+        # HTTP API named stage: the stage's own root is "/".
+        ("http_api_v2_stage_root.json", apigw_v2, "/"),
+    ],
+)
+def test_request_path_is_decoded_exactly_once(fixture: str, codec: Any, path: str) -> None:
+    """``Request.path`` is decoded (portable_fn.http.Request), whichever source sent it.
+
+    Samples: https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+    https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html
+    Which source decodes: REST keeps `path` encoded (localstack/localstack#7728, a parity fix
+    against AWS); REST, function URLs and ALB preserve the encoding while HTTP API decodes
+    `rawPath` and 1.0 `path` (live captures cited in middleapi/standard-server#93;
+    honojs/hono#2156). A named HTTP API stage prefixes rawPath, its root being ``/<stage>``.
+    """
+    event = load(fixture)
+    assert codec.matches(event)
+    assert codec.to_request(event).path == path
+
+
+def test_encoded_paths_route_the_same_through_every_source() -> None:
+    """The same route answers the same request whether it came through REST, ALB or a URL."""
+    app = pf.App("paths")
+
+    @app.http("/files/{folder}/{name}")
+    def show(req: pf.Request) -> dict[str, Any]:
+        return dict(req.path_params)
+
+    handler = lambda_handler(app, "show")
+    for fixture in (
+        "rest_encoded_path.json",
+        "alb_encoded_path.json",
+        "function_url_encoded_path.json",
+    ):
+        out = handler(load(fixture), FakeLambdaContext())
+        assert out["statusCode"] == 200, fixture
+        assert out["body"] == '{"folder":"summer photos","name":"café.jpg"}', fixture
+
+
+def test_http_api_stage_root_routes_to_root() -> None:
+    """https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+    with a named stage: GET https://<api>/prod arrives as rawPath ``/prod``."""
+    app = pf.App("root")
+
+    @app.http("/")
+    def home(req: pf.Request) -> str:
+        return "home"
+
+    out = lambda_handler(app, "home")(load("http_api_v2_stage_root.json"), FakeLambdaContext())
+    assert (out["statusCode"], out["body"]) == (200, "home")
+
+
+def test_s3_multi_object_delete_records_have_distinct_ids() -> None:
+    """One DeleteObjects request removing two keys: S3 sends a notification per key, each with
+    the request's x-amz-request-id and x-amz-id-2 (the request ids name the request, not the
+    object; localstack/localstack#12153 reports real S3 notifying every key of DeleteObjects).
+    CloudEvents: source + id MUST be unique per distinct event, and the idempotency guard keys
+    on them, so the two deletions must not share an id.
+    Structure: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+    """
+    first, second = (s3.from_record(r) for r in load("s3_delete_objects.json")["Records"])
+    assert first is not None and second is not None
+    assert first.source == second.source == "aws:s3.us-east-1.uploads"
+    assert first.id != second.id
+    # The adapter's id still leads with the request ids, and a redelivery keeps its id.
+    assert first.id.startswith("D82B88E5F771F645.vlR7PnpV2Ce81l0PRw6jlUpck7Jo5ZsQjryTjKlc5aLWGVH")
+    again = s3.from_record(load("s3_delete_objects.json")["Records"][0])
+    assert again is not None and again.id == first.id
+
+
+def test_idempotent_storage_function_sees_every_key_of_a_multi_object_delete() -> None:
+    """The silent drop the shared id caused: an ``idempotent`` storage function ran the first
+    key of a DeleteObjects request and acknowledged the second as a duplicate."""
+    app = pf.App("dedupe")
+    app.use_idempotency_store(MemoryStore())
+    seen: list[str] = []
+
+    @app.storage("uploads", on=("deleted",), idempotent=True)
+    def removed(event: pf.CloudEvent) -> None:
+        seen.append(event.data["key"])
+
+    handler = lambda_handler(app, "removed")
+    for record in load("s3_delete_objects.json")["Records"]:
+        handler({"Records": [record]}, FakeLambdaContext())
+    handler({"Records": [load("s3_delete_objects.json")["Records"][0]]}, FakeLambdaContext())
+    assert seen == ["reports/2026/q1.csv", "reports/2026/q2.csv"]
+
+
+def test_dynamodb_binary_key_subject_is_portable_json() -> None:
+    """A table keyed by a Binary attribute: ``subject`` (the keys as compact sorted JSON) must
+    be JSON another language can read, with the bytes as base64 text as DynamoDB's own JSON
+    writes them, not Python's ``b'...'`` repr.
+    Record: https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#services-ddb-event-example
+    B values: https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_AttributeValue.html
+    """
+    (event,) = dynamodb.from_record(load("dynamodb_binary_key.json")["Records"][0])
+    assert event.type == "com.amazonaws.dynamodb.REMOVE"
+    assert event.subject == '{"Id":101,"Thumbprint":"dGhpcyB0ZXh0IGlzIGJhc2U2NC1lbmNvZGVk"}'
+    assert event.data["keys"]["Thumbprint"] == b"this text is base64-encoded"
+    assert event.data["old_image"]["Tags"] == ["a", "b"]
+    assert event.data["old_image"]["Gone"] is None
+    assert "new_image" not in event.data
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"SS": "abc"},  # a string, not a list: read as ["a", "b", "c"] before
+        {"NS": "12"},
+        {"L": {"S": "x"}},
+        {"M": ["x"]},
+        {"S": 5},
+        {"BOOL": "true"},
+        {"NULL": False},
+        {"B": "not base64!"},
+    ],
+)
+def test_dynamodb_malformed_attribute_values_are_typed_errors(value: dict[str, Any]) -> None:
+    """Each AttributeValue type has one documented shape
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_AttributeValue.html);
+    anything else is an EventDecodeError, never silently read as something else."""
+    record = copy.deepcopy(load("dynamodb_binary_key.json")["Records"][0])
+    record["dynamodb"]["OldImage"]["Broken"] = value
+    with pytest.raises(EventDecodeError):
+        dynamodb.from_record(record)
+
+
+def test_alb_single_value_response_joins_repeated_headers() -> None:
+    """A target group without multi-value headers keeps one value per header name ("the load
+    balancer uses the last value",
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html#multi-value-headers).
+    A list-valued header (Vary, Link, Cache-Control) is one field line joined by commas
+    (RFC 9110 section 5.3), so joining keeps every value; Set-Cookie cannot be joined and keeps
+    the ALB's own rule, the last."""
+    response = pf.Response(
+        status=200,
+        headers=[
+            ("vary", "accept"),
+            ("vary", "cookie"),
+            ("set-cookie", "a=1"),
+            ("set-cookie", "b=2"),
+        ],
+        body=b"ok",
+    )
+    out = alb.from_response(response, load("alb_encoded_path.json"))
+    assert out["headers"] == {"vary": "accept, cookie", "set-cookie": "b=2"}
