@@ -55,6 +55,15 @@ async def consume(app: App, consumer: plan.Consumer, message: Any, env: Any, ctx
         event = _decode(consumer, native)
     except PortableFnError as exc:
         outcome = Outcome(ok=False, error=exc, retryable=not isinstance(exc, EventDecodeError))
+    except Exception as exc:  # RecursionError, OverflowError...: still about this one body
+        # The same bytes fail the same way next time (docs/event-mapping.md rule 6): dead-letter
+        # this one message; an exception escaping here would leave the rest of the batch unsettled.
+        error = EventDecodeError(
+            f"cannot decode the message body: {type(exc).__name__}: {exc}",
+            provider=PROVIDER,
+            trigger=consumer.kind,
+        )
+        outcome = Outcome(ok=False, error=error, retryable=False)
     else:
         traceparent = event.extensions.get("traceparent")
         context = Context(

@@ -13,6 +13,8 @@ holds all the logic, ``read_request`` only pulls the parts off the JS object.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,6 +24,19 @@ from portable_fn.http import Headers, QueryParams, Request, Response
 # Cloudflare sets the connecting client's address in this header on every request
 # (https://developers.cloudflare.com/fundamentals/reference/http-headers/#cf-connecting-ip).
 _CLIENT_IP_HEADER = "cf-connecting-ip"
+
+# What the Workers Response and Headers constructors accept (they implement the Fetch
+# standard): a header name is an RFC 9110 token (https://fetch.spec.whatwg.org/#concept-header-name),
+# a value a byte string without NUL, CR or LF (https://fetch.spec.whatwg.org/#concept-header-value),
+# and ``new Response`` throws a RangeError outside 200-599 (https://fetch.spec.whatwg.org/#dom-response).
+# Anything else would throw inside the Worker (error 1101, an HTML page) instead of answering.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_NOT_HEADER_VALUE = re.compile(r"[\x00\r\n]|[^\x00-\xff]")
+_MIN_STATUS, _MAX_STATUS = 200, 599
+_UNSENDABLE = Response.json(
+    {"error": {"status": 500, "message": "internal server error"}}, status=500
+)
+_log = logging.getLogger("portable_fn_cloudflare")
 
 
 def request_from_parts(
@@ -65,13 +80,33 @@ def _header_pairs(headers: Any) -> list[tuple[str, str]]:
 def response_parts(response: Response) -> tuple[int, list[tuple[str, str]], bytes | None]:
     """Status, header pairs (every Set-Cookie kept apart) and body of a Workers Response.
 
-    A null-body status (204, 304, 1xx) must be sent without a body or the JS Response
-    constructor throws.
+    A null-body status (204, 205, 304) must be sent without a body or the JS Response
+    constructor throws. An empty body is sent as none too: an empty string body would make the
+    constructor add ``content-type: text/plain;charset=UTF-8``
+    (https://fetch.spec.whatwg.org/#concept-bodyinit-extract), which the handler never set.
+    A response the runtime cannot send becomes the portable JSON 500 (the reason is logged).
     """
-    body: bytes | None = response.body
-    if response.status in (204, 205, 304) or response.status < 200:
+    headers = response.headers.items()
+    problem = _unsendable(response.status, headers)
+    if problem is not None:
+        _log.error("handler's response cannot be sent by Workers (%s); answering 500", problem)
+        response, headers = _UNSENDABLE, _UNSENDABLE.headers.items()
+    body: bytes | None = response.body or None
+    if response.status in (204, 205, 304):
         body = None
-    return response.status, list(response.headers.items()), body
+    return response.status, headers, body
+
+
+def _unsendable(status: int, headers: list[tuple[str, str]]) -> str | None:
+    """Why the Workers Response constructor would throw on these parts, or None."""
+    if not _MIN_STATUS <= status <= _MAX_STATUS:
+        return f"status {status} is outside {_MIN_STATUS}-{_MAX_STATUS}"
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            return f"header name {name!r} is not a token"
+        if _NOT_HEADER_VALUE.search(value):
+            return f"header {name!r} has a value that is not a byte string without CR/LF/NUL"
+    return None
 
 
 def to_workers_response(response: Response) -> Any:
@@ -89,14 +124,30 @@ def to_workers_response(response: Response) -> Any:
     )
 
     status, headers, body = response_parts(response)
+    try:
+        return WorkersResponse(_js_response(js, to_js, status, headers, body, response.is_text))
+    except Exception as exc:  # a JsException: the runtime refused what response_parts let by
+        _log.error("could not build the Workers Response (%s); answering 500", exc)
+        status, headers, body = response_parts(_UNSENDABLE)
+        return WorkersResponse(_js_response(js, to_js, status, headers, body, True))
+
+
+def _js_response(
+    js: Any,
+    to_js: Any,
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes | None,
+    is_text: bool,
+) -> Any:
     js_headers = js.Headers.new()
     for name, value in headers:  # append, not set: repeated Set-Cookie headers all survive
         js_headers.append(name, value)
     payload: Any = None
     if body is not None:
-        text = _utf8(body) if response.is_text else None
+        text = _utf8(body) if is_text else None
         payload = text if text is not None else to_js(body)
-    return WorkersResponse(js.Response.new(payload, status=status, headers=js_headers))
+    return js.Response.new(payload, status=status, headers=js_headers)
 
 
 def _utf8(body: bytes) -> str | None:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
-from portable_fn_cloudflare._values import plain, utc_time
+from portable_fn_cloudflare._values import MAX_JSON_DEPTH, json_too_deep, plain, utc_time
 
 TYPE = "com.cloudflare.queues.message"
 PROVIDER = "cloudflare"
@@ -52,6 +52,14 @@ def structured(body: Any, *, trigger: str) -> CloudEvent | None:
     """The CloudEvent a body carries in structured mode, or None; broken ones fail typed."""
     if not isinstance(body, Mapping | str | bytes):
         return None
+    if not isinstance(body, Mapping) and _names_specversion(body) and json_too_deep(body):
+        # Only text that names specversion is parsed here; refuse what would overflow the stack.
+        raise EventDecodeError(
+            f"body nests JSON deeper than {MAX_JSON_DEPTH} levels",
+            provider=PROVIDER,
+            trigger=trigger,
+            field="body",
+        )
     try:
         return sniff_structured(body)
     except InvalidCloudEventError as exc:
@@ -61,6 +69,13 @@ def structured(body: Any, *, trigger: str) -> CloudEvent | None:
             trigger=trigger,
             field=exc.attribute,
         ) from exc
+
+
+def _names_specversion(body: str | bytes) -> bool:
+    """What ``sniff_structured`` looks for before it parses a text or bytes body."""
+    if isinstance(body, str):
+        return '"specversion"' in body
+    return b'"specversion"' in body
 
 
 def to_event(message: QueueMessage, queue: str) -> CloudEvent:

@@ -51,6 +51,19 @@ def _fail(message: str, field: str) -> EventDecodeError:
     return EventDecodeError(message, provider=PROVIDER, trigger="storage", field=field)
 
 
+def _size(size: Any) -> int | None:
+    """``object.size``: a byte count (a JSON number; a float only when it is whole)."""
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int | float):
+        raise _fail("object.size must be a number", "object.size")
+    if isinstance(size, float) and not size.is_integer():  # NaN and infinities included
+        raise _fail(f"object.size must be a whole number of bytes, got {size!r}", "object.size")
+    if size < 0:
+        raise _fail(f"object.size must not be negative, got {size!r}", "object.size")
+    return int(size)
+
+
 def to_event(message: QueueMessage) -> CloudEvent:
     """The storage CloudEvent for one R2 notification message."""
     body = message.body
@@ -66,13 +79,13 @@ def to_event(message: QueueMessage) -> CloudEvent:
         raise _fail("bucket must be a non-empty string", "bucket")
     if not isinstance(key, str) or not key:
         raise _fail("object.key must be a non-empty string", "object.key")
-    size = obj.get("size")
-    if size is not None and (not isinstance(size, int | float) or isinstance(size, bool)):
-        raise _fail("object.size must be a number", "object.size")
+    size = _size(obj.get("size"))
     etag = obj.get("eTag")
+    if etag is not None and not isinstance(etag, str):
+        raise _fail("object.eTag must be a string", "object.eTag")
     try:
         time = utc_time(body.get("eventTime")) or message.timestamp
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # bad text, or a number past datetime's range
         raise _fail("eventTime is not an RFC 3339 time", "eventTime") from None
     return CloudEvent(
         id=message.id,
@@ -84,8 +97,8 @@ def to_event(message: QueueMessage) -> CloudEvent:
         data=storage_data(
             bucket=bucket,
             key=key,
-            size=int(size) if size is not None else None,
-            etag=str(etag) if etag is not None else None,
+            size=size,
+            etag=etag,
             action=portable_action,
         ),
     )

@@ -40,6 +40,26 @@ def cookies(req: pf.Request) -> pf.Response:
     )
 
 
+# Responses a handler may build but the Workers Response constructor refuses (Fetch standard:
+# header values are byte strings without CR/LF/NUL, names are tokens, status is 200-599).
+_UNSENDABLE = {
+    "euro": pf.Response(status=200, headers=[("x-price", "10 \u20ac")], body=b"ok"),
+    "crlf": pf.Response(status=200, headers=[("x-next", "a\r\nset-cookie: evil=1")], body=b"ok"),
+    "name": pf.Response(status=200, headers=[("bad name", "v")], body=b"ok"),
+    "early-hints": pf.Response(status=103, headers=[("link", "</a.css>; rel=preload")]),
+}
+
+
+@app.http("/unsendable/{kind}", methods=["GET"], auth="anonymous")
+def unsendable(req: pf.Request) -> pf.Response:
+    return _UNSENDABLE[req.path_params["kind"]]
+
+
+@app.http("/moved", methods=["GET"], auth="anonymous")
+def moved(req: pf.Request) -> pf.Response:
+    return pf.Response(status=302, headers=[("location", "/echo?from=moved")])
+
+
 @app.http("/boom", methods=["GET"], auth="anonymous")
 def boom(req: pf.Request) -> None:
     raise RuntimeError("secret internal detail")
@@ -79,6 +99,27 @@ def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
         raise ValueError(f"job failed on attempt {ctx.attempt}")
     if mode == "relay":
         pf.send("jobs", {"relayed": True})
+
+
+@app.queue("seen")
+def seen(event: pf.CloudEvent) -> None:
+    """Report what arrived (through the ``processed`` queue, visible to the test)."""
+    data = event.data
+    when = data.get("when") if isinstance(data, dict) else None
+    pf.send(
+        "processed",
+        {
+            "id": event.id,
+            "type": event.type,
+            "time": event.time.isoformat() if event.time else None,
+            "when": when.isoformat() if hasattr(when, "isoformat") else repr(when),
+        },
+    )
+
+
+@app.queue("processed")
+def processed(event: pf.CloudEvent) -> None:
+    """Declares the ``processed`` queue, so the Worker has a producer binding for it."""
 
 
 @app.queue("blobs")

@@ -46,10 +46,11 @@ class Message {
   constructor(spec, calls) {
     this.id = spec.id;
     this.timestamp = new Date(spec.timestamp);
-    // A body sent with contentType "bytes" arrives as an ArrayBuffer.
-    this.body = spec.body_b64 !== undefined
-      ? new Uint8Array(Buffer.from(spec.body_b64, "base64")).buffer
-      : spec.body;
+    // A body sent with contentType "bytes" arrives as an ArrayBuffer; one sent with "v8" is
+    // any structured-clone value (Date, Map, typed arrays...), given here as a JS expression.
+    if (spec.body_b64 !== undefined) this.body = new Uint8Array(Buffer.from(spec.body_b64, "base64")).buffer;
+    else if (spec.body_js !== undefined) this.body = structuredClone(new Function(`return (${spec.body_js});`)());
+    else this.body = spec.body;
     this.attempts = spec.attempts ?? 1;
     this._calls = calls;
   }

@@ -1,0 +1,258 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Inbound variants found by auditing the Worker against every documented shape of its inputs:
+responses the Workers ``Response`` constructor refuses, empty bodies, queue bodies sent with
+``contentType: "v8"`` (structured-clone values), undecodable bodies that used to escape the
+batch, and R2 notifications with numbers out of range. Each runs on the CPython codec path and,
+where the runtime's own objects matter, on real Pyodide with the real ``workers`` SDK."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from pyodide_worker import PyodideWorker
+
+import portable_fn as pf
+from portable_fn.errors import EventDecodeError
+from portable_fn.events import from_dict
+from portable_fn_cloudflare import fetch, native, plan, queue, r2
+from portable_fn_cloudflare._values import plain
+from portable_fn_cloudflare.runtime import WorkerRuntime
+
+ECHO = "https://echo.example.workers.dev"
+T0 = 1732370400000  # 2024-11-23T14:00:00Z
+
+
+def body_of(reply: dict[str, Any]) -> bytes:
+    return base64.b64decode(reply["body_b64"])
+
+
+# -- responses the runtime cannot send ------------------------------------------------------
+
+# Fetch standard (what the Workers Response and Headers implement,
+# https://developers.cloudflare.com/workers/runtime-apis/response/): a header value is a byte
+# string with no CR, LF or NUL (https://fetch.spec.whatwg.org/#concept-header-value), a name is
+# an RFC 9110 token (https://fetch.spec.whatwg.org/#concept-header-name), and ``new Response``
+# throws a RangeError for a status outside 200-599 (https://fetch.spec.whatwg.org/#dom-response).
+UNSENDABLE = {
+    "euro": pf.Response(status=200, headers=[("x-price", "10 \u20ac")], body=b"ok"),
+    "crlf": pf.Response(status=200, headers=[("x-next", "a\r\nset-cookie: evil=1")], body=b"ok"),
+    "name": pf.Response(status=200, headers=[("bad name", "v")], body=b"ok"),
+    "early-hints": pf.Response(status=103, headers=[("link", "</a.css>; rel=preload")]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(UNSENDABLE))
+def test_response_workers_cannot_send_becomes_json_500(kind: str) -> None:
+    """A handler's response the JS ``Response`` constructor would throw on (the Worker would
+    crash with error 1101) is answered with the portable JSON 500 instead."""
+    status, headers, body = fetch.response_parts(UNSENDABLE[kind])
+    assert status == 500
+    assert ("content-type", "application/json") in headers
+    assert body is not None and json.loads(body)["error"]["status"] == 500
+
+
+def test_sendable_latin1_header_and_all_statuses_pass_unchanged() -> None:
+    """Latin-1 header values are byte strings (allowed); 200-599 are all sendable."""
+    value = "inline; filename=caf\u00e9"
+    ok = pf.Response(status=200, headers=[("content-disposition", value)], body=b"x")
+    assert fetch.response_parts(ok) == (200, [("content-disposition", value)], b"x")
+    for status in (200, 301, 404, 599):
+        assert fetch.response_parts(pf.Response(status=status))[0] == status
+
+
+def test_empty_body_is_sent_as_no_body() -> None:
+    """An empty body travels as ``null``: a ``""`` body makes the Response constructor add
+    ``content-type: text/plain;charset=UTF-8`` (https://fetch.spec.whatwg.org/#concept-bodyinit-extract),
+    a header the handler never set and no other provider adds."""
+    redirect = pf.Response(status=302, headers=[("location", "/next")])
+    assert fetch.response_parts(redirect) == (302, [("location", "/next")], None)
+
+
+@pytest.mark.parametrize("kind", sorted(UNSENDABLE))
+def test_unsendable_response_on_pyodide_is_json_500(echo_worker: PyodideWorker, kind: str) -> None:
+    reply = echo_worker.call("fetch", method="GET", url=f"{ECHO}/unsendable/{kind}")
+    assert reply["status"] == 500
+    text = body_of(reply).decode()
+    assert json.loads(text)["error"]["status"] == 500
+    assert "Traceback" not in text and "evil" not in json.dumps(reply["headers"])
+
+
+def test_redirect_on_pyodide_has_no_invented_content_type(echo_worker: PyodideWorker) -> None:
+    reply = echo_worker.call("fetch", method="GET", url=f"{ECHO}/moved")
+    assert reply["status"] == 302
+    assert reply["headers"] == [["location", "/echo?from=moved"]]
+    assert body_of(reply) == b""
+
+
+# -- queue bodies that used to escape the batch ---------------------------------------------
+
+
+def deep_structured_text(depth: int) -> str:
+    """Valid JSON text that names ``specversion`` (so it is sniffed as a structured CloudEvent)
+    nested deeper than Python's JSON decoder recurses: a ``text`` message any producer can send
+    (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype)."""
+    return '{"specversion":"1.0","x":' + "[" * depth + "]" * depth + "}"
+
+
+def intact(n: int) -> dict[str, Any]:
+    return {"id": f"intact-{n}", "timestamp": T0, "attempts": 1, "body": {"mode": "ok", "n": n}}
+
+
+def env_for(app: pf.App) -> native.EnvStandIn:
+    return native.EnvStandIn({plan.binding_name(q): q for q in plan.producer_queues(app)})
+
+
+def test_undecodable_text_fails_alone_in_cpython() -> None:
+    """docs/event-mapping.md rule 6: a payload that cannot be read fails that one message
+    (dead-lettered, not retried), never the batch."""
+    from cf_apps.echo import app
+
+    messages = [
+        native.MessageStandIn(id="a", body={"mode": "ok"}),
+        native.MessageStandIn(id="deep", body=deep_structured_text(100_000)),
+        native.MessageStandIn(id="b", body={"mode": "ok"}),
+    ]
+    env = env_for(app)
+    asyncio.run(WorkerRuntime(app).queue(native.BatchStandIn("jobs", messages), env, None))
+    assert [(m.id, m.calls) for m in messages] == [
+        ("a", [("ack", {})]),
+        ("deep", [("ack", {})]),
+        ("b", [("ack", {})]),
+    ]
+    assert [body for body, _ in env.producers[plan.binding_name("jobs-dlq")].sent] == [
+        messages[1].body
+    ]
+
+
+def test_undecodable_text_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> None:
+    deep = {"id": "deep", "timestamp": T0, "attempts": 1, "body": deep_structured_text(100_000)}
+    reply = echo_worker.call("queue", queue="jobs", messages=[intact(1), deep, intact(2)])
+    assert reply["error"] is None
+    assert reply["calls"] == [
+        {"id": "intact-1", "op": "ack"},
+        {"id": "deep", "op": "ack"},
+        {"id": "intact-2", "op": "ack"},
+    ]
+    assert [s["queue"] for s in reply["sent"]] == ["jobs-dlq"]
+
+
+# -- contentType "v8": structured-clone values ----------------------------------------------
+
+
+def test_plain_turns_sdk_datetimes_into_utc() -> None:
+    """The SDK converts a JS Date with ``datetime.fromtimestamp`` (naive, the isolate's local
+    time; workers-runtime-sdk ``workers/rpc.py``, https://pypi.org/project/workers-runtime-sdk/);
+    ``plain`` makes it the aware UTC instant it stands for, nested values included."""
+    naive = datetime.fromtimestamp(T0 / 1000)
+    assert plain({"when": naive, "all": [naive]}) == {
+        "when": datetime(2024, 11, 23, 14, tzinfo=timezone.utc),
+        "all": [datetime(2024, 11, 23, 14, tzinfo=timezone.utc)],
+    }
+
+
+def test_v8_dates_arrive_as_utc_on_pyodide(echo_worker: PyodideWorker) -> None:
+    """A JS producer sending with ``contentType: "v8"`` keeps Dates as Dates
+    (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype):
+    a structured CloudEvent whose ``time`` is a Date is still that event, and a Date in a plain
+    body reaches the handler as an aware UTC datetime."""
+    event = (
+        '({specversion: "1.0", id: "v8-1", source: "/js/producer", type: "com.example.v8",'
+        " time: new Date(Date.UTC(2024, 10, 23, 14, 0, 0)),"
+        " data: {when: new Date(Date.UTC(2024, 0, 1))}})"
+    )
+    body = "({when: new Date(Date.UTC(2024, 0, 1)), tags: new Map([['a', 1]])})"
+    reply = echo_worker.call(
+        "queue",
+        queue="seen",
+        messages=[
+            {"id": "m-1", "timestamp": T0, "attempts": 1, "body_js": event},
+            {"id": "m-2", "timestamp": T0, "attempts": 1, "body_js": body},
+        ],
+    )
+    assert reply["error"] is None
+    assert reply["calls"] == [{"id": "m-1", "op": "ack"}, {"id": "m-2", "op": "ack"}]
+    seen = [from_dict(s["body"]).data for s in reply["sent"]]
+    assert [s["queue"] for s in reply["sent"]] == ["processed", "processed"]
+    assert seen == [
+        {
+            "id": "v8-1",
+            "type": "com.example.v8",
+            "time": "2024-11-23T14:00:00+00:00",
+            "when": "2024-01-01T00:00:00+00:00",
+        },
+        {
+            "id": "m-2",
+            "type": "com.cloudflare.queues.message",
+            "time": "2024-11-23T14:00:00+00:00",
+            "when": "2024-01-01T00:00:00+00:00",
+        },
+    ]
+
+
+# -- R2 notifications with numbers out of range ---------------------------------------------
+
+# https://developers.cloudflare.com/r2/buckets/event-notifications/#message-format:
+# object.size is a Number (bytes), object.eTag a String, eventTime a String.
+R2_NOTE: dict[str, Any] = {
+    "account": "3f4b7e3dcab231cbfdaa90a6a28bd548",
+    "action": "PutObject",
+    "bucket": "media",
+    "object": {"key": "in/cat.png", "size": 65536, "eTag": "c846ff7a18f28c2e262116d6e8719ef0"},
+    "eventTime": "2024-05-24T19:36:44.379Z",
+}
+
+
+def r2_note(*, obj: dict[str, Any] | None = None, **top: Any) -> dict[str, Any]:
+    return {**R2_NOTE, "object": {**R2_NOTE["object"], **(obj or {})}, **top}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (r2_note(obj={"size": math.inf}), "object.size"),
+        (r2_note(obj={"size": math.nan}), "object.size"),
+        (r2_note(obj={"size": -1}), "object.size"),
+        (r2_note(obj={"size": 1.5}), "object.size"),
+        (r2_note(obj={"size": True}), "object.size"),
+        (r2_note(obj={"eTag": {"not": "a string"}}), "object.eTag"),
+        (r2_note(eventTime=1e20), "eventTime"),
+        (r2_note(eventTime=math.inf), "eventTime"),
+        (r2_note(eventTime="2024-13-45T99:00:00Z"), "eventTime"),
+    ],
+)
+def test_r2_numbers_out_of_range_fail_typed(body: dict[str, Any], field: str) -> None:
+    msg = queue.QueueMessage(id="m", timestamp=None, body=body, attempts=1)
+    with pytest.raises(EventDecodeError) as info:
+        r2.to_event(msg)
+    assert info.value.field == field
+
+
+def test_r2_out_of_range_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> None:
+    """``Infinity`` can only come as a v8 body; 1e20 is plain JSON. Both used to raise
+    OverflowError/OSError out of the Worker's ``queue``, leaving the rest of the batch unsettled."""
+    inf_size = (
+        '({account: "a", action: "PutObject", bucket: "media",'
+        ' object: {key: "in/inf.png", size: Infinity, eTag: "e"},'
+        ' eventTime: "2024-05-24T19:36:44.379Z"})'
+    )
+    messages = [
+        {"id": "ok-1", "timestamp": T0, "attempts": 1, "body": r2_note()},
+        {"id": "inf", "timestamp": T0, "attempts": 1, "body_js": inf_size},
+        {"id": "far", "timestamp": T0, "attempts": 1, "body": r2_note(eventTime=1e20)},
+        {"id": "ok-2", "timestamp": T0, "attempts": 1, "body": r2_note(obj={"key": "in/b.png"})},
+    ]
+    reply = echo_worker.call("queue", queue="r2--media--media", messages=messages)
+    assert reply["error"] is None
+    assert [(c["id"], c["op"]) for c in reply["calls"]] == [
+        ("ok-1", "ack"),
+        ("inf", "ack"),
+        ("far", "ack"),
+        ("ok-2", "ack"),
+    ]
+    assert [s["queue"] for s in reply["sent"]] == ["r2--media--media-dlq"] * 2
