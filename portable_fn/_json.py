@@ -20,7 +20,7 @@ from collections.abc import Callable
 from json import encoder as _encoder
 from typing import Any
 
-__all__ = ["encoder", "escape", "loads"]
+__all__ = ["MAX_DEPTH", "encoder", "escape", "loads", "too_deep"]
 
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _WHITESPACE = " \t\n\r"
@@ -35,6 +35,42 @@ def loads(text: str) -> Any:
     if end != len(text) and text[end:].strip(_WHITESPACE):
         return json.loads(text)  # raises "Extra data" at the right position
     return value
+
+
+# Deeper JSON is refused before it is parsed: CPython's decoder raises RecursionError near the
+# interpreter's recursion limit, and under Pyodide (Cloudflare Workers) a few thousand levels
+# overflow the JavaScript stack, a fatal error that ends every request in the isolate.
+MAX_DEPTH = 1000
+_tokens: Any = None  # the scanner for ``too_deep``, compiled on first need (never at import)
+
+
+def too_deep(text: str | bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON ``text`` nests arrays and objects more than ``limit`` levels deep.
+
+    Two C-speed counts settle almost every body: only one with more opening brackets than
+    ``limit`` is walked token by token (strings skipped whole, their brackets do not nest).
+    """
+    global _tokens
+    if isinstance(text, bytes | bytearray):
+        if text.count(b"[") + text.count(b"{") <= limit:
+            return False
+        text = bytes(text).decode("utf-8", "replace")
+    elif text.count("[") + text.count("{") <= limit:
+        return False
+    if _tokens is None:
+        import re
+
+        _tokens = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', re.DOTALL)
+    depth = 0
+    for match in _tokens.finditer(text):
+        token = match.group()
+        if token == "[" or token == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token == "]" or token == "}":
+            depth -= 1
+    return False
 
 
 def _unserialisable(value: object) -> Any:

@@ -208,6 +208,8 @@ class Request(Value):
         body = self.body
         if not body:
             raise BadRequest("request body is empty; expected JSON")
+        if _json.too_deep(body):
+            raise BadRequest(f"request body nests JSON deeper than {_json.MAX_DEPTH} levels")
         try:
             # JSON on the wire is UTF-8 (RFC 8259 section 8.1): decode directly rather than
             # through json.loads' per-call encoding detection.
@@ -217,7 +219,7 @@ class Request(Value):
                 return json.loads(body)  # UTF-16/32 with a BOM, which json.loads detects
             except (ValueError, UnicodeDecodeError):
                 raise BadRequest("request body is not valid JSON") from None
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting the depth check let by, on a deep stack
             raise BadRequest("request body is not valid JSON") from None
 
     def with_path_params(self, params: Mapping[str, str]) -> Request:

@@ -125,3 +125,13 @@ def test_json_response_survives_a_lone_surrogate() -> None:
 
 def test_utf16_json_body_with_bom_still_parses() -> None:
     assert Request(method="POST", path="/", body='{"a": 1}'.encode("utf-16")).json() == {"a": 1}
+
+
+@pytest.mark.parametrize("depth", [1_001, 100_000])
+def test_deeply_nested_json_body_is_a_400_not_a_crash(depth: int) -> None:
+    """A body nested past any sane depth: the Pyodide stack would overflow (fatal for the whole
+    Worker isolate) and CPython's raises RecursionError; either way it is the client's 400."""
+    request = Request(method="POST", path="/", body=b"[" * depth + b"]" * depth)
+    with pytest.raises(BadRequest) as info:
+        request.json()
+    assert info.value.status == 400

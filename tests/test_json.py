@@ -53,3 +53,27 @@ def test_errors_are_json_loads_errors(text: str) -> None:
     with pytest.raises(json.JSONDecodeError) as got:
         loads(text)
     assert (got.value.msg, got.value.pos) == (expected.value.msg, expected.value.pos)
+
+
+def test_too_deep_counts_nesting_not_brackets_in_strings() -> None:
+    from portable_fn._json import MAX_DEPTH, too_deep
+
+    assert not too_deep("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    assert too_deep("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+    assert too_deep(b'{"a":' * (MAX_DEPTH + 1) + b"1" + b"}" * (MAX_DEPTH + 1))
+    assert not too_deep('"' + "[" * 5000 + '"')  # one string: no nesting at all
+    assert not too_deep('["\\"[' * 600 + '"]' * 600)  # an escaped quote does not end a string
+    assert not too_deep("[]" * 5000)  # many brackets, depth 1
+
+
+def test_deep_json_is_a_clean_error_at_the_recursion_limit() -> None:
+    """Past the depth check's limit the C decoder's RecursionError is what callers must catch;
+    below it, parsing works."""
+    from portable_fn._json import loads
+
+    nested = loads("[" * 500 + "]" * 500)
+    for _ in range(499):
+        (nested,) = nested
+    assert nested == []
+    with pytest.raises(RecursionError):
+        loads("[" * 100_000 + "]" * 100_000)
