@@ -3,17 +3,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
-
-# Deeper JSON than this is refused before parsing: CPython's decoder gives up near its recursion
-# limit (1000) with RecursionError, and under Pyodide a few thousand levels overflow the JS stack,
-# a fatal error that kills the whole isolate (every request in it), not one message.
-MAX_JSON_DEPTH = 1000
-# A JSON string (skipped whole: brackets inside it do not nest) or one bracket.
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', re.DOTALL)
 
 
 def plain(value: Any) -> Any:
@@ -54,27 +46,3 @@ def utc_time(value: Any) -> datetime | None:
     if isinstance(value, str):
         return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
     return None
-
-
-def json_too_deep(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether JSON ``text`` nests arrays/objects more than ``limit`` levels deep.
-
-    Counting the opening brackets first keeps the common case to two C-speed scans; only a body
-    with more brackets than ``limit`` is walked token by token.
-    """
-    if isinstance(text, bytes | bytearray):
-        if text.count(b"[") + text.count(b"{") <= limit:
-            return False
-        text = bytes(text).decode("utf-8", "replace")
-    elif text.count("[") + text.count("{") <= limit:
-        return False
-    depth = 0
-    for match in _JSON_TOKEN.finditer(text):
-        token = match.group()
-        if token in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif token in ("]", "}"):
-            depth -= 1
-    return False

@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from portable_fn._json import MAX_DEPTH, too_deep
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
-from portable_fn_cloudflare._values import MAX_JSON_DEPTH, json_too_deep, plain, utc_time
+from portable_fn_cloudflare._values import plain, utc_time
 
 TYPE = "com.cloudflare.queues.message"
 PROVIDER = "cloudflare"
@@ -52,10 +53,10 @@ def structured(body: Any, *, trigger: str) -> CloudEvent | None:
     """The CloudEvent a body carries in structured mode, or None; broken ones fail typed."""
     if not isinstance(body, Mapping | str | bytes):
         return None
-    if not isinstance(body, Mapping) and _names_specversion(body) and json_too_deep(body):
+    if not isinstance(body, Mapping) and _names_specversion(body) and too_deep(body):
         # Only text that names specversion is parsed here; refuse what would overflow the stack.
         raise EventDecodeError(
-            f"body nests JSON deeper than {MAX_JSON_DEPTH} levels",
+            f"body nests JSON deeper than {MAX_DEPTH} levels",
             provider=PROVIDER,
             trigger=trigger,
             field="body",
