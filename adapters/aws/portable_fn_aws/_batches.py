@@ -56,6 +56,9 @@ def sqs_batch(
     first = context_for(fn.name, context, native, sqs.attempt(records[0]))
     contexts[_receive_count(records[0])] = first
     message = sqs.message
+    # A batch comes from one queue. Only a FIFO queue orders its groups: a standard queue's
+    # MessageGroupId (fair queues) names a tenant, and its messages fail or back off alone.
+    fifo = str(records[0].get("eventSourceARN", "")).endswith(".fifo")
     with Batch(app, fn, first) as batch:
         run = batch.run
         for record in records:
@@ -68,7 +71,7 @@ def sqs_batch(
             if group is not None:
                 if type(group) is not str:
                     group = str(group)  # malformed, but still the ordering key it claims
-                if group in failed_groups:
+                if fifo and group in failed_groups:
                     failed.append(record["messageId"])  # FIFO: keep the group's order
                     continue
             if type(count) is not str:
@@ -100,10 +103,10 @@ def sqs_batch(
             if not outcome.retryable:
                 if redelivery.dead_letter(record, outcome.reason or "failed", group, ctx):
                     continue
-            elif group is None:  # FIFO groups keep their order: no per-message delays there
+            elif not fifo or group is None:  # FIFO groups keep their order: no delays there
                 redelivery.back_off(record, ctx.attempt, ctx)
             failed.append(record["messageId"])
-            if group is not None:
+            if fifo and group is not None:
                 failed_groups.add(group)
     return sqs.batch_response(failed)
 

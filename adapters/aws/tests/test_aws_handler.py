@@ -144,6 +144,21 @@ def test_fifo_failure_fails_the_rest_of_its_group_only() -> None:
     assert [s[0][:2] for s in seen] == ["11", "22", "33"]
 
 
+def test_fair_queue_groups_fail_alone() -> None:
+    """A standard queue may carry MessageGroupId too (SQS fair queues, 2025: the group names a
+    tenant, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-fair-queues.html).
+    Only a FIFO queue orders a group, so here a failure must not fail its group's later
+    messages unrun."""
+    app, seen = make_app()
+    batch = load("sqs_fifo.json")
+    for record in batch["Records"]:
+        record["eventSourceARN"] = record["eventSourceARN"].removesuffix(".fifo")
+    out = lambda_handler(app, "work")(batch, CTX)
+    failed = [item["itemIdentifier"] for item in out["batchItemFailures"]]
+    assert failed == ["22d6ee51-4cc7-4302-9e22-7cd8afdaadf5"]
+    assert [s[0][:2] for s in seen] == ["11", "22", "33", "44"]
+
+
 def test_topic_via_sns_directly_raises_for_lambda_retry() -> None:
     app, seen = make_app()
     handler = lambda_handler(app, "news")
