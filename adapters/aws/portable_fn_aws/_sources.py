@@ -78,11 +78,9 @@ def package_files(
         rel = path.relative_to(folder)
         if rel.parts[0] in exclude:
             continue
-        if only is not None and not (
-            len(rel.parts) == 1 and (rel.stem in only or rel.name == "py.typed")
-        ):
+        if only is not None and not (len(rel.parts) == 1 and rel.stem in only):
             continue
-        if path.suffix in (".py", ".typed"):
+        if path.suffix == ".py":  # sources only: py.typed markers serve type checkers
             out[f"{package}/{rel.as_posix()}"] = path.read_bytes()
     return out
 

@@ -59,8 +59,8 @@ RUNTIME_MODULES = (
 )
 # Loaded only by stream functions' handlers, so shipped only with them.
 STREAM_MODULES = ("_kpl", "dynamodb", "kinesis")
-# The local dev runtime and the CLI never run in Lambda.
-CORE_EXCLUDED = ("_local", "cli.py", "__main__.py")
+# Never run in Lambda: the local dev runtime, the CLI, the test harness and the ASGI app.
+CORE_EXCLUDED = ("_local", "cli.py", "__main__.py", "testing.py", "asgi.py")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -75,7 +75,8 @@ def package(
         entries[arcname] = path.read_bytes()
     excluded: tuple[str, ...] = CORE_EXCLUDED
     if not any(fn.options.get("idempotent") for fn in app.functions.values()):
-        excluded += ("idempotency",)  # the call pipeline imports it only for such functions
+        # The call pipeline imports it only for such functions; SQLite serves only its store.
+        excluded += ("idempotency", "_sqlite.py")
     entries.update(package_files("portable_fn", exclude=excluded))
     runtime: tuple[str, ...] = RUNTIME_MODULES
     if not any(isinstance(fn.trigger, Stream) for fn in app.functions.values()):
