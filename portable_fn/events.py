@@ -32,6 +32,7 @@ __all__ = [
     "from_http",
     "from_json",
     "is_json_content_type",
+    "is_json_format",
     "new_id",
     "parse_time",
     "schedule_data",
@@ -254,6 +255,19 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
+@lru_cache(maxsize=64)
+def _charset(content_type: str) -> str:
+    """The ``charset`` parameter (RFC 9110 section 8.3.1: case-insensitive, may be quoted);
+    UTF-8 when absent, the default RFC 6657 gives new ``text/*`` types."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            value = value.strip().strip('"').strip()
+            if value:
+                return value
+    return "utf-8"
+
+
 def is_json_content_type(content_type: str | None) -> bool:
     """True for ``application/json``, ``text/json`` and any ``+json`` suffix (RFC 6839)."""
     if content_type is None:
@@ -274,7 +288,11 @@ def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]
     if isinstance(data, bytes | bytearray | memoryview):
         return bytes(data), content_type or "application/octet-stream"
     if isinstance(data, str) and not is_json_content_type(content_type):
-        return data.encode("utf-8"), content_type or "text/plain; charset=utf-8"
+        if content_type is None:
+            return data.encode("utf-8"), "text/plain; charset=utf-8"
+        # The bytes must be in the charset the content type declares, or a reader that
+        # honours it (decode_data) gets other text.
+        return _encode_text(data, content_type), content_type
     try:
         body = _dumps(data).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: data in itself
@@ -299,13 +317,32 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
                 "data", f"content type {content_type!r} says JSON but the body is not JSON"
             ) from None
     if content_type is not None and _is_text_content_type(content_type):
+        charset = _charset(content_type)
         try:
-            return body.decode("utf-8")
-        except UnicodeDecodeError:
+            return body.decode(charset)
+        except LookupError:
             raise InvalidCloudEventError(
-                "data", f"content type {content_type!r} says text but the body is not UTF-8"
+                "datacontenttype", f"unknown charset {charset!r} in {content_type!r}"
+            ) from None
+        except ValueError:  # UnicodeDecodeError, or UnicodeError from codecs like "undefined"
+            raise InvalidCloudEventError(
+                "data", f"content type {content_type!r} says text but the body is not {charset}"
             ) from None
     return bytes(body)
+
+
+def _encode_text(data: str, content_type: str) -> bytes:
+    charset = _charset(content_type)
+    try:
+        return data.encode(charset)
+    except LookupError:
+        raise InvalidCloudEventError(
+            "datacontenttype", f"unknown charset {charset!r} in {content_type!r}"
+        ) from None
+    except ValueError:  # UnicodeEncodeError, or UnicodeError from codecs like "undefined"
+        raise InvalidCloudEventError(
+            "data", f"text that {charset} cannot encode, for content type {content_type!r}"
+        ) from None
 
 
 # -- JSON format --------------------------------------------------------------------------------
@@ -369,7 +406,8 @@ def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
             data = _b64decode(encoded)
         except ValueError:  # binascii.Error is a ValueError
             raise InvalidCloudEventError("data_base64", "is not valid base64") from None
-    extensions = {k: v for k, v in obj.items() if k not in _RESERVED}
+    # JSON format 2.2: a null member "MUST be treated as the equivalent of unset or omitted".
+    extensions = {k: v for k, v in obj.items() if k not in _RESERVED and v is not None}
     return CloudEvent(
         id=obj["id"],
         source=obj["source"],
@@ -489,23 +527,87 @@ def to_structured(event: CloudEvent) -> tuple[dict[str, str], bytes]:
 
 
 def http_mode(headers: Mapping[str, str]) -> Literal["structured", "binary", "batch"]:
+    """The content mode, from the Content-Type's prefix (binding section 1.3): the media type
+    ``application/cloudevents-batch...`` is batched, ``application/cloudevents...`` structured,
+    anything else binary. ``is_json_format`` says whether the format is one this module reads."""
     content_type = _lower_keys(headers).get("content-type", "")
     media = _media_type(content_type) if content_type else ""
-    if media == "application/cloudevents-batch+json":
+    if media.startswith("application/cloudevents-batch"):
         return "batch"
     if media.startswith("application/cloudevents"):
         return "structured"
     return "binary"
 
 
+def is_json_format(headers: Mapping[str, str]) -> bool:
+    """True unless a structured or batched message names an event format other than JSON
+    (``application/cloudevents+avro``...): JSON is the one format every receiver must read
+    (binding section 1.4). A bare ``application/cloudevents`` is read as JSON."""
+    content_type = _lower_keys(headers).get("content-type", "")
+    media = _media_type(content_type) if content_type else ""
+    if not media.startswith("application/cloudevents"):
+        return True
+    return media in _JSON_FORMATS
+
+
+_JSON_FORMATS = frozenset((
+    "application/cloudevents",
+    "application/cloudevents+json",
+    "application/cloudevents-batch",
+    "application/cloudevents-batch+json",
+))
+
+
 def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def _unquote(value: str) -> str:
-    from urllib.parse import unquote
+_percent_run: re.Pattern[str] | None = None  # compiled on the first encoded header, not at import
 
-    return unquote(value)
+
+def _header_text(attribute: str, value: str) -> str:
+    """An attribute from its HTTP header value (binding section 3.1.3.2): double-quoted strings
+    unescaped first (older senders quoted rather than encoded), then one round of
+    percent-decoding in which the decoded bytes must be UTF-8."""
+    if '"' in value:
+        value = _unquote_string(value)
+    if "%" not in value:
+        return value
+
+    def decode(match: re.Match[str]) -> str:
+        try:
+            return bytes.fromhex(match.group().replace("%", "")).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidCloudEventError(
+                attribute, f"percent-encoded bytes {match.group()!r} are not UTF-8"
+            ) from None
+
+    global _percent_run
+    if _percent_run is None:
+        _percent_run = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+    # A '%' not followed by two hex digits is left as it is: lenient toward senders that did
+    # not encode a literal percent sign, and it cannot be mistaken for an encoding.
+    return _percent_run.sub(decode, value)
+
+
+def _unquote_string(value: str) -> str:
+    """Remove RFC 9110 section 5.6.4 quoted-strings (``"a \\"b\\""`` -> ``a "b"``)."""
+    out: list[str] = []
+    quoted = escaped = False
+    for char in value:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        else:
+            out.append(char)
+    if quoted:
+        # A lone '"' is no quoted-string but a sender that did not encode it: keep the value.
+        return value
+    return "".join(out)
 
 
 def from_http(
@@ -521,6 +623,12 @@ def from_http(
     if mode == "batch":
         raise InvalidCloudEventError("datacontenttype", "batch mode carries many events, not one")
     if mode == "structured":
+        if not is_json_format(lowered):
+            raise InvalidCloudEventError(
+                "specversion",
+                f"unsupported event format {lowered['content-type']!r}; this reader reads "
+                "application/cloudevents+json",
+            )
         return from_json(body)
     if "ce-specversion" not in lowered:
         raise InvalidCloudEventError(
@@ -532,7 +640,7 @@ def from_http(
         if not name.startswith("ce-"):
             continue
         attr = name[3:]
-        decoded = _unquote(value) if percent_encoded and "%" in value else value
+        decoded = _header_text(attr, value) if percent_encoded else value
         if attr in _RESERVED:
             attrs[attr] = decoded
         else:

@@ -65,3 +65,41 @@ def test_asgi_app_serves_routes_and_delivers_events(tmp_path: Path) -> None:
     assert lifespan == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert seen == [{"sku": "a"}]
     assert (tmp_path / "state").is_dir()
+
+
+def test_a_failure_inside_the_runtime_answers_json_500_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """The broker failing (a full disk, say) under the ingress: the client gets the JSON error
+    every other failure gets, not the server's plain-text page, and the cause is reported."""
+    app = pf.App("broken")
+
+    @app.topic("orders")
+    def on_t(event: pf.CloudEvent) -> None: ...
+
+    application = asgi(app, state_dir=tmp_path / "state")
+
+    def full_disk(kind: str, target: str, event: pf.CloudEvent) -> tuple[str, ...]:
+        raise OSError(28, "No space left on device")
+
+    application.runtime.accept = full_disk
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"ce-specversion", b"1.0"), (b"ce-id", b"1"), (b"ce-source", b"/s"),
+               (b"ce-type", b"x"), (b"content-type", b"application/json")]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "path": "/_pf/topics/orders", "raw_path": b"/_pf/topics/orders",
+             "query_string": b"", "headers": headers, "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8080), "scheme": "http", "root_path": ""}
+    asyncio.run(application(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert start["status"] == 500 and (b"content-type", b"application/json") in start["headers"]
+    assert json.loads(body) == {"error": {"status": 500, "message": "internal server error"}}
+    application.runtime.store.close()

@@ -14,6 +14,7 @@ from portable_fn.events import (
     from_dict,
     from_http,
     from_json,
+    http_mode,
     parse_time,
     sniff_structured,
     to_binary,
@@ -243,3 +244,101 @@ def test_sniff_structured() -> None:
     assert sniff_structured(None) is None
     with pytest.raises(InvalidCloudEventError):
         sniff_structured(b'{"specversion": "1.0", "id": "1", "type": "t"}')
+
+
+# -- what unseen HTTP clients send (HTTP binding v1.0.2 section 3.1.3.2, JSON format 2.2) --------
+
+_BINARY = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "attribute"),
+    [
+        ('"hello world"', "hello world"),  # older senders quote instead of encoding the space
+        ('"say \\"hi\\""', 'say "hi"'),  # backslash escapes inside the quotes
+        ('"100%25"', "100%"),  # unquoted first, then one round of percent-decoding
+        ("a%22b", 'a"b'),
+        ("Euro%20%e2%82%ac", "Euro €"),  # decoding accepts lower-case hex
+    ],
+)
+def test_binary_header_values_are_unquoted_then_percent_decoded(sent: str, attribute: str) -> None:
+    assert from_http({**_BINARY, "ce-subject": sent}, b"").subject == attribute
+
+
+@pytest.mark.parametrize("sent", ["%C0%A0", "%FF", "ab%E2%82", "%ED%A0%80"])
+def test_percent_encoded_bytes_that_are_not_utf8_are_rejected(sent: str) -> None:
+    # "encoded byte sequences which are invalid in UTF-8 MUST be rejected" (%C0%A0: overlong).
+    with pytest.raises(InvalidCloudEventError) as info:
+        from_http({**_BINARY, "ce-subject": sent}, b"")
+    assert info.value.attribute == "subject"
+
+
+def test_a_lone_double_quote_is_kept_as_sent() -> None:
+    # Not a quoted-string (none is closed): a sender that did not encode '"'; read leniently.
+    assert from_http({**_BINARY, "ce-subject": 'a"b'}, b"").subject == 'a"b'
+
+
+def test_a_null_member_in_the_json_format_is_unset() -> None:
+    # JSON format 2.2: "When decoding attributes and a null value is encountered, it MUST be
+    # treated as the equivalent of unset or omitted" (its own example has "unsetextension": null).
+    ev = from_dict({"specversion": "1.0", "id": "1", "source": "/s", "type": "t",
+                    "unsetextension": None, "subject": None, "comexampleothervalue": 5})
+    assert dict(ev.extensions) == {"comexampleothervalue": 5} and ev.subject is None
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "text"),
+    [
+        ("text/plain; charset=iso-8859-1", b"caf\xe9", "café"),
+        ('text/plain; charset="ISO-8859-1"', b"caf\xe9", "café"),
+        ("text/plain;charset=utf-16", "café".encode("utf-16"), "café"),
+        ("text/plain", "café".encode(), "café"),
+    ],
+)
+def test_text_data_is_read_in_its_declared_charset(
+    content_type: str, body: bytes, text: str
+) -> None:
+    assert decode_data(body, content_type) == text
+    assert decode_data(*encode_data(text, content_type)) == text
+    ev = from_http({**_BINARY, "content-type": content_type}, body)
+    assert (ev.data, ev.datacontenttype) == (text, content_type)
+
+
+def test_text_in_an_unknown_or_wrong_charset_is_an_invalid_event() -> None:
+    with pytest.raises(InvalidCloudEventError) as info:
+        decode_data(b"x", "text/plain; charset=no-such-charset")
+    assert info.value.attribute == "datacontenttype"
+    with pytest.raises(InvalidCloudEventError) as info:
+        decode_data(b"caf\xe9", "text/plain; charset=utf-8")
+    assert info.value.attribute == "data"
+    for codec in ("undefined", "hex", "rot13"):  # not text codecs, or ones that always fail
+        with pytest.raises(InvalidCloudEventError):
+            decode_data(b"x", f"text/plain; charset={codec}")
+        with pytest.raises(InvalidCloudEventError):
+            encode_data("x", f"text/plain; charset={codec}")
+    with pytest.raises(InvalidCloudEventError) as info:
+        encode_data("€", "text/plain; charset=iso-8859-1")  # not in that charset
+    assert info.value.attribute == "data"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "mode"),
+    [
+        ("application/cloudevents-batch+json; charset=utf-8", "batch"),
+        ("Application/CloudEvents-Batch+JSON", "batch"),
+        ("application/cloudevents-batch", "batch"),  # binding 3: "prefixed with"
+        ("application/cloudevents-batch+avro", "batch"),
+        ("application/cloudevents+json; charset=utf-8", "structured"),
+        ("application/cloudevents+avro", "structured"),
+        ("application/json", "binary"),
+        ("", "binary"),
+    ],
+)
+def test_http_mode_follows_the_media_type_prefixes(content_type: str, mode: str) -> None:
+    assert http_mode({"Content-Type": content_type} if content_type else {}) == mode
+
+
+def test_structured_mode_in_a_format_other_than_json_is_not_read_as_json() -> None:
+    with pytest.raises(InvalidCloudEventError) as info:
+        from_http({"content-type": "application/cloudevents+xml"}, b"<event/>")
+    assert "format" in str(info.value)

@@ -65,23 +65,30 @@ class LocalASGI:
         method: str = scope["method"]
         headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
         name: str | None = None
-        if path == HEALTH:
-            response = Response.json(await asyncio.to_thread(self.runtime.health))
-        elif path.startswith(ingress.PREFIX):
-            response = await asyncio.to_thread(
-                ingress.handle, method, path, headers.to_dict(), body, self.runtime.accept
-            )
-        else:
-            client = scope.get("client")
-            request = Request(
-                method=method,
-                path=path,
-                headers=headers,
-                body=body,
-                query=QueryParams.from_string(scope["query_string"].decode("latin-1")),
-                client_ip=client[0] if client else None,
-            )
-            name, response = await self._dispatch(request)
+        try:
+            if path == HEALTH:
+                response = Response.json(await asyncio.to_thread(self.runtime.health))
+            elif path.startswith(ingress.PREFIX):
+                response = await asyncio.to_thread(
+                    ingress.handle, method, path, headers.items(), body, self.runtime.accept
+                )
+            else:
+                client = scope.get("client")
+                request = Request(
+                    method=method,
+                    path=path,
+                    headers=headers,
+                    body=body,
+                    query=QueryParams.from_string(scope["query_string"].decode("latin-1")),
+                    client_ip=client[0] if client else None,
+                )
+                name, response = await self._dispatch(request)
+        except Exception as exc:
+            # The dispatcher never raises; this is the runtime's own code (a full disk under
+            # the broker, say). The client still gets JSON without a traceback (DESIGN 2),
+            # not the server's plain-text 500; the terminal gets the cause.
+            self.runtime.reporter.record("error", message=f"{method} {path} failed: {exc!r}")
+            response = ingress.error(500, "internal server error")
         await _send_response(send, response)
         self.runtime.reporter.record(
             "http",

@@ -9,17 +9,22 @@
 
 Spec: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md
 Each accepted event is committed to SQLite before the 202 goes out. In a batch, a malformed
-event is rejected on its own (its index and attribute are in the answer); the rest go on.
+event is rejected on its own (its index and attribute are in the answer); the rest go on, and
+every event is checked (down to being storable) before the first is committed, so a refused
+request has enqueued nothing and a client that retries it enqueues nothing twice.
+A structured or batched message in a format other than JSON is a 415 (RFC 9110 section
+15.5.16); CloudEvents 0.3 and other versions are a 400: handlers are written against 1.0.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import suppress
 from typing import Any
 
 from portable_fn.errors import InvalidCloudEventError
-from portable_fn.events import CloudEvent, from_dict, from_http, http_mode
+from portable_fn.events import CloudEvent, from_dict, from_http, http_mode, is_json_format, to_json
 from portable_fn.http import Response
 
 PREFIX = "/_pf/"
@@ -32,10 +37,51 @@ def error(status: int, message: str, **extra: Any) -> Response:
     return Response.json({"error": {"status": status, "message": message, **extra}}, status=status)
 
 
+def header_map(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The request's headers, one value per lower-cased name, as ``from_http`` reads them.
+
+    A ``ce-*`` attribute or Content-Type sent twice is refused: the binding maps each attribute
+    to one header (section 3.1.3), and picking one of two ids or types would deliver an event
+    the sender may not have meant. Header bytes reach here decoded as Latin-1 (ASGI's bytes,
+    as every server passes them); a ``ce-*`` value whose bytes are UTF-8 is read as UTF-8: the
+    binding wants it percent-encoded, but curl, Go and Node clients send raw UTF-8.
+    """
+    out: dict[str, str] = {}
+    for raw_name, value in pairs:
+        name = raw_name.lower()
+        attribute = name.startswith("ce-")
+        if name in out and (attribute or name == "content-type"):
+            raise InvalidCloudEventError(
+                name[3:] if attribute else "datacontenttype", f"header {name} appears twice"
+            )
+        if attribute and not value.isascii():
+            # Not UTF-8 stays Latin-1: what http.client (under requests) sends for a str.
+            with suppress(UnicodeError):
+                value = value.encode("latin-1").decode("utf-8")
+        out.setdefault(name, value)
+    return out
+
+
+class UnsupportedFormat(Exception):
+    """A structured or batched message in an event format other than JSON."""
+
+
+def _storable(event: CloudEvent) -> CloudEvent:
+    """Raise ``InvalidCloudEventError`` now for an event the broker could not store (a lone
+    surrogate in JSON text is valid JSON syntax but not UTF-8), before anything is committed."""
+    to_json(event)
+    return event
+
+
 def parse(headers: Mapping[str, str], body: bytes) -> tuple[list[CloudEvent], list[dict[str, Any]]]:
     """The events in one request, and the per-event rejections of a batch."""
+    if not is_json_format(headers):
+        raise UnsupportedFormat(
+            f"unsupported event format {headers.get('content-type')!r}: send "
+            "application/cloudevents+json, application/cloudevents-batch+json or binary mode"
+        )
     if http_mode(headers) != "batch":
-        return [from_http(headers, body)], []
+        return [_storable(from_http(headers, body))], []
     try:
         items = json.loads(body)
     except ValueError as exc:
@@ -48,7 +94,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> tuple[list[CloudEvent], li
         try:
             if not isinstance(item, dict):
                 raise InvalidCloudEventError("specversion", "a batch item must be a JSON object")
-            events.append(from_dict(item))
+            events.append(_storable(from_dict(item)))
         except InvalidCloudEventError as exc:
             rejected.append({"index": index, "attribute": exc.attribute, "message": str(exc)})
     return events, rejected
@@ -72,9 +118,15 @@ def route(path: str) -> tuple[str, str] | None:
 
 
 def handle(
-    method: str, path: str, headers: Mapping[str, str], body: bytes, accept: Accept
+    method: str,
+    path: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: bytes,
+    accept: Accept,
 ) -> Response:
-    """Blocking (it commits to SQLite): the ASGI app runs it in a worker thread."""
+    """Blocking (it commits to SQLite): the ASGI app runs it in a worker thread.
+
+    ``headers`` are a mapping or the request's (name, value) pairs, repeated names included."""
     target = route(path)
     if target is None:
         return error(
@@ -87,9 +139,12 @@ def handle(
             {"error": {"status": 405, "message": "use POST"}}, status=405, headers={"allow": "POST"}
         )
     try:
-        events, rejected = parse(headers, body)
+        fields = header_map(headers.items() if isinstance(headers, Mapping) else headers)
+        events, rejected = parse(fields, body)
     except InvalidCloudEventError as exc:
         return error(400, str(exc), attribute=exc.attribute)
+    except UnsupportedFormat as exc:
+        return error(415, str(exc))
     if not events and rejected:
         return error(400, "no valid event in the batch", rejected=rejected)
     kind, name = target
@@ -100,9 +155,10 @@ def handle(
         except LookupError as exc:
             return error(404, str(exc.args[0]) if exc.args else str(exc))
         accepted.append({"id": event.id, "type": event.type, "functions": list(functions)})
+    # A batch is answered as a batch whatever its length: its client reads one shape.
     answer: dict[str, Any] = (
-        accepted[0]
-        if len(accepted) == 1 and not rejected
-        else {"accepted": accepted, "rejected": rejected}
+        {"accepted": accepted, "rejected": rejected}
+        if http_mode(fields) == "batch"
+        else accepted[0]
     )
     return Response.json(answer, status=202)

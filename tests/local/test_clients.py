@@ -1,0 +1,344 @@
+"""The real ``portable-fn dev`` against clients it was not written with: the official CloudEvents
+SDK (PyPI ``cloudevents``, the ``test`` extra), ``http.client`` and raw sockets sending what
+curl, Go or Node clients send.
+
+For every request: the status, a JSON error body without a traceback, each accepted event
+enqueued exactly once (its ``accepted`` record) and none for a rejected one, and the event as
+the handler saw it (tests/local/apps/recorder.py writes it to a file).
+Spec: https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cloudevents.conversion as conversion
+import pytest
+from cloudevents.http import CloudEvent as SdkEvent
+
+from .devserver import ROOT, DevServer
+
+RECORDER = str(ROOT / "tests" / "local" / "apps" / "recorder.py")
+
+
+class Client:
+    """One module-wide server; every test uses its own event ids."""
+
+    def __init__(self, server: DevServer, out: Path) -> None:
+        self.server, self.out = server, out
+
+    def post(
+        self, body: bytes, headers: dict[str, str | bytes] | list[tuple[str, str | bytes]],
+        path: str = "/_pf/events",
+    ) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
+        conn.putrequest("POST", path)
+        for name, value in headers.items() if isinstance(headers, dict) else headers:
+            conn.putheader(name, value)  # bytes go on the wire as they are
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        resp = conn.getresponse()
+        status, raw, ctype = resp.status, resp.read(), resp.getheader("content-type", "")
+        conn.close()
+        assert ctype.startswith("application/json"), (status, ctype, raw)
+        assert b"Traceback" not in raw
+        return status, json.loads(raw)
+
+    def seen(self, event_id: str, timeout: float = 15) -> dict[str, Any]:
+        """The event as the handler received it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.out.exists():
+                for line in self.out.read_text(encoding="utf-8").splitlines():
+                    record: dict[str, Any] = json.loads(line)
+                    if record["id"] == event_id:
+                        return record
+            time.sleep(0.05)
+        raise AssertionError(f"the handler never saw {event_id!r}")
+
+    def accepted(self, event_id: str) -> int:
+        """How many times the runtime committed an event with this id."""
+        time.sleep(0.2)  # records are printed right after the commit
+        return sum(
+            1 for r in list(self.server.records)
+            if r.get("event") == "accepted" and r.get("id") == event_id
+        )
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    tmp = tmp_path_factory.mktemp("clients")
+    server = DevServer(RECORDER, tmp / "state", env={"RECORDER_OUT": str(tmp / "seen.jsonl")})
+    try:
+        yield Client(server, tmp / "seen.jsonl")
+    finally:
+        server.stop()
+
+
+def _binary(event_id: str, **more: str | bytes) -> dict[str, str | bytes]:
+    return {
+        "ce-specversion": "1.0", "ce-id": event_id, "ce-source": "/client", "ce-type": "test.x",
+        **more,
+    }
+
+
+def _sdk_event(event_id: str, data: Any, **attrs: str) -> SdkEvent:
+    return SdkEvent(
+        {"id": event_id, "source": "https://client.example/src", "type": "test.sdk", **attrs},
+        data,
+    )
+
+
+# -- the official SDK -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["binary", "structured"])
+def test_sdk_events_reach_the_handler_with_their_attributes(client: Client, mode: str) -> None:
+    event_id = f"sdk-{mode}"
+    sent = _sdk_event(
+        event_id, {"k": [1, 2]}, datacontenttype="application/json", subject="order 7",
+        time="2026-01-02T03:04:05.123456789+02:00", partitionkey="p1",
+    )
+    write = conversion.to_binary if mode == "binary" else conversion.to_structured
+    headers, body = write(sent)
+    status, answer = client.post(body, dict(headers))
+    assert (status, answer) == (202, {"id": event_id, "type": "test.sdk", "functions": ["record"]})
+    seen = client.seen(event_id)
+    assert seen["data"] == {"k": [1, 2]} and seen["source"] == "https://client.example/src"
+    assert seen["subject"] == "order 7" and seen["extensions"] == {"partitionkey": "p1"}
+    assert seen["time"] == "2026-01-02T01:04:05.123456Z"  # the same instant, in UTC
+    assert client.accepted(event_id) == 1
+
+
+def test_sdk_binary_data_in_both_modes_stays_bytes(client: Client) -> None:
+    for mode, write in (("b", conversion.to_binary), ("s", conversion.to_structured)):
+        sent = _sdk_event(f"bytes-{mode}", b"\x00\xff\xfe", datacontenttype="image/png")
+        headers, body = write(sent)
+        assert client.post(body, dict(headers))[0] == 202
+        seen = client.seen(f"bytes-{mode}")
+        assert (seen["data_type"], seen["data"]) == ("bytes", "00fffe")
+
+
+def test_a_batch_enqueues_each_event_once_and_answers_in_batch_shape(client: Client) -> None:
+    events = [conversion.to_dict(_sdk_event(f"batch-{n}", {"n": n})) for n in range(3)]
+    status, answer = client.post(
+        json.dumps(events).encode(),
+        {"Content-Type": "application/cloudevents-batch+json; charset=utf-8"},
+    )
+    assert status == 202 and answer["rejected"] == []
+    assert [a["id"] for a in answer["accepted"]] == ["batch-0", "batch-1", "batch-2"]
+    assert [client.seen(f"batch-{n}")["data"] for n in range(3)] == [{"n": n} for n in range(3)]
+    # A batch of one is still answered as a batch: a client reads one shape.
+    one = [conversion.to_dict(_sdk_event("batch-one", None))]
+    status, answer = client.post(
+        json.dumps(one).encode(), {"content-type": "application/cloudevents-batch+json"}
+    )
+    assert status == 202 and answer == {
+        "accepted": [{"id": "batch-one", "type": "test.sdk", "functions": ["record"]}],
+        "rejected": [],
+    }
+
+
+# -- binary mode as other clients write it ---------------------------------------------------------
+
+
+def test_header_names_in_any_case_and_content_types_with_parameters(client: Client) -> None:
+    headers = {"Ce-Id": "case-1", "CE-SPECVERSION": "1.0", "Ce-Source": "/client",
+               "CE-TYPE": "test.x", "Ce-MyExt": "v",
+               "Content-Type": "Application/JSON; charset=UTF-8"}
+    assert client.post(b'{"a": 1}', headers)[0] == 202
+    seen = client.seen("case-1")
+    assert (seen["data"], seen["extensions"]) == ({"a": 1}, {"myext": "v"})
+    structured = {"specversion": "1.0", "id": "case-2", "source": "/c", "type": "test.x", "data": 2}
+    status, _ = client.post(
+        json.dumps(structured).encode(),
+        {"content-type": "application/cloudevents+json; charset=utf-8"},
+    )
+    assert status == 202 and client.seen("case-2")["data"] == 2
+
+
+@pytest.mark.parametrize(
+    ("event_id", "content_type", "body", "data_type", "data"),
+    [
+        ("ct-none", None, b"\x00\x01", "bytes", "0001"),  # opaque without a content type
+        ("ct-octet", "application/octet-stream", b"\xff\xfe", "bytes", "fffe"),
+        ("ct-text", "text/plain", "héllo".encode(), "str", "héllo"),
+        ("ct-latin1", "text/plain; charset=ISO-8859-1", b"h\xe9llo", "str", "héllo"),
+        ("ct-empty", "application/json", b"", "NoneType", None),
+    ],
+)
+def test_binary_mode_data_by_content_type(
+    client: Client, event_id: str, content_type: str | None, body: bytes, data_type: str,
+    data: Any,
+) -> None:
+    headers = _binary(event_id, **({"content-type": content_type} if content_type else {}))
+    assert client.post(body, headers)[0] == 202
+    seen = client.seen(event_id)
+    assert (seen["data_type"], seen["data"], seen["datacontenttype"]) == (
+        data_type, data, content_type
+    )
+
+
+def test_header_values_percent_encoded_quoted_or_raw_utf8(client: Client) -> None:
+    headers = _binary(
+        "pct-1",
+        **{
+            "ce-source": "/client%20a",
+            "ce-subject": "Euro%20%E2%82%AC%20%F0%9F%98%80",
+            "ce-quoted": '"hello \\"world\\""',  # the older, quoted-string form
+            "ce-raw": "caf\u00e9 \u20ac".encode(),  # raw UTF-8 bytes, as curl or Go send them
+            "ce-latin": "w\u00f6rld".encode("latin-1"),  # what http.client makes of a str
+        },
+    )
+    assert client.post(b"", headers)[0] == 202
+    seen = client.seen("pct-1")
+    assert seen["source"] == "/client a" and seen["subject"] == "Euro € \U0001f600"
+    assert seen["extensions"] == {"quoted": 'hello "world"', "raw": "café €", "latin": "wörld"}
+
+
+@pytest.mark.parametrize(
+    "time_text",
+    ["2026-01-02T03:04:05Z", "2026-01-02t03:04:05z", "2026-01-02T03:04:05.1Z",
+     "2026-01-02T08:34:05+05:30", "2026-01-02T03:04:05-00:00"],
+)
+def test_time_in_rfc3339_forms(client: Client, time_text: str) -> None:
+    event_id = f"time-{time_text}"
+    assert client.post(b"", _binary(event_id, **{"ce-time": time_text}))[0] == 202
+    assert client.seen(event_id)["time"].startswith("2026-01-02T03:04:05")
+
+
+# -- rejected: 400 (or 415) with a JSON body, nothing enqueued ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event_id", "headers", "body", "status", "attribute"),
+    [
+        ("bad-1", {"ce-specversion": "1.0", "ce-id": "bad-1", "ce-source": "/s"}, b"", 400, "type"),
+        ("bad-2", {"content-type": "application/cloudevents+json"},
+         b'{"specversion": "1.0", "id": "bad-2", "type": "t"}', 400, "source"),
+        ("bad-3", _binary("bad-3", **{"ce-subject": "%C0%A0"}), b"", 400, "subject"),
+        ("bad-4", _binary("bad-4", **{"ce-time": "yesterday"}), b"", 400, "time"),
+        ("bad-5", _binary("bad-5", **{"content-type": "application/json"}), b"{no", 400, "data"),
+        ("bad-6", _binary("bad-6", **{"content-type": "text/plain"}), b"\xff", 400, "data"),
+        # CloudEvents 0.3: this runtime speaks 1.0 (its handlers see 1.0 attributes only).
+        ("bad-7", _binary("bad-7", **{"ce-specversion": "0.3"}), b"", 400, "specversion"),
+        ("bad-8", {"content-type": "application/cloudevents+json"},
+         b'{"specversion": "0.3", "id": "bad-8", "source": "/s", "type": "t"}', 400,
+         "specversion"),
+        # A lone surrogate is valid JSON syntax but no Unicode text: it cannot be stored.
+        ("bad-9", {"content-type": "application/cloudevents+json"},
+         b'{"specversion": "1.0", "id": "bad-9", "source": "/s", "type": "t", "data": "\\ud800"}',
+         400, "data"),
+        # A format the runtime cannot read: 415 (RFC 9110 section 15.5.16), not "bad JSON".
+        ("bad-10", {"content-type": "application/cloudevents+avro"}, b"\x00", 415, None),
+        ("bad-11", {"content-type": "application/cloudevents-batch+xml"}, b"<a/>", 415, None),
+    ],
+)
+def test_invalid_events_are_refused_and_nothing_is_enqueued(
+    client: Client, event_id: str, headers: dict[str, str | bytes], body: bytes, status: int,
+    attribute: str | None,
+) -> None:
+    got, answer = client.post(body, headers)
+    assert got == status and answer["error"]["status"] == status
+    if attribute is not None:
+        assert answer["error"]["attribute"] == attribute
+    assert client.accepted(event_id) == 0
+
+
+def test_a_repeated_attribute_header_is_refused(client: Client) -> None:
+    headers = [*_binary("dup-1").items(), ("ce-id", "dup-2")]
+    status, answer = client.post(b"", headers)
+    assert status == 400 and answer["error"]["attribute"] == "id"
+    assert client.accepted("dup-1") == 0 and client.accepted("dup-2") == 0
+
+
+def test_a_null_extension_is_unset(client: Client) -> None:
+    structured = {"specversion": "1.0", "id": "null-1", "source": "/s", "type": "test.x",
+                  "unsetextension": None, "n": 5}
+    status, _ = client.post(
+        json.dumps(structured).encode(), {"content-type": "application/cloudevents+json"}
+    )
+    assert status == 202 and client.seen("null-1")["extensions"] == {"n": 5}
+
+
+def test_a_batch_with_an_unstorable_event_commits_the_rest_once(client: Client) -> None:
+    batch = (
+        b'[{"specversion": "1.0", "id": "sur-1", "source": "/s", "type": "t"},'
+        b' {"specversion": "1.0", "id": "sur-2", "source": "/s", "type": "t", "data": "\\udfff"}]'
+    )
+    status, answer = client.post(batch, {"content-type": "application/cloudevents-batch+json"})
+    assert status == 202
+    assert [a["id"] for a in answer["accepted"]] == ["sur-1"]
+    assert [(r["index"], r["attribute"]) for r in answer["rejected"]] == [(1, "data")]
+    assert client.accepted("sur-1") == 1 and client.accepted("sur-2") == 0
+
+
+# -- plain HTTP clients ----------------------------------------------------------------------------
+
+
+def _raw(client: Client, request: bytes) -> bytes:
+    """One request on a fresh socket, read until the server closes it."""
+    with socket.create_connection(("127.0.0.1", client.server.port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_http10_without_host_and_head_without_body(client: Client) -> None:
+    answer = _raw(client, b"GET /echo?a=1 HTTP/1.0\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["query"] == [["a", "1"]]
+    answer = _raw(client, b"HEAD /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and body == b""
+
+
+def test_expect_continue_chunked_and_keep_alive(client: Client) -> None:
+    big = b'{"k": "' + b"x" * 3_000_000 + b'"}'
+    conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=30)
+    conn.request("POST", "/json", body=big, headers={"Expect": "100-continue",
+                                                     "Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert (resp.status, json.loads(resp.read())) == (200, {"keys": ["k"]})
+    conn.request("POST", "/echo", body=iter([b"ab", b"cde"]), encode_chunked=True,
+                 headers={"Transfer-Encoding": "chunked"})
+    resp = conn.getresponse()
+    assert json.loads(resp.read())["length"] == 5
+    for path, status in (("/echo?x=1&x=2", 200), ("/nowhere", 404), ("/items/a%20b", 200)):
+        conn.request("GET", path)  # the same connection, kept alive
+        resp = conn.getresponse()
+        assert resp.status == status and resp.getheader("content-type") == "application/json"
+        body = json.loads(resp.read())
+    assert body == {"name": "a b"}
+    conn.close()
+
+
+def test_query_paths_and_errors(client: Client) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=30)
+    conn.request("GET", "/echo?tag=a&tag=b&blank=&sp=a+b%20c&u=caf%C3%A9")
+    assert json.loads(conn.getresponse().read())["query"] == [
+        ["tag", "a"], ["tag", "b"], ["blank", ""], ["sp", "a b c"], ["u", "café"]
+    ]
+    conn.request("GET", "/items/caf%C3%A9")
+    assert json.loads(conn.getresponse().read()) == {"name": "café"}
+    conn.request("DELETE", "/echo")
+    resp = conn.getresponse()
+    assert resp.status == 405 and set(resp.getheader("allow", "").split(", ")) >= {"GET", "POST"}
+    assert json.loads(resp.read())["error"]["status"] == 405
+    conn.request("POST", "/json", body=b'{"a": ', headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    raw = resp.read()
+    assert resp.status == 400 and b"Traceback" not in raw and json.loads(raw)["error"]
+    conn.request("OPTIONS", "/_pf/events")
+    resp = conn.getresponse()
+    assert (resp.status, resp.getheader("allow")) == (405, "POST")
+    assert json.loads(resp.read())["error"]["status"] == 405
+    conn.close()
