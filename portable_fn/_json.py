@@ -83,16 +83,23 @@ def escape(*, ascii_only: bool = False) -> Callable[[str], str]:
 
 
 def encoder(
-    default: Callable[[Any], Any] = _unserialisable, *, ascii_only: bool = False
+    default: Callable[[Any], Any] = _unserialisable,
+    *,
+    ascii_only: bool = False,
+    allow_nan: bool = False,
 ) -> Callable[[Any], str]:
-    """A compact ``dumps`` (separators ``,`` and ``:``); ``default`` converts what JSON lacks."""
+    """A compact ``dumps`` (separators ``,`` and ``:``); ``default`` converts what JSON lacks.
+
+    NaN and the infinities raise ``ValueError`` unless ``allow_nan``: RFC 8259 has no such
+    numbers, and ``json``'s default of writing ``NaN`` sends a body no other JSON reader parses.
+    """
     escape = _encoder.encode_basestring_ascii if ascii_only else _encoder.encode_basestring
     make = getattr(_encoder, "c_make_encoder", None)
     if make is None:  # an interpreter without the C accelerator: the library's own path
         return json.JSONEncoder(
-            separators=(",", ":"), ensure_ascii=ascii_only, default=default
+            separators=(",", ":"), ensure_ascii=ascii_only, default=default, allow_nan=allow_nan
         ).encode
-    encode = make(None, default, escape, None, ":", ",", False, False, True)
+    encode = make(None, default, escape, None, ":", ",", False, False, allow_nan)
 
     def dumps(value: Any) -> str:
         if type(value) is str:  # the C encoder takes containers and scalars, not a bare str

@@ -26,7 +26,8 @@ _stream: TextIO | None = None  # None: sys.stdout at write time (the runtime may
 _project: str | None = None
 _second: tuple[int, str] = (-1, "")
 # ASCII output: the C fast path, and safe in every log pipeline (JSON readers undo the escapes).
-_encode = _json.encoder(str, ascii_only=True)
+# NaN allowed: a log line must never fail, and log readers take it as text at worst.
+_encode = _json.encoder(str, ascii_only=True, allow_nan=True)
 
 
 def threshold() -> int:

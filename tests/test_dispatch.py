@@ -378,3 +378,18 @@ def test_a_function_bound_405_names_head_with_get(app: pf.App) -> None:
     response = dispatch_http(app, http_request("POST", "/files/a/b"), ctx(), function="files")
     assert response.status == 405
     assert response.headers["Allow"] == "GET, HEAD"
+
+
+def test_a_response_with_nan_is_a_500_not_invalid_json(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = pf.App("shop")
+
+    @app.http("/ratio")
+    def ratio(req: pf.Request) -> dict[str, float]:
+        return {"ratio": float("nan")}
+
+    response = dispatch_http(app, http_request("GET", "/ratio"), ctx())
+    assert response.status == 500 and body(response)["error"]["status"] == 500
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert line["level"] == "ERROR" and line["error_type"] == "ValueError"

@@ -77,3 +77,15 @@ def test_deep_json_is_a_clean_error_at_the_recursion_limit() -> None:
     assert nested == []
     with pytest.raises(RecursionError):
         loads("[" * 100_000 + "]" * 100_000)
+
+
+def test_the_encoder_refuses_nan_unless_allowed() -> None:
+    """RFC 8259 has no NaN or infinities: a response or event body must not carry them (no
+    other JSON reader would parse it); a log line writes them rather than fail."""
+    from portable_fn._json import encoder
+
+    strict, lenient = encoder(), encoder(allow_nan=True)
+    for value in (math.nan, [math.inf], {"x": -math.inf}):
+        with pytest.raises(ValueError):
+            strict(value)
+    assert lenient({"x": math.nan}) == '{"x":NaN}'
