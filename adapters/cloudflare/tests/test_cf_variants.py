@@ -90,6 +90,31 @@ def test_redirect_on_pyodide_has_no_invented_content_type(echo_worker: PyodideWo
     assert body_of(reply) == b""
 
 
+def test_deeply_nested_request_json_is_a_400_on_pyodide(echo_worker: PyodideWorker) -> None:
+    """``req.json()`` on a body nested 100,000 deep: parsed under Pyodide, it would overflow
+    the JavaScript stack and end the isolate; the core refuses it first."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    json_type = [["content-type", "application/json"]]
+    reply = echo_worker.call(
+        "fetch",
+        method="POST",
+        url=f"{ECHO}/json",
+        body_b64=base64.b64encode(deep).decode(),
+        headers=json_type,
+    )
+    assert reply["status"] == 400
+    assert json.loads(body_of(reply))["error"]["status"] == 400
+    # The isolate lives on: the next request is answered.
+    again = echo_worker.call(
+        "fetch",
+        method="POST",
+        url=f"{ECHO}/json",
+        body_b64=base64.b64encode(b'{"n": 1}').decode(),
+        headers=json_type,
+    )
+    assert again["status"] == 201 and json.loads(body_of(again)) == {"got": {"n": 1}}
+
+
 # -- queue bodies that used to escape the batch ---------------------------------------------
 
 
