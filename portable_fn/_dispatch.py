@@ -151,10 +151,13 @@ def _resolve(app: App, request: Request, function: str | None) -> tuple[Function
         trigger = fn.trigger
         if not isinstance(trigger, Http):
             raise NotFound(f"function {function!r} is not an HTTP function")
-        found = fn.match_path(request.path)
-        if found is None:
-            raise NotFound(f"no route for {request.path}")
-        params = found
+        path = request.path
+        if path == trigger.path and "{" not in path:  # a static route as sent: no parameters
+            params = None
+        else:
+            params = fn.match_path(path)
+            if params is None:
+                raise NotFound(f"no route for {path}")
         method = request.method
         if method not in trigger.methods and not (method == "HEAD" and "GET" in trigger.methods):
             raise MethodNotAllowed(f"{method} is not allowed", allowed=trigger.methods)

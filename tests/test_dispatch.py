@@ -393,3 +393,21 @@ def test_a_response_with_nan_is_a_500_not_invalid_json(
     assert response.status == 500 and body(response)["error"]["status"] == 500
     (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line["level"] == "ERROR" and line["error_type"] == "ValueError"
+
+
+def test_a_path_spelled_like_its_route_pattern_still_binds_its_parameters(app: pf.App) -> None:
+    """Function-bound dispatch skips matching when the path is the (static) route itself; a
+    client sending the pattern's own text must still get the parameter bound."""
+    response = dispatch_http(
+        app, http_request("GET", "/orders/{order_id}"), ctx(), function="get_order"
+    )
+    assert response.status == 200 and body(response)["id"] == "{order_id}"
+    static = pf.App("static")
+
+    @static.http("/health")
+    def health(req: pf.Request) -> dict[str, bool]:
+        return {"ok": True}
+
+    assert dispatch_http(static, http_request("GET", "/health"), ctx(), "health").status == 200
+    assert dispatch_http(static, http_request("GET", "/health/"), ctx(), "health").status == 200
+    assert dispatch_http(static, http_request("GET", "/other"), ctx(), "health").status == 404
