@@ -327,6 +327,15 @@ def test_retry_after_travels_as_a_header() -> None:
     assert (response.status, response.headers["retry-after"]) == (503, "3")
 
 
+def completed(coroutine: Any) -> Any:
+    """The value of a coroutine that finishes without awaiting anything."""
+    try:
+        coroutine.send(None)
+    except StopIteration as stop:
+        return stop.value
+    raise AssertionError("the coroutine awaited something")
+
+
 def test_a_failed_message_leaves_no_reference_cycle() -> None:
     """The outcome holds the exception, whose traceback holds the dispatcher's frame: if that
     frame kept the outcome, every failure would be garbage only the cycle collector frees.
@@ -360,13 +369,16 @@ def test_a_failed_message_leaves_no_reference_cycle() -> None:
         del outcome
         with Batch(app, fn, ctx("work")) as batch:
             assert not batch.run(make_event(2), ctx("work")).ok
-        outcome = asyncio.run(dispatch_event_async(app, "work", make_event(3), ctx("work")))
+        # The async twins are stepped by hand: a sync handler with no offload completes on the
+        # first step, and asyncio's own task bookkeeping (which keeps a result alive on 3.12)
+        # stays out of what is measured.
+        outcome = completed(dispatch_event_async(app, "work", make_event(3), ctx("work")))
         assert not outcome.ok
         del outcome
         assert dispatch_http(app, http_request("GET", "/boom"), ctx()).status == 500
-        assert asyncio.run(
-            dispatch_http_async(app, http_request("GET", "/boom"), ctx())
-        ).status == 500
+        boom = completed(dispatch_http_async(app, http_request("GET", "/boom"), ctx()))
+        assert boom.status == 500
+        del boom
         assert freed == ["1", "2", "3", "http", "http"]
     finally:
         gc.enable()
