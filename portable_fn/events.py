@@ -658,9 +658,22 @@ def from_http(
         dataschema=attrs.get("dataschema"),
         subject=attrs.get("subject"),
         time=attrs.get("time"),
-        data=decode_data(body, content_type),
+        data=decode_data(body, content_type) if content_type else _untyped_data(body),
         extensions=extensions or _EMPTY,
     )
+
+
+def _untyped_data(body: bytes) -> Any:
+    """Binary-mode data with no Content-Type: its JSON value when the body is JSON, else the
+    bytes. The CloudEvents SDKs send a dict's data so (``to_binary`` sets no content type) and
+    read it back as JSON, as functions-framework does; the spec leaves such data opaque, so
+    what is not JSON stays bytes."""
+    if not body:
+        return None
+    try:
+        return _json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return bytes(body)
 
 
 # -- portable payload shapes ----------------------------------------------------------------------

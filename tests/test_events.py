@@ -342,3 +342,20 @@ def test_structured_mode_in_a_format_other_than_json_is_not_read_as_json() -> No
     with pytest.raises(InvalidCloudEventError) as info:
         from_http({"content-type": "application/cloudevents+xml"}, b"<event/>")
     assert "format" in str(info.value)
+
+
+def test_binary_mode_without_a_content_type_reads_json_as_the_sdks_send_it() -> None:
+    """The CloudEvents SDK's ``to_binary`` sends a dict's data as JSON with no Content-Type
+    and reads it back as JSON (so does functions-framework); other untyped bodies stay bytes."""
+    from cloudevents.conversion import to_binary
+    from cloudevents.http import CloudEvent as SdkEvent
+
+    headers, body = to_binary(SdkEvent({"type": "t", "source": "/s"}, {"k": 1}))
+    assert not any(name.lower() == "content-type" for name in headers)
+    event = from_http(dict(headers), body)
+    assert event.data == {"k": 1} and event.datacontenttype is None
+    base = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}
+    assert from_http(base, b"\x00\xff not json").data == b"\x00\xff not json"
+    assert from_http(base, b"plain words").data == b"plain words"
+    assert from_http(base, b"").data is None
+    assert from_http({**base, "content-type": "application/octet-stream"}, b"[1]").data == b"[1]"
