@@ -165,6 +165,16 @@ def test_undecodable_text_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> 
         {"id": "intact-2", "op": "ack"},
     ]
     assert [s["queue"] for s in reply["sent"]] == ["jobs-dlq"]
+    # The adapter's own line about it is a structured JSON line, as the handlers' are.
+    echo_worker.stderr.seek(0)
+    lines = [
+        json.loads(text)
+        for text in echo_worker.stderr.read().decode(errors="replace").splitlines()
+        if text.startswith("{") and '"dead-lettered message"' in text
+    ]
+    deep_line = next(line for line in lines if line["message_id"] == "deep")
+    assert deep_line["level"] == "ERROR" and deep_line["provider"] == "cloudflare"
+    assert deep_line["queue"] == "jobs" and deep_line["dead_letter_queue"] == "jobs-dlq"
 
 
 # -- contentType "v8": structured-clone values ----------------------------------------------

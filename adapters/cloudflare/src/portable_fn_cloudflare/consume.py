@@ -8,20 +8,22 @@ A message published while a handler runs is sent before the message is acked (``
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from portable_fn.adapter import Context, Outcome, dispatch_event_async
 from portable_fn.app import App
 from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
+from portable_fn.log import Logger
 from portable_fn_cloudflare import plan, r2
 from portable_fn_cloudflare import queue as queue_codec
 from portable_fn_cloudflare.publisher import close_outbox, open_outbox
 from portable_fn_cloudflare.settle import Settlement, settle
 
 PROVIDER = "cloudflare"
-_log = logging.getLogger("portable_fn_cloudflare")
+# The adapter's own lines are structured like every other (not stdlib logging, which would
+# also cost its import on every cold start).
+_log = Logger({"provider": PROVIDER})
 
 
 async def run_event(
@@ -48,7 +50,7 @@ async def consume(app: App, consumer: plan.Consumer, message: Any, env: Any, ctx
     try:
         native = queue_codec.QueueMessage.read(message)
     except Exception as exc:  # a message the runtime handed over half-formed
-        _log.error("unreadable message on %r: %s", consumer.queue, exc)
+        _log.error("unreadable message", queue=consumer.queue, error=str(exc))
         message.retry()
         return
     try:
@@ -104,10 +106,10 @@ async def _apply(
         message.retry(delaySeconds=decision.delay_seconds)
     elif decision.action == "drop":
         _log.error(
-            "dropping message %s of %r (non-retryable, no dead-letter queue): %s",
-            native.id,
-            consumer.queue,
-            outcome.error,
+            "dropping message (non-retryable, no dead-letter queue)",
+            message_id=native.id,
+            queue=consumer.queue,
+            error=str(outcome.error),
         )
         message.ack()
     else:
@@ -129,14 +131,18 @@ async def _dead_letter(
             raise LookupError(f"no producer binding for dead-letter queue {dlq!r}")
         await producer.send(native.body)
     except Exception as exc:  # keep the message: fall back to the platform's own path
-        _log.error("could not dead-letter %s directly (%s); retrying instead", native.id, exc)
+        _log.error(
+            "could not dead-letter the message directly; retrying instead",
+            message_id=native.id,
+            error=str(exc),
+        )
         message.retry()
         return
     _log.error(
-        "dead-lettered message %s of %r to %r: %s",
-        native.id,
-        consumer.queue,
-        dlq,
-        outcome.error,
+        "dead-lettered message",
+        message_id=native.id,
+        queue=consumer.queue,
+        dead_letter_queue=dlq,
+        error=str(outcome.error),
     )
     message.ack()

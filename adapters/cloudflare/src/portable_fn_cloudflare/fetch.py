@@ -13,13 +13,13 @@ holds all the logic, ``read_request`` only pulls the parts off the JS object.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from portable_fn.http import Headers, QueryParams, Request, Response
+from portable_fn.log import Logger
 
 # Cloudflare sets the connecting client's address in this header on every request
 # (https://developers.cloudflare.com/fundamentals/reference/http-headers/#cf-connecting-ip).
@@ -36,7 +36,7 @@ _MIN_STATUS, _MAX_STATUS = 200, 599
 _UNSENDABLE = Response.json(
     {"error": {"status": 500, "message": "internal server error"}}, status=500
 )
-_log = logging.getLogger("portable_fn_cloudflare")
+_log = Logger({"provider": "cloudflare"})
 
 
 def request_from_parts(
@@ -89,7 +89,7 @@ def response_parts(response: Response) -> tuple[int, list[tuple[str, str]], byte
     headers = response.headers.items()
     problem = _unsendable(response.status, headers)
     if problem is not None:
-        _log.error("handler's response cannot be sent by Workers (%s); answering 500", problem)
+        _log.error("handler's response cannot be sent by Workers; answering 500", reason=problem)
         response, headers = _UNSENDABLE, _UNSENDABLE.headers.items()
     body: bytes | None = response.body or None
     if response.status in (204, 205, 304):
@@ -127,7 +127,7 @@ def to_workers_response(response: Response) -> Any:
     try:
         return WorkersResponse(_js_response(js, to_js, status, headers, body, response.is_text))
     except Exception as exc:  # a JsException: the runtime refused what response_parts let by
-        _log.error("could not build the Workers Response (%s); answering 500", exc)
+        _log.error("could not build the Workers Response; answering 500", error=str(exc))
         status, headers, body = response_parts(_UNSENDABLE)
         return WorkersResponse(_js_response(js, to_js, status, headers, body, True))
 

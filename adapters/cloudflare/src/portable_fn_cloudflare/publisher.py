@@ -15,7 +15,6 @@ handled while its publishes could still fail.
 from __future__ import annotations
 
 import contextvars
-import logging
 import math
 from collections.abc import Awaitable
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from portable_fn.app import App
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_dict
+from portable_fn.log import Logger
 from portable_fn_cloudflare import plan
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
@@ -95,8 +95,8 @@ class QueuePublisher:
         queues = plan.event_queues(self._app, event.type, event.source)
         if not queues:
             # As on an event bus with no matching rule: accepted, delivered nowhere.
-            logging.getLogger("portable_fn_cloudflare").warning(
-                "pf.emit: no @app.event function matches type %r", event.type
+            Logger({"provider": "cloudflare"}).warning(
+                "pf.emit: no @app.event function matches the type", type=event.type
             )
             return
         for queue in queues:

@@ -11,20 +11,20 @@ https://developers.cloudflare.com/queues/configuration/javascript-apis/#consumer
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from portable_fn.adapter import Context, dispatch_http_async
 from portable_fn.app import App
 from portable_fn.errors import PortableFnError
 from portable_fn.http import Response
+from portable_fn.log import Logger
 from portable_fn.triggers import Schedule
 from portable_fn_cloudflare import fetch as http_codec
 from portable_fn_cloudflare import plan, scheduled
 from portable_fn_cloudflare.consume import PROVIDER, consume, run_event
 from portable_fn_cloudflare.publisher import QueuePublisher, close_outbox, open_outbox
 
-_log = logging.getLogger("portable_fn_cloudflare")
+_log = Logger({"provider": "cloudflare"})
 
 
 class WorkerRuntime:
@@ -67,7 +67,7 @@ class WorkerRuntime:
             response = await dispatch_http_async(self.app, portable, context)
             await box.flush()
         except PortableFnError as exc:
-            _log.error("publish after the handler failed: %s", exc)
+            _log.error("publish after the handler failed", error=str(exc))
             return Response.json(
                 {"error": {"status": 500, "message": "could not publish the request's events"}},
                 status=500,
@@ -83,7 +83,7 @@ class WorkerRuntime:
         cron, when = scheduled.read_controller(controller)
         targets = self.crons.get(" ".join(cron.split()), [])
         if not targets:
-            _log.warning("no function for cron %r", cron)
+            _log.warning("no function for the cron", cron=cron)
         first_error: BaseException | None = None
         for name, trigger in targets:
             event = scheduled.to_event(
@@ -117,7 +117,7 @@ class WorkerRuntime:
         for message in batch.messages:
             if consumer is None:
                 # Not ours (a consumer left over from an older deploy): let it retry to its DLQ.
-                _log.error("no function consumes queue %r", name)
+                _log.error("no function consumes the queue", queue=name)
                 message.retry()
                 continue
             await consume(self.app, consumer, message, env, ctx)
