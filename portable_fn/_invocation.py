@@ -27,7 +27,7 @@ __all__ = ["Invocation", "current", "current_log_fields"]
 class Invocation:
     """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
 
-    __slots__ = ("_trace", "app", "cold_start", "ctx", "event", "function", "request")
+    __slots__ = ("_ambient", "_trace", "app", "cold_start", "ctx", "event", "function", "request")
 
     def __init__(
         self,
@@ -45,14 +45,26 @@ class Invocation:
         self.cold_start = cold_start
         self.request = request
         self._trace: str | None = None
+        self._ambient: tuple[Context, str | None] | None = None
 
     @property
     def traceparent(self) -> str:
         """This invocation's W3C traceparent, worked out on first use (a log line or a publish)
-        so invocations that need neither pay nothing."""
+        so invocations that need neither pay nothing. A message that carries no trace and runs
+        in no traced context starts a trace of its own."""
         if self._trace is None:
-            self._trace = _incoming_trace(self) or _trace.new_traceparent()
+            self._trace = _own_trace(self) or self._ambient_trace() or _trace.new_traceparent()
         return self._trace
+
+    def _ambient_trace(self) -> str | None:
+        """The trace of the context the message runs in, worked out once per context: the
+        messages of a batch (one Lambda invocation, one ``_X_AMZN_TRACE_ID``) that log would
+        otherwise each read the environment again."""
+        ctx = self.ctx
+        ambient = self._ambient
+        if ambient is None or ambient[0] is not ctx:
+            ambient = self._ambient = (ctx, _context_trace(self))
+        return ambient[1]
 
     @property
     def trace_id(self) -> str:
@@ -75,11 +87,9 @@ class Invocation:
         return self.trace_id
 
 
-def _incoming_trace(invocation: Invocation) -> str | None:
-    """The trace this invocation continues, most specific first: the event's own
-    ``traceparent`` (what portable-fn propagated end to end), the request's W3C header, what the
-    adapter found natively (``ctx.traceparent``), the platforms' own headers, and Lambda's
-    per-invocation ``_X_AMZN_TRACE_ID``."""
+def _own_trace(invocation: Invocation) -> str | None:
+    """The trace the event or request itself continues, most specific first: the event's own
+    ``traceparent`` (what portable-fn propagated end to end), then the request's W3C header."""
     event = invocation.event
     if event is not None:
         value = event.extensions.get("traceparent")
@@ -88,9 +98,15 @@ def _incoming_trace(invocation: Invocation) -> str | None:
             return found
     request = invocation.request
     if request is not None:
-        found = _trace.normalized(request.headers.get("traceparent"))
-        if found:
-            return found
+        return _trace.normalized(request.headers.get("traceparent"))
+    return None
+
+
+def _context_trace(invocation: Invocation) -> str | None:
+    """The trace around it, when the event or request brings none: what the adapter found
+    natively (``ctx.traceparent``), the platforms' own request headers, and Lambda's
+    per-invocation ``_X_AMZN_TRACE_ID``."""
+    request = invocation.request
     found = _trace.normalized(invocation.ctx.traceparent)
     if found:
         return found

@@ -258,3 +258,45 @@ def test_cloud_trace_header_span_must_be_ascii_digits() -> None:
     trace = "105445aa7843bc8bf206b12000100000"
     assert _trace.from_cloud_trace(f"{trace}/\u00b2;o=1") is None
     assert _trace.from_cloud_trace(f"{trace}/1;o=1") == f"00-{trace}-0000000000000001-01"
+
+
+def test_batch_messages_share_the_context_trace_but_not_a_new_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one batch (one context) the messages that bring no trace log the context's trace,
+    worked out once for the batch; one that carries a traceparent keeps its own; and with no
+    trace around, each message starts its own, not one shared by the batch."""
+    from portable_fn.adapter import Batch
+
+    app = pf.App("obs")
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent) -> None:
+        pf.logger.info("working")
+
+    plain = [pf.CloudEvent.create(type="t", source="/s", data=i) for i in range(3)]
+    carried = plain[0].with_extensions(traceparent=TRACE)
+    conversions: list[str | None] = []
+    from_xray = _trace.from_xray
+
+    def counted(header: str | None) -> str | None:
+        conversions.append(header)
+        return from_xray(header)
+
+    monkeypatch.setattr(_trace, "from_xray", counted)
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
+    batch_ctx = ctx("work", "aws")
+    with Batch(app, app.function("work"), batch_ctx) as batch:
+        for event in [plain[0], carried, plain[1], plain[2]]:
+            assert batch.run(event, batch_ctx).ok
+    assert [line["trace_id"] for line in lines(capsys)] == [
+        "5759e988bd862e3fe1be46a994272793", TRACE_ID,
+        "5759e988bd862e3fe1be46a994272793", "5759e988bd862e3fe1be46a994272793",
+    ]
+    assert len(conversions) == 1  # the environment read once for the batch, not per message
+
+    monkeypatch.delenv("_X_AMZN_TRACE_ID")
+    with Batch(app, app.function("work"), batch_ctx) as batch:
+        for event in plain:
+            assert batch.run(event, batch_ctx).ok
+    assert len({line["trace_id"] for line in lines(capsys)}) == 3
