@@ -13,7 +13,7 @@ from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
 from portable_fn import _observe
-from portable_fn._invocation import Invocation, _cold, _current, current_log_fields
+from portable_fn._invocation import Invocation, _cold, _current, invocation_logger
 from portable_fn.context import Context
 from portable_fn.errors import (
     EventDecodeError,
@@ -27,7 +27,7 @@ from portable_fn.errors import (
 )
 from portable_fn.events import CloudEvent
 from portable_fn.http import Request, Response, to_response
-from portable_fn.log import LEVELS, Logger, threshold
+from portable_fn.log import LEVELS, threshold
 from portable_fn.triggers import Event, Http, Storage
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ def _log_error(ctx: Context, message: str, exc: BaseException) -> None:
     """An ERROR line with the invocation's fields, worked out only when ERROR lines are written
     (a new trace id among them)."""
     if LEVELS["ERROR"] >= threshold():
-        Logger(current_log_fields(ctx)).exception(message, exc=exc)
+        invocation_logger(ctx).exception(message, exc=exc)
 
 
 def _internal_error(ctx: Context, exc: BaseException) -> Response:

@@ -71,9 +71,9 @@ class Context(Value):
     @property
     def logger(self) -> Logger:
         """A JSON-lines logger bound to this invocation (and its event, inside a dispatch)."""
-        from portable_fn._invocation import current_log_fields
+        from portable_fn._invocation import invocation_logger
 
-        return Logger(current_log_fields(self))
+        return invocation_logger(self)
 
 
 (

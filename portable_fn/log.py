@@ -232,9 +232,9 @@ class _InvocationLogger(_Levels):
     __slots__ = ()
 
     def _bound(self) -> Logger:
-        from portable_fn._invocation import current_log_fields
+        from portable_fn._invocation import invocation_logger
 
-        return Logger(current_log_fields())
+        return invocation_logger()
 
     def bind(self, **fields: Any) -> Logger:
         return self._bound().bind(**fields)

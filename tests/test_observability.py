@@ -300,3 +300,32 @@ def test_batch_messages_share_the_context_trace_but_not_a_new_one(
         for event in plain:
             assert batch.run(event, batch_ctx).ok
     assert len({line["trace_id"] for line in lines(capsys)}) == 3
+
+
+def test_a_message_logged_again_names_its_own_run(capsys: pytest.CaptureFixture[str]) -> None:
+    """A handler's lines reuse one logger per message: the second line carries what the first
+    did, and the same event delivered again in the batch (a new run, a new trace when none is
+    around) is not logged with the first run's fields."""
+    from portable_fn import _invocation
+    from portable_fn.adapter import Batch
+
+    app = pf.App("obs")
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent, c: pf.Context) -> None:
+        pf.logger.info("first")
+        c.logger.info("second")
+
+    event = pf.CloudEvent.create(type="t", source="/s", data=1)
+    batch_ctx = ctx("work")
+    _invocation._invoked = False
+    with Batch(app, app.function("work"), batch_ctx) as batch:
+        for _ in range(3):
+            assert batch.run(event, batch_ctx).ok
+    first, second, again, again_second, third, _ = lines(capsys)
+    assert {k: v for k, v in first.items() if k not in ("message", "timestamp")} == {
+        k: v for k, v in second.items() if k not in ("message", "timestamp")
+    }
+    assert (first["cold_start"], again["cold_start"]) == (True, False)
+    assert again["trace_id"] != first["trace_id"] == first["correlation_id"]
+    assert again_second["trace_id"] == again["trace_id"] != third["trace_id"]

@@ -62,10 +62,9 @@ def lease(store: Store, ctx: Context) -> float:
 
 
 def log(ctx: Context, message: str, **fields: Any) -> None:
-    from portable_fn._invocation import current_log_fields
-    from portable_fn.log import Logger
+    from portable_fn._invocation import invocation_logger
 
-    Logger(current_log_fields(ctx)).info(message, **fields)
+    invocation_logger(ctx).info(message, **fields)
 
 
 def finish(store: Store, ctx: Context, key: str, token: str, result: bytes | None) -> None:
@@ -75,10 +74,9 @@ def finish(store: Store, ctx: Context, key: str, token: str, result: bytes | Non
     except Exception as exc:
         # The handler's effect happened: failing now would redeliver and repeat it once the
         # lease ends. Acknowledge, and say that the record could not be written.
-        from portable_fn._invocation import current_log_fields
-        from portable_fn.log import Logger
+        from portable_fn._invocation import invocation_logger
 
-        Logger(current_log_fields(ctx)).exception(
+        invocation_logger(ctx).exception(
             "could not record the completed idempotency key", exc=exc, key=key
         )
 
@@ -87,10 +85,9 @@ def abandon(store: Store, ctx: Context, key: str, token: str) -> None:
     try:
         store.release(key, token)
     except Exception as exc:  # the lease still ends on time: a retry waits, nothing is lost
-        from portable_fn._invocation import current_log_fields
-        from portable_fn.log import Logger
+        from portable_fn._invocation import invocation_logger
 
-        Logger(current_log_fields(ctx)).exception("could not release idempotency key", exc=exc)
+        invocation_logger(ctx).exception("could not release idempotency key", exc=exc)
 
 
 def _event_raw_key(event: CloudEvent, key_fn: KeyFn | None) -> str:
