@@ -73,6 +73,12 @@ def _build(
         merged["traceparent"] = _observe.publish_traceparent(
             invocation, destination, kind
         ) or _trace.child(invocation.traceparent)
+    if invocation is not None and "correlationid" not in merged:
+        # The correlation extension carries the id the consumer logs as correlation_id; when
+        # there is none but the trace id, traceparent already carries that.
+        correlation = invocation.correlation_id
+        if correlation != invocation.trace_id:
+            merged["correlationid"] = correlation
     kwargs: dict[str, Any] = {}
     if merged:
         kwargs["extensions"] = merged

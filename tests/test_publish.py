@@ -70,3 +70,31 @@ def test_publish_error_fails_the_request_cleanly() -> None:
 
     response = invoke(app, "x", http_request("GET", "/x"))
     assert isinstance(response, pf.Response) and response.status == 500
+
+
+def test_publish_carries_the_invocations_correlation_id() -> None:
+    # One id to search every hop's logs by: the request's X-Correlation-Id (or an incoming
+    # event's correlationid) travels on what the handler publishes, as traceparent does.
+    app = pf.App("shop")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> None:
+        pf.publish("order-events", {"n": 1})
+
+    @app.topic("order-events")
+    def fan_out(event: pf.CloudEvent) -> None:
+        pf.send("fulfilment", event.data)
+        pf.publish("audit", {}, extensions={"correlationid": "mine"})
+
+    invoke(app, "create", http_request("POST", "/orders", headers={"X-Correlation-Id": "c-42"}))
+    (published,) = recorder.to("order-events")
+    assert published.extensions["correlationid"] == "c-42"
+    invoke(app, "fan_out", published)
+    assert recorder.to("fulfilment")[0].extensions["correlationid"] == "c-42"
+    assert recorder.to("audit")[0].extensions["correlationid"] == "mine"  # the caller's wins
+    # Without one, nothing is added: the trace id (shared through traceparent) serves.
+    recorder.sent.clear()
+    invoke(app, "create", http_request("POST", "/orders"))
+    assert "correlationid" not in recorder.to("order-events")[0].extensions

@@ -10,12 +10,18 @@ every hop (SNS -> SQS, EventBridge -> Lambda) keeps ``id``, ``type`` and ``sourc
 Resource names come from the environment the template sets (``PF_TOPIC_<NAME>`` = topic ARN,
 ``PF_QUEUE_<NAME>`` = queue URL, ``PF_EVENT_BUS``); without them the name is looked up through
 the API. boto3 is imported on the first publish, never at import: the runtime ships it.
+
+Limits checked here, before any call: 1 MiB per message, the most SQS, SNS (a topic's
+``MaximumMessageSize``) and EventBridge accept (AWS raised all three from 256 KiB in 2025-2026;
+a smaller configured limit is the service's to report); FIFO group and deduplication ids of at
+most 128 alphanumerics and punctuation (SQS message quotas), and no per-message delay on FIFO.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +32,10 @@ from portable_fn.events import CloudEvent, new_id, to_json
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
 _ATTRIBUTES = {"content-type": {"DataType": "String", "StringValue": STRUCTURED}}
 MAX_DELAY = 900  # SQS DelaySeconds upper bound
+MAX_MESSAGE_BYTES = 1024 * 1024  # SQS/SNS message (body + attributes), EventBridge entry
+_ATTRIBUTE_BYTES = sum(len(k) + len(v["DataType"]) + len(v["StringValue"])
+                       for k, v in _ATTRIBUTES.items())
+_FIFO_ID = re.compile(r"[!-~]{1,128}")  # MessageGroupId / MessageDeduplicationId
 
 
 def env_name(kind: str, name: str) -> str:
@@ -77,6 +87,8 @@ class AwsPublisher:
                     found = self._client("sns").create_topic(Name=name)["TopicArn"]
                 else:
                     found = self._client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+            except ImportError:
+                raise
             except Exception as exc:  # botocore errors; botocore is not imported here
                 raise PublishError(
                     f"no {kind} {name!r}: set {env_name(kind, name)} or create it ({exc})"
@@ -85,10 +97,12 @@ class AwsPublisher:
         return found
 
     def publish(self, topic: str, event: CloudEvent) -> None:
+        body = to_json(event)
+        _check_size("SNS message", event, len(body) + _ATTRIBUTE_BYTES)
         arn = self._resource("topic", topic)
         params: dict[str, Any] = {
             "TopicArn": arn,
-            "Message": to_json(event).decode("utf-8"),
+            "Message": body.decode("utf-8"),
             "MessageAttributes": _ATTRIBUTES,
         }
         if arn.endswith(".fifo"):
@@ -96,25 +110,36 @@ class AwsPublisher:
         self._call("sns", "publish", topic, params)
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        body = to_json(event)
+        _check_size("SQS message", event, len(body) + _ATTRIBUTE_BYTES)
         url = self._resource("queue", queue)
         params: dict[str, Any] = {
             "QueueUrl": url,
-            "MessageBody": to_json(event).decode("utf-8"),
+            "MessageBody": body.decode("utf-8"),
             "MessageAttributes": _ATTRIBUTES,
         }
         if delay:
             if not 0 <= delay <= MAX_DELAY:
                 raise PublishError(f"SQS delays are 0-{MAX_DELAY} seconds, got {delay}")
+            if url.endswith(".fifo"):
+                raise PublishError(
+                    f"SQS FIFO queue {queue!r} takes no per-message delay (only the queue's "
+                    "own DelaySeconds); send without delay="
+                )
             params["DelaySeconds"] = round(delay)
         if url.endswith(".fifo"):
             params.update(_fifo(event))
         self._call("sqs", "send_message", queue, params)
 
     def emit(self, event: CloudEvent) -> None:
+        detail = to_json(event)
+        # PutEvents entry size: Source, DetailType and Detail as UTF-8 (eb-putevent-size).
+        size = len(detail) + len(event.source.encode()) + len(event.type.encode())
+        _check_size("EventBridge entry", event, size)
         entry = {
             "Source": event.source,
             "DetailType": event.type,
-            "Detail": to_json(event).decode("utf-8"),
+            "Detail": detail.decode("utf-8"),
             "EventBusName": self._environ.get("PF_EVENT_BUS", "default"),
         }
         response = self._call("events", "put_events", "event bus", {"Entries": [entry]})
@@ -160,13 +185,32 @@ class AwsPublisher:
     def _call(self, service: str, method: str, target: str, params: dict[str, Any]) -> Any:
         try:
             return getattr(self._client(service), method)(**params)
-        except PublishError:
+        except (PublishError, ImportError):
             raise
         except Exception as exc:  # botocore ClientError / EndpointConnectionError
             raise PublishError(f"{service} refused the event for {target!r}: {exc}") from exc
 
 
+def _check_size(what: str, event: CloudEvent, size: int) -> None:
+    if size > MAX_MESSAGE_BYTES:
+        raise PublishError(
+            f"event {event.id} makes a {size}-byte {what}; AWS accepts at most "
+            f"{MAX_MESSAGE_BYTES} bytes (1 MiB): send a reference to an S3 object instead"
+        )
+
+
 def _fifo(event: CloudEvent) -> dict[str, str]:
     # FIFO needs a group (ordering scope) and a deduplication id; the event id is the latter.
     group = event.extensions.get("partitionkey")
-    return {"MessageGroupId": str(group or "default"), "MessageDeduplicationId": event.id}
+    return {"MessageGroupId": _fifo_id(str(group or "default")),
+            "MessageDeduplicationId": _fifo_id(event.id)}
+
+
+def _fifo_id(value: str) -> str:
+    """``value`` if SQS/SNS accept it as a group or deduplication id, else its SHA-256: the same
+    value still maps to the same id, so grouping and deduplication keep their meaning."""
+    if _FIFO_ID.fullmatch(value):
+        return value
+    import hashlib  # only for such values: keep it off the cold-start path
+
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -6,6 +6,8 @@ queue configured as the generated template configures it dead-letters after max_
 from __future__ import annotations
 
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +276,94 @@ def test_failed_messages_come_back_after_the_retry_backoff(
     # Retry.delay(2) = 2 s (second receive, no jitter): back within a few seconds, not 120.
     back = client.receive_message(QueueUrl=url, WaitTimeSeconds=5, AttributeNames=["All"])
     assert back.get("Messages"), "the retry did not come back after its backoff"
+
+
+class _Recorder:
+    """A client factory whose clients record calls and answer as AWS would: no network."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def __call__(self, service: str) -> Any:
+        recorder = self
+
+        class Client:
+            def __getattr__(self, method: str) -> Any:
+                def call(**params: Any) -> dict[str, Any]:
+                    recorder.calls.append((service, method, params))
+                    return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
+
+                return call
+
+        return Client()
+
+
+_ENV = {"PF_QUEUE_WORK": "https://sqs.us-east-1.amazonaws.com/1/work",
+        "PF_QUEUE_ORDERS": "https://sqs.us-east-1.amazonaws.com/1/orders.fifo",
+        "PF_TOPIC_NEWS": "arn:aws:sns:us-east-1:1:news"}
+
+
+def test_oversized_events_are_refused_before_any_call() -> None:
+    # 1 MiB is the most SQS, SNS (MaximumMessageSize) and EventBridge accept for one message;
+    # smaller configured limits are the service's to report.
+    recorder = _Recorder()
+    publisher = AwsPublisher(environ=_ENV, client_factory=recorder)
+    big = pf.CloudEvent.create(type="t", source="/s", data="x" * (1024 * 1024))
+    for call in (lambda: publisher.send("work", big), lambda: publisher.publish("news", big),
+                 lambda: publisher.emit(big)):
+        with pytest.raises(PublishError, match=r"1048576 bytes"):
+            call()
+    assert recorder.calls == []
+    fits = pf.CloudEvent.create(type="t", source="/s", data="x" * 1_000_000)
+    publisher.send("work", fits)
+    publisher.publish("news", fits)
+    publisher.emit(fits)
+    assert [c[1] for c in recorder.calls] == ["send_message", "publish", "put_events"]
+
+
+_FIFO_ID = re.compile(r"[!-~]{1,128}")  # alphanumerics and punctuation, at most 128
+
+
+@pytest.mark.parametrize(
+    ("key", "event_id"),
+    [("customer 7", "order 7"), ("Zoë", "é" * 10), ("k" * 200, "i" * 200), (7, "plain-id")],
+)
+def test_fifo_ids_are_what_sqs_accepts(key: Any, event_id: str) -> None:
+    # SQS and SNS refuse a MessageGroupId / MessageDeduplicationId outside that set (moto does
+    # not check): such values are hashed, so the same key still means the same group.
+    recorder = _Recorder()
+    publisher = AwsPublisher(environ=_ENV, client_factory=recorder)
+    for _ in range(2):
+        event = pf.CloudEvent.create(type="t", source="/s", data=1, id=event_id,
+                                     extensions={"partitionkey": key})
+        publisher.send("orders", event)
+    first, second = (params for _, _, params in recorder.calls)
+    for params in (first, second):
+        assert _FIFO_ID.fullmatch(params["MessageGroupId"])
+        assert _FIFO_ID.fullmatch(params["MessageDeduplicationId"])
+    assert first["MessageGroupId"] == second["MessageGroupId"]
+    assert first["MessageDeduplicationId"] == second["MessageDeduplicationId"]
+    if _FIFO_ID.fullmatch(str(key)):
+        assert first["MessageGroupId"] == str(key)  # valid values pass unchanged
+    if _FIFO_ID.fullmatch(event_id):
+        assert first["MessageDeduplicationId"] == event_id
+
+
+def test_fifo_queue_refuses_a_per_message_delay_before_sending() -> None:
+    recorder = _Recorder()
+    publisher = AwsPublisher(environ=_ENV, client_factory=recorder)
+    event = pf.CloudEvent.create(type="t", source="/s", data=1)
+    with pytest.raises(PublishError, match="FIFO"):
+        publisher.send("orders", event, delay=5)
+    assert recorder.calls == []
+
+
+def test_missing_boto3_is_an_import_error_with_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # what `import boto3` sees when absent
+    event = pf.CloudEvent.create(type="t", source="/s", data=1)
+    with pytest.raises(ImportError, match=r"portable-fn-aws\[publish\]"):
+        AwsPublisher(environ=_ENV).send("work", event)
+    with pytest.raises(ImportError, match=r"portable-fn-aws\[publish\]"):
+        AwsPublisher(environ={}).send("work", event)  # the name lookup needs boto3 too

@@ -36,6 +36,8 @@ __all__ = [
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
 # Storage Queue messages are at most 64 KiB of base64 text.
 _MAX_QUEUE_BYTES = 64 * 1024 * 3 // 4
+# Service Bus MessageId: at most 128 characters (azure-servicebus MESSAGE_PROPERTY_MAX_LENGTH).
+_MAX_MESSAGE_ID = 128
 
 
 def _setting(env: Mapping[str, str], name: str) -> str:
@@ -173,10 +175,16 @@ class AzurePublisher:
 
 def servicebus_message(event: CloudEvent, delay: float | None = None) -> Any:
     """The Service Bus message for an event: the structured CloudEvent as the body, its id as
-    ``message_id`` (Service Bus duplicate detection keys on it), ``subject`` as the label."""
+    ``message_id`` (Service Bus duplicate detection keys on it; an id too long for it goes as its
+    SHA-256, the same for the same id), ``subject`` as the label."""
     from azure.servicebus import ServiceBusMessage
 
-    message = ServiceBusMessage(to_json(event), content_type=STRUCTURED, message_id=event.id,
+    message_id = event.id
+    if len(message_id) > _MAX_MESSAGE_ID:
+        import hashlib  # only for over-long ids: keep it off the cold-start path
+
+        message_id = hashlib.sha256(message_id.encode()).hexdigest()
+    message = ServiceBusMessage(to_json(event), content_type=STRUCTURED, message_id=message_id,
                                 subject=event.subject)
     if delay:
         message.scheduled_enqueue_time_utc = datetime.now(timezone.utc) + timedelta(seconds=delay)

@@ -147,3 +147,21 @@ def test_function_app_installs_a_publisher_that_sends_with_the_apps_options(
     event = CloudEvent.create(type="t", source="/s", data={})
     with pytest.raises(PublishError, match="ServiceBusConnection"):
         app.publisher.send("jobs", event, delay=5)
+
+
+def test_servicebus_message_id_of_a_long_event_id_fits_the_128_character_limit() -> None:
+    # Service Bus message ids are at most 128 characters (the SDK raises ValueError past that);
+    # a longer CloudEvent id is hashed, so duplicate detection still sees the same id.
+    from portable_fn_azure import servicebus
+    from portable_fn_azure.publisher import servicebus_message
+
+    event = CloudEvent.create(type="t", source="/s", id="order:" + "9" * 200, data={"n": 1})
+    first, second = servicebus_message(event), servicebus_message(event)
+    assert len(first.message_id) <= 128 and first.message_id == second.message_id
+    body = b"".join(first.body)
+    doc = {"binding": "serviceBusTrigger", "data": {"type": "bytes", "value": body},
+           "metadata": {"MessageId": first.message_id, "ContentType": first.content_type,
+                        "DeliveryCount": 1, "UserProperties": {}, "ApplicationProperties": {}}}
+    assert servicebus.to_event(worker.decode(doc), entity="orders") == event  # id intact
+    short = CloudEvent.create(type="t", source="/s", id="o-1", data=None)
+    assert servicebus_message(short).message_id == "o-1"

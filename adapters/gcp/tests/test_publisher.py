@@ -124,3 +124,34 @@ def test_dead_letter_forward_falls_back_to_pubsub_retries(monkeypatch: pytest.Mo
     log = Log()
     assert forward(app, "job", event, "NonRetryable: no", log) is False
     assert log.errors == ["dead-lettering failed; leaving it to Pub/Sub"]
+
+
+@pytest.mark.parametrize("project", ["p", None])
+def test_missing_credentials_are_a_publish_error(
+    monkeypatch: pytest.MonkeyPatch, project: str | None
+) -> None:
+    # Outside Google Cloud with no Application Default Credentials, the client (and the project
+    # lookup) raise google.auth's own error; the caller sees the project's publish error.
+    import google.auth
+    from google.auth.exceptions import DefaultCredentialsError
+
+    def no_credentials(*args: object, **kwargs: object) -> None:
+        raise DefaultCredentialsError("Your default credentials were not found.")
+
+    monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
+    for name in ("GOOGLE_CLOUD_PROJECT", "GCP_PROJECT", "GCLOUD_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(google.auth, "default", no_credentials)
+    publisher = PubSubPublisher(bus_topic="b", project=project, timeout=3)
+    with pytest.raises(PublishError, match="credentials") as info:
+        publisher.publish("t-one", CloudEvent.create(type="t", source="/s", data="x"))
+    assert isinstance(info.value.__cause__, DefaultCredentialsError)
+
+
+def test_oversized_message_is_refused_before_sending(emulator: PublishEndpoint) -> None:
+    # Pub/Sub takes at most 10 MB per publish request; the client refuses a bigger one itself.
+    publisher = PubSubPublisher(bus_topic="b")
+    big = CloudEvent.create(type="t", source="/s", data=b"x" * 10_000_001)
+    with pytest.raises(PublishError, match="10000000 bytes"):
+        publisher.publish("t-big", big)
+    assert not [m for m in emulator if m.topic.endswith("/t-big")]

@@ -10,6 +10,10 @@ so the consumer recovers the original ``id``/``type``/``source`` (``queue.struct
 send is started at once and its completion is collected in the invocation's outbox, which the
 Worker awaits before it acks a message or answers a request: an event is never reported
 handled while its publishes could still fail.
+
+What Queues would refuse is refused here, before the binding is called
+(https://developers.cloudflare.com/queues/platform/limits/): a message over 128 KB
+(1 KB = 1000 bytes), and a delay over ``MAX_DELAY_SECONDS``, which is never shortened silently.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ from typing import Any
 
 from portable_fn.app import App
 from portable_fn.errors import PublishError
-from portable_fn.events import CloudEvent, to_dict
+from portable_fn.events import CloudEvent, to_dict, to_json
 from portable_fn.log import Logger
 from portable_fn_cloudflare import plan
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
+MAX_MESSAGE_BYTES = 128_000  # per message, as its JSON (Queues limits)
 
 class Outbox:
     """The bindings and pending sends of one invocation."""
@@ -114,5 +119,15 @@ class QueuePublisher:
             )
         options: dict[str, Any] = {"contentType": "json"}
         if delay:
-            options["delaySeconds"] = min(MAX_DELAY_SECONDS, max(0, math.ceil(delay)))
+            if not 0 <= delay <= MAX_DELAY_SECONDS:
+                raise PublishError(
+                    f"Queues delays are 0-{MAX_DELAY_SECONDS} seconds, got {delay}"
+                )
+            options["delaySeconds"] = math.ceil(delay)
+        size = len(to_json(event))
+        if size > MAX_MESSAGE_BYTES:
+            raise PublishError(
+                f"event {event.id} is {size} bytes as JSON; a Queues message holds at most "
+                f"{MAX_MESSAGE_BYTES} bytes (send a reference to an R2 object instead)"
+            )
         box.pending.append(producer.send(to_dict(event), **options))

@@ -64,8 +64,14 @@ class PubSubPublisher:
         self._send(topic, data, attributes)
 
     def _send(self, topic: str, data: bytes, attributes: dict[str, str]) -> None:
-        client = self._get_client()
-        path = client.topic_path(self._project_id(), topic)
+        try:
+            # Both can fail on google.auth's DefaultCredentialsError (no credentials here).
+            client = self._get_client()
+            path = client.topic_path(self._project_id(), topic)
+        except (PublishError, ImportError):
+            raise
+        except Exception as exc:
+            raise PublishError(f"cannot publish to Pub/Sub topic {topic!r}: {exc}") from exc
         try:
             client.publish(path, data, **attributes).result(timeout=self._timeout)
         except Exception as exc:  # google.api_core errors, timeouts: one typed error out
