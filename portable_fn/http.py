@@ -216,11 +216,10 @@ class Request(Value):
             # through json.loads' per-call encoding detection.
             return _json.loads(body.decode("utf-8"))
         except UnicodeDecodeError:
-            try:
-                return json.loads(body)  # UTF-16/32 with a BOM, which json.loads detects
-            except (ValueError, UnicodeDecodeError):
-                raise BadRequest("request body is not valid JSON") from None
+            return _detected_json(body)  # UTF-16/32, which json.loads detects
         except (ValueError, RecursionError):  # RecursionError: nested deeper than it recurses
+            if body.startswith(_UTF8_BOM):  # section 8.1: a parser may ignore it; json.loads does
+                return _detected_json(body)
             raise BadRequest("request body is not valid JSON") from None
 
     def with_path_params(self, params: Mapping[str, str]) -> Request:
@@ -244,6 +243,16 @@ class Request(Value):
     _Request_path_params,
     _Request_client_ip,
 ) = setters(Request)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _detected_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BadRequest("request body is not valid JSON") from None
 
 
 def _unquote_cookie(value: str) -> str:
@@ -350,7 +359,8 @@ _JSON_HEADERS = Headers((("content-type", "application/json"),))
 
 def to_response(value: Any) -> Response:
     """What a handler returned, as a ``Response``: dict/list -> JSON 200, str -> text,
-    bytes -> octet-stream, None -> 204, a dataclass -> its fields as JSON."""
+    bytes -> octet-stream, None -> 204, a dataclass -> its fields as JSON, and Flask's
+    ``(body, status)`` or ``(body, status, headers)`` -> the body's response with that status."""
     if type(value) is dict or type(value) is list:
         return Response.json(value)
     if isinstance(value, Response):
@@ -361,6 +371,8 @@ def to_response(value: Any) -> Response:
         return Response.text(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return Response.binary(bytes(value))
+    if type(value) is tuple and _is_status_tuple(value):
+        return _with_status(*value)
     if isinstance(value, dict | list | tuple | int | float | bool):
         return Response.json(value)
     if hasattr(type(value), "__dataclass_fields__"):
@@ -368,3 +380,22 @@ def to_response(value: Any) -> Response:
 
         return Response.json(asdict(value))
     raise TypeError(f"a handler returned {type(value).__name__}, which is not a response")
+
+
+def _is_status_tuple(value: tuple[Any, ...]) -> bool:
+    """``(body, status)`` or ``(body, status, headers)``, the status an int or ``HTTPStatus``:
+    any other tuple is a JSON array."""
+    if not 2 <= len(value) <= 3 or not isinstance(value[1], int) or isinstance(value[1], bool):
+        return False
+    return len(value) == 2 or isinstance(value[2], Mapping | list | tuple | _MultiMap)
+
+
+def _with_status(body: Any, status: int, headers: RawPairs | None = None) -> Response:
+    """The body's response with ``status``; ``headers`` replace the body's of the same name
+    (Flask's ``headers.update``)."""
+    inner = to_response(body)
+    if headers is None:
+        return Response(status=int(status), headers=inner.headers, body=inner.body)
+    extra = Headers(headers)
+    kept = [(name, value) for name, value in inner.headers.items() if name not in extra]
+    return Response(status=int(status), headers=[*kept, *extra.items()], body=inner.body)

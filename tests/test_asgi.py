@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import portable_fn as pf
 from portable_fn.asgi import asgi
 
@@ -102,4 +104,82 @@ def test_a_failure_inside_the_runtime_answers_json_500_without_a_traceback(
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     assert start["status"] == 500 and (b"content-type", b"application/json") in start["headers"]
     assert json.loads(body) == {"error": {"status": 500, "message": "internal server error"}}
+    application.runtime.store.close()
+
+
+def test_routes_match_below_the_root_path_a_mount_or_proxy_sets(tmp_path: Path) -> None:
+    """``uvicorn --root-path /api`` or a Starlette ``Mount("/api", ...)``: ASGI puts the prefix
+    in both ``root_path`` and ``path``, and routes match the rest (Starlette does the same)."""
+    app = pf.App("mounted")
+
+    @app.http("/orders/{order_id}")
+    def get_order(req: pf.Request) -> dict[str, Any]:
+        return {"id": req.path_params["order_id"], "path": req.path}
+
+    application = asgi(app, state_dir=tmp_path / "state")
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    def get(path: str, root_path: str) -> tuple[int, Any]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8080),
+                 "scheme": "http", "root_path": root_path}
+        asyncio.run(application(scope, receive, send))
+        body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+        return sent[0]["status"], json.loads(body)
+
+    assert get("/api/orders/7", "/api") == (200, {"id": "7", "path": "/orders/7"})
+    assert get("/orders/7", "") == (200, {"id": "7", "path": "/orders/7"})
+    assert get("/apix/orders/7", "/api")[0] == 404  # a prefix of a segment is no root
+    application.runtime.store.close()
+
+
+GONE = [{"type": "http.disconnect"}]
+CUT = [{"type": "http.request", "body": b"half of ", "more_body": True}, *GONE]
+
+
+@pytest.mark.parametrize(
+    ("messages", "headers", "runs"),
+    [
+        (CUT, [(b"content-length", b"100")], False),  # part of the body, then gone
+        (GONE, [(b"content-length", b"100")], False),  # gone before the body was read
+        (GONE, [(b"transfer-encoding", b"chunked")], False),
+        (GONE, [], True),  # no body announced: the request was whole
+    ],
+    ids=["part", "none", "chunked", "bodiless"],
+)
+def test_a_client_gone_before_its_body_ends_runs_no_handler(
+    tmp_path: Path, messages: list[dict[str, Any]], headers: list[tuple[bytes, bytes]], runs: bool
+) -> None:
+    """The server says ``http.disconnect`` before the body ends: the handler must not run on
+    the truncated bytes (a partial upload stored, half an order taken)."""
+    app = pf.App("cut")
+    seen: list[bytes] = []
+
+    @app.http("/upload", methods=["POST"])
+    def upload(req: pf.Request) -> None:
+        seen.append(req.body)
+
+    application = asgi(app, state_dir=tmp_path / "state")
+    pending = list(messages)
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "path": "/upload", "raw_path": b"/upload", "query_string": b"",
+             "headers": headers, "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8080), "scheme": "http", "root_path": ""}
+    asyncio.run(application(scope, receive, send))
+    assert seen == ([b""] if runs else [])
     application.runtime.store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 import pytest
@@ -111,6 +112,29 @@ def test_to_response(value: object, status: int, content_type: str | None, body:
     assert (response.status, response.content_type, response.body) == (status, content_type, body)
 
 
+def test_a_body_status_tuple_sets_the_status_as_in_flask() -> None:
+    """``return body, status`` and ``return body, status, headers`` (Flask and
+    functions-framework): the status is not lost in a JSON array answered 200."""
+    response = to_response(({"error": "gone"}, 404))
+    assert (response.status, response.content_type, response.body) == (
+        404, "application/json", b'{"error":"gone"}'
+    )
+    response = to_response(("a,b", 201, {"Content-Type": "text/csv", "X-Id": "7"}))
+    assert (response.status, response.body) == (201, b"a,b")
+    assert response.headers.to_multi() == {"content-type": ["text/csv"], "x-id": ["7"]}
+    response = to_response((Response.text("x", headers={"x-a": "1"}), 202, [("x-b", "2")]))
+    assert (response.status, response.headers.getall("x-a"), response.headers["x-b"]) == (
+        202, ["1"], "2"
+    )
+    assert to_response((None, 201)).status == 201
+    assert type(to_response(("gone", HTTPStatus.GONE)).status) is int
+    with pytest.raises(ValueError):
+        to_response(({}, 1000))
+    # Other tuples are JSON arrays, as before.
+    assert to_response((1, 2, 3)).body == b"[1,2,3]"
+    assert to_response(("a", "b")).body == b'["a","b"]'
+
+
 def test_to_response_refuses_other_objects() -> None:
     with pytest.raises(TypeError):
         to_response(object())
@@ -125,6 +149,15 @@ def test_json_response_survives_a_lone_surrogate() -> None:
 
 def test_utf16_json_body_with_bom_still_parses() -> None:
     assert Request(method="POST", path="/", body='{"a": 1}'.encode("utf-16")).json() == {"a": 1}
+
+
+def test_utf8_json_body_with_bom_parses() -> None:
+    """RFC 8259 section 8.1 lets a parser ignore a UTF-8 BOM; json.loads, Flask and Starlette
+    do, and PowerShell and .NET clients send one."""
+    body = b"\xef\xbb\xbf" + b'{"a": 1}'
+    assert Request(method="POST", path="/", body=body).json() == {"a": 1}
+    with pytest.raises(BadRequest):
+        Request(method="POST", path="/", body=b"\xef\xbb\xbf{nope").json()
 
 
 @pytest.mark.parametrize("pyodide", [False, True])

@@ -11,6 +11,7 @@ Spec: https://asgi.readthedocs.io/en/latest/specs/www.html
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
@@ -60,8 +61,7 @@ class LocalASGI:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        body = await _read_body(receive)
-        path: str = scope["path"]
+        path = _route_path(scope)
         method: str = scope["method"]
         headers = Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
         name: str | None = None
@@ -69,27 +69,32 @@ class LocalASGI:
             if path == HEALTH:
                 response = Response.json(await asyncio.to_thread(self.runtime.health))
             elif path.startswith(ingress.PREFIX):
+                body = await _read_body(receive, headers)
                 response = await asyncio.to_thread(
                     ingress.handle, method, path, headers.items(), body, self.runtime.accept
                 )
             else:
-                client = scope.get("client")
-                request = Request(
-                    method=method,
-                    path=path,
-                    headers=headers,
-                    body=body,
-                    query=QueryParams.from_string(scope["query_string"].decode("latin-1")),
-                    client_ip=client[0] if client else None,
-                )
-                name, response = await self._dispatch(request)
+                name, response = await self._dispatch(scope, method, path, headers, receive)
+            start = _start(response)
+        except _Disconnected:
+            self.runtime.reporter.record(
+                "warning",
+                message=f"{method} {path}: the client left before its body ended; "
+                "no handler ran",
+            )
+            return
         except Exception as exc:
             # The dispatcher never raises; this is the runtime's own code (a full disk under
-            # the broker, say). The client still gets JSON without a traceback (DESIGN 2),
-            # not the server's plain-text 500; the terminal gets the cause.
+            # the broker, say) or a response HTTP cannot carry (a header value outside
+            # Latin-1 or with a line break). The client still gets JSON without a traceback
+            # (DESIGN 2), not the server's plain-text 500 or a dropped connection; the
+            # terminal gets the cause.
             self.runtime.reporter.record("error", message=f"{method} {path} failed: {exc!r}")
             response = ingress.error(500, "internal server error")
-        await _send_response(send, response)
+            start = _start(response)
+        await send(start)
+        body = response.body if _has_content(response.status) else b""
+        await send({"type": "http.response.body", "body": body})
         self.runtime.reporter.record(
             "http",
             method=method,
@@ -99,15 +104,29 @@ class LocalASGI:
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
 
-    async def _dispatch(self, request: Request) -> tuple[str | None, Response]:
+    async def _dispatch(
+        self, scope: Scope, method: str, path: str, headers: Headers, receive: Receive
+    ) -> tuple[str | None, Response]:
         try:
-            fn, _ = self.app.match(request.method, request.path)
+            fn, _ = self.app.match(method, path)
         except HTTPError:
-            # 404 / 405: the dispatcher renders the JSON error without calling a handler.
+            # 404 / 405: the dispatcher renders the JSON error without calling a handler. The
+            # body is never read, so a client waiting on "Expect: 100-continue" gets this
+            # answer instead of uploading a body nobody reads (RFC 9110 section 10.1.1).
             ctx = Context(
                 provider="local", function_name="", invocation_id=self.runtime.invocation_id()
             )
+            request = Request(method=method, path=path, headers=headers)
             return None, dispatch_http(self.app, request, ctx)
+        client = scope.get("client")
+        request = Request(
+            method=method,
+            path=path,
+            headers=headers,
+            body=await _read_body(receive, headers),
+            query=QueryParams.from_string(scope["query_string"].decode("latin-1")),
+            client_ip=client[0] if client else None,
+        )
         ctx = Context(
             provider="local", function_name=fn.name, invocation_id=self.runtime.invocation_id()
         )
@@ -117,24 +136,67 @@ class LocalASGI:
         return fn.name, response
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _route_path(scope: Scope) -> str:
+    """The path to route: without the ``root_path`` a mount or ``--root-path`` put in front
+    (ASGI puts it in ``path`` too; Starlette's ``get_route_path`` strips it the same way)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
+        return path[len(root) :] or "/"
+    return path
+
+
+class _Disconnected(Exception):
+    """The client went away before its body ended (ASGI ``http.disconnect``)."""
+
+
+async def _read_body(receive: Receive, headers: Headers) -> bytes:
+    """The whole body; ``_Disconnected`` rather than the part that came, which no handler
+    should act on (a truncated upload stored, half an order taken)."""
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
+        if message["type"] == "http.disconnect" and (
+            headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        ):
+            raise _Disconnected  # a body was announced; a bodiless request is whole
         return body
     chunks = [body]
     while message.get("more_body", False):
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
         chunks.append(message.get("body", b""))
     return b"".join(chunks)
 
 
-async def _send_response(send: Send, response: Response) -> None:
-    raw = [
-        (k.encode("latin-1"), v.encode("latin-1"))
-        for k, v in response.headers.items()
-        if k != "content-length"
-    ]
-    raw.append((b"content-length", str(len(response.body)).encode()))
-    await send({"type": "http.response.start", "status": response.status, "headers": raw})
-    await send({"type": "http.response.body", "body": response.body})
+# The server frames the body, which is complete bytes: a handler's own Content-Length or
+# Transfer-Encoding (copied from an upstream response, say) would contradict it.
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
+# RFC 9110 section 5: a field name is a token; a value is Latin-1 without control characters
+# but tab. CR, LF or NUL would end the header early (injection); servers refuse them mid-send.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def _has_content(status: int) -> bool:
+    """RFC 9110 sections 15.2, 15.3.5, 15.4.5: a 1xx, 204 or 304 response has no content, and
+    bytes sent after one would be read as the start of the next response."""
+    return status >= 200 and status != 204 and status != 304
+
+
+def _start(response: Response) -> Message:
+    """The ``http.response.start`` message; ``ValueError`` for a header HTTP cannot carry."""
+    raw: list[tuple[bytes, bytes]] = []
+    for name, value in response.headers.items():
+        if name in _FRAMING:
+            continue
+        if not (_FIELD_NAME.fullmatch(name) and _FIELD_VALUE.fullmatch(value)):
+            raise ValueError(
+                f"response header {name!r} cannot be sent: {value!r} (a header is Latin-1 "
+                "text without line breaks or control characters)"
+            )
+        raw.append((name.encode("latin-1"), value.encode("latin-1")))
+    if _has_content(response.status):
+        raw.append((b"content-length", str(len(response.body)).encode()))
+    return {"type": "http.response.start", "status": response.status, "headers": raw}

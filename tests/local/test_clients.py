@@ -342,3 +342,73 @@ def test_query_paths_and_errors(client: Client) -> None:
     assert (resp.status, resp.getheader("allow")) == (405, "POST")
     assert json.loads(resp.read())["error"]["status"] == 405
     conn.close()
+
+
+def test_204_and_304_carry_no_body_and_the_connection_stays_usable(client: Client) -> None:
+    """RFC 9110 sections 15.3.5 and 15.4.5: no content after a 204 or 304, and no
+    Content-Length on a 204. A body written anyway would be read as the next response."""
+    conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=10)
+    for code in (204, 304):
+        conn.request("GET", f"/status/{code}")
+        resp = conn.getresponse()
+        assert (resp.status, resp.read(), resp.getheader("content-length")) == (code, b"", None)
+    conn.request("GET", "/status/200")  # the same connection, kept alive
+    resp = conn.getresponse()
+    assert (resp.status, json.loads(resp.read())) == (200, {"sent": True})
+    conn.close()
+
+
+def test_a_handlers_framing_headers_are_replaced_by_the_servers(client: Client) -> None:
+    """Transfer-Encoding and Content-Length copied from an upstream response: the body goes out
+    whole, framed once (RFC 9112 section 6.3: never both headers)."""
+    head, _, body = _raw(
+        client, b"GET /proxied HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    ).partition(b"\r\n\r\n")
+    lines = head.lower().split(b"\r\n")
+    assert b"content-length: 5" in lines and b"x-up: 1" in lines
+    assert not any(line.startswith(b"transfer-encoding") for line in lines)
+    assert body == b"hello"
+
+
+@pytest.mark.parametrize(
+    "value", ["%E6%97%A5%E6%9C%AC", "a%0D%0Ax-injected:%201", "a%00b"], ids=["cjk", "crlf", "nul"]
+)
+def test_a_response_header_http_cannot_carry_is_a_json_500(client: Client, value: str) -> None:
+    """Outside Latin-1, or a line break (header injection): the client gets the JSON 500 every
+    failure gets, not the server's plain-text page or a dropped connection; the log says why."""
+    conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=10)
+    conn.request("GET", f"/header?v={value}")
+    resp = conn.getresponse()
+    raw = resp.read()
+    assert (resp.status, resp.getheader("content-type")) == (500, "application/json")
+    assert resp.getheader("x-value") is None and resp.getheader("x-injected") is None
+    assert json.loads(raw) == {"error": {"status": 500, "message": "internal server error"}}
+    client.server.wait_for(
+        lambda r: r.get("event") == "error" and "x-value" in r.get("message", "")
+    )
+    conn.request("GET", "/header?v=caf%C3%A9")  # Latin-1 is fine, on the same connection
+    resp = conn.getresponse()
+    assert (resp.status, resp.getheader("x-value"), resp.read()) == (200, "café", b"ok")
+    conn.close()
+
+
+def test_expect_continue_to_a_missing_route_is_answered_without_the_body(client: Client) -> None:
+    """RFC 9110 section 10.1.1: a final status instead of 100 Continue, so a client never
+    uploads a body nobody will read."""
+    with socket.create_connection(("127.0.0.1", client.server.port), timeout=10) as sock:
+        sock.sendall(b"PUT /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                     b"Expect: 100-continue\r\n\r\n")
+        answer = b""
+        while b"}" not in answer:  # the JSON error, whole
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 404") and b"100 Continue" not in answer
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["status"] == 404
+    conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=10)
+    conn.request("POST", "/nowhere", body=b"x" * 1_000_000)  # sent whole, never read
+    resp = conn.getresponse()
+    assert (resp.status, json.loads(resp.read())["error"]["status"]) == (404, 404)
+    conn.request("GET", "/status/200")  # the unread body does not spill into the next request
+    assert conn.getresponse().status == 200
+    conn.close()

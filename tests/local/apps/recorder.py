@@ -52,3 +52,22 @@ def item(req: pf.Request) -> dict[str, Any]:
 @app.http("/json", methods=["POST"])
 def parse(req: pf.Request) -> dict[str, Any]:
     return {"keys": sorted(req.json())}
+
+
+@app.http("/status/{code}", methods=["GET"])
+def status(req: pf.Request) -> pf.Response:
+    """A JSON body on any status, 204 and 304 included (the server must not send it there)."""
+    return pf.Response.json({"sent": True}, status=int(req.path_params["code"]))
+
+
+@app.http("/header", methods=["GET"])
+def header(req: pf.Request) -> pf.Response:
+    """Answers with the header ``x-value`` set to the query's ``v``, whatever it holds."""
+    return pf.Response(headers={"x-value": req.query["v"]}, body=b"ok")
+
+
+@app.http("/proxied", methods=["GET"])
+def proxied(req: pf.Request) -> pf.Response:
+    """Headers copied from an upstream response: framing that does not fit this body."""
+    headers = {"transfer-encoding": "chunked", "content-length": "999", "x-up": "1"}
+    return pf.Response(headers=headers, body=b"hello")
