@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
 from portable_fn.events import CloudEvent, from_dict
 from portable_fn.http import Request, Response
 from portable_fn.testing import RecordingPublisher, http_request, invoke
@@ -27,7 +28,10 @@ from portable_fn.triggers import Http
 def load_event(ref: str, samples: Any = None) -> Any:
     path = Path(ref)
     if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            raise ConfigurationError(f"--event {ref!r} is not JSON: {exc}") from None
     if samples is not None and ref in samples:
         return samples[ref]
     raise FileNotFoundError(
@@ -42,7 +46,9 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
         spec = raw if isinstance(raw, dict) else {"json": raw}
         path = spec.get("path") or trigger.path
         if "{" in path:
-            raise ValueError(f'give a concrete "path" for route {trigger.path!r}')
+            raise ConfigurationError(
+                f'give a concrete "path" for route {trigger.path!r} in the --event file'
+            )
         return http_request(
             spec.get("method") or trigger.methods[0],
             path,

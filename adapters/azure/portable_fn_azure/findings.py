@@ -11,6 +11,7 @@ container), Event Hubs checkpointing (functions-reliable-event-processing).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from portable_fn.adapter import Finding, idempotency_findings
@@ -24,6 +25,12 @@ __all__ = ["findings", "queue_settings"]
 
 # host.json queues.batchSize accepts at most 32.
 MAX_QUEUE_BATCH = 32
+# Storage Queue names are 3-63 characters: the poison queue adds "-poison" to the name.
+MAX_QUEUE_NAME = 63
+# Blob container names: 3-63 lowercase letters, digits and single '-' between them, no '.'
+# (learn.microsoft.com/rest/api/storageservices/
+# naming-and-referencing-containers--blobs--and-metadata).
+_CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 
 
 def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | None:
@@ -58,6 +65,12 @@ def _http(function: Function, trigger: Http, app: App, options: AzureOptions) ->
 
 def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) -> list[Finding]:
     name, out = function.name, []
+    first = next(f for f in app.functions.values()
+                 if isinstance(f.trigger, Queue) and f.trigger.name == trigger.name)
+    if first is not function:
+        out.append(Finding(name, "warning",
+                           f"queue {trigger.name!r} also feeds {first.name!r}: competing "
+                           "consumers, each message reaches only one of them"))
     if options.queues == "servicebus":
         out.append(Finding(name, "info",
                            f"Service Bus queue {trigger.name!r}: set maxDeliveryCount "
@@ -73,6 +86,11 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
     settings = queue_settings(app, options)
     attempts, visibility, batch = settings or (trigger.retry.max_attempts, 1.0, 16)
     poison = f"{trigger.name}-poison"
+    if len(poison) > MAX_QUEUE_NAME:
+        out.append(Finding(name, "unsupported",
+                           f"the poison queue {poison!r} is longer than the {MAX_QUEUE_NAME} "
+                           "characters Storage Queues allow: failed messages cannot be moved "
+                           "there; shorten the queue name"))
     if trigger.dead_letter and trigger.dead_letter != poison:
         out.append(Finding(name, "unsupported",
                            f"Storage Queues have no named dead-letter queue: messages that fail "
@@ -117,19 +135,23 @@ def _topic(function: Function, trigger: Topic, _: App, options: AzureOptions) ->
 
 
 def _storage(function: Function, trigger: Storage, _: App, options: AzureOptions) -> list[Finding]:
-    name = function.name
+    name, out = function.name, []
+    if not _CONTAINER.fullmatch(trigger.bucket):
+        out.append(Finding(name, "unsupported",
+                           f"{trigger.bucket!r} cannot be a blob container name (lowercase "
+                           "letters, digits and single '-', no '.')"))
     if options.storage_events == "blob":
-        out = [Finding(name, "warning", "the blob trigger polls: events can lag by minutes")]
+        out.append(Finding(name, "warning", "the blob trigger polls: events can lag by minutes"))
         if "deleted" in trigger.on:
             out.append(Finding(name, "unsupported",
                                "the blob trigger never fires on deletion: use "
                                "AzureOptions(storage_events='eventgrid')"))
         return out
     types = ", ".join(f"Microsoft.Storage.Blob{a.capitalize()}" for a in trigger.on)
-    return [Finding(name, "info",
-                    f"needs an Event Grid subscription on the storage account for {types}, "
-                    f"subject beginning /blobServices/default/containers/{trigger.bucket}/blobs/"
-                    f"{trigger.prefix}")]
+    return [*out, Finding(name, "info",
+                          f"needs an Event Grid subscription on the storage account for "
+                          f"{types}, subject beginning /blobServices/default/containers/"
+                          f"{trigger.bucket}/blobs/{trigger.prefix}")]
 
 
 def _schedule(function: Function, trigger: Schedule, _: App, __: AzureOptions) -> list[Finding]:

@@ -84,6 +84,42 @@ def test_findings_blob_trigger_cannot_see_deletions() -> None:
     assert any("never fires on deletion" in m for m in found[("photos", "unsupported")])
 
 
+def test_findings_report_names_and_queues_azure_refuses() -> None:
+    app = App("names")
+    app.use_publisher(RecordingPublisher())
+
+    @app.storage("logs.example.com")  # containers: no '.' and no '--' (Blob naming rules)
+    def dotted(event: Any) -> None: ...
+
+    @app.storage("in--box")
+    def doubled(event: Any) -> None: ...
+
+    @app.storage("plain-container")
+    def plain(event: Any) -> None: ...
+
+    @app.queue("q" * 60)  # its poison queue would be 67 characters: at most 63
+    def long(event: Any) -> None: ...
+
+    @app.queue("jobs")
+    def first(event: Any) -> None: ...
+
+    @app.queue("jobs")  # competing consumers: each message reaches one of the two
+    def second(event: Any) -> None: ...
+
+    for options in (AzureOptions(), AzureOptions(storage_events="blob")):
+        found = _levels(AzureAdapter(options).findings(app))
+        assert any("logs.example.com" in m for m in found[("dotted", "unsupported")])
+        assert any("in--box" in m for m in found[("doubled", "unsupported")])
+        assert ("plain", "unsupported") not in found
+    found = _levels(AzureAdapter().findings(app))
+    assert any("-poison" in m and "63" in m for m in found[("long", "unsupported")])
+    assert ("first", "warning") in found and ("jobs", "unsupported") not in found
+    assert any("'first'" in m for m in found[("second", "warning")])
+    sb = _levels(AzureAdapter(AzureOptions(queues="servicebus")).findings(app))
+    assert ("long", "unsupported") not in sb  # Service Bus queues have no poison queue
+    assert any("'first'" in m for m in sb[("second", "warning")])
+
+
 def test_findings_service_bus_queues() -> None:
     found = _levels(AzureAdapter(AzureOptions(queues="servicebus")).findings(_app()))
     assert any("maxDeliveryCount 3" in m for m in found[("a", "info")])

@@ -293,6 +293,28 @@ def test_findings_for_what_workers_cannot_honour() -> None:
     assert ("clicks", "unsupported") in levels
 
 
+def test_findings_report_names_and_queues_cloudflare_refuses() -> None:
+    app = pf.App("refused")
+
+    @app.storage("logs.example.com")  # R2: [a-z0-9-] only (wrangler refuses the config)
+    def dotted(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("plain-bucket")
+    def plain(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("jobs")
+    def first(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("jobs")  # a queue has one consumer: only one of the two can receive
+    def second(event: pf.CloudEvent) -> None: ...
+
+    found = findings(app)
+    unsupported = {f.function: f.message for f in found if f.level == "unsupported"}
+    assert set(unsupported) == {"dotted", "first"}
+    assert "logs.example.com" in unsupported["dotted"]
+    assert "'second'" in unsupported["first"]
+
+
 def test_timestamps_from_the_sdk_are_utc() -> None:
     naive_local = datetime.fromtimestamp(1732370400)  # what the SDK makes of a JS Date
     msg = queue.QueueMessage.read(

@@ -120,3 +120,21 @@ def test_deploy_script_passes_shellcheck(echo_dist: Path) -> None:
     deploy = (echo_dist / "deploy.sh").read_text()
     assert "--prefix in/" in deploy  # the media function's filter reaches the rule
     subprocess.run([shellcheck, str(echo_dist / "deploy.sh")], check=True)
+
+
+def test_one_consumer_per_queue_the_one_the_worker_runs() -> None:
+    import portable_fn as pf
+    from portable_fn_cloudflare.runtime import WorkerRuntime
+    from portable_fn_cloudflare.wrangler import config
+
+    app = pf.App("shared")
+
+    @app.queue("jobs", max_retries=2)
+    def first(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("jobs", max_retries=7)
+    def second(event: pf.CloudEvent) -> None: ...
+
+    [consumer] = config(app)["queues"]["consumers"]
+    runs = WorkerRuntime(app).consumers["jobs"].function
+    assert consumer["max_retries"] == app.function(runs).trigger.retry.max_retries

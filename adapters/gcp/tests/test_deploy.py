@@ -236,3 +236,25 @@ def test_second_storage_action_is_an_extra_eventarc_trigger(tmp_path: Path) -> N
     if shutil.which("shellcheck") is None:
         pytest.fail("shellcheck is required: apt-get install -y shellcheck")
     subprocess.run(["shellcheck", str(path)], check=True)
+
+
+def test_dead_letters_are_kept_in_a_subscription() -> None:
+    # Pub/Sub drops messages published to a topic with no subscription (DeadLetterPolicy docs):
+    # each dead-letter topic no function consumes gets a pull subscription of its own name.
+    from portable_fn_gcp.deploy import render
+
+    app = pf.App("parked")
+
+    @app.queue("jobs", dead_letter="jobs-failed")
+    def job(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("jobs-failed")
+    def triage(event: pf.CloudEvent) -> None: ...
+
+    @app.topic("news")
+    def reader(event: pf.CloudEvent) -> None: ...
+
+    commands = deploy_commands(render(build(app)))
+    kept = [c[1:] for c in commands["ensure_subscription"]]
+    assert kept == [["jobs-failed-dlq", "jobs-failed-dlq"], ["reader-dlq", "reader-dlq"]]
+    assert {c[1] for c in commands["ensure_topic"]} >= {"jobs-failed", "reader-dlq"}

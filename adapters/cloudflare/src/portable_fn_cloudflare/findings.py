@@ -9,6 +9,8 @@ notifications (configured per bucket, outside wrangler.toml).
 
 from __future__ import annotations
 
+import re
+
 from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.app import App
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
@@ -17,6 +19,9 @@ from portable_fn_cloudflare.scheduled import cron_for
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
 MAX_BATCH_SIZE = 100
+# R2 bucket names: 3-63 lowercase letters, digits and '-', alphanumeric at both ends (no '.',
+# which the portable bucket name allows); wrangler refuses any other name in r2_buckets.
+_R2_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
 def findings(app: App) -> list[Finding]:
@@ -52,6 +57,15 @@ def findings(app: App) -> list[Finding]:
             elif t.rate is not None:
                 out.append(Finding(name, "info", f"rate runs as cron {cron!r} (clock-aligned)"))
         elif isinstance(t, Storage):
+            if not _R2_BUCKET.fullmatch(t.bucket):
+                out.append(
+                    Finding(
+                        name,
+                        "unsupported",
+                        f"{t.bucket!r} cannot be an R2 bucket name (lowercase letters, digits "
+                        "and '-' only): wrangler refuses the config",
+                    )
+                )
             out.append(
                 Finding(
                     name,
@@ -74,7 +88,20 @@ def findings(app: App) -> list[Finding]:
         retry = getattr(t, "retry", None)
         if retry is not None and retry.max_backoff > MAX_DELAY_SECONDS:
             out.append(Finding(name, "warning", "retry delays are capped at 12 hours"))
-    for c in plan.consumers(app):
+    consumers = plan.consumers(app)
+    # A queue has one consumer; the Worker routes its batches to the last function declared.
+    receiver = {c.queue: c.function for c in consumers}
+    for c in consumers:
+        if receiver[c.queue] != c.function:
+            out.append(
+                Finding(
+                    c.function,
+                    "unsupported",
+                    f"a Cloudflare queue has one consumer: {c.queue!r} is delivered to "
+                    f"{receiver[c.queue]!r} only, and this function never runs",
+                )
+            )
+            continue
         declared = getattr(app.function(c.function).trigger, "dead_letter", None)
         named = "" if declared else " (no dead_letter declared: the default name)"
         out.append(

@@ -54,7 +54,8 @@ def config(app: App) -> dict[str, Any]:
             buckets.append(fn.trigger.bucket)
     if crons:
         cfg["triggers"] = {"crons": crons}
-    consumers = plan.consumers(app)
+    # One consumer per queue (Cloudflare's rule): the function the Worker routes the queue to.
+    consumers = list({c.queue: c for c in plan.consumers(app)}.values())
     producers = plan.producer_queues(app)
     if consumers or producers:
         cfg["queues"] = {

@@ -38,6 +38,12 @@ ensure_topic() {{
     gcloud pubsub topics create "$1" --project "$PROJECT"
 }}
 
+# Dead letters wait in a pull subscription: Pub/Sub drops messages sent to a topic with none.
+ensure_subscription() {{
+  gcloud pubsub subscriptions describe "$1" --project "$PROJECT" >/dev/null 2>&1 ||
+    gcloud pubsub subscriptions create "$1" --project "$PROJECT" --topic "$2"
+}}
+
 deploy() {{
   local name="$1"
   shift
@@ -113,9 +119,19 @@ def render(plan: Plan, *, runtime: str = "python312") -> str:
     if plan.topics:
         out.append("\n# Topics: triggers, queues, dead-letter topics.\n")
         out.extend(f"ensure_topic {quote(t)}\n" for t in plan.topics)
+    parked = _unconsumed_dead_letters(plan)
+    if parked:
+        out.append("\n# Dead-letter topics no function consumes: their messages wait here.\n")
+        out.extend(f"ensure_subscription {quote(t)} {quote(t)}\n" for t in parked)
     for deployment in plan.deployments:
         out.append(_function(deployment))
     return "".join(out)
+
+
+def _unconsumed_dead_letters(plan: Plan) -> list[str]:
+    consumed = {d.trigger[1] for d in plan.deployments if d.trigger[:1] == ("--trigger-topic",)}
+    topics = [d.dead_letter.topic for d in plan.deployments if d.dead_letter is not None]
+    return [t for t in dict.fromkeys(topics) if t not in consumed]
 
 
 def _function(d: Deployment) -> str:

@@ -13,9 +13,17 @@ if TYPE_CHECKING:
 __all__ = ["dead_letter_topic", "service_name"]
 
 
+# Cloud Run functions names: 4-63 of [a-z0-9-], from a letter, not ending with '-'
+# (functions_v2 CreateFunctionRequest.function_id; Cloud Run service metadata.name).
+_MIN_LENGTH = 4
+
+
 def service_name(function: str) -> str:
-    """Cloud Run service names take lowercase letters, digits and hyphens only."""
-    return function.lower().replace("_", "-")
+    """The deployed name of a function: lowercase, ``_`` as ``-``, no trailing ``-``, and a
+    ``-fn`` suffix on names shorter than Cloud Run functions accepts (``get`` -> ``get-fn``).
+    Two functions can map to one name (``getOrder``, ``getorder``): ``plan.build`` refuses it."""
+    name = function.lower().replace("_", "-").rstrip("-")
+    return name if len(name) >= _MIN_LENGTH else f"{name}-fn"
 
 
 def dead_letter_topic(function: Function) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from portable_fn.adapter import Finding, idempotency_findings
+from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Http, Queue, Retry, Schedule, Storage, Stream, Topic
 
 from portable_fn_gcp.names import dead_letter_topic, service_name
@@ -70,10 +71,16 @@ def build(app: App) -> Plan:
     deployments: list[Deployment] = []
     findings: list[Finding] = []
     buckets: dict[str, None] = {}
+    services: dict[str, str] = {}
     for fn in app.functions.values():
         deployment = _deployment(app, fn, findings)
         if deployment is None:
             continue
+        other = services.setdefault(deployment.service, fn.name)
+        if other != fn.name:  # the second deploy would replace the first function
+            raise ConfigurationError(
+                f"{other} and {fn.name} would both deploy as Cloud Run function "
+                f"{deployment.service!r}: rename one", function=fn.name)
         deployments.append(deployment)
         if deployment.trigger[:1] == ("--trigger-topic",):
             topics[deployment.trigger[1]] = None

@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Deployed names: every portable function name maps to a name Cloud Run functions accepts."""
+
+from __future__ import annotations
+
+import re
+
+import portable_fn as pf
+import pytest
+from portable_fn.errors import ConfigurationError
+
+from portable_fn_gcp.names import service_name
+from portable_fn_gcp.plan import build
+
+# Cloud Run functions: 4-63 of [a-z0-9-], starting with a letter, not ending with '-'
+# (functions_v2 CreateFunctionRequest.function_id; Cloud Run service metadata.name).
+VALID = re.compile(r"[a-z][a-z0-9-]{2,61}[a-z0-9]")
+
+
+@pytest.mark.parametrize(
+    ("function", "service"),
+    [("create_order", "create-order"), ("getOrder", "getorder"), ("get", "get-fn"),
+     ("a", "a-fn"), ("retry_", "retry"), ("go_", "go-fn"), ("x" * 63, "x" * 63)],
+)
+def test_service_names_are_valid(function: str, service: str) -> None:
+    assert service_name(function) == service
+    assert VALID.fullmatch(service)
+
+
+def test_functions_that_would_share_a_service_are_refused() -> None:
+    app = pf.App("clash")
+
+    @app.http("/a", methods=["GET"])
+    def getOrder(req: pf.Request) -> str:
+        return "a"
+
+    @app.http("/b", methods=["GET"])
+    def getorder(req: pf.Request) -> str:
+        return "b"
+
+    with pytest.raises(ConfigurationError, match=r"getOrder.*getorder.*getorder"):
+        build(app)

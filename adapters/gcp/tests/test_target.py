@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``package``: the source directory ``gcloud functions deploy --source`` uploads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from portable_fn._local.loader import load_app
+
+from portable_fn_gcp.adapter import adapter
+
+
+def test_the_apps_own_requirements_are_kept(tmp_path: Path) -> None:
+    # Cloud Build installs requirements.txt only: the app's own dependencies must be in it.
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "gcp_reqs_app.py").write_text(
+        "import portable_fn as pf\napp = pf.App('reqs')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    )
+    (source / "requirements.txt").write_text(
+        "# the app's own\nhttpx>=0.27  # client\nportable-fn[gcp]\n\nfunctions-framework\n"
+    )
+    ref = str(source / "gcp_reqs_app.py")
+    out = tmp_path / "dist"
+    adapter.package(load_app(ref), ref, out)
+    lines = (out / "requirements.txt").read_text().splitlines()
+    assert lines[0].startswith("functions-framework==")
+    assert lines[1].startswith("google-cloud-pubsub==")
+    assert lines[2:] == ["httpx>=0.27"]
+
+
+def test_a_function_named_like_a_name_of_main_py_is_refused(tmp_path: Path) -> None:
+    # main.py binds the app and its helpers at module level, beside one name per function.
+    import pytest
+    from portable_fn.errors import ConfigurationError
+
+    source = tmp_path / "gcp_clash_app.py"
+    source.write_text(
+        "import portable_fn as pf\nshop = pf.App('clash')\n"
+        "@shop.http('/x', methods=['GET'])\ndef app(req):\n    return 'x'\n"
+    )
+    with pytest.raises(ConfigurationError, match=r"app: .*main\.py"):
+        adapter.package(load_app(str(source)), str(source), tmp_path / "dist")
