@@ -29,6 +29,7 @@ from portable_fn.adapter import Context, dispatch_event_async
 from portable_fn.app import App, Function
 from portable_fn.errors import PortableFnError
 from portable_fn.events import from_json
+from portable_fn.idempotency._base import IdempotencyConflict
 from portable_fn.triggers import Queue, Retry, Stream
 
 # Triggers without a Retry policy (schedules) retry as AWS Lambda retries asynchronous
@@ -79,7 +80,7 @@ class Deliverer:
         self._busy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._id_prefix = os.urandom(6).hex()
-        # FIFO queues and streams: one delivery at a time per function, in order.
+        # FIFO queues and streams: one delivery at a time per partition key, in order.
         self.serial = frozenset(
             name
             for name, fn in app.functions.items()
@@ -191,6 +192,17 @@ class Deliverer:
             await self._dead_letter(fn, d, f"{type(exc).__name__}: {exc}", info, retryable=False)
             return
         info.update(id=event.id, type=event.type)
+        if d.attempt > policy.max_attempts:
+            # The process died during the last attempt (recovered in flight, counted): the
+            # budget is spent, so the message is dead-lettered without running again, as SQS
+            # moves a message once its receive count passes maxReceiveCount.
+            info.update(attempt=policy.max_attempts, duration_ms=0)
+            error = (
+                f"the runtime stopped during attempt {policy.max_attempts} of "
+                f"{policy.max_attempts}; last error: {d.error or 'none'}"
+            )
+            await self._dead_letter(fn, d, error, info, retryable=True)
+            return
         self.reporter.record("start", **info)
         ctx = Context(
             provider="local",
@@ -206,8 +218,8 @@ class Deliverer:
             self.reporter.record("invocation", **info, outcome="ok")
             return
         error = outcome.reason or "failed"
-        held_for = getattr(outcome.error, "retry_after", None)
-        if outcome.retryable and held_for is not None:
+        conflict = outcome.error if isinstance(outcome.error, IdempotencyConflict) else None
+        if outcome.retryable and conflict is not None and conflict.retry_after is not None:
             # Another attempt holds this event's idempotency key: a live duplicate, or one that
             # a killed process left in progress until its lease ends. The handler did not run,
             # so this look is neither a failure nor an attempt: the delivery goes back
@@ -215,7 +227,7 @@ class Deliverer:
             # attempt's lease ran, and the first real failure then dead-lettered the message.)
             # Look again after the usual backoff, and no later than the holder's lease ends
             # (usually the holder finishes first, and the next look finds the key done).
-            delay = min(float(held_for), policy.delay(d.attempt) * self.time_scale)
+            delay = min(conflict.retry_after, policy.delay(d.attempt) * self.time_scale)
             due = time.time() + delay
             await asyncio.to_thread(self.store.hold, d.id, due, error)
             self.reporter.record(
@@ -255,7 +267,12 @@ class Deliverer:
         # same transaction that marks the delivery dead.
         forward = Message(kind="queue", name=dlq, event=d.event, functions=consumers)
         await asyncio.to_thread(
-            self.store.dead_letter, d.id, dlq, error, forward if consumers else None
+            self.store.dead_letter,
+            d.id,
+            dlq,
+            error,
+            forward if consumers else None,
+            attempt=min(d.attempt, retry_policy(fn).max_attempts),
         )
         self.reporter.record(
             "invocation", **info, outcome="dead", error=error, dlq=dlq, non_retryable=not retryable

@@ -8,9 +8,10 @@ loss) after the commit loses nothing, and the next start runs what is pending.
 Delivery states: ``pending`` (due at ``due``), ``inflight`` (claimed, attempt counted),
 ``done``, ``dead`` (in the dead-letter queue named by ``dlq``). A delivery that was
 ``inflight`` when the process died goes back to ``pending`` on start: at-least-once, with
-the attempt that died counted, as SQS counts a receive whose visibility timeout expired. A
-claim that finds the event's idempotency key held by another attempt is put back uncounted
-(``hold``): it ran no handler.
+the attempt that died counted, as SQS counts a receive whose visibility timeout expired (so
+one killed on its last attempt is dead-lettered without running again). A claim that finds
+the event's idempotency key held by another attempt is put back uncounted (``hold``): it ran
+no handler.
 
 The connection is shared by the event loop's worker threads and by handler threads that
 call ``pf.publish``, so every call takes one lock; each call is one short transaction.
@@ -99,6 +100,12 @@ def _row(r: tuple[object, ...]) -> Delivery:
     )
 
 
+def _group(table: str) -> str:
+    """SQL for the FIFO group of a ``messages`` row: its event's ``partitionkey`` ('' if none).
+    The text cast keeps SQLite 3.45+ from reading the BLOB as binary JSONB."""
+    return f"COALESCE(json_extract(CAST({table}.event AS TEXT), '$.partitionkey'), '')"
+
+
 class Store:
     """The broker's SQLite database at ``<state-dir>/broker.sqlite3``."""
 
@@ -166,15 +173,19 @@ class Store:
     def claim_due(self, now: float, limit: int, serial: Collection[str] = ()) -> list[Delivery]:
         """Mark up to ``limit`` due deliveries in flight, counting the attempt.
 
-        Functions in ``serial`` (FIFO queues, streams) get one delivery at a time, oldest
-        first: a later message waits while an earlier one is in flight or waiting to retry,
-        as an SQS FIFO message group does.
+        Functions in ``serial`` (FIFO queues, streams) get one delivery at a time per
+        partition key (the event's ``partitionkey``; events without one are one group),
+        oldest first: a later message waits while an earlier one of its group is in flight
+        or waiting to retry, as an SQS FIFO message group or a Kinesis partition key does,
+        and the other groups go on.
         """
-        marks = ",".join("?" * len(serial))
+        marks, group = ",".join("?" * len(serial)), _group("m")
         gate = (
             f" AND (d.function NOT IN ({marks}) OR (NOT EXISTS (SELECT 1 FROM deliveries x"
-            " WHERE x.function = d.function AND x.state = 'inflight') AND d.id = (SELECT"
-            " MIN(y.id) FROM deliveries y WHERE y.function = d.function AND y.state = 'pending')))"
+            f" JOIN messages xm ON xm.id = x.message_id WHERE x.function = d.function AND"
+            f" x.state = 'inflight' AND {_group('xm')} = {group}) AND NOT EXISTS (SELECT 1"
+            f" FROM deliveries y JOIN messages ym ON ym.id = y.message_id WHERE y.id < d.id"
+            f" AND y.function = d.function AND y.state = 'pending' AND {_group('ym')} = {group})))"
             if serial
             else ""
         )
@@ -227,15 +238,22 @@ class Store:
         )
 
     def dead_letter(
-        self, delivery_id: int, dlq: str, error: str, forward: Message | None = None
+        self,
+        delivery_id: int,
+        dlq: str,
+        error: str,
+        forward: Message | None = None,
+        *,
+        attempt: int | None = None,
     ) -> None:
-        """Mark a delivery dead in ``dlq``; ``forward`` (to the DLQ's consumers) in the same
-        transaction, so a crash cannot leave one without the other."""
+        """Mark a delivery dead in ``dlq`` (after ``attempt`` attempts, if given); ``forward``
+        (to the DLQ's consumers) in the same transaction, so a crash cannot leave one without
+        the other."""
         with self.write() as cur:
             cur.execute(
-                "UPDATE deliveries SET state = 'dead', dlq = ?, error = ?, updated = ?"
-                " WHERE id = ?",
-                (dlq, error, time.time(), delivery_id),
+                "UPDATE deliveries SET state = 'dead', dlq = ?, error = ?,"
+                " attempt = COALESCE(?, attempt), updated = ? WHERE id = ?",
+                (dlq, error, attempt, time.time(), delivery_id),
             )
             if forward is not None:
                 insert_message(

@@ -6,6 +6,18 @@ Declared per function (``@app.queue(..., idempotent=True)``, a key function, or
 ``Store``: ``SQLiteStore`` (local), ``DynamoDBStore``, ``RedisStore`` or ``MemoryStore``, chosen
 with ``app.use_idempotency_store(store)`` or the ``PORTABLE_FN_IDEMPOTENCY`` URL
 (``store_from_url``). Importing this package loads no store backend: each loads when named.
+
+When the store fails, the guard fails closed: a key that cannot be claimed (the store is down
+or refuses) runs no handler; the event fails retryably (redelivered, then dead-lettered once
+its retries are spent) and the HTTP request gets a 500. A result that cannot be recorded after
+the handler ran (the store went down meanwhile, or a replayed response over DynamoDB's 400 KB
+item limit) leaves the outcome as it was and is logged; the key then stays in progress until
+its lease ends, and a delivery after that runs the handler again.
+
+Clocks: leases and retention are epoch times from the caller's clock, except Redis, which
+expires keys by its own. Hosts that share a SQLite or DynamoDB store need synchronised clocks
+(NTP): a host whose clock runs ahead sees a lease end that much early, and may take over a
+key still held.
 """
 
 from __future__ import annotations

@@ -37,8 +37,10 @@ Claim = tuple["Store", str, str, str]
 
 def fingerprint(request: Request) -> str:
     """What makes two requests "the same request" for one key."""
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.query.items()))
-    return digest(request.method, request.path, query, request.body.decode("latin-1"))
+    # JSON, not joined text: no name or value can pass for a separator ("a=1&b=2" is not
+    # the one parameter a = "1&b=2"), and it escapes the digest's own separator.
+    head = json.dumps([request.method, request.path, sorted(request.query.items())])
+    return digest(head, request.body.decode("latin-1"))
 
 
 def _encode(response: Response, print_: str) -> bytes:
@@ -94,7 +96,11 @@ def _claim(request: Request, ctx: Context) -> Claim | Response | None:
 
 def _settle(claim: Claim, ctx: Context, result: Any) -> Response:
     store, key, token, print_ = claim
-    response = to_response(result)
+    try:
+        response = to_response(result)
+    except BaseException:  # a return value that is no response fails as a raise does
+        abandon(store, ctx, key, token)
+        raise
     if response.status >= 500:
         abandon(store, ctx, key, token)
     else:

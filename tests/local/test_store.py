@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from portable_fn._local.store import Store
+from portable_fn._local.store import Delivery, Store
+from portable_fn.events import from_json
 
 
 def test_fan_out_claim_retry_dead_letter_redrive(tmp_path: Path) -> None:
@@ -89,3 +90,35 @@ def test_serial_functions_take_one_message_at_a_time_in_order(tmp_path: Path) ->
     store.complete(again.id)
     [second] = store.claim_due(now, 10, serial={"fifo"})
     assert second.event == b"2"
+
+
+def test_a_failing_fifo_message_holds_back_only_its_own_partition(tmp_path: Path) -> None:
+    from portable_fn.events import CloudEvent, to_json
+
+    store = Store(tmp_path / "b.sqlite3")
+
+    def send(n: int, group: str | None) -> None:
+        event = CloudEvent.create(type="t", source="/s", data={"n": n})
+        if group is not None:
+            event = event.with_extensions(partitionkey=group)
+        store.enqueue(kind="queue", name="q", event=to_json(event), functions=["fifo"], due=0)
+
+    for n, group in ((1, "a"), (2, "a"), (3, "b"), (4, "b"), (5, None), (6, None)):
+        send(n, group)
+    now = time.time()
+
+    def numbers(claimed: list[Delivery]) -> list[int]:
+        return sorted(from_json(d.event).data["n"] for d in claimed)
+
+    # One at a time per partition key (an SQS FIFO message group, a Kinesis partition key),
+    # the oldest first; events without a key are one group of their own.
+    first = store.claim_due(now, 10, serial={"fifo"})
+    assert numbers(first) == [1, 3, 5]
+    assert store.claim_due(now, 10, serial={"fifo"}) == []
+    a1 = next(d for d in first if from_json(d.event).data["n"] == 1)
+    store.retry_later(a1.id, now + 60, "boom")  # group a's head fails and waits to retry
+    for d in first:
+        if d.id != a1.id:
+            store.complete(d.id)
+    # Group a waits for its head; the other groups go on.
+    assert numbers(store.claim_due(now, 10, serial={"fifo"})) == [4, 6]

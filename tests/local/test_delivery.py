@@ -1,0 +1,123 @@
+"""The delivery loop's decisions, one claimed delivery at a time, on a real SQLite store: what
+is retried, held, dead-lettered, and how often the handler runs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import portable_fn as pf
+from portable_fn._local.broker import Routes
+from portable_fn._local.delivery import Deliverer
+from portable_fn._local.report import Reporter
+from portable_fn._local.store import Store
+from portable_fn.errors import HTTPError
+from portable_fn.events import CloudEvent, to_json
+
+
+@pytest.fixture
+def pool() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(2) as executor:
+        yield executor
+
+
+def deliverer(app: pf.App, store: Store, pool: ThreadPoolExecutor) -> tuple[Deliverer, io.StringIO]:
+    out = io.StringIO()
+    reporter = Reporter(json_lines=True, stream=out)
+    return Deliverer(app, store, Routes.of(app), reporter, executor=pool, time_scale=0.0), out
+
+
+def run_due(d: Deliverer, store: Store) -> int:
+    """Claim what is due now and deliver it; how many deliveries were claimed."""
+    claimed = store.claim_due(time.time(), 10)
+
+    async def go() -> None:
+        for delivery in claimed:
+            await d._attempt(delivery)
+
+    asyncio.run(go())
+    return len(claimed)
+
+
+def records(out: io.StringIO, event: str = "invocation") -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    return [r for r in lines if r.get("event") == event]
+
+
+def enqueue(store: Store, function: str) -> CloudEvent:
+    event = CloudEvent.create(type="t", source="/tests/delivery", data={})
+    store.enqueue(kind="queue", name="jobs", event=to_json(event), functions=[function], due=0)
+    return event
+
+
+def test_an_attempt_killed_on_its_last_try_is_dead_lettered_not_run_again(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    app = pf.App("crash")
+    runs: list[int] = []
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=1, initial_backoff=0.01))
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        runs.append(ctx.attempt)
+        raise RuntimeError("down")
+
+    path = tmp_path / "broker.sqlite3"
+    store = Store(path)
+    enqueue(store, "job")
+    first, _ = deliverer(app, store, pool)
+    assert run_due(first, store) == 1  # attempt 1 fails: retry
+    [last] = store.claim_due(time.time(), 10)  # attempt 2 of 2 starts...
+    assert last.attempt == 2
+    # ... and the process dies with it in flight (no close: a SIGKILL).
+    reopened = Store(path)
+    assert reopened.recover() == 1
+    second, out = deliverer(app, reopened, pool)
+    assert run_due(second, reopened) == 1
+    # The killed attempt counted (as an SQS receive does): the budget is spent, so the message
+    # goes to the dead-letter queue without a third run, as SQS moves it once the receive
+    # count passes maxReceiveCount.
+    assert runs == [1]
+    [dead] = reopened.dead()
+    assert (dead.dlq, dead.attempt) == ("jobs-dlq", 2)
+    [record] = records(out)
+    assert (record["outcome"], record["attempt"]) == ("dead", 2)
+    assert records(out, "start") == []  # no handler started
+
+
+class Throttled(HTTPError):
+    """A user's own error that says when to come back (a downstream API's 429)."""
+
+    status = 429
+    retry_after = 0.0
+
+
+def test_a_handlers_own_retry_after_error_spends_attempts(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    app = pf.App("throttled")
+    runs: list[int] = []
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=2, initial_backoff=0.01))
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        runs.append(ctx.attempt)
+        raise Throttled("slow down")
+
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "job")
+    d, out = deliverer(app, store, pool)
+    for _ in range(5):
+        if not run_due(d, store):
+            break
+    # Only a held idempotency key is a look that spends nothing: a handler that ran and failed
+    # spent an attempt, whatever its error carries, and the message is dead-lettered in time.
+    assert runs == [1, 2, 3]
+    assert [r["outcome"] for r in records(out)] == ["retry", "retry", "dead"]
+    assert [d.attempt for d in store.dead()] == [3]
