@@ -2,7 +2,8 @@
 """``portable-fn package APP --provider aws``: ``app.zip`` and a SAM ``template.yaml``.
 
 The zip holds the app's source, the core and only the runtime modules of this adapter (the
-tooling stays out, as Chalice keeps its runtime apart from its deployer), a generated
+tooling stays out, as Chalice keeps its runtime apart from its deployer; their docstrings and
+comments too, every line kept where it was: ``_strip``), a generated
 ``pf_entry.py`` with one Lambda handler per function, and the app's ``requirements.txt``
 resolved for the Lambda platform (manylinux wheels for the runtime's Python); boto3 and
 botocore are left out because the Lambda Python runtime ships them. Entries are sorted and
@@ -26,6 +27,7 @@ from portable_fn_aws._sources import (
     requirements_file,
     resolved_dependencies,
 )
+from portable_fn_aws._strip import stripped
 from portable_fn_aws._template import build
 from portable_fn_aws._yaml import dump
 
@@ -77,12 +79,13 @@ def package(
     if not any(fn.options.get("idempotent") for fn in app.functions.values()):
         # The call pipeline imports it only for such functions; SQLite serves only its store.
         excluded += ("idempotency", "_sqlite.py")
-    entries.update(package_files("portable_fn", exclude=excluded))
+    framework = package_files("portable_fn", exclude=excluded)
     runtime: tuple[str, ...] = RUNTIME_MODULES
     if not any(isinstance(fn.trigger, Stream) for fn in app.functions.values()):
         # Kinesis and DynamoDB Streams records reach stream functions only.
         runtime = tuple(m for m in runtime if m not in STREAM_MODULES)
-    entries.update(package_files("portable_fn_aws", only=runtime))
+    framework.update(package_files("portable_fn_aws", only=runtime))
+    entries.update({name: stripped(source) for name, source in framework.items()})
     entries[f"{settings.handler_module}.py"] = entry_module(app, module).encode("utf-8")
     requirements = requirements_file(files)
     if requirements is not None:
