@@ -110,8 +110,10 @@ def _emit_metrics(invocation: Invocation, failed: bool, duration_ms: float) -> N
     }
     dimensions = {"service": invocation.app.name, "function": ctx.function_name}
     logger = Logger()
+    # Written whatever the log level: a quieter log must not switch the metrics off.
     if ctx.provider == "aws":
-        logger.info(
+        logger.emit(
+            "INFO",
             "portable-fn metrics",
             _aws={
                 "Timestamp": int(time.time() * 1000),
@@ -132,4 +134,5 @@ def _emit_metrics(invocation: Invocation, failed: bool, duration_ms: float) -> N
             **values,
         )
     else:
-        logger.info("portable-fn metrics", metrics=values, provider=ctx.provider, **dimensions)
+        logger.emit("INFO", "portable-fn metrics", metrics=values, provider=ctx.provider,
+                    **dimensions)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from portable_fn import _trace
+
 if TYPE_CHECKING:
     from portable_fn._invocation import Invocation
 
@@ -49,10 +51,15 @@ def active(module: Any) -> bool:
     return name not in ("ProxyTracerProvider", "NoOpTracerProvider")
 
 
-def _parent(traceparent: str) -> Any:
+def _parent(invocation: Invocation) -> Any:
+    """The invocation's trace as the parent context, with the ``tracestate`` that came with it."""
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    return TraceContextTextMapPropagator().extract({"traceparent": traceparent})
+    carrier = {"traceparent": invocation.traceparent}
+    state = _trace.carried_tracestate(invocation)
+    if state is not None:
+        carrier["tracestate"] = state
+    return TraceContextTextMapPropagator().extract(carrier)
 
 
 def _traceparent_of(span: Any) -> str:
@@ -88,14 +95,19 @@ def start_span(invocation: Invocation) -> Any:
         attributes["messaging.operation.type"] = "process"
     request = invocation.request
     if request is not None:
+        # Named by the route, never the path: one span name per order id is not a name
+        # (https://opentelemetry.io/docs/specs/semconv/http/http-spans/#name).
+        route = getattr(function.trigger, "path", None)
         attributes["http.request.method"] = request.method
         attributes["url.path"] = request.path
+        if route:
+            attributes["http.route"] = route
+        name = f"{request.method} {route}" if route else request.method
+    else:
+        name = f"process {getattr(function.trigger, 'name', function.name)}"
     span_kind = trace.SpanKind.SERVER if request is not None else trace.SpanKind.CONSUMER
-    name = f"{request.method} {request.path}" if request is not None else (
-        f"process {getattr(function.trigger, 'name', function.name)}"
-    )
     tracer = trace.get_tracer("portable-fn")
-    span = tracer.start_span(name, context=_parent(invocation.traceparent), kind=span_kind,
+    span = tracer.start_span(name, context=_parent(invocation), kind=span_kind,
                              attributes=attributes)
     # Everything logged or published in this invocation now belongs to this span.
     invocation._trace = _traceparent_of(span)
@@ -105,11 +117,23 @@ def start_span(invocation: Invocation) -> Any:
 def end_span(span: Any, error: BaseException | None, status: int | None) -> None:
     from opentelemetry.trace import Status, StatusCode
 
+    from portable_fn.log import _text
+
     if status is not None:
         span.set_attribute("http.response.status_code", status)
     if error is not None:
-        span.record_exception(error)
-        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        # The exception's own ``__str__`` may fail: that must not take the dispatch with it
+        # (the SDK's ``record_exception`` calls ``str(error)`` unguarded).
+        text = _text(error)
+        try:
+            span.record_exception(error)
+        except Exception:
+            kind = type(error)
+            name = kind.__qualname__ if kind.__module__ == "builtins" else (
+                f"{kind.__module__}.{kind.__qualname__}"
+            )
+            span.add_event("exception", {"exception.type": name, "exception.message": text})
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {text}"))
     elif status is not None and status >= 500:
         span.set_status(Status(StatusCode.ERROR))
     span.end()
@@ -125,7 +149,7 @@ def producer_traceparent(invocation: Invocation, destination: str, kind: str) ->
         "messaging.operation.type": "send",
         "messaging.system": _MESSAGING_SYSTEM.get(provider, {}).get(kind, provider),
     }
-    span = tracer.start_span(f"send {destination}", context=_parent(invocation.traceparent),
+    span = tracer.start_span(f"send {destination}", context=_parent(invocation),
                              kind=trace.SpanKind.PRODUCER, attributes=attributes)
     span.end()
     return _traceparent_of(span)

@@ -3,7 +3,8 @@
 
 The publisher is what the adapter (or the local runtime) installed with ``app.use_publisher``;
 inside an invocation the app is found through the dispatch's context variable, so handlers call
-``pf.publish(...)`` with no plumbing. The current ``traceparent`` travels on every event.
+``pf.publish(...)`` with no plumbing. The current ``traceparent`` travels on every event, with
+the ``tracestate`` that came with it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,11 @@ def _build(
         merged["traceparent"] = _observe.publish_traceparent(
             invocation, destination, kind
         ) or _trace.child(invocation.traceparent)
+        # The vendors' state of that trace goes with it (W3C 3.3); with a traceparent of the
+        # caller's own, the caller's tracestate or none.
+        state = _trace.carried_tracestate(invocation)
+        if state is not None and "tracestate" not in merged:
+            merged["tracestate"] = state
     if invocation is not None and "correlationid" not in merged:
         # The correlation extension carries the id the consumer logs as correlation_id; when
         # there is none but the trace id, traceparent already carries that.

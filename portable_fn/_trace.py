@@ -4,12 +4,19 @@
 An invocation's trace comes from, in order: the context the adapter set (``ctx.traceparent``),
 the event's ``traceparent`` extension (CloudEvents distributed-tracing extension), or the HTTP
 request's ``traceparent``, ``X-Amzn-Trace-Id`` (AWS X-Ray) or ``X-Cloud-Trace-Context`` (Google
-Cloud) header. With none, a new trace starts. ``pf.publish`` sends a child span of it.
+Cloud) header. With none, a new trace starts. ``pf.publish`` sends a child span of it, and
+the ``tracestate`` that came with the traceparent the trace continues (W3C section 3.3: carried,
+unchanged, by a participant that adds no state of its own).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from portable_fn._invocation import Invocation
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -22,7 +29,8 @@ def parse(traceparent: str | None) -> tuple[str, str, str] | None:
     """(trace id, parent span id, flags) of a valid version-00 ``traceparent``, else None."""
     if not traceparent:
         return None
-    parts = traceparent.strip().lower().split("-")
+    # No lower(): upper-case hex is not a traceparent (HEXDIGLC), and one is to be ignored.
+    parts = traceparent.strip().split("-")
     if len(parts) < 4 or len(parts[0]) != 2 or not set(parts[0]) <= _HEX or parts[0] == "ff":
         return None
     version, trace_id, span_id, flags = parts[0], parts[1], parts[2], parts[3]
@@ -42,6 +50,31 @@ def normalized(traceparent: str | None) -> str | None:
     if parsed is None:
         return None
     return f"00-{parsed[0]}-{parsed[1]}-{parsed[2]}"
+
+
+def tracestate(values: Iterable[str]) -> str | None:
+    """The ``tracestate`` list from its header values (several headers are one list, in order;
+    empty members are dropped, W3C section 3.3.1.1), or None when it holds nothing."""
+    members = [member.strip() for value in values for member in value.split(",")]
+    joined = ",".join(member for member in members if member)
+    return joined or None
+
+
+def carried_tracestate(invocation: Invocation) -> str | None:
+    """The ``tracestate`` that belongs to the invocation's trace: the event's, when its own
+    ``traceparent`` is what the trace continues, else the request's ``tracestate`` headers when
+    its ``traceparent`` header is. None when the trace came from elsewhere (X-Ray, Cloud Trace,
+    a new one): a tracestate is never read without its valid traceparent (W3C section 3.3)."""
+    event = invocation.event
+    if event is not None:
+        parent = event.extensions.get("traceparent")
+        if isinstance(parent, str) and parse(parent) is not None:
+            state = event.extensions.get("tracestate")
+            return tracestate((state,)) if isinstance(state, str) else None
+    request = invocation.request
+    if request is not None and parse(request.headers.get("traceparent")) is not None:
+        return tracestate(request.headers.getall("tracestate"))
+    return None
 
 
 def new_span_id() -> str:

@@ -10,6 +10,7 @@ first logger is made, never at import.
 
 from __future__ import annotations
 
+import builtins
 import os
 import sys
 import time
@@ -88,7 +89,8 @@ class _Levels:
         self.log("ERROR", message, **fields)
 
 
-# Keys a line sets itself: bound fields named so are merged into a record instead (rare).
+# Keys a line sets itself: bound or call fields named so are merged into a record instead
+# (rare), so that no key appears twice.
 _RESERVED = frozenset(("level", "severity", "message", "timestamp", "logging.googleapis.com/trace"))
 _HEADS = {level: f'{{"level":"{level}","severity":"{level}","message":' for level in LEVELS}
 _escape = _json.escape(ascii_only=True)
@@ -103,12 +105,14 @@ class Logger(_Levels):
     was most of a line's cost.
     """
 
-    __slots__ = ("_bound", "_fields", "_stream")
+    __slots__ = ("_bound", "_fields", "_stream", "_taken")
 
     def __init__(self, fields: Mapping[str, Any] | None = None, stream: TextIO | None = None):
         self._fields = dict(fields or {})
         self._stream = stream
         self._bound: str | None = None  # the bound fields as JSON members, once encoded
+        # The names a call's field would give twice (bound, and the line's own), with _bound.
+        self._taken: frozenset[str] = _RESERVED
 
     def bind(self, **fields: Any) -> Logger:
         """A logger with more fields bound."""
@@ -121,32 +125,62 @@ class Logger(_Levels):
     def log(self, level: str, message: str, /, **fields: Any) -> None:
         if LEVELS[level] < (_threshold if _threshold is not None else threshold()):
             return
+        if not fields:
+            self._write(level, message, "", fields)
+            return
+        try:
+            members = _encode(fields)
+        except Exception:  # a value JSON cannot hold (a tuple key, a loop): it goes as text
+            fields = _plain(fields)
+            members = _encode(fields)
+        self._write(level, message, "," + members[1:-1], fields)
+
+    def emit(self, level: str, message: str, /, **fields: Any) -> None:
+        """The line whatever the level: for lines that are data rather than diagnostics
+        (metrics, read from the log as CloudWatch EMF or log-based metrics)."""
+        fields = _plain(fields)
         self._write(level, message, "," + _encode(fields)[1:-1] if fields else "", fields)
 
     def _write(self, level: str, message: str, members: str, fields: Mapping[str, Any]) -> None:
         """One line: ``members`` are the call's own ``fields`` as JSON members (",..." or "")."""
-        fields_bound = self._fields
         bound = self._bound
         if bound is None:
-            bound = self._bound = (
-                "," + _encode(fields_bound)[1:-1]
-                if fields_bound and _RESERVED.isdisjoint(fields_bound)
-                else ""
-            )
+            bound = self._encode_bound()
+        fields_bound = self._fields
         project = _project if _project is not None else _gcp_project()
         if (
-            (fields and not fields_bound.keys().isdisjoint(fields))
+            (fields and not self._taken.isdisjoint(fields))
             or (not bound and fields_bound)
             or (project and fields_bound.get("trace_id"))
         ):
-            line = _encode(self._record(level, message, project, fields))
+            record = self._record(level, message, project, fields)
+            try:
+                line = _encode(record)
+            except Exception:
+                line = _encode(_plain(record))
         else:
-            text = _escape(message) if type(message) is str else _encode(message)
+            text = _escape(message) if type(message) is str else _encode_message(message)
             stamp = _timestamp(time.time())
             line = f'{_HEADS[level]}{text},"timestamp":"{stamp}"{bound}{members}}}'
         stream = self._stream or _stream or sys.stdout
         stream.write(line + "\n")
         stream.flush()
+
+    def _encode_bound(self) -> str:
+        """The bound fields as JSON members, once per logger (values JSON cannot hold become
+        their text, here and in every record)."""
+        fields = self._fields
+        self._taken = _RESERVED.union(fields)
+        if not fields or not _RESERVED.isdisjoint(fields):
+            self._bound = ""
+            return ""
+        try:
+            encoded = _encode(fields)
+        except Exception:
+            self._fields = fields = _plain(fields)
+            encoded = _encode(fields)
+        bound = self._bound = "," + encoded[1:-1]
+        return bound
 
     def _record(
         self, level: str, message: str, project: str, fields: Mapping[str, Any]
@@ -191,38 +225,120 @@ class Logger(_Levels):
         )
 
 
-def _text(error: BaseException) -> str:
-    """``str(error)``, which runs the exception's own ``__str__``: one that fails must not
-    take the log line (and the failure it reports) with it."""
+def _text(value: object) -> str:
+    """``str(value)``, which runs the value's own ``__str__`` (an exception's): one that fails
+    must not take the log line (and the failure it reports) with it."""
     try:
-        return str(error)
+        return str(value)
     except Exception:
-        return f"<{type(error).__name__}: str() failed>"
+        return f"<{type(value).__name__}: str() failed>"
 
 
-def _stack(error: BaseException) -> str:
-    """The traceback as ``File "...", line N, in f`` lines, causes included, without source
-    text: ``traceback.format_exception`` reads and formats source lines (tens of µs a frame
-    set), which a batch with a failing message would pay on every delivery."""
+def _plain(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with each value JSON cannot hold (a dict with tuple keys, a list that
+    contains itself, one whose ``__str__`` fails) as its text: a log call never raises."""
+    plain: dict[str, Any] = {}
+    for key, value in fields.items():
+        try:
+            _encode(value)
+        except Exception:
+            value = _text(value)
+        plain[key] = value
+    return plain
+
+
+def _encode_message(message: object) -> str:
+    """A message that is not a ``str`` as JSON, or as its text when JSON cannot hold it."""
+    try:
+        return _encode(message)
+    except Exception:
+        return _escape(_text(message))
+
+
+# Python's own words between the exceptions of a chain, and its limits on printing a group.
+_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
+_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+_GROUP: Any = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
+_GROUP_WIDTH, _GROUP_DEPTH = 15, 10
+_REPEATS, _LONG = 3, 64
+_HEAD = "Traceback (most recent call last):\n"
+_GROUP_HEAD = "Exception Group Traceback (most recent call last):\n"
+
+
+def _collapsed(lines: list[str]) -> list[str]:
+    """Frames the same as the one before counted after three, as Python prints them."""
+    kept: list[str] = []
+    last, repeated = "", 0
+    for line in [*lines, ""]:
+        if line != last:
+            if repeated > _REPEATS:
+                count = repeated - _REPEATS
+                kept.append(f"  [Previous line repeated {count} more time"
+                            f"{'s' if count > 1 else ''}]\n")
+            last, repeated = line, 0
+        repeated += 1
+        if repeated <= _REPEATS:
+            kept.append(line)
+    kept.pop()  # the "" that ended the last run
+    return kept
+
+
+def _stack(error: BaseException, depth: int = 0) -> str:
+    """The traceback as ``File "...", line N, in f`` lines, causes and the exceptions of a
+    group included, without source text: ``traceback.format_exception`` reads and formats
+    source lines (tens of µs a frame set), which a batch with a failing message would pay on
+    every delivery."""
     parts: list[str] = []
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen and len(seen) < 8:
         seen.add(id(current))
-        lines = ["Traceback (most recent call last):\n"]
+        group = isinstance(current, _GROUP)
+        lines = [_GROUP_HEAD if group else _HEAD]
         tb = current.__traceback__
         while tb is not None:
             code = tb.tb_frame.f_code
             lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}\n')
             tb = tb.tb_next
+        if len(lines) > _LONG:  # a recursion's thousand frames: far past the entry size limits
+            lines = _collapsed(lines)
         lines.append(f"{type(current).__name__}: {_text(current)}\n")
+        notes = getattr(current, "__notes__", None)  # add_note(), Python 3.11+
+        if isinstance(notes, list):
+            lines.extend(f"{_text(note)}\n" for note in notes)
+        if group:
+            lines.append(_group_members(current.exceptions, depth))  # type: ignore[attr-defined]
         parts.append("".join(lines))
-        cause = current.__cause__
-        current = cause if cause is not None else (
-            None if current.__suppress_context__ else current.__context__
-        )
+        if current.__cause__ is not None:
+            parts.append(_CAUSE)
+            current = current.__cause__
+        elif current.__context__ is not None and not current.__suppress_context__:
+            parts.append(_CONTEXT)
+            current = current.__context__
+        else:
+            current = None
+    if current is not None:
+        parts.pop()  # the chain goes on past what is shown: no words for it
     # Oldest first, as Python prints a chain.
-    return "\nThe above exception caused the one below:\n\n".join(reversed(parts))
+    return "".join(reversed(parts))
+
+
+def _group_members(exceptions: tuple[BaseException, ...], depth: int) -> str:
+    """Each exception of a group, numbered and set off with ``|``, as Python prints them."""
+    lines: list[str] = []
+    for number, member in enumerate(exceptions[:_GROUP_WIDTH], 1):
+        lines.append(f"+---------------- {number} ----------------\n")
+        text = (
+            _stack(member, depth + 1)
+            if depth + 1 < _GROUP_DEPTH
+            else f"... (max_group_depth is {_GROUP_DEPTH})\n"
+        )
+        lines.extend("| " + line for line in text.splitlines(keepends=True))
+    if len(exceptions) > _GROUP_WIDTH:
+        lines.append(f"+---------------- ... ----------------\n"
+                     f"| and {len(exceptions) - _GROUP_WIDTH} more exceptions\n")
+    lines.append("+------------------------------------\n")
+    return "".join(lines)
 
 
 class _InvocationLogger(_Levels):

@@ -4,6 +4,7 @@ members, in the same order, each key once."""
 
 from __future__ import annotations
 
+import builtins
 import io
 import json
 from typing import Any
@@ -152,3 +153,90 @@ def test_an_exception_whose_str_fails_still_gets_its_line() -> None:
 def test_exception_without_an_exception_is_a_plain_error_line() -> None:
     line = dict(written({}, lambda logger: logger.exception("no exception here")))
     assert line["level"] == "ERROR" and "stack" not in line
+
+
+@pytest.mark.parametrize("name", ["level", "severity", "message", "timestamp"])
+def test_a_call_field_named_like_the_line_s_own_member_replaces_it(name: str) -> None:
+    """Each key once: JSON readers disagree on which of two same-named members they keep."""
+    pairs = written(BOUND, lambda logger: logger.info("m", **{name: "given"}))
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)) and dict(pairs)[name] == "given"
+
+
+def test_values_json_cannot_hold_still_get_their_line() -> None:
+    """A log call never raises for what it is given: a dict with non-string keys, a value that
+    contains itself, bytes."""
+    loop: list[Any] = []
+    loop.append(loop)
+    stream = io.StringIO()
+    logger = Logger({"tags": {("a", 1): "x"}}, stream)
+    logger.info("bound")
+    logger.info("call", counts={(1, 2): 3}, loop=loop, raw=b"\xff\x00")
+    logger.info({1: object(), (2,): 3})  # type: ignore[arg-type]
+    bound, call, message = (dict(members(line + "\n")) for line in stream.getvalue().splitlines())
+    assert bound["message"] == "bound" and "('a', 1)" in bound["tags"]
+    assert "(1, 2)" in call["counts"] and isinstance(call["loop"], str)
+    assert call["raw"] == "b'\\xff\\x00'"
+    assert "(2,)" in message["message"]
+
+
+def test_each_exception_of_a_group_is_in_the_stack() -> None:
+    """``ExceptionGroup`` (asyncio.TaskGroup's failure): its message alone says "3 sub-exceptions";
+    the stack shows each, nested groups too, as Python prints them."""
+    group_type: Any = getattr(builtins, "ExceptionGroup", None)
+    if group_type is None:
+        pytest.skip("ExceptionGroup is Python 3.11+")
+
+    def fail_inner() -> None:
+        raise group_type("inner", [KeyError("sku")])
+
+    errors = [raised(ValueError("price")), raised(TypeError("qty"))]
+    errors[0].add_note("order o-1")  # add_note: printed after its exception, as Python does
+    try:
+        fail_inner()
+    except Exception as inner:
+        errors.append(inner)
+    error = raised(group_type("order failed", errors))
+    stack = dict(written({}, lambda logger: logger.exception("failed", exc=error)))["stack"]
+    assert "ExceptionGroup: order failed (3 sub-exceptions)" in stack
+    for text in ("ValueError: price\n| order o-1\n", "TypeError: qty", "KeyError: 'sku'",
+                 "ExceptionGroup: inner (1 sub-exception)", "in fail_inner"):
+        assert text in stack
+    assert stack.index("order failed") < stack.index("ValueError: price")
+
+
+def test_an_exception_handled_is_not_said_to_cause_the_next() -> None:
+    """Python's own words: ``raise ... from`` is a cause, an error while handling another is not."""
+
+    def handling(suppress: bool) -> BaseException:
+        try:
+            raise KeyError("k")
+        except KeyError as exc:
+            return raised(ValueError("while handling")) if not suppress else exc
+
+    implicit = handling(False)
+    suppressed = raised(ValueError("alone"))
+    suppressed.__context__, suppressed.__suppress_context__ = handling(True), True
+    during = dict(written({}, lambda logger: logger.exception("x", exc=implicit)))["stack"]
+    alone = dict(written({}, lambda logger: logger.exception("x", exc=suppressed)))["stack"]
+    assert "During handling of the above exception, another exception occurred" in during
+    assert during.index("KeyError: 'k'") < during.index("ValueError: while handling")
+    assert "KeyError" not in alone
+
+
+def test_a_recursion_s_repeated_frames_are_counted_not_repeated() -> None:
+    """A RecursionError's thousand identical frames, collapsed after three as Python prints
+    them: the line stays far below the providers' log entry limits (256 KB)."""
+
+    def deep(n: int) -> int:
+        return deep(n + 1)
+
+    try:
+        deep(0)
+    except RecursionError as exc:
+        error: BaseException = exc
+    stack = dict(written({}, lambda logger: logger.exception("failed", exc=error)))["stack"]
+    assert stack.count("in deep\n") == 3
+    assert "  [Previous line repeated " in stack and " more times]\n" in stack
+    assert stack.splitlines()[-1].startswith("RecursionError: maximum recursion depth exceeded")
+    assert len(stack) < 2000

@@ -329,3 +329,147 @@ def test_a_message_logged_again_names_its_own_run(capsys: pytest.CaptureFixture[
     assert (first["cold_start"], again["cold_start"]) == (True, False)
     assert again["trace_id"] != first["trace_id"] == first["correlation_id"]
     assert again_second["trace_id"] == again["trace_id"] != third["trace_id"]
+
+
+def test_tracestate_travels_with_the_traceparent(app: pf.App) -> None:
+    """W3C 3.3: a participant that does not change ``tracestate`` passes it on with the
+    traceparent it belongs to; CloudEvents carries it as the ``tracestate`` extension."""
+    recorder = app.publisher
+    assert isinstance(recorder, RecordingPublisher)
+    request = pf.Request(method="POST", path="/orders", body=b"{}", headers=pf.Headers([
+        ("content-type", "application/json"), ("traceparent", TRACE),
+        ("tracestate", "congo=t61rcWkgMzE"), ("tracestate", "rojo=00f067aa0ba902b7")]))
+    dispatch_http(app, request, ctx("create"))
+    published = recorder.sent[0].event
+    assert published.extensions["tracestate"] == "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+    dispatch_event(app, "on_order", published, ctx("on_order"))
+    assert recorder.sent[1].event.extensions["tracestate"] == published.extensions["tracestate"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        # A tracestate without a valid traceparent is not to be read (W3C 3.3).
+        {"tracestate": "congo=t61rcWkgMzE"},
+        {"traceparent": "garbage", "tracestate": "congo=t61rcWkgMzE"},
+        # The trace came from X-Ray, not from the traceparent the tracestate belongs to.
+        {"X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+         "tracestate": "congo=t61rcWkgMzE"},
+    ],
+)
+def test_a_tracestate_without_its_traceparent_is_dropped(
+    app: pf.App, headers: dict[str, str]
+) -> None:
+    recorder = app.publisher
+    assert isinstance(recorder, RecordingPublisher)
+    dispatch_http(app, http_request("POST", "/orders", json={}, headers=headers), ctx("create"))
+    assert "tracestate" not in recorder.sent[0].event.extensions
+
+
+def test_an_explicit_traceparent_is_not_given_the_invocation_s_tracestate(app: pf.App) -> None:
+    recorder = RecordingPublisher()
+    other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    @app.queue("forwards")
+    def forward(event: pf.CloudEvent) -> None:
+        pf.publish("elsewhere", {}, extensions={"traceparent": other})
+
+    app.use_publisher(recorder)
+    event = pf.CloudEvent.create(type="t", source="/s", data={},
+                                 extensions={"traceparent": TRACE, "tracestate": "congo=1"})
+    assert dispatch_event(app, "forward", event, ctx("forward")).ok
+    assert "tracestate" not in recorder.sent[0].event.extensions
+
+
+@pytest.fixture
+def spans(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A TracerProvider with an in-memory exporter for this test only (the API lets a process
+    set one once; this puts it in place and takes it away again)."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(trace, "_TRACER_PROVIDER", provider)
+    return exporter
+
+
+def test_an_http_span_is_named_by_its_route_not_its_path(spans: Any) -> None:
+    """HTTP server spans are ``{method} {http.route}``: the path would make one span name per
+    order id (https://opentelemetry.io/docs/specs/semconv/http/http-spans/#name)."""
+    app = pf.App("obs")
+
+    @app.http("/orders/{order_id}")
+    def get_order(req: pf.Request) -> dict[str, str]:
+        return {}
+
+    assert dispatch_http(app, http_request("GET", "/orders/o-17"), ctx("get_order")).status == 200
+    (span,) = spans.get_finished_spans()
+    assert span.name == "GET /orders/{order_id}"
+    assert span.attributes["http.route"] == "/orders/{order_id}"
+    assert span.attributes["url.path"] == "/orders/o-17"
+
+
+def test_a_failure_whose_str_fails_still_ends_its_span(spans: Any) -> None:
+    from opentelemetry.trace import StatusCode
+
+    class Broken(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no text")
+
+    app = pf.App("obs")
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent) -> None:
+        raise Broken()
+
+    outcome = dispatch_event(app, "job", pf.CloudEvent.create(type="t", source="/s"), ctx("job"))
+    assert not outcome.ok and isinstance(outcome.error, Broken)
+    (span,) = spans.get_finished_spans()
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.status.description.startswith("Broken")
+    (recorded,) = span.events
+    assert recorded.name == "exception" and recorded.attributes["exception.type"].endswith("Broken")
+
+
+def test_spans_carry_the_incoming_tracestate(spans: Any, app: pf.App) -> None:
+    event = pf.CloudEvent.create(type="t", source="/s", data={},
+                                 extensions={"traceparent": TRACE, "tracestate": "congo=t61"})
+    assert dispatch_event(app, "on_order", event, ctx("on_order")).ok
+    by_name = {span.name: span for span in spans.get_finished_spans()}
+    assert by_name["process orders"].context.trace_state.get("congo") == "t61"
+    assert by_name["send jobs"].context.trace_state.get("congo") == "t61"
+    recorder = app.publisher
+    assert isinstance(recorder, RecordingPublisher)
+    assert recorder.sent[0].event.extensions["tracestate"] == "congo=t61"
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp"])
+def test_metrics_are_written_whatever_the_log_level(
+    metrics_on: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    provider: str,
+) -> None:
+    """Metrics are data read from the log (CloudWatch EMF, log-based metrics): a quieter log
+    level must not switch them off."""
+    from portable_fn import log
+
+    app = pf.App("obs")
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent) -> None:
+        pf.logger.info("quiet")
+
+    monkeypatch.setenv("PORTABLE_FN_LOG_LEVEL", "ERROR")
+    log.set_level(None)
+    try:
+        event = pf.CloudEvent.create(type="t", source="/s")
+        assert dispatch_event(app, "job", event, ctx("job", provider)).ok
+    finally:
+        monkeypatch.delenv("PORTABLE_FN_LOG_LEVEL")
+        log.set_level(None)
+    (metric,) = lines(capsys)
+    assert metric["message"] == "portable-fn metrics"
+    assert ("_aws" in metric) is (provider == "aws")

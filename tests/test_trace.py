@@ -38,3 +38,44 @@ def test_xray_header_without_parent_gets_one_span_per_header() -> None:
     assert _trace.from_xray(f"{ROOT};Sampled=1") == first  # the same invocation's header
     other = _trace.from_xray("Root=1-00000000-000000000000000000000001;Sampled=1")
     assert other is not None and other.startswith("00-00000000000000000000000000000001-")
+
+
+W3C = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        W3C.upper(),  # HEXDIGLC: upper-case hex is not a traceparent (W3C 3.2.2)
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01",
+        "0A-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+    ],
+)
+def test_invalid_traceparents_are_ignored(header: str) -> None:
+    """https://www.w3.org/TR/trace-context/#traceparent-header-field-values"""
+    assert _trace.parse(header) is None and _trace.normalized(header) is None
+
+
+def test_a_higher_version_is_read_by_its_first_four_fields() -> None:
+    future = "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds"
+    assert _trace.normalized(future) == W3C
+    assert _trace.normalized(f" {W3C} ") == W3C  # optional white space around a header value
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["congo=t61rcWkgMzE"], "congo=t61rcWkgMzE"),
+        # Several tracestate headers are one list, in order (W3C 3.3.1.1).
+        (["congo=t61rcWkgMzE", "rojo=00f067aa0ba902b7"], "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
+        ([" rojo=1 , ,congo=2 "], "rojo=1,congo=2"),
+        (["", " "], None),
+        ([], None),
+    ],
+)
+def test_tracestate_is_carried_as_one_list(values: list[str], expected: str | None) -> None:
+    """https://www.w3.org/TR/trace-context/#tracestate-header"""
+    assert _trace.tracestate(values) == expected
