@@ -36,7 +36,8 @@ __all__ = [
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
 # Storage Queue messages are at most 64 KiB of base64 text.
 _MAX_QUEUE_BYTES = 64 * 1024 * 3 // 4
-# Service Bus MessageId: at most 128 characters (azure-servicebus MESSAGE_PROPERTY_MAX_LENGTH).
+# Service Bus MessageId and SessionId: at most 128 characters (azure-servicebus
+# MESSAGE_PROPERTY_MAX_LENGTH).
 _MAX_MESSAGE_ID = 128
 
 
@@ -175,20 +176,31 @@ class AzurePublisher:
 
 def servicebus_message(event: CloudEvent, delay: float | None = None) -> Any:
     """The Service Bus message for an event: the structured CloudEvent as the body, its id as
-    ``message_id`` (Service Bus duplicate detection keys on it; an id too long for it goes as its
-    SHA-256, the same for the same id), ``subject`` as the label."""
+    ``message_id`` (Service Bus duplicate detection keys on it), ``subject`` as the label, and
+    its ``partitionkey`` as ``session_id``: sessions are Service Bus's FIFO groups, a
+    session-enabled entity refuses a message without one, and others do not check it. An id or
+    key too long for its 128 characters goes as its SHA-256, the same for the same value."""
     from azure.servicebus import ServiceBusMessage
 
-    message_id = event.id
-    if len(message_id) > _MAX_MESSAGE_ID:
-        import hashlib  # only for over-long ids: keep it off the cold-start path
-
-        message_id = hashlib.sha256(message_id.encode()).hexdigest()
-    message = ServiceBusMessage(to_json(event), content_type=STRUCTURED, message_id=message_id,
-                                subject=event.subject)
+    key = event.extensions.get("partitionkey")
+    message = ServiceBusMessage(
+        to_json(event),
+        content_type=STRUCTURED,
+        message_id=_fitted(event.id),
+        subject=event.subject,
+        session_id=None if key is None or key == "" else _fitted(str(key)),
+    )
     if delay:
         message.scheduled_enqueue_time_utc = datetime.now(timezone.utc) + timedelta(seconds=delay)
     return message
+
+
+def _fitted(value: str) -> str:
+    if len(value) <= _MAX_MESSAGE_ID:
+        return value
+    import hashlib  # only for over-long values: keep it off the cold-start path
+
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def move_to_poison(options: AzureOptions, queue: str, msg: Any, error: BaseException,

@@ -165,3 +165,18 @@ def test_servicebus_message_id_of_a_long_event_id_fits_the_128_character_limit()
     assert servicebus.to_event(worker.decode(doc), entity="orders") == event  # id intact
     short = CloudEvent.create(type="t", source="/s", id="o-1", data=None)
     assert servicebus_message(short).message_id == "o-1"
+
+
+def test_servicebus_message_carries_the_partition_key_as_its_session() -> None:
+    """A session-enabled queue or topic refuses a message without a SessionId, and sessions are
+    Service Bus's FIFO groups: ``partitionkey`` goes as the session (a non-session entity does
+    not check it), hashed when longer than its 128 characters, as the trigger reads it back."""
+    from portable_fn_azure.publisher import servicebus_message
+
+    base = CloudEvent.create(type="t", source="/s", id="o-1", data={"n": 1})
+    assert servicebus_message(base).session_id is None
+    keyed = servicebus_message(base.with_extensions(partitionkey="customer-7"))
+    assert keyed.session_id == "customer-7"
+    long_key = base.with_extensions(partitionkey="c" * 200)
+    first, second = servicebus_message(long_key), servicebus_message(long_key)
+    assert len(first.session_id) <= 128 and first.session_id == second.session_id
