@@ -98,11 +98,20 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
 
         adapter = load_adapter(provider)
         native = load_event(event_ref, adapter.sample_events())
-        with contextlib.redirect_stdout(sys.stderr):
-            result = adapter.invoke(app, function, native)
-        report = {"provider": provider, "result": result, "published": _published(recorder)}
+        report: dict[str, Any] = {"provider": provider}
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                report["result"] = adapter.invoke(app, function, native)
+        except ConfigurationError:
+            raise  # a usage error (exit 2), not the function's failure
+        except Exception as exc:
+            # How the platform learns of a failure where it retries the whole event (an
+            # asynchronous Lambda event, an Azure invocation): reported, not a traceback. The
+            # handler's error line on stderr has the stack.
+            report["raised"] = {"type": type(exc).__name__, "message": str(exc)}
+        report["published"] = _published(recorder)
         print(json.dumps(report, indent=2, default=str))
-        return 0
+        return 1 if "raised" in report else 0
     value = portable_value(app, function, load_event(event_ref))
     with contextlib.redirect_stdout(sys.stderr):
         outcome = invoke(app, function, value, provider="local")

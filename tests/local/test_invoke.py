@@ -27,3 +27,32 @@ def test_bad_event_exits_2_with_a_message(
     err = capsys.readouterr().err
     assert err.startswith("portable-fn invoke: ") and says in err
     assert "Traceback" not in err
+
+
+
+class _Raising:
+    """Stands in for a provider adapter (the core's tests run without any installed): its
+    ``invoke`` raises the handler's error, as the AWS adapter does for an asynchronous event
+    (Lambda retries it) and the Azure one for any failed invocation."""
+
+    name = "raising"
+
+    def sample_events(self) -> dict[str, object]:
+        return {"order": {"sku": "a"}}
+
+    def invoke(self, app: object, function: str, native: object) -> object:
+        raise ValueError("no stock")
+
+
+def test_a_native_event_whose_handler_raises_is_reported_with_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import portable_fn.adapter
+
+    monkeypatch.setattr(portable_fn.adapter, "load_adapter", lambda name: _Raising())
+    assert main(["invoke", SHOP, "fulfil", "--provider", "raising", "--event", "order"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["raised"] == {"type": "ValueError", "message": "no stock"}
+    assert report["provider"] == "raising" and "result" not in report

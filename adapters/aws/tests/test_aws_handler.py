@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -272,3 +273,20 @@ def test_the_context_deadline_is_fixed_when_the_invocation_starts() -> None:
     time.sleep(0.01)
     assert first is not None and ctx.deadline == first and ctx.invocation_id == "r-1"
     assert context_for("f", None, {}).deadline is None
+
+
+def test_cli_invoke_reports_an_async_event_whose_handler_raises(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``portable-fn invoke --provider aws`` on an SNS event whose handler fails: the adapter
+    raises, as Lambda needs to retry the event; the command reports it as JSON, exit 1."""
+    from portable_fn.cli import main
+
+    app = tmp_path / "inv.py"
+    app.write_text(
+        "import portable_fn as pf\napp = pf.App('inv')\n"
+        "@app.topic('orders')\ndef on_order(event):\n    raise ValueError('no stock')\n"
+    )
+    assert main(["invoke", str(app), "on_order", "--provider", "aws", "--event", "sns"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["raised"] == {"type": "ValueError", "message": "no stock"}
