@@ -42,3 +42,22 @@ def test_a_function_named_like_a_name_of_main_py_is_refused(tmp_path: Path) -> N
     )
     with pytest.raises(ConfigurationError, match=r"app: .*main\.py"):
         adapter.package(load_app(str(source)), str(source), tmp_path / "dist")
+
+
+def test_a_virtualenv_beside_the_app_is_not_uploaded(tmp_path: Path) -> None:
+    # `python -m venv venv` beside the app is common; Cloud Build installs requirements.txt
+    # itself, and a local virtualenv would be megabytes of the wrong platform's wheels.
+    source = tmp_path / "src"
+    (source / "venv" / "lib").mkdir(parents=True)
+    (source / "venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (source / "venv" / "lib" / "site.py").write_text("")
+    (source / "helpers.py").write_text("X = 1\n")
+    (source / "gcp_venv_app.py").write_text(
+        "import portable_fn as pf\napp = pf.App('venv')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    )
+    ref = str(source / "gcp_venv_app.py")
+    out = tmp_path / "dist"
+    adapter.package(load_app(ref), ref, out)
+    assert (out / "helpers.py").is_file() and (out / "gcp_venv_app.py").is_file()
+    assert not (out / "venv").exists()

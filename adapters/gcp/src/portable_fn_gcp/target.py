@@ -28,7 +28,17 @@ if TYPE_CHECKING:
 
 __all__ = ["package", "render_main"]
 
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "dist", "node_modules", "tests")
+_PATTERNS = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "dist", "node_modules", "tests")
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    """What is not uploaded: caches, hidden folders, tests, build output, and any virtualenv
+    (a folder holding ``pyvenv.cfg``: Cloud Build installs ``requirements.txt`` itself)."""
+    skipped = set(_PATTERNS(folder, names))
+    skipped.update(name for name in names if (Path(folder) / name / "pyvenv.cfg").is_file())
+    return skipped
+
+
 _RESERVED = frozenset(("main", "portable_fn", "portable_fn_gcp"))
 _PINNED = ("functions-framework", "google-cloud-pubsub")
 # Module-level names of main.py besides the functions' own (render_main).
@@ -45,7 +55,7 @@ def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
     for dist in ("portable_fn", "portable_fn_gcp"):
         source = Path(importlib.import_module(dist).__file__ or "").parent
         shutil.rmtree(out_dir / dist, ignore_errors=True)
-        shutil.copytree(source, out_dir / dist, ignore=_IGNORE)
+        shutil.copytree(source, out_dir / dist, ignore=_ignore)
     (out_dir / "main.py").write_text(render_main(app, built, module, attribute))
     (out_dir / "requirements.txt").write_text(_requirements(app_dir / "requirements.txt"))
     (out_dir / ".gcloudignore").write_text("deploy.sh\n")
@@ -151,7 +161,7 @@ def _copy_app(app: App, app_ref: str, out_dir: Path) -> tuple[str, str, Path]:
 
 def _copy_siblings(source_dir: Path, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source_dir, dest, ignore=_IGNORE, dirs_exist_ok=True)
+    shutil.copytree(source_dir, dest, ignore=_ignore, dirs_exist_ok=True)
 
 
 def _attribute_of(app: App, module_name: str, source: Path) -> str:
