@@ -151,7 +151,7 @@ class Logger(_Levels):
         if (
             (fields and not self._taken.isdisjoint(fields))
             or (not bound and fields_bound)
-            or (project and fields_bound.get("trace_id"))
+            or (project and (fields_bound.get("trace_id") or "stack" in fields))
         ):
             record = self._record(level, message, project, fields)
             try:
@@ -186,7 +186,8 @@ class Logger(_Levels):
         self, level: str, message: str, project: str, fields: Mapping[str, Any]
     ) -> dict[str, Any]:
         """The line as a record, when the template cannot serve: a call's field overriding a
-        bound one, bound fields named like the line's own, or Cloud Logging's trace field."""
+        bound one, bound fields named like the line's own, or Cloud Logging's trace and Error
+        Reporting's stack members."""
         record: dict[str, Any] = {
             "level": level,
             "severity": level,  # Cloud Logging's name for it
@@ -199,6 +200,12 @@ class Logger(_Levels):
             if trace:
                 record["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace}"
         record.update(fields)
+        stack = record.get("stack")
+        if project and type(stack) is str and "stack_trace" not in record:
+            # Error Reporting takes errors from a log entry's `stack_trace` member (Python's
+            # traceback text, which `stack` is), not from `stack`: on GCP the line has both.
+            # https://cloud.google.com/error-reporting/docs/formatting-error-messages
+            record["stack_trace"] = stack
         return record
 
     def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:

@@ -240,3 +240,29 @@ def test_a_recursion_s_repeated_frames_are_counted_not_repeated() -> None:
     assert "  [Previous line repeated " in stack and " more times]\n" in stack
     assert stack.splitlines()[-1].startswith("RecursionError: maximum recursion depth exceeded")
     assert len(stack) < 2000
+
+
+def test_on_gcp_an_error_line_has_the_stack_where_error_reporting_reads_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Cloud Error Reporting groups errors from log entries by a ``stack_trace`` member holding
+    the language's traceback text; with no trace bound (an adapter's own logger) as with one."""
+
+    def failing(logger: Logger) -> None:
+        try:
+            raise ValueError("bad order")
+        except ValueError as exc:
+            logger.exception("failed", exc=exc)
+
+    plain = dict(written({"provider": "gcp"}, failing))
+    assert "stack_trace" not in plain  # elsewhere the line is as everywhere
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p-1")
+    log.set_level(None)  # read the project again
+    for bound in ({"provider": "gcp"}, {"trace_id": "ab" * 16}):
+        pairs = written(bound, failing)
+        line = dict(pairs)
+        assert line["stack_trace"] == line["stack"] == plain["stack"]
+        assert line["stack_trace"].startswith("Traceback (most recent call last):\n")
+        assert line["stack_trace"].endswith("ValueError: bad order\n")
+        assert len(pairs) == len(line)
+    assert "stack_trace" not in dict(written({"provider": "gcp"}, lambda logger: logger.info("m")))
