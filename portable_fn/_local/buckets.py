@@ -11,7 +11,8 @@ Event shape (the portable storage payload, DESIGN section 2): ``type`` =
 ``portable-fn.storage.object.created|deleted``, ``source`` = ``/portable-fn/local/buckets/<b>``,
 ``subject`` = key, ``data`` = ``storage_data(bucket, key, size, etag=md5 hex, action,
 content_type)``; a deleted object has size and etag None. Keys use ``/`` separators
-relative to the bucket folder; dot-files are skipped (editors' swap files).
+relative to the bucket folder; dot-files are skipped (editors' swap files), and so is what is
+not a regular file (pipes, sockets). A file the runtime cannot read is announced once it can.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import mimetypes
 import os
 from collections.abc import Callable
 from pathlib import Path
+from stat import S_ISREG
 
 from portable_fn._local.snapshot import Snapshot, StoredObject
 from portable_fn._local.store import Message, Store
@@ -55,6 +57,8 @@ def list_folder(root: Path) -> dict[str, tuple[int, int]]:
             try:
                 st = path.stat()
             except FileNotFoundError:  # removed between listing and stat
+                continue
+            if not S_ISREG(st.st_mode):  # a pipe or socket: reading one would block the scan
                 continue
             found[path.relative_to(root).as_posix()] = (st.st_size, st.st_mtime_ns)
     return found
@@ -100,7 +104,7 @@ class BucketWatcher:
             del settling[key]
             try:
                 etag = md5_file(folder / key)
-            except FileNotFoundError:
+            except OSError:  # gone, or not readable (yet): looked at again as a new sighting
                 continue
             obj = StoredObject(key=key, size=stat[0], mtime_ns=stat[1], etag=etag)
             fired += self._fire(bucket, key, obj, "created")

@@ -6,8 +6,11 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
+
 import portable_fn as pf
-from portable_fn._local.buckets import STORAGE_TYPES, BucketWatcher
+from portable_fn._local import buckets
+from portable_fn._local.buckets import STORAGE_TYPES, BucketWatcher, list_folder
 from portable_fn._local.store import Store
 from portable_fn.events import CloudEvent, from_json
 
@@ -89,3 +92,44 @@ def test_prefix_filter_and_restart_sees_changes_made_while_down(tmp_path: Path) 
     again = BucketWatcher(_app(), Store(path), root, lambda *a: None)  # a new process
     assert again.scan() == 1  # the deletion happened "while down"; on_any_delete takes it
     assert [d.function for d in Store(path).deliveries()] == ["on_any_delete"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this OS")
+def test_only_regular_files_are_objects(tmp_path: Path) -> None:
+    """A named pipe (or socket, or device) in a bucket folder is no object: hashing one blocks
+    until something writes to it, which hung the watcher for every bucket."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"meow")
+    os.mkfifo(folder / "pipe")
+    assert list(list_folder(folder)) == ["cat.jpg"]
+
+
+def test_an_unreadable_file_does_not_stop_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file the runtime may not read (another user's, or one an editor holds locked) waits
+    until it can be read; the other objects' events still fire. Raising out of the scan made
+    the supervisor restart it into the same file forever, so nothing fired again."""
+    store = Store(tmp_path / "b.sqlite3")
+    watcher = BucketWatcher(_app(), store, tmp_path / "buckets", lambda *a: None)
+    folder = tmp_path / "buckets" / "photos" / "raw"
+    folder.mkdir()
+    (folder / "locked.jpg").write_bytes(b"x")
+    (folder / "cat.jpg").write_bytes(b"meow")
+    real = buckets.md5_file
+
+    def md5_file(path: Path) -> str:
+        if path.name == "locked.jpg" and not readable:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    readable = False
+    monkeypatch.setattr(buckets, "md5_file", md5_file)
+    watcher.scan()
+    assert watcher.scan() == 1
+    assert [from_json(d.event).subject for d in store.deliveries()] == ["raw/cat.jpg"]
+    readable = True
+    watcher.scan()
+    assert watcher.scan() == 1  # readable now: announced once it held still again
+    assert from_json(store.deliveries()[-1].event).subject == "raw/locked.jpg"

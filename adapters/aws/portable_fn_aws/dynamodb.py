@@ -7,7 +7,8 @@ Project mapping (event-mapping 5.10): ``type`` = ``com.amazonaws.dynamodb.`` + e
 (INSERT / MODIFY / REMOVE), ``source`` = eventSourceARN, ``id`` = eventID, ``subject`` = the
 keys as compact sorted JSON (a Binary key as its base64 text, as DynamoDB's JSON writes it),
 ``time`` = ApproximateCreationDateTime, ``sequence`` = SequenceNumber.
-``data`` = ``{"keys", "new_image"?, "old_image"?}`` as plain values (B and BS as bytes).
+``data`` = ``{"keys", "new_image"?, "old_image"?}`` as plain values (B and BS as bytes; N and
+NS as ``int`` when integral, exact at any size, else ``float``, which JSON can carry).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import binascii
 import json
 from base64 import b64decode, b64encode
+from math import isfinite
 from typing import Any
 
 from portable_fn.events import CloudEvent
@@ -33,14 +35,21 @@ def sequence_number(record: dict[str, Any]) -> str:
 
 
 def _number(text: Any) -> int | float:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        raise decode_error(TRIGGER, "dynamodb", f"not a number: {text!r:.100}") from None
+    """An N value: the API sends a string, never a JSON number (``int(1.5)`` would be 1), and
+    only finite numbers (``float`` would read ``"NaN"``, ``"inf"``, ``"1e999"``)."""
+    if type(text) is str:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            if isfinite(value):
+                return value
+    raise decode_error(TRIGGER, "dynamodb", f"not a number: {text!r:.100}")
 
 
 def _binary(text: Any) -> bytes:

@@ -4,7 +4,9 @@
 Record: https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-event-example
 Partial batch response (sequence numbers): https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html
 Project mapping (event-mapping 5.10): ``type`` = ``com.amazonaws.kinesis.record``,
-``source`` = eventSourceARN, ``id`` = eventID (shard id + sequence number),
+``source`` = eventSourceARN as the stream's ARN (an enhanced fan-out consumer's ARN,
+``<stream ARN>/consumer/<name>:<epoch>``, names the reader, not where the event happened, and
+changes when the consumer is registered again), ``id`` = eventID (shard id + sequence number),
 ``time`` = approximateArrivalTimestamp, ``partitionkey`` = partitionKey,
 ``sequence`` = sequenceNumber. Data is base64 on the wire: JSON when it parses, text when it
 is UTF-8, else bytes; a structured CloudEvent is that event.
@@ -99,9 +101,10 @@ def _event(
         event_id = f"{event_id}:{subsequence}"
         extensions["subsequence"] = subsequence
     arrival = kinesis.get("approximateArrivalTimestamp")
+    source = str(require(record, "eventSourceARN", TRIGGER))
     return CloudEvent(
         id=event_id,
-        source=require(record, "eventSourceARN", TRIGGER),
+        source=source.partition("/consumer/")[0],  # the stream's ARN (module docstring)
         type=TYPE,
         time=epoch_seconds(arrival, TRIGGER, "approximateArrivalTimestamp") if arrival else None,
         datacontenttype=content_type,

@@ -16,8 +16,9 @@ the sequencer when there is one: distinct per object and per change of it, the s
 redelivery.
 EventBridge shape: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
 (mapped by AWS's CloudEvents input-transformer recipe: id, source, detail-type, time).
-Events other than object created / deleted (restore, replication, tagging...) are not storage
-events in the portable model and are skipped (acknowledged), never failed.
+Object deletions include S3 Lifecycle's (``LifecycleExpiration:*``). Other events (restore,
+replication, tagging, lifecycle transitions...) are not storage events in the portable model
+and are skipped (acknowledged), never failed.
 """
 
 from __future__ import annotations
@@ -43,7 +44,9 @@ def matches_record(record: Any) -> bool:
 def _action(event_name: str) -> Literal["created", "deleted"] | None:
     if event_name.startswith("ObjectCreated:"):
         return "created"
-    if event_name.startswith("ObjectRemoved:"):
+    # S3 Lifecycle's deletions notify LifecycleExpiration:Delete / :DeleteMarkerCreated, not
+    # ObjectRemoved; they are deletions all the same (EventBridge sends both as Object Deleted).
+    if event_name.startswith(("ObjectRemoved:", "LifecycleExpiration:")):
         return "deleted"
     return None
 

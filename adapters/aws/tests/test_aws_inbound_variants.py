@@ -15,7 +15,16 @@ import pytest
 import portable_fn as pf
 from portable_fn.errors import EventDecodeError
 from portable_fn.idempotency.memory import MemoryStore
-from portable_fn_aws import alb, apigw_v1, apigw_v2, dynamodb, function_url, lambda_handler, s3
+from portable_fn_aws import (
+    alb,
+    apigw_v1,
+    apigw_v2,
+    dynamodb,
+    function_url,
+    kinesis,
+    lambda_handler,
+    s3,
+)
 
 from aws_fixtures import FakeLambdaContext, load
 
@@ -124,6 +133,62 @@ def test_idempotent_storage_function_sees_every_key_of_a_multi_object_delete() -
     assert seen == ["reports/2026/q1.csv", "reports/2026/q2.csv"]
 
 
+@pytest.mark.parametrize(
+    "name", ["LifecycleExpiration:Delete", "LifecycleExpiration:DeleteMarkerCreated"]
+)
+def test_s3_lifecycle_expiration_is_a_deletion(name: str) -> None:
+    """S3 Lifecycle deleting an object notifies ``LifecycleExpiration:*``, not
+    ``ObjectRemoved:*`` (a separate event type to subscribe to), and it is a deletion as much
+    as DeleteObject is: EventBridge sends both as ``Object Deleted``, and GCS and Blob Storage
+    fire their deleted events for lifecycle deletions too. Acknowledging it unrun meant an
+    ``on=("deleted",)`` function never heard of objects its bucket's lifecycle removed.
+    Sample: https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configure-notification.html
+    """
+    batch = load("s3_lifecycle_expiration.json")
+    batch["Records"][0]["eventName"] = name
+    event = s3.from_record(batch["Records"][0])
+    assert event is not None and event.type == "com.amazonaws.s3." + name
+    assert event.data == {
+        "bucket": "uploads",
+        "key": "expiration/delete",
+        "size": None,
+        "etag": None,
+        "action": "deleted",
+    }
+    app = pf.App("expiry")
+    seen: list[str] = []
+
+    @app.storage("uploads", on=("deleted",))
+    def removed(event: pf.CloudEvent) -> None:
+        seen.append(event.data["key"])
+
+    @app.storage("uploads", on=("created",))
+    def added(event: pf.CloudEvent) -> None:
+        seen.append("created?")
+
+    lambda_handler(app, "removed")(batch, FakeLambdaContext())
+    lambda_handler(app, "added")(batch, FakeLambdaContext())
+    assert seen == ["expiration/delete"]
+
+
+def test_kinesis_enhanced_fan_out_source_is_the_stream() -> None:
+    """Read through an enhanced fan-out consumer, a record's ``eventSourceARN`` is the
+    consumer's ARN (``<stream ARN>/consumer/<name>:<creation epoch>``). The event happened in
+    the stream: ``source`` is the stream's ARN however the function reads it, so switching to
+    fan-out (or re-registering the consumer, which changes its ARN) keeps ``source`` + ``id``,
+    the idempotency key, the same for the same record.
+    https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html (enhanced fan-out)
+    """
+    stream = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks"
+    record = load("sam_kinesis.json")["Records"][0]
+    plain = kinesis.from_record({**record, "eventSourceARN": stream})
+    fan_out = kinesis.from_record(
+        {**record, "eventSourceARN": f"{stream}/consumer/clicks-fn:1700000000"}
+    )
+    assert [e.source for e in fan_out] == [e.source for e in plain] == [stream]
+    assert fan_out == plain
+
+
 def test_dynamodb_binary_key_subject_is_portable_json() -> None:
     """A table keyed by a Binary attribute: ``subject`` (the keys as compact sorted JSON) must
     be JSON another language can read, with the bytes as base64 text as DynamoDB's own JSON
@@ -151,6 +216,12 @@ def test_dynamodb_binary_key_subject_is_portable_json() -> None:
         {"BOOL": "true"},
         {"NULL": False},
         {"B": "not base64!"},
+        {"N": 1.5},  # a JSON number, not the API's string: truncated to 1 before
+        {"N": True},  # read as 1 before
+        {"NS": [7]},
+        {"N": "NaN"},  # DynamoDB numbers are finite: these parsed as floats before
+        {"N": "Infinity"},
+        {"NS": ["-inf"]},
     ],
 )
 def test_dynamodb_malformed_attribute_values_are_typed_errors(value: dict[str, Any]) -> None:
