@@ -108,6 +108,11 @@ def event_handler(
             if decoded is not None:
                 _raise_on_failure(dispatch(decoded, context_for(name, context, event)))
             return None
+        if records == [] and "isFinalInvokeForWindow" in event:
+            # A tumbling window's last invocation (Kinesis, DynamoDB Streams) brings no records,
+            # only the window's state: nothing to run, no failure to report.
+            # https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html
+            return sqs.batch_response([])
         # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
         raise decode_error("lambda", "event", "not an event shape this adapter knows")
 

@@ -290,3 +290,22 @@ def test_cli_invoke_reports_an_async_event_whose_handler_raises(
     assert main(["invoke", str(app), "on_order", "--provider", "aws", "--event", "sns"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["raised"] == {"type": "ValueError", "message": "no stock"}
+
+
+def test_a_tumbling_windows_final_invocation_runs_nothing_and_fails_nothing() -> None:
+    """The documented Kinesis tumbling-window sample of the final invocation: no records, the
+    window's state. Raising would make Lambda retry it; there is nothing to run."""
+    app, seen = make_app()
+    final = {
+        "Records": [],
+        "window": {"start": "2020-07-30T17:00:00Z", "end": "2020-07-30T17:05:00Z"},
+        "state": {"1": 282, "2": 715},
+        "shardId": "shardId-000000000006",
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/lambda-stream",
+        "isFinalInvokeForWindow": True,
+        "isWindowTerminatedEarly": False,
+    }
+    assert lambda_handler(app, "clicks")(final, CTX) == {"batchItemFailures": []}
+    assert seen == []
+    with pytest.raises(EventDecodeError):  # an empty batch that is no window still fails
+        lambda_handler(app, "clicks")({"Records": []}, CTX)
