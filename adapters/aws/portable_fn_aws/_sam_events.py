@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from portable_fn.app import Function
 
 _SQS_EVENT = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+# S3 notification types per storage action: S3 Lifecycle's deletions are a type of their own.
+_S3_EVENTS = {
+    "created": ("s3:ObjectCreated:*",),
+    "deleted": ("s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"),
+}
 
 
 def inbox_dead_letter(function: str, t: Topic) -> str:
@@ -89,9 +94,7 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
     if isinstance(t, Storage):
         props = {
             "Bucket": ref(b.bucket(t.bucket)),
-            "Events": [
-                "s3:ObjectCreated:*" if a == "created" else "s3:ObjectRemoved:*" for a in t.on
-            ],
+            "Events": [event for action in t.on for event in _S3_EVENTS[action]],
         }
         rules = [
             {"Name": n, "Value": v} for n, v in (("prefix", t.prefix), ("suffix", t.suffix)) if v

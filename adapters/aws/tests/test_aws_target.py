@@ -333,6 +333,13 @@ def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     resources = _template(tmp_path)["Resources"]
     assert resources["OrdersQueue"]["Properties"]["FifoQueue"] is True
+    # Deleted includes what S3 Lifecycle expires: a notification type of its own.
+    media_event = resources["MediaFunction"]["Properties"]["Events"]["Storage"]["Properties"]
+    assert media_event["Events"] == [
+        "s3:ObjectCreated:*",
+        "s3:ObjectRemoved:*",
+        "s3:LifecycleExpiration:*",
+    ]
     assert resources["OrdersDlqQueue"]["Properties"]["FifoQueue"] is True
     bulk_event = resources["BulkFunction"]["Properties"]["Events"]["Queue"]["Properties"]
     assert bulk_event["MaximumBatchingWindowInSeconds"] == 1
