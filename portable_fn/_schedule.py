@@ -3,10 +3,11 @@
 
 Rate syntax follows EventBridge Scheduler (https://docs.aws.amazon.com/scheduler/latest/UserGuide/
 schedule-types.html#rate-based): ``rate(1 minute)``, ``rate(5 minutes)``, ``rate(1 day)``.
-Cron is the classic 5-field form (minute hour day-of-month month day-of-week) that Cloud Scheduler,
-Cloudflare Cron Triggers and Kubernetes use; adapters translate it (EventBridge's 6 fields,
-Azure's 6-field NCRONTAB). Day-of-month and day-of-week combine with OR when both are restricted,
-as in Vixie cron.
+Cron is the classic 5-field form (minute hour day-of-month month day-of-week, 0 or 7 = Sunday)
+that Cloud Scheduler and Kubernetes use; adapters translate it (EventBridge's 6 fields, Azure's
+6-field NCRONTAB, Cloudflare's weekdays 1-7 from Sunday). Day-of-month and day-of-week combine with
+OR when both are restricted, as in Vixie cron. ``?`` (any day) is taken alone in those two fields,
+as EventBridge writes it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _UNITS = frozenset(("minute", "minutes", "hour", "hours", "day", "days"))
 _MONTHS = {m: i for i, m in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
 _DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"))}
+_MONTH_DAYS = dict(zip(range(1, 13), (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), strict=True))
 # (name, low, high, names)
 _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
@@ -39,7 +41,7 @@ def parse_rate(expression: str) -> timedelta | None:
     if not (text.startswith("rate(") and text.endswith(")")):
         return None
     parts = text[5:-1].split()
-    if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in _UNITS:
+    if len(parts) != 2 or not (parts[0].isascii() and parts[0].isdigit()) or parts[1] not in _UNITS:
         return None
     count, unit = int(parts[0]), parts[1].rstrip("s")
     if count < 1:
@@ -70,6 +72,23 @@ class Cron(Value):
             return day_ok or weekday_ok
         return day_ok and weekday_ok
 
+    def weekday_field(self, sunday: int = 0) -> str:
+        """The day-of-week field as numbered lists and ranges, with Sunday as ``sunday``
+        (0 for NCRONTAB, 1 for EventBridge and Cloudflare); ``*`` when unrestricted."""
+        if not self.weekdays_restricted:
+            return "*"
+        days = sorted(self.weekdays)
+        runs: list[list[int]] = []
+        for day in days:
+            if runs and day == runs[-1][-1] + 1:
+                runs[-1].append(day)
+            else:
+                runs.append([day])
+        return ",".join(
+            str(run[0] + sunday) if len(run) == 1 else f"{run[0] + sunday}-{run[-1] + sunday}"
+            for run in runs
+        )
+
     def next_after(self, moment: datetime) -> datetime:
         """The first matching minute strictly after ``moment`` (UTC)."""
         candidate = moment.astimezone(timezone.utc).replace(second=0, microsecond=0)
@@ -96,7 +115,10 @@ class Cron(Value):
 
 
 def parse_cron(expression: str) -> Cron:
-    """Parse ``m h dom mon dow`` (also written ``cron(m h dom mon dow)``)."""
+    """Parse ``m h dom mon dow`` (also written ``cron(m h dom mon dow)``).
+
+    ``expression`` is the normalised text: upper-case names, ``?`` (any day) written ``*``.
+    """
     text = expression.strip()
     if text.lower().startswith("cron(") and text.endswith(")"):
         text = text[5:-1]
@@ -111,15 +133,21 @@ def parse_cron(expression: str) -> Cron:
         for part, (name, low, high, names) in zip(parts, _FIELDS, strict=True)
     ]
     weekdays = frozenset(d % 7 for d in sets[4])  # 7 is Sunday too
+    days_restricted = parts[2] not in ("*", "?")
+    weekdays_restricted = parts[4] not in ("*", "?")
+    if days_restricted and not weekdays_restricted and not any(
+        day <= _MONTH_DAYS[month] for day in sets[2] for month in sets[3]
+    ):
+        raise ConfigurationError(f"cron {expression!r} never fires: no month has that day")
     return Cron(
-        expression=" ".join(parts),
+        expression=" ".join("*" if part == "?" else part.upper() for part in parts),
         minutes=sets[0],
         hours=sets[1],
         days=sets[2],
         months=sets[3],
         weekdays=weekdays,
-        days_restricted=parts[2] not in ("*", "?"),
-        weekdays_restricted=parts[4] not in ("*", "?"),
+        days_restricted=days_restricted,
+        weekdays_restricted=weekdays_restricted,
     )
 
 
@@ -133,7 +161,7 @@ def _parse_field(
             step = int(step_text) if step_text else 1
             if step < 1:
                 raise ValueError
-            if base in ("*", "?"):
+            if base == "*" or (text == "?" and name.startswith("day-of-")):
                 start, end = low, high
             elif "-" in base:
                 a, b = base.split("-", 1)
@@ -145,6 +173,11 @@ def _parse_field(
             raise ConfigurationError(
                 f"cron {name} field {item!r} is invalid in {expression!r}"
             ) from None
+        if step > high - low:
+            raise ConfigurationError(
+                f"cron {name} field {item!r} steps past the whole {low}-{high} range in "
+                f"{expression!r}"
+            )
         if not (low <= start <= high and low <= end <= high) or start > end:
             raise ConfigurationError(
                 f"cron {name} field {item!r} is outside {low}-{high} in {expression!r}"

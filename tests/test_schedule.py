@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from portable_fn._schedule import parse_cron, parse_rate
-from portable_fn.triggers import Retry
+from portable_fn.errors import ConfigurationError
+from portable_fn.triggers import Retry, Schedule
 
 UTC = timezone.utc
 
@@ -57,3 +58,59 @@ def test_retry_delays_grow_and_cap() -> None:
         ceiling = min(100, 4 * 2 ** (n - 1))
         assert ceiling / 2 <= jittered.delay(n) <= ceiling
     assert policy.max_attempts == 7
+
+
+def test_parse_rate_rejects_non_ascii_digits_as_a_configuration_error() -> None:
+    assert parse_rate("rate(\u00b2 minutes)") is None  # "²".isdigit() is True; int() refuses it
+
+
+@pytest.mark.parametrize(
+    ("expression", "normalised"),
+    [
+        ("0 3 ? * *", "0 3 * * *"),
+        ("0 3 * * ?", "0 3 * * *"),
+        ("0 0 * jan-mar mon-fri", "0 0 * JAN-MAR MON-FRI"),
+        ("cron(30 6 * * *)", "30 6 * * *"),
+    ],
+)
+def test_cron_expression_is_normalised_for_the_targets(expression: str, normalised: str) -> None:
+    assert parse_cron(expression).expression == normalised
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "? * * * *",  # "?" (any day) only stands in a day field
+        "0 ? * * *",
+        "0 0 ?/2 * *",
+        "0 0 ?,1 * *",
+        "*/90 * * * *",  # a step past the field's range: meant rate(90 minutes)?
+        "0 */24 * * *",
+        "0 0 */31 * *",
+        "0 0 30 2 *",  # never fires: no February has a 30th
+        "0 0 31 4,6,9,11 *",
+    ],
+)
+def test_cron_the_targets_cannot_take_fails_at_decoration(expression: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Schedule(expression=expression)
+
+
+def test_cron_on_a_day_some_month_has_is_accepted() -> None:
+    assert parse_cron("0 0 29 2 *").days == frozenset({29})
+    assert parse_cron("0 0 31 2 MON").weekdays_restricted  # OR: every Monday still fires
+
+
+@pytest.mark.parametrize(
+    ("expression", "sunday", "field"),
+    [
+        ("0 9 * * MON-FRI", 1, "2-6"),
+        ("0 9 * * 1-5", 0, "1-5"),
+        ("0 0 * * 5-7", 0, "0,5-6"),
+        ("0 0 * * 7", 1, "1"),
+        ("0 0 * * 1-7/2", 0, "0-1,3,5"),
+        ("0 0 * * *", 1, "*"),
+    ],
+)
+def test_weekday_field_renumbers_from_sunday(expression: str, sunday: int, field: str) -> None:
+    assert parse_cron(expression).weekday_field(sunday) == field

@@ -180,6 +180,9 @@ def test_file_path_app_and_runtime_setting(tmp_path: Path) -> None:
         ("0 3 * * *", "cron(0 3 * * ? *)"),
         ("*/15 9-17 * * 1-5", "cron(0/15 9-17 ? * 2,3,4,5,6 *)"),
         ("30 6 * * 0,6", "cron(30 6 ? * 1,7 *)"),
+        # "?" (any day) is "*" once parsed: EventBridge takes "?" in exactly one day field
+        ("0 3 ? * *", "cron(0 3 * * ? *)"),
+        ("cron(0 0 1 jan-mar ?)", "cron(0 0 1 JAN-MAR ? *)"),
     ],
 )
 def test_schedule_expressions(expression: str, aws: str) -> None:

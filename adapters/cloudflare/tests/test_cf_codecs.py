@@ -176,6 +176,14 @@ def test_r2_malformed_fails_typed(body: dict[str, Any], field: str) -> None:
         ("rate(7 days)", "0 0 * * 1", False),
         ("rate(3 days)", "0 0 */3 * *", True),
         ("rate(7 minutes)", None, True),
+        ("rate(45 days)", None, True),  # "*/45" is no Cloudflare cron
+        # Cloudflare weekdays are 1-7 from Sunday: Monday-Friday is 2-6, Sunday (0 or 7) is 1
+        ("0 9 * * 1-5", "0 9 * * 2-6", False),
+        ("0 9 * * MON-FRI", "0 9 * * 2-6", False),
+        ("0 12 * * 0", "0 12 * * 1", False),
+        ("0 12 * * 7", "0 12 * * 1", False),
+        ("0 0 * * 5-7", "0 0 * * 1,6-7", False),
+        ("cron(30 6 ? jan *)", "30 6 * JAN *", False),
         ("0  3 * * *", "0 3 * * *", False),
     ],
 )

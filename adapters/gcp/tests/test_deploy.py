@@ -258,3 +258,33 @@ def test_dead_letters_are_kept_in_a_subscription() -> None:
     kept = [c[1:] for c in commands["ensure_subscription"]]
     assert kept == [["jobs-failed-dlq", "jobs-failed-dlq"], ["reader-dlq", "reader-dlq"]]
     assert {c[1] for c in commands["ensure_topic"]} >= {"jobs-failed", "reader-dlq"}
+
+
+@pytest.mark.parametrize(
+    ("expression", "cron", "exact"),
+    [
+        ("rate(15 minutes)", "*/15 * * * *", True),
+        ("rate(6 hours)", "0 */6 * * *", True),
+        ("rate(7 days)", "0 0 * * 0", True),  # weekly: the period is exact
+        # a step past the field's range is no valid schedule; these run as the nearest cron
+        ("rate(90 minutes)", "0 */2 * * *", False),
+        ("rate(36 hours)", "0 0 */2 * *", False),
+        ("rate(45 days)", "0 0 1 * *", False),
+        # Cloud Scheduler takes upper-case names and no "?"; weekdays are written as numbers
+        ("0 9 ? * mon-fri", "0 9 * * 1-5", True),
+        ("cron(0 3 * jan *)", "0 3 * JAN *", True),
+        ("0 0 * * 7/2", "0 0 * * 0", True),  # Sunday only ("7" to "7", every 2nd day)
+    ],
+)
+def test_schedule_becomes_a_cloud_scheduler_cron(expression: str, cron: str, exact: bool) -> None:
+    app = pf.App("sched")
+
+    @app.schedule(expression)
+    def tick(event: pf.CloudEvent) -> None: ...
+
+    plan = build(app)
+    [deployment] = plan.deployments
+    assert deployment.schedule == cron
+    warned = [f.message for f in plan.findings if f.function == "tick" and f.level == "warning"]
+    assert (not warned) is exact
+    assert all(repr(cron) in message for message in warned)

@@ -5,7 +5,7 @@ Shape: ``ScheduledController`` with ``cron`` (the trigger's expression as writte
 wrangler.toml) and ``scheduledTime`` (ms since the epoch),
 https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/
 Cron syntax and limits: https://developers.cloudflare.com/workers/configuration/cron-triggers/
-(five fields, UTC, at most one run a minute).
+(five fields, UTC, at most one run a minute, weekdays 1-7 with Sunday = 1).
 
 Mapping (Cloudflare mapping table v1, this adapter's README):
 ``type=com.cloudflare.workers.scheduled``,
@@ -35,8 +35,10 @@ def cron_for(schedule: Schedule) -> tuple[str | None, str | None]:
     no cron can express it.
     """
     if schedule.cron is not None:
-        # The core keeps the parsed form; Cloudflare takes the 5-field text as written.
-        return " ".join(schedule.expression.split()), None
+        # Cloudflare numbers weekdays 1-7 from Sunday (Quartz), not 0-7: "1-5" would run Sunday
+        # to Thursday, so the weekday field is written from the parsed days.
+        minute, hour, day, month, _ = schedule.cron.expression.split()
+        return f"{minute} {hour} {day} {month} {schedule.cron.weekday_field(1)}", None
     rate = schedule.rate
     if rate is None:
         return None, f"schedule {schedule.expression!r} has neither a cron nor a rate"
@@ -60,6 +62,8 @@ def _rate_to_cron(rate: timedelta) -> tuple[str | None, str | None]:
                 return "0 0 * * *", None
             if days == 7:
                 return "0 0 * * 1", None
+            if days > 30:  # Cloudflare's day-of-month step stops at 30
+                return None, f"a rate of {days} days is longer than a month; no cron expresses it"
             return (
                 f"0 0 */{days} * *",
                 f"a rate of {days} days runs as day-of-month step */{days}: the gap across a "

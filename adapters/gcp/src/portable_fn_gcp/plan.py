@@ -235,14 +235,21 @@ def _dead_letter(name: str, topic: str, retry: Retry, findings: list[Finding]) -
 
 def _cron(name: str, trigger: Schedule, findings: list[Finding]) -> str:
     if trigger.cron is not None:
-        return trigger.cron.expression
+        # Day-of-week as the numbers 0-6 it stands for: "7/2" or "1-7/2" read differently
+        # from one cron implementation to the next.
+        minute, hour, day, month, _ = trigger.cron.expression.split()
+        return f"{minute} {hour} {day} {month} {trigger.cron.weekday_field(0)}"
     seconds = int(trigger.rate.total_seconds()) if trigger.rate is not None else 86400
-    if seconds % 86400 == 0:
-        days = seconds // 86400
-        cron, exact = ("0 0 * * *", True) if days == 1 else (f"0 0 */{days} * *", False)
-    elif seconds % 3600 == 0:
-        hours = seconds // 3600
-        cron, exact = f"0 */{hours} * * *", 24 % hours == 0
+    # A step no larger than the field's range: "*/90" minutes or "*/36" hours is not a valid
+    # Cloud Scheduler schedule, and "*/45" days would fire on day 1 only.
+    if seconds % 86400 == 0 or seconds > 86400:
+        days = max(1, round(seconds / 86400))
+        cron, exact = {1: "0 0 * * *", 7: "0 0 * * 0"}.get(days), seconds % 86400 == 0
+        if cron is None:
+            cron, exact = (f"0 0 */{days} * *", False) if days <= 30 else ("0 0 1 * *", False)
+    elif seconds % 3600 == 0 or seconds > 3600:
+        hours = round(seconds / 3600)
+        cron, exact = f"0 */{hours} * * *", seconds % 3600 == 0 and 24 % hours == 0
     else:
         minutes = max(1, seconds // 60)
         cron, exact = f"*/{minutes} * * * *", 60 % minutes == 0 and seconds % 60 == 0
