@@ -195,8 +195,9 @@ def _coerce_time(value: object) -> datetime:
 
 
 def _check_extension(name: object, value: object) -> None:
-    if not isinstance(name, str) or not ((name.isascii() and name.isalnum() and name.islower())
-                                         or name.isdigit()):
+    # isascii first: isdigit and isalnum also take digits of other scripts ("²", "٣").
+    if not isinstance(name, str) or not (name.isascii() and ((name.isalnum() and name.islower())
+                                                             or name.isdigit())):
         raise InvalidCloudEventError(
             str(name), "extension names must be lowercase letters a-z and digits 0-9"
         )
@@ -204,6 +205,9 @@ def _check_extension(name: object, value: object) -> None:
         raise InvalidCloudEventError(name, "is a reserved attribute name, not an extension")
     if not isinstance(value, str | int | bool | bytes):
         raise InvalidCloudEventError(name, f"extension value of type {type(value).__name__}")
+    if isinstance(value, int) and not -0x80000000 <= value <= 0x7FFFFFFF:
+        # Spec "Type System": an Integer is 32-bit; other SDKs refuse a wider one on receipt.
+        raise InvalidCloudEventError(name, f"integer {value} is outside the 32-bit range")
 
 
 def new_id() -> str:
@@ -235,6 +239,10 @@ def _parse_time_slow(text: str) -> datetime:
         value = value[:-1] + "+00:00"
     # Python 3.10 reads exactly 3 or 6 fraction digits: RFC 3339 allows any number.
     value = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value, count=1)
+    if value[17:19] == "60" and value[10:11] in ("T", "t", " "):
+        # RFC 3339 section 5.6 allows a leap second; datetime has none, so it is read as
+        # second 59 (as java.time's ISO_INSTANT reads it).
+        value = value[:17] + "59" + value[19:]
     try:
         return datetime.fromisoformat(value)
     except ValueError:
@@ -243,7 +251,10 @@ def _parse_time_slow(text: str) -> datetime:
 
 def format_time(value: datetime) -> str:
     """RFC 3339 in UTC with a ``Z``, the form every provider's examples use."""
-    text = value.astimezone(timezone.utc).isoformat()
+    try:
+        text = value.astimezone(timezone.utc).isoformat()
+    except OverflowError:  # in UTC it would be past year 9999 or before year 1: keep the offset
+        return value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -269,11 +280,10 @@ def _charset(content_type: str) -> str:
 
 
 def is_json_content_type(content_type: str | None) -> bool:
-    """True for ``application/json``, ``text/json`` and any ``+json`` suffix (RFC 6839)."""
+    """True for ``*/json`` and any ``+json`` suffix (RFC 6839), as JSON format 3.1.1 says."""
     if content_type is None:
         return False
-    media = _media_type(content_type)
-    return media in ("application/json", "text/json") or media.endswith("+json")
+    return _media_type(content_type).endswith(("/json", "+json"))
 
 
 def _is_text_content_type(content_type: str) -> bool:
@@ -316,6 +326,8 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
             raise InvalidCloudEventError(
                 "data", f"content type {content_type!r} says JSON but the body is not JSON"
             ) from None
+        except RecursionError:  # valid JSON, nested deeper than the parser recurses
+            raise InvalidCloudEventError("data", "JSON nested too deeply to read") from None
     if content_type is not None and _is_text_content_type(content_type):
         charset = _charset(content_type)
         try:
@@ -436,6 +448,10 @@ def from_json(text: bytes | str) -> CloudEvent:
         obj = json.loads(text)
     except (ValueError, UnicodeDecodeError):
         raise InvalidCloudEventError("specversion", "structured event is not valid JSON") from None
+    except RecursionError:  # valid JSON, nested deeper than the parser recurses
+        raise InvalidCloudEventError(
+            "specversion", "structured event nests JSON too deeply to read"
+        ) from None
     return from_dict(obj)
 
 
@@ -463,6 +479,10 @@ def sniff_structured(body: bytes | str | Mapping[str, Any] | None) -> CloudEvent
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
+    except RecursionError:  # it names specversion, but cannot be read: fail typed
+        raise InvalidCloudEventError(
+            "specversion", "structured event nests JSON too deeply to read"
+        ) from None
     if not isinstance(obj, dict) or "specversion" not in obj:
         return None
     return from_dict(obj)
@@ -640,6 +660,8 @@ def from_http(
         if not name.startswith("ce-"):
             continue
         attr = name[3:]
+        if type(value) is not str:  # the SDK's to_binary leaves an int or bool extension as is
+            value = _header_value(value, percent_encode=False)
         decoded = _header_text(attr, value) if percent_encoded else value
         if attr in _RESERVED:
             attrs[attr] = decoded

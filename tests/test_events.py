@@ -15,6 +15,7 @@ from portable_fn.events import (
     from_http,
     from_json,
     http_mode,
+    is_json_content_type,
     parse_time,
     sniff_structured,
     to_binary,
@@ -359,3 +360,79 @@ def test_binary_mode_without_a_content_type_reads_json_as_the_sdks_send_it() -> 
     assert from_http(base, b"plain words").data == b"plain words"
     assert from_http(base, b"").data is None
     assert from_http({**base, "content-type": "application/octet-stream"}, b"[1]").data == b"[1]"
+
+
+# -- RFC 3339 edges, extension types, and input too deep to parse --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # RFC 3339 section 5.6 allows a leap second (its own examples: 1990-12-31T23:59:60Z and
+        # 1990-12-31T15:59:60-08:00); datetime has no second 60, so it reads as second 59.
+        ("1990-12-31T23:59:60Z", datetime(1990, 12, 31, 23, 59, 59, tzinfo=timezone.utc)),
+        ("1990-12-31T15:59:60-08:00", datetime(1990, 12, 31, 23, 59, 59, tzinfo=timezone.utc)),
+        ("2016-12-31t23:59:60.25z", datetime(2016, 12, 31, 23, 59, 59, 250000, timezone.utc)),
+    ],
+)
+def test_a_leap_second_is_a_valid_time(text: str, expected: datetime) -> None:
+    assert parse_time(text) == expected
+    assert event(time=text).time == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-12-31T23:30:00-05:00", "0001-01-01T00:30:00+01:00"]
+)
+def test_a_time_whose_utc_instant_is_outside_years_1_to_9999_keeps_its_offset(text: str) -> None:
+    """RFC 3339 allows these; written in UTC they would fall outside what datetime holds."""
+    original = event(time=text)
+    assert to_dict(original)["time"] == text
+    assert from_json(to_json(original)) == original
+    assert from_http(*to_binary(original)) == original
+
+
+@pytest.mark.parametrize("name", ["²", "a¹", "٣"])  # digits, but not ASCII's 0-9
+def test_extension_names_with_non_ascii_digits_are_refused(name: str) -> None:
+    with pytest.raises(InvalidCloudEventError) as info:
+        event(extensions={name: "v"})
+    assert info.value.attribute == name
+
+
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**63])
+def test_integer_extensions_must_fit_the_spec_integer_range(value: int) -> None:
+    # Spec "Type System": Integer is -2,147,483,648 to +2,147,483,647 inclusive.
+    with pytest.raises(InvalidCloudEventError) as info:
+        event(extensions={"sequence": value})
+    assert info.value.attribute == "sequence"
+    obj = to_dict(event(extensions={}))
+    obj["sequence"] = value
+    with pytest.raises(InvalidCloudEventError):
+        from_dict(obj)
+    for edge in (2**31 - 1, -(2**31), True):
+        assert event(extensions={"sequence": edge}).extensions["sequence"] == edge
+
+
+def test_data_content_types_of_the_form_any_json_are_json() -> None:
+    # JSON format 3.1.1: JSON content is "*/json" or "*/*+json", parameters stripped.
+    assert is_json_content_type("model/json") and is_json_content_type("Example/JSON; x=1")
+    assert decode_data(b'{"a": 1}', "model/json") == {"a": 1}
+    assert not is_json_content_type("application/jsonl")
+
+
+_DEEP = b"[" * 100_000 + b"]" * 100_000  # valid JSON, nested deeper than the parser recurses
+
+
+def test_json_nested_too_deep_is_an_invalid_event_not_a_recursion_error() -> None:
+    structured = (b'{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": '
+                  + _DEEP + b"}")
+    with pytest.raises(InvalidCloudEventError):
+        from_json(structured)
+    with pytest.raises(InvalidCloudEventError):
+        from_json(_DEEP)
+    with pytest.raises(InvalidCloudEventError):
+        sniff_structured(structured)
+    with pytest.raises(InvalidCloudEventError) as info:
+        decode_data(_DEEP, "application/json")
+    assert info.value.attribute == "data"
+    with pytest.raises(InvalidCloudEventError):
+        from_http({**_BINARY, "content-type": "application/json"}, _DEEP)

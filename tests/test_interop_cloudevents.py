@@ -61,3 +61,14 @@ def test_binary_data_both_ways() -> None:
                       data=payload)
     for headers, body in (to_binary(mine), to_structured(mine)):
         assert sdk.from_http(headers, body).data == payload
+
+
+def test_we_read_the_sdks_binary_mode_with_integer_and_boolean_extensions() -> None:
+    """The SDK's ``to_binary`` leaves an Integer or Boolean extension as the Python value in its
+    header dict; read as the canonical string forms, as HTTP would carry them."""
+    theirs = sdk.CloudEvent(
+        {"id": "e", "source": "/s", "type": "t", "comexampleothervalue": 5, "flag": True}, None
+    )
+    headers, body = conversion.to_binary(theirs)
+    event = from_http(headers, body)
+    assert dict(event.extensions) == {"comexampleothervalue": "5", "flag": "true"}

@@ -86,6 +86,8 @@ def parse(headers: Mapping[str, str], body: bytes) -> tuple[list[CloudEvent], li
         items = json.loads(body)
     except ValueError as exc:
         raise InvalidCloudEventError("data", f"batch body is not JSON: {exc}") from None
+    except RecursionError:  # valid JSON, nested deeper than the parser recurses
+        raise InvalidCloudEventError("data", "batch body nests JSON too deeply to read") from None
     if not isinstance(items, list):
         raise InvalidCloudEventError("data", "a batch body must be a JSON array of events")
     events: list[CloudEvent] = []

@@ -65,3 +65,30 @@ def test_handle_answers_4xx_json() -> None:
     assert batch.status == 400  # nothing valid in it
     assert len(json.loads(batch.body)["error"]["rejected"]) == 2
     assert ingress.handle("PUT", "/_pf/events", headers, body, accept).status == 405
+
+
+def test_json_nested_too_deep_is_a_400_not_a_500() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+
+    def accept(kind: str, name: str, event: CloudEvent) -> tuple[str, ...]:
+        return ("f",)
+
+    cases = [
+        ({"content-type": "application/cloudevents-batch+json"}, deep),
+        ({"content-type": "application/cloudevents+json"},
+         b'{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", "data": ' + deep + b"}"),
+        ({"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t",
+          "content-type": "application/json"}, deep),
+    ]
+    for headers, body in cases:
+        assert ingress.handle("POST", "/_pf/events", headers, body, accept).status == 400
+
+
+def test_an_event_timed_at_the_end_of_year_9999_is_accepted() -> None:
+    body = (b'{"specversion": "1.0", "id": "1", "source": "/s", "type": "t", '
+            b'"time": "9999-12-31T23:30:00-05:00"}')
+    answer = ingress.handle(
+        "POST", "/_pf/events", {"content-type": "application/cloudevents+json"}, body,
+        lambda kind, name, event: ("f",),
+    )
+    assert answer.status == 202
