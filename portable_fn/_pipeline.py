@@ -85,6 +85,8 @@ def _may_name_a_model(handler: Callable[..., Any]) -> bool:
         return False
     if isinstance(annotation, str):  # resolved by _validation, at decoration or first call
         return annotation.strip("'\" ").rpartition(".")[2] not in PLAIN
+    if hasattr(annotation, "__args__"):  # list[Model], Model | None: _validation looks inside
+        return True
     return isinstance(annotation, type) and (
         hasattr(annotation, "__dataclass_fields__")
         or hasattr(annotation, "model_validate")  # pydantic 2

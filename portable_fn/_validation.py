@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Validated input: a handler whose first parameter is annotated with a dataclass, a TypedDict
-or a pydantic model receives ``event.data`` (or the HTTP request's JSON body) converted to it.
+or a pydantic model, or a generic of one (``list[Model]``, ``Model | None``), receives
+``event.data`` (or the HTTP request's JSON body) converted to it.
 
 Invalid input raises ``UnprocessableEntity`` with one ``{"loc", "msg", "type"}`` entry per field
 (pydantic's error shape, whichever kind of model): a 422 over HTTP, and a failure that is not
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["convert", "wrap"]
 
+_RAW: Any = object()  # a late-resolved annotation that names no model: pass the value as is
+
 Call = Callable[[Any, "Context"], Any]
 Errors = list[dict[str, Any]]
 
@@ -51,6 +54,16 @@ def _kind(tp: Any) -> str | None:
     return None
 
 
+def _validates(tp: Any) -> bool:
+    """Whether ``tp`` is a model, or a generic with one in it (``list[Model]``,
+    ``Model | None``, ``Annotated[Model, ...]``): anything else is passed as is."""
+    if _kind(tp) is not None:
+        return True
+    import typing
+
+    return typing.get_origin(tp) is not None and any(_validates(a) for a in typing.get_args(tp))
+
+
 def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -> Call | None:
     """The validating call, or None when the handler's first parameter names no model."""
     annotation = first_annotation(handler)
@@ -65,30 +78,39 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
             model = None  # a class defined below the handler: resolved on the first call
     else:
         model = annotation
-    if model is not None and _kind(model) is None:
+    if model is not None and not _validates(model):
         return None
 
     def model_type() -> Any:
+        """The model, or ``_RAW`` when the late-resolved annotation names none (the handler
+        then gets the value as is, as it would had the class been defined above it)."""
         nonlocal model
         if model is None:
             try:
-                model = _resolve(annotation, handler)
+                resolved = _resolve(annotation, handler)
             except NameError as exc:
                 raise ConfigurationError(
                     f"cannot resolve the annotation {annotation!r} of the handler's first "
                     f"parameter: {exc}",
                     function=name,
                 ) from None
+            model = resolved if _validates(resolved) else _RAW
         return model
 
     if is_http:
 
         def validated_http(request: Any, ctx: Context) -> Any:
-            return call(convert(model_type(), request.json()), ctx)
+            tp = model_type()
+            if tp is _RAW:
+                return call(request, ctx)
+            return call(convert(tp, request.json()), ctx)
 
         return validated_http
 
     def validated_event(event: Any, ctx: Context) -> Any:
+        tp = model_type()
+        if tp is _RAW:
+            return call(event, ctx)
         data = event.data
         if isinstance(data, bytes | bytearray | str):
             import json
@@ -100,42 +122,101 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
                     "event data is not JSON",
                     errors=[{"loc": ["data"], "msg": "not valid JSON", "type": "json_invalid"}],
                 ) from None
-        return call(convert(model_type(), data), ctx)
+        return call(convert(tp, data), ctx)
 
     return validated_event
 
 
 def convert(model: Any, value: Any) -> Any:
-    """``value`` (decoded JSON) as an instance of ``model``; ``UnprocessableEntity`` if not."""
-    kind = _kind(model)
-    if kind == "pydantic":
+    """``value`` (decoded JSON) as an instance of ``model`` (a model, or a generic of models
+    such as ``list[Model]``); ``UnprocessableEntity`` if not."""
+    if _kind(model) == "pydantic":
         return _pydantic(model, value)
-    if kind is None:
+    if not _validates(model):
         raise TypeError(f"{model!r} is not a dataclass, TypedDict or pydantic model")
     try:
         conv = _converter(model)
     except (TypeError, NameError) as exc:  # an annotation no JSON value can be converted to
-        raise ConfigurationError(f"cannot validate with {model.__name__}: {exc}") from None
+        raise ConfigurationError(f"cannot validate with {_label(model)}: {exc}") from None
     errors: Errors = []
     result = conv(value, (), errors)
     if errors:
-        raise UnprocessableEntity(f"invalid {model.__name__}", errors=errors)
+        raise _invalid(model, errors)
     return result
 
 
-def _pydantic(model: Any, value: Any) -> Any:
-    import pydantic
+def _label(tp: Any) -> str:
+    """``Order``, ``list[Order]``, ``Order | None``: the type as its user wrote it."""
+    if isinstance(tp, type):
+        return tp.__name__
+    import re
 
+    return re.sub(r"\b[\w.]+\.(?=\w)", "", repr(tp))  # module prefixes off
+
+
+_SHOWN = 3  # field errors named in the message (the log line); all are in ``.errors``
+
+
+def _invalid(model: Any, errors: Errors) -> UnprocessableEntity:
+    """The error for invalid input, its message naming the first fields at fault: the one log
+    line of a dead-lettered event says why without the event at hand."""
+    parts = [
+        ".".join(map(str, e["loc"])) + ": " + e["msg"] if e["loc"] else e["msg"]
+        for e in errors[:_SHOWN]
+    ]
+    if len(errors) > _SHOWN:
+        parts.append(f"and {len(errors) - _SHOWN} more")
+    return UnprocessableEntity(f"invalid {_label(model)}: {'; '.join(parts)}", errors=errors)
+
+
+def _pydantic(model: Any, value: Any) -> Any:
+    if hasattr(model, "model_validate"):
+        import pydantic
+
+        invalid: Any = pydantic.ValidationError
+        validate = model.model_validate
+        text = _json_text(value)
+        if text is not None:
+            # JSON mode: the input is JSON, and a strict model takes RFC 3339 datetimes, enum
+            # values and UUID strings only from JSON (python mode wants the objects themselves).
+            validate, value = model.model_validate_json, text
+    else:  # pydantic 1, or a ``pydantic.v1`` model, whose ValidationError is another class
+        invalid = _v1_validation_error()
+        validate = model.parse_obj
     try:
-        if hasattr(model, "model_validate"):
-            return model.model_validate(value)
-        return model.parse_obj(value)  # pydantic 1
-    except pydantic.ValidationError as exc:
+        return validate(value)
+    except invalid as exc:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
             for e in exc.errors()
         ]
-        raise UnprocessableEntity(f"invalid {model.__name__}", errors=errors) from None
+        raise _invalid(model, errors) from None
+
+
+_dumps: Callable[[Any], str] | None = None
+
+
+def _json_text(value: Any) -> str | None:
+    """``value`` as JSON text, or None when it is no JSON value (a test's Python object)."""
+    global _dumps
+    if _dumps is None:
+        from portable_fn._json import encoder
+
+        _dumps = encoder(allow_nan=True)  # json.loads reads NaN; so does pydantic's parser
+    try:
+        return _dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _v1_validation_error() -> Any:
+    import importlib
+
+    try:
+        module = importlib.import_module("pydantic.v1")
+    except ImportError:  # pydantic 1 before 1.10.17 has no pydantic.v1: it is the v1 API itself
+        module = importlib.import_module("pydantic")
+    return module.ValidationError
 
 
 # -- dataclasses and TypedDicts: the JSON subset of Python's typing ------------------------------

@@ -8,12 +8,13 @@ import json as _json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
 
 from portable_fn._dispatch import Outcome, dispatch_event, dispatch_http
 from portable_fn.context import Context
-from portable_fn.events import CloudEvent, new_id
+from portable_fn.events import CloudEvent, from_json, new_id, to_json
 from portable_fn.http import Headers, QueryParams, Request, Response
+from portable_fn.triggers import Http
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -44,17 +45,22 @@ def http_request(
     headers: Mapping[str, str] | None = None,
     query: str | Mapping[str, str] = "",
 ) -> Request:
-    """A ``Request`` built the way a client would send it (``path`` may carry ``?query``)."""
+    """A ``Request`` built the way a client would send it: ``path`` may carry ``?query``, which
+    ``query`` adds to (as httpx's ``params`` do); ``json`` is the body as JSON, sent with
+    ``Content-Type: application/json`` unless ``headers`` name another."""
+    if json is not None and body:
+        raise TypeError("http_request takes json= or body=, not both")
     path, _, inline = path.partition("?")
     pairs = dict(headers or {})
     if json is not None:
         body = _json.dumps(json).encode()
-        pairs.setdefault("content-type", "application/json")
+        if not any(name.lower() == "content-type" for name in pairs):
+            pairs["content-type"] = "application/json"
     raw = body.encode() if isinstance(body, str) else body
     if isinstance(query, Mapping):
-        params = QueryParams(list(query.items()))
+        params = QueryParams([*QueryParams.from_string(inline).items(), *query.items()])
     else:
-        params = QueryParams.from_string(query or inline)
+        params = QueryParams.from_string("&".join(q for q in (inline, query) if q))
     return Request(
         method=method.upper(), path=path, headers=Headers(pairs), query=params, body=raw
     )
@@ -65,15 +71,36 @@ def _context(function: str, provider: str, attempt: int = 1) -> Context:
                    attempt=attempt)
 
 
+@overload
+def invoke(
+    app: App, function: str, value: Request, *, provider: str = ..., attempt: int = ...
+) -> Response: ...
+
+
+@overload
+def invoke(
+    app: App, function: str, value: CloudEvent, *, provider: str = ..., attempt: int = ...
+) -> Outcome: ...
+
+
 def invoke(
     app: App, function: str, value: Request | CloudEvent, *, provider: str = "test",
     attempt: int = 1,
 ) -> Response | Outcome:
-    """Run ``function`` on ``value`` through the core dispatcher, as an adapter would."""
+    """Run ``function`` on ``value`` through the core dispatcher, as an adapter would;
+    ``attempt`` > 1 is a redelivery (``ctx.attempt``).
+
+    A name the app does not have raises ``FunctionNotFoundError``, and a ``Request`` for an
+    event function (or a ``CloudEvent`` for an HTTP one) ``TypeError``: a mistake in the test,
+    not an outcome to assert on."""
+    trigger = app.function(function).trigger
     ctx = _context(function, provider, attempt)
-    if isinstance(value, Request):
+    if isinstance(value, Request) and isinstance(trigger, Http):
         return dispatch_http(app, value, ctx, function)
-    return dispatch_event(app, function, value, ctx)
+    if isinstance(value, CloudEvent) and not isinstance(trigger, Http):
+        return dispatch_event(app, function, value, ctx)
+    wanted = "a Request" if isinstance(trigger, Http) else "a CloudEvent"
+    raise TypeError(f"function {function!r} ({type(trigger).__name__}) takes {wanted}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +113,30 @@ class Published:
 
 @dataclass
 class RecordingPublisher:
-    """A ``Publisher`` that keeps every event instead of sending it (for unit tests)."""
+    """A ``Publisher`` that keeps every event instead of sending it (for unit tests).
+
+    Each event is recorded as a subscriber would receive it: serialised as every provider's
+    publisher does (structured-mode JSON), at the moment of publishing, and read back. So data
+    no provider can send fails here as it would there, and a handler that changes its data
+    after publishing does not change what was recorded."""
 
     sent: list[Published] = field(default_factory=list)
 
     def publish(self, topic: str, event: CloudEvent) -> None:
-        self.sent.append(Published("topic", topic, event))
+        self.sent.append(Published("topic", topic, _as_sent(event)))
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
-        self.sent.append(Published("queue", queue, event, delay))
+        self.sent.append(Published("queue", queue, _as_sent(event), delay))
 
     def emit(self, event: CloudEvent) -> None:
-        self.sent.append(Published("bus", event.type, event))
+        self.sent.append(Published("bus", event.type, _as_sent(event)))
 
     def to(self, name: str) -> list[CloudEvent]:
         return [p.event for p in self.sent if p.name == name]
+
+
+def _as_sent(event: CloudEvent) -> CloudEvent:
+    return from_json(to_json(event))  # InvalidCloudEventError for data JSON cannot carry
 
 
 class Harness(Protocol):

@@ -11,12 +11,14 @@ import enum
 import json
 import subprocess
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 import pydantic
 import pytest
+from pydantic import v1 as pydantic_v1
 
 import portable_fn as pf
 from portable_fn.adapter import Context, dispatch_event, dispatch_http
@@ -289,3 +291,152 @@ def test_invalid_event_goes_to_the_dead_letter_queue_at_once(
     assert "UnprocessableEntity" in dead["error"]
     server.wait_for(lambda r: r.get("event") == "invocation" and r.get("outcome") == "ok")
     assert [row[1:] for row in effect_lines(effects, "validated")] == [["ok", "2"]]
+
+
+class Legacy(pydantic_v1.BaseModel):
+    n: int
+
+
+def test_a_pydantic_v1_model_fails_for_good_with_field_errors() -> None:
+    # pydantic 2's ``pydantic.v1`` raises its own ValidationError class: it was a retried
+    # failure (and an HTTP 500) instead of a dead-lettered one (and a 422).
+    app = pf.App("v")
+    got: list[Any] = []
+
+    @app.queue("jobs")
+    def take(m: Legacy) -> None:
+        got.append(m)
+
+    @app.http("/legacy", methods=["POST"])
+    def post(m: Legacy) -> dict[str, Any]:
+        return {"n": m.n}
+
+    assert run_event(app, "take", {"n": "1"}).ok and got == [Legacy(n=1)]
+    bad = run_event(app, "take", {"n": "x"})
+    assert not bad.ok and not bad.retryable
+    assert isinstance(bad.error, UnprocessableEntity) and bad.error.errors[0]["loc"] == ["n"]
+    request = Request(method="POST", path="/legacy", body=b'{"n": "x"}')
+    response = dispatch_http(app, request, ctx("post"))
+    assert response.status == 422
+    assert json.loads(response.body)["error"]["errors"][0]["loc"] == ["n"]
+
+
+GENERIC_HANDLERS = """
+import datetime
+from typing import Annotated
+import pydantic
+import portable_fn as pf
+
+app = pf.App("generic")
+got = []
+{model_above}
+@app.queue("maybe")
+def maybe(m: Stamp | None) -> None:
+    got.append(m)
+
+@app.queue("many")
+def many(ms: list[Stamp], ctx: pf.Context) -> None:
+    got.append(ms)
+
+@app.queue("noted")
+def noted(m: Annotated[Stamp, "note"]) -> None:
+    got.append(m)
+{model_below}
+"""
+STAMP = "class Stamp(pydantic.BaseModel):\n    placed: datetime.datetime\n"
+
+
+@pytest.mark.parametrize("postponed", [False, True], ids=["model-above", "model-below"])
+def test_optional_list_and_annotated_models_are_validated(
+    postponed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # ``Model | None``, ``list[Model]``, ``Annotated[Model, ...]``: the handler got the raw
+    # CloudEvent when the model was defined above it, and a retried TypeError when it was
+    # defined below it (under postponed annotations).
+    source = GENERIC_HANDLERS.format(
+        model_above="" if postponed else STAMP, model_below=STAMP if postponed else ""
+    )
+    if postponed:
+        source = "from __future__ import annotations\n" + source
+    module = types.ModuleType("generic_handlers")
+    monkeypatch.setitem(sys.modules, module.__name__, module)  # where pydantic looks names up
+    exec(compile(source, module.__name__, "exec"), vars(module))
+    app, got, stamp = module.app, module.got, module.Stamp
+    when = "2026-11-23T10:00:00Z"
+    placed = datetime.datetime(2026, 11, 23, 10, tzinfo=datetime.timezone.utc)
+    assert run_event(app, "maybe", {"placed": when}).ok
+    assert run_event(app, "maybe", None).ok
+    assert run_event(app, "many", [{"placed": when}]).ok
+    assert run_event(app, "noted", {"placed": when}).ok
+    assert got == [stamp(placed=placed), None, [stamp(placed=placed)], stamp(placed=placed)]
+    bad = run_event(app, "many", [{"placed": when}, {"placed": "noon"}])
+    assert isinstance(bad.error, UnprocessableEntity) and not bad.retryable
+    assert [e["loc"] for e in bad.error.errors] == [[1, "placed"]]
+
+
+def test_a_list_body_is_validated_item_by_item() -> None:
+    app = pf.App("v")
+
+    @app.http("/lines", methods=["POST"])
+    def add(lines: list[Line]) -> dict[str, Any]:
+        return {"skus": [line.sku for line in lines]}
+
+    def post(body: bytes) -> Any:
+        return dispatch_http(app, Request(method="POST", path="/lines", body=body), ctx("add"))
+
+    ok = post(b'[{"sku": "a"}, {"sku": "b", "qty": 2}]')
+    assert (ok.status, json.loads(ok.body)) == (200, {"skus": ["a", "b"]})
+    bad = post(b'[{"sku": "a"}, {"qty": 2}]')
+    assert bad.status == 422
+    assert json.loads(bad.body)["error"]["errors"] == [
+        {"loc": [1, "sku"], "msg": "field required", "type": "missing"}
+    ]
+
+
+class Size(enum.Enum):
+    S = "s"
+    M = "m"
+
+
+class StrictOrder(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(strict=True, extra="forbid")
+    qty: int
+    size: Size
+    placed: datetime.datetime
+
+
+def test_a_strict_model_takes_json_datetimes_and_enum_values() -> None:
+    # Strict mode refuses a datetime string or an enum value in Python mode, and JSON has no
+    # other way to write them: every event was dead-lettered. Validated as the JSON it is.
+    app = pf.App("v")
+    got: list[StrictOrder] = []
+
+    @app.queue("orders")
+    def take(order: StrictOrder) -> None:
+        got.append(order)
+
+    data = {"qty": 2, "size": "m", "placed": "2026-11-23T10:00:00Z"}
+    assert run_event(app, "take", data).ok
+    assert got[0].size is Size.M and got[0].placed.tzinfo is not None
+    for wrong, loc in (({**data, "qty": "2"}, "qty"), ({**data, "extra": 1}, "extra")):
+        outcome = run_event(app, "take", wrong)
+        assert isinstance(outcome.error, UnprocessableEntity) and not outcome.retryable
+        assert outcome.error.errors[0]["loc"] == [loc]
+
+
+def test_the_failure_names_the_fields_at_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    # The one log line of a dead-lettered event is all an operator has: it says which fields.
+    app = pf.App("v")
+
+    @app.queue("orders")
+    def take(order: Order) -> None:
+        raise AssertionError
+
+    outcome = run_event(app, "take", {"id": 5, "lines": [{}, {}, {}]})
+    assert str(outcome.error) == (
+        "invalid Order: id: must be str; lines.0.sku: field required; "
+        "lines.1.sku: field required; and 1 more"
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (failed,) = [line for line in lines if line["message"].startswith("event handler failed")]
+    assert failed["error"] == str(outcome.error) and failed["message"].endswith("(not retryable)")

@@ -1,0 +1,108 @@
+"""``portable_fn.testing``: the helpers a user's own tests are built on must not make a correct
+test fail or a wrong one pass."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+import portable_fn as pf
+from portable_fn.errors import FunctionNotFoundError, InvalidCloudEventError
+from portable_fn.testing import RecordingPublisher, http_request, invoke
+
+
+def test_json_keeps_a_content_type_given_in_any_case() -> None:
+    request = http_request("POST", "/x", json={"a": 1},
+                           headers={"Content-Type": "application/vnd.api+json"})
+    assert request.headers.getall("content-type") == ["application/vnd.api+json"]
+    assert http_request("POST", "/x", json=[]).headers.get("content-type") == "application/json"
+
+
+def test_query_adds_to_the_query_in_the_path() -> None:
+    request = http_request("GET", "/x?a=1&b=2", query={"c": "3"})
+    assert list(request.query.items()) == [("a", "1"), ("b", "2"), ("c", "3")]
+    assert list(http_request("GET", "/x?a=1", query="a=2").query.items()) == [
+        ("a", "1"), ("a", "2")
+    ]
+
+
+def test_json_and_body_together_are_refused() -> None:
+    with pytest.raises(TypeError, match="not both"):
+        http_request("POST", "/x", json={"a": 1}, body=b"other")
+
+
+def test_invoke_refuses_a_missing_function_and_the_wrong_kind_of_value() -> None:
+    # Each was an outcome a test could assert on: Outcome(ok=False) for a typo (so "it fails"
+    # passed), and an HTTP handler run with a CloudEvent (so "it succeeds" passed).
+    app = pf.App("kit")
+
+    @app.http("/h")
+    def page(req: pf.Request) -> str:
+        return type(req).__name__
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent) -> None: ...
+
+    event = pf.CloudEvent.create(type="t", source="/s", data={})
+    with pytest.raises(FunctionNotFoundError):
+        invoke(app, "jbo", event)
+    with pytest.raises(TypeError, match="takes a Request"):
+        invoke(app, "page", event)
+    with pytest.raises(TypeError, match="takes a CloudEvent"):
+        invoke(app, "job", http_request("GET", "/h"))
+    assert invoke(app, "page", http_request("GET", "/h")).body == b"Request"
+    assert invoke(app, "job", event).ok
+
+
+def test_invoke_simulates_a_redelivery() -> None:
+    app = pf.App("kit")
+    attempts: list[int] = []
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        attempts.append(ctx.attempt)
+
+    event = pf.CloudEvent.create(type="t", source="/s", data={})
+    invoke(app, "job", event)
+    invoke(app, "job", event, attempt=3)
+    assert attempts == [1, 3]
+
+
+def test_the_recorder_keeps_what_was_sent_not_what_the_handler_did_after() -> None:
+    app = pf.App("kit")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> None:
+        order = req.json()
+        pf.publish("orders", order)
+        order["status"] = "changed after publishing"
+        pf.send("audit", b"\x00\x01", delay=2)
+
+    response = invoke(app, "create", http_request("POST", "/orders", json={"sku": "a"}))
+    assert response.status == 204
+    (published,) = recorder.to("orders")
+    assert published.data == {"sku": "a"}
+    assert published.datacontenttype == "application/json"
+    (audit,) = recorder.sent[1:]
+    assert (audit.event.data, audit.delay) == (b"\x00\x01", 2)
+
+
+def test_the_recorder_refuses_data_no_provider_can_send() -> None:
+    # A real publisher serialises the event and fails on a datetime in its data: a test that
+    # recorded it as published passed while production failed.
+    app = pf.App("kit")
+    app.use_publisher(RecordingPublisher())
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> None:
+        pf.publish("orders", {"at": datetime.datetime.now(datetime.timezone.utc)})
+
+    response = invoke(app, "create", http_request("POST", "/orders"))
+    assert response.status == 500
+    with pytest.raises(InvalidCloudEventError):
+        pf.publish("orders", {"at": datetime.date.today()}, app=app)
+    assert json.loads(response.body)["error"]["status"] == 500
