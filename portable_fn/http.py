@@ -268,8 +268,24 @@ def _unquote_cookie(value: str) -> str:
     return value
 
 
+def _jsonable(value: Any) -> Any:
+    """What a response body holds besides JSON's own types, as JSON values: a pydantic model
+    (its JSON-mode dump: datetimes as RFC 3339, enums as values) or a dataclass, nested too
+    (a list of models). Called by the encoder only for what it cannot write itself."""
+    dump = getattr(value, "model_dump", None)  # pydantic 2
+    if callable(dump):
+        return dump(mode="json")
+    if hasattr(type(value), "__fields__") and callable(getattr(value, "json", None)):
+        return json.loads(value.json())  # a pydantic 1 model (pydantic.v1)
+    if hasattr(type(value), "__dataclass_fields__"):
+        from dataclasses import asdict  # only a user's dataclass brings us here
+
+        return asdict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 # One compact encoder, built once (json.dumps builds one per call).
-_dumps = _json.encoder()
+_dumps = _json.encoder(_jsonable)
 # Under Pyodide (Cloudflare Workers) a deep parse overflows the JavaScript stack, which is fatal
 # for the whole isolate, so bodies are checked first; CPython's decoder raises RecursionError,
 # caught as any bad body, so its requests skip the check (two byte counts a request).
@@ -359,7 +375,8 @@ _JSON_HEADERS = Headers((("content-type", "application/json"),))
 
 def to_response(value: Any) -> Response:
     """What a handler returned, as a ``Response``: dict/list -> JSON 200, str -> text,
-    bytes -> octet-stream, None -> 204, a dataclass -> its fields as JSON, and Flask's
+    bytes -> octet-stream, None -> 204, a dataclass or pydantic model -> its fields as JSON
+    (in a list too), and Flask's
     ``(body, status)`` or ``(body, status, headers)`` -> the body's response with that status."""
     if type(value) is dict or type(value) is list:
         return Response.json(value)
@@ -375,10 +392,9 @@ def to_response(value: Any) -> Response:
         return _with_status(*value)
     if isinstance(value, dict | list | tuple | int | float | bool):
         return Response.json(value)
-    if hasattr(type(value), "__dataclass_fields__"):
-        from dataclasses import asdict  # only a user's dataclass brings us here
-
-        return Response.json(asdict(value))
+    kind = type(value)
+    if any(hasattr(kind, mark) for mark in ("__dataclass_fields__", "model_dump", "__fields__")):
+        return Response.json(value)  # a dataclass or a pydantic model: see _jsonable
     raise TypeError(f"a handler returned {type(value).__name__}, which is not a response")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from http import HTTPStatus
 from urllib.parse import urlencode
 
@@ -178,3 +179,38 @@ def test_deeply_nested_json_body_is_a_400_not_a_crash(
     with pytest.raises(BadRequest) as info:
         request.json()
     assert info.value.status == 400
+
+
+def test_a_handler_may_return_pydantic_models_as_json() -> None:
+    """FastAPI's habit: return the model (or a list of them). The body is its JSON-mode dump,
+    datetimes as RFC 3339 and enums as their values; a pydantic.v1 model as its .json()."""
+    import datetime
+    import enum
+
+    pydantic = pytest.importorskip("pydantic")
+
+    class Status(enum.Enum):
+        PAID = "paid"
+
+    class Order(pydantic.BaseModel):
+        id: str
+        status: Status
+        at: datetime.datetime
+
+    at = datetime.datetime(2026, 12, 6, tzinfo=datetime.timezone.utc)
+    order = Order(id="o-1", status=Status.PAID, at=at)
+    expected = {"id": "o-1", "status": "paid", "at": "2026-12-06T00:00:00Z"}
+    single = to_response(order)
+    assert (single.status, single.headers.get("content-type")) == (200, "application/json")
+    assert json.loads(single.body) == expected
+    assert json.loads(to_response([order, order]).body) == [expected, expected]
+    assert json.loads(to_response(({"order": order}, 201)).body) == {"order": expected}
+
+    from pydantic import v1
+
+    class Legacy(v1.BaseModel):
+        id: str
+
+    assert json.loads(to_response(Legacy(id="l-1")).body) == {"id": "l-1"}
+    with pytest.raises(TypeError):
+        to_response([object()])
