@@ -117,7 +117,7 @@ def start_span(invocation: Invocation) -> Any:
 def end_span(span: Any, error: BaseException | None, status: int | None) -> None:
     from opentelemetry.trace import Status, StatusCode
 
-    from portable_fn.log import _text
+    from portable_fn._traceback import text as _text
 
     if status is not None:
         span.set_attribute("http.response.status_code", status)

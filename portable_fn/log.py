@@ -10,7 +10,6 @@ first logger is made, never at import.
 
 from __future__ import annotations
 
-import builtins
 import os
 import sys
 import time
@@ -18,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from portable_fn import _json
+from portable_fn._traceback import stack as _stack
+from portable_fn._traceback import text as _text
 
 __all__ = ["LEVELS", "Logger", "logger"]
 
@@ -232,15 +233,6 @@ class Logger(_Levels):
         )
 
 
-def _text(value: object) -> str:
-    """``str(value)``, which runs the value's own ``__str__`` (an exception's): one that fails
-    must not take the log line (and the failure it reports) with it."""
-    try:
-        return str(value)
-    except Exception:
-        return f"<{type(value).__name__}: str() failed>"
-
-
 def _plain(fields: Mapping[str, Any]) -> dict[str, Any]:
     """``fields`` with each value JSON cannot hold (a dict with tuple keys, a list that
     contains itself, one whose ``__str__`` fails) as its text: a log call never raises."""
@@ -260,92 +252,6 @@ def _encode_message(message: object) -> str:
         return _encode(message)
     except Exception:
         return _escape(_text(message))
-
-
-# Python's own words between the exceptions of a chain, and its limits on printing a group.
-_CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
-_CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
-_GROUP: Any = getattr(builtins, "BaseExceptionGroup", ())  # Python 3.11+
-_GROUP_WIDTH, _GROUP_DEPTH = 15, 10
-_REPEATS, _LONG = 3, 64
-_HEAD = "Traceback (most recent call last):\n"
-_GROUP_HEAD = "Exception Group Traceback (most recent call last):\n"
-
-
-def _collapsed(lines: list[str]) -> list[str]:
-    """Frames the same as the one before counted after three, as Python prints them."""
-    kept: list[str] = []
-    last, repeated = "", 0
-    for line in [*lines, ""]:
-        if line != last:
-            if repeated > _REPEATS:
-                count = repeated - _REPEATS
-                kept.append(f"  [Previous line repeated {count} more time"
-                            f"{'s' if count > 1 else ''}]\n")
-            last, repeated = line, 0
-        repeated += 1
-        if repeated <= _REPEATS:
-            kept.append(line)
-    kept.pop()  # the "" that ended the last run
-    return kept
-
-
-def _stack(error: BaseException, depth: int = 0) -> str:
-    """The traceback as ``File "...", line N, in f`` lines, causes and the exceptions of a
-    group included, without source text: ``traceback.format_exception`` reads and formats
-    source lines (tens of µs a frame set), which a batch with a failing message would pay on
-    every delivery."""
-    parts: list[str] = []
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen and len(seen) < 8:
-        seen.add(id(current))
-        group = isinstance(current, _GROUP)
-        lines = [_GROUP_HEAD if group else _HEAD]
-        tb = current.__traceback__
-        while tb is not None:
-            code = tb.tb_frame.f_code
-            lines.append(f'  File "{code.co_filename}", line {tb.tb_lineno}, in {code.co_name}\n')
-            tb = tb.tb_next
-        if len(lines) > _LONG:  # a recursion's thousand frames: far past the entry size limits
-            lines = _collapsed(lines)
-        lines.append(f"{type(current).__name__}: {_text(current)}\n")
-        notes = getattr(current, "__notes__", None)  # add_note(), Python 3.11+
-        if isinstance(notes, list):
-            lines.extend(f"{_text(note)}\n" for note in notes)
-        if group:
-            lines.append(_group_members(current.exceptions, depth))  # type: ignore[attr-defined]
-        parts.append("".join(lines))
-        if current.__cause__ is not None:
-            parts.append(_CAUSE)
-            current = current.__cause__
-        elif current.__context__ is not None and not current.__suppress_context__:
-            parts.append(_CONTEXT)
-            current = current.__context__
-        else:
-            current = None
-    if current is not None:
-        parts.pop()  # the chain goes on past what is shown: no words for it
-    # Oldest first, as Python prints a chain.
-    return "".join(reversed(parts))
-
-
-def _group_members(exceptions: tuple[BaseException, ...], depth: int) -> str:
-    """Each exception of a group, numbered and set off with ``|``, as Python prints them."""
-    lines: list[str] = []
-    for number, member in enumerate(exceptions[:_GROUP_WIDTH], 1):
-        lines.append(f"+---------------- {number} ----------------\n")
-        text = (
-            _stack(member, depth + 1)
-            if depth + 1 < _GROUP_DEPTH
-            else f"... (max_group_depth is {_GROUP_DEPTH})\n"
-        )
-        lines.extend("| " + line for line in text.splitlines(keepends=True))
-    if len(exceptions) > _GROUP_WIDTH:
-        lines.append(f"+---------------- ... ----------------\n"
-                     f"| and {len(exceptions) - _GROUP_WIDTH} more exceptions\n")
-    lines.append("+------------------------------------\n")
-    return "".join(lines)
 
 
 class _InvocationLogger(_Levels):
