@@ -22,7 +22,14 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent, decode_data, encode_data, from_dict, from_http
+from portable_fn.events import (
+    CloudEvent,
+    decode_data,
+    encode_data,
+    from_dict,
+    from_http,
+    is_json_content_type,
+)
 
 from portable_fn_gcp import timestamps
 
@@ -69,7 +76,7 @@ def from_native(native: NativeCloudEvent, *, trigger: str) -> CloudEvent:
         if isinstance(data, bytes | bytearray | str):
             raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
             data = decode_data(raw, content_type) if content_type else data
-        elif data is not None and content_type and not _is_json(content_type):
+        elif data is not None and content_type and not is_json_content_type(content_type):
             # The 1.x SDK parsed a non-JSON body as JSON; its text form is what was sent.
             data = decode_data(encode_data(data, "application/json")[0], content_type)
         attributes["data"] = data
@@ -94,11 +101,6 @@ def normalise(obj: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, str | int | bool) and name not in out:
             out[name] = value
     return out
-
-
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media in ("application/json", "text/json") or media.endswith("+json")
 
 
 def _decode_error(exc: Exception, trigger: str) -> EventDecodeError:
