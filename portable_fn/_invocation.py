@@ -14,13 +14,13 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from portable_fn import _trace
+from portable_fn.events import CloudEvent
+from portable_fn.http import Request
 from portable_fn.log import Logger
 
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
     from portable_fn.context import Context
-    from portable_fn.events import CloudEvent
-    from portable_fn.http import Request
 
 __all__ = ["Invocation", "current", "current_log_fields", "invocation_logger"]
 
@@ -58,8 +58,25 @@ class Invocation:
         so invocations that need neither pay nothing. A message that carries no trace and runs
         in no traced context starts a trace of its own."""
         if self._trace is None:
-            self._trace = _own_trace(self) or self._ambient_trace() or _trace.new_traceparent()
+            own = _own_trace(self)
+            self._trace = (
+                own[0] if own is not None else self._ambient_trace() or _trace.new_traceparent()
+            )
         return self._trace
+
+    @property
+    def tracestate(self) -> str | None:
+        """The ``tracestate`` that came with the traceparent the event or request itself
+        carries; None when the trace came from elsewhere (X-Ray, Cloud Trace, a new one): a
+        tracestate is never read without its valid traceparent (W3C section 3.3)."""
+        own = _own_trace(self)
+        if own is None:
+            return None
+        carrier = own[1]
+        if isinstance(carrier, Request):
+            return _trace.tracestate(carrier.headers.getall("tracestate"))
+        state = carrier.extensions.get("tracestate")
+        return _trace.tracestate((state,)) if isinstance(state, str) else None
 
     def _ambient_trace(self) -> str | None:
         """The trace of the context the message runs in, worked out once per context: the
@@ -92,18 +109,21 @@ class Invocation:
         return self.trace_id
 
 
-def _own_trace(invocation: Invocation) -> str | None:
-    """The trace the event or request itself continues, most specific first: the event's own
-    ``traceparent`` (what portable-fn propagated end to end), then the request's W3C header."""
+def _own_trace(invocation: Invocation) -> tuple[str, CloudEvent | Request] | None:
+    """The trace the event or request itself continues, with which of them carries it, most
+    specific first: the event's own ``traceparent`` (what portable-fn propagated end to end),
+    then the request's W3C header."""
     event = invocation.event
     if event is not None:
         value = event.extensions.get("traceparent")
         found = _trace.normalized(value) if isinstance(value, str) else None
         if found:
-            return found
+            return found, event
     request = invocation.request
     if request is not None:
-        return _trace.normalized(request.headers.get("traceparent"))
+        found = _trace.normalized(request.headers.get("traceparent"))
+        if found:
+            return found, request
     return None
 
 

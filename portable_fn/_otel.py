@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from portable_fn import _trace
-
 if TYPE_CHECKING:
     from portable_fn._invocation import Invocation
 
@@ -56,7 +54,7 @@ def _parent(invocation: Invocation) -> Any:
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     carrier = {"traceparent": invocation.traceparent}
-    state = _trace.carried_tracestate(invocation)
+    state = invocation.tracestate
     if state is not None:
         carrier["tracestate"] = state
     return TraceContextTextMapPropagator().extract(carrier)

@@ -76,7 +76,7 @@ def _build(
         ) or _trace.child(invocation.traceparent)
         # The vendors' state of that trace goes with it (W3C 3.3); with a traceparent of the
         # caller's own, the caller's tracestate or none.
-        state = _trace.carried_tracestate(invocation)
+        state = invocation.tracestate
         if state is not None and "tracestate" not in merged:
             merged["tracestate"] = state
     if invocation is not None and "correlationid" not in merged:

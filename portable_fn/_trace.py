@@ -13,10 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from portable_fn._invocation import Invocation
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -58,23 +54,6 @@ def tracestate(values: Iterable[str]) -> str | None:
     members = [member.strip() for value in values for member in value.split(",")]
     joined = ",".join(member for member in members if member)
     return joined or None
-
-
-def carried_tracestate(invocation: Invocation) -> str | None:
-    """The ``tracestate`` that belongs to the invocation's trace: the event's, when its own
-    ``traceparent`` is what the trace continues, else the request's ``tracestate`` headers when
-    its ``traceparent`` header is. None when the trace came from elsewhere (X-Ray, Cloud Trace,
-    a new one): a tracestate is never read without its valid traceparent (W3C section 3.3)."""
-    event = invocation.event
-    if event is not None:
-        parent = event.extensions.get("traceparent")
-        if isinstance(parent, str) and parse(parent) is not None:
-            state = event.extensions.get("tracestate")
-            return tracestate((state,)) if isinstance(state, str) else None
-    request = invocation.request
-    if request is not None and parse(request.headers.get("traceparent")) is not None:
-        return tracestate(request.headers.getall("tracestate"))
-    return None
 
 
 def new_span_id() -> str:
