@@ -126,6 +126,15 @@ class Logger(_Levels):
     def log(self, level: str, message: str, /, **fields: Any) -> None:
         if LEVELS[level] < (_threshold if _threshold is not None else threshold()):
             return
+        self._line(level, message, fields)
+
+    def emit(self, level: str, message: str, /, **fields: Any) -> None:
+        """The line whatever the level: for lines that are data rather than diagnostics
+        (metrics, read from the log as CloudWatch EMF or log-based metrics)."""
+        self._line(level, message, fields)
+
+    def _line(self, level: str, message: str, fields: dict[str, Any]) -> None:
+        """A line with the call's own ``fields``, whose values JSON cannot hold go as text."""
         if not fields:
             self._write(level, message, "", fields)
             return
@@ -135,12 +144,6 @@ class Logger(_Levels):
             fields = _plain(fields)
             members = _encode(fields)
         self._write(level, message, "," + members[1:-1], fields)
-
-    def emit(self, level: str, message: str, /, **fields: Any) -> None:
-        """The line whatever the level: for lines that are data rather than diagnostics
-        (metrics, read from the log as CloudWatch EMF or log-based metrics)."""
-        fields = _plain(fields)
-        self._write(level, message, "," + _encode(fields)[1:-1] if fields else "", fields)
 
     def _write(self, level: str, message: str, members: str, fields: Mapping[str, Any]) -> None:
         """One line: ``members`` are the call's own ``fields`` as JSON members (",..." or "")."""
