@@ -72,6 +72,12 @@ class Cron(Value):
             return day_ok or weekday_ok
         return day_ok and weekday_ok
 
+    def numbered(self, sunday: int = 0) -> str:
+        """The five fields with the day of week as ``weekday_field(sunday)``: for a target that
+        numbers weekdays its own way, or reads steps and ``7`` differently."""
+        minute, hour, day, month, _ = self.expression.split()
+        return f"{minute} {hour} {day} {month} {self.weekday_field(sunday)}"
+
     def weekday_field(self, sunday: int = 0) -> str:
         """The day-of-week field as numbered lists and ranges, with Sunday as ``sunday``
         (0 for NCRONTAB, 1 for EventBridge and Cloudflare); ``*`` when unrestricted."""

@@ -114,3 +114,8 @@ def test_cron_on_a_day_some_month_has_is_accepted() -> None:
 )
 def test_weekday_field_renumbers_from_sunday(expression: str, sunday: int, field: str) -> None:
     assert parse_cron(expression).weekday_field(sunday) == field
+
+
+def test_numbered_keeps_the_other_fields_as_normalised() -> None:
+    assert parse_cron("*/15 9-17 ? jan mon-fri").numbered(1) == "*/15 9-17 * JAN 2-6"
+    assert parse_cron("0 0 1 * *").numbered(0) == "0 0 1 * *"

@@ -73,11 +73,10 @@ def from_rate(period: timedelta) -> Ncrontab:
 def from_cron(expression: str) -> Ncrontab:
     """``0 <minute> <hour> <day> <month> <weekday>`` from a 5-field cron."""
     cron = parse_cron(expression)
-    minute, hour, day, month, _ = cron.expression.split()
     warning = None
     if cron.days_restricted and cron.weekdays_restricted:
         warning = (
             "cron restricts both day-of-month and day-of-week: cron runs when either matches, "
             "NCRONTAB only when both do"
         )
-    return Ncrontab(f"0 {minute} {hour} {day} {month} {cron.weekday_field(0)}", warning)
+    return Ncrontab(f"0 {cron.numbered(0)}", warning)

@@ -37,8 +37,7 @@ def cron_for(schedule: Schedule) -> tuple[str | None, str | None]:
     if schedule.cron is not None:
         # Cloudflare numbers weekdays 1-7 from Sunday (Quartz), not 0-7: "1-5" would run Sunday
         # to Thursday, so the weekday field is written from the parsed days.
-        minute, hour, day, month, _ = schedule.cron.expression.split()
-        return f"{minute} {hour} {day} {month} {schedule.cron.weekday_field(1)}", None
+        return schedule.cron.numbered(1), None
     rate = schedule.rate
     if rate is None:
         return None, f"schedule {schedule.expression!r} has neither a cron nor a rate"

@@ -237,8 +237,7 @@ def _cron(name: str, trigger: Schedule, findings: list[Finding]) -> str:
     if trigger.cron is not None:
         # Day-of-week as the numbers 0-6 it stands for: "7/2" or "1-7/2" read differently
         # from one cron implementation to the next.
-        minute, hour, day, month, _ = trigger.cron.expression.split()
-        return f"{minute} {hour} {day} {month} {trigger.cron.weekday_field(0)}"
+        return trigger.cron.numbered(0)
     seconds = int(trigger.rate.total_seconds()) if trigger.rate is not None else 86400
     # A step no larger than the field's range: "*/90" minutes or "*/36" hours is not a valid
     # Cloud Scheduler schedule, and "*/45" days would fire on day 1 only.
