@@ -9,7 +9,7 @@ calls the dispatch functions re-exported here, and turns the outcome back into t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from portable_fn._batch import Batch, dispatch_batch
@@ -42,6 +42,7 @@ __all__ = [
     "Finding",
     "Outcome",
     "Publisher",
+    "app_requirements",
     "dispatch_batch",
     "dispatch_event",
     "dispatch_event_async",
@@ -130,6 +131,28 @@ def idempotency_findings(app: App, *, level: str, note: str) -> list[Finding]:
         Finding(fn.name, level, f"idempotent: {note}")  # type: ignore[arg-type]
         for fn in app.functions.values()
         if fn.options.get("idempotent")
+    ]
+
+
+def app_requirements(path: Path, *, skip: Collection[str] = ()) -> list[str]:
+    """The requirement lines of an app's ``requirements.txt`` (none without the file), for a
+    target that installs them itself: no comments or blank lines, no portable-fn distribution
+    (the targets vendor them), and none named in ``skip`` (what the target pins); names are
+    compared as PEP 503 normalises them (``portable_fn`` is ``portable-fn``)."""
+    import re  # packaging time only
+
+    def project(line: str) -> str:
+        name = re.match(r"[A-Za-z0-9._-]*", line)
+        return re.sub(r"[._-]+", "-", name.group() if name else "").lower()
+
+    if not path.is_file():
+        return []
+    skipped = {project(name) for name in skip}
+    lines = (line.split("#")[0].strip() for line in path.read_text("utf-8").splitlines())
+    return [
+        line
+        for line in lines
+        if line and not project(line).startswith("portable-fn") and project(line) not in skipped
     ]
 
 

@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, app_requirements
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Stream, Topic
@@ -75,12 +75,9 @@ def requirements(app: App, options: AzureOptions, app_dir: Path | None = None) -
         reqs.append("azure-servicebus>=7.11")
     if _uses(app, Event) or (messaging and options.topics == "eventgrid"):
         reqs.append("azure-eventgrid>=4.11")
-    own = app_dir / "requirements.txt" if app_dir is not None else None
-    if own is not None and own.is_file():
-        for line in own.read_text(encoding="utf-8").splitlines():
-            line = line.split("#")[0].strip()
-            if line and not line.startswith("portable-fn") and line not in reqs:
-                reqs.append(line)
+    if app_dir is not None:
+        own = dict.fromkeys(app_requirements(app_dir / "requirements.txt"))
+        reqs += [line for line in own if line not in reqs]
     return reqs
 
 

@@ -12,13 +12,12 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
-import re
 import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, app_requirements
 from portable_fn.errors import ConfigurationError
 
 from portable_fn_gcp import deploy, plan
@@ -123,13 +122,7 @@ def _requirements(own: Path) -> str:
             pins.append(f"{dist}=={importlib.metadata.version(dist)}")
         except importlib.metadata.PackageNotFoundError:
             pins.append(dist)
-    lines = own.read_text(encoding="utf-8").splitlines() if own.is_file() else []
-    for line in lines:
-        line = line.split("#")[0].strip()
-        name = re.match(r"[A-Za-z0-9._-]*", line)
-        project = re.sub(r"[._-]+", "-", name.group() if name else "").lower()
-        if line and not project.startswith("portable-fn") and project not in _PINNED:
-            pins.append(line)
+    pins += app_requirements(own, skip=_PINNED)
     return "\n".join(dict.fromkeys(pins)) + "\n"
 
 
