@@ -32,6 +32,7 @@ from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
 MAX_MESSAGE_BYTES = 128_000  # per message, as its JSON (Queues limits)
 
+
 class Outbox:
     """The bindings and pending sends of one invocation."""
 
@@ -90,11 +91,12 @@ class QueuePublisher:
             # No subscriber in this app: the topic's own queue, if wrangler.toml binds one.
             queues = plan.topic_queues(self._app, topic) or [plan.queue_name(topic)]
             self._fan_out[topic] = queues
+        message = _message(event)  # once, whatever the number of subscribers
         for queue in queues:
-            self._send(queue, event, None)
+            self._send(queue, message, None)
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
-        self._send(plan.queue_name(queue), event, delay)
+        self._send(plan.queue_name(queue), _message(event), delay)
 
     def emit(self, event: CloudEvent) -> None:
         queues = plan.event_queues(self._app, event.type, event.source)
@@ -104,10 +106,11 @@ class QueuePublisher:
                 "pf.emit: no @app.event function matches the type", type=event.type
             )
             return
+        message = _message(event)
         for queue in queues:
-            self._send(queue, event, None)
+            self._send(queue, message, None)
 
-    def _send(self, queue: str, event: CloudEvent, delay: float | None) -> None:
+    def _send(self, queue: str, message: dict[str, Any], delay: float | None) -> None:
         box = _current.get()
         if box is None:
             raise PublishError("publishing on Workers works only inside a handler invocation")
@@ -124,10 +127,16 @@ class QueuePublisher:
                     f"Queues delays are 0-{MAX_DELAY_SECONDS} seconds, got {delay}"
                 )
             options["delaySeconds"] = math.ceil(delay)
-        size = len(to_json(event))
-        if size > MAX_MESSAGE_BYTES:
-            raise PublishError(
-                f"event {event.id} is {size} bytes as JSON; a Queues message holds at most "
-                f"{MAX_MESSAGE_BYTES} bytes (send a reference to an R2 object instead)"
-            )
-        box.pending.append(producer.send(to_dict(event), **options))
+        box.pending.append(producer.send(message, **options))
+
+
+def _message(event: CloudEvent) -> dict[str, Any]:
+    """The structured event a producer sends; ``PublishError`` when it is larger than a
+    Queues message may be."""
+    size = len(to_json(event))
+    if size > MAX_MESSAGE_BYTES:
+        raise PublishError(
+            f"event {event.id} is {size} bytes as JSON; a Queues message holds at most "
+            f"{MAX_MESSAGE_BYTES} bytes (send a reference to an R2 object instead)"
+        )
+    return to_dict(event)
