@@ -103,7 +103,7 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
             tp = model_type()
             if tp is _RAW:
                 return call(request, ctx)
-            return call(convert(tp, request.json()), ctx)
+            return call(_convert(tp, request.json()), ctx)
 
         return validated_http
 
@@ -122,7 +122,7 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
                     "event data is not JSON",
                     errors=[{"loc": ["data"], "msg": "not valid JSON", "type": "json_invalid"}],
                 ) from None
-        return call(convert(tp, data), ctx)
+        return call(_convert(tp, data), ctx)
 
     return validated_event
 
@@ -130,10 +130,16 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
 def convert(model: Any, value: Any) -> Any:
     """``value`` (decoded JSON) as an instance of ``model`` (a model, or a generic of models
     such as ``list[Model]``); ``UnprocessableEntity`` if not."""
+    if _kind(model) is None and not _validates(model):
+        raise TypeError(f"{model!r} is not a dataclass, TypedDict or pydantic model")
+    return _convert(model, value)
+
+
+def _convert(model: Any, value: Any) -> Any:
+    """``convert`` for a ``model`` already known to validate (checked when the handler was
+    wrapped): the per-message path, which need not ask again."""
     if _kind(model) == "pydantic":
         return _pydantic(model, value)
-    if not _validates(model):
-        raise TypeError(f"{model!r} is not a dataclass, TypedDict or pydantic model")
     try:
         conv = _converter(model)
     except (TypeError, NameError) as exc:  # an annotation no JSON value can be converted to
