@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Event data on a transport: the bytes a body carries for ``data``, and back, by content type.
+
+JSON format section 3.1 (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/formats/json-format.md)
+and HTTP binding section 3.1.1 (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md):
+JSON content types carry JSON, text types text in their charset, anything else opaque bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from portable_fn import _json
+from portable_fn.errors import InvalidCloudEventError
+
+__all__ = ["decode_data", "encode_data", "is_json_content_type", "media_type"]
+
+# One compact encoder, built once (json.dumps builds one per call).
+_dumps = _json.encoder()
+
+
+@lru_cache(maxsize=64)
+def media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+@lru_cache(maxsize=64)
+def _charset(content_type: str) -> str:
+    """The ``charset`` parameter (RFC 9110 section 8.3.1: case-insensitive, may be quoted);
+    UTF-8 when absent, the default RFC 6657 gives new ``text/*`` types."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            value = value.strip().strip('"').strip()
+            if value:
+                return value
+    return "utf-8"
+
+
+def is_json_content_type(content_type: str | None) -> bool:
+    """True for ``*/json`` and any ``+json`` suffix (RFC 6839), as JSON format 3.1.1 says."""
+    if content_type is None:
+        return False
+    return media_type(content_type).endswith(("/json", "+json"))
+
+
+def _is_text_content_type(content_type: str) -> bool:
+    media = media_type(content_type)
+    return media.startswith("text/") or media in ("application/xml",) or media.endswith("+xml")
+
+
+def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]:
+    """Serialise event data for a transport body; returns the bytes and their content type."""
+    if data is None:
+        return b"", content_type
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data), content_type or "application/octet-stream"
+    if isinstance(data, str) and not is_json_content_type(content_type):
+        if content_type is None:
+            return data.encode("utf-8"), "text/plain; charset=utf-8"
+        # The bytes must be in the charset the content type declares, or a reader that
+        # honours it (decode_data) gets other text.
+        return _encode_text(data, content_type), content_type
+    try:
+        body = _dumps(data).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: data in itself
+        raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
+    return body, content_type or "application/json"
+
+
+def decode_data(body: bytes, content_type: str | None) -> Any:
+    """Read a transport body back into event data, as ``encode_data`` wrote it.
+
+    JSON content types must carry JSON (else ``InvalidCloudEventError('data')``); ``text/*`` and
+    XML become ``str``; anything else, including no content type, stays ``bytes`` (the spec
+    makes data opaque without a content type).
+    """
+    if not body:
+        return None
+    if is_json_content_type(content_type):
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidCloudEventError(
+                "data", f"content type {content_type!r} says JSON but the body is not JSON"
+            ) from None
+        except RecursionError:  # valid JSON, nested deeper than the parser recurses
+            raise InvalidCloudEventError("data", "JSON nested too deeply to read") from None
+    if content_type is not None and _is_text_content_type(content_type):
+        charset = _charset(content_type)
+        try:
+            return body.decode(charset)
+        except LookupError:
+            raise InvalidCloudEventError(
+                "datacontenttype", f"unknown charset {charset!r} in {content_type!r}"
+            ) from None
+        except ValueError:  # UnicodeDecodeError, or UnicodeError from codecs like "undefined"
+            raise InvalidCloudEventError(
+                "data", f"content type {content_type!r} says text but the body is not {charset}"
+            ) from None
+    return bytes(body)
+
+
+def _encode_text(data: str, content_type: str) -> bytes:
+    charset = _charset(content_type)
+    try:
+        return data.encode(charset)
+    except LookupError:
+        raise InvalidCloudEventError(
+            "datacontenttype", f"unknown charset {charset!r} in {content_type!r}"
+        ) from None
+    except ValueError:  # UnicodeEncodeError, or UnicodeError from codecs like "undefined"
+        raise InvalidCloudEventError(
+            "data", f"text that {charset} cannot encode, for content type {content_type!r}"
+        ) from None
+
