@@ -10,135 +10,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, TypeAlias, TypeVar
+from typing import Any
 
 from portable_fn import _json
+from portable_fn._multimap import Headers, MultiMap, QueryParams, RawPairs
 from portable_fn._value import Value, setters
 from portable_fn.errors import BadRequest
 
 __all__ = ["Headers", "QueryParams", "Request", "Response", "to_response"]
-
-RawPairs: TypeAlias = "Mapping[str, str] | Iterable[tuple[str, str]] | _MultiMap"
-_M = TypeVar("_M", bound="_MultiMap")
-
-
-class _MultiMap:
-    """An immutable multi-map. The index is built on first lookup: most requests never read
-    most of their headers, and adapters sit on the hot path of every invocation."""
-
-    __slots__ = ("_index", "_raw")
-    _fold = False
-
-    def __init__(self, raw: RawPairs | None = None) -> None:
-        self._raw: RawPairs = () if raw is None else raw
-        self._index: dict[str, list[str]] | None = None
-
-    @classmethod
-    def from_multi(cls: type[_M], raw: Mapping[str, Iterable[str]]) -> _M:
-        """From a name -> list-of-values map (ALB multi-value and API Gateway v1 shapes)."""
-        return cls([(name, value) for name, values in raw.items() for value in values])
-
-    def _build(self) -> dict[str, list[str]]:
-        index: dict[str, list[str]] = {}
-        raw = self._raw
-        pairs = raw.items() if isinstance(raw, Mapping | _MultiMap) else raw
-        fold = self._fold
-        for name, value in pairs:
-            key = name.lower() if fold else name
-            if key in index:
-                index[key].append(value)
-            else:
-                index[key] = [value]
-        self._index = index
-        return index
-
-    def _key(self, name: str) -> str:
-        return name.lower() if self._fold else name
-
-    def __getitem__(self, name: str) -> str:
-        index = self._index if self._index is not None else self._build()
-        return index[self._key(name)][0]
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        index = self._index if self._index is not None else self._build()
-        values = index.get(self._key(name))
-        return values[0] if values else default
-
-    def getall(self, name: str) -> list[str]:
-        """Every value of ``name``, in arrival order (empty when absent)."""
-        index = self._index if self._index is not None else self._build()
-        return list(index.get(self._key(name), ()))
-
-    def __contains__(self, name: object) -> bool:
-        index = self._index if self._index is not None else self._build()
-        return isinstance(name, str) and self._key(name) in index
-
-    def __iter__(self) -> Iterator[str]:
-        index = self._index if self._index is not None else self._build()
-        return iter(index)
-
-    def __len__(self) -> int:
-        index = self._index if self._index is not None else self._build()
-        return len(index)
-
-    def keys(self) -> list[str]:
-        return list(self)
-
-    def items(self) -> list[tuple[str, str]]:
-        """Every (name, value) pair, repeated names included."""
-        index = self._index if self._index is not None else self._build()
-        return [(name, value) for name, values in index.items() for value in values]
-
-    def to_dict(self) -> dict[str, str]:
-        """Name -> first value."""
-        index = self._index if self._index is not None else self._build()
-        return {name: values[0] for name, values in index.items()}
-
-    def to_multi(self) -> dict[str, list[str]]:
-        """Name -> every value."""
-        index = self._index if self._index is not None else self._build()
-        return {name: list(values) for name, values in index.items()}
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, _MultiMap):
-            return type(other) is type(self) and self.to_multi() == other.to_multi()
-        if isinstance(other, Mapping):
-            return self.to_dict() == {self._key(k): v for k, v in other.items()}
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.items()!r})"
-
-
-class Headers(_MultiMap):
-    """Case-insensitive, multi-valued, immutable HTTP headers; names are reported lower-cased."""
-
-    __slots__ = ()
-    _fold = True
-
-    def merged(self, extra: RawPairs) -> Headers:
-        """A copy with ``extra`` appended."""
-        pairs = extra.items() if isinstance(extra, Mapping | _MultiMap) else extra
-        return Headers([*self.items(), *pairs])
-
-
-class QueryParams(_MultiMap):
-    """Case-sensitive, multi-valued, immutable query parameters."""
-
-    __slots__ = ()
-
-    @classmethod
-    def from_string(cls, query: str) -> QueryParams:
-        """Parse ``a=1&b=2&a=3`` (no leading ``?``); blank values are kept."""
-        if not query:
-            return cls()
-        from urllib.parse import parse_qsl  # on first use: most functions never read a query
-
-        return cls(parse_qsl(query, keep_blank_values=True))
 
 
 _EMPTY_HEADERS = Headers()
@@ -403,7 +284,7 @@ def _is_status_tuple(value: tuple[Any, ...]) -> bool:
     any other tuple is a JSON array."""
     if not 2 <= len(value) <= 3 or not isinstance(value[1], int) or isinstance(value[1], bool):
         return False
-    return len(value) == 2 or isinstance(value[2], Mapping | list | tuple | _MultiMap)
+    return len(value) == 2 or isinstance(value[2], Mapping | list | tuple | MultiMap)
 
 
 def _with_status(body: Any, status: int, headers: RawPairs | None = None) -> Response:
