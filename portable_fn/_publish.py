@@ -85,6 +85,11 @@ def _build(
         correlation = invocation.correlation_id
         if correlation != invocation.trace_id:
             merged["correlationid"] = correlation
+    if invocation is not None and invocation.event is not None and "causationid" not in merged:
+        # The correlation extension's other half: the id of the event that caused this one
+        # (cloudevents/spec cloudevents/extensions/correlation.md), so a fan-out chain can be
+        # walked hop by hop. A request is no event: what an HTTP handler publishes has none.
+        merged["causationid"] = invocation.event.id
     kwargs: dict[str, Any] = {}
     if merged:
         kwargs["extensions"] = merged

@@ -98,3 +98,29 @@ def test_publish_carries_the_invocations_correlation_id() -> None:
     recorder.sent.clear()
     invoke(app, "create", http_request("POST", "/orders"))
     assert "correlationid" not in recorder.to("order-events")[0].extensions
+
+
+def test_publish_names_the_event_that_caused_it() -> None:
+    # The CloudEvents correlation extension's causationid: "the id value of the causing event"
+    # (cloudevents/spec cloudevents/extensions/correlation.md). A fan-out chain can then be
+    # walked event by event; an HTTP request is no event, so what it publishes has none.
+    app = pf.App("shop")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> None:
+        pf.publish("order-events", {"n": 1})
+
+    @app.topic("order-events")
+    def fan_out(event: pf.CloudEvent) -> None:
+        pf.send("fulfilment", event.data)
+        pf.publish("audit", {}, extensions={"causationid": "mine"})
+
+    invoke(app, "create", http_request("POST", "/orders"))
+    (published,) = recorder.to("order-events")
+    assert "causationid" not in published.extensions
+    invoke(app, "fan_out", published)
+    (sent,) = recorder.to("fulfilment")
+    assert sent.extensions["causationid"] == published.id != sent.id
+    assert recorder.to("audit")[0].extensions["causationid"] == "mine"  # the caller's wins
