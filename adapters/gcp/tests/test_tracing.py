@@ -50,3 +50,36 @@ def test_the_events_own_traceparent_wins() -> None:
     )
     headers = {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}
     assert _deliver(headers, event) == [own]
+
+
+# W3C Trace Context, traceparent: https://www.w3.org/TR/trace-context/#traceparent-header
+# (version ff is invalid; a higher version is parsed by its first four fields, the rest ignored).
+_SPAN = "00f067aa0ba902b7"
+
+
+@pytest.mark.parametrize(
+    ("traceparent", "expected"),
+    [
+        (f"00-{TRACE_ID}-{_SPAN}-01", f"00-{TRACE_ID}-{_SPAN}-01"),
+        (f"cc-{TRACE_ID}-{_SPAN}-01-what-the-future-will-be-like", f"00-{TRACE_ID}-{_SPAN}-01"),
+        (f"ff-{TRACE_ID}-{_SPAN}-01", None),
+        (f"00-{TRACE_ID}-{_SPAN}-01-extra", None),
+        (f"00-{'0' * 32}-{_SPAN}-01", None),
+    ],
+)
+def test_traceparent_versions(traceparent: str, expected: str | None) -> None:
+    from portable_fn_gcp.tracing import delivery_traceparent
+
+    assert delivery_traceparent({"HTTP_TRACEPARENT": traceparent}) == expected
+
+
+def test_an_invalid_traceparent_falls_back_to_the_cloud_trace_header() -> None:
+    """Cloud Run sends both; a version-ff ``traceparent`` is invalid, the legacy header is not
+    (https://cloud.google.com/trace/docs/trace-context#legacy-http-header)."""
+    from portable_fn_gcp.tracing import delivery_traceparent
+
+    environ = {
+        "HTTP_TRACEPARENT": f"ff-{TRACE_ID}-{_SPAN}-01",
+        "HTTP_X_CLOUD_TRACE_CONTEXT": f"{TRACE_ID}/1;o=1",
+    }
+    assert delivery_traceparent(environ) == f"00-{TRACE_ID}-0000000000000001-01"

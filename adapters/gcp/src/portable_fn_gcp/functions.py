@@ -59,10 +59,15 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
 
         def fire(request: Any) -> Any:
             headers = dict(request.headers.items())
-            if _is_cloudevent(headers):  # a Pub/Sub-target job pushed through Eventarc
-                event = native.from_request(headers, request.get_data(), trigger="schedule")
-                return _run(app, name, event, request, request)
-            event = scheduler.from_headers(headers, function=name, expression=expression)
+            try:
+                # An HTTP-target job says so in its headers, whatever body and content type the
+                # job was given; only without them is a CloudEvent body an Eventarc delivery.
+                if not scheduler.is_http_target(headers) and _is_cloudevent(headers):
+                    event = native.from_request(headers, request.get_data(), trigger="schedule")
+                    return _run(app, name, event, request, request)
+                event = scheduler.from_headers(headers, function=name, expression=expression)
+            except EventDecodeError as exc:
+                _abort(_failure(400, f"malformed schedule delivery: {exc}"))
             return _run(app, name, event, request, request, decoded=True)
 
         return _named(fire, name)

@@ -18,16 +18,31 @@ event's data as it came, and the subscription names the source when the topic is
 
 from __future__ import annotations
 
+import base64
+import re
+from collections.abc import Mapping
 from typing import Any, TypeGuard
 
+from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent
 
+from portable_fn_gcp import timestamps
 from portable_fn_gcp.pubsub import PUBLISHED
 
-__all__ = ["is_push_body", "read_body", "restore"]
+__all__ = ["envelope", "is_push_body", "read_body", "restore", "unwrapped"]
 
 # What functions-framework writes as the source when the push URL names no topic.
 _SERVICE = "//pubsub.googleapis.com/"
+# functions-framework's _PUBSUB_TOPIC_REQUEST_PATH: a push URL may name the topic.
+_TOPIC_PATH = re.compile(r"projects/[^/?]+/topics/[^/?]+")
+_METADATA = "x-goog-pubsub-"
+# Headers the push transport or Cloud Run adds: never message attributes.
+_TRANSPORT = frozenset((
+    "host", "content-length", "user-agent", "accept", "accept-encoding", "authorization",
+    "connection", "forwarded", "from", "te", "transfer-encoding", "expect", "traceparent",
+    "tracestate", "function-execution-id",
+))
+_TRANSPORT_PREFIXES = ("x-goog-", "x-forwarded-", "x-cloud-", "x-appengine-", "x-serverless-")
 
 
 def is_push_body(body: object) -> TypeGuard[dict[str, Any]]:
@@ -56,3 +71,56 @@ def read_body(request: Any) -> Any:
     if request is None:
         return None
     return request.get_json(silent=True)
+
+
+def envelope(body: dict[str, Any], path: str) -> CloudEvent:
+    """The ``messagePublished`` event for a wrapped push body, whole body as data."""
+    message = body["message"]
+    message_id = message.get("messageId", message.get("message_id"))
+    if not isinstance(message_id, str) or not message_id:
+        raise _error("message.messageId", "push message has no messageId")
+    stamp = message.get("publishTime", message.get("publish_time"))
+    try:
+        time = timestamps.parse(stamp) if isinstance(stamp, str) and stamp else None
+    except InvalidCloudEventError:
+        raise _error("message.publishTime", f"not an RFC 3339 time: {stamp!r}") from None
+    topic = _TOPIC_PATH.search(path)
+    subscription = body.get("subscription")
+    if topic is not None:
+        source = _SERVICE + topic.group(0)
+    elif isinstance(subscription, str) and subscription:
+        source = _SERVICE + subscription.lstrip("/")
+    else:
+        source = _SERVICE
+    return CloudEvent(
+        id=message_id,
+        source=source,
+        type=PUBLISHED,
+        time=time,
+        datacontenttype="application/json",
+        data=body,
+    )
+
+
+def unwrapped(headers: Mapping[str, str], data: bytes, path: str) -> CloudEvent:
+    """The ``messagePublished`` event for an unwrapped push; ``headers`` lower-cased."""
+    meta = {k[len(_METADATA):]: v for k, v in headers.items() if k.startswith(_METADATA)}
+    attributes = {
+        k: v
+        for k, v in headers.items()
+        if k not in _TRANSPORT and not k.startswith(_TRANSPORT_PREFIXES)
+    }
+    message: dict[str, Any] = {
+        "data": base64.b64encode(data).decode("ascii"),
+        "attributes": attributes,
+        "messageId": meta.get("message-id"),
+    }
+    if meta.get("publish-time"):
+        message["publishTime"] = meta["publish-time"]
+    if meta.get("ordering-key"):
+        message["orderingKey"] = meta["ordering-key"]
+    return envelope({"message": message, "subscription": meta.get("subscription-name")}, path)
+
+
+def _error(field: str, message: str) -> EventDecodeError:
+    return EventDecodeError(message, provider="gcp", trigger="push", field=field)

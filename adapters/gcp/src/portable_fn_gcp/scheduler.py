@@ -25,10 +25,16 @@ from portable_fn.events import CloudEvent, schedule_data
 
 from portable_fn_gcp import pubsub, timestamps
 
-__all__ = ["EXECUTED", "from_event", "from_headers"]
+__all__ = ["EXECUTED", "from_event", "from_headers", "is_http_target"]
 
 EXECUTED = "google.cloud.scheduler.job.v1.executed"
 _SOURCE = "//cloudscheduler.googleapis.com/jobs/"
+_HTTP_TARGET_HEADERS = frozenset(("x-cloudscheduler-jobname", "x-cloudscheduler-scheduletime"))
+
+
+def is_http_target(headers: Mapping[str, str]) -> bool:
+    """A Cloud Scheduler HTTP-target request (its ``X-CloudScheduler`` headers; any case)."""
+    return any(k.lower() in _HTTP_TARGET_HEADERS for k in headers)
 
 
 def from_headers(headers: Mapping[str, str], *, function: str, expression: str) -> CloudEvent:

@@ -109,11 +109,16 @@ _NOTIFICATION_TYPES = {
     "OBJECT_METADATA_UPDATE": "google.cloud.storage.object.v1.metadataUpdated",
 }
 
+_CAMEL = {name.lower(): name for name in ("eventType", "bucketId", "objectId", "eventTime")}
+
 
 def from_notification(
     data: Any, attributes: dict[str, str], *, message_id: str, fallback_time: str | None
 ) -> CloudEvent | None:
     """The portable storage event for a Cloud Storage Pub/Sub notification message."""
+    if "eventType" not in attributes:
+        # An unwrapped push writes attributes as HTTP headers, whose names arrive lower-cased.
+        attributes = {_CAMEL.get(k, k): v for k, v in attributes.items()}
     event_type = _NOTIFICATION_TYPES.get(attributes.get("eventType", ""))
     bucket = attributes.get("bucketId")
     key = attributes.get("objectId")

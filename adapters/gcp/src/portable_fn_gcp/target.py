@@ -43,7 +43,7 @@ _PINNED = ("functions-framework", "google-cloud-pubsub")
 # Module-level names of main.py besides the functions' own (render_main).
 _MAIN_NAMES = frozenset((
     "app", "functions_framework", "cloud_event_function", "http_function",
-    "install_error_pages", "PubSubPublisher",
+    "install_error_pages", "install_push_intake", "PubSubPublisher",
 ))
 
 
@@ -109,6 +109,10 @@ def render_main(app: App, built: plan.Plan, module: str, attribute: str) -> str:
         else:
             entry = f"functions_framework.cloud_event(cloud_event_function(app, {d.function!r}))"
         lines.append(f"{d.function} = {entry}")
+    if any(d.signature != "http" for d in built.deployments):
+        # Pub/Sub pushes the framework's view would refuse (no data, unwrapped): intake.
+        lines[5:5] = ["from portable_fn_gcp.intake import install as install_push_intake"]
+        lines += ["", "install_push_intake(app)"]
     return "\n".join(lines) + "\n"
 
 

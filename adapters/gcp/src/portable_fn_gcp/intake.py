@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Pub/Sub push requests taken before functions-framework's CloudEvent view refuses them.
+
+functions-framework's CloudEvent view reads a request as a CloudEvent, else as a legacy event,
+else answers 400 (415 for a body that is not JSON) without calling the function. Two documented
+Pub/Sub push forms fall there (``push`` has the shapes): a wrapped body whose message has no
+``data`` (an attribute-only message), and an unwrapped push (``--push-no-wrapper``). The
+generated ``main.py`` installs ``take`` as a Flask ``before_request`` hook
+(https://flask.palletsprojects.com/en/stable/api/#flask.Flask.before_request): a hook that
+returns a response ends the request there. ``create_app`` imports ``main.py`` inside the app
+context of the app it builds (https://github.com/GoogleCloudPlatform/functions-framework-python,
+``functions_framework.create_app``), and names that app after the target, which is how the hook
+knows its function.
+
+Every wrapped push body goes this way, not only the ones the framework refuses, so one reading
+serves them all (the framework's conversion drops ``orderingKey``, ``deliveryAttempt`` and
+``subscription``). A CloudEvent (``ce-specversion`` header, or a structured content type) is
+left to the framework at the cost of two dict lookups: that is every Eventarc delivery.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from portable_fn.errors import EventDecodeError, FunctionNotFoundError
+from portable_fn.triggers import Http, Schedule
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+__all__ = ["install", "take"]
+
+_STRUCTURED = "application/cloudevents"
+
+
+def install(app: App) -> None:
+    """Hook ``take`` into the functions-framework app importing ``main.py`` (else do nothing)."""
+    flask = sys.modules.get("flask")  # loaded by functions-framework; never imported here
+    if flask is None or not flask.has_app_context():
+        return  # main.py imported outside create_app: a test, a benchmark, a tool
+    flask_app = flask.current_app._get_current_object()  # the app itself, not the proxy
+    target = flask_app.name
+    try:
+        function = app.function(target)
+    except FunctionNotFoundError:
+        return
+    if isinstance(function.trigger, Http | Schedule):
+        return  # HTTP-signature functions get every request as it is
+    flask_app.before_request(partial(take, app, target))
+
+
+def take(app: App, name: str) -> Any:
+    """Run ``name`` on a bare Pub/Sub push; None (the framework's view runs) for anything else."""
+    import flask
+
+    from portable_fn_gcp import functions, push
+
+    request = flask.request
+    environ = request.environ
+    if environ.get("REQUEST_METHOD") != "POST" or "HTTP_CE_SPECVERSION" in environ:
+        return None
+    if environ.get("CONTENT_TYPE", "").lower().startswith(_STRUCTURED):
+        return None
+    try:
+        if "HTTP_X_GOOG_PUBSUB_MESSAGE_ID" in environ:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            event = push.unwrapped(headers, request.get_data(), request.path)
+        else:
+            body = request.get_json(silent=True)
+            if not push.is_push_body(body):
+                return None
+            event = push.envelope(body, request.path)
+    except EventDecodeError as exc:
+        functions._abort(functions._failure(400, f"malformed Pub/Sub push: {exc}"))
+    return functions._run(app, name, event, request, event)

@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The real runtime, Pub/Sub push forms functions-framework's CloudEvent view refuses by itself
+(400/415, the function never called): an attribute-only message, and payload unwrapping. The
+generated ``main.py`` takes them first (``intake``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from conftest import Recorder, Servers, load
+
+JSON = {"content-type": "application/json"}
+
+
+def only(recorder: Recorder, function: str) -> dict[str, Any]:
+    records = [r for r in recorder.records() if r["function"] == function]
+    assert len(records) == 1, records
+    return records[0]
+
+
+def test_attribute_only_push_message_reaches_the_handler(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """A message may carry attributes and no data
+    (https://cloud.google.com/pubsub/docs/reference/rest/v1/PubsubMessage: "must contain either
+    a non-empty data field, or at least one attribute"); its push body then has no ``data``.
+
+    Body: https://cloud.google.com/pubsub/docs/push#receive_push , ``data`` removed.
+    """
+    body = load("push_documented.json")
+    del body["message"]["data"]
+    body["deliveryAttempt"] = 2
+    status, _, _ = probe["on_message"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 200
+    record = only(recorder, "on_message")
+    event = record["event"]
+    assert event["id"] == "2070443601311540"
+    assert event["type"] == "google.cloud.pubsub.topic.v1.messagePublished"
+    assert event["source"] == (
+        "//pubsub.googleapis.com/projects/myproject/subscriptions/mysubscription"
+    )
+    assert event["time"] == "2021-02-26T19:13:55.749000Z"
+    assert "data" not in event and "data_base64" not in event
+    assert record["attempt"] == 2
+
+
+def test_documented_push_body_keeps_its_data(probe: Servers, recorder: Recorder) -> None:
+    """The documented push body as is: https://cloud.google.com/pubsub/docs/push#receive_push"""
+    body = load("push_documented.json")
+    status, _, _ = probe["on_message"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert event["data"] == "Hello Cloud Pub/Sub! Here is my message!"
+    assert event["id"] == "2070443601311540"
+
+
+def test_unwrapped_push_with_metadata_headers(probe: Servers, recorder: Recorder) -> None:
+    """Payload unwrapping with write metadata: the body is the message data, the metadata is in
+    ``x-goog-pubsub-*`` headers and the attributes are headers of their own names.
+
+    https://cloud.google.com/pubsub/docs/payload-unwrapping ;
+    https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.subscriptions#nowrapper
+    """
+    sample = load("push_unwrapped.json")
+    status, _, _ = probe["on_message"].request(
+        body=sample["body"].encode(), headers=sample["headers"]
+    )
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert event["id"] == "2070443601311540"
+    assert event["data"] == {"status": "Hello there"}
+    assert event["datacontenttype"] == "application/json"
+    assert event["partitionkey"] == "some-key"
+    assert event["time"] == "2021-02-26T19:13:55.749000Z"
+    assert event["source"] == "//pubsub.googleapis.com/projects/my-project/subscriptions/mysub"
+
+
+def test_unwrapped_push_of_text_is_not_refused(probe: Servers, recorder: Recorder) -> None:
+    """functions-framework answers 415 to an unwrapped non-JSON body; the function takes it.
+
+    Headers: https://cloud.google.com/pubsub/docs/payload-unwrapping
+    """
+    headers = {
+        k: v for k, v in load("push_unwrapped.json")["headers"].items() if k != "Content-Type"
+    }
+    headers["content-type"] = "text/plain; charset=utf-8"
+    status, _, _ = probe["on_message"].request(body=b"plain words", headers=headers)
+    assert status == 200
+    assert only(recorder, "on_message")["event"]["data"] == "plain words"
+
+
+def test_unwrapped_storage_notification_reaches_a_storage_function(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """A Cloud Storage notification pushed unwrapped: its attributes (``eventType``,
+    ``bucketId``, ``objectId``, https://cloud.google.com/storage/docs/pubsub-notifications#attributes)
+    arrive as headers, so lower-cased; the body is the object resource (JSON_API_V1).
+
+    Object: google-cloudevents ``examples/binary/storage/StorageObjectData-simple.json``.
+    """
+    obj = load("storage_simple_data.json")
+    headers = {
+        **{k: v for k, v in load("push_unwrapped.json")["headers"].items() if "ordering" not in k},
+        "eventType": "OBJECT_FINALIZE",
+        "bucketId": obj["bucket"],
+        "objectId": obj["name"],
+        "payloadFormat": "JSON_API_V1",
+        "eventTime": "2020-04-23T07:38:57.230Z",
+    }
+    status, _, _ = probe["on_object"].request(body=json.dumps(obj).encode(), headers=headers)
+    assert status == 200
+    event = only(recorder, "on_object")["event"]
+    assert event["data"]["key"] == obj["name"]
+    assert event["data"]["action"] == "created"
+    assert event["data"]["size"] == 352
+
+
+def test_malformed_push_fails_that_message_with_json_400(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """Data that is not base64 is that message's failure: JSON 400, no handler run.
+
+    Body: https://cloud.google.com/pubsub/docs/push#receive_push , ``data`` corrupted.
+    """
+    body = load("push_documented.json")
+    body["message"]["data"] = "not base64!"
+    status, headers, resp = probe["no_retries"].request(
+        body=json.dumps(body).encode(), headers=JSON
+    )
+    assert status == 400
+    assert headers["content-type"] == ["application/json"]
+    assert json.loads(resp)["error"]["status"] == 400
+    assert recorder.records() == []
+
+
+def test_binary_push_data_round_trips(probe: Servers, recorder: Recorder) -> None:
+    """Bytes that are not text stay bytes through a push body.
+
+    Body: https://cloud.google.com/pubsub/docs/push#receive_push , data replaced.
+    """
+    body = load("push_documented.json")
+    body["message"]["data"] = base64.b64encode(b"\x00\xff\x01").decode()
+    status, _, _ = probe["on_message"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert base64.b64decode(event["data_base64"]) == b"\x00\xff\x01"
