@@ -123,7 +123,19 @@ def eventhub_runner(
         def ctx_for(index: int) -> Context:
             return context_for(name, events[index], context)
 
-        items = [(lambda e=e: eventhub.to_event(e, hub=hub)) for e in events]
+        try:  # read once per batch: the library decodes it whole per event
+            meta = eventhub.batch_metadata(events[0]) if events else None
+        except PortableFnError:
+            meta = None
+
+        def decode(index: int) -> Any:
+            if meta is None:  # unreadable metadata fails each event typed, not the batch
+                return eventhub.to_event(events[index], hub=hub)
+            return eventhub.to_event(
+                events[index], hub=hub, partition=meta.partition,
+                properties=meta.properties_of(index), system=meta.system_of(index))
+
+        items = [(lambda i=i: decode(i)) for i in range(len(events))]
         outcomes = dispatch_batch(app, name, items, ctx_for)
         failed = [o for o in outcomes if not o.ok and o.retryable]
         if failed:

@@ -14,6 +14,13 @@ trigger. Data Lake Storage Gen2 (``api`` ``CreateFile``) and SFTP (``SftpCreate`
 BlobCreated for the empty file an upload starts with, then again when it is committed
 (``FlushWithClose``, ``SftpCommit``); Microsoft says to filter on the commit, so the placeholder is
 not a created object (acknowledged without running the handler).
+
+Data Lake Storage Gen2 and SFTP raise ``Microsoft.Storage.BlobRenamed`` alone for a rename
+(``RenameFile``, ``SftpRename``; ``subject`` is the new name): the object now exists under that
+key, so it is ``created`` there, as the copy that moves an object on S3 or GCS is. Writers that
+upload to a temporary name and rename when done (SFTP clients, Spark and Hadoop committers) raise
+no other event for the final name. The event has no size or ETag (both None). Tier changes,
+asynchronous operations, directory events and policy reports are not portable storage events.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ __all__ = ["ACTIONS", "bare_etag", "parse_subject", "to_storage_event"]
 ACTIONS: Mapping[str, Literal["created", "deleted"]] = {
     "Microsoft.Storage.BlobCreated": "created",
     "Microsoft.Storage.BlobDeleted": "deleted",
+    "Microsoft.Storage.BlobRenamed": "created",  # under the new name, the subject
 }
 _PREFIX = "blobServices/default/containers/"
 # BlobCreated raised for the empty file an upload opens with; the commit event follows.
@@ -54,7 +62,7 @@ def parse_subject(subject: str | None) -> tuple[str, str]:
 
 def to_storage_event(event: CloudEvent) -> CloudEvent | None:
     """The portable storage event, or None for an Event Grid event that is not about a blob
-    being created or deleted (tier changes, directory events: not portable)."""
+    being created (or renamed to its key) or deleted (tier changes, directory events)."""
     action = ACTIONS.get(event.type)
     if action is None:
         return None

@@ -13,6 +13,12 @@ Extensions follow the CloudEvents JSON format
 (https://github.com/cloudevents/spec/blob/main/cloudevents/formats/json-format.md): a ``null``
 value is an absent attribute; a value of no CloudEvents type (an object, an array, a number with
 a fraction) is kept as its JSON text rather than refused, since Event Grid delivered it.
+
+Event Grid also delivers to Storage Queues and Service Bus
+(https://learn.microsoft.com/azure/event-grid/handler-storage-queues, handler-service-bus): the
+message body is then the event's JSON. ``from_schema`` reads an Event Grid-schema body the way
+the trigger's event is read, so a queue handler sees the same event (a CloudEvents-schema body is
+a structured CloudEvent, which the queue codecs read already).
 """
 
 from __future__ import annotations
@@ -31,10 +37,16 @@ from portable_fn_azure._payload import aware
 if TYPE_CHECKING:
     import azure.functions as func
 
-__all__ = ["to_event"]
+__all__ = ["from_schema", "to_event"]
 
 TRIGGER = "eventGridTrigger"
 _EXTENSION_NAME = re.compile(r"[a-z0-9]+")
+# What every Event Grid-schema event has as Event Grid delivers it: the publisher's id, eventType,
+# subject and eventTime, and the topic and metadataVersion that Event Grid itself writes
+# (https://learn.microsoft.com/azure/event-grid/event-schema). All of them, so that a payload
+# which merely uses some of these names stays a payload.
+_SCHEMA_KEYS = frozenset(("id", "topic", "subject", "eventType", "eventTime", "metadataVersion"))
+_OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d:?\d\d)$")
 
 
 def to_event(native: func.EventGridEvent | func.CloudEvent) -> CloudEvent:
@@ -48,6 +60,25 @@ def to_event(native: func.EventGridEvent | func.CloudEvent) -> CloudEvent:
             f"Event Grid event {getattr(native, 'id', None)!r} is not valid: {exc}",
             provider="azure", trigger=TRIGGER, field=exc.attribute,
         ) from exc
+
+
+def from_schema(obj: Any) -> CloudEvent | None:
+    """The event of an Event Grid-schema JSON object, or None if ``obj`` is not one;
+    ``InvalidCloudEventError`` if it is one with an unusable attribute."""
+    if type(obj) is not dict or "eventType" not in obj or not obj.keys() >= _SCHEMA_KEYS:
+        return None
+    moment = obj["eventTime"]
+    if isinstance(moment, str) and not _OFFSET.search(moment):
+        moment += "Z"  # documented samples omit the offset; Event Grid writes UTC
+    return CloudEvent(
+        id=obj["id"],
+        source=obj["topic"],
+        type=obj["eventType"],
+        subject=obj["subject"] or None,
+        time=moment,
+        datacontenttype="application/json",
+        data=obj.get("data"),
+    )
 
 
 def _from_eventgrid(native: func.EventGridEvent) -> CloudEvent:

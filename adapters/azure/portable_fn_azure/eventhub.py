@@ -3,26 +3,36 @@
 
 Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs-trigger
 (per event ``EnqueuedTimeUtc``, ``SequenceNumber``, ``Offset``, ``PartitionKey`` in
-``SystemPropertiesArray``; ``PartitionContext`` names the hub and partition). A body that is a
-structured-mode CloudEvent is that event; others get type ``com.microsoft.eventhub.event``,
-source ``/azure/eventhubs/<hub>``, id ``<partition>:<sequence>`` (the Knative Kafka style: unique
-per hub), extensions ``partitionkey`` and ``sequence``.
+``SystemPropertiesArray``, application properties in ``PropertiesArray``; ``PartitionContext``
+names the hub and partition). A body that is a structured-mode CloudEvent is that event; an event
+whose properties carry the CloudEvents AMQP binding (``cloudEvents:``/``cloudEvents_``, ``_amqp``)
+is that binary-mode event, with the AMQP ``content-type`` (a system property) as its
+datacontenttype; others get type ``com.microsoft.eventhub.event``, source
+``/azure/eventhubs/<hub>``, id ``<partition>:<sequence>`` (the Knative Kafka style: unique per
+hub), extensions ``partitionkey`` and ``sequence``.
+
+Every event of a batch shares one metadata object, which the library decodes whole on each
+event's first ``metadata`` read: ``batch_metadata`` reads it once per batch (from the first
+event, as the library's docstring advises), not once per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
 
+from portable_fn_azure import _amqp
 from portable_fn_azure._payload import as_bytes, aware, decode_body
 
 if TYPE_CHECKING:
     import azure.functions as func
 
-__all__ = ["TYPE", "partition_id", "source", "to_event"]
+__all__ = ["TYPE", "BatchMetadata", "batch_metadata", "partition_id", "source", "to_event"]
 
 TYPE = "com.microsoft.eventhub.event"
 TRIGGER = "eventHubTrigger"
@@ -32,29 +42,77 @@ def source(hub: str) -> str:
     return f"/azure/eventhubs/{hub}"
 
 
-def partition_id(event: func.EventHubEvent) -> str:
-    """The partition from ``PartitionContext`` metadata ("0" when the host gave none)."""
+@dataclass(frozen=True, slots=True)
+class BatchMetadata:
+    """What the batch's shared metadata says: the partition, and per event its application
+    properties and its system properties (empty mappings where the host sent none)."""
+
+    partition: str
+    properties: Sequence[Mapping[str, Any]]
+    system: Sequence[Mapping[str, Any]]
+
+    def properties_of(self, index: int) -> Mapping[str, Any]:
+        return self.properties[index] if index < len(self.properties) else _NONE
+
+    def system_of(self, index: int) -> Mapping[str, Any]:
+        return self.system[index] if index < len(self.system) else _NONE
+
+
+_NONE: Mapping[str, Any] = MappingProxyType({})  # shared, so never writable
+
+
+def batch_metadata(event: func.EventHubEvent) -> BatchMetadata:
+    """The batch's metadata, read from one of its events; ``EventDecodeError`` if unreadable."""
     try:  # the library decodes every metadata value on first access
-        metadata: Mapping[str, Any] = event.metadata or {}
+        metadata: Any = event.metadata or {}
     except Exception as exc:
         raise EventDecodeError(
             f"unreadable Event Hubs trigger metadata: {exc}", provider="azure",
             trigger=TRIGGER, field="PartitionContext",
         ) from exc
-    context = metadata.get("PartitionContext") if isinstance(metadata, Mapping) else None
-    if isinstance(context, Mapping):
-        value = context.get("PartitionId")
-        if value is not None:
-            return str(value)
-    return "0"
+    if not isinstance(metadata, Mapping):
+        metadata = {}
+    context = metadata.get("PartitionContext")
+    value = context.get("PartitionId") if isinstance(context, Mapping) else None
+    return BatchMetadata(
+        partition="0" if value is None else str(value),
+        properties=_mappings(metadata.get("PropertiesArray")),
+        system=_mappings(metadata.get("SystemPropertiesArray")),
+    )
 
 
-def to_event(event: func.EventHubEvent, *, hub: str) -> CloudEvent:
+def _mappings(value: Any) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [item if isinstance(item, Mapping) else _NONE for item in value]
+
+
+def partition_id(event: func.EventHubEvent) -> str:
+    """The partition from ``PartitionContext`` metadata ("0" when the host gave none)."""
+    return batch_metadata(event).partition
+
+
+def to_event(
+    event: func.EventHubEvent,
+    *,
+    hub: str,
+    partition: str | None = None,
+    properties: Mapping[str, Any] | None = None,
+    system: Mapping[str, Any] | None = None,
+) -> CloudEvent:
+    """The CloudEvent of one event. ``partition``, ``properties`` and ``system`` come from the
+    batch's metadata (``batch_metadata``); without them the partition is read from the event
+    and no binary-mode attributes are looked for."""
     body = as_bytes(event.get_body())
     try:
         original = sniff_structured(body)
         if original is not None:
             return original
+        binary = _amqp.attributes(properties)
+        if binary:
+            content_type = (system or _NONE).get("content-type")
+            return _amqp.from_binary(
+                binary, body, content_type if isinstance(content_type, str) else None)
         if event.sequence_number is None:
             raise EventDecodeError(
                 "event has no SequenceNumber", provider="azure", trigger=TRIGGER,
@@ -65,7 +123,8 @@ def to_event(event: func.EventHubEvent, *, hub: str) -> CloudEvent:
         if event.partition_key:
             extensions["partitionkey"] = event.partition_key
         return CloudEvent(
-            id=f"{partition_id(event)}:{event.sequence_number}",
+            id=f"{partition if partition is not None else partition_id(event)}:"
+               f"{event.sequence_number}",
             source=source(hub),
             type=TYPE,
             time=aware(event.enqueued_time),

@@ -148,6 +148,8 @@ def _storage(function: Function, trigger: Storage, _: App, options: AzureOptions
                                "AzureOptions(storage_events='eventgrid')"))
         return out
     types = ", ".join(f"Microsoft.Storage.Blob{a.capitalize()}" for a in trigger.on)
+    if "created" in trigger.on:  # Data Lake renames raise only BlobRenamed (blob_events)
+        types += ", Microsoft.Storage.BlobRenamed"
     return [*out, Finding(name, "info",
                           f"needs an Event Grid subscription on the storage account for "
                           f"{types}, subject beginning /blobServices/default/containers/"

@@ -11,10 +11,18 @@ Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-se
 2. binary mode of the CloudEvents AMQP binding
    (https://github.com/cloudevents/spec/blob/main/cloudevents/bindings/amqp-protocol-binding.md):
    attributes in application properties ``cloudEvents_<name>`` or ``cloudEvents:<name>``,
-   the body is ``data``;
-3. any other message: type ``com.microsoft.servicebus.message``, source
-   ``/azure/servicebus/<entity>``, extensions ``partitionkey`` (session id or partition key) and
-   ``sequence`` (the sequence number, as the spec's string).
+   the body is ``data`` (``_amqp``);
+3. an Event Grid-schema event that Event Grid delivered to the entity: that event, as the Event
+   Grid trigger reads it (``eventgrid.from_schema``);
+4. any other message: type ``com.microsoft.servicebus.message``, source
+   ``/azure/servicebus/<entity>``, subject ``Subject``/``Label``, time ``EnqueuedTimeUtc`` (for a
+   scheduled message, when it was activated), datacontenttype ``ContentType``; extensions
+   ``partitionkey`` (session id or partition key), ``sequence`` (the sequence number, as the
+   spec's string) and ``correlationid`` (``CorrelationId``: the CloudEvents correlation
+   extension, https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/correlation.md).
+   ``DeliveryCount`` is ``ctx.attempt``. Application properties, ``ReplyTo``, ``TimeToLive`` and
+   ``ScheduledEnqueueTimeUtc`` have no CloudEvents attribute and DESIGN keeps project extensions
+   few: they stay on the native message (``ctx.native``), as SQS message attributes do.
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent, decode_data, from_dict, sniff_structured
+from portable_fn.events import CloudEvent, sniff_structured
 
+from portable_fn_azure import _amqp
 from portable_fn_azure._payload import as_bytes, aware, decode_body
 
 if TYPE_CHECKING:
@@ -34,7 +43,6 @@ __all__ = ["TYPE", "attempt", "source", "to_event"]
 
 TYPE = "com.microsoft.servicebus.message"
 TRIGGER = "serviceBusTrigger"
-_AMQP_PREFIXES = ("cloudEvents_", "cloudEvents:")
 
 
 def source(entity: str) -> str:
@@ -51,15 +59,9 @@ def to_event(msg: func.ServiceBusMessage, *, entity: str) -> CloudEvent:
             if original is None:
                 raise InvalidCloudEventError("specversion", "structured body is not an event")
             return original
-        props = _properties(msg)
-        binary = {
-            key[len(prefix) :]: value
-            for key, value in props.items()
-            for prefix in _AMQP_PREFIXES
-            if key.startswith(prefix)
-        }
+        binary = _amqp.attributes(_properties(msg))
         if binary:
-            return _from_binary(binary, body, content_type)
+            return _amqp.from_binary(binary, body, content_type)
         original = sniff_structured(body)
         if original is not None:
             return original
@@ -79,30 +81,29 @@ def _properties(msg: func.ServiceBusMessage) -> Mapping[str, Any]:
     return props if isinstance(props, Mapping) else {}
 
 
-def _from_binary(attrs: dict[str, Any], body: bytes, content_type: str | None) -> CloudEvent:
-    obj: dict[str, Any] = {k: v for k, v in attrs.items() if k != "datacontenttype"}
-    obj.setdefault("specversion", "1.0")
-    if content_type:
-        obj["datacontenttype"] = content_type
-    event = from_dict(obj)
-    return event.replace(data=decode_data(body, content_type))
-
-
 def _synthesise(
     msg: func.ServiceBusMessage, body: bytes, content_type: str | None, entity: str
 ) -> CloudEvent:
+    data, data_type = decode_body(body, content_type)
+    if type(data) is dict and "eventType" in data:  # one lookup for most payloads
+        from portable_fn_azure import eventgrid  # only for such bodies
+
+        delivered = eventgrid.from_schema(data)
+        if delivered is not None:
+            return delivered
     if not msg.message_id:
         raise EventDecodeError(
             "Service Bus message has no MessageId", provider="azure", trigger=TRIGGER,
             field="MessageId",
         )
-    data, data_type = decode_body(body, content_type)
     extensions: dict[str, str] = {}
     key = msg.session_id or msg.partition_key
     if key:
         extensions["partitionkey"] = key
     if msg.sequence_number is not None:
         extensions["sequence"] = str(msg.sequence_number)
+    if msg.correlation_id:
+        extensions["correlationid"] = msg.correlation_id
     return CloudEvent(
         id=msg.message_id,
         source=source(entity),

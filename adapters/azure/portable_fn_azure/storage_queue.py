@@ -6,8 +6,9 @@ Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-st
 ``NextVisibleTime``, ``PopReceipt``). The host base64-decodes the message text before the worker
 sees it (``messageEncoding`` defaults to base64), so ``get_body()`` is the payload as sent.
 
-A body that is a structured-mode CloudEvent (what ``pf.send`` writes) is that event, unchanged.
-Anything else gets the adapter's mapping (README, "Event mapping v1"): type
+A body that is a structured-mode CloudEvent (what ``pf.send`` writes) is that event, unchanged;
+so is an Event Grid-schema event that Event Grid delivered to the queue (``eventgrid.from_schema``).
+Anything else gets the adapter's mapping (README, "Event mapping"): type
 ``com.microsoft.storage.queue.message``, source ``/azure/storage/queues/<queue>``, id the
 message id, time the insertion time.
 """
@@ -41,11 +42,17 @@ def to_event(msg: func.QueueMessage, *, queue: str) -> CloudEvent:
         original = sniff_structured(body)
         if original is not None:
             return original
+        data, content_type = decode_body(body, None)
+        if type(data) is dict and "eventType" in data:  # one lookup for most payloads
+            from portable_fn_azure import eventgrid  # only for such bodies
+
+            delivered = eventgrid.from_schema(data)
+            if delivered is not None:
+                return delivered
         if not msg.id:
             raise EventDecodeError(
                 "queue message has no id", provider="azure", trigger=TRIGGER, field="Id"
             )
-        data, content_type = decode_body(body, None)
         return CloudEvent(
             id=msg.id,
             source=source(queue),

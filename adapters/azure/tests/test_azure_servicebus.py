@@ -77,3 +77,32 @@ def test_a_message_without_a_body_has_no_data(event: Any) -> None:
     doc["metadata"]["ContentType"] = ""
     ce = servicebus.to_event(worker.decode(doc), entity="orders")
     assert (ce.data, ce.datacontenttype) == (None, None)
+
+
+def test_correlation_id_is_the_correlation_extension(event: Any) -> None:
+    """A message another client sent with ``CorrelationId`` (trigger metadata ``CorrelationId``,
+    https://learn.microsoft.com/azure/azure-functions/functions-bindings-service-bus-trigger
+    #message-metadata) carries it as ``correlationid``, the CloudEvents correlation extension
+    (https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/correlation.md).
+    Application properties, reply-to, time-to-live and the scheduled enqueue time stay on the
+    native message (``ctx.native``), as SQS message attributes do on AWS."""
+    doc = event("servicebus_plain")
+    doc["metadata"]["CorrelationId"] = "order-1001"
+    doc["metadata"]["ApplicationProperties"] = {"tenant": "eu-1"}
+    ce = servicebus.to_event(worker.decode(doc), entity="orders")
+    assert dict(ce.extensions) == {
+        "partitionkey": "customer-7", "sequence": "3", "correlationid": "order-1001"}
+
+
+def test_binary_mode_datacontenttype_from_the_property_without_a_content_type(
+        event: Any) -> None:
+    """The AMQP binding maps ``datacontenttype`` to the message's content-type; a producer that
+    left that empty and sent ``cloudEvents:datacontenttype`` as an application property still
+    declared the data's type, so the JSON body is JSON data, not bytes.
+    https://github.com/cloudevents/spec/blob/main/cloudevents/bindings/amqp-protocol-binding.md"""
+    doc = event("servicebus_amqp_binary")
+    del doc["metadata"]["ContentType"]
+    for name in ("ApplicationProperties", "UserProperties"):
+        doc["metadata"][name]["cloudEvents_datacontenttype"] = "application/json"
+    ce = servicebus.to_event(worker.decode(doc), entity="orders")
+    assert (ce.datacontenttype, ce.data) == ("application/json", {"invoice": 42})
