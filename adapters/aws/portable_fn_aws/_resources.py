@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
+from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -49,6 +50,13 @@ class Builder:
     settings: Settings
     resources: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # What the provider cannot honour at all: a finding for ``inspect`` (reported alongside the
+    # others), and the reason ``package`` refuses (target.py raises the first).
+    refusals: list[ConfigurationError] = field(default_factory=list)
+
+    def refuse(self, function: str, error: ConfigurationError) -> None:
+        self.findings.append(Finding(function, "unsupported", str(error)))
+        self.refusals.append(error)
 
     def queue(
         self, name: str, *, fifo: bool = False, dlq: str | None = None, receives: int | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
+from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 from portable_fn_aws._resources import Builder, arn, logical, ref
 from portable_fn_aws._schedule_expr import aws_expression
@@ -103,7 +104,12 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             props["Filter"] = {"S3Key": {"Rules": rules}}
         return {"Storage": {"Type": "S3", "Properties": props}}
     if isinstance(t, Schedule):
-        return {"Schedule": {"Type": "Schedule", "Properties": {"Schedule": aws_expression(t)}}}
+        try:
+            expression = aws_expression(t)
+        except ConfigurationError as exc:  # reported with the other findings; package refuses
+            b.refuse(fn.name, exc)
+            return {}
+        return {"Schedule": {"Type": "Schedule", "Properties": {"Schedule": expression}}}
     if isinstance(t, Event):
         kind: Any = [{"prefix": t.type[:-1]}] if t.type.endswith("*") else [t.type]
         pattern: dict[str, Any] = {"detail-type": kind}

@@ -31,11 +31,17 @@ if TYPE_CHECKING:
 ASYNC_RETRY_LIMIT = 2  # Lambda retries asynchronous invocations at most twice
 
 
-def build(app: App, settings: Settings) -> tuple[dict[str, Any], list[Finding]]:
+def build(
+    app: App, settings: Settings, *, strict: bool = True
+) -> tuple[dict[str, Any], list[Finding]]:
+    """The SAM template and the findings. ``strict`` (packaging) raises what the template cannot
+    express; otherwise (``inspect``) that is one more ``unsupported`` finding among the others."""
     b = Builder(app, settings)
     functions = {}
     for fn in app.functions.values():
         functions[logical(fn.name, "Function")] = _function(b, fn)
+    if strict and b.refusals:
+        raise b.refusals[0]
     b.resources.update(functions)
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",

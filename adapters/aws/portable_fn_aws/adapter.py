@@ -57,7 +57,7 @@ class AwsAdapter:
     def findings(self, app: App) -> list[Finding]:
         from portable_fn_aws._template import build
 
-        return build(app, self._settings())[1]
+        return build(app, self._settings(), strict=False)[1]
 
     def package(self, app: App, app_ref: str, out_dir: Path) -> list[Finding]:
         from portable_fn_aws.target import package

@@ -8,7 +8,9 @@ maps keep only the last, so the multi-value ones win when present.
 A REST API sends ``path`` percent-encoded, as the client wrote it (localstack/localstack#7728
 matched AWS on this); an HTTP API's payload 1.0 (``"version": "1.0"``, which REST events lack)
 sends it decoded already (captures cited in middleapi/standard-server#93). ``Request.path`` is
-decoded, so only the REST path is decoded here.
+decoded, so only the REST path is decoded here. Through a custom domain's base path mapping (or
+an HTTP API's named stage) ``path`` starts with that prefix while ``resource`` is the route:
+``_base_path`` strips it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from portable_fn.http import Headers, QueryParams, Request, Response
+from portable_fn_aws._base_path import routed_path
 from portable_fn_aws._common import body_bytes, decode_error, decoded_path
 from portable_fn_aws._http_out import body_out, grouped
 
@@ -45,7 +48,7 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
         query = QueryParams(event.get("queryStringParameters") or {})
     context = event.get("requestContext") or {}
     identity = context.get("identity") or {}
-    path = event.get("path") or "/"
+    path = routed_path(event.get("path") or "/", event.get("resource"), event.get("pathParameters"))
     if event.get("version") != "1.0":  # REST: still percent-encoded
         path = decoded_path(path)
     return Request(

@@ -7,7 +7,8 @@ Request and response: https://docs.aws.amazon.com/apigateway/latest/developergui
 An HTTP API hands ``rawPath`` over decoded already (honojs/hono#2156; captures cited in
 middleapi/standard-server#93), so it is used as it is; a function URL's ``rawPath`` is still
 percent-encoded (``function_url``) and is decoded once. A named stage (not ``$default``)
-prefixes the path, ``/<stage>`` alone being the stage's root.
+prefixes the path, ``/<stage>`` alone being the stage's root; so does a custom domain's API
+mapping key, which the ``routeKey``'s template tells apart from the route (``_base_path``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from portable_fn._memo import LastConverted
 from portable_fn.http import Headers, QueryParams, Request, Response
+from portable_fn_aws._base_path import routed_path
 from portable_fn_aws._common import LazyQuery, body_bytes, decode_error, decoded_path
 from portable_fn_aws._http_out import encode_body, textual
 
@@ -39,9 +41,15 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
     path = event.get("rawPath") or http.get("path") or "/"
     if "%" in path and _FUNCTION_URL in str(context.get("domainName", "")):
         path = decoded_path(path)  # function URLs keep the client's encoding; HTTP APIs do not
+    route_key = event.get("routeKey")
+    template = route_key.partition(" ")[2] if type(route_key) is str else ""
     stage = context.get("stage")
+    if template[:1] == "/":
+        # The route's template says how much of the path is the route: the rest, a custom
+        # domain's API mapping key or a named stage, is stripped (_base_path).
+        path = routed_path(path, template, event.get("pathParameters"))
     # A named stage (not "$default") prefixes the path; routes are declared without it.
-    if stage and stage != "$default" and path.startswith(f"/{stage}"):
+    elif stage and stage != "$default" and path.startswith(f"/{stage}"):
         rest = path[len(stage) + 1 :]
         if not rest:
             path = "/"

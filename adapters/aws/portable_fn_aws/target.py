@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 RUNTIME_MODULES = (
     "__init__",
     "_attributes",
+    "_base_path",
     "_batches",
     "_common",
     "_event_handler",
@@ -70,6 +71,8 @@ def package(
     app: App, app_ref: str, out_dir: Path, settings: Settings | None = None
 ) -> list[Finding]:
     settings = settings or Settings()
+    # First: what the template cannot express refuses the package before anything is written.
+    template, findings = build(app, settings)
     module, files = app_sources(app_ref)
     out_dir.mkdir(parents=True, exist_ok=True)
     entries: dict[str, bytes] = {}
@@ -96,7 +99,6 @@ def package(
 
         compiled = compile_framework(entries, settings.runtime)
     _write_zip(out_dir / settings.code_uri, entries)
-    template, findings = build(app, settings)
     (out_dir / "template.yaml").write_text(dump(template), encoding="utf-8")
     return [*findings, *compiled]
 
