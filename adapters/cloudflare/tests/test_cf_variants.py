@@ -115,6 +115,39 @@ def test_deeply_nested_request_json_is_a_400_on_pyodide(echo_worker: PyodideWork
     assert again["status"] == 201 and json.loads(body_of(again)) == {"got": {"n": 1}}
 
 
+def test_streamed_request_body_is_read_whole_on_pyodide(echo_worker: PyodideWorker) -> None:
+    """A request body the client streams (chunked upload: ``Request.body`` is a
+    ``ReadableStream``, https://developers.cloudflare.com/workers/runtime-apis/request/#properties)
+    reaches the handler as all its bytes, binary and JSON alike; an empty stream as ``b""``."""
+    data = bytes(range(256)) * 64
+    chunks = [base64.b64encode(data[i : i + 1000]).decode() for i in range(0, len(data), 1000)]
+    binary = [["content-type", "application/octet-stream"]]
+    reply = echo_worker.call(
+        "fetch", method="POST", url=f"{ECHO}/bytes", headers=binary, chunks_b64=chunks
+    )
+    assert reply["status"] == 200 and body_of(reply) == data[::-1]
+    parts = [base64.b64encode(p).decode() for p in (b'{"a": [1,', b" 2]}")]
+    reply = echo_worker.call(
+        "fetch",
+        method="POST",
+        url=f"{ECHO}/json",
+        headers=[["content-type", "application/json"]],
+        chunks_b64=parts,
+    )
+    assert reply["status"] == 201 and json.loads(body_of(reply)) == {"got": {"a": [1, 2]}}
+    empty = echo_worker.call(
+        "fetch", method="POST", url=f"{ECHO}/bytes", headers=binary, chunks_b64=[]
+    )
+    assert empty["status"] == 200 and body_of(empty) == b""
+
+
+def test_head_is_answered_by_the_get_route_on_pyodide(echo_worker: PyodideWorker) -> None:
+    """HEAD is served by the GET route (RFC 9110 section 9.3.2), with its status and headers."""
+    reply = echo_worker.call("fetch", method="HEAD", url=f"{ECHO}/echo?a=1")
+    assert reply["status"] == 200
+    assert dict(reply["headers"])["content-type"] == "application/json"
+
+
 # -- queue bodies that used to escape the batch ---------------------------------------------
 
 

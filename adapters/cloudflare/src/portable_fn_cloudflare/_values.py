@@ -7,24 +7,60 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+_SCALARS = (str, int, float, bool, type(None))
+
 
 def plain(value: Any) -> Any:
     """Plain dict/list/bytes for a converted JS value (the SDK gives ``JsDict`` and JsProxies).
 
-    A JS ``ArrayBuffer``/typed array (a queue message sent with ``contentType: "bytes"``) still
-    reaches Python as a JsProxy; ``to_bytes`` is Pyodide's copy-out.
+    The SDK converts a body with Pyodide's ``to_py`` (workers-runtime-sdk ``workers/rpc.py``):
+    a ``Map`` becomes a dict (its keys as they were), a ``Set`` a Python set, an ``Error`` an
+    ``Exception``; a ``null`` inside a Set or as a Map key stays Pyodide's ``jsnull``, and
+    wrapper objects (``new String``) and ``RegExp`` stay JsProxies. A handler gets what any
+    other provider's JSON gives it: a list for a Set (a Set has no portable order), text keys
+    (the JS property-key text), None for ``jsnull``, the primitive a wrapper holds, and the
+    JS string form of the rest. A JS ``ArrayBuffer``/typed array (``contentType: "bytes"``)
+    arrives as a memoryview or a JsProxy (``to_bytes`` is Pyodide's copy-out): bytes.
     """
+    if type(value) in _SCALARS:  # most leaves of a JSON body: one check, nothing else
+        return value
     if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {_key(k): plain(v) for k, v in value.items()}
     if isinstance(value, datetime):  # a JS Date sent with contentType "v8"; see utc_time
         return value.astimezone(timezone.utc)
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | set | frozenset):
         return [plain(v) for v in value]
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
+    return _leftover(value)
+
+
+def _key(key: Any) -> str:
+    """A Map key as the property key ``Object.fromEntries`` would make of it."""
+    if isinstance(key, str):
+        return key
+    key = plain(key)
+    if key is None or isinstance(key, bool):
+        return "null" if key is None else ("true" if key else "false")
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
+
+
+def _leftover(value: Any) -> Any:
+    """A value ``to_py`` did not turn into Python: a JsProxy, ``jsnull``, an Error."""
     to_bytes = getattr(value, "to_bytes", None)
     if callable(to_bytes) and not isinstance(value, int):
         return bytes(to_bytes())
+    if isinstance(value, BaseException):  # a JS Error: its "Name: message" text
+        return str(value)
+    if isinstance(getattr(value, "typeof", None), str):  # only JsProxy (and jsnull) have it
+        if type(value).__name__ == "JsNull":
+            return None
+        constructor = getattr(getattr(value, "constructor", None), "name", None)
+        if constructor in ("String", "Boolean", "Number"):
+            return plain(value.valueOf())
+        return str(value)
     return value
 
 

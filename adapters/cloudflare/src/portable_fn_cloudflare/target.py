@@ -6,7 +6,7 @@ Layout (a Python Worker, https://developers.cloudflare.com/workers/languages/pyt
     wrangler.toml          main = "src/entry.py", crons, queues, R2 buckets
     deploy.sh              queues and R2 notification rules wrangler.toml cannot declare
     src/entry.py           binds ``Default = worker_entrypoint(app)``
-    src/<app module>       the app, at its import path
+    src/<app module>       the app at its import path, with the modules it imports (sources.py)
     src/portable_fn/       the core, vendored (pure Python)
     src/portable_fn_cloudflare/
 
@@ -25,9 +25,8 @@ from pathlib import Path
 
 from portable_fn.adapter import Finding
 from portable_fn.app import App
-from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Storage
-from portable_fn_cloudflare import plan, wrangler
+from portable_fn_cloudflare import plan, sources, wrangler
 from portable_fn_cloudflare.findings import findings
 
 _SKIP_DIRS = {"__pycache__", "_local"}
@@ -75,7 +74,8 @@ def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
         shutil.rmtree(src)
     src.mkdir(parents=True)
     module, attr = split_ref(app_ref)
-    module_name = _copy_app(module, src)
+    module_name, copied_notes = sources.copy_app(module, src, out_dir)
+    notes.extend(copied_notes)
     attr = _attribute_of(app, module, attr)
     for package_name in ("portable_fn", "portable_fn_cloudflare"):
         pkg = importlib.import_module(package_name)
@@ -86,44 +86,6 @@ def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
     deploy.write_text(deploy_script(app))
     deploy.chmod(0o755)
     return notes
-
-
-def _copy_app(module: str, src: Path) -> str:
-    """Copy the app's module (with its package path) into ``src``; its import name there."""
-    if module.endswith(".py") or "/" in module or "\\" in module:
-        path = Path(module).resolve()
-        if not path.is_file():
-            raise ConfigurationError(f"app file {module!r} does not exist")
-        shutil.copy2(path, src / path.name)
-        return path.stem
-    mod = sys.modules.get(module) or importlib.import_module(module)
-    file = getattr(mod, "__file__", None)
-    if not file:
-        raise ConfigurationError(f"app module {module!r} has no source file to package")
-    parts = module.split(".")
-    origin = Path(file).resolve()
-    if origin.name == "__init__.py":  # the app is a package: copy it whole
-        _copy_tree(origin.parent, src.joinpath(*parts))
-        parents = parts[:-1]
-    elif len(parts) > 1 and (origin.parent / "__init__.py").is_file():
-        # A module inside a package: take the whole package, for the modules it imports.
-        _copy_tree(origin.parent, src.joinpath(*parts[:-1]))
-        parents = parts[:-1]
-    else:
-        src.joinpath(*parts[:-1]).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(origin, src.joinpath(*parts[:-1], origin.name))
-        parents = parts[:-1]
-    # Parent packages: keep their __init__ (it may hold code the app imports) or make one.
-    here = origin.parent if origin.name != "__init__.py" else origin.parent.parent
-    for depth in range(len(parents), 0, -1):
-        init = here / "__init__.py"
-        target = src.joinpath(*parents[:depth], "__init__.py")
-        if init.is_file():
-            shutil.copy2(init, target)
-        else:
-            target.touch()
-        here = here.parent
-    return module
 
 
 def _copy_tree(source: Path, target: Path) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import datetime
 from typing import Any
 
 import portable_fn as pf
@@ -115,6 +117,29 @@ def seen(event: pf.CloudEvent) -> None:
             "when": when.isoformat() if hasattr(when, "isoformat") else repr(when),
         },
     )
+
+
+def shape(value: Any) -> Any:
+    """The data as JSON, with the Python type of anything JSON has no word for tagged."""
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    if isinstance(value, int):  # beyond 2**53 a JS number would round it: send it as text
+        return value if abs(value) < 2**53 else {"$int": str(value)}
+    if isinstance(value, dict):
+        return {str(k) if isinstance(k, str) else f"$key:{k!r}": shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(v) for v in value]
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode()}
+    if isinstance(value, datetime):
+        return {"$time": value.isoformat()}
+    return {"$type": type(value).__name__}
+
+
+@app.queue("mirror")
+def mirror(event: pf.CloudEvent) -> None:
+    """Report the data exactly as the handler received it (through ``processed``)."""
+    pf.send("processed", {"content_type": event.datacontenttype, "data": shape(event.data)})
 
 
 @app.queue("processed")

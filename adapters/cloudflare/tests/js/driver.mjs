@@ -184,6 +184,18 @@ async function responseOf(result) {
 function makeRequest(cmd) {
   const init = { method: cmd.method ?? "GET", headers: cmd.headers ?? [] };
   if (cmd.body_b64 !== undefined && cmd.body_b64 !== null) init.body = Buffer.from(cmd.body_b64, "base64");
+  if (cmd.chunks_b64 !== undefined) {
+    // A streamed body (chunked upload): a ReadableStream the Worker reads chunk by chunk.
+    const chunks = cmd.chunks_b64.map((c) => new Uint8Array(Buffer.from(c, "base64")));
+    init.body = new ReadableStream({
+      async pull(controller) {
+        await new Promise((r) => setTimeout(r, 1));  // each chunk arrives on a later turn
+        if (chunks.length) controller.enqueue(chunks.shift());
+        else controller.close();
+      },
+    });
+    init.duplex = "half";
+  }
   return new Request(cmd.url, init);
 }
 
