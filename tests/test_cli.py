@@ -229,3 +229,52 @@ def test_dlq_options_work_before_and_after_the_action() -> None:
     plain = parser.parse_args(["dlq", "app.py", "list"])
     assert (after.json, after.state_dir) == (before.json, before.state_dir) == (True, "s")
     assert (plain.json, plain.state_dir) == (False, ".portable-fn")
+
+
+# --- Bad input: one clear line on stderr, a non-zero exit, never a traceback -----------------
+
+BAD_APPS = {
+    "raises.py": 'import portable_fn as pf\napp = pf.App("x")\nraise RuntimeError("boom")\n',
+    "syntax.py": "def (:\n",
+    "bad_retry.py": (
+        'import portable_fn as pf\napp = pf.App("x")\n'
+        '@app.queue("q", max_retries=-1)\ndef f(event): pass\n'
+    ),
+}
+
+
+def _bad_input_cases(tmp: Path) -> list[tuple[list[str], str]]:
+    """(argv, what the one line must say) for each mistake a user makes."""
+    for name, text in BAD_APPS.items():
+        (tmp / name).write_text(text)
+    (tmp / "not-json.json").write_text("{sku: 1")
+    (tmp / "a-file").write_text("")
+    shop = str(ROOT / SHOP)
+    return [
+        (["inspect", str(tmp / "missing.py")], "no such file"),
+        (["inspect", "no_such_package.app:app"], "no module"),
+        (["inspect", str(tmp)], "directory"),
+        (["inspect", f"{shop}:os"], "not an App"),
+        (["inspect", f"{shop}:nothing_here"], "no attribute 'nothing_here'"),
+        (["inspect", str(tmp / "raises.py")], "RuntimeError: boom"),
+        (["inspect", str(tmp / "syntax.py")], "SyntaxError"),
+        (["inspect", str(tmp / "bad_retry.py")], "max_retries"),
+        (["invoke", shop, "no_such_fn", "--event", str(tmp / "not-json.json")], "fulfil"),
+        (["invoke", shop, "fulfil", "--event", str(tmp / "not-json.json")], "not JSON"),
+        (["invoke", shop, "fulfil", "--provider", "aws", "--event", "no-such-sample"], "sample"),
+        (["invoke", shop, "fulfil", "--provider", "nocloud", "--event", "sqs"], "installed"),
+        (["events", "nocloud"], "installed"),
+        (["events", "aws", "no-such-kind"], "sqs"),
+        (["package", shop, "--provider", "nocloud"], "installed"),
+        (["package", shop, "--provider", "gcp", "--out", str(tmp / "a-file" / "out")], "a-file"),
+        (["dlq", str(tmp / "missing.py"), "list"], "no such file"),
+    ]
+
+
+def test_every_command_answers_bad_input_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    for argv, says in _bad_input_cases(tmp_path):
+        result = cli(*argv)
+        err = result.stderr.strip()
+        assert result.returncode != 0, (argv, result.stdout)
+        assert "Traceback" not in err and "\n" not in err, (argv, err)
+        assert err.startswith(f"portable-fn {argv[0]}: ") and says in err, (argv, err)

@@ -69,12 +69,15 @@ class LocalASGI:
             if path == HEALTH:
                 response = Response.json(await asyncio.to_thread(self.runtime.health))
             elif path.startswith(ingress.PREFIX):
-                body = await _read_body(receive, headers)
+                body = await _read_body(receive, headers, ingress.MAX_BODY_BYTES)
                 response = await asyncio.to_thread(
                     ingress.handle, method, path, headers.items(), body, self.runtime.accept
                 )
             else:
                 name, response = await self._dispatch(scope, method, path, headers, receive)
+            start = _start(response)
+        except _TooLarge as exc:
+            response = ingress.error(413, str(exc))
             start = _start(response)
         except _Disconnected:
             self.runtime.reporter.record(
@@ -92,14 +95,23 @@ class LocalASGI:
             self.runtime.reporter.record("error", message=f"{method} {path} failed: {exc!r}")
             response = ingress.error(500, "internal server error")
             start = _start(response)
-        await send(start)
-        body = response.body if _has_content(response.status) else b""
-        await send({"type": "http.response.body", "body": body})
+        status: int | None = response.status
+        try:
+            await send(start)
+            body = response.body if _has_content(response.status) else b""
+            await send({"type": "http.response.body", "body": body})
+        except Exception as exc:
+            # The server refused the response or lost the client mid-send: the client got no
+            # answer (the server closes the connection), so the record must not say it did.
+            self.runtime.reporter.record(
+                "error", message=f"{method} {path}: the response could not be sent: {exc!r}"
+            )
+            status = None
         self.runtime.reporter.record(
             "http",
             method=method,
             path=path,
-            status=response.status,
+            status=status,
             function=name,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
@@ -150,9 +162,22 @@ class _Disconnected(Exception):
     """The client went away before its body ended (ASGI ``http.disconnect``)."""
 
 
-async def _read_body(receive: Receive, headers: Headers) -> bytes:
+class _TooLarge(Exception):
+    """The body is longer than the endpoint reads (HTTP 413, RFC 9110 section 15.5.14)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than {limit} bytes")
+
+
+async def _read_body(receive: Receive, headers: Headers, limit: int | None = None) -> bytes:
     """The whole body; ``_Disconnected`` rather than the part that came, which no handler
-    should act on (a truncated upload stored, half an order taken)."""
+    should act on (a truncated upload stored, half an order taken). With ``limit``,
+    ``_TooLarge`` as soon as the announced or received length passes it: the rest is not
+    read (the server discards it or closes the connection)."""
+    if limit is not None:
+        announced = headers.get("content-length") or ""
+        if announced.isdigit() and int(announced) > limit:
+            raise _TooLarge(limit)
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
@@ -162,11 +187,18 @@ async def _read_body(receive: Receive, headers: Headers) -> bytes:
             raise _Disconnected  # a body was announced; a bodiless request is whole
         return body
     chunks = [body]
+    size = len(body)
     while message.get("more_body", False):
+        if limit is not None and size > limit:
+            raise _TooLarge(limit)
         message = await receive()
         if message["type"] == "http.disconnect":
             raise _Disconnected
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+    if limit is not None and size > limit:
+        raise _TooLarge(limit)
     return b"".join(chunks)
 
 
@@ -176,7 +208,11 @@ _FRAMING = frozenset({"content-length", "transfer-encoding"})
 # RFC 9110 section 5: a field name is a token; a value is Latin-1 without control characters
 # but tab. CR, LF or NUL would end the header early (injection); servers refuse them mid-send.
 _FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+# Section 5.5 also keeps whitespace off both ends of a value; h11 (uvicorn without httptools)
+# refuses such a value mid-send and drops the connection, so it is stripped first: clients
+# strip it anyway (optional whitespace is not part of the value).
+_VCHAR = r"[\x21-\x7e\x80-\xff]"
+_FIELD_VALUE = re.compile(rf"(?:{_VCHAR}(?:[\t\x20-\x7e\x80-\xff]*{_VCHAR})?)?")
 
 
 def _has_content(status: int) -> bool:
@@ -191,7 +227,12 @@ def _start(response: Response) -> Message:
     for name, value in response.headers.items():
         if name in _FRAMING:
             continue
-        if not (_FIELD_NAME.fullmatch(name) and _FIELD_VALUE.fullmatch(value)):
+        if not _FIELD_VALUE.fullmatch(value):
+            value = value.strip(" \t")  # only when needed: no cost to an ordinary header
+            valid = _FIELD_NAME.fullmatch(name) and _FIELD_VALUE.fullmatch(value)
+        else:
+            valid = _FIELD_NAME.fullmatch(name)
+        if not valid:
             raise ValueError(
                 f"response header {name!r} cannot be sent: {value!r} (a header is Latin-1 "
                 "text without line breaks or control characters)"

@@ -12,11 +12,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from portable_fn._local.adapters import adapter_named
 from portable_fn._local.loader import load_app
+from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
 
 
 def _dump(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
+
+
+def _function(app: App, name: str) -> str:
+    if name not in app.functions:
+        raise ConfigurationError(
+            f"app {app.name!r} has no function {name!r}; its functions: " + ", ".join(app.functions)
+        )
+    return name
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -100,7 +111,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 def cmd_invoke(args: argparse.Namespace) -> int:
     from portable_fn._local.invoke import run_invoke
 
-    return run_invoke(load_app(args.app), args.function, args.event, args.provider)
+    app = load_app(args.app)
+    return run_invoke(app, _function(app, args.function), args.event, args.provider)
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -115,28 +127,27 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    from portable_fn.adapter import load_adapter
-
-    samples = load_adapter(args.provider).sample_events()
+    samples = adapter_named(args.provider).sample_events()
     if args.kind is None:
         print("\n".join(sorted(samples)))
         return 0
     if args.kind not in samples:
-        print(
-            f"no sample {args.kind!r} for {args.provider}; kinds: {', '.join(sorted(samples))}",
-            file=sys.stderr,
+        raise ConfigurationError(
+            f"no sample {args.kind!r} for {args.provider}; kinds: {', '.join(sorted(samples))}"
         )
-        return 2
     _dump(samples[args.kind])
     return 0
 
 
 def cmd_package(args: argparse.Namespace) -> int:
-    from portable_fn.adapter import load_adapter
-
     app = load_app(args.app)
+    adapter = adapter_named(args.provider)
     out = Path(args.out or f"dist/{args.provider}")
-    findings = load_adapter(args.provider).package(app, args.app, out)
+    try:
+        findings = adapter.package(app, args.app, out)
+    except OSError as exc:
+        why = f"{exc.strerror or exc} ({exc.filename or out})"
+        raise OSError(f"cannot write the package to {out}: {why}") from None
     for finding in findings:
         print(f"{finding.level:<11} {finding.function or '(app)'}: {finding.message}")
     print(f"packaged {app.name!r} for {args.provider} in {out}")

@@ -14,6 +14,15 @@ every event is checked (down to being storable) before the first is committed, s
 request has enqueued nothing and a client that retries it enqueues nothing twice.
 A structured or batched message in a format other than JSON is a 415 (RFC 9110 section
 15.5.16); CloudEvents 0.3 and other versions are a 400: handlers are written against 1.0.
+
+An event larger than the smallest message a cloud carries for its kind is a 413 (alone in a
+batch, its own rejection), so what works here does not fail at the first deploy: 48 KiB for a
+queue (an Azure Storage Queue message is 64 KiB, and the Functions host base64-encodes it:
+https://learn.microsoft.com/azure/storage/queues/storage-queues-introduction), 128 KB for the
+rest (a Cloudflare Queues message, which carries every Cloudflare event:
+https://developers.cloudflare.com/queues/platform/limits/). Size is that of the event's
+structured JSON, the form the broker stores and the publishers send. The request body itself
+is read up to ``MAX_BODY_BYTES`` (a batch; Event Grid takes 1 MB a request).
 """
 
 from __future__ import annotations
@@ -28,6 +37,16 @@ from portable_fn.events import CloudEvent, from_dict, from_http, http_mode, is_j
 from portable_fn.http import Response
 
 PREFIX = "/_pf/"
+
+MAX_QUEUE_EVENT_BYTES = 48 * 1024
+MAX_EVENT_BYTES = 128_000
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def max_event_bytes(kind: str) -> int:
+    """The largest event (structured JSON bytes) accepted for an ingress ``kind``."""
+    return MAX_QUEUE_EVENT_BYTES if kind == "queue" else MAX_EVENT_BYTES
+
 
 Accept = Callable[[str, str, CloudEvent], tuple[str, ...]]
 """(kind, target, event) -> functions it was routed to; raises LookupError if no such target."""
@@ -66,14 +85,30 @@ class UnsupportedFormat(Exception):
     """A structured or batched message in an event format other than JSON."""
 
 
-def _storable(event: CloudEvent) -> CloudEvent:
+class EventTooLarge(InvalidCloudEventError):
+    """An event larger than a cloud would carry for its kind (HTTP 413)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            "data",
+            f"the event is {size} bytes as JSON; the smallest cloud limit for this kind is "
+            f"{limit} bytes (send a reference to a stored object instead)",
+        )
+
+
+def _storable(event: CloudEvent, limit: int) -> CloudEvent:
     """Raise ``InvalidCloudEventError`` now for an event the broker could not store (a lone
-    surrogate in JSON text is valid JSON syntax but not UTF-8), before anything is committed."""
-    to_json(event)
+    surrogate in JSON text is valid JSON syntax but not UTF-8) or a cloud could not carry,
+    before anything is committed."""
+    size = len(to_json(event))  # serialised for the check anyway: its length is free
+    if size > limit:
+        raise EventTooLarge(size, limit)
     return event
 
 
-def parse(headers: Mapping[str, str], body: bytes) -> tuple[list[CloudEvent], list[dict[str, Any]]]:
+def parse(
+    headers: Mapping[str, str], body: bytes, limit: int = MAX_EVENT_BYTES
+) -> tuple[list[CloudEvent], list[dict[str, Any]]]:
     """The events in one request, and the per-event rejections of a batch."""
     if not is_json_format(headers):
         raise UnsupportedFormat(
@@ -81,7 +116,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> tuple[list[CloudEvent], li
             "application/cloudevents+json, application/cloudevents-batch+json or binary mode"
         )
     if http_mode(headers) != "batch":
-        return [_storable(from_http(headers, body))], []
+        return [_storable(from_http(headers, body), limit)], []
     try:
         items = json.loads(body)
     except ValueError as exc:
@@ -96,9 +131,16 @@ def parse(headers: Mapping[str, str], body: bytes) -> tuple[list[CloudEvent], li
         try:
             if not isinstance(item, dict):
                 raise InvalidCloudEventError("specversion", "a batch item must be a JSON object")
-            events.append(_storable(from_dict(item)))
+            events.append(_storable(from_dict(item), limit))
         except InvalidCloudEventError as exc:
-            rejected.append({"index": index, "attribute": exc.attribute, "message": str(exc)})
+            rejected.append(
+                {
+                    "index": index,
+                    "status": 413 if isinstance(exc, EventTooLarge) else 400,
+                    "attribute": exc.attribute,
+                    "message": str(exc),
+                }
+            )
     return events, rejected
 
 
@@ -140,16 +182,19 @@ def handle(
         return Response.json(
             {"error": {"status": 405, "message": "use POST"}}, status=405, headers={"allow": "POST"}
         )
+    kind, name = target
     try:
         fields = header_map(headers.items() if isinstance(headers, Mapping) else headers)
-        events, rejected = parse(fields, body)
+        events, rejected = parse(fields, body, max_event_bytes(kind))
+    except EventTooLarge as exc:
+        return error(413, str(exc), attribute=exc.attribute)
     except InvalidCloudEventError as exc:
         return error(400, str(exc), attribute=exc.attribute)
     except UnsupportedFormat as exc:
         return error(415, str(exc))
     if not events and rejected:
-        return error(400, "no valid event in the batch", rejected=rejected)
-    kind, name = target
+        status = 413 if all(r["status"] == 413 for r in rejected) else 400
+        return error(status, "no valid event in the batch", rejected=rejected)
     accepted = []
     for event in events:
         try:

@@ -3,7 +3,7 @@ what the installed adapters say they cannot honour (``Adapter.findings``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from portable_fn.app import App
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
@@ -29,7 +29,7 @@ def _resource(app: App, name: str) -> str:
         return f"type {t.type}" + (f" from {t.source}" if t.source else "")
     if isinstance(t, (Queue, Topic, Stream)):
         return f"{t.kind} {t.name}" + (
-            "" if isinstance(t, Stream) else f" (dead letters: {dead_letter_name(app, name)})"
+            "" if isinstance(t, Stream) else f" (local dead letters: {dead_letter_name(app, name)})"
         )
     return t.kind
 
@@ -91,29 +91,72 @@ def resources(app: App) -> dict[str, Any]:
     return out
 
 
-def findings(app: App) -> dict[str, Any]:
+@runtime_checkable
+class DeadLetterNames(Protocol):
+    """What an adapter's harness may say: the dead-letter queue or topic that its package
+    creates for each function (GCP and Cloudflare name a topic's per subscriber, not per
+    topic). Optional: a third-party adapter without it shows none."""
+
+    def dead_letters(self, app: App) -> dict[str, str]: ...
+
+
+def local_dead_letters(app: App) -> dict[str, str]:
+    """Where ``portable-fn dev`` parks each event function's failures (``delivery``)."""
+    return {
+        name: dead_letter_name(app, name)
+        for name, fn in app.functions.items()
+        if not isinstance(fn.trigger, Http)
+    }
+
+
+def providers(app: App) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """Per installed adapter: its findings, and the dead letters its package creates."""
     from portable_fn.adapter import installed_adapters
 
-    result: dict[str, Any] = {}
+    found: dict[str, Any] = {}
+    dead: dict[str, dict[str, str]] = {"local": local_dead_letters(app)}
     for provider, entry in sorted(installed_adapters().items()):
         try:
             adapter = entry.load()
-            result[provider] = [
+            found[provider] = [
                 {"function": f.function, "level": f.level, "message": f.message}
                 for f in adapter.findings(app)
             ]
+            make = getattr(adapter, "harness", None)
+            harness = make() if callable(make) else None
+            if isinstance(harness, DeadLetterNames):
+                dead[provider] = harness.dead_letters(app)
         except Exception as exc:  # one broken adapter must not hide the others' findings
-            result[provider] = {"error": f"{type(exc).__name__}: {exc}"}
-    return result
+            found[provider] = {"error": f"{type(exc).__name__}: {exc}"}
+    return found, dead
+
+
+def findings(app: App) -> dict[str, Any]:
+    return providers(app)[0]
 
 
 def inspect_app(app: App) -> dict[str, Any]:
+    found, dead = providers(app)
     return {
         "app": app.name,
         "functions": describe(app),
         "resources": resources(app),
-        "providers": findings(app),
+        "dead_letters": dead,
+        "providers": found,
     }
+
+
+def _render_dead_letters(dead: dict[str, dict[str, str]]) -> list[str]:
+    """One line per function: its dead letters locally and on each provider (the names differ:
+    a topic's are per subscriber on GCP, Cloudflare and AWS)."""
+    functions = list(dict.fromkeys(f for names in dead.values() for f in names))
+    if not functions:
+        return []
+    lines = ["", "dead letters (where failed events end up):"]
+    for function in functions:
+        where = "; ".join(f"{p} {n[function]}" for p, n in dead.items() if function in n)
+        lines.append(f"  {function:<24} {where}")
+    return lines
 
 
 def render(report: dict[str, Any]) -> str:
@@ -132,6 +175,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"  bucket {bucket:<24} -> {', '.join(s['function'] for s in subs)}")
     lines += [f"  schedule {s['expression']:<22} -> {s['function']}" for s in res["schedules"]]
     lines += [f"  event  {e['type']:<24} -> {e['function']}" for e in res["event_types"]]
+    lines += _render_dead_letters(report.get("dead_letters", {}))
     lines += ["", "providers:"]
     if not report["providers"]:
         lines.append('  no adapter installed (pip install "portable-fn[aws]", ...)')

@@ -15,7 +15,7 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
@@ -90,18 +90,41 @@ def _published(recorder: RecordingPublisher) -> list[dict[str, Any]]:
     ]
 
 
+@runtime_checkable
+class NativeVerdict(Protocol):
+    """What an adapter's harness offers to read its native result: why the platform would
+    count the delivery as failed (a 5xx, a message listed in ``batchItemFailures``, one that
+    was ``retry()``ed or dead-lettered), None when it succeeded. Optional: without it only a
+    raised error counts as a failure, which is all a third-party adapter can promise."""
+
+    def invoke_failure(self, app: App, function: str, result: Any) -> str | None: ...
+
+
+def _native_failure(adapter: Any, app: App, function: str, result: Any) -> str | None:
+    make = getattr(adapter, "harness", None)
+    harness = make() if callable(make) else None
+    if isinstance(harness, NativeVerdict):
+        return harness.invoke_failure(app, function, result)
+    return None
+
+
 def run_invoke(app: App, function: str, event_ref: str, provider: str | None) -> int:
     recorder = RecordingPublisher()
     app.use_publisher(recorder)
     if provider is not None:
-        from portable_fn.adapter import load_adapter
+        from portable_fn._local.adapters import adapter_named
 
-        adapter = load_adapter(provider)
+        adapter = adapter_named(provider)
         native = load_event(event_ref, adapter.sample_events())
         report: dict[str, Any] = {"provider": provider}
         try:
             with contextlib.redirect_stdout(sys.stderr):
                 report["result"] = adapter.invoke(app, function, native)
+                failed = _native_failure(adapter, app, function, report["result"])
+            if failed is not None:
+                # The adapter answered as the platform would to a failure (GCP's 500, a
+                # Cloudflare retry()): the same exit as when it raises.
+                report["failed"] = failed
         except ConfigurationError:
             raise  # a usage error (exit 2), not the function's failure
         except Exception as exc:
@@ -111,7 +134,7 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
             report["raised"] = {"type": type(exc).__name__, "message": str(exc)}
         report["published"] = _published(recorder)
         print(json.dumps(report, indent=2, default=str))
-        return 1 if "raised" in report else 0
+        return 1 if "raised" in report or "failed" in report else 0
     value = portable_value(app, function, load_event(event_ref))
     with contextlib.redirect_stdout(sys.stderr):
         outcome = invoke(app, function, value, provider="local")

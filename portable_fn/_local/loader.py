@@ -41,8 +41,27 @@ def _import_file(path: Path) -> ModuleType:
         raise AppLoadError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise AppLoadError(f"importing {path.name} failed: {_where(exc, path)}") from exc
     return module
+
+
+def _where(exc: BaseException, path: Path | None = None) -> str:
+    """``Type: message (file, line n)``: the user's code, where it raised, in one line (the
+    innermost frame in ``path``, else the innermost of all; a SyntaxError carries its own)."""
+    text = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SyntaxError):
+        return text  # its str() already names the file and line
+    import traceback  # only on this error path
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if path is not None and Path(f.filename) == path] or frames
+    if mine:
+        text += f" ({Path(mine[-1].filename).name}, line {mine[-1].lineno})"
+    return text
 
 
 def load_app(ref: str) -> App:
@@ -50,6 +69,10 @@ def load_app(ref: str) -> App:
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     path = Path(target)
+    if path.is_dir():
+        raise AppLoadError(
+            f"{target} is a directory; name a Python file in it or a module:ATTRIBUTE"
+        )
     if target.endswith(".py") or path.is_file():
         if not path.is_file():
             raise AppLoadError(f"no such file: {target}")
@@ -60,13 +83,21 @@ def load_app(ref: str) -> App:
         except ModuleNotFoundError as exc:
             if exc.name and target.startswith(exc.name):
                 raise AppLoadError(f"no module {target!r} (from APP {ref!r})") from None
-            raise
+            raise AppLoadError(f"importing {target} failed: {_where(exc)}") from exc
+        except Exception as exc:
+            raise AppLoadError(f"importing {target} failed: {_where(exc)}") from exc
+    named = {k: v for k, v in vars(module).items() if isinstance(v, App)}
     if attribute is not None:
         value = getattr(module, attribute, None)
-        if not isinstance(value, App):
-            raise AppLoadError(f"{ref!r}: {attribute!r} is {type(value).__name__}, not an App")
-        return value
-    apps = [v for v in vars(module).values() if isinstance(v, App)]
+        if isinstance(value, App):
+            return value
+        there = f"Apps there: {', '.join(named)}" if named else "no App there"
+        if not hasattr(module, attribute):
+            raise AppLoadError(f"{ref!r}: no attribute {attribute!r} in {target} ({there})")
+        raise AppLoadError(
+            f"{ref!r}: {attribute!r} is {type(value).__name__}, not an App ({there})"
+        )
+    apps = list(named.values())
     if len(apps) != 1:
         found = "no App" if not apps else f"{len(apps)} Apps"
         raise AppLoadError(f"{ref!r}: found {found}; name one as {target}:ATTRIBUTE")

@@ -53,6 +53,7 @@ class Runtime:
         self.app, self.options, self.reporter = app, options, reporter
         self.store = Store(options.state_dir / "broker.sqlite3")
         self.routes = Routes.of(app)
+        self._declared = _declared(app, self.routes)
         self.publisher = LocalPublisher(self.store, self.routes, self.notice)
         self.executor = ThreadPoolExecutor(
             max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="pf-handler"
@@ -111,7 +112,18 @@ class Runtime:
         self.deliverer.wake()
 
     def accept(self, kind: str, target: str, event: CloudEvent) -> tuple[str, ...]:
-        """The ingress: route one event as an event-bus emit, topic, queue or to one function."""
+        """The ingress: route one event as an event-bus emit, topic, queue or to one function.
+
+        A topic, queue or stream the app does not declare is a ``LookupError`` (a 404 naming
+        those it does): a typo would otherwise be stored and delivered to nobody. An event-bus
+        emit that no ``@app.event`` matches is accepted, as EventBridge and Event Grid accept
+        an event no rule matches. ``pf.publish`` from a handler is not checked here."""
+        known = self._declared.get(kind)
+        if known is not None and target not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise LookupError(
+                f"app {self.app.name!r} has no {kind} {target!r}; its {kind}s: {listed}"
+            )
         if kind == "event":
             self.publisher.emit(event)
             return self.routes.for_event(event)
@@ -126,7 +138,11 @@ class Runtime:
             return self.routes.for_stream(target)
         fn = self.app.functions.get(target)
         if fn is None or isinstance(fn.trigger, Http):
-            raise LookupError(f"no event function named {target!r}")
+            events = [n for n, f in self.app.functions.items() if not isinstance(f.trigger, Http)]
+            raise LookupError(
+                f"no event function named {target!r}; event functions: "
+                + (", ".join(events) or "none")
+            )
         self.publisher.direct(target, event)
         return (target,)
 
@@ -183,3 +199,15 @@ class Runtime:
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.store.close()
         self.reporter.flush()
+
+
+def _declared(app: App, routes: Routes) -> dict[str, frozenset[str]]:
+    """The topics, queues (consumed, or a function's dead-letter queue) and streams of ``app``."""
+    from portable_fn._local.inspect import local_dead_letters
+
+    dead = local_dead_letters(app).values()
+    return {
+        "topic": frozenset(routes.topics),
+        "queue": frozenset(routes.queues) | frozenset(dead),
+        "stream": frozenset(routes.streams),
+    }

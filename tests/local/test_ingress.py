@@ -7,7 +7,7 @@ import json
 import pytest
 
 from portable_fn._local import ingress
-from portable_fn.events import CloudEvent, to_binary, to_structured
+from portable_fn.events import CloudEvent, to_binary, to_dict, to_structured
 
 
 def _event() -> CloudEvent:
@@ -92,3 +92,65 @@ def test_an_event_timed_at_the_end_of_year_9999_is_accepted() -> None:
         lambda kind, name, event: ("f",),
     )
     assert answer.status == 202
+
+
+# --- Size limits: the smallest message a cloud carries ----------------------------------------
+#
+# Measured as the event's structured JSON, which is what the broker stores and every adapter's
+# publisher sends. Queues: 48 KiB, an Azure Storage Queue message (64 KiB,
+# https://learn.microsoft.com/azure/storage/queues/storage-queues-introduction) base64-encoded
+# by the Functions host (the Azure adapter's default for @app.queue). Topics, events and the
+# rest: 128 KB, a Cloudflare Queues message (https://developers.cloudflare.com/queues/platform/
+# limits/), which carries every Cloudflare event. Events are the CloudEvents spec's own
+# structured-mode example (http-protocol-binding.md section 3.2.1), with a bigger ``data``.
+
+
+def _sized(size: int) -> tuple[dict[str, str], bytes]:
+    event = CloudEvent(
+        id="A234-1234-1234",
+        source="https://github.com/cloudevents/spec/pull",
+        type="com.example.someevent",
+        datacontenttype="text/plain",
+        data="x" * size,
+    )
+    return to_structured(event)
+
+
+def _accept_all(kind: str, name: str, event: CloudEvent) -> tuple[str, ...]:
+    return ("f",)
+
+
+@pytest.mark.parametrize(
+    ("path", "fits", "too_big"),
+    [
+        ("/_pf/queues/jobs", 47_000, 50_000),
+        ("/_pf/topics/orders", 120_000, 130_000),
+        ("/_pf/events", 120_000, 130_000),
+    ],
+)
+def test_an_event_larger_than_the_smallest_cloud_message_is_a_413(
+    path: str, fits: int, too_big: int
+) -> None:
+    headers, body = _sized(fits)
+    assert ingress.handle("POST", path, headers, body, _accept_all).status == 202
+    headers, body = _sized(too_big)
+    answer = ingress.handle("POST", path, headers, body, _accept_all)
+    assert answer.status == 413
+    error = json.loads(answer.body)["error"]
+    assert error["status"] == 413 and "bytes" in error["message"]
+
+
+def test_in_a_batch_only_the_oversized_event_is_refused() -> None:
+    small = to_dict(CloudEvent(id="1", source="/s", type="t", data={"a": 1}))
+    big = to_dict(CloudEvent(id="2", source="/s", type="t", data="x" * 130_000))
+    body = json.dumps([small, big]).encode()
+    headers = {"content-type": "application/cloudevents-batch+json"}
+    answer = ingress.handle("POST", "/_pf/topics/orders", headers, body, _accept_all)
+    assert answer.status == 202
+    out = json.loads(answer.body)
+    assert [a["id"] for a in out["accepted"]] == ["1"]
+    [refused] = out["rejected"]
+    assert (refused["index"], refused["status"]) == (1, 413)
+    only_big = json.dumps([big]).encode()
+    answer = ingress.handle("POST", "/_pf/topics/orders", headers, only_big, _accept_all)
+    assert answer.status == 413

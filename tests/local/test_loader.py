@@ -25,7 +25,9 @@ def test_errors_say_what_is_wrong(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         load_app("examples/nope.py")
     with pytest.raises(AppLoadError, match="no module"):
         load_app("nope.nothing:app")
-    with pytest.raises(AppLoadError, match="not an App"):
+    with pytest.raises(AppLoadError, match="'os' is module, not an App"):
+        load_app("examples/shop/app.py:os")
+    with pytest.raises(AppLoadError, match=r"no attribute 'uuid'.*Apps there: app"):
         load_app("examples/shop/app.py:uuid")
     empty = tmp_path / "empty.py"
     empty.write_text("x = 1\n")

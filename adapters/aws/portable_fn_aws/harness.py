@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from portable_fn.errors import HTTPError
 from portable_fn.events import CloudEvent, to_dict, to_json
 from portable_fn.http import Headers, Request, Response
-from portable_fn.triggers import Http, Queue, Stream, Topic
+from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 from portable_fn_aws import native
 from portable_fn_aws._handler import lambda_handler
+from portable_fn_aws._sam_events import inbox_dead_letter
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -84,6 +85,37 @@ class AwsHarness:
     ) -> None:
         record = native.s3_record(bucket=bucket, key=key, size=size, etag=etag, action=action)
         lambda_handler(app, function)({"Records": [record]}, native.InvokeContext())
+
+    def dead_letters(self, app: App) -> dict[str, str]:
+        """Each event function's dead-letter queue as ``template.yaml`` declares it: the queue's
+        redrive target, a topic subscriber's own inbox DLQ, and the ``<function>-failed``
+        on-failure destination of asynchronous and stream invocations (``_template``)."""
+        out: dict[str, str] = {}
+        for name, fn in app.functions.items():
+            t = fn.trigger
+            if isinstance(t, Queue):
+                out[name] = t.dead_letter_name
+            elif isinstance(t, Topic):
+                out[name] = inbox_dead_letter(name, t)
+            elif isinstance(t, Storage | Schedule | Event | Stream):
+                out[name] = f"{name}-failed"
+        return out
+
+    def invoke_failure(self, app: App, function: str, result: Any) -> str | None:
+        """Why ``AwsAdapter.invoke``'s native response is a failure, else None: records listed
+        in ``batchItemFailures`` (Lambda returns them to the queue or stream,
+        https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html) or an
+        HTTP ``statusCode`` of 5xx. An asynchronous event's failure raises instead."""
+        if not isinstance(result, dict):
+            return None
+        failures = result.get("batchItemFailures")
+        if failures:
+            ids = ", ".join(str(f.get("itemIdentifier")) for f in failures)
+            return f"batchItemFailures: {ids}"
+        status = result.get("statusCode")
+        if isinstance(status, int) and status >= 500:
+            return f"HTTP {status}"
+        return None
 
 
 def _failed(response: Any) -> set[str]:

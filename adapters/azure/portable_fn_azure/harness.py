@@ -114,6 +114,31 @@ class AzureHarness:
     def __init__(self, adapter: AzureAdapter) -> None:
         self._adapter = adapter
 
+    def dead_letters(self, app: App) -> dict[str, str]:
+        """Where each queue and topic function's failed messages end up: a Storage Queue's
+        ``<queue>-poison`` (functions-bindings-storage-queue-trigger#poison-messages), a Service
+        Bus entity's ``$deadletterqueue`` (service-bus-dead-letter-queues), one subscription per
+        function as ``_register_events`` creates it. Event Grid dead-letters to a blob container
+        only when one is configured, so it has no entry."""
+        options, out = self._adapter.options, {}
+        for name, fn in app.functions.items():
+            t = fn.trigger
+            if isinstance(t, Queue):
+                out[name] = (f"{t.name}-poison" if options.queues == "storage"
+                             else f"{t.name}/$deadletterqueue")
+            elif isinstance(t, Topic) and options.topics == "servicebus":
+                out[name] = f"{t.name}/Subscriptions/{name[:50]}/$deadletterqueue"
+        return out
+
+    def invoke_failure(self, app: App, function: str, result: Any) -> str | None:
+        """Why ``AzureAdapter.invoke``'s result is a failure, else None. A failed event
+        invocation raises, as the host sees it; an HTTP function's ``HttpResponse`` fails on a
+        5xx status (https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-output)."""
+        status = getattr(result, "status_code", None)
+        if isinstance(status, int) and status >= 500:
+            return f"HTTP {status}"
+        return None
+
     def _run(self, app: App, function: str, invocation: Any) -> bool:
         try:
             self._adapter.invoke(app, function, invocation)

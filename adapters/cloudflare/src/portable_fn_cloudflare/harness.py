@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from portable_fn.app import App
@@ -94,6 +94,29 @@ class CloudflareHarness:
             queue=consumer.queue, messages=[native.MessageStandIn(id="r2-0", body=body)]
         )
         asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
+
+    def dead_letters(self, app: App) -> dict[str, str]:
+        """Each consumer's ``dead_letter_queue`` as ``wrangler.toml`` declares it (``plan``)."""
+        return {c.function: c.dead_letter for c in plan.consumers(app) if c.dead_letter}
+
+    def invoke_failure(self, app: App, function: str, result: Any) -> str | None:
+        """Why ``CloudflareAdapter.invoke``'s result is a failure, else None: a ``fetch`` that
+        answered 5xx; a queue message that was ``retry()``ed (redelivered,
+        https://developers.cloudflare.com/queues/configuration/batching-retries/#explicit-acknowledgement-and-retries)
+        or sent to the consumer's dead-letter queue (the handler failed for good)."""
+        if not isinstance(result, dict):
+            return None
+        status = result.get("status")
+        if isinstance(status, int):
+            return f"HTTP {status}" if status >= 500 else None
+        retried = [c.get("id") for c in result.get("calls", []) if c.get("op") == "retry"]
+        if retried:
+            return f"message(s) retried: {', '.join(map(str, retried))}"
+        dead = {c.dead_letter for c in plan.consumers(app) if c.function == function}
+        parked = [s for s in result.get("sent", []) if s.get("queue") in dead]
+        if parked:
+            return f"{len(parked)} message(s) sent to dead-letter queue {parked[0]['queue']!r}"
+        return None
 
     @staticmethod
     def _consumer(app: App, function: str) -> plan.Consumer:

@@ -26,6 +26,7 @@ from portable_fn.triggers import Http
 from portable_fn_gcp.binding import to_message
 from portable_fn_gcp.error_pages import install as install_error_pages
 from portable_fn_gcp.functions import cloud_event_function, http_function
+from portable_fn_gcp.names import dead_letter_topic
 from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
 
 if TYPE_CHECKING:
@@ -89,6 +90,27 @@ class GCPHarness:
             bucket=bucket, key=key, size=size, etag=etag, action=action
         )
         _check(_client(app, function).post("/", headers=headers, data=body))
+
+    def dead_letters(self, app: App) -> dict[str, str]:
+        """Each retried event function's dead-letter topic, as ``deploy.sh`` creates it: one
+        per subscription (https://cloud.google.com/pubsub/docs/handling-failures)."""
+        named = {name: dead_letter_topic(fn) for name, fn in app.functions.items()}
+        return {name: topic for name, topic in named.items() if topic is not None}
+
+    def invoke_failure(self, app: App, function: str, result: Any) -> str | None:
+        """Why ``GCPAdapter.invoke``'s ``{"status", ...}`` is a failure, else None. Eventarc and
+        Pub/Sub push redeliver on any answer outside 2xx
+        (https://cloud.google.com/eventarc/docs/retry-events,
+        https://cloud.google.com/pubsub/docs/push#receive_push); an HTTP function fails on a 5xx
+        (a 4xx is the client's error, as in the portable ``invoke``)."""
+        status = result.get("status") if isinstance(result, dict) else None
+        if not isinstance(status, int):
+            return None
+        if isinstance(app.function(function).trigger, Http):
+            return f"HTTP {status}" if status >= 500 else None
+        if 200 <= status < 300:
+            return None
+        return f"HTTP {status}: the event is not acknowledged and is delivered again"
 
 
 def published_envelope(event: CloudEvent, topic: str) -> tuple[dict[str, str], bytes]:

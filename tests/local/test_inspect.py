@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``portable-fn inspect``: the dead-letter queues and topics each provider really creates.
+
+A topic's subscribers fail on their own on every cloud, so each gets its own dead letters
+there: Pub/Sub sets a dead-letter topic per subscription
+(https://cloud.google.com/pubsub/docs/handling-failures), and a Cloudflare queue has one
+consumer, so a topic is a queue per subscriber, each with its ``dead_letter_queue``
+(https://developers.cloudflare.com/queues/reference/how-queues-works/,
+https://developers.cloudflare.com/queues/configuration/dead-letter-queues/); on AWS each
+subscriber reads its own SQS inbox with a redrive policy
+(https://docs.aws.amazon.com/sns/latest/dg/sns-sqs-as-subscriber.html). The names asserted
+are the ones the packagers write (``deploy.sh``, ``wrangler.toml``, ``template.yaml``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from portable_fn.cli import main
+
+SHOP = str(Path(__file__).resolve().parents[2] / "examples" / "shop" / "app.py")
+
+
+def test_topic_dead_letters_are_named_as_each_provider_creates_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["inspect", SHOP, "--json"]) == 0
+    dead = json.loads(capsys.readouterr().out)["dead_letters"]
+    assert dead["local"]["notify_customer"] == "order-events-dlq"
+    assert dead["gcp"]["notify_customer"] == "notify-customer-dlq"
+    assert dead["gcp"]["request_fulfilment"] == "request-fulfilment-dlq"
+    assert dead["cloudflare"]["notify_customer"] == "order-events--notify-customer-dlq"
+    assert dead["aws"]["notify_customer"] == "notify_customer-inbox-dlq"
+    assert dead["azure"]["fulfil"] == "fulfilment-poison"  # Storage Queues, the default
+    for provider in ("local", "aws", "gcp", "cloudflare"):  # a declared name is kept
+        assert dead[provider]["fulfil"] == "fulfilment-dlq", provider
+
+
+def test_the_text_report_names_the_per_function_topic_dead_letters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["inspect", SHOP]) == 0
+    text = capsys.readouterr().out
+    line = next(
+        x
+        for x in text.splitlines()
+        if x.strip().startswith("notify_customer") and "dlq" in x and "topic" not in x
+    )
+    assert "gcp notify-customer-dlq" in line
+    assert "cloudflare order-events--notify-customer-dlq" in line
