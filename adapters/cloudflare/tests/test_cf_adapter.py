@@ -7,8 +7,12 @@ import base64
 import importlib
 import json
 
+import pytest
+
+import portable_fn as pf
 from portable_fn.adapter import installed_adapters, load_adapter
 from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
 
 
 def shop() -> App:
@@ -52,3 +56,26 @@ def test_invoke_r2_and_scheduled_samples() -> None:
     assert adapter.invoke(shop(), "nightly_report", adapter.sample_events()["scheduled"]) == {
         "ok": True
     }
+
+
+def test_invoke_runs_the_function_named_or_refuses() -> None:
+    # One Worker serves every route and every cron: a sample that would reach another function
+    # is refused rather than reported as the named function's run.
+    adapter = load_adapter("cloudflare")
+    app = shop()
+    fetch = adapter.sample_events()["fetch"]
+    with pytest.raises(ConfigurationError, match="routes to 'create_order', not 'get_order'"):
+        adapter.invoke(app, "get_order", fetch)
+    with pytest.raises(ConfigurationError, match="not a schedule"):
+        adapter.invoke(app, "fulfil", adapter.sample_events()["scheduled"])
+    # The named schedule's own cron fires, whatever cron the sample carries.
+    ran: list[str] = []
+    timed = App("timed")
+
+    @timed.schedule(cron="0 3 * * *")
+    def nightly(event: pf.CloudEvent) -> None:
+        ran.append(event.data["expression"])
+
+    other_cron = {**adapter.sample_events()["scheduled"], "cron": "59 23 31 12 *"}
+    assert adapter.invoke(timed, "nightly", other_cron) == {"ok": True}
+    assert ran == ["0 3 * * *"]

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
 from portable_fn.app import App
+from portable_fn.errors import ConfigurationError, PortableFnError
+from portable_fn.triggers import Schedule
 from portable_fn_cloudflare import plan
 
 if TYPE_CHECKING:
@@ -54,7 +56,11 @@ class CloudflareAdapter:
 
         runtime = WorkerRuntime(app)
         env = native.EnvStandIn({plan.binding_name(q): q for q in plan.producer_queues(app)})
+        trigger = app.function(function).trigger
         if "url" in sample:
+            # One Worker serves every route: the request must reach the function named, or
+            # the report would be another function's.
+            _check_route(app, function, sample)
             response = await runtime.fetch(native.request_from_sample(sample), env, None)
             status, headers, body = fetch.response_parts(response)
             return {
@@ -63,8 +69,15 @@ class CloudflareAdapter:
                 "body_b64": base64.b64encode(body or b"").decode(),
             }
         if "cron" in sample:
+            # The Worker runs whatever functions the controller's cron names: fire the named
+            # function's own cron, whatever the sample's is.
+            crons = [c for c, runs in runtime.crons.items() if any(n == function for n, _ in runs)]
+            if not isinstance(trigger, Schedule) or not crons:
+                raise ConfigurationError(
+                    f"function {function!r} is not a schedule; a scheduled sample runs schedules"
+                )
             controller = native.ControllerStandIn(
-                cron=str(sample["cron"]), scheduledTime=float(sample["scheduledTime"])
+                cron=crons[0], scheduledTime=float(sample["scheduledTime"])
             )
             await runtime.scheduled(controller, env, None)
             return {"ok": True}
@@ -91,3 +104,21 @@ class CloudflareAdapter:
 
 
 adapter = CloudflareAdapter()
+
+
+def _check_route(app: App, function: str, sample: Mapping[str, Any]) -> None:
+    """Refuse a fetch sample whose request the Worker would route to another function."""
+    from urllib.parse import urlsplit
+
+    method = str(sample.get("method", "GET")).upper()
+    path = urlsplit(str(sample["url"])).path or "/"
+    try:
+        routed = app.match(method, path)[0].name
+    except PortableFnError:  # no route, or not this method: the Worker's own 404/405
+        routed = None
+    if routed != function:
+        where = f"routes to {routed!r}" if routed else "reaches no function"
+        raise ConfigurationError(
+            f"the sample's {method} {path} {where}, not {function!r}: give an event whose "
+            "url and method reach it"
+        )
