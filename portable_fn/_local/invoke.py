@@ -77,6 +77,34 @@ def _response(resp: Response) -> dict[str, Any]:
     }
 
 
+def _native_plain(value: Any) -> Any:
+    """A native result JSON cannot hold, for the report: an SDK's HTTP response object (Azure's
+    ``func.HttpResponse``: ``status_code``, ``headers``, ``mimetype``, ``get_body()``) as the
+    fields a portable response shows, header names lower-cased; anything else as its text."""
+    status, get_body = getattr(value, "status_code", None), getattr(value, "get_body", None)
+    if isinstance(status, int) and callable(get_body):
+        body = get_body()
+        headers = getattr(value, "headers", None)
+        fields = {k.lower(): v for k, v in headers.items()} if headers is not None else {}
+        mimetype = getattr(value, "mimetype", None)
+        if isinstance(mimetype, str) and "content-type" not in fields:
+            # Azure keeps the type apart; the worker sends it as Content-Type with the charset.
+            charset = getattr(value, "charset", None)
+            fields["content-type"] = f"{mimetype}; charset={charset}" if charset else mimetype
+        try:
+            text: Any = body.decode("utf-8")
+            binary = False
+        except (AttributeError, UnicodeDecodeError):
+            text, binary = base64.b64encode(bytes(body or b"")).decode(), True
+        return {
+            "status": status,
+            "headers": fields,
+            "body": text,
+            "base64": binary,
+        }
+    return str(value)
+
+
 def _published(recorder: RecordingPublisher) -> list[dict[str, Any]]:
     return [
         {
@@ -133,7 +161,7 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
             # handler's error line on stderr has the stack.
             report["raised"] = {"type": type(exc).__name__, "message": str(exc)}
         report["published"] = _published(recorder)
-        print(json.dumps(report, indent=2, default=str))
+        print(json.dumps(report, indent=2, default=_native_plain))
         return 1 if "raised" in report or "failed" in report else 0
     value = portable_value(app, function, load_event(event_ref))
     with contextlib.redirect_stdout(sys.stderr):

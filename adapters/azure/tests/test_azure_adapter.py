@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -171,3 +173,17 @@ def test_harness_schedule_carries_the_occurrence() -> None:
     when = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
     AzureAdapter().harness().schedule(app, "nightly", when)
     assert seen[0].data == {"expression": "0 3 * * *", "scheduled_time": "2026-11-24T03:00:00Z"}
+
+
+def test_cli_invoke_reports_an_http_response_as_its_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The CLI printed Azure's HttpResponse as "<azure.functions.http.HttpResponse object ...>".
+    from portable_fn.cli import main
+
+    shop = str(Path(__file__).resolve().parents[3] / "examples" / "shop" / "app.py")
+    assert main(["invoke", shop, "create_order", "--provider", "azure", "--event", "http"]) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result["status"] == 202 and result["base64"] is False
+    assert json.loads(result["body"])["id"] == "o-1"
+    assert result["headers"]["content-type"].startswith("application/json")
