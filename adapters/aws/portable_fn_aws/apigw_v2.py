@@ -42,19 +42,10 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
     if "%" in path and _FUNCTION_URL in str(context.get("domainName", "")):
         path = decoded_path(path)  # function URLs keep the client's encoding; HTTP APIs do not
     route_key = event.get("routeKey")
-    template = route_key.partition(" ")[2] if type(route_key) is str else ""
-    stage = context.get("stage")
-    if template[:1] == "/":
-        # The route's template says how much of the path is the route: the rest, a custom
-        # domain's API mapping key or a named stage, is stripped (_base_path).
-        path = routed_path(path, template, event.get("pathParameters"))
-    # A named stage (not "$default") prefixes the path; routes are declared without it.
-    elif stage and stage != "$default" and path.startswith(f"/{stage}"):
-        rest = path[len(stage) + 1 :]
-        if not rest:
-            path = "/"
-        elif rest[0] == "/":
-            path = rest
+    # The common case: the route is the path as sent ("POST /orders" for "/orders"), so no
+    # stage or mapping key precedes it and nothing else is looked at.
+    if type(route_key) is not str or not route_key.endswith(path):
+        path = _unprefixed(path, route_key, context.get("stage"), event)
     raw_headers = event.get("headers") or {}
     cookies = event.get("cookies")
     headers = (
@@ -73,6 +64,23 @@ def to_request(event: dict[str, Any], trigger: str = TRIGGER) -> Request:
         else body_bytes(event, trigger),
         client_ip=http.get("sourceIp"),
     )
+
+
+def _unprefixed(path: str, route_key: Any, stage: Any, event: dict[str, Any]) -> str:
+    """``path`` without what API Gateway put before the route: a custom domain's API mapping
+    key or a named stage. The route's template (``routeKey`` after the method) says how much of
+    the path is the route (``_base_path``); a ``$default`` route has none, and only a named
+    stage (not ``$default``), ``/<stage>`` alone being its root, is stripped."""
+    template = route_key.partition(" ")[2] if type(route_key) is str else ""
+    if template[:1] == "/":
+        return routed_path(path, template, event.get("pathParameters"))
+    if stage and stage != "$default" and path.startswith(f"/{stage}"):
+        rest = path[len(stage) + 1 :]
+        if not rest:
+            return "/"
+        if rest[0] == "/":
+            return rest
+    return path
 
 
 _Parts = tuple[dict[str, str], list[str] | None, bool | None]
