@@ -28,8 +28,10 @@ from portable_fn.context import Context
 from portable_fn.events import CloudEvent
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
+    from portable_fn._app_sources import AppSource, Exclude
     from portable_fn.app import App
     from portable_fn.testing import Harness
 
@@ -43,6 +45,7 @@ __all__ = [
     "Outcome",
     "Publisher",
     "app_requirements",
+    "copy_app_source",
     "dispatch_batch",
     "dispatch_event",
     "dispatch_event_async",
@@ -154,6 +157,27 @@ def app_requirements(path: Path, *, skip: Collection[str] = ()) -> list[str]:
         for line in lines
         if line and not project(line).startswith("portable-fn") and project(line) not in skipped
     ]
+
+
+def copy_app_source(
+    app: App,
+    app_ref: str,
+    dest: Path,
+    *,
+    provider: str,
+    reserved: Collection[str],
+    python_only: bool = False,
+    out_dir: Path | None = None,
+    excluder: Callable[[Path], Exclude | None] | None = None,
+) -> AppSource:
+    """Copy the app's own code into a package the way the app imports it locally; the module
+    the entry imports, the attribute the app is bound to, its folder and what was left out.
+    Every target shares it; the parameters are the target's own choices (see
+    ``portable_fn._app_sources``, loaded only when a target packages)."""
+    from portable_fn._app_sources import copy_app_source as copy
+
+    return copy(app, app_ref, dest, provider=provider, reserved=reserved,
+                python_only=python_only, out_dir=out_dir, excluder=excluder)
 
 
 def installed_adapters() -> dict[str, Any]:

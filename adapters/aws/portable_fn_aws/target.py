@@ -62,8 +62,9 @@ RUNTIME_MODULES = (
 )
 # Loaded only by stream functions' handlers, so shipped only with them.
 STREAM_MODULES = ("_kpl", "dynamodb", "kinesis")
-# Never run in Lambda: the local dev runtime, the CLI, the test harness and the ASGI app.
-CORE_EXCLUDED = ("_local", "cli.py", "__main__.py", "testing.py", "asgi.py")
+# Never run in Lambda: the local dev runtime, the CLI, the test harness, the ASGI app and the
+# packagers' copier of app sources.
+CORE_EXCLUDED = ("_local", "cli.py", "__main__.py", "testing.py", "asgi.py", "_app_sources.py")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 

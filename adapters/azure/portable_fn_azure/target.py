@@ -4,10 +4,11 @@
 Writes ``function_app.py`` (one call: ``function_app(portable_app)``), ``host.json`` (extension
 bundle, retries, poison-queue settings, empty route prefix so portable paths stay as written),
 ``requirements.txt`` (third-party packages only), ``local.settings.json`` (Azurite's development
-storage), ``.funcignore``, the app's own source and the vendored ``portable_fn`` and
-``portable_fn_azure`` packages (the Functions host puts the app root on ``sys.path``; the two
-packages are pure Python, so nothing needs building for Linux), and ``app.zip`` for zip deploy
-(``az functionapp deployment source config-zip --src app.zip``).
+storage), ``.funcignore``, the app's own code and data files
+(``portable_fn.adapter.copy_app_source``: a zip deploy uploads the folder) and the vendored
+``portable_fn`` and ``portable_fn_azure`` packages (the Functions host puts the app root on
+``sys.path``; the two packages are pure Python, so nothing needs building for Linux), and
+``app.zip`` for zip deploy (``az functionapp deployment source config-zip --src app.zip``).
 Reference: https://learn.microsoft.com/azure/azure-functions/functions-reference-python,
 https://learn.microsoft.com/azure/azure-functions/functions-host-json.
 """
@@ -15,7 +16,6 @@ https://learn.microsoft.com/azure/azure-functions/functions-host-json.
 from __future__ import annotations
 
 import compileall
-import importlib
 import json
 import py_compile
 import shutil
@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from portable_fn.adapter import Finding, app_requirements
+from portable_fn.adapter import Finding, app_requirements, copy_app_source
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Stream, Topic
@@ -111,51 +111,8 @@ def _entry_source(module: str, attribute: str, app: App, options: AzureOptions) 
     )
 
 
-def _split_ref(app_ref: str) -> tuple[str, str]:
-    head, sep, tail = app_ref.rpartition(":")
-    if sep and head and "/" not in tail and "\\" not in tail and len(head) > 1:
-        return head, tail
-    return app_ref, ""
-
-
-def _attribute_of(app: App, path: Path | None, module_name: str) -> str:
-    """The name the app is bound to in its module (loaded already: the CLI loaded the app)."""
-    for module in list(sys.modules.values()):
-        file = getattr(module, "__file__", None)
-        same = (path is not None and file is not None and Path(file).resolve() == path.resolve())
-        if same or getattr(module, "__name__", None) == module_name:
-            for name, value in vars(module).items():
-                if value is app:
-                    return name
-    return "app"
-
-
-def _app_source(app: App, app_ref: str, out_dir: Path) -> tuple[str, str, Path]:
-    """Copy the app's code into ``out_dir``; ``(module to import, attribute, source folder)``."""
-    target, attribute = _split_ref(app_ref)
-    path = Path(target)
-    if target.endswith(".py") or path.is_file():
-        if path.stem == "function_app":
-            raise ConfigurationError("the app file cannot be named function_app.py")
-        for sibling in path.parent.glob("*.py"):  # sibling imports work as under `python file`
-            shutil.copy2(sibling, out_dir / sibling.name)
-        return path.stem, attribute or _attribute_of(app, path, path.stem), path.parent
-    module = importlib.import_module(target)
-    top = importlib.import_module(target.split(".")[0])
-    top_file = Path(top.__file__ or "")
-    if top_file.name == "__init__.py":
-        shutil.copytree(top_file.parent, out_dir / top_file.parent.name, ignore=_SKIP,
-                        dirs_exist_ok=True)
-    elif top_file.suffix == ".py":
-        shutil.copy2(top_file, out_dir / top_file.name)
-    else:  # a namespace package (no __init__): copy the folder sys.path found
-        locations = list(getattr(top, "__path__", []))
-        if not locations:
-            raise ConfigurationError(f"cannot find the source of {target!r}")
-        source = Path(locations[0])
-        shutil.copytree(source, out_dir / source.name, ignore=_SKIP, dirs_exist_ok=True)
-    folder = Path(module.__file__).parent if module.__file__ else out_dir
-    return target, attribute or _attribute_of(app, None, target), folder
+# Top-level names the package's own files take (function_app.py is the host's entry module).
+RESERVED = frozenset(("function_app", "portable_fn", "portable_fn_azure"))
 
 
 def _vendor(out_dir: Path) -> None:
@@ -205,10 +162,13 @@ def package(app: App, app_ref: str, out_dir: Path,
             options: AzureOptions | None = None) -> list[Finding]:
     opts = options or AzureOptions()
     _fresh(out_dir)
-    module, attribute, app_dir = _app_source(app, app_ref, out_dir)
+    # Data files too: a zip deploy carries the whole folder (the app's own JSON, templates...).
+    source = copy_app_source(app, app_ref, out_dir, provider="azure", reserved=RESERVED,
+                             out_dir=out_dir)
+    app_dir = source.folder
     _vendor(out_dir)
     (out_dir / "function_app.py").write_text(
-        _entry_source(module, attribute, app, opts), encoding="utf-8")
+        _entry_source(source.module, source.attribute, app, opts), encoding="utf-8")
     _write_json(out_dir / "host.json", host_json(app, opts))
     _write_json(out_dir / "local.settings.json", local_settings(app, opts))
     (out_dir / "requirements.txt").write_text(
@@ -217,7 +177,7 @@ def package(app: App, app_ref: str, out_dir: Path,
     _compile(out_dir)
     _zip(out_dir)
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return [*findings(app, opts), Finding(
+    return [*findings(app, opts), *source.findings, Finding(
         None, "info", f"bytecode compiled for Python {version}: run the Function App on Python "
                       f"{version} (or package with the Python it runs) to skip compiling at "
                       "cold start")]

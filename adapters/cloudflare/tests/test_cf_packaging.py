@@ -121,6 +121,8 @@ def sibling_project(tmp_path: Path) -> Iterator[Path]:
             "cfpk_ns/fmt.py": "def label(n: int) -> str:\n    return f'{n} items'\n",
             "scripts/release.py": "print('not imported by the app')\n",
             "README.md": "# the project\n",  # beside the app: not a module
+            # Data the app could read beside it: Azure and GCP ship it, a Worker cannot.
+            "rates.json": "{}\n",
             "requirements.txt": "httpx\n",
         },
     )

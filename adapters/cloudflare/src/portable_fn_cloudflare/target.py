@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 from portable_fn.adapter import Finding
@@ -40,31 +39,6 @@ Default = worker_entrypoint(_app)
 """
 
 
-def split_ref(app_ref: str) -> tuple[str, str | None]:
-    """``module[:attr]`` or ``path/to/file.py[:attr]``, as the CLI takes ``APP``."""
-    target, sep, attr = app_ref.rpartition(":")
-    if sep and target and "/" not in attr and "\\" not in attr:
-        return target, attr
-    return app_ref, None
-
-
-def _attribute_of(app: App, module: str, attr: str | None) -> str:
-    """The name the app has in its module (``APP`` may leave it out: "the one App in it")."""
-    if attr:
-        return attr
-    path = Path(module).resolve() if module.endswith(".py") else None
-    for mod in list(sys.modules.values()):
-        file = getattr(mod, "__file__", None)
-        if getattr(mod, "__name__", None) != module and (
-            path is None or not file or Path(file).resolve() != path
-        ):
-            continue
-        for name, value in vars(mod).items():
-            if value is app:
-                return str(name)
-    return "app"
-
-
 def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
     """Write the Worker for ``app`` into ``out_dir``; return what Workers cannot honour."""
     notes = findings(app)
@@ -73,14 +47,12 @@ def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
-    module, attr = split_ref(app_ref)
-    module_name, copied_notes = sources.copy_app(module, src, out_dir)
-    notes.extend(copied_notes)
-    attr = _attribute_of(app, module, attr)
+    source = sources.copy_app(app, app_ref, src, out_dir)
+    notes.extend(source.findings)
     for package_name in ("portable_fn", "portable_fn_cloudflare"):
         pkg = importlib.import_module(package_name)
         _copy_tree(Path(str(pkg.__file__)).parent, src / package_name)
-    (src / "entry.py").write_text(_ENTRY.format(module=module_name, attr=attr))
+    (src / "entry.py").write_text(_ENTRY.format(module=source.module, attr=source.attribute))
     (out_dir / "wrangler.toml").write_text(wrangler.to_toml(wrangler.config(app)))
     deploy = out_dir / "deploy.sh"
     deploy.write_text(deploy_script(app))

@@ -3,41 +3,34 @@
 
 Writes ``main.py`` (one real function per handler, https://cloud.google.com/functions/docs/writing),
 ``requirements.txt`` (https://cloud.google.com/functions/docs/writing/specifying-dependencies-python),
-``deploy.sh`` (``deploy.render``), ``.gcloudignore``, the app's own modules, and vendored copies of
-``portable_fn`` and ``portable_fn_gcp`` so the directory deploys as is with no private index.
+``deploy.sh`` (``deploy.render``), ``.gcloudignore``, the app's own code and data files
+(``portable_fn.adapter.copy_app_source``, minus what a ``.gcloudignore`` there leaves out), and
+vendored copies of ``portable_fn`` and ``portable_fn_gcp`` so the directory deploys as is with
+no private index.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import importlib.util
 import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portable_fn.adapter import Finding, app_requirements
+from portable_fn.adapter import Finding, app_requirements, copy_app_source
 from portable_fn.errors import ConfigurationError
 
 from portable_fn_gcp import deploy, plan
+from portable_fn_gcp.gcloudignore import gcloudignore
 
 if TYPE_CHECKING:
     from portable_fn.app import App
 
 __all__ = ["package", "render_main"]
 
-_PATTERNS = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "dist", "node_modules", "tests")
-
-
-def _ignore(folder: str, names: list[str]) -> set[str]:
-    """What is not uploaded: caches, hidden folders, tests, build output, and any virtualenv
-    (a folder holding ``pyvenv.cfg``: Cloud Build installs ``requirements.txt`` itself)."""
-    skipped = set(_PATTERNS(folder, names))
-    skipped.update(name for name in names if (Path(folder) / name / "pyvenv.cfg").is_file())
-    return skipped
-
-
+# The vendored packages' bytecode and caches: main.py's compile step writes fresh bytecode.
+_VENDOR_SKIP = shutil.ignore_patterns("__pycache__", "*.pyc")
 _RESERVED = frozenset(("main", "portable_fn", "portable_fn_gcp"))
 _PINNED = ("functions-framework", "google-cloud-pubsub")
 # Module-level names of main.py besides the functions' own (render_main).
@@ -50,19 +43,21 @@ _MAIN_NAMES = frozenset((
 def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
     built = plan.build(app)
     out_dir.mkdir(parents=True, exist_ok=True)
-    module, attribute, app_dir = _copy_app(app, app_ref, out_dir)
+    # Data files too (gcloud uploads the whole folder), minus what .gcloudignore leaves out.
+    source = copy_app_source(app, app_ref, out_dir, provider="gcp", reserved=_RESERVED,
+                             out_dir=out_dir, excluder=gcloudignore)
     for dist in ("portable_fn", "portable_fn_gcp"):
-        source = Path(importlib.import_module(dist).__file__ or "").parent
+        vendored = Path(importlib.import_module(dist).__file__ or "").parent
         shutil.rmtree(out_dir / dist, ignore_errors=True)
-        shutil.copytree(source, out_dir / dist, ignore=_ignore)
-    (out_dir / "main.py").write_text(render_main(app, built, module, attribute))
-    (out_dir / "requirements.txt").write_text(_requirements(app_dir / "requirements.txt"))
+        shutil.copytree(vendored, out_dir / dist, ignore=_VENDOR_SKIP)
+    (out_dir / "main.py").write_text(render_main(app, built, source.module, source.attribute))
+    (out_dir / "requirements.txt").write_text(_requirements(source.folder / "requirements.txt"))
     (out_dir / ".gcloudignore").write_text("deploy.sh\n")
     script = out_dir / "deploy.sh"
     script.write_text(deploy.render(built, runtime=_runtime()))
     script.chmod(0o755)
     _compile(out_dir)
-    return list(built.findings)
+    return [*built.findings, *source.findings]
 
 
 def _runtime() -> str:
@@ -128,43 +123,3 @@ def _requirements(own: Path) -> str:
             pins.append(dist)
     pins += app_requirements(own, skip=_PINNED)
     return "\n".join(dict.fromkeys(pins)) + "\n"
-
-
-def _copy_app(app: App, app_ref: str, out_dir: Path) -> tuple[str, str, Path]:
-    """Copy the app's module (and its sibling modules) into ``out_dir``; its import name, the
-    App's attribute and the module's folder."""
-    target, _, attribute = app_ref.rpartition(":") if ":" in app_ref else (app_ref, "", "")
-    path = Path(target)
-    if target.endswith(".py") or path.is_file():
-        module_name, source = path.stem, path.resolve()
-        _copy_siblings(source.parent, out_dir)
-    else:
-        spec = importlib.util.find_spec(target)
-        if spec is None or spec.origin is None:
-            raise ConfigurationError(f"cannot find module {target!r} to package")
-        module_name, source = target, Path(spec.origin).resolve()
-        parts = target.split(".")
-        dest = out_dir.joinpath(*parts[:-1])
-        _copy_siblings(source.parent, dest)
-        for depth in range(1, len(parts) - 1 + 1):  # parent packages' __init__ files
-            init = source.parents[len(parts) - 1 - depth] / "__init__.py"
-            if init.is_file():
-                shutil.copy2(init, out_dir.joinpath(*parts[:depth], "__init__.py"))
-    if module_name.split(".")[0] in _RESERVED:
-        raise ConfigurationError(f"the app module may not be called {module_name!r} on gcp")
-    attribute = attribute or _attribute_of(app, module_name, source)
-    return module_name, attribute, source.parent
-
-
-def _copy_siblings(source_dir: Path, dest: Path) -> None:
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source_dir, dest, ignore=_ignore, dirs_exist_ok=True)
-
-
-def _attribute_of(app: App, module_name: str, source: Path) -> str:
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) and Path(module.__file__ or "").resolve() == source:
-            for name, value in vars(module).items():
-                if value is app:
-                    return name
-    raise ConfigurationError(f"cannot find the App in {module_name}: name it as {module_name}:ATTR")

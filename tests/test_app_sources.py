@@ -1,0 +1,193 @@
+"""``portable_fn.adapter.copy_app_source``: the app's own code, copied the way it imports.
+
+Each project is written to ``tmp_path`` as a user's project lies on disk, loaded the way the CLI
+loads ``APP``, and copied with each target's choices: Python files only for a Cloudflare Worker
+(wrangler uploads a Python Worker's ``**/*.py``,
+https://developers.cloudflare.com/workers/languages/python/examples/#modules-in-your-worker),
+data files too for Azure and GCP, whose deploys upload the folder
+(https://learn.microsoft.com/azure/azure-functions/functions-reference-python#folder-structure,
+https://cloud.google.com/functions/docs/writing#directory-structure-python).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portable_fn._app_sources import Exclude
+from portable_fn.adapter import copy_app_source
+from portable_fn.errors import ConfigurationError
+from portable_fn.testing import load_app
+
+APP = """\
+import json
+from pathlib import Path
+
+import portable_fn as pf
+import srcx_pricing
+from srcx_lib import units
+from srcx_ns import fmt  # a namespace package: a folder without __init__.py
+
+shop = pf.App("sources")
+RATES = json.loads((Path(__file__).parent / "rates.json").read_text())
+"""
+
+PROJECT = {
+    "app.py": APP,
+    "rates.json": "{}\n",
+    "srcx_pricing.py": "X = 1\n",
+    "srcx_lib/__init__.py": "",
+    "srcx_lib/units.py": "UNIT = 'EUR'\n",
+    "srcx_lib/data/table.json": "{}\n",
+    "srcx_ns/fmt.py": "X = 1\n",
+    "README.md": "# the project\n",
+    # What lies around in a project and never ships.
+    ".venv/pyvenv.cfg": "home = /usr/bin\n",
+    "env2/pyvenv.cfg": "home = /usr/bin\n",
+    "env2/lib/site.py": "",
+    "tests/test_app.py": "",
+    "test_app.py": "",
+    "conftest.py": "",
+    "__pycache__/app.cpython-311.pyc": "",
+    "node_modules/x/index.js": "",
+    "build/lib/app.py": "",
+    "srcx.egg-info/PKG-INFO": "",
+    ".env": "SECRET=1\n",
+}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def files_in(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "project"
+    write(root, PROJECT)
+    yield root
+    for name in [m for m in sys.modules if m.startswith(("srcx_", "_portable_fn_app_"))]:
+        del sys.modules[name]
+    if str(root) in sys.path:
+        sys.path.remove(str(root))
+
+
+def test_a_file_app_with_data_files(project: Path, tmp_path: Path) -> None:
+    ref = str(project / "app.py")
+    out = tmp_path / "azure"
+    source = copy_app_source(load_app(ref), ref, out, provider="azure",
+                             reserved={"function_app"}, out_dir=out)
+    assert (source.module, source.attribute, source.folder) == ("app", "shop", project)
+    assert source.findings == ()
+    assert files_in(out) == {
+        "app.py", "rates.json", "README.md", "srcx_pricing.py", "srcx_lib/__init__.py",
+        "srcx_lib/units.py", "srcx_lib/data/table.json", "srcx_ns/fmt.py",
+    }
+
+
+def test_a_file_app_python_only(project: Path, tmp_path: Path) -> None:
+    ref = str(project / "app.py") + ":shop"
+    out = tmp_path / "cf"
+    source = copy_app_source(load_app(ref), ref, out / "src", provider="cloudflare",
+                             reserved={"entry"}, python_only=True, out_dir=out)
+    assert (source.module, source.attribute) == ("app", "shop")
+    assert files_in(out / "src") == {
+        "app.py", "srcx_pricing.py", "srcx_lib/__init__.py", "srcx_lib/units.py",
+        "srcx_ns/fmt.py",
+    }
+
+
+def test_the_output_folder_inside_the_project_is_not_copied(project: Path) -> None:
+    ref = str(project / "app.py")
+    out = project / "worker-out"  # not a name the skip rules know: it is the output folder
+    app = load_app(ref)
+    for _ in range(2):
+        copy_app_source(app, ref, out, provider="gcp", reserved={"main"}, out_dir=out)
+    assert not (out / "worker-out").exists()
+
+
+def test_reserved_names(project: Path, tmp_path: Path) -> None:
+    write(project, {"main.py": "X = 1\n", "function_app.py": "X = 1\n"})
+    ref = str(project / "app.py")
+    app = load_app(ref)
+    out = tmp_path / "gcp"
+    source = copy_app_source(app, ref, out, provider="gcp", reserved={"main"}, out_dir=out)
+    assert not (out / "main.py").exists() and (out / "function_app.py").is_file()
+    [note] = source.findings
+    assert note.level == "warning" and "main.py" in note.message
+    with pytest.raises(ConfigurationError, match="'app' on azure"):
+        copy_app_source(app, ref, tmp_path / "azure", provider="azure", reserved={"app"})
+
+
+def test_a_module_in_a_package_copies_the_outermost_package(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    write(root, {
+        "srcx_shop/__init__.py": "",
+        "srcx_shop/api/__init__.py": "",
+        "srcx_shop/api/app.py": "import portable_fn as pf\nfrom srcx_shop.common import m\n"
+                                "api = pf.App('nested')\n",
+        "srcx_shop/api/x.json": "{}\n",
+        "srcx_shop/common/__init__.py": "",
+        "srcx_shop/common/m.py": "",
+        "srcx_shop/tests/test_api.py": "",
+        "other.py": "",  # beside the package, not in it
+    })
+    sys.path.insert(0, str(root))
+    try:
+        app = importlib.import_module("srcx_shop.api.app").api
+        seen: list[tuple[str, bool]] = []
+
+        def excluder(folder: Path) -> Exclude:
+            assert folder == root  # the folder whose contents land at the package's root
+
+            def exclude(relative: str, is_dir: bool) -> bool:
+                seen.append((relative, is_dir))
+                return relative == "srcx_shop/common/m.py"
+
+            return exclude
+
+        out = tmp_path / "out"
+        source = copy_app_source(app, "srcx_shop.api.app", out, provider="gcp",
+                                 reserved=(), excluder=excluder)
+    finally:
+        sys.path.remove(str(root))
+        for name in [m for m in sys.modules if m.startswith("srcx_")]:
+            del sys.modules[name]
+    assert (source.module, source.attribute) == ("srcx_shop.api.app", "api")
+    assert source.folder == root / "srcx_shop" / "api"
+    assert files_in(out) == {
+        "srcx_shop/__init__.py", "srcx_shop/api/__init__.py", "srcx_shop/api/app.py",
+        "srcx_shop/api/x.json", "srcx_shop/common/__init__.py",
+    }
+    assert ("srcx_shop/common", True) in seen and ("srcx_shop/api/x.json", False) in seen
+
+
+def test_an_app_not_bound_in_its_module_needs_its_attribute(project: Path,
+                                                            tmp_path: Path) -> None:
+    import portable_fn as pf
+
+    ref = str(project / "app.py")
+    load_app(ref)
+    with pytest.raises(ConfigurationError, match="app:ATTRIBUTE"):
+        copy_app_source(pf.App("elsewhere"), ref, tmp_path / "out", provider="gcp",
+                        reserved=())
+
+
+def test_importing_the_core_does_not_load_the_packager() -> None:
+    code = ("import json, sys, portable_fn, portable_fn.adapter\n"
+            "print(json.dumps('portable_fn._app_sources' in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert json.loads(done.stdout) is False
