@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from portable_fn._value import Value, setters
 from portable_fn.log import Logger
+
+if TYPE_CHECKING:
+    from portable_fn.http import Request
 
 __all__ = ["Context", "context_view"]
 
@@ -67,6 +70,18 @@ class Context(Value):
         from portable_fn._trace import trace_id
 
         return trace_id(self.traceparent)
+
+    @property
+    def request(self) -> Request | None:
+        """The HTTP request this invocation serves (None for an event, or outside a dispatch):
+        how a handler whose first parameter is a validated model reads the path parameters,
+        query and headers its body came with."""
+        from portable_fn._invocation import current
+
+        invocation = current()
+        if invocation is not None and invocation.ctx is self:
+            return invocation.request
+        return None
 
     @property
     def logger(self) -> Logger:

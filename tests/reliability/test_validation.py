@@ -183,6 +183,32 @@ def test_http_bodies_are_validated_422_or_400() -> None:
     assert b"Traceback" not in bad.body
 
 
+def test_a_validated_http_handler_reads_its_request_through_ctx() -> None:
+    # The body becomes the model; path parameters, query and headers are still the request's.
+    app = pf.App("v")
+
+    @app.http("/orders/{order_id}", methods=["PUT"])
+    def replace(order: Order, ctx: pf.Context) -> dict[str, Any]:
+        req = ctx.request
+        assert req is not None
+        return {"id": order.id, "path_id": req.path_params["order_id"],
+                "tag": req.headers.get("x-tag")}
+
+    @app.queue("jobs")
+    def job(order: Order, ctx: pf.Context) -> None:
+        assert ctx.request is None  # an event has no request
+
+    body = b'{"id": "o", "lines": [{"sku": "a"}]}'
+    request = Request(method="PUT", path="/orders/o-7", body=body,
+                      headers=Headers({"content-type": "application/json", "x-tag": "t"}))
+    response = dispatch_http(app, request, ctx("replace"))
+    assert (response.status, json.loads(response.body)) == (
+        200, {"id": "o", "path_id": "o-7", "tag": "t"}
+    )
+    assert run_event(app, "job", body).ok
+    assert ctx("replace").request is None  # outside a dispatch
+
+
 def test_request_and_cloudevent_annotations_are_left_alone() -> None:
     app = pf.App("v")
 
