@@ -244,7 +244,8 @@ BAD_APPS = {
 
 
 def _bad_input_cases(tmp: Path) -> list[tuple[list[str], str]]:
-    """(argv, what the one line must say) for each mistake a user makes."""
+    """(argv, what the one line must say) for each mistake a user makes (those that need an
+    adapter installed are in its own tests: test_aws_cli.py, test_gcp_cli.py)."""
     for name, text in BAD_APPS.items():
         (tmp / name).write_text(text)
     (tmp / "not-json.json").write_text("{sku: 1")
@@ -261,12 +262,9 @@ def _bad_input_cases(tmp: Path) -> list[tuple[list[str], str]]:
         (["inspect", str(tmp / "bad_retry.py")], "max_retries"),
         (["invoke", shop, "no_such_fn", "--event", str(tmp / "not-json.json")], "fulfil"),
         (["invoke", shop, "fulfil", "--event", str(tmp / "not-json.json")], "not JSON"),
-        (["invoke", shop, "fulfil", "--provider", "aws", "--event", "no-such-sample"], "sample"),
         (["invoke", shop, "fulfil", "--provider", "nocloud", "--event", "sqs"], "installed"),
         (["events", "nocloud"], "installed"),
-        (["events", "aws", "no-such-kind"], "sqs"),
         (["package", shop, "--provider", "nocloud"], "installed"),
-        (["package", shop, "--provider", "gcp", "--out", str(tmp / "a-file" / "out")], "a-file"),
         (["dlq", str(tmp / "missing.py"), "list"], "no such file"),
     ]
 

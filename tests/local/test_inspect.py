@@ -9,7 +9,9 @@ consumer, so a topic is a queue per subscriber, each with its ``dead_letter_queu
 https://developers.cloudflare.com/queues/configuration/dead-letter-queues/); on AWS each
 subscriber reads its own SQS inbox with a redrive policy
 (https://docs.aws.amazon.com/sns/latest/dg/sns-sqs-as-subscriber.html). The names asserted
-are the ones the packagers write (``deploy.sh``, ``wrangler.toml``, ``template.yaml``).
+are the ones the packagers write (``deploy.sh``, ``wrangler.toml``, ``template.yaml``): each
+adapter's tests assert its own (``test_*_cli.py``); here, with no adapter installed, the local
+runtime's.
 """
 
 from __future__ import annotations
@@ -30,13 +32,7 @@ def test_topic_dead_letters_are_named_as_each_provider_creates_them(
     assert main(["inspect", SHOP, "--json"]) == 0
     dead = json.loads(capsys.readouterr().out)["dead_letters"]
     assert dead["local"]["notify_customer"] == "order-events-dlq"
-    assert dead["gcp"]["notify_customer"] == "notify-customer-dlq"
-    assert dead["gcp"]["request_fulfilment"] == "request-fulfilment-dlq"
-    assert dead["cloudflare"]["notify_customer"] == "order-events--notify-customer-dlq"
-    assert dead["aws"]["notify_customer"] == "notify_customer-inbox-dlq"
-    assert dead["azure"]["fulfil"] == "fulfilment-poison"  # Storage Queues, the default
-    for provider in ("local", "aws", "gcp", "cloudflare"):  # a declared name is kept
-        assert dead[provider]["fulfil"] == "fulfilment-dlq", provider
+    assert dead["local"]["fulfil"] == "fulfilment-dlq"  # a declared name is kept
 
 
 def test_the_text_report_names_the_per_function_topic_dead_letters(
@@ -49,5 +45,4 @@ def test_the_text_report_names_the_per_function_topic_dead_letters(
         for x in text.splitlines()
         if x.strip().startswith("notify_customer") and "dlq" in x and "topic" not in x
     )
-    assert "gcp notify-customer-dlq" in line
-    assert "cloudflare order-events--notify-customer-dlq" in line
+    assert "local order-events-dlq" in line

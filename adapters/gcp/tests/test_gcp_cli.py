@@ -1,0 +1,75 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The CLI through the GCP adapter: ``inspect`` names the dead-letter topics ``deploy.sh``
+creates, ``invoke --provider gcp`` exits 1 when Eventarc would redeliver, and bad input is one
+line.
+
+Pub/Sub sets a dead-letter topic per subscription
+(https://cloud.google.com/pubsub/docs/handling-failures), so each subscriber of a topic has its
+own. The sample is the adapter's Pub/Sub ``messagePublished`` CloudEvent
+(googleapis/google-cloudevents MessagePublishedData-complex.json) with the shop's orders as its
+message; Eventarc reads any non-2xx answer as a failure to retry
+(https://cloud.google.com/eventarc/docs/retry-events).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from portable_fn.cli import main
+
+from portable_fn_gcp.samples import SAMPLES
+
+SHOP = str(Path(__file__).resolve().parents[3] / "examples" / "shop" / "app.py")
+
+
+def test_inspect_names_the_dead_letter_topic_of_each_subscription(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["inspect", SHOP, "--json"]) == 0
+    dead = json.loads(capsys.readouterr().out)["dead_letters"]
+    assert dead["gcp"]["notify_customer"] == "notify-customer-dlq"
+    assert dead["gcp"]["request_fulfilment"] == "request-fulfilment-dlq"
+    assert dead["gcp"]["fulfil"] == "fulfilment-dlq"  # a declared name is kept
+    assert dead["local"]["notify_customer"] == "order-events-dlq"
+    assert main(["inspect", SHOP]) == 0
+    line = next(
+        x for x in capsys.readouterr().out.splitlines()
+        if x.strip().startswith("notify_customer") and "dlq" in x and "topic" not in x
+    )
+    assert "gcp notify-customer-dlq" in line
+
+
+def _published(order: dict[str, str]) -> dict[str, object]:
+    sample = copy.deepcopy(SAMPLES["pubsub"])
+    message = sample["data"]["message"]
+    message["data"] = base64.b64encode(json.dumps(order).encode()).decode()
+    message["attributes"] = {}
+    return sample
+
+
+@pytest.mark.parametrize(
+    ("order", "code"), [({"id": "p0150n", "sku": "poison"}, 1), ({"id": "o-1", "sku": "b"}, 0)]
+)
+def test_invoke_exits_1_when_the_delivery_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], order: dict[str, str], code: int
+) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(_published(order)))
+    assert main(["invoke", SHOP, "fulfil", "--provider", "gcp", "--event", str(path)]) == code
+    report = json.loads(capsys.readouterr().out)
+    assert report["provider"] == "gcp" and "result" in report
+    assert bool(report.get("failed")) is bool(code), report
+
+
+def test_package_into_an_unwritable_place_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    out = str(tmp_path / "a-file" / "out")
+    assert main(["package", SHOP, "--provider", "gcp", "--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("portable-fn package: ") and "a-file" in err and "\n" not in err
