@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn import _trace
 from portable_fn.events import CloudEvent
 from portable_fn.http import Request
-from portable_fn.log import Logger
+from portable_fn.log import Logger, gcp_project
 
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
@@ -185,6 +185,13 @@ def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
             fields["event_type"] = event.type
         fields["correlation_id"] = invocation.correlation_id
         fields["trace_id"] = invocation.trace_id
+        if gcp_project():
+            # Cloud Logging files the line under this span of the trace, as the Google Cloud
+            # logging library's StructuredLogHandler does: the span the request or event came
+            # from (https://cloud.google.com/logging/docs/structured-logging#special-payload-fields).
+            parent = invocation.traceparent
+            fields["logging.googleapis.com/spanId"] = parent[36:52]
+            fields["logging.googleapis.com/trace_sampled"] = int(parent[53:55], 16) & 1 == 1
     elif ctx.trace_id is not None:
         fields["trace_id"] = fields["correlation_id"] = ctx.trace_id
     return fields

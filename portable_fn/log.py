@@ -62,7 +62,9 @@ def _timestamp(now: float) -> str:
     return f"{cached[1]}.{int((now - seconds) * 1000):03d}Z"
 
 
-def _gcp_project() -> str:
+def gcp_project() -> str:
+    """The Google Cloud project the process runs in (``GOOGLE_CLOUD_PROJECT``, which Cloud Run
+    functions set), read once; "" elsewhere. Lines written there get Cloud Logging's fields."""
     global _project
     if _project is None:
         _project = os.environ.get("GOOGLE_CLOUD_PROJECT", "")
@@ -151,7 +153,7 @@ class Logger(_Levels):
         if bound is None:
             bound = self._encode_bound()
         fields_bound = self._fields
-        project = _project if _project is not None else _gcp_project()
+        project = _project if _project is not None else gcp_project()
         if (
             (fields and not self._taken.isdisjoint(fields))
             or (not bound and fields_bound)

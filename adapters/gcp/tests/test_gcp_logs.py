@@ -52,7 +52,16 @@ def test_handler_logs_carry_the_trace_through_pubsub(
 
     (confirmation,) = lines_about(shop["notify_customer"], "o-gcp-log")
     (fulfilled,) = lines_about(shop["fulfil"], "o-gcp-log")
+    # Each line sits under the span its event came from: what create_order published, and
+    # what request_fulfilment sent on.
+    assert confirmation["logging.googleapis.com/spanId"] == published.attributes[
+        "ce-traceparent"
+    ].split("-")[2]
+    assert fulfilled["logging.googleapis.com/spanId"] == sent.attributes["ce-traceparent"].split(
+        "-"
+    )[2]
     for line, function in ((confirmation, "notify_customer"), (fulfilled, "fulfil")):
+        assert line["logging.googleapis.com/trace_sampled"] is True  # TRACE's flags are 01
         assert line.keys() >= FIELDS, sorted(FIELDS - line.keys())
         assert (line["provider"], line["function"]) == ("gcp", function)
         assert line["trace_id"] == TRACE_ID
