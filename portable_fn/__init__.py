@@ -7,6 +7,7 @@ from portable_fn._publish import send as send
 from portable_fn.app import App as App
 from portable_fn.app import Function as Function
 from portable_fn.context import Context as Context
+from portable_fn.cors import CORS as CORS
 from portable_fn.errors import BadRequest as BadRequest
 from portable_fn.errors import ConfigurationError as ConfigurationError
 from portable_fn.errors import HTTPError as HTTPError

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
-from portable_fn import _observe
+from portable_fn import _observe, cors
 from portable_fn._invocation import Invocation, _cold, _current, invocation_logger
 from portable_fn.context import Context
 from portable_fn.errors import (
@@ -166,6 +166,16 @@ def _resolve(app: App, request: Request, function: str | None) -> tuple[Function
     return fn, request
 
 
+def _refused(app: App, request: Request, exc: HTTPError) -> Response:
+    """What no route takes: a CORS preflight (an OPTIONS no route declares) on a path with CORS
+    routes is answered by the core; anything else gets the routing error."""
+    if type(exc) is MethodNotAllowed and request.method == "OPTIONS":
+        answer = cors.preflight(app.routes_at(request.path), request)
+        if answer is not None:
+            return answer
+    return _error_response(exc)
+
+
 def dispatch_http(
     app: App, request: Request, ctx: Context, function: str | None = None
 ) -> Response:
@@ -173,7 +183,7 @@ def dispatch_http(
     try:
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
-        return _error_response(exc)
+        return _refused(app, request, exc)
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     try:
         result = fn.call(request, ctx)
@@ -181,12 +191,13 @@ def dispatch_http(
             result = run_sync(result)
         response = to_response(result)
     except Exception as exc:
-        return _http_failed(ctx, exc, observation)  # not kept in a local: see _call
+        failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
+        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     finally:
         _current.reset(token)
     if observation is not None:
         observation.end(None, response.status)
-    return response
+    return response if fn.cors is None else cors.respond(fn.cors, request, response)
 
 
 async def dispatch_http_async(
@@ -201,7 +212,7 @@ async def dispatch_http_async(
     try:
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
-        return _error_response(exc)
+        return _refused(app, request, exc)
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     try:
         if fn.is_async:
@@ -212,12 +223,13 @@ async def dispatch_http_async(
             result = fn.call(request, ctx)
         response = to_response(result)
     except Exception as exc:
-        return _http_failed(ctx, exc, observation)  # not kept in a local: see _call
+        failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
+        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     finally:
         _current.reset(token)
     if observation is not None:
         observation.end(None, response.status)
-    return response
+    return response if fn.cors is None else cors.respond(fn.cors, request, response)
 
 
 def _bound(fn: Function, value: Any, ctx: Context) -> Callable[[], Any]:

@@ -94,6 +94,19 @@ class Router(Generic[T]):
         self._dynamic.append((route, table))
         return table
 
+    def table(self, path: str) -> Mapping[str, T] | None:
+        """Method -> target of the route ``path`` matches, None when none does (off the hot path:
+        a CORS preflight asks which methods a path has)."""
+        if len(path) > 1 and path.endswith("/"):
+            path = path.rstrip("/") or "/"
+        table = self._static.get(path)
+        if table is None:
+            for route, candidate in self._dynamic:
+                if route.regex is not None and route.regex.fullmatch(path):
+                    return MappingProxyType(candidate)
+            return None
+        return MappingProxyType(table)
+
     def match(self, method: str, path: str) -> tuple[T, Mapping[str, str]]:
         """The target and path parameters; ``NotFound`` or ``MethodNotAllowed`` (with Allow)."""
         if len(path) > 1 and path.endswith("/"):

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from portable_fn._pipeline import build_call
 from portable_fn._routing import Router, compile_route, match_route
 from portable_fn._value import Value
+from portable_fn.cors import CORS, resolve
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
 from portable_fn.triggers import (
     Event,
@@ -57,6 +58,7 @@ class Function(Value):
     takes_context: bool
     call: Callable[[Any, Any], Any]  # composed by _pipeline.build_call: what dispatch runs
     options: Mapping[str, Any] = MappingProxyType({})
+    cors: CORS | None = None  # an HTTP trigger's, here so dispatch reads it without a type test
 
     def match_path(self, path: str) -> Mapping[str, str] | None:
         """Path parameters when this HTTP function's route matches ``path``."""
@@ -138,13 +140,16 @@ class App:
     ... def get_order(req): return {"id": req.path_params["order_id"]}
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, cors: CORS | None = None) -> None:
         if not isinstance(name, str) or not _APP_NAME.fullmatch(name):
             raise ConfigurationError(
                 f"app name {name!r} must be 1-40 lowercase letters, digits and '-', "
                 "starting with a letter (it prefixes resource names on every provider)"
             )
+        if cors is not None and not isinstance(cors, CORS):
+            raise ConfigurationError(f"App cors= takes a pf.CORS or None, got {cors!r}")
         self.name = name
+        self.cors = cors  # every HTTP route's unless it says otherwise (``http(cors=...)``)
         self._functions: dict[str, Function] = {}
         self._router: Router[Function] = Router()
         self._publisher: Publisher | None = None
@@ -169,6 +174,10 @@ class App:
     def match(self, method: str, path: str) -> tuple[Function, Mapping[str, str]]:
         """The HTTP function for a request; ``NotFound``/``MethodNotAllowed`` otherwise."""
         return self._router.match(method, path)
+
+    def routes_at(self, path: str) -> Mapping[str, Function] | None:
+        """Method -> HTTP function of the route ``path`` matches (None: no route does)."""
+        return self._router.table(path)
 
     def register(
         self,
@@ -209,6 +218,7 @@ class App:
             takes_context=takes_context,
             call=call,
             options=frozen_options,
+            cors=trigger.cors if isinstance(trigger, Http) else None,
         )
         if isinstance(trigger, Http):
             try:
@@ -245,13 +255,18 @@ class App:
         methods: Iterable[str] = ("GET",),
         *,
         auth: Literal["function", "anonymous"] = "function",
+        cors: bool | CORS | None = None,
         idempotent: bool = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
-        dict/list (JSON), str, bytes or None (204)."""
+        dict/list (JSON), str, bytes or None (204). ``cors``: None follows the app's, True is
+        the app's or ``CORS()``, False none."""
         methods = (methods,) if isinstance(methods, str) else tuple(methods)
-        trigger = _build(lambda: Http(path=path, methods=methods, auth=auth), name)
+        trigger = _build(
+            lambda: Http(path=path, methods=methods, auth=auth, cors=resolve(cors, self.cors)),
+            name,
+        )
         return lambda handler: self.register(
             handler, trigger, name=name, options={"idempotent": idempotent}
         )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from portable_fn._schedule import Cron, parse_cron, parse_rate
 from portable_fn._value import Value
+from portable_fn.cors import CORS
 from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -98,11 +99,13 @@ class Http(Value):
     ``auth="function"`` (the default) asks for the provider's own caller authentication where it
     has one (an Azure function key, IAM on Cloud Run functions and Lambda URLs); ``"anonymous"``
     opens the route to the internet. The local runtime does not authenticate.
+    ``cors`` lets browsers on other origins call the route (``portable_fn.cors``).
     """
 
     path: str
     methods: tuple[str, ...] = ("GET",)
     auth: Literal["function", "anonymous"] = "function"
+    cors: CORS | None = None
     kind: ClassVar[Literal["http"]] = "http"
 
     def __post_init__(self) -> None:
@@ -116,6 +119,14 @@ class Http(Value):
         object.__setattr__(self, "methods", tuple(dict.fromkeys(methods)))
         if self.auth not in ("function", "anonymous"):
             raise ConfigurationError(f"auth must be 'function' or 'anonymous', got {self.auth!r}")
+        if self.cors is not None and not isinstance(self.cors, CORS):
+            raise ConfigurationError(f"cors must be a pf.CORS or None, got {self.cors!r}")
+        if self.cors is not None and "OPTIONS" in self.methods:
+            # The core answers a CORS route's preflight: an OPTIONS handler would never run.
+            raise ConfigurationError(
+                "a CORS route cannot take OPTIONS: the core answers its preflight "
+                "(pass cors=False to handle OPTIONS yourself)"
+            )
 
 
 class Queue(Value):

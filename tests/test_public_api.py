@@ -5,7 +5,7 @@ from __future__ import annotations
 import portable_fn
 
 EXPECTED = {
-    "App", "BadRequest", "CloudEvent", "ConfigurationError", "Context", "Function",
+    "App", "BadRequest", "CORS", "CloudEvent", "ConfigurationError", "Context", "Function",
     "HTTPError", "Headers", "NonRetryable", "NotFound", "PortableFnError", "Request",
     "Response", "Retry", "emit", "logger", "publish", "send",
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
+from portable_fn.cors import preflight_owners
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 from portable_fn_aws._resources import Builder, arn, logical, ref
@@ -58,6 +59,15 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             if t.auth == "function":
                 props["Auth"] = {"Authorizer": "AWS_IAM"}
             events[logical(method.lower())] = {"Type": "HttpApi", "Properties": props}
+        if preflight_owners(b.app.functions.values()).get(t.path) == fn.name:
+            # One per path (API Gateway refuses two routes with one key), without authorizer: a
+            # browser's preflight carries no credentials, and the core answers it without
+            # running a handler. The API has no CorsConfiguration, so API Gateway passes OPTIONS
+            # through (else it answers and drops ours: apigateway developerguide/http-api-cors).
+            events["Preflight"] = {
+                "Type": "HttpApi",
+                "Properties": {"ApiId": ref(api), "Path": t.path, "Method": "OPTIONS"},
+            }
         return events
     if isinstance(t, Queue):
         queue = b.queue(t.name, fifo=t.fifo, dlq=t.dead_letter_name, receives=t.retry.max_attempts)

@@ -2,7 +2,8 @@
 """The SAM template for an app, as plain data (tooling only; ``target`` writes it out).
 
 One ``AWS::Serverless::Function`` per handler with its event source:
-- HTTP: routes on one HTTP API (IAM auth unless the route is ``anonymous``);
+- HTTP: routes on one HTTP API (IAM auth unless the route is ``anonymous``), and one OPTIONS
+  route without auth per CORS path, for the preflight the core answers;
 - queue: its SQS queue, ``ReportBatchItemFailures``, redrive after max_retries + 1 receives;
 - topic: each subscriber reads through its own SQS queue subscribed to the SNS topic, so topic
   retries and dead letters work as queue ones do and one failing subscriber does not redeliver

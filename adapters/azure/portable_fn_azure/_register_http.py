@@ -13,12 +13,13 @@ from typing import Any
 
 import azure.functions as func
 from portable_fn.app import App, Function
+from portable_fn.cors import preflight_owners
 from portable_fn.triggers import Http
 
 from portable_fn_azure._register import Deferred, Runner, named, trigger_of
 from portable_fn_azure.options import AzureOptions
 
-__all__ = ["FALLBACK", "azure_route", "register_fallback", "register_http"]
+__all__ = ["FALLBACK", "azure_route", "register_fallback", "register_http", "takes_preflight"]
 
 # The catch-all HTTP function: the host routes here what matches no route (or matches a route
 # with another method), so 404 and 405 carry the same JSON body as on every provider.
@@ -36,7 +37,19 @@ def azure_route(path: str) -> str:
     return "/".join(parts)
 
 
-def register_http(native: func.FunctionApp, app: App, function: Function, _: AzureOptions) -> None:
+def takes_preflight(app: App, function: Function, options: AzureOptions) -> bool:
+    """Whether ``function``'s trigger also takes OPTIONS, for the CORS preflight the core answers:
+    one function per CORS path (the host routes by method). A function-key route leaves it to
+    the anonymous catch-all when there is one: a browser's preflight carries no key."""
+    trigger = trigger_of(function, Http)
+    if trigger.cors is None or (trigger.auth != "anonymous" and options.http_fallback):
+        return False
+    return preflight_owners(app.functions.values()).get(trigger.path) == function.name
+
+
+def register_http(
+    native: func.FunctionApp, app: App, function: Function, options: AzureOptions
+) -> None:
     trigger = trigger_of(function, Http)
     name = function.name
     # The worker awaits a coroutine function on its event loop and runs a plain one on a thread.
@@ -58,9 +71,11 @@ def register_http(native: func.FunctionApp, app: App, function: Function, _: Azu
     else:
         entry = _sync_entry(app, name, name)
     auth = func.AuthLevel.ANONYMOUS if trigger.auth == "anonymous" else func.AuthLevel.FUNCTION
+    methods = list(trigger.methods)
+    if takes_preflight(app, function, options):
+        methods.append("OPTIONS")  # answered by the core (portable_fn.cors), no handler runs
     named(native, function)(
-        native.route(route=azure_route(trigger.path), methods=list(trigger.methods),
-                     auth_level=auth)(entry)
+        native.route(route=azure_route(trigger.path), methods=methods, auth_level=auth)(entry)
     )
 
 

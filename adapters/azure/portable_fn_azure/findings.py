@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.app import App, Function
+from portable_fn.cors import preflight_owners
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 
 from portable_fn_azure import ncrontab
@@ -60,6 +61,34 @@ def _http(function: Function, trigger: Http, app: App, options: AzureOptions) ->
         out.append(Finding(None, "info", "the anonymous catch-all function portable_fn_fallback "
                                          "({*path}) answers unmatched routes with JSON 404/405; "
                                          "AzureOptions(http_fallback=False) removes it"))
+    return out + _cors(function, trigger, app, options)
+
+
+def _cors(function: Function, trigger: Http, app: App, options: AzureOptions) -> list[Finding]:
+    """App Service CORS (``az functionapp cors``, portal "CORS", ``Host.CORS`` in
+    local.settings.json) answers preflight before any function runs and sets its own headers
+    (https://learn.microsoft.com/cli/azure/functionapp/cors): it would shadow ``pf.CORS``."""
+    if trigger.cors is None:
+        return []
+    owners = preflight_owners(app.functions.values())
+    out = []
+    if function.name == next(iter(owners.values()), None):  # once per app
+        out.append(Finding(None, "info", "CORS is answered by the app (pf.CORS): leave the "
+                                         "function app's own CORS settings (az functionapp cors, "
+                                         "Host.CORS locally) empty, or they answer preflight "
+                                         "first with their headers"))
+    if owners.get(trigger.path) != function.name or trigger.auth == "anonymous":
+        return out
+    # A browser's preflight carries no x-functions-key header (_register_http.takes_preflight).
+    if options.http_fallback:
+        out.append(Finding(function.name, "info", f"the CORS preflight of {trigger.path} goes "
+                                                  "to the anonymous portable_fn_fallback (a "
+                                                  "preflight carries no function key)"))
+    else:
+        out.append(Finding(function.name, "info", f"takes the CORS preflight of {trigger.path} "
+                                                  "under AuthLevel.FUNCTION: a preflight carries "
+                                                  "no x-functions-key header, so browsers must "
+                                                  "pass the key as ?code= in the URL"))
     return out
 
 
