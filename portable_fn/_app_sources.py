@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portable_fn.adapter import Finding
+from portable_fn._finding import Finding
 from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:

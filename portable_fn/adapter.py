@@ -10,7 +10,7 @@ calls the dispatch functions re-exported here, and turns the outcome back into t
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from portable_fn._batch import Batch, dispatch_batch
 from portable_fn._dispatch import (
@@ -23,7 +23,7 @@ from portable_fn._dispatch import (
     run_event,
     run_sync,
 )
-from portable_fn._value import Value
+from portable_fn._finding import Finding
 from portable_fn.context import Context
 from portable_fn.events import CloudEvent
 
@@ -69,34 +69,6 @@ class Publisher(Protocol):
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None: ...
 
     def emit(self, event: CloudEvent) -> None: ...
-
-
-class Finding(Value):
-    """Something a provider does differently from what the app declares.
-
-    ``unsupported``: the provider cannot honour it (packaging warns loudly); ``warning``: honoured
-    approximately; ``info``: how it is honoured.
-    """
-
-    function: str | None
-    level: Literal["info", "warning", "unsupported"]
-    message: str
-
-    def __init__(
-        self,
-        function: str | None,
-        level: Literal["info", "warning", "unsupported"],
-        message: str,
-    ) -> None:
-        if level not in ("info", "warning", "unsupported"):
-            raise ValueError(f"finding level {level!r}")
-        object.__setattr__(self, "function", function)
-        object.__setattr__(self, "level", level)
-        object.__setattr__(self, "message", message)
-
-    def __str__(self) -> str:
-        where = f"{self.function}: " if self.function else ""
-        return f"[{self.level}] {where}{self.message}"
 
 
 class Adapter(Protocol):
