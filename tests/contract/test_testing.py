@@ -3,6 +3,7 @@ test fail or a wrong one pass."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 
@@ -10,7 +11,7 @@ import pytest
 
 import portable_fn as pf
 from portable_fn.errors import FunctionNotFoundError, InvalidCloudEventError
-from portable_fn.testing import RecordingPublisher, http_request, invoke
+from portable_fn.testing import RecordingPublisher, http_request, invoke, invoke_async
 
 
 def test_json_keeps_a_content_type_given_in_any_case() -> None:
@@ -106,3 +107,47 @@ def test_the_recorder_refuses_data_no_provider_can_send() -> None:
     with pytest.raises(InvalidCloudEventError):
         pf.publish("orders", {"at": datetime.date.today()}, app=app)
     assert json.loads(response.body)["error"]["status"] == 500
+
+
+def _async_app(seen: list[int]) -> pf.App:
+    app = pf.App("aio")
+
+    @app.http("/orders", methods=["POST"])
+    async def create(req: pf.Request) -> dict[str, object]:
+        await asyncio.sleep(0)
+        pf.publish("order-events", req.json())
+        return {"ok": True}
+
+    @app.queue("jobs")
+    async def work(event: pf.CloudEvent) -> None:
+        await asyncio.sleep(0)
+        seen.append(event.data["n"])
+        if event.data["n"] < 0:
+            raise ValueError("negative")
+
+    return app
+
+
+def test_an_async_test_awaits_async_handlers_with_invoke_async() -> None:
+    # pytest-asyncio and anyio tests run inside an event loop, where the sync invoke cannot
+    # drive a coroutine: it answered 500 / a failed outcome about the loop, not the handler.
+    seen: list[int] = []
+    app = _async_app(seen)
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+
+    async def a_test() -> None:
+        response = await invoke_async(app, "create", http_request("POST", "/orders", json={}))
+        assert response.status == 200 and json.loads(response.body) == {"ok": True}
+        ok = await invoke_async(app, "work", pf.CloudEvent.create(type="t", source="/s",
+                                                                    data={"n": 1}))
+        failed = await invoke_async(app, "work", pf.CloudEvent.create(type="t", source="/s",
+                                                                        data={"n": -1}))
+        assert ok.ok and not failed.ok and isinstance(failed.error, ValueError)
+        with pytest.raises(RuntimeError, match="invoke_async"):
+            invoke(app, "work", pf.CloudEvent.create(type="t", source="/s", data={"n": 2}))
+
+    asyncio.run(a_test())
+    assert seen == [1, -1] and len(recorder.to("order-events")) == 1
+    # Outside a loop, the sync invoke still runs async handlers.
+    assert invoke(app, "work", pf.CloudEvent.create(type="t", source="/s", data={"n": 3})).ok
