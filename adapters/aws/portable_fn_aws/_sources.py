@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What goes into app.zip: the app's files, installed packages' sources, and the app's
-requirements resolved for the Lambda platform (tooling only).
+"""What goes into app.zip besides the app's own code (``portable_fn.adapter.copy_app_source``):
+installed packages' sources, and the app's requirements resolved for the Lambda platform
+(tooling only).
 
 Python deployment packages: https://docs.aws.amazon.com/lambda/latest/dg/python-package.html
 """
@@ -18,41 +19,6 @@ from portable_fn.errors import ConfigurationError
 
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
-
-
-def app_sources(app_ref: str) -> tuple[str, list[tuple[str, Path]]]:
-    """(module to import in the entry, [(name in the zip, file)]) for ``APP``."""
-    target = (
-        app_ref.rpartition(":")[0] if ":" in app_ref and not app_ref.endswith(".py") else app_ref
-    )
-    if target.endswith(".py") or Path(target).is_file():
-        path = Path(target).resolve()
-        # A file app: its folder becomes the zip root, so sibling imports keep working.
-        return path.stem, [
-            (p.relative_to(path.parent).as_posix(), p) for p in _source_files(path.parent)
-        ]
-    spec = importlib.util.find_spec(target)
-    if spec is None or spec.origin is None:
-        raise ConfigurationError(f"cannot find the source of {target!r}")
-    origin = Path(spec.origin).resolve()
-    parts = target.split(".")
-    # Dotted: keep the package path (examples/shop/...) and its parents' __init__ files.
-    root = (
-        origin.parents[len(parts) - 1]
-        if origin.name != "__init__.py"
-        else origin.parents[len(parts)]
-    )
-    package_dir = origin.parent
-    files = (
-        [(p.relative_to(root).as_posix(), p) for p in _source_files(package_dir)]
-        if len(parts) > 1 or origin.name == "__init__.py"
-        else [(origin.name, origin)]
-    )
-    for depth in range(1, len(parts) - 1):
-        init = root.joinpath(*parts[:depth], "__init__.py")
-        if init.is_file():
-            files.append((init.relative_to(root).as_posix(), init))
-    return target, files
 
 
 def _source_files(folder: Path) -> Iterator[Path]:
@@ -83,13 +49,6 @@ def package_files(
         if path.suffix == ".py":  # sources only: py.typed markers serve type checkers
             out[f"{package}/{rel.as_posix()}"] = path.read_bytes()
     return out
-
-
-def requirements_file(files: list[tuple[str, Path]]) -> Path | None:
-    for arcname, path in files:
-        if Path(arcname).name == "requirements.txt":
-            return path
-    return None
 
 
 def _installer(target: str, platform: str, version: str, wanted: list[str]) -> list[str]:
