@@ -4,7 +4,7 @@
 - Retrying cannot help (``pf.NonRetryable``, undecodable, invalid): the message is moved to
   the dead-letter queue the template names in ``PF_DEAD_LETTER_URL`` now, its retries unspent.
 - Retrying can help: its visibility is set to the trigger's ``Retry.delay(attempt)`` (exponential
-  backoff with full jitter) with ChangeMessageVisibility on ``PF_SOURCE_QUEUE_URL``, instead of
+  backoff with equal jitter) with ChangeMessageVisibility on ``PF_SOURCE_QUEUE_URL``, instead of
   the queue's fixed visibility timeout; SQS's redrive policy still counts the receives.
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html
 Both need boto3 and a network call, so they run only for failed messages, and a failure to do

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
 from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
 
 from portable_fn_azure.options import AzureOptions
 
@@ -68,7 +69,19 @@ class AzureAdapter:
         for HTTP) and raises when the invocation fails, as the host sees it."""
         from portable_fn_azure import worker
 
-        return worker.invoke(self.function_app(app), function, native_event)
+        functions = self.function_app(app)
+        if isinstance(native_event, Mapping) and isinstance(native_event.get("binding"), str):
+            # The worker would hand the function an object of another binding (a Service Bus
+            # message to a queue trigger) and fail inside it: a mistake in the invocation.
+            wanted = worker.binding_of(functions, function)
+            if native_event["binding"] != wanted:
+                fitting = [k for k, v in self.sample_events().items() if v.get("binding") == wanted]
+                raise ConfigurationError(
+                    f"function {function!r} has a {wanted}; the event is a "
+                    f"{native_event['binding']} invocation (samples for it: "
+                    f"{', '.join(fitting) or 'none'})"
+                )
+        return worker.invoke(functions, function, native_event)
 
     def harness(self) -> Harness:
         from portable_fn_azure.harness import AzureHarness

@@ -173,6 +173,12 @@ def _function(app: func.FunctionApp, name: str) -> Any:
         raise LookupError(f"the function app has no function {name!r}") from None
 
 
+def binding_of(app: func.FunctionApp, name: str) -> str:
+    """The binding type of function ``name``'s trigger (``queueTrigger``, ``httpTrigger``...),
+    as an invocation document's ``binding`` names it."""
+    return str(_function(app, name).get_trigger().get_binding_name())
+
+
 def invoke(app: func.FunctionApp, name: str, invocation: Mapping[str, Any] | Any, *,
            context: func.Context | None = None) -> Any:
     """Run function ``name`` of the indexed app as the worker would: the trigger argument

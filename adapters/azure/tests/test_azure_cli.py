@@ -18,3 +18,15 @@ def test_inspect_names_the_poison_queue(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["inspect", SHOP, "--json"]) == 0
     dead = json.loads(capsys.readouterr().out)["dead_letters"]
     assert dead["azure"]["fulfil"] == "fulfilment-poison"
+
+
+def test_invoke_with_another_triggers_sample_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The worker would hand a queue trigger a ServiceBusMessage and the handler's first read
+    # would raise AttributeError, reported as the function's failure (exit 1).
+    argv = ["invoke", SHOP, "fulfil", "--provider", "azure", "--event", "servicebus"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("portable-fn invoke: ") and "queueTrigger" in err
+    assert "samples for it: queue" in err
