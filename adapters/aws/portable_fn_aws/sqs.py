@@ -99,11 +99,6 @@ def attempt(record: dict[str, Any]) -> int:
         return 1
 
 
-def group_id(record: dict[str, Any]) -> str | None:
-    attributes = record.get("attributes")
-    return attributes.get("MessageGroupId") if type(attributes) is dict else None
-
-
 def from_record(record: dict[str, Any]) -> list[CloudEvent]:
     """The events one SQS record carries: one, or what an envelope in its body holds."""
     attributes = record.get("attributes") if type(record) is dict else None
