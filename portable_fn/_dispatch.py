@@ -168,12 +168,20 @@ def _resolve(app: App, request: Request, function: str | None) -> tuple[Function
 
 def _refused(app: App, request: Request, exc: HTTPError) -> Response:
     """What no route takes: a CORS preflight (an OPTIONS no route declares) on a path with CORS
-    routes is answered by the core; anything else gets the routing error."""
-    if type(exc) is MethodNotAllowed and request.method == "OPTIONS":
-        answer = cors.preflight(app.routes_at(request.path), request)
+    routes is answered by the core; anything else gets the routing error, with the CORS headers
+    of the path's routes (a 405) or the app's (a 404) so a page on an allowed origin can read
+    it, as a handler's own error carries them."""
+    routes = app.routes_at(request.path) if type(exc) is MethodNotAllowed else None
+    if routes is not None and request.method == "OPTIONS":
+        answer = cors.preflight(routes, request)
         if answer is not None:
             return answer
-    return _error_response(exc)
+    response = _error_response(exc)
+    if routes is not None:
+        settings = next((r.cors for r in routes.values() if r.cors is not None), None)
+    else:
+        settings = app.cors if type(exc) is NotFound else None
+    return response if settings is None else cors.respond(settings, request, response)
 
 
 def dispatch_http(

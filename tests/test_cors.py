@@ -107,8 +107,31 @@ def test_plain_options_and_paths_without_cors_keep_todays_405() -> None:
     for response in (plain, no_method, no_cors):
         assert response.status == 405
         assert json.loads(response.body)["error"]["status"] == 405
-        assert "access-control-allow-origin" not in response.headers
+    # Not a preflight, so no 204; but a CORS path's 405 is readable by the page, as a
+    # handler's own error is. A path without CORS stays as it was.
+    assert no_method.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-origin" not in no_cors.headers
     assert dispatch_http(app, _preflight("/nowhere"), CTX).status == 404
+
+
+def test_routing_errors_carry_the_cors_headers_a_page_needs_to_read_them() -> None:
+    # A page on an allowed origin that calls a wrong method or a wrong path gets the JSON error
+    # it can read, not an opaque CORS failure (Powertools adds them to its 404 too).
+    app, _ = _shop(cors=None, app_cors=pf.CORS(allow_origins=(SITE,)))
+    wrong_method = dispatch_http(app, http_request("PUT", "/orders/7", headers={"Origin": SITE}),
+                                 CTX)
+    wrong_path = dispatch_http(app, http_request("GET", "/ordres", headers={"Origin": SITE}), CTX)
+    other = dispatch_http(app, http_request("GET", "/ordres", headers={"Origin": OTHER}), CTX)
+    assert (wrong_method.status, wrong_path.status) == (405, 404)
+    for response in (wrong_method, wrong_path):
+        assert response.headers["access-control-allow-origin"] == SITE
+        assert response.headers["vary"] == "Origin"
+        assert json.loads(response.body)["error"]["status"] == response.status
+    assert "access-control-allow-origin" not in other.headers
+    # An app without CORS answers its 404 as before.
+    plain, _ = _shop(cors=False)
+    lost = dispatch_http(plain, http_request("GET", "/ordres", headers={"Origin": SITE}), CTX)
+    assert lost.status == 404 and "access-control-allow-origin" not in lost.headers
 
 
 def test_preflight_from_an_origin_not_allowed_gets_no_cors_headers() -> None:
