@@ -34,7 +34,7 @@ from portable_fn_gcp import http, tracing
 if TYPE_CHECKING:
     from portable_fn.app import App
 
-__all__ = ["cloud_event_function", "http_function"]
+__all__ = ["cloud_event_function", "http_function", "refuse", "run_delivery"]
 
 PROVIDER = "gcp"
 
@@ -129,6 +129,17 @@ def _run(
             return "OK"
         _abort(_failure(422, "event rejected by the handler"))
     _abort(_failure(500, "event handler failed"))
+
+
+def run_delivery(app: App, name: str, delivered: Any, request: Any, native_event: Any) -> Any:
+    """Run ``name`` on a delivery read outside functions-framework's views (``intake``),
+    answered as the views answer theirs."""
+    return _run(app, name, delivered, request, native_event)
+
+
+def refuse(status: int, message: str) -> NoReturn:
+    """Answer the request now with a JSON error (a delivery that cannot be read)."""
+    _abort(_failure(status, message))
 
 
 def _context(name: str, request: Any, native_event: Any, attempt: int = 1) -> Context:

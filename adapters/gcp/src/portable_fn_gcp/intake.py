@@ -73,5 +73,5 @@ def take(app: App, name: str) -> Any:
                 return None
             event = push.envelope(body, request.path)
     except EventDecodeError as exc:
-        functions._abort(functions._failure(400, f"malformed Pub/Sub push: {exc}"))
-    return functions._run(app, name, event, request, event)
+        functions.refuse(400, f"malformed Pub/Sub push: {exc}")
+    return functions.run_delivery(app, name, event, request, event)
