@@ -47,12 +47,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portable_fn._finding import Finding
+from portable_fn._local.loader import split_ref
 from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from portable_fn.app import App
 
-__all__ = ["AppSource", "Exclude", "copy_app_source", "split_ref"]
+__all__ = ["AppSource", "Exclude", "copy_app_source"]
 
 # (path relative to the copied root, in POSIX form; whether it is a folder) -> leave it out.
 Exclude = Callable[[str, bool], bool]
@@ -105,15 +106,6 @@ class _Rules:
     def carried(self, path: Path) -> bool:
         """Whether a file is of a kind the target ships (folders are walked, not judged)."""
         return not self.python_only or path.is_dir() or path.suffix == ".py"
-
-
-def split_ref(app_ref: str) -> tuple[str, str | None]:
-    """``module[:attribute]`` or ``path/to/file.py[:attribute]``, as the CLI takes ``APP``
-    (a Windows drive letter's colon is not the attribute's)."""
-    head, sep, tail = app_ref.rpartition(":")
-    if sep and head and "/" not in tail and "\\" not in tail and len(head) > 1:
-        return head, tail
-    return app_ref, None
 
 
 def copy_app_source(

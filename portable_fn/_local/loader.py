@@ -22,8 +22,9 @@ class AppLoadError(ConfigurationError):
     """``APP`` names no module, file or ``App``; the message says what was tried."""
 
 
-def _split(ref: str) -> tuple[str, str | None]:
-    # "C:\\x\\app.py" style drive letters aside, the last colon separates the attribute.
+def split_ref(ref: str) -> tuple[str, str | None]:
+    """``module[:attribute]`` or ``path/to/file.py[:attribute]``, as the CLI takes ``APP``
+    (a Windows drive letter's colon is not the attribute's)."""
     head, sep, tail = ref.rpartition(":")
     if sep and head and "/" not in tail and "\\" not in tail and len(head) > 1:
         return head, tail
@@ -65,7 +66,7 @@ def _where(exc: BaseException, path: Path | None = None) -> str:
 
 
 def load_app(ref: str) -> App:
-    target, attribute = _split(ref)
+    target, attribute = split_ref(ref)
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     path = Path(target)
