@@ -15,10 +15,11 @@ from typing import Any
 from portable_fn import _json
 from portable_fn.errors import InvalidCloudEventError
 
-__all__ = ["decode_data", "encode_data", "is_json_content_type", "media_type"]
+__all__ = ["decode_data", "dumps", "encode_data", "is_json_content_type", "media_type"]
 
-# One compact encoder, built once (json.dumps builds one per call).
-_dumps = _json.encoder()
+# One compact encoder for event data and the JSON format, built once (json.dumps builds one
+# per call).
+dumps = _json.encoder()
 
 
 @lru_cache(maxsize=64)
@@ -64,7 +65,7 @@ def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]
         # honours it (decode_data) gets other text.
         return _encode_text(data, content_type), content_type
     try:
-        body = _dumps(data).encode("utf-8")
+        body = dumps(data).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: data in itself
         raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
     return body, content_type or "application/json"

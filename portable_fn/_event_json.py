@@ -10,16 +10,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from portable_fn import _json
 from portable_fn._cloudevent import EMPTY, REQUIRED, RESERVED, CloudEvent, format_time
+from portable_fn._event_data import dumps
 from portable_fn.errors import InvalidCloudEventError
 
 __all__ = [
     "b64encode", "from_dict", "from_json", "sniff_structured", "to_dict", "to_json",
 ]
 
-# One compact encoder, built once (json.dumps builds one per call).
-_dumps = _json.encoder()
 
 
 def b64encode(value: bytes) -> str:
@@ -99,7 +97,7 @@ def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
 def to_json(event: CloudEvent) -> bytes:
     """Structured-mode JSON bytes."""
     try:
-        return _dumps(to_dict(event)).encode("utf-8")
+        return dumps(to_dict(event)).encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: data in itself
         raise InvalidCloudEventError("data", f"cannot be serialised as JSON: {exc}") from None
 
