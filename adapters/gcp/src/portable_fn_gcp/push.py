@@ -59,11 +59,17 @@ def restore(event: CloudEvent, body: object) -> CloudEvent:
     """``event`` (the framework's conversion of ``body``) with the whole push body as data."""
     if event.type != PUBLISHED or not is_push_body(body):
         return event
-    source = event.source
+    source = _named(event.source, body)
+    return event.replace(source=source, data=body, datacontenttype="application/json")
+
+
+def _named(source: str, body: dict[str, Any]) -> str:
+    """``source``, or the push's subscription when the source names no topic (the push URL
+    held none): the one resource the push body names."""
     subscription = body.get("subscription")
     if source == _SERVICE and isinstance(subscription, str) and subscription:
-        source = _SERVICE + subscription.lstrip("/")
-    return event.replace(source=source, data=body, datacontenttype="application/json")
+        return _SERVICE + subscription.lstrip("/")
+    return source
 
 
 def read_body(request: Any) -> Any:
@@ -85,13 +91,7 @@ def envelope(body: dict[str, Any], path: str) -> CloudEvent:
     except InvalidCloudEventError:
         raise _error("message.publishTime", f"not an RFC 3339 time: {stamp!r}") from None
     topic = _TOPIC_PATH.search(path)
-    subscription = body.get("subscription")
-    if topic is not None:
-        source = _SERVICE + topic.group(0)
-    elif isinstance(subscription, str) and subscription:
-        source = _SERVICE + subscription.lstrip("/")
-    else:
-        source = _SERVICE
+    source = _named(_SERVICE + topic.group(0) if topic is not None else _SERVICE, body)
     return CloudEvent(
         id=message_id,
         source=source,
