@@ -160,12 +160,16 @@ def installed_adapters() -> dict[str, Any]:
 
 
 def load_adapter(provider: str) -> Adapter:
-    """The installed adapter for ``provider``, with an install hint when it is missing."""
-    found = installed_adapters().get(provider)
+    """The installed adapter for ``provider``; when it is missing, an ``ImportError`` with an
+    install hint and the adapters that are installed (a misspelt name gets the right
+    spelling, not only a hint for an extra that may not exist)."""
+    installed = installed_adapters()
+    found = installed.get(provider)
     if found is None:
+        names = ", ".join(sorted(installed)) or "none"
         raise ImportError(
             f"no portable-fn adapter for {provider!r} is installed; "
-            f'install it with: pip install "portable-fn[{provider}]"'
+            f'install it with: pip install "portable-fn[{provider}]" (installed: {names})'
         )
     adapter: Adapter = found.load()
     return adapter

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from portable_fn._local.adapters import adapter_named
 from portable_fn._local.loader import load_app
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
@@ -127,7 +126,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
-    samples = adapter_named(args.provider).sample_events()
+    from portable_fn.adapter import load_adapter
+
+    samples = load_adapter(args.provider).sample_events()
     if args.kind is None:
         print("\n".join(sorted(samples)))
         return 0
@@ -140,8 +141,10 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def cmd_package(args: argparse.Namespace) -> int:
+    from portable_fn.adapter import load_adapter
+
     app = load_app(args.app)
-    adapter = adapter_named(args.provider)
+    adapter = load_adapter(args.provider)
     out = Path(args.out or f"dist/{args.provider}")
     try:
         findings = adapter.package(app, args.app, out)

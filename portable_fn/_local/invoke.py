@@ -140,9 +140,9 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
     recorder = RecordingPublisher()
     app.use_publisher(recorder)
     if provider is not None:
-        from portable_fn._local.adapters import adapter_named
+        from portable_fn import adapter as adapters
 
-        adapter = adapter_named(provider)
+        adapter = adapters.load_adapter(provider)
         native = load_event(event_ref, adapter.sample_events())
         report: dict[str, Any] = {"provider": provider}
         try:
