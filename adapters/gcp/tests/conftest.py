@@ -19,7 +19,7 @@ REPO = HERE.parents[2]
 sys.path.insert(0, str(HERE))
 
 from pubsub_endpoint import PublishEndpoint  # noqa: E402
-from servers import Server, start, stop, wait_ready  # noqa: E402
+from servers import Server, free_ports, start, stop, wait_ready  # noqa: E402
 
 
 def load(name: str) -> Any:
@@ -69,7 +69,10 @@ class Servers:
     """Every target of one packaged app, each under its own functions-framework process."""
 
     def __init__(self, source: Path, targets: list[str], env: dict[str, str], logs: Path):
-        self.servers = {t: start(source, t, env, logs) for t in targets}
+        ports = free_ports(len(targets))
+        self.servers = {
+            t: start(source, t, env, logs, port) for t, port in zip(targets, ports, strict=True)
+        }
         try:
             for server in self.servers.values():
                 wait_ready(server)

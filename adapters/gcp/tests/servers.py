@@ -17,10 +17,20 @@ from pathlib import Path
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports. Every socket stays bound until all are picked: a port
+    released at once may be handed out again by the next ``bind(0)``, and two servers given
+    the same port left one test talking to the other function's server (seen in CI)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+        return ports
 
 
 @dataclass
@@ -64,8 +74,10 @@ def _headers(raw: object) -> dict[str, list[str]]:
     return out
 
 
-def start(source: Path, target: str, env: Mapping[str, str], log_dir: Path) -> Server:
-    port = free_port()
+def start(
+    source: Path, target: str, env: Mapping[str, str], log_dir: Path, port: int | None = None
+) -> Server:
+    port = port or free_port()
     log = log_dir / f"{target}.log"
     handle = log.open("wb")
     process = subprocess.Popen(
