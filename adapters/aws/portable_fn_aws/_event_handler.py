@@ -7,7 +7,9 @@ Failure semantics per source:
 - Kinesis / DynamoDB Streams: processing stops at the first failure and its sequence number is
   reported, as Lambda resumes the shard from there (everything after would be replayed anyway);
 - SNS, S3, EventBridge (asynchronous invocations): the error is raised, so Lambda retries it and
-  then sends it to the function's on-failure destination.
+  then sends it to the function's on-failure destination; a failure retrying cannot fix
+  (``pf.NonRetryable``, an undecodable event) goes to that destination at once (``_redelivery``)
+  and the invocation succeeds, its retries unspent.
 https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html
 https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import Context, Outcome, run_event
+from portable_fn.adapter import OK, Context, Outcome, run_event
 from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.triggers import Retry
@@ -33,21 +35,32 @@ if TYPE_CHECKING:
 
 def schedule_handler(app: App, name: str, expression: str) -> Handler:
     fn = app.function(name)
+    redelivery = Redelivery(None)
 
     def handler(event: Any, context: Any) -> None:
         try:
             scheduled = eventbridge.schedule_event(event, expression)
         except MALFORMED as exc:
             raise malformed(eventbridge.TRIGGER, exc) from exc
-        _raise_on_failure(run_event(app, fn, scheduled, context_for(name, context, event)))
+        ctx = context_for(name, context, event)
+        _settle(run_event(app, fn, scheduled, ctx), event, context, ctx, redelivery)
 
     return handler
 
 
-def _raise_on_failure(outcome: Outcome) -> None:
-    if not outcome.ok:
-        # Re-raise the handler's own error: Lambda records its type and retries the event.
-        raise outcome.error or decode_error("lambda", "event", "handler failed")
+def _settle(
+    outcome: Outcome, native: Any, context: Any, ctx: Context, redelivery: Redelivery
+) -> None:
+    """End an asynchronous invocation: return when it succeeded, or when retrying cannot help
+    and the event is now in the dead-letter queue; otherwise raise the handler's own error, so
+    Lambda records its type and retries the event."""
+    if outcome.ok:
+        return
+    if not outcome.retryable and redelivery.dead_letter_invocation(
+        native, context, outcome.error, ctx
+    ):
+        return
+    raise outcome.error or decode_error("lambda", "event", "handler failed")
 
 
 def _declared_bucket(declared: str) -> Adapt:
@@ -98,7 +111,9 @@ def event_handler(
                 codec = kinesis if source == "aws:kinesis" else dynamodb
                 return _batches.stream_batch(app, fn, records, context, event, codec)
             if sns.matches_record(first) or s3.matches_record(first):
-                _run_async(fn.name, records, context, event, dispatch)
+                ctx = context_for(fn.name, context, event)
+                outcome = _run_async(records, ctx, dispatch)
+                _settle(outcome, event, context, ctx, redelivery)
                 return None
         if eventbridge.matches(event):
             try:
@@ -106,7 +121,8 @@ def event_handler(
             except MALFORMED as exc:
                 raise malformed(eventbridge.TRIGGER, exc) from exc
             if decoded is not None:
-                _raise_on_failure(dispatch(decoded, context_for(name, context, event)))
+                ctx = context_for(name, context, event)
+                _settle(dispatch(decoded, ctx), event, context, ctx, redelivery)
             return None
         if records == [] and "isFinalInvokeForWindow" in event:
             # A tumbling window's last invocation (Kinesis, DynamoDB Streams) brings no records,
@@ -129,27 +145,26 @@ def _decode_record(record: Any) -> list[CloudEvent]:
 
 
 def _run_async(
-    name: str,
-    records: list[Any],
-    context: Any,
-    native: Any,
-    dispatch: Callable[[CloudEvent, Context], Outcome],
-) -> None:
-    """SNS / S3 direct invocations: one event usually; any failure fails the invocation."""
-    ctx = context_for(name, context, native)
-    first_error: BaseException | None = None
+    records: list[Any], ctx: Context, dispatch: Callable[[CloudEvent, Context], Outcome]
+) -> Outcome:
+    """SNS / S3 direct invocations (one record, as a rule): every event runs, and the
+    invocation's outcome is the first failure, retryable if any failure is (a retry runs them
+    all again), so that only an invocation whose every failure is final is dead-lettered."""
+    failed: Outcome | None = None
+    retryable = False
     for record in records:
         try:
             events = _decode_record(record)
-        except PortableFnError as exc:
-            first_error = first_error or exc
-            continue
-        except MALFORMED as exc:
-            first_error = first_error or malformed("lambda", exc)
-            continue
-        for decoded in events:
-            outcome = dispatch(decoded, ctx)
-            if not outcome.ok and first_error is None:
-                first_error = outcome.error
-    if first_error is not None:
-        raise first_error
+        except (PortableFnError, *MALFORMED) as exc:
+            error = exc if isinstance(exc, PortableFnError) else malformed("lambda", exc)
+            outcomes = [Outcome(False, error, False)]
+            ctx.logger.exception("could not decode the record", exc=error)
+        else:
+            outcomes = [dispatch(decoded, ctx) for decoded in events]
+        for outcome in outcomes:
+            if not outcome.ok:
+                failed = failed or outcome
+                retryable = retryable or outcome.retryable
+    if failed is None:
+        return OK
+    return Outcome(False, failed.error, retryable)

@@ -9,14 +9,23 @@
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html
 Both need boto3 and a network call, so they run only for failed messages, and a failure to do
 either is logged and leaves the message to SQS's own redelivery.
+
+Asynchronous invocations (S3, EventBridge, schedules) that retrying cannot fix go to the same
+``PF_DEAD_LETTER_URL``: the function's on-failure queue, where Lambda itself writes what fails
+every retry. The function writes the invocation record Lambda writes there, so the queue holds
+one shape, and returns without an error, so Lambda spends no retries on it.
+https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from datetime import datetime, timezone
 from typing import Any
 
+from portable_fn._traceback import text
 from portable_fn.adapter import Context
 from portable_fn.errors import PortableFnError
 from portable_fn.triggers import Retry
@@ -56,6 +65,43 @@ class Redelivery:
             )
         except PortableFnError as exc:
             ctx.logger.exception("could not dead-letter the message; SQS will retry it", exc=exc)
+            return False
+        return True
+
+    def dead_letter_invocation(
+        self, native: Any, context: Any, error: BaseException | None, ctx: Context
+    ) -> bool:
+        """True when an asynchronous invocation that retrying cannot fix is now in the
+        dead-letter queue, as Lambda's invocation record with the condition ``NonRetryable``
+        (Lambda's own say ``RetriesExhausted`` or ``EventAgeExceeded``). There is no
+        ``approximateInvokeCount``: Lambda does not tell a function which attempt it runs."""
+        if self.dead_letter_url is None:
+            return False
+        message = "failed" if error is None else text(error)
+        reason = message if error is None else f"{type(error).__name__}: {message}"
+        record = {
+            "version": "1.0",
+            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z",
+            "requestContext": {
+                "requestId": getattr(context, "aws_request_id", None),
+                "functionArn": getattr(context, "invoked_function_arn", None),
+                "condition": "NonRetryable",
+            },
+            "requestPayload": native,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": getattr(context, "function_version", None) or "$LATEST",
+            },
+            "responsePayload": {
+                "errorType": "Error" if error is None else type(error).__name__,
+                "errorMessage": message,
+            },
+        }
+        try:
+            body = json.dumps(record, default=str, separators=(",", ":"))
+            self._sqs().dead_letter(self.dead_letter_url, body, reason=reason)
+        except PortableFnError as exc:
+            ctx.logger.exception("could not dead-letter the event; Lambda will retry it", exc=exc)
             return False
         return True
 

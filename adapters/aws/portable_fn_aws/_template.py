@@ -105,6 +105,9 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
             "MaximumRetryAttempts": min(retries, ASYNC_RETRY_LIMIT),
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
         }
+        # An event retrying cannot fix goes there at once, written by the function itself.
+        policies.append({"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}}})
+        variables["PF_DEAD_LETTER_URL"] = ref(dlq)
     if fn.options.get("idempotent"):
         table = _idempotency_table(b)
         policies.append({"DynamoDBCrudPolicy": {"TableName": ref(table)}})

@@ -126,3 +126,16 @@ def test_poison_messages_can_go_to_the_dead_letter_queue_at_once(
     }
     send = {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["OrdersDeadQueue", "QueueName"]}}}
     assert send in function["Policies"]
+
+
+def test_asynchronous_failures_retrying_cannot_fix_go_to_the_on_failure_queue_at_once(
+    packaged: tuple[dict[str, Any], list[Finding]],
+) -> None:
+    # The function writes them where Lambda writes what fails every retry (its destination).
+    for function in ("OnUploadFunction", "PaidFunction"):
+        properties = resources(packaged)[function]["Properties"]
+        destination = properties["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+        queue = destination["Destination"]["Fn::GetAtt"][0]
+        assert properties["Environment"]["Variables"]["PF_DEAD_LETTER_URL"] == {"Ref": queue}
+        send = {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}}
+        assert send in properties["Policies"]
