@@ -17,6 +17,7 @@ import compileall
 import contextlib
 import io
 import json
+import logging
 import os
 import shutil
 import sys
@@ -120,6 +121,47 @@ def raw_sqs(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": failures}
 
 
+class _Stdout(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+    """A logging handler writing to whatever ``sys.stdout`` is at the time (the bench sends
+    failure lines nowhere, for every variant alike)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def raw_sqs_logging() -> Any:
+    """``raw_sqs`` that logs its failure as a Lambda handler without a library does: the
+    standard ``logging`` module's ``logger.exception`` (traceback included), in the format the
+    Lambda Python runtime gives the root logger, to whatever ``sys.stdout`` is at the time."""
+    handler = _Stdout()
+    handler.setFormatter(
+        logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(message)s\n")
+    )
+    logger = logging.getLogger("bench.raw")
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    def batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failures = []
+        for record in event["Records"]:
+            try:
+                order = json.loads(record["body"])
+                if order["n"] < 0:
+                    raise ValueError("negative")
+            except Exception:
+                logger.exception("record %s failed", record["messageId"])
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    return batch
+
+
 def _adapter_http(event: dict[str, Any], response: Any) -> Any:
     """This adapter's share of an HTTP invocation, without the core's dispatch."""
     from portable_fn_aws import apigw_v2
@@ -189,18 +231,7 @@ def powertools_logger() -> Any:
         from aws_lambda_powertools import Logger
     except ImportError:
         return None
-    import logging
-
-    class Stdout(logging.StreamHandler):  # type: ignore[type-arg]
-        @property  # type: ignore[override]
-        def stream(self) -> Any:
-            return sys.stdout
-
-        @stream.setter
-        def stream(self, value: Any) -> None:
-            pass
-
-    return Logger(service="bench", logger_handler=Stdout())
+    return Logger(service="bench", logger_handler=_Stdout())
 
 
 def powertools_http() -> Any:
@@ -247,8 +278,10 @@ def main() -> None:
         title="HTTP API v2 event, parse JSON body, return JSON (per invocation)",
     )
 
+    raw_logged = raw_sqs_logging()
     sqs_variants = {
         "raw loop": lambda: raw_sqs(sqs, CTX),
+        "raw loop + logger.exception (a failure is not silent)": lambda: raw_logged(sqs, CTX),
         "portable-fn lambda_handler": lambda: work(sqs, CTX),
         "  adapter only (10 records -> CloudEvents)": lambda: _adapter_sqs(sqs),
     }
