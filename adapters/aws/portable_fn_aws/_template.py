@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.adapter import Finding
 from portable_fn.triggers import Event, Queue, Schedule, Storage, Topic
 from portable_fn_aws._publishes import scan
+from portable_fn_aws._redelivery import DEAD_LETTER_ENV, SOURCE_QUEUE_ENV
 from portable_fn_aws._resources import Builder, Settings, arn, logical, ref
 from portable_fn_aws._sam_events import events, inbox_dead_letter
 from portable_fn_aws.publisher import env_name
@@ -82,10 +83,9 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         source, dlq = queues
         # Messages that retrying cannot fix go straight to the DLQ (the handler sends them);
         # the others get the trigger's backoff through ChangeMessageVisibility on the source.
-        policies.append({"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}}})
-        policies.append({"SQSPollerPolicy": {"QueueName": {"Fn::GetAtt": [source, "QueueName"]}}})
-        variables["PF_DEAD_LETTER_URL"] = ref(dlq)
-        variables["PF_SOURCE_QUEUE_URL"] = ref(source)
+        _dead_letters_to(dlq, policies, variables)
+        policies.append(_queue_policy("SQSPollerPolicy", source))
+        variables[SOURCE_QUEUE_ENV] = ref(source)
     trigger = fn.trigger
     if isinstance(trigger, Storage | Schedule | Event):
         retries = trigger.retry.max_retries if isinstance(trigger, Storage | Event) else 4
@@ -106,8 +106,7 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
         }
         # An event retrying cannot fix goes there at once, written by the function itself.
-        policies.append({"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}}})
-        variables["PF_DEAD_LETTER_URL"] = ref(dlq)
+        _dead_letters_to(dlq, policies, variables)
     if fn.options.get("idempotent"):
         table = _idempotency_table(b)
         policies.append({"DynamoDBCrudPolicy": {"TableName": ref(table)}})
@@ -117,6 +116,17 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
     if variables:
         properties["Environment"] = {"Variables": variables}
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
+
+
+def _queue_policy(template: str, queue: str) -> dict[str, Any]:
+    """A SAM policy template over one of the stack's queues (``queue`` its logical id)."""
+    return {template: {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}}
+
+
+def _dead_letters_to(dlq: str, policies: list[Any], variables: dict[str, Any]) -> None:
+    """Let the function send what retrying cannot fix to ``dlq`` itself (``_redelivery``)."""
+    policies.append(_queue_policy("SQSSendMessagePolicy", dlq))
+    variables[DEAD_LETTER_ENV] = ref(dlq)
 
 
 def _idempotency_table(b: Builder) -> str:
@@ -176,9 +186,7 @@ def _grants(b: Builder, fn: Function) -> tuple[list[Any], dict[str, Any]]:
         variables[env_name("topic", name)] = ref(topic)
     for name in sorted(queues):
         queue = b.queue(name)
-        policies.append(
-            {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}}
-        )
+        policies.append(_queue_policy("SQSSendMessagePolicy", queue))
         variables[env_name("queue", name)] = ref(queue)
     if targets.bus:
         policies.append({"EventBridgePutEventsPolicy": {"EventBusName": "default"}})
