@@ -72,9 +72,9 @@ def test_publish_error_fails_the_request_cleanly() -> None:
     assert isinstance(response, pf.Response) and response.status == 500
 
 
-def test_publish_carries_the_invocations_correlation_id() -> None:
-    # One id to search every hop's logs by: the request's X-Correlation-Id (or an incoming
-    # event's correlationid) travels on what the handler publishes, as traceparent does.
+def _fan_out_app(extension: str) -> tuple[pf.App, RecordingPublisher]:
+    """An HTTP function publishing to a topic whose subscriber sends on to a queue and
+    publishes an audit event with its own ``extension`` set to ``"mine"``."""
     app = pf.App("shop")
     recorder = RecordingPublisher()
     app.use_publisher(recorder)
@@ -86,8 +86,15 @@ def test_publish_carries_the_invocations_correlation_id() -> None:
     @app.topic("order-events")
     def fan_out(event: pf.CloudEvent) -> None:
         pf.send("fulfilment", event.data)
-        pf.publish("audit", {}, extensions={"correlationid": "mine"})
+        pf.publish("audit", {}, extensions={extension: "mine"})
 
+    return app, recorder
+
+
+def test_publish_carries_the_invocations_correlation_id() -> None:
+    # One id to search every hop's logs by: the request's X-Correlation-Id (or an incoming
+    # event's correlationid) travels on what the handler publishes, as traceparent does.
+    app, recorder = _fan_out_app("correlationid")
     invoke(app, "create", http_request("POST", "/orders", headers={"X-Correlation-Id": "c-42"}))
     (published,) = recorder.to("order-events")
     assert published.extensions["correlationid"] == "c-42"
@@ -104,19 +111,7 @@ def test_publish_names_the_event_that_caused_it() -> None:
     # The CloudEvents correlation extension's causationid: "the id value of the causing event"
     # (cloudevents/spec cloudevents/extensions/correlation.md). A fan-out chain can then be
     # walked event by event; an HTTP request is no event, so what it publishes has none.
-    app = pf.App("shop")
-    recorder = RecordingPublisher()
-    app.use_publisher(recorder)
-
-    @app.http("/orders", methods=["POST"])
-    def create(req: pf.Request) -> None:
-        pf.publish("order-events", {"n": 1})
-
-    @app.topic("order-events")
-    def fan_out(event: pf.CloudEvent) -> None:
-        pf.send("fulfilment", event.data)
-        pf.publish("audit", {}, extensions={"causationid": "mine"})
-
+    app, recorder = _fan_out_app("causationid")
     invoke(app, "create", http_request("POST", "/orders"))
     (published,) = recorder.to("order-events")
     assert "causationid" not in published.extensions

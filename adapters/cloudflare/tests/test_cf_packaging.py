@@ -184,18 +184,22 @@ def test_sibling_imports_run_on_pyodide(sdk_dir: Path, sibling_project: Path) ->
         worker.close()
 
 
+# What a package app's Worker carries besides the runtime: the entry and the whole package.
+PACKAGE_MODULES = {
+    "entry.py",
+    "cfpk_shop/__init__.py",
+    "cfpk_shop/app.py",
+    "cfpk_shop/models.py",
+    "cfpk_shop/services/__init__.py",
+    "cfpk_shop/services/tax.py",
+}
+
+
 def test_package_modules_are_carried(package_project: Path, tmp_path: Path) -> None:
     app = importlib.import_module("cfpk_shop.app").app
     out = tmp_path / "out"
     adapter.package(app, "cfpk_shop.app:app", out)
-    assert carried(out / "src") == {
-        "entry.py",
-        "cfpk_shop/__init__.py",
-        "cfpk_shop/app.py",
-        "cfpk_shop/models.py",
-        "cfpk_shop/services/__init__.py",
-        "cfpk_shop/services/tax.py",
-    }
+    assert carried(out / "src") == PACKAGE_MODULES
 
 
 def test_output_folder_inside_the_package_is_not_carried(package_project: Path) -> None:
@@ -205,14 +209,7 @@ def test_output_folder_inside_the_package_is_not_carried(package_project: Path) 
     out = package_project / "cfpk_shop" / "worker-out"
     adapter.package(app, "cfpk_shop.app:app", out)
     adapter.package(app, "cfpk_shop.app:app", out)
-    assert carried(out / "src") == {
-        "entry.py",
-        "cfpk_shop/__init__.py",
-        "cfpk_shop/app.py",
-        "cfpk_shop/models.py",
-        "cfpk_shop/services/__init__.py",
-        "cfpk_shop/services/tax.py",
-    }
+    assert carried(out / "src") == PACKAGE_MODULES
 
 
 def test_relative_imports_run_on_pyodide(

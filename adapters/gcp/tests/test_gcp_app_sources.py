@@ -43,6 +43,25 @@ def get_order(req: pf.Request) -> dict:
 '''
 
 
+def _write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def _assert_serves_the_order(out: Path, logs: Path) -> None:
+    """The packaged ``get_order`` under the real functions-framework answers with the total
+    its sibling package computed and the currency its data file holds."""
+    server = start(out, "get_order", {}, logs)
+    try:
+        wait_ready(server)
+        status, _, body = server.request("/orders/o-1", method="GET")
+    finally:
+        stop(server)
+    assert status == 200, server.output()
+    assert json.loads(body) == {"id": "o-1", "total": 42, "currency": "EUR"}
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "project"
@@ -52,9 +71,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
         "gcpk_helpers/pricing.py": "def total(n: int) -> int:\n    return n * 21\n",
         "rates.json": '{"currency": "EUR"}\n',
     }
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
+    _write(root, files)
     yield root
     for name in [m for m in sys.modules if m.startswith(("gcpk_", "_portable_fn_app_app"))]:
         del sys.modules[name]
@@ -68,14 +85,7 @@ def test_a_sibling_package_and_a_data_file_are_served(project: Path, tmp_path: P
     adapter.package(load_app(ref), ref, out)
     for name in ("app.py", "gcpk_helpers/__init__.py", "gcpk_helpers/pricing.py", "rates.json"):
         assert (out / name).is_file(), name
-    server = start(out, "get_order", {}, tmp_path)
-    try:
-        wait_ready(server)
-        status, _, body = server.request("/orders/o-1", method="GET")
-    finally:
-        stop(server)
-    assert status == 200, server.output()
-    assert json.loads(body) == {"id": "o-1", "total": 42, "currency": "EUR"}
+    _assert_serves_the_order(out, tmp_path)
 
 
 PACKAGE_APP = '''\
@@ -110,9 +120,7 @@ def test_a_package_app_importing_a_sibling_package_of_its_package_is_served(
         "gcpk_shop/common/__init__.py": "",
         "gcpk_shop/common/pricing.py": "def total(n: int) -> int:\n    return n * 21\n",
     }
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
+    _write(root, files)
     sys.path.insert(0, str(root))
     try:
         ref = "gcpk_shop.api.app:app"
@@ -122,14 +130,7 @@ def test_a_package_app_importing_a_sibling_package_of_its_package_is_served(
         sys.path.remove(str(root))
         for name in [m for m in sys.modules if m.startswith("gcpk_")]:
             del sys.modules[name]
-    server = start(out, "get_order", {}, tmp_path)
-    try:
-        wait_ready(server)
-        status, _, body = server.request("/orders/o-1", method="GET")
-    finally:
-        stop(server)
-    assert status == 200, server.output()
-    assert json.loads(body) == {"id": "o-1", "total": 42, "currency": "EUR"}
+    _assert_serves_the_order(out, tmp_path)
 
 
 def test_what_the_gcloudignore_beside_the_app_leaves_out_is_not_packaged(project: Path) -> None:
@@ -149,9 +150,7 @@ def test_what_the_gcloudignore_beside_the_app_leaves_out_is_not_packaged(project
         "dump.sql": "x\n",
         "schema.sql": "x\n",
     }
-    for name, text in files.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(text)
+    _write(project, files)
     ref = str(project / "app.py")
     out = project / "dist" / "gcp"
     adapter.package(load_app(ref), ref, out)
