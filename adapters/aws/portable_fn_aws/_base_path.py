@@ -22,7 +22,8 @@ A ``$default`` route has no template: nothing is known, nothing is stripped here
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
+
+from portable_fn_aws._common import decoded_path
 
 
 def routed_path(path: str, template: Any, params: Any) -> str:
@@ -58,6 +59,7 @@ def routed_path(path: str, template: Any, params: Any) -> str:
         return path
     rest = segments[extra:]
     for name, segment in zip(fixed, rest, strict=False):  # rest may run past the fixed part
-        if name[:1] != "{" and name != segment and name != unquote(segment):
+        if name[:1] != "{" and name != segment and name != decoded_path(segment):
             return path  # the template does not fit after all: leave the path as sent
     return "/" + "/".join(rest) + trailing if rest else "/"
+
