@@ -24,7 +24,6 @@ and are skipped (acknowledged), never failed.
 from __future__ import annotations
 
 from typing import Any, Literal
-from urllib.parse import unquote_plus
 
 from portable_fn.events import CloudEvent, storage_data
 from portable_fn_aws._common import decode_error, require
@@ -65,6 +64,10 @@ def from_record(record: dict[str, Any]) -> CloudEvent | None:
     obj = require(s3, "object", TRIGGER)
     # Keys arrive URL-encoded with "+" for spaces (form encoding), per the S3 docs.
     sent_key = require(obj, "key", TRIGGER)
+    # Loaded here, not with the module: every queue function imports this one (2 ms of its
+    # first invocation with ipaddress), and only S3 events decode a key.
+    from urllib.parse import unquote_plus
+
     key = unquote_plus(sent_key)
     elements = record.get("responseElements") or {}
     request_id = elements.get("x-amz-request-id")
