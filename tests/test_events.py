@@ -381,6 +381,38 @@ def test_a_leap_second_is_a_valid_time(text: str, expected: datetime) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "20261123T093000Z",  # ISO 8601 basic format
+        "2026-W48-1T09:30:00Z",  # ISO week date
+        "2026-11-23T09Z",  # no minutes or seconds
+        "2026-11-23T09:30Z",  # no seconds
+        "2026-11-23T09:30:00,5Z",  # comma fraction
+        "2026-11-23T09:30:00+0100",  # offset without a colon
+        "2026-11-23T09:30:00+01",  # offset without minutes
+        "2026-11-23T09:30:00+01:00:30",  # offset with seconds
+        " 2026-11-23T09:30:00Z",
+        "2026-11-23",
+    ],
+)
+def test_iso_8601_forms_that_are_not_rfc_3339_are_refused_on_every_python(text: str) -> None:
+    """Python 3.11's fromisoformat reads these and 3.10's does not: the same event must not be
+    valid on one runtime and invalid on another (CloudEvents: time is RFC 3339)."""
+    with pytest.raises(InvalidCloudEventError) as info:
+        event(time=text)
+    assert info.value.attribute == "time"
+    headers = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}
+    with pytest.raises(InvalidCloudEventError):
+        from_http({**headers, "ce-time": text}, b"")
+
+
+def test_rfc_3339_allows_a_space_and_lower_case_t_and_z() -> None:
+    expected = WHEN.replace(microsecond=0)
+    for text in ("2026-11-23 09:30:00Z", "2026-11-23t09:30:00z", "2026-11-23T10:30:00+01:00"):
+        assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
     "text", ["9999-12-31T23:30:00-05:00", "0001-01-01T00:30:00+01:00"]
 )
 def test_a_time_whose_utc_instant_is_outside_years_1_to_9999_keeps_its_offset(text: str) -> None:
