@@ -26,12 +26,35 @@ _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # t
 _WHITESPACE = " \t\n\r"
 
 
-def loads(text: str) -> Any:
-    """Parse ``text`` as one JSON value; ``json.JSONDecodeError`` (a ``ValueError``) if not."""
+def _not_json(literal: str) -> Any:
+    raise ValueError(f"{literal} is not a JSON number (RFC 8259 section 6)")
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if value - value != 0.0:  # inf - inf is nan: 1e999 overflowed
+        raise ValueError(f"{literal} is outside the range of a float")
+    return value
+
+
+# What a client sends: NaN and the infinities are not JSON, and a number too large for a float
+# would become one. Read as json does, they reach a handler that echoes or publishes them, and
+# the encoder (which refuses them, RFC 8259) turns the client's mistake into a 500.
+_scan_strict: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder(  # type: ignore[attr-defined]
+    parse_constant=_not_json, parse_float=_finite
+).scan_once
+
+
+def loads(text: str, *, strict: bool = False) -> Any:
+    """Parse ``text`` as one JSON value; ``json.JSONDecodeError`` (a ``ValueError``) if not.
+    ``strict`` also refuses ``NaN``, the infinities and numbers past a float (``ValueError``)."""
     try:
-        value, end = _scan(text, 0)
+        value, end = (_scan_strict if strict else _scan)(text, 0)
     except StopIteration:
-        return json.loads(text)  # leading whitespace, a BOM, empty or no value: its own error
+        # leading whitespace, a BOM, empty or no value: its own error
+        if strict:
+            return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+        return json.loads(text)
     if end != len(text) and text[end:].strip(_WHITESPACE):
         return json.loads(text)  # raises "Extra data" at the right position
     return value

@@ -95,7 +95,7 @@ class Request(Value):
         try:
             # JSON on the wire is UTF-8 (RFC 8259 section 8.1): decode directly rather than
             # through json.loads' per-call encoding detection.
-            return _json.loads(body.decode("utf-8"))
+            return _json.loads(body.decode("utf-8"), strict=True)
         except UnicodeDecodeError:
             return _detected_json(body)  # UTF-16/32, which json.loads detects
         except (ValueError, RecursionError):  # RecursionError: nested deeper than it recurses
@@ -131,7 +131,8 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 def _detected_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        # json.loads' own detection (UTF-16/32, a UTF-8 BOM), then the strict read.
+        return _json.loads(body.decode(json.detect_encoding(body)), strict=True)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise BadRequest("request body is not valid JSON") from None
 

@@ -161,6 +161,30 @@ def test_utf8_json_body_with_bom_parses() -> None:
         Request(method="POST", path="/", body=b"\xef\xbb\xbf{nope").json()
 
 
+@pytest.mark.parametrize(
+    "text", ['{"n": NaN}', "[Infinity]", '{"n": -Infinity}', '{"n": 1e999}', "-1E400"]
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-8-sig"])
+def test_nan_infinity_and_overflowing_numbers_are_a_400(text: str, encoding: str) -> None:
+    """RFC 8259 has no NaN or infinities; json.loads reads them (and 1e999 as inf), and the
+    response encoder refuses them, so a handler that echoed or published the body turned the
+    client's bad input into a 500."""
+    from portable_fn import App
+    from portable_fn.testing import invoke
+
+    with pytest.raises(BadRequest):
+        Request(method="POST", path="/", body=text.encode(encoding)).json()
+    app = App("echo")
+
+    @app.http("/echo", methods=["POST"])
+    def echo(req: Request) -> object:
+        return req.json()
+
+    response = invoke(app, "echo", Request(method="POST", path="/echo", body=text.encode(encoding)))
+    assert response.status == 400, response.body
+    assert Request(method="POST", path="/", body=b'[1.5, -2e300, 0]').json() == [1.5, -2e300, 0]
+
+
 @pytest.mark.parametrize("pyodide", [False, True])
 def test_deeply_nested_json_body_is_a_400_not_a_crash(
     pyodide: bool, monkeypatch: pytest.MonkeyPatch

@@ -46,6 +46,14 @@ def test_nan_and_infinity_as_json_loads_reads_them() -> None:
     assert math.isnan(loads("NaN")) and loads("[Infinity]") == [math.inf]
 
 
+def test_strict_refuses_nan_infinity_and_overflow_and_reads_the_rest() -> None:
+    for text in ("NaN", "[Infinity]", '{"a": -Infinity}', "1e999", " [NaN]"):
+        with pytest.raises(ValueError):
+            loads(text, strict=True)
+    for text in VALID:
+        assert loads(text, strict=True) == json.loads(text)
+
+
 @pytest.mark.parametrize("text", INVALID)
 def test_errors_are_json_loads_errors(text: str) -> None:
     with pytest.raises(json.JSONDecodeError) as expected:
