@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS objects (
 """
 
 
+STATES = ("pending", "inflight", "done", "dead")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Delivery:
     """One claimed (or listed) delivery of a message to one function."""
@@ -271,9 +274,10 @@ class Store:
         return [_row(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
-        """Deliveries per state (pending, inflight, done, dead)."""
+        """Deliveries per state (pending, inflight, done, dead), each present even at 0: a
+        script or probe reads ``deliveries["dead"]`` from ``/_pf/health`` as documented."""
         rows = self.read("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
-        return {str(state): int(n) for state, n in rows}
+        return {**dict.fromkeys(STATES, 0), **{str(state): int(n) for state, n in rows}}
 
     def deliveries(self, message_id: int | None = None) -> list[Delivery]:
         """Every delivery (of one message), for tests and ``dlq list --all``."""

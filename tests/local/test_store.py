@@ -35,6 +35,18 @@ def test_fan_out_claim_retry_dead_letter_redrive(tmp_path: Path) -> None:
     assert {d.message_id for d in store.deliveries()} == {mid, later}
 
 
+def test_counts_name_every_state_even_when_none_is_in_it(tmp_path: Path) -> None:
+    """``GET /_pf/health`` documents ``deliveries: {"pending", "done", "dead"}``: a probe
+    reading ``["dead"]`` must not get a KeyError on a runtime with nothing dead-lettered."""
+    store = Store(tmp_path / "b.sqlite3")
+    assert store.counts() == {"pending": 0, "inflight": 0, "done": 0, "dead": 0}
+    now = time.time()
+    store.enqueue(kind="queue", name="q", event=b"{}", functions=["a", "b"], due=now)
+    [first] = store.claim_due(now, 1)
+    store.complete(first.id)
+    assert store.counts() == {"pending": 1, "inflight": 0, "done": 1, "dead": 0}
+
+
 def test_in_flight_deliveries_survive_a_reopen_as_pending(tmp_path: Path) -> None:
     path = tmp_path / "b.sqlite3"
     store = Store(path)
