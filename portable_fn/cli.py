@@ -15,6 +15,28 @@ DESCRIPTION = "Write serverless functions once; run them on every cloud and loca
 APP_HELP = "module:attribute, a module, or a file path such as examples/shop/app.py"
 
 
+def _port(text: str) -> int:
+    # Checked here: socket.bind raises OverflowError (no OSError) past 65535, a traceback.
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535 (0 picks a free one), got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str, *, zero: bool) -> float:
+    import math  # built in: no cost to --help
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    # A negative poll interval spins the delivery loop and the bucket scan; a negative scale
+    # makes every retry immediate; nan and inf mean nothing here.
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero):
+        least = "0 or more" if zero else "more than 0"
+        raise argparse.ArgumentTypeError(f"must be a number {least}, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portable-fn", description=DESCRIPTION)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -22,19 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="run the app locally: HTTP, broker, schedules, buckets")
     dev.add_argument("app", metavar="APP", help=APP_HELP)
     dev.add_argument("--host", default="127.0.0.1")
-    dev.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed)")
+    dev.add_argument("--port", type=_port, default=8080, help="0 picks a free port (printed)")
     dev.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     dev.add_argument("--state-dir", default=".portable-fn", help="broker database and buckets")
     dev.add_argument("--bucket-dir", default=None, help="bucket folders (default STATE/buckets)")
     dev.add_argument(
         "--time-scale",
-        type=float,
+        type=lambda text: _seconds(text, zero=True),
         default=1.0,
         help="multiply retry delays (0.01: a 1 s backoff becomes 10 ms)",
     )
     dev.add_argument(
         "--poll-interval",
-        type=float,
+        type=lambda text: _seconds(text, zero=False),
         default=0.25,
         help="seconds between bucket folder scans and broker polls",
     )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SHOP = "examples/shop/app.py"
 
@@ -134,6 +136,43 @@ def test_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     assert no_file.returncode == 2 and "absent.json" in no_file.stderr
     empty = cli("dlq", SHOP, "--state-dir", str(tmp_path / "none"), "list")
     assert empty.returncode == 0 and "nothing was dead-lettered" in empty.stderr
+
+
+def test_dlq_redrive_without_ids_or_all_is_bad_input(tmp_path: Path) -> None:
+    """cli.md: `dlq redrive` with neither IDs nor --all exits 2 with the one-line
+    `portable-fn dlq: ...` message, whether or not the state directory exists yet."""
+    from portable_fn._local.store import Store
+
+    Store(tmp_path / "used" / "broker.sqlite3").close()
+    for state in (tmp_path / "used", tmp_path / "fresh"):
+        result = cli("dlq", SHOP, "--state-dir", str(state), "redrive")
+        err = result.stderr.strip()
+        assert result.returncode == 2, (state, result.returncode, err)
+        assert err.startswith("portable-fn dlq: ") and "--all" in err and "\n" not in err, err
+
+
+def test_dev_refuses_out_of_range_numbers_as_usage_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--port 70000` was an OverflowError traceback (exit 1) from socket.bind, and a negative
+    --poll-interval or --time-scale was taken (a spinning loop, retries without backoff)."""
+    from portable_fn.cli import _parser
+
+    parser = _parser()
+    for option, value in [
+        ("--port", "70000"), ("--port", "-1"), ("--port", "http"),
+        ("--poll-interval", "-1"), ("--poll-interval", "0"), ("--poll-interval", "nan"),
+        ("--time-scale", "-0.5"), ("--time-scale", "inf"),
+    ]:
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(["dev", SHOP, option, value])
+        assert exited.value.code == 2, (option, value)
+        assert option in capsys.readouterr().err
+    args = parser.parse_args(
+        ["dev", SHOP, "--port", "0", "--poll-interval", "0.05", "--time-scale", "0"]
+    )
+    assert (args.port, args.poll_interval, args.time_scale) == (0, 0.05, 0.0)
+    assert parser.parse_args(["dev", SHOP, "--port", "65535"]).port == 65535
 
 
 FAKE_ADAPTER = """

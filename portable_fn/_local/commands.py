@@ -54,6 +54,9 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     from portable_fn.events import from_json
 
     load_app(args.app)  # fail early on a wrong APP, as every command does
+    if args.action == "redrive" and not args.ids and not args.all:
+        # Bad input whatever the state holds: exit 2 with the command's one line (cli.md).
+        raise ConfigurationError("name dead-letter IDs to re-drive, or pass --all")
     path = Path(args.state_dir) / "broker.sqlite3"
     if not path.exists():
         print(f"no broker state at {path}: nothing was dead-lettered", file=sys.stderr)
@@ -61,9 +64,6 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     store = Store(path)
     try:
         if args.action == "redrive":
-            if not args.ids and not args.all:
-                print("name dead-letter IDs to re-drive, or pass --all", file=sys.stderr)
-                return 2
             done = store.redrive(None if args.all else args.ids)
             missing = sorted(set(args.ids) - set(done)) if not args.all else []
             if args.json:
