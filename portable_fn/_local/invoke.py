@@ -29,7 +29,9 @@ def load_event(ref: str, samples: Any = None) -> Any:
     path = Path(ref)
     if path.is_file():
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            # Bytes, so json detects the encoding as RFC 8259 section 8.1 allows: a UTF-8 BOM or
+            # UTF-16 is what Windows editors and PowerShell's `>` write.
+            return json.loads(path.read_bytes())
         except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
             raise ConfigurationError(f"--event {ref!r} is not JSON: {exc}") from None
     if samples is not None and ref in samples:

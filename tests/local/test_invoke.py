@@ -31,6 +31,19 @@ def test_bad_event_exits_2_with_a_message(
 
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_an_event_file_with_a_byte_order_mark_is_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], encoding: str
+) -> None:
+    """Notepad saves UTF-8 with a BOM and Windows PowerShell's `>` writes UTF-16: both are
+    JSON files (RFC 8259 section 8.1), not a usage error."""
+    path = tmp_path / "event.json"
+    path.write_text('{"id": "o1", "sku": "b\u00e9"}', encoding=encoding)
+    assert main(["invoke", SHOP, "request_fulfilment", "--event", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["published"][0]["data"] == {"id": "o1", "sku": "bé"}
+
+
 class _Raising:
     """Stands in for a provider adapter (the core's tests run without any installed): its
     ``invoke`` raises the handler's error, as the AWS adapter does for an asynchronous event
