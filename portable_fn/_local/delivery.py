@@ -118,9 +118,10 @@ class Deliverer:
             self._wake.clear()
             free = self._concurrency - len(self._running)
             claimed = []
+            looked = time.time()
             if free > 0:
                 claimed = await asyncio.to_thread(
-                    self.store.claim_due, time.time(), free, self.serial
+                    self.store.claim_due, looked, free, self.serial
                 )
                 for d in claimed:
                     task = asyncio.create_task(self._deliver(d))
@@ -131,6 +132,10 @@ class Deliverer:
             nxt = await asyncio.to_thread(self.store.next_due)
             wait = self.poll if nxt is None else nxt - time.time()
             if wait <= 0:
+                if nxt is not None and nxt > looked and free > 0:
+                    # It fell due after the claim looked (a retry's backoff ran out during the
+                    # query): claim it now, not a whole poll interval late.
+                    continue
                 # Due but not claimable (no free slot, or a FIFO predecessor still running):
                 # a finishing delivery wakes us.
                 wait = self.poll

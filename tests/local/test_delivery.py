@@ -58,6 +58,49 @@ def enqueue(store: Store, function: str) -> CloudEvent:
     return event
 
 
+def test_a_delivery_that_falls_due_while_the_loop_looks_runs_without_a_poll_wait(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    """A retry whose backoff ends between the loop's claim and its next-due query was left
+    for a whole poll interval (a 0.04 s backoff ran 0.29 s late under `dev --time-scale`)."""
+    import threading
+
+    class SlowLook(Store):
+        """The next-due query outlasts the gap to the next due time (a busy machine)."""
+
+        slow = True
+
+        def next_due(self) -> float | None:
+            due = super().next_due()
+            if self.slow:
+                SlowLook.slow = False
+                time.sleep(0.3)
+            return due
+
+    app = pf.App("timely")
+    ran = threading.Event()
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent) -> None:
+        ran.set()
+
+    store = SlowLook(tmp_path / "broker.sqlite3")
+    event = CloudEvent.create(type="t", source="/tests/delivery", data={})
+    due = time.time() + 0.2  # after the first claim looks, before its next-due answer returns
+    store.enqueue(kind="queue", name="jobs", event=to_json(event), functions=["job"], due=due)
+    reporter = Reporter(json_lines=True, stream=io.StringIO())
+    loop = Deliverer(app, store, Routes.of(app), reporter, executor=pool, poll=30.0)
+
+    async def go() -> bool:
+        task = asyncio.create_task(loop.run())
+        try:
+            return await asyncio.to_thread(ran.wait, 3.0)
+        finally:
+            task.cancel()
+
+    assert asyncio.run(go()), "the due delivery waited for the poll interval"
+
+
 def test_an_attempt_killed_on_its_last_try_is_dead_lettered_not_run_again(
     tmp_path: Path, pool: ThreadPoolExecutor
 ) -> None:
