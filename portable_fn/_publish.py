@@ -143,6 +143,14 @@ def send(
 ) -> CloudEvent:
     """Send ``data`` to ``queue``: one consumer (``@app.queue(queue)``) processes it,
     optionally after ``delay`` seconds."""
+    if delay is not None and (
+        isinstance(delay, bool)
+        or not isinstance(delay, int | float)
+        or not 0 <= delay < float("inf")  # nan fails the comparison too
+    ):
+        # Every provider that delays refuses this (SQS, Cloudflare Queues); the local broker
+        # and the test recorder took it, so it failed first in the cloud.
+        raise PublishError(f"delay must be 0 or more seconds, got {delay!r}")
     target, publisher, default_source = _target(app)
     event = _build("queue", queue, default_source, type or f"{target.name}.{queue}", data,
                    given_source=source, subject=subject, id=id,

@@ -61,6 +61,22 @@ def test_publish_outside_an_invocation() -> None:
     assert recorder.to("orders") == [event]
 
 
+def test_send_refuses_a_negative_or_non_finite_delay_everywhere() -> None:
+    """SQS and Cloudflare Queues refuse a negative delay (or one that is not a number); the
+    local broker delivered such a message at once and the recorder kept it, so the mistake
+    surfaced only after deploying."""
+    app = pf.App("shop")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+    for delay in (-1, -0.5, float("nan"), float("inf"), "5", True):
+        with pytest.raises(PublishError, match="delay"):
+            pf.send("jobs", {}, delay=delay, app=app)
+    assert recorder.sent == []
+    pf.send("jobs", {}, delay=0, app=app)
+    pf.send("jobs", {}, delay=30.5, app=app)
+    assert [p.delay for p in recorder.sent] == [0, 30.5]
+
+
 def test_publish_error_fails_the_request_cleanly() -> None:
     app = pf.App("shop")
 
