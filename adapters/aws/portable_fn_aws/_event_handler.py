@@ -120,9 +120,8 @@ def event_handler(
                 decoded = eventbridge.to_event(event)
             except MALFORMED as exc:
                 raise malformed(eventbridge.TRIGGER, exc) from exc
-            if decoded is not None:
-                ctx = context_for(name, context, event)
-                _settle(dispatch(decoded, ctx), event, context, ctx, redelivery)
+            ctx = context_for(name, context, event)
+            _settle(dispatch(decoded, ctx), event, context, ctx, redelivery)
             return None
         if records == [] and "isFinalInvokeForWindow" in event:
             # A tumbling window's last invocation (Kinesis, DynamoDB Streams) brings no records,

@@ -27,6 +27,5 @@ def from_object(obj: dict[str, Any]) -> list[CloudEvent] | None:
     if obj.get("Event") == "s3:TestEvent":  # sent once when a notification is configured
         return []
     if "detail-type" in obj and "source" in obj and "id" in obj:
-        event = eventbridge.to_event(obj)
-        return [] if event is None else [event]
+        return [eventbridge.to_event(obj)]
     return None

@@ -27,15 +27,25 @@ def matches(event: Any) -> bool:
     return isinstance(event, dict) and "detail-type" in event and "source" in event
 
 
-def to_event(event: dict[str, Any]) -> CloudEvent | None:
-    """The CloudEvent an EventBridge event stands for; ``None`` for S3 events that are not
-    object created / deleted (see ``s3.from_eventbridge``)."""
+def to_event(event: dict[str, Any]) -> CloudEvent:
+    """The CloudEvent an EventBridge event stands for: S3's object created / deleted events as
+    storage events (``s3.from_eventbridge``), anything else by AWS's recipe.
+
+    S3's other events on the bus (``Object Restore Completed``, ``Object Tags Added``...,
+    https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-s3.html) and CloudTrail's
+    ``AWS API Call via CloudTrail`` from ``aws.s3`` are not storage events, but a function
+    routed to them by ``detail-type`` (``@app.event("Object*", source="aws.s3")``) asked for
+    them: they go by the recipe too. A storage function skips them, as its filter skips every
+    event without a created / deleted ``action``.
+    """
     detail = event.get("detail")
     if type(detail) is dict and "specversion" in detail:
         return from_dict(detail)
     source = require(event, "source", TRIGGER)
     if source == "aws.s3":
-        return s3.from_eventbridge(event)
+        storage = s3.from_eventbridge(event)
+        if storage is not None:
+            return storage
     return CloudEvent(
         id=require(event, "id", TRIGGER),
         source=source,

@@ -8,6 +8,7 @@ the test's docstring names the page and the evidence for the variant.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -253,3 +254,91 @@ def test_alb_single_value_response_joins_repeated_headers() -> None:
     )
     out = alb.from_response(response, load("alb_encoded_path.json"))
     assert out["headers"] == {"vary": "accept, cookie", "set-cookie": "b=2"}
+
+
+def _bus_app() -> tuple[pf.App, list[pf.CloudEvent]]:
+    app = pf.App("bus")
+    seen: list[pf.CloudEvent] = []
+
+    @app.event("Object*", source="aws.s3")
+    def s3_objects(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.event("AWS*", source="aws.s3")
+    def s3_api_calls(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.queue("s3-events")
+    def s3_queue(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    return app, seen
+
+
+def test_s3_bus_events_other_than_created_deleted_reach_event_functions() -> None:
+    """S3 sends ``Object Restore Initiated/Completed/Expired``, ``Object Tags Added/Deleted``,
+    ``Object ACL Updated``, ``Object Storage Class Changed``... to EventBridge beside
+    ``Object Created``/``Object Deleted``
+    (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-s3.html; sample:
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html). An ``@app.event``
+    function routed to them by ``detail-type`` got the rule it asked for from the template,
+    and every such event was acknowledged without running it; so was one a rule put on a queue.
+    They are bus events by AWS's CloudEvents recipe; storage functions still skip them."""
+    app, seen = _bus_app()
+    native = load("eventbridge_s3_restore.json")
+    assert lambda_handler(app, "s3_objects")(native, FakeLambdaContext()) is None
+    (event,) = seen
+    assert (event.id, event.source, event.type) == (
+        "6924de0d-13e2-6bbf-c0c1-b903b753565e",
+        "aws.s3",
+        "Object Restore Initiated",
+    )
+    assert event.data == native["detail"] and event.time is not None
+
+    seen.clear()  # EventBridge -> SQS (a rule targeting a queue): the body is the event
+    record = load("sam_sqs.json")["Records"][0]
+    record["body"] = json.dumps(native)
+    out = lambda_handler(app, "s3_queue")({"Records": [record]}, FakeLambdaContext())
+    assert out == {"batchItemFailures": []}
+    assert [e.type for e in seen] == ["Object Restore Initiated"]
+
+
+def test_s3_cloudtrail_api_calls_reach_event_functions() -> None:
+    """With CloudTrail data events on, S3's API calls reach the default bus with
+    ``source: aws.s3`` and ``detail-type: AWS API Call via CloudTrail``
+    (https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-s3.html#event-ref-s3-events-via-CT,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html).
+    Its source sent it to the S3 storage decoder, which has no object to read there, and it
+    was acknowledged unrun. The S3 sample's envelope, with CloudTrail's detail-type and record."""
+    app, seen = _bus_app()
+    native = load("eventbridge_s3_restore.json")
+    native["detail-type"] = "AWS API Call via CloudTrail"
+    native["detail"] = {
+        "eventVersion": "1.08",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "PutObjectTagging",
+        "awsRegion": "ca-central-1",
+        "requestParameters": {"bucketName": "uploads", "key": "photos/archived.jpg"},
+        "eventType": "AwsApiCall",
+        "eventCategory": "Data",
+    }
+    lambda_handler(app, "s3_api_calls")(native, FakeLambdaContext())
+    assert [(e.type, e.source, e.data) for e in seen] == [
+        ("AWS API Call via CloudTrail", "aws.s3", native["detail"])
+    ]
+
+
+def test_storage_functions_still_skip_s3_bus_events_that_are_not_object_changes() -> None:
+    """The other half of the two tests above: a storage function never runs for them."""
+    app = pf.App("storage")
+    seen: list[Any] = []
+
+    @app.storage("uploads", on=("created", "deleted"))
+    def changed(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    for detail_type in ("Object Restore Completed", "Object Tags Added", "Object ACL Updated"):
+        native = load("eventbridge_s3_restore.json")
+        native["detail-type"] = detail_type
+        assert lambda_handler(app, "changed")(native, FakeLambdaContext()) is None
+    assert seen == []
