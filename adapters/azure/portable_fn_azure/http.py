@@ -89,7 +89,10 @@ def _first_hop(forwarded: str) -> str | None:
 def to_native(resp: Response) -> func.HttpResponse:
     """The ``HttpResponse`` the worker turns into the host's RpcHttp reply.
 
-    Every header is kept, repeated ``Set-Cookie`` too (the worker sends each as a cookie).
+    Every header is kept. The reply's headers are a map of one string per name (the library
+    builds it with a dict: a repeated name keeps its last value), so repeated fields travel
+    combined into one comma-separated value, which RFC 9110 section 5.3 makes equivalent;
+    ``Set-Cookie``, which cannot be combined, goes as one cookie each (``_cookies``).
     ``mimetype`` mirrors the content type because the library would otherwise stamp
     ``text/plain`` on a response that has none.
     """
@@ -109,11 +112,16 @@ def _convert(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
     content_type = headers.get("content-type")
     mimetype = (content_type or "application/octet-stream").split(";")[0].strip()
     implied = content_type == mimetype and not mimetype.startswith("text/")
-    extra = [
-        (name, value)
-        for name, value in headers.items()
-        if not (implied and name == "content-type")
-    ]
+    extra: list[tuple[str, str]] = []
+    for name, values in headers.to_multi().items():
+        if implied and name == "content-type":
+            continue
+        if name == "set-cookie":
+            from portable_fn_azure._cookies import for_worker  # only responses setting cookies
+
+            extra.extend((name, for_worker(value)) for value in values)
+        else:
+            extra.append((name, values[0] if len(values) == 1 else ", ".join(values)))
     return mimetype, extra
 
 

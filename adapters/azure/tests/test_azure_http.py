@@ -179,3 +179,61 @@ def test_percent_encoded_path_is_decoded_like_every_other_provider() -> None:
         "/files/hello%20w%C3%B6rld.txt", {"name": "hello wörld.txt"}))
     assert json.loads(resp.get_body()) == {"path": "/files/hello wörld.txt",
                                            "name": "hello wörld.txt"}
+
+
+
+def _sent_to_host(event: Any, headers: list[tuple[str, str]]) -> tuple[dict[str, str], list[Any]]:
+    """The header map and the cookie morsels the worker hands the host (RpcHttp ``headers`` and
+    ``cookies``) when the handler of the documented GET request returns ``headers``."""
+    app = App("headers")
+    app.use_publisher(RecordingPublisher())
+
+    @app.http("/orders/{order_id}", methods=["GET"])
+    def get_order(req: Any) -> Response:
+        return Response.json({"id": req.path_params["order_id"]}, headers=headers)
+
+    resp = worker.invoke(function_app(app), "get_order", event("http_get_route"))
+    assert resp.status_code == 200
+    datum = worker.encode_http_return(resp).value
+    morsels = [m for jar in datum["cookies"] or [] for m in jar.values()]
+    return {k: v.value for k, v in datum["headers"].items()}, morsels
+
+
+def test_repeated_response_headers_all_reach_the_host(event: Any) -> None:
+    """A handler may repeat a list-valued field (``Vary``, ``Link``, ``Cache-Control``); the
+    worker's reply to the host is a map of one string per name, so the values travel combined
+    with ", ", which RFC 9110 section 5.3 makes equivalent, instead of all but the last being
+    dropped. https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-output
+    https://www.rfc-editor.org/rfc/rfc9110#section-5.3"""
+    sent, _ = _sent_to_host(event, [
+        ("vary", "Origin"), ("vary", "Accept-Encoding"),
+        ("link", "</app.css>; rel=preload; as=style"),
+        ("link", "</app.js>; rel=preload; as=script"),
+        ("x-request-id", "r-1")])
+    assert sent["vary"] == "Origin, Accept-Encoding"
+    assert sent["link"] == "</app.css>; rel=preload; as=style, </app.js>; rel=preload; as=script"
+    assert sent["x-request-id"] == "r-1"
+    assert sent["content-type"] == "application/json"
+
+
+def test_set_cookie_variants_each_reach_the_host_as_that_cookie(event: Any) -> None:
+    """Real Set-Cookie values the library's SimpleCookie mangles before the worker builds the
+    RpcHttpCookie list: ``Partitioned`` (CHIPS) dropped the whole cookie, ``Priority=High``
+    became a second cookie named ``Priority``, an RFC 850 ``Expires`` (RFC 6265 section 5.1.1
+    accepts it) dropped the cookie, and an unreadable one made the worker's date parser fail the
+    invocation. https://www.rfc-editor.org/rfc/rfc6265#section-5.2 ,
+    https://developer.mozilla.org/docs/Web/HTTP/Headers/Set-Cookie"""
+    _, morsels = _sent_to_host(event, [
+        ("set-cookie", "__Host-sid=abc; Path=/; Secure; HttpOnly; SameSite=None; Partitioned"),
+        ("set-cookie", "pref=dark; Max-Age=3600; Priority=High"),
+        ("set-cookie", "legacy=1; expires=Wednesday, 21-Oct-26 07:28:00 GMT; path=/"),
+        ("set-cookie", "odd=1; Expires=never; Max-Age=soon"),
+    ])
+    assert [(m.key, m.value) for m in morsels] == [
+        ("__Host-sid", "abc"), ("pref", "dark"), ("legacy", "1"), ("odd", "1")]
+    sid, pref, legacy, odd = morsels
+    assert (sid["path"], sid["secure"], sid["httponly"], sid["samesite"]) == ("/", True, True,
+                                                                           "None")
+    assert pref["max-age"] == "3600"
+    assert (legacy["expires"], legacy["path"]) == ("Wed, 21 Oct 2026 07:28:00 GMT", "/")
+    assert (odd["expires"], odd["max-age"]) == ("", "")  # ignored, as a user agent would
