@@ -11,6 +11,7 @@ from conftest import load
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, from_dict
 
+from portable_fn_gcp import push
 from portable_fn_gcp.binding import to_message
 from portable_fn_gcp.pubsub import PUBLISHED, parse, unwrap
 
@@ -65,6 +66,38 @@ def test_content_type_attribute_wins() -> None:
     }
     event, _ = unwrap(envelope(body), trigger="topic")
     assert (event.data, event.datacontenttype) == ("[1]", "text/plain")
+
+
+@pytest.mark.parametrize(
+    ("content_type", "expected"),
+    [
+        ("application/json", {"status": "Hello there"}),
+        ("text/plain", '{"status": "Hello there"}'),
+    ],
+)
+def test_content_type_attribute_in_any_case_wrapped_or_unwrapped(
+    content_type: str, expected: object
+) -> None:
+    """Google's payload-unwrapping example publishes the attribute as ``Content-Type``
+    (https://cloud.google.com/pubsub/docs/payload-unwrapping): a wrapped push keeps that name,
+    an unwrapped one makes it the HTTP header (read lower-cased). The same message must give
+    the same data both ways, and the declared type must win over guessing.
+
+    Body: the page's wrapped example (``push_wrapped_content_type.json``), the type varied.
+    """
+    body = load("push_wrapped_content_type.json")
+    body["message"]["attributes"]["Content-Type"] = content_type
+    wrapped, _ = unwrap(envelope(body), trigger="topic")
+    headers = {
+        "content-type": content_type,
+        "x-goog-pubsub-message-id": body["message"]["messageId"],
+        "x-goog-pubsub-subscription-name": body["subscription"],
+    }
+    raw = base64.b64decode(body["message"]["data"])
+    unwrapped_event, _ = unwrap(push.unwrapped(headers, raw, "/"), trigger="topic")
+    assert (wrapped.data, wrapped.datacontenttype) == (expected, content_type)
+    assert (unwrapped_event.data, unwrapped_event.datacontenttype) == (expected, content_type)
+    assert wrapped.extensions["partitionkey"] == "some-key"
 
 
 def test_push_snake_case_fields_and_delivery_attempt() -> None:

@@ -111,7 +111,7 @@ def unwrap(envelope: CloudEvent, *, trigger: str) -> tuple[CloudEvent, Published
     if carried is not None:
         return carried, message
     try:
-        data, content_type = _guess(message.data, message.attributes.get("content-type"))
+        data, content_type = _guess(message.data, _content_type(message.attributes))
     except ValueError as exc:  # a content-type attribute that the bytes contradict
         raise _error("data.message.data", str(exc), trigger) from exc
     extensions = {"partitionkey": message.ordering_key} if message.ordering_key else {}
@@ -128,6 +128,18 @@ def unwrap(envelope: CloudEvent, *, trigger: str) -> tuple[CloudEvent, Published
     except ValueError as exc:
         raise _error("data.message", str(exc), trigger) from exc
     return event, message
+
+
+def _content_type(attributes: Mapping[str, str]) -> str | None:
+    """The ``content-type`` attribute in any case. Attribute names are case-sensitive, but
+    Google's own payload-unwrapping example publishes ``Content-Type``
+    (https://cloud.google.com/pubsub/docs/payload-unwrapping), and an unwrapped push turns it
+    into the HTTP header, which is read whatever its case: the same message must give the
+    same data wrapped or not."""
+    value = attributes.get("content-type")
+    if value is None:
+        value = next((v for k, v in attributes.items() if k.lower() == "content-type"), None)
+    return value
 
 
 def _guess(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
