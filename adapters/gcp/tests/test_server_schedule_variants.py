@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """The real runtime, Cloud Scheduler HTTP-target jobs configured with a body and headers of
 their own (``HttpTarget.body`` / ``HttpTarget.headers``:
-https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1#httptarget)."""
+https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1#httptarget), and a
+Pub/Sub-target job whose message is pushed straight to the function."""
 
 from __future__ import annotations
 
 import json
 
-from conftest import Recorder, Servers
+from conftest import Recorder, Servers, raw
 
 SCHEDULER = {
     "X-CloudScheduler": "true",
@@ -46,3 +47,25 @@ def test_malformed_cloudevent_to_a_schedule_function_is_json_400(
     assert json.loads(body)["error"]["status"] == 400
     assert b"Traceback" not in body
     assert recorder.records() == []
+
+
+def test_pubsub_target_job_pushed_to_the_function_runs_at_its_publish_time(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """A Pub/Sub-target job (https://cloud.google.com/scheduler/docs/schedule-run-cron-job-pubsub)
+    whose topic has a push subscription to the function's URL: the request is the bare push
+    body (https://cloud.google.com/pubsub/docs/push#receive_push). The run is the message's
+    publishTime, as through Eventarc, and a redelivery keeps the event id, so it is
+    recognisably the same run; it is not "now" with a fresh id each time.
+
+    Body: ``push_documented.json``, the push page's example, verbatim.
+    """
+    for _ in range(2):  # the same message pushed again, as Pub/Sub redelivers it
+        status, _, _ = probe["at_night"].request(
+            body=raw("push_documented.json"), headers={"Content-Type": "application/json"}
+        )
+        assert status == 200
+    events = [r["event"] for r in recorder.records() if r["function"] == "at_night"]
+    assert [e["data"]["scheduled_time"] for e in events] == ["2021-02-26T19:13:55.749000Z"] * 2
+    assert events[0]["id"] == events[1]["id"] == "at_night@2021-02-26T19:13:55.749000Z"
+    assert events[0]["type"] == "google.cloud.scheduler.job.v1.executed"

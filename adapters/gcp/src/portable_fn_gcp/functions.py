@@ -53,7 +53,7 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
 
         return _named(serve, name)
     if isinstance(trigger, Schedule):
-        from portable_fn_gcp import native, route, scheduler  # noqa: F401 - route: _run
+        from portable_fn_gcp import native, push, route, scheduler  # noqa: F401 - route: _run
 
         expression = trigger.expression
 
@@ -62,9 +62,16 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
             try:
                 # An HTTP-target job says so in its headers, whatever body and content type the
                 # job was given; only without them is a CloudEvent body an Eventarc delivery.
-                if not scheduler.is_http_target(headers) and _is_cloudevent(headers):
-                    event = native.from_request(headers, request.get_data(), trigger="schedule")
-                    return _run(app, name, event, request, request)
+                if not scheduler.is_http_target(headers):
+                    if _is_cloudevent(headers):
+                        data = request.get_data()
+                        event = native.from_request(headers, data, trigger="schedule")
+                        return _run(app, name, event, request, request)
+                    # A Pub/Sub-target job's message pushed to the function's URL: the run is
+                    # the message's publishTime, as through Eventarc, not the time it arrived.
+                    pushed = push.from_request(request)
+                    if pushed is not None:
+                        return _run(app, name, pushed, request, request)
                 event = scheduler.from_headers(headers, function=name, expression=expression)
             except EventDecodeError as exc:
                 _abort(_failure(400, f"malformed schedule delivery: {exc}"))

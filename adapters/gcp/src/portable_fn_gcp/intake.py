@@ -64,14 +64,9 @@ def take(app: App, name: str) -> Any:
     if environ.get("CONTENT_TYPE", "").lower().startswith(_STRUCTURED):
         return None
     try:
-        if "HTTP_X_GOOG_PUBSUB_MESSAGE_ID" in environ:
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            event = push.unwrapped(headers, request.get_data(), request.path)
-        else:
-            body = request.get_json(silent=True)
-            if not push.is_push_body(body):
-                return None
-            event = push.envelope(body, request.path)
+        event = push.from_request(request)
     except EventDecodeError as exc:
         functions.refuse(400, f"malformed Pub/Sub push: {exc}")
+    if event is None:
+        return None
     return functions.run_delivery(app, name, event, request, event)

@@ -29,7 +29,7 @@ from portable_fn.events import CloudEvent
 from portable_fn_gcp import timestamps
 from portable_fn_gcp.pubsub import PUBLISHED
 
-__all__ = ["envelope", "is_push_body", "read_body", "restore", "unwrapped"]
+__all__ = ["envelope", "from_request", "is_push_body", "read_body", "restore", "unwrapped"]
 
 # What functions-framework writes as the source when the push URL names no topic.
 _SERVICE = "//pubsub.googleapis.com/"
@@ -77,6 +77,16 @@ def read_body(request: Any) -> Any:
     if request is None:
         return None
     return request.get_json(silent=True)
+
+
+def from_request(request: Any) -> CloudEvent | None:
+    """The ``messagePublished`` event of a Pub/Sub push request (wrapped, or unwrapped with
+    write metadata, told apart by its ``x-goog-pubsub-message-id`` header), else None."""
+    if "HTTP_X_GOOG_PUBSUB_MESSAGE_ID" in request.environ:
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        return unwrapped(headers, request.get_data(), request.path)
+    body = request.get_json(silent=True)
+    return envelope(body, request.path) if is_push_body(body) else None
 
 
 def envelope(body: dict[str, Any], path: str) -> CloudEvent:

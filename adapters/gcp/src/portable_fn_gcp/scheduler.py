@@ -6,7 +6,8 @@ A job reaches a function in one of three documented ways:
 - HTTP target (what ``deploy.sh`` creates): a request with ``X-CloudScheduler: true``,
   ``X-CloudScheduler-JobName`` and ``X-CloudScheduler-ScheduleTime`` (RFC 3339) headers,
   https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1#httptarget
-- Pub/Sub target: a ``messagePublished`` event; the run's time is the message ``publishTime``,
+- Pub/Sub target: a ``messagePublished`` event (Eventarc, or a push subscription to the
+  function's URL); the run's time is the message ``publishTime``,
   https://cloud.google.com/scheduler/docs/schedule-run-cron-job-pubsub
 - an Eventarc ``google.cloud.scheduler.job.v1.executed`` event (``SchedulerJobData``).
 
