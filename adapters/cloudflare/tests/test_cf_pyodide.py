@@ -376,7 +376,7 @@ def test_r2_filters_and_failures(echo_worker: PyodideWorker) -> None:
     assert ops == {"1": "ack", "2": "ack", "3": "ack", "4": "retry", "5": "ack"}
     # The undecodable one went to the consumer's dead-letter queue, unchanged.
     assert batch["sent"] == [
-        {"queue": "r2--media--media-dlq", "body": {"not": "r2"}, "options": {}}
+        {"queue": "r2--media--media-dlq", "body": {"not": "r2"}, "options": {"contentType": "json"}}
     ]
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import math
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pyodide_worker import PyodideWorker
+from pyodide_worker import PyodideWorker, load_fixture
 
 import portable_fn as pf
 from portable_fn.errors import EventDecodeError
@@ -148,6 +150,62 @@ def test_head_is_answered_by_the_get_route_on_pyodide(echo_worker: PyodideWorker
     assert dict(reply["headers"])["content-type"] == "application/json"
 
 
+
+# -- bodies the handler already encoded ------------------------------------------------------
+
+
+class RecordingJs:
+    """Stands in for Pyodide's ``js`` module: records what ``new Response(body, init)`` gets."""
+
+    def __init__(self) -> None:
+        self.inits: list[dict[str, Any]] = []
+        self.Headers = SimpleNamespace(new=lambda: SimpleNamespace(append=lambda n, v: None))
+        self.Response = SimpleNamespace(new=self._new)
+
+    def _new(self, body: Any, **init: Any) -> Any:
+        self.inits.append(init)
+        return body
+
+
+def js_response_init(response: pf.Response) -> tuple[Any, dict[str, Any]]:
+    js = RecordingJs()
+    status, headers, body = fetch.response_parts(response)
+    payload = fetch._js_response(js, bytes, status, headers, body, response.is_text)
+    return payload, js.inits[0]
+
+
+# A pre-compressed asset, as a handler serves it from storage (RFC 9110 section 8.4).
+GZIPPED = gzip.compress(b'{"items": [1, 2, 3]}', mtime=0)
+
+
+@pytest.mark.parametrize("name", ["content-encoding", "Content-Encoding"])
+def test_encoded_body_is_sent_as_is(name: str) -> None:
+    """A body the handler encoded itself (``Content-Encoding: gzip``) goes out unchanged on
+    every other provider; Workers compress a Response body for its content-encoding header
+    unless ``encodeBody`` is ``"manual"``
+    (https://developers.cloudflare.com/workers/runtime-apis/response/#parameters), so without
+    it the client would get the gzip stream gzipped twice."""
+    asset = pf.Response(
+        status=200, headers=[("content-type", "application/json"), (name, "gzip")], body=GZIPPED
+    )
+    payload, init = js_response_init(asset)
+    assert init["encodeBody"] == "manual"
+    assert payload == GZIPPED and gzip.decompress(payload) == b'{"items": [1, 2, 3]}'
+
+
+def test_plain_body_keeps_the_runtime_default_encoding() -> None:
+    _payload, init = js_response_init(pf.Response.json({"a": 1}))
+    assert "encodeBody" not in init and init["status"] == 200
+
+def test_encoded_body_on_pyodide_keeps_its_bytes_and_header(echo_worker: PyodideWorker) -> None:
+    """The ``encodeBody`` init member reaches the real ``Response`` constructor without harm
+    (Node's ignores it; workerd honours it)."""
+    reply = echo_worker.call("fetch", method="GET", url=f"{ECHO}/gzipped")
+    assert reply["status"] == 200
+    assert dict(reply["headers"])["content-encoding"] == "gzip"
+    # Compressed once (the OS byte of the gzip header differs between Pyodide and CPython).
+    assert gzip.decompress(body_of(reply)) == b'{"items": [1, 2, 3]}'
+
 # -- queue bodies that used to escape the batch ---------------------------------------------
 
 
@@ -209,6 +267,62 @@ def test_undecodable_text_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> 
     assert deep_line["level"] == "ERROR" and deep_line["provider"] == "cloudflare"
     assert deep_line["queue"] == "jobs" and deep_line["dead_letter_queue"] == "jobs-dlq"
 
+
+
+# -- dead letters keep their content type ------------------------------------------------------
+
+
+def test_dead_letters_are_sent_with_their_bodys_content_type() -> None:
+    """A Worker past compatibility date 2024-03-18 sends a message without ``contentType`` as
+    JSON (workerd ``queuesJsonMessages``), so a bytes body would reach the dead-letter queue as
+    ``{"0": 0, "1": 1, ...}`` and a v8 Date as text. Every documented body kind
+    (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype)
+    goes there with the content type that carries it unchanged."""
+    app = pf.App("dlq")
+
+    @app.queue("poison")
+    def poison(event: pf.CloudEvent) -> None:
+        raise pf.NonRetryable("never succeeds")
+
+    fixture = load_fixture("queue_bodies.json")["messages"]
+    messages = [native.MessageStandIn(id=m["id"], body=m["body"]) for m in fixture]
+    new_year = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    messages += [
+        native.MessageStandIn(id="bytes", body=b"\x00\x01\xff"),
+        native.MessageStandIn(id="v8-date", body={"when": new_year}),
+        native.MessageStandIn(id="v8-bytes", body={"blob": b"\x00"}),
+        native.MessageStandIn(id="v8-bigint", body=[2**64]),
+    ]
+    env = env_for(app)
+    asyncio.run(WorkerRuntime(app).queue(native.BatchStandIn("poison", messages), env, None))
+    assert all(m.calls == [("ack", {})] for m in messages)
+    sent = env.producers[plan.binding_name("poison-dlq")].sent
+    assert [body for body, _ in sent] == [m.body for m in messages]
+    assert [options["contentType"] for _, options in sent] == [
+        "json",  # object
+        "json",  # array
+        "json",  # number
+        "json",  # null
+        "text",
+        "json",  # structured CloudEvent object
+        "text",  # structured CloudEvent text
+        "bytes",
+        "v8",
+        "v8",
+        "v8",
+    ]
+
+
+def test_dead_lettered_bytes_and_text_on_pyodide(echo_worker: PyodideWorker) -> None:
+    poison = {"id": "poison", "timestamp": T0, "attempts": 1, "body_b64": "3q0="}  # de ad
+    reply = echo_worker.call("queue", queue="blobs", messages=[poison])
+    assert reply["calls"] == [{"id": "poison", "op": "ack"}]
+    (sent,) = reply["sent"]
+    assert sent["queue"] == "blobs-dlq" and sent["body"] == {"$bytes": "3q0="}
+    assert sent["options"] == {"contentType": "bytes"}
+    deep = {"id": "deep", "timestamp": T0, "attempts": 1, "body": deep_structured_text(100_000)}
+    reply = echo_worker.call("queue", queue="jobs", messages=[deep])
+    assert [s["options"] for s in reply["sent"]] == [{"contentType": "text"}]
 
 # -- contentType "v8": structured-clone values ----------------------------------------------
 

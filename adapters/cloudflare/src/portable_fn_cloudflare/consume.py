@@ -123,13 +123,14 @@ async def _dead_letter(
     env: Any,
     outcome: Outcome,
 ) -> None:
-    """Send the body, unchanged (a CloudEvent stays one), to the DLQ ourselves, then ack."""
+    """Send the body, unchanged (a CloudEvent stays one, bytes stay bytes), to the DLQ
+    ourselves, then ack."""
     dlq = consumer.dead_letter or ""
     producer = getattr(env, plan.binding_name(dlq), None) if dlq else None
     try:
         if producer is None:
             raise LookupError(f"no producer binding for dead-letter queue {dlq!r}")
-        await producer.send(native.body)
+        await producer.send(native.body, contentType=queue_codec.content_type_for(native.body))
     except Exception as exc:  # keep the message: fall back to the platform's own path
         _log.error(
             "could not dead-letter the message directly; retrying instead",

@@ -147,6 +147,11 @@ def _js_response(
     if body is not None:
         text = _utf8(body) if is_text else None
         payload = text if text is not None else to_js(body)
+    if any(name.lower() == "content-encoding" for name, _ in headers):
+        # The handler's bytes are already encoded (as on every other provider); Workers would
+        # otherwise compress them again for this header ("automatic", the default):
+        # https://developers.cloudflare.com/workers/runtime-apis/response/#parameters
+        return js.Response.new(payload, status=status, headers=js_headers, encodeBody="manual")
     return js.Response.new(payload, status=status, headers=js_headers)
 
 

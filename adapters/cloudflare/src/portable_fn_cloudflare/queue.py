@@ -14,9 +14,10 @@ body becomes ``type=com.cloudflare.queues.message``, ``source=cloudflare:queues/
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from portable_fn._json import MAX_DEPTH, too_deep
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
@@ -25,6 +26,8 @@ from portable_fn_cloudflare._values import plain, utc_time
 
 TYPE = "com.cloudflare.queues.message"
 PROVIDER = "cloudflare"
+# Largest integer a JS number holds exactly; past it Pyodide sends a BigInt, which JSON cannot.
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class QueueMessage(NamedTuple):
@@ -99,3 +102,36 @@ def to_event(message: QueueMessage, queue: str) -> CloudEvent:
         datacontenttype=content_type,
         data=body,
     )
+
+
+def content_type_for(body: Any) -> Literal["bytes", "text", "json", "v8"]:
+    """The ``contentType`` that sends a read body on unchanged (to a dead-letter queue).
+
+    Without one, a Worker past compatibility date 2024-03-18 (``queues_json_messages``) sends
+    JSON, which would turn bytes into ``{"0": ..}`` and a Date into text
+    (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype).
+    """
+    if isinstance(body, bytes):
+        return "bytes"
+    if isinstance(body, str):
+        return "text"
+    return "json" if _json_shaped(body) else "v8"
+
+
+def _json_shaped(body: Any) -> bool:
+    """Whether JSON carries ``body`` (a ``plain`` value) as it is; a loop, as bodies nest deep."""
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if value is None or isinstance(value, str | bool):
+            continue
+        if isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):  # JSON writes NaN and Infinity as null
+                return False
+        elif not isinstance(value, int) or abs(value) > _MAX_SAFE_INTEGER:
+            return False  # bytes, a datetime (a v8 Date), a BigInt
+    return True

@@ -62,6 +62,18 @@ def moved(req: pf.Request) -> pf.Response:
     return pf.Response(status=302, headers=[("location", "/echo?from=moved")])
 
 
+@app.http("/gzipped", methods=["GET"], auth="anonymous")
+def gzipped(req: pf.Request) -> pf.Response:
+    """A pre-compressed asset: the handler's bytes must reach the client as they are."""
+    import gzip
+
+    return pf.Response(
+        status=200,
+        headers=[("content-type", "application/json"), ("content-encoding", "gzip")],
+        body=gzip.compress(b'{"items": [1, 2, 3]}', mtime=0),
+    )
+
+
 @app.http("/boom", methods=["GET"], auth="anonymous")
 def boom(req: pf.Request) -> None:
     raise RuntimeError("secret internal detail")
@@ -149,6 +161,8 @@ def processed(event: pf.CloudEvent) -> None:
 
 @app.queue("blobs")
 def blob(event: pf.CloudEvent) -> None:
+    if event.data == b"\xde\xad":
+        raise pf.NonRetryable("corrupt blob")
     if event.data != b"\x00\x01\xff" or event.datacontenttype != "application/octet-stream":
         raise ValueError(f"unexpected {event.datacontenttype} {event.data!r}")
 
