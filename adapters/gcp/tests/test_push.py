@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import portable_fn as pf
 import pytest
 from conftest import load
+from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent
 
+from portable_fn_gcp import intake
+from portable_fn_gcp.harness import _client
+from portable_fn_gcp.publisher import PubSubPublisher
 from portable_fn_gcp.pubsub import PUBLISHED, parse
 from portable_fn_gcp.push import is_push_body, restore
 
@@ -61,3 +66,54 @@ def test_other_bodies_leave_the_event_alone(body: Any) -> None:
     assert not is_push_body(body)
     event = converted()
     assert restore(event, body) is event
+
+
+class _DeadLetters(PubSubPublisher):
+    """Forwards into a list, or fails as an unreachable Pub/Sub does."""
+
+    def __init__(self, *, fail: bool) -> None:
+        super().__init__(bus_topic="b", project="p")
+        self.fail = fail
+        self.forwarded: list[tuple[str, bytes, dict[str, str]]] = []
+
+    def forward(self, topic: str, data: bytes, attributes: dict[str, str]) -> None:
+        if self.fail:
+            raise PublishError(f"could not publish to {topic!r}")
+        self.forwarded.append((topic, data, attributes))
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_undecodable_push_is_acknowledged_only_once_dead_lettered(fail: bool) -> None:
+    """A push the intake cannot read is moved to the dead-letter topic and acknowledged; when
+    that publish fails it is a JSON 400, so Pub/Sub keeps it and redelivers
+    (https://cloud.google.com/pubsub/docs/handling-failures).
+
+    Body: https://cloud.google.com/pubsub/docs/push#receive_push , publishTime damaged.
+    """
+    app = pf.App("dl")
+    ran: list[pf.CloudEvent] = []
+
+    @app.topic("orders")
+    def on_order(event: pf.CloudEvent) -> None:
+        ran.append(event)
+
+    publisher = _DeadLetters(fail=fail)
+    app.use_publisher(publisher)
+    client = _client(app, "on_order")
+    with client.application.app_context():
+        intake.install(app)  # as the generated main.py does inside create_app
+    body = load("push_documented.json")
+    body["message"]["publishTime"] = body["message"]["publish_time"] = "yesterday"
+    response = client.post("/", json=body)
+    assert ran == []
+    if fail:
+        assert response.status_code == 400
+        assert response.get_json()["error"]["status"] == 400
+        assert publisher.forwarded == []
+        return
+    assert response.status_code == 200
+    [(topic, data, attributes)] = publisher.forwarded
+    assert topic == "on-order-dlq"
+    assert data == b"Hello Cloud Pub/Sub! Here is my message!"
+    assert attributes["key"] == "value"
+    assert attributes["portable-fn-error"].startswith("EventDecodeError")

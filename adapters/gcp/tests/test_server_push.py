@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from typing import Any
 
+import pytest
 from conftest import Recorder, Servers, load
+from pubsub_endpoint import PublishEndpoint
 
 JSON = {"content-type": "application/json"}
 
@@ -146,3 +149,55 @@ def test_binary_push_data_round_trips(probe: Servers, recorder: Recorder) -> Non
     assert status == 200
     event = only(recorder, "on_message")["event"]
     assert base64.b64decode(event["data_base64"]) == b"\x00\xff\x01"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"publishTime": "yesterday", "publish_time": "yesterday"},  # not RFC 3339
+        {"messageId": None, "message_id": None},  # no message id
+    ],
+)
+def test_undecodable_push_is_dead_lettered_like_an_eventarc_delivery(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint, damage: dict[str, Any]
+) -> None:
+    """A push message that cannot be read is published to the function's dead-letter topic as
+    it came and acknowledged, not refused for Pub/Sub to spend its attempts on (README,
+    Failures); without a dead-letter topic (``max_retries=0``) it stays a JSON 400.
+
+    Body: https://cloud.google.com/pubsub/docs/push#receive_push , ``damage`` applied.
+    """
+    marker = str(uuid.uuid4())
+    body = load("push_documented.json")
+    body["message"]["attributes"]["marker"] = marker
+    body["message"].update(damage)
+    body["message"] = {k: v for k, v in body["message"].items() if v is not None}
+    sent = json.dumps(body).encode()
+    status, _, _ = probe["on_message"].request(body=sent, headers=JSON)
+    assert status == 200
+    moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("marker") == marker)
+    assert moved.topic == "projects/test-project/topics/on-message-dlq"
+    assert moved.data == base64.b64decode(body["message"]["data"])
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
+    status, headers, resp = probe["no_retries"].request(body=sent, headers=JSON)
+    assert status == 400
+    assert headers["content-type"] == ["application/json"]
+    assert json.loads(resp)["error"]["status"] == 400
+    assert recorder.records() == []
+
+
+def test_undecodable_unwrapped_push_is_dead_lettered(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
+) -> None:
+    """The same for payload unwrapping with write metadata: the body is the data, the headers
+    other than metadata the attributes (https://cloud.google.com/pubsub/docs/payload-unwrapping).
+    """
+    marker = str(uuid.uuid4())
+    sample = load("push_unwrapped.json")
+    headers = {**sample["headers"], "x-goog-pubsub-publish-time": "yesterday", "marker": marker}
+    status, _, _ = probe["on_message"].request(body=sample["body"].encode(), headers=headers)
+    assert status == 200
+    moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("marker") == marker)
+    assert moved.topic == "projects/test-project/topics/on-message-dlq"
+    assert moved.data == sample["body"].encode()
+    assert recorder.records() == []

@@ -34,7 +34,7 @@ from portable_fn_gcp import http, tracing
 if TYPE_CHECKING:
     from portable_fn.app import App
 
-__all__ = ["cloud_event_function", "http_function", "refuse", "run_delivery"]
+__all__ = ["cloud_event_function", "http_function", "run_delivery", "undecodable"]
 
 PROVIDER = "gcp"
 
@@ -119,11 +119,7 @@ def _run(
         function = app.function(name)
         result = route.Decoded(delivered) if decoded else route.decode(function, delivered)
     except EventDecodeError as exc:
-        log = _context(name, request, native_event).logger
-        log.warning("malformed delivery", error=str(exc), field=exc.field)
-        if dead_letter.forward(app, name, delivered, f"EventDecodeError: {exc}", log):
-            return "OK"
-        _abort(_failure(400, f"malformed delivery: {exc}"))
+        return undecodable(app, name, delivered, request, native_event, exc)
     if result.event is None:
         return "OK"  # not for this function: acknowledge, see route
     ctx = _context(name, request, native_event, attempt=result.attempt or 1)
@@ -144,9 +140,26 @@ def run_delivery(app: App, name: str, delivered: Any, request: Any, native_event
     return _run(app, name, delivered, request, native_event)
 
 
-def refuse(status: int, message: str) -> NoReturn:
-    """Answer the request now with a JSON error (a delivery that cannot be read)."""
-    _abort(_failure(status, message))
+def undecodable(
+    app: App,
+    name: str,
+    delivered: Any,
+    request: Any,
+    native_event: Any,
+    exc: EventDecodeError,
+) -> Any:
+    """A delivery that can never be read: moved to the dead-letter topic and acknowledged, so
+    Pub/Sub does not spend its attempts on it
+    (https://cloud.google.com/pubsub/docs/handling-failures); else (no dead-letter topic, the
+    publish failed, nothing to forward: ``delivered`` None) a JSON 400 leaves it to Pub/Sub."""
+    from portable_fn_gcp import dead_letter
+
+    log = _context(name, request, native_event).logger
+    log.warning("malformed delivery", error=str(exc), field=exc.field)
+    reason = f"EventDecodeError: {exc}"
+    if delivered is not None and dead_letter.forward(app, name, delivered, reason, log):
+        return "OK"
+    _abort(_failure(400, f"malformed delivery: {exc}"))
 
 
 def _context(name: str, request: Any, native_event: Any, attempt: int = 1) -> Context:

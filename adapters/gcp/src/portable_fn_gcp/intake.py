@@ -66,7 +66,10 @@ def take(app: App, name: str) -> Any:
     try:
         event = push.from_request(request)
     except EventDecodeError as exc:
-        functions.refuse(400, f"malformed Pub/Sub push: {exc}")
+        # Malformed like a message whose data cannot be read: dead-lettered at once where the
+        # function has a dead-letter topic, as an Eventarc delivery is (functions._run).
+        delivered = push.as_received(request)
+        return functions.undecodable(app, name, delivered, request, delivered, exc)
     if event is None:
         return None
     return functions.run_delivery(app, name, event, request, event)

@@ -19,6 +19,7 @@ event's data as it came, and the subscription names the source when the topic is
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
@@ -29,7 +30,15 @@ from portable_fn.events import CloudEvent
 from portable_fn_gcp import timestamps
 from portable_fn_gcp.pubsub import PUBLISHED
 
-__all__ = ["envelope", "from_request", "is_push_body", "read_body", "restore", "unwrapped"]
+__all__ = [
+    "as_received",
+    "envelope",
+    "from_request",
+    "is_push_body",
+    "read_body",
+    "restore",
+    "unwrapped",
+]
 
 # What functions-framework writes as the source when the push URL names no topic.
 _SERVICE = "//pubsub.googleapis.com/"
@@ -82,11 +91,38 @@ def read_body(request: Any) -> Any:
 def from_request(request: Any) -> CloudEvent | None:
     """The ``messagePublished`` event of a Pub/Sub push request (wrapped, or unwrapped with
     write metadata, told apart by its ``x-goog-pubsub-message-id`` header), else None."""
+    body = _push_body(request)
+    return envelope(body, request.path) if body is not None else None
+
+
+def as_received(request: Any) -> CloudEvent | None:
+    """The push request ``from_request`` could not read, unchecked: a ``messagePublished``
+    event with the whole push body as data, so that ``dead_letter`` can forward the message as
+    it came (https://cloud.google.com/pubsub/docs/handling-failures); None for no push."""
+    body = _push_body(request)
+    if body is None:
+        return None
+    message = body["message"]
+    message_id = message.get("messageId", message.get("message_id"))
+    topic = _TOPIC_PATH.search(request.path)
+    return CloudEvent(
+        # Only named in the dead-lettered message when even its data cannot be read out, and
+        # then beside the whole body, original message id (if any) included.
+        id=message_id if isinstance(message_id, str) and message_id else os.urandom(8).hex(),
+        source=_named(_SERVICE + topic.group(0) if topic is not None else _SERVICE, body),
+        type=PUBLISHED,
+        datacontenttype="application/json",
+        data=body,
+    )
+
+
+def _push_body(request: Any) -> dict[str, Any] | None:
+    """The wrapped push body of a request (rebuilt from an unwrapped push), else None."""
     if "HTTP_X_GOOG_PUBSUB_MESSAGE_ID" in request.environ:
         headers = {k.lower(): v for k, v in request.headers.items()}
-        return unwrapped(headers, request.get_data(), request.path)
+        return _wrap(headers, request.get_data())
     body = request.get_json(silent=True)
-    return envelope(body, request.path) if is_push_body(body) else None
+    return body if is_push_body(body) else None
 
 
 def envelope(body: dict[str, Any], path: str) -> CloudEvent:
@@ -114,6 +150,11 @@ def envelope(body: dict[str, Any], path: str) -> CloudEvent:
 
 def unwrapped(headers: Mapping[str, str], data: bytes, path: str) -> CloudEvent:
     """The ``messagePublished`` event for an unwrapped push; ``headers`` lower-cased."""
+    return envelope(_wrap(headers, data), path)
+
+
+def _wrap(headers: Mapping[str, str], data: bytes) -> dict[str, Any]:
+    """The wrapped push body of an unwrapped push; ``headers`` lower-cased."""
     meta = {k[len(_METADATA):]: v for k, v in headers.items() if k.startswith(_METADATA)}
     attributes = {
         k: v
@@ -129,7 +170,7 @@ def unwrapped(headers: Mapping[str, str], data: bytes, path: str) -> CloudEvent:
         message["publishTime"] = meta["publish-time"]
     if meta.get("ordering-key"):
         message["orderingKey"] = meta["ordering-key"]
-    return envelope({"message": message, "subscription": meta.get("subscription-name")}, path)
+    return {"message": message, "subscription": meta.get("subscription-name")}
 
 
 def _error(field: str, message: str) -> EventDecodeError:
