@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Recorder, Servers, raw
+from conftest import Recorder, Servers, load, raw
 
 SCHEDULER = {
     "X-CloudScheduler": "true",
@@ -69,3 +69,22 @@ def test_pubsub_target_job_pushed_to_the_function_runs_at_its_publish_time(
     assert [e["data"]["scheduled_time"] for e in events] == ["2021-02-26T19:13:55.749000Z"] * 2
     assert events[0]["id"] == events[1]["id"] == "at_night@2021-02-26T19:13:55.749000Z"
     assert events[0]["type"] == "google.cloud.scheduler.job.v1.executed"
+
+
+def test_pubsub_target_job_pushed_again_counts_its_delivery_attempt(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """A push subscription with a dead-letter policy sends ``deliveryAttempt``
+    (https://cloud.google.com/pubsub/docs/push#receive_push); a schedule run's ``ctx.attempt``
+    is that count, as an event function's is.
+
+    Body: ``push_documented.json``, the push page's example, with ``deliveryAttempt`` added.
+    """
+    body = {**load("push_documented.json"), "deliveryAttempt": 3}
+    status, _, _ = probe["at_night"].request(
+        body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert status == 200
+    [record] = [r for r in recorder.records() if r["function"] == "at_night"]
+    assert record["attempt"] == 3
+    assert record["event"]["id"] == "at_night@2021-02-26T19:13:55.749000Z"

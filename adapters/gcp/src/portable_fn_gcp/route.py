@@ -103,7 +103,14 @@ def _schedule(function: Function, delivered: CloudEvent) -> Decoded:
     trigger = function.trigger
     expression = trigger.expression if isinstance(trigger, Schedule) else ""
     event = scheduler.from_event(delivered, function=function.name, expression=expression)
-    return Decoded(event)
+    # A Pub/Sub-target job's message (Eventarc, or pushed to the function's URL) carries
+    # deliveryAttempt when the subscription has a dead-letter policy
+    # (https://cloud.google.com/pubsub/docs/push#receive_push): the run's attempt, as for
+    # topics. Read again here (a small message) so ``scheduler`` keeps one job: the event.
+    attempt = None
+    if pubsub.is_published(delivered):
+        attempt = pubsub.parse(delivered, trigger="schedule").delivery_attempt
+    return Decoded(event, attempt)
 
 
 _DECODERS: dict[type, Callable[[Function, CloudEvent], Decoded]] = {
