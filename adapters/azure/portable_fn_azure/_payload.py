@@ -4,6 +4,12 @@
 Messages that portable-fn did not publish carry no CloudEvent envelope and often no content type
 (Storage Queue messages never have one), so the body's own shape decides: JSON if it parses,
 text if it is UTF-8, else bytes. Documented in the adapter README's mapping table.
+
+A leading UTF-8 byte order mark is not part of the JSON: RFC 8259 section 8.1 lets a parser
+ignore one, .NET writers given ``Encoding.UTF8`` (``StreamWriter``, ``File.WriteAllText``) emit
+one, and ``decode_data`` (a body declared ``application/json``) and the core's ``Request.json()``
+already ignore it. So a JSON body is JSON data, and a structured CloudEvent that event, with or
+without one (``without_bom`` for the structured sniff). Text and bytes keep it: the body as sent.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from portable_fn.events import decode_data
 JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 BINARY_TYPE = "application/octet-stream"
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
@@ -31,9 +38,14 @@ def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str | None]
     except UnicodeDecodeError:
         return body, BINARY_TYPE
     try:
-        return json.loads(text), JSON_TYPE
+        return json.loads(text.removeprefix("\ufeff")), JSON_TYPE
     except ValueError:
         return text, TEXT_TYPE
+
+
+def without_bom(body: bytes) -> bytes:
+    """The body as a JSON reader sees it: without a leading UTF-8 byte order mark."""
+    return body[3:] if body.startswith(_UTF8_BOM) else body
 
 
 def as_bytes(body: bytes | str | None) -> bytes:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, storage_data
 
+from portable_fn_azure import _timestamps
 from portable_fn_azure.blob_events import bare_etag
 
 if TYPE_CHECKING:
@@ -69,11 +70,5 @@ def _size(props: Mapping[str, Any], length: int | None) -> int | None:
 
 
 def _modified(props: Mapping[str, Any]) -> datetime | None:
-    value = props.get("LastModified")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
+    # A DateTimeOffset: 0 to 7 fraction digits, "Z" or an offset (_timestamps).
+    return _timestamps.parse(props.get("LastModified"))

@@ -27,7 +27,7 @@ from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
 
 from portable_fn_azure import _amqp
-from portable_fn_azure._payload import as_bytes, aware, decode_body
+from portable_fn_azure._payload import as_bytes, aware, decode_body, without_bom
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -105,7 +105,7 @@ def to_event(
     and no binary-mode attributes are looked for."""
     body = as_bytes(event.get_body())
     try:
-        original = sniff_structured(body)
+        original = sniff_structured(without_bom(body))
         if original is not None:
             return original
         binary = _amqp.attributes(properties)

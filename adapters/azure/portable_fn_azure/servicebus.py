@@ -34,7 +34,7 @@ from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
 
 from portable_fn_azure import _amqp
-from portable_fn_azure._payload import as_bytes, aware, decode_body
+from portable_fn_azure._payload import as_bytes, aware, decode_body, without_bom
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -55,14 +55,14 @@ def to_event(msg: func.ServiceBusMessage, *, entity: str) -> CloudEvent:
     content_type = msg.content_type
     try:
         if content_type and content_type.startswith("application/cloudevents"):
-            original = sniff_structured(body)
+            original = sniff_structured(without_bom(body))
             if original is None:
                 raise InvalidCloudEventError("specversion", "structured body is not an event")
             return original
         binary = _amqp.attributes(_properties(msg))
         if binary:
             return _amqp.from_binary(binary, body, content_type)
-        original = sniff_structured(body)
+        original = sniff_structured(without_bom(body))
         if original is not None:
             return original
         return _synthesise(msg, body, content_type, entity)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
 
-from portable_fn_azure._payload import as_bytes, aware, decode_body
+from portable_fn_azure._payload import as_bytes, aware, decode_body, without_bom
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -39,7 +39,7 @@ def to_event(msg: func.QueueMessage, *, queue: str) -> CloudEvent:
     """The CloudEvent a queue message carries; ``EventDecodeError`` if it cannot be read."""
     body = as_bytes(msg.get_body())
     try:
-        original = sniff_structured(body)
+        original = sniff_structured(without_bom(body))
         if original is not None:
             return original
         data, content_type = decode_body(body, None)

@@ -12,12 +12,13 @@ a re-run of the same occurrence is recognisably a duplicate.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from portable_fn.events import CloudEvent, format_time, schedule_data
+
+from portable_fn_azure import _timestamps
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["TYPE", "scheduled_time", "to_event"]
 
 TYPE = "com.microsoft.functions.timer"
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
 def scheduled_time(timer: func.TimerRequest, now: datetime | None = None) -> datetime:
@@ -53,13 +53,6 @@ def to_event(
 
 
 def _parse(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    text = _FRACTION.sub(r"\1", value.strip().replace("Z", "+00:00"))
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    # A DateTime as the host writes it (_timestamps); without an offset it is UTC.
+    moment = _timestamps.parse(value, naive_is_utc=True)
+    return moment.astimezone(timezone.utc) if moment is not None else None

@@ -53,6 +53,55 @@ def test_timer_without_monitor_uses_the_invocation_second(event: Any) -> None:
     assert ce.data["scheduled_time"] == "2026-11-23T03:00:00Z"
 
 
+# How the host writes .NET times: round-trip "o" form (7 digits), Json.NET's default (trailing
+# zeros dropped, so any of 0 to 7 digits), "Z" or an offset. Python 3.10's fromisoformat reads
+# none of the first four; each must read the same on every supported Python.
+_DOTNET_TIMES = [
+    ("2026-11-23T10:15:02.1234567Z",
+     datetime(2026, 11, 23, 10, 15, 2, 123456, tzinfo=timezone.utc)),
+    ("2026-11-23T10:15:02.1234567+00:00",
+     datetime(2026, 11, 23, 10, 15, 2, 123456, tzinfo=timezone.utc)),
+    ("2026-11-23T10:15:02.52Z", datetime(2026, 11, 23, 10, 15, 2, 520000, tzinfo=timezone.utc)),
+    ("2026-11-23T11:15:02.12345+01:00",
+     datetime(2026, 11, 23, 10, 15, 2, 123450, tzinfo=timezone.utc)),
+    ("2026-11-23T10:15:02Z", datetime(2026, 11, 23, 10, 15, 2, tzinfo=timezone.utc)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), _DOTNET_TIMES)
+def test_blob_trigger_reads_last_modified_as_dotnet_writes_it(
+    event: Any, text: str, expected: datetime
+) -> None:
+    doc = event("blob_trigger")
+    doc["metadata"]["Properties"]["LastModified"] = text
+    assert blob_trigger.to_event(worker.decode(doc)).time == expected
+
+
+@pytest.mark.parametrize("text", ["2026-11-23T10:15:02.1234567", "20261123T101502Z", "soon"])
+def test_blob_trigger_last_modified_without_offset_or_not_rfc3339_is_no_time(
+    event: Any, text: str
+) -> None:
+    """No offset: the instant is unknown. An ISO 8601 basic form is not RFC 3339 (Python 3.11+
+    reads it, 3.10 does not: neither does the adapter)."""
+    doc = event("blob_trigger")
+    doc["metadata"]["Properties"]["LastModified"] = text
+    assert blob_trigger.to_event(worker.decode(doc)).time is None
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    *_DOTNET_TIMES,
+    ("2026-11-23T10:15:02.1234", datetime(2026, 11, 23, 10, 15, 2, 123400, tzinfo=timezone.utc)),
+])
+def test_timer_reads_next_as_dotnet_writes_it(event: Any, text: str, expected: datetime) -> None:
+    """Without an offset the host's time is UTC (the last case)."""
+    doc = event("timer")
+    doc["data"]["value"]["ScheduleStatus"]["Next"] = text
+    now = datetime(2030, 1, 1, tzinfo=timezone.utc)  # what a failed read would fall back to
+    due = timer.scheduled_time(worker.decode(doc), now)
+    assert due == expected
+    assert due.tzinfo is timezone.utc
+
+
 def test_shop_nightly_report_runs(shop: Any, event: Any) -> None:
     app, _ = shop
     assert worker.invoke(function_app(app), "nightly_report", event("timer")) is None
@@ -66,6 +115,19 @@ def test_eventhub_batch(event: Any) -> None:
     assert found[0].source == "/azure/eventhubs/telemetry"
     assert found[1].data == "not json"
     assert found[2].type == "com.example.fulfilment.requested"  # published by portable-fn
+
+
+def test_eventhub_utf8_bom_before_json_is_ignored(event: Any) -> None:
+    """As on Storage Queues and Service Bus (RFC 8259 section 8.1): JSON data and the
+    structured CloudEvent read the same with a leading UTF-8 BOM; text keeps it."""
+    doc = event("eventhub_many")
+    doc["data"]["value"] = ["\ufeff" + body for body in doc["data"]["value"]]
+    found = [eventhub.to_event(e, hub="telemetry") for e in worker.decode(doc)]
+    assert [(e.type, e.datacontenttype, e.data) for e in found] == [
+        ("com.microsoft.eventhub.event", "application/json", {"reading": 21.5}),
+        ("com.microsoft.eventhub.event", "text/plain; charset=utf-8", "\ufeffnot json"),
+        ("com.example.fulfilment.requested", "application/json", {"id": "o-1", "sku": "blue-mug"}),
+    ]
 
 
 def _stream_app(fail_on: str | None) -> tuple[App, list[Any]]:

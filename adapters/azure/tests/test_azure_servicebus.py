@@ -4,6 +4,7 @@ AMQP-binding binary CloudEvent)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timezone
 from typing import Any
 
@@ -106,3 +107,32 @@ def test_binary_mode_datacontenttype_from_the_property_without_a_content_type(
         doc["metadata"][name]["cloudEvents_datacontenttype"] = "application/json"
     ce = servicebus.to_event(worker.decode(doc), entity="orders")
     assert (ce.datacontenttype, ce.data) == ("application/json", {"invoice": 42})
+
+
+@pytest.mark.parametrize("content_type", ["", "application/json"])
+def test_utf8_bom_before_json_is_json_with_or_without_a_content_type(
+        event: Any, content_type: str) -> None:
+    """RFC 8259 section 8.1 lets a JSON parser ignore a leading UTF-8 BOM (.NET writers given
+    ``Encoding.UTF8`` emit one): a body declared ``application/json`` already parsed through
+    ``decode_data``; one without a content type is the same JSON."""
+    doc = event("servicebus_plain")
+    doc["data"] = {"type": "bytes", "base64": base64.b64encode(
+        b'\xef\xbb\xbf{"lucky_number": 23}').decode()}
+    doc["metadata"]["ContentType"] = content_type
+    ce = servicebus.to_event(worker.decode(doc), entity="orders")
+    assert (ce.type, ce.datacontenttype, ce.data) == (
+        "com.microsoft.servicebus.message", "application/json", {"lucky_number": 23})
+
+
+@pytest.mark.parametrize("content_type", ["", "application/json", "application/cloudevents+json"])
+def test_utf8_bom_before_a_structured_cloudevent_is_that_event(
+        event: Any, content_type: str) -> None:
+    doc = event("servicebus_structured")
+    body = b"\xef\xbb\xbf" + doc["data"]["value"].encode("utf-8")
+    doc["data"] = {"type": "bytes", "base64": base64.b64encode(body).decode()}
+    doc["metadata"]["ContentType"] = content_type
+    ce = servicebus.to_event(worker.decode(doc), entity="orders")
+    assert (ce.id, ce.type, ce.data) == (
+        "5a5f4a84-6c1e-4b4e-9d5c-9f0d3c1c2b7a", "com.example.fulfilment.requested",
+        {"id": "o-1", "sku": "blue-mug"})
+

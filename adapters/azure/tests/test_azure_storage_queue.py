@@ -94,3 +94,24 @@ def test_cloudevent_time_with_a_one_digit_fraction(event: Any) -> None:
     doc["data"]["value"] = doc["data"]["value"].replace("10:15:01.500Z", "10:15:01.5Z")
     ce = storage_queue.to_event(worker.decode(doc), queue="jobs")
     assert ce.time == datetime(2026, 11, 23, 10, 15, 1, 500000, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("name", ["queue_plain_json", "queue_cloudevent"])
+def test_utf8_bom_before_json_is_ignored(event: Any, name: str) -> None:
+    """RFC 8259 section 8.1 lets a JSON parser ignore a leading UTF-8 BOM, which .NET writers
+    given ``Encoding.UTF8`` emit: the message is the same JSON data (or the same structured
+    CloudEvent) as without it, as a Service Bus body declared ``application/json`` is."""
+    plain = storage_queue.to_event(worker.decode(event(name)), queue="jobs")
+    doc = event(name)
+    doc["data"]["value"] = "\ufeff" + doc["data"]["value"]
+    ce = storage_queue.to_event(worker.decode(doc), queue="jobs")
+    assert (ce.id, ce.type, ce.source, ce.datacontenttype, ce.data) == (
+        plain.id, plain.type, plain.source, plain.datacontenttype, plain.data)
+    assert isinstance(ce.data, dict)
+
+
+def test_utf8_bom_before_text_stays_in_the_text(event: Any) -> None:
+    doc = event("queue_plain_text")
+    doc["data"]["value"] = "\ufeffresize"
+    ce = storage_queue.to_event(worker.decode(doc), queue="jobs")
+    assert (ce.datacontenttype, ce.data) == ("text/plain; charset=utf-8", "\ufeffresize")
