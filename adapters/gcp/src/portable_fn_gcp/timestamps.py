@@ -4,7 +4,7 @@
 Google's timestamps carry 0 to 9 fraction digits ("2019-10-12T07:20:50.52Z" is the Cloud
 Scheduler reference example; Pub/Sub ``publishTime`` and Eventarc ``time`` vary too). Python
 3.10's ``datetime.fromisoformat`` reads only 3 or 6 digits, so the fraction is padded or cut
-to 6 first (the core's ``parse_time`` cuts longer ones but does not pad shorter ones).
+to 6 first, the same on every Python, before the core's RFC 3339 ``parse_time`` reads it.
 """
 
 from __future__ import annotations
