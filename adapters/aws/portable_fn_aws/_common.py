@@ -82,18 +82,37 @@ class LazyQuery:
         return iter(parse_qsl(self._raw, keep_blank_values=True))
 
 
+# What a JSON text can begin with (RFC 8259 section 2) besides an object or array; "NaN" and
+# "Infinity" cannot, so a body of those words stays text.
+_SCALAR_START = frozenset('"-0123456789tfn')
+_BOM = "\ufeff"
+TEXT = "text/plain; charset=utf-8"
+
+
 def text_payload(text: str) -> tuple[Any, str]:
     """Decode a message body with no declared content type: JSON when it parses, else text.
 
     SQS, SNS and Kinesis carry strings without a content type; JSON is what producers send in
-    practice, and anything else is kept verbatim as ``text/plain``.
+    practice, and anything else is kept verbatim as ``text/plain``. Any JSON value counts, a
+    number or a string as well as an object, and a leading byte order mark is ignored (RFC 8259
+    section 8.1; .NET's ``Encoding.UTF8`` writers emit one): the same body is the same data on
+    Azure and Google Cloud, whose queues read it so.
     """
-    if text[:1] in ("{", "["):
+    body = text[1:] if text[:1] == _BOM else text
+    first = body[:1]
+    if first == "{" or first == "[":
         try:
-            return json.loads(text), "application/json"
+            return json.loads(body), "application/json"
         except ValueError:
             pass
-    return text, "text/plain; charset=utf-8"
+    elif first in _SCALAR_START:
+        from portable_fn._json import loads  # the strict read: no NaN or Infinity as numbers
+
+        try:
+            return loads(body, strict=True), "application/json"
+        except ValueError:
+            pass
+    return text, TEXT
 
 
 def epoch_millis(value: Any, trigger: str, field: str) -> datetime:

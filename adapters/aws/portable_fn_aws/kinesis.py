@@ -23,12 +23,11 @@ All of them share the record's ``sequence``, the only position Lambda can checkp
 from __future__ import annotations
 
 import binascii
-import json
 from base64 import b64decode
 from typing import Any
 
 from portable_fn.events import CloudEvent, ExtensionValue, from_dict
-from portable_fn_aws._common import decode_error, epoch_seconds, require
+from portable_fn_aws._common import decode_error, epoch_seconds, require, text_payload
 
 TRIGGER = "kinesis"
 TYPE = "com.amazonaws.kinesis.record"
@@ -43,15 +42,12 @@ def sequence_number(record: dict[str, Any]) -> str:
 
 
 def _data(raw: bytes) -> tuple[Any, str]:
-    if raw[:1] in (b"{", b"["):
-        try:
-            return json.loads(raw), "application/json"
-        except ValueError:
-            pass
+    """JSON when it parses, else UTF-8 text (``text_payload``, as SQS and SNS), else bytes."""
     try:
-        return raw.decode("utf-8"), "text/plain; charset=utf-8"
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw, "application/octet-stream"
+    return text_payload(text)
 
 
 _KPL_MAGIC = b"\xf3\x89\x9a\xc2"  # _kpl.MAGIC, the aggregation format's first bytes

@@ -22,12 +22,11 @@ from portable_fn._json import loads
 from portable_fn._value import setters
 from portable_fn.events import SPECVERSION, CloudEvent
 from portable_fn_aws import _attributes, _nested
-from portable_fn_aws._common import decode_error, epoch_millis
+from portable_fn_aws._common import TEXT, decode_error, epoch_millis, text_payload
 
 TRIGGER = "sqs"
 TYPE = "com.amazonaws.sqs.message"
 JSON = "application/json"
-TEXT = "text/plain; charset=utf-8"
 
 
 class BatchItemFailure(TypedDict):
@@ -157,8 +156,16 @@ def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudE
                 if nested is not None:
                     return nested
             event = _new(SqsMessage)
-    else:
-        event = _new(SqsTextMessage)
+    else:  # a JSON number, string or literal, a byte order mark first, or text
+        data, content_type = text_payload(body)
+        if content_type is TEXT:
+            event = _new(SqsTextMessage)
+        else:
+            if type(data) is dict and not _ENVELOPE_KEYS.isdisjoint(data):  # after a BOM
+                nested = _nested.from_object(data)
+                if nested is not None:
+                    return nested
+            event = _new(SqsMessage)
     _set_data(event, data)
     _set_message(event, (message_id, source, sent))
     if group:  # FIFO: the ordering attributes are extensions, validated as such

@@ -269,6 +269,51 @@ def test_json_array_body_is_json_data() -> None:
     assert event.data == [1, 2] and event.datacontenttype == "application/json"
 
 
+# A body with no declared content type, as Azure's queues and Pub/Sub read it too: any JSON
+# value (a byte order mark first ignored, RFC 8259 section 8.1), else the text as sent.
+BODIES = [
+    ("42", 42, "application/json"),
+    ('"quoted"', "quoted", "application/json"),
+    ("true", True, "application/json"),
+    ("null", None, "application/json"),
+    ('\ufeff{"n": 1}', {"n": 1}, "application/json"),
+    ("\ufeff[1]", [1], "application/json"),
+    ("NaN", "NaN", "text/plain; charset=utf-8"),
+    ("-Infinity", "-Infinity", "text/plain; charset=utf-8"),
+    ("false alarm", "false alarm", "text/plain; charset=utf-8"),
+    ("\ufeffplain", "\ufeffplain", "text/plain; charset=utf-8"),
+    ("2024-01-01", "2024-01-01", "text/plain; charset=utf-8"),
+]
+
+
+@pytest.mark.parametrize(("body", "data", "content_type"), BODIES)
+def test_a_body_is_any_json_value_else_text_on_sqs_sns_and_kinesis(
+    body: str, data: Any, content_type: str
+) -> None:
+    """Only objects and arrays were read as JSON (a body of 42 was the text "42", which Azure
+    and Google Cloud read as the number), and a byte order mark made JSON text."""
+    import base64
+
+    record = load("sam_sqs.json")["Records"][0]
+    (event,) = sqs.from_record({**record, "body": body})
+    assert (event.data, event.datacontenttype) == (data, content_type)
+    (notified,) = sns.from_envelope(
+        {"Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:t", "Message": body}
+    )
+    assert (notified.data, notified.datacontenttype) == (data, content_type)
+    streamed = load("sam_kinesis.json")["Records"][0]
+    streamed["kinesis"]["data"] = base64.b64encode(body.encode()).decode()
+    (event,) = kinesis.from_record(streamed)
+    assert (event.data, event.datacontenttype) == (data, content_type)
+
+
+def test_a_structured_cloudevent_after_a_byte_order_mark_is_that_event() -> None:
+    record = load("sam_sqs.json")["Records"][0]
+    ce = '\ufeff{"specversion":"1.0","id":"k1","source":"/s","type":"t","data":{"a":1}}'
+    (event,) = sqs.from_record({**record, "body": ce})
+    assert (event.id, event.source, event.data) == ("k1", "/s", {"a": 1})
+
+
 def test_kinesis_binary_and_cloudevent_payloads() -> None:
     import base64
 
