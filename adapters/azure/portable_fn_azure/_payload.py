@@ -14,10 +14,10 @@ without one (``without_bom`` for the structured sniff). Text and bytes keep it: 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Any
 
+from portable_fn._json import loads
 from portable_fn.events import decode_data
 
 JSON_TYPE = "application/json"
@@ -38,7 +38,8 @@ def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str | None]
     except UnicodeDecodeError:
         return body, BINARY_TYPE
     try:
-        return json.loads(text.removeprefix("\ufeff")), JSON_TYPE
+        # NaN and Infinity are not JSON (RFC 8259 section 6): such a body is text, as on AWS.
+        return loads(text.removeprefix("\ufeff"), strict=True), JSON_TYPE
     except ValueError:
         return text, TEXT_TYPE
 

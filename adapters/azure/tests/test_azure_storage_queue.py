@@ -110,6 +110,16 @@ def test_utf8_bom_before_json_is_ignored(event: Any, name: str) -> None:
     assert isinstance(ce.data, dict)
 
 
+@pytest.mark.parametrize("text", ["NaN", "-Infinity", "1e999"])
+def test_nan_and_infinity_are_text_not_numbers(event: Any, text: str) -> None:
+    """RFC 8259 has no NaN or infinities: such a body is the text sent, as on AWS and GCP (a
+    float nan in the data would also fail pf.publish when the handler passes it on)."""
+    doc = event("queue_plain_text")
+    doc["data"]["value"] = text
+    ce = storage_queue.to_event(worker.decode(doc), queue="jobs")
+    assert (ce.datacontenttype, ce.data) == ("text/plain; charset=utf-8", text)
+
+
 def test_utf8_bom_before_text_stays_in_the_text(event: Any) -> None:
     doc = event("queue_plain_text")
     doc["data"]["value"] = "\ufeffresize"

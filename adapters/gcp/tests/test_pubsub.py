@@ -56,6 +56,25 @@ def test_json_payload_is_parsed() -> None:
     assert event.time is None
 
 
+@pytest.mark.parametrize(
+    ("data", "expected", "content_type"),
+    [
+        (b"42", 42, "application/json"),
+        (b'\xef\xbb\xbf{"n": 1}', {"n": 1}, "application/json"),
+        (b"NaN", "NaN", "text/plain; charset=utf-8"),
+        (b"-Infinity", "-Infinity", "text/plain; charset=utf-8"),
+    ],
+)
+def test_undeclared_body_reads_as_on_aws_and_azure(
+    data: bytes, expected: object, content_type: str
+) -> None:
+    """Any JSON value is JSON, a byte order mark before it ignored (RFC 8259 section 8.1, what
+    .NET's UTF-8 writers emit); NaN and Infinity are not JSON, so they stay text."""
+    body = {"message": {"data": base64.b64encode(data).decode(), "messageId": "9"}}
+    event, _ = unwrap(envelope(body), trigger="topic")
+    assert (event.data, event.datacontenttype) == (expected, content_type)
+
+
 def test_content_type_attribute_wins() -> None:
     body = {
         "message": {
