@@ -52,16 +52,26 @@ def _collapsed(lines: list[str]) -> list[str]:
     return kept
 
 
-def stack(error: BaseException, depth: int = 0) -> str:
+def stack(error: BaseException, depth: int = 0, seen: set[int] | None = None) -> str:
     """The traceback as ``File "...", line N, in f`` lines, causes and the exceptions of a
     group included, without source text: ``traceback.format_exception`` reads and formats
     source lines (tens of µs a frame set), which a batch with a failing message would pay on
-    every delivery."""
+    every delivery.
+
+    ``seen`` (the exceptions shown so far, shared with a group's members as Python's
+    ``TracebackException`` shares its ``_seen``): a chain stops at one already shown. A
+    member's context may be the group that holds it (``except* E as g: raise g.exceptions[0]``),
+    which was otherwise shown again inside each member, ten levels deep.
+    """
     parts: list[str] = []
-    seen: set[int] = set()
+    if seen is None:
+        seen = set()
+    shown = 0
     current: BaseException | None = error
-    while current is not None and id(current) not in seen and len(seen) < 8:
+    # The first is always shown (a group lists every member); the chain stops at one seen.
+    while current is not None and shown < 8 and (shown == 0 or id(current) not in seen):
         seen.add(id(current))
+        shown += 1
         group = isinstance(current, _GROUP)
         lines = [_GROUP_HEAD if group else _HEAD]
         tb = current.__traceback__
@@ -76,7 +86,7 @@ def stack(error: BaseException, depth: int = 0) -> str:
         if isinstance(notes, list):
             lines.extend(f"{text(note)}\n" for note in notes)
         if group:
-            lines.append(_group_members(current.exceptions, depth))  # type: ignore[attr-defined]
+            lines.append(_group_members(current.exceptions, depth, seen))  # type: ignore[attr-defined]
         parts.append("".join(lines))
         if current.__cause__ is not None:
             parts.append(_CAUSE)
@@ -92,13 +102,13 @@ def stack(error: BaseException, depth: int = 0) -> str:
     return "".join(reversed(parts))
 
 
-def _group_members(exceptions: tuple[BaseException, ...], depth: int) -> str:
+def _group_members(exceptions: tuple[BaseException, ...], depth: int, seen: set[int]) -> str:
     """Each exception of a group, numbered and set off with ``|``, as Python prints them."""
     lines: list[str] = []
     for number, member in enumerate(exceptions[:_GROUP_WIDTH], 1):
         lines.append(f"+---------------- {number} ----------------\n")
         text = (
-            stack(member, depth + 1)
+            stack(member, depth + 1, seen)
             if depth + 1 < _GROUP_DEPTH
             else f"... (max_group_depth is {_GROUP_DEPTH})\n"
         )

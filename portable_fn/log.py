@@ -23,27 +23,40 @@ from portable_fn._traceback import text as _text
 __all__ = ["LEVELS", "Logger", "logger"]
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+# Other names for them: Lambda's own (AWS_LAMBDA_LOG_LEVEL is TRACE ... WARN, FATAL, the names
+# a Lambda user writes), which stdlib ``logging`` takes too. Read as INFO they were a quiet
+# "WARN" turned into a verbose log.
+_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}
 _threshold: int | None = None
 _stream: TextIO | None = None  # None: sys.stdout at write time (the runtime may replace it)
 _project: str | None = None
 _second: tuple[int, str] = (-1, "")
 # ASCII output: the C fast path, and safe in every log pipeline (JSON readers undo the escapes).
-# NaN allowed: a log line must never fail, and log readers take it as text at worst.
-_encode = _json.encoder(str, ascii_only=True, allow_nan=True)
+# NaN and the infinities refused: written raw they make the line invalid JSON, which Cloud
+# Logging and CloudWatch then keep as plain text (severity and trace lost); the fallback below
+# writes them as their text, as any value JSON cannot hold.
+_encode = _json.encoder(str, ascii_only=True)
 
 
 def threshold() -> int:
     global _threshold
     if _threshold is None:
-        name = os.environ.get("PORTABLE_FN_LOG_LEVEL", "INFO").upper()
+        name = _level_name(os.environ.get("PORTABLE_FN_LOG_LEVEL", "INFO"))
         _threshold = LEVELS.get(name, 20)
     return _threshold
+
+
+def _level_name(level: str) -> str:
+    """``level`` as a key of ``LEVELS``, when it is a level: any case, space around it (a YAML
+    template's or an .env file's value), or one of the ``_ALIASES``."""
+    name = level.strip().upper()
+    return _ALIASES.get(name, name)
 
 
 def set_level(level: str | None) -> None:
     """Set the level for this process (None: read the environment again)."""
     global _threshold, _project
-    _threshold = None if level is None else LEVELS[level.upper()]
+    _threshold = None if level is None else LEVELS[_level_name(level)]
     _project = None
 
 

@@ -180,6 +180,26 @@ def test_values_json_cannot_hold_still_get_their_line() -> None:
     assert "(2,)" in message["message"]
 
 
+def test_nan_and_infinity_are_written_as_text_so_the_line_stays_json() -> None:
+    """``{"v":NaN}`` is not JSON: Cloud Logging and CloudWatch would keep the whole line as
+    plain text, its severity and trace lost."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} in a log line")
+
+    stream = io.StringIO()
+    logger = Logger({"ratio": float("inf")}, stream)
+    logger.info("bound")
+    logger.info("call", score=float("nan"), low=-float("inf"), fine=1.5)
+    logger.emit("INFO", "emitted", rows=[float("nan")])
+    bound, call, emitted = (
+        json.loads(line, parse_constant=refuse) for line in stream.getvalue().splitlines()
+    )
+    assert bound["ratio"] == "inf"
+    assert (call["score"], call["low"], call["fine"]) == ("nan", "-inf", 1.5)
+    assert emitted["rows"] == "[nan]"
+
+
 def test_each_exception_of_a_group_is_in_the_stack() -> None:
     """``ExceptionGroup`` (asyncio.TaskGroup's failure): its message alone says "3 sub-exceptions";
     the stack shows each, nested groups too, as Python prints them."""
@@ -266,3 +286,64 @@ def test_on_gcp_an_error_line_has_the_stack_where_error_reporting_reads_it(
         assert line["stack_trace"].endswith("ValueError: bad order\n")
         assert len(pairs) == len(line)
     assert "stack_trace" not in dict(written({"provider": "gcp"}, lambda logger: logger.info("m")))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # Lambda's own names for its levels (AWS_LAMBDA_LOG_LEVEL: TRACE ... WARN, FATAL), which
+        # stdlib `logging` takes too: they are not a typo to be read as INFO.
+        ("WARN", "WARNING"),
+        ("warn", "WARNING"),
+        ("FATAL", "CRITICAL"),
+        ("TRACE", "DEBUG"),
+        # A value written with a space or line break around it (a YAML template, an .env file).
+        (" debug ", "DEBUG"),
+        ("ERROR\n", "ERROR"),
+        ("error", "ERROR"),
+        ("verbose", "INFO"),  # not a level at all: the default
+        ("", "INFO"),
+    ],
+)
+def test_the_level_from_the_environment_takes_every_spelling_of_a_level(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("PORTABLE_FN_LOG_LEVEL", value)
+    log.set_level(None)
+    assert log.threshold() == log.LEVELS[expected]
+    stream = io.StringIO()
+    Logger({}, stream).info("written at INFO and below")
+    assert bool(stream.getvalue()) is (log.LEVELS[expected] <= log.LEVELS["INFO"])
+
+
+def test_set_level_takes_the_same_spellings() -> None:
+    log.set_level("warn")
+    assert log.threshold() == log.LEVELS["WARNING"]
+    with pytest.raises(KeyError):
+        log.set_level("verbose")
+
+
+def test_an_exception_raised_again_from_its_own_group_is_shown_once() -> None:
+    """``except* E as group: raise group.exceptions[0]`` (unwrapping a TaskGroup's failure)
+    makes the exception's context the group that holds it: Python prints the group once, the
+    member without its context again; following the context inside the group printed the group
+    again in every member, ten levels deep."""
+    group_type: Any = getattr(builtins, "ExceptionGroup", None)
+    if group_type is None:
+        pytest.skip("ExceptionGroup is Python 3.11+")
+    first = raised(ValueError("first"))
+    siblings = [raised(KeyError(f"k{n}")) for n in range(5)]
+    try:
+        try:
+            raise group_type("task group failed", [first, *siblings])
+        except Exception:
+            raise first  # noqa: B904 - the context is the point
+    except ValueError as exc:
+        error: BaseException = exc
+    assert error.__context__ is not None and first in error.__context__.exceptions
+    stack = dict(written({}, lambda logger: logger.exception("failed", exc=error)))["stack"]
+    assert stack.count("ExceptionGroup: task group failed (6 sub-exceptions)") == 1
+    assert stack.count("KeyError: 'k4'") == 1
+    assert stack.count("ValueError: first") == 2  # in the group, and raised again after it
+    assert stack.count("During handling of the above exception") == 1
+    assert stack.endswith("ValueError: first\n")
