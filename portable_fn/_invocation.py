@@ -121,7 +121,10 @@ def _own_trace(invocation: Invocation) -> tuple[str, CloudEvent | Request] | Non
             return found, event
     request = invocation.request
     if request is not None:
-        found = _trace.normalized(request.headers.get("traceparent"))
+        values = request.headers.getall("traceparent")
+        # Two traceparent headers are no trace to continue (W3C trace-context's test suite,
+        # test_traceparent_duplicated): which of them is the caller's cannot be told.
+        found = _trace.normalized(values[0]) if len(values) == 1 else None
         if found:
             return found, request
     return None

@@ -108,7 +108,9 @@ def _emit_metrics(invocation: Invocation, failed: bool, duration_ms: float) -> N
         "Duration": round(duration_ms, 3),
         "ColdStart": 1 if invocation.cold_start else 0,
     }
-    dimensions = {"service": invocation.app.name, "function": ctx.function_name}
+    # The function that ran, as the log lines and the span name it: an adapter serving every
+    # route from one entry names the entry in its context, or nothing (a Worker's fetch).
+    dimensions = {"service": invocation.app.name, "function": invocation.function.name}
     logger = Logger()
     # Written whatever the log level: a quieter log must not switch the metrics off.
     if ctx.provider == "aws":

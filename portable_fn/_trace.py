@@ -101,7 +101,9 @@ def _parse_xray(header: str) -> str | None:
     )
     root = fields.get("Root", "")
     pieces = root.split("-")
-    if len(pieces) != 3 or pieces[0] != "1":
+    # Version 1, 8 hex digits of epoch seconds, 24 random: the W3C id is the two joined, so a
+    # dash elsewhere would make one X-Ray never issued.
+    if len(pieces) != 3 or pieces[0] != "1" or len(pieces[1]) != 8:
         return None
     trace_id = (pieces[1] + pieces[2]).lower()
     parent = fields.get("Parent", "").lower()

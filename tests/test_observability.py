@@ -473,3 +473,41 @@ def test_metrics_are_written_whatever_the_log_level(
     (metric,) = lines(capsys)
     assert metric["message"] == "portable-fn metrics"
     assert ("_aws" in metric) is (provider == "aws")
+
+
+@pytest.mark.parametrize(("provider", "entry"), [("cloudflare", ""), ("aws", "entry")])
+def test_metrics_name_the_function_that_ran_as_its_log_lines_do(
+    metrics_on: None, app: pf.App, capsys: pytest.CaptureFixture[str], provider: str, entry: str
+) -> None:
+    """An adapter serving every route from one entry builds the context before routing (the
+    Worker's ``fetch`` names no function): the metrics' ``function``, an EMF dimension on AWS,
+    is the routed function, the one the invocation's log lines and span name."""
+    context = pf.Context(provider=provider, function_name=entry, invocation_id="r-1")
+    assert dispatch_http(app, http_request("POST", "/orders", json={}), context).status == 200
+    logged = lines(capsys)
+    metric = next(line for line in logged if line["message"] == "portable-fn metrics")
+    handler_line = next(line for line in logged if line["message"] == "creating")
+    assert metric["function"] == handler_line["function"] == "create"
+    if provider == "aws":
+        (dimensions,) = metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"]
+        named = {name: metric[name] for name in dimensions}
+        assert named == {"service": "obs", "function": "create"}
+
+
+def test_two_traceparent_headers_start_a_new_trace(
+    app: pf.App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """W3C trace-context's test suite (test_traceparent_duplicated): a request with two
+    traceparent headers continues neither; the first was taken, with its tracestate."""
+    other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    request = pf.Request(method="POST", path="/orders", body=b"{}", headers=pf.Headers([
+        ("content-type", "application/json"), ("traceparent", TRACE), ("traceparent", other),
+        ("tracestate", "congo=t61rcWkgMzE")]))
+    assert dispatch_http(app, request, ctx("create")).status == 200
+    (line,) = lines(capsys)
+    recorder = app.publisher
+    assert isinstance(recorder, RecordingPublisher)
+    sent = recorder.sent[0].event.extensions
+    trace_id = _trace.trace_id(str(sent["traceparent"]))
+    assert trace_id == line["trace_id"] and trace_id not in (TRACE_ID, other.split("-")[1])
+    assert "tracestate" not in sent

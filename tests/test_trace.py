@@ -22,6 +22,9 @@ TRACE = "5759e988bd862e3fe1be46a994272793"
         ),
         ("Root=2-5759e988-bd862e3fe1be46a994272793", None),
         ("Root=1-5759e988-xyz", None),
+        # 8 hex digits of epoch time, then 24 random: a dash elsewhere is not an X-Ray id.
+        ("Root=1-5759e98-8bd862e3fe1be46a994272793", None),
+        ("Root=1-5759e988bd862e3f-e1be46a994272793", None),
         ("Sampled=1", None),
         ("", None),
     ],
