@@ -103,6 +103,8 @@ class Batch:
         invocation.ctx = ctx
         invocation._trace = None
         _log_error(ctx, message, error)
+        # The batch's first message is the cold start, decodable or not: not the next one too.
+        invocation.cold_start = self._cold = False
         return Outcome(False, error, False)
 
 

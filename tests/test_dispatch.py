@@ -304,6 +304,31 @@ def test_batch_of_an_async_function_keeps_its_cold_start(
     assert [line["cold_start"] for line in lines if line["message"] == "working"] == [True, False]
 
 
+def test_an_undecodable_first_message_takes_the_batch_cold_start(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The cold start is the batch's first message, decodable or not: the message after an
+    undecodable first one is not a cold start too."""
+    from portable_fn import _invocation
+    from portable_fn.adapter import Batch
+
+    app = pf.App("shop")
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent) -> None:
+        pf.logger.info("working", n=event.data)
+
+    _invocation._invoked = False  # this process's next invocation is its cold start
+    decode = EventDecodeError("bad", provider="test", trigger="queue", field="body")
+    with Batch(app, app.function("work"), ctx("work")) as batch:
+        assert not batch.undecodable(ctx("work"), decode).ok
+        assert all(batch.run(make_event(i), ctx("work")).ok for i in range(2))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    (decode_line,) = [line for line in lines if line["message"] == "could not decode message"]
+    assert decode_line["cold_start"] is True
+    assert [line["cold_start"] for line in lines if line["message"] == "working"] == [False] * 2
+
+
 def test_context_remaining_time_and_trace() -> None:
     import time
 
