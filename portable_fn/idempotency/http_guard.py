@@ -38,8 +38,12 @@ Claim = tuple["Store", str, str, str]
 def fingerprint(request: Request) -> str:
     """What makes two requests "the same request" for one key."""
     # JSON, not joined text: no name or value can pass for a separator ("a=1&b=2" is not
-    # the one parameter a = "1&b=2"), and it escapes the digest's own separator.
-    head = json.dumps([request.method, request.path, sorted(request.query.items())])
+    # the one parameter a = "1&b=2"), and it escapes the digest's own separator. Sorted by
+    # name only (a stable sort): "b=2&a=1" is "a=1&b=2", but a repeated name keeps the order
+    # of its values, which ``getall`` hands the handler ("sort=name&sort=date" is another
+    # request than "sort=date&sort=name").
+    query = sorted(request.query.items(), key=lambda item: item[0])
+    head = json.dumps([request.method, request.path, query])
     return digest(head, request.body.decode("latin-1"))
 
 

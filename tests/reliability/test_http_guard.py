@@ -52,6 +52,7 @@ def test_a_binary_response_replays_status_headers_and_bytes(store_url: str) -> N
     [
         ("a=1&b=2", "a=1%26b%3D2"),  # one parameter whose value holds "&b=2"
         ("a%3Db=c", "a=b%3Dc"),  # "a=b" is "c", or "a" is "b=c"
+        ("sort=name&sort=date", "sort=date&sort=name"),  # getall("sort") differs: ordered
     ],
 )
 def test_another_query_under_the_same_key_is_not_the_same_request(
@@ -85,3 +86,20 @@ def test_a_return_value_that_is_no_response_gives_the_key_back() -> None:
     # The failed attempt released its key: the retry runs now, not after the lease.
     retried = post(app)
     assert (retried.status, retried.body) == (200, b'{"ok":true}')
+
+
+def test_the_order_of_different_query_names_is_not_a_different_request() -> None:
+    app = pf.App("query-order")
+    app.use_idempotency_store(store_from_url("memory://"))
+    runs: list[str] = []
+
+    @app.http("/things", methods=["POST"], idempotent=True)
+    def things(req: pf.Request) -> dict[str, int]:
+        runs.append(req.query.get("a") or "")
+        return {"n": len(runs)}
+
+    first = post(app, "a=1&b=2")
+    again = post(app, "b=2&a=1")  # the same parameters, listed in another order
+    assert (again.status, again.body) == (first.status, first.body)
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert runs == ["1"]
