@@ -32,12 +32,14 @@ _resolving = threading.Lock()  # two first calls on two threads must install one
 
 def store_from_url(url: str) -> Store:
     """Build the store a URL names (importing its client library now)."""
-    from urllib.parse import parse_qs, urlsplit
+    from urllib.parse import parse_qs, urlencode, urlsplit
 
     parts = urlsplit(url)
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     options: dict[str, Any] = {
-        name: float(query.pop(name)) for name in ("lease", "retention") if name in query
+        name: _seconds(url, name, query.pop(name))
+        for name in ("lease", "retention")
+        if name in query
     }
     scheme = parts.scheme.lower()
     if scheme == "memory":
@@ -65,12 +67,28 @@ def store_from_url(url: str) -> Store:
     if scheme in ("redis", "rediss"):
         from portable_fn.idempotency.redis import RedisStore
 
-        plain = parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())).geturl()
+        # Encoded again: parse_qs decoded the values, and an "&" or "%" inside one (a
+        # password, a client name) must stay part of it when redis-py parses the URL.
+        plain = parts._replace(query=urlencode(query)).geturl()
         return RedisStore.from_url(plain, **options)
     raise ConfigurationError(
         f"{ENV}: unknown store {url!r}; use memory://, sqlite:///PATH, dynamodb://TABLE or "
         "redis://HOST:PORT/DB"
     )
+
+
+def _seconds(url: str, name: str, text: str) -> float:
+    # Positive and finite: a lease of 0 lets every racing delivery take the key (no exclusion),
+    # an infinite one never frees a crashed attempt's key, and NaN compares as neither.
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(f"{ENV}: {url!r}: {name} must be a positive number of seconds")
+    return value
 
 
 def store_for(app: App) -> Store:

@@ -13,6 +13,8 @@ from portable_fn.idempotency._base import DEFAULT_LEASE, DEFAULT_RETENTION, Reco
 
 __all__ = ["MemoryStore"]
 
+_SWEEP_MIN = 1024  # records held before the first sweep for expired ones
+
 
 class MemoryStore:
     """A dict under a lock."""
@@ -23,6 +25,7 @@ class MemoryStore:
         self.lease, self.retention = lease, retention
         self._records: dict[str, Record] = {}
         self._lock = threading.Lock()
+        self._sweep_at = _SWEEP_MIN
 
     def acquire(self, key: str, token: str, expires_at: float, now: float) -> Record | None:
         with self._lock:
@@ -32,6 +35,12 @@ class MemoryStore:
             self._records[key] = Record(
                 key=key, status="in_progress", token=token, expires_at=expires_at
             )
+            if len(self._records) >= self._sweep_at:
+                # An expired record is never read again unless its key comes back: without a
+                # sweep a warm instance keeps every key it ever saw. Sweeping when the dict
+                # has doubled since the last one costs O(1) per acquire, amortised.
+                self._records = {k: r for k, r in self._records.items() if r.live(now)}
+                self._sweep_at = max(_SWEEP_MIN, 2 * len(self._records))
             return None
 
     def complete(

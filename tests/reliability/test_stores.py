@@ -119,7 +119,20 @@ def test_urls_carry_lease_and_retention(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["postgres://db/x", "sqlite://", "dynamodb://?region=eu-west-1", "nonsense"]
+    "url",
+    [
+        "postgres://db/x",
+        "sqlite://",
+        "dynamodb://?region=eu-west-1",
+        "nonsense",
+        "memory://?lease=soon",
+        # A lease of 0 (or less) lets every racing delivery take the key: no exclusion at
+        # all; an infinite one never frees a crashed attempt's key; NaN compares as neither.
+        "memory://?lease=0",
+        "memory://?retention=-60",
+        "memory://?lease=inf",
+        "memory://?retention=nan",
+    ],
 )
 def test_bad_urls_are_configuration_errors(url: str) -> None:
     with pytest.raises(ConfigurationError):
@@ -140,3 +153,31 @@ def test_the_environment_names_the_store_on_first_use(
     assert store_for(app) is store and app.idempotency_store is store
     monkeypatch.delenv(ENV)
     assert isinstance(store_for(App("fallback")), MemoryStore)  # with a warning in the log
+
+
+def test_a_redis_url_keeps_its_own_options(redis_url: str) -> None:
+    # Options other than lease/retention reach redis-py as written: an encoded "&" in a value
+    # (a password, a client name) stays part of that value.
+    store = store_from_url(f"{redis_url}?client_name=idem%26test&lease=2")
+    assert store.lease == 2.0
+    name = store.client.client_getname()  # type: ignore[attr-defined]  # asks the server
+    assert (name.decode() if isinstance(name, bytes) else name) == "idem&test"
+
+
+def test_the_memory_store_forgets_expired_records() -> None:
+    # The fallback store of a warm instance that runs for hours: what expired must go, or
+    # every event ever seen stays in memory.
+    from portable_fn.idempotency import MemoryStore
+
+    store = MemoryStore()
+    t0, n = time.time(), 3000
+    for i in range(n):
+        assert store.acquire(f"old-{i}", "t", t0 + 1, t0) is None
+    later = t0 + 100  # every old record has expired by now
+    for i in range(n):
+        assert store.acquire(f"new-{i}", "t", later + 30, later) is None
+    records = store._records  # what the process holds
+    assert not [k for k in records if k.startswith("old-")]
+    # Live records are never dropped: each new key is still held.
+    held = [store.acquire(f"new-{i}", "u", later + 30, later) for i in range(n)]
+    assert all(r is not None and r.token == "t" for r in held)
