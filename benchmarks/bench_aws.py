@@ -28,6 +28,7 @@ from typing import Any
 
 import portable_fn as pf
 from benchmarks._harness import compare, import_cost
+from portable_fn.log import Logger
 from portable_fn_aws import lambda_handler
 from portable_fn_aws.native import InvokeContext
 
@@ -179,6 +180,23 @@ def _adapter_sqs(event: dict[str, Any]) -> Any:
     return [sqs.from_record(record) for record in event["Records"]]
 
 
+def _floor_sqs(event: dict[str, Any], work: Any, logger: Any, ctx: Any) -> Any:
+    """The floor under any framework that hands each record to the handler as a CloudEvent and
+    logs a failure: this adapter's decode, the handler, one JSON error line with its stack from
+    a logger bound once for the batch. No batch machinery (contexts per receive count, the
+    current invocation, FIFO groups, redelivery), none of which this loop could do without."""
+    from portable_fn_aws import sqs
+
+    failures = []
+    for record in event["Records"]:
+        try:
+            work(sqs.message(record, record.get("attributes")), ctx)
+        except Exception as exc:
+            logger.exception("event handler failed", exc=exc)
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
 def portable_app() -> pf.App:
     app = pf.App("bench")
 
@@ -279,11 +297,16 @@ def main() -> None:
     )
 
     raw_logged = raw_sqs_logging()
+    handler = app.function("work").call  # the handler as dispatch calls it: (event, ctx)
+    floor_logger = Logger({"function": "work", "provider": "aws", "invocation_id": "bench"})
     sqs_variants = {
         "raw loop": lambda: raw_sqs(sqs, CTX),
         "raw loop + logger.exception (a failure is not silent)": lambda: raw_logged(sqs, CTX),
         "portable-fn lambda_handler": lambda: work(sqs, CTX),
         "  adapter only (10 records -> CloudEvents)": lambda: _adapter_sqs(sqs),
+        "  floor: decode + handler + failure line, no batch machinery": lambda: _floor_sqs(
+            sqs, handler, floor_logger, CTX
+        ),
     }
     if pt_sqs is not None:
         sqs_variants["Powertools BatchProcessor"] = lambda: pt_sqs(sqs, CTX)
