@@ -56,6 +56,10 @@ def test_script_is_strict_and_executable(shop_dist: Path) -> None:
     subprocess.run(["bash", "-n", str(shop_dist / "deploy.sh")], check=True)
 
 
+# Event functions' Eventarc triggers call them as $INVOKER.
+INVOKED = ("--trigger-service-account", "$INVOKER")
+
+
 def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
     script = (shop_dist / "deploy.sh").read_text()
     expected = {
@@ -72,6 +76,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "order-events",
             "--entry-point",
             "notify_customer",
+            *INVOKED,
             "--retry",
         ],
         "request-fulfilment": [
@@ -79,9 +84,10 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "order-events",
             "--entry-point",
             "request_fulfilment",
+            *INVOKED,
             "--retry",
         ],
-        "fulfil": ["--trigger-topic", "fulfilment", "--entry-point", "fulfil", "--retry"],
+        "fulfil": ["--trigger-topic", "fulfilment", "--entry-point", "fulfil", *INVOKED, "--retry"],
         "nightly-report": [
             "--trigger-http",
             "--no-allow-unauthenticated",
@@ -95,6 +101,9 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "bucket=$BUCKET_UPLOADS",
             "--entry-point",
             "on_upload",
+            *INVOKED,
+            "--trigger-location",
+            "$BUCKET_UPLOADS_LOCATION",
             "--retry",
         ],
         "invoice-paid": [
@@ -102,6 +111,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "shop-events",
             "--entry-point",
             "invoice_paid",
+            *INVOKED,
             "--retry",
         ],
     }
@@ -226,6 +236,7 @@ def test_second_storage_action_is_an_extra_eventarc_trigger(tmp_path: Path) -> N
         "add_trigger",
         "both-2",
         "both",
+        "$BUCKET_PHOTOS_LOCATION",
         "--event-filters",
         "type=google.cloud.storage.object.v1.deleted",
         "--event-filters",
@@ -288,3 +299,104 @@ def test_schedule_becomes_a_cloud_scheduler_cron(expression: str, cron: str, exa
     warned = [f.message for f in plan.findings if f.function == "tick" and f.level == "warning"]
     assert (not warned) is exact
     assert all(repr(cron) in message for message in warned)
+
+
+# A stand-in for gcloud: logs each call (bash-quoted) and answers the lookups deploy.sh makes.
+# Every `describe` of something not looked up here fails, as for a resource not created yet.
+_FAKE_GCLOUD = r"""#!/usr/bin/env bash
+printf '%q ' "$@" >>"$GCLOUD_LOG"
+echo >>"$GCLOUD_LOG"
+case "$*" in
+  "config get-value project") echo fake-proj ;;
+  "projects describe "*) echo 123 ;;
+  "storage service-agent "*) echo service-123@gs-project-accounts.iam.gserviceaccount.com ;;
+  "storage buckets describe "*) echo "$FAKE_BUCKET_LOCATION" ;;
+  *"value(eventTrigger.trigger)"*) echo "projects/fake-proj/locations/x/triggers/$3-abc" ;;
+  *"value(serviceConfig.uri)"*) echo "https://$3.a.run.app" ;;
+  *"value(transport.pubsub.subscription)"*) echo projects/fake-proj/subscriptions/sub ;;
+  *" describe "*) exit 1 ;;
+esac
+"""
+INVOKER = "runner@fake-proj.iam.gserviceaccount.com"
+
+
+def run_with_fake_gcloud(
+    script: str, tmp_path: Path, bucket_location: str = "US"
+) -> list[list[str]]:
+    """Run deploy.sh against the stand-in gcloud; the gcloud calls it made, in order."""
+    import os
+
+    (tmp_path / "bin").mkdir()
+    fake = tmp_path / "bin" / "gcloud"
+    fake.write_text(_FAKE_GCLOUD)
+    fake.chmod(0o755)
+    path = tmp_path / "deploy.sh"
+    path.write_text(script)
+    log = tmp_path / "gcloud.log"
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        "GCLOUD_LOG": str(log),
+        "FAKE_BUCKET_LOCATION": bucket_location,
+        "INVOKER": INVOKER,
+    }
+    result = subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    return [shlex.split(line) for line in log.read_text().splitlines()]
+
+
+def _flag(call: list[str], flag: str) -> str | None:
+    return call[call.index(flag) + 1] if flag in call else None
+
+
+def test_storage_triggers_are_created_where_the_bucket_is(tmp_path: Path) -> None:
+    # An Eventarc Cloud Storage trigger must be in the bucket's location; a function's trigger
+    # defaults to the function's region (EventTrigger.triggerRegion), which fails for a bucket
+    # elsewhere, such as the US multi-region `gcloud storage buckets create` defaults to.
+    from portable_fn_gcp.deploy import render
+
+    calls = run_with_fake_gcloud(render(build(_app())), tmp_path, bucket_location="US")
+    [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", "both"]]
+    assert _flag(deploy, "--trigger-location") == "us"
+    [create] = [c for c in calls if c[:4] == ["eventarc", "triggers", "create", "both-2"]]
+    assert _flag(create, "--location") == "us"
+    # The second trigger's subscription is found in the same location for its dead letters.
+    [lookup] = [c for c in calls if c[:3] == ["eventarc", "triggers", "describe"]
+                and "both-2" in c[3] and any("subscription" in w for w in c)]
+    assert "/locations/us/" in lookup[3] or _flag(lookup, "--location") == "us"
+
+
+def test_event_triggers_call_as_the_invoker_with_the_roles_they_need(
+    shop_dist: Path, tmp_path: Path
+) -> None:
+    # The trigger identity needs roles/run.invoker on the function it calls, and
+    # roles/eventarc.eventReceiver for direct events other than Pub/Sub
+    # (https://cloud.google.com/eventarc/standard/docs/functions/roles-permissions).
+    calls = run_with_fake_gcloud((shop_dist / "deploy.sh").read_text(), tmp_path)
+    member = f"serviceAccount:{INVOKER}"
+    granted = {c[2] for c in calls if c[:2] == ["functions", "add-invoker-policy-binding"]
+               and _flag(c, "--member") == member}
+    for service in ("notify-customer", "request-fulfilment", "fulfil", "on-upload",
+                    "invoice-paid"):
+        [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", service]]
+        assert _flag(deploy, "--trigger-service-account") == INVOKER, service
+        assert service in granted, service
+    receivers = [c for c in calls if c[:2] == ["projects", "add-iam-policy-binding"]
+                 and _flag(c, "--role") == "roles/eventarc.eventReceiver"]
+    assert [_flag(c, "--member") for c in receivers] == [member]
+
+
+def test_pubsub_only_apps_grant_no_event_receiver_role(tmp_path: Path) -> None:
+    # Least privilege: Pub/Sub direct events need no roles/eventarc.eventReceiver.
+    from portable_fn_gcp.deploy import render
+
+    app = pf.App("pubsub-only")
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent) -> None: ...
+
+    calls = run_with_fake_gcloud(render(build(app)), tmp_path)
+    assert not [c for c in calls if "roles/eventarc.eventReceiver" in c]
+    [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", "job-fn"]]
+    assert _flag(deploy, "--trigger-service-account") == INVOKER

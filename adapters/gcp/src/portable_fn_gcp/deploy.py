@@ -5,6 +5,14 @@ Every value that comes from the app is quoted with ``shlex.quote``; project, reg
 and the real bucket names come from the environment so one package deploys anywhere
 (``PROJECT=p REGION=europe-west1 BUCKET_UPLOADS=p-uploads ./deploy.sh``). Bucket names are
 global on GCS, so the app's logical name is only the default.
+
+Every event function's Eventarc trigger calls it as ``$INVOKER`` (``--trigger-service-account``),
+which gets ``roles/run.invoker`` on it and, for direct events other than Pub/Sub,
+``roles/eventarc.eventReceiver``
+(https://cloud.google.com/eventarc/standard/docs/functions/roles-permissions). A Cloud Storage
+trigger is created in its bucket's location, which Eventarc requires
+(https://cloud.google.com/eventarc/docs/understand-locations); a function's trigger is
+otherwise put in the function's region.
 """
 
 from __future__ import annotations
@@ -57,14 +65,21 @@ function_trigger() {{
     --format='value(eventTrigger.trigger)'
 }}
 
+# add_trigger NAME SERVICE LOCATION FILTER_FLAGS...
 add_trigger() {{
-  local name="$1" service="$2"
-  shift 2
-  gcloud eventarc triggers describe "$name" --location "$REGION" --project "$PROJECT" \\
+  local name="$1" service="$2" location="$3"
+  shift 3
+  gcloud eventarc triggers describe "$name" --location "$location" --project "$PROJECT" \\
     >/dev/null 2>&1 ||
-    gcloud eventarc triggers create "$name" --location "$REGION" --project "$PROJECT" \\
+    gcloud eventarc triggers create "$name" --location "$location" --project "$PROJECT" \\
       --destination-run-service "$service" --destination-run-region "$REGION" \\
       --service-account "$INVOKER" "$@"
+}}
+
+# Eventarc calls functions with an identity token: $INVOKER needs run.invoker on each.
+allow_invoker() {{
+  gcloud functions add-invoker-policy-binding "$1" --project "$PROJECT" --region "$REGION" \\
+    --member "serviceAccount:$INVOKER" >/dev/null
 }}
 
 # dead_letter TRIGGER DLQ_TOPIC MAX_ATTEMPTS MIN_DELAY MAX_DELAY
@@ -85,8 +100,7 @@ schedule_job() {{
   local url verb=create
   url="$(gcloud functions describe "$2" --gen2 --project "$PROJECT" --region "$REGION" \\
     --format='value(serviceConfig.uri)')"
-  gcloud functions add-invoker-policy-binding "$2" --project "$PROJECT" --region "$REGION" \\
-    --member "serviceAccount:$INVOKER" >/dev/null
+  allow_invoker "$2"
   if gcloud scheduler jobs describe "$1" --location "$REGION" --project "$PROJECT" \\
     >/dev/null 2>&1; then
     verb=update
@@ -103,11 +117,30 @@ _STORAGE_AGENT = """
 GCS_AGENT="$(gcloud storage service-agent --project "$PROJECT")"
 gcloud projects add-iam-policy-binding "$PROJECT" \\
   --member "serviceAccount:$GCS_AGENT" --role roles/pubsub.publisher >/dev/null
+
+# A storage trigger must be where its bucket is (us, eu, europe-west1...): Eventarc's name for
+# the location is the bucket's, in lowercase.
+bucket_location() {{
+  gcloud storage buckets describe "gs://$1" --project "$PROJECT" --format='value(location)' |
+    tr '[:upper:]' '[:lower:]'
+}}
+{locations}"""
+
+_EVENT_RECEIVER = """
+# Direct events other than Pub/Sub reach a function only if its trigger identity may receive them.
+gcloud projects add-iam-policy-binding "$PROJECT" \\
+  --member "serviceAccount:$INVOKER" --role roles/eventarc.eventReceiver >/dev/null
 """
+
+_PUBSUB_EVENT = "type=google.cloud.pubsub.topic.v1.messagePublished"
 
 
 def bucket_var(bucket: str) -> str:
     return "BUCKET_" + re.sub(r"[^A-Z0-9]", "_", bucket.upper())
+
+
+def location_var(bucket: str) -> str:
+    return f"{bucket_var(bucket)}_LOCATION"
 
 
 def render(plan: Plan, *, runtime: str = "python312") -> str:
@@ -115,7 +148,12 @@ def render(plan: Plan, *, runtime: str = "python312") -> str:
     out = [_HEADER.format(app=quote(plan.app), buckets=buckets, runtime=runtime)]
     if plan.buckets:
         # Eventarc's Cloud Storage triggers need the storage service agent to publish.
-        out.append(_STORAGE_AGENT)
+        locations = "".join(
+            f'{location_var(b)}="$(bucket_location "${bucket_var(b)}")"\n' for b in plan.buckets
+        )
+        out.append(_STORAGE_AGENT.format(locations=locations))
+    if any(_direct_event(d) for d in plan.deployments):
+        out.append(_EVENT_RECEIVER)
     if plan.topics:
         out.append("\n# Topics: triggers, queues, dead-letter topics.\n")
         out.extend(f"ensure_topic {quote(t)}\n" for t in plan.topics)
@@ -134,12 +172,26 @@ def _unconsumed_dead_letters(plan: Plan) -> list[str]:
     return [t for t in dict.fromkeys(topics) if t not in consumed]
 
 
+def _direct_event(d: Deployment) -> bool:
+    """An Eventarc trigger on a direct event other than a Pub/Sub message (Cloud Storage, a
+    ``google.*`` type), whose identity needs ``roles/eventarc.eventReceiver``."""
+    return d.trigger[:1] == ("--trigger-event-filters",) and _PUBSUB_EVENT not in d.trigger
+
+
 def _function(d: Deployment) -> str:
     lines = [f"\n# {d.function} ({d.signature} function)\n"]
     flags = [*_flags(d.trigger), "--entry-point", d.function]
+    if d.signature == "cloudevent":
+        flags += ["--trigger-service-account", '"$INVOKER"']
+    # The trigger defaults to the function's region; a storage trigger must be at its bucket.
+    location = f"${location_var(d.bucket)}" if d.bucket is not None else "$REGION"
+    if d.bucket is not None:
+        flags += ["--trigger-location", f'"{location}"']
     if d.retry:
         flags.append("--retry")
     lines.append(_command(["deploy", quote(d.service), *flags]))
+    if d.signature == "cloudevent":
+        lines.append(_command(["allow_invoker", quote(d.service)]))
     if d.dead_letter is not None:
         dl = d.dead_letter
         policy = [quote(dl.topic), str(dl.max_attempts), f"{dl.min_delay:g}s", f"{dl.max_delay:g}s"]
@@ -147,17 +199,21 @@ def _function(d: Deployment) -> str:
             _command(["dead_letter", f'"$(function_trigger {quote(d.service)})"', *policy])
         )
     for index, event in enumerate(d.extra_events, start=2):
-        name = quote(f"{d.service}-{index}")
+        trigger = f"{d.service}-{index}"  # [a-z0-9-], like the service name
         filters = [f if f.startswith("--") else _value(f) for f in event]
         flags2 = [f.replace("--trigger-event-filters", "--event-filters") for f in filters]
-        lines.append(_command(["add_trigger", name, quote(d.service), *flags2]))
+        lines.append(
+            _command(["add_trigger", trigger, quote(d.service), f'"{location}"', *flags2])
+        )
         if d.dead_letter is not None:
             dl = d.dead_letter
+            # The full name, as function_trigger gives it: the trigger is not in $REGION.
+            path = f'"projects/$PROJECT/locations/{location}/triggers/{trigger}"'
             lines.append(
                 _command(
                     [
                         "dead_letter",
-                        name,
+                        path,
                         quote(dl.topic),
                         str(dl.max_attempts),
                         f"{dl.min_delay:g}s",

@@ -51,6 +51,7 @@ class Deployment:
     dead_letter: DeadLetter | None = None
     extra_events: tuple[tuple[str, ...], ...] = ()
     schedule: str | None = None  # unix-cron for a Cloud Scheduler HTTP job
+    bucket: str | None = None  # a storage trigger's bucket: its triggers live where it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,7 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
         retry=bool(retry.max_retries),
         dead_letter=policy,
         extra_events=extra,
+        bucket=trigger.bucket if isinstance(trigger, Storage) else None,
     )
 
 
