@@ -186,6 +186,21 @@ def _app() -> pf.App:
     return app
 
 
+def test_an_event_function_without_retries_says_so_on_every_deploy() -> None:
+    """max_retries=0 deploys with --no-retry: a redeploy that only leaves --retry out keeps
+    whether the function retries open to what an earlier deploy set."""
+    from portable_fn_gcp.deploy import render
+
+    script = render(build(_app()))
+
+    def section(function: str) -> str:
+        return script.split(f"\n# {function} (")[1].split("\n\n")[0]
+
+    assert "--no-retry" in section("no_retry")
+    assert "--retry" in section("many") and "--no-retry" not in section("many")
+    assert "retry" not in section("private")  # HTTP functions take neither flag
+
+
 def test_findings_report_what_pubsub_cannot_honour() -> None:
     plan = build(_app())
     by: dict[tuple[str | None, str], str] = {}

@@ -189,6 +189,10 @@ def _function(d: Deployment) -> str:
         flags += ["--trigger-location", f'"{location}"']
     if d.retry:
         flags.append("--retry")
+    elif d.signature == "cloudevent":
+        # Said, not left out: a redeploy without either flag need not turn off the retries
+        # an earlier deploy turned on (gcloud functions deploy --[no-]retry).
+        flags.append("--no-retry")
     lines.append(_command(["deploy", quote(d.service), *flags]))
     if d.signature == "cloudevent":
         lines.append(_command(["allow_invoker", quote(d.service)]))
