@@ -122,6 +122,26 @@ def test_deploy_script_passes_shellcheck(echo_dist: Path) -> None:
     subprocess.run([shellcheck, str(echo_dist / "deploy.sh")], check=True)
 
 
+def test_deploy_script_with_shell_characters_in_filters_passes_shellcheck(
+    tmp_path: Path,
+) -> None:
+    """A key prefix may hold ``$`` or a backtick: quoted literally, and shellcheck-clean."""
+    import portable_fn as pf
+    from portable_fn_cloudflare.target import deploy_script
+
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (Debian package shellcheck; .ci/run installs it)")
+    app = pf.App("odd")
+
+    @app.storage("uploads", prefix="in/$HOME's `x`/", suffix="$.csv")
+    def odd(event: pf.CloudEvent) -> None: ...
+
+    script = tmp_path / "deploy.sh"
+    script.write_text(deploy_script(app))
+    subprocess.run([shellcheck, str(script)], check=True)
+
+
 def test_one_consumer_per_queue_the_one_the_worker_runs() -> None:
     import portable_fn as pf
     from portable_fn_cloudflare.runtime import WorkerRuntime
@@ -138,3 +158,111 @@ def test_one_consumer_per_queue_the_one_the_worker_runs() -> None:
     [consumer] = config(app)["queues"]["consumers"]
     runs = WorkerRuntime(app).consumers["jobs"].function
     assert consumer["max_retries"] == app.function(runs).trigger.retry.max_retries
+
+
+def _storage_app() -> Any:
+    import portable_fn as pf
+
+    app = pf.App("media")
+
+    @app.storage("uploads", on=("created", "deleted"), prefix="img/")
+    def images(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("uploads", prefix="docs/", suffix=".pdf")
+    def pdfs(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("uploads", suffix=".png")  # created under img/*.png: images' rule already
+    def pngs(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("uploads", on=("deleted",), prefix="docs/")  # created rule of pdfs is not hit
+    def doc_deletes(event: pf.CloudEvent) -> None: ...
+
+    return app
+
+
+def test_overlapping_r2_rules_are_reported_and_left_out_of_deploy_sh() -> None:
+    """R2 refuses a rule that could fire together with an existing one for the same event
+    (https://developers.cloudflare.com/r2/buckets/event-notifications/, "Notes"): under
+    ``set -e`` the refused ``notification create`` would stop deploy.sh half way."""
+    from portable_fn_cloudflare.findings import findings
+    from portable_fn_cloudflare.target import deploy_script
+
+    app = _storage_app()
+    rules = [
+        line for line in deploy_script(app).splitlines() if "r2 bucket notification create" in line
+    ]
+    queues = [line.split("--queue ")[1].split()[0] for line in rules]
+    assert queues == [
+        "r2--uploads--images", "r2--uploads--images", "r2--uploads--pdfs",
+        "r2--uploads--doc-deletes",
+    ]
+    unsupported = {f.function for f in findings(app) if f.level == "unsupported"}
+    assert unsupported == {"pngs"}
+
+
+def test_deploy_sh_creates_each_bucket_before_its_rules() -> None:
+    """A notification rule needs an existing bucket (workers.api.error.bucket_not_found
+    otherwise): https://developers.cloudflare.com/r2/buckets/event-notifications/#prerequisites"""
+    from portable_fn_cloudflare.target import deploy_script
+
+    lines = deploy_script(_storage_app()).splitlines()
+    create = [i for i, line in enumerate(lines) if "r2 bucket create uploads" in line]
+    first_rule = next(i for i, line in enumerate(lines) if "notification create" in line)
+    assert len(create) == 1 and create[0] < first_rule
+
+
+def test_deploy_sh_runs_again_when_everything_exists(tmp_path: Path) -> None:
+    """Run twice (say after adding a function), every create is refused as existing: the
+    script goes on to the end instead of stopping at the first rule that is already there."""
+    from portable_fn_cloudflare.target import deploy_script
+
+    script = tmp_path / "deploy.sh"
+    script.write_text(deploy_script(_storage_app()))
+    log = tmp_path / "calls"
+    fake = tmp_path / "bin" / "npx"
+    fake.parent.mkdir()
+    # Every resource exists already: wrangler's create commands all fail.
+    fake.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexit 1\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin"}
+    done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert sum("notification create" in c for c in calls) == 4
+
+
+def test_an_app_without_schedules_clears_the_deployed_crons(
+    validator: jsonschema.Draft7Validator,
+) -> None:
+    """wrangler leaves a Worker's deployed crons alone when ``crons`` is absent; only
+    ``crons = []`` removes them (https://developers.cloudflare.com/workers/wrangler/configuration/#triggers,
+    workers-sdk#9266). Removing an app's last schedule must stop it firing."""
+    import portable_fn as pf
+    from portable_fn_cloudflare.wrangler import config, to_toml
+
+    app = pf.App("no-cron")
+
+    @app.http("/", auth="anonymous")
+    def home(req: pf.Request) -> str:
+        return "ok"
+
+    cfg = tomllib.loads(to_toml(config(app)))
+    assert cfg["triggers"] == {"crons": []}
+    assert list(validator.iter_errors(cfg)) == []
+
+
+@pytest.mark.parametrize(("count", "level"), [(5, None), (6, "warning"), (251, "unsupported")])
+def test_more_crons_than_cloudflare_allows_are_reported(count: int, level: str | None) -> None:
+    """Cron Triggers per account: 5 on Workers Free, 250 on Paid
+    (https://developers.cloudflare.com/workers/platform/limits/); two schedules with one
+    cron share a trigger."""
+    import portable_fn as pf
+    from portable_fn_cloudflare.findings import findings
+
+    app = pf.App("many")
+    for i in range(count):
+        minute, hour = i % 60, i // 60
+        app.schedule(cron=f"{minute} {hour} * * *", name=f"s{i}")(lambda event: None)
+    app.schedule(cron="0 0 * * *", name="same_cron")(lambda event: None)
+    about = [f.level for f in findings(app) if f.function is None and "Cron Triggers" in f.message]
+    assert about == ([level] if level else [])

@@ -10,6 +10,7 @@ notifications (configured per bucket, outside wrangler.toml).
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.app import App
@@ -19,6 +20,9 @@ from portable_fn_cloudflare.scheduled import cron_for
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
 MAX_BATCH_SIZE = 100
+# Cron Triggers per account (https://developers.cloudflare.com/workers/platform/limits/):
+# deploying more fails; the account's other Workers count too.
+CRONS_FREE, CRONS_PAID = 5, 250
 # R2 bucket names: 3-63 lowercase letters, digits and '-', alphanumeric at both ends (no '.',
 # which the portable bucket name allows); wrangler refuses any other name in r2_buckets.
 _R2_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
@@ -114,6 +118,8 @@ def findings(app: App) -> list[Finding]:
                 "sent by the Worker, spending no retries",
             )
         )
+    out.extend(_overlapping_rules(app))
+    out.extend(_cron_count(app))
     for topic, count in subscribers.items():
         if count > 1:
             out.append(
@@ -129,3 +135,39 @@ def findings(app: App) -> list[Finding]:
         "run there): records live in the isolate's memory, so only duplicates that reach the "
         "same isolate are caught")))
     return out
+
+
+def _overlapping_rules(app: App) -> list[Finding]:
+    """R2 refuses a notification rule that could fire for the same event as another
+    (https://developers.cloudflare.com/r2/buckets/event-notifications/, Notes); deploy.sh
+    leaves such a rule out, so the function never hears of those objects."""
+    return [
+        Finding(
+            rule.function,
+            "unsupported",
+            f"R2 refuses overlapping notification rules: this function's {rule.event_type} "
+            f"rule on {rule.bucket!r} (prefix {rule.prefix!r}, suffix {rule.suffix!r}) "
+            f"overlaps {rule.overlaps!r}'s, so deploy.sh leaves it out and those events reach "
+            f"only {rule.overlaps!r} (give the functions disjoint prefixes or suffixes)",
+        )
+        for rule in plan.notification_rules(app)
+        if rule.overlaps is not None
+    ]
+
+
+def _cron_count(app: App) -> list[Finding]:
+    """Too many distinct crons for one account (schedules sharing a cron share a trigger)."""
+    crons = {cron_for(fn.trigger)[0] for fn in app.functions.values()
+             if isinstance(fn.trigger, Schedule)} - {None}
+    level: Literal["warning", "unsupported"]
+    if len(crons) > CRONS_PAID:
+        level, plan_name = "unsupported", "any plan"
+    elif len(crons) > CRONS_FREE:
+        level, plan_name = "warning", "Workers Free"
+    else:
+        return []
+    return [Finding(
+        None, level,
+        f"{len(crons)} distinct crons: more Cron Triggers than {plan_name} allows per account "
+        f"({CRONS_FREE} Free, {CRONS_PAID} Paid); wrangler deploy fails past the limit",
+    )]

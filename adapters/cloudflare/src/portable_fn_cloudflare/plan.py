@@ -11,7 +11,10 @@ disagree. Cloudflare facts this rests on:
   out at send time (as SNS does into SQS): each subscriber retries on its own.
 - R2 event notifications are delivered to a queue, one rule per (bucket, queue) pair
   (https://developers.cloudflare.com/r2/buckets/event-notifications/): each ``@app.storage``
-  function gets its own queue.
+  function gets its own queue. R2 refuses a rule that could fire for the same event as an
+  existing one ("Overlapping or conflicting rules ... are not allowed", same page, Notes), so
+  two functions whose filters overlap on one bucket and action cannot both get a rule
+  (``notification_rules``).
 - Workers have no event bus: each ``@app.event`` function gets a queue and ``emit`` routes by
   type at send time.
 - Queue names: letters, digits and dashes, at most 63 characters
@@ -105,6 +108,56 @@ def consumers(app: App) -> list[Consumer]:
 
 def _dlq(name: str) -> str:
     return queue_name(name)
+
+
+class NotificationRule(NamedTuple):
+    """One R2 event notification rule: ``wrangler r2 bucket notification create``'s arguments."""
+
+    bucket: str
+    event_type: Literal["object-create", "object-delete"]
+    queue: str
+    function: str
+    prefix: str
+    suffix: str
+    # The function of an earlier rule this one overlaps: R2 would refuse this one.
+    overlaps: str | None
+
+
+def notification_rules(app: App) -> list[NotificationRule]:
+    """The rule each storage function asks for, in declaration order; a rule that overlaps an
+    earlier one (same bucket and action, keys that could match both) names its function."""
+    out: list[NotificationRule] = []
+    for c in consumers(app):
+        trigger = app.function(c.function).trigger
+        if not isinstance(trigger, Storage):
+            continue
+        for action in trigger.on:
+            event_type: Literal["object-create", "object-delete"] = (
+                "object-create" if action == "created" else "object-delete"
+            )
+            clash = next(
+                (
+                    r.function
+                    for r in out
+                    if r.overlaps is None
+                    and (r.bucket, r.event_type) == (trigger.bucket, event_type)
+                    and _overlap(r.prefix, r.suffix, trigger.prefix, trigger.suffix)
+                ),
+                None,
+            )
+            out.append(
+                NotificationRule(
+                    trigger.bucket, event_type, c.queue, c.function, trigger.prefix,
+                    trigger.suffix, clash,
+                )
+            )
+    return out
+
+
+def _overlap(prefix: str, suffix: str, other_prefix: str, other_suffix: str) -> bool:
+    """Whether some key starts with both prefixes and ends with both suffixes."""
+    prefixes = prefix.startswith(other_prefix) or other_prefix.startswith(prefix)
+    return prefixes and (suffix.endswith(other_suffix) or other_suffix.endswith(suffix))
 
 
 def topic_queues(app: App, topic: str) -> list[str]:

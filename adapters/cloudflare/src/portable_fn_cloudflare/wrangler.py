@@ -52,8 +52,11 @@ def config(app: App) -> dict[str, Any]:
                 crons.append(cron)
         elif isinstance(fn.trigger, Storage) and fn.trigger.bucket not in buckets:
             buckets.append(fn.trigger.bucket)
-    if crons:
-        cfg["triggers"] = {"crons": crons}
+    # Always written, empty too: wrangler keeps a Worker's deployed crons when ``crons`` is
+    # absent, so an app whose last schedule was removed would keep firing
+    # (https://developers.cloudflare.com/workers/wrangler/configuration/#triggers: "set
+    # crons = []" to remove them).
+    cfg["triggers"] = {"crons": crons}
     # One consumer per queue (Cloudflare's rule): the function the Worker routes the queue to.
     consumers = list({c.queue: c for c in plan.consumers(app)}.values())
     producers = plan.producer_queues(app)
@@ -99,8 +102,6 @@ def to_toml(cfg: dict[str, Any]) -> str:
                 tables.append((path, value))
             elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
                 arrays.append((path, value))
-            elif isinstance(value, list) and not value and prefix:
-                continue
             else:
                 out.append(f"{key} = {_scalar(value)}")
 
