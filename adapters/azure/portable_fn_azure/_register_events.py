@@ -11,6 +11,7 @@ functions-bindings-timer, functions-bindings-event-hubs.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import azure.functions as func
@@ -18,7 +19,7 @@ from portable_fn.app import App, Function
 from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
 
 from portable_fn_azure._register import Deferred, Runner, named, trigger_of
-from portable_fn_azure.options import AzureOptions, timespan
+from portable_fn_azure.options import AzureOptions, subscription_name, timespan
 
 if TYPE_CHECKING:
     from portable_fn_azure import ncrontab
@@ -41,7 +42,7 @@ def register_queue(native: func.FunctionApp, app: App, function: Function,
                     opts: AzureOptions) -> None:
     trigger = trigger_of(function, Queue)
     if opts.queues == "servicebus":
-        _servicebus_entry(native, app, function, opts, trigger.name, None)
+        _servicebus_entry(native, app, function, opts, trigger.name, None, sessions=trigger.fifo)
         return
     name, queue = function.name, trigger.name
 
@@ -67,12 +68,15 @@ def register_topic(native: func.FunctionApp, app: App, function: Function,
     if opts.topics == "eventgrid":
         _eventgrid_entry(native, app, function, None)
         return
-    # One subscription per function (Service Bus caps subscription names at 50 characters).
-    _servicebus_entry(native, app, function, opts, trigger.name, function.name[:50])
+    # One subscription per function, named after it as Service Bus allows (subscription_name).
+    _servicebus_entry(native, app, function, opts, trigger.name, subscription_name(function.name))
 
 
 def _servicebus_entry(native: func.FunctionApp, app: App, function: Function,
-                      opts: AzureOptions, entity: str, subscription: str | None) -> None:
+                      opts: AzureOptions, entity: str, subscription: str | None,
+                      *, sessions: bool = False) -> None:
+    """``sessions``: a FIFO queue is session-enabled, and Service Bus refuses a receiver without
+    sessions on it (``isSessionsEnabled``, functions-bindings-service-bus-trigger#attributes)."""
     name = function.name
 
     def build() -> Runner:
@@ -87,7 +91,8 @@ def _servicebus_entry(native: func.FunctionApp, app: App, function: Function,
 
     if subscription is None:
         decorator = native.service_bus_queue_trigger(
-            arg_name="msg", queue_name=entity, connection=opts.servicebus_connection)
+            arg_name="msg", queue_name=entity, connection=opts.servicebus_connection,
+            is_sessions_enabled=True if sessions else None)
     else:
         decorator = native.service_bus_topic_trigger(
             arg_name="msg", topic_name=entity, subscription_name=subscription,
@@ -185,6 +190,18 @@ def register_stream(native: func.FunctionApp, app: App, function: Function,
         cardinality="many", consumer_group="$Default")(entry)
     decorated = native.retry(
         strategy="exponential_backoff", max_retry_count=str(retry.max_retries),
-        minimum_interval=timespan(retry.initial_backoff),
-        maximum_interval=timespan(retry.max_backoff))(decorated)
+        minimum_interval=_retry_interval(retry.initial_backoff),
+        maximum_interval=_retry_interval(retry.max_backoff))(decorated)
     named(native, function)(decorated)
+
+
+# The worker reads retry intervals with time.strptime(value, "%H:%M:%S")
+# (azure_functions_worker/loader.py convert_to_seconds): whole seconds under a day, or the
+# whole app fails to index.
+_MAX_RETRY_INTERVAL = 86399
+
+
+def _retry_interval(seconds: float) -> str:
+    """``hh:mm:ss`` the worker parses: rounded up (a declared wait stays a wait), at most
+    23:59:59."""
+    return timespan(min(_MAX_RETRY_INTERVAL, max(1, math.ceil(seconds))))

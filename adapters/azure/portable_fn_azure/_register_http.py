@@ -17,13 +17,12 @@ from portable_fn.cors import preflight_owners
 from portable_fn.triggers import Http
 
 from portable_fn_azure._register import Deferred, Runner, named, trigger_of
-from portable_fn_azure.options import AzureOptions
+from portable_fn_azure.options import FALLBACK, AzureOptions
 
 __all__ = ["FALLBACK", "azure_route", "register_fallback", "register_http", "takes_preflight"]
 
-# The catch-all HTTP function: the host routes here what matches no route (or matches a route
-# with another method), so 404 and 405 carry the same JSON body as on every provider.
-FALLBACK = "portable_fn_fallback"
+# The catch-all HTTP function (FALLBACK): the host routes here what matches no route (or matches
+# a route with another method), so 404 and 405 carry the same JSON body as on every provider.
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 

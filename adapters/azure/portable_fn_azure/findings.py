@@ -20,9 +20,9 @@ from portable_fn.cors import preflight_owners
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 
 from portable_fn_azure import ncrontab
-from portable_fn_azure.options import AzureOptions
+from portable_fn_azure.options import FALLBACK, AzureOptions, subscription_name
 
-__all__ = ["findings", "queue_settings"]
+__all__ = ["findings", "queue_settings", "stream_settings"]
 
 # host.json queues.batchSize accepts at most 32.
 MAX_QUEUE_BATCH = 32
@@ -48,8 +48,44 @@ def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | 
     )
 
 
+# Event Hubs initialOffsetOptions.type for a partition without a checkpoint (host.json, host-wide;
+# the host's default is fromStart): https://learn.microsoft.com/azure/azure-functions/
+# functions-bindings-event-hubs#host-json
+OFFSETS = {"latest": "fromEnd", "trim_horizon": "fromStart"}
+
+
+def stream_settings(app: App) -> tuple[int, str] | None:
+    """Host-wide ``(maxEventBatchSize, initialOffsetOptions.type)`` for the app's Event Hubs
+    functions, or None when it has none: the largest batch, and fromStart when any stream asks
+    for it (a stream that starts earlier than asked skips nothing)."""
+    streams = [f.trigger for f in app.functions.values() if isinstance(f.trigger, Stream)]
+    if not streams:
+        return None
+    start = "trim_horizon" if any(s.start == "trim_horizon" for s in streams) else "latest"
+    return max(s.batch_size for s in streams), OFFSETS[start]
+
+
+# Routes the host keeps for itself: it refuses a function route whose text, lower-cased, begins
+# with either ("The specified route conflicts with one or more built in routes", ScriptHost
+# .ValidateHttpFunction, https://github.com/Azure/azure-functions-host/issues/1781).
+RESERVED_ROUTES = ("admin", "runtime")
+
+
+def _route(function: Function, trigger: Http) -> list[Finding]:
+    route = trigger.path.strip("/").lower()
+    if route.startswith(RESERVED_ROUTES):
+        return [Finding(function.name, "unsupported",
+                        f"{trigger.path}: the Functions host keeps routes beginning with 'admin' "
+                        "or 'runtime' for its built in APIs and refuses this function")]
+    if not route:  # the host gives an empty route the function's name (ValidateHttpFunction)
+        return [Finding(function.name, "unsupported",
+                        f"the Functions host serves an empty route at /{function.name}, not at "
+                        "/ (Azure/Azure-Functions#2473): / reaches the catch-all instead")]
+    return []
+
+
 def _http(function: Function, trigger: Http, app: App, options: AzureOptions) -> list[Finding]:
-    out = []
+    out = _route(function, trigger)
     if trigger.auth != "anonymous":
         out.append(Finding(function.name, "info", "needs a function key (x-functions-key header "
                                                   "or ?code=): AuthLevel.FUNCTION"))
@@ -110,7 +146,9 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
                                f"ForwardDeadLetteredMessagesTo={trigger.dead_letter!r} to honour "
                                "the named queue"))
         if trigger.fifo:
-            out.append(Finding(name, "warning", "FIFO needs a session-enabled queue"))
+            out.append(Finding(name, "warning", "FIFO: the trigger receives with sessions, so "
+                                                "create the queue session-enabled "
+                                                "(requiresSession)"))
         return out
     settings = queue_settings(app, options)
     attempts, visibility, batch = settings or (trigger.retry.max_attempts, 1.0, 16)
@@ -150,8 +188,9 @@ def _topic(function: Function, trigger: Topic, _: App, options: AzureOptions) ->
             out.append(Finding(name, "unsupported",
                                "Event Grid dead-letters to a blob container, not a queue"))
         return out
+    subscription = subscription_name(name)
     out = [Finding(name, "info",
-                   f"Service Bus subscription {name[:50]!r} on topic {trigger.name!r}: set "
+                   f"Service Bus subscription {subscription!r} on topic {trigger.name!r}: set "
                    f"maxDeliveryCount {trigger.retry.max_attempts}; redelivery has no backoff")]
     if trigger.dead_letter:
         out.append(Finding(name, "info",
@@ -200,10 +239,20 @@ def _event(function: Function, trigger: Event, _: App, __: AzureOptions) -> list
                     f"{trigger.type!r}; events emitted with pf.emit go to EVENTGRID_BUS_ENDPOINT")]
 
 
-def _stream(function: Function, trigger: Stream, _: App, __: AzureOptions) -> list[Finding]:
-    return [Finding(function.name, "warning",
-                    f"Event Hubs has no per-event failure or dead-letter: a failing batch is "
-                    f"retried {trigger.retry.max_retries} times, then the checkpoint moves on")]
+def _stream(function: Function, trigger: Stream, app: App, __: AzureOptions) -> list[Finding]:
+    name = function.name
+    out = [Finding(name, "warning",
+                   f"Event Hubs has no per-event failure or dead-letter: a failing batch is "
+                   f"retried {trigger.retry.max_retries} times, then the checkpoint moves on")]
+    batch, offset = stream_settings(app) or (trigger.batch_size, OFFSETS[trigger.start])
+    if offset != OFFSETS[trigger.start]:
+        out.append(Finding(name, "warning",
+                           f"host.json initialOffsetOptions is host-wide: {offset}, so a new "
+                           f"consumer reads the hub's retained events, not only new ones"))
+    if batch != trigger.batch_size:
+        out.append(Finding(name, "info", f"host.json eventHubs.maxEventBatchSize is host-wide: "
+                                         f"batches of up to {batch}"))
+    return out
 
 
 _RULES: dict[type[object], Callable[..., list[Finding]]] = {
@@ -212,9 +261,32 @@ _RULES: dict[type[object], Callable[..., list[Finding]]] = {
 }
 
 
+def _names(app: App, options: AzureOptions) -> list[Finding]:
+    """Function names the host cannot tell apart: it finds functions by name ignoring case
+    (FunctionMetadataManager, StringComparer.OrdinalIgnoreCase), and the catch-all takes
+    FALLBACK (azure.functions refuses a second function of one name when indexing)."""
+    fallback = options.http_fallback and any(
+        isinstance(f.trigger, Http) for f in app.functions.values())
+    taken: dict[str, str] = {}
+    out = []
+    for name in app.functions:
+        if fallback and name.lower() == FALLBACK:
+            out.append(Finding(name, "unsupported",
+                               f"{name!r} is the catch-all HTTP function's name to the host; "
+                               "rename it (name=...) or use AzureOptions(http_fallback=False)"))
+            continue
+        other = taken.setdefault(name.lower(), name)
+        if other != name:
+            out.append(Finding(name, "unsupported",
+                               f"Azure function names ignore case: {name!r} and {other!r} are "
+                               "one function to the host; rename one (name=...)"))
+    return out
+
+
 def findings(app: App, options: AzureOptions | None = None) -> list[Finding]:
     opts = options or AzureOptions()
     out: list[Finding] = []
+    out.extend(_names(app, opts))
     for function in app.functions.values():
         out.extend(_RULES[type(function.trigger)](function, function.trigger, app, opts))
     out.extend(idempotency_findings(app, level="warning", note=IDEMPOTENCY_NOTE))

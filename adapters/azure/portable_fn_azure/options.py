@@ -13,7 +13,11 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-__all__ = ["DEFAULTS", "AzureOptions", "setting_name", "timespan"]
+__all__ = ["DEFAULTS", "FALLBACK", "AzureOptions", "setting_name", "subscription_name", "timespan"]
+
+# The catch-all HTTP function's name (``http_fallback``): here, not in ``_register_http``, so that
+# ``findings`` can name it without importing the worker library.
+FALLBACK = "portable_fn_fallback"
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -105,6 +109,25 @@ def setting_name(resource: str, suffix: str) -> str:
     """App setting for a per-resource value: ``setting_name("order-events", "ENDPOINT")`` is
     ``EVENTGRID_ORDER_EVENTS_ENDPOINT`` (settings are environment variables: no hyphens)."""
     return f"EVENTGRID_{re.sub(_NON_WORD, '_', resource).upper()}_{suffix}"
+
+
+# Service Bus subscription names: 1-50 characters, starting and ending with a letter or digit
+# (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+# #microsoftservicebus).
+MAX_SUBSCRIPTION = 50
+
+
+def subscription_name(function: str) -> str:
+    """The Service Bus subscription of ``function`` on its topic: the function's name when
+    Service Bus takes it, else its first 41 characters, ``-`` and 8 hex digits of its SHA-256.
+    Cutting to 50 alone would give two long names one subscription, and two functions on one
+    subscription compete for each message instead of each getting a copy."""
+    if len(function) <= MAX_SUBSCRIPTION and function[-1].isalnum():
+        return function
+    import hashlib
+
+    digest = hashlib.sha256(function.encode()).hexdigest()[:8]
+    return f"{function[:MAX_SUBSCRIPTION - 9]}-{digest}"
 
 
 def timespan(seconds: float) -> str:

@@ -29,7 +29,7 @@ from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
-from portable_fn_azure.findings import findings, queue_settings
+from portable_fn_azure.findings import findings, queue_settings, stream_settings
 from portable_fn_azure.options import AzureOptions, setting_name, timespan
 
 __all__ = ["host_json", "local_settings", "package", "requirements"]
@@ -51,6 +51,12 @@ def host_json(app: App, options: AzureOptions) -> dict[str, Any]:
             "batchSize": batch,
             "messageEncoding": "base64",
         }
+    streams = stream_settings(app)
+    if streams is not None:
+        # https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs#host-json
+        batch, offset = streams
+        extensions["eventHubs"] = {"maxEventBatchSize": batch,
+                                   "initialOffsetOptions": {"type": offset}}
     return {
         "version": "2.0",
         "extensionBundle": BUNDLE,

@@ -187,3 +187,47 @@ def test_cli_invoke_reports_an_http_response_as_its_fields(
     assert result["status"] == 202 and result["base64"] is False
     assert json.loads(result["body"])["id"] == "o-1"
     assert result["headers"]["content-type"].startswith("application/json")
+
+
+def test_findings_names_and_routes_the_host_refuses() -> None:
+    # The host looks functions up by name ignoring case (FunctionMetadataManager,
+    # OrdinalIgnoreCase), keeps routes beginning with "admin" or "runtime" for itself
+    # ("The specified route conflicts with one or more built in routes", ScriptHost
+    # .ValidateHttpFunction) and serves an empty route at the function's name.
+    app = App("clash")
+
+    @app.http("/orders", auth="anonymous")
+    def orders(req: Any) -> str: ...
+
+    @app.http("/Orders/{id}", auth="anonymous")
+    def Orders(req: Any) -> str: ...
+
+    @app.http("/administration/users")
+    def admin_users(req: Any) -> str: ...
+
+    @app.http("/runtime/status")
+    def status(req: Any) -> str: ...
+
+    @app.http("/")
+    def home(req: Any) -> str: ...
+
+    @app.http("/admins-guide")  # only the first segment's prefix counts, as the host reads it
+    def guide(req: Any) -> str: ...
+
+    @app.http("/help/admin")
+    def help_admin(req: Any) -> str: ...
+
+    @app.queue("portable-jobs", name="portable_fn_fallback")
+    def taken(event: Any) -> None: ...
+
+    found = _levels(AzureAdapter().findings(app))
+    assert any("'orders'" in m for m in found[("Orders", "unsupported")])
+    assert ("orders", "unsupported") not in found
+    assert any("built in" in m for m in found[("admin_users", "unsupported")])
+    assert any("built in" in m for m in found[("status", "unsupported")])
+    assert any("built in" in m for m in found[("guide", "unsupported")])
+    assert ("help_admin", "unsupported") not in found
+    assert any("/home" in m for m in found[("home", "unsupported")])
+    assert any("portable_fn_fallback" in m for m in found[("portable_fn_fallback", "unsupported")])
+    no_fallback = _levels(AzureAdapter(AzureOptions(http_fallback=False)).findings(app))
+    assert ("portable_fn_fallback", "unsupported") not in no_fallback

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from portable_fn import App
 from portable_fn.testing import RecordingPublisher
+from portable_fn.triggers import Topic
 
 from portable_fn_azure import AzureOptions, function_app
 from portable_fn_azure._functionapp import FALLBACK, azure_route
@@ -140,3 +141,37 @@ def test_options_are_immutable_values() -> None:
 def test_the_fallback_can_be_left_out(shop: Any) -> None:
     app, _ = shop
     assert FALLBACK not in bindings(app, AzureOptions(http_fallback=False))
+
+
+def test_a_fifo_service_bus_queue_is_received_with_sessions() -> None:
+    # A session-enabled queue (Service Bus's FIFO) refuses a receiver without sessions:
+    # the trigger must say isSessionsEnabled (functions-bindings-service-bus-trigger#attributes).
+    app = App("fifo")
+
+    @app.queue("ordered", fifo=True)
+    def ordered(event: Any) -> None: ...
+
+    @app.queue("loose")
+    def loose(event: Any) -> None: ...
+
+    found = bindings(app, AzureOptions(queues="servicebus"))
+    assert found["ordered"]["bindings"][0]["isSessionsEnabled"] is True
+    assert "isSessionsEnabled" not in found["loose"]["bindings"][0]
+
+
+def test_topic_subscription_names_are_valid_and_distinct() -> None:
+    # Service Bus subscription names: 1-50 characters, starting and ending with a letter or
+    # digit (learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+    # #microsoftservicebus); two functions sharing one would compete instead of fanning out.
+    app = App("fanout")
+    long_a, long_b = "notify_" + "x" * 44 + "_a", "notify_" + "x" * 44 + "_b"
+    app.register(lambda event: None, Topic(name="news"), name=long_a)
+    app.register(lambda event: None, Topic(name="news"), name=long_b)
+    app.register(lambda event: None, Topic(name="news"), name="trailing_")
+    app.register(lambda event: None, Topic(name="news"), name="short")
+    found = bindings(app)
+    names = [found[n]["bindings"][0]["subscriptionName"] for n in (long_a, long_b, "trailing_")]
+    assert len({n.lower() for n in names}) == 3, names
+    for name in names:
+        assert 1 <= len(name) <= 50 and name[0].isalnum() and name[-1].isalnum(), name
+    assert found["short"]["bindings"][0]["subscriptionName"] == "short"

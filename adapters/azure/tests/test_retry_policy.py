@@ -81,3 +81,54 @@ def test_a_sub_second_backoff_still_waits() -> None:
     assert timespan(visibility) > 0, visibility
 
 
+
+
+def test_event_hubs_start_and_batch_size_reach_host_json() -> None:
+    # The host starts a partition without a checkpoint at initialOffsetOptions.type, fromStart
+    # unless set: a start="latest" stream would replay the hub's whole retention on first deploy.
+    # https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs#host-json
+    from portable_fn_azure.options import AzureOptions
+    from portable_fn_azure.target import host_json
+
+    streams = pf.App("streams")
+
+    @streams.stream("clicks", batch_size=250)
+    def clicks(events: pf.CloudEvent) -> None: ...
+
+    hubs = host_json(streams, AzureOptions())["extensions"]["eventHubs"]
+    assert hubs["initialOffsetOptions"] == {"type": "fromEnd"}
+    assert hubs["maxEventBatchSize"] == 250
+
+    @streams.stream("audit", batch_size=10, start="trim_horizon")
+    def audit(events: pf.CloudEvent) -> None: ...
+
+    # Host-wide: nothing is skipped (fromStart) and the larger batch wins; both are reported.
+    hubs = host_json(streams, AzureOptions())["extensions"]["eventHubs"]
+    assert hubs["initialOffsetOptions"] == {"type": "fromStart"}
+    assert hubs["maxEventBatchSize"] == 250
+    found = {(f.function, f.level): f.message for f in AzureAdapter().findings(streams)}
+    assert "fromStart" in found[("clicks", "warning")]
+    assert "maxEventBatchSize" in found[("audit", "info")]
+
+
+@pytest.mark.parametrize(("initial", "ceiling"), [(0.25, 300.0), (2.0, 2 * 86400.0)])
+def test_event_hubs_retry_intervals_parse_as_the_worker_reads_them(
+    initial: float, ceiling: float
+) -> None:
+    # The Python worker turns the retry policy into RpcRetryOptions with
+    # time.strptime(value, "%H:%M:%S") (azure_functions_worker/loader.py convert_to_seconds):
+    # a fraction or 24 hours and more fails indexing of the whole app.
+    import time
+
+    from portable_fn.triggers import Retry, Stream
+
+    hub = pf.App("hub")
+    hub.register(lambda events: None, Stream(
+        name="clicks", retry=Retry(max_retries=2, initial_backoff=initial, max_backoff=ceiling)),
+        name="clicks")
+    (native,) = function_app(hub).get_functions()
+    retry = native.get_settings_dict("retry_policy")
+    assert retry is not None
+    for key in ("minimum_interval", "maximum_interval"):
+        time.strptime(retry[key], "%H:%M:%S")
+    assert retry["minimum_interval"] != "00:00:00"  # a declared backoff still waits
