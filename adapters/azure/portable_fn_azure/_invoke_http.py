@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import dispatch_http, dispatch_http_async
 from portable_fn.errors import PortableFnError
-from portable_fn.http import Response
+from portable_fn.http import Request, Response
 from portable_fn.log import Logger
 
 from portable_fn_azure import http as http_codec
@@ -33,11 +33,25 @@ def http_runner(
     def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
             request, ctx = http_codec.to_request(req), context_for(name, req, context)
+            if function is None and _asks_for_a_key(app, request):
+                return _error(401, "this route takes a function key, on its own function's URL")
             return http_codec.to_native(dispatch_http(app, request, ctx, function))
         except Exception as exc:
             return _failed(name, exc)
 
     return run
+
+
+def _asks_for_a_key(app: App, request: Request) -> bool:
+    """Whether the catch-all (anonymous, no key checked) would run a function declared
+    ``auth="function"``: the host sends it what it did not route to that function itself (a
+    route it refused or moved, such as ``/`` or ``admin/...``), so running it there would skip
+    the key. 404, 405 and CORS preflights, which run no handler, are answered as usual."""
+    try:
+        fn, _ = app.match(request.method, request.path)
+    except PortableFnError:
+        return False
+    return getattr(fn.trigger, "auth", "anonymous") != "anonymous"
 
 
 def http_runner_async(

@@ -60,15 +60,15 @@ def _methods(app: App, options: AzureOptions | None = None) -> dict[str, list[st
 
 def test_one_function_per_cors_path_takes_options() -> None:
     methods = _methods(_app())
-    assert methods["order"] == ["GET", "DELETE", "OPTIONS"]
+    assert methods["order"] == ["GET", "DELETE", "HEAD", "OPTIONS"]
     # /orders needs a function key: its preflight, which carries none, is left to the anonymous
     # catch-all (every method), not to a function the host would answer 401 for.
-    assert methods["list_orders"] == ["GET"] and methods["create_order"] == ["POST"]
+    assert methods["list_orders"] == ["GET", "HEAD"] and methods["create_order"] == ["POST"]
     assert "OPTIONS" in methods[FALLBACK]
-    assert methods["health"] == ["GET"]
+    assert methods["health"] == ["GET", "HEAD"]
     # Without the catch-all, the first CORS function of the path takes it (one per path).
     alone = _methods(_app(), AzureOptions(http_fallback=False))
-    assert alone["list_orders"] == ["GET", "OPTIONS"]
+    assert alone["list_orders"] == ["GET", "HEAD", "OPTIONS"]
     assert alone["create_order"] == ["POST"]
     assert FALLBACK not in alone
 

@@ -83,7 +83,7 @@ def test_greedy_route_and_anonymous_auth() -> None:
     found = bindings(_app())["files"]["bindings"][0]
     assert found["route"] == "files/{*path}"
     assert found["authLevel"] == "ANONYMOUS"
-    assert found["methods"] == ["GET", "PUT"]
+    assert found["methods"] == ["GET", "PUT", "HEAD"]
 
 
 @pytest.mark.parametrize(("path", "route"), [

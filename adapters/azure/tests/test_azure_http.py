@@ -121,6 +121,41 @@ def test_unrouted_and_wrong_method_reach_the_fallback() -> None:
     assert wrong.headers["allow"] == "POST"
 
 
+def test_the_anonymous_catch_all_never_runs_a_function_that_takes_a_key() -> None:
+    """The host sends the catch-all what it did not route to a function: a HEAD on a GET route
+    registered without HEAD reached the handler of an ``auth="function"`` route with no key
+    checked. GET routes now take HEAD themselves, and the catch-all answers 401 for any
+    key-protected function it would otherwise run; 404, 405 and preflights are as before."""
+    app = App("keys")
+    ran: list[str] = []
+
+    @app.http("/private", methods=["GET"], auth="function")
+    def private(req: Any) -> dict[str, bool]:
+        ran.append(req.method)
+        return {"secret": True}
+
+    @app.http("/public", methods=["GET"], auth="anonymous")
+    def public(req: Any) -> dict[str, bool]:
+        ran.append("public")
+        return {"ok": True}
+
+    routed = {  # the function.json the worker reports (an indexed app is indexed once)
+        f.get_function_name(): json.loads(f.get_function_json())["bindings"][0]["methods"]
+        for f in function_app(app).get_functions()
+    }
+    native = function_app(app)
+    assert routed["private"] == ["GET", "HEAD"] and routed["public"] == ["GET", "HEAD"]
+    for method in ("GET", "HEAD"):
+        refused = worker.invoke(native, FALLBACK, _request(method, "/private"))
+        assert refused.status_code == 401, method
+        assert json.loads(refused.get_body())["error"]["status"] == 401
+    assert ran == []
+    assert worker.invoke(native, FALLBACK, _request("POST", "/private")).status_code == 405
+    assert worker.invoke(native, FALLBACK, _request("GET", "/public")).status_code == 200
+    assert worker.invoke(native, "private", _request("HEAD", "/private")).status_code == 200
+    assert ran == ["public", "HEAD"]
+
+
 def test_binary_body_and_several_cookies_reach_the_host() -> None:
     _, native = _app()
     resp = worker.invoke(native, "cookies", _request("GET", "/cookies"))
