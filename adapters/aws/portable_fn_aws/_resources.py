@@ -3,6 +3,7 @@
 buckets), created once per name however many functions use them (tooling only).
 
 SQS redrive: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+Queue names: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
 """
 
 from __future__ import annotations
@@ -67,8 +68,11 @@ class Builder:
         # Lambda requires visibility >= the function timeout; AWS advises six times it.
         properties.setdefault("VisibilityTimeout", 6 * self.settings.timeout)
         if fifo:
+            # No QueueName: SQS names are at most 80 characters, ".fifo" included, which
+            # "<stack>-<name>.fifo" passes with a 63-character name and a stack name over 11.
+            # Unnamed, CloudFormation generates a name that fits and ends in ".fifo" (as for
+            # CDK's unnamed FIFO queues); functions read the URL from their environment.
             properties["FifoQueue"] = True
-            properties["QueueName"] = {"Fn::Sub": f"${{AWS::StackName}}-{name}.fifo"}
         if dlq is not None and receives is not None:
             dlq_id = self.dead_letter_queue(dlq, fifo=fifo)
             properties["RedrivePolicy"] = {
@@ -79,12 +83,15 @@ class Builder:
         return queue_id
 
     def dead_letter_queue(self, name: str, *, fifo: bool = False) -> str:
+        """A dead-letter queue, also when the same queue was made before as something else (a
+        queue a function sends to or reads): it still keeps messages 14 days, and is FIFO for
+        a FIFO source, which SQS requires of a FIFO queue's dead-letter queue."""
         dlq_id = logical(name, "Queue")
-        properties: dict[str, Any] = {"MessageRetentionPeriod": DLQ_RETENTION}
-        if fifo:  # a FIFO queue's dead-letter queue must be FIFO too
+        resource = self.resources.setdefault(dlq_id, {"Type": "AWS::SQS::Queue"})
+        properties: dict[str, Any] = resource.setdefault("Properties", {})
+        properties.setdefault("MessageRetentionPeriod", DLQ_RETENTION)
+        if fifo:  # unnamed, as in queue()
             properties["FifoQueue"] = True
-            properties["QueueName"] = {"Fn::Sub": f"${{AWS::StackName}}-{name}.fifo"}
-        self.resources.setdefault(dlq_id, {"Type": "AWS::SQS::Queue", "Properties": properties})
         return dlq_id
 
     def topic(self, name: str) -> str:

@@ -103,12 +103,18 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             }
         }
     if isinstance(t, Storage):
+        clash = _overlapping_notification(b, fn.name, t)
+        if clash is not None:  # reported with the other findings; package refuses
+            b.refuse(fn.name, clash)
+            return {}
         props = {
             "Bucket": ref(b.bucket(t.bucket)),
             "Events": [event for action in t.on for event in _S3_EVENTS[action]],
         }
         rules = [
-            {"Name": n, "Value": v} for n, v in (("prefix", t.prefix), ("suffix", t.suffix)) if v
+            {"Name": n, "Value": _s3_filter_value(v)}
+            for n, v in (("prefix", t.prefix), ("suffix", t.suffix))
+            if v
         ]
         if rules:
             props["Filter"] = {"S3Key": {"Rules": rules}}
@@ -127,6 +133,44 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             pattern["source"] = [t.source]
         return {"Bus": {"Type": "EventBridgeRule", "Properties": {"Pattern": pattern}}}
     return _stream_event(b, fn, t)
+
+
+def _s3_filter_value(text: str) -> str:
+    """A key prefix or suffix as S3 compares it: against the URL-encoded key, a space as ``+``
+    and other special characters percent-encoded (the S3 codec decodes keys the same way,
+    ``unquote_plus``). S3's safe characters stay as they are.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
+    """
+    from urllib.parse import quote_plus
+
+    return quote_plus(text, safe="/!*'()")
+
+
+def _overlapping_notification(b: Builder, function: str, t: Storage) -> ConfigurationError | None:
+    """Why S3 would refuse this function's notification, if it would: an earlier function's on
+    the same bucket takes one of its event types, and one key can match both filters (each
+    prefix begins the other's or is empty, each suffix ends the other's or is empty). S3 then
+    fails the stack with "Configuration is ambiguously defined": it sends an event to one
+    destination only. https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
+    """
+    for other in b.app.functions.values():
+        if other.name == function:
+            return None  # only the functions before it: the first of two keeps its notification
+        o = other.trigger
+        if (
+            isinstance(o, Storage)
+            and o.bucket == t.bucket
+            and set(o.on) & set(t.on)
+            and (o.prefix.startswith(t.prefix) or t.prefix.startswith(o.prefix))
+            and (o.suffix.endswith(t.suffix) or t.suffix.endswith(o.suffix))
+        ):
+            return ConfigurationError(
+                f"S3 sends an object event to one function only: {other.name} and {function} "
+                f"both take {sorted(set(o.on) & set(t.on))} events of bucket {t.bucket!r} for "
+                "keys both filters match (give them disjoint prefixes or suffixes, or one "
+                "function)"
+            )
+    return None
 
 
 def _stream_event(b: Builder, fn: Function, t: Stream) -> dict[str, Any]:

@@ -74,14 +74,21 @@ def _installer(target: str, platform: str, version: str, wanted: list[str]) -> l
     ]
 
 
+def _without_comment(line: str) -> str:
+    """A requirements line without its comment: ``#`` at the start or after whitespace, as pip
+    reads a requirements file (``requests==2.32  # http``), while as an argument pip would
+    refuse the whole line. https://pip.pypa.io/en/stable/reference/requirements-file-format/
+    """
+    cut = next((i for i, c in enumerate(line) if c == "#" and (i == 0 or line[i - 1].isspace())),
+               len(line))
+    return line[:cut].strip()
+
+
 def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
     """pip-install the app's requirements as Lambda would see them: manylinux wheels only."""
+    lines = (_without_comment(line) for line in requirements.read_text().splitlines())
     wanted = [
-        line
-        for line in requirements.read_text().splitlines()
-        if line.strip()
-        and not line.strip().startswith("#")
-        and not line.strip().lower().startswith(PROVIDED_BY_RUNTIME)
+        line for line in lines if line and not line.lower().startswith(PROVIDED_BY_RUNTIME)
     ]
     if not wanted:
         return {}

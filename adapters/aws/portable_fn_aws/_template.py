@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
-from portable_fn.triggers import Event, Queue, Schedule, Storage, Topic
+from portable_fn.errors import ConfigurationError
+from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
 from portable_fn_aws._publishes import scan
 from portable_fn_aws._redelivery import DEAD_LETTER_ENV, SOURCE_QUEUE_ENV
 from portable_fn_aws._resources import Builder, Settings, arn, logical, ref
@@ -39,6 +40,7 @@ def build(
     """The SAM template and the findings. ``strict`` (packaging) raises what the template cannot
     express; otherwise (``inspect``) that is one more ``unsupported`` finding among the others."""
     b = Builder(app, settings)
+    _refuse_clashes(b)
     functions = {}
     for fn in app.functions.values():
         functions[logical(fn.name, "Function")] = _function(b, fn)
@@ -70,6 +72,52 @@ def build(
             }
         }
     return template, b.findings
+
+
+def _declared(fn: Function) -> list[tuple[str, str]]:
+    """(logical id, what it stands for) of the resources a function declares. Named ones stand
+    for their name, so a queue one function reads and another dead-letters into is one queue."""
+    t = fn.trigger
+    out = [(logical(fn.name, "Function"), f"function {fn.name!r}")]
+    if isinstance(t, Queue):
+        out += [(logical(n, "Queue"), f"queue {n!r}") for n in (t.name, t.dead_letter_name)]
+    elif isinstance(t, Topic):
+        dlq = inbox_dead_letter(fn.name, t)
+        out += [
+            (logical(t.name, "Topic"), f"topic {t.name!r}"),
+            (logical(f"{fn.name}-inbox", "Queue"), f"the inbox queue of {fn.name!r}"),
+            (
+                logical(dlq, "Queue"),
+                f"queue {dlq!r}" if t.dead_letter else f"the inbox's dead letters of {fn.name!r}",
+            ),
+        ]
+    elif isinstance(t, Storage):
+        out.append((logical(t.bucket, "Bucket"), f"bucket {t.bucket!r}"))
+    elif isinstance(t, Stream):
+        out.append((logical(t.name, "Stream"), f"stream {t.name!r}"))
+    if isinstance(t, Storage | Schedule | Event | Stream):
+        out.append((logical(f"{fn.name}-failed", "Queue"), f"the failed events of {fn.name!r}"))
+    return out
+
+
+def _refuse_clashes(b: Builder) -> None:
+    """Refuse two things that would share one logical id (``jobs-1`` and ``jobs1``, ``get_item``
+    and ``getItem``, a queue ``notify-inbox`` and the inbox of a subscriber ``notify``): the
+    template would hold one resource for both, the second replacing or merged into the first.
+    Logical ids are letters and digits only, unique in the template:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resources-section-structure.html
+    """
+    owners: dict[str, str] = {}
+    for fn in b.app.functions.values():
+        for logical_id, what in _declared(fn):
+            first = owners.setdefault(logical_id, what)
+            if first != what:
+                message = (
+                    f"{what} and {first} would both be the template's {logical_id} "
+                    "(CloudFormation logical ids keep letters and digits only): rename one"
+                )
+                b.refuse(fn.name, ConfigurationError(message))
+                break  # one refusal per function is enough to say what to rename
 
 
 def _function(b: Builder, fn: Function) -> dict[str, Any]:

@@ -44,10 +44,17 @@ class AwsAdapter:
         architecture = (
             self.architecture or os.environ.get("PORTABLE_FN_AWS_ARCHITECTURE") or "x86_64"
         )
-        if not runtime.startswith("python3.") or architecture not in ("x86_64", "arm64"):
+        minor = runtime.removeprefix("python3.")
+        # portable_fn needs Python 3.10 or later (requires-python): on python3.9 the function
+        # would deploy and then fail every import.
+        if (
+            not runtime.startswith("python3.")
+            or not (minor.isascii() and minor.isdigit() and int(minor) >= 10)
+            or architecture not in ("x86_64", "arm64")
+        ):
             raise ConfigurationError(
                 f"unsupported Lambda runtime {runtime!r} / architecture {architecture!r}: "
-                "use python3.N and x86_64 or arm64"
+                "use python3.N (N >= 10) and x86_64 or arm64"
             )
         bytecode = self.bytecode
         if bytecode is None:

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+import portable_fn as _pf_alias
 import portable_fn as pf
+from portable_fn import publish as _alias_publish
 from portable_fn.adapter import Finding
 from portable_fn.triggers import Schedule
 from portable_fn_aws._schedule_expr import aws_expression
@@ -287,7 +289,11 @@ def test_requirements_are_resolved_for_lambda_without_boto3(tmp_path: Path) -> N
     source = tmp_path / "svc"
     source.mkdir()
     wheel = _tiny_wheel(tmp_path)
-    (source / "requirements.txt").write_text(f"boto3>=1.28\nbotocore\n{wheel}\n")
+    # An inline comment is requirements-file syntax, not part of the requirement (pip
+    # reads "name  # why" from a file, but refuses it as an argument).
+    (source / "requirements.txt").write_text(
+        f"boto3>=1.28  # the runtime has it\nbotocore\n{wheel}  # built above\n"
+    )
     (source / "svc.py").write_text(
         "import portable_fn as pf\napp = pf.App('svc')\n"
         "@app.http('/', methods=['GET'])\ndef home(req):\n"
@@ -363,3 +369,85 @@ def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
     assert resources["AlertsInboxQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["AlertsDeadQueue", "Arn"]
     }
+
+
+def _resources(app: pf.App) -> dict[str, Any]:
+    """The template's resources, built without writing the zip (fast)."""
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws._template import build
+
+    return build(app, Settings())[0]["Resources"]  # type: ignore[no-any-return]
+
+
+def test_fifo_queue_names_are_left_to_cloudformation() -> None:
+    """SQS names are at most 80 characters, ``.fifo`` included; ``<stack>-<name>.fifo`` passes
+    that with a 63-character queue name and any stack name over 11, so the template names no
+    FIFO queue and CloudFormation generates a name that fits (with ``.fifo``, as CDK's unnamed
+    FIFO queues get): https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sqs-queue.html
+    """
+    app = pf.App("fifo")
+    long_name = "orders-" + "x" * 56  # 63 characters, the longest portable name
+
+    @app.http("/replay", methods=["POST"])
+    def replay(req: pf.Request) -> None:  # makes the dead-letter queue first, as a target
+        pf.send(  # a literal name, so the scan sees it
+            "orders-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx-dlq", {}
+        )
+
+    @app.queue(long_name, fifo=True)
+    def take(event: pf.CloudEvent) -> None: ...
+
+    resources = _resources(app)
+    queues = {k: v["Properties"] for k, v in resources.items() if v["Type"] == "AWS::SQS::Queue"}
+    assert len(queues) == 2  # the queue and its dead-letter queue, both FIFO
+    for properties in queues.values():
+        assert properties["FifoQueue"] is True
+        assert "QueueName" not in properties
+
+
+def test_storage_filters_are_url_encoded_as_s3_compares_them() -> None:
+    """S3 matches filters against the URL-encoded key (a space is ``+``): a raw ``my docs/``
+    would never match. https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html
+    """
+    app = pf.App("filters")
+
+    @app.storage("media", prefix="my docs/a=b/", suffix=" final.jpg")
+    def on_doc(event: pf.CloudEvent) -> None: ...
+
+    storage = _resources(app)["OnDocFunction"]["Properties"]["Events"]["Storage"]["Properties"]
+    assert storage["Filter"]["S3Key"]["Rules"] == [
+        {"Name": "prefix", "Value": "my+docs/a%3Db/"},
+        {"Name": "suffix", "Value": "+final.jpg"},
+    ]
+
+
+def test_grants_follow_helpers_and_aliased_imports() -> None:
+    """A handler that publishes through a helper of its own, or through ``portable_fn`` imported
+    under another name, is granted (and told) what it publishes to, as the handler itself is."""
+    app = pf.App("helpers")
+
+    @app.http("/a", methods=["POST"])
+    def via_helper(req: pf.Request) -> None:
+        _notify_helper({})
+
+    @app.queue("jobs")
+    def via_alias(event: pf.CloudEvent) -> None:
+        _alias_publish("alerts", {})
+        _pf_alias.send("audit", {})
+
+    resources = _resources(app)
+    helper = resources["ViaHelperFunction"]["Properties"]
+    assert helper["Environment"]["Variables"]["PF_QUEUE_FULFIL"] == {"Ref": "FulfilQueue"}
+    assert {"EventBridgePutEventsPolicy": {"EventBusName": "default"}} in helper["Policies"]
+    alias = resources["ViaAliasFunction"]["Properties"]
+    assert {"PF_TOPIC_ALERTS", "PF_QUEUE_AUDIT"} <= set(alias["Environment"]["Variables"])
+    assert resources["AuditQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def _notify_helper(data: dict[str, Any]) -> None:
+    _deeper_helper(data)
+    pf.emit(data, type="com.example.notified")
+
+
+def _deeper_helper(data: dict[str, Any]) -> None:
+    pf.send("fulfil", data)
