@@ -46,7 +46,10 @@ def parse_rate(expression: str) -> timedelta | None:
     count, unit = int(parts[0]), parts[1].rstrip("s")
     if count < 1:
         raise ConfigurationError(f"rate must be at least 1 {unit}: {expression!r}")
-    return timedelta(seconds=count * _UNIT_SECONDS[unit])
+    try:
+        return timedelta(seconds=count * _UNIT_SECONDS[unit])
+    except OverflowError:  # past timedelta's 999,999,999 days: a bare error at decoration
+        raise ConfigurationError(f"rate is too long: {expression!r}") from None
 
 
 class Cron(Value):
@@ -62,6 +65,11 @@ class Cron(Value):
     weekdays_restricted: bool
 
     def matches(self, moment: datetime) -> bool:
+        """Whether ``moment`` falls in a matching minute. An aware time is converted to UTC
+        first, as ``next_after`` converts it (its local fields matched before); a naive one
+        is read as UTC."""
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc)
         if moment.minute not in self.minutes or moment.hour not in self.hours:
             return False
         if moment.month not in self.months:
@@ -196,4 +204,8 @@ def _value(text: str, names: dict[str, int]) -> int:
     upper = text.upper()
     if upper in names:
         return names[upper]
+    # ASCII digits only: int() also reads "1_0", "+5" and non-ASCII digits ("\u0663"), which
+    # no cron target takes, and the expression goes to the targets as written.
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(text)
     return int(text)

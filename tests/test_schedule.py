@@ -119,3 +119,32 @@ def test_weekday_field_renumbers_from_sunday(expression: str, sunday: int, field
 def test_numbered_keeps_the_other_fields_as_normalised() -> None:
     assert parse_cron("*/15 9-17 ? jan mon-fri").numbered(1) == "*/15 9-17 * JAN 2-6"
     assert parse_cron("0 0 1 * *").numbered(0) == "0 0 1 * *"
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "1_0 * * * *",  # int() reads "1_0" as 10; no cron does, and the text goes to targets raw
+        "\u0663 * * * *",  # an Arabic-Indic three: int() reads it, no target does
+        "+5 * * * *",
+        "0 0 * * 1-+5",
+    ],
+)
+def test_cron_numbers_are_ascii_digits_only(expression: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Schedule(expression=expression)
+
+
+def test_a_rate_too_long_for_a_timedelta_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError):
+        Schedule(expression="rate(1000000000 days)")
+
+
+def test_cron_matches_reads_an_aware_time_in_utc() -> None:
+    from zoneinfo import ZoneInfo
+
+    cron = parse_cron("0 3 * * *")
+    berlin = datetime(2026, 3, 29, 5, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # 03:00 UTC
+    assert cron.matches(berlin)
+    assert not cron.matches(berlin.replace(hour=3))  # 01:00 UTC
+    assert cron.next_after(berlin - timedelta(minutes=1)) == berlin
