@@ -12,7 +12,8 @@ Event shape (the portable storage payload, DESIGN section 2): ``type`` =
 ``subject`` = key, ``data`` = ``storage_data(bucket, key, size, etag=md5 hex, action,
 content_type)``; a deleted object has size and etag None. Keys use ``/`` separators
 relative to the bucket folder; dot-files are skipped (editors' swap files), and so is what is
-not a regular file (pipes, sockets). A file the runtime cannot read is announced once it can.
+not a regular file (pipes, sockets) or has a name that is not UTF-8 (object keys are UTF-8 on
+every provider). A file the runtime cannot read is announced once it can.
 """
 
 from __future__ import annotations
@@ -60,8 +61,22 @@ def list_folder(root: Path) -> dict[str, tuple[int, int]]:
                 continue
             if not S_ISREG(st.st_mode):  # a pipe or socket: reading one would block the scan
                 continue
-            found[path.relative_to(root).as_posix()] = (st.st_size, st.st_mtime_ns)
+            key = path.relative_to(root).as_posix()
+            if not _utf8(key):  # no provider's key can hold it, nor SQLite or JSON text
+                continue
+            found[key] = (st.st_size, st.st_mtime_ns)
     return found
+
+
+def _utf8(key: str) -> bool:
+    """Whether a file's key is UTF-8 text: a name whose bytes are not (Latin-1 out of an
+    old archive) comes back from the OS with lone surrogates, and its event raised out of
+    the whole scan."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class BucketWatcher:

@@ -80,8 +80,11 @@ class Scheduler:
                 fired.append(
                     (entry.function, schedule_event(entry.function, entry.trigger, entry.due))
                 )
-                entry.due = next_fire(entry.trigger, now, self.anchor)
+                self._advance(entry, now)
         return fired
+
+    def _advance(self, entry: _Entry, now: datetime) -> None:
+        entry.due = next_fire(entry.trigger, now, self.anchor)
 
     def next_wake(self) -> datetime | None:
         return min((e.due for e in self.entries), default=None)
@@ -89,8 +92,14 @@ class Scheduler:
     async def run(self, fire: Callable[[str, CloudEvent], None]) -> None:
         """Fire due schedules through ``fire(function, event)`` (blocking: run in a thread)."""
         while self.entries:
-            for function, event in self.due(self.clock()):
-                await asyncio.to_thread(fire, function, event)
+            now = self.clock()
+            for entry in self.entries:
+                if entry.due <= now:
+                    event = schedule_event(entry.function, entry.trigger, entry.due)
+                    await asyncio.to_thread(fire, entry.function, event)
+                    # Moved on only once the broker holds the fire: if it raised (a full disk),
+                    # the restarted loop fires this tick again instead of skipping it.
+                    self._advance(entry, now)
             wake = self.next_wake()
             # Re-check at least every second: the wall clock can jump (sleep, NTP).
             wait = 1.0 if wake is None else (wake - self.clock()).total_seconds()

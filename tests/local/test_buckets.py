@@ -133,3 +133,20 @@ def test_an_unreadable_file_does_not_stop_the_scan(
     watcher.scan()
     assert watcher.scan() == 1  # readable now: announced once it held still again
     assert from_json(store.deliveries()[-1].event).subject == "raw/locked.jpg"
+
+
+def test_a_file_name_that_is_not_utf8_is_no_object_and_stops_nothing(tmp_path: Path) -> None:
+    """Object keys are UTF-8 on every provider. A name that is not (a Latin-1 file out of an
+    old archive) could not be stored or sent: its event raised out of the scan, every other
+    scan, so the watcher restarted forever and the files listed after it waited."""
+    store = Store(tmp_path / "b.sqlite3")
+    watcher = BucketWatcher(_app(), store, tmp_path / "buckets", lambda *a: None)
+    folder = tmp_path / "buckets" / "photos" / "raw"
+    folder.mkdir()
+    (folder / "caf\u00e9 1.jpg").write_bytes(b"ok")  # unicode and a space: a fine key
+    with open(os.fsencode(folder) + b"/caf\xe9.jpg", "wb") as fh:  # Latin-1 bytes
+        fh.write(b"x")
+    assert list(list_folder(folder)) == ["caf\u00e9 1.jpg"]
+    for _ in range(4):
+        watcher.scan()
+    assert [from_json(d.event).subject for d in store.deliveries()] == ["raw/caf\u00e9 1.jpg"]

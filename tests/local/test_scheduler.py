@@ -60,3 +60,39 @@ def test_run_on_start_fires_immediately() -> None:
     [(_, event)] = scheduler.due(T0)
     assert event.data["expression"] == "0 3 * * *"
     assert scheduler.next_wake() == datetime(2026, 3, 2, 3, 0, tzinfo=timezone.utc)
+
+
+def test_a_fire_the_broker_refused_is_fired_again_not_skipped() -> None:
+    """``run`` advanced every due schedule before handing the fires to the broker: one commit
+    that failed (a full disk, a lock held past the busy timeout) lost that fire and the ones
+    after it, and the restarted loop went on to the next tick."""
+    import asyncio
+
+    import pytest
+
+    app = pf.App("sched")
+
+    @app.schedule("0 3 * * *")
+    def nightly(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule("0 3 * * *")
+    def backup(event: pf.CloudEvent) -> None: ...
+
+    at_three = datetime(2026, 3, 2, 3, 0, 0, tzinfo=timezone.utc)
+    now = [T0]
+    scheduler = Scheduler(app, clock=lambda: now[0])
+    now[0] = at_three
+    fired: list[str] = []
+
+    def refuse(function: str, event: pf.CloudEvent) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        asyncio.run(scheduler.run(refuse))
+    # The supervisor starts the loop again; it then sleeps towards the next tick (a day away).
+    with pytest.raises(asyncio.TimeoutError):
+        asyncio.run(
+            asyncio.wait_for(scheduler.run(lambda f, e: fired.append(f)), timeout=0.3)
+        )
+    assert fired == ["nightly", "backup"]
+    assert scheduler.next_wake() == datetime(2026, 3, 3, 3, 0, tzinfo=timezone.utc)
