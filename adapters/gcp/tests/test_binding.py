@@ -55,10 +55,20 @@ def test_round_trip(data: object, content_type: str | None) -> None:
     assert from_message(*to_message(event)) == event
 
 
-def test_extension_values_travel_as_strings() -> None:
-    event = EVENT.replace(extensions={"sequence": 7, "flag": True})
-    _, attributes = to_message(event)
-    assert (attributes["ce-sequence"], attributes["ce-flag"]) == ("7", "true")
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"extensions": {"sequence": 7, "flag": True}},  # attributes would make them "7", "true"
+        {"data": "", "datacontenttype": "text/plain"},  # an empty body reads as no data
+        {"data": b"", "datacontenttype": "application/octet-stream"},
+        {"data": {"a": 1}, "datacontenttype": None},  # binary mode would add a content type
+    ],
+)
+def test_what_binary_mode_would_change_goes_structured(changes: dict[str, object]) -> None:
+    event = EVENT.replace(**changes)
+    data, attributes = to_message(event)
+    assert attributes == {"content-type": "application/cloudevents+json; charset=utf-8"}
+    assert from_message(data, attributes) == event
 
 
 def test_structured_mode_by_content_type() -> None:

@@ -12,7 +12,12 @@ Spec: https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsu
   else binary mode when ``ce-specversion`` is present.
 
 portable-fn publishes in binary mode (the binding's first form, and the one Eventarc itself
-uses). Both modes are read, and so is a structured JSON event with no attributes at all, which is
+uses), except for the two events binary mode cannot carry as they are, which go in structured
+mode so that a subscriber sees the event as published, as on every other provider: one with an
+Integer or Boolean extension (attributes are strings, and a reader cannot tell ``7`` from
+``"7"``), and one with data but no ``datacontenttype`` or with data that is an empty string or
+empty bytes (binary mode would give it a content type, or read the empty body as no data).
+Both modes are read, and so is a structured JSON event with no attributes at all, which is
 how the other adapters' structured-mode publishers would land on Pub/Sub.
 """
 
@@ -21,7 +26,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent, from_http, from_json, sniff_structured, to_binary
+from portable_fn.events import (
+    STRUCTURED_CONTENT_TYPE,
+    CloudEvent,
+    from_http,
+    from_json,
+    sniff_structured,
+    to_binary,
+    to_json,
+)
 
 __all__ = ["from_message", "to_message"]
 
@@ -30,11 +43,14 @@ _STRUCTURED = "application/cloudevents"
 
 
 def to_message(event: CloudEvent) -> tuple[bytes, dict[str, str]]:
-    """Binary mode: ``(message data, attributes)`` for ``PublisherClient.publish``.
+    """Binary mode: ``(message data, attributes)`` for ``PublisherClient.publish``; structured
+    mode for an event binary mode would change (module docstring).
 
     Pub/Sub attribute values are strings (google.pubsub.v1.PubsubMessage.attributes is
-    ``map<string,string>``), so ints and bools travel as their JSON text and bytes as base64.
+    ``map<string,string>``).
     """
+    if _changed_by_binary_mode(event):
+        return to_json(event), {_CONTENT_TYPE: STRUCTURED_CONTENT_TYPE}
     # The HTTP binding's ce-* attributes, written as they are (Pub/Sub attributes are not
     # HTTP headers, so nothing is percent-encoded) and with content-type beside them.
     attrs, data = to_binary(event, percent_encode=False)
@@ -62,3 +78,10 @@ def from_message(
             trigger=trigger,
             field=f"attributes.ce-{exc.attribute}",
         ) from exc
+
+
+def _changed_by_binary_mode(event: CloudEvent) -> bool:
+    data = event.data
+    if data is not None and (event.datacontenttype is None or data == "" or data == b""):
+        return True  # content-type would be invented, or the empty body read as no data
+    return any(type(value) is not str for value in event.extensions.values())

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote
 
 from portable_fn.errors import MethodNotAllowed, NotFound
 from portable_fn.events import CloudEvent
@@ -42,11 +43,14 @@ class GCPHarness:
 
     def http(self, app: App, request: Request) -> Response:
         client = _client(app, _http_target(app, request))
+        headers = request.headers.items()
+        if request.client_ip:  # Google's front end appends the address it saw
+            headers = [*headers, ("x-forwarded-for", request.client_ip)]
         native = client.open(
-            request.path,
+            quote(request.path),  # as a client sends it: werkzeug decodes PATH_INFO once
             method=request.method,
             query_string=request.query.items(),
-            headers=request.headers.items(),
+            headers=headers,
             data=request.body,
         )
         return Response(
