@@ -14,7 +14,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from portable_fn.errors import HTTPError
 from portable_fn.events import CloudEvent, format_time, to_dict, to_json
@@ -39,12 +39,17 @@ ACCOUNT_SOURCE = (
 
 def http_invocation(request: Request, params: Mapping[str, str]) -> dict[str, Any]:
     """The host's RpcHttp for a request: repeated headers joined with ", " (as ASP.NET Core
-    does), the query both in the URL and, last value wins, in ``query``."""
+    does), the path percent-encoded in the URL (as the host prints it), the query both in the URL
+    and, last value wins, in ``query``; the client's address, if any, as the front end's
+    ``X-Forwarded-For`` (``ip:port``)."""
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
         headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    if request.client_ip:
+        hop = f"[{request.client_ip}]" if ":" in request.client_ip else request.client_ip
+        headers["x-forwarded-for"] = f"{hop}:52314"
     pairs = request.query.items()
-    url = "https://portable-fn.azurewebsites.net" + request.path
+    url = "https://portable-fn.azurewebsites.net" + quote(request.path)
     if pairs:
         url += "?" + urlencode(pairs)
     return {

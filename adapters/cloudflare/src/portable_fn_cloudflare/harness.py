@@ -34,10 +34,14 @@ class CloudflareHarness:
         url = "https://worker.example.workers.dev" + quote(request.path)
         if len(request.query):
             url += "?" + urlencode(request.query.items())
+        pairs = request.headers.items()
+        if request.client_ip:  # Cloudflare's edge sets it, replacing any the client sent
+            pairs = [p for p in pairs if p[0] != "cf-connecting-ip"]
+            pairs.append(("cf-connecting-ip", request.client_ip))
         js_request = native.JsRequestStandIn(
             method=request.method,
             url=url,
-            header_pairs=request.headers.items(),
+            header_pairs=pairs,
             content=request.body,
         )
         result = asyncio.run(WorkerRuntime(app).fetch(js_request, self._env(app), None))
