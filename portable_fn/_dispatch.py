@@ -160,7 +160,7 @@ def _resolve(app: App, request: Request, function: str | None) -> tuple[Function
                 raise NotFound(f"no route for {path}")
         method = request.method
         if method not in trigger.methods and not (method == "HEAD" and "GET" in trigger.methods):
-            raise MethodNotAllowed(f"{method} is not allowed", allowed=trigger.methods)
+            raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed=trigger.methods)
     if params:
         request = request.with_path_params(params)
     return fn, request
