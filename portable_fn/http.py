@@ -9,6 +9,7 @@ are immutable and multi-valued; header names fold case (RFC 9110 section 5.1).
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -64,10 +65,16 @@ class Request(Value):
 
     @property
     def cookies(self) -> dict[str, str]:
-        """Cookies from every ``Cookie`` header; a malformed pair is skipped, not fatal."""
+        """Cookies from every ``Cookie`` header; a malformed pair is skipped, not fatal.
+
+        Two ``Cookie`` lines reach some handlers as one value joined with a comma (WSGI and
+        gunicorn, the Azure Functions host, the Fetch ``Headers`` of a Worker), not with the
+        ``"; "`` RFC 9113 section 8.2.3 asks for: ``a=1; b=2, c=3``. A cookie value has no comma
+        (RFC 6265 section 4.1.1), so a comma followed by ``name=`` starts another cookie."""
         jar: dict[str, str] = {}
         for header in self.headers.getall("cookie"):
-            for part in header.split(";"):
+            pairs = header.split(";") if "," not in header else _joined_cookies(header)
+            for part in pairs:
                 name, sep, value = part.strip().partition("=")
                 if sep and name:
                     jar[name] = _unquote_cookie(value.strip())
@@ -135,6 +142,19 @@ def _detected_json(body: bytes) -> Any:
         return _json.loads(body.decode(json.detect_encoding(body)), strict=True)
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         raise BadRequest("request body is not valid JSON") from None
+
+
+_COOKIE_JOIN: re.Pattern[str] | None = None  # compiled on the first Cookie header with a comma
+
+
+def _joined_cookies(header: str) -> list[str]:
+    """The pairs of a ``Cookie`` value, split at ``;`` and at a comma that starts a new
+    ``name=`` (two headers joined with ``,``); a comma inside a value stays in it."""
+    global _COOKIE_JOIN
+    if _COOKIE_JOIN is None:
+        # RFC 9110 token characters, then "=": the next cookie's name.
+        _COOKIE_JOIN = re.compile(r"[;,](?=\s*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=)|;")
+    return _COOKIE_JOIN.split(header)
 
 
 def _unquote_cookie(value: str) -> str:

@@ -78,6 +78,22 @@ def test_cookies_from_every_cookie_header() -> None:
     assert request.cookies == {"a": "1", "b": "x y", "c": "3"}
 
 
+@pytest.mark.parametrize(
+    "joined",
+    ["a=1; b=2, c=3", "a=1; b=2,c=3", "a=1;b=2, c=3", "a=1, b=2; c=3"],
+)
+def test_cookie_headers_joined_with_a_comma_are_still_every_cookie(joined: str) -> None:
+    """WSGI servers, the Azure Functions host and a Worker's Fetch Headers join two Cookie
+    lines with a comma: b must not read "2, c=3"."""
+    request = Request(method="GET", path="/", headers=Headers({"cookie": joined}))
+    assert request.cookies == {"a": "1", "b": "2", "c": "3"}
+
+
+def test_a_comma_inside_a_cookie_value_stays_in_it() -> None:
+    request = Request(method="GET", path="/", headers=Headers({"cookie": "list=1,2,3; d=x, y"}))
+    assert request.cookies == {"list": "1,2,3", "d": "x, y"}
+
+
 def test_response_constructors() -> None:
     assert Response.json({"a": "ü"}, status=201).body == '{"a":"ü"}'.encode()
     text = Response.text("hi", headers={"X-A": "1"})
