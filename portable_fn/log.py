@@ -182,8 +182,13 @@ class Logger(_Levels):
             stamp = _timestamp(time.time())
             line = f'{_HEADS[level]}{text},"timestamp":"{stamp}"{bound}{members}}}'
         stream = self._stream or _stream or sys.stdout
-        stream.write(line + "\n")
-        stream.flush()
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            # A closed or broken stdout (`| head` gone, a closed file: ValueError) loses the
+            # line but must not fail the invocation that logged it: dispatch never raises.
+            pass
 
     def _encode_bound(self) -> str:
         """The bound fields as JSON members, once per logger (values JSON cannot hold become

@@ -200,6 +200,41 @@ def test_nan_and_infinity_are_written_as_text_so_the_line_stays_json() -> None:
     assert emitted["rows"] == "[nan]"
 
 
+def test_a_stream_that_cannot_be_written_loses_the_line_not_the_invocation() -> None:
+    """A reader gone from a pipe (BrokenPipeError) or a closed stream (ValueError): the line is
+    lost, the handler that logged it still runs to its end."""
+    import portable_fn as pf
+    from portable_fn.adapter import Context, dispatch_event
+    from portable_fn.events import CloudEvent
+
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    closed = io.StringIO()
+    closed.close()
+    app = pf.App("pipes")
+    done: list[str] = []
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        ctx.logger.info("working")
+        done.append(event.id)
+
+    for stream in (Broken(), closed):
+        Logger({"f": 1}, stream).info("lost")
+        Logger({}, stream).exception("lost", exc=ValueError("x"))
+        done.clear()
+        log.set_stream(stream)
+        try:
+            event = CloudEvent.create(type="t", source="/s", data={})
+            ctx = Context(provider="test", function_name="job", invocation_id="i")
+            assert dispatch_event(app, "job", event, ctx).ok
+        finally:
+            log.set_stream(None)
+        assert done == [event.id]
+
+
 def test_each_exception_of_a_group_is_in_the_stack() -> None:
     """``ExceptionGroup`` (asyncio.TaskGroup's failure): its message alone says "3 sub-exceptions";
     the stack shows each, nested groups too, as Python prints them."""
