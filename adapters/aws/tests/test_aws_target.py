@@ -48,6 +48,19 @@ def test_cfn_lint_passes_with_no_errors_or_warnings(shop_package: Path) -> None:
     assert result.stdout.strip() == ""
 
 
+def test_a_get_route_takes_head_with_the_same_auth(shop_package: Path) -> None:
+    """API Gateway routes by method: without a HEAD route its own 404 answered a HEAD on a GET
+    route before the function (where the core answers HEAD as GET) could."""
+    resources = _template(shop_package)["Resources"]
+    events = resources["GetOrderFunction"]["Properties"]["Events"]
+    routes = {e["Properties"]["Method"]: e["Properties"] for e in events.values()}
+    assert set(routes) == {"GET", "HEAD"}
+    assert routes["HEAD"]["Path"] == routes["GET"]["Path"]
+    assert routes["HEAD"].get("Auth") == routes["GET"].get("Auth")
+    created = resources["CreateOrderFunction"]["Properties"]["Events"]
+    assert [e["Properties"]["Method"] for e in created.values()] == ["POST"]
+
+
 def test_one_function_per_handler_with_its_event_source(shop_package: Path) -> None:
     resources = _template(shop_package)["Resources"]
     functions = {
