@@ -12,6 +12,7 @@ throughput of a hello-world route. Every other record is written and flushed at 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -72,7 +73,7 @@ class Reporter:
         if second != self._second:  # strftime once a second, not once a line
             self._second, self._stamp = second, time.strftime("%H:%M:%S", time.localtime(now))
         stamp = f"{self._stamp}.{int(now % 1 * 1000):03d}"
-        text = _RENDER.get(kind, _other)(f)
+        text = _RENDER.get(kind, _other)(_printable(f))
         if kind == "invocation":
             outcome = str(f.get("outcome"))
             colour = {"ok": _GREEN, "retry": _YELLOW, "dead": _RED}.get(outcome, "")
@@ -81,6 +82,29 @@ class Reporter:
         if self._colour and colour:
             text = colour + text + _RESET
         return f"{stamp}  {text}"
+
+
+# C0 controls (newline included), DEL and C1: a request path (percent-decoded by the server),
+# a header or an event value would otherwise write terminal escapes or forge whole lines.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _escape(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _printable(f: Mapping[str, Any]) -> dict[str, Any]:
+    """``f`` with its text escaped for a terminal; a ``stack`` keeps its own lines."""
+    out: dict[str, Any] = {}
+    for key, value in f.items():
+        if key == "stack" and isinstance(value, str):
+            value = "\n".join(_escape(line) for line in value.split("\n"))
+        elif isinstance(value, str):
+            value = _escape(value)
+        elif isinstance(value, Mapping):
+            value = _printable(value)
+        out[key] = value
+    return out
 
 
 def _where(f: Mapping[str, Any]) -> str:

@@ -117,3 +117,17 @@ def test_handler_log_lines_become_readable() -> None:
     assert lines[1].endswith("ERROR fulfil: failed")
     assert lines[2:4] == ["    Traceback (most recent call last):", "    ValueError: x"]
     assert lines[4].endswith("plain text from print")
+
+
+def test_a_request_path_cannot_write_terminal_escapes_or_forge_lines() -> None:
+    # uvicorn percent-decodes the path: GET /%1b]52;c;...%07 or /x%0aOK... from any client (a
+    # web page's no-cors fetch to 127.0.0.1 included) reached the developer's terminal raw.
+    out = io.StringIO()
+    reporter = Reporter(json_lines=False, stream=out)
+    path = "/x\x1b]0;pwned\x07\r\n12:00:00.000  OK    forged [queue:q]\x9b2J"
+    reporter.record("http", method="GET", path=path, status=404, function=None, duration_ms=1)
+    reporter.record("log", level="INFO", function="f", message="a\x1b[2Jb")
+    text = out.getvalue()
+    assert not any(c in text for c in "\x1b\x07\r\x9b"), repr(text)
+    assert len(text.rstrip("\n").splitlines()) == 2, repr(text)
+    assert "/x\\x1b]0;pwned" in text and "a\\x1b[2Jb" in text
