@@ -7,7 +7,9 @@ URLs (``lease`` and ``retention`` seconds may be added to any as query parameter
     memory://
     sqlite:///abs/path/idempotency.sqlite3     (sqlite://relative/path too)
     dynamodb://TABLE?region=eu-west-1&endpoint_url=http://127.0.0.1:5000
+        (&connect_timeout=&read_timeout= seconds, 2 each by default)
     redis://HOST:PORT/DB                        (rediss:// for TLS)
+        (?socket_timeout=&socket_connect_timeout= seconds, 2 each by default)
 
 Read on the first idempotent call, never at import (importing has no side effects).
 """
@@ -58,6 +60,9 @@ def store_from_url(url: str) -> Store:
 
         if not parts.netloc:
             raise ConfigurationError(f"{ENV}: {url!r} names no table")
+        for name in ("connect_timeout", "read_timeout"):
+            if name in query:
+                options[name] = _seconds(url, name, query[name])
         return DynamoDBStore(
             parts.netloc,
             region=query.get("region"),

@@ -7,6 +7,13 @@ evaluates the condition and writes atomically, so of many racing attempts exactl
 days), so every read also checks it. Completing and releasing are fenced by the token.
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/TTL.html
+
+The client it builds has short timeouts (``TIMEOUT`` seconds to connect and to read, botocore's
+default is 60 each) and ``ATTEMPTS`` attempts in botocore's standard retry mode: an endpoint that
+does not answer fails the delivery (retried later) within ``ATTEMPTS * 2 * TIMEOUT`` seconds
+and a backoff of up to one (about 9 s), inside a function's deadline, rather than holding it for
+minutes. The arguments of the same names override them; ``client=`` replaces the client.
+https://docs.aws.amazon.com/botocore/latest/reference/config.html
 """
 
 from __future__ import annotations
@@ -16,7 +23,12 @@ from typing import Any
 
 from portable_fn.idempotency._base import DEFAULT_LEASE, DEFAULT_RETENTION, Record
 
-__all__ = ["DynamoDBStore"]
+__all__ = ["ATTEMPTS", "TIMEOUT", "DynamoDBStore"]
+
+TIMEOUT = 2.0
+"""Seconds to connect, and to wait for a response, on the client the store builds."""
+ATTEMPTS = 2
+"""Attempts per call (the first and one retry) on the client the store builds."""
 
 
 class DynamoDBStore:
@@ -31,6 +43,9 @@ class DynamoDBStore:
         endpoint_url: str | None = None,
         lease: float = DEFAULT_LEASE,
         retention: float = DEFAULT_RETENTION,
+        connect_timeout: float = TIMEOUT,
+        read_timeout: float = TIMEOUT,
+        attempts: int = ATTEMPTS,
     ) -> None:
         self.lease, self.retention = lease, retention
         self.table = table
@@ -41,7 +56,16 @@ class DynamoDBStore:
                 raise ImportError(
                     'the DynamoDB idempotency store needs boto3: pip install "boto3"'
                 ) from exc
-            client = boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url)
+            from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
+
+            config = Config(
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"mode": "standard", "total_max_attempts": attempts},
+            )
+            client = boto3.client(
+                "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
+            )
         self.client = client
         self._conflict = client.exceptions.ConditionalCheckFailedException
 

@@ -8,6 +8,11 @@ A duplicate of a completed event is acknowledged without running; a duplicate th
 attempt in progress fails retryably (``IdempotencyConflict``) and its redelivery settles it.
 
 The HTTP wrapper (``http_guard``) shares the helpers here: store resolution, lease, fencing.
+
+Async handlers: the store's calls run in a thread (``asyncio.to_thread``), so a store that
+waits (a network round trip, a SQLite lock held by another process) never blocks the event
+loop; the memory store, which never waits, runs inline (and Workers, which have no threads,
+only have that store).
 """
 
 from __future__ import annotations
@@ -17,16 +22,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.errors import ConfigurationError
+from portable_fn.errors import ConfigurationError, NonRetryable
 from portable_fn.idempotency._base import IdempotencyConflict
 from portable_fn.idempotency.config import store_for
 
 if TYPE_CHECKING:
     from portable_fn.context import Context
     from portable_fn.events import CloudEvent
-    from portable_fn.idempotency._base import Store
+    from portable_fn.idempotency._base import Record, Store
 
-__all__ = ["guard_event"]
+__all__ = ["InvalidIdempotencyKey", "guard_event"]
 
 Call = Callable[[Any, "Context"], Any]
 KeyFn = Callable[["CloudEvent"], str]
@@ -37,6 +42,21 @@ def digest(*parts: str) -> str:
     import hashlib
 
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class InvalidIdempotencyKey(NonRetryable, TypeError):
+    """The key function returned no key (not a str, or empty). The same event gives the same
+    answer on every retry, so the message is dead-lettered at once; ``function`` names the key
+    function, ``handler`` the function it guards."""
+
+    def __init__(self, key_fn: KeyFn, handler: str, value: object) -> None:
+        name = getattr(key_fn, "__qualname__", None) or repr(key_fn)
+        self.function = f"{getattr(key_fn, '__module__', None) or '?'}.{name}"
+        self.handler = handler
+        super().__init__(
+            f"the idempotency key function {self.function} of {handler!r} returned {value!r}, "
+            "not a non-empty str"
+        )
 
 
 def begin(ctx: Context, raw_key: str) -> tuple[Store, str, str]:
@@ -90,20 +110,35 @@ def abandon(store: Store, ctx: Context, key: str, token: str) -> None:
         invocation_logger(ctx).exception("could not release idempotency key", exc=exc)
 
 
-def _event_raw_key(event: CloudEvent, key_fn: KeyFn | None) -> str:
+def _event_raw_key(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> str:
     if key_fn is None:
         return f"{event.source}\x1f{event.id}"
     key = key_fn(event)
     if not isinstance(key, str) or not key:
-        raise TypeError(f"the idempotency key function returned {key!r}, not a non-empty str")
+        raise InvalidIdempotencyKey(key_fn, ctx.function_name, key)
     return key
 
 
 def _claim_event(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> tuple[Store, str, str]:
     """The store, key and token when this attempt runs the handler; raises when it must not."""
-    store, key, token = begin(ctx, _event_raw_key(event, key_fn))
+    store, key, token = begin(ctx, _event_raw_key(event, ctx, key_fn))
     now = time.time()
     found = store.acquire(key, token, now + lease(store, ctx), now)
+    return _claimed(event, found, now, store, key, token)
+
+
+async def _claim_event_async(
+    event: CloudEvent, ctx: Context, key_fn: KeyFn | None
+) -> tuple[Store, str, str]:
+    store, key, token = begin(ctx, _event_raw_key(event, ctx, key_fn))
+    now = time.time()
+    found = await acquire_async(store, ctx, key, token, now + lease(store, ctx), now)
+    return _claimed(event, found, now, store, key, token)
+
+
+def _claimed(
+    event: CloudEvent, found: Record | None, now: float, store: Store, key: str, token: str
+) -> tuple[Store, str, str]:
     if found is None:
         return store, key, token
     if found.status == "completed":
@@ -112,6 +147,60 @@ def _claim_event(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> tuple
         f"event {event.id} from {event.source} is being processed",
         retry_after=max(0.0, found.expires_at - now),
     )
+
+
+# -- off the event loop -----------------------------------------------------------------------
+
+
+def _inline(store: Store) -> bool:
+    # The memory store never waits (a dict under a lock): a thread would cost more than the
+    # call, and the one runtime without threads (Pyodide on Workers) has only this store.
+    from portable_fn.idempotency.memory import MemoryStore
+
+    return isinstance(store, MemoryStore)
+
+
+async def off_loop(store: Store, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, a call on ``store``, in a thread unless the store never waits."""
+    if _inline(store):
+        return fn(*args)
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
+
+
+async def acquire_async(
+    store: Store, ctx: Context, key: str, token: str, expires_at: float, now: float
+) -> Record | None:
+    """``store.acquire`` off the event loop. Cancelled while it runs, the thread carries on: if
+    it takes the key, the key is given back (the handler will not run), or the redelivery
+    would wait out the lease."""
+    if _inline(store):
+        return store.acquire(key, token, expires_at, now)
+    import asyncio
+    import threading
+
+    lock, state = threading.Lock(), {"held": False, "gone": False}
+
+    def claim() -> Record | None:
+        found = store.acquire(key, token, expires_at, now)
+        if found is None:
+            with lock:
+                state["held"] = True
+                gone = state["gone"]
+            if gone:
+                abandon(store, ctx, key, token)
+        return found
+
+    try:
+        return await asyncio.to_thread(claim)
+    except asyncio.CancelledError:
+        with lock:  # exactly one side (this one or the thread) sees both flags and gives back
+            state["gone"] = True
+            held = state["held"]
+        if held:  # the thread took the key before the cancel reached here
+            asyncio.get_running_loop().run_in_executor(None, abandon, store, ctx, key, token)
+        raise
 
 
 class _Duplicate(Exception):
@@ -124,16 +213,16 @@ def guard_event(call: Call, *, key_fn: KeyFn | None, is_async: bool) -> Call:
 
         async def guarded_async(event: CloudEvent, ctx: Context) -> Any:
             try:
-                store, key, token = _claim_event(event, ctx, key_fn)
+                store, key, token = await _claim_event_async(event, ctx, key_fn)
             except _Duplicate:
                 log(ctx, "duplicate event acknowledged without running", event_id=event.id)
                 return None
             try:
                 result = await call(event, ctx)
             except BaseException:
-                abandon(store, ctx, key, token)
+                await off_loop(store, abandon, store, ctx, key, token)
                 raise
-            finish(store, ctx, key, token, None)
+            await off_loop(store, finish, store, ctx, key, token, None)
             return result
 
         return guarded_async

@@ -6,8 +6,9 @@ The first response below 500 for a key is stored and replayed to every retry wit
 ``Idempotent-Replayed: true`` (Stripe's header name); the same key sent with another method,
 path, query or body is a 422, and a retry while the first is still running a 409, as the draft
 says. A 5xx or an exception releases the key, so the client's retry runs again. Keys are
-scoped to the function and to the caller's ``Authorization`` / ``X-Api-Key``, so one client's
-key never replays another client's response. Requests without the header run normally.
+scoped to the function and to the caller's ``Authorization`` / ``X-Api-Key`` / ``Cookie``, so
+one client's key never replays another client's response (a retry whose credentials or cookies
+changed runs as a new request). Requests without the header run normally.
 """
 
 from __future__ import annotations
@@ -21,12 +22,20 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.errors import UnprocessableEntity
 from portable_fn.http import Response, to_response
 from portable_fn.idempotency._base import IdempotencyConflict
-from portable_fn.idempotency.guard import abandon, begin, digest, finish, lease
+from portable_fn.idempotency.guard import (
+    abandon,
+    acquire_async,
+    begin,
+    digest,
+    finish,
+    lease,
+    off_loop,
+)
 
 if TYPE_CHECKING:
     from portable_fn.context import Context
     from portable_fn.http import Request
-    from portable_fn.idempotency._base import Store
+    from portable_fn.idempotency._base import Record, Store
 
 __all__ = ["guard_http"]
 
@@ -75,27 +84,54 @@ def _replay(stored: bytes, print_: str) -> Response:
     return Response(status=saved["status"], headers=headers, body=base64.b64decode(saved["body"]))
 
 
-def _claim(request: Request, ctx: Context) -> Claim | Response | None:
-    """None: no key, run normally; a Response: replay it; else the claim to run under."""
+def _prepare(request: Request, ctx: Context) -> Claim | None:
+    """None: no key, run normally; else the store, key, token and fingerprint to claim."""
     header = request.headers.get(HEADER)
     if not header:
         return None
     # Scoped to the caller's credentials: two clients that pick the same key never share (or
     # see) each other's response.
     headers = request.headers
-    caller = f"{headers.get('authorization') or ''}\x1f{headers.get('x-api-key') or ''}"
+    # A browser session is its cookies: without them every cookie-authenticated caller shared
+    # one scope and was replayed another's response.
+    caller = "\x1f".join(
+        (headers.get("authorization") or "", headers.get("x-api-key") or "",
+         "; ".join(headers.getall("cookie")))
+    )
     store, key, token = begin(ctx, f"{header}\x1f{caller}")
-    print_ = fingerprint(request)
-    now = time.time()
-    found = store.acquire(key, token, now + lease(store, ctx), now)
+    return store, key, token, fingerprint(request)
+
+
+def _claimed(claim: Claim, found: Record | None, now: float) -> Claim | Response:
+    """The claim to run under, or the stored response to replay; raises while in progress."""
     if found is None:
-        return store, key, token, print_
+        return claim
     if found.status == "completed" and found.result is not None:
-        return _replay(found.result, print_)
+        return _replay(found.result, claim[3])
     raise IdempotencyConflict(
         "a request with this Idempotency-Key is still being processed",
         retry_after=max(0.0, found.expires_at - now),
     )
+
+
+def _claim(request: Request, ctx: Context) -> Claim | Response | None:
+    """None: no key, run normally; a Response: replay it; else the claim to run under."""
+    claim = _prepare(request, ctx)
+    if claim is None:
+        return None
+    store, key, token, _ = claim
+    now = time.time()
+    return _claimed(claim, store.acquire(key, token, now + lease(store, ctx), now), now)
+
+
+async def _claim_async(request: Request, ctx: Context) -> Claim | Response | None:
+    claim = _prepare(request, ctx)
+    if claim is None:
+        return None
+    store, key, token, _ = claim
+    now = time.time()
+    found = await acquire_async(store, ctx, key, token, now + lease(store, ctx), now)
+    return _claimed(claim, found, now)
 
 
 def _settle(claim: Claim, ctx: Context, result: Any) -> Response:
@@ -112,12 +148,26 @@ def _settle(claim: Claim, ctx: Context, result: Any) -> Response:
     return response
 
 
+async def _settle_async(claim: Claim, ctx: Context, result: Any) -> Response:
+    store, key, token, print_ = claim
+    try:
+        response = to_response(result)
+    except BaseException:
+        await off_loop(store, abandon, store, ctx, key, token)
+        raise
+    if response.status >= 500:
+        await off_loop(store, abandon, store, ctx, key, token)
+    else:
+        await off_loop(store, finish, store, ctx, key, token, _encode(response, print_))
+    return response
+
+
 def guard_http(call: Call, *, is_async: bool) -> Call:
     """Replay stored responses for requests that carry an ``Idempotency-Key``."""
     if is_async:
 
         async def guarded_async(request: Request, ctx: Context) -> Any:
-            claim = _claim(request, ctx)
+            claim = await _claim_async(request, ctx)
             if claim is None:
                 return await call(request, ctx)
             if isinstance(claim, Response):
@@ -125,9 +175,9 @@ def guard_http(call: Call, *, is_async: bool) -> Call:
             try:
                 result = await call(request, ctx)
             except BaseException:
-                abandon(claim[0], ctx, claim[1], claim[2])
+                await off_loop(claim[0], abandon, claim[0], ctx, claim[1], claim[2])
                 raise
-            return _settle(claim, ctx, result)
+            return await _settle_async(claim, ctx, result)
 
         return guarded_async
 

@@ -5,6 +5,11 @@
 or the retention ends, so an expired record is simply absent. Completing and releasing are
 fenced by the attempt's token in a Lua script, which Redis runs atomically.
 https://redis.io/docs/latest/commands/set/, https://redis.io/docs/latest/commands/eval/
+
+``from_url`` sets short socket timeouts (``TIMEOUT`` seconds to connect and to read, unless the
+URL's own ``socket_timeout`` / ``socket_connect_timeout`` say otherwise): a Redis that does not
+answer fails the delivery (retried later) instead of holding it until the provider's deadline.
+Every command here is O(1); none blocks on the server.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from typing import Any
 
 from portable_fn.idempotency._base import DEFAULT_LEASE, DEFAULT_RETENTION, Record
 
-__all__ = ["RedisStore"]
+__all__ = ["TIMEOUT", "RedisStore"]
+
+TIMEOUT = 2.0
+"""Seconds to connect to Redis, and to wait for an answer, when the URL does not say."""
 
 # KEYS[1] key; ARGV[1] token, ARGV[2] new value, ARGV[3] px. Writes when the key is absent
 # (lease ran out and nobody took over) or still held by this token.
@@ -51,15 +59,27 @@ class RedisStore:
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> RedisStore:
-        """``redis://host:port/db`` (or ``rediss://``), as redis-py's ``from_url`` reads it."""
+    def from_url(
+        cls,
+        url: str,
+        *,
+        socket_timeout: float = TIMEOUT,
+        socket_connect_timeout: float = TIMEOUT,
+        **options: Any,
+    ) -> RedisStore:
+        """``redis://host:port/db`` (or ``rediss://``), as redis-py's ``from_url`` reads it.
+
+        The timeouts apply unless the URL sets its own (redis-py: the query string wins)."""
         try:
             import redis
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError(
                 'the Redis idempotency store needs redis-py: pip install "redis>=5"'
             ) from exc
-        return cls(redis.Redis.from_url(url), **options)
+        client = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_connect_timeout
+        )
+        return cls(client, **options)
 
     def acquire(self, key: str, token: str, expires_at: float, now: float) -> Record | None:
         value = _dump("in_progress", token, expires_at, None)

@@ -21,6 +21,8 @@ from portable_fn.idempotency._base import DEFAULT_LEASE, DEFAULT_RETENTION, Reco
 
 __all__ = ["SQLiteStore"]
 
+_PURGE_MIN = 1024  # records written before the first purge of expired ones
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY,
@@ -56,6 +58,7 @@ class SQLiteStore:
         with self._write() as cur:
             cur.execute(SCHEMA)
         self.purge(time.time())  # on open: the table keeps only what can still matter
+        self._written, self._purge_at = 0, _PURGE_MIN
 
     def close(self) -> None:
         with self._lock:
@@ -77,6 +80,15 @@ class SQLiteStore:
                 " VALUES (?, 'in_progress', ?, ?, NULL)",
                 (key, token, expires_at),
             )
+            self._written += 1
+            if self._written >= self._purge_at:
+                # A long-running process (``portable-fn dev``) opens the store once: purge
+                # also as it goes, each time this process has written as many records as
+                # were live after the last purge, which costs O(1) per acquire, amortised
+                # (the purge scans the table).
+                cur.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,))
+                (live,) = cur.execute("SELECT count(*) FROM idempotency").fetchone()
+                self._written, self._purge_at = 0, max(_PURGE_MIN, int(live))
             return None
 
     def complete(

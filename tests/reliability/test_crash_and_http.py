@@ -189,3 +189,33 @@ def test_the_same_key_from_two_callers_never_shares_a_response(tmp_path: Path) -
     assert call("Bearer alice") == {"caller": "Bearer alice"}
     assert call("Bearer bob") == {"caller": "Bearer bob"}
     assert call("Bearer alice") == {"caller": "Bearer alice"}  # alice's own replay
+
+
+def test_the_same_key_from_two_cookie_sessions_never_shares_a_response(tmp_path: Path) -> None:
+    # A browser app authenticates with a session cookie, not Authorization: the replay of
+    # alice's response (her data, her Set-Cookie) must not reach mallory, who sends her key.
+    import portable_fn as pf
+    from portable_fn.http import Headers, Request
+    from portable_fn.idempotency import store_from_url
+    from portable_fn.testing import invoke
+
+    app = pf.App("sessions")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/s.sqlite3"))
+    runs: list[str] = []
+
+    @app.http("/me", methods=["POST"], idempotent=True)
+    def me(req: pf.Request) -> pf.Response:
+        session = req.cookies.get("session", "")
+        runs.append(session)
+        return pf.Response.json({"caller": session}, headers={"set-cookie": f"csrf={session}"})
+
+    def call(session: str) -> tuple[object, list[str]]:
+        headers = Headers({"cookie": f"session={session}", "idempotency-key": "same"})
+        response = invoke(app, "me", Request(method="POST", path="/me", headers=headers))
+        assert isinstance(response, pf.Response)
+        return json.loads(response.body), response.headers.getall("set-cookie")
+
+    assert call("alice") == ({"caller": "alice"}, ["csrf=alice"])
+    assert call("mallory") == ({"caller": "mallory"}, ["csrf=mallory"])
+    assert call("alice") == ({"caller": "alice"}, ["csrf=alice"])  # alice's own replay
+    assert runs == ["alice", "mallory"]

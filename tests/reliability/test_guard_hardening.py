@@ -1,0 +1,227 @@
+"""The guard and its stores under the failures a retry cannot fix or a blocked call would hide:
+a key function that returns no key, store I/O on an event loop, a store endpoint that never
+answers, and a SQLite table on a long-running process. Real stores only (SQLite files,
+Debian's redis-server on 127.0.0.1, moto's server), and a real listening socket that never
+answers as the blackholed endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.exceptions
+import pytest
+import redis.exceptions
+
+import portable_fn as pf
+from portable_fn.adapter import Context, dispatch_event, dispatch_event_async, dispatch_http_async
+from portable_fn.events import CloudEvent
+from portable_fn.http import Headers, Request
+from portable_fn.idempotency import DynamoDBStore, RedisStore, SQLiteStore, store_from_url
+
+from .conftest import AWS_ENV
+
+# -- 1. a key function that returns no key fails the message for good ------------------------
+
+
+def order_key(event: pf.CloudEvent) -> str:
+    return event.data.get("order")  # type: ignore[no-any-return]  # None when it is missing
+
+
+@pytest.mark.parametrize("data", [{}, {"order": ""}, {"order": 42}])
+def test_a_key_function_without_a_key_dead_letters_at_once(tmp_path: Path, data: Any) -> None:
+    app = pf.App("badkeys")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/k.sqlite3"))
+    runs: list[str] = []
+
+    @app.queue("orders", idempotent=order_key)
+    def order(event: pf.CloudEvent) -> None:
+        runs.append(event.id)
+
+    event = CloudEvent.create(type="t", source="/s", data=data)
+    outcome = dispatch_event(app, "order", event, Context(
+        provider="test", function_name="order", invocation_id="1"))
+    assert not outcome.ok and not outcome.retryable  # a retry computes the same key
+    assert isinstance(outcome.error, pf.NonRetryable) and isinstance(outcome.error, TypeError)
+    message = str(outcome.error)
+    assert "order_key" in message and "'order'" in message and repr(data.get("order")) in message
+    assert runs == []
+
+
+# -- 2. async handlers: the store's I/O runs off the event loop ------------------------------
+
+
+@pytest.fixture
+def locked_sqlite(tmp_path: Path) -> Iterator[tuple[SQLiteStore, threading.Event]]:
+    """A SQLite store whose write lock another connection holds until the event is set."""
+    path = tmp_path / "locked.sqlite3"
+    store = SQLiteStore(path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    unlock = threading.Event()
+
+    def hold() -> None:
+        unlock.wait(10)
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    yield store, unlock
+    unlock.set()
+    holder.join(10)
+    store.close()
+
+
+def _idempotent_app(store: SQLiteStore, http: bool) -> tuple[pf.App, list[str]]:
+    app = pf.App("loop")
+    app.use_idempotency_store(store)
+    runs: list[str] = []
+    if http:
+
+        @app.http("/pay", methods=["POST"], idempotent=True)
+        async def pay(request: pf.Request) -> dict[str, bool]:
+            runs.append("pay")
+            return {"ok": True}
+
+    else:
+
+        @app.queue("jobs", idempotent=True)
+        async def job(event: pf.CloudEvent) -> None:
+            runs.append(event.id)
+
+    return app, runs
+
+
+async def _deliver(app: pf.App, http: bool, event: CloudEvent) -> bool:
+    name = "pay" if http else "job"
+    ctx = Context(provider="test", function_name=name, invocation_id="1")
+    if http:
+        request = Request(method="POST", path="/pay", headers=Headers({"Idempotency-Key": "k-1"}))
+        return (await dispatch_http_async(app, request, ctx)).status == 200
+    return (await dispatch_event_async(app, name, event, ctx)).ok
+
+
+@pytest.mark.parametrize("http", [False, True], ids=["event", "http"])
+def test_a_store_that_waits_does_not_block_the_event_loop(
+    locked_sqlite: tuple[SQLiteStore, threading.Event], http: bool
+) -> None:
+    store, unlock = locked_sqlite
+    app, runs = _idempotent_app(store, http)
+    event = CloudEvent.create(type="t", source="/s", data={})
+
+    async def scenario() -> tuple[bool, int]:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)
+        threading.Timer(0.3, unlock.set).start()  # the other process commits after 0.3 s
+        ok = await _deliver(app, http, event)
+        ticker.cancel()
+        return ok, ticks
+
+    ok, ticks = asyncio.run(scenario())
+    assert ok and len(runs) == 1
+    assert ticks >= 10  # the loop ran other tasks while the store waited (0 when it blocks)
+
+
+def test_an_async_delivery_cancelled_while_claiming_gives_the_key_back(
+    locked_sqlite: tuple[SQLiteStore, threading.Event],
+) -> None:
+    store, unlock = locked_sqlite
+    app, runs = _idempotent_app(store, http=False)
+    event = CloudEvent.create(type="t", source="/s", data={})
+
+    async def scenario() -> None:
+        delivery = asyncio.create_task(_deliver(app, False, event))
+        await asyncio.sleep(0.1)  # the claim is waiting on the store in its thread
+        delivery.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await delivery
+        unlock.set()  # the claim now lands, after its caller has gone
+
+    asyncio.run(scenario())  # returns once the executor's threads have finished
+    assert runs == []
+    # The key was given back: the redelivery runs now, not after the 60 s lease.
+    assert dispatch_event(app, "job", event, Context(
+        provider="test", function_name="job", invocation_id="2")).ok
+    assert runs == [event.id]
+
+
+# -- 3. a store endpoint that never answers fails the call, on time ---------------------------
+
+
+@pytest.fixture
+def blackhole() -> Iterator[int]:
+    """A port that accepts connections (the kernel's backlog) and never answers a byte."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield int(server.getsockname()[1])
+
+
+def test_redis_clients_get_short_overridable_timeouts(blackhole: int, redis_url: str) -> None:
+    store = RedisStore.from_url(redis_url)
+    kwargs = store.client.connection_pool.connection_kwargs
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (2.0, 2.0)
+    # What the URL says wins (redis-py's own query options).
+    chosen = store_from_url(f"{redis_url}?socket_timeout=7&socket_connect_timeout=3")
+    kwargs = chosen.client.connection_pool.connection_kwargs  # type: ignore[attr-defined]
+    assert (kwargs["socket_timeout"], kwargs["socket_connect_timeout"]) == (7.0, 3.0)
+    quick = RedisStore.from_url(f"redis://127.0.0.1:{blackhole}/0", socket_timeout=0.1)
+    started = time.monotonic()
+    with pytest.raises(redis.exceptions.TimeoutError):
+        quick.acquire("k", "t", time.time() + 30, time.time())
+    assert time.monotonic() - started < 2.0
+
+
+def test_dynamodb_clients_get_short_overridable_timeouts(
+    blackhole: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    store = DynamoDBStore("t", region="us-east-1", endpoint_url="http://127.0.0.1:9")
+    config = store.client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (2.0, 2.0)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+    url = f"dynamodb://t?region=us-east-1&endpoint_url=http://127.0.0.1:{blackhole}"
+    quick = store_from_url(f"{url}&read_timeout=0.1&connect_timeout=0.1")
+    config = quick.client.meta.config  # type: ignore[attr-defined]
+    assert (config.connect_timeout, config.read_timeout) == (0.1, 0.1)
+    started = time.monotonic()
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        quick.get("k", time.time())
+    assert time.monotonic() - started < 3.0  # two attempts of 0.1 s, a backoff of up to 1 s
+
+
+# -- 4. SQLite forgets expired records as it goes ---------------------------------------------
+
+
+def test_the_sqlite_store_purges_as_it_goes(tmp_path: Path) -> None:
+    # A long-running `portable-fn dev` opens the store once: what expired must go meanwhile.
+    path = tmp_path / "purge.sqlite3"
+    store = SQLiteStore(path)
+    t0, n = time.time(), 1100
+    for i in range(n):
+        assert store.acquire(f"old-{i}", "t", t0 + 1, t0) is None
+    later = t0 + 100  # every old record has expired by now
+    for i in range(n):
+        assert store.acquire(f"new-{i}", "t", later + 30, later) is None
+    with sqlite3.connect(path) as db:
+        (old,) = db.execute("SELECT count(*) FROM idempotency WHERE key LIKE 'old-%'").fetchone()
+        (new,) = db.execute("SELECT count(*) FROM idempotency WHERE key LIKE 'new-%'").fetchone()
+    assert (old, new) == (0, n)  # live records are never dropped
+    store.close()
