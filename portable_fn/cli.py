@@ -44,6 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="run the app locally: HTTP, broker, schedules, buckets")
     dev.add_argument("app", metavar="APP", help=APP_HELP)
     dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name this machine is reached by on loopback (a hosts-file alias); "
+        "requests naming any other site are refused (DNS rebinding)",
+    )
     dev.add_argument("--port", type=_port, default=8080, help="0 picks a free port (printed)")
     dev.add_argument("--json", action="store_true", help="print JSON lines instead of text")
     dev.add_argument("--state-dir", default=".portable-fn", help="broker database and buckets")

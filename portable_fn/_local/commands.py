@@ -45,7 +45,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         delivery_delay=Options.delivery_delay_from_env(),
     )
     reporter = Reporter(json_lines=args.json, quiet_http=args.quiet_http)
-    serve(app, host=args.host, port=args.port, options=options, reporter=reporter)
+    serve(app, host=args.host, port=args.port, options=options, reporter=reporter,
+          allowed_hosts=tuple(args.allow_host))
     return 0
 
 

@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import IO, TextIO, cast
+from typing import IO, Any, TextIO, cast
 
 from portable_fn._local.asgi import LocalASGI
 from portable_fn._local.inspect import describe
@@ -54,7 +54,61 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(app: App, *, host: str, port: int, options: Options, reporter: Reporter) -> None:
+_LOOPBACK = frozenset(("127.0.0.1", "localhost", "::1"))
+_MISDIRECTED = (
+    b'{"error":{"status":403,"message":"this portable-fn dev server answers requests for '
+    b'localhost only: its Host header names another site (--allow-host NAME adds one)"}}'
+)
+
+
+def loopback_only(asgi: Any, host: str, allowed: tuple[str, ...] = ()) -> Any:
+    """On a loopback address, serve only requests whose ``Host`` is this machine (or one of the
+    ``allowed`` names, ``--allow-host``: a hosts-file alias).
+
+    A web page can point a name of its own at 127.0.0.1 (DNS rebinding) and read what the dev
+    server answers, or post events to its ingress, from the user's browser: the name it used is
+    in the ``Host`` header. A server bound beyond loopback (``--host 0.0.0.0``) is reached by
+    other names on purpose and is left as it is; a request without ``Host`` (HTTP/1.0) passes.
+    """
+    if host not in _LOOPBACK:
+        return asgi
+    names = _LOOPBACK.union(name.strip().lower() for name in allowed)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            name = _host_name(scope.get("headers") or ())
+            if name is not None and name not in names and not name.endswith(".localhost"):
+                await send({"type": "http.response.start", "status": 403, "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(_MISDIRECTED)).encode()),
+                ]})
+                await send({"type": "http.response.body", "body": _MISDIRECTED})
+                return
+        await asgi(scope, receive, send)
+
+    return app
+
+
+def _host_name(headers: Any) -> str | None:
+    """The name of the ``Host`` header, lower-cased, without its port or IPv6 brackets."""
+    for key, value in headers:
+        if key.lower() == b"host":
+            text: str = value.decode("latin-1").strip().lower()
+            if text.startswith("["):  # [::1]:8080
+                return text[1:].split("]", 1)[0]
+            return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    return None
+
+
+def serve(
+    app: App,
+    *,
+    host: str,
+    port: int,
+    options: Options,
+    reporter: Reporter,
+    allowed_hosts: tuple[str, ...] = (),
+) -> None:
     try:
         import uvicorn
     except ImportError as exc:
@@ -70,7 +124,7 @@ def serve(app: App, *, host: str, port: int, options: Options, reporter: Reporte
     if not reporter.json_lines:
         # JSON log lines -> readable lines (a text stream; TextIO is a nominal type).
         set_stream(cast(TextIO, ReadableLogs(reporter)))
-    asgi = LocalASGI(runtime)
+    asgi = loopback_only(LocalASGI(runtime), host, allowed_hosts)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{bound}"
 
     async def announce() -> None:

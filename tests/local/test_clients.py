@@ -296,7 +296,7 @@ def test_http10_without_host_and_head_without_body(client: Client) -> None:
     answer = _raw(client, b"GET /echo?a=1 HTTP/1.0\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and json.loads(body)["query"] == [["a", "1"]]
-    answer = _raw(client, b"HEAD /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = _raw(client, b"HEAD /echo HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and body == b""
 
@@ -362,7 +362,7 @@ def test_a_handlers_framing_headers_are_replaced_by_the_servers(client: Client) 
     """Transfer-Encoding and Content-Length copied from an upstream response: the body goes out
     whole, framed once (RFC 9112 section 6.3: never both headers)."""
     head, _, body = _raw(
-        client, b"GET /proxied HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        client, b"GET /proxied HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
     ).partition(b"\r\n\r\n")
     lines = head.lower().split(b"\r\n")
     assert b"content-length: 5" in lines and b"x-up: 1" in lines
@@ -396,7 +396,7 @@ def test_expect_continue_to_a_missing_route_is_answered_without_the_body(client:
     """RFC 9110 section 10.1.1: a final status instead of 100 Continue, so a client never
     uploads a body nobody will read."""
     with socket.create_connection(("127.0.0.1", client.server.port), timeout=10) as sock:
-        sock.sendall(b"PUT /nowhere HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        sock.sendall(b"PUT /nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
                      b"Expect: 100-continue\r\n\r\n")
         answer = b""
         while b"}" not in answer:  # the JSON error, whole

@@ -1,0 +1,63 @@
+"""``portable_fn._local.server``: what the dev server serves before the app sees a request."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from portable_fn._local.server import loopback_only
+
+
+def _call(asgi: Any, host: bytes | None) -> tuple[int, list[str]]:
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    headers = [] if host is None else [(b"host", host)]
+    scope = {"type": "http", "path": "/orders", "headers": [(b"accept", b"*/*"), *headers]}
+    asyncio.run(asgi(app)(scope, receive, send))
+    return sent[0]["status"], reached
+
+
+@pytest.mark.parametrize(
+    "host",
+    [b"localhost:8080", b"127.0.0.1:8080", b"127.0.0.1", b"[::1]:8080", b"LOCALHOST",
+     b"shop.localhost:8080", None],
+)
+def test_loopback_names_reach_the_app(host: bytes | None) -> None:
+    assert _call(lambda app: loopback_only(app, "127.0.0.1"), host) == (200, ["/orders"])
+
+
+@pytest.mark.parametrize("host", [b"evil.example", b"evil.example:8080", b"192.168.1.5:8080"])
+def test_another_site_s_name_is_refused_on_loopback(host: bytes) -> None:
+    """DNS rebinding: a page points its own name at 127.0.0.1 and reads the dev server's
+    answers from the user's browser. The Host header still names that page's site."""
+    assert _call(lambda app: loopback_only(app, "127.0.0.1"), host) == (403, [])
+    assert _call(lambda app: loopback_only(app, "localhost"), host) == (403, [])
+
+
+def test_a_server_bound_beyond_loopback_serves_every_name() -> None:
+    assert _call(lambda app: loopback_only(app, "0.0.0.0"), b"evil.example") == (200, ["/orders"])
+
+
+def test_an_allowed_alias_reaches_the_app() -> None:
+    """--allow-host api.test: a hosts-file alias of 127.0.0.1 the user chose."""
+
+    def allowed(app: Any) -> Any:
+        return loopback_only(app, "127.0.0.1", ("API.test",))
+
+    assert _call(allowed, b"api.test:8080") == (200, ["/orders"])
+    assert _call(allowed, b"evil.example") == (403, [])
