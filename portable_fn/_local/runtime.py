@@ -87,7 +87,7 @@ class Runtime:
         if self.app.idempotency_store is None and not os.environ.get(ENV, "").strip():
             from portable_fn.idempotency.sqlite import SQLiteStore
 
-            self.options.state_dir.mkdir(parents=True, exist_ok=True)
+            self.options.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.app.use_idempotency_store(
                 SQLiteStore(self.options.state_dir / "idempotency.sqlite3")
             )

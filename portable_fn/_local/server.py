@@ -25,7 +25,7 @@ from portable_fn.log import set_stream
 
 def lock_state_dir(state: Path) -> IO[str]:
     """One runtime per state directory: two would deliver every pending event twice."""
-    state.mkdir(parents=True, exist_ok=True)
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only: events, responses
     handle = (state / "dev.lock").open("a+")
     try:
         import fcntl

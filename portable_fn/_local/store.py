@@ -113,7 +113,8 @@ class Store:
     """The broker's SQLite database at ``<state-dir>/broker.sqlite3``."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner only: it holds every event's payload (and, beside it, stored responses).
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the

@@ -35,6 +35,17 @@ def test_fan_out_claim_retry_dead_letter_redrive(tmp_path: Path) -> None:
     assert {d.message_id for d in store.deliveries()} == {mid, later}
 
 
+def test_a_new_state_directory_is_the_owner_s_alone(tmp_path: Path) -> None:
+    """It holds every event's payload and the stored idempotent responses (Set-Cookie too):
+    not readable by the machine's other users."""
+    import os
+    import stat
+
+    Store(tmp_path / "state" / "broker.sqlite3").close()
+    mode = stat.S_IMODE(os.stat(tmp_path / "state").st_mode)
+    assert mode & 0o077 == 0, oct(mode)
+
+
 def test_counts_name_every_state_even_when_none_is_in_it(tmp_path: Path) -> None:
     """``GET /_pf/health`` documents ``deliveries: {"pending", "done", "dead"}``: a probe
     reading ``["dead"]`` must not get a KeyError on a runtime with nothing dead-lettered."""
