@@ -25,6 +25,9 @@ _INTERNAL_ERROR = Response.json(HTTPError("internal server error", status=500).b
 def _bad_request(exc: Exception, name: str) -> Response:
     if not isinstance(exc, EventDecodeError):  # a shape no codec check anticipated: log it
         Logger({"function": name}).exception("malformed HTTP event", exc=exc)
+        # Python's own words about it ("'NoneType' object has no attribute 'get'") are for
+        # the log, not the client: the answer names no internals.
+        return Response.json(HTTPError("malformed HTTP event", status=400).body(), status=400)
     # The message may quote the event; escape what UTF-8 cannot carry (lone surrogates).
     message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
     return Response.json(HTTPError(message, status=400).body(), status=400)

@@ -309,3 +309,23 @@ def test_a_tumbling_windows_final_invocation_runs_nothing_and_fails_nothing() ->
     assert seen == []
     with pytest.raises(EventDecodeError):  # an empty batch that is no window still fails
         lambda_handler(app, "clicks")({"Records": []}, CTX)
+
+
+@pytest.mark.parametrize(("field", "value"), [("headers", ["x"]), ("cookies", 5), ("body", 5)])
+def test_an_unforeseen_malformed_http_event_is_a_400_naming_no_internals(
+    field: str, value: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A shape no codec check anticipated: Python's words about it ("'list' object has no
+    attribute 'items'") go to the log, the client gets a plain 400."""
+    app = pf.App("shapes")
+
+    @app.http("/orders", methods=["GET"], auth="anonymous")
+    def orders(req: pf.Request) -> dict[str, bool]:
+        return {"ok": True}
+
+    event = load("sam_apigw_v2.json")
+    event[field] = value
+    out = lambda_handler(app, "orders")(event, FakeLambdaContext())
+    assert out["statusCode"] == 400
+    assert json.loads(out["body"]) == {"error": {"status": 400, "message": "malformed HTTP event"}}
+    assert "error_type" in capsys.readouterr().out  # the details are in the log line
