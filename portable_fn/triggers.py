@@ -128,6 +128,15 @@ class Http(Value):
                 "(pass cors=False to handle OPTIONS yourself)"
             )
 
+    @property
+    def served_methods(self) -> tuple[str, ...]:
+        """``methods`` and HEAD when the route takes GET: the core answers a HEAD as the GET
+        (RFC 9110 section 9.3.2), so a front end that routes by method (API Gateway, the Azure
+        host) must send HEAD here too, not answer it or pass it elsewhere."""
+        if "GET" in self.methods and "HEAD" not in self.methods:
+            return (*self.methods, "HEAD")
+        return self.methods
+
 
 class Queue(Value):
     """A point-to-point queue: each message goes to one consumer, retried, then dead-lettered."""

@@ -54,12 +54,8 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
     if isinstance(t, Http):
         api = _http_api(b, t.auth == "function")
         events = {}
-        methods = list(t.methods)
-        if "GET" in methods and "HEAD" not in methods:
-            # API Gateway routes by method and answers a HEAD no route declares with its own
-            # 404: the core answers HEAD for a GET route (the body dropped), as elsewhere.
-            methods.append("HEAD")
-        for method in methods:
+        # API Gateway routes by method, and answers a HEAD no route declares with its own 404.
+        for method in t.served_methods:
             props: dict[str, Any] = {"ApiId": ref(api), "Path": t.path, "Method": method}
             if t.auth == "function":
                 props["Auth"] = {"Authorizer": "AWS_IAM"}

@@ -70,11 +70,9 @@ def register_http(
     else:
         entry = _sync_entry(app, name, name)
     auth = func.AuthLevel.ANONYMOUS if trigger.auth == "anonymous" else func.AuthLevel.FUNCTION
-    methods = list(trigger.methods)
-    if "GET" in methods and "HEAD" not in methods:
-        # The host routes by method: a HEAD it did not route here would reach the catch-all,
-        # which runs no function that takes a key. The core answers HEAD for a GET route.
-        methods.append("HEAD")
+    # The host routes by method: a HEAD it did not route here would reach the catch-all,
+    # which runs no function that takes a key.
+    methods = list(trigger.served_methods)
     if takes_preflight(app, function, options):
         methods.append("OPTIONS")  # answered by the core (portable_fn.cors), no handler runs
     named(native, function)(
