@@ -22,6 +22,7 @@ from portable_fn.idempotency._base import DEFAULT_LEASE, DEFAULT_RETENTION, Reco
 __all__ = ["SQLiteStore"]
 
 _PURGE_MIN = 1024  # records written before the first purge of expired ones
+_PURGE = "DELETE FROM idempotency WHERE expires_at <= ?"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -86,7 +87,7 @@ class SQLiteStore:
                 # also as it goes, each time this process has written as many records as
                 # were live after the last purge, which costs O(1) per acquire, amortised
                 # (the purge scans the table).
-                cur.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,))
+                cur.execute(_PURGE, (now,))  # purge()'s, inside this transaction
                 (live,) = cur.execute("SELECT count(*) FROM idempotency").fetchone()
                 self._written, self._purge_at = 0, max(_PURGE_MIN, int(live))
             return None
@@ -130,7 +131,7 @@ class SQLiteStore:
     def purge(self, now: float) -> int:
         """Delete expired records (the table does not grow without bound)."""
         with self._write() as cur:
-            cur.execute("DELETE FROM idempotency WHERE expires_at <= ?", (now,))
+            cur.execute(_PURGE, (now,))
             return cur.rowcount
 
 
