@@ -412,3 +412,35 @@ def test_expect_continue_to_a_missing_route_is_answered_without_the_body(client:
     conn.request("GET", "/status/200")  # the unread body does not spill into the next request
     assert conn.getresponse().status == 200
     conn.close()
+
+
+def test_a_body_sent_with_an_upgrade_request_is_never_acted_on_in_part(client: Client) -> None:
+    """``curl --http2`` over http:// asks to upgrade (RFC 7540 section 3.2: ``Upgrade: h2c``)
+    and sends its body in HTTP/1.1. The server may ignore the upgrade (RFC 9110 section 7.8),
+    but uvicorn's httptools parser stops at it and the request arrived without its body: a
+    handler ran on an empty body, an event posted that way was refused as having none. The
+    client gets a JSON 400 that says why, and no handler runs on part of a body."""
+    body = b'{"sku": "a"}'
+    for path, headers in (
+        ("/echo", b"Content-Type: application/json\r\n"),
+        ("/_pf/events", b"ce-specversion: 1.0\r\nce-id: h2c-1\r\nce-source: /c\r\n"
+                        b"ce-type: test.x\r\nContent-Type: application/json\r\n"),
+    ):
+        answer = _raw(
+            client,
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\n".encode()
+            + b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            + b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+            + headers
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body,
+        )
+        head, _, raw = answer.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if status == 400:  # the body was lost on the way: said so
+            assert b"Upgrade" in raw and json.loads(raw)["error"]["status"] == 400
+        elif path == "/echo":  # or the body came whole
+            assert status == 200 and json.loads(raw)["length"] == len(body), answer
+        else:
+            assert status == 202 and client.seen("h2c-1")["data"] == {"sku": "a"}, answer
+    assert client.accepted("h2c-1") <= 1
