@@ -192,10 +192,8 @@ def test_overlapping_r2_rules_are_reported_and_left_out_of_deploy_sh() -> None:
         line for line in deploy_script(app).splitlines() if "r2 bucket notification create" in line
     ]
     queues = [line.split("--queue ")[1].split()[0] for line in rules]
-    assert queues == [
-        "r2--uploads--images", "r2--uploads--images", "r2--uploads--pdfs",
-        "r2--uploads--doc-deletes",
-    ]
+    assert queues == ["r2--uploads--images", "r2--uploads--pdfs", "r2--uploads--doc-deletes"]
+    assert "--event-types object-create object-delete --queue r2--uploads--images" in rules[0]
     unsupported = {f.function for f in findings(app) if f.level == "unsupported"}
     assert unsupported == {"pngs"}
 
@@ -228,7 +226,51 @@ def test_deploy_sh_runs_again_when_everything_exists(tmp_path: Path) -> None:
     done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     calls = log.read_text().splitlines()
-    assert sum("notification create" in c for c in calls) == 4
+    assert sum("notification create" in c for c in calls) == 3  # one per function
+
+
+def test_a_function_on_created_and_deleted_gets_one_rule_naming_both(tmp_path: Path) -> None:
+    """``wrangler r2 bucket notification create`` PUTs the configuration of one (bucket, queue)
+    pair (``PUT .../event_notifications/r2/{bucket}/configuration/queues/{queue_id}``), and
+    workers-sdk ``putEventNotificationConfig`` documents "409 Conflict - A configuration between
+    the bucket and queue already exists" (R2's beta docs: "only one event notification rule can
+    be created per queue"). Two creates for one function's queue: the second was refused, the
+    ``|| echo`` let deploy.sh go on, and that function never heard of its deletes. One command
+    takes every event type (``--event-types`` is an array option), whatever the API does with
+    a second PUT for the pair."""
+    from portable_fn_cloudflare.target import deploy_script
+
+    script = tmp_path / "deploy.sh"
+    script.write_text(deploy_script(_storage_app()))
+    state = tmp_path / "configured"
+    state.mkdir()
+    fake = tmp_path / "bin" / "npx"
+    fake.parent.mkdir()
+    # The API: one configuration per (bucket, queue); a second PUT for the pair is a 409.
+    fake.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *"notification create"*) ;; *) exit 0 ;; esac\n'
+        'bucket=$6; shift 6; types=""; queue=""\n'
+        "while [ $# -gt 0 ]; do\n"
+        '  case "$1" in\n'
+        '    --event-type|--event-types) shift\n'
+        '      while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do types="$types $1"; shift; done ;;\n'
+        '    --queue) queue=$2; shift 2 ;;\n'
+        "    *) shift ;;\n"
+        "  esac\n"
+        "done\n"
+        f'pair="{state}/$bucket@$queue"\n'
+        '[ -e "$pair" ] && { echo "409 Conflict" >&2; exit 1; }\n'
+        'echo "$types" > "$pair"\n'
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{fake.parent}:/usr/bin:/bin"}
+    done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    configured = {f.name: set(f.read_text().split()) for f in state.iterdir()}
+    assert configured["uploads@r2--uploads--images"] == {"object-create", "object-delete"}
+    assert configured["uploads@r2--uploads--doc-deletes"] == {"object-delete"}
+    assert "409" not in done.stderr
 
 
 def test_an_app_without_schedules_clears_the_deployed_crons(

@@ -120,16 +120,28 @@ def deploy_script(app: App) -> str:
     rules = plan.notification_rules(app)
     for bucket in dict.fromkeys(r.bucket for r in rules):
         lines.append(f"npx wrangler r2 bucket create {bucket} || true")
+    # One command per (bucket, queue): wrangler PUTs the pair's whole configuration, and the
+    # API refuses a second one for the same pair (409, workers-sdk r2/helpers/notification.ts
+    # ``putEventNotificationConfig``), so a function on created and deleted gets one rule
+    # naming both event types (``--event-types`` is an array option).
+    grouped: dict[tuple[str, str], list[plan.NotificationRule]] = {}
     for rule in rules:
         if rule.overlaps is None:
-            lines.append(_notification_command(rule))
+            grouped.setdefault((rule.bucket, rule.queue), []).append(rule)
+    for same_queue in grouped.values():
+        lines.append(_notification_command(same_queue))
     return "\n".join(lines) + "\n"
 
 
-def _notification_command(rule: plan.NotificationRule) -> str:
+def _notification_command(rules: list[plan.NotificationRule]) -> str:
+    """The one ``notification create`` for rules of one function (one bucket and queue, the
+    trigger's prefix and suffix), whatever the number of event types."""
+    rule = rules[0]
+    types = list(dict.fromkeys(r.event_type for r in rules))
+    flag = "--event-type" if len(types) == 1 else "--event-types"
     cmd = (
         f"npx wrangler r2 bucket notification create {rule.bucket} "
-        f"--event-type {rule.event_type} --queue {rule.queue}"
+        f"{flag} {' '.join(types)} --queue {rule.queue}"
     )
     if rule.prefix:
         cmd += f" --prefix {shlex.quote(rule.prefix)}"
@@ -137,7 +149,7 @@ def _notification_command(rule: plan.NotificationRule) -> str:
         cmd += f" --suffix {shlex.quote(rule.suffix)}"
     # Refused when the same rule exists from an earlier run: say so, and go on.
     note = shlex.quote(
-        f"deploy.sh: no new {rule.event_type} rule for {rule.queue} "
+        f"deploy.sh: no new {'/'.join(types)} rule for {rule.queue} "
         f"(already there? npx wrangler r2 bucket notification list {rule.bucket})"
     )
     return f"{cmd} || echo {note} >&2"
