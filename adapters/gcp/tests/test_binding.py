@@ -71,6 +71,45 @@ def test_what_binary_mode_would_change_goes_structured(changes: dict[str, object
     assert from_message(data, attributes) == event
 
 
+# The binding's own binary-mode example (section 3.1.4 of
+# https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md) maps every
+# attribute to ``ce-<name>``, datacontenttype included, with no ``content-type`` attribute.
+SPEC_EXAMPLE_ATTRIBUTES = {
+    "ce-specversion": "1.0",
+    "ce-type": "com.example.someevent",
+    "ce-time": "2020-03-10T03:56:24Z",
+    "ce-id": "1234-1234-1234",
+    "ce-source": "/mycontext/subcontext",
+    "ce-datacontenttype": "application/json; charset=utf-8",
+}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "data", "expected"),
+    [
+        ("application/json; charset=utf-8", b'{"a": 1}', {"a": 1}),
+        ("text/plain; charset=utf-8", b"hello", "hello"),
+        ("application/xml", b"<a/>", "<a/>"),
+    ],
+)
+def test_binary_mode_ce_datacontenttype_attribute(
+    content_type: str, data: bytes, expected: object
+) -> None:
+    attributes = {**SPEC_EXAMPLE_ATTRIBUTES, "ce-datacontenttype": content_type}
+    event = from_message(data, attributes)
+    assert event is not None
+    assert (event.datacontenttype, event.data) == (content_type, expected)
+    assert "datacontenttype" not in event.extensions
+
+
+def test_binary_mode_content_type_attribute_wins_over_ce_datacontenttype() -> None:
+    # Section 3.1.1: the content-type attribute, if present, MUST be used as datacontenttype.
+    attributes = {**SPEC_EXAMPLE_ATTRIBUTES, "content-type": "text/plain"}
+    event = from_message(b'{"a": 1}', attributes)
+    assert event is not None
+    assert (event.datacontenttype, event.data) == ("text/plain", '{"a": 1}')
+
+
 def test_structured_mode_by_content_type() -> None:
     event = from_message(
         to_json(EVENT), {"content-type": "application/cloudevents+json; charset=UTF-8"}

@@ -108,6 +108,31 @@ def test_carried_cloudevent_structured_binding(probe: Servers, recorder: Recorde
     assert only(recorder, "on_message")["event"] == json.loads(to_json(_original()))
 
 
+def test_carried_cloudevent_with_ce_datacontenttype_attribute(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """A binary-mode message shaped like the Pub/Sub binding's own example (section 3.1.4 of
+    https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md): every
+    attribute is ``ce-<name>``, datacontenttype too, and there is no ``content-type``."""
+    envelope = load("pubsub_text_data.json")
+    envelope["message"]["data"] = base64.b64encode(b"plain words").decode()
+    envelope["message"]["attributes"] = {
+        "ce-specversion": "1.0",
+        "ce-type": "com.example.someevent",
+        "ce-time": "2020-03-10T03:56:24Z",
+        "ce-id": "1234-1234-1234",
+        "ce-source": "/mycontext/subcontext",
+        "ce-datacontenttype": "text/plain; charset=utf-8",
+    }
+    headers = binary_headers("pubsub_text_data.json")
+    status, _, _ = probe["on_message"].request(body=json.dumps(envelope).encode(), headers=headers)
+    assert status == 200
+    event = only(recorder, "on_message")["event"]
+    assert (event["id"], event["type"]) == ("1234-1234-1234", "com.example.someevent")
+    assert event["datacontenttype"] == "text/plain; charset=utf-8"
+    assert event["data"] == "plain words"
+
+
 def test_handler_failure_is_500_json_and_attempt_is_read(
     probe: Servers, recorder: Recorder
 ) -> None:

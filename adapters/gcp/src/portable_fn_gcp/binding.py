@@ -10,6 +10,9 @@ Spec: https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsu
   the whole JSON event in the message data.
 - A receiver picks structured mode when ``content-type`` starts with ``application/cloudevents``,
   else binary mode when ``ce-specversion`` is present.
+- In binary mode the ``content-type`` attribute, if present, is ``datacontenttype`` (section
+  3.1.1); the binding's own example (3.1.4) sends it as ``ce-datacontenttype`` instead, as 3.1.3
+  maps every attribute, so that is read when there is no ``content-type``.
 
 portable-fn publishes in binary mode (the binding's first form, and the one Eventarc itself
 uses), except for the two events binary mode cannot carry as they are, which go in structured
@@ -39,6 +42,7 @@ from portable_fn.events import (
 __all__ = ["from_message", "to_message"]
 
 _CONTENT_TYPE = "content-type"
+_CE_CONTENT_TYPE = "ce-datacontenttype"
 _STRUCTURED = "application/cloudevents"
 
 
@@ -69,6 +73,10 @@ def from_message(
         if content_type is not None and content_type.lower().startswith(_STRUCTURED):
             return from_json(data)
         if "ce-specversion" in attributes:
+            declared = attributes.get(_CE_CONTENT_TYPE)
+            if declared is not None and not _has_content_type(attributes):
+                # The HTTP reader takes datacontenttype from content-type alone.
+                attributes = {**attributes, _CONTENT_TYPE: declared}
             return from_http(attributes, data, percent_encoded=False)
         return sniff_structured(data) if data[:1] == b"{" else None
     except InvalidCloudEventError as exc:
@@ -78,6 +86,11 @@ def from_message(
             trigger=trigger,
             field=f"attributes.ce-{exc.attribute}",
         ) from exc
+
+
+def _has_content_type(attributes: Mapping[str, str]) -> bool:
+    # from_http reads the headers case-insensitively, so any spelling counts.
+    return any(name.lower() == _CONTENT_TYPE for name in attributes)
 
 
 def _changed_by_binary_mode(event: CloudEvent) -> bool:
