@@ -242,6 +242,27 @@ def test_findings_report_what_pubsub_cannot_honour() -> None:
     )
 
 
+@pytest.mark.parametrize("path", ["/robots.txt", "/favicon.ico"])
+def test_a_route_functions_framework_never_serves_is_reported(path: str) -> None:
+    """functions-framework answers 404 to /robots.txt and /favicon.ico itself, without calling
+    the function (https://github.com/GoogleCloudPlatform/functions-framework#url-space;
+    functions_framework._configure_app), so such a route cannot be served on Cloud Run
+    functions: say so rather than deploy it silently."""
+    app = pf.App("site")
+
+    @app.http(path, methods=["GET"])
+    def static_file(req: pf.Request) -> str:
+        return "x"
+
+    @app.http("/robots", methods=["GET"])
+    def elsewhere(req: pf.Request) -> str:
+        return "x"
+
+    found = [f for f in build(app).findings if f.level == "unsupported"]
+    assert [f.function for f in found] == ["static_file"]
+    assert path in found[0].message and "404" in found[0].message
+
+
 def test_second_storage_action_is_an_extra_eventarc_trigger(tmp_path: Path) -> None:
     from portable_fn_gcp.deploy import render
 

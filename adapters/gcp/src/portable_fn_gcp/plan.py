@@ -97,6 +97,10 @@ def build(app: App) -> Plan:
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets))
 
 
+# Paths functions-framework never hands to an HTTP function.
+_FRAMEWORK_404 = frozenset(("/robots.txt", "/favicon.ico"))
+
+
 def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment | None:
     trigger, name = fn.trigger, fn.name
     service = service_name(name)
@@ -113,6 +117,12 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
             findings.append(
                 Finding(name, "info", "auth='function': callers send an identity token (IAM)")
             )
+        if trigger.path in _FRAMEWORK_404:
+            # https://github.com/GoogleCloudPlatform/functions-framework#url-space : the
+            # framework answers these itself (functions_framework._configure_app).
+            findings.append(Finding(name, "unsupported", (
+                f"functions-framework answers 404 to {trigger.path} without calling the "
+                "function: serve it from elsewhere (a bucket, a load balancer rule)")))
         return Deployment(name, service, "http", ("--trigger-http", auth))
     if isinstance(trigger, Schedule):
         cron = _cron(name, trigger, findings)
