@@ -119,9 +119,12 @@ def eventhub_runner(
 
     def run(events: list[func.EventHubEvent], context: Any) -> None:
         # Event Hubs has no per-event settlement: a failure reruns the whole batch under the
-        # function's retry policy, then the checkpoint moves on (reported by findings).
+        # function's retry policy, then the checkpoint moves on (reported by findings). Which
+        # run this is the worker says in retry_context.retry_count (0 on the first).
+        attempt = _retry_attempt(context)
+
         def ctx_for(index: int) -> Context:
-            return context_for(name, events[index], context)
+            return context_for(name, events[index], context, attempt=attempt)
 
         try:  # read once per batch: the library decodes it whole per event
             meta = eventhub.batch_metadata(events[0]) if events else None
@@ -142,3 +145,10 @@ def eventhub_runner(
             raise failed[0].error or PortableFnError(f"{name}: {len(failed)} events failed")
 
     return run
+
+
+def _retry_attempt(context: Any) -> int:
+    """1 + ``context.retry_context.retry_count``, the run of a function with a retry policy
+    (https://learn.microsoft.com/azure/azure-functions/functions-reference-python#context)."""
+    count = getattr(getattr(context, "retry_context", None), "retry_count", None)
+    return count + 1 if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 1

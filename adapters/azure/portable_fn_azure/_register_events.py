@@ -89,14 +89,16 @@ def _servicebus_entry(native: func.FunctionApp, app: App, function: Function,
     def entry(msg: func.ServiceBusMessage, context: func.Context) -> None:
         (runner.run or runner.load())(msg, context)
 
+    # dataType binary: otherwise the host hands the body over as UTF-8 text, replacing what is
+    # not UTF-8 (Azure/azure-functions-host#3125); the codec reads the bytes by ContentType.
     if subscription is None:
         decorator = native.service_bus_queue_trigger(
             arg_name="msg", queue_name=entity, connection=opts.servicebus_connection,
-            is_sessions_enabled=True if sessions else None)
+            is_sessions_enabled=True if sessions else None, data_type=func.DataType.BINARY)
     else:
         decorator = native.service_bus_topic_trigger(
             arg_name="msg", topic_name=entity, subscription_name=subscription,
-            connection=opts.servicebus_connection)
+            connection=opts.servicebus_connection, data_type=func.DataType.BINARY)
     named(native, function)(decorator(entry))
 
 
@@ -185,9 +187,11 @@ def register_stream(native: func.FunctionApp, app: App, function: Function,
     def entry(events: list[func.EventHubEvent], context: func.Context) -> None:
         (runner.run or runner.load())(events, context)
 
+    # dataType binary: without it the host binds a batch through Json.NET and fails all of it
+    # when one event is not JSON (Azure/azure-webjobs-sdk#1830); bytes keep every event as sent.
     decorated = native.event_hub_message_trigger(
         arg_name="events", event_hub_name=hub, connection=opts.eventhub_connection,
-        cardinality="many", consumer_group="$Default")(entry)
+        cardinality="many", consumer_group="$Default", data_type=func.DataType.BINARY)(entry)
     decorated = native.retry(
         strategy="exponential_backoff", max_retry_count=str(retry.max_retries),
         minimum_interval=_retry_interval(retry.initial_backoff),

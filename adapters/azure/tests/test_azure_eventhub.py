@@ -43,3 +43,66 @@ def test_binary_mode_cloudevent_in_event_properties(event: Any) -> None:
     assert (second.id, second.type, second.data) == (
         "1:202", "com.microsoft.eventhub.event", {"reading": 21.5})
     assert dict(second.extensions) == {"sequence": "202"}
+
+
+def test_batches_are_bound_as_bytes_so_events_that_are_not_json_are_delivered() -> None:
+    """Without ``dataType``, the host binds a ``cardinality: many`` batch to objects through
+    Json.NET and fails the whole batch, before any function code runs, when one event is not JSON
+    ("Binding parameters to complex objects (such as 'Object') uses Json.NET serialization"):
+    Azure/azure-webjobs-sdk#1830, Azure/azure-functions-eventhubs-extension#118,
+    Azure/azure-functions-nodejs-library#187 (v4 model, 2023); MicrosoftDocs/azure-docs#126256
+    documents ``dataType`` string or binary for input that is not JSON. ``binary`` keeps every
+    byte (Avro, protobuf, text): the host then sends ``collection_bytes``, which the library
+    decodes per event and the adapter reads as it reads any body."""
+    import base64
+    import json
+
+    app, seen = _stream_app()
+    native = function_app(app)
+    trigger = json.loads(worker.index(native)["telemetry"].get_function_json())["bindings"][0]
+    assert trigger["type"] == "eventHubTrigger"
+    # The library writes the enum's name; the host reads dataType ignoring case.
+    assert str(trigger.get("dataType")).lower() == "binary"
+
+    bodies = [b'{"reading": 21.5}', b"plain text", b"\x00\x9f\x92\x96 avro"]
+    doc = {
+        "binding": "eventHubTrigger",
+        "data": {"type": "collection_bytes",
+                 "value": [base64.b64encode(body).decode() for body in bodies]},
+        "metadata": {
+            "SystemPropertiesArray": [
+                {"SequenceNumber": 7 + i, "Offset": str(100 * i), "PartitionKey": None,
+                 "EnqueuedTimeUtc": "2026-11-23T10:15:02Z"} for i in range(3)],
+            "PropertiesArray": [{}, {}, {}],
+            "PartitionContext": {"ConsumerGroup": "$Default", "EventHubName": "telemetry",
+                                 "PartitionId": "0"},
+        },
+    }
+    worker.invoke(native, "telemetry", doc)
+    assert [(ev.id, ev.data) for ev in seen] == [
+        ("0:7", {"reading": 21.5}), ("0:8", "plain text"), ("0:9", bodies[2])]
+
+
+def test_a_retried_batch_reports_its_attempt(event: Any) -> None:
+    """Event Hubs redelivers nothing itself: a failed batch is rerun by the function's retry
+    policy, and the worker says which run this is in ``context.retry_context.retry_count``
+    (0 on the first run; https://learn.microsoft.com/azure/azure-functions/functions-reference-python#context,
+    functions-bindings-error-pages#retries). ``ctx.attempt`` counts from 1, as the Storage Queue
+    ``DequeueCount`` and the Service Bus ``DeliveryCount`` do."""
+    app = App("streams")
+    app.use_publisher(RecordingPublisher())
+    attempts: list[int] = []
+
+    @app.stream("telemetry")
+    def telemetry(ev: Any, ctx: Any) -> None:
+        attempts.append(ctx.attempt)
+
+    native = function_app(app)
+    worker.invoke(native, "telemetry", event("eventhub_many"))
+    assert attempts == [1, 1, 1]
+    context = worker.InvocationContext("telemetry")
+    context.retry_context.retry_count = 2
+    context.retry_context.max_retry_count = 5
+    attempts.clear()
+    worker.invoke(native, "telemetry", event("eventhub_many"), context=context)
+    assert attempts == [3, 3, 3]

@@ -136,3 +136,46 @@ def test_utf8_bom_before_a_structured_cloudevent_is_that_event(
         "5a5f4a84-6c1e-4b4e-9d5c-9f0d3c1c2b7a", "com.example.fulfilment.requested",
         {"id": "o-1", "sku": "blue-mug"})
 
+
+
+def test_service_bus_triggers_take_the_body_as_bytes(event: Any) -> None:
+    """Without ``dataType`` the host hands a non-.NET worker the body as a string and decodes it
+    as UTF-8 first, so a binary body (Avro, protobuf, gzip) arrives with U+FFFD in place of its
+    bytes: Azure/azure-functions-host#3125 (open; "binary data being corrupted into python
+    servicebus trigger", 2024), Azure/azure-sdk-for-js#19759. ``dataType: binary`` makes the host
+    send the bytes as they are (Azure/azure-functions-nodejs-worker#684, the maintainers' answer
+    for the same host); the library's converter takes ``bytes`` and the adapter reads the body as
+    it reads any (ContentType honoured, else JSON, text or bytes)."""
+    import base64
+    import json
+
+    app = App("sb")
+    app.use_publisher(RecordingPublisher())
+    seen: list[Any] = []
+
+    @app.topic("news")
+    def news(ev: Any) -> None:
+        seen.append(ev)
+
+    @app.queue("orders")
+    def orders(ev: Any) -> None:
+        seen.append(ev)
+
+    from portable_fn_azure.options import AzureOptions
+
+    native = function_app(app, AzureOptions(queues="servicebus"))
+    for name in ("news", "orders"):
+        trigger = json.loads(worker.index(native)[name].get_function_json())["bindings"][0]
+        assert trigger["type"] == "serviceBusTrigger"
+        assert str(trigger.get("dataType")).lower() == "binary", name
+
+    avro = b"Obj\x01\x04\x14avro.codec\x08null\x00\x9f\x92\x96\xff"
+    doc = event("servicebus_plain")
+    doc["data"] = {"type": "bytes", "base64": base64.b64encode(avro).decode()}
+    doc["metadata"]["ContentType"] = "avro/binary"
+    worker.invoke(native, "news", doc)
+    doc["data"] = {"type": "bytes", "base64": base64.b64encode(b'{"lucky_number": 23}').decode()}
+    doc["metadata"]["ContentType"] = "application/json"
+    worker.invoke(native, "orders", doc)
+    assert [(ev.datacontenttype, ev.data) for ev in seen] == [
+        ("avro/binary", avro), ("application/json", {"lucky_number": 23})]
