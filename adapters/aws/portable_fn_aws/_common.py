@@ -85,6 +85,8 @@ class LazyQuery:
 # What a JSON text can begin with (RFC 8259 section 2) besides an object or array; "NaN" and
 # "Infinity" cannot, so a body of those words stays text.
 _SCALAR_START = frozenset('"-0123456789tfn')
+# JSON's insignificant whitespace (RFC 8259 section 2), which may precede the value.
+_JSON_WS = " \t\n\r"
 _BOM = "\ufeff"
 TEXT = "text/plain; charset=utf-8"
 
@@ -96,10 +98,14 @@ def text_payload(text: str) -> tuple[Any, str]:
     practice, and anything else is kept verbatim as ``text/plain``. Any JSON value counts, a
     number or a string as well as an object, and a leading byte order mark is ignored (RFC 8259
     section 8.1; .NET's ``Encoding.UTF8`` writers emit one): the same body is the same data on
-    Azure and Google Cloud, whose queues read it so.
+    Azure and Google Cloud, whose queues read it so. So is whitespace before the value, which
+    the JSON grammar allows (RFC 8259 section 2) and their ``json.loads`` skips.
     """
     body = text[1:] if text[:1] == _BOM else text
     first = body[:1]
+    if first and first in _JSON_WS:
+        body = body.lstrip(_JSON_WS)
+        first = body[:1]
     if first == "{" or first == "[":
         try:
             return json.loads(body), "application/json"

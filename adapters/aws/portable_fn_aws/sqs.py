@@ -156,12 +156,12 @@ def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudE
                 if nested is not None:
                     return nested
             event = _new(SqsMessage)
-    else:  # a JSON number, string or literal, a byte order mark first, or text
+    else:  # a JSON number, string or literal, a byte order mark or whitespace first, or text
         data, content_type = text_payload(body)
         if content_type is TEXT:
             event = _new(SqsTextMessage)
         else:
-            if type(data) is dict and not _ENVELOPE_KEYS.isdisjoint(data):  # after a BOM
+            if type(data) is dict and not _ENVELOPE_KEYS.isdisjoint(data):  # BOM/space first
                 nested = _nested.from_object(data)
                 if nested is not None:
                     return nested

@@ -283,6 +283,14 @@ BODIES = [
     ("false alarm", "false alarm", "text/plain; charset=utf-8"),
     ("\ufeffplain", "\ufeffplain", "text/plain; charset=utf-8"),
     ("2024-01-01", "2024-01-01", "text/plain; charset=utf-8"),
+    # RFC 8259 section 2: JSON-text = ws value ws, ws being space, tab, LF and CR. Leading
+    # whitespace made text on AWS what Azure and Google Cloud (json.loads) read as JSON.
+    ('\n{"n": 1}', {"n": 1}, "application/json"),
+    ("\r\n[1]\r\n", [1], "application/json"),
+    (" 42", 42, "application/json"),
+    ('\ufeff\t"x"', "x", "application/json"),
+    ("   ", "   ", "text/plain; charset=utf-8"),
+    (" plain", " plain", "text/plain; charset=utf-8"),
 ]
 
 
@@ -312,6 +320,19 @@ def test_a_structured_cloudevent_after_a_byte_order_mark_is_that_event() -> None
     ce = '\ufeff{"specversion":"1.0","id":"k1","source":"/s","type":"t","data":{"a":1}}'
     (event,) = sqs.from_record({**record, "body": ce})
     assert (event.id, event.source, event.data) == ("k1", "/s", {"a": 1})
+
+
+def test_envelopes_after_leading_whitespace_are_unwrapped() -> None:
+    """A body JSON-parsers accept (RFC 8259 section 2 allows leading whitespace) that holds a
+    structured CloudEvent or an SNS envelope is that event on SQS, as ``sniff_structured`` (which
+    strips it) and Azure's and Google Cloud's queues read it; it was a text message."""
+    record = load("sam_sqs.json")["Records"][0]
+    ce = '\n  {"specversion":"1.0","id":"k1","source":"/s","type":"t","data":{"a":1}}'
+    (event,) = sqs.from_record({**record, "body": ce})
+    assert (event.id, event.source, event.data) == ("k1", "/s", {"a": 1})
+    envelope = '\r\n{"Type":"Notification","MessageId":"m-1","TopicArn":"arn:t","Message":"hi"}'
+    (event,) = sqs.from_record({**record, "body": envelope})
+    assert (event.id, event.type, event.data) == ("m-1", "com.amazonaws.sns.Notification", "hi")
 
 
 def test_kinesis_binary_and_cloudevent_payloads() -> None:
