@@ -38,11 +38,12 @@ def schedule_handler(app: App, name: str, expression: str) -> Handler:
     redelivery = Redelivery(None)
 
     def handler(event: Any, context: Any) -> None:
+        ctx = context_for(name, context, event)
         try:
             scheduled = eventbridge.schedule_event(event, expression)
         except MALFORMED as exc:
-            raise malformed(eventbridge.TRIGGER, exc) from exc
-        ctx = context_for(name, context, event)
+            _undecodable(exc, event, context, ctx, redelivery)
+            return
         _settle(run_event(app, fn, scheduled, ctx), event, context, ctx, redelivery)
 
     return handler
@@ -61,6 +62,18 @@ def _settle(
     ):
         return
     raise outcome.error or decode_error("lambda", "event", "handler failed")
+
+
+def _undecodable(
+    exc: BaseException, native: Any, context: Any, ctx: Context, redelivery: Redelivery
+) -> None:
+    """End an asynchronous invocation whose event cannot be decoded: the same bytes will not
+    decode on Lambda's retries, so it is dead-lettered at once as an undecodable SNS or S3
+    record is (``_run_async``), else raised as the typed ``EventDecodeError``."""
+    error = malformed(eventbridge.TRIGGER, exc)
+    error.__cause__ = exc
+    ctx.logger.exception("could not decode the event", exc=error)
+    _settle(Outcome(False, error, False), native, context, ctx, redelivery)
 
 
 def _declared_bucket(declared: str) -> Adapt:
@@ -116,11 +129,12 @@ def event_handler(
                 _settle(outcome, event, context, ctx, redelivery)
                 return None
         if eventbridge.matches(event):
+            ctx = context_for(name, context, event)
             try:
                 decoded = eventbridge.to_event(event)
-            except MALFORMED as exc:
-                raise malformed(eventbridge.TRIGGER, exc) from exc
-            ctx = context_for(name, context, event)
+            except MALFORMED as exc:  # EventDecodeError and InvalidCloudEventError among them
+                _undecodable(exc, event, context, ctx, redelivery)
+                return None
             _settle(dispatch(decoded, ctx), event, context, ctx, redelivery)
             return None
         if records == [] and "isFinalInvokeForWindow" in event:

@@ -175,3 +175,33 @@ def test_when_the_dead_letter_queue_refuses_the_error_is_raised(
         lambda_handler(_app(), "paid")(_paid("final"), CTX)
     assert "could not dead-letter the event" in out.getvalue()
     assert _dead(url) == []
+
+
+def test_an_undecodable_bus_event_is_dead_lettered(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EventBridge event whose ``detail`` claims to be a structured CloudEvent but breaks the
+    spec (here a CloudEvents 0.3 producer's, which puts the event in ``detail`` as AWS's
+    "Sending and receiving CloudEvents with Amazon EventBridge" blog does) decodes no better on
+    a retry: like an undecodable S3 or SNS record it goes to the on-failure queue at once. It
+    was raised, spending Lambda's two retries on the same bytes."""
+    url = _dead_letter_queue(monkeypatch)
+    detail = {"specversion": "0.3", "id": "e-1", "source": "/billing", "type": "com.example.paid"}
+    event = native.eventbridge_event("com.example.paid", "com.example.billing", detail)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert lambda_handler(_app(), "paid")(event, CTX) is None
+    (message,) = _dead(url)
+    assert json.loads(message["Body"])["requestPayload"] == event
+    assert "could not decode" in out.getvalue()
+
+
+def test_an_undecodable_bus_event_without_a_dead_letter_queue_is_raised_typed(
+    aws_env: dict[str, str],
+) -> None:
+    from portable_fn.errors import EventDecodeError
+
+    detail = {"specversion": "0.3", "id": "e-1", "source": "/billing", "type": "com.example.paid"}
+    event = native.eventbridge_event("com.example.paid", "com.example.billing", detail)
+    with redirect_stdout(io.StringIO()), pytest.raises(EventDecodeError, match="specversion"):
+        lambda_handler(_app(), "paid")(event, CTX)
