@@ -98,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument(
         "--event",
         required=True,
-        help="JSON file, or a sample name of the provider (portable-fn events P)",
+        help="JSON file (- for standard input), or a sample name of the provider "
+        "(portable-fn events P)",
     )
     invoke.add_argument(
         "--provider",

@@ -25,27 +25,71 @@ from portable_fn.testing import RecordingPublisher, http_request, invoke
 from portable_fn.triggers import Http
 
 
+def _json(label: str, raw: bytes) -> Any:
+    try:
+        # Bytes, so json detects the encoding as RFC 8259 section 8.1 allows: a UTF-8 BOM or
+        # UTF-16 is what Windows editors and PowerShell's `>` write.
+        return json.loads(raw)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise ConfigurationError(f"--event {label} is not JSON: {exc}") from None
+
+
 def load_event(ref: str, samples: Any = None) -> Any:
+    if ref == "-":  # standard input: `portable-fn events P KIND | portable-fn invoke ... -`
+        return _json("'-' (standard input)", sys.stdin.buffer.read())
     path = Path(ref)
     if path.is_file():
-        try:
-            # Bytes, so json detects the encoding as RFC 8259 section 8.1 allows: a UTF-8 BOM or
-            # UTF-16 is what Windows editors and PowerShell's `>` write.
-            return json.loads(path.read_bytes())
-        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
-            raise ConfigurationError(f"--event {ref!r} is not JSON: {exc}") from None
+        return _json(repr(ref), path.read_bytes())
     if samples is not None and ref in samples:
         return samples[ref]
     raise FileNotFoundError(
         f"--event {ref!r}: no such file"
-        + (" and no sample of that name" if samples is not None else "")
+        + (
+            " and no sample of that name"
+            if samples is not None
+            else " (sample names are native events: pass --provider)"
+        )
     )
+
+
+REQUEST_KEYS = frozenset({"method", "path", "headers", "query", "json", "body"})
+
+
+def _check_request(spec: dict[str, Any]) -> None:
+    """The request file's fields have the JSON types ``http_request`` takes (a wrong one was a
+    traceback, or a body built from a dict's keys)."""
+
+    def fits(key: str, value: Any) -> bool:
+        strings = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        if key == "headers":
+            return strings
+        return isinstance(value, str) or (key == "query" and strings)
+
+    keys = ("method", "path", "headers", "query", "body")
+    wrong = [k for k in keys if spec.get(k) is not None and not fits(k, spec[k])]
+    if wrong:
+        raise ConfigurationError(
+            f'request field "{wrong[0]}" of the --event file: "method", "path" and "body" are '
+            'strings, "headers" an object of strings, "query" a string or an object of strings'
+        )
+    if spec.get("json") is not None and spec.get("body"):
+        raise ConfigurationError('the --event request: give "json" or "body", not both')
 
 
 def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
     trigger = app.function(function).trigger
     if isinstance(trigger, Http):
         spec = raw if isinstance(raw, dict) else {"json": raw}
+        unknown = sorted(set(spec) - REQUEST_KEYS)
+        if unknown:
+            # Not silently dropped: `{"sku": "a"}` meant as the body sent an empty request.
+            raise ConfigurationError(
+                f"the --event file for HTTP function {function!r} is a request "
+                '{"method", "path", "headers", "query", "json"|"body"}; unknown key(s) '
+                + ", ".join(map(repr, unknown))
+                + ' (put a JSON body under "json")'
+            )
+        _check_request(spec)
         path = spec.get("path") or trigger.path
         if "{" in path:
             raise ConfigurationError(
@@ -55,9 +99,9 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
             spec.get("method") or trigger.methods[0],
             path,
             json=spec.get("json"),
-            body=spec.get("body", b""),
+            body=spec.get("body") or b"",
             headers=spec.get("headers"),
-            query=spec.get("query", ""),
+            query=spec.get("query") or "",
         )
     if isinstance(raw, dict) and "specversion" in raw:
         return from_dict(raw)

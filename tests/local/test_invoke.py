@@ -69,3 +69,68 @@ def test_a_native_event_whose_handler_raises_is_reported_with_exit_1(
     report = json.loads(capsys.readouterr().out)
     assert report["raised"] == {"type": "ValueError", "message": "no stock"}
     assert report["provider"] == "raising" and "result" not in report
+
+
+def test_event_dash_reads_the_event_from_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`portable-fn events aws sqs | portable-fn invoke APP fulfil --provider aws --event -`:
+    `-` is standard input, as for most command-line tools; it was "no such file"."""
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"id": "o1", "sku": "b"}')))
+    assert main(["invoke", SHOP, "request_fulfilment", "--event", "-"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["published"][0]["data"] == {"id": "o1", "sku": "b"}
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"{not json")))
+    assert main(["invoke", SHOP, "request_fulfilment", "--event", "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("portable-fn invoke: --event '-' (standard input) is not JSON")
+
+
+def test_a_sample_name_without_provider_says_samples_need_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A sample name is native: without --provider the message named only a missing file."""
+    assert main(["invoke", SHOP, "fulfil", "--event", "sqs"]) == 2
+    err = capsys.readouterr().err
+    assert "no such file" in err and "--provider" in err and "\n" not in err.strip()
+
+
+def test_an_http_request_file_with_unknown_keys_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`{"sku": "a"}` for an HTTP function was taken as a request with no body (the handler
+    answered 400 "request body is empty"): the order was dropped without a word."""
+    path = tmp_path / "order.json"
+    path.write_text('{"sku": "a"}')
+    assert main(["invoke", SHOP, "create_order", "--event", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("portable-fn invoke: ") and "'sku'" in err and '"json"' in err
+    path.write_text('{"path": "/orders", "json": {"sku": "a"}}')
+    assert main(["invoke", SHOP, "create_order", "--event", str(path)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("request_spec", "says"),
+    [
+        ({"path": "/orders/o1", "headers": ["accept"]}, '"headers"'),
+        ({"path": "/orders/o1", "headers": {"accept": 1}}, '"headers"'),
+        ({"path": "/orders/o1", "query": 5}, '"query"'),
+        ({"path": 5}, '"path"'),
+        ({"path": "/orders/o1", "method": 7}, '"method"'),
+        ({"path": "/orders/o1", "body": {"a": 1}}, '"body"'),
+        ({"path": "/orders/o1", "body": "x", "json": {}}, '"json" or "body"'),
+    ],
+)
+def test_a_malformed_http_request_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], request_spec: object, says: str
+) -> None:
+    """A request field of the wrong JSON type was a TypeError/ValueError traceback (exit 1),
+    and {"body": {...}} was sent as the dict's keys joined."""
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(request_spec))
+    assert main(["invoke", SHOP, "get_order", "--event", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("portable-fn invoke: ") and says in err and "Traceback" not in err
