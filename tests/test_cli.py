@@ -315,3 +315,29 @@ def test_every_command_answers_bad_input_with_one_line_and_no_traceback(tmp_path
         assert result.returncode != 0, (argv, result.stdout)
         assert "Traceback" not in err and "\n" not in err, (argv, err)
         assert err.startswith(f"portable-fn {argv[0]}: ") and says in err, (argv, err)
+
+
+def test_dlq_on_a_state_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+    """A --state-dir whose broker.sqlite3 is not SQLite (a wrong folder, a truncated copy) was
+    a sqlite3.DatabaseError traceback, exit 1."""
+    (tmp_path / "broker.sqlite3").write_text("not a database\n" * 100)
+    for action in (["list"], ["redrive", "--all"]):
+        result = cli("dlq", SHOP, "--state-dir", str(tmp_path), *action)
+        err = result.stderr.strip()
+        assert result.returncode == 2, (action, result.returncode, err)
+        assert err.startswith("portable-fn dlq: ") and "broker.sqlite3" in err, err
+        assert "Traceback" not in err and "\n" not in err, err
+
+
+def test_dlq_json_without_broker_state_is_still_json(tmp_path: Path) -> None:
+    """`dlq APP list --json` before `dev` ever ran printed nothing on stdout (a script reading
+    the JSON failed on empty input); `redrive --json` likewise."""
+    state = str(tmp_path / "fresh")
+    listed = cli("dlq", SHOP, "--state-dir", state, "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed
+    redriven = cli("dlq", SHOP, "--state-dir", state, "redrive", "7", "--json")
+    assert redriven.returncode == 1, redriven
+    assert json.loads(redriven.stdout) == {"redriven": [], "not_found": [7]}
+    everything = cli("dlq", SHOP, "--state-dir", state, "redrive", "--all", "--json")
+    assert everything.returncode == 0, everything
+    assert json.loads(everything.stdout) == {"redriven": [], "not_found": []}

@@ -51,6 +51,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from portable_fn._local.store import Store
     from portable_fn.events import from_json
 
@@ -61,8 +63,16 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     path = Path(args.state_dir) / "broker.sqlite3"
     if not path.exists():
         print(f"no broker state at {path}: nothing was dead-lettered", file=sys.stderr)
-        return 0 if args.action == "list" else 1
-    store = Store(path)
+        # As with a state that holds no dead letters: exit 1 only for IDs given (cli.md), and
+        # --json is JSON on stdout whatever the state.
+        missing = sorted(set(args.ids)) if args.action == "redrive" and not args.all else []
+        if args.json:
+            _dump([] if args.action == "list" else {"redriven": [], "not_found": missing})
+        return 1 if missing else 0
+    try:
+        store = Store(path)
+    except sqlite3.DatabaseError as exc:  # not SQLite at all, or a truncated copy
+        raise ConfigurationError(f"{path} is not a portable-fn broker database: {exc}") from None
     try:
         if args.action == "redrive":
             done = store.redrive(None if args.all else args.ids)
