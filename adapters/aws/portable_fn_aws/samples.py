@@ -76,7 +76,11 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "function-url": _function_url,
     "sqs": lambda: {"Records": [native.sqs_record(_order_event(), queue="fulfilment")]},
     "sqs-fifo": lambda: {
-        "Records": [native.sqs_record('{"sku": "book"}', queue="orders.fifo", group="customer-1")]
+        "Records": [
+            native.sqs_record(
+                '{"id": "o-1", "sku": "book"}', queue="orders.fifo", group="customer-1"
+            )
+        ]
     },
     "sns": lambda: native.sns_event(_order_event(), topic="order-events"),
     "sns-sqs": lambda: {

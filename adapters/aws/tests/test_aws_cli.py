@@ -60,3 +60,28 @@ def test_bad_input_is_one_line(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"portable-fn {argv[0]}: ") and says in err and "\n" not in err
+
+
+# Each sample kind, and the shop function whose trigger it is (kinesis: the shop has no stream).
+SHOP_FUNCTION = {
+    "http": "create_order", "http-v1": "get_order", "alb": "get_order",
+    "function-url": "get_order", "sqs": "fulfil", "sqs-fifo": "fulfil",
+    "sns": "notify_customer", "sns-sqs": "notify_customer", "s3": "on_upload",
+    "s3-delete": "on_upload", "eventbridge": "invoice_paid", "eventbridge-s3": "on_upload",
+    "schedule": "nightly_report", "kinesis": None,
+}
+
+
+def test_every_sample_runs_on_the_shop_function_of_its_trigger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`portable-fn events aws` lists a kind, `invoke examples/shop/app.py FUNCTION --provider aws
+    --event KIND` runs it and succeeds: the sqs-fifo sample's order had no "id", and the shop's
+    fulfil failed on it (KeyError, exit 1)."""
+    assert set(adapter.sample_events()) == set(SHOP_FUNCTION)
+    for kind, function in SHOP_FUNCTION.items():
+        if function is None:
+            continue
+        code = main(["invoke", SHOP, function, "--provider", "aws", "--event", kind])
+        out = capsys.readouterr().out
+        assert code == 0, (kind, out)

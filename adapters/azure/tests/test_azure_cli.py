@@ -30,3 +30,29 @@ def test_invoke_with_another_triggers_sample_is_a_usage_error(
     err = capsys.readouterr().err.strip()
     assert err.startswith("portable-fn invoke: ") and "queueTrigger" in err
     assert "samples for it: queue" in err
+
+
+# Each sample kind, and the shop function whose trigger it is under the default options (blob:
+# a blob-trigger app, AzureOptions(storage_events="blob"); eventhub: the shop has no stream).
+SHOP_FUNCTION = {
+    "http": "create_order", "queue": "fulfil", "servicebus": "notify_customer",
+    "eventgrid": "invoice_paid", "cloudevent": "invoice_paid", "storage": "on_upload",
+    "timer": "nightly_report", "blob": None, "eventhub": None,
+}
+
+
+def test_every_sample_runs_on_the_shop_function_of_its_trigger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`invoke examples/shop/app.py FUNCTION --provider azure --event KIND` succeeds for each
+    kind of its trigger: the queue sample's order had "orderId", not "id", and the servicebus
+    one was `{"lucky_number": 23}`, so the shop's fulfil and notify_customer failed (exit 1)."""
+    from portable_fn_azure.adapter import AzureAdapter
+
+    assert set(AzureAdapter().sample_events()) == set(SHOP_FUNCTION)
+    for kind, function in SHOP_FUNCTION.items():
+        if function is None:
+            continue
+        code = main(["invoke", SHOP, function, "--provider", "azure", "--event", kind])
+        out = capsys.readouterr().out
+        assert code == 0, (kind, out)

@@ -73,3 +73,30 @@ def test_package_into_an_unwritable_place_is_one_line(
     assert main(["package", SHOP, "--provider", "gcp", "--out", out]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("portable-fn package: ") and "a-file" in err and "\n" not in err
+
+
+# Each sample kind, and the shop function whose trigger it is.
+SHOP_FUNCTION = {
+    "http": "create_order", "pubsub": "fulfil", "storage": "on_upload",
+    "scheduler": "nightly_report",
+}
+
+
+def test_every_sample_runs_on_the_shop_function_of_its_trigger(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`invoke examples/shop/app.py FUNCTION --provider gcp --event KIND` succeeds for each kind
+    of its trigger. The pubsub sample's message was the text "test message 3", on which the
+    shop's queue and topic functions fail (exit 1), and there was no HTTP sample at all, so an
+    HTTP function could not be invoked by sample name."""
+    assert set(SAMPLES) == set(SHOP_FUNCTION)
+    for kind, function in SHOP_FUNCTION.items():
+        code = main(["invoke", SHOP, function, "--provider", "gcp", "--event", kind])
+        out = capsys.readouterr().out
+        assert code == 0, (kind, out)
+    assert main(["invoke", SHOP, "notify_customer", "--provider", "gcp", "--event", "pubsub"]) == 0
+    capsys.readouterr()
+    assert main(["invoke", SHOP, "create_order", "--provider", "gcp", "--event", "http"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["result"]["status"] == 202, report
+    assert [p["name"] for p in report["published"]] == ["order-events"]

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Sample native events (``portable-fn events gcp KIND``), shaped as Google's published samples
-(googleapis/google-cloudevents ``examples/structured/``): structured-mode CloudEvent JSON."""
+(googleapis/google-cloudevents ``examples/structured/``): structured-mode CloudEvent JSON, with
+an order of the example shop as the Pub/Sub message; ``http`` is a request to an HTTP function."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from typing import Any
 __all__ = ["SAMPLES"]
 
 SAMPLES: dict[str, dict[str, Any]] = {
+    # An HTTP function is served by functions-framework: the request as ``adapter.invoke``
+    # takes it (path, method, headers, body), sent to the function's own URL.
+    "http": {
+        "method": "POST",
+        "path": "/orders",
+        "headers": {"content-type": "application/json"},
+        "body": '{"sku": "book"}',
+    },
     "pubsub": {
         "specversion": "1.0",
         "id": "3103425958877813",
@@ -19,7 +28,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "data": {
             "message": {
                 "attributes": {"attr1": "attr1-value"},
-                "data": "dGVzdCBtZXNzYWdlIDM=",
+                "data": "eyJpZCI6ICJvLTEiLCAic2t1IjogImJvb2sifQ==",  # {"id": "o-1", "sku": "book"}
                 "messageId": "message-id",
                 "publishTime": "2021-02-05T04:06:14.109Z",
             },
