@@ -67,3 +67,19 @@ def test_invoke_exits_1_on_an_http_5xx(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(argv) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["result"]["status"] == 500 and "500" in report["failed"]
+
+
+@pytest.mark.parametrize(
+    ("function", "kind"),
+    [("create_order", "queue"), ("create_order", "r2"), ("nightly_report", "queue")],
+)
+def test_a_queue_sample_for_a_function_that_consumes_no_queue_is_refused(
+    capsys: pytest.CaptureFixture[str], function: str, kind: str
+) -> None:
+    """cli.md: on Cloudflare a sample that reaches another function is refused (exit 2). A
+    queue or R2 sample named with an HTTP or schedule function ran the shop's fulfil (or
+    on_upload) and reported its settlements as the named function's (exit 1, or 0)."""
+    argv = ["invoke", SHOP, function, "--provider", "cloudflare", "--event", kind]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("portable-fn invoke: ") and function in err

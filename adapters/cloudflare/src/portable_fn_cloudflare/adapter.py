@@ -82,9 +82,14 @@ class CloudflareAdapter:
             await runtime.scheduled(controller, env, None)
             return {"ok": True}
         queues = [c.queue for c in plan.consumers(app) if c.function == function]
-        batch = native.batch_from_sample(
-            {**sample, "queue": queues[0] if queues else sample["queue"]}
-        )
+        if not queues:
+            # The sample's own queue would run whichever function consumes it, reported as
+            # the one named.
+            raise ConfigurationError(
+                f"function {function!r} consumes no queue; a queue or R2 sample runs queue "
+                "consumers"
+            )
+        batch = native.batch_from_sample({**sample, "queue": queues[0]})
         await runtime.queue(batch, env, None)
         return {
             "calls": [
