@@ -317,15 +317,16 @@ def test_every_command_answers_bad_input_with_one_line_and_no_traceback(tmp_path
         assert err.startswith(f"portable-fn {argv[0]}: ") and says in err, (argv, err)
 
 
-def test_dlq_on_a_state_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
+def test_a_state_file_that_is_not_a_database_is_one_line(tmp_path: Path) -> None:
     """A --state-dir whose broker.sqlite3 is not SQLite (a wrong folder, a truncated copy) was
-    a sqlite3.DatabaseError traceback, exit 1."""
+    a sqlite3.DatabaseError traceback, exit 1, from dlq and from dev."""
     (tmp_path / "broker.sqlite3").write_text("not a database\n" * 100)
-    for action in (["list"], ["redrive", "--all"]):
-        result = cli("dlq", SHOP, "--state-dir", str(tmp_path), *action)
+    tmp_path.chmod(0o700)
+    for command, *action in (["dlq", "list"], ["dlq", "redrive", "--all"], ["dev", "--port=0"]):
+        result = cli(command, SHOP, "--state-dir", str(tmp_path), *action)
         err = result.stderr.strip()
         assert result.returncode == 2, (action, result.returncode, err)
-        assert err.startswith("portable-fn dlq: ") and "broker.sqlite3" in err, err
+        assert err.startswith(f"portable-fn {command}: ") and "broker.sqlite3" in err, err
         assert "Traceback" not in err and "\n" not in err, err
 
 

@@ -51,8 +51,6 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    import sqlite3
-
     from portable_fn._local.store import Store
     from portable_fn.events import from_json
 
@@ -69,10 +67,7 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         if args.json:
             _dump([] if args.action == "list" else {"redriven": [], "not_found": missing})
         return 1 if missing else 0
-    try:
-        store = Store(path)
-    except sqlite3.DatabaseError as exc:  # not SQLite at all, or a truncated copy
-        raise ConfigurationError(f"{path} is not a portable-fn broker database: {exc}") from None
+    store = Store(path)  # ConfigurationError when it is not a broker database
     try:
         if args.action == "redrive":
             done = store.redrive(None if args.all else args.ids)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from portable_fn._sqlite import write_transaction
+from portable_fn.errors import ConfigurationError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -120,11 +121,18 @@ class Store:
         # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so a writer takes the
         # write lock up front instead of failing half-way when a CLI process also writes.
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=10000")
-        with self._lock:
-            self._db.executescript(SCHEMA)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            with self._lock:
+                self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:  # not SQLite at all, or a truncated copy
+            self._db.close()
+            # dev and dlq say so in one line (exit 2) rather than with sqlite3's traceback.
+            raise ConfigurationError(
+                f"{path} is not a portable-fn broker database: {exc}"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
