@@ -6,11 +6,11 @@ Standard library only: this module is imported on every cold start of a packaged
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from portable_fn._json import loads
 from portable_fn.errors import EventDecodeError
 
 PROVIDER = "aws"
@@ -106,15 +106,8 @@ def text_payload(text: str) -> tuple[Any, str]:
     if first and first in _JSON_WS:
         body = body.lstrip(_JSON_WS)
         first = body[:1]
-    if first == "{" or first == "[":
-        try:
-            return json.loads(body), "application/json"
-        except ValueError:
-            pass
-    elif first in _SCALAR_START:
-        from portable_fn._json import loads  # the strict read: no NaN or Infinity as numbers
-
-        try:
+    if first == "{" or first == "[" or first in _SCALAR_START:
+        try:  # the strict read: NaN, the infinities and 1e999 are not JSON numbers
             return loads(body, strict=True), "application/json"
         except ValueError:
             pass

@@ -147,7 +147,7 @@ def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudE
     first = body[:1]
     if first == "{" or first == "[":
         try:
-            data = loads(body)
+            data = loads(body, strict=True)  # no NaN: text, as on Azure and Pub/Sub
         except ValueError:
             event = _new(SqsTextMessage)  # not JSON after all: a text message
         else:

@@ -291,6 +291,13 @@ BODIES = [
     ('\ufeff\t"x"', "x", "application/json"),
     ("   ", "   ", "text/plain; charset=utf-8"),
     (" plain", " plain", "text/plain; charset=utf-8"),
+    # Python's json.dumps writes NaN and Infinity, which are not JSON (RFC 8259 section 6):
+    # Azure's and Google Cloud's queues keep such a body as text, and AWS read it as a dict
+    # holding a float NaN (which pf.publish then refuses to encode).
+    ('{"v": NaN}', '{"v": NaN}', "text/plain; charset=utf-8"),
+    ("[1, -Infinity]", "[1, -Infinity]", "text/plain; charset=utf-8"),
+    ('{"v": 1e999}', '{"v": 1e999}', "text/plain; charset=utf-8"),
+    ('{"v": 1.5}', {"v": 1.5}, "application/json"),
 ]
 
 
