@@ -169,7 +169,9 @@ def load_adapter(provider: str) -> Adapter:
         names = ", ".join(sorted(installed)) or "none"
         raise ImportError(
             f"no portable-fn adapter for {provider!r} is installed; "
-            f'install it with: pip install "portable-fn[{provider}]" (installed: {names})'
+            # The adapters are not on PyPI yet: from a checkout, the extra finds nothing.
+            f"install it from this repository with: pip install -e adapters/{provider} "
+            f'(or pip install "portable-fn[{provider}]" once published; installed: {names})'
         )
     adapter: Adapter = found.load()
     return adapter

@@ -178,7 +178,7 @@ def render(report: dict[str, Any]) -> str:
     lines += _render_dead_letters(report.get("dead_letters", {}))
     lines += ["", "providers:"]
     if not report["providers"]:
-        lines.append('  no adapter installed (pip install "portable-fn[aws]", ...)')
+        lines.append("  no adapter installed (pip install -e adapters/aws ... from the repository)")
     for provider, found in report["providers"].items():
         if isinstance(found, dict):
             lines.append(f"  {provider}: adapter failed to load: {found['error']}")
