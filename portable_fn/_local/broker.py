@@ -13,8 +13,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from portable_fn._local.ingress import max_event_bytes
 from portable_fn._local.store import Store
 from portable_fn.app import App
+from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_json
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
@@ -70,6 +72,10 @@ Notice = Callable[[str, str, CloudEvent, tuple[str, ...]], None]
 """Called after a commit: (kind, name, event, functions), to wake the loop and print."""
 
 
+# The ingress's limits (ingress.py says where each comes from), for what handlers publish.
+_LIMITS = {kind: max_event_bytes(kind) for kind in ("topic", "queue", "event", "stream")}
+
+
 class LocalPublisher:
     """``Publisher`` for ``pf.publish`` / ``pf.send`` / ``pf.emit`` in ``portable-fn dev``."""
 
@@ -81,9 +87,17 @@ class LocalPublisher:
     def _accept(
         self, kind: str, name: str, event: CloudEvent, functions: tuple[str, ...], due: float
     ) -> None:
-        self._store.enqueue(
-            kind=kind, name=name, event=to_json(event), functions=functions, due=due
-        )
+        body = to_json(event)
+        limit = _LIMITS.get(kind)
+        if limit is not None and len(body) > limit:
+            # What the ingress refuses with a 413, a handler's pf.publish / pf.send must not get
+            # through either: it would work here and fail at the first deploy.
+            raise PublishError(
+                f"{kind} {name!r}: the event is {len(body)} bytes as JSON; the smallest cloud "
+                f"limit for a {kind} message is {limit} bytes (send a reference to a stored "
+                "object instead)"
+            )
+        self._store.enqueue(kind=kind, name=name, event=body, functions=functions, due=due)
         self._notice(kind, name, event, functions)
 
     def publish(self, topic: str, event: CloudEvent) -> None:

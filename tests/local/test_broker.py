@@ -8,7 +8,7 @@ from pathlib import Path
 import portable_fn as pf
 from portable_fn._local.broker import LocalPublisher, Routes
 from portable_fn._local.store import Store
-from portable_fn.events import CloudEvent, from_json
+from portable_fn.events import CloudEvent, from_json, to_json
 
 
 def _app() -> pf.App:
@@ -69,3 +69,35 @@ def test_publisher_commits_each_event_with_its_deliveries(tmp_path: Path) -> Non
     assert delayed.due >= before_send + 30  # however long the send took
     due_now = [d.function for d in store.claim_due(time.time(), 10)]
     assert due_now == ["audit", "mail", "any_invoice"]
+
+
+def test_what_no_cloud_would_carry_is_refused_and_nothing_is_stored(tmp_path: Path) -> None:
+    """The ingress answers 413 to an event past the smallest cloud limit for its kind (48 KiB
+    on a queue, an Azure Storage Queue message as the host base64-encodes it; 128 KB on a
+    topic, a Cloudflare Queues message), but a handler's pf.send / pf.publish of the same event
+    went through locally and would fail at the first deploy."""
+    import pytest
+
+    from portable_fn._local.ingress import MAX_EVENT_BYTES, MAX_QUEUE_EVENT_BYTES
+    from portable_fn.errors import PublishError
+
+    store = Store(tmp_path / "b.sqlite3")
+    seen: list[str] = []
+    publisher = LocalPublisher(store, Routes.of(_app()), lambda kind, *_: seen.append(kind))
+
+    def sized(limit: int, extra: int) -> CloudEvent:
+        empty = CloudEvent.create(type="com.example.x", source="/s", id="e1", data="")
+        return empty.replace(data="x" * (limit - len(to_json(empty)) + extra))
+
+    publisher.send("jobs", sized(MAX_QUEUE_EVENT_BYTES, 0))  # exactly the limit: carried
+    with pytest.raises(PublishError, match="49153 bytes"):
+        publisher.send("jobs", sized(MAX_QUEUE_EVENT_BYTES, 1))
+    publisher.publish("orders", sized(MAX_QUEUE_EVENT_BYTES, 1))  # a topic carries more
+    for refused in (
+        lambda: publisher.publish("orders", sized(MAX_EVENT_BYTES, 1)),
+        lambda: publisher.emit(sized(MAX_EVENT_BYTES, 1).replace(type="com.example.invoice.x")),
+    ):
+        with pytest.raises(PublishError, match="stored object"):
+            refused()
+    assert seen == ["queue", "topic"]
+    assert [d.function for d in store.deliveries()] == ["work", "audit", "mail"]
