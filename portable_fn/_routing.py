@@ -8,7 +8,7 @@ Static routes resolve with one dict lookup; patterned ones with one compiled reg
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Generic, TypeVar
@@ -91,39 +91,76 @@ class Router(Generic[T]):
             if existing.pattern == route.pattern:
                 return known
         table: dict[str, T] = {}
-        self._dynamic.append((route, table))
+        # A greedy route ({path+}) comes after every other patterned one, whatever the order
+        # they were added in: API Gateway prefers a full match to a greedy one, Werkzeug tries
+        # its path converter last, ASP.NET (the Azure host) its catch-all.
+        if route.pattern.endswith("+}"):
+            self._dynamic.append((route, table))
+        else:
+            at = next(
+                (i for i, (r, _) in enumerate(self._dynamic) if r.pattern.endswith("+}")),
+                len(self._dynamic),
+            )
+            self._dynamic.insert(at, (route, table))
         return table
 
+    def _matching(self, path: str) -> Iterator[tuple[dict[str, T], Mapping[str, str]]]:
+        """Every route table ``path`` matches, with its parameters: the static route first,
+        then the patterned ones in registration order."""
+        table = self._static.get(path)
+        if table is not None:
+            yield table, _NO_PARAMS
+        for route, candidate in self._dynamic:
+            found = route.regex.fullmatch(path) if route.regex else None
+            if found:
+                yield candidate, found.groupdict()
+
     def table(self, path: str) -> Mapping[str, T] | None:
-        """Method -> target of the route ``path`` matches, None when none does (off the hot path:
-        a CORS preflight asks which methods a path has)."""
+        """Method -> target for ``path``, None when no route matches (off the hot path: a CORS
+        preflight asks which methods a path has). Every route matching ``path`` adds its
+        methods, the first to match keeping a method, as ``match`` picks."""
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
-        table = self._static.get(path)
-        if table is None:
-            for route, candidate in self._dynamic:
-                if route.regex is not None and route.regex.fullmatch(path):
-                    return MappingProxyType(candidate)
-            return None
-        return MappingProxyType(table)
+        merged: dict[str, T] | None = None
+        for table, _ in self._matching(path):
+            if merged is None:
+                merged = dict(table)
+            else:
+                for method, target in table.items():
+                    merged.setdefault(method, target)
+        return None if merged is None else MappingProxyType(merged)
 
     def match(self, method: str, path: str) -> tuple[T, Mapping[str, str]]:
-        """The target and path parameters; ``NotFound`` or ``MethodNotAllowed`` (with Allow)."""
+        """The target and path parameters; ``NotFound`` or ``MethodNotAllowed`` (with Allow).
+
+        The first route matching ``path`` that takes ``method`` wins: one that matches the path
+        but not the method does not hide a later one (``GET /users/me`` and
+        ``PUT /users/{id}``), as in Werkzeug and Starlette, and as API Gateway routes. A 405's
+        ``Allow`` names the methods of every route matching the path."""
         if len(path) > 1 and path.endswith("/"):
             path = path.rstrip("/") or "/"
         table = self._static.get(path)
-        params: Mapping[str, str] = _NO_PARAMS
-        if table is None:
-            for route, candidate in self._dynamic:
+        if table is not None:  # the common case, one dict lookup
+            target = table.get(method)
+            if target is not None:
+                return target, _NO_PARAMS
+        else:
+            for route, candidate in self._dynamic:  # the first patterned match, inline
                 found = route.regex.fullmatch(path) if route.regex else None
                 if found:
-                    table, params = candidate, found.groupdict()
+                    target = candidate.get(method)
+                    if target is not None:
+                        return target, found.groupdict()
                     break
-        if table is None:
+        # No route found takes the method as sent: the slow path, from the start.
+        allowed: dict[str, None] | None = None
+        for candidate, params in self._matching(path):
+            target = candidate.get(method)
+            if target is None and method == "HEAD":
+                target = candidate.get("GET")
+            if target is not None:
+                return target, params
+            allowed = dict.fromkeys((*(allowed or ()), *candidate))
+        if allowed is None:
             raise NotFound(f"no route for {path}")
-        target = table.get(method)
-        if target is None and method == "HEAD":
-            target = table.get("GET")
-        if target is None:
-            raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed=table)
-        return target, params
+        raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed=allowed)
