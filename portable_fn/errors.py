@@ -71,7 +71,11 @@ class HTTPError(PortableFnError):
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         if status is not None:
-            self.status = status
+            if not isinstance(status, int) or not 100 <= status <= 599:
+                # RFC 9110 section 15: no response has it. Refused here, in the handler, so it
+                # is the handler's 500 rather than a failure to build the error's response.
+                raise ValueError(f"HTTP status must be 100-599, got {status!r}")
+            self.status = int(status)
         self.message = message
         super().__init__(message)
 
