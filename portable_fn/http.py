@@ -75,8 +75,11 @@ class Request(Value):
         for header in self.headers.getall("cookie"):
             pairs = header.split(";") if "," not in header else _joined_cookies(header)
             for part in pairs:
-                name, sep, value = part.strip().partition("=")
-                if sep and name:
+                name, sep, value = part.partition("=")
+                name = name.strip()  # RFC 6265 section 5.2: whitespace is not the name's
+                # Of two cookies of one name the first wins: a browser lists the one with the
+                # longer path first (section 5.4), as Werkzeug, Go and Express read it.
+                if sep and name and name not in jar:
                     jar[name] = _unquote_cookie(value.strip())
         return jar
 
@@ -86,7 +89,14 @@ class Request(Value):
 
     @property
     def text(self) -> str:
-        """The body decoded as UTF-8; ``BadRequest`` when it is not."""
+        """The body decoded with the ``charset`` of its Content-Type (RFC 9110 section 8.3.2),
+        UTF-8 when it names none; ``BadRequest`` when the body is not in it or the charset is
+        unknown."""
+        content_type = self.headers.get("content-type")
+        if content_type is not None and "=" in content_type:  # parameters: maybe a charset
+            charset = _charset(content_type)
+            if charset is not None:
+                return _decoded(self.body, charset)
         try:
             return self.body.decode("utf-8")
         except UnicodeDecodeError:
@@ -136,6 +146,28 @@ class Request(Value):
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a media type (RFC 9110 section 5.6.6: the name folds case,
+    the value may be a quoted string), None when there is none."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = value[1:-1]
+            return value or None
+    return None
+
+
+def _decoded(body: bytes, charset: str) -> str:
+    try:
+        return body.decode(charset)
+    except LookupError:  # unknown, or a bytes-to-bytes codec such as base64
+        raise BadRequest(f"request body charset {charset!r} is not supported") from None
+    except ValueError:  # UnicodeError, or a codec's own complaint ("undefined", "idna")
+        raise BadRequest(f"request body is not valid {charset}") from None
+
+
 def _detected_json(body: bytes) -> Any:
     try:
         # json.loads' own detection (UTF-16/32, a UTF-8 BOM), then the strict read.
@@ -164,9 +196,12 @@ def _unquote_cookie(value: str) -> str:
         try:
             jar: SimpleCookie = SimpleCookie()
             jar.load(f"x={value}")
-            return jar["x"].value
         except CookieError:
             return value[1:-1]
+        # A quoted value SimpleCookie cannot read (an unescaped quote or a trailing
+        # backslash, RFC 6265 section 4.1.1 allows neither) is skipped silently: keep it.
+        morsel = jar.get("x")
+        return value[1:-1] if morsel is None else morsel.value
     return value
 
 
@@ -203,13 +238,17 @@ class Response(Value):
     body: bytes = b""
 
     def __init__(
-        self, *, status: int = 200, headers: RawPairs = _EMPTY_HEADERS, body: bytes = b""
+        self,
+        *,
+        status: int = 200,
+        headers: RawPairs = _EMPTY_HEADERS,
+        body: bytes | bytearray | memoryview | str = b"",
     ) -> None:
         if not 100 <= status <= 599:
             raise ValueError(f"HTTP status must be 100-599, got {status}")
         _Response_status(self, status)
         _Response_headers(self, headers if type(headers) is Headers else Headers(headers))
-        _Response_body(self, body)
+        _Response_body(self, body if type(body) is bytes else _body_bytes(body))
 
     @classmethod
     def json(
@@ -262,6 +301,16 @@ class Response(Value):
 
 
 _Response_status, _Response_headers, _Response_body = setters(Response)
+
+
+def _body_bytes(body: object) -> bytes:
+    """A body given as text (UTF-8, as Starlette, Chalice and Powertools encode it) or as a
+    buffer, as the bytes every adapter reads."""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    raise TypeError(f"Response body must be bytes or str, got {type(body).__name__}")
 
 
 def _with_type(headers: RawPairs | None, content_type: str) -> Headers:

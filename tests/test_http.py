@@ -254,3 +254,80 @@ def test_a_handler_may_return_pydantic_models_as_json() -> None:
     assert json.loads(to_response(Legacy(id="l-1")).body) == {"id": "l-1"}
     with pytest.raises(TypeError):
         to_response([object()])
+
+
+@pytest.mark.parametrize("header", ['a="x\\"; b=2', 'b=2; a="\\"', 'b=2; a="unterminated\\\\\\"'])
+def test_a_malformed_quoted_cookie_never_raises(header: str) -> None:
+    """RFC 6265 section 4.1.1: a cookie value holds no backslash or inner quote; a client that
+    sends one anyway must not turn the request into a 500 (the property is read by handlers)."""
+    cookies = Request(method="GET", path="/", headers=Headers({"cookie": header})).cookies
+    assert cookies["b"] == "2"
+    assert "a" in cookies
+
+
+def test_the_first_of_two_cookies_of_one_name_wins() -> None:
+    """RFC 6265 section 5.4: a browser lists the cookie with the longer (more specific) path
+    first; Werkzeug (pallets/werkzeug#1118), Express's ``cookie``, Go's ``Request.Cookie`` and
+    Spring read that first one."""
+    request = Request(
+        method="GET",
+        path="/app",
+        headers=Headers([("cookie", "sid=app; theme=dark; sid=root"), ("cookie", "theme=x")]),
+    )
+    assert request.cookies == {"sid": "app", "theme": "dark"}
+
+
+def test_whitespace_around_a_cookie_name_is_not_part_of_it() -> None:
+    """RFC 6265 section 5.2 (steps 4 and 5) trims whitespace off a cookie's name and value;
+    Starlette's and Django's ``cookie_parser`` strip both."""
+    request = Request(method="GET", path="/", headers=Headers({"cookie": "a = 1 ; b=2"}))
+    assert request.cookies == {"a": "1", "b": "2"}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoded"),
+    [
+        ("text/plain; charset=iso-8859-1", "café".encode("latin-1")),
+        ('text/plain;charset="ISO-8859-1"', "café".encode("latin-1")),
+        ("text/csv; header=present; Charset=windows-1252", "café €".encode("cp1252")),
+        ("text/plain; charset=utf-16", "café".encode("utf-16")),
+        ("text/plain; charset=utf-8", "café".encode()),
+        ("text/plain", "café".encode()),
+        (None, "café".encode()),
+    ],
+)
+def test_text_decodes_with_the_declared_charset(content_type: str | None, encoded: bytes) -> None:
+    """RFC 9110 section 8.3.2: the charset parameter names the body's encoding (aiohttp's
+    ``Request.text()`` and Django's ``request.encoding`` honour it); UTF-8 when none is given."""
+    headers = Headers({} if content_type is None else {"content-type": content_type})
+    text = Request(method="POST", path="/", headers=headers, body=encoded).text
+    assert text == encoded.decode(
+        "cp1252" if "1252" in (content_type or "") else
+        "latin-1" if "8859" in (content_type or "") else
+        "utf-16" if "16" in (content_type or "") else "utf-8"
+    )
+
+
+@pytest.mark.parametrize("charset", ["no-such-charset", "base64", "rot13", "zlib"])
+def test_text_with_an_unknown_or_non_text_charset_is_a_400(charset: str) -> None:
+    headers = Headers({"content-type": f"text/plain; charset={charset}"})
+    with pytest.raises(BadRequest, match="charset"):
+        _ = Request(method="POST", path="/", headers=headers, body=b"eA==").text
+
+
+def test_text_with_a_charset_the_body_does_not_match_is_a_400() -> None:
+    headers = Headers({"content-type": "text/plain; charset=ascii"})
+    with pytest.raises(BadRequest):
+        _ = Request(method="POST", path="/", headers=headers, body="é".encode()).text
+
+
+def test_a_response_body_given_as_text_or_a_buffer_is_bytes() -> None:
+    """Starlette's ``Response(content=str)``, Chalice's and Powertools' ``Response(body=str)``
+    encode text as UTF-8; an adapter reads ``body`` as bytes (``body.decode``, base64)."""
+    response = Response(body="héllo", headers={"content-type": "text/html; charset=utf-8"})
+    assert response.body == "héllo".encode()
+    assert Response(body=bytearray(b"ab")).body == b"ab"
+    assert Response(body=memoryview(b"ab")).body == b"ab"
+    assert type(Response(body=bytearray(b"ab")).body) is bytes
+    with pytest.raises(TypeError, match="body"):
+        Response(body={"a": 1})  # type: ignore[arg-type]
