@@ -53,14 +53,18 @@ def _is_text_content_type(content_type: str) -> bool:
 
 
 def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]:
-    """Serialise event data for a transport body; returns the bytes and their content type."""
+    """Serialise event data for a transport body; returns the bytes and their content type.
+
+    Data with no content type is JSON, a ``str`` included (JSON format 3.1.2: an absent
+    ``datacontenttype`` means ``application/json``, set explicitly when the event is re-encoded
+    in a binding: the text hi travels as the JSON string ``"hi"``), as ``to_json`` writes it."""
     if data is None:
         return b"", content_type
     if isinstance(data, bytes | bytearray | memoryview):
         return bytes(data), content_type or "application/octet-stream"
-    if isinstance(data, str) and not is_json_content_type(content_type):
-        if content_type is None:
-            return data.encode("utf-8"), "text/plain; charset=utf-8"
+    if isinstance(data, str) and content_type is not None and not is_json_content_type(
+        content_type
+    ):
         # The bytes must be in the charset the content type declares, or a reader that
         # honours it (decode_data) gets other text.
         return _encode_text(data, content_type), content_type

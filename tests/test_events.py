@@ -211,7 +211,9 @@ def test_batch_mode_is_refused_for_one_event() -> None:
 
 def test_data_codec() -> None:
     assert encode_data({"a": 1}, None) == (b'{"a":1}', "application/json")
-    assert encode_data("hi", None) == (b"hi", "text/plain; charset=utf-8")
+    # No content type means JSON (JSON format 3.1.2), a str included: a JSON string.
+    assert encode_data("hi", None) == (b'"hi"', "application/json")
+    assert encode_data("hi", "text/plain") == (b"hi", "text/plain")
     assert encode_data("hi", "application/json") == (b'"hi"', "application/json")
     assert decode_data(b"<a/>", "application/xml") == "<a/>"
     assert decode_data(b"\x00", None) == b"\x00"

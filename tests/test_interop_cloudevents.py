@@ -72,3 +72,14 @@ def test_we_read_the_sdks_binary_mode_with_integer_and_boolean_extensions() -> N
     headers, body = conversion.to_binary(theirs)
     event = from_http(headers, body)
     assert dict(event.extensions) == {"comexampleothervalue": "5", "flag": "true"}
+
+
+def test_str_data_without_a_content_type_is_a_json_string_in_binary_mode() -> None:
+    """JSON format 3.1.2: data with no datacontenttype is JSON; re-encoded in another binding
+    the implied ``application/json`` "SHOULD be set explicitly" (the spec's example D234 sends
+    ``"I'm just a string"`` quoted). Sent as text/plain instead, the SDK read "123" as 123."""
+    mine = CloudEvent(id="s", source="/s", type="t", data="123")
+    headers, body = to_binary(mine)
+    assert (headers["content-type"], body) == ("application/json", b'"123"')
+    assert sdk.from_http(headers, body).data == "123"
+    assert from_http(headers, body).data == "123"
