@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from portable_fn._cloudevent import EMPTY, REQUIRED, RESERVED, CloudEvent, format_time
-from portable_fn._event_data import dumps
+from portable_fn._event_data import decode_data, dumps
 from portable_fn.errors import InvalidCloudEventError
 
 __all__ = [
@@ -78,6 +78,12 @@ def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
             data = _b64decode(encoded)
         except ValueError:  # binascii.Error is a ValueError
             raise InvalidCloudEventError("data_base64", "is not valid base64") from None
+        content_type = obj.get("datacontenttype")
+        if data and type(content_type) is str:
+            # JSON format 3.1.2: the bytes "MAY" be interpreted by the content type. Read as
+            # binary mode reads the same body (JSON, text, else bytes), so a handler sees the
+            # same data in either mode; with no content type they stay bytes ("MUST NOT").
+            data = decode_data(data, content_type)
     # JSON format 2.2: a null member "MUST be treated as the equivalent of unset or omitted".
     extensions = {k: v for k, v in obj.items() if k not in RESERVED and v is not None}
     return CloudEvent(

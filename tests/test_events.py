@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -470,3 +471,41 @@ def test_json_nested_too_deep_is_an_invalid_event_not_a_recursion_error() -> Non
     assert info.value.attribute == "data"
     with pytest.raises(InvalidCloudEventError):
         from_http({**_BINARY, "content-type": "application/json"}, _DEEP)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "payload", "data"),
+    [
+        ("application/json", b'{"a": 1}', {"a": 1}),
+        ("application/vnd.example+json; charset=utf-8", b"[1]", [1]),
+        ("text/plain; charset=iso-8859-1", b"caf\xe9", "café"),
+        ("application/xml", b"<a/>", "<a/>"),
+        ("application/octet-stream", b"\x00\xff", b"\x00\xff"),
+        (None, b'{"a": 1}', b'{"a": 1}'),  # no content type: "MUST NOT attempt to interpret"
+    ],
+)
+def test_data_base64_is_read_by_its_content_type_as_binary_mode_reads_the_body(
+    content_type: str | None, payload: bytes, data: object
+) -> None:
+    """JSON format 3.1.2: data_base64 decodes to bytes, which the reader "MAY further interpret
+    according to the datacontenttype". Go's ``SetData(ct, []byte)`` sends JSON this way; its
+    ``DataAs`` decodes by content type in either mode. Read as bytes here but as a dict from
+    the same event in binary mode, a handler saw another ``data`` per transport."""
+    obj: dict[str, object] = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t",
+                              "data_base64": base64.b64encode(payload).decode()}
+    if content_type is not None:
+        obj["datacontenttype"] = content_type
+    structured = from_dict(obj)
+    assert structured.data == data
+    headers = {**_BINARY, **({"content-type": content_type} if content_type else {})}
+    if content_type is not None:
+        assert from_http(headers, payload).data == data  # the same event in binary mode
+    assert from_dict({**obj, "data_base64": ""}).data == b""
+
+
+def test_data_base64_that_its_json_content_type_cannot_read_is_an_invalid_event() -> None:
+    obj = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t",
+           "datacontenttype": "application/json", "data_base64": "bm90IGpzb24="}  # "not json"
+    with pytest.raises(InvalidCloudEventError) as info:
+        from_dict(obj)
+    assert info.value.attribute == "data"
