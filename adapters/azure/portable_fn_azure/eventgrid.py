@@ -30,7 +30,7 @@ import re
 from typing import TYPE_CHECKING, Any, cast
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent
+from portable_fn.events import CloudEvent, decode_data
 
 from portable_fn_azure._payload import aware
 
@@ -102,6 +102,10 @@ def _from_cloudevent(native: func.CloudEvent) -> CloudEvent:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, TypeError) as exc:
             raise InvalidCloudEventError("data_base64", "is not base64") from exc
+        if data and native.datacontenttype:
+            # Read by its content type, as the core reads data_base64 on every other transport
+            # and binary mode the same body (JSON format 3.1.2); with none it stays bytes.
+            data = decode_data(data, native.datacontenttype)
     return CloudEvent(
         id=native.id,
         source=native.source,
