@@ -6,8 +6,10 @@ schedule-types.html#rate-based): ``rate(1 minute)``, ``rate(5 minutes)``, ``rate
 Cron is the classic 5-field form (minute hour day-of-month month day-of-week, 0 or 7 = Sunday)
 that Cloud Scheduler and Kubernetes use; adapters translate it (EventBridge's 6 fields, Azure's
 6-field NCRONTAB, Cloudflare's weekdays 1-7 from Sunday). Day-of-month and day-of-week combine with
-OR when both are restricted, as in Vixie cron. ``?`` (any day) is taken alone in those two fields,
-as EventBridge writes it.
+OR when both are restricted, as in Vixie cron; a field is restricted unless it is exactly ``*`` or
+``?``, so ``*/2`` is (as Cloudflare reads it; Vixie cron would take a leading ``*`` as
+unrestricted, which is why ``Cron.numbered(plain=True)`` spells such a day field out). ``?`` (any
+day) is taken alone in those two fields, as EventBridge writes it.
 """
 
 from __future__ import annotations
@@ -80,10 +82,19 @@ class Cron(Value):
             return day_ok or weekday_ok
         return day_ok and weekday_ok
 
-    def numbered(self, sunday: int = 0) -> str:
+    def numbered(self, sunday: int = 0, *, plain: bool = False) -> str:
         """The five fields with the day of week as ``weekday_field(sunday)``: for a target that
-        numbers weekdays its own way, or reads steps and ``7`` differently."""
+        numbers weekdays its own way, or reads steps and ``7`` differently.
+
+        ``plain`` writes the other fields in the syntax every unix cron documents (lists of
+        values, ``a-b`` and ``a-b/n`` or ``*/n``): a step from one value (``5/15``) as the range
+        it covers (``5-59/15``), a ``*`` inside a list as ``low-high``, and a day of month that
+        starts with ``*`` (``*/2``) as ``1-31/2`` when the weekday is restricted too, since
+        unix cron reads a day field that starts with ``*`` as unrestricted (AND, not OR)."""
         minute, hour, day, month, _ = self.expression.split()
+        if plain:
+            minute, hour, month = (_plain(minute, 0), _plain(hour, 1), _plain(month, 3))
+            day = _plain(day, 2, star=self.days_restricted and self.weekdays_restricted)
         return f"{minute} {hour} {day} {month} {self.weekday_field(sunday)}"
 
     def weekday_field(self, sunday: int = 0) -> str:
@@ -198,6 +209,22 @@ def _parse_field(
             )
         values.update(range(start, end + 1, step))
     return frozenset(values)
+
+
+def _plain(text: str, index: int, *, star: bool = False) -> str:
+    """One parsed field (``_FIELDS[index]``) in plain unix-cron syntax; see ``Cron.numbered``."""
+    _, low, high, names = _FIELDS[index]
+    items = text.split(",")
+    out = []
+    for item in items:
+        base, slash, step = item.partition("/")
+        if base == "*":
+            if star or len(items) > 1:
+                base = f"{low}-{high}"
+        elif slash and "-" not in base:
+            base = f"{_value(base, names)}-{high}"
+        out.append(base + slash + step)
+    return ",".join(out)
 
 
 def _value(text: str, names: dict[str, int]) -> int:

@@ -122,6 +122,29 @@ def test_numbered_keeps_the_other_fields_as_normalised() -> None:
 
 
 @pytest.mark.parametrize(
+    ("expression", "plain"),
+    [
+        ("*/15 9-17 ? jan mon-fri", "*/15 9-17 * JAN 1-5"),
+        ("5/15 3/6 5/10 JAN/2 *", "5-59/15 3-23/6 5-31/10 1-12/2 *"),
+        ("*,30 *,12 *,15 *,JAN *", "0-59,30 0-23,12 1-31,15 1-12,JAN *"),
+        ("*/20,5 * * * *", "0-59/20,5 * * * *"),
+        # a day of month starting with "*" reads as unrestricted in unix cron (AND): spelled
+        # out when the weekday is restricted too, so the OR of the portable meaning holds
+        ("0 0 */2 * MON", "0 0 1-31/2 * 1"),
+        ("0 0 */2 * *", "0 0 */2 * *"),
+    ],
+)
+def test_numbered_plain_spells_fields_in_unix_cron_syntax(expression: str, plain: str) -> None:
+    cron = parse_cron(expression)
+    assert cron.numbered(0, plain=True) == plain
+    again = parse_cron(plain)
+    for field in ("minutes", "hours", "days", "months", "weekdays"):
+        assert getattr(again, field) == getattr(cron, field)
+    assert (again.days_restricted, again.weekdays_restricted) == (
+        cron.days_restricted, cron.weekdays_restricted)
+
+
+@pytest.mark.parametrize(
     "expression",
     [
         "1_0 * * * *",  # int() reads "1_0" as 10; no cron does, and the text goes to targets raw

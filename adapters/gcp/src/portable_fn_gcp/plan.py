@@ -248,8 +248,11 @@ def _dead_letter(name: str, topic: str, retry: Retry, findings: list[Finding]) -
 def _cron(name: str, trigger: Schedule, findings: list[Finding]) -> str:
     if trigger.cron is not None:
         # Day-of-week as the numbers 0-6 it stands for: "7/2" or "1-7/2" read differently
-        # from one cron implementation to the next.
-        return trigger.cron.numbered(0)
+        # from one cron implementation to the next. The other fields in the documented
+        # syntax: a step follows a range or "*" ("5/15" is written "5-59/15"), and a day of
+        # month that starts with "*" would be "marked as unrestricted by the asterisk", which
+        # turns the portable OR with a restricted weekday into AND ("*/2" is written "1-31/2").
+        return trigger.cron.numbered(0, plain=True)
     seconds = int(trigger.rate.total_seconds()) if trigger.rate is not None else 86400
     # A step no larger than the field's range: "*/90" minutes or "*/36" hours is not a valid
     # Cloud Scheduler schedule, and "*/45" days would fire on day 1 only.
