@@ -36,8 +36,10 @@ def cron_for(schedule: Schedule) -> tuple[str | None, str | None]:
     """
     if schedule.cron is not None:
         # Cloudflare numbers weekdays 1-7 from Sunday (Quartz), not 0-7: "1-5" would run Sunday
-        # to Thursday, so the weekday field is written from the parsed days.
-        return schedule.cron.numbered(1), None
+        # to Thursday, so the weekday field is written from the parsed days. Plain fields:
+        # Cloudflare's parser (cloudflare/saffron) takes "*" only as a whole field or "*/n",
+        # so "*,30" would fail the deploy; it is written "0-59,30".
+        return schedule.cron.numbered(1, plain=True), None
     rate = schedule.rate
     if rate is None:
         return None, f"schedule {schedule.expression!r} has neither a cron nor a rate"
