@@ -174,16 +174,41 @@ def _overlapping_notification(b: Builder, function: str, t: Storage) -> Configur
     return None
 
 
+# The stream keeps records a day (Kinesis' default, said here so the age below stays under it).
+STREAM_RETENTION_HOURS = 24
+# Records older than this go to the failed queue instead of being retried on: Lambda's default
+# (-1) "doesn't discard records", so one it cannot invoke the function with (throttling) is
+# retried until the stream's retention deletes it, and no failed-queue message says so. Half the
+# retention leaves the other half to read discarded records back from the shard.
+# https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-parameters.html,
+# https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html
+STREAM_MAX_RECORD_AGE = STREAM_RETENTION_HOURS * 3600 // 2
+
+
 def _stream_event(b: Builder, fn: Function, t: Stream) -> dict[str, Any]:
     stream_id = logical(t.name, "Stream")
     b.resources.setdefault(
         stream_id,
         {
             "Type": "AWS::Kinesis::Stream",
-            "Properties": {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}},
+            "Properties": {
+                "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
+                "RetentionPeriodHours": STREAM_RETENTION_HOURS,
+            },
         },
     )
-    dlq = b.dead_letter_queue(f"{fn.name}-failed")
+    failed = f"{fn.name}-failed"
+    dlq = b.dead_letter_queue(failed)
+    b.findings.append(
+        Finding(
+            fn.name,
+            "warning",
+            f"a record still failing after {t.retry.max_retries} retries (or not processed "
+            f"within {STREAM_MAX_RECORD_AGE // 3600} h) is skipped, and the queue {failed!r} "
+            "gets a description of its batch (shard, sequence numbers), not the records: read "
+            f"them back from the stream within its {STREAM_RETENTION_HOURS} h retention",
+        )
+    )
     return {
         "Stream": {
             "Type": "Kinesis",
@@ -192,6 +217,7 @@ def _stream_event(b: Builder, fn: Function, t: Stream) -> dict[str, Any]:
                 "StartingPosition": "LATEST" if t.start == "latest" else "TRIM_HORIZON",
                 "BatchSize": t.batch_size,
                 "MaximumRetryAttempts": t.retry.max_retries,
+                "MaximumRecordAgeInSeconds": STREAM_MAX_RECORD_AGE,
                 "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
                 **_SQS_EVENT,
             },

@@ -464,3 +464,32 @@ def _notify_helper(data: dict[str, Any]) -> None:
 
 def _deeper_helper(data: dict[str, Any]) -> None:
     pf.send("fulfil", data)
+
+
+def test_stream_records_reach_the_failed_queue_before_the_stream_expires_them() -> None:
+    """MaximumRecordAgeInSeconds defaults to -1: "Lambda doesn't discard records (Kinesis Data
+    Streams data retention settings still apply)", so a record Lambda cannot invoke the function
+    with (throttling) is retried until the stream's retention removes it, and it never reaches
+    the on-failure destination. A maximum age below the retention discards it there, while the
+    stream still holds it to be read back (services-kinesis-parameters,
+    kinesis-on-failure-destination)."""
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws._template import build
+
+    app = pf.App("aging")
+
+    @app.stream("clicks", max_retries=2)
+    def clicks(event: pf.CloudEvent) -> None: ...
+
+    template, found = build(app, Settings())
+    resources = template["Resources"]
+    retention_hours = resources["ClicksStream"]["Properties"]["RetentionPeriodHours"]
+    props = resources["ClicksFunction"]["Properties"]["Events"]["Stream"]["Properties"]
+    age = props["MaximumRecordAgeInSeconds"]
+    assert 60 <= age < retention_hours * 3600
+    assert props["MaximumRetryAttempts"] == 2
+    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["ClicksFailedQueue", "Arn"]}
+    # What lands in the failed queue is a description of the records, not the records: said.
+    [note] = [f for f in found if f.function == "clicks" and "clicks-failed" in f.message]
+    assert note.level == "warning" and "sequence numbers" in note.message
