@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import Context, dispatch_batch
+from portable_fn.adapter import Batch, Context, Outcome
 from portable_fn.errors import PortableFnError
+from portable_fn.log import Logger
 
 from portable_fn_azure._invoke import context_for, run_event
 
@@ -115,13 +116,24 @@ def timer_runner(
 def eventhub_runner(
     app: App, name: str, hub: str
 ) -> Callable[[list[func.EventHubEvent], Any], None]:
+    from portable_fn.triggers import Stream
+
     from portable_fn_azure import eventhub
 
+    fn = app.function(name)
+    retry = fn.trigger.retry if isinstance(fn.trigger, Stream) else None
+    max_attempts = 1 if retry is None else retry.max_attempts
+
     def run(events: list[func.EventHubEvent], context: Any) -> None:
-        # Event Hubs has no per-event settlement: a failure reruns the whole batch under the
-        # function's retry policy, then the checkpoint moves on (reported by findings). Which
-        # run this is the worker says in retry_context.retry_count (0 on the first).
+        # A batch is one partition's events in order, and Event Hubs has no per-event
+        # settlement: a failure reruns the whole batch under the function's retry policy
+        # (functions-bindings-error-pages#retries), then the checkpoint moves past it whatever
+        # happened (functions-reliable-event-processing). So the events after a failing one wait
+        # for the rerun rather than run before it, as Lambda resumes a shard at the failed
+        # sequence number; on the last run every event runs, and those given up are logged.
+        # Which run this is the worker says in retry_context.retry_count (0 on the first).
         attempt = _retry_attempt(context)
+        last = attempt >= max_attempts
 
         def ctx_for(index: int) -> Context:
             return context_for(name, events[index], context, attempt=attempt)
@@ -138,11 +150,42 @@ def eventhub_runner(
                 events[index], hub=hub, partition=meta.partition,
                 properties=meta.properties_of(index), system=meta.system_of(index))
 
-        items = [(lambda i=i: decode(i)) for i in range(len(events))]
-        outcomes = dispatch_batch(app, name, items, ctx_for)
-        failed = [o for o in outcomes if not o.ok and o.retryable]
-        if failed:
-            raise failed[0].error or PortableFnError(f"{name}: {len(failed)} events failed")
+        failed: list[Outcome] = []
+        given_up: list[str] = []
+        sequences: list[Any] = []
+        if not events:
+            return
+        first = ctx_for(0)
+        with Batch(app, fn, first) as batch:
+            for index in range(len(events)):
+                ctx = first if index == 0 else ctx_for(index)
+                try:
+                    event = decode(index)
+                except PortableFnError as exc:
+                    # Not retryable (the same bytes will not decode on a rerun): logged, skipped.
+                    batch.undecodable(ctx, exc)
+                    continue
+                outcome = batch.run(event, ctx)
+                if outcome.ok or not outcome.retryable:
+                    continue
+                failed.append(outcome)
+                if not last:
+                    break
+                given_up.append(event.id)
+                sequences.append(event.extensions.get("sequence"))
+        if not failed:
+            return
+        if last:
+            Logger({"function": name, "invocation_id": first.invocation_id}).log(
+                "ERROR",
+                f"{len(given_up)} event(s) still failing after {attempt} attempt(s): the "
+                "Event Hubs checkpoint moves past them (no dead-letter queue); replay them "
+                "from the partition while the hub retains them",
+                given_up=given_up, sequences=sequences,
+                partition=None if meta is None else meta.partition,
+                attempts=attempt, hub=hub,
+            )
+        raise failed[0].error or PortableFnError(f"{name}: {len(failed)} events failed")
 
     return run
 

@@ -19,7 +19,7 @@ from portable_fn.app import App, Function
 from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
 
 from portable_fn_azure._register import Deferred, Runner, named, trigger_of
-from portable_fn_azure.options import AzureOptions, subscription_name, timespan
+from portable_fn_azure.options import AzureOptions, consumer_group, subscription_name, timespan
 
 if TYPE_CHECKING:
     from portable_fn_azure import ncrontab
@@ -191,7 +191,8 @@ def register_stream(native: func.FunctionApp, app: App, function: Function,
     # when one event is not JSON (Azure/azure-webjobs-sdk#1830); bytes keep every event as sent.
     decorated = native.event_hub_message_trigger(
         arg_name="events", event_hub_name=hub, connection=opts.eventhub_connection,
-        cardinality="many", consumer_group="$Default", data_type=func.DataType.BINARY)(entry)
+        cardinality="many", consumer_group=consumer_group(app, name),
+        data_type=func.DataType.BINARY)(entry)
     decorated = native.retry(
         strategy="exponential_backoff", max_retry_count=str(retry.max_retries),
         minimum_interval=_retry_interval(retry.initial_backoff),

@@ -20,7 +20,13 @@ from portable_fn.cors import preflight_owners
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 
 from portable_fn_azure import ncrontab
-from portable_fn_azure.options import FALLBACK, AzureOptions, subscription_name
+from portable_fn_azure.options import (
+    DEFAULT_CONSUMER_GROUP,
+    FALLBACK,
+    AzureOptions,
+    consumer_group,
+    subscription_name,
+)
 
 __all__ = ["findings", "queue_settings", "stream_settings"]
 
@@ -244,6 +250,14 @@ def _stream(function: Function, trigger: Stream, app: App, __: AzureOptions) -> 
     out = [Finding(name, "warning",
                    f"Event Hubs has no per-event failure or dead-letter: a failing batch is "
                    f"retried {trigger.retry.max_retries} times, then the checkpoint moves on")]
+    group = consumer_group(app, name)
+    if group != DEFAULT_CONSUMER_GROUP:
+        out.append(Finding(name, "warning",
+                           f"reads event hub {trigger.name!r} through consumer group {group!r}, "
+                           f"so that it gets every event rather than competing for them with "
+                           f"the hub's other functions: create it on the hub (az eventhubs "
+                           f"eventhub consumer-group create --eventhub-name {trigger.name} "
+                           f"--name {group})"))
     batch, offset = stream_settings(app) or (trigger.batch_size, OFFSETS[trigger.start])
     if offset != OFFSETS[trigger.start]:
         out.append(Finding(name, "warning",

@@ -11,9 +11,15 @@ https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trig
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["DEFAULTS", "FALLBACK", "AzureOptions", "setting_name", "subscription_name", "timespan"]
+if TYPE_CHECKING:
+    from portable_fn.app import App
+
+__all__ = [
+    "DEFAULTS", "DEFAULT_CONSUMER_GROUP", "FALLBACK", "AzureOptions", "consumer_group",
+    "setting_name", "subscription_name", "timespan",
+]
 
 # The catch-all HTTP function's name (``http_fallback``): here, not in ``_register_http``, so that
 # ``findings`` can name it without importing the worker library.
@@ -137,3 +143,22 @@ def timespan(seconds: float) -> str:
     whole, fraction = divmod(millis, 1000)
     text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
     return f"{text}.{fraction:03d}" if fraction else text
+
+
+DEFAULT_CONSUMER_GROUP = "$Default"
+
+
+def consumer_group(app: App, function: str) -> str:
+    """The Event Hubs consumer group of a stream function. Triggers sharing a consumer group
+    compete for its partitions, each getting part of the events (MicrosoftDocs/azure-docs#36692,
+    Azure/azure-webjobs-sdk#1171), while every ``@app.stream`` consumer reads the whole stream:
+    so the first function on a hub reads $Default and each other one a group of its own name
+    (consumer group names: letters, digits, '.', '-', '_', at most 50, ending alphanumeric)."""
+    from portable_fn.triggers import Stream
+
+    trigger = app.function(function).trigger
+    if not isinstance(trigger, Stream):
+        return DEFAULT_CONSUMER_GROUP
+    first = next(name for name, f in app.functions.items()
+                 if isinstance(f.trigger, Stream) and f.trigger.name == trigger.name)
+    return DEFAULT_CONSUMER_GROUP if first == function else function[:50].rstrip("_")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any
 
@@ -144,14 +145,37 @@ def _stream_app(fail_on: str | None) -> tuple[App, list[Any]]:
     return app, seen
 
 
-def test_eventhub_function_runs_every_event_and_fails_the_batch_on_error(event: Any) -> None:
+def test_eventhub_batch_stops_at_a_failure_until_its_retries_run_out(
+    event: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch is one partition's events in order. The retry policy reruns the whole batch
+    (functions-bindings-error-pages#retries), so the events after a failing one wait for that
+    rerun instead of running before it (``@app.stream``: partition order, as Lambda resumes a
+    shard at the failed sequence number). On the last run the checkpoint moves past the batch
+    whatever happens (functions-reliable-event-processing), so then every event runs, and the
+    ones given up are logged with their partition and sequence numbers."""
     app, seen = _stream_app(None)
     worker.invoke(function_app(app), "telemetry", event("eventhub_many"))
     assert len(seen) == 3
     app, seen = _stream_app("3:102")
+    native = function_app(app)
     with pytest.raises(RuntimeError):  # the retry policy reruns the batch
-        worker.invoke(function_app(app), "telemetry", event("eventhub_many"))
-    assert len(seen) == 3  # the others still ran
+        worker.invoke(native, "telemetry", event("eventhub_many"))
+    assert seen == ["3:101", "3:102"]  # the third waits: it must not overtake 3:102
+    capsys.readouterr()
+    seen.clear()
+    context = worker.InvocationContext("telemetry")
+    context.retry_context.retry_count = 4  # the default Retry: 4 retries, so the last run
+    context.retry_context.max_retry_count = 4
+    with pytest.raises(RuntimeError):
+        worker.invoke(native, "telemetry", event("eventhub_many"), context=context)
+    assert len(seen) == 3  # the checkpoint moves on after this run: nothing is left unrun
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{")]
+    [gave_up] = [line for line in lines if line.get("given_up")]
+    assert gave_up["level"] == "ERROR" and gave_up["given_up"] == ["3:102"]
+    assert gave_up["partition"] == "3" and gave_up["sequences"] == ["102"]
+    assert gave_up["attempts"] == 5
 
 
 def test_blob_trigger_empty_blob_has_size_zero(event: Any) -> None:

@@ -132,3 +132,32 @@ def test_event_hubs_retry_intervals_parse_as_the_worker_reads_them(
     for key in ("minimum_interval", "maximum_interval"):
         time.strptime(retry[key], "%H:%M:%S")
     assert retry["minimum_interval"] != "00:00:00"  # a declared backoff still waits
+
+
+def test_two_functions_on_one_event_hub_each_read_every_event() -> None:
+    """``@app.stream`` consumers each read the whole stream (one Kinesis event source mapping
+    each; the local broker delivers every record to each). Event Hubs triggers that share a
+    consumer group compete for its partitions instead, each getting part of the events
+    (MicrosoftDocs/azure-docs#36692, Azure/azure-webjobs-sdk#1171: "use different consumer
+    groups for the two functions"). The first keeps $Default, the others get their own group,
+    which must be created on the hub: a warning says so."""
+    hubs = pf.App("hubs")
+
+    @hubs.stream("clicks")
+    def count_clicks(event: pf.CloudEvent) -> None: ...
+
+    @hubs.stream("clicks")
+    def audit_clicks(event: pf.CloudEvent) -> None: ...
+
+    @hubs.stream("orders")
+    def ship(event: pf.CloudEvent) -> None: ...
+
+    groups = {}
+    for fn in function_app(hubs).get_functions():
+        [trigger] = [b for b in fn.get_bindings() if b.type == "eventHubTrigger"]
+        groups[fn.get_function_name()] = trigger.get_dict_repr()["consumerGroup"]
+    assert groups == {"count_clicks": "$Default", "audit_clicks": "audit_clicks",
+                      "ship": "$Default"}
+    found = [f for f in AzureAdapter().findings(hubs) if "consumer group" in f.message]
+    assert [(f.function, f.level) for f in found] == [("audit_clicks", "warning")]
+    assert "'audit_clicks'" in found[0].message and "'clicks'" in found[0].message
