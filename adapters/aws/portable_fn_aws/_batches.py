@@ -119,10 +119,22 @@ def _receive_count(record: dict[str, Any]) -> str:
 
 
 def stream_batch(
-    app: App, fn: Function, records: list[Any], context: Any, native: Any, codec: StreamCodec
+    app: App,
+    fn: Function,
+    records: list[Any],
+    context: Any,
+    native: Any,
+    codec: StreamCodec,
+    redelivery: Redelivery | None = None,
 ) -> sqs.BatchResponse:
     """Run a shard's records in order up to the first failure, and report its sequence number:
     Lambda checkpoints before that record and delivers it again, first in the next batch.
+
+    A record that retrying cannot fix (``pf.NonRetryable``, undecodable) is written to the
+    function's on-failure queue (``PF_DEAD_LETTER_URL``, as the record itself, JSON) and the
+    shard goes on: reported, it would be retried ``MaximumRetryAttempts`` times, the shard
+    blocked all along, and then discarded with the rest of its batch. Without that queue, or
+    when writing to it fails, it is reported as any failure.
 
     A Kinesis record that a KPL producer aggregated is several events sharing the record's
     sequence number. They run in order, and at the first that fails the record's sequence number
@@ -138,11 +150,13 @@ def stream_batch(
                 decoded = codec.from_record(record)
             except (PortableFnError, *MALFORMED) as exc:
                 error = exc if isinstance(exc, PortableFnError) else malformed("stream", exc)
-                ok = batch.undecodable(ctx, error, "could not decode stream record").ok
+                outcome = batch.undecodable(ctx, error, "could not decode stream record")
+                ok = _set_aside(record, outcome, redelivery, ctx)
             else:
                 ok = True
                 for event in decoded:  # one, except the user records of a KPL aggregate
-                    if not batch.run(event, ctx).ok:
+                    outcome = batch.run(event, ctx)
+                    if not outcome.ok and not _set_aside(record, outcome, redelivery, ctx):
                         ok = False
                         break
             if not ok:
@@ -152,6 +166,16 @@ def stream_batch(
                     # No sequence number to resume from: fail the whole batch (Lambda retries).
                     raise exc_for(record) from None
     return sqs.batch_response([])
+
+
+def _set_aside(
+    record: Any, outcome: Outcome, redelivery: Redelivery | None, ctx: Context
+) -> bool:
+    """True when a failed record need not stop the shard: retrying cannot fix it and it is now
+    in the on-failure queue."""
+    if outcome.retryable or redelivery is None:
+        return False
+    return redelivery.dead_letter_record(record, outcome.reason or "failed", ctx)
 
 
 def exc_for(record: Any) -> EventDecodeError:

@@ -122,7 +122,9 @@ def event_handler(
                 from portable_fn_aws import dynamodb, kinesis
 
                 codec = kinesis if source == "aws:kinesis" else dynamodb
-                return _batches.stream_batch(app, fn, records, context, event, codec)
+                return _batches.stream_batch(
+                    app, fn, records, context, event, codec, redelivery
+                )
             if sns.matches_record(first) or s3.matches_record(first):
                 ctx = context_for(fn.name, context, event)
                 outcome = _run_async(records, ctx, dispatch)

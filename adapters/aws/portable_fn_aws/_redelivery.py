@@ -68,6 +68,21 @@ class Redelivery:
             return False
         return True
 
+    def dead_letter_record(self, record: Any, reason: str, ctx: Context) -> bool:
+        """True when a stream record (Kinesis, DynamoDB Streams) that retrying cannot fix is now
+        in the dead-letter queue, as the record Lambda delivered (JSON), the reason beside it."""
+        if self.dead_letter_url is None:
+            return False
+        try:
+            body = json.dumps(record, default=str, separators=(",", ":"))
+            self._sqs().dead_letter(self.dead_letter_url, body, reason=reason)
+        except PortableFnError as exc:
+            ctx.logger.exception(
+                "could not dead-letter the record; the shard retries it", exc=exc
+            )
+            return False
+        return True
+
     def dead_letter_invocation(
         self, native: Any, context: Any, error: BaseException | None, ctx: Context
     ) -> bool:

@@ -135,6 +135,10 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         policies.append(_queue_policy("SQSPollerPolicy", source))
         variables[SOURCE_QUEUE_ENV] = ref(source)
     trigger = fn.trigger
+    if isinstance(trigger, Stream):
+        # A record retrying cannot fix (NonRetryable, undecodable) goes to the on-failure queue
+        # at once, written by the function, instead of blocking its shard for every retry.
+        _dead_letters_to(b.dead_letter_queue(f"{fn.name}-failed"), policies, variables)
     if isinstance(trigger, Storage | Schedule | Event):
         retries = trigger.retry.max_retries if isinstance(trigger, Storage | Event) else 4
         if retries > ASYNC_RETRY_LIMIT:

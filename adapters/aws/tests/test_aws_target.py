@@ -493,3 +493,22 @@ def test_stream_records_reach_the_failed_queue_before_the_stream_expires_them() 
     # What lands in the failed queue is a description of the records, not the records: said.
     [note] = [f for f in found if f.function == "clicks" and "clicks-failed" in f.message]
     assert note.level == "warning" and "sequence numbers" in note.message
+
+
+def test_a_stream_function_may_send_what_retrying_cannot_fix_to_its_failed_queue() -> None:
+    """A NonRetryable or undecodable record is written to ``<function>-failed`` by the function
+    (``_batches.stream_batch``), so the shard is not blocked by retries that cannot help: the
+    template names the queue and grants sending to it, as for asynchronous invocations."""
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws._template import build
+
+    app = pf.App("aging")
+
+    @app.stream("clicks")
+    def clicks(event: pf.CloudEvent) -> None: ...
+
+    template, _ = build(app, Settings())
+    props = template["Resources"]["ClicksFunction"]["Properties"]
+    assert props["Environment"]["Variables"]["PF_DEAD_LETTER_URL"] == {"Ref": "ClicksFailedQueue"}
+    assert {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["ClicksFailedQueue",
+                                                                "QueueName"]}}} in props["Policies"]
