@@ -8,7 +8,20 @@ from contextvars import Token
 from typing import TYPE_CHECKING
 
 from portable_fn import _observe
-from portable_fn._dispatch import _FILTERED, OK, Outcome, _call, _failure, _log_error, _run, _skips
+from portable_fn._dispatch import (
+    _FILTERED,
+    OK,
+    Outcome,
+    _awaitable,
+    _call,
+    _failure,
+    _log_error,
+    _own_cancel,
+    _run,
+    _settled,
+    _skips,
+    run_sync,
+)
 from portable_fn._invocation import Invocation, _cold, _current
 from portable_fn.errors import PortableFnError
 
@@ -70,9 +83,16 @@ class Batch:
             invocation.ctx = ctx
             invocation._trace = None
             try:
-                self._call(event, ctx)
+                result = self._call(event, ctx)
+                if result is not None and _awaitable(result):
+                    run_sync(_settled(result))  # a plain def that returned a coroutine
             except Exception as exc:
                 return self._failed(ctx, exc)  # not kept in a local: see _dispatch._call
+            except BaseException as exc:
+                cancelled = _own_cancel(exc)  # a plain def that raised CancelledError
+                if cancelled is None:
+                    raise
+                return self._failed(ctx, cancelled)
             invocation.cold_start = self._cold = False
             return OK
         fn = self.fn

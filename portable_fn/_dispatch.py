@@ -8,7 +8,7 @@ exception fails that one message; ``NonRetryable`` and validation errors fail it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from portable_fn._invocation import Invocation, _cold, _current, invocation_logg
 from portable_fn.context import Context
 from portable_fn.errors import (
     EventDecodeError,
+    HandlerCancelled,
     HTTPError,
     InvalidCloudEventError,
     MethodNotAllowed,
@@ -78,22 +79,67 @@ OK = Outcome(True)
 
 # -- running coroutines from sync adapters ----------------------------------------------------
 
-_loop: Any = None
+_loops: dict[int, Any] = {}  # thread id -> that thread's event loop
 
 
 def run_sync(awaitable: Awaitable[Any]) -> Any:
     """Run an async handler's coroutine from a synchronous adapter (Lambda, functions-framework).
 
-    One event loop per process is kept, not one per call: ``asyncio.run`` would build and tear
-    down a loop on every invocation. asyncio is imported on first use only.
+    One event loop per thread is kept, not one per call: ``asyncio.run`` would build and tear
+    down a loop on every invocation. Per thread, as threaded servers (functions-framework's
+    gunicorn threads, the Azure worker's pool) run handlers in several threads at once and a
+    loop runs one coroutine at a time. asyncio is imported on first use only.
     """
-    global _loop
     import asyncio
+    from threading import get_ident
 
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
-    coroutine: Coroutine[Any, Any, Any] = awaitable  # type: ignore[assignment]
-    return _loop.run_until_complete(coroutine)
+    ident = get_ident()
+    loop = _loops.get(ident)
+    if loop is None or loop.is_closed():
+        loop = _loops[ident] = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(awaitable)
+    except asyncio.CancelledError as exc:
+        # Nothing outside cancels this loop's task: the coroutine cancelled itself.
+        raise _cancelled(exc) from exc
+
+
+def _cancelled(exc: BaseException) -> HandlerCancelled:
+    return HandlerCancelled(f"the handler was cancelled (CancelledError: {exc})")
+
+
+def _own_cancel(exc: BaseException) -> HandlerCancelled | None:
+    """For a ``BaseException`` out of an awaited handler: a ``HandlerCancelled`` when it is a
+    ``CancelledError`` of the handler's own, None when it is the dispatch being cancelled (or
+    no cancellation at all), which must propagate. Python 3.10 cannot tell them apart
+    (``Task.cancelling`` is 3.11): there it propagates, as before."""
+    import sys
+
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None or not isinstance(exc, asyncio.CancelledError):
+        return None
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop: a sync handler raised it
+        task = None
+    cancelling = getattr(task, "cancelling", None)
+    if task is not None and (cancelling is None or cancelling()):
+        return None
+    return _cancelled(exc)
+
+
+def _awaitable(value: Any) -> bool:
+    return hasattr(type(value), "__await__")
+
+
+async def _settled(awaitable: Awaitable[Any]) -> Any:
+    """What an awaitable a handler returned comes to: awaited, and what it returns awaited
+    too while that is awaitable (a plain function that returns a coroutine, as a decorator
+    that is not async-aware makes one; an async handler that returns a coroutine unawaited)."""
+    result = await awaitable
+    while _awaitable(result):
+        result = await result
+    return result
 
 
 # -- HTTP -------------------------------------------------------------------------------------
@@ -196,10 +242,21 @@ def dispatch_http(
     try:
         result = fn.call(request, ctx)
         if fn.is_async:
-            result = run_sync(result)
-        response = to_response(result)
+            result = run_sync(_settled(result))
+        try:
+            response = to_response(result)
+        except TypeError:
+            if not _awaitable(result):
+                raise
+            response = to_response(run_sync(_settled(result)))  # a plain def's coroutine
     except Exception as exc:
         failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
+        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+    except BaseException as exc:
+        cancelled = _own_cancel(exc)
+        if cancelled is None:
+            raise
+        failed = _http_failed(ctx, cancelled, observation)
         return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     finally:
         _current.reset(token)
@@ -229,9 +286,20 @@ async def dispatch_http_async(
             result = await offload(_bound(fn, request, ctx))
         else:
             result = fn.call(request, ctx)
-        response = to_response(result)
+        try:
+            response = to_response(result)
+        except TypeError:
+            if not _awaitable(result):
+                raise
+            response = to_response(await _settled(result))
     except Exception as exc:
         failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
+        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+    except BaseException as exc:
+        cancelled = _own_cancel(exc)
+        if cancelled is None:
+            raise
+        failed = _http_failed(ctx, cancelled, observation)
         return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     finally:
         _current.reset(token)
@@ -307,8 +375,8 @@ def _call(invocation: Invocation, fn: Function, event: CloudEvent, ctx: Context)
     observation = _observe.begin(invocation)
     try:
         result = fn.call(event, ctx)
-        if fn.is_async:
-            run_sync(result)
+        if result is not None and (fn.is_async or _awaitable(result)):
+            run_sync(_settled(result))
     except Exception as exc:
         # Returned from here, never kept in a local: the exception's traceback holds this frame,
         # and a local holding the outcome (so the exception) would make a cycle that only the
@@ -316,6 +384,13 @@ def _call(invocation: Invocation, fn: Function, event: CloudEvent, ctx: Context)
         if observation is not None:
             observation.end(exc)
         return _failure(ctx, exc)
+    except BaseException as exc:
+        cancelled = _own_cancel(exc)  # a plain def that raised CancelledError
+        if cancelled is None:
+            raise
+        if observation is not None:
+            observation.end(cancelled)
+        return _failure(ctx, cancelled)
     if observation is not None:
         observation.end(None)
     return OK
@@ -339,15 +414,24 @@ async def dispatch_event_async(
     token, observation = _enter(Invocation(app, fn, ctx, event, _cold()))
     try:
         if fn.is_async:
-            await fn.call(event, ctx)
+            result = await fn.call(event, ctx)
         elif offload is not None:
-            await offload(_bound(fn, event, ctx))
+            result = await offload(_bound(fn, event, ctx))
         else:
-            fn.call(event, ctx)
+            result = fn.call(event, ctx)
+        if result is not None and _awaitable(result):
+            await _settled(result)
     except Exception as exc:
         if observation is not None:
             observation.end(exc)
         return _failure(ctx, exc)  # not kept in a local: see _call
+    except BaseException as exc:
+        cancelled = _own_cancel(exc)
+        if cancelled is None:
+            raise
+        if observation is not None:
+            observation.end(cancelled)
+        return _failure(ctx, cancelled)
     finally:
         _current.reset(token)
     if observation is not None:

@@ -45,7 +45,9 @@ _APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 # portable subset is a Python identifier of at most 63 characters.
 _FUNCTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,62}")
 _CO_VARARGS = 0x04
+_CO_GENERATOR = 0x20
 _CO_COROUTINE = 0x80
+_CO_ASYNC_GENERATOR = 0x200
 
 
 class Function(Value):
@@ -98,8 +100,23 @@ def _signature(handler: Callable[..., Any], name: str) -> tuple[bool, bool]:
         )
     if positional < 1 and not varargs:
         raise ConfigurationError("handler must accept the event (or request)", function=name)
+    if code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR):
+        _refuse_generator(name, bool(code.co_flags & _CO_ASYNC_GENERATOR))
     takes_context = varargs or positional >= 2
     return bool(code.co_flags & _CO_COROUTINE), takes_context
+
+
+def _refuse_generator(name: str, is_async: bool) -> None:
+    """A generator function's body does not run when it is called: an event handler would be
+    acknowledged without running and an HTTP handler would answer no response."""
+    kind = "an async generator function (async def with yield)" if is_async else (
+        "a generator function (def with yield)"
+    )
+    raise ConfigurationError(
+        f"handler is {kind}: calling it runs none of its body. A handler returns its result "
+        "(or awaits its work, as an async def without yield)",
+        function=name,
+    )
 
 
 def _signature_slow(handler: Callable[..., Any], name: str) -> tuple[bool, bool]:
@@ -117,6 +134,11 @@ def _signature_slow(handler: Callable[..., Any], name: str) -> tuple[bool, bool]
         except TypeError:
             continue
         call = getattr(handler, "__call__", None)  # noqa: B004
+        for test, asynchronous in (
+            (inspect.isasyncgenfunction, True), (inspect.isgeneratorfunction, False)
+        ):
+            if test(handler) or test(call):
+                _refuse_generator(name, asynchronous)
         is_async = inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(call)
         return is_async, takes_context
     raise ConfigurationError(

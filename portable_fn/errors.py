@@ -139,6 +139,13 @@ class PublishError(PortableFnError):
     """An event could not be published: no publisher installed, or the provider refused it."""
 
 
+class HandlerCancelled(PortableFnError):
+    """An async handler ended with ``asyncio.CancelledError`` that no one cancelling the
+    dispatch raised (it awaited a task something else cancelled, say): a failure of its message
+    like any exception, retried, not a ``BaseException`` that would fail the whole batch or
+    leave the delivery unanswered."""
+
+
 class NonRetryable(PortableFnError):
     """Raise from an event handler to send the message to its dead-letter queue at once.
 

@@ -31,5 +31,6 @@ def test_error_tree_is_builtin_compatible() -> None:
     assert issubclass(errors.FunctionNotFoundError, KeyError)
     assert issubclass(errors.NotFound, LookupError)
     for name in ("ConfigurationError", "InvalidCloudEventError", "EventDecodeError",
-                 "HTTPError", "FunctionNotFoundError", "PublishError", "NonRetryable"):
+                 "HTTPError", "FunctionNotFoundError", "PublishError", "NonRetryable",
+                 "HandlerCancelled"):
         assert issubclass(getattr(errors, name), errors.PortableFnError)

@@ -238,7 +238,23 @@ def guard_event(call: Call, *, key_fn: KeyFn | None, is_async: bool) -> Call:
         except BaseException:
             abandon(store, ctx, key, token)
             raise
+        if result is not None and hasattr(type(result), "__await__"):
+            # A plain function that returned a coroutine (dispatch awaits it): the handler's
+            # work is that coroutine, so the key is settled once it has run.
+            return _settle_later(result, store, ctx, key, token)
         finish(store, ctx, key, token, None)
         return result
 
     return guarded
+
+
+async def _settle_later(
+    awaitable: Any, store: Store, ctx: Context, key: str, token: str
+) -> Any:
+    try:
+        result = await awaitable
+    except BaseException:
+        await off_loop(store, abandon, store, ctx, key, token)
+        raise
+    await off_loop(store, finish, store, ctx, key, token, None)
+    return result

@@ -162,6 +162,15 @@ async def _settle_async(claim: Claim, ctx: Context, result: Any) -> Response:
     return response
 
 
+async def _settle_later(claim: Claim, ctx: Context, awaitable: Any) -> Response:
+    try:
+        result = await awaitable
+    except BaseException:
+        await off_loop(claim[0], abandon, claim[0], ctx, claim[1], claim[2])
+        raise
+    return await _settle_async(claim, ctx, result)
+
+
 def guard_http(call: Call, *, is_async: bool) -> Call:
     """Replay stored responses for requests that carry an ``Idempotency-Key``."""
     if is_async:
@@ -192,6 +201,10 @@ def guard_http(call: Call, *, is_async: bool) -> Call:
         except BaseException:
             abandon(claim[0], ctx, claim[1], claim[2])
             raise
+        if hasattr(type(result), "__await__"):
+            # A plain function that returned a coroutine (dispatch awaits it): its response
+            # is what the coroutine returns.
+            return _settle_later(claim, ctx, result)
         return _settle(claim, ctx, result)
 
     return guarded

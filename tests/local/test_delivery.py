@@ -164,3 +164,31 @@ def test_a_handlers_own_retry_after_error_spends_attempts(
     assert runs == [1, 2, 3]
     assert [r["outcome"] for r in records(out)] == ["retry", "retry", "dead"]
     assert [d.attempt for d in store.dead()] == [3]
+
+
+def test_a_cancelled_async_handler_is_retried_then_dead_lettered(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    """``asyncio.CancelledError`` out of the handler (it awaited a task something else
+    cancelled) is a failed attempt like any exception: before, it escaped the delivery task,
+    which left the delivery in flight until the next restart."""
+    app = pf.App("cancels")
+    runs: list[int] = []
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=1, initial_backoff=0.01))
+    async def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        runs.append(ctx.attempt)
+        task = asyncio.ensure_future(asyncio.sleep(10))
+        await asyncio.sleep(0)
+        task.cancel()
+        await task
+
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "job")
+    d, out = deliverer(app, store, pool)
+    for _ in range(4):
+        if not run_due(d, store):
+            break
+    assert runs == [1, 2]
+    assert [r["outcome"] for r in records(out)] == ["retry", "dead"]
+    assert "HandlerCancelled" in records(out)[-1]["error"]
