@@ -8,6 +8,7 @@ exception fails that one message; ``NonRetryable`` and validation errors fail it
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
@@ -111,10 +112,9 @@ def _cancelled(exc: BaseException) -> HandlerCancelled:
 def _own_cancel(exc: BaseException) -> HandlerCancelled | None:
     """For a ``BaseException`` out of an awaited handler: a ``HandlerCancelled`` when it is a
     ``CancelledError`` of the handler's own, None when it is the dispatch being cancelled (or
-    no cancellation at all), which must propagate. Python 3.10 cannot tell them apart
-    (``Task.cancelling`` is 3.11): there it propagates, as before."""
-    import sys
-
+    no cancellation at all), which must propagate. Python 3.10 cannot tell them apart here
+    (``Task.cancelling`` is 3.11): there it propagates, and the async paths tell them apart
+    in ``_awaited`` instead."""
     asyncio = sys.modules.get("asyncio")
     if asyncio is None or not isinstance(exc, asyncio.CancelledError):
         return None
@@ -126,6 +126,31 @@ def _own_cancel(exc: BaseException) -> HandlerCancelled | None:
     if task is not None and (cancelling is None or cancelling()):
         return None
     return _cancelled(exc)
+
+
+# Python 3.11+ counts a task's pending cancellations (Task.cancelling), which tells a
+# handler's own CancelledError from the dispatch being cancelled.
+_CANCELLING = sys.version_info >= (3, 11)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    """``await awaitable`` from the async dispatch paths. On Python 3.10 it runs in a task of
+    its own, awaited with ``asyncio.wait``: cancelling the dispatch then raises in ``wait``
+    (and cancels the handler's task), while the handler cancelling itself only ends its own
+    task cancelled, which is the handler's failure (``HandlerCancelled``)."""
+    if _CANCELLING:
+        return await awaitable
+    import asyncio
+
+    inner = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait((inner,))
+    except asyncio.CancelledError:
+        inner.cancel()
+        raise
+    if inner.cancelled():
+        raise _cancelled(asyncio.CancelledError())
+    return inner.result()
 
 
 def _awaitable(value: Any) -> bool:
@@ -281,7 +306,7 @@ async def dispatch_http_async(
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     try:
         if fn.is_async:
-            result = await fn.call(request, ctx)
+            result = await _awaited(fn.call(request, ctx))
         elif offload is not None:
             result = await offload(_bound(fn, request, ctx))
         else:
@@ -291,7 +316,7 @@ async def dispatch_http_async(
         except TypeError:
             if not _awaitable(result):
                 raise
-            response = to_response(await _settled(result))
+            response = to_response(await _awaited(_settled(result)))
     except Exception as exc:
         failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
         return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
@@ -414,13 +439,13 @@ async def dispatch_event_async(
     token, observation = _enter(Invocation(app, fn, ctx, event, _cold()))
     try:
         if fn.is_async:
-            result = await fn.call(event, ctx)
+            result = await _awaited(fn.call(event, ctx))
         elif offload is not None:
             result = await offload(_bound(fn, event, ctx))
         else:
             result = fn.call(event, ctx)
         if result is not None and _awaitable(result):
-            await _settled(result)
+            await _awaited(_settled(result))
     except Exception as exc:
         if observation is not None:
             observation.end(exc)
