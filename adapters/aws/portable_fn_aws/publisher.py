@@ -23,6 +23,7 @@ import importlib
 import os
 import re
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,10 @@ MAX_MESSAGE_BYTES = 1024 * 1024  # SQS/SNS message (body + attributes), EventBri
 _ATTRIBUTE_BYTES = sum(len(k) + len(v["DataType"]) + len(v["StringValue"])
                        for k, v in _ATTRIBUTES.items())
 _FIFO_ID = re.compile(r"[!-~]{1,128}")  # MessageGroupId / MessageDeduplicationId
+# PutEvents entry ErrorCodes worth sending again (PutEventsResultEntry in the API reference).
+_RETRYABLE_ENTRY_ERRORS = frozenset({"ThrottlingException", "InternalFailure"})
+_PUT_EVENTS_ATTEMPTS = 4
+_BACKOFF_BASE = 0.05  # seconds; doubled each attempt, full jitter
 
 
 def env_name(kind: str, name: str) -> str:
@@ -97,7 +102,7 @@ class AwsPublisher:
         return found
 
     def publish(self, topic: str, event: CloudEvent) -> None:
-        body = to_json(event)
+        body = _message_body(event)
         _check_size("SNS message", event, len(body) + _ATTRIBUTE_BYTES)
         arn = self._resource("topic", topic)
         params: dict[str, Any] = {
@@ -110,7 +115,7 @@ class AwsPublisher:
         self._call("sns", "publish", topic, params)
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
-        body = to_json(event)
+        body = _message_body(event)
         _check_size("SQS message", event, len(body) + _ATTRIBUTE_BYTES)
         url = self._resource("queue", queue)
         params: dict[str, Any] = {
@@ -136,19 +141,31 @@ class AwsPublisher:
         # PutEvents entry size: Source, DetailType and Detail as UTF-8 (eb-putevent-size).
         size = len(detail) + len(event.source.encode()) + len(event.type.encode())
         _check_size("EventBridge entry", event, size)
+        bus = self._environ.get("PF_EVENT_BUS", "default")
         entry = {
             "Source": event.source,
             "DetailType": event.type,
             "Detail": detail.decode("utf-8"),
-            "EventBusName": self._environ.get("PF_EVENT_BUS", "default"),
+            "EventBusName": bus,
         }
-        response = self._call("events", "put_events", "event bus", {"Entries": [entry]})
-        if response.get("FailedEntryCount"):
-            failed = response.get("Entries", [{}])[0]
-            raise PublishError(
-                f"EventBridge refused the event: {failed.get('ErrorCode')} "
-                f"{failed.get('ErrorMessage')}"
-            )
+        # PutEvents answers 200 even when it failed the entry: FailedEntryCount says so, and
+        # the entry's ErrorCode says whether sending it again can help (PutEventsResultEntry:
+        # ThrottlingException and InternalFailure are retryable). botocore retries only whole
+        # failed calls, so such an entry is sent again here, with jittered exponential backoff.
+        for attempt in range(1, _PUT_EVENTS_ATTEMPTS + 1):
+            response = self._call("events", "put_events", f"event bus {bus}", {"Entries": [entry]})
+            if not response.get("FailedEntryCount"):
+                return
+            failed = (response.get("Entries") or [{}])[0]
+            code = failed.get("ErrorCode")
+            if code not in _RETRYABLE_ENTRY_ERRORS or attempt == _PUT_EVENTS_ATTEMPTS:
+                break
+            _backoff(attempt)
+        tries = f" after {attempt} attempts" if attempt > 1 else ""
+        raise PublishError(
+            f"EventBridge bus {bus!r} refused event {event.id}{tries}: {code} "
+            f"{failed.get('ErrorMessage')}"
+        )
 
     def dead_letter(
         self,
@@ -189,6 +206,27 @@ class AwsPublisher:
             raise
         except Exception as exc:  # botocore ClientError / EndpointConnectionError
             raise PublishError(f"{service} refused the event for {target!r}: {exc}") from exc
+
+
+def _backoff(attempt: int) -> None:
+    import random  # only on a retry: keep it off the cold-start path
+
+    time.sleep(random.uniform(0, _BACKOFF_BASE * 2 ** attempt))
+
+
+_NONCHARACTERS = (("\ufffe".encode(), b"\\ufffe"), ("\uffff".encode(), b"\\uffff"))
+
+
+def _message_body(event: CloudEvent) -> bytes:
+    """The structured event as SQS accepts a message body: SendMessage rejects characters
+    outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF, and JSON text may
+    hold U+FFFE and U+FFFF as they are. Both can only be inside JSON strings, where their
+    escapes mean the same; control characters are escaped by the encoder already."""
+    body = to_json(event)
+    for raw, escaped in _NONCHARACTERS:
+        if raw in body:  # three bytes no other character's UTF-8 contains
+            body = body.replace(raw, escaped)
+    return body
 
 
 def _check_size(what: str, event: CloudEvent, size: int) -> None:

@@ -367,3 +367,83 @@ def test_missing_boto3_is_an_import_error_with_the_install_hint(
         AwsPublisher(environ=_ENV).send("work", event)
     with pytest.raises(ImportError, match=r"portable-fn-aws\[publish\]"):
         AwsPublisher(environ={}).send("work", event)  # the name lookup needs boto3 too
+
+
+class _ThrottledOnce:
+    """A real boto3 client (to moto) whose first ``put_events`` answers as EventBridge does
+    when it throttles one entry: HTTP 200, ``FailedEntryCount`` 1, the entry's ErrorCode."""
+
+    def __init__(self, code: str, failures: int = 1) -> None:
+        self.code = code
+        self.failures = failures
+        self.calls = 0
+
+    def __call__(self, service: str) -> Any:
+        client = boto3.client(service)
+        if service != "events":
+            return client
+        owner = self
+
+        class Client:
+            def put_events(self, **params: Any) -> dict[str, Any]:
+                owner.calls += 1
+                if owner.calls <= owner.failures:
+                    return {"FailedEntryCount": 1, "Entries": [
+                        {"ErrorCode": owner.code, "ErrorMessage": "Rate exceeded"}]}
+                return dict(client.put_events(**params))
+
+        return Client()
+
+
+def test_emit_retries_an_entry_eventbridge_throttled(aws_env: dict[str, str]) -> None:
+    # PutEvents answers 200 with FailedEntryCount for an entry it throttled; the retryable
+    # ErrorCodes are ThrottlingException and InternalFailure (PutEventsResultEntry), and the
+    # failed entries are to be sent again (eb-putevents.html "Handling failures").
+    bus_url, bus_arn = _queue("bus-target")
+    events = boto3.client("events")
+    events.put_rule(Name="all", EventPattern=json.dumps({"detail-type": ["com.example.t"]}))
+    events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": bus_arn}])
+    factory = _ThrottledOnce("ThrottlingException")
+    publisher = AwsPublisher(environ={"PF_EVENT_BUS": "default"}, client_factory=factory)
+    event = pf.CloudEvent.create(type="com.example.t", source="/s", data={"n": 1})
+    publisher.emit(event)
+    assert factory.calls == 2
+    (delivered,) = _receive(bus_url)
+    assert json.loads(delivered["Body"])["detail"]["id"] == event.id
+
+
+def test_emit_names_the_bus_when_eventbridge_keeps_refusing(aws_env: dict[str, str]) -> None:
+    factory = _ThrottledOnce("InternalFailure", failures=100)
+    publisher = AwsPublisher(environ={"PF_EVENT_BUS": "orders-bus"}, client_factory=factory)
+    event = pf.CloudEvent.create(type="com.example.t", source="/s", data={"n": 1})
+    with pytest.raises(PublishError, match=r"orders-bus.*InternalFailure") as info:
+        publisher.emit(event)
+    assert event.id in str(info.value)
+    assert 1 < factory.calls < 10  # retried, boundedly
+    denied = _ThrottledOnce("AccessDeniedException", failures=100)
+    with pytest.raises(PublishError, match="AccessDeniedException"):
+        AwsPublisher(environ={}, client_factory=denied).emit(event)
+    assert denied.calls == 1  # not retryable: refused at once
+
+
+# SendMessage: "The following Unicode characters are allowed: #x9 | #xA | #xD | #x20 to #xD7FF |
+# #xE000 to #xFFFD | #x10000 to #x10FFFF. Any characters not included in this list will be
+# rejected." JSON text may hold U+FFFE and U+FFFF as they are; moto does not check.
+_SQS_ALLOWED = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+
+
+def test_noncharacters_in_data_are_escaped_not_refused(aws_env: dict[str, str]) -> None:
+    url, arn = _queue("odd")
+    topic = boto3.client("sns").create_topic(Name="odd-news")["TopicArn"]
+    recorder = _Recorder()
+    publisher = AwsPublisher(environ={"PF_QUEUE_ODD": url, "PF_TOPIC_ODD": topic})
+    event = pf.CloudEvent.create(type="t", source="/s", data={"k\uffff": "a\ufffeb\uffff"})
+    publisher.send("odd", event)
+    (message,) = _receive(url)
+    assert _SQS_ALLOWED.fullmatch(message["Body"])
+    (decoded,) = sqs.from_record(_as_lambda_event([message], arn)["Records"][0])
+    assert decoded == event
+    AwsPublisher(environ={"PF_TOPIC_ODD": topic}, client_factory=recorder).publish("odd", event)
+    ((_, _, params),) = recorder.calls
+    assert _SQS_ALLOWED.fullmatch(params["Message"])  # what SNS hands on to SQS subscribers
+    assert from_json(params["Message"]) == event
