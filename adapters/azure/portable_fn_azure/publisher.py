@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from portable_fn._event_json import b64encode
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_json
 
@@ -36,6 +37,10 @@ __all__ = [
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
 # Storage Queue messages are at most 64 KiB of base64 text.
 _MAX_QUEUE_BYTES = 64 * 1024 * 3 // 4
+# Put Message: the visibility timeout (our delay) is at most 7 days; 7 days is also the
+# default time-to-live.
+_MAX_QUEUE_DELAY = 7 * 24 * 3600
+_DEFAULT_TTL = 7 * 24 * 3600
 # Service Bus MessageId and SessionId: at most 128 characters (azure-servicebus
 # MESSAGE_PROPERTY_MAX_LENGTH).
 _MAX_MESSAGE_ID = 128
@@ -71,11 +76,16 @@ def queue_client(connection_string: str, queue: str) -> Any:
 def _send_to_queue(client: Any, body: bytes, visibility: int | None) -> None:
     from azure.core.exceptions import ResourceNotFoundError
 
+    # Put Message: a message lives 7 days by default, counted from when it is put, and the
+    # visibility timeout "should be set to a value smaller than the time-to-live": a delayed
+    # message gets its 7 days from when it becomes visible, or a 7-day delay would expire it
+    # the moment it could be read.
+    ttl = visibility + _DEFAULT_TTL if visibility else None
     try:
-        client.send_message(body, visibility_timeout=visibility)
+        client.send_message(body, visibility_timeout=visibility, time_to_live=ttl)
     except ResourceNotFoundError:
         client.create_queue()  # first message to a queue nobody has created yet
-        client.send_message(body, visibility_timeout=visibility)
+        client.send_message(body, visibility_timeout=visibility, time_to_live=ttl)
 
 
 class AzurePublisher:
@@ -105,6 +115,10 @@ class AzurePublisher:
         if self._options.queues == "servicebus":
             self._servicebus(queue, event, delay, topic=False)
             return
+        if delay and delay > _MAX_QUEUE_DELAY:
+            raise PublishError(
+                f"Storage Queue delays are 0-{_MAX_QUEUE_DELAY} seconds (7 days), got {delay}"
+            )
         body = to_json(event)
         if len(body) > _MAX_QUEUE_BYTES:
             raise PublishError(
@@ -162,10 +176,14 @@ class AzurePublisher:
         key = _setting(self.env, setting_name(topic, "KEY"))
         client = self._client(("eventgrid", topic), lambda: EventGridPublisherClient(
             endpoint, AzureKeyCredential(key)))
+        # A Binary extension value is its base64 string in the JSON format (json-format.md 2.2),
+        # as to_json writes it for every other transport; the SDK would fail to serialise bytes.
+        extensions = {name: b64encode(value) if isinstance(value, bytes) else value
+                      for name, value in event.extensions.items()}
         native = AzureCloudEvent(
             source=event.source, type=event.type, data=event.data, subject=event.subject,
             id=event.id, time=event.time, datacontenttype=event.datacontenttype,
-            dataschema=event.dataschema, extensions=dict(event.extensions) or None,
+            dataschema=event.dataschema, extensions=extensions or None,
         )
         try:
             client.send([native])
