@@ -155,3 +155,43 @@ def test_oversized_message_is_refused_before_sending(emulator: PublishEndpoint) 
     with pytest.raises(PublishError, match="10000000 bytes"):
         publisher.publish("t-big", big)
     assert not [m for m in emulator if m.topic.endswith("/t-big")]
+
+
+# Pub/Sub resource limits (https://cloud.google.com/pubsub/quotas#resource_limits): at most 100
+# attributes a message, keys of at most 256 bytes, values of at most 1024 bytes; the service
+# refuses a message beyond them (INVALID_ARGUMENT "... attributes ... too long").
+def _within_attribute_limits(attributes: dict[str, str]) -> bool:
+    return len(attributes) <= 100 and all(
+        len(k.encode()) <= 256 and len(v.encode()) <= 1024 for k, v in attributes.items()
+    )
+
+
+@pytest.mark.parametrize(
+    "long",
+    [
+        {"subject": "uploads/" + "é" * 600},  # an object key: up to 1024 bytes, plus a prefix
+        {"extensions": {"dataref": "https://example.com/" + "x" * 1100}},
+        {"extensions": {f"x{i}": "v" for i in range(120)}},  # more attributes than allowed
+    ],
+)
+def test_event_beyond_attribute_limits_goes_structured(
+    emulator: PublishEndpoint, long: dict[str, object]
+) -> None:
+    publisher = PubSubPublisher(bus_topic="b")
+    event = CloudEvent.create(type="t", source="/s", data={"k": 1},
+                              datacontenttype="application/json", **long)
+    publisher.publish("t-long", event)
+    got = emulator.wait_for(lambda m: m.topic.endswith("/t-long") and (
+        m.attributes.get("ce-id") == event.id or event.id.encode() in m.data))
+    assert _within_attribute_limits(got.attributes)
+    assert from_message(got.data, got.attributes) == event
+
+
+def test_event_within_attribute_limits_stays_binary(emulator: PublishEndpoint) -> None:
+    publisher = PubSubPublisher(bus_topic="b")
+    event = CloudEvent.create(type="t", source="/s", data={"k": 1},
+                              datacontenttype="application/json", subject="é" * 512)
+    publisher.publish("t-fits", event)
+    got = emulator.wait_for(lambda m: m.attributes.get("ce-id") == event.id)
+    assert got.attributes["ce-subject"] == "é" * 512  # exactly 1024 bytes: still an attribute
+    assert from_message(got.data, got.attributes) == event

@@ -6,7 +6,9 @@ subscription); ``emit`` goes to the app's event-bus topic. Messages follow the C
 Pub/Sub binding (``binding.to_message``) and are sent with google-cloud-pubsub
 (https://cloud.google.com/python/docs/reference/pubsub/latest/google.cloud.pubsub_v1.publisher.client.Client),
 which is imported on the first publish only, so cold starts that never publish never pay for it.
-``PUBSUB_EMULATOR_HOST`` points the client at an emulator, as the library documents.
+``PUBSUB_EMULATOR_HOST`` points the client at an emulator, as the library documents. An event
+whose attributes Pub/Sub would refuse (more than 100, or a value over 1024 bytes: a long
+``subject`` or extension) goes in the binding's structured mode, which carries any event.
 
 Each call waits for Pub/Sub's acknowledgement: on Cloud Run functions the CPU may be throttled
 once the response is sent, so a message still in the client's batch could be lost.
@@ -20,13 +22,18 @@ import threading
 from typing import Any
 
 from portable_fn.errors import PublishError
-from portable_fn.events import CloudEvent
+from portable_fn.events import STRUCTURED_CONTENT_TYPE, CloudEvent, to_json
 
 from portable_fn_gcp.binding import to_message
 
 __all__ = ["PubSubPublisher"]
 
 _PROJECT_VARS = ("GOOGLE_CLOUD_PROJECT", "GCP_PROJECT", "GCLOUD_PROJECT")
+# Pub/Sub resource limits (https://cloud.google.com/pubsub/quotas#resource_limits): a message
+# has at most 100 attributes, each key at most 256 bytes and each value at most 1024 bytes.
+_MAX_ATTRIBUTES = 100
+_MAX_KEY_BYTES = 256
+_MAX_VALUE_BYTES = 1024
 
 
 class PubSubPublisher:
@@ -61,6 +68,10 @@ class PubSubPublisher:
 
     def _publish(self, topic: str, event: CloudEvent) -> None:
         data, attributes = to_message(event)
+        if not _fits_attributes(attributes):
+            # Binary mode would put a value Pub/Sub refuses in an attribute; the binding's
+            # structured mode carries the same event in the message data instead (3.2).
+            data, attributes = to_json(event), {"content-type": STRUCTURED_CONTENT_TYPE}
         self._send(topic, data, attributes)
 
     def _send(self, topic: str, data: bytes, attributes: dict[str, str]) -> None:
@@ -100,3 +111,16 @@ class PubSubPublisher:
                 raise PublishError("no GCP project: set GOOGLE_CLOUD_PROJECT")
             self._project = project
         return self._project
+
+
+def _fits_attributes(attributes: dict[str, str]) -> bool:
+    """Whether Pub/Sub accepts these attributes (a UTF-8 character is at most 4 bytes, so most
+    values need no encoding to tell)."""
+    if len(attributes) > _MAX_ATTRIBUTES:
+        return False
+    for key, value in attributes.items():
+        if len(key) * 4 > _MAX_KEY_BYTES and len(key.encode()) > _MAX_KEY_BYTES:
+            return False
+        if len(value) * 4 > _MAX_VALUE_BYTES and len(value.encode()) > _MAX_VALUE_BYTES:
+            return False
+    return True
