@@ -69,3 +69,49 @@ def test_delay_beyond_what_queues_accept_is_refused_not_shortened(env: Env) -> N
     assert env.Q_JOBS.sent == []
     publisher.send("jobs", event, delay=MAX_DELAY_SECONDS)
     assert env.Q_JOBS.sent[0][1]["delaySeconds"] == MAX_DELAY_SECONDS
+
+
+def test_size_budget_leaves_room_for_the_internal_metadata(env: Env) -> None:
+    # Limits: "1 KB is measured as 1000 bytes. Messages can include up to ~100 bytes of internal
+    # metadata that counts towards total message limits": a 127,950-byte body does not fit.
+    from portable_fn.events import to_json
+
+    publisher = QueuePublisher(App("a"))
+    probe = CloudEvent.create(type="t", source="/s", data="")
+    overhead = len(to_json(probe))
+    event = CloudEvent.create(type="t", source="/s", data="x" * (127_950 - overhead), id=probe.id,
+                              time=probe.time)
+    assert 127_900 < len(to_json(event)) <= 128_000
+    with pytest.raises(PublishError, match="bytes"):
+        publisher.send("jobs", event)
+    assert env.Q_JOBS.sent == []
+
+
+def test_failed_send_names_its_queue() -> None:
+    # A binding's send() is a Promise that rejects (Queues error codes page); the error the
+    # Worker logs and fails the message with says which queue refused.
+    import asyncio
+
+    class Binding:
+        def __init__(self, error: str | None) -> None:
+            self.error = error
+
+        def send(self, body: Any, **options: Any) -> Any:
+            async def settle() -> None:
+                if self.error:
+                    raise RuntimeError(self.error)
+            return settle()
+
+    class TwoQueues:
+        Q_JOBS = Binding(None)
+        Q_AUDIT = Binding("Queue send failed: Too Many Requests")
+
+    box, token = open_outbox(TwoQueues())
+    try:
+        publisher = QueuePublisher(App("a"))
+        publisher.send("jobs", CloudEvent.create(type="t", source="/s", data=1))
+        publisher.send("audit", CloudEvent.create(type="t", source="/s", data=2))
+    finally:
+        close_outbox(token)
+    with pytest.raises(PublishError, match=r"'audit'.*Too Many Requests"):
+        asyncio.run(box.flush())

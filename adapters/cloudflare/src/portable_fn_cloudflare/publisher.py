@@ -13,7 +13,8 @@ handled while its publishes could still fail.
 
 What Queues would refuse is refused here, before the binding is called
 (https://developers.cloudflare.com/queues/platform/limits/): a message over 128 KB
-(1 KB = 1000 bytes), and a delay over ``MAX_DELAY_SECONDS``, which is never shortened silently.
+(1 KB = 1000 bytes) less the ~100 bytes of metadata Queues adds, and a delay over
+``MAX_DELAY_SECONDS``, which is never shortened silently.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from portable_fn.log import Logger
 from portable_fn_cloudflare import plan
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
-MAX_MESSAGE_BYTES = 128_000  # per message, as its JSON (Queues limits)
+# Per message, as its JSON (Queues limits: 128 KB, 1 KB = 1000 bytes, of which "up to ~100
+# bytes of internal metadata" count towards it).
+MAX_MESSAGE_BYTES = 128_000 - 100
 
 
 class Outbox:
@@ -40,25 +43,26 @@ class Outbox:
 
     def __init__(self, env: Any) -> None:
         self.env = env
-        self.pending: list[Awaitable[Any]] = []
+        self.pending: list[tuple[str, Awaitable[Any]]] = []  # (queue, the binding's Promise)
 
     async def flush(self) -> None:
         """Await every send; raise ``PublishError`` naming the first that failed."""
         pending, self.pending = self.pending, []
-        failure: BaseException | None = None
-        for send in pending:
+        failure: tuple[str, BaseException] | None = None
+        for queue, send in pending:
             try:
                 await send
             except Exception as exc:  # a JsException from the binding, whatever its JS type
-                failure = failure or exc
+                failure = failure or (queue, exc)
         if failure is not None:
-            raise PublishError(f"queue send failed: {failure}") from failure
+            name, error = failure
+            raise PublishError(f"sending to queue {name!r} failed: {error}") from error
 
     def discard(self) -> None:
         """Stop waiting on sends of a failed handler (they were started; the event is retried
         and its publishes may repeat: at-least-once, as on every provider)."""
         pending, self.pending = self.pending, []
-        for send in pending:
+        for _, send in pending:
             close = getattr(send, "close", None)
             if callable(close):
                 close()
@@ -127,7 +131,7 @@ class QueuePublisher:
                     f"Queues delays are 0-{MAX_DELAY_SECONDS} seconds, got {delay}"
                 )
             options["delaySeconds"] = math.ceil(delay)
-        box.pending.append(producer.send(message, **options))
+        box.pending.append((queue, producer.send(message, **options)))
 
 
 def _message(event: CloudEvent) -> dict[str, Any]:
@@ -137,6 +141,7 @@ def _message(event: CloudEvent) -> dict[str, Any]:
     if size > MAX_MESSAGE_BYTES:
         raise PublishError(
             f"event {event.id} is {size} bytes as JSON; a Queues message holds at most "
-            f"{MAX_MESSAGE_BYTES} bytes (send a reference to an R2 object instead)"
+            f"{MAX_MESSAGE_BYTES} bytes (128000 bytes, ~100 of them Queues' own metadata): "
+            "send a reference to an R2 object instead"
         )
     return to_dict(event)
