@@ -25,3 +25,21 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+def dead_letter_queue(monkeypatch: Any, name: str) -> str:
+    """A queue on moto's SQS named ``name``, set as the function's ``PF_DEAD_LETTER_URL``."""
+    import boto3
+
+    url: str = boto3.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    monkeypatch.setenv("PF_DEAD_LETTER_URL", url)
+    return url
+
+
+def dead_letters(url: str) -> list[dict[str, Any]]:
+    """What the dead-letter queue at ``url`` holds, with its message attributes."""
+    import boto3
+
+    return boto3.client("sqs").receive_message(  # type: ignore[no-any-return]
+        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=1
+    ).get("Messages", [])

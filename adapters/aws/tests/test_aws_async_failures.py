@@ -16,13 +16,12 @@ from contextlib import redirect_stdout
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
 import pytest
 
 import portable_fn as pf
 from portable_fn_aws import lambda_handler, native
 
-from aws_fixtures import FakeLambdaContext
+from aws_fixtures import FakeLambdaContext, dead_letter_queue, dead_letters
 
 CTX = FakeLambdaContext()
 
@@ -52,18 +51,6 @@ def _fail(how: str) -> None:
         raise TimeoutError("try again")
 
 
-def _dead_letter_queue(monkeypatch: pytest.MonkeyPatch) -> str:
-    url: str = boto3.client("sqs").create_queue(QueueName="async-failed")["QueueUrl"]
-    monkeypatch.setenv("PF_DEAD_LETTER_URL", url)
-    return url
-
-
-def _dead(url: str) -> list[dict[str, Any]]:
-    return boto3.client("sqs").receive_message(  # type: ignore[no-any-return]
-        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=1
-    ).get("Messages", [])
-
-
 def _upload(key: str) -> dict[str, Any]:
     record = native.s3_record(bucket="uploads", key=key, size=3, etag="e", action="created")
     return {"Records": [record]}
@@ -81,11 +68,11 @@ def _paid(how: str) -> dict[str, Any]:
 def test_a_final_failure_is_dead_lettered_as_lambdas_invocation_record(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, function: str, event: Any
 ) -> None:
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "async-failed")
     out = io.StringIO()
     with redirect_stdout(out):
         assert lambda_handler(_app(), function)(event, CTX) is None  # no error: no retries
-    (message,) = _dead(url)
+    (message,) = dead_letters(url)
     record = json.loads(message["Body"])
     assert record["version"] == "1.0"
     assert datetime.fromisoformat(record["timestamp"].replace("Z", "+00:00")).tzinfo is not None
@@ -109,11 +96,11 @@ def test_a_final_failure_is_dead_lettered_as_lambdas_invocation_record(
 def test_a_schedule_that_cannot_succeed_is_dead_lettered(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "async-failed")
     event = native.scheduled_event(datetime(2026, 12, 6, 7, 0, tzinfo=timezone.utc))
     with redirect_stdout(io.StringIO()):
         assert lambda_handler(_app(), "tick")(event, CTX) is None
-    (message,) = _dead(url)
+    (message,) = dead_letters(url)
     assert json.loads(message["Body"])["requestPayload"] == event
 
 
@@ -125,10 +112,10 @@ def test_a_schedule_that_cannot_succeed_is_dead_lettered(
 def test_a_failure_retrying_can_fix_is_raised_for_lambda_to_retry(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, function: str, event: Any
 ) -> None:
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "async-failed")
     with redirect_stdout(io.StringIO()), pytest.raises(TimeoutError, match="try again"):
         lambda_handler(_app(), function)(event, CTX)
-    assert _dead(url) == []
+    assert dead_letters(url) == []
 
 
 def test_one_retryable_failure_retries_the_whole_invocation(
@@ -136,23 +123,23 @@ def test_one_retryable_failure_retries_the_whole_invocation(
 ) -> None:
     """Two records in one invocation (S3 sends one; the shape allows more): a retry runs both
     again, so a final failure beside a retryable one is not dead-lettered on its own."""
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "async-failed")
     event = {"Records": [*_upload("final")["Records"], *_upload("flaky")["Records"]]}
     with redirect_stdout(io.StringIO()), pytest.raises(pf.NonRetryable):
         lambda_handler(_app(), "on_upload")(event, CTX)
-    assert _dead(url) == []
+    assert dead_letters(url) == []
 
 
 def test_an_undecodable_record_is_dead_lettered(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "async-failed")
     event = _upload("final")
     del event["Records"][0]["s3"]["object"]["key"]
     out = io.StringIO()
     with redirect_stdout(out):
         assert lambda_handler(_app(), "on_upload")(event, CTX) is None
-    (message,) = _dead(url)
+    (message,) = dead_letters(url)
     assert json.loads(message["Body"])["requestPayload"] == event
     assert "could not decode" in out.getvalue()
 
@@ -168,13 +155,13 @@ def test_when_the_dead_letter_queue_refuses_the_error_is_raised(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The event is never lost: Lambda retries it and its destination keeps it."""
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "async-failed")
     monkeypatch.setenv("PF_DEAD_LETTER_URL", url.replace("async-failed", "no-such-queue"))
     out = io.StringIO()
     with redirect_stdout(out), pytest.raises(pf.NonRetryable):
         lambda_handler(_app(), "paid")(_paid("final"), CTX)
     assert "could not dead-letter the event" in out.getvalue()
-    assert _dead(url) == []
+    assert dead_letters(url) == []
 
 
 def test_an_undecodable_bus_event_is_dead_lettered(
@@ -185,13 +172,13 @@ def test_an_undecodable_bus_event_is_dead_lettered(
     "Sending and receiving CloudEvents with Amazon EventBridge" blog does) decodes no better on
     a retry: like an undecodable S3 or SNS record it goes to the on-failure queue at once. It
     was raised, spending Lambda's two retries on the same bytes."""
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "async-failed")
     detail = {"specversion": "0.3", "id": "e-1", "source": "/billing", "type": "com.example.paid"}
     event = native.eventbridge_event("com.example.paid", "com.example.billing", detail)
     out = io.StringIO()
     with redirect_stdout(out):
         assert lambda_handler(_app(), "paid")(event, CTX) is None
-    (message,) = _dead(url)
+    (message,) = dead_letters(url)
     assert json.loads(message["Body"])["requestPayload"] == event
     assert "could not decode" in out.getvalue()
 

@@ -17,13 +17,12 @@ import json
 from contextlib import redirect_stdout
 from typing import Any
 
-import boto3
 import pytest
 
 import portable_fn as pf
 from portable_fn_aws import lambda_handler, native
 
-from aws_fixtures import FakeLambdaContext
+from aws_fixtures import FakeLambdaContext, dead_letter_queue, dead_letters
 
 CTX = FakeLambdaContext()
 
@@ -52,18 +51,6 @@ def _batch(*bodies: bytes) -> dict[str, Any]:
     }
 
 
-def _dead_letter_queue(monkeypatch: pytest.MonkeyPatch) -> str:
-    url: str = boto3.client("sqs").create_queue(QueueName="clicks-failed")["QueueUrl"]
-    monkeypatch.setenv("PF_DEAD_LETTER_URL", url)
-    return url
-
-
-def _dead(url: str) -> list[dict[str, Any]]:
-    return boto3.client("sqs").receive_message(  # type: ignore[no-any-return]
-        QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=1
-    ).get("Messages", [])
-
-
 BATCH = _batch(b'{"how": "a"}', b'{"how": "final"}', b"", b'{"how": "b"}')
 BATCH["Records"][2]["kinesis"]["data"] = "not base64!"  # undecodable: no retry decodes it
 
@@ -71,13 +58,13 @@ BATCH["Records"][2]["kinesis"]["data"] = "not base64!"  # undecodable: no retry 
 def test_records_retrying_cannot_fix_go_to_the_failed_queue_and_the_shard_goes_on(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "clicks-failed")
     seen: list[str] = []
     with redirect_stdout(io.StringIO()):
         result = lambda_handler(_app(seen), "clicks")(BATCH, CTX)
     assert result == {"batchItemFailures": []}
     assert seen == ["a", "b"]
-    dead = _dead(url)
+    dead = dead_letters(url)
     assert len(dead) == 2
     by_sequence = {json.loads(m["Body"])["kinesis"]["sequenceNumber"]: m for m in dead}
     assert sorted(by_sequence) == [f"{2:056d}", f"{3:056d}"]
@@ -90,13 +77,13 @@ def test_records_retrying_cannot_fix_go_to_the_failed_queue_and_the_shard_goes_o
 def test_a_failure_retrying_can_fix_still_stops_the_shard_there(
     aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = _dead_letter_queue(monkeypatch)
+    url = dead_letter_queue(monkeypatch, "clicks-failed")
     seen: list[str] = []
     batch = _batch(b'{"how": "a"}', b'{"how": "flaky"}', b'{"how": "b"}')
     with redirect_stdout(io.StringIO()):
         result = lambda_handler(_app(seen), "clicks")(batch, CTX)
     assert result == {"batchItemFailures": [{"itemIdentifier": f"{2:056d}"}]}
-    assert seen == ["a"] and _dead(url) == []
+    assert seen == ["a"] and dead_letters(url) == []
 
 
 def test_without_a_failed_queue_the_record_is_reported(
