@@ -88,11 +88,8 @@ class Batch:
                     run_sync(_settled(result))  # a plain def that returned a coroutine
             except Exception as exc:
                 return self._failed(ctx, exc)  # not kept in a local: see _dispatch._call
-            except BaseException as exc:
-                cancelled = _own_cancel(exc)  # a plain def that raised CancelledError
-                if cancelled is None:
-                    raise
-                return self._failed(ctx, cancelled)
+            except BaseException as exc:  # the handler's own CancelledError, or raised again
+                return self._failed(ctx, _own_cancel(exc))
             invocation.cold_start = self._cold = False
             return OK
         fn = self.fn

@@ -109,22 +109,22 @@ def _cancelled(exc: BaseException) -> HandlerCancelled:
     return HandlerCancelled(f"the handler was cancelled (CancelledError: {exc})")
 
 
-def _own_cancel(exc: BaseException) -> HandlerCancelled | None:
+def _own_cancel(exc: BaseException) -> HandlerCancelled:
     """For a ``BaseException`` out of an awaited handler: a ``HandlerCancelled`` when it is a
-    ``CancelledError`` of the handler's own, None when it is the dispatch being cancelled (or
-    no cancellation at all), which must propagate. Python 3.10 cannot tell them apart here
-    (``Task.cancelling`` is 3.11): there it propagates, and the async paths tell them apart
-    in ``_awaited`` instead."""
+    ``CancelledError`` of the handler's own; anything else (the dispatch being cancelled, or no
+    cancellation at all) is raised again here, as it must propagate. Python 3.10 cannot tell
+    them apart here (``Task.cancelling`` is 3.11): there it propagates, and the async paths
+    tell them apart in ``_awaited`` instead."""
     asyncio = sys.modules.get("asyncio")
     if asyncio is None or not isinstance(exc, asyncio.CancelledError):
-        return None
+        raise exc
     try:
         task = asyncio.current_task()
     except RuntimeError:  # no running loop: a sync handler raised it
         task = None
     cancelling = getattr(task, "cancelling", None)
     if task is not None and (cancelling is None or cancelling()):
-        return None
+        raise exc
     return _cancelled(exc)
 
 
@@ -278,10 +278,7 @@ def dispatch_http(
         failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
         return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     except BaseException as exc:
-        cancelled = _own_cancel(exc)
-        if cancelled is None:
-            raise
-        failed = _http_failed(ctx, cancelled, observation)
+        failed = _http_failed(ctx, _own_cancel(exc), observation)
         return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     finally:
         _current.reset(token)
@@ -321,10 +318,7 @@ async def dispatch_http_async(
         failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
         return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     except BaseException as exc:
-        cancelled = _own_cancel(exc)
-        if cancelled is None:
-            raise
-        failed = _http_failed(ctx, cancelled, observation)
+        failed = _http_failed(ctx, _own_cancel(exc), observation)
         return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
     finally:
         _current.reset(token)
@@ -410,9 +404,7 @@ def _call(invocation: Invocation, fn: Function, event: CloudEvent, ctx: Context)
             observation.end(exc)
         return _failure(ctx, exc)
     except BaseException as exc:
-        cancelled = _own_cancel(exc)  # a plain def that raised CancelledError
-        if cancelled is None:
-            raise
+        cancelled = _own_cancel(exc)  # the handler's own CancelledError, or raised again
         if observation is not None:
             observation.end(cancelled)
         return _failure(ctx, cancelled)
@@ -451,9 +443,7 @@ async def dispatch_event_async(
             observation.end(exc)
         return _failure(ctx, exc)  # not kept in a local: see _call
     except BaseException as exc:
-        cancelled = _own_cancel(exc)
-        if cancelled is None:
-            raise
+        cancelled = _own_cancel(exc)  # the handler's own CancelledError, or raised again
         if observation is not None:
             observation.end(cancelled)
         return _failure(ctx, cancelled)
