@@ -130,11 +130,15 @@ def dispatch_batch(
     function: str,
     items: Sequence[Callable[[], CloudEvent]],
     ctx_for: Callable[[int], Context],
+    *,
+    stop_at_failure: bool = False,
 ) -> list[Outcome]:
     """Run a batch: one decode thunk per native record, one outcome per record, in order.
 
     A record that cannot be decoded fails alone (not retryable: the same bytes will not decode
-    next time either); the others run.
+    next time either); the others run. With ``stop_at_failure`` (an ordered stream, whose later
+    records must wait for a failed one's redelivery) the batch ends at the first record that
+    fails retryably, and the outcomes cover the records run.
     """
     try:
         fn = app.function(function)
@@ -151,5 +155,8 @@ def dispatch_batch(
             except PortableFnError as exc:
                 append(batch.undecodable(ctx_for(index), exc))
                 continue
-            append(batch.run(event, ctx_for(index)))
+            outcome = batch.run(event, ctx_for(index))
+            append(outcome)
+            if stop_at_failure and outcome.retryable and not outcome.ok:
+                break
     return outcomes

@@ -218,6 +218,12 @@ def test_batch_fails_only_the_bad_records() -> None:
     assert [o.ok for o in outcomes] == [True, True, False, True, False, True]
     assert not outcomes[2].retryable and outcomes[4].retryable
     assert done == [0, 1, 2, 4]
+    # An ordered stream: the batch ends at the first record failing retryably (an undecodable
+    # one is no reason to stop), so the records after it wait for its redelivery.
+    done.clear()
+    outcomes = dispatch_batch(app, "work", items, lambda i: ctx("work"), stop_at_failure=True)
+    assert [o.ok for o in outcomes] == [True, True, False, True, False]
+    assert done == [0, 1, 2]
 
 
 def test_batch_log_lines_name_each_message_and_only_the_first_is_cold(

@@ -9,9 +9,10 @@ it has run (one Function App process serves every function of the app).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import Batch, Context, Outcome
+from portable_fn.adapter import Context, dispatch_batch
 from portable_fn.errors import PortableFnError
 from portable_fn.log import Logger
 
@@ -20,6 +21,7 @@ from portable_fn_azure._invoke import context_for, run_event
 if TYPE_CHECKING:
     import azure.functions as func
     from portable_fn.app import App
+    from portable_fn.events import CloudEvent
 
     from portable_fn_azure.options import AzureOptions
 
@@ -143,49 +145,36 @@ def eventhub_runner(
         except PortableFnError:
             meta = None
 
-        def decode(index: int) -> Any:
-            if meta is None:  # unreadable metadata fails each event typed, not the batch
-                return eventhub.to_event(events[index], hub=hub)
-            return eventhub.to_event(
-                events[index], hub=hub, partition=meta.partition,
-                properties=meta.properties_of(index), system=meta.system_of(index))
+        decoded: dict[int, CloudEvent] = {}  # by index, to name the events given up
 
-        failed: list[Outcome] = []
-        given_up: list[str] = []
-        sequences: list[Any] = []
-        if not events:
-            return
-        first = ctx_for(0)
-        with Batch(app, fn, first) as batch:
-            for index in range(len(events)):
-                ctx = first if index == 0 else ctx_for(index)
-                try:
-                    event = decode(index)
-                except PortableFnError as exc:
-                    # Not retryable (the same bytes will not decode on a rerun): logged, skipped.
-                    batch.undecodable(ctx, exc)
-                    continue
-                outcome = batch.run(event, ctx)
-                if outcome.ok or not outcome.retryable:
-                    continue
-                failed.append(outcome)
-                if not last:
-                    break
-                given_up.append(event.id)
-                sequences.append(event.extensions.get("sequence"))
+        def decode(index: int) -> CloudEvent:
+            if meta is None:  # unreadable metadata fails each event typed, not the batch
+                event = eventhub.to_event(events[index], hub=hub)
+            else:
+                event = eventhub.to_event(
+                    events[index], hub=hub, partition=meta.partition,
+                    properties=meta.properties_of(index), system=meta.system_of(index))
+            decoded[index] = event
+            return event
+
+        items = [partial(decode, index) for index in range(len(events))]
+        outcomes = dispatch_batch(app, name, items, ctx_for, stop_at_failure=not last)
+        failed = [(i, o) for i, o in enumerate(outcomes) if not o.ok and o.retryable]
         if not failed:
             return
         if last:
-            Logger({"function": name, "invocation_id": first.invocation_id}).log(
+            given_up = [decoded[i] for i, _ in failed]
+            Logger({"function": name, "invocation_id": ctx_for(0).invocation_id}).log(
                 "ERROR",
                 f"{len(given_up)} event(s) still failing after {attempt} attempt(s): the "
                 "Event Hubs checkpoint moves past them (no dead-letter queue); replay them "
                 "from the partition while the hub retains them",
-                given_up=given_up, sequences=sequences,
+                given_up=[e.id for e in given_up],
+                sequences=[e.extensions.get("sequence") for e in given_up],
                 partition=None if meta is None else meta.partition,
                 attempts=attempt, hub=hub,
             )
-        raise failed[0].error or PortableFnError(f"{name}: {len(failed)} events failed")
+        raise failed[0][1].error or PortableFnError(f"{name}: {len(failed)} events failed")
 
     return run
 
