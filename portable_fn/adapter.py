@@ -159,19 +159,32 @@ def installed_adapters() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+# The adapters in this repository: a missing one is installed from its folder.
+_OWN_ADAPTERS = ("aws", "azure", "cloudflare", "gcp")
+
+
 def load_adapter(provider: str) -> Adapter:
-    """The installed adapter for ``provider``; when it is missing, an ``ImportError`` with an
-    install hint and the adapters that are installed (a misspelt name gets the right
-    spelling, not only a hint for an extra that may not exist)."""
+    """The installed adapter for ``provider``; when it is missing, an ``ImportError`` naming
+    the adapters that are installed, with how to install one of this repository's, or the
+    right spelling of a misspelt name (``awss``, ``local``: no folder to install them from)."""
     installed = installed_adapters()
     found = installed.get(provider)
     if found is None:
         names = ", ".join(sorted(installed)) or "none"
+        if provider in _OWN_ADAPTERS:
+            raise ImportError(
+                f"no portable-fn adapter for {provider!r} is installed; "
+                # The adapters are not on PyPI yet: from a checkout, the extra finds nothing.
+                f"install it from this repository with: pip install -e adapters/{provider} "
+                f'(or pip install "portable-fn[{provider}]" once published; installed: {names})'
+            )
+        from difflib import get_close_matches
+
+        close = get_close_matches(provider.lower(), sorted({*_OWN_ADAPTERS, *installed}), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         raise ImportError(
-            f"no portable-fn adapter for {provider!r} is installed; "
-            # The adapters are not on PyPI yet: from a checkout, the extra finds nothing.
-            f"install it from this repository with: pip install -e adapters/{provider} "
-            f'(or pip install "portable-fn[{provider}]" once published; installed: {names})'
+            f"no portable-fn adapter for {provider!r}: the providers are "
+            f"{', '.join(_OWN_ADAPTERS)} (installed: {names}){hint}"
         )
     adapter: Adapter = found.load()
     return adapter

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from portable_fn import adapter
 from portable_fn.adapter import app_requirements
 
 
@@ -16,3 +19,29 @@ def test_app_requirements_keeps_what_the_target_must_install(tmp_path: Path) -> 
     )
     assert app_requirements(path) == ["httpx>=0.27", "Functions_Framework==3.0", "requests"]
     assert app_requirements(path, skip=("functions-framework",)) == ["httpx>=0.27", "requests"]
+
+
+def test_a_missing_adapter_of_this_repository_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(adapter, "installed_adapters", dict)
+    with pytest.raises(ImportError, match=r"pip install -e adapters/gcp .*installed: none"):
+        adapter.load_adapter("gcp")
+
+
+@pytest.mark.parametrize(("name", "meant"), [("awss", "aws"), ("Azure", "azure"), ("gpc", "gcp")])
+def test_a_misspelt_provider_gets_its_spelling_not_a_folder_that_does_not_exist(
+    name: str, meant: str
+) -> None:
+    with pytest.raises(ImportError) as raised:
+        adapter.load_adapter(name)
+    message = str(raised.value)
+    assert f"did you mean {meant!r}?" in message
+    assert "adapters/" not in message  # no folder of that name to install from
+
+
+def test_a_name_that_is_no_provider_lists_the_providers() -> None:
+    with pytest.raises(ImportError) as raised:
+        adapter.load_adapter("local")
+    assert "the providers are aws, azure, cloudflare, gcp" in str(raised.value)
+    assert "adapters/local" not in str(raised.value)
