@@ -126,7 +126,11 @@ def eventhub_runner(
     retry = fn.trigger.retry if isinstance(fn.trigger, Stream) else None
     max_attempts = 1 if retry is None else retry.max_attempts
 
-    def run(events: list[func.EventHubEvent], context: Any) -> None:
+    def run(events: list[func.EventHubEvent] | func.EventHubEvent, context: Any) -> None:
+        if not isinstance(events, list):
+            # A cardinality-one invocation (the single-event shape of the trigger's docs, fed
+            # to ``portable-fn invoke``): the library passes the event itself.
+            events = [events]
         # A batch is one partition's events in order, and Event Hubs has no per-event
         # settlement: a failure reruns the whole batch under the function's retry policy
         # (functions-bindings-error-pages#retries), then the checkpoint moves past it whatever

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Event Hubs trigger (cardinality many): ``EventHubEvent`` -> ``CloudEvent``.
+"""Event Hubs trigger (cardinality many; a cardinality-one invocation is a batch of one):
+``EventHubEvent`` -> ``CloudEvent``.
 
 Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs-trigger
 (per event ``EnqueuedTimeUtc``, ``SequenceNumber``, ``Offset``, ``PartitionKey`` in
@@ -76,12 +77,18 @@ def batch_metadata(event: func.EventHubEvent) -> BatchMetadata:
     value = context.get("PartitionId") if isinstance(context, Mapping) else None
     return BatchMetadata(
         partition="0" if value is None else str(value),
-        properties=_mappings(metadata.get("PropertiesArray")),
-        system=_mappings(metadata.get("SystemPropertiesArray")),
+        properties=_mappings(metadata, "PropertiesArray", "Properties"),
+        system=_mappings(metadata, "SystemPropertiesArray", "SystemProperties"),
     )
 
 
-def _mappings(value: Any) -> list[Mapping[str, Any]]:
+def _mappings(metadata: Mapping[str, Any], many: str, one: str) -> list[Mapping[str, Any]]:
+    """Per event: the ``many`` array of a batch, or a cardinality-one invocation's ``one``
+    object (its only event's; the trigger page's #event-metadata lists both forms)."""
+    value = metadata.get(many)
+    if value is None:
+        single = metadata.get(one)
+        return [single] if isinstance(single, Mapping) else []
     if not isinstance(value, list):
         return []
     return [item if isinstance(item, Mapping) else _NONE for item in value]

@@ -106,3 +106,40 @@ def test_a_retried_batch_reports_its_attempt(event: Any) -> None:
     attempts.clear()
     worker.invoke(native, "telemetry", event("eventhub_many"), context=context)
     assert attempts == [3, 3, 3]
+
+
+def test_a_cardinality_one_invocation_runs_as_a_batch_of_one() -> None:
+    """An invocation document of ``cardinality: one``, the single-event shape the trigger page
+    documents (https://learn.microsoft.com/azure/azure-functions/functions-bindings-event-hubs-trigger
+    #event-metadata: ``SystemProperties``, ``Properties``, ``PartitionContext``; the library's
+    converter then passes one ``EventHubEvent``, not a list), runs as a batch of one through
+    ``portable-fn invoke``, instead of failing inside the runner with a ``TypeError``. Its
+    application properties are read as the batch's are (AMQP binary mode here)."""
+    import base64
+
+    app, seen = _stream_app()
+    system = {"x-opt-sequence-number": 5, "x-opt-offset": "480",
+              "x-opt-enqueued-time": "2026-11-23T10:15:02Z", "SequenceNumber": 5,
+              "Offset": "480", "PartitionKey": "sensor-1",
+              "EnqueuedTimeUtc": "2026-11-23T10:15:02Z"}
+    partition = {"ConsumerGroup": "$Default", "EventHubName": "telemetry",
+                 "FullyQualifiedNamespace": "example.servicebus.windows.net", "PartitionId": "2"}
+    one = {
+        "binding": "eventHubTrigger",
+        "data": {"type": "bytes", "base64": base64.b64encode(b'{"reading": 21.5}').decode()},
+        "metadata": {"SystemProperties": system, "Properties": {}, "PartitionContext": partition,
+                     "EnqueuedTimeUtc": "2026-11-23T10:15:02Z", "SequenceNumber": 5,
+                     "Offset": "480", "PartitionKey": "sensor-1"},
+    }
+    native = function_app(app)
+    worker.invoke(native, "telemetry", one)
+    [ev] = seen
+    assert (ev.id, ev.type, ev.data) == ("2:5", "com.microsoft.eventhub.event", {"reading": 21.5})
+    assert dict(ev.extensions) == {"sequence": "5", "partitionkey": "sensor-1"}
+
+    seen.clear()
+    one["metadata"]["Properties"] = {  # type: ignore[index]
+        "cloudEvents:specversion": "1.0", "cloudEvents:id": "inv-42-paid",
+        "cloudEvents:source": "/billing", "cloudEvents:type": "com.example.invoice.paid"}
+    worker.invoke(native, "telemetry", one)
+    assert [(e.id, e.type) for e in seen] == [("inv-42-paid", "com.example.invoice.paid")]
