@@ -81,12 +81,26 @@ class AzureAdapter:
                     f"{native_event['binding']} invocation (samples for it: "
                     f"{', '.join(fitting) or 'none'})"
                 )
+            _check_cardinality(function, native_event)
         return worker.invoke(functions, function, native_event)
 
     def harness(self) -> Harness:
         from portable_fn_azure.harness import AzureHarness
 
         return AzureHarness(self)
+
+
+def _check_cardinality(function: str, native_event: Mapping[str, Any]) -> None:
+    """Service Bus functions are bound ``cardinality: one``, so the host never sends them a batch;
+    the library would hand a batch document (``UserPropertiesArray``, what its converter checks)
+    to the function as a list, which fails inside it: a mistake in the invocation."""
+    metadata = native_event.get("metadata")
+    if (native_event["binding"] == "serviceBusTrigger" and isinstance(metadata, Mapping)
+            and "UserPropertiesArray" in metadata):
+        raise ConfigurationError(
+            f"function {function!r} takes one message per invocation (cardinality one); the "
+            "event is a batch (cardinality many: *Array metadata)"
+        )
 
 
 adapter = AzureAdapter()

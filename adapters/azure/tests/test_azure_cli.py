@@ -56,3 +56,31 @@ def test_every_sample_runs_on_the_shop_function_of_its_trigger(
         code = main(["invoke", SHOP, function, "--provider", "azure", "--event", kind])
         out = capsys.readouterr().out
         assert code == 0, (kind, out)
+
+
+def test_invoke_with_a_service_bus_batch_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A Service Bus function takes one message per invocation (``cardinality: one``, the
+    trigger's default); a ``cardinality: many`` document (the per-message ``*Array`` metadata of
+    https://learn.microsoft.com/azure/azure-functions/functions-bindings-service-bus-trigger
+    #message-metadata, which the library's converter turns into a list) is refused as a usage
+    error, as another trigger's sample is, rather than reported as the function failing with
+    ``AttributeError: 'list' object has no attribute 'delivery_count'``."""
+    import base64
+
+    batch = {
+        "binding": "serviceBusTrigger",
+        "data": {"type": "collection_bytes",
+                 "value": [base64.b64encode(b'{"order": 1}').decode()]},
+        "metadata": {"MessageIdArray": ["m1"], "DeliveryCountArray": [1],
+                     "SequenceNumberArray": [1], "ContentTypeArray": ["application/json"],
+                     "EnqueuedTimeUtcArray": ["2020-06-18T05:39:12.17Z"],
+                     "UserPropertiesArray": [{}], "ApplicationPropertiesArray": [{}]},
+    }
+    event = tmp_path / "batch.json"
+    event.write_text(json.dumps(batch))
+    argv = ["invoke", SHOP, "notify_customer", "--provider", "azure", "--event", str(event)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("portable-fn invoke: ") and "one message per invocation" in err
