@@ -77,7 +77,7 @@ class AzureAdapter:
             if native_event["binding"] != wanted:
                 fitting = [k for k, v in self.sample_events().items() if v.get("binding") == wanted]
                 raise ConfigurationError(
-                    f"function {function!r} has a {wanted}; the event is a "
+                    f"function {function!r} is bound to {wanted}; the event is a "
                     f"{native_event['binding']} invocation (samples for it: "
                     f"{', '.join(fitting) or 'none'})"
                 )
