@@ -51,6 +51,7 @@ __all__ = [
     "dispatch_event_async",
     "dispatch_http",
     "dispatch_http_async",
+    "fresh_out_dir",
     "installed_adapters",
     "load_adapter",
     "run_event",
@@ -150,6 +151,25 @@ def copy_app_source(
 
     return copy(app, app_ref, dest, provider=provider, reserved=reserved,
                 python_only=python_only, out_dir=out_dir, excluder=excluder)
+
+
+def fresh_out_dir(out_dir: Path, earlier: Callable[[Path], bool], provider: str) -> None:
+    """Make ``out_dir`` an empty folder for a target that uploads the whole of it: a previous
+    package there (``earlier(out_dir)``) is replaced, as its stale modules and data files
+    would otherwise ship with the new one; a folder holding anything else (the app's own
+    source, another provider's package) is refused rather than mixed into the upload."""
+    import shutil
+
+    from portable_fn.errors import ConfigurationError
+
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not earlier(out_dir):
+            raise ConfigurationError(
+                f"{out_dir} is not empty and holds no earlier {provider} package; "
+                "choose another --out"
+            )
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
 
 
 def installed_adapters() -> dict[str, Any]:

@@ -24,9 +24,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from portable_fn.adapter import Finding, app_requirements, copy_app_source
+from portable_fn.adapter import Finding, app_requirements, copy_app_source, fresh_out_dir
 from portable_fn.app import App
-from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
 from portable_fn_azure.findings import findings, queue_settings, stream_settings
@@ -149,15 +148,9 @@ def _zip(out_dir: Path) -> None:
                 archive.write(path, relative.as_posix())
 
 
-def _fresh(out_dir: Path) -> None:
-    """An empty output folder: a previous package there is replaced (stale modules would
-    otherwise ship in the zip); a folder holding anything else is left alone."""
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not (out_dir / "function_app.py").is_file() or not (out_dir / "host.json").is_file():
-            raise ConfigurationError(
-                f"{out_dir} is not empty and holds no earlier Azure package; choose another --out")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+def _earlier(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds a package this target wrote."""
+    return (out_dir / "function_app.py").is_file() and (out_dir / "host.json").is_file()
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -167,7 +160,7 @@ def _write_json(path: Path, value: Any) -> None:
 def package(app: App, app_ref: str, out_dir: Path,
             options: AzureOptions | None = None) -> list[Finding]:
     opts = options or AzureOptions()
-    _fresh(out_dir)
+    fresh_out_dir(out_dir, _earlier, "Azure")  # a zip deploy carries the whole folder
     # Data files too: a zip deploy carries the whole folder (the app's own JSON, templates...).
     source = copy_app_source(app, app_ref, out_dir, provider="azure", reserved=RESERVED,
                              out_dir=out_dir)

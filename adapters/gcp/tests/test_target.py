@@ -61,3 +61,40 @@ def test_a_virtualenv_beside_the_app_is_not_uploaded(tmp_path: Path) -> None:
     adapter.package(load_app(ref), ref, out)
     assert (out / "helpers.py").is_file() and (out / "gcp_venv_app.py").is_file()
     assert not (out / "venv").exists()
+
+
+def _shop(source: Path, *modules: str) -> str:
+    source.mkdir(exist_ok=True)
+    for module in modules:
+        (source / f"{module}.py").write_text("X = 1\n")
+    (source / "gcp_fresh_app.py").write_text(
+        "import portable_fn as pf\napp = pf.App('fresh')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    )
+    return str(source / "gcp_fresh_app.py")
+
+
+def test_packaging_again_leaves_no_stale_module_of_the_earlier_package(tmp_path: Path) -> None:
+    # gcloud uploads the whole --source folder: a module the app no longer has must not ship.
+    out = tmp_path / "dist"
+    ref = _shop(tmp_path / "src", "helpers")
+    adapter.package(load_app(ref), ref, out)
+    assert (out / "helpers.py").is_file()
+    (tmp_path / "src" / "helpers.py").unlink()
+    adapter.package(load_app(ref), ref, out)
+    assert not (out / "helpers.py").exists()
+    assert (out / "main.py").is_file()
+
+
+def test_a_folder_holding_anything_else_is_refused_and_left_alone(tmp_path: Path) -> None:
+    # --out pointed at the app's own source, or at another provider's package: never mixed in.
+    import pytest
+    from portable_fn.errors import ConfigurationError
+
+    ref = _shop(tmp_path / "src")
+    out = tmp_path / "aws"
+    out.mkdir()
+    (out / "template.yaml").write_text("Resources: {}\n")
+    with pytest.raises(ConfigurationError, match="holds no earlier GCP package"):
+        adapter.package(load_app(ref), ref, out)
+    assert [p.name for p in out.iterdir()] == ["template.yaml"]
