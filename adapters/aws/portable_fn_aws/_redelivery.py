@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from base64 import b64decode
 from datetime import datetime, timezone
 from typing import Any
 
@@ -62,6 +63,7 @@ class Redelivery:
                 reason=reason,
                 group=group,
                 deduplication_id=str(record.get("messageId")),
+                attributes=_send_attributes(record.get("messageAttributes")),
             )
         except PortableFnError as exc:
             ctx.logger.exception("could not dead-letter the message; SQS will retry it", exc=exc)
@@ -132,3 +134,33 @@ class Redelivery:
             self._sqs().change_visibility(self.source_url, handle, delay)
         except PortableFnError as exc:
             ctx.logger.exception("could not delay the retry; SQS's timeout applies", exc=exc)
+
+
+def _send_attributes(received: Any) -> dict[str, Any]:
+    """A Lambda SQS record's ``messageAttributes`` as SendMessage takes them back: Lambda
+    spells them ``stringValue``/``binaryValue`` (base64 text)/``dataType``, the API
+    ``StringValue``/``BinaryValue`` (bytes, which boto3 encodes)/``DataType``.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html
+    An attribute of another shape is left out: the message still moves, with what can be kept.
+    """
+    if type(received) is not dict:
+        return {}
+    kept: dict[str, Any] = {}
+    for name, attribute in received.items():
+        if type(name) is not str or type(attribute) is not dict:
+            continue
+        data_type = attribute.get("dataType")
+        if type(data_type) is not str:
+            continue
+        text = attribute.get("stringValue")
+        if type(text) is str:
+            kept[name] = {"DataType": data_type, "StringValue": text}
+            continue
+        encoded = attribute.get("binaryValue")
+        if type(encoded) is str:
+            try:
+                value = b64decode(encoded, validate=True)
+            except ValueError:  # binascii.Error is a ValueError
+                continue
+            kept[name] = {"DataType": data_type, "BinaryValue": value}
+    return kept

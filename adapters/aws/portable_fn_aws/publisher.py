@@ -34,6 +34,7 @@ STRUCTURED = "application/cloudevents+json; charset=utf-8"
 _ATTRIBUTES = {"content-type": {"DataType": "String", "StringValue": STRUCTURED}}
 MAX_DELAY = 900  # SQS DelaySeconds upper bound
 MAX_MESSAGE_BYTES = 1024 * 1024  # SQS/SNS message (body + attributes), EventBridge entry
+_MAX_ATTRIBUTES = 10  # message attributes per SQS message
 _ATTRIBUTE_BYTES = sum(len(k) + len(v["DataType"]) + len(v["StringValue"])
                        for k, v in _ATTRIBUTES.items())
 _FIFO_ID = re.compile(r"[!-~]{1,128}")  # MessageGroupId / MessageDeduplicationId
@@ -175,15 +176,19 @@ class AwsPublisher:
         reason: str,
         group: str | None = None,
         deduplication_id: str | None = None,
+        attributes: dict[str, Any] | None = None,
     ) -> None:
-        """Move a message that retrying cannot fix to its dead-letter queue, unchanged, with
-        the reason in a message attribute (what a redrive tool shows)."""
+        """Move a message that retrying cannot fix to its dead-letter queue, unchanged: its
+        body and its own message ``attributes`` (SendMessage's shape), as SQS's redrive keeps
+        them, with the reason in one more attribute (what a redrive tool shows) when SQS's
+        limit of 10 attributes leaves room for it (the reason is in the log either way)."""
+        kept = dict(attributes or {})
+        if len(kept) < _MAX_ATTRIBUTES or "pf-failure-reason" in kept:  # a redriven one's
+            kept["pf-failure-reason"] = {"DataType": "String", "StringValue": reason[:1024]}
         params: dict[str, Any] = {
             "QueueUrl": queue_url,
             "MessageBody": body,
-            "MessageAttributes": {
-                "pf-failure-reason": {"DataType": "String", "StringValue": reason[:1024]},
-            },
+            "MessageAttributes": kept,
         }
         if queue_url.endswith(".fifo"):
             params["MessageGroupId"] = group or "default"

@@ -230,3 +230,70 @@ def test_a_batch_mode_content_type_alone_leaves_the_message_plain() -> None:
     attributes = {"content-type": sqs_attribute("application/cloudevents-batch+json")}
     (event,) = sqs.from_record(sqs_record('[{"a": 1}]', attributes))
     assert event.type == "com.amazonaws.sqs.message" and event.data == [{"a": 1}]
+
+
+def test_dead_lettered_messages_keep_their_message_attributes(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A message moved to the dead-letter queue by the function (``pf.NonRetryable``) keeps its
+    message attributes, as SQS's own redrive keeps them: a binary-mode event's ``ce-*``
+    attributes are its id, type and source, and a producer's other attributes (a Binary one
+    among them, sent back as the bytes Lambda handed over base64) are its data too. Record shape:
+    https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html#example-standard-queue-message-event
+    """
+    from aws_fixtures import dead_letter_queue, dead_letters
+
+    dlq_url = dead_letter_queue(monkeypatch, "orders-dlq")
+    app = pf.App("orders")
+    seen: list[pf.CloudEvent] = []
+
+    @app.queue("orders-in")
+    def take(event: pf.CloudEvent) -> None:
+        seen.append(event)
+        raise pf.NonRetryable("unknown customer")
+
+    attributes = {name: sqs_attribute(value) for name, value in BINARY.items()}
+    attributes["blob"] = {
+        "binaryValue": "AAEC/w==",
+        "stringListValues": [],
+        "binaryListValues": [],
+        "dataType": "Binary",
+    }
+    record = sqs_record('{"sku": "book"}', attributes)
+    assert lambda_handler(app, "take")({"Records": [record]}, FakeLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    (dead,) = dead_letters(dlq_url)
+    kept = dead["MessageAttributes"]
+    assert {name: kept[name]["StringValue"] for name in BINARY} == BINARY
+    assert kept["blob"] == {"BinaryValue": b"\x00\x01\x02\xff", "DataType": "Binary"}
+    assert "unknown customer" in kept["pf-failure-reason"]["StringValue"]
+    # Redriven, it is the same event again.
+    (original,) = seen
+    (again,) = sqs.from_record(sqs_record(dead["Body"], attributes))
+    assert (again.id, again.type, again.source) == (original.id, original.type, original.source)
+
+
+def test_a_dead_lettered_message_with_ten_attributes_keeps_them_all(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS takes at most 10 message attributes: a message that has 10 moves with its own, and
+    the failure reason (in the log either way) gives way, rather than SendMessage refusing it."""
+    from aws_fixtures import dead_letter_queue, dead_letters
+
+    dlq_url = dead_letter_queue(monkeypatch, "full-dlq")
+    app = pf.App("orders")
+
+    @app.queue("orders-in")
+    def take(event: pf.CloudEvent) -> None:
+        raise pf.NonRetryable("no")
+
+    attributes = {f"a{i}": sqs_attribute(str(i), "Number") for i in range(10)}
+    record = sqs_record("plain", attributes)
+    assert lambda_handler(app, "take")({"Records": [record]}, FakeLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    (dead,) = dead_letters(dlq_url)
+    assert {n: v["StringValue"] for n, v in dead["MessageAttributes"].items()} == {
+        f"a{i}": str(i) for i in range(10)
+    }
