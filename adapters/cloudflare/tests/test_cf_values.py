@@ -83,3 +83,30 @@ def test_top_level_set_and_map_bodies(echo_worker: PyodideWorker) -> None:
             "data": {"1": "one", "null": "nothing", "2.5": "half"},
         },
     ]
+
+
+def test_top_level_wrapper_error_and_regexp_bodies(echo_worker: PyodideWorker) -> None:
+    """A v8 body that is itself an ``Error``, a ``RegExp`` or a wrapper object. The SDK hands
+    such a top-level value over inside its own ``_BindingWrapper`` (``Message.body`` is read
+    through the batch's wrapper, workers-runtime-sdk ``workers/rpc.py``), not as the bare
+    JsProxy a nested one is: it reaches the handler as the same text or primitive a nested
+    one does, never as the wrapper's Python repr."""
+    got = mirrored(
+        echo_worker,
+        'new Error("boom")',
+        'new TypeError("bad")',
+        "/re/g",
+        'new String("s")',
+        "new Boolean(false)",
+        "new Number(2)",
+        "12345678901234567890n",
+    )
+    assert [g["data"] for g in got] == [
+        "Error: boom",
+        "TypeError: bad",
+        "/re/g",
+        "s",
+        False,
+        2,
+        {"$int": "12345678901234567890"},
+    ]

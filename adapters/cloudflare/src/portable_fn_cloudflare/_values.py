@@ -49,6 +49,13 @@ def _key(key: Any) -> str:
 
 def _leftover(value: Any) -> Any:
     """A value ``to_py`` did not turn into Python: a JsProxy, ``jsnull``, an Error."""
+    # A top-level body ``to_py`` leaves alone (an Error other than ``Error``, a RegExp, a
+    # wrapper object) comes inside the SDK's ``_BindingWrapper`` (workers-runtime-sdk
+    # ``workers/rpc.py``, ``_wrap_js_value``), which keeps the JsProxy in ``_binding`` and
+    # answers any other attribute: convert the JsProxy, not the wrapper's repr.
+    binding = getattr(value, "_binding", None)
+    if binding is not None:
+        return plain(binding)
     to_bytes = getattr(value, "to_bytes", None)
     if callable(to_bytes) and not isinstance(value, int):
         return bytes(to_bytes())
