@@ -49,6 +49,18 @@ def test_send_hands_the_structured_event_to_the_binding(env: Env) -> None:
     assert options == {"contentType": "json", "delaySeconds": 30}
 
 
+def test_integer_past_js_safe_range_is_sent_as_v8(env: Env) -> None:
+    """JSON cannot carry a BigInt on Workers (workerd serializes ``json`` bodies with
+    ``JSON.stringify``); ``v8`` carries it exactly. 2**53 itself is the first unsafe one."""
+    publisher = QueuePublisher(App("a"))
+    publisher.send("jobs", CloudEvent.create(type="t", source="/s", data={"id": 2**53 - 1}))
+    publisher.send("jobs", CloudEvent.create(type="t", source="/s", data={"id": [-(2**53)]}))
+    assert [options for _, options in env.Q_JOBS.sent] == [
+        {"contentType": "json"},
+        {"contentType": "v8"},
+    ]
+
+
 def test_oversized_event_is_refused_before_the_binding_is_called(env: Env) -> None:
     # 128 KB (1 KB = 1000 bytes) per message; the binding would only fail it on await.
     publisher = QueuePublisher(App("a"))

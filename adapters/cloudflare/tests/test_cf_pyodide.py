@@ -246,6 +246,38 @@ def test_async_handler_publish_and_delayed_send(echo_worker: PyodideWorker) -> N
     assert from_dict(by_queue["things--on-thing"]["body"]).id == body_json(reply)["id"]
 
 
+def test_publish_keeps_integers_beyond_js_safe_range(echo_worker: PyodideWorker) -> None:
+    """An event whose data holds an integer past 2**53 (a 64-bit id, say a snowflake) crosses
+    to JS as a BigInt, which ``contentType: "json"`` cannot carry: workerd's ``WorkerQueue::send``
+    serializes json bodies with ``JSON.stringify`` and throws on a BigInt (workerd
+    ``src/workerd/api/queue.c++``, ``serialize``). Such an event goes out as ``v8``, which
+    carries it exactly (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype),
+    instead of failing the request; an ordinary one still goes out as ``json``."""
+    big = 2**60 + 1
+    reply = echo_worker.call(
+        "fetch",
+        method="POST",
+        url="https://echo.example.workers.dev/publish",
+        headers=[["content-type", "application/json"]],
+        body_b64=b64(json.dumps({"user_id": big}).encode()),
+    )
+    assert reply["status"] == 202, body_json(reply)
+    by_queue = {s["queue"]: s for s in reply["sent"]}
+    sent = by_queue["things--on-thing"]
+    assert sent["options"] == {"contentType": "v8"}
+    assert sent["body"]["data"] == {"user_id": {"$bigint": str(big)}}
+    assert by_queue["jobs"]["options"] == {"contentType": "json", "delaySeconds": 30}
+    # Delivered, the v8 body is the same event with the same integer.
+    body_js = json.dumps(sent["body"]).replace(json.dumps({"$bigint": str(big)}), f"{big}n")
+    delivered = echo_worker.call(
+        "queue",
+        queue="mirror",
+        messages=[{"id": "big", "timestamp": 1732370400000, "attempts": 1, "body_js": body_js}],
+    )
+    assert delivered["calls"] == [{"id": "big", "op": "ack"}]
+    assert from_dict(delivered["sent"][0]["body"]).data["data"] == {"user_id": {"$int": str(big)}}
+
+
 def test_emit_routes_by_type_to_the_event_functions_queue(echo_worker: PyodideWorker) -> None:
     reply = echo_worker.call(
         "fetch",

@@ -4,7 +4,10 @@
 Producer API: ``env.<BINDING>.send(body, {contentType, delaySeconds})``,
 https://developers.cloudflare.com/queues/configuration/javascript-apis/#producer
 Every event goes out in CloudEvents structured mode as a JSON object (``contentType: "json"``),
-so the consumer recovers the original ``id``/``type``/``source`` (``queue.structured``).
+so the consumer recovers the original ``id``/``type``/``source`` (``queue.structured``). The one
+exception is an event whose data holds an integer past 2**53: it crosses to JS as a BigInt,
+which workerd's json serialization throws on (``JSON.stringify``), so it goes out as ``v8``,
+which carries it exactly (``queue.content_type_for``).
 
 ``send`` on a binding returns a Promise, while the portable publish API is synchronous. So a
 send is started at once and its completion is collected in the invocation's outbox, which the
@@ -29,6 +32,7 @@ from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_dict, to_json
 from portable_fn.log import Logger
 from portable_fn_cloudflare import plan
+from portable_fn_cloudflare.queue import content_type_for
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
 # Per message, as its JSON (Queues limits: 128 KB, 1 KB = 1000 bytes, of which "up to ~100
@@ -124,7 +128,7 @@ class QueuePublisher:
             raise PublishError(
                 f"no Queue producer binding {binding} for queue {queue!r} in wrangler.toml"
             )
-        options: dict[str, Any] = {"contentType": "json"}
+        options: dict[str, Any] = {"contentType": content_type_for(message)}
         if delay:
             if not 0 <= delay <= MAX_DELAY_SECONDS:
                 raise PublishError(

@@ -72,16 +72,35 @@ class MessageBatch {
 }
 
 // A Queue producer binding; workerd's class is named WorkerQueue (the SDK's _EnvWrapper list).
+// A body is serialized as workerd's WorkerQueue::send does (src/workerd/api/queue.c++,
+// serialize()): "json" through JSON.stringify (so a BigInt throws, as it does there), "text"
+// only a string, "bytes" only binary, "v8" (or no contentType) by structured clone.
 class WorkerQueue {
   constructor(name, sent) { this.name = name; this._sent = sent; }
   async send(body, options) {
-    this._sent.push({ queue: this.name, body: plain(body), options: plain(options ?? {}) });
+    this._sent.push({ queue: this.name, body: wire(body, options?.contentType), options: plain(options ?? {}) });
   }
   async sendBatch(messages) {
     for (const m of messages) {
-      this._sent.push({ queue: this.name, body: plain(m.body), options: plain({ ...m, body: undefined }) });
+      this._sent.push({ queue: this.name, body: wire(m.body, m.contentType), options: plain({ ...m, body: undefined }) });
     }
   }
+}
+
+function wire(body, contentType) {
+  if (body === undefined) throw new TypeError("Message body cannot be undefined");
+  const type = contentType === undefined ? "v8" : String(contentType).toLowerCase();
+  if (type === "json") return JSON.parse(JSON.stringify(body));
+  if (type === "text" && typeof body !== "string") {
+    throw new TypeError(`Content Type "text" requires a value of type string, but received: ${typeof body}`);
+  }
+  if (type === "bytes" && !(ArrayBuffer.isView(body) || body instanceof ArrayBuffer)) {
+    throw new TypeError(`Content Type "bytes" requires a value of type ArrayBufferView, but received: ${typeof body}`);
+  }
+  if (!["json", "text", "bytes", "v8"].includes(type)) {
+    throw new TypeError(`Unsupported queue message content type: ${contentType}`);
+  }
+  return plain(body);
 }
 
 // Structured clone is what Queues apply to a body; it also detaches values from Python proxies.
@@ -96,7 +115,9 @@ function plain(v) {
 
 const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
 const lines = rl[Symbol.asyncIterator]();
-const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+// A BigInt (a v8 body may hold one) goes back tagged, as JSON has no such number.
+const tagBigInt = (_key, v) => (typeof v === "bigint" ? { $bigint: v.toString() } : v);
+const out = (obj) => process.stdout.write(JSON.stringify(obj, tagBigInt) + "\n");
 
 const setup = JSON.parse((await lines.next()).value);
 const t0 = performance.now();
