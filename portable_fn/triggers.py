@@ -38,7 +38,10 @@ HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 # [a-z0-9-]; the portable subset starts with a letter and uses letters, digits and '-'.
 _RESOURCE = re.compile(r"[a-z][a-z0-9-]{1,61}[a-z0-9]")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_EVENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*\*?")
+# Reverse-DNS types (com.example.order.created) and AWS's detail-types, which are words with
+# spaces between them ("EC2 Instance State-change Notification", "Object Created"): no space
+# at either end, where a typo would put one and no provider's type has one.
+_EVENT_TYPE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:/ -]*[A-Za-z0-9._:/-])?(?: ?\*)?")
 
 
 def _check_resource(kind: str, name: str) -> None:
@@ -226,7 +229,9 @@ class Schedule(Value):
 
 class Event(Value):
     """Events on the provider's event bus, routed by CloudEvent ``type`` (exact, or a prefix
-    ending in ``*``) and optionally ``source``."""
+    ending in ``*``) and optionally ``source``. On AWS an EventBridge event's type is its
+    ``detail-type``, so ``@app.event("EC2 Instance State-change Notification",
+    source="aws.ec2")`` takes that AWS event."""
 
     type: str
     source: str | None = None

@@ -99,12 +99,32 @@ BAD_DECLARATIONS = {
     "storage action": lambda app: app.storage("uploads", on=("modified",))(handler),
     "bucket name": lambda app: app.storage("Up")(handler),
     "event type": lambda app: app.event("")(handler),
+    "event type with a space at its end": lambda app: app.event("Object Created ")(handler),
+    "event type with a space first": lambda app: app.event(" Object*")(handler),
     "function name": lambda app: app.topic("orders", name="not valid")(handler),
     "retry and max_retries": lambda app: app.queue(
         "jobs", max_retries=2, retry=pf.Retry(max_retries=3)
     )(handler),
     "backoff": lambda app: app.queue("jobs", retry=pf.Retry(initial_backoff=0))(handler),
 }
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matched", "missed"),
+    [
+        # AWS detail-types are words with spaces (EventBridge's events reference).
+        ("EC2 Instance State-change Notification", "EC2 Instance State-change Notification",
+         "EC2 Instance State-change"),
+        ("Object *", "Object Restore Completed", "ObjectCreated"),
+        ("com.example.order.*", "com.example.order.created", "com.example.orders"),
+    ],
+)
+def test_event_types_with_spaces_match_as_written(pattern: str, matched: str, missed: str) -> None:
+    app = pf.App("bus")
+    app.event(pattern)(handler)
+    trigger = app.function("handler").trigger
+    assert isinstance(trigger, Event)
+    assert trigger.matches(matched) and not trigger.matches(missed)
 
 
 @pytest.mark.parametrize("declare", BAD_DECLARATIONS.values(), ids=list(BAD_DECLARATIONS))

@@ -512,3 +512,35 @@ def test_a_stream_function_may_send_what_retrying_cannot_fix_to_its_failed_queue
     assert props["Environment"]["Variables"]["PF_DEAD_LETTER_URL"] == {"Ref": "ClicksFailedQueue"}
     assert {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": ["ClicksFailedQueue",
                                                                 "QueueName"]}}} in props["Policies"]
+
+
+def test_an_aws_service_event_is_taken_by_its_detail_type(tmp_path: Path) -> None:
+    """AWS services' detail-types are words with spaces (EventBridge events reference,
+    https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-ec2.html): the rule matches
+    the detail-type as written, and the function runs on such an event."""
+    from portable_fn_aws import lambda_handler
+
+    app = pf.App("fleet")
+    seen: list[pf.CloudEvent] = []
+
+    @app.event("EC2 Instance State-change Notification", source="aws.ec2")
+    def state(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    _package(app, "fleet_app", tmp_path)
+    rule = _template(tmp_path)["Resources"]["StateFunction"]["Properties"]["Events"]["Bus"][
+        "Properties"]["Pattern"]
+    assert rule == {"detail-type": ["EC2 Instance State-change Notification"],
+                    "source": ["aws.ec2"]}
+    native = {
+        "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
+        "account": "123456789012", "time": "2024-11-11T21:29:54Z", "region": "us-east-1",
+        "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-abcd1111"],
+        "detail": {"instance-id": "i-abcd1111", "state": "pending"},
+    }
+    lambda_handler(app, "state")(native, None)
+    (event,) = seen
+    assert event.type == "EC2 Instance State-change Notification"
+    assert event.data == {"instance-id": "i-abcd1111", "state": "pending"}
+    assert _cfn_lint(tmp_path / "template.yaml").stdout.strip() == ""
