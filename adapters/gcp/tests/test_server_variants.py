@@ -52,6 +52,25 @@ def test_legacy_object_change_for_a_deleted_object_skips_created_only_functions(
     assert recorder.records() == []
 
 
+def test_legacy_object_change_of_metadata_only_runs_no_handler(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """An ``object.change`` with ``resourceState: exists`` and ``metageneration`` above 1 is a
+    metadata update of an existing object (the 1st-gen page: pair the two fields; a new object
+    has metageneration 1), not a write: acknowledged, no handler run.
+
+    Fixture: https://github.com/GoogleCloudPlatform/functions-framework-conformance/blob/main/events/generate/data/legacy_storage_change-legacy-input.json
+    changed per https://cloud.google.com/functions/1stgendocs/calling/storage#legacy_cloud_storage_triggers
+    """
+    body = load("legacy_storage_change.json")
+    body["data"]["resourceState"] = "exists"
+    body["data"]["metageneration"] = "3"
+    del body["data"]["timeDeleted"]
+    status, _, _ = probe["on_object"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 200
+    assert recorder.records() == []
+
+
 def test_bare_push_body_keeps_ordering_key_and_delivery_attempt(
     probe: Servers, recorder: Recorder
 ) -> None:

@@ -99,6 +99,25 @@ def test_legacy_object_change_reads_resource_state(state: str, action: str) -> N
     assert event.type == f"google.cloud.storage.object.v1.{kind}"
 
 
+@pytest.mark.parametrize("metageneration", ["2", 7])
+def test_legacy_object_change_of_metadata_is_not_a_write(metageneration: object) -> None:
+    """An ``object.change`` also fires when only an object's metadata changes; Google's 1st-gen
+    page says to pair ``resourceState`` with ``metageneration``, which is 1 for a new object
+    and grows with each metadata change. That is Eventarc's ``metadataUpdated``: no portable
+    action, so no ``created`` event.
+
+    Fixture: https://github.com/GoogleCloudPlatform/functions-framework-conformance/blob/main/events/generate/data/legacy_storage_change-legacy-input.json
+    state and metageneration changed as the 1st-gen page describes:
+    https://cloud.google.com/functions/1stgendocs/calling/storage#legacy_cloud_storage_triggers
+    """
+    data = {
+        **load("legacy_storage_change.json")["data"],
+        "resourceState": "exists",
+        "metageneration": metageneration,
+    }
+    assert to_storage_event(native("finalized", data)) is None
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [

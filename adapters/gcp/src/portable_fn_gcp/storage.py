@@ -13,9 +13,11 @@ Only ``finalized`` (created or overwritten) and ``deleted`` are portable actions
 and ``metadataUpdated`` have no portable meaning and are reported as not for this trigger.
 
 The 1st-gen ``providers/cloud.storage/eventTypes/object.change`` event covers every change and
-says a deletion with ``resourceState: "not_exists"``
+says a deletion with ``resourceState: "not_exists"``, and a metadata update with
+``resourceState: "exists"`` and a ``metageneration`` above 1
 (https://cloud.google.com/functions/1stgendocs/calling/storage#legacy_cloud_storage_triggers);
-functions-framework converts it to ``finalized`` whatever the state, so that state is read here.
+functions-framework converts it to ``finalized`` whatever the change, so both are read here: the
+first is ``deleted``, the second no portable action (as ``metadataUpdated``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
         # A legacy object.change for a deletion, which the framework called finalized.
         action = "deleted"
         event = event.replace(type=TYPES[action])
+    elif action == "created" and _metadata_change(obj):
+        return None  # a legacy object.change for a metadata update: Eventarc's metadataUpdated
     bucket = _text(obj, "bucket")
     key = _text(obj, "name")
     size = _int(obj.get("size"))
@@ -76,6 +80,17 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
         content_type=content_type if isinstance(content_type, str) and content_type else None,
     )
     return event.replace(subject=key, data=data, datacontenttype="application/json")
+
+
+def _metadata_change(obj: dict[str, Any]) -> bool:
+    """A legacy ``object.change`` of an object that still exists, for its metadata only: the
+    1st-gen page pairs ``resourceState`` with ``metageneration``, which is 1 for a new object
+    (or generation) and grows with each metadata change. Eventarc's ``finalized`` data has no
+    ``resourceState``, so only the legacy event is read this way."""
+    if obj.get("resourceState") is None:
+        return False
+    metageneration = obj.get("metageneration")
+    return metageneration is not None and str(metageneration) != "1"
 
 
 def _text(obj: dict[str, Any], name: str) -> str:
