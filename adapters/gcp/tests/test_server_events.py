@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from conftest import Recorder, Servers, binary_headers, load, raw
@@ -291,6 +292,29 @@ def test_eventarc_audit_binary(probe: Servers, recorder: Recorder) -> None:
     event = only(recorder, "on_audit")["event"]
     assert event["servicename"] == "pubsub.googleapis.com"
     assert event["data"] == load("audit_pubsub_create_topic_data.json")
+
+
+def test_binary_attribute_sent_as_raw_utf8_reads_as_utf8(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """The HTTP binding wants non-ASCII ``ce-*`` values percent-encoded (3.1.3.2), but Go, curl
+    and Node clients send raw UTF-8, whose bytes WSGI hands over decoded as latin-1
+    (PEP 3333): read as UTF-8, as the local runtime's ingress reads them
+    (``portable_fn/_local/ingress.py``). A percent-encoded value still decodes as before.
+
+    Headers: ``binary_headers.json`` for the Pub/Sub CreateTopic audit sample, topic renamed.
+    """
+    headers = binary_headers("audit_pubsub_create_topic_data.json")
+    topic = "projects/test-project/topics/café-主题"
+    headers["ce-resourcename"] = topic.encode("utf-8").decode("latin-1")  # bytes on the wire
+    headers["ce-subject"] = "pubsub.googleapis.com/" + quote(topic, safe="/")
+    status, _, _ = probe["on_audit"].request(
+        body=raw("audit_pubsub_create_topic_data.json"), headers=headers
+    )
+    assert status == 200
+    event = only(recorder, "on_audit")["event"]
+    assert event["resourcename"] == topic
+    assert event["subject"] == "pubsub.googleapis.com/" + topic
 
 
 # -- Cloud Scheduler ----------------------------------------------------------------------------

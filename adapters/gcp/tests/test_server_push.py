@@ -120,6 +120,34 @@ def test_unwrapped_storage_notification_reaches_a_storage_function(
     assert event["data"]["size"] == 352
 
 
+def test_unwrapped_push_attributes_keep_their_utf8_text(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """Attribute values are UTF-8 strings (PubsubMessage.attributes, ``map<string, string>``)
+    and an object name may hold any Unicode (https://cloud.google.com/storage/docs/objects#naming).
+    Unwrapped, an attribute is a header whose bytes WSGI hands over decoded as latin-1
+    (PEP 3333), so ``objectId`` must be read back as the UTF-8 it was sent as.
+
+    Headers: https://cloud.google.com/pubsub/docs/payload-unwrapping and
+    https://cloud.google.com/storage/docs/pubsub-notifications#attributes ; object:
+    google-cloudevents ``examples/binary/storage/StorageObjectData-simple.json``, renamed.
+    """
+    key = "photos/café ü 写真.jpg"
+    obj = {**load("storage_simple_data.json"), "name": key}
+    headers = {
+        **{k: v for k, v in load("push_unwrapped.json")["headers"].items() if "ordering" not in k},
+        "eventType": "OBJECT_FINALIZE",
+        "bucketId": obj["bucket"],
+        # The UTF-8 bytes on the wire (urllib writes a header value as latin-1).
+        "objectId": key.encode("utf-8").decode("latin-1"),
+        "payloadFormat": "JSON_API_V1",
+    }
+    status, _, _ = probe["on_object"].request(body=json.dumps(obj).encode(), headers=headers)
+    assert status == 200
+    event = only(recorder, "on_object")["event"]
+    assert (event["subject"], event["data"]["key"]) == (key, key)
+
+
 def test_malformed_push_fails_that_message_with_json_400(
     probe: Servers, recorder: Recorder
 ) -> None:

@@ -53,7 +53,13 @@ class NativeCloudEvent(Protocol):
 
 def from_request(headers: Mapping[str, str], body: bytes, *, trigger: str) -> CloudEvent:
     """An event from the raw HTTP request, either content mode."""
-    lowered = {k.lower(): v for k, v in headers.items()}
+    # The binding wants a ``ce-*`` value's non-ASCII percent-encoded (HTTP binding 3.1.3.2),
+    # but Go, curl and Node clients send the UTF-8 bytes as they are; the local runtime's
+    # ingress reads them as UTF-8 too.
+    lowered = {
+        name: header_text(v) if name.startswith("ce-") else v
+        for name, v in ((k.lower(), v) for k, v in headers.items())
+    }
     if "ce-time" in lowered:
         lowered["ce-time"] = timestamps.normalise(lowered["ce-time"])
     try:
@@ -65,6 +71,18 @@ def from_request(headers: Mapping[str, str], body: bytes, *, trigger: str) -> Cl
         return from_http(lowered, body)
     except (InvalidCloudEventError, ValueError) as exc:
         raise _decode_error(exc, trigger) from exc
+
+
+def header_text(value: str) -> str:
+    """A header value as the text it was sent as: WSGI hands a header's bytes over decoded as
+    latin-1 (PEP 3333), so UTF-8 ``café`` reads ``cafÃ©``. A value whose bytes are not UTF-8
+    is kept as it came."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def from_native(native: NativeCloudEvent, *, trigger: str) -> CloudEvent:

@@ -28,6 +28,7 @@ from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent
 
 from portable_fn_gcp import timestamps
+from portable_fn_gcp.native import header_text
 from portable_fn_gcp.pubsub import PUBLISHED
 
 __all__ = [
@@ -119,7 +120,8 @@ def as_received(request: Any) -> CloudEvent | None:
 def _push_body(request: Any) -> dict[str, Any] | None:
     """The wrapped push body of a request (rebuilt from an unwrapped push), else None."""
     if "HTTP_X_GOOG_PUBSUB_MESSAGE_ID" in request.environ:
-        headers = {k.lower(): v for k, v in request.headers.items()}
+        # Attribute values are UTF-8 strings: read back from the WSGI headers as such.
+        headers = {k.lower(): header_text(v) for k, v in request.headers.items()}
         return _wrap(headers, request.get_data())
     body = request.get_json(silent=True)
     return body if is_push_body(body) else None
