@@ -75,7 +75,7 @@ class LocalASGI:
                 )
             else:
                 name, response = await self._dispatch(scope, method, path, headers, receive)
-            start = _start(response)
+            start = _start(response, head=method == "HEAD")
         except _TooLarge as exc:
             response = ingress.error(413, str(exc))
             start = _start(response)
@@ -92,9 +92,9 @@ class LocalASGI:
         except Exception as exc:
             # The dispatcher never raises; this is the runtime's own code (a full disk under
             # the broker, say) or a response HTTP cannot carry (a header value outside
-            # Latin-1 or with a line break). The client still gets JSON without a traceback
-            # (DESIGN 2), not the server's plain-text 500 or a dropped connection; the
-            # terminal gets the cause.
+            # Latin-1 or with a line break, a 1xx status). The client still gets JSON without
+            # a traceback (DESIGN 2), not the server's plain-text 500 or a dropped connection;
+            # the terminal gets the cause.
             self.runtime.reporter.record("error", message=f"{method} {path} failed: {exc!r}")
             response = ingress.error(500, "internal server error")
             start = _start(response)
@@ -166,21 +166,23 @@ class _Disconnected(Exception):
 
 
 class _Short(Exception):
-    """The body ended before its Content-Length did: uvicorn's httptools parser stops at a
-    request that asks to upgrade the connection (``Upgrade: h2c``, what ``curl --http2`` sends
-    over http://) and hands on the request without its body. Acting on the part that came
-    would lose the rest without a word, so the client is told (a JSON 400)."""
+    """The body ended before its Content-Length did, or a chunked one came empty: uvicorn's
+    httptools parser stops at a request that asks to upgrade the connection (``Upgrade: h2c``,
+    what ``curl --http2`` sends over http://) and hands on the request without its body.
+    Acting on the part that came would lose the rest without a word, so the client is told (a
+    JSON 400)."""
 
-    def __init__(self, announced: int, received: int, headers: Headers) -> None:
+    def __init__(self, announced: int | None, received: int, headers: Headers) -> None:
         hint = (
             "; this server does not upgrade connections (Upgrade: "
             f"{headers.get('upgrade')}): send the request over HTTP/1.1 without Upgrade"
             if "upgrade" in headers
             else ""
         )
-        super().__init__(
-            f"the request body is {received} bytes, its Content-Length says {announced}{hint}"
+        said = "its chunks never arrived" if announced is None else (
+            f"its Content-Length says {announced}"
         )
+        super().__init__(f"the request body is {received} bytes, {said}{hint}")
 
 
 class _TooLarge(Exception):
@@ -228,9 +230,15 @@ async def _read_body(receive: Receive, headers: Headers, limit: int | None = Non
 
 def _check_length(body: bytes, headers: Headers) -> None:
     """``_Short`` when the body is not as long as its Content-Length says (a chunked body,
-    framed by its chunks, has none to compare: RFC 9112 section 6.3)."""
+    framed by its chunks, has none to compare: RFC 9112 section 6.3), or when a chunked body
+    sent with ``Upgrade`` arrived empty: the parser that drops the body of an upgrade request
+    drops its chunks too (``curl --http2 -T FILE``), and a handler would run on nothing."""
     announced = headers.get("content-length")
-    if announced is None or "transfer-encoding" in headers:
+    if "transfer-encoding" in headers:
+        if not body and "upgrade" in headers:
+            raise _Short(None, 0, headers)
+        return
+    if announced is None:
         return
     announced = announced.strip()
     if announced.isdigit() and int(announced) != len(body):
@@ -256,11 +264,26 @@ def _has_content(status: int) -> bool:
     return status >= 200 and status != 204 and status != 304
 
 
-def _start(response: Response) -> Message:
-    """The ``http.response.start`` message; ``ValueError`` for a header HTTP cannot carry."""
+def _start(response: Response, *, head: bool = False) -> Message:
+    """The ``http.response.start`` message; ``ValueError`` for a header HTTP cannot carry or
+    a 1xx status, which is interim (RFC 9110 section 15.2): sent as the answer, the client reads
+    it as a preamble and waits for a final response that never comes.
+
+    The answer to a ``head`` request keeps a handler's own Content-Length when it has no body:
+    a handler answering HEAD from metadata (a file's size) sets the length the GET response
+    has, which is what the header means there (RFC 9110 sections 8.6 and 9.3.2)."""
+    if response.status < 200:
+        raise ValueError(
+            f"a handler answered {response.status}: a 1xx status is interim and cannot be the "
+            "response (RFC 9110 section 15.2)"
+        )
     raw: list[tuple[bytes, bytes]] = []
+    length = str(len(response.body))
     for name, value in response.headers.items():
         if name in _FRAMING:
+            if head and name == "content-length" and not response.body:
+                declared = value.strip()
+                length = declared if declared.isascii() and declared.isdigit() else length
             continue
         if not _FIELD_VALUE.fullmatch(value):
             value = value.strip(" \t")  # only when needed: no cost to an ordinary header
@@ -274,5 +297,5 @@ def _start(response: Response) -> Message:
             )
         raw.append((name.encode("latin-1"), value.encode("latin-1")))
     if _has_content(response.status):
-        raw.append((b"content-length", str(len(response.body)).encode()))
+        raw.append((b"content-length", length.encode()))
     return {"type": "http.response.start", "status": response.status, "headers": raw}

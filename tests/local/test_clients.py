@@ -358,6 +358,43 @@ def test_204_and_304_carry_no_body_and_the_connection_stays_usable(client: Clien
     conn.close()
 
 
+@pytest.mark.parametrize("code", [100, 101, 103])
+def test_an_interim_status_from_a_handler_is_a_json_500(client: Client, code: int) -> None:
+    """RFC 9110 section 15.2: a 1xx is interim, never the final answer. Sent as one, the client
+    read it as a preamble and waited for a response that never came (a hang; ``101`` switched
+    the connection to nothing). The client gets the JSON 500 the Cloudflare adapter answers
+    for a status a Worker cannot send, and the connection stays usable."""
+    conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=5)
+    conn.request("GET", f"/status/{code}")
+    resp = conn.getresponse()
+    assert (resp.status, resp.getheader("content-type")) == (500, "application/json")
+    assert json.loads(resp.read()) == {"error": {"status": 500, "message": "internal server error"}}
+    conn.request("GET", "/status/200")
+    resp = conn.getresponse()
+    assert (resp.status, json.loads(resp.read())) == (200, {"sent": True})
+    conn.close()
+
+
+def test_a_head_answered_without_a_body_keeps_the_handlers_content_length(
+    client: Client,
+) -> None:
+    """RFC 9110 sections 8.6 and 9.3.2: a HEAD response's Content-Length, when sent, is that of
+    the GET response. A handler that answers HEAD from metadata (a file's size) set it; the
+    server replaced it with 0, the length of a body a HEAD never has."""
+    conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=10)
+    conn.request("HEAD", "/download")
+    resp = conn.getresponse()
+    assert (resp.status, resp.getheader("content-length"), resp.read()) == (200, "11", b"")
+    conn.request("GET", "/download")  # the same connection: nothing spilled
+    resp = conn.getresponse()
+    assert (resp.getheader("content-length"), resp.read()) == ("11", b"hello world")
+    conn.request("HEAD", "/echo")  # a GET route serving HEAD: the GET body's length
+    resp = conn.getresponse()
+    length = resp.getheader("content-length")
+    assert resp.read() == b"" and length is not None and int(length) > 0
+    conn.close()
+
+
 def test_a_handlers_framing_headers_are_replaced_by_the_servers(client: Client) -> None:
     """Transfer-Encoding and Content-Length copied from an upstream response: the body goes out
     whole, framed once (RFC 9112 section 6.3: never both headers)."""
@@ -444,3 +481,35 @@ def test_a_body_sent_with_an_upgrade_request_is_never_acted_on_in_part(client: C
         else:
             assert status == 202 and client.seen("h2c-1")["data"] == {"sku": "a"}, answer
     assert client.accepted("h2c-1") <= 1
+
+
+def test_a_chunked_body_sent_with_an_upgrade_request_is_never_acted_on_in_part(
+    client: Client,
+) -> None:
+    """The same with a chunked body (``curl --http2 -T file``, or ``-H 'Transfer-Encoding:
+    chunked'``): no Content-Length to compare, and the handler ran on an empty body, an event
+    was accepted with its data gone. A chunked body that came whole is served; one that did
+    not is a JSON 400 that names the upgrade."""
+    chunked = b"Transfer-Encoding: chunked\r\n\r\nc\r\n{\"sku\": \"a\"}\r\n0\r\n\r\n"
+    for path, headers in (
+        ("/echo", b"Content-Type: application/json\r\n"),
+        ("/_pf/events", b"ce-specversion: 1.0\r\nce-id: h2c-2\r\nce-source: /c\r\n"
+                        b"ce-type: test.x\r\nContent-Type: application/json\r\n"),
+    ):
+        answer = _raw(
+            client,
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\n".encode()
+            + b"Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            + b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+            + headers
+            + chunked,
+        )
+        head, _, raw = answer.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        if status == 400:
+            assert b"Upgrade" in raw and json.loads(raw)["error"]["status"] == 400, answer
+        elif path == "/echo":
+            assert status == 200 and json.loads(raw)["length"] == 12, answer
+        else:
+            assert status == 202 and client.seen("h2c-2")["data"] == {"sku": "a"}, answer
+    assert client.accepted("h2c-2") <= 1

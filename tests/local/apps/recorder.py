@@ -71,3 +71,11 @@ def proxied(req: pf.Request) -> pf.Response:
     """Headers copied from an upstream response: framing that does not fit this body."""
     headers = {"transfer-encoding": "chunked", "content-length": "999", "x-up": "1"}
     return pf.Response(headers=headers, body=b"hello")
+
+
+@app.http("/download", methods=["GET", "HEAD"])
+def download(req: pf.Request) -> pf.Response:
+    """A HEAD answered without reading the content: its size from metadata, no body."""
+    if req.method == "HEAD":
+        return pf.Response(headers={"content-type": "text/plain", "content-length": "11"})
+    return pf.Response(headers={"content-type": "text/plain"}, body=b"hello world")
