@@ -18,6 +18,7 @@ from portable_fn.events import CloudEvent as CloudEvent
 from portable_fn.http import Headers as Headers
 from portable_fn.http import Request as Request
 from portable_fn.http import Response as Response
+from portable_fn.http import UploadedFile as UploadedFile
 from portable_fn.log import logger as logger
 from portable_fn.triggers import Retry as Retry
 

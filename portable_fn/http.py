@@ -20,7 +20,7 @@ from portable_fn._multimap import Headers, MultiMap, QueryParams, RawPairs
 from portable_fn._value import Value, setters
 from portable_fn.errors import BadRequest
 
-__all__ = ["Headers", "QueryParams", "Request", "Response", "to_response"]
+__all__ = ["Headers", "QueryParams", "Request", "Response", "UploadedFile", "to_response"]
 
 
 _EMPTY_HEADERS = Headers()
@@ -120,6 +120,22 @@ class Request(Value):
                 return _detected_json(body)
             raise BadRequest("request body is not valid JSON") from None
 
+    def form(self) -> QueryParams:
+        """The text fields of an HTML form body, ``application/x-www-form-urlencoded`` (a
+        webhook's, a form's) or ``multipart/form-data`` (RFC 7578), in order with repeated
+        names kept, as ``query`` holds the URL's. ``BadRequest`` (400) for a malformed body,
+        an ``HTTPError`` 415 for a body of another type. Parsed on each call."""
+        from portable_fn._form import fields
+
+        return fields(self)
+
+    def files(self) -> list[UploadedFile]:
+        """The file parts of a ``multipart/form-data`` body, in order (none for a URL-encoded
+        form); errors as ``form()``."""
+        from portable_fn._form import files
+
+        return files(self)
+
     def with_path_params(self, params: Mapping[str, str]) -> Request:
         return Request(
             method=self.method,
@@ -144,6 +160,18 @@ class Request(Value):
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class UploadedFile(Value):
+    """One file part of a ``multipart/form-data`` body (``Request.files()``): ``field`` is the
+    form field's name, ``filename`` what the client sent (a name, not a safe path: never join
+    it to a folder unchecked), ``content_type`` the part's own (``application/octet-stream``
+    when it has none, RFC 7578 section 4.4), ``data`` its bytes as sent."""
+
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
 
 
 def _charset(content_type: str) -> str | None:

@@ -7,7 +7,7 @@ import portable_fn
 EXPECTED = {
     "App", "BadRequest", "CORS", "CloudEvent", "ConfigurationError", "Context", "Function",
     "HTTPError", "Headers", "NonRetryable", "NotFound", "PortableFnError", "Request",
-    "Response", "Retry", "emit", "logger", "publish", "send",
+    "Response", "Retry", "UploadedFile", "emit", "logger", "publish", "send",
 }
 
 
