@@ -127,7 +127,8 @@ def test_invoke_http_and_event_functions_portably(tmp_path: Path) -> None:
 
 def test_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     missing = cli("events", "no-such-cloud", "sqs")
-    assert missing.returncode == 2 and "the providers are aws, azure, cloudflare, gcp" in missing.stderr
+    assert missing.returncode == 2
+    assert "the providers are aws, azure, cloudflare, gcp" in missing.stderr
     package = cli("package", SHOP, "--provider", "no-such-cloud", "--out", str(tmp_path / "d"))
     assert package.returncode == 2
     bad_app = cli("inspect", "examples/none.py")
