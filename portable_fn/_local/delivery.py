@@ -74,7 +74,7 @@ class Deliverer:
         self.executor, self.time_scale, self.poll = executor, time_scale, poll
         self.start_delay = start_delay
         self._concurrency = concurrency
-        self._running: set[asyncio.Task[None]] = set()
+        self._running: dict[asyncio.Task[None], int] = {}  # delivery task -> delivery id
         self._wake = asyncio.Event()
         self.busy = 0  # sync handlers running in the pool (read at shutdown)
         self._busy_lock = threading.Lock()
@@ -125,7 +125,7 @@ class Deliverer:
                 )
                 for d in claimed:
                     task = asyncio.create_task(self._deliver(d))
-                    self._running.add(task)
+                    self._running[task] = d.id
                     task.add_done_callback(self._done)
             if claimed and len(claimed) == free:
                 continue  # every slot filled: there may be more due already
@@ -143,13 +143,19 @@ class Deliverer:
                 await asyncio.wait_for(self._wake.wait(), timeout=max(min(wait, self.poll), 0.005))
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._running.discard(task)
+        self._running.pop(task, None)
         self.wake()
 
     async def drain(self, grace: float) -> None:
-        """On shutdown, let running handlers finish; the rest is recovered at next start."""
+        """On shutdown, let running handlers finish for up to ``grace`` seconds; the deliveries
+        of those still running go back uncounted and run again at the next start (counted,
+        one on its last attempt was dead-lettered without running again)."""
         if self._running:
             await asyncio.wait(self._running, timeout=grace)
+        if left := sorted(self._running.values()):
+            await asyncio.to_thread(
+                self.store.release, left, f"the runtime stopped after a {grace:g} s grace"
+            )
 
     async def offload(self, thunk: Callable[[], Any]) -> Any:
         """Run a sync handler in the pool (the dispatcher already bound its contextvars)."""

@@ -9,7 +9,8 @@ Delivery states: ``pending`` (due at ``due``), ``inflight`` (claimed, attempt co
 ``done``, ``dead`` (in the dead-letter queue named by ``dlq``). A delivery that was
 ``inflight`` when the process died goes back to ``pending`` on start: at-least-once, with
 the attempt that died counted, as SQS counts a receive whose visibility timeout expired (so
-one killed on its last attempt is dead-lettered without running again). A claim that finds
+one killed on its last attempt is dead-lettered without running again); one still running
+when a graceful shutdown's grace ends goes back uncounted (``release``). A claim that finds
 the event's idempotency key held by another attempt is put back uncounted (``hold``): it ran
 no handler.
 
@@ -248,6 +249,19 @@ class Store:
             " updated = ? WHERE id = ?",
             (due, error, time.time(), delivery_id),
         )
+
+    def release(self, delivery_ids: Sequence[int], error: str) -> int:
+        """Put deliveries still in flight at a graceful shutdown back, due now and uncounted:
+        the runtime stopped those attempts, not their handlers, so they spent no retry (a
+        SIGKILL leaves them in flight instead, and ``recover`` counts the attempt that died)."""
+        now = time.time()
+        with self.write() as cur:
+            cur.executemany(
+                "UPDATE deliveries SET state = 'pending', attempt = MAX(attempt - 1, 0),"
+                " due = ?, error = ?, updated = ? WHERE id = ? AND state = 'inflight'",
+                [(now, error, now, i) for i in delivery_ids],
+            )
+            return cur.rowcount
 
     def dead_letter(
         self,

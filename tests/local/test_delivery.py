@@ -192,3 +192,47 @@ def test_a_cancelled_async_handler_is_retried_then_dead_lettered(
     assert runs == [1, 2]
     assert [r["outcome"] for r in records(out)] == ["retry", "dead"]
     assert "HandlerCancelled" in records(out)[-1]["error"]
+
+
+def test_a_handler_still_running_after_the_shutdown_grace_goes_back_uncounted(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    """Ctrl-C while a handler outlasts the shutdown grace: the runtime, not the handler, cut
+    the attempt short. Before, the delivery stayed in flight, the next start counted it as a
+    dead attempt, and a message on its last attempt (here ``max_retries=0``) was dead-lettered
+    without running again, although ``dev`` printed "their deliveries will be retried at the
+    next start"."""
+    import threading
+
+    app = pf.App("interrupted")
+    runs: list[int] = []
+    release = threading.Event()
+
+    @app.queue("jobs", max_retries=0)
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        runs.append(ctx.attempt)
+        release.wait(10)  # outlasts the grace of the first run
+
+    path = tmp_path / "broker.sqlite3"
+    store = Store(path)
+    enqueue(store, "job")
+    first, _ = deliverer(app, store, pool)
+
+    async def shutdown_mid_handler() -> None:
+        loop = asyncio.create_task(first.run())
+        deadline = time.monotonic() + 10
+        while not runs and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        loop.cancel()
+        await first.drain(grace=0.05)
+
+    asyncio.run(shutdown_mid_handler())
+    release.set()
+    assert store.counts()["inflight"] == 0
+    reopened = Store(path)  # the next start
+    reopened.recover()
+    second, out = deliverer(app, reopened, pool)
+    assert run_due(second, reopened) == 1
+    assert runs == [1, 1]  # ran again, as attempt 1 of 1
+    assert reopened.dead() == []
+    assert [r["outcome"] for r in records(out)] == ["ok"]
