@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from portable_fn._local.broker import LocalPublisher, Routes
 from portable_fn._local.buckets import BucketWatcher
@@ -21,6 +21,7 @@ from portable_fn._local.report import FLUSH_EVERY, Reporter
 from portable_fn._local.scheduler import Scheduler
 from portable_fn._local.store import Store
 from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
 from portable_fn.events import CloudEvent
 from portable_fn.triggers import Http
 
@@ -48,6 +49,28 @@ class Options:
         return float(os.environ.get(DELIVERY_DELAY_ENV, "0") or 0)
 
 
+def lock_state_dir(state: Path) -> IO[str]:
+    """One runtime per state directory: a second one's start would recover the first's in-flight
+    deliveries and run them beside it, and fire every schedule again (``dev`` twice, or
+    ``portable_fn.asgi.asgi(app)`` under a server with several workers)."""
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only: events, responses
+    handle = (state / "dev.lock").open("a+")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; trust the user
+        return handle
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigurationError(
+            f"another portable-fn dev (or worker of this ASGI app) is running with --state-dir "
+            f"{state}; stop it or pick another state directory (one runtime per state "
+            "directory: run an ASGI server with one worker)"
+        ) from None
+    return handle  # kept open (and locked) until the runtime stops
+
+
 class Runtime:
     def __init__(self, app: App, options: Options, reporter: Reporter) -> None:
         self.app, self.options, self.reporter = app, options, reporter
@@ -72,6 +95,7 @@ class Runtime:
         self.scheduler = Scheduler(app, run_on_start=options.run_schedules_on_start)
         self.watcher = BucketWatcher(app, self.store, options.buckets, self.notice)
         self._tasks: list[asyncio.Task[None]] = []
+        self._lock: IO[str] | None = None
         self.on_started: Callable[[], Awaitable[None]] | None = None
         app.use_publisher(self.publisher)
         self._idempotency()
@@ -159,7 +183,18 @@ class Runtime:
     def fire_schedule(self, function: str, event: CloudEvent) -> None:
         self.publisher.direct(function, event, kind="schedule")
 
+    def lock(self) -> None:
+        """Take the state directory for this runtime (once; ``start`` does it too)."""
+        if self._lock is None:
+            self._lock = lock_state_dir(self.options.state_dir)
+
+    def unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     async def start(self) -> None:
+        self.lock()  # before recover: it would take another live runtime's deliveries
         await self.deliverer.recover()
         loops: dict[str, Callable[[], Awaitable[None]]] = {
             "delivery": self.deliverer.run,
@@ -198,6 +233,7 @@ class Runtime:
         await self.deliverer.drain(grace=5.0)
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.store.close()
+        self.unlock()
         self.reporter.flush()
 
 

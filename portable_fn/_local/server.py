@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import IO, Any, TextIO, cast
+from typing import Any, TextIO, cast
 
 from portable_fn._local.asgi import LocalASGI
 from portable_fn._local.inspect import describe
@@ -19,27 +19,7 @@ from portable_fn._local.logs import ReadableLogs
 from portable_fn._local.report import Reporter
 from portable_fn._local.runtime import Options, Runtime
 from portable_fn.app import App
-from portable_fn.errors import ConfigurationError
 from portable_fn.log import set_stream
-
-
-def lock_state_dir(state: Path) -> IO[str]:
-    """One runtime per state directory: two would deliver every pending event twice."""
-    state.mkdir(mode=0o700, parents=True, exist_ok=True)  # owner only: events, responses
-    handle = (state / "dev.lock").open("a+")
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; trust the user
-        return handle
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise ConfigurationError(
-            f"another portable-fn dev is running with --state-dir {state}; stop it or pick "
-            "another state directory"
-        ) from None
-    return handle  # kept open (and locked) for the life of the process
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -117,10 +97,10 @@ def serve(
         hint = 'portable-fn dev needs uvicorn: pip install "portable-fn[local]"'
         raise ImportError(hint) from exc
 
-    lock = lock_state_dir(Path(options.state_dir))  # held until the process ends
+    runtime = Runtime(app, options, reporter)
+    runtime.lock()  # before binding: a second dev on this state exits 2 with one line
     sock = bind(host, port)
     bound = sock.getsockname()[1]
-    runtime = Runtime(app, options, reporter)
     if not reporter.json_lines:
         # JSON log lines -> readable lines (a text stream; TextIO is a nominal type).
         set_stream(cast(TextIO, ReadableLogs(reporter)))
@@ -155,7 +135,7 @@ def serve(
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         _abandon_stuck_handlers(runtime, reporter)
-        lock.close()
+        runtime.unlock()
 
 
 def _abandon_stuck_handlers(runtime: Runtime, reporter: Reporter) -> None:

@@ -49,3 +49,49 @@ def test_a_failing_background_loop_is_reported_and_restarted(tmp_path: Path) -> 
     assert len(errors) == 1 and "bucket watcher failed" in errors[0]["message"]
     assert "disk on fire" in errors[0]["message"]
     assert len(calls) >= 3  # scanning went on after the failure
+
+
+def test_a_second_runtime_on_the_same_state_dir_is_refused_at_start(tmp_path: Path) -> None:
+    """``portable_fn.asgi.asgi(app)`` under a server with two workers (``uvicorn --workers 2``,
+    gunicorn) starts two runtimes on one state directory. Only ``dev`` took the lock before:
+    the second worker's start recovered the first one's in-flight delivery and ran it again
+    beside it (attempt 2 while attempt 1 still ran), and every schedule fired twice."""
+    import threading
+
+    import pytest
+
+    from portable_fn.errors import ConfigurationError
+
+    def make() -> pf.App:
+        app = pf.App("twice")
+
+        @app.queue("jobs")
+        def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+            runs.append(ctx.attempt)
+            release.wait(10)
+
+        return app
+
+    runs: list[int] = []
+    release = threading.Event()
+    options = Options(state_dir=tmp_path, poll_interval=0.01)
+    first = Runtime(make(), options, Reporter(json_lines=True, stream=io.StringIO()))
+    second = Runtime(make(), options, Reporter(json_lines=True, stream=io.StringIO()))
+
+    async def scenario() -> None:
+        await first.start()
+        first.accept("queue", "jobs", pf.CloudEvent.create(type="t", source="/tests", data={}))
+        deadline = time.monotonic() + 10
+        while not runs and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        with pytest.raises(ConfigurationError, match="another portable-fn"):
+            await second.start()
+        await asyncio.sleep(0.2)  # a second runtime would have claimed it by now
+        release.set()
+        await first.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        release.set()
+    assert runs == [1]
