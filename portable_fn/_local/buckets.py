@@ -3,9 +3,12 @@
 Polling (no inotify dependency, works on every OS and in containers): each scan lists the
 folder; a file that is new or changed fires ``created`` (S3 fires ``ObjectCreated`` on every
 PUT, overwrite included), a file that disappeared fires ``deleted``. A change is reported only
-once the file's size and mtime held still across two scans, so a half-written file is not
-announced. The last snapshot lives in SQLite, in the same transaction as the event, so changes
-made while the runtime was down fire on the next start, once.
+once the file's size and mtime held still for ``SETTLE`` seconds (and across two scans), so a
+file being copied or downloaded in is announced once, whole, as an S3 or GCS object appears
+when its upload completes; a writer that pauses longer than that should write a dot-file (never
+an object) and rename it into place. The last snapshot lives in SQLite, in the same
+transaction as the event, so changes made while the runtime was down fire on the next start,
+once.
 
 Event shape (the portable storage payload, DESIGN section 2): ``type`` =
 ``portable-fn.storage.object.created|deleted``, ``source`` = ``/portable-fn/local/buckets/<b>``,
@@ -22,6 +25,7 @@ import asyncio
 import hashlib
 import mimetypes
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from stat import S_ISREG
@@ -31,6 +35,10 @@ from portable_fn._local.store import Message, Store
 from portable_fn.app import App
 from portable_fn.events import CloudEvent, storage_data, to_json
 from portable_fn.triggers import Storage
+
+# How long a file's size and mtime must hold still before it is an object. One scan interval
+# (0.25 s) announced every chunk of a download or copy that paused for a scan as a new object.
+SETTLE = 1.0
 
 STORAGE_TYPES = {
     "created": "portable-fn.storage.object.created",
@@ -88,14 +96,20 @@ class BucketWatcher:
         store: Store,
         root: Path,
         notice: Callable[[str, str, CloudEvent, tuple[str, ...]], None],
+        *,
+        settle: float = SETTLE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.snapshot, self.root, self.notice = Snapshot(store), root, notice
+        self.settle, self.clock = settle, clock
         self.subscribers: dict[str, list[tuple[str, Storage]]] = {}
         for name, fn in app.functions.items():
             if isinstance(fn.trigger, Storage):
                 self.subscribers.setdefault(fn.trigger.bucket, []).append((name, fn.trigger))
-        # key -> (size, mtime_ns) seen on the previous scan but not yet recorded (settling).
-        self._settling: dict[str, dict[str, tuple[int, int]]] = {b: {} for b in self.subscribers}
+        # key -> ((size, mtime_ns), when first seen so) for changes not yet recorded (settling).
+        self._settling: dict[str, dict[str, tuple[tuple[int, int], float]]] = {
+            b: {} for b in self.subscribers
+        }
         for bucket in self.subscribers:
             (root / bucket).mkdir(parents=True, exist_ok=True)
 
@@ -107,14 +121,17 @@ class BucketWatcher:
         folder = self.root / bucket
         current = list_folder(folder)
         known = self.snapshot.objects(bucket)
-        settling, fired = self._settling[bucket], 0
+        settling, fired, now = self._settling[bucket], 0, self.clock()
         for key, stat in current.items():
             old = known.get(key)
             if old is not None and (old.size, old.mtime_ns) == stat:
                 settling.pop(key, None)
                 continue
-            if settling.get(key) != stat:
-                settling[key] = stat  # changed since last look: wait one more scan
+            seen = settling.get(key)
+            if seen is None or seen[0] != stat:
+                settling[key] = (stat, now)  # changed since last look: it may still be written
+                continue
+            if now - seen[1] < self.settle:
                 continue
             del settling[key]
             try:

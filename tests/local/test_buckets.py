@@ -39,6 +39,7 @@ def test_created_after_settling_changed_and_deleted(tmp_path: Path) -> None:
         store,
         tmp_path / "buckets",
         lambda kind, name, ev, fns: fired.append((ev.type, name, fns)),
+        settle=0,
     )
     folder = tmp_path / "buckets" / "photos"
     assert folder.is_dir()
@@ -84,12 +85,12 @@ def test_created_after_settling_changed_and_deleted(tmp_path: Path) -> None:
 def test_prefix_filter_and_restart_sees_changes_made_while_down(tmp_path: Path) -> None:
     path = tmp_path / "b.sqlite3"
     root = tmp_path / "buckets"
-    watcher = BucketWatcher(_app(), Store(path), root, lambda *a: None)
+    watcher = BucketWatcher(_app(), Store(path), root, lambda *a: None, settle=0)
     (root / "photos" / "top.jpg").write_bytes(b"x")  # outside raw/: created fires nobody
     watcher.scan()
     assert watcher.scan() == 0
     (root / "photos" / "top.jpg").unlink()
-    again = BucketWatcher(_app(), Store(path), root, lambda *a: None)  # a new process
+    again = BucketWatcher(_app(), Store(path), root, lambda *a: None, settle=0)  # a new process
     assert again.scan() == 1  # the deletion happened "while down"; on_any_delete takes it
     assert [d.function for d in Store(path).deliveries()] == ["on_any_delete"]
 
@@ -112,7 +113,7 @@ def test_an_unreadable_file_does_not_stop_the_scan(
     until it can be read; the other objects' events still fire. Raising out of the scan made
     the supervisor restart it into the same file forever, so nothing fired again."""
     store = Store(tmp_path / "b.sqlite3")
-    watcher = BucketWatcher(_app(), store, tmp_path / "buckets", lambda *a: None)
+    watcher = BucketWatcher(_app(), store, tmp_path / "buckets", lambda *a: None, settle=0)
     folder = tmp_path / "buckets" / "photos" / "raw"
     folder.mkdir()
     (folder / "locked.jpg").write_bytes(b"x")
@@ -140,7 +141,7 @@ def test_a_file_name_that_is_not_utf8_is_no_object_and_stops_nothing(tmp_path: P
     old archive) could not be stored or sent: its event raised out of the scan, every other
     scan, so the watcher restarted forever and the files listed after it waited."""
     store = Store(tmp_path / "b.sqlite3")
-    watcher = BucketWatcher(_app(), store, tmp_path / "buckets", lambda *a: None)
+    watcher = BucketWatcher(_app(), store, tmp_path / "buckets", lambda *a: None, settle=0)
     folder = tmp_path / "buckets" / "photos" / "raw"
     folder.mkdir()
     (folder / "caf\u00e9 1.jpg").write_bytes(b"ok")  # unicode and a space: a fine key
@@ -150,3 +151,30 @@ def test_a_file_name_that_is_not_utf8_is_no_object_and_stops_nothing(tmp_path: P
     for _ in range(4):
         watcher.scan()
     assert [from_json(d.event).subject for d in store.deliveries()] == ["raw/caf\u00e9 1.jpg"]
+
+
+def test_a_file_written_slowly_fires_created_once_when_complete(tmp_path: Path) -> None:
+    """An S3 object appears whole: one ``ObjectCreated`` when its upload completes (S3 User
+    Guide, "Amazon S3 Event Notifications"; GCS ``finalized`` likewise). A file copied or
+    downloaded into the bucket folder in chunks, pausing for a scan interval between them,
+    fired ``created`` for every partial size before (one scan of stillness was taken for the
+    end of the write); it is announced once it held still for ``settle`` seconds."""
+    now = [0.0]
+    store = Store(tmp_path / "b.sqlite3")
+    watcher = BucketWatcher(
+        _app(), store, tmp_path / "buckets", lambda *a: None, settle=1.0, clock=lambda: now[0]
+    )
+    path = tmp_path / "buckets" / "photos" / "raw" / "big.jpg"
+    path.parent.mkdir()
+    with path.open("wb") as fh:
+        for chunk in range(4):
+            fh.write(b"x" * 1000)
+            fh.flush()
+            os.utime(path, ns=(chunk + 1, chunk + 1))  # a change even on a coarse clock
+            for _ in range(2):  # the writer pauses for two scans (0.25 s apart)
+                assert watcher.scan() == 0
+                now[0] += 0.25
+    while now[0] < 4.0 and not watcher.scan():
+        now[0] += 0.25
+    [(function, event)] = _events(store)
+    assert (function, event.data["size"]) == ("on_photo", 4000)
