@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -48,12 +49,39 @@ def normalized(traceparent: str | None) -> str | None:
     return f"00-{parsed[0]}-{parsed[1]}-{parsed[2]}"
 
 
+# W3C section 3.3.1.3: a key is lcalpha then up to 255 of lcalpha, digits and ``_-*/``, or a
+# tenant (up to 241) "@" a system (up to 14); a value up to 256 printable ASCII characters but
+# "," and "=", not ending in a space. Compiled on first need: most deliveries carry no state.
+_KEY = r"(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})"
+_VALUE = r"[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+_member: Any = None
+_MAX_MEMBERS = 32
+
+
 def tracestate(values: Iterable[str]) -> str | None:
     """The ``tracestate`` list from its header values (several headers are one list, in order;
-    empty members are dropped, W3C section 3.3.1.1), or None when it holds nothing."""
+    empty members are dropped, W3C section 3.3.1.1), or None when it holds nothing or is not
+    a valid list: a member that is no ``key=value``, a key twice, more than 32 members. W3C's
+    test suite expects such a list discarded whole (OpenTelemetry's propagator drops it too),
+    not carried to every hop after."""
+    global _member
     members = [member.strip() for value in values for member in value.split(",")]
-    joined = ",".join(member for member in members if member)
-    return joined or None
+    members = [member for member in members if member]
+    if not members:
+        return None
+    if len(members) > _MAX_MEMBERS:
+        return None
+    if _member is None:
+        import re
+
+        _member = re.compile(f"({_KEY})=({_VALUE})")
+    keys: set[str] = set()
+    for member in members:
+        match = _member.fullmatch(member)
+        if match is None or match.group(1) in keys:
+            return None
+        keys.add(match.group(1))
+    return ",".join(members)
 
 
 def new_span_id() -> str:
@@ -114,15 +142,22 @@ def _parse_xray(header: str) -> str | None:
 
 
 def from_cloud_trace(header: str | None) -> str | None:
-    """``TRACE_ID/SPAN_ID;o=1`` (Google Cloud's X-Cloud-Trace-Context; span id in decimal)."""
-    if not header or "/" not in header:
+    """``TRACE_ID/SPAN_ID;o=1`` (Google Cloud's X-Cloud-Trace-Context; span id in decimal).
+
+    The span and the options may each be left out (``TRACE_ID/;o=1``, ``TRACE_ID;o=1``,
+    ``TRACE_ID``: Google's own runtimes read them all): the trace goes on, from a new span.
+    https://cloud.google.com/trace/docs/trace-context#legacy-http-header
+    """
+    if not header:
         return None
-    trace_id, rest = header.split("/", 1)
-    span_text, _, options = rest.partition(";")
+    ids, _, options = header.partition(";")
+    trace_id, _, span_text = ids.partition("/")
     trace_id = trace_id.lower()
-    if not _is_hex(trace_id, 32) or not (span_text.isascii() and span_text.isdigit()):
+    if not _is_hex(trace_id, 32) or (
+        span_text and not (span_text.isascii() and span_text.isdigit())
+    ):
         return None
-    span = f"{int(span_text) & 0xFFFFFFFFFFFFFFFF:016x}"
+    span = f"{int(span_text) & 0xFFFFFFFFFFFFFFFF:016x}" if span_text else "0" * 16
     if span == "0" * 16:
         span = new_span_id()
     return f"00-{trace_id}-{span}-{'01' if options.strip() == 'o=1' else '00'}"

@@ -82,3 +82,95 @@ def test_a_higher_version_is_read_by_its_first_four_fields() -> None:
 def test_tracestate_is_carried_as_one_list(values: list[str], expected: str | None) -> None:
     """https://www.w3.org/TR/trace-context/#tracestate-header"""
     assert _trace.tracestate(values) == expected
+
+
+LCALPHA = "abcdefghijklmnopqrstuvwxyz"
+ALL_VALUE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in ",=")
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [f"{LCALPHA}0123456789_-*/={ALL_VALUE}"],
+        [f"{LCALPHA}0123456789_-*/@a-z0-9_-*/={ALL_VALUE}"],
+        ["foo=1 \t , \t bar=2, \t baz=3"],
+        [",".join(f"k{n}=v" for n in range(32))],
+        ["a" * 256 + "=1", "t" * 241 + "@" + "s" * 14 + "=1"],
+    ],
+)
+def test_a_valid_tracestate_is_kept(values: list[str]) -> None:
+    """The W3C trace-context test suite's valid tracestate headers (test/test.py): every
+    allowed character, white space around members, 32 members, the longest keys."""
+    members = [member.strip(" \t") for value in values for member in value.split(",")]
+    assert _trace.tracestate(values) == ",".join(members)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["foo=1,foo=1"],
+        ["foo=1,foo=2"],
+        ["foo=1", "foo=2"],  # the same key in two headers: one list, a duplicate
+        ["foo =1"],
+        ["FOO=1"],
+        ["foo.bar=1"],
+        ["foo@=1,bar=2"],
+        ["@foo=1,bar=2"],
+        ["foo@@bar=1,bar=2"],
+        ["foo@bar@baz=1,bar=2"],
+        ["foo=bar=baz"],
+        ["foo=,bar=3"],
+        ["bar=2,foo"],
+        [",".join(f"k{n}=v" for n in range(33))],
+        ["a" * 257 + "=1"],
+        ["t" * 242 + "@s=1"],
+        ["t@" + "s" * 15 + "=1"],
+        ["foo=" + "v" * 257],
+        ["foo=v\u00e9"],
+    ],
+)
+def test_an_invalid_tracestate_is_dropped_whole(values: list[str]) -> None:
+    """The W3C trace-context test suite (test/test.py: duplicated keys, illegal key characters,
+    illegal vendor format, illegal value characters, 33 members, key length limits) expects
+    such a tracestate discarded, not sent on to every hop that follows; OpenTelemetry's
+    propagator drops it too, so a span and the event published under it disagreed."""
+    assert _trace.tracestate(values) is None
+
+
+CLOUD = "105445aa7843bc8bf206b12000100000"
+
+
+@pytest.mark.parametrize(
+    ("header", "span", "flags"),
+    [
+        (f"{CLOUD}/1;o=1", "0000000000000001", "01"),
+        (f"{CLOUD}/789", "0000000000000315", "00"),
+        (f"{CLOUD}/789;o=", "0000000000000315", "00"),
+        # The span is optional: the trace alone, with or without its options, is still the
+        # trace to continue (a new span of it).
+        (f"{CLOUD}/;o=1", None, "01"),
+        (f"{CLOUD}/", None, "00"),
+        (f"{CLOUD};o=1", None, "01"),
+        (f"{CLOUD};o=", None, "00"),
+        (CLOUD, None, "00"),
+    ],
+)
+def test_cloud_trace_header_with_or_without_its_span(
+    header: str, span: str | None, flags: str
+) -> None:
+    """X-Cloud-Trace-Context is ``TRACE_ID/SPAN_ID;o=OPTIONS``
+    (https://cloud.google.com/trace/docs/trace-context#legacy-http-header); Google's own App
+    Engine runtime reads every form with a part left out (its TraceContextHelper lists
+    ``TRACE/;o=1``, ``TRACE/``, ``TRACE;o=1``, ``TRACE``), which started a new trace here."""
+    parsed = _trace.parse(_trace.from_cloud_trace(header))
+    assert parsed is not None
+    assert parsed[0] == CLOUD and parsed[2] == flags
+    if span is not None:
+        assert parsed[1] == span
+
+
+@pytest.mark.parametrize(
+    "header", ["", "/1;o=1", f"{CLOUD[:-1]}/1", f"{CLOUD}/x1;o=1", f"{'0' * 32}/1", f"{CLOUD}x"]
+)
+def test_a_cloud_trace_header_without_a_trace_id_is_none(header: str) -> None:
+    assert _trace.from_cloud_trace(header) is None
