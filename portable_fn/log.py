@@ -5,7 +5,9 @@ CloudWatch Logs and Workers Logs take JSON lines as they are; Cloud Logging lift
 ``message`` and ``logging.googleapis.com/trace`` out of a JSON line written to stdout
 (https://cloud.google.com/logging/docs/structured-logging); Application Insights ingests the
 worker's stdout. The level comes from ``PORTABLE_FN_LOG_LEVEL`` (default INFO), read when the
-first logger is made, never at import.
+first logger is made, never at import; without it, from ``AWS_LAMBDA_LOG_LEVEL``, the level
+Lambda's advanced logging controls set and filter application lines by
+(https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 # a Lambda user writes), which stdlib ``logging`` takes too. Read as INFO they were a quiet
 # "WARN" turned into a verbose log.
 _ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL", "TRACE": "DEBUG"}
+_NAMES = {number: name for name, number in LEVELS.items()}
 _threshold: int | None = None
 _stream: TextIO | None = None  # None: sys.stdout at write time (the runtime may replace it)
 _project: str | None = None
@@ -41,8 +44,12 @@ _encode = _json.encoder(str, ascii_only=True)
 def threshold() -> int:
     global _threshold
     if _threshold is None:
-        name = _level_name(os.environ.get("PORTABLE_FN_LOG_LEVEL", "INFO"))
-        _threshold = LEVELS.get(name, 20)
+        # Lambda's level as the default: a function set to DEBUG there wrote no debug line, and
+        # one set to WARN wrote INFO lines only for Lambda to drop them.
+        value = os.environ.get("PORTABLE_FN_LOG_LEVEL") or os.environ.get(
+            "AWS_LAMBDA_LOG_LEVEL", "INFO"
+        )
+        _threshold = LEVELS.get(_level_name(value), 20)
     return _threshold
 
 
@@ -51,6 +58,16 @@ def _level_name(level: str) -> str:
     template's or an .env file's value), or one of the ``_ALIASES``."""
     name = level.strip().upper()
     return _ALIASES.get(name, name)
+
+
+def _level_of(level: object) -> str:
+    """A ``log`` call's level as a key of ``LEVELS``: any spelling ``_level_name`` takes, or
+    stdlib ``logging``'s number (``logging.WARNING``); anything else is INFO, as Lambda reads a
+    line whose level it does not know. A log call never raises for its level."""
+    if isinstance(level, int):
+        return _NAMES[min(50, max(10, level)) // 10 * 10]
+    name = _level_name(level) if isinstance(level, str) else ""
+    return name if name in LEVELS else "INFO"
 
 
 def set_level(level: str | None) -> None:
@@ -89,7 +106,7 @@ class _Levels:
 
     __slots__ = ()
 
-    def log(self, level: str, message: str, /, **fields: Any) -> None:
+    def log(self, level: str | int, message: str, /, **fields: Any) -> None:
         raise NotImplementedError
 
     def debug(self, message: str, /, **fields: Any) -> None:
@@ -103,6 +120,9 @@ class _Levels:
 
     def error(self, message: str, /, **fields: Any) -> None:
         self.log("ERROR", message, **fields)
+
+    def critical(self, message: str, /, **fields: Any) -> None:
+        self.log("CRITICAL", message, **fields)
 
 
 # Keys a line sets itself: bound or call fields named so are merged into a record instead
@@ -138,14 +158,18 @@ class Logger(_Levels):
     def fields(self) -> Mapping[str, Any]:
         return dict(self._fields)
 
-    def log(self, level: str, message: str, /, **fields: Any) -> None:
+    def log(self, level: str | int, message: str, /, **fields: Any) -> None:
+        if type(level) is not str or level not in LEVELS:
+            level = _level_of(level)  # not as the level methods pass it: WARN, "warning", 30
         if LEVELS[level] < (_threshold if _threshold is not None else threshold()):
             return
         self._line(level, message, fields)
 
-    def emit(self, level: str, message: str, /, **fields: Any) -> None:
+    def emit(self, level: str | int, message: str, /, **fields: Any) -> None:
         """The line whatever the level: for lines that are data rather than diagnostics
         (metrics, read from the log as CloudWatch EMF or log-based metrics)."""
+        if type(level) is not str or level not in LEVELS:
+            level = _level_of(level)
         self._line(level, message, fields)
 
     def _line(self, level: str, message: str, fields: dict[str, Any]) -> None:
@@ -185,9 +209,10 @@ class Logger(_Levels):
         try:
             stream.write(line + "\n")
             stream.flush()
-        except (OSError, ValueError):
-            # A closed or broken stdout (`| head` gone, a closed file: ValueError) loses the
-            # line but must not fail the invocation that logged it: dispatch never raises.
+        except Exception:
+            # A closed or broken stdout (`| head` gone, a closed file: ValueError), none at all
+            # (None: a process started without one), or a stream put there that raises its own
+            # error loses the line but must not fail the invocation that logged it.
             pass
 
     def _encode_bound(self) -> str:
@@ -291,7 +316,9 @@ class _InvocationLogger(_Levels):
     def bind(self, **fields: Any) -> Logger:
         return self._bound().bind(**fields)
 
-    def log(self, level: str, message: str, /, **fields: Any) -> None:
+    def log(self, level: str | int, message: str, /, **fields: Any) -> None:
+        if type(level) is not str or level not in LEVELS:
+            level = _level_of(level)
         if LEVELS[level] >= threshold():
             self._bound().log(level, message, **fields)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ BOUND = {"function": "work", "provider": "aws", "cold_start": False, "attempt": 
 def _level(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     monkeypatch.delenv("PORTABLE_FN_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
     log.set_level(None)
     yield
     log.set_level(None)
@@ -233,6 +235,85 @@ def test_a_stream_that_cannot_be_written_loses_the_line_not_the_invocation() -> 
         finally:
             log.set_stream(None)
         assert done == [event.id]
+
+
+def test_any_failure_of_the_stream_loses_the_line_not_the_invocation() -> None:
+    """``sys.stdout`` is None when the process started without one (a daemon, ``pythonw``), and
+    a stream the runtime or a user put there may raise anything: a log call never raises."""
+    class Failing(io.StringIO):
+        def write(self, text: str) -> int:
+            raise RuntimeError("the collector is gone")
+
+    Logger({"f": 1}, Failing()).info("lost")
+    Logger({}, Failing()).exception("lost", exc=ValueError("x"))
+    saved = sys.stdout
+    sys.stdout = None  # type: ignore[assignment]
+    try:
+        Logger({"f": 1}).info("lost")
+        log.logger.warning("lost")
+    finally:
+        sys.stdout = saved
+
+
+@pytest.mark.parametrize(
+    ("given", "level"),
+    [
+        ("warn", "WARNING"),
+        ("Warning", "WARNING"),
+        ("FATAL", "CRITICAL"),
+        ("critical", "CRITICAL"),
+        ("trace", "DEBUG"),
+        (30, "WARNING"),  # stdlib logging's numbers (logging.WARNING), as logging.log takes them
+        (45, "ERROR"),
+        ("verbose", "INFO"),  # no level: written, as Lambda reads a line whose level it lacks
+    ],
+)
+def test_log_takes_any_spelling_of_a_level_and_never_raises(given: Any, level: str) -> None:
+    """``logger.log(level, ...)`` with Lambda's names (WARN, FATAL), another case, or stdlib's
+    numbers raised KeyError into the handler that logged."""
+    log.set_level("DEBUG")
+    assert dict(written(BOUND, lambda logger: logger.log(given, "m")))["level"] == level
+    assert dict(written(BOUND, lambda logger: logger.emit(given, "m")))["severity"] == level
+
+
+def test_critical_is_a_level_method_as_the_others() -> None:
+    """CRITICAL is a level (``PORTABLE_FN_LOG_LEVEL=CRITICAL``, Lambda's FATAL, Cloud Logging's
+    CRITICAL severity), and ``logger.critical`` the call a stdlib or Powertools user writes."""
+    line = dict(written(BOUND, lambda logger: logger.critical("down", region="eu")))
+    assert (line["level"], line["severity"], line["region"]) == ("CRITICAL", "CRITICAL", "eu")
+
+
+@pytest.mark.parametrize(
+    ("lambda_level", "own_level", "debug_written", "info_written"),
+    [
+        ("DEBUG", None, True, True),
+        ("TRACE", None, True, True),
+        ("WARN", None, False, False),
+        ("ERROR", "DEBUG", True, True),  # PORTABLE_FN_LOG_LEVEL, when set, decides
+        ("", None, False, True),
+    ],
+)
+def test_lambda_s_application_log_level_is_the_default_level(
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_level: str,
+    own_level: str | None,
+    debug_written: bool,
+    info_written: bool,
+) -> None:
+    """Lambda's advanced logging controls set ``AWS_LAMBDA_LOG_LEVEL`` (TRACE, DEBUG, INFO, WARN,
+    ERROR, FATAL) and drop application lines below it
+    (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
+    a function configured at DEBUG there wrote no debug line, and one at WARN wrote INFO lines
+    for Lambda to throw away."""
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", lambda_level)
+    if own_level is not None:
+        monkeypatch.setenv("PORTABLE_FN_LOG_LEVEL", own_level)
+    log.set_level(None)
+    stream = io.StringIO()
+    Logger({}, stream).debug("debug")
+    Logger({}, stream).info("info")
+    messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert ("debug" in messages, "info" in messages) == (debug_written, info_written)
 
 
 def test_each_exception_of_a_group_is_in_the_stack() -> None:
