@@ -106,7 +106,7 @@ class DynamoDBStore:
             except self._conflict:
                 found = self.get(key, now)
                 if found is not None:
-                    return found
+                    return _unless_own(found, token)
                 # Deleted or expired between the write and the read: try again.
 
     def complete(
@@ -156,6 +156,14 @@ class DynamoDBStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_item(TableName=self.table, Key={"id": {"S": key}})
+
+
+def _unless_own(found: Record, token: str) -> Record | None:
+    # botocore's retry of a PutItem whose first try was written but not answered (a read
+    # timeout, a dropped connection) fails its condition on that very item: this attempt's
+    # own claim, not another's (https://github.com/aws/aws-sdk-java/issues/2667). Tokens are
+    # random per attempt, so no other attempt's record carries it.
+    return None if found.token == token and found.status == "in_progress" else found
 
 
 def _number(value: float) -> str:

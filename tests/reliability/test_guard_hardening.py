@@ -207,6 +207,52 @@ def test_dynamodb_clients_get_short_overridable_timeouts(
     assert time.monotonic() - started < 3.0  # two attempts of 0.1 s, a backoff of up to 1 s
 
 
+def test_a_retried_claim_whose_first_reply_was_lost_holds_the_key(
+    moto_endpoint: str,
+) -> None:
+    """A PutItem that DynamoDB applied but whose reply was lost (a read timeout, a dropped
+    connection) is sent again by botocore's standard retry mode, and the retry's condition
+    fails on the item the first try wrote (https://github.com/aws/aws-sdk-java/issues/2667;
+    https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). That item
+    is this attempt's own claim: the handler runs now, instead of a 409 until its own lease
+    ends (up to 15 minutes on Lambda)."""
+    import urllib.request
+
+    from .conftest import dynamodb_url
+
+    store = store_from_url(dynamodb_url(moto_endpoint))
+    lost: list[str] = []
+
+    def lose_the_first_reply(request: Any, **_: Any) -> None:
+        if lost:
+            return  # the retry goes out as usual
+        lost.append(request.url)
+        sent = urllib.request.Request(
+            request.url, data=request.body, headers=dict(request.headers), method="POST"
+        )
+        with urllib.request.urlopen(sent, timeout=10) as reply:  # the write lands...
+            reply.read()
+        raise botocore.exceptions.ReadTimeoutError(endpoint_url=request.url)  # ...unanswered
+
+    client: Any = store.client  # type: ignore[attr-defined]
+    client.meta.events.register("before-send.dynamodb.PutItem", lose_the_first_reply)
+    app = pf.App("lost-reply")
+    app.use_idempotency_store(store)
+    runs: list[str] = []
+
+    @app.queue("jobs", idempotent=True)
+    def job(event: pf.CloudEvent) -> None:
+        runs.append(event.id)
+
+    event = CloudEvent.create(type="t", source="/s", data=None)
+    ctx = Context(provider="test", function_name="job", invocation_id="1")
+    outcome = dispatch_event(app, "job", event, ctx)
+    assert lost, "the first PutItem's reply was not lost"
+    assert outcome.ok, outcome.error
+    assert runs == [event.id]
+    assert dispatch_event(app, "job", event, ctx).ok and runs == [event.id]  # completed
+
+
 # -- 4. SQLite forgets expired records as it goes ---------------------------------------------
 
 
