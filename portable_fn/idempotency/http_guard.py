@@ -5,10 +5,13 @@ idempotency-key-header, https://datatracker.ietf.org/doc/draft-ietf-httpapi-idem
 The first response below 500 for a key is stored and replayed to every retry with
 ``Idempotent-Replayed: true`` (Stripe's header name); the same key sent with another method,
 path, query or body is a 422, and a retry while the first is still running a 409, as the draft
-says. A 5xx or an exception releases the key, so the client's retry runs again. Keys are
-scoped to the function and to the caller's ``Authorization`` / ``X-Api-Key`` / ``Cookie``, so
-one client's key never replays another client's response (a retry whose credentials or cookies
-changed runs as a new request). Requests without the header run normally.
+says. A 5xx, a response that asks for a retry (408, 425, 429) or an exception releases the key,
+so the client's retry runs again. Keys are scoped to the function and to the caller's
+``Authorization`` / ``X-Api-Key`` / ``Cookie``, so one client's key never replays another
+client's response (a retry whose credentials or cookies changed runs as a new request).
+Requests without the header run normally, and so do the safe methods (GET, HEAD, OPTIONS,
+TRACE) with it: they are idempotent already (RFC 9110 section 9.2.1), the draft is for the
+methods that are not, and a read must see the current state.
 """
 
 from __future__ import annotations
@@ -41,6 +44,12 @@ __all__ = ["guard_http"]
 
 Call = Callable[[Any, "Context"], Any]
 HEADER = "idempotency-key"
+# RFC 9110 section 9.2.1. Stripe: a key on a GET "has no effect"; a client library that sends one
+# on every request would otherwise read the first response for a day.
+SAFE = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
+# Refusals that tell the client to send the request again (RFC 9110 section 15.5.9, RFC 8470
+# section 5.2, RFC 6585 section 4): stored, the retry would get the refusal for a day.
+RETRY_LATER = frozenset((408, 425, 429))
 Claim = tuple["Store", str, str, str]
 
 
@@ -87,7 +96,7 @@ def _replay(stored: bytes, print_: str) -> Response:
 def _prepare(request: Request, ctx: Context) -> Claim | None:
     """None: no key, run normally; else the store, key, token and fingerprint to claim."""
     header = request.headers.get(HEADER)
-    if not header:
+    if not header or request.method in SAFE:
         return None
     # Scoped to the caller's credentials: two clients that pick the same key never share (or
     # see) each other's response.
@@ -134,6 +143,11 @@ async def _claim_async(request: Request, ctx: Context) -> Claim | Response | Non
     return _claimed(claim, found, now)
 
 
+def _final(response: Response) -> bool:
+    """Whether ``response`` is the key's outcome to replay; else the key is given back."""
+    return response.status < 500 and response.status not in RETRY_LATER
+
+
 def _settle(claim: Claim, ctx: Context, result: Any) -> Response:
     store, key, token, print_ = claim
     try:
@@ -141,10 +155,10 @@ def _settle(claim: Claim, ctx: Context, result: Any) -> Response:
     except BaseException:  # a return value that is no response fails as a raise does
         abandon(store, ctx, key, token)
         raise
-    if response.status >= 500:
-        abandon(store, ctx, key, token)
-    else:
+    if _final(response):
         finish(store, ctx, key, token, _encode(response, print_))
+    else:
+        abandon(store, ctx, key, token)
     return response
 
 
@@ -155,10 +169,10 @@ async def _settle_async(claim: Claim, ctx: Context, result: Any) -> Response:
     except BaseException:
         await off_loop(store, abandon, store, ctx, key, token)
         raise
-    if response.status >= 500:
-        await off_loop(store, abandon, store, ctx, key, token)
-    else:
+    if _final(response):
         await off_loop(store, finish, store, ctx, key, token, _encode(response, print_))
+    else:
+        await off_loop(store, abandon, store, ctx, key, token)
     return response
 
 

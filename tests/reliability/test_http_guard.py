@@ -103,3 +103,59 @@ def test_the_order_of_different_query_names_is_not_a_different_request() -> None
     assert (again.status, again.body) == (first.status, first.body)
     assert again.headers.get("idempotent-replayed") == "true"
     assert runs == ["1"]
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+def test_a_safe_method_is_never_replayed(method: str) -> None:
+    """RFC 9110 section 9.2.1: GET, HEAD, OPTIONS are safe, so idempotent already; the
+    Idempotency-Key draft is for the methods that are not ("POST or PATCH",
+    https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/), and Stripe
+    says a key on a GET "has no effect" (https://docs.stripe.com/api/idempotent_requests).
+    A client library that sends a key on every request must read the current state, not the
+    one stored by its first read, and a HEAD is not a GET reusing the key (no 422)."""
+    app = pf.App("safe")
+    app.use_idempotency_store(store_from_url("memory://"))
+    balance = [10]
+
+    @app.http("/things", methods=["GET", "POST", "OPTIONS"], idempotent=True)
+    def things(req: pf.Request) -> dict[str, int]:
+        return {"balance": balance[0]}
+
+    def read(method: str) -> Response:
+        request = Request(method=method, path="/things",
+                          headers=Headers({"idempotency-key": "every-request"}))
+        response = invoke(app, "things", request)
+        assert isinstance(response, Response)
+        return response
+
+    assert read("GET").status == 200
+    balance[0] = 20
+    again = read(method)
+    assert again.status == 200, again.body
+    assert "idempotent-replayed" not in again.headers
+    if method != "HEAD":
+        assert again.body == b'{"balance":20}'
+
+
+@pytest.mark.parametrize("status", [408, 425, 429])
+def test_a_response_that_asks_for_a_retry_gives_the_key_back(status: int) -> None:
+    """408 Request Timeout and 429 Too Many Requests tell the client to repeat the request
+    (RFC 9110 section 15.5.9, RFC 6585 section 4, with Retry-After), 425 Too Early likewise
+    (RFC 8470 section 5.2): as with a 5xx, the retry must run, not replay the refusal. Stripe
+    saves no result for a request that did not execute
+    (https://docs.stripe.com/api/idempotent_requests)."""
+    app = pf.App("retry-later")
+    app.use_idempotency_store(store_from_url("memory://?lease=600"))
+    answers = [pf.Response.json({"error": "slow down"}, status=status,
+                                headers={"retry-after": "1"}),
+               pf.Response.json({"id": 1}, status=201)]
+
+    @app.http("/things", methods=["POST"], idempotent=True)
+    def things(req: pf.Request) -> pf.Response:
+        return answers.pop(0)
+
+    assert post(app).status == status
+    retried = post(app)
+    assert (retried.status, retried.body) == (201, b'{"id":1}')
+    assert "idempotent-replayed" not in retried.headers
+    assert post(app).headers.get("idempotent-replayed") == "true"  # the 201 is the result
