@@ -61,12 +61,21 @@ def build_call(
 
 # Annotation names that never mean "validate into a model" (also read by _validation).
 PLAIN = frozenset(("Request", "CloudEvent", "Any", "object", "Context"))
+_UNWRAP_MAX = 100  # decorators stacked on one handler; a ``__wrapped__`` cycle stops here
 
 
 def first_annotation(handler: Callable[..., Any]) -> Any:
     """The raw annotation of the handler's first parameter (a string under postponed
     evaluation), or None."""
     target: Any = getattr(handler, "__func__", handler)
+    for _ in range(_UNWRAP_MAX):
+        # A decorator's ``functools.wraps`` wrapper carries the handler's annotations but its
+        # own parameters: read the handler's, as ``inspect.signature`` does (``__wrapped__``,
+        # https://docs.python.org/3/library/functools.html#functools.update_wrapper).
+        inner = getattr(target, "__wrapped__", None)
+        if inner is None:
+            break
+        target = getattr(inner, "__func__", inner)
     code = getattr(target, "__code__", None)
     annotations = getattr(target, "__annotations__", None)
     if code is None or not annotations:

@@ -466,3 +466,32 @@ def test_the_failure_names_the_fields_at_fault(capsys: pytest.CaptureFixture[str
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     (failed,) = [line for line in lines if line["message"].startswith("event handler failed")]
     assert failed["error"] == str(outcome.error) and failed["message"].endswith("(not retryable)")
+
+
+def test_a_handler_under_a_wrapping_decorator_keeps_its_model() -> None:
+    """``functools.wraps`` copies the handler's annotations onto the wrapper and points
+    ``__wrapped__`` at it so that introspection sees the handler's own signature
+    (https://docs.python.org/3/library/functools.html#functools.update_wrapper, as
+    ``inspect.signature`` follows it). A logging or metrics decorator whose wrapper takes the
+    event must not leave ``order: Line`` a raw CloudEvent."""
+    import functools
+
+    def logged(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        @functools.wraps(fn)
+        def wrapper(event: Any) -> Any:
+            return fn(event)
+
+        return wrapper
+
+    app = pf.App("wrapped")
+    seen: list[Any] = []
+
+    @app.queue("lines")
+    @logged
+    def line(order: Line) -> None:
+        seen.append(order)
+
+    assert run_event(app, "line", {"sku": "a", "qty": 2}).ok
+    assert seen == [Line(sku="a", qty=2)]
+    invalid = run_event(app, "line", {"qty": "many"})
+    assert not invalid.ok and not invalid.retryable
