@@ -102,8 +102,24 @@ def _signature(handler: Callable[..., Any], name: str) -> tuple[bool, bool]:
         raise ConfigurationError("handler must accept the event (or request)", function=name)
     if code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR):
         _refuse_generator(name, bool(code.co_flags & _CO_ASYNC_GENERATOR))
-    takes_context = varargs or positional >= 2
+    takes_context = positional >= 2 or (varargs and _wrapped_takes_context(target, name))
     return bool(code.co_flags & _CO_COROUTINE), takes_context
+
+
+def _wrapped_takes_context(wrapper: Any, name: str) -> bool:
+    """Whether a ``(*args, **kwargs)`` handler passes a context on: a decorator's
+    ``functools.wraps`` wrapper (``__wrapped__``) passes what it gets to the handler it wraps,
+    which may take the event alone; any other such handler takes both."""
+    inner = wrapper
+    for _ in range(100):  # decorators stacked on one handler; a ``__wrapped__`` cycle stops
+        inner = getattr(inner, "__wrapped__", None)
+        if inner is None:
+            return True
+        target: Any = getattr(inner, "__func__", inner)
+        code = getattr(target, "__code__", None)
+        if code is not None and not code.co_flags & _CO_VARARGS:
+            return _signature(inner, name)[1]
+    return True
 
 
 def _refuse_generator(name: str, is_async: bool) -> None:

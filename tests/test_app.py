@@ -170,11 +170,36 @@ POSSIBLE = {
 }
 
 
+def _passing_on(fn: Any) -> Any:
+    """A decorator as users write one: ``functools.wraps`` over ``(*args, **kwargs)``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _event_only(event: Any) -> None: ...
+
+
+def _event_and_ctx(event: Any, ctx: Any) -> None: ...
+
+
+POSSIBLE["wrapped, event only"] = (_passing_on(_passing_on(_event_only)), False)
+POSSIBLE["wrapped, event and ctx"] = (_passing_on(_event_and_ctx), True)
+
+
 @pytest.mark.parametrize(("fn", "takes_context"), POSSIBLE.values(), ids=list(POSSIBLE))
 def test_handler_signatures_that_work(fn: Any, takes_context: bool) -> None:
     app = pf.App("shop")
     app.topic("orders", name="h")(fn)
     assert app.function("h").takes_context is takes_context
+    # Called as declared: a wrapper passes what it gets on to the handler it wraps.
+    from portable_fn.testing import invoke
+
+    outcome = invoke(app, "h", pf.CloudEvent(id="1", type="t", source="/s", data={}))
+    assert outcome.ok, outcome.error
 
 
 def test_bound_methods_and_callable_objects() -> None:
