@@ -54,3 +54,36 @@ def test_no_requirements_no_pyproject(tmp_path: Path) -> None:
     out, notes = _package(tmp_path, None)
     assert not (out / "pyproject.toml").exists()
     assert not [n for n in notes if "requirements.txt" in n]
+
+
+def test_pip_options_stay_out_of_pyproject_dependencies(tmp_path: Path) -> None:
+    """A ``requirements.txt`` may hold pip's option lines (``--extra-index-url``, ``-r``, ``-e``),
+    bare URLs, paths and per-requirement ``--hash`` options (pip's requirements file format,
+    https://pip.pypa.io/en/stable/reference/requirements-file-format/); a ``pyproject.toml``
+    ``dependencies`` entry must be a PEP 508 dependency specifier
+    (https://packaging.python.org/en/latest/specifications/dependency-specifiers/), so one such
+    line made the whole file unreadable to pywrangler."""
+    from packaging.requirements import Requirement
+
+    out, notes = _package(tmp_path, (
+        "--extra-index-url https://example.com/simple\n"
+        "-r more.txt\n"
+        "-e git+https://example.com/y.git\n"
+        "https://example.com/pkgs/local-1.0-py3-none-any.whl\n"
+        "./vendored/lib\n"
+        'requests[socks]==2.32.3 ; python_version >= "3.9"\n'
+        "attrs==24.2.0 \\\n"
+        "    --hash=sha256:81921eb96de3191c8258c199618104dd27ac608d9366f5e35d011eae1867ede2\n"
+        "pkg @ https://example.com/pkg-1.0.tar.gz\n"
+    ))
+    dependencies = tomllib.loads((out / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert dependencies == [
+        'requests[socks]==2.32.3 ; python_version >= "3.9"',
+        "attrs==24.2.0",
+        "pkg @ https://example.com/pkg-1.0.tar.gz",
+    ]
+    for line in dependencies:
+        Requirement(line)  # raises InvalidRequirement for anything but PEP 508
+    (left_out,) = [n for n in notes if "not a PEP 508" in n]
+    for line in ("--extra-index-url", "-r more.txt", "-e git+", "local-1.0", "./vendored/lib"):
+        assert line in left_out
