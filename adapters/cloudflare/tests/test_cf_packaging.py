@@ -233,3 +233,26 @@ def test_an_app_module_named_like_the_entry_is_refused(tmp_path: Path) -> None:
     app = load_app(ref)
     with pytest.raises(ConfigurationError, match="entry"):
         adapter.package(app, ref, tmp_path / "out")
+
+
+def test_data_files_the_worker_lacks_are_reported(sibling_project: Path) -> None:
+    """wrangler uploads a Python Worker's ``**/*.py`` only (sources.py), so a file the app
+    opens beside its code (``Path(__file__).parent / "rates.json"``) is missing at run time;
+    ``package`` left it out without a word, and the Worker failed on first read."""
+    ref = str(sibling_project / "app.py")
+    out = sibling_project / "dist" / "cloudflare"
+    notes = [str(n) for n in adapter.package(load_app(ref), ref, out)]
+    (note,) = [n for n in notes if "not uploaded" in n]
+    assert note.startswith("[warning]")
+    for name in ("rates.json", "cfpk_lib/data/rates.json", "cfpk_lib/NOTES.txt"):
+        assert name in note
+    for name in ("requirements.txt", ".env", "tests", "venv", "dist", "node_modules"):
+        assert name not in note  # read by the packager, or never packaged on any target
+
+
+def test_a_package_without_data_files_gets_no_such_note(
+    package_project: Path, tmp_path: Path
+) -> None:
+    app = importlib.import_module("cfpk_shop.app").app
+    notes = [str(n) for n in adapter.package(app, "cfpk_shop.app:app", tmp_path / "out")]
+    assert not [n for n in notes if "not uploaded" in n]
