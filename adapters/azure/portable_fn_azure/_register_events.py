@@ -145,10 +145,17 @@ def register_storage(native: func.FunctionApp, app: App, function: Function,
     def entry(blob: func.InputStream, context: func.Context) -> None:
         (runner.run or runner.load())(blob, context)
 
-    path = f"{trigger.bucket}/{trigger.prefix}{{name}}{trigger.suffix}"
+    path = f"{trigger.bucket}/{_literal(trigger.prefix)}{{name}}{_literal(trigger.suffix)}"
     named(native, function)(
         native.blob_trigger(arg_name="blob", path=path, connection=opts.storage_connection)(entry)
     )
+
+
+def _literal(text: str) -> str:
+    """``text`` as literal characters of a blob trigger path, where ``{x}`` is a binding
+    expression and a brace is written twice ("Blob name patterns",
+    https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger)."""
+    return text.replace("{", "{{").replace("}", "}}")
 
 
 def register_schedule(native: func.FunctionApp, app: App, function: Function,

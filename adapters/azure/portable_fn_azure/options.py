@@ -153,7 +153,10 @@ def consumer_group(app: App, function: str) -> str:
     compete for its partitions, each getting part of the events (MicrosoftDocs/azure-docs#36692,
     Azure/azure-webjobs-sdk#1171), while every ``@app.stream`` consumer reads the whole stream:
     so the first function on a hub reads $Default and each other one a group of its own name
-    (consumer group names: letters, digits, '.', '-', '_', at most 50, ending alphanumeric)."""
+    (consumer group names: letters, digits, '.', '-', '_', at most 50, ending alphanumeric,
+    https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules
+    #microsofteventhub). The rules are those of a Service Bus subscription, and so is the
+    name: cut to 50 alone, two long function names would share one group and compete."""
     from portable_fn.triggers import Stream
 
     trigger = app.function(function).trigger
@@ -161,4 +164,4 @@ def consumer_group(app: App, function: str) -> str:
         return DEFAULT_CONSUMER_GROUP
     first = next(name for name, f in app.functions.items()
                  if isinstance(f.trigger, Stream) and f.trigger.name == trigger.name)
-    return DEFAULT_CONSUMER_GROUP if first == function else function[:50].rstrip("_")
+    return DEFAULT_CONSUMER_GROUP if first == function else subscription_name(function)

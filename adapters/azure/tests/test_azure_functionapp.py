@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from portable_fn import App
 from portable_fn.testing import RecordingPublisher
-from portable_fn.triggers import Topic
+from portable_fn.triggers import Stream, Topic
 
 from portable_fn_azure import AzureOptions, function_app
 from portable_fn_azure._functionapp import FALLBACK, azure_route
@@ -175,3 +175,36 @@ def test_topic_subscription_names_are_valid_and_distinct() -> None:
     for name in names:
         assert 1 <= len(name) <= 50 and name[0].isalnum() and name[-1].isalnum(), name
     assert found["short"]["bindings"][0]["subscriptionName"] == "short"
+
+
+def test_stream_consumer_groups_of_long_names_stay_distinct() -> None:
+    # Event Hubs consumer group names: 1-50 characters, letters, digits, '.', '-' and '_',
+    # starting and ending with a letter or digit (learn.microsoft.com/azure/
+    # azure-resource-manager/management/resource-name-rules#microsofteventhub). Two long
+    # function names cut to one group would compete for the hub's partitions, each reading only
+    # part of the stream, as two functions on $Default would.
+    app = App("hubs")
+    base = "clicks_to_the_realtime_analytics_dashboard_projection_"
+    for name in ("first", base + "daily", base + "hourly", "x" * 49 + "_tail"):
+        app.register(lambda event: None, Stream(name="clicks"), name=name)
+    found = bindings(app)
+    groups = [found[n]["bindings"][0]["consumerGroup"] for n in app.functions]
+    assert groups[0] == "$Default"
+    assert len({g.lower() for g in groups}) == len(groups), groups
+    for group in groups[1:]:
+        assert 1 <= len(group) <= 50 and group[0].isalnum() and group[-1].isalnum(), group
+
+
+def test_blob_trigger_path_escapes_braces_in_prefix_and_suffix() -> None:
+    # A blob trigger path is a pattern: {x} is a binding expression, and a literal brace is
+    # written twice ("Blob name patterns", learn.microsoft.com/azure/azure-functions/
+    # functions-bindings-storage-blob-trigger#blob-name-patterns: images/{{20140101}}-{name}).
+    # Unescaped, a prefix "{tenant}/" matched every first folder, and a lone "{" made a path
+    # the host cannot parse.
+    app = App("braces")
+
+    @app.storage("uploads", prefix="{2024}/in-", suffix="}.csv")
+    def ingest(event: Any) -> None: ...
+
+    found = bindings(app, AzureOptions(storage_events="blob"))
+    assert found["ingest"]["bindings"][0]["path"] == "uploads/{{2024}}/in-{name}}}.csv"
