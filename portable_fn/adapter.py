@@ -114,7 +114,10 @@ def app_requirements(path: Path, *, skip: Collection[str] = ()) -> list[str]:
     """The requirement lines of an app's ``requirements.txt`` (none without the file), for a
     target that installs them itself: no comments or blank lines, no portable-fn distribution
     (the targets vendor them), and none named in ``skip`` (what the target pins); names are
-    compared as PEP 503 normalises them (``portable_fn`` is ``portable-fn``)."""
+    compared as PEP 503 normalises them (``portable_fn`` is ``portable-fn``). Read as pip reads
+    the file (https://pip.pypa.io/en/stable/reference/requirements-file-format/): a line ending
+    in ``\\`` goes on with the next, and ``#`` starts a comment only at the start of a line or
+    after whitespace, so a URL's ``#subdirectory=`` or ``#sha256=`` fragment is kept."""
     import re  # packaging time only
 
     def project(line: str) -> str:
@@ -124,7 +127,16 @@ def app_requirements(path: Path, *, skip: Collection[str] = ()) -> list[str]:
     if not path.is_file():
         return []
     skipped = {project(name) for name in skip}
-    lines = (line.split("#")[0].strip() for line in path.read_text("utf-8").splitlines())
+    joined: list[str] = []
+    pending = ""
+    for raw in path.read_text("utf-8").splitlines():
+        if raw.endswith("\\") and not raw.lstrip().startswith("#"):
+            pending += raw[:-1]
+            continue
+        joined.append(pending + raw)
+        pending = ""
+    joined.append(pending)
+    lines = (re.sub(r"(^|\s+)#.*$", "", line).strip() for line in joined)
     return [
         line
         for line in lines

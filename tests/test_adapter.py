@@ -21,6 +21,26 @@ def test_app_requirements_keeps_what_the_target_must_install(tmp_path: Path) -> 
     assert app_requirements(path, skip=("functions-framework",)) == ["httpx>=0.27", "requests"]
 
 
+def test_app_requirements_reads_fragments_and_continuations_as_pip_does(tmp_path: Path) -> None:
+    # pip's requirements file format: `#` starts a comment at a line's start or after
+    # whitespace only; a trailing backslash continues the line.
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        "lib @ git+https://example.com/mono.git#subdirectory=lib  # the monorepo's lib\n"
+        "pkg @ https://example.com/pkg-1.0.tar.gz#sha256=abc\n"
+        "hashed==1.0 \\\n"
+        "    --hash=sha256:def\n"
+        "# a comment \\\n"
+        "last==2\n"
+    )
+    assert app_requirements(path) == [
+        "lib @ git+https://example.com/mono.git#subdirectory=lib",
+        "pkg @ https://example.com/pkg-1.0.tar.gz#sha256=abc",
+        "hashed==1.0     --hash=sha256:def",
+        "last==2",
+    ]
+
+
 def test_a_missing_adapter_of_this_repository_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
