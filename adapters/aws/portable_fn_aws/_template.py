@@ -17,6 +17,7 @@ SAM: https://docs.aws.amazon.com/serverless-application-model/latest/developergu
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
 ASYNC_RETRY_LIMIT = 2  # Lambda retries asynchronous invocations at most twice
+# Lambda environment variable keys: https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html
+_ENV_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
 
 
 def build(
@@ -44,6 +47,7 @@ def build(
     functions = {}
     for fn in app.functions.values():
         functions[logical(fn.name, "Function")] = _function(b, fn)
+    _refuse_mixed_fifo(b)
     if strict and b.refusals:
         raise b.refusals[0]
     b.resources.update(functions)
@@ -118,6 +122,41 @@ def _refuse_clashes(b: Builder) -> None:
                 )
                 b.refuse(fn.name, ConfigurationError(message))
                 break  # one refusal per function is enough to say what to rename
+
+
+def _refuse_mixed_fifo(b: Builder) -> None:
+    """Refuse a queue read as FIFO by one function and as standard by another, and a dead-letter
+    queue of another kind than its source (one shared by a FIFO queue and a standard one or a
+    topic's inbox): "The dead-letter queue of a FIFO queue must also be a FIFO queue.
+    Similarly, the dead-letter queue of a standard queue must also be a standard queue."
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+    """
+
+    def fifo(queue_id: str) -> bool:
+        return bool(b.resources.get(queue_id, {}).get("Properties", {}).get("FifoQueue"))
+
+    for fn in b.app.functions.values():
+        names = _consumer_names(fn)
+        if names is None:
+            continue
+        source, dlq = names
+        declared = isinstance(fn.trigger, Queue) and fn.trigger.fifo
+        if fifo(logical(source, "Queue")) != declared:
+            kinds = ("FIFO", "standard") if declared else ("standard", "FIFO")
+            message = (
+                f"{fn.name} reads queue {source!r} as a {kinds[0]} queue, and another function "
+                f"makes it {kinds[1]} (its queue or dead-letter queue): SQS queues are one or "
+                "the other"
+            )
+        elif fifo(logical(dlq, "Queue")) != declared:
+            message = (
+                f"queue {source!r} of {fn.name} is {'FIFO' if declared else 'standard'} and its "
+                f"dead-letter queue {dlq!r} is not: SQS requires both FIFO or both standard "
+                "(give them dead-letter queues of their own)"
+            )
+        else:
+            continue
+        b.refuse(fn.name, ConfigurationError(message))
 
 
 def _function(b: Builder, fn: Function) -> dict[str, Any]:
@@ -202,12 +241,19 @@ def _idempotency_table(b: Builder) -> str:
 
 def _consumer_queues(fn: Function) -> tuple[str, str] | None:
     """(source queue, dead-letter queue) logical ids of an SQS-fed function, if it is one."""
+    names = _consumer_names(fn)
+    if names is None:
+        return None
+    return logical(names[0], "Queue"), logical(names[1], "Queue")
+
+
+def _consumer_names(fn: Function) -> tuple[str, str] | None:
+    """(source queue, dead-letter queue) names of an SQS-fed function, if it is one."""
     t = fn.trigger
     if isinstance(t, Queue):
-        return logical(t.name, "Queue"), logical(t.dead_letter_name, "Queue")
+        return t.name, t.dead_letter_name
     if isinstance(t, Topic):
-        inbox = logical(f"{fn.name}-inbox", "Queue")
-        return inbox, logical(inbox_dead_letter(fn.name, t), "Queue")
+        return f"{fn.name}-inbox", inbox_dead_letter(fn.name, t)
     return None
 
 
@@ -228,6 +274,16 @@ def _grants(b: Builder, fn: Function) -> tuple[list[Any], dict[str, Any]]:
             if isinstance(f.trigger, Topic if kind == "topic" else Queue)
         }
         (topics if kind == "topic" else queues).update(names)
+    for kind, names in (("topic", topics), ("queue", queues)):
+        for name in sorted(names):
+            if not _ENV_KEY.fullmatch(env_name(kind, name)):
+                # The function finds the resource by its environment variable; Lambda refuses
+                # this key, and with it the whole stack.
+                names.discard(name)
+                b.refuse(fn.name, ConfigurationError(
+                    f"publishes to {kind} {name!r}, which Lambda cannot pass in an environment "
+                    f"variable ({env_name(kind, name)}): name it with letters, digits and '-'",
+                    function=fn.name))
     policies: list[Any] = []
     variables: dict[str, Any] = {}
     for name in sorted(topics):

@@ -544,3 +544,56 @@ def test_an_aws_service_event_is_taken_by_its_detail_type(tmp_path: Path) -> Non
     assert event.type == "EC2 Instance State-change Notification"
     assert event.data == {"instance-id": "i-abcd1111", "state": "pending"}
     assert _cfn_lint(tmp_path / "template.yaml").stdout.strip() == ""
+
+
+def _refused(app: pf.App) -> str:
+    """The reason ``package`` refuses an app (the template builder raises it first)."""
+    from portable_fn.errors import ConfigurationError
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws._template import build
+
+    with pytest.raises(ConfigurationError) as caught:
+        build(app, Settings())
+    return str(caught.value)
+
+
+def test_a_dead_letter_queue_is_fifo_exactly_when_its_sources_are() -> None:
+    """"The dead-letter queue of a FIFO queue must also be a FIFO queue. Similarly, the
+    dead-letter queue of a standard queue must also be a standard queue"
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html;
+    cfn-lint E3502): one dead-letter queue shared by a FIFO queue and a standard one (or a
+    topic's inbox) cannot be both, so the stack would fail; package says so instead."""
+    shared = pf.App("shared-dead")
+
+    @shared.queue("orders", fifo=True, dead_letter="dead")
+    def orders(event: pf.CloudEvent) -> None: ...
+
+    @shared.topic("news", dead_letter="dead")
+    def news(event: pf.CloudEvent) -> None: ...
+
+    message = _refused(shared)
+    assert "news" in message and "'dead'" in message and "FIFO" in message
+    # A standard queue consumed as one that a FIFO queue dead-letters into: the same.
+    review = pf.App("review")
+
+    @review.queue("orders", fifo=True, dead_letter="review")
+    def take(event: pf.CloudEvent) -> None: ...
+
+    @review.queue("review")
+    def check(event: pf.CloudEvent) -> None: ...
+
+    assert "'review'" in _refused(review)
+
+
+def test_a_name_published_to_must_make_a_lambda_environment_variable() -> None:
+    """Lambda refuses an environment variable whose key is not ``[a-zA-Z]([a-zA-Z0-9_])+``
+    (https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html), which fails the whole
+    stack: a literal target such as ``order.events`` (a valid Pub/Sub name) cannot be passed to
+    the function as ``PF_TOPIC_ORDER.EVENTS``, so package refuses it."""
+    app = pf.App("dotted")
+
+    @app.http("/o", methods=["POST"])
+    def create(req: pf.Request) -> None:
+        pf.publish("order.events", {})
+
+    assert "order.events" in _refused(app)
