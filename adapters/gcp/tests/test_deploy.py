@@ -436,3 +436,35 @@ def test_pubsub_only_apps_grant_no_event_receiver_role(tmp_path: Path) -> None:
     assert not [c for c in calls if "roles/eventarc.eventReceiver" in c]
     [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", "job-fn"]]
     assert _flag(deploy, "--trigger-service-account") == INVOKER
+
+
+def test_buckets_that_would_share_a_deploy_variable_are_refused() -> None:
+    # deploy.sh takes each bucket's real name from BUCKET_<NAME> ('-' and '.' both '_'): two
+    # buckets sharing one variable would both be given the first's name, and the second
+    # bucket's function would be deployed on the first bucket's events without a word.
+    from portable_fn.errors import ConfigurationError
+
+    app = pf.App("two-buckets")
+
+    @app.storage("media-files")
+    def dashed(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("media.files")
+    def dotted(event: pf.CloudEvent) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="BUCKET_MEDIA_FILES"):
+        build(app)
+
+
+def test_a_cloud_storage_event_without_a_bucket_is_reported() -> None:
+    # A Cloud Storage trigger names its bucket ("you choose an event type and specify a Cloud
+    # Storage bucket", https://cloud.google.com/functions/docs/calling/storage) and lives where
+    # the bucket is: a bare google.cloud.storage.* type cannot deploy as one; @app.storage can.
+    app = pf.App("raw-storage")
+
+    @app.event("google.cloud.storage.object.v1.finalized")
+    def landed(event: pf.CloudEvent) -> None: ...
+
+    [note] = [f for f in build(app).findings if f.function == "landed"
+              and f.level == "unsupported"]
+    assert "@app.storage" in note.message

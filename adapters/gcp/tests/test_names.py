@@ -40,3 +40,30 @@ def test_functions_that_would_share_a_service_are_refused() -> None:
 
     with pytest.raises(ConfigurationError, match=r"getOrder.*getorder.*getorder"):
         build(app)
+
+
+def test_no_pubsub_name_begins_with_goog() -> None:
+    """Topic and subscription names "must not start with "goog"" (google.pubsub.v1 Topic.name,
+    https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.topics): the names the
+    package makes up (a function's dead-letter topic, the event bus topic) avoid it, and a
+    name the app gives is refused at packaging, not left to fail deploy.sh halfway."""
+    from portable_fn_gcp.plan import bus_topic
+
+    app = pf.App("google-sync")
+
+    @app.storage("drive-files")
+    def google_drive(event: pf.CloudEvent) -> None: ...
+
+    @app.event("com.example.synced")
+    def synced(event: pf.CloudEvent) -> None: ...
+
+    built = build(app)
+    assert built.topics and not [t for t in built.topics if t.startswith("goog")]
+    assert not bus_topic(app).startswith("goog")
+    given = pf.App("given")
+
+    @given.queue("google-orders")
+    def orders(event: pf.CloudEvent) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="google-orders"):
+        build(given)

@@ -17,9 +17,9 @@ otherwise put in the function's region.
 
 from __future__ import annotations
 
-import re
 from shlex import quote
 
+from portable_fn_gcp.names import bucket_var
 from portable_fn_gcp.plan import Deployment, Plan
 
 __all__ = ["bucket_var", "render"]
@@ -133,10 +133,6 @@ gcloud projects add-iam-policy-binding "$PROJECT" \\
 """
 
 _PUBSUB_EVENT = "type=google.cloud.pubsub.topic.v1.messagePublished"
-
-
-def bucket_var(bucket: str) -> str:
-    return "BUCKET_" + re.sub(r"[^A-Z0-9]", "_", bucket.upper())
 
 
 def location_var(bucket: str) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from portable_fn.triggers import Event, Queue, Storage, Topic
@@ -10,7 +11,18 @@ from portable_fn.triggers import Event, Queue, Storage, Topic
 if TYPE_CHECKING:
     from portable_fn.app import Function
 
-__all__ = ["dead_letter_topic", "service_name"]
+__all__ = ["bucket_var", "dead_letter_topic", "pubsub_name", "service_name"]
+
+
+# Pub/Sub topic and subscription names "must not start with "goog""
+# (https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.topics).
+RESERVED_PUBSUB_PREFIX = "goog"
+
+
+def pubsub_name(name: str) -> str:
+    """A topic name this package makes up, with ``pf-`` before one Pub/Sub would refuse
+    (``google-sync-dlq`` -> ``pf-google-sync-dlq``)."""
+    return f"pf-{name}" if name.startswith(RESERVED_PUBSUB_PREFIX) else name
 
 
 # Cloud Run functions names: 4-63 of [a-z0-9-], from a letter, not ending with '-'
@@ -35,4 +47,10 @@ def dead_letter_topic(function: Function) -> str | None:
         return trigger.dead_letter_name
     if isinstance(trigger, Topic) and trigger.dead_letter:
         return trigger.dead_letter
-    return f"{service_name(function.name)}-dlq"
+    return pubsub_name(f"{service_name(function.name)}-dlq")
+
+
+def bucket_var(bucket: str) -> str:
+    """The ``deploy.sh`` variable that holds a bucket's real name (``BUCKET_UPLOADS``); ``-``
+    and ``.`` both become ``_``, so ``plan.build`` refuses two buckets that share one."""
+    return "BUCKET_" + re.sub(r"[^A-Z0-9]", "_", bucket.upper())

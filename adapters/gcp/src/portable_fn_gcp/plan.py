@@ -18,7 +18,13 @@ from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Http, Queue, Retry, Schedule, Storage, Stream, Topic
 
-from portable_fn_gcp.names import dead_letter_topic, service_name
+from portable_fn_gcp.names import (
+    RESERVED_PUBSUB_PREFIX,
+    bucket_var,
+    dead_letter_topic,
+    pubsub_name,
+    service_name,
+)
 from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
 
 if TYPE_CHECKING:
@@ -28,6 +34,7 @@ __all__ = ["DeadLetter", "Deployment", "Plan", "build"]
 
 MIN_ATTEMPTS, MAX_ATTEMPTS, MAX_DELAY = 5, 100, 600.0
 _AUDIT = "google.cloud.audit.log."
+_STORAGE = "google.cloud.storage."
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +71,7 @@ class Plan:
 
 
 def bus_topic(app: App) -> str:
-    return f"{app.name}-events".lower().replace("_", "-")
+    return pubsub_name(f"{app.name}-events".lower().replace("_", "-"))
 
 
 def build(app: App) -> Plan:
@@ -83,11 +90,17 @@ def build(app: App) -> Plan:
                 f"{other} and {fn.name} would both deploy as Cloud Run function "
                 f"{deployment.service!r}: rename one", function=fn.name)
         deployments.append(deployment)
+        named = [deployment.dead_letter.topic] if deployment.dead_letter is not None else []
         if deployment.trigger[:1] == ("--trigger-topic",):
-            topics[deployment.trigger[1]] = None
-        if deployment.dead_letter is not None:
-            topics[deployment.dead_letter.topic] = None
+            named.insert(0, deployment.trigger[1])
+        for topic in named:
+            if topic.startswith(RESERVED_PUBSUB_PREFIX):  # deploy.sh would stop at it
+                raise ConfigurationError(
+                    f"Pub/Sub refuses topic names that begin with 'goog': rename {topic!r}",
+                    function=fn.name)
+            topics[topic] = None
         if isinstance(fn.trigger, Storage):
+            _refuse_shared_variable(fn.name, fn.trigger.bucket, buckets)
             buckets[fn.trigger.bucket] = None
     _shared_queues(app, findings)
     findings.extend(idempotency_findings(app, level="warning", note=(
@@ -95,6 +108,16 @@ def build(app: App) -> Plan:
         "reaches (redis://HOST:PORT/0 for Memorystore); without it each instance keeps its own "
         "memory store and duplicates across instances are not caught")))
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets))
+
+
+def _refuse_shared_variable(function: str, bucket: str, buckets: dict[str, None]) -> None:
+    """Refuse a bucket whose ``deploy.sh`` variable an earlier one has (``media-files`` and
+    ``media.files``): both would deploy on the bucket that variable names."""
+    for other in buckets:
+        if other != bucket and bucket_var(other) == bucket_var(bucket):
+            raise ConfigurationError(
+                f"buckets {other!r} and {bucket!r} would share deploy.sh's {bucket_var(bucket)} "
+                "(its real bucket name): rename one", function=function)
 
 
 # Paths functions-framework never hands to an HTTP function.
@@ -194,6 +217,13 @@ def _event_flags(app: App, name: str, trigger: Event, findings: list[Finding]) -
                     "cannot be deployed as one trigger",
                 )
             )
+        if trigger.type.startswith(_STORAGE):
+            # A Cloud Storage trigger names its bucket and is created where the bucket is
+            # (https://cloud.google.com/functions/docs/calling/storage): Eventarc refuses it
+            # without, and deploy.sh would stop there.
+            findings.append(Finding(name, "unsupported", (
+                "Cloud Storage events need a bucket filter and a trigger in the bucket's "
+                "location: use @app.storage(bucket) for them")))
         if trigger.type.startswith(_AUDIT):
             findings.append(
                 Finding(
