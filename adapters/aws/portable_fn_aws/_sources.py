@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from portable_fn.errors import ConfigurationError
 
@@ -51,7 +52,7 @@ def package_files(
     return out
 
 
-def _installer(target: str, platform: str, version: str, wanted: list[str]) -> list[str]:
+def _installer(target: str, platform: str, version: str, requirements: str) -> list[str]:
     """pip where this environment has it; else uv (a uv-made venv has no pip), with the same
     meaning: wheels for the Lambda platform and Python only."""
     import shutil
@@ -60,7 +61,7 @@ def _installer(target: str, platform: str, version: str, wanted: list[str]) -> l
         return [
             sys.executable, "-m", "pip", "install", "--quiet", "--target", target,
             "--platform", platform, "--implementation", "cp", "--python-version", version,
-            "--only-binary=:all:", *wanted,
+            "--only-binary=:all:", "-r", requirements,
         ]
     uv = shutil.which("uv")
     if uv is None:
@@ -70,32 +71,85 @@ def _installer(target: str, platform: str, version: str, wanted: list[str]) -> l
     return [
         uv, "pip", "install", "--quiet", "--target", target, "--python", sys.executable,
         "--python-platform", f"{platform.replace('manylinux2014_', '')}-manylinux2014",
-        "--python-version", version, "--only-binary", ":all:", *wanted,
+        "--python-version", version, "--only-binary", ":all:", "-r", requirements,
     ]
 
 
-def _without_comment(line: str) -> str:
-    """A requirements line without its comment: ``#`` at the start or after whitespace, as pip
-    reads a requirements file (``requests==2.32  # http``), while as an argument pip would
-    refuse the whole line. https://pip.pypa.io/en/stable/reference/requirements-file-format/
+def _for_lambda(lines: list[str], version: str, architecture: str) -> list[str]:
+    """The requirement lines whose environment marker holds in Lambda, without their markers.
+
+    pip's ``--python-version`` and ``--platform`` choose wheels but not markers: pip evaluates
+    ``; python_version >= "3.12"`` against the interpreter packaging the app, so packaging on
+    3.11 for python3.12 left such a requirement out (an ImportError in Lambda) and shipped one
+    marked ``< "3.12"``. The app's own lines are decided here for the runtime; a dependency's
+    markers are still pip's to read (uv, used when pip is absent, reads them for the target).
     """
-    cut = next((i for i, c in enumerate(line) if c == "#" and (i == 0 or line[i - 1].isspace())),
-               len(line))
-    return line[:cut].strip()
+    import importlib
+
+    requirements: Any = None
+    # pip's own copy of packaging where packaging is not installed: pip is here whenever pip
+    # does the installing.
+    for module in ("packaging.requirements", "pip._vendor.packaging.requirements"):
+        try:
+            requirements = importlib.import_module(module)
+            break
+        except ImportError:
+            continue
+    if requirements is None:
+        return lines
+    environment = {
+        "python_version": version,
+        "python_full_version": f"{version}.0",
+        "implementation_name": "cpython",
+        "implementation_version": f"{version}.0",
+        "platform_python_implementation": "CPython",
+        "os_name": "posix",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "aarch64" if architecture == "arm64" else "x86_64",
+    }
+    kept: list[str] = []
+    for line in lines:
+        specifier, options = _split_options(line)
+        try:
+            requirement = requirements.Requirement(specifier)
+        except requirements.InvalidRequirement:  # a path, a URL, an option line: pip's to read
+            kept.append(line)
+            continue
+        if requirement.marker is None:
+            kept.append(line)
+        elif requirement.marker.evaluate(environment):
+            requirement.marker = None
+            kept.append(f"{requirement}{options}")
+    return kept
+
+
+def _split_options(line: str) -> tuple[str, str]:
+    """A requirement line's specifier and its pip options (`` --hash=...``), if any."""
+    at = line.find(" --")
+    return (line, "") if at < 0 else (line[:at], line[at:])
 
 
 def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
-    """pip-install the app's requirements as Lambda would see them: manylinux wheels only."""
-    lines = (_without_comment(line) for line in requirements.read_text().splitlines())
-    wanted = [
-        line for line in lines if line and not line.lower().startswith(PROVIDED_BY_RUNTIME)
-    ]
+    """pip-install the app's requirements as Lambda would see them: manylinux wheels only,
+    markers read for the runtime's Python (``_for_lambda``); the file is read as pip reads one
+    (``app_requirements``), and what the runtime provides (boto3...) is left out."""
+    from portable_fn.adapter import app_requirements
+
+    version = runtime.removeprefix("python")
+    wanted = _for_lambda(
+        app_requirements(requirements, skip=PROVIDED_BY_RUNTIME), version, architecture
+    )
     if not wanted:
         return {}
-    version = runtime.removeprefix("python")
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(_installer(tmp, _PLATFORMS[architecture], version, wanted), check=True)
-        root = Path(tmp)
+        listed = Path(tmp) / "requirements.txt"
+        listed.write_text("".join(f"{line}\n" for line in wanted), encoding="utf-8")
+        target = Path(tmp) / "site"
+        command = _installer(str(target), _PLATFORMS[architecture], version, str(listed))
+        # Relative paths in the app's requirements are the app folder's, as pip reads them.
+        subprocess.run(command, check=True, cwd=requirements.parent)
+        root = target
         return {
             p.relative_to(root).as_posix(): p.read_bytes()
             for p in sorted(root.rglob("*"))

@@ -321,6 +321,34 @@ def test_requirements_are_resolved_for_lambda_without_boto3(tmp_path: Path) -> N
     assert not any(n.startswith(("boto3", "botocore")) for n in names)
 
 
+def test_requirement_markers_are_read_for_the_lambda_runtime(tmp_path: Path) -> None:
+    """pip's ``--python-version`` chooses wheels, not markers (it reads them for the Python
+    that packages): a requirement marked for the runtime's Python must ship, one marked for
+    the packaging Python's alone must not, whichever Python packages."""
+    from portable_fn._local.loader import load_app
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws.target import package
+
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    runtime = "3.13" if here == "3.12" else "3.12"
+    source = tmp_path / "svc"
+    source.mkdir()
+    wheel = _tiny_wheel(tmp_path)
+    (source / "requirements.txt").write_text(
+        f'tinydep @ {wheel.as_uri()} ; python_version == "{runtime}"  # the runtime\'s\n'
+        # Never asked for: the packaging Python's alone (no such project exists anywhere).
+        f'pf-absent-dependency-for-tests ; python_version == "{here}"\n'
+    )
+    (source / "svc.py").write_text(
+        "import portable_fn as pf\napp = pf.App('svc')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    )
+    app = load_app(str(source / "svc.py"))
+    package(app, str(source / "svc.py"), tmp_path / "out", Settings(runtime=f"python{runtime}"))
+    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
+    assert "tinydep/__init__.py" in names
+
+
 def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
     app = pf.App("every")
 
