@@ -70,11 +70,32 @@ def _level_of(level: object) -> str:
     return name if name in LEVELS else "INFO"
 
 
+def _in_lambda() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+def _level_field(level: str) -> str:
+    """A line's "level" value: Lambda's name for it when running in Lambda."""
+    return _LAMBDA_NAMES.get(level, level) if _in_lambda() else level
+
+
+def _line_heads() -> dict[str, str]:
+    """Each level's line head, worked out once a process (the environment says which names)."""
+    global _heads
+    if _heads is None:
+        _heads = {
+            level: f'{{"level":"{_level_field(level)}","severity":"{level}","message":'
+            for level in LEVELS
+        }
+    return _heads
+
+
 def set_level(level: str | None) -> None:
     """Set the level for this process (None: read the environment again)."""
-    global _threshold, _project
+    global _threshold, _project, _heads
     _threshold = None if level is None else LEVELS[_level_name(level)]
     _project = None
+    _heads = None
 
 
 def set_stream(stream: TextIO | None) -> None:
@@ -128,7 +149,13 @@ class _Levels:
 # Keys a line sets itself: bound or call fields named so are merged into a record instead
 # (rare), so that no key appears twice.
 _RESERVED = frozenset(("level", "severity", "message", "timestamp", "logging.googleapis.com/trace"))
-_HEADS = {level: f'{{"level":"{level}","severity":"{level}","message":' for level in LEVELS}
+# Lambda filters application lines by their "level" (AWS_LAMBDA_LOG_LEVEL), knowing TRACE,
+# DEBUG, INFO, WARN, ERROR and FATAL, and reads any other value as INFO: a WARNING line was
+# dropped at WARN, a CRITICAL one at ERROR
+# (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+# Elsewhere "level" is Python's name; "severity" is Cloud Logging's everywhere.
+_LAMBDA_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+_heads: dict[str, str] | None = None  # each level's line head, for the platform: _line_heads()
 _escape = _json.escape(ascii_only=True)
 
 
@@ -204,7 +231,8 @@ class Logger(_Levels):
         else:
             text = _escape(message) if type(message) is str else _encode_message(message)
             stamp = _timestamp(time.time())
-            line = f'{_HEADS[level]}{text},"timestamp":"{stamp}"{bound}{members}}}'
+            heads = _heads if _heads is not None else _line_heads()
+            line = f'{heads[level]}{text},"timestamp":"{stamp}"{bound}{members}}}'
         stream = self._stream or _stream or sys.stdout
         try:
             stream.write(line + "\n")
@@ -238,7 +266,7 @@ class Logger(_Levels):
         bound one, bound fields named like the line's own, or Cloud Logging's trace and Error
         Reporting's stack members."""
         record: dict[str, Any] = {
-            "level": level,
+            "level": _level_field(level),
             "severity": level,  # Cloud Logging's name for it
             "message": message,
             "timestamp": _timestamp(time.time()),

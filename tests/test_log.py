@@ -23,6 +23,7 @@ def _level(monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     monkeypatch.delenv("PORTABLE_FN_LOG_LEVEL", raising=False)
     monkeypatch.delenv("AWS_LAMBDA_LOG_LEVEL", raising=False)
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     log.set_level(None)
     yield
     log.set_level(None)
@@ -67,6 +68,31 @@ def test_the_bound_fields_are_encoded_once_and_reused() -> None:
     assert without_timestamp(first)[3:] == list(BOUND.items())
     assert without_timestamp(second)[3:] == [*BOUND.items(), ("n", 2)]
     assert dict(second)["level"] == "WARNING"
+
+
+@pytest.mark.parametrize("in_lambda", [True, False])
+def test_in_lambda_level_names_are_the_ones_its_filter_knows(
+    monkeypatch: pytest.MonkeyPatch, in_lambda: bool
+) -> None:
+    """Lambda's log-level filter knows TRACE, DEBUG, INFO, WARN, ERROR and FATAL and reads any
+    other "level" as INFO, which its WARN setting drops
+    (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html);
+    Cloud Logging's ``severity`` keeps its own names."""
+    if in_lambda:
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "work")
+    log.set_level(None)
+    stream = io.StringIO()
+    logger = Logger(BOUND, stream)
+    logger.warning("w")
+    logger.log("CRITICAL", "c")
+    logger.warning("w", level_field="in a record")  # a line built as a record too
+    Logger({}, stream).exception("e", exc=ValueError("v"))
+    Logger({}, stream).log("FATAL", "f", severity="mine")
+    lines = [dict(members(line + "\n")) for line in stream.getvalue().splitlines()]
+    expected = ["WARN", "FATAL", "WARN", "ERROR", "FATAL"] if in_lambda else [
+        "WARNING", "CRITICAL", "WARNING", "ERROR", "CRITICAL"]
+    assert [line["level"] for line in lines] == expected
+    assert [line["severity"] for line in lines[:4]] == ["WARNING", "CRITICAL", "WARNING", "ERROR"]
 
 
 def test_a_call_field_named_like_a_bound_one_replaces_it_in_place() -> None:
