@@ -35,6 +35,10 @@ def _deliver(extra: dict[str, str], event: CloudEvent) -> list[str | None]:
         # Google's legacy header, TRACE_ID/SPAN_ID;o=OPTIONS with a decimal span id:
         # https://cloud.google.com/trace/docs/trace-context#legacy-http-header
         {"X-Cloud-Trace-Context": f"{TRACE_ID}/12345678901234567;o=1"},
+        # ... whose span and options may be left out (Google's own runtimes read these too).
+        {"X-Cloud-Trace-Context": f"{TRACE_ID};o=1"},
+        {"X-Cloud-Trace-Context": f"{TRACE_ID}/;o=1"},
+        {"X-Cloud-Trace-Context": TRACE_ID},
     ],
 )
 def test_event_delivery_continues_the_request_trace(headers: dict[str, str]) -> None:

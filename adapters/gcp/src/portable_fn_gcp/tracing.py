@@ -18,40 +18,23 @@ https://cloud.google.com/trace/docs/trace-context#legacy-http-header .
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["delivery_traceparent"]
+from portable_fn import _trace
 
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
-_CLOUD_TRACE = re.compile(r"([0-9a-fA-F]{32})/(\d{1,20})(?:;o=([01]))?")
-_ZERO_TRACE = "0" * 32
+__all__ = ["delivery_traceparent"]
 
 
 def delivery_traceparent(environ: Mapping[str, Any] | None) -> str | None:
-    """A W3C ``traceparent`` from a WSGI environ's trace headers, or None."""
+    """A W3C ``traceparent`` from a WSGI environ's trace headers, or None: read by the core's
+    own rules, as an HTTP function's request headers are (``X-Cloud-Trace-Context`` without
+    its span or options, ``TRACE_ID;o=1``, continues the trace from a new span)."""
     if environ is None:
         return None
     w3c = environ.get("HTTP_TRACEPARENT")
-    if isinstance(w3c, str):
-        match = _TRACEPARENT.fullmatch(w3c.strip())
-        if match and _valid(*match.groups()):
-            version, trace_id, span_id, flags, _ = match.groups()
-            return w3c.strip() if version == "00" else f"00-{trace_id}-{span_id}-{flags}"
-    legacy = environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
-    if isinstance(legacy, str):
-        match = _CLOUD_TRACE.fullmatch(legacy.strip())
-        if match:
-            trace_id = match.group(1).lower()
-            span = int(match.group(2)) & 0xFFFFFFFFFFFFFFFF
-            if trace_id != _ZERO_TRACE and span:
-                return f"00-{trace_id}-{span:016x}-{'01' if match.group(3) == '1' else '00'}"
-    return None
-
-
-def _valid(version: str, trace_id: str, span_id: str, flags: str, rest: str | None) -> bool:
-    # Version 00 has exactly four fields; ff is forbidden; all-zero ids are invalid.
-    if version == "ff" or (version == "00" and rest is not None):
-        return False
-    return trace_id != _ZERO_TRACE and span_id != "0" * 16
+    found = _trace.normalized(w3c) if isinstance(w3c, str) else None
+    if found is None:
+        legacy = environ.get("HTTP_X_CLOUD_TRACE_CONTEXT")
+        found = _trace.from_cloud_trace(legacy) if isinstance(legacy, str) else None
+    return found
