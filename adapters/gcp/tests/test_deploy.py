@@ -468,3 +468,18 @@ def test_a_cloud_storage_event_without_a_bucket_is_reported() -> None:
     [note] = [f for f in build(app).findings if f.function == "landed"
               and f.level == "unsupported"]
     assert "@app.storage" in note.message
+
+
+def test_a_deleted_handler_is_told_that_overwrites_send_deleted() -> None:
+    """Cloud Storage's deleted event "includes objects that are overwritten"
+    (https://cloud.google.com/functions/docs/calling/storage), which no other provider sends."""
+    app = pf.App("files")
+
+    @app.storage("uploads", on=("created", "deleted"))
+    def both(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("uploads", on=("created",), name="created_only")
+    def created(event: pf.CloudEvent) -> None: ...
+
+    warned = [f for f in build(app).findings if "overwriting an object" in f.message]
+    assert [(f.function, f.level) for f in warned] == [("both", "warning")]

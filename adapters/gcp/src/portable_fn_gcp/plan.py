@@ -177,6 +177,15 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
             for a in trigger.on
         ]
         flags, extra = events[0], tuple(events[1:])
+        if "deleted" in trigger.on:
+            # "This includes objects that are overwritten": Cloud Storage's deleted event fires
+            # for the generation an upload replaces, where S3, Blob Storage and R2 send only
+            # the new object's created (https://cloud.google.com/functions/docs/calling/storage).
+            findings.append(Finding(name, "warning", (
+                "on Cloud Storage, overwriting an object also sends deleted for the replaced "
+                "generation: a deleted handler runs while the key still exists (check before "
+                "cleaning up); in a versioned bucket a delete sends archived, which no "
+                "portable action takes")))
         if trigger.prefix or trigger.suffix:
             findings.append(
                 Finding(
