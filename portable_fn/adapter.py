@@ -24,6 +24,7 @@ from portable_fn._dispatch import (
     run_sync,
 )
 from portable_fn._finding import Finding
+from portable_fn._sendable import NO_CONTENT, unsendable
 from portable_fn.context import Context
 from portable_fn.events import CloudEvent
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "NO_CONTENT",
     "OK",
     "Adapter",
     "Batch",
@@ -56,6 +58,7 @@ __all__ = [
     "load_adapter",
     "run_event",
     "run_sync",
+    "unsendable",
 ]
 
 ENTRY_POINT_GROUP = "portable_fn.adapters"

@@ -65,3 +65,25 @@ def test_a_name_that_is_no_provider_lists_the_providers() -> None:
         adapter.load_adapter("local")
     assert "the providers are aws, azure, cloudflare, gcp" in str(raised.value)
     assert "adapters/local" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "latin1", "ascii_only"),
+    [
+        (200, {"x-ok": "a\tb"}, False, False),
+        (103, {}, True, True),  # interim: a client waits for the answer after it
+        (200, {"x a": "1"}, True, True),  # a name that is no token
+        (200, {"x-v": "caf\u00e9"}, False, True),  # Latin-1, not ASCII (Kestrel refuses it)
+        (200, {"x-v": "\u65e5\u672c"}, True, True),
+        (200, {"x-v": "a\x01b"}, True, True),
+    ],
+)
+def test_unsendable_says_what_http_cannot_carry(
+    status: int, headers: dict[str, str], latin1: bool, ascii_only: bool
+) -> None:
+    from portable_fn.adapter import unsendable
+    from portable_fn.http import Headers, Response
+
+    response = Response(status=status, headers=Headers(headers))
+    assert (unsendable(response) is not None) is latin1
+    assert (unsendable(response, ascii_only=True) is not None) is ascii_only

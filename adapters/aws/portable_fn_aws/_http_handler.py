@@ -8,18 +8,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import dispatch_http
+from portable_fn.adapter import dispatch_http, unsendable
 from portable_fn.errors import EventDecodeError, HTTPError
 from portable_fn.http import Request, Response
 from portable_fn.log import Logger
 from portable_fn_aws import alb, apigw_v1, apigw_v2
 from portable_fn_aws._handler import Handler, context_for
+from portable_fn_aws._http_out import too_large, without_content
 
 if TYPE_CHECKING:
     from portable_fn.app import App
 
 
 _INTERNAL_ERROR = Response.json(HTTPError("internal server error", status=500).body(), status=500)
+# The most JSON a synchronous invocation may return (Lambda quotas, "Invocation payload":
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) and the most an ALB
+# takes from its Lambda target ("Limits":
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
+# Over them the client gets the front end's own non-JSON 502.
+_LAMBDA_LIMIT = 6 * 1024 * 1024
+_ALB_LIMIT = 1024 * 1024
+
+
+def _sendable(response: Response, name: str) -> Response:
+    """``response`` as HTTP can carry it: no body on a status that has none, and the JSON 500
+    for one no front end could send (the reason goes to the log)."""
+    problem = unsendable(response)
+    if problem is not None:
+        Logger({"function": name}).error("the handler's response cannot be sent", reason=problem)
+        return _INTERNAL_ERROR
+    return without_content(response)
+
+
+def _too_large(limit: int) -> Response:
+    message = f"response too large: the limit is {limit // (1024 * 1024)} MB of JSON"
+    return Response.json(HTTPError(message, status=500).body(), status=500)
 
 
 def _bad_request(exc: Exception, name: str) -> Response:
@@ -40,11 +63,13 @@ def http_handler(app: App, name: str) -> Handler:
         to_request: Callable[[dict[str, Any]], Request]
         from_response: Callable[[Response, dict[str, Any] | None], dict[str, Any]]
         # HTTP API v2 and function URLs first: the shape the template deploys.
+        limit = _LAMBDA_LIMIT
         if type(event) is dict and event.get("version") == "2.0":
             # Function URLs send this payload format too (function_url.py).
             to_request, from_response = v2_to, v2_from
         elif type(event) is dict and alb.matches(event):
             to_request, from_response = alb.to_request, alb.from_response
+            limit = _ALB_LIMIT
         elif type(event) is dict and apigw_v1.matches(event):
             to_request, from_response = apigw_v1.to_request, apigw_v1.from_response
         else:
@@ -56,7 +81,13 @@ def http_handler(app: App, name: str) -> Handler:
             return from_response(_bad_request(exc, name), event)
         try:
             response = dispatch_http(app, request, context_for(name, context, event), name)
-            return from_response(response, event)
+            out = from_response(_sendable(response, name), event)
+            if too_large(out, limit):
+                Logger({"function": name}).error(
+                    "the handler's response is over the payload limit", limit=limit
+                )
+                return from_response(_too_large(limit), event)
+            return out
         except Exception as exc:  # the caller gets a JSON 500, never a traceback
             Logger({"function": name}).exception("could not answer the HTTP event", exc=exc)
             return from_response(_INTERNAL_ERROR, event)

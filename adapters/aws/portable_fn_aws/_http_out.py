@@ -9,8 +9,10 @@ by name; those two steps live here, tuned for the per-invocation hot path.
 from __future__ import annotations
 
 from base64 import b64encode
+from typing import Any
 
 from portable_fn._memo import LastConverted
+from portable_fn.adapter import NO_CONTENT
 from portable_fn.http import Headers, Response
 
 # content-type -> "may travel as UTF-8 text"; bounded because content types come from handlers.
@@ -54,3 +56,23 @@ def body_out(response: Response) -> tuple[str, bool]:
 def grouped(headers: Headers) -> dict[str, list[str]]:
     """Name -> values, names lower-cased, in first-seen order. Callers must not mutate it."""
     return _grouped(headers, headers)
+
+
+def without_content(response: Response) -> Response:
+    """``response`` without its body when its status has none: API Gateway and the ALB would
+    send the handler's bytes after a 204 or 304, which a client reads as the next response."""
+    if response.body and response.status in NO_CONTENT:
+        return Response(status=response.status, headers=response.headers)
+    return response
+
+
+def too_large(out: dict[str, Any], limit: int) -> bool:
+    """Whether the JSON Lambda sends for ``out`` exceeds ``limit`` bytes. The body dominates
+    it, so the JSON is written out (as awslambdaric does, escaping non-ASCII on older
+    runtimes: the larger size) only for a body that comes near the limit."""
+    body = out.get("body")
+    if not isinstance(body, str) or len(body) < limit // 2:
+        return False
+    import json  # only for a large response
+
+    return len(json.dumps(out)) > limit

@@ -222,3 +222,86 @@ def test_returned_header_maps_are_the_callers_own() -> None:
     first = apigw_v2.from_response(Response.json({"a": 1}))
     first["headers"]["x-mutated"] = "yes"
     assert "x-mutated" not in apigw_v2.from_response(Response.json({"a": 2}))["headers"]
+
+
+# -- what API Gateway, a function URL or an ALB cannot send ----------------------------------
+
+
+def _answer(response: Response, fixture: str) -> dict[str, Any]:
+    """What ``lambda_handler`` returns to Lambda for a GET answered with ``response``."""
+    import portable_fn as pf
+    from portable_fn_aws import lambda_handler
+
+    from aws_fixtures import FakeLambdaContext
+
+    app = pf.App("out")
+    app.http("/{rest+}", methods=["GET"], name="answer")(lambda req: response)
+    event = load(fixture)
+    if "httpMethod" in event:
+        event["httpMethod"] = "GET"
+    else:
+        event["requestContext"]["http"]["method"] = "GET"
+    return lambda_handler(app, "answer")(event, FakeLambdaContext())
+
+
+_SHAPES = ["function_url.json", "sam_apigw_v2.json", "sam_apigw_v1.json", "sam_alb.json",
+           "alb_multi_value.json"]
+
+
+@pytest.mark.parametrize("fixture", _SHAPES)
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_a_status_without_content_is_sent_without_the_body(fixture: str, status: int) -> None:
+    """RFC 9110 sections 15.3.5, 15.3.6 and 15.4.5: a 204, 205 or 304 has no content; the
+    handler's body is dropped, as the local runtime, functions-framework (werkzeug) and
+    Workers (a null-body status) drop it, instead of API Gateway being handed it."""
+    out = _answer(Response(status=status, headers={"etag": '"v1"'}, body=b"stale"), fixture)
+    assert out["statusCode"] == status
+    assert out["body"] == "" and out["isBase64Encoded"] is False
+    headers = out.get("headers") or {k: v[0] for k, v in out["multiValueHeaders"].items()}
+    assert headers["etag"] == '"v1"'
+
+
+@pytest.mark.parametrize("fixture", _SHAPES)
+@pytest.mark.parametrize(
+    "response",
+    [
+        Response(status=103, headers={"link": "</a.css>; rel=preload"}),  # interim only
+        Response(headers={"x-a": "v\x1b[2J"}, body="ok"),  # a control character
+        Response(headers={"x-name": "日本"}, body="ok"),  # not Latin-1: no HTTP/1.1 bytes
+        Response(headers={"x name": "v"}, body="ok"),  # not a field name
+    ],
+    ids=["1xx", "control", "non-latin-1", "bad-name"],
+)
+def test_a_response_http_cannot_carry_is_a_json_500(fixture: str, response: Response) -> None:
+    """A 1xx is interim (RFC 9110 section 15.2), never the answer; a field value is Latin-1
+    without control characters and a name is a token (RFC 9110 section 5). Passed to API
+    Gateway or the ALB, the client gets their own non-JSON 502 or a hung request; the local
+    runtime and the Cloudflare adapter answer the portable JSON 500 and log why: so does AWS."""
+    out = _answer(response, fixture)
+    assert out["statusCode"] == 500
+    assert json.loads(out["body"]) == {"error": {"status": 500,
+                                                 "message": "internal server error"}}
+
+
+@pytest.mark.parametrize(
+    ("fixture", "size"),
+    [("function_url.json", 7 * 1024 * 1024), ("sam_apigw_v1.json", 7 * 1024 * 1024),
+     ("sam_alb.json", 1024 * 1024 + 1), ("alb_multi_value.json", 1024 * 1024 + 1)],
+)
+def test_a_response_over_the_payload_limit_is_a_clear_json_error(fixture: str, size: int) -> None:
+    """Lambda returns at most 6 MB from a synchronous invocation (quotas:
+    https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), an ALB takes at
+    most 1 MB of response JSON from its Lambda target
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
+    Over it the client got the front end's own non-JSON 502 and the log only Lambda's
+    "payload size exceeded"; now a JSON 500 that names the limit."""
+    out = _answer(Response.text("a" * size), fixture)
+    assert out["statusCode"] == 500
+    error = json.loads(out["body"])["error"]
+    assert error["status"] == 500 and "too large" in error["message"]
+    assert len(json.dumps(out)) < 1024
+
+
+def test_a_response_under_the_alb_limit_is_sent() -> None:
+    out = _answer(Response.text("a" * 900_000), "sam_alb.json")
+    assert out["statusCode"] == 200 and len(out["body"]) == 900_000

@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from portable_fn._memo import LastConverted
+from portable_fn.adapter import NO_CONTENT, unsendable
 from portable_fn.http import Headers, QueryParams, Request, Response
+from portable_fn.log import Logger
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -95,11 +97,23 @@ def to_native(resp: Response) -> func.HttpResponse:
     ``Set-Cookie``, which cannot be combined, goes as one cookie each (``_cookies``).
     ``mimetype`` mirrors the content type because the library would otherwise stamp
     ``text/plain`` on a response that has none.
+
+    The host writes the reply with ASP.NET Core's Kestrel, which throws on a body for a 204,
+    205 or 304 (RFC 9110 sections 15.3.5, 15.3.6, 15.4.5: they have no content), so the body
+    is dropped; and on a header value outside ASCII or with a control character, or a name
+    that is not a token (dotnet/aspnetcore#4727): the client would get a bare 500, so such a
+    response, like a 1xx (interim, RFC 9110 section 15.2), is the portable JSON 500.
     """
     import azure.functions as func
 
+    problem = unsendable(resp, ascii_only=True)
+    if problem is not None:
+        Logger({"provider": "azure"}).error("the handler's response cannot be sent",
+                                            reason=problem)
+        resp = _INTERNAL_ERROR
     mimetype, extra = _parts(resp.headers, resp.headers)
-    native = func.HttpResponse(body=resp.body, status_code=resp.status, mimetype=mimetype)
+    body = resp.body if resp.status not in NO_CONTENT else b""
+    native = func.HttpResponse(body=body, status_code=resp.status, mimetype=mimetype)
     for name, value in extra:
         native.headers.add_header(name, value)
     return native
@@ -127,3 +141,8 @@ def _convert(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
 
 # Handlers mostly return the core's shared JSON header map: converted once, not per call.
 _parts: LastConverted[Headers, tuple[str, list[tuple[str, str]]]] = LastConverted(_convert)
+
+
+_INTERNAL_ERROR = Response.json(
+    {"error": {"status": 500, "message": "internal server error"}}, status=500
+)

@@ -272,3 +272,48 @@ def test_set_cookie_variants_each_reach_the_host_as_that_cookie(event: Any) -> N
     assert pref["max-age"] == "3600"
     assert (legacy["expires"], legacy["path"]) == ("Wed, 21 Oct 2026 07:28:00 GMT", "/")
     assert (odd["expires"], odd["max-age"]) == ("", "")  # ignored, as a user agent would
+
+
+def _host_reply(response: Response) -> Any:
+    """What the worker hands the host (RpcHttp) when a GET handler returns ``response``."""
+    app = App("out")
+    app.use_publisher(RecordingPublisher())
+    app.http("/out", methods=["GET"], name="out")(lambda req: response)
+    resp = worker.invoke(function_app(app), "out", _request("GET", "/out"))
+    return worker.encode_http_return(resp).value
+
+
+@pytest.mark.parametrize("status", [204, 205, 304])
+def test_a_status_without_content_reaches_the_host_without_the_body(status: int) -> None:
+    """RFC 9110 sections 15.3.5, 15.3.6, 15.4.5: no content in a 204, 205 or 304. The host's
+    Kestrel throws on a body write for them ("Writing to the response body is invalid for
+    responses with status code 204", aspnet/KestrelHttpServer#1818), so the client got a bare
+    500 or a reset instead of the handler's status; the body is dropped, as elsewhere."""
+    sent = _host_reply(Response(status=status, headers={"etag": '"v1"'}, body=b"stale"))
+    assert sent["status_code"].value == str(status)
+    assert sent["body"].value == b""
+    assert sent["headers"]["etag"].value == '"v1"'
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        Response(status=103, headers={"link": "</a.css>; rel=preload"}),
+        Response(headers={"x-name": "café"}, body="ok"),  # Latin-1, not ASCII
+        Response(headers={"x-name": "日本"}, body="ok"),
+        Response(headers={"x-a": "v\x1b[2J"}, body="ok"),
+        Response(headers={"x name": "v"}, body="ok"),
+    ],
+    ids=["1xx", "latin-1", "non-latin-1", "control", "bad-name"],
+)
+def test_a_response_the_host_cannot_send_is_a_json_500(response: Response) -> None:
+    """A 1xx is interim (RFC 9110 section 15.2), not an answer. The host's Kestrel refuses a
+    response header value outside ASCII or with a control character ("Invalid non-ASCII or
+    control character in header", dotnet/aspnetcore#4727, #26334) and a name that is not a
+    token: the client got a bare 500 with no body. Now the portable JSON 500, the reason
+    logged."""
+    sent = _host_reply(response)
+    assert sent["status_code"].value == "500"
+    assert json.loads(sent["body"].value) == {
+        "error": {"status": 500, "message": "internal server error"}}
+    assert set(sent["headers"]) == {"content-type"}

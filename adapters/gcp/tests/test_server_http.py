@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import http.client
 import json
+from collections.abc import Iterator
 
+import pytest
 from conftest import Servers
 
 
@@ -82,3 +84,62 @@ def test_routing_errors(probe: Servers) -> None:
     assert resp.status == 405
     assert resp.headers["Allow"] == "GET, HEAD, POST"  # a GET route answers HEAD too
     resp.read()
+
+
+# -- responses HTTP cannot carry as given --------------------------------------------------
+
+_OUT_APP = '''
+import portable_fn as pf
+
+app = pf.App("out")
+CASES = {
+    "103": pf.Response(status=103, headers={"link": "</a.css>; rel=preload"}),
+    "100": pf.Response(status=100, body="x"),
+    "non-latin-1": pf.Response(headers={"x-name": "\\u65e5\\u672c"}, body="ok"),
+    "bad-name": pf.Response(headers={"x name": "v"}, body="ok"),
+    "control": pf.Response(headers={"x-a": "v\\x1b[2J"}, body="ok"),
+    "205": pf.Response(status=205, body="stale"),
+    "204": pf.Response(status=204, body="stale"),
+}
+
+
+@app.http("/out", methods=["GET"])
+def out(req: pf.Request) -> pf.Response:
+    return CASES[req.query["case"]]
+'''
+
+
+@pytest.fixture(scope="module")
+def out_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    from conftest import _package
+
+    source = tmp_path_factory.mktemp("out-app") / "out_app.py"
+    source.write_text(_OUT_APP)
+    dist = _package(f"{source}:app", tmp_path_factory.mktemp("out") / "dist" / "gcp")
+    servers = Servers(dist, ["out"], {}, tmp_path_factory.mktemp("out-logs"))
+    yield servers
+    servers.close()
+
+
+@pytest.mark.parametrize("case", ["103", "100", "non-latin-1", "bad-name", "control"])
+def test_a_response_http_cannot_carry_is_a_json_500(out_server: Servers, case: str) -> None:
+    """A 1xx is interim (RFC 9110 section 15.2): sent as the answer, the client waits for a
+    final response (103) or the connection drops (100). A field name must be a token and a
+    value Latin-1 without controls (RFC 9110 section 5): gunicorn answered its own HTML 500.
+    The portable answer is the JSON 500 with no detail, as on every other provider."""
+    resp = send(out_server, "out", "GET", f"/out?case={case}", [])
+    body = resp.read()
+    assert resp.status == 500
+    assert resp.headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {"error": {"status": 500, "message": "internal server error"}}
+
+
+@pytest.mark.parametrize("status", ["204", "205"])
+def test_a_status_without_content_is_sent_without_the_body(out_server: Servers,
+                                                           status: str) -> None:
+    """RFC 9110 section 15.3.6: a server must not generate content in a 205 (werkzeug drops
+    the body of a 204 and a 304 only, and sent the handler's bytes after a 205)."""
+    resp = send(out_server, "out", "GET", f"/out?case={status}", [])
+    assert resp.status == int(status)
+    assert resp.read() == b""
+    assert resp.headers.get("Content-Length") in (None, "0")

@@ -13,7 +13,10 @@ Cloud Run functions hand the function the full path of the request, so routing h
 The response is a werkzeug ``Response`` (werkzeug is loaded already wherever functions-framework
 runs, so the import in ``from_response`` costs nothing there), built from the header pairs so that
 repeated headers such as several ``Set-Cookie`` stay apart, and with Flask's default
-``text/html`` content type removed when the handler set none.
+``text/html`` content type removed when the handler set none. A response HTTP cannot carry (a
+1xx status, a header name that is not a token, a value with a control or non-Latin-1
+character) is the portable JSON 500: gunicorn would answer its own HTML page or drop the
+connection.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from portable_fn.adapter import unsendable
 from portable_fn.http import Headers, QueryParams, Request, Response
+from portable_fn.log import Logger
 
 __all__ = ["FlaskRequest", "from_response", "to_request"]
 
@@ -70,12 +75,23 @@ def to_request(native: FlaskRequest) -> Request:
     )
 
 
+_INTERNAL_ERROR = Response.json(
+    {"error": {"status": 500, "message": "internal server error"}}, status=500
+)
+
+
 def from_response(response: Response) -> Any:
     """The ``werkzeug.wrappers.Response`` the view returns (Flask sends it as is)."""
     from werkzeug.wrappers import Response as WerkzeugResponse
 
+    problem = unsendable(response)
+    if problem is not None:
+        Logger({"provider": "gcp"}).error("the handler's response cannot be sent", reason=problem)
+        response = _INTERNAL_ERROR
     headers = response.headers
-    native = WerkzeugResponse(response.body, status=response.status, headers=headers.items())
+    # RFC 9110 section 15.3.6: no content in a 205 (werkzeug drops a 204's and a 304's only).
+    body = response.body if response.status != 205 else b""
+    native = WerkzeugResponse(body, status=response.status, headers=headers.items())
     if "content-type" not in headers:
         del native.headers["Content-Type"]  # werkzeug's default text/plain, not the handler's
     return native
