@@ -101,7 +101,8 @@ class LocalASGI:
         status: int | None = response.status
         try:
             await send(start)
-            body = response.body if _has_content(response.status) else b""
+            status = response.status
+            body = response.body if _has_content(status) and status != 205 else b""
             await send({"type": "http.response.body", "body": body})
         except Exception as exc:
             # The server refused the response or lost the client mid-send: the client got no
@@ -296,6 +297,8 @@ def _start(response: Response, *, head: bool = False) -> Message:
                 "text without line breaks or control characters)"
             )
         raw.append((name.encode("latin-1"), value.encode("latin-1")))
+    if response.status == 205:  # RFC 9110 section 15.3.6: no content, framed as length 0
+        length = "0"
     if _has_content(response.status):
         raw.append((b"content-length", length.encode()))
     return {"type": "http.response.start", "status": response.status, "headers": raw}

@@ -344,14 +344,15 @@ def test_query_paths_and_errors(client: Client) -> None:
     conn.close()
 
 
-def test_204_and_304_carry_no_body_and_the_connection_stays_usable(client: Client) -> None:
-    """RFC 9110 sections 15.3.5 and 15.4.5: no content after a 204 or 304, and no
-    Content-Length on a 204. A body written anyway would be read as the next response."""
+def test_204_205_and_304_carry_no_body_and_the_connection_stays_usable(client: Client) -> None:
+    """RFC 9110 sections 15.3.5, 15.3.6 and 15.4.5: no content after a 204, 205 or 304, no
+    Content-Length on a 204 or 304 and a 205's framed as 0. A body written anyway would be read
+    as the next response."""
     conn = http.client.HTTPConnection("127.0.0.1", client.server.port, timeout=10)
-    for code in (204, 304):
+    for code, length in ((204, None), (205, "0"), (304, None)):
         conn.request("GET", f"/status/{code}")
         resp = conn.getresponse()
-        assert (resp.status, resp.read(), resp.getheader("content-length")) == (code, b"", None)
+        assert (resp.status, resp.read(), resp.getheader("content-length")) == (code, b"", length)
     conn.request("GET", "/status/200")  # the same connection, kept alive
     resp = conn.getresponse()
     assert (resp.status, json.loads(resp.read())) == (200, {"sent": True})
