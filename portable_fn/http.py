@@ -24,6 +24,7 @@ __all__ = ["Headers", "QueryParams", "Request", "Response", "UploadedFile", "to_
 
 
 _EMPTY_HEADERS = Headers()
+_JSON_HEADERS = Headers((("content-type", "application/json"),))
 _EMPTY_QUERY = QueryParams()
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
@@ -33,6 +34,11 @@ class Request(Value):
 
     ``body`` is the raw bytes (base64 already undone by the adapter); ``path`` is decoded and
     starts with ``/``; ``path_params`` come from the route pattern (``/orders/{order_id}``).
+
+    What a path parameter guarantees, and no more: it is the decoded text of one segment, never
+    empty and never holding ``/`` (a greedy ``{name+}`` spans segments and does). It may be
+    ``.`` or ``..`` (sent as ``%2e%2e``), hold a backslash, a NUL or a line break: check it
+    before joining it to a file path or a storage key, as with ``UploadedFile.filename``.
     """
 
     method: str
@@ -331,6 +337,25 @@ class Response(Value):
 _Response_status, _Response_headers, _Response_body = setters(Response)
 
 
+def _check_fields(headers: Headers) -> None:
+    """``ValueError`` for a header whose name or value holds CR, LF or NUL: "invalid and
+    dangerous" (RFC 9110 section 5.5). A handler that copies input into a header (a redirect's
+    Location from ``?next=``) would otherwise let the client add headers or a body of its own
+    (OWASP "HTTP Response Splitting"); raised here, in the handler, it is its JSON 500 on every
+    provider, as werkzeug refuses such a header when it is set. Checked in ``to_response``,
+    which the dispatcher calls on whatever a handler returned; the shared header maps of the
+    plain constructors are known good."""
+    if headers is _JSON_HEADERS or headers is _EMPTY_HEADERS:
+        return
+    for name, value in headers.items():
+        text = name + value if type(value) is str else name
+        if "\n" in text or "\r" in text or "\0" in text:
+            raise ValueError(
+                f"response header {name!r} holds a line break or NUL: {value!r} "
+                "(RFC 9110 section 5.5)"
+            )
+
+
 def _body_bytes(body: object) -> bytes:
     """A body given as text (UTF-8, as Starlette, Chalice and Powertools encode it) or as a
     buffer, as the bytes every adapter reads."""
@@ -349,7 +374,6 @@ def _with_type(headers: RawPairs | None, content_type: str) -> Headers:
 
 
 _NO_CONTENT = Response(status=204)
-_JSON_HEADERS = Headers((("content-type", "application/json"),))
 
 
 def to_response(value: Any) -> Response:
@@ -360,6 +384,7 @@ def to_response(value: Any) -> Response:
     if type(value) is dict or type(value) is list:
         return Response.json(value)
     if isinstance(value, Response):
+        _check_fields(value.headers)
         return value
     if value is None:
         return _NO_CONTENT
@@ -368,7 +393,9 @@ def to_response(value: Any) -> Response:
     if isinstance(value, bytes | bytearray | memoryview):
         return Response.binary(bytes(value))
     if type(value) is tuple and _is_status_tuple(value):
-        return _with_status(*value)
+        response = _with_status(*value)
+        _check_fields(response.headers)
+        return response
     if isinstance(value, dict | list | tuple | int | float | bool):
         return Response.json(value)
     kind = type(value)

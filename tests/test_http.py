@@ -331,3 +331,69 @@ def test_a_response_body_given_as_text_or_a_buffer_is_bytes() -> None:
     assert type(Response(body=bytearray(b"ab")).body) is bytes
     with pytest.raises(TypeError, match="body"):
         Response(body={"a": 1})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"location": "/next\r\nSet-Cookie: session=attacker"},
+        {"location": "/next\nX-Injected: 1"},
+        {"location": "/next\rX-Injected: 1"},
+        {"x-name": "a\x00b"},
+        [("x-a\r\nset-cookie", "session=attacker")],
+    ],
+)
+def test_a_header_with_a_line_break_or_nul_is_refused_when_returned(headers: object) -> None:
+    """RFC 9110 section 5.5: CR, LF and NUL in a field are "invalid and dangerous". A handler
+    that copies input into a header (a redirect's Location from ``?next=``) must not let the
+    client add headers of its own (OWASP "HTTP Response Splitting"). Before, API Gateway got
+    the value as it was, Azure and GCP failed in their adapter and only the local server
+    refused it: now what the handler returned is its error, a JSON 500 everywhere (werkzeug
+    refuses such a header when it is set)."""
+    with pytest.raises(ValueError, match="line break"):
+        to_response(Response(status=302, headers=headers))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="line break"):
+        to_response(Response.json({}, headers=headers))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="line break"):
+        to_response(("moved", 302, headers))
+    from portable_fn.adapter import Context, dispatch_http
+    from portable_fn.app import App
+
+    app = App("redirect")
+
+    @app.http("/go", methods=["GET"])
+    def go(req: Request) -> Response:
+        return Response(status=302, headers=headers)  # type: ignore[arg-type]
+
+    ctx = Context(provider="core", function_name="go", invocation_id="i")
+    response = dispatch_http(app, Request(method="GET", path="/go"), ctx)
+    assert response.status == 500
+    assert json.loads(response.body)["error"] == {"status": 500, "message": "internal server error"}
+    assert "location" not in response.headers and "set-cookie" not in response.headers
+
+
+def test_a_tab_or_non_ascii_text_in_a_header_is_still_sent() -> None:
+    response = to_response(Response(headers={"x-a": "a\tb", "x-b": "caf\xe9"}))
+    assert response.headers["x-b"] == "caf\xe9"
+
+
+@pytest.mark.parametrize("sent", ["..", ".", "..\\..\\win", "a\x00b", "%2e%2e"])
+def test_a_path_parameter_is_one_decoded_segment_and_nothing_safer(sent: str) -> None:
+    """What the Request docstring promises a handler that joins a parameter to a path: one
+    segment, never a '/', but '..' and other path syntax arrive as sent (Starlette's ``{name}``
+    and API Gateway's ``{name}`` are the same); a '/' (an encoded %2F, decoded by the server)
+    does not match a one-segment parameter."""
+    from portable_fn.adapter import Context, dispatch_http
+    from portable_fn.app import App
+
+    app = App("files")
+
+    @app.http("/files/{name}", methods=["GET"])
+    def get(req: Request) -> dict[str, str]:
+        return dict(req.path_params)
+
+    ctx = Context(provider="core", function_name="get", invocation_id="i")
+    found = dispatch_http(app, Request(method="GET", path=f"/files/{sent}"), ctx)
+    assert json.loads(found.body) == {"name": sent}
+    across = dispatch_http(app, Request(method="GET", path="/files/../etc/passwd"), ctx)
+    assert across.status == 404

@@ -105,3 +105,19 @@ def test_storage_event_has_the_portable_shape(harness: Harness) -> None:
     assert data == {"bucket": "uploads", "key": "in/photo 1.png", "size": 1234,
                     "etag": "d41d8cd98f00b204e9800998ecf8427e", "action": "created"}
     assert (deleted.data["key"], deleted.data["action"]) == ("in/old.txt", "deleted")
+
+
+def test_a_header_copied_from_input_cannot_split_the_response(harness: Harness) -> None:
+    """OWASP "HTTP Response Splitting": a redirect whose Location a handler copies from the
+    query. A CR or LF in it reached API Gateway as it was and crashed the Azure and GCP adapters;
+    now it is the handler's error everywhere, a JSON 500 (RFC 9110 section 5.5)."""
+    app = pf.App("split")
+
+    @app.http("/go", methods=["GET"])
+    def go(req: pf.Request) -> pf.Response:
+        return pf.Response(status=302, headers={"location": req.query.get("next") or "/"})
+
+    response = harness.http(app, http_request("GET", "/go?next=/a%0d%0aSet-Cookie:%20s=evil"))
+    assert response.status == 500
+    assert json.loads(response.body)["error"]["status"] == 500
+    assert "set-cookie" not in response.headers and "location" not in response.headers
