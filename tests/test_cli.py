@@ -343,3 +343,31 @@ def test_dlq_json_without_broker_state_is_still_json(tmp_path: Path) -> None:
     everything = cli("dlq", SHOP, "--state-dir", state, "redrive", "--all", "--json")
     assert everything.returncode == 0, everything
     assert json.loads(everything.stdout) == {"redriven": [], "not_found": []}
+
+
+def test_dlq_list_escapes_terminal_controls_from_event_data(tmp_path: Path) -> None:
+    """An event's id and type come from whoever posted it to the ingress or published it, and a
+    handler's error text often quotes the payload: printed raw, an ESC sequence recoloured or
+    retitled the developer's terminal and a line break forged a dead letter of its own line
+    (OWASP "Log Injection"; the dev reporter escapes the same fields)."""
+    import time as _time
+
+    from portable_fn._local.store import Store
+    from portable_fn.events import CloudEvent, to_json
+
+    event = CloudEvent(
+        id="\x1b]0;pwned\x07id", source="/s", type="t\x1b[31mred\nFORGED LINE", data={}
+    )
+    store = Store(tmp_path / "broker.sqlite3")
+    store.enqueue(kind="queue", name="orders", event=to_json(event), functions=["fulfil"],
+                  due=_time.time())
+    (claimed,) = store.claim_due(_time.time(), 1)
+    store.dead_letter(claimed.id, "orders-dlq", "KeyError: '\x1b[2J'")
+    store.close()
+    result = cli("dlq", SHOP, "--state-dir", str(tmp_path), "list")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert result.stdout.count("\n") == 1, result.stdout
+    assert "t\\x1b[31mred\\x0aFORGED LINE" in result.stdout
+    listed = json.loads(cli("dlq", SHOP, "--state-dir", str(tmp_path), "list", "--json").stdout)
+    assert listed[0]["type"] == "t\x1b[31mred\nFORGED LINE"  # JSON keeps the value exact

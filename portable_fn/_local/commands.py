@@ -51,6 +51,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
+    from portable_fn._local.report import escape
     from portable_fn._local.store import Store
     from portable_fn.events import from_json
 
@@ -104,9 +105,13 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         elif not rows:
             print("no dead letters")
         for r in rows if not args.json else []:
+            # The id, type and error text come from whoever sent the event: escaped, an ESC
+            # sequence cannot drive the terminal nor a line break forge a line (as dev prints).
+            shown = {k: escape(v) if isinstance(v, str) else v for k, v in r.items()}
             print(
-                f"{r['id']:>5}  {r['dlq']:<20} {r['function']:<20} {r['type']}  "
-                f"event {r['event_id']}  after {r['attempts']} attempt(s): {r['error']}"
+                f"{shown['id']:>5}  {shown['dlq']:<20} {shown['function']:<20} {shown['type']}  "
+                f"event {shown['event_id']}  after {shown['attempts']} attempt(s): "
+                f"{shown['error']}"
             )
         return 0
     finally:

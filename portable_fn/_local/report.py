@@ -89,7 +89,8 @@ class Reporter:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """``text`` with its control characters written as ``\\xNN``: safe to print to a terminal."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
@@ -98,9 +99,9 @@ def _printable(f: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in f.items():
         if key == "stack" and isinstance(value, str):
-            value = "\n".join(_escape(line) for line in value.split("\n"))
+            value = "\n".join(escape(line) for line in value.split("\n"))
         elif isinstance(value, str):
-            value = _escape(value)
+            value = escape(value)
         elif isinstance(value, Mapping):
             value = _printable(value)
         out[key] = value
