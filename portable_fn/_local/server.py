@@ -50,9 +50,9 @@ def loopback_only(asgi: Any, host: str, allowed: tuple[str, ...] = ()) -> Any:
     in the ``Host`` header. A server bound beyond loopback (``--host 0.0.0.0``) is reached by
     other names on purpose and is left as it is; a request without ``Host`` (HTTP/1.0) passes.
     """
-    if host not in _LOOPBACK:
+    if not _is_loopback(host):
         return asgi
-    names = _LOOPBACK.union(name.strip().lower() for name in allowed)
+    names = _LOOPBACK.union((host.lower(),), (name.strip().lower() for name in allowed))
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -67,6 +67,19 @@ def loopback_only(asgi: Any, host: str, allowed: tuple[str, ...] = ()) -> Any:
         await asgi(scope, receive, send)
 
     return app
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address: all of 127.0.0.0/8 (RFC 1122 section 3.2.1.3)
+    and every spelling of ``::1``, not only the usual three."""
+    import ipaddress
+
+    if host in _LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name (the OS resolves it at bind): only "localhost" is known
+        return False
 
 
 def _host_name(headers: Any) -> str | None:

@@ -61,3 +61,13 @@ def test_an_allowed_alias_reaches_the_app() -> None:
 
     assert _call(allowed, b"api.test:8080") == (200, ["/orders"])
     assert _call(allowed, b"evil.example") == (403, [])
+
+
+@pytest.mark.parametrize("bound", ["127.0.0.2", "127.1.2.3", "0:0:0:0:0:0:0:1"])
+def test_every_loopback_address_is_guarded_and_reached_by_its_own_name(bound: str) -> None:
+    """127.0.0.0/8 is loopback as a whole (RFC 1122 section 3.2.1.3), and ``::1`` has longer
+    spellings: ``--host 127.0.0.2`` served a rebinding page's requests, since only the three
+    spellings in the set were guarded, and with the guard its own address must still pass."""
+    assert _call(lambda app: loopback_only(app, bound), b"evil.example") == (403, [])
+    literal = (f"[{bound}]" if ":" in bound else bound).encode()
+    assert _call(lambda app: loopback_only(app, bound), literal + b":8080") == (200, ["/orders"])
