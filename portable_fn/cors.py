@@ -36,7 +36,8 @@ __all__ = ["CORS"]
 # it in ``Origin`` (RFC 6454 section 6.1). Compared exactly, so written lower-case. Patterns, not
 # compiled ones: compiling both costs ~0.2 ms, which every cold start would pay, CORS or not
 # (``re`` compiles and caches them when the first ``CORS`` is built).
-_ORIGIN = r"[a-z][a-z0-9+.-]*://[^/?#@\s]+"
+# No "*" in it: a pattern (``https://*.example.com``) compared exactly would match no Origin.
+_ORIGIN = r"[a-z][a-z0-9+.-]*://[^/?#@\s*]+"
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # a header name (RFC 9110 section 5.6.2)
 # Request headers always allowed besides the CORS-safelisted ones: a JSON body needs
 # ``Content-Type`` and a bearer token ``Authorization`` (Chalice's and Powertools' CORSConfig
@@ -91,7 +92,7 @@ class CORS(Value):
                     raise ConfigurationError(
                         f"CORS allow_origins: {origin!r} must be '*' alone or a serialized "
                         "origin, scheme://host[:port] without a path or trailing '/' (what a "
-                        "browser sends in Origin)"
+                        "browser sends in Origin; list each origin, patterns are not matched)"
                     )
             if not origins:
                 raise ConfigurationError("CORS allow_origins is empty: give '*' or origins")

@@ -311,6 +311,10 @@ def test_cors_true_without_an_app_default_is_the_permissive_default() -> None:
         {"allow_origins": ("https://app.example.com/",)},  # an Origin never has a path or '/'
         {"allow_origins": ("app.example.com",)},
         {"allow_origins": ("null",)},
+        # Origins are compared exactly, so a pattern never matched any: every page of the
+        # user's subdomains was refused without a word (Starlette takes a regex for this).
+        {"allow_origins": ("https://*.example.com",)},
+        {"allow_origins": ("https://app.example.*",)},
         {"allow_headers": ("bad header",)},
         {"expose_headers": ("x:y",)},
         {"allow_origins": (SITE,), "allow_credentials": True, "expose_headers": ("*",)},
