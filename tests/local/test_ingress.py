@@ -154,3 +154,29 @@ def test_in_a_batch_only_the_oversized_event_is_refused() -> None:
     only_big = json.dumps([big]).encode()
     answer = ingress.handle("POST", "/_pf/topics/orders", headers, only_big, _accept_all)
     assert answer.status == 413
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+     "multipart/form-data; boundary=x"],
+)
+def test_a_cross_site_simple_request_enqueues_nothing(content_type: str) -> None:
+    """A page the developer visits may POST to http://127.0.0.1:PORT without a preflight only
+    with a CORS-safelisted Content-Type and no ``ce-*`` header (Fetch standard, "CORS-safelisted
+    request-header"). The ingress needs a ``ce-specversion`` header or an
+    ``application/cloudevents`` type, either of which makes the browser ask first, and the
+    ingress answers no preflight (OPTIONS is a 405 without Access-Control-* headers)."""
+    body = json.dumps(to_dict(_event())).encode()
+    accepted: list[CloudEvent] = []
+
+    def accept(kind: str, name: str, event: CloudEvent) -> tuple[str, ...]:
+        accepted.append(event)
+        return ("jobs",)
+
+    headers = {"content-type": content_type, "origin": "https://evil.example"}
+    answer = ingress.handle("POST", "/_pf/queues/jobs", headers, body, accept)
+    assert answer.status == 400 and accepted == []
+    preflight = ingress.handle("OPTIONS", "/_pf/queues/jobs", headers, b"", accept)
+    assert preflight.status == 405
+    assert not any(name.startswith("access-control-") for name in preflight.headers)
