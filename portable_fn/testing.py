@@ -5,7 +5,8 @@ publishes, and the ``Harness`` protocol through which the contract suite drives 
 from __future__ import annotations
 
 import json as _json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
@@ -18,21 +19,25 @@ from portable_fn._dispatch import (
     dispatch_http_async,
 )
 from portable_fn.context import Context
+from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, from_json, new_id, to_json
 from portable_fn.http import Headers, QueryParams, Request, Response
-from portable_fn.triggers import Http
+from portable_fn.triggers import Http, Schedule, Storage
 
 if TYPE_CHECKING:
-    from portable_fn.app import App
+    from portable_fn.app import App, Function
 
 __all__ = [
     "Harness",
     "Published",
     "RecordingPublisher",
+    "harness_function",
     "http_request",
     "invoke",
     "invoke_async",
     "load_app",
+    "offline",
+    "recording",
 ]
 
 
@@ -49,28 +54,43 @@ def http_request(
     *,
     json: Any = None,
     body: bytes | str = b"",
-    headers: Mapping[str, str] | None = None,
-    query: str | Mapping[str, str] = "",
+    headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    query: str | Mapping[str, Any] = "",
 ) -> Request:
     """A ``Request`` built the way a client would send it: ``path`` may carry ``?query``, which
-    ``query`` adds to (as httpx's ``params`` do); ``json`` is the body as JSON, sent with
+    ``query`` adds to (as httpx's ``params`` do: a list or tuple value is one parameter per
+    item, a number or bool its text); ``headers`` a mapping or ``(name, value)`` pairs, a name
+    repeated as a client may send it; ``json`` is the body as JSON, sent with
     ``Content-Type: application/json`` unless ``headers`` name another."""
     if json is not None and body:
         raise TypeError("http_request takes json= or body=, not both")
     path, _, inline = path.partition("?")
-    pairs = dict(headers or {})
+    pairs = list(headers.items() if isinstance(headers, Mapping) else headers or ())
     if json is not None:
         body = _json.dumps(json).encode()
-        if not any(name.lower() == "content-type" for name in pairs):
-            pairs["content-type"] = "application/json"
+        if not any(name.lower() == "content-type" for name, _ in pairs):
+            pairs.append(("content-type", "application/json"))
     raw = body.encode() if isinstance(body, str) else body
     if isinstance(query, Mapping):
-        params = QueryParams([*QueryParams.from_string(inline).items(), *query.items()])
+        params = QueryParams([*QueryParams.from_string(inline).items(), *_params(query)])
     else:
         params = QueryParams.from_string("&".join(q for q in (inline, query) if q))
     return Request(
         method=method.upper(), path=path, headers=Headers(pairs), query=params, body=raw
     )
+
+
+def _params(query: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``query`` as the pairs httpx sends for ``params=``: one per item of a list or tuple,
+    ``true``/``false`` for a bool, ``""`` for None, the text of anything else."""
+    out: list[tuple[str, str]] = []
+    for name, value in query.items():
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, bool):
+                out.append((name, "true" if item else "false"))
+            else:
+                out.append((name, "" if item is None else str(item)))
+    return out
 
 
 def _context(function: str, provider: str, attempt: int = 1) -> Context:
@@ -176,26 +196,116 @@ class RecordingPublisher:
 
     Each event is recorded as a subscriber would receive it: serialised as every provider's
     publisher does (structured-mode JSON), at the moment of publishing, and read back. So data
-    no provider can send fails here as it would there, and a handler that changes its data
-    after publishing does not change what was recorded."""
+    no provider can send fails here as it would there (``InvalidCloudEventError``), as does an
+    event larger than the smallest cloud limit for its kind of message (``PublishError``, the
+    limit ``portable-fn dev`` enforces), and a handler that changes its data after publishing
+    does not change what was recorded."""
 
     sent: list[Published] = field(default_factory=list)
 
     def publish(self, topic: str, event: CloudEvent) -> None:
-        self.sent.append(Published("topic", topic, _as_sent(event)))
+        self.sent.append(Published("topic", topic, _as_sent("topic", topic, event)))
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
-        self.sent.append(Published("queue", queue, _as_sent(event), delay))
+        self.sent.append(Published("queue", queue, _as_sent("queue", queue, event), delay))
 
     def emit(self, event: CloudEvent) -> None:
-        self.sent.append(Published("bus", event.type, _as_sent(event)))
+        self.sent.append(Published("bus", event.type, _as_sent("event", event.type, event)))
 
     def to(self, name: str) -> list[CloudEvent]:
         return [p.event for p in self.sent if p.name == name]
 
 
-def _as_sent(event: CloudEvent) -> CloudEvent:
-    return from_json(to_json(event))  # InvalidCloudEventError for data JSON cannot carry
+def _as_sent(kind: str, name: str, event: CloudEvent) -> CloudEvent:
+    # Imported here: a Worker's vendored core has no ``_local`` and imports this module.
+    from portable_fn._local.ingress import max_event_bytes
+
+    body = to_json(event)  # InvalidCloudEventError for data JSON cannot carry
+    limit = max_event_bytes(kind)
+    if len(body) > limit:
+        # What the local broker refuses (``_local.broker``): it fails at the first deploy.
+        raise PublishError(
+            f"{kind} {name!r}: the event is {len(body)} bytes as JSON; the smallest cloud "
+            f"limit for a {kind} message is {limit} bytes (send a reference to a stored "
+            "object instead)"
+        )
+    return from_json(body)
+
+
+@contextmanager
+def recording(app: App) -> Iterator[RecordingPublisher]:
+    """A fresh ``RecordingPublisher`` installed on ``app`` for the ``with`` block, and the
+    app's publisher as it was afterwards: an app imported once for a whole test session
+    carries no recorder, and no recorded event, from one test into the next."""
+    recorder = RecordingPublisher()
+    with _publisher(app, recorder):
+        yield recorder
+
+
+class _NoCloud:
+    """What a harness publishes through when the test installed no publisher: a harness
+    reaches no cloud, so publishing fails as it does under ``invoke`` (``PublishError``)."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def _refuse(self) -> None:
+        raise PublishError(
+            f"app {self._app.name!r} has no publisher installed and a test harness reaches no "
+            "cloud: record what it publishes with portable_fn.testing.recording(app) or "
+            "app.use_publisher(RecordingPublisher())"
+        )
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        self._refuse()
+
+    def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        self._refuse()
+
+    def emit(self, event: CloudEvent) -> None:
+        self._refuse()
+
+
+@contextmanager
+def offline(app: App) -> Iterator[None]:
+    """What every ``Harness`` call runs under: the app publishes through the publisher the test
+    installed, or, with none, fails with ``PublishError`` instead of the adapter installing
+    the provider's own (which would reach the cloud the machine's credentials name, or a
+    stand-in nobody reads); afterwards the app's publisher is what it was."""
+    if app.publisher is not None:
+        yield
+        return
+    with _publisher(app, _NoCloud(app)):
+        yield
+
+
+@contextmanager
+def _publisher(app: App, publisher: Any) -> Iterator[None]:
+    before = app.publisher
+    app.use_publisher(publisher)
+    try:
+        yield
+    finally:
+        app.use_publisher(before)
+
+
+def harness_function(
+    app: App, function: str, call: Literal["deliver", "schedule", "storage"]
+) -> Function:
+    """The function a ``Harness`` call names. A name the app lacks raises
+    ``FunctionNotFoundError``, and a function of another kind ``TypeError`` (``deliver`` to
+    an HTTP function, ``schedule`` of a function that has no schedule, ``storage`` for one
+    that watches no bucket): a mistake in the test, as with ``invoke``, not a result."""
+    fn = app.function(function)
+    trigger = fn.trigger
+    kind = type(trigger).__name__
+    if call == "deliver" and isinstance(trigger, Http):
+        raise TypeError(f"function {function!r} is an HTTP function: use http(), not deliver()")
+    if call == "schedule" and not isinstance(trigger, Schedule):
+        raise TypeError(f"function {function!r} ({kind}) is not a schedule function")
+    if call == "storage" and not isinstance(trigger, Storage):
+        raise TypeError(f"function {function!r} ({kind}) is not a storage function")
+    return fn
 
 
 class Harness(Protocol):

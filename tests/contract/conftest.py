@@ -13,7 +13,7 @@ from portable_fn.app import App
 from portable_fn.context import Context
 from portable_fn.events import CloudEvent, schedule_data, storage_data
 from portable_fn.http import Request, Response
-from portable_fn.testing import Harness
+from portable_fn.testing import Harness, harness_function, offline
 from portable_fn.triggers import Schedule
 
 
@@ -26,25 +26,31 @@ class CoreHarness:
         return Context(provider=self.provider, function_name=function, invocation_id="i")
 
     def http(self, app: App, request: Request) -> Response:
-        return dispatch_http(app, request, self._ctx("http"))
+        with offline(app):
+            return dispatch_http(app, request, self._ctx("http"))
 
     def deliver(self, app: App, function: str, events: Sequence[CloudEvent]) -> list[bool]:
-        return [dispatch_event(app, function, e, self._ctx(function)).ok for e in events]
+        harness_function(app, function, "deliver")
+        with offline(app):
+            return [dispatch_event(app, function, e, self._ctx(function)).ok for e in events]
 
     def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
-        trigger = app.function(function).trigger
+        trigger = harness_function(app, function, "schedule").trigger
         assert isinstance(trigger, Schedule)
         data = schedule_data(expression=trigger.expression, scheduled_time=scheduled_time)
         event = CloudEvent(id="s", source="/core", type="schedule", time=scheduled_time, data=data)
-        assert dispatch_event(app, function, event, self._ctx(function)).ok
+        with offline(app):
+            assert dispatch_event(app, function, event, self._ctx(function)).ok
 
     def storage(
         self, app: App, function: str, *, bucket: str, key: str, size: int, etag: str,
         action: Literal["created", "deleted"],
     ) -> None:
+        harness_function(app, function, "storage")
         data = storage_data(bucket=bucket, key=key, size=size, etag=etag, action=action)
         event = CloudEvent(id="o", source="/core", type="storage", subject=key, data=data)
-        assert dispatch_event(app, function, event, self._ctx(function)).ok
+        with offline(app):
+            assert dispatch_event(app, function, event, self._ctx(function)).ok
 
 
 def _harnesses() -> list[Any]:

@@ -10,8 +10,14 @@ import json
 import pytest
 
 import portable_fn as pf
-from portable_fn.errors import FunctionNotFoundError, InvalidCloudEventError
-from portable_fn.testing import RecordingPublisher, http_request, invoke, invoke_async
+from portable_fn.errors import FunctionNotFoundError, InvalidCloudEventError, PublishError
+from portable_fn.testing import (
+    RecordingPublisher,
+    http_request,
+    invoke,
+    invoke_async,
+    recording,
+)
 
 
 def test_json_keeps_a_content_type_given_in_any_case() -> None:
@@ -27,6 +33,17 @@ def test_query_adds_to_the_query_in_the_path() -> None:
     assert list(http_request("GET", "/x?a=1", query="a=2").query.items()) == [
         ("a", "1"), ("a", "2")
     ]
+
+
+def test_query_and_headers_take_what_httpx_takes() -> None:
+    # A list in query= (httpx's params: one pair per item) became one parameter whose value
+    # was the list itself, a request no client can send: the handler saw ["a", "b"] through
+    # invoke and "['a', 'b']" through a harness. Headers given as pairs lost all but the last
+    # of a repeated name.
+    request = http_request("GET", "/x", query={"q": ["a", "b"], "n": 1, "on": True},
+                           headers=[("X-A", "1"), ("X-A", "2")])
+    assert list(request.query.items()) == [("q", "a"), ("q", "b"), ("n", "1"), ("on", "true")]
+    assert request.headers.getall("x-a") == ["1", "2"]
 
 
 def test_json_and_body_together_are_refused() -> None:
@@ -109,6 +126,19 @@ def test_the_recorder_refuses_data_no_provider_can_send() -> None:
     assert json.loads(response.body)["error"]["status"] == 500
 
 
+def test_the_recorder_refuses_an_event_larger_than_the_clouds_take() -> None:
+    # portable-fn dev refuses it (and so does the smallest cloud limit: an Azure Storage Queue
+    # message, a Cloudflare Queues message): recorded as sent, the test passed and the first
+    # deploy failed.
+    app = pf.App("kit")
+    app.use_publisher(RecordingPublisher())
+    with pytest.raises(PublishError, match="bytes"):
+        pf.send("jobs", {"blob": "x" * 60_000}, app=app)
+    with pytest.raises(PublishError, match="bytes"):
+        pf.publish("orders", "x" * 130_000, app=app)
+    pf.publish("orders", "x" * 60_000, app=app)  # within a topic message's limits
+
+
 def _async_app(seen: list[int]) -> pf.App:
     app = pf.App("aio")
 
@@ -151,3 +181,24 @@ def test_an_async_test_awaits_async_handlers_with_invoke_async() -> None:
     assert seen == [1, -1] and len(recorder.to("order-events")) == 1
     # Outside a loop, the sync invoke still runs async handlers.
     assert invoke(app, "work", pf.CloudEvent.create(type="t", source="/s", data={"n": 3})).ok
+
+
+def test_recording_puts_back_the_apps_publisher_after_the_test() -> None:
+    # An app imported once for the session: a recorder one test installed with
+    # app.use_publisher stayed, and the next test's "it publishes nothing" saw its events.
+    app = pf.App("kit")
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> None:
+        pf.publish("orders", req.json())
+
+    with recording(app) as first:
+        assert invoke(app, "create", http_request("POST", "/orders", json=1)).status == 204
+    assert app.publisher is None and [e.data for e in first.to("orders")] == [1]
+    outer = RecordingPublisher()
+    app.use_publisher(outer)
+    with recording(app) as second:
+        invoke(app, "create", http_request("POST", "/orders", json=2))
+    assert app.publisher is outer and outer.sent == [] and len(second.sent) == 1
+    assert invoke(app, "create", http_request("POST", "/orders", json=3)).status == 204
+    assert [e.data for e in outer.to("orders")] == [3]

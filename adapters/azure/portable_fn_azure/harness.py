@@ -19,7 +19,8 @@ from urllib.parse import quote, urlencode
 from portable_fn.errors import HTTPError
 from portable_fn.events import CloudEvent, format_time, to_dict, to_json
 from portable_fn.http import Headers, Request, Response
-from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
+from portable_fn.testing import harness_function, offline
+from portable_fn.triggers import Event, Queue, Stream, Topic
 
 from portable_fn_azure._functionapp import FALLBACK
 from portable_fn_azure.publisher import STRUCTURED
@@ -157,10 +158,19 @@ class AzureHarness:
             name = function.name
         except HTTPError:
             name, params = FALLBACK, {}
-        return _response(self._adapter.invoke(app, name, http_invocation(request, params)))
+        with offline(app):
+            return _response(self._adapter.invoke(app, name, http_invocation(request, params)))
 
     def deliver(self, app: App, function: str, events: Sequence[CloudEvent]) -> list[bool]:
-        trigger = app.function(function).trigger
+        trigger = harness_function(app, function, "deliver").trigger
+        if not events:
+            return []
+        with offline(app):
+            return self._deliver(app, function, trigger, events)
+
+    def _deliver(
+        self, app: App, function: str, trigger: Any, events: Sequence[CloudEvent]
+    ) -> list[bool]:
         options = self._adapter.options
         if isinstance(trigger, Stream):
             ok = self._run(app, function, _eventhub_batch(events))
@@ -177,19 +187,18 @@ class AzureHarness:
                 for e in events]
 
     def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
-        if not isinstance(app.function(function).trigger, Schedule):
-            raise TypeError(f"{function} is not a schedule function")
+        harness_function(app, function, "schedule")
         due = format_time(scheduled_time)
         status = {"Last": format_time(scheduled_time - timedelta(days=1)), "Next": due,
                   "LastUpdated": due}
-        self._adapter.invoke(app, function, {"binding": "timerTrigger", "data": {
-            "type": "json", "value": {"Schedule": {"AdjustForDST": True},
-                                      "ScheduleStatus": status, "IsPastDue": False}}})
+        with offline(app):
+            self._adapter.invoke(app, function, {"binding": "timerTrigger", "data": {
+                "type": "json", "value": {"Schedule": {"AdjustForDST": True},
+                                          "ScheduleStatus": status, "IsPastDue": False}}})
 
     def storage(self, app: App, function: str, *, bucket: str, key: str, size: int, etag: str,
                 action: Literal["created", "deleted"]) -> None:
-        if not isinstance(app.function(function).trigger, Storage):
-            raise TypeError(f"{function} is not a storage function")
+        harness_function(app, function, "storage")
         if self._adapter.options.storage_events == "blob":
             if action == "deleted":
                 return  # the blob trigger never fires on deletion (reported by findings)
@@ -202,7 +211,8 @@ class AzureHarness:
         else:
             invocation = {"binding": "eventGridTrigger", "data": {"type": "json", "value": (
                 blob_event(container=bucket, key=key, size=size, etag=etag, action=action))}}
-        self._adapter.invoke(app, function, invocation)
+        with offline(app):
+            self._adapter.invoke(app, function, invocation)
 
 
 def _eventhub_batch(events: Sequence[CloudEvent]) -> dict[str, Any]:

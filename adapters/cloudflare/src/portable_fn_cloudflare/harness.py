@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 from portable_fn.app import App
 from portable_fn.events import CloudEvent, to_dict
 from portable_fn.http import Headers, Request, Response
+from portable_fn.testing import harness_function, offline
 from portable_fn.triggers import Schedule
 from portable_fn_cloudflare import fetch, native, plan, scheduled
 from portable_fn_cloudflare.runtime import WorkerRuntime
@@ -44,11 +45,15 @@ class CloudflareHarness:
             header_pairs=pairs,
             content=request.body,
         )
-        result = asyncio.run(WorkerRuntime(app).fetch(js_request, self._env(app), None))
+        with offline(app):
+            result = asyncio.run(WorkerRuntime(app).fetch(js_request, self._env(app), None))
         status, headers, body = fetch.response_parts(result)
         return Response(status=status, headers=Headers(headers), body=body or b"")
 
     def deliver(self, app: App, function: str, events: Sequence[CloudEvent]) -> list[bool]:
+        harness_function(app, function, "deliver")
+        if not events:
+            return []
         consumer = self._consumer(app, function)
         # As QueuePublisher sends them: structured mode, a JSON object body.
         batch = native.BatchStandIn(
@@ -57,20 +62,21 @@ class CloudflareHarness:
                 native.MessageStandIn(id=f"msg-{i}", body=to_dict(e)) for i, e in enumerate(events)
             ],
         )
-        asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
+        with offline(app):
+            asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
         return [m.settled == "ack" for m in batch.messages]
 
     def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
-        trigger = app.function(function).trigger
-        if not isinstance(trigger, Schedule):
-            raise TypeError(f"{function} has no schedule")
+        trigger = harness_function(app, function, "schedule").trigger
+        assert isinstance(trigger, Schedule)  # harness_function checked it
         cron, note = scheduled.cron_for(trigger)
         if cron is None:
             raise ValueError(note)
         controller = native.ControllerStandIn(
             cron=cron, scheduledTime=scheduled_time.timestamp() * 1000
         )
-        asyncio.run(WorkerRuntime(app).scheduled(controller, self._env(app), None))
+        with offline(app):
+            asyncio.run(WorkerRuntime(app).scheduled(controller, self._env(app), None))
 
     def storage(
         self,
@@ -83,6 +89,7 @@ class CloudflareHarness:
         etag: str,
         action: Literal["created", "deleted"],
     ) -> None:
+        harness_function(app, function, "storage")
         consumer = self._consumer(app, function)
         obj: dict[str, object] = {"key": key}
         if action == "created":
@@ -97,7 +104,8 @@ class CloudflareHarness:
         batch = native.BatchStandIn(
             queue=consumer.queue, messages=[native.MessageStandIn(id="r2-0", body=body)]
         )
-        asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
+        with offline(app):
+            asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
 
     def dead_letters(self, app: App) -> dict[str, str]:
         """Each consumer's ``dead_letter_queue`` as ``wrangler.toml`` declares it (``plan``)."""

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from portable_fn.errors import MethodNotAllowed, NotFound
 from portable_fn.events import CloudEvent
 from portable_fn.http import Headers, Request, Response
+from portable_fn.testing import harness_function, offline
 from portable_fn.triggers import Http
 
 from portable_fn_gcp.binding import to_message
@@ -46,13 +47,14 @@ class GCPHarness:
         headers = request.headers.items()
         if request.client_ip:  # Google's front end appends the address it saw
             headers = [*headers, ("x-forwarded-for", request.client_ip)]
-        native = client.open(
-            quote(request.path),  # as a client sends it: werkzeug decodes PATH_INFO once
-            method=request.method,
-            query_string=request.query.items(),
-            headers=headers,
-            data=request.body,
-        )
+        with offline(app):
+            native = client.open(
+                quote(request.path),  # as a client sends it: werkzeug decodes PATH_INFO once
+                method=request.method,
+                query_string=request.query.items(),
+                headers=headers,
+                data=request.body,
+            )
         return Response(
             status=native.status_code,
             headers=Headers(list(native.headers.items())),
@@ -61,15 +63,19 @@ class GCPHarness:
 
     def deliver(self, app: App, function: str, events: Sequence[CloudEvent]) -> list[bool]:
         # Pub/Sub push: one message per request, so one HTTP call per event.
+        harness_function(app, function, "deliver")
         client = _client(app, function)
         topic = _topic_of(app, function)
         results = []
-        for event in events:
-            headers, body = published_envelope(event, topic)
-            results.append(200 <= client.post("/", headers=headers, data=body).status_code < 300)
+        with offline(app):
+            for event in events:
+                headers, body = published_envelope(event, topic)
+                status = client.post("/", headers=headers, data=body).status_code
+                results.append(200 <= status < 300)
         return results
 
     def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
+        harness_function(app, function, "schedule")
         stamp = scheduled_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
         headers = {
             "X-CloudScheduler": "true",
@@ -77,7 +83,8 @@ class GCPHarness:
             "X-CloudScheduler-ScheduleTime": stamp,
             "User-Agent": "Google-Cloud-Scheduler",
         }
-        _check(_client(app, function).post("/", headers=headers))
+        with offline(app):
+            _check(_client(app, function).post("/", headers=headers))
 
     def storage(
         self,
@@ -90,10 +97,12 @@ class GCPHarness:
         etag: str,
         action: Literal["created", "deleted"],
     ) -> None:
+        harness_function(app, function, "storage")
         headers, body = storage_envelope(
             bucket=bucket, key=key, size=size, etag=etag, action=action
         )
-        _check(_client(app, function).post("/", headers=headers, data=body))
+        with offline(app):
+            _check(_client(app, function).post("/", headers=headers, data=body))
 
     def dead_letters(self, app: App) -> dict[str, str]:
         """Each retried event function's dead-letter topic, as ``deploy.sh`` creates it: one
