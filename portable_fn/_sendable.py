@@ -23,17 +23,18 @@ __all__ = ["NO_CONTENT", "unsendable"]
 # one is read by the client as the start of the next response.
 NO_CONTENT = frozenset((204, 205, 304))
 # RFC 9110 section 5: a field name is a token; a value is Latin-1 text without a control
-# character but tab (CR, LF or NUL end the field early: header injection).
-_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_LATIN1_BAD = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
-_ASCII_BAD = re.compile(r"[^\t\x20-\x7e]")
+# character but tab (CR, LF or NUL end the field early: header injection). Patterns, compiled
+# (and cached by ``re``) on the first check: every cold start imports this module.
+_FIELD_NAME = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_LATIN1_BAD = r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]"
+_ASCII_BAD = r"[^\t\x20-\x7e]"
 
 
-def _problem(headers: Headers, bad: re.Pattern[str], what: str) -> str | None:
+def _problem(headers: Headers, bad: str, what: str) -> str | None:
     for name, value in headers.items():
-        if not _FIELD_NAME.fullmatch(name):
+        if not re.fullmatch(_FIELD_NAME, name):
             return f"header name {name!r} is not a token (RFC 9110 section 5.1)"
-        if bad.search(value):
+        if re.search(bad, value):
             return f"header {name!r} holds a line break, a control or a {what} character"
     return None
 
