@@ -367,7 +367,14 @@ def test_dlq_list_escapes_terminal_controls_from_event_data(tmp_path: Path) -> N
     result = cli("dlq", SHOP, "--state-dir", str(tmp_path), "list")
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
-    assert result.stdout.count("\n") == 1, result.stdout
+    header, row = result.stdout.splitlines()  # the header, then one line per dead letter
+    assert header.split()[:2] == ["ID", "DLQ"] and row.split()[0] == str(claimed.id)
     assert "t\\x1b[31mred\\x0aFORGED LINE" in result.stdout
     listed = json.loads(cli("dlq", SHOP, "--state-dir", str(tmp_path), "list", "--json").stdout)
     assert listed[0]["type"] == "t\x1b[31mred\nFORGED LINE"  # JSON keeps the value exact
+    again = cli("dlq", SHOP, "--state-dir", str(tmp_path), "redrive", str(claimed.id))
+    assert again.returncode == 0 and "re-driven 1 dead letter(s)" in again.stdout
+    # An ID re-driven already: the error alone, on stderr, saying where the IDs are.
+    twice = cli("dlq", SHOP, "--state-dir", str(tmp_path), "redrive", str(claimed.id))
+    assert twice.returncode == 1 and twice.stdout == ""
+    assert "first column of `dlq APP list`" in twice.stderr

@@ -76,12 +76,17 @@ def cmd_dlq(args: argparse.Namespace) -> int:
             if args.json:
                 _dump({"redriven": done, "not_found": missing})
             else:
-                print(
-                    f"re-driven {len(done)} dead letter(s): {done or '-'}; a running "
-                    "`portable-fn dev` delivers them now, else they wait for its next start"
-                )
+                if done or not missing:  # nothing re-driven of the IDs given: the error alone
+                    print(
+                        f"re-driven {len(done)} dead letter(s): {done or '-'}; a running "
+                        "`portable-fn dev` delivers them now, else they wait for its next start"
+                    )
                 if missing:
-                    print(f"not dead-lettered (unknown or already re-driven): {missing}")
+                    print(
+                        f"not dead-lettered (unknown or already re-driven): {missing}; the IDs "
+                        "are the first column of `dlq APP list`",
+                        file=sys.stderr,
+                    )
             return 1 if missing else 0
         rows = []
         for d in store.dead():
@@ -104,6 +109,8 @@ def cmd_dlq(args: argparse.Namespace) -> int:
             _dump(rows)
         elif not rows:
             print("no dead letters")
+        else:
+            print(f"{'ID':>5}  {'DLQ':<20} {'FUNCTION':<20} TYPE  (redrive takes the ID)")
         for r in rows if not args.json else []:
             # The id, type and error text come from whoever sent the event: escaped, an ESC
             # sequence cannot drive the terminal nor a line break forge a line (as dev prints).

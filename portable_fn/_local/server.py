@@ -107,7 +107,11 @@ def serve(
     except ImportError as exc:
         if exc.name != "uvicorn":
             raise
-        hint = 'portable-fn dev needs uvicorn: pip install "portable-fn[local]"'
+        # Not on PyPI yet: from a checkout, the extra of the project itself.
+        hint = (
+            'portable-fn dev needs uvicorn: pip install -e ".[local]" in the portable-fn '
+            'checkout (or pip install "portable-fn[local]" once published)'
+        )
         raise ImportError(hint) from exc
 
     runtime = Runtime(app, options, reporter)

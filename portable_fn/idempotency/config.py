@@ -5,7 +5,9 @@ the ``PORTABLE_FN_IDEMPOTENCY`` URL, else a per-process memory store (with a war
 URLs (``lease`` and ``retention`` seconds may be added to any as query parameters)::
 
     memory://
-    sqlite:///abs/path/idempotency.sqlite3     (sqlite://relative/path too)
+    sqlite:///abs/path/idempotency.sqlite3     (sqlite://relative/path too: the path is what
+                                                follows sqlite://, so three slashes make it
+                                                absolute, where SQLAlchemy takes four)
     dynamodb://TABLE?region=eu-west-1&endpoint_url=http://127.0.0.1:5000
         (&connect_timeout=&read_timeout= seconds, 2 each by default)
     redis://HOST:PORT/DB                        (rediss:// for TLS)
@@ -77,7 +79,7 @@ def store_from_url(url: str) -> Store:
         plain = parts._replace(query=urlencode(query)).geturl()
         return RedisStore.from_url(plain, **options)
     raise ConfigurationError(
-        f"{ENV}: unknown store {url!r}; use memory://, sqlite:///PATH, dynamodb://TABLE or "
+        f"{ENV}: unknown store {url!r}; use memory://, sqlite://PATH, dynamodb://TABLE or "
         "redis://HOST:PORT/DB"
     )
 
