@@ -102,11 +102,11 @@ def _signature(handler: Callable[..., Any], name: str) -> tuple[bool, bool]:
         raise ConfigurationError("handler must accept the event (or request)", function=name)
     if code.co_flags & (_CO_GENERATOR | _CO_ASYNC_GENERATOR):
         _refuse_generator(name, bool(code.co_flags & _CO_ASYNC_GENERATOR))
-    takes_context = positional >= 2 or (varargs and _wrapped_takes_context(target, name))
+    takes_context = positional >= 2 or (varargs and _wrapped_takes_context(target))
     return bool(code.co_flags & _CO_COROUTINE), takes_context
 
 
-def _wrapped_takes_context(wrapper: Any, name: str) -> bool:
+def _wrapped_takes_context(wrapper: Any) -> bool:
     """Whether a ``(*args, **kwargs)`` handler passes a context on: a decorator's
     ``functools.wraps`` wrapper (``__wrapped__``) passes what it gets to the handler it wraps,
     which may take the event alone; any other such handler takes both."""
@@ -118,7 +118,9 @@ def _wrapped_takes_context(wrapper: Any, name: str) -> bool:
         target: Any = getattr(inner, "__func__", inner)
         code = getattr(target, "__code__", None)
         if code is not None and not code.co_flags & _CO_VARARGS:
-            return _signature(inner, name)[1]
+            # Its positional parameters only: the wrapper is what is called, and may supply
+            # the handler's keyword-only arguments itself (a client, a session).
+            return bool(code.co_argcount - (1 if hasattr(inner, "__self__") else 0) >= 2)
     return True
 
 

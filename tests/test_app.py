@@ -186,8 +186,29 @@ def _event_only(event: Any) -> None: ...
 def _event_and_ctx(event: Any, ctx: Any) -> None: ...
 
 
+def _injecting(fn: Any) -> Any:
+    """A decorator that supplies a keyword-only argument of the handler it wraps (a client,
+    a session): the handler's own signature is not what the wrapper is called with."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, db="db", **kwargs)
+
+    return wrapper
+
+
+def _event_ctx_db(event: Any, ctx: Any, *, db: str) -> None:
+    assert db == "db"
+
+
+def _event_db(event: Any, *, db: str) -> None:
+    assert db == "db"
+
+
 POSSIBLE["wrapped, event only"] = (_passing_on(_passing_on(_event_only)), False)
 POSSIBLE["wrapped, event and ctx"] = (_passing_on(_event_and_ctx), True)
+POSSIBLE["wrapped, keyword supplied by the wrapper"] = (_injecting(_event_ctx_db), True)
+POSSIBLE["wrapped, event and keyword"] = (_injecting(_event_db), False)
 
 
 @pytest.mark.parametrize(("fn", "takes_context"), POSSIBLE.values(), ids=list(POSSIBLE))
