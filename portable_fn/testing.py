@@ -54,18 +54,18 @@ def http_request(
     *,
     json: Any = None,
     body: bytes | str = b"",
-    headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+    headers: Mapping[str, str] | Headers | Sequence[tuple[str, str]] | None = None,
     query: str | Mapping[str, Any] = "",
 ) -> Request:
     """A ``Request`` built the way a client would send it: ``path`` may carry ``?query``, which
     ``query`` adds to (as httpx's ``params`` do: a list or tuple value is one parameter per
-    item, a number or bool its text); ``headers`` a mapping or ``(name, value)`` pairs, a name
-    repeated as a client may send it; ``json`` is the body as JSON, sent with
+    item, a number or bool its text); ``headers`` a mapping, a ``Headers`` or ``(name, value)``
+    pairs, a name repeated as a client may send it; ``json`` is the body as JSON, sent with
     ``Content-Type: application/json`` unless ``headers`` name another."""
     if json is not None and body:
         raise TypeError("http_request takes json= or body=, not both")
     path, _, inline = path.partition("?")
-    pairs = list(headers.items() if isinstance(headers, Mapping) else headers or ())
+    pairs = list(headers.items() if isinstance(headers, Mapping | Headers) else headers or ())
     if json is not None:
         body = _json.dumps(json).encode()
         if not any(name.lower() == "content-type" for name, _ in pairs):

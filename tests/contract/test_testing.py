@@ -44,6 +44,9 @@ def test_query_and_headers_take_what_httpx_takes() -> None:
                            headers=[("X-A", "1"), ("X-A", "2")])
     assert list(request.query.items()) == [("q", "a"), ("q", "b"), ("n", "1"), ("on", "true")]
     assert request.headers.getall("x-a") == ["1", "2"]
+    # A request's own Headers (forwarded from another request) keep every pair too.
+    again = http_request("GET", "/x", headers=request.headers)
+    assert again.headers.getall("x-a") == ["1", "2"]
 
 
 def test_json_and_body_together_are_refused() -> None:
