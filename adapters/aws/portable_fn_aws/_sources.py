@@ -9,6 +9,8 @@ Python deployment packages: https://docs.aws.amazon.com/lambda/latest/dg/python-
 from __future__ import annotations
 
 import importlib.util
+import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,8 @@ from typing import Any
 from portable_fn.errors import ConfigurationError
 
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
+# pip's options that name another requirements or constraints file (``-r base.txt``).
+_NESTED = re.compile(r"(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)")
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
 
@@ -130,6 +134,16 @@ def _split_options(line: str) -> tuple[str, str]:
     return (line, "") if at < 0 else (line[:at], line[at:])
 
 
+def _nested_beside(line: str, folder: Path) -> str:
+    """``line`` with the path of a nested requirements or constraints file made absolute: pip
+    reads it relative to the file that names it, which is the app's folder, not the temporary
+    file the lines are handed to pip in. A URL or an environment variable is left to pip."""
+    match = _NESTED.fullmatch(line)
+    if match is None or "://" in match[2] or "$" in match[2]:
+        return line
+    return f"{match[1]} {shlex.quote(str(folder.resolve() / match[2]))}"
+
+
 def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
     """pip-install the app's requirements as Lambda would see them: manylinux wheels only,
     markers read for the runtime's Python (``_for_lambda``); the file is read as pip reads one
@@ -144,11 +158,14 @@ def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -
         return {}
     with tempfile.TemporaryDirectory() as tmp:
         listed = Path(tmp) / "requirements.txt"
-        listed.write_text("".join(f"{line}\n" for line in wanted), encoding="utf-8")
+        folder = requirements.parent
+        listed.write_text(
+            "".join(f"{_nested_beside(line, folder)}\n" for line in wanted), encoding="utf-8"
+        )
         target = Path(tmp) / "site"
         command = _installer(str(target), _PLATFORMS[architecture], version, str(listed))
         # Relative paths in the app's requirements are the app folder's, as pip reads them.
-        subprocess.run(command, check=True, cwd=requirements.parent)
+        subprocess.run(command, check=True, cwd=folder)
         root = target
         return {
             p.relative_to(root).as_posix(): p.read_bytes()

@@ -321,6 +321,28 @@ def test_requirements_are_resolved_for_lambda_without_boto3(tmp_path: Path) -> N
     assert not any(n.startswith(("boto3", "botocore")) for n in names)
 
 
+def test_a_nested_requirements_file_is_read_beside_the_app(tmp_path: Path) -> None:
+    """``-r base.txt`` names a file relative to the requirements file that holds it
+    (https://pip.pypa.io/en/stable/reference/requirements-file-format/): the app's lines
+    reach pip in a temporary file, so the nested file must still be the app folder's."""
+    from portable_fn._local.loader import load_app
+
+    source = tmp_path / "svc"
+    source.mkdir()
+    wheel = _tiny_wheel(tmp_path)
+    (source / "requirements.txt").write_text("-r base.txt\n--requirement=more.txt\n")
+    (source / "base.txt").write_text(f"tinydep @ {wheel.as_uri()}\n")
+    (source / "more.txt").write_text("")
+    (source / "svc.py").write_text(
+        "import portable_fn as pf\napp = pf.App('svc')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    )
+    app = load_app(str(source / "svc.py"))
+    adapter.package(app, str(source / "svc.py"), tmp_path / "out")
+    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
+    assert "tinydep/__init__.py" in names
+
+
 def test_requirement_markers_are_read_for_the_lambda_runtime(tmp_path: Path) -> None:
     """pip's ``--python-version`` chooses wheels, not markers (it reads them for the Python
     that packages): a requirement marked for the runtime's Python must ship, one marked for
