@@ -97,7 +97,7 @@ def test_poison_is_retried_with_growing_delays_then_dead_lettered_and_redriven(
         2,
     )
     unknown = run_cli("dlq", SHOP, "--state-dir", state, "redrive", "999")
-    assert unknown.returncode == 1 and "999" in unknown.stdout
+    assert unknown.returncode == 1 and "999" in unknown.stderr  # the error alone, on stderr
 
 
 def test_ingress_binary_structured_batch_and_bad_events(dev: Callable[..., DevServer]) -> None:
