@@ -45,6 +45,9 @@ UNSENDABLE = {
     "euro": pf.Response(status=200, headers=[("x-price", "10 \u20ac")], body=b"ok"),
     "crlf": pf.Response(status=200, headers=[("x-next", "a\r\nset-cookie: evil=1")], body=b"ok"),
     "name": pf.Response(status=200, headers=[("bad name", "v")], body=b"ok"),
+    # Workers would send it; API Gateway, gunicorn and Kestrel cannot: one answer everywhere
+    # (``portable_fn.adapter.unsendable``).
+    "control": pf.Response(status=200, headers=[("x-c", "a\x01b")], body=b"ok"),
     "early-hints": pf.Response(status=103, headers=[("link", "</a.css>; rel=preload")]),
 }
 

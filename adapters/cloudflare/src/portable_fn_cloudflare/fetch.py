@@ -13,11 +13,11 @@ holds all the logic, ``read_request`` only pulls the parts off the JS object.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from portable_fn.adapter import NO_CONTENT, unsendable
 from portable_fn.http import Headers, QueryParams, Request, Response
 from portable_fn.log import Logger
 
@@ -30,9 +30,6 @@ _CLIENT_IP_HEADER = "cf-connecting-ip"
 # a value a byte string without NUL, CR or LF (https://fetch.spec.whatwg.org/#concept-header-value),
 # and ``new Response`` throws a RangeError outside 200-599 (https://fetch.spec.whatwg.org/#dom-response).
 # Anything else would throw inside the Worker (error 1101, an HTML page) instead of answering.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_NOT_HEADER_VALUE = re.compile(r"[\x00\r\n]|[^\x00-\xff]")
-_MIN_STATUS, _MAX_STATUS = 200, 599
 _UNSENDABLE = Response.json(
     {"error": {"status": 500, "message": "internal server error"}}, status=500
 )
@@ -86,27 +83,15 @@ def response_parts(response: Response) -> tuple[int, list[tuple[str, str]], byte
     (https://fetch.spec.whatwg.org/#concept-bodyinit-extract), which the handler never set.
     A response the runtime cannot send becomes the portable JSON 500 (the reason is logged).
     """
+    problem = unsendable(response)  # what the JS Response constructor throws on, and more
     headers = response.headers.items()
-    problem = _unsendable(response.status, headers)
     if problem is not None:
         _log.error("handler's response cannot be sent by Workers; answering 500", reason=problem)
         response, headers = _UNSENDABLE, _UNSENDABLE.headers.items()
     body: bytes | None = response.body or None
-    if response.status in (204, 205, 304):
+    if response.status in NO_CONTENT:
         body = None
     return response.status, headers, body
-
-
-def _unsendable(status: int, headers: list[tuple[str, str]]) -> str | None:
-    """Why the Workers Response constructor would throw on these parts, or None."""
-    if not _MIN_STATUS <= status <= _MAX_STATUS:
-        return f"status {status} is outside {_MIN_STATUS}-{_MAX_STATUS}"
-    for name, value in headers:
-        if not _TOKEN.fullmatch(name):
-            return f"header name {name!r} is not a token"
-        if _NOT_HEADER_VALUE.search(value):
-            return f"header {name!r} has a value that is not a byte string without CR/LF/NUL"
-    return None
 
 
 def to_workers_response(response: Response) -> Any:

@@ -42,12 +42,15 @@ def cookies(req: pf.Request) -> pf.Response:
     )
 
 
-# Responses a handler may build but the Workers Response constructor refuses (Fetch standard:
-# header values are byte strings without CR/LF/NUL, names are tokens, status is 200-599).
+# Responses a handler may build but HTTP cannot carry (``portable_fn.adapter.unsendable``): the
+# Workers Response constructor refuses most (Fetch standard: header values are byte strings
+# without CR/LF/NUL, names are tokens, status is 200-599).
 _UNSENDABLE = {
     "euro": pf.Response(status=200, headers=[("x-price", "10 \u20ac")], body=b"ok"),
     "crlf": pf.Response(status=200, headers=[("x-next", "a\r\nset-cookie: evil=1")], body=b"ok"),
     "name": pf.Response(status=200, headers=[("bad name", "v")], body=b"ok"),
+    # Workers would send it; the other providers' front ends cannot: one answer everywhere.
+    "control": pf.Response(status=200, headers=[("x-c", "a\x01b")], body=b"ok"),
     "early-hints": pf.Response(status=103, headers=[("link", "</a.css>; rel=preload")]),
 }
 
