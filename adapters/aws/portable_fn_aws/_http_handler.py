@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import dispatch_http, unsendable
+from portable_fn.adapter import NO_CONTENT, dispatch_http, unsendable
 from portable_fn.errors import EventDecodeError, HTTPError
 from portable_fn.http import Request, Response
 from portable_fn.log import Logger
@@ -30,6 +30,11 @@ _LAMBDA_LIMIT = 6 * 1024 * 1024
 _ALB_LIMIT = 1024 * 1024
 
 
+# The header map of the last response found sendable: handlers mostly return the core's one
+# shared JSON map, and the hot path compares identities instead of calling the check.
+_sent_headers: list[object] = [None]
+
+
 def _sendable(response: Response, name: str) -> Response:
     """``response`` as HTTP can carry it: no body on a status that has none, and the JSON 500
     for one no front end could send (the reason goes to the log)."""
@@ -37,6 +42,7 @@ def _sendable(response: Response, name: str) -> Response:
     if problem is not None:
         Logger({"function": name}).error("the handler's response cannot be sent", reason=problem)
         return _INTERNAL_ERROR
+    _sent_headers[0] = response.headers
     return without_content(response)
 
 
@@ -81,8 +87,12 @@ def http_handler(app: App, name: str) -> Handler:
             return from_response(_bad_request(exc, name), event)
         try:
             response = dispatch_http(app, request, context_for(name, context, event), name)
-            out = from_response(_sendable(response, name), event)
-            if too_large(out, limit):
+            status = response.status
+            if status < 200 or status in NO_CONTENT or response.headers is not _sent_headers[0]:
+                response = _sendable(response, name)
+            out = from_response(response, event)
+            body = out.get("body")
+            if type(body) is str and len(body) >= limit // 6 and too_large(out, limit):
                 Logger({"function": name}).error(
                     "the handler's response is over the payload limit", limit=limit
                 )

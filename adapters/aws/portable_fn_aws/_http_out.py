@@ -67,12 +67,18 @@ def without_content(response: Response) -> Response:
 
 
 def too_large(out: dict[str, Any], limit: int) -> bool:
-    """Whether the JSON Lambda sends for ``out`` exceeds ``limit`` bytes. The body dominates
-    it, so the JSON is written out (as awslambdaric does, escaping non-ASCII on older
-    runtimes: the larger size) only for a body that comes near the limit."""
+    """Whether the JSON Lambda sends for ``out`` exceeds ``limit`` bytes, written as
+    awslambdaric writes it: UTF-8 on the python3.12 runtime and later, every non-ASCII
+    character as ``\\uXXXX`` (up to 6 bytes) before (``lambda_runtime_marshaller.Encoder``).
+    The body dominates it, so the JSON is written out only for a body that could come near
+    the limit."""
     body = out.get("body")
-    if not isinstance(body, str) or len(body) < limit // 2:
+    if not isinstance(body, str) or len(body) < limit // 6:  # the caller checks this first too
         return False
     import json  # only for a large response
+    import os
 
+    runtime = os.environ.get("AWS_EXECUTION_ENV", "").removeprefix("AWS_Lambda_python3.")
+    if runtime.isdigit() and int(runtime) >= 12:
+        return len(json.dumps(out, ensure_ascii=False).encode("utf-8")) > limit
     return len(json.dumps(out)) > limit

@@ -305,3 +305,17 @@ def test_a_response_over_the_payload_limit_is_a_clear_json_error(fixture: str, s
 def test_a_response_under_the_alb_limit_is_sent() -> None:
     out = _answer(Response.text("a" * 900_000), "sam_alb.json")
     assert out["statusCode"] == 200 and len(out["body"]) == 900_000
+
+
+@pytest.mark.parametrize(("execution_env", "too_large"), [
+    # awslambdaric writes UTF-8 on python3.12 and later (600 kB here: under the ALB's 1 MB) and
+    # \uXXXX escapes before (1.2 MB: over it), lambda_runtime_marshaller.Encoder.
+    ("AWS_Lambda_python3.12", False),
+    ("AWS_Lambda_python3.11", True),
+])
+def test_non_ascii_text_is_measured_as_the_runtime_writes_it(
+    monkeypatch: pytest.MonkeyPatch, execution_env: str, too_large: bool
+) -> None:
+    monkeypatch.setenv("AWS_EXECUTION_ENV", execution_env)
+    out = _answer(Response.text("\u65e5" * 200_000), "sam_alb.json")
+    assert (out["statusCode"] == 500) is too_large
