@@ -14,7 +14,7 @@ from portable_fn.http import Request, Response
 from portable_fn.log import Logger
 from portable_fn_aws import alb, apigw_v1, apigw_v2
 from portable_fn_aws._handler import Handler, context_for
-from portable_fn_aws._http_out import too_large, without_content
+from portable_fn_aws._http_out import MAX_BYTES_PER_CHAR, too_large, without_content
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -92,7 +92,8 @@ def http_handler(app: App, name: str) -> Handler:
                 response = _sendable(response, name)
             out = from_response(response, event)
             body = out.get("body")
-            if type(body) is str and len(body) >= limit // 6 and too_large(out, limit):
+            near = type(body) is str and len(body) * MAX_BYTES_PER_CHAR >= limit
+            if near and too_large(out, limit):
                 Logger({"function": name}).error(
                     "the handler's response is over the payload limit", limit=limit
                 )

@@ -66,14 +66,19 @@ def without_content(response: Response) -> Response:
     return response
 
 
+# The most JSON bytes one ``str`` character of a body can take: a character outside the BMP
+# written as two \uXXXX escapes (before python3.12's runtime).
+MAX_BYTES_PER_CHAR = 12
+
+
 def too_large(out: dict[str, Any], limit: int) -> bool:
     """Whether the JSON Lambda sends for ``out`` exceeds ``limit`` bytes, written as
     awslambdaric writes it: UTF-8 on the python3.12 runtime and later, every non-ASCII
-    character as ``\\uXXXX`` (up to 6 bytes) before (``lambda_runtime_marshaller.Encoder``).
-    The body dominates it, so the JSON is written out only for a body that could come near
-    the limit."""
+    character as ``\\uXXXX`` (6 bytes, 12 for a surrogate pair outside the BMP) before
+    (``lambda_runtime_marshaller.Encoder``). The body dominates it, so the JSON is written out
+    only for a body that could come near the limit."""
     body = out.get("body")
-    if not isinstance(body, str) or len(body) < limit // 6:  # the caller checks this first too
+    if not isinstance(body, str) or len(body) < limit // MAX_BYTES_PER_CHAR:  # as the caller
         return False
     import json  # only for a large response
     import os

@@ -319,3 +319,15 @@ def test_non_ascii_text_is_measured_as_the_runtime_writes_it(
     monkeypatch.setenv("AWS_EXECUTION_ENV", execution_env)
     out = _answer(Response.text("\u65e5" * 200_000), "sam_alb.json")
     assert (out["statusCode"] == 500) is too_large
+
+
+def test_characters_outside_the_bmp_are_measured_as_two_escapes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before python3.12 awslambdaric writes a character outside the BMP as a surrogate pair
+    of \\uXXXX escapes, 12 bytes for one ``str`` character: 100,000 emoji are 1.2 MB of JSON,
+    over the ALB's 1 MB, though under a sixth of it in characters."""
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.11")
+    out = _answer(Response.text("\U0001f600" * 100_000), "sam_alb.json")
+    assert out["statusCode"] == 500
+    assert "too large" in json.loads(out["body"])["error"]["message"]
