@@ -134,34 +134,43 @@ def _split_options(line: str) -> tuple[str, str]:
     return (line, "") if at < 0 else (line[:at], line[at:])
 
 
-def _nested_beside(line: str, folder: Path) -> str:
-    """``line`` with the path of a nested requirements or constraints file made absolute: pip
-    reads it relative to the file that names it, which is the app's folder, not the temporary
-    file the lines are handed to pip in. A URL or an environment variable is left to pip."""
-    match = _NESTED.fullmatch(line)
-    if match is None or "://" in match[2] or "$" in match[2]:
-        return line
-    return f"{match[1]} {shlex.quote(str(folder.resolve() / match[2]))}"
+def _app_lines(requirements: Path, seen: frozenset[Path] = frozenset()) -> list[str]:
+    """The app's requirement lines (``app_requirements``) with a nested ``-r`` file's lines in
+    its place: they are the app's requirements too, so what the runtime provides or the target
+    vendors is left out of them and their markers are read for Lambda, as the top file's. A
+    path is the naming file's folder's, as pip reads it; a ``-c`` file (it installs nothing)
+    is kept with its path made absolute, since pip gets the lines in a temporary file. A URL
+    or an environment variable is left to pip."""
+    from portable_fn.adapter import app_requirements
+
+    lines: list[str] = []
+    for line in app_requirements(requirements, skip=PROVIDED_BY_RUNTIME):
+        match = _NESTED.fullmatch(line)
+        if match is None or "://" in match[2] or "$" in match[2]:
+            lines.append(line)
+            continue
+        nested = (requirements.parent / match[2]).resolve()
+        if match[1] in ("-c", "--constraint"):
+            lines.append(f"{match[1]} {shlex.quote(str(nested))}")
+        elif not nested.is_file():
+            raise ConfigurationError(f"{requirements}: {line!r} names no file ({nested})")
+        elif nested not in seen:  # a file naming itself again adds nothing
+            lines += _app_lines(nested, seen | {requirements.resolve(), nested})
+    return lines
 
 
 def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
     """pip-install the app's requirements as Lambda would see them: manylinux wheels only,
     markers read for the runtime's Python (``_for_lambda``); the file is read as pip reads one
     (``app_requirements``), and what the runtime provides (boto3...) is left out."""
-    from portable_fn.adapter import app_requirements
-
     version = runtime.removeprefix("python")
-    wanted = _for_lambda(
-        app_requirements(requirements, skip=PROVIDED_BY_RUNTIME), version, architecture
-    )
+    wanted = _for_lambda(_app_lines(requirements), version, architecture)
     if not wanted:
         return {}
     with tempfile.TemporaryDirectory() as tmp:
         listed = Path(tmp) / "requirements.txt"
         folder = requirements.parent
-        listed.write_text(
-            "".join(f"{_nested_beside(line, folder)}\n" for line in wanted), encoding="utf-8"
-        )
+        listed.write_text("".join(f"{line}\n" for line in wanted), encoding="utf-8")
         target = Path(tmp) / "site"
         command = _installer(str(target), _PLATFORMS[architecture], version, str(listed))
         # Relative paths in the app's requirements are the app folder's, as pip reads them.

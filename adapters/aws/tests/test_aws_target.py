@@ -343,6 +343,35 @@ def test_a_nested_requirements_file_is_read_beside_the_app(tmp_path: Path) -> No
     assert "tinydep/__init__.py" in names
 
 
+def test_a_nested_requirements_file_is_read_as_the_apps_own(tmp_path: Path) -> None:
+    """The lines of a nested ``-r`` file are the app's requirements as much as its own file's
+    (https://pip.pypa.io/en/stable/reference/requirements-file-format/): their markers are
+    read for the Lambda runtime, and what the runtime provides or the target vendors
+    (boto3, portable-fn) is left out, as for the top file's lines."""
+    from portable_fn._local.loader import load_app
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws.target import package
+
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    runtime = "3.13" if here == "3.12" else "3.12"
+    source = tmp_path / "svc"
+    (source / "reqs").mkdir(parents=True)
+    wheel = _tiny_wheel(tmp_path)
+    (source / "requirements.txt").write_text("-r reqs/base.txt\n")
+    (source / "reqs" / "base.txt").write_text(
+        f'tinydep @ {wheel.as_uri()} ; python_version == "{runtime}"\n'
+        f'pf-absent-dependency-for-tests ; python_version == "{here}"\n'
+    )
+    (source / "svc.py").write_text(
+        "import portable_fn as pf\napp = pf.App('svc')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    )
+    app = load_app(str(source / "svc.py"))
+    package(app, str(source / "svc.py"), tmp_path / "out", Settings(runtime=f"python{runtime}"))
+    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
+    assert "tinydep/__init__.py" in names
+
+
 def test_requirement_markers_are_read_for_the_lambda_runtime(tmp_path: Path) -> None:
     """pip's ``--python-version`` chooses wheels, not markers (it reads them for the Python
     that packages): a requirement marked for the runtime's Python must ship, one marked for
