@@ -74,7 +74,7 @@ def _is_loopback(host: str) -> bool:
     and every spelling of ``::1``, not only the usual three."""
     import ipaddress
 
-    if host in _LOOPBACK:
+    if host.lower() in _LOOPBACK:  # a name is any case: --host LOCALHOST
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

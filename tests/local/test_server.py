@@ -63,7 +63,7 @@ def test_an_allowed_alias_reaches_the_app() -> None:
     assert _call(allowed, b"evil.example") == (403, [])
 
 
-@pytest.mark.parametrize("bound", ["127.0.0.2", "127.1.2.3", "0:0:0:0:0:0:0:1"])
+@pytest.mark.parametrize("bound", ["127.0.0.2", "127.1.2.3", "0:0:0:0:0:0:0:1", "LOCALHOST"])
 def test_every_loopback_address_is_guarded_and_reached_by_its_own_name(bound: str) -> None:
     """127.0.0.0/8 is loopback as a whole (RFC 1122 section 3.2.1.3), and ``::1`` has longer
     spellings: ``--host 127.0.0.2`` served a rebinding page's requests, since only the three

@@ -25,11 +25,12 @@ from portable_fn.log import Logger
 # (https://developers.cloudflare.com/fundamentals/reference/http-headers/#cf-connecting-ip).
 _CLIENT_IP_HEADER = "cf-connecting-ip"
 
-# What the Workers Response and Headers constructors accept (they implement the Fetch
-# standard): a header name is an RFC 9110 token (https://fetch.spec.whatwg.org/#concept-header-name),
-# a value a byte string without NUL, CR or LF (https://fetch.spec.whatwg.org/#concept-header-value),
-# and ``new Response`` throws a RangeError outside 200-599 (https://fetch.spec.whatwg.org/#dom-response).
-# Anything else would throw inside the Worker (error 1101, an HTML page) instead of answering.
+# The answer to a response HTTP cannot carry (``portable_fn.adapter.unsendable``, as on every
+# provider). The Workers Response and Headers constructors (the Fetch standard) throw on most
+# of them: a header name that is no token (https://fetch.spec.whatwg.org/#concept-header-name),
+# a value with NUL, CR or LF (https://fetch.spec.whatwg.org/#concept-header-value), a status
+# outside 200-599 (https://fetch.spec.whatwg.org/#dom-response), which inside the Worker is
+# error 1101 and an HTML page instead of an answer.
 _UNSENDABLE = Response.json(
     {"error": {"status": 500, "message": "internal server error"}}, status=500
 )
