@@ -28,11 +28,16 @@ _INTERNAL_ERROR = Response.json(HTTPError("internal server error", status=500).b
 # Over them the client gets the front end's own non-JSON 502.
 _LAMBDA_LIMIT = 6 * 1024 * 1024
 _ALB_LIMIT = 1024 * 1024
+# The body lengths from which the JSON could reach them (``too_large`` measures it then).
+_LAMBDA_CHARS = _LAMBDA_LIMIT // MAX_BYTES_PER_CHAR
+_ALB_CHARS = _ALB_LIMIT // MAX_BYTES_PER_CHAR
 
 
 # The header map of the last response found sendable: handlers mostly return the core's one
 # shared JSON map, and the hot path compares identities instead of calling the check.
 _sent_headers: list[object] = [None]
+# Statuses the check must see whatever the headers: interim ones, and those without content.
+_CHECKED_STATUSES = frozenset(range(100, 200)) | NO_CONTENT
 
 
 def _sendable(response: Response, name: str) -> Response:
@@ -69,13 +74,13 @@ def http_handler(app: App, name: str) -> Handler:
         to_request: Callable[[dict[str, Any]], Request]
         from_response: Callable[[Response, dict[str, Any] | None], dict[str, Any]]
         # HTTP API v2 and function URLs first: the shape the template deploys.
-        limit = _LAMBDA_LIMIT
+        limit, chars = _LAMBDA_LIMIT, _LAMBDA_CHARS
         if type(event) is dict and event.get("version") == "2.0":
             # Function URLs send this payload format too (function_url.py).
             to_request, from_response = v2_to, v2_from
         elif type(event) is dict and alb.matches(event):
             to_request, from_response = alb.to_request, alb.from_response
-            limit = _ALB_LIMIT
+            limit, chars = _ALB_LIMIT, _ALB_CHARS
         elif type(event) is dict and apigw_v1.matches(event):
             to_request, from_response = apigw_v1.to_request, apigw_v1.from_response
         else:
@@ -87,13 +92,11 @@ def http_handler(app: App, name: str) -> Handler:
             return from_response(_bad_request(exc, name), event)
         try:
             response = dispatch_http(app, request, context_for(name, context, event), name)
-            status = response.status
-            if status < 200 or status in NO_CONTENT or response.headers is not _sent_headers[0]:
+            if response.headers is not _sent_headers[0] or response.status in _CHECKED_STATUSES:
                 response = _sendable(response, name)
             out = from_response(response, event)
             body = out.get("body")
-            near = type(body) is str and len(body) * MAX_BYTES_PER_CHAR >= limit
-            if near and too_large(out, limit):
+            if type(body) is str and len(body) >= chars and too_large(out, limit):
                 Logger({"function": name}).error(
                     "the handler's response is over the payload limit", limit=limit
                 )
