@@ -298,6 +298,21 @@ def _tiny_wheel(folder: Path) -> Path:
     return wheel
 
 
+def _zipped(source: Path, out: Path, settings: Any = None, handler: str = "") -> list[str]:
+    """Package a one-function app written in ``source`` (beside its requirements.txt) and list
+    its app.zip."""
+    from portable_fn._local.loader import load_app
+    from portable_fn_aws.target import package
+
+    (source / "svc.py").write_text(handler or (
+        "import portable_fn as pf\napp = pf.App('svc')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    ))
+    app = load_app(str(source / "svc.py"))
+    package(app, str(source / "svc.py"), out, settings)
+    return zipfile.ZipFile(out / "app.zip").namelist()
+
+
 def test_requirements_are_resolved_for_lambda_without_boto3(tmp_path: Path) -> None:
     source = tmp_path / "svc"
     source.mkdir()
@@ -307,16 +322,11 @@ def test_requirements_are_resolved_for_lambda_without_boto3(tmp_path: Path) -> N
     (source / "requirements.txt").write_text(
         f"boto3>=1.28  # the runtime has it\nbotocore\n{wheel}  # built above\n"
     )
-    (source / "svc.py").write_text(
+    names = _zipped(source, tmp_path / "out", handler=(
         "import portable_fn as pf\napp = pf.App('svc')\n"
         "@app.http('/', methods=['GET'])\ndef home(req):\n"
         "    import tinydep  # installed in the zip only\n    return {'v': tinydep.VALUE}\n"
-    )
-    from portable_fn._local.loader import load_app
-
-    app = load_app(str(source / "svc.py"))
-    adapter.package(app, str(source / "svc.py"), tmp_path / "out")
-    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
+    ))
     assert "tinydep/__init__.py" in names
     assert not any(n.startswith(("boto3", "botocore")) for n in names)
 
@@ -325,78 +335,39 @@ def test_a_nested_requirements_file_is_read_beside_the_app(tmp_path: Path) -> No
     """``-r base.txt`` names a file relative to the requirements file that holds it
     (https://pip.pypa.io/en/stable/reference/requirements-file-format/): the app's lines
     reach pip in a temporary file, so the nested file must still be the app folder's."""
-    from portable_fn._local.loader import load_app
-
     source = tmp_path / "svc"
     source.mkdir()
     wheel = _tiny_wheel(tmp_path)
     (source / "requirements.txt").write_text("-r base.txt\n--requirement=more.txt\n")
     (source / "base.txt").write_text(f"tinydep @ {wheel.as_uri()}\n")
     (source / "more.txt").write_text("")
-    (source / "svc.py").write_text(
-        "import portable_fn as pf\napp = pf.App('svc')\n"
-        "@app.queue('jobs')\ndef job(event):\n    pass\n"
-    )
-    app = load_app(str(source / "svc.py"))
-    adapter.package(app, str(source / "svc.py"), tmp_path / "out")
-    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
-    assert "tinydep/__init__.py" in names
+    assert "tinydep/__init__.py" in _zipped(source, tmp_path / "out")
 
 
-def test_a_nested_requirements_file_is_read_as_the_apps_own(tmp_path: Path) -> None:
-    """The lines of a nested ``-r`` file are the app's requirements as much as its own file's
-    (https://pip.pypa.io/en/stable/reference/requirements-file-format/): their markers are
-    read for the Lambda runtime, and what the runtime provides or the target vendors
-    (boto3, portable-fn) is left out, as for the top file's lines."""
-    from portable_fn._local.loader import load_app
+@pytest.mark.parametrize("layout", ["top", "nested"])
+def test_requirement_markers_are_read_for_the_lambda_runtime(tmp_path: Path, layout: str) -> None:
+    """pip's ``--python-version`` chooses wheels, not markers (it reads them for the Python
+    that packages): a requirement marked for the runtime's Python must ship, one marked for
+    the packaging Python's alone must not, whichever Python packages. The lines of a nested
+    ``-r`` file are the app's own as much as the top file's
+    (https://pip.pypa.io/en/stable/reference/requirements-file-format/), read the same way."""
     from portable_fn_aws._resources import Settings
-    from portable_fn_aws.target import package
 
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     runtime = "3.13" if here == "3.12" else "3.12"
     source = tmp_path / "svc"
     (source / "reqs").mkdir(parents=True)
     wheel = _tiny_wheel(tmp_path)
-    (source / "requirements.txt").write_text("-r reqs/base.txt\n")
-    (source / "reqs" / "base.txt").write_text(
-        f'tinydep @ {wheel.as_uri()} ; python_version == "{runtime}"\n'
-        f'pf-absent-dependency-for-tests ; python_version == "{here}"\n'
-    )
-    (source / "svc.py").write_text(
-        "import portable_fn as pf\napp = pf.App('svc')\n"
-        "@app.queue('jobs')\ndef job(event):\n    pass\n"
-    )
-    app = load_app(str(source / "svc.py"))
-    package(app, str(source / "svc.py"), tmp_path / "out", Settings(runtime=f"python{runtime}"))
-    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
-    assert "tinydep/__init__.py" in names
-
-
-def test_requirement_markers_are_read_for_the_lambda_runtime(tmp_path: Path) -> None:
-    """pip's ``--python-version`` chooses wheels, not markers (it reads them for the Python
-    that packages): a requirement marked for the runtime's Python must ship, one marked for
-    the packaging Python's alone must not, whichever Python packages."""
-    from portable_fn._local.loader import load_app
-    from portable_fn_aws._resources import Settings
-    from portable_fn_aws.target import package
-
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    runtime = "3.13" if here == "3.12" else "3.12"
-    source = tmp_path / "svc"
-    source.mkdir()
-    wheel = _tiny_wheel(tmp_path)
-    (source / "requirements.txt").write_text(
+    lines = (
         f'tinydep @ {wheel.as_uri()} ; python_version == "{runtime}"  # the runtime\'s\n'
         # Never asked for: the packaging Python's alone (no such project exists anywhere).
         f'pf-absent-dependency-for-tests ; python_version == "{here}"\n'
     )
-    (source / "svc.py").write_text(
-        "import portable_fn as pf\napp = pf.App('svc')\n"
-        "@app.queue('jobs')\ndef job(event):\n    pass\n"
-    )
-    app = load_app(str(source / "svc.py"))
-    package(app, str(source / "svc.py"), tmp_path / "out", Settings(runtime=f"python{runtime}"))
-    names = zipfile.ZipFile(tmp_path / "out" / "app.zip").namelist()
+    if layout == "nested":
+        (source / "reqs" / "base.txt").write_text(lines)
+        lines = "-r reqs/base.txt\n"
+    (source / "requirements.txt").write_text(lines)
+    names = _zipped(source, tmp_path / "out", Settings(runtime=f"python{runtime}"))
     assert "tinydep/__init__.py" in names
 
 
