@@ -74,20 +74,25 @@ def _in_lambda() -> bool:
     return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
-def _level_field(level: str) -> str:
-    """A line's "level" value: Lambda's name for it when running in Lambda."""
-    return _LAMBDA_NAMES.get(level, level) if _in_lambda() else level
-
-
 def _line_heads() -> dict[str, str]:
-    """Each level's line head, worked out once a process (the environment says which names)."""
-    global _heads
+    """Each level's line head, worked out once a process (the environment says which names:
+    Lambda's where it runs), with each level's "level" value beside it (``_level_fields``)."""
+    global _heads, _level_fields
     if _heads is None:
+        names = _LAMBDA_NAMES if _in_lambda() else {}
+        _level_fields = {level: names.get(level, level) for level in LEVELS}
         _heads = {
-            level: f'{{"level":"{_level_field(level)}","severity":"{level}","message":'
-            for level in LEVELS
+            level: f'{{"level":"{field}","severity":"{level}","message":'
+            for level, field in _level_fields.items()
         }
     return _heads
+
+
+def _level_field(level: str) -> str:
+    """A line's "level" value, the one its head writes."""
+    if _heads is None:
+        _line_heads()
+    return _level_fields[level]
 
 
 def set_level(level: str | None) -> None:
@@ -156,6 +161,7 @@ _RESERVED = frozenset(("level", "severity", "message", "timestamp", "logging.goo
 # Elsewhere "level" is Python's name; "severity" is Cloud Logging's everywhere.
 _LAMBDA_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 _heads: dict[str, str] | None = None  # each level's line head, for the platform: _line_heads()
+_level_fields: dict[str, str] = {}  # each level's "level" value, set with _heads
 _escape = _json.escape(ascii_only=True)
 
 
