@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from portable_fn._local import ingress
-from portable_fn.adapter import Context, dispatch_http, dispatch_http_async
+from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
 from portable_fn.http import Headers, QueryParams, Request, Response
 
@@ -102,7 +102,7 @@ class LocalASGI:
         try:
             await send(start)
             status = response.status
-            body = response.body if _has_content(status) and status != 205 else b""
+            body = response.body if status >= 200 and status not in NO_CONTENT else b""
             await send({"type": "http.response.body", "body": body})
         except Exception as exc:
             # The server refused the response or lost the client mid-send: the client got no
