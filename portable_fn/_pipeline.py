@@ -64,18 +64,27 @@ PLAIN = frozenset(("Request", "CloudEvent", "Any", "object", "Context"))
 _UNWRAP_MAX = 100  # decorators stacked on one handler; a ``__wrapped__`` cycle stops here
 
 
+def wrapped(handler: Any) -> list[Any]:
+    """The callables a decorator's ``functools.wraps`` wrappers wrap, outermost first; empty
+    for an undecorated handler. A wrapper
+    carries the handler's annotations but its own parameters: read the handler's, as
+    ``inspect.signature`` does (``__wrapped__``,
+    https://docs.python.org/3/library/functools.html#functools.update_wrapper)."""
+    chain: list[Any] = []
+    inner = getattr(handler, "__wrapped__", None)
+    while inner is not None and len(chain) < _UNWRAP_MAX:
+        chain.append(inner)
+        inner = getattr(getattr(inner, "__func__", inner), "__wrapped__", None)
+    return chain
+
+
 def first_annotation(handler: Callable[..., Any]) -> Any:
     """The raw annotation of the handler's first parameter (a string under postponed
     evaluation), or None."""
     target: Any = getattr(handler, "__func__", handler)
-    for _ in range(_UNWRAP_MAX):
-        # A decorator's ``functools.wraps`` wrapper carries the handler's annotations but its
-        # own parameters: read the handler's, as ``inspect.signature`` does (``__wrapped__``,
-        # https://docs.python.org/3/library/functools.html#functools.update_wrapper).
-        inner = getattr(target, "__wrapped__", None)
-        if inner is None:
-            break
-        target = getattr(inner, "__func__", inner)
+    chain = wrapped(target)
+    if chain:
+        target = getattr(chain[-1], "__func__", chain[-1])
     code = getattr(target, "__code__", None)
     annotations = getattr(target, "__annotations__", None)
     if code is None or not annotations:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-from portable_fn._pipeline import build_call
+from portable_fn._pipeline import build_call, wrapped
 from portable_fn._routing import Router, compile_route, match_route
 from portable_fn._value import Value
 from portable_fn.cors import CORS, resolve
@@ -110,13 +110,8 @@ def _wrapped_takes_context(wrapper: Any) -> bool:
     """Whether a ``(*args, **kwargs)`` handler passes a context on: a decorator's
     ``functools.wraps`` wrapper (``__wrapped__``) passes what it gets to the handler it wraps,
     which may take the event alone; any other such handler takes both."""
-    inner = wrapper
-    for _ in range(100):  # decorators stacked on one handler; a ``__wrapped__`` cycle stops
-        inner = getattr(inner, "__wrapped__", None)
-        if inner is None:
-            return True
-        target: Any = getattr(inner, "__func__", inner)
-        code = getattr(target, "__code__", None)
+    for inner in wrapped(wrapper):
+        code = getattr(getattr(inner, "__func__", inner), "__code__", None)
         if code is not None and not code.co_flags & _CO_VARARGS:
             # Its positional parameters only: the wrapper is what is called, and may supply
             # the handler's keyword-only arguments itself (a client, a session).
