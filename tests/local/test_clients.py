@@ -493,3 +493,29 @@ def test_a_body_sent_with_an_upgrade_request_is_never_acted_on_in_part(
         else:
             assert status == 202 and client.seen(event_id)["data"] == {"sku": "a"}, answer
     assert client.accepted(event_id) <= 1
+
+
+_UNPARSABLE = {
+    "garbage request line": b"NOT-HTTP\r\n\r\n",
+    "raw UTF-8 in the query": "GET /echo?q=café HTTP/1.1\r\nHost: localhost\r\n\r\n".encode(),
+    "non-UTF-8 path": b"GET /caf\xe9 HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    "space in a header name": b"GET /echo HTTP/1.1\r\nHost: localhost\r\nBad Name: x\r\n\r\n",
+    "URL over 64 KB": b"GET /echo?q=" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("request_bytes", list(_UNPARSABLE.values()), ids=list(_UNPARSABLE))
+def test_a_request_the_parser_refuses_is_answered_with_a_json_400(
+    client: Client, request_bytes: bytes
+) -> None:
+    """What the HTTP parser refuses before any app code (RFC 9112 section 3: a request line or
+    header field it cannot read) is a 400 like every other error here: a JSON body, no
+    traceback. uvicorn's own answer was ``text/plain`` "Invalid HTTP request received."."""
+    answer = _raw(client, request_bytes)
+    head, _, raw = answer.partition(b"\r\n\r\n")
+    if head.startswith(b"HTTP/1.1 200"):  # a parser may read it after all: then it is served
+        assert json.loads(raw)["path"], answer
+        return
+    assert head.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b"content-type: application/json" in head.lower(), head
+    assert json.loads(raw) == {"error": {"status": 400, "message": "invalid HTTP request"}}

@@ -71,3 +71,46 @@ def test_every_loopback_address_is_guarded_and_reached_by_its_own_name(bound: st
     assert _call(lambda app: loopback_only(app, bound), b"evil.example") == (403, [])
     literal = (f"[{bound}]" if ":" in bound else bound).encode()
     assert _call(lambda app: loopback_only(app, bound), literal + b":8080") == (200, ["/orders"])
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_each_uvicorn_parser_answers_what_it_cannot_read_in_json(parser: str) -> None:
+    """Both of uvicorn's HTTP/1.1 parsers, each under a real uvicorn server on 127.0.0.1: a
+    request line neither can read is a JSON 400 (uvicorn's own is text/plain), and the app
+    behind is never reached."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from portable_fn._local.protocol import BODY, with_json_400
+    from portable_fn._local.server import bind
+
+    pytest.importorskip(parser)  # httptools is CPython-only (the `local` extra's marker)
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            reached.append(scope["path"])
+
+    sock = bind("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(
+        app, lifespan="off", log_level="critical", http=with_json_400(parser)
+    ))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            thread.join(0.01)
+        with socket.create_connection(sock.getsockname(), timeout=10) as client:
+            client.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            answer = b""
+            while chunk := client.recv(65536):
+                answer += chunk
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head
+    assert body == BODY and reached == []
