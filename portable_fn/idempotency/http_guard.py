@@ -7,8 +7,10 @@ The first response below 500 for a key is stored and replayed to every retry wit
 path, query or body is a 422, and a retry while the first is still running a 409, as the draft
 says. A 5xx, a response that asks for a retry (408, 425, 429) or an exception releases the key,
 so the client's retry runs again. Keys are scoped to the function and to the caller's
-``Authorization`` / ``X-Api-Key`` / ``Cookie``, so one client's key never replays another
-client's response (a retry whose credentials or cookies changed runs as a new request).
+``Authorization`` (a SigV4 signature by its access key) / ``X-Api-Key`` / ``Cookie`` and the user
+an identity proxy names (IAP, Cloudflare Access, App Service authentication), so one client's key
+never replays another client's response (a retry whose credentials or cookies changed runs as a
+new request).
 Requests without the header run normally, and so do the safe methods (GET, HEAD, OPTIONS,
 TRACE) with it: they are idempotent already (RFC 9110 section 9.2.1), the draft is for the
 methods that are not, and a read must see the current state.
@@ -93,6 +95,34 @@ def _replay(stored: bytes, print_: str) -> Response:
     return Response(status=saved["status"], headers=headers, body=base64.b64decode(saved["body"]))
 
 
+# The user an identity proxy in front of the function vouches for, in its own header: Google's
+# IAP (https://cloud.google.com/iap/docs/identity-howto), Cloudflare Access
+# (https://developers.cloudflare.com/cloudflare-one/identity/authorization-cookie/), App
+# Service authentication on Azure (https://learn.microsoft.com/azure/app-service/configure-authentication-user-identities).
+# Each is the same on every request of that user, so a retry still finds its key.
+_USERS = (
+    "x-goog-authenticated-user-id",
+    "cf-access-authenticated-user-email",
+    "x-ms-client-principal-id",
+)
+_SIGV4 = "AWS4-HMAC-SHA256 "
+
+
+def _credential(authorization: str) -> str:
+    """Who ``Authorization`` names, the same on each retry: the header itself, except a SigV4
+    signature (a function URL or API Gateway with IAM auth), which a client computes anew for
+    every retry from its time (and the day in its credential scope with it, past midnight);
+    its caller is the access key that signed (``Credential=AKID/20261206/...``).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-auth-header.html"""
+    if not authorization.startswith(_SIGV4):
+        return authorization
+    for part in authorization[len(_SIGV4) :].split(","):
+        name, _, value = part.strip().partition("=")
+        if name == "Credential" and value:
+            return f"{_SIGV4}{value.partition('/')[0]}"
+    return authorization
+
+
 def _prepare(request: Request, ctx: Context) -> Claim | None:
     """None: no key, run normally; else the store, key, token and fingerprint to claim."""
     header = request.headers.get(HEADER)
@@ -104,8 +134,8 @@ def _prepare(request: Request, ctx: Context) -> Claim | None:
     # A browser session is its cookies: without them every cookie-authenticated caller shared
     # one scope and was replayed another's response.
     caller = "\x1f".join(
-        (headers.get("authorization") or "", headers.get("x-api-key") or "",
-         "; ".join(headers.getall("cookie")))
+        (_credential(headers.get("authorization") or ""), headers.get("x-api-key") or "",
+         "; ".join(headers.getall("cookie")), *(headers.get(name) or "" for name in _USERS))
     )
     store, key, token = begin(ctx, f"{header}\x1f{caller}")
     return store, key, token, fingerprint(request)

@@ -219,3 +219,49 @@ def test_the_same_key_from_two_cookie_sessions_never_shares_a_response(tmp_path:
     assert call("mallory") == ({"caller": "mallory"}, ["csrf=mallory"])
     assert call("alice") == ({"caller": "alice"}, ["csrf=alice"])  # alice's own replay
     assert runs == ["alice", "mallory"]
+
+
+def _sigv4(akid: str, amz_date: str, signature: str) -> str:
+    return (f"AWS4-HMAC-SHA256 Credential={akid}/{amz_date[:8]}/us-east-1/lambda/aws4_request, "
+            f"SignedHeaders=host;x-amz-date, Signature={signature}")
+
+
+def test_a_sigv4_retry_is_replayed_and_proxy_identities_are_scoped(tmp_path: Path) -> None:
+    """A client that signs with SigV4 (a Lambda function URL or API Gateway with AWS_IAM auth)
+    signs every retry anew: the ``Authorization`` header differs by its date and signature
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-auth-header.html), so a
+    retry ran the handler again. Its caller is the access key of the credential. Identity
+    proxies name their user in headers of their own (IAP's X-Goog-Authenticated-User-Id,
+    https://cloud.google.com/iap/docs/identity-howto; Cloudflare Access's
+    Cf-Access-Authenticated-User-Email; App Service authentication's X-MS-CLIENT-PRINCIPAL-ID):
+    two users behind one proxy, without an Authorization of their own, never share a reply."""
+    import portable_fn as pf
+    from portable_fn.http import Headers, Request
+    from portable_fn.idempotency import store_from_url
+    from portable_fn.testing import invoke
+
+    app = pf.App("signed")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/g.sqlite3"))
+    runs: list[str] = []
+
+    @app.http("/pay", methods=["POST"], idempotent=True)
+    def pay(req: pf.Request) -> dict[str, int]:
+        runs.append(req.headers.get("authorization") or req.headers.get("x-user") or "")
+        return {"run": len(runs)}
+
+    def call(key: str, **headers: str) -> object:
+        sent = Headers({"idempotency-key": key, **headers})
+        response = invoke(app, "pay", Request(method="POST", path="/pay", headers=sent))
+        return json.loads(response.body)  # type: ignore[attr-defined]
+
+    first = _sigv4("AKIAALICE", "20261206T235959Z", "aa" * 32)
+    retry = _sigv4("AKIAALICE", "20261207T000004Z", "bb" * 32)  # past midnight
+    other = _sigv4("AKIABOB", "20261206T190006Z", "cc" * 32)
+    assert call("k1", authorization=first) == {"run": 1}
+    assert call("k1", authorization=retry) == {"run": 1}  # alice's retry: replayed
+    assert call("k1", authorization=other) == {"run": 2}  # bob's own key space
+    for header in ("x-goog-authenticated-user-id", "cf-access-authenticated-user-email",
+                   "x-ms-client-principal-id"):
+        assert call(f"k-{header}", **{header: "alice", "x-user": "a"}) == {"run": len(runs)}
+        assert call(f"k-{header}", **{header: "bob", "x-user": "b"}) == {"run": len(runs)}
+        assert runs[-2:] == ["a", "b"]
