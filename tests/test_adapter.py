@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from portable_fn import adapter
-from portable_fn.adapter import app_requirements
+from portable_fn.adapter import app_requirements, localized_constraints
+from portable_fn.errors import ConfigurationError
 
 
 def test_app_requirements_keeps_what_the_target_must_install(tmp_path: Path) -> None:
@@ -39,6 +40,41 @@ def test_app_requirements_reads_fragments_and_continuations_as_pip_does(tmp_path
         "hashed==1.0     --hash=sha256:def",
         "last==2",
     ]
+
+
+def test_nested_requirement_files_are_read_where_pip_reads_them(tmp_path: Path) -> None:
+    """pip's requirements file format: ``-r``/``--requirement`` names another file, read
+    relative to the file naming it; ``-c`` a constraints file that installs nothing. A target
+    writes its own requirements elsewhere (another folder, pyproject.toml), where ``-r
+    reqs/base.txt`` named nothing: the nested file's lines take its place."""
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "base.txt").write_text("six==1.16.0\n-r ../requirements.txt\n")
+    (tmp_path / "reqs" / "more.txt").write_text("portable-fn\nattrs  # pinned below\n")
+    (tmp_path / "reqs" / "constraints.txt").write_text("attrs<24\n")
+    path = tmp_path / "requirements.txt"
+    path.write_text(
+        "-r reqs/base.txt\n--requirement=reqs/more.txt\n-c reqs/constraints.txt\n"
+        "-r https://example.com/shared.txt\nhttpx\n"
+    )
+    constraints = tmp_path / "reqs" / "constraints.txt"
+    assert app_requirements(path) == [
+        "six==1.16.0", "attrs", f"-c {constraints}", "-r https://example.com/shared.txt", "httpx"
+    ]
+    assert app_requirements(path, skip=("six",))[0] == "attrs"  # skip reaches nested files
+    path.write_text("-r reqs/missing.txt\n")
+    with pytest.raises(ConfigurationError, match=r"reqs/missing.txt"):
+        app_requirements(path)
+
+
+def test_constraints_files_go_into_a_package_built_remotely(tmp_path: Path) -> None:
+    (tmp_path / "c.txt").write_text("attrs<24\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    lines = ["six", f"-c {tmp_path / 'c.txt'}", "-c https://example.com/c.txt"]
+    assert localized_constraints(lines, out) == [
+        "six", "-c constraints-0.txt", "-c https://example.com/c.txt"
+    ]
+    assert (out / "constraints-0.txt").read_text() == "attrs<24\n"
 
 
 def test_a_missing_adapter_of_this_repository_says_how_to_install_it(

@@ -23,9 +23,14 @@ APP = (
 )
 
 
-def _package(tmp_path: Path, requirements: str | None) -> tuple[Path, list[str]]:
+def _package(
+    tmp_path: Path, requirements: str | None, files: dict[str, str] | None = None
+) -> tuple[Path, list[str]]:
     project = tmp_path / "project"
     project.mkdir()
+    for name, text in (files or {}).items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
     (project / "cfdeps_app.py").write_text(APP)
     if requirements is not None:
         (project / "requirements.txt").write_text(requirements)
@@ -67,7 +72,7 @@ def test_pip_options_stay_out_of_pyproject_dependencies(tmp_path: Path) -> None:
 
     out, notes = _package(tmp_path, (
         "--extra-index-url https://example.com/simple\n"
-        "-r more.txt\n"
+        "-r https://example.com/more.txt\n"
         "-e git+https://example.com/y.git\n"
         "https://example.com/pkgs/local-1.0-py3-none-any.whl\n"
         "./vendored/lib\n"
@@ -85,5 +90,19 @@ def test_pip_options_stay_out_of_pyproject_dependencies(tmp_path: Path) -> None:
     for line in dependencies:
         Requirement(line)  # raises InvalidRequirement for anything but PEP 508
     (left_out,) = [n for n in notes if "not a PEP 508" in n]
-    for line in ("--extra-index-url", "-r more.txt", "-e git+", "local-1.0", "./vendored/lib"):
+    for line in ("--extra-index-url", "-r https://example.com/more.txt", "-e git+", "local-1.0",
+                 "./vendored/lib"):
         assert line in left_out
+
+
+def test_a_nested_requirements_file_becomes_dependencies(tmp_path: Path) -> None:
+    """``-r reqs/base.txt`` (pip's requirements file format,
+    https://pip.pypa.io/en/stable/reference/requirements-file-format/) is the app's own
+    requirements: its lines are dependencies. The line was left out with a warning, and the
+    Worker deployed without the packages it names."""
+    out, notes = _package(
+        tmp_path, "-r reqs/base.txt\nattrs==24.2.0\n", {"reqs/base.txt": "six==1.16.0\n"}
+    )
+    dependencies = tomllib.loads((out / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert dependencies == ["six==1.16.0", "attrs==24.2.0"]
+    assert not [n for n in notes if "not a PEP 508" in n]

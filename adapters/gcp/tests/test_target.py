@@ -30,6 +30,36 @@ def test_the_apps_own_requirements_are_kept(tmp_path: Path) -> None:
     assert lines[2:] == ["httpx>=0.27"]
 
 
+def test_nested_requirement_files_reach_cloud_build(tmp_path: Path) -> None:
+    """pip reads ``-r reqs/base.txt`` beside the file naming it
+    (https://pip.pypa.io/en/stable/reference/requirements-file-format/): from the package root,
+    where Cloud Build runs pip, it named nothing for an app in a package folder (a failed
+    build). The nested lines take its place; a constraints file is copied to the root."""
+    source = tmp_path / "src" / "gcp_nested_pkg"
+    (source / "reqs").mkdir(parents=True)
+    (source / "__init__.py").write_text("")
+    (source / "app.py").write_text(
+        "import portable_fn as pf\napp = pf.App('nested')\n"
+        "@app.queue('jobs')\ndef job(event):\n    pass\n"
+    )
+    (source / "requirements.txt").write_text("-r reqs/base.txt\n-c reqs/pins.txt\n")
+    (source / "reqs" / "base.txt").write_text("six==1.16.0\n")
+    (source / "reqs" / "pins.txt").write_text("six<2\n")
+    import sys
+
+    sys.path.insert(0, str(tmp_path / "src"))
+    try:
+        out = tmp_path / "dist"
+        adapter.package(load_app("gcp_nested_pkg.app:app"), "gcp_nested_pkg.app:app", out)
+    finally:
+        sys.path.remove(str(tmp_path / "src"))
+        for name in [m for m in sys.modules if m.startswith("gcp_nested_pkg")]:
+            del sys.modules[name]
+    lines = (out / "requirements.txt").read_text().splitlines()
+    assert lines[2:] == ["six==1.16.0", "-c constraints-0.txt"]
+    assert (out / "constraints-0.txt").read_text() == "six<2\n"
+
+
 def test_a_function_named_like_a_name_of_main_py_is_refused(tmp_path: Path) -> None:
     # main.py binds the app and its helpers at module level, beside one name per function.
     import pytest

@@ -18,7 +18,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portable_fn.adapter import Finding, app_requirements, copy_app_source, fresh_out_dir
+from portable_fn.adapter import (
+    Finding,
+    app_requirements,
+    copy_app_source,
+    fresh_out_dir,
+    localized_constraints,
+)
 from portable_fn.errors import ConfigurationError
 
 from portable_fn_gcp import deploy, plan
@@ -51,7 +57,9 @@ def package(app: App, app_ref: str, out_dir: Path) -> list[Finding]:
         vendored = Path(importlib.import_module(dist).__file__ or "").parent
         shutil.copytree(vendored, out_dir / dist, ignore=_VENDOR_SKIP)
     (out_dir / "main.py").write_text(render_main(app, built, source.module, source.attribute))
-    (out_dir / "requirements.txt").write_text(_requirements(source.folder / "requirements.txt"))
+    (out_dir / "requirements.txt").write_text(
+        _requirements(source.folder / "requirements.txt", out_dir)
+    )
     (out_dir / ".gcloudignore").write_text("deploy.sh\n")
     script = out_dir / "deploy.sh"
     script.write_text(deploy.render(built, runtime=_runtime()))
@@ -121,9 +129,10 @@ def render_main(app: App, built: plan.Plan, module: str, attribute: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _requirements(own: Path) -> str:
+def _requirements(own: Path, out_dir: Path) -> str:
     """The pinned runtime packages, then the lines of the app's own ``requirements.txt`` (it
-    was copied with the app, but Cloud Build installs only this file). portable-fn itself is
+    was copied with the app, but Cloud Build installs only this file, from ``out_dir``: nested
+    ``-r`` files are in their lines, ``-c`` files copied beside it). portable-fn itself is
     vendored, and the packages pinned here keep their pins."""
     pins = []
     for dist in _PINNED:
@@ -131,5 +140,5 @@ def _requirements(own: Path) -> str:
             pins.append(f"{dist}=={importlib.metadata.version(dist)}")
         except importlib.metadata.PackageNotFoundError:
             pins.append(dist)
-    pins += app_requirements(own, skip=_PINNED)
+    pins += localized_constraints(app_requirements(own, skip=_PINNED), out_dir)
     return "\n".join(dict.fromkeys(pins)) + "\n"
