@@ -24,7 +24,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from portable_fn.adapter import Finding, app_requirements, copy_app_source, fresh_out_dir
+from portable_fn.adapter import (
+    Finding,
+    app_requirements,
+    copy_app_source,
+    fresh_out_dir,
+    localized_constraints,
+)
 from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
@@ -69,7 +75,9 @@ def _uses(app: App, *kinds: type[Any]) -> bool:
     return any(isinstance(f.trigger, kinds) for f in app.functions.values())
 
 
-def requirements(app: App, options: AzureOptions, app_dir: Path | None = None) -> list[str]:
+def requirements(
+    app: App, options: AzureOptions, app_dir: Path | None = None, out_dir: Path | None = None
+) -> list[str]:
     """What remote build installs: azure-functions, the SDKs the app's triggers publish with,
     and the lines of a ``requirements.txt`` beside the app (portable-fn itself is vendored)."""
     reqs = ["azure-functions"]
@@ -82,6 +90,8 @@ def requirements(app: App, options: AzureOptions, app_dir: Path | None = None) -
         reqs.append("azure-eventgrid>=4.11")
     if app_dir is not None:
         own = dict.fromkeys(app_requirements(app_dir / "requirements.txt"))
+        if out_dir is not None:  # the remote build reads -c files in the package
+            own = dict.fromkeys(localized_constraints(list(own), out_dir))
         reqs += [line for line in own if line not in reqs]
     return reqs
 
@@ -171,7 +181,7 @@ def package(app: App, app_ref: str, out_dir: Path,
     _write_json(out_dir / "host.json", host_json(app, opts))
     _write_json(out_dir / "local.settings.json", local_settings(app, opts))
     (out_dir / "requirements.txt").write_text(
-        "\n".join(requirements(app, opts, app_dir)) + "\n", encoding="utf-8")
+        "\n".join(requirements(app, opts, app_dir, out_dir)) + "\n", encoding="utf-8")
     (out_dir / ".funcignore").write_text("\n".join(FUNCIGNORE) + "\n", encoding="utf-8")
     _compile(out_dir)
     _zip(out_dir)

@@ -125,6 +125,32 @@ def test_options_are_written_into_the_entry(tmp_path: Path, monkeypatch: pytest.
         "azure-functions", "azure-servicebus>=7.11", "httpx>=0.27"]
 
 
+def test_nested_requirement_files_reach_the_remote_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Azure's remote build runs pip on the package root's requirements.txt, where ``-r
+    reqs/base.txt`` of an app in a package folder named nothing (pip reads it beside the file
+    naming it, https://pip.pypa.io/en/stable/reference/requirements-file-format/): the nested
+    lines take its place, and a ``-c`` file, named by its local path, is copied to the root."""
+    package_dir = tmp_path / "src" / "az_nested_pkg"
+    (package_dir / "reqs").mkdir(parents=True)
+    (package_dir / "__init__.py").write_text("")
+    (package_dir / "app.py").write_text("import portable_fn as pf\napp = pf.App('nested')\n"
+                                        "@app.http('/x')\ndef x(req):\n    return 'x'\n")
+    (package_dir / "requirements.txt").write_text("-r reqs/base.txt\n-c reqs/pins.txt\n")
+    (package_dir / "reqs" / "base.txt").write_text("six==1.16.0\n")
+    (package_dir / "reqs" / "pins.txt").write_text("six<2\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "src"))
+    import importlib
+
+    app: App = importlib.import_module("az_nested_pkg.app").app
+    out = tmp_path / "out"
+    AzureAdapter(AzureOptions()).package(app, "az_nested_pkg.app:app", out)
+    assert (out / "requirements.txt").read_text().split("\n")[1:] == [
+        "six==1.16.0", "-c constraints-0.txt", ""]
+    assert (out / "constraints-0.txt").read_text() == "six<2\n"
+
+
 @pytest.mark.parametrize(("seconds", "text"), [
     (1.0, "00:00:01"), (0.5, "00:00:00.500"), (300, "00:05:00"), (3725.25, "01:02:05.250")])
 def test_timespan(seconds: float, text: str) -> None:
