@@ -1,9 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The dispatch kernel every adapter calls: a portable value in, an outcome out, never a raise.
 
-HTTP: routing errors and ``HTTPError`` become their status with a JSON body; any other exception
-is a 500 whose body says nothing of the code (the traceback goes to the log). Events: an
-exception fails that one message; ``NonRetryable`` and validation errors fail it for good.
+Events: an exception fails that one message; ``NonRetryable`` and validation errors fail it for
+good. HTTP is ``_dispatch_http``, on the helpers here (running awaitables, the invocation).
 """
 
 from __future__ import annotations
@@ -13,36 +12,25 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextvars import Token
 from typing import TYPE_CHECKING, Any
 
-from portable_fn import _observe, cors
+from portable_fn import _observe
 from portable_fn._invocation import Invocation, _cold, _current, invocation_logger
 from portable_fn.context import Context
 from portable_fn.errors import (
     EventDecodeError,
     HandlerCancelled,
-    HTTPError,
     InvalidCloudEventError,
-    MethodNotAllowed,
     NonRetryable,
-    NotFound,
     PortableFnError,
     UnprocessableEntity,
 )
 from portable_fn.events import CloudEvent
-from portable_fn.http import Request, Response, to_response
 from portable_fn.log import LEVELS, threshold
-from portable_fn.triggers import Event, Http, Storage
+from portable_fn.triggers import Event, Storage
 
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
-__all__ = [
-    "Outcome",
-    "dispatch_event",
-    "dispatch_event_async",
-    "dispatch_http",
-    "dispatch_http_async",
-    "run_event",
-]
+__all__ = ["Outcome", "dispatch_event", "dispatch_event_async", "run_event"]
 
 
 class Outcome:
@@ -167,17 +155,7 @@ async def _settled(awaitable: Awaitable[Any]) -> Any:
     return result
 
 
-# -- HTTP -------------------------------------------------------------------------------------
-
-
-def _error_response(error: HTTPError) -> Response:
-    response = Response.json(error.body(), status=error.status)
-    extra = error.headers()
-    if extra:
-        return Response(
-            status=response.status, headers=response.headers.merged(extra), body=response.body
-        )
-    return response
+# -- shared by events and HTTP -----------------------------------------------------------------
 
 
 def _enter(invocation: Invocation) -> tuple[Token[Invocation | None], _observe.Observation | None]:
@@ -185,146 +163,11 @@ def _enter(invocation: Invocation) -> tuple[Token[Invocation | None], _observe.O
     return _current.set(invocation), _observe.begin(invocation)
 
 
-def _http_failure(ctx: Context, exc: Exception) -> Response:
-    """A handler's exception as a response: its own status for an ``HTTPError``, else a 500
-    that says nothing of the code (the stack goes to the log)."""
-    if isinstance(exc, HTTPError):
-        return _error_response(exc)
-    return _internal_error(ctx, exc)
-
-
-def _http_failed(
-    ctx: Context, exc: Exception, observation: _observe.Observation | None
-) -> Response:
-    response = _http_failure(ctx, exc)
-    if observation is not None:
-        observation.end(exc if response.status >= 500 else None, response.status)
-    return response
-
-
 def _log_error(ctx: Context, message: str, exc: BaseException) -> None:
     """An ERROR line with the invocation's fields, worked out only when ERROR lines are written
     (a new trace id among them)."""
     if LEVELS["ERROR"] >= threshold():
         invocation_logger(ctx).exception(message, exc=exc)
-
-
-def _internal_error(ctx: Context, exc: BaseException) -> Response:
-    _log_error(ctx, "unhandled error in HTTP handler", exc)
-    return Response.json({"error": {"status": 500, "message": "internal server error"}}, status=500)
-
-
-def _resolve(app: App, request: Request, function: str | None) -> tuple[Function, Request]:
-    if function is None:
-        fn, params = app.match(request.method, request.path)
-    else:
-        fn = app.function(function)
-        trigger = fn.trigger
-        if not isinstance(trigger, Http):
-            raise NotFound(f"function {function!r} is not an HTTP function")
-        path = request.path
-        if path == trigger.path and "{" not in path:  # a static route as sent: no parameters
-            params = None
-        else:
-            params = fn.match_path(path)
-            if params is None:
-                raise NotFound(f"no route for {path}")
-        method = request.method
-        if method not in trigger.methods and not (method == "HEAD" and "GET" in trigger.methods):
-            raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed=trigger.methods)
-    if params:
-        request = request.with_path_params(params)
-    return fn, request
-
-
-def _refused(app: App, request: Request, exc: HTTPError) -> Response:
-    """What no route takes: a CORS preflight (an OPTIONS no route declares) on a path with CORS
-    routes is answered by the core; anything else gets the routing error, with the CORS headers
-    of the path's routes (a 405) or the app's (a 404) so a page on an allowed origin can read
-    it, as a handler's own error carries them."""
-    routes = app.routes_at(request.path) if type(exc) is MethodNotAllowed else None
-    if routes is not None and request.method == "OPTIONS":
-        answer = cors.preflight(routes, request)
-        if answer is not None:
-            return answer
-    response = _error_response(exc)
-    if routes is not None:
-        settings = next((r.cors for r in routes.values() if r.cors is not None), None)
-    else:
-        settings = app.cors if type(exc) is NotFound else None
-    return response if settings is None else cors.respond(settings, request, response)
-
-
-def dispatch_http(
-    app: App, request: Request, ctx: Context, function: str | None = None
-) -> Response:
-    """Route and run an HTTP request; always returns a ``Response``."""
-    try:
-        fn, request = _resolve(app, request, function)
-    except HTTPError as exc:
-        return _refused(app, request, exc)
-    token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
-    try:
-        result = fn.call(request, ctx)
-        if fn.is_async:
-            result = run_sync(_settled(result))
-        try:
-            response = to_response(result)
-        except TypeError:
-            if not _awaitable(result):
-                raise
-            response = to_response(run_sync(_settled(result)))  # a plain def's coroutine
-    except Exception as exc:
-        failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
-    except BaseException as exc:
-        failed = _http_failed(ctx, _own_cancel(exc), observation)
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
-    finally:
-        _current.reset(token)
-    if observation is not None:
-        observation.end(None, response.status)
-    return response if fn.cors is None else cors.respond(fn.cors, request, response)
-
-
-async def dispatch_http_async(
-    app: App,
-    request: Request,
-    ctx: Context,
-    function: str | None = None,
-    *,
-    offload: Callable[[Callable[[], Any]], Awaitable[Any]] | None = None,
-) -> Response:
-    """The async twin; ``offload`` runs a sync handler off the event loop (a thread pool)."""
-    try:
-        fn, request = _resolve(app, request, function)
-    except HTTPError as exc:
-        return _refused(app, request, exc)
-    token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
-    try:
-        if fn.is_async:
-            result = await _awaited(fn.call(request, ctx))
-        elif offload is not None:
-            result = await offload(_bound(fn, request, ctx))
-        else:
-            result = fn.call(request, ctx)
-        try:
-            response = to_response(result)
-        except TypeError:
-            if not _awaitable(result):
-                raise
-            response = to_response(await _awaited(_settled(result)))
-    except Exception as exc:
-        failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
-    except BaseException as exc:
-        failed = _http_failed(ctx, _own_cancel(exc), observation)
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
-    finally:
-        _current.reset(token)
-    if observation is not None:
-        observation.end(None, response.status)
-    return response if fn.cors is None else cors.respond(fn.cors, request, response)
 
 
 def _bound(fn: Function, value: Any, ctx: Context) -> Callable[[], Any]:

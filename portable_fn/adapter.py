@@ -18,11 +18,10 @@ from portable_fn._dispatch import (
     Outcome,
     dispatch_event,
     dispatch_event_async,
-    dispatch_http,
-    dispatch_http_async,
     run_event,
     run_sync,
 )
+from portable_fn._dispatch_http import dispatch_http, dispatch_http_async
 from portable_fn._finding import Finding
 from portable_fn._sendable import NO_CONTENT, unsendable
 from portable_fn.context import Context

@@ -15,9 +15,8 @@ from portable_fn._dispatch import (
     Outcome,
     dispatch_event,
     dispatch_event_async,
-    dispatch_http,
-    dispatch_http_async,
 )
+from portable_fn._dispatch_http import dispatch_http, dispatch_http_async
 from portable_fn.context import Context
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, from_json, new_id, to_json
