@@ -64,7 +64,7 @@ def servicebus_runner(
 
 def eventgrid_runner(
     app: App, name: str, bucket: str | None = None
-) -> Callable[[func.EventGridEvent, Any], None]:
+) -> Callable[[str | func.EventGridEvent, Any], None]:
     """Events as they come; with ``bucket``, blob events of that container as storage events."""
     from portable_fn_azure import eventgrid
 
@@ -80,7 +80,7 @@ def eventgrid_runner(
 
         adapt = for_bucket
 
-    def run(event: func.EventGridEvent, context: Any) -> None:
+    def run(event: str | func.EventGridEvent, context: Any) -> None:
         ctx = context_for(name, event, context)
         run_event(app, name, lambda: adapt(eventgrid.to_event(event)), ctx)
 

@@ -114,7 +114,13 @@ def _eventgrid_entry(native: func.FunctionApp, app: App, function: Function,
 
     runner = Deferred(build)
 
-    def entry(event: func.EventGridEvent, context: func.Context) -> None:
+    # ``event: str``: the worker then binds the event's JSON text through its generic binding
+    # (a ``str``/``bytes`` annotation, azure_functions_worker/functions.py, azure-functions-
+    # runtime functions.py ``validate_function_params``), not through the library's converter,
+    # which parses the time with UTC-only formats and raises before any code of ours runs for
+    # an event time with another offset (azure/functions/eventgrid.py, meta.py
+    # ``_parse_datetime``). An Event Grid delivery needs no trigger metadata: the JSON is all.
+    def entry(event: str, context: func.Context) -> None:
         (runner.run or runner.load())(event, context)
 
     named(native, function)(native.event_grid_trigger(arg_name="event")(entry))

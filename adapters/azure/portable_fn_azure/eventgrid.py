@@ -27,6 +27,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
@@ -37,7 +38,7 @@ from portable_fn_azure._payload import aware
 if TYPE_CHECKING:
     import azure.functions as func
 
-__all__ = ["from_schema", "to_event"]
+__all__ = ["from_json", "from_schema", "to_event"]
 
 TRIGGER = "eventGridTrigger"
 _EXTENSION_NAME = re.compile(r"[a-z0-9]+")
@@ -47,10 +48,17 @@ _EXTENSION_NAME = re.compile(r"[a-z0-9]+")
 # which merely uses some of these names stays a payload.
 _SCHEMA_KEYS = frozenset(("id", "topic", "subject", "eventType", "eventTime", "metadataVersion"))
 _OFFSET = re.compile(r"(?:[Zz]|[+-]\d\d:?\d\d)$")
+# The CloudEvents-schema keys that are no extension (the library's converter uses the same set).
+_CLOUDEVENT_KEYS = frozenset(("specversion", "id", "source", "type", "time", "subject",
+                              "datacontenttype", "dataschema", "data"))
 
 
-def to_event(native: func.EventGridEvent | func.CloudEvent) -> CloudEvent:
+def to_event(native: str | bytes | func.EventGridEvent | func.CloudEvent) -> CloudEvent:
+    """The event of one Event Grid delivery: its JSON text, as the generated entry receives it
+    (``from_json``), or the library's ``EventGridEvent``/``CloudEvent``."""
     try:
+        if isinstance(native, str | bytes):
+            return from_json(native)
         # The converter picks the class from the payload (``specversion`` = CloudEvents schema).
         if hasattr(native, "specversion"):
             return _from_cloudevent(cast("func.CloudEvent", native))
@@ -81,6 +89,43 @@ def from_schema(obj: Any) -> CloudEvent | None:
     )
 
 
+def from_json(text: str | bytes) -> CloudEvent:
+    """The event of one delivered event's JSON text, read as the library's
+    ``EventGridEventInConverter`` reads it (``specversion``: the CloudEvents schema, else the
+    Event Grid schema), except the time: any RFC 3339 offset, where the library's UTC-only
+    formats raise before the function runs (``azure/functions/meta.py`` ``_parse_datetime``)
+    and Event Grid retries the event until it dead-letters it. ``InvalidCloudEventError`` if it
+    is no event."""
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise InvalidCloudEventError("data", "the delivered event is not JSON") from exc
+    if type(obj) is not dict:
+        raise InvalidCloudEventError("data", "the delivered event is not a JSON object")
+    if "specversion" in obj:
+        return _cloudevent(
+            {name: obj.get(name) for name in _CLOUDEVENT_KEYS},
+            time=_utc_if_naive(obj.get("time")), data=obj.get("data"),
+            extensions={k: v for k, v in obj.items() if k not in _CLOUDEVENT_KEYS})
+    return CloudEvent(
+        id=obj.get("id", ""),
+        source=obj.get("topic", ""),
+        type=obj.get("eventType", ""),
+        subject=obj.get("subject") or None,
+        time=_utc_if_naive(obj.get("eventTime")),
+        datacontenttype="application/json",
+        data=obj.get("data"),
+    )
+
+
+def _utc_if_naive(moment: Any) -> Any:
+    """Documented samples omit the offset, and Event Grid writes UTC (as ``aware`` reads the
+    library's naive times)."""
+    if isinstance(moment, str) and not _OFFSET.search(moment):
+        return moment + "Z"
+    return moment
+
+
 def _from_eventgrid(native: func.EventGridEvent) -> CloudEvent:
     return CloudEvent(
         id=native.id,
@@ -94,27 +139,35 @@ def _from_eventgrid(native: func.EventGridEvent) -> CloudEvent:
 
 
 def _from_cloudevent(native: func.CloudEvent) -> CloudEvent:
-    extensions: dict[str, Any] = dict(native.extension_attrs)
-    data: Any = native.get_json()
+    attributes = {name: getattr(native, name) for name in _CLOUDEVENT_KEYS if name != "data"}
+    return _cloudevent(attributes, time=aware(native.time), data=native.get_json(),
+                       extensions=dict(native.extension_attrs))
+
+
+def _cloudevent(attributes: Mapping[str, Any], *, time: Any, data: Any,
+                extensions: dict[str, Any]) -> CloudEvent:
+    """A CloudEvents-schema event from its context attributes (every name of
+    ``_CLOUDEVENT_KEYS``, None where absent), time, data and extensions."""
     encoded = extensions.pop("data_base64", None)
     if encoded is not None:  # binary data travels base64 in the JSON format (spec 3.1)
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, TypeError) as exc:
             raise InvalidCloudEventError("data_base64", "is not base64") from exc
-        if data and native.datacontenttype:
+        content_type = attributes["datacontenttype"]
+        if data and content_type:
             # Read by its content type, as the core reads data_base64 on every other transport
             # and binary mode the same body (JSON format 3.1.2); with none it stays bytes.
-            data = decode_data(data, native.datacontenttype)
+            data = decode_data(data, content_type)
     return CloudEvent(
-        id=native.id,
-        source=native.source,
-        type=native.type,
-        specversion=native.specversion,
-        subject=native.subject,
-        time=aware(native.time),
-        datacontenttype=native.datacontenttype,
-        dataschema=native.dataschema,
+        id=attributes["id"],
+        source=attributes["source"],
+        type=attributes["type"],
+        specversion=attributes["specversion"],
+        subject=attributes["subject"],
+        time=time,
+        datacontenttype=attributes["datacontenttype"],
+        dataschema=attributes["dataschema"],
         data=data,
         extensions={
             name: _extension_value(name, v) for name, v in extensions.items() if v is not None

@@ -26,6 +26,7 @@ import base64
 import inspect
 import json
 import threading
+import typing
 import uuid
 import weakref
 from collections.abc import Mapping
@@ -182,13 +183,22 @@ def binding_of(app: func.FunctionApp, name: str) -> str:
 def invoke(app: func.FunctionApp, name: str, invocation: Mapping[str, Any] | Any, *,
            context: func.Context | None = None) -> Any:
     """Run function ``name`` of the indexed app as the worker would: the trigger argument
-    decoded from ``invocation`` (or given as an ``azure.functions`` object), ``context`` by
-    name; an async function runs on an event loop. Exceptions propagate: that is the
-    invocation failing."""
+    decoded from ``invocation`` (or given as an ``azure.functions`` object; a parameter
+    annotated ``str`` or ``bytes`` gets the data's value, as the worker's generic binding
+    gives it), ``context`` by name; an async function runs on an event loop. Exceptions
+    propagate: that is the invocation failing."""
     function = _function(app, name)
     trigger = function.get_trigger()
-    value = decode(invocation) if isinstance(invocation, Mapping) else invocation
     user = function.get_user_function()
+    if not isinstance(invocation, Mapping):
+        value = invocation
+    elif typing.get_type_hints(user).get(trigger.name) in (str, bytes):
+        # The worker binds a str/bytes parameter through its generic binding, not the
+        # library's converter: the trigger data's value as it came, no trigger metadata
+        # (functions.py validate_function_params, bindings/generic.py GenericBinding.decode).
+        value = _generic(typed_data(invocation["data"]))
+    else:
+        value = decode(invocation)
     kwargs = {trigger.name: value}
     if "context" in inspect.signature(user).parameters:
         kwargs["context"] = context or InvocationContext(name)
@@ -196,6 +206,12 @@ def invoke(app: func.FunctionApp, name: str, invocation: Mapping[str, Any] | Any
     if inspect.iscoroutine(result):
         result = asyncio.run(result)
     return result
+
+
+def _generic(datum: meta.Datum) -> Any:
+    if datum.type not in ("string", "bytes", "json"):
+        raise ValueError(f"unexpected type of data for the generic binding: {datum.type!r}")
+    return datum.value
 
 
 def encode_http_return(response: Any) -> meta.Datum:

@@ -202,3 +202,35 @@ def test_cloudevents_schema_null_and_structured_extensions() -> None:
     ce = eventgrid.to_event(worker.decode(doc))
     assert "tenant" not in ce.extensions
     assert ce.extensions["routing"] == '{"region":"eu","tier":1}'
+
+
+@pytest.mark.parametrize(("schema", "field", "moment"), [
+    ("eventgrid_custom", "eventTime", "2026-11-23T12:15:00.1234567+02:00"),
+    ("cloudevents_custom", "time", "2026-11-23T15:45:00+05:30"),
+])
+def test_an_event_time_with_a_utc_offset_reaches_the_handler(
+        event: Any, schema: str, field: str, moment: str) -> None:
+    """A publisher may stamp its own time with an offset: the Event Grid schema's ``eventTime``
+    and the CloudEvents ``time`` are RFC 3339 timestamps
+    (https://learn.microsoft.com/azure/event-grid/event-schema, cloud-event-schema;
+    https://github.com/cloudevents/spec/blob/main/cloudevents/spec.md#time), and the .NET
+    ``DateTimeOffset`` a publisher sets is serialised with its offset. The library's own
+    converter (``azure.functions`` ``EventGridEventInConverter.decode``) parses it with UTC-only
+    formats and raises before any function code runs, so Event Grid retried the event for a day
+    and dead-lettered it. The entry takes the event's JSON text instead and reads it itself."""
+    app = App("eg")
+    app.use_publisher(RecordingPublisher())
+    seen: list[Any] = []
+
+    @app.event("com.example.invoice.paid")
+    def paid(ev: Any) -> None:
+        seen.append(ev)
+
+    doc = event(schema)
+    doc["data"]["value"][field] = moment
+    worker.invoke(function_app(app), "paid", doc)
+    [ev] = seen
+    assert ev.time == datetime(2026, 11, 23, 10, 15, 0, 123456 if "." in moment else 0,
+                               tzinfo=timezone.utc)
+    for attribute, value in CUSTOM_GOLDEN.items():
+        assert getattr(ev, attribute) == value

@@ -113,3 +113,49 @@ def test_worker_library_indexes_and_invokes_the_package(tmp_path: Path, azurite:
     assert f"WORKED {event_id} com.example.job 1" in second["stdout"]
     assert not failed["ok"] and "job failed" in failed["error"]  # the host will redeliver
     client.delete_message(message)
+
+
+def test_worker_library_hands_an_event_grid_function_the_event_json(tmp_path: Path) -> None:
+    """The Event Grid entry takes ``event: str``: the worker binds it through its generic
+    binding (the event's JSON text), so an event time with a UTC offset, which the library's
+    ``EventGridEventInConverter`` cannot parse, reaches the handler in both schemas
+    (https://learn.microsoft.com/azure/event-grid/event-schema, cloud-event-schema)."""
+    import os
+
+    from portable_fn.app import App
+
+    from portable_fn_azure.adapter import AzureAdapter
+
+    source = tmp_path / "src" / "grid_app.py"
+    source.parent.mkdir()
+    source.write_text(textwrap.dedent('''
+        import portable_fn as pf
+
+        app = pf.App("grid")
+
+        @app.event("com.example.invoice.paid")
+        def paid(event: pf.CloudEvent) -> None:
+            print("PAID", event.id, event.time.isoformat(), event.data["invoice"])
+    '''))
+    sys.path.insert(0, str(source.parent))
+    try:
+        import grid_app
+
+        app: App = grid_app.app
+        out = tmp_path / "azure"
+        AzureAdapter().package(app, str(source), out)
+    finally:
+        sys.path.remove(str(source.parent))
+    cloudevent = {"specversion": "1.0", "type": "com.example.invoice.paid", "source": "/billing",
+                  "id": "A1", "time": "2026-11-23T15:45:00+05:30", "data": {"invoice": 42}}
+    eventgrid = {"id": "1807", "topic": "/billing", "subject": "invoice/43",
+                 "eventType": "com.example.invoice.paid", "data": {"invoice": 43},
+                 "eventTime": "2026-11-23T12:15:00.1234567+02:00", "dataVersion": "1.0",
+                 "metadataVersion": "1"}
+    result = _run(out, [
+        {"function": "paid", "arg": "event", "data": {"type": "json", "value": json.dumps(e)}}
+        for e in (cloudevent, eventgrid)], {**os.environ, "FUNCTIONS_WORKER_RUNTIME": "python"})
+    assert result["init"], result["init_error"]
+    assert all(step["ok"] for step in result["invocations"]), result["invocations"]
+    assert "PAID A1 2026-11-23T15:45:00+05:30 42" in result["stdout"]
+    assert "PAID 1807 2026-11-23T12:15:00.123456+02:00 43" in result["stdout"]
