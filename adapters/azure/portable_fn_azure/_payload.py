@@ -10,6 +10,8 @@ ignore one, .NET writers given ``Encoding.UTF8`` (``StreamWriter``, ``File.Write
 one, and ``decode_data`` (a body declared ``application/json``) and the core's ``Request.json()``
 already ignore it. So a JSON body is JSON data, and a structured CloudEvent that event, with or
 without one (``without_bom`` for the structured sniff). Text and bytes keep it: the body as sent.
+
+``sequence_text`` writes the ``sequence`` extension of Service Bus and Event Hubs messages.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ JSON_TYPE = "application/json"
 TEXT_TYPE = "text/plain; charset=utf-8"
 BINARY_TYPE = "application/octet-stream"
 _UTF8_BOM = b"\xef\xbb\xbf"
+# Digits of the largest unsigned 64-bit number: Service Bus and Event Hubs sequence numbers are
+# 64-bit integers (a partitioned Service Bus entity keeps the partition in the top 16 bits).
+_SEQUENCE_DIGITS = 20
 
 
 def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
@@ -61,3 +66,12 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=timezone.utc)
+
+
+def sequence_text(number: int) -> str:
+    """A 64-bit sequence number as the CloudEvents ``sequence`` extension: zero-padded to 20
+    digits, since the spec compares sequence values as strings and requires them to be
+    lexicographically orderable ("padding the values with leading zeros",
+    https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/sequence.md): unpadded,
+    ``"10"`` would sort before ``"9"``."""
+    return f"{number:0{_SEQUENCE_DIGITS}d}"

@@ -10,7 +10,8 @@ whose properties carry the CloudEvents AMQP binding (``cloudEvents:``/``cloudEve
 is that binary-mode event, with the AMQP ``content-type`` (a system property) as its
 datacontenttype; others get type ``com.microsoft.eventhub.event``, source
 ``/azure/eventhubs/<hub>``, id ``<partition>:<sequence>`` (the Knative Kafka style: unique per
-hub), extensions ``partitionkey`` and ``sequence``.
+hub), extensions ``partitionkey`` and ``sequence`` (zero-padded to 20 digits, ``sequence_text``:
+the CloudEvents sequence extension orders values as text).
 
 Every event of a batch shares one metadata object, which the library decodes whole on each
 event's first ``metadata`` read: ``batch_metadata`` reads it once per batch (from the first
@@ -28,7 +29,13 @@ from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
 
 from portable_fn_azure import _amqp
-from portable_fn_azure._payload import as_bytes, aware, decode_body, without_bom
+from portable_fn_azure._payload import (
+    as_bytes,
+    aware,
+    decode_body,
+    sequence_text,
+    without_bom,
+)
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -126,7 +133,7 @@ def to_event(
                 field="SequenceNumber",
             )
         data, content_type = decode_body(body, None)
-        extensions: dict[str, str] = {"sequence": str(event.sequence_number)}
+        extensions: dict[str, str] = {"sequence": sequence_text(event.sequence_number)}
         if event.partition_key:
             extensions["partitionkey"] = event.partition_key
         return CloudEvent(

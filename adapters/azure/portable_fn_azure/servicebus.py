@@ -14,12 +14,14 @@ Payload: https://learn.microsoft.com/azure/azure-functions/functions-bindings-se
    the body is ``data`` (``_amqp``);
 3. an Event Grid-schema event that Event Grid delivered to the entity: that event, as the Event
    Grid trigger reads it (``eventgrid.from_schema``);
-4. any other message: type ``com.microsoft.servicebus.message``, source
-   ``/azure/servicebus/<entity>``, subject ``Subject``/``Label``, time ``EnqueuedTimeUtc`` (for a
-   scheduled message, when it was activated), datacontenttype ``ContentType``; extensions
-   ``partitionkey`` (session id or partition key), ``sequence`` (the sequence number, as the
-   spec's string) and ``correlationid`` (``CorrelationId``: the CloudEvents correlation
-   extension, https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/correlation.md).
+4. any other message: id ``MessageId`` (none, as from an AMQP sender that set none or IoT Hub
+   message routing: the sequence number, see ``_sequence``), type
+   ``com.microsoft.servicebus.message``, source ``/azure/servicebus/<entity>``, subject
+   ``Subject``/``Label``, time ``EnqueuedTimeUtc`` (for a scheduled message, when it was
+   activated), datacontenttype ``ContentType``; extensions ``partitionkey`` (session id or
+   partition key), ``sequence`` (the sequence number, zero-padded to 20 digits: the spec orders
+   it as text) and ``correlationid`` (``CorrelationId``: the CloudEvents correlation extension,
+   https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/correlation.md).
    ``DeliveryCount`` is ``ctx.attempt``. Application properties, ``ReplyTo``, ``TimeToLive`` and
    ``ScheduledEnqueueTimeUtc`` have no CloudEvents attribute and DESIGN keeps project extensions
    few: they stay on the native message (``ctx.native``), as SQS message attributes do.
@@ -34,7 +36,13 @@ from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
 
 from portable_fn_azure import _amqp
-from portable_fn_azure._payload import as_bytes, aware, decode_body, without_bom
+from portable_fn_azure._payload import (
+    as_bytes,
+    aware,
+    decode_body,
+    sequence_text,
+    without_bom,
+)
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -91,21 +99,23 @@ def _synthesise(
         delivered = eventgrid.from_schema(data)
         if delivered is not None:
             return delivered
-    if not msg.message_id:
+    sequence = _sequence(msg)
+    event_id = msg.message_id or sequence
+    if not event_id:
         raise EventDecodeError(
-            "Service Bus message has no MessageId", provider="azure", trigger=TRIGGER,
-            field="MessageId",
+            "Service Bus message has neither MessageId nor SequenceNumber", provider="azure",
+            trigger=TRIGGER, field="MessageId",
         )
     extensions: dict[str, str] = {}
     key = msg.session_id or msg.partition_key
     if key:
         extensions["partitionkey"] = key
-    if msg.sequence_number is not None:
-        extensions["sequence"] = str(msg.sequence_number)
+    if sequence:
+        extensions["sequence"] = sequence
     if msg.correlation_id:
         extensions["correlationid"] = msg.correlation_id
     return CloudEvent(
-        id=msg.message_id,
+        id=event_id,
         source=source(entity),
         type=TYPE,
         subject=msg.subject or msg.label or None,
@@ -114,6 +124,20 @@ def _synthesise(
         data=data,
         extensions=extensions,
     )
+
+
+def _sequence(msg: func.ServiceBusMessage) -> str | None:
+    """The sequence number as the ``sequence`` extension (zero-padded, ``sequence_text``).
+
+    Also the id of a message without ``MessageId`` (an AMQP sender that set none, IoT Hub
+    message routing): the broker assigns it, it is the same on every delivery of the message,
+    and unique in the entity, a partitioned one too, whose top 16 bits are the partition
+    (https://learn.microsoft.com/azure/service-bus-messaging/message-sequencing).
+    """
+    number = msg.sequence_number
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        return None
+    return sequence_text(number)
 
 
 def attempt(msg: func.ServiceBusMessage) -> int:

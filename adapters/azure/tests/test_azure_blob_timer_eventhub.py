@@ -112,7 +112,8 @@ def test_eventhub_batch(event: Any) -> None:
     events = worker.decode(event("eventhub_many"))
     found = [eventhub.to_event(e, hub="telemetry") for e in events]
     assert [e.id for e in found] == ["3:101", "3:102", "5a5f4a84-6c1e-4b4e-9d5c-9f0d3c1c2b7a"]
-    assert dict(found[0].extensions) == {"sequence": "101", "partitionkey": "sensor-1"}
+    assert dict(found[0].extensions) == {
+        "sequence": "00000000000000000101", "partitionkey": "sensor-1"}
     assert found[0].source == "/azure/eventhubs/telemetry"
     assert found[1].data == "not json"
     assert found[2].type == "com.example.fulfilment.requested"  # published by portable-fn
@@ -174,7 +175,7 @@ def test_eventhub_batch_stops_at_a_failure_until_its_retries_run_out(
              if line.startswith("{")]
     [gave_up] = [line for line in lines if line.get("given_up")]
     assert gave_up["level"] == "ERROR" and gave_up["given_up"] == ["3:102"]
-    assert gave_up["partition"] == "3" and gave_up["sequences"] == ["102"]
+    assert gave_up["partition"] == "3" and gave_up["sequences"] == ["00000000000000000102"]
     assert gave_up["attempts"] == 5
 
 

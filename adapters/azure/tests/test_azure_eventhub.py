@@ -42,7 +42,7 @@ def test_binary_mode_cloudevent_in_event_properties(event: Any) -> None:
     assert (first.datacontenttype, first.data) == ("application/json", {"invoice": 42})
     assert (second.id, second.type, second.data) == (
         "1:202", "com.microsoft.eventhub.event", {"reading": 21.5})
-    assert dict(second.extensions) == {"sequence": "202"}
+    assert dict(second.extensions) == {"sequence": "00000000000000000202"}
 
 
 def test_batches_are_bound_as_bytes_so_events_that_are_not_json_are_delivered() -> None:
@@ -135,7 +135,7 @@ def test_a_cardinality_one_invocation_runs_as_a_batch_of_one() -> None:
     worker.invoke(native, "telemetry", one)
     [ev] = seen
     assert (ev.id, ev.type, ev.data) == ("2:5", "com.microsoft.eventhub.event", {"reading": 21.5})
-    assert dict(ev.extensions) == {"sequence": "5", "partitionkey": "sensor-1"}
+    assert dict(ev.extensions) == {"sequence": "00000000000000000005", "partitionkey": "sensor-1"}
 
     seen.clear()
     one["metadata"]["Properties"] = {  # type: ignore[index]
@@ -143,3 +143,21 @@ def test_a_cardinality_one_invocation_runs_as_a_batch_of_one() -> None:
         "cloudEvents:source": "/billing", "cloudEvents:type": "com.example.invoice.paid"}
     worker.invoke(native, "telemetry", one)
     assert [(e.id, e.type) for e in seen] == [("inv-42-paid", "com.example.invoice.paid")]
+
+
+def test_sequence_extension_orders_as_text_across_digit_counts(event: Any) -> None:
+    """The CloudEvents sequence extension requires values a consumer can order as strings
+    ("lexicographically-orderable ... padding the values with leading zeros",
+    https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/sequence.md). Event
+    Hubs sequence numbers are 64-bit integers per partition (functions-bindings-event-hubs-trigger
+    #event-metadata, ``SequenceNumberArray``): 9 then 10 must stay in that order as text."""
+    doc = event("eventhub_many")
+    doc["data"] = {"type": "collection_string", "value": ['{"n": 1}', '{"n": 2}']}
+    doc["metadata"]["SystemPropertiesArray"] = [
+        {"SequenceNumber": 9, "Offset": "100", "EnqueuedTimeUtc": "2026-11-23T10:15:02Z"},
+        {"SequenceNumber": 10, "Offset": "200", "EnqueuedTimeUtc": "2026-11-23T10:15:03Z"}]
+    app, seen = _stream_app()
+    worker.invoke(function_app(app), "telemetry", doc)
+    sequences = [ev.extensions["sequence"] for ev in seen]
+    assert sequences == sorted(sequences) == ["00000000000000000009", "00000000000000000010"]
+    assert [ev.id for ev in seen] == ["3:9", "3:10"]

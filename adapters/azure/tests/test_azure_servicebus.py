@@ -22,7 +22,7 @@ from portable_fn_azure import function_app, servicebus, worker
         "type": "com.microsoft.servicebus.message", "subject": "Microsoft.Azure.ServiceBus",
         "time": datetime(2020, 6, 18, 5, 39, 12, 170000, tzinfo=timezone.utc),
         "datacontenttype": "application/json", "data": {"lucky_number": 23},
-        "extensions": {"partitionkey": "customer-7", "sequence": "3"}}),
+        "extensions": {"partitionkey": "customer-7", "sequence": "00000000000000000003"}}),
     ("servicebus_structured", {
         "id": "5a5f4a84-6c1e-4b4e-9d5c-9f0d3c1c2b7a",
         "type": "com.example.fulfilment.requested",
@@ -92,7 +92,8 @@ def test_correlation_id_is_the_correlation_extension(event: Any) -> None:
     doc["metadata"]["ApplicationProperties"] = {"tenant": "eu-1"}
     ce = servicebus.to_event(worker.decode(doc), entity="orders")
     assert dict(ce.extensions) == {
-        "partitionkey": "customer-7", "sequence": "3", "correlationid": "order-1001"}
+        "partitionkey": "customer-7", "sequence": "00000000000000000003",
+        "correlationid": "order-1001"}
 
 
 def test_binary_mode_datacontenttype_from_the_property_without_a_content_type(
@@ -179,3 +180,42 @@ def test_service_bus_triggers_take_the_body_as_bytes(event: Any) -> None:
     worker.invoke(native, "orders", doc)
     assert [(ev.datacontenttype, ev.data) for ev in seen] == [
         ("avro/binary", avro), ("application/json", {"lucky_number": 23})]
+
+
+def test_a_message_without_message_id_is_identified_by_its_sequence_number(event: Any) -> None:
+    """An AMQP sender that sets no ``message-id``, and IoT Hub message routing to a Service Bus
+    endpoint, deliver messages without ``MessageId``: the host then leaves ``MessageId`` out of
+    the trigger metadata (functions-bindings-service-bus-trigger#message-metadata). The broker's
+    ``SequenceNumber`` is "a unique 64-bit integer ... and functions as its internal identifier",
+    the same on every delivery of the message; on a partitioned entity its top 16 bits are the
+    partition, so it is still unique in the entity
+    (https://learn.microsoft.com/azure/service-bus-messaging/message-sequencing). So it is the
+    id (as the ``sequence`` text), and such a message runs instead of being dead-lettered."""
+    app = App("sb")
+    app.use_publisher(RecordingPublisher())
+    seen: list[Any] = []
+
+    @app.topic("telemetry")
+    def telemetry(ev: Any) -> None:
+        seen.append(ev)
+
+    native = function_app(app)
+    partitioned = (3 << 48) + 17  # partition 3, 17th message of that partition
+    for sequence, delivery in ((5, 1), (5, 2), (partitioned, 1)):
+        doc = event("servicebus_plain")
+        del doc["metadata"]["MessageId"]
+        doc["metadata"]["SequenceNumber"] = sequence
+        doc["metadata"]["DeliveryCount"] = delivery
+        worker.invoke(native, "telemetry", doc)
+    assert [ev.id for ev in seen] == [
+        "00000000000000000005", "00000000000000000005", "00000844424930131985"]
+    assert [ev.data for ev in seen] == [{"lucky_number": 23}] * 3
+
+
+def test_a_message_without_message_id_or_sequence_number_fails_typed(event: Any) -> None:
+    doc = event("servicebus_plain")
+    del doc["metadata"]["MessageId"]
+    del doc["metadata"]["SequenceNumber"]
+    with pytest.raises(EventDecodeError) as info:
+        servicebus.to_event(worker.decode(doc), entity="orders")
+    assert info.value.field == "MessageId"
