@@ -15,7 +15,7 @@ from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn_aws import sqs
 from portable_fn_aws._common import MALFORMED, decode_error, malformed
-from portable_fn_aws._handler import context_for
+from portable_fn_aws._handler import context_for, with_xray
 from portable_fn_aws._redelivery import Redelivery
 
 if TYPE_CHECKING:
@@ -66,8 +66,9 @@ def sqs_batch(
             if type(attributes) is dict:
                 group = attributes.get("MessageGroupId")
                 count = attributes.get("ApproximateReceiveCount")
+                xray = attributes.get("AWSTraceHeader")
             else:
-                group = count = None
+                group = count = xray = None
             if group is not None:
                 if type(group) is not str:
                     group = str(group)  # malformed, but still the ordering key it claims
@@ -79,6 +80,8 @@ def sqs_batch(
             ctx = contexts.get(count)
             if ctx is None:
                 ctx = contexts[count] = context_for(fn.name, context, native, sqs.attempt(record))
+            if xray is not None and type(xray) is str:  # the producer's X-Ray trace
+                ctx = with_xray(ctx, xray)  # this message's own context
             outcome: Outcome
             try:
                 decoded = message(record, attributes)

@@ -111,7 +111,7 @@ def event_handler(
         return run_event(app, fn, event if adapt is None else adapt(event), ctx)
 
     def handler(event: Any, context: Any) -> Any:
-        records = event.get("Records") if type(event) is dict else None
+        records = event.get("Records") if type(event) is dict else _piped(event)
         if type(records) is list and records:
             first = records[0]
             if sqs.matches_record(first):
@@ -145,9 +145,44 @@ def event_handler(
             # https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html
             return sqs.batch_response([])
         # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
-        raise decode_error("lambda", "event", "not an event shape this adapter knows")
+        raise decode_error(
+            "lambda", "event", f"not an event shape this adapter knows: {_shape(event)}"
+        )
 
     return handler
+
+
+def _piped(event: Any) -> list[Any] | None:
+    """The records of an EventBridge Pipes batch, as an event source mapping lays them out.
+
+    Pipes invokes a Lambda target with a JSON array of its source's records, even of one
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-batching-concurrency.html),
+    and reads ``batchItemFailures`` back as an event source mapping does. SQS and DynamoDB
+    records are the mapping's own; a Kinesis record has its ``kinesis`` fields at the top level
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kinesis.html), which the
+    record itself then stands for.
+    """
+    if type(event) is not list:
+        return None
+    return [
+        {**record, "kinesis": record}
+        if type(record) is dict
+        and record.get("eventSource") == "aws:kinesis"
+        and "kinesis" not in record
+        else record
+        for record in event
+    ]
+
+
+def _shape(event: Any) -> str:
+    """What an event of an unknown shape looks like, for the error: its keys, never values."""
+    if type(event) is list:
+        first = event[0] if event else None
+        keys = sorted(map(str, first))[:8] if type(first) is dict else type(first).__name__
+        return f"a JSON array of {len(event)} (first: {keys})"
+    if type(event) is dict:
+        return f"an object with keys {sorted(map(str, event))[:8]}"
+    return f"a JSON {type(event).__name__}"
 
 
 def _decode_record(record: Any) -> list[CloudEvent]:

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from portable_fn._trace import from_xray
+from portable_fn._value import setters
 from portable_fn.adapter import Context
 from portable_fn.context import context_view
 from portable_fn.triggers import Http, Schedule, Storage, Stream
@@ -77,6 +79,43 @@ class LambdaInvocation(Context, view=True):
     @property  # type: ignore[misc]
     def invocation_id(self) -> str:
         return getattr(self.native_context, "aws_request_id", None) or "local"
+
+
+class XRayMessageInvocation(LambdaInvocation, view=True):
+    """A ``LambdaInvocation`` for one SQS message that carries its producer's X-Ray trace
+    (``attributes.AWSTraceHeader``, which SQS sets when the sender was traced):
+    https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html and, for the
+    header, https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader
+
+    Its ``traceparent`` is that trace, so the message logs and publishes under its producer's
+    trace rather than the batch's invocation (a W3C ``traceparent`` the event carries itself
+    still wins, as the core reads the event first). Converted when first read, since most
+    messages never log; a malformed header is None, and the invocation's own trace applies.
+    """
+
+    __slots__ = ("_xray",)
+    _xray: str
+
+    @property  # type: ignore[misc]
+    def traceparent(self) -> str | None:
+        return from_xray(self._xray)
+
+
+(_set_xray,) = setters(XRayMessageInvocation, "_xray")
+
+
+def with_xray(ctx: Context, header: str) -> Context:
+    """``ctx`` for one message whose ``AWSTraceHeader`` is ``header``."""
+    traced = context_view(
+        XRayMessageInvocation,
+        ctx.function_name,
+        ctx.attempt,
+        ctx.deadline,
+        ctx.native,
+        ctx.native_context,
+    )
+    _set_xray(traced, header)
+    return traced
 
 
 def context_for(name: str, context: Any, native: Any, attempt: int = 1) -> Context:

@@ -67,6 +67,21 @@ def _bad_request(exc: Exception, name: str) -> Response:
     return Response.json(HTTPError(message, status=400).body(), status=400)
 
 
+def _authorizer(
+    event: dict[str, Any],
+    from_response: Callable[[Response, dict[str, Any] | None], dict[str, Any]],
+) -> dict[str, Any]:
+    """The answer to a Lambda authorizer's input, which carries the request it guards plus
+    ``methodArn`` (REST API,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-input.html)
+    or ``routeArn`` (HTTP API,
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html):
+    no proxy event has either. Running the handler on it would run it twice per call (the
+    authorizer, then the route), so it is a JSON 400 and nothing runs."""
+    message = f"a Lambda authorizer event (type {event.get('type')!r}), not an HTTP request"
+    return from_response(Response.json(HTTPError(message, status=400).body(), status=400), event)
+
+
 def http_handler(app: App, name: str) -> Handler:
     v2_to, v2_from = apigw_v2.to_request, apigw_v2.from_response
 
@@ -76,12 +91,16 @@ def http_handler(app: App, name: str) -> Handler:
         # HTTP API v2 and function URLs first: the shape the template deploys.
         limit, chars = _LAMBDA_LIMIT, _LAMBDA_CHARS
         if type(event) is dict and event.get("version") == "2.0":
+            if "routeArn" in event:  # an HTTP API authorizer's input, in the same format
+                return _authorizer(event, v2_from)
             # Function URLs send this payload format too (function_url.py).
             to_request, from_response = v2_to, v2_from
         elif type(event) is dict and alb.matches(event):
             to_request, from_response = alb.to_request, alb.from_response
             limit, chars = _ALB_LIMIT, _ALB_CHARS
         elif type(event) is dict and apigw_v1.matches(event):
+            if "methodArn" in event:  # a REST API authorizer's input
+                return _authorizer(event, apigw_v1.from_response)
             to_request, from_response = apigw_v1.to_request, apigw_v1.from_response
         else:
             error = HTTPError("not an HTTP event for this function", status=400)

@@ -342,3 +342,166 @@ def test_storage_functions_still_skip_s3_bus_events_that_are_not_object_changes(
         native["detail-type"] = detail_type
         assert lambda_handler(app, "changed")(native, FakeLambdaContext()) is None
     assert seen == []
+
+
+XRAY_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+LAMBDA_TRACE = "Root=1-11111111-222222222222222222222222;Parent=3333333333333333;Sampled=0"
+
+
+def test_sqs_message_continues_its_producers_xray_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message sent by an X-Ray traced producer carries ``attributes.AWSTraceHeader``
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html, the header as
+    https://docs.aws.amazon.com/xray/latest/devguide/xray-concepts.html#xray-concepts-tracingheader
+    shows it): the handler runs in that trace, not the Lambda invocation's, unless the message
+    carries a W3C traceparent of its own; a malformed header is ignored, never a failure."""
+    from portable_fn_aws import native
+
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", LAMBDA_TRACE)
+    app = pf.App("traced")
+    seen: list[tuple[Any, str | None, str]] = []
+
+    @app.queue("orders")
+    def orders(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        from portable_fn._invocation import current
+
+        invocation = current()
+        assert invocation is not None
+        seen.append((event.data, ctx.trace_id, invocation.traceparent))
+
+    own = pf.CloudEvent.create(
+        type="t", source="/s", data={"n": 2},
+        extensions={"traceparent": "00-6e0c63257de34c92bf9efcd03927272e-00f067aa0ba902b7-01"},
+    )
+    headers: list[Any] = [XRAY_HEADER, XRAY_HEADER, "garbage", 12, None]
+    bodies = ['{"n": 1}', pf.events.to_json(own).decode(), '{"n": 3}', '{"n": 4}', '{"n": 5}']
+    records = []
+    for body, header in zip(bodies, headers, strict=True):
+        record = native.sqs_record(body, queue="orders")
+        if header is not None:
+            record["attributes"]["AWSTraceHeader"] = header
+        records.append(record)
+    result = lambda_handler(app, "orders")({"Records": records}, FakeLambdaContext())
+    assert result == {"batchItemFailures": []}
+    assert seen == [
+        ({"n": 1}, "5759e988bd862e3fe1be46a994272793",
+         "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01"),
+        ({"n": 2}, "6e0c63257de34c92bf9efcd03927272e",
+         "00-6e0c63257de34c92bf9efcd03927272e-00f067aa0ba902b7-01"),
+        ({"n": 3}, "11111111222222222222222222222222",
+         "00-11111111222222222222222222222222-3333333333333333-00"),
+        ({"n": 4}, "11111111222222222222222222222222",
+         "00-11111111222222222222222222222222-3333333333333333-00"),
+        ({"n": 5}, "11111111222222222222222222222222",
+         "00-11111111222222222222222222222222-3333333333333333-00"),
+    ]
+
+
+def _pipes_kinesis_record() -> dict[str, Any]:
+    """The sample's Kinesis record as EventBridge Pipes sends it: the ``kinesis`` fields at the
+    top level beside the envelope's (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-kinesis.html)."""
+    record = load("sam_kinesis.json")["Records"][0]
+    flat = {key: value for key, value in record.items() if key != "kinesis"}
+    flat.update(record["kinesis"])
+    return flat
+
+
+def test_eventbridge_pipes_batches_are_json_arrays_of_the_sources_records() -> None:
+    """EventBridge Pipes invokes a Lambda target with the batch as a JSON array, even of one
+    record, not ``{"Records": [...]}``
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-batching-concurrency.html);
+    SQS and DynamoDB records are the event source mapping's
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html,
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-dynamodb.html), Kinesis
+    records flattened (eb-pipes-kinesis.html). A Lambda target reports partial failures in
+    ``batchItemFailures`` as an event source mapping does."""
+    from portable_fn_aws import native
+
+    app = pf.App("piped")
+    seen: list[Any] = []
+
+    @app.queue("orders")
+    def orders(event: pf.CloudEvent) -> None:
+        if event.data == {"n": 2}:
+            raise ValueError("bad order")
+        seen.append(event.data)
+
+    @app.stream("clicks")
+    def clicks(event: pf.CloudEvent) -> None:
+        seen.append((event.type, event.id, event.extensions.get("partitionkey"), event.data))
+
+    good, bad = (native.sqs_record(json.dumps({"n": n}), queue="orders") for n in (1, 2))
+    result = lambda_handler(app, "orders")([good, bad], FakeLambdaContext())
+    assert result == {"batchItemFailures": [{"itemIdentifier": bad["messageId"]}]}
+    assert seen == [{"n": 1}]
+
+    seen.clear()
+    kinesis_record = _pipes_kinesis_record()
+    dynamodb_record = load("sam_dynamodb.json")["Records"][0]
+    assert lambda_handler(app, "clicks")([kinesis_record], FakeLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    assert lambda_handler(app, "clicks")([dynamodb_record], FakeLambdaContext()) == {
+        "batchItemFailures": []
+    }
+    assert seen == [
+        ("com.amazonaws.kinesis.record", kinesis_record["eventID"],
+         kinesis_record["partitionKey"], "Hello, this is a test 123."),
+        ("com.amazonaws.dynamodb.INSERT", dynamodb_record["eventID"], None,
+         {"keys": {"Id": 101}, "new_image": {"Message": "New item!", "Id": 101}}),
+    ]
+
+
+def test_an_unknown_array_names_its_shape() -> None:
+    """A Pipes target whose input transformer made something else: a typed error saying what
+    arrived (an array, its items' keys), never a crash in the adapter."""
+    app = pf.App("piped")
+
+    @app.queue("orders")
+    def orders(event: pf.CloudEvent) -> None: ...
+
+    with pytest.raises(EventDecodeError, match=r"JSON array.*messageBody"):
+        lambda_handler(app, "orders")([{"messageBody": "x"}], FakeLambdaContext())
+
+
+def _authorizer_v1() -> dict[str, Any]:
+    """A REST API REQUEST authorizer's input: the request's fields plus ``type`` and
+    ``methodArn`` (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-lambda-authorizer-input.html)."""
+    event = load("sam_apigw_v1.json")
+    event.update(
+        type="REQUEST", methodArn="arn:aws:execute-api:us-east-1:123456789012:abc/prod/GET/x"
+    )
+    return event
+
+
+def _authorizer_v2() -> dict[str, Any]:
+    """An HTTP API authorizer's input, payload 2.0: the request's fields plus ``type``,
+    ``routeArn`` and ``identitySource``
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html)."""
+    event = load("sam_apigw_v2.json")
+    event.update(
+        type="REQUEST",
+        routeArn="arn:aws:execute-api:us-east-1:123456789012:abc/$default/GET/x",
+        identitySource=["token"],
+    )
+    return event
+
+
+@pytest.mark.parametrize("build", [_authorizer_v1, _authorizer_v2])
+def test_an_authorizer_event_never_runs_the_http_handler(build: Any) -> None:
+    """An HTTP function set as a Lambda authorizer gets the request it guards: answering it
+    as the request would run the handler twice per call (the authorizer, then the route). A
+    JSON 400 naming the shape, without running anything."""
+    app = pf.App("guarded")
+    ran: list[Any] = []
+
+    @app.http("/{proxy+}", methods=["GET", "POST"])
+    def route(request: pf.Request) -> dict[str, bool]:
+        ran.append(request.path)
+        return {"ok": True}
+
+    result = lambda_handler(app, "route")(build(), FakeLambdaContext())
+    assert ran == []
+    assert result["statusCode"] == 400
+    assert "authorizer" in json.loads(result["body"])["error"]["message"]
