@@ -9,8 +9,6 @@ Python deployment packages: https://docs.aws.amazon.com/lambda/latest/dg/python-
 from __future__ import annotations
 
 import importlib.util
-import re
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -18,11 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from portable_fn.adapter import app_requirements
 from portable_fn.errors import ConfigurationError
 
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
-# pip's options that name another requirements or constraints file (``-r base.txt``).
-_NESTED = re.compile(r"(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)")
 _PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
 
 
@@ -134,37 +131,16 @@ def _split_options(line: str) -> tuple[str, str]:
     return (line, "") if at < 0 else (line[:at], line[at:])
 
 
-def _app_lines(requirements: Path, seen: frozenset[Path] = frozenset()) -> list[str]:
-    """The app's requirement lines (``app_requirements``) with a nested ``-r`` file's lines in
-    its place: they are the app's requirements too, so what the runtime provides or the target
-    vendors is left out of them and their markers are read for Lambda, as the top file's. A
-    path is the naming file's folder's, as pip reads it; a ``-c`` file (it installs nothing)
-    is kept with its path made absolute, since pip gets the lines in a temporary file. A URL
-    or an environment variable is left to pip."""
-    from portable_fn.adapter import app_requirements
-
-    lines: list[str] = []
-    for line in app_requirements(requirements, skip=PROVIDED_BY_RUNTIME):
-        match = _NESTED.fullmatch(line)
-        if match is None or "://" in match[2] or "$" in match[2]:
-            lines.append(line)
-            continue
-        nested = (requirements.parent / match[2]).resolve()
-        if match[1] in ("-c", "--constraint"):
-            lines.append(f"{match[1]} {shlex.quote(str(nested))}")
-        elif not nested.is_file():
-            raise ConfigurationError(f"{requirements}: {line!r} names no file ({nested})")
-        elif nested not in seen:  # a file naming itself again adds nothing
-            lines += _app_lines(nested, seen | {requirements.resolve(), nested})
-    return lines
-
-
 def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
     """pip-install the app's requirements as Lambda would see them: manylinux wheels only,
     markers read for the runtime's Python (``_for_lambda``); the file is read as pip reads one
     (``app_requirements``), and what the runtime provides (boto3...) is left out."""
     version = runtime.removeprefix("python")
-    wanted = _for_lambda(_app_lines(requirements), version, architecture)
+    # Nested -r files are the app's own lines (app_requirements reads them beside the file
+    # naming them): what the runtime provides is left out of them and their markers read too.
+    wanted = _for_lambda(
+        app_requirements(requirements, skip=PROVIDED_BY_RUNTIME), version, architecture
+    )
     if not wanted:
         return {}
     with tempfile.TemporaryDirectory() as tmp:
