@@ -69,6 +69,9 @@ def test_normalise_drops_what_cannot_be_an_extension() -> None:
     [
         (STRUCTURED, b"[1, 2]"),
         (STRUCTURED, b"{not json"),
+        # Valid JSON nested deeper than the parser recurses: a 400, not a crash (500, retried)
+        # on the schedule functions, which read the request before functions-framework does.
+        (STRUCTURED, b'{"specversion": "1.0", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
         ({"ce-specversion": "1.0", "ce-id": "1", "ce-type": "t"}, b""),
         (
             {
@@ -86,3 +89,36 @@ def test_malformed_requests(headers: dict[str, str], body: bytes) -> None:
     with pytest.raises(EventDecodeError) as info:
         from_request(headers, body, trigger="event")
     assert info.value.provider == "gcp"
+
+
+_BINARY = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}
+
+
+def test_binary_headers_that_cannot_name_an_extension_are_dropped_as_in_structured_mode() -> None:
+    """HTTP binding 3.1.3.1 maps every ``ce-`` header to an attribute, and spec.md "Attribute
+    Naming Convention" allows only a-z and 0-9; a header such as ``ce-my-ext`` (or
+    ``ce-my_ext``, which WSGI hands over as ``ce-my-ext``) is dropped, as the same attribute is in
+    structured mode (``normalise``), instead of refusing the whole event.
+    (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md#3131-http-header-names)
+    """
+    binary = from_request({**_BINARY, "ce-my-ext": "x", "ce-ok": "y"}, b"", trigger="event")
+    structured = from_request(
+        STRUCTURED,
+        json.dumps({"specversion": "1.0", "id": "1", "source": "/s", "type": "t",
+                    "my-ext": "x", "ok": "y"}).encode(),
+        trigger="event",
+    )
+    assert dict(binary.extensions) == dict(structured.extensions) == {"ok": "y"}
+
+
+def test_structured_integer_extension_wider_than_32_bits_reads_as_binary_mode_reads_it() -> None:
+    """The JavaScript SDK (npm ``cloudevents``, strict mode) sends ``sequence: Date.now()`` as a
+    JSON number (JSON format 2.2 maps Integer to a number), wider than the spec's 32-bit
+    Integer; in binary mode it is the header ``ce-sequence: 1796584559464``. Read as that
+    string in both modes rather than refusing the event over an extension."""
+    body = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t",
+            "sequence": 1796584559464, "small": 7}
+    structured = from_request(STRUCTURED, json.dumps(body).encode(), trigger="event")
+    binary = from_request({**_BINARY, "ce-sequence": "1796584559464"}, b"", trigger="event")
+    assert structured.extensions["sequence"] == binary.extensions["sequence"] == "1796584559464"
+    assert structured.extensions["small"] == 7

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import portable_fn as pf
@@ -117,3 +118,41 @@ def test_undecodable_push_is_acknowledged_only_once_dead_lettered(fail: bool) ->
     assert data == b"Hello Cloud Pub/Sub! Here is my message!"
     assert attributes["key"] == "value"
     assert attributes["portable-fn-error"].startswith("EventDecodeError")
+
+
+_EVENT = {"specversion": "1.0", "id": "1", "source": "/s", "type": "com.example.t"}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # HTTP binding 3.3 (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md#33-batched-content-mode),
+        # JSON format section 4: a batch is a JSON array of events, possibly empty.
+        ("application/cloudevents-batch+json; charset=utf-8", [_EVENT, {**_EVENT, "id": "2"}]),
+        ("application/cloudevents-batch+json", []),
+        # Structured mode (binding 3.2) whose body is JSON but no event object.
+        ("application/cloudevents+json; charset=utf-8", [_EVENT]),
+        ("application/cloudevents+json", "text"),
+    ],
+)
+def test_batched_or_non_object_cloudevents_are_a_json_400_not_a_crash(
+    content_type: str, body: Any
+) -> None:
+    """One delivery is one event on Cloud Run functions; a batch (the JSON Batch format) or a
+    structured body that is not an object crashed functions-framework's legacy-event conversion
+    (500, so the sender retried what can never succeed). They are malformed deliveries: 400."""
+    app = pf.App("batch")
+    ran: list[pf.CloudEvent] = []
+
+    @app.event("com.example.t")
+    def on_event(event: pf.CloudEvent) -> None:
+        ran.append(event)
+
+    client = _client(app, "on_event")
+    with client.application.app_context():
+        intake.install(app)  # as the generated main.py does inside create_app
+    response = client.post(
+        "/", data=json.dumps(body).encode(), headers={"content-type": content_type}
+    )
+    assert (response.status_code, response.get_json()["error"]["status"]) == (400, 400)
+    assert ran == []

@@ -213,6 +213,26 @@ def test_not_a_cloudevent_at_all_is_4xx(probe: Servers, recorder: Recorder) -> N
     assert recorder.records() == []
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/cloudevents-batch+json; charset=utf-8", b'[{"specversion": "1.0"}]'),
+        ("application/cloudevents+json; charset=utf-8", b"[]"),
+    ],
+)
+def test_batch_or_array_cloudevent_is_a_json_400(
+    probe: Servers, recorder: Recorder, content_type: str, body: bytes
+) -> None:
+    """HTTP binding 3.3 batched mode and a structured array: one event per delivery here, so a
+    malformed delivery (400), not the framework's crash (500, retried)."""
+    status, resp_headers, resp = probe["no_retries"].request(
+        body=body, headers={"content-type": content_type}
+    )
+    assert (status, json.loads(resp)["error"]["status"]) == (400, 400)
+    assert resp_headers["content-type"] == ["application/json"]
+    assert recorder.records() == []
+
+
 def test_raw_push_subscription_body(probe: Servers, recorder: Recorder) -> None:
     # A push subscription pointed straight at the function sends the bare wrapper; the
     # framework converts it to messagePublished first.

@@ -15,7 +15,14 @@ knows its function.
 Every wrapped push body goes this way, not only the ones the framework refuses, so one reading
 serves them all (the framework's conversion drops ``orderingKey``, ``deliveryAttempt`` and
 ``subscription``). A CloudEvent (``ce-specversion`` header, or a structured content type) is
-left to the framework at the cost of two dict lookups: that is every Eventarc delivery.
+left to the framework at the cost of two dict lookups (binary mode) or a look at the body's first
+byte (structured mode): that is every Eventarc delivery.
+
+Except two CloudEvents the framework cannot take: a batch (``application/cloudevents-batch+json``,
+HTTP binding section 3.3, https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md#33-batched-content-mode)
+and a structured body that is not a JSON object. Its CloudEvents SDK refuses them and its
+legacy-event conversion then crashes on the array (a 500, so the sender retries what can never
+succeed). One delivery is one event here, so they are malformed deliveries, answered as any other.
 """
 
 from __future__ import annotations
@@ -61,8 +68,14 @@ def take(app: App, name: str) -> Any:
     environ = request.environ
     if environ.get("REQUEST_METHOD") != "POST" or "HTTP_CE_SPECVERSION" in environ:
         return None
-    if environ.get("CONTENT_TYPE", "").lower().startswith(_STRUCTURED):
-        return None
+    content_type = environ.get("CONTENT_TYPE", "").lower()
+    if content_type.startswith(_STRUCTURED):
+        problem = _unreadable(content_type, request.get_data())
+        if problem is None:
+            return None
+        kind = app.function(name).trigger.kind
+        error = EventDecodeError(problem, provider="gcp", trigger=kind, field="datacontenttype")
+        return functions.undecodable(app, name, None, request, None, error)
     try:
         event = push.from_request(request)
     except EventDecodeError as exc:
@@ -73,3 +86,17 @@ def take(app: App, name: str) -> Any:
     if event is None:
         return None
     return functions.run_delivery(app, name, event, request, event)
+
+
+def _unreadable(content_type: str, body: bytes) -> str | None:
+    """Why a ``application/cloudevents...`` request cannot be one event, else None: a batch, or
+    a body that is no JSON object (JSON format section 3: an event is one object)."""
+    if content_type.startswith("application/cloudevents-batch"):
+        return "batched content mode carries many events; send one event per request"
+    start = next((byte for byte in body if byte not in _WHITESPACE), None)
+    if start != ord("{"):
+        return "a structured-mode event must be a JSON object"
+    return None
+
+
+_WHITESPACE = b" \t\r\n"  # JSON's (RFC 8259 section 2)

@@ -11,7 +11,10 @@ unmarshaller guesses JSON for every body (``text/plain`` "123" would become the 
 Google's structured events carry extension attributes in camelCase (``methodName``,
 ``recordedTime`` in the Cloud Audit Logs samples), which the spec forbids; over binary mode the
 same attributes arrive lower-cased because HTTP header names are case-insensitive. Lower-casing
-them here makes both modes give the same event; a name still invalid after that is dropped.
+them here makes both modes give the same event; a name still invalid after that is dropped, in
+either mode. So is an extension value that is no CloudEvents type, except an integer wider than
+the spec's 32-bit Integer (the JavaScript SDK sends ``Date.now()`` so): it is kept as the string
+binary mode carries it as.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ _CORE = frozenset(
 _DATA = frozenset(("data", "data_base64"))
 _EXTENSION = re.compile(r"[a-z0-9]{1,64}")
 _STRUCTURED = "application/cloudevents"
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1  # spec.md "Type System": Integer
 
 
 class NativeCloudEvent(Protocol):
@@ -59,6 +63,7 @@ def from_request(headers: Mapping[str, str], body: bytes, *, trigger: str) -> Cl
     lowered = {
         name: header_text(v) if name.startswith("ce-") else v
         for name, v in ((k.lower(), v) for k, v in headers.items())
+        if not name.startswith("ce-") or _is_attribute(name[3:])
     }
     if "ce-time" in lowered:
         lowered["ce-time"] = timestamps.normalise(lowered["ce-time"])
@@ -71,6 +76,14 @@ def from_request(headers: Mapping[str, str], body: bytes, *, trigger: str) -> Cl
         return from_http(lowered, body)
     except (InvalidCloudEventError, ValueError) as exc:
         raise _decode_error(exc, trigger) from exc
+    except RecursionError:  # valid JSON nested deeper than the parser recurses: still malformed
+        raise _decode_error(ValueError("JSON nested too deeply to read"), trigger) from None
+
+
+def _is_attribute(name: str) -> bool:
+    """Whether a ``ce-`` header names an attribute; the rest are dropped, as ``normalise`` drops
+    them from a structured event (the binding would refuse the whole event over one)."""
+    return name in _CORE or (name not in _DATA and _EXTENSION.fullmatch(name) is not None)
 
 
 def header_text(value: str) -> str:
@@ -117,8 +130,14 @@ def normalise(obj: Mapping[str, Any]) -> dict[str, Any]:
         if name in _CORE or name in _DATA or not _EXTENSION.fullmatch(name):
             continue
         if isinstance(value, str | int | bool) and name not in out:
-            out[name] = value
+            out[name] = _extension_value(value)
     return out
+
+
+def _extension_value(value: str | int | bool) -> str | int | bool:
+    if type(value) is int and not _INT32_MIN <= value <= _INT32_MAX:
+        return str(value)
+    return value
 
 
 def _decode_error(exc: Exception, trigger: str) -> EventDecodeError:
