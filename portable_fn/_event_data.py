@@ -78,9 +78,12 @@ def encode_data(data: Any, content_type: str | None) -> tuple[bytes, str | None]
 def decode_data(body: bytes, content_type: str | None) -> Any:
     """Read a transport body back into event data, as ``encode_data`` wrote it.
 
-    JSON content types must carry JSON (else ``InvalidCloudEventError('data')``); ``text/*`` and
-    XML become ``str``; anything else, including no content type, stays ``bytes`` (the spec
-    makes data opaque without a content type).
+    JSON content types carry JSON; a body that is not JSON after all is its UTF-8 text (else its
+    bytes), as the official SDKs read it: the JavaScript SDK's binary mode sends string data as
+    it is under its default ``application/json`` (``"hello"`` arrives as ``hello``), and the
+    Python SDK and functions-framework read such a body as that text. ``text/*`` and XML become
+    ``str``; anything else, including no content type, stays ``bytes`` (the spec makes data
+    opaque without a content type).
     """
     if not body:
         return None
@@ -88,9 +91,10 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
         try:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise InvalidCloudEventError(
-                "data", f"content type {content_type!r} says JSON but the body is not JSON"
-            ) from None
+            try:
+                return bytes(body).decode("utf-8")
+            except UnicodeDecodeError:
+                return bytes(body)
         except RecursionError:  # valid JSON, nested deeper than the parser recurses
             raise InvalidCloudEventError("data", "JSON nested too deeply to read") from None
     if content_type is not None and _is_text_content_type(content_type):
