@@ -327,6 +327,68 @@ def test_dead_lettered_bytes_and_text_on_pyodide(echo_worker: PyodideWorker) -> 
     reply = echo_worker.call("queue", queue="jobs", messages=[deep])
     assert [s["options"] for s in reply["sent"]] == [{"contentType": "text"}]
 
+def test_body_that_cannot_be_converted_is_dead_lettered_at_once_in_cpython() -> None:
+    """A ``v8`` body may contain itself (structured clone keeps cycles,
+    https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype);
+    converting it raises RecursionError on every delivery. That message alone goes to the
+    dead-letter queue at once, as ``v8`` (the only content type that carries a cycle), instead
+    of a bare ``retry()`` until ``max_retries``."""
+    from cf_apps.echo import app
+
+    cyclic: dict[str, Any] = {"mode": "ok"}
+    cyclic["self"] = cyclic
+    messages = [
+        native.MessageStandIn(id="a", body={"mode": "ok"}),
+        native.MessageStandIn(id="cyclic", body=cyclic, attempts=1),
+        native.MessageStandIn(id="b", body={"mode": "ok"}),
+    ]
+    env = env_for(app)
+    asyncio.run(WorkerRuntime(app).queue(native.BatchStandIn("jobs", messages), env, None))
+    assert [(m.id, m.calls) for m in messages] == [
+        ("a", [("ack", {})]),
+        ("cyclic", [("ack", {})]),
+        ("b", [("ack", {})]),
+    ]
+    ((body, options),) = env.producers[plan.binding_name("jobs-dlq")].sent
+    assert body is cyclic and options == {"contentType": "v8"}
+
+
+# A Map prints as {} in the driver's JSON reply, so what the Worker sent can be echoed back.
+_SELF_MAP = "(() => { const m = new Map(); m.set('me', m); return m; })()"
+_DEEP_IN_MAP = (
+    "(() => { let v = {}; for (let i = 0; i < 1000; i++) v = {a: v};"
+    " return new Map([['deep', v]]); })()"
+)
+
+
+def test_body_that_cannot_be_converted_is_dead_lettered_at_once_on_pyodide(
+    echo_worker: PyodideWorker,
+) -> None:
+    """The SDK's converter (workers-runtime-sdk ``python_from_rpc``) recurses: a ``v8`` body
+    (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype)
+    nested 1000 deep or containing itself raises RecursionError when read. It used to be
+    ``retry()``-ed with no delay on every delivery until ``max_retries``; now it is sent, as the
+    JS value it is, to the dead-letter queue and acked, and its batch is unaffected."""
+    messages = [
+        intact(1),
+        {"id": "self", "timestamp": T0, "attempts": 1, "body_js": _SELF_MAP},
+        {"id": "deep", "timestamp": T0, "attempts": 1, "body_js": _DEEP_IN_MAP},
+        intact(2),
+    ]
+    reply = echo_worker.call("queue", queue="jobs", messages=messages)
+    assert reply["error"] is None
+    assert [(c["id"], c["op"]) for c in reply["calls"]] == [
+        ("intact-1", "ack"),
+        ("self", "ack"),
+        ("deep", "ack"),
+        ("intact-2", "ack"),
+    ]
+    assert [(s["queue"], s["options"]) for s in reply["sent"]] == [
+        ("jobs-dlq", {"contentType": "v8"}),
+        ("jobs-dlq", {"contentType": "v8"}),
+    ]
+
+
 # -- contentType "v8": structured-clone values ----------------------------------------------
 
 

@@ -85,6 +85,13 @@ async def consume(app: App, consumer: plan.Consumer, message: Any, env: Any, ctx
 
 
 def _decode(consumer: plan.Consumer, native: queue_codec.QueueMessage) -> CloudEvent:
+    if native.unreadable is not None:
+        raise EventDecodeError(
+            f"cannot read the message body: {native.unreadable}",
+            provider=PROVIDER,
+            trigger=consumer.kind,
+            field="body",
+        )
     if consumer.kind == "storage":
         # The core's dispatch applies the trigger's action/prefix/suffix filter (ack, no run).
         event = queue_codec.structured(native.body, trigger="storage")
@@ -130,7 +137,7 @@ async def _dead_letter(
     try:
         if producer is None:
             raise LookupError(f"no producer binding for dead-letter queue {dlq!r}")
-        await producer.send(native.body, contentType=queue_codec.content_type_for(native.body))
+        await _send_original(producer, message, native)
     except Exception as exc:  # keep the message: fall back to the platform's own path
         _log.error(
             "could not dead-letter the message directly; retrying instead",
@@ -147,3 +154,17 @@ async def _dead_letter(
         error=str(outcome.error),
     )
     message.ack()
+
+
+async def _send_original(producer: Any, message: Any, native: queue_codec.QueueMessage) -> None:
+    """Send the body on unchanged: the read body with the ``contentType`` that keeps it, or,
+    for one that could not be converted to Python, the runtime's own JS value as ``v8``
+    (structured clone keeps a cycle or a deep nesting as it was)."""
+    if native.unreadable is None:
+        await producer.send(native.body, contentType=queue_codec.content_type_for(native.body))
+        return
+    # The SDK's wrappers (``_BindingWrapper``, workers-runtime-sdk ``workers/rpc.py``) would
+    # walk the value recursively again, on reading ``message.body`` and in ``send``'s argument
+    # check; their ``_binding`` is the JS object itself, which takes the JS value as it is.
+    js_body = getattr(message, "_binding", message).body
+    await getattr(producer, "_binding", producer).send(js_body, contentType="v8")

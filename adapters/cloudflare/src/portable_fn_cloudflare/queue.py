@@ -37,6 +37,8 @@ class QueueMessage(NamedTuple):
     timestamp: datetime | None
     body: Any
     attempts: int
+    # Why the body could not be converted to Python (``body`` is then None), else None.
+    unreadable: str | None = None
 
     @classmethod
     def read(cls, message: Any) -> QueueMessage:
@@ -44,12 +46,17 @@ class QueueMessage(NamedTuple):
             attempts = int(message.attempts)
         except (AttributeError, TypeError, ValueError):
             attempts = 1
-        return cls(
-            id=str(message.id),
-            timestamp=utc_time(getattr(message, "timestamp", None)),
-            body=plain(getattr(message, "body", None)),
-            attempts=max(attempts, 1),
-        )
+        message_id, attempts = str(message.id), max(attempts, 1)
+        timestamp = utc_time(getattr(message, "timestamp", None))
+        try:
+            body = plain(getattr(message, "body", None))
+        except Exception as exc:
+            # The SDK converts a body recursively (workers-runtime-sdk ``python_from_rpc``): one
+            # nested ~1000 deep (json or v8) or a v8 value that contains itself raises
+            # RecursionError, the same on every delivery. Kept apart, so this message alone is
+            # dead-lettered at once (``consume``) instead of spending its retries.
+            return cls(message_id, timestamp, None, attempts, f"{type(exc).__name__}: {exc}")
+        return cls(message_id, timestamp, body, attempts)
 
 
 def structured(body: Any, *, trigger: str) -> CloudEvent | None:
