@@ -44,9 +44,17 @@ def get_order(req: pf.Request) -> dict[str, Any]:
     return order
 
 
+def _order(event: pf.CloudEvent) -> dict[str, Any]:
+    """The order an event carries. Retrying cannot turn anything else into one: NonRetryable
+    dead-letters such a message at once instead of spending its retries."""
+    if not isinstance(event.data, dict) or not isinstance(event.data.get("id"), str):
+        raise pf.NonRetryable(f"event {event.id} carries no order")
+    return event.data
+
+
 @app.topic("order-events")
 def notify_customer(event: pf.CloudEvent, ctx: pf.Context) -> None:
-    ctx.logger.info("order confirmation sent", order_id=event.data["id"])
+    ctx.logger.info("order confirmation sent", order_id=_order(event)["id"])
 
 
 @app.topic("order-events")
@@ -56,12 +64,13 @@ def request_fulfilment(event: pf.CloudEvent) -> None:
 
 @app.queue("fulfilment", max_retries=3, dead_letter="fulfilment-dlq")
 def fulfil(event: pf.CloudEvent, ctx: pf.Context) -> None:
-    if event.data.get("sku") == "poison":
+    order = _order(event)
+    if order.get("sku") == "poison":
         # An ordinary exception: retried with backoff, then dead-lettered.
         raise ValueError(
-            f"cannot fulfil order {event.data['id']}: sku 'poison' (attempt {ctx.attempt})"
+            f"cannot fulfil order {order['id']}: sku 'poison' (attempt {ctx.attempt})"
         )
-    ctx.logger.info("order fulfilled", order_id=event.data["id"], attempt=ctx.attempt)
+    ctx.logger.info("order fulfilled", order_id=order["id"], attempt=ctx.attempt)
 
 
 @app.schedule("rate(1 day)")

@@ -151,7 +151,7 @@ def test_topic_storage_bus_and_schedule(run: Any) -> None:
     failed = api.invoke(native.sns_event('{"no": "id"}', topic="order-events"))
     # An asynchronous event that fails is an invocation error, so Lambda retries it.
     assert not failed.ok
-    assert failed.body["errorType"] == "KeyError"
+    assert failed.body["errorType"] == "NonRetryable"  # the shop refuses a non-order
 
     api = run("on_upload")
     for fixture in ("sam_s3_put.json", "sns_s3.json", "eventbridge_s3_object_created.json"):

@@ -44,9 +44,10 @@ def test_invoke_queue_sample_settles_each_message() -> None:
     adapter = load_adapter("cloudflare")
     result = adapter.invoke(shop(), "fulfil", adapter.sample_events()["queue"])
     ops = [c["op"] for c in result["calls"]]
-    # The second sample body is plain text: the shop's handler cannot read it and fails.
-    assert ops == ["ack", "retry"]
-    assert result["calls"][1]["delaySeconds"] >= 1
+    # The second sample body is plain text, no order: the shop refuses it as NonRetryable, so
+    # it goes to the dead-letter queue at once and is acked, not retried.
+    assert ops == ["ack", "ack"]
+    assert result["sent"] == [{"queue": "fulfilment-dlq", "body": "plain text body"}]
 
 
 def test_invoke_r2_and_scheduled_samples() -> None:
