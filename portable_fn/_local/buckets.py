@@ -15,8 +15,9 @@ Event shape (the portable storage payload, DESIGN section 2): ``type`` =
 ``subject`` = key, ``data`` = ``storage_data(bucket, key, size, etag=md5 hex, action,
 content_type)``; a deleted object has size and etag None. Keys use ``/`` separators
 relative to the bucket folder; dot-files are skipped (editors' swap files), and so is what is
-not a regular file (pipes, sockets) or has a name that is not UTF-8 (object keys are UTF-8 on
-every provider). A file the runtime cannot read is announced once it can.
+not a regular file (pipes, sockets, a symlink that leads nowhere or in a loop) or has a name
+that is not UTF-8 (object keys are UTF-8 on every provider). A file the runtime cannot read is
+announced once it can.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def list_folder(root: Path) -> dict[str, tuple[int, int]]:
             path = Path(dirpath, name)
             try:
                 st = path.stat()
-            except FileNotFoundError:  # removed between listing and stat
+            except OSError:  # removed since listed, a dangling link, a symlink loop (ELOOP)
                 continue
             if not S_ISREG(st.st_mode):  # a pipe or socket: reading one would block the scan
                 continue

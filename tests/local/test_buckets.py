@@ -106,6 +106,18 @@ def test_only_regular_files_are_objects(tmp_path: Path) -> None:
     assert list(list_folder(folder)) == ["cat.jpg"]
 
 
+def test_a_symlink_loop_is_no_object_and_stops_nothing(tmp_path: Path) -> None:
+    """A symlink that points at itself (or a chain past the OS's limit) fails ``stat`` with
+    ELOOP, not FileNotFoundError: it raised out of the scan, and the supervised watcher failed
+    on every restart, so no bucket fired again while the link was there."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"meow")
+    os.symlink("loop", folder / "loop")
+    os.symlink("dangling-target", folder / "dangling")
+    assert list(list_folder(folder)) == ["cat.jpg"]
+
+
 def test_an_unreadable_file_does_not_stop_the_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
