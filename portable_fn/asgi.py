@@ -23,11 +23,23 @@ if TYPE_CHECKING:
 __all__ = ["asgi"]
 
 
-def asgi(app: App, *, state_dir: str | Path = ".portable-fn", json_logs: bool = True) -> Any:
-    """An ASGI 3 application running ``app`` (lifespan required: it starts the runtime)."""
+def asgi(
+    app: App,
+    *,
+    state_dir: str | Path = ".portable-fn",
+    json_logs: bool = True,
+    timeout: float | None = None,
+    max_body: int | None = None,
+) -> Any:
+    """An ASGI 3 application running ``app`` (lifespan required: it starts the runtime).
+
+    ``timeout``: seconds a handler may run before its invocation fails (an event's attempt is
+    retried, an HTTP request answered 504); ``max_body``: bytes of request body a route reads
+    (413 past it). None, the default here, sets no limit: on a container platform its own
+    request timeout and size limit apply (``portable-fn dev`` sets Lambda's, the smallest)."""
     from portable_fn._local.asgi import LocalASGI
     from portable_fn._local.report import Reporter
     from portable_fn._local.runtime import Options, Runtime
 
-    options = Options(state_dir=Path(state_dir))
+    options = Options(state_dir=Path(state_dir), timeout=timeout, max_body=max_body)
     return LocalASGI(Runtime(app, options, Reporter(json_lines=json_logs)))

@@ -22,6 +22,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _size(text: str) -> int:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"must be a whole number of bytes, got {text!r}")
+    return int(text)
+
+
 def _seconds(text: str, *, zero: bool) -> float:
     import math  # built in: no cost to --help
 
@@ -72,6 +78,23 @@ def _parser() -> argparse.ArgumentParser:
         "--run-schedules-on-start",
         action="store_true",
         help="fire every schedule once at start, then on its expression",
+    )
+    dev.add_argument(
+        "--timeout",
+        type=lambda text: _seconds(text, zero=True),
+        default=None,
+        metavar="SECONDS",
+        help="how long a handler may run before its invocation fails (default 30, the Lambda "
+        "timeout of the AWS template; 0: no limit, e.g. at a debugger breakpoint; "
+        "env PORTABLE_FN_TIMEOUT)",
+    )
+    dev.add_argument(
+        "--max-body",
+        type=_size,
+        default=None,
+        metavar="BYTES",
+        help="largest HTTP request body a route reads, a 413 past it (default 6 MiB, Lambda's "
+        "payload limit, the smallest cloud's; 0: no limit; env PORTABLE_FN_MAX_BODY)",
     )
     dev.add_argument("--quiet-http", action="store_true", help="do not print HTTP requests")
 

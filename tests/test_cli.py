@@ -176,6 +176,29 @@ def test_dev_refuses_out_of_range_numbers_as_usage_errors(
     assert parser.parse_args(["dev", SHOP, "--port", "65535"]).port == 65535
 
 
+def test_dev_limits_come_from_the_flags_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--timeout``/``--max-body`` (docs/cli.md): a flag wins over PORTABLE_FN_TIMEOUT /
+    PORTABLE_FN_MAX_BODY, 0 lifts the limit, and neither given keeps the environment's."""
+    from portable_fn._local.commands import dev_options
+    from portable_fn.cli import _parser
+
+    parser = _parser()
+    monkeypatch.setenv("PORTABLE_FN_TIMEOUT", "5")
+    monkeypatch.setenv("PORTABLE_FN_MAX_BODY", "1000")
+    options = dev_options(parser.parse_args(["dev", SHOP]))
+    assert (options.timeout, options.max_body) == (5.0, 1000)
+    options = dev_options(parser.parse_args(["dev", SHOP, "--timeout", "0", "--max-body", "70"]))
+    assert (options.timeout, options.max_body) == (None, 70)
+    options = dev_options(parser.parse_args(["dev", SHOP, "--timeout", "2.5"]))
+    assert (options.timeout, options.max_body) == (2.5, 1000)
+    for option, value in (("--timeout", "-1"), ("--max-body", "1e6"), ("--max-body", "-5")):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(["dev", SHOP, option, value])
+        assert exited.value.code == 2 and option in capsys.readouterr().err
+
+
 FAKE_ADAPTER = """
 from portable_fn.adapter import Finding
 from portable_fn.testing import http_request, invoke

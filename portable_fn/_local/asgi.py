@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from portable_fn._local import ingress
+from portable_fn._local.delivery import HandlerTimeout, within
 from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
 from portable_fn.http import Headers, QueryParams, Request, Response
@@ -139,17 +140,31 @@ class LocalASGI:
             method=method,
             path=path,
             headers=headers,
-            body=await _read_body(receive, headers),
-            query=QueryParams.from_string(scope["query_string"].decode("latin-1")),
+            body=await _read_body(receive, headers, self.runtime.options.max_body, _ROUTE_LIMIT),
+            # Raw non-ASCII bytes in a query (curl, Go) are UTF-8 (RFC 3986 section 2.5), as
+            # GCP and AWS read them; a byte that is no UTF-8 is U+FFFD, as on GCP.
+            query=QueryParams.from_string(scope["query_string"].decode("utf-8", "replace")),
             client_ip=client[0] if client else None,
         )
+        timeout = self.runtime.options.timeout
         ctx = Context(
-            provider="local", function_name=fn.name, invocation_id=self.runtime.invocation_id()
+            provider="local",
+            function_name=fn.name,
+            invocation_id=self.runtime.invocation_id(),
+            deadline=None if timeout is None else time.time() + timeout,
         )
-        response = await dispatch_http_async(
-            self.app, request, ctx, fn.name, offload=self.runtime.offload
-        )
-        return fn.name, response
+        call = dispatch_http_async(self.app, request, ctx, fn.name, offload=self.runtime.offload)
+        if timeout is None:
+            return fn.name, await call
+        try:
+            return fn.name, await within(call, timeout)
+        except asyncio.TimeoutError:
+            # As a cloud answers a request whose function outlived its timeout (API Gateway and
+            # Cloud Run say 504), in JSON like every other error here; the client no longer
+            # waits for ever on a handler stuck in a call.
+            late = HandlerTimeout(timeout, cancelled=fn.is_async)
+            self.runtime.reporter.record("error", message=f"{method} {path}: {late}")
+            return fn.name, ingress.error(504, str(late))
 
 
 def _route_path(scope: Scope) -> str:
@@ -189,19 +204,34 @@ class _Short(Exception):
 class _TooLarge(Exception):
     """The body is longer than the endpoint reads (HTTP 413, RFC 9110 section 15.5.14)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than {limit} bytes")
+    def __init__(self, limit: int, why: str = "") -> None:
+        super().__init__(f"the request body is larger than {limit} bytes{why}")
 
 
-async def _read_body(receive: Receive, headers: Headers, limit: int | None = None) -> bytes:
+MAX_HTTP_BODY_BYTES = 6 * 1024 * 1024
+"""The largest request body an app route reads: AWS Lambda's 6 MB request payload, the smallest
+of the clouds (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html; Cloud Run
+functions take 32 MB, Azure Functions and Cloudflare Workers 100 MB), so an upload that works
+here does not fail at the first deploy, and a runaway client cannot fill the memory."""
+
+_ROUTE_LIMIT = (
+    " (AWS Lambda's 6 MB request payload, the smallest cloud limit: Cloud Run functions take"
+    " 32 MB, Azure Functions and Cloudflare Workers 100 MB; PORTABLE_FN_MAX_BODY sets"
+    " another; a large upload goes to a bucket instead)"
+)
+
+
+async def _read_body(
+    receive: Receive, headers: Headers, limit: int | None = None, why: str = ""
+) -> bytes:
     """The whole body; ``_Disconnected`` rather than the part that came, which no handler
     should act on (a truncated upload stored, half an order taken). With ``limit``,
-    ``_TooLarge`` as soon as the announced or received length passes it: the rest is not
-    read (the server discards it or closes the connection)."""
+    ``_TooLarge`` (saying ``why``) as soon as the announced or received length passes it: the
+    rest is not read (the server discards it or closes the connection)."""
     if limit is not None:
         announced = headers.get("content-length") or ""
         if announced.isdigit() and int(announced) > limit:
-            raise _TooLarge(limit)
+            raise _TooLarge(limit, why)
     message = await receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
@@ -215,7 +245,7 @@ async def _read_body(receive: Receive, headers: Headers, limit: int | None = Non
     size = len(body)
     while message.get("more_body", False):
         if limit is not None and size > limit:
-            raise _TooLarge(limit)
+            raise _TooLarge(limit, why)
         message = await receive()
         if message["type"] == "http.disconnect":
             raise _Disconnected
@@ -223,7 +253,7 @@ async def _read_body(receive: Receive, headers: Headers, limit: int | None = Non
         size += len(chunk)
         chunks.append(chunk)
     if limit is not None and size > limit:
-        raise _TooLarge(limit)
+        raise _TooLarge(limit, why)
     whole = b"".join(chunks)
     _check_length(whole, headers)
     return whole

@@ -10,11 +10,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portable_fn._local.loader import load_app
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from portable_fn._local.runtime import Options
 
 
 def _dump(value: Any) -> None:
@@ -31,23 +34,35 @@ def _function(app: App, name: str) -> str:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from portable_fn._local.report import Reporter
-    from portable_fn._local.runtime import Options
     from portable_fn._local.server import serve
 
     app = load_app(args.app)
-    state = Path(args.state_dir)
-    options = Options(
-        state_dir=state,
+    options = dev_options(args)
+    reporter = Reporter(json_lines=args.json, quiet_http=args.quiet_http)
+    serve(app, host=args.host, port=args.port, options=options, reporter=reporter,
+          allowed_hosts=tuple(args.allow_host))
+    return 0
+
+
+def dev_options(args: argparse.Namespace) -> Options:
+    """The runtime's options for ``dev``'s arguments; ``--timeout``/``--max-body``, when given,
+    over ``PORTABLE_FN_TIMEOUT``/``PORTABLE_FN_MAX_BODY``, and 0 for no limit."""
+    from portable_fn._local.runtime import Options
+
+    limits = Options.limits_from_env()
+    if args.timeout is not None:
+        limits["timeout"] = args.timeout or None
+    if args.max_body is not None:
+        limits["max_body"] = args.max_body or None
+    return Options(
+        state_dir=Path(args.state_dir),
         bucket_dir=Path(args.bucket_dir) if args.bucket_dir else None,
         time_scale=args.time_scale,
         poll_interval=args.poll_interval,
         run_schedules_on_start=args.run_schedules_on_start,
         delivery_delay=Options.delivery_delay_from_env(),
+        **limits,
     )
-    reporter = Reporter(json_lines=args.json, quiet_http=args.quiet_http)
-    serve(app, host=args.host, port=args.port, options=options, reporter=reporter,
-          allowed_hosts=tuple(args.allow_host))
-    return 0
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:

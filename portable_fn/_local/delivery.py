@@ -7,6 +7,11 @@ formula for the clouds and here); then it is dead-lettered. ``pf.NonRetryable``
 (``Outcome.retryable`` False) dead-letters at once. A delivery that finds its event's
 idempotency key held by another attempt (``IdempotencyConflict``) ran no handler: it waits for
 the holder without spending an attempt, and is never dead-lettered for it.
+
+A handler that runs past the function timeout fails its attempt (``HandlerTimeout``), as every
+cloud stops an invocation at its timeout and redelivers the message. An async handler is
+cancelled; a sync one cannot be: Python has no way to stop a thread, so it runs on in the pool
+and whatever it returns is ignored (its delivery has moved on: retried or dead-lettered).
 """
 
 from __future__ import annotations
@@ -17,25 +22,58 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, TypeVar
 
 from portable_fn._local.broker import Routes
 from portable_fn._local.inspect import dead_letter_name
 from portable_fn._local.report import Reporter
 from portable_fn._local.store import Delivery, Message, Store
-from portable_fn.adapter import Context, dispatch_event_async
+from portable_fn.adapter import Context, Outcome, dispatch_event_async
 from portable_fn.app import App, Function
 from portable_fn.errors import PortableFnError
-from portable_fn.events import from_json
+from portable_fn.events import CloudEvent, from_json
 from portable_fn.idempotency._base import IdempotencyConflict
 from portable_fn.triggers import Queue, Retry, Stream
 
 # Triggers without a Retry policy (schedules) retry as AWS Lambda retries asynchronous
 # invocations (EventBridge Scheduler targets): twice.
 DEFAULT_RETRY = Retry(max_retries=2)
+_T = TypeVar("_T")
 KEEP_DONE = 24 * 3600.0  # finished deliveries are forgotten after a day (at the next start)
+# Seconds an invocation may run: the Lambda ``Timeout`` of the SAM template ``package --provider
+# aws`` writes, the shortest of the packaged targets (Azure's host.json says 10 min, Cloud Run
+# functions default to 60 s, a Cloudflare queue consumer gets 15 min of wall time), so what
+# finishes here finishes on every cloud.
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+DEFAULT_TIMEOUT = 30.0
+
+
+async def within(call: Awaitable[_T], timeout: float) -> _T:
+    """``await call``, cancelled with ``asyncio.TimeoutError`` past ``timeout`` seconds. On
+    Python 3.11+ through ``asyncio.timeout``, which cancels the running task itself:
+    ``wait_for`` wraps the call in a task of its own, which doubled the time a hello-world
+    route spends in the runtime."""
+    limit = getattr(asyncio, "timeout", None)
+    if limit is None:  # Python 3.10
+        return await asyncio.wait_for(call, timeout)
+    async with limit(timeout):
+        return await call
+
+
+class HandlerTimeout(PortableFnError, TimeoutError):
+    """The handler ran past the function timeout: a failed attempt, retried, then dead-lettered,
+    as a cloud counts an invocation it stopped at its timeout (Lambda's "Task timed out")."""
+
+    def __init__(self, timeout: float, *, cancelled: bool) -> None:
+        self.timeout = timeout
+        what = (
+            "it was cancelled"
+            if cancelled
+            else "Python cannot stop its thread, so it runs on and its result is ignored"
+        )
+        super().__init__(f"the handler ran past the {timeout:g} s function timeout; {what}")
 
 
 def retry_policy(fn: Function) -> Retry:
@@ -69,9 +107,11 @@ class Deliverer:
         concurrency: int = 8,
         poll: float = 0.25,
         start_delay: float = 0.0,
+        timeout: float | None = None,
     ) -> None:
         self.app, self.store, self.routes, self.reporter = app, store, routes, reporter
         self.executor, self.time_scale, self.poll = executor, time_scale, poll
+        self.timeout = timeout  # seconds an attempt may run; None: no limit
         self.start_delay = start_delay
         self._concurrency = concurrency
         self._running: dict[asyncio.Task[None], int] = {}  # delivery task -> delivery id
@@ -220,9 +260,10 @@ class Deliverer:
             function_name=fn.name,
             invocation_id=self.invocation_id(),
             attempt=d.attempt,
+            deadline=None if self.timeout is None else time.time() + self.timeout,
         )
         t0 = time.perf_counter()
-        outcome = await dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
+        outcome = await self._dispatch(fn, event, ctx)
         info["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         if outcome.ok:
             await asyncio.to_thread(self.store.complete, d.id)
@@ -268,6 +309,18 @@ class Deliverer:
             )
             return
         await self._dead_letter(fn, d, error, info, retryable=outcome.retryable)
+
+    async def _dispatch(self, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
+        """Run the handler, failing the attempt when it outlasts ``timeout``."""
+        call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
+        if self.timeout is None:
+            return await call
+        try:
+            return await within(call, self.timeout)
+        except asyncio.TimeoutError:
+            # The dispatch was cancelled: an async handler with it; a sync handler's
+            # pool thread cannot be stopped and finishes (or hangs) on its own.
+            return Outcome(False, HandlerTimeout(self.timeout, cancelled=fn.is_async), True)
 
     async def _dead_letter(
         self, fn: Function, d: Delivery, error: str, info: dict[str, object], *, retryable: bool

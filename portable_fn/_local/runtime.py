@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from portable_fn._local.asgi import MAX_HTTP_BODY_BYTES
 from portable_fn._local.broker import LocalPublisher, Routes
 from portable_fn._local.buckets import BucketWatcher
-from portable_fn._local.delivery import Deliverer
+from portable_fn._local.delivery import DEFAULT_TIMEOUT, Deliverer
 from portable_fn._local.report import FLUSH_EVERY, Reporter
 from portable_fn._local.scheduler import Scheduler
 from portable_fn._local.store import Store
@@ -29,6 +30,11 @@ DELIVERY_DELAY_ENV = "PORTABLE_FN_DELIVERY_DELAY"
 """Test hook: seconds to hold the delivery loop after start (accepting still works), so a
 test can SIGKILL the runtime between accepting an event and delivering it."""
 
+TIMEOUT_ENV = "PORTABLE_FN_TIMEOUT"
+"""Seconds a handler may run in ``dev`` (``Options.timeout``); 0: no limit."""
+MAX_BODY_ENV = "PORTABLE_FN_MAX_BODY"
+"""Bytes of request body an app route reads in ``dev`` (``Options.max_body``); 0: no limit."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Options:
@@ -39,6 +45,11 @@ class Options:
     run_schedules_on_start: bool = False
     delivery_delay: float = 0.0
     concurrency: int = 8
+    # Seconds a handler (HTTP or event) may run before its invocation fails, as at a cloud's
+    # function timeout; None: no limit (a debugger stopped at a breakpoint, say).
+    timeout: float | None = DEFAULT_TIMEOUT
+    # Bytes an app route reads of a request body (a 413 past it); None: no limit.
+    max_body: int | None = MAX_HTTP_BODY_BYTES
 
     @property
     def buckets(self) -> Path:
@@ -47,6 +58,26 @@ class Options:
     @classmethod
     def delivery_delay_from_env(cls) -> float:
         return float(os.environ.get(DELIVERY_DELAY_ENV, "0") or 0)
+
+    @classmethod
+    def limits_from_env(cls) -> dict[str, Any]:
+        """``timeout`` (seconds) and ``max_body`` (bytes) from ``PORTABLE_FN_TIMEOUT`` and
+        ``PORTABLE_FN_MAX_BODY``: unset keeps the default, 0 lifts the limit (a debugger held
+        at a breakpoint, a target with more room). ``ConfigurationError`` for what is no
+        number, so ``dev`` exits 2 with one line."""
+        limits: dict[str, Any] = {}
+        for field, env, kind in (("timeout", TIMEOUT_ENV, float), ("max_body", MAX_BODY_ENV, int)):
+            text = os.environ.get(env, "").strip()
+            if not text:
+                continue
+            try:
+                value = kind(text)
+            except ValueError:
+                value = -1
+            if value < 0 or value != value:  # negative, or NaN
+                raise ConfigurationError(f"{env}={text!r}: give a number >= 0 (0: no limit)")
+            limits[field] = value or None
+        return limits
 
 
 def lock_state_dir(state: Path) -> IO[str]:
@@ -91,6 +122,7 @@ class Runtime:
             concurrency=options.concurrency,
             poll=options.poll_interval,
             start_delay=options.delivery_delay,
+            timeout=options.timeout,
         )
         self.scheduler = Scheduler(app, run_on_start=options.run_schedules_on_start)
         self.watcher = BucketWatcher(app, self.store, options.buckets, self.notice)

@@ -165,9 +165,9 @@ def _abandon_stuck_handlers(runtime: Runtime, reporter: Reporter) -> None:
     if runtime.deliverer.busy:
         reporter.record(
             "warning",
-            message=f"{runtime.deliverer.busy} handler(s) still running "
-            "at shutdown; "
-            "their deliveries will be retried at the next start",
+            message=f"{runtime.deliverer.busy} handler(s) still running at shutdown; a "
+            "delivery cut short runs again at the next start (one past its timeout has "
+            "already failed its attempt)",
         )
         sys.stdout.flush()
         os._exit(130 if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 0)

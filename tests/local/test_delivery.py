@@ -236,3 +236,53 @@ def test_a_handler_still_running_after_the_shutdown_grace_goes_back_uncounted(
     assert runs == [1, 1]  # ran again, as attempt 1 of 1
     assert reopened.dead() == []
     assert [r["outcome"] for r in records(out)] == ["ok"]
+
+
+def test_a_hung_handler_ends_at_the_function_timeout_retried_then_dead_lettered(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    """Every cloud stops an invocation at its function timeout (AWS Lambda's ``Timeout``, 30 s
+    in the SAM template ``package`` writes; Azure ``functionTimeout``; Cloud Run functions'
+    ``--timeout``; a Cloudflare queue consumer's wall time) and counts it as a failed attempt:
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html. Before, a handler
+    that never returned held its delivery in flight for ever (and, eight of them, every
+    delivery slot), with ``ctx.deadline`` None."""
+    import threading
+
+    app = pf.App("hangs")
+    release = threading.Event()
+    deadlines: list[float | None] = []
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=1, initial_backoff=0.01))
+    def stuck(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        deadlines.append(ctx.deadline)
+        release.wait(10)  # a call that never answers
+
+    @app.queue("later", retry=pf.Retry(max_retries=0))
+    async def astuck(event: pf.CloudEvent) -> None:
+        await asyncio.sleep(10)
+
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "stuck")
+    enqueue(store, "astuck")
+    out = io.StringIO()
+    d = Deliverer(
+        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
+        executor=pool, time_scale=0.0, timeout=0.2,
+    )
+    started = time.time()
+    try:
+        for _ in range(4):
+            if not run_due(d, store):
+                break
+    finally:
+        release.set()
+    assert time.time() - started < 5  # ended by the timeout, not by the handler
+    outcomes = {(r["function"], r["attempt"]): r for r in records(out)}
+    assert outcomes[("stuck", 1)]["outcome"] == "retry"
+    assert outcomes[("stuck", 2)]["outcome"] == "dead"
+    assert outcomes[("astuck", 1)]["outcome"] == "dead"
+    assert all("HandlerTimeout" in r["error"] and "0.2 s" in r["error"] for r in outcomes.values())
+    assert sorted(x.function for x in store.dead()) == ["astuck", "stuck"]
+    # The handler can see its deadline (ctx.remaining_time), as on every cloud.
+    assert deadlines and all(t is not None and started < t < started + 5 for t in deadlines)

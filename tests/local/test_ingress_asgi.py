@@ -14,6 +14,7 @@ from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
+import portable_fn as pf
 from portable_fn._local import ingress
 from portable_fn._local.asgi import LocalASGI
 from portable_fn._local.loader import load_app
@@ -25,12 +26,20 @@ SHOP = str(Path(__file__).resolve().parents[2] / "examples" / "shop" / "app.py")
 
 
 def _post(
-    tmp_path: Path, path: str, headers: dict[str, str], chunks: list[bytes]
+    tmp_path: Path,
+    path: str,
+    headers: dict[str, str],
+    chunks: list[bytes],
+    *,
+    app: pf.App | None = None,
+    options: Options | None = None,
+    query: bytes = b"",
 ) -> tuple[int, dict[str, Any], int]:
-    """POST ``chunks`` as the body; (status, JSON answer, chunks the app read)."""
+    """POST ``chunks`` as the body (to the shop, or ``app``); (status, JSON answer, chunks the
+    app read)."""
     runtime = Runtime(
-        load_app(SHOP),
-        Options(state_dir=tmp_path / "state"),
+        app or load_app(SHOP),
+        options or Options(state_dir=tmp_path / "state"),
         Reporter(json_lines=True, stream=io.StringIO()),
     )
     read = 0
@@ -48,7 +57,7 @@ def _post(
         "type": "http",
         "method": "POST",
         "path": path,
-        "query_string": b"",
+        "query_string": query,
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
         "client": ("127.0.0.1", 1),
         "root_path": "",
@@ -103,3 +112,80 @@ def test_an_unknown_topic_or_queue_is_a_404_naming_those_that_exist(tmp_path: Pa
     # A declared dead-letter queue is the app's too, consumed or not (the runtime warns).
     status, _, _ = _post(tmp_path, "/_pf/queues/fulfilment-dlq", headers, [body])
     assert status == 202
+
+
+def test_a_route_handler_past_the_function_timeout_is_a_json_504(tmp_path: Path) -> None:
+    """A handler stuck in a call: API Gateway answers 504 once its integration times out
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html, 29 s) and Cloud
+    Run 504 past the request timeout (https://cloud.google.com/run/docs/configuring/request-
+    timeout). Before, the client waited for ever and ``ctx.deadline`` was None."""
+    import threading
+
+    app = pf.App("hangs")
+    release = threading.Event()
+
+    @app.http("/sync", methods=["POST"])
+    def stuck(req: pf.Request, ctx: pf.Context) -> dict[str, Any]:
+        release.wait(10)
+        return {"left": ctx.remaining_time}
+
+    @app.http("/async", methods=["POST"])
+    async def astuck(req: pf.Request) -> dict[str, Any]:
+        await asyncio.sleep(10)
+        return {}
+
+    @app.http("/deadline", methods=["POST"])
+    def deadline(req: pf.Request, ctx: pf.Context) -> dict[str, Any]:
+        return {"left": ctx.remaining_time}
+
+    options = Options(state_dir=tmp_path / "state", timeout=0.2)
+    try:
+        for path in ("/sync", "/async"):
+            status, answer, _ = _post(tmp_path, path, {}, [b""], app=app, options=options)
+            assert status == 504 and "0.2 s function timeout" in answer["error"]["message"]
+    finally:
+        release.set()
+    status, answer, _ = _post(tmp_path, "/deadline", {}, [b""], app=app, options=options)
+    assert status == 200 and 0 < answer["left"] <= 0.2
+
+
+def test_a_route_body_past_the_smallest_cloud_limit_is_a_413_not_read_to_the_end(
+    tmp_path: Path,
+) -> None:
+    """AWS Lambda takes a 6 MB request payload
+    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), the smallest of
+    the clouds. Before, an app route read any body whole into memory (a 20 MB upload reached
+    the handler, and would be a 413 at the first deploy)."""
+    app = pf.App("uploads")
+
+    @app.http("/up", methods=["POST"])
+    def up(req: pf.Request) -> dict[str, Any]:
+        return {"n": len(req.body)}
+
+    chunk = b"x" * (1024 * 1024)
+    status, answer, read = _post(tmp_path, "/up", {}, [chunk] * 20, app=app)
+    assert status == 413 and "6 MB" in answer["error"]["message"]
+    assert read <= 7  # stopped once past the limit
+    announced = {"content-length": str(20 * len(chunk))}
+    status, answer, read = _post(tmp_path, "/up", announced, [b""], app=app)
+    assert status == 413 and read == 0  # refused on the announced length alone
+    status, answer, _ = _post(tmp_path, "/up", {}, [chunk] * 6, app=app)
+    assert status == 200 and answer == {"n": 6 * len(chunk)}
+    unlimited = Options(state_dir=tmp_path / "state", max_body=None)
+    status, answer, _ = _post(tmp_path, "/up", {}, [chunk] * 20, app=app, options=unlimited)
+    assert status == 200 and answer == {"n": 20 * len(chunk)}
+
+
+def test_raw_utf8_in_a_query_reads_as_the_clouds_read_it(tmp_path: Path) -> None:
+    """curl and Go send a query's non-ASCII characters as raw UTF-8 bytes (RFC 3986 section 2.5:
+    UTF-8 is what a URI's characters are encoded as); GCP and AWS give the handler ``ü``, here
+    it was ``Ã¼`` (the bytes read as Latin-1). A byte that is no UTF-8 is U+FFFD, as on GCP."""
+    app = pf.App("query")
+
+    @app.http("/q", methods=["POST"])
+    def q(req: pf.Request) -> dict[str, Any]:
+        return {"query": list(req.query.items())}
+
+    query = "u=ü&v=%C3%BC".encode() + b"&w=\xff"
+    status, answer, _ = _post(tmp_path, "/q", {}, [b""], app=app, query=query)
+    assert status == 200 and answer["query"] == [["u", "ü"], ["v", "ü"], ["w", "\ufffd"]]

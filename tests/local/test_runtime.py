@@ -8,6 +8,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 import portable_fn as pf
 from portable_fn._local.report import Reporter
 from portable_fn._local.runtime import Options, Runtime
@@ -95,3 +97,23 @@ def test_a_second_runtime_on_the_same_state_dir_is_refused_at_start(tmp_path: Pa
     finally:
         release.set()
     assert runs == [1]
+
+
+def test_the_timeout_and_body_limit_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``dev`` reads PORTABLE_FN_TIMEOUT and PORTABLE_FN_MAX_BODY (docs/cli.md): unset keeps the
+    defaults, 0 lifts a limit, what is no number is one line (exit 2)."""
+    from portable_fn.errors import ConfigurationError
+
+    monkeypatch.delenv("PORTABLE_FN_TIMEOUT", raising=False)
+    monkeypatch.delenv("PORTABLE_FN_MAX_BODY", raising=False)
+    assert Options(**Options.limits_from_env()) == Options()
+    assert (Options().timeout, Options().max_body) == (30.0, 6 * 1024 * 1024)
+    monkeypatch.setenv("PORTABLE_FN_TIMEOUT", "0")
+    monkeypatch.setenv("PORTABLE_FN_MAX_BODY", "33554432")
+    assert Options.limits_from_env() == {"timeout": None, "max_body": 32 * 1024 * 1024}
+    for bad in ("soon", "-1", "nan"):
+        monkeypatch.setenv("PORTABLE_FN_TIMEOUT", bad)
+        with pytest.raises(ConfigurationError, match="PORTABLE_FN_TIMEOUT"):
+            Options.limits_from_env()
