@@ -78,7 +78,7 @@ def test_package_into_an_unwritable_place_is_one_line(
 # Each sample kind, and the shop function whose trigger it is.
 SHOP_FUNCTION = {
     "http": "create_order", "pubsub": "fulfil", "storage": "on_upload",
-    "scheduler": "nightly_report",
+    "scheduler": "nightly_report", "event": "invoice_paid",
 }
 
 
@@ -100,3 +100,62 @@ def test_every_sample_runs_on_the_shop_function_of_its_trigger(
     report = json.loads(capsys.readouterr().out)
     assert report["result"]["status"] == 202, report
     assert [p["name"] for p in report["published"]] == ["order-events"]
+
+
+def test_invoke_posts_a_push_body_or_a_legacy_event_as_their_senders_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Pub/Sub push body (the request body example of
+    https://cloud.google.com/pubsub/docs/push#receive_push, ``events/push_documented.json``,
+    its message an order) and a 1st-gen background event (functions-framework-conformance's
+    ``legacy_storage_change-legacy-input.json``, ``events/legacy_storage_change.json``) are
+    native events the deployed function takes: Pub/Sub and the 1st-gen runtime POST them as
+    JSON. ``invoke`` sent them as a bodiless GET (an HTTP request with no ``method``), so
+    every one was a 405 and exit 1; so was a binary-mode request (``headers`` and ``body``, the
+    ``ce-*`` headers of https://cloud.google.com/eventarc/docs/cloudevents) that names no
+    method, though Eventarc only POSTs. An attribute-only message (no ``data``) reaches the
+    function through the push intake ``main.py`` installs, as deployed."""
+    events = Path(__file__).parent / "events"
+    push = json.loads((events / "push_documented.json").read_text())
+    order = {"id": "o-9", "sku": "book"}
+    push["message"]["data"] = base64.b64encode(json.dumps(order).encode()).decode()
+    attribute_only = copy.deepcopy(push)
+    del attribute_only["message"]["data"]
+    binary = {
+        "headers": {
+            "ce-specversion": "1.0",
+            "ce-id": "1",
+            "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "ce-source": "//pubsub.googleapis.com/projects/p/topics/fulfilment",
+            "content-type": "application/json",
+        },
+        "body": json.dumps(push),
+    }
+    cases = [
+        ("fulfil", push),
+        ("fulfil", binary),
+        ("request_fulfilment", attribute_only),
+        ("on_upload", json.loads((events / "legacy_storage_change.json").read_text())),
+    ]
+    for number, (function, native) in enumerate(cases):
+        path = tmp_path / f"{number}.json"
+        path.write_text(json.dumps(native))
+        code = main(["invoke", SHOP, function, "--provider", "gcp", "--event", str(path)])
+        report = json.loads(capsys.readouterr().out)
+        assert (code, report["result"]["status"]) == (0, 200), (function, report)
+
+
+def test_the_event_sample_runs_an_event_function(capsys: pytest.CaptureFixture[str]) -> None:
+    """An ``@app.event`` function had no sample: every GCP sample was acknowledged by the
+    shop's ``invoice_paid`` without running it (not its type). The ``event`` sample is the
+    delivery ``deploy.sh`` sets up for an application event type: Eventarc's
+    ``messagePublished`` for the app's bus topic, whose message carries the event in the
+    binary mode of the Pub/Sub binding
+    (https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md), as
+    ``pf.emit`` publishes it."""
+    assert main(["invoke", SHOP, "invoice_paid", "--provider", "gcp", "--event", "event"]) == 0
+    logs = capsys.readouterr().err
+    ran = [json.loads(line) for line in logs.splitlines() if '"invoice paid"' in line]
+    assert len(ran) == 1, logs
+    assert ran[0]["event_type"] == "com.example.invoice.paid"
+    assert ran[0]["invoice"] == {"invoice_id": "inv-9", "amount": "19.99"}

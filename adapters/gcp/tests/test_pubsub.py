@@ -75,6 +75,17 @@ def test_undeclared_body_reads_as_on_aws_and_azure(
     assert (event.data, event.datacontenttype) == (expected, content_type)
 
 
+def test_undeclared_json_nested_past_the_parser_is_text_not_a_crash() -> None:
+    """Valid JSON nested deeper than the parser recurses, in a message with no content-type
+    (body shape: https://cloud.google.com/pubsub/docs/push#receive_push): the parser's
+    RecursionError escaped as a 500 with a traceback, for every redelivery. JSON that cannot be
+    read is read as the next rule says, printable UTF-8 text."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = {"message": {"data": base64.b64encode(deep).decode(), "messageId": "9"}}
+    event, _ = unwrap(envelope(body), trigger="topic")
+    assert (event.data, event.datacontenttype) == (deep.decode(), "text/plain; charset=utf-8")
+
+
 def test_content_type_attribute_wins() -> None:
     body = {
         "message": {

@@ -101,6 +101,12 @@ CASES = {
     "205": pf.Response(status=205, body="stale"),
     "204": pf.Response(status=204, body="stale"),
 }
+OVER_LIMIT = 32 * 1024 * 1024 + 1
+
+
+@app.http("/big", methods=["GET"])
+def big(req: pf.Request) -> pf.Response:
+    return pf.Response(body=b"x" * (OVER_LIMIT if req.query["case"] == "over" else OVER_LIMIT - 1))
 
 
 @app.http("/out", methods=["GET"])
@@ -116,7 +122,7 @@ def out_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     source = tmp_path_factory.mktemp("out-app") / "out_app.py"
     source.write_text(_OUT_APP)
     dist = _package(f"{source}:app", tmp_path_factory.mktemp("out") / "dist" / "gcp")
-    servers = Servers(dist, ["out"], {}, tmp_path_factory.mktemp("out-logs"))
+    servers = Servers(dist, ["out", "big"], {}, tmp_path_factory.mktemp("out-logs"))
     yield servers
     servers.close()
 
@@ -143,3 +149,21 @@ def test_a_status_without_content_is_sent_without_the_body(out_server: Servers,
     assert resp.status == int(status)
     assert resp.read() == b""
     assert resp.headers.get("Content-Length") in (None, "0")
+
+
+def test_a_response_over_the_platform_limit_is_a_clear_json_500(out_server: Servers) -> None:
+    """Cloud Run functions (2nd gen) send at most 32 MB of HTTP response that is not streamed
+    (https://cloud.google.com/functions/quotas, "Max uncompressed HTTP response size"; Cloud Run
+    counts in MiB): the front end refuses a larger one, with no word from the function. The
+    function answers the JSON 500 saying why and logs it, as the AWS adapter does over Lambda's
+    payload limit; a body at the limit is sent."""
+    resp = send(out_server, "big", "GET", "/big?case=over", [])
+    body = resp.read()
+    assert resp.status == 500
+    assert resp.headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {
+        "error": {"status": 500, "message": "response too large: the limit is 32 MiB"}
+    }
+    assert "over the response size limit" in out_server["big"].output()
+    resp = send(out_server, "big", "GET", "/big?case=under", [])
+    assert (resp.status, len(resp.read())) == (200, 32 * 1024 * 1024)

@@ -229,3 +229,44 @@ def test_undecodable_unwrapped_push_is_dead_lettered(
     assert moved.topic == "projects/test-project/topics/on-message-dlq"
     assert moved.data == sample["body"].encode()
     assert recorder.records() == []
+
+
+@pytest.mark.parametrize("data", [b'[{"status": "Hello there"}]', b'"Hello there"'])
+def test_unwrapped_push_of_a_json_array_or_string_without_metadata_is_a_json_400(
+    probe: Servers, recorder: Recorder, data: bytes
+) -> None:
+    """An unwrapped push without write metadata carries no message id and is refused with a
+    JSON 4xx (README), as the framework refuses a JSON object body. A JSON array or string
+    body crashed the framework's legacy-event conversion instead (``BackgroundEvent(**body)``):
+    a 500 and a traceback in the log for every redelivery.
+
+    Request: the unwrapped example of https://cloud.google.com/pubsub/docs/payload-unwrapping
+    (``Content-Type: application/json`` attribute as the header, no ``x-goog-pubsub-*``
+    headers), its message an array or a string.
+    """
+    crashes = probe["on_message"].output().count("Traceback")
+    status, headers, resp = probe["on_message"].request(body=data, headers=JSON)
+    assert status == 400
+    assert headers["content-type"] == ["application/json"]
+    assert json.loads(resp)["error"]["status"] == 400
+    assert probe["on_message"].output().count("Traceback") == crashes
+    assert recorder.records() == []
+
+
+@pytest.mark.parametrize("target", ["on_message", "no_retries", "at_night"])
+def test_a_push_body_nested_past_the_parser_is_a_json_400(
+    probe: Servers, recorder: Recorder, target: str
+) -> None:
+    """Valid JSON nested deeper than the parser recurses, POSTed as a push body
+    (https://cloud.google.com/pubsub/docs/push#receive_push, ``message`` replaced): reading it
+    raised RecursionError, a 500 with a traceback on every redelivery, from the push intake
+    of an event function and from a schedule function alike. It is a malformed delivery: a
+    JSON 400, no handler run, as a deep CloudEvent is (``test_native``)."""
+    deep = b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b', "subscription": "s"}'
+    crashes = probe[target].output().count("Traceback")
+    status, headers, resp = probe[target].request(body=deep, headers=JSON)
+    assert status == 400
+    assert headers["content-type"] == ["application/json"]
+    assert json.loads(resp)["error"]["status"] == 400
+    assert probe[target].output().count("Traceback") == crashes
+    assert recorder.records() == []

@@ -179,6 +179,28 @@ def test_storage_pubsub_notification_variant() -> None:
     assert decoded.event.time is not None and decoded.event.time.year == 2020
 
 
+def test_storage_notification_data_nested_past_the_parser_is_malformed() -> None:
+    """A message on a bucket's notification topic (attributes as
+    https://cloud.google.com/storage/docs/pubsub-notifications#attributes) whose data is JSON
+    nested deeper than the parser recurses: RecursionError escaped as a 500 (retried until the
+    dead-letter policy gave up); it is a malformed delivery, dead-lettered at once."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = {
+        "message": {
+            "data": base64.b64encode(deep).decode(),
+            "attributes": {"eventType": "OBJECT_FINALIZE", "bucketId": "b", "objectId": "a"},
+            "messageId": "n-2",
+        }
+    }
+    envelope = CloudEvent(
+        id="e", source="//pubsub.googleapis.com/projects/p/topics/t", type=PUBLISHED, data=body
+    )
+    fn = next(iter(_app().functions.values()))
+    with pytest.raises(EventDecodeError) as info:
+        decode(fn, envelope)
+    assert info.value.field == "data.message.data"
+
+
 def test_route_filters_action_and_prefix() -> None:
     fn = next(iter(_app().functions.values()))
     created = native("finalized", {"bucket": "b", "name": "folder/a", "size": "1"})

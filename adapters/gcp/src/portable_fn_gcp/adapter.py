@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 __all__ = ["GCPAdapter", "adapter"]
 
+# What ``invoke`` takes as an HTTP request rather than as an event's JSON body.
+_REQUEST_KEYS = frozenset(("method", "path", "headers", "body"))
+
 
 class GCPAdapter:
     name = "gcp"
@@ -41,12 +44,17 @@ class GCPAdapter:
     def invoke(self, app: App, function: str, native_event: Any) -> Any:
         """Run ``function`` on a native event through functions-framework's Flask wiring.
 
-        ``native_event`` is a structured-mode CloudEvent dict for event functions, or
-        ``{"method", "path", "headers", "body"}`` for HTTP functions; the result is
-        ``{"status", "headers", "body"}`` as the function answered.
+        ``native_event`` is a structured-mode CloudEvent dict; for an event function also any
+        other JSON body its senders POST (a Pub/Sub push body, a 1st-gen background event), or
+        ``{"method", "path", "headers", "body"}`` (an HTTP request: binary mode, for one; the
+        method is GET for an HTTP route, else POST, the one method event senders use); the
+        result is ``{"status", "headers", "body"}`` as the function answered.
         """
+        from portable_fn.triggers import Http
+
         from portable_fn_gcp.harness import _client
 
+        route = isinstance(app.function(function).trigger, Http)
         client = _client(app, function)
         if "specversion" in native_event:
             response = client.post(
@@ -54,11 +62,18 @@ class GCPAdapter:
                 data=json.dumps(native_event),
                 headers={"content-type": "application/cloudevents+json; charset=utf-8"},
             )
+        elif not route and not _REQUEST_KEYS.intersection(native_event):
+            # None of a request's keys: a body that Pub/Sub push (``message``;
+            # https://cloud.google.com/pubsub/docs/push#receive_push) or the 1st-gen runtime
+            # (``data`` with ``context`` or ``eventId``) sends, POSTed as JSON as they send it.
+            response = client.post(
+                "/", data=json.dumps(native_event), headers={"content-type": "application/json"}
+            )
         else:
             body = native_event.get("body", b"")
             response = client.open(
                 native_event.get("path", "/"),
-                method=native_event.get("method", "GET"),
+                method=native_event.get("method", "GET" if route else "POST"),
                 headers=native_event.get("headers", {}),
                 data=body.encode() if isinstance(body, str) else body,
             )

@@ -28,6 +28,7 @@ from portable_fn.triggers import Http
 from portable_fn_gcp.binding import to_message
 from portable_fn_gcp.error_pages import install as install_error_pages
 from portable_fn_gcp.functions import cloud_event_function, http_function
+from portable_fn_gcp.intake import install as install_push_intake
 from portable_fn_gcp.names import dead_letter_topic
 from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
 
@@ -203,6 +204,8 @@ def _client(app: App, function: str) -> Any:
     install_error_pages(native.errorhandler)  # what the generated main.py does
     configure: Any = functions_framework._configure_app  # untyped; the code create_app runs
     configure(native, entry, "http" if http else "cloudevent")
+    with native.app_context():  # as create_app imports main.py: the push intake it installs
+        install_push_intake(app)
     # use_cookies=False: the request's own Cookie header must reach the function untouched.
     return native.test_client(use_cookies=False)
 

@@ -16,7 +16,9 @@ repeated headers such as several ``Set-Cookie`` stay apart, and with Flask's def
 ``text/html`` content type removed when the handler set none. A response HTTP cannot carry (a
 1xx status, a header name that is not a token, a value with a control or non-Latin-1
 character) is the portable JSON 500: gunicorn would answer its own HTML page or drop the
-connection.
+connection. So is a body over the 32 MB a 2nd-gen function may answer without streaming
+(https://cloud.google.com/functions/quotas, "Max uncompressed HTTP response size"), which the
+front end would refuse with no word from the function: the 500 says why, and the log too.
 """
 
 from __future__ import annotations
@@ -78,6 +80,11 @@ def to_request(native: FlaskRequest) -> Request:
 _INTERNAL_ERROR = Response.json(
     {"error": {"status": 500, "message": "internal server error"}}, status=500
 )
+# Cloud Run counts its HTTP/1 limits in MiB (https://cloud.google.com/run/quotas).
+_MAX_BODY = 32 * 1024 * 1024
+_TOO_LARGE = Response.json(
+    {"error": {"status": 500, "message": "response too large: the limit is 32 MiB"}}, status=500
+)
 
 
 def from_response(response: Response) -> Any:
@@ -88,6 +95,11 @@ def from_response(response: Response) -> Any:
     if problem is not None:
         Logger({"provider": "gcp"}).error("the handler's response cannot be sent", reason=problem)
         response = _INTERNAL_ERROR
+    elif len(response.body) > _MAX_BODY:
+        Logger({"provider": "gcp"}).error(
+            "the handler's response is over the response size limit", limit=_MAX_BODY
+        )
+        response = _TOO_LARGE
     headers = response.headers
     # RFC 9110 section 15.3.6: no content in a 205 (werkzeug drops a 204's and a 304's only).
     body = response.body if response.status != 205 else b""

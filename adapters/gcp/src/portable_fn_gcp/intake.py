@@ -23,6 +23,11 @@ HTTP binding section 3.3, https://github.com/cloudevents/spec/blob/v1.0.2/cloude
 and a structured body that is not a JSON object. Its CloudEvents SDK refuses them and its
 legacy-event conversion then crashes on the array (a 500, so the sender retries what can never
 succeed). One delivery is one event here, so they are malformed deliveries, answered as any other.
+
+The same conversion crashes on a JSON body that is an array or a string, which is what an
+unwrapped push without write metadata (README: refused, no message id) sends for such a message
+(https://cloud.google.com/pubsub/docs/payload-unwrapping): a malformed delivery too, not a 500
+and a traceback on every redelivery.
 """
 
 from __future__ import annotations
@@ -84,7 +89,12 @@ def take(app: App, name: str) -> Any:
         delivered = push.as_received(request)
         return functions.undecodable(app, name, delivered, request, delivered, exc)
     if event is None:
-        return None
+        if not isinstance(push.read_body(request), list | str):
+            return None  # the framework's view reads it, or refuses it itself
+        kind = app.function(name).trigger.kind
+        problem = "a JSON array or string is neither a CloudEvent nor a Pub/Sub push body"
+        error = EventDecodeError(problem, provider="gcp", trigger=kind, field="data")
+        return functions.undecodable(app, name, None, request, None, error)
     return functions.run_delivery(app, name, event, request, event)
 
 

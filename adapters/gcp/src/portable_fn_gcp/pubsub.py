@@ -156,7 +156,7 @@ def _guess(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
         # A leading byte order mark is not part of the JSON (RFC 8259 section 8.1), and NaN or
         # Infinity is not JSON: the same body is the same data as on AWS and Azure.
         return loads(text.removeprefix("\ufeff"), strict=True), "application/json"
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than it recurses
         pass
     # Control characters (b"\x01\x02", valid UTF-8) mean binary, not text.
     if all(ch.isprintable() or ch in "\t\n\r" for ch in text):

@@ -86,7 +86,20 @@ def read_body(request: Any) -> Any:
     """The request's JSON body (already parsed and cached by the framework), None if not JSON."""
     if request is None:
         return None
-    return request.get_json(silent=True)
+    try:
+        return _json(request)
+    except EventDecodeError:
+        return None
+
+
+def _json(request: Any) -> Any:
+    """The request's JSON body, parsed once (werkzeug caches it), None if not JSON. JSON nested
+    deeper than the parser recurses raises RecursionError there, which ``silent`` does not
+    catch: a malformed delivery, not a crash (a 500 and a traceback on every redelivery)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        raise _error("message", "JSON nested too deeply to read") from None
 
 
 def from_request(request: Any) -> CloudEvent | None:
@@ -100,7 +113,10 @@ def as_received(request: Any) -> CloudEvent | None:
     """The push request ``from_request`` could not read, unchecked: a ``messagePublished``
     event with the whole push body as data, so that ``dead_letter`` can forward the message as
     it came (https://cloud.google.com/pubsub/docs/handling-failures); None for no push."""
-    body = _push_body(request)
+    try:
+        body = _push_body(request)
+    except EventDecodeError:
+        return None  # no body to forward
     if body is None:
         return None
     message = body["message"]
@@ -123,7 +139,7 @@ def _push_body(request: Any) -> dict[str, Any] | None:
         # Attribute values are UTF-8 strings: read back from the WSGI headers as such.
         headers = {k.lower(): header_text(v) for k, v in request.headers.items()}
         return _wrap(headers, request.get_data())
-    body = request.get_json(silent=True)
+    body = _json(request)
     return body if is_push_body(body) else None
 
 

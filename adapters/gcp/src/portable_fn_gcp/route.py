@@ -90,7 +90,7 @@ def _json(data: bytes) -> Any:
         return None  # payload format NONE
     try:
         return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than it recurses
         raise EventDecodeError(
             "storage notification data is not JSON",
             provider="gcp",

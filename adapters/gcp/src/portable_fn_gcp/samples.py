@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
 """Sample native events (``portable-fn events gcp KIND``), shaped as Google's published samples
 (googleapis/google-cloudevents ``examples/structured/``): structured-mode CloudEvent JSON, with
-an order of the example shop as the Pub/Sub message; ``http`` is a request to an HTTP function."""
+an order of the example shop as the Pub/Sub message; ``http`` is a request to an HTTP function;
+``event`` is how an ``@app.event`` function of an application type gets its event: a message on
+the app's bus topic carrying it in the Pub/Sub binding's binary mode
+(googleapis/google-cloudevents ``docs/spec/pubsub.md``), as ``pf.emit`` publishes it."""
 
 from __future__ import annotations
 
@@ -33,6 +36,31 @@ SAMPLES: dict[str, dict[str, Any]] = {
                 "publishTime": "2021-02-05T04:06:14.109Z",
             },
             "subscription": "projects/test-project/subscriptions/my-subscription",
+        },
+    },
+    "event": {
+        "specversion": "1.0",
+        "id": "3103425958877820",
+        "source": "//pubsub.googleapis.com/projects/test-project/topics/shop-events",
+        "type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "time": "2021-02-05T04:06:14.109Z",
+        "datacontenttype": "application/json",
+        "data": {
+            "message": {
+                "attributes": {
+                    "ce-specversion": "1.0",
+                    "ce-id": "A234-1234-1234",
+                    "ce-type": "com.example.invoice.paid",
+                    "ce-source": "/billing/invoices",
+                    "ce-time": "2021-02-05T04:06:14.001Z",
+                    "content-type": "application/json",
+                },
+                # {"invoice_id": "inv-9", "amount": "19.99"}
+                "data": "eyJpbnZvaWNlX2lkIjogImludi05IiwgImFtb3VudCI6ICIxOS45OSJ9",
+                "messageId": "3103425958877820",
+                "publishTime": "2021-02-05T04:06:14.109Z",
+            },
+            "subscription": "projects/test-project/subscriptions/invoice-paid",
         },
     },
     "storage": {
