@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 from portable_fn.errors import EventDecodeError
-from portable_fn.events import CloudEvent, to_json
+from portable_fn.events import STRUCTURED_CONTENT_TYPE, CloudEvent, to_json
 
 from portable_fn_gcp.binding import from_message, to_message
 
@@ -153,3 +153,37 @@ def test_malformed_is_a_typed_decode_error(
     with pytest.raises(EventDecodeError) as info:
         from_message(data, attributes, trigger="queue")
     assert (info.value.provider, info.value.trigger, info.value.field) == ("gcp", "queue", field)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("hello", "application/octet-stream"),
+        ({"a": 1}, "text/plain"),
+        ([1, 2], "application/xml"),
+        ({"specversion": "1.0", "id": "inner", "type": "t", "source": "/s"},
+         "application/cloudevents+json"),
+        ("café ☃", "text/plain; charset=latin-1"),
+        ({"k": "é"}, "text/plain; charset=latin-1"),
+    ],
+)
+def test_data_its_content_type_would_not_read_back_goes_structured(
+    data: object, content_type: str
+) -> None:
+    """DESIGN section 2: a subscriber gets the data as published, as on the other providers.
+    Binary mode (https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md)
+    carries the bytes its content type reads: text under a binary type came back bytes, a dict
+    under text/plain its JSON text, an ``application/cloudevents`` type was read as a whole
+    event (its data, inner attributes and all), text a charset cannot hold raised on publish."""
+    sent = CloudEvent(id="e-1", source="/s", type="t", datacontenttype=content_type, data=data)
+    body, attributes = to_message(sent)
+    assert attributes == {"content-type": STRUCTURED_CONTENT_TYPE}
+    assert from_message(body, attributes) == sent
+
+
+def test_data_its_content_type_reads_back_stays_binary() -> None:
+    for data, content_type in (({"a": 1}, "application/json"), ("hi", "text/plain"),
+                               (b"\x00\x01", "image/png"), ("<a/>", "application/xml")):
+        sent = CloudEvent(id="e-2", source="/s", type="t", datacontenttype=content_type, data=data)
+        body, attributes = to_message(sent)
+        assert attributes["ce-id"] == "e-2" and from_message(body, attributes) == sent

@@ -15,11 +15,14 @@ Spec: https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsu
   maps every attribute, so that is read when there is no ``content-type``.
 
 portable-fn publishes in binary mode (the binding's first form, and the one Eventarc itself
-uses), except for the two events binary mode cannot carry as they are, which go in structured
-mode so that a subscriber sees the event as published, as on every other provider: one with an
+uses), except for the events binary mode cannot carry as they are, which go in structured mode
+so that a subscriber sees the event as published, as on every other provider: one with an
 Integer or Boolean extension (attributes are strings, and a reader cannot tell ``7`` from
-``"7"``), and one with data but no ``datacontenttype`` or with data that is an empty string or
-empty bytes (binary mode would give it a content type, or read the empty body as no data).
+``"7"``); one with data but no ``datacontenttype`` or with data that is an empty string or
+empty bytes (binary mode would give it a content type, or read the empty body as no data); one
+whose ``datacontenttype`` is ``application/cloudevents...`` (a receiver reads the message as a
+structured event); and one whose data its content type does not read back as it was (text under
+``application/octet-stream`` comes back bytes, a dict under ``text/plain`` its JSON text).
 Both modes are read, and so is a structured JSON event with no attributes at all, which is
 how the other adapters' structured-mode publishers would land on Pub/Sub.
 """
@@ -32,6 +35,8 @@ from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import (
     STRUCTURED_CONTENT_TYPE,
     CloudEvent,
+    decode_data,
+    encode_data,
     from_http,
     from_json,
     sniff_structured,
@@ -97,4 +102,19 @@ def _changed_by_binary_mode(event: CloudEvent) -> bool:
     data = event.data
     if data is not None and (event.datacontenttype is None or data == "" or data == b""):
         return True  # content-type would be invented, or the empty body read as no data
-    return any(type(value) is not str for value in event.extensions.values())
+    if any(type(value) is not str for value in event.extensions.values()):
+        return True
+    if data is None:
+        return False
+    content_type = event.datacontenttype or ""
+    if content_type.lower().startswith(_STRUCTURED):
+        return True  # a receiver reads such a message as a whole structured event
+    # Binary mode carries the data as its content type reads it back: text under a binary type
+    # came back bytes, a dict under text/plain its JSON text, text a charset cannot hold not
+    # at all. The JSON format carries any of them as it is.
+    try:
+        body, _ = encode_data(data, content_type)
+        back = decode_data(body, content_type)
+    except InvalidCloudEventError:
+        return True
+    return type(back) is not type(data) or back != data
