@@ -135,3 +135,25 @@ def test_schedule_time_is_utc_everywhere(harness: Harness, when: datetime) -> No
     (event,) = seen
     stamp = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert event.data == {"expression": "0 3 * * *", "scheduled_time": stamp}
+
+
+# Data under a content type that does not describe it as JSON would: each must still arrive as
+# published (GCP's binary mode once changed all four; see portable_fn_gcp.binding).
+TYPED: dict[str, dict[str, Any]] = {
+    "str-as-octet-stream": {"data": "hello", "datacontenttype": "application/octet-stream"},
+    "dict-as-text": {"data": {"a": 1}, "datacontenttype": "text/plain"},
+    "nested-cloudevent": {"data": {"specversion": "1.0", "id": "inner", "type": "t",
+                                   "source": "/s"},
+                          "datacontenttype": "application/cloudevents+json"},
+    "latin1-text": {"data": "café ☃", "datacontenttype": "text/plain; charset=latin-1"},
+}
+
+
+@pytest.mark.parametrize("case", TYPED)
+def test_typed_payloads_arrive_as_published(harness: Harness, case: str) -> None:
+    app, seen, recorder = _event_app()
+    _publish(app, "publish", **TYPED[case])
+    (sent,) = [p.event for p in recorder.sent]
+    assert harness.deliver(app, "on_topic", [sent]) == [True]
+    (got,) = seen
+    assert _attributes(got) == _attributes(sent)
