@@ -120,4 +120,27 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     ),
     "schedule": lambda: native.scheduled_event(datetime.now(timezone.utc), "nightly"),
     "kinesis": lambda: {"Records": [native.kinesis_record(b'{"click": 1}')]},
+    "dynamodb": lambda: {"Records": [_dynamodb_insert()]},
 }
+
+
+def _dynamodb_insert() -> dict[str, Any]:
+    """A DynamoDB Streams INSERT of an order, NEW_AND_OLD_IMAGES, as the docs' sample
+    (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html#services-ddb-params)."""
+    return {
+        "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1428537600,
+            "Keys": {"id": {"S": "o-1"}},
+            "NewImage": {"id": {"S": "o-1"}, "sku": {"S": "book"}, "qty": {"N": "2"}},
+            "SequenceNumber": "4421584500000000017450439091",
+            "SizeBytes": 26,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/"
+        "2015-06-27T00:48:05.899",
+    }

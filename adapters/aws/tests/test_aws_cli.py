@@ -68,8 +68,29 @@ SHOP_FUNCTION = {
     "function-url": "get_order", "sqs": "fulfil", "sqs-fifo": "fulfil",
     "sns": "notify_customer", "sns-sqs": "notify_customer", "s3": "on_upload",
     "s3-delete": "on_upload", "eventbridge": "invoice_paid", "eventbridge-s3": "on_upload",
-    "schedule": "nightly_report", "kinesis": None,
+    "schedule": "nightly_report", "kinesis": None, "dynamodb": None,
 }
+
+
+def test_the_stream_samples_run_a_stream_function() -> None:
+    """The shop has no stream: ``kinesis`` and ``dynamodb`` run on a function of its own, each
+    record the CloudEvent of its source (a DynamoDB change: its type names the change)."""
+    import portable_fn as pf
+
+    app = pf.App("streams")
+    seen: list[tuple[str, object]] = []
+
+    @app.stream("changes")
+    def changes(event: pf.CloudEvent) -> None:
+        seen.append((event.type, event.data))
+
+    for kind in ("kinesis", "dynamodb"):
+        result = adapter.invoke(app, "changes", adapter.sample_events()[kind])
+        assert result == {"batchItemFailures": []}, (kind, result)
+    assert seen[0][0] == "com.amazonaws.kinesis.record"
+    assert seen[1][0] == "com.amazonaws.dynamodb.INSERT"
+    order = {"id": "o-1", "sku": "book", "qty": 2}
+    assert seen[1][1] == {"keys": {"id": "o-1"}, "new_image": order}
 
 
 def test_every_sample_runs_on_the_shop_function_of_its_trigger(
