@@ -80,3 +80,22 @@ def test_invoke_runs_the_function_named_or_refuses() -> None:
     other_cron = {**adapter.sample_events()["scheduled"], "cron": "59 23 31 12 *"}
     assert adapter.invoke(timed, "nightly", other_cron) == {"ok": True}
     assert ran == ["0 3 * * *"]
+
+
+@pytest.mark.parametrize(
+    ("function", "sample", "says"),
+    [
+        ("create_order", {"url": "https://x.example/orders", "method": "POST",
+                          "body_b64": "not base64!"}, "request sample is malformed"),
+        ("fulfil", {"messages": [{"id": "1", "body": {}}]},
+         "queue batch sample has no 'timestamp'"),
+        ("nightly_report", {"cron": "0 0 * * *"}, "scheduled event sample has no 'scheduledTime'"),
+    ],
+)
+def test_a_hand_written_sample_missing_a_field_is_a_usage_error(
+    function: str, sample: dict[str, object], says: str
+) -> None:
+    """``invoke --event FILE`` with a hand-written sample: what it lacks is named (exit 2);
+    a KeyError was reported as the function raising, and bad base64 ran on an empty body."""
+    with pytest.raises(ConfigurationError, match=says):
+        load_adapter("cloudflare").invoke(shop(), function, sample)

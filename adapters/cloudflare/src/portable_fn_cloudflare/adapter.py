@@ -77,7 +77,7 @@ class CloudflareAdapter:
                     f"function {function!r} is not a schedule; a scheduled sample runs schedules"
                 )
             controller = native.ControllerStandIn(
-                cron=crons[0], scheduledTime=float(sample["scheduledTime"])
+                cron=crons[0], scheduledTime=native.scheduled_time(sample)
             )
             await runtime.scheduled(controller, env, None)
             return {"ok": True}

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from portable_fn.errors import ConfigurationError
 
 
 class _Buffer:
@@ -117,27 +120,50 @@ class EnvStandIn:
 
 def batch_from_sample(sample: Mapping[str, Any]) -> BatchStandIn:
     """A batch from the JSON sample shape ``{"queue", "messages": [{id, timestamp, body,
-    attempts}]}`` (timestamp in ms, as ``Date.getTime()`` gives it)."""
-    return BatchStandIn(
-        queue=str(sample["queue"]),
-        messages=[
-            MessageStandIn(
-                id=str(m["id"]),
-                body=m.get("body"),
-                timestamp=datetime.fromtimestamp(float(m["timestamp"]) / 1000, tz=timezone.utc),
-                attempts=int(m.get("attempts", 1)),
-            )
-            for m in sample["messages"]
-        ],
-    )
+    attempts}]}`` (timestamp in ms, as ``Date.getTime()`` gives it). ``ConfigurationError``
+    naming what a hand-written sample lacks (``invoke`` exits 2), not a KeyError from inside."""
+    with _sample_field("queue batch", '{"queue", "messages": [{"id", "timestamp" (ms), "body"}]}'):
+        return BatchStandIn(
+            queue=str(sample["queue"]),
+            messages=[
+                MessageStandIn(
+                    id=str(m["id"]),
+                    body=m.get("body"),
+                    timestamp=datetime.fromtimestamp(
+                        float(m["timestamp"]) / 1000, tz=timezone.utc
+                    ),
+                    attempts=int(m.get("attempts", 1)),
+                )
+                for m in sample["messages"]
+            ],
+        )
 
 
 def request_from_sample(sample: Mapping[str, Any]) -> JsRequestStandIn:
-    """``{"method", "url", "headers": [[name, value]], "body_b64"?}``."""
-    content = base64.b64decode(sample["body_b64"]) if sample.get("body_b64") else b""
-    return JsRequestStandIn(
-        method=str(sample.get("method", "GET")),
-        url=str(sample["url"]),
-        header_pairs=[(str(k), str(v)) for k, v in sample.get("headers", [])],
-        content=content,
-    )
+    """``{"method", "url", "headers": [[name, value]], "body_b64"?}``; a ``body_b64`` that is not
+    base64 is refused (it was read as an empty body)."""
+    with _sample_field("request", '{"method", "url", "headers": [[name, value]], "body_b64"}'):
+        encoded = sample.get("body_b64")
+        content = base64.b64decode(encoded, validate=True) if encoded else b""
+        return JsRequestStandIn(
+            method=str(sample.get("method", "GET")),
+            url=str(sample["url"]),
+            header_pairs=[(str(k), str(v)) for k, v in sample.get("headers", [])],
+            content=content,
+        )
+
+
+def scheduled_time(sample: Mapping[str, Any]) -> float:
+    """A scheduled sample's ``scheduledTime`` (ms since the epoch)."""
+    with _sample_field("scheduled event", '{"cron", "scheduledTime" (ms)}'):
+        return float(sample["scheduledTime"])
+
+
+@contextmanager
+def _sample_field(kind: str, shape: str) -> Iterator[None]:
+    try:
+        yield
+    except KeyError as exc:
+        raise ConfigurationError(f"the {kind} sample has no {exc.args[0]!r}: {shape}") from None
+    except (TypeError, ValueError) as exc:  # binascii.Error is a ValueError
+        raise ConfigurationError(f"the {kind} sample is malformed ({exc}): {shape}") from None
