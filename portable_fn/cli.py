@@ -97,6 +97,19 @@ def _parser() -> argparse.ArgumentParser:
         "payload limit, the smallest cloud's; 0: no limit; env PORTABLE_FN_MAX_BODY)",
     )
     dev.add_argument("--quiet-http", action="store_true", help="do not print HTTP requests")
+    dev.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the app when a *.py file under its folder changes (events and the port "
+        "are kept)",
+    )
+    dev.add_argument(
+        "--reload-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another folder to watch (repeatable; implies --reload)",
+    )
 
     dlq = commands.add_parser("dlq", help="list or re-drive dead-lettered events")
     dlq.add_argument("app", metavar="APP", help=APP_HELP)

@@ -36,8 +36,22 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from portable_fn._local.report import Reporter
     from portable_fn._local.server import serve
 
-    app = load_app(args.app)
+    app = load_app(args.app)  # a bad APP exits 2 at start, with --reload too
     options = dev_options(args)
+    if args.reload or args.reload_dir:
+        from portable_fn._local.reload import Worker, supervise, watch_dirs
+
+        dirs = watch_dirs(args.app, args.reload_dir)
+        worker = Worker(
+            ref=args.app,
+            host=args.host,
+            allowed_hosts=tuple(args.allow_host),
+            options=options,
+            json_lines=args.json,
+            quiet_http=args.quiet_http,
+        )
+        supervise(worker, port=args.port, dirs=dirs)
+        return 0
     reporter = Reporter(json_lines=args.json, quiet_http=args.quiet_http)
     serve(app, host=args.host, port=args.port, options=options, reporter=reporter,
           allowed_hosts=tuple(args.allow_host))

@@ -179,6 +179,7 @@ _RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f"RECOVERED {f.get('deliveries')} delivery(ies) in flight when the last run stopped: "
         "running them again"
     ),
+    "reloading": lambda f: f"reloading: {', '.join(f.get('changed', []))} changed",
     "warning": lambda f: f"WARNING {f.get('message')}",
     "error": lambda f: f"ERROR {f.get('message')}",
 }

@@ -103,6 +103,14 @@ def serve(
     reporter: Reporter,
     allowed_hosts: tuple[str, ...] = (),
 ) -> None:
+    uvicorn_module()  # the hint before any state is touched
+    runtime = Runtime(app, options, reporter)
+    runtime.lock()  # before binding: a second dev on this state exits 2 with one line
+    serve_runtime(runtime, bind(host, port), host=host, allowed_hosts=allowed_hosts)
+
+
+def uvicorn_module() -> Any:
+    """uvicorn, or an ImportError that says how to install it."""
     try:
         import uvicorn
     except ImportError as exc:
@@ -114,10 +122,17 @@ def serve(
             'checkout (or pip install "portable-fn[local]" once published)'
         )
         raise ImportError(hint) from exc
+    return uvicorn
 
-    runtime = Runtime(app, options, reporter)
-    runtime.lock()  # before binding: a second dev on this state exits 2 with one line
-    sock = bind(host, port)
+
+def serve_runtime(
+    runtime: Runtime, sock: socket.socket, *, host: str, allowed_hosts: tuple[str, ...]
+) -> None:
+    """Serve ``runtime`` on the bound ``sock`` until a signal stops uvicorn (``dev``, or one
+    worker of ``dev --reload``); the state directory is unlocked at the end."""
+    uvicorn = uvicorn_module()
+    app, options, reporter = runtime.app, runtime.options, runtime.reporter
+    runtime.lock()
     bound = sock.getsockname()[1]
     if not reporter.json_lines:
         # JSON log lines -> readable lines (a text stream; TextIO is a nominal type).
@@ -138,22 +153,26 @@ def serve(
         )
 
     runtime.on_started = announce
-    config = uvicorn.Config(
+    try:
+        # uvicorn re-raises the signal that stopped it: SIGTERM ends the process here, SIGINT
+        # comes back as KeyboardInterrupt.
+        uvicorn.Server(server_config(uvicorn, asgi, lifespan="on")).run(sockets=[sock])
+    finally:
+        _abandon_stuck_handlers(runtime, reporter)
+        runtime.unlock()
+
+
+def server_config(uvicorn: Any, asgi: Any, *, lifespan: str) -> Any:
+    """uvicorn's settings for ``dev``: its own records instead of uvicorn's logs."""
+    return uvicorn.Config(
         asgi,
-        lifespan="on",
+        lifespan=lifespan,
         log_level="warning",
         access_log=False,
         http=with_json_400("httptools" if _has("httptools") else "h11"),
         loop="auto",
         timeout_graceful_shutdown=5,
     )
-    try:
-        # uvicorn re-raises the signal that stopped it: SIGTERM ends the process here, SIGINT
-        # comes back as KeyboardInterrupt.
-        uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        _abandon_stuck_handlers(runtime, reporter)
-        runtime.unlock()
 
 
 def _abandon_stuck_handlers(runtime: Runtime, reporter: Reporter) -> None:
