@@ -56,6 +56,7 @@ __all__ = [
     "installed_adapters",
     "load_adapter",
     "localized_constraints",
+    "requirement_options",
     "run_event",
     "run_sync",
     "unsendable",
@@ -170,6 +171,16 @@ def app_requirements(
 
 # pip's options that name another requirements or constraints file (``-r base.txt``).
 _NESTED_OPTION = r"(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)"
+
+
+def requirement_options(line: str) -> tuple[str, str]:
+    """A requirement line's specifier and pip's per-requirement options after it (`` --hash=...``,
+    `` --config-settings ...``; https://pip.pypa.io/en/stable/reference/requirements-file-format/
+    #per-requirement-options), "" when it has none."""
+    import re  # packaging time only
+
+    found = re.search(r"\s+--[A-Za-z]", line)
+    return (line, "") if found is None else (line[: found.start()], line[found.start() :])
 
 
 def localized_constraints(lines: list[str], out_dir: Path) -> list[str]:

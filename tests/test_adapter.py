@@ -77,6 +77,17 @@ def test_constraints_files_go_into_a_package_built_remotely(tmp_path: Path) -> N
     assert (out / "constraints-0.txt").read_text() == "attrs<24\n"
 
 
+def test_requirement_options_are_cut_off_the_specifier() -> None:
+    """pip's per-requirement options follow the specifier after whitespace; a URL's ``--``
+    inside a word is no option."""
+    from portable_fn.adapter import requirement_options
+
+    hashed = "attrs==24.2.0 --hash=sha256:81"
+    assert requirement_options(hashed) == ("attrs==24.2.0", " --hash=sha256:81")
+    assert requirement_options("a==1\t--config-settings x=y") == ("a==1", "\t--config-settings x=y")
+    assert requirement_options("pkg @ https://h/p--1.tar.gz") == ("pkg @ https://h/p--1.tar.gz", "")
+
+
 def test_a_missing_adapter_of_this_repository_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from portable_fn.adapter import app_requirements
+from portable_fn.adapter import app_requirements, requirement_options
 from portable_fn.errors import ConfigurationError
 
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath")
@@ -111,7 +111,7 @@ def _for_lambda(lines: list[str], version: str, architecture: str) -> list[str]:
     }
     kept: list[str] = []
     for line in lines:
-        specifier, options = _split_options(line)
+        specifier, options = requirement_options(line)
         try:
             requirement = requirements.Requirement(specifier)
         except requirements.InvalidRequirement:  # a path, a URL, an option line: pip's to read
@@ -123,12 +123,6 @@ def _for_lambda(lines: list[str], version: str, architecture: str) -> list[str]:
             requirement.marker = None
             kept.append(f"{requirement}{options}")
     return kept
-
-
-def _split_options(line: str) -> tuple[str, str]:
-    """A requirement line's specifier and its pip options (`` --hash=...``), if any."""
-    at = line.find(" --")
-    return (line, "") if at < 0 else (line[:at], line[at:])
 
 
 def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -> dict[str, bytes]:
