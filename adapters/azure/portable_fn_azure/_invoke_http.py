@@ -35,6 +35,8 @@ def http_runner(
             request, ctx = http_codec.to_request(req), context_for(name, req, context)
             if function is None and _asks_for_a_key(app, request):
                 return _error(401, "this route takes a function key, on its own function's URL")
+            if _body_dropped(request):
+                return _error(411, _LENGTH_REQUIRED)
             return http_codec.to_native(dispatch_http(app, request, ctx, function))
         except Exception as exc:
             return _failed(name, exc)
@@ -54,12 +56,33 @@ def _asks_for_a_key(app: App, request: Request) -> bool:
     return getattr(fn.trigger, "auth", "anonymous") != "anonymous"
 
 
+def _body_dropped(request: Request) -> bool:
+    """Whether the host dropped the request's body: it copies one into the RpcHttp only when
+    ``Content-Length`` is above zero (azure-functions-host ``GrpcMessageConversionExtensions.
+    ToRpcHttp``), so a ``Transfer-Encoding: chunked`` body never reaches the worker
+    (azure-functions-host#4926, #7930). Running the handler on ``b""`` would answer as if the
+    client had sent nothing; 411 (RFC 9110 section 15.5.12) has it resend with a length. A GET,
+    HEAD or OPTIONS is let through: content there has no defined meaning (RFC 9110 section
+    9.3), and a proxy that marks an empty one chunked must not turn it into an error."""
+    return (not request.body and request.method not in _NO_CONTENT_METHODS
+            and "transfer-encoding" in request.headers)
+
+
+_NO_CONTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
+_LENGTH_REQUIRED = ("a chunked request body does not reach Azure Functions: "
+                    "send it with a Content-Length")
+
+
 def http_runner_async(
     app: App, name: str
 ) -> Callable[[func.HttpRequest, Any], Awaitable[func.HttpResponse]]:
     async def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
             request, ctx = http_codec.to_request(req), context_for(name, req, context)
+            if _body_dropped(request):
+                return _error(411, _LENGTH_REQUIRED)
             return http_codec.to_native(await dispatch_http_async(app, request, ctx, name))
         except Exception as exc:
             return _failed(name, exc)

@@ -8,7 +8,9 @@ storage), ``.funcignore``, the app's own code and data files
 (``portable_fn.adapter.copy_app_source``: a zip deploy uploads the folder) and the vendored
 ``portable_fn`` and ``portable_fn_azure`` packages (the Functions host puts the app root on
 ``sys.path``; the two packages are pure Python, so nothing needs building for Linux), and
-``app.zip`` for zip deploy (``az functionapp deployment source config-zip --src app.zip``).
+``app.zip`` for zip deploy with remote build (``az functionapp deployment source config-zip
+--src app.zip --build-remote true``: without it, zip deploy builds nothing and requirements.txt
+is never installed).
 Reference: https://learn.microsoft.com/azure/azure-functions/functions-reference-python,
 https://learn.microsoft.com/azure/azure-functions/functions-host-json.
 """
@@ -189,4 +191,15 @@ def package(app: App, app_ref: str, out_dir: Path,
     return [*findings(app, opts), *source.findings, Finding(
         None, "info", f"bytecode compiled for Python {version}: run the Function App on Python "
                       f"{version} (or package with the Python it runs) to skip compiling at "
-                      "cold start")]
+                      "cold start"), DEPLOY]
+
+
+# Zip deploy runs no build unless asked ("By default Kudu assumes that zip deployments do not
+# require any build-related actions", az functionapp deployment source config-zip): without
+# remote build requirements.txt is never installed, and the first pf.send, or the import of
+# the app's own packages, fails on the Function App.
+# https://learn.microsoft.com/azure/azure-functions/python-build-options#remote-build
+DEPLOY = Finding(
+    None, "info", "deploy app.zip with remote build, which installs requirements.txt: az "
+                  "functionapp deployment source config-zip --src app.zip --build-remote true "
+                  "(or func azure functionapp publish from the folder)")

@@ -317,3 +317,38 @@ def test_a_response_the_host_cannot_send_is_a_json_500(response: Response) -> No
     assert json.loads(sent["body"].value) == {
         "error": {"status": 500, "message": "internal server error"}}
     assert set(sent["headers"]) == {"content-type"}
+
+
+def test_a_chunked_body_the_host_dropped_is_a_411_not_an_empty_body() -> None:
+    """The host copies a request body into the RpcHttp only when ``Content-Length`` is above
+    zero (azure-functions-host GrpcMessageConversionExtensions.cs ``ToRpcHttp``), so a
+    ``Transfer-Encoding: chunked`` POST reaches the worker without its body
+    (https://github.com/Azure/azure-functions-host/issues/4926, #7930, open). The handler ran
+    on ``b""`` and answered as if the client had sent nothing; now the client gets 411 Length
+    Required (RFC 9110 section 15.5.12) and can resend with a length, and no handler runs."""
+    _, native = _app()
+    sent = _request("POST", "/echo", headers={"content-type": "application/json",
+                                                "transfer-encoding": "chunked"})
+    del sent["data"]["value"]["body"]  # what the host sends: no body at all
+    resp = worker.invoke(native, "echo", sent)
+    assert resp.status_code == 411
+    assert json.loads(resp.get_body())["error"]["status"] == 411
+    # A GET has no content to lose (RFC 9110 section 9.3.1): a proxy's empty chunked GET runs.
+    chunked_get = _request("GET", "/slow", headers={"transfer-encoding": "chunked"})
+    del chunked_get["data"]["value"]["body"]
+    assert worker.invoke(native, "slow", chunked_get).status_code == 200
+    uploads = App("uploads")
+    uploads.use_publisher(RecordingPublisher())
+
+    @uploads.http("/upload", methods=["PUT"])
+    async def upload(req: Any) -> dict[str, int]:
+        return {"size": len(req.body)}
+
+    chunked_put = _request("PUT", "/upload", headers={"transfer-encoding": "chunked"})
+    del chunked_put["data"]["value"]["body"]
+    assert worker.invoke(function_app(uploads), "upload", chunked_put).status_code == 411
+    # A chunked body that did arrive (a front end that buffered it) runs as usual.
+    arrived = worker.invoke(native, "echo", _request(
+        "POST", "/echo", b'{"a": 1}', {"content-type": "application/json",
+                                       "transfer-encoding": "chunked"}))
+    assert (arrived.status_code, json.loads(arrived.get_body())) == (200, {"a": 1})

@@ -88,6 +88,22 @@ def test_findings_report_the_poison_queue(packaged: tuple[Path, Any]) -> None:
     assert any(f.function is None and "bytecode compiled" in f.message for f in findings)
 
 
+def test_findings_name_a_deploy_that_installs_the_requirements(
+        packaged: tuple[Path, Any]) -> None:
+    """``az functionapp deployment source config-zip --src app.zip``, as the package described
+    its zip, installs nothing: "By default Kudu assumes that zip deployments do not require any
+    build-related actions" (https://learn.microsoft.com/cli/azure/functionapp/deployment/source
+    #az-functionapp-deployment-source-config-zip), so requirements.txt (the Storage Queue,
+    Service Bus and Event Grid SDKs pf.send loads, the app's own packages) never reached the
+    Function App. Remote build is what installs it
+    (https://learn.microsoft.com/azure/azure-functions/python-build-options#remote-build)."""
+    _, findings = packaged
+    [deploy] = [f for f in findings if f.function is None and "app.zip" in f.message]
+    assert deploy.level == "info"
+    assert "config-zip --src app.zip --build-remote true" in deploy.message
+    assert "requirements.txt" in deploy.message
+
+
 def test_the_package_indexes_in_a_fresh_interpreter(packaged: tuple[Path, Any]) -> None:
     out, _ = packaged
     done = subprocess.run([sys.executable, "-c", INDEX, str(out)], cwd=out,
