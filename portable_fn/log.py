@@ -132,23 +132,23 @@ class _Levels:
 
     __slots__ = ()
 
-    def log(self, level: str | int, message: str, /, **fields: Any) -> None:
+    def log(self, level: str | int, message: str, /, *args: object, **fields: Any) -> None:
         raise NotImplementedError
 
-    def debug(self, message: str, /, **fields: Any) -> None:
-        self.log("DEBUG", message, **fields)
+    def debug(self, message: str, /, *args: object, **fields: Any) -> None:
+        self.log("DEBUG", message, *args, **fields)
 
-    def info(self, message: str, /, **fields: Any) -> None:
-        self.log("INFO", message, **fields)
+    def info(self, message: str, /, *args: object, **fields: Any) -> None:
+        self.log("INFO", message, *args, **fields)
 
-    def warning(self, message: str, /, **fields: Any) -> None:
-        self.log("WARNING", message, **fields)
+    def warning(self, message: str, /, *args: object, **fields: Any) -> None:
+        self.log("WARNING", message, *args, **fields)
 
-    def error(self, message: str, /, **fields: Any) -> None:
-        self.log("ERROR", message, **fields)
+    def error(self, message: str, /, *args: object, **fields: Any) -> None:
+        self.log("ERROR", message, *args, **fields)
 
-    def critical(self, message: str, /, **fields: Any) -> None:
-        self.log("CRITICAL", message, **fields)
+    def critical(self, message: str, /, *args: object, **fields: Any) -> None:
+        self.log("CRITICAL", message, *args, **fields)
 
 
 # Keys a line sets itself: bound or call fields named so are merged into a record instead
@@ -191,18 +191,22 @@ class Logger(_Levels):
     def fields(self) -> Mapping[str, Any]:
         return dict(self._fields)
 
-    def log(self, level: str | int, message: str, /, **fields: Any) -> None:
+    def log(self, level: str | int, message: str, /, *args: object, **fields: Any) -> None:
         if type(level) is not str or level not in LEVELS:
             level = _level_of(level)  # not as the level methods pass it: WARN, "warning", 30
         if LEVELS[level] < (_threshold if _threshold is not None else threshold()):
             return
+        if args or "exc_info" in fields:
+            message, fields = _stdlib_call(message, args, fields)
         self._line(level, message, fields)
 
-    def emit(self, level: str | int, message: str, /, **fields: Any) -> None:
+    def emit(self, level: str | int, message: str, /, *args: object, **fields: Any) -> None:
         """The line whatever the level: for lines that are data rather than diagnostics
         (metrics, read from the log as CloudWatch EMF or log-based metrics)."""
         if type(level) is not str or level not in LEVELS:
             level = _level_of(level)
+        if args or "exc_info" in fields:
+            message, fields = _stdlib_call(message, args, fields)
         self._line(level, message, fields)
 
     def _line(self, level: str, message: str, fields: dict[str, Any]) -> None:
@@ -239,6 +243,8 @@ class Logger(_Levels):
             stamp = _timestamp(time.time())
             heads = _heads if _heads is not None else _line_heads()
             line = f'{heads[level]}{text},"timestamp":"{stamp}"{bound}{members}}}'
+        if len(line) >= _MAX_LINE:  # ASCII: as many bytes as characters
+            line = _fitted(_plain(self._record(level, message, project, fields)))
         stream = self._stream or _stream or sys.stdout
         try:
             stream.write(line + "\n")
@@ -291,17 +297,24 @@ class Logger(_Levels):
             record["stack_trace"] = stack
         return record
 
-    def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
+    def exception(
+        self, message: str, /, *args: object, exc: BaseException | None = None, **fields: Any
+    ) -> None:
         """ERROR with the exception's type, message and traceback (in the log, never in a
-        response)."""
+        response). ``args`` as the other level methods take them."""
         if LEVELS["ERROR"] < (_threshold if _threshold is not None else threshold()):
             return
-        error = exc if exc is not None else sys.exc_info()[1]
+        if exc is None and len(args) == 1 and isinstance(args[0], BaseException) and (
+            type(message) is not str or "%" not in message
+        ):
+            exc, args = args[0], ()  # exception("failed", err): the error, given in its place
+        if args:
+            message = _formatted(message, args)
+        fields.pop("exc_info", None)  # stdlib's spelling of what this call does anyway
+        error = exc if isinstance(exc, BaseException) else sys.exc_info()[1]
         if error is None or fields:
             if error is not None:
-                fields.setdefault("error_type", type(error).__name__)
-                fields.setdefault("error", _text(error))
-                fields.setdefault("stack", _stack(error))
+                _add_error(fields, error)
             self.log("ERROR", message, **fields)
             return
         # The usual call, an error and nothing else: its three members from a template.
@@ -315,6 +328,48 @@ class Logger(_Levels):
         )
 
 
+def _formatted(message: object, args: tuple[object, ...]) -> str:
+    """``message % args`` as stdlib ``logging`` formats a call's arguments (one mapping is
+    the mapping: ``"%(id)s", {"id": 1}``); arguments that do not fit come after the message
+    instead: stdlib would print a "Logging error" and lose the line, and a log call never
+    raises (https://docs.python.org/3/library/logging.html#logging.Logger.debug)."""
+    values: object = args
+    if len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+        values = args[0]
+    text = message if type(message) is str else _text(message)
+    try:
+        return text % values
+    except Exception:
+        return f"{text} {_text(args)}"
+
+
+def _add_error(fields: dict[str, Any], error: BaseException) -> None:
+    """The members ``exception`` gives a line, unless the call gave them itself."""
+    fields.setdefault("error_type", type(error).__name__)
+    fields.setdefault("error", _text(error))
+    fields.setdefault("stack", _stack(error))
+
+
+def _stdlib_call(
+    message: str, args: tuple[object, ...], fields: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """A call as a stdlib or Powertools Logger user writes it: ``args`` formatted into the
+    message, and ``exc_info`` (True, an exception, or ``sys.exc_info()``'s tuple) as the
+    exception's members, as ``exception`` writes them, rather than a field saying ``true``."""
+    if args:
+        message = _formatted(message, args)
+    if "exc_info" in fields:
+        info = fields.pop("exc_info")
+        if isinstance(info, tuple) and len(info) == 3:
+            info = info[1]
+        error = info if isinstance(info, BaseException) else (
+            sys.exc_info()[1] if info else None
+        )
+        if error is not None:
+            _add_error(fields, error)
+    return message, fields
+
+
 def _plain(fields: Mapping[str, Any]) -> dict[str, Any]:
     """``fields`` with each value JSON cannot hold (a dict with tuple keys, a list that
     contains itself, one whose ``__str__`` fails) as its text: a log call never raises."""
@@ -326,6 +381,56 @@ def _plain(fields: Mapping[str, Any]) -> dict[str, Any]:
             value = _text(value)
         plain[key] = value
     return plain
+
+
+# A line is at most 64 KiB, newline included: Cloud Logging keeps a LogEntry of at most 256 KB
+# (https://cloud.google.com/logging/quotas), CloudWatch Logs an event (an EMF document too) of
+# at most 256 KB, and Workers Logs 256 KB of log events per invocation
+# (https://developers.cloudflare.com/changelog/2025-04-07-increase-trace-events-limit). A longer
+# line was cut or refused there, losing its JSON (level, severity, trace) or the entry, and on
+# Workers the invocation's later lines; a quarter of the limit leaves room for those lines and
+# for the metadata each platform adds to an entry.
+_MAX_LINE = 64 * 1024
+# The line's own members, never cut: what the platforms read the line by.
+_WHOLE = frozenset((
+    "level", "severity", "timestamp", "logging.googleapis.com/trace",
+    "logging.googleapis.com/spanId", "logging.googleapis.com/trace_sampled",
+))
+
+
+def _fitted(record: dict[str, Any]) -> str:
+    """``record`` as a line under ``_MAX_LINE``: each value longer than one length (the
+    greatest that fits) cut to it, as text, with how much was cut; the others as they are.
+    One length for all keeps the head of each long value (a stack's frames, an error's text)
+    rather than emptying the longest first. Only lines past the limit come here."""
+    line = _encode(record)
+    if len(line) < _MAX_LINE:
+        return line
+    texts = {
+        key: value if type(value) is str else _encode(value)
+        for key, value in record.items()
+        if key not in _WHOLE
+    }
+    low, high = 0, max(map(len, texts.values()), default=0)
+    fitting = _encode(_capped(record, texts, 0))  # as short as it gets: written even if long
+    while low < high:  # the greatest length whose line fits
+        cap = (low + high + 1) // 2
+        line = _encode(_capped(record, texts, cap))
+        if len(line) < _MAX_LINE:
+            low, fitting = cap, line
+        else:
+            high = cap - 1
+    return fitting
+
+
+def _capped(record: dict[str, Any], texts: dict[str, str], cap: int) -> dict[str, Any]:
+    """``record`` with each value whose text is longer than ``cap`` cut to ``cap``."""
+    return {
+        key: value
+        if key not in texts or len(texts[key]) <= cap
+        else f"{texts[key][:cap]}... [truncated {len(texts[key]) - cap} characters]"
+        for key, value in record.items()
+    }
 
 
 def _encode_message(message: object) -> str:
@@ -350,14 +455,16 @@ class _InvocationLogger(_Levels):
     def bind(self, **fields: Any) -> Logger:
         return self._bound().bind(**fields)
 
-    def log(self, level: str | int, message: str, /, **fields: Any) -> None:
+    def log(self, level: str | int, message: str, /, *args: object, **fields: Any) -> None:
         if type(level) is not str or level not in LEVELS:
             level = _level_of(level)
         if LEVELS[level] >= threshold():
-            self._bound().log(level, message, **fields)
+            self._bound().log(level, message, *args, **fields)
 
-    def exception(self, message: str, /, exc: BaseException | None = None, **fields: Any) -> None:
-        self._bound().exception(message, exc=exc, **fields)
+    def exception(
+        self, message: str, /, *args: object, exc: BaseException | None = None, **fields: Any
+    ) -> None:
+        self._bound().exception(message, *args, exc=exc, **fields)
 
 
 logger = _InvocationLogger()

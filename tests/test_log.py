@@ -489,3 +489,119 @@ def test_an_exception_raised_again_from_its_own_group_is_shown_once() -> None:
     assert stack.count("ValueError: first") == 2  # in the group, and raised again after it
     assert stack.count("During handling of the above exception") == 1
     assert stack.endswith("ValueError: first\n")
+
+
+# Cloud Logging keeps a LogEntry of at most 256 KB (https://cloud.google.com/logging/quotas),
+# CloudWatch Logs an event of at most 256 KB, EMF documents included
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html),
+# and Workers Logs 256 KB of log events per invocation
+# (https://developers.cloudflare.com/changelog/2025-04-07-increase-trace-events-limit).
+PLATFORM_LIMIT = 256 * 1000
+
+
+@pytest.mark.parametrize("project", ["", "p-1"])
+def test_a_line_too_long_for_the_platforms_is_cut_and_stays_one_json_object(
+    monkeypatch: pytest.MonkeyPatch, project: str
+) -> None:
+    """A handler logging a whole payload (a 300 KB message, a field as long, an exception whose
+    text is the payload) got a line past those limits: cut or refused there, it lost its JSON
+    (level, severity, trace) or the whole entry, and on Workers the rest of the invocation's
+    lines. Each long value is cut instead; the line's own members are kept whole."""
+    if project:
+        monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", project)
+    log.set_level(None)
+    payload = "x" * 300_000
+    stream = io.StringIO()
+    logger = Logger({"function": "f", "trace_id": "ab" * 16, "big_bound": "é" * 100_000}, stream)
+    logger.info(payload, order={"items": ["y" * 1000] * 300}, sku="s-1")
+    try:
+        raise ValueError(payload)
+    except ValueError as exc:
+        logger.exception("failed", exc=exc)
+    logger.warning("short", sku="s-2")
+    first, error, short = stream.getvalue().splitlines(keepends=True)
+    for line in (first, error):
+        assert len(line) <= 64 * 1024 < PLATFORM_LIMIT
+        record = dict(members(line))
+        assert record["function"] == "f" and record["trace_id"] == "ab" * 16
+        if project:
+            assert record["logging.googleapis.com/trace"] == f"projects/p-1/traces/{'ab' * 16}"
+    record = dict(members(first))
+    assert (record["level"], record["severity"]) == ("INFO", "INFO")
+    assert record["message"].startswith("xxx") and "truncated" in record["message"]
+    assert record["sku"] == "s-1"
+    assert record["timestamp"].endswith("Z")
+    record = dict(members(error))
+    assert (record["level"], record["error_type"]) == ("ERROR", "ValueError")
+    assert record["message"] == "failed"
+    assert record["stack"].startswith("Traceback (most recent call last):\n")
+    assert dict(members(short))["message"] == "short"  # the lines after are as ever
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda logger: logger.info("order %s of %d", "o-1", 3), "order o-1 of 3"),
+        (lambda logger: logger.log("WARN", "order %(id)s", {"id": "o-1"}), "order o-1"),
+        (lambda logger: logger.error("%d%%", 50), "50%"),
+        # Arguments that do not fit the message: stdlib prints "--- Logging error ---" and
+        # loses the line; the line is kept with the arguments after the message.
+        (lambda logger: logger.warning("order %d", "o-1"), "order %d ('o-1',)"),
+        (lambda logger: logger.info("no placeholder", "o-1"), "no placeholder ('o-1',)"),
+    ],
+)
+def test_stdlib_style_arguments_are_formatted_into_the_message(call: Any, message: str) -> None:
+    """``logger.info("order %s", order_id)``: the call a stdlib or Powertools Logger user writes
+    (https://docs.python.org/3/library/logging.html#logging.Logger.debug) raised TypeError into
+    the handler that logged, failing its message (or, in an ``except`` block, hiding the error
+    being reported). A log call never raises."""
+    assert dict(written(BOUND, call))["message"] == message
+
+
+def test_exception_takes_stdlib_style_arguments_too() -> None:
+    def failing(logger: Logger) -> None:
+        try:
+            raise ValueError("bad order")
+        except ValueError:
+            logger.exception("failed %s", "o-1")
+
+    line = dict(written(BOUND, failing))
+    assert (line["message"], line["error_type"], line["error"]) == (
+        "failed o-1", "ValueError", "bad order")
+    assert line["stack"].endswith("ValueError: bad order\n")
+
+
+@pytest.mark.parametrize("exc_info", [True, "error", "tuple"])
+def test_exc_info_logs_the_exception_as_exception_does(exc_info: Any) -> None:
+    """``logger.error("failed", exc_info=True)`` (stdlib and Powertools Logger: the exception's
+    traceback on the line) wrote ``"exc_info": true`` and lost the exception it was meant to
+    show."""
+
+    def failing(logger: Logger) -> None:
+        try:
+            raise ValueError("bad order")
+        except ValueError as exc:
+            given = {"error": exc, "tuple": sys.exc_info()}.get(exc_info, exc_info)
+            logger.error("failed", exc_info=given, order="o-1")
+
+    line = dict(written(BOUND, failing))
+    assert "exc_info" not in line
+    assert (line["level"], line["message"], line["order"]) == ("ERROR", "failed", "o-1")
+    assert (line["error_type"], line["error"]) == ("ValueError", "bad order")
+    assert line["stack"].endswith("ValueError: bad order\n")
+    # Without an exception to show (exc_info=False, or outside an except block): the line only.
+    line = dict(written(BOUND, lambda logger: logger.warning("m", exc_info=True)))
+    assert "exc_info" not in line and "stack" not in line and line["message"] == "m"
+
+
+def test_an_exception_given_in_the_place_of_exc_is_the_error() -> None:
+    """``exception("failed", err)``: ``exc`` was the second positional parameter before
+    ``exception`` took format arguments, so such a call keeps its meaning."""
+    stream = io.StringIO()
+    try:
+        raise KeyError("k")
+    except KeyError as err:
+        caught = err
+    Logger({}, stream=stream).exception("failed", caught)
+    line = json.loads(stream.getvalue())
+    assert (line["message"], line["error_type"]) == ("failed", "KeyError")
