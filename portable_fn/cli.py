@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """The ``portable-fn`` command line.
 
-Only ``argparse`` and ``sys`` load at start, so ``portable-fn --help`` is fast; each command
+Only ``argparse``, ``os`` and ``sys`` load at start, so ``portable-fn --help`` is fast; each command
 imports what it needs when it runs (uvicorn only inside ``dev``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -165,6 +166,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         code = commands.COMMANDS[args.command](args)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not bad input. As Python's docs advise
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe): the rest of the
+        # output goes nowhere, and no second error at exit when stdout is flushed.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except (PortableFnError, ImportError, OSError) as exc:
         print(f"portable-fn {args.command}: {exc}", file=sys.stderr)
         return 2

@@ -193,6 +193,8 @@ def test_dev_limits_come_from_the_flags_over_the_environment(
     assert (options.timeout, options.max_body) == (None, 70)
     options = dev_options(parser.parse_args(["dev", SHOP, "--timeout", "2.5"]))
     assert (options.timeout, options.max_body) == (2.5, 1000)
+    monkeypatch.setenv("PORTABLE_FN_TIMEOUT", "soon")  # a stale bad value the flag overrides
+    assert dev_options(parser.parse_args(["dev", SHOP, "--timeout", "3"])).timeout == 3.0
     for option, value in (("--timeout", "-1"), ("--max-body", "1e6"), ("--max-body", "-5")):
         with pytest.raises(SystemExit) as exited:
             parser.parse_args(["dev", SHOP, option, value])
@@ -401,3 +403,19 @@ def test_dlq_list_escapes_terminal_controls_from_event_data(tmp_path: Path) -> N
     twice = cli("dlq", SHOP, "--state-dir", str(tmp_path), "redrive", str(claimed.id))
     assert twice.returncode == 1 and twice.stdout == ""
     assert "first column of `dlq APP list`" in twice.stderr
+
+
+def test_a_reader_that_goes_away_is_not_bad_input() -> None:
+    """``portable-fn inspect APP --json | head -c 10``: the pipe closes under the writer. That
+    was reported as bad input (``[Errno 32] Broken pipe``, exit 2); the output is just cut
+    short, as Python's docs advise for SIGPIPE."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first write
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "portable_fn", "inspect", SHOP, "--json"],
+            stdout=write, stderr=subprocess.PIPE, timeout=60, check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 1 and done.stderr == b"", done.stderr

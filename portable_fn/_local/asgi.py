@@ -136,11 +136,12 @@ class LocalASGI:
             request = Request(method=method, path=path, headers=headers)
             return None, dispatch_http(self.app, request, ctx)
         client = scope.get("client")
+        max_body = self.runtime.options.max_body
         request = Request(
             method=method,
             path=path,
             headers=headers,
-            body=await _read_body(receive, headers, self.runtime.options.max_body, _ROUTE_LIMIT),
+            body=await _read_body(receive, headers, max_body, _route_limit(max_body)),
             # Raw non-ASCII bytes in a query (curl, Go) are UTF-8 (RFC 3986 section 2.5), as
             # GCP and AWS read them; a byte that is no UTF-8 is U+FFFD, as on GCP.
             query=QueryParams.from_string(scope["query_string"].decode("utf-8", "replace")),
@@ -216,9 +217,15 @@ here does not fail at the first deploy, and a runaway client cannot fill the mem
 
 _ROUTE_LIMIT = (
     " (AWS Lambda's 6 MB request payload, the smallest cloud limit: Cloud Run functions take"
-    " 32 MB, Azure Functions and Cloudflare Workers 100 MB; PORTABLE_FN_MAX_BODY sets"
-    " another; a large upload goes to a bucket instead)"
+    " 32 MB, Azure Functions and Cloudflare Workers 100 MB; dev --max-body sets another; a"
+    " large upload goes to a bucket instead)"
 )
+_SET_LIMIT = " (dev --max-body; a large upload goes to a bucket instead)"
+
+
+def _route_limit(limit: int | None) -> str:
+    """What a 413 says of the route limit: why it is the default, or that it was set."""
+    return _ROUTE_LIMIT if limit == MAX_HTTP_BODY_BYTES else _SET_LIMIT
 
 
 async def _read_body(
@@ -239,6 +246,8 @@ async def _read_body(
             headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
         ):
             raise _Disconnected  # a body was announced; a bodiless request is whole
+        if limit is not None and len(body) > limit:  # one chunk, its length unannounced
+            raise _TooLarge(limit, why)
         _check_length(body, headers)
         return body
     chunks = [body]

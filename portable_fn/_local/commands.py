@@ -63,7 +63,8 @@ def dev_options(args: argparse.Namespace) -> Options:
     over ``PORTABLE_FN_TIMEOUT``/``PORTABLE_FN_MAX_BODY``, and 0 for no limit."""
     from portable_fn._local.runtime import Options
 
-    limits = Options.limits_from_env()
+    flags = {"timeout": args.timeout, "max_body": args.max_body}
+    limits = Options.limits_from_env(given=[k for k, v in flags.items() if v is not None])
     if args.timeout is not None:
         limits["timeout"] = args.timeout or None
     if args.max_body is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,15 +60,16 @@ class Options:
         return float(os.environ.get(DELIVERY_DELAY_ENV, "0") or 0)
 
     @classmethod
-    def limits_from_env(cls) -> dict[str, Any]:
+    def limits_from_env(cls, given: Collection[str] = ()) -> dict[str, Any]:
         """``timeout`` (seconds) and ``max_body`` (bytes) from ``PORTABLE_FN_TIMEOUT`` and
         ``PORTABLE_FN_MAX_BODY``: unset keeps the default, 0 lifts the limit (a debugger held
         at a breakpoint, a target with more room). ``ConfigurationError`` for what is no
-        number, so ``dev`` exits 2 with one line."""
+        number, so ``dev`` exits 2 with one line. The fields in ``given`` (by a flag, which
+        wins) are not read at all, so a stale bad value there does not stop ``dev``."""
         limits: dict[str, Any] = {}
         for field, env, kind in (("timeout", TIMEOUT_ENV, float), ("max_body", MAX_BODY_ENV, int)):
             text = os.environ.get(env, "").strip()
-            if not text:
+            if not text or field in given:
                 continue
             try:
                 value = kind(text)

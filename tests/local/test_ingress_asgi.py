@@ -174,6 +174,12 @@ def test_a_route_body_past_the_smallest_cloud_limit_is_a_413_not_read_to_the_end
     unlimited = Options(state_dir=tmp_path / "state", max_body=None)
     status, answer, _ = _post(tmp_path, "/up", {}, [chunk] * 20, app=app, options=unlimited)
     assert status == 200 and answer == {"n": 20 * len(chunk)}
+    # A limit set with --max-body is named as set, not explained as Lambda's.
+    small = Options(state_dir=tmp_path / "state", max_body=100)
+    status, answer, _ = _post(tmp_path, "/up", {}, [chunk], app=app, options=small)
+    message = answer["error"]["message"]
+    assert status == 413 and "100 bytes" in message and "--max-body" in message
+    assert "6 MB" not in message
 
 
 def test_raw_utf8_in_a_query_reads_as_the_clouds_read_it(tmp_path: Path) -> None:
