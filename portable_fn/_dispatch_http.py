@@ -106,6 +106,18 @@ def _refused(app: App, request: Request, exc: HTTPError) -> Response:
     return response if settings is None else cors.respond(settings, request, response)
 
 
+def _answer_failure(
+    fn: Function,
+    request: Request,
+    ctx: Context,
+    exc: Exception,
+    observation: _observe.Observation | None,
+) -> Response:
+    """A handler's exception as the response (``_http_failed``), with the route's CORS."""
+    failed = _http_failed(ctx, exc, observation)
+    return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+
+
 def dispatch_http(
     app: App, request: Request, ctx: Context, function: str | None = None
 ) -> Response:
@@ -126,11 +138,9 @@ def dispatch_http(
                 raise
             response = to_response(run_sync(_settled(result)))  # a plain def's coroutine
     except Exception as exc:
-        failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+        return _answer_failure(fn, request, ctx, exc, observation)  # exc not kept: see _call
     except BaseException as exc:
-        failed = _http_failed(ctx, _own_cancel(exc), observation)
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+        return _answer_failure(fn, request, ctx, _own_cancel(exc), observation)
     finally:
         _current.reset(token)
     if observation is not None:
@@ -166,11 +176,9 @@ async def dispatch_http_async(
                 raise
             response = to_response(await _awaited(_settled(result)))
     except Exception as exc:
-        failed = _http_failed(ctx, exc, observation)  # the exception not kept: see _call
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+        return _answer_failure(fn, request, ctx, exc, observation)  # exc not kept: see _call
     except BaseException as exc:
-        failed = _http_failed(ctx, _own_cancel(exc), observation)
-        return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+        return _answer_failure(fn, request, ctx, _own_cancel(exc), observation)
     finally:
         _current.reset(token)
     if observation is not None:
