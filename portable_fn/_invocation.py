@@ -10,6 +10,7 @@ pays nothing for them.
 from __future__ import annotations
 
 import os
+import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +163,20 @@ def _cold() -> bool:
     if _invoked:
         return False
     _invoked = True
+    _bridge_stdlib_logging()
     return True
+
+
+def _bridge_stdlib_logging() -> None:
+    """The standard ``logging`` module's records as JSON lines (``_stdlib_log``), set up
+    once a process at its first invocation: the app and what it imports are loaded by then, a
+    platform's own root handler (Lambda's, Azure's) is in place, and warm invocations pay
+    nothing. Only if ``logging`` was imported: a process that never imported it has no record
+    to write, and importing it here would cost the cold start."""
+    if "logging" in sys.modules:
+        from portable_fn._stdlib_log import install
+
+        install()
 
 
 def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:

@@ -212,3 +212,48 @@ def test_bytecode_zip_runs_under_the_runtime(
                            env={**os.environ, "PYTHONPATH": str(tmp_path / "task")},
                            capture_output=True, text=True, check=True).stdout.strip()
     assert where == str(tmp_path / "task" / "portable_fn" / "__init__.pyc")
+
+
+STDLIB_APP = '''\
+import logging
+
+import portable_fn as pf
+
+app = pf.App("stdlibs")
+
+
+@app.queue("jobs")
+def job(event: pf.CloudEvent) -> None:
+    logging.getLogger("shop.lib").warning("stdlib record %s", event.id)
+'''
+
+
+def test_lambdas_own_logging_handler_is_left_alone(
+    aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """awslambdaric puts its own handler on the root logger before it imports the function
+    (https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html: the runtime writes the
+    ``logging`` records, as text or with AWS_LAMBDA_LOG_FORMAT=JSON as JSON): portable-fn's
+    bridge of ``logging`` records stays out, so a record is written once, by Lambda."""
+    import zipfile
+
+    from portable_fn._local.loader import load_app
+    from portable_fn_aws.adapter import adapter
+
+    source = tmp_path / "aws_stdlib_app.py"
+    source.write_text(STDLIB_APP)
+    ref = f"{source}:app"
+    adapter.package(load_app(ref), ref, tmp_path / "aws")
+    with zipfile.ZipFile(tmp_path / "aws" / "app.zip") as archive:
+        archive.extractall(tmp_path / "task")
+    with RuntimeAPI() as api:
+        process = RuntimeProcess(api, tmp_path / "task", "pf_entry.job", aws_env)
+        try:
+            record = native.sqs_record('{"id": "o-1"}', queue="jobs")
+            result = api.invoke({"Records": [record]})
+            assert result.ok, result
+        finally:
+            output = process.stop()
+    said = [line for line in output.splitlines() if "stdlib record" in line]
+    assert len(said) == 1, output
+    assert not said[0].startswith("{"), said  # Lambda's text line, not a portable-fn one

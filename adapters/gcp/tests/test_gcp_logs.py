@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import Servers
+from conftest import Servers, _package, _targets
 from pubsub_endpoint import PublishEndpoint
 from test_server_shop import TOPIC, push
 
@@ -67,3 +67,69 @@ def test_handler_logs_carry_the_trace_through_pubsub(
         assert line["trace_id"] == TRACE_ID
         assert line["logging.googleapis.com/trace"] == f"projects/test-project/traces/{TRACE_ID}"
         assert line["severity"] == "INFO"
+
+
+STDLIB_APP = '''\
+import logging
+
+import portable_fn as pf
+
+app = pf.App("stdlibs")
+log = logging.getLogger("shop.lib")
+
+
+@app.http("/hello", methods=["GET"])
+def hello(req: pf.Request) -> dict:
+    log.info("hello from %s", "logging", extra={"user": "u1"})
+    return {"ok": True}
+
+
+@app.queue("jobs")
+def job(event: pf.CloudEvent) -> None:
+    try:
+        raise ValueError("bad job")
+    except ValueError:
+        log.exception("job failed")
+'''
+
+
+def test_stdlib_logging_records_are_the_invocations_lines(tmp_path_factory: Any) -> None:
+    """A handler's ``logging.getLogger(__name__).info(...)`` under the real functions-framework
+    server (its root logger has no handler, as on Cloud Run functions, so Python dropped INFO
+    and printed WARNING+ as bare stderr text): a JSON line with the invocation's fields and
+    Cloud Logging's trace, once. Cloud Logging's structured payload:
+    https://cloud.google.com/logging/docs/structured-logging; the Pub/Sub push event as
+    functions-framework's CloudEvent tests send it."""
+    root = tmp_path_factory.mktemp("stdlibs")
+    source = root / "gcp_stdlib_app.py"
+    source.write_text(STDLIB_APP)
+    dist = _package(f"{source}:app", root / "dist" / "gcp")
+    servers = Servers(dist, _targets(dist), {"GOOGLE_CLOUD_PROJECT": "test-project"}, root)
+    try:
+        status, _, body = servers["hello"].request(
+            "/hello", method="GET", headers={"traceparent": TRACE}
+        )
+        assert status == 200, body
+        status, _, _ = servers["job"].request("/", body=json.dumps({
+            "message": {"data": "e30=", "messageId": "m-1", "publishTime": "2024-01-01T00:00:00Z"},
+            "subscription": "projects/test-project/subscriptions/jobs",
+        }).encode(), headers={
+            "ce-specversion": "1.0", "ce-id": "m-1", "content-type": "application/json",
+            "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "ce-source": "//pubsub.googleapis.com/projects/test-project/topics/jobs",
+        })
+        assert status == 200
+        hello_out, job_out = servers["hello"].output(), servers["job"].output()
+    finally:
+        servers.close()
+    said = [json.loads(line) for line in hello_out.splitlines() if "hello from" in line]
+    assert len(said) == 1, hello_out
+    (line,) = said
+    assert line["message"] == "hello from logging" and line["severity"] == "INFO"
+    assert line["logger"] == "shop.lib" and line["user"] == "u1" and line["function"] == "hello"
+    assert line["trace_id"] == TRACE_ID
+    assert line["logging.googleapis.com/trace"] == f"projects/test-project/traces/{TRACE_ID}"
+    failed = [json.loads(line) for line in job_out.splitlines() if "job failed" in line]
+    assert len(failed) == 1, job_out
+    assert failed[0]["severity"] == "ERROR" and failed[0]["event_id"] == "m-1"
+    assert failed[0]["error_type"] == "ValueError" and "stack_trace" in failed[0]
