@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from portable_fn._value import Value, setters
 from portable_fn.errors import InvalidCloudEventError
@@ -28,6 +28,7 @@ __all__ = [
     "format_time",
     "new_id",
     "parse_time",
+    "received_extension",
 ]
 
 SPECVERSION = "1.0"
@@ -188,9 +189,23 @@ def _check_extension(name: object, value: object) -> None:
         raise InvalidCloudEventError(name, "is a reserved attribute name, not an extension")
     if not isinstance(value, str | int | bool | bytes):
         raise InvalidCloudEventError(name, f"extension value of type {type(value).__name__}")
-    if isinstance(value, int) and not -0x80000000 <= value <= 0x7FFFFFFF:
-        # Spec "Type System": an Integer is 32-bit; other SDKs refuse a wider one on receipt.
+    if isinstance(value, int) and not _INT_MIN <= value <= _INT_MAX:
+        # Spec "Type System": an Integer is 32-bit; other SDKs refuse a wider one on receipt,
+        # so an event we build with one is refused here (one received is ``received_extension``).
         raise InvalidCloudEventError(name, f"integer {value} is outside the 32-bit range")
+
+
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # spec.md "Type System": Integer
+_V = TypeVar("_V")
+
+
+def received_extension(value: _V) -> _V | str:
+    """An extension value as received in a JSON format: an integer past the spec's 32-bit
+    Integer becomes the string binary mode carries it as (the JavaScript SDK sends
+    ``sequence: Date.now()`` so); the event is not refused for it. Anything else as it is."""
+    if isinstance(value, int) and type(value) is not bool and not _INT_MIN <= value <= _INT_MAX:
+        return str(value)
+    return value
 
 
 def new_id() -> str:

@@ -10,7 +10,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from portable_fn._cloudevent import EMPTY, REQUIRED, RESERVED, CloudEvent, format_time
+from portable_fn._cloudevent import (
+    EMPTY,
+    REQUIRED,
+    RESERVED,
+    CloudEvent,
+    format_time,
+    received_extension,
+)
 from portable_fn._event_data import decode_data, dumps
 from portable_fn.errors import InvalidCloudEventError
 
@@ -58,9 +65,6 @@ def to_dict(event: CloudEvent) -> dict[str, Any]:
     return out
 
 
-_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # spec.md "Type System": Integer
-
-
 def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
     """An event from its JSON-format object; validates every attribute."""
     if not isinstance(obj, Mapping):
@@ -88,13 +92,8 @@ def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
             # same data in either mode; with no content type they stay bytes ("MUST NOT").
             data = decode_data(data, content_type)
     # JSON format 2.2: a null member "MUST be treated as the equivalent of unset or omitted".
-    # An integer past the spec's 32-bit Integer is kept as the string binary mode carries it
-    # as: the JavaScript SDK sends ``sequence: Date.now()`` so (a value we would refuse to
-    # build, as a producer, but whose event is not lost for it).
     extensions = {
-        k: str(v) if type(v) is int and not _INT_MIN <= v <= _INT_MAX else v
-        for k, v in obj.items()
-        if k not in RESERVED and v is not None
+        k: received_extension(v) for k, v in obj.items() if k not in RESERVED and v is not None
     }
     return CloudEvent(
         id=obj["id"],

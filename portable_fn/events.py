@@ -22,6 +22,7 @@ from portable_fn._cloudevent import (
     format_time,
     new_id,
     parse_time,
+    received_extension,
 )
 from portable_fn._event_data import decode_data, encode_data, is_json_content_type
 from portable_fn._event_http import (
@@ -50,6 +51,7 @@ __all__ = [
     "is_json_format",
     "new_id",
     "parse_time",
+    "received_extension",
     "schedule_data",
     "sniff_structured",
     "storage_data",

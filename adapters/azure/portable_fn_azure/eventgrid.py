@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
-from portable_fn.events import CloudEvent, decode_data
+from portable_fn.events import CloudEvent, decode_data, received_extension
 
 from portable_fn_azure._payload import aware
 
@@ -65,9 +65,20 @@ def to_event(native: str | bytes | func.EventGridEvent | func.CloudEvent) -> Clo
         return _from_eventgrid(native)
     except InvalidCloudEventError as exc:
         raise EventDecodeError(
-            f"Event Grid event {getattr(native, 'id', None)!r} is not valid: {exc}",
+            f"Event Grid event {_event_id(native)!r} is not valid: {exc}",
             provider="azure", trigger=TRIGGER, field=exc.attribute,
         ) from exc
+
+
+def _event_id(native: Any) -> Any:
+    """The id an error names: the library object's, or the one in the delivered JSON text."""
+    if not isinstance(native, str | bytes):
+        return getattr(native, "id", None)
+    try:
+        obj = json.loads(native)
+    except ValueError:
+        return None
+    return obj.get("id") if type(obj) is dict else None
 
 
 def from_schema(obj: Any) -> CloudEvent | None:
@@ -179,6 +190,6 @@ def _extension_value(name: str, value: Any) -> str | int | bool:
     if not _EXTENSION_NAME.fullmatch(name):
         raise InvalidCloudEventError(name, "extension names are lowercase letters and digits")
     if isinstance(value, bool | int | str):
-        return value
+        return received_extension(value)  # an int past 32 bits: its string, not a refusal
     # The library hands over parsed JSON, so this always serialises.
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

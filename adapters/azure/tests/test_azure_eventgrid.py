@@ -234,3 +234,30 @@ def test_an_event_time_with_a_utc_offset_reaches_the_handler(
                                tzinfo=timezone.utc)
     for attribute, value in CUSTOM_GOLDEN.items():
         assert getattr(ev, attribute) == value
+
+
+def test_a_wide_integer_extension_is_kept_as_its_string_and_errors_name_the_event(
+        event: Any) -> None:
+    """The JavaScript SDK sends ``sequence: Date.now()``, an integer past the spec's 32-bit
+    Integer: kept as the string binary mode carries it (``received_extension``), as the core
+    and GCP keep it; the event was refused into dead-letter. And an invalid event's error names
+    its id (it said ``None`` once the entry took the JSON text)."""
+    app = App("eg")
+    app.use_publisher(RecordingPublisher())
+    seen: list[Any] = []
+
+    @app.event("com.example.invoice.paid")
+    def paid(ev: Any) -> None:
+        seen.append(ev)
+
+    doc = event("cloudevents_custom")
+    doc["data"]["value"]["sequence"] = 1_765_000_000_000
+    worker.invoke(function_app(app), "paid", doc)
+    assert seen[0].extensions["sequence"] == "1765000000000"
+    from portable_fn.errors import EventDecodeError
+
+    from portable_fn_azure import eventgrid
+
+    with pytest.raises(EventDecodeError, match="'e-bad' is not valid"):
+        eventgrid.to_event('{"specversion": "1.0", "id": "e-bad", "source": "s", "type": "t",'
+                           ' "time": "nope"}')

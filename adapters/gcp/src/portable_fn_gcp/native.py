@@ -32,6 +32,7 @@ from portable_fn.events import (
     from_dict,
     from_http,
     is_json_content_type,
+    received_extension,
 )
 
 from portable_fn_gcp import timestamps
@@ -44,7 +45,6 @@ _CORE = frozenset(
 _DATA = frozenset(("data", "data_base64"))
 _EXTENSION = re.compile(r"[a-z0-9]{1,64}")
 _STRUCTURED = "application/cloudevents"
-_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1  # spec.md "Type System": Integer
 
 
 class NativeCloudEvent(Protocol):
@@ -130,14 +130,8 @@ def normalise(obj: Mapping[str, Any]) -> dict[str, Any]:
         if name in _CORE or name in _DATA or not _EXTENSION.fullmatch(name):
             continue
         if isinstance(value, str | int | bool) and name not in out:
-            out[name] = _extension_value(value)
+            out[name] = received_extension(value)
     return out
-
-
-def _extension_value(value: str | int | bool) -> str | int | bool:
-    if type(value) is int and not _INT32_MIN <= value <= _INT32_MAX:
-        return str(value)
-    return value
 
 
 def _decode_error(exc: Exception, trigger: str) -> EventDecodeError:
