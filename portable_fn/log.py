@@ -310,7 +310,9 @@ class Logger(_Levels):
             exc, args = args[0], ()  # exception("failed", err): the error, given in its place
         if args:
             message = _formatted(message, args)
-        fields.pop("exc_info", None)  # stdlib's spelling of what this call does anyway
+        info = fields.pop("exc_info", None)  # stdlib's spelling: the exception given, if one
+        if exc is None and info is not None and info is not True:
+            exc = info[1] if isinstance(info, tuple) and len(info) == 3 else info
         error = exc if isinstance(exc, BaseException) else sys.exc_info()[1]
         if error is None or fields:
             if error is not None:

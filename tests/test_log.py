@@ -605,3 +605,15 @@ def test_an_exception_given_in_the_place_of_exc_is_the_error() -> None:
     Logger({}, stream=stream).exception("failed", caught)
     line = json.loads(stream.getvalue())
     assert (line["message"], line["error_type"]) == ("failed", "KeyError")
+
+
+def test_exception_logs_the_exception_its_exc_info_names() -> None:
+    """``exception("failed", exc_info=err)`` outside an ``except`` block: stdlib logs ``err``;
+    the keyword was dropped and the line had no error members."""
+    stream = io.StringIO()
+    err = ValueError("v")
+    Logger({}, stream=stream).exception("failed", exc_info=err)
+    Logger({}, stream=stream).exception("failed", exc_info=(ValueError, err, None))
+    for text in stream.getvalue().splitlines():
+        line = json.loads(text)
+        assert (line["error_type"], line["error"]) == ("ValueError", "v")
