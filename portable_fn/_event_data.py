@@ -79,9 +79,10 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
     """Read a transport body back into event data, as ``encode_data`` wrote it.
 
     JSON content types carry JSON; a body that is not JSON after all is its UTF-8 text (else its
-    bytes), as the official SDKs read it: the JavaScript SDK's binary mode sends string data as
-    it is under its default ``application/json`` (``"hello"`` arrives as ``hello``), and the
-    Python SDK and functions-framework read such a body as that text. ``text/*`` and XML become
+    bytes): the JavaScript SDK's binary mode sends string data as it is under its default
+    ``application/json`` (``"hello"`` arrives as ``hello``), and functions-framework (the Python
+    SDK 1.x it pins) reads such a body as that text; the Python SDK 2.x hands back the bytes,
+    which a handler expecting the string would not take. ``text/*`` and XML become
     ``str``; anything else, including no content type, stays ``bytes`` (the spec makes data
     opaque without a content type).
     """

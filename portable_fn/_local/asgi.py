@@ -165,7 +165,10 @@ class LocalASGI:
             # waits for ever on a handler stuck in a call.
             late = HandlerTimeout(timeout, cancelled=fn.is_async)
             self.runtime.reporter.record("error", message=f"{method} {path}: {late}")
-            return fn.name, ingress.error(504, str(late))
+            # The client hears the timeout; the log line also says what became of the handler.
+            return fn.name, ingress.error(
+                504, f"the handler ran past the {timeout:g} s function timeout"
+            )
 
 
 def _route_path(scope: Scope) -> str:

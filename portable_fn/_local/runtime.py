@@ -75,7 +75,7 @@ class Options:
                 value = kind(text)
             except ValueError:
                 value = -1
-            if value < 0 or value != value:  # negative, or NaN
+            if not 0 <= value < float("inf"):  # negative, NaN or infinite: as the flags refuse
                 raise ConfigurationError(f"{env}={text!r}: give a number >= 0 (0: no limit)")
             limits[field] = value or None
         return limits

@@ -113,7 +113,7 @@ def test_the_timeout_and_body_limit_come_from_the_environment(
     monkeypatch.setenv("PORTABLE_FN_TIMEOUT", "0")
     monkeypatch.setenv("PORTABLE_FN_MAX_BODY", "33554432")
     assert Options.limits_from_env() == {"timeout": None, "max_body": 32 * 1024 * 1024}
-    for bad in ("soon", "-1", "nan"):
+    for bad in ("soon", "-1", "nan", "inf"):
         monkeypatch.setenv("PORTABLE_FN_TIMEOUT", bad)
         with pytest.raises(ConfigurationError, match="PORTABLE_FN_TIMEOUT"):
             Options.limits_from_env()
