@@ -86,15 +86,19 @@ def from_schema(obj: Any) -> CloudEvent | None:
     ``InvalidCloudEventError`` if it is one with an unusable attribute."""
     if type(obj) is not dict or "eventType" not in obj or not obj.keys() >= _SCHEMA_KEYS:
         return None
-    moment = obj["eventTime"]
-    if isinstance(moment, str) and not _OFFSET.search(moment):
-        moment += "Z"  # documented samples omit the offset; Event Grid writes UTC
+    return _from_schema_object(obj)
+
+
+def _from_schema_object(obj: dict[str, Any]) -> CloudEvent:
+    """An Event Grid-schema event (https://learn.microsoft.com/azure/event-grid/event-schema):
+    ``id``, ``topic`` as source, ``eventType`` as type, ``subject``, ``eventTime``, ``data``;
+    a missing attribute is refused by the CloudEvent it would be."""
     return CloudEvent(
-        id=obj["id"],
-        source=obj["topic"],
-        type=obj["eventType"],
-        subject=obj["subject"] or None,
-        time=moment,
+        id=obj.get("id", ""),
+        source=obj.get("topic", ""),
+        type=obj.get("eventType", ""),
+        subject=obj.get("subject") or None,
+        time=_utc_if_naive(obj.get("eventTime")),
         datacontenttype="application/json",
         data=obj.get("data"),
     )
@@ -118,15 +122,7 @@ def from_json(text: str | bytes) -> CloudEvent:
             {name: obj.get(name) for name in _CLOUDEVENT_KEYS},
             time=_utc_if_naive(obj.get("time")), data=obj.get("data"),
             extensions={k: v for k, v in obj.items() if k not in _CLOUDEVENT_KEYS})
-    return CloudEvent(
-        id=obj.get("id", ""),
-        source=obj.get("topic", ""),
-        type=obj.get("eventType", ""),
-        subject=obj.get("subject") or None,
-        time=_utc_if_naive(obj.get("eventTime")),
-        datacontenttype="application/json",
-        data=obj.get("data"),
-    )
+    return _from_schema_object(obj)
 
 
 def _utc_if_naive(moment: Any) -> Any:
