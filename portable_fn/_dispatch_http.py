@@ -43,23 +43,6 @@ def _error_response(error: HTTPError) -> Response:
     return response
 
 
-def _http_failure(ctx: Context, exc: Exception) -> Response:
-    """A handler's exception as a response: its own status for an ``HTTPError``, else a 500
-    that says nothing of the code (the stack goes to the log)."""
-    if isinstance(exc, HTTPError):
-        return _error_response(exc)
-    return _internal_error(ctx, exc)
-
-
-def _http_failed(
-    ctx: Context, exc: Exception, observation: _observe.Observation | None
-) -> Response:
-    response = _http_failure(ctx, exc)
-    if observation is not None:
-        observation.end(exc if response.status >= 500 else None, response.status)
-    return response
-
-
 def _internal_error(ctx: Context, exc: BaseException) -> Response:
     _log_error(ctx, "unhandled error in HTTP handler", exc)
     return Response.json({"error": {"status": 500, "message": "internal server error"}}, status=500)
@@ -113,8 +96,11 @@ def _answer_failure(
     exc: Exception,
     observation: _observe.Observation | None,
 ) -> Response:
-    """A handler's exception as the response (``_http_failed``), with the route's CORS."""
-    failed = _http_failed(ctx, exc, observation)
+    """A handler's exception as the response, with the route's CORS: its own status for an
+    ``HTTPError``, else a 500 that says nothing of the code (the stack goes to the log)."""
+    failed = _error_response(exc) if isinstance(exc, HTTPError) else _internal_error(ctx, exc)
+    if observation is not None:
+        observation.end(exc if failed.status >= 500 else None, failed.status)
     return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
 
 
@@ -138,7 +124,7 @@ def dispatch_http(
                 raise
             response = to_response(run_sync(_settled(result)))  # a plain def's coroutine
     except Exception as exc:
-        return _answer_failure(fn, request, ctx, exc, observation)  # exc not kept: see _call
+        return _answer_failure(fn, request, ctx, exc, observation)  # exc not kept: _dispatch._call
     except BaseException as exc:
         return _answer_failure(fn, request, ctx, _own_cancel(exc), observation)
     finally:
@@ -176,7 +162,7 @@ async def dispatch_http_async(
                 raise
             response = to_response(await _awaited(_settled(result)))
     except Exception as exc:
-        return _answer_failure(fn, request, ctx, exc, observation)  # exc not kept: see _call
+        return _answer_failure(fn, request, ctx, exc, observation)  # exc not kept: _dispatch._call
     except BaseException as exc:
         return _answer_failure(fn, request, ctx, _own_cancel(exc), observation)
     finally:
