@@ -108,19 +108,43 @@ _USERS = (
 _SIGV4 = "AWS4-HMAC-SHA256 "
 
 
-def _credential(authorization: str) -> str:
+def _credential(authorization: str, native: Any) -> str:
     """Who ``Authorization`` names, the same on each retry: the header itself, except a SigV4
     signature (a function URL or API Gateway with IAM auth), which a client computes anew for
     every retry from its time (and the day in its credential scope with it, past midnight);
     its caller is the access key that signed (``Credential=AKID/20261206/...``).
-    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-auth-header.html"""
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-auth-header.html
+    Only when AWS verified that signature with that key: a key id is no secret, and where
+    nothing checks the signature (auth NONE, another provider, dev) anyone could name another
+    caller's key with a made-up one; such a header stays whole (each retry runs again)."""
     if not authorization.startswith(_SIGV4):
         return authorization
     for part in authorization[len(_SIGV4) :].split(","):
         name, _, value = part.strip().partition("=")
         if name == "Credential" and value:
-            return f"{_SIGV4}{value.partition('/')[0]}"
+            key = value.partition("/")[0]
+            return f"{_SIGV4}{key}" if key == _verified_key(native) else authorization
     return authorization
+
+
+def _verified_key(native: Any) -> str | None:
+    """The access key whose SigV4 signature AWS checked before invoking: a function URL's or
+    HTTP API's ``requestContext.authorizer.iam.accessKey``
+    (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads), a REST
+    API's ``requestContext.identity.accessKey``
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html);
+    None for any other event (the platform fills ``requestContext``, never the client)."""
+    context = native.get("requestContext") if type(native) is dict else None
+    if type(context) is not dict:
+        return None
+    authorizer = context.get("authorizer")
+    iam = authorizer.get("iam") if type(authorizer) is dict else None
+    identity = context.get("identity")
+    for holder in (iam, identity):
+        key = holder.get("accessKey") if type(holder) is dict else None
+        if type(key) is str and key:
+            return key
+    return None
 
 
 def _prepare(request: Request, ctx: Context) -> Claim | None:
@@ -134,8 +158,9 @@ def _prepare(request: Request, ctx: Context) -> Claim | None:
     # A browser session is its cookies: without them every cookie-authenticated caller shared
     # one scope and was replayed another's response.
     caller = "\x1f".join(
-        (_credential(headers.get("authorization") or ""), headers.get("x-api-key") or "",
-         "; ".join(headers.getall("cookie")), *(headers.get(name) or "" for name in _USERS))
+        (_credential(headers.get("authorization") or "", ctx.native),
+         headers.get("x-api-key") or "", "; ".join(headers.getall("cookie")),
+         *(headers.get(name) or "" for name in _USERS))
     )
     store, key, token = begin(ctx, f"{header}\x1f{caller}")
     return store, key, token, fingerprint(request)

@@ -226,6 +226,42 @@ def _sigv4(akid: str, amz_date: str, signature: str) -> str:
             f"SignedHeaders=host;x-amz-date, Signature={signature}")
 
 
+def test_an_unverified_sigv4_header_never_claims_its_access_keys_scope(tmp_path: Path) -> None:
+    """Only the access key AWS verified stands for the caller: a function URL or HTTP API with
+    AWS_IAM auth names it in ``requestContext.authorizer.iam.accessKey``
+    (https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads), a REST
+    API in ``requestContext.identity.accessKey``. Where nothing checked the signature (auth
+    NONE, another provider, dev), anyone can write ``Credential=<alice's key id>`` (a key id
+    is no secret) with a made-up signature: it must not be replayed alice's response."""
+    import portable_fn as pf
+    from portable_fn.adapter import dispatch_http
+    from portable_fn.http import Headers, Request
+    from portable_fn.idempotency import store_from_url
+
+    app = pf.App("forged")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/f.sqlite3"))
+    runs: list[str] = []
+
+    @app.http("/pay", methods=["POST"], idempotent=True)
+    def pay(req: pf.Request) -> dict[str, str]:
+        runs.append(req.headers.get("authorization") or "")
+        return {"receipt": f"for {len(runs)}"}
+
+    def call(authorization: str, native: object = None) -> object:
+        sent = Headers({"idempotency-key": "k1", "authorization": authorization})
+        ctx = pf.Context(provider="aws", function_name="pay", invocation_id="i", native=native)
+        response = dispatch_http(app, Request(method="POST", path="/pay", headers=sent), ctx)
+        return json.loads(response.body)
+
+    alice = _sigv4("AKIAALICE", "20261206T235959Z", "aa" * 32)
+    forged = _sigv4("AKIAALICE", "20261206T235959Z", "00" * 32)
+    assert call(alice) == {"receipt": "for 1"}
+    assert call(forged) == {"receipt": "for 2"}  # not alice's receipt
+    verified = {"requestContext": {"authorizer": {"iam": {"accessKey": "AKIAMALLORY"}}}}
+    mallory = _sigv4("AKIAALICE", "20261206T235959Z", "11" * 32)  # signed by another key
+    assert call(mallory, verified) == {"receipt": "for 3"}
+
+
 def test_a_sigv4_retry_is_replayed_and_proxy_identities_are_scoped(tmp_path: Path) -> None:
     """A client that signs with SigV4 (a Lambda function URL or API Gateway with AWS_IAM auth)
     signs every retry anew: the ``Authorization`` header differs by its date and signature
@@ -236,9 +272,9 @@ def test_a_sigv4_retry_is_replayed_and_proxy_identities_are_scoped(tmp_path: Pat
     Cf-Access-Authenticated-User-Email; App Service authentication's X-MS-CLIENT-PRINCIPAL-ID):
     two users behind one proxy, without an Authorization of their own, never share a reply."""
     import portable_fn as pf
+    from portable_fn.adapter import dispatch_http
     from portable_fn.http import Headers, Request
     from portable_fn.idempotency import store_from_url
-    from portable_fn.testing import invoke
 
     app = pf.App("signed")
     app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/g.sqlite3"))
@@ -249,17 +285,26 @@ def test_a_sigv4_retry_is_replayed_and_proxy_identities_are_scoped(tmp_path: Pat
         runs.append(req.headers.get("authorization") or req.headers.get("x-user") or "")
         return {"run": len(runs)}
 
-    def call(key: str, **headers: str) -> object:
+    def call(key: str, native: object = None, **headers: str) -> object:
         sent = Headers({"idempotency-key": key, **headers})
-        response = invoke(app, "pay", Request(method="POST", path="/pay", headers=sent))
-        return json.loads(response.body)  # type: ignore[attr-defined]
+        ctx = pf.Context(provider="aws", function_name="pay", invocation_id="i", native=native)
+        response = dispatch_http(app, Request(method="POST", path="/pay", headers=sent), ctx)
+        return json.loads(response.body)
+
+    def iam(key: str) -> dict[str, object]:  # a function URL's or HTTP API's (AWS_IAM auth)
+        return {"requestContext": {"authorizer": {"iam": {"accessKey": key}}}}
+
+    def rest(key: str) -> dict[str, object]:  # a REST API's (AWS_IAM auth)
+        return {"requestContext": {"identity": {"accessKey": key}}}
 
     first = _sigv4("AKIAALICE", "20261206T235959Z", "aa" * 32)
     retry = _sigv4("AKIAALICE", "20261207T000004Z", "bb" * 32)  # past midnight
     other = _sigv4("AKIABOB", "20261206T190006Z", "cc" * 32)
-    assert call("k1", authorization=first) == {"run": 1}
-    assert call("k1", authorization=retry) == {"run": 1}  # alice's retry: replayed
-    assert call("k1", authorization=other) == {"run": 2}  # bob's own key space
+    assert call("k1", iam("AKIAALICE"), authorization=first) == {"run": 1}
+    assert call("k1", iam("AKIAALICE"), authorization=retry) == {"run": 1}  # replayed
+    assert call("k1", iam("AKIABOB"), authorization=other) == {"run": 2}  # bob's own key space
+    assert call("k2", rest("AKIAALICE"), authorization=first) == {"run": 3}
+    assert call("k2", rest("AKIAALICE"), authorization=retry) == {"run": 3}
     for header in ("x-goog-authenticated-user-id", "cf-access-authenticated-user-email",
                    "x-ms-client-principal-id"):
         assert call(f"k-{header}", **{header: "alice", "x-user": "a"}) == {"run": len(runs)}
