@@ -101,7 +101,11 @@ def localized_constraints(lines: list[str], out_dir: Path) -> list[str]:
         if source is None or not source.is_absolute() or not source.is_file():
             localized.append(line)  # a requirement, or a constraints URL pip fetches itself
             continue
-        name = f"constraints-{sum(1 for kept in localized if kept.startswith('-c '))}.txt"
+        number = sum(1 for kept in localized if kept.startswith("-c "))
+        name = f"constraints-{number}.txt"
+        while (out_dir / name).exists():  # a file of the app's own by that name stays its own
+            number += 1
+            name = f"constraints-{number}.txt"
         shutil.copyfile(source, out_dir / name)
         localized.append(f"-c {name}")
     return localized

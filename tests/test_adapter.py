@@ -75,6 +75,9 @@ def test_constraints_files_go_into_a_package_built_remotely(tmp_path: Path) -> N
         "six", "-c constraints-0.txt", "-c https://example.com/c.txt"
     ]
     assert (out / "constraints-0.txt").read_text() == "attrs<24\n"
+    # A file of the app's by that name (copied into the package before) is never overwritten.
+    assert localized_constraints([f"-c {tmp_path / 'c.txt'}"], out) == ["-c constraints-1.txt"]
+    assert (out / "constraints-0.txt").read_text() == "attrs<24\n"
 
 
 def test_requirement_options_are_cut_off_the_specifier() -> None:

@@ -76,7 +76,7 @@ def _event_id(native: Any) -> Any:
         return getattr(native, "id", None)
     try:
         obj = json.loads(native)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return obj.get("id") if type(obj) is dict else None
 
@@ -115,6 +115,8 @@ def from_json(text: str | bytes) -> CloudEvent:
         obj = json.loads(text)
     except ValueError as exc:
         raise InvalidCloudEventError("data", "the delivered event is not JSON") from exc
+    except RecursionError:  # valid JSON nested deeper than the parser recurses: malformed too
+        raise InvalidCloudEventError("data", "JSON nested too deeply to read") from None
     if type(obj) is not dict:
         raise InvalidCloudEventError("data", "the delivered event is not a JSON object")
     if "specversion" in obj:

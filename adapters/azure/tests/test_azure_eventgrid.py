@@ -261,3 +261,7 @@ def test_a_wide_integer_extension_is_kept_as_its_string_and_errors_name_the_even
     with pytest.raises(EventDecodeError, match="'e-bad' is not valid"):
         eventgrid.to_event('{"specversion": "1.0", "id": "e-bad", "source": "s", "type": "t",'
                            ' "time": "nope"}')
+    # Valid JSON nested past the parser: a malformed delivery, not a RecursionError that Event
+    # Grid would retry into dead-letter.
+    with pytest.raises(EventDecodeError, match="nested too deeply"):
+        eventgrid.to_event('{"id": "1", "data": ' + "[" * 100_000 + "]" * 100_000 + "}")
