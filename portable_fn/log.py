@@ -39,6 +39,8 @@ _second: tuple[int, str] = (-1, "")
 # Logging and CloudWatch then keep as plain text (severity and trace lost); the fallback below
 # writes them as their text, as any value JSON cannot hold.
 _encode = _json.encoder(str, ascii_only=True)
+# The longest line written whole; a longer one is cut to fit (``_log_fit``, which says why).
+MAX_LINE = 64 * 1024
 
 
 def threshold() -> int:
@@ -243,8 +245,10 @@ class Logger(_Levels):
             stamp = _timestamp(time.time())
             heads = _heads if _heads is not None else _line_heads()
             line = f'{heads[level]}{text},"timestamp":"{stamp}"{bound}{members}}}'
-        if len(line) >= _MAX_LINE:  # ASCII: as many bytes as characters
-            line = _fitted(_plain(self._record(level, message, project, fields)))
+        if len(line) >= MAX_LINE:  # ASCII: as many bytes as characters
+            from portable_fn._log_fit import fitted  # rare: not on the cold-start path
+
+            line = fitted(_plain(self._record(level, message, project, fields)))
         stream = self._stream or _stream or sys.stdout
         try:
             stream.write(line + "\n")
@@ -383,56 +387,6 @@ def _plain(fields: Mapping[str, Any]) -> dict[str, Any]:
             value = _text(value)
         plain[key] = value
     return plain
-
-
-# A line is at most 64 KiB, newline included: Cloud Logging keeps a LogEntry of at most 256 KB
-# (https://cloud.google.com/logging/quotas), CloudWatch Logs an event (an EMF document too) of
-# at most 256 KB, and Workers Logs 256 KB of log events per invocation
-# (https://developers.cloudflare.com/changelog/2025-04-07-increase-trace-events-limit). A longer
-# line was cut or refused there, losing its JSON (level, severity, trace) or the entry, and on
-# Workers the invocation's later lines; a quarter of the limit leaves room for those lines and
-# for the metadata each platform adds to an entry.
-_MAX_LINE = 64 * 1024
-# The line's own members, never cut: what the platforms read the line by.
-_WHOLE = frozenset((
-    "level", "severity", "timestamp", "logging.googleapis.com/trace",
-    "logging.googleapis.com/spanId", "logging.googleapis.com/trace_sampled",
-))
-
-
-def _fitted(record: dict[str, Any]) -> str:
-    """``record`` as a line under ``_MAX_LINE``: each value longer than one length (the
-    greatest that fits) cut to it, as text, with how much was cut; the others as they are.
-    One length for all keeps the head of each long value (a stack's frames, an error's text)
-    rather than emptying the longest first. Only lines past the limit come here."""
-    line = _encode(record)
-    if len(line) < _MAX_LINE:
-        return line
-    texts = {
-        key: value if type(value) is str else _encode(value)
-        for key, value in record.items()
-        if key not in _WHOLE
-    }
-    low, high = 0, max(map(len, texts.values()), default=0)
-    fitting = _encode(_capped(record, texts, 0))  # as short as it gets: written even if long
-    while low < high:  # the greatest length whose line fits
-        cap = (low + high + 1) // 2
-        line = _encode(_capped(record, texts, cap))
-        if len(line) < _MAX_LINE:
-            low, fitting = cap, line
-        else:
-            high = cap - 1
-    return fitting
-
-
-def _capped(record: dict[str, Any], texts: dict[str, str], cap: int) -> dict[str, Any]:
-    """``record`` with each value whose text is longer than ``cap`` cut to ``cap``."""
-    return {
-        key: value
-        if key not in texts or len(texts[key]) <= cap
-        else f"{texts[key][:cap]}... [truncated {len(texts[key]) - cap} characters]"
-        for key, value in record.items()
-    }
 
 
 def _encode_message(message: object) -> str:
