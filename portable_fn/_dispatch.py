@@ -232,6 +232,15 @@ def _run(app: App, fn: Function, event: CloudEvent, ctx: Context, cold: bool) ->
         _current.reset(token)
 
 
+def _observed_failure(
+    ctx: Context, exc: Exception, observation: _observe.Observation | None
+) -> Outcome:
+    """A handler's exception as its ``Outcome`` (``_failure``), its observation ended with it."""
+    if observation is not None:
+        observation.end(exc)
+    return _failure(ctx, exc)
+
+
 def _call(invocation: Invocation, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
     """Call the handler under ``invocation`` (the current one), observed; never raises."""
     observation = _observe.begin(invocation)
@@ -243,14 +252,9 @@ def _call(invocation: Invocation, fn: Function, event: CloudEvent, ctx: Context)
         # Returned from here, never kept in a local: the exception's traceback holds this frame,
         # and a local holding the outcome (so the exception) would make a cycle that only the
         # garbage collector frees, a collection every few failed messages.
-        if observation is not None:
-            observation.end(exc)
-        return _failure(ctx, exc)
-    except BaseException as exc:
-        cancelled = _own_cancel(exc)  # the handler's own CancelledError, or raised again
-        if observation is not None:
-            observation.end(cancelled)
-        return _failure(ctx, cancelled)
+        return _observed_failure(ctx, exc, observation)
+    except BaseException as exc:  # the handler's own CancelledError, or raised again
+        return _observed_failure(ctx, _own_cancel(exc), observation)
     if observation is not None:
         observation.end(None)
     return OK
@@ -282,14 +286,9 @@ async def dispatch_event_async(
         if result is not None and _awaitable(result):
             await _awaited(_settled(result))
     except Exception as exc:
-        if observation is not None:
-            observation.end(exc)
-        return _failure(ctx, exc)  # not kept in a local: see _call
-    except BaseException as exc:
-        cancelled = _own_cancel(exc)  # the handler's own CancelledError, or raised again
-        if observation is not None:
-            observation.end(cancelled)
-        return _failure(ctx, cancelled)
+        return _observed_failure(ctx, exc, observation)  # not kept in a local: see _call
+    except BaseException as exc:  # the handler's own CancelledError, or raised again
+        return _observed_failure(ctx, _own_cancel(exc), observation)
     finally:
         _current.reset(token)
     if observation is not None:
