@@ -26,7 +26,7 @@ from portable_fn import log
 from portable_fn._invocation import invocation_logger
 from portable_fn._traceback import text as _text
 
-__all__ = ["install"]
+__all__ = ["follow_level", "install"]
 
 # A record's own attributes; any other one came from ``extra={...}`` and is kept as a field.
 # "message" and "asctime" are set by a formatter, "taskName" by Python 3.12
@@ -90,10 +90,24 @@ def install() -> bool:
     """The bridge on the root logger, unless it has a handler already (the platform's or the
     user's); True when installed. The root level, left at its default WARNING, becomes
     portable-fn's threshold so INFO records reach the bridge."""
+    global _sets_level
     root = logging.getLogger()
     if root.handlers:
         return False
     root.addHandler(_Bridge())
     if root.level == logging.WARNING:
         root.setLevel(log.threshold())
+        _sets_level = True
     return True
+
+
+# Whether the root logger's level is the bridge's to keep at portable-fn's threshold (it was
+# left at the default when the bridge was installed; a level the app set stays the app's).
+_sets_level = False
+
+
+def follow_level() -> None:
+    """After ``log.set_level``: the root logger's level follows the threshold, when the bridge
+    set it, so a lowered level lets the records through (they were filtered before the bridge)."""
+    if _sets_level:
+        logging.getLogger().setLevel(log.threshold())

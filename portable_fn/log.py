@@ -103,6 +103,9 @@ def set_level(level: str | None) -> None:
     _threshold = None if level is None else LEVELS[_level_name(level)]
     _project = None
     _heads = None
+    bridge = sys.modules.get("portable_fn._stdlib_log")  # loaded once the bridge may be on
+    if bridge is not None:
+        bridge.follow_level()
 
 
 def set_stream(stream: TextIO | None) -> None:

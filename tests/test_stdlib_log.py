@@ -92,6 +92,18 @@ def test_threshold_is_portable_fns_level() -> None:
     assert list(warning) == ["low stock", "failed here"]
 
 
+def test_a_level_set_later_reaches_the_bridged_records() -> None:
+    """``log.set_level("DEBUG")`` after the bridge is on: the root logger's level follows, so
+    a library's DEBUG records come through (they were filtered before reaching the bridge)."""
+    lines, _ = _python("""
+        run()
+        import portable_fn.log as log
+        log.set_level("DEBUG")
+        logging.getLogger("later").debug("now visible")
+    """)
+    assert lines[-1]["message"] == "now visible" and lines[-1]["level"] == "DEBUG"
+
+
 def test_outside_an_invocation_no_invocation_fields() -> None:
     lines, _ = _python("""
         run()
