@@ -113,6 +113,19 @@ def _storage_app(on: tuple[str, ...] = ("created",)) -> tuple[App, list[Any]]:
     return app, seen
 
 
+def _paid_app() -> tuple[App, list[Any]]:
+    """An app whose event function ``paid`` keeps the events it gets."""
+    app = App("eg")
+    app.use_publisher(RecordingPublisher())
+    seen: list[Any] = []
+
+    @app.event("com.example.invoice.paid")
+    def paid(ev: Any) -> None:
+        seen.append(ev)
+
+    return app, seen
+
+
 def test_storage_function_gets_created_and_skips_other_actions(event: Any) -> None:
     app, seen = _storage_app()
     native = function_app(app)
@@ -218,14 +231,7 @@ def test_an_event_time_with_a_utc_offset_reaches_the_handler(
     converter (``azure.functions`` ``EventGridEventInConverter.decode``) parses it with UTC-only
     formats and raises before any function code runs, so Event Grid retried the event for a day
     and dead-lettered it. The entry takes the event's JSON text instead and reads it itself."""
-    app = App("eg")
-    app.use_publisher(RecordingPublisher())
-    seen: list[Any] = []
-
-    @app.event("com.example.invoice.paid")
-    def paid(ev: Any) -> None:
-        seen.append(ev)
-
+    app, seen = _paid_app()
     doc = event(schema)
     doc["data"]["value"][field] = moment
     worker.invoke(function_app(app), "paid", doc)
@@ -242,14 +248,7 @@ def test_a_wide_integer_extension_is_kept_as_its_string_and_errors_name_the_even
     Integer: kept as the string binary mode carries it (``received_extension``), as the core
     and GCP keep it; the event was refused into dead-letter. And an invalid event's error names
     its id (it said ``None`` once the entry took the JSON text)."""
-    app = App("eg")
-    app.use_publisher(RecordingPublisher())
-    seen: list[Any] = []
-
-    @app.event("com.example.invoice.paid")
-    def paid(ev: Any) -> None:
-        seen.append(ev)
-
+    app, seen = _paid_app()
     doc = event("cloudevents_custom")
     doc["data"]["value"]["sequence"] = 1_765_000_000_000
     worker.invoke(function_app(app), "paid", doc)
