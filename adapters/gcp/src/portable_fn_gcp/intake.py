@@ -78,9 +78,7 @@ def take(app: App, name: str) -> Any:
         problem = _unreadable(content_type, request.get_data())
         if problem is None:
             return None
-        kind = app.function(name).trigger.kind
-        error = EventDecodeError(problem, provider="gcp", trigger=kind, field="datacontenttype")
-        return functions.undecodable(app, name, None, request, None, error)
+        return _refuse(app, name, request, problem, "datacontenttype")
     try:
         event = push.from_request(request)
     except EventDecodeError as exc:
@@ -91,11 +89,18 @@ def take(app: App, name: str) -> Any:
     if event is None:
         if not isinstance(push.read_body(request), list | str):
             return None  # the framework's view reads it, or refuses it itself
-        kind = app.function(name).trigger.kind
         problem = "a JSON array or string is neither a CloudEvent nor a Pub/Sub push body"
-        error = EventDecodeError(problem, provider="gcp", trigger=kind, field="data")
-        return functions.undecodable(app, name, None, request, None, error)
+        return _refuse(app, name, request, problem, "data")
     return functions.run_delivery(app, name, event, request, event)
+
+
+def _refuse(app: App, name: str, request: Any, problem: str, field: str) -> Any:
+    """A request that carries no event ``name`` can run: answered as a malformed delivery."""
+    from portable_fn_gcp import functions
+
+    kind = app.function(name).trigger.kind
+    error = EventDecodeError(problem, provider="gcp", trigger=kind, field=field)
+    return functions.undecodable(app, name, None, request, None, error)
 
 
 def _unreadable(content_type: str, body: bytes) -> str | None:
