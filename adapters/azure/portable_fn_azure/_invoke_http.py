@@ -33,15 +33,24 @@ def http_runner(
     def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
             request, ctx = http_codec.to_request(req), context_for(name, req, context)
-            if function is None and _asks_for_a_key(app, request):
-                return _error(401, "this route takes a function key, on its own function's URL")
-            if _body_dropped(request):
-                return _error(411, _LENGTH_REQUIRED)
+            refused = _refused(app, request, function)
+            if refused is not None:
+                return refused
             return http_codec.to_native(dispatch_http(app, request, ctx, function))
         except Exception as exc:
             return _failed(name, exc)
 
     return run
+
+
+def _refused(app: App, request: Request, function: str | None) -> func.HttpResponse | None:
+    """The answer to a request no handler may run on, else None: one for an ``auth="function"``
+    route reaching the catch-all (``function`` None), one whose body the host dropped."""
+    if function is None and _asks_for_a_key(app, request):
+        return _error(401, "this route takes a function key, on its own function's URL")
+    if _body_dropped(request):
+        return _error(411, _LENGTH_REQUIRED)
+    return None
 
 
 def _asks_for_a_key(app: App, request: Request) -> bool:
@@ -81,8 +90,9 @@ def http_runner_async(
     async def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
             request, ctx = http_codec.to_request(req), context_for(name, req, context)
-            if _body_dropped(request):
-                return _error(411, _LENGTH_REQUIRED)
+            refused = _refused(app, request, name)
+            if refused is not None:
+                return refused
             return http_codec.to_native(await dispatch_http_async(app, request, ctx, name))
         except Exception as exc:
             return _failed(name, exc)
