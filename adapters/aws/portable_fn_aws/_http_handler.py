@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The HTTP function handler: API Gateway v2 / function URL, ALB and API Gateway v1 shapes in,
-the same shape out (the native shape is inferred per call: one function may sit behind several).
+"""The HTTP function handler: API Gateway v2 / function URL, ALB, API Gateway v1 and VPC
+Lattice shapes in, the same shape out (the native shape is inferred per call: one function may
+sit behind several).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from portable_fn.adapter import NO_CONTENT, dispatch_http, unsendable
 from portable_fn.errors import EventDecodeError, HTTPError
 from portable_fn.http import Request, Response
 from portable_fn.log import Logger
-from portable_fn_aws import alb, apigw_v1, apigw_v2
+from portable_fn_aws import alb, apigw_v1, apigw_v2, vpc_lattice
 from portable_fn_aws._handler import Handler, context_for
 from portable_fn_aws._http_out import MAX_BYTES_PER_CHAR, too_large, without_content
 
@@ -93,8 +94,12 @@ def http_handler(app: App, name: str) -> Handler:
         if type(event) is dict and event.get("version") == "2.0":
             if "routeArn" in event:  # an HTTP API authorizer's input, in the same format
                 return _authorizer(event, v2_from)
-            # Function URLs send this payload format too (function_url.py).
-            to_request, from_response = v2_to, v2_from
+            # VPC Lattice's V2 events share the version and have a top-level method (inline:
+            # this is every HTTP API invocation's path, vpc_lattice.matches_v2).
+            if "method" in event:
+                to_request, from_response = vpc_lattice.to_request, vpc_lattice.from_response
+            else:  # Function URLs send this payload format too (function_url.py).
+                to_request, from_response = v2_to, v2_from
         elif type(event) is dict and alb.matches(event):
             to_request, from_response = alb.to_request, alb.from_response
             limit, chars = _ALB_LIMIT, _ALB_CHARS
@@ -102,6 +107,8 @@ def http_handler(app: App, name: str) -> Handler:
             if "methodArn" in event:  # a REST API authorizer's input
                 return _authorizer(event, apigw_v1.from_response)
             to_request, from_response = apigw_v1.to_request, apigw_v1.from_response
+        elif type(event) is dict and vpc_lattice.matches_v1(event):
+            to_request, from_response = vpc_lattice.to_request, vpc_lattice.from_response
         else:
             error = HTTPError("not an HTTP event for this function", status=400)
             return v2_from(Response.json(error.body(), status=400), None)

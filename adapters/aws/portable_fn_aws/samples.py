@@ -63,6 +63,25 @@ def _alb() -> dict[str, Any]:
     }
 
 
+def _vpc_lattice() -> dict[str, Any]:
+    """A V2 event (the structure a new target group is set to)."""
+    return {
+        "version": "2.0",
+        "path": "/orders/o-1",
+        "method": "GET",
+        "headers": {"accept": ["application/json"], "x-forwarded-for": ["10.0.2.100"]},
+        "queryStringParameters": {},
+        "body": "",
+        "isBase64Encoded": False,
+        "requestContext": {
+            "serviceArn": "arn:aws:vpc-lattice:us-east-1:123456789012:service/svc-0123",
+            "targetGroupArn": "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-0123",
+            "region": "us-east-1",
+            "timeEpoch": "1710270238000123",
+        },
+    }
+
+
 def _function_url() -> dict[str, Any]:
     event = native.http_v2(http_request("GET", "/orders/o-1"))
     event["requestContext"]["domainName"] = "abcdefg.lambda-url.us-east-1.on.aws"
@@ -74,6 +93,7 @@ SAMPLES: dict[str, Callable[[], Any]] = {
     "http-v1": _http_v1,
     "alb": _alb,
     "function-url": _function_url,
+    "vpc-lattice": _vpc_lattice,
     "sqs": lambda: {"Records": [native.sqs_record(_order_event(), queue="fulfilment")]},
     "sqs-fifo": lambda: {
         "Records": [

@@ -65,7 +65,7 @@ def test_bad_input_is_one_line(
 # Each sample kind, and the shop function whose trigger it is (kinesis: the shop has no stream).
 SHOP_FUNCTION = {
     "http": "create_order", "http-v1": "get_order", "alb": "get_order",
-    "function-url": "get_order", "sqs": "fulfil", "sqs-fifo": "fulfil",
+    "function-url": "get_order", "vpc-lattice": "get_order", "sqs": "fulfil", "sqs-fifo": "fulfil",
     "sns": "notify_customer", "sns-sqs": "notify_customer", "s3": "on_upload",
     "s3-delete": "on_upload", "eventbridge": "invoice_paid", "eventbridge-s3": "on_upload",
     "schedule": "nightly_report", "kinesis": None, "dynamodb": None,

@@ -239,13 +239,15 @@ def _answer(response: Response, fixture: str) -> dict[str, Any]:
     event = load(fixture)
     if "httpMethod" in event:
         event["httpMethod"] = "GET"
+    elif "method" in event:  # VPC Lattice
+        event["method"] = "GET"
     else:
         event["requestContext"]["http"]["method"] = "GET"
     return lambda_handler(app, "answer")(event, FakeLambdaContext())
 
 
 _SHAPES = ["function_url.json", "sam_apigw_v2.json", "sam_apigw_v1.json", "sam_alb.json",
-           "alb_multi_value.json"]
+           "alb_multi_value.json", "vpc_lattice_v1.json", "vpc_lattice_v2.json"]
 
 
 @pytest.mark.parametrize("fixture", _SHAPES)

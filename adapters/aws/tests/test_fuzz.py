@@ -220,6 +220,8 @@ def test_asynchronous_sources_raise_only_typed_errors(fixture: str, function: st
         "sam_alb.json",
         "alb_multi_value.json",
         "function_url.json",
+        "vpc_lattice_v1.json",
+        "vpc_lattice_v2.json",
     ],
 )
 def test_http_answers_with_a_status_never_a_traceback(fixture: str) -> None:
