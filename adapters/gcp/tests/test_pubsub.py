@@ -75,11 +75,31 @@ def test_undeclared_body_reads_as_on_aws_and_azure(
     assert (event.data, event.datacontenttype) == (expected, content_type)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Prix : 10\u00a0€",  # no-break space, as French number formatting writes it
+        "\U0001f469\u200d\U0001f4bb shipped",  # an emoji ZWJ sequence (U+200D)
+        "co\u00adoperate",  # soft hyphen
+        "東京\u3000大阪",  # ideographic space
+        "line 1\u2028line 2",  # line separator
+    ],
+)
+def test_undeclared_utf8_text_is_text_whatever_its_spaces_and_joiners(text: str) -> None:
+    """The mapping table (README "Event mapping": "else UTF-8 text, else bytes") and the
+    portability invariant (the same body is the same data on AWS and Azure, which read any
+    UTF-8 as text): format characters and separators are text, not binary. Python's
+    ``str.isprintable`` is False for each of these, so such a message arrived as bytes."""
+    body = {"message": {"data": base64.b64encode(text.encode()).decode(), "messageId": "9"}}
+    event, _ = unwrap(envelope(body), trigger="topic")
+    assert (event.data, event.datacontenttype) == (text, "text/plain; charset=utf-8")
+
+
 def test_undeclared_json_nested_past_the_parser_is_text_not_a_crash() -> None:
     """Valid JSON nested deeper than the parser recurses, in a message with no content-type
     (body shape: https://cloud.google.com/pubsub/docs/push#receive_push): the parser's
     RecursionError escaped as a 500 with a traceback, for every redelivery. JSON that cannot be
-    read is read as the next rule says, printable UTF-8 text."""
+    read is read as the next rule says, UTF-8 text."""
     deep = b"[" * 100_000 + b"]" * 100_000
     body = {"message": {"data": base64.b64encode(deep).decode(), "messageId": "9"}}
     event, _ = unwrap(envelope(body), trigger="topic")

@@ -17,8 +17,8 @@ when the subscription has a dead-letter policy.
 A message that carries a CloudEvent (the Pub/Sub binding, see ``binding``) becomes that original
 event. Any other message becomes an event with the envelope's ``id``/``source``/``type``,
 ``time`` = ``publishTime``, ``partitionkey`` = ``orderingKey``, and ``data`` read by the
-message's ``content-type`` attribute, else as JSON if it parses, else printable UTF-8 text,
-else bytes.
+message's ``content-type`` attribute, else as JSON if it parses, else UTF-8 text without control
+characters (tab and line breaks aside), else bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -39,6 +40,10 @@ from portable_fn_gcp.binding import from_message
 __all__ = ["PUBLISHED", "PublishedMessage", "is_published", "parse", "unwrap"]
 
 PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
+# Control characters (Unicode category Cc) other than tab and line breaks: UTF-8 that holds one
+# (Google's binary sample, bytes 01 02 03 04) is binary. Not ``str.isprintable``, which is also
+# False for text: a no-break space, a soft hyphen, the joiner inside an emoji sequence.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class PublishedMessage(NamedTuple):
@@ -158,8 +163,9 @@ def _guess(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
         return loads(text.removeprefix("\ufeff"), strict=True), "application/json"
     except (ValueError, RecursionError):  # RecursionError: nested deeper than it recurses
         pass
-    # Control characters (b"\x01\x02", valid UTF-8) mean binary, not text.
-    if all(ch.isprintable() or ch in "\t\n\r" for ch in text):
+    # Control characters (b"\x01\x02", valid UTF-8) mean binary, not text; any other UTF-8 is
+    # text, as on AWS and Azure.
+    if _CONTROL.search(text) is None:
         return text, "text/plain; charset=utf-8"
     return body, "application/octet-stream"
 
