@@ -83,6 +83,21 @@ def test_generated_main_imports_nothing_heavy(shop_dist: Path) -> None:
     assert Path(adapter_file).parent.parent == shop_dist
 
 
+def test_event_codecs_load_at_the_first_delivery(shop_dist: Path) -> None:
+    """Every function of an app imports the same main.py: one deployed for an HTTP route never
+    reads an event, so the event codecs (and the Pub/Sub binding, used at the first publish)
+    load when a delivery first needs them, not at its cold start."""
+    code = (
+        "import sys, main\n"
+        "codecs = ('native', 'push', 'route', 'pubsub', 'storage', 'scheduler', 'binding')\n"
+        "print([c for c in codecs if f'portable_fn_gcp.{c}' in sys.modules])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=shop_dist, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 def test_adapter_entry_point_and_sample_invocation() -> None:
     from portable_fn.adapter import load_adapter
 

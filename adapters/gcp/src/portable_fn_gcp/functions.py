@@ -53,11 +53,12 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
 
         return _named(serve, name)
     if isinstance(trigger, Schedule):
-        from portable_fn_gcp import native, push, route, scheduler  # noqa: F401 - route: _run
-
         expression = trigger.expression
 
         def fire(request: Any) -> Any:
+            # Codecs load at the first delivery (see cloud_event_function).
+            from portable_fn_gcp import native, push, scheduler
+
             headers = dict(request.headers.items())
             try:
                 # An HTTP-target job says so in its headers, whatever body and content type the
@@ -90,10 +91,12 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
     if isinstance(function.trigger, Http):
         raise ConfigurationError("HTTP routes are HTTP functions: use http_function", function=name)
     kind = function.trigger.kind
-    # Event codecs load with the first event function, not with every HTTP-only main.py.
-    from portable_fn_gcp import native, push, route  # noqa: F401 - route is used by _run
 
     def receive(cloud_event: Any) -> Any:
+        # Event codecs load at the first delivery, not when main.py is imported: every function
+        # of an app imports the same main.py, and one deployed for HTTP never reads an event.
+        from portable_fn_gcp import native, push
+
         request = _flask_request()
         try:
             if request is not None and _is_cloudevent(dict(request.headers.items())):
@@ -113,7 +116,7 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
 def _run(
     app: App, name: str, delivered: Any, request: Any, native_event: Any, *, decoded: bool = False
 ) -> Any:
-    from portable_fn_gcp import dead_letter, route  # loaded already, except dead_letter
+    from portable_fn_gcp import dead_letter, route  # at the first delivery, as the codecs
 
     try:
         function = app.function(name)

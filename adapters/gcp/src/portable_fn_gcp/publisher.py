@@ -24,8 +24,6 @@ from typing import Any
 from portable_fn.errors import PublishError
 from portable_fn.events import STRUCTURED_CONTENT_TYPE, CloudEvent, to_json
 
-from portable_fn_gcp.binding import to_message
-
 __all__ = ["PubSubPublisher"]
 
 _PROJECT_VARS = ("GOOGLE_CLOUD_PROJECT", "GCP_PROJECT", "GCLOUD_PROJECT")
@@ -67,6 +65,8 @@ class PubSubPublisher:
         self._send(topic, data, attributes)
 
     def _publish(self, topic: str, event: CloudEvent) -> None:
+        from portable_fn_gcp.binding import to_message  # the codec loads with the first publish
+
         data, attributes = to_message(event)
         if not _fits_attributes(attributes):
             # Binary mode would put a value Pub/Sub refuses in an attribute; the binding's
