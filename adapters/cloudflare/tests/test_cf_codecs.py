@@ -87,6 +87,67 @@ def test_broken_structured_event_is_a_typed_decode_error() -> None:
     assert info.value.provider == "cloudflare" and info.value.trigger == "queue"
 
 
+def _consume(app: pf.App, function: str, body: Any, timestamp: datetime) -> None:
+    """Deliver one message to ``function`` as the Worker's ``queue`` handler runs it."""
+    import asyncio
+
+    from portable_fn.testing import offline
+    from portable_fn_cloudflare import native
+    from portable_fn_cloudflare.runtime import WorkerRuntime
+
+    (consumer,) = [c for c in plan.consumers(app) if c.function == function]
+    message = native.MessageStandIn(id="m-1", body=body, timestamp=timestamp)
+    batch = native.BatchStandIn(queue=consumer.queue, messages=[message])
+    with offline(app):
+        asyncio.run(WorkerRuntime(app).queue(batch, native.EnvStandIn({}), None))
+    assert message.calls == [("ack", {})]
+
+
+def test_plain_message_source_names_the_queue_or_topic_the_function_declared() -> None:
+    """README mapping row "Queue message": ``source`` is ``cloudflare:queues/<name>`` with the
+    name ``@app.queue``/``@app.topic`` declared, as Azure (``/azure/servicebus/<topic>``) and
+    GCP (``.../topics/<topic>``) name the topic; not the per-subscriber queue
+    ``<topic>--<function>`` that ``batch.queue`` says."""
+    app = pf.App("shop")
+    seen: list[pf.CloudEvent] = []
+
+    @app.topic("order-events")
+    def notify_customer(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    at = datetime(2024, 5, 24, 19, 36, 44, 500000, tzinfo=timezone.utc)
+    _consume(app, "notify_customer", {"order": 1}, at)
+    (event,) = seen
+    assert (event.source, event.id, event.time) == ("cloudflare:queues/order-events", "m-1", at)
+
+
+def test_r2_notification_without_event_time_takes_the_message_timestamp() -> None:
+    """The message format as first published on developers.cloudflare.com/r2/buckets/
+    event-notifications/ has no ``eventTime``: ``time`` is then the queue message's
+    ``timestamp`` (README mapping row "R2 notification")."""
+    app = pf.App("shop")
+    seen: list[pf.CloudEvent] = []
+
+    @app.storage("my-bucket")
+    def on_upload(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    body = {
+        "account": "3f4b7e3dcab231cbfdaa90a6a28bd548",
+        "action": "PutObject",
+        "bucket": "my-bucket",
+        "object": {
+            "key": "my-new-object",
+            "size": 65536,
+            "eTag": "c846ff7a18f28c2e262116d6e8719ef0",
+        },
+    }
+    at = datetime(2024, 5, 24, 19, 36, 45, tzinfo=timezone.utc)
+    _consume(app, "on_upload", body, at)
+    (event,) = seen
+    assert (event.subject, event.time) == ("my-new-object", at)
+
+
 # -- R2 notifications ------------------------------------------------------------------------
 
 

@@ -8,7 +8,8 @@ A body is whatever the producer sent with ``contentType`` json, text, bytes or v
 
 Mapping (Cloudflare mapping table v1, this adapter's README): a body that is a structured-mode
 CloudEvent (what portable-fn publishes, as a JSON object or as text) is that event; any other
-body becomes ``type=com.cloudflare.queues.message``, ``source=cloudflare:queues/<queue>``,
+body becomes ``type=com.cloudflare.queues.message``, ``source=cloudflare:queues/<name>`` (the
+queue or topic the decorator names),
 ``id`` = message id, ``time`` = message timestamp, ``data`` = the body.
 """
 
