@@ -6,11 +6,11 @@ Shape: the ``Message`` of a consumer's ``MessageBatch`` (``id``, ``timestamp``, 
 A body is whatever the producer sent with ``contentType`` json, text, bytes or v8
 (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype).
 
-Mapping (Cloudflare mapping table v1, this adapter's README): a body that is a structured-mode
-CloudEvent (what portable-fn publishes, as a JSON object or as text) is that event; any other
-body becomes ``type=com.cloudflare.queues.message``, ``source=cloudflare:queues/<name>`` (the
-queue or topic the decorator names),
-``id`` = message id, ``time`` = message timestamp, ``data`` = the body.
+Mapping (Cloudflare mapping table, version 2, this adapter's README): a body that is a
+structured-mode CloudEvent (what portable-fn publishes, as a JSON object or as text) is that
+event; any other body becomes ``type=com.cloudflare.queues.message``,
+``source=cloudflare:queues/<name>`` (the queue or topic the decorator names), ``id`` = message
+id, ``time`` = message timestamp, ``data`` = the body.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Shape: https://developers.cloudflare.com/r2/buckets/event-notifications/#message
 ``object.size`` and ``object.eTag`` are absent on deletions. Actions: PutObject, CopyObject,
 CompleteMultipartUpload (object-create); DeleteObject, LifecycleDeletion (object-delete).
 
-Mapping (Cloudflare mapping table v1, this adapter's README):
+Mapping (Cloudflare mapping table, version 2, this adapter's README):
 ``type=com.cloudflare.r2.object.<action>``,
 ``source=cloudflare:r2/<bucket>``, ``id`` = queue message id, ``subject`` = key,
 ``time`` = eventTime, ``data`` = ``storage_data(...)``.

@@ -7,7 +7,7 @@ https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/
 Cron syntax and limits: https://developers.cloudflare.com/workers/configuration/cron-triggers/
 (five fields, UTC, at most one run a minute, weekdays 1-7 with Sunday = 1).
 
-Mapping (Cloudflare mapping table v1, this adapter's README):
+Mapping (Cloudflare mapping table, version 2, this adapter's README):
 ``type=com.cloudflare.workers.scheduled``,
 ``source=cloudflare:workers/<app>``, ``id`` = ``<app>/<function>/<scheduledTime>`` (stable for
 a retried run, so handlers can de-duplicate), ``subject`` = cron, ``time`` = scheduledTime,
