@@ -54,6 +54,7 @@ RUNTIME_MODULES = (
     "s3",
     "sns",
     "sqs",
+    "vpc_lattice",
 )
 # Loaded only by stream functions' handlers, so shipped only with them.
 STREAM_MODULES = ("_kpl", "dynamodb", "kinesis")
