@@ -13,7 +13,7 @@ from portable_fn.adapter import NO_CONTENT, dispatch_http, unsendable
 from portable_fn.errors import EventDecodeError, HTTPError
 from portable_fn.http import Request, Response
 from portable_fn.log import Logger
-from portable_fn_aws import alb, apigw_v1, apigw_v2, vpc_lattice
+from portable_fn_aws import alb, apigw_v1, apigw_v2
 from portable_fn_aws._handler import Handler, context_for
 from portable_fn_aws._http_out import MAX_BYTES_PER_CHAR, too_large, without_content
 
@@ -97,6 +97,8 @@ def http_handler(app: App, name: str) -> Handler:
             # VPC Lattice's V2 events share the version and have a top-level method (inline:
             # this is every HTTP API invocation's path, vpc_lattice.matches_v2).
             if "method" in event:
+                from portable_fn_aws import vpc_lattice  # loaded by the first Lattice event
+
                 to_request, from_response = vpc_lattice.to_request, vpc_lattice.from_response
             else:  # Function URLs send this payload format too (function_url.py).
                 to_request, from_response = v2_to, v2_from
@@ -107,7 +109,9 @@ def http_handler(app: App, name: str) -> Handler:
             if "methodArn" in event:  # a REST API authorizer's input
                 return _authorizer(event, apigw_v1.from_response)
             to_request, from_response = apigw_v1.to_request, apigw_v1.from_response
-        elif type(event) is dict and vpc_lattice.matches_v1(event):
+        elif type(event) is dict and "raw_path" in event and "method" in event:  # Lattice V1
+            from portable_fn_aws import vpc_lattice
+
             to_request, from_response = vpc_lattice.to_request, vpc_lattice.from_response
         else:
             error = HTTPError("not an HTTP event for this function", status=400)

@@ -11,7 +11,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/services-vpc-lattice.html
 The path is the client's, still percent-encoded as on an ALB (``raw_path``), and decoded here
 once. Query values are handed over as the event carries them. A V2 event shares its
 ``"version": "2.0"`` with API Gateway's payload format 2.0, from which its top-level
-``method`` tells it apart. The response is one shape for both versions
+``method`` tells it apart (``_http_handler`` tests that, and V1's ``raw_path``, before loading
+this module: only a function behind Lattice loads it). The response is one shape for both versions
 (https://docs.aws.amazon.com/vpc-lattice/latest/ug/lambda-functions.html#respond-to-service):
 ``statusCode``, ``statusDescription``, single-value ``headers``, ``body``, ``isBase64Encoded``,
 the same as an ALB's single-value mode, whose writer it reuses.
@@ -26,15 +27,6 @@ from portable_fn_aws import alb
 from portable_fn_aws._common import body_bytes, decode_error, decoded_path
 
 TRIGGER = "vpc-lattice"
-
-
-def matches_v2(event: dict[str, Any]) -> bool:
-    """A V2 event, among the ``"version": "2.0"`` ones (API Gateway's have no ``method``)."""
-    return "method" in event
-
-
-def matches_v1(event: dict[str, Any]) -> bool:
-    return "raw_path" in event and "method" in event
 
 
 def _pairs(members: Any, field: str) -> list[tuple[str, str]]:
