@@ -58,8 +58,10 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     Started and stopped here, whatever the tests do."""
     workdir = tmp_path_factory.mktemp("azurite")
     process = subprocess.Popen(
+        # --disableTelemetry: Azurite otherwise collects telemetry (sent off the machine, and
+        # a /tmp/Microsoft-AzureMonitor-* folder left behind by every run).
         [str(_azurite_binary()), "--inMemoryPersistence", "--skipApiVersionCheck",
-         "--loose",
+         "--loose", "--disableTelemetry",
          "--blobHost", "127.0.0.1", "--blobPort", "0",
          "--queueHost", "127.0.0.1", "--queuePort", "0",
          "--tableHost", "127.0.0.1", "--tablePort", "0"],
