@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.adapter import OK, Context, Outcome, run_event
 from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
+from portable_fn.log import Logger
 from portable_fn.triggers import Retry
 from portable_fn_aws import _batches, eventbridge, s3, sns, sqs
 from portable_fn_aws._batches import Adapt
@@ -76,7 +77,7 @@ def _undecodable(
     _settle(Outcome(False, error, False), native, context, ctx, redelivery)
 
 
-def _declared_bucket(declared: str) -> Adapt:
+def _declared_bucket(declared: str, function: str) -> Adapt:
     """Storage events name the bucket as the app declared it (``uploads``), not as CloudFormation
     named it (``shop-uploadsbucket-1x2y3z``), so handlers see the same on every provider.
 
@@ -84,15 +85,54 @@ def _declared_bucket(declared: str) -> Adapt:
     that bucket. (The template cannot pass the real name in: a function that references its
     bucket while the bucket's notification references the function is a circular dependency.)
     The native name stays in the event's ``source`` and in ``ctx.native``.
+
+    An event that is no S3 event at all (an SQS message or SNS notification whose body is no
+    S3 notification, a bus event from another source) is logged as a WARNING (``_foreign``).
     """
+    warn = _foreign(function)
 
     def adapt(event: CloudEvent) -> CloudEvent:
         data = event.data
-        if type(data) is dict and data.get("bucket") != declared:
-            return event.replace(data={**data, "bucket": declared})
+        if type(data) is dict and "action" in data:
+            if data.get("bucket") != declared:
+                return event.replace(data={**data, "bucket": declared})
+            return event
+        if not event.source.startswith(_S3_SOURCES):
+            warn(event)
         return event
 
     return adapt
+
+
+# CloudEvent sources of S3's own events: notifications (``aws:s3.<region>.<bucket>``) and
+# EventBridge's ``aws.s3`` (restore, tagging, CloudTrail...), which a storage function skips.
+_S3_SOURCES = ("aws:s3", "aws.s3")
+
+
+def _foreign(function: str) -> Callable[[CloudEvent], None]:
+    """The WARNING for an event that reached a storage function and is not an S3 event.
+
+    The trigger's filter acknowledges it without running the handler, as it does an S3 event
+    the function does not take (another action, prefix or suffix), so nothing here can fail
+    it. Failing it would be better: SQS keeps a message a function does not delete and its
+    redrive policy moves it to the dead-letter queue
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html),
+    where a misrouted message would wait to be seen; it needs a way for this step to fail one
+    record of an SQS batch (``_batches.sqs_batch``), which it has not. Until then, the line
+    is what keeps a misconfigured event source from dropping messages without a trace.
+    """
+    logger = Logger({"function": function})
+
+    def warn(event: CloudEvent) -> None:
+        logger.warning(
+            "not an S3 object notification: acknowledged without running the storage "
+            "function; check what invokes it",
+            event_id=event.id,
+            event_type=event.type,
+            event_source=event.source,
+        )
+
+    return warn
 
 
 def event_handler(
@@ -104,7 +144,7 @@ def event_handler(
     retry: Retry | None = None,
 ) -> Handler:
     redelivery = Redelivery(retry)
-    adapt = _declared_bucket(bucket) if bucket is not None else None
+    adapt = _declared_bucket(bucket, name) if bucket is not None else None
     fn = app.function(name)
 
     def dispatch(event: CloudEvent, ctx: Context) -> Outcome:

@@ -77,10 +77,15 @@ class AwsAdapter:
         return {kind: make() for kind, make in SAMPLES.items()}
 
     def invoke(self, app: App, function: str, native_event: Any) -> Any:
+        from portable_fn_aws import _invoke_fit
         from portable_fn_aws._handler import lambda_handler
         from portable_fn_aws.native import InvokeContext
 
-        return lambda_handler(app, function)(native_event, InvokeContext(function))
+        handler = lambda_handler(app, function)  # an unknown function is refused first
+        _invoke_fit.check(
+            app.function(function).trigger, function, native_event, self.sample_events()
+        )
+        return handler(native_event, InvokeContext(function))
 
     def harness(self) -> AwsHarness:
         from portable_fn_aws.harness import AwsHarness

@@ -106,3 +106,39 @@ def test_every_sample_runs_on_the_shop_function_of_its_trigger(
         code = main(["invoke", SHOP, function, "--provider", "aws", "--event", kind])
         out = capsys.readouterr().out
         assert code == 0, (kind, out)
+
+
+@pytest.mark.parametrize(
+    ("function", "kind", "fitting"),
+    [
+        ("nightly_report", "sqs", "schedule"),
+        ("nightly_report", "alb", "schedule"),
+        ("nightly_report", "kinesis", "schedule"),
+        ("create_order", "dynamodb", "http, http-v1, alb, function-url, vpc-lattice"),
+        ("create_order", "schedule", "http, http-v1, alb, function-url, vpc-lattice"),
+        ("fulfil", "alb", "sqs, sqs-fifo, sns-sqs"),
+    ],
+)
+def test_a_sample_of_another_trigger_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], function: str, kind: str, fitting: str
+) -> None:
+    """As on Azure: a sample no deployment would send the function is a one-line usage error
+    (exit 2) naming the samples that fit. A schedule function ran on an SQS, ALB or Kinesis
+    sample (exit 0), an HTTP function answered a DynamoDB one with a 400 (exit 0)."""
+    argv = ["invoke", SHOP, function, "--provider", "aws", "--event", kind]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("portable-fn invoke: ") and "\n" not in err, err
+    assert repr(function) in err and f"samples for it: {fitting})" in err, err
+
+
+def test_a_custom_payload_still_runs_a_schedule_by_hand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``aws lambda invoke --payload '{}'`` runs a scheduled function by hand (EventBridge
+    Scheduler sends such a payload too: https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html):
+    a payload of no known source shape is no mismatch."""
+    path = tmp_path / "manual.json"
+    path.write_text("{}")
+    argv = ["invoke", SHOP, "nightly_report", "--provider", "aws", "--event", str(path)]
+    assert main(argv) == 0, capsys.readouterr()

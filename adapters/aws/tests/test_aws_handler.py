@@ -329,3 +329,45 @@ def test_an_unforeseen_malformed_http_event_is_a_400_naming_no_internals(
     assert out["statusCode"] == 400
     assert json.loads(out["body"]) == {"error": {"status": 400, "message": "malformed HTTP event"}}
     assert "error_type" in capsys.readouterr().out  # the details are in the log line
+
+
+def test_a_storage_function_warns_of_an_event_that_is_no_object_notification(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A storage function reads S3 object notifications, directly or through SNS / SQS
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
+    An SQS message whose body is no S3 event (a queue wired to the wrong function) was
+    acknowledged with no line at all, so a misconfigured deployment dropped messages without a
+    trace: it is still acknowledged (the trigger filter's rule), with a WARNING that names the
+    function and the event. S3's own other events (``Object Restore Completed`` on
+    EventBridge) are skipped quietly, as documented."""
+    import portable_fn as pf
+    from portable_fn.events import to_json
+    from portable_fn_aws import native
+    from portable_fn_aws._handler import lambda_handler
+    from portable_fn_aws.harness import offline
+
+    app = pf.App("warn")
+    seen: list[str] = []
+
+    @app.storage("uploads", on=("created",))
+    def on_upload(event: pf.CloudEvent) -> None:
+        seen.append(event.data["key"])
+
+    order = pf.CloudEvent.create(type="com.example.order.created", source="/shop", data={})
+    s3_body = native.json_text(
+        {"Records": [native.s3_record(bucket="b", key="k", size=1, etag="e", action="created")]}
+    )
+    records = [native.sqs_record(to_json(order).decode(), queue="q"), native.sqs_record(s3_body)]
+    restore = native.eventbridge_event("Object Restore Completed", "aws.s3", {"bucket": {}})
+    with offline(app):
+        handler = lambda_handler(app, "on_upload")
+        assert handler({"Records": records}, native.InvokeContext()) == {"batchItemFailures": []}
+        handler(restore, native.InvokeContext())
+    assert seen == ["k"]
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    warnings = [x for x in lines if x.get("level") == "WARNING"]
+    assert len(warnings) == 1, lines
+    (line,) = warnings
+    assert line["function"] == "on_upload" and order.type in json.dumps(line), line
+    assert "not an S3 object" in line["message"], line

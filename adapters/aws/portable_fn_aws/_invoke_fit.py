@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``portable-fn invoke --provider aws``: refuse an event no deployment would send the function.
+
+Lambda runs whatever it is handed, so a schedule function given an SQS batch runs (its handler
+reads a "now" schedule) and an HTTP function given a DynamoDB record answers a 400, both
+reported as success: a mistake in the invocation, not the function's result. As the Azure
+adapter does, such an event is a usage error naming the samples that fit. A payload of no
+known source shape stays allowed for a schedule: ``aws lambda invoke`` with a custom payload
+runs a scheduled function by hand, as EventBridge Scheduler's own input does
+(https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html).
+Tooling only: the deployed handler never calls this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from portable_fn.errors import ConfigurationError
+from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+from portable_fn_aws import alb, apigw_v1, eventbridge
+
+# The source a batch record names (``eventSource``; SNS spells it ``EventSource``).
+_RECORD_SOURCES = {
+    "aws:sqs": "sqs",
+    "aws:sns": "sns",
+    "aws:s3": "s3",
+    "aws:kinesis": "kinesis",
+    "aws:dynamodb": "dynamodb",
+}
+# What reaches a function of each trigger in a deployment (README "Event sources"); None is a
+# payload of no known shape. Storage and event functions may read through SQS or SNS (a body
+# carrying an S3 or EventBridge event), which only decoding the body tells apart.
+_FITS: dict[type, frozenset[str | None]] = {
+    Http: frozenset({"http"}),
+    Schedule: frozenset({"schedule", None}),
+    Queue: frozenset({"sqs"}),
+    Topic: frozenset({"sqs", "sns"}),
+    Storage: frozenset({"s3", "eventbridge-s3", "sqs", "sns"}),
+    Event: frozenset({"eventbridge", "eventbridge-s3", "sqs", "sns"}),
+    Stream: frozenset({"kinesis", "dynamodb"}),
+}
+
+
+def kind(event: Any) -> str | None:
+    """The source a native event comes from, by its shape; None when it is none of them."""
+    if type(event) is dict:
+        if event.get("version") == "2.0" or alb.matches(event) or apigw_v1.matches(event):
+            return "http"  # HTTP API, function URL, VPC Lattice V2, ALB, REST API
+        if "raw_path" in event and "method" in event:  # VPC Lattice V1
+            return "http"
+        if eventbridge.matches(event):
+            if event.get("detail-type") == eventbridge.SCHEDULE_TYPE:
+                return "schedule"
+            return "eventbridge-s3" if event.get("source") == "aws.s3" else "eventbridge"
+        records = event.get("Records")
+    else:
+        records = event  # an EventBridge Pipes batch is a bare array of records
+    if type(records) is list and records and type(records[0]) is dict:
+        first = records[0]
+        return _RECORD_SOURCES.get(str(first.get("eventSource") or first.get("EventSource")))
+    return None
+
+
+def check(trigger: Any, function: str, event: Any, samples: Mapping[str, Any]) -> None:
+    """Raise ``ConfigurationError`` (a usage error) when ``event`` cannot reach ``function``."""
+    fits = next((f for t, f in _FITS.items() if isinstance(trigger, t)), None)
+    given = kind(event)
+    if fits is None or given is None or given in fits:
+        return
+    fitting = [name for name, sample in samples.items() if kind(sample) in fits]
+    raise ConfigurationError(
+        f"function {function!r} is a {type(trigger).__name__.lower()} function; the event is "
+        f"{_a(given)} {given} event (samples for it: {', '.join(fitting) or 'none'})"
+    )
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"
