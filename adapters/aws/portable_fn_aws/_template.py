@@ -179,19 +179,25 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         # at once, written by the function, instead of blocking its shard for every retry.
         _dead_letters_to(b.dead_letter_queue(f"{fn.name}-failed"), policies, variables)
     if isinstance(trigger, Storage | Schedule | Event):
-        retries = trigger.retry.max_retries if isinstance(trigger, Storage | Event) else 4
-        if retries > ASYNC_RETRY_LIMIT:
-            b.findings.append(
-                Finding(
-                    fn.name,
-                    "warning",
-                    (
-                        f"Lambda retries asynchronous events at most {ASYNC_RETRY_LIMIT} times "
-                        f"(max_retries={retries} capped), then sends them to its dead-letter queue"
-                    ),
-                )
-            )
         dlq = b.dead_letter_queue(f"{fn.name}-failed")
+        if isinstance(trigger, Schedule):
+            # A schedule declares no max_retries: a failed run gets all Lambda allows.
+            retries = ASYNC_RETRY_LIMIT
+            b.findings.append(_schedule_retries(fn.name, f"{fn.name}-failed"))
+        else:
+            retries = trigger.retry.max_retries
+            if retries > ASYNC_RETRY_LIMIT:
+                b.findings.append(
+                    Finding(
+                        fn.name,
+                        "warning",
+                        (
+                            f"Lambda retries asynchronous events at most {ASYNC_RETRY_LIMIT} "
+                            f"times (max_retries={retries} capped), then sends them to its "
+                            "dead-letter queue"
+                        ),
+                    )
+                )
         properties["EventInvokeConfig"] = {
             "MaximumRetryAttempts": min(retries, ASYNC_RETRY_LIMIT),
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
@@ -218,6 +224,19 @@ def _dead_letters_to(dlq: str, policies: list[Any], variables: dict[str, Any]) -
     """Let the function send what retrying cannot fix to ``dlq`` itself (``_redelivery``)."""
     policies.append(_queue_policy("SQSSendMessagePolicy", dlq))
     variables[DEAD_LETTER_ENV] = ref(dlq)
+
+
+def _schedule_retries(function: str, dlq: str) -> Finding:
+    """What the deployment does with a failed scheduled run (the trigger has no retry setting):
+    Lambda retries the asynchronous invocation twice, then sends it to the on-failure
+    destination. https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+    """
+    return Finding(
+        function,
+        "info",
+        f"a failed run is retried twice by Lambda (asynchronous invocation), then sent to "
+        f"its dead-letter queue {dlq}",
+    )
 
 
 def _idempotency_table(b: Builder) -> str:

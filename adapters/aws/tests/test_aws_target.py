@@ -219,6 +219,24 @@ def test_findings_report_what_aws_honours_differently() -> None:
     assert any("named at run time" in m and "dynamic" in m for m in messages)
 
 
+def test_a_schedule_finding_names_no_setting_a_schedule_lacks() -> None:
+    """``@app.schedule`` takes no ``max_retries``: the finding said "max_retries=4 capped" (a
+    value hard-coded in the template). It says what the deployment does instead: Lambda retries
+    a failed asynchronous invocation twice, then sends it to the on-failure destination
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html)."""
+    app = pf.App("s")
+
+    @app.schedule(cron="0 2 * * *")
+    def nightly(event: pf.CloudEvent) -> None: ...
+
+    found = [f for f in adapter.findings(app) if f.function == "nightly"]
+    assert found and not any("max_retries" in f.message for f in found), found
+    assert any(
+        f.level == "info" and "retried twice" in f.message and "dead-letter queue" in f.message
+        for f in found
+    ), found
+
+
 def test_idempotency_code_ships_only_when_a_function_uses_it(
     shop_package: Path, tmp_path: Path
 ) -> None:
