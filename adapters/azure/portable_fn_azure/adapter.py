@@ -76,10 +76,10 @@ class AzureAdapter:
             wanted = worker.binding_of(functions, function)
             if native_event["binding"] != wanted:
                 fitting = [k for k, v in self.sample_events().items() if v.get("binding") == wanted]
+                given = native_event["binding"]
                 raise ConfigurationError(
-                    f"function {function!r} is bound to {wanted}; the event is a "
-                    f"{native_event['binding']} invocation (samples for it: "
-                    f"{', '.join(fitting) or 'none'})"
+                    f"function {function!r} is bound to {wanted}; the event is {_a(given)} "
+                    f"{given} invocation (samples for it: {', '.join(fitting) or 'none'})"
                 )
             _check_cardinality(function, native_event)
         return worker.invoke(functions, function, native_event)
@@ -88,6 +88,11 @@ class AzureAdapter:
         from portable_fn_azure.harness import AzureHarness
 
         return AzureHarness(self)
+
+
+def _a(word: str) -> str:
+    """The indefinite article for a binding name (``an eventGridTrigger``, ``a queueTrigger``)."""
+    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def _check_cardinality(function: str, native_event: Mapping[str, Any]) -> None:

@@ -43,13 +43,18 @@ _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | None:
     """Host-wide ``(maxDequeueCount, visibilityTimeout seconds, batchSize)`` for the app's
     Storage Queue functions, or None when it has none. Azure has one value per host, so the
-    most patient queue wins: the largest attempt count and the shortest first backoff."""
+    most patient queue wins: the largest attempt count and the longest first backoff, so no
+    queue gives up sooner or retries sooner than it declared (a retry before what failed the
+    message recovers only spends an attempt). ``visibilityTimeout`` is "the time interval
+    between retries when processing of a message fails":
+    https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#host-json
+    """
     queues = [f.trigger for f in app.functions.values() if isinstance(f.trigger, Queue)]
     if options.queues != "storage" or not queues:
         return None
     return (
         max(q.retry.max_attempts for q in queues),
-        min(q.retry.initial_backoff for q in queues),
+        max(q.retry.initial_backoff for q in queues),
         min(MAX_QUEUE_BATCH, max(q.batch_size for q in queues)),
     )
 
@@ -172,9 +177,14 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
         out.append(Finding(name, "warning",
                            f"host.json maxDequeueCount is host-wide: {attempts} attempts, not "
                            f"{trigger.retry.max_attempts}"))
+    host_wide = (
+        "" if visibility == trigger.retry.initial_backoff
+        else f", host-wide: the longest first backoff of the app's queues, not "
+             f"{trigger.retry.initial_backoff:g}s"
+    )
     out.append(Finding(name, "warning",
-                       f"retries wait a fixed visibilityTimeout of {visibility:g}s (host.json), "
-                       "not exponential backoff with jitter"))
+                       f"retries wait a fixed visibilityTimeout of {visibility:g}s (host.json"
+                       f"{host_wide}), not exponential backoff with jitter"))
     if trigger.fifo:
         out.append(Finding(name, "unsupported",
                            "Storage Queues do not keep order: use AzureOptions(queues="

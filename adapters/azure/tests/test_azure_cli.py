@@ -32,6 +32,20 @@ def test_invoke_with_another_triggers_sample_is_a_usage_error(
     assert "samples for it: queue" in err
 
 
+@pytest.mark.parametrize(
+    ("kind", "phrase"),
+    [("eventgrid", "an eventGridTrigger invocation"), ("eventhub", "an eventHubTrigger invocation"),
+     ("timer", "a timerTrigger invocation")],
+)
+def test_the_usage_error_takes_a_or_an_by_the_binding_name(
+    capsys: pytest.CaptureFixture[str], kind: str, phrase: str
+) -> None:
+    # It read "a eventGridTrigger invocation".
+    argv = ["invoke", SHOP, "fulfil", "--provider", "azure", "--event", kind]
+    assert main(argv) == 2
+    assert phrase in capsys.readouterr().err
+
+
 # Each sample kind, and the shop function whose trigger it is under the default options (blob:
 # a blob-trigger app, AzureOptions(storage_events="blob"); eventhub: the shop has no stream).
 SHOP_FUNCTION = {

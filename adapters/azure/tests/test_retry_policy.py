@@ -83,6 +83,32 @@ def test_a_sub_second_backoff_still_waits() -> None:
 
 
 
+def test_the_most_patient_queue_sets_the_host_wide_visibility_timeout() -> None:
+    """host.json ``queues.visibilityTimeout`` is "the time interval between retries when
+    processing of a message fails", one value for every queue of the app
+    (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#host-json).
+    The most patient queue wins, as for ``maxDequeueCount``: the longest first backoff, so no
+    queue retries sooner than it declared (burning its attempts while what failed it is still
+    down). It was the shortest: a dead-letter consumer with the default 1 s set it for billing's
+    declared 5 s. The finding names the value each queue really gets."""
+    from portable_fn_azure.findings import findings
+    from portable_fn_azure.options import AzureOptions
+    from portable_fn_azure.target import host_json
+
+    two = pf.App("two")
+
+    @two.queue("billing", retry=pf.Retry(max_retries=3, initial_backoff=5.0, max_backoff=20.0))
+    def bill(event: pf.CloudEvent) -> None: ...
+
+    @two.queue("billing-dlq", max_retries=0)
+    def dead(event: pf.CloudEvent) -> None: ...
+
+    queues = host_json(two, AzureOptions())["extensions"]["queues"]
+    assert timespan(queues["visibilityTimeout"]) == 5.0, queues
+    dead_notes = [f.message for f in findings(two, AzureOptions()) if f.function == "dead"]
+    assert any("5s" in m and "host-wide" in m for m in dead_notes), dead_notes
+
+
 def test_event_hubs_start_and_batch_size_reach_host_json() -> None:
     # The host starts a partition without a checkpoint at initialOffsetOptions.type, fromStart
     # unless set: a start="latest" stream would replay the hub's whole retention on first deploy.
