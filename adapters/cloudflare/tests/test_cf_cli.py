@@ -83,3 +83,27 @@ def test_a_queue_sample_for_a_function_that_consumes_no_queue_is_refused(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("portable-fn invoke: ") and function in err
+
+
+@pytest.mark.parametrize("kind", ["queue", "r2", "scheduled", "fetch"])
+def test_any_sample_for_a_stream_function_says_streams_do_not_run_on_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    """Workers have no stream trigger (``inspect``: unsupported; Queues, Cron Triggers, R2
+    notifications and fetch are a Worker's event sources:
+    https://developers.cloudflare.com/workers/runtime-apis/handlers/): an ``@app.stream``
+    function never runs there, whatever the sample. It was refused as consuming no queue,
+    which sent the user looking for a queue sample."""
+    app_file = tmp_path / "clicks.py"
+    app_file.write_text(
+        "import portable_fn as pf\n"
+        "app = pf.App('clicks')\n"
+        "@app.stream('clickstream')\n"
+        "def clicks(event):\n"
+        "    pass\n"
+    )
+    argv = ["invoke", str(app_file), "clicks", "--provider", "cloudflare", "--event", kind]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    assert "'clicks'" in err and "no stream trigger" in err and "queue" not in err, err

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.adapter import Finding
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError, PortableFnError
-from portable_fn.triggers import Schedule
+from portable_fn.triggers import Schedule, Stream
 from portable_fn_cloudflare import plan
 
 if TYPE_CHECKING:
@@ -57,6 +57,12 @@ class CloudflareAdapter:
         runtime = WorkerRuntime(app)
         env = native.EnvStandIn({plan.binding_name(q): q for q in plan.producer_queues(app)})
         trigger = app.function(function).trigger
+        if isinstance(trigger, Stream):
+            # No sample can reach it: the Worker has no handler for it (inspect: unsupported).
+            raise ConfigurationError(
+                f"function {function!r} is a stream function: Workers have no stream trigger, "
+                "so it does not run on Cloudflare"
+            )
         if "url" in sample:
             # One Worker serves every route: the request must reach the function named, or
             # the report would be another function's.
