@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
 # What a function's events go through before it sees them (storage: the declared bucket name).
+# It raises a PortableFnError for an event the function cannot take at all (storage: one that
+# is no S3 event), which fails that message for good: to the dead-letter queue, not retried.
 Adapt = Callable[[CloudEvent], CloudEvent]
 
 
@@ -89,16 +91,19 @@ def sqs_batch(
                 error = exc if isinstance(exc, PortableFnError) else malformed(sqs.TRIGGER, exc)
                 outcome = batch.undecodable(ctx, error, "could not decode SQS message")
             else:
-                if not isinstance(decoded, list):  # one event: a plain message
-                    outcome = run(decoded if adapt is None else adapt(decoded), ctx)
-                    if outcome is OK:
-                        continue
-                else:  # what an envelope carried: almost always exactly one
-                    outcome = OK
-                    for event in decoded:
-                        outcome = run(event if adapt is None else adapt(event), ctx)
-                        if not outcome.ok:
-                            break
+                try:  # only ``adapt`` raises here: ``run`` returns every outcome
+                    if not isinstance(decoded, list):  # one event: a plain message
+                        outcome = run(decoded if adapt is None else adapt(decoded), ctx)
+                        if outcome is OK:
+                            continue
+                    else:  # what an envelope carried: almost always exactly one
+                        outcome = OK
+                        for event in decoded:
+                            outcome = run(event if adapt is None else adapt(event), ctx)
+                            if not outcome.ok:
+                                break
+                except PortableFnError as exc:  # not for this function (see Adapt)
+                    outcome = batch.undecodable(ctx, exc, "the message is not for this function")
             if outcome.ok:
                 continue
             # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the

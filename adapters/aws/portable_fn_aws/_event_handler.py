@@ -20,9 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import OK, Context, Outcome, run_event
-from portable_fn.errors import PortableFnError
+from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.events import CloudEvent
-from portable_fn.log import Logger
 from portable_fn.triggers import Retry
 from portable_fn_aws import _batches, eventbridge, s3, sns, sqs
 from portable_fn_aws._batches import Adapt
@@ -87,9 +86,8 @@ def _declared_bucket(declared: str, function: str) -> Adapt:
     The native name stays in the event's ``source`` and in ``ctx.native``.
 
     An event that is no S3 event at all (an SQS message or SNS notification whose body is no
-    S3 notification, a bus event from another source) is logged as a WARNING (``_foreign``).
+    S3 notification, a bus event from another source) fails for good (``_foreign``).
     """
-    warn = _foreign(function)
 
     def adapt(event: CloudEvent) -> CloudEvent:
         data = event.data
@@ -97,9 +95,9 @@ def _declared_bucket(declared: str, function: str) -> Adapt:
             if data.get("bucket") != declared:
                 return event.replace(data={**data, "bucket": declared})
             return event
-        if not event.source.startswith(_S3_SOURCES):
-            warn(event)
-        return event
+        if event.source.startswith(_S3_SOURCES):
+            return event  # S3's own other events (restore, tagging): the trigger skips them
+        raise _foreign(function, event)
 
     return adapt
 
@@ -109,30 +107,20 @@ def _declared_bucket(declared: str, function: str) -> Adapt:
 _S3_SOURCES = ("aws:s3", "aws.s3")
 
 
-def _foreign(function: str) -> Callable[[CloudEvent], None]:
-    """The WARNING for an event that reached a storage function and is not an S3 event.
-
-    The trigger's filter acknowledges it without running the handler, as it does an S3 event
-    the function does not take (another action, prefix or suffix), so nothing here can fail
-    it. Failing it would be better: SQS keeps a message a function does not delete and its
-    redrive policy moves it to the dead-letter queue
-    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html),
-    where a misrouted message would wait to be seen; it needs a way for this step to fail one
-    record of an SQS batch (``_batches.sqs_batch``), which it has not. Until then, the line
-    is what keeps a misconfigured event source from dropping messages without a trace.
-    """
-    logger = Logger({"function": function})
-
-    def warn(event: CloudEvent) -> None:
-        logger.warning(
-            "not an S3 object notification: acknowledged without running the storage "
-            "function; check what invokes it",
-            event_id=event.id,
-            event_type=event.type,
-            event_source=event.source,
-        )
-
-    return warn
+def _foreign(function: str, event: CloudEvent) -> EventDecodeError:
+    """The error for an event that reached a storage function and is no S3 event: a
+    misconfigured source (another queue's messages, a topic's notifications). It fails that
+    message for good instead of being acknowledged unrun: an SQS message goes to the
+    dead-letter queue at once (``PF_DEAD_LETTER_URL``, else the queue's redrive policy moves it
+    there: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html),
+    an asynchronous invocation to the on-failure queue, where it waits to be seen."""
+    return EventDecodeError(
+        f"not an S3 object notification (type {event.type!r}, source {event.source!r}): the "
+        f"storage function {function!r} does not run it; check what invokes it",
+        provider="aws",
+        trigger="storage",
+        field="source",
+    )
 
 
 def event_handler(
@@ -148,7 +136,13 @@ def event_handler(
     fn = app.function(name)
 
     def dispatch(event: CloudEvent, ctx: Context) -> Outcome:
-        return run_event(app, fn, event if adapt is None else adapt(event), ctx)
+        if adapt is not None:
+            try:
+                event = adapt(event)
+            except PortableFnError as exc:  # not for this function: fails for good (Adapt)
+                ctx.logger.exception("the event is not for this function", exc=exc)
+                return Outcome(False, exc, False)
+        return run_event(app, fn, event, ctx)
 
     def handler(event: Any, context: Any) -> Any:
         records = event.get("Records") if type(event) is dict else _piped(event)

@@ -331,16 +331,18 @@ def test_an_unforeseen_malformed_http_event_is_a_400_naming_no_internals(
     assert "error_type" in capsys.readouterr().out  # the details are in the log line
 
 
-def test_a_storage_function_warns_of_an_event_that_is_no_object_notification(
+def test_an_event_that_is_no_object_notification_fails_the_storage_function_for_good(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A storage function reads S3 object notifications, directly or through SNS / SQS
     (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html).
     An SQS message whose body is no S3 event (a queue wired to the wrong function) was
     acknowledged with no line at all, so a misconfigured deployment dropped messages without a
-    trace: it is still acknowledged (the trigger filter's rule), with a WARNING that names the
-    function and the event. S3's own other events (``Object Restore Completed`` on
-    EventBridge) are skipped quietly, as documented."""
+    trace: that message now fails for good (reported failed here, where no dead-letter queue
+    is configured; dead-lettered at once where the template names one), with an ERROR line
+    that names the function and the event, and the batch's S3 message still runs. S3's own
+    other events (``Object Restore Completed`` on EventBridge) are skipped quietly, as
+    documented."""
     import portable_fn as pf
     from portable_fn.events import to_json
     from portable_fn_aws import native
@@ -358,16 +360,39 @@ def test_a_storage_function_warns_of_an_event_that_is_no_object_notification(
     s3_body = native.json_text(
         {"Records": [native.s3_record(bucket="b", key="k", size=1, etag="e", action="created")]}
     )
-    records = [native.sqs_record(to_json(order).decode(), queue="q"), native.sqs_record(s3_body)]
+    misrouted = native.sqs_record(to_json(order).decode(), queue="q")
+    records = [misrouted, native.sqs_record(s3_body)]
     restore = native.eventbridge_event("Object Restore Completed", "aws.s3", {"bucket": {}})
     with offline(app):
         handler = lambda_handler(app, "on_upload")
-        assert handler({"Records": records}, native.InvokeContext()) == {"batchItemFailures": []}
+        assert handler({"Records": records}, native.InvokeContext()) == {
+            "batchItemFailures": [{"itemIdentifier": misrouted["messageId"]}]
+        }
         handler(restore, native.InvokeContext())
     assert seen == ["k"]
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
-    warnings = [x for x in lines if x.get("level") == "WARNING"]
-    assert len(warnings) == 1, lines
-    (line,) = warnings
-    assert line["function"] == "on_upload" and order.type in json.dumps(line), line
-    assert "not an S3 object" in line["message"], line
+    errors = [x for x in lines if x.get("level") in ("WARNING", "ERROR")]
+    assert len(errors) == 1, lines
+    (line,) = errors
+    assert line["function"] == "on_upload" and order.type in line["error"], line
+    assert "not an S3 object notification" in line["error"], line
+
+
+def test_a_bus_event_of_another_source_fails_a_storage_function_asynchronously() -> None:
+    """The asynchronous path (EventBridge invoking the function directly): an event that is no
+    S3 event is raised as a typed error, so Lambda sends it to the on-failure queue (or the
+    function writes it there at once, where the template configured one), instead of the
+    invocation succeeding with nothing run."""
+    import portable_fn as pf
+    from portable_fn.errors import EventDecodeError
+    from portable_fn_aws import native
+    from portable_fn_aws._handler import lambda_handler
+    from portable_fn_aws.harness import offline
+
+    app = pf.App("foreign")
+    ran: list[object] = []
+    app.storage("uploads")(ran.append)
+    invoice = native.eventbridge_event("InvoicePaid", "com.example.billing", {"id": "i-1"})
+    with offline(app), pytest.raises(EventDecodeError, match="not an S3 object notification"):
+        lambda_handler(app, "append")(invoice, native.InvokeContext())
+    assert ran == []
