@@ -95,6 +95,9 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "nightly_report",
         ],
         "on-upload": [
+            # The function names the real bucket as declared (storage.declared_bucket).
+            "--env",
+            "BUCKET_UPLOADS=$BUCKET_UPLOADS",
             "--trigger-event-filters",
             "type=google.cloud.storage.object.v1.finalized",
             "--trigger-event-filters",
@@ -483,3 +486,30 @@ def test_a_deleted_handler_is_told_that_overwrites_send_deleted() -> None:
 
     warned = [f for f in build(app).findings if "overwriting an object" in f.message]
     assert [(f.function, f.level) for f in warned] == [("both", "warning")]
+
+
+def test_a_storage_function_is_told_its_real_bucket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storage handler sees the bucket the app declared (DESIGN section 2): the function maps
+    the real bucket named by ``BUCKET_<NAME>`` back to the declared name, so deploy.sh must set
+    that variable on the function (``--set-env-vars`` takes a comma-separated list,
+    https://cloud.google.com/functions/docs/configuring/env-var). It set only
+    GOOGLE_CLOUD_PROJECT, and the deployed handler saw ``edge-photos``. Other functions get no
+    bucket variable: a bucket they did not declare has no other name for them."""
+    from portable_fn_gcp.deploy import render
+
+    monkeypatch.setenv("BUCKET_PHOTOS", "edge-photos")
+    calls = run_with_fake_gcloud(render(build(_app())), tmp_path)
+    deploys = {c[2]: c for c in calls if c[:2] == ["functions", "deploy"]}
+    assert _flag(deploys["both"], "--set-env-vars") == (
+        "GOOGLE_CLOUD_PROJECT=fake-proj,BUCKET_PHOTOS=edge-photos"
+    )
+    assert _flag(deploys["no-retry"], "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj"
+    # Unset, the bucket is the declared name, for the trigger and the function alike.
+    monkeypatch.delenv("BUCKET_PHOTOS")
+    (tmp_path / "default").mkdir()
+    calls = run_with_fake_gcloud(render(build(_app())), tmp_path / "default")
+    [both] = [c for c in calls if c[:3] == ["functions", "deploy", "both"]]
+    assert _flag(both, "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj,BUCKET_PHOTOS=photos"
+    assert "bucket=photos" in both

@@ -160,3 +160,52 @@ def test_harness_round_trips() -> None:
     assert response.headers.getall("set-cookie") == ["a=1"]
     assert harness.http(app, pf.Request(method="GET", path="/nope")).status == 404
     assert harness.http(app, pf.Request(method="GET", path="/x/7")).status == 405
+
+
+def _logged(out: str) -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(line) for line in out.splitlines() if line.startswith('{"level"')]
+
+
+def test_a_delivery_not_for_the_function_is_acknowledged_with_a_log_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A delivery the function does not take is acknowledged without running the handler
+    (``route``: redelivering it could never change that), but never silently. A Cloud
+    Scheduler ``executed`` event (as the adapter's ``scheduler`` sample, after Google's
+    ``SchedulerJobData`` samples) reaching a storage function is a misrouted trigger: a
+    WARNING naming the function, the event type and why. An object outside the declared
+    prefix is the function's own filter (Eventarc cannot filter on a prefix,
+    https://cloud.google.com/eventarc/docs/reference/supported-events): an INFO line. Both
+    were 200 OK with no line at all."""
+    from portable_fn_gcp.harness import _client, storage_envelope
+
+    app = pf.App("quiet")
+    ran: list[CloudEvent] = []
+
+    @app.storage("uploads", prefix="in/")
+    def up(event: pf.CloudEvent) -> None:
+        ran.append(event)
+
+    client = _client(app, "up")
+    capsys.readouterr()
+    headers = {
+        "ce-specversion": "1.0", "ce-id": "1", "ce-time": "2021-02-05T03:00:00Z",
+        "ce-type": "google.cloud.scheduler.job.v1.executed",
+        "ce-source": "//cloudscheduler.googleapis.com/projects/p/locations/l/jobs/nightly",
+        "content-type": "application/json",
+    }
+    assert client.post("/", headers=headers, data=b'{"customData": ""}').status_code == 200
+    [line] = _logged(capsys.readouterr().out)
+    assert line["level"] == "WARNING" and line["function"] == "up"
+    assert line["event_type"] == "google.cloud.scheduler.job.v1.executed"
+    assert "Cloud Storage" in str(line["reason"])
+    headers, body = storage_envelope(bucket="uploads", key="out/a", size=1, etag="e",
+                                     action="created")
+    assert client.post("/", headers=headers, data=body).status_code == 200
+    [line] = _logged(capsys.readouterr().out)
+    assert line["level"] == "INFO" and line["function"] == "up"
+    assert line["event_type"] == "google.cloud.storage.object.v1.finalized"
+    assert "prefix" in str(line["reason"])
+    assert not ran

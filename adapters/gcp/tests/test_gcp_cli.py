@@ -159,3 +159,66 @@ def test_the_event_sample_runs_an_event_function(capsys: pytest.CaptureFixture[s
     assert len(ran) == 1, logs
     assert ran[0]["event_type"] == "com.example.invoice.paid"
     assert ran[0]["invoice"] == {"invoice_id": "inv-9", "amount": "19.99"}
+
+
+def _misfit_app(tmp_path: Path) -> str:
+    path = tmp_path / "misfit.py"
+    path.write_text(
+        "import portable_fn as pf\n"
+        "app = pf.App('misfit')\n"
+        "@app.storage('uploads')\n"
+        "def up(event: pf.CloudEvent) -> None: ...\n"
+        "@app.event('com.example.invoice.*')\n"
+        "def paid(event: pf.CloudEvent) -> None: ...\n"
+        "@app.http('/hello')\n"
+        "def hello(req: pf.Request) -> str:\n"
+        "    return 'hi'\n"
+        "@app.stream('clicks')\n"
+        "def clicks(event: pf.CloudEvent) -> None: ...\n"
+    )
+    return str(path)
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert captured.out == "" and err.startswith("portable-fn invoke: ") and "\n" not in err, err
+    assert "Traceback" not in err
+    return err
+
+
+def test_a_stream_function_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Streams do not run on GCP (``inspect`` reports them unsupported; ``deploy.sh`` does not
+    deploy them). ``invoke`` of one printed functions-framework's traceback and a 500 "crash"
+    (exit 1); bad input is one line, exit 2 (docs/cli.md)."""
+    app = _misfit_app(tmp_path)
+    err = _usage_error(capsys, ["invoke", app, "clicks", "--provider", "gcp", "--event", "pubsub"])
+    assert "clicks" in err and "stream" in err and "gcp" in err
+
+
+@pytest.mark.parametrize(
+    ("function", "kind", "fitting"),
+    [
+        ("up", "http", "storage"),  # was 400 "bad request", exit 1
+        ("up", "scheduler", "storage"),  # was 200 OK, the handler not run, no log line
+        ("up", "pubsub", "storage"),  # a message that is no Cloud Storage notification
+        ("paid", "http", "pubsub, event"),
+        ("paid", "storage", "pubsub, event"),  # an app event type arrives on the bus topic
+        ("hello", "pubsub", "http"),  # was 404 "no route for /", exit 0
+    ],
+)
+def test_a_sample_that_cannot_reach_the_function_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], function: str, kind: str, fitting: str
+) -> None:
+    """What ``deploy.sh`` wires is all a deployed function is sent: an HTTP function its
+    requests, a storage function its bucket's Eventarc events
+    (https://cloud.google.com/functions/docs/calling/storage), an application ``@app.event``
+    the messages of the app's bus topic. Another sample is a mistake in the invocation, refused
+    as the Azure adapter refuses a binding that is not the function's, naming the samples that
+    fit."""
+    app = _misfit_app(tmp_path)
+    err = _usage_error(capsys, ["invoke", app, function, "--provider", "gcp", "--event", kind])
+    assert f"(samples for it: {fitting})" in err, err

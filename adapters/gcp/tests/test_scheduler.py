@@ -76,3 +76,30 @@ def test_executed_event() -> None:
     assert event.id == "nightly@2026-02-03T00:00:00Z"
     with pytest.raises(EventDecodeError):
         from_event(native.replace(time=None), function="f", expression="0 0 * * *")
+
+
+def test_an_event_that_is_no_scheduler_run_does_not_run_the_schedule() -> None:
+    """A schedule function takes a Scheduler run in the three documented forms (module
+    docstring: HTTP target, Pub/Sub target, ``google.cloud.scheduler.job.v1.executed``). A
+    CloudEvent of any other type (here a Cloud Storage ``finalized`` event, shaped as
+    google-cloudevents ``StorageObjectData`` samples) reaching it is a misrouted trigger: it
+    ran the nightly job, with the object's time as the scheduled time. It is acknowledged
+    without running, and said (``Decoded.misrouted``)."""
+    import portable_fn as pf
+
+    from portable_fn_gcp.route import decode
+
+    app = pf.App("sched")
+
+    @app.schedule(cron="0 3 * * *")
+    def nightly(event: pf.CloudEvent) -> None: ...
+
+    stored = CloudEvent(
+        id="1", source="//storage.googleapis.com/projects/_/buckets/b",
+        type="google.cloud.storage.object.v1.finalized", time="2020-04-23T07:38:57.230Z",
+        data={"bucket": "b", "name": "a"}, datacontenttype="application/json",
+    )
+    decoded = decode(app.function("nightly"), stored)
+    assert decoded.event is None and decoded.misrouted
+    executed = stored.replace(type=EXECUTED, source="//cloudscheduler.googleapis.com/jobs/x")
+    assert decode(app.function("nightly"), executed).event is not None

@@ -209,3 +209,36 @@ def test_route_filters_action_and_prefix() -> None:
     assert decode(fn, outside).event is None
     inside = native("deleted", {"bucket": "b", "name": "folder/a", "size": "1"})
     assert decode(fn, inside).event is not None
+
+
+def _uploads_app() -> App:
+    app = App("declared")
+
+    @app.storage("uploads")
+    def up(event: CloudEvent) -> None: ...
+
+    return app
+
+
+def test_the_bucket_is_the_declared_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESIGN section 2 (docs/event-mapping.md rule 4): a storage handler sees the bucket the
+    app declared (``uploads``) on every provider. Bucket names are global on Cloud Storage, so
+    ``deploy.sh`` watches the real bucket ``$BUCKET_UPLOADS`` and passes that variable to the
+    function (https://cloud.google.com/functions/docs/configuring/env-var); Eventarc's event
+    names the real bucket (google-cloudevents ``StorageObjectData``, as
+    ``storage_simple_data.json``). The handler saw ``my-project-uploads``."""
+    fn = _uploads_app().function("up")
+    monkeypatch.setenv("BUCKET_UPLOADS", "my-project-uploads")
+    real = native("finalized", {"bucket": "my-project-uploads", "name": "a.png", "size": "1"})
+    decoded = decode(fn, real)
+    assert decoded.event is not None and decoded.event.data["bucket"] == "uploads"
+    # Google's source keeps the real name, as AWS keeps it in the event's source.
+    assert decoded.event.source == SOURCE
+    # A bucket the function did not declare keeps its own name: nothing maps it to "uploads".
+    other = native("finalized", {"bucket": "someone-else", "name": "a.png", "size": "1"})
+    assert decode(fn, other).event.data["bucket"] == "someone-else"  # type: ignore[union-attr]
+    # Without the variable (deploy.sh's default), the real bucket is the declared name.
+    monkeypatch.delenv("BUCKET_UPLOADS")
+    assert decode(fn, real).event.data["bucket"] == "my-project-uploads"  # type: ignore[union-attr]
+    same = native("finalized", {"bucket": "uploads", "name": "a.png", "size": "1"})
+    assert decode(fn, same).event.data["bucket"] == "uploads"  # type: ignore[union-attr]

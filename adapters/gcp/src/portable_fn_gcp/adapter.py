@@ -48,11 +48,16 @@ class GCPAdapter:
         other JSON body its senders POST (a Pub/Sub push body, a 1st-gen background event), or
         ``{"method", "path", "headers", "body"}`` (an HTTP request: binary mode, for one; the
         method is GET for an HTTP route, else POST, the one method event senders use); the
-        result is ``{"status", "headers", "body"}`` as the function answered.
+        result is ``{"status", "headers", "body"}`` as the function answered. An event the
+        deployed function is never sent (``reach``: an HTTP request to a storage function, any
+        event to a stream function, which is not deployed) is a ``ConfigurationError``.
         """
         from portable_fn.triggers import Http
 
+        from portable_fn_gcp import reach
         from portable_fn_gcp.harness import _client
+
+        reach.check(app, function, native_event, self.sample_events())
 
         route = isinstance(app.function(function).trigger, Http)
         client = _client(app, function)

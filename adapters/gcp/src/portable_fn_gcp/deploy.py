@@ -4,7 +4,9 @@
 Every value that comes from the app is quoted with ``shlex.quote``; project, region, runtime
 and the real bucket names come from the environment so one package deploys anywhere
 (``PROJECT=p REGION=europe-west1 BUCKET_UPLOADS=p-uploads ./deploy.sh``). Bucket names are
-global on GCS, so the app's logical name is only the default.
+global on GCS, so the app's logical name is only the default; a storage function is deployed
+with its bucket's variable set (https://cloud.google.com/functions/docs/configuring/env-var), so
+it can name the bucket as the app declared it.
 
 Every event function's Eventarc trigger calls it as ``$INVOKER`` (``--trigger-service-account``),
 which gets ``roles/run.invoker`` on it and, for direct events other than Pub/Sub,
@@ -52,12 +54,16 @@ ensure_subscription() {{
     gcloud pubsub subscriptions create "$1" --project "$PROJECT" --topic "$2"
 }}
 
+# deploy NAME [--env KEY=VALUE] FLAGS...: one --set-env-vars, a comma-separated list.
 deploy() {{
-  local name="$1"
+  local name="$1" env="GOOGLE_CLOUD_PROJECT=$PROJECT"
   shift
+  if [[ "${{1:-}}" == --env ]]; then
+    env="$env,$2"
+    shift 2
+  fi
   gcloud functions deploy "$name" --gen2 --project "$PROJECT" --region "$REGION" \\
-    --runtime "$RUNTIME" --source "$SOURCE" \\
-    --set-env-vars "GOOGLE_CLOUD_PROJECT=$PROJECT" "$@"
+    --runtime "$RUNTIME" --source "$SOURCE" --set-env-vars "$env" "$@"
 }}
 
 function_trigger() {{
@@ -189,7 +195,11 @@ def _function(d: Deployment) -> str:
         # Said, not left out: a redeploy without either flag need not turn off the retries
         # an earlier deploy turned on (gcloud functions deploy --[no-]retry).
         flags.append("--no-retry")
-    lines.append(_command(["deploy", quote(d.service), *flags]))
+    env = []
+    if d.bucket is not None:
+        # The function maps its real bucket back to the declared name (storage.declared_bucket).
+        env = ["--env", f'"{bucket_var(d.bucket)}=${bucket_var(d.bucket)}"']
+    lines.append(_command(["deploy", quote(d.service), *env, *flags]))
     if d.signature == "cloudevent":
         lines.append(_command(["allow_invoker", quote(d.service)]))
     if d.dead_letter is not None:

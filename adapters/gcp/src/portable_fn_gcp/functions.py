@@ -34,6 +34,8 @@ from portable_fn_gcp import http, tracing
 if TYPE_CHECKING:
     from portable_fn.app import App
 
+    from portable_fn_gcp.route import Decoded
+
 __all__ = ["cloud_event_function", "http_function", "run_delivery", "undecodable"]
 
 PROVIDER = "gcp"
@@ -123,9 +125,10 @@ def _run(
         result = route.Decoded(delivered) if decoded else route.decode(function, delivered)
     except EventDecodeError as exc:
         return undecodable(app, name, delivered, request, native_event, exc)
-    if result.event is None:
-        return "OK"  # not for this function: acknowledge, see route
     ctx = _context(name, request, native_event, attempt=result.attempt or 1)
+    if result.event is None:
+        _not_run(ctx, delivered, result)
+        return "OK"  # not for this function: acknowledge, see route
     outcome = dispatch_event(app, name, result.event, ctx)
     if outcome.ok:
         return "OK"
@@ -135,6 +138,17 @@ def _run(
             return "OK"
         _abort(_failure(422, "event rejected by the handler"))
     _abort(_failure(500, "event handler failed"))
+
+
+def _not_run(ctx: Context, delivered: Any, result: Decoded) -> None:
+    """Say why a delivery was acknowledged without running the handler: a WARNING when the
+    trigger could never have sent it (a misrouted trigger, events lost to the handler), else
+    INFO (the function's own filter declined it, as it was declared to)."""
+    level = "WARNING" if result.misrouted else "INFO"
+    event_type = getattr(delivered, "type", None)
+    ctx.logger.log(level, "delivery not for this function: acknowledged, not run",
+                   event_type=event_type, event_id=getattr(delivered, "id", None),
+                   reason=result.skipped)
 
 
 def run_delivery(app: App, name: str, delivered: Any, request: Any, native_event: Any) -> Any:

@@ -4,7 +4,12 @@
 One table keyed by trigger type (STYLE rule 6). Each decoder returns the event to hand to the
 function, or None when the delivery is not for it (an event type it did not subscribe to, a key
 outside its prefix/suffix, a storage action it did not ask for): such a delivery is
-acknowledged without running the handler, since redelivering it could never change that.
+acknowledged without running the handler, since redelivering it could never change that. It
+says why (``Decoded.skipped``), and whether the function's own filter declined it (an object
+outside the declared prefix, an application event of another type on the shared bus topic:
+routine, since Eventarc cannot filter on either) or it is a delivery its trigger never takes
+(a Scheduler event sent to a storage function: a misrouted trigger, ``Decoded.misrouted``),
+which ``functions`` logs as a WARNING.
 """
 
 from __future__ import annotations
@@ -26,10 +31,13 @@ __all__ = ["Decoded", "decode"]
 
 
 class Decoded(NamedTuple):
-    """What a delivery is for the function: its event (None: not for it) and attempt count."""
+    """What a delivery is for the function: its event (None: not for it) and attempt count;
+    when not for it, why, and whether its trigger could ever have sent it."""
 
     event: CloudEvent | None
     attempt: int | None = None
+    skipped: str = ""
+    misrouted: bool = False
 
 
 def decode(function: Function, delivered: CloudEvent) -> Decoded:
@@ -55,9 +63,14 @@ def _event(function: Function, delivered: CloudEvent) -> Decoded:
     trigger = function.trigger
     event = decoded.event
     if event is None or not isinstance(trigger, Event):
-        return Decoded(None, decoded.attempt)
+        return Decoded(None, decoded.attempt, "not an event function", True)
     if not trigger.matches(event.type, event.source):
-        return Decoded(None, decoded.attempt)
+        # On the app's bus topic every application event reaches every @app.event function,
+        # which filters by type; a plain message there, or a direct event of another type
+        # (Eventarc filters those on the exact type), was never meant for it.
+        carried = pubsub.is_published(delivered) and not pubsub.is_published(event)
+        skipped = f"type {event.type} is not {trigger.type}"
+        return Decoded(None, decoded.attempt, skipped, not carried)
     return decoded
 
 
@@ -77,12 +90,18 @@ def _storage(function: Function, delivered: CloudEvent) -> Decoded:
     elif storage.is_storage(delivered):
         event = storage.to_storage_event(delivered)
     else:
-        event = None
+        return Decoded(None, attempt, "not a Cloud Storage object event", True)
     if event is None or not isinstance(trigger, Storage):
-        return Decoded(None, attempt)
+        return Decoded(None, attempt, "a storage change with no portable action")
     if not trigger.accepts(event.data["key"], event.data["action"]):
-        return Decoded(None, attempt)
-    return Decoded(event, attempt)
+        return Decoded(None, attempt, _declined(trigger, event.data["action"]))
+    return Decoded(storage.declared_bucket(event, trigger.bucket), attempt)
+
+
+def _declined(trigger: Storage, action: str) -> str:
+    if action not in trigger.on:
+        return f"action {action} not in on={trigger.on}"
+    return f"key outside prefix {trigger.prefix!r} / suffix {trigger.suffix!r}"
 
 
 def _json(data: bytes) -> Any:
@@ -100,6 +119,9 @@ def _json(data: bytes) -> Any:
 
 
 def _schedule(function: Function, delivered: CloudEvent) -> Decoded:
+    if not pubsub.is_published(delivered) and delivered.type != scheduler.EXECUTED:
+        # Only the three documented forms are a run (scheduler); a storage event is not one.
+        return Decoded(None, None, "not a Cloud Scheduler run", True)
     trigger = function.trigger
     expression = trigger.expression if isinstance(trigger, Schedule) else ""
     event = scheduler.from_event(delivered, function=function.name, expression=expression)

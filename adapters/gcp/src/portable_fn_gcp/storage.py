@@ -18,10 +18,16 @@ says a deletion with ``resourceState: "not_exists"``, and a metadata update with
 (https://cloud.google.com/functions/1stgendocs/calling/storage#legacy_cloud_storage_triggers);
 functions-framework converts it to ``finalized`` whatever the change, so both are read here: the
 first is ``deleted``, the second no portable action (as ``metadataUpdated``).
+
+``data.bucket`` is the bucket as the app declared it (``uploads``), as on every provider:
+``deploy.sh`` watches the real bucket, whose name it takes from ``BUCKET_<NAME>`` (bucket names
+are global on Cloud Storage), and sets that variable on the function, which maps it back
+(``declared_bucket``). The real name stays in ``source``.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Any, Literal
 
@@ -29,10 +35,12 @@ from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, storage_data
 
 from portable_fn_gcp import timestamps
+from portable_fn_gcp.names import bucket_var
 
 __all__ = [
     "ACTIONS",
     "TYPES",
+    "declared_bucket",
     "from_notification",
     "is_notification",
     "is_storage",
@@ -80,6 +88,18 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
         content_type=content_type if isinstance(content_type, str) and content_type else None,
     )
     return event.replace(subject=key, data=data, datacontenttype="application/json")
+
+
+def declared_bucket(event: CloudEvent, declared: str) -> CloudEvent:
+    """``event`` (a portable storage event) naming its bucket as the app declared it, when it
+    is the function's real bucket: ``$BUCKET_<NAME>``, which ``deploy.sh`` sets on the
+    function (https://cloud.google.com/functions/docs/configuring/env-var), else the declared
+    name itself (``deploy.sh``'s default). A bucket the function did not declare keeps its own
+    name: there is no other name to give it. Read per delivery, never at import."""
+    real = os.environ.get(bucket_var(declared)) or declared
+    if event.data["bucket"] != real or real == declared:
+        return event
+    return event.replace(data={**event.data, "bucket": declared})
 
 
 def _metadata_change(obj: dict[str, Any]) -> bool:

@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Which native events a deployed function can be sent, so ``portable-fn invoke --provider gcp``
+refuses one it never could (a usage error, exit 2, naming the samples that fit) instead of
+answering for a delivery that cannot happen.
+
+A function receives only what ``deploy.sh`` wires to it (``plan``): an HTTP function, requests
+to its own URL; a topic or queue function, the messages of its topic (Eventarc
+``messagePublished``); a storage function, its bucket's Eventarc object events
+(https://cloud.google.com/functions/docs/calling/storage) or, wired by hand, that bucket's
+Pub/Sub notifications (https://cloud.google.com/storage/docs/pubsub-notifications#attributes);
+a schedule function, Cloud Scheduler's HTTP request, a Pub/Sub-target job's message or an
+``executed`` event (``scheduler``); an ``@app.event`` function, the messages of the app's bus
+topic (an application type) or Eventarc's events of its ``google.*`` type. Streams are not
+deployed at all. A body whose kind cannot be told here (a 1st-gen background event) is left to
+the function, which answers as deployed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from portable_fn.errors import ConfigurationError
+from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Topic
+
+from portable_fn_gcp.pubsub import PUBLISHED
+from portable_fn_gcp.scheduler import EXECUTED
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
+    from portable_fn.triggers import Trigger
+
+__all__ = ["check"]
+
+_REQUEST_KEYS = frozenset(("method", "path", "headers", "body"))
+_NOTIFICATION = frozenset(("eventtype", "bucketid", "objectid"))
+
+
+class Delivery(NamedTuple):
+    """What a native event is to a function: an HTTP ``request``, a Pub/Sub ``message`` (with
+    its attributes) or a direct ``event`` of a CloudEvent type."""
+
+    kind: str
+    type: str = ""
+    source: str = ""
+    attributes: Mapping[str, Any] = {}
+
+
+def check(app: App, function: str, native: Any, samples: Mapping[str, Any]) -> None:
+    """Raise ``ConfigurationError`` when ``native`` could never be sent to ``function``."""
+    trigger = app.function(function).trigger
+    if not isinstance(trigger, Http | Queue | Topic | Storage | Schedule | Event):
+        raise ConfigurationError(
+            f"function {function!r} is a {trigger.kind} function: {trigger.kind} triggers do "
+            "not run on gcp (not deployed; see portable-fn inspect)"
+        )
+    delivery = read(native, route=isinstance(trigger, Http))
+    if delivery is None or fits(trigger, delivery):
+        return
+    fitting = [name for name, sample in samples.items() if _fits_sample(trigger, sample)]
+    raise ConfigurationError(
+        f"function {function!r} ({trigger.kind}) is never sent {_describe(trigger, delivery)} on "
+        "gcp "
+        f"(samples for it: {', '.join(fitting) or 'none'})"
+    )
+
+
+def read(native: Any, *, route: bool = False) -> Delivery | None:
+    """The delivery ``native`` is, as ``GCPAdapter.invoke`` sends it; None when unknown. For an
+    HTTP ``route``, a request is a request whatever its body holds (an API may well take
+    ``{"message": ...}``)."""
+    if not isinstance(native, dict):
+        return None
+    if "specversion" in native:  # a structured-mode CloudEvent
+        return _cloudevent(native.get("type"), native.get("source"), native.get("data"))
+    if "message" in native:  # a Pub/Sub push body
+        return _message(native)
+    if not _REQUEST_KEYS.intersection(native):
+        return None  # a 1st-gen background event, or something else the function will judge
+    headers = {str(k).lower(): v for k, v in (native.get("headers") or {}).items()}
+    if "ce-type" in headers:  # a binary-mode CloudEvent
+        return _cloudevent(headers["ce-type"], headers.get("ce-source"), _json(native))
+    if route:
+        return Delivery("request")
+    body = _json(native)
+    if isinstance(body, dict) and "specversion" in body:
+        return read(body)
+    if "x-goog-pubsub-message-id" in headers:  # unwrapped with metadata: attributes as headers
+        return Delivery("message", PUBLISHED, "", headers)
+    if isinstance(body, dict) and "message" in body:
+        return _message(body)  # a push body
+    if isinstance(body, dict) and ("context" in body or "eventId" in body):
+        return None  # a 1st-gen background event
+    return Delivery("request")
+
+
+def fits(trigger: Trigger, delivery: Delivery) -> bool:
+    """Whether what ``deploy.sh`` wires to a function of ``trigger`` includes ``delivery``."""
+    kind = delivery.kind
+    if isinstance(trigger, Http):
+        return kind == "request"
+    if isinstance(trigger, Schedule):
+        return kind in ("request", "message") or delivery.type == EXECUTED
+    if isinstance(trigger, Queue | Topic):
+        return kind == "message"
+    if isinstance(trigger, Storage):
+        if kind == "message":
+            # The attributes Cloud Storage sets; an unwrapped push lower-cases their names.
+            return {k.lower() for k in delivery.attributes} >= _NOTIFICATION
+        return kind == "event" and delivery.type.startswith("google.cloud.storage.object.")
+    if isinstance(trigger, Event):
+        if not trigger.type.startswith("google."):
+            return kind == "message"  # the app's bus topic
+        return kind != "request" and trigger.matches(delivery.type, delivery.source)
+    return False
+
+
+def _fits_sample(trigger: Trigger, sample: Any) -> bool:
+    delivery = read(sample, route=isinstance(trigger, Http))
+    return delivery is not None and fits(trigger, delivery)
+
+
+def _cloudevent(event_type: Any, source: Any, data: Any) -> Delivery:
+    if event_type == PUBLISHED:
+        return _message(data)
+    return Delivery("event", str(event_type or ""), str(source or ""))
+
+
+def _message(body: Any) -> Delivery:
+    message = body.get("message") if isinstance(body, dict) else None
+    attributes = message.get("attributes") if isinstance(message, dict) else None
+    return Delivery("message", PUBLISHED, "", attributes if isinstance(attributes, dict) else {})
+
+
+def _json(native: dict[str, Any]) -> Any:
+    body = native.get("body")
+    try:
+        return json.loads(body) if isinstance(body, str | bytes) and body else None
+    except ValueError:
+        return None
+
+
+def _describe(trigger: Trigger, delivery: Delivery) -> str:
+    if delivery.kind == "request":
+        return "an HTTP request"
+    if delivery.kind == "message" and isinstance(trigger, Storage):
+        return "a Pub/Sub message other than a Cloud Storage notification"
+    if delivery.kind == "message":
+        return "a Pub/Sub message"
+    return f"a {delivery.type} event"
