@@ -85,3 +85,67 @@ def test_no_retries_means_no_retry_flag(
 ) -> None:
     commands, _ = packaged
     assert "--retry" not in deploy_line(commands, "once-only")
+
+
+# A stand-in for the gcloud CLI, which cannot run here (no Google Cloud account): it records
+# each call's arguments as one JSON line and answers the describes the script reads values from;
+# a describe that only checks existence answers "not found", so everything is created.
+_FAKE_GCLOUD = """#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["GCLOUD_CALLS"], "a") as calls:
+    calls.write(json.dumps(args) + "\\n")
+fmt = next((a.split("=", 1)[1] for a in args if a.startswith("--format=")), "")
+if fmt == "value(projectNumber)":
+    print("123")
+elif fmt == "value(eventTrigger.trigger)":
+    print(f"trigger-of-{args[2]}")
+elif fmt == "value(transport.pubsub.subscription)":
+    print(f"subscription-of-{args[3]}")
+elif fmt:
+    print("value")
+elif "describe" in args:
+    sys.exit(1)
+"""
+
+
+def test_the_retry_policy_reaches_gcloud_as_declared(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """deploy.sh run by bash, gcloud a recording stand-in (see ``_FAKE_GCLOUD``): the
+    subscription of each event function's trigger is updated with the declared policy under
+    the right flags (parsing the script's lines alone could not tell ``--min-retry-delay``
+    from ``--max-retry-delay``: the values travel through the script's positional arguments)."""
+    import json
+    import os
+    import subprocess
+
+    out = tmp_path_factory.mktemp("retries-run") / "gcp"
+    adapter.package(app, f"{__name__}:app", out)
+    bin_dir = out.parent / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "gcloud"
+    fake.write_text(_FAKE_GCLOUD)
+    fake.chmod(0o755)
+    calls = out.parent / "calls.jsonl"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "GCLOUD_CALLS": str(calls), "PROJECT": "p", "REGION": "r"}
+    subprocess.run(["bash", str(out / "deploy.sh")], env=env, check=True, capture_output=True)
+    updates = {
+        args[3]: args
+        for args in map(json.loads, calls.read_text().splitlines())
+        if args[:3] == ["pubsub", "subscriptions", "update"]
+    }
+
+    def flag(args: list[str], name: str) -> str:
+        return args[args.index(name) + 1]
+
+    orders = updates["subscription-of-trigger-of-take-order"]
+    assert flag(orders, "--dead-letter-topic") == "orders-dead"
+    assert flag(orders, "--max-delivery-attempts") == str(ORDERS.max_retries + 1)
+    assert flag(orders, "--min-retry-delay") == "5s"
+    assert flag(orders, "--max-retry-delay") == "120s"
+    news = updates["subscription-of-trigger-of-read-news"]
+    assert (flag(news, "--max-delivery-attempts"), flag(news, "--min-retry-delay"),
+            flag(news, "--max-retry-delay")) == ("5", "2s", "600s")
+    assert "subscription-of-trigger-of-once-only" not in updates
