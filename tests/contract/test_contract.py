@@ -84,6 +84,21 @@ def test_one_failure_fails_only_its_message(harness: Harness) -> None:
     assert [s["event"].data["n"] for s in seen] == [0, 2]
 
 
+def test_a_failure_retrying_cannot_fix_is_not_done_on_any_provider(harness: Harness) -> None:
+    """``deliver``'s answer for a message whose handler raised ``pf.NonRetryable`` is False on
+    every provider: the handler failed it, and it is dead-lettered, never done. The Cloudflare
+    Worker acks the message it dead-letters itself, and its harness answered True."""
+    app = pf.App("final")
+
+    @app.queue("bills", dead_letter="bills-dead")
+    def bill(event: pf.CloudEvent) -> None:
+        if event.data == 0:
+            raise pf.NonRetryable("nothing to bill")
+
+    events = [pf.CloudEvent.create(type="bill", source="/t", data=n) for n in (0, 1)]
+    assert harness.deliver(app, "bill", events) == [False, True]
+
+
 def test_schedule_carries_expression_and_time(harness: Harness) -> None:
     app, seen = build()
     when = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)

@@ -62,9 +62,18 @@ class CloudflareHarness:
                 native.MessageStandIn(id=f"msg-{i}", body=to_dict(e)) for i, e in enumerate(events)
             ],
         )
+        env = self._env(app)
         with offline(app):
-            asyncio.run(WorkerRuntime(app).queue(batch, self._env(app), None))
-        return [m.settled == "ack" for m in batch.messages]
+            asyncio.run(WorkerRuntime(app).queue(batch, env, None))
+        # A message the Worker dead-lettered itself (pf.NonRetryable, undecodable) is acked
+        # too; like the other providers' harnesses, it counts as not done (False): the handler
+        # failed it, and the dead-letter queue, not the function, has it now.
+        dlq = consumer.dead_letter
+        dead = [] if dlq is None else env.producers[plan.binding_name(dlq)].sent
+        return [
+            m.settled == "ack" and not any(body == m.body for body, _ in dead)
+            for m in batch.messages
+        ]
 
     def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
         trigger = harness_function(app, function, "schedule").trigger
