@@ -52,7 +52,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         )
         supervise(worker, port=args.port, dirs=dirs)
         return 0
-    reporter = Reporter(json_lines=args.json, quiet_http=args.quiet_http)
+    reporter = Reporter(json_lines=args.json, quiet_http=args.quiet_http, app=args.app,
+                        state_dir=args.state_dir)
     serve(app, host=args.host, port=args.port, options=options, reporter=reporter,
           allowed_hosts=tuple(args.allow_host))
     return 0

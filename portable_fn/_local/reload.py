@@ -52,7 +52,8 @@ class Worker:
     quiet_http: bool
 
     def reporter(self) -> Reporter:
-        return Reporter(json_lines=self.json_lines, quiet_http=self.quiet_http)
+        return Reporter(json_lines=self.json_lines, quiet_http=self.quiet_http, app=self.ref,
+                        state_dir=str(self.options.state_dir))
 
 
 def watch_dirs(ref: str, extra: list[str]) -> list[Path]:

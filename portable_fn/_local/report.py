@@ -31,9 +31,18 @@ class Reporter:
     """Prints records; ``record(kind, **fields)`` is the only entry point."""
 
     def __init__(
-        self, *, json_lines: bool, stream: TextIO | None = None, quiet_http: bool = False
+        self,
+        *,
+        json_lines: bool,
+        stream: TextIO | None = None,
+        quiet_http: bool = False,
+        app: str = "APP",
+        state_dir: str | None = None,
     ) -> None:
+        """``app`` and ``state_dir`` are the ``APP`` and ``--state-dir`` that ``dev`` was given:
+        a dead letter's line says the ``dlq`` command to run for it, ready to paste."""
         self.json_lines = json_lines
+        self.dlq = dlq_command(app, state_dir)
         self.quiet_http = quiet_http
         self._stream = stream or sys.stdout
         self._lock = threading.Lock()
@@ -73,7 +82,9 @@ class Reporter:
         if second != self._second:  # strftime once a second, not once a line
             self._second, self._stamp = second, time.strftime("%H:%M:%S", time.localtime(now))
         stamp = f"{self._stamp}.{int(now % 1 * 1000):03d}"
-        text = _RENDER.get(kind, _other)(_printable(f))
+        shown = _printable(f)
+        text = _invocation(shown, self.dlq) if kind == "invocation" else _RENDER.get(
+            kind, _other)(shown)
         if kind == "invocation":
             outcome = str(f.get("outcome"))
             colour = {"ok": _GREEN, "retry": _YELLOW, "dead": _RED}.get(outcome, "")
@@ -112,7 +123,18 @@ def _where(f: Mapping[str, Any]) -> str:
     return f"{f.get('function')} [{f.get('trigger')}]"
 
 
-def _invocation(f: Mapping[str, Any]) -> str:
+def dlq_command(app: str, state_dir: str | None) -> str:
+    """``portable-fn dlq APP`` for the app ``dev`` runs, quoted for a POSIX shell, with
+    ``--state-dir`` when it is not the default."""
+    import shlex
+
+    command = f"portable-fn dlq {shlex.quote(app)}"
+    if state_dir is not None and state_dir != ".portable-fn":
+        command += f" --state-dir {shlex.quote(state_dir)}"
+    return command
+
+
+def _invocation(f: Mapping[str, Any], dlq: str = "portable-fn dlq APP") -> str:
     head = (
         f"{str(f.get('outcome')).upper():<5} {_where(f)} id={f.get('id')} "
         f"type={f.get('type')} attempt={f.get('attempt')}/{f.get('max_attempts')} "
@@ -132,7 +154,7 @@ def _invocation(f: Mapping[str, Any]) -> str:
         return (
             f"{head}: {f.get('error')}\n"
             f"    !!! DEAD-LETTERED to {f.get('dlq')!r} (delivery {f.get('delivery')}); "
-            f"see `portable-fn dlq APP list`, re-drive with `portable-fn dlq APP redrive`"
+            f"see `{dlq} list`, re-drive with `{dlq} redrive {f.get('delivery')}`"
         )
     return head
 

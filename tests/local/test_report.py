@@ -61,6 +61,23 @@ def test_readable_lines_retry_delay_and_loud_dead_letter() -> None:
     assert "DEAD-LETTERED to 'fulfilment-dlq'" in text and "attempt=4/4" in text
 
 
+def test_a_dead_letter_names_the_dlq_command_for_the_app_dev_runs() -> None:
+    """The hint is a command to paste: the APP and --state-dir ``dev`` was started with (quoted
+    for the shell), not a literal ``APP``, and the delivery to re-drive."""
+    out = io.StringIO()
+    reporter = Reporter(json_lines=False, stream=out, app="my app/app.py", state_dir="st")
+    reporter.record("invocation", function="f", trigger="queue:q", id="e1", type="t",
+                    attempt=3, max_attempts=3, duration_ms=1, outcome="dead", error="E",
+                    dlq="q-dlq", delivery=7)
+    text = out.getvalue()
+    assert "see `portable-fn dlq 'my app/app.py' --state-dir st list`" in text, text
+    assert "re-drive with `portable-fn dlq 'my app/app.py' --state-dir st redrive 7`" in text
+    plain = io.StringIO()
+    Reporter(json_lines=False, stream=plain, app="shop/app.py", state_dir=".portable-fn").record(
+        "invocation", function="f", outcome="dead", dlq="q-dlq", delivery=2)
+    assert "`portable-fn dlq shop/app.py list`" in plain.getvalue()
+
+
 def test_a_held_key_reads_as_a_wait_not_an_attempt() -> None:
     out = io.StringIO()
     reporter = Reporter(json_lines=False, stream=out)
