@@ -87,6 +87,13 @@ class LocalPublisher:
     def _accept(
         self, kind: str, name: str, event: CloudEvent, functions: tuple[str, ...], due: float
     ) -> None:
+        body = self._body(kind, name, event)
+        self._store.enqueue(kind=kind, name=name, event=body, functions=functions, due=due)
+        self._notice(kind, name, event, functions)
+
+    @staticmethod
+    def _body(kind: str, name: str, event: CloudEvent) -> bytes:
+        """``event`` as the broker stores it, refused past the smallest cloud's limit."""
         body = to_json(event)
         limit = _LIMITS.get(kind)
         if limit is not None and len(body) > limit:
@@ -97,8 +104,7 @@ class LocalPublisher:
                 f"limit for a {kind} message is {limit} bytes (send a reference to a stored "
                 "object instead)"
             )
-        self._store.enqueue(kind=kind, name=name, event=body, functions=functions, due=due)
-        self._notice(kind, name, event, functions)
+        return body
 
     def publish(self, topic: str, event: CloudEvent) -> None:
         self._accept("topic", topic, event, self._routes.for_topic(topic), time.time())
@@ -112,8 +118,22 @@ class LocalPublisher:
 
     def put_record(self, stream: str, event: CloudEvent) -> None:
         """A stream record (ingress ``/_pf/streams/{stream}``): no Publisher API feeds
-        streams, so this is the local way in; consumers get records one at a time, in order."""
-        self._accept("stream", stream, event, self._routes.for_stream(stream), time.time())
+        streams, so this is the local way in; consumers get records one at a time, in order
+        (per ``partitionkey``, which the record keeps).
+
+        As Kinesis and Event Hubs number theirs, the broker gives each record its place in the
+        stream as the ``sequence`` extension (docs/event-mapping.md), over one the sender set:
+        zero-padded to 20 digits as the Azure adapter writes Event Hubs' (the spec compares
+        sequences as strings: https://github.com/cloudevents/spec/blob/main/cloudevents/extensions/sequence.md)."""
+        functions = self._routes.for_stream(stream)
+        numbered: list[CloudEvent] = []
+
+        def body(number: int) -> bytes:
+            numbered[:] = [event.with_extensions(sequence=f"{number:020d}")]
+            return self._body("stream", stream, numbered[0])
+
+        self._store.enqueue_record(stream=stream, event=body, functions=functions, due=time.time())
+        self._notice("stream", stream, numbered[0], functions)
 
     def direct(self, function: str, event: CloudEvent, *, kind: str = "ingress") -> None:
         """Deliver to one named function (ingress ``/_pf/events/{function}``, schedules)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS deliveries (
     updated REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, due);
+CREATE TABLE IF NOT EXISTS sequences (
+    stream TEXT PRIMARY KEY,     -- a stream's last record number: never reused, purged or not
+    last INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS objects (
     bucket TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -155,6 +159,26 @@ class Store:
         with self.write() as cur:
             return insert_message(
                 cur, kind=kind, name=name, event=event, functions=functions, due=due
+            )
+
+    def enqueue_record(
+        self, *, stream: str, event: Callable[[int], bytes], functions: Sequence[str], due: float
+    ) -> int:
+        """``enqueue`` a stream record whose event ``event`` makes from its number in the
+        stream (1, 2, ...): numbered in the transaction that stores it, so the numbers follow
+        the order its consumers get the records in."""
+        with self.write() as cur:
+            cur.execute(
+                "INSERT INTO sequences(stream, last) VALUES (?, 1)"
+                " ON CONFLICT(stream) DO UPDATE SET last = last + 1",
+                (stream,),
+            )
+            (number,) = cur.execute(
+                "SELECT last FROM sequences WHERE stream = ?", (stream,)
+            ).fetchone()
+            return insert_message(
+                cur, kind="stream", name=stream, event=event(int(number)), functions=functions,
+                due=due,
             )
 
     def recover(self) -> int:

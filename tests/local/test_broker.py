@@ -101,3 +101,39 @@ def test_what_no_cloud_would_carry_is_refused_and_nothing_is_stored(tmp_path: Pa
             refused()
     assert seen == ["queue", "topic"]
     assert [d.function for d in store.deliveries()] == ["work", "audit", "mail"]
+
+
+def test_stream_records_are_numbered_in_their_stream_as_kinesis_and_event_hubs_do(
+    tmp_path: Path,
+) -> None:
+    """Kinesis and Event Hubs give each record a ``sequence`` (docs/event-mapping.md); so does
+    the local stream, in the order its consumers get the records: per stream, zero-padded to
+    20 digits (the spec compares sequences as strings), counting on after a restart, a
+    sender's ``partitionkey`` kept and a sender's own ``sequence`` replaced."""
+    app = pf.App("streams")
+
+    @app.stream("clicks")
+    def clicks(event: pf.CloudEvent) -> None: ...
+
+    @app.stream("views")
+    def views(event: pf.CloudEvent) -> None: ...
+
+    seen: list[CloudEvent] = []
+    store = Store(tmp_path / "b.sqlite3")
+    publisher = LocalPublisher(store, Routes.of(app), lambda kind, name, ev, fns: seen.append(ev))
+    click = CloudEvent.create(type="t", source="/web", data={"n": 1})
+    publisher.put_record("clicks", click.with_extensions(partitionkey="user-1"))
+    publisher.put_record("views", click)
+    publisher.put_record("clicks", click.with_extensions(sequence="9"))
+    store.close()
+    store = Store(tmp_path / "b.sqlite3")
+    LocalPublisher(store, Routes.of(app), lambda *_: None).put_record("clicks", click)
+    stored = [(d.function, from_json(d.event).extensions) for d in store.deliveries()]
+    assert stored == [
+        ("clicks", {"partitionkey": "user-1", "sequence": "00000000000000000001"}),
+        ("views", {"sequence": "00000000000000000001"}),
+        ("clicks", {"sequence": "00000000000000000002"}),
+        ("clicks", {"sequence": "00000000000000000003"}),
+    ]
+    assert [e.extensions.get("sequence") for e in seen] == ["0" * 19 + "1", "0" * 19 + "1",
+                                                            "0" * 19 + "2"]
