@@ -53,7 +53,7 @@ from portable_fn.errors import ConfigurationError
 if TYPE_CHECKING:
     from portable_fn.app import App
 
-__all__ = ["AppSource", "Exclude", "copy_app_source"]
+__all__ = ["AppSource", "Exclude", "app_origin", "app_root", "copy_app_source"]
 
 # (path relative to the copied root, in POSIX form; whether it is a folder) -> leave it out.
 Exclude = Callable[[str, bool], bool]
@@ -123,23 +123,13 @@ def copy_app_source(
 
     ``out_dir`` is left out if it lies inside the app's folder; ``excluder``, given the folder
     copied to ``dest``, returns the target's extra exclusions."""
-    target, attribute = split_ref(app_ref)
+    attribute = split_ref(app_ref)[1]
     names = frozenset(reserved)
     out = Path(out_dir).resolve() if out_dir is not None else None
-    if target.endswith(".py") or "/" in target or "\\" in target or Path(target).is_file():
-        origin = Path(target).resolve()
-        if not origin.is_file():
-            raise ConfigurationError(f"app file {target!r} does not exist")
-        module, parts = origin.stem, [origin.stem]
-    else:
-        loaded = sys.modules.get(target) or importlib.import_module(target)
-        file = getattr(loaded, "__file__", None)
-        if not file:
-            raise ConfigurationError(f"app module {target!r} has no source file to package")
-        origin, module, parts = Path(file).resolve(), target, target.split(".")
+    origin, module = app_origin(app_ref)
+    parts = module.split(".")
     _refuse_reserved(parts[0], names, provider)
-    # The folder whose contents land at the package's root: the sys.path entry it imports from.
-    root = origin.parents[len(parts) - (0 if origin.name == "__init__.py" else 1)]
+    root = app_root(origin, module)
     exclude = excluder(root) if excluder is not None else None
     rules = _Rules(provider, names, python_only, root, out, exclude)
     notes: list[Finding] = []
@@ -160,6 +150,29 @@ def copy_app_source(
         folder=origin.parent,
         findings=tuple(notes),
     )
+
+
+def app_origin(app_ref: str) -> tuple[Path, str]:
+    """The file of the app module ``app_ref`` names and the module's import name (a file's
+    stem), as the CLI loaded it."""
+    target = split_ref(app_ref)[0]
+    if target.endswith(".py") or "/" in target or "\\" in target or Path(target).is_file():
+        origin = Path(target).resolve()
+        if not origin.is_file():
+            raise ConfigurationError(f"app file {target!r} does not exist")
+        return origin, origin.stem
+    loaded = sys.modules.get(target) or importlib.import_module(target)
+    file = getattr(loaded, "__file__", None)
+    if not file:
+        raise ConfigurationError(f"app module {target!r} has no source file to package")
+    return Path(file).resolve(), target
+
+
+def app_root(origin: Path, module: str) -> Path:
+    """The folder whose contents land at the package's root: the ``sys.path`` entry the app
+    module ``module`` (file ``origin``) imports from."""
+    depth = len(module.split("."))
+    return origin.parents[depth - (0 if origin.name == "__init__.py" else 1)]
 
 
 def _refuse_reserved(top: str, reserved: frozenset[str], provider: str) -> None:

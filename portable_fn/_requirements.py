@@ -32,7 +32,7 @@ def app_requirements(path: Path, *, skip: Collection[str] = ()) -> list[str]:
     return _read(path, skip, frozenset())
 
 
-def _project(line: str) -> str:
+def project_name(line: str) -> str:
     """The PEP 503 normalised project name a requirement line starts with."""
     name = re.match(r"[A-Za-z0-9._-]*", line)
     return re.sub(r"[._-]+", "-", name.group() if name else "").lower()
@@ -46,7 +46,7 @@ def _read(path: Path, skip: Collection[str], seen: frozenset[Path]) -> list[str]
 
     if not path.is_file():
         return []
-    skipped = {_project(name) for name in skip}
+    skipped = {project_name(name) for name in skip}
     joined: list[str] = []
     pending = ""
     for raw in path.read_text("utf-8").splitlines():
@@ -58,7 +58,8 @@ def _read(path: Path, skip: Collection[str], seen: frozenset[Path]) -> list[str]
     joined.append(pending)
     lines: list[str] = []
     for line in (re.sub(r"(^|\s+)#.*$", "", line).strip() for line in joined):
-        if not line or _project(line).startswith("portable-fn") or _project(line) in skipped:
+        name = project_name(line)
+        if not line or name.startswith("portable-fn") or name in skipped:
             continue
         nested = re.fullmatch(_NESTED_OPTION, line)
         if nested is None or "://" in nested[2] or "$" in nested[2]:
@@ -109,5 +110,3 @@ def localized_constraints(lines: list[str], out_dir: Path) -> list[str]:
         shutil.copyfile(source, out_dir / name)
         localized.append(f"-c {name}")
     return localized
-
-

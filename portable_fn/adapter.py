@@ -82,7 +82,15 @@ class Publisher(Protocol):
 
 
 class Adapter(Protocol):
-    """A provider's adapter, as the CLI and the contract suite see it."""
+    """A provider's adapter, as the CLI and the contract suite see it.
+
+    Optionally, ``provides``: the distributions every package of the target has although the
+    app's ``requirements.txt`` does not list them, as names (``("boto3",)``: what the platform's
+    runtime has, or what the target pins itself). ``package`` warns about an app module that
+    neither they, the adapter's own distribution, the app's requirements nor what those
+    require provide (``portable_fn._import_check.unlisted_imports``); an adapter without it
+    provides nothing more.
+    """
 
     name: str
 

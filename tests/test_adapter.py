@@ -137,3 +137,22 @@ def test_unsendable_says_what_http_cannot_carry(
     response = Response(status=status, headers=Headers(headers))
     assert (unsendable(response) is not None) is latin1
     assert (unsendable(response, ascii_only=True) is not None) is ascii_only
+
+
+def test_unlisted_imports_reads_requirement_lines_as_pip_installs_them(tmp_path: Path) -> None:
+    """A project named with extras, by ``#egg=``, or through one that requires it carries the
+    import; a path or URL that names no project may install anything, so nothing is said
+    (https://pip.pypa.io/en/stable/reference/requirements-file-format/)."""
+    pytest.importorskip("pydantic")
+    from portable_fn._import_check import unlisted_imports
+
+    path = tmp_path / "requirements.txt"
+    warned = unlisted_imports(["pydantic"], path)
+    assert [w.level for w in warned] == ["warning"] and "pydantic" in warned[0].message
+    for carried in ("Pydantic[email]==2.*", "git+https://x.test/p.git#egg=pydantic",
+                    "pydantic-settings", "./vendor/lib", "https://x.test/lib.whl"):
+        path.write_text(carried + "\n")
+        assert unlisted_imports(["pydantic"], path) == [], carried
+    path.write_text("--index-url https://x.test/simple\nrequests\n")
+    assert len(unlisted_imports(["pydantic"], path)) == 1
+    assert unlisted_imports(["pydantic"], path, provided=["pydantic"]) == []

@@ -274,6 +274,59 @@ def test_adapter_commands_go_through_the_entry_point(tmp_path: Path) -> None:
     assert (out / "entry.txt").read_text() == SHOP and "wrote entry.txt" in packaged.stdout
 
 
+def _app_importing_pydantic(where: Path) -> Path:
+    """An app that imports a real installed third-party package, and a module of its own."""
+    where.mkdir()
+    (where / "models.py").write_text("from pydantic import BaseModel\n\n\nclass Order(BaseModel):\n"
+                                     "    sku: str\n")
+    (where / "app.py").write_text(
+        "import portable_fn as pf\nfrom models import Order\n\napp = pf.App('deps')\n\n\n"
+        "@app.http('/orders', methods=['POST'])\ndef create(req: pf.Request) -> dict:\n"
+        "    return Order.model_validate(req.json()).model_dump()\n"
+    )
+    return where / "app.py"
+
+
+def test_package_warns_of_an_import_the_requirements_do_not_list(tmp_path: Path) -> None:
+    """pydantic loaded by the app, no requirements.txt beside it: every cloud would raise
+    ModuleNotFoundError at cold start. A warning (packaging still succeeds) names the module
+    and its distribution, not what comes with it (pydantic_core) nor the app's own module."""
+    path = _install_fake_adapter(tmp_path)
+    app = str(_app_importing_pydantic(tmp_path / "shop"))
+    packaged = cli("package", app, "--provider", "fakecloud", "--out", str(tmp_path / "d"),
+                   path=path)
+    assert packaged.returncode == 0, packaged.stderr
+    warnings = [line for line in packaged.stdout.splitlines() if line.startswith("warning")]
+    assert len(warnings) == 1, packaged.stdout
+    assert "imports pydantic (distribution pydantic)" in warnings[0]
+    assert "requirements.txt" in warnings[0] and "models" not in warnings[0]
+
+
+def test_package_is_quiet_when_the_requirements_carry_the_import(tmp_path: Path) -> None:
+    """Listed in a nested ``-r`` file (as ``app_requirements`` reads it), or required by a
+    listed project (pydantic-settings requires pydantic, as pip installs it): no warning."""
+    path = _install_fake_adapter(tmp_path)
+    app = _app_importing_pydantic(tmp_path / "shop")
+    (app.parent / "requirements.txt").write_text("-r base.txt\n")
+    for listed in ("pydantic>=2  # models\n", "pydantic-settings\n"):
+        (app.parent / "base.txt").write_text(listed)
+        packaged = cli("package", str(app), "--provider", "fakecloud",
+                       "--out", str(tmp_path / "d"), path=path)
+        assert packaged.returncode == 0 and "warning" not in packaged.stdout, packaged.stdout
+
+
+def test_package_is_quiet_about_what_the_target_provides(tmp_path: Path) -> None:
+    """An adapter's ``provides`` (what its runtime has, as Lambda has boto3) count as shipped."""
+    path = _install_fake_adapter(tmp_path)
+    adapter = tmp_path / "fakecloud_adapter.py"
+    adapter.write_text(adapter.read_text().replace(
+        'name = "fakecloud"', 'name = "fakecloud"\n    provides = ("pydantic",)'))
+    app = str(_app_importing_pydantic(tmp_path / "shop"))
+    packaged = cli("package", app, "--provider", "fakecloud", "--out", str(tmp_path / "d"),
+                   path=path)
+    assert packaged.returncode == 0 and "warning" not in packaged.stdout, packaged.stdout
+
+
 def test_the_shop_readme_sample_events_run() -> None:
     paid = cli("invoke", SHOP, "invoice_paid", "--event", "examples/shop/events/invoice-paid.json")
     assert paid.returncode == 0 and json.loads(paid.stdout)["ok"] is True

@@ -17,6 +17,7 @@ from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from portable_fn._finding import Finding
     from portable_fn._local.runtime import Options
 
 
@@ -192,7 +193,9 @@ def cmd_events(args: argparse.Namespace) -> int:
 def cmd_package(args: argparse.Namespace) -> int:
     from portable_fn.adapter import load_adapter
 
+    before = set(sys.modules)
     app = load_app(args.app)
+    loaded = set(sys.modules) - before  # what importing the app brought, to check it ships
     adapter = load_adapter(args.provider)
     out = Path(args.out or f"dist/{args.provider}")
     try:
@@ -200,10 +203,34 @@ def cmd_package(args: argparse.Namespace) -> int:
     except OSError as exc:
         why = f"{exc.strerror or exc} ({exc.filename or out})"
         raise OSError(f"cannot write the package to {out}: {why}") from None
-    for finding in findings:
+    for finding in [*findings, *_unlisted_imports(args, adapter, loaded)]:
         print(f"{finding.level:<11} {finding.function or '(app)'}: {finding.message}")
     print(f"packaged {app.name!r} for {args.provider} in {out}")
     return 0
+
+
+def _unlisted_imports(
+    args: argparse.Namespace, adapter: Any, loaded: set[str]
+) -> list[Finding]:
+    """Warnings for the third-party modules the app imported that its package will not carry
+    (``unlisted_imports``): only warnings, so a check that cannot be made fails nothing."""
+    from portable_fn._app_sources import app_origin, app_root
+    from portable_fn._finding import Finding
+    from portable_fn._import_check import unlisted_imports
+    from portable_fn.adapter import installed_adapters
+
+    found = installed_adapters().get(args.provider)
+    own = [found.dist.name] if found is not None and found.dist is not None else []
+    try:
+        origin, module = app_origin(args.app)
+        return unlisted_imports(
+            loaded,
+            origin.parent / "requirements.txt",  # where every target reads it (beside the app)
+            provided=[*own, *getattr(adapter, "provides", ())],
+            own=app_root(origin, module),
+        )
+    except Exception as exc:  # broken metadata, an unreadable file: packaging went well
+        return [Finding(None, "info", f"could not check the app's imports: {exc}")]
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

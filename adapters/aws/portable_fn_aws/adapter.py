@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from portable_fn_aws._sources import PROVIDED_BY_RUNTIME
+
 if TYPE_CHECKING:
     from portable_fn.adapter import Finding
     from portable_fn.app import App
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 class AwsAdapter:
     name = "aws"
+    # What the Lambda Python runtime has without the app listing it (``package``'s import check).
+    provides = PROVIDED_BY_RUNTIME
 
     def __init__(
         self,

@@ -142,3 +142,19 @@ def test_a_custom_payload_still_runs_a_schedule_by_hand(
     path.write_text("{}")
     argv = ["invoke", SHOP, "nightly_report", "--provider", "aws", "--event", str(path)]
     assert main(argv) == 0, capsys.readouterr()
+
+
+def test_package_does_not_warn_of_what_the_lambda_runtime_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """boto3 is in the Lambda Python runtime, so app.zip leaves it out
+    (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html): an app importing it
+    without listing it in requirements.txt gets no warning; one importing pydantic does."""
+    app = tmp_path / "app.py"
+    app.write_text(
+        "import boto3\nimport pydantic\nimport portable_fn as pf\n\napp = pf.App('zipped')\n\n"
+        "@app.http('/')\ndef home(req):\n    return {}\n"
+    )
+    assert main(["package", str(app), "--provider", "aws", "--out", str(tmp_path / "out")]) == 0
+    warnings = [x for x in capsys.readouterr().out.splitlines() if "the app imports" in x]
+    assert [("boto3" in line, "pydantic" in line) for line in warnings] == [(False, True)]

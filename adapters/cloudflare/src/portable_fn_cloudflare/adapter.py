@@ -31,6 +31,9 @@ SAMPLES = ("fetch", "queue", "queue_cloudevent", "r2", "scheduled")
 
 class CloudflareAdapter:
     name = "cloudflare"
+    # The Python Workers runtime's own SDK, which no package carries (``package``'s import
+    # check; the target leaves these lines out of the app's requirements too).
+    provides = ("workers-py", "workers-runtime-sdk")
 
     def findings(self, app: App) -> list[Finding]:
         from portable_fn_cloudflare.findings import findings

@@ -1,0 +1,211 @@
+# SPDX-License-Identifier: Apache-2.0
+"""What ``portable-fn package`` checks of the app's imports: a third-party module the app's code
+imports and its package will not carry is a ``ModuleNotFoundError`` at every cold start.
+Tooling only (the CLI's ``package``), never in a deployed function."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
+
+from portable_fn._requirements import app_requirements, project_name, requirement_options
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from portable_fn._finding import Finding
+
+__all__ = ["unlisted_imports"]
+
+
+def unlisted_imports(
+    loaded: Collection[str],
+    requirements: Path,
+    *,
+    provided: Collection[str] = (),
+    own: Path | None = None,
+) -> list[Finding]:
+    """A warning for each third-party module the app ``loaded`` (the names ``sys.modules``
+    gained while it was imported) that no package of the target carries: no distribution
+    providing it (``importlib.metadata.packages_distributions``) is listed in ``requirements``
+    (as ``app_requirements`` reads it, nested ``-r`` files included), ``provided`` by the target
+    (its pins, what its platform's runtime has), or required by one of those, as pip installs
+    them. Deployed, such an import is a ``ModuleNotFoundError`` at every cold start.
+
+    Only what the app's own code (files below ``own``) names in an ``import`` counts: a module
+    a package imports only if it is there (requests' simplejson) is that package's choice. Left
+    out: the standard library (``sys.stdlib_module_names``), portable-fn and its adapters
+    (vendored), the app's own modules, and modules no distribution provides. A requirement line
+    that names no project (a path, a URL without ``#egg=``) may provide anything: then nothing
+    is reported. A module that only comes with another unlisted one (pydantic's pydantic_core)
+    is named through it."""
+    from importlib.metadata import packages_distributions
+
+    from portable_fn._finding import Finding
+
+    wanted = _requirement_names(app_requirements(requirements))
+    if wanted is None:
+        return []
+    shipped = _with_requirements({**wanted, **{project_name(name): set() for name in provided}})
+    owners = packages_distributions()
+    missing: dict[tuple[str, ...], list[str]] = {}
+    for name in sorted(_imported_by_app(loaded, own) if own is not None else loaded):
+        dists = tuple(sorted(_providers(name, owners, own)))
+        projects = {project_name(d) for d in dists}
+        if dists and not projects & shipped and not any(
+            p.startswith("portable-fn") for p in projects
+        ):
+            missing.setdefault(dists, []).append(name)
+    roots = [d for d in missing if not _comes_with(d, [o for o in missing if o != d])]
+    return [
+        Finding(
+            None, "warning",
+            f"the app imports {', '.join(_outermost(missing[dists]))} (distribution "
+            f"{' or '.join(dists)}), which the package does not carry: ModuleNotFoundError at "
+            f"every cold start; list it in {requirements}",
+        )
+        for dists in roots or missing  # each required by another: a cycle, all of them
+    ]
+
+
+def _imported_by_app(loaded: Collection[str], own: Path) -> set[str]:
+    """Those of the ``loaded`` modules that the app's own loaded modules (files below ``own``)
+    name in an absolute ``import``, with the top-level module of each."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    named: set[str] = set()
+    for name in loaded:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if not file or not file.endswith(".py") or not _own(Path(file).resolve(), own):
+            continue
+        try:
+            tree = ast.parse(Path(file).read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                named.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                named.add(node.module)
+                named.update(f"{node.module}.{alias.name}" for alias in node.names)
+    wanted = {".".join(n.split(".")[:depth]) for n in named for depth in
+              range(1, n.count(".") + 2)}
+    return wanted & set(loaded)
+
+
+def _outermost(names: list[str]) -> list[str]:
+    """``names`` without those inside another of them (``a.b`` when ``a`` is there)."""
+    return [n for n in names if not any(n.startswith(f"{m}.") for m in names)]
+
+
+def _providers(name: str, owners: Mapping[str, list[str]], own: Path | None) -> list[str]:
+    """The distributions that installed module ``name``: none for the standard library's, the
+    app's own, one no distribution lists, or a submodule whose top-level module speaks for it.
+    A top-level name several distributions share (the ``google`` namespace) is narrowed to
+    those whose files (``RECORD``) hold the module's file, for each regular module below it."""
+    import sys
+    from pathlib import Path
+
+    top = name.partition(".")[0]
+    module = sys.modules.get(name)
+    candidates = list(dict.fromkeys(owners.get(top, [])))
+    if top in sys.stdlib_module_names or module is None or not candidates:
+        return []
+    file = getattr(module, "__file__", None)
+    where = Path(file).resolve() if file else None
+    if where is not None and own is not None and _own(where, own):
+        return []  # the app's own code, which the package carries
+    if len(candidates) == 1:
+        return candidates if name == top else []
+    if where is None:
+        return []  # a namespace package: the regular modules below it decide
+    parts = name.split(".")
+    below = parts if where.stem == "__init__" else parts[:-1]
+    return _holding("/".join([*below, where.name]), candidates)
+
+
+def _own(file: Path, folder: Path) -> bool:
+    """Whether ``file`` is the app's code below ``folder``, not a package installed there (a
+    virtualenv inside the project)."""
+    if not file.is_relative_to(folder):
+        return False
+    return not {"site-packages", "dist-packages"} & set(file.relative_to(folder).parts)
+
+
+def _holding(relative: str, candidates: list[str]) -> list[str]:
+    """Those of the ``candidates`` distributions whose files include ``relative``."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    found = []
+    for candidate in candidates:
+        try:
+            files = distribution(candidate).files or []
+        except PackageNotFoundError:
+            continue
+        if any(f.as_posix() == relative for f in files):
+            found.append(candidate)
+    return found
+
+
+# A PEP 508 requirement's project name and its extras (``name[extra,...]``).
+_NAMED = r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?"
+
+
+def _extras(text: str | None) -> set[str]:
+    return {project_name(e.strip()) for e in (text or "").split(",") if e.strip()}
+
+
+def _requirement_names(lines: list[str]) -> dict[str, set[str]] | None:
+    """The projects ``lines`` (``app_requirements``) name, each with the extras asked for;
+    ``None`` when a line installs something it does not name (a path, a URL without
+    ``#egg=``: https://pip.pypa.io/en/stable/topics/vcs-support/)."""
+    names: dict[str, set[str]] = {}
+    for line in lines:
+        specifier = requirement_options(line)[0].strip()
+        egg = re.search(r"#egg=([A-Za-z0-9._-]+)", line)
+        named = re.match(_NAMED, specifier)
+        if egg is not None:
+            names.setdefault(project_name(egg[1]), set())
+        elif specifier.startswith("-"):
+            if re.match(r"(-e|--editable)\b", specifier):
+                return None
+            # any other option (-c constraints, --index-url) installs nothing itself
+        elif named is None or re.match(r"[A-Za-z0-9._-]*([/\\]|:)", specifier):
+            return None  # a path or URL
+        else:
+            names.setdefault(project_name(named[1]), set()).update(_extras(named[2]))
+    return names
+
+
+def _with_requirements(wanted: Mapping[str, set[str]]) -> set[str]:
+    """The projects ``wanted`` names (project -> extras) and every installed distribution they
+    require, as pip installs them: transitively, extras read. Other environment markers count
+    as true: a project installed on some platform is not reported missing."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    seen: set[tuple[str, frozenset[str]]] = set()
+    pending = [(name, frozenset(extras)) for name, extras in wanted.items()]
+    while pending:
+        item = pending.pop()
+        if item in seen:
+            continue
+        seen.add(item)
+        try:
+            declared = requires(item[0]) or []
+        except PackageNotFoundError:
+            continue
+        for line in declared:
+            extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", line.partition(";")[2])
+            named = re.match(_NAMED, line)
+            if named is not None and (extra is None or project_name(extra[1]) in item[1]):
+                pending.append((project_name(named[1]), frozenset(_extras(named[2]))))
+    return {name for name, _ in seen}
+
+
+def _comes_with(dists: tuple[str, ...], others: list[tuple[str, ...]]) -> bool:
+    """Whether one of ``dists`` is installed with one of the ``others`` (reported instead)."""
+    required = _with_requirements({project_name(d): set() for other in others for d in other})
+    return any(project_name(d) in required for d in dists)
