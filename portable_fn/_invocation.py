@@ -104,10 +104,22 @@ class Invocation:
                 return value
         if self.request is not None:
             headers = self.request.headers
-            found = headers.get("x-correlation-id") or headers.get("x-request-id")
+            found = _first_value(headers.get("x-correlation-id")) or _first_value(
+                headers.get("x-request-id")
+            )
             if found:
                 return found
         return self.trace_id
+
+
+def _first_value(header: str | None) -> str | None:
+    """A request header's first value. A repeated header reaches some adapters as separate
+    lines and others as one line joined with commas (RFC 9110 section 5.3): HTTP API's
+    payload, Azure's host and the Workers ``Headers`` object join them, API Gateway REST and
+    ALB keep them apart. The first value of either is the same id on every provider."""
+    if not header or "," not in header:
+        return header
+    return header.split(",", 1)[0].strip()
 
 
 def _own_trace(invocation: Invocation) -> tuple[str, CloudEvent | Request] | None:

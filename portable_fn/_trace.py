@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """W3C Trace Context (https://www.w3.org/TR/trace-context/) for one trace id across every hop.
 
-An invocation's trace comes from, in order: the context the adapter set (``ctx.traceparent``),
-the event's ``traceparent`` extension (CloudEvents distributed-tracing extension), or the HTTP
-request's ``traceparent``, ``X-Amzn-Trace-Id`` (AWS X-Ray) or ``X-Cloud-Trace-Context`` (Google
-Cloud) header. With none, a new trace starts. ``pf.publish`` sends a child span of it, and
+An invocation's trace comes from, in order (``_invocation``): the event's ``traceparent``
+extension (CloudEvents distributed-tracing extension), the HTTP request's ``traceparent``, the
+context the adapter set (``ctx.traceparent``), the request's ``X-Amzn-Trace-Id`` (AWS X-Ray) or
+``X-Cloud-Trace-Context`` (Google Cloud) header, or Lambda's ``_X_AMZN_TRACE_ID``. With none, a
+new trace starts. ``pf.publish`` sends a child span of it, and
 the ``tracestate`` that came with the traceparent the trace continues (W3C section 3.3: carried,
 unchanged, by a participant that adds no state of its own).
 """

@@ -74,11 +74,24 @@ class LambdaInvocation(Context, view=True):
     """
 
     provider = PROVIDER
-    traceparent = None
 
     @property  # type: ignore[misc]
     def invocation_id(self) -> str:
         return getattr(self.native_context, "aws_request_id", None) or "local"
+
+    @property  # type: ignore[misc]
+    def traceparent(self) -> str | None:
+        """The W3C trace context Lambda hands the invocation in its client context, which
+        awslambdaric 4.2 and later give as ``context.w3c()``
+        (https://github.com/aws/aws-lambda-python-runtime-interface-client/releases/tag/4.2.0),
+        as Azure's host hands its trace context: read when asked (a log line or a publish),
+        None on an older runtime or when the invocation carries none."""
+        w3c = getattr(self.native_context, "w3c", None)
+        try:
+            value = w3c().get("traceparent") if w3c is not None else None
+        except Exception:  # a context object that only looks like awslambdaric's
+            return None
+        return value if isinstance(value, str) and value else None
 
 
 class XRayMessageInvocation(LambdaInvocation, view=True):
