@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from portable_fn._batch import Batch, dispatch_batch
 from portable_fn._dispatch import (
     OK,
     Outcome,
@@ -22,7 +21,6 @@ from portable_fn._dispatch import (
     run_sync,
 )
 from portable_fn._dispatch_http import dispatch_http, dispatch_http_async
-from portable_fn._finding import Finding
 from portable_fn._sendable import NO_CONTENT, unsendable
 from portable_fn.context import Context
 from portable_fn.events import CloudEvent
@@ -32,6 +30,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from portable_fn._app_sources import AppSource, Exclude
+    from portable_fn._batch import Batch, dispatch_batch
+    from portable_fn._finding import Finding
     from portable_fn._requirements import (
         app_requirements,
         localized_constraints,
@@ -120,6 +120,8 @@ def idempotency_findings(app: App, *, level: str, note: str) -> list[Finding]:
     whose package does not provision a store (``note`` names the options there)."""
     if level not in ("info", "warning", "unsupported"):
         raise ValueError(f"finding level {level!r}")
+    from portable_fn._finding import Finding
+
     return [
         Finding(fn.name, level, f"idempotent: {note}")  # type: ignore[arg-type]
         for fn in app.functions.values()
@@ -205,14 +207,25 @@ def load_adapter(provider: str) -> Adapter:
     return adapter
 
 
-# Packaging-time helpers, loaded when a target first asks: an adapter imports this module on
-# every cold start, and they are of no use there.
-_REQUIREMENTS = frozenset(("app_requirements", "localized_constraints", "requirement_options"))
+# Loaded when first asked for: an adapter imports this module on every cold start, and these
+# serve batch sources (``Batch``) or packaging (``Finding``, the requirements helpers) only; a
+# GCP HTTP function loads none of them.
+_LAZY = {
+    "Batch": "_batch",
+    "dispatch_batch": "_batch",
+    "Finding": "_finding",
+    "app_requirements": "_requirements",
+    "localized_constraints": "_requirements",
+    "requirement_options": "_requirements",
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _REQUIREMENTS:
-        from portable_fn import _requirements
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
 
-        return getattr(_requirements, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"portable_fn.{module}"), name)
+    globals()[name] = value  # found directly from now on
+    return value
