@@ -144,7 +144,13 @@ def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -
         target = Path(tmp) / "site"
         command = _installer(str(target), _PLATFORMS[architecture], version, str(listed))
         # Relative paths in the app's requirements are the app folder's, as pip reads them.
-        subprocess.run(command, check=True, cwd=folder)
+        # pip's own output goes to the terminal; its failure is a usage error, not a traceback.
+        if subprocess.run(command, check=False, cwd=folder).returncode != 0:
+            raise ConfigurationError(
+                f"{Path(command[0]).name} could not install {requirements} for {runtime} on "
+                f"{architecture} (its output is above): the app's requirements as Lambda "
+                "needs them (manylinux wheels only, no editable or local source builds)"
+            )
         root = target
         return {
             p.relative_to(root).as_posix(): p.read_bytes()

@@ -665,3 +665,25 @@ def test_a_name_published_to_must_make_a_lambda_environment_variable() -> None:
         pf.publish("order.events", {})
 
     assert "order.events" in _refused(app)
+
+
+def test_requirements_pip_cannot_install_are_a_usage_error(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A line pip refuses (an editable install of a folder that is not there) failed packaging
+    with a CalledProcessError traceback; it is a one-line usage error (exit 2), pip's own
+    output above it."""
+    from portable_fn.cli import main
+
+    source = tmp_path / "svc"
+    source.mkdir()
+    (source / "svc.py").write_text(
+        "import portable_fn as pf\napp = pf.App('svc')\n@app.queue('jobs')\ndef job(e):\n    pass\n"
+    )
+    (source / "requirements.txt").write_text("-e ./no-such-lib\n")
+    code = main(["package", str(source / "svc.py"), "--provider", "aws",
+                 "--out", str(tmp_path / "out")])
+    err = capfd.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    assert "could not install" in err and "requirements.txt" in err
