@@ -177,14 +177,15 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
         out.append(Finding(name, "warning",
                            f"host.json maxDequeueCount is host-wide: {attempts} attempts, not "
                            f"{trigger.retry.max_attempts}"))
-    host_wide = (
-        "" if visibility == trigger.retry.initial_backoff
-        else f", host-wide: the longest first backoff of the app's queues, not "
-             f"{trigger.retry.initial_backoff:g}s"
-    )
-    out.append(Finding(name, "warning",
-                       f"retries wait a fixed visibilityTimeout of {visibility:g}s (host.json"
-                       f"{host_wide}), not exponential backoff with jitter"))
+    if attempts > 1:  # one attempt host-wide: no retry to wait for
+        host_wide = (
+            "" if visibility == trigger.retry.initial_backoff
+            else f", host-wide: the longest first backoff of the app's queues, not "
+                 f"{trigger.retry.initial_backoff:g}s"
+        )
+        out.append(Finding(name, "warning",
+                           f"retries wait a fixed visibilityTimeout of {visibility:g}s (host.json"
+                           f"{host_wide}), not exponential backoff with jitter"))
     if trigger.fifo:
         out.append(Finding(name, "unsupported",
                            "Storage Queues do not keep order: use AzureOptions(queues="

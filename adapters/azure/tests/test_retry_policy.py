@@ -109,6 +109,21 @@ def test_the_most_patient_queue_sets_the_host_wide_visibility_timeout() -> None:
     assert any("5s" in m and "host-wide" in m for m in dead_notes), dead_notes
 
 
+def test_a_queue_no_message_is_retried_on_gets_no_retry_wait_warning() -> None:
+    """One attempt host-wide (every queue of the app declares ``max_retries=0``): there is no
+    retry to wait for, so no word about ``visibilityTimeout``'s fixed wait."""
+    from portable_fn_azure.findings import findings
+    from portable_fn_azure.options import AzureOptions
+
+    once = pf.App("once")
+
+    @once.queue("audit", max_retries=0)
+    def audit(event: pf.CloudEvent) -> None: ...
+
+    notes = [f.message for f in findings(once, AzureOptions()) if f.function == "audit"]
+    assert not any("visibilityTimeout" in m for m in notes), notes
+
+
 def test_event_hubs_start_and_batch_size_reach_host_json() -> None:
     # The host starts a partition without a checkpoint at initialOffsetOptions.type, fromStart
     # unless set: a start="latest" stream would replay the hub's whole retention on first deploy.
