@@ -63,3 +63,22 @@ def test_a_harness_refuses_a_function_of_the_wrong_kind(harness: Harness) -> Non
         harness.deliver(app, "on_jbo", [event])
     assert harness.deliver(app, "on_job", []) == []
     assert seen == []
+
+
+def test_deliver_to_a_stream_where_streams_do_not_run_is_a_configuration_error(
+    harness: Harness,
+) -> None:
+    """GCP and Cloudflare deploy no stream function: delivering to one is a mistake in the
+    test (ConfigurationError, as the CLI's invoke refuses it), not a failed delivery (GCP
+    answered [False] after a Flask traceback) nor a KeyError (Cloudflare)."""
+    import portable_fn as pf
+    from portable_fn.errors import ConfigurationError
+
+    app = pf.App("streams")
+    app.stream("clicks", name="clicks")(lambda event: None)
+    event = pf.CloudEvent.create(type="click", source="/t", data=1)
+    if harness.provider in ("gcp", "cloudflare"):
+        with pytest.raises(ConfigurationError, match="stream triggers do not run"):
+            harness.deliver(app, "clicks", [event])
+    else:
+        assert harness.deliver(app, "clicks", [event]) == [True]

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
 from portable_fn.events import CloudEvent, to_dict
 from portable_fn.http import Headers, Request, Response
 from portable_fn.testing import harness_function, offline
@@ -144,4 +145,9 @@ class CloudflareHarness:
         for c in plan.consumers(app):
             if c.function == function:
                 return c
-        raise KeyError(f"{function} consumes no queue on Cloudflare")
+        # A mistake in the test, as the CLI's invoke says, not a failed delivery: Workers have
+        # no stream trigger, and a cron, not a queue, fires a schedule (``schedule()``).
+        kind = type(app.function(function).trigger).__name__.lower()
+        if kind == "stream":
+            raise ConfigurationError(f"{function}: stream triggers do not run on cloudflare")
+        raise ConfigurationError(f"{function} ({kind}) consumes no queue on cloudflare")
