@@ -28,7 +28,7 @@ def unlisted_imports(
 ) -> list[Finding]:
     """A warning for each third-party module the app ``loaded`` (the names ``sys.modules``
     gained while it was imported) that no package of the target carries: no distribution
-    providing it (``importlib.metadata.packages_distributions``) is listed in ``requirements``
+    providing it (``_owners``) is listed in ``requirements``
     (as ``app_requirements`` reads it, nested ``-r`` files included), ``provided`` by the target
     (its pins, what its platform's runtime has), or required by one of those, as pip installs
     them. Deployed, such an import is a ``ModuleNotFoundError`` at every cold start.
@@ -40,15 +40,13 @@ def unlisted_imports(
     that names no project (a path, a URL without ``#egg=``) may provide anything: then nothing
     is reported. A module that only comes with another unlisted one (pydantic's pydantic_core)
     is named through it."""
-    from importlib.metadata import packages_distributions
-
     from portable_fn._finding import Finding
 
     wanted = _requirement_names(app_requirements(requirements))
     if wanted is None:
         return []
     shipped = _with_requirements({**wanted, **{project_name(name): set() for name in provided}})
-    owners = packages_distributions()
+    owners = _owners()
     missing: dict[tuple[str, ...], list[str]] = {}
     for name in sorted(_imported_by_app(loaded, own) if own is not None else loaded):
         dists = tuple(sorted(_providers(name, owners, own)))
@@ -99,6 +97,28 @@ def _imported_by_app(loaded: Collection[str], own: Path) -> set[str]:
 def _outermost(names: list[str]) -> list[str]:
     """``names`` without those inside another of them (``a.b`` when ``a`` is there)."""
     return [n for n in names if not any(n.startswith(f"{m}.") for m in names)]
+
+
+def _owners() -> dict[str, list[str]]:
+    """Top-level module -> the installed distributions that provide it, as Python 3.11's
+    ``importlib.metadata.packages_distributions`` reads them: a distribution's ``top_level.txt``,
+    else the top-level names of the files it installed (``RECORD``). Python 3.10's reads
+    ``top_level.txt`` only, which wheels built by hatchling or flit (pydantic's) do not have."""
+    from importlib.metadata import distributions
+    from inspect import getmodulename
+
+    owners: dict[str, list[str]] = {}
+    for dist in distributions():
+        names = (dist.read_text("top_level.txt") or "").split()
+        if not names:
+            for file in dist.files or ():
+                parts = file.parts
+                top = parts[0] if len(parts) > 1 else getmodulename(parts[0]) if parts else None
+                if top and "." not in top and top not in names:
+                    names.append(top)
+        for name in names:
+            owners.setdefault(name, []).append(dist.metadata["Name"])
+    return owners
 
 
 def _providers(name: str, owners: Mapping[str, list[str]], own: Path | None) -> list[str]:
