@@ -222,3 +222,21 @@ def test_a_sample_that_cannot_reach_the_function_is_a_usage_error(
     app = _misfit_app(tmp_path)
     err = _usage_error(capsys, ["invoke", app, function, "--provider", "gcp", "--event", kind])
     assert f"(samples for it: {fitting})" in err, err
+
+
+def test_a_request_carrying_ce_headers_still_reaches_an_http_function(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A webhook route may take binary-mode CloudEvents (``ce-*`` headers): to an HTTP function
+    such a request is a request, which invoke sends, not an event it refuses."""
+    import json
+
+    request = {"method": "GET", "path": "/hello",
+               "headers": {"ce-type": "com.partner.thing", "ce-source": "/p", "ce-id": "1",
+                           "ce-specversion": "1.0", "content-type": "application/json"},
+               "body": "{}"}
+    event = tmp_path / "ce_request.json"
+    event.write_text(json.dumps(request))
+    app = _misfit_app(tmp_path)
+    assert main(["invoke", app, "hello", "--provider", "gcp", "--event", str(event)]) == 0
+    assert json.loads(capsys.readouterr().out)["result"]["status"] == 200

@@ -78,11 +78,11 @@ def read(native: Any, *, route: bool = False) -> Delivery | None:
         return _message(native)
     if not _REQUEST_KEYS.intersection(native):
         return None  # a 1st-gen background event, or something else the function will judge
+    if route:  # a webhook that takes binary-mode CloudEvents is still sent requests
+        return Delivery("request")
     headers = {str(k).lower(): v for k, v in (native.get("headers") or {}).items()}
     if "ce-type" in headers:  # a binary-mode CloudEvent
         return _cloudevent(headers["ce-type"], headers.get("ce-source"), _json(native))
-    if route:
-        return Delivery("request")
     body = _json(native)
     if isinstance(body, dict) and "specversion" in body:
         return read(body)
