@@ -68,8 +68,8 @@ def unlisted_imports(
 
 
 def _imported_by_app(loaded: Collection[str], own: Path) -> set[str]:
-    """Those of the ``loaded`` modules that the app's own loaded modules (files below ``own``)
-    name in an absolute ``import``, with the top-level module of each."""
+    """The modules the app's own modules among ``loaded`` (files below ``own``) name in an
+    absolute ``import``, with the top-level module of each, that are in ``sys.modules``."""
     import ast
     import sys
     from pathlib import Path
@@ -91,7 +91,9 @@ def _imported_by_app(loaded: Collection[str], own: Path) -> set[str]:
                 named.update(f"{node.module}.{alias.name}" for alias in node.names)
     wanted = {".".join(n.split(".")[:depth]) for n in named for depth in
               range(1, n.count(".") + 2)}
-    return wanted & set(loaded)
+    # Loaded by now, not necessarily by this app: another app packaged earlier in the same
+    # process may have imported it first.
+    return wanted & set(sys.modules)
 
 
 def _outermost(names: list[str]) -> list[str]:

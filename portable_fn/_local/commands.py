@@ -193,9 +193,11 @@ def cmd_events(args: argparse.Namespace) -> int:
 def cmd_package(args: argparse.Namespace) -> int:
     from portable_fn.adapter import load_adapter
 
-    before = set(sys.modules)
+    before = dict(sys.modules)
     app = load_app(args.app)
-    loaded = set(sys.modules) - before  # what importing the app brought, to check it ships
+    # What importing the app (re)loaded, to check it ships: by module object, not by name, as
+    # an app loaded again in one process (tests) keeps its module's name.
+    loaded = {name for name, module in sys.modules.items() if before.get(name) is not module}
     adapter = load_adapter(args.provider)
     out = Path(args.out or f"dist/{args.provider}")
     try:
