@@ -90,14 +90,14 @@ def _declared_bucket(declared: str, function: str) -> Adapt:
     """
 
     def adapt(event: CloudEvent) -> CloudEvent:
+        # Told by where it comes from, not by the shape of its data: a misrouted message whose
+        # JSON happens to hold an "action" is no S3 event either.
+        if not event.source.startswith(_S3_SOURCES):
+            raise _foreign(function, event)
         data = event.data
-        if type(data) is dict and "action" in data:
-            if data.get("bucket") != declared:
-                return event.replace(data={**data, "bucket": declared})
-            return event
-        if event.source.startswith(_S3_SOURCES):
-            return event  # S3's own other events (restore, tagging): the trigger skips them
-        raise _foreign(function, event)
+        if type(data) is dict and "action" in data and data.get("bucket") != declared:
+            return event.replace(data={**data, "bucket": declared})
+        return event  # S3's own other events (restore, tagging): the trigger skips them
 
     return adapt
 

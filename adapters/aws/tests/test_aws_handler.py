@@ -361,19 +361,24 @@ def test_an_event_that_is_no_object_notification_fails_the_storage_function_for_
         {"Records": [native.s3_record(bucket="b", key="k", size=1, etag="e", action="created")]}
     )
     misrouted = native.sqs_record(to_json(order).decode(), queue="q")
-    records = [misrouted, native.sqs_record(s3_body)]
+    # Shaped like storage data, but no S3 event: told apart by its source, not its fields.
+    lookalike = native.sqs_record('{"action": "created", "key": "k2", "bucket": "x"}', queue="q")
+    records = [misrouted, native.sqs_record(s3_body), lookalike]
     restore = native.eventbridge_event("Object Restore Completed", "aws.s3", {"bucket": {}})
     with offline(app):
         handler = lambda_handler(app, "on_upload")
         assert handler({"Records": records}, native.InvokeContext()) == {
-            "batchItemFailures": [{"itemIdentifier": misrouted["messageId"]}]
+            "batchItemFailures": [
+                {"itemIdentifier": misrouted["messageId"]},
+                {"itemIdentifier": lookalike["messageId"]},
+            ]
         }
         handler(restore, native.InvokeContext())
     assert seen == ["k"]
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     errors = [x for x in lines if x.get("level") in ("WARNING", "ERROR")]
-    assert len(errors) == 1, lines
-    (line,) = errors
+    assert len(errors) == 2, lines
+    line = errors[0]
     assert line["function"] == "on_upload" and order.type in line["error"], line
     assert "not an S3 object notification" in line["error"], line
 
