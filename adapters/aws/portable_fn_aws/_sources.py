@@ -146,10 +146,11 @@ def resolved_dependencies(requirements: Path, runtime: str, architecture: str) -
         # Relative paths in the app's requirements are the app folder's, as pip reads them.
         # pip's own output goes to the terminal; its failure is a usage error, not a traceback.
         if subprocess.run(command, check=False, cwd=folder).returncode != 0:
+            installer = "pip" if command[1:3] == ["-m", "pip"] else "uv"
             raise ConfigurationError(
-                f"{Path(command[0]).name} could not install {requirements} for {runtime} on "
-                f"{architecture} (its output is above): the app's requirements as Lambda "
-                "needs them (manylinux wheels only, no editable or local source builds)"
+                f"{installer} could not install the app's requirements.txt for {runtime} on "
+                f"{architecture} (its output is above): Lambda needs them as manylinux wheels, "
+                "no editable installs or local source builds"
             )
         root = target
         return {
