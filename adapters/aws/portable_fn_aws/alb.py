@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portable_fn.http import QueryParams, Request, Response
+from portable_fn.http import Headers, QueryParams, Request, Response
 from portable_fn_aws._common import body_bytes, decode_error, decoded_path
 from portable_fn_aws._http_out import body_out, grouped
 from portable_fn_aws.apigw_v1 import multi_headers
@@ -79,16 +79,26 @@ def to_request(event: dict[str, Any]) -> Request:
     if not isinstance(method, str):
         raise decode_error(TRIGGER, "httpMethod", "is missing")
     headers = multi_headers(event)
-    forwarded = headers.get("x-forwarded-for")
     return Request(
         method=method,
         path=decoded_path(event.get("path") or "/"),
         headers=headers,
         query=_query(event),
         body=body_bytes(event, TRIGGER),
-        # The ALB appends the client to X-Forwarded-For; the first entry is the original client.
-        client_ip=forwarded.split(",", 1)[0].strip() if forwarded else None,
+        client_ip=appended_client(headers),
     )
+
+
+def appended_client(headers: Headers) -> str | None:
+    """The client the load balancer itself saw: the last ``X-Forwarded-For`` entry, which it
+    appends (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html,
+    the default ``append`` mode). The entries before it are whatever the client sent, which
+    anyone can write: a rate limit or an audit keyed on the first would trust the caller."""
+    forwarded = headers.get("x-forwarded-for")
+    if not forwarded:
+        return None
+    last = forwarded.rpartition(",")[2].strip()
+    return last or None
 
 
 def from_response(response: Response, event: dict[str, Any] | None = None) -> dict[str, Any]:

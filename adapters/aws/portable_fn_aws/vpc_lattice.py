@@ -60,15 +60,15 @@ def to_request(event: dict[str, Any]) -> Request:
     headers = Headers(_pairs(event.get("headers"), "headers"))
     if not v2 and "is_base64_encoded" in event:  # V1's spelling, which body_bytes reads as V2's
         event = {"body": event.get("body"), "isBase64Encoded": event["is_base64_encoded"]}
-    forwarded = headers.get("x-forwarded-for")
     return Request(
         method=method,
         path=decoded_path(path or "/"),
         headers=headers,
         query=QueryParams(params) if params or not query else QueryParams.from_string(query),
         body=body_bytes(event, TRIGGER),
-        # Lattice sets X-Forwarded-For to the client that called the service.
-        client_ip=forwarded.split(",", 1)[0].strip() if forwarded else None,
+        # Lattice adds the client that called the service to X-Forwarded-For, as an ALB does
+        # (https://docs.aws.amazon.com/vpc-lattice/latest/ug/http-targets.html).
+        client_ip=alb.appended_client(headers),
     )
 
 

@@ -75,7 +75,7 @@ from aws_fixtures import load
             "/orders/7",
             [("tag", "a b"), ("tag", "c d"), ("q", "café")],
             b"",
-            "72.12.164.125",
+            "10.0.0.1",  # the entry the ALB appended; the first is what the client sent
             {"session": "abc123", "theme": "dark"},
         ),
     ],

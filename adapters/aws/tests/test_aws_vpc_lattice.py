@@ -118,3 +118,12 @@ def test_a_query_given_in_the_path_is_read_from_there() -> None:
     del event["query_string_parameters"]
     seen = json.loads(_call(event)["body"])
     assert seen["path"] == "/orders/7" and seen["query"] == {"tag": ["x", "y"]}
+
+
+def test_client_ip_is_the_entry_lattice_appended_not_what_the_client_sent() -> None:
+    """A client may send its own X-Forwarded-For; the service appends the address it saw
+    (https://docs.aws.amazon.com/vpc-lattice/latest/ug/http-targets.html): that last entry is
+    the client, the first is anyone's claim."""
+    event = load("vpc_lattice_v2.json")
+    event["headers"]["x-forwarded-for"] = ["198.51.100.66, 10.0.2.100"]
+    assert json.loads(_call(event)["body"])["client_ip"] == "10.0.2.100"
