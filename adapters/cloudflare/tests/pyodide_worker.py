@@ -171,6 +171,8 @@ class PyodideWorker:
         *,
         entry: str | None = "entry",
         preload: tuple[str, ...] = (),
+        vars: dict[str, Any] | None = None,
+        kv: dict[str, dict[str, str]] | None = None,
     ) -> None:
         # A file, not a pipe: Python's log lines go to stderr and must never block the driver.
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in close())
@@ -188,6 +190,8 @@ class PyodideWorker:
             "entry": entry if dist else None,
             "producers": producers_of(dist) if dist else {},
             "preload": list(preload),
+            "vars": vars or {},  # wrangler [vars] and secrets: strings, or JSON values
+            "kv": kv or {},  # KV namespace bindings and their contents
         }
         try:
             self.ready = self._exchange(setup)

@@ -99,3 +99,61 @@ def test_a_hand_written_sample_missing_a_field_is_a_usage_error(
     a KeyError was reported as the function raising, and bad base64 ran on an empty body."""
     with pytest.raises(ConfigurationError, match=says):
         load_adapter("cloudflare").invoke(shop(), function, sample)
+
+
+def test_handlers_read_vars_and_secrets_from_os_environ_and_bindings_from_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers give vars, secrets and bindings in ``env`` only
+    (https://developers.cloudflare.com/workers/configuration/environment-variables/,
+    .../configuration/secrets/): the string ones reach ``os.environ``, as on every provider,
+    the portable settings are read from them, and ``portable_fn_cloudflare.env()`` is the
+    invocation's ``env`` (KV, D1, R2...), in fetch and in scheduled alike."""
+    import asyncio
+    import os
+
+    import portable_fn_cloudflare
+    from portable_fn import log
+    from portable_fn_cloudflare import native
+    from portable_fn_cloudflare.runtime import WorkerRuntime
+
+    monkeypatch.setenv("PF_CF_SECRET", "from-the-image")  # restored (removed) afterwards
+    monkeypatch.setenv("PORTABLE_FN_LOG_LEVEL", "INFO")
+    monkeypatch.setattr(log, "_threshold", None)
+    seen: dict[str, object] = {}
+    app = pf.App("env-app")
+
+    @app.http("/v", auth="anonymous")
+    def read(req: pf.Request) -> dict[str, object]:
+        kv = portable_fn_cloudflare.env().KV
+        return {"secret": os.environ.get("PF_CF_SECRET"), "kv": kv.get("k")}
+
+    @app.schedule("rate(5 minutes)")
+    def tick(event: pf.CloudEvent) -> None:
+        seen["kv"] = portable_fn_cloudflare.env().KV.get("k")
+
+    class Kv:
+        def get(self, key: str) -> str:
+            return f"value of {key}"
+
+    env = native.EnvStandIn({})
+    env.PF_CF_SECRET = "s3cret"  # a secret: a string
+    env.PORTABLE_FN_LOG_LEVEL = "ERROR"
+    env.CONFIG = {"nested": 1}  # a JSON var: not a string, not in os.environ
+    env.KV = Kv()
+    runtime = WorkerRuntime(app)
+    request = native.JsRequestStandIn(method="GET", url="https://w.example.workers.dev/v")
+    try:
+        response = asyncio.run(runtime.fetch(request, env, None))
+        assert response.status == 200
+        assert json.loads(response.body) == {"secret": "s3cret", "kv": "value of k"}
+        assert log.threshold() == log.LEVELS["ERROR"]
+        assert "CONFIG" not in os.environ
+        controller = native.ControllerStandIn(cron="*/5 * * * *", scheduledTime=0)
+        asyncio.run(runtime.scheduled(controller, env, None))
+        assert seen == {"kv": "value of k"}
+    finally:
+        monkeypatch.undo()
+        log.set_level(None)
+    with pytest.raises(RuntimeError, match="inside a handler"):
+        portable_fn_cloudflare.env()

@@ -492,3 +492,30 @@ threading = sys.modules.get("threading")
     assert not [m for m in result["after"] if m.startswith("portable_fn._local")]
     assert not {"subprocess", "sqlite3", "_sqlite3", "multiprocessing"} & set(result["after"])
     assert result["held"] == []
+
+
+# -- the Worker's env --------------------------------------------------------------------------
+
+
+def test_vars_and_secrets_in_os_environ_and_bindings_through_env(
+    sdk_dir: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A secret (a string in ``env``, https://developers.cloudflare.com/workers/configuration/
+    secrets/) is in ``os.environ``; a JSON var is not; a KV binding
+    (https://developers.cloudflare.com/kv/api/read-key-value-pairs/) is reached through
+    ``portable_fn_cloudflare.env()``, the SDK's wrapper returning Python values."""
+    from conftest import package_app
+
+    dist = package_app("cf_apps.env_app:app", tmp_path_factory.mktemp("envs") / "cloudflare")
+    worker = PyodideWorker(
+        sdk_dir,
+        dist,
+        vars={"API_TOKEN": "t0ken", "CONFIG": {"nested": 1}},
+        kv={"SETTINGS": {"theme": "dark"}},
+    )
+    try:
+        reply = worker.call("fetch", method="GET", url="https://e.example.workers.dev/settings/theme")
+        assert reply["status"] == 200, worker.logs()
+        assert body_json(reply) == {"secret": "t0ken", "json_var_in_environ": False, "kv": "dark"}
+    finally:
+        worker.close()

@@ -86,6 +86,11 @@ def close_outbox(token: contextvars.Token[Outbox | None]) -> None:
     _current.reset(token)
 
 
+def current_outbox() -> Outbox | None:
+    """The running invocation's outbox (its ``env`` too), or None outside one."""
+    return _current.get()
+
+
 class QueuePublisher:
     """The app's ``Publisher`` on Workers; per-invocation state lives in a context variable."""
 

@@ -19,8 +19,8 @@ from portable_fn.errors import PortableFnError
 from portable_fn.http import Response
 from portable_fn.log import Logger
 from portable_fn.triggers import Schedule
+from portable_fn_cloudflare import environment, plan, scheduled
 from portable_fn_cloudflare import fetch as http_codec
-from portable_fn_cloudflare import plan, scheduled
 from portable_fn_cloudflare.consume import PROVIDER, consume, run_event
 from portable_fn_cloudflare.publisher import QueuePublisher, close_outbox, open_outbox
 
@@ -41,11 +41,25 @@ class WorkerRuntime:
                     self.crons.setdefault(cron, []).append((fn.name, fn.trigger))
         if app.publisher is None:
             app.use_publisher(QueuePublisher(app))
+        self._strings_exported = False
+
+    def _export_strings(self, env: Any) -> None:
+        # Once per isolate: vars and secrets change only with a new deployment, which starts
+        # new isolates (https://developers.cloudflare.com/workers/configuration/secrets/).
+        if not self._strings_exported:
+            self._strings_exported = True
+            try:
+                environment.export_strings(env)
+            except Exception as exc:  # an env of a shape not foreseen: the handler still runs
+                Logger({"provider": PROVIDER}).exception(
+                    "could not copy the Worker's vars into os.environ", exc=exc
+                )
 
     # -- fetch ------------------------------------------------------------------------------
 
     async def fetch(self, request: Any, env: Any, ctx: Any) -> Response:
         """Answer one request with a portable Response; never raises."""
+        self._export_strings(env)
         try:
             portable = await http_codec.read_request(request)
         except Exception:  # a body stream the runtime could not read
@@ -80,6 +94,7 @@ class WorkerRuntime:
 
     async def scheduled(self, controller: Any, env: Any, ctx: Any) -> None:
         """Run every schedule whose cron fired; re-raise the first failure after all ran."""
+        self._export_strings(env)
         cron, when = scheduled.read_controller(controller)
         targets = self.crons.get(" ".join(cron.split()), [])
         if not targets:
@@ -112,6 +127,7 @@ class WorkerRuntime:
 
     async def queue(self, batch: Any, env: Any, ctx: Any) -> None:
         """Handle a batch; every message is settled on its own, in delivery order."""
+        self._export_strings(env)
         name = str(batch.queue)
         consumer = self.consumers.get(name)
         for message in batch.messages:

@@ -4,7 +4,7 @@
 //
 // Protocol: JSON lines. The first line on stdin is the setup
 //   {"sdkDir": host dir holding the unpacked wheel, "srcDir": host dir of the worker's src/,
-//    "entry": "entry", "producers": {"BINDING": "queue-name"}, "vars": {...}, "r2": ["BINDING"]}
+//    "entry": "entry", "producers": {"BINDING": "queue-name"}, "vars": {...}, "kv": {"BINDING": {key: value}}}
 // answered by {"ready": true, "load_ms": ...}. Every following line is one command, answered by
 // one line: fetch, scheduled, queue, exec (run Python source), bench. See handle() below.
 //
@@ -87,6 +87,12 @@ class WorkerQueue {
   }
 }
 
+// A KV namespace binding (workerd's class is KvNamespace, which the SDK wraps): get() only.
+class KvNamespace {
+  constructor(data) { this._data = data; }
+  async get(key) { return this._data[key] ?? null; }
+}
+
 function wire(body, contentType) {
   if (body === undefined) throw new TypeError("Message body cannot be undefined");
   const type = contentType === undefined ? "v8" : String(contentType).toLowerCase();
@@ -133,6 +139,7 @@ const sent = [];
 const env = {};
 for (const [binding, queue] of Object.entries(setup.producers ?? {})) env[binding] = new WorkerQueue(queue, sent);
 for (const [k, v] of Object.entries(setup.vars ?? {})) env[k] = v;
+for (const [k, data] of Object.entries(setup.kv ?? {})) env[k] = new KvNamespace(data);
 
 // Shim 1 of 2: what workerd's Python entrypoint helper exposes to the SDK.
 pyodide.registerJsModule("_pyodide_entrypoint_helper", {
