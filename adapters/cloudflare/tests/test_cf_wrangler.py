@@ -68,10 +68,33 @@ def test_shop_config_matches_the_app(shop_dist: Path) -> None:
         "r2--uploads--on-upload-dlq"
     )
     producers = {p["queue"]: p["binding"] for p in cfg["queues"]["producers"]}
-    # Every consumed queue and the DLQ can be sent to, under the binding the Worker looks up.
-    for queue in [*consumers, *(c["dead_letter_queue"] for c in consumers.values())]:
+    # Every consumed queue the Worker sends to and every DLQ can be sent to, under the binding
+    # the Worker looks up; only R2 sends to a storage function's queue.
+    sent_to = [q for q in consumers if not q.startswith("r2--")]
+    for queue in [*sent_to, *(c["dead_letter_queue"] for c in consumers.values())]:
         assert producers[queue] == plan.binding_name(queue)
     assert cfg["r2_buckets"] == [{"binding": "R2_UPLOADS", "bucket_name": "uploads"}]
+
+
+def test_logs_reach_workers_logs_and_r2_queues_get_no_producer(
+    shop_dist: Path, echo_dist: Path
+) -> None:
+    """Workers Logs keeps a Worker's console lines only with ``[observability] enabled = true``
+    (https://developers.cloudflare.com/workers/observability/logs/workers-logs/); an R2
+    notification queue is sent to by R2 alone (https://developers.cloudflare.com/r2/buckets/
+    event-notifications/), so it needs no producer binding; its dead-letter queue, which the
+    Worker sends to, keeps one."""
+    for dist in (shop_dist, echo_dist):
+        cfg = load(dist)
+        assert cfg["observability"] == {"enabled": True}
+        producers = {p["queue"] for p in cfg["queues"]["producers"]}
+        consumers = {c["queue"]: c for c in cfg["queues"]["consumers"]}
+        r2_queues = [q for q in consumers if q.startswith("r2--")]
+        assert r2_queues
+        for queue in r2_queues:
+            assert queue not in producers
+            assert consumers[queue]["dead_letter_queue"] in producers
+        assert f"npx wrangler queues create {r2_queues[0]} ||" in (dist / "deploy.sh").read_text()
 
 
 def test_echo_config_matches_the_app(echo_dist: Path) -> None:

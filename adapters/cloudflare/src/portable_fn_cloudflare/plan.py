@@ -175,10 +175,15 @@ def event_queues(app: App, event_type: str, source: str | None) -> list[str]:
 
 
 def producer_queues(app: App) -> list[str]:
-    """Queues the Worker may send to: every queue it consumes, its plain queues' names, DLQs."""
+    """Queues the Worker may send to: every queue it consumes but R2's notification queues,
+    and every DLQ (the Worker dead-letters itself, ``consume._dead_letter``).
+
+    Only R2 sends to a storage function's queue (``pf.publish``/``pf.send``/``pf.emit`` name
+    topics, queues and event types, never it), so it gets no producer binding; its DLQ does."""
     names: list[str] = []
     for c in consumers(app):
-        names.append(c.queue)
+        if c.kind != "storage":
+            names.append(c.queue)
         if c.dead_letter:
             names.append(c.dead_letter)
     return list(dict.fromkeys(names))

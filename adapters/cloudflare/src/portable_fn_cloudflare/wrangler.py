@@ -2,7 +2,8 @@
 """``wrangler.toml`` for an app: the config as plain data, then a small TOML writer.
 
 Keys: https://developers.cloudflare.com/workers/wrangler/configuration/ (``main``,
-``compatibility_date``, ``compatibility_flags = ["python_workers"]``, ``[triggers] crons``,
+``compatibility_date``, ``compatibility_flags = ["python_workers"]``, ``[observability]``,
+``[triggers] crons``,
 ``[[queues.producers]]``, ``[[queues.consumers]]`` with ``max_batch_size``, ``max_retries``,
 ``retry_delay``, ``dead_letter_queue``, ``[[r2_buckets]]``). Tests validate the result against
 the JSON schema wrangler ships (``config-schema.json``).
@@ -42,6 +43,9 @@ def config(app: App) -> dict[str, Any]:
         "main": "src/entry.py",
         "compatibility_date": COMPATIBILITY_DATE,
         "compatibility_flags": ["python_workers"],
+        # The Worker's JSON log lines are kept and searchable in Workers Logs only when it is
+        # on (https://developers.cloudflare.com/workers/observability/logs/workers-logs/).
+        "observability": {"enabled": True},
     }
     crons: list[str] = []
     buckets: list[str] = []
