@@ -112,14 +112,24 @@ class Invocation:
         return self.trace_id
 
 
+# The longest correlation id taken from a client: ids are UUIDs or similar tokens, and the
+# value goes onto every log line of the invocation and every event it publishes.
+_MAX_CORRELATION = 128
+
+
 def _first_value(header: str | None) -> str | None:
-    """A request header's first value. A repeated header reaches some adapters as separate
-    lines and others as one line joined with commas (RFC 9110 section 5.3): HTTP API's
-    payload, Azure's host and the Workers ``Headers`` object join them, API Gateway REST and
-    ALB keep them apart. The first value of either is the same id on every provider."""
-    if not header or "," not in header:
-        return header
-    return header.split(",", 1)[0].strip()
+    """A request header's first value, if it can be a correlation id: printable ASCII, at most
+    128 characters (anything else, which a client may send to fill or forge log lines, is
+    replaced by the trace id). A repeated header reaches some adapters as separate lines and
+    others as one line joined with commas (RFC 9110 section 5.3): HTTP API's payload, Azure's
+    host and the Workers ``Headers`` object join them, API Gateway REST and ALB keep them
+    apart. The first value of either is the same id on every provider."""
+    if not header:
+        return None
+    value = header.split(",", 1)[0].strip() if "," in header else header
+    if len(value) > _MAX_CORRELATION or not (value.isascii() and value.isprintable()):
+        return None
+    return value
 
 
 def _own_trace(invocation: Invocation) -> tuple[str, CloudEvent | Request] | None:

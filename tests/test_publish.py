@@ -123,6 +123,18 @@ def test_publish_carries_the_invocations_correlation_id() -> None:
     assert "correlationid" not in recorder.to("order-events")[0].extensions
 
 
+@pytest.mark.parametrize(
+    "sent", ["x" * 129, "c-42\nlevel=ERROR forged", "caf\u00e9", "\u0000"]
+)
+def test_a_correlation_id_a_client_could_not_mean_is_not_carried(sent: str) -> None:
+    """A client's X-Correlation-Id lands on every log line and published event of the
+    invocation: one too long to be an id, or not printable ASCII (a newline to forge lines), is
+    not taken; the trace id serves, as when none is sent."""
+    app, recorder = _fan_out_app("correlationid")
+    invoke(app, "create", http_request("POST", "/orders", headers={"X-Correlation-Id": sent}))
+    assert "correlationid" not in recorder.to("order-events")[0].extensions
+
+
 def test_publish_names_the_event_that_caused_it() -> None:
     # The CloudEvents correlation extension's causationid: "the id value of the causing event"
     # (cloudevents/spec cloudevents/extensions/correlation.md). A fan-out chain can then be
