@@ -8,9 +8,9 @@ path, query or body is a 422, and a retry while the first is still running a 409
 says. A 5xx, a response that asks for a retry (408, 425, 429) or an exception releases the key,
 so the client's retry runs again. Keys are scoped to the function and to the caller's
 ``Authorization`` (a SigV4 signature by its access key) / ``X-Api-Key`` / ``Cookie`` and the user
-an identity proxy names (IAP, Cloudflare Access, App Service authentication), so one client's key
-never replays another client's response (a retry whose credentials or cookies changed runs as a
-new request).
+an identity proxy names (IAP, Cloudflare Access, App Service authentication), and on Azure to its
+function key (``x-functions-key`` or ``?code=``), so one client's key never replays another
+client's response (a retry whose credentials or cookies changed runs as a new request).
 Requests without the header run normally, and so do the safe methods (GET, HEAD, OPTIONS,
 TRACE) with it: they are idempotent already (RFC 9110 section 9.2.1), the draft is for the
 methods that are not, and a read must see the current state.
@@ -106,6 +106,12 @@ _USERS = (
     "x-ms-client-principal-id",
 )
 _SIGV4 = "AWS4-HMAC-SHA256 "
+# Azure Functions' access key, which the host checks before an auth level "function" or "admin"
+# function runs, sent in the header or the query parameter: one key per client is how callers are
+# told apart there.
+# https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#api-key-authorization
+_AZURE_KEY_HEADER = "x-functions-key"
+_AZURE_KEY_QUERY = "code"
 
 
 def _credential(authorization: str, native: Any) -> str:
@@ -147,6 +153,22 @@ def _verified_key(native: Any) -> str | None:
     return None
 
 
+def _function_key(request: Request, ctx: Context) -> str:
+    """The Azure Functions access key the caller sent (``x-functions-key`` and ``code``, both as
+    sent: a caller that moves its key from one to the other has changed its credentials), "" for
+    none. Only on Azure: elsewhere ``code`` is an ordinary parameter (an OAuth redirect's), one
+    the fingerprint covers, so the same key with another ``code`` stays a 422 there. The
+    fingerprint keeps ``code`` on Azure too: a retry of one caller sends the same key, so it
+    still replays."""
+    if ctx.provider != "azure":
+        return ""
+    codes = request.query.getall(_AZURE_KEY_QUERY)
+    header = request.headers.get(_AZURE_KEY_HEADER)
+    if not codes and not header:
+        return ""
+    return json.dumps([header or "", codes])
+
+
 def _prepare(request: Request, ctx: Context) -> Claim | None:
     """None: no key, run normally; else the store, key, token and fingerprint to claim."""
     header = request.headers.get(HEADER)
@@ -162,6 +184,11 @@ def _prepare(request: Request, ctx: Context) -> Claim | None:
          headers.get("x-api-key") or "", "; ".join(headers.getall("cookie")),
          *(headers.get(name) or "" for name in _USERS))
     )
+    # Appended only when sent: the scope of a request without one stays what it was, so a
+    # retry across an upgrade still finds its key.
+    function_key = _function_key(request, ctx)
+    if function_key:
+        caller = f"{caller}\x1f{function_key}"
     store, key, token = begin(ctx, f"{header}\x1f{caller}")
     return store, key, token, fingerprint(request)
 

@@ -159,3 +159,36 @@ def test_a_response_that_asks_for_a_retry_gives_the_key_back(status: int) -> Non
     assert (retried.status, retried.body) == (201, b'{"id":1}')
     assert "idempotent-replayed" not in retried.headers
     assert post(app).headers.get("idempotent-replayed") == "true"  # the 201 is the result
+
+
+def test_an_azure_function_key_scopes_the_key_to_its_caller() -> None:
+    """Azure's per-caller credential is the function (or host) key, in ``x-functions-key`` or the
+    ``code`` query parameter (functions-bindings-http-webhook-trigger#api-key-authorization):
+    another key is another caller, never replayed the first one's response nor refused with a
+    422; the same caller's retry still replays."""
+    app = pf.App("azure-keys")
+    app.use_idempotency_store(store_from_url("memory://"))
+    runs: list[str] = []
+
+    @app.http("/things", methods=["POST"], idempotent=True)
+    def things(req: pf.Request) -> dict[str, int]:
+        runs.append(req.headers.get("x-functions-key") or req.query.get("code") or "")
+        return {"run": len(runs)}
+
+    def call(key: str, query: str = "", provider: str = "azure", **headers: str) -> Response:
+        request = Request(method="POST", path="/things", query=QueryParams.from_string(query),
+                          headers=Headers({"idempotency-key": key, **headers}))
+        return invoke(app, "things", request, provider=provider)
+
+    assert call("h", **{"x-functions-key": "alice"}).body == b'{"run":1}'
+    bob = call("h", **{"x-functions-key": "bob"})
+    assert (bob.body, bob.headers.get("idempotent-replayed")) == (b'{"run":2}', None)
+    assert call("q", "code=alice").body == b'{"run":3}'
+    assert call("q", "code=bob").body == b'{"run":4}'  # not a 422: another caller
+    again = call("q", "code=alice")
+    assert (again.body, again.headers.get("idempotent-replayed")) == (b'{"run":3}', "true")
+    assert runs == ["alice", "bob", "alice", "bob"]
+    # Elsewhere ``code`` is an ordinary parameter (an OAuth redirect's): the same key with
+    # another one is another request under that key.
+    assert call("o", "code=1", provider="test").status == 200
+    assert call("o", "code=2", provider="test").status == 422

@@ -352,3 +352,42 @@ def test_a_chunked_body_the_host_dropped_is_a_411_not_an_empty_body() -> None:
         "POST", "/echo", b'{"a": 1}', {"content-type": "application/json",
                                        "transfer-encoding": "chunked"}))
     assert (arrived.status_code, json.loads(arrived.get_body())) == (200, {"a": 1})
+
+
+def test_an_idempotency_key_is_scoped_to_the_callers_function_key() -> None:
+    """Two clients with their own function keys (``x-functions-key`` or ``?code=``,
+    learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#api-key-authorization)
+    that pick the same Idempotency-Key: the second runs as its own request, neither replayed the
+    first one's response nor refused with a 422; a retry with the same key replays."""
+    from portable_fn.http import Headers, QueryParams, Request
+    from portable_fn.idempotency import store_from_url
+
+    from portable_fn_azure.adapter import AzureAdapter
+
+    app = App("azure-keys")
+    app.use_idempotency_store(store_from_url("memory://"))
+    runs: list[str] = []
+
+    @app.http("/orders", methods=["POST"], idempotent=True)
+    def create(req: Any) -> Response:
+        runs.append(req.headers.get("x-functions-key") or req.query.get("code"))
+        return Response.json({"run": len(runs)}, status=201)
+
+    harness = AzureAdapter().harness()
+
+    def post(query: str = "", **headers: str) -> Response:
+        return harness.http(app, Request(
+            method="POST", path="/orders", query=QueryParams.from_string(query), body=b"{}",
+            headers=Headers({"idempotency-key": "k1", "content-type": "application/json",
+                             **headers})))
+
+    assert post(**{"x-functions-key": "alice"}).body == b'{"run":1}'
+    bob = post(**{"x-functions-key": "bob"})
+    assert (bob.status, bob.body, bob.headers.get("idempotent-replayed")) == (
+        201, b'{"run":2}', None)
+    assert post("code=carol").body == b'{"run":3}'
+    dave = post("code=dave")
+    assert (dave.status, dave.body) == (201, b'{"run":4}')
+    retry = post("code=carol")
+    assert (retry.body, retry.headers.get("idempotent-replayed")) == (b'{"run":3}', "true")
+    assert runs == ["alice", "bob", "carol", "dave"]
