@@ -38,6 +38,11 @@ MAX_QUEUE_NAME = 63
 # (learn.microsoft.com/rest/api/storageservices/
 # naming-and-referencing-containers--blobs--and-metadata).
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
+# A Service Bus queue or subscription redelivers a raise up to maxDeliveryCount: settling a
+# message from Python needs the SDK-type bindings, still in preview, and the adapter moves a
+# message that can never succeed itself only to a Storage Queue's poison queue (_invoke.py).
+_NON_RETRYABLE = ("pf.NonRetryable cannot dead-letter at once on Service Bus from Python: "
+                  "it is retried like any failure")
 
 
 def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | None:
@@ -54,7 +59,8 @@ def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | 
         return None
     return (
         max(q.retry.max_attempts for q in queues),
-        max(q.retry.initial_backoff for q in queues),
+        # Queues that never retry (max_retries=0) wait for no retry: they do not set the wait.
+        max((q.retry.initial_backoff for q in queues if q.retry.max_retries > 0), default=1.0),
         min(MAX_QUEUE_BATCH, max(q.batch_size for q in queues)),
     )
 
@@ -151,6 +157,7 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
         out.append(Finding(name, "info",
                            f"Service Bus queue {trigger.name!r}: set maxDeliveryCount "
                            f"{trigger.retry.max_attempts} on the queue; redelivery has no backoff"))
+        out.append(Finding(name, "info", _NON_RETRYABLE))
         if trigger.dead_letter:
             out.append(Finding(name, "info",
                                f"dead letters go to {trigger.name}/$deadletterqueue; set "
@@ -213,9 +220,7 @@ def _topic(function: Function, trigger: Topic, _: App, options: AzureOptions) ->
         out.append(Finding(name, "info",
                            f"dead letters go to the subscription's $deadletterqueue; set "
                            f"ForwardDeadLetteredMessagesTo={trigger.dead_letter!r}"))
-    out.append(Finding(name, "info",
-                       "pf.NonRetryable cannot dead-letter at once on Service Bus from Python: "
-                       "it is retried like any failure"))
+    out.append(Finding(name, "info", _NON_RETRYABLE))
     return out
 
 

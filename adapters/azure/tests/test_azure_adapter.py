@@ -128,6 +128,27 @@ def test_findings_service_bus_queues() -> None:
     assert any("session" in m for m in found[("b", "warning")])
 
 
+def test_findings_service_bus_queue_says_non_retryable_is_retried() -> None:
+    """A Service Bus queue redelivers a pf.NonRetryable failure as any other, as a topic's
+    subscription does (the harness's delivery fails; no poison queue the adapter could move it
+    to): ``inspect`` says so for both."""
+    import portable_fn as pf
+
+    app = App("sb")
+    app.use_publisher(RecordingPublisher())
+
+    @app.queue("jobs")
+    def job(event: Any) -> None:
+        raise pf.NonRetryable("never succeeds")
+
+    adapter = AzureAdapter(AzureOptions(queues="servicebus"))
+    event = CloudEvent(source="/orders", type="order.created", id="e-1", data={"n": 1})
+    assert adapter.harness().deliver(app, "job", [event]) == [False]  # redelivered
+    found = _levels(adapter.findings(app))
+    assert any("pf.NonRetryable cannot dead-letter at once on Service Bus" in m
+               for m in found[("job", "info")])
+
+
 def test_harness_stream_fails_the_whole_batch() -> None:
     app = App("batch")
     app.use_publisher(RecordingPublisher())

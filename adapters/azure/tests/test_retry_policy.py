@@ -109,6 +109,24 @@ def test_the_most_patient_queue_sets_the_host_wide_visibility_timeout() -> None:
     assert any("5s" in m and "host-wide" in m for m in dead_notes), dead_notes
 
 
+def test_a_queue_that_never_retries_does_not_set_the_host_wide_wait() -> None:
+    """A dead-letter consumer with ``max_retries=0`` and a long backoff waits for no retry:
+    the other queues' first backoff sets ``visibilityTimeout``."""
+    from portable_fn_azure.options import AzureOptions
+    from portable_fn_azure.target import host_json
+
+    app = pf.App("waits")
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=3, initial_backoff=2.0, max_backoff=20.0))
+    def job(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("jobs-dead", retry=pf.Retry(max_retries=0, initial_backoff=60.0))
+    def dead(event: pf.CloudEvent) -> None: ...
+
+    queues = host_json(app, AzureOptions())["extensions"]["queues"]
+    assert timespan(queues["visibilityTimeout"]) == 2.0, queues
+
+
 def test_a_queue_no_message_is_retried_on_gets_no_retry_wait_warning() -> None:
     """One attempt host-wide (every queue of the app declares ``max_retries=0``): there is no
     retry to wait for, so no word about ``visibilityTimeout``'s fixed wait."""
