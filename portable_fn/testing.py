@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload
+from urllib.parse import unquote
 
 from portable_fn._dispatch import (
     Outcome,
@@ -60,10 +61,13 @@ def http_request(
     ``query`` adds to (as httpx's ``params`` do: a list or tuple value is one parameter per
     item, a number or bool its text); ``headers`` a mapping, a ``Headers`` or ``(name, value)``
     pairs, a name repeated as a client may send it; ``json`` is the body as JSON, sent with
-    ``Content-Type: application/json`` unless ``headers`` name another."""
+    ``Content-Type: application/json`` unless ``headers`` name another. The path is
+    percent-decoded once, as every adapter and ``dev`` hand it to the handler (``Request.path``
+    is decoded): ``"/e/a%20b"`` reaches ``/e/{name}`` as ``a b``; the query is parsed as sent."""
     if json is not None and body:
         raise TypeError("http_request takes json= or body=, not both")
     path, _, inline = path.partition("?")
+    path = unquote(path)  # as an ASGI server's scope["path"] and the adapters decode it
     pairs = list(headers.items() if isinstance(headers, Mapping | Headers) else headers or ())
     if json is not None:
         body = _json.dumps(json).encode()

@@ -12,6 +12,7 @@ import pytest
 import portable_fn as pf
 from portable_fn.errors import FunctionNotFoundError, InvalidCloudEventError, PublishError
 from portable_fn.testing import (
+    Harness,
     RecordingPublisher,
     http_request,
     invoke,
@@ -205,3 +206,21 @@ def test_recording_puts_back_the_apps_publisher_after_the_test() -> None:
     assert app.publisher is outer and outer.sent == [] and len(second.sent) == 1
     assert invoke(app, "create", http_request("POST", "/orders", json=3)).status == 204
     assert [e.data for e in outer.to("orders")] == [3]
+
+
+def test_http_request_decodes_the_path_as_the_adapters_do(harness: Harness) -> None:
+    """``Request.path`` is decoded on every adapter and in ``dev`` (an ASGI server's
+    ``scope["path"]``, RFC 3986 section 2.1 percent-encoding): ``http_request`` kept
+    ``%20`` in it, so a test's path parameter was not the one production hands the handler.
+    The query stays as parsed (its ``%2B`` is a ``+``, its ``+`` a space)."""
+    app = pf.App("paths")
+
+    @app.http("/e/{name}", auth="anonymous")
+    def echo(request: pf.Request) -> dict[str, object]:
+        name = request.path_params["name"]
+        return {"name": name, "path": request.path, "q": request.query.get("q")}
+
+    request = http_request("GET", "/e/a%20b%C3%A9?q=x%2By+z")
+    expected = {"name": "a bé", "path": "/e/a bé", "q": "x+y z"}
+    assert json.loads(invoke(app, "echo", request).body) == expected
+    assert json.loads(harness.http(app, request).body) == expected
