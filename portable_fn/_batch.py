@@ -93,7 +93,7 @@ class Batch:
             invocation.cold_start = self._cold = False
             return OK
         fn = self.fn
-        if self._filtered and _skips(fn, event):
+        if self._filtered and _skips(fn, event, ctx):
             return OK
         cold = self._cold  # taken from the process when the batch began: hand it on once
         self._cold = False

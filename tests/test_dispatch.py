@@ -199,6 +199,52 @@ def test_storage_and_event_filters_acknowledge_without_running() -> None:
     assert seen == ["a.png", "com.example.paid"]
 
 
+def test_a_declined_event_is_logged_at_info_in_every_path(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An event the function's own filter declines is acknowledged without running the
+    handler: one INFO line per event says so and why (sync, async and batch paths alike),
+    worded as the GCP adapter's line for a delivery it declines. Batch's current invocation
+    names the previous message: the line must name the declined one."""
+    from portable_fn.adapter import Batch
+
+    app = pf.App("shop")
+
+    @app.storage("uploads", on=("created",), suffix=".png")
+    def up(event: pf.CloudEvent) -> None:
+        pf.logger.info("ran")
+
+    @app.event("com.example.paid")
+    def paid(event: pf.CloudEvent) -> None:
+        pf.logger.info("ran")
+
+    def stored(key: str, action: Any) -> CloudEvent:
+        data = storage_data(bucket="uploads", key=key, size=1, etag="e", action=action)
+        return CloudEvent.create(type="s", source="/b", data=data, subject=key)
+
+    txt, deleted = stored("a.txt", "created"), stored("b.png", "deleted")
+    refunded = make_event(type="com.example.refunded")
+    assert dispatch_event(app, "up", txt, ctx("up")).ok
+    assert asyncio.run(dispatch_event_async(app, "up", deleted, ctx("up"))).ok
+    with Batch(app, app.function("paid"), ctx("paid")) as batch:
+        assert batch.run(make_event(type="com.example.paid"), ctx("paid")).ok
+        assert batch.run(refunded, ctx("paid")).ok
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    skipped = [line for line in lines if line["message"].startswith("delivery not for")]
+    assert [(line["level"], line["function"], line["event_id"], line["event_type"])
+            for line in skipped] == [
+        ("INFO", "up", txt.id, "s"),
+        ("INFO", "up", deleted.id, "s"),
+        ("INFO", "paid", refunded.id, "com.example.refunded"),
+    ]
+    assert [line["reason"] for line in skipped] == [
+        "key outside prefix '' / suffix '.png'",
+        "action deleted not in on=('created',)",
+        "type com.example.refunded is not com.example.paid",
+    ]
+    assert [line["message"] for line in lines].count("ran") == 1
+
+
 def test_batch_fails_only_the_bad_records() -> None:
     app = pf.App("shop")
     done: list[int] = []
