@@ -48,6 +48,21 @@ def _internal_error(ctx: Context, exc: BaseException) -> Response:
     return Response.json({"error": {"status": 500, "message": "internal server error"}}, status=500)
 
 
+def _headless(request: Request, response: Response) -> Response:
+    """The answer to a HEAD request: the GET's status and headers, no content (RFC 9110
+    section 9.3.2, https://www.rfc-editor.org/rfc/rfc9110#section-9.3.2). Done here, once
+    for every adapter: Lambda, Azure and Workers send whatever body they are given, so a GET
+    handler's body reached the client on some providers and not on others. The Content-Length
+    is the GET content's: the handler's own, else the length of the body dropped (RFC 9110
+    section 8.6: in a HEAD response it may be sent, and only with that value)."""
+    if request.method != "HEAD" or not response.body:
+        return response
+    headers = response.headers
+    if "content-length" not in headers:
+        headers = headers.merged({"content-length": str(len(response.body))})
+    return Response(status=response.status, headers=headers)
+
+
 def _resolve(app: App, request: Request, function: str | None) -> tuple[Function, Request]:
     if function is None:
         fn, params = app.match(request.method, request.path)
@@ -80,13 +95,15 @@ def _refused(app: App, request: Request, exc: HTTPError) -> Response:
     if routes is not None and request.method == "OPTIONS":
         answer = cors.preflight(routes, request)
         if answer is not None:
-            return answer
+            return answer  # an OPTIONS, never a HEAD
     response = _error_response(exc)
     if routes is not None:
         settings = next((r.cors for r in routes.values() if r.cors is not None), None)
     else:
         settings = app.cors if type(exc) is NotFound else None
-    return response if settings is None else cors.respond(settings, request, response)
+    if settings is not None:
+        response = cors.respond(settings, request, response)
+    return _headless(request, response)
 
 
 def _answer_failure(
@@ -101,7 +118,9 @@ def _answer_failure(
     failed = _error_response(exc) if isinstance(exc, HTTPError) else _internal_error(ctx, exc)
     if observation is not None:
         observation.end(exc if failed.status >= 500 else None, failed.status)
-    return failed if fn.cors is None else cors.respond(fn.cors, request, failed)
+    if fn.cors is not None:
+        failed = cors.respond(fn.cors, request, failed)
+    return _headless(request, failed)
 
 
 def dispatch_http(
@@ -131,7 +150,9 @@ def dispatch_http(
         _current.reset(token)
     if observation is not None:
         observation.end(None, response.status)
-    return response if fn.cors is None else cors.respond(fn.cors, request, response)
+    if fn.cors is not None:
+        response = cors.respond(fn.cors, request, response)
+    return response if request.method != "HEAD" else _headless(request, response)
 
 
 async def dispatch_http_async(
@@ -169,4 +190,6 @@ async def dispatch_http_async(
         _current.reset(token)
     if observation is not None:
         observation.end(None, response.status)
-    return response if fn.cors is None else cors.respond(fn.cors, request, response)
+    if fn.cors is not None:
+        response = cors.respond(fn.cors, request, response)
+    return response if request.method != "HEAD" else _headless(request, response)

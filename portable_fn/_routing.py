@@ -20,6 +20,20 @@ T = TypeVar("T")
 _SEGMENT_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(\+?)\}")
 _LITERAL = re.compile(r"[A-Za-z0-9._~!$&'()*,;=:@%-]*")
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+# A parameter in Azure Functions' route syntax: catch-all {*rest}, a constraint {id:int}, an
+# optional {id?} (https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger#customize-the-http-endpoint).
+_AZURE_PARAM = re.compile(r"\{(\*?)([A-Za-z_][A-Za-z0-9_]*)(?::[^{}?]*)?(\??)\}")
+
+
+def _spelling(segment: str) -> str:
+    """For a segment in Azure's route syntax, the portable spelling to use instead."""
+    match = _AZURE_PARAM.fullmatch(segment)
+    if match is None:
+        return ""
+    name = match.group(2)
+    portable = f"{{{name}+}}" if match.group(1) else f"{{{name}}}"
+    note = " (a portable route has no optional parameter)" if match.group(3) else ""
+    return f": write {portable}{note}"
 
 
 class CompiledRoute(Value):
@@ -49,7 +63,9 @@ def compile_route(pattern: str) -> CompiledRoute:
             params.append(name)
             parts.append(f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)")
         elif "{" in segment or "}" in segment or not _LITERAL.fullmatch(segment):
-            raise ConfigurationError(f"route {pattern!r} has a malformed segment {segment!r}")
+            raise ConfigurationError(
+                f"route {pattern!r} has a malformed segment {segment!r}" + _spelling(segment)
+            )
         else:
             parts.append(re.escape(segment))
     if not params:

@@ -59,6 +59,11 @@ def test_a_route_that_lacks_the_method_does_not_hide_one_that_has_it(
 ) -> None:
     response = dispatch_http(_app(), http_request(method, path), CTX)
     assert response.status == 200
+    if method == "HEAD":  # the GET route's answer without its content (RFC 9110 9.3.2)
+        assert response.body == b""
+        length = response.headers.get("content-length")
+        response = dispatch_http(_app(), http_request("GET", path), CTX)
+        assert length == str(len(response.body))  # the GET content's (RFC 9110 8.6)
     assert json.loads(response.body) == expected
 
 
@@ -110,3 +115,24 @@ def test_a_greedy_route_yields_to_a_full_match_registered_after_it() -> None:
     assert get("/files/a/b") == {"folder": "a", "name": "b"}
     assert get("/files/a/b/c") == {"greedy": "a/b/c"}
     assert get("/files/a") == {"greedy": "a"}
+
+
+@pytest.mark.parametrize(
+    ("route", "says"),
+    [
+        ("/files/{*rest}", "write {rest+}"),
+        ("/items/{id:int}", "write {id}"),
+        ("/items/{id?}", "write {id} (a portable route has no optional parameter)"),
+        ("/items/{id:int?}", "write {id} (a portable route has no optional parameter)"),
+    ],
+)
+def test_a_segment_in_azures_route_syntax_names_the_portable_spelling(
+    route: str, says: str
+) -> None:
+    """Azure Functions routes spell a catch-all ``{*rest}``, a constraint ``{id:int}`` and an
+    optional parameter ``{id?}`` (Microsoft Learn, "Azure Functions HTTP trigger", Customize
+    the HTTP endpoint): refused as a bare "malformed segment", with nothing of what to write."""
+    app = pf.App("routes")
+    with pytest.raises(pf.ConfigurationError, match="malformed segment") as refused:
+        app.http(route)(lambda request: None)
+    assert str(refused.value).endswith(f": {says}")

@@ -157,3 +157,28 @@ def test_typed_payloads_arrive_as_published(harness: Harness, case: str) -> None
     assert harness.deliver(app, "on_topic", [sent]) == [True]
     (got,) = seen
     assert _attributes(got) == _attributes(sent)
+
+
+def test_a_head_request_gets_the_get_headers_and_no_body(harness: Harness) -> None:
+    """RFC 9110 section 9.3.2: a HEAD response carries the GET's status and headers and no
+    content. Lambda, Azure and Workers send whatever body the core hands them, so the GET
+    handler's body reached a HEAD client there (GCP and dev dropped it): the core answers
+    HEAD without one, a routing error and a handler's error alike."""
+    app = pf.App("head")
+
+    @app.http("/doc", auth="anonymous")
+    def doc(request: pf.Request) -> pf.Response:
+        if request.query.get("fail"):
+            raise BadRequest("no")
+        return pf.Response.text("hello", headers={"x-reply": "yes"})
+
+    response = harness.http(app, http_request("HEAD", "/doc"))
+    assert (response.status, response.body) == (200, b"")
+    assert response.headers.get("x-reply") == "yes"
+    # Section 8.6: sent in a HEAD response, Content-Length is the GET content's (werkzeug reset
+    # GCP's to 0 for the empty body).
+    assert response.headers.get("content-length") in (None, "5")
+    for path, status in (("/doc?fail=1", 400), ("/missing", 404)):
+        response = harness.http(app, http_request("HEAD", path))
+        assert (response.status, response.body) == (status, b"")
+    assert harness.http(app, http_request("GET", "/doc")).body == b"hello"

@@ -51,7 +51,7 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
         def serve(request: Any) -> Any:
             ctx = _context(name, request, request)
             response = dispatch_http(app, http.to_request(request), ctx, function=name)
-            return http.from_response(response)
+            return http.from_response(response, head=request.method == "HEAD")
 
         return _named(serve, name)
     if isinstance(trigger, Schedule):

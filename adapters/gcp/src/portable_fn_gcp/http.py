@@ -87,8 +87,9 @@ _TOO_LARGE = Response.json(
 )
 
 
-def from_response(response: Response) -> Any:
-    """The ``werkzeug.wrappers.Response`` the view returns (Flask sends it as is)."""
+def from_response(response: Response, *, head: bool = False) -> Any:
+    """The ``werkzeug.wrappers.Response`` the view returns (Flask sends it as is); ``head``:
+    the answer to a HEAD request."""
     from werkzeug.wrappers import Response as WerkzeugResponse
 
     problem = unsendable(response)
@@ -106,6 +107,11 @@ def from_response(response: Response) -> Any:
     native = WerkzeugResponse(body, status=response.status, headers=headers.items())
     if "content-type" not in headers:
         del native.headers["Content-Type"]  # werkzeug's default text/plain, not the handler's
+    declared = headers.get("content-length")
+    if head and declared is not None:
+        # A HEAD answer (the core drops its content) keeps the GET content's length, which
+        # werkzeug would reset to 0 for the empty body (RFC 9110 section 8.6: only that value).
+        native.headers["Content-Length"] = declared
     return native
 
 
