@@ -149,9 +149,11 @@ def parse_cron(expression: str) -> Cron:
         text = text[5:-1]
     parts = text.split()
     if len(parts) != 5:
+        # Azure's NCRONTAB and Quartz put seconds first: six fields, the first of them seconds.
+        hint = ": drop the seconds field (the first of 6)" if len(parts) == 6 else ""
         raise ConfigurationError(
             f"cron needs 5 fields (minute hour day-of-month month day-of-week), "
-            f"got {len(parts)}: {expression!r}"
+            f"got {len(parts)}: {expression!r}{hint}"
         )
     sets = [
         _parse_field(part, name, low, high, names, expression)

@@ -171,3 +171,14 @@ def test_cron_matches_reads_an_aware_time_in_utc() -> None:
     assert cron.matches(berlin)
     assert not cron.matches(berlin.replace(hour=3))  # 01:00 UTC
     assert cron.next_after(berlin - timedelta(minutes=1)) == berlin
+
+
+def test_a_six_field_cron_says_to_drop_the_seconds() -> None:
+    """Azure's NCRONTAB (and Quartz) lead with a seconds field: ``0 */5 * * * *`` was refused
+    with "cron needs 5 fields" and no word of which one to drop."""
+    with pytest.raises(ConfigurationError, match="got 6") as refused:
+        parse_cron("0 */5 * * * *")
+    assert "drop the seconds field" in str(refused.value)
+    with pytest.raises(ConfigurationError) as four:
+        parse_cron("*/5 * * *")
+    assert "seconds" not in str(four.value)
