@@ -4,7 +4,8 @@ With ``--provider``, the file (or the adapter's sample of that name) is a native
 goes through that adapter's ``invoke``, as the cloud would deliver it. Without, the file is
 portable: a structured-mode CloudEvent (or any JSON value, wrapped as the event's ``data``)
 for an event function, or a request ``{"method", "path", "headers", "query", "json"|"body"}``
-for an HTTP function. Events the function publishes are recorded, not sent, and printed.
+for an HTTP function (``"base64": true`` beside ``"body"`` sends its bytes, as the result
+shows a binary body). Events the function publishes are recorded, not sent, and printed.
 The result is the only thing on stdout; what the handler prints or logs goes to stderr.
 """
 
@@ -52,7 +53,7 @@ def load_event(ref: str, samples: Any = None) -> Any:
     )
 
 
-REQUEST_KEYS = frozenset({"method", "path", "headers", "query", "json", "body"})
+REQUEST_KEYS = frozenset({"method", "path", "headers", "query", "json", "body", "base64"})
 
 
 def _check_request(spec: dict[str, Any]) -> None:
@@ -74,6 +75,22 @@ def _check_request(spec: dict[str, Any]) -> None:
         )
     if spec.get("json") is not None and spec.get("body"):
         raise ConfigurationError('the --event request: give "json" or "body", not both')
+    if spec.get("base64") not in (None, True, False):
+        raise ConfigurationError('request field "base64" of the --event file: true or false')
+
+
+def _request_body(spec: dict[str, Any]) -> bytes | str:
+    """The request file's ``body``: its text, or with ``"base64": true`` (as ``invoke`` writes
+    a binary response body) the bytes it encodes, so a binary body can be sent."""
+    body: str = spec.get("body") or ""
+    if not spec.get("base64"):
+        return body
+    if spec.get("json") is not None:
+        raise ConfigurationError('the --event request: "base64" goes with "body", not "json"')
+    try:
+        return base64.b64decode(body, validate=True)
+    except ValueError as exc:  # binascii.Error, or a non-ASCII character
+        raise ConfigurationError(f'the --event request: "body" is not base64 ({exc})') from exc
 
 
 def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
@@ -85,7 +102,7 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
             # Not silently dropped: `{"sku": "a"}` meant as the body sent an empty request.
             raise ConfigurationError(
                 f"the --event file for HTTP function {function!r} is a request "
-                '{"method", "path", "headers", "query", "json"|"body"}; unknown key(s) '
+                '{"method", "path", "headers", "query", "json"|"body" (+"base64")}; unknown key(s) '
                 + ", ".join(map(repr, unknown))
                 + ' (put a JSON body under "json")'
             )
@@ -99,7 +116,7 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
             spec.get("method") or trigger.methods[0],
             path,
             json=spec.get("json"),
-            body=spec.get("body") or b"",
+            body=_request_body(spec),
             headers=spec.get("headers"),
             query=spec.get("query") or "",
         )
@@ -123,6 +140,16 @@ def _response(resp: Response) -> dict[str, Any]:
     }
 
 
+def _azure_content_type(mimetype: str, charset: Any) -> str:
+    """The Content-Type the Azure worker sends for a ``func.HttpResponse`` that names none: the
+    ``mimetype``, with ``; charset=`` for a ``text/`` type only (azure-functions'
+    ``HttpResponseConverter.encode``, azure/functions/http.py). A charset on every type showed
+    ``application/octet-stream; charset=utf-8``, which the worker never sends."""
+    if mimetype.startswith("text/") and charset:
+        return f"{mimetype}; charset={charset}"
+    return mimetype
+
+
 def _native_plain(value: Any) -> Any:
     """A native result JSON cannot hold, for the report: an SDK's HTTP response object (Azure's
     ``func.HttpResponse``: ``status_code``, ``headers``, ``mimetype``, ``get_body()``) as the
@@ -134,9 +161,7 @@ def _native_plain(value: Any) -> Any:
         fields = {k.lower(): v for k, v in headers.items()} if headers is not None else {}
         mimetype = getattr(value, "mimetype", None)
         if isinstance(mimetype, str) and "content-type" not in fields:
-            # Azure keeps the type apart; the worker sends it as Content-Type with the charset.
-            charset = getattr(value, "charset", None)
-            fields["content-type"] = f"{mimetype}; charset={charset}" if charset else mimetype
+            fields["content-type"] = _azure_content_type(mimetype, getattr(value, "charset", None))
         try:
             text: Any = body.decode("utf-8")
             binary = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -134,3 +136,46 @@ def test_a_malformed_http_request_file_is_a_usage_error(
     assert main(["invoke", SHOP, "get_order", "--event", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("portable-fn invoke: ") and says in err and "Traceback" not in err
+
+
+def test_a_request_file_sends_a_base64_body_as_its_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``invoke`` writes a binary response body as ``"body"`` + ``"base64": true``; the request
+    file refused that key, so no binary body could be sent. Now its bytes reach the handler."""
+    app = tmp_path / "bin_app.py"
+    app.write_text(
+        "import hashlib\nimport portable_fn as pf\napp = pf.App('bin')\n\n"
+        "@app.http('/up', methods=['POST'], auth='anonymous')\n"
+        "def up(request: pf.Request) -> dict:\n"
+        "    return {'n': len(request.body), 'sha': hashlib.sha256(request.body).hexdigest()}\n"
+    )
+    data = bytes(range(256))
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"body": base64.b64encode(data).decode(), "base64": True}))
+    assert main(["invoke", str(app), "up", "--event", str(path)]) == 0
+    body = json.loads(json.loads(capsys.readouterr().out)["response"]["body"])
+    assert body == {"n": 256, "sha": hashlib.sha256(data).hexdigest()}
+    for wrong, says in (({"body": "%%", "base64": True}, "not base64"),
+                        ({"body": "eA==", "base64": "yes"}, '"base64"')):
+        path.write_text(json.dumps(wrong))
+        assert main(["invoke", str(app), "up", "--event", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "Traceback" not in err
+
+
+def test_an_azure_response_shows_the_content_type_the_worker_sends() -> None:
+    """azure-functions' ``HttpResponseConverter.encode`` adds ``; charset=`` to a ``text/``
+    mimetype only; the report added it to every type (``application/octet-stream;
+    charset=utf-8``)."""
+    func = pytest.importorskip("azure.functions")
+    from azure.functions.http import HttpResponseConverter
+
+    from portable_fn._local.invoke import _native_plain
+
+    for mimetype in ("application/octet-stream", "application/json", "text/plain", "text/html"):
+        sent = HttpResponseConverter.encode(
+            func.HttpResponse(b"x", mimetype=mimetype), expected_type=None
+        ).value["headers"]["content-type"].value
+        shown = _native_plain(func.HttpResponse(b"x", mimetype=mimetype))
+        assert shown["headers"]["content-type"] == sent
