@@ -76,6 +76,8 @@ class LocalASGI:
                 )
             else:
                 name, response = await self._dispatch(scope, method, path, headers, receive)
+                if len(response.body) > _LAMBDA_BASE64_FITS:
+                    self._warn_past_lambda(method, path, response)
             start = _start(response, head=method == "HEAD")
         except _TooLarge as exc:
             response = ingress.error(413, str(exc))
@@ -120,6 +122,20 @@ class LocalASGI:
             function=name,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+
+    def _warn_past_lambda(self, method: str, path: str, response: Response) -> None:
+        """A WARNING when the response would be past Lambda's 6 MB response payload: sent here
+        (dev refuses only what it reads), but a Lambda function would fail with it, so the
+        developer hears of it before AWS answers an error."""
+        size = lambda_payload(response)
+        if size > MAX_HTTP_BODY_BYTES:
+            self.runtime.reporter.record(
+                "warning",
+                message=f"{method} {path}: the response is about {size} bytes as AWS Lambda "
+                "carries it (a binary body base64-encoded), past Lambda's 6 MB response "
+                "payload limit (https://docs.aws.amazon.com/lambda/latest/dg/"
+                "gettingstarted-limits.html): sent here, an error on AWS",
+            )
 
     async def _dispatch(
         self, scope: Scope, method: str, path: str, headers: Headers, receive: Receive
@@ -224,6 +240,22 @@ _ROUTE_LIMIT = (
     " large upload goes to a bucket instead)"
 )
 _SET_LIMIT = " (dev --max-body; a large upload goes to a bucket instead)"
+
+
+# The longest body whose Lambda payload cannot be past 6 MiB even base64-encoded (4 bytes per 3):
+# a response no longer than this is never weighed, the per-request cost one length comparison.
+_LAMBDA_BASE64_FITS = MAX_HTTP_BODY_BYTES * 3 // 4 - 4096
+
+
+def lambda_payload(response: Response) -> int:
+    """About how many bytes ``response`` takes in a Lambda function's result: the body, base64
+    for a binary one as the adapters send it (``isBase64Encoded``), and the headers. Lambda
+    limits a synchronous invocation's response payload to 6 MB
+    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)."""
+    size = len(response.body)
+    if not response.is_text:
+        size = (size + 2) // 3 * 4
+    return size + sum(len(name) + len(value) + 6 for name, value in response.headers.items())
 
 
 def _route_limit(limit: int | None) -> str:

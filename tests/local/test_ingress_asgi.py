@@ -197,3 +197,43 @@ def test_raw_utf8_in_a_query_reads_as_the_clouds_read_it(tmp_path: Path) -> None
     query = "u=ü&v=%C3%BC".encode() + b"&w=\xff"
     status, answer, _ = _post(tmp_path, "/q", {}, [b""], app=app, query=query)
     assert status == 200 and answer["query"] == [["u", "ü"], ["v", "ü"], ["w", "\ufffd"]]
+
+
+def test_a_response_past_lambdas_payload_limit_is_sent_with_a_warning(tmp_path: Path) -> None:
+    """dev refuses a request body past AWS Lambda's 6 MB payload but sent any response without
+    a word: a 5 MB binary body (about 6.7 MB base64, as the AWS adapter returns it) was a 200
+    here and an error on Lambda (https://docs.aws.amazon.com/lambda/latest/dg/
+    gettingstarted-limits.html). It is still sent; a WARNING names the limit. 4.5 MB of text
+    (no base64) fits, and says nothing."""
+    app = pf.App("big")
+
+    @app.http("/blob", auth="anonymous")
+    def blob(request: pf.Request) -> pf.Response:
+        if request.query.get("text"):
+            return pf.Response.text("x" * 4_500_000)
+        return pf.Response(headers={"content-type": "image/png"}, body=b"\0" * 5_000_000)
+
+    stream = io.StringIO()
+    runtime = Runtime(app, Options(state_dir=tmp_path / "state"),
+                      Reporter(json_lines=True, stream=stream))
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    try:
+        for query in (b"", b"text=1"):
+            scope = {"type": "http", "method": "GET", "path": "/blob", "query_string": query,
+                     "headers": [], "client": ("127.0.0.1", 1), "root_path": ""}
+            asyncio.run(LocalASGI(runtime)(scope, receive, send))
+    finally:
+        runtime.store.close()
+    starts = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    sizes = [len(m.get("body", b"")) for m in sent if m["type"] == "http.response.body"]
+    assert (starts, sizes) == ([200, 200], [5_000_000, 4_500_000])
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    (warning,) = [line["message"] for line in lines if line["event"] == "warning"]
+    assert warning.startswith("GET /blob: ") and "Lambda's 6 MB response payload" in warning
