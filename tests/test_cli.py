@@ -472,3 +472,26 @@ def test_a_reader_that_goes_away_is_not_bad_input() -> None:
     finally:
         os.close(write)
     assert done.returncode == 1 and done.stderr == b"", done.stderr
+
+
+def test_dlq_list_columns_line_up_with_the_header_whatever_the_names() -> None:
+    """`dlq APP list` printed its columns 20 wide: a DLQ or function name longer than that
+    pushed its line out of step with the header (and with the other lines)."""
+    from portable_fn._local.commands import dlq_table
+
+    def row(ident: int, dlq: str, function: str) -> dict[str, object]:
+        return {"id": ident, "dlq": dlq, "function": function, "event_id": "e", "type": "t",
+                "attempts": 1, "error": "E: x", "source_kind": "queue", "source_name": "q",
+                "data": None}
+
+    lines = dlq_table([row(4, "device-commands-dead-letters", "run_command"),
+                       row(1234, "d", "a_rather_long_function_name_for_commands")])
+    header = lines[0]
+    for title, values in (("DLQ", ("device-commands-dead-letters", "d ")),
+                          ("FUNCTION", ("run_command", "a_rather_long")),
+                          ("TYPE", ("t  event", "t  event"))):
+        column = header.index(title)
+        found = [line.index(value) for line, value in zip(lines[1:], values, strict=True)]
+        assert found == [column] * 2
+    assert [line.split()[0] for line in lines] == ["ID", "4", "1234"]
+    assert lines[1].index("4 ") == lines[2].index("1234") + 3  # ids right-aligned

@@ -83,7 +83,6 @@ def dev_options(args: argparse.Namespace) -> Options:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from portable_fn._local.report import escape
     from portable_fn._local.store import Store
     from portable_fn.events import from_json
 
@@ -142,19 +141,33 @@ def cmd_dlq(args: argparse.Namespace) -> int:
         elif not rows:
             print("no dead letters")
         else:
-            print(f"{'ID':>5}  {'DLQ':<20} {'FUNCTION':<20} TYPE  (redrive takes the ID)")
-        for r in rows if not args.json else []:
-            # The id, type and error text come from whoever sent the event: escaped, an ESC
-            # sequence cannot drive the terminal nor a line break forge a line (as dev prints).
-            shown = {k: escape(v) if isinstance(v, str) else v for k, v in r.items()}
-            print(
-                f"{shown['id']:>5}  {shown['dlq']:<20} {shown['function']:<20} {shown['type']}  "
-                f"event {shown['event_id']}  after {shown['attempts']} attempt(s): "
-                f"{shown['error']}"
-            )
+            print("\n".join(dlq_table(rows)))
         return 0
     finally:
         store.close()
+
+
+def dlq_table(rows: list[dict[str, Any]]) -> list[str]:
+    """``dlq list``'s lines: a header, then one line per dead letter, the columns as wide as
+    their longest value (fixed widths put a longer DLQ or function name out of line with the
+    header). The id, type and error text come from whoever sent the event: escaped, an ESC
+    sequence cannot drive the terminal nor a line break forge a line (as dev prints)."""
+    from portable_fn._local.report import escape
+
+    shown = [{k: escape(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+    wide = {
+        key: max(len(title), *(len(str(r[key])) for r in shown))
+        for key, title in (("id", "ID"), ("dlq", "DLQ"), ("function", "FUNCTION"))
+    }
+    ids, dlqs, functions = wide["id"], wide["dlq"], wide["function"]
+    lines = [f"{'ID':>{ids}}  {'DLQ':<{dlqs}}  {'FUNCTION':<{functions}}  TYPE  "
+             "(redrive takes the ID)"]
+    for r in shown:
+        lines.append(
+            f"{r['id']:>{ids}}  {r['dlq']:<{dlqs}}  {r['function']:<{functions}}  {r['type']}  "
+            f"event {r['event_id']}  after {r['attempts']} attempt(s): {r['error']}"
+        )
+    return lines
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
