@@ -182,8 +182,9 @@ def _extras(text: str | None) -> set[str]:
 
 def _requirement_names(lines: list[str]) -> dict[str, set[str]] | None:
     """The projects ``lines`` (``app_requirements``) name, each with the extras asked for;
-    ``None`` when a line installs something it does not name (a path, a URL without
-    ``#egg=``: https://pip.pypa.io/en/stable/topics/vcs-support/)."""
+    ``None`` when a line installs something it does not name (a path, an archive, a URL
+    without ``#egg=``: https://pip.pypa.io/en/stable/topics/vcs-support/, a nested file left
+    unread)."""
     names: dict[str, set[str]] = {}
     for line in lines:
         specifier = requirement_options(line)[0].strip()
@@ -192,11 +193,15 @@ def _requirement_names(lines: list[str]) -> dict[str, set[str]] | None:
         if egg is not None:
             names.setdefault(project_name(egg[1]), set())
         elif specifier.startswith("-"):
-            if re.match(r"(-e|--editable)\b", specifier):
+            # An editable install, or a nested file app_requirements left as a line (a URL, an
+            # environment variable): what they install cannot be told from here.
+            if re.match(r"(-e|--editable|-r|--requirement)\b", specifier):
                 return None
             # any other option (-c constraints, --index-url) installs nothing itself
         elif named is None or re.match(r"[A-Za-z0-9._-]*([/\\]|:)", specifier):
             return None  # a path or URL
+        elif specifier.endswith((".whl", ".tar.gz", ".zip", ".tar.bz2")):
+            return None  # an archive in the current folder, which pip reads as a path
         else:
             names.setdefault(project_name(named[1]), set()).update(_extras(named[2]))
     return names

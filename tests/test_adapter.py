@@ -151,7 +151,8 @@ def test_unlisted_imports_reads_requirement_lines_as_pip_installs_them(tmp_path:
     warned = unlisted_imports(["pydantic"], path)
     assert [w.level for w in warned] == ["warning"] and "pydantic" in warned[0].message
     lines = ["Pydantic[email]==2.*", "git+https://x.test/p.git#egg=pydantic", "./vendor/lib",
-             "https://x.test/lib.whl"]
+             "https://x.test/lib.whl", "lib-1.0-py3-none-any.whl",
+             "-r https://x.test/requirements.txt"]
     if importlib.util.find_spec("pydantic_settings") is not None:
         lines.append("pydantic-settings")  # requires pydantic: read from its installed metadata
     for carried in lines:
