@@ -10,6 +10,7 @@ from portable_fn._value import Value, setters
 from portable_fn.log import Logger
 
 if TYPE_CHECKING:
+    from portable_fn.events import CloudEvent
     from portable_fn.http import Request
 
 __all__ = ["Context", "context_view"]
@@ -81,6 +82,18 @@ class Context(Value):
         invocation = current()
         if invocation is not None and invocation.ctx is self:
             return invocation.request
+        return None
+
+    @property
+    def event(self) -> CloudEvent | None:
+        """The CloudEvent this invocation handles (None for an HTTP request, or outside a
+        dispatch): how a handler whose first parameter is a validated model reads the event's
+        ``id``, ``source`` and extensions (``partitionkey``, ``sequence``, ``correlationid``)."""
+        from portable_fn._invocation import current
+
+        invocation = current()
+        if invocation is not None and invocation.ctx is self:
+            return invocation.event
         return None
 
     @property

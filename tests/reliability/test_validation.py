@@ -209,6 +209,35 @@ def test_a_validated_http_handler_reads_its_request_through_ctx() -> None:
     assert ctx("replace").request is None  # outside a dispatch
 
 
+def test_a_validated_event_handler_reads_its_event_through_ctx() -> None:
+    """The data becomes the model; the event's id, source and extensions (a FIFO group's
+    partitionkey, a stream's sequence) are still the event's, through ``ctx.event``, as an
+    HTTP handler's request is through ``ctx.request``."""
+    app = pf.App("v")
+    seen: list[tuple[str, str, Any]] = []
+
+    @app.queue("jobs")
+    def job(order: Order, ctx: pf.Context) -> None:
+        event = ctx.event
+        assert event is not None and ctx.request is None
+        seen.append((order.id, event.id, event.extensions.get("partitionkey")))
+
+    @app.http("/orders", methods=["POST"])
+    def create(order: Order, ctx: pf.Context) -> dict[str, Any]:
+        assert ctx.event is None  # a request has no event
+        return {"id": order.id}
+
+    event = CloudEvent.create(type="t", source="/s", data={"id": "o", "lines": [{"sku": "a"}]},
+                              extensions={"partitionkey": "customer-7"})
+    assert dispatch_event(app, "job", event, ctx("job")).ok
+    assert seen == [("o", event.id, "customer-7")]
+    body = b'{"id": "o", "lines": [{"sku": "a"}]}'
+    request = Request(method="POST", path="/orders", body=body,
+                      headers=Headers({"content-type": "application/json"}))
+    assert dispatch_http(app, request, ctx("create")).status == 200
+    assert ctx("job").event is None  # outside a dispatch
+
+
 def test_request_and_cloudevent_annotations_are_left_alone() -> None:
     app = pf.App("v")
 
