@@ -162,20 +162,3 @@ def test_a_request_file_sends_a_base64_body_as_its_bytes(
         assert main(["invoke", str(app), "up", "--event", str(path)]) == 2
         err = capsys.readouterr().err
         assert says in err and "Traceback" not in err
-
-
-def test_an_azure_response_shows_the_content_type_the_worker_sends() -> None:
-    """azure-functions' ``HttpResponseConverter.encode`` adds ``; charset=`` to a ``text/``
-    mimetype only; the report added it to every type (``application/octet-stream;
-    charset=utf-8``)."""
-    func = pytest.importorskip("azure.functions")
-    from azure.functions.http import HttpResponseConverter
-
-    from portable_fn._local.invoke import _native_plain
-
-    for mimetype in ("application/octet-stream", "application/json", "text/plain", "text/html"):
-        sent = HttpResponseConverter.encode(
-            func.HttpResponse(b"x", mimetype=mimetype), expected_type=None
-        ).value["headers"]["content-type"].value
-        shown = _native_plain(func.HttpResponse(b"x", mimetype=mimetype))
-        assert shown["headers"]["content-type"] == sent

@@ -100,3 +100,20 @@ def test_invoke_with_a_service_bus_batch_is_a_usage_error(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("portable-fn invoke: ") and "one message per invocation" in err
+
+
+def test_an_azure_response_shows_the_content_type_the_worker_sends() -> None:
+    """``invoke --provider azure`` prints the response as the worker sends it: azure-functions'
+    ``HttpResponseConverter.encode`` adds ``; charset=`` to a ``text/`` mimetype only; the
+    report added it to every type (``application/octet-stream; charset=utf-8``). (Here, where
+    the library is installed: the core's tests have no azure.functions and skipped it.)"""
+    import azure.functions as func
+    from azure.functions.http import HttpResponseConverter
+    from portable_fn._local.invoke import _native_plain
+
+    for mimetype in ("application/octet-stream", "application/json", "text/plain", "text/html"):
+        sent = HttpResponseConverter.encode(
+            func.HttpResponse(b"x", mimetype=mimetype), expected_type=None
+        ).value["headers"]["content-type"].value
+        shown = _native_plain(func.HttpResponse(b"x", mimetype=mimetype))
+        assert shown["headers"]["content-type"] == sent
