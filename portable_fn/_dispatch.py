@@ -191,7 +191,7 @@ def _skips(fn: Function, event: CloudEvent, ctx: Context) -> bool:
     """Whether the trigger's filter rejects this event: it is acknowledged, not run, and an
     INFO line says so (else a declined delivery leaves no trace at all). Called for filtered
     triggers only, so the unfiltered path pays nothing."""
-    reason = _declined(fn, event)
+    reason = declined(fn, event)
     if reason is None:
         return False
     if LEVELS["INFO"] >= threshold():
@@ -199,8 +199,9 @@ def _skips(fn: Function, event: CloudEvent, ctx: Context) -> bool:
     return True
 
 
-def _declined(fn: Function, event: CloudEvent) -> str | None:
-    """Why the function's own filter declines ``event`` (None: it accepts it)."""
+def declined(fn: Function, event: CloudEvent) -> str | None:
+    """Why the function's own filter declines ``event`` (None: it accepts it), in the words
+    every provider logs it with (an adapter that filters before dispatching reads it too)."""
     trigger = fn.trigger
     if isinstance(trigger, Storage):
         data = event.data if isinstance(event.data, Mapping) else {}

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from portable_fn._dispatch import (
     OK,
     Outcome,
+    declined,
     dispatch_event,
     dispatch_event_async,
     run_event,
@@ -52,6 +53,7 @@ __all__ = [
     "Publisher",
     "app_requirements",
     "copy_app_source",
+    "declined",
     "dispatch_batch",
     "dispatch_event",
     "dispatch_event_async",

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from portable_fn.adapter import declined
 from portable_fn.errors import ConfigurationError, EventDecodeError
 from portable_fn.events import CloudEvent
 from portable_fn.triggers import Event, Queue, Schedule, Storage, Topic
@@ -93,15 +94,10 @@ def _storage(function: Function, delivered: CloudEvent) -> Decoded:
         return Decoded(None, attempt, "not a Cloud Storage object event", True)
     if event is None or not isinstance(trigger, Storage):
         return Decoded(None, attempt, "a storage change with no portable action")
-    if not trigger.accepts(event.data["key"], event.data["action"]):
-        return Decoded(None, attempt, _declined(trigger, event.data["action"]))
+    reason = declined(function, event)  # the core's filter, in the words it logs
+    if reason is not None:
+        return Decoded(None, attempt, reason)
     return Decoded(storage.declared_bucket(event, trigger.bucket), attempt)
-
-
-def _declined(trigger: Storage, action: str) -> str:
-    if action not in trigger.on:
-        return f"action {action} not in on={trigger.on}"
-    return f"key outside prefix {trigger.prefix!r} / suffix {trigger.suffix!r}"
 
 
 def _json(data: bytes) -> Any:
