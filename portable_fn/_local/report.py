@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, TextIO
 
 _LOUD = {"dead", "error", "warning"}
@@ -42,7 +43,10 @@ class Reporter:
         """``app`` and ``state_dir`` are the ``APP`` and ``--state-dir`` that ``dev`` was given:
         a dead letter's line says the ``dlq`` command to run for it, ready to paste."""
         self.json_lines = json_lines
-        self.dlq = dlq_command(app, state_dir)
+        # The table, with the invocation line naming this app's dlq command.
+        self._render: dict[str, Callable[[Mapping[str, Any]], str]] = {
+            **_RENDER, "invocation": partial(_invocation, dlq=dlq_command(app, state_dir))
+        }
         self.quiet_http = quiet_http
         self._stream = stream or sys.stdout
         self._lock = threading.Lock()
@@ -82,9 +86,7 @@ class Reporter:
         if second != self._second:  # strftime once a second, not once a line
             self._second, self._stamp = second, time.strftime("%H:%M:%S", time.localtime(now))
         stamp = f"{self._stamp}.{int(now % 1 * 1000):03d}"
-        shown = _printable(f)
-        text = _invocation(shown, self.dlq) if kind == "invocation" else _RENDER.get(
-            kind, _other)(shown)
+        text = self._render.get(kind, _other)(_printable(f))
         if kind == "invocation":
             outcome = str(f.get("outcome"))
             colour = {"ok": _GREEN, "retry": _YELLOW, "dead": _RED}.get(outcome, "")
@@ -134,7 +136,7 @@ def dlq_command(app: str, state_dir: str | None) -> str:
     return command
 
 
-def _invocation(f: Mapping[str, Any], dlq: str = "portable-fn dlq APP") -> str:
+def _invocation(f: Mapping[str, Any], dlq: str) -> str:
     head = (
         f"{str(f.get('outcome')).upper():<5} {_where(f)} id={f.get('id')} "
         f"type={f.get('type')} attempt={f.get('attempt')}/{f.get('max_attempts')} "
@@ -184,8 +186,8 @@ def _other(f: Mapping[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in f.items())
 
 
+# Each record kind's line; "invocation" is the Reporter's own (it names the app's dlq command).
 _RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "invocation": _invocation,
     "log": _log,
     "serving": _serving,
     "start": lambda f: f"start {_where(f)} id={f.get('id')} attempt={f.get('attempt')}",
