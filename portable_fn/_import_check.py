@@ -55,7 +55,16 @@ def unlisted_imports(
             p.startswith("portable-fn") for p in projects
         ):
             missing.setdefault(dists, []).append(name)
-    roots = [d for d in missing if not _comes_with(d, [o for o in missing if o != d])]
+    # What each unlisted distribution brings with it, worked out once: one that another brings
+    # (pydantic_core with pydantic) is named through that one.
+    brings = {
+        dists: _with_requirements({project_name(d): set() for d in dists}) for dists in missing
+    }
+    roots = [
+        dists for dists in missing
+        if not any(project_name(d) in brings[other] for other in missing if other != dists
+                   for d in dists)
+    ]
     return [
         Finding(
             None, "warning",
@@ -230,9 +239,3 @@ def _with_requirements(wanted: Mapping[str, set[str]]) -> set[str]:
             if named is not None and (extra is None or project_name(extra[1]) in item[1]):
                 pending.append((project_name(named[1]), frozenset(_extras(named[2]))))
     return {name for name, _ in seen}
-
-
-def _comes_with(dists: tuple[str, ...], others: list[tuple[str, ...]]) -> bool:
-    """Whether one of ``dists`` is installed with one of the ``others`` (reported instead)."""
-    required = _with_requirements({project_name(d): set() for other in others for d in other})
-    return any(project_name(d) in required for d in dists)
