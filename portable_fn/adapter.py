@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         requirement_options,
     )
     from portable_fn.app import App
+    from portable_fn.errors import ConfigurationError
     from portable_fn.testing import Harness
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Outcome",
     "Publisher",
     "app_requirements",
+    "article",
     "copy_app_source",
     "declined",
     "dispatch_batch",
@@ -66,6 +68,7 @@ __all__ = [
     "requirement_options",
     "run_event",
     "run_sync",
+    "sample_refused",
     "unsendable",
 ]
 
@@ -169,6 +172,20 @@ def fresh_out_dir(out_dir: Path, earlier: Callable[[Path], bool], provider: str)
             )
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def sample_refused(what: str, fitting: Collection[str]) -> ConfigurationError:
+    """``invoke --provider``'s usage error for a native event that cannot reach the function:
+    ``what`` the mismatch is, then the provider's samples that would (``ConfigurationError``,
+    which the CLI prints as one line, exit 2)."""
+    from portable_fn.errors import ConfigurationError
+
+    return ConfigurationError(f"{what} (samples for it: {', '.join(fitting) or 'none'})")
+
+
+def article(word: str) -> str:
+    """The indefinite article before ``word`` in such a message (``an sqs``, ``a queueTrigger``)."""
+    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def installed_adapters() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from portable_fn.errors import ConfigurationError
+from portable_fn.adapter import article, sample_refused
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
 from portable_fn_aws import alb, apigw_v1, eventbridge
 
@@ -69,11 +69,8 @@ def check(trigger: Any, function: str, event: Any, samples: Mapping[str, Any]) -
     if fits is None or given is None or given in fits:
         return
     fitting = [name for name, sample in samples.items() if kind(sample) in fits]
-    raise ConfigurationError(
+    raise sample_refused(
         f"function {function!r} is a {type(trigger).__name__.lower()} function; the event is "
-        f"{_a(given)} {given} event (samples for it: {', '.join(fitting) or 'none'})"
+        f"{article(given)} {given} event",
+        fitting,
     )
-
-
-def _a(word: str) -> str:
-    return "an" if word[:1] in ("a", "e", "i", "o", "u") else "a"

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, article, sample_refused
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 
@@ -77,9 +77,10 @@ class AzureAdapter:
             if native_event["binding"] != wanted:
                 fitting = [k for k, v in self.sample_events().items() if v.get("binding") == wanted]
                 given = native_event["binding"]
-                raise ConfigurationError(
-                    f"function {function!r} is bound to {wanted}; the event is {_a(given)} "
-                    f"{given} invocation (samples for it: {', '.join(fitting) or 'none'})"
+                raise sample_refused(
+                    f"function {function!r} is bound to {wanted}; the event is "
+                    f"{article(given)} {given} invocation",
+                    fitting,
                 )
             _check_cardinality(function, native_event)
         return worker.invoke(functions, function, native_event)
@@ -88,11 +89,6 @@ class AzureAdapter:
         from portable_fn_azure.harness import AzureHarness
 
         return AzureHarness(self)
-
-
-def _a(word: str) -> str:
-    """The indefinite article for a binding name (``an eventGridTrigger``, ``a queueTrigger``)."""
-    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
 
 
 def _check_cardinality(function: str, native_event: Mapping[str, Any]) -> None:

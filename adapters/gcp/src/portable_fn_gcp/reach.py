@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from portable_fn.adapter import sample_refused
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Topic
 
@@ -59,10 +60,10 @@ def check(app: App, function: str, native: Any, samples: Mapping[str, Any]) -> N
     if delivery is None or fits(trigger, delivery):
         return
     fitting = [name for name, sample in samples.items() if _fits_sample(trigger, sample)]
-    raise ConfigurationError(
+    raise sample_refused(
         f"function {function!r} ({trigger.kind}) is never sent {_describe(trigger, delivery)} on "
-        "gcp "
-        f"(samples for it: {', '.join(fitting) or 'none'})"
+        "gcp",
+        fitting,
     )
 
 
