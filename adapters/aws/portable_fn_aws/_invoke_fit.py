@@ -70,7 +70,7 @@ def check(trigger: Any, function: str, event: Any, samples: Mapping[str, Any]) -
         return
     fitting = [name for name, sample in samples.items() if kind(sample) in fits]
     raise sample_refused(
-        f"function {function!r} is a {type(trigger).__name__.lower()} function; the event is "
+        f"function {function!r} is a {trigger.kind} function; the event is "
         f"{article(given)} {given} event",
         fitting,
     )

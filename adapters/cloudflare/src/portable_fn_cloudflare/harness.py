@@ -147,7 +147,7 @@ class CloudflareHarness:
                 return c
         # A mistake in the test, as the CLI's invoke says, not a failed delivery: Workers have
         # no stream trigger, and a cron, not a queue, fires a schedule (``schedule()``).
-        kind = type(app.function(function).trigger).__name__.lower()
+        kind = app.function(function).trigger.kind
         if kind == "stream":
             raise ConfigurationError(f"{function}: stream triggers do not run on cloudflare")
         raise ConfigurationError(f"{function} ({kind}) consumes no queue on cloudflare")
