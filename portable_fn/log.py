@@ -78,10 +78,16 @@ def _in_lambda() -> bool:
 
 def _line_heads() -> dict[str, str]:
     """Each level's line head, worked out once a process (the environment says which names:
-    Lambda's where it runs), with each level's "level" value beside it (``_level_fields``)."""
-    global _heads, _level_fields
+    Lambda's where it runs), with each level's "level" value beside it (``_level_fields``) and
+    the lowest level ``emit`` writes at (``_emit_floor``)."""
+    global _heads, _level_fields, _emit_floor
     if _heads is None:
-        names = _LAMBDA_NAMES if _in_lambda() else {}
+        lambda_ = _in_lambda()
+        names = _LAMBDA_NAMES if lambda_ else {}
+        # Lambda drops a JSON line below the function's application log level, whatever wrote
+        # it: a line that is data (EMF metrics) is written at least at that level there.
+        floor = _level_name(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "")) if lambda_ else ""
+        _emit_floor = floor if floor in LEVELS else "DEBUG"
         _level_fields = {level: names.get(level, level) for level in LEVELS}
         _heads = {
             level: f'{{"level":"{field}","severity":"{level}","message":'
@@ -167,6 +173,7 @@ _RESERVED = frozenset(("level", "severity", "message", "timestamp", "logging.goo
 _LAMBDA_NAMES = {"WARNING": "WARN", "CRITICAL": "FATAL"}
 _heads: dict[str, str] | None = None  # each level's line head, for the platform: _line_heads()
 _level_fields: dict[str, str] = {}  # each level's "level" value, set with _heads
+_emit_floor = "DEBUG"  # the lowest level ``emit`` writes at, set with _heads
 _escape = _json.escape(ascii_only=True)
 
 
@@ -207,9 +214,16 @@ class Logger(_Levels):
 
     def emit(self, level: str | int, message: str, /, *args: object, **fields: Any) -> None:
         """The line whatever the level: for lines that are data rather than diagnostics
-        (metrics, read from the log as CloudWatch EMF or log-based metrics)."""
+        (metrics, read from the log as CloudWatch EMF or log-based metrics). In Lambda the line
+        is at least at the function's application log level (``AWS_LAMBDA_LOG_LEVEL``), below
+        which Lambda drops it
+        (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html)."""
         if type(level) is not str or level not in LEVELS:
             level = _level_of(level)
+        if _heads is None:
+            _line_heads()
+        if LEVELS[level] < LEVELS[_emit_floor]:
+            level = _emit_floor  # Lambda would drop it (see _line_heads)
         if args or "exc_info" in fields:
             message, fields = _stdlib_call(message, args, fields)
         self._line(level, message, fields)

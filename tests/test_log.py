@@ -95,6 +95,38 @@ def test_in_lambda_level_names_are_the_ones_its_filter_knows(
     assert [line["severity"] for line in lines[:4]] == ["WARNING", "CRITICAL", "WARNING", "ERROR"]
 
 
+@pytest.mark.parametrize(
+    ("lambda_level", "given", "level"),
+    [("WARN", "INFO", "WARN"), ("ERROR", "INFO", "ERROR"), ("FATAL", "WARNING", "FATAL"),
+     ("WARN", "ERROR", "ERROR"), ("DEBUG", "INFO", "INFO"), (None, "INFO", "INFO")],
+)
+def test_in_lambda_an_emitted_line_is_at_a_level_its_filter_keeps(
+    monkeypatch: pytest.MonkeyPatch, lambda_level: str | None, given: str, level: str
+) -> None:
+    """Lambda drops a stdout JSON line whose "level" is below the function's application log
+    level (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html):
+    a metrics line (CloudWatch EMF) at INFO vanished, and its metrics with it, once the level was
+    WARN. ``emit`` writes data, not diagnostics: in Lambda, at least at the level kept there."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "work")
+    if lambda_level is not None:
+        monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", lambda_level)
+    monkeypatch.setenv("PORTABLE_FN_LOG_LEVEL", "INFO")  # ours apart from Lambda's
+    log.set_level(None)
+    line = dict(written(BOUND, lambda logger: logger.emit(given, "portable-fn metrics", n=1)))
+    assert (line["level"], line["n"]) == (level, 1)
+    # Diagnostics keep their own level (Lambda's filter drops them, as it should).
+    assert dict(written(BOUND, lambda logger: logger.info("m")))["level"] == "INFO"
+
+
+@pytest.mark.parametrize("lambda_level", ["WARN", "ERROR"])
+def test_outside_lambda_an_emitted_line_keeps_its_level(
+    monkeypatch: pytest.MonkeyPatch, lambda_level: str
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_LOG_LEVEL", lambda_level)
+    log.set_level(None)
+    assert dict(written(BOUND, lambda logger: logger.emit("INFO", "m")))["level"] == "INFO"
+
+
 def test_a_call_field_named_like_a_bound_one_replaces_it_in_place() -> None:
     pairs = written(BOUND, lambda logger: logger.info("m", attempt=3, extra=True))
     keys = [key for key, _ in pairs]
