@@ -232,6 +232,72 @@ def test_batch_or_array_cloudevent_is_a_json_400(
     assert recorder.records() == []
 
 
+_AUDIT = b'"source": "/s", "type": "google.cloud.audit.log.v1.written"'
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # Not UTF-8: the JSON format's bytes are UTF-8 (RFC 8259 section 8.1).
+        ("application/cloudevents+json; charset=utf-8",
+         b'{"specversion": "1.0", "id": "\xff", ' + _AUDIT + b"}"),
+        ("application/cloudevents+json; charset=iso-8859-1",
+         b'{"specversion": "1.0", "id": "caf\xe9", ' + _AUDIT + b"}"),
+        # Valid JSON nested deeper than a JSON parser recurses.
+        ("application/cloudevents+json",
+         b'{"specversion": "1.0", "id": "a", ' + _AUDIT + b', "data": '
+         + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    ],
+    ids=["not-utf8", "latin-1", "deep"],
+)
+def test_structured_event_the_framework_cannot_parse_is_a_json_400(
+    probe: Servers, recorder: Recorder, content_type: str, body: bytes
+) -> None:
+    """Structured content mode (CloudEvents HTTP binding 3.2, JSON format; RFC 8259 section 8.1:
+    JSON between systems is UTF-8): a body that is no readable JSON is a malformed delivery
+    (400), not the framework's CloudEvents SDK crashing (500, retried, traceback logged)."""
+    status, resp_headers, resp = probe["on_audit"].request(
+        body=body, headers={"content-type": content_type}
+    )
+    assert (status, json.loads(resp)["error"]["status"]) == (400, 400)
+    assert resp_headers["content-type"] == ["application/json"]
+    assert recorder.records() == []
+
+
+_DEEP = b"[" * 100_000 + b"]" * 100_000
+_AUDIT_HEADERS = {
+    "ce-specversion": "1.0",
+    "ce-id": "deep-1",
+    "ce-source": "//cloudaudit.googleapis.com/projects/p/logs/activity",
+    "ce-type": "google.cloud.audit.log.v1.written",
+}
+
+
+def test_binary_event_with_json_nested_past_the_parser_is_a_json_400(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """Binary content mode (CloudEvents HTTP binding 3.1): data that is JSON nested deeper
+    than a parser recurses cannot be read, a malformed delivery (400), not the framework's
+    CloudEvents SDK crashing on it (500, retried, traceback logged)."""
+    headers = {**_AUDIT_HEADERS, "content-type": "application/json"}
+    status, resp_headers, resp = probe["on_audit"].request(body=_DEEP, headers=headers)
+    assert (status, json.loads(resp)["error"]["status"]) == (400, 400)
+    assert resp_headers["content-type"] == ["application/json"]
+    assert recorder.records() == []
+
+
+def test_binary_event_of_text_full_of_brackets_reaches_the_handler(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """Binary content mode with ``text/plain`` data: the text is the data, however many
+    brackets it holds (the framework's SDK would try it as JSON and crash)."""
+    headers = {**_AUDIT_HEADERS, "content-type": "text/plain; charset=utf-8"}
+    status, _, _ = probe["on_audit"].request(body=_DEEP, headers=headers)
+    assert status == 200
+    event = only(recorder, "on_audit")["event"]
+    assert (event["id"], event["data"]) == ("deep-1", _DEEP.decode())
+
+
 def test_raw_push_subscription_body(probe: Servers, recorder: Recorder) -> None:
     # A push subscription pointed straight at the function sends the bare wrapper; the
     # framework converts it to messagePublished first.

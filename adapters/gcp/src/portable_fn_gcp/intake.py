@@ -16,13 +16,16 @@ Every wrapped push body goes this way, not only the ones the framework refuses, 
 serves them all (the framework's conversion drops ``orderingKey``, ``deliveryAttempt`` and
 ``subscription``). A CloudEvent (``ce-specversion`` header, or a structured content type) is
 left to the framework at the cost of two dict lookups (binary mode) or a look at the body's first
-byte (structured mode): that is every Eventarc delivery.
+byte and a UTF-8 check (structured mode), and two byte counts: that is every Eventarc delivery.
 
 Except two CloudEvents the framework cannot take: a batch (``application/cloudevents-batch+json``,
 HTTP binding section 3.3, https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md#33-batched-content-mode)
 and a structured body that is not a JSON object. Its CloudEvents SDK refuses them and its
 legacy-event conversion then crashes on the array (a 500, so the sender retries what can never
 succeed). One delivery is one event here, so they are malformed deliveries, answered as any other.
+Its SDK's ``json.loads`` crashes too (500) on a structured body that is not UTF-8, and on JSON
+nested deeper than the parser recurses in either mode: such a request is read here instead, as
+the function reads every CloudEvent, so its event runs or it is a malformed delivery.
 
 The same conversion crashes on a JSON body that is an array or a string, which is what an
 unwrapped push without write metadata (README: refused, no message id) sends for such a message
@@ -32,6 +35,7 @@ and a traceback on every redelivery.
 
 from __future__ import annotations
 
+import json
 import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -64,21 +68,25 @@ def install(app: App) -> None:
 
 
 def take(app: App, name: str) -> Any:
-    """Run ``name`` on a bare Pub/Sub push; None (the framework's view runs) for anything else."""
+    """Run ``name`` on a bare Pub/Sub push or a CloudEvent the framework's SDK would crash on;
+    None (the framework's view runs) for anything else."""
     import flask
 
     from portable_fn_gcp import functions, push
 
     request = flask.request
     environ = request.environ
-    if environ.get("REQUEST_METHOD") != "POST" or "HTTP_CE_SPECVERSION" in environ:
+    if environ.get("REQUEST_METHOD") != "POST":
         return None
+    if "HTTP_CE_SPECVERSION" in environ:  # binary mode
+        return _read_here(app, name, request) if _too_deep(request.get_data()) else None
     content_type = environ.get("CONTENT_TYPE", "").lower()
     if content_type.startswith(_STRUCTURED):
-        problem = _unreadable(content_type, request.get_data())
-        if problem is None:
-            return None
-        return _refuse(app, name, request, problem, "datacontenttype")
+        body = request.get_data()
+        problem = _unreadable(content_type, body)
+        if problem is not None:
+            return _refuse(app, name, request, problem, "datacontenttype")
+        return _read_here(app, name, request) if _crashes_framework(body) else None
     try:
         event = push.from_request(request)
     except EventDecodeError as exc:
@@ -114,4 +122,49 @@ def _unreadable(content_type: str, body: bytes) -> str | None:
     return None
 
 
+def _read_here(app: App, name: str, request: Any) -> Any:
+    """Run ``name`` on a CloudEvent the framework's SDK would crash on, read as the function
+    reads every CloudEvent request (``native.from_request``): a malformed one is a JSON 400."""
+    from portable_fn_gcp import functions, native
+
+    kind = app.function(name).trigger.kind
+    headers = dict(request.headers.items())
+    try:
+        event = native.from_request(headers, request.get_data(), trigger=kind)
+    except EventDecodeError as exc:
+        return functions.undecodable(app, name, None, request, None, exc)
+    return functions.run_delivery(app, name, event, request, event)
+
+
+def _crashes_framework(body: bytes) -> bool:
+    """Whether the framework's SDK crashes on this structured-mode body rather than refusing it
+    (its ``json.loads`` raises ``UnicodeDecodeError``, which its view does not catch: a 500 and
+    a traceback on every redelivery). JSON between systems is UTF-8 (RFC 8259 section 8.1),
+    whatever charset the content type names."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return _too_deep(body)
+
+
+def _too_deep(body: bytes) -> bool:
+    """Whether ``body`` is JSON nested deeper than ``json.loads`` recurses, which the SDK parses
+    every body as (binary mode: whatever its content type) and crashes on (``RecursionError``).
+    Nesting is no deeper than the brackets a body holds, so only a body with many is parsed
+    here: any other costs two byte counts."""
+    if body.count(b"[") + body.count(b"{") <= _SHALLOW:
+        return False
+    try:
+        json.loads(body)
+    except RecursionError:
+        return True
+    except ValueError:  # not JSON, or not UTF-8: the SDK keeps it as it came
+        return False
+    return False
+
+
 _WHITESPACE = b" \t\r\n"  # JSON's (RFC 8259 section 2)
+# Brackets a body may hold without being parsed here: json.loads recurses once a level, and
+# crashes only past Python's recursion limit (1000) less the server's own stack, so far more.
+_SHALLOW = 500
