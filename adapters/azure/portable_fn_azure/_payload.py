@@ -11,6 +11,8 @@ one, and ``decode_data`` (a body declared ``application/json``) and the core's `
 already ignore it. So a JSON body is JSON data, and a structured CloudEvent that event, with or
 without one (``without_bom`` for the structured sniff). Text and bytes keep it: the body as sent.
 
+JSON nested deeper than the parser recurses is text too: it does not parse here.
+
 ``sequence_text`` writes the ``sequence`` extension of Service Bus and Event Hubs messages.
 """
 
@@ -45,7 +47,10 @@ def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str | None]
     try:
         # NaN and Infinity are not JSON (RFC 8259 section 6): such a body is text, as on AWS.
         return loads(text.removeprefix("\ufeff"), strict=True), JSON_TYPE
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: valid JSON nested deeper than the parser recurses (RFC 8259 section 9
+        # lets a parser limit nesting). Unreadable as JSON, it is its text, as the GCP adapter
+        # reads the same body; escaping, it would skip the poison queue and fail a whole batch.
         return text, TEXT_TYPE
 
 

@@ -161,3 +161,25 @@ def test_sequence_extension_orders_as_text_across_digit_counts(event: Any) -> No
     sequences = [ev.extensions["sequence"] for ev in seen]
     assert sequences == sorted(sequences) == ["00000000000000000009", "00000000000000000010"]
     assert [ev.id for ev in seen] == ["3:9", "3:10"]
+
+
+def test_an_event_nested_past_the_parser_does_not_fail_its_batch() -> None:
+    """One event of a batch (collection_bytes, as the host sends ``dataType`` binary:
+    functions-bindings-event-hubs-trigger#event-metadata) whose body is JSON nested deeper than
+    the parser recurses is its text, as any body that does not parse; before, its RecursionError
+    escaped the batch dispatch, so the whole batch failed on every run and the events after it
+    never ran, even on the last run, where the checkpoint moves past them."""
+    import base64
+
+    app, seen = _stream_app()
+    deep = "[" * 20000 + "]" * 20000
+    bodies = [b'{"reading": 1}', deep.encode(), b'{"reading": 3}']
+    props = [{"SequenceNumber": n, "Offset": str(n * 100), "PartitionKey": None,
+              "EnqueuedTimeUtc": "2026-11-23T10:15:02Z"} for n in (1, 2, 3)]
+    worker.invoke(function_app(app), "telemetry", {
+        "binding": "eventHubTrigger",
+        "data": {"type": "collection_bytes",
+                 "value": [base64.b64encode(b).decode() for b in bodies]},
+        "metadata": {"SystemPropertiesArray": props,
+                     "PartitionContext": {"PartitionId": "0", "EventHubName": "telemetry"}}})
+    assert [ev.data for ev in seen] == [{"reading": 1}, deep, {"reading": 3}]

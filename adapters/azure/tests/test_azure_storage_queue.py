@@ -120,6 +120,29 @@ def test_nan_and_infinity_are_text_not_numbers(event: Any, text: str) -> None:
     assert (ce.datacontenttype, ce.data) == ("text/plain; charset=utf-8", text)
 
 
+def test_json_nested_past_the_parser_is_text_not_an_untyped_failure(event: Any) -> None:
+    """RFC 8259 section 9 lets a parser limit nesting; a Storage Queue message (64 KiB of base64
+    text, so 48 KiB of payload: functions-bindings-storage-queue-trigger) holds JSON 20,000 levels
+    deep, past what CPython's parser recurses (3.10 to 3.13). It is read as a body that is not
+    JSON we can read, its text (the README's mapping: JSON if it parses, else UTF-8 text), as the
+    GCP adapter reads the same Pub/Sub body; not a RecursionError that skips the poison queue and
+    spends every retry."""
+    body = "[" * 20000 + "]" * 20000
+    doc = event("queue_plain_text")
+    doc["data"]["value"] = body
+    ce = storage_queue.to_event(worker.decode(doc), queue="jobs")
+    assert (ce.datacontenttype, ce.data) == ("text/plain; charset=utf-8", body)
+    app, seen = App("deep"), []
+    app.use_publisher(RecordingPublisher())
+
+    @app.queue("jobs")
+    def job(ev: Any) -> None:
+        seen.append(ev.data)
+
+    worker.invoke(function_app(app), "job", doc)
+    assert seen == [body]
+
+
 def test_utf8_bom_before_text_stays_in_the_text(event: Any) -> None:
     doc = event("queue_plain_text")
     doc["data"]["value"] = "\ufeffresize"
