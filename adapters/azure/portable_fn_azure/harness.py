@@ -23,6 +23,7 @@ from portable_fn.testing import harness_function, offline
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
 from portable_fn_azure._functionapp import FALLBACK
+from portable_fn_azure.options import subscription_name
 from portable_fn_azure.publisher import STRUCTURED
 
 if TYPE_CHECKING:
@@ -124,8 +125,8 @@ class AzureHarness:
         """Where each queue and topic function's failed messages end up: a Storage Queue's
         ``<queue>-poison`` (functions-bindings-storage-queue-trigger#poison-messages), a Service
         Bus entity's ``$deadletterqueue`` (service-bus-dead-letter-queues), one subscription per
-        function as ``_register_events`` creates it. Event Grid dead-letters to a blob container
-        only when one is configured, so it has no entry."""
+        function, named as ``_register_events`` creates it (``subscription_name``). Event Grid
+        dead-letters to a blob container only when one is configured, so it has no entry."""
         options, out = self._adapter.options, {}
         for name, fn in app.functions.items():
             t = fn.trigger
@@ -133,7 +134,10 @@ class AzureHarness:
                 out[name] = (f"{t.name}-poison" if options.queues == "storage"
                              else f"{t.name}/$deadletterqueue")
             elif isinstance(t, Topic) and options.topics == "servicebus":
-                out[name] = f"{t.name}/Subscriptions/{name[:50]}/$deadletterqueue"
+                # The subscription the package creates (subscription_name), not the name cut to
+                # 50 characters: the two differ for a long name or one ending in "_".
+                out[name] = (f"{t.name}/Subscriptions/{subscription_name(name)}"
+                             "/$deadletterqueue")
         return out
 
     def invoke_failure(self, app: App, function: str, result: Any) -> str | None:

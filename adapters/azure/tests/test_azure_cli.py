@@ -117,3 +117,29 @@ def test_an_azure_response_shows_the_content_type_the_worker_sends() -> None:
         ).value["headers"]["content-type"].value
         shown = _native_plain(func.HttpResponse(b"x", mimetype=mimetype))
         assert shown["headers"]["content-type"] == sent
+
+
+def test_inspect_names_the_dead_letter_queue_of_the_subscription_the_package_creates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A topic function gets a Service Bus subscription named after it as Service Bus allows
+    (at most 50 characters, ending in a letter or digit: options.subscription_name), and its
+    dead letters go to that subscription's ``$deadletterqueue``
+    (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-dead-letter-queues):
+    inspect names the same subscription, not the function name cut to 50 characters."""
+    from portable_fn_azure.options import subscription_name
+
+    long_name = "notify_the_customer_that_the_order_has_shipped_by_courier"
+    app_file = tmp_path / "app.py"
+    app_file.write_text(
+        "import portable_fn as pf\n"
+        "app = pf.App('subs')\n"
+        f"@app.topic('order-events')\ndef {long_name}(event): pass\n"
+        "@app.topic('order-events')\ndef notify_(event): pass\n"
+    )
+    assert main(["inspect", str(app_file), "--json"]) == 0
+    dead = json.loads(capsys.readouterr().out)["dead_letters"]["azure"]
+    for name in (long_name, "notify_"):
+        assert subscription_name(name) != name[:50]
+        assert dead[name] == (
+            f"order-events/Subscriptions/{subscription_name(name)}/$deadletterqueue")
