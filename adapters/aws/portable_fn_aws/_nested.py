@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Recognise an envelope inside a message body: the same event can reach a function through
-several AWS hops (S3 -> SNS -> SQS, portable-fn publish -> SNS -> SQS, EventBridge -> SQS),
-each wrapping the last. Peeling them here is what makes a published CloudEvent arrive as itself.
+several AWS hops (S3 -> SNS -> SQS, portable-fn publish -> SNS -> SQS, EventBridge -> SQS,
+SQS -> EventBridge Pipes -> SQS), each wrapping the last. Peeling them here is what makes a
+published CloudEvent arrive as itself.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from portable_fn.events import CloudEvent, from_dict
-from portable_fn_aws import eventbridge, s3, sns
+from portable_fn_aws import eventbridge, s3, sns, sqs
 
 
 def from_object(obj: dict[str, Any]) -> list[CloudEvent] | None:
@@ -28,4 +29,8 @@ def from_object(obj: dict[str, Any]) -> list[CloudEvent] | None:
         return []
     if "detail-type" in obj and "source" in obj and "id" in obj:
         return [eventbridge.to_event(obj)]
+    if obj.get("eventSource") == "aws:sqs" and "body" in obj and "eventSourceARN" in obj:
+        # An SQS record that an EventBridge pipe from another queue sent on as it is (no input
+        # transformer): https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html
+        return sqs.from_record(obj)
     return None

@@ -58,8 +58,15 @@ def to_event(event: dict[str, Any]) -> CloudEvent:
 
 def schedule_event(event: Any, expression: str) -> CloudEvent:
     """A scheduled run. EventBridge rules send a ``Scheduled Event``; EventBridge Scheduler sends
-    whatever input it was given (often ``{}``), so every field falls back to "now"."""
-    native = event if isinstance(event, dict) else {}
+    whatever input it was given (often ``{}``), so every field falls back to "now".
+
+    Only an event in EventBridge's envelope (``matches``: ``detail-type`` and ``source``) is
+    read as one: a Scheduler input is the user's own JSON, as it is
+    (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html),
+    whose ``id`` or ``time`` keys, if any, mean something else (the same ``id`` on every run,
+    a ``time`` that is no timestamp).
+    """
+    native = event if matches(event) else {}
     raw_time = native.get("time")
     scheduled = parse_time(raw_time) if isinstance(raw_time, str) else datetime.now(UTC)
     resources = native.get("resources")

@@ -82,8 +82,10 @@ _new = object.__new__
 (_set_data,) = setters(CloudEvent, "data")
 (_set_message,) = setters(SqsMessage, "_message")
 # Keys whose presence in a JSON body may mean an envelope (see _nested): one set test rules
-# out a plain payload, instead of _nested's five lookups.
-_ENVELOPE_KEYS = frozenset(("specversion", "Type", "Records", "Event", "detail-type"))
+# out a plain payload, instead of _nested's six lookups.
+_ENVELOPE_KEYS = frozenset(
+    ("specversion", "Type", "Records", "Event", "detail-type", "eventSource")
+)
 
 
 def matches_record(record: Any) -> bool:

@@ -505,3 +505,80 @@ def test_an_authorizer_event_never_runs_the_http_handler(build: Any) -> None:
     assert ran == []
     assert result["statusCode"] == 400
     assert "authorizer" in json.loads(result["body"])["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "scheduler_input",
+    [
+        {"id": "nightly-report", "time": "02:00", "source": "billing"},
+        {"id": 7, "detail-type": {"kind": "report"}, "resources": ["reports"]},
+    ],
+)
+def test_scheduler_input_is_not_read_as_an_eventbridge_envelope(
+    scheduler_input: dict[str, Any],
+) -> None:
+    """EventBridge Scheduler invokes its Lambda target with the schedule's input as it is, no
+    envelope (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-targets-templated.html;
+    the input is the user's own JSON, at most with the context attributes substituted:
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
+    Its ``id``/``time``/``source``/``detail-type`` were read as a rule's ``Scheduled Event``:
+    every run had the input's one ``id`` (the same each time: CloudEvents' duplicate), its own
+    ``source``, a ``type`` made of a dict, and a ``time`` that is no timestamp sent the run to
+    the on-failure queue, never run. Only an event with EventBridge's envelope is read so."""
+    app = pf.App("nightly")
+    seen: list[pf.CloudEvent] = []
+
+    @app.schedule("rate(1 day)")
+    def nightly(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    handler = lambda_handler(app, "nightly")
+    assert handler(copy.deepcopy(scheduler_input), FakeLambdaContext()) is None
+    assert handler(copy.deepcopy(scheduler_input), FakeLambdaContext()) is None
+    first, second = seen
+    assert first.id != second.id  # one event per run
+    for event in seen:
+        assert (event.source, event.type, event.subject) == ("aws.events", "Scheduled Event", None)
+        assert event.time is not None and event.data["expression"] == "rate(1 day)"
+
+
+def test_an_sqs_record_a_pipe_sent_on_to_a_queue_is_the_message_it_carries() -> None:
+    """An EventBridge pipe from one queue to another, without an input transformer, sends each
+    source record as it is (``messageId``, ``body``, ``attributes``..., ``eventSource``
+    ``aws:sqs``: the event shape of https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-sqs.html)
+    as the target message's body (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-pipes-event-target.html).
+    The queue function got that record as the data of a message from the second queue: an event
+    ``pf.publish`` sent did not arrive as itself (docs/event-mapping.md, rule 1), and a plain
+    message arrived wrapped in the first queue's record. Fixture: sqs_cloudevent.json's record
+    (published) and the SAM sample's (plain), each the body of the SAM sample."""
+    app = pf.App("piped")
+    seen: list[pf.CloudEvent] = []
+
+    @app.queue("orders")
+    def orders(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    published = load("sqs_cloudevent.json")["Records"][0]
+    plain = load("sam_sqs.json")["Records"][0]
+    batch = []
+    for n, inner in enumerate((published, plain)):
+        outer = copy.deepcopy(load("sam_sqs.json")["Records"][0])
+        outer["messageId"] = f"outer-{n}"
+        outer["eventSourceARN"] = "arn:aws:sqs:us-east-1:123456789012:piped"
+        outer["body"] = json.dumps(inner)
+        batch.append(outer)
+    out = lambda_handler(app, "orders")({"Records": batch}, FakeLambdaContext())
+    assert out == {"batchItemFailures": []}
+    first, second = seen
+    assert (first.id, first.type, first.source) == (
+        "6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a",
+        "com.example.order.created",
+        "/portable-fn/shop/create_order",
+    )
+    assert first.data == {"order_id": "o-1", "sku": "book"}
+    assert (second.id, second.source, second.data) == (
+        plain["messageId"],
+        plain["eventSourceARN"],
+        "Hello from SQS!",
+    )
+
