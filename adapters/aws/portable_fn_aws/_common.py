@@ -109,7 +109,10 @@ def text_payload(text: str) -> tuple[Any, str]:
     if first == "{" or first == "[" or first in _SCALAR_START:
         try:  # the strict read: NaN, the infinities and 1e999 are not JSON numbers
             return loads(body, strict=True), "application/json"
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser recurses (RFC 8259 section 9
+            # lets a parser limit it), text as any body that does not parse; raised, it failed
+            # the whole batch.
             pass
     return text, TEXT
 

@@ -150,7 +150,7 @@ def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudE
     if first == "{" or first == "[":
         try:
             data = loads(body, strict=True)  # no NaN: text, as on Azure and Pub/Sub
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: see text_payload
             event = _new(SqsTextMessage)  # not JSON after all: a text message
         else:
             if type(data) is dict and not _ENVELOPE_KEYS.isdisjoint(data):

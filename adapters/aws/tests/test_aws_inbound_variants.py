@@ -582,3 +582,25 @@ def test_an_sqs_record_a_pipe_sent_on_to_a_queue_is_the_message_it_carries() -> 
         "Hello from SQS!",
     )
 
+
+def test_a_body_of_json_nested_past_the_parser_is_its_text_and_fails_nothing_else() -> None:
+    """A body may be JSON nested deeper than Python's parser recurses (RFC 8259 section 9 lets
+    a parser limit nesting; 40 kB of brackets fit SQS's 256 KiB). It is read as any body that
+    does not parse, its text (as on Azure and GCP): the ``RecursionError`` escaped the batch,
+    so no record was reported and the whole batch failed on every receive."""
+    app = pf.App("deep")
+    seen: list[Any] = []
+
+    @app.queue("orders")
+    def orders(event: pf.CloudEvent) -> None:
+        seen.append(event.data)
+
+    deep = "[" * 20_000 + "]" * 20_000
+    records = []
+    for n, body in enumerate((deep, json.dumps({"a": 1}))):
+        record = copy.deepcopy(load("sam_sqs.json")["Records"][0])
+        record["messageId"], record["body"] = f"m-{n}", body
+        records.append(record)
+    out = lambda_handler(app, "orders")({"Records": records}, FakeLambdaContext())
+    assert out == {"batchItemFailures": []}
+    assert seen == [deep, {"a": 1}]
