@@ -35,11 +35,11 @@ and a traceback on every redelivery.
 
 from __future__ import annotations
 
-import json
 import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from portable_fn._json import too_deep
 from portable_fn.errors import EventDecodeError, FunctionNotFoundError
 from portable_fn.triggers import Http, Schedule
 
@@ -151,20 +151,11 @@ def _crashes_framework(body: bytes) -> bool:
 def _too_deep(body: bytes) -> bool:
     """Whether ``body`` is JSON nested deeper than ``json.loads`` recurses, which the SDK parses
     every body as (binary mode: whatever its content type) and crashes on (``RecursionError``).
-    Nesting is no deeper than the brackets a body holds, so only a body with many is parsed
-    here: any other costs two byte counts."""
-    if body.count(b"[") + body.count(b"{") <= _SHALLOW:
-        return False
-    try:
-        json.loads(body)
-    except RecursionError:
-        return True
-    except ValueError:  # not JSON, or not UTF-8: the SDK keeps it as it came
-        return False
-    return False
+    Two byte counts settle any body with few brackets (``too_deep``)."""
+    return too_deep(body, _SHALLOW)
 
 
 _WHITESPACE = b" \t\r\n"  # JSON's (RFC 8259 section 2)
-# Brackets a body may hold without being parsed here: json.loads recurses once a level, and
-# crashes only past Python's recursion limit (1000) less the server's own stack, so far more.
+# The nesting read as too deep: json.loads recurses once a level and crashes past Python's
+# recursion limit (1000) less the server's own stack, which this leaves room for.
 _SHALLOW = 500
