@@ -110,3 +110,24 @@ def test_top_level_wrapper_error_and_regexp_bodies(echo_worker: PyodideWorker) -
         2,
         {"$int": "12345678901234567890"},
     ]
+
+
+def test_objects_with_a_constructor_key_keep_their_data(echo_worker: PyodideWorker) -> None:
+    """``{"constructor": ...}`` is legal JSON and a legal structured-clone object (Queues
+    contentTypes json and v8, https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype),
+    but the SDK's converter reads ``value.constructor.name`` (workers-runtime-sdk
+    ``workers/rpc.py``), which such an own property shadows: it raised AttributeError, which
+    Python took for "the message has no ``body``", and the handler got ``None`` (acked, its data
+    lost). The body reaches the handler whole, at the top level and nested, Dates included."""
+    got = mirrored(
+        echo_worker,
+        "{constructor: 2, b: 1}",
+        '{outer: {constructor: "c", list: [{constructor: {name: "n"}}]}}',
+        '{constructor: "x", when: new Date(Date.UTC(2024, 0, 1)), tags: new Map([["k", 1]])}',
+    )
+    assert [g["data"] for g in got] == [
+        {"constructor": 2, "b": 1},
+        {"outer": {"constructor": "c", "list": [{"constructor": {"name": "n"}}]}},
+        {"constructor": "x", "when": {"$time": "2024-01-01T00:00:00+00:00"}, "tags": {"k": 1}},
+    ]
+    assert {g["content_type"] for g in got} == {"application/json"}

@@ -503,3 +503,90 @@ def test_r2_out_of_range_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> N
         ("ok-2", "ack"),
     ]
     assert [s["queue"] for s in reply["sent"]] == ["r2--media--media-dlq"] * 2
+
+
+# -- Number.MAX_SAFE_INTEGER itself crosses to JS as a BigInt ---------------------------------
+
+# Pyodide 0.28 turns a Python int into a JS Number only strictly inside
+# (-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) (``JsvNum_fromDigits`` in npm pyodide's
+# pyodide.asm.js); 2**53 - 1 itself becomes a BigInt, which ``contentType: "json"`` cannot carry.
+EDGE = 2**53 - 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ({"n": EDGE - 1}, "json"),
+        ({"n": -(EDGE - 1)}, "json"),
+        ({"n": EDGE}, "v8"),
+        ([-EDGE], "v8"),
+    ],
+)
+def test_max_safe_integer_goes_out_as_v8(body: Any, content_type: str) -> None:
+    assert queue.content_type_for(body) == content_type
+
+
+def test_publishing_max_safe_integer_on_pyodide(echo_worker: PyodideWorker) -> None:
+    """Number.MAX_SAFE_INTEGER (9007199254740991, a common "no limit" sentinel) is an integer
+    every JSON parser keeps exactly; published from a handler it crossed to JS as a BigInt and
+    was sent with ``contentType: "json"``, which workerd's ``WorkerQueue::send`` serializes
+    with ``JSON.stringify`` and throws on (Queues producer API,
+    https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype):
+    the request answered 500. It goes out as ``v8`` and arrives as the same integers."""
+    data = {"limit": EDGE, "floor": -EDGE, "below": EDGE - 1}
+    reply = echo_worker.call(
+        "fetch",
+        method="POST",
+        url=f"{ECHO}/publish",
+        headers=[["content-type", "application/json"]],
+        body_b64=base64.b64encode(json.dumps(data).encode()).decode(),
+    )
+    assert reply["status"] == 202, body_of(reply)
+    sent = {s["queue"]: s for s in reply["sent"]}["things--on-thing"]
+    assert sent["options"] == {"contentType": "v8"}
+    body_js = json.dumps(sent["body"])
+    for n in (EDGE, -EDGE):
+        body_js = body_js.replace(json.dumps({"$bigint": str(n)}), f"{n}n")
+    delivered = echo_worker.call(
+        "queue",
+        queue="mirror",
+        messages=[{"id": "edge", "timestamp": T0, "attempts": 1, "body_js": body_js}],
+    )
+    assert delivered["calls"] == [{"id": "edge", "op": "ack"}]
+    (report,) = delivered["sent"]  # the mirror's report holds the same integers: v8 again
+    assert report["options"] == {"contentType": "v8"}
+    got = from_dict(report["body"]).data["data"]
+    assert {k: int(v["$bigint"]) if isinstance(v, dict) else v for k, v in got.items()} == data
+
+
+# -- a failed publish after a queue handler is retried, and says why --------------------------
+
+
+class RejectingProducer(native.ProducerStandIn):
+    """A producer binding whose ``send`` Promise rejects (Queues answers a send with an error,
+    e.g. "Too Many Requests" past the per-queue throughput, Queues limits page)."""
+
+    async def _refuse(self) -> None:
+        raise RuntimeError("Too Many Requests")
+
+    def send(self, body: Any, **options: Any) -> Any:
+        self.sent.append((body, options))
+        return self._refuse()
+
+
+def test_failed_publish_after_a_queue_handler_is_logged(capsys: pytest.CaptureFixture[str]) -> None:
+    """The handler succeeded but what it published could not be sent: the message is retried
+    (it must not be acked with its events lost), and the retry is not silent: one structured
+    error line names the message (its id), the function and the send's error."""
+    from cf_apps.echo import app
+
+    env = env_for(app)
+    env.producers[plan.binding_name("jobs")] = RejectingProducer("jobs")
+    message = native.MessageStandIn(id="relay-1", body={"mode": "relay"})
+    capsys.readouterr()
+    asyncio.run(WorkerRuntime(app).queue(native.BatchStandIn("jobs", [message]), env, None))
+    assert [op for op, _ in message.calls] == ["retry"]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line[:1] == "{"]
+    (line,) = [line for line in lines if line.get("invocation_id") == "relay-1"]
+    assert line["level"] == "ERROR" and line["provider"] == "cloudflare"
+    assert line["function"] == "job" and "Too Many Requests" in line["error"]

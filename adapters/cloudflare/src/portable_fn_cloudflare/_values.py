@@ -71,6 +71,39 @@ def _leftover(value: Any) -> Any:
     return value
 
 
+def from_js(value: Any) -> Any:
+    """A JS value converted with Pyodide's ``to_py``, without the SDK's converter.
+
+    For a body the SDK cannot convert: its default converter (workers-runtime-sdk
+    ``workers/rpc.py``, ``_python_from_rpc_default_converter``) reads ``value.constructor.name``,
+    and an object with its own ``constructor`` key (legal JSON: ``{"constructor": 2}``) is not a
+    plain object to Pyodide, so the SDK gets that key's value and raises AttributeError. Here such
+    an object becomes a dict of its own keys and a Date a UTC datetime; the rest is ``to_py``'s
+    (``plain`` finishes the job).
+    """
+    to_py = getattr(value, "to_py", None)
+    if not callable(to_py):  # a primitive, converted already
+        return value
+    return to_py(default_converter=_js_default)
+
+
+def _js_default(value: Any, convert: Any, cache: Any) -> Any:
+    """``to_py``'s hook for what it does not convert itself."""
+    from js import Object  # type: ignore[import-not-found,unused-ignore]  # Pyodide only
+
+    # The internal class, which no own property can shadow (unlike ``constructor``).
+    kind = Object.prototype.toString.call(value)
+    if kind == "[object Date]":
+        return datetime.fromtimestamp(float(value.getTime()) / 1000, tz=timezone.utc)
+    if kind != "[object Object]":
+        return value  # a wrapper, an Error, a RegExp: ``plain``'s leftovers
+    result: dict[str, Any] = {}
+    cache(value, result)
+    for key, item in Object.entries(value):
+        result[str(key)] = convert(item) if callable(getattr(item, "to_py", None)) else item
+    return result
+
+
 def utc_time(value: Any) -> datetime | None:
     """A timezone-aware UTC datetime from a JS Date, a converted datetime or epoch milliseconds.
 

@@ -39,6 +39,15 @@ async def run_event(
         try:
             await box.flush()
         except PortableFnError as exc:
+            # The handler's own failures are logged by the dispatch; this one happens after it,
+            # and the retry that follows must not be silent (docs/event-mapping.md rule 6).
+            _log.error(
+                "could not send the events the handler published; failing the event",
+                function=function,
+                event_id=event.id,
+                invocation_id=context.invocation_id,  # the queue message id, on a queue
+                error=str(exc),
+            )
             return Outcome(ok=False, error=exc, retryable=True)
         return outcome
     finally:

@@ -5,9 +5,9 @@ Producer API: ``env.<BINDING>.send(body, {contentType, delaySeconds})``,
 https://developers.cloudflare.com/queues/configuration/javascript-apis/#producer
 Every event goes out in CloudEvents structured mode as a JSON object (``contentType: "json"``),
 so the consumer recovers the original ``id``/``type``/``source`` (``queue.structured``). The one
-exception is an event whose data holds an integer past 2**53: it crosses to JS as a BigInt,
-which workerd's json serialization throws on (``JSON.stringify``), so it goes out as ``v8``,
-which carries it exactly (``queue.content_type_for``).
+exception is an event whose data holds an integer of magnitude 2**53 - 1 or more: Pyodide hands
+it to JS as a BigInt, which workerd's json serialization throws on (``JSON.stringify``), so it
+goes out as ``v8``, which carries it exactly (``queue.content_type_for``).
 
 ``send`` on a binding returns a Promise, while the portable publish API is synchronous. So a
 send is started at once and its completion is collected in the invocation's outbox, which the

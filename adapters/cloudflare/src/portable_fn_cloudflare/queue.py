@@ -23,12 +23,14 @@ from typing import Any, Literal, NamedTuple
 from portable_fn._json import MAX_DEPTH, too_deep
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError
 from portable_fn.events import CloudEvent, sniff_structured
-from portable_fn_cloudflare._values import plain, utc_time
+from portable_fn_cloudflare._values import from_js, plain, utc_time
 
 TYPE = "com.cloudflare.queues.message"
 PROVIDER = "cloudflare"
-# Largest integer a JS number holds exactly; past it Pyodide sends a BigInt, which JSON cannot.
-_MAX_SAFE_INTEGER = 2**53 - 1
+# Largest integer Pyodide hands JS as a Number: it converts an int to a Number only strictly
+# inside (-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) (``JsvNum_fromDigits``, npm pyodide
+# 0.28), so 2**53 - 1 itself is already a BigInt, which JSON cannot carry.
+_MAX_JS_NUMBER_INT = 2**53 - 2
 
 
 class QueueMessage(NamedTuple):
@@ -50,7 +52,7 @@ class QueueMessage(NamedTuple):
         message_id, attempts = str(message.id), max(attempts, 1)
         timestamp = utc_time(getattr(message, "timestamp", None))
         try:
-            body = plain(getattr(message, "body", None))
+            body = plain(_read_body(message))
         except Exception as exc:
             # The SDK converts a body recursively (workers-runtime-sdk ``python_from_rpc``): one
             # nested ~1000 deep (json or v8) or a v8 value that contains itself raises
@@ -58,6 +60,23 @@ class QueueMessage(NamedTuple):
             # dead-lettered at once (``consume``) instead of spending its retries.
             return cls(message_id, timestamp, None, attempts, f"{type(exc).__name__}: {exc}")
         return cls(message_id, timestamp, body, attempts)
+
+
+def _read_body(message: Any) -> Any:
+    """``message.body`` as the SDK converts it, or converted here when the SDK cannot.
+
+    The SDK wraps the message (``_BindingWrapper``, workers-runtime-sdk ``workers/rpc.py``); an
+    AttributeError inside its conversion (a body object with its own ``constructor`` key,
+    ``_values.from_js``) surfaces as "no attribute body", which would read as an absent body:
+    the JS value it wraps (``_binding``) is converted without the SDK instead.
+    """
+    try:
+        return message.body
+    except AttributeError:
+        binding = getattr(message, "_binding", None)
+        if binding is None:  # not the SDK's wrapper: a message without a body
+            return None
+        return from_js(binding.body)
 
 
 def structured(body: Any, *, trigger: str) -> CloudEvent | None:
@@ -140,6 +159,6 @@ def _json_shaped(body: Any) -> bool:
         elif isinstance(value, float):
             if not math.isfinite(value):  # JSON writes NaN and Infinity as null
                 return False
-        elif not isinstance(value, int) or abs(value) > _MAX_SAFE_INTEGER:
+        elif not isinstance(value, int) or abs(value) > _MAX_JS_NUMBER_INT:
             return False  # bytes, a datetime (a v8 Date), a BigInt
     return True
