@@ -223,8 +223,7 @@ def _decode_record(record: Any) -> list[CloudEvent]:
     if sns.matches_record(record):
         return sns.from_record(record)
     if s3.matches_record(record):
-        event = s3.from_record(record)
-        return [] if event is None else [event]
+        return [s3.from_record(record)]
     raise decode_error("lambda", "Records", "mixed record sources in one event")
 
 

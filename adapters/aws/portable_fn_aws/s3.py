@@ -17,8 +17,11 @@ redelivery.
 EventBridge shape: https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html
 (mapped by AWS's CloudEvents input-transformer recipe: id, source, detail-type, time).
 Object deletions include S3 Lifecycle's (``LifecycleExpiration:*``). Other events (restore,
-replication, tagging, lifecycle transitions...) are not storage events in the portable model
-and are skipped (acknowledged), never failed.
+replication, tagging, ACL, lifecycle transitions, Intelligent-Tiering) are not storage events in
+the portable model: they keep the adapter's ``id``, ``source``, ``type``, ``subject`` and
+``time`` and carry the notification record itself as ``data`` (its ``glacierEventData``,
+``replicationEventData``...), so a queue or topic function that S3 notifies through SQS or SNS
+gets them, and a storage function's filter declines them (no ``action``; an INFO line).
 """
 
 from __future__ import annotations
@@ -51,14 +54,12 @@ def _action(event_name: str) -> Literal["created", "deleted"] | None:
 
 
 def from_records(records: list[Any]) -> list[CloudEvent]:
-    return [event for record in records if (event := from_record(record)) is not None]
+    return [from_record(record) for record in records]
 
 
-def from_record(record: dict[str, Any]) -> CloudEvent | None:
+def from_record(record: dict[str, Any]) -> CloudEvent:
     event_name = require(record, "eventName", TRIGGER)
     action = _action(str(event_name))
-    if action is None:
-        return None
     s3 = require(record, "s3", TRIGGER)
     bucket = require(require(s3, "bucket", TRIGGER), "name", TRIGGER)
     obj = require(s3, "object", TRIGGER)
@@ -80,12 +81,28 @@ def from_record(record: dict[str, Any]) -> CloudEvent | None:
             event_id = f"{event_id}/{sequencer}"
     elif sequencer:  # some service-initiated events carry no response elements
         event_id = f"{bucket}/{key}/{sequencer}"
+    elif action is None and record.get("eventTime"):
+        # A service's own event (a restore completing, a transition) may carry neither; its
+        # name and time tell it apart, the same on every redelivery.
+        event_id = f"{bucket}/{key}/{event_name}/{record['eventTime']}"
     else:
         raise decode_error(TRIGGER, "responseElements", "no request id or sequencer to use as id")
+    source = f"{record.get('eventSource', 'aws:s3')}.{record.get('awsRegion', '')}.{bucket}"
+    if action is None:  # not a storage event: the record is the data (module docstring)
+        other = CloudEvent(
+            id=event_id,
+            source=source,
+            type=TYPE_PREFIX + event_name,
+            subject=key,
+            time=record.get("eventTime"),
+            datacontenttype="application/json",
+            data=record,
+        )
+        return other.with_extensions(sequence=sequencer) if sequencer else other
     size = obj.get("size")
     event = CloudEvent(
         id=event_id,
-        source=f"{record.get('eventSource', 'aws:s3')}.{record.get('awsRegion', '')}.{bucket}",
+        source=source,
         type=TYPE_PREFIX + event_name,
         subject=key,
         time=record.get("eventTime"),

@@ -224,14 +224,48 @@ def test_golden_fields(events: Any, golden: dict[str, Any]) -> None:
     _check(event, golden)
 
 
-def test_s3_test_event_and_non_object_events_deliver_nothing() -> None:
+def test_s3_test_event_delivers_nothing() -> None:
     assert _sqs("sqs_s3_test_event.json") == []
     # On the bus it is not a storage event (no action), but a bus event by AWS's recipe.
     restore = eventbridge.to_event(load("eventbridge_s3_restore.json"))
     assert restore.type == "Object Restore Initiated" and "action" not in restore.data
+
+
+def _restored(**changes: Any) -> dict[str, Any]:
+    """An ``ObjectRestore:Completed`` record as the S3 notification docs show one (event
+    structure 2.1+, ``glacierEventData``):
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html"""
     record = load("sam_s3_put.json")["Records"][0]
+    record["eventVersion"] = "2.1"
     record["eventName"] = "ObjectRestore:Completed"
-    assert s3.from_record(record) is None
+    record["glacierEventData"] = {
+        "restoreEventData": {
+            "lifecycleRestorationExpiryTime": "1970-01-08T00:00:00.000Z",
+            "lifecycleRestoreStorageClass": "Standard",
+        }
+    }
+    record.update(changes)
+    return record
+
+
+def test_s3_events_other_than_created_and_deleted_are_the_record_as_data() -> None:
+    """Restore, replication, tagging, ACL, transition and Intelligent-Tiering notifications
+    (the S3 event types besides ObjectCreated/ObjectRemoved/LifecycleExpiration) reach a queue
+    or topic function S3 notifies through SQS or SNS; they were acknowledged unrun. Mapped by
+    the CloudEvents S3 adapter (type com.amazonaws.s3.<eventName>), the record as data."""
+    record = _restored()
+    event = s3.from_record(record)
+    assert event.type == "com.amazonaws.s3.ObjectRestore:Completed"
+    assert (event.source, event.subject) == ("aws:s3.us-east-1.uploads", "photos/cat picture.jpg")
+    assert event.id == s3.from_record(load("sam_s3_put.json")["Records"][0]).id
+    assert event.data == record and event.datacontenttype == "application/json"
+    assert event.extensions["sequence"] == "0A1B2C3D4E5F678901"
+    # A service's own event may carry no request ids nor sequencer: its name and time.
+    bare = _restored(responseElements={})
+    del bare["s3"]["object"]["sequencer"]
+    assert s3.from_record(bare).id == (
+        "uploads/photos/cat picture.jpg/ObjectRestore:Completed/1970-01-01T00:00:00.000Z"
+    )
 
 
 def test_s3_key_plus_means_space() -> None:

@@ -604,3 +604,32 @@ def test_a_body_of_json_nested_past_the_parser_is_its_text_and_fails_nothing_els
     out = lambda_handler(app, "orders")({"Records": records}, FakeLambdaContext())
     assert out == {"batchItemFailures": []}
     assert seen == [deep, {"a": 1}]
+
+
+def test_an_s3_restore_notification_through_sqs_runs_the_queue_function() -> None:
+    """S3 notifies an SQS queue of a restore completing (the bucket's notification names the
+    queue, https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html):
+    the queue function gets it, where the batch was acknowledged without running anything. A
+    storage function given the same record declines it with an INFO line (no ``action``)."""
+    app = pf.App("restores")
+    seen: list[pf.CloudEvent] = []
+
+    @app.queue("restores")
+    def restores(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.storage("archive")
+    def archive(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    record = load("sam_s3_put.json")["Records"][0]
+    record["eventName"] = "ObjectRestore:Completed"
+    message = copy.deepcopy(load("sqs_s3.json")["Records"][0])
+    message["body"] = json.dumps({"Records": [record]})
+    out = lambda_handler(app, "restores")({"Records": [message]}, FakeLambdaContext())
+    assert out == {"batchItemFailures": []}
+    (event,) = seen
+    assert event.type == "com.amazonaws.s3.ObjectRestore:Completed"
+    assert event.data["eventName"] == "ObjectRestore:Completed"
+    lambda_handler(app, "archive")({"Records": [record]}, FakeLambdaContext())
+    assert len(seen) == 1
