@@ -121,6 +121,59 @@ def test_plain_message_source_names_the_queue_or_topic_the_function_declared() -
     assert (event.source, event.id, event.time) == ("cloudflare:queues/order-events", "m-1", at)
 
 
+def _subscription(kind: str, source: dict[str, Any], payload: Any) -> dict[str, Any]:
+    """An event-subscription message as Cloudflare's event schemas show them
+    (https://developers.cloudflare.com/queues/event-subscriptions/events-schemas/, and each
+    product's "Event subscriptions" page: KV, R2, Workflows, Workers AI)."""
+    return {
+        "type": kind,
+        "source": source,
+        "payload": payload,
+        "metadata": {
+            "accountId": "f9f79265f388666de8122cfb508d7776",
+            "eventSubscriptionId": "1830c4bb612e43c3af7f4cada31fbf3f",
+            "eventSchemaVersion": 1,
+            "eventTimestamp": "2025-05-01T02:48:57.132Z",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "source"),
+    [
+        (_subscription("cf.kv.namespace.created", {"type": "kv"},
+                       {"id": "ns-1", "name": "my-kv-namespace"}), "cloudflare:kv"),
+        (_subscription("cf.workflows.workflow.instance.queued",
+                       {"type": "workflows.workflow", "workflowName": "my-workflow"},
+                       {"versionId": "v1", "instanceId": "inst-1"}),
+         "cloudflare:workflows.workflow/my-workflow"),
+        (_subscription("cf.workersAi.model.batch.queued",
+                       {"type": "workersAi.model", "modelName": "@cf/baai/bge-base-en-v1.5"},
+                       {"requestId": "req-1"}),
+         "cloudflare:workersAi.model/@cf/baai/bge-base-en-v1.5"),
+    ],
+)
+def test_event_subscription_message_is_the_event_it_announces(
+    body: dict[str, Any], source: str
+) -> None:
+    """A Cloudflare product's event (event subscriptions deliver it to a queue) is an event of
+    its own ``type``, at its ``eventTimestamp``, with its ``payload`` as data: it was a plain
+    ``com.cloudflare.queues.message`` whose data was the whole envelope, so an
+    ``@app.event("cf.kv.namespace.created")`` function never matched it."""
+    sent = datetime(2025, 5, 1, 2, 49, tzinfo=timezone.utc)
+    msg = queue.QueueMessage(id="m-1", timestamp=sent, body=body, attempts=1)
+    event = queue.to_event(msg, "account-events")
+    assert (event.id, event.type, event.source) == ("m-1", body["type"], source)
+    assert event.time == datetime(2025, 5, 1, 2, 48, 57, 132000, tzinfo=timezone.utc)
+    assert (event.data, event.datacontenttype) == (body["payload"], "application/json")
+    assert event.extensions["cfsubscription"] == "1830c4bb612e43c3af7f4cada31fbf3f"
+    # Without a usable timestamp it is the message's; a body that only looks alike stays plain.
+    body = {**body, "metadata": {**body["metadata"], "eventTimestamp": "soon"}}
+    assert queue.to_event(queue.QueueMessage("m-1", sent, body, 1), "q").time == sent
+    plain = {"type": "cf.custom", "payload": 1}
+    assert queue.to_event(queue.QueueMessage("m-2", sent, plain, 1), "q").type == queue.TYPE
+
+
 def test_r2_notification_without_event_time_takes_the_message_timestamp() -> None:
     """The message format as first published on developers.cloudflare.com/r2/buckets/
     event-notifications/ has no ``eventTime``: ``time`` is then the queue message's

@@ -115,6 +115,11 @@ def to_event(message: QueueMessage, queue: str) -> CloudEvent:
     if event is not None:
         return event
     body = message.body
+    if isinstance(body, Mapping) and str(body.get("type", "")).startswith("cf."):
+        from portable_fn_cloudflare import subscriptions  # only a product's events load it
+
+        if subscriptions.matches(body):
+            return subscriptions.to_event(message, body)
     if isinstance(body, bytes):
         content_type = "application/octet-stream"
     elif isinstance(body, str):
