@@ -157,3 +157,37 @@ def test_handlers_read_vars_and_secrets_from_os_environ_and_bindings_from_env(
         log.set_level(None)
     with pytest.raises(RuntimeError, match="inside a handler"):
         portable_fn_cloudflare.env()
+
+
+def test_a_cron_in_the_decorator_s_own_spelling_runs_its_schedule() -> None:
+    """``wrangler dev --test-scheduled`` runs a schedule at ``/__scheduled?cron=<cron>``
+    (https://developers.cloudflare.com/workers/configuration/cron-triggers/#test-cron-triggers-locally):
+    a user types the cron as the decorator has it (``MON-FRI``), not as wrangler.toml writes it
+    (weekdays renumbered, ``2-6``), and nothing ran. Cloudflare's own spelling still wins: where
+    one schedule's decorator spelling is another's Cloudflare cron, the latter runs."""
+    import asyncio
+
+    from portable_fn_cloudflare import native
+    from portable_fn_cloudflare.runtime import WorkerRuntime
+
+    app = pf.App("crons")
+    ran: list[str] = []
+
+    @app.schedule("0 9 * * MON-FRI")
+    def weekdays(event: pf.CloudEvent) -> None:
+        ran.append("weekdays")
+
+    @app.schedule("0 9 * * 0-4")  # Sunday to Thursday: Cloudflare's "1-5"
+    def sunday_on(event: pf.CloudEvent) -> None:
+        ran.append("sunday_on")
+
+    @app.schedule("30 9 * * 1-5")  # Cloudflare's "2-6": its own spelling is free
+    def late(event: pf.CloudEvent) -> None:
+        ran.append("late")
+
+    runtime = WorkerRuntime(app)
+    env = native.EnvStandIn({})
+    for cron in ("0 9 * * MON-FRI", "0 9 * * 2-6", "0  9 * * 1-5", "30 9 * * 1-5", "30 9 * * 2-6"):
+        controller = native.ControllerStandIn(cron=cron, scheduledTime=0)
+        asyncio.run(runtime.scheduled(controller, env, None))
+    assert ran == ["weekdays", "weekdays", "sunday_on", "late", "late"]

@@ -34,11 +34,17 @@ class WorkerRuntime:
         self.app = app
         self.consumers = {c.queue: c for c in plan.consumers(app)}
         self.crons: dict[str, list[tuple[str, Schedule]]] = {}
+        # The same schedules by the decorator's own spelling (``MON-FRI``, Sunday = 0), which a
+        # user types to test one locally (``/__scheduled?cron=``); read only for a cron that is
+        # no Cloudflare spelling of any schedule, so a deployed trigger always finds its own.
+        self._spelled: dict[str, list[tuple[str, Schedule]]] = {}
         for fn in app.functions.values():
             if isinstance(fn.trigger, Schedule):
                 cron, _note = scheduled.cron_for(fn.trigger)
                 if cron is not None:
                     self.crons.setdefault(cron, []).append((fn.name, fn.trigger))
+                    spelled = " ".join(fn.trigger.expression.split())
+                    self._spelled.setdefault(spelled, []).append((fn.name, fn.trigger))
         if app.publisher is None:
             app.use_publisher(QueuePublisher(app))
         self._strings_exported = False
@@ -96,7 +102,8 @@ class WorkerRuntime:
         """Run every schedule whose cron fired; re-raise the first failure after all ran."""
         self._export_strings(env)
         cron, when = scheduled.read_controller(controller)
-        targets = self.crons.get(" ".join(cron.split()), [])
+        key = " ".join(cron.split())
+        targets = self.crons.get(key) or self._spelled.get(key, [])
         if not targets:
             _log.warning("no function for the cron", cron=cron)
         first_error: BaseException | None = None
