@@ -4,7 +4,9 @@ A request its parser cannot read (RFC 9112 section 3: a request line or header f
 parse, a URL past its limit, a raw non-ASCII byte in the target) is answered by uvicorn itself,
 before any app code, as ``text/plain`` "Invalid HTTP request received.". Every other error of
 the local server is a JSON body, and clients written against it parse one: this subclass writes
-the same 400 with a JSON body instead. uvicorn is imported only when ``portable-fn dev`` runs.
+the same 400 with a JSON body instead, and with httptools also refuses what h11 refuses in its
+parser: an HTTP/1.1 request without one Host header. uvicorn is imported only when
+``portable-fn dev`` runs.
 """
 
 from __future__ import annotations
@@ -40,5 +42,22 @@ def with_json_400(name: str) -> Any:
             self.transport.write(b"".join(head) + BODY)
             self.transport.close()
 
-    JsonErrors.__name__ = JsonErrors.__qualname__ = f"JsonErrors{base.__name__}"
-    return JsonErrors
+    protocol: Any = JsonErrors
+    if name == "httptools":
+
+        class OneHost(JsonErrors):
+            def on_headers_complete(self) -> None:
+                # RFC 9112 section 3.2: a server MUST answer 400 to an HTTP/1.1 request without
+                # a Host header or with two. h11 refuses it in its parser; httptools (the one
+                # CPython installs) served it, so the same request got 200 or 400 by which
+                # parser was installed. Raised here, it takes the parser's own 400 path.
+                hosts = sum(1 for header, _ in self.headers if header == b"host")
+                if hosts > 1 or (not hosts and self.parser.get_http_version() == "1.1"):
+                    import httptools
+
+                    raise httptools.HttpParserError("an HTTP/1.1 request needs one Host header")
+                super().on_headers_complete()
+
+        protocol = OneHost
+    protocol.__name__ = protocol.__qualname__ = f"JsonErrors{base.__name__}"
+    return protocol
