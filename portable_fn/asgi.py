@@ -34,7 +34,8 @@ def asgi(
     """An ASGI 3 application running ``app`` (lifespan required: it starts the runtime).
 
     ``timeout``: seconds a handler may run before its invocation fails (an event's attempt is
-    retried, an HTTP request answered 504); ``max_body``: bytes of request body a route reads
+    retried, an HTTP request answered 504), and a request body may pause before it is answered
+    408; ``max_body``: bytes of request body a route reads
     (413 past it). None, the default here, sets no limit: on a container platform its own
     request timeout and size limit apply (``portable-fn dev`` sets Lambda's, the smallest)."""
     from portable_fn._local.asgi import LocalASGI

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from portable_fn._local import ingress
-from portable_fn._local.delivery import HandlerTimeout, within
+from portable_fn._local.delivery import HandlerExited, HandlerTimeout, within
 from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
 from portable_fn.http import Headers, QueryParams, Request, Response
@@ -70,7 +70,9 @@ class LocalASGI:
             if path == HEALTH:
                 response = Response.json(await asyncio.to_thread(self.runtime.health))
             elif path.startswith(ingress.PREFIX):
-                body = await _read_body(receive, headers, ingress.MAX_BODY_BYTES)
+                body = await _read_body(
+                    receive, headers, ingress.MAX_BODY_BYTES, idle=self.runtime.options.timeout
+                )
                 response = await asyncio.to_thread(
                     ingress.handle, method, path, headers.items(), body, self.runtime.accept
                 )
@@ -84,6 +86,16 @@ class LocalASGI:
             start = _start(response)
         except _Short as exc:
             response = ingress.error(400, str(exc))
+            start = _start(response)
+        except _Stalled as exc:
+            self.runtime.reporter.record("warning", message=f"{method} {path}: {exc}; sent 408")
+            # RFC 9110 section 15.5.9: a 408 says the server closes the connection (the rest
+            # of the body may still come, and would be read as the next request).
+            response = Response.json(
+                {"error": {"status": 408, "message": str(exc)}},
+                status=408,
+                headers={"connection": "close"},
+            )
             start = _start(response)
         except _Disconnected:
             self.runtime.reporter.record(
@@ -157,7 +169,10 @@ class LocalASGI:
             method=method,
             path=path,
             headers=headers,
-            body=await _read_body(receive, headers, max_body, _route_limit(max_body)),
+            body=await _read_body(
+                receive, headers, max_body, _route_limit(max_body),
+                idle=self.runtime.options.timeout,
+            ),
             # Raw non-ASCII bytes in a query (curl, Go) are UTF-8 (RFC 3986 section 2.5), as
             # GCP and AWS read them; a byte that is no UTF-8 is U+FFFD, as on GCP.
             query=QueryParams.from_string(scope["query_string"].decode("utf-8", "replace")),
@@ -171,20 +186,31 @@ class LocalASGI:
             deadline=None if timeout is None else time.time() + timeout,
         )
         call = dispatch_http_async(self.app, request, ctx, fn.name, offload=self.runtime.offload)
-        if timeout is None:
-            return fn.name, await call
         try:
-            return fn.name, await within(call, timeout)
+            return fn.name, await self._timed(call, method, path, fn.is_async)
+        except SystemExit as exc:
+            # The dispatcher lets it through; the client gets the JSON 500 of any failure (API
+            # Gateway answers a Lambda whose runtime exited with an error too), the log why.
+            self.runtime.reporter.record("error", message=f"{method} {path}: {HandlerExited(exc)}")
+            return fn.name, ingress.error(500, "internal server error")
+
+    async def _timed(
+        self, call: Awaitable[Response], method: str, path: str, is_async: bool
+    ) -> Response:
+        """``call``'s response, or a JSON 504 past the function timeout."""
+        timeout = self.runtime.options.timeout
+        if timeout is None:
+            return await call
+        try:
+            return await within(call, timeout)
         except asyncio.TimeoutError:
             # As a cloud answers a request whose function outlived its timeout (API Gateway and
             # Cloud Run say 504), in JSON like every other error here; the client no longer
             # waits for ever on a handler stuck in a call.
-            late = HandlerTimeout(timeout, cancelled=fn.is_async)
+            late = HandlerTimeout(timeout, cancelled=is_async)
             self.runtime.reporter.record("error", message=f"{method} {path}: {late}")
             # The client hears the timeout; the log line also says what became of the handler.
-            return fn.name, ingress.error(
-                504, f"the handler ran past the {timeout:g} s function timeout"
-            )
+            return ingress.error(504, f"the handler ran past the {timeout:g} s function timeout")
 
 
 def _route_path(scope: Scope) -> str:
@@ -219,6 +245,20 @@ class _Short(Exception):
             f"its Content-Length says {announced}"
         )
         super().__init__(f"the request body is {received} bytes, {said}{hint}")
+
+
+class _Stalled(Exception):
+    """No byte of the body came for ``idle`` seconds: a client that sent less than its
+    Content-Length (or fewer chunks) and stopped, a dropped upload or a slowloris. Waiting on
+    would hold the connection for ever without an answer; the client gets a JSON 408 (RFC 9110
+    section 15.5.9: the request did not arrive within the time the server was prepared to
+    wait)."""
+
+    def __init__(self, idle: float, received: int) -> None:
+        super().__init__(
+            f"the request body stopped after {received} bytes: nothing more came for "
+            f"{idle:g} s (the function timeout, dev --timeout)"
+        )
 
 
 class _TooLarge(Exception):
@@ -264,17 +304,25 @@ def _route_limit(limit: int | None) -> str:
 
 
 async def _read_body(
-    receive: Receive, headers: Headers, limit: int | None = None, why: str = ""
+    receive: Receive,
+    headers: Headers,
+    limit: int | None = None,
+    why: str = "",
+    *,
+    idle: float | None = None,
 ) -> bytes:
     """The whole body; ``_Disconnected`` rather than the part that came, which no handler
     should act on (a truncated upload stored, half an order taken). With ``limit``,
     ``_TooLarge`` (saying ``why``) as soon as the announced or received length passes it: the
-    rest is not read (the server discards it or closes the connection)."""
-    if limit is not None:
-        announced = headers.get("content-length") or ""
-        if announced.isdigit() and int(announced) > limit:
-            raise _TooLarge(limit, why)
-    message = await receive()
+    rest is not read (the server discards it or closes the connection). With ``idle``,
+    ``_Stalled`` when no part of an announced body comes for that many seconds: the server
+    (uvicorn) waits on a silent client for ever."""
+    announced = headers.get("content-length") or ""
+    if limit is not None and announced.isdigit() and int(announced) > limit:
+        raise _TooLarge(limit, why)
+    if idle is not None and announced in ("", "0") and "transfer-encoding" not in headers:
+        idle = None  # no body announced: nothing to wait for (and no timer on a plain GET)
+    message = await _receive(receive, idle, 0)
     body: bytes = message.get("body", b"")
     if not message.get("more_body", False):
         if message["type"] == "http.disconnect" and (
@@ -290,7 +338,7 @@ async def _read_body(
     while message.get("more_body", False):
         if limit is not None and size > limit:
             raise _TooLarge(limit, why)
-        message = await receive()
+        message = await _receive(receive, idle, size)
         if message["type"] == "http.disconnect":
             raise _Disconnected
         chunk = message.get("body", b"")
@@ -301,6 +349,16 @@ async def _read_body(
     whole = b"".join(chunks)
     _check_length(whole, headers)
     return whole
+
+
+async def _receive(receive: Receive, idle: float | None, received: int) -> Message:
+    """The next ASGI message, ``_Stalled`` past ``idle`` seconds without one."""
+    if idle is None:
+        return await receive()
+    try:
+        return await within(receive(), idle)
+    except asyncio.TimeoutError:
+        raise _Stalled(idle, received) from None
 
 
 def _check_length(body: bytes, headers: Headers) -> None:

@@ -62,6 +62,20 @@ async def within(call: Awaitable[_T], timeout: float) -> _T:
         return await call
 
 
+class HandlerExited(PortableFnError, RuntimeError):
+    """The handler called ``sys.exit()``: a failed attempt, retried, then dead-lettered, as
+    Lambda fails an invocation whose runtime process exits (``Runtime.ExitError``,
+    https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html) and goes on.
+    The local runtime is one process for every function, so it does not exit with it."""
+
+    def __init__(self, exit: SystemExit) -> None:
+        self.code = exit.code
+        super().__init__(
+            f"the handler called sys.exit({exit.code!r}); the invocation failed (on AWS Lambda: "
+            "Runtime.ExitError), the runtime goes on"
+        )
+
+
 class HandlerTimeout(PortableFnError, TimeoutError):
     """The handler ran past the function timeout: a failed attempt, retried, then dead-lettered,
     as a cloud counts an invocation it stopped at its timeout (Lambda's "Task timed out")."""
@@ -311,16 +325,19 @@ class Deliverer:
         await self._dead_letter(fn, d, error, info, retryable=outcome.retryable)
 
     async def _dispatch(self, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
-        """Run the handler, failing the attempt when it outlasts ``timeout``."""
+        """Run the handler, failing the attempt when it outlasts ``timeout`` or exits."""
         call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
-        if self.timeout is None:
-            return await call
         try:
-            return await within(call, self.timeout)
-        except asyncio.TimeoutError:
-            # The dispatch was cancelled: an async handler with it; a sync handler's
-            # pool thread cannot be stopped and finishes (or hangs) on its own.
-            return Outcome(False, HandlerTimeout(self.timeout, cancelled=fn.is_async), True)
+            if self.timeout is None:
+                return await call
+            try:
+                return await within(call, self.timeout)
+            except asyncio.TimeoutError:
+                # The dispatch was cancelled: an async handler with it; a sync handler's
+                # pool thread cannot be stopped and finishes (or hangs) on its own.
+                return Outcome(False, HandlerTimeout(self.timeout, cancelled=fn.is_async), True)
+        except SystemExit as exc:  # the dispatcher lets it through; the runtime must not stop
+            return Outcome(False, HandlerExited(exc), True)
 
     async def _dead_letter(
         self, fn: Function, d: Delivery, error: str, info: dict[str, object], *, retryable: bool

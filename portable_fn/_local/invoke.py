@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from portable_fn._dispatch import Outcome
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.events import CloudEvent, from_dict
@@ -207,6 +208,25 @@ def _native_failure(adapter: Any, app: App, function: str, result: Any) -> str |
     return None
 
 
+def _invoke_portable(app: App, function: str, value: Request | CloudEvent) -> Response | Outcome:
+    """The function's response or outcome. A handler's ``sys.exit()`` fails its invocation,
+    as Lambda fails one whose runtime exits (``Runtime.ExitError``): the dispatcher lets
+    ``SystemExit`` through, and ``invoke`` exited with the handler's code, printing nothing."""
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            return invoke(app, function, value, provider="local")
+    except SystemExit as exc:
+        from portable_fn._local.delivery import HandlerExited  # asyncio: only on this path
+
+        exited = HandlerExited(exc)
+        print(f"portable-fn invoke: {exited}", file=sys.stderr)
+        if isinstance(value, Request):
+            return Response.json(
+                {"error": {"status": 500, "message": "internal server error"}}, status=500
+            )
+        return Outcome(False, exited, True)
+
+
 def run_invoke(app: App, function: str, event_ref: str, provider: str | None) -> int:
     recorder = RecordingPublisher()
     app.use_publisher(recorder)
@@ -226,6 +246,11 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
                 report["failed"] = failed
         except ConfigurationError:
             raise  # a usage error (exit 2), not the function's failure
+        except SystemExit as exc:  # the handler's sys.exit(): its invocation failed, not ours
+            from portable_fn._local.delivery import HandlerExited  # asyncio: only on this path
+
+            exited = HandlerExited(exc)
+            report["raised"] = {"type": type(exited).__name__, "message": str(exited)}
         except Exception as exc:
             # How the platform learns of a failure where it retries the whole event (an
             # asynchronous Lambda event, an Azure invocation): reported, not a traceback. The
@@ -235,8 +260,7 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
         print(json.dumps(report, indent=2, default=_native_plain))
         return 1 if "raised" in report or "failed" in report else 0
     value = portable_value(app, function, load_event(event_ref))
-    with contextlib.redirect_stdout(sys.stderr):
-        outcome = invoke(app, function, value, provider="local")
+    outcome = _invoke_portable(app, function, value)
     published = _published(recorder)
     if isinstance(outcome, Response):
         print(

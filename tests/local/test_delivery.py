@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -286,3 +287,40 @@ def test_a_hung_handler_ends_at_the_function_timeout_retried_then_dead_lettered(
     assert sorted(x.function for x in store.dead()) == ["astuck", "stuck"]
     # The handler can see its deadline (ctx.remaining_time), as on every cloud.
     assert deadlines and all(t is not None and started < t < started + 5 for t in deadlines)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_handler_that_calls_sys_exit_fails_its_attempt_not_the_runtime(
+    tmp_path: Path, pool: ThreadPoolExecutor, kind: str
+) -> None:
+    """``sys.exit()`` in a handler (a script's habit, or a library's): on Lambda the runtime
+    process exits and the invocation fails with ``Runtime.ExitError``
+    (https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html), retried as
+    any failure, while the platform goes on. Here ``SystemExit`` escaped the delivery task and
+    stopped ``portable-fn dev`` itself: every other delivery and HTTP client cut off, and the
+    message, left in flight, ran (and stopped it) again at each start."""
+    if kind == "async" and sys.version_info < (3, 11):
+        pytest.skip("3.10 runs an async handler in a task of its own (_dispatch._awaited)")
+    app = pf.App("exits")
+    runs: list[int] = []
+
+    if kind == "sync":
+        @app.queue("jobs", retry=pf.Retry(max_retries=1, initial_backoff=0.01))
+        def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+            runs.append(ctx.attempt)
+            sys.exit(3)
+    else:
+        @app.queue("jobs", retry=pf.Retry(max_retries=1, initial_backoff=0.01))
+        async def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+            runs.append(ctx.attempt)
+            sys.exit(3)
+
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "job")
+    d, out = deliverer(app, store, pool)
+    for _ in range(4):
+        if not run_due(d, store):
+            break
+    assert runs == [1, 2]
+    assert [r["outcome"] for r in records(out)] == ["retry", "dead"]
+    assert "sys.exit(3)" in records(out)[-1]["error"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
@@ -237,3 +238,98 @@ def test_a_response_past_lambdas_payload_limit_is_sent_with_a_warning(tmp_path: 
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     (warning,) = [line["message"] for line in lines if line["event"] == "warning"]
     assert warning.startswith("GET /blob: ") and "Lambda's 6 MB response payload" in warning
+
+
+def _stalled(
+    tmp_path: Path, path: str, headers: dict[str, str], part: bytes, options: Options,
+    app: pf.App | None = None,
+) -> tuple[int, dict[str, str], dict[str, Any], float]:
+    """A client that sends ``part`` of its body, then nothing for 5 s, then leaves: (status,
+    response headers, JSON answer, seconds until the answer started)."""
+    runtime = Runtime(
+        app or load_app(SHOP), options, Reporter(json_lines=True, stream=io.StringIO())
+    )
+    sent: list[MutableMapping[str, Any]] = []
+    calls = 0
+    started = 0.0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": part, "more_body": True}
+        await asyncio.sleep(5)  # the client stalls, then gives up
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            started = time.monotonic()
+        sent.append(message)
+
+    scope = {
+        "type": "http", "method": "POST", "path": path, "query_string": b"",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1), "root_path": "", "http_version": "1.1",
+    }
+    began = time.monotonic()
+    try:
+        asyncio.run(LocalASGI(runtime)(scope, receive, send))
+    finally:
+        runtime.store.close()
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert starts, "the client got no answer at all"
+    head = {k.decode(): v.decode() for k, v in starts[0]["headers"]}
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return starts[0]["status"], head, json.loads(body), started - began
+
+
+def test_a_client_that_stalls_mid_body_gets_a_json_408_and_the_connection_closes(
+    tmp_path: Path,
+) -> None:
+    """A client that sends less than its Content-Length and stops (a dropped upload, a
+    slowloris): RFC 9110 section 15.5.9, a 408 when the request does not arrive within the
+    time the server waits, with ``Connection: close`` (the framing is out of sync). Before,
+    the request waited for ever, no answer and the connection held; the wait is the function
+    timeout (dev's 30 s, ``--timeout``), so a debugger's ``--timeout 0`` still waits."""
+    app = pf.App("uploads")
+
+    @app.http("/up", methods=["POST"])
+    def up(req: pf.Request) -> dict[str, Any]:
+        return {"n": len(req.body)}
+
+    options = Options(state_dir=tmp_path / "state", timeout=0.3)
+    for path in ("/up", "/_pf/events"):
+        status, head, answer, waited = _stalled(
+            tmp_path, path,
+            {"host": "localhost", "content-length": "100", "content-type": "application/json"},
+            b'{"a": ', options, app,
+        )
+        assert (status, answer["error"]["status"]) == (408, 408), answer
+        assert "0.3 s" in answer["error"]["message"] and head["connection"] == "close"
+        assert waited < 3  # the function timeout, not the client's own give-up
+
+
+def test_a_route_that_calls_sys_exit_is_a_json_500(tmp_path: Path) -> None:
+    """``sys.exit()`` in an HTTP handler: API Gateway answers a Lambda whose runtime exited a
+    502/500 (``Runtime.ExitError``), in JSON here as every failure. Before, the ``SystemExit``
+    left the ASGI app: uvicorn answered its plain-text "Internal Server Error" and printed its
+    own traceback."""
+    import sys
+
+    app = pf.App("exits")
+
+    @app.http("/sync", methods=["POST"])
+    def leave(req: pf.Request) -> dict[str, Any]:
+        sys.exit(3)
+
+    @app.http("/async", methods=["POST"])
+    async def aleave(req: pf.Request) -> dict[str, Any]:
+        sys.exit(4)
+
+    paths = ["/sync", "/async"] if sys.version_info >= (3, 11) else ["/sync"]
+    for path in paths:
+        status, answer, _ = _post(tmp_path, path, {}, [b""], app=app)
+        assert (status, answer) == (
+            500, {"error": {"status": 500, "message": "internal server error"}}
+        )

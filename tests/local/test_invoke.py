@@ -162,3 +162,63 @@ def test_a_request_file_sends_a_base64_body_as_its_bytes(
         assert main(["invoke", str(app), "up", "--event", str(path)]) == 2
         err = capsys.readouterr().err
         assert says in err and "Traceback" not in err
+
+
+_EXITS = '''
+import sys
+import portable_fn as pf
+
+app = pf.App("exits")
+
+
+@app.http("/leave", methods=["GET"])
+def leave(req: pf.Request) -> None:
+    sys.exit(3)
+
+
+@app.queue("jobs")
+def job(event: pf.CloudEvent) -> None:
+    sys.exit(5)
+'''
+
+
+@pytest.mark.parametrize(
+    ("function", "event", "shape"),
+    [("leave", {"method": "GET", "path": "/leave"}, "response"), ("job", {"a": 1}, "ok")],
+)
+def test_a_handler_that_calls_sys_exit_is_a_failed_invocation_with_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], function: str, event: object, shape: str
+) -> None:
+    """``sys.exit()`` in a handler fails the invocation (Lambda's ``Runtime.ExitError``,
+    https://docs.aws.amazon.com/lambda/latest/dg/troubleshooting-invocation.html): exit 1 and
+    the JSON report, as for any failure. Before, ``invoke`` itself exited with the handler's
+    code (3 or 5) and printed nothing on stdout."""
+    app = tmp_path / "exits.py"
+    app.write_text(_EXITS)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    assert main(["invoke", str(app), function, "--event", str(path)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    if shape == "response":
+        assert out["response"]["status"] == 500
+    else:
+        assert (out["ok"], out["retryable"]) == (False, True) and "sys.exit(5)" in out["error"]
+
+
+class _Exiting(_Raising):
+    """An adapter whose handler called ``sys.exit()``: the dispatcher lets it through."""
+
+    def invoke(self, app: object, function: str, native: object) -> object:
+        raise SystemExit(3)
+
+
+def test_a_native_event_whose_handler_exits_is_reported_with_exit_1(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import portable_fn.adapter
+
+    monkeypatch.setattr(portable_fn.adapter, "load_adapter", lambda name: _Exiting())
+    assert main(["invoke", SHOP, "fulfil", "--provider", "raising", "--event", "order"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["raised"]["type"] == "HandlerExited"
+    assert "sys.exit(3)" in report["raised"]["message"]
