@@ -136,7 +136,7 @@ async def _awaited(awaitable: Awaitable[Any]) -> Any:
         return await awaitable
     import asyncio
 
-    inner = asyncio.ensure_future(awaitable)
+    inner = asyncio.ensure_future(_carried(awaitable))
     try:
         await asyncio.wait((inner,))
     except asyncio.CancelledError:
@@ -144,7 +144,29 @@ async def _awaited(awaitable: Awaitable[Any]) -> Any:
         raise
     if inner.cancelled():
         raise _cancelled(asyncio.CancelledError())
-    return inner.result()
+    result = inner.result()
+    if type(result) is _Exit:
+        raise result.exit  # here, where it reaches the caller as on 3.11+
+    return result
+
+
+class _Exit:
+    """A handler's ``SystemExit``, carried out of the task ``_awaited`` runs it in (3.10)."""
+
+    __slots__ = ("exit",)
+
+    def __init__(self, exit: SystemExit) -> None:
+        self.exit = exit
+
+
+async def _carried(awaitable: Awaitable[Any]) -> Any:
+    """``await awaitable``, a ``SystemExit`` returned as an ``_Exit``: raised in a task, asyncio
+    hands it to the event loop, which stops (the whole local runtime), never to the awaiting
+    dispatch, which lets it through to its caller on 3.11+."""
+    try:
+        return await awaitable
+    except SystemExit as exc:
+        return _Exit(exc)
 
 
 def _awaitable(value: Any) -> bool:

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
+from portable_fn._dispatch import _carried, _Exit
 from portable_fn._local.broker import Routes
 from portable_fn._local.inspect import dead_letter_name
 from portable_fn._local.report import Reporter
@@ -56,8 +57,11 @@ async def within(call: Awaitable[_T], timeout: float) -> _T:
     ``wait_for`` wraps the call in a task of its own, which doubled the time a hello-world
     route spends in the runtime."""
     limit = getattr(asyncio, "timeout", None)
-    if limit is None:  # Python 3.10
-        return await asyncio.wait_for(call, timeout)
+    if limit is None:  # Python 3.10: wait_for runs the call in a task, carried out of it
+        result = await asyncio.wait_for(_carried(call), timeout)
+        if type(result) is _Exit:
+            raise result.exit  # a handler's sys.exit(), here as on 3.11+ (see _carried)
+        return result  # type: ignore[no-any-return]
     async with limit(timeout):
         return await call
 

@@ -299,8 +299,6 @@ def test_a_handler_that_calls_sys_exit_fails_its_attempt_not_the_runtime(
     any failure, while the platform goes on. Here ``SystemExit`` escaped the delivery task and
     stopped ``portable-fn dev`` itself: every other delivery and HTTP client cut off, and the
     message, left in flight, ran (and stopped it) again at each start."""
-    if kind == "async" and sys.version_info < (3, 11):
-        pytest.skip("3.10 runs an async handler in a task of its own (_dispatch._awaited)")
     app = pf.App("exits")
     runs: list[int] = []
 

@@ -327,8 +327,7 @@ def test_a_route_that_calls_sys_exit_is_a_json_500(tmp_path: Path) -> None:
     async def aleave(req: pf.Request) -> dict[str, Any]:
         sys.exit(4)
 
-    paths = ["/sync", "/async"] if sys.version_info >= (3, 11) else ["/sync"]
-    for path in paths:
+    for path in ("/sync", "/async"):
         status, answer, _ = _post(tmp_path, path, {}, [b""], app=app)
         assert (status, answer) == (
             500, {"error": {"status": 500, "message": "internal server error"}}
