@@ -13,7 +13,11 @@
 Every message is a structured-mode CloudEvent (``application/cloudevents+json``), so the
 consumer recovers the original event whatever the transport; Event Grid gets the CloudEvents
 schema, which it delivers as is. Connection strings come from the same app settings the triggers
-name, read when first needed, so importing this module touches no environment.
+name, read when first needed, so importing this module touches no environment. Where such a
+setting is absent, the identity-based connection the host would use in its place
+(``<connection>__queueServiceUri``, ``__fullyQualifiedNamespace``... with a credential from
+azure-identity, ``_identity``); Event Grid takes its key if ``EVENTGRID_<TOPIC>_KEY`` is set, else
+the credential of ``EVENTGRID_<TOPIC>__credential`` / ``__clientId``.
 """
 
 from __future__ import annotations
@@ -28,10 +32,12 @@ from portable_fn._event_json import b64encode
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_json
 
+from portable_fn_azure import _identity
 from portable_fn_azure.options import AzureOptions, setting_name
 
 __all__ = [
-    "STRUCTURED", "AzurePublisher", "move_to_poison", "queue_client", "servicebus_message",
+    "STRUCTURED", "AzurePublisher", "identity_queue_client", "move_to_poison", "queue_client",
+    "servicebus_message",
 ]
 
 STRUCTURED = "application/cloudevents+json; charset=utf-8"
@@ -53,24 +59,58 @@ def _setting(env: Mapping[str, str], name: str) -> str:
     return value
 
 
-def queue_client(connection_string: str, queue: str) -> Any:
-    """A QueueClient that writes and reads base64 text, as the Functions host does."""
+def _missing(name: str, *identity: str) -> PublishError:
+    alternatives = " / ".join(f"{name}__{key}" for key in identity)
+    return PublishError(f"app setting {name} is not set (see local.settings.json), nor "
+                        f"{alternatives} for an identity-based connection")
+
+
+def _queue_sdk() -> Any:
     try:
-        from azure.storage.queue import (
-            BinaryBase64DecodePolicy,
-            BinaryBase64EncodePolicy,
-            QueueClient,
-        )
+        import azure.storage.queue as sdk
     except ImportError as exc:
         raise ImportError(
             'sending to Storage Queues needs azure-storage-queue: '
             'pip install "portable-fn-azure[storage]"'
         ) from exc
-    return QueueClient.from_connection_string(
+    return sdk
+
+
+def queue_client(connection_string: str, queue: str) -> Any:
+    """A QueueClient that writes and reads base64 text, as the Functions host does."""
+    sdk = _queue_sdk()
+    return sdk.QueueClient.from_connection_string(
         connection_string, queue,
-        message_encode_policy=BinaryBase64EncodePolicy(),
-        message_decode_policy=BinaryBase64DecodePolicy(),
+        message_encode_policy=sdk.BinaryBase64EncodePolicy(),
+        message_decode_policy=sdk.BinaryBase64DecodePolicy(),
     )
+
+
+def identity_queue_client(account_url: str, queue: str, credential: Any) -> Any:
+    """The same QueueClient on an identity-based connection: the queue service URL and a token
+    credential."""
+    sdk = _queue_sdk()
+    return sdk.QueueClient(
+        account_url, queue, credential=credential,
+        message_encode_policy=sdk.BinaryBase64EncodePolicy(),
+        message_decode_policy=sdk.BinaryBase64DecodePolicy(),
+    )
+
+
+def _storage_queue_client(env: Mapping[str, str], name: str, queue: str,
+                          credentials: Any = None) -> Any:
+    """By connection string if ``name`` is set, else by the identity settings under it."""
+    conn = env.get(name)
+    if conn:
+        return queue_client(conn, queue)
+    url = _identity.queue_service_url(env, name)
+    if url is None:
+        raise _missing(name, "queueServiceUri", "serviceUri", "accountName")
+
+    def make() -> Any:
+        return _identity.credential(env, name, name)
+
+    return identity_queue_client(url, queue, credentials(name, make) if credentials else make())
 
 
 def _send_to_queue(client: Any, body: bytes, visibility: int | None) -> None:
@@ -95,7 +135,8 @@ class AzurePublisher:
                  env: Mapping[str, str] | None = None) -> None:
         self._options = options or AzureOptions()
         self._env = env
-        self._lock = threading.Lock()
+        # Reentrant: a client's factory asks for the shared credential of its connection.
+        self._lock = threading.RLock()
         self._clients: dict[tuple[str, str], Any] = {}
 
     @property
@@ -108,6 +149,10 @@ class AzurePublisher:
             if client is None:
                 client = self._clients[key] = make()
             return client
+
+    def _credential(self, prefix: str, make: Any) -> Any:
+        """One credential per connection, shared by its clients (it caches the tokens)."""
+        return self._client(("credential", prefix), make)
 
     # -- Publisher protocol ---------------------------------------------------------------------
 
@@ -125,8 +170,9 @@ class AzurePublisher:
                 f"event {event.id} is {len(body)} bytes; Storage Queue messages hold at most "
                 f"{_MAX_QUEUE_BYTES} bytes before base64 (send a reference to a blob instead)"
             )
-        conn = _setting(self.env, self._options.storage_connection)
-        client = self._client(("queue", queue), lambda: queue_client(conn, queue))
+        name = self._options.storage_connection
+        client = self._client(("queue", queue), lambda: _storage_queue_client(
+            self.env, name, queue, self._credential))
         try:
             _send_to_queue(client, body, round(delay) if delay else None)
         except Exception as exc:
@@ -151,9 +197,17 @@ class AzurePublisher:
             raise ImportError(
                 'Service Bus needs azure-servicebus: pip install "portable-fn-azure[servicebus]"'
             ) from exc
-        conn = _setting(self.env, self._options.servicebus_connection)
-        client = self._client(("servicebus", ""),
-                              lambda: ServiceBusClient.from_connection_string(conn))
+        name = self._options.servicebus_connection
+        conn = self.env.get(name)
+        if conn:
+            client = self._client(("servicebus", ""),
+                                  lambda: ServiceBusClient.from_connection_string(conn))
+        else:
+            fqns = _identity.namespace(self.env, name)
+            if fqns is None:
+                raise _missing(name, "fullyQualifiedNamespace")
+            client = self._client(("servicebus", ""), lambda: ServiceBusClient(
+                fqns, self._credential(name, lambda: _identity.credential(self.env, name, name))))
         message = servicebus_message(event, delay)
         try:
             sender = (client.get_topic_sender(entity) if topic
@@ -173,9 +227,16 @@ class AzurePublisher:
                 'Event Grid needs azure-eventgrid: pip install "portable-fn-azure[eventgrid]"'
             ) from exc
         endpoint = _setting(self.env, setting_name(topic, "ENDPOINT"))
-        key = _setting(self.env, setting_name(topic, "KEY"))
-        client = self._client(("eventgrid", topic), lambda: EventGridPublisherClient(
-            endpoint, AzureKeyCredential(key)))
+        key_name = setting_name(topic, "KEY")
+        key = self.env.get(key_name)
+        prefix = setting_name(topic, "")[:-1]  # EVENTGRID_<TOPIC>: its __credential, __clientId
+
+        def make() -> Any:
+            credential = AzureKeyCredential(key) if key else self._credential(
+                prefix, lambda: _identity.credential(self.env, prefix, key_name))
+            return EventGridPublisherClient(endpoint, credential)
+
+        client = self._client(("eventgrid", topic), make)
         # A Binary extension value is its base64 string in the JSON format (json-format.md 2.2),
         # as to_json writes it for every other transport; the SDK would fail to serialise bytes.
         extensions = {name: b64encode(value) if isinstance(value, bytes) else value
@@ -226,10 +287,9 @@ def move_to_poison(options: AzureOptions, queue: str, msg: Any, error: BaseExcep
     """Put a message that can never succeed on ``<queue>-poison`` now, as the host would after
     the last retry, instead of burning the retries. Raises (so the host retries) if it cannot."""
     body = msg.get_body()
-    conn = (env if env is not None else os.environ).get(options.storage_connection)
-    if not conn:
-        raise error
+    settings = env if env is not None else os.environ
     try:
-        _send_to_queue(queue_client(conn, f"{queue}-poison"), bytes(body), None)
+        client = _storage_queue_client(settings, options.storage_connection, f"{queue}-poison")
+        _send_to_queue(client, bytes(body), None)
     except Exception as exc:
         raise error from exc

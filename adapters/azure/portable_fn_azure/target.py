@@ -80,8 +80,9 @@ def _uses(app: App, *kinds: type[Any]) -> bool:
 def requirements(
     app: App, options: AzureOptions, app_dir: Path | None = None, out_dir: Path | None = None
 ) -> list[str]:
-    """What remote build installs: azure-functions, the SDKs the app's triggers publish with,
-    and the lines of a ``requirements.txt`` beside the app (portable-fn itself is vendored)."""
+    """What remote build installs: azure-functions, the SDKs the app's triggers publish with
+    (and azure-identity for them, for identity-based connections), and the lines of a
+    ``requirements.txt`` beside the app (portable-fn itself is vendored)."""
     reqs = ["azure-functions"]
     messaging = _uses(app, Queue, Topic, Event, Stream)
     if messaging and options.queues == "storage":
@@ -90,6 +91,10 @@ def requirements(
         reqs.append("azure-servicebus>=7.11")
     if _uses(app, Event) or (messaging and options.topics == "eventgrid"):
         reqs.append("azure-eventgrid>=4.11")
+    if len(reqs) > 1:
+        # An identity-based connection (managed identity: the Flex Consumption plan's default)
+        # sends with a credential from azure-identity; it loads only when one is used.
+        reqs.append("azure-identity>=1.15")
     if app_dir is not None:
         own = dict.fromkeys(app_requirements(app_dir / "requirements.txt"))
         if out_dir is not None:  # the remote build reads -c files in the package

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -29,7 +30,7 @@ DEV_KEY = (
 if str(REPO) not in sys.path:  # examples/ is importable from a checkout, as uvicorn would do
     sys.path.insert(0, str(REPO))
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at "
-                        r"http://127\.0\.0\.1:(\d+)")
+                        r"https?://127\.0\.0\.1:(\d+)")
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -51,12 +52,11 @@ def _azurite_binary() -> Path:
     return binary
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Azurite (npm) on 127.0.0.1 with OS-chosen ports, in memory; yields a connection string.
+@contextlib.contextmanager
+def _running_azurite(workdir: Path, *extra: str) -> Iterator[dict[str, str]]:
+    """Azurite (npm) on 127.0.0.1 with OS-chosen ports, in memory; yields service -> port.
 
     Started and stopped here, whatever the tests do."""
-    workdir = tmp_path_factory.mktemp("azurite")
     process = subprocess.Popen(
         # --disableTelemetry: Azurite otherwise collects telemetry (sent off the machine, and
         # a /tmp/Microsoft-AzureMonitor-* folder left behind by every run).
@@ -64,7 +64,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--loose", "--disableTelemetry",
          "--blobHost", "127.0.0.1", "--blobPort", "0",
          "--queueHost", "127.0.0.1", "--queuePort", "0",
-         "--tableHost", "127.0.0.1", "--tablePort", "0"],
+         "--tableHost", "127.0.0.1", "--tablePort", "0", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         cwd=workdir,
     )
@@ -88,11 +88,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                f"{process.poll()}): {''.join(output)[-2000:]}")
         # Keep reading its output so a chatty Azurite never blocks on a full pipe.
         threading.Thread(target=process.stdout.read, daemon=True).start()
-        yield (
-            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{ports['Blob']}/{DEV_ACCOUNT};"
-            f"QueueEndpoint=http://127.0.0.1:{ports['Queue']}/{DEV_ACCOUNT};"
-        )
+        yield ports
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
@@ -103,6 +99,57 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Azurite over HTTP; yields a connection string (the development account's key)."""
+    with _running_azurite(tmp_path_factory.mktemp("azurite")) as ports:
+        yield (
+            f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{ports['Blob']}/{DEV_ACCOUNT};"
+            f"QueueEndpoint=http://127.0.0.1:{ports['Queue']}/{DEV_ACCOUNT};"
+        )
+
+
+class OAuthAzurite:
+    """Azurite over HTTPS with ``--oauth basic``: bearer tokens accepted (it checks their
+    issuer, audience and lifetime, not their signature), and shared keys still."""
+
+    def __init__(self, queue_url: str, connection: str, cert: Path) -> None:
+        self.queue_url = queue_url  # what <connection>__queueServiceUri would hold
+        self.connection = connection
+        self.cert = cert  # the self-signed certificate to trust (REQUESTS_CA_BUNDLE)
+
+
+@pytest.fixture(scope="session")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A throwaway self-signed certificate (and its key) for 127.0.0.1, made with openssl as
+    Azurite's README describes (https://github.com/Azure/Azurite#https-setup)."""
+    workdir = tmp_path_factory.mktemp("tls")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-newkey", "rsa:2048", "-x509", "-nodes", "-sha256", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+@pytest.fixture(scope="session")
+def azurite_oauth(tmp_path_factory: pytest.TempPathFactory,
+                  tls_cert: tuple[Path, Path]) -> Iterator[OAuthAzurite]:
+    """Azurite's OAuth needs HTTPS, hence the certificate."""
+    workdir = tmp_path_factory.mktemp("azurite-oauth")
+    cert, key = tls_cert
+    with _running_azurite(workdir, "--cert", str(cert), "--key", str(key),
+                          "--oauth", "basic") as ports:
+        queue_url = f"https://127.0.0.1:{ports['Queue']}/{DEV_ACCOUNT}"
+        yield OAuthAzurite(
+            queue_url,
+            f"DefaultEndpointsProtocol=https;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+            f"QueueEndpoint={queue_url};",
+            cert)
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ def test_settings_requirements_and_zip(packaged: tuple[Path, Any]) -> None:
     assert reqs[0] == "azure-functions"
     assert any(r.startswith("azure-storage-queue") for r in reqs)
     assert any(r.startswith("azure-servicebus") for r in reqs)
+    assert any(r.startswith("azure-identity") for r in reqs)  # identity-based connections
     names = zipfile.ZipFile(out / "app.zip").namelist()
     assert "function_app.py" in names and "host.json" in names
     assert "local.settings.json" not in names  # secrets stay local
@@ -138,7 +139,7 @@ def test_options_are_written_into_the_entry(tmp_path: Path, monkeypatch: pytest.
     assert (out / "tasks.py").is_file()
     assert "queues" not in json.loads((out / "host.json").read_text())["extensions"]
     assert (out / "requirements.txt").read_text().split() == [
-        "azure-functions", "azure-servicebus>=7.11", "httpx>=0.27"]
+        "azure-functions", "azure-servicebus>=7.11", "azure-identity>=1.15", "httpx>=0.27"]
 
 
 def test_nested_requirement_files_reach_the_remote_build(
