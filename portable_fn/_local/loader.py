@@ -36,7 +36,7 @@ def _import_file(path: Path) -> ModuleType:
     # Sibling imports in the user's file work as they do under `python file.py`.
     if str(path.parent) not in sys.path:
         sys.path.insert(0, str(path.parent))
-    name = f"_portable_fn_app_{path.stem}"
+    name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise AppLoadError(f"cannot import {path}")
@@ -48,6 +48,23 @@ def _import_file(path: Path) -> ModuleType:
         sys.modules.pop(name, None)
         raise AppLoadError(f"importing {path.name} failed: {_where(exc, path)}") from exc
     return module
+
+
+def _module_name(path: Path) -> str:
+    """The name to import ``path`` as: the one its siblings import it by (``from app import
+    app``, the folder being on ``sys.path``), so an app whose modules add functions to the App
+    it makes (blueprint style) has one App, not a second that took their functions. A private
+    name when that one is taken by another module (``json.py``) or is no module name."""
+    stem = path.stem
+    taken = sys.modules.get(stem)
+    if stem.isidentifier() and (taken is None or _file_of(taken) == path):
+        return stem
+    return f"_portable_fn_app_{stem}"
+
+
+def _file_of(module: ModuleType) -> Path | None:
+    file = getattr(module, "__file__", None)
+    return Path(file).resolve() if isinstance(file, str) else None
 
 
 def _where(exc: BaseException, path: Path | None = None) -> str:

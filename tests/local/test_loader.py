@@ -33,3 +33,56 @@ def test_errors_say_what_is_wrong(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     empty.write_text("x = 1\n")
     with pytest.raises(AppLoadError, match="found no App"):
         load_app(str(empty))
+
+
+def test_a_file_is_the_module_its_siblings_import(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An app split across modules (Chalice's blueprints, Azure's): ``app.py`` makes the App
+    and imports ``admin``, which does ``from app import app`` and adds its routes. Loaded by
+    file path, the file ran as a private module, so ``from app import app`` ran it again as
+    ``app``: a second App took admin's routes, and ``dev``, ``inspect`` and ``package`` (whose
+    entry imports ``app`` and would have them) silently lacked them."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stem = f"splitapp_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{stem}.py").write_text(
+        "import portable_fn as pf\n"
+        "app = pf.App('split')\n"
+        "@app.http('/hello')\n"
+        "def hello(req): return 'hi'\n"
+        f"import {stem}_admin  # noqa: E402  registers its routes on this app\n"
+    )
+    (tmp_path / f"{stem}_admin.py").write_text(
+        f"from {stem} import app\n"
+        "@app.http('/admin/stats')\n"
+        "def stats(req): return {}\n"
+    )
+    try:
+        app = load_app(f"{stem}.py")
+        assert sorted(app.functions) == ["hello", "stats"]
+        import sys
+
+        assert sys.modules[stem].app is app
+    finally:
+        import sys
+
+        for name in (stem, f"{stem}_admin", f"_portable_fn_app_{stem}"):
+            sys.modules.pop(name, None)
+
+
+def test_a_file_named_like_a_loaded_module_still_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A file whose name is taken by a module already imported (``json.py``) does not replace
+    it: it loads under a private name, as before."""
+    import json
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "json.py").write_text("import portable_fn as pf\napp = pf.App('named')\n")
+    try:
+        assert load_app("json.py").name == "named"
+        assert sys.modules["json"] is json
+    finally:
+        sys.modules.pop("_portable_fn_app_json", None)
