@@ -47,10 +47,14 @@ def build_call(
 ) -> Call:
     """Compose the call for one function from its handler and its declared options."""
     call = base_call(handler, takes_context)
+    is_http = isinstance(trigger, Http)
+    check_first_parameter(handler, is_http, name)
+    if is_http:
+        _check_not_a_path_parameter(handler, trigger, name)  # type: ignore[arg-type]
     if _may_name_a_model(handler):
         from portable_fn import _validation
 
-        validated = _validation.wrap(call, handler, is_http=isinstance(trigger, Http), name=name)
+        validated = _validation.wrap(call, handler, is_http=is_http, name=name)
         if validated is not None:
             call = validated
     idempotent = options.get("idempotent")
@@ -95,6 +99,67 @@ def first_annotation(handler: Callable[..., Any]) -> Any:
     return annotations.get(code.co_varnames[first])
 
 
+def check_first_parameter(
+    handler: Callable[..., Any], is_http: bool, name: str, annotation: Any = None
+) -> None:
+    """Refuse a first parameter annotated with a class it will not get: the handler gets the
+    ``Request`` / ``CloudEvent`` (or, for a model annotation, the body / data converted), so
+    ``def get(order_id: str)`` (path parameters as arguments, as Powertools, Flask and FastAPI
+    pass them) or a plain class (functions-framework's ``@typed``) failed at run time instead,
+    far from the cause. ``annotation``: one ``_validation`` resolved from a string."""
+    if annotation is None:
+        annotation = first_annotation(handler)
+    if annotation is Any or not isinstance(annotation, type) or _is_model(annotation):
+        return  # none, a string (_validation resolves it), Any, a generic or union, a model
+    from portable_fn.events import CloudEvent
+    from portable_fn.http import Request
+
+    expected = Request if is_http else CloudEvent
+    if issubclass(expected, annotation):  # the Request / CloudEvent, or a base (object)
+        return
+    if is_http:
+        what = ("the pf.Request (path parameters are req.path_params['name'], the query "
+                "req.query), or its JSON body as a dataclass, TypedDict or pydantic model")
+    else:
+        what = "the pf.CloudEvent, or its data as a dataclass, TypedDict or pydantic model"
+    raise ConfigurationError(
+        f"the handler's first parameter is annotated {annotation.__qualname__}, but it gets "
+        f"{what}",
+        function=name,
+    )
+
+
+def _check_not_a_path_parameter(handler: Callable[..., Any], trigger: Http, name: str) -> None:
+    """A first parameter named after a path parameter (``def get_order(order_id)``, Chalice's
+    convention) would take the Request for the id."""
+    from portable_fn._routing import compile_route
+
+    target: Any = getattr(handler, "__func__", handler)
+    chain = wrapped(target)
+    if chain:
+        target = getattr(chain[-1], "__func__", chain[-1])
+    code = getattr(target, "__code__", None)
+    first = 1 if hasattr(handler, "__self__") else 0
+    if code is None or code.co_argcount <= first:
+        return
+    parameter = code.co_varnames[first]
+    if parameter in compile_route(trigger.path).params:
+        raise ConfigurationError(
+            f"the handler's first parameter {parameter!r} is named like the path parameter "
+            f"{{{parameter}}}, but it gets the pf.Request: read req.path_params['{parameter}']",
+            function=name,
+        )
+
+
+def _is_model(annotation: type) -> bool:
+    return (
+        hasattr(annotation, "__dataclass_fields__")
+        or hasattr(annotation, "model_validate")  # pydantic 2
+        or hasattr(annotation, "parse_obj")  # pydantic 1
+        or (issubclass(annotation, dict) and hasattr(annotation, "__required_keys__"))
+    )
+
+
 def _may_name_a_model(handler: Callable[..., Any]) -> bool:
     """Whether the first parameter's annotation could name a model: the common handler
     (unannotated, or ``req: pf.Request`` / ``event: pf.CloudEvent``) never loads _validation."""
@@ -105,26 +170,23 @@ def _may_name_a_model(handler: Callable[..., Any]) -> bool:
         return annotation.strip("'\" ").rpartition(".")[2] not in PLAIN
     if hasattr(annotation, "__args__"):  # list[Model], Model | None: _validation looks inside
         return True
-    return isinstance(annotation, type) and (
-        hasattr(annotation, "__dataclass_fields__")
-        or hasattr(annotation, "model_validate")  # pydantic 2
-        or hasattr(annotation, "parse_obj")  # pydantic 1
-        or (issubclass(annotation, dict) and hasattr(annotation, "__required_keys__"))
-    )
+    return isinstance(annotation, type) and _is_model(annotation)
 
 
 def _idempotent(
     call: Call, trigger: Trigger, idempotent: Any, *, name: str, is_async: bool
 ) -> Call:
     if isinstance(trigger, Http):
-        if idempotent is not True:
+        if idempotent is not True and idempotent != "required":
             raise ConfigurationError(
-                "HTTP idempotency keys come from the Idempotency-Key header: pass idempotent=True",
+                "HTTP idempotency keys come from the Idempotency-Key header: pass "
+                f"idempotent=True, or idempotent=\"required\" to refuse (400) an unsafe request "
+                f"without one, not {idempotent!r}",
                 function=name,
             )
         from portable_fn.idempotency.http_guard import guard_http
 
-        return guard_http(call, is_async=is_async)
+        return guard_http(call, is_async=is_async, required=idempotent == "required")
     if isinstance(trigger, Schedule):
         raise ConfigurationError("a schedule cannot be idempotent=", function=name)
     if idempotent is not True and not callable(idempotent):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn._converters import converter
 from portable_fn._models import Errors, invalid, kind, label, pydantic_validate, validates
-from portable_fn._pipeline import PLAIN, first_annotation
+from portable_fn._pipeline import PLAIN, check_first_parameter, first_annotation
 from portable_fn.errors import ConfigurationError, UnprocessableEntity
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
     else:
         model = annotation
     if model is not None and not validates(model):
+        check_first_parameter(handler, is_http, name, model)  # a class it will not get
         return None
 
     def model_type() -> Any:
@@ -73,6 +74,8 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
                     f"parameter: {exc}",
                     function=name,
                 ) from None
+            if not validates(resolved):
+                check_first_parameter(handler, is_http, name, resolved)
             model = resolved if validates(resolved) else _RAW
         return model
 

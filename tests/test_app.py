@@ -239,3 +239,58 @@ def test_bound_methods_and_callable_objects() -> None:
 def test_app_name_is_checked() -> None:
     with pytest.raises(ConfigurationError):
         pf.App("Shop App")
+
+
+class _Greeting:
+    """A plain class, as functions-framework's ``@typed`` takes (from_dict/to_dict): no model."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@pytest.mark.parametrize("annotation", [str, int, dict, _Greeting, "str", "_Greeting"])
+@pytest.mark.parametrize("kind", ["http", "queue"])
+def test_a_first_parameter_annotated_with_what_it_will_not_get_is_refused(
+    annotation: Any, kind: str
+) -> None:
+    """``def get(order_id: str)`` (path parameters as arguments: Powertools, Flask, FastAPI) got
+    the Request, and failed at run time far from the cause ("Object of type Request is not
+    JSON serializable"); a functions-framework ``@typed`` class was ignored alike. A first
+    parameter's annotation is the Request/CloudEvent (or what they are), or a model."""
+    app = pf.App("sig")
+
+    def handler(value):  # type: ignore[no-untyped-def]
+        return value
+
+    handler.__annotations__ = {"value": annotation}
+    declare = app.http("/orders/{order_id}") if kind == "http" else app.queue("orders")
+    expected = "pf.Request" if kind == "http" else "pf.CloudEvent"
+    with pytest.raises(ConfigurationError, match=f"gets the {expected}"):
+        declare(handler)
+
+
+@pytest.mark.parametrize("annotation", [object, Any, "Any", pf.Request, "pf.Request"])
+def test_first_parameter_annotations_that_name_what_it_gets_are_taken(annotation: Any) -> None:
+    app = pf.App("sig")
+
+    def handler(value):  # type: ignore[no-untyped-def]
+        return "ok"
+
+    handler.__annotations__ = {"value": annotation}
+    assert app.http("/x")(handler) is handler
+
+
+def test_an_http_handler_parameter_named_like_a_path_parameter_is_refused() -> None:
+    """Chalice passes path parameters as arguments (``def get_order(order_id)``); here the
+    first parameter is the Request whatever its name: a handler naming it after a path
+    parameter would treat the Request as the id."""
+    app = pf.App("sig")
+    with pytest.raises(ConfigurationError, match=r"req\.path_params\['order_id'\]"):
+
+        @app.http("/orders/{order_id}")
+        def get_order(order_id):  # type: ignore[no-untyped-def]
+            return order_id
+
+    @app.http("/orders/{order_id}/lines")
+    def lines(req):  # type: ignore[no-untyped-def]
+        return req.path_params["order_id"]
