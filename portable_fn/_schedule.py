@@ -139,18 +139,46 @@ class Cron(Value):
         return day_ok and weekday_ok
 
 
+def _aws_hint(parts: list[str]) -> str:
+    """How an EventBridge ``cron(min hour dom month dow year)`` is written here
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html)."""
+    if parts[5] not in ("*", "?"):
+        return ": EventBridge's sixth field is the year, and a schedule here runs every year"
+    fields = ["*" if part == "?" else part for part in parts[:5]]
+    renumbered = any(c.isdigit() for c in fields[4])
+    if renumbered and "/" not in fields[4]:
+        # EventBridge numbers weekdays 1-7 from Sunday, this cron 0-6: named, they are the same.
+        import re
+
+        fields[4] = re.sub(
+            r"[1-7]\b", lambda m: _DAY_NAMES[int(m.group()) - 1], fields[4]
+        )
+    hint = f": EventBridge's sixth field is the year: drop it ({' '.join(fields)!r})"
+    if renumbered:
+        hint += (" (EventBridge numbers weekdays 1-7 from Sunday, this cron 0-6: "
+                 "names such as MON-FRI mean the same on both)")
+    return hint
+
+
+_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+
+
 def parse_cron(expression: str) -> Cron:
     """Parse ``m h dom mon dow`` (also written ``cron(m h dom mon dow)``).
 
     ``expression`` is the normalised text: upper-case names, ``?`` (any day) written ``*``.
     """
     text = expression.strip()
-    if text.lower().startswith("cron(") and text.endswith(")"):
+    aws = text.lower().startswith("cron(") and text.endswith(")")
+    if aws:
         text = text[5:-1]
     parts = text.split()
     if len(parts) != 5:
-        # Azure's NCRONTAB and Quartz put seconds first: six fields, the first of them seconds.
-        hint = ": drop the seconds field (the first of 6)" if len(parts) == 6 else ""
+        # Azure's NCRONTAB and Quartz put seconds first: six fields, the first of them seconds;
+        # EventBridge's cron(...) puts the year last.
+        hint = ""
+        if len(parts) == 6:
+            hint = _aws_hint(parts) if aws else ": drop the seconds field (the first of 6)"
         raise ConfigurationError(
             f"cron needs 5 fields (minute hour day-of-month month day-of-week), "
             f"got {len(parts)}: {expression!r}{hint}"

@@ -182,3 +182,26 @@ def test_a_six_field_cron_says_to_drop_the_seconds() -> None:
     with pytest.raises(ConfigurationError) as four:
         parse_cron("*/5 * * *")
     assert "seconds" not in str(four.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "portable"),
+    [
+        ("cron(0 3 * * ? *)", "'0 3 * * *'"),
+        ("cron(15 10 ? * MON-FRI *)", "'15 10 * * MON-FRI'"),
+    ],
+)
+def test_an_aws_cron_with_its_year_says_to_drop_the_year(expression: str, portable: str) -> None:
+    """EventBridge's ``cron(...)`` has six fields, the last the year
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html#eb-cron-expressions):
+    the hint said to drop the first as seconds, which turned "03:00 daily" into "minute 3 of
+    every hour"."""
+    with pytest.raises(ConfigurationError) as refused:
+        parse_cron(expression)
+    message = str(refused.value)
+    assert "year" in message and portable in message and "seconds" not in message
+
+
+def test_an_aws_cron_with_numbered_weekdays_says_they_count_from_sunday_as_one() -> None:
+    with pytest.raises(ConfigurationError, match=r"'0 9 \* \* MON-FRI'.*1-7 from Sunday"):
+        parse_cron("cron(0 9 ? * 2-6 *)")
