@@ -39,10 +39,13 @@ __all__ = ["CORS"]
 # No "*" in it: a pattern (``https://*.example.com``) compared exactly would match no Origin.
 _ORIGIN = r"[a-z][a-z0-9+.-]*://[^/?#@\s*]+"
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"  # a header name (RFC 9110 section 5.6.2)
-# Request headers always allowed besides the CORS-safelisted ones: a JSON body needs
-# ``Content-Type`` and a bearer token ``Authorization`` (Chalice's and Powertools' CORSConfig
-# add both to whatever the user lists: their "required headers").
-_REQUIRED_HEADERS = ("Authorization", "Content-Type")
+# Request headers always allowed besides the CORS-safelisted ones, as Chalice's and
+# Powertools' CORSConfig add them to whatever the user lists (their "required headers"): a JSON
+# body needs ``Content-Type``, a bearer token ``Authorization``, a request signed with SigV4 (IAM
+# auth, the AWS default) ``X-Amz-Date`` and ``X-Amz-Security-Token``, an API key ``X-Api-Key``.
+_REQUIRED_HEADERS = (
+    "Authorization", "Content-Type", "X-Amz-Date", "X-Api-Key", "X-Amz-Security-Token"
+)
 _Pairs = tuple[tuple[str, str], ...]
 _ANY = ("*",)
 _ANY_ORIGIN: _Pairs = (("access-control-allow-origin", "*"),)
@@ -68,7 +71,7 @@ class CORS(Value):
 
     ``allow_origins`` is ``("*",)`` (any origin) or the serialized origins allowed
     (``"https://app.example.com"``, ``"http://localhost:3000"``); ``allow_headers`` are request
-    headers allowed besides ``Authorization``, ``Content-Type`` and the CORS-safelisted ones;
+    headers allowed besides ``_REQUIRED_HEADERS`` and the CORS-safelisted ones;
     ``expose_headers`` are response headers the page may read; ``max_age`` is how many seconds
     a browser may cache a preflight's answer; ``allow_credentials`` lets cookies and HTTP
     authentication through (never with ``"*"``: the Fetch standard forbids that pair).
