@@ -62,7 +62,7 @@ STREAM_MODULES = ("_kpl", "dynamodb", "kinesis")
 # packagers' copier of app sources, reader of requirements files and check of the app's imports.
 CORE_EXCLUDED = (
     "_local", "cli.py", "__main__.py", "testing.py", "asgi.py", "_app_sources.py",
-    "_requirements.py", "_import_check.py",
+    "_requirements.py", "_import_check.py", "_publishes.py",
 )
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""What each handler publishes to, read from its source (tooling only).
+"""What each handler publishes to, read from its source (tooling only: no target ships it).
 
-Least-privilege policies need the topics and queues a function writes to; the handlers say so
-in code (``pf.publish("order-events", ...)``), so their syntax tree is read, as Chalice's policy
-generator reads boto3 calls. A target that is not a string literal cannot be known: the caller
-reports it and grants the app's resources of that kind.
+The targets need the topics and queues a function writes to: AWS for least-privilege policies,
+GCP so ``deploy.sh`` creates a topic the app only publishes to (a publish to one that does not
+exist fails NOT_FOUND, https://cloud.google.com/pubsub/docs/reference/error-codes). The handlers
+say so in code (``pf.publish("order-events", ...)``), so their syntax tree is read, as Chalice's
+policy generator reads boto3 calls. A target that is not a string literal cannot be known: the
+caller reports it (and AWS grants the app's resources of that kind).
 
 Names are looked up where the handler runs (its globals and closure), so
 ``from portable_fn import publish as pub`` and ``import portable_fn as p`` count, and the app's
@@ -123,6 +125,7 @@ def _is_app_code(value: Any) -> bool:
     """A plain function of the app's own, not portable-fn's, a library's or the stdlib's."""
     if not isinstance(value, FunctionType):
         return False
-    if (value.__module__ or "").split(".")[0] in ("portable_fn", "portable_fn_aws"):
+    top = (value.__module__ or "").split(".")[0]
+    if top == "portable_fn" or top.startswith("portable_fn_"):  # the framework, an adapter
         return False
     return not value.__code__.co_filename.startswith(_LIBRARIES)
