@@ -77,13 +77,12 @@ def _undecodable(
 
 
 def _declared_bucket(declared: str, function: str) -> Adapt:
-    """Storage events name the bucket as the app declared it (``uploads``), not as CloudFormation
-    named it (``shop-uploadsbucket-1x2y3z``), so handlers see the same on every provider.
+    """Storage events name the bucket as the app declared it (``uploads``), not as the template
+    named it (``uploads-<stack uuid>``), so handlers see the same on every provider.
 
     The function is subscribed to its one bucket only, so whatever bucket an event names is
-    that bucket. (The template cannot pass the real name in: a function that references its
-    bucket while the bucket's notification references the function is a circular dependency.)
-    The native name stays in the event's ``source`` and in ``ctx.native``.
+    that bucket. The native name stays in the event's ``source`` and in ``ctx.native``, and the
+    template passes it in ``BUCKET_<NAME>`` (``_resources.bucket_name``), as GCP's deploy does.
 
     An event that is no S3 event at all (an SQS message or SNS notification whose body is no
     S3 notification, a bus event from another source) fails for good (``_foreign``).

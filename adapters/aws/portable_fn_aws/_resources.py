@@ -4,10 +4,12 @@ buckets), created once per name however many functions use them (tooling only).
 
 SQS redrive: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
 Queue names: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
+Bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,6 +21,11 @@ if TYPE_CHECKING:
     from portable_fn.app import App
 
 DLQ_RETENTION = 1_209_600  # 14 days, the SQS maximum
+# The unique part of the stack id (arn:...:stack/<stack name>/<uuid>): 36 characters, lowercase.
+_STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+_BUCKET_PREFIX = 63 - 1 - 36  # what a bucket name leaves the declared name beside the uuid
+# Beginnings S3 reserves, which a declared name may have (the core checks only the characters).
+_RESERVED_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 
 
 def logical(name: str, suffix: str = "") -> str:
@@ -32,6 +39,31 @@ def ref(name: str) -> dict[str, str]:
 
 def arn(name: str) -> dict[str, list[str]]:
     return {"Fn::GetAtt": [name, "Arn"]}
+
+
+def bucket_name(name: str) -> dict[str, Any]:
+    """The real name of the declared bucket ``name``: ``<name>-<stack uuid>``, computed by
+    CloudFormation from the stack id. Computed rather than generated, so a function's policy and
+    environment can name its bucket without referencing it: the bucket's notification references
+    the function, and a reference back is the circular dependency CloudFormation refuses
+    (https://aws.amazon.com/blogs/mt/resolving-circular-dependency-in-provisioning-of-amazon-s3-buckets-with-aws-lambda-event-notifications/).
+    The stack's uuid makes it globally unique; at most 63 characters: a longer declared name is
+    cut and keeps a hash of the whole, so two names alike at the start stay apart. Dots become
+    ``-`` (a dotted name breaks virtual-hosted HTTPS, and a cut may leave ``.-``), and a name
+    that begins as S3 reserves (``xn--``...) gets ``pf-`` before it."""
+    prefix = name.replace(".", "-")
+    if prefix.startswith(_RESERVED_BUCKET_PREFIXES):
+        prefix = f"pf-{prefix}"
+    if len(prefix) > _BUCKET_PREFIX:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+        prefix = f"{prefix[: _BUCKET_PREFIX - 7].rstrip('-')}-{digest}"
+    return {"Fn::Join": ["-", [prefix, _STACK_UUID]]}
+
+
+def bucket_env(name: str) -> str:
+    """The variable holding a bucket's real name, as GCP's ``deploy.sh`` names it
+    (``BUCKET_UPLOADS``; ``-`` and ``.`` both ``_``, whose clashes the logical ids refuse)."""
+    return "BUCKET_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
 @dataclass
@@ -101,5 +133,7 @@ class Builder:
 
     def bucket(self, name: str) -> str:
         bucket_id = logical(name, "Bucket")
-        self.resources.setdefault(bucket_id, {"Type": "AWS::S3::Bucket"})
+        self.resources.setdefault(
+            bucket_id, {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": bucket_name(name)}}
+        )
         return bucket_id

@@ -49,10 +49,19 @@ def _backoff_finding(function: str) -> Finding:
     )
 
 
+# What an IAM route asks of its callers (GCP's plan says the same of its identity tokens):
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
+_IAM_ROUTE = (
+    "auth='function': callers sign requests with SigV4 (IAM); auth='anonymous' opens the route"
+)
+
+
 def events(b: Builder, fn: Function) -> dict[str, Any]:
     t = fn.trigger
     if isinstance(t, Http):
         api = _http_api(b, t.auth == "function")
+        if t.auth == "function":
+            b.findings.append(Finding(fn.name, "info", _IAM_ROUTE))
         events = {}
         # API Gateway routes by method, and answers a HEAD no route declares with its own 404.
         for method in t.served_methods:

@@ -9,9 +9,12 @@ One ``AWS::Serverless::Function`` per handler with its event source:
   retries and dead letters work as queue ones do and one failing subscriber does not redeliver
   to the others (SNS -> SQS without raw delivery; the adapter unwraps both envelopes);
 - storage / schedule / event: S3 notifications, EventBridge schedules and rules, invoked
-  asynchronously (retries capped at Lambda's 2, then the function's dead-letter queue);
+  asynchronously (retries capped at Lambda's 2, then the function's dead-letter queue); a
+  storage function may read its bucket, whose real name it finds in ``BUCKET_<NAME>``;
 - stream: a Kinesis stream, batch failures by sequence number.
-Each function may publish only to what its code names (``_publishes``), passed in env vars.
+Each function may publish only to what its code names (``portable_fn._publishes``), passed in
+env vars.
+Outputs: the HTTP API's URL, and each queue's URL, topic's ARN and bucket's name.
 SAM: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
 """
 
@@ -20,12 +23,20 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from portable_fn._publishes import scan
 from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
-from portable_fn_aws._publishes import scan
 from portable_fn_aws._redelivery import DEAD_LETTER_ENV, SOURCE_QUEUE_ENV
-from portable_fn_aws._resources import Builder, Settings, arn, logical, ref
+from portable_fn_aws._resources import (
+    Builder,
+    Settings,
+    arn,
+    bucket_env,
+    bucket_name,
+    logical,
+    ref,
+)
 from portable_fn_aws._sam_events import events, inbox_dead_letter
 from portable_fn_aws.publisher import env_name
 
@@ -67,15 +78,37 @@ def build(
         },
         "Resources": b.resources,
     }
-    if "HttpApi" in b.resources:
-        template["Outputs"] = {
-            "HttpApiUrl": {
-                "Value": {
-                    "Fn::Sub": ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/")
-                }
+    outputs = _outputs(b.resources)
+    if outputs:
+        template["Outputs"] = outputs
+    return template, b.findings
+
+
+# What ``Ref`` returns for each kind a producer outside the stack may need, and the output's
+# suffix: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sqs-queue.html
+# (URL), aws-resource-sns-topic.html (ARN), aws-resource-s3-bucket.html (name).
+_OUTPUT_SUFFIX = {"AWS::SQS::Queue": "Url", "AWS::SNS::Topic": "Arn", "AWS::S3::Bucket": "Name"}
+
+
+def _outputs(resources: dict[str, Any]) -> dict[str, Any]:
+    """The stack's outputs: the HTTP API's URL, and the URL of each queue, the ARN of each topic
+    and the name of each bucket it declares, so a producer outside the stack can find them
+    (``aws cloudformation describe-stacks``). Logical ids are unique and end in their kind
+    (``OrdersQueue``), so ``OrdersQueueUrl`` cannot clash with another output.
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/outputs-section-structure.html
+    """
+    outputs: dict[str, Any] = {}
+    if "HttpApi" in resources:
+        outputs["HttpApiUrl"] = {
+            "Value": {
+                "Fn::Sub": ("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/")
             }
         }
-    return template, b.findings
+    for logical_id, resource in sorted(resources.items()):
+        suffix = _OUTPUT_SUFFIX.get(resource["Type"])
+        if suffix is not None:
+            outputs[logical_id + suffix] = {"Value": ref(logical_id)}
+    return outputs
 
 
 def _declared(fn: Function) -> list[tuple[str, str]]:
@@ -178,6 +211,8 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         # A record retrying cannot fix (NonRetryable, undecodable) goes to the on-failure queue
         # at once, written by the function, instead of blocking its shard for every retry.
         _dead_letters_to(b.dead_letter_queue(f"{fn.name}-failed"), policies, variables)
+    if isinstance(trigger, Storage):
+        _reads_bucket(trigger.bucket, policies, variables)
     if isinstance(trigger, Storage | Schedule | Event):
         dlq = b.dead_letter_queue(f"{fn.name}-failed")
         if isinstance(trigger, Schedule):
@@ -224,6 +259,18 @@ def _dead_letters_to(dlq: str, policies: list[Any], variables: dict[str, Any]) -
     """Let the function send what retrying cannot fix to ``dlq`` itself (``_redelivery``)."""
     policies.append(_queue_policy("SQSSendMessagePolicy", dlq))
     variables[DEAD_LETTER_ENV] = ref(dlq)
+
+
+def _reads_bucket(bucket: str, policies: list[Any], variables: dict[str, Any]) -> None:
+    """Let a storage function read the object that triggered it (SAM's ``S3ReadPolicy``:
+    GetObject, GetObjectVersion, ListBucket... on the bucket and its objects), and pass the
+    bucket's real name in ``BUCKET_<NAME>``, as GCP does. Both name the bucket by the name the
+    template computes (``bucket_name``), never by ``Ref``: the bucket's notification already
+    needs the function, so a reference back would be a circular dependency.
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-policy-template-list.html#s3-read-policy
+    """
+    policies.append({"S3ReadPolicy": {"BucketName": bucket_name(bucket)}})
+    variables[bucket_env(bucket)] = bucket_name(bucket)
 
 
 def _schedule_retries(function: str, dlq: str) -> Finding:

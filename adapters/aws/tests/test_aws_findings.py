@@ -136,3 +136,21 @@ def test_names_that_share_a_logical_id_are_refused() -> None:
     assert "Jobs1Queue" in unsupported[0].message and "'jobs-1'" in unsupported[0].message
     assert "notify" in unsupported[1].message
     assert "GetItemFunction" in unsupported[2].message
+
+
+def test_an_iam_route_says_how_callers_authenticate() -> None:
+    """``auth="function"`` puts the route behind IAM (``EnableIamAuthorizer``): callers sign
+    requests with SigV4, as GCP's finding says callers send an identity token.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
+    """
+    app = pf.App("routes")
+
+    @app.http("/private", methods=["GET", "POST"])
+    def private(req: pf.Request) -> None: ...
+
+    @app.http("/open", methods=["GET"], auth="anonymous")
+    def public(req: pf.Request) -> None: ...
+
+    found = [f for f in AwsAdapter().findings(app) if "SigV4" in f.message]
+    assert [(f.function, f.level) for f in found] == [("private", "info")]
+    assert "IAM" in found[0].message and "auth='anonymous'" in found[0].message

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -687,3 +688,207 @@ def test_requirements_pip_cannot_install_are_a_usage_error(
     assert code == 2
     assert "Traceback" not in err
     assert "could not install" in err and "requirements.txt" in err
+
+
+# A stack id as CloudFormation gives it (``AWS::StackId``), to evaluate the template's names.
+_STACK_ID = (
+    "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop-prod/"
+    "51af3dc0-da77-11e4-872e-1234567db123"
+)
+# S3 bucket naming rules (general purpose buckets), the ones a computed name could break:
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+_S3_NAME = r"(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
+
+def _evaluate(value: Any) -> Any:
+    """The few intrinsic functions a computed bucket name uses, against ``_STACK_ID``."""
+    if isinstance(value, dict) and len(value) == 1:
+        (function, argument), = value.items()
+        if function == "Ref" and argument == "AWS::StackId":
+            return _STACK_ID
+        if function == "Fn::Join":
+            return argument[0].join(_evaluate(part) for part in argument[1])
+        if function == "Fn::Select":
+            return _evaluate(argument[1])[argument[0]]
+        if function == "Fn::Split":
+            return _evaluate(argument[1]).split(argument[0])
+        raise AssertionError(f"unexpected intrinsic {value}")
+    return value
+
+
+def _storage_app(*buckets: str) -> pf.App:
+    app = pf.App("store")
+    for i, bucket in enumerate(buckets):
+        # Two functions per bucket, with disjoint prefixes, as S3 allows on one bucket.
+        for prefix in ("in/", "out/"):
+            app.storage(bucket, prefix=prefix)(_named(f"read_{i}_{prefix[:-1]}"))
+    return app
+
+
+def _named(name: str) -> Any:
+    def handler(event: pf.CloudEvent) -> None: ...
+
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+def test_a_storage_function_reads_its_bucket_by_its_real_name() -> None:
+    """Each storage function may read its bucket (SAM's ``S3ReadPolicy``: GetObject,
+    GetObjectVersion, ListBucket...) and finds its real name in ``BUCKET_<NAME>``, as on GCP.
+    The name is computed from the stack id, not referenced, so the function does not depend on
+    the bucket whose notification depends on it (no circular dependency):
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-policy-template-list.html#s3-read-policy
+    """
+    long_a, long_b = "a" * 40 + "-one", "a" * 40 + "-two"  # share their first 40 characters
+    app = _storage_app("uploads", "my.media.files", long_a, long_b, "xn--photos")
+    resources = _resources(app)
+    names = set()
+    for bucket, env, functions in (
+        ("UploadsBucket", "BUCKET_UPLOADS", ("Read0In", "Read0Out")),
+        ("MyMediaFilesBucket", "BUCKET_MY_MEDIA_FILES", ("Read1In", "Read1Out")),
+        (f"A{'a' * 39}OneBucket", f"BUCKET_{'A' * 40}_ONE", ("Read2In", "Read2Out")),
+        (f"A{'a' * 39}TwoBucket", f"BUCKET_{'A' * 40}_TWO", ("Read3In", "Read3Out")),
+        ("XnPhotosBucket", "BUCKET_XN__PHOTOS", ("Read4In", "Read4Out")),  # S3 reserves xn--
+    ):
+        name = resources[bucket]["Properties"]["BucketName"]
+        for function in functions:
+            properties = resources[f"{function}Function"]["Properties"]
+            assert {"S3ReadPolicy": {"BucketName": name}} in properties["Policies"]
+            assert properties["Environment"]["Variables"][env] == name
+        real = _evaluate(name)
+        assert re.fullmatch(_S3_NAME, real) and ".." not in real, real
+        assert real.endswith("-51af3dc0-da77-11e4-872e-1234567db123")  # unique to the stack
+        names.add(real)
+    assert len(names) == 5  # long names cut to fit 63 characters stay apart
+    assert _evaluate(resources["UploadsBucket"]["Properties"]["BucketName"]).startswith("uploads-")
+
+
+def _dependencies(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Which resources each resource needs first: its Ref, Fn::GetAtt, Fn::Sub ``${...}`` and
+    DependsOn, as CloudFormation orders creation. SAM's transform turns a function's S3 event
+    into the bucket's NotificationConfiguration (the bucket then needs the function and its
+    permission), not into a reference from the function, so that edge is reversed here:
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-s3.html
+    """
+    resources = template["Resources"]
+
+    def refs(value: Any) -> set[str]:
+        found: set[str] = set()
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "Ref" and isinstance(inner, str):
+                    found.add(inner)
+                elif key == "Fn::GetAtt":
+                    found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+                elif key == "Fn::Sub":
+                    text = inner[0] if isinstance(inner, list) else inner
+                    found |= {m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text)}
+                    if isinstance(inner, list):
+                        found |= refs(inner[1])
+                else:
+                    found |= refs(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                found |= refs(inner)
+        return found & set(resources)
+
+    graph: dict[str, set[str]] = {name: set() for name in resources}
+    for name, resource in resources.items():
+        body = json.loads(json.dumps(resource))
+        for event in body.get("Properties", {}).get("Events", {}).values():
+            if event.get("Type") == "S3":
+                graph[event["Properties"].pop("Bucket")["Ref"]].add(name)
+        depends = body.get("DependsOn", [])
+        graph[name] |= refs(body) | set([depends] if isinstance(depends, str) else depends)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A dependency cycle, if there is one (depth-first search)."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for needed in sorted(graph[node]):
+            if state.get(needed) == 1:
+                return [*path[path.index(needed):], needed]
+            if needed not in state and (cycle := visit(needed)):
+                return cycle
+        state[node] = 2
+        path.pop()
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_the_template_has_no_circular_dependency(shop_package: Path) -> None:
+    """The well-known SAM trap: a function whose policy or environment references its bucket
+    while the bucket notifies the function. CloudFormation refuses such a stack
+    ("Circular dependency between resources"):
+    https://aws.amazon.com/blogs/mt/resolving-circular-dependency-in-provisioning-of-amazon-s3-buckets-with-aws-lambda-event-notifications/
+    """
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws._template import build
+
+    shop = _template(shop_package)
+    two_on_one, _ = build(_storage_app("media"), Settings())
+    for template in (shop, two_on_one):
+        assert _cycle(_dependencies(template)) is None
+        storage = [
+            r["Properties"] for r in template["Resources"].values()
+            if "Storage" in r.get("Properties", {}).get("Events", {})
+        ]
+        assert storage and all(  # the read access, which a plain !Ref would have made a cycle
+            any("S3ReadPolicy" in policy for policy in p["Policies"]) for p in storage
+        )
+    # The check itself finds the trap: the same grant through a Ref to the bucket.
+    trap = json.loads(json.dumps(two_on_one))
+    trap["Resources"]["Read0InFunction"]["Properties"]["Policies"].append(
+        {"S3ReadPolicy": {"BucketName": {"Ref": "MediaBucket"}}}
+    )
+    assert _cycle(_dependencies(trap)) == ["MediaBucket", "Read0InFunction", "MediaBucket"]
+
+
+def test_outputs_name_every_queue_topic_and_bucket(tmp_path: Path) -> None:
+    """A producer outside the stack finds what the stack made in its outputs (queue URLs,
+    topic ARNs, bucket names: what ``Ref`` returns for each), and the template lints clean:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/outputs-section-structure.html
+    """
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws._template import build
+    from portable_fn_aws._yaml import dump
+
+    app = pf.App("outs")
+
+    @app.http("/in", methods=["POST"])
+    def take(req: pf.Request) -> None:
+        pf.send("orders", {})
+
+    @app.queue("orders", dead_letter="orders-dead")
+    def orders(event: pf.CloudEvent) -> None: ...
+
+    @app.topic("alerts")
+    def alerts(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("media")
+    def media(event: pf.CloudEvent) -> None: ...
+
+    template, _ = build(app, Settings())
+    outputs = template["Outputs"]
+    assert outputs["OrdersQueueUrl"]["Value"] == {"Ref": "OrdersQueue"}
+    assert outputs["OrdersDeadQueueUrl"]["Value"] == {"Ref": "OrdersDeadQueue"}
+    assert outputs["AlertsInboxQueueUrl"]["Value"] == {"Ref": "AlertsInboxQueue"}
+    assert outputs["AlertsTopicArn"]["Value"] == {"Ref": "AlertsTopic"}
+    assert outputs["MediaBucketName"]["Value"] == {"Ref": "MediaBucket"}
+    assert "MediaFailedQueueUrl" in outputs and "HttpApiUrl" in outputs
+    kinds = ("AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket")
+    declared = [k for k, r in template["Resources"].items() if r["Type"] in kinds]
+    assert len(outputs) == len(declared) + 1  # and the HTTP API's URL
+    (tmp_path / "template.yaml").write_text(dump(template), encoding="utf-8")
+    result = _cfn_lint(tmp_path / "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
