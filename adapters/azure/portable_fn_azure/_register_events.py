@@ -12,11 +12,11 @@ functions-bindings-timer, functions-bindings-event-hubs.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 from portable_fn.app import App, Function
-from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
+from portable_fn.triggers import Event, Queue, Retry, Schedule, Storage, Stream, Topic
 
 from portable_fn_azure._register import Deferred, Runner, named, trigger_of
 from portable_fn_azure.options import AzureOptions, consumer_group, subscription_name, timespan
@@ -28,6 +28,10 @@ __all__ = [
     "register_event", "register_queue", "register_schedule", "register_storage",
     "register_stream", "register_topic", "schedule_for",
 ]
+
+# A schedule declares no max_retries: a failed run is retried as the local runtime
+# (portable_fn._local.delivery.DEFAULT_RETRY) and Lambda's asynchronous invocation retry it.
+SCHEDULE_RETRY = Retry(max_retries=2)
 
 
 def schedule_for(trigger: Schedule) -> ncrontab.Ncrontab:
@@ -179,10 +183,13 @@ def register_schedule(native: func.FunctionApp, app: App, function: Function,
     def entry(timer_request: func.TimerRequest, context: func.Context) -> None:
         (runner.run or runner.load())(timer_request, context)
 
-    named(native, function)(
-        native.timer_trigger(arg_name="timer_request", schedule=schedule_for(trigger).expression,
-                             run_on_startup=False, use_monitor=True)(entry)
-    )
+    decorated = native.timer_trigger(
+        arg_name="timer_request", schedule=schedule_for(trigger).expression,
+        run_on_startup=False, use_monitor=True)(entry)
+    # A timer retries a failed run only under a retry policy of its own (Azure Functions
+    # error handling and retries: timer triggers take the runtime's function-level policy,
+    # https://learn.microsoft.com/azure/azure-functions/functions-bindings-error-pages#retries).
+    named(native, function)(_retry_policy(native, SCHEDULE_RETRY)(decorated))
 
 
 def register_stream(native: func.FunctionApp, app: App, function: Function,
@@ -206,11 +213,15 @@ def register_stream(native: func.FunctionApp, app: App, function: Function,
         arg_name="events", event_hub_name=hub, connection=opts.eventhub_connection,
         cardinality="many", consumer_group=consumer_group(app, name),
         data_type=func.DataType.BINARY)(entry)
-    decorated = native.retry(
+    named(native, function)(_retry_policy(native, retry)(decorated))
+
+
+def _retry_policy(native: func.FunctionApp, retry: Retry) -> Any:
+    """The runtime's exponential retry policy for ``retry`` (``@app.retry``)."""
+    return native.retry(
         strategy="exponential_backoff", max_retry_count=str(retry.max_retries),
         minimum_interval=_retry_interval(retry.initial_backoff),
-        maximum_interval=_retry_interval(retry.max_backoff))(decorated)
-    named(native, function)(decorated)
+        maximum_interval=_retry_interval(retry.max_backoff))
 
 
 # The worker reads retry intervals with time.strptime(value, "%H:%M:%S")

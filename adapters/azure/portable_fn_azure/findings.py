@@ -252,6 +252,14 @@ def _schedule(function: Function, trigger: Schedule, _: App, __: AzureOptions) -
     out = [Finding(function.name, "info", f"NCRONTAB {result.expression!r} (UTC)")]
     if result.warning:
         out.append(Finding(function.name, "warning", result.warning))
+    from portable_fn_azure._register_events import SCHEDULE_RETRY
+
+    # The timer's retry policy reruns a failed run; past it nothing holds the run
+    # (functions-bindings-error-pages#retries): the failure is only logged.
+    out.append(Finding(function.name, "warning", (
+        f"a failed run is retried {SCHEDULE_RETRY.max_retries} times by the timer's retry "
+        "policy and then has no dead-letter: it shows as a failed invocation in Application "
+        "Insights and the function's logs")))
     return out
 
 

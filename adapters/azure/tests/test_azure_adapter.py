@@ -78,6 +78,9 @@ def test_findings_storage_queues() -> None:
     assert any("host-wide: 7 attempts" in m for m in found[("a", "warning")])
     assert any("do not keep order" in m for m in found[("b", "unsupported")])
     assert any("restarts every full hour" in m for m in found[("often", "warning")])
+    # Retried by the timer's retry policy; nothing dead-letters a run that still fails.
+    assert any("retried 2 times" in m and "no dead-letter" in m and "Application Insights" in m
+               for m in found[("often", "warning")])
     assert any("no per-event failure" in m for m in found[("telemetry", "warning")])
 
 

@@ -111,6 +111,17 @@ def test_default_services() -> None:
     assert hub["retry"]["maximum_interval"] == "00:05:00"
 
 
+def test_a_timer_retries_a_failed_run() -> None:
+    # Timer triggers take the runtime's retry policy (functions-bindings-error-pages#retries):
+    # without one a failed run is not retried. A schedule declares no max_retries: twice, as
+    # the local runtime and Lambda retry it, with the same exponential backoff.
+    retry = bindings(_app())["office_hours"]["retry"]
+    assert retry["strategy"] == "exponential_backoff"
+    assert retry["max_retry_count"] == "2"
+    assert retry["minimum_interval"] == "00:00:01"
+    assert retry["maximum_interval"] == "00:05:00"
+
+
 def test_alternative_services() -> None:
     options = AzureOptions(queues="servicebus", topics="eventgrid", storage_events="blob")
     found = bindings(_app(), options)

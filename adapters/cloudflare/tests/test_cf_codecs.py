@@ -415,6 +415,20 @@ def test_findings_for_what_workers_cannot_honour() -> None:
     assert ("clicks", "unsupported") in levels
 
 
+def test_a_failed_cron_run_is_reported_as_not_retried() -> None:
+    # Cron Triggers take no retry setting and have no dead-letter: a failed run is only
+    # recorded in the Worker's Cron Events and logs (runtime-apis/handlers/scheduled).
+    app = pf.App("crons")
+
+    @app.schedule(cron="0 3 * * *")
+    def nightly(event: pf.CloudEvent) -> None: ...
+
+    [warned] = [f.message for f in findings(app)
+                if f.function == "nightly" and f.level == "warning"]
+    assert "not retried" in warned and "no dead-letter" in warned
+    assert "Cron Events" in warned
+
+
 def test_findings_report_names_and_queues_cloudflare_refuses() -> None:
     app = pf.App("refused")
 

@@ -127,7 +127,8 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
     dead = {c[1]: c[2:] for c in commands["dead_letter"]}
     assert dead["$(function_trigger fulfil)"] == ["fulfilment-dlq", "5", "1s", "300s"]
     [job] = commands["schedule_job"]
-    assert job == ["schedule_job", "nightly-report", "nightly-report", "0 0 * * *"]
+    assert job == ["schedule_job", "nightly-report", "nightly-report", "0 0 * * *",
+                   "2", "1s", "300s", "9"]
     assert 'BUCKET_UPLOADS="${BUCKET_UPLOADS:-uploads}"' in script
     # Eventarc's storage triggers need the storage service agent to publish to Pub/Sub.
     assert 'GCS_AGENT="$(gcloud storage service-agent --project "$PROJECT")"' in script
@@ -335,7 +336,8 @@ def test_schedule_becomes_a_cloud_scheduler_cron(expression: str, cron: str, exa
     plan = build(app)
     [deployment] = plan.deployments
     assert deployment.schedule == cron
-    warned = [f.message for f in plan.findings if f.function == "tick" and f.level == "warning"]
+    warned = [f.message for f in plan.findings if f.function == "tick" and f.level == "warning"
+              and "runs as cron" in f.message]
     assert (not warned) is exact
     assert all(repr(cron) in message for message in warned)
 
@@ -513,3 +515,68 @@ def test_a_storage_function_is_told_its_real_bucket(
     [both] = [c for c in calls if c[:3] == ["functions", "deploy", "both"]]
     assert _flag(both, "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj,BUCKET_PHOTOS=photos"
     assert "bucket=photos" in both
+
+
+def test_a_failed_schedule_run_is_retried_by_cloud_scheduler(tmp_path: Path) -> None:
+    # Cloud Scheduler retries a failed run only with a retry config: retryCount defaults to 0
+    # (https://cloud.google.com/scheduler/docs/configuring/retry-jobs). A schedule declares no
+    # max_retries: its run is retried twice, as the local runtime and Lambda retry it, with the
+    # same exponential backoff (1 s doubling to at most 300 s).
+    from portable_fn_gcp.deploy import render
+
+    app = pf.App("sched-retry")
+
+    @app.schedule(cron="0 3 * * *")
+    def nightly(event: pf.CloudEvent) -> None: ...
+
+    plan = build(app)
+    calls = run_with_fake_gcloud(render(plan), tmp_path)
+    [job] = [c for c in calls if c[:3] == ["scheduler", "jobs", "create"]]
+    assert _flag(job, "--max-retry-attempts") == "2"
+    assert _flag(job, "--min-backoff") == "1s"
+    assert _flag(job, "--max-backoff") == "300s"
+    assert _flag(job, "--max-doublings") == "9"  # 1 s * 2**9 passes 300 s
+    # No dead-letter for a schedule: the finding says where a failed run shows.
+    [warned] = [f.message for f in plan.findings
+                if f.function == "nightly" and f.level == "warning"]
+    assert "retried 2 times" in warned and "no dead-letter" in warned
+    assert "Cloud Logging" in warned
+
+
+def test_topics_the_app_only_publishes_to_are_created(tmp_path: Path) -> None:
+    # A publish to a topic no function consumes fails NOT_FOUND unless deploy.sh creates it:
+    # the handlers' publishes are read from their source, as the AWS target reads them.
+    from portable_fn_gcp.deploy import render
+
+    app = pf.App("extq")
+
+    def audit(order: object) -> None:
+        pf.publish("audit-trail", order)
+
+    @app.http("/orders", methods=["POST"], auth="anonymous")
+    def create(req: pf.Request) -> dict[str, bool]:
+        pf.send("billing-inbox", req.json())  # consumed by another app
+        audit(req.json())
+        pf.emit("com.example.order.created", {})
+        return {"ok": True}
+
+    @app.queue("work")
+    def work(event: pf.CloudEvent) -> None:
+        pf.send("work", event.data)  # consumed here: created as a trigger already
+
+    @app.http("/any", methods=["POST"], auth="anonymous")
+    def anywhere(req: pf.Request) -> str:
+        pf.publish(req.text, {})
+        return "ok"
+
+    plan = build(app)
+    commands = deploy_commands(render(plan))
+    ensured = [c[1] for c in commands["ensure_topic"]]
+    assert {"billing-inbox", "audit-trail", "extq-events", "work"} <= set(ensured)
+    assert len(ensured) == len(set(ensured))
+    calls = run_with_fake_gcloud(render(plan), tmp_path)
+    created = {c[3] for c in calls if c[:3] == ["pubsub", "topics", "create"]}
+    assert {"billing-inbox", "audit-trail", "extq-events"} <= created
+    by = {(f.function, f.level): f.message for f in plan.findings}
+    assert "billing-inbox" in by[("create", "warning")]  # lost until its consumer subscribes
+    assert "named at run time" in by[("anywhere", "warning")]

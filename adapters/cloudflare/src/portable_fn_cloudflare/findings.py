@@ -28,6 +28,16 @@ CRONS_FREE, CRONS_PAID = 5, 250
 _R2_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 
 
+# A Cron Trigger has no retry setting and nothing like a dead-letter queue: a failed run is
+# recorded as the status of its Cron Event, and logged
+# (https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/).
+_CRON_FAILURES = (
+    "Cron Triggers take no retry policy: a failed run is not retried as the local runtime "
+    "retries it, and has no dead-letter; it shows as a failed run in the Worker's Cron Events "
+    "(dashboard) and in its logs (wrangler tail, Workers Logs)"
+)
+
+
 def findings(app: App) -> list[Finding]:
     out: list[Finding] = []
     subscribers: dict[str, int] = {}
@@ -60,6 +70,8 @@ def findings(app: App) -> list[Finding]:
                 out.append(Finding(name, "warning", note))
             elif t.rate is not None:
                 out.append(Finding(name, "info", f"rate runs as cron {cron!r} (clock-aligned)"))
+            if cron is not None:
+                out.append(Finding(name, "warning", _CRON_FAILURES))
         elif isinstance(t, Storage):
             if not _R2_BUCKET.fullmatch(t.bucket):
                 out.append(

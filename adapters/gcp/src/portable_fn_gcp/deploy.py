@@ -15,6 +15,10 @@ which gets ``roles/run.invoker`` on it and, for direct events other than Pub/Sub
 trigger is created in its bucket's location, which Eventarc requires
 (https://cloud.google.com/eventarc/docs/understand-locations); a function's trigger is
 otherwise put in the function's region.
+
+A schedule's Cloud Scheduler job is given its retry config every time (``jobs create`` and
+``jobs update`` take the same flags): retryCount defaults to 0, so a job created without it
+never retries a failed run (https://cloud.google.com/scheduler/docs/configuring/retry-jobs).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 from shlex import quote
 
 from portable_fn_gcp.names import bucket_var
-from portable_fn_gcp.plan import Deployment, Plan
+from portable_fn_gcp.plan import Deployment, Plan, SchedulerRetry
 
 __all__ = ["bucket_var", "render"]
 
@@ -101,7 +105,7 @@ dead_letter() {{
     --member "serviceAccount:$PUBSUB_AGENT" --role roles/pubsub.subscriber >/dev/null
 }}
 
-# schedule_job NAME FUNCTION CRON
+# schedule_job NAME FUNCTION CRON RETRIES MIN_BACKOFF MAX_BACKOFF DOUBLINGS
 schedule_job() {{
   local url verb=create
   url="$(gcloud functions describe "$2" --gen2 --project "$PROJECT" --region "$REGION" \\
@@ -113,7 +117,8 @@ schedule_job() {{
   fi
   gcloud scheduler jobs "$verb" http "$1" --location "$REGION" --project "$PROJECT" \\
     --schedule "$3" --time-zone UTC --uri "$url" --http-method POST \\
-    --oidc-service-account-email "$INVOKER"
+    --oidc-service-account-email "$INVOKER" --max-retry-attempts "$4" --min-backoff "$5" \\
+    --max-backoff "$6" --max-doublings "$7"
 }}
 """
 
@@ -159,6 +164,10 @@ def render(plan: Plan, *, runtime: str = "python312") -> str:
     if plan.topics:
         out.append("\n# Topics: triggers, queues, dead-letter topics.\n")
         out.extend(f"ensure_topic {quote(t)}\n" for t in plan.topics)
+    if plan.published:
+        # A publish to a topic that does not exist fails NOT_FOUND.
+        out.append("\n# Topics the app only publishes to (another app may consume them).\n")
+        out.extend(f"ensure_topic {quote(t)}\n" for t in plan.published)
     parked = _unconsumed_dead_letters(plan)
     if parked:
         out.append("\n# Dead-letter topics no function consumes: their messages wait here.\n")
@@ -232,9 +241,12 @@ def _function(d: Deployment) -> str:
                 )
             )
     if d.schedule is not None:
-        lines.append(
-            _command(["schedule_job", quote(d.service), quote(d.service), quote(d.schedule)])
-        )
+        # Without one in the plan, Cloud Scheduler's defaults: no retry.
+        r = d.schedule_retry or SchedulerRetry(0, 5.0, 3600.0, 5)
+        policy = [str(r.attempts), f"{r.min_backoff:g}s", f"{r.max_backoff:g}s", str(r.doublings)]
+        lines.append(_command(
+            ["schedule_job", quote(d.service), quote(d.service), quote(d.schedule), *policy]
+        ))
     return "".join(lines)
 
 

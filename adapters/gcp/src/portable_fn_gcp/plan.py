@@ -6,14 +6,17 @@ References: ``gcloud functions deploy`` (https://cloud.google.com/sdk/gcloud/ref
 Eventarc triggers (https://cloud.google.com/eventarc/docs/run/create-trigger-storage-gcloud),
 Pub/Sub dead-letter topics and retry policy, 5-100 delivery attempts and 0-600 s backoff
 (https://cloud.google.com/pubsub/docs/handling-failures), Cloud Scheduler unix-cron
-(https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules).
+(https://cloud.google.com/scheduler/docs/configuring/cron-job-schedules) and retry config, at
+most 5 retries (https://cloud.google.com/scheduler/docs/configuring/retry-jobs).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from portable_fn import _publishes as publishes
 from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Http, Queue, Retry, Schedule, Storage, Stream, Topic
@@ -30,9 +33,13 @@ from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
-__all__ = ["DeadLetter", "Deployment", "Plan", "build"]
+__all__ = ["DeadLetter", "Deployment", "Plan", "SchedulerRetry", "build"]
 
 MIN_ATTEMPTS, MAX_ATTEMPTS, MAX_DELAY = 5, 100, 600.0
+MAX_SCHEDULER_RETRIES = 5
+# A schedule declares no max_retries: a failed run is retried as the local runtime
+# (portable_fn._local.delivery.DEFAULT_RETRY) and Lambda's asynchronous invocation retry it.
+SCHEDULE_RETRY = Retry(max_retries=2)
 _AUDIT = "google.cloud.audit.log."
 _STORAGE = "google.cloud.storage."
 
@@ -43,6 +50,16 @@ class DeadLetter:
     max_attempts: int
     min_delay: float
     max_delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerRetry:
+    """A Cloud Scheduler job's retry config (``gcloud scheduler jobs create http`` flags)."""
+
+    attempts: int  # --max-retry-attempts: retries after the first run
+    min_backoff: float
+    max_backoff: float
+    doublings: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +75,7 @@ class Deployment:
     dead_letter: DeadLetter | None = None
     extra_events: tuple[tuple[str, ...], ...] = ()
     schedule: str | None = None  # unix-cron for a Cloud Scheduler HTTP job
+    schedule_retry: SchedulerRetry | None = None  # that job's retry config
     bucket: str | None = None  # a storage trigger's bucket: its triggers live where it is
 
 
@@ -68,6 +86,7 @@ class Plan:
     deployments: tuple[Deployment, ...]
     findings: tuple[Finding, ...] = field(default=())
     buckets: tuple[str, ...] = ()
+    published: tuple[str, ...] = ()  # topics only published to: no function consumes them
 
 
 def bus_topic(app: App) -> str:
@@ -103,11 +122,44 @@ def build(app: App) -> Plan:
             _refuse_shared_variable(fn.name, fn.trigger.bucket, buckets)
             buckets[fn.trigger.bucket] = None
     _shared_queues(app, findings)
+    published = _published(app, topics, findings)
     findings.extend(idempotency_findings(app, level="warning", note=(
         "set PORTABLE_FN_IDEMPOTENCY (deploy.sh --set-env-vars) to a store every instance "
         "reaches (redis://HOST:PORT/0 for Memorystore); without it each instance keeps its own "
         "memory store and duplicates across instances are not caught")))
-    return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets))
+    return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets),
+                published)
+
+
+def _published(app: App, topics: dict[str, None], findings: list[Finding]) -> tuple[str, ...]:
+    """The Pub/Sub topics the handlers publish, send or emit to that no trigger creates: a
+    publish to a topic that does not exist fails NOT_FOUND, so ``deploy.sh`` creates them."""
+    out: dict[str, None] = {}
+    for fn in app.functions.values():
+        targets = publishes.scan(fn.handler)
+        for kind in sorted(targets.unknown):
+            findings.append(Finding(fn.name, "warning", (
+                f"publishes to a {kind} named at run time: deploy.sh cannot create its Pub/Sub "
+                "topic; create it (gcloud pubsub topics create) or the publish fails NOT_FOUND")))
+        named = sorted(targets.topics | targets.queues)
+        if targets.bus:
+            named.append(bus_topic(app))
+        for name in named:
+            if name in topics or name in out:
+                continue
+            if name.startswith(RESERVED_PUBSUB_PREFIX):  # deploy.sh would stop at it
+                raise ConfigurationError(
+                    f"Pub/Sub refuses topic names that begin with 'goog': rename {name!r}",
+                    function=fn.name)
+            out[name] = None
+            if name in targets.queues:
+                # A topic keeps a message only for the subscriptions it has when it is
+                # published (https://cloud.google.com/pubsub/docs/subscription-overview).
+                findings.append(Finding(fn.name, "warning", (
+                    f"sends to queue {name!r}, which no function of this app consumes: "
+                    "deploy.sh creates its Pub/Sub topic, but messages sent before its "
+                    "consumer's subscription exists are dropped")))
+    return tuple(out)
 
 
 def _refuse_shared_variable(function: str, bucket: str, buckets: dict[str, None]) -> None:
@@ -150,7 +202,8 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
     if isinstance(trigger, Schedule):
         cron = _cron(name, trigger, findings)
         return Deployment(
-            name, service, "http", ("--trigger-http", "--no-allow-unauthenticated"), schedule=cron
+            name, service, "http", ("--trigger-http", "--no-allow-unauthenticated"), schedule=cron,
+            schedule_retry=_scheduler_retry(name, SCHEDULE_RETRY, findings),
         )
     if isinstance(trigger, Stream):
         findings.append(Finding(name, "unsupported", "streams have no Cloud Run functions trigger"))
@@ -282,6 +335,26 @@ def _dead_letter(name: str, topic: str, retry: Retry, findings: list[Finding]) -
             )
         )
     return DeadLetter(topic, attempts, low, high)
+
+
+def _scheduler_retry(name: str, retry: Retry, findings: list[Finding]) -> SchedulerRetry:
+    """The job's retry config for ``retry``: Cloud Scheduler retries a failed run (a non-2xx
+    answer) only when told to (retryCount defaults to 0), doubling its delay from
+    ``--min-backoff`` ``--max-doublings`` times, up to ``--max-backoff``, as ``Retry.delay``
+    does (https://cloud.google.com/scheduler/docs/configuring/retry-jobs)."""
+    attempts = min(retry.max_retries, MAX_SCHEDULER_RETRIES)
+    if retry.max_retries > MAX_SCHEDULER_RETRIES:
+        findings.append(Finding(name, "unsupported", (
+            f"max_retries={retry.max_retries}: Cloud Scheduler retries a run at most "
+            f"{MAX_SCHEDULER_RETRIES} times; deployed with {MAX_SCHEDULER_RETRIES}")))
+    doublings = max(0, math.ceil(math.log2(retry.max_backoff / retry.initial_backoff)))
+    # Nothing like a dead-letter topic: a run that still fails is only logged.
+    findings.append(Finding(name, "warning", (
+        f"a failed run is retried {attempts} times by Cloud Scheduler (not past the next "
+        "scheduled run) and then has no dead-letter: it shows in Cloud Logging, as the job's "
+        "failed attempt and the function's error (https://cloud.google.com/scheduler/docs/"
+        "view-logs)")))
+    return SchedulerRetry(attempts, retry.initial_backoff, retry.max_backoff, doublings)
 
 
 def _cron(name: str, trigger: Schedule, findings: list[Finding]) -> str:
