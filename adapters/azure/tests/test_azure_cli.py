@@ -143,3 +143,56 @@ def test_inspect_names_the_dead_letter_queue_of_the_subscription_the_package_cre
         assert subscription_name(name) != name[:50]
         assert dead[name] == (
             f"order-events/Subscriptions/{subscription_name(name)}/$deadletterqueue")
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert captured.out == "" and err.startswith("portable-fn invoke: ") and "\n" not in err, err
+    return err
+
+
+def test_a_request_that_routes_to_another_function_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The host routes a request by its route template
+    (https://learn.microsoft.com/azure/azure-functions/functions-bindings-http-webhook-trigger
+    #customize-the-http-endpoint): the sample's ``POST /orders`` reaches ``create_order``, so
+    given to ``get_order`` it answered 404 "no route for /orders" with exit 0. It is refused as
+    the Cloudflare adapter refuses it (exit 2)."""
+    argv = ["invoke", SHOP, "get_order", "--provider", "azure", "--event", "http"]
+    err = _usage_error(capsys, argv)
+    assert "POST /orders routes to 'create_order', not 'get_order'" in err, err
+
+
+@pytest.mark.parametrize("native", [{"foo": 1}, {"binding": "queueTrigger"}, [1], "text"])
+def test_an_event_not_in_the_invocation_shape_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], native: object
+) -> None:
+    """``{"foo": 1}`` was run and reported the adapter's ``KeyError: 'binding'`` as
+    ``"raised"`` (exit 1, as if the function had failed); it is a usage error naming the shape
+    expected, as the portable ``invoke`` reports a bad ``--event`` file."""
+    event = tmp_path / "foo.json"
+    event.write_text(json.dumps(native))
+    argv = ["invoke", SHOP, "fulfil", "--provider", "azure", "--event", str(event)]
+    err = _usage_error(capsys, argv)
+    assert '{"binding": "queueTrigger", "data": ...' in err and "samples for it: queue" in err
+
+
+def test_a_blob_event_of_another_container_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A storage function's Event Grid subscription is filtered to its container (README
+    "Triggers"): the deployed function is never sent another one's blob events, and ``invoke``
+    ran nothing and printed nothing for one. It is refused, naming the samples that fit."""
+    from portable_fn_azure.adapter import AzureAdapter
+
+    sample = AzureAdapter().sample_events()["storage"]
+    value = sample["data"]["value"]
+    value["subject"] = value["subject"].replace("/containers/uploads/", "/containers/other/")
+    event = tmp_path / "other.json"
+    event.write_text(json.dumps(sample))
+    argv = ["invoke", SHOP, "on_upload", "--provider", "azure", "--event", str(event)]
+    err = _usage_error(capsys, argv)
+    assert "container other" in err and "samples for it: storage" in err, err

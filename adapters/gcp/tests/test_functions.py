@@ -162,6 +162,35 @@ def test_harness_round_trips() -> None:
     assert harness.http(app, pf.Request(method="GET", path="/x/7")).status == 405
 
 
+class Broken(RuntimeError):
+    """The handler's own exception, which a user's test names in ``pytest.raises``."""
+
+
+def test_the_harness_raises_the_handlers_own_exception() -> None:
+    """A failing schedule or storage handler raised ``AssertionError("delivery failed: 500
+    ...")`` here while the AWS, Azure and Cloudflare harnesses raise the handler's exception,
+    so ``pytest.raises(Broken)`` passed or failed by provider. The function runs in-process
+    (Flask's test client), so its exception is raised, after the 500 that Eventarc and Cloud
+    Scheduler would have retried; an answer with no handler exception behind it (a 400 for a
+    malformed delivery) still raises ``AssertionError``."""
+    app = pf.App("hf")
+
+    @app.schedule("rate(1 hour)")
+    def hourly(event: pf.CloudEvent) -> None:
+        raise Broken("schedule")
+
+    @app.storage("hf-bucket")
+    def up(event: pf.CloudEvent) -> None:
+        raise Broken("storage")
+
+    harness = adapter.harness()
+    with pytest.raises(Broken, match="schedule"):
+        harness.schedule(app, "hourly", datetime(2026, 5, 6, 7, 0, tzinfo=timezone.utc))
+    with pytest.raises(Broken, match="storage"):
+        harness.storage(app, "up", bucket="hf-bucket", key="k", size=1, etag="e",
+                        action="created")
+
+
 def _logged(out: str) -> list[dict[str, object]]:
     import json
 

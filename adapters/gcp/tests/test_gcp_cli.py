@@ -240,3 +240,67 @@ def test_a_request_carrying_ce_headers_still_reaches_an_http_function(
     app = _misfit_app(tmp_path)
     assert main(["invoke", app, "hello", "--provider", "gcp", "--event", str(event)]) == 0
     assert json.loads(capsys.readouterr().out)["result"]["status"] == 200
+
+
+def test_a_request_that_routes_to_another_function_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Each HTTP function has its own URL on GCP, but the sample's ``POST /orders`` is
+    ``create_order``'s route: sent to ``get_order`` it answered 404 "no route for /orders"
+    with exit 0. It is refused as the Cloudflare adapter refuses it (exit 2)."""
+    argv = ["invoke", SHOP, "get_order", "--provider", "gcp", "--event", "http"]
+    err = _usage_error(capsys, argv)
+    assert "POST /orders routes to 'create_order', not 'get_order'" in err, err
+
+
+def _binary_app(tmp_path: Path) -> str:
+    path = tmp_path / "binary.py"
+    path.write_text(
+        "import portable_fn as pf\n"
+        "app = pf.App('binary')\n"
+        "@app.http('/logo')\n"
+        "def logo(req: pf.Request) -> pf.Response:\n"
+        "    return pf.Response(body=b'\\x89PNG\\r\\n\\x1a\\n\\xff', headers=[\n"
+        "        ('content-type', 'image/png'), ('set-cookie', 'a=1'), ('set-cookie', 'b=2')])\n"
+    )
+    return str(path)
+
+
+def test_a_binary_response_is_base64_and_repeated_headers_are_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A PNG body failed with ``UnicodeDecodeError`` and two ``Set-Cookie`` headers showed
+    one: the body is printed as base64 with ``"base64": true`` (as the portable ``invoke``
+    and AWS's ``isBase64Encoded`` show it), each header with all of its values."""
+    event = tmp_path / "get.json"
+    event.write_text(json.dumps({"method": "GET", "path": "/logo"}))
+    argv = ["invoke", _binary_app(tmp_path), "logo", "--provider", "gcp", "--event", str(event)]
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert base64.b64decode(result["body"]) == b"\x89PNG\r\n\x1a\n\xff"
+    assert result["base64"] is True
+    assert result["headers"]["set-cookie"] == ["a=1", "b=2"]
+    assert main(["invoke", SHOP, "create_order", "--provider", "gcp", "--event", "http"]) == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result["base64"] is False and "id" in json.loads(result["body"])
+
+
+def test_a_storage_event_of_another_bucket_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``deploy.sh`` subscribes a storage function to its own bucket's events only
+    (https://cloud.google.com/functions/docs/calling/storage, ``--trigger-event-filters
+    bucket=``), and the samples are shaped for ``examples/shop`` (bucket ``uploads``): the
+    storage sample named ``sample-bucket`` and still ran the handler. Another bucket is
+    refused; the bucket ``deploy.sh`` watches in its place (``BUCKET_UPLOADS``) is taken."""
+    sample = copy.deepcopy(SAMPLES["storage"])
+    assert sample["data"]["bucket"] == "uploads"
+    sample["source"] = "//storage.googleapis.com/projects/_/buckets/other"
+    sample["data"]["bucket"] = "other"
+    event = tmp_path / "other.json"
+    event.write_text(json.dumps(sample))
+    argv = ["invoke", SHOP, "on_upload", "--provider", "gcp", "--event", str(event)]
+    err = _usage_error(capsys, argv)
+    assert "bucket other" in err and "(samples for it: storage)" in err, err
+    monkeypatch.setenv("BUCKET_UPLOADS", "other")
+    assert main(argv) == 0, capsys.readouterr()

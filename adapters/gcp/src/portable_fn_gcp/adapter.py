@@ -6,6 +6,7 @@ Tooling only: the deployed ``main.py`` never imports this module.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -48,7 +49,8 @@ class GCPAdapter:
         other JSON body its senders POST (a Pub/Sub push body, a 1st-gen background event), or
         ``{"method", "path", "headers", "body"}`` (an HTTP request: binary mode, for one; the
         method is GET for an HTTP route, else POST, the one method event senders use); the
-        result is ``{"status", "headers", "body"}`` as the function answered. An event the
+        result is ``{"status", "headers", "body", "base64"}`` as the function answered (see
+        ``_result``). An event the
         deployed function is never sent (``reach``: an HTTP request to a storage function, any
         event to a stream function, which is not deployed) is a ``ConfigurationError``.
         """
@@ -82,11 +84,7 @@ class GCPAdapter:
                 headers=native_event.get("headers", {}),
                 data=body.encode() if isinstance(body, str) else body,
             )
-        return {
-            "status": response.status_code,
-            "headers": dict(response.headers.items()),
-            "body": response.get_data(as_text=True),
-        }
+        return _result(response)
 
     def harness(self) -> Harness:
         from portable_fn_gcp.harness import GCPHarness
@@ -95,3 +93,19 @@ class GCPAdapter:
 
 
 adapter = GCPAdapter()
+
+
+def _result(response: Any) -> dict[str, Any]:
+    """The answer as the portable ``invoke`` prints a response: each header name (lower-case)
+    with all of its values, since a response may repeat one (two ``Set-Cookie`` lines,
+    https://www.rfc-editor.org/rfc/rfc6265#section-3); the body as text when it is UTF-8,
+    else base64 with ``"base64": true`` (a PNG), as AWS's ``isBase64Encoded`` flags it."""
+    headers: dict[str, list[str]] = {}
+    for name, value in response.headers.items():
+        headers.setdefault(name.lower(), []).append(value)
+    data = response.get_data()
+    try:
+        body, binary = data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        body, binary = base64.b64encode(data).decode("ascii"), True
+    return {"status": response.status_code, "headers": headers, "body": body, "base64": binary}

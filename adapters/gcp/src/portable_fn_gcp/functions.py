@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 __all__ = ["cloud_event_function", "http_function", "run_delivery", "undecodable"]
 
 PROVIDER = "gcp"
+# The WSGI environ key of a list the in-process harness puts in its requests: a failed delivery
+# adds its handler's exception there, for the harness to raise as the other providers' harnesses
+# raise the handler's own exception (a 500 says only that it failed). No deployed request has it.
+HANDLER_ERROR = "portable_fn.handler_errors"
 
 
 def http_function(app: App, name: str) -> Callable[[Any], Any]:
@@ -136,8 +140,17 @@ def _run(
         reason = outcome.reason or "rejected"
         if dead_letter.forward(app, name, delivered, reason, ctx.logger):
             return "OK"
+        _keep_error(request, outcome.error)
         _abort(_failure(422, "event rejected by the handler"))
+    _keep_error(request, outcome.error)
     _abort(_failure(500, "event handler failed"))
+
+
+def _keep_error(request: Any, error: BaseException | None) -> None:
+    environ = getattr(request, "environ", None)
+    errors = environ.get(HANDLER_ERROR) if isinstance(environ, dict) else None
+    if isinstance(errors, list) and error is not None:
+        errors.append(error)
 
 
 def _not_run(ctx: Context, delivered: Any, result: Decoded) -> None:

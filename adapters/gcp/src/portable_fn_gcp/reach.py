@@ -11,20 +11,24 @@ Pub/Sub notifications (https://cloud.google.com/storage/docs/pubsub-notification
 a schedule function, Cloud Scheduler's HTTP request, a Pub/Sub-target job's message or an
 ``executed`` event (``scheduler``); an ``@app.event`` function, the messages of the app's bus
 topic (an application type) or Eventarc's events of its ``google.*`` type. Streams are not
-deployed at all. A body whose kind cannot be told here (a 1st-gen background event) is left to
-the function, which answers as deployed.
+deployed at all. A request whose method and path are another function's route is refused too,
+as the Cloudflare adapter refuses it: it is that function's URL that would be called. A body
+whose kind cannot be told here (a 1st-gen background event) is left to the function, which
+answers as deployed.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from portable_fn.adapter import sample_refused
-from portable_fn.errors import ConfigurationError
+from portable_fn.errors import ConfigurationError, PortableFnError
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Topic
 
+from portable_fn_gcp.names import bucket_var
 from portable_fn_gcp.pubsub import PUBLISHED
 from portable_fn_gcp.scheduler import EXECUTED
 
@@ -57,9 +61,19 @@ def check(app: App, function: str, native: Any, samples: Mapping[str, Any]) -> N
             "not run on gcp (not deployed; see portable-fn inspect)"
         )
     delivery = read(native, route=isinstance(trigger, Http))
-    if delivery is None or fits(trigger, delivery):
+    if delivery is None:
         return
-    fitting = [name for name, sample in samples.items() if _fits_sample(trigger, sample)]
+    fitting = [name for name, sample in samples.items() if _fits_sample(app, function, sample)]
+    if fits(trigger, delivery):
+        routed = _routed(app, native) if isinstance(trigger, Http) else None
+        if routed is None or routed[2] == function:
+            return
+        method, path, other = routed
+        raise sample_refused(
+            f"the sample's {method} {path} routes to {other!r}, not {function!r}: give an "
+            "event whose method and path reach it",
+            fitting,
+        )
     raise sample_refused(
         f"function {function!r} ({trigger.kind}) is never sent {_describe(trigger, delivery)} on "
         "gcp",
@@ -108,8 +122,13 @@ def fits(trigger: Trigger, delivery: Delivery) -> bool:
     if isinstance(trigger, Storage):
         if kind == "message":
             # The attributes Cloud Storage sets; an unwrapped push lower-cases their names.
-            return {k.lower() for k in delivery.attributes} >= _NOTIFICATION
-        return kind == "event" and delivery.type.startswith("google.cloud.storage.object.")
+            names = {k.lower(): v for k, v in delivery.attributes.items()}
+            return names.keys() >= _NOTIFICATION and names["bucketid"] in _buckets(trigger)
+        return (
+            kind == "event"
+            and delivery.type.startswith("google.cloud.storage.object.")
+            and _bucket_of(delivery) in _buckets(trigger)
+        )
     if isinstance(trigger, Event):
         if not trigger.type.startswith("google."):
             return kind == "message"  # the app's bus topic
@@ -117,9 +136,40 @@ def fits(trigger: Trigger, delivery: Delivery) -> bool:
     return False
 
 
-def _fits_sample(trigger: Trigger, sample: Any) -> bool:
+def _fits_sample(app: App, function: str, sample: Any) -> bool:
+    trigger = app.function(function).trigger
     delivery = read(sample, route=isinstance(trigger, Http))
-    return delivery is not None and fits(trigger, delivery)
+    if delivery is None or not fits(trigger, delivery):
+        return False
+    routed = _routed(app, sample) if isinstance(trigger, Http) else None
+    return routed is None or routed[2] == function
+
+
+def _routed(app: App, request: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """``(method, path, function)`` when the request's method and path are a route of the app
+    (the path as the function reads it: no query, percent-decoded once); None when none takes
+    them, which the function itself answers (404, 405, a CORS preflight)."""
+    from urllib.parse import unquote, urlsplit
+
+    method = str(request.get("method") or "GET").upper()  # GET: what invoke sends a route
+    path = unquote(urlsplit(str(request.get("path") or "/")).path) or "/"
+    try:
+        return method, path, app.match(method, path)[0].name
+    except PortableFnError:
+        return None
+
+
+def _buckets(trigger: Storage) -> frozenset[str]:
+    """The bucket names a storage function is sent events of: the declared one, or the real
+    one ``deploy.sh`` subscribes it to in its place (``$BUCKET_<NAME>``, ``storage``)."""
+    return frozenset((trigger.bucket, os.environ.get(bucket_var(trigger.bucket)) or trigger.bucket))
+
+
+def _bucket_of(delivery: Delivery) -> str:
+    """The bucket an Eventarc storage event is of: its source names it
+    (``//storage.googleapis.com/projects/_/buckets/BUCKET``,
+    https://cloud.google.com/eventarc/docs/cloudevents)."""
+    return delivery.source.rpartition("/buckets/")[2]
 
 
 def _cloudevent(event_type: Any, source: Any, data: Any) -> Delivery:
@@ -146,7 +196,12 @@ def _describe(trigger: Trigger, delivery: Delivery) -> str:
     if delivery.kind == "request":
         return "an HTTP request"
     if delivery.kind == "message" and isinstance(trigger, Storage):
+        names = {k.lower(): v for k, v in delivery.attributes.items()}
+        if names.keys() >= _NOTIFICATION:
+            return f"Cloud Storage notifications of bucket {names['bucketid']}"
         return "a Pub/Sub message other than a Cloud Storage notification"
+    if isinstance(trigger, Storage) and delivery.type.startswith("google.cloud.storage.object."):
+        return f"events of bucket {_bucket_of(delivery)}"
     if delivery.kind == "message":
         return "a Pub/Sub message"
     return f"a {delivery.type} event"

@@ -66,13 +66,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "storage": {
         "specversion": "1.0",
         "id": "1234567",
-        "source": "//storage.googleapis.com/projects/_/buckets/sample-bucket",
+        "source": "//storage.googleapis.com/projects/_/buckets/uploads",
         "type": "google.cloud.storage.object.v1.finalized",
         "subject": "objects/folder/Test.cs",
         "time": "2020-04-23T07:38:57.230Z",
         "datacontenttype": "application/json",
         "data": {
-            "bucket": "sample-bucket",
+            "bucket": "uploads",  # the shop's bucket, as every sample is shaped for it
             "name": "folder/Test.cs",
             "contentType": "text/plain",
             "etag": "CNHZkbuF/ugCEAE=",
