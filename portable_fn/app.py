@@ -198,12 +198,14 @@ class App:
         *,
         auth: Literal["function", "anonymous"] = "function",
         cors: bool | CORS | None = None,
-        idempotent: bool = False,
+        idempotent: bool | Literal["required"] = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
         dict/list (JSON), str, bytes or None (204). ``cors``: None follows the app's, True is
-        the app's or ``CORS()``, False none."""
+        the app's or ``CORS()``, False none. ``idempotent``: True replays by the
+        ``Idempotency-Key`` header; ``"required"`` also refuses (400) a POST/PUT/PATCH/DELETE
+        without it."""
         methods = (methods,) if isinstance(methods, str) else tuple(methods)
         trigger = _build(
             lambda: Http(path=path, methods=methods, auth=auth, cors=resolve(cors, self.cors)),

@@ -6,6 +6,12 @@ MAY assume that events with identical source and id are duplicates") or what the
 key callable returns, namespaced by app and function (a topic's subscribers each run once).
 A duplicate of a completed event is acknowledged without running; a duplicate that races an
 attempt in progress fails retryably (``IdempotencyConflict``) and its redelivery settles it.
+Under a key function the record keeps a fingerprint of the event's data (and content type): the
+key sent again with another payload fails for good (``IdempotencyKeyReused``) instead of being
+dropped as a duplicate, as Powertools' payload validation raises ``IdempotencyValidationError``
+(https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/#payload-validation).
+The default key (``source`` + ``id``) names one event, whose redeliveries carry the same data,
+so it stores and compares nothing.
 
 The HTTP wrapper (``http_guard``) shares the helpers here: store resolution, lease, fencing.
 
@@ -31,7 +37,7 @@ if TYPE_CHECKING:
     from portable_fn.events import CloudEvent
     from portable_fn.idempotency._base import Record, Store
 
-__all__ = ["InvalidIdempotencyKey", "guard_event"]
+__all__ = ["IdempotencyKeyReused", "InvalidIdempotencyKey", "guard_event"]
 
 Call = Callable[[Any, "Context"], Any]
 KeyFn = Callable[["CloudEvent"], str]
@@ -45,17 +51,36 @@ def digest(*parts: str) -> str:
 
 
 class InvalidIdempotencyKey(NonRetryable, TypeError):
-    """The key function returned no key (not a str, or empty). The same event gives the same
-    answer on every retry, so the message is dead-lettered at once; ``function`` names the key
+    """The key function returned no key (not a str, or empty) or raised (``error``, also the
+    ``__cause__``: a message without the field it reads). The same event gives the same answer
+    on every retry, so the message is dead-lettered at once; ``function`` names the key
     function, ``handler`` the function it guards."""
 
-    def __init__(self, key_fn: KeyFn, handler: str, value: object) -> None:
+    def __init__(
+        self, key_fn: KeyFn, handler: str, value: object, *, error: Exception | None = None
+    ) -> None:
         name = getattr(key_fn, "__qualname__", None) or repr(key_fn)
         self.function = f"{getattr(key_fn, '__module__', None) or '?'}.{name}"
         self.handler = handler
+        self.error = error
+        outcome = (
+            f"returned {value!r}, not a non-empty str" if error is None else f"raised {error!r}"
+        )
+        super().__init__(f"the idempotency key function {self.function} of {handler!r} {outcome}")
+
+
+class IdempotencyKeyReused(NonRetryable, ValueError):
+    """A key function's key came again with another payload (``data`` or
+    ``datacontenttype``) than the completed event's: another message, not a duplicate to
+    acknowledge, and no redelivery changes that, so it is dead-lettered at once. ``key`` is
+    what the key function returned, ``handler`` the function it guards."""
+
+    def __init__(self, key: str, handler: str) -> None:
+        self.key = key
+        self.handler = handler
         super().__init__(
-            f"the idempotency key function {self.function} of {handler!r} returned {value!r}, "
-            "not a non-empty str"
+            f"the idempotency key {key!r} of {handler!r} was already used by an event with a "
+            "different payload (data or datacontenttype): not run, not acknowledged"
         )
 
 
@@ -113,35 +138,73 @@ def abandon(store: Store, ctx: Context, key: str, token: str) -> None:
 def _event_raw_key(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> str:
     if key_fn is None:
         return f"{event.source}\x1f{event.id}"
-    key = key_fn(event)
+    try:
+        key = key_fn(event)
+    except Exception as exc:
+        # The same message raises the same way on every redelivery (a field it lacks): fail it
+        # for good, as a key function that returns no key does. The store is not reached yet,
+        # so its outages stay retryable.
+        raise InvalidIdempotencyKey(key_fn, ctx.function_name, None, error=exc) from exc
     if not isinstance(key, str) or not key:
         raise InvalidIdempotencyKey(key_fn, ctx.function_name, key)
     return key
 
 
-def _claim_event(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> tuple[Store, str, str]:
-    """The store, key and token when this attempt runs the handler; raises when it must not."""
-    store, key, token = begin(ctx, _event_raw_key(event, ctx, key_fn))
+def payload_print(event: CloudEvent) -> bytes:
+    """A fingerprint of the event's payload: its ``data`` (JSON with sorted keys, so a producer
+    that rebuilds the message sends the same payload; bytes as they are) and
+    ``datacontenttype``, stored as the record's result."""
+    import json
+
+    data = event.data
+    if isinstance(data, bytes | bytearray | memoryview):
+        form, text = "bytes", bytes(data).decode("latin-1")
+    else:
+        form = "json"
+        try:
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                              default=repr)
+        except (TypeError, ValueError, RecursionError):  # keys of mixed types, a cycle
+            form, text = "repr", repr(data)
+    return digest(event.datacontenttype or "", form, text).encode("ascii")
+
+
+Claim = tuple["Store", str, str, "bytes | None"]
+
+
+def _claim_event(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> Claim:
+    """The store, key, token and payload fingerprint (under a key function) when this attempt
+    runs the handler; raises when it must not."""
+    raw_key = _event_raw_key(event, ctx, key_fn)
+    store, key, token = begin(ctx, raw_key)
     now = time.time()
     found = store.acquire(key, token, now + lease(store, ctx), now)
-    return _claimed(event, found, now, store, key, token)
+    return _claimed(event, ctx, found, now, (store, key, token, _print(event, key_fn)), raw_key)
 
 
-async def _claim_event_async(
-    event: CloudEvent, ctx: Context, key_fn: KeyFn | None
-) -> tuple[Store, str, str]:
-    store, key, token = begin(ctx, _event_raw_key(event, ctx, key_fn))
+async def _claim_event_async(event: CloudEvent, ctx: Context, key_fn: KeyFn | None) -> Claim:
+    raw_key = _event_raw_key(event, ctx, key_fn)
+    store, key, token = begin(ctx, raw_key)
     now = time.time()
     found = await acquire_async(store, ctx, key, token, now + lease(store, ctx), now)
-    return _claimed(event, found, now, store, key, token)
+    return _claimed(event, ctx, found, now, (store, key, token, _print(event, key_fn)), raw_key)
+
+
+def _print(event: CloudEvent, key_fn: KeyFn | None) -> bytes | None:
+    # Only a key function can name two payloads with one key: the default path pays nothing.
+    return None if key_fn is None else payload_print(event)
 
 
 def _claimed(
-    event: CloudEvent, found: Record | None, now: float, store: Store, key: str, token: str
-) -> tuple[Store, str, str]:
+    event: CloudEvent, ctx: Context, found: Record | None, now: float, claim: Claim, raw_key: str
+) -> Claim:
     if found is None:
-        return store, key, token
+        return claim
     if found.status == "completed":
+        # A record of the previous version (no fingerprint) stays a duplicate.
+        print_ = claim[3]
+        if print_ is not None and found.result is not None and found.result != print_:
+            raise IdempotencyKeyReused(raw_key, ctx.function_name)
         raise _Duplicate
     raise IdempotencyConflict(
         f"event {event.id} from {event.source} is being processed",
@@ -213,7 +276,7 @@ def guard_event(call: Call, *, key_fn: KeyFn | None, is_async: bool) -> Call:
 
         async def guarded_async(event: CloudEvent, ctx: Context) -> Any:
             try:
-                store, key, token = await _claim_event_async(event, ctx, key_fn)
+                store, key, token, print_ = await _claim_event_async(event, ctx, key_fn)
             except _Duplicate:
                 log(ctx, "duplicate event acknowledged without running", event_id=event.id)
                 return None
@@ -222,14 +285,14 @@ def guard_event(call: Call, *, key_fn: KeyFn | None, is_async: bool) -> Call:
             except BaseException:
                 await off_loop(store, abandon, store, ctx, key, token)
                 raise
-            await off_loop(store, finish, store, ctx, key, token, None)
+            await off_loop(store, finish, store, ctx, key, token, print_)
             return result
 
         return guarded_async
 
     def guarded(event: CloudEvent, ctx: Context) -> Any:
         try:
-            store, key, token = _claim_event(event, ctx, key_fn)
+            store, key, token, print_ = _claim_event(event, ctx, key_fn)
         except _Duplicate:
             log(ctx, "duplicate event acknowledged without running", event_id=event.id)
             return None
@@ -241,20 +304,20 @@ def guard_event(call: Call, *, key_fn: KeyFn | None, is_async: bool) -> Call:
         if result is not None and hasattr(type(result), "__await__"):
             # A plain function that returned a coroutine (dispatch awaits it): the handler's
             # work is that coroutine, so the key is settled once it has run.
-            return _settle_later(result, store, ctx, key, token)
-        finish(store, ctx, key, token, None)
+            return _settle_later(result, store, ctx, key, token, print_)
+        finish(store, ctx, key, token, print_)
         return result
 
     return guarded
 
 
 async def _settle_later(
-    awaitable: Any, store: Store, ctx: Context, key: str, token: str
+    awaitable: Any, store: Store, ctx: Context, key: str, token: str, print_: bytes | None
 ) -> Any:
     try:
         result = await awaitable
     except BaseException:
         await off_loop(store, abandon, store, ctx, key, token)
         raise
-    await off_loop(store, finish, store, ctx, key, token, None)
+    await off_loop(store, finish, store, ctx, key, token, print_)
     return result

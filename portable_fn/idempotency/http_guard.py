@@ -11,9 +11,13 @@ so the client's retry runs again. Keys are scoped to the function and to the cal
 an identity proxy names (IAP, Cloudflare Access, App Service authentication), and on Azure to its
 function key (``x-functions-key`` or ``?code=``), so one client's key never replays another
 client's response (a retry whose credentials or cookies changed runs as a new request).
-Requests without the header run normally, and so do the safe methods (GET, HEAD, OPTIONS,
-TRACE) with it: they are idempotent already (RFC 9110 section 9.2.1), the draft is for the
-methods that are not, and a read must see the current state.
+Requests without the header run normally (with ``idempotent="required"`` they get a 400, as
+the draft's section 2.7 says of an operation documented to require the header), and so do the
+safe methods (GET, HEAD, OPTIONS, TRACE) with or without it: they are idempotent already (RFC
+9110 section 9.2.1), the draft is for the methods that are not, and a read must see the current
+state. A JSON body is compared as its parsed value (keys sorted, no spacing), as Powertools
+hashes the JSON payload (https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/):
+a client that serialises its request anew on a retry still gets the replay.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from portable_fn.errors import UnprocessableEntity
+from portable_fn.errors import BadRequest, UnprocessableEntity
 from portable_fn.http import Response, to_response
 from portable_fn.idempotency._base import IdempotencyConflict
 from portable_fn.idempotency.guard import (
@@ -52,11 +56,14 @@ SAFE = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
 # Refusals that tell the client to send the request again (RFC 9110 section 15.5.9, RFC 8470
 # section 5.2, RFC 6585 section 4): stored, the retry would get the refusal for a day.
 RETRY_LATER = frozenset((408, 425, 429))
-Claim = tuple["Store", str, str, str]
+# The store, the key, the token, and the request's fingerprints: the one to store first, then
+# the earlier version's (bytes) for a JSON body, which a record written before still holds.
+Claim = tuple["Store", str, str, tuple[str, ...]]
 
 
-def fingerprint(request: Request) -> str:
-    """What makes two requests "the same request" for one key."""
+def fingerprint(request: Request) -> tuple[str, ...]:
+    """What makes two requests "the same request" for one key: the fingerprint to store, then
+    any older form a stored record may hold (a retry across an upgrade still replays)."""
     # JSON, not joined text: no name or value can pass for a separator ("a=1&b=2" is not
     # the one parameter a = "1&b=2"), and it escapes the digest's own separator. Sorted by
     # name only (a stable sort): "b=2&a=1" is "a=1&b=2", but a repeated name keeps the order
@@ -64,7 +71,26 @@ def fingerprint(request: Request) -> str:
     # request than "sort=date&sort=name").
     query = sorted(request.query.items(), key=lambda item: item[0])
     head = json.dumps([request.method, request.path, query])
-    return digest(head, request.body.decode("latin-1"))
+    as_bytes = digest(head, request.body.decode("latin-1"))
+    canonical = _canonical_json(request)
+    if canonical is None:
+        return (as_bytes,)
+    # A third part: a canonical form never equals a byte fingerprint of the same text.
+    return digest(head, canonical, "json"), as_bytes
+
+
+def _canonical_json(request: Request) -> str | None:
+    """The JSON body with sorted keys and no spacing; None for a body of another type or one
+    that does not parse (compared as bytes)."""
+    from portable_fn._event_data import is_json_content_type
+
+    if not request.body or not is_json_content_type(request.content_type):
+        return None
+    try:
+        value = request.json()
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    except (BadRequest, ValueError, RecursionError):  # not JSON; nested deeper than dumps goes
+        return None
 
 
 def _encode(response: Response, print_: str) -> bytes:
@@ -78,9 +104,9 @@ def _encode(response: Response, print_: str) -> bytes:
     ).encode("utf-8")
 
 
-def _replay(stored: bytes, print_: str) -> Response:
+def _replay(stored: bytes, prints: tuple[str, ...]) -> Response:
     saved = json.loads(stored)
-    if saved["fingerprint"] != print_:
+    if saved["fingerprint"] not in prints:
         raise UnprocessableEntity(
             "this Idempotency-Key was already used for a different request",
             errors=[
@@ -169,10 +195,15 @@ def _function_key(request: Request, ctx: Context) -> str:
     return json.dumps([header or "", codes])
 
 
-def _prepare(request: Request, ctx: Context) -> Claim | None:
-    """None: no key, run normally; else the store, key, token and fingerprint to claim."""
+def _prepare(request: Request, ctx: Context, required: bool) -> Claim | None:
+    """None: no key, run normally; else the store, key, token and fingerprints to claim.
+    ``BadRequest`` when the key is ``required`` and missing."""
+    if request.method in SAFE:
+        return None
     header = request.headers.get(HEADER)
-    if not header or request.method in SAFE:
+    if not header:
+        if required:
+            _missing()
         return None
     # Scoped to the caller's credentials: two clients that pick the same key never share (or
     # see) each other's response.
@@ -193,6 +224,16 @@ def _prepare(request: Request, ctx: Context) -> Claim | None:
     return store, key, token, fingerprint(request)
 
 
+def _missing() -> None:
+    """draft-ietf-httpapi-idempotency-key-header section 2.7: "If the Idempotency-Key request
+    header is missing for a documented idempotent operation requiring this header, the resource
+    server SHOULD reply with an HTTP 400"; Powertools' ``raise_on_no_idempotency_key``."""
+    raise BadRequest(
+        "this operation requires an Idempotency-Key header (a unique value per operation, "
+        "sent again unchanged with each retry)"
+    )
+
+
 def _claimed(claim: Claim, found: Record | None, now: float) -> Claim | Response:
     """The claim to run under, or the stored response to replay; raises while in progress."""
     if found is None:
@@ -205,9 +246,9 @@ def _claimed(claim: Claim, found: Record | None, now: float) -> Claim | Response
     )
 
 
-def _claim(request: Request, ctx: Context) -> Claim | Response | None:
+def _claim(request: Request, ctx: Context, required: bool) -> Claim | Response | None:
     """None: no key, run normally; a Response: replay it; else the claim to run under."""
-    claim = _prepare(request, ctx)
+    claim = _prepare(request, ctx, required)
     if claim is None:
         return None
     store, key, token, _ = claim
@@ -215,8 +256,10 @@ def _claim(request: Request, ctx: Context) -> Claim | Response | None:
     return _claimed(claim, store.acquire(key, token, now + lease(store, ctx), now), now)
 
 
-async def _claim_async(request: Request, ctx: Context) -> Claim | Response | None:
-    claim = _prepare(request, ctx)
+async def _claim_async(
+    request: Request, ctx: Context, required: bool
+) -> Claim | Response | None:
+    claim = _prepare(request, ctx, required)
     if claim is None:
         return None
     store, key, token, _ = claim
@@ -231,28 +274,28 @@ def _final(response: Response) -> bool:
 
 
 def _settle(claim: Claim, ctx: Context, result: Any) -> Response:
-    store, key, token, print_ = claim
+    store, key, token, prints = claim
     try:
         response = to_response(result)
     except BaseException:  # a return value that is no response fails as a raise does
         abandon(store, ctx, key, token)
         raise
     if _final(response):
-        finish(store, ctx, key, token, _encode(response, print_))
+        finish(store, ctx, key, token, _encode(response, prints[0]))
     else:
         abandon(store, ctx, key, token)
     return response
 
 
 async def _settle_async(claim: Claim, ctx: Context, result: Any) -> Response:
-    store, key, token, print_ = claim
+    store, key, token, prints = claim
     try:
         response = to_response(result)
     except BaseException:
         await off_loop(store, abandon, store, ctx, key, token)
         raise
     if _final(response):
-        await off_loop(store, finish, store, ctx, key, token, _encode(response, print_))
+        await off_loop(store, finish, store, ctx, key, token, _encode(response, prints[0]))
     else:
         await off_loop(store, abandon, store, ctx, key, token)
     return response
@@ -267,12 +310,13 @@ async def _settle_later(claim: Claim, ctx: Context, awaitable: Any) -> Response:
     return await _settle_async(claim, ctx, result)
 
 
-def guard_http(call: Call, *, is_async: bool) -> Call:
-    """Replay stored responses for requests that carry an ``Idempotency-Key``."""
+def guard_http(call: Call, *, is_async: bool, required: bool = False) -> Call:
+    """Replay stored responses for requests that carry an ``Idempotency-Key``; ``required``:
+    refuse an unsafe method's request without one (400)."""
     if is_async:
 
         async def guarded_async(request: Request, ctx: Context) -> Any:
-            claim = await _claim_async(request, ctx)
+            claim = await _claim_async(request, ctx, required)
             if claim is None:
                 return await call(request, ctx)
             if isinstance(claim, Response):
@@ -287,7 +331,7 @@ def guard_http(call: Call, *, is_async: bool) -> Call:
         return guarded_async
 
     def guarded(request: Request, ctx: Context) -> Any:
-        claim = _claim(request, ctx)
+        claim = _claim(request, ctx, required)
         if claim is None:
             return call(request, ctx)
         if isinstance(claim, Response):

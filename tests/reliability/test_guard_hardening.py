@@ -25,6 +25,7 @@ from portable_fn.adapter import Context, dispatch_event, dispatch_event_async, d
 from portable_fn.events import CloudEvent
 from portable_fn.http import Headers, Request
 from portable_fn.idempotency import DynamoDBStore, RedisStore, SQLiteStore, store_from_url
+from portable_fn.testing import invoke, invoke_async
 
 from .conftest import AWS_ENV
 
@@ -53,6 +54,131 @@ def test_a_key_function_without_a_key_dead_letters_at_once(tmp_path: Path, data:
     message = str(outcome.error)
     assert "order_key" in message and "'order'" in message and repr(data.get("order")) in message
     assert runs == []
+
+
+
+def payment_key(event: pf.CloudEvent) -> str:
+    return event.data["payment_id"]  # type: ignore[no-any-return]  # KeyError when missing
+
+
+def test_a_key_function_that_raises_dead_letters_at_once(tmp_path: Path) -> None:
+    """A key function that raises on a message (it lacks the field read) raises on every
+    redelivery of it: the message fails for good, as one that returns no key does, instead of
+    spending its retries on a handler that never runs."""
+    app = pf.App("raisingkeys")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/k.sqlite3"))
+    runs: list[str] = []
+
+    @app.queue("payments", idempotent=payment_key)
+    def charge(event: pf.CloudEvent) -> None:
+        runs.append(event.id)
+
+    outcome = invoke(app, "charge", CloudEvent.create(type="t", source="/s", data={"amount": 5}))
+    assert not outcome.ok and not outcome.retryable
+    assert isinstance(outcome.error, pf.NonRetryable)
+    assert isinstance(outcome.error.__cause__, KeyError)
+    message = str(outcome.error)
+    assert "payment_key" in message and "'charge'" in message
+    assert "KeyError('payment_id')" in message
+    assert runs == []
+
+
+def test_a_store_outage_under_a_key_function_stays_retryable() -> None:
+    """The store, not the key, failed: the redelivery may find it back."""
+
+    class Down:
+        lease = retention = 60.0
+
+        def acquire(self, *args: Any) -> None:
+            raise ConnectionError("store down")
+
+    app = pf.App("storedown")
+    app.use_idempotency_store(Down())  # type: ignore[arg-type]
+
+    @app.queue("payments", idempotent=payment_key)
+    def charge(event: pf.CloudEvent) -> None: ...
+
+    event = CloudEvent.create(type="t", source="/s", data={"payment_id": "p1"})
+    outcome = invoke(app, "charge", event)
+    assert not outcome.ok and outcome.retryable
+    assert isinstance(outcome.error, ConnectionError)
+
+
+def test_a_key_reused_with_another_payload_fails_for_good(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Powertools' payload validation (``IdempotencyValidationError``,
+    https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/#payload-validation):
+    a key function's key sent again with other data is not a duplicate to drop silently. The
+    same data, its keys in another order, is."""
+    app = pf.App("reused")
+    app.use_idempotency_store(store_from_url(store_url))
+    charged: list[int] = []
+
+    @app.queue("payments", idempotent=payment_key)
+    def charge(event: pf.CloudEvent) -> None:
+        charged.append(event.data["amount"])
+
+    def send(data: dict[str, Any], content_type: str | None = None) -> Any:
+        event = CloudEvent.create(type="t", source="/s", data=data,
+                                  datacontenttype=content_type)
+        return invoke(app, "charge", event)
+
+    assert send({"payment_id": "p9", "amount": 5}).ok
+    assert send({"amount": 5, "payment_id": "p9"}).ok  # a duplicate: acknowledged
+    capsys.readouterr()
+    reused = send({"payment_id": "p9", "amount": 700})
+    assert not reused.ok and not reused.retryable
+    assert isinstance(reused.error, pf.NonRetryable)
+    assert "'p9'" in str(reused.error) and "different payload" in str(reused.error)
+    assert '"level":"ERROR"' in capsys.readouterr().out
+    other_type = send({"payment_id": "p9", "amount": 5}, "application/vnd.pay+json")
+    assert not other_type.ok and not other_type.retryable
+    assert charged == [5]
+
+
+def test_an_async_handler_keeps_the_fingerprint_too(tmp_path: Path) -> None:
+    app = pf.App("reused-async")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/a.sqlite3"))
+    charged: list[int] = []
+
+    @app.queue("payments", idempotent=payment_key)
+    async def charge(event: pf.CloudEvent) -> None:
+        charged.append(event.data["amount"])
+
+    async def run() -> list[Any]:
+        return [
+            await invoke_async(app, "charge", CloudEvent.create(
+                type="t", source="/s", data={"payment_id": "p2", "amount": amount}))
+            for amount in (5, 5, 700)
+        ]
+
+    first, again, reused = asyncio.run(run())
+    assert first.ok and again.ok
+    assert not reused.ok and isinstance(reused.error, pf.NonRetryable)
+    assert charged == [5]
+
+
+def test_a_record_without_a_fingerprint_is_still_a_duplicate(tmp_path: Path) -> None:
+    """A record the previous version wrote (no fingerprint) acknowledges its duplicate."""
+    import hashlib
+
+    store = store_from_url(f"sqlite://{tmp_path}/old.sqlite3")
+    app = pf.App("upgraded")
+    app.use_idempotency_store(store)
+    runs: list[int] = []
+
+    @app.queue("payments", idempotent=payment_key)
+    def charge(event: pf.CloudEvent) -> None:
+        runs.append(event.data["amount"])
+
+    key = f"upgraded/charge/{hashlib.sha256(b'p1').hexdigest()}"
+    now = time.time()
+    assert store.acquire(key, "old", now + 60, now) is None
+    assert store.complete(key, "old", None, now + 3600, now)
+    outcome = invoke(app, "charge", CloudEvent.create(
+        type="t", source="/s", data={"payment_id": "p1", "amount": 700}))
+    assert outcome.ok and runs == []
 
 
 # -- 2. async handlers: the store's I/O runs off the event loop ------------------------------

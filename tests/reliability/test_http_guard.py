@@ -192,3 +192,121 @@ def test_an_azure_function_key_scopes_the_key_to_its_caller() -> None:
     # another one is another request under that key.
     assert call("o", "code=1", provider="test").status == 200
     assert call("o", "code=2", provider="test").status == 422
+
+
+def json_post(app: pf.App, body: bytes, content_type: str = "application/json") -> Response:
+    request = Request(method="POST", path="/things", body=body,
+                      headers=Headers({"idempotency-key": "j", "content-type": content_type}))
+    response = invoke(app, "things", request)
+    assert isinstance(response, Response)
+    return response
+
+
+def test_a_json_body_rebuilt_on_retry_replays(store_url: str) -> None:
+    """Powertools hashes the parsed JSON, sorted
+    (https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/): a client that
+    serialises its request anew on a retry (other key order, other spacing) sends the same
+    request. Any other body is compared as bytes."""
+    app = pf.App("json-body")
+    app.use_idempotency_store(store_from_url(store_url))
+    runs: list[bytes] = []
+
+    @app.http("/things", methods=["POST"], idempotent=True)
+    def things(req: pf.Request) -> dict[str, int]:
+        runs.append(req.body)
+        return {"n": len(runs)}
+
+    assert json_post(app, b'{"payment_id":"p1","amount":5}').status == 200
+    again = json_post(app, b'{"amount": 5, "payment_id": "p1"}', "application/json; charset=utf-8")
+    assert (again.body, again.headers.get("idempotent-replayed")) == (b'{"n":1}', "true")
+    assert json_post(app, b'{"amount": 6, "payment_id": "p1"}').status == 422
+    assert len(runs) == 1
+
+
+def test_a_text_body_stays_compared_as_bytes() -> None:
+    app = pf.App("text-body")
+    app.use_idempotency_store(store_from_url("memory://"))
+
+    @app.http("/things", methods=["POST"], idempotent=True)
+    def things(req: pf.Request) -> dict[str, bool]:
+        return {"ok": True}
+
+    assert json_post(app, b'{"a":1,"b":2}', "text/plain").status == 200
+    assert json_post(app, b'{"b":2,"a":1}', "text/plain").status == 422
+
+
+def test_a_record_with_the_byte_fingerprint_still_replays() -> None:
+    """A retry across an upgrade: the response stored under the fingerprint of the body's
+    bytes (the previous version's) replays for those same bytes."""
+    from portable_fn.idempotency import http_guard
+    from portable_fn.idempotency.guard import digest
+
+    store = store_from_url("memory://")
+    app = pf.App("upgrade")
+    app.use_idempotency_store(store)
+    runs: list[int] = []
+
+    @app.http("/things", methods=["POST"], idempotent=True)
+    def things(req: pf.Request) -> dict[str, int]:
+        runs.append(1)
+        return {"n": len(runs)}
+
+    body = b'{"b": 2, "a": 1}'
+    json_post(app, body)  # find the key this request claims, then rewrite its record
+    (key,) = store._records  # type: ignore[attr-defined]
+    old = digest('["POST", "/things", []]', body.decode("latin-1"))
+    saved = http_guard._encode(pf.Response.json({"n": 99}), old)
+    store.delete(key)
+    now = __import__("time").time()
+    assert store.acquire(key, "old", now + 60, now) is None
+    store.complete(key, "old", saved, now + 3600, now)
+    again = json_post(app, body)
+    assert (again.status, again.body) == (200, b'{"n":99}')
+    assert again.headers.get("idempotent-replayed") == "true"
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
+def test_a_required_key_refuses_a_request_without_one(method: str) -> None:
+    """draft-ietf-httpapi-idempotency-key-header section 2.7: "If the Idempotency-Key request
+    header is missing for a documented idempotent operation requiring this header, the resource
+    server SHOULD reply with an HTTP 400"; Powertools' ``raise_on_no_idempotency_key``."""
+    app = pf.App("required")
+    app.use_idempotency_store(store_from_url("memory://"))
+    runs: list[str] = []
+
+    @app.http("/things", methods=[method, "GET"], idempotent="required")
+    def things(req: pf.Request) -> dict[str, int]:
+        runs.append(req.method)
+        return {"n": len(runs)}
+
+    def call(method: str, **headers: str) -> Response:
+        response = invoke(app, "things", Request(method=method, path="/things",
+                                                 headers=Headers(headers)))
+        assert isinstance(response, Response)
+        return response
+
+    refused = call(method)
+    assert refused.status == 400 and refused.headers.get("content-type") == "application/json"
+    assert "Idempotency-Key" in __import__("json").loads(refused.body)["error"]["message"]
+    assert runs == []
+    assert call("GET").status == 200  # a safe method needs none
+    assert call(method, **{"idempotency-key": "k"}).status == 200
+    assert call(method, **{"idempotency-key": "k"}).headers.get("idempotent-replayed") == "true"
+    assert runs == ["GET", method]
+
+
+@pytest.mark.parametrize("value", ["Required", "yes", 1, lambda req: "k"])
+def test_an_http_idempotent_value_is_checked_when_decorated(value: object) -> None:
+    app = pf.App("checked")
+    with pytest.raises(pf.ConfigurationError, match="required"):
+
+        @app.http("/things", methods=["POST"], idempotent=value)  # type: ignore[arg-type]
+        def things(req: pf.Request) -> None: ...
+
+
+def test_an_event_trigger_refuses_required() -> None:
+    app = pf.App("event-required")
+    with pytest.raises(pf.ConfigurationError):
+
+        @app.queue("jobs", idempotent="required")  # type: ignore[arg-type]
+        def job(event: pf.CloudEvent) -> None: ...
