@@ -30,7 +30,8 @@ class Invocation:
     """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
 
     __slots__ = (
-        "_ambient", "_logger", "_trace", "app", "cold_start", "ctx", "event", "function", "request"
+        "_ambient", "_logger", "_published", "_trace", "app", "cold_start", "ctx", "event",
+        "function", "request",
     )
 
     def __init__(
@@ -50,6 +51,9 @@ class Invocation:
         self.request = request
         self._trace: str | None = None
         self._ambient: tuple[Context, str | None] | None = None
+        # The event the counts below are for, and how many events it published per
+        # destination (``published_id``): a batch swaps the event, which restarts them.
+        self._published: tuple[CloudEvent, dict[tuple[str, str], int]] | None = None
         # The logger of the message running, with what its fields were worked out from.
         self._logger: tuple[CloudEvent | None, Context, bool, str | None, Logger] | None = None
 
@@ -88,6 +92,41 @@ class Invocation:
         if ambient is None or ambient[0] is not ctx:
             ambient = self._ambient = (ctx, _context_trace(self))
         return ambient[1]
+
+    def published_id(self, kind: str, destination: str) -> str | None:
+        """The id of the next event published to ``destination`` (a ``kind`` of "topic",
+        "queue" or "event") without one of its own, or None outside an event (a request's
+        publishes are new events each time: random ids).
+
+        Delivery is at least once, and a handler retried after it published publishes again:
+        with new random ids a consumer could not tell the copies from new events (source + id
+        is the spec's duplicate rule, which ``idempotent=True``, SQS FIFO and Service Bus
+        de-duplicate by). So the id is derived from the triggering event (source and id), the
+        function, the destination and how many events it published there before in this run:
+        the same on every attempt, distinct otherwise. UUID-shaped (RFC 9562 version 8).
+        """
+        event = self.event
+        if event is None:
+            return None
+        published = self._published
+        if published is None or published[0] is not event:
+            published = self._published = (event, {})
+        counts = published[1]
+        key = (kind, destination)
+        index = counts.get(key, 0)
+        counts[key] = index + 1
+        import hashlib  # on the first publish only (that imports a cloud SDK anyway)
+
+        digest = bytearray(hashlib.blake2b(
+            "\x1f".join(
+                (event.source, event.id, self.function.name, kind, destination, str(index))
+            ).encode("utf-8", "surrogatepass"),
+            digest_size=16,
+        ).digest())
+        digest[6] = (digest[6] & 0x0F) | 0x80
+        digest[8] = (digest[8] & 0x3F) | 0x80
+        h = digest.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     @property
     def trace_id(self) -> str:

@@ -93,6 +93,8 @@ def _build(
     kwargs: dict[str, Any] = {}
     if merged:
         kwargs["extensions"] = merged
+    if id is None and invocation is not None:
+        id = invocation.published_id(kind, destination)  # the same on a retried run
     return CloudEvent.create(
         type=type,
         source=given_source or source,

@@ -147,3 +147,56 @@ def test_publish_names_the_event_that_caused_it() -> None:
     (sent,) = recorder.to("fulfilment")
     assert sent.extensions["causationid"] == published.id != sent.id
     assert recorder.to("audit")[0].extensions["causationid"] == "mine"  # the caller's wins
+
+
+def test_an_event_handler_retried_publishes_the_same_ids() -> None:
+    """Delivery is at least once, and a handler that fails after publishing runs again: its
+    events went out once per attempt, each with a new random id, so a consumer could not tell
+    a retry's copy from a new event (source + id is the spec's duplicate rule, and what
+    ``idempotent=True`` keys on; SQS FIFO and Service Bus de-duplicate by it too). Inside an
+    event handler an event's default id is derived from the triggering event, the function,
+    the destination and its order among that destination's publishes: the same on every
+    attempt, distinct otherwise."""
+    from portable_fn.adapter import dispatch_event
+
+    app = pf.App("shop")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+
+    @app.queue("orders")
+    def take(event: pf.CloudEvent) -> None:
+        pf.send("emails", {"to": event.data["to"]})
+        pf.send("emails", {"to": "audit"})
+        pf.publish("order-events", event.data)
+        pf.emit("com.example.taken", event.data)
+        pf.send("emails", {"to": "given"}, id="mine")
+        raise RuntimeError("fails after publishing")
+
+    order = pf.CloudEvent.create(type="t", source="/s", data={"to": "a@b.c"})
+    other = pf.CloudEvent.create(type="t", source="/s", data={"to": "a@b.c"})
+    ctx = pf.Context(provider="test", function_name="take", invocation_id="1")
+    for event in (order, order, other):
+        assert not dispatch_event(app, "take", event, ctx).ok
+    ids = [[sent.event.id for sent in recorder.sent[n:n + 5]] for n in (0, 5, 10)]
+    first, retry, another = ids
+    assert first == retry  # the retry's copies are the same events
+    assert len(set(first)) == 5 and first[4] == "mine"
+    assert not set(first[:4]) & set(another[:4])  # another triggering event: other ids
+    assert all(len(i) == 36 and i.count("-") == 4 for i in first[:4])  # UUID-shaped
+
+
+def test_an_http_handler_publishes_new_ids() -> None:
+    """A request carries no id that is the same on a client's retry: random ids, as before."""
+    app = pf.App("shop")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> str:
+        pf.send("emails", {"to": "x"})
+        return "ok"
+
+    for _ in range(2):
+        invoke(app, "create", http_request("POST", "/orders"))
+    first, second = recorder.sent
+    assert first.event.id != second.event.id
