@@ -68,27 +68,42 @@ def eventgrid_runner(
     """Events as they come; with ``bucket``, blob events of that container as storage events."""
     from portable_fn_azure import eventgrid
 
-    adapt: Callable[[Any], Any] = _identity
+    adapt: Callable[[CloudEvent, Context], CloudEvent | None] = _identity
     if bucket is not None:
         from portable_fn_azure import blob_events
 
-        def for_bucket(event: Any) -> Any:
+        def for_bucket(event: CloudEvent, ctx: Context) -> CloudEvent | None:
+            # One subscription may deliver a whole storage account's blob events (a subject
+            # filter is the user's to set): those of another container or kind are
+            # acknowledged, not run, and logged so that a missing event can be traced.
             storage_event = blob_events.to_storage_event(event)
-            if storage_event is None or storage_event.data["bucket"] != bucket:
-                return None  # another container or event kind: acknowledged, not run
+            reason = (blob_events.not_an_object_event(event) if storage_event is None
+                      else None if storage_event.data["bucket"] == bucket
+                      else f"container {storage_event.data['bucket']} is not {bucket}")
+            if reason is not None:
+                _not_run(ctx, event, reason)
+                return None
             return storage_event
 
         adapt = for_bucket
 
     def run(event: str | func.EventGridEvent, context: Any) -> None:
         ctx = context_for(name, event, context)
-        run_event(app, name, lambda: adapt(eventgrid.to_event(event)), ctx)
+        run_event(app, name, lambda: adapt(eventgrid.to_event(event), ctx), ctx)
 
     return run
 
 
-def _identity(event: Any) -> Any:
+def _identity(event: CloudEvent, _: Context) -> CloudEvent:
     return event
+
+
+def _not_run(ctx: Context, event: CloudEvent, reason: str) -> None:
+    """The INFO line for a delivery acknowledged without running the handler, worded as the
+    core's for an event its trigger's filter declines (``_dispatch._log_skip``) and the GCP
+    adapter's for a declined delivery."""
+    ctx.logger.info("delivery not for this function: acknowledged, not run",
+                    event_id=event.id, event_type=event.type, reason=reason)
 
 
 def blob_runner(app: App, name: str) -> Callable[[func.InputStream, Any], None]:
@@ -107,7 +122,9 @@ def timer_runner(
     from portable_fn_azure import timer
 
     def run(timer_request: func.TimerRequest, context: Any) -> None:
-        ctx = context_for(name, timer_request, context)
+        # The timer's retry policy (_register_events.SCHEDULE_RETRY) reruns a failed run; the
+        # worker says which run this is, as for Event Hubs.
+        ctx = context_for(name, timer_request, context, attempt=_retry_attempt(context))
         run_event(app, name,
                   lambda: timer.to_event(timer_request, function=name, expression=expression),
                   ctx)

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, storage_data
 
-__all__ = ["ACTIONS", "bare_etag", "parse_subject", "to_storage_event"]
+__all__ = ["ACTIONS", "bare_etag", "not_an_object_event", "parse_subject", "to_storage_event"]
 
 ACTIONS: Mapping[str, Literal["created", "deleted"]] = {
     "Microsoft.Storage.BlobCreated": "created",
@@ -63,14 +63,11 @@ def parse_subject(subject: str | None) -> tuple[str, str]:
 def to_storage_event(event: CloudEvent) -> CloudEvent | None:
     """The portable storage event, or None for an Event Grid event that is not about a blob
     being created (or renamed to its key) or deleted (tier changes, directory events)."""
-    action = ACTIONS.get(event.type)
-    if action is None:
+    if not_an_object_event(event) is not None:
         return None
+    action = ACTIONS[event.type]
     container, key = parse_subject(event.subject)
-    data: Mapping[str, Any] = event.data if isinstance(event.data, Mapping) else {}
-    api = data.get("api")
-    if action == "created" and isinstance(api, str) and api in _PLACEHOLDER_APIS:
-        return None
+    data = _data(event)
     size = data.get("contentLength")
     return event.replace(
         subject=key,
@@ -84,6 +81,22 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
             content_type=data.get("contentType"),
         ),
     )
+
+
+def not_an_object_event(event: CloudEvent) -> str | None:
+    """Why ``to_storage_event`` has no storage event for ``event``, in the words of the line
+    logged when the delivery is acknowledged without running the handler; None if it has one."""
+    action = ACTIONS.get(event.type)
+    if action is None:
+        return f"type {event.type} is no blob created, renamed or deleted event"
+    api = _data(event).get("api")
+    if action == "created" and isinstance(api, str) and api in _PLACEHOLDER_APIS:
+        return f"api {api} created the empty file an upload starts with: its commit event follows"
+    return None
+
+
+def _data(event: CloudEvent) -> Mapping[str, Any]:
+    return event.data if isinstance(event.data, Mapping) else {}
 
 
 def bare_etag(value: object) -> str | None:

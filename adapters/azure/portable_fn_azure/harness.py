@@ -108,7 +108,10 @@ def _response(native: Any) -> Response:
 
     # What the worker hands the host: status, headers and body as Datums, cookies apart.
     value = encode_http_return(native).value
-    pairs = [(name, datum.value) for name, datum in value["headers"].items()]
+    # An empty content type is no header: the host sets it as the reply's ContentType, which
+    # ASP.NET Core removes for an empty value (http.to_native).
+    pairs = [(name, datum.value) for name, datum in value["headers"].items()
+             if datum.value or name.lower() != "content-type"]
     for cookie in value.get("cookies") or []:
         pairs.extend(("set-cookie", morsel.OutputString()) for morsel in cookie.values())
     return Response(status=int(value["status_code"].value), headers=Headers(pairs),

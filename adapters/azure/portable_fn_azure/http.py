@@ -96,7 +96,12 @@ def to_native(resp: Response) -> func.HttpResponse:
     combined into one comma-separated value, which RFC 9110 section 5.3 makes equivalent;
     ``Set-Cookie``, which cannot be combined, goes as one cookie each (``_cookies``).
     ``mimetype`` mirrors the content type because the library would otherwise stamp
-    ``text/plain`` on a response that has none.
+    ``text/plain`` on a response that has none. The library's encoder writes a content type
+    whenever the response has none (``HttpResponseConverter.encode``): a response with a body
+    gets ``application/octet-stream``; one without a body, an empty value, which the host sets
+    as the reply's ``ContentType`` (azure-functions-host ``RawScriptResult``) and ASP.NET Core
+    then removes, so a 204 (a CORS preflight) or a bare redirect carries no content type the
+    handler did not set, as on the other providers.
 
     The host writes the reply with ASP.NET Core's Kestrel, which throws on a body for a 204,
     205 or 304 (RFC 9110 sections 15.3.5, 15.3.6, 15.4.5: they have no content), so the body
@@ -113,6 +118,8 @@ def to_native(resp: Response) -> func.HttpResponse:
         resp = _INTERNAL_ERROR
     mimetype, extra = _parts(resp.headers, resp.headers)
     body = resp.body if resp.status not in NO_CONTENT else b""
+    if not body and "content-type" not in resp.headers:
+        mimetype = _NO_TYPE
     native = func.HttpResponse(body=body, status_code=resp.status, mimetype=mimetype)
     for name, value in extra:
         native.headers.add_header(name, value)
@@ -138,6 +145,9 @@ def _convert(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
             extra.append((name, values[0] if len(values) == 1 else ", ".join(values)))
     return mimetype, extra
 
+
+# The worker's content type for a response with neither a body nor a type: none reaches the client.
+_NO_TYPE = ""
 
 # Handlers mostly return the core's shared JSON header map: converted once, not per call.
 _parts: LastConverted[Headers, tuple[str, list[tuple[str, str]]]] = LastConverted(_convert)

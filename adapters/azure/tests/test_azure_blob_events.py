@@ -5,6 +5,7 @@ https://learn.microsoft.com/azure/event-grid/event-schema-blob-storage)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -77,3 +78,33 @@ def test_other_storage_event_types_are_acknowledged_without_running(
     doc["data"]["value"].update(eventType=event_type, subject=subject, data={"api": api})
     assert worker.invoke(function_app(app), "landed", doc) is None
     assert seen == []
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"subject": "/blobServices/default/containers/other/blobs/my-renamed-file.txt"},
+     "container other is not my-file-system"),
+    ({"eventType": "Microsoft.Storage.BlobTierChanged"},
+     "type Microsoft.Storage.BlobTierChanged is no blob created, renamed or deleted event"),
+    ({"eventType": "Microsoft.Storage.BlobCreated", "data": {"api": "CreateFile"}},
+     "api CreateFile created the empty file an upload starts with: its commit event follows"),
+])
+def test_a_declined_blob_event_is_logged_with_why(
+        event: Any, capsys: pytest.CaptureFixture[str], change: dict[str, Any], reason: str
+) -> None:
+    """A blob event the storage function does not take (another container of an Event Grid
+    subscription without a subject filter, a tier change, a Data Lake placeholder) is
+    acknowledged without running the handler, and one INFO line says why, worded as the core's
+    and the GCP adapter's line for a declined delivery."""
+    app, seen = _storage_app("my-file-system", ("created", "deleted"))
+    doc = event("eventgrid_adls_renamed")
+    doc["data"]["value"].update(change)
+    capsys.readouterr()
+    assert worker.invoke(function_app(app), "landed", doc) is None
+    assert seen == []
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{")]
+    [line] = [line for line in lines
+              if line.get("message") == "delivery not for this function: acknowledged, not run"]
+    assert line["level"] == "INFO" and line["reason"] == reason
+    assert line["function"] == "landed"
+    assert line["event_id"] == "831e1650-001e-001b-66ab-eeb76e069631"

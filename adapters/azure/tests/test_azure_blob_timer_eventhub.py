@@ -108,6 +108,27 @@ def test_shop_nightly_report_runs(shop: Any, event: Any) -> None:
     assert worker.invoke(function_app(app), "nightly_report", event("timer")) is None
 
 
+@pytest.mark.parametrize(("retry_count", "attempt"), [(0, 1), (2, 3)])
+def test_a_timer_rerun_by_its_retry_policy_counts_its_attempt(
+        event: Any, retry_count: int, attempt: int) -> None:
+    """The timer's retry policy reruns a failed run, and the worker says which run this is in
+    ``context.retry_context.retry_count`` (0 on the first), as it does for Event Hubs:
+    ``ctx.attempt`` is that count + 1.
+    https://learn.microsoft.com/azure/azure-functions/functions-bindings-error-pages#retries"""
+    app = App("clock")
+    attempts: list[int] = []
+
+    @app.schedule("rate(5 minutes)")
+    def tick(_: Any, ctx: Any) -> None:
+        attempts.append(ctx.attempt)
+
+    context = worker.InvocationContext("tick")
+    context.retry_context.retry_count = retry_count
+    context.retry_context.max_retry_count = 2
+    assert worker.invoke(function_app(app), "tick", event("timer"), context=context) is None
+    assert attempts == [attempt]
+
+
 def test_eventhub_batch(event: Any) -> None:
     events = worker.decode(event("eventhub_many"))
     found = [eventhub.to_event(e, hub="telemetry") for e in events]

@@ -391,3 +391,53 @@ def test_an_idempotency_key_is_scoped_to_the_callers_function_key() -> None:
     retry = post("code=carol")
     assert (retry.body, retry.headers.get("idempotent-replayed")) == (b'{"run":3}', "true")
     assert runs == ["alice", "bob", "carol", "dave"]
+
+
+def _bodiless_app() -> App:
+    from portable_fn import CORS
+
+    app = App("bodiless", cors=CORS(allow_origins=("https://app.example.com",)))
+
+    @app.http("/things", methods=["POST"], cors=True, auth="anonymous")
+    def things(req: Any) -> Response:
+        kind = req.query.get("kind")
+        if kind == "redirect":
+            return Response(status=302, headers={"location": "/elsewhere"})
+        if kind == "typed":  # a content type the handler set stays, body or none
+            return Response(status=204, headers={"content-type": "application/json"})
+        if kind == "bytes":  # a body without a type keeps the neutral type
+            return Response(body=b"\x00")
+        return Response(status=204)
+
+    return app
+
+
+@pytest.mark.parametrize(("method", "query", "status", "content_type"), [
+    ("OPTIONS", "", 204, None),  # the core's CORS preflight answer
+    ("POST", "", 204, None),
+    ("POST", "?kind=redirect", 302, None),
+    ("POST", "?kind=typed", 204, "application/json"),
+    ("POST", "?kind=bytes", 200, "application/octet-stream"),
+])
+def test_a_bodiless_response_carries_no_content_type_it_was_not_given(
+        method: str, query: str, status: int, content_type: str | None) -> None:
+    """The worker's encoder (``azure.functions`` ``HttpResponseConverter.encode``) writes a
+    ``content-type`` whenever the response has none; the host sets it as the response's
+    ``ContentType`` (azure-functions-host ``RawScriptResult``), and ASP.NET Core removes the
+    header for an empty value. So a response without a body or a content type of its own goes
+    out with none, as on AWS, GCP and Cloudflare, instead of ``application/octet-stream``."""
+    from portable_fn.testing import http_request
+
+    from portable_fn_azure.adapter import AzureAdapter
+
+    app = _bodiless_app()
+    doc = _request(method, "/things" + query, headers={
+        "origin": "https://app.example.com", "access-control-request-method": "POST"})
+    resp = worker.invoke(function_app(app), "things", doc)
+    sent = worker.encode_http_return(resp).value  # what the host receives
+    assert int(sent["status_code"].value) == status
+    assert sent["headers"]["content-type"].value == (content_type or "")
+    harnessed = AzureAdapter().harness().http(app, http_request(
+        method, "/things" + query, headers={"Origin": "https://app.example.com",
+                                            "Access-Control-Request-Method": "POST"}))
+    assert (harnessed.status, harnessed.headers.get("content-type")) == (status, content_type)
