@@ -8,8 +8,8 @@ What the providers are documented to do differently is folded before comparing, 
   and GCP READMEs);
 - Azure sends each ``Set-Cookie`` as a cookie of the worker's reply, rebuilt with the same
   attributes in its own order (adapters/azure/README.md), so cookies compare as parsed cookies;
-- a response without ``Content-Type`` gets ``application/octet-stream`` on Azure
-  (adapters/azure/README.md, ``_ADDED_CONTENT_TYPE``);
+- a response with a body and no ``Content-Type`` gets ``application/octet-stream`` on Azure
+  (adapters/azure/README.md, ``_ADDED_CONTENT_TYPE``; one without a body gets none);
 - a ``HEAD`` response's body is dropped by the platform on the way out where the adapter leaves
   it (RFC 9110 section 9.3.2), so it is either empty or the ``GET`` body.
 """
@@ -30,7 +30,7 @@ from tests.contract.conftest import CoreHarness
 
 REFERENCE = CoreHarness()
 
-# Documented: adapters/azure/README.md (the worker's encoder always writes a Content-Type).
+# Documented: adapters/azure/README.md (the worker's encoder writes a Content-Type for a body).
 _ADDED_CONTENT_TYPE = {"azure": "application/octet-stream"}
 
 
