@@ -135,9 +135,12 @@ class App:
             raise ConfigurationError(f"{handler!r} is not callable")
         function_name = name or getattr(handler, "__name__", None)
         if not isinstance(function_name, str) or not _FUNCTION_NAME.fullmatch(function_name):
+            # The handler's own name (a lambda's "<lambda>") is fixed by passing name=; a name
+            # given is itself what to change.
+            hint = " (pass name=...)" if name is None else ""
             raise ConfigurationError(
                 f"function name {function_name!r} must be a letter then up to 62 letters, "
-                "digits or '_' (pass name=...)"
+                f"digits or '_'{hint}"
             )
         if function_name in self._functions:
             raise ConfigurationError("a function of this name is already registered",

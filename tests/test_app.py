@@ -294,3 +294,12 @@ def test_an_http_handler_parameter_named_like_a_path_parameter_is_refused() -> N
     @app.http("/orders/{order_id}/lines")
     def lines(req):  # type: ignore[no-untyped-def]
         return req.path_params["order_id"]
+
+
+def test_a_bad_function_name_says_name_only_when_the_handler_gave_it() -> None:
+    app = pf.App("names")
+    with pytest.raises(ConfigurationError, match=r"'<lambda>'.*\(pass name=\.\.\.\)"):
+        app.queue("jobs")(lambda event: None)
+    with pytest.raises(ConfigurationError) as given:
+        app.topic("order-events", name="notify-sub")(lambda event: None)
+    assert "'notify-sub'" in str(given.value) and "pass name=" not in str(given.value)
