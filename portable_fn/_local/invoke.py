@@ -47,7 +47,7 @@ def load_event(ref: str, samples: Any = None) -> Any:
     raise FileNotFoundError(
         f"--event {ref!r}: no such file"
         + (
-            " and no sample of that name"
+            f" and no sample of that name (samples: {', '.join(sorted(samples))})"
             if samples is not None
             else " (sample names are native events: pass --provider)"
         )
