@@ -82,7 +82,13 @@ class App:
     ... def get_order(req): return {"id": req.path_params["order_id"]}
     """
 
-    def __init__(self, name: str, *, cors: CORS | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        cors: CORS | None = None,
+        auth: Literal["function", "anonymous"] = "function",
+    ) -> None:
         if not isinstance(name, str) or not _APP_NAME.fullmatch(name):
             raise ConfigurationError(
                 f"app name {name!r} must be 1-40 lowercase letters, digits and '-', "
@@ -90,8 +96,11 @@ class App:
             )
         if cors is not None and not isinstance(cors, CORS):
             raise ConfigurationError(f"App cors= takes a pf.CORS or None, got {cors!r}")
+        if auth not in ("function", "anonymous"):
+            raise ConfigurationError(f"auth must be 'function' or 'anonymous', got {auth!r}")
         self.name = name
         self.cors = cors  # every HTTP route's unless it says otherwise (``http(cors=...)``)
+        self.auth = auth  # every HTTP route's unless it says otherwise (``http(auth=...)``)
         self._functions: dict[str, Function] = {}
         self._router: Router[Function] = Router()
         self._publisher: Publisher | None = None
@@ -199,19 +208,25 @@ class App:
         path: str,
         methods: Iterable[str] = ("GET",),
         *,
-        auth: Literal["function", "anonymous"] = "function",
+        auth: Literal["function", "anonymous"] | None = None,
         cors: bool | CORS | None = None,
         idempotent: bool | Literal["required"] = False,
         name: str | None = None,
     ) -> Callable[[F], F]:
         """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
-        dict/list (JSON), str, bytes or None (204). ``cors``: None follows the app's, True is
+        dict/list (JSON), str, bytes or None (204). ``auth``: None follows the app's
+        (``App(auth=)``, "function" by default). ``cors``: None follows the app's, True is
         the app's or ``CORS()``, False none. ``idempotent``: True replays by the
         ``Idempotency-Key`` header; ``"required"`` also refuses (400) a POST/PUT/PATCH/DELETE
         without it."""
         methods = (methods,) if isinstance(methods, str) else tuple(methods)
         trigger = _build(
-            lambda: Http(path=path, methods=methods, auth=auth, cors=resolve(cors, self.cors)),
+            lambda: Http(
+                path=path,
+                methods=methods,
+                auth=self.auth if auth is None else auth,
+                cors=resolve(cors, self.cors),
+            ),
             name,
         )
         return lambda handler: self.register(

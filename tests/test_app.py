@@ -303,3 +303,23 @@ def test_a_bad_function_name_says_name_only_when_the_handler_gave_it() -> None:
     with pytest.raises(ConfigurationError) as given:
         app.topic("order-events", name="notify-sub")(lambda event: None)
     assert "'notify-sub'" in str(given.value) and "pass name=" not in str(given.value)
+
+
+def test_an_app_sets_every_route_s_default_auth() -> None:
+    """Chalice routes are open unless they ask for an authorizer, Azure's FunctionApp takes
+    ``http_auth_level`` for all of its routes: ``App(auth=)`` is every route's default."""
+    app = pf.App("open", auth="anonymous")
+
+    @app.http("/public")
+    def public(req: pf.Request) -> str:
+        return "ok"
+
+    @app.http("/private", auth="function")
+    def private(req: pf.Request) -> str:
+        return "ok"
+
+    auths = {name: fn.trigger.auth for name, fn in app.functions.items()}  # type: ignore[union-attr]
+    assert auths == {"public": "anonymous", "private": "function"}
+    assert pf.App("closed").http("/x")(public) is public
+    with pytest.raises(ConfigurationError, match="auth must be"):
+        pf.App("bad", auth="none")  # type: ignore[arg-type]
