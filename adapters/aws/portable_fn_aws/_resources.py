@@ -66,6 +66,17 @@ def bucket_env(name: str) -> str:
     return "BUCKET_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
+def _fifo(properties: dict[str, Any]) -> None:
+    """Make a queue FIFO, deduplicating by content what a producer sends without a
+    MessageDeduplicationId: without ContentBasedDeduplication SQS refuses such a message (a
+    producer outside portable-fn may send none). ``pf.send`` and the dead-lettering always send
+    one, which overrides the content hash, so they deduplicate as before.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+    """
+    properties["FifoQueue"] = True
+    properties["ContentBasedDeduplication"] = True
+
+
 @dataclass
 class Settings:
     runtime: str = "python3.12"
@@ -104,7 +115,7 @@ class Builder:
             # "<stack>-<name>.fifo" passes with a 63-character name and a stack name over 11.
             # Unnamed, CloudFormation generates a name that fits and ends in ".fifo" (as for
             # CDK's unnamed FIFO queues); functions read the URL from their environment.
-            properties["FifoQueue"] = True
+            _fifo(properties)
         if dlq is not None and receives is not None:
             dlq_id = self.dead_letter_queue(dlq, fifo=fifo)
             properties["RedrivePolicy"] = {
@@ -123,7 +134,7 @@ class Builder:
         properties: dict[str, Any] = resource.setdefault("Properties", {})
         properties.setdefault("MessageRetentionPeriod", DLQ_RETENTION)
         if fifo:  # unnamed, as in queue()
-            properties["FifoQueue"] = True
+            _fifo(properties)
         return dlq_id
 
     def topic(self, name: str) -> str:

@@ -40,6 +40,22 @@ def _http_api(b: Builder, iam: bool) -> str:
     return "HttpApi"
 
 
+# Lambda reads at most 10 messages per batch from a FIFO queue ("For FIFO queues, the maximum
+# is 10": https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).
+_FIFO_MAX_BATCH = 10
+
+
+def _fifo_batch_finding(function: str, batch_size: int) -> Finding:
+    """The FIFO queue's ``batch_size`` the template cannot give: Lambda refuses an event
+    source mapping with more, so it is cut to Lambda's maximum, and the user told."""
+    return Finding(
+        function,
+        "warning",
+        f"batch_size={batch_size} on a FIFO queue: Lambda takes at most {_FIFO_MAX_BATCH} "
+        f"messages per batch from a FIFO queue, so batches are of {_FIFO_MAX_BATCH}",
+    )
+
+
 def _backoff_finding(function: str) -> Finding:
     return Finding(
         function,
@@ -83,13 +99,15 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
         queue = b.queue(t.name, fifo=t.fifo, dlq=t.dead_letter_name, receives=t.retry.max_attempts)
         props = {
             "Queue": arn(queue),
-            "BatchSize": min(t.batch_size, 10) if t.fifo else t.batch_size,
+            "BatchSize": min(t.batch_size, _FIFO_MAX_BATCH) if t.fifo else t.batch_size,
             **_SQS_EVENT,
         }
         if t.batch_size > 10 and not t.fifo:  # SQS requires a window above 10 messages
             props["MaximumBatchingWindowInSeconds"] = 1
         if not t.fifo:
             b.findings.append(_backoff_finding(fn.name))
+        if t.fifo and t.batch_size > _FIFO_MAX_BATCH:
+            b.findings.append(_fifo_batch_finding(fn.name, t.batch_size))
         if t.fifo:
             b.findings.append(
                 Finding(
@@ -203,6 +221,10 @@ def _stream_event(b: Builder, fn: Function, t: Stream) -> dict[str, Any]:
             "Properties": {
                 "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
                 "RetentionPeriodHours": STREAM_RETENTION_HOURS,
+                # Encrypted at rest with Kinesis' own key, which needs no IAM permission of its
+                # readers or writers (unlike a customer key's kms:Decrypt / GenerateDataKey):
+                # https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html
+                "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
             },
         },
     )

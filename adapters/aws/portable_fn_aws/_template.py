@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn._publishes import scan
 from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
-from portable_fn.triggers import Event, Queue, Schedule, Storage, Stream, Topic
+from portable_fn.triggers import Event, Queue, Retry, Schedule, Storage, Stream, Topic
 from portable_fn_aws._redelivery import DEAD_LETTER_ENV, SOURCE_QUEUE_ENV
 from portable_fn_aws._resources import (
     Builder,
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from portable_fn.app import App, Function
 
 ASYNC_RETRY_LIMIT = 2  # Lambda retries asynchronous invocations at most twice
+DEFAULT_RETRIES = Retry().max_retries  # what a trigger without max_retries gets
 # Lambda environment variable keys: https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html
 _ENV_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
 
@@ -222,17 +223,7 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         else:
             retries = trigger.retry.max_retries
             if retries > ASYNC_RETRY_LIMIT:
-                b.findings.append(
-                    Finding(
-                        fn.name,
-                        "warning",
-                        (
-                            f"Lambda retries asynchronous events at most {ASYNC_RETRY_LIMIT} "
-                            f"times (max_retries={retries} capped), then sends them to its "
-                            "dead-letter queue"
-                        ),
-                    )
-                )
+                b.findings.append(_async_retries(fn.name, retries))
         properties["EventInvokeConfig"] = {
             "MaximumRetryAttempts": min(retries, ASYNC_RETRY_LIMIT),
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
@@ -241,7 +232,7 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         _dead_letters_to(dlq, policies, variables)
     if fn.options.get("idempotent"):
         table = _idempotency_table(b)
-        policies.append({"DynamoDBCrudPolicy": {"TableName": ref(table)}})
+        policies.append(_idempotency_policy(table))
         variables["PORTABLE_FN_IDEMPOTENCY"] = {"Fn::Sub": f"dynamodb://${{{table}}}"}
     if policies:
         properties["Policies"] = policies
@@ -273,6 +264,27 @@ def _reads_bucket(bucket: str, policies: list[Any], variables: dict[str, Any]) -
     variables[bucket_env(bucket)] = bucket_name(bucket)
 
 
+def _async_retries(function: str, retries: int) -> Finding:
+    """Lambda retries an asynchronous invocation at most twice
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html). A
+    warning when the function asked for more; information when it left ``max_retries`` at the
+    default, a value it never set (the trigger records only the value, so an explicit
+    ``max_retries=4`` reads as the default too)."""
+    end = "then sends them to its dead-letter queue"
+    if retries == DEFAULT_RETRIES:
+        return Finding(
+            function,
+            "info",
+            f"Lambda retries asynchronous events at most {ASYNC_RETRY_LIMIT} times, {end}",
+        )
+    return Finding(
+        function,
+        "warning",
+        f"Lambda retries asynchronous events at most {ASYNC_RETRY_LIMIT} times "
+        f"(max_retries={retries} capped), {end}",
+    )
+
+
 def _schedule_retries(function: str, dlq: str) -> Finding:
     """What the deployment does with a failed scheduled run (the trigger has no retry setting):
     Lambda retries the asynchronous invocation twice, then sends it to the on-failure
@@ -284,6 +296,24 @@ def _schedule_retries(function: str, dlq: str) -> Finding:
         f"a failed run is retried twice by Lambda (asynchronous invocation), then sent to "
         f"its dead-letter queue {dlq}",
     )
+
+
+def _idempotency_policy(table: str) -> dict[str, Any]:
+    """What the idempotency store calls at run time (portable_fn.idempotency.dynamodb:
+    GetItem, PutItem and DeleteItem; ``create_table`` is for setup), on its table only: SAM's
+    ``DynamoDBCrudPolicy`` would also grant Scan, Query and the batch calls. An inline
+    statement, as SAM's ``Policies`` take
+    (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html#sam-function-policies).
+    """
+    return {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                "Resource": arn(table),
+            }
+        ]
+    }
 
 
 def _idempotency_table(b: Builder) -> str:

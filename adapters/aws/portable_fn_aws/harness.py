@@ -2,14 +2,16 @@
 """The contract-suite harness: portable values through the native Lambda shapes and back.
 
 Each call builds the event a deployed function would receive for that delivery path (as the
-generated template wires it): HTTP API 2.0 for HTTP; an SQS batch for queues; SNS -> SQS
-(both envelopes) for topics; EventBridge for the event bus and schedules; an S3 notification
-for storage; Kinesis for streams. Results are read back from the native response.
+generated template wires it): HTTP API 2.0 for HTTP; an SQS batch for queues (a FIFO queue's
+with its groups and sequence numbers, ``_fifo_records``); SNS -> SQS (both envelopes) for
+topics; EventBridge for the event bus and schedules; an S3 notification for storage; Kinesis
+for streams. Results are read back from the native response.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,6 +24,7 @@ from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, 
 from portable_fn_aws import native
 from portable_fn_aws._handler import lambda_handler
 from portable_fn_aws._sam_events import inbox_dead_letter
+from portable_fn_aws.publisher import _fifo
 
 if TYPE_CHECKING:
     from portable_fn.app import App
@@ -58,7 +61,10 @@ class AwsHarness:
                 bodies = [
                     native.json_text(native.sns_message(b, topic=trigger.name)) for b in bodies
                 ]
-            records = [native.sqs_record(b, queue=function) for b in bodies]
+            if isinstance(trigger, Queue) and trigger.fifo:
+                records = _fifo_records(function, bodies, events)
+            else:
+                records = [native.sqs_record(b, queue=function) for b in bodies]
             failed = _failed(handler({"Records": records}, native.InvokeContext()))
             return [r["messageId"] not in failed for r in records]
         if isinstance(trigger, Stream):
@@ -130,6 +136,31 @@ class AwsHarness:
         if isinstance(status, int) and status >= 500:
             return f"HTTP {status}"
         return None
+
+
+def _fifo_records(
+    function: str, bodies: list[str], events: Sequence[CloudEvent]
+) -> list[dict[str, Any]]:
+    """A FIFO queue's batch as SQS delivers it: from a ``.fifo`` queue, each message with the
+    group and deduplication id ``pf.send`` gives it (``publisher._fifo``: the ``partitionkey``
+    extension, else ``default``, and the event id) and increasing sequence numbers, so a failure
+    holds the rest of its group as in a deployed function
+    (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html#sample-fifo-queues-message-event).
+    """
+    first = time.time_ns()
+    records = []
+    for i, (body, event) in enumerate(zip(bodies, events, strict=True)):
+        ids = _fifo(event)
+        records.append(
+            native.sqs_record(
+                body,
+                queue=f"{function}.fifo",
+                group=ids["MessageGroupId"],
+                sequence=first + i,
+                deduplication_id=ids["MessageDeduplicationId"],
+            )
+        )
+    return records
 
 
 def _failed(response: Any) -> set[str]:

@@ -91,8 +91,20 @@ def http_v2(request: Request) -> dict[str, Any]:
 
 
 def sqs_record(
-    body: str, *, queue: str = "queue", receive_count: int = 1, group: str | None = None
+    body: str,
+    *,
+    queue: str = "queue",
+    receive_count: int = 1,
+    group: str | None = None,
+    sequence: int | None = None,
+    deduplication_id: str | None = None,
 ) -> dict[str, Any]:
+    """An SQS record; with ``group``, a FIFO queue's (``queue`` should then end in ``.fifo``):
+    its MessageGroupId, MessageDeduplicationId and SequenceNumber, which SQS writes as 20
+    digits and increases within a group (``sequence``, default the clock). A batch of several
+    messages should pass increasing ``sequence`` numbers: the clock may repeat.
+    https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html#sample-fifo-queues-message-event
+    """
     now = str(int(time.time() * 1000))
     attributes = {
         "ApproximateReceiveCount": str(receive_count),
@@ -103,8 +115,8 @@ def sqs_record(
     if group is not None:
         attributes.update(
             MessageGroupId=group,
-            SequenceNumber=str(time.time_ns()),
-            MessageDeduplicationId=new_id(),
+            SequenceNumber=f"{time.time_ns() if sequence is None else sequence:020d}",
+            MessageDeduplicationId=deduplication_id or new_id(),
         )
     return {
         "messageId": new_id(),

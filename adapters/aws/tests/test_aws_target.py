@@ -441,8 +441,11 @@ def test_every_trigger_kind_lints_clean(tmp_path: Path) -> None:
     bulk_props = resources["BulkFunction"]["Properties"]
     assert bulk_props["Environment"]["Variables"]["PORTABLE_FN_IDEMPOTENCY"] == {
         "Fn::Sub": "dynamodb://${IdempotencyTable}"}
-    assert {"DynamoDBCrudPolicy": {"TableName": {"Ref": "IdempotencyTable"}}} in bulk_props[
-        "Policies"]
+    assert _idempotency_grant() in bulk_props["Policies"]
+    assert "DynamoDBCrudPolicy" not in json.dumps(bulk_props["Policies"])
+    assert resources["ClicksStream"]["Properties"]["StreamEncryption"] == {
+        "EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
+    assert resources["OrdersQueue"]["Properties"]["ContentBasedDeduplication"] is True
     assert "PORTABLE_FN_IDEMPOTENCY" not in json.dumps(resources["OrdersFunction"])
     rule = resources["BillingFunction"]["Properties"]["Events"]["Bus"]["Properties"]["Pattern"]
     assert rule == {"detail-type": [{"prefix": "com.example."}], "source": ["/billing"]}
@@ -892,3 +895,108 @@ def test_outputs_name_every_queue_topic_and_bucket(tmp_path: Path) -> None:
     (tmp_path / "template.yaml").write_text(dump(template), encoding="utf-8")
     result = _cfn_lint(tmp_path / "template.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _idempotency_grant() -> dict[str, Any]:
+    """What the idempotency store calls (portable_fn.idempotency.dynamodb: get_item, put_item,
+    delete_item), on its table only."""
+    return {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+                "Resource": {"Fn::GetAtt": ["IdempotencyTable", "Arn"]},
+            }
+        ]
+    }
+
+
+def test_the_idempotency_store_is_granted_only_the_calls_it_makes() -> None:
+    """SAM's DynamoDBCrudPolicy also grants Scan, Query, BatchWriteItem...: the store needs
+    three item calls on one table (least privilege)."""
+    import inspect as _inspect
+
+    from portable_fn.idempotency import dynamodb
+
+    app = pf.App("idem")
+
+    @app.queue("jobs", idempotent=True)
+    def jobs(event: pf.CloudEvent) -> None: ...
+
+    policies = _resources(app)["JobsFunction"]["Properties"]["Policies"]
+    assert [p for p in policies if "Statement" in p or "DynamoDBCrudPolicy" in p] == [
+        _idempotency_grant()
+    ]
+    # Every item call the store makes at run time is granted (create_table is for setup).
+    source = _inspect.getsource(dynamodb.DynamoDBStore).split("def create_table")[0]
+    source += _inspect.getsource(dynamodb.DynamoDBStore).split("def _item")[1]
+    calls = set(re.findall(r"self\.client\.(\w+)\(", source))
+    granted = {
+        "dynamodb:" + "".join(w.title() for w in c.split("_")) for c in calls
+    }
+    assert granted == set(_idempotency_grant()["Statement"][0]["Action"])
+
+
+def test_a_fifo_batch_size_over_ten_is_a_finding() -> None:
+    """Lambda reads at most 10 messages per batch from a FIFO queue (BatchSize: "For FIFO
+    queues, the maximum is 10", https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html):
+    the template cuts it, and says so instead of silently."""
+    app = pf.App("fifo")
+
+    @app.queue("ledger", fifo=True, batch_size=50)
+    def ledger(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("small", fifo=True, batch_size=10)
+    def small(event: pf.CloudEvent) -> None: ...
+
+    event = _resources(app)["LedgerFunction"]["Properties"]["Events"]["Queue"]["Properties"]
+    assert event["BatchSize"] == 10
+    found = [f for f in adapter.findings(app) if "batch_size" in f.message]
+    assert [(f.function, f.level) for f in found] == [("ledger", "warning")], found
+    assert "50" in found[0].message and "10" in found[0].message
+
+
+def test_fifo_queues_deduplicate_by_content_for_other_producers() -> None:
+    """A producer that sends no MessageDeduplicationId is refused by a FIFO queue without
+    ContentBasedDeduplication; pf.send's explicit id (the event id) still overrides the
+    content hash (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html)."""
+    app = pf.App("fifo")
+
+    @app.queue("ledger", fifo=True)
+    def ledger(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("plain")
+    def plain(event: pf.CloudEvent) -> None: ...
+
+    resources = _resources(app)
+    assert resources["LedgerQueue"]["Properties"]["ContentBasedDeduplication"] is True
+    assert resources["LedgerDlqQueue"]["Properties"]["ContentBasedDeduplication"] is True
+    assert "ContentBasedDeduplication" not in resources["PlainQueue"]["Properties"]
+
+
+def test_a_kinesis_stream_is_encrypted_with_the_aws_managed_key() -> None:
+    """Server-side encryption with Kinesis' own key: no IAM permission to add for readers or
+    writers (https://docs.aws.amazon.com/streams/latest/dev/permissions-user-key-KMS.html)."""
+    app = pf.App("clicks")
+
+    @app.stream("clicks")
+    def clicks(event: pf.CloudEvent) -> None: ...
+
+    stream = _resources(app)["ClicksStream"]["Properties"]
+    assert stream["StreamEncryption"] == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"}
+
+
+def test_an_event_functions_default_retries_warn_of_nothing() -> None:
+    """Lambda retries an asynchronous event at most twice: a function that left max_retries
+    at its default is told so as information, not warned of a value it never set."""
+    app = pf.App("bus")
+
+    @app.event("com.example.a")
+    def default(event: pf.CloudEvent) -> None: ...
+
+    @app.event("com.example.b", max_retries=7)
+    def seven(event: pf.CloudEvent) -> None: ...
+
+    found = {f.function: f for f in adapter.findings(app) if "at most 2 times" in f.message}
+    assert found["default"].level == "info" and "max_retries" not in found["default"].message
+    assert found["seven"].level == "warning" and "max_retries=7 capped" in found["seven"].message
