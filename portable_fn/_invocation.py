@@ -30,8 +30,8 @@ class Invocation:
     """The invocation in progress on this thread/task, read by ``pf.publish`` and loggers."""
 
     __slots__ = (
-        "_ambient", "_logger", "_published", "_trace", "app", "cold_start", "ctx", "event",
-        "function", "request",
+        "_ambient", "_appended", "_logger", "_published", "_trace", "app", "cold_start", "ctx",
+        "event", "function", "request",
     )
 
     def __init__(
@@ -54,6 +54,9 @@ class Invocation:
         # The event the counts below are for, and how many events it published per
         # destination (``published_id``): a batch swaps the event, which restarts them.
         self._published: tuple[CloudEvent, dict[tuple[str, str], int]] | None = None
+        # Log fields the handler appended (``pf.logger.append_keys``), with the event they are
+        # for: a batch swaps the event, and the next message's lines must not carry them.
+        self._appended: tuple[CloudEvent | None, dict[str, Any]] | None = None
         # The logger of the message running, with what its fields were worked out from.
         self._logger: tuple[CloudEvent | None, Context, bool, str | None, Logger] | None = None
 
@@ -127,6 +130,14 @@ class Invocation:
         digest[8] = (digest[8] & 0x3F) | 0x80
         h = digest.hex()
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def append_keys(self, fields: dict[str, Any]) -> None:
+        """Log ``fields`` on every later line of this invocation (``pf.logger.append_keys``)."""
+        appended = self._appended
+        if appended is None or appended[0] is not self.event:
+            appended = self._appended = (self.event, {})
+        appended[1].update(fields)
+        self._logger = None  # the kept logger's fields are worked out again, with them
 
     @property
     def trace_id(self) -> str:
@@ -263,6 +274,9 @@ def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
             fields["event_type"] = event.type
         fields["correlation_id"] = invocation.correlation_id
         fields["trace_id"] = invocation.trace_id
+        appended = invocation._appended
+        if appended is not None and appended[0] is invocation.event:
+            fields.update(appended[1])
         if gcp_project():
             # Cloud Logging files the line under this span of the trace, as the Google Cloud
             # logging library's StructuredLogHandler does: the span the request or event came

@@ -428,6 +428,19 @@ class _InvocationLogger(_Levels):
     def bind(self, **fields: Any) -> Logger:
         return self._bound().bind(**fields)
 
+    def append_keys(self, **fields: Any) -> None:
+        """Put ``fields`` on every later line of the running invocation, the framework's own
+        included (its "event handler failed" line), as Powertools' ``Logger.append_keys``;
+        they end with the invocation (a batch's next message starts without them). ``bind``
+        instead returns a logger of its own."""
+        from portable_fn._invocation import current
+
+        invocation = current()
+        if invocation is None:
+            raise RuntimeError("pf.logger.append_keys works inside a handler: its keys last "
+                               "for the invocation (bind() gives a logger with fields anywhere)")
+        invocation.append_keys(fields)
+
     def log(self, level: str | int, message: str, /, *args: object, **fields: Any) -> None:
         if type(level) is not str or level not in LEVELS:
             level = _level_of(level)

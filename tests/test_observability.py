@@ -511,3 +511,36 @@ def test_two_traceparent_headers_start_a_new_trace(
     trace_id = _trace.trace_id(str(sent["traceparent"]))
     assert trace_id == line["trace_id"] and trace_id not in (TRACE_ID, other.split("-")[1])
     assert "tracestate" not in sent
+
+
+def test_appended_keys_are_on_every_later_line_of_the_invocation_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Powertools' ``logger.append_keys(order_id=...)``: a key the handler learns goes on every
+    line after it, the framework's own included (its "event handler failed" line is the one an
+    operator reads), and not onto the next message's. ``bind`` returns a new logger, which the
+    framework's lines never see."""
+    from portable_fn import _batch
+
+    app = pf.App("obs")
+
+    @app.queue("jobs")
+    def job(event: pf.CloudEvent) -> None:
+        pf.logger.info("before")
+        pf.logger.append_keys(order_id=event.data["order"])
+        pf.logger.info("after")
+        if event.data["order"] == "o-1":
+            raise RuntimeError("payment declined")
+
+    first = pf.CloudEvent.create(type="t", source="/s", data={"order": "o-1"})
+    second = pf.CloudEvent.create(type="t", source="/s", data={"order": "o-2"})
+    fn = app.function("job")
+    with _batch.Batch(app, fn, ctx("job")) as batch:
+        assert not batch.run(first, ctx("job")).ok
+        assert batch.run(second, ctx("job")).ok
+    before, after, failed, before2, after2 = lines(capsys)
+    assert "order_id" not in before and "order_id" not in before2
+    assert (after["order_id"], failed["order_id"], after2["order_id"]) == ("o-1", "o-1", "o-2")
+    assert failed["message"].startswith("event handler failed")
+    with pytest.raises(RuntimeError, match="inside a handler"):
+        pf.logger.append_keys(order_id="x")
