@@ -74,7 +74,8 @@ class LocalASGI:
                     receive, headers, ingress.MAX_BODY_BYTES, idle=self.runtime.options.timeout
                 )
                 response = await asyncio.to_thread(
-                    ingress.handle, method, path, headers.items(), body, self.runtime.accept
+                    ingress.handle, method, path, headers.items(), body, self.runtime.accept,
+                    app_name=self.app.name,
                 )
             else:
                 name, response = await self._dispatch(scope, method, path, headers, receive)

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any
 
+from portable_fn._event_data import decode_data
 from portable_fn.errors import InvalidCloudEventError
 from portable_fn.events import CloudEvent, from_dict, from_http, http_mode, is_json_format, to_json
 from portable_fn.http import Response
@@ -144,6 +145,37 @@ def parse(
     return events, rejected
 
 
+# Where a plain body is the data, as ``pf.publish`` / ``pf.send`` take it: the event bus and a
+# function's own ingress route by the event's type, which only a CloudEvent brings.
+_PLAIN_KINDS = frozenset(("topic", "queue", "stream"))
+_SAFELISTED = frozenset(("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"))
+
+
+def _is_plain(fields: Mapping[str, str]) -> bool:
+    """No CloudEvent (no ``ce-specversion`` header, no ``cloudevents`` media type) and a
+    Content-Type a browser must ask before sending cross-site: none of the CORS-safelisted ones
+    (Fetch standard, "CORS-safelisted request-header": text/plain, forms) and not none at all, so
+    a page the developer visits cannot enqueue into ``dev`` (those stay refused, 400)."""
+    if "ce-specversion" in fields or http_mode(fields) != "binary":
+        return False
+    content_type = fields.get("content-type", "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    return bool(media) and media not in _SAFELISTED
+
+
+def _plain(app_name: str, name: str, fields: Mapping[str, str], body: bytes) -> CloudEvent:
+    """The event ``pf.send(name, data)`` would build from the app for a body sent as data
+    (``curl -d '{"sku": "a"}' .../_pf/queues/jobs``): a new id, type ``<app>.<name>``, the app's
+    source, the body decoded by its Content-Type (JSON, text, else bytes)."""
+    content_type = fields.get("content-type") or None
+    return CloudEvent.create(
+        type=f"{app_name}.{name}",
+        source=f"/portable-fn/{app_name}",
+        data=decode_data(body, content_type),
+        datacontenttype=content_type if body else None,
+    )
+
+
 def route(path: str) -> tuple[str, str] | None:
     """``/_pf/events[/fn]``, ``/_pf/topics/t``, ``/_pf/queues/q`` -> (kind, target)."""
     parts = path[len(PREFIX) :].strip("/").split("/")
@@ -167,10 +199,14 @@ def handle(
     headers: Mapping[str, str] | Iterable[tuple[str, str]],
     body: bytes,
     accept: Accept,
+    *,
+    app_name: str = "dev",
 ) -> Response:
     """Blocking (it commits to SQLite): the ASGI app runs it in a worker thread.
 
-    ``headers`` are a mapping or the request's (name, value) pairs, repeated names included."""
+    ``headers`` are a mapping or the request's (name, value) pairs, repeated names included.
+    A topic, queue or stream takes a plain body too (``app_name``: for the event's type and
+    source, ``_plain``)."""
     target = route(path)
     if target is None:
         return error(
@@ -185,11 +221,19 @@ def handle(
     kind, name = target
     try:
         fields = header_map(headers.items() if isinstance(headers, Mapping) else headers)
-        events, rejected = parse(fields, body, max_event_bytes(kind))
+        if kind in _PLAIN_KINDS and _is_plain(fields):
+            events = [_storable(_plain(app_name, name, fields, body), max_event_bytes(kind))]
+            rejected: list[dict[str, Any]] = []
+        else:
+            events, rejected = parse(fields, body, max_event_bytes(kind))
     except EventTooLarge as exc:
         return error(413, str(exc), attribute=exc.attribute)
     except InvalidCloudEventError as exc:
-        return error(400, str(exc), attribute=exc.attribute)
+        hint = ""
+        if kind in _PLAIN_KINDS and "ce-specversion" not in fields:
+            hint = ("; or send the data itself with a Content-Type such as application/json "
+                    "(text/plain, a form or none are refused: a web page could send them)")
+        return error(400, f"{exc}{hint}", attribute=exc.attribute)
     except UnsupportedFormat as exc:
         return error(415, str(exc))
     if not events and rejected:

@@ -180,3 +180,43 @@ def test_a_cross_site_simple_request_enqueues_nothing(content_type: str) -> None
     preflight = ingress.handle("OPTIONS", "/_pf/queues/jobs", headers, b"", accept)
     assert preflight.status == 405
     assert not any(name.startswith("access-control-") for name in preflight.headers)
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "body", "data"),
+    [
+        ("/_pf/queues/jobs", "application/json", b'{"sku": "a"}', {"sku": "a"}),
+        ("/_pf/topics/order-events", "application/xml", b"<a/>", "<a/>"),
+        ("/_pf/streams/clicks", "application/octet-stream", b"\x00\x01", b"\x00\x01"),
+    ],
+)
+def test_a_plain_body_to_a_queue_topic_or_stream_is_the_data_as_pf_send_sends_it(
+    path: str, content_type: str, body: bytes, data: object
+) -> None:
+    """docs/cli.md: ``/_pf/queues/QUEUE`` and the like take what ``pf.send`` / ``pf.publish``
+    send. ``curl -d '{"sku":"a"}'`` with no ``ce-*`` headers was a 400 ("neither a
+    ce-specversion header..."): the body is the data, the event built as ``pf.send`` builds one
+    (a new id, ``type`` ``<app>.<queue>``, ``source`` the app's). Only with a Content-Type a
+    browser preflights (not text/plain, a form or none: see the cross-site test above)."""
+    seen: list[CloudEvent] = []
+
+    def accept(kind: str, name: str, event: CloudEvent) -> tuple[str, ...]:
+        seen.append(event)
+        return ("f",)
+
+    headers = {"content-type": content_type}
+    answer = ingress.handle("POST", path, headers, body, accept, app_name="shop")
+    assert answer.status == 202
+    (event,) = seen
+    name = path.rsplit("/", 1)[1]
+    assert (event.type, event.source, event.data) == (f"shop.{name}", "/portable-fn/shop", data)
+    assert json.loads(answer.body)["id"] == event.id
+    # The bus and a function's own ingress still take CloudEvents only: a type is needed.
+    plain = ingress.handle("POST", "/_pf/events", headers, body, accept, app_name="shop")
+    assert plain.status == 400
+
+
+def test_a_plain_body_a_page_could_send_cross_site_is_still_refused() -> None:
+    for headers in ({}, {"content-type": "text/plain"}):
+        answer = ingress.handle("POST", "/_pf/queues/jobs", headers, b"x", _accept_all)
+        assert answer.status == 400
