@@ -87,33 +87,26 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
         event_id = f"{bucket}/{key}/{event_name}/{record['eventTime']}"
     else:
         raise decode_error(TRIGGER, "responseElements", "no request id or sequencer to use as id")
-    source = f"{record.get('eventSource', 'aws:s3')}.{record.get('awsRegion', '')}.{bucket}"
+    data: Any
     if action is None:  # not a storage event: the record is the data (module docstring)
-        other = CloudEvent(
-            id=event_id,
-            source=source,
-            type=TYPE_PREFIX + event_name,
-            subject=key,
-            time=record.get("eventTime"),
-            datacontenttype="application/json",
-            data=record,
-        )
-        return other.with_extensions(sequence=sequencer) if sequencer else other
-    size = obj.get("size")
-    event = CloudEvent(
-        id=event_id,
-        source=source,
-        type=TYPE_PREFIX + event_name,
-        subject=key,
-        time=record.get("eventTime"),
-        datacontenttype="application/json",
-        data=storage_data(
+        data = record
+    else:
+        size = obj.get("size")
+        data = storage_data(
             bucket=bucket,
             key=key,
             size=int(size) if size is not None else None,
             etag=obj.get("eTag"),
             action=action,
-        ),
+        )
+    event = CloudEvent(
+        id=event_id,
+        source=f"{record.get('eventSource', 'aws:s3')}.{record.get('awsRegion', '')}.{bucket}",
+        type=TYPE_PREFIX + event_name,
+        subject=key,
+        time=record.get("eventTime"),
+        datacontenttype="application/json",
+        data=data,
     )
     return event.with_extensions(sequence=sequencer) if sequencer else event
 
