@@ -223,12 +223,3 @@ def test_a_native_event_whose_handler_exits_is_reported_with_exit_1(
     assert report["raised"]["type"] == "HandlerExited"
     assert "sys.exit(3)" in report["raised"]["message"]
 
-
-def test_an_unknown_sample_name_lists_the_provider_s_samples(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """docs/cli.md: a sample kind the installed adapters lack is refused with the kinds that
-    exist (``events aws nope`` lists them; ``invoke --event nope`` named none)."""
-    assert main(["invoke", SHOP, "fulfil", "--provider", "aws", "--event", "nope"]) == 2
-    err = capsys.readouterr().err
-    assert "no sample of that name" in err and "sqs" in err and "http" in err

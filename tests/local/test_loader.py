@@ -43,8 +43,10 @@ def test_a_file_is_the_module_its_siblings_import(
     file path, the file ran as a private module, so ``from app import app`` ran it again as
     ``app``: a second App took admin's routes, and ``dev``, ``inspect`` and ``package`` (whose
     entry imports ``app`` and would have them) silently lacked them."""
+    import sys
+
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])  # restored afterwards
     stem = f"splitapp_{tmp_path.name.replace('-', '_')}"
     (tmp_path / f"{stem}.py").write_text(
         "import portable_fn as pf\n"
@@ -74,15 +76,20 @@ def test_a_file_is_the_module_its_siblings_import(
 def test_a_file_named_like_a_loaded_module_still_loads(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A file whose name is taken by a module already imported (``json.py``) does not replace
-    it: it loads under a private name, as before."""
-    import json
+    """A file whose name is taken by a module already imported (a ``json.py`` beside the app)
+    does not replace it: it loads under a private name, as before. (A module of the test's own
+    stands for ``json``: a real ``json.py`` on ``sys.path`` would shadow it for the processes
+    later tests spawn.)"""
     import sys
+    import types
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "json.py").write_text("import portable_fn as pf\napp = pf.App('named')\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))  # load_app adds the app's folder
+    taken = types.ModuleType("takenmod_pf")
+    monkeypatch.setitem(sys.modules, "takenmod_pf", taken)
+    (tmp_path / "takenmod_pf.py").write_text("import portable_fn as pf\napp = pf.App('named')\n")
     try:
-        assert load_app("json.py").name == "named"
-        assert sys.modules["json"] is json
+        assert load_app("takenmod_pf.py").name == "named"
+        assert sys.modules["takenmod_pf"] is taken
     finally:
-        sys.modules.pop("_portable_fn_app_json", None)
+        sys.modules.pop("_portable_fn_app_takenmod_pf", None)

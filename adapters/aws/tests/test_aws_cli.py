@@ -196,3 +196,13 @@ def test_a_head_request_reaches_a_get_route(
     path.write_text(json.dumps({**event, "httpMethod": "HEAD"}))
     argv = ["invoke", SHOP, "get_order", "--provider", "aws", "--event", str(path)]
     assert main(argv) == 0, capsys.readouterr()
+
+
+def test_an_unknown_sample_name_lists_the_provider_s_samples(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/cli.md: a sample kind the installed adapters lack is refused with the kinds that
+    exist (``events aws nope`` lists them; ``invoke --event nope`` named none)."""
+    assert main(["invoke", SHOP, "fulfil", "--provider", "aws", "--event", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no sample of that name" in err and "sqs" in err and "http" in err
