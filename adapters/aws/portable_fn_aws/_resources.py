@@ -19,6 +19,7 @@ from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from portable_fn.app import App
+    from portable_fn_aws._existing import Existing
 
 DLQ_RETENTION = 1_209_600  # 14 days, the SQS maximum
 # The unique part of the stack id (arn:...:stack/<stack name>/<uuid>): 36 characters, lowercase.
@@ -86,6 +87,9 @@ class Settings:
     handler_module: str = "pf_entry"
     code_uri: str = "app.zip"
     bytecode: bool = False  # ship the framework compiled for the runtime (_bytecode)
+    # Declared names of queues, topics and buckets that exist already, and their ARNs
+    # (PORTABLE_FN_AWS_EXISTING, checked against the app by _existing.resolve).
+    existing: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,6 +101,19 @@ class Builder:
     # What the provider cannot honour at all: a finding for ``inspect`` (reported alongside the
     # others), and the reason ``package`` refuses (target.py raises the first).
     refusals: list[ConfigurationError] = field(default_factory=list)
+    # What the stack does not own (_existing), by the logical id its own would have had.
+    existing: dict[str, Existing] = field(default_factory=dict)
+
+    def arn_of(self, logical_id: str) -> Any:
+        """The ARN of the queue or topic ``logical_id``: the existing one's, else GetAtt."""
+        found = self.existing.get(logical_id)
+        return arn(logical_id) if found is None else found.arn
+
+    def ref_of(self, logical_id: str) -> Any:
+        """What ``Ref`` gives for ``logical_id`` (a queue's URL, a topic's ARN): the existing
+        one's, written out, else the ``Ref``."""
+        found = self.existing.get(logical_id)
+        return ref(logical_id) if found is None else found.ref
 
     def refuse(self, function: str, error: ConfigurationError) -> None:
         self.findings.append(Finding(function, "unsupported", str(error)))
@@ -105,8 +122,15 @@ class Builder:
     def queue(
         self, name: str, *, fifo: bool = False, dlq: str | None = None, receives: int | None = None
     ) -> str:
-        """An SQS queue (idempotent by name); returns its logical id."""
+        """An SQS queue (idempotent by name); returns its logical id. An existing queue is no
+        resource of the stack, nor is its redrive policy (_sam_events says so); its dead-letter
+        queue still is one, for what the function itself dead-letters (_redelivery)."""
         queue_id = logical(name, "Queue")
+        dlq_id = None
+        if dlq is not None and receives is not None:
+            dlq_id = self.dead_letter_queue(dlq, fifo=fifo)
+        if queue_id in self.existing:
+            return queue_id
         properties: dict[str, Any] = self.resources.get(queue_id, {}).get("Properties", {})
         # Lambda requires visibility >= the function timeout; AWS advises six times it.
         properties.setdefault("VisibilityTimeout", 6 * self.settings.timeout)
@@ -116,10 +140,9 @@ class Builder:
             # Unnamed, CloudFormation generates a name that fits and ends in ".fifo" (as for
             # CDK's unnamed FIFO queues); functions read the URL from their environment.
             _fifo(properties)
-        if dlq is not None and receives is not None:
-            dlq_id = self.dead_letter_queue(dlq, fifo=fifo)
+        if dlq_id is not None:
             properties["RedrivePolicy"] = {
-                "deadLetterTargetArn": arn(dlq_id),
+                "deadLetterTargetArn": self.arn_of(dlq_id),
                 "maxReceiveCount": receives,
             }
         self.resources[queue_id] = {"Type": "AWS::SQS::Queue", "Properties": properties}
@@ -130,6 +153,8 @@ class Builder:
         queue a function sends to or reads): it still keeps messages 14 days, and is FIFO for
         a FIFO source, which SQS requires of a FIFO queue's dead-letter queue."""
         dlq_id = logical(name, "Queue")
+        if dlq_id in self.existing:
+            return dlq_id
         resource = self.resources.setdefault(dlq_id, {"Type": "AWS::SQS::Queue"})
         properties: dict[str, Any] = resource.setdefault("Properties", {})
         properties.setdefault("MessageRetentionPeriod", DLQ_RETENTION)
@@ -139,7 +164,8 @@ class Builder:
 
     def topic(self, name: str) -> str:
         topic_id = logical(name, "Topic")
-        self.resources.setdefault(topic_id, {"Type": "AWS::SNS::Topic"})
+        if topic_id not in self.existing:
+            self.resources.setdefault(topic_id, {"Type": "AWS::SNS::Topic"})
         return topic_id
 
     def bucket(self, name: str) -> str:

@@ -56,6 +56,37 @@ def _fifo_batch_finding(function: str, batch_size: int) -> Finding:
     )
 
 
+def _existing_redrive_finding(function: str, t: Queue) -> Finding:
+    """An existing queue's redrive policy is its own (``PORTABLE_FN_AWS_EXISTING``): the stack
+    cannot set ``maxReceiveCount`` from ``max_retries``, nor its dead-letter target.
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+    """
+    return Finding(
+        function,
+        "warning",
+        f"queue {t.name!r} exists outside the stack, which cannot set its redrive policy: "
+        f"max_retries={t.retry.max_retries} does not apply, the queue's own redrive policy (if "
+        f"any) decides when a failing message is dead-lettered; what retrying cannot fix "
+        f"still goes to {t.dead_letter_name!r}",
+    )
+
+
+def _existing_bucket(bucket: str) -> ConfigurationError:
+    """SAM's S3 event takes only a bucket of the same template ("This field only accepts a
+    reference to the S3 bucket created in this template"), and S3 keeps one notification
+    configuration per bucket, which a stack would overwrite: an existing bucket's events reach
+    a function through EventBridge instead (the bucket's EventBridge notifications on, and an
+    ``@app.event`` rule on its ``Object Created`` events).
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-s3.html
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/EventBridge.html
+    """
+    return ConfigurationError(
+        f"bucket {bucket!r} is an existing bucket (PORTABLE_FN_AWS_EXISTING), and SAM's S3 "
+        "event takes only a bucket the stack creates: turn on the bucket's EventBridge "
+        "notifications and use @app.event('Object Created', source='aws.s3') instead"
+    )
+
+
 def _backoff_finding(function: str) -> Finding:
     return Finding(
         function,
@@ -97,8 +128,10 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
         return events
     if isinstance(t, Queue):
         queue = b.queue(t.name, fifo=t.fifo, dlq=t.dead_letter_name, receives=t.retry.max_attempts)
+        if queue in b.existing:
+            b.findings.append(_existing_redrive_finding(fn.name, t))
         props = {
-            "Queue": arn(queue),
+            "Queue": b.arn_of(queue),
             "BatchSize": min(t.batch_size, _FIFO_MAX_BATCH) if t.fifo else t.batch_size,
             **_SQS_EVENT,
         }
@@ -131,6 +164,9 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             }
         }
     if isinstance(t, Storage):
+        if logical(t.bucket, "Bucket") in b.existing:  # reported; package refuses
+            b.refuse(fn.name, _existing_bucket(t.bucket))
+            return {}
         clash = _overlapping_notification(b, fn.name, t)
         if clash is not None:  # reported with the other findings; package refuses
             b.refuse(fn.name, clash)
@@ -275,7 +311,7 @@ def _topic_inbox(b: Builder, function: str, t: Topic) -> str:
                         "Principal": {"Service": "sns.amazonaws.com"},
                         "Action": "sqs:SendMessage",
                         "Resource": arn(inbox),
-                        "Condition": {"ArnEquals": {"aws:SourceArn": ref(topic)}},
+                        "Condition": {"ArnEquals": {"aws:SourceArn": b.ref_of(topic)}},
                     }
                 ],
             },
@@ -283,6 +319,6 @@ def _topic_inbox(b: Builder, function: str, t: Topic) -> str:
     }
     b.resources[logical(function, "Subscription")] = {
         "Type": "AWS::SNS::Subscription",
-        "Properties": {"TopicArn": ref(topic), "Protocol": "sqs", "Endpoint": arn(inbox)},
+        "Properties": {"TopicArn": b.ref_of(topic), "Protocol": "sqs", "Endpoint": arn(inbox)},
     }
     return inbox

@@ -15,6 +15,8 @@ One ``AWS::Serverless::Function`` per handler with its event source:
 Each function may publish only to what its code names (``portable_fn._publishes``), passed in
 env vars.
 Outputs: the HTTP API's URL, and each queue's URL, topic's ARN and bucket's name.
+Queues and topics that exist already (``PORTABLE_FN_AWS_EXISTING``: ``_existing``) are no
+resources of the stack: their ARNs stand where the stack's own references would.
 SAM: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-function.html
 """
 
@@ -27,6 +29,7 @@ from portable_fn._publishes import scan
 from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Retry, Schedule, Storage, Stream, Topic
+from portable_fn_aws._existing import resolve, statement
 from portable_fn_aws._redelivery import DEAD_LETTER_ENV, SOURCE_QUEUE_ENV
 from portable_fn_aws._resources import (
     Builder,
@@ -54,7 +57,8 @@ def build(
 ) -> tuple[dict[str, Any], list[Finding]]:
     """The SAM template and the findings. ``strict`` (packaging) raises what the template cannot
     express; otherwise (``inspect``) that is one more ``unsupported`` finding among the others."""
-    b = Builder(app, settings)
+    # Checked first: a bad PORTABLE_FN_AWS_EXISTING is the setting's error, not a function's.
+    b = Builder(app, settings, existing=resolve(app, settings.existing))
     _refuse_clashes(b)
     functions = {}
     for fn in app.functions.values():
@@ -167,6 +171,8 @@ def _refuse_mixed_fifo(b: Builder) -> None:
     """
 
     def fifo(queue_id: str) -> bool:
+        if queue_id in b.existing:
+            return b.existing[queue_id].fifo
         return bool(b.resources.get(queue_id, {}).get("Properties", {}).get("FifoQueue"))
 
     for fn in b.app.functions.values():
@@ -204,14 +210,14 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         source, dlq = queues
         # Messages that retrying cannot fix go straight to the DLQ (the handler sends them);
         # the others get the trigger's backoff through ChangeMessageVisibility on the source.
-        _dead_letters_to(dlq, policies, variables)
-        policies.append(_queue_policy("SQSPollerPolicy", source))
-        variables[SOURCE_QUEUE_ENV] = ref(source)
+        _dead_letters_to(b, dlq, policies, variables)
+        policies.append(_queue_policy(b, "SQSPollerPolicy", source))
+        variables[SOURCE_QUEUE_ENV] = b.ref_of(source)
     trigger = fn.trigger
     if isinstance(trigger, Stream):
         # A record retrying cannot fix (NonRetryable, undecodable) goes to the on-failure queue
         # at once, written by the function, instead of blocking its shard for every retry.
-        _dead_letters_to(b.dead_letter_queue(f"{fn.name}-failed"), policies, variables)
+        _dead_letters_to(b, b.dead_letter_queue(f"{fn.name}-failed"), policies, variables)
     if isinstance(trigger, Storage):
         _reads_bucket(trigger.bucket, policies, variables)
     if isinstance(trigger, Storage | Schedule | Event):
@@ -229,7 +235,7 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": arn(dlq)}},
         }
         # An event retrying cannot fix goes there at once, written by the function itself.
-        _dead_letters_to(dlq, policies, variables)
+        _dead_letters_to(b, dlq, policies, variables)
     if fn.options.get("idempotent"):
         table = _idempotency_table(b)
         policies.append(_idempotency_policy(table))
@@ -241,15 +247,20 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
     return {"Type": "AWS::Serverless::Function", "Properties": properties}
 
 
-def _queue_policy(template: str, queue: str) -> dict[str, Any]:
-    """A SAM policy template over one of the stack's queues (``queue`` its logical id)."""
+def _queue_policy(b: Builder, template: str, queue: str) -> dict[str, Any]:
+    """A SAM policy template over one of the stack's queues (``queue`` its logical id), or its
+    statement on an existing queue's ARN (``_existing``)."""
+    if queue in b.existing:
+        return statement(template, b.existing[queue])
     return {template: {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}}
 
 
-def _dead_letters_to(dlq: str, policies: list[Any], variables: dict[str, Any]) -> None:
+def _dead_letters_to(
+    b: Builder, dlq: str, policies: list[Any], variables: dict[str, Any]
+) -> None:
     """Let the function send what retrying cannot fix to ``dlq`` itself (``_redelivery``)."""
-    policies.append(_queue_policy("SQSSendMessagePolicy", dlq))
-    variables[DEAD_LETTER_ENV] = ref(dlq)
+    policies.append(_queue_policy(b, "SQSSendMessagePolicy", dlq))
+    variables[DEAD_LETTER_ENV] = b.ref_of(dlq)
 
 
 def _reads_bucket(bucket: str, policies: list[Any], variables: dict[str, Any]) -> None:
@@ -384,14 +395,17 @@ def _grants(b: Builder, fn: Function) -> tuple[list[Any], dict[str, Any]]:
     variables: dict[str, Any] = {}
     for name in sorted(topics):
         topic = b.topic(name)
-        policies.append(
-            {"SNSPublishMessagePolicy": {"TopicName": {"Fn::GetAtt": [topic, "TopicName"]}}}
-        )
-        variables[env_name("topic", name)] = ref(topic)
+        if topic in b.existing:
+            policies.append(statement("SNSPublishMessagePolicy", b.existing[topic]))
+        else:
+            policies.append(
+                {"SNSPublishMessagePolicy": {"TopicName": {"Fn::GetAtt": [topic, "TopicName"]}}}
+            )
+        variables[env_name("topic", name)] = b.ref_of(topic)
     for name in sorted(queues):
         queue = b.queue(name)
-        policies.append(_queue_policy("SQSSendMessagePolicy", queue))
-        variables[env_name("queue", name)] = ref(queue)
+        policies.append(_queue_policy(b, "SQSSendMessagePolicy", queue))
+        variables[env_name("queue", name)] = b.ref_of(queue)
     if targets.bus:
         policies.append({"EventBridgePutEventsPolicy": {"EventBusName": "default"}})
         variables["PF_EVENT_BUS"] = "default"

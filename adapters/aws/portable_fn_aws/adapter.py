@@ -30,15 +30,18 @@ class AwsAdapter:
         runtime: str | None = None,
         architecture: str | None = None,
         bytecode: bool | None = None,
+        existing: Mapping[str, str] | None = None,
     ) -> None:
         self.runtime = runtime
         self.architecture = architecture
         self.bytecode = bytecode
+        self.existing = existing
 
     def _settings(self) -> Any:
-        """Runtime, architecture and bytecode: given here, else PORTABLE_FN_AWS_RUNTIME /
-        PORTABLE_FN_AWS_ARCHITECTURE / PORTABLE_FN_AWS_BYTECODE (read when packaging, never at
-        import), else python3.12 on x86_64, shipping sources."""
+        """Runtime, architecture, bytecode and existing resources: given here, else
+        PORTABLE_FN_AWS_RUNTIME / PORTABLE_FN_AWS_ARCHITECTURE / PORTABLE_FN_AWS_BYTECODE /
+        PORTABLE_FN_AWS_EXISTING (read when packaging, never at import), else python3.12 on
+        x86_64, shipping sources, every queue, topic and bucket created by the stack."""
         import os
 
         from portable_fn.errors import ConfigurationError
@@ -63,7 +66,14 @@ class AwsAdapter:
         bytecode = self.bytecode
         if bytecode is None:
             bytecode = os.environ.get("PORTABLE_FN_AWS_BYTECODE", "").lower() in ("1", "true")
-        return Settings(runtime=runtime, architecture=architecture, bytecode=bytecode)
+        existing = self.existing
+        if existing is None:
+            from portable_fn_aws._existing import ENV, parse
+
+            existing = parse(os.environ.get(ENV, ""))
+        return Settings(
+            runtime=runtime, architecture=architecture, bytecode=bytecode, existing=dict(existing)
+        )
 
     def findings(self, app: App) -> list[Finding]:
         from portable_fn_aws._template import build

@@ -447,3 +447,39 @@ def test_noncharacters_in_data_are_escaped_not_refused(aws_env: dict[str, str]) 
     ((_, _, params),) = recorder.calls
     assert _SQS_ALLOWED.fullmatch(params["Message"])  # what SNS hands on to SQS subscribers
     assert from_json(params["Message"]) == event
+
+
+def test_a_packaged_app_sends_and_publishes_to_existing_queue_and_topic(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """PORTABLE_FN_AWS_EXISTING: the queue and the topic exist before the app is packaged; the
+    handler's pf.send / pf.publish, through the publisher with the environment the template
+    gives its function, land in them (not in queues or topics of the stack's own)."""
+    from portable_fn_aws.adapter import AwsAdapter
+
+    url, queue_arn = _queue("work")
+    watch_url, watch_arn = _queue("news-watch")  # stands for the topic's existing subscribers
+    sns = boto3.client("sns")
+    topic_arn = sns.create_topic(Name="news")["TopicArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=watch_arn)
+    monkeypatch.setenv("PORTABLE_FN_AWS_EXISTING", f"work={queue_arn},news={topic_arn}")
+    app, seen = _app()
+    module = sys.modules[__name__]
+    monkeypatch.setattr(module, "existing_app", app, raising=False)
+    AwsAdapter().package(app, f"{__name__}:existing_app", tmp_path)
+
+    template = yaml.safe_load((tmp_path / "template.yaml").read_text())
+    variables = template["Resources"]["GoFunction"]["Properties"]["Environment"]["Variables"]
+    environ = {k: v for k, v in variables.items() if isinstance(v, str)}  # what the stack owns
+    assert {"PF_QUEUE_WORK", "PF_TOPIC_NEWS"} <= set(environ)  # literals, not Refs
+    app.use_publisher(AwsPublisher(environ=environ))
+    out = lambda_handler(app, "go")(native.http_v2(http_request("POST", "/go")), CTX)
+    assert out["statusCode"] == 200, out
+    ids = json.loads(out["body"])
+
+    (sent,) = _receive(url)
+    assert from_json(sent["Body"]).id == ids["sent"]
+    (published,) = _receive(watch_url)
+    assert from_json(json.loads(published["Body"])["Message"]).id == ids["published"]
+    lambda_handler(app, "work")(_as_lambda_event([sent], queue_arn), CTX)
+    assert [e.id for e in seen] == [ids["sent"]]

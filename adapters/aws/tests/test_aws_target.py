@@ -1000,3 +1000,154 @@ def test_an_event_functions_default_retries_warn_of_nothing() -> None:
     found = {f.function: f for f in adapter.findings(app) if "at most 2 times" in f.message}
     assert found["default"].level == "info" and "max_retries" not in found["default"].message
     assert found["seven"].level == "warning" and "max_retries=7 capped" in found["seven"].message
+
+
+_QUEUE_ARN = "arn:aws:sqs:eu-west-1:123456789012:fulfilment"
+_TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:order-events"
+_EXISTING = f"fulfilment={_QUEUE_ARN},\n order-events={_TOPIC_ARN}"
+
+
+def _existing_app() -> pf.App:
+    """Mapped (``fulfilment``, ``order-events``) and unmapped (``audit``, ``alerts``) queues and
+    topics, each read by a function and written by another."""
+    app = pf.App("existing")
+
+    @app.http("/orders", methods=["POST"])
+    def take(req: pf.Request) -> None:
+        pf.send("fulfilment", {})
+        pf.send("audit", {})
+        pf.publish("order-events", {})
+        pf.publish("alerts", {})
+
+    @app.queue("fulfilment", max_retries=3)
+    def fulfil(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("audit")
+    def audit(event: pf.CloudEvent) -> None: ...
+
+    @app.topic("order-events")
+    def notify(event: pf.CloudEvent) -> None: ...
+
+    @app.topic("alerts")
+    def alert(event: pf.CloudEvent) -> None: ...
+
+    return app
+
+
+def test_existing_queues_and_topics_are_used_by_arn_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PORTABLE_FN_AWS_EXISTING: a mapped queue or topic is no resource of the stack; its ARN
+    (or the queue URL made from it) stands wherever the created one's reference stood."""
+    from portable_fn_aws._yaml import dump
+    from portable_fn_aws.adapter import AwsAdapter
+
+    monkeypatch.setenv("PORTABLE_FN_AWS_EXISTING", _EXISTING)
+    app = _existing_app()
+    adapter_ = AwsAdapter()
+    template = _template_of(adapter_, app)
+    resources = template["Resources"]
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/fulfilment"
+    assert "FulfilmentQueue" not in resources and "OrderEventsTopic" not in resources
+    assert "AuditQueue" in resources and "AlertsTopic" in resources
+    # The function still sends what retrying cannot fix to its dead-letter queue, the stack's.
+    assert "FulfilmentDlqQueue" in resources
+    fulfil = resources["FulfilFunction"]["Properties"]
+    assert fulfil["Events"]["Queue"]["Properties"]["Queue"] == _QUEUE_ARN
+    assert fulfil["Environment"]["Variables"]["PF_SOURCE_QUEUE_URL"] == url
+    poller = [p for p in fulfil["Policies"] if "Statement" in p]
+    assert poller[0]["Statement"][0]["Resource"] == _QUEUE_ARN
+    assert "sqs:ReceiveMessage" in poller[0]["Statement"][0]["Action"]
+    assert resources["NotifySubscription"]["Properties"]["TopicArn"] == _TOPIC_ARN
+    condition = resources["NotifyInboxPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert condition["Condition"] == {"ArnEquals": {"aws:SourceArn": _TOPIC_ARN}}
+    take = resources["TakeFunction"]["Properties"]
+    variables = take["Environment"]["Variables"]
+    assert variables["PF_QUEUE_FULFILMENT"] == url
+    assert variables["PF_TOPIC_ORDER_EVENTS"] == _TOPIC_ARN
+    assert variables["PF_QUEUE_AUDIT"] == {"Ref": "AuditQueue"}
+    statements = [s for p in take["Policies"] for s in p.get("Statement", [])]
+    assert {"Effect": "Allow", "Action": ["sqs:SendMessage*"], "Resource": _QUEUE_ARN} in statements
+    assert {"Effect": "Allow", "Action": ["sns:Publish"], "Resource": _TOPIC_ARN} in statements
+    outputs = template["Outputs"]
+    assert "FulfilmentQueueUrl" not in outputs and "OrderEventsTopicArn" not in outputs
+    assert "AuditQueueUrl" in outputs and "AlertsTopicArn" in outputs
+    # The stack cannot set an existing queue's redrive policy: said, not dropped.
+    (warning,) = [f for f in adapter_.findings(app) if f.function == "fulfil"
+                  and f.level == "warning"]
+    assert "redrive" in warning.message and "max_retries=3" in warning.message
+    assert _cycle(_dependencies(template)) is None
+    (tmp_path / "template.yaml").write_text(dump(template), encoding="utf-8")
+    result = _cfn_lint(tmp_path / "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def _template_of(adapter_: Any, app: pf.App) -> dict[str, Any]:
+    from portable_fn_aws._template import build
+
+    return build(app, adapter_._settings())[0]
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (f"shipping={_QUEUE_ARN}", "names no queue, topic or bucket"),
+        ("fulfilment=arn:aws:sqs:eu-west-1:fulfilment", "not an SQS queue, SNS topic or S3"),
+        ("fulfilment", "not NAME=ARN"),
+        (f"fulfilment={_QUEUE_ARN},fulfilment={_QUEUE_ARN}", "mapped twice"),
+        (f"fulfilment={_TOPIC_ARN}", "is a queue"),
+        (f"order-events={_QUEUE_ARN}", "is a topic"),
+        (f"fulfilment={_QUEUE_ARN}.fifo", "FIFO"),
+    ],
+)
+def test_a_bad_existing_setting_is_a_configuration_error(
+    setting: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portable_fn.errors import ConfigurationError
+    from portable_fn_aws.adapter import AwsAdapter
+
+    monkeypatch.setenv("PORTABLE_FN_AWS_EXISTING", setting)
+    with pytest.raises(ConfigurationError, match=message) as caught:
+        _template_of(AwsAdapter(), _existing_app())
+    assert "\n" not in str(caught.value)
+
+
+def test_an_existing_bucket_is_unsupported_with_what_to_do_instead(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SAM's S3 event "only accepts a reference to the S3 bucket created in this template":
+    https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-s3.html
+    """
+    from portable_fn.errors import ConfigurationError
+    from portable_fn_aws.adapter import AwsAdapter
+
+    monkeypatch.setenv("PORTABLE_FN_AWS_EXISTING", "media=arn:aws:s3:::company-media")
+    app = _storage_app("media")
+    (finding, *_) = [f for f in AwsAdapter().findings(app) if f.level == "unsupported"]
+    assert "EventBridge" in finding.message and "Object Created" in finding.message
+    with pytest.raises(ConfigurationError, match="existing bucket"):
+        _template_of(AwsAdapter(), app)
+
+
+def test_an_existing_dead_letter_queue_is_the_redrive_target() -> None:
+    """A mapped dead-letter queue: the stack's queue redrives to its ARN, and the function
+    sends what retrying cannot fix to its URL."""
+    from portable_fn_aws._resources import Settings
+    from portable_fn_aws._template import build
+
+    app = pf.App("dead")
+
+    @app.queue("audit", dead_letter="audit-dead")
+    def audit(event: pf.CloudEvent) -> None: ...
+
+    dead = "arn:aws:sqs:eu-west-1:123456789012:audit-dead"
+    template, findings = build(app, Settings(existing={"audit-dead": dead}))
+    resources = template["Resources"]
+    assert "AuditDeadQueue" not in resources
+    assert resources["AuditQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == dead
+    variables = resources["AuditFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PF_DEAD_LETTER_URL"] == (
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/audit-dead"
+    )
+    assert not [f for f in findings if f.level == "warning"]  # the stack's queue redrives
