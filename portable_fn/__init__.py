@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """portable-fn: write serverless functions once; run them on every cloud and locally."""
 
+import typing
+
 from portable_fn._publish import emit as emit
 from portable_fn._publish import publish as publish
 from portable_fn._publish import send as send
@@ -22,4 +24,22 @@ from portable_fn.http import UploadedFile as UploadedFile
 from portable_fn.log import logger as logger
 from portable_fn.triggers import Retry as Retry
 
+if typing.TYPE_CHECKING:
+    from portable_fn.metrics import metric as metric
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # pf.metric's module is loaded on first use (PEP 562): ``import portable_fn`` is every cold
+    # start (tests/test_import_cost.py), and most functions never call it.
+    if name == "metric":
+        from portable_fn.metrics import metric
+
+        globals()[name] = metric  # later reads find it without this call
+        return metric
+    raise AttributeError(f"module 'portable_fn' has no attribute {name!r}")
+
+
+def __dir__() -> set[str]:
+    return {*globals(), "metric"}

@@ -100,6 +100,12 @@ def publish_traceparent(invocation: Invocation, destination: str, kind: str) -> 
     return _otel.producer_traceparent(invocation, destination, kind)
 
 
+# The built-in metrics' CloudWatch units, written as EMF by ``metrics._emf`` as pf.metric's are.
+_UNITS = {
+    "Invocations": "Count", "Errors": "Count", "Duration": "Milliseconds", "ColdStart": "Count",
+}
+
+
 def _emit_metrics(invocation: Invocation, failed: bool, duration_ms: float) -> None:
     ctx = invocation.ctx
     values = {
@@ -111,30 +117,11 @@ def _emit_metrics(invocation: Invocation, failed: bool, duration_ms: float) -> N
     # The function that ran, as the log lines and the span name it: an adapter serving every
     # route from one entry names the entry in its context, or nothing (a Worker's fetch).
     dimensions = {"service": invocation.app.name, "function": invocation.function.name}
-    logger = Logger()
     # Written whatever the log level: a quieter log must not switch the metrics off.
     if ctx.provider == "aws":
-        logger.emit(
-            "INFO",
-            "portable-fn metrics",
-            _aws={
-                "Timestamp": int(time.time() * 1000),
-                "CloudWatchMetrics": [
-                    {
-                        "Namespace": "portable-fn",
-                        "Dimensions": [["service", "function"]],
-                        "Metrics": [
-                            {"Name": "Invocations", "Unit": "Count"},
-                            {"Name": "Errors", "Unit": "Count"},
-                            {"Name": "Duration", "Unit": "Milliseconds"},
-                            {"Name": "ColdStart", "Unit": "Count"},
-                        ],
-                    }
-                ],
-            },
-            **dimensions,
-            **values,
-        )
+        from portable_fn.metrics import _emf  # loaded with the first metrics written
+
+        _emf("portable-fn metrics", "portable-fn", dimensions, values, _UNITS)
     else:
-        logger.emit("INFO", "portable-fn metrics", metrics=values, provider=ctx.provider,
+        Logger().emit("INFO", "portable-fn metrics", metrics=values, provider=ctx.provider,
                     **dimensions)
