@@ -47,6 +47,8 @@ PROJECT = {
     "srcx_lib/data/table.json": "{}\n",
     "srcx_ns/fmt.py": "X = 1\n",
     "README.md": "# the project\n",
+    "CHANGELOG.rst": "1.0\n",
+    "srcx_lib/data/README.md": "# data the app may read: kept\n",
     # What lies around in a project and never ships.
     ".venv/pyvenv.cfg": "home = /usr/bin\n",
     "env2/pyvenv.cfg": "home = /usr/bin\n",
@@ -80,6 +82,8 @@ def project(tmp_path: Path) -> Iterator[Path]:
     yield root
     for name in [m for m in sys.modules if m.startswith(("srcx_", "_portable_fn_app_"))]:
         del sys.modules[name]
+    if str(getattr(sys.modules.get("app"), "__file__", "")).startswith(str(root)):
+        del sys.modules["app"]  # the app file, imported as its siblings import it
     if str(root) in sys.path:
         sys.path.remove(str(root))
 
@@ -91,9 +95,12 @@ def test_a_file_app_with_data_files(project: Path, tmp_path: Path) -> None:
                              reserved={"function_app"}, out_dir=out)
     assert (source.module, source.attribute, source.folder) == ("app", "shop", project)
     assert source.findings == ()
+    # The project's README is documentation, never read at run time: left out (a deployment
+    # package carries code and the data it reads; Chalice ships app.py and chalicelib/ only).
     assert files_in(out) == {
-        "app.py", "rates.json", "README.md", "srcx_pricing.py", "srcx_lib/__init__.py",
-        "srcx_lib/units.py", "srcx_lib/data/table.json", "srcx_ns/fmt.py",
+        "app.py", "rates.json", "srcx_pricing.py", "srcx_lib/__init__.py",
+        "srcx_lib/units.py", "srcx_lib/data/table.json", "srcx_lib/data/README.md",
+        "srcx_ns/fmt.py",
     }
 
 
