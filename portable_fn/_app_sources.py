@@ -30,9 +30,9 @@ The target decides the rest (``copy_app_source`` parameters):
   relative to the folder the package's root is copied from.
 
 Never copied, on any target: virtualenvs (a folder holding ``pyvenv.cfg``, whatever its name),
-hidden files and folders, the project's documentation at the copied root (``README``,
-``CHANGELOG``, ``CONTRIBUTING``, ``CHANGES``, ``HISTORY``, as ``.md``, ``.rst``, ``.txt`` or
-bare), tests (``tests``, ``test``, ``test_*.py``, ``conftest.py``), caches and
+hidden files and folders, the project's documentation at the copied root or beside its modules
+(``README``, ``CHANGELOG``, ``CONTRIBUTING``, ``CHANGES``, ``HISTORY``, as ``.md``, ``.rst``,
+``.txt`` or bare; a data folder's are kept), tests (``tests``, ``test``, ``test_*.py``, ``conftest.py``), caches and
 bytecode, build output (``dist``, ``build``, ``*.egg-info``), ``node_modules``,
 ``python_modules`` (where pywrangler vendors dependencies) and the output folder itself (the CLI
 writes ``dist/<provider>`` inside the project). Packaging only: nothing here runs at import time.
@@ -66,9 +66,10 @@ _SKIP_NAMES = frozenset((
 ))
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".dist-info")
 _INSTALLED = ("site-packages", "dist-packages")
-# The project's own documentation at the copied root (README.md, CHANGELOG.rst, ...): never read
-# at run time, and a README alone is kilobytes of every deployment package. A file of that name
-# further down (a data folder's README) may be the app's data: kept.
+# The project's own documentation at the copied root or in a folder of its code (one holding a
+# module: README.md, CHANGELOG.rst, ...): never read at run time, and a README alone is
+# kilobytes of every deployment package. A file of that name in a data folder (no module in it)
+# may be the app's data: kept.
 _PROJECT_DOCS = frozenset(("README", "CHANGELOG", "CONTRIBUTING", "CHANGES", "HISTORY"))
 
 
@@ -104,7 +105,9 @@ class _Rules:
         if name.startswith("test_") and name.endswith(".py"):
             return True
         is_dir = path.is_dir()
-        if not is_dir and path.parent == self.root and _is_project_doc(name):
+        if not is_dir and _is_project_doc(name) and (
+            path.parent == self.root or any(path.parent.glob("*.py"))
+        ):
             return True
         if is_dir and ((path / "pyvenv.cfg").is_file() or path.resolve() == self.out):
             return True

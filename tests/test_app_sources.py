@@ -49,6 +49,7 @@ PROJECT = {
     "README.md": "# the project\n",
     "CHANGELOG.rst": "1.0\n",
     "srcx_lib/data/README.md": "# data the app may read: kept\n",
+    "srcx_lib/README.md": "# a package's documentation: left out\n",
     # What lies around in a project and never ships.
     ".venv/pyvenv.cfg": "home = /usr/bin\n",
     "env2/pyvenv.cfg": "home = /usr/bin\n",
