@@ -32,10 +32,11 @@ The target decides the rest (``copy_app_source`` parameters):
 Never copied, on any target: virtualenvs (a folder holding ``pyvenv.cfg``, whatever its name),
 hidden files and folders, the project's documentation at the copied root or beside its modules
 (``README``, ``CHANGELOG``, ``CONTRIBUTING``, ``CHANGES``, ``HISTORY``, as ``.md``, ``.rst``,
-``.txt`` or bare; a data folder's are kept), tests (``tests``, ``test``, ``test_*.py``, ``conftest.py``), caches and
-bytecode, build output (``dist``, ``build``, ``*.egg-info``), ``node_modules``,
-``python_modules`` (where pywrangler vendors dependencies) and the output folder itself (the CLI
-writes ``dist/<provider>`` inside the project). Packaging only: nothing here runs at import time.
+``.txt`` or bare; a data folder's are kept), tests (``tests``, ``test``, ``test_*.py``,
+``conftest.py``), caches and bytecode, build output (``dist``, ``build``, ``*.egg-info``),
+``node_modules``, ``python_modules`` (where pywrangler vendors dependencies) and the output
+folder itself (the CLI writes ``dist/<provider>`` inside the project). Packaging only: nothing
+here runs at import time.
 """
 
 from __future__ import annotations
