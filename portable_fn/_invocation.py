@@ -53,7 +53,7 @@ class Invocation:
         self._ambient: tuple[Context, str | None] | None = None
         # The event the counts below are for, and how many events it published per
         # destination (``published_id``): a batch swaps the event, which restarts them.
-        self._published: tuple[CloudEvent, dict[tuple[str, str], int]] | None = None
+        self._published: tuple[CloudEvent, dict[str, int]] | None = None
         # Log fields the handler appended (``pf.logger.append_keys``), with the event they are
         # for: a batch swaps the event, and the next message's lines must not carry them.
         self._appended: tuple[CloudEvent | None, dict[str, Any]] | None = None
@@ -96,36 +96,43 @@ class Invocation:
             ambient = self._ambient = (ctx, _context_trace(self))
         return ambient[1]
 
-    def published_id(self, kind: str, destination: str) -> str | None:
-        """The id of the next event published to ``destination`` (a ``kind`` of "topic",
-        "queue" or "event") without one of its own, or None outside an event (a request's
-        publishes are new events each time: random ids).
+    def published_id(self, kind: str, destination: str, type: str, data: Any) -> str | None:
+        """The id of an event published to ``destination`` (a ``kind`` of "topic", "queue" or
+        "event") without one of its own, or None outside an event (a request's publishes are
+        new events each time: random ids).
 
         Delivery is at least once, and a handler retried after it published publishes again:
         with new random ids a consumer could not tell the copies from new events (source + id
         is the spec's duplicate rule, which ``idempotent=True``, SQS FIFO and Service Bus
         de-duplicate by). So the id is derived from the triggering event (source and id), the
-        function, the destination and how many events it published there before in this run:
-        the same on every attempt, distinct otherwise. UUID-shaped (RFC 9562 version 8).
+        app and function, and what is published (destination, type, data), counted among the
+        run's publishes of that same event: a retry's copy gets the first attempt's id, and
+        anything else (another type or data, another app's function) another id, which no
+        consumer may take for a copy. UUID-shaped (RFC 9562 version 8).
         """
         event = self.event
         if event is None:
             return None
+        import hashlib  # on the first publish only (that imports a cloud SDK anyway)
+        import json
+
+        try:
+            body = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+        except (TypeError, ValueError, RecursionError):  # keys of mixed types, a cycle
+            body = repr(data)
+        what = "\x1f".join((kind, destination, type, body))
         published = self._published
         if published is None or published[0] is not event:
             published = self._published = (event, {})
         counts = published[1]
-        key = (kind, destination)
-        index = counts.get(key, 0)
-        counts[key] = index + 1
-        import hashlib  # on the first publish only (that imports a cloud SDK anyway)
-
-        digest = bytearray(hashlib.blake2b(
-            "\x1f".join(
-                (event.source, event.id, self.function.name, kind, destination, str(index))
-            ).encode("utf-8", "surrogatepass"),
-            digest_size=16,
-        ).digest())
+        index = counts.get(what, 0)
+        counts[what] = index + 1
+        seed = "\x1f".join(
+            (event.source, event.id, self.app.name, self.function.name, what, str(index))
+        )
+        digest = bytearray(
+            hashlib.blake2b(seed.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        )
         digest[6] = (digest[6] & 0x0F) | 0x80
         digest[8] = (digest[8] & 0x3F) | 0x80
         h = digest.hex()

@@ -94,7 +94,7 @@ def _build(
     if merged:
         kwargs["extensions"] = merged
     if id is None and invocation is not None:
-        id = invocation.published_id(kind, destination)  # the same on a retried run
+        id = invocation.published_id(kind, destination, type, data)  # the same on a retry
     return CloudEvent.create(
         type=type,
         source=given_source or source,

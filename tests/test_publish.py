@@ -200,3 +200,37 @@ def test_an_http_handler_publishes_new_ids() -> None:
         invoke(app, "create", http_request("POST", "/orders"))
     first, second = recorder.sent
     assert first.event.id != second.event.id
+
+
+def test_a_retry_that_publishes_something_else_gets_another_id() -> None:
+    """A derived id names what was published: a retry that publishes another type or other data
+    (the first attempt said "accepted", the second "rejected") is another event, which no
+    consumer may drop as a copy; nor may another app's function of the same name, triggered by
+    the same event (SQS FIFO and Service Bus de-duplicate by the id alone)."""
+    from portable_fn.adapter import dispatch_event
+
+    def build(name: str) -> tuple[pf.App, RecordingPublisher]:
+        app = pf.App(name)
+        recorder = RecordingPublisher()
+        app.use_publisher(recorder)
+        attempts: list[int] = []
+
+        @app.queue("orders")
+        def handle(event: pf.CloudEvent) -> None:
+            attempts.append(1)
+            verdict = "com.x.accepted" if len(attempts) == 1 else "com.x.rejected"
+            pf.send("outcomes", event.data, type=verdict)
+            pf.send("audit", {"attempt": len(attempts)})
+
+        return app, recorder
+
+    order = pf.CloudEvent.create(type="t", source="/s", data={"n": 1})
+    ctx = pf.Context(provider="test", function_name="handle", invocation_id="1")
+    app, recorder = build("one")
+    other_app, other = build("two")
+    for _ in range(2):
+        dispatch_event(app, "handle", order, ctx)
+    dispatch_event(other_app, "handle", order, ctx)
+    accepted, audit1, rejected, audit2 = (sent.event.id for sent in recorder.sent)
+    assert len({accepted, audit1, rejected, audit2}) == 4
+    assert other.sent[0].event.id != accepted

@@ -7,9 +7,10 @@ key callable returns, namespaced by app and function (a topic's subscribers each
 A duplicate of a completed event is acknowledged without running; a duplicate that races an
 attempt in progress fails retryably (``IdempotencyConflict``) and its redelivery settles it.
 Under a key function the record keeps a fingerprint of the event's data (and content type): the
-key sent again with another payload fails for good (``IdempotencyKeyReused``) instead of being
-dropped as a duplicate, as Powertools' payload validation raises ``IdempotencyValidationError``
-(https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/#payload-validation).
+key sent again with another payload is still a duplicate (a producer that sends an order again
+with a new ``sent_at`` means the same order), acknowledged without running, but with a WARNING
+line naming the key, never silently. (Powertools' payload validation, which raises instead, is
+opt-in there: https://docs.powertools.aws.dev/lambda/python/latest/utilities/idempotency/#payload-validation.)
 The default key (``source`` + ``id``) names one event, whose redeliveries carry the same data,
 so it stores and compares nothing.
 
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from portable_fn.events import CloudEvent
     from portable_fn.idempotency._base import Record, Store
 
-__all__ = ["IdempotencyKeyReused", "InvalidIdempotencyKey", "guard_event"]
+__all__ = ["InvalidIdempotencyKey", "guard_event"]
 
 Call = Callable[[Any, "Context"], Any]
 KeyFn = Callable[["CloudEvent"], str]
@@ -67,21 +68,6 @@ class InvalidIdempotencyKey(NonRetryable, TypeError):
             f"returned {value!r}, not a non-empty str" if error is None else f"raised {error!r}"
         )
         super().__init__(f"the idempotency key function {self.function} of {handler!r} {outcome}")
-
-
-class IdempotencyKeyReused(NonRetryable, ValueError):
-    """A key function's key came again with another payload (``data`` or
-    ``datacontenttype``) than the completed event's: another message, not a duplicate to
-    acknowledge, and no redelivery changes that, so it is dead-lettered at once. ``key`` is
-    what the key function returned, ``handler`` the function it guards."""
-
-    def __init__(self, key: str, handler: str) -> None:
-        self.key = key
-        self.handler = handler
-        super().__init__(
-            f"the idempotency key {key!r} of {handler!r} was already used by an event with a "
-            "different payload (data or datacontenttype): not run, not acknowledged"
-        )
 
 
 def begin(ctx: Context, raw_key: str) -> tuple[Store, str, str]:
@@ -204,7 +190,11 @@ def _claimed(
         # A record of the previous version (no fingerprint) stays a duplicate.
         print_ = claim[3]
         if print_ is not None and found.result is not None and found.result != print_:
-            raise IdempotencyKeyReused(raw_key, ctx.function_name)
+            ctx.logger.warning(
+                "idempotency key already used by an event with another payload: acknowledged "
+                "as a duplicate, not run",
+                key=raw_key, event_id=event.id,
+            )
         raise _Duplicate
     raise IdempotencyConflict(
         f"event {event.id} from {event.source} is being processed",
