@@ -145,6 +145,10 @@ def _aws_hint(parts: list[str]) -> str:
     if parts[5] not in ("*", "?"):
         return ": EventBridge's sixth field is the year, and a schedule here runs every year"
     fields = ["*" if part == "?" else part for part in parts[:5]]
+    if any(mark in " ".join(fields[2:5]) for mark in ("L", "W", "#")):
+        # Quartz's last (L), weekday (W) and nth (#) have no form in 5-field cron.
+        return (": EventBridge's sixth field is the year, and L, W and # (last, nearest "
+                "weekday, nth weekday) have no portable form: run daily and test the date")
     renumbered = any(c.isdigit() for c in fields[4])
     if renumbered and "/" not in fields[4]:
         # EventBridge numbers weekdays 1-7 from Sunday, this cron 0-6: named, they are the same.

@@ -435,6 +435,11 @@ class _InvocationLogger(_Levels):
         instead returns a logger of its own."""
         from portable_fn._invocation import current
 
+        taken = _RESERVED.union(("exc_info",)).intersection(fields)
+        if taken:
+            # A "level" of its own would relabel (and in Lambda filter out) every later line,
+            # the framework's failure line included.
+            raise ValueError(f"append_keys cannot set {sorted(taken)}: the line's own members")
         invocation = current()
         if invocation is None:
             raise RuntimeError("pf.logger.append_keys works inside a handler: its keys last "

@@ -51,7 +51,10 @@ _UNITS = frozenset(UNITS)
 MAX_DIMENSIONS = 30
 # Names the line sets itself (the log line's own keys, EMF's metadata, the JSON line's members):
 # a dimension or metric named so would overwrite them (a "level" one, Lambda's log filter).
-_TAKEN = _RESERVED | {"_aws", "metric", "value", "unit", "provider", "service", "function"}
+# ``exc_info`` is stdlib logging's argument, which ``Logger.emit`` takes as one.
+_TAKEN = _RESERVED | {
+    "_aws", "metric", "value", "unit", "provider", "service", "function", "exc_info",
+}
 _logger = Logger()
 # The code below is kept short: it ships in every AWS deployment zip, whose size is budgeted
 # (adapters/aws/tests/test_aws_target.py); comments and docstrings are stripped from it.

@@ -294,3 +294,10 @@ def test_import_portable_fn_does_not_load_the_metrics_module() -> None:
         "assert 'portable_fn.metrics' in sys.modules; assert 'metric' in dir(pf)"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def test_a_dimension_named_like_logging_s_exc_info_is_refused() -> None:
+    """``Logger.emit`` takes ``exc_info`` as stdlib logging's argument: a dimension of that
+    name vanished from the line (and its EMF document named a dimension it lacked)."""
+    with pytest.raises(ValueError, match="exc_info"):
+        pf.metric("Orders", 1, exc_info="x")

@@ -544,3 +544,8 @@ def test_appended_keys_are_on_every_later_line_of_the_invocation_only(
     assert failed["message"].startswith("event handler failed")
     with pytest.raises(RuntimeError, match="inside a handler"):
         pf.logger.append_keys(order_id="x")
+
+
+def test_append_keys_refuses_the_line_s_own_members() -> None:
+    with pytest.raises(ValueError, match="level"):
+        pf.logger.append_keys(level="DEBUG")

@@ -205,3 +205,13 @@ def test_an_aws_cron_with_its_year_says_to_drop_the_year(expression: str, portab
 def test_an_aws_cron_with_numbered_weekdays_says_they_count_from_sunday_as_one() -> None:
     with pytest.raises(ConfigurationError, match=r"'0 9 \* \* MON-FRI'.*1-7 from Sunday"):
         parse_cron("cron(0 9 ? * 2-6 *)")
+
+
+@pytest.mark.parametrize("expression", ["cron(0 3 ? * 2#1 *)", "cron(0 3 ? * 6L *)",
+                                        "cron(0 3 L * ? *)", "cron(0 3 15W * ? *)"])
+def test_an_aws_cron_with_l_w_or_hash_is_told_they_have_no_portable_form(expression: str) -> None:
+    """The renaming of numbered weekdays made ``2#1`` "MON#SUN": L, W and # have no 5-field
+    form, and the hint must not suggest one."""
+    with pytest.raises(ConfigurationError, match="no portable form") as refused:
+        parse_cron(expression)
+    assert "drop it (" not in str(refused.value)

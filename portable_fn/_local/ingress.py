@@ -168,10 +168,15 @@ def _plain(app_name: str, name: str, fields: Mapping[str, str], body: bytes) -> 
     (``curl -d '{"sku": "a"}' .../_pf/queues/jobs``): a new id, type ``<app>.<name>``, the app's
     source, the body decoded by its Content-Type (JSON, text, else bytes)."""
     content_type = fields.get("content-type") or None
+    data = decode_data(body, content_type)
+    if isinstance(data, dict) and "specversion" in data:
+        # A structured CloudEvent sent as plain JSON (what an SQS or Storage Queue body holds):
+        # the event itself, as the AWS and Azure codecs read the same body.
+        return from_dict(data)
     return CloudEvent.create(
         type=f"{app_name}.{name}",
         source=f"/portable-fn/{app_name}",
-        data=decode_data(body, content_type),
+        data=data,
         datacontenttype=content_type if body else None,
     )
 

@@ -220,3 +220,18 @@ def test_a_plain_body_a_page_could_send_cross_site_is_still_refused() -> None:
     for headers in ({}, {"content-type": "text/plain"}):
         answer = ingress.handle("POST", "/_pf/queues/jobs", headers, b"x", _accept_all)
         assert answer.status == 400
+
+
+def test_a_structured_cloudevent_sent_as_plain_json_is_that_event() -> None:
+    """The body an SQS or Storage Queue message holds for a published event: the AWS and Azure
+    codecs deliver it as the event itself, and so does the ingress (it wrapped it as data)."""
+    seen: list[CloudEvent] = []
+
+    def accept(kind: str, name: str, event: CloudEvent) -> tuple[str, ...]:
+        seen.append(event)
+        return ("f",)
+
+    body = json.dumps(to_dict(_event())).encode()
+    answer = ingress.handle("POST", "/_pf/queues/jobs", {"content-type": "application/json"},
+                            body, accept, app_name="shop")
+    assert answer.status == 202 and seen == [_event()]

@@ -79,6 +79,8 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
         event_id = f"{request_id}.{host_id}/{sent_key}"
         if sequencer:
             event_id = f"{event_id}/{sequencer}"
+        if action is None:  # one request may notify twice (a restore's Post, then Completed)
+            event_id = f"{event_id}/{event_name}"
     elif sequencer:  # some service-initiated events carry no response elements
         event_id = f"{bucket}/{key}/{sequencer}"
     elif action is None and record.get("eventTime"):
