@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from random import Random
 
 __all__ = [
+    "SCHEDULE_RETRY",
     "Event",
     "Http",
     "Queue",
@@ -94,6 +95,10 @@ class Retry(Value):
 
 
 _DEFAULT_RETRY = Retry()
+# A schedule declares no retry policy: a failed run is retried as AWS Lambda retries an
+# asynchronous invocation (an EventBridge target's), twice, on every target that can
+# (the local runtime, Cloud Scheduler's retry config, Azure's timer retry policy).
+SCHEDULE_RETRY = Retry(max_retries=2)
 
 
 class Http(Value):

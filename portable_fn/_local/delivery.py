@@ -36,11 +36,8 @@ from portable_fn.app import App, Function
 from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent, from_json
 from portable_fn.idempotency._base import IdempotencyConflict
-from portable_fn.triggers import Queue, Retry, Stream
+from portable_fn.triggers import SCHEDULE_RETRY, Queue, Retry, Stream
 
-# Triggers without a Retry policy (schedules) retry as AWS Lambda retries asynchronous
-# invocations (EventBridge Scheduler targets): twice.
-DEFAULT_RETRY = Retry(max_retries=2)
 _T = TypeVar("_T")
 KEEP_DONE = 24 * 3600.0  # finished deliveries are forgotten after a day (at the next start)
 # Seconds an invocation may run: the Lambda ``Timeout`` of the SAM template ``package --provider
@@ -96,7 +93,7 @@ class HandlerTimeout(PortableFnError, TimeoutError):
 
 def retry_policy(fn: Function) -> Retry:
     retry = getattr(fn.trigger, "retry", None)
-    return retry if isinstance(retry, Retry) else DEFAULT_RETRY
+    return retry if isinstance(retry, Retry) else SCHEDULE_RETRY  # a schedule has none
 
 
 def backoff_cap(policy: Retry, retry: int) -> float:

@@ -122,7 +122,7 @@ def timer_runner(
     from portable_fn_azure import timer
 
     def run(timer_request: func.TimerRequest, context: Any) -> None:
-        # The timer's retry policy (_register_events.SCHEDULE_RETRY) reruns a failed run; the
+        # The timer's retry policy (portable_fn.triggers.SCHEDULE_RETRY) reruns a failed run; the
         # worker says which run this is, as for Event Hubs.
         ctx = context_for(name, timer_request, context, attempt=_retry_attempt(context))
         run_event(app, name,

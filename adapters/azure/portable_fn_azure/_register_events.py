@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import azure.functions as func
 from portable_fn.app import App, Function
-from portable_fn.triggers import Event, Queue, Retry, Schedule, Storage, Stream, Topic
+from portable_fn.triggers import (
+    SCHEDULE_RETRY,
+    Event,
+    Queue,
+    Retry,
+    Schedule,
+    Storage,
+    Stream,
+    Topic,
+)
 
 from portable_fn_azure._register import Deferred, Runner, named, trigger_of
 from portable_fn_azure.options import AzureOptions, consumer_group, subscription_name, timespan
@@ -29,9 +38,6 @@ __all__ = [
     "register_stream", "register_topic", "schedule_for",
 ]
 
-# A schedule declares no max_retries: a failed run is retried as the local runtime
-# (portable_fn._local.delivery.DEFAULT_RETRY) and Lambda's asynchronous invocation retry it.
-SCHEDULE_RETRY = Retry(max_retries=2)
 
 
 def schedule_for(trigger: Schedule) -> ncrontab.Ncrontab:

@@ -17,7 +17,16 @@ from collections.abc import Callable
 from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.app import App, Function
 from portable_fn.cors import preflight_owners
-from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+from portable_fn.triggers import (
+    SCHEDULE_RETRY,
+    Event,
+    Http,
+    Queue,
+    Schedule,
+    Storage,
+    Stream,
+    Topic,
+)
 
 from portable_fn_azure import ncrontab
 from portable_fn_azure.options import (
@@ -252,8 +261,6 @@ def _schedule(function: Function, trigger: Schedule, _: App, __: AzureOptions) -
     out = [Finding(function.name, "info", f"NCRONTAB {result.expression!r} (UTC)")]
     if result.warning:
         out.append(Finding(function.name, "warning", result.warning))
-    from portable_fn_azure._register_events import SCHEDULE_RETRY
-
     # The timer's retry policy reruns a failed run; past it nothing holds the run
     # (functions-bindings-error-pages#retries): the failure is only logged.
     out.append(Finding(function.name, "warning", (

@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING, Literal
 from portable_fn import _publishes as publishes
 from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.errors import ConfigurationError
-from portable_fn.triggers import Event, Http, Queue, Retry, Schedule, Storage, Stream, Topic
+from portable_fn.triggers import (
+    SCHEDULE_RETRY,
+    Event,
+    Http,
+    Queue,
+    Retry,
+    Schedule,
+    Storage,
+    Stream,
+    Topic,
+)
 
 from portable_fn_gcp.names import (
     RESERVED_PUBSUB_PREFIX,
@@ -37,9 +47,6 @@ __all__ = ["DeadLetter", "Deployment", "Plan", "SchedulerRetry", "build"]
 
 MIN_ATTEMPTS, MAX_ATTEMPTS, MAX_DELAY = 5, 100, 600.0
 MAX_SCHEDULER_RETRIES = 5
-# A schedule declares no max_retries: a failed run is retried as the local runtime
-# (portable_fn._local.delivery.DEFAULT_RETRY) and Lambda's asynchronous invocation retry it.
-SCHEDULE_RETRY = Retry(max_retries=2)
 _AUDIT = "google.cloud.audit.log."
 _STORAGE = "google.cloud.storage."
 
