@@ -48,10 +48,12 @@ def build_call(
     """Compose the call for one function from its handler and its declared options."""
     call = base_call(handler, takes_context)
     is_http = isinstance(trigger, Http)
-    check_first_parameter(handler, is_http, name)
-    if is_http:
-        _check_not_a_path_parameter(handler, trigger, name)  # type: ignore[arg-type]
-    if _may_name_a_model(handler):
+    first = _first_parameter(handler)
+    annotation = None if first is None else _annotation(*first)
+    check_first_parameter(annotation, is_http, name)
+    if is_http and first is not None:
+        _check_not_a_path_parameter(first[1], trigger, name)  # type: ignore[arg-type]
+    if _may_name_a_model(annotation):
         from portable_fn import _validation
 
         validated = _validation.wrap(call, handler, is_http=is_http, name=name)
@@ -82,33 +84,39 @@ def wrapped(handler: Any) -> list[Any]:
     return chain
 
 
-def first_annotation(handler: Callable[..., Any]) -> Any:
-    """The raw annotation of the handler's first parameter (a string under postponed
-    evaluation), or None."""
+def _first_parameter(handler: Callable[..., Any]) -> tuple[Any, str] | None:
+    """The function whose parameters the handler's are (the innermost a decorator wraps) and
+    the name of its first parameter (after ``self`` for a bound method), or None."""
     target: Any = getattr(handler, "__func__", handler)
     chain = wrapped(target)
     if chain:
         target = getattr(chain[-1], "__func__", chain[-1])
     code = getattr(target, "__code__", None)
-    annotations = getattr(target, "__annotations__", None)
-    if code is None or not annotations:
-        return None
     first = 1 if hasattr(handler, "__self__") else 0
-    if code.co_argcount <= first:
+    if code is None or code.co_argcount <= first:
         return None
-    return annotations.get(code.co_varnames[first])
+    return target, code.co_varnames[first]
 
 
-def check_first_parameter(
-    handler: Callable[..., Any], is_http: bool, name: str, annotation: Any = None
-) -> None:
+def _annotation(target: Any, parameter: str) -> Any:
+    annotations = getattr(target, "__annotations__", None)
+    return annotations.get(parameter) if annotations else None
+
+
+def first_annotation(handler: Callable[..., Any]) -> Any:
+    """The raw annotation of the handler's first parameter (a string under postponed
+    evaluation), or None."""
+    first = _first_parameter(handler)
+    return None if first is None else _annotation(*first)
+
+
+def check_first_parameter(annotation: Any, is_http: bool, name: str) -> None:
     """Refuse a first parameter annotated with a class it will not get: the handler gets the
     ``Request`` / ``CloudEvent`` (or, for a model annotation, the body / data converted), so
     ``def get(order_id: str)`` (path parameters as arguments, as Powertools, Flask and FastAPI
     pass them) or a plain class (functions-framework's ``@typed``) failed at run time instead,
-    far from the cause. ``annotation``: one ``_validation`` resolved from a string."""
-    if annotation is None:
-        annotation = first_annotation(handler)
+    far from the cause. ``annotation``: the raw one, or one ``_validation`` resolved from a
+    string."""
     if annotation is Any or not isinstance(annotation, type) or _is_model(annotation):
         return  # none, a string (_validation resolves it), Any, a generic or union, a model
     from portable_fn.events import CloudEvent
@@ -129,20 +137,11 @@ def check_first_parameter(
     )
 
 
-def _check_not_a_path_parameter(handler: Callable[..., Any], trigger: Http, name: str) -> None:
+def _check_not_a_path_parameter(parameter: str, trigger: Http, name: str) -> None:
     """A first parameter named after a path parameter (``def get_order(order_id)``, Chalice's
     convention) would take the Request for the id."""
     from portable_fn._routing import compile_route
 
-    target: Any = getattr(handler, "__func__", handler)
-    chain = wrapped(target)
-    if chain:
-        target = getattr(chain[-1], "__func__", chain[-1])
-    code = getattr(target, "__code__", None)
-    first = 1 if hasattr(handler, "__self__") else 0
-    if code is None or code.co_argcount <= first:
-        return
-    parameter = code.co_varnames[first]
     if parameter in compile_route(trigger.path).params:
         raise ConfigurationError(
             f"the handler's first parameter {parameter!r} is named like the path parameter "
@@ -160,10 +159,9 @@ def _is_model(annotation: type) -> bool:
     )
 
 
-def _may_name_a_model(handler: Callable[..., Any]) -> bool:
+def _may_name_a_model(annotation: Any) -> bool:
     """Whether the first parameter's annotation could name a model: the common handler
     (unannotated, or ``req: pf.Request`` / ``event: pf.CloudEvent``) never loads _validation."""
-    annotation = first_annotation(handler)
     if annotation is None:
         return False
     if isinstance(annotation, str):  # resolved by _validation, at decoration or first call

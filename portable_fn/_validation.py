@@ -58,7 +58,7 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
     else:
         model = annotation
     if model is not None and not validates(model):
-        check_first_parameter(handler, is_http, name, model)  # a class it will not get
+        check_first_parameter(model, is_http, name)  # a class it will not get
         return None
 
     def model_type() -> Any:
@@ -75,7 +75,7 @@ def wrap(call: Call, handler: Callable[..., Any], *, is_http: bool, name: str) -
                     function=name,
                 ) from None
             if not validates(resolved):
-                check_first_parameter(handler, is_http, name, resolved)
+                check_first_parameter(resolved, is_http, name)
             model = resolved if validates(resolved) else _RAW
         return model
 
