@@ -89,18 +89,8 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
         event_id = f"{bucket}/{key}/{event_name}/{record['eventTime']}"
     else:
         raise decode_error(TRIGGER, "responseElements", "no request id or sequencer to use as id")
-    data: Any
-    if action is None:  # not a storage event: the record is the data (module docstring)
-        data = record
-    else:
-        size = obj.get("size")
-        data = storage_data(
-            bucket=bucket,
-            key=key,
-            size=int(size) if size is not None else None,
-            etag=obj.get("eTag"),
-            action=action,
-        )
+    # Not a storage event (action None): the record is the data (module docstring).
+    data = record if action is None else _object_data(bucket, key, obj, "eTag", action)
     event = CloudEvent(
         id=event_id,
         source=f"{record.get('eventSource', 'aws:s3')}.{record.get('awsRegion', '')}.{bucket}",
@@ -123,7 +113,6 @@ def from_eventbridge(event: dict[str, Any]) -> CloudEvent | None:
     bucket = require(require(detail, "bucket", TRIGGER), "name", TRIGGER)
     obj = require(detail, "object", TRIGGER)
     key = require(obj, "key", TRIGGER)
-    size = obj.get("size")
     sequencer = obj.get("sequencer")
     decoded = CloudEvent(
         id=require(event, "id", TRIGGER),
@@ -132,12 +121,18 @@ def from_eventbridge(event: dict[str, Any]) -> CloudEvent | None:
         subject=key,
         time=event.get("time"),
         datacontenttype="application/json",
-        data=storage_data(
-            bucket=bucket,
-            key=key,
-            size=int(size) if size is not None else None,
-            etag=obj.get("etag"),
-            action=action,
-        ),
+        data=_object_data(bucket, key, obj, "etag", action),
     )
     return decoded.with_extensions(sequence=sequencer) if sequencer else decoded
+
+
+def _object_data(
+    bucket: str, key: str, obj: dict[str, Any], etag: str, action: Literal["created", "deleted"]
+) -> dict[str, Any]:
+    """The portable storage payload of ``obj``, whose ETag is its member ``etag`` (``eTag`` in
+    a notification, ``etag`` on EventBridge)."""
+    size = obj.get("size")
+    return storage_data(
+        bucket=bucket, key=key, size=int(size) if size is not None else None,
+        etag=obj.get(etag), action=action,
+    )
