@@ -21,8 +21,10 @@ from portable_fn._value import Value
 from portable_fn.cors import CORS, resolve
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
 from portable_fn.triggers import (
+    NO_LIMITS,
     Event,
     Http,
+    Limits,
     Queue,
     Retry,
     Schedule,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["App", "Function"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+V = TypeVar("V")
 _APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 # Lambda allows 64 characters, Azure 128, Cloud Functions 63 ([a-zA-Z][a-zA-Z0-9_-]*): the
 # portable subset is a Python identifier of at most 63 characters.
@@ -58,6 +61,7 @@ class Function(Value):
     call: Callable[[Any, Any], Any]  # composed by _pipeline.build_call: what dispatch runs
     options: Mapping[str, Any] = MappingProxyType({})
     cors: CORS | None = None  # an HTTP trigger's, here so dispatch reads it without a type test
+    limits: Limits = NO_LIMITS  # its own over the app's; None members: the provider's default
 
     def match_path(self, path: str) -> Mapping[str, str] | None:
         """Path parameters when this HTTP function's route matches ``path``."""
@@ -80,6 +84,9 @@ class App:
     >>> app = App("shop")
     >>> @app.http("/orders/{order_id}")
     ... def get_order(req): return {"id": req.path_params["order_id"]}
+
+    Every decorator also takes ``timeout`` (seconds an invocation may run) and ``memory``
+    (MB) for its function, over the app's ``App(timeout=, memory=)``: see ``Limits``.
     """
 
     def __init__(
@@ -88,6 +95,8 @@ class App:
         *,
         cors: CORS | None = None,
         auth: Literal["function", "anonymous"] = "function",
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> None:
         if not isinstance(name, str) or not _APP_NAME.fullmatch(name):
             raise ConfigurationError(
@@ -101,6 +110,8 @@ class App:
         self.name = name
         self.cors = cors  # every HTTP route's unless it says otherwise (``http(cors=...)``)
         self.auth = auth  # every HTTP route's unless it says otherwise (``http(auth=...)``)
+        # Every function's unless it says otherwise (``queue(timeout=...)``): see ``Limits``.
+        self.limits = Limits(timeout=timeout, memory=memory)
         self._functions: dict[str, Function] = {}
         self._router: Router[Function] = Router()
         self._publisher: Publisher | None = None
@@ -137,9 +148,11 @@ class App:
         *,
         name: str | None = None,
         options: Mapping[str, Any] | None = None,
+        limits: Limits = NO_LIMITS,
     ) -> F:
         """Register ``handler`` for ``trigger``; what every decorator calls. ``options`` are
-        per-function behaviours the call pipeline composes (``idempotent``, ...)."""
+        per-function behaviours the call pipeline composes (``idempotent``, ...); ``limits``
+        its own timeout and memory, over the app's."""
         if not callable(handler):
             raise ConfigurationError(f"{handler!r} is not callable")
         function_name = name or getattr(handler, "__name__", None)
@@ -173,6 +186,7 @@ class App:
             call=call,
             options=frozen_options,
             cors=trigger.cors if isinstance(trigger, Http) else None,
+            limits=limits.over(self.limits),
         )
         if isinstance(trigger, Http):
             try:
@@ -212,6 +226,8 @@ class App:
         cors: bool | CORS | None = None,
         idempotent: bool | Literal["required"] = False,
         name: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> Callable[[F], F]:
         """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
         dict/list (JSON), str, bytes or None (204). ``auth``: None follows the app's
@@ -229,8 +245,9 @@ class App:
             ),
             name,
         )
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
         return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}
+            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
         )
 
     def queue(
@@ -244,6 +261,8 @@ class App:
         fifo: bool = False,
         idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> Callable[[F], F]:
         """Messages sent to ``queue`` (``pf.send``), one consumer each, retried then
         dead-lettered. The handler takes a ``CloudEvent``."""
@@ -257,8 +276,9 @@ class App:
             ),
             name,
         )
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
         return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}
+            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
         )
 
     def topic(
@@ -270,14 +290,17 @@ class App:
         dead_letter: str | None = None,
         idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> Callable[[F], F]:
         """Every event published to ``topic`` (``pf.publish``); each subscriber gets a copy."""
         trigger = _build(
             lambda: Topic(name=topic, retry=_retry(retry, max_retries), dead_letter=dead_letter),
             name,
         )
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
         return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}
+            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
         )
 
     def storage(
@@ -290,6 +313,8 @@ class App:
         max_retries: int | None = None,
         idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> Callable[[F], F]:
         """Objects created or deleted in ``bucket``; ``event.data`` has bucket, key, size, etag,
         action and (when known) content_type, the same on every provider."""
@@ -306,12 +331,19 @@ class App:
             ),
             name,
         )
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
         return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}
+            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
         )
 
     def schedule(
-        self, expression: str | None = None, *, cron: str | None = None, name: str | None = None
+        self,
+        expression: str | None = None,
+        *,
+        cron: str | None = None,
+        name: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> Callable[[F], F]:
         """``rate(N minutes|hours|days)`` or ``cron="m h dom mon dow"`` (UTC)."""
         if (expression is None) == (cron is None):
@@ -319,7 +351,8 @@ class App:
         text = expression if expression is not None else cron
         assert text is not None  # narrowed by the check above, for mypy
         trigger = _build(lambda: Schedule(expression=text), name)
-        return lambda handler: self.register(handler, trigger, name=name)
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
+        return lambda handler: self.register(handler, trigger, name=name, limits=limits)
 
     def event(
         self,
@@ -329,13 +362,16 @@ class App:
         max_retries: int | None = None,
         idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> Callable[[F], F]:
         """Events of CloudEvent ``type`` (or a ``prefix.*``) on the event bus (``pf.emit``)."""
         trigger = _build(
             lambda: Event(type=type, source=source, retry=_retry(None, max_retries)), name
         )
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
         return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}
+            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
         )
 
     def stream(
@@ -347,6 +383,8 @@ class App:
         max_retries: int | None = None,
         idempotent: bool | Callable[[CloudEvent], str] = False,
         name: str | None = None,
+        timeout: int | None = None,
+        memory: int | None = None,
     ) -> Callable[[F], F]:
         """Records of an ordered stream (Kinesis, Event Hubs), in partition order."""
         trigger = _build(
@@ -355,13 +393,15 @@ class App:
             ),
             name,
         )
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
         return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}
+            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
         )
 
 
-def _build(make: Callable[[], Trigger], name: str | None) -> Trigger:
-    """Build a trigger now, at decoration time, naming the function in any error."""
+def _build(make: Callable[[], V], name: str | None) -> V:
+    """Build a trigger (or limits) now, at decoration time, naming the function in any
+    error."""
     try:
         return make()
     except ConfigurationError as exc:

@@ -24,6 +24,7 @@ __all__ = [
     "SCHEDULE_RETRY",
     "Event",
     "Http",
+    "Limits",
     "Queue",
     "Retry",
     "Schedule",
@@ -92,6 +93,38 @@ class Retry(Value):
             rand = random._inst
         value: float = rand.uniform(ceiling / 2, ceiling)
         return value
+
+
+class Limits(Value):
+    """How long one invocation may run (``timeout``, seconds) and the memory it gets
+    (``memory``, MB). None leaves it to the app's (``App(timeout=, memory=)``), then to the
+    provider's default as each target writes it (the AWS template's 30 s and 256 MB). 128 MB
+    is every provider's least; each target checks its own ceilings (Lambda's 900 s and
+    10,240 MB, ...) and reports what it cannot honour, as ``inspect`` and ``package`` do."""
+
+    timeout: int | None = None
+    memory: int | None = None
+
+    def __post_init__(self) -> None:
+        for field, value, least, unit in (
+            ("timeout", self.timeout, 1, "seconds"),
+            ("memory", self.memory, 128, "MB"),
+        ):
+            # bool is an int, and 1.5 s is no Lambda, Cloud Run or host.json timeout.
+            if value is not None and (type(value) is not int or value < least):
+                raise ConfigurationError(
+                    f"{field} must be a whole number of {unit}, at least {least}, got {value!r}"
+                )
+
+    def over(self, default: Limits) -> Limits:
+        """These limits, each one not given taken from ``default`` (the app's)."""
+        return Limits(
+            timeout=default.timeout if self.timeout is None else self.timeout,
+            memory=default.memory if self.memory is None else self.memory,
+        )
+
+
+NO_LIMITS = Limits()
 
 
 _DEFAULT_RETRY = Retry()

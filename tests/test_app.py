@@ -9,7 +9,16 @@ import pytest
 
 import portable_fn as pf
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
-from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
+from portable_fn.triggers import (
+    Event,
+    Http,
+    Limits,
+    Queue,
+    Schedule,
+    Storage,
+    Stream,
+    Topic,
+)
 
 
 def test_decorators_return_the_function_and_register_each_trigger() -> None:
@@ -106,6 +115,13 @@ BAD_DECLARATIONS = {
         "jobs", max_retries=2, retry=pf.Retry(max_retries=3)
     )(handler),
     "backoff": lambda app: app.queue("jobs", retry=pf.Retry(initial_backoff=0))(handler),
+    "zero timeout": lambda app: app.queue("jobs", timeout=0)(handler),
+    "fractional timeout": lambda app: app.http("/a", timeout=1.5)(handler),  # type: ignore[arg-type]
+    "timeout as text": lambda app: app.topic("orders", timeout="30")(handler),  # type: ignore[arg-type]
+    "timeout as bool": lambda app: app.schedule("rate(1 day)", timeout=True)(handler),
+    "memory under 128 MB": lambda app: app.storage("uploads", memory=64)(handler),
+    "app timeout": lambda app: pf.App("shop", timeout=-5),
+    "app memory": lambda app: pf.App("shop", memory=100),
 }
 
 
@@ -323,3 +339,24 @@ def test_an_app_sets_every_route_s_default_auth() -> None:
     assert pf.App("closed").http("/x")(public) is public
     with pytest.raises(ConfigurationError, match="auth must be"):
         pf.App("bad", auth="none")  # type: ignore[arg-type]
+
+
+def test_limits_are_the_functions_own_over_the_apps() -> None:
+    """``timeout``/``memory`` on a decorator win over ``App(timeout=, memory=)``; what neither
+    gives stays None (the provider's default, which each target writes)."""
+    app = pf.App("shop", timeout=60)
+    app.queue("jobs", memory=1024)(handler)
+    app.http("/a", timeout=10, name="route")(handler)
+    app.schedule("rate(1 day)", name="nightly")(handler)
+    assert app.function("handler").limits == Limits(timeout=60, memory=1024)
+    assert app.function("route").limits == Limits(timeout=10, memory=None)
+    assert app.function("nightly").limits == Limits(timeout=60, memory=None)
+    plain = pf.App("plain")
+    plain.topic("orders")(handler)
+    assert plain.function("handler").limits == Limits()
+
+
+def test_a_bad_limit_names_its_function() -> None:
+    with pytest.raises(ConfigurationError, match="timeout must be a whole number") as caught:
+        pf.App("shop").event("com.example.x", timeout=0, name="paid")(handler)
+    assert caught.value.function == "paid"

@@ -68,6 +68,9 @@ def test_inspect_json_lists_functions_and_resources() -> None:
         "on_upload": "storage",
         "invoice_paid": "event",
     }
+    # What a function declares of its timeout and memory, only when it declares them.
+    limits = {f["name"]: (f.get("timeout"), f.get("memory")) for f in report["functions"]}
+    assert limits["nightly_report"] == (120, 512) and limits["fulfil"] == (None, None)
     res = report["resources"]
     subscribers = [s["function"] for s in res["topics"]["order-events"]["subscribers"]]
     assert subscribers == ["notify_customer", "request_fulfilment"]
@@ -195,6 +198,12 @@ def test_dev_limits_come_from_the_flags_over_the_environment(
     assert (options.timeout, options.max_body) == (2.5, 1000)
     monkeypatch.setenv("PORTABLE_FN_TIMEOUT", "soon")  # a stale bad value the flag overrides
     assert dev_options(parser.parse_args(["dev", SHOP, "--timeout", "3"])).timeout == 3.0
+    # Given (flag or environment), the timeout is every function's, its declared one included;
+    # not given, each function's own timeout= applies and 30 s to the others.
+    assert dev_options(parser.parse_args(["dev", SHOP, "--timeout", "0"])).timeout_overrides
+    monkeypatch.delenv("PORTABLE_FN_TIMEOUT")
+    default = dev_options(parser.parse_args(["dev", SHOP]))
+    assert (default.timeout, default.timeout_overrides) == (30.0, False)
     for option, value in (("--timeout", "-1"), ("--max-body", "1e6"), ("--max-body", "-5")):
         with pytest.raises(SystemExit) as exited:
             parser.parse_args(["dev", SHOP, option, value])

@@ -73,7 +73,8 @@ def fulfil(event: pf.CloudEvent, ctx: pf.Context) -> None:
     ctx.logger.info("order fulfilled", order_id=order["id"], attempt=ctx.attempt)
 
 
-@app.schedule("rate(1 day)")
+# A report runs longer and holds more than a request: its own timeout (s) and memory (MB).
+@app.schedule("rate(1 day)", timeout=120, memory=512)
 def nightly_report(event: pf.CloudEvent, ctx: pf.Context) -> None:
     ctx.logger.info(
         "nightly report", orders=len(_orders), scheduled_time=event.data["scheduled_time"]

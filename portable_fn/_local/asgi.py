@@ -166,20 +166,19 @@ class LocalASGI:
             return None, dispatch_http(self.app, request, ctx)
         client = scope.get("client")
         max_body = self.runtime.options.max_body
+        timeout = self.runtime.options.timeout_for(fn)
         request = Request(
             method=method,
             path=path,
             headers=headers,
             body=await _read_body(
-                receive, headers, max_body, _route_limit(max_body),
-                idle=self.runtime.options.timeout,
+                receive, headers, max_body, _route_limit(max_body), idle=timeout
             ),
             # Raw non-ASCII bytes in a query (curl, Go) are UTF-8 (RFC 3986 section 2.5), as
             # GCP and AWS read them; a byte that is no UTF-8 is U+FFFD, as on GCP.
             query=QueryParams.from_string(scope["query_string"].decode("utf-8", "replace")),
             client_ip=client[0] if client else None,
         )
-        timeout = self.runtime.options.timeout
         ctx = Context(
             provider="local",
             function_name=fn.name,
@@ -188,7 +187,7 @@ class LocalASGI:
         )
         call = dispatch_http_async(self.app, request, ctx, fn.name, offload=self.runtime.offload)
         try:
-            return fn.name, await self._timed(call, method, path, fn.is_async)
+            return fn.name, await self._timed(call, method, path, fn.is_async, timeout)
         except SystemExit as exc:
             # The dispatcher lets it through; the client gets the JSON 500 of any failure (API
             # Gateway answers a Lambda whose runtime exited with an error too), the log why.
@@ -196,10 +195,14 @@ class LocalASGI:
             return fn.name, ingress.error(500, "internal server error")
 
     async def _timed(
-        self, call: Awaitable[Response], method: str, path: str, is_async: bool
+        self,
+        call: Awaitable[Response],
+        method: str,
+        path: str,
+        is_async: bool,
+        timeout: float | None,
     ) -> Response:
         """``call``'s response, or a JSON 504 past the function timeout."""
-        timeout = self.runtime.options.timeout
         if timeout is None:
             return await call
         try:

@@ -69,6 +69,8 @@ def dev_options(args: argparse.Namespace) -> Options:
     limits = Options.limits_from_env(given=[k for k, v in flags.items() if v is not None])
     if args.timeout is not None:
         limits["timeout"] = args.timeout or None
+    # Given, by the flag or the environment, it is every function's (a declared one included).
+    limits["timeout_overrides"] = "timeout" in limits
     if args.max_body is not None:
         limits["max_body"] = args.max_body or None
     return Options(

@@ -122,11 +122,14 @@ class Deliverer:
         concurrency: int = 8,
         poll: float = 0.25,
         start_delay: float = 0.0,
-        timeout: float | None = None,
+        timeout: float | Callable[[Function], float | None] | None = None,
     ) -> None:
         self.app, self.store, self.routes, self.reporter = app, store, routes, reporter
         self.executor, self.time_scale, self.poll = executor, time_scale, poll
-        self.timeout = timeout  # seconds an attempt may run; None: no limit
+        # Seconds an attempt may run (None: no limit), or per function (``Options.timeout_for``).
+        self.timeout_for: Callable[[Function], float | None] = (
+            timeout if callable(timeout) else lambda _fn: timeout
+        )
         self.start_delay = start_delay
         self._concurrency = concurrency
         self._running: dict[asyncio.Task[None], int] = {}  # delivery task -> delivery id
@@ -270,15 +273,16 @@ class Deliverer:
             await self._dead_letter(fn, d, error, info, retryable=True)
             return
         self.reporter.record("start", **info)
+        timeout = self.timeout_for(fn)
         ctx = Context(
             provider="local",
             function_name=fn.name,
             invocation_id=self.invocation_id(),
             attempt=d.attempt,
-            deadline=None if self.timeout is None else time.time() + self.timeout,
+            deadline=None if timeout is None else time.time() + timeout,
         )
         t0 = time.perf_counter()
-        outcome = await self._dispatch(fn, event, ctx)
+        outcome = await self._dispatch(fn, event, ctx, timeout)
         info["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         if outcome.ok:
             await asyncio.to_thread(self.store.complete, d.id)
@@ -325,18 +329,20 @@ class Deliverer:
             return
         await self._dead_letter(fn, d, error, info, retryable=outcome.retryable)
 
-    async def _dispatch(self, fn: Function, event: CloudEvent, ctx: Context) -> Outcome:
+    async def _dispatch(
+        self, fn: Function, event: CloudEvent, ctx: Context, timeout: float | None
+    ) -> Outcome:
         """Run the handler, failing the attempt when it outlasts ``timeout`` or exits."""
         call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
         try:
-            if self.timeout is None:
+            if timeout is None:
                 return await call
             try:
-                return await within(call, self.timeout)
+                return await within(call, timeout)
             except asyncio.TimeoutError:
                 # The dispatch was cancelled: an async handler with it; a sync handler's
                 # pool thread cannot be stopped and finishes (or hangs) on its own.
-                return Outcome(False, HandlerTimeout(self.timeout, cancelled=fn.is_async), True)
+                return Outcome(False, HandlerTimeout(timeout, cancelled=fn.is_async), True)
         except SystemExit as exc:  # the dispatcher lets it through; the runtime must not stop
             return Outcome(False, HandlerExited(exc), True)
 

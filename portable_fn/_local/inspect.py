@@ -34,12 +34,27 @@ def _resource(app: App, name: str) -> str:
     return t.kind
 
 
-def describe(app: App) -> list[dict[str, str]]:
-    """Each function with its trigger kind and the route or resource it listens on."""
-    return [
-        {"name": name, "trigger": fn.trigger.kind, "resource": _resource(app, name)}
-        for name, fn in app.functions.items()
-    ]
+def describe(app: App) -> list[dict[str, Any]]:
+    """Each function with its trigger kind, the route or resource it listens on, and the
+    timeout (seconds) and memory (MB) it declares, when it or its app declares them."""
+    described: list[dict[str, Any]] = []
+    for name, fn in app.functions.items():
+        entry: dict[str, Any] = {
+            "name": name, "trigger": fn.trigger.kind, "resource": _resource(app, name)
+        }
+        limits = fn.limits
+        if limits.timeout is not None:
+            entry["timeout"] = limits.timeout
+        if limits.memory is not None:
+            entry["memory"] = limits.memory
+        described.append(entry)
+    return described
+
+
+def _limits(function: dict[str, Any]) -> str:
+    said = [f"timeout {function['timeout']} s"] if "timeout" in function else []
+    said += [f"memory {function['memory']} MB"] if "memory" in function else []
+    return f" ({', '.join(said)})" if said else ""
 
 
 def resources(app: App) -> dict[str, Any]:
@@ -161,7 +176,10 @@ def _render_dead_letters(dead: dict[str, dict[str, str]]) -> list[str]:
 
 def render(report: dict[str, Any]) -> str:
     lines = [f"app {report['app']!r}", "", "functions:"]
-    lines += [f"  {f['name']:<24} {f['trigger']:<9} {f['resource']}" for f in report["functions"]]
+    lines += [
+        f"  {f['name']:<24} {f['trigger']:<9} {f['resource']}{_limits(f)}"
+        for f in report["functions"]
+    ]
     res = report["resources"]
     lines += ["", "resources:"]
     for topic, info in res["topics"].items():

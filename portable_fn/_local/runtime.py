@@ -21,7 +21,7 @@ from portable_fn._local.delivery import DEFAULT_TIMEOUT, Deliverer
 from portable_fn._local.report import FLUSH_EVERY, Reporter
 from portable_fn._local.scheduler import Scheduler
 from portable_fn._local.store import Store
-from portable_fn.app import App
+from portable_fn.app import App, Function
 from portable_fn.errors import ConfigurationError
 from portable_fn.events import CloudEvent
 from portable_fn.triggers import Http
@@ -48,8 +48,17 @@ class Options:
     # Seconds a handler (HTTP or event) may run before its invocation fails, as at a cloud's
     # function timeout; None: no limit (a debugger stopped at a breakpoint, say).
     timeout: float | None = DEFAULT_TIMEOUT
+    # Whether ``timeout`` is every function's, its own declared one (``queue(timeout=)``)
+    # included: ``dev --timeout`` given (0 at a debugger's breakpoint must lift them all).
+    timeout_overrides: bool = False
     # Bytes an app route reads of a request body (a 413 past it); None: no limit.
     max_body: int | None = MAX_HTTP_BODY_BYTES
+
+    def timeout_for(self, fn: Function) -> float | None:
+        """Seconds ``fn`` may run: its own declared timeout (or its app's), else ``timeout``;
+        ``timeout`` alone when it overrides them."""
+        declared = fn.limits.timeout
+        return self.timeout if declared is None or self.timeout_overrides else float(declared)
 
     @property
     def buckets(self) -> Path:
@@ -123,7 +132,7 @@ class Runtime:
             concurrency=options.concurrency,
             poll=options.poll_interval,
             start_delay=options.delivery_delay,
-            timeout=options.timeout,
+            timeout=options.timeout_for,
         )
         self.scheduler = Scheduler(app, run_on_start=options.run_schedules_on_start)
         self.watcher = BucketWatcher(app, self.store, options.buckets, self.notice)

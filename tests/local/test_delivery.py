@@ -289,6 +289,38 @@ def test_a_hung_handler_ends_at_the_function_timeout_retried_then_dead_lettered(
     assert deadlines and all(t is not None and started < t < started + 5 for t in deadlines)
 
 
+def test_a_message_runs_under_its_functions_declared_timeout(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    """A queue function's own ``timeout=`` (its Lambda ``Timeout``) is the limit its attempts
+    run under here too, over dev's default (``Options.timeout_for``): the 0.4 s handler that
+    declares 1 s succeeds where the one on the 0.2 s default is stopped and dead-lettered."""
+    from portable_fn._local.runtime import Options
+
+    app = pf.App("limits")
+
+    @app.queue("slow", timeout=1, retry=pf.Retry(max_retries=0))
+    async def declared(event: pf.CloudEvent) -> None:
+        await asyncio.sleep(0.4)
+
+    @app.queue("other", retry=pf.Retry(max_retries=0))
+    async def undeclared(event: pf.CloudEvent) -> None:
+        await asyncio.sleep(0.4)
+
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "declared")
+    enqueue(store, "undeclared")
+    out = io.StringIO()
+    options = Options(state_dir=tmp_path, timeout=0.2)
+    d = Deliverer(
+        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
+        executor=pool, time_scale=0.0, timeout=options.timeout_for,
+    )
+    run_due(d, store)
+    outcomes = {r["function"]: r["outcome"] for r in records(out)}
+    assert outcomes == {"declared": "ok", "undeclared": "dead"}
+
+
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_a_handler_that_calls_sys_exit_fails_its_attempt_not_the_runtime(
     tmp_path: Path, pool: ThreadPoolExecutor, kind: str
