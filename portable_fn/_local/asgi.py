@@ -17,6 +17,19 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from portable_fn._local import ingress
+from portable_fn._local.body import (
+    LAMBDA_BASE64_FITS,
+    MAX_HTTP_BODY_BYTES,
+    Disconnected,
+    Message,
+    Receive,
+    ShortBody,
+    Stalled,
+    TooLarge,
+    lambda_payload,
+    read_body,
+    route_limit,
+)
 from portable_fn._local.delivery import HandlerExited, HandlerTimeout, within
 from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
@@ -27,8 +40,6 @@ if TYPE_CHECKING:
 
 HEALTH = "/_pf/health"
 Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
@@ -70,7 +81,7 @@ class LocalASGI:
             if path == HEALTH:
                 response = Response.json(await asyncio.to_thread(self.runtime.health))
             elif path.startswith(ingress.PREFIX):
-                body = await _read_body(
+                body = await read_body(
                     receive, headers, ingress.MAX_BODY_BYTES, idle=self.runtime.options.timeout
                 )
                 response = await asyncio.to_thread(
@@ -79,16 +90,16 @@ class LocalASGI:
                 )
             else:
                 name, response = await self._dispatch(scope, method, path, headers, receive)
-                if len(response.body) > _LAMBDA_BASE64_FITS:
+                if len(response.body) > LAMBDA_BASE64_FITS:
                     self._warn_past_lambda(method, path, response)
             start = _start(response, head=method == "HEAD")
-        except _TooLarge as exc:
+        except TooLarge as exc:
             response = ingress.error(413, str(exc))
             start = _start(response)
-        except _Short as exc:
+        except ShortBody as exc:
             response = ingress.error(400, str(exc))
             start = _start(response)
-        except _Stalled as exc:
+        except Stalled as exc:
             self.runtime.reporter.record("warning", message=f"{method} {path}: {exc}; sent 408")
             # RFC 9110 section 15.5.9: a 408 says the server closes the connection (the rest
             # of the body may still come, and would be read as the next request).
@@ -98,7 +109,7 @@ class LocalASGI:
                 headers={"connection": "close"},
             )
             start = _start(response)
-        except _Disconnected:
+        except Disconnected:
             self.runtime.reporter.record(
                 "warning",
                 message=f"{method} {path}: the client left before its body ended; "
@@ -171,8 +182,8 @@ class LocalASGI:
             method=method,
             path=path,
             headers=headers,
-            body=await _read_body(
-                receive, headers, max_body, _route_limit(max_body), idle=timeout
+            body=await read_body(
+                receive, headers, max_body, route_limit(max_body), idle=timeout
             ),
             # Raw non-ASCII bytes in a query (curl, Go) are UTF-8 (RFC 3986 section 2.5), as
             # GCP and AWS read them; a byte that is no UTF-8 is U+FFFD, as on GCP.
@@ -225,161 +236,6 @@ def _route_path(scope: Scope) -> str:
     if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("", "/"):
         return path[len(root) :] or "/"
     return path
-
-
-class _Disconnected(Exception):
-    """The client went away before its body ended (ASGI ``http.disconnect``)."""
-
-
-class _Short(Exception):
-    """The body ended before its Content-Length did, or a chunked one came empty: uvicorn's
-    httptools parser stops at a request that asks to upgrade the connection (``Upgrade: h2c``,
-    what ``curl --http2`` sends over http://) and hands on the request without its body.
-    Acting on the part that came would lose the rest without a word, so the client is told (a
-    JSON 400)."""
-
-    def __init__(self, announced: int | None, received: int, headers: Headers) -> None:
-        hint = (
-            "; this server does not upgrade connections (Upgrade: "
-            f"{headers.get('upgrade')}): send the request over HTTP/1.1 without Upgrade"
-            if "upgrade" in headers
-            else ""
-        )
-        said = "its chunks never arrived" if announced is None else (
-            f"its Content-Length says {announced}"
-        )
-        super().__init__(f"the request body is {received} bytes, {said}{hint}")
-
-
-class _Stalled(Exception):
-    """No byte of the body came for ``idle`` seconds: a client that sent less than its
-    Content-Length (or fewer chunks) and stopped, a dropped upload or a slowloris. Waiting on
-    would hold the connection for ever without an answer; the client gets a JSON 408 (RFC 9110
-    section 15.5.9: the request did not arrive within the time the server was prepared to
-    wait)."""
-
-    def __init__(self, idle: float, received: int) -> None:
-        super().__init__(
-            f"the request body stopped after {received} bytes: nothing more came for "
-            f"{idle:g} s (the function timeout, dev --timeout)"
-        )
-
-
-class _TooLarge(Exception):
-    """The body is longer than the endpoint reads (HTTP 413, RFC 9110 section 15.5.14)."""
-
-    def __init__(self, limit: int, why: str = "") -> None:
-        super().__init__(f"the request body is larger than {limit} bytes{why}")
-
-
-MAX_HTTP_BODY_BYTES = 6 * 1024 * 1024
-"""The largest request body an app route reads: AWS Lambda's 6 MB request payload, the smallest
-of the clouds (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html; Cloud Run
-functions take 32 MB, Azure Functions and Cloudflare Workers 100 MB), so an upload that works
-here does not fail at the first deploy, and a runaway client cannot fill the memory."""
-
-_ROUTE_LIMIT = (
-    " (AWS Lambda's 6 MB request payload, the smallest cloud limit: Cloud Run functions take"
-    " 32 MB, Azure Functions and Cloudflare Workers 100 MB; dev --max-body sets another; a"
-    " large upload goes to a bucket instead)"
-)
-_SET_LIMIT = " (dev --max-body; a large upload goes to a bucket instead)"
-
-
-# The longest body whose Lambda payload cannot be past 6 MiB even base64-encoded (4 bytes per 3):
-# a response no longer than this is never weighed, the per-request cost one length comparison.
-_LAMBDA_BASE64_FITS = MAX_HTTP_BODY_BYTES * 3 // 4 - 4096
-
-
-def lambda_payload(response: Response) -> int:
-    """About how many bytes ``response`` takes in a Lambda function's result: the body, base64
-    for a binary one as the adapters send it (``isBase64Encoded``), and the headers. Lambda
-    limits a synchronous invocation's response payload to 6 MB
-    (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)."""
-    size = len(response.body)
-    if not response.is_text:
-        size = (size + 2) // 3 * 4
-    return size + sum(len(name) + len(value) + 6 for name, value in response.headers.items())
-
-
-def _route_limit(limit: int | None) -> str:
-    """What a 413 says of the route limit: why it is the default, or that it was set."""
-    return _ROUTE_LIMIT if limit == MAX_HTTP_BODY_BYTES else _SET_LIMIT
-
-
-async def _read_body(
-    receive: Receive,
-    headers: Headers,
-    limit: int | None = None,
-    why: str = "",
-    *,
-    idle: float | None = None,
-) -> bytes:
-    """The whole body; ``_Disconnected`` rather than the part that came, which no handler
-    should act on (a truncated upload stored, half an order taken). With ``limit``,
-    ``_TooLarge`` (saying ``why``) as soon as the announced or received length passes it: the
-    rest is not read (the server discards it or closes the connection). With ``idle``,
-    ``_Stalled`` when no part of an announced body comes for that many seconds: the server
-    (uvicorn) waits on a silent client for ever."""
-    announced = headers.get("content-length") or ""
-    if limit is not None and announced.isdigit() and int(announced) > limit:
-        raise _TooLarge(limit, why)
-    if idle is not None and announced in ("", "0") and "transfer-encoding" not in headers:
-        idle = None  # no body announced: nothing to wait for (and no timer on a plain GET)
-    message = await _receive(receive, idle, 0)
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        if message["type"] == "http.disconnect" and (
-            headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
-        ):
-            raise _Disconnected  # a body was announced; a bodiless request is whole
-        if limit is not None and len(body) > limit:  # one chunk, its length unannounced
-            raise _TooLarge(limit, why)
-        _check_length(body, headers)
-        return body
-    chunks = [body]
-    size = len(body)
-    while message.get("more_body", False):
-        if limit is not None and size > limit:
-            raise _TooLarge(limit, why)
-        message = await _receive(receive, idle, size)
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        chunks.append(chunk)
-    if limit is not None and size > limit:
-        raise _TooLarge(limit, why)
-    whole = b"".join(chunks)
-    _check_length(whole, headers)
-    return whole
-
-
-async def _receive(receive: Receive, idle: float | None, received: int) -> Message:
-    """The next ASGI message, ``_Stalled`` past ``idle`` seconds without one."""
-    if idle is None:
-        return await receive()
-    try:
-        return await within(receive(), idle)
-    except asyncio.TimeoutError:
-        raise _Stalled(idle, received) from None
-
-
-def _check_length(body: bytes, headers: Headers) -> None:
-    """``_Short`` when the body is not as long as its Content-Length says (a chunked body,
-    framed by its chunks, has none to compare: RFC 9112 section 6.3), or when a chunked body
-    sent with ``Upgrade`` arrived empty: the parser that drops the body of an upgrade request
-    drops its chunks too (``curl --http2 -T FILE``), and a handler would run on nothing."""
-    announced = headers.get("content-length")
-    if "transfer-encoding" in headers:
-        if not body and "upgrade" in headers:
-            raise _Short(None, 0, headers)
-        return
-    if announced is None:
-        return
-    announced = announced.strip()
-    if announced.isdigit() and int(announced) != len(body):
-        raise _Short(int(announced), len(body), headers)
 
 
 # The server frames the body, which is complete bytes: a handler's own Content-Length or

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from portable_fn._local.asgi import MAX_HTTP_BODY_BYTES
+from portable_fn._local.body import MAX_HTTP_BODY_BYTES
 from portable_fn._local.broker import LocalPublisher, Routes
 from portable_fn._local.buckets import BucketWatcher
 from portable_fn._local.delivery import DEFAULT_TIMEOUT, Deliverer
