@@ -89,7 +89,15 @@ def begin(ctx: Context, raw_key: str) -> tuple[Store, str, str]:
 def lease(store: Store, ctx: Context) -> float:
     # Where the provider kills the invocation at a deadline, the lease ends just after it.
     remaining = ctx.remaining_time
-    return store.lease if remaining is None else remaining + _MARGIN
+    if remaining is not None:
+        return remaining + _MARGIN
+    # No deadline given: the function's declared timeout still bounds an attempt, and a lease
+    # shorter than it would let a redelivery run beside an attempt still within its time.
+    from portable_fn._invocation import current
+
+    invocation = current()
+    timeout = None if invocation is None else invocation.function.limits.timeout
+    return store.lease if timeout is None else max(store.lease, timeout + _MARGIN)
 
 
 def log(ctx: Context, message: str, **fields: Any) -> None:

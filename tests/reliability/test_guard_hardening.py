@@ -397,3 +397,36 @@ def test_the_sqlite_store_purges_as_it_goes(tmp_path: Path) -> None:
         (new,) = db.execute("SELECT count(*) FROM idempotency WHERE key LIKE 'new-%'").fetchone()
     assert (old, new) == (0, n)  # live records are never dropped
     store.close()
+
+
+
+
+def test_without_a_deadline_the_lease_covers_the_declared_timeout(tmp_path: Path) -> None:
+    """Where the provider gives the handler no deadline (``ctx.remaining_time`` None), the
+    in-progress record held its key for the store's 60 s lease whatever the function declared:
+    a ``timeout=300`` handler still running at 61 s could be run again beside itself by a
+    redelivery. The lease now lasts the declared timeout (and the margin), never less than the
+    store's; a deadline, where there is one, still decides."""
+    app = pf.App("leases")
+    store = SQLiteStore(tmp_path / "keys.sqlite3")
+    app.use_idempotency_store(store)
+    for name, timeout in (("long", 300), ("short", 10), ("plain", None)):
+        app.queue(f"jobs-{name}", idempotent=True, timeout=timeout, name=name)(lambda e: None)
+    asked: list[float] = []
+    acquire = store.acquire
+
+    def spy(key: str, token: str, expires_at: float, now: float) -> Any:
+        asked.append(expires_at - now)  # the lease the claim asks the real store for
+        return acquire(key, token, expires_at, now)
+
+    store.acquire = spy  # type: ignore[method-assign]
+
+    def lease_of(name: str, deadline: float | None = None) -> float:
+        ctx = Context(provider="local", function_name=name, invocation_id=name, deadline=deadline)
+        assert dispatch_event(app, name, CloudEvent(source="/t", type="t", id=name), ctx).ok
+        return asked.pop()
+
+    assert lease_of("long") == pytest.approx(305, abs=1)
+    assert lease_of("short") == pytest.approx(60, abs=1)  # never less than the store's lease
+    assert lease_of("plain") == pytest.approx(60, abs=1)
+    assert lease_of("long", deadline=time.time() + 20) == pytest.approx(25, abs=1)
