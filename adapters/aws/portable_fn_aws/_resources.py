@@ -3,6 +3,7 @@
 buckets), created once per name however many functions use them (tooling only).
 
 SQS redrive: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+Visibility of a source queue: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
 Queue names: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html
 Bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 """
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
+from portable_fn_aws._limits import DEFAULT_MEMORY, DEFAULT_TIMEOUT, timeout_of
+from portable_fn_aws._redelivery import MAX_VISIBILITY
 
 if TYPE_CHECKING:
-    from portable_fn.app import App
+    from portable_fn.app import App, Function
     from portable_fn_aws._existing import Existing
 
 DLQ_RETENTION = 1_209_600  # 14 days, the SQS maximum
@@ -78,12 +81,23 @@ def _fifo(properties: dict[str, Any]) -> None:
     properties["ContentBasedDeduplication"] = True
 
 
+def visibility(timeout: int) -> int:
+    """A source queue's visibility timeout for readers whose longest timeout is ``timeout``:
+    Lambda requires at least the function timeout and AWS advises six times it ("set the
+    source queue's visibility timeout to at least six times the configuration timeout on your
+    function"), within SQS's 12 hours (Lambda's 900 s ceiling gives 5400 s).
+    https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
+    """
+    return min(MAX_VISIBILITY, 6 * timeout)
+
+
 @dataclass
 class Settings:
     runtime: str = "python3.12"
     architecture: str = "x86_64"
-    memory: int = 256
-    timeout: int = 30
+    memory: int = DEFAULT_MEMORY  # of a function that declares none (fn.limits: _limits)
+    timeout: int = DEFAULT_TIMEOUT
     handler_module: str = "pf_entry"
     code_uri: str = "app.zip"
     bytecode: bool = False  # ship the framework compiled for the runtime (_bytecode)
@@ -103,6 +117,8 @@ class Builder:
     refusals: list[ConfigurationError] = field(default_factory=list)
     # What the stack does not own (_existing), by the logical id its own would have had.
     existing: dict[str, Existing] = field(default_factory=dict)
+    # The longest timeout of the functions reading each queue, by logical id (visibility()).
+    readers: dict[str, int] = field(default_factory=dict)
 
     def arn_of(self, logical_id: str) -> Any:
         """The ARN of the queue or topic ``logical_id``: the existing one's, else GetAtt."""
@@ -115,16 +131,27 @@ class Builder:
         found = self.existing.get(logical_id)
         return ref(logical_id) if found is None else found.ref
 
+    def timeout(self, fn: Function) -> int:
+        """``fn``'s timeout in the template: its own, else the Globals' default."""
+        return timeout_of(fn.limits, self.settings.timeout)
+
     def refuse(self, function: str, error: ConfigurationError) -> None:
         self.findings.append(Finding(function, "unsupported", str(error)))
         self.refusals.append(error)
 
     def queue(
-        self, name: str, *, fifo: bool = False, dlq: str | None = None, receives: int | None = None
+        self,
+        name: str,
+        *,
+        fifo: bool = False,
+        dlq: str | None = None,
+        receives: int | None = None,
+        reader_timeout: int | None = None,
     ) -> str:
         """An SQS queue (idempotent by name); returns its logical id. An existing queue is no
         resource of the stack, nor is its redrive policy (_sam_events says so); its dead-letter
-        queue still is one, for what the function itself dead-letters (_redelivery)."""
+        queue still is one, for what the function itself dead-letters (_redelivery).
+        ``reader_timeout``: the timeout of a function reading it, which its visibility follows."""
         queue_id = logical(name, "Queue")
         dlq_id = None
         if dlq is not None and receives is not None:
@@ -132,8 +159,12 @@ class Builder:
         if queue_id in self.existing:
             return queue_id
         properties: dict[str, Any] = self.resources.get(queue_id, {}).get("Properties", {})
-        # Lambda requires visibility >= the function timeout; AWS advises six times it.
-        properties.setdefault("VisibilityTimeout", 6 * self.settings.timeout)
+        if reader_timeout is not None:
+            longest = max(reader_timeout, self.readers.get(queue_id, 0))
+            self.readers[queue_id] = longest
+            properties["VisibilityTimeout"] = visibility(longest)
+        else:  # only sent to, so far: as if its reader had the default timeout
+            properties.setdefault("VisibilityTimeout", visibility(self.settings.timeout))
         if fifo:
             # No QueueName: SQS names are at most 80 characters, ".fifo" included, which
             # "<stack>-<name>.fifo" passes with a 63-character name and a stack name over 11.

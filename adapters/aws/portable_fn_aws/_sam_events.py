@@ -56,10 +56,12 @@ def _fifo_batch_finding(function: str, batch_size: int) -> Finding:
     )
 
 
-def _existing_redrive_finding(function: str, t: Queue) -> Finding:
+def _existing_redrive_finding(function: str, t: Queue, timeout: int) -> Finding:
     """An existing queue's redrive policy is its own (``PORTABLE_FN_AWS_EXISTING``): the stack
     cannot set ``maxReceiveCount`` from ``max_retries``, nor its dead-letter target.
     https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+    Nor its visibility timeout, which Lambda requires at least the function's timeout when it
+    creates the event source: https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html
     """
     return Finding(
         function,
@@ -67,7 +69,8 @@ def _existing_redrive_finding(function: str, t: Queue) -> Finding:
         f"queue {t.name!r} exists outside the stack, which cannot set its redrive policy: "
         f"max_retries={t.retry.max_retries} does not apply, the queue's own redrive policy (if "
         f"any) decides when a failing message is dead-lettered; what retrying cannot fix "
-        f"still goes to {t.dead_letter_name!r}",
+        f"still goes to {t.dead_letter_name!r}. Nor its visibility timeout: Lambda requires it "
+        f"at least the function's {timeout} s (AWS advises six times)",
     )
 
 
@@ -85,6 +88,14 @@ def _existing_bucket(bucket: str) -> ConfigurationError:
         "event takes only a bucket the stack creates: turn on the bucket's EventBridge "
         "notifications and use @app.event('Object Created', source='aws.s3') instead"
     )
+
+
+def _visibility_of(b: Builder, queue: str) -> str:
+    """The visibility timeout the template gives ``queue`` so far (a later reader with a longer
+    timeout raises it), or an existing queue's own, which the stack does not set."""
+    if queue in b.existing:
+        return "the queue's own"
+    return f"{b.resources[queue]['Properties']['VisibilityTimeout']} s"
 
 
 def _backoff_finding(function: str) -> Finding:
@@ -127,9 +138,15 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             }
         return events
     if isinstance(t, Queue):
-        queue = b.queue(t.name, fifo=t.fifo, dlq=t.dead_letter_name, receives=t.retry.max_attempts)
+        queue = b.queue(
+            t.name,
+            fifo=t.fifo,
+            dlq=t.dead_letter_name,
+            receives=t.retry.max_attempts,
+            reader_timeout=b.timeout(fn),
+        )
         if queue in b.existing:
-            b.findings.append(_existing_redrive_finding(fn.name, t))
+            b.findings.append(_existing_redrive_finding(fn.name, t, b.timeout(fn)))
         props = {
             "Queue": b.arn_of(queue),
             "BatchSize": min(t.batch_size, _FIFO_MAX_BATCH) if t.fifo else t.batch_size,
@@ -147,7 +164,7 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
                     fn.name,
                     "info",
                     "FIFO: a failed message is redelivered after the visibility timeout "
-                    f"({6 * b.settings.timeout} s), not with backoff, so its group keeps order",
+                    f"({_visibility_of(b, queue)}), not with backoff, so its group keeps order",
                 )
             )
         return {"Queue": {"Type": "SQS", "Properties": props}}
@@ -157,7 +174,7 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             "Topic": {
                 "Type": "SQS",
                 "Properties": {
-                    "Queue": arn(_topic_inbox(b, fn.name, t)),
+                    "Queue": arn(_topic_inbox(b, fn, t)),
                     "BatchSize": 10,
                     **_SQS_EVENT,
                 },
@@ -292,12 +309,14 @@ def _stream_event(b: Builder, fn: Function, t: Stream) -> dict[str, Any]:
     }
 
 
-def _topic_inbox(b: Builder, function: str, t: Topic) -> str:
+def _topic_inbox(b: Builder, fn: Function, t: Topic) -> str:
+    function = fn.name
     topic = b.topic(t.name)
     inbox = b.queue(
         f"{function}-inbox",
         dlq=t.dead_letter or f"{function}-inbox-dlq",
         receives=t.retry.max_attempts,
+        reader_timeout=b.timeout(fn),
     )
     b.resources[logical(function, "InboxPolicy")] = {
         "Type": "AWS::SQS::QueuePolicy",

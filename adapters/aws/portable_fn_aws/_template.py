@@ -12,6 +12,8 @@ One ``AWS::Serverless::Function`` per handler with its event source:
   asynchronously (retries capped at Lambda's 2, then the function's dead-letter queue); a
   storage function may read its bucket, whose real name it finds in ``BUCKET_<NAME>``;
 - stream: a Kinesis stream, batch failures by sequence number.
+Each function's own ``timeout=`` and ``memory=`` are its Timeout and MemorySize (``_limits``),
+over the Globals' defaults; a source queue's visibility follows its reader's timeout.
 Each function may publish only to what its code names (``portable_fn._publishes``), passed in
 env vars.
 Outputs: the HTTP API's URL, and each queue's URL, topic's ARN and bucket's name.
@@ -30,6 +32,7 @@ from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Retry, Schedule, Storage, Stream, Topic
 from portable_fn_aws._existing import resolve, statement
+from portable_fn_aws._limits import properties as limits
 from portable_fn_aws._redelivery import DEAD_LETTER_ENV, SOURCE_QUEUE_ENV
 from portable_fn_aws._resources import (
     Builder,
@@ -202,6 +205,7 @@ def _refuse_mixed_fifo(b: Builder) -> None:
 def _function(b: Builder, fn: Function) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "Handler": f"{b.settings.handler_module}.{fn.name}",
+        **limits(b, fn),  # its own Timeout and MemorySize, over the Globals' defaults
         "Events": events(b, fn),
     }
     policies, variables = _grants(b, fn)

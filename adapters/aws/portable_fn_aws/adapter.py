@@ -99,7 +99,7 @@ class AwsAdapter:
         _invoke_fit.check(
             app.function(function).trigger, function, native_event, self.sample_events()
         )
-        return handler(native_event, InvokeContext(function))
+        return handler(native_event, InvokeContext.for_function(app, function))
 
     def harness(self) -> AwsHarness:
         from portable_fn_aws.harness import AwsHarness

@@ -35,8 +35,9 @@ class AwsHarness:
 
     def http(self, app: App, request: Request) -> Response:
         with offline(app):
-            out = lambda_handler(app, _http_function(app, request))(
-                native.http_v2(request), native.InvokeContext()
+            function = _http_function(app, request)
+            out = lambda_handler(app, function)(
+                native.http_v2(request), native.InvokeContext.for_function(app, function)
             )
         pairs = list(out.get("headers", {}).items())
         pairs += [("set-cookie", cookie) for cookie in out.get("cookies", [])]
@@ -55,6 +56,7 @@ class AwsHarness:
         self, app: App, function: str, trigger: Any, events: Sequence[CloudEvent]
     ) -> list[bool]:
         handler = lambda_handler(app, function)
+        context = native.InvokeContext.for_function(app, function)  # the batch's invocation
         bodies = [to_json(e).decode("utf-8") for e in events]
         if isinstance(trigger, Queue | Topic):
             if isinstance(trigger, Topic):  # SNS -> SQS without raw delivery: two envelopes
@@ -65,14 +67,14 @@ class AwsHarness:
                 records = _fifo_records(function, bodies, events)
             else:
                 records = [native.sqs_record(b, queue=function) for b in bodies]
-            failed = _failed(handler({"Records": records}, native.InvokeContext()))
+            failed = _failed(handler({"Records": records}, context))
             return [r["messageId"] not in failed for r in records]
         if isinstance(trigger, Stream):
             records = [
                 native.kinesis_record(b.encode(), stream=trigger.name, sequence=i + 1)
                 for i, b in enumerate(bodies)
             ]
-            failed = _failed(handler({"Records": records}, native.InvokeContext()))
+            failed = _failed(handler({"Records": records}, context))
             # Lambda replays the shard from the first reported record: it and all after it.
             seqs = [r["kinesis"]["sequenceNumber"] for r in records]
             first = min((seqs.index(s) for s in failed if s in seqs), default=len(seqs))
@@ -80,14 +82,15 @@ class AwsHarness:
         results = []
         for event in events:  # the bus delivers one event per asynchronous invocation
             native_event = native.eventbridge_event(event.type, event.source, to_dict(event))
-            results.append(_succeeds(handler, native_event))
+            results.append(_succeeds(handler, native_event, app, function))
         return results
 
     def schedule(self, app: App, function: str, scheduled_time: datetime) -> None:
         harness_function(app, function, "schedule")
         with offline(app):
             lambda_handler(app, function)(
-                native.scheduled_event(scheduled_time, function), native.InvokeContext()
+                native.scheduled_event(scheduled_time, function),
+                native.InvokeContext.for_function(app, function),
             )
 
     def storage(
@@ -104,7 +107,9 @@ class AwsHarness:
         harness_function(app, function, "storage")
         record = native.s3_record(bucket=bucket, key=key, size=size, etag=etag, action=action)
         with offline(app):
-            lambda_handler(app, function)({"Records": [record]}, native.InvokeContext())
+            lambda_handler(app, function)(
+                {"Records": [record]}, native.InvokeContext.for_function(app, function)
+            )
 
     def dead_letters(self, app: App) -> dict[str, str]:
         """Each event function's dead-letter queue as ``template.yaml`` declares it: the queue's
@@ -167,9 +172,9 @@ def _failed(response: Any) -> set[str]:
     return {item["itemIdentifier"] for item in response["batchItemFailures"]}
 
 
-def _succeeds(handler: Any, native_event: dict[str, Any]) -> bool:
-    try:
-        handler(native_event, native.InvokeContext())
+def _succeeds(handler: Any, native_event: dict[str, Any], app: App, function: str) -> bool:
+    try:  # one invocation each: its own request id and deadline
+        handler(native_event, native.InvokeContext.for_function(app, function))
     except Exception:
         return False  # Lambda marks the asynchronous invocation failed and retries it
     return True

@@ -13,11 +13,15 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus, urlencode
 
 from portable_fn.events import format_time, new_id
 from portable_fn.http import Request
+from portable_fn_aws._limits import DEFAULT_MEMORY, DEFAULT_TIMEOUT, memory_of, timeout_of
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -25,15 +29,28 @@ ACCOUNT = "123456789012"
 
 class InvokeContext:
     """A Lambda context for running a handler outside Lambda (``portable-fn invoke``, tests);
-    in Lambda the runtime passes its own."""
+    in Lambda the runtime passes its own. ``for_function`` gives one as the template
+    configures that function (its own timeout and memory, else the defaults)."""
 
-    def __init__(self, function_name: str = "local", timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        function_name: str = "local",
+        timeout_ms: int = DEFAULT_TIMEOUT * 1000,
+        memory_mb: int = DEFAULT_MEMORY,
+    ) -> None:
         self.aws_request_id = new_id()
         self.function_name = function_name
         self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
-        self.memory_limit_in_mb = 256
+        self.memory_limit_in_mb = memory_mb
         # Named as awslambdaric's LambdaContext names it, which the adapter reads directly.
         self._epoch_deadline_time_in_ms = int((time.time() + timeout_ms / 1000) * 1000)
+
+    @classmethod
+    def for_function(cls, app: App, function: str) -> InvokeContext:
+        """The context Lambda would hand ``function`` as packaged: its deadline its own
+        ``timeout`` from now, its ``memory_limit_in_mb`` its own ``memory``."""
+        limits = app.function(function).limits
+        return cls(function, timeout_of(limits) * 1000, memory_of(limits))
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self._epoch_deadline_time_in_ms - int(time.time() * 1000))
