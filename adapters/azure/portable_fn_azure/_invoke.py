@@ -14,7 +14,6 @@ SDK-type bindings, still in preview).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +24,16 @@ from portable_fn.errors import PortableFnError
 from portable_fn.events import CloudEvent
 from portable_fn.log import Logger
 
-__all__ = ["FUNCTION_TIMEOUT", "context_for", "run_event"]
+__all__ = ["context_for", "run_event", "timeout_of"]
 
-# host.json functionTimeout written by the target (the Consumption plan's maximum, 10 minutes).
-FUNCTION_TIMEOUT = 600.0
+
+def timeout_of(app: App) -> float:
+    """Seconds the host lets any of ``app``'s invocations run: the host.json ``functionTimeout``
+    the target writes, app-wide (``limits.function_timeout``). Worked out once per runner, when
+    a function first runs; each invocation then adds it to its start."""
+    from portable_fn_azure.limits import function_timeout
+
+    return float(function_timeout(app))
 
 
 class AzureInvocation(Context, view=True):
@@ -53,9 +58,10 @@ class AzureInvocation(Context, view=True):
 
 
 def context_for(
-    function: str, native: Any, native_context: Any, *, attempt: int = 1
+    function: str, native: Any, native_context: Any, *, deadline: float, attempt: int = 1
 ) -> Context:
-    deadline = time.time() + FUNCTION_TIMEOUT
+    """``deadline``: the invocation's start (``time.time()``) plus ``timeout_of(app)``; the
+    worker's context carries no deadline of its own."""
     return context_view(AzureInvocation, function, attempt, deadline, native, native_context)
 
 

@@ -8,6 +8,7 @@ it has run (one Function App process serves every function of the app).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from portable_fn.adapter import Context, dispatch_batch
 from portable_fn.errors import PortableFnError
 from portable_fn.log import Logger
 
-from portable_fn_azure._invoke import context_for, run_event
+from portable_fn_azure._invoke import context_for, run_event, timeout_of
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -36,8 +37,11 @@ def queue_runner(
 ) -> Callable[[func.QueueMessage, Any], None]:
     from portable_fn_azure import storage_queue
 
+    timeout = timeout_of(app)
+
     def run(msg: func.QueueMessage, context: Any) -> None:
-        ctx = context_for(name, msg, context, attempt=storage_queue.attempt(msg))
+        ctx = context_for(name, msg, context, deadline=time.time() + timeout,
+                          attempt=storage_queue.attempt(msg))
 
         def poison(error: BaseException) -> None:
             from portable_fn_azure.publisher import move_to_poison
@@ -55,8 +59,11 @@ def servicebus_runner(
 ) -> Callable[[func.ServiceBusMessage, Any], None]:
     from portable_fn_azure import servicebus
 
+    timeout = timeout_of(app)
+
     def run(msg: func.ServiceBusMessage, context: Any) -> None:
-        ctx = context_for(name, msg, context, attempt=servicebus.attempt(msg))
+        ctx = context_for(name, msg, context, deadline=time.time() + timeout,
+                          attempt=servicebus.attempt(msg))
         run_event(app, name, lambda: servicebus.to_event(msg, entity=entity), ctx)
 
     return run
@@ -87,8 +94,10 @@ def eventgrid_runner(
 
         adapt = for_bucket
 
+    timeout = timeout_of(app)
+
     def run(event: str | func.EventGridEvent, context: Any) -> None:
-        ctx = context_for(name, event, context)
+        ctx = context_for(name, event, context, deadline=time.time() + timeout)
         run_event(app, name, lambda: adapt(eventgrid.to_event(event), ctx), ctx)
 
     return run
@@ -109,8 +118,10 @@ def _not_run(ctx: Context, event: CloudEvent, reason: str) -> None:
 def blob_runner(app: App, name: str) -> Callable[[func.InputStream, Any], None]:
     from portable_fn_azure import blob_trigger
 
+    timeout = timeout_of(app)
+
     def run(blob: func.InputStream, context: Any) -> None:
-        ctx = context_for(name, blob, context)
+        ctx = context_for(name, blob, context, deadline=time.time() + timeout)
         run_event(app, name, lambda: blob_trigger.to_event(blob), ctx)
 
     return run
@@ -121,10 +132,13 @@ def timer_runner(
 ) -> Callable[[func.TimerRequest, Any], None]:
     from portable_fn_azure import timer
 
+    timeout = timeout_of(app)
+
     def run(timer_request: func.TimerRequest, context: Any) -> None:
         # The timer's retry policy (portable_fn.triggers.SCHEDULE_RETRY) reruns a failed run; the
         # worker says which run this is, as for Event Hubs.
-        ctx = context_for(name, timer_request, context, attempt=_retry_attempt(context))
+        ctx = context_for(name, timer_request, context, deadline=time.time() + timeout,
+                          attempt=_retry_attempt(context))
         run_event(app, name,
                   lambda: timer.to_event(timer_request, function=name, expression=expression),
                   ctx)
@@ -142,6 +156,7 @@ def eventhub_runner(
     fn = app.function(name)
     retry = fn.trigger.retry if isinstance(fn.trigger, Stream) else None
     max_attempts = 1 if retry is None else retry.max_attempts
+    timeout = timeout_of(app)
 
     def run(events: list[func.EventHubEvent] | func.EventHubEvent, context: Any) -> None:
         if not isinstance(events, list):
@@ -157,9 +172,11 @@ def eventhub_runner(
         # Which run this is the worker says in retry_context.retry_count (0 on the first).
         attempt = _retry_attempt(context)
         last = attempt >= max_attempts
+        deadline = time.time() + timeout  # the batch is one invocation: one deadline
 
         def ctx_for(index: int) -> Context:
-            return context_for(name, events[index], context, attempt=attempt)
+            return context_for(name, events[index], context, deadline=deadline,
+                               attempt=attempt)
 
         try:  # read once per batch: the library decodes it whole per event
             meta = eventhub.batch_metadata(events[0]) if events else None

@@ -6,6 +6,7 @@ Loaded on the first invocation of an HTTP function (``_register_http`` registers
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from portable_fn.http import Request, Response
 from portable_fn.log import Logger
 
 from portable_fn_azure import http as http_codec
-from portable_fn_azure._invoke import context_for
+from portable_fn_azure._invoke import context_for, timeout_of
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -29,10 +30,12 @@ def http_runner(
 ) -> Callable[[func.HttpRequest, Any], func.HttpResponse]:
     """The runner of HTTP function ``name``; ``function`` None lets the core route the request
     (the catch-all answers 404/405 that way)."""
+    timeout = timeout_of(app)
 
     def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
-            request, ctx = http_codec.to_request(req), context_for(name, req, context)
+            request = http_codec.to_request(req)
+            ctx = context_for(name, req, context, deadline=time.time() + timeout)
             refused = _refused(app, request, function)
             if refused is not None:
                 return refused
@@ -87,9 +90,12 @@ _LENGTH_REQUIRED = ("a chunked request body does not reach Azure Functions: "
 def http_runner_async(
     app: App, name: str
 ) -> Callable[[func.HttpRequest, Any], Awaitable[func.HttpResponse]]:
+    timeout = timeout_of(app)
+
     async def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
-            request, ctx = http_codec.to_request(req), context_for(name, req, context)
+            request = http_codec.to_request(req)
+            ctx = context_for(name, req, context, deadline=time.time() + timeout)
             refused = _refused(app, request, name)
             if refused is not None:
                 return refused

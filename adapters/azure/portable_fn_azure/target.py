@@ -2,7 +2,8 @@
 """``portable-fn package APP --provider azure``: a Functions v2 app folder plus a zip.
 
 Writes ``function_app.py`` (one call: ``function_app(portable_app)``), ``host.json`` (extension
-bundle, retries, poison-queue settings, empty route prefix so portable paths stay as written),
+bundle, retries, poison-queue settings, empty route prefix so portable paths stay as written,
+the app-wide ``functionTimeout`` of ``limits``),
 ``requirements.txt`` (third-party packages only), ``local.settings.json`` (Azurite's development
 storage), ``.funcignore``, the app's own code and data files
 (``portable_fn.adapter.copy_app_source``: a zip deploy uploads the folder) and the vendored
@@ -37,6 +38,7 @@ from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
 from portable_fn_azure.findings import findings, queue_settings, stream_settings
+from portable_fn_azure.limits import function_timeout, host_timeout
 from portable_fn_azure.options import AzureOptions, setting_name, timespan
 
 __all__ = ["host_json", "local_settings", "package", "requirements"]
@@ -67,7 +69,8 @@ def host_json(app: App, options: AzureOptions) -> dict[str, Any]:
     return {
         "version": "2.0",
         "extensionBundle": BUNDLE,
-        "functionTimeout": "00:10:00",
+        # App-wide: the longest of the functions' timeouts (limits.function_timeout).
+        "functionTimeout": host_timeout(function_timeout(app)),
         "extensions": extensions,
         "logging": {"logLevel": {"default": "Information"}},
     }

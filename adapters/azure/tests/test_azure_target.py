@@ -57,6 +57,8 @@ def test_host_json(packaged: tuple[Path, Any]) -> None:
     assert host["version"] == "2.0"
     assert host["extensionBundle"]["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
     assert host["extensions"]["http"]["routePrefix"] == ""
+    # nightly_report declares 120 s; the others keep 600 s, and the value is app-wide.
+    assert host["functionTimeout"] == "00:10:00"
     # fulfil: max_retries=3 -> 4 attempts; first retry after the 1 s initial backoff.
     assert host["extensions"]["queues"] == {"maxDequeueCount": 4,
                                             "visibilityTimeout": "00:00:01",
@@ -193,3 +195,36 @@ def test_repackaging_replaces_the_previous_package(shop: Any, tmp_path: Path,
     with pytest.raises(ConfigurationError):
         AzureAdapter().package(app, "examples.shop.app:app", other)
     assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_a_declared_timeout_reaches_host_json_and_the_package_still_indexes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """host.json ``functionTimeout`` is app-wide: the longest declared one
+    (https://learn.microsoft.com/azure/azure-functions/functions-scale#timeout); ``package``
+    returns what Azure cannot honour of the declarations, and the worker still indexes it."""
+    app_file = tmp_path / "src" / "long_jobs.py"
+    app_file.parent.mkdir()
+    app_file.write_text("import portable_fn as pf\napp = pf.App('long', timeout=200)\n"
+                        "@app.http('/x', auth='anonymous')\ndef x(req):\n    return 'x'\n"
+                        "@app.queue('jobs', timeout=1800, memory=2048)\ndef job(event):\n"
+                        "    pass\n")
+    monkeypatch.syspath_prepend(str(app_file.parent))
+    import importlib
+
+    app: App = importlib.import_module("long_jobs").app
+    app.use_publisher(RecordingPublisher())
+    out = tmp_path / "out"
+    found = AzureAdapter().package(app, str(app_file), out)
+    assert json.loads((out / "host.json").read_text())["functionTimeout"] == "00:30:00"
+    levels = {(f.function, f.level, f.message.split(":")[0]) for f in found
+              if "timeout" in f.message or "memory" in f.message}
+    assert levels == {
+        (None, "info", "timeout is app-wide on Azure"),
+        ("job", "warning", "timeout 1800 s is past the Consumption plan's 10-minute maximum"),
+        ("job", "warning", "memory 2048 MB"),
+    }
+    done = subprocess.run([sys.executable, "-c", INDEX, str(out)], cwd=out,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert set(json.loads(done.stdout.strip().splitlines()[-1])) == {
+        "x", "job", "portable_fn_fallback"}
