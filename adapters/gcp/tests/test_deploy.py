@@ -58,6 +58,8 @@ def test_script_is_strict_and_executable(shop_dist: Path) -> None:
 
 # Event functions' Eventarc triggers call them as $INVOKER.
 INVOKED = ("--trigger-service-account", "$INVOKER")
+# A function that declares no limits gets gcloud's defaults written out (limits.Sizing).
+DEFAULTS = ("--timeout", "60s", "--memory", "256Mi")
 
 
 def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
@@ -69,8 +71,10 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "--no-allow-unauthenticated",
             "--entry-point",
             "create_order",
+            *DEFAULTS,
         ],
-        "get-order": ["--trigger-http", "--no-allow-unauthenticated", "--entry-point", "get_order"],
+        "get-order": ["--trigger-http", "--no-allow-unauthenticated", "--entry-point", "get_order",
+                      *DEFAULTS],
         "notify-customer": [
             "--trigger-topic",
             "order-events",
@@ -78,6 +82,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "notify_customer",
             *INVOKED,
             "--retry",
+            *DEFAULTS,
         ],
         "request-fulfilment": [
             "--trigger-topic",
@@ -86,13 +91,20 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "request_fulfilment",
             *INVOKED,
             "--retry",
+            *DEFAULTS,
         ],
-        "fulfil": ["--trigger-topic", "fulfilment", "--entry-point", "fulfil", *INVOKED, "--retry"],
+        "fulfil": ["--trigger-topic", "fulfilment", "--entry-point", "fulfil", *INVOKED, "--retry",
+                   *DEFAULTS],
         "nightly-report": [
             "--trigger-http",
             "--no-allow-unauthenticated",
             "--entry-point",
             "nightly_report",
+            # declared on the schedule (limits): gen2 takes a duration and a memory unit
+            "--timeout",
+            "120s",
+            "--memory",
+            "512Mi",
         ],
         "on-upload": [
             # The function names the real bucket as declared (storage.declared_bucket).
@@ -108,6 +120,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "--trigger-location",
             "$BUCKET_UPLOADS_LOCATION",
             "--retry",
+            *DEFAULTS,
         ],
         "invoice-paid": [
             "--trigger-topic",
@@ -116,6 +129,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "invoice_paid",
             *INVOKED,
             "--retry",
+            *DEFAULTS,
         ],
     }
     for service, flags in expected.items():
@@ -128,7 +142,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
     assert dead["$(function_trigger fulfil)"] == ["fulfilment-dlq", "5", "1s", "300s"]
     [job] = commands["schedule_job"]
     assert job == ["schedule_job", "nightly-report", "nightly-report", "0 0 * * *",
-                   "2", "1s", "300s", "9"]
+                   "2", "1s", "300s", "9", "120s"]  # the job waits the declared 120 s
     assert 'BUCKET_UPLOADS="${BUCKET_UPLOADS:-uploads}"' in script
     # Eventarc's storage triggers need the storage service agent to publish to Pub/Sub.
     assert 'GCS_AGENT="$(gcloud storage service-agent --project "$PROJECT")"' in script
@@ -402,10 +416,12 @@ def test_storage_triggers_are_created_where_the_bucket_is(tmp_path: Path) -> Non
     assert _flag(deploy, "--trigger-location") == "us"
     [create] = [c for c in calls if c[:4] == ["eventarc", "triggers", "create", "both-2"]]
     assert _flag(create, "--location") == "us"
-    # The second trigger's subscription is found in the same location for its dead letters.
-    [lookup] = [c for c in calls if c[:3] == ["eventarc", "triggers", "describe"]
-                and "both-2" in c[3] and any("subscription" in w for w in c)]
-    assert "/locations/us/" in lookup[3] or _flag(lookup, "--location") == "us"
+    # The second trigger's subscription is found in the same location for its dead letters
+    # (and its ack deadline: two lookups).
+    lookups = [c for c in calls if c[:3] == ["eventarc", "triggers", "describe"]
+               and "both-2" in c[3] and any("subscription" in w for w in c)]
+    assert len(lookups) == 2
+    assert all("/locations/us/" in c[3] or _flag(c, "--location") == "us" for c in lookups)
 
 
 def test_event_triggers_call_as_the_invoker_with_the_roles_they_need(

@@ -134,7 +134,7 @@ def test_the_retry_policy_reaches_gcloud_as_declared(
     updates = {
         args[3]: args
         for args in map(json.loads, calls.read_text().splitlines())
-        if args[:3] == ["pubsub", "subscriptions", "update"]
+        if args[:3] == ["pubsub", "subscriptions", "update"] and "--dead-letter-topic" in args
     }
 
     def flag(args: list[str], name: str) -> str:

@@ -30,7 +30,7 @@ class GCPAdapter:
     def findings(self, app: App) -> list[Finding]:
         from portable_fn_gcp.plan import build
 
-        return list(build(app).findings)
+        return list(build(app, strict=False).findings)
 
     def package(self, app: App, app_ref: str, out_dir: Path) -> list[Finding]:
         from portable_fn_gcp.target import package

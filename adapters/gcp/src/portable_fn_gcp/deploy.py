@@ -105,7 +105,16 @@ dead_letter() {{
     --member "serviceAccount:$PUBSUB_AGENT" --role roles/pubsub.subscriber >/dev/null
 }}
 
-# schedule_job NAME FUNCTION CRON RETRIES MIN_BACKOFF MAX_BACKOFF DOUBLINGS
+# ack_deadline TRIGGER SECONDS: Pub/Sub ends a push request (and redelivers) at its
+# subscription's ack deadline, so each trigger's waits as long as the function may run.
+ack_deadline() {{
+  local sub
+  sub="$(gcloud eventarc triggers describe "$1" --location "$REGION" --project "$PROJECT" \\
+    --format='value(transport.pubsub.subscription)')"
+  gcloud pubsub subscriptions update "$sub" --project "$PROJECT" --ack-deadline "$2" >/dev/null
+}}
+
+# schedule_job NAME FUNCTION CRON RETRIES MIN_BACKOFF MAX_BACKOFF DOUBLINGS ATTEMPT_DEADLINE
 schedule_job() {{
   local url verb=create
   url="$(gcloud functions describe "$2" --gen2 --project "$PROJECT" --region "$REGION" \\
@@ -118,7 +127,7 @@ schedule_job() {{
   gcloud scheduler jobs "$verb" http "$1" --location "$REGION" --project "$PROJECT" \\
     --schedule "$3" --time-zone UTC --uri "$url" --http-method POST \\
     --oidc-service-account-email "$INVOKER" --max-retry-attempts "$4" --min-backoff "$5" \\
-    --max-backoff "$6" --max-doublings "$7"
+    --max-backoff "$6" --max-doublings "$7" --attempt-deadline "$8"
 }}
 """
 
@@ -208,15 +217,11 @@ def _function(d: Deployment) -> str:
     if d.bucket is not None:
         # The function maps its real bucket back to the declared name (storage.declared_bucket).
         env = ["--env", f'"{bucket_var(d.bucket)}=${bucket_var(d.bucket)}"']
+    flags += d.sizing.flags()  # only what the function declares: gcloud's defaults otherwise
     lines.append(_command(["deploy", quote(d.service), *env, *flags]))
     if d.signature == "cloudevent":
         lines.append(_command(["allow_invoker", quote(d.service)]))
-    if d.dead_letter is not None:
-        dl = d.dead_letter
-        policy = [quote(dl.topic), str(dl.max_attempts), f"{dl.min_delay:g}s", f"{dl.max_delay:g}s"]
-        lines.append(
-            _command(["dead_letter", f'"$(function_trigger {quote(d.service)})"', *policy])
-        )
+        lines += _subscription(d, f'"$(function_trigger {quote(d.service)})"')
     for index, event in enumerate(d.extra_events, start=2):
         trigger = f"{d.service}-{index}"  # [a-z0-9-], like the service name
         filters = [f if f.startswith("--") else _value(f) for f in event]
@@ -224,30 +229,29 @@ def _function(d: Deployment) -> str:
         lines.append(
             _command(["add_trigger", trigger, quote(d.service), f'"{location}"', *flags2])
         )
-        if d.dead_letter is not None:
-            dl = d.dead_letter
-            # The full name, as function_trigger gives it: the trigger is not in $REGION.
-            path = f'"projects/$PROJECT/locations/{location}/triggers/{trigger}"'
-            lines.append(
-                _command(
-                    [
-                        "dead_letter",
-                        path,
-                        quote(dl.topic),
-                        str(dl.max_attempts),
-                        f"{dl.min_delay:g}s",
-                        f"{dl.max_delay:g}s",
-                    ]
-                )
-            )
+        # The full name, as function_trigger gives it: the trigger is not in $REGION.
+        lines += _subscription(d, f'"projects/$PROJECT/locations/{location}/triggers/{trigger}"')
     if d.schedule is not None:
         # Without one in the plan, Cloud Scheduler's defaults: no retry.
         r = d.schedule_retry or SchedulerRetry(0, 5.0, 3600.0, 5)
-        policy = [str(r.attempts), f"{r.min_backoff:g}s", f"{r.max_backoff:g}s", str(r.doublings)]
+        policy = [str(r.attempts), f"{r.min_backoff:g}s", f"{r.max_backoff:g}s", str(r.doublings),
+                  f"{d.sizing.attempt_deadline}s"]
         lines.append(_command(
             ["schedule_job", quote(d.service), quote(d.service), quote(d.schedule), *policy]
         ))
     return "".join(lines)
+
+
+def _subscription(d: Deployment, trigger: str) -> list[str]:
+    """The commands that set up the Pub/Sub subscription of an event function's ``trigger``:
+    its dead-letter policy, and an ack deadline as long as the function may run (limits)."""
+    lines = []
+    if d.dead_letter is not None:
+        dl = d.dead_letter
+        policy = [quote(dl.topic), str(dl.max_attempts), f"{dl.min_delay:g}s", f"{dl.max_delay:g}s"]
+        lines.append(_command(["dead_letter", trigger, *policy]))
+    lines.append(_command(["ack_deadline", trigger, str(d.sizing.ack_deadline)]))
+    return lines
 
 
 def _flags(flags: tuple[str, ...]) -> list[str]:

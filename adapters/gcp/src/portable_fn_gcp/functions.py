@@ -20,6 +20,7 @@ burn Pub/Sub's 5+ attempts; only if that publish fails does the 400/422 stand.
 from __future__ import annotations
 
 import os
+import time
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -32,13 +33,16 @@ from portable_fn.triggers import Http, Schedule
 from portable_fn_gcp import http, tracing
 
 if TYPE_CHECKING:
-    from portable_fn.app import App
+    from portable_fn.app import App, Function
 
     from portable_fn_gcp.route import Decoded
 
 __all__ = ["cloud_event_function", "http_function", "run_delivery", "undecodable"]
 
 PROVIDER = "gcp"
+# What gen2 stops a function at when it declares no timeout: ctx.deadline is worked out from it
+# (https://cloud.google.com/functions/docs/configuring/timeout).
+DEFAULT_TIMEOUT = 60
 # The WSGI environ key of a list the in-process harness puts in its requests: a failed delivery
 # adds its handler's exception there, for the harness to raise as the other providers' harnesses
 # raise the handler's own exception (a 500 says only that it failed). No deployed request has it.
@@ -50,10 +54,11 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
     ``@app.schedule`` handler run by a Cloud Scheduler HTTP-target job."""
     function = app.function(name)
     trigger = function.trigger
+    timeout = _timeout(function)
     if isinstance(trigger, Http):
 
         def serve(request: Any) -> Any:
-            ctx = _context(name, request, request)
+            ctx = _context(name, request, request, time.time() + timeout)
             response = dispatch_http(app, http.to_request(request), ctx, function=name)
             return http.from_response(response, head=request.method == "HEAD")
 
@@ -62,6 +67,7 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
         expression = trigger.expression
 
         def fire(request: Any) -> Any:
+            deadline = time.time() + timeout
             # Codecs load at the first delivery (see cloud_event_function).
             from portable_fn_gcp import native, push, scheduler
 
@@ -73,16 +79,16 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
                     if _is_cloudevent(headers):
                         data = request.get_data()
                         event = native.from_request(headers, data, trigger="schedule")
-                        return _run(app, name, event, request, request)
+                        return _run(app, name, event, request, request, deadline)
                     # A Pub/Sub-target job's message pushed to the function's URL: the run is
                     # the message's publishTime, as through Eventarc, not the time it arrived.
                     pushed = push.from_request(request)
                     if pushed is not None:
-                        return _run(app, name, pushed, request, request)
+                        return _run(app, name, pushed, request, request, deadline)
                 event = scheduler.from_headers(headers, function=name, expression=expression)
             except EventDecodeError as exc:
                 _abort(_failure(400, f"malformed schedule delivery: {exc}"))
-            return _run(app, name, event, request, request, decoded=True)
+            return _run(app, name, event, request, request, deadline, decoded=True)
 
         return _named(fire, name)
     raise ConfigurationError(
@@ -97,8 +103,10 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
     if isinstance(function.trigger, Http):
         raise ConfigurationError("HTTP routes are HTTP functions: use http_function", function=name)
     kind = function.trigger.kind
+    timeout = _timeout(function)
 
     def receive(cloud_event: Any) -> Any:
+        deadline = time.time() + timeout
         # Event codecs load at the first delivery, not when main.py is imported: every function
         # of an app imports the same main.py, and one deployed for HTTP never reads an event.
         from portable_fn_gcp import native, push
@@ -114,13 +122,20 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
                 event = push.restore(event, push.read_body(request))
         except EventDecodeError as exc:
             _abort(_failure(400, f"malformed {kind} delivery: {exc}"))
-        return _run(app, name, event, request, cloud_event)
+        return _run(app, name, event, request, cloud_event, deadline)
 
     return _named(receive, name)
 
 
 def _run(
-    app: App, name: str, delivered: Any, request: Any, native_event: Any, *, decoded: bool = False
+    app: App,
+    name: str,
+    delivered: Any,
+    request: Any,
+    native_event: Any,
+    deadline: float,
+    *,
+    decoded: bool = False,
 ) -> Any:
     from portable_fn_gcp import dead_letter, route  # at the first delivery, as the codecs
 
@@ -129,7 +144,7 @@ def _run(
         result = route.Decoded(delivered) if decoded else route.decode(function, delivered)
     except EventDecodeError as exc:
         return undecodable(app, name, delivered, request, native_event, exc)
-    ctx = _context(name, request, native_event, attempt=result.attempt or 1)
+    ctx = _context(name, request, native_event, deadline, attempt=result.attempt or 1)
     if result.event is None:
         _not_run(ctx, delivered, result)
         return "OK"  # not for this function: acknowledge, see route
@@ -167,7 +182,8 @@ def _not_run(ctx: Context, delivered: Any, result: Decoded) -> None:
 def run_delivery(app: App, name: str, delivered: Any, request: Any, native_event: Any) -> Any:
     """Run ``name`` on a delivery read outside functions-framework's views (``intake``),
     answered as the views answer theirs."""
-    return _run(app, name, delivered, request, native_event)
+    deadline = time.time() + _timeout(app.function(name))
+    return _run(app, name, delivered, request, native_event, deadline)
 
 
 def undecodable(
@@ -192,7 +208,16 @@ def undecodable(
     _abort(_failure(400, f"malformed delivery: {exc}"))
 
 
-def _context(name: str, request: Any, native_event: Any, attempt: int = 1) -> Context:
+def _timeout(function: Function) -> int:
+    """Seconds gen2 gives one invocation of ``function``: functions-framework passes the
+    handler no deadline, so ``ctx.deadline`` is its start plus this."""
+    timeout = function.limits.timeout
+    return DEFAULT_TIMEOUT if timeout is None else timeout
+
+
+def _context(
+    name: str, request: Any, native_event: Any, deadline: float | None = None, attempt: int = 1
+) -> Context:
     # functions-framework's execution id header, read from the WSGI environ (cheapest path).
     environ = getattr(request, "environ", None)
     execution = environ.get("HTTP_FUNCTION_EXECUTION_ID") if environ is not None else None
@@ -201,6 +226,7 @@ def _context(name: str, request: Any, native_event: Any, attempt: int = 1) -> Co
         function_name=name,
         invocation_id=execution or os.urandom(8).hex(),
         attempt=attempt,
+        deadline=deadline,
         native=native_event,
         traceparent=tracing.delivery_traceparent(environ),
     )

@@ -13,7 +13,7 @@ most 5 retries (https://cloud.google.com/scheduler/docs/configuring/retry-jobs).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from portable_fn import _publishes as publishes
@@ -31,6 +31,7 @@ from portable_fn.triggers import (
     Topic,
 )
 
+from portable_fn_gcp.limits import Kind, Sizing, sizing
 from portable_fn_gcp.names import (
     RESERVED_PUBSUB_PREFIX,
     bucket_var,
@@ -84,6 +85,7 @@ class Deployment:
     schedule: str | None = None  # unix-cron for a Cloud Scheduler HTTP job
     schedule_retry: SchedulerRetry | None = None  # that job's retry config
     bucket: str | None = None  # a storage trigger's bucket: its triggers live where it is
+    sizing: Sizing = field(default_factory=Sizing)  # --timeout/--memory/--cpu, callers' deadlines
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,9 @@ def bus_topic(app: App) -> str:
     return pubsub_name(f"{app.name}-events".lower().replace("_", "-"))
 
 
-def build(app: App) -> Plan:
+def build(app: App, *, strict: bool = True) -> Plan:
+    """The deployment plan. ``strict`` (packaging) raises a declared limit Cloud Run functions
+    cannot take; otherwise (``inspect``) that is one more ``unsupported`` finding."""
     topics: dict[str, None] = {}
     deployments: list[Deployment] = []
     findings: list[Finding] = []
@@ -110,6 +114,7 @@ def build(app: App) -> Plan:
         deployment = _deployment(app, fn, findings)
         if deployment is None:
             continue
+        deployment = _sized(deployment, fn, findings, strict=strict)
         other = services.setdefault(deployment.service, fn.name)
         if other != fn.name:  # the second deploy would replace the first function
             raise ConfigurationError(
@@ -136,6 +141,24 @@ def build(app: App) -> Plan:
         "memory store and duplicates across instances are not caught")))
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets),
                 published)
+
+
+def _sized(d: Deployment, fn: Function, findings: list[Finding], *, strict: bool) -> Deployment:
+    kind: Kind = "event" if d.signature == "cloudevent" else "http"
+    if d.schedule is not None:
+        kind = "schedule"
+    try:
+        sized = sizing(fn.name, fn.limits, kind)
+    except ConfigurationError as refusal:
+        if strict:
+            raise
+        findings.append(Finding(fn.name, "unsupported", str(refusal).removeprefix(f"{fn.name}: ")))
+        return d
+    if sized.cpu is not None:
+        findings.append(Finding(fn.name, "info", (
+            f"memory={sized.memory} needs {sized.cpu} vCPU on Cloud Run: deployed with "
+            f"--cpu {sized.cpu}")))
+    return replace(d, sizing=sized)
 
 
 def _published(app: App, topics: dict[str, None], findings: list[Finding]) -> tuple[str, ...]:

@@ -15,12 +15,15 @@ app = pf.App("probe")
 
 
 def _record(function: str, event: pf.CloudEvent, ctx: pf.Context) -> None:
-    line = {"function": function, "event": to_dict(event), "attempt": ctx.attempt}
+    line = {
+        "function": function, "event": to_dict(event), "attempt": ctx.attempt,
+        "deadline": ctx.deadline,
+    }
     with open(os.environ["PROBE_RECORD"], "a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")
 
 
-@app.topic("my-topic")
+@app.topic("my-topic", timeout=300)
 def on_message(event: pf.CloudEvent, ctx: pf.Context) -> None:
     _record("on_message", event, ctx)
 
@@ -59,8 +62,8 @@ def at_night(event: pf.CloudEvent, ctx: pf.Context) -> None:
     _record("at_night", event, ctx)
 
 
-@app.http("/echo/{name}", methods=["GET", "POST"])
-def echo(req: pf.Request) -> pf.Response:
+@app.http("/echo/{name}", methods=["GET", "POST"], timeout=900)
+def echo(req: pf.Request, ctx: pf.Context) -> pf.Response:
     body: dict[str, Any] = {
         "method": req.method,
         "path": req.path,
@@ -72,7 +75,9 @@ def echo(req: pf.Request) -> pf.Response:
         "client_ip": req.client_ip,
     }
     return pf.Response.json(
-        body, status=201, headers=[("set-cookie", "a=1"), ("set-cookie", "b=2")]
+        body,
+        status=201,
+        headers=[("set-cookie", "a=1"), ("set-cookie", "b=2"), ("x-deadline", repr(ctx.deadline))],
     )
 
 
