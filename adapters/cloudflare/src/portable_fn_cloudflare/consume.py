@@ -54,8 +54,16 @@ async def run_event(
         close_outbox(token)
 
 
-async def consume(app: App, consumer: plan.Consumer, message: Any, env: Any, ctx: Any) -> None:
-    """Handle and settle one message of a batch; never raises, never leaves it unsettled."""
+async def consume(
+    app: App,
+    consumer: plan.Consumer,
+    message: Any,
+    env: Any,
+    ctx: Any,
+    deadline: float | None = None,
+) -> None:
+    """Handle and settle one message of a batch; never raises, never leaves it unsettled.
+    ``deadline``: when the runtime stops the batch's invocation (``ctx.deadline``)."""
     try:
         native = queue_codec.QueueMessage.read(message)
     except Exception as exc:  # a message the runtime handed over half-formed
@@ -82,6 +90,7 @@ async def consume(app: App, consumer: plan.Consumer, message: Any, env: Any, ctx
             function_name=consumer.function,
             invocation_id=native.id,
             attempt=native.attempts,
+            deadline=deadline,
             native=message,
             native_context=ctx,
             traceparent=traceparent if isinstance(traceparent, str) else None,

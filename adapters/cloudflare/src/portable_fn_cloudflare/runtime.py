@@ -11,6 +11,7 @@ https://developers.cloudflare.com/queues/configuration/javascript-apis/#consumer
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from portable_fn.adapter import Context, dispatch_http_async
@@ -22,6 +23,7 @@ from portable_fn.triggers import Schedule
 from portable_fn_cloudflare import environment, plan, scheduled
 from portable_fn_cloudflare import fetch as http_codec
 from portable_fn_cloudflare.consume import PROVIDER, consume, run_event
+from portable_fn_cloudflare.limits import WALL_SECONDS
 from portable_fn_cloudflare.publisher import QueuePublisher, close_outbox, open_outbox
 
 _log = Logger({"provider": "cloudflare"})
@@ -101,6 +103,9 @@ class WorkerRuntime:
     async def scheduled(self, controller: Any, env: Any, ctx: Any) -> None:
         """Run every schedule whose cron fired; re-raise the first failure after all ran."""
         self._export_strings(env)
+        # The runtime stops a Cron Trigger invocation (every schedule this cron runs) 15
+        # minutes after it starts (limits.WALL_SECONDS), whatever timeout was declared.
+        deadline = time.time() + WALL_SECONDS
         cron, when = scheduled.read_controller(controller)
         key = " ".join(cron.split())
         targets = self.crons.get(key) or self._spelled.get(key, [])
@@ -119,6 +124,7 @@ class WorkerRuntime:
                 provider=PROVIDER,
                 function_name=name,
                 invocation_id=event.id,
+                deadline=deadline,
                 native=controller,
                 native_context=ctx,
             )
@@ -135,6 +141,8 @@ class WorkerRuntime:
     async def queue(self, batch: Any, env: Any, ctx: Any) -> None:
         """Handle a batch; every message is settled on its own, in delivery order."""
         self._export_strings(env)
+        # One consumer invocation is the whole batch: its messages share its 15 minutes.
+        deadline = time.time() + WALL_SECONDS
         name = str(batch.queue)
         consumer = self.consumers.get(name)
         for message in batch.messages:
@@ -143,7 +151,7 @@ class WorkerRuntime:
                 _log.error("no function consumes the queue", queue=name)
                 message.retry()
                 continue
-            await consume(self.app, consumer, message, env, ctx)
+            await consume(self.app, consumer, message, env, ctx, deadline)
 
 
 def _new_id() -> str:

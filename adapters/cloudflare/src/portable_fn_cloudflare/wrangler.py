@@ -5,8 +5,8 @@ Keys: https://developers.cloudflare.com/workers/wrangler/configuration/ (``main`
 ``compatibility_date``, ``compatibility_flags = ["python_workers"]``, ``[observability]``,
 ``[triggers] crons``,
 ``[[queues.producers]]``, ``[[queues.consumers]]`` with ``max_batch_size``, ``max_retries``,
-``retry_delay``, ``dead_letter_queue``, ``[[r2_buckets]]``). Tests validate the result against
-the JSON schema wrangler ships (``config-schema.json``).
+``retry_delay``, ``dead_letter_queue``, ``[[r2_buckets]]``, ``[limits] cpu_ms``). Tests validate
+the result against the JSON schema wrangler ships (``config-schema.json``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from portable_fn.app import App
 from portable_fn.triggers import Schedule, Storage
-from portable_fn_cloudflare import plan
+from portable_fn_cloudflare import limits, plan
 from portable_fn_cloudflare.findings import MAX_BATCH_SIZE
 from portable_fn_cloudflare.scheduled import cron_for
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
@@ -61,6 +61,10 @@ def config(app: App) -> dict[str, Any]:
     # (https://developers.cloudflare.com/workers/wrangler/configuration/#triggers: "set
     # crons = []" to remove them).
     cfg["triggers"] = {"crons": crons}
+    # Per Worker, so app-wide: the longest timeout as CPU time (limits.cpu_ms says why).
+    cpu_ms = limits.cpu_ms(app)
+    if cpu_ms is not None:
+        cfg["limits"] = {"cpu_ms": cpu_ms}
     # One consumer per queue (Cloudflare's rule): the function the Worker routes the queue to.
     consumers = list({c.queue: c for c in plan.consumers(app)}.values())
     producers = plan.producer_queues(app)
