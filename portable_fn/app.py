@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from portable_fn._handler_signature import signature
 from portable_fn._pipeline import build_call
@@ -36,6 +36,7 @@ from portable_fn.triggers import (
 )
 
 if TYPE_CHECKING:
+    from portable_fn._middleware import Middleware
     from portable_fn.adapter import Publisher
     from portable_fn.events import CloudEvent
     from portable_fn.idempotency import Store as IdempotencyStore
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["App", "Function"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=Callable[..., Any])
+MiddlewareKind = Literal["all", "http", "queue", "topic", "storage", "schedule", "event", "stream"]
 V = TypeVar("V")
 _APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 # Lambda allows 64 characters, Azure 128, Cloud Functions 63 ([a-zA-Z][a-zA-Z0-9_-]*): the
@@ -114,6 +117,10 @@ class App:
         self.limits = Limits(timeout=timeout, memory=memory)
         self._functions: dict[str, Function] = {}
         self._router: Router[Function] = Router()
+        # ``@app.middleware``s, and each function's call as its pipeline built it, which they
+        # wrap (a middleware registered later composes every function again from it).
+        self._middleware: list[Middleware] = []
+        self._plain_calls: dict[str, Callable[[Any, Any], Any]] = {}
         self._publisher: Publisher | None = None
         self._idempotency_store: IdempotencyStore | None = None
 
@@ -126,6 +133,11 @@ class App:
     def functions(self) -> Mapping[str, Function]:
         """Every function, in registration order (read-only)."""
         return MappingProxyType(self._functions)
+
+    @property
+    def middlewares(self) -> tuple[Middleware, ...]:
+        """Every ``@app.middleware``, outermost first."""
+        return tuple(self._middleware)
 
     def function(self, name: str) -> Function:
         try:
@@ -177,6 +189,12 @@ class App:
             takes_context=takes_context,
             options=frozen_options,
         )
+        if self._middleware:
+            from portable_fn._middleware import compose
+
+            self._plain_calls[function_name] = call
+            call = compose(call, self._middleware, kind=trigger.kind, is_async=is_async,
+                           function=function_name)
         function = Function(
             name=function_name,
             handler=handler,
@@ -195,6 +213,41 @@ class App:
                 raise ConfigurationError(str(exc), function=function_name) from None
         self._functions[function_name] = function
         return handler
+
+    @overload
+    def middleware(self, fn: M, /) -> M: ...
+
+    @overload
+    def middleware(self, *kinds: MiddlewareKind) -> Callable[[M], M]: ...
+
+    def middleware(self, *given: Any) -> Any:
+        """``mw(value, ctx, call_next)`` around every function of the trigger kinds named
+        (``@app.middleware("http")``; bare or ``"all"``: every function), registered or to be,
+        the first registered outermost: see ``portable_fn._middleware``. Returns ``mw``."""
+        from portable_fn._middleware import middleware
+
+        if len(given) == 1 and callable(given[0]):
+            return self._add_middleware(middleware(given[0], ("all",)))
+        return lambda fn: self._add_middleware(middleware(fn, given or ("all",)))
+
+    def _add_middleware(self, mw: Middleware) -> Any:
+        from portable_fn._middleware import compose
+
+        stack = [*self._middleware, mw]
+        composed: dict[str, Function] = {}
+        for name, fn in self._functions.items():  # all checked before any is changed
+            plain = self._plain_calls.get(name, fn.call)
+            composed[name] = fn.replace(call=compose(
+                plain, stack, kind=fn.trigger.kind, is_async=fn.is_async, function=name))
+        for name, fn in self._functions.items():
+            self._plain_calls.setdefault(name, fn.call)
+        self._middleware = stack
+        self._functions.update(composed)
+        self._router = Router()  # its functions are the composed ones now
+        for fn in self._functions.values():
+            if isinstance(fn.trigger, Http):
+                self._router.add(fn.trigger.path, fn.trigger.methods, fn)
+        return mw.fn
 
     # -- publishing -------------------------------------------------------------------------
 

@@ -333,6 +333,14 @@ class Response(Value):
         media = content_type.split(";", 1)[0].strip().lower()
         return media.startswith(_TEXTUAL) or media.endswith(("+json", "+xml"))
 
+    def with_headers(self, headers: RawPairs) -> Response:
+        """A copy with ``headers`` set: each name given replaces the values it had (several
+        values of one name, as pairs, all kept), the others stay (a middleware's headers)."""
+        given = Headers(headers) if type(headers) is not Headers else headers
+        names = set(given.keys())
+        kept = [(name, value) for name, value in self.headers.items() if name not in names]
+        return Response(status=self.status, headers=[*kept, *given.items()], body=self.body)
+
 
 _Response_status, _Response_headers, _Response_body = setters(Response)
 

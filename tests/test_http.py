@@ -397,3 +397,19 @@ def test_a_path_parameter_is_one_decoded_segment_and_nothing_safer(sent: str) ->
     assert json.loads(found.body) == {"name": sent}
     across = dispatch_http(app, Request(method="GET", path="/files/../etc/passwd"), ctx)
     assert across.status == 404
+
+
+def test_with_headers_sets_the_names_given_and_keeps_the_rest() -> None:
+    """What a middleware adds to a response: a name given replaces its values, several values
+    of one name given as pairs are all kept, everything else (body, status) stays."""
+    response = Response.json({"ok": True}, status=201, headers=[("set-cookie", "a=1"),
+                                                                   ("cache-control", "no-store")])
+    changed = response.with_headers(
+        [("Cache-Control", "max-age=60"), ("x-trace", "1"), ("x-trace", "2")]
+    )
+    assert changed.headers.getall("cache-control") == ["max-age=60"]
+    assert changed.headers.getall("x-trace") == ["1", "2"]
+    assert changed.headers.getall("set-cookie") == ["a=1"]
+    assert (changed.status, changed.body, changed.content_type) == (
+        201, response.body, "application/json")
+    assert response.headers.get("cache-control") == "no-store"  # the original is unchanged

@@ -1,0 +1,251 @@
+"""``@app.middleware``: code around every handler of the kinds it names, through the real
+dispatch kernel (sync and async), in registration order, whenever it is registered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+import portable_fn as pf
+from portable_fn.adapter import (
+    dispatch_batch,
+    dispatch_event,
+    dispatch_event_async,
+    dispatch_http,
+    dispatch_http_async,
+)
+from portable_fn.errors import ConfigurationError
+from portable_fn.events import CloudEvent
+from portable_fn.testing import http_request
+
+
+def ctx(name: str = "-") -> pf.Context:
+    return pf.Context(provider="test", function_name=name, invocation_id="inv-1")
+
+
+def event(data: Any = None) -> CloudEvent:
+    return CloudEvent(id=f"e-{data}", source="/test", type="com.example.thing", data=data)
+
+
+def test_http_middleware_sees_the_request_and_a_response_whatever_the_handler_returned() -> None:
+    app = pf.App("mw")
+    seen: list[Any] = []
+
+    @app.http("/orders/{order_id}")
+    def get_order(req: pf.Request) -> dict[str, Any]:
+        return {"id": req.path_params["order_id"]}
+
+    # Registered after the route: it wraps functions registered before it too.
+    @app.middleware("http")
+    def stamp(req: pf.Request, c: pf.Context, call_next: Any) -> pf.Response:
+        seen.append((req.path_params["order_id"], c.function_name))
+        response = call_next(req, c)
+        seen.append(type(response).__name__)
+        return response.with_headers({"x-served-by": "mw"})
+
+    response = dispatch_http(app, http_request("GET", "/orders/7"), ctx("get_order"))
+    assert response.status == 200 and response.headers["x-served-by"] == "mw"
+    assert seen == [("7", "get_order"), "Response"]
+
+
+def test_middlewares_run_outermost_first_around_functions_registered_before_and_after() -> None:
+    app = pf.App("mw")
+    order: list[str] = []
+
+    @app.queue("jobs")
+    def early(e: pf.CloudEvent) -> None:
+        order.append("early")
+
+    for label in ("outer", "inner"):
+
+        def layer(e: pf.CloudEvent, c: pf.Context, call_next: Any, label: str = label) -> Any:
+            order.append(f"{label}>")
+            try:
+                return call_next(e, c)
+            finally:
+                order.append(f"<{label}")
+
+        app.middleware(layer)
+
+    @app.topic("news")
+    def late(e: pf.CloudEvent) -> None:
+        order.append("late")
+
+    for name in ("early", "late"):
+        order.clear()
+        assert dispatch_event(app, name, event(), ctx(name)).ok
+        assert order == ["outer>", "inner>", name, "<inner", "<outer"]
+
+
+def test_a_middleware_wraps_only_the_kinds_it_names() -> None:
+    app = pf.App("mw")
+    wrapped: list[str] = []
+
+    @app.middleware("queue", "schedule")
+    def note(value: Any, c: pf.Context, call_next: Any) -> Any:
+        wrapped.append(c.function_name)
+        return call_next(value, c)
+
+    @app.queue("jobs")
+    def job(e: pf.CloudEvent) -> None: ...
+
+    @app.topic("news")
+    def news(e: pf.CloudEvent) -> None: ...
+
+    @app.http("/ping")
+    def ping(req: pf.Request) -> str:
+        return "pong"
+
+    for name in ("job", "news"):
+        assert dispatch_event(app, name, event(), ctx(name)).ok
+    assert dispatch_http(app, http_request("GET", "/ping"), ctx("ping")).status == 200
+    assert wrapped == ["job"]
+
+
+def test_a_middleware_can_turn_a_handler_exception_into_a_4xx() -> None:
+    """What Powertools' exception handlers and Chalice's middleware are used for: one place
+    mapping an app's own errors to statuses, here as a JSON answer with no stack trace."""
+    app = pf.App("mw")
+
+    class OutOfStock(Exception):
+        pass
+
+    @app.middleware("http")
+    def errors(req: pf.Request, c: pf.Context, call_next: Any) -> Any:
+        try:
+            return call_next(req, c)
+        except OutOfStock as exc:
+            return pf.Response.json({"error": str(exc)}, status=409)
+
+    @app.http("/buy", methods=["POST"])
+    def buy(req: pf.Request) -> None:
+        raise OutOfStock("no more books")
+
+    response = dispatch_http(app, http_request("POST", "/buy"), ctx("buy"))
+    assert (response.status, json.loads(response.body)) == (409, {"error": "no more books"})
+
+
+def test_an_event_middleware_failure_fails_that_message_alone() -> None:
+    """A middleware that raises fails the message as the handler would: per message in a
+    batch, the others still run."""
+    app = pf.App("mw")
+    ran: list[Any] = []
+
+    @app.middleware("queue")
+    def refuse_empty(e: pf.CloudEvent, c: pf.Context, call_next: Any) -> Any:
+        if e.data is None:
+            raise ValueError("empty message")
+        return call_next(e, c)
+
+    @app.queue("jobs")
+    def job(e: pf.CloudEvent) -> None:
+        ran.append(e.data)
+
+    outcomes = dispatch_batch(
+        app, "job", [lambda: event(1), lambda: event(None), lambda: event(3)], lambda i: ctx("job")
+    )
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert ran == [1, 3]
+
+
+def test_an_async_middleware_wraps_async_and_def_handlers_on_both_dispatch_paths() -> None:
+    app = pf.App("mw")
+    seen: list[str] = []
+
+    @app.middleware
+    async def timing(value: Any, c: pf.Context, call_next: Any) -> Any:
+        await asyncio.sleep(0)
+        result = await call_next(value, c)
+        seen.append(f"{c.function_name}:{type(result).__name__}")
+        return result
+
+    @app.http("/a")
+    async def a(req: pf.Request) -> dict[str, str]:
+        return {"a": "async"}
+
+    @app.http("/s")
+    def s(req: pf.Request) -> dict[str, str]:
+        return {"s": "sync"}
+
+    @app.queue("jobs")
+    def job(e: pf.CloudEvent) -> str:
+        return "done"
+
+    for path, answer in (("/a", {"a": "async"}), ("/s", {"s": "sync"})):
+        response = dispatch_http(app, http_request("GET", path), ctx(path[1:]))
+        assert json.loads(response.body) == answer
+    assert asyncio.run(dispatch_http_async(app, http_request("GET", "/s"), ctx("s"))).status == 200
+    assert dispatch_event(app, "job", event(), ctx("job")).ok
+    assert asyncio.run(dispatch_event_async(app, "job", event(), ctx("job"))).ok
+    assert seen == ["a:Response", "s:Response", "s:Response", "job:str", "job:str"]
+
+
+def test_a_def_middleware_cannot_wrap_an_async_handler_whichever_comes_first() -> None:
+    def plain(value: Any, c: pf.Context, call_next: Any) -> Any:
+        return call_next(value, c)
+
+    first = pf.App("mw")
+    first.middleware(plain)
+    with pytest.raises(ConfigurationError, match="make the middleware async def") as caught:
+
+        @first.queue("jobs")
+        async def job(e: pf.CloudEvent) -> None: ...
+
+    assert caught.value.function == "job"
+
+    later = pf.App("mw")
+    ran: list[str] = []
+
+    @later.queue("jobs")
+    def job(e: pf.CloudEvent) -> None: ...
+
+    @later.http("/a")
+    async def a(req: pf.Request) -> None: ...
+
+    def noting(value: Any, c: pf.Context, call_next: Any) -> Any:
+        ran.append(c.function_name)
+        return call_next(value, c)
+
+    with pytest.raises(ConfigurationError, match="cannot wait"):
+        later.middleware(noting)
+    # Refused whole: no function was changed, not even the def one it could wrap...
+    assert dispatch_event(later, "job", event(), ctx("job")).ok and ran == []
+    # ...and kinds that leave the async handler out are taken.
+    assert later.middleware("queue")(noting) is noting
+    assert dispatch_event(later, "job", event(), ctx("job")).ok and ran == ["job"]
+
+
+@pytest.mark.parametrize(
+    ("declare", "match"),
+    [
+        (lambda app: app.middleware(lambda value, ctx: None), "2 positional parameters"),
+        (lambda app: app.middleware("sqs")(lambda v, c, n: n(v, c)), "kinds"),
+        (lambda app: app.middleware("http")("not a function"), "not callable"),
+    ],
+)
+def test_a_bad_middleware_is_refused_at_registration(declare: Any, match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        declare(pf.App("mw"))
+
+
+def test_a_route_added_with_middleware_routes_to_the_wrapped_function() -> None:
+    """The router holds the composed functions: a request routed by path (no function named)
+    runs the middleware too."""
+    app = pf.App("mw")
+
+    @app.http("/one")
+    def one(req: pf.Request) -> str:
+        return "1"
+
+    app.middleware(lambda req, c, call_next: call_next(req, c).with_headers({"x-mw": "yes"}))
+
+    @app.http("/two/{n}")
+    def two(req: pf.Request) -> str:
+        return req.path_params["n"]
+
+    for path, text in (("/one", "1"), ("/two/2", "2")):
+        response = dispatch_http(app, http_request("GET", path), ctx())
+        assert (response.body.decode(), response.headers.get("x-mw")) == (text, "yes")
