@@ -95,6 +95,8 @@ def package(
     if not any(fn.options.get("idempotent") for fn in app.functions.values()):
         # The call pipeline imports it only for such functions; SQLite serves only its store.
         excluded += ("idempotency", "_sqlite.py")
+    if not app.middlewares:  # composed at registration: only an app that has one imports it
+        excluded += ("_middleware.py",)
     framework = package_files("portable_fn", exclude=excluded)
     runtime: tuple[str, ...] = RUNTIME_MODULES
     if not any(isinstance(fn.trigger, Stream) for fn in app.functions.values()):

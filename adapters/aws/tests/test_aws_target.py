@@ -158,7 +158,9 @@ def test_zip_is_small_deterministic_and_without_boto3(shop_package: Path, tmp_pa
     assert "pf_entry.py" in names and "examples/shop/app.py" in names
     assert not any(n.startswith(("boto3", "botocore")) or n.endswith(".pyc") for n in names)
     # What never runs in Lambda stays out (the shop uses no idempotency, so no SQLite store).
-    never = {"portable_fn/testing.py", "portable_fn/asgi.py", "portable_fn/_sqlite.py"}
+    # Nor does the middleware module, for an app that registers none.
+    never = {"portable_fn/testing.py", "portable_fn/asgi.py", "portable_fn/_sqlite.py",
+             "portable_fn/_middleware.py"}
     assert not never & set(names) and not any(n.endswith("py.typed") for n in names)
 
 
