@@ -106,7 +106,8 @@ dead_letter() {{
 }}
 
 # ack_deadline TRIGGER SECONDS: Pub/Sub ends a push request (and redelivers) at its
-# subscription's ack deadline, so each trigger's waits as long as the function may run.
+# subscription's ack deadline, so each trigger's waits its longest: the function's own
+# timeout ends an attempt first, with a 504 Pub/Sub takes as a nack.
 ack_deadline() {{
   local sub
   sub="$(gcloud eventarc triggers describe "$1" --location "$REGION" --project "$PROJECT" \\
@@ -217,7 +218,7 @@ def _function(d: Deployment) -> str:
     if d.bucket is not None:
         # The function maps its real bucket back to the declared name (storage.declared_bucket).
         env = ["--env", f'"{bucket_var(d.bucket)}=${bucket_var(d.bucket)}"']
-    flags += d.sizing.flags()  # only what the function declares: gcloud's defaults otherwise
+    flags += d.sizing.flags()  # undeclared limits written as gcloud's defaults (limits.py)
     lines.append(_command(["deploy", quote(d.service), *env, *flags]))
     if d.signature == "cloudevent":
         lines.append(_command(["allow_invoker", quote(d.service)]))

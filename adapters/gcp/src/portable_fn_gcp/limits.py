@@ -16,13 +16,15 @@ takes them, with the ceilings of Cloud Run functions and of what calls the funct
 - A schedule's Cloud Scheduler HTTP job cancels an attempt at its attempt deadline (default
   180 s, 15 s to 30 min) and retries it
   (https://cloud.google.com/dotnet/docs/reference/Google.Cloud.Scheduler.V1/latest/Google.Cloud.Scheduler.V1.Job
-  ``AttemptDeadline``): a schedule may run at most 1800 s, and its job waits as long.
+  ``AttemptDeadline``): the job waits the timeout and a minute (what Scheduler counts and the
+  function does not: routing, a cold start), so a schedule may run at most 1740 s.
 - Pub/Sub ends a push request at the subscription's ack deadline (10 to 600 s, 10 s when 0)
   and redelivers the message
   (https://cloud.google.com/python/docs/reference/pubsub/1.7.1/google.cloud.pubsub_v1.types.Subscription
   ``ack_deadline_seconds``); a trigger ``gcloud eventarc triggers create`` makes has 10 s
   (https://github.com/hashicorp/terraform-provider-google/issues/17701). Each event trigger's
-  subscription gets the function's timeout, which the 540 s ceiling keeps under 600 s.
+  subscription gets 600 s: the function's own timeout (at most 540 s) ends an attempt first,
+  with a 504 that Pub/Sub takes as a nack.
 
 Undeclared limits are written as gcloud's defaults (60 s, 256 MiB), not left out: gcloud keeps
 what an earlier deploy set for a flag left out, so an app that stops declaring ``timeout=300``
@@ -45,19 +47,19 @@ __all__ = ["Sizing", "sizing"]
 
 Kind = Literal["http", "schedule", "event"]
 
-MAX_TIMEOUT: dict[Kind, int] = {"http": 3600, "schedule": 1800, "event": 540}
+MAX_TIMEOUT: dict[Kind, int] = {"http": 3600, "schedule": 1740, "event": 540}
 _WHY: dict[Kind, str] = {
     "http": "Cloud Run functions (gen2) stops an HTTP function at 3600 s",
     "schedule": "its Cloud Scheduler HTTP job waits at most 1800 s for an attempt (then "
-    "cancels and retries it)",
+    "cancels and retries it), a minute of which routing and a cold start may take",
     "event": "Cloud Run functions (gen2) stops an event-driven function at 540 s",
 }
 MAX_MEMORY = 32 * 1024  # MiB
 DEFAULT_MEMORY = 256  # MiB, gen2's own (https://cloud.google.com/functions/docs/configuring/memory)
 # (more than this many MiB, needs this many vCPU), largest first.
 _MIN_CPU = ((24 * 1024, 8), (16 * 1024, 6), (8 * 1024, 4), (4 * 1024, 2))
-MIN_ACK_DEADLINE = 10
-SCHEDULER_DEADLINE_DEFAULT, MIN_SCHEDULER_DEADLINE = 180, 15
+MAX_ACK_DEADLINE = 600
+SCHEDULER_DEADLINE_DEFAULT, MAX_SCHEDULER_DEADLINE, SCHEDULER_MARGIN = 180, 1800, 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,16 +77,21 @@ class Sizing:
 
     @property
     def ack_deadline(self) -> int:
-        """Seconds the trigger's Pub/Sub subscription waits for the function to answer."""
-        return max(MIN_ACK_DEADLINE, self.effective_timeout)
+        """Seconds the trigger's Pub/Sub subscription waits for the function to answer: Pub/Sub's
+        most, whatever the timeout. The push request's clock starts before the function's
+        (routing, a cold start), so a deadline equal to the timeout would redeliver a message
+        while an attempt within its time still runs; a function that overruns answers 504
+        at its own timeout, which Pub/Sub takes as a nack."""
+        return MAX_ACK_DEADLINE
 
     @property
     def attempt_deadline(self) -> int:
-        """Seconds a schedule's Cloud Scheduler job waits for the function to answer."""
-        if self.timeout is None:
-            # Cloud Scheduler's own, longer than the function's 60 s: the function answers first.
-            return SCHEDULER_DEADLINE_DEFAULT
-        return max(MIN_SCHEDULER_DEADLINE, self.timeout)
+        """Seconds a schedule's Cloud Scheduler job waits for the function to answer: its
+        timeout and a margin for what Scheduler counts and the function does not (routing, a
+        cold start), never less than Scheduler's own 180 s. Equal to the timeout, a run that
+        used most of it was cancelled and retried while it still ran."""
+        return min(MAX_SCHEDULER_DEADLINE,
+                   max(SCHEDULER_DEADLINE_DEFAULT, self.effective_timeout + SCHEDULER_MARGIN))
 
     def flags(self) -> list[str]:
         memory = DEFAULT_MEMORY if self.memory is None else self.memory
