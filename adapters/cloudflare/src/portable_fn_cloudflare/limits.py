@@ -36,18 +36,15 @@ def _running(app: App) -> list[Function]:
 def cpu_ms(app: App) -> int | None:
     """``[limits] cpu_ms`` for the app, or None to write no ``[limits]`` (the default 30 s).
 
-    CPU time never exceeds wall time, so a function allowed N seconds is bounded by N seconds
-    of CPU: the Worker's limit is the longest timeout, counting a function that declares none
-    at the default it has today (a lower app-wide value would cut it), capped at 5 minutes.
-    Nothing is written when that is the default: the Free plan refuses a ``[limits]`` table.
+    CPU time never exceeds wall time, so a function allowed N seconds needs at most N seconds
+    of CPU: the Worker's limit is raised to the longest declared timeout, capped at 5 minutes,
+    when that is past the default. It is never lowered: a timeout declared for another
+    provider would cut every function's CPU (cpu_ms is app-wide) and, written, the table keeps
+    the Worker off the Free plan, which refuses a ``[limits]`` table.
     """
-    running = _running(app)
-    declared = [fn.limits.timeout for fn in running]
-    if all(t is None for t in declared):
-        return None
-    longest = max(CPU_DEFAULT_SECONDS if t is None else t for t in declared)
-    seconds = min(longest, CPU_MAX_SECONDS)
-    return None if seconds == CPU_DEFAULT_SECONDS else seconds * 1000
+    declared = [fn.limits.timeout for fn in _running(app) if fn.limits.timeout is not None]
+    seconds = min(max(declared, default=0), CPU_MAX_SECONDS)
+    return seconds * 1000 if seconds > CPU_DEFAULT_SECONDS else None
 
 
 def findings(app: App) -> list[Finding]:
@@ -79,7 +76,7 @@ def findings(app: App) -> list[Finding]:
     limit = cpu_ms(app)
     if limit is not None:
         out.append(Finding(
-            None, "info",
+            None, "warning",
             f"Workers bound CPU time, not wall time, and app-wide: wrangler.toml [limits] "
             f"cpu_ms = {limit} (the longest declared timeout, capped at 5 minutes) applies "
             "to every function; an HTTP request runs as long as its client stays connected. "
