@@ -87,17 +87,20 @@ def begin(ctx: Context, raw_key: str) -> tuple[Store, str, str]:
 
 
 def lease(store: Store, ctx: Context) -> float:
-    # Where the provider kills the invocation at a deadline, the lease ends just after it.
+    """How long an attempt holds its key: past its deadline (or, with none, its declared
+    timeout) by a margin, and never less than the store's own lease. Not every provider stops
+    the handler at its deadline (Cloud Run answers 504 and lets it run on), so a deadline
+    sooner than the store's lease does not shorten it: a redelivery then would run beside the
+    attempt. A lease shorter than the declared timeout would let one run beside an attempt
+    still within its time."""
     remaining = ctx.remaining_time
-    if remaining is not None:
-        return remaining + _MARGIN
-    # No deadline given: the function's declared timeout still bounds an attempt, and a lease
-    # shorter than it would let a redelivery run beside an attempt still within its time.
-    from portable_fn._invocation import current
+    if remaining is None:
+        from portable_fn._invocation import current
 
-    invocation = current()
-    timeout = None if invocation is None else invocation.function.limits.timeout
-    return store.lease if timeout is None else max(store.lease, timeout + _MARGIN)
+        invocation = current()
+        timeout = None if invocation is None else invocation.function.limits.timeout
+        remaining = None if timeout is None else float(timeout)
+    return store.lease if remaining is None else max(store.lease, remaining + _MARGIN)
 
 
 def log(ctx: Context, message: str, **fields: Any) -> None:
