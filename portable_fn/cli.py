@@ -85,10 +85,9 @@ def _parser() -> argparse.ArgumentParser:
         type=lambda text: _seconds(text, zero=True),
         default=None,
         metavar="SECONDS",
-        help="how long a handler may run before its invocation fails (default: the "
-        "function's own timeout=, else 30, the Lambda timeout of the AWS template; given, "
-        "every function's; 0: no limit, e.g. at a debugger breakpoint; "
-        "env PORTABLE_FN_TIMEOUT)",
+        help="how long a handler that declares no timeout= may run before its invocation "
+        "fails (default 30, the Lambda timeout of the AWS template); 0: no limit for any "
+        "function, e.g. at a debugger breakpoint; env PORTABLE_FN_TIMEOUT",
     )
     dev.add_argument(
         "--max-body",

@@ -5,6 +5,7 @@ publishes, and the ``Harness`` protocol through which the contract suite drives 
 from __future__ import annotations
 
 import json as _json
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -96,9 +97,12 @@ def _params(query: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _context(function: str, provider: str, attempt: int = 1) -> Context:
+def _context(app: App, function: str, provider: str, attempt: int = 1) -> Context:
+    """The invocation's context; its deadline the function's declared timeout from now, as a
+    provider that stops it there sets it (none declared: none)."""
+    timeout = app.function(function).limits.timeout
     return Context(provider=provider, function_name=function, invocation_id=new_id(),
-                   attempt=attempt)
+                   attempt=attempt, deadline=None if timeout is None else time.time() + timeout)
 
 
 @overload
@@ -132,7 +136,7 @@ def invoke(
             f"function {function!r} is async and an event loop is running: "
             "use `await invoke_async(...)` in an async test"
         )
-    ctx = _context(function, provider, attempt)
+    ctx = _context(app, function, provider, attempt)
     if http:
         return dispatch_http(app, value, ctx, function)  # type: ignore[arg-type]
     return dispatch_event(app, function, value, ctx)  # type: ignore[arg-type]
@@ -158,7 +162,7 @@ async def invoke_async(
     running loop, as the async adapters (Cloudflare, the local runtime) do; a sync handler runs
     in place."""
     http = _kind(function, app.function(function).trigger, value)
-    ctx = _context(function, provider, attempt)
+    ctx = _context(app, function, provider, attempt)
     if http:
         return await dispatch_http_async(app, value, ctx, function)  # type: ignore[arg-type]
     return await dispatch_event_async(app, function, value, ctx)  # type: ignore[arg-type]

@@ -360,3 +360,26 @@ def test_a_bad_limit_names_its_function() -> None:
     with pytest.raises(ConfigurationError, match="timeout must be a whole number") as caught:
         pf.App("shop").event("com.example.x", timeout=0, name="paid")(handler)
     assert caught.value.function == "paid"
+
+
+def test_invoke_gives_a_handler_its_declared_deadline() -> None:
+    """``pf.testing.invoke`` (and ``portable-fn invoke`` without a provider) hands the handler
+    the deadline its declared timeout sets, as Lambda and dev do; none declared, none."""
+    from portable_fn.events import CloudEvent
+    from portable_fn.testing import invoke
+
+    app = pf.App("deadlines")
+    left: dict[str, float | None] = {}
+
+    @app.queue("jobs", timeout=90)
+    def timed(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        left["timed"] = ctx.remaining_time
+
+    @app.queue("other")
+    def plain(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        left["plain"] = ctx.remaining_time
+
+    for name in ("timed", "plain"):
+        assert invoke(app, name, CloudEvent(id="1", source="/t", type="t")).ok
+    assert left["plain"] is None
+    assert left["timed"] is not None and 80 < left["timed"] <= 90

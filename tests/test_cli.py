@@ -198,12 +198,15 @@ def test_dev_limits_come_from_the_flags_over_the_environment(
     assert (options.timeout, options.max_body) == (2.5, 1000)
     monkeypatch.setenv("PORTABLE_FN_TIMEOUT", "soon")  # a stale bad value the flag overrides
     assert dev_options(parser.parse_args(["dev", SHOP, "--timeout", "3"])).timeout == 3.0
-    # Given (flag or environment), the timeout is every function's, its declared one included;
-    # not given, each function's own timeout= applies and 30 s to the others.
-    assert dev_options(parser.parse_args(["dev", SHOP, "--timeout", "0"])).timeout_overrides
+    # 0 (flag or environment) lifts every limit, a function's declared timeout= too; any other
+    # value is the limit of functions that declare none (30 s when not given).
+    assert dev_options(parser.parse_args(["dev", SHOP, "--timeout", "0"])).no_timeouts
+    assert not dev_options(parser.parse_args(["dev", SHOP, "--timeout", "60"])).no_timeouts
+    monkeypatch.setenv("PORTABLE_FN_TIMEOUT", "0")
+    assert dev_options(parser.parse_args(["dev", SHOP])).no_timeouts
     monkeypatch.delenv("PORTABLE_FN_TIMEOUT")
     default = dev_options(parser.parse_args(["dev", SHOP]))
-    assert (default.timeout, default.timeout_overrides) == (30.0, False)
+    assert (default.timeout, default.no_timeouts) == (30.0, False)
     for option, value in (("--timeout", "-1"), ("--max-body", "1e6"), ("--max-body", "-5")):
         with pytest.raises(SystemExit) as exited:
             parser.parse_args(["dev", SHOP, option, value])

@@ -69,8 +69,9 @@ def dev_options(args: argparse.Namespace) -> Options:
     limits = Options.limits_from_env(given=[k for k, v in flags.items() if v is not None])
     if args.timeout is not None:
         limits["timeout"] = args.timeout or None
-    # Given, by the flag or the environment, it is every function's (a declared one included).
-    limits["timeout_overrides"] = "timeout" in limits
+    # Given as 0 (no limit), by the flag or the environment, it lifts a function's declared
+    # timeout too (a debugger's breakpoint); any other value is for functions that declare none.
+    limits["no_timeouts"] = "timeout" in limits and limits["timeout"] is None
     if args.max_body is not None:
         limits["max_body"] = args.max_body or None
     return Options(

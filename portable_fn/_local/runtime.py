@@ -48,17 +48,20 @@ class Options:
     # Seconds a handler (HTTP or event) may run before its invocation fails, as at a cloud's
     # function timeout; None: no limit (a debugger stopped at a breakpoint, say).
     timeout: float | None = DEFAULT_TIMEOUT
-    # Whether ``timeout`` is every function's, its own declared one (``queue(timeout=)``)
-    # included: ``dev --timeout`` given (0 at a debugger's breakpoint must lift them all).
-    timeout_overrides: bool = False
+    # No limit at all, a function's own declared timeout (``queue(timeout=)``) included:
+    # ``dev --timeout 0``, at a debugger's breakpoint. ``timeout`` alone is the limit of the
+    # functions that declare none.
+    no_timeouts: bool = False
     # Bytes an app route reads of a request body (a 413 past it); None: no limit.
     max_body: int | None = MAX_HTTP_BODY_BYTES
 
     def timeout_for(self, fn: Function) -> float | None:
         """Seconds ``fn`` may run: its own declared timeout (or its app's), else ``timeout``;
-        ``timeout`` alone when it overrides them."""
+        None with ``no_timeouts``."""
         declared = fn.limits.timeout
-        return self.timeout if declared is None or self.timeout_overrides else float(declared)
+        if self.no_timeouts:
+            return None
+        return self.timeout if declared is None else float(declared)
 
     @property
     def buckets(self) -> Path:
