@@ -7,6 +7,17 @@ Implements the four endpoints a runtime uses
 ``GET /2018-06-01/runtime/invocation/next`` (blocks until an event is queued),
 ``POST .../invocation/{id}/response``, ``POST .../invocation/{id}/error`` and
 ``POST /2018-06-01/runtime/init/error``.
+
+A function's limits reach the runtime as in Lambda: its timeout as each invocation's deadline,
+the ``Lambda-Runtime-Deadline-Ms`` header of ``.../invocation/next`` ("the date that the
+function times out in Unix time milliseconds", same page), which awslambdaric's
+``context.get_remaining_time_in_millis()`` counts down to (``RuntimeAPI(timeout=...)``); its
+memory as the reserved environment variable ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``, "the amount of
+memory available to the function in MB"
+(https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime),
+which awslambdaric gives as ``context.memory_limit_in_mb`` (``RuntimeProcess(memory=...)``).
+Lambda sets no environment variable for the timeout. ``template_limits`` reads both from the
+SAM template the aws target writes.
 """
 
 from __future__ import annotations
@@ -24,6 +35,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 PREFIX = "/2018-06-01/runtime"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:test"
 
@@ -35,8 +48,46 @@ class Result:
     error_type: str | None = None
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What Lambda gives one function: ``timeout`` seconds per invocation, ``memory`` MB."""
+
+    timeout: int
+    memory: int
+
+
+# Lambda's own defaults, for a template that sets neither (SAM's Globals usually do):
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html (3 s) and
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html (128 MB).
+LAMBDA_DEFAULTS = Limits(timeout=3, memory=128)
+
+
+def template_limits(template: Path, function: str) -> Limits:
+    """The ``Timeout`` and ``MemorySize`` the generated SAM ``template`` gives ``function``:
+    its ``AWS::Serverless::Function`` resource's own (``<Name>Function``, found by its
+    ``Handler: pf_entry.<function>``), else the template's ``Globals -> Function``, else
+    Lambda's defaults."""
+    doc = yaml.safe_load(template.read_text())
+    defaults = (doc.get("Globals") or {}).get("Function") or {}
+    (own,) = [
+        resource.get("Properties") or {}
+        for resource in doc["Resources"].values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+        and (resource.get("Properties") or {}).get("Handler") == f"pf_entry.{function}"
+    ]
+    return Limits(
+        timeout=int(own.get("Timeout", defaults.get("Timeout", LAMBDA_DEFAULTS.timeout))),
+        memory=int(own.get("MemorySize", defaults.get("MemorySize", LAMBDA_DEFAULTS.memory))),
+    )
+
+
 class RuntimeAPI:
-    def __init__(self) -> None:
+    """The Runtime API of one function whose invocations may run ``timeout`` seconds: each
+    ``next`` hands out a ``Lambda-Runtime-Deadline-Ms`` that far away (30, the template's
+    Globals, unless told; the invocation is not stopped at its deadline)."""
+
+    def __init__(self, timeout: float = 30) -> None:
+        self.timeout = timeout
         self.pending: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.results: dict[str, queue.Queue[Result]] = {}
         self.init_errors: queue.Queue[Any] = queue.Queue()
@@ -71,7 +122,7 @@ class RuntimeAPI:
                         if api.closed.is_set():
                             self.close_connection = True
                             return
-                deadline = int((time.time() + 30) * 1000)
+                deadline = int((time.time() + api.timeout) * 1000)
                 self._reply(
                     200,
                     payload,
@@ -130,10 +181,17 @@ class RuntimeAPI:
 
 
 class RuntimeProcess:
-    """``python -m awslambdaric HANDLER`` in ``task_root``, as the Lambda Python runtime runs it."""
+    """``python -m awslambdaric HANDLER`` in ``task_root``, as the Lambda Python runtime runs it,
+    for a function of ``memory`` MB (``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``; 256, the template's
+    Globals, unless told)."""
 
     def __init__(
-        self, api: RuntimeAPI, task_root: Path, handler: str, env: dict[str, str] | None = None
+        self,
+        api: RuntimeAPI,
+        task_root: Path,
+        handler: str,
+        env: dict[str, str] | None = None,
+        memory: int = 256,
     ) -> None:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         environ.update(
@@ -146,7 +204,7 @@ class RuntimeProcess:
         environ.update(
             AWS_LAMBDA_RUNTIME_API=api.address,
             AWS_LAMBDA_FUNCTION_NAME=handler.rpartition(".")[2],
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256",
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(memory),
             LAMBDA_TASK_ROOT=str(task_root),
             # The task root first, as in Lambda: the zip's copies win over anything installed.
             PYTHONPATH=str(task_root),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,21 +22,32 @@ from portable_fn.events import from_json
 from portable_fn_aws import native
 
 from aws_fixtures import load
-from runtime_api import RuntimeAPI, RuntimeProcess
+from runtime_api import RuntimeAPI, RuntimeProcess, template_limits
 
 
 @pytest.fixture
-def run(task_root: Path, aws_env: dict[str, str]) -> Iterator[Any]:
-    """run(function, env) -> a Runtime API emulator with ``pf_entry.<function>`` polling it.
+def run(task_root: Path, shop_package: Path, aws_env: dict[str, str]) -> Iterator[Any]:
+    """run(function, env) -> a Runtime API emulator with ``pf_entry.<function>`` polling it
+    (``module.<function>`` in ``task``, when given), with the timeout and memory the shop's
+    generated template.yaml gives the function.
 
     One emulator per runtime process: a stopped process may leave a ``next`` request pending
     in its emulator, which must not swallow the next function's events.
     """
     started: list[tuple[RuntimeAPI, RuntimeProcess]] = []
 
-    def start(function: str, env: dict[str, str] | None = None) -> RuntimeAPI:
-        api = RuntimeAPI().__enter__()
-        process = RuntimeProcess(api, task_root, f"pf_entry.{function}", {**aws_env, **(env or {})})
+    def start(
+        function: str,
+        env: dict[str, str] | None = None,
+        *,
+        task: Path = task_root,
+        module: str = "pf_entry",
+    ) -> RuntimeAPI:
+        limits = template_limits(shop_package / "template.yaml", function)
+        api = RuntimeAPI(timeout=limits.timeout).__enter__()
+        process = RuntimeProcess(
+            api, task, f"{module}.{function}", {**aws_env, **(env or {})}, memory=limits.memory
+        )
         started.append((api, process))
         return api
 
@@ -166,6 +178,105 @@ def test_topic_storage_bus_and_schedule(run: Any) -> None:
     api = run("nightly_report")
     result = api.invoke(load("sam_scheduled.json"))
     assert result.ok and result.body is None
+
+
+# Beside the shop's entry in the unzipped task: what awslambdaric hands pf_entry.nightly_report
+# (the Lambda context's time left and memory), then the shop's own handler's result.
+LIMITS_PROBE = '''\
+import pf_entry
+
+
+def nightly_report(event, context):
+    seen = {"remaining_ms": context.get_remaining_time_in_millis(),
+            "memory": context.memory_limit_in_mb}
+    seen["result"] = pf_entry.nightly_report(event, context)
+    return seen
+'''
+
+
+def test_nightly_report_gets_its_template_limits(
+    run: Any, task_root: Path, shop_package: Path, tmp_path: Path
+) -> None:
+    """The shop's ``nightly_report`` (``timeout=120, memory=512``) under the real runtime gets
+    what its generated template.yaml gives it, not the emulator's old fixed 30 s / 256 MB: a
+    deadline about ``Timeout`` seconds away and ``MemorySize`` as the context's
+    ``memory_limit_in_mb`` (awslambdaric reads AWS_LAMBDA_FUNCTION_MEMORY_SIZE)."""
+    limits = template_limits(shop_package / "template.yaml", "nightly_report")
+    assert (limits.timeout, limits.memory) == (120, 512)  # the shop's own, over Globals' 30/256
+    task = tmp_path / "task"
+    shutil.copytree(task_root, task)
+    (task / "limits_probe.py").write_text(LIMITS_PROBE)
+    api = run("nightly_report", task=task, module="limits_probe")
+    result = api.invoke(load("sam_scheduled.json"))
+    assert result.ok, result
+    assert result.body["result"] is None  # the shop's handler ran and succeeded
+    assert limits.timeout - 10 < result.body["remaining_ms"] / 1000 <= limits.timeout
+    assert result.body["memory"] == str(limits.memory)  # an environment variable: a string
+
+
+# Two scheduled functions, one with its own limits, one on the template's Globals: each logs
+# the portable ``ctx.remaining_time`` and the Lambda context's ``memory_limit_in_mb``.
+LIMITS_APP = '''\
+import portable_fn as pf
+
+app = pf.App("limits")
+
+
+def _report(ctx: pf.Context) -> None:
+    ctx.logger.info("limits", remaining_time=ctx.remaining_time,
+                    memory=ctx.native_context.memory_limit_in_mb)
+
+
+@app.schedule("rate(1 day)", timeout=120, memory=512)
+def heavy(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    _report(ctx)
+
+
+@app.schedule("rate(1 hour)")
+def light(event: pf.CloudEvent, ctx: pf.Context) -> None:
+    _report(ctx)
+'''
+
+
+def test_handler_context_carries_the_template_limits(
+    aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A handler's ``ctx.remaining_time`` and ``ctx.native_context.memory_limit_in_mb`` under
+    the real runtime follow the generated template: a function's own ``Timeout``/``MemorySize``,
+    else the Globals' (30 s / 256 MB)."""
+    import zipfile
+
+    from portable_fn._local.loader import load_app
+    from portable_fn_aws.adapter import adapter
+
+    source = tmp_path / "src" / "aws_limits_app.py"
+    source.parent.mkdir()
+    source.write_text(LIMITS_APP)
+    ref = f"{source}:app"
+    try:
+        adapter.package(load_app(ref), ref, tmp_path / "aws")
+    finally:  # the loader put the app's folder on sys.path and the module in sys.modules
+        if str(source.parent) in sys.path:
+            sys.path.remove(str(source.parent))
+        sys.modules.pop("_portable_fn_app_aws_limits_app", None)
+    with zipfile.ZipFile(tmp_path / "aws" / "app.zip") as archive:
+        archive.extractall(tmp_path / "task")
+    template = tmp_path / "aws" / "template.yaml"
+    for function, expected in (("heavy", (120, 512)), ("light", (30, 256))):
+        limits = template_limits(template, function)
+        assert (limits.timeout, limits.memory) == expected, function
+        with RuntimeAPI(timeout=limits.timeout) as api:
+            process = RuntimeProcess(api, tmp_path / "task", f"pf_entry.{function}", aws_env,
+                                     memory=limits.memory)
+            try:
+                result = api.invoke(load("sam_scheduled.json"))
+                assert result.ok, result
+            finally:
+                output = process.stop()
+        (line,) = [json.loads(text) for text in output.splitlines()
+                   if text.startswith("{") and '"limits"' in text]
+        assert limits.timeout - 10 < line["remaining_time"] <= limits.timeout, (function, line)
+        assert line["memory"] == str(limits.memory), (function, line)
 
 
 def test_unknown_shape_is_an_invocation_error(run: Any) -> None:
