@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["App", "Function"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-M = TypeVar("M", bound=Callable[..., Any])
+M = TypeVar("M", bound=Callable[[Any, Any, Any], Any])
 MiddlewareKind = Literal["all", "http", "queue", "topic", "storage", "schedule", "event", "stream"]
 V = TypeVar("V")
 _APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
@@ -189,10 +189,10 @@ class App:
             takes_context=takes_context,
             options=frozen_options,
         )
+        plain = call
         if self._middleware:
             from portable_fn._middleware import compose
 
-            self._plain_calls[function_name] = call
             call = compose(call, self._middleware, kind=trigger.kind, is_async=is_async,
                            function=function_name)
         function = Function(
@@ -212,6 +212,8 @@ class App:
             except ConfigurationError as exc:
                 raise ConfigurationError(str(exc), function=function_name) from None
         self._functions[function_name] = function
+        if self._middleware:
+            self._plain_calls[function_name] = plain
         return handler
 
     @overload

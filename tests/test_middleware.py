@@ -189,7 +189,7 @@ def test_a_def_middleware_cannot_wrap_an_async_handler_whichever_comes_first() -
 
     first = pf.App("mw")
     first.middleware(plain)
-    with pytest.raises(ConfigurationError, match="make the middleware async def") as caught:
+    with pytest.raises(ConfigurationError, match="make it async def") as caught:
 
         @first.queue("jobs")
         async def job(e: pf.CloudEvent) -> None: ...
@@ -249,3 +249,156 @@ def test_a_route_added_with_middleware_routes_to_the_wrapped_function() -> None:
     for path, text in (("/one", "1"), ("/two/2", "2")):
         response = dispatch_http(app, http_request("GET", path), ctx())
         assert (response.body.decode(), response.headers.get("x-mw")) == (text, "yes")
+
+
+def test_a_def_middleware_outside_an_async_one_is_refused() -> None:
+    """Inside an async middleware the call is awaitable whatever the handler is: a def
+    middleware outside it would get a coroutine from call_next, not a Response."""
+    app = pf.App("mw")
+
+    @app.http("/s")
+    def s(req: pf.Request) -> str:
+        return "s"
+
+    @app.middleware
+    def outer(req: Any, c: pf.Context, call_next: Any) -> Any:
+        return call_next(req, c)
+
+    with pytest.raises(ConfigurationError, match="async def middleware inside it"):
+
+        @app.middleware
+        async def inner(req: Any, c: pf.Context, call_next: Any) -> Any:
+            return await call_next(req, c)
+
+    # Refused whole: the route still runs through the def middleware alone.
+    assert dispatch_http(app, http_request("GET", "/s"), ctx("s")).body == b"s"
+
+
+def test_a_def_middleware_around_a_hidden_coroutine_says_why_it_failed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An async handler under a decorator that is not async-aware looks like a def: the def
+    middleware cannot wait for what it returns, and the 500's log line says what to do."""
+    import functools
+
+    def not_async_aware(handler: Any) -> Any:
+        @functools.wraps(handler)
+        def wrapper(req: Any) -> Any:
+            return handler(req)
+
+        return wrapper
+
+    app = pf.App("mw")
+    app.middleware(lambda req, c, call_next: call_next(req, c))
+
+    @app.http("/hidden")
+    @not_async_aware
+    async def hidden(req: pf.Request) -> str:
+        return "never"
+
+    response = dispatch_http(app, http_request("GET", "/hidden"), ctx("hidden"))
+    assert response.status == 500 and b"async" not in response.body  # no detail to the client
+    assert "make the middleware async def" in capsys.readouterr().out
+
+
+def test_an_http_middleware_that_returns_none_is_an_error_not_a_204(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = pf.App("mw")
+
+    @app.http("/orders", methods=["POST"])
+    def create(req: pf.Request) -> pf.Response:
+        return pf.Response.json({"ok": True}, status=201)
+
+    @app.middleware("http")
+    def audit(req: pf.Request, c: pf.Context, call_next: Any) -> None:
+        call_next(req, c)  # the forgotten return
+
+    response = dispatch_http(app, http_request("POST", "/orders"), ctx("create"))
+    assert response.status == 500
+    assert "audit returned None" in capsys.readouterr().out
+
+
+def test_an_async_middleware_runs_a_def_handler_in_a_thread() -> None:
+    """As the async runtimes run a def handler: off the event loop, so it neither blocks it
+    nor finds one running (a handler calling asyncio.run, as sync code does)."""
+    import threading
+
+    app = pf.App("mw")
+    where: list[str] = []
+
+    @app.middleware
+    async def timing(value: Any, c: pf.Context, call_next: Any) -> Any:
+        where.append(threading.current_thread().name)
+        return await call_next(value, c)
+
+    @app.http("/price")
+    def price(req: pf.Request) -> dict[str, int]:
+        where.append(threading.current_thread().name)
+
+        async def lookup() -> int:
+            return 42
+
+        return {"price": asyncio.run(lookup())}
+
+    for dispatched in (
+        dispatch_http(app, http_request("GET", "/price"), ctx("price")),
+        asyncio.run(dispatch_http_async(app, http_request("GET", "/price"), ctx("price"))),
+    ):
+        assert (dispatched.status, json.loads(dispatched.body)) == (200, {"price": 42})
+    assert where[0] != where[1] and where[2] != where[3]  # the handler ran elsewhere
+
+
+def test_invoke_in_a_running_loop_names_an_async_middleware() -> None:
+    from portable_fn.testing import invoke
+
+    app = pf.App("mw")
+
+    @app.queue("jobs")
+    def job(e: pf.CloudEvent) -> None: ...
+
+    @app.middleware("queue")
+    async def around(e: Any, c: pf.Context, call_next: Any) -> Any:
+        return await call_next(e, c)
+
+    async def inside_a_loop() -> None:
+        invoke(app, "job", event())
+
+    with pytest.raises(RuntimeError, match="async middleware wraps it"):
+        asyncio.run(inside_a_loop())
+
+
+def test_callable_instances_and_partials_are_read_as_handlers_are() -> None:
+    import functools
+
+    class Timing:
+        async def __call__(self, value: Any, c: pf.Context, call_next: Any) -> Any:
+            return await call_next(value, c)
+
+    async def tagged(tag: str, value: Any, c: pf.Context, call_next: Any) -> Any:
+        return await call_next(value, c)
+
+    app = pf.App("mw")
+
+    @app.queue("jobs")
+    async def job(e: pf.CloudEvent) -> None: ...
+
+    # Both are async: they wrap the async handler (a def would be refused).
+    app.middleware(Timing())
+    app.middleware(functools.partial(tagged, "x"))
+    assert dispatch_event(app, "job", event(), ctx("job")).ok
+    with pytest.raises(ConfigurationError, match="cannot be called as mw"):
+        app.middleware(functools.partial(tagged, "x", 1))
+
+
+def test_more_bad_middleware() -> None:
+    def generator(value: Any, c: pf.Context, call_next: Any) -> Any:
+        yield call_next(value, c)
+
+    app = pf.App("mw")
+    with pytest.raises(ConfigurationError, match="4 positional"):
+        app.middleware(lambda v, c, n, extra: n(v, c))
+    with pytest.raises(ConfigurationError, match="generator"):
+        app.middleware(generator)
+    with pytest.raises(ConfigurationError, match="given apart"):
+        app.middleware(["http", "queue"])(lambda v, c, n: n(v, c))  # type: ignore[arg-type]
