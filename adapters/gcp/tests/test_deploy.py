@@ -66,16 +66,16 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
     script = (shop_dist / "deploy.sh").read_text()
     expected = {
         # auth="function" (the default): callers need an identity token with run.invoker.
-        "create-order": [
+        "shop-create-order": [
             "--trigger-http",
             "--no-allow-unauthenticated",
             "--entry-point",
             "create_order",
             *DEFAULTS,
         ],
-        "get-order": ["--trigger-http", "--no-allow-unauthenticated", "--entry-point", "get_order",
-                      *DEFAULTS],
-        "notify-customer": [
+        "shop-get-order": ["--trigger-http", "--no-allow-unauthenticated", "--entry-point",
+                           "get_order", *DEFAULTS],
+        "shop-notify-customer": [
             "--trigger-topic",
             "order-events",
             "--entry-point",
@@ -84,7 +84,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "--retry",
             *DEFAULTS,
         ],
-        "request-fulfilment": [
+        "shop-request-fulfilment": [
             "--trigger-topic",
             "order-events",
             "--entry-point",
@@ -93,9 +93,9 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "--retry",
             *DEFAULTS,
         ],
-        "fulfil": ["--trigger-topic", "fulfilment", "--entry-point", "fulfil", *INVOKED, "--retry",
-                   *DEFAULTS],
-        "nightly-report": [
+        "shop-fulfil": ["--trigger-topic", "fulfilment", "--entry-point", "fulfil", *INVOKED,
+                        "--retry", *DEFAULTS],
+        "shop-nightly-report": [
             "--trigger-http",
             "--no-allow-unauthenticated",
             "--entry-point",
@@ -106,7 +106,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "--memory",
             "512Mi",
         ],
-        "on-upload": [
+        "shop-on-upload": [
             # The function names the real bucket as declared (storage.declared_bucket).
             "--env",
             "BUCKET_UPLOADS=$BUCKET_UPLOADS",
@@ -122,7 +122,7 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
             "--retry",
             *DEFAULTS,
         ],
-        "invoice-paid": [
+        "shop-invoice-paid": [
             "--trigger-topic",
             "shop-events",
             "--entry-point",
@@ -139,9 +139,11 @@ def test_each_shop_handler_gets_its_trigger(shop_dist: Path) -> None:
     assert {"order-events", "fulfilment", "fulfilment-dlq", "shop-events"} <= topics
     # fulfil: max_retries=3 is 4 attempts, below Pub/Sub's minimum of 5.
     dead = {c[1]: c[2:] for c in commands["dead_letter"]}
-    assert dead["$(function_trigger fulfil)"] == ["fulfilment-dlq", "5", "1s", "300s"]
+    assert dead["$(function_trigger shop-fulfil)"] == ["fulfilment-dlq", "5", "1s", "300s"]
+    # A subscriber's own dead-letter topic is the app's: <app>-<function>-dlq.
+    assert dead["$(function_trigger shop-notify-customer)"][0] == "shop-notify-customer-dlq"
     [job] = commands["schedule_job"]
-    assert job == ["schedule_job", "nightly-report", "nightly-report", "0 0 * * *",
+    assert job == ["schedule_job", "shop-nightly-report", "shop-nightly-report", "0 0 * * *",
                    "2", "1s", "300s", "9", "180s"]  # 120 s declared, and a minute's margin
     assert 'BUCKET_UPLOADS="${BUCKET_UPLOADS:-uploads}"' in script
     # Eventarc's storage triggers need the storage service agent to publish to Pub/Sub.
@@ -288,8 +290,8 @@ def test_second_storage_action_is_an_extra_eventarc_trigger(tmp_path: Path) -> N
     [extra] = deploy_commands(script)["add_trigger"]
     assert extra == [
         "add_trigger",
-        "both-2",
-        "both",
+        "edge-both-2",
+        "edge-both",
         "$BUCKET_PHOTOS_LOCATION",
         "--event-filters",
         "type=google.cloud.storage.object.v1.deleted",
@@ -321,8 +323,10 @@ def test_dead_letters_are_kept_in_a_subscription() -> None:
 
     commands = deploy_commands(render(build(app)))
     kept = [c[1:] for c in commands["ensure_subscription"]]
-    assert kept == [["jobs-failed-dlq", "jobs-failed-dlq"], ["reader-dlq", "reader-dlq"]]
-    assert {c[1] for c in commands["ensure_topic"]} >= {"jobs-failed", "reader-dlq"}
+    # jobs-failed-dlq: the default of the app's own queue jobs-failed, named after the queue.
+    assert kept == [["jobs-failed-dlq", "jobs-failed-dlq"],
+                    ["parked-reader-dlq", "parked-reader-dlq"]]
+    assert {c[1] for c in commands["ensure_topic"]} >= {"jobs-failed", "parked-reader-dlq"}
 
 
 @pytest.mark.parametrize(
@@ -412,14 +416,14 @@ def test_storage_triggers_are_created_where_the_bucket_is(tmp_path: Path) -> Non
     from portable_fn_gcp.deploy import render
 
     calls = run_with_fake_gcloud(render(build(_app())), tmp_path, bucket_location="US")
-    [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", "both"]]
+    [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", "edge-both"]]
     assert _flag(deploy, "--trigger-location") == "us"
-    [create] = [c for c in calls if c[:4] == ["eventarc", "triggers", "create", "both-2"]]
+    [create] = [c for c in calls if c[:4] == ["eventarc", "triggers", "create", "edge-both-2"]]
     assert _flag(create, "--location") == "us"
     # The second trigger's subscription is found in the same location for its dead letters
     # (and its ack deadline: two lookups).
     lookups = [c for c in calls if c[:3] == ["eventarc", "triggers", "describe"]
-               and "both-2" in c[3] and any("subscription" in w for w in c)]
+               and "edge-both-2" in c[3] and any("subscription" in w for w in c)]
     assert len(lookups) == 2
     assert all("/locations/us/" in c[3] or _flag(c, "--location") == "us" for c in lookups)
 
@@ -434,8 +438,8 @@ def test_event_triggers_call_as_the_invoker_with_the_roles_they_need(
     member = f"serviceAccount:{INVOKER}"
     granted = {c[2] for c in calls if c[:2] == ["functions", "add-invoker-policy-binding"]
                and _flag(c, "--member") == member}
-    for service in ("notify-customer", "request-fulfilment", "fulfil", "on-upload",
-                    "invoice-paid"):
+    for service in ("shop-notify-customer", "shop-request-fulfilment", "shop-fulfil",
+                    "shop-on-upload", "shop-invoice-paid"):
         [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", service]]
         assert _flag(deploy, "--trigger-service-account") == INVOKER, service
         assert service in granted, service
@@ -455,7 +459,7 @@ def test_pubsub_only_apps_grant_no_event_receiver_role(tmp_path: Path) -> None:
 
     calls = run_with_fake_gcloud(render(build(app)), tmp_path)
     assert not [c for c in calls if "roles/eventarc.eventReceiver" in c]
-    [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", "job-fn"]]
+    [deploy] = [c for c in calls if c[:3] == ["functions", "deploy", "pubsub-only-job"]]
     assert _flag(deploy, "--trigger-service-account") == INVOKER
 
 
@@ -520,15 +524,15 @@ def test_a_storage_function_is_told_its_real_bucket(
     monkeypatch.setenv("BUCKET_PHOTOS", "edge-photos")
     calls = run_with_fake_gcloud(render(build(_app())), tmp_path)
     deploys = {c[2]: c for c in calls if c[:2] == ["functions", "deploy"]}
-    assert _flag(deploys["both"], "--set-env-vars") == (
+    assert _flag(deploys["edge-both"], "--set-env-vars") == (
         "GOOGLE_CLOUD_PROJECT=fake-proj,BUCKET_PHOTOS=edge-photos"
     )
-    assert _flag(deploys["no-retry"], "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj"
+    assert _flag(deploys["edge-no-retry"], "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj"
     # Unset, the bucket is the declared name, for the trigger and the function alike.
     monkeypatch.delenv("BUCKET_PHOTOS")
     (tmp_path / "default").mkdir()
     calls = run_with_fake_gcloud(render(build(_app())), tmp_path / "default")
-    [both] = [c for c in calls if c[:3] == ["functions", "deploy", "both"]]
+    [both] = [c for c in calls if c[:3] == ["functions", "deploy", "edge-both"]]
     assert _flag(both, "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj,BUCKET_PHOTOS=photos"
     assert "bucket=photos" in both
 

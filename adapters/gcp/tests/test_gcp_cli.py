@@ -31,8 +31,9 @@ def test_inspect_names_the_dead_letter_topic_of_each_subscription(
 ) -> None:
     assert main(["inspect", SHOP, "--json"]) == 0
     dead = json.loads(capsys.readouterr().out)["dead_letters"]
-    assert dead["gcp"]["notify_customer"] == "notify-customer-dlq"
-    assert dead["gcp"]["request_fulfilment"] == "request-fulfilment-dlq"
+    # The app's name first, as deploy.sh names it: another app may have a notify_customer.
+    assert dead["gcp"]["notify_customer"] == "shop-notify-customer-dlq"
+    assert dead["gcp"]["request_fulfilment"] == "shop-request-fulfilment-dlq"
     assert dead["gcp"]["fulfil"] == "fulfilment-dlq"  # a declared name is kept
     assert dead["local"]["notify_customer"] == "order-events-dlq"
     assert main(["inspect", SHOP]) == 0
@@ -40,7 +41,7 @@ def test_inspect_names_the_dead_letter_topic_of_each_subscription(
         x for x in capsys.readouterr().out.splitlines()
         if x.strip().startswith("notify_customer") and "dlq" in x and "topic" not in x
     )
-    assert "gcp notify-customer-dlq" in line
+    assert "gcp shop-notify-customer-dlq" in line
 
 
 def _published(order: dict[str, str]) -> dict[str, object]:

@@ -29,7 +29,7 @@ def test_declared_timeout_and_memory_are_deploy_flags() -> None:
     def report(req: pf.Request) -> str:
         return "ok"
 
-    words = deploy_of(render(build(app)), "report")
+    words = deploy_of(render(build(app)), "sized-report")
     # gcloud takes a gen2 timeout as a duration ("30s") and memory with a unit; Mi, as the
     # Cloud Run functions memory tiers are written (128 MiB ... 32 GiB).
     assert (_flag(words, "--timeout"), _flag(words, "--memory")) == ("900s", "1024Mi")
@@ -44,7 +44,7 @@ def test_undeclared_limits_are_written_as_gclouds_defaults() -> None:
     @app.topic("news")
     def reader(event: pf.CloudEvent) -> None: ...
 
-    words = deploy_of(render(build(app)), "reader")
+    words = deploy_of(render(build(app)), "plain-reader")
     assert (_flag(words, "--timeout"), _flag(words, "--memory")) == ("60s", "256Mi")
     assert "--cpu" not in words
 
@@ -59,10 +59,10 @@ def test_the_apps_limits_apply_to_each_function_and_a_functions_own_win() -> Non
     def worker(event: pf.CloudEvent) -> None: ...
 
     script = render(build(app))
-    assert (_flag(deploy_of(script, "reader"), "--timeout"),
-            _flag(deploy_of(script, "reader"), "--memory")) == ("30s", "256Mi")
-    assert (_flag(deploy_of(script, "worker"), "--timeout"),
-            _flag(deploy_of(script, "worker"), "--memory")) == ("200s", "256Mi")
+    assert (_flag(deploy_of(script, "shared-reader"), "--timeout"),
+            _flag(deploy_of(script, "shared-reader"), "--memory")) == ("30s", "256Mi")
+    assert (_flag(deploy_of(script, "shared-worker"), "--timeout"),
+            _flag(deploy_of(script, "shared-worker"), "--memory")) == ("200s", "256Mi")
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_large_memory_deploys_with_the_cpu_cloud_run_requires(memory: int, cpu: 
         return "ok"
 
     plan = build(app)
-    words = deploy_of(render(plan), "crunch")
+    words = deploy_of(render(plan), "big-crunch")
     assert _flag(words, "--memory") == f"{memory}Mi"
     assert _flag(words, "--cpu") == cpu
     said = [f for f in plan.findings if f.function == "crunch" and "--cpu" in f.message]
@@ -189,11 +189,11 @@ def test_each_event_trigger_waits_longer_than_its_function_runs() -> None:
     commands = deploy_commands(render(build(_events_app())))
     acks = {c[1]: c[2] for c in commands["ack_deadline"]}
     assert acks == {
-        "$(function_trigger reader)": "600",
-        "$(function_trigger quick)": "600",
-        "$(function_trigger both)": "600",
-        "projects/$PROJECT/locations/$BUCKET_PHOTOS_LOCATION/triggers/both-2": "600",
-        "$(function_trigger plain)": "600",
+        "$(function_trigger acks-reader)": "600",
+        "$(function_trigger acks-quick)": "600",
+        "$(function_trigger acks-both)": "600",
+        "projects/$PROJECT/locations/$BUCKET_PHOTOS_LOCATION/triggers/acks-both-2": "600",
+        "$(function_trigger acks-plain)": "600",
     }
 
 
@@ -222,16 +222,18 @@ def test_a_schedules_job_waits_for_the_functions_timeout(tmp_path: Path) -> None
 
     script = render(build(app))
     deadlines = {c[1]: c[-1] for c in deploy_commands(script)["schedule_job"]}
-    assert deadlines == {"long-run": "1260s", "short-run": "180s", "plain-run": "180s"}
+    assert deadlines == {"sched-long-run": "1260s", "sched-short-run": "180s",
+                         "sched-plain-run": "180s"}
     calls = run_with_fake_gcloud(script, tmp_path)
     jobs = {c[4]: _flag(c, "--attempt-deadline") for c in calls if c[:2] == ["scheduler", "jobs"]
             and c[2] in ("create", "update")}
-    assert jobs == {"long-run": "1260s", "short-run": "180s", "plain-run": "180s"}
+    assert jobs == {"sched-long-run": "1260s", "sched-short-run": "180s",
+                    "sched-plain-run": "180s"}
 
 
 def test_the_shop_nightly_report_deploys_with_its_limits(shop_dist: Path) -> None:
     script = (shop_dist / "deploy.sh").read_text()
-    words = deploy_of(script, "nightly-report")
+    words = deploy_of(script, "shop-nightly-report")
     assert (_flag(words, "--timeout"), _flag(words, "--memory")) == ("120s", "512Mi")
     [job] = deploy_commands(script)["schedule_job"]
     assert job[-1] == "180s"  # 120 s and the minute's margin, at least Scheduler's own 180 s

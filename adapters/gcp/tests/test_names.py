@@ -18,13 +18,27 @@ VALID = re.compile(r"[a-z][a-z0-9-]{2,61}[a-z0-9]")
 
 
 @pytest.mark.parametrize(
-    ("function", "service"),
-    [("create_order", "create-order"), ("getOrder", "getorder"), ("get", "get-fn"),
-     ("a", "a-fn"), ("retry_", "retry"), ("go_", "go-fn"), ("x" * 63, "x" * 63)],
+    ("app", "function", "service"),
+    [("shop", "create_order", "shop-create-order"), ("shop", "getOrder", "shop-getorder"),
+     ("shop", "get", "shop-get"), ("a", "b", "a-b-fn"), ("shop", "retry_", "shop-retry"),
+     ("a", "go_", "a-go"), ("x", "y_", "x-y-fn"), ("shop", "x" * 58, "shop-" + "x" * 58)],
 )
-def test_service_names_are_valid(function: str, service: str) -> None:
-    assert service_name(function) == service
+def test_service_names_are_valid(app: str, function: str, service: str) -> None:
+    """``<app>-<function>``: Cloud Run function names are unique per project and region, so
+    the app's name keeps two apps' ``create_order`` apart."""
+    assert service_name(app, function) == service
     assert VALID.fullmatch(service)
+
+
+def test_a_name_too_long_is_shortened_with_a_hash_of_the_full_name() -> None:
+    first, second = service_name("shop", "x" * 62 + "1"), service_name("shop", "x" * 62 + "2")
+    assert len(first) == len(second) == 63 and first != second
+    assert first[:-9] == second[:-9] == "shop-" + "x" * 49
+    assert VALID.fullmatch(first) and VALID.fullmatch(second)
+    assert service_name("shop", "x" * 62 + "1") == first  # stable
+    # A prefix ending in '-' is not left as '--' before the hash.
+    cut = service_name("shop", "x" * 49 + "_" + "y" * 13)
+    assert VALID.fullmatch(cut) and "--" not in cut
 
 
 def test_functions_that_would_share_a_service_are_refused() -> None:

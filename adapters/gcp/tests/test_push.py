@@ -114,7 +114,7 @@ def test_undecodable_push_is_acknowledged_only_once_dead_lettered(fail: bool) ->
         return
     assert response.status_code == 200
     [(topic, data, attributes)] = publisher.forwarded
-    assert topic == "on-order-dlq"
+    assert topic == "dl-on-order-dlq"  # <app>-<function>-dlq
     assert data == b"Hello Cloud Pub/Sub! Here is my message!"
     assert attributes["key"] == "value"
     assert attributes["portable-fn-error"].startswith("EventDecodeError")

@@ -58,8 +58,8 @@ def test_queue_function_retries_then_dead_letters(
     packaged: tuple[list[list[str]], list[Finding]],
 ) -> None:
     commands, _ = packaged
-    assert "--retry" in deploy_line(commands, "take-order")
-    (line,) = dead_letter_line(commands, "take-order")
+    assert "--retry" in deploy_line(commands, "retries-take-order")
+    (line,) = dead_letter_line(commands, "retries-take-order")
     topic, attempts, low, high = line[2:]
     assert topic == "orders-dead"
     assert int(attempts) == ORDERS.max_retries + 1
@@ -70,7 +70,7 @@ def test_what_pubsub_cannot_honour_is_reported_and_clamped(
     packaged: tuple[list[list[str]], list[Finding]],
 ) -> None:
     commands, findings = packaged
-    (line,) = dead_letter_line(commands, "read-news")
+    (line,) = dead_letter_line(commands, "retries-read-news")
     _, attempts, low, high = line[2:]
     assert int(attempts) == 5  # Pub/Sub's minimum; 3 were declared
     assert (low, high) == ("2s", "600s")  # Pub/Sub's maximum backoff is 600 s
@@ -84,7 +84,7 @@ def test_no_retries_means_no_retry_flag(
     packaged: tuple[list[list[str]], list[Finding]],
 ) -> None:
     commands, _ = packaged
-    assert "--retry" not in deploy_line(commands, "once-only")
+    assert "--retry" not in deploy_line(commands, "retries-once-only")
 
 
 # A stand-in for the gcloud CLI, which cannot run here (no Google Cloud account): it records
@@ -140,12 +140,12 @@ def test_the_retry_policy_reaches_gcloud_as_declared(
     def flag(args: list[str], name: str) -> str:
         return args[args.index(name) + 1]
 
-    orders = updates["subscription-of-trigger-of-take-order"]
+    orders = updates["subscription-of-trigger-of-retries-take-order"]
     assert flag(orders, "--dead-letter-topic") == "orders-dead"
     assert flag(orders, "--max-delivery-attempts") == str(ORDERS.max_retries + 1)
     assert flag(orders, "--min-retry-delay") == "5s"
     assert flag(orders, "--max-retry-delay") == "120s"
-    news = updates["subscription-of-trigger-of-read-news"]
+    news = updates["subscription-of-trigger-of-retries-read-news"]
     assert (flag(news, "--max-delivery-attempts"), flag(news, "--min-retry-delay"),
             flag(news, "--max-retry-delay")) == ("5", "2s", "600s")
-    assert "subscription-of-trigger-of-once-only" not in updates
+    assert "subscription-of-trigger-of-retries-once-only" not in updates

@@ -191,7 +191,7 @@ def test_malformed_message_is_dead_lettered_and_not_run(
     # As received when the message could be read, else the whole delivery as a CloudEvent.
     moved = pubsub_endpoint.wait_for(
         lambda m: (
-            m.topic.endswith("/on-message-dlq")
+            m.topic.endswith("/probe-on-message-dlq")
             and (m.attributes.get("marker") == marker or marker.encode() in m.data)
         )
     )

@@ -204,7 +204,7 @@ def test_undecodable_push_is_dead_lettered_like_an_eventarc_delivery(
     status, _, _ = probe["on_message"].request(body=sent, headers=JSON)
     assert status == 200
     moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("marker") == marker)
-    assert moved.topic == "projects/test-project/topics/on-message-dlq"
+    assert moved.topic == "projects/test-project/topics/probe-on-message-dlq"
     assert moved.data == base64.b64decode(body["message"]["data"])
     assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
     status, headers, resp = probe["no_retries"].request(body=sent, headers=JSON)
@@ -226,7 +226,7 @@ def test_undecodable_unwrapped_push_is_dead_lettered(
     status, _, _ = probe["on_message"].request(body=sample["body"].encode(), headers=headers)
     assert status == 200
     moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("marker") == marker)
-    assert moved.topic == "projects/test-project/topics/on-message-dlq"
+    assert moved.topic == "projects/test-project/topics/probe-on-message-dlq"
     assert moved.data == sample["body"].encode()
     assert recorder.records() == []
 

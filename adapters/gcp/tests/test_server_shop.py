@@ -126,7 +126,7 @@ def test_schedule_storage_and_event_bus(shop: Servers) -> None:
     status, _, _ = shop["nightly_report"].request(
         headers={
             "X-CloudScheduler": "true",
-            "X-CloudScheduler-JobName": "nightly-report",
+            "X-CloudScheduler-JobName": "shop-nightly-report",  # as deploy.sh names the job
             "X-CloudScheduler-ScheduleTime": "2026-11-24T00:00:00Z",
         }
     )

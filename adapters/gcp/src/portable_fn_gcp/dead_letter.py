@@ -33,7 +33,7 @@ _MAX_REASON = 1024  # Pub/Sub attribute values are at most 1024 bytes
 def forward(app: App, function: str, delivered: CloudEvent, reason: str, log: Any) -> bool:
     """True when the message is now on the dead-letter topic (acknowledge it)."""
     publisher = app.publisher
-    topic = dead_letter_topic(app.function(function))
+    topic = dead_letter_topic(app, app.function(function))
     if topic is None or not isinstance(publisher, PubSubPublisher):
         return False
     data, attributes = _original(delivered)

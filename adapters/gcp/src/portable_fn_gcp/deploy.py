@@ -16,6 +16,11 @@ trigger is created in its bucket's location, which Eventarc requires
 (https://cloud.google.com/eventarc/docs/understand-locations); a function's trigger is
 otherwise put in the function's region.
 
+Every name made up per function is the app's (``names``): the function ``<app>-<function>``,
+its Scheduler job the same, a second Eventarc trigger ``<app>-<function>-2``, a default
+dead-letter topic ``<app>-<function>-dlq``, since Cloud Run functions, jobs, triggers and topics
+are named per project (and region): two apps' ``create_order`` must not replace one another.
+
 A schedule's Cloud Scheduler job is given its retry config every time (``jobs create`` and
 ``jobs update`` take the same flags): retryCount defaults to 0, so a job created without it
 never retries a failed run (https://cloud.google.com/scheduler/docs/configuring/retry-jobs).
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 from shlex import quote
 
-from portable_fn_gcp.names import bucket_var
+from portable_fn_gcp.names import bucket_var, trigger_name
 from portable_fn_gcp.plan import Deployment, Plan, SchedulerRetry
 
 __all__ = ["bucket_var", "render"]
@@ -224,7 +229,7 @@ def _function(d: Deployment) -> str:
         lines.append(_command(["allow_invoker", quote(d.service)]))
         lines += _subscription(d, f'"$(function_trigger {quote(d.service)})"')
     for index, event in enumerate(d.extra_events, start=2):
-        trigger = f"{d.service}-{index}"  # [a-z0-9-], like the service name
+        trigger = trigger_name(d.service, index)  # <app>-<function>-<n>, [a-z0-9-]
         filters = [f if f.startswith("--") else _value(f) for f in event]
         flags2 = [f.replace("--trigger-event-filters", "--event-filters") for f in filters]
         lines.append(
@@ -237,8 +242,9 @@ def _function(d: Deployment) -> str:
         r = d.schedule_retry or SchedulerRetry(0, 5.0, 3600.0, 5)
         policy = [str(r.attempts), f"{r.min_backoff:g}s", f"{r.max_backoff:g}s", str(r.doublings),
                   f"{d.sizing.attempt_deadline}s"]
+        job = d.job or d.service
         lines.append(_command(
-            ["schedule_job", quote(d.service), quote(d.service), quote(d.schedule), *policy]
+            ["schedule_job", quote(job), quote(d.service), quote(d.schedule), *policy]
         ))
     return "".join(lines)
 

@@ -29,7 +29,7 @@ from portable_fn_gcp.binding import to_message
 from portable_fn_gcp.error_pages import install as install_error_pages
 from portable_fn_gcp.functions import HANDLER_ERROR, cloud_event_function, http_function
 from portable_fn_gcp.intake import install as install_push_intake
-from portable_fn_gcp.names import dead_letter_topic
+from portable_fn_gcp.names import dead_letter_topic, job_name
 from portable_fn_gcp.storage import TYPES as STORAGE_TYPES
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class GCPHarness:
         stamp = scheduled_time.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
         headers = {
             "X-CloudScheduler": "true",
-            "X-CloudScheduler-JobName": function.replace("_", "-"),
+            "X-CloudScheduler-JobName": job_name(app.name, function),  # deploy.sh's job
             "X-CloudScheduler-ScheduleTime": stamp,
             "User-Agent": "Google-Cloud-Scheduler",
         }
@@ -111,8 +111,9 @@ class GCPHarness:
 
     def dead_letters(self, app: App) -> dict[str, str]:
         """Each retried event function's dead-letter topic, as ``deploy.sh`` creates it: one
-        per subscription (https://cloud.google.com/pubsub/docs/handling-failures)."""
-        named = {name: dead_letter_topic(fn) for name, fn in app.functions.items()}
+        per subscription (https://cloud.google.com/pubsub/docs/handling-failures), the
+        declared one or ``<app>-<function>-dlq`` (``names.dead_letter_topic``)."""
+        named = {name: dead_letter_topic(app, fn) for name, fn in app.functions.items()}
         return {name: topic for name, topic in named.items() if topic is not None}
 
     def invoke_failure(self, app: App, function: str, result: Any) -> str | None:

@@ -1,5 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Deployed names, one rule shared by ``deploy.sh`` and the running function."""
+"""Deployed names, one rule shared by ``deploy.sh`` and the running function.
+
+Cloud Run functions, Cloud Scheduler jobs, Eventarc triggers and Pub/Sub topics are named per
+project (and region or location), with nothing around them like the CloudFormation stack on
+AWS, the Function App on Azure or the Worker on Cloudflare. So every name this package makes
+up per function begins with the app's name (``<app>-<function>``), and two apps that both have
+a ``create_order`` deploy apart. The topics and queues an app declares keep their names: they
+are shared by design (another app may publish to them)."""
 
 from __future__ import annotations
 
@@ -9,9 +16,11 @@ from typing import TYPE_CHECKING
 from portable_fn.triggers import Event, Queue, Storage, Topic
 
 if TYPE_CHECKING:
-    from portable_fn.app import Function
+    from portable_fn.app import App, Function
 
-__all__ = ["bucket_var", "dead_letter_topic", "pubsub_name", "service_name"]
+__all__ = [
+    "bucket_var", "dead_letter_topic", "job_name", "pubsub_name", "service_name", "trigger_name",
+]
 
 
 # Pub/Sub topic and subscription names "must not start with "goog""
@@ -26,20 +35,74 @@ def pubsub_name(name: str) -> str:
 
 
 # Cloud Run functions names: 4-63 of [a-z0-9-], from a letter, not ending with '-'
-# (functions_v2 CreateFunctionRequest.function_id; Cloud Run service metadata.name).
-_MIN_LENGTH = 4
+# (functions v2 CreateFunctionRequest.function_id, "4-63 characters, and valid characters are
+# /[a-z][0-9]-/", https://cloud.google.com/functions/docs/reference/rest/v2/projects.locations.functions
+# and https://cloud.google.com/python/docs/reference/cloudfunctions/latest/google.cloud.functions_v2.types.CreateFunctionRequest;
+# Cloud Run service metadata.name). Unique per project and region: no stack or app around it.
+_MIN_LENGTH, _MAX_LENGTH = 4, 63
+# Eventarc trigger IDs: unique per project and location; the Eventarc reference gives no
+# rule of its own (https://cloud.google.com/eventarc/docs/reference/rest/v1/projects.locations.triggers),
+# so Google's resource ID rule (AIP-122, https://google.aip.dev/122): RFC-1034, lowercase, a
+# letter first, a letter or digit last, at most 63 characters.
+_MAX_TRIGGER = 63
+# Cloud Scheduler JOB_ID: letters, numbers, hyphens or underscores, at most 500 characters
+# (https://cloud.google.com/scheduler/docs/reference/rest/v1/projects.locations.jobs, Job.name):
+# a function's deployed name (at most 63 of [a-z0-9-]) always is one.
+# Pub/Sub topic and subscription names: a letter first, 3-255 characters, not "goog..."
+# (https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.topics, Topic.name; the
+# resource name rules, https://cloud.google.com/pubsub/docs/admin#resource_names): a
+# deployed name and "-dlq" (at most 67) always is one, once ``pubsub_name`` has seen to "goog".
+_HASH_LENGTH = 8
 
 
-def service_name(function: str) -> str:
-    """The deployed name of a function: lowercase, ``_`` as ``-``, no trailing ``-``, and a
-    ``-fn`` suffix on names shorter than Cloud Run functions accepts (``get`` -> ``get-fn``).
-    Two functions can map to one name (``getOrder``, ``getorder``): ``plan.build`` refuses it."""
-    name = function.lower().replace("_", "-").rstrip("-")
-    return name if len(name) >= _MIN_LENGTH else f"{name}-fn"
+def _fit(name: str, limit: int) -> str:
+    """``name`` when it has at most ``limit`` characters; else its first characters (without
+    a trailing ``-``), ``-`` and the first 8 hex digits of the SHA-256 of the whole of
+    ``name``. So a name too long stays unique (two names that share their first characters get
+    two hashes) and stable (the same app always deploys under the same names, in every
+    release: a different name would deploy a second resource beside the first)."""
+    if len(name) <= limit:
+        return name
+    import hashlib  # only for a name too long: a function loads this module to dead-letter
+
+    digest = hashlib.sha256(name.encode("ascii")).hexdigest()[:_HASH_LENGTH]
+    return f"{name[: limit - _HASH_LENGTH - 1].rstrip('-')}-{digest}"
 
 
-def dead_letter_topic(function: Function) -> str | None:
-    """The dead-letter topic of an event function, None when it is not retried at all."""
+def service_name(app: str, function: str) -> str:
+    """The deployed name of ``app``'s ``function``: ``<app>-<function>`` (``shop``,
+    ``create_order`` -> ``shop-create-order``), lowercase, ``_`` as ``-``, no trailing ``-``,
+    with ``-fn`` on a name shorter than Cloud Run functions accepts (``a``, ``b`` ->
+    ``a-b-fn``). Cloud Run functions are named per project and region, so the app's name keeps
+    two apps' ``create_order`` from replacing one another. A name over 63 characters is
+    shortened and ends with a hash of the full name (``_fit``): unique and stable.
+    Two functions of one app can map to one name (``getOrder``, ``getorder``): ``plan.build``
+    refuses it. ``app`` is an app name (``[a-z][a-z0-9-]{0,39}``), ``function`` a function
+    name (``[A-Za-z][A-Za-z0-9_]{0,62}``)."""
+    name = f"{app}-{function}".lower().replace("_", "-").rstrip("-")
+    if len(name) < _MIN_LENGTH:
+        return f"{name}-fn"
+    return _fit(name, _MAX_LENGTH)
+
+
+def job_name(app: str, function: str) -> str:
+    """The Cloud Scheduler job of a schedule function (unique per project and location): its
+    deployed name, which Scheduler takes as a JOB_ID and which names the job in
+    ``X-CloudScheduler-JobName`` and in the schedule event's ``source`` and ``id``."""
+    return service_name(app, function)
+
+
+def trigger_name(service: str, index: int) -> str:
+    """The ``index``-th Eventarc trigger of deployed function ``service`` (its first is the
+    one ``gcloud functions deploy`` creates and names itself): ``<service>-<index>``, shortened
+    with a hash of the full name (``_fit``) past the 63 characters of a resource ID."""
+    return _fit(f"{service}-{index}", _MAX_TRIGGER)
+
+
+def dead_letter_topic(app: App, function: Function) -> str | None:
+    """The dead-letter topic of an event function, None when it is not retried at all: the
+    queue's or topic subscription's declared one (the app's own, kept as named), else
+    ``<deployed name>-dlq`` (``shop-on-upload-dlq``), one per app and function."""
     trigger = function.trigger
     if not isinstance(trigger, Queue | Topic | Storage | Event) or not trigger.retry.max_retries:
         return None
@@ -47,7 +110,7 @@ def dead_letter_topic(function: Function) -> str | None:
         return trigger.dead_letter_name
     if isinstance(trigger, Topic) and trigger.dead_letter:
         return trigger.dead_letter
-    return pubsub_name(f"{service_name(function.name)}-dlq")
+    return pubsub_name(f"{service_name(app.name, function.name)}-dlq")
 
 
 def bucket_var(bucket: str) -> str:

@@ -36,6 +36,7 @@ from portable_fn_gcp.names import (
     RESERVED_PUBSUB_PREFIX,
     bucket_var,
     dead_letter_topic,
+    job_name,
     pubsub_name,
     service_name,
 )
@@ -76,13 +77,14 @@ class Deployment:
     are further Eventarc event types routed to the same function (one trigger each)."""
 
     function: str
-    service: str  # the deployed name: Cloud Run service names take no underscores
+    service: str  # the deployed name, <app>-<function> (names.service_name)
     signature: Literal["http", "cloudevent"]
     trigger: tuple[str, ...]
     retry: bool = False
     dead_letter: DeadLetter | None = None
     extra_events: tuple[tuple[str, ...], ...] = ()
     schedule: str | None = None  # unix-cron for a Cloud Scheduler HTTP job
+    job: str | None = None  # that job's name (names.job_name)
     schedule_retry: SchedulerRetry | None = None  # that job's retry config
     bucket: str | None = None  # a storage trigger's bucket: its triggers live where it is
     sizing: Sizing = field(default_factory=Sizing)  # --timeout/--memory/--cpu, callers' deadlines
@@ -208,7 +210,7 @@ _FRAMEWORK_404 = frozenset(("/robots.txt", "/favicon.ico"))
 
 def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment | None:
     trigger, name = fn.trigger, fn.name
-    service = service_name(name)
+    service = service_name(app.name, name)
     if isinstance(trigger, Http):
         auth = (
             "--no-allow-unauthenticated"
@@ -233,6 +235,7 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
         cron = _cron(name, trigger, findings)
         return Deployment(
             name, service, "http", ("--trigger-http", "--no-allow-unauthenticated"), schedule=cron,
+            job=job_name(app.name, name),
             schedule_retry=_scheduler_retry(name, SCHEDULE_RETRY, findings),
         )
     if isinstance(trigger, Stream):
@@ -282,7 +285,7 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
     else:  # pragma: no cover - every trigger kind is handled above
         return None
     retry = trigger.retry
-    dlq = dead_letter_topic(fn)
+    dlq = dead_letter_topic(app, fn)
     policy = _dead_letter(name, dlq, retry, findings) if dlq is not None else None
     if not retry.max_retries:
         findings.append(Finding(name, "info", "max_retries=0: deployed without --retry"))
