@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``App``: the registry of one application's functions, and the decorators that fill it.
+"""``App``: the registry of one application's functions (its decorators: ``_decorators``).
 
 Registries belong to the instance (two apps in one process never interfere). Decorators return
 the user's function unchanged, so it stays callable in a unit test, and validate at decoration
@@ -10,35 +10,27 @@ raises ``ConfigurationError`` on import, not in production.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from portable_fn._decorators import Decorators
 from portable_fn._handler_signature import signature
 from portable_fn._pipeline import build_call
 from portable_fn._routing import Router, compile_route, match_route
 from portable_fn._value import Value
-from portable_fn.cors import CORS, resolve
+from portable_fn.cors import CORS
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
 from portable_fn.triggers import (
     NO_LIMITS,
-    Event,
     Http,
     Limits,
-    Queue,
-    Retry,
-    Schedule,
-    Storage,
-    StorageAction,
-    Stream,
-    Topic,
     Trigger,
 )
 
 if TYPE_CHECKING:
     from portable_fn._middleware import Middleware
     from portable_fn.adapter import Publisher
-    from portable_fn.events import CloudEvent
     from portable_fn.idempotency import Store as IdempotencyStore
 
 __all__ = ["App", "Function"]
@@ -46,7 +38,6 @@ __all__ = ["App", "Function"]
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=Callable[[Any, Any, Any], Any])
 MiddlewareKind = Literal["all", "http", "queue", "topic", "storage", "schedule", "event", "stream"]
-V = TypeVar("V")
 _APP_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 # Lambda allows 64 characters, Azure 128, Cloud Functions 63 ([a-zA-Z][a-zA-Z0-9_-]*): the
 # portable subset is a Python identifier of at most 63 characters.
@@ -73,15 +64,9 @@ class Function(Value):
         return match_route(compile_route(self.trigger.path), path.rstrip("/") or "/")
 
 
-def _retry(retry: Retry | None, max_retries: int | None) -> Retry:
-    if retry is not None and max_retries is not None and retry.max_retries != max_retries:
-        raise ConfigurationError("give max_retries or retry=Retry(...), not both")
-    if retry is not None:
-        return retry
-    return Retry() if max_retries is None else Retry(max_retries=max_retries)
 
 
-class App:
+class App(Decorators):
     """One application: a named set of functions, each with one trigger.
 
     >>> app = App("shop")
@@ -269,197 +254,3 @@ class App:
         """Install where ``idempotent=`` functions keep their records (default: the
         ``PORTABLE_FN_IDEMPOTENCY`` URL, read on first use; see ``portable_fn.idempotency``)."""
         self._idempotency_store = store
-
-    # -- decorators -------------------------------------------------------------------------
-
-    def http(
-        self,
-        path: str,
-        methods: Iterable[str] = ("GET",),
-        *,
-        auth: Literal["function", "anonymous"] | None = None,
-        cors: bool | CORS | None = None,
-        idempotent: bool | Literal["required"] = False,
-        name: str | None = None,
-        timeout: int | None = None,
-        memory: int | None = None,
-    ) -> Callable[[F], F]:
-        """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
-        dict/list (JSON), str, bytes or None (204). ``auth``: None follows the app's
-        (``App(auth=)``, "function" by default). ``cors``: None follows the app's, True is
-        the app's or ``CORS()``, False none. ``idempotent``: True replays by the
-        ``Idempotency-Key`` header; ``"required"`` also refuses (400) a POST/PUT/PATCH/DELETE
-        without it."""
-        methods = (methods,) if isinstance(methods, str) else tuple(methods)
-        trigger = _build(
-            lambda: Http(
-                path=path,
-                methods=methods,
-                auth=self.auth if auth is None else auth,
-                cors=resolve(cors, self.cors),
-            ),
-            name,
-        )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
-
-    def queue(
-        self,
-        queue: str,
-        *,
-        max_retries: int | None = None,
-        retry: Retry | None = None,
-        dead_letter: str | None = None,
-        batch_size: int = 10,
-        fifo: bool = False,
-        idempotent: bool | Callable[[CloudEvent], str] = False,
-        name: str | None = None,
-        timeout: int | None = None,
-        memory: int | None = None,
-    ) -> Callable[[F], F]:
-        """Messages sent to ``queue`` (``pf.send``), one consumer each, retried then
-        dead-lettered. The handler takes a ``CloudEvent``."""
-        trigger = _build(
-            lambda: Queue(
-                name=queue,
-                retry=_retry(retry, max_retries),
-                dead_letter=dead_letter,
-                batch_size=batch_size,
-                fifo=fifo,
-            ),
-            name,
-        )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
-
-    def topic(
-        self,
-        topic: str,
-        *,
-        max_retries: int | None = None,
-        retry: Retry | None = None,
-        dead_letter: str | None = None,
-        idempotent: bool | Callable[[CloudEvent], str] = False,
-        name: str | None = None,
-        timeout: int | None = None,
-        memory: int | None = None,
-    ) -> Callable[[F], F]:
-        """Every event published to ``topic`` (``pf.publish``); each subscriber gets a copy."""
-        trigger = _build(
-            lambda: Topic(name=topic, retry=_retry(retry, max_retries), dead_letter=dead_letter),
-            name,
-        )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
-
-    def storage(
-        self,
-        bucket: str,
-        *,
-        on: Iterable[StorageAction] = ("created",),
-        prefix: str = "",
-        suffix: str = "",
-        max_retries: int | None = None,
-        idempotent: bool | Callable[[CloudEvent], str] = False,
-        name: str | None = None,
-        timeout: int | None = None,
-        memory: int | None = None,
-    ) -> Callable[[F], F]:
-        """Objects created or deleted in ``bucket``; ``event.data`` has bucket, key, size, etag,
-        action and (when known) content_type, the same on every provider."""
-        actions = cast(
-            "tuple[StorageAction, ...]", (on,) if isinstance(on, str) else tuple(on)
-        )
-        trigger = _build(
-            lambda: Storage(
-                bucket=bucket,
-                on=actions,
-                prefix=prefix,
-                suffix=suffix,
-                retry=_retry(None, max_retries),
-            ),
-            name,
-        )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
-
-    def schedule(
-        self,
-        expression: str | None = None,
-        *,
-        cron: str | None = None,
-        name: str | None = None,
-        timeout: int | None = None,
-        memory: int | None = None,
-    ) -> Callable[[F], F]:
-        """``rate(N minutes|hours|days)`` or ``cron="m h dom mon dow"`` (UTC)."""
-        if (expression is None) == (cron is None):
-            raise ConfigurationError("give a rate(...) expression or cron=..., exactly one")
-        text = expression if expression is not None else cron
-        assert text is not None  # narrowed by the check above, for mypy
-        trigger = _build(lambda: Schedule(expression=text), name)
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(handler, trigger, name=name, limits=limits)
-
-    def event(
-        self,
-        type: str,
-        *,
-        source: str | None = None,
-        max_retries: int | None = None,
-        idempotent: bool | Callable[[CloudEvent], str] = False,
-        name: str | None = None,
-        timeout: int | None = None,
-        memory: int | None = None,
-    ) -> Callable[[F], F]:
-        """Events of CloudEvent ``type`` (or a ``prefix.*``) on the event bus (``pf.emit``)."""
-        trigger = _build(
-            lambda: Event(type=type, source=source, retry=_retry(None, max_retries)), name
-        )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
-
-    def stream(
-        self,
-        stream: str,
-        *,
-        batch_size: int = 100,
-        start: Literal["latest", "trim_horizon"] = "latest",
-        max_retries: int | None = None,
-        idempotent: bool | Callable[[CloudEvent], str] = False,
-        name: str | None = None,
-        timeout: int | None = None,
-        memory: int | None = None,
-    ) -> Callable[[F], F]:
-        """Records of an ordered stream (Kinesis, Event Hubs), in partition order."""
-        trigger = _build(
-            lambda: Stream(
-                name=stream, batch_size=batch_size, start=start, retry=_retry(None, max_retries)
-            ),
-            name,
-        )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
-
-
-def _build(make: Callable[[], V], name: str | None) -> V:
-    """Build a trigger (or limits) now, at decoration time, naming the function in any
-    error."""
-    try:
-        return make()
-    except ConfigurationError as exc:
-        if name and exc.function is None:
-            raise ConfigurationError(str(exc), function=name) from None
-        raise
