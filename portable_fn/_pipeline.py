@@ -159,6 +159,13 @@ def _is_model(annotation: type) -> bool:
     )
 
 
+def validates(handler: Callable[..., Any]) -> bool:
+    """Whether registering ``handler`` loads ``_validation`` (its first parameter may name a
+    model): what a packager asks to leave the validation modules out of an app without it."""
+    first = _first_parameter(handler)
+    return first is not None and _may_name_a_model(_annotation(*first))
+
+
 def _may_name_a_model(annotation: Any) -> bool:
     """Whether the first parameter's annotation could name a model: the common handler
     (unannotated, or ``req: pf.Request`` / ``event: pf.CloudEvent``) never loads _validation."""

@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from portable_fn._pipeline import validates
 from portable_fn.adapter import Finding, copy_app_source
 from portable_fn.triggers import Stream
 from portable_fn_aws._resources import Settings
@@ -97,6 +98,9 @@ def package(
         excluded += ("idempotency", "_sqlite.py")
     if not app.middlewares:  # composed at registration: only an app that has one imports it
         excluded += ("_middleware.py",)
+    if not any(validates(fn.handler) for fn in app.functions.values()):
+        # Loaded at registration for a handler whose first parameter names a model, only.
+        excluded += ("_validation.py", "_converters.py", "_models.py")
     framework = package_files("portable_fn", exclude=excluded)
     runtime: tuple[str, ...] = RUNTIME_MODULES
     if not any(isinstance(fn.trigger, Stream) for fn in app.functions.values()):

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The validation modules ship only with an app that validates: the shop's ``app.zip`` leaves
+them out, and an app whose handler takes a dataclass carries them and runs under awslambdaric
+(the real Lambda runtime client) against the Runtime API emulator: a valid body reaches the
+handler as the model, an invalid one is a 422."""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from portable_fn.testing import load_app
+from portable_fn_aws.adapter import adapter
+
+from aws_fixtures import load
+from runtime_api import RuntimeAPI, RuntimeProcess
+
+VALIDATION = {"portable_fn/_validation.py", "portable_fn/_converters.py", "portable_fn/_models.py"}
+
+APP = '''\
+from dataclasses import dataclass
+
+import portable_fn as pf
+
+app = pf.App("validates")
+
+
+@dataclass
+class Order:
+    sku: str
+    quantity: int
+
+
+@app.http("/orders", methods=["POST"])
+def create(order: Order) -> dict:
+    return {"sku": order.sku, "quantity": order.quantity}
+'''
+
+
+def test_the_shop_zip_leaves_the_validation_modules_out(shop_package: Path) -> None:
+    names = set(zipfile.ZipFile(shop_package / "app.zip").namelist())
+    assert "portable_fn/_pipeline.py" in names and not VALIDATION & names
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("validates")
+    (root / "src").mkdir()
+    app_file = root / "src" / "validates_app.py"
+    app_file.write_text(APP)
+    sys.path.insert(0, str(app_file.parent))
+    try:
+        adapter.package(load_app(str(app_file)), str(app_file), root / "out")
+    finally:
+        sys.path.remove(str(app_file.parent))
+        sys.modules.pop("validates_app", None)
+    with zipfile.ZipFile(root / "out" / "app.zip") as archive:
+        assert VALIDATION <= set(archive.namelist())
+        archive.extractall(root / "task")
+    return root / "task"
+
+
+@pytest.fixture
+def api(task: Path, aws_env: dict[str, str]) -> Iterator[Any]:
+    with RuntimeAPI() as runtime:
+        process = RuntimeProcess(runtime, task, "pf_entry.create", aws_env)
+        try:
+            yield runtime
+        finally:
+            process.stop()
+
+
+def _post(body: dict[str, Any]) -> dict[str, Any]:
+    event = load("function_url.json")
+    text = json.dumps(body)
+    event.update(rawPath="/orders", rawQueryString="", cookies=[], body=text,
+                 isBase64Encoded=False)
+    event["headers"] = {"content-type": "application/json", "content-length": str(len(text))}
+    event["requestContext"]["http"].update(method="POST", path="/orders")
+    return event
+
+
+def test_a_validating_app_runs_its_models_in_lambda(api: Any) -> None:
+    ok = api.invoke(_post({"sku": "book", "quantity": 2}))
+    assert ok.ok, ok
+    assert ok.body["statusCode"] == 200
+    assert json.loads(ok.body["body"]) == {"sku": "book", "quantity": 2}
+    bad = api.invoke(_post({"sku": "book", "quantity": "many"}))
+    assert bad.ok, bad
+    assert bad.body["statusCode"] == 422
