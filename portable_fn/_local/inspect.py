@@ -3,6 +3,7 @@ what the installed adapters say they cannot honour (``Adapter.findings``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from portable_fn.app import App
@@ -51,7 +52,8 @@ def describe(app: App) -> list[dict[str, Any]]:
     return described
 
 
-def _limits(function: dict[str, Any]) -> str:
+def limits_text(function: Mapping[str, Any]) -> str:
+    """`` (timeout 120 s, memory 512 MB)`` for a ``describe`` entry that declares them."""
     said = [f"timeout {function['timeout']} s"] if "timeout" in function else []
     said += [f"memory {function['memory']} MB"] if "memory" in function else []
     return f" ({', '.join(said)})" if said else ""
@@ -177,7 +179,7 @@ def _render_dead_letters(dead: dict[str, dict[str, str]]) -> list[str]:
 def render(report: dict[str, Any]) -> str:
     lines = [f"app {report['app']!r}", "", "functions:"]
     lines += [
-        f"  {f['name']:<24} {f['trigger']:<9} {f['resource']}{_limits(f)}"
+        f"  {f['name']:<24} {f['trigger']:<9} {f['resource']}{limits_text(f)}"
         for f in report["functions"]
     ]
     res = report["resources"]

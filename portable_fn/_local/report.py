@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, TextIO
 
+from portable_fn._local.inspect import limits_text
+
 _LOUD = {"dead", "error", "warning"}
 _RED, _YELLOW, _GREEN, _RESET = "\033[1;31m", "\033[33m", "\033[32m", "\033[0m"
 
@@ -166,7 +168,7 @@ def _serving(f: Mapping[str, Any]) -> str:
         f"portable-fn dev: app {f.get('app')!r} on {f.get('url')} (state {f.get('state_dir')})"
     ]
     for fn in f.get("functions", []):
-        lines.append(f"    {fn['name']:<24} {fn['trigger']:<9} {fn['resource']}")
+        lines.append(f"    {fn['name']:<24} {fn['trigger']:<9} {fn['resource']}{limits_text(fn)}")
     lines.append(f"    ingress: POST {f.get('url')}/_pf/events[/FUNCTION] (CloudEvents over HTTP)")
     lines.append(f"    health:  GET  {f.get('url')}/_pf/health")
     return "\n".join(lines)

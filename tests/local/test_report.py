@@ -148,3 +148,19 @@ def test_a_request_path_cannot_write_terminal_escapes_or_forge_lines() -> None:
     assert not any(c in text for c in "\x1b\x07\r\x9b"), repr(text)
     assert len(text.rstrip("\n").splitlines()) == 2, repr(text)
     assert "/x\\x1b]0;pwned" in text and "a\\x1b[2Jb" in text
+
+
+def test_the_serving_banner_shows_what_each_function_declares() -> None:
+    """``dev``'s first lines list the functions as ``inspect`` does, with their timeout and
+    memory when they declare them (the shop's nightly report)."""
+    from examples.shop.app import app
+    from portable_fn._local.inspect import describe
+
+    out = io.StringIO()
+    Reporter(json_lines=False, stream=out).record(
+        "serving", app="shop", url="http://127.0.0.1:8080", state_dir=".s",
+        functions=describe(app),
+    )
+    lines = {line.split()[0]: line for line in out.getvalue().splitlines()[1:]}
+    assert lines["nightly_report"].endswith("rate(1 day) (timeout 120 s, memory 512 MB)")
+    assert lines["fulfil"].endswith("fulfilment-dlq)")
