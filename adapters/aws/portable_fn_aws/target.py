@@ -18,9 +18,9 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portable_fn._pipeline import validates
 from portable_fn.adapter import Finding, copy_app_source
 from portable_fn.triggers import Stream
+from portable_fn_aws._optional import left_out
 from portable_fn_aws._resources import Settings
 from portable_fn_aws._sources import package_files, resolved_dependencies
 from portable_fn_aws._strip import stripped
@@ -92,15 +92,8 @@ def package(
             entries.update(
                 resolved_dependencies(requirements, settings.runtime, settings.architecture)
             )
-    excluded: tuple[str, ...] = CORE_EXCLUDED
-    if not any(fn.options.get("idempotent") for fn in app.functions.values()):
-        # The call pipeline imports it only for such functions; SQLite serves only its store.
-        excluded += ("idempotency", "_sqlite.py")
-    if not app.middlewares:  # composed at registration: only an app that has one imports it
-        excluded += ("_middleware.py",)
-    if not any(validates(fn.handler) for fn in app.functions.values()):
-        # Loaded at registration for a handler whose first parameter names a model, only.
-        excluded += ("_validation.py", "_converters.py", "_models.py")
+    # What no app shipped here imports: the idempotency stores, middleware, validation.
+    excluded: tuple[str, ...] = CORE_EXCLUDED + left_out(app, app_ref)
     framework = package_files("portable_fn", exclude=excluded)
     runtime: tuple[str, ...] = RUNTIME_MODULES
     if not any(isinstance(fn.trigger, Stream) for fn in app.functions.values()):
