@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import Token
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from portable_fn import _observe
@@ -125,6 +125,28 @@ def _own_cancel(exc: BaseException) -> HandlerCancelled:
 # Python 3.11+ counts a task's pending cancellations (Task.cancelling), which tells a
 # handler's own CancelledError from the dispatch being cancelled.
 _CANCELLING = sys.version_info >= (3, 11)
+# The async runtime's pool for sync code (``offload``), while an awaited call runs: where an
+# async middleware wraps a def handler, it runs the handler there (``_middleware``), counted
+# with the runtime's other handlers rather than in asyncio's default executor.
+OFFLOAD: ContextVar[Callable[[Callable[[], Any]], Awaitable[Any]] | None] = ContextVar(
+    "portable_fn_offload", default=None
+)
+
+
+async def awaited_call(
+    fn: Function,
+    value: Any,
+    ctx: Context,
+    offload: Callable[[Callable[[], Any]], Awaitable[Any]] | None,
+) -> Any:
+    """``await fn.call(value, ctx)`` with the runtime's ``offload`` at hand (``OFFLOAD``)."""
+    if offload is None:
+        return await _awaited(fn.call(value, ctx))
+    held = OFFLOAD.set(offload)
+    try:
+        return await _awaited(fn.call(value, ctx))
+    finally:
+        OFFLOAD.reset(held)
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:
@@ -334,7 +356,7 @@ async def dispatch_event_async(
     token, observation = _enter(Invocation(app, fn, ctx, event, _cold()))
     try:
         if fn.is_async:
-            result = await _awaited(fn.call(event, ctx))
+            result = await awaited_call(fn, event, ctx, offload)
         elif offload is not None:
             result = await offload(_bound(fn, event, ctx))
         else:

@@ -19,6 +19,7 @@ from portable_fn._dispatch import (
     _log_error,
     _own_cancel,
     _settled,
+    awaited_call,
     run_sync,
 )
 from portable_fn._invocation import Invocation, _cold, _current
@@ -171,7 +172,7 @@ async def dispatch_http_async(
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     try:
         if fn.is_async:
-            result = await _awaited(fn.call(request, ctx))
+            result = await awaited_call(fn, request, ctx, offload)
         elif offload is not None:
             result = await offload(_bound(fn, request, ctx))
         else:

@@ -32,7 +32,7 @@ from portable_fn.http import to_response
 if TYPE_CHECKING:
     from portable_fn._pipeline import Call
 
-__all__ = ["KINDS", "Middleware", "compose", "middleware"]
+__all__ = ["KINDS", "Middleware", "awaiting", "compose", "middleware"]
 
 KINDS = frozenset(("http", "queue", "topic", "storage", "schedule", "event", "stream"))
 _CO_VARARGS, _CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x04, 0x20, 0x80, 0x200
@@ -115,8 +115,9 @@ def _awaitable(value: Any) -> bool:
     return hasattr(type(value), "__await__")
 
 
-def awaits(middlewares: Sequence[Middleware], kind: str, is_async: bool) -> bool:
-    """Whether a function of ``kind`` composed with ``middlewares`` returns an awaitable."""
+def awaiting(middlewares: Sequence[Middleware], kind: str, is_async: bool) -> bool:
+    """Whether a function of ``kind`` composed with ``middlewares`` returns an awaitable (its
+    ``Function.is_async``: dispatch awaits its call)."""
     return is_async or any(m.is_async and kind in m.kinds for m in middlewares)
 
 
@@ -160,9 +161,18 @@ def _wrapped(mw: Middleware, inner: Call, http: bool, inner_awaits: bool) -> Cal
         else:  # a def handler: in a thread, as the async runtimes run one
 
             async def call_next_async(value: Any, ctx: Any) -> Any:
-                import asyncio  # only where an async middleware wraps a def handler
+                import contextvars
 
-                result = await asyncio.to_thread(inner, value, ctx)
+                from portable_fn._dispatch import OFFLOAD
+
+                offload = OFFLOAD.get()  # the runtime's own pool (dev counts its handlers)
+                if offload is not None:
+                    context = contextvars.copy_context()
+                    result = await offload(lambda: context.run(inner, value, ctx))
+                else:
+                    import asyncio  # only where an async middleware wraps a def handler
+
+                    result = await asyncio.to_thread(inner, value, ctx)
                 while _awaitable(result):
                     result = await result
                 return to_response(result) if http else result

@@ -50,7 +50,7 @@ class Function(Value):
     name: str
     handler: Callable[..., Any]
     trigger: Trigger
-    is_async: bool
+    is_async: bool  # whether ``call`` returns an awaitable: an async handler or middleware
     takes_context: bool
     call: Callable[[Any, Any], Any]  # composed by _pipeline.build_call: what dispatch runs
     options: Mapping[str, Any] = MappingProxyType({})
@@ -105,7 +105,7 @@ class App(Decorators):
         # ``@app.middleware``s, and each function's call as its pipeline built it, which they
         # wrap (a middleware registered later composes every function again from it).
         self._middleware: list[Middleware] = []
-        self._plain_calls: dict[str, Callable[[Any, Any], Any]] = {}
+        self._plain_calls: dict[str, tuple[Callable[[Any, Any], Any], bool]] = {}
         self._publisher: Publisher | None = None
         self._idempotency_store: IdempotencyStore | None = None
 
@@ -174,17 +174,18 @@ class App(Decorators):
             takes_context=takes_context,
             options=frozen_options,
         )
-        plain = call
+        plain, awaits = call, is_async
         if self._middleware:
-            from portable_fn._middleware import compose
+            from portable_fn._middleware import awaiting, compose
 
             call = compose(call, self._middleware, kind=trigger.kind, is_async=is_async,
                            function=function_name)
+            awaits = awaiting(self._middleware, trigger.kind, is_async)
         function = Function(
             name=function_name,
             handler=handler,
             trigger=trigger,
-            is_async=is_async,
+            is_async=awaits,
             takes_context=takes_context,
             call=call,
             options=frozen_options,
@@ -198,7 +199,7 @@ class App(Decorators):
                 raise ConfigurationError(str(exc), function=function_name) from None
         self._functions[function_name] = function
         if self._middleware:
-            self._plain_calls[function_name] = plain
+            self._plain_calls[function_name] = (plain, is_async)
         return handler
 
     @overload
@@ -218,16 +219,19 @@ class App(Decorators):
         return lambda fn: self._add_middleware(middleware(fn, given or ("all",)))
 
     def _add_middleware(self, mw: Middleware) -> Any:
-        from portable_fn._middleware import compose
+        from portable_fn._middleware import awaiting, compose
 
         stack = [*self._middleware, mw]
         composed: dict[str, Function] = {}
         for name, fn in self._functions.items():  # all checked before any is changed
-            plain = self._plain_calls.get(name, fn.call)
-            composed[name] = fn.replace(call=compose(
-                plain, stack, kind=fn.trigger.kind, is_async=fn.is_async, function=name))
+            plain, is_async = self._plain_calls.get(name, (fn.call, fn.is_async))
+            kind = fn.trigger.kind
+            composed[name] = fn.replace(
+                call=compose(plain, stack, kind=kind, is_async=is_async, function=name),
+                is_async=awaiting(stack, kind, is_async),
+            )
         for name, fn in self._functions.items():
-            self._plain_calls.setdefault(name, fn.call)
+            self._plain_calls.setdefault(name, (fn.call, fn.is_async))
         self._middleware = stack
         self._functions.update(composed)
         self._router = Router()  # its functions are the composed ones now

@@ -129,7 +129,7 @@ def invoke(
     not an outcome to assert on."""
     fn = app.function(function)
     http = _kind(function, fn.trigger, value)
-    if _awaits(app, fn) and _loop_running():
+    if fn.is_async and _loop_running():
         # run_sync cannot drive the handler's coroutine inside a running loop: the test would
         # get a 500 / a failed outcome that says nothing about the handler.
         raise RuntimeError(
@@ -177,17 +177,6 @@ def _kind(function: str, trigger: Any, value: Any) -> bool:
         return False
     wanted = "a Request" if isinstance(trigger, Http) else "a CloudEvent"
     raise TypeError(f"function {function!r} ({type(trigger).__name__}) takes {wanted}")
-
-
-def _awaits(app: App, fn: Function) -> bool:
-    """Whether calling ``fn`` gives an awaitable: an async handler, or an async middleware."""
-    if fn.is_async:
-        return True
-    if not app.middlewares:
-        return False
-    from portable_fn._middleware import awaits
-
-    return awaits(app.middlewares, fn.trigger.kind, fn.is_async)
 
 
 def _loop_running() -> bool:

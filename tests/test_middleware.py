@@ -402,3 +402,46 @@ def test_more_bad_middleware() -> None:
         app.middleware(generator)
     with pytest.raises(ConfigurationError, match="given apart"):
         app.middleware(["http", "queue"])(lambda v, c, n: n(v, c))  # type: ignore[arg-type]
+
+
+def test_an_async_middleware_runs_a_def_handler_in_the_runtimes_own_pool(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Where the async runtime offers its pool (``offload``: dev counts its handlers there, and
+    waits for them at shutdown), a def handler under an async middleware runs in it, not in
+    asyncio's default executor. The function's call is awaitable (``is_async``), so dispatch
+    awaits it directly: a handler's failure is logged without a TypeError chained before it."""
+    import concurrent.futures
+    import threading
+
+    app = pf.App("mw")
+    where: list[str] = []
+
+    @app.middleware
+    async def passing(value: Any, c: pf.Context, call_next: Any) -> Any:
+        return await call_next(value, c)
+
+    @app.http("/s")
+    def s(req: pf.Request) -> str:
+        where.append(threading.current_thread().name)
+        if req.query.get("fail"):
+            raise ValueError("kaboom")
+        return "s"
+
+    assert app.function("s").is_async  # its call returns an awaitable
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="runtime-pool")
+
+    async def offload(thunk: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, thunk)
+
+    try:
+        ok = asyncio.run(dispatch_http_async(app, http_request("GET", "/s"), ctx("s"),
+                                             offload=offload))
+        failed = asyncio.run(dispatch_http_async(
+            app, http_request("GET", "/s", query={"fail": "1"}), ctx("s"), offload=offload))
+    finally:
+        pool.shutdown()
+    assert (ok.status, failed.status) == (200, 500)
+    assert [name.startswith("runtime-pool") for name in where] == [True, True]
+    logged = capsys.readouterr().out
+    assert "kaboom" in logged and "During handling" not in logged
