@@ -88,3 +88,14 @@ def test_pubsub_target_job_pushed_again_counts_its_delivery_attempt(
     [record] = [r for r in recorder.records() if r["function"] == "at_night"]
     assert record["attempt"] == 3
     assert record["event"]["id"] == "at_night@2021-02-26T19:13:55.749000Z"
+
+
+def test_a_manual_call_names_the_job_deploy_sh_makes(probe: Servers, recorder: Recorder) -> None:
+    """Someone calling a schedule function's URL by hand sends no ``X-CloudScheduler-*``
+    headers: the run is named after the job ``deploy.sh`` creates for it (``<app>-<function>``,
+    ``names.job_name``), as Scheduler's own runs are, not after the Python function."""
+    status, _, _ = probe["at_night"].request(body=b"", headers={})
+    assert status == 200
+    [event] = [r["event"] for r in recorder.records() if r["function"] == "at_night"]
+    assert event["source"].endswith("/jobs/probe-at-night")
+    assert event["id"].startswith("probe-at-night@")

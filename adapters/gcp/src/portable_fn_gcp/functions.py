@@ -31,6 +31,7 @@ from portable_fn.http import Response
 from portable_fn.triggers import Http, Schedule
 
 from portable_fn_gcp import http, tracing
+from portable_fn_gcp.names import job_name
 
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
@@ -65,6 +66,7 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
         return _named(serve, name)
     if isinstance(trigger, Schedule):
         expression = trigger.expression
+        job = job_name(app.name, name)  # what a manual call (no Scheduler headers) names
 
         def fire(request: Any) -> Any:
             deadline = time.time() + timeout
@@ -85,7 +87,8 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
                     pushed = push.from_request(request)
                     if pushed is not None:
                         return _run(app, name, pushed, request, request, deadline)
-                event = scheduler.from_headers(headers, function=name, expression=expression)
+                event = scheduler.from_headers(headers, function=name, expression=expression,
+                                               job=job)
             except EventDecodeError as exc:
                 _abort(_failure(400, f"malformed schedule delivery: {exc}"))
             return _run(app, name, event, request, request, deadline, decoded=True)

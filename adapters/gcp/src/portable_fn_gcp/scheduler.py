@@ -38,10 +38,14 @@ def is_http_target(headers: Mapping[str, str]) -> bool:
     return any(k.lower() in _HTTP_TARGET_HEADERS for k in headers)
 
 
-def from_headers(headers: Mapping[str, str], *, function: str, expression: str) -> CloudEvent:
-    """The schedule event for a Scheduler HTTP-target request (headers: any case)."""
+def from_headers(
+    headers: Mapping[str, str], *, function: str, expression: str, job: str | None = None
+) -> CloudEvent:
+    """The schedule event for a Scheduler HTTP-target request (headers: any case); ``job``,
+    the job ``deploy.sh`` names for the function, stands in for a manual call's missing
+    ``X-CloudScheduler-JobName`` (else the function's name)."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    job = lowered.get("x-cloudscheduler-jobname") or function
+    job = lowered.get("x-cloudscheduler-jobname") or job or function
     stamp = lowered.get("x-cloudscheduler-scheduletime")
     # Without the header (a manual call), the run is due now.
     when = _time(stamp) if stamp else datetime.now(timezone.utc)
