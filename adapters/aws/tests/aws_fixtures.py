@@ -43,3 +43,49 @@ def dead_letters(url: str) -> list[dict[str, Any]]:
     return boto3.client("sqs").receive_message(  # type: ignore[no-any-return]
         QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"], WaitTimeSeconds=1
     ).get("Messages", [])
+
+
+def packaged(root: Path, module: str, source: str) -> tuple[Path, set[str]]:
+    """``source`` written as ``root/src/<module>.py``, packaged as the CLI packages it, and its
+    ``app.zip`` unzipped as Lambda's task root: that folder, and the zip's entry names."""
+    import sys
+    import zipfile
+
+    from portable_fn.testing import load_app
+    from portable_fn_aws.adapter import adapter
+
+    (root / "src").mkdir()
+    app_file = root / "src" / f"{module}.py"
+    app_file.write_text(source)
+    sys.path.insert(0, str(app_file.parent))
+    try:
+        adapter.package(load_app(str(app_file)), str(app_file), root / "out")
+    finally:
+        sys.path.remove(str(app_file.parent))
+        sys.modules.pop(module, None)
+    with zipfile.ZipFile(root / "out" / "app.zip") as archive:
+        archive.extractall(root / "task")
+        return root / "task", set(archive.namelist())
+
+
+class Functions:
+    """Starts a packaged function under awslambdaric against its own Runtime API emulator
+    (``functions("name")``); ``stop`` ends every one a test started."""
+
+    def __init__(self, task: Path, env: dict[str, str]) -> None:
+        self.task, self.env = task, env
+        self.started: list[tuple[Any, Any]] = []
+
+    def __call__(self, function: str) -> Any:
+        from runtime_api import RuntimeAPI, RuntimeProcess
+
+        api = RuntimeAPI().__enter__()
+        self.started.append(
+            (api, RuntimeProcess(api, self.task, f"pf_entry.{function}", self.env))
+        )
+        return api
+
+    def stop(self) -> None:
+        for api, process in self.started:
+            process.stop()
+            api.__exit__(None, None, None)

@@ -8,20 +8,15 @@ so its failure is reported instead of the message being acknowledged unrun."""
 from __future__ import annotations
 
 import json
-import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from portable_fn.testing import load_app
 from portable_fn_aws import native
-from portable_fn_aws.adapter import adapter
 
-from aws_fixtures import load
-from runtime_api import RuntimeAPI, RuntimeProcess
+from aws_fixtures import Functions, load, packaged
 
 APP = '''\
 import asyncio
@@ -70,34 +65,14 @@ async def cancelled(req: pf.Request) -> None:
 
 @pytest.fixture(scope="module")
 def task(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("asyncs")
-    (root / "src").mkdir()
-    app_file = root / "src" / "async_handlers_app.py"
-    app_file.write_text(APP)
-    sys.path.insert(0, str(app_file.parent))
-    try:
-        adapter.package(load_app(str(app_file)), str(app_file), root / "out")
-    finally:
-        sys.path.remove(str(app_file.parent))
-        sys.modules.pop("async_handlers_app", None)
-    with zipfile.ZipFile(root / "out" / "app.zip") as archive:
-        archive.extractall(root / "task")
-    return root / "task"
+    return packaged(tmp_path_factory.mktemp("asyncs"), "async_handlers_app", APP)[0]
 
 
 @pytest.fixture
-def run(task: Path, aws_env: dict[str, str]) -> Iterator[Any]:
-    started: list[tuple[RuntimeAPI, RuntimeProcess]] = []
-
-    def start(function: str) -> RuntimeAPI:
-        api = RuntimeAPI().__enter__()
-        started.append((api, RuntimeProcess(api, task, f"pf_entry.{function}", aws_env)))
-        return api
-
-    yield start
-    for api, process in started:
-        process.stop()
-        api.__exit__(None, None, None)
+def run(task: Path, aws_env: dict[str, str]) -> Iterator[Functions]:
+    functions = Functions(task, aws_env)
+    yield functions
+    functions.stop()
 
 
 def _records(queue: str, *bodies: dict[str, Any]) -> list[dict[str, Any]]:

@@ -7,20 +7,15 @@ an ``async def`` middleware around a ``def`` queue handler keeps per-message fai
 from __future__ import annotations
 
 import json
-import sys
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from portable_fn.testing import load_app
 from portable_fn_aws import native
-from portable_fn_aws.adapter import adapter
 
-from aws_fixtures import load
-from runtime_api import RuntimeAPI, RuntimeProcess
+from aws_fixtures import Functions, load, packaged
 
 APP = '''\
 import asyncio
@@ -66,35 +61,16 @@ async def refuse_zero(event, ctx, call_next):
 
 @pytest.fixture(scope="module")
 def task(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("middleware")
-    (root / "src").mkdir()
-    app_file = root / "src" / "middleware_app.py"
-    app_file.write_text(APP)
-    sys.path.insert(0, str(app_file.parent))
-    try:
-        adapter.package(load_app(str(app_file)), str(app_file), root / "out")
-    finally:
-        sys.path.remove(str(app_file.parent))
-        sys.modules.pop("middleware_app", None)
-    with zipfile.ZipFile(root / "out" / "app.zip") as archive:
-        assert "portable_fn/_middleware.py" in archive.namelist()
-        archive.extractall(root / "task")
-    return root / "task"
+    task, names = packaged(tmp_path_factory.mktemp("middleware"), "middleware_app", APP)
+    assert "portable_fn/_middleware.py" in names
+    return task
 
 
 @pytest.fixture
-def run(task: Path, aws_env: dict[str, str]) -> Iterator[Any]:
-    started: list[tuple[RuntimeAPI, RuntimeProcess]] = []
-
-    def start(function: str) -> RuntimeAPI:
-        api = RuntimeAPI().__enter__()
-        started.append((api, RuntimeProcess(api, task, f"pf_entry.{function}", aws_env)))
-        return api
-
-    yield start
-    for api, process in started:
-        process.stop()
-        api.__exit__(None, None, None)
+def run(task: Path, aws_env: dict[str, str]) -> Iterator[Functions]:
+    functions = Functions(task, aws_env)
+    yield functions
+    functions.stop()
 
 
 def _buy(sku: str) -> dict[str, Any]:

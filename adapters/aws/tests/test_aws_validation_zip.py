@@ -19,8 +19,7 @@ import pytest
 from portable_fn.testing import load_app
 from portable_fn_aws.adapter import adapter
 
-from aws_fixtures import load
-from runtime_api import RuntimeAPI, RuntimeProcess
+from aws_fixtures import Functions, load, packaged
 
 VALIDATION = {"portable_fn/_validation.py", "portable_fn/_converters.py", "portable_fn/_models.py"}
 
@@ -51,30 +50,16 @@ def test_the_shop_zip_leaves_the_validation_modules_out(shop_package: Path) -> N
 
 @pytest.fixture(scope="module")
 def task(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("validates")
-    (root / "src").mkdir()
-    app_file = root / "src" / "validates_app.py"
-    app_file.write_text(APP)
-    sys.path.insert(0, str(app_file.parent))
-    try:
-        adapter.package(load_app(str(app_file)), str(app_file), root / "out")
-    finally:
-        sys.path.remove(str(app_file.parent))
-        sys.modules.pop("validates_app", None)
-    with zipfile.ZipFile(root / "out" / "app.zip") as archive:
-        assert set(archive.namelist()) >= VALIDATION
-        archive.extractall(root / "task")
-    return root / "task"
+    task, names = packaged(tmp_path_factory.mktemp("validates"), "validates_app", APP)
+    assert names >= VALIDATION
+    return task
 
 
 @pytest.fixture
 def api(task: Path, aws_env: dict[str, str]) -> Iterator[Any]:
-    with RuntimeAPI() as runtime:
-        process = RuntimeProcess(runtime, task, "pf_entry.create", aws_env)
-        try:
-            yield runtime
-        finally:
-            process.stop()
+    functions = Functions(task, aws_env)
+    yield functions("create")
+    functions.stop()
 
 
 def _post(body: dict[str, Any]) -> dict[str, Any]:
