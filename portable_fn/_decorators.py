@@ -59,6 +59,22 @@ class Decorators:
             limits: Limits = ...,
         ) -> F: ...
 
+    def _registering(
+        self,
+        trigger: Trigger,
+        name: str | None,
+        timeout: int | None,
+        memory: int | None,
+        idempotent: Any = False,
+    ) -> Callable[[F], F]:
+        """The decorator every trigger method returns: the function's limits built now (an
+        error naming it), then ``register`` for the handler it is given."""
+        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
+        options = {"idempotent": idempotent}
+        return lambda handler: self.register(
+            handler, trigger, name=name, options=options, limits=limits
+        )
+
     def http(
         self,
         path: str,
@@ -87,10 +103,7 @@ class Decorators:
             ),
             name,
         )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
+        return self._registering(trigger, name, timeout, memory, idempotent)
 
     def queue(
         self,
@@ -118,10 +131,7 @@ class Decorators:
             ),
             name,
         )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
+        return self._registering(trigger, name, timeout, memory, idempotent)
 
     def topic(
         self,
@@ -140,10 +150,7 @@ class Decorators:
             lambda: Topic(name=topic, retry=_retry(retry, max_retries), dead_letter=dead_letter),
             name,
         )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
+        return self._registering(trigger, name, timeout, memory, idempotent)
 
     def storage(
         self,
@@ -173,10 +180,7 @@ class Decorators:
             ),
             name,
         )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
+        return self._registering(trigger, name, timeout, memory, idempotent)
 
     def schedule(
         self,
@@ -193,8 +197,7 @@ class Decorators:
         text = expression if expression is not None else cron
         assert text is not None  # narrowed by the check above, for mypy
         trigger = _build(lambda: Schedule(expression=text), name)
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(handler, trigger, name=name, limits=limits)
+        return self._registering(trigger, name, timeout, memory)
 
     def event(
         self,
@@ -211,10 +214,7 @@ class Decorators:
         trigger = _build(
             lambda: Event(type=type, source=source, retry=_retry(None, max_retries)), name
         )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
+        return self._registering(trigger, name, timeout, memory, idempotent)
 
     def stream(
         self,
@@ -235,10 +235,7 @@ class Decorators:
             ),
             name,
         )
-        limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
-        return lambda handler: self.register(
-            handler, trigger, name=name, options={"idempotent": idempotent}, limits=limits
-        )
+        return self._registering(trigger, name, timeout, memory, idempotent)
 
 
 def _build(make: Callable[[], V], name: str | None) -> V:
