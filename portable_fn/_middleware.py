@@ -25,6 +25,13 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from portable_fn._dispatch import OFFLOAD, _awaitable, _settled
+from portable_fn._handler_signature import (
+    _CO_ASYNC_GENERATOR,
+    _CO_COROUTINE,
+    _CO_GENERATOR,
+    _CO_VARARGS,
+)
 from portable_fn._value import Value
 from portable_fn.errors import ConfigurationError
 from portable_fn.http import to_response
@@ -35,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "Middleware", "awaiting", "compose", "middleware"]
 
 KINDS = frozenset(("http", "queue", "topic", "storage", "schedule", "event", "stream"))
-_CO_VARARGS, _CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x04, 0x20, 0x80, 0x200
 _THREADS = sys.platform != "emscripten"  # Pyodide (Cloudflare Workers) runs no threads
 
 
@@ -111,10 +117,6 @@ def _name(fn: Any) -> str:
     return str(getattr(fn, "__qualname__", None) or repr(fn))
 
 
-def _awaitable(value: Any) -> bool:
-    return hasattr(type(value), "__await__")
-
-
 def awaiting(middlewares: Sequence[Middleware], kind: str, is_async: bool) -> bool:
     """Whether a function of ``kind`` composed with ``middlewares`` returns an awaitable (its
     ``Function.is_async``: dispatch awaits its call)."""
@@ -150,32 +152,14 @@ def compose(
 def _wrapped(mw: Middleware, inner: Call, http: bool, inner_awaits: bool) -> Call:
     fn, name = mw.fn, _name(mw.fn)
     if mw.is_async:
-        if inner_awaits or not _THREADS:
+        # A def handler runs in a thread, as the async runtimes run one.
+        threaded = not inner_awaits and _THREADS
 
-            async def call_next_async(value: Any, ctx: Any) -> Any:
-                result = inner(value, ctx)
-                while _awaitable(result):
-                    result = await result
-                return to_response(result) if http else result
-
-        else:  # a def handler: in a thread, as the async runtimes run one
-
-            async def call_next_async(value: Any, ctx: Any) -> Any:
-                import contextvars
-
-                from portable_fn._dispatch import OFFLOAD
-
-                offload = OFFLOAD.get()  # the runtime's own pool (dev counts its handlers)
-                if offload is not None:
-                    context = contextvars.copy_context()
-                    result = await offload(lambda: context.run(inner, value, ctx))
-                else:
-                    import asyncio  # only where an async middleware wraps a def handler
-
-                    result = await asyncio.to_thread(inner, value, ctx)
-                while _awaitable(result):
-                    result = await result
-                return to_response(result) if http else result
+        async def call_next_async(value: Any, ctx: Any) -> Any:
+            result = await _in_thread(inner, value, ctx) if threaded else inner(value, ctx)
+            if _awaitable(result):
+                result = await _settled(result)
+            return to_response(result) if http else result
 
         if not http:
             return lambda value, ctx: fn(value, ctx, call_next_async)
@@ -198,6 +182,20 @@ def _wrapped(mw: Middleware, inner: Call, http: bool, inner_awaits: bool) -> Cal
     if not http:
         return lambda value, ctx: fn(value, ctx, call_next)
     return lambda value, ctx: _answer(fn(value, ctx, call_next), name)
+
+
+async def _in_thread(inner: Call, value: Any, ctx: Any) -> Any:
+    """``inner(value, ctx)`` in the async runtime's own pool (``OFFLOAD``: dev counts its
+    handlers there), else in asyncio's default executor, with this context's variables."""
+    offload = OFFLOAD.get()
+    if offload is not None:
+        import contextvars
+
+        context = contextvars.copy_context()
+        return await offload(lambda: context.run(inner, value, ctx))
+    import asyncio  # only where an async middleware wraps a def handler
+
+    return await asyncio.to_thread(inner, value, ctx)
 
 
 def _answer(result: Any, name: str) -> Any:
