@@ -69,6 +69,7 @@ __all__ = [
     "run_event",
     "run_sync",
     "sample_refused",
+    "shortened",
     "unsendable",
 ]
 
@@ -186,6 +187,20 @@ def sample_refused(what: str, fitting: Collection[str]) -> ConfigurationError:
 def article(word: str) -> str:
     """The indefinite article before ``word`` in such a message (``an sqs``, ``a queueTrigger``)."""
     return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+
+
+def shortened(name: str, limit: int) -> str:
+    """``name`` when it has at most ``limit`` characters; else its first characters (without
+    a trailing ``-``), ``-`` and the first 8 hex digits of the SHA-256 of the whole of
+    ``name``: a provider resource name this package makes up stays unique (two names that
+    share their first characters get two hashes) and stable (a different name in another
+    release would deploy a second resource beside the first)."""
+    if len(name) <= limit:
+        return name
+    import hashlib  # only for a name too long: off every cold-start path
+
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
 def installed_adapters() -> dict[str, Any]:

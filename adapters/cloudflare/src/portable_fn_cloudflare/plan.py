@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from typing import Literal, NamedTuple
 
+from portable_fn.adapter import shortened
 from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Retry, Storage, Topic
 
@@ -59,12 +60,7 @@ class Consumer(NamedTuple):
 def queue_name(*parts: str) -> str:
     """A valid Cloudflare queue name from free-form parts, stable and collision-resistant."""
     name = "--".join(_NOT_NAME.sub("-", p.lower()).strip("-") for p in parts)
-    if len(name) <= _MAX_QUEUE_NAME:
-        return name
-    import hashlib  # only for over-long names: keep it off the cold-start path
-
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: _MAX_QUEUE_NAME - 9].rstrip('-')}-{digest}"
+    return shortened(name, _MAX_QUEUE_NAME)
 
 
 def binding_name(queue: str) -> str:

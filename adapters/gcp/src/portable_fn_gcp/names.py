@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from portable_fn.adapter import shortened
 from portable_fn.triggers import Event, Queue, Storage, Topic
 
 if TYPE_CHECKING:
@@ -52,21 +53,6 @@ _MAX_TRIGGER = 63
 # (https://cloud.google.com/pubsub/docs/reference/rest/v1/projects.topics, Topic.name; the
 # resource name rules, https://cloud.google.com/pubsub/docs/admin#resource_names): a
 # deployed name and "-dlq" (at most 67) always is one, once ``pubsub_name`` has seen to "goog".
-_HASH_LENGTH = 8
-
-
-def _fit(name: str, limit: int) -> str:
-    """``name`` when it has at most ``limit`` characters; else its first characters (without
-    a trailing ``-``), ``-`` and the first 8 hex digits of the SHA-256 of the whole of
-    ``name``. So a name too long stays unique (two names that share their first characters get
-    two hashes) and stable (the same app always deploys under the same names, in every
-    release: a different name would deploy a second resource beside the first)."""
-    if len(name) <= limit:
-        return name
-    import hashlib  # only for a name too long: a function loads this module to dead-letter
-
-    digest = hashlib.sha256(name.encode("ascii")).hexdigest()[:_HASH_LENGTH]
-    return f"{name[: limit - _HASH_LENGTH - 1].rstrip('-')}-{digest}"
 
 
 def service_name(app: str, function: str) -> str:
@@ -75,14 +61,15 @@ def service_name(app: str, function: str) -> str:
     with ``-fn`` on a name shorter than Cloud Run functions accepts (``a``, ``b`` ->
     ``a-b-fn``). Cloud Run functions are named per project and region, so the app's name keeps
     two apps' ``create_order`` from replacing one another. A name over 63 characters is
-    shortened and ends with a hash of the full name (``_fit``): unique and stable.
+    shortened and ends with a hash of the full name (``portable_fn.adapter.shortened``):
+    unique and stable.
     Two functions of one app can map to one name (``getOrder``, ``getorder``): ``plan.build``
     refuses it. ``app`` is an app name (``[a-z][a-z0-9-]{0,39}``), ``function`` a function
     name (``[A-Za-z][A-Za-z0-9_]{0,62}``)."""
     name = f"{app}-{function}".lower().replace("_", "-").rstrip("-")
     if len(name) < _MIN_LENGTH:
         return f"{name}-fn"
-    return _fit(name, _MAX_LENGTH)
+    return shortened(name, _MAX_LENGTH)
 
 
 def job_name(app: str, function: str) -> str:
@@ -95,8 +82,9 @@ def job_name(app: str, function: str) -> str:
 def trigger_name(service: str, index: int) -> str:
     """The ``index``-th Eventarc trigger of deployed function ``service`` (its first is the
     one ``gcloud functions deploy`` creates and names itself): ``<service>-<index>``, shortened
-    with a hash of the full name (``_fit``) past the 63 characters of a resource ID."""
-    return _fit(f"{service}-{index}", _MAX_TRIGGER)
+    with a hash of the full name (``portable_fn.adapter.shortened``) past the 63 characters of
+    a resource ID."""
+    return shortened(f"{service}-{index}", _MAX_TRIGGER)
 
 
 def dead_letter_topic(app: App, function: Function) -> str | None:
