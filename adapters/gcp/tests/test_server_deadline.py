@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from conftest import Recorder, Servers, binary_headers, raw
 from test_server_http import send
 
@@ -18,30 +19,21 @@ def _between(deadline: float, before: float, after: float, timeout: int) -> bool
     return before + timeout <= deadline <= after + timeout
 
 
-def test_event_function_deadline_is_its_declared_timeout(
-    probe: Servers, recorder: Recorder
+@pytest.mark.parametrize(
+    ("function", "timeout"),
+    [("on_message", 300), ("no_retries", 60)],  # declared; none declared: gen2's default
+)
+def test_event_function_deadline_is_its_timeout(
+    probe: Servers, recorder: Recorder, function: str, timeout: int
 ) -> None:
     before = time.time()
-    status, _, _ = probe["on_message"].request(
+    status, _, _ = probe[function].request(
         body=raw("pubsub_text_data.json"), headers=binary_headers("pubsub_text_data.json")
     )
     after = time.time()
     assert status == 200
-    [record] = [r for r in recorder.records() if r["function"] == "on_message"]
-    assert _between(record["deadline"], before, after, 300)
-
-
-def test_event_function_without_a_timeout_gets_the_gen2_default(
-    probe: Servers, recorder: Recorder
-) -> None:
-    before = time.time()
-    status, _, _ = probe["no_retries"].request(
-        body=raw("pubsub_text_data.json"), headers=binary_headers("pubsub_text_data.json")
-    )
-    after = time.time()
-    assert status == 200
-    [record] = [r for r in recorder.records() if r["function"] == "no_retries"]
-    assert _between(record["deadline"], before, after, 60)
+    [record] = [r for r in recorder.records() if r["function"] == function]
+    assert _between(record["deadline"], before, after, timeout)
 
 
 def test_http_function_deadline_is_its_declared_timeout(probe: Servers) -> None:
