@@ -16,6 +16,7 @@ from portable_fn.errors import HTTPError as HTTPError
 from portable_fn.errors import NonRetryable as NonRetryable
 from portable_fn.errors import NotFound as NotFound
 from portable_fn.errors import PortableFnError as PortableFnError
+from portable_fn.errors import SecretNotSet as SecretNotSet
 from portable_fn.events import CloudEvent as CloudEvent
 from portable_fn.http import Headers as Headers
 from portable_fn.http import Request as Request

@@ -10,7 +10,7 @@ raises ``ConfigurationError`` on import, not in production.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
@@ -18,6 +18,7 @@ from portable_fn._decorators import Decorators
 from portable_fn._handler_signature import signature
 from portable_fn._pipeline import build_call
 from portable_fn._routing import Router, compile_route, match_route
+from portable_fn._settings import apply_local, read_secret, validate
 from portable_fn._value import Value
 from portable_fn.cors import CORS
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
@@ -75,6 +76,10 @@ class App(Decorators):
 
     Every decorator also takes ``timeout`` (seconds an invocation may run) and ``memory``
     (MB) for its function, over the app's ``App(timeout=, memory=)``: see ``Limits``.
+
+    ``env`` (name -> string) and ``secrets`` (names) are environment variables every function
+    gets on every provider: ``env``'s values as written here, a secret's from the platform's
+    secret store, read with ``app.secret(NAME)`` (see ``_settings``).
     """
 
     def __init__(
@@ -85,6 +90,8 @@ class App(Decorators):
         auth: Literal["function", "anonymous"] = "function",
         timeout: int | None = None,
         memory: int | None = None,
+        env: Mapping[str, str] | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         if not isinstance(name, str) or not _APP_NAME.fullmatch(name):
             raise ConfigurationError(
@@ -100,6 +107,8 @@ class App(Decorators):
         self.auth = auth  # every HTTP route's unless it says otherwise (``http(auth=...)``)
         # Every function's unless it says otherwise (``queue(timeout=...)``): see ``Limits``.
         self.limits = Limits(timeout=timeout, memory=memory)
+        self.env, self.secrets = validate(env, secrets)
+        apply_local(self.env)
         self._functions: dict[str, Function] = {}
         self._router: Router[Function] = Router()
         # ``@app.middleware``s, and each function's call as its pipeline built it, which they
@@ -111,6 +120,12 @@ class App(Decorators):
 
     def __repr__(self) -> str:
         return f"App({self.name!r}, functions={list(self._functions)})"
+
+    def secret(self, name: str) -> str:
+        """The value of a secret this app declares (``App(secrets=[name])``), as the platform
+        set it: ``ConfigurationError`` for an undeclared name, ``SecretNotSet`` when the
+        environment has no value for it (a deploy that did not wire it, a shell without it)."""
+        return read_secret(self, name)
 
     # -- registry ---------------------------------------------------------------------------
 

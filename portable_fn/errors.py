@@ -135,6 +135,18 @@ class FunctionNotFoundError(PortableFnError, KeyError):
         return f"no function named {self.function!r}"
 
 
+class SecretNotSet(PortableFnError, LookupError):
+    """A declared secret (``App(secrets=...)``) has no value in this environment."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        self.name = name
+        self.hint = hint
+        super().__init__(name, hint)
+
+    def __str__(self) -> str:
+        return f"secret {self.name} is not set: {self.hint}"
+
+
 class PublishError(PortableFnError):
     """An event could not be published: no publisher installed, or the provider refused it."""
 

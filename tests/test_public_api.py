@@ -7,7 +7,8 @@ import portable_fn
 EXPECTED = {
     "App", "BadRequest", "CORS", "CloudEvent", "ConfigurationError", "Context", "Function",
     "HTTPError", "Headers", "NonRetryable", "NotFound", "PortableFnError", "Request",
-    "Response", "Retry", "UploadedFile", "emit", "logger", "metric", "publish", "send",
+    "Response", "Retry", "SecretNotSet", "UploadedFile", "emit", "logger", "metric", "publish",
+    "send",
 }
 
 
@@ -32,7 +33,8 @@ def test_error_tree_is_builtin_compatible() -> None:
     assert issubclass(errors.EventDecodeError, ValueError)
     assert issubclass(errors.FunctionNotFoundError, KeyError)
     assert issubclass(errors.NotFound, LookupError)
+    assert issubclass(errors.SecretNotSet, LookupError)
     for name in ("ConfigurationError", "InvalidCloudEventError", "EventDecodeError",
                  "HTTPError", "FunctionNotFoundError", "PublishError", "NonRetryable",
-                 "HandlerCancelled"):
+                 "HandlerCancelled", "SecretNotSet"):
         assert issubclass(getattr(errors, name), errors.PortableFnError)

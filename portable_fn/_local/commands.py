@@ -37,7 +37,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from portable_fn._local.report import Reporter
     from portable_fn._local.server import serve
 
-    app = load_app(args.app)  # a bad APP exits 2 at start, with --reload too
+    app = load_app(args.app, local=True)  # a bad APP exits 2 at start, with --reload too
     options = dev_options(args)
     if args.reload or args.reload_dir:
         from portable_fn._local.reload import Worker, supervise, watch_dirs
@@ -176,7 +176,7 @@ def dlq_table(rows: list[dict[str, Any]]) -> list[str]:
 def cmd_invoke(args: argparse.Namespace) -> int:
     from portable_fn._local.invoke import run_invoke
 
-    app = load_app(args.app)
+    app = load_app(args.app, local=True)
     return run_invoke(app, _function(app, args.function), args.event, args.provider)
 
 

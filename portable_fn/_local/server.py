@@ -151,6 +151,13 @@ def serve_runtime(
             buckets=str(Path(options.buckets).resolve()),
             functions=describe(app),
         )
+        unset = [name for name in app.secrets if name not in os.environ]
+        if unset:
+            reporter.record(
+                "warning",
+                message=f"secret(s) {', '.join(unset)} not set in this shell: app.secret() "
+                "raises SecretNotSet for them until you export them and restart",
+            )
 
     runtime.on_started = announce
     try:

@@ -1,0 +1,155 @@
+"""``App(env=, secrets=)`` and ``app.secret``: names checked at declaration, values read from
+the environment the platform (or the local runtime) filled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import portable_fn as pf
+from portable_fn import _settings
+from portable_fn.cli import main
+
+
+def test_env_and_secrets_are_kept_read_only() -> None:
+    app = pf.App("shop", env={"CURRENCY": "EUR", "PAGE_SIZE": "50"}, secrets=["STRIPE_KEY"])
+    assert dict(app.env) == {"CURRENCY": "EUR", "PAGE_SIZE": "50"}
+    assert app.secrets == ("STRIPE_KEY",)
+    with pytest.raises(TypeError):
+        app.env["CURRENCY"] = "USD"  # type: ignore[index]
+    assert pf.App("bare").env == {} and pf.App("bare").secrets == ()
+
+
+@pytest.mark.parametrize(
+    ("env", "secrets", "says"),
+    [
+        ({"currency": "EUR"}, (), "upper-case"),
+        ({"X": "1"}, (), "2-64"),
+        ({"AWS_REGION": "eu-west-1"}, (), "platform sets itself"),
+        ({"PORT": "8080"}, (), "platform sets itself"),
+        ({"WEBSITE_RUN_FROM_PACKAGE": "1"}, (), "platform sets itself"),
+        ({"PORTABLE_FN_IDEMPOTENCY": "x"}, (), "portable-fn's own"),
+        ({"PAGE_SIZE": 50}, (), "must be a string"),
+        (["CURRENCY"], (), "mapping"),
+        ({}, "STRIPE_KEY", "got the string 'STRIPE_KEY'"),
+        ({}, ["STRIPE_KEY", "STRIPE_KEY"], "declared twice"),
+        ({"STRIPE_KEY": "sk"}, ["STRIPE_KEY"], "both env= and secrets="),
+        ({}, ["stripe-key"], "upper-case"),
+        ({}, ["K_SERVICE"], "platform sets itself"),
+    ],
+)
+def test_bad_declarations_fail_at_construction(env: object, secrets: object, says: str) -> None:
+    with pytest.raises(pf.ConfigurationError, match=says):
+        pf.App("shop", env=env, secrets=secrets)  # type: ignore[arg-type]
+
+
+def test_secret_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = pf.App("shop", secrets=["STRIPE_KEY"])
+    monkeypatch.setenv("STRIPE_KEY", "sk_test_1")
+    assert app.secret("STRIPE_KEY") == "sk_test_1"
+    monkeypatch.setenv("STRIPE_KEY", "sk_test_2")  # rotated: read each time, never cached
+    assert app.secret("STRIPE_KEY") == "sk_test_2"
+
+
+def test_an_undeclared_secret_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a name the app did not declare would work locally and fail deployed, where
+    nothing wires it: refused everywhere, even when the shell has it."""
+    monkeypatch.setenv("OTHER_KEY", "x")
+    app = pf.App("shop", secrets=["STRIPE_KEY"])
+    with pytest.raises(pf.ConfigurationError, match=r"'OTHER_KEY' is not declared.*STRIPE_KEY"):
+        app.secret("OTHER_KEY")
+
+
+def test_an_unset_secret_raises_secret_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STRIPE_KEY", raising=False)
+    app = pf.App("shop", secrets=["STRIPE_KEY"])
+    with pytest.raises(pf.SecretNotSet, match="secret STRIPE_KEY is not set") as caught:
+        app.secret("STRIPE_KEY")
+    assert isinstance(caught.value, LookupError) and caught.value.name == "STRIPE_KEY"
+
+
+def test_an_unresolved_key_vault_reference_is_not_a_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Azure leaves the reference itself in the setting when it cannot resolve it
+    (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references)."""
+    monkeypatch.setenv(
+        "STRIPE_KEY", "@Microsoft.KeyVault(VaultName=shop-kv;SecretName=shop-STRIPE-KEY)"
+    )
+    app = pf.App("shop", secrets=["STRIPE_KEY"])
+    with pytest.raises(pf.SecretNotSet, match="Key Vault reference"):
+        app.secret("STRIPE_KEY")
+
+
+def test_env_is_not_put_in_the_environment_outside_the_local_runtime(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two apps in one process (tests) never write each other's settings: only the local
+    runtime, which runs one app, applies them."""
+    monkeypatch.delenv("CURRENCY", raising=False)
+    pf.App("shop", env={"CURRENCY": "EUR"})
+    import os
+
+    assert "CURRENCY" not in os.environ
+
+
+APP = '''
+import os
+import portable_fn as pf
+
+app = pf.App("settings", env={"CURRENCY": "EUR", "REGION_NAME": "eu"}, secrets=["API_KEY"])
+CURRENCY_AT_IMPORT = os.environ["CURRENCY"]  # a module-level read, as deployed
+
+
+@app.queue("jobs")
+def show(event: pf.CloudEvent) -> None:
+    pf.logger.info(
+        "settings",
+        at_import=CURRENCY_AT_IMPORT,
+        region=os.environ["REGION_NAME"],
+        key=app.secret("API_KEY"),
+    )
+'''
+
+
+def test_invoke_gives_the_handler_env_and_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``portable-fn invoke`` runs the app as a deploy would: ``env`` in the environment at
+    import, what the shell exported winning over it, secrets from the shell."""
+    monkeypatch.setattr(_settings, "local", False)
+    for name in ("CURRENCY", "REGION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REGION_NAME", "us")  # the shell's value wins
+    monkeypatch.setenv("API_KEY", "k-123")
+    (tmp_path / "settings_app.py").write_text(APP)
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"n": 1}))
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert main(["invoke", "settings_app.py", "show", "--event", str(event)]) == 0
+    finally:
+        import os
+
+        os.environ.pop("CURRENCY", None)
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in (captured.out + captured.err).splitlines()
+             if line.startswith("{") and '"message":"settings"' in line]
+    assert [(x["at_import"], x["region"], x["key"]) for x in lines] == [("EUR", "us", "k-123")]
+
+
+def test_invoke_of_an_unset_secret_fails_with_its_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_settings, "local", False)
+    monkeypatch.delenv("API_KEY", raising=False)
+    monkeypatch.setenv("CURRENCY", "EUR")
+    (tmp_path / "settings_app2.py").write_text(APP)
+    event = tmp_path / "event.json"
+    event.write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["invoke", "settings_app2.py", "show", "--event", str(event)]) == 1
+    captured = capsys.readouterr()
+    assert "secret API_KEY is not set" in captured.out + captured.err
