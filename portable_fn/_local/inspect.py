@@ -3,6 +3,7 @@ what the installed adapters say they cannot honour (``Adapter.findings``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -159,8 +160,30 @@ def inspect_app(app: App) -> dict[str, Any]:
         "functions": describe(app),
         "resources": resources(app),
         "dead_letters": dead,
+        "settings": settings(app),
         "providers": found,
     }
+
+
+def settings(app: App) -> dict[str, Any]:
+    """``App(env=)``'s values, and each secret's name with whether this shell sets it (the
+    value is never shown)."""
+    return {
+        "env": dict(app.env),
+        "secrets": [{"name": name, "set": name in os.environ} for name in app.secrets],
+    }
+
+
+def _render_settings(given: dict[str, Any]) -> list[str]:
+    if not given["env"] and not given["secrets"]:
+        return []
+    lines = ["", "settings (environment variables on every provider):"]
+    lines += [f"  env    {name}={value!r}" for name, value in given["env"].items()]
+    lines += [
+        f"  secret {s['name']}" + ("" if s["set"] else " (not set in this shell)")
+        for s in given["secrets"]
+    ]
+    return lines
 
 
 def _render_dead_letters(dead: dict[str, dict[str, str]]) -> list[str]:
@@ -196,6 +219,7 @@ def render(report: dict[str, Any]) -> str:
     lines += [f"  schedule {s['expression']:<22} -> {s['function']}" for s in res["schedules"]]
     lines += [f"  event  {e['type']:<24} -> {e['function']}" for e in res["event_types"]]
     lines += _render_dead_letters(report.get("dead_letters", {}))
+    lines += _render_settings(report.get("settings", {"env": {}, "secrets": []}))
     lines += ["", "providers:"]
     if not report["providers"]:
         lines.append("  no adapter installed (pip install -e adapters/aws ... from the repository)")

@@ -46,3 +46,27 @@ def test_the_text_report_names_the_per_function_topic_dead_letters(
         if x.strip().startswith("notify_customer") and "dlq" in x and "topic" not in x
     )
     assert "local order-events-dlq" in line
+
+
+def test_settings_show_env_values_and_whether_each_secret_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A secret's value is never printed: only whether this shell would give it to ``dev``."""
+    (tmp_path / "configured.py").write_text(
+        "import portable_fn as pf\n"
+        "app = pf.App('configured', env={'CURRENCY': 'EUR'}, secrets=['API_KEY', 'DB_PASSWORD'])\n"
+    )
+    monkeypatch.setenv("API_KEY", "hunter2")
+    monkeypatch.delenv("DB_PASSWORD", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert main(["inspect", "configured.py", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["settings"]
+    assert report == {
+        "env": {"CURRENCY": "EUR"},
+        "secrets": [{"name": "API_KEY", "set": True}, {"name": "DB_PASSWORD", "set": False}],
+    }
+    assert main(["inspect", "configured.py"]) == 0
+    text = capsys.readouterr().out
+    assert "env    CURRENCY='EUR'" in text
+    assert "secret API_KEY\n" in text and "secret DB_PASSWORD (not set in this shell)" in text
+    assert "hunter2" not in text
