@@ -29,6 +29,7 @@ from portable_fn.triggers import (
 )
 
 from portable_fn_azure import ncrontab
+from portable_fn_azure.app_settings import settings_findings
 from portable_fn_azure.limits import limits_findings
 from portable_fn_azure.options import (
     DEFAULT_CONSUMER_GROUP,
@@ -336,6 +337,7 @@ def findings(app: App, options: AzureOptions | None = None) -> list[Finding]:
     for function in app.functions.values():
         out.extend(_RULES[type(function.trigger)](function, function.trigger, app, opts))
     out.extend(limits_findings(app))
+    out.extend(settings_findings(app, opts))
     out.extend(idempotency_findings(app, level="warning", note=IDEMPOTENCY_NOTE))
     return out
 

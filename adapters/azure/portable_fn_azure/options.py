@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from portable_fn.app import App
 
 __all__ = [
-    "DEFAULTS", "DEFAULT_CONSUMER_GROUP", "FALLBACK", "AzureOptions", "consumer_group",
-    "setting_name", "subscription_name", "timespan",
+    "DEFAULTS", "DEFAULT_CONSUMER_GROUP", "FALLBACK", "PACKAGING_ONLY", "AzureOptions",
+    "consumer_group", "setting_name", "subscription_name", "timespan",
 ]
 
 # The catch-all HTTP function's name (``http_fallback``): here, not in ``_register_http``, so that
@@ -42,7 +42,14 @@ DEFAULTS: dict[str, object] = {
     "eventhub_connection": "EventHubConnection",
     # The catch-all HTTP function that answers unmatched routes with the portable JSON 404/405.
     "http_fallback": True,
+    # The Key Vault the app's secrets are read from (Key Vault references in its app settings);
+    # None: PORTABLE_FN_AZURE_KEY_VAULT when packaging, else the secrets are set by hand
+    # (``app_settings``).
+    "key_vault": None,
 }
+# Fields only ``package`` reads: the generated entry leaves them out, so the function app's
+# code does not change with them.
+PACKAGING_ONLY = frozenset({"key_vault"})
 
 
 class AzureOptions:
@@ -60,6 +67,7 @@ class AzureOptions:
     servicebus_connection: str
     eventhub_connection: str
     http_fallback: bool
+    key_vault: str | None
 
     def __init__(
         self,
@@ -71,12 +79,14 @@ class AzureOptions:
         servicebus_connection: str = "ServiceBusConnection",
         eventhub_connection: str = "EventHubConnection",
         http_fallback: bool = True,
+        key_vault: str | None = None,
     ) -> None:
         values: dict[str, object] = {
             "queues": queues, "topics": topics, "storage_events": storage_events,
             "storage_connection": storage_connection,
             "servicebus_connection": servicebus_connection,
-            "eventhub_connection": eventhub_connection, "http_fallback": http_fallback}
+            "eventhub_connection": eventhub_connection, "http_fallback": http_fallback,
+            "key_vault": key_vault}
         for name, allowed in _CHOICES.items():
             if values[name] not in allowed:
                 from portable_fn.errors import ConfigurationError

@@ -5,13 +5,13 @@ Writes ``function_app.py`` (one call: ``function_app(portable_app)``), ``host.js
 bundle, retries, poison-queue settings, empty route prefix so portable paths stay as written,
 the app-wide ``functionTimeout`` of ``limits``),
 ``requirements.txt`` (third-party packages only), ``local.settings.json`` (Azurite's development
-storage), ``.funcignore``, the app's own code and data files
-(``portable_fn.adapter.copy_app_source``: a zip deploy uploads the folder) and the vendored
-``portable_fn`` and ``portable_fn_azure`` packages (the Functions host puts the app root on
-``sys.path``; the two packages are pure Python, so nothing needs building for Linux), and
-``app.zip`` for zip deploy with remote build (``az functionapp deployment source config-zip
---src app.zip --build-remote true``: without it, zip deploy builds nothing and requirements.txt
-is never installed).
+storage, the app's ``env`` and secret references: ``app_settings``), ``.funcignore``, the app's
+own code and data files (``portable_fn.adapter.copy_app_source``: a zip deploy uploads the
+folder) and the vendored ``portable_fn`` and ``portable_fn_azure`` packages (the Functions host
+puts the app root on ``sys.path``; the two packages are pure Python, so nothing needs building
+for Linux), and ``app.zip`` for zip deploy with remote build (``az functionapp deployment source
+config-zip --src app.zip --build-remote true``: without it, zip deploy builds nothing and
+requirements.txt is never installed).
 Reference: https://learn.microsoft.com/azure/azure-functions/functions-reference-python,
 https://learn.microsoft.com/azure/azure-functions/functions-host-json.
 """
@@ -37,16 +37,16 @@ from portable_fn.adapter import (
 from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
+from portable_fn_azure.app_settings import adapter_settings, app_settings
 from portable_fn_azure.findings import findings, queue_settings, stream_settings
 from portable_fn_azure.limits import function_timeout, host_timeout
-from portable_fn_azure.options import AzureOptions, setting_name, timespan
+from portable_fn_azure.options import PACKAGING_ONLY, AzureOptions, timespan
 
 __all__ = ["host_json", "local_settings", "package", "requirements"]
 
 BUNDLE = {"id": "Microsoft.Azure.Functions.ExtensionBundle", "version": "[4.*, 5.0.0)"}
 FUNCIGNORE = [".git*", ".vscode", ".venv", "local.settings.json", "app.zip", "tests", "test"]
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache", ".mypy_cache")
-DEVELOPMENT_STORAGE = "UseDevelopmentStorage=true"
 
 
 def host_json(app: App, options: AzureOptions) -> dict[str, Any]:
@@ -107,24 +107,15 @@ def requirements(
 
 
 def local_settings(app: App, options: AzureOptions) -> dict[str, Any]:
-    values: dict[str, str] = {
-        "FUNCTIONS_WORKER_RUNTIME": "python",
-        options.storage_connection: DEVELOPMENT_STORAGE,
-    }
-    if "servicebus" in (options.queues, options.topics):
-        values[options.servicebus_connection] = ""
-    if _uses(app, Stream):
-        values[options.eventhub_connection] = ""
-    topics = {f.trigger.name for f in app.functions.values() if isinstance(f.trigger, Topic)}
-    endpoints = sorted(topics) if options.topics == "eventgrid" else []
-    for name in [*endpoints, "bus"] if _uses(app, Event) else endpoints:
-        values[setting_name(name, "ENDPOINT")] = ""
-        values[setting_name(name, "KEY")] = ""
-    return {"IsEncrypted": False, "Values": values}
+    """The adapter's settings (Azurite's development storage, empty connections to fill in),
+    then the app's own ``env`` and secret references (``app_settings``: a name that would
+    replace one of the adapter's is refused)."""
+    return {"IsEncrypted": False,
+            "Values": {**adapter_settings(app, options), **app_settings(app, options)}}
 
 
 def _entry_source(module: str, attribute: str, app: App, options: AzureOptions) -> str:
-    changed = options.changed()
+    changed = {k: v for k, v in options.changed().items() if k not in PACKAGING_ONLY}
     args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
     imports = "from portable_fn_azure import AzureOptions, function_app" if changed else (
         "from portable_fn_azure import function_app")
@@ -180,6 +171,8 @@ def _write_json(path: Path, value: Any) -> None:
 def package(app: App, app_ref: str, out_dir: Path,
             options: AzureOptions | None = None) -> list[Finding]:
     opts = options or AzureOptions()
+    # First: a refused setting name (or vault name) leaves out_dir as it was.
+    settings = local_settings(app, opts)
     fresh_out_dir(out_dir, _earlier, "Azure")  # a zip deploy carries the whole folder
     # Data files too: a zip deploy carries the whole folder (the app's own JSON, templates...).
     source = copy_app_source(app, app_ref, out_dir, provider="azure", reserved=RESERVED,
@@ -189,7 +182,7 @@ def package(app: App, app_ref: str, out_dir: Path,
     (out_dir / "function_app.py").write_text(
         _entry_source(source.module, source.attribute, app, opts), encoding="utf-8")
     _write_json(out_dir / "host.json", host_json(app, opts))
-    _write_json(out_dir / "local.settings.json", local_settings(app, opts))
+    _write_json(out_dir / "local.settings.json", settings)
     (out_dir / "requirements.txt").write_text(
         "\n".join(requirements(app, opts, app_dir, out_dir)) + "\n", encoding="utf-8")
     (out_dir / ".funcignore").write_text("\n".join(FUNCIGNORE) + "\n", encoding="utf-8")
