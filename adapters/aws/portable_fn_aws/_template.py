@@ -15,7 +15,8 @@ One ``AWS::Serverless::Function`` per handler with its event source:
 Each function's own ``timeout=`` and ``memory=`` are its Timeout and MemorySize (``_limits``),
 over the Globals' defaults; a source queue's visibility follows its reader's timeout.
 Each function may publish only to what its code names (``portable_fn._publishes``), passed in
-env vars.
+env vars, beside the app's ``env`` and secrets (Secrets Manager dynamic references:
+``_app_env``), which every function gets.
 Outputs: the HTTP API's URL, and each queue's URL, topic's ARN and bucket's name.
 Queues and topics that exist already (``PORTABLE_FN_AWS_EXISTING``: ``_existing``) are no
 resources of the stack: their ARNs stand where the stack's own references would.
@@ -31,6 +32,7 @@ from portable_fn._publishes import scan
 from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Queue, Retry, Schedule, Storage, Stream, Topic
+from portable_fn_aws import _app_env
 from portable_fn_aws._existing import resolve, statement
 from portable_fn_aws._limits import properties as limits
 from portable_fn_aws._redelivery import DEAD_LETTER_ENV, SOURCE_QUEUE_ENV
@@ -67,6 +69,9 @@ def build(
     for fn in app.functions.values():
         functions[logical(fn.name, "Function")] = _function(b, fn)
     _refuse_mixed_fifo(b)
+    too_many = _app_env.reference_count(app)
+    if too_many is not None:
+        b.findings.append(too_many)
     if strict and b.refusals:
         raise b.refusals[0]
     b.resources.update(functions)
@@ -81,7 +86,7 @@ def build(
                 "CodeUri": settings.code_uri,
                 "MemorySize": settings.memory,
                 "Timeout": settings.timeout,
-                "Environment": {"Variables": {"PF_APP": app.name}},
+                "Environment": {"Variables": _app_env.global_variables(app)},
             }
         },
         "Resources": b.resources,
@@ -246,6 +251,7 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         variables["PORTABLE_FN_IDEMPOTENCY"] = {"Fn::Sub": f"dynamodb://${{{table}}}"}
     if policies:
         properties["Policies"] = policies
+    _app_env.add(b, fn, variables)  # the app's env and secrets' references, every function's
     if variables:
         properties["Environment"] = {"Variables": variables}
     return {"Type": "AWS::Serverless::Function", "Properties": properties}

@@ -17,7 +17,8 @@ memory available to the function in MB"
 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime),
 which awslambdaric gives as ``context.memory_limit_in_mb`` (``RuntimeProcess(memory=...)``).
 Lambda sets no environment variable for the timeout. ``template_limits`` reads both from the
-SAM template the aws target writes.
+SAM template the aws target writes; ``template_environment`` its variables (the app's ``env``,
+its secrets' references resolved from a stand-in for Secrets Manager).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import threading
@@ -69,16 +71,59 @@ def template_limits(template: Path, function: str) -> Limits:
     Lambda's defaults."""
     doc = yaml.safe_load(template.read_text())
     defaults = (doc.get("Globals") or {}).get("Function") or {}
-    (own,) = [
+    own = _own(doc, function)
+    return Limits(
+        timeout=int(own.get("Timeout", defaults.get("Timeout", LAMBDA_DEFAULTS.timeout))),
+        memory=int(own.get("MemorySize", defaults.get("MemorySize", LAMBDA_DEFAULTS.memory))),
+    )
+
+
+# A whole value that is a Secrets Manager dynamic reference, as the aws target writes them:
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html
+_SECRET_REFERENCE = re.compile(r"\{\{resolve:secretsmanager:([^:}]+)\}\}")
+
+
+def template_environment(
+    template: Path, function: str, secrets: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment variables the generated SAM ``template`` gives ``function``: the
+    Globals' merged with its own (its own win, as SAM merges them). A
+    ``{{resolve:secretsmanager:ID}}`` value becomes ``secrets[ID]``: a stand-in for what
+    CloudFormation does at deploy, reading the secret from Secrets Manager (a missing ID fails
+    as a deploy would). Values that are intrinsic functions (``Ref``/``Fn::GetAtt`` of the
+    stack's queues and topics) exist only in a deployed stack and are left out: a test passes
+    its own (moto's) in ``RuntimeProcess(env=...)``."""
+    doc = yaml.safe_load(template.read_text())
+    defaults = (doc.get("Globals") or {}).get("Function") or {}
+    merged = {
+        **((defaults.get("Environment") or {}).get("Variables") or {}),
+        **((_own(doc, function).get("Environment") or {}).get("Variables") or {}),
+    }
+    out: dict[str, str] = {}
+    for name, value in merged.items():
+        if not isinstance(value, str):
+            continue
+        reference = _SECRET_REFERENCE.fullmatch(value)
+        if reference is not None:
+            try:
+                value = (secrets or {})[reference.group(1)]
+            except KeyError:
+                raise LookupError(f"{name}: no secret {reference.group(1)!r} to resolve") from None
+        out[name] = value
+    return out
+
+
+def _own(doc: dict[str, Any], function: str) -> dict[str, Any]:
+    """The properties of ``function``'s ``AWS::Serverless::Function`` (``Handler:
+    pf_entry.<function>``)."""
+    found: list[dict[str, Any]] = [
         resource.get("Properties") or {}
         for resource in doc["Resources"].values()
         if resource.get("Type") == "AWS::Serverless::Function"
         and (resource.get("Properties") or {}).get("Handler") == f"pf_entry.{function}"
     ]
-    return Limits(
-        timeout=int(own.get("Timeout", defaults.get("Timeout", LAMBDA_DEFAULTS.timeout))),
-        memory=int(own.get("MemorySize", defaults.get("MemorySize", LAMBDA_DEFAULTS.memory))),
-    )
+    (own,) = found
+    return own
 
 
 class RuntimeAPI:

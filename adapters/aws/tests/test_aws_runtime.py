@@ -22,14 +22,15 @@ from portable_fn.events import from_json
 from portable_fn_aws import native
 
 from aws_fixtures import load
-from runtime_api import RuntimeAPI, RuntimeProcess, template_limits
+from runtime_api import RuntimeAPI, RuntimeProcess, template_environment, template_limits
 
 
 @pytest.fixture
 def run(task_root: Path, shop_package: Path, aws_env: dict[str, str]) -> Iterator[Any]:
     """run(function, env) -> a Runtime API emulator with ``pf_entry.<function>`` polling it
-    (``module.<function>`` in ``task``, when given), with the timeout and memory the shop's
-    generated template.yaml gives the function.
+    (``module.<function>`` in ``task``, when given), with the timeout, memory and the
+    variables known before deploy (``PF_APP``...) the shop's generated template.yaml gives the
+    function; ``env`` adds what a deployed stack would fill in (moto's queue URLs...).
 
     One emulator per runtime process: a stopped process may leave a ``next`` request pending
     in its emulator, which must not swallow the next function's events.
@@ -43,10 +44,12 @@ def run(task_root: Path, shop_package: Path, aws_env: dict[str, str]) -> Iterato
         task: Path = task_root,
         module: str = "pf_entry",
     ) -> RuntimeAPI:
-        limits = template_limits(shop_package / "template.yaml", function)
+        template = shop_package / "template.yaml"
+        limits = template_limits(template, function)
         api = RuntimeAPI(timeout=limits.timeout).__enter__()
+        variables = {**aws_env, **template_environment(template, function), **(env or {})}
         process = RuntimeProcess(
-            api, task, f"{module}.{function}", {**aws_env, **(env or {})}, memory=limits.memory
+            api, task, f"{module}.{function}", variables, memory=limits.memory
         )
         started.append((api, process))
         return api

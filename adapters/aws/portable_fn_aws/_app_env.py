@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The app's ``env`` and ``secrets`` as Lambda environment variables (tooling only; never shipped).
+
+Every function gets them in its own ``Environment.Variables``, beside the adapter's (the
+resources it publishes to, its dead-letter queue...), over ``PF_APP`` in the Globals (SAM merges
+the two: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-template-anatomy-globals.html).
+Not in the Globals themselves: cfn-lint (E1051) takes a Secrets Manager reference only in a
+resource's properties. An ``env`` value is written as it is; a secret as a CloudFormation
+dynamic reference, ``{{resolve:secretsmanager:<app>/<NAME>}}``, which CloudFormation replaces
+with the secret's value when it creates or updates the function, so the value is in no
+artifact and reading it costs the handler an ``os.environ`` lookup:
+https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html
+The secret id is literal: no CloudFormation page we found says a reference built by ``Fn::Sub``
+(a prefix from a template parameter) is resolved, so a stage prefix is not offered.
+
+Refused at package time: a user name the adapter also writes on a function (``BUCKET_<NAME>``:
+the function's own would silently replace it), and variables past Lambda's 4 KB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from portable_fn._settings import LAMBDA_ENV_BYTES
+from portable_fn.adapter import Finding
+from portable_fn.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from portable_fn.app import App, Function
+    from portable_fn_aws._resources import Builder
+
+# At most 60 dynamic references in a stack template (General considerations):
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references.html
+MAX_DYNAMIC_REFERENCES = 60
+
+
+def secret_reference(app: App, name: str) -> str:
+    """Where CloudFormation reads the secret ``name`` from at deploy: the Secrets Manager secret
+    ``<app>/<NAME>`` (app names are lower-case letters, digits and ``-``, all valid in a secret
+    name), its whole ``SecretString``, its current version."""
+    return f"{{{{resolve:secretsmanager:{app.name}/{name}}}}}"
+
+
+def global_variables(app: App) -> dict[str, str]:
+    """What the template's Globals give every function: ``PF_APP``. The core refuses ``PF_*``
+    for user names, so no app variable replaces it."""
+    return {"PF_APP": app.name}
+
+
+def app_variables(app: App) -> dict[str, str]:
+    """The app's ``env``, then a reference per secret (a name is never in both)."""
+    variables = dict(app.env)
+    for name in app.secrets:
+        variables[name] = secret_reference(app, name)
+    return variables
+
+
+def env_bytes(variables: Mapping[str, Any]) -> int:
+    """The bytes Lambda counts, of what is known at package time: every key, and every value
+    written as text (a secret by its reference). A ``Ref`` or ``Fn::GetAtt`` (a queue's URL, a
+    topic's ARN) is filled by CloudFormation at deploy: its key counts, its value cannot."""
+    return sum(
+        len(key.encode()) + (len(value.encode()) if isinstance(value, str) else 0)
+        for key, value in variables.items()
+    )
+
+
+def add(b: Builder, fn: Function, variables: dict[str, Any]) -> None:
+    """Add the app's variables to ``variables`` (the adapter's for ``fn``), refusing what they
+    cannot be: a user name among the adapter's, more than Lambda's 4 KB with the Globals' (the
+    total of all of a function's variables, keys and values:
+    https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html)."""
+    app = b.app
+    ours = app_variables(app)
+    clashes = sorted(set(ours) & set(variables))
+    if clashes:
+        b.refuse(fn.name, ConfigurationError(
+            f"{', '.join(clashes)} in the app's env/secrets is also a variable the aws "
+            "target writes on this function (BUCKET_<NAME> holds its bucket's real name): "
+            "rename it", function=fn.name))
+        return
+    variables.update(ours)
+    merged = {**global_variables(app), **variables}
+    size = env_bytes(merged)
+    if size > LAMBDA_ENV_BYTES:
+        largest = sorted(merged, key=lambda k: -env_bytes({k: merged[k]}))[:3]
+        secrets = (
+            "; a secret counts by its reference's length here, and the value it resolves to "
+            "at deploy counts too"
+            if app.secrets else ""
+        )
+        b.refuse(fn.name, ConfigurationError(
+            f"its environment variables take {size} bytes (keys and values), over "
+            f"Lambda's {LAMBDA_ENV_BYTES} for a function; largest: {', '.join(largest)}"
+            f"{secrets}: trim env=/secrets=", function=fn.name))
+
+
+def reference_count(app: App) -> Finding | None:
+    """A warning when the processed template would hold more dynamic references than
+    CloudFormation takes in a stack: every function carries one per secret."""
+    count = len(app.functions) * len(app.secrets)
+    if count <= MAX_DYNAMIC_REFERENCES:
+        return None
+    return Finding(
+        None,
+        "warning",
+        f"{len(app.functions)} functions x {len(app.secrets)} secrets = {count} Secrets "
+        f"Manager dynamic references, and CloudFormation takes at most "
+        f"{MAX_DYNAMIC_REFERENCES} in a stack template: the deploy may be refused (fewer "
+        "secrets, e.g. one JSON secret read and parsed by the handler, or fewer functions)",
+    )
