@@ -15,7 +15,7 @@ from typing import Literal
 from portable_fn.adapter import Finding, idempotency_findings
 from portable_fn.app import App
 from portable_fn.triggers import Event, Http, Queue, Schedule, Storage, Stream, Topic
-from portable_fn_cloudflare import limits, plan
+from portable_fn_cloudflare import limits, plan, settings
 from portable_fn_cloudflare.scheduled import cron_for
 from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
@@ -131,6 +131,7 @@ def findings(app: App) -> list[Finding]:
             )
         )
     out.extend(limits.findings(app))
+    out.extend(settings.findings(app))
     out.extend(_overlapping_rules(app))
     out.extend(_cron_count(app))
     for topic, count in subscribers.items():

@@ -5,13 +5,13 @@ Keys: https://developers.cloudflare.com/workers/wrangler/configuration/ (``main`
 ``compatibility_date``, ``compatibility_flags = ["python_workers"]``, ``[observability]``,
 ``[triggers] crons``,
 ``[[queues.producers]]``, ``[[queues.consumers]]`` with ``max_batch_size``, ``max_retries``,
-``retry_delay``, ``dead_letter_queue``, ``[[r2_buckets]]``, ``[limits] cpu_ms``). Tests validate
-the result against the JSON schema wrangler ships (``config-schema.json``).
+``retry_delay``, ``dead_letter_queue``, ``[[r2_buckets]]``, ``[limits] cpu_ms``, ``[vars]``,
+``[secrets] required``). Tests validate the result against the JSON schema wrangler ships
+(``config-schema.json``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any
@@ -75,6 +75,12 @@ def config(app: App) -> dict[str, Any]:
         }
     if buckets:
         cfg["r2_buckets"] = [{"binding": r2_binding(b), "bucket_name": b} for b in buckets]
+    # Written only when there are some: `[secrets] required = []` would make wrangler dev load
+    # no key at all from .dev.vars (settings.py says why each table is there).
+    if app.env:
+        cfg["vars"] = dict(app.env)
+    if app.secrets:
+        cfg["secrets"] = {"required": list(app.secrets)}
     return cfg
 
 
@@ -96,8 +102,8 @@ def to_toml(cfg: dict[str, Any]) -> str:
     """TOML for the config: top-level scalars, then tables, then arrays of tables.
 
     Enough TOML for this config's shapes (strings, ints, bools, string lists, one level of
-    nested tables and arrays of tables); strings are written as JSON strings, which are valid
-    TOML basic strings.
+    nested tables and arrays of tables). Keys are bare: every key written is letters, digits,
+    ``_`` and ``-`` (config keys, and env names, which the core limits to ``[A-Z0-9_]``).
     """
     lines: list[str] = []
     tables: list[tuple[str, dict[str, Any]]] = []
@@ -133,7 +139,30 @@ def _scalar(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return _string(value)
     if isinstance(value, list):
         return "[" + ", ".join(_scalar(v) for v in value) + "]"
     raise TypeError(f"no TOML form for {type(value).__name__}")
+
+
+# TOML's short escapes (https://toml.io/en/v1.0.0#string); other characters that are not
+# printable get \uXXXX or \UXXXXXXXX. Not JSON's escaping: JSON writes a character beyond
+# U+FFFF as a surrogate pair, which TOML refuses ("\u" takes a Unicode scalar value only).
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f",
+            "\r": "\\r"}
+
+
+def _string(value: str) -> str:
+    """A TOML basic string for ``value``: printable characters as they are (the file is
+    UTF-8), the rest escaped. A lone surrogate has no TOML form (``settings.check`` refuses)."""
+    out = []
+    for ch in value:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif 0xD800 <= ord(ch) <= 0xDFFF:
+            raise ValueError(f"no TOML form for the lone surrogate U+{ord(ch):04X}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+    return '"' + "".join(out) + '"'

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``App(env=, secrets=)`` on Workers: vars in wrangler.toml, secrets put by the operator.
+
+- ``env`` becomes ``[vars]``: plain text values on the Worker's ``env``
+  (https://developers.cloudflare.com/workers/configuration/environment-variables/).
+- A secret's value is never written: ``npx wrangler secret put NAME`` stores it, and
+  ``wrangler dev`` reads it from ``.dev.vars`` (or ``.env``) beside wrangler.toml
+  (https://developers.cloudflare.com/workers/configuration/secrets/,
+  https://developers.cloudflare.com/workers/local-development/environment-variables/). The
+  names go in ``[secrets] required``: ``wrangler deploy`` then fails while one is not set,
+  instead of a handler's ``SecretNotSet`` later
+  (https://developers.cloudflare.com/changelog/2026-03-24-secrets-config-property/; in the
+  schema of the wrangler the tests pin).
+- Vars, secrets and bindings share one ``env`` object, so a name is one binding: a user name
+  equal to a producer (``Q_*``) or R2 (``R2_*``) binding the adapter writes is refused.
+- Limits (https://developers.cloudflare.com/workers/platform/limits/#environment-variables):
+  5 KB a variable, 64 per Worker on Workers Free, 128 on Paid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portable_fn.adapter import Finding
+from portable_fn.app import App
+from portable_fn.errors import ConfigurationError
+
+MAX_VALUE_BYTES = 5 * 1024
+MAX_VARS_FREE, MAX_VARS_PAID = 64, 128
+
+
+def secret_command(name: str) -> str:
+    return f"npx wrangler secret put {name}"
+
+
+def check(app: App, cfg: dict[str, Any]) -> None:
+    """Refuse what would make a broken Worker: a name one of the config's bindings takes, a
+    value ``os.environ`` cannot hold (NUL) or UTF-8 cannot encode (a lone surrogate)."""
+    bindings: dict[str, str] = {}
+    for producer in cfg.get("queues", {}).get("producers", []):
+        bindings[producer["binding"]] = f"the producer binding of queue {producer['queue']!r}"
+    for bucket in cfg.get("r2_buckets", []):
+        bindings[bucket["binding"]] = f"the binding of R2 bucket {bucket['bucket_name']!r}"
+    for kind, names in (("env", list(app.env)), ("secret", list(app.secrets))):
+        for name in names:
+            if name in bindings:
+                raise ConfigurationError(
+                    f"{kind} {name} has the name of {bindings[name]} on Cloudflare: vars, "
+                    "secrets and bindings share the Worker's env, one name each (the adapter "
+                    "names queue producers Q_<QUEUE> and R2 buckets R2_<BUCKET>): rename it"
+                )
+    for name, value in app.env.items():
+        if "\x00" in value:
+            raise ConfigurationError(
+                f"env {name} holds a NUL character, which no environment variable can hold"
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"env {name} holds a lone surrogate, which UTF-8 (and wrangler.toml) cannot "
+                "encode"
+            ) from None
+
+
+def findings(app: App) -> list[Finding]:
+    """How each secret gets its value, and what the Workers limits refuse."""
+    out = [
+        Finding(
+            None, "info",
+            f"secret {name}: set it with `{secret_command(name)}` before `npx wrangler "
+            "deploy` (wrangler.toml lists it under [secrets] required, so deploy fails until "
+            f"it is set); for `wrangler dev`, put {name}=... in .dev.vars beside wrangler.toml",
+        )
+        for name in app.secrets
+    ]
+    too_big = [n for n, v in app.env.items() if len(v.encode("utf-8", "replace")) > MAX_VALUE_BYTES]
+    if too_big:
+        out.append(Finding(
+            None, "unsupported",
+            f"env {', '.join(too_big)}: Workers take at most 5 KB a variable; wrangler deploy "
+            "refuses a larger one",
+        ))
+    count = len(app.env) + len(app.secrets)
+    if count > MAX_VARS_PAID:
+        out.append(Finding(
+            None, "unsupported",
+            f"{count} env values and secrets: a Worker takes at most {MAX_VARS_PAID} "
+            "environment variables (Workers Paid)",
+        ))
+    elif count > MAX_VARS_FREE:
+        out.append(Finding(
+            None, "warning",
+            f"{count} env values and secrets: more than the {MAX_VARS_FREE} environment "
+            f"variables Workers Free allows a Worker (Paid allows {MAX_VARS_PAID})",
+        ))
+    return out
