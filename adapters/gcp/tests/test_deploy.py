@@ -365,7 +365,11 @@ def test_schedule_becomes_a_cloud_scheduler_cron(expression: str, cron: str, exa
 _FAKE_GCLOUD = r"""#!/usr/bin/env bash
 printf '%q ' "$@" >>"$GCLOUD_LOG"
 echo >>"$GCLOUD_LOG"
+# The same calls byte for byte, as the tests read them (printf %q may write $'...', which
+# shlex cannot read): the argument count, then each argument, NUL-terminated.
+printf '%s\0' "$#" "$@" >>"$GCLOUD_LOG.raw"
 case "$*" in
+  "secrets describe "*) [[ " ${FAKE_MISSING_SECRETS:-} " != *" $3 "* ]] ;;
   "config get-value project") echo fake-proj ;;
   "projects describe "*) echo 123 ;;
   "storage service-agent "*) echo service-123@gs-project-accounts.iam.gserviceaccount.com ;;
@@ -402,11 +406,35 @@ def run_with_fake_gcloud(
     result = subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stderr
-    return [shlex.split(line) for line in log.read_text().splitlines()]
+    return raw_calls(tmp_path)
+
+
+def raw_calls(tmp_path: Path) -> list[list[str]]:
+    """The gcloud calls of the last ``run_with_fake_gcloud`` in ``tmp_path``, byte for byte."""
+    fields = (tmp_path / "gcloud.log.raw").read_bytes().split(b"\0")[:-1]
+    calls, at = [], 0
+    while at < len(fields):
+        count = int(fields[at])
+        calls.append([f.decode("utf-8", "surrogateescape") for f in fields[at + 1:at + 1 + count]])
+        at += 1 + count
+    return calls
 
 
 def _flag(call: list[str], flag: str) -> str | None:
     return call[call.index(flag) + 1] if flag in call else None
+
+
+def gcloud_dict(value: str) -> dict[str, str]:
+    """A dict-type flag's value (``--set-env-vars``) as gcloud reads it: items split on commas,
+    or on DELIM after a leading ``^DELIM^``; each item split at its first ``=``
+    (https://cloud.google.com/sdk/gcloud/reference/topic/escaping)."""
+    delim = ","
+    if value.startswith("^") and "^" in value[1:]:
+        delim, value = value[1:].split("^", 1)
+    items = (value if value.endswith(delim) else value + delim).split(delim)[:-1] if value else []
+    pairs = [item.partition("=") for item in items]
+    assert all(key and sep for key, sep, _ in pairs), items
+    return {key: val for key, _, val in pairs}
 
 
 def test_storage_triggers_are_created_where_the_bucket_is(tmp_path: Path) -> None:
@@ -524,16 +552,17 @@ def test_a_storage_function_is_told_its_real_bucket(
     monkeypatch.setenv("BUCKET_PHOTOS", "edge-photos")
     calls = run_with_fake_gcloud(render(build(_app())), tmp_path)
     deploys = {c[2]: c for c in calls if c[:2] == ["functions", "deploy"]}
-    assert _flag(deploys["edge-both"], "--set-env-vars") == (
-        "GOOGLE_CLOUD_PROJECT=fake-proj,BUCKET_PHOTOS=edge-photos"
-    )
-    assert _flag(deploys["edge-no-retry"], "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj"
+    assert gcloud_dict(_flag(deploys["edge-both"], "--set-env-vars") or "") == {
+        "GOOGLE_CLOUD_PROJECT": "fake-proj", "BUCKET_PHOTOS": "edge-photos"}
+    assert gcloud_dict(_flag(deploys["edge-no-retry"], "--set-env-vars") or "") == {
+        "GOOGLE_CLOUD_PROJECT": "fake-proj"}
     # Unset, the bucket is the declared name, for the trigger and the function alike.
     monkeypatch.delenv("BUCKET_PHOTOS")
     (tmp_path / "default").mkdir()
     calls = run_with_fake_gcloud(render(build(_app())), tmp_path / "default")
     [both] = [c for c in calls if c[:3] == ["functions", "deploy", "edge-both"]]
-    assert _flag(both, "--set-env-vars") == "GOOGLE_CLOUD_PROJECT=fake-proj,BUCKET_PHOTOS=photos"
+    assert gcloud_dict(_flag(both, "--set-env-vars") or "") == {
+        "GOOGLE_CLOUD_PROJECT": "fake-proj", "BUCKET_PHOTOS": "photos"}
     assert "bucket=photos" in both
 
 

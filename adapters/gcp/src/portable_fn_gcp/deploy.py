@@ -21,6 +21,10 @@ its Scheduler job the same, a second Eventarc trigger ``<app>-<function>-2``, a 
 dead-letter topic ``<app>-<function>-dlq``, since Cloud Run functions, jobs, triggers and topics
 are named per project (and region): two apps' ``create_order`` must not replace one another.
 
+Every function gets the app's settings and secrets (``App(env=, secrets=)``) as ``settings``
+writes them: one ``--set-env-vars`` split on a delimiter no value holds, and ``--set-secrets``
+(or ``--clear-secrets``), so a redeploy keeps nothing the app dropped.
+
 A schedule's Cloud Scheduler job is given its retry config every time (``jobs create`` and
 ``jobs update`` take the same flags): retryCount defaults to 0, so a job created without it
 never retries a failed run (https://cloud.google.com/scheduler/docs/configuring/retry-jobs).
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 from shlex import quote
 
+from portable_fn_gcp import settings
 from portable_fn_gcp.names import bucket_var, trigger_name
 from portable_fn_gcp.plan import Deployment, Plan, SchedulerRetry
 
@@ -51,7 +56,7 @@ PROJECT_NUMBER="$(gcloud projects describe "$PROJECT" --format='value(projectNum
 PUBSUB_AGENT="service-${{PROJECT_NUMBER}}@gcp-sa-pubsub.iam.gserviceaccount.com"
 # Identity for Eventarc triggers and Cloud Scheduler calls (default compute account).
 INVOKER="${{INVOKER:-${{PROJECT_NUMBER}}-compute@developer.gserviceaccount.com}}"
-{buckets}
+{buckets}{settings}
 ensure_topic() {{
   gcloud pubsub topics describe "$1" --project "$PROJECT" >/dev/null 2>&1 ||
     gcloud pubsub topics create "$1" --project "$PROJECT"
@@ -63,16 +68,27 @@ ensure_subscription() {{
     gcloud pubsub subscriptions create "$1" --project "$PROJECT" --topic "$2"
 }}
 
-# deploy NAME [--env KEY=VALUE] FLAGS...: one --set-env-vars, a comma-separated list.
+# deploy NAME [--env KEY=VALUE]... FLAGS...: FUNCTION_ENV and each KEY=VALUE as one
+# --set-env-vars, split on ENV_DELIM; the app's secrets as SECRETS says.
 deploy() {{
-  local name="$1" env="GOOGLE_CLOUD_PROJECT=$PROJECT"
+  local name="$1" item env=""
+  local -a vars=("${{FUNCTION_ENV[@]}}")
   shift
-  if [[ "${{1:-}}" == --env ]]; then
-    env="$env,$2"
+  while [[ "${{1:-}}" == --env ]]; do
+    vars+=("$2")
     shift 2
-  fi
+  done
+  for item in "${{vars[@]}}"; do
+    # An operator's value (PROJECT, BUCKET_*) is not known when packaging.
+    if [[ "$item" == *"$ENV_DELIM"* ]]; then
+      echo "deploy.sh: ${{item%%=*}}'s value holds $ENV_DELIM, which separates the variables" >&2
+      exit 1
+    fi
+    env+="$ENV_DELIM$item"
+  done
   gcloud functions deploy "$name" --gen2 --project "$PROJECT" --region "$REGION" \\
-    --runtime "$RUNTIME" --source "$SOURCE" --set-env-vars "$env" "$@"
+    --runtime "$RUNTIME" --source "$SOURCE" --set-env-vars "^$ENV_DELIM^${{env#"$ENV_DELIM"}}" \\
+    "${{SECRETS[@]}}" "$@"
 }}
 
 function_trigger() {{
@@ -167,7 +183,8 @@ def location_var(bucket: str) -> str:
 
 def render(plan: Plan, *, runtime: str = "python312") -> str:
     buckets = "".join(f'{bucket_var(b)}="${{{bucket_var(b)}:-{b}}}"\n' for b in plan.buckets)
-    out = [_HEADER.format(app=quote(plan.app), buckets=buckets, runtime=runtime)]
+    block = settings.script(plan.app, plan.env, plan.secrets)
+    out = [_HEADER.format(app=quote(plan.app), buckets=buckets, runtime=runtime, settings=block)]
     if plan.buckets:
         # Eventarc's Cloud Storage triggers need the storage service agent to publish.
         locations = "".join(

@@ -31,6 +31,7 @@ from portable_fn.triggers import (
     Topic,
 )
 
+from portable_fn_gcp import settings
 from portable_fn_gcp.limits import Kind, Sizing, sizing
 from portable_fn_gcp.names import (
     RESERVED_PUBSUB_PREFIX,
@@ -98,6 +99,8 @@ class Plan:
     findings: tuple[Finding, ...] = field(default=())
     buckets: tuple[str, ...] = ()
     published: tuple[str, ...] = ()  # topics only published to: no function consumes them
+    env: tuple[tuple[str, str], ...] = ()  # App(env=...): every function's (settings.py)
+    secrets: tuple[str, ...] = ()  # App(secrets=...): every function's, from Secret Manager
 
 
 def bus_topic(app: App) -> str:
@@ -136,13 +139,15 @@ def build(app: App, *, strict: bool = True) -> Plan:
             _refuse_shared_variable(fn.name, fn.trigger.bucket, buckets)
             buckets[fn.trigger.bucket] = None
     _shared_queues(app, findings)
+    settings.check(app, findings, strict=strict)
+    findings.extend(settings.findings(app))
     published = _published(app, topics, findings)
     findings.extend(idempotency_findings(app, level="warning", note=(
         "set PORTABLE_FN_IDEMPOTENCY (deploy.sh --set-env-vars) to a store every instance "
         "reaches (redis://HOST:PORT/0 for Memorystore); without it each instance keeps its own "
         "memory store and duplicates across instances are not caught")))
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets),
-                published)
+                published, tuple(app.env.items()), app.secrets)
 
 
 def _sized(d: Deployment, fn: Function, findings: list[Finding], *, strict: bool) -> Deployment:

@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``App(env=, secrets=)`` in ``deploy.sh``: every function's ``--set-env-vars`` and secrets flag.
+
+Settings: ``--set-env-vars`` is a gcloud dict flag, split on commas unless it begins with
+``^DELIM^``, then on DELIM, each item at its first ``=``
+(https://cloud.google.com/sdk/gcloud/reference/topic/escaping). DELIM is chosen here so that
+the list splits back into exactly the app's items (``delimiter``); the values are written into
+the script with ``shlex.quote``, so the shell passes them on as they are. The flag replaces all
+of a function's variables ("All existing environment variables will be removed first",
+https://cloud.google.com/sdk/gcloud/reference/functions/deploy): a setting the app dropped goes.
+
+Secrets: ``--set-secrets NAME=SECRET:VERSION`` makes a Secret Manager secret an environment
+variable, resolved when an instance starts, so a new version reaches new instances only
+(https://cloud.google.com/functions/docs/configuring/secrets,
+https://cloud.google.com/run/docs/configuring/services/secrets); the function's runtime service
+account needs ``roles/secretmanager.secretAccessor``, and the deploy fails if it cannot read one.
+The secret is ``${SECRET_PREFIX}NAME``, ``<app>-NAME`` by default: a secret ID is at most 255 of
+``[A-Za-z0-9_-]`` (https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/create).
+``--set-secrets`` overwrites a function's secrets, but with no secrets flag gcloud keeps those
+it had, so an app without secrets deploys with ``--clear-secrets`` ("Remove all secret
+environment variables and volumes", same reference).
+"""
+
+from __future__ import annotations
+
+from itertools import count, product
+from shlex import quote
+from typing import TYPE_CHECKING
+
+from portable_fn.adapter import Finding
+from portable_fn.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from portable_fn.app import App
+
+__all__ = ["SEPARATORS", "check", "delimiter", "findings", "script"]
+
+# Candidate delimiter characters: none can be in a name ([A-Z0-9_]), in '=', or in what
+# deploy.sh adds itself (a project ID, a bucket name: [a-z0-9._-]), and not '^', which would end
+# the ^DELIM^ prefix early.
+SEPARATORS = ("|", "~", ";", "@", "#", "%", "+", ":", "!", "*")
+SECRET_ID_MAX = 255
+# Stand-ins for what deploy.sh puts first and last (project, bucket): none holds a SEPARATOR.
+_OWN_FIRST, _OWN_LAST = "GOOGLE_CLOUD_PROJECT=p", "BUCKET_B=b"
+
+
+def check(app: App, findings: list[Finding], *, strict: bool) -> None:
+    """Refuse a value no command line can carry: an argument ends at its first NUL byte."""
+    for name, value in app.env.items():
+        if "\0" in value:
+            message = (f"env {name} holds a NUL character, which no command-line argument "
+                       "(gcloud --set-env-vars) can carry: remove it")
+            if strict:
+                raise ConfigurationError(message)
+            findings.append(Finding(None, "unsupported", message))
+
+
+def findings(app: App) -> list[Finding]:
+    if not app.secrets:
+        return []
+    ids = ", ".join(f"{app.name}-{name}" for name in app.secrets)
+    return [Finding(None, "info", (
+        f"secrets come from Secret Manager secrets {ids} (deploy.sh's SECRET_PREFIX, default "
+        f"'{app.name}-'), latest version, read when an instance starts: create them and grant "
+        "the functions' runtime service account roles/secretmanager.secretAccessor before "
+        "running deploy.sh, which stops at a missing one"))]
+
+
+def delimiter(items: Sequence[str]) -> str:
+    """The shortest DELIM (from ``SEPARATORS``) by which gcloud splits ``^DELIM^`` + the items
+    joined with it back into exactly ``items``, with deploy.sh's own variables around them."""
+    every = [_OWN_FIRST, *items, _OWN_LAST]
+    # Ends: "|" then only "~" longer than the list occurs nowhere but where it was put.
+    return next(d for d in _candidates() if _split(d.join(every), d) == every)
+
+
+def _candidates() -> Iterator[str]:
+    for length in count(1):
+        for chars in product(SEPARATORS, repeat=length):
+            yield "".join(chars)
+
+
+def _split(joined: str, delim: str) -> list[str]:
+    # gcloud's list split: a trailing delimiter is added unless there, then the last field dropped.
+    return (joined if joined.endswith(delim) else joined + delim).split(delim)[:-1]
+
+
+def script(app: str, env: Sequence[tuple[str, str]], secrets: Sequence[str]) -> str:
+    """deploy.sh's settings block for app ``app``: ``ENV_DELIM``, ``FUNCTION_ENV`` (every
+    function's variables but the bucket ones) and ``SECRETS`` (the secrets flag), checked before
+    any deploy."""
+    items = [f"{name}={value}" for name, value in env]
+    lines = [
+        "",
+        "# Every function's environment: the project, then the app's settings (App(env=...)) as",
+        "# written. --set-env-vars replaces all a function had; gcloud splits it on ENV_DELIM, a",
+        "# string no value holds (gcloud topic escaping).",
+        f"ENV_DELIM={quote(delimiter(items))}",
+        "# Single-quoted: a $ or ` in a value is part of it, never expanded.",
+        "# shellcheck disable=SC2016",
+        "FUNCTION_ENV=(",
+        '  "GOOGLE_CLOUD_PROJECT=$PROJECT"',
+        *(f"  {quote(item)}" for item in items),
+        ")",
+    ]
+    if not secrets:
+        lines += [
+            "# No secrets: gcloud keeps a function's secrets unless told, so clear any it had.",
+            "SECRETS=(--clear-secrets)",
+        ]
+        return "\n".join(lines) + "\n"
+    room = SECRET_ID_MAX - max(len(name) for name in secrets)
+    refs = ",".join(f"{name}=${{SECRET_PREFIX}}{name}:latest" for name in secrets)
+    lines += [
+        "",
+        "# The app's secrets (App(secrets=...)): Secret Manager secret ${SECRET_PREFIX}NAME, its",
+        "# latest version read when an instance starts. The functions' runtime service account",
+        "# (default: the compute account) needs roles/secretmanager.secretAccessor on each.",
+        f'SECRET_PREFIX="${{SECRET_PREFIX:-{app}-}}"',
+        f"if [[ ! \"$SECRET_PREFIX\" =~ ^[A-Za-z0-9_-]{{0,{room}}}$ ]]; then",
+        f'  echo "deploy.sh: SECRET_PREFIX begins secret IDs: at most {room} of A-Za-z0-9_-" >&2',
+        "  exit 1",
+        "fi",
+        "# Checked before anything deploys: a deploy fails on a secret it cannot read.",
+        "require_secret() {",
+        '  gcloud secrets describe "$SECRET_PREFIX$1" --project "$PROJECT" >/dev/null 2>&1 || {',
+        '    echo "deploy.sh: no Secret Manager secret $SECRET_PREFIX$1: create it with" >&2',
+        '    echo "  printf %s \\"\\$VALUE\\" | gcloud secrets create $SECRET_PREFIX$1'
+        ' --data-file=-" >&2',
+        "    exit 1",
+        "  }",
+        "}",
+        *(f"require_secret {name}" for name in secrets),
+        f'SECRETS=(--set-secrets "{refs}")',
+    ]
+    return "\n".join(lines) + "\n"
