@@ -80,6 +80,17 @@ def validate(
             raise ConfigurationError(
                 f"env {name} must be a string (environment variables are), got {value!r}"
             )
+        if "\x00" in value:
+            raise ConfigurationError(
+                f"env {name} holds a NUL character, which no environment variable can hold"
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"env {name} holds a lone surrogate, which UTF-8 (every provider's "
+                "configuration) cannot encode"
+            ) from None
         plain[name] = value
     if isinstance(secrets, str):
         raise ConfigurationError(

@@ -32,6 +32,8 @@ def test_env_and_secrets_are_kept_read_only() -> None:
         ({"WEBSITE_RUN_FROM_PACKAGE": "1"}, (), "platform sets itself"),
         ({"PORTABLE_FN_IDEMPOTENCY": "x"}, (), "portable-fn's own"),
         ({"PAGE_SIZE": 50}, (), "must be a string"),
+        ({"GREETING": "a\x00b"}, (), "NUL"),
+        ({"GREETING": "a\ud800b"}, (), "lone surrogate"),
         (["CURRENCY"], (), "mapping"),
         ({}, "STRIPE_KEY", "got the string 'STRIPE_KEY'"),
         ({}, ["STRIPE_KEY", "STRIPE_KEY"], "declared twice"),

@@ -52,19 +52,6 @@ def test_config_with_settings_validates_against_wranglers_schema(settings_dist: 
     assert errors == []
 
 
-@pytest.mark.parametrize(
-    "value",
-    ["\x00", "\ud800", "a\udfffb"],
-    ids=["nul", "lone-high-surrogate", "lone-low-surrogate"],
-)
-def test_a_value_no_environment_can_hold_is_refused(value: str, tmp_path: Path) -> None:
-    """``os.environ`` refuses NUL; UTF-8 (and TOML) has no lone surrogate."""
-    app = pf.App("bad-value", env={"BAD_VALUE": value})
-    with pytest.raises(ConfigurationError, match="BAD_VALUE"):
-        adapter.package(app, "x:app", tmp_path)
-    assert not (tmp_path / "wrangler.toml").exists()
-
-
 def test_no_settings_write_no_tables() -> None:
     # `[secrets] required = []` would make wrangler dev load nothing from .dev.vars.
     app = pf.App("plain")

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import portable_fn as pf
 import pytest
-from portable_fn.errors import ConfigurationError
 from test_deploy import _FAKE_GCLOUD, _flag, gcloud_dict, raw_calls, run_with_fake_gcloud
 
 from portable_fn_gcp import settings
@@ -179,14 +178,6 @@ def test_secrets_are_reported_with_what_to_do(tmp_path: Path) -> None:
     assert "shop-STRIPE_KEY" in found[0].message
     assert "roles/secretmanager.secretAccessor" in found[0].message
     assert not [f for f in build(_app({})).findings if "Secret Manager" in f.message]
-
-
-def test_a_nul_in_a_value_cannot_be_passed_to_gcloud() -> None:
-    """A command-line argument ends at NUL: no deploy.sh could carry the value."""
-    with pytest.raises(ConfigurationError, match="BAD"):
-        build(_app({"BAD": "a\0b"}))
-    found = build(_app({"BAD": "a\0b"}), strict=False).findings
-    assert [f.level for f in found if "BAD" in f.message] == ["unsupported"]
 
 
 def test_shellcheck_passes_with_settings_and_secrets(tmp_path: Path) -> None:

@@ -34,8 +34,8 @@ def secret_command(name: str) -> str:
 
 
 def check(app: App, cfg: dict[str, Any]) -> None:
-    """Refuse what would make a broken Worker: a name one of the config's bindings takes, a
-    value ``os.environ`` cannot hold (NUL) or UTF-8 cannot encode (a lone surrogate)."""
+    """Refuse a name one of the config's bindings takes (the core refuses values no
+    environment can hold: NUL, a lone surrogate)."""
     bindings: dict[str, str] = {}
     for producer in cfg.get("queues", {}).get("producers", []):
         bindings[producer["binding"]] = f"the producer binding of queue {producer['queue']!r}"
@@ -49,18 +49,6 @@ def check(app: App, cfg: dict[str, Any]) -> None:
                     "secrets and bindings share the Worker's env, one name each (the adapter "
                     "names queue producers Q_<QUEUE> and R2 buckets R2_<BUCKET>): rename it"
                 )
-    for name, value in app.env.items():
-        if "\x00" in value:
-            raise ConfigurationError(
-                f"env {name} holds a NUL character, which no environment variable can hold"
-            )
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ConfigurationError(
-                f"env {name} holds a lone surrogate, which UTF-8 (and wrangler.toml) cannot "
-                "encode"
-            ) from None
 
 
 def findings(app: App) -> list[Finding]:

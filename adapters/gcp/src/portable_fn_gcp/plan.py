@@ -139,7 +139,6 @@ def build(app: App, *, strict: bool = True) -> Plan:
             _refuse_shared_variable(fn.name, fn.trigger.bucket, buckets)
             buckets[fn.trigger.bucket] = None
     _shared_queues(app, findings)
-    settings.check(app, findings, strict=strict)
     findings.extend(settings.findings(app))
     published = _published(app, topics, findings)
     findings.extend(idempotency_findings(app, level="warning", note=(

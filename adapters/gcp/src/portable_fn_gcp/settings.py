@@ -28,14 +28,13 @@ from shlex import quote
 from typing import TYPE_CHECKING
 
 from portable_fn.adapter import Finding
-from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from portable_fn.app import App
 
-__all__ = ["SEPARATORS", "check", "delimiter", "findings", "script"]
+__all__ = ["SEPARATORS", "delimiter", "findings", "script"]
 
 # Candidate delimiter characters: none can be in a name ([A-Z0-9_]), in '=', or in what
 # deploy.sh adds itself (a project ID, a bucket name: [a-z0-9._-]), and not '^', which would end
@@ -44,17 +43,6 @@ SEPARATORS = ("|", "~", ";", "@", "#", "%", "+", ":", "!", "*")
 SECRET_ID_MAX = 255
 # Stand-ins for what deploy.sh puts first and last (project, bucket): none holds a SEPARATOR.
 _OWN_FIRST, _OWN_LAST = "GOOGLE_CLOUD_PROJECT=p", "BUCKET_B=b"
-
-
-def check(app: App, findings: list[Finding], *, strict: bool) -> None:
-    """Refuse a value no command line can carry: an argument ends at its first NUL byte."""
-    for name, value in app.env.items():
-        if "\0" in value:
-            message = (f"env {name} holds a NUL character, which no command-line argument "
-                       "(gcloud --set-env-vars) can carry: remove it")
-            if strict:
-                raise ConfigurationError(message)
-            findings.append(Finding(None, "unsupported", message))
 
 
 def findings(app: App) -> list[Finding]:
