@@ -387,6 +387,14 @@ def run_with_fake_gcloud(
     script: str, tmp_path: Path, bucket_location: str = "US"
 ) -> list[list[str]]:
     """Run deploy.sh against the stand-in gcloud; the gcloud calls it made, in order."""
+    result = run_fake_gcloud(script, tmp_path, FAKE_BUCKET_LOCATION=bucket_location)
+    assert result.returncode == 0, result.stderr
+    return raw_calls(tmp_path)
+
+
+def run_fake_gcloud(script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """deploy.sh against the stand-in gcloud, whatever its exit status (``env`` over the
+    defaults: bucket location US, the test's invoker)."""
     import os
 
     (tmp_path / "bin").mkdir()
@@ -395,18 +403,14 @@ def run_with_fake_gcloud(
     fake.chmod(0o755)
     path = tmp_path / "deploy.sh"
     path.write_text(script)
-    log = tmp_path / "gcloud.log"
-    env = {
+    return subprocess.run(["bash", str(path)], capture_output=True, text=True, check=False, env={
         **os.environ,
         "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
-        "GCLOUD_LOG": str(log),
-        "FAKE_BUCKET_LOCATION": bucket_location,
+        "GCLOUD_LOG": str(tmp_path / "gcloud.log"),
+        "FAKE_BUCKET_LOCATION": "US",
         "INVOKER": INVOKER,
-    }
-    result = subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr
-    return raw_calls(tmp_path)
+        **env,
+    })
 
 
 def raw_calls(tmp_path: Path) -> list[list[str]]:

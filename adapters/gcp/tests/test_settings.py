@@ -6,14 +6,13 @@ the app no longer declares. Each test runs the generated deploy.sh with a stand-
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import portable_fn as pf
 import pytest
-from test_deploy import _FAKE_GCLOUD, _flag, gcloud_dict, raw_calls, run_with_fake_gcloud
+from test_deploy import _flag, gcloud_dict, raw_calls, run_fake_gcloud, run_with_fake_gcloud
 
 from portable_fn_gcp import settings
 from portable_fn_gcp.deploy import render
@@ -51,19 +50,6 @@ def _app(env: dict[str, str], secrets: tuple[str, ...] = ()) -> pf.App:
 
 def _deploys(tmp_path: Path) -> dict[str, list[str]]:
     return {c[2]: c for c in raw_calls(tmp_path) if c[:2] == ["functions", "deploy"]}
-
-
-def _run(script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """deploy.sh against the stand-in gcloud, whatever its exit status."""
-    (tmp_path / "bin").mkdir()
-    fake = tmp_path / "bin" / "gcloud"
-    fake.write_text(_FAKE_GCLOUD)
-    fake.chmod(0o755)
-    path = tmp_path / "deploy.sh"
-    path.write_text(script)
-    return subprocess.run(["bash", str(path)], capture_output=True, text=True, check=False, env={
-        **os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
-        "GCLOUD_LOG": str(tmp_path / "gcloud.log"), "FAKE_BUCKET_LOCATION": "US", **env})
 
 
 def test_every_function_gets_the_app_env_byte_for_byte(tmp_path: Path) -> None:
@@ -113,7 +99,7 @@ def test_an_operator_value_with_a_comma_reaches_the_function(
 def test_an_operator_value_holding_the_delimiter_stops_deploy(tmp_path: Path) -> None:
     script = render(build(_app({"CURRENCY": "EUR"})))
     delim = settings.delimiter(["CURRENCY=EUR"])
-    result = _run(script, tmp_path, BUCKET_PHOTOS=f"a{delim}b")
+    result = run_fake_gcloud(script, tmp_path, BUCKET_PHOTOS=f"a{delim}b")
     assert result.returncode != 0
     assert "BUCKET_PHOTOS" in result.stderr
     assert not [c for c in raw_calls(tmp_path) if c[:3] == ["functions", "deploy", "shop-photos"]]
@@ -147,7 +133,8 @@ def test_the_secret_prefix_comes_from_the_environment(
 @pytest.mark.parametrize("prefix", ["prod.shop-", "a/b-", "x" * 250])
 def test_a_prefix_secret_manager_would_refuse_stops_deploy(tmp_path: Path, prefix: str) -> None:
     """Secret IDs are at most 255 of ``[A-Za-z0-9_-]`` (CreateSecretRequest.secret_id)."""
-    result = _run(render(build(_app({}, ("STRIPE_KEY",)))), tmp_path, SECRET_PREFIX=prefix)
+    script = render(build(_app({}, ("STRIPE_KEY",))))
+    result = run_fake_gcloud(script, tmp_path, SECRET_PREFIX=prefix)
     assert result.returncode != 0
     assert "SECRET_PREFIX" in result.stderr
     assert not [c for c in raw_calls(tmp_path) if c[:2] == ["functions", "deploy"]]
@@ -155,7 +142,7 @@ def test_a_prefix_secret_manager_would_refuse_stops_deploy(tmp_path: Path, prefi
 
 def test_a_missing_secret_stops_deploy_with_how_to_create_it(tmp_path: Path) -> None:
     script = render(build(_app({}, ("STRIPE_KEY",))))
-    result = _run(script, tmp_path, FAKE_MISSING_SECRETS="shop-STRIPE_KEY")
+    result = run_fake_gcloud(script, tmp_path, FAKE_MISSING_SECRETS="shop-STRIPE_KEY")
     assert result.returncode != 0
     assert "gcloud secrets create shop-STRIPE_KEY" in result.stderr
     assert not [c for c in raw_calls(tmp_path) if c[:2] == ["functions", "deploy"]]
