@@ -36,6 +36,17 @@ def timeout_of(app: App) -> float:
     return float(function_timeout(app))
 
 
+def http_timeout_of(app: App) -> float:
+    """``timeout_of`` for an HTTP function, at most 230 s: whatever ``functionTimeout`` says,
+    the caller has stopped waiting by then (the Azure Load Balancer's idle timeout,
+    https://learn.microsoft.com/azure/azure-functions/functions-scale#timeout), so work past it
+    answers no one. ``ctx.deadline`` is when the platform stops, or stops waiting for, the
+    invocation, as on GCP."""
+    from portable_fn_azure.limits import HTTP_ANSWER_MAX
+
+    return min(timeout_of(app), float(HTTP_ANSWER_MAX))
+
+
 class AzureInvocation(Context, view=True):
     """The portable ``Context`` of one invocation, read from the worker's context object.
 

@@ -16,7 +16,7 @@ from portable_fn.http import Request, Response
 from portable_fn.log import Logger
 
 from portable_fn_azure import http as http_codec
-from portable_fn_azure._invoke import context_for, timeout_of
+from portable_fn_azure._invoke import context_for, http_timeout_of
 
 if TYPE_CHECKING:
     import azure.functions as func
@@ -30,7 +30,7 @@ def http_runner(
 ) -> Callable[[func.HttpRequest, Any], func.HttpResponse]:
     """The runner of HTTP function ``name``; ``function`` None lets the core route the request
     (the catch-all answers 404/405 that way)."""
-    timeout = timeout_of(app)
+    timeout = http_timeout_of(app)
 
     def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
@@ -90,7 +90,7 @@ _LENGTH_REQUIRED = ("a chunked request body does not reach Azure Functions: "
 def http_runner_async(
     app: App, name: str
 ) -> Callable[[func.HttpRequest, Any], Awaitable[func.HttpResponse]]:
-    timeout = timeout_of(app)
+    timeout = http_timeout_of(app)
 
     async def run(req: func.HttpRequest, context: Any) -> func.HttpResponse:
         try:
