@@ -36,16 +36,17 @@ def _resource(app: App, name: str) -> str:
     return t.kind
 
 
-def describe(app: App) -> list[dict[str, Any]]:
+def describe(app: App, *, timeouts: bool = True) -> list[dict[str, Any]]:
     """Each function with its trigger kind, the route or resource it listens on, and the
-    timeout (seconds) and memory (MB) it declares, when it or its app declares them."""
+    timeout (seconds) and memory (MB) it declares, when it or its app declares them; no
+    timeout without ``timeouts`` (``dev --timeout 0`` lifts them all)."""
     described: list[dict[str, Any]] = []
     for name, fn in app.functions.items():
         entry: dict[str, Any] = {
             "name": name, "trigger": fn.trigger.kind, "resource": _resource(app, name)
         }
         limits = fn.limits
-        if limits.timeout is not None:
+        if limits.timeout is not None and timeouts:
             entry["timeout"] = limits.timeout
         if limits.memory is not None:
             entry["memory"] = limits.memory

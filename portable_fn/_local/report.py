@@ -169,6 +169,8 @@ def _serving(f: Mapping[str, Any]) -> str:
     ]
     for fn in f.get("functions", []):
         lines.append(f"    {fn['name']:<24} {fn['trigger']:<9} {fn['resource']}{limits_text(fn)}")
+    if f.get("timeouts_off"):
+        lines.append("    timeouts: off (--timeout 0): no function is stopped, declared ones too")
     lines.append(f"    ingress: POST {f.get('url')}/_pf/events[/FUNCTION] (CloudEvents over HTTP)")
     lines.append(f"    health:  GET  {f.get('url')}/_pf/health")
     return "\n".join(lines)

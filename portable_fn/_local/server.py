@@ -149,7 +149,8 @@ def serve_runtime(
             port=bound,
             state_dir=str(Path(options.state_dir).resolve()),
             buckets=str(Path(options.buckets).resolve()),
-            functions=describe(app),
+            functions=describe(app, timeouts=not options.no_timeouts),
+            timeouts_off=options.no_timeouts,
         )
         unset = [name for name in app.secrets if name not in os.environ]
         if unset:

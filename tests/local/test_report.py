@@ -164,3 +164,17 @@ def test_the_serving_banner_shows_what_each_function_declares() -> None:
     lines = {line.split()[0]: line for line in out.getvalue().splitlines()[1:]}
     assert lines["nightly_report"].endswith("rate(1 day) (timeout 120 s, memory 512 MB)")
     assert lines["fulfil"].endswith("fulfilment-dlq)")
+
+
+def test_the_serving_banner_says_when_timeout_0_lifts_the_declared_timeouts() -> None:
+    from examples.shop.app import app
+    from portable_fn._local.inspect import describe
+
+    out = io.StringIO()
+    Reporter(json_lines=False, stream=out).record(
+        "serving", app="shop", url="http://127.0.0.1:8080", state_dir=".s",
+        functions=describe(app, timeouts=False), timeouts_off=True,
+    )
+    text = out.getvalue()
+    assert "timeout 120 s" not in text and "(memory 512 MB)" in text
+    assert "timeouts: off (--timeout 0)" in text
