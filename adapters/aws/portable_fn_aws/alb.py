@@ -5,7 +5,10 @@ https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-funct
 The ALB passes the path and query strings exactly as the client sent them (still
 percent-encoded; ``Request.path`` and the query are decoded here) and expects
 the response in the same header mode as the request: ``multiValueHeaders`` when the target
-group has multi-value headers enabled, else ``headers``; plus a ``statusDescription``.
+group has multi-value headers enabled, else ``headers``; plus a ``statusDescription``. In
+multi-value mode the load balancer "might send the headers to the client in a different order
+than the order specified in the Lambda response payload" (same page, "Responses with multi-value
+headers"): several Set-Cookie are handed over in the handler's order, which the ALB may not keep.
 """
 
 from __future__ import annotations
@@ -121,4 +124,20 @@ def from_response(response: Response, event: dict[str, Any] | None = None) -> di
             name: values[-1] if name == "set-cookie" or len(values) == 1 else ", ".join(values)
             for name, values in multi.items()
         }
+        cookies = multi.get("set-cookie")
+        if cookies is not None and len(cookies) > 1:
+            _dropped(cookies[:-1])
     return out
+
+
+def _dropped(cookies: list[str]) -> None:
+    """Say which cookies a single-value response could not carry: the client never sees them,
+    and nothing else would tell the developer why a session cookie went missing."""
+    from portable_fn.log import Logger  # only for a response that sets several cookies
+
+    Logger({"provider": "aws"}).warning(
+        "the response sets several cookies but its header map holds one value per name: only "
+        "the last is sent; enable multi-value headers on the ALB target group "
+        "(lambda.multi_value_headers.enabled) to send every one (VPC Lattice has no such mode)",
+        dropped=[cookie.partition("=")[0].strip() for cookie in cookies],
+    )
