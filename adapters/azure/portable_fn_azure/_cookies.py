@@ -28,9 +28,10 @@ _IMF_FIXDATE = re.compile(r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT")
 _DELTA_SECONDS = re.compile(r"-?\d+")
 
 
-def for_worker(header: str) -> str:
+def for_worker(header: str) -> str | None:
     """The ``Set-Cookie`` value that survives SimpleCookie and the RPC as the user agent would
-    have read ``header``."""
+    have read ``header``; None for a cookie SimpleCookie cannot read as one cookie of its name
+    (``carried``), which the caller reports instead of sending."""
     pair, *attributes = header.split(";")
     out = [pair.strip()]
     for attribute in attributes:
@@ -46,7 +47,25 @@ def for_worker(header: str) -> str:
             moment = _expires(value)
             if moment is not None:
                 out.append(f"Expires={moment}")
-    return "; ".join(out)
+    cookie = "; ".join(out)
+    return cookie if carried(cookie, pair.partition("=")[0].strip()) else None
+
+
+def carried(cookie: str, name: str) -> bool:
+    """Whether the library's SimpleCookie reads ``cookie`` as one cookie named ``name``. It
+    drops, without a word, a cookie whose value has a space, a double quote inside, a backslash
+    or a non-token character, and one named like an attribute (``path``, ``expires``,
+    ``version``); it splits one at a comma into two; and a name with a separator (``a/b``,
+    ``a(b)``) raises ``CookieError`` in the library's encoder, failing the invocation (RFC 6265
+    section 4.1.1 allows none of these, though user agents read most)."""
+    from http.cookies import CookieError, SimpleCookie  # loaded with azure.functions already
+
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookie)
+    except CookieError:
+        return False
+    return list(jar) == [name]
 
 
 def _expires(value: str) -> str | None:

@@ -94,7 +94,9 @@ def to_native(resp: Response) -> func.HttpResponse:
     Every header is kept. The reply's headers are a map of one string per name (the library
     builds it with a dict: a repeated name keeps its last value), so repeated fields travel
     combined into one comma-separated value, which RFC 9110 section 5.3 makes equivalent;
-    ``Set-Cookie``, which cannot be combined, goes as one cookie each (``_cookies``).
+    ``Set-Cookie``, which cannot be combined, goes as one cookie each, in order (``_cookies``);
+    one the library's SimpleCookie cannot read as one cookie is left out and named in a warning
+    rather than dropped silently (or, for a name with a separator, failing the invocation).
     ``mimetype`` mirrors the content type because the library would otherwise stamp
     ``text/plain`` on a response that has none. The library's encoder writes a content type
     whenever the response has none (``HttpResponseConverter.encode``): a response with a body
@@ -140,7 +142,16 @@ def _convert(headers: Headers) -> tuple[str, list[tuple[str, str]]]:
         if name == "set-cookie":
             from portable_fn_azure._cookies import for_worker  # only responses setting cookies
 
-            extra.extend((name, for_worker(value)) for value in values)
+            cookies = [(value, for_worker(value)) for value in values]
+            extra.extend((name, cookie) for _, cookie in cookies if cookie is not None)
+            dropped = [v.partition("=")[0].strip() for v, cookie in cookies if cookie is None]
+            if dropped:
+                Logger({"provider": "azure"}).warning(
+                    "a Set-Cookie the Azure Functions Python worker cannot carry is not sent "
+                    "(azure.functions parses each with http.cookies.SimpleCookie); use a token "
+                    "name and a value of RFC 6265 cookie-octets",
+                    dropped=dropped,
+                )
         else:
             extra.append((name, values[0] if len(values) == 1 else ", ".join(values)))
     return mimetype, extra
