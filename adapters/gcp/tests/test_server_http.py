@@ -100,6 +100,13 @@ CASES = {
     "control": pf.Response(headers={"x-a": "v\\x1b[2J"}, body="ok"),
     "205": pf.Response(status=205, body="stale"),
     "204": pf.Response(status=204, body="stale"),
+    "cookies": pf.Response(headers=[
+        ("set-cookie", "sid=abc; Path=/; Secure; HttpOnly; SameSite=None; Partitioned"),
+        ("link", "</a.css>; rel=preload"),
+        ("set-cookie", "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Priority=High"),
+        ("link", "</b.js>; rel=preload"),
+        ("set-cookie", "sid=; Path=/old; Max-Age=0"),
+    ], body="ok"),
 }
 OVER_LIMIT = 32 * 1024 * 1024 + 1
 
@@ -167,3 +174,30 @@ def test_a_response_over_the_platform_limit_is_a_clear_json_500(out_server: Serv
     assert "over the response size limit" in out_server["big"].output()
     resp = send(out_server, "big", "GET", "/big?case=under", [])
     assert (resp.status, len(resp.read())) == (200, 32 * 1024 * 1024)
+
+
+def test_set_cookies_and_repeated_headers_go_out_apart_in_order(out_server: Servers) -> None:
+    """werkzeug's ``Headers`` keep every pair, so each Set-Cookie is its own line, in the
+    handler's order and byte for byte (Partitioned and Priority included), and a repeated
+    ``Link`` stays two lines."""
+    resp = send(out_server, "out", "GET", "/out?case=cookies", [])
+    assert resp.status == 200
+    assert resp.headers.get_all("Set-Cookie") == [
+        "sid=abc; Path=/; Secure; HttpOnly; SameSite=None; Partitioned",
+        "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Priority=High",
+        "sid=; Path=/old; Max-Age=0",
+    ]
+    assert resp.headers.get_all("Link") == ["</a.css>; rel=preload", "</b.js>; rel=preload"]
+    resp.read()
+
+
+def test_two_cookie_lines_reach_the_handler_as_every_cookie(probe: Servers) -> None:
+    """gunicorn joins repeated request fields with "," into one WSGI variable (``HTTP_COOKIE``
+    too), so ``getall`` has the one joined value; ``Request.cookies`` splits it again."""
+    resp = send(probe, "echo", "GET", "/echo/c", [
+        ("Cookie", "sid=abc; theme=dark"), ("Cookie", "lang=en"), ("X-Multi", "a"),
+        ("X-Multi", "b, c")])
+    assert resp.status == 201
+    seen = json.loads(resp.read())
+    assert seen["cookies"] == {"sid": "abc", "theme": "dark", "lang": "en"}
+    assert seen["x_multi"] == ["a,b, c"]
