@@ -28,14 +28,14 @@ def test_inspect_names_the_dead_letter_queue_of_each_consumer(
 ) -> None:
     assert main(["inspect", SHOP, "--json"]) == 0
     dead = json.loads(capsys.readouterr().out)["dead_letters"]
-    assert dead["cloudflare"]["notify_customer"] == "order-events--notify-customer-dlq"
+    assert dead["cloudflare"]["notify_customer"] == "shop--order-events--notify-customer-dlq"
     assert dead["cloudflare"]["fulfil"] == "fulfilment-dlq"  # a declared name is kept
     assert main(["inspect", SHOP]) == 0
     line = next(
         x for x in capsys.readouterr().out.splitlines()
         if x.strip().startswith("notify_customer") and "dlq" in x and "topic" not in x
     )
-    assert "cloudflare order-events--notify-customer-dlq" in line
+    assert "cloudflare shop--order-events--notify-customer-dlq" in line
 
 
 @pytest.mark.parametrize(

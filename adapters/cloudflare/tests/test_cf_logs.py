@@ -44,10 +44,11 @@ def test_handler_logs_are_json_with_one_trace_across_hops(shop_worker: PyodideWo
         headers=[["content-type", "application/json"], ["traceparent", TRACE]],
         body_b64=base64.b64encode(json.dumps(order).encode()).decode(),
     )
-    notify = next(s for s in created["sent"] if s["queue"] == "order-events--notify-customer")
-    request = next(s for s in created["sent"] if s["queue"] == "order-events--request-fulfilment")
-    for queue, sent, mid in (("order-events--notify-customer", notify, "l-1"),
-                             ("order-events--request-fulfilment", request, "l-2")):
+    by_queue = {s["queue"]: s for s in created["sent"]}
+    notify = by_queue["shop--order-events--notify-customer"]
+    request = by_queue["shop--order-events--request-fulfilment"]
+    for queue, sent, mid in (("shop--order-events--notify-customer", notify, "l-1"),
+                             ("shop--order-events--request-fulfilment", request, "l-2")):
         reply = shop_worker.call("queue", queue=queue, messages=[
             {"id": mid, "timestamp": 1732370400000, "attempts": 1, "body": sent["body"]}])
         assert reply["calls"] == [{"id": mid, "op": "ack"}]

@@ -40,7 +40,9 @@ def test_shop_post_then_get_with_query(shop_worker: PyodideWorker) -> None:
     assert reply["id"] == "o-42"
     # The topic fans out to one queue per subscriber, as structured CloudEvents.
     queues = sorted(s["queue"] for s in created["sent"])
-    assert queues == ["order-events--notify-customer", "order-events--request-fulfilment"]
+    assert queues == [
+        "shop--order-events--notify-customer", "shop--order-events--request-fulfilment"
+    ]
     for sent in created["sent"]:
         assert sent["options"] == {"contentType": "json"}
         event = from_dict(sent["body"])
@@ -84,12 +86,12 @@ def test_shop_published_events_flow_through_their_queues(shop_worker: PyodideWor
         body_b64=b64(json.dumps(order).encode()),
     )
     to_fulfilment = next(
-        s for s in created["sent"] if s["queue"] == "order-events--request-fulfilment"
+        s for s in created["sent"] if s["queue"] == "shop--order-events--request-fulfilment"
     )
     # Deliver what was published, as Cloudflare would: a batch on that queue.
     batch = shop_worker.call(
         "queue",
-        queue="order-events--request-fulfilment",
+        queue="shop--order-events--request-fulfilment",
         messages=[
             {"id": "m-1", "timestamp": 1732370400000, "attempts": 1, "body": to_fulfilment["body"]}
         ],
@@ -152,7 +154,7 @@ def test_shop_scheduled_and_r2(shop_worker: PyodideWorker) -> None:
     ran = shop_worker.call("scheduled", cron="0 0 * * *", scheduledTime=1732320000000)
     assert ran["error"] is None
     r2 = load_fixture("r2_notifications.json")
-    batch = shop_worker.call("queue", queue="r2--uploads--on-upload", messages=r2["messages"])
+    batch = shop_worker.call("queue", queue="shop--r2--uploads--on-upload", messages=r2["messages"])
     assert [c["op"] for c in batch["calls"]] == ["ack"] * len(r2["messages"])
 
 
@@ -223,6 +225,32 @@ def test_set_cookies_stay_separate_and_204_has_no_body(echo_worker: PyodideWorke
     assert [v for k, v in reply["headers"] if k == "set-cookie"] == ["a=1; Path=/", "b=2"]
 
 
+def test_set_cookies_go_out_apart_in_order_and_two_cookie_lines_come_in(
+    echo_worker: PyodideWorker,
+) -> None:
+    """``Headers.append`` keeps each Set-Cookie its own field, in order, byte for byte
+    (https://developers.cloudflare.com/workers/runtime-apis/headers/, "Differences"); any other
+    repeated header is read back joined with ", " (the Fetch standard's combined value). Two
+    Cookie lines reach the handler as that one joined value, and ``cookies`` splits it."""
+    reply = echo_worker.call(
+        "fetch", method="GET", url="https://echo.example.workers.dev/cookies/many"
+    )
+    assert reply["status"] == 200
+    assert [v for k, v in reply["headers"] if k == "set-cookie"] == [
+        "sid=abc; Path=/; Secure; HttpOnly; SameSite=None; Partitioned",
+        "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT",
+        "sid=; Path=/old; Max-Age=0",
+    ]
+    assert dict(reply["headers"])["link"] == "</a.css>; rel=preload, </b.js>; rel=preload"
+    got = body_json(echo_worker.call(
+        "fetch",
+        method="GET",
+        url="https://echo.example.workers.dev/echo",
+        headers=[["cookie", "sid=abc; theme=dark"], ["cookie", "lang=en"]],
+    ))
+    assert got["cookies"] == {"sid": "abc", "theme": "dark", "lang": "en"}
+
+
 def test_handler_exception_is_json_500_without_traceback(echo_worker: PyodideWorker) -> None:
     reply = echo_worker.call("fetch", method="GET", url="https://echo.example.workers.dev/boom")
     assert reply["status"] == 500
@@ -241,9 +269,9 @@ def test_async_handler_publish_and_delayed_send(echo_worker: PyodideWorker) -> N
     )
     assert reply["status"] == 202
     by_queue = {s["queue"]: s for s in reply["sent"]}
-    assert set(by_queue) == {"things--on-thing", "things--audit-thing", "jobs"}
+    assert set(by_queue) == {"echo--things--on-thing", "echo--things--audit-thing", "jobs"}
     assert by_queue["jobs"]["options"] == {"contentType": "json", "delaySeconds": 30}
-    assert from_dict(by_queue["things--on-thing"]["body"]).id == body_json(reply)["id"]
+    assert from_dict(by_queue["echo--things--on-thing"]["body"]).id == body_json(reply)["id"]
 
 
 def test_publish_keeps_integers_beyond_js_safe_range(echo_worker: PyodideWorker) -> None:
@@ -263,7 +291,7 @@ def test_publish_keeps_integers_beyond_js_safe_range(echo_worker: PyodideWorker)
     )
     assert reply["status"] == 202, body_json(reply)
     by_queue = {s["queue"]: s for s in reply["sent"]}
-    sent = by_queue["things--on-thing"]
+    sent = by_queue["echo--things--on-thing"]
     assert sent["options"] == {"contentType": "v8"}
     assert sent["body"]["data"] == {"user_id": {"$bigint": str(big)}}
     assert by_queue["jobs"]["options"] == {"contentType": "json", "delaySeconds": 30}
@@ -288,12 +316,12 @@ def test_emit_routes_by_type_to_the_event_functions_queue(echo_worker: PyodideWo
     )
     assert reply["status"] == 202
     (sent,) = reply["sent"]  # the other type matches no @app.event function
-    assert sent["queue"] == "events--echo--thing-event"
+    assert sent["queue"] == "echo--events--thing-event"
     event = from_dict(sent["body"])
     assert event.id == body_json(reply)["id"] and event.data == {"n": 3}
     delivered = echo_worker.call(
         "queue",
-        queue="events--echo--thing-event",
+        queue="echo--events--thing-event",
         messages=[{"id": "e", "timestamp": 1732370400000, "attempts": 1, "body": sent["body"]}],
     )
     assert delivered["calls"] == [{"id": "e", "op": "ack"}]
@@ -368,12 +396,12 @@ def test_topic_subscriber_failure_retries_only_that_subscriber(echo_worker: Pyod
     }
     failing = echo_worker.call(
         "queue",
-        queue="things--on-thing",
+        queue="echo--things--on-thing",
         messages=[{"id": "a", "timestamp": 1732370400000, "attempts": 1, "body": body}],
     )
     fine = echo_worker.call(
         "queue",
-        queue="things--audit-thing",
+        queue="echo--things--audit-thing",
         messages=[{"id": "b", "timestamp": 1732370400000, "attempts": 1, "body": body}],
     )
     assert failing["calls"][0]["op"] == "retry"
@@ -395,7 +423,7 @@ def test_r2_filters_and_failures(echo_worker: PyodideWorker) -> None:
 
     batch = echo_worker.call(
         "queue",
-        queue="r2--media--media",
+        queue="echo--r2--media--media",
         messages=[
             {"id": "1", "timestamp": 1, "attempts": 1, "body": note("in/a.png")},
             {"id": "2", "timestamp": 1, "attempts": 1, "body": note("out/skip.png")},
@@ -408,7 +436,11 @@ def test_r2_filters_and_failures(echo_worker: PyodideWorker) -> None:
     assert ops == {"1": "ack", "2": "ack", "3": "ack", "4": "retry", "5": "ack"}
     # The undecodable one went to the consumer's dead-letter queue, unchanged.
     assert batch["sent"] == [
-        {"queue": "r2--media--media-dlq", "body": {"not": "r2"}, "options": {"contentType": "json"}}
+        {
+            "queue": "echo--r2--media--media-dlq",
+            "body": {"not": "r2"},
+            "options": {"contentType": "json"},
+        }
     ]
 
 

@@ -494,7 +494,7 @@ def test_r2_out_of_range_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> N
         {"id": "far", "timestamp": T0, "attempts": 1, "body": r2_note(eventTime=1e20)},
         {"id": "ok-2", "timestamp": T0, "attempts": 1, "body": r2_note(obj={"key": "in/b.png"})},
     ]
-    reply = echo_worker.call("queue", queue="r2--media--media", messages=messages)
+    reply = echo_worker.call("queue", queue="echo--r2--media--media", messages=messages)
     assert reply["error"] is None
     assert [(c["id"], c["op"]) for c in reply["calls"]] == [
         ("ok-1", "ack"),
@@ -502,7 +502,7 @@ def test_r2_out_of_range_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> N
         ("far", "ack"),
         ("ok-2", "ack"),
     ]
-    assert [s["queue"] for s in reply["sent"]] == ["r2--media--media-dlq"] * 2
+    assert [s["queue"] for s in reply["sent"]] == ["echo--r2--media--media-dlq"] * 2
 
 
 # -- Number.MAX_SAFE_INTEGER itself crosses to JS as a BigInt ---------------------------------
@@ -542,7 +542,7 @@ def test_publishing_max_safe_integer_on_pyodide(echo_worker: PyodideWorker) -> N
         body_b64=base64.b64encode(json.dumps(data).encode()).decode(),
     )
     assert reply["status"] == 202, body_of(reply)
-    sent = {s["queue"]: s for s in reply["sent"]}["things--on-thing"]
+    sent = {s["queue"]: s for s in reply["sent"]}["echo--things--on-thing"]
     assert sent["options"] == {"contentType": "v8"}
     body_js = json.dumps(sent["body"])
     for n in (EDGE, -EDGE):

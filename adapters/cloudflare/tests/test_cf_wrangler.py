@@ -51,26 +51,26 @@ def test_shop_config_matches_the_app(shop_dist: Path) -> None:
     assert cfg["triggers"]["crons"] == ["0 0 * * *"]  # rate(1 day)
     consumers = {c["queue"]: c for c in cfg["queues"]["consumers"]}
     assert set(consumers) == {
-        "order-events--notify-customer",
-        "order-events--request-fulfilment",
+        "shop--order-events--notify-customer",
+        "shop--order-events--request-fulfilment",
         "fulfilment",
-        "r2--uploads--on-upload",
-        "events--shop--invoice-paid",
+        "shop--r2--uploads--on-upload",
+        "shop--events--invoice-paid",
     }
     fulfil = consumers["fulfilment"]
     assert fulfil["max_retries"] == 3
     assert fulfil["dead_letter_queue"] == "fulfilment-dlq"
     assert fulfil["max_batch_size"] == 10
     # No dead_letter declared: the default name, so failures are kept, never deleted.
-    notify = consumers["order-events--notify-customer"]
-    assert notify["dead_letter_queue"] == "order-events--notify-customer-dlq"
-    assert consumers["r2--uploads--on-upload"]["dead_letter_queue"] == (
-        "r2--uploads--on-upload-dlq"
+    notify = consumers["shop--order-events--notify-customer"]
+    assert notify["dead_letter_queue"] == "shop--order-events--notify-customer-dlq"
+    assert consumers["shop--r2--uploads--on-upload"]["dead_letter_queue"] == (
+        "shop--r2--uploads--on-upload-dlq"
     )
     producers = {p["queue"]: p["binding"] for p in cfg["queues"]["producers"]}
     # Every consumed queue the Worker sends to and every DLQ can be sent to, under the binding
     # the Worker looks up; only R2 sends to a storage function's queue.
-    sent_to = [q for q in consumers if not q.startswith("r2--")]
+    sent_to = [q for q in consumers if "--r2--" not in q]
     for queue in [*sent_to, *(c["dead_letter_queue"] for c in consumers.values())]:
         assert producers[queue] == plan.binding_name(queue)
     assert cfg["r2_buckets"] == [{"binding": "R2_UPLOADS", "bucket_name": "uploads"}]
@@ -89,7 +89,7 @@ def test_logs_reach_workers_logs_and_r2_queues_get_no_producer(
         assert cfg["observability"] == {"enabled": True}
         producers = {p["queue"] for p in cfg["queues"]["producers"]}
         consumers = {c["queue"]: c for c in cfg["queues"]["consumers"]}
-        r2_queues = [q for q in consumers if q.startswith("r2--")]
+        r2_queues = [q for q in consumers if "--r2--" in q]
         assert r2_queues
         for queue in r2_queues:
             assert queue not in producers
@@ -103,8 +103,9 @@ def test_echo_config_matches_the_app(echo_dist: Path) -> None:
     consumers = {c["queue"]: c for c in cfg["queues"]["consumers"]}
     assert consumers["jobs"]["max_retries"] == 5
     assert consumers["jobs"]["dead_letter_queue"] == "jobs-dlq"
-    assert {"things--on-thing", "things--audit-thing", "r2--media--media"} <= set(consumers)
-    assert "events--echo--thing-event" in consumers
+    made_up = {"echo--things--on-thing", "echo--things--audit-thing", "echo--r2--media--media"}
+    assert made_up <= set(consumers)
+    assert "echo--events--thing-event" in consumers
 
 
 def test_package_layout_and_deploy_script(shop_dist: Path) -> None:
@@ -119,7 +120,7 @@ def test_package_layout_and_deploy_script(shop_dist: Path) -> None:
     deploy = (shop_dist / "deploy.sh").read_text()
     assert (
         "npx wrangler r2 bucket notification create uploads --event-type object-create "
-        "--queue r2--uploads--on-upload" in deploy
+        "--queue shop--r2--uploads--on-upload" in deploy
     )
     assert "npx wrangler queues create fulfilment-dlq" in deploy
 
@@ -215,8 +216,12 @@ def test_overlapping_r2_rules_are_reported_and_left_out_of_deploy_sh() -> None:
         line for line in deploy_script(app).splitlines() if "r2 bucket notification create" in line
     ]
     queues = [line.split("--queue ")[1].split()[0] for line in rules]
-    assert queues == ["r2--uploads--images", "r2--uploads--pdfs", "r2--uploads--doc-deletes"]
-    assert "--event-types object-create object-delete --queue r2--uploads--images" in rules[0]
+    assert queues == [
+        "media--r2--uploads--images", "media--r2--uploads--pdfs", "media--r2--uploads--doc-deletes"
+    ]
+    assert "--event-types object-create object-delete --queue media--r2--uploads--images" in (
+        rules[0]
+    )
     unsupported = {f.function for f in findings(app) if f.level == "unsupported"}
     assert unsupported == {"pngs"}
 
@@ -291,8 +296,8 @@ def test_a_function_on_created_and_deleted_gets_one_rule_naming_both(tmp_path: P
     done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     configured = {f.name: set(f.read_text().split()) for f in state.iterdir()}
-    assert configured["uploads@r2--uploads--images"] == {"object-create", "object-delete"}
-    assert configured["uploads@r2--uploads--doc-deletes"] == {"object-delete"}
+    assert configured["uploads@media--r2--uploads--images"] == {"object-create", "object-delete"}
+    assert configured["uploads@media--r2--uploads--doc-deletes"] == {"object-delete"}
     assert "409" not in done.stderr
 
 

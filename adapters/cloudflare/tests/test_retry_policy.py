@@ -57,7 +57,7 @@ def test_queue_consumer_carries_the_policy(consumers: dict[str, dict[str, Any]])
 
 
 def test_topic_subscription_carries_the_policy(consumers: dict[str, dict[str, Any]]) -> None:
-    news = consumer_for(consumers, "news")
+    news = consumer_for(consumers, "retries--news")
     assert news["max_retries"] == NEWS.max_retries
     assert news["retry_delay"] == math.ceil(NEWS.initial_backoff)
 

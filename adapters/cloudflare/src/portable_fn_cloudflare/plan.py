@@ -17,8 +17,19 @@ disagree. Cloudflare facts this rests on:
   (``notification_rules``).
 - Workers have no event bus: each ``@app.event`` function gets a queue and ``emit`` routes by
   type at send time.
-- Queue names: letters, digits and dashes, at most 63 characters
-  (https://developers.cloudflare.com/queues/platform/limits/).
+- Queue names: 1-63 lowercase letters, digits and dashes, a letter or digit at both ends (the
+  API refuses others with "Must match ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+  workers-sdk#2522; https://developers.cloudflare.com/queues/get-started/). They are named per
+  account, not per Worker (``POST /accounts/{account_id}/queues``,
+  https://developers.cloudflare.com/api/resources/queues/methods/create/), and a second
+  Worker consuming a queue is refused (``workers.api.error.consumer_exists``,
+  workers-sdk#5347). So every queue made up for one function begins with the app's name
+  (``app_queue``), as the GCP adapter names its per-function resources: two apps in one
+  account that both have a ``notify_customer`` on ``order-events`` get a queue each. Topics,
+  queues and dead-letter queues the app declares keep their names: they are shared on
+  purpose. No portable topic or queue name holds ``--`` and a function name cannot make one,
+  so made-up names of two apps whose names hold no ``--`` never meet, nor do a made-up and a
+  declared name.
 - Without ``dead_letter_queue`` Cloudflare deletes a message once its retries are spent
   (https://developers.cloudflare.com/queues/configuration/dead-letter-queues/). The portable
   contract is that failures land in a dead-letter queue, so every consumer gets one: the
@@ -63,6 +74,11 @@ def queue_name(*parts: str) -> str:
     return shortened(name, _MAX_QUEUE_NAME)
 
 
+def app_queue(app: App, *parts: str) -> str:
+    """The queue this app makes up for ``parts`` (a function's): ``<app>--<parts>``."""
+    return queue_name(app.name, *parts)
+
+
 def binding_name(queue: str) -> str:
     """The producer binding (a JS identifier in ``env``) for a queue name."""
     return "Q_" + _NOT_BINDING.sub("_", queue.upper())
@@ -78,13 +94,13 @@ def consumers(app: App) -> list[Consumer]:
             queue, source = queue_name(trigger.name), trigger.name
             dead_letter, batch_size = trigger.dead_letter_name, trigger.batch_size
         elif isinstance(trigger, Topic):
-            queue, source = queue_name(trigger.name, fn.name), trigger.name
+            queue, source = app_queue(app, trigger.name, fn.name), trigger.name
             dead_letter = trigger.dead_letter or f"{queue}-dlq"
         elif isinstance(trigger, Storage):
-            queue, source = queue_name("r2", trigger.bucket, fn.name), trigger.bucket
+            queue, source = app_queue(app, "r2", trigger.bucket, fn.name), trigger.bucket
             dead_letter = f"{queue}-dlq"
         elif isinstance(trigger, Event):
-            queue, source = queue_name("events", app.name, fn.name), trigger.type
+            queue, source = app_queue(app, "events", fn.name), trigger.type
             dead_letter = f"{queue}-dlq"
         else:
             continue
@@ -104,6 +120,25 @@ def consumers(app: App) -> list[Consumer]:
 
 def _dlq(name: str) -> str:
     return queue_name(name)
+
+
+def former_queues(app: App) -> dict[str, str]:
+    """Queue -> function, under the names packages gave before they began with the app's
+    (``<topic>--<function>``, ``r2--<bucket>--<function>``, ``events--<app>--<function>``).
+
+    A Worker deployed with those still consumes them after an upgrade (wrangler leaves a
+    consumer it no longer finds in the config registered, workers-sdk#13923), so what waits
+    there still reaches its function and the old queue drains before it is deleted."""
+    out: dict[str, str] = {}
+    for fn in app.functions.values():
+        trigger = fn.trigger
+        if isinstance(trigger, Topic):
+            out[queue_name(trigger.name, fn.name)] = fn.name
+        elif isinstance(trigger, Storage):
+            out[queue_name("r2", trigger.bucket, fn.name)] = fn.name
+        elif isinstance(trigger, Event):
+            out[queue_name("events", app.name, fn.name)] = fn.name
+    return out
 
 
 class NotificationRule(NamedTuple):
@@ -164,7 +199,7 @@ def topic_queues(app: App, topic: str) -> list[str]:
 def event_queues(app: App, event_type: str, source: str | None) -> list[str]:
     """The queues an emitted event is routed to: those of every ``@app.event`` that matches."""
     return [
-        queue_name("events", app.name, fn.name)
+        app_queue(app, "events", fn.name)
         for fn in app.functions.values()
         if isinstance(fn.trigger, Event) and fn.trigger.matches(event_type, source)
     ]

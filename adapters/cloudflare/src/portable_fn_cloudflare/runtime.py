@@ -34,7 +34,12 @@ class WorkerRuntime:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.consumers = {c.queue: c for c in plan.consumers(app)}
+        consumers = plan.consumers(app)
+        own = {c.function: c for c in consumers}
+        # A queue of a former name (``plan.former_queues``) drains into its function; the
+        # current names come last, so they win.
+        self.consumers = {q: own[f] for q, f in plan.former_queues(app).items() if f in own}
+        self.consumers.update((c.queue, c) for c in consumers)
         self.crons: dict[str, list[tuple[str, Schedule]]] = {}
         # The same schedules by the decorator's own spelling (``MON-FRI``, Sunday = 0), which a
         # user types to test one locally (``/__scheduled?cron=``); read only for a cron that is

@@ -42,6 +42,17 @@ def cookies(req: pf.Request) -> pf.Response:
     )
 
 
+@app.http("/cookies/many", methods=["GET"], auth="anonymous")
+def many_cookies(req: pf.Request) -> pf.Response:
+    return pf.Response(headers=[
+        ("set-cookie", "sid=abc; Path=/; Secure; HttpOnly; SameSite=None; Partitioned"),
+        ("link", "</a.css>; rel=preload"),
+        ("set-cookie", "theme=dark; Expires=Wed, 21 Oct 2026 07:28:00 GMT"),
+        ("link", "</b.js>; rel=preload"),
+        ("set-cookie", "sid=; Path=/old; Max-Age=0"),
+    ], body=b"ok")
+
+
 # Responses a handler may build but HTTP cannot carry (``portable_fn.adapter.unsendable``): the
 # Workers Response constructor refuses most (Fetch standard: header values are byte strings
 # without CR/LF/NUL, names are tokens, status is 200-599).
