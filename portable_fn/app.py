@@ -93,10 +93,11 @@ class App(Decorators):
         env: Mapping[str, str] | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
-        if not isinstance(name, str) or not _APP_NAME.fullmatch(name):
+        if not isinstance(name, str) or not _APP_NAME.fullmatch(name) or "--" in name:
             raise ConfigurationError(
-                f"app name {name!r} must be 1-40 lowercase letters, digits and '-', "
-                "starting with a letter (it prefixes resource names on every provider)"
+                f"app name {name!r} must be 1-40 lowercase letters, digits and single '-', "
+                "starting with a letter (it prefixes resource names on every provider, where "
+                "'--' separates it from the rest)"
             )
         if cors is not None and not isinstance(cors, CORS):
             raise ConfigurationError(f"App cors= takes a pf.CORS or None, got {cors!r}")

@@ -255,6 +255,11 @@ def test_bound_methods_and_callable_objects() -> None:
 def test_app_name_is_checked() -> None:
     with pytest.raises(ConfigurationError):
         pf.App("Shop App")
+    # '--' separates the app's name from the rest of a made-up resource name (Cloudflare's
+    # <app>--<topic>--<function>): "a--b" + "c" and "a" + "b--c" would meet.
+    with pytest.raises(ConfigurationError, match="single '-'"):
+        pf.App("shop--eu")
+    assert pf.App("shop-eu").name == "shop-eu"
 
 
 class _Greeting:
