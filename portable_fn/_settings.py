@@ -44,7 +44,7 @@ LAMBDA_ENV_BYTES = 4096
 # (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#troubleshoot-key-vault-references).
 _UNRESOLVED = ("@Microsoft.KeyVault(",)
 
-# Set by the local runtime (``portable-fn dev`` and ``invoke``) before it imports the app: an
+# Set by the local runtime (``portable-fn dev`` and ``invoke``) while it imports the app: an
 # App created then puts its ``env`` in ``os.environ`` (what the shell set wins), as a deploy
 # would have, so module-level reads work locally too.
 local = False

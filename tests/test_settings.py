@@ -4,6 +4,7 @@ the environment the platform (or the local runtime) filled."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,28 @@ def test_env_is_not_put_in_the_environment_outside_the_local_runtime(
     import os
 
     assert "CURRENCY" not in os.environ
+
+
+def test_after_invoke_loaded_an_app_later_apps_write_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local runtime applies ``env`` only while it imports the app: a test process that ran
+    ``invoke`` in-process goes on creating apps that leave ``os.environ`` alone."""
+    from portable_fn._local.loader import load_app
+
+    monkeypatch.delenv("CURRENCY", raising=False)
+    monkeypatch.delenv("REGION_NAME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loaded_app.py").write_text(APP.replace("CURRENCY_AT_IMPORT = ", "_ = "))
+    try:
+        load_app("loaded_app.py", local=True)
+        assert os.environ["CURRENCY"] == "EUR"
+        del os.environ["CURRENCY"]
+        pf.App("later", env={"CURRENCY": "USD"})
+        assert "CURRENCY" not in os.environ
+    finally:
+        os.environ.pop("CURRENCY", None)
+        os.environ.pop("REGION_NAME", None)
 
 
 APP = '''
