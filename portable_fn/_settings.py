@@ -26,7 +26,7 @@ from typing import Any
 
 from portable_fn.errors import ConfigurationError, SecretNotSet
 
-__all__ = ["apply_local", "read_secret", "validate"]
+__all__ = ["apply", "read_secret", "validate"]
 
 _NAME = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 _RESERVED_PREFIXES = (
@@ -35,20 +35,19 @@ _RESERVED_PREFIXES = (
 )
 _RESERVED = frozenset({
     "PATH", "HOME", "LANG", "TZ", "PORT", "PWD", "USER", "SHELL", "HOSTNAME", "TMPDIR",
-    "LD_LIBRARY_PATH", "ENTRY_POINT", "GOOGLE_FUNCTION_SOURCE",
+    "LD_LIBRARY_PATH", "ENTRY_POINT", "GOOGLE_FUNCTION_SOURCE", "GOOGLE_CLOUD_PROJECT",
 })
+# Names a secret usually has: one in env= would be written into template.yaml, deploy.sh,
+# wrangler.toml and local.settings.json.
+_SECRET_LIKE = re.compile(
+    r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|CREDENTIALS?)$"
+)
 # Lambda's limit on all of a function's variables together, keys and values (API_Environment).
 LAMBDA_ENV_BYTES = 4096
 # What Azure leaves in an app setting whose Key Vault reference it could not resolve (no
 # identity, no access, no such secret): the reference itself, as the value
 # (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#troubleshoot-key-vault-references).
 _UNRESOLVED = ("@Microsoft.KeyVault(",)
-
-# Set by the local runtime (``portable-fn dev`` and ``invoke``) while it imports the app: an
-# App created then puts its ``env`` in ``os.environ`` (what the shell set wins), as a deploy
-# would have, so module-level reads work locally too.
-local = False
-
 
 def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -91,7 +90,24 @@ def validate(
                 f"env {name} holds a lone surrogate, which UTF-8 (every provider's "
                 "configuration) cannot encode"
             ) from None
+        if _SECRET_LIKE.search(name):
+            import warnings
+
+            # stacklevel 3: the App(...) call in the user's module, not this line.
+            warnings.warn(
+                f"env {name} looks like a secret: env= values are written into every "
+                f"provider's configuration files; declare it in secrets=[{name!r}] and read "
+                f"it with app.secret({name!r})",
+                stacklevel=3,
+            )
         plain[name] = value
+    if isinstance(secrets, Mapping):
+        raise ConfigurationError(
+            "App secrets= takes the secrets' names only: a secret's value is never in code "
+            "(each provider's secret store holds it; see docs/core-api.md, Settings and secrets)"
+        )
+    if isinstance(secrets, (set, frozenset)):
+        secrets = sorted(secrets)  # a set's order changes from run to run; artifacts must not
     if isinstance(secrets, str):
         raise ConfigurationError(
             f"App secrets= takes a list of names, got the string {secrets!r}: "
@@ -110,29 +126,33 @@ def validate(
     return MappingProxyType(plain), tuple(names)
 
 
-def apply_local(env: Mapping[str, str]) -> None:
-    """Under the local runtime, the app's ``env`` in ``os.environ`` (the shell's values win)."""
-    if local:
-        for name, value in env.items():
-            os.environ.setdefault(name, value)
+def apply(env: Mapping[str, str]) -> None:
+    """The app's ``env`` in ``os.environ`` where the process has no value of its own: deployed,
+    the platform has set every one already (its value wins, as an operator's override should);
+    under ``portable-fn dev``, ``package``, ``inspect`` and a test run, the declared values
+    stand in, so module-level reads (``PAGE_SIZE = int(os.environ["PAGE_SIZE"])``) work as
+    deployed. An environment is one per process: a second App's value for a name the first
+    set does not replace it (in tests, ``monkeypatch.setenv`` does)."""
+    for name, value in env.items():
+        os.environ.setdefault(name, value)
 
 
 def read_secret(app: Any, name: str) -> str:
     """``app.secret(name)``: the secret's value from the environment the platform filled."""
     if name not in app.secrets:
+        if name in app.env:
+            raise ConfigurationError(
+                f"{name} is a setting of app {app.name!r} (env=), not a secret: read it "
+                f"with os.environ[{name!r}]"
+            )
         declared = ", ".join(app.secrets) or "none"
         raise ConfigurationError(
             f"secret {name!r} is not declared on app {app.name!r} (declared: {declared}): "
             f"add it to App(secrets=[...]) so `portable-fn package` wires it on every provider"
         )
     value = os.environ.get(name)
-    if value is None:
-        raise SecretNotSet(
-            name,
-            "deployed, the platform fills it from its secret store as `portable-fn package` "
-            "wired it (see docs/core-api.md, Settings and secrets); locally, set the "
-            f"environment variable {name}",
-        )
+    if not value:
+        raise SecretNotSet(name, _unset_hint(name, "is empty" if value == "" else None))
     if value.startswith(_UNRESOLVED):
         raise SecretNotSet(
             name,
@@ -141,3 +161,21 @@ def read_secret(app: Any, name: str) -> str:
             "exists",
         )
     return value
+
+
+def _unset_hint(name: str, empty: str | None) -> str:
+    from portable_fn._invocation import current
+
+    said = f"the environment variable {empty}: " if empty else ""
+    if current() is None:
+        # Module level: packaging and inspecting import the app too, where no deployed secret
+        # is (nor on Cloudflare, whose secrets arrive with the first request).
+        return (
+            f"{said}read secrets inside a handler, not when the module is imported: "
+            "packaging, inspecting and Cloudflare's import have no secrets"
+        )
+    return (
+        f"{said}deployed, the platform fills it from its secret store as `portable-fn "
+        "package` wired it (see docs/core-api.md, Settings and secrets); locally, set the "
+        f"environment variable {name}"
+    )

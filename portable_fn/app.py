@@ -18,7 +18,7 @@ from portable_fn._decorators import Decorators
 from portable_fn._handler_signature import signature
 from portable_fn._pipeline import build_call
 from portable_fn._routing import Router, compile_route, match_route
-from portable_fn._settings import apply_local, read_secret, validate
+from portable_fn._settings import apply, read_secret, validate
 from portable_fn._value import Value
 from portable_fn.cors import CORS
 from portable_fn.errors import ConfigurationError, FunctionNotFoundError
@@ -109,7 +109,7 @@ class App(Decorators):
         # Every function's unless it says otherwise (``queue(timeout=...)``): see ``Limits``.
         self.limits = Limits(timeout=timeout, memory=memory)
         self.env, self.secrets = validate(env, secrets)
-        apply_local(self.env)
+        apply(self.env)  # as deployed, for module-level reads (``_settings.apply``)
         self._functions: dict[str, Function] = {}
         self._router: Router[Function] = Router()
         # ``@app.middleware``s, and each function's call as its pipeline built it, which they

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 import portable_fn as pf
-from portable_fn import _settings
 from portable_fn.cli import main
 
 
@@ -86,38 +85,71 @@ def test_an_unresolved_key_vault_reference_is_not_a_value(
         app.secret("STRIPE_KEY")
 
 
-def test_env_is_not_put_in_the_environment_outside_the_local_runtime(
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No CURRENCY or REGION_NAME before the test, none left after it (an App writes its
+    env= into this process's environment)."""
+    for name in ("CURRENCY", "REGION_NAME"):
+        monkeypatch.setenv(name, "x")  # registers the name with monkeypatch, which restores...
+        monkeypatch.delenv(name)  # ...its absence at teardown, whatever the test set meanwhile
+    return monkeypatch
+
+
+def test_env_is_in_the_environment_once_the_app_exists(clean_env: pytest.MonkeyPatch) -> None:
+    """As deployed, where the platform set every one before the module ran: module-level
+    reads work in tests, ``package`` and ``inspect`` too."""
+    pf.App("shop", env={"CURRENCY": "EUR"})
+    assert os.environ["CURRENCY"] == "EUR"
+
+
+def test_the_environment_s_own_value_wins(clean_env: pytest.MonkeyPatch) -> None:
+    """Deployed, the platform's value (an operator's override) stands; locally, the shell's;
+    and a second App in one process does not replace the first's (one environment a process)."""
+    clean_env.setenv("CURRENCY", "USD")
+    pf.App("shop", env={"CURRENCY": "EUR", "REGION_NAME": "eu"})
+    pf.App("other", env={"REGION_NAME": "us"})
+    assert (os.environ["CURRENCY"], os.environ["REGION_NAME"]) == ("USD", "eu")
+
+
+def test_a_secret_like_env_name_warns_at_the_apps_line() -> None:
+    with pytest.warns(UserWarning, match=r"looks like a secret.*secrets=\['DB_PASSWORD'\]") as seen:
+        pf.App("shop", env={"DB_PASSWORD": "hunter2"})
+    assert seen[0].filename == __file__
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pf.App("shop", env={"TOKEN_URL": "https://auth.example.com/token"})
+
+
+def test_secrets_given_with_values_are_refused() -> None:
+    with pytest.raises(pf.ConfigurationError, match="names only: a secret's value is never"):
+        pf.App("shop", secrets={"STRIPE_KEY": "sk_live_1"})  # type: ignore[arg-type]
+    assert pf.App("shop", secrets={"B_KEY", "A_KEY"}).secrets == ("A_KEY", "B_KEY")
+
+
+def test_reading_a_setting_as_a_secret_says_what_it_is(clean_env: pytest.MonkeyPatch) -> None:
+    app = pf.App("shop", env={"CURRENCY": "EUR"})
+    with pytest.raises(pf.ConfigurationError, match=r"setting .*os.environ\['CURRENCY'\]"):
+        app.secret("CURRENCY")
+
+
+def test_an_empty_secret_is_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STRIPE_KEY", "")
+    app = pf.App("shop", secrets=["STRIPE_KEY"])
+    with pytest.raises(pf.SecretNotSet, match="is empty"):
+        app.secret("STRIPE_KEY")
+
+
+def test_a_secret_read_at_import_says_to_read_it_in_the_handler(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Two apps in one process (tests) never write each other's settings: only the local
-    runtime, which runs one app, applies them."""
-    monkeypatch.delenv("CURRENCY", raising=False)
-    pf.App("shop", env={"CURRENCY": "EUR"})
-    import os
-
-    assert "CURRENCY" not in os.environ
-
-
-def test_after_invoke_loaded_an_app_later_apps_write_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The local runtime applies ``env`` only while it imports the app: a test process that ran
-    ``invoke`` in-process goes on creating apps that leave ``os.environ`` alone."""
-    from portable_fn._local.loader import load_app
-
-    monkeypatch.delenv("CURRENCY", raising=False)
-    monkeypatch.delenv("REGION_NAME", raising=False)
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "loaded_app.py").write_text(APP.replace("CURRENCY_AT_IMPORT = ", "_ = "))
-    try:
-        load_app("loaded_app.py", local=True)
-        assert os.environ["CURRENCY"] == "EUR"
-        del os.environ["CURRENCY"]
-        pf.App("later", env={"CURRENCY": "USD"})
-        assert "CURRENCY" not in os.environ
-    finally:
-        os.environ.pop("CURRENCY", None)
-        os.environ.pop("REGION_NAME", None)
+    """Outside an invocation is module level: ``package`` imports the app with no secret, and
+    Cloudflare gives none at import."""
+    monkeypatch.delenv("STRIPE_KEY", raising=False)
+    app = pf.App("shop", secrets=["STRIPE_KEY"])
+    with pytest.raises(pf.SecretNotSet, match="inside a handler, not when the module is"):
+        app.secret("STRIPE_KEY")
 
 
 APP = '''
@@ -144,21 +176,16 @@ def test_invoke_gives_the_handler_env_and_secrets(
 ) -> None:
     """``portable-fn invoke`` runs the app as a deploy would: ``env`` in the environment at
     import, what the shell exported winning over it, secrets from the shell."""
-    monkeypatch.setattr(_settings, "local", False)
     for name in ("CURRENCY", "REGION_NAME"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "x")  # restored to absent at teardown, whatever invoke set
+        monkeypatch.delenv(name)
     monkeypatch.setenv("REGION_NAME", "us")  # the shell's value wins
     monkeypatch.setenv("API_KEY", "k-123")
     (tmp_path / "settings_app.py").write_text(APP)
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"n": 1}))
     monkeypatch.chdir(tmp_path)
-    try:
-        assert main(["invoke", "settings_app.py", "show", "--event", str(event)]) == 0
-    finally:
-        import os
-
-        os.environ.pop("CURRENCY", None)
+    assert main(["invoke", "settings_app.py", "show", "--event", str(event)]) == 0
     captured = capsys.readouterr()
     lines = [json.loads(line) for line in (captured.out + captured.err).splitlines()
              if line.startswith("{") and '"message":"settings"' in line]
@@ -168,7 +195,6 @@ def test_invoke_gives_the_handler_env_and_secrets(
 def test_invoke_of_an_unset_secret_fails_with_its_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(_settings, "local", False)
     monkeypatch.delenv("API_KEY", raising=False)
     monkeypatch.setenv("CURRENCY", "EUR")
     (tmp_path / "settings_app2.py").write_text(APP)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -37,10 +38,16 @@ def cmd_dev(args: argparse.Namespace) -> int:
     from portable_fn._local.report import Reporter
     from portable_fn._local.server import serve
 
-    app = load_app(args.app, local=True)  # a bad APP exits 2 at start, with --reload too
+    shell = dict(os.environ)
+    app = load_app(args.app)  # a bad APP exits 2 at start, with --reload too
     options = dev_options(args)
     if args.reload or args.reload_dir:
         from portable_fn._local.reload import Worker, supervise, watch_dirs
+
+        # Workers inherit this environment: without the env= values this import put there,
+        # or an edited value would lose to the one read at start, as a shell export does.
+        os.environ.clear()
+        os.environ.update(shell)
 
         dirs = watch_dirs(args.app, args.reload_dir)
         worker = Worker(
@@ -176,7 +183,7 @@ def dlq_table(rows: list[dict[str, Any]]) -> list[str]:
 def cmd_invoke(args: argparse.Namespace) -> int:
     from portable_fn._local.invoke import run_invoke
 
-    app = load_app(args.app, local=True)
+    app = load_app(args.app)
     return run_invoke(app, _function(app, args.function), args.event, args.provider)
 
 

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from portable_fn import _settings
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 
@@ -83,20 +82,7 @@ def _where(exc: BaseException, path: Path | None = None) -> str:
     return text
 
 
-def load_app(ref: str, *, local: bool = False) -> App:
-    """The ``App`` that ``ref`` (FILE.py[:ATTRIBUTE] or MODULE[:ATTRIBUTE]) names. ``local``:
-    the app is about to run here (``dev``, ``invoke``), so an App created from now on puts its
-    ``env=`` in ``os.environ`` as a deploy would (``_settings``): an App made while its module
-    is imported, not one a test makes later in the same process."""
-    before = _settings.local
-    _settings.local = before or local
-    try:
-        return _load_app(ref)
-    finally:
-        _settings.local = before
-
-
-def _load_app(ref: str) -> App:
+def load_app(ref: str) -> App:
     target, attribute = split_ref(ref)
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))

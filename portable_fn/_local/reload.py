@@ -189,7 +189,7 @@ def run_worker(worker: Worker, sockets: list[socket.socket]) -> None:
     reporter = worker.reporter()
     _exit_with_supervisor()
     try:
-        runtime = Runtime(load_app(worker.ref, local=True), worker.options, reporter)
+        runtime = Runtime(load_app(worker.ref), worker.options, reporter)
         runtime.lock()
     except (PortableFnError, ImportError, OSError) as exc:
         # As dev prints a bad APP at start: one line, no traceback; the supervisor keeps

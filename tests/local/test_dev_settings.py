@@ -50,3 +50,34 @@ def test_dev_gives_handlers_env_and_secrets_and_warns_of_unset_ones(
     logged = [json.loads(line) for line in server.lines if '"SecretNotSet"' in line]
     assert [(x["function"], x["level"]) for x in logged] == [("unset", "ERROR")]
     assert "SETTINGS_TEST_UNSET is not set" in logged[0]["error"]
+
+
+RELOADING = '''
+import os
+import portable_fn as pf
+
+app = pf.App("paging", env={{"PAGE_SIZE": {size!r}}})
+
+
+@app.http("/size", auth="anonymous")
+def size(req: pf.Request) -> dict[str, str]:
+    return {{"size": os.environ["PAGE_SIZE"]}}
+'''
+
+
+def test_dev_reload_serves_an_edited_env_value(
+    dev: Callable[..., DevServer], tmp_path: Path
+) -> None:
+    """The supervisor imports the app once to check it; its env= values must not reach the
+    workers as if the shell had exported them, or an edited value would lose to the first."""
+    from .test_dev_reload import reloaded, save, serving
+
+    path = tmp_path / "paging.py"
+    save(path, RELOADING.format(size="25"))
+    server = dev(str(path), "--reload")
+    serving(server, 1)
+    assert server.request("GET", "/size")[2] == {"size": "25"}
+    save(path, RELOADING.format(size="50"))
+    reloaded(server, 1)
+    serving(server, 2)
+    assert server.request("GET", "/size")[2] == {"size": "50"}

@@ -58,6 +58,8 @@ def test_settings_show_env_values_and_whether_each_secret_is_set(
     )
     monkeypatch.setenv("API_KEY", "hunter2")
     monkeypatch.delenv("DB_PASSWORD", raising=False)
+    monkeypatch.setenv("CURRENCY", "x")  # the App sets it: absent again after the test
+    monkeypatch.delenv("CURRENCY")
     monkeypatch.chdir(tmp_path)
     assert main(["inspect", "configured.py", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["settings"]
