@@ -34,7 +34,8 @@ hidden files and folders, the project's documentation at the copied root or besi
 (``README``, ``CHANGELOG``, ``CONTRIBUTING``, ``CHANGES``, ``HISTORY``, as ``.md``, ``.rst``,
 ``.txt`` or bare; a data folder's are kept), tests (``tests``, ``test``, ``test_*.py``,
 ``conftest.py``), caches and bytecode, build output (``dist``, ``build``, ``*.egg-info``),
-``node_modules``, ``python_modules`` (where pywrangler vendors dependencies) and the output
+``node_modules``, ``python_modules`` (where pywrangler vendors dependencies), Azure's
+``local.settings.json`` (local secrets; ``.env`` and ``.dev.vars`` are hidden files) and the output
 folder itself (the CLI writes ``dist/<provider>`` inside the project). Packaging only: nothing
 here runs at import time.
 """
@@ -64,6 +65,9 @@ Exclude = Callable[[str, bool], bool]
 _SKIP_NAMES = frozenset((
     "__pycache__", "tests", "test", "dist", "build", "node_modules", "python_modules",
     "site-packages", "__pypackages__", "htmlcov", "conftest.py",
+    # Azure Functions Core Tools' local settings, which hold local secrets and which Core Tools
+    # itself never publishes (https://learn.microsoft.com/azure/azure-functions/functions-develop-local#local-settings-file).
+    "local.settings.json",
 ))
 _SKIP_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".dist-info")
 _INSTALLED = ("site-packages", "dist-packages")

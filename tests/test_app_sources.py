@@ -62,6 +62,8 @@ PROJECT = {
     "build/lib/app.py": "",
     "srcx.egg-info/PKG-INFO": "",
     ".env": "SECRET=1\n",
+    # Azure Functions Core Tools' local settings: secrets by design, never published.
+    "local.settings.json": '{"Values": {"STRIPE_KEY": "sk_live_1"}}',
 }
 
 
