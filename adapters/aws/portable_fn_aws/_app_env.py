@@ -14,7 +14,15 @@ The secret id is literal: no CloudFormation page we found says a reference built
 (a prefix from a template parameter) is resolved, so a stage prefix is not offered.
 
 Refused at package time: a user name the adapter also writes on a function (``BUCKET_<NAME>``:
-the function's own would silently replace it), and variables past Lambda's 4 KB.
+the function's own would silently replace it), variables past Lambda's 4 KB, and an ``env``
+value holding a dynamic reference of its own (``{{resolve:ssm:...}}``): CloudFormation would
+resolve it on AWS only, every other target writing the text as it is, and it would escape the
+stack's count of references; a secret is declared in ``secrets=``.
+
+``secrets_finding`` tells ``package`` and ``inspect`` which secrets to create, and that the
+identity CloudFormation resolves them as (the deploying user's session, or the stack's service
+role: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html)
+must be allowed ``secretsmanager:GetSecretValue`` on them.
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ if TYPE_CHECKING:
 # At most 60 dynamic references in a stack template (General considerations):
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references.html
 MAX_DYNAMIC_REFERENCES = 60
+# How every dynamic reference begins, whatever its service (ssm, ssm-secure, secretsmanager):
+# ``{{resolve:service-name:reference-key}}`` (same page).
+DYNAMIC_REFERENCE = "{{resolve:"
 
 
 def secret_reference(app: App, name: str) -> str:
@@ -109,4 +120,42 @@ def reference_count(app: App) -> Finding | None:
         f"Manager dynamic references, and CloudFormation takes at most "
         f"{MAX_DYNAMIC_REFERENCES} in a stack template: the deploy may be refused (fewer "
         "secrets, e.g. one JSON secret read and parsed by the handler, or fewer functions)",
+    )
+
+
+def refuse_dynamic_references(b: Builder) -> None:
+    """Refuse ``env`` values holding a CloudFormation dynamic reference: written into the
+    template as they are, CloudFormation would replace them at deploy, on AWS only (Cloud Run,
+    Azure and Workers get the text), uncounted among the stack's 60 references."""
+    app = b.app
+    names = [name for name, value in app.env.items() if DYNAMIC_REFERENCE in value]
+    if not names:
+        return
+    stored = ", ".join(f"{app.name}/{name}" for name in names)
+    b.refuse(None, ConfigurationError(
+        f"env {', '.join(names)}: a CloudFormation dynamic reference "
+        f"({DYNAMIC_REFERENCE}...}}}}) in an env= value is resolved on AWS only (every other "
+        "provider gets the text as it is) and escapes the count of the stack's references: "
+        f"declare it in secrets=[{', '.join(repr(n) for n in names)}] and store its value in "
+        f"Secrets Manager as {stored} (the aws target writes the reference itself)"))
+
+
+def secrets_finding(app: App) -> Finding | None:
+    """What to create before the first deploy: one Secrets Manager secret per declared secret,
+    and the permission to read them for the identity CloudFormation resolves references as
+    (the caller's session, or the stack's service role, using-iam-servicerole.html)."""
+    if not app.secrets:
+        return None
+    commands = "; ".join(
+        f"aws secretsmanager create-secret --name {app.name}/{name} --secret-string '<value>'"
+        for name in app.secrets
+    )
+    return Finding(
+        None,
+        "info",
+        f"secrets come from Secrets Manager, resolved by CloudFormation when it creates or "
+        f"updates each function: create them before the first deploy ({commands}), and allow "
+        "the identity that deploys (your credentials, or the stack's service role) "
+        f"secretsmanager:GetSecretValue on them; a missing secret or permission fails the "
+        "deploy",
     )

@@ -135,8 +135,15 @@ class Builder:
         """``fn``'s timeout in the template: its own, else the Globals' default."""
         return timeout_of(fn.limits, self.settings.timeout)
 
-    def refuse(self, function: str, error: ConfigurationError) -> None:
-        self.findings.append(Finding(function, "unsupported", str(error)))
+    def refuse(self, function: str | None, error: ConfigurationError) -> None:
+        """``error`` as a finding of ``function`` (None: the app's), and the refusal ``package``
+        raises. A ConfigurationError built with ``function=`` begins with ``"<function>: "``, as
+        the raised error should; the finding names its function itself (``Finding.__str__``),
+        so its message leaves that prefix out rather than say it twice."""
+        message = str(error)
+        if function is not None and error.function == function:
+            message = message.removeprefix(f"{function}: ")
+        self.findings.append(Finding(function, "unsupported", message))
         self.refusals.append(error)
 
     def queue(

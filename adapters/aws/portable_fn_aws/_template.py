@@ -65,13 +65,14 @@ def build(
     # Checked first: a bad PORTABLE_FN_AWS_EXISTING is the setting's error, not a function's.
     b = Builder(app, settings, existing=resolve(app, settings.existing))
     _refuse_clashes(b)
+    _app_env.refuse_dynamic_references(b)
     functions = {}
     for fn in app.functions.values():
         functions[logical(fn.name, "Function")] = _function(b, fn)
     _refuse_mixed_fifo(b)
-    too_many = _app_env.reference_count(app)
-    if too_many is not None:
-        b.findings.append(too_many)
+    for app_finding in (_app_env.reference_count(app), _app_env.secrets_finding(app)):
+        if app_finding is not None:
+            b.findings.append(app_finding)
     if strict and b.refusals:
         raise b.refusals[0]
     b.resources.update(functions)

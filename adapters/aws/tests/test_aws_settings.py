@@ -196,3 +196,65 @@ def test_the_packaged_function_sees_its_env_and_secret_under_the_real_runtime(
             output = process.stop()
     assert result.ok and result.body["statusCode"] == 200, (result, output)
     assert json.loads(result.body["body"]) == {"currency": "EUR", "key": "sk_test_123"}
+
+
+def _secret_findings(findings: list[Any]) -> list[Any]:
+    return [f for f in findings if "create-secret" in f.message]
+
+
+def test_inspect_and_package_say_which_secrets_to_create(tmp_path: Path) -> None:
+    """As the other targets do (deploy.sh's Secret Manager, Key Vault, wrangler secret put):
+    one app-level info finding with each secret's create command, and the permission the
+    deploying identity needs for CloudFormation to resolve the references."""
+    app = _shop(secrets=["STRIPE_KEY", "MAIL_TOKEN"])
+    (found,) = _secret_findings(AwsAdapter().findings(app))
+    assert (found.function, found.level) == (None, "info")
+    for name in ("STRIPE_KEY", "MAIL_TOKEN"):
+        assert (
+            f"aws secretsmanager create-secret --name shop-settings/{name} --secret-string"
+            in found.message
+        )
+    assert "secretsmanager:GetSecretValue" in found.message
+    assert "service role" in found.message
+    out = tmp_path / "aws"
+    assert _secret_findings(_package(app, "secret_findings_app", out)) == [found]
+    assert not _secret_findings(AwsAdapter().findings(_shop(env={"CURRENCY": "EUR"})))
+
+
+@pytest.mark.parametrize("value", [
+    "{{resolve:secretsmanager:shop/STRIPE_KEY}}",
+    "{{resolve:ssm:/shop/currency}}",
+    "{{resolve:ssm-secure:/shop/db-password:3}}",
+    "prefix-{{resolve:ssm:/shop/currency}}",
+])
+def test_a_dynamic_reference_in_env_is_refused(tmp_path: Path, value: str) -> None:
+    """CloudFormation would resolve it on AWS only (every other target writes the text as it
+    is), and past the 60-reference count: the app's secret belongs in secrets=."""
+    app = _shop(env={"CURRENCY": "EUR", "DB_URL": value})
+    unsupported = [f for f in AwsAdapter().findings(app) if f.level == "unsupported"]
+    assert [f.function for f in unsupported] == [None]
+    assert "DB_URL" in unsupported[0].message and "secrets=" in unsupported[0].message
+    assert "CURRENCY" not in unsupported[0].message
+    out = tmp_path / "aws"
+    with pytest.raises(ConfigurationError, match=r"DB_URL.*secrets="):
+        _package(app, "dynamic_settings_app", out)
+    assert not out.exists()
+
+
+def test_a_plain_brace_value_is_no_dynamic_reference() -> None:
+    app = _shop(env={"GREETING": "{{name}} says {resolve:x}"})
+    assert not [f for f in AwsAdapter().findings(app) if f.level == "unsupported"]
+
+
+@pytest.mark.parametrize("options", [
+    {"env": {"BUCKET_UPLOADS": "mine"}},
+    {"env": {"BIG": "x" * LAMBDA_ENV_BYTES}},
+])
+def test_a_refusal_names_its_function_once(options: dict[str, Any]) -> None:
+    """The finding carries the function; its message does not repeat it."""
+    refused = [f for f in AwsAdapter().findings(_shop(**options))
+               if f.level == "unsupported" and f.function == "uploaded"]
+    assert refused
+    for finding in refused:
+        assert not finding.message.startswith("uploaded:"), finding.message
+        assert str(finding).count("uploaded:") == 1, str(finding)
