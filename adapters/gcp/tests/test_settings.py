@@ -177,3 +177,29 @@ def test_shellcheck_passes_with_settings_and_secrets(tmp_path: Path) -> None:
         result = subprocess.run([shellcheck, "--severity=style", str(path)],
                                 capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("where", ["env", "secrets"])
+def test_a_name_deploy_sh_gives_a_storage_function_is_refused(tmp_path: Path, where: str) -> None:
+    """deploy.sh passes a storage function its bucket's real name as ``BUCKET_<NAME>``; the
+    app's own BUCKET_PHOTOS would be a second item of that name in its ``--set-env-vars``.
+    ``inspect`` reports it for that function, ``package`` refuses before writing anything."""
+    from portable_fn.errors import ConfigurationError
+
+    from portable_fn_gcp.adapter import GCPAdapter
+
+    app = (_app({"BUCKET_PHOTOS": "mine"}) if where == "env"
+           else _app({}, secrets=("BUCKET_PHOTOS",)))
+    unsupported = [f for f in GCPAdapter().findings(app) if f.level == "unsupported"]
+    assert [f.function for f in unsupported] == ["photos"]
+    assert "BUCKET_PHOTOS" in unsupported[0].message
+    assert str(unsupported[0]).count("photos:") == 1, str(unsupported[0])
+    with pytest.raises(ConfigurationError, match="photos: BUCKET_PHOTOS"):
+        build(app)
+    out = tmp_path / "gcp"
+    with pytest.raises(ConfigurationError, match="BUCKET_PHOTOS"):
+        GCPAdapter().package(app, "settings_clash_app:app", out)
+    assert not out.exists()
+    # A name only another function's bucket would have is no clash.
+    assert not [f for f in GCPAdapter().findings(_app({"BUCKET_OTHER": "x"}))
+                if f.level == "unsupported"]

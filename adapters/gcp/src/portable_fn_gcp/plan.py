@@ -109,7 +109,8 @@ def bus_topic(app: App) -> str:
 
 def build(app: App, *, strict: bool = True) -> Plan:
     """The deployment plan. ``strict`` (packaging) raises a declared limit Cloud Run functions
-    cannot take; otherwise (``inspect``) that is one more ``unsupported`` finding."""
+    cannot take, and an app setting named as a storage function's ``BUCKET_<NAME>``; otherwise
+    (``inspect``) each is one more ``unsupported`` finding."""
     topics: dict[str, None] = {}
     deployments: list[Deployment] = []
     findings: list[Finding] = []
@@ -138,6 +139,12 @@ def build(app: App, *, strict: bool = True) -> Plan:
         if isinstance(fn.trigger, Storage):
             _refuse_shared_variable(fn.name, fn.trigger.bucket, buckets)
             buckets[fn.trigger.bucket] = None
+            clash = settings.bucket_clash(app, fn.name, fn.trigger.bucket)
+            if clash is not None:
+                if strict:
+                    raise clash
+                findings.append(
+                    Finding(fn.name, "unsupported", str(clash).removeprefix(f"{fn.name}: ")))
     _shared_queues(app, findings)
     findings.extend(settings.findings(app))
     published = _published(app, topics, findings)

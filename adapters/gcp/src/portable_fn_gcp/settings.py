@@ -19,6 +19,10 @@ The secret is ``${SECRET_PREFIX}NAME``, ``<app>-NAME`` by default: a secret ID i
 ``--set-secrets`` overwrites a function's secrets, but with no secrets flag gcloud keeps those
 it had, so an app without secrets deploys with ``--clear-secrets`` ("Remove all secret
 environment variables and volumes", same reference).
+
+Refused (``bucket_clash``): an app name equal to the ``BUCKET_<NAME>`` deploy.sh gives a storage
+function (its bucket's real name, ``storage``), which would be a second item of that name in
+the function's ``--set-env-vars``.
 """
 
 from __future__ import annotations
@@ -28,13 +32,16 @@ from shlex import quote
 from typing import TYPE_CHECKING
 
 from portable_fn.adapter import Finding
+from portable_fn.errors import ConfigurationError
+
+from portable_fn_gcp.names import bucket_var
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     from portable_fn.app import App
 
-__all__ = ["SEPARATORS", "delimiter", "findings", "script"]
+__all__ = ["SEPARATORS", "bucket_clash", "delimiter", "findings", "script"]
 
 # Candidate delimiter characters: none can be in a name ([A-Z0-9_]), in '=', or in what
 # deploy.sh adds itself (a project ID, a bucket name: [a-z0-9._-]), and not '^', which would end
@@ -54,6 +61,17 @@ def findings(app: App) -> list[Finding]:
         f"'{app.name}-'), latest version, read when an instance starts: create them and grant "
         "the functions' runtime service account roles/secretmanager.secretAccessor before "
         "running deploy.sh, which stops at a missing one"))]
+
+
+def bucket_clash(app: App, function: str, bucket: str) -> ConfigurationError | None:
+    """Why the storage function ``function`` on ``bucket`` cannot deploy with the app's
+    settings, if it cannot: one of them is named as deploy.sh's ``BUCKET_<NAME>`` for it."""
+    name = bucket_var(bucket)
+    if name not in app.env and name not in app.secrets:
+        return None
+    return ConfigurationError(
+        f"{name} in the app's env/secrets is also the variable deploy.sh sets on this function "
+        "(its bucket's real name): rename it", function=function)
 
 
 def delimiter(items: Sequence[str]) -> str:
