@@ -88,9 +88,33 @@ def test_a_name_a_binding_takes_is_refused_at_package_time(
     assert not (tmp_path / "wrangler.toml").exists()
 
 
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("env", "Q_JOBS"), ("secret", "Q_JOBS_DLQ"), ("env", "R2_MEDIA_FILES")],
+)
+def test_a_name_a_binding_takes_is_reported_by_inspect_as_package_refuses_it(
+    kind: str, name: str, tmp_path: Path
+) -> None:
+    """``inspect`` says what ``package`` would refuse, in the same words."""
+    app = pf.App(
+        "clash",
+        env={name: "x"} if kind == "env" else None,
+        secrets=[name] if kind == "secret" else [],
+    )
+    app.queue("jobs")(handle)
+    app.storage("media.files", name="on_media")(handle)
+    clashes = [f for f in adapter.findings(app) if "binding" in f.message]
+    assert [(f.function, f.level) for f in clashes] == [(None, "unsupported")]
+    with pytest.raises(ConfigurationError) as caught:
+        adapter.package(app, "x:app", tmp_path)
+    assert clashes[0].message == str(caught.value)
+    assert name in clashes[0].message
+
+
 def test_a_name_like_a_binding_prefix_but_no_binding_packages(tmp_path: Path) -> None:
     app = pf.App("near-miss", env={"Q_OTHER": "x", "R2_OTHER": "y"})
     app.queue("jobs")(handle)
+    assert not [f for f in adapter.findings(app) if f.level == "unsupported"]
     adapter.package(app, "cf_apps.echo:app", tmp_path)
     assert load(tmp_path)["vars"] == {"Q_OTHER": "x", "R2_OTHER": "y"}
 

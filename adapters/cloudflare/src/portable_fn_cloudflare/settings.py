@@ -12,7 +12,8 @@
   (https://developers.cloudflare.com/changelog/2026-03-24-secrets-config-property/; in the
   schema of the wrangler the tests pin).
 - Vars, secrets and bindings share one ``env`` object, so a name is one binding: a user name
-  equal to a producer (``Q_*``) or R2 (``R2_*``) binding the adapter writes is refused.
+  equal to a producer (``Q_*``) or R2 (``R2_*``) binding the adapter writes is refused by
+  ``package`` and reported by ``inspect``, both from ``clashes``.
 - Limits (https://developers.cloudflare.com/workers/platform/limits/#environment-variables):
   5 KB a variable, 64 per Worker on Workers Free, 128 on Paid.
 """
@@ -33,26 +34,37 @@ def secret_command(name: str) -> str:
     return f"npx wrangler secret put {name}"
 
 
-def check(app: App, cfg: dict[str, Any]) -> None:
-    """Refuse a name one of the config's bindings takes (the core refuses values no
-    environment can hold: NUL, a lone surrogate)."""
+def clashes(app: App, cfg: dict[str, Any]) -> list[str]:
+    """Why each user name one of the config's bindings takes cannot be: what ``package``
+    refuses (``check``) and ``inspect`` reports (``findings``), in the same words."""
     bindings: dict[str, str] = {}
     for producer in cfg.get("queues", {}).get("producers", []):
         bindings[producer["binding"]] = f"the producer binding of queue {producer['queue']!r}"
     for bucket in cfg.get("r2_buckets", []):
         bindings[bucket["binding"]] = f"the binding of R2 bucket {bucket['bucket_name']!r}"
-    for kind, names in (("env", list(app.env)), ("secret", list(app.secrets))):
-        for name in names:
-            if name in bindings:
-                raise ConfigurationError(
-                    f"{kind} {name} has the name of {bindings[name]} on Cloudflare: vars, "
-                    "secrets and bindings share the Worker's env, one name each (the adapter "
-                    "names queue producers Q_<QUEUE> and R2 buckets R2_<BUCKET>): rename it"
-                )
+    return [
+        f"{kind} {name} has the name of {bindings[name]} on Cloudflare: vars, secrets and "
+        "bindings share the Worker's env, one name each (the adapter names queue producers "
+        "Q_<QUEUE> and R2 buckets R2_<BUCKET>): rename it"
+        for kind, names in (("env", list(app.env)), ("secret", list(app.secrets)))
+        for name in names
+        if name in bindings
+    ]
+
+
+def check(app: App, cfg: dict[str, Any]) -> None:
+    """Refuse a name one of the config's bindings takes (the core refuses values no
+    environment can hold: NUL, a lone surrogate)."""
+    found = clashes(app, cfg)
+    if found:
+        raise ConfigurationError(found[0])
 
 
 def findings(app: App) -> list[Finding]:
-    """How each secret gets its value, and what the Workers limits refuse."""
+    """How each secret gets its value, and what the Workers limits and bindings refuse."""
+    # Imported here: wrangler imports findings, which imports this module.
+    from portable_fn_cloudflare import wrangler
+
     out = [
         Finding(
             None, "info",
@@ -62,6 +74,7 @@ def findings(app: App) -> list[Finding]:
         )
         for name in app.secrets
     ]
+    out.extend(Finding(None, "unsupported", why) for why in clashes(app, wrangler.config(app)))
     too_big = [n for n, v in app.env.items() if len(v.encode("utf-8", "replace")) > MAX_VALUE_BYTES]
     if too_big:
         out.append(Finding(
