@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The trigger decorators (``@app.http``, ``@app.queue``, ...): each builds its trigger and the
-function's limits now, at decoration time, and registers the handler through ``App.register``,
-returning it unchanged. A mixin of ``App``, kept apart from the registry it fills."""
+function's limits and secrets now, at decoration time, and registers the handler through
+``App.register``, returning it unchanged. A mixin of ``App``, kept apart from the registry it
+fills."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class Decorators:
 
     auth: Literal["function", "anonymous"]
     cors: CORS | None
+    secrets: tuple[str, ...]
 
     if TYPE_CHECKING:
 
@@ -57,6 +59,7 @@ class Decorators:
             name: str | None = None,
             options: Mapping[str, Any] | None = None,
             limits: Limits = ...,
+            secrets: tuple[str, ...] | None = None,
         ) -> F: ...
 
     def _registering(
@@ -66,14 +69,34 @@ class Decorators:
         timeout: int | None,
         memory: int | None,
         idempotent: Any = False,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
-        """The decorator every trigger method returns: the function's limits built now (an
-        error naming it), then ``register`` for the handler it is given."""
+        """The decorator every trigger method returns: the function's limits and secrets built
+        now (an error naming it), then ``register`` for the handler it is given."""
         limits = _build(lambda: Limits(timeout=timeout, memory=memory), name)
+        own = None if secrets is None else _build(lambda: self._own_secrets(secrets), name)
         options = {"idempotent": idempotent}
         return lambda handler: self.register(
-            handler, trigger, name=name, options=options, limits=limits
+            handler, trigger, name=name, options=options, limits=limits, secrets=own
         )
+
+    def _own_secrets(self, secrets: Iterable[str]) -> tuple[str, ...]:
+        """A function's ``secrets=``: some of the app's, the only ones it is given (least
+        privilege where the provider wires secrets per function: AWS, GCP)."""
+        if isinstance(secrets, str):
+            raise ConfigurationError(
+                f"secrets= takes a list of names, got the string {secrets!r}: "
+                f"write secrets=[{secrets!r}]"
+            )
+        own = tuple(dict.fromkeys(secrets))
+        undeclared = [s for s in own if s not in self.secrets]
+        if undeclared:
+            raise ConfigurationError(
+                f"secrets {', '.join(map(repr, undeclared))} are not the app's (App(secrets="
+                f"{list(self.secrets)!r})): a function takes some of the app's secrets"
+            )
+        # The app's order, so artifacts do not change with the order a decorator lists them.
+        return tuple(s for s in self.secrets if s in own)
 
     def http(
         self,
@@ -86,6 +109,7 @@ class Decorators:
         name: str | None = None,
         timeout: int | None = None,
         memory: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """An HTTP route. The handler takes a ``Request`` and returns a ``Response``, a
         dict/list (JSON), str, bytes or None (204). ``auth``: None follows the app's
@@ -103,7 +127,7 @@ class Decorators:
             ),
             name,
         )
-        return self._registering(trigger, name, timeout, memory, idempotent)
+        return self._registering(trigger, name, timeout, memory, idempotent, secrets)
 
     def queue(
         self,
@@ -118,6 +142,7 @@ class Decorators:
         name: str | None = None,
         timeout: int | None = None,
         memory: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Messages sent to ``queue`` (``pf.send``), one consumer each, retried then
         dead-lettered. The handler takes a ``CloudEvent``."""
@@ -131,7 +156,7 @@ class Decorators:
             ),
             name,
         )
-        return self._registering(trigger, name, timeout, memory, idempotent)
+        return self._registering(trigger, name, timeout, memory, idempotent, secrets)
 
     def topic(
         self,
@@ -144,13 +169,14 @@ class Decorators:
         name: str | None = None,
         timeout: int | None = None,
         memory: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Every event published to ``topic`` (``pf.publish``); each subscriber gets a copy."""
         trigger = _build(
             lambda: Topic(name=topic, retry=_retry(retry, max_retries), dead_letter=dead_letter),
             name,
         )
-        return self._registering(trigger, name, timeout, memory, idempotent)
+        return self._registering(trigger, name, timeout, memory, idempotent, secrets)
 
     def storage(
         self,
@@ -164,6 +190,7 @@ class Decorators:
         name: str | None = None,
         timeout: int | None = None,
         memory: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Objects created or deleted in ``bucket``; ``event.data`` has bucket, key, size, etag,
         action and (when known) content_type, the same on every provider."""
@@ -180,7 +207,7 @@ class Decorators:
             ),
             name,
         )
-        return self._registering(trigger, name, timeout, memory, idempotent)
+        return self._registering(trigger, name, timeout, memory, idempotent, secrets)
 
     def schedule(
         self,
@@ -190,6 +217,7 @@ class Decorators:
         name: str | None = None,
         timeout: int | None = None,
         memory: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """``rate(N minutes|hours|days)`` or ``cron="m h dom mon dow"`` (UTC)."""
         if (expression is None) == (cron is None):
@@ -197,7 +225,7 @@ class Decorators:
         text = expression if expression is not None else cron
         assert text is not None  # narrowed by the check above, for mypy
         trigger = _build(lambda: Schedule(expression=text), name)
-        return self._registering(trigger, name, timeout, memory)
+        return self._registering(trigger, name, timeout, memory, secrets=secrets)
 
     def event(
         self,
@@ -209,12 +237,13 @@ class Decorators:
         name: str | None = None,
         timeout: int | None = None,
         memory: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Events of CloudEvent ``type`` (or a ``prefix.*``) on the event bus (``pf.emit``)."""
         trigger = _build(
             lambda: Event(type=type, source=source, retry=_retry(None, max_retries)), name
         )
-        return self._registering(trigger, name, timeout, memory, idempotent)
+        return self._registering(trigger, name, timeout, memory, idempotent, secrets)
 
     def stream(
         self,
@@ -227,6 +256,7 @@ class Decorators:
         name: str | None = None,
         timeout: int | None = None,
         memory: int | None = None,
+        secrets: Iterable[str] | None = None,
     ) -> Callable[[F], F]:
         """Records of an ordered stream (Kinesis, Event Hubs), in partition order."""
         trigger = _build(
@@ -235,7 +265,7 @@ class Decorators:
             ),
             name,
         )
-        return self._registering(trigger, name, timeout, memory, idempotent)
+        return self._registering(trigger, name, timeout, memory, idempotent, secrets)
 
 
 def _build(make: Callable[[], V], name: str | None) -> V:

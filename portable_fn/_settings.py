@@ -150,6 +150,7 @@ def read_secret(app: Any, name: str) -> str:
             f"secret {name!r} is not declared on app {app.name!r} (declared: {declared}): "
             f"add it to App(secrets=[...]) so `portable-fn package` wires it on every provider"
         )
+    _check_function(app, name)
     value = os.environ.get(name)
     if not value:
         raise SecretNotSet(name, _unset_hint(name, "is empty" if value == "" else None))
@@ -161,6 +162,22 @@ def read_secret(app: Any, name: str) -> str:
             "exists",
         )
     return value
+
+
+def _check_function(app: Any, name: str) -> None:
+    """Inside one of ``app``'s functions, ``name`` must be among the secrets it is given: on
+    AWS and GCP the others are not wired to it, so reading one would work locally only."""
+    from portable_fn._invocation import current
+
+    invocation = current()
+    if invocation is None or invocation.app is not app:
+        return
+    function = invocation.function
+    if name not in function.secrets:
+        raise ConfigurationError(
+            f"function {function.name!r} is not given secret {name!r} (its secrets=: "
+            f"{list(function.secrets)!r}): add it to the decorator's secrets=[...]"
+        )
 
 
 def _unset_hint(name: str, empty: str | None) -> str:

@@ -57,6 +57,7 @@ class Function(Value):
     options: Mapping[str, Any] = MappingProxyType({})
     cors: CORS | None = None  # an HTTP trigger's, here so dispatch reads it without a type test
     limits: Limits = NO_LIMITS  # its own over the app's; None members: the provider's default
+    secrets: tuple[str, ...] = ()  # the app's secrets it is given (``secrets=``, else all)
 
     def match_path(self, path: str) -> Mapping[str, str] | None:
         """Path parameters when this HTTP function's route matches ``path``."""
@@ -162,10 +163,12 @@ class App(Decorators):
         name: str | None = None,
         options: Mapping[str, Any] | None = None,
         limits: Limits = NO_LIMITS,
+        secrets: tuple[str, ...] | None = None,
     ) -> F:
         """Register ``handler`` for ``trigger``; what every decorator calls. ``options`` are
         per-function behaviours the call pipeline composes (``idempotent``, ...); ``limits``
-        its own timeout and memory, over the app's."""
+        its own timeout and memory, over the app's; ``secrets`` the app's it may read (None:
+        every one)."""
         if not callable(handler):
             raise ConfigurationError(f"{handler!r} is not callable")
         function_name = name or getattr(handler, "__name__", None)
@@ -207,6 +210,7 @@ class App(Decorators):
             options=frozen_options,
             cors=trigger.cors if isinstance(trigger, Http) else None,
             limits=limits.over(self.limits),
+            secrets=self.secrets if secrets is None else secrets,
         )
         if isinstance(trigger, Http):
             try:

@@ -204,3 +204,53 @@ def test_invoke_of_an_unset_secret_fails_with_its_name(
     assert main(["invoke", "settings_app2.py", "show", "--event", str(event)]) == 1
     captured = capsys.readouterr()
     assert "secret API_KEY is not set" in captured.out + captured.err
+
+
+def test_a_function_reads_only_the_secrets_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``secrets=`` on a decorator narrows what a function gets (AWS and GCP wire only those to
+    it): reading another is refused locally too, so it cannot work here and fail deployed."""
+    from portable_fn.testing import invoke
+
+    monkeypatch.setenv("STRIPE_KEY", "sk")
+    monkeypatch.setenv("WEBHOOK_SECRET", "wh")
+    app = pf.App("shop", secrets=["STRIPE_KEY", "WEBHOOK_SECRET"])
+    seen: dict[str, str] = {}
+
+    @app.queue("payments", secrets=["STRIPE_KEY"])
+    def pay(event: pf.CloudEvent) -> None:
+        seen["key"] = app.secret("STRIPE_KEY")
+        app.secret("WEBHOOK_SECRET")
+
+    @app.queue("audit")
+    def audit(event: pf.CloudEvent) -> None:
+        seen["both"] = app.secret("STRIPE_KEY") + app.secret("WEBHOOK_SECRET")
+
+    assert app.function("pay").secrets == ("STRIPE_KEY",)
+    assert app.function("audit").secrets == ("STRIPE_KEY", "WEBHOOK_SECRET")
+    event = pf.CloudEvent(id="p-1", type="test.payment", source="/tests", data={"n": 1})
+    outcome = invoke(app, "pay", event)
+    assert seen["key"] == "sk" and not outcome.ok
+    assert isinstance(outcome.error, pf.ConfigurationError)
+    assert "'pay' is not given secret 'WEBHOOK_SECRET'" in str(outcome.error)
+    assert invoke(app, "audit", event).ok and seen["both"] == "skwh"
+
+
+@pytest.mark.parametrize(
+    ("secrets", "says"),
+    [(["OTHER_KEY"], "not the app's"), ("STRIPE_KEY", "got the string")],
+)
+def test_a_function_secret_the_app_lacks_is_refused_at_decoration(
+    secrets: object, says: str
+) -> None:
+    app = pf.App("shop", secrets=["STRIPE_KEY"])
+    with pytest.raises(pf.ConfigurationError, match=says):
+        app.queue("payments", secrets=secrets)  # type: ignore[arg-type]
+
+
+def test_a_function_s_secrets_keep_the_app_s_order() -> None:
+    app = pf.App("shop", secrets=["A_KEY", "B_KEY", "C_KEY"])
+
+    @app.queue("jobs", secrets=["C_KEY", "A_KEY", "C_KEY"])
+    def job(event: pf.CloudEvent) -> None: ...
+
+    assert app.function("job").secrets == ("A_KEY", "C_KEY")
