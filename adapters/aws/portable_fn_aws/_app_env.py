@@ -3,7 +3,10 @@
 
 Every function gets them in its own ``Environment.Variables``, beside the adapter's (the
 resources it publishes to, its dead-letter queue...), over ``PF_APP`` in the Globals (SAM merges
-the two: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-template-anatomy-globals.html).
+the two: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-specification-template-anatomy-globals.html):
+every ``env`` value, and only the secrets the function is given (``Function.secrets``, the
+decorator's ``secrets=``, else the app's), since a reference becomes the secret's value in the
+function's configuration, readable by whoever may read that function's.
 Not in the Globals themselves: cfn-lint (E1051) takes a Secrets Manager reference only in a
 resource's properties. An ``env`` value is written as it is; a secret as a CloudFormation
 dynamic reference, ``{{resolve:secretsmanager:<app>/<NAME>}}``, which CloudFormation replaces
@@ -19,7 +22,8 @@ value holding a dynamic reference of its own (``{{resolve:ssm:...}}``): CloudFor
 resolve it on AWS only, every other target writing the text as it is, and it would escape the
 stack's count of references; a secret is declared in ``secrets=``.
 
-``secrets_finding`` tells ``package`` and ``inspect`` which secrets to create, and that the
+``secrets_finding`` tells ``package`` and ``inspect`` which secrets to create (those some
+function is given: the template references no other), and that the
 identity CloudFormation resolves them as (the deploying user's session, or the stack's service
 role: https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html)
 must be allowed ``secretsmanager:GetSecretValue`` on them.
@@ -59,12 +63,20 @@ def global_variables(app: App) -> dict[str, str]:
     return {"PF_APP": app.name}
 
 
-def app_variables(app: App) -> dict[str, str]:
-    """The app's ``env``, then a reference per secret (a name is never in both)."""
+def function_variables(app: App, fn: Function) -> dict[str, str]:
+    """The app's ``env``, then a reference per secret ``fn`` is given (a name is never in
+    both)."""
     variables = dict(app.env)
-    for name in app.secrets:
+    for name in fn.secrets:
         variables[name] = secret_reference(app, name)
     return variables
+
+
+def referenced(app: App) -> tuple[str, ...]:
+    """The app's secrets some function is given, in the app's order: those the template
+    references."""
+    given = {name for fn in app.functions.values() for name in fn.secrets}
+    return tuple(name for name in app.secrets if name in given)
 
 
 def env_bytes(variables: Mapping[str, Any]) -> int:
@@ -78,12 +90,12 @@ def env_bytes(variables: Mapping[str, Any]) -> int:
 
 
 def add(b: Builder, fn: Function, variables: dict[str, Any]) -> None:
-    """Add the app's variables to ``variables`` (the adapter's for ``fn``), refusing what they
+    """Add ``fn``'s app variables to ``variables`` (the adapter's for it), refusing what they
     cannot be: a user name among the adapter's, more than Lambda's 4 KB with the Globals' (the
     total of all of a function's variables, keys and values:
     https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html)."""
     app = b.app
-    ours = app_variables(app)
+    ours = function_variables(app, fn)
     clashes = sorted(set(ours) & set(variables))
     if clashes:
         b.refuse(fn.name, ConfigurationError(
@@ -99,7 +111,7 @@ def add(b: Builder, fn: Function, variables: dict[str, Any]) -> None:
         secrets = (
             "; a secret counts by its reference's length here, and the value it resolves to "
             "at deploy counts too"
-            if app.secrets else ""
+            if fn.secrets else ""
         )
         b.refuse(fn.name, ConfigurationError(
             f"its environment variables take {size} bytes (keys and values), over "
@@ -109,17 +121,18 @@ def add(b: Builder, fn: Function, variables: dict[str, Any]) -> None:
 
 def reference_count(app: App) -> Finding | None:
     """A warning when the processed template would hold more dynamic references than
-    CloudFormation takes in a stack: every function carries one per secret."""
-    count = len(app.functions) * len(app.secrets)
+    CloudFormation takes in a stack: every function carries one per secret it is given."""
+    count = sum(len(fn.secrets) for fn in app.functions.values())
     if count <= MAX_DYNAMIC_REFERENCES:
         return None
     return Finding(
         None,
         "warning",
-        f"{len(app.functions)} functions x {len(app.secrets)} secrets = {count} Secrets "
-        f"Manager dynamic references, and CloudFormation takes at most "
+        f"{count} Secrets Manager dynamic references (one per secret each function is given), "
+        f"and CloudFormation takes at most "
         f"{MAX_DYNAMIC_REFERENCES} in a stack template: the deploy may be refused (fewer "
-        "secrets, e.g. one JSON secret read and parsed by the handler, or fewer functions)",
+        "secrets, e.g. one JSON secret read and parsed by the handler, fewer functions, or "
+        "secrets=[...] on each function naming only those it reads)",
     )
 
 
@@ -141,14 +154,17 @@ def refuse_dynamic_references(b: Builder) -> None:
 
 
 def secrets_finding(app: App) -> Finding | None:
-    """What to create before the first deploy: one Secrets Manager secret per declared secret,
-    and the permission to read them for the identity CloudFormation resolves references as
-    (the caller's session, or the stack's service role, using-iam-servicerole.html)."""
-    if not app.secrets:
+    """What to create before the first deploy: one Secrets Manager secret per secret some
+    function is given (any function's: CloudFormation resolves every reference in the
+    template), and the permission to read them for the identity CloudFormation resolves
+    references as (the caller's session, or the stack's service role,
+    using-iam-servicerole.html)."""
+    names = referenced(app)
+    if not names:
         return None
     commands = "; ".join(
         f"aws secretsmanager create-secret --name {app.name}/{name} --secret-string '<value>'"
-        for name in app.secrets
+        for name in names
     )
     return Finding(
         None,

@@ -15,8 +15,8 @@ One ``AWS::Serverless::Function`` per handler with its event source:
 Each function's own ``timeout=`` and ``memory=`` are its Timeout and MemorySize (``_limits``),
 over the Globals' defaults; a source queue's visibility follows its reader's timeout.
 Each function may publish only to what its code names (``portable_fn._publishes``), passed in
-env vars, beside the app's ``env`` and secrets (Secrets Manager dynamic references:
-``_app_env``), which every function gets.
+env vars, beside the app's ``env``, which every function gets, and the secrets it is given
+(its ``secrets=``, else the app's: Secrets Manager dynamic references, ``_app_env``).
 Outputs: the HTTP API's URL, and each queue's URL, topic's ARN and bucket's name.
 Queues and topics that exist already (``PORTABLE_FN_AWS_EXISTING``: ``_existing``) are no
 resources of the stack: their ARNs stand where the stack's own references would.
@@ -252,7 +252,7 @@ def _function(b: Builder, fn: Function) -> dict[str, Any]:
         variables["PORTABLE_FN_IDEMPOTENCY"] = {"Fn::Sub": f"dynamodb://${{{table}}}"}
     if policies:
         properties["Policies"] = policies
-    _app_env.add(b, fn, variables)  # the app's env and secrets' references, every function's
+    _app_env.add(b, fn, variables)  # the app's env, and references to the secrets fn is given
     if variables:
         properties["Environment"] = {"Variables": variables}
     return {"Type": "AWS::Serverless::Function", "Properties": properties}

@@ -258,3 +258,83 @@ def test_a_refusal_names_its_function_once(options: dict[str, Any]) -> None:
     for finding in refused:
         assert not finding.message.startswith("uploaded:"), finding.message
         assert str(finding).count("uploaded:") == 1, str(finding)
+
+
+def _narrowed(secrets: list[str], **own: list[str]) -> pf.App:
+    """``_shop``'s four functions with the app's ``secrets``; ``own`` gives some of them their
+    own ``secrets=`` (by function name), the others keep every one."""
+    app = pf.App("shop-settings", env={"CURRENCY": "EUR"}, secrets=secrets)
+
+    @app.http("/orders", methods=["POST"], auth="anonymous", secrets=own.get("create"))
+    def create(req: pf.Request) -> None:
+        pf.send("jobs", {"k": 1})
+
+    @app.queue("jobs", secrets=own.get("work"))
+    def work(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("uploads", secrets=own.get("uploaded"))
+    def uploaded(event: pf.CloudEvent) -> None: ...
+
+    @app.schedule("rate(1 hour)", secrets=own.get("hourly"))
+    def hourly(event: pf.CloudEvent) -> None: ...
+
+    return app
+
+
+def test_each_function_gets_references_to_its_own_secrets_only(tmp_path: Path) -> None:
+    """Least privilege: a function's ``secrets=`` are the only references in its variables (a
+    reference is the secret's value once deployed); ``env`` still reaches every function."""
+    app = _narrowed(["STRIPE_KEY", "MAIL_TOKEN"], work=["STRIPE_KEY"], hourly=[])
+    out = tmp_path / "aws"
+    _package(app, "narrowed_settings_app", out)
+    template = _template(out)
+    secrets = {
+        function_id: {k for k, v in _variables(template, function_id).items()
+                      if isinstance(v, str) and v.startswith("{{resolve:")}
+        for function_id in ("CreateFunction", "WorkFunction", "UploadedFunction", "HourlyFunction")
+    }
+    assert secrets == {
+        "CreateFunction": {"STRIPE_KEY", "MAIL_TOKEN"},
+        "WorkFunction": {"STRIPE_KEY"},
+        "UploadedFunction": {"STRIPE_KEY", "MAIL_TOKEN"},
+        "HourlyFunction": set(),
+    }
+    assert _variables(template, "WorkFunction")["STRIPE_KEY"] == STRIPE
+    for function_id in secrets:
+        assert _variables(template, function_id)["CURRENCY"] == "EUR"
+    result = _cfn_lint(out / "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_the_reference_count_is_each_functions_own_secrets() -> None:
+    """16 secrets, but only one function given them: 16 references, not 4 x 16."""
+    names = [f"KEY_{i:02d}" for i in range(16)]
+    narrow = _narrowed(names, work=[], uploaded=[], hourly=[])
+    assert not [f for f in AwsAdapter().findings(narrow) if "60" in f.message]
+    # 3 functions with every secret and one with 13: 3 x 16 + 13 = 61, over 60.
+    wide = _narrowed(names, hourly=names[:13])
+    (warning,) = [f for f in AwsAdapter().findings(wide) if "60" in f.message]
+    assert (warning.function, warning.level) == (None, "warning")
+    assert "61" in warning.message
+
+
+def test_the_4_kb_check_counts_a_functions_own_secrets() -> None:
+    """80 references fill more than 4 KB: only the function given them all is refused."""
+    names = [f"SECRET_{i:03d}" for i in range(80)]
+    app = _narrowed(names, create=names[:2], work=[], uploaded=names[-1:])
+    unsupported = [f for f in AwsAdapter().findings(app) if f.level == "unsupported"]
+    assert [f.function for f in unsupported] == ["hourly"]
+
+
+def test_the_secrets_to_create_are_those_a_function_is_given() -> None:
+    """Every secret some function reads is created, whichever function that is; one no
+    function is given has no reference in the template, so nothing resolves it."""
+    app = _narrowed(["STRIPE_KEY", "MAIL_TOKEN", "UNUSED_KEY"], create=["MAIL_TOKEN"],
+                    work=["STRIPE_KEY"], uploaded=[], hourly=[])
+    (found,) = _secret_findings(AwsAdapter().findings(app))
+    assert "--name shop-settings/STRIPE_KEY " in found.message
+    assert "--name shop-settings/MAIL_TOKEN " in found.message
+    assert "UNUSED_KEY" not in found.message
+    nobody = _narrowed(["STRIPE_KEY"], create=[], work=[], uploaded=[], hourly=[])
+    assert not _secret_findings(AwsAdapter().findings(nobody))
