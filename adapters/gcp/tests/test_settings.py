@@ -203,3 +203,83 @@ def test_a_name_deploy_sh_gives_a_storage_function_is_refused(tmp_path: Path, wh
     # A name only another function's bucket would have is no clash.
     assert not [f for f in GCPAdapter().findings(_app({"BUCKET_OTHER": "x"}))
                 if f.level == "unsupported"]
+
+
+def _narrowed(secrets: tuple[str, ...], **own: list[str]) -> pf.App:
+    """``_app``'s three functions; ``own`` gives some of them their own ``secrets=`` (by
+    function name), the others keep every secret of the app's."""
+    app = pf.App("shop", env={"CURRENCY": "EUR"}, secrets=secrets)
+
+    @app.http("/orders", secrets=own.get("orders"))
+    def orders(req: pf.Request) -> str:
+        return "ok"
+
+    @app.topic("order-events", secrets=own.get("notify"))
+    def notify(event: pf.CloudEvent) -> None: ...
+
+    @app.storage("photos", on=["created"], secrets=own.get("photos"))
+    def photos(event: pf.CloudEvent) -> None: ...
+
+    return app
+
+
+def test_each_function_is_deployed_with_its_own_secrets_only(tmp_path: Path) -> None:
+    """Least privilege: ``--set-secrets`` names the function's ``secrets=`` (every secret of
+    the app's when it gives none); a function given none deploys with ``--clear-secrets``, so
+    a secret an earlier deploy gave it goes. The app's secrets are still checked first."""
+    app = _narrowed(("STRIPE_KEY", "DB_URL"), notify=["STRIPE_KEY"], photos=[])
+    run_with_fake_gcloud(render(build(app)), tmp_path)
+    deploys = _deploys(tmp_path)
+    secrets = {service: gcloud_dict(_flag(call, "--set-secrets") or "")
+               for service, call in deploys.items()}
+    assert secrets == {
+        "shop-orders": {"STRIPE_KEY": "shop-STRIPE_KEY:latest", "DB_URL": "shop-DB_URL:latest"},
+        "shop-notify": {"STRIPE_KEY": "shop-STRIPE_KEY:latest"},
+        "shop-photos": {},
+    }
+    assert [s for s, call in deploys.items() if "--clear-secrets" in call] == ["shop-photos"]
+    for call in deploys.values():
+        assert gcloud_dict(_flag(call, "--set-env-vars") or "")["CURRENCY"] == "EUR"
+        assert call.count("--set-secrets") + call.count("--clear-secrets") == 1
+    checked = [c[2] for c in raw_calls(tmp_path) if c[:2] == ["secrets", "describe"]]
+    assert checked == ["shop-STRIPE_KEY", "shop-DB_URL"]
+
+
+def test_a_per_function_secret_follows_the_secret_prefix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_PREFIX", "prod_shop-")
+    app = _narrowed(("STRIPE_KEY", "DB_URL"), orders=["DB_URL"], notify=[], photos=[])
+    run_with_fake_gcloud(render(build(app)), tmp_path)
+    deploys = _deploys(tmp_path)
+    assert _flag(deploys["shop-orders"], "--set-secrets") == "DB_URL=prod_shop-DB_URL:latest"
+    assert "--clear-secrets" in deploys["shop-notify"]
+
+
+def test_secrets_no_function_is_given_are_not_required(tmp_path: Path) -> None:
+    """Every function narrowed to none: no deploy reads a secret, so none must exist (a
+    missing one does not stop deploy.sh) and every function clears its secrets."""
+    app = _narrowed(("STRIPE_KEY",), orders=[], notify=[], photos=[])
+    result = run_fake_gcloud(render(build(app)), tmp_path,
+                             FAKE_MISSING_SECRETS="shop-STRIPE_KEY", FAKE_BUCKET_LOCATION="US")
+    assert result.returncode == 0, result.stderr
+    deploys = _deploys(tmp_path)
+    assert all("--clear-secrets" in call and "--set-secrets" not in call
+               for call in deploys.values())
+    assert not [f for f in build(app).findings if "Secret Manager" in f.message]
+
+
+def test_shellcheck_passes_with_narrowed_secrets(tmp_path: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.fail("shellcheck is required: apt-get install -y shellcheck")
+    apps = {
+        "some": _narrowed(("STRIPE_KEY", "DB_URL"), notify=["STRIPE_KEY"], photos=[]),
+        "none": _narrowed(("STRIPE_KEY",), orders=[], notify=[], photos=[]),
+    }
+    for name, app in apps.items():
+        path = tmp_path / f"{name}.sh"
+        path.write_text(render(build(app)))
+        result = subprocess.run([shellcheck, "--severity=style", str(path)],
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -21,9 +21,10 @@ its Scheduler job the same, a second Eventarc trigger ``<app>-<function>-2``, a 
 dead-letter topic ``<app>-<function>-dlq``, since Cloud Run functions, jobs, triggers and topics
 are named per project (and region): two apps' ``create_order`` must not replace one another.
 
-Every function gets the app's settings and secrets (``App(env=, secrets=)``) as ``settings``
-writes them: one ``--set-env-vars`` split on a delimiter no value holds, and ``--set-secrets``
-(or ``--clear-secrets``), so a redeploy keeps nothing the app dropped.
+Every function gets the app's settings (``App(env=...)``) and the secrets it is given
+(``secrets=``, else the app's) as ``settings`` writes them: one ``--set-env-vars`` split on a
+delimiter no value holds, and its own ``--set-secrets`` (or ``--clear-secrets``), so a
+redeploy keeps nothing the app or the function dropped.
 
 A schedule's Cloud Scheduler job is given its retry config every time (``jobs create`` and
 ``jobs update`` take the same flags): retryCount defaults to 0, so a job created without it
@@ -69,7 +70,7 @@ ensure_subscription() {{
 }}
 
 # deploy NAME [--env KEY=VALUE]... FLAGS...: FUNCTION_ENV and each KEY=VALUE as one
-# --set-env-vars, split on ENV_DELIM; the app's secrets as SECRETS says.
+# --set-env-vars, split on ENV_DELIM; FLAGS include the function's secrets flag.
 deploy() {{
   local name="$1" item env=""
   local -a vars=("${{FUNCTION_ENV[@]}}")
@@ -88,7 +89,7 @@ deploy() {{
   done
   gcloud functions deploy "$name" --gen2 --project "$PROJECT" --region "$REGION" \\
     --runtime "$RUNTIME" --source "$SOURCE" --set-env-vars "^$ENV_DELIM^${{env#"$ENV_DELIM"}}" \\
-    "${{SECRETS[@]}}" "$@"
+    "$@"
 }}
 
 function_trigger() {{
@@ -241,6 +242,7 @@ def _function(d: Deployment) -> str:
         # The function maps its real bucket back to the declared name (storage.declared_bucket).
         env = ["--env", f'"{bucket_var(d.bucket)}=${bucket_var(d.bucket)}"']
     flags += d.sizing.flags()  # undeclared limits written as gcloud's defaults (limits.py)
+    flags += settings.flags(d.secrets)  # only its own: least privilege (settings.py)
     lines.append(_command(["deploy", quote(d.service), *env, *flags]))
     if d.signature == "cloudevent":
         lines.append(_command(["allow_invoker", quote(d.service)]))

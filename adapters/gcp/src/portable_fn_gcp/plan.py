@@ -89,6 +89,7 @@ class Deployment:
     schedule_retry: SchedulerRetry | None = None  # that job's retry config
     bucket: str | None = None  # a storage trigger's bucket: its triggers live where it is
     sizing: Sizing = field(default_factory=Sizing)  # --timeout/--memory/--cpu, callers' deadlines
+    secrets: tuple[str, ...] = ()  # its Function.secrets: its --set-secrets, or --clear-secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,7 @@ class Plan:
     buckets: tuple[str, ...] = ()
     published: tuple[str, ...] = ()  # topics only published to: no function consumes them
     env: tuple[tuple[str, str], ...] = ()  # App(env=...): every function's (settings.py)
-    secrets: tuple[str, ...] = ()  # App(secrets=...): every function's, from Secret Manager
+    secrets: tuple[str, ...] = ()  # App(secrets=...) some function is given: checked first
 
 
 def bus_topic(app: App) -> str:
@@ -120,7 +121,7 @@ def build(app: App, *, strict: bool = True) -> Plan:
         deployment = _deployment(app, fn, findings)
         if deployment is None:
             continue
-        deployment = _sized(deployment, fn, findings, strict=strict)
+        deployment = replace(_sized(deployment, fn, findings, strict=strict), secrets=fn.secrets)
         other = services.setdefault(deployment.service, fn.name)
         if other != fn.name:  # the second deploy would replace the first function
             raise ConfigurationError(
@@ -153,7 +154,7 @@ def build(app: App, *, strict: bool = True) -> Plan:
         "reaches (redis://HOST:PORT/0 for Memorystore); without it each instance keeps its own "
         "memory store and duplicates across instances are not caught")))
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets),
-                published, tuple(app.env.items()), app.secrets)
+                published, tuple(app.env.items()), settings.given(app))
 
 
 def _sized(d: Deployment, fn: Function, findings: list[Finding], *, strict: bool) -> Deployment:

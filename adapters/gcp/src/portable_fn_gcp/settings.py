@@ -16,9 +16,13 @@ https://cloud.google.com/run/docs/configuring/services/secrets); the function's 
 account needs ``roles/secretmanager.secretAccessor``, and the deploy fails if it cannot read one.
 The secret is ``${SECRET_PREFIX}NAME``, ``<app>-NAME`` by default: a secret ID is at most 255 of
 ``[A-Za-z0-9_-]`` (https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/create).
-``--set-secrets`` overwrites a function's secrets, but with no secrets flag gcloud keeps those
-it had, so an app without secrets deploys with ``--clear-secrets`` ("Remove all secret
-environment variables and volumes", same reference).
+Secrets are set per function (least privilege): each deploy names only its function's
+``secrets=`` (``Function.secrets``; the app's when the decorator gives none), in its own
+deploy line (``flags``). ``--set-secrets`` overwrites a function's secrets, but with no secrets
+flag gcloud keeps those it had, so a function given none deploys with ``--clear-secrets``
+("Remove all secret environment variables and volumes", same reference). The header
+(``script``) checks the prefix and that each secret some function is given exists, before
+anything deploys.
 
 Refused (``bucket_clash``): an app name equal to the ``BUCKET_<NAME>`` deploy.sh gives a storage
 function (its bucket's real name, ``storage``), which would be a second item of that name in
@@ -41,7 +45,7 @@ if TYPE_CHECKING:
 
     from portable_fn.app import App
 
-__all__ = ["SEPARATORS", "bucket_clash", "delimiter", "findings", "script"]
+__all__ = ["SEPARATORS", "bucket_clash", "delimiter", "findings", "flags", "given", "script"]
 
 # Candidate delimiter characters: none can be in a name ([A-Z0-9_]), in '=', or in what
 # deploy.sh adds itself (a project ID, a bucket name: [a-z0-9._-]), and not '^', which would end
@@ -52,10 +56,18 @@ SECRET_ID_MAX = 255
 _OWN_FIRST, _OWN_LAST = "GOOGLE_CLOUD_PROJECT=p", "BUCKET_B=b"
 
 
+def given(app: App) -> tuple[str, ...]:
+    """The app's secrets some function is given, in the app's order: those deploy.sh wires, so
+    those that must exist (a secret no function reads is not needed to deploy)."""
+    named = {name for fn in app.functions.values() for name in fn.secrets}
+    return tuple(name for name in app.secrets if name in named)
+
+
 def findings(app: App) -> list[Finding]:
-    if not app.secrets:
+    names = given(app)
+    if not names:
         return []
-    ids = ", ".join(f"{app.name}-{name}" for name in app.secrets)
+    ids = ", ".join(f"{app.name}-{name}" for name in names)
     return [Finding(None, "info", (
         f"secrets come from Secret Manager secrets {ids} (deploy.sh's SECRET_PREFIX, default "
         f"'{app.name}-'), latest version, read when an instance starts: create them and grant "
@@ -93,10 +105,22 @@ def _split(joined: str, delim: str) -> list[str]:
     return (joined if joined.endswith(delim) else joined + delim).split(delim)[:-1]
 
 
+def flags(secrets: Sequence[str]) -> list[str]:
+    """A function's secrets flag, as deploy.sh text: ``--set-secrets`` with a reference per
+    secret it is given (``${SECRET_PREFIX}``, set and checked by ``script``), else
+    ``--clear-secrets``, so a redeploy takes away what the function is no longer given. One
+    word with its value, so a wrapped deploy line keeps the two together."""
+    if not secrets:
+        return ["--clear-secrets"]
+    refs = ",".join(f"{name}=${{SECRET_PREFIX}}{name}:latest" for name in secrets)
+    return [f'--set-secrets "{refs}"']
+
+
 def script(app: str, env: Sequence[tuple[str, str]], secrets: Sequence[str]) -> str:
     """deploy.sh's settings block for app ``app``: ``ENV_DELIM``, ``FUNCTION_ENV`` (every
-    function's variables but the bucket ones) and ``SECRETS`` (the secrets flag), checked before
-    any deploy."""
+    function's variables but the bucket ones) and, for ``secrets`` (those some function is
+    given), ``SECRET_PREFIX`` and a check that each exists, before any deploy. Each deploy
+    line carries its function's own secrets flag (``flags``)."""
     items = [f"{name}={value}" for name, value in env]
     lines = [
         "",
@@ -112,17 +136,13 @@ def script(app: str, env: Sequence[tuple[str, str]], secrets: Sequence[str]) -> 
         ")",
     ]
     if not secrets:
-        lines += [
-            "# No secrets: gcloud keeps a function's secrets unless told, so clear any it had.",
-            "SECRETS=(--clear-secrets)",
-        ]
         return "\n".join(lines) + "\n"
     room = SECRET_ID_MAX - max(len(name) for name in secrets)
-    refs = ",".join(f"{name}=${{SECRET_PREFIX}}{name}:latest" for name in secrets)
     lines += [
         "",
         "# The app's secrets (App(secrets=...)): Secret Manager secret ${SECRET_PREFIX}NAME, its",
-        "# latest version read when an instance starts. The functions' runtime service account",
+        "# latest version read when an instance starts; each function is deployed with only",
+        "# those it is given (its --set-secrets). The functions' runtime service account",
         "# (default: the compute account) needs roles/secretmanager.secretAccessor on each.",
         f'SECRET_PREFIX="${{SECRET_PREFIX:-{app}-}}"',
         f"if [[ ! \"$SECRET_PREFIX\" =~ ^[A-Za-z0-9_-]{{0,{room}}}$ ]]; then",
@@ -139,6 +159,5 @@ def script(app: str, env: Sequence[tuple[str, str]], secrets: Sequence[str]) -> 
         "  }",
         "}",
         *(f"require_secret {name}" for name in secrets),
-        f'SECRETS=(--set-secrets "{refs}")',
     ]
     return "\n".join(lines) + "\n"
