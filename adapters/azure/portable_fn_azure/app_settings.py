@@ -17,6 +17,11 @@ take only letters, digits and '-', 1-127 of them; vault names 3-24 letters, digi
 https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftkeyvault).
 Without a vault the secret is left to be set as an app setting by hand.
 
+App settings are the function app's, read by every function in it as environment variables
+(https://learn.microsoft.com/azure/azure-functions/functions-app-settings): a decorator's
+``secrets=`` cannot narrow what Azure gives a function, so ``app.secret`` alone enforces it
+there, which ``narrowing_finding`` says.
+
 Loaded only by ``package`` and ``inspect``, never at a cold start.
 """
 
@@ -35,7 +40,7 @@ from portable_fn_azure.options import AzureOptions, setting_name
 
 __all__ = [
     "KEY_VAULT_ENV", "adapter_settings", "app_settings", "collisions", "key_vault",
-    "secret_name", "settings_findings",
+    "narrowing_finding", "secret_name", "settings_findings",
 ]
 
 KEY_VAULT_ENV = "PORTABLE_FN_AZURE_KEY_VAULT"
@@ -117,6 +122,21 @@ def _assignments(values: dict[str, str]) -> str:
     return " ".join(shlex.quote(f"{name}={value}") for name, value in values.items())
 
 
+def narrowing_finding(app: App) -> Finding | None:
+    """When a function is given fewer secrets than the app's (its decorator's ``secrets=``):
+    every function of a function app reads every app setting, so only ``app.secret`` keeps it
+    from the others."""
+    narrowed = [fn.name for fn in app.functions.values() if fn.secrets != app.secrets]
+    if not narrowed:
+        return None
+    return Finding(None, "info", (
+        f"functions {', '.join(narrowed)} are given fewer secrets than the app's (secrets=): on "
+        "Azure that is enforced by app.secret only, which refuses a secret its function is not "
+        "given; app settings are the function app's, so the platform gives every function "
+        "every secret (os.environ holds them all). For a boundary Azure enforces, put those "
+        "functions in an app of their own (a separate function app)"))
+
+
 def settings_findings(app: App, options: AzureOptions) -> list[Finding]:
     """What the deploy must do for ``env`` and ``secrets`` to reach the function: upload the
     settings (a zip deploy does not carry local.settings.json), and store or set the secrets."""
@@ -136,6 +156,9 @@ def settings_findings(app: App, options: AzureOptions) -> list[Finding]:
             f"--settings {_assignments(values)}")))
     if not app.secrets:
         return out
+    narrowing = narrowing_finding(app)
+    if narrowing is not None:
+        out.append(narrowing)
     vault = key_vault(options)
     if vault is None:
         out.append(Finding(None, "warning", (

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from portable_fn import App
+from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
 from portable_fn.testing import RecordingPublisher
 from test_azure_target import INDEX
@@ -225,3 +226,33 @@ def test_the_vault_option_is_an_option_like_the_others() -> None:
     assert repr(options) == "AzureOptions(key_vault='kv-shop')"
     with pytest.raises(AttributeError):
         options.key_vault = "other"  # type: ignore[misc]
+
+
+NARROWED = SOURCE.replace('@app.queue("orders")', '@app.queue("orders", secrets=["STRIPE_KEY"])')
+
+
+def _narrowing(found: list[Finding]) -> list[Finding]:
+    return [f for f in found if "app.secret" in f.message]
+
+
+@pytest.mark.parametrize("vault", [None, "kv-shop"])
+def test_a_function_given_fewer_secrets_is_told_azure_gives_it_every_one(
+        vault: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """App settings are the function app's: every function reads every one
+    (https://learn.microsoft.com/azure/azure-functions/functions-app-settings), so a
+    decorator's ``secrets=`` is enforced by ``app.secret`` alone: one app-level note."""
+    app, _ = _app(tmp_path, monkeypatch, NARROWED, module="narrowed_shop")
+    assert app.function("order").secrets == ("STRIPE_KEY",)
+    [note] = _narrowing(findings(app, AzureOptions(key_vault=vault)))
+    assert (note.function, note.level) == (None, "info")
+    assert "order" in note.message and "every" in note.message
+
+
+def test_no_narrowing_no_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app, _ = _app(tmp_path, monkeypatch)
+    assert not _narrowing(findings(app, AzureOptions(key_vault="kv-shop")))
+    # A function naming all of the app's secrets narrows nothing.
+    every = SOURCE.replace('@app.queue("orders")',
+                           '@app.queue("orders", secrets=["DB_PASSWORD", "STRIPE_KEY"])')
+    app, _ = _app(tmp_path, monkeypatch, every, module="every_secret_shop")
+    assert not _narrowing(findings(app, AzureOptions()))

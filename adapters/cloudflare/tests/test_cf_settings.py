@@ -203,3 +203,29 @@ def test_every_unicode_scalar_value_round_trips_through_the_toml_writer() -> Non
     everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
     cfg = tomllib.loads(wrangler.to_toml({"vars": {"ALL": everything}}))
     assert cfg["vars"]["ALL"] == everything
+
+
+def _narrowing(app: pf.App) -> list[Any]:
+    return [f for f in adapter.findings(app) if "app.secret" in f.message]
+
+
+def test_a_function_given_fewer_secrets_is_told_the_worker_gives_it_every_one() -> None:
+    """Secrets are the Worker's, on one ``env`` every handler of the app gets
+    (https://developers.cloudflare.com/workers/configuration/secrets/): a decorator's
+    ``secrets=`` is enforced by ``app.secret`` alone, which one app-level note says."""
+    app = pf.App("narrow", secrets=["API_KEY", "DB_PASSWORD"])
+    app.queue("jobs", name="jobs", secrets=["API_KEY"])(handle)
+    app.queue("audit", name="audit", secrets=[])(handle)
+    app.queue("mail", name="mail")(handle)
+    [note] = _narrowing(app)
+    assert (note.function, note.level) == (None, "info")
+    assert "jobs" in note.message and "audit" in note.message and "mail" not in note.message
+    assert "every" in note.message
+
+
+def test_no_narrowing_no_note() -> None:
+    app = pf.App("wide", secrets=["API_KEY"])
+    app.queue("jobs")(handle)
+    app.queue("mail", name="mail", secrets=["API_KEY"])(handle)
+    assert not _narrowing(app)
+    assert not _narrowing(pf.App("none", env={"CURRENCY": "EUR"}))
