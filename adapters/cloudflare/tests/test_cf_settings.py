@@ -71,31 +71,11 @@ def test_only_secrets_write_no_vars_table() -> None:
     ("kind", "name"),
     [("env", "Q_JOBS"), ("secret", "Q_JOBS_DLQ"), ("env", "R2_MEDIA_FILES")],
 )
-def test_a_name_a_binding_takes_is_refused_at_package_time(
-    kind: str, name: str, tmp_path: Path
-) -> None:
-    """Vars, secrets and bindings share the Worker's ``env``: one name is one binding."""
-    app = pf.App(
-        "clash",
-        env={name: "x"} if kind == "env" else None,
-        secrets=[name] if kind == "secret" else [],
-    )
-    app.queue("jobs")(handle)
-    app.storage("media.files", name="on_media")(handle)
-    with pytest.raises(ConfigurationError, match=name) as caught:
-        adapter.package(app, "x:app", tmp_path)
-    assert "binding" in str(caught.value)
-    assert not (tmp_path / "wrangler.toml").exists()
-
-
-@pytest.mark.parametrize(
-    ("kind", "name"),
-    [("env", "Q_JOBS"), ("secret", "Q_JOBS_DLQ"), ("env", "R2_MEDIA_FILES")],
-)
 def test_a_name_a_binding_takes_is_reported_by_inspect_as_package_refuses_it(
     kind: str, name: str, tmp_path: Path
 ) -> None:
-    """``inspect`` says what ``package`` would refuse, in the same words."""
+    """Vars, secrets and bindings share the Worker's ``env``, one name each: ``package``
+    refuses the name before writing anything, and ``inspect`` says so in the same words."""
     app = pf.App(
         "clash",
         env={name: "x"} if kind == "env" else None,
@@ -105,9 +85,10 @@ def test_a_name_a_binding_takes_is_reported_by_inspect_as_package_refuses_it(
     app.storage("media.files", name="on_media")(handle)
     clashes = [f for f in adapter.findings(app) if "binding" in f.message]
     assert [(f.function, f.level) for f in clashes] == [(None, "unsupported")]
-    with pytest.raises(ConfigurationError) as caught:
+    with pytest.raises(ConfigurationError, match=name) as caught:
         adapter.package(app, "x:app", tmp_path)
     assert clashes[0].message == str(caught.value)
+    assert not (tmp_path / "wrangler.toml").exists()
     assert name in clashes[0].message
 
 
