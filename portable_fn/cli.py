@@ -14,6 +14,10 @@ from collections.abc import Sequence
 
 DESCRIPTION = "Write serverless functions once; run them on every cloud and locally."
 APP_HELP = "module:attribute, a module, or a file path such as examples/shop/app.py"
+ENV_FILE_HELP = (
+    "NAME=VALUE lines (dotenv) put in the environment before the app loads, under what the "
+    "shell sets: local values for App(secrets=...) and env= (repeatable)"
+)
 
 
 def _port(text: str) -> int:
@@ -112,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
         help="another folder to watch (repeatable; implies --reload)",
     )
 
+    dev.add_argument("--env-file", action="append", default=[], metavar="FILE",
+                     help=ENV_FILE_HELP)
+
     dlq = commands.add_parser("dlq", help="list or re-drive dead-lettered events")
     dlq.add_argument("app", metavar="APP", help=APP_HELP)
     dlq.add_argument("--state-dir", default=".portable-fn")
@@ -143,6 +150,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="send the native event through this adapter (default: portable)",
     )
+    invoke.add_argument("--env-file", action="append", default=[], metavar="FILE",
+                        help=ENV_FILE_HELP)
 
     inspect = commands.add_parser("inspect", help="functions, resources, provider findings")
     inspect.add_argument("app", metavar="APP", help=APP_HELP)

@@ -34,10 +34,19 @@ def _function(app: App, name: str) -> str:
     return name
 
 
+def _env_files(paths: list[str]) -> None:
+    if paths:
+        from portable_fn._local.env_file import load
+
+        for path in paths:
+            load(path)
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from portable_fn._local.report import Reporter
     from portable_fn._local.server import serve
 
+    _env_files(args.env_file)  # before the snapshot: reloaded workers get them as the shell's
     shell = dict(os.environ)
     app = load_app(args.app)  # a bad APP exits 2 at start, with --reload too
     options = dev_options(args)
@@ -183,6 +192,7 @@ def dlq_table(rows: list[dict[str, Any]]) -> list[str]:
 def cmd_invoke(args: argparse.Namespace) -> int:
     from portable_fn._local.invoke import run_invoke
 
+    _env_files(args.env_file)
     app = load_app(args.app)
     return run_invoke(app, _function(app, args.function), args.event, args.provider)
 
