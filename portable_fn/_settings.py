@@ -49,6 +49,7 @@ LAMBDA_ENV_BYTES = 4096
 # (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#troubleshoot-key-vault-references).
 _UNRESOLVED = ("@Microsoft.KeyVault(",)
 
+
 def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigurationError(
