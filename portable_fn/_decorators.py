@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
+from portable_fn._settings import secret_names
 from portable_fn.cors import CORS, resolve
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import (
@@ -83,12 +84,7 @@ class Decorators:
     def _own_secrets(self, secrets: Iterable[str]) -> tuple[str, ...]:
         """A function's ``secrets=``: some of the app's, the only ones it is given (least
         privilege where the provider wires secrets per function: AWS, GCP)."""
-        if isinstance(secrets, str):
-            raise ConfigurationError(
-                f"secrets= takes a list of names, got the string {secrets!r}: "
-                f"write secrets=[{secrets!r}]"
-            )
-        own = tuple(dict.fromkeys(secrets))
+        own = tuple(dict.fromkeys(secret_names(secrets, "secrets=")))
         undeclared = [s for s in own if s not in self.secrets]
         if undeclared:
             raise ConfigurationError(

@@ -26,7 +26,7 @@ from typing import Any
 
 from portable_fn.errors import ConfigurationError, SecretNotSet
 
-__all__ = ["apply", "read_secret", "validate"]
+__all__ = ["apply", "read_secret", "secret_names", "validate"]
 
 _NAME = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
 _RESERVED_PREFIXES = (
@@ -102,20 +102,8 @@ def validate(
                 stacklevel=3,
             )
         plain[name] = value
-    if isinstance(secrets, Mapping):
-        raise ConfigurationError(
-            "App secrets= takes the secrets' names only: a secret's value is never in code "
-            "(each provider's secret store holds it; see docs/core-api.md, Settings and secrets)"
-        )
-    if isinstance(secrets, (set, frozenset)):
-        secrets = sorted(secrets)  # a set's order changes from run to run; artifacts must not
-    if isinstance(secrets, str):
-        raise ConfigurationError(
-            f"App secrets= takes a list of names, got the string {secrets!r}: "
-            f"write secrets=[{secrets!r}]"
-        )
     names: list[str] = []
-    for name in secrets:
+    for name in secret_names(secrets, "App secrets="):
         _check_name(name, "secret")
         if name in names:
             raise ConfigurationError(f"secret {name} is declared twice")
@@ -125,6 +113,24 @@ def validate(
             )
         names.append(name)
     return MappingProxyType(plain), tuple(names)
+
+
+def secret_names(secrets: Iterable[str], where: str) -> list[str]:
+    """The names ``secrets`` (an App's or a decorator's ``secrets=``) lists, in a stable order;
+    refused when it is one string or holds values."""
+    if isinstance(secrets, Mapping):
+        raise ConfigurationError(
+            f"{where} takes the secrets' names only: a secret's value is never in code "
+            "(each provider's secret store holds it; see docs/core-api.md, Settings and secrets)"
+        )
+    if isinstance(secrets, str):
+        raise ConfigurationError(
+            f"{where} takes a list of names, got the string {secrets!r}: "
+            f"write secrets=[{secrets!r}]"
+        )
+    if isinstance(secrets, (set, frozenset)):
+        return sorted(secrets)  # a set's order changes from run to run; artifacts must not
+    return list(secrets)
 
 
 def apply(env: Mapping[str, str]) -> None:
