@@ -135,6 +135,31 @@ def idempotency_findings(app: App, *, level: str, note: str) -> list[Finding]:
     ]
 
 
+def secrets_given(app: App) -> tuple[str, ...]:
+    """The app's secrets some function is given (``secrets=``), in the app's order: those a
+    target that wires secrets per function references, so those that must exist to deploy."""
+    named = {name for fn in app.functions.values() for name in fn.secrets}
+    return tuple(name for name in app.secrets if name in named)
+
+
+def app_wide_secrets_findings(
+    app: App, *, provider: str, why: str, separate: str
+) -> list[Finding]:
+    """One note when a function is given fewer secrets than the app's (its ``secrets=``) on a
+    provider whose settings are app-wide (``why``): there only ``app.secret`` keeps them from
+    it; ``separate`` names the unit that would draw a boundary the platform enforces."""
+    narrowed = [fn.name for fn in app.functions.values() if fn.secrets != app.secrets]
+    if not narrowed:
+        return []
+    from portable_fn._finding import Finding
+
+    return [Finding(None, "info", (
+        f"functions {', '.join(narrowed)} are given fewer secrets than the app's (secrets=): on "
+        f"{provider} that is enforced by app.secret only, which refuses a secret its function is "
+        f"not given; {why}, so the platform gives every function every secret. For a boundary "
+        f"{provider} enforces, put those functions in an app of their own ({separate})"))]
+
+
 def copy_app_source(
     app: App,
     app_ref: str,

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from portable_fn._settings import LAMBDA_ENV_BYTES
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, secrets_given
 from portable_fn.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -70,13 +70,6 @@ def function_variables(app: App, fn: Function) -> dict[str, str]:
     for name in fn.secrets:
         variables[name] = secret_reference(app, name)
     return variables
-
-
-def referenced(app: App) -> tuple[str, ...]:
-    """The app's secrets some function is given, in the app's order: those the template
-    references."""
-    given = {name for fn in app.functions.values() for name in fn.secrets}
-    return tuple(name for name in app.secrets if name in given)
 
 
 def env_bytes(variables: Mapping[str, Any]) -> int:
@@ -159,7 +152,7 @@ def secrets_finding(app: App) -> Finding | None:
     template), and the permission to read them for the identity CloudFormation resolves
     references as (the caller's session, or the stack's service role,
     using-iam-servicerole.html)."""
-    names = referenced(app)
+    names = secrets_given(app)
     if not names:
         return None
     commands = "; ".join(

@@ -20,7 +20,7 @@ Without a vault the secret is left to be set as an app setting by hand.
 App settings are the function app's, read by every function in it as environment variables
 (https://learn.microsoft.com/azure/azure-functions/functions-app-settings): a decorator's
 ``secrets=`` cannot narrow what Azure gives a function, so ``app.secret`` alone enforces it
-there, which ``narrowing_finding`` says.
+there, which a finding says (``app_wide_secrets_findings``).
 
 Loaded only by ``package`` and ``inspect``, never at a cold start.
 """
@@ -31,7 +31,7 @@ import os
 import re
 import shlex
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, app_wide_secrets_findings
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Stream, Topic
@@ -40,7 +40,7 @@ from portable_fn_azure.options import AzureOptions, setting_name
 
 __all__ = [
     "KEY_VAULT_ENV", "adapter_settings", "app_settings", "collisions", "key_vault",
-    "narrowing_finding", "secret_name", "settings_findings",
+    "secret_name", "settings_findings",
 ]
 
 KEY_VAULT_ENV = "PORTABLE_FN_AZURE_KEY_VAULT"
@@ -122,21 +122,6 @@ def _assignments(values: dict[str, str]) -> str:
     return " ".join(shlex.quote(f"{name}={value}") for name, value in values.items())
 
 
-def narrowing_finding(app: App) -> Finding | None:
-    """When a function is given fewer secrets than the app's (its decorator's ``secrets=``):
-    every function of a function app reads every app setting, so only ``app.secret`` keeps it
-    from the others."""
-    narrowed = [fn.name for fn in app.functions.values() if fn.secrets != app.secrets]
-    if not narrowed:
-        return None
-    return Finding(None, "info", (
-        f"functions {', '.join(narrowed)} are given fewer secrets than the app's (secrets=): on "
-        "Azure that is enforced by app.secret only, which refuses a secret its function is not "
-        "given; app settings are the function app's, so the platform gives every function "
-        "every secret (os.environ holds them all). For a boundary Azure enforces, put those "
-        "functions in an app of their own (a separate function app)"))
-
-
 def settings_findings(app: App, options: AzureOptions) -> list[Finding]:
     """What the deploy must do for ``env`` and ``secrets`` to reach the function: upload the
     settings (a zip deploy does not carry local.settings.json), and store or set the secrets."""
@@ -156,9 +141,9 @@ def settings_findings(app: App, options: AzureOptions) -> list[Finding]:
             f"--settings {_assignments(values)}")))
     if not app.secrets:
         return out
-    narrowing = narrowing_finding(app)
-    if narrowing is not None:
-        out.append(narrowing)
+    out.extend(app_wide_secrets_findings(
+        app, provider="Azure", separate="a separate function app",
+        why="app settings are the function app's (os.environ holds them all)"))
     vault = key_vault(options)
     if vault is None:
         out.append(Finding(None, "warning", (

@@ -16,7 +16,7 @@
   ``package`` and reported by ``inspect``, both from ``clashes``.
 - Secrets are the Worker's, and the app is one Worker: every handler gets the same ``env``
   (https://developers.cloudflare.com/workers/configuration/secrets/, "per-Worker"), so a
-  decorator's ``secrets=`` is enforced by ``app.secret`` alone, which ``narrowing`` says.
+  decorator's ``secrets=`` is enforced by ``app.secret`` alone, which a finding says.
 - Limits (https://developers.cloudflare.com/workers/platform/limits/#environment-variables):
   5 KB a variable, 64 per Worker on Workers Free, 128 on Paid.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, app_wide_secrets_findings
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 
@@ -63,22 +63,6 @@ def check(app: App, cfg: dict[str, Any]) -> None:
         raise ConfigurationError(found[0])
 
 
-def narrowing(app: App) -> list[Finding]:
-    """One note when a function is given fewer secrets than the app's (its ``secrets=``): the
-    Worker's secrets reach every handler, so only ``app.secret`` keeps them from it."""
-    narrowed = [fn.name for fn in app.functions.values() if fn.secrets != app.secrets]
-    if not narrowed:
-        return []
-    return [Finding(
-        None, "info",
-        f"functions {', '.join(narrowed)} are given fewer secrets than the app's (secrets=): "
-        "on Cloudflare that is enforced by app.secret only, which refuses a secret its "
-        "function is not given; the app is one Worker and its secrets are the Worker's, so "
-        "the platform gives every function every secret. For a boundary Cloudflare enforces, "
-        "put those functions in an app of their own (a separate Worker)",
-    )]
-
-
 def findings(app: App) -> list[Finding]:
     """How each secret gets its value, and what the Workers limits and bindings refuse."""
     # Imported here: wrangler imports findings, which imports this module.
@@ -93,7 +77,9 @@ def findings(app: App) -> list[Finding]:
         )
         for name in app.secrets
     ]
-    out.extend(narrowing(app))
+    out.extend(app_wide_secrets_findings(
+        app, provider="Cloudflare", separate="a separate Worker",
+        why="the app is one Worker and its secrets are the Worker's"))
     out.extend(Finding(None, "unsupported", why) for why in clashes(app, wrangler.config(app)))
     too_big = [n for n, v in app.env.items() if len(v.encode("utf-8", "replace")) > MAX_VALUE_BYTES]
     if too_big:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from portable_fn import _publishes as publishes
-from portable_fn.adapter import Finding, idempotency_findings
+from portable_fn.adapter import Finding, idempotency_findings, secrets_given
 from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import (
     SCHEDULE_RETRY,
@@ -154,7 +154,7 @@ def build(app: App, *, strict: bool = True) -> Plan:
         "reaches (redis://HOST:PORT/0 for Memorystore); without it each instance keeps its own "
         "memory store and duplicates across instances are not caught")))
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets),
-                published, tuple(app.env.items()), settings.given(app))
+                published, tuple(app.env.items()), secrets_given(app))
 
 
 def _sized(d: Deployment, fn: Function, findings: list[Finding], *, strict: bool) -> Deployment:

@@ -35,7 +35,7 @@ from itertools import count, product
 from shlex import quote
 from typing import TYPE_CHECKING
 
-from portable_fn.adapter import Finding
+from portable_fn.adapter import Finding, secrets_given
 from portable_fn.errors import ConfigurationError
 
 from portable_fn_gcp.names import bucket_var
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
     from portable_fn.app import App
 
-__all__ = ["SEPARATORS", "bucket_clash", "delimiter", "findings", "flags", "given", "script"]
+__all__ = ["SEPARATORS", "bucket_clash", "delimiter", "findings", "flags", "script"]
 
 # Candidate delimiter characters: none can be in a name ([A-Z0-9_]), in '=', or in what
 # deploy.sh adds itself (a project ID, a bucket name: [a-z0-9._-]), and not '^', which would end
@@ -56,15 +56,8 @@ SECRET_ID_MAX = 255
 _OWN_FIRST, _OWN_LAST = "GOOGLE_CLOUD_PROJECT=p", "BUCKET_B=b"
 
 
-def given(app: App) -> tuple[str, ...]:
-    """The app's secrets some function is given, in the app's order: those deploy.sh wires, so
-    those that must exist (a secret no function reads is not needed to deploy)."""
-    named = {name for fn in app.functions.values() for name in fn.secrets}
-    return tuple(name for name in app.secrets if name in named)
-
-
 def findings(app: App) -> list[Finding]:
-    names = given(app)
+    names = secrets_given(app)
     if not names:
         return []
     ids = ", ".join(f"{app.name}-{name}" for name in names)
