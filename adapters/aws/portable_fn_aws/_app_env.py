@@ -50,11 +50,16 @@ MAX_DYNAMIC_REFERENCES = 60
 DYNAMIC_REFERENCE = "{{resolve:"
 
 
+def secret_id(app: App, name: str) -> str:
+    """The Secrets Manager secret that holds ``name``: ``<app>/<NAME>`` (app names are
+    lower-case letters, digits and ``-``, all valid in a secret name)."""
+    return f"{app.name}/{name}"
+
+
 def secret_reference(app: App, name: str) -> str:
-    """Where CloudFormation reads the secret ``name`` from at deploy: the Secrets Manager secret
-    ``<app>/<NAME>`` (app names are lower-case letters, digits and ``-``, all valid in a secret
-    name), its whole ``SecretString``, its current version."""
-    return f"{{{{resolve:secretsmanager:{app.name}/{name}}}}}"
+    """Where CloudFormation reads the secret ``name`` from at deploy: its ``secret_id``, its
+    whole ``SecretString``, its current version."""
+    return f"{{{{resolve:secretsmanager:{secret_id(app, name)}}}}}"
 
 
 def global_variables(app: App) -> dict[str, str]:
@@ -137,7 +142,7 @@ def refuse_dynamic_references(b: Builder) -> None:
     names = [name for name, value in app.env.items() if DYNAMIC_REFERENCE in value]
     if not names:
         return
-    stored = ", ".join(f"{app.name}/{name}" for name in names)
+    stored = ", ".join(secret_id(app, name) for name in names)
     b.refuse(None, ConfigurationError(
         f"env {', '.join(names)}: a CloudFormation dynamic reference "
         f"({DYNAMIC_REFERENCE}...}}}}) in an env= value is resolved on AWS only (every other "
@@ -156,7 +161,8 @@ def secrets_finding(app: App) -> Finding | None:
     if not names:
         return None
     commands = "; ".join(
-        f"aws secretsmanager create-secret --name {app.name}/{name} --secret-string '<value>'"
+        f"aws secretsmanager create-secret --name {secret_id(app, name)} "
+        "--secret-string '<value>'"
         for name in names
     )
     return Finding(
