@@ -23,6 +23,8 @@ from portable_fn._local.report import Reporter
 from portable_fn._local.runtime import Options, Runtime
 from portable_fn.events import CloudEvent, to_structured
 
+from .asgi_client import request
+
 SHOP = str(Path(__file__).resolve().parents[2] / "examples" / "shop" / "app.py")
 
 
@@ -38,37 +40,15 @@ def _post(
 ) -> tuple[int, dict[str, Any], int]:
     """POST ``chunks`` as the body (to the shop, or ``app``); (status, JSON answer, chunks the
     app read)."""
-    runtime = Runtime(
+    start, body, read = request(
         app or load_app(SHOP),
         options or Options(state_dir=tmp_path / "state"),
-        Reporter(json_lines=True, stream=io.StringIO()),
+        "POST",
+        path,
+        list(headers.items()),
+        chunks,
+        query=query,
     )
-    read = 0
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal read
-        read += 1
-        return {"type": "http.request", "body": chunks[read - 1], "more_body": read < len(chunks)}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": path,
-        "query_string": query,
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 1),
-        "root_path": "",
-    }
-    try:
-        asyncio.run(LocalASGI(runtime)(scope, receive, send))
-    finally:
-        runtime.store.close()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], json.loads(body), read
 
 

@@ -10,17 +10,14 @@ Set-Cookie lines).
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
-from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import portable_fn as pf
-from portable_fn._local.asgi import LocalASGI
-from portable_fn._local.report import Reporter
-from portable_fn._local.runtime import Options, Runtime
+from portable_fn._local.runtime import Options
+
+from .asgi_client import request
 
 COOKIES = [
     "sid=abc; Path=/; Secure; HttpOnly; SameSite=None; Partitioned",
@@ -43,25 +40,7 @@ def _app() -> pf.App:
 
 
 def _get(tmp_path: Path, headers: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], Any]:
-    runtime = Runtime(_app(), Options(state_dir=tmp_path / "state"),
-                      Reporter(json_lines=True, stream=io.StringIO()))
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": "/echo", "query_string": b"",
-             "headers": [(k.encode(), v.encode()) for k, v in headers],
-             "client": ("127.0.0.1", 1), "root_path": ""}
-    try:
-        asyncio.run(LocalASGI(runtime)(scope, receive, send))
-    finally:
-        runtime.store.close()
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    start, body, _ = request(_app(), Options(state_dir=tmp_path / "state"), "GET", "/echo", headers)
     pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
     return pairs, json.loads(body)
 
