@@ -40,7 +40,7 @@ from portable_fn_azure.options import AzureOptions, setting_name
 
 __all__ = [
     "KEY_VAULT_ENV", "adapter_settings", "app_settings", "collisions", "key_vault",
-    "secret_name", "settings_findings",
+    "secret_name", "settings_findings", "uses",
 ]
 
 KEY_VAULT_ENV = "PORTABLE_FN_AZURE_KEY_VAULT"
@@ -73,7 +73,8 @@ def _reference(vault: str, app: App, name: str) -> str:
     return f"@Microsoft.KeyVault(VaultName={vault};SecretName={secret_name(app, name)})"
 
 
-def _uses(app: App, *kinds: type[object]) -> bool:
+def uses(app: App, *kinds: type[object]) -> bool:
+    """Whether any of ``app``'s functions has a trigger of one of ``kinds``."""
     return any(isinstance(f.trigger, kinds) for f in app.functions.values())
 
 
@@ -83,11 +84,11 @@ def adapter_settings(app: App, options: AzureOptions) -> dict[str, str]:
               options.storage_connection: DEVELOPMENT_STORAGE}
     if "servicebus" in (options.queues, options.topics):
         values[options.servicebus_connection] = ""
-    if _uses(app, Stream):
+    if uses(app, Stream):
         values[options.eventhub_connection] = ""
     topics = {f.trigger.name for f in app.functions.values() if isinstance(f.trigger, Topic)}
     endpoints = sorted(topics) if options.topics == "eventgrid" else []
-    for name in [*endpoints, "bus"] if _uses(app, Event) else endpoints:
+    for name in [*endpoints, "bus"] if uses(app, Event) else endpoints:
         values[setting_name(name, "ENDPOINT")] = ""
         values[setting_name(name, "KEY")] = ""
     return values

@@ -37,7 +37,7 @@ from portable_fn.adapter import (
 from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
-from portable_fn_azure.app_settings import adapter_settings, app_settings
+from portable_fn_azure.app_settings import adapter_settings, app_settings, uses
 from portable_fn_azure.findings import findings, queue_settings, stream_settings
 from portable_fn_azure.limits import function_timeout, host_timeout
 from portable_fn_azure.options import PACKAGING_ONLY, AzureOptions, timespan
@@ -76,10 +76,6 @@ def host_json(app: App, options: AzureOptions) -> dict[str, Any]:
     }
 
 
-def _uses(app: App, *kinds: type[Any]) -> bool:
-    return any(isinstance(f.trigger, kinds) for f in app.functions.values())
-
-
 def requirements(
     app: App, options: AzureOptions, app_dir: Path | None = None, out_dir: Path | None = None
 ) -> list[str]:
@@ -87,12 +83,12 @@ def requirements(
     (and azure-identity for them, for identity-based connections), and the lines of a
     ``requirements.txt`` beside the app (portable-fn itself is vendored)."""
     reqs = ["azure-functions"]
-    messaging = _uses(app, Queue, Topic, Event, Stream)
+    messaging = uses(app, Queue, Topic, Event, Stream)
     if messaging and options.queues == "storage":
         reqs.append("azure-storage-queue>=12.9")
     if messaging and "servicebus" in (options.queues, options.topics):
         reqs.append("azure-servicebus>=7.11")
-    if _uses(app, Event) or (messaging and options.topics == "eventgrid"):
+    if uses(app, Event) or (messaging and options.topics == "eventgrid"):
         reqs.append("azure-eventgrid>=4.11")
     if len(reqs) > 1:
         # An identity-based connection (managed identity: the Flex Consumption plan's default)
