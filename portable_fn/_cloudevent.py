@@ -217,7 +217,9 @@ def new_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_FRACTION = re.compile(r"\.(\d+)")
+# Patterns used off the common path are strings, compiled (and cached by ``re``) on first use:
+# the cold start compiles none of them.
+_FRACTION = r"\.(\d+)"
 # RFC 3339 section 5.6 date-time (a space for the "T", as its section 5.6 note allows); compiled
 # on the first time read, not at import. Python 3.11's fromisoformat also reads ISO 8601 forms
 # that are not RFC 3339 (20240101T000000Z, 2024-W01-1T00:00Z, 2024-01-01T00Z, a ',' fraction,
@@ -250,7 +252,7 @@ def _parse_time_slow(text: str) -> datetime:
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     # Python 3.10 reads exactly 3 or 6 fraction digits: RFC 3339 allows any number.
-    value = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), value, count=1)
+    value = re.sub(_FRACTION, lambda m: "." + m.group(1)[:6].ljust(6, "0"), value, count=1)
     if value[17:19] == "60" and value[10:11] in ("T", "t", " "):
         # RFC 3339 section 5.6 allows a leap second; datetime has none, so it is read as
         # second 59 (as java.time's ISO_INSTANT reads it).

@@ -28,7 +28,8 @@ from portable_fn.errors import ConfigurationError, SecretNotSet
 
 __all__ = ["apply", "read_secret", "secret_names", "validate"]
 
-_NAME = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
+# Strings: compiled (and cached by ``re``) when an app first declares a setting, not at import.
+_NAME = r"[A-Z][A-Z0-9_]{1,63}"
 _RESERVED_PREFIXES = (
     "AWS_", "LAMBDA_", "PF_", "PORTABLE_FN_", "FUNCTIONS_", "FUNCTION_", "WEBSITE_",
     "AZUREWEBJOBS", "APPSETTING_", "K_", "X_GOOGLE_", "CLOUD_RUN_", "PYTHON",
@@ -39,9 +40,7 @@ _RESERVED = frozenset({
 })
 # Names a secret usually has: one in env= would be written into template.yaml, deploy.sh,
 # wrangler.toml and local.settings.json.
-_SECRET_LIKE = re.compile(
-    r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|CREDENTIALS?)$"
-)
+_SECRET_LIKE = r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|CREDENTIALS?)$"
 # Lambda's limit on all of a function's variables together, keys and values (API_Environment).
 LAMBDA_ENV_BYTES = 4096
 # What Azure leaves in an app setting whose Key Vault reference it could not resolve (no
@@ -51,7 +50,7 @@ _UNRESOLVED = ("@Microsoft.KeyVault(",)
 
 
 def _check_name(name: object, what: str) -> str:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not isinstance(name, str) or re.fullmatch(_NAME, name) is None:
         raise ConfigurationError(
             f"{what} name {name!r} must be 2-64 upper-case letters, digits and '_', starting "
             "with a letter (the names every provider's settings accept)"
@@ -91,7 +90,7 @@ def validate(
                 f"env {name} holds a lone surrogate, which UTF-8 (every provider's "
                 "configuration) cannot encode"
             ) from None
-        if _SECRET_LIKE.search(name):
+        if re.search(_SECRET_LIKE, name):
             import warnings
 
             # stacklevel 3: the App(...) call in the user's module, not this line.

@@ -39,11 +39,13 @@ HTTP_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTI
 # [A-Za-z][A-Za-z0-9-_.~+%]{2,254}, Storage Queues lowercase [a-z0-9-]{3,63}, CF Queues
 # [a-z0-9-]; the portable subset starts with a letter and uses letters, digits and '-'.
 _RESOURCE = re.compile(r"[a-z][a-z0-9-]{1,61}[a-z0-9]")
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+# Bucket names (S3's rules, the strictest) and event types: strings, compiled (and cached by
+# ``re``) when an app first declares a storage or event trigger, not at import.
+_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # Reverse-DNS types (com.example.order.created) and AWS's detail-types, which are words with
 # spaces between them ("EC2 Instance State-change Notification", "Object Created"): no space
 # at either end, where a typo would put one and no provider's type has one.
-_EVENT_TYPE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:/ -]*[A-Za-z0-9._:/-])?(?: ?\*)?")
+_EVENT_TYPE = r"[A-Za-z0-9](?:[A-Za-z0-9._:/ -]*[A-Za-z0-9._:/-])?(?: ?\*)?"
 
 
 def _check_resource(kind: str, name: str) -> None:
@@ -232,7 +234,7 @@ class Storage(Value):
     kind: ClassVar[Literal["storage"]] = "storage"
 
     def __post_init__(self) -> None:
-        if not _BUCKET.fullmatch(self.bucket) or ".." in self.bucket:
+        if re.fullmatch(_BUCKET, self.bucket) is None or ".." in self.bucket:
             raise ConfigurationError(
                 f"bucket name {self.bucket!r} must be 3-63 lowercase letters, digits, '.', '-'"
             )
@@ -277,7 +279,7 @@ class Event(Value):
     kind: ClassVar[Literal["event"]] = "event"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.type, str) or not _EVENT_TYPE.fullmatch(self.type):
+        if not isinstance(self.type, str) or re.fullmatch(_EVENT_TYPE, self.type) is None:
             raise ConfigurationError(f"bad event type pattern {self.type!r}")
 
     def matches(self, event_type: str, source: str | None = None) -> bool:
