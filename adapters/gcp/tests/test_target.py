@@ -128,3 +128,49 @@ def test_a_folder_holding_anything_else_is_refused_and_left_alone(tmp_path: Path
     with pytest.raises(ConfigurationError, match="holds no earlier GCP package"):
         adapter.package(load_app(ref), ref, out)
     assert [p.name for p in out.iterdir()] == ["template.yaml"]
+
+
+def test_main_freezes_the_framework_and_collects_the_apps_garbage(tmp_path: Path) -> None:
+    """Cold start: main.py imports the framework with the collector paused and freezes it with
+    what functions-framework loaded (``gc.freeze``), so no collection scans those objects again,
+    in the process or the workers gunicorn forks from it. The app itself imports as usual: a
+    cycle it drops while importing is still collected. Runs the packaged main.py in a fresh
+    interpreter after functions_framework, as the framework's loader imports it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    source = tmp_path / "gcp_gc_app.py"
+    source.write_text(textwrap.dedent("""
+        import gc, weakref
+        import portable_fn as pf
+
+        class Node:
+            pass
+
+        cycle = Node()
+        cycle.self = cycle
+        dropped = weakref.ref(cycle)
+        del cycle
+        collecting_at_import = gc.isenabled()
+        app = pf.App('gcapp')
+
+        @app.http('/x', methods=['GET'])
+        def x(req):
+            return 'x'
+    """))
+    out = tmp_path / "dist"
+    adapter.package(load_app(str(source)), str(source), out)
+    probe = (
+        "import gc, functions_framework, main, gcp_gc_app as m; "
+        "frozen = gc.get_freeze_count(); gc.collect(); "
+        "print(m.collecting_at_import, gc.isenabled(), frozen > 1000, m.dropped() is None)"
+    )
+    for before in ("", "import gc; gc.disable(); "):
+        result = subprocess.run(
+            [sys.executable, "-c", before + probe], cwd=out, capture_output=True, text=True,
+            check=True,
+        )
+        enabled = "True" if not before else "False"
+        # The app imports as it would anywhere, and the collector ends as it was found.
+        assert result.stdout.split() == [enabled, enabled, "True", "True"], result.stderr
