@@ -1153,3 +1153,32 @@ def test_an_existing_dead_letter_queue_is_the_redrive_target() -> None:
         "https://sqs.eu-west-1.amazonaws.com/123456789012/audit-dead"
     )
     assert not [f for f in findings if f.level == "warning"]  # the stack's queue redrives
+
+
+def test_entry_freezes_the_framework_and_collects_the_apps_garbage(tmp_path: Path) -> None:
+    """Cold start: pf_entry imports the framework with the collector paused and freezes it
+    (``gc.freeze``), so no collection scans those objects again, this invocation or later
+    ones. The app imports as usual: a cycle it drops while importing is still collected, and
+    the collector ends as it was found. The unzipped package in a fresh interpreter, imported
+    as the Lambda runtime imports the handler's module."""
+    source = tmp_path / "aws_gc_app.py"
+    source.write_text(
+        "import gc, weakref\nimport portable_fn as pf\n"
+        "class Node:\n    pass\n"
+        "cycle = Node()\ncycle.self = cycle\ndropped = weakref.ref(cycle)\ndel cycle\n"
+        "collecting_at_import = gc.isenabled()\napp = pf.App('gcapp')\n"
+        "@app.http('/x', methods=['GET'])\ndef x(req):\n    return 'x'\n"
+    )
+    from portable_fn._local.loader import load_app
+
+    adapter.package(load_app(str(source)), str(source), tmp_path / "out")
+    unzipped = tmp_path / "task"
+    zipfile.ZipFile(tmp_path / "out" / "app.zip").extractall(unzipped)
+    probe = (
+        "import gc, pf_entry, aws_gc_app as m; frozen = gc.get_freeze_count(); gc.collect(); "
+        "print(m.collecting_at_import, gc.isenabled(), frozen > 1000, m.dropped() is None)"
+    )
+    for before, enabled in (("", "True"), ("import gc; gc.disable(); ", "False")):
+        done = subprocess.run([sys.executable, "-c", before + probe], cwd=unzipped,
+                              capture_output=True, text=True, timeout=120)
+        assert done.stdout.split() == [enabled, enabled, "True", "True"], done.stderr
