@@ -341,7 +341,9 @@ def test_package_is_quiet_about_what_the_target_provides(tmp_path: Path) -> None
 
 def test_the_shop_readme_sample_events_run() -> None:
     paid = cli("invoke", SHOP, "invoice_paid", "--event", "examples/shop/events/invoice-paid.json")
-    assert paid.returncode == 0 and json.loads(paid.stdout)["ok"] is True
+    # A success says so and what it published: no "retryable" or "error" to misread.
+    assert paid.returncode == 0 and set(json.loads(paid.stdout)) == {"ok", "published"}
+    assert json.loads(paid.stdout)["ok"] is True
     order = cli(
         "invoke", SHOP, "create_order", "--event", "examples/shop/events/order-request.json"
     )

@@ -269,16 +269,11 @@ def run_invoke(app: App, function: str, event_ref: str, provider: str | None) ->
             )
         )
         return 1 if outcome.status >= 500 else 0
+    # What a failure is to the platform (retried or dead-lettered) only where there is one.
+    failure = {} if outcome.ok else {"retryable": outcome.retryable, "error": outcome.reason}
     print(
         json.dumps(
-            {
-                "ok": outcome.ok,
-                "retryable": outcome.retryable,
-                "error": outcome.reason,
-                "published": published,
-            },
-            indent=2,
-            default=str,
+            {"ok": outcome.ok, **failure, "published": published}, indent=2, default=str
         )
     )
     return 0 if outcome.ok else 1
