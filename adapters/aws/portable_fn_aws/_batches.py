@@ -16,6 +16,7 @@ from portable_fn.events import CloudEvent
 from portable_fn_aws import sqs
 from portable_fn_aws._common import MALFORMED, decode_error, malformed
 from portable_fn_aws._handler import context_for, with_xray
+from portable_fn_aws._nested import Notice
 from portable_fn_aws._redelivery import Redelivery
 
 if TYPE_CHECKING:
@@ -96,6 +97,10 @@ def sqs_batch(
                         outcome = run(decoded if adapt is None else adapt(decoded), ctx)
                         if outcome is OK:
                             continue
+                    elif type(decoded) is Notice:  # a control message: a line, no run
+                        ctx.logger.log(decoded.level, decoded.message,
+                                       event_id=record["messageId"], **decoded.fields)
+                        continue
                     else:  # what an envelope carried: almost always exactly one
                         outcome = OK
                         for event in decoded:

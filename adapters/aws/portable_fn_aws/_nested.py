@@ -13,15 +13,55 @@ from portable_fn.events import CloudEvent, from_dict
 from portable_fn_aws import eventbridge, s3, sns, sqs
 
 
+class Notice(list[CloudEvent]):
+    """No event, and a line to log instead: a control message a service sent the queue for its
+    owner, acknowledged without running the function (``sqs_batch`` writes the line)."""
+
+    def __init__(self, level: str, message: str, **fields: str) -> None:
+        super().__init__()
+        self.level = level
+        self.message = message
+        self.fields = fields
+
+
+# SNS control messages (https://docs.aws.amazon.com/sns/latest/dg/http-subscription-confirmation-json.html):
+# a queue receives them when a topic of another account subscribes it, or unsubscribes it
+# (https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html).
+_SNS_CONTROL = frozenset(("SubscriptionConfirmation", "UnsubscribeConfirmation"))
+
+
+def _sns_control(obj: dict[str, Any]) -> Notice:
+    topic, token = str(obj.get("TopicArn")), str(obj.get("Token"))
+    fields = {"topic_arn": topic, "subscribe_url": str(obj.get("SubscribeURL", ""))}
+    if obj["Type"] == "SubscriptionConfirmation":
+        return Notice(
+            "WARNING",
+            "SNS subscription confirmation: acknowledged, not run; the topic delivers nothing "
+            "to this queue while the subscription is not confirmed",
+            **fields,
+            confirm_with=f"aws sns confirm-subscription --topic-arn {topic} --token {token}",
+        )
+    return Notice(
+        "INFO",
+        "SNS unsubscribe confirmation: acknowledged, not run; its subscribe_url restores the "
+        "subscription",
+        **fields,
+    )
+
+
 def from_object(obj: dict[str, Any]) -> list[CloudEvent] | None:
     """The events an already-parsed JSON body stands for, or ``None`` for a plain payload.
 
-    An empty list means "an envelope with nothing to deliver" (the S3 ``s3:TestEvent``).
+    An empty list means "an envelope with nothing to deliver" (the S3 ``s3:TestEvent``); a
+    ``Notice`` also says what to log about it (SNS subscription confirmations).
     """
     if "specversion" in obj:  # a structured-mode CloudEvent (how portable-fn publishes)
         return [from_dict(obj)]
-    if obj.get("Type") == "Notification" and "TopicArn" in obj and "Message" in obj:
+    kind = obj.get("Type")
+    if kind == "Notification" and "TopicArn" in obj and "Message" in obj:
         return sns.from_envelope(obj)
+    if kind in _SNS_CONTROL and "TopicArn" in obj and "Token" in obj:
+        return _sns_control(obj)
     records = obj.get("Records")
     if type(records) is list and records and s3.matches_record(records[0]):
         return s3.from_records(records)

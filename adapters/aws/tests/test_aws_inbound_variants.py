@@ -633,3 +633,69 @@ def test_an_s3_restore_notification_through_sqs_runs_the_queue_function() -> Non
     assert event.data["eventName"] == "ObjectRestore:Completed"
     lambda_handler(app, "archive")({"Records": [record]}, FakeLambdaContext())
     assert len(seen) == 1
+
+
+_TOPIC = "arn:aws:sns:us-east-2:123456789012:MyTopic"
+_TOKEN = "2336412f37fb687f5d51e6e2425c464de12884ef9cdbd56b1ab1b8c6ea2bb3ce"
+
+
+def _sns_control(kind: str) -> dict[str, Any]:
+    """An SNS control message as https://docs.aws.amazon.com/sns/latest/dg/http-subscription-confirmation-json.html
+    and .../http-unsubscribe-confirmation-json.html show it (the URLs' host and path as there)."""
+    return {
+        "Type": kind,
+        "MessageId": "165545c9-2a5c-472c-8df2-7ff2be2b3b1b",
+        "Token": _TOKEN,
+        "TopicArn": _TOPIC,
+        "Message": f"You have chosen to subscribe to the topic {_TOPIC}.\nTo confirm the "
+        "subscription, visit the SubscribeURL included in this message.",
+        "SubscribeURL": "https://sns.us-east-2.amazonaws.com/?Action=ConfirmSubscription"
+        f"&TopicArn={_TOPIC}&Token={_TOKEN}",
+        "Timestamp": "2012-04-26T20:45:04.751Z",
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLEpH+DcEwjAPg8O9mY8dReBSwksfg2S7WKQcikcNKWLQjwu6A4VbeS0QHVCkhRS7fU"
+        "Qvi2egU3N858fiTDN6bkkOxYDVrY0Ad8L10Hs3zH81mtnPk5uvvolIC1CXGu43obcgFxeL3khZl8IKvO61GWB"
+        "6jI9b5+gLPoBc1Q=",
+        "SigningCertURL": "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-"
+        "f3ecfb7224c7233fe7bb5f59f96de52f.pem",
+    }
+
+
+def test_an_sns_subscription_confirmation_in_a_queue_is_logged_with_how_to_confirm_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A topic in another account subscribing a queue sends the queue a
+    ``SubscriptionConfirmation`` (https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html):
+    nothing is delivered until its owner confirms it. It reached the queue function as the data
+    of a plain message, which failed the handler until the message was dead-lettered and the
+    subscription silently stayed unconfirmed. It is acknowledged without running the handler,
+    with a WARNING line holding the topic and the command that confirms it; an
+    ``UnsubscribeConfirmation`` likewise, at INFO. The batch's other messages run as ever."""
+    app = pf.App("confirm")
+    seen: list[Any] = []
+
+    @app.queue("orders")
+    def orders(event: pf.CloudEvent) -> None:
+        seen.append(event.data)
+
+    batch = []
+    for n, body in enumerate((
+        json.dumps(_sns_control("SubscriptionConfirmation")),
+        json.dumps({"sku": "book"}),
+        json.dumps(_sns_control("UnsubscribeConfirmation")),
+    )):
+        record = copy.deepcopy(load("sam_sqs.json")["Records"][0])
+        record["messageId"] = f"m-{n}"
+        record["body"] = body
+        batch.append(record)
+    out = lambda_handler(app, "orders")({"Records": batch}, FakeLambdaContext())
+    assert out == {"batchItemFailures": []}
+    assert seen == [{"sku": "book"}]
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    confirm, unsubscribed = (line for line in lines if line.get("topic_arn") == _TOPIC)
+    assert confirm["level"] == "WARNING" and "not confirmed" in confirm["message"]
+    assert confirm["confirm_with"] == (
+        f"aws sns confirm-subscription --topic-arn {_TOPIC} --token {_TOKEN}"
+    )
+    assert confirm["event_id"] == "m-0" and confirm["function"] == "orders"
+    assert unsubscribed["level"] == "INFO" and unsubscribed["event_id"] == "m-2"
