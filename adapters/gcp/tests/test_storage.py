@@ -77,6 +77,16 @@ def test_structured_workflows_sample() -> None:
         0,
         "esse commodo",
     )
+    # Eventarc's `bucket` attribute names the real bucket, where data.bucket is the declared
+    # name: a portable storage event carries the spec's extensions only (event-mapping rule 5),
+    # as on AWS and Azure. A trace it came with is kept.
+    assert dict(event.extensions) == {}
+    traced = from_dict({
+        **load("storage_structured_workflows.json"),
+        "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+    })
+    kept = to_storage_event(traced)
+    assert kept is not None and set(kept.extensions) == {"traceparent"}
 
 
 @pytest.mark.parametrize("kind", ["archived", "metadataUpdated"])

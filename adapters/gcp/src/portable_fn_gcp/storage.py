@@ -87,7 +87,16 @@ def to_storage_event(event: CloudEvent) -> CloudEvent | None:
         action=action,
         content_type=content_type if isinstance(content_type, str) and content_type else None,
     )
-    return event.replace(subject=key, data=data, datacontenttype="application/json")
+    # The spec's tracing extensions only (docs/event-mapping.md rule 5): Eventarc's `bucket`
+    # names the real bucket where data.bucket may be the declared one, and an AWS or Azure
+    # storage event carries no such attribute.
+    extensions = {k: v for k, v in event.extensions.items() if k in _KEPT_EXTENSIONS}
+    return event.replace(
+        subject=key, data=data, datacontenttype="application/json", extensions=extensions
+    )
+
+
+_KEPT_EXTENSIONS = frozenset(("traceparent", "tracestate"))
 
 
 def declared_bucket(event: CloudEvent, declared: str) -> CloudEvent:
