@@ -103,3 +103,32 @@ def test_an_event_that_is_no_scheduler_run_does_not_run_the_schedule() -> None:
     assert decoded.event is None and decoded.misrouted
     executed = stored.replace(type=EXECUTED, source="//cloudscheduler.googleapis.com/jobs/x")
     assert decode(app.function("nightly"), executed).event is not None
+
+
+def test_a_pubsub_target_run_without_a_job_attribute_names_the_job_deploy_sh_made() -> None:
+    """A Pub/Sub-target run whose message names no job (Scheduler sets no attributes unless
+    the job does: https://cloud.google.com/scheduler/docs/schedule-run-cron-job-pubsub) gets the
+    same fallback job as a manual HTTP call, ``<app>-<function>`` (names.job_name): it was the
+    bare function name, so moving a job between targets changed the event's source and id."""
+    from portable_fn.app import App
+
+    from portable_fn_gcp.route import decode
+
+    app = App("audit")
+
+    @app.schedule("rate(1 hour)")
+    def tick(event: CloudEvent) -> None:
+        pass
+
+    envelope = CloudEvent(
+        id="m",
+        source="//pubsub.googleapis.com/projects/p/topics/t",
+        type=PUBLISHED,
+        data={"message": {"data": "", "messageId": "m", "publishTime": "2026-02-03T04:05:06Z"}},
+    )
+    headers_event = from_headers({}, function="tick", expression="rate(1 hour)",
+                                 job="audit-tick")
+    event = decode(app.function("tick"), envelope, app="audit").event
+    assert event is not None
+    assert event.source == headers_event.source == "//cloudscheduler.googleapis.com/jobs/audit-tick"
+    assert event.id == "audit-tick@2026-02-03T04:05:06Z"

@@ -144,7 +144,11 @@ def _run(
 
     try:
         function = app.function(name)
-        result = route.Decoded(delivered) if decoded else route.decode(function, delivered)
+        result = (
+            route.Decoded(delivered)
+            if decoded
+            else route.decode(function, delivered, app=app.name)
+        )
     except EventDecodeError as exc:
         return undecodable(app, name, delivered, request, native_event, exc)
     ctx = _context(name, request, native_event, deadline, attempt=result.attempt or 1)

@@ -24,6 +24,7 @@ from portable_fn.events import CloudEvent
 from portable_fn.triggers import Event, Queue, Schedule, Storage, Topic
 
 from portable_fn_gcp import pubsub, scheduler, storage
+from portable_fn_gcp.names import job_name
 
 if TYPE_CHECKING:
     from portable_fn.app import Function
@@ -41,8 +42,12 @@ class Decoded(NamedTuple):
     misrouted: bool = False
 
 
-def decode(function: Function, delivered: CloudEvent) -> Decoded:
-    """Decode a delivery for ``function`` (raises ``EventDecodeError`` on a malformed one)."""
+def decode(function: Function, delivered: CloudEvent, *, app: str | None = None) -> Decoded:
+    """Decode a delivery for ``function`` (raises ``EventDecodeError`` on a malformed one).
+    ``app``, the app's name, names the Cloud Scheduler job ``deploy.sh`` makes for a schedule
+    function (``names.job_name``): the job of a run whose message names none."""
+    if isinstance(function.trigger, Schedule):
+        return _schedule(function, delivered, None if app is None else job_name(app, function.name))
     decoder = _DECODERS.get(type(function.trigger))
     if decoder is None:
         raise ConfigurationError(
@@ -114,13 +119,15 @@ def _json(data: bytes) -> Any:
         ) from None
 
 
-def _schedule(function: Function, delivered: CloudEvent) -> Decoded:
+def _schedule(function: Function, delivered: CloudEvent, job: str | None) -> Decoded:
     if not pubsub.is_published(delivered) and delivered.type != scheduler.EXECUTED:
         # Only the three documented forms are a run (scheduler); a storage event is not one.
         return Decoded(None, None, "not a Cloud Scheduler run", True)
     trigger = function.trigger
     expression = trigger.expression if isinstance(trigger, Schedule) else ""
-    event = scheduler.from_event(delivered, function=function.name, expression=expression)
+    event = scheduler.from_event(
+        delivered, function=function.name, expression=expression, job=job
+    )
     # A Pub/Sub-target job's message (Eventarc, or pushed to the function's URL) carries
     # deliveryAttempt when the subscription has a dead-letter policy
     # (https://cloud.google.com/pubsub/docs/push#receive_push): the run's attempt, as for
@@ -136,5 +143,4 @@ _DECODERS: dict[type, Callable[[Function, CloudEvent], Decoded]] = {
     Topic: _message,
     Event: _event,
     Storage: _storage,
-    Schedule: _schedule,
 }

@@ -52,11 +52,14 @@ def from_headers(
     return _event(job, when, function=function, expression=expression)
 
 
-def from_event(event: CloudEvent, *, function: str, expression: str) -> CloudEvent:
-    """The schedule event for a Scheduler run delivered as a CloudEvent."""
+def from_event(
+    event: CloudEvent, *, function: str, expression: str, job: str | None = None
+) -> CloudEvent:
+    """The schedule event for a Scheduler run delivered as a CloudEvent; ``job`` (as for
+    ``from_headers``) names the run of a Pub/Sub-target job whose message names none."""
     if pubsub.is_published(event):
         message = pubsub.parse(event, trigger="schedule")
-        job = message.attributes.get("job") or function
+        job = message.attributes.get("job") or job or function
         stamp = message.publish_time
         when = _time(stamp) if stamp else event.time or datetime.now(timezone.utc)
         return _event(job, when, function=function, expression=expression)
