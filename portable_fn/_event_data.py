@@ -9,13 +9,16 @@ JSON content types carry JSON, text types text in their charset, anything else o
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
 from portable_fn import _json
 from portable_fn.errors import InvalidCloudEventError
 
-__all__ = ["decode_data", "dumps", "encode_data", "is_json_content_type", "media_type"]
+__all__ = [
+    "decode_data", "dumps", "encode_data", "is_json_content_type", "media_type", "undeclared",
+]
 
 # One compact encoder for event data and the JSON format, built once (json.dumps builds one
 # per call).
@@ -111,6 +114,34 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
                 "data", f"content type {content_type!r} says text but the body is not {charset}"
             ) from None
     return bytes(body)
+
+
+# Control characters (Unicode category Cc) other than tab and line breaks: UTF-8 that holds one
+# is binary (Google's binary Pub/Sub sample, bytes 01 02 03 04; protobuf that happens to be
+# valid UTF-8). Not ``str.isprintable``, which is also False for text: a no-break space, a soft
+# hyphen, the joiner inside an emoji sequence. A string, compiled on first use.
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+
+
+def undeclared(body: bytes) -> tuple[Any, str | None]:
+    """``(data, datacontenttype)`` of a body that declares no content type, on a transport
+    that carries bytes (Pub/Sub, Service Bus, Storage Queues, Event Hubs, Kinesis): JSON when it
+    parses (a leading byte order mark ignored, RFC 8259 section 8.1; NaN and the infinities are
+    not JSON), else UTF-8 text unless it holds a control character, else bytes. An empty body
+    is no data. One rule, so the same bytes are the same data on every provider."""
+    if not body:
+        return None, None
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body, "application/octet-stream"
+    try:
+        return _json.loads(text.removeprefix("\ufeff"), strict=True), "application/json"
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than it recurses
+        pass
+    if re.search(_CONTROL, text) is None:
+        return text, "text/plain; charset=utf-8"
+    return body, "application/octet-stream"
 
 
 def _encode_text(data: str, content_type: str) -> bytes:

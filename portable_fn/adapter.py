@@ -22,6 +22,7 @@ from portable_fn._dispatch import (
     run_sync,
 )
 from portable_fn._dispatch_http import dispatch_http, dispatch_http_async
+from portable_fn._event_data import undeclared
 from portable_fn._sendable import NO_CONTENT, unsendable
 from portable_fn.context import Context
 from portable_fn.events import CloudEvent
@@ -70,6 +71,7 @@ __all__ = [
     "run_sync",
     "sample_refused",
     "shortened",
+    "undeclared",
     "unsendable",
 ]
 
