@@ -26,8 +26,9 @@ import binascii
 from base64 import b64decode
 from typing import Any
 
+from portable_fn.adapter import undeclared
 from portable_fn.events import CloudEvent, ExtensionValue, from_dict
-from portable_fn_aws._common import decode_error, epoch_seconds, require, text_payload
+from portable_fn_aws._common import decode_error, epoch_seconds, require
 
 TRIGGER = "kinesis"
 TYPE = "com.amazonaws.kinesis.record"
@@ -41,13 +42,11 @@ def sequence_number(record: dict[str, Any]) -> str:
     return str(require(require(record, "kinesis", TRIGGER), "sequenceNumber", TRIGGER))
 
 
-def _data(raw: bytes) -> tuple[Any, str]:
-    """JSON when it parses, else UTF-8 text (``text_payload``, as SQS and SNS), else bytes."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw, "application/octet-stream"
-    return text_payload(text)
+def _data(raw: bytes) -> tuple[Any, str | None]:
+    """JSON when it parses, else UTF-8 text without control characters, else bytes: the rule
+    of every transport that carries bytes (``portable_fn.adapter.undeclared``), so a protobuf
+    record that happens to be valid UTF-8 is bytes, as on Pub/Sub and Event Hubs."""
+    return undeclared(raw)
 
 
 _KPL_MAGIC = b"\xf3\x89\x9a\xc2"  # _kpl.MAGIC, the aggregation format's first bytes

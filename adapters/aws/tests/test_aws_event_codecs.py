@@ -385,6 +385,13 @@ def test_kinesis_binary_and_cloudevent_payloads() -> None:
     record = load("sam_kinesis.json")["Records"][0]
     record["kinesis"]["data"] = base64.b64encode(b"\xff\x00").decode()
     assert [e.data for e in kinesis.from_record(record)] == [b"\xff\x00"]
+    # A protobuf record that happens to be valid UTF-8 is bytes too, as on Pub/Sub and Event
+    # Hubs (portable_fn.adapter.undeclared): it was text here.
+    record["kinesis"]["data"] = base64.b64encode(b"\n\x05hello\x10\x01").decode()
+    (event,) = kinesis.from_record(record)
+    assert (event.data, event.datacontenttype) == (
+        b"\n\x05hello\x10\x01", "application/octet-stream"
+    )
     ce = b'{"specversion":"1.0","id":"k1","source":"/s","type":"t","data":{"a":1}}'
     record["kinesis"]["data"] = base64.b64encode(ce).decode()
     (event,) = kinesis.from_record(record)

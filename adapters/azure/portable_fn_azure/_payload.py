@@ -3,7 +3,8 @@
 
 Messages that portable-fn did not publish carry no CloudEvent envelope and often no content type
 (Storage Queue messages never have one), so the body's own shape decides: JSON if it parses,
-text if it is UTF-8, else bytes. Documented in the adapter README's mapping table.
+text if it is UTF-8 without control characters, else bytes (``portable_fn.adapter.undeclared``,
+the rule of every provider). Documented in the adapter README's mapping table.
 
 A leading UTF-8 byte order mark is not part of the JSON: RFC 8259 section 8.1 lets a parser
 ignore one, .NET writers given ``Encoding.UTF8`` (``StreamWriter``, ``File.WriteAllText``) emit
@@ -21,12 +22,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from portable_fn._json import loads
+from portable_fn.adapter import undeclared
 from portable_fn.events import decode_data
 
-JSON_TYPE = "application/json"
-TEXT_TYPE = "text/plain; charset=utf-8"
-BINARY_TYPE = "application/octet-stream"
 _UTF8_BOM = b"\xef\xbb\xbf"
 # Digits of the largest unsigned 64-bit number: Service Bus and Event Hubs sequence numbers are
 # 64-bit integers (a partitioned Service Bus entity keeps the partition in the top 16 bits).
@@ -34,24 +32,15 @@ _SEQUENCE_DIGITS = 20
 
 
 def decode_body(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
-    """``(data, datacontenttype)`` for a message body, honouring a declared content type.
-    An empty body (Service Bus allows one) is no data at all."""
+    """``(data, datacontenttype)`` for a message body, honouring a declared content type;
+    without one, JSON, else UTF-8 text without control characters, else bytes (``undeclared``,
+    the rule of every provider: a protobuf body that happens to be valid UTF-8 is bytes, as on
+    Pub/Sub). An empty body (Service Bus allows one) is no data at all."""
     if not body:
         return None, content_type or None
     if content_type:
         return decode_data(body, content_type), content_type
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body, BINARY_TYPE
-    try:
-        # NaN and Infinity are not JSON (RFC 8259 section 6): such a body is text, as on AWS.
-        return loads(text.removeprefix("\ufeff"), strict=True), JSON_TYPE
-    except (ValueError, RecursionError):
-        # RecursionError: valid JSON nested deeper than the parser recurses (RFC 8259 section 9
-        # lets a parser limit nesting). Unreadable as JSON, it is its text, as the GCP adapter
-        # reads the same body; escaping, it would skip the poison queue and fail a whole batch.
-        return text, TEXT_TYPE
+    return undeclared(body)
 
 
 def without_bom(body: bytes) -> bytes:

@@ -26,11 +26,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from portable_fn._json import loads
+from portable_fn.adapter import undeclared
 from portable_fn.errors import EventDecodeError
 from portable_fn.events import CloudEvent, decode_data
 
@@ -40,10 +39,6 @@ from portable_fn_gcp.binding import from_message
 __all__ = ["PUBLISHED", "PublishedMessage", "is_published", "parse", "unwrap"]
 
 PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
-# Control characters (Unicode category Cc) other than tab and line breaks: UTF-8 that holds one
-# (Google's binary sample, bytes 01 02 03 04) is binary. Not ``str.isprintable``, which is also
-# False for text: a no-break space, a soft hyphen, the joiner inside an emoji sequence.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class PublishedMessage(NamedTuple):
@@ -151,23 +146,7 @@ def _content_type(attributes: Mapping[str, str]) -> str | None:
 def _guess(body: bytes, content_type: str | None) -> tuple[Any, str | None]:
     if content_type is not None:
         return decode_data(body, content_type), content_type
-    if not body:
-        return None, None
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body, "application/octet-stream"
-    try:
-        # A leading byte order mark is not part of the JSON (RFC 8259 section 8.1), and NaN or
-        # Infinity is not JSON: the same body is the same data as on AWS and Azure.
-        return loads(text.removeprefix("\ufeff"), strict=True), "application/json"
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than it recurses
-        pass
-    # Control characters (b"\x01\x02", valid UTF-8) mean binary, not text; any other UTF-8 is
-    # text, as on AWS and Azure.
-    if _CONTROL.search(text) is None:
-        return text, "text/plain; charset=utf-8"
-    return body, "application/octet-stream"
+    return undeclared(body)  # JSON, else text, else bytes: the rule of every provider
 
 
 def _error(field: str, message: str, trigger: str) -> EventDecodeError:
