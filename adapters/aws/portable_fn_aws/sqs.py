@@ -21,7 +21,7 @@ from typing import Any, TypedDict
 from portable_fn._json import loads
 from portable_fn._value import setters
 from portable_fn.events import SPECVERSION, CloudEvent
-from portable_fn_aws import _attributes, _nested
+from portable_fn_aws import _attributes, _nested, sns
 from portable_fn_aws._common import TEXT, decode_error, epoch_millis, text_payload
 
 TRIGGER = "sqs"
@@ -156,7 +156,7 @@ def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudE
             if type(data) is dict and not _ENVELOPE_KEYS.isdisjoint(data):
                 nested = _nested.from_object(data)
                 if nested is not None:
-                    return nested
+                    return _ordered(nested, group, attributes) if group else nested
             event = _new(SqsMessage)
     else:  # a JSON number, string or literal, a byte order mark or whitespace first, or text
         data, content_type = text_payload(body)
@@ -166,7 +166,7 @@ def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudE
             if type(data) is dict and not _ENVELOPE_KEYS.isdisjoint(data):  # BOM/space first
                 nested = _nested.from_object(data)
                 if nested is not None:
-                    return nested
+                    return _ordered(nested, group, attributes) if group else nested
             event = _new(SqsMessage)
     _set_data(event, data)
     _set_message(event, (message_id, source, sent))
@@ -175,6 +175,19 @@ def message(record: dict[str, Any], attributes: Any) -> CloudEvent | list[CloudE
             partitionkey=group, sequence=attributes.get("SequenceNumber")
         )
     return event
+
+
+def _ordered(events: list[CloudEvent], group: Any, attributes: Any) -> list[CloudEvent]:
+    """What an SNS FIFO topic's notification in a FIFO queue carried, in the queue's order: the
+    notification's event takes the message's group and sequence number, as a plain message of
+    the queue does. An event portable-fn published arrives as itself (mapping rule 1)."""
+    sequence = attributes.get("SequenceNumber")
+    return [
+        event.with_extensions(partitionkey=group, sequence=sequence)
+        if event.type.startswith(sns.TYPE_PREFIX)
+        else event
+        for event in events
+    ]
 
 
 def batch_response(failed_ids: list[str]) -> BatchResponse:

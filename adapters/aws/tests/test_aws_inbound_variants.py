@@ -25,6 +25,7 @@ from portable_fn_aws import (
     kinesis,
     lambda_handler,
     s3,
+    sqs,
 )
 
 from aws_fixtures import FakeLambdaContext, load
@@ -699,3 +700,33 @@ def test_an_sns_subscription_confirmation_in_a_queue_is_logged_with_how_to_confi
     )
     assert confirm["event_id"] == "m-0" and confirm["function"] == "orders"
     assert unsubscribed["level"] == "INFO" and unsubscribed["event_id"] == "m-2"
+
+
+def test_an_sns_fifo_notification_in_a_fifo_queue_keeps_the_queues_order() -> None:
+    """An SNS FIFO topic delivers to SQS FIFO queues only
+    (https://docs.aws.amazon.com/sns/latest/dg/fifo-topic-subscription-types.html), wrapped in
+    the JSON notification (https://docs.aws.amazon.com/sns/latest/dg/sns-message-and-json-formats.html)
+    unless raw delivery is on. The unwrapped event lost the record's MessageGroupId and
+    SequenceNumber that a plain message of the same queue carries as ``partitionkey`` and
+    ``sequence``. An event portable-fn published arrives as itself (mapping rule 1).
+    Fixture: sqs_fifo.json's second record, its body the notification."""
+    record = load("sqs_fifo.json")["Records"][1]
+    notification = {
+        "Type": "Notification",
+        "MessageId": "c3a0d8c9-2ad6-5f8a-8d3c-6b0f8e4d2a11",
+        "SequenceNumber": "10000000000000003000",
+        "TopicArn": "arn:aws:sns:us-east-2:123456789012:orders.fifo",
+        "Message": json.dumps({"sku": "book"}),
+        "Timestamp": "2019-11-08T22:18:30.774Z",
+        "UnsubscribeURL": "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe",
+    }
+    record["body"] = json.dumps(notification)
+    (event,) = sqs.from_record(record)
+    assert event.data == {"sku": "book"}
+    assert dict(event.extensions) == {
+        "partitionkey": "customer-2", "sequence": "18849496460467696129"
+    }
+    published = json.loads(load("sqs_cloudevent.json")["Records"][0]["body"])
+    record["body"] = json.dumps({**notification, "Message": json.dumps(published)})
+    (event,) = sqs.from_record(record)
+    assert dict(event.extensions) == {"traceparent": published["traceparent"]}
