@@ -251,6 +251,8 @@ def declined(fn: Function, event: CloudEvent) -> str | None:
         data = event.data if isinstance(event.data, Mapping) else {}
         action = str(data.get("action", ""))
         if action not in trigger.on:
+            if not action:  # not a storage event's data at all
+                return f"no action in the event's data (on={trigger.on})"
             return f"action {action} not in on={trigger.on}"
         if not trigger.accepts(str(data.get("key", "")), action):
             return f"key outside prefix {trigger.prefix!r} / suffix {trigger.suffix!r}"

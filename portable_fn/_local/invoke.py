@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from portable_fn._dispatch import Outcome
+from portable_fn._dispatch import Outcome, declined
 from portable_fn.app import App
 from portable_fn.errors import ConfigurationError
 from portable_fn.events import CloudEvent, from_dict
 from portable_fn.http import Request, Response
 from portable_fn.testing import RecordingPublisher, http_request, invoke
-from portable_fn.triggers import Http
+from portable_fn.triggers import Event, Http
 
 
 def _json(label: str, raw: bytes) -> Any:
@@ -122,13 +122,32 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
             query=spec.get("query") or "",
         )
     if isinstance(raw, dict) and "specversion" in raw:
-        return from_dict(raw)
-    return CloudEvent.create(
-        type=f"{app.name}.{trigger.kind}",
-        source="/portable-fn/cli/invoke",
-        data=raw,
-        datacontenttype="application/json",
-    )
+        event = from_dict(raw)
+    else:
+        # Plain data for an event function takes the type (and source) it is routed by: any
+        # other would be declined by its own filter.
+        kind, source = f"{app.name}.{trigger.kind}", "/portable-fn/cli/invoke"
+        if isinstance(trigger, Event):
+            kind = kind if trigger.type.endswith("*") else trigger.type
+            source = trigger.source or source
+        event = CloudEvent.create(
+            type=kind, source=source, data=raw, datacontenttype="application/json"
+        )
+    reason = declined(app.function(function), event)
+    if reason is not None:
+        # Nothing would run: reported as a success, it read as one.
+        raise ConfigurationError(
+            f"the --event is one function {function!r} would not run ({reason}): "
+            + _WANTED.get(trigger.kind, "give an event its trigger takes")
+        )
+    return event
+
+
+_WANTED = {
+    "storage": 'give the data {"bucket", "key", "action"} of an action it takes, or a '
+    "storage CloudEvent",
+    "event": "give a CloudEvent of a type (and source) it takes, or plain data",
+}
 
 
 def _response(resp: Response) -> dict[str, Any]:

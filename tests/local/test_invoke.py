@@ -223,3 +223,41 @@ def test_a_native_event_whose_handler_exits_is_reported_with_exit_1(
     assert report["raised"]["type"] == "HandlerExited"
     assert "sys.exit(3)" in report["raised"]["message"]
 
+
+
+def test_plain_data_for_an_event_function_takes_its_type(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plain JSON for an ``@app.event`` function was wrapped in an event of type
+    ``<app>.event``, which the function's own type filter declined: ``{"ok": true}`` and exit
+    0 for a handler that never ran. The wrapper takes the function's type."""
+    path = tmp_path / "paid.json"
+    path.write_text('{"invoice": "2026-0042"}')
+    assert main(["invoke", SHOP, "invoice_paid", "--event", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["ok"] is True
+    assert '"invoice paid"' in captured.err  # the handler's own line: it ran
+
+
+@pytest.mark.parametrize(
+    ("function", "event", "says"),
+    [
+        # a storage function's filter reads data.action: plain data has none
+        ("on_upload", {"sku": "a"}, "no action in the event's data"),
+        ("on_upload", {"bucket": "uploads", "key": "a.txt", "action": "deleted"}, "deleted"),
+        # a CloudEvent of another type than the function takes
+        ("invoice_paid", {"specversion": "1.0", "id": "1", "source": "/s",
+                          "type": "com.example.other"}, "com.example.other"),
+    ],
+)
+def test_an_event_the_function_would_not_run_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], function: str, event: object, says: str
+) -> None:
+    """The function's filter declines the event, so nothing would run: it was reported as
+    ``{"ok": true}`` with exit 0. It is refused with exit 2 and the filter's reason."""
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    assert main(["invoke", SHOP, function, "--event", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("portable-fn invoke: ") and "would not run" in err and says in err
+    assert "Traceback" not in err
