@@ -74,11 +74,13 @@ def from_dict(obj: Mapping[str, Any]) -> CloudEvent:
     for name in REQUIRED:
         if name not in obj:
             raise InvalidCloudEventError(name, "is required")
-    if "data" in obj and "data_base64" in obj:
-        raise InvalidCloudEventError("data_base64", "cannot appear together with data")
+    # JSON format 2.2: a null member is unset, so a null data beside data_base64 (or the other
+    # way round) is one of them, as the official SDK reads it; two values are refused (3.1).
     data: Any = obj.get("data")
-    if "data_base64" in obj:
-        encoded = obj["data_base64"]
+    encoded = obj.get("data_base64")
+    if data is not None and encoded is not None:
+        raise InvalidCloudEventError("data_base64", "cannot appear together with data")
+    if encoded is not None:
         if not isinstance(encoded, str):
             raise InvalidCloudEventError("data_base64", "must be a string")
         try:

@@ -508,3 +508,16 @@ def test_data_base64_that_its_json_content_type_cannot_read_is_its_text() -> Non
     obj = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t",
            "datacontenttype": "application/json", "data_base64": "bm90IGpzb24="}  # "not json"
     assert from_dict(obj).data == "not json"
+
+
+def test_a_null_data_or_data_base64_member_is_absent() -> None:
+    """JSON format section 2.2: a null member is "the equivalent of unset or omitted"; the
+    official Python SDK reads ``{"data": null, "data_base64": "AAE="}`` as the bytes, and
+    ``{"data": {...}, "data_base64": null}`` as the JSON data. Both were refused as carrying
+    data twice. Two non-null members still are (section 3.1: mutually exclusive)."""
+    base = {"specversion": "1.0", "id": "1", "source": "/s", "type": "t"}
+    assert from_dict({**base, "data": None, "data_base64": "AAE="}).data == b"\x00\x01"
+    assert from_dict({**base, "data": {"a": 1}, "data_base64": None}).data == {"a": 1}
+    assert from_dict({**base, "data": None, "data_base64": None}).data is None
+    with pytest.raises(InvalidCloudEventError, match="together"):
+        from_dict({**base, "data": {"a": 1}, "data_base64": "AAE="})
