@@ -7,8 +7,9 @@ Project mapping (event-mapping 5.10): ``type`` = ``com.amazonaws.dynamodb.`` + e
 (INSERT / MODIFY / REMOVE), ``source`` = eventSourceARN, ``id`` = eventID, ``subject`` = the
 keys as compact sorted JSON (a Binary key as its base64 text, as DynamoDB's JSON writes it),
 ``time`` = ApproximateCreationDateTime, ``sequence`` = SequenceNumber.
-``data`` = ``{"keys", "new_image"?, "old_image"?}`` as plain values (B and BS as bytes; N and
-NS as ``int`` when integral, exact at any size, else ``float``, which JSON can carry).
+``data`` = ``{"keys", "new_image"?, "old_image"?, "expired"?}`` as plain values (B and BS as
+bytes; N and NS as ``int`` when integral, exact at any size, else ``float``, which JSON can
+carry); ``expired`` is True on a REMOVE the Time to Live process made.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ def image(item: dict[str, Any]) -> dict[str, Any]:
     return {name: attribute(v) for name, v in item.items()}
 
 
+# Who deletes an expired item (API_streams_Record.html, userIdentity): the Time to Live process.
+_TTL = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
 def from_record(record: dict[str, Any]) -> list[CloudEvent]:
     """The change's one event (a list, as every stream codec returns: ``kinesis`` may give more)."""
     change = require(record, "dynamodb", TRIGGER)
@@ -122,6 +127,8 @@ def from_record(record: dict[str, Any]) -> list[CloudEvent]:
         data["new_image"] = image(change["NewImage"])
     if "OldImage" in change:
         data["old_image"] = image(change["OldImage"])
+    if record.get("userIdentity") == _TTL:
+        data["expired"] = True  # the Time to Live process deleted it, not a request
     created = change.get("ApproximateCreationDateTime")
     event = CloudEvent(
         id=require(record, "eventID", TRIGGER),

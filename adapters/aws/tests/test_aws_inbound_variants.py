@@ -730,3 +730,20 @@ def test_an_sns_fifo_notification_in_a_fifo_queue_keeps_the_queues_order() -> No
     record["body"] = json.dumps({**notification, "Message": json.dumps(published)})
     (event,) = sqs.from_record(record)
     assert dict(event.extensions) == {"traceparent": published["traceparent"]}
+
+
+def test_a_dynamodb_ttl_deletion_says_it_expired() -> None:
+    """Items the Time to Live process deletes carry ``userIdentity`` ``{"type": "Service",
+    "principalId": "dynamodb.amazonaws.com"}``
+    (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_streams_Record.html):
+    the REMOVE event was the same as a user's DeleteItem, and a handler reacting to expiry
+    (the common TTL pattern) could not tell them apart. ``data["expired"]`` is True for it,
+    absent otherwise. Fixture: the SAM sample's REMOVE record."""
+    (removed,) = [r for r in load("sam_dynamodb.json")["Records"] if r["eventName"] == "REMOVE"]
+    (by_user,) = dynamodb.from_record(removed)
+    assert "expired" not in by_user.data
+    ttl = {**removed, "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"}}
+    (expired,) = dynamodb.from_record(ttl)
+    assert expired.data == {**by_user.data, "expired": True}
+    other = {**removed, "userIdentity": {"type": "Service", "principalId": "other.amazonaws.com"}}
+    assert "expired" not in dynamodb.from_record(other)[0].data
