@@ -96,24 +96,14 @@ def test_entry_freezes_the_framework_and_collects_the_apps_garbage(tmp_path: Pat
     The app imports as usual: a cycle it drops while importing is still collected, and the
     collector ends as it was found. A fresh interpreter, azure.functions loaded first, as the
     Python worker loads it before indexing the entry."""
-    source = tmp_path / "src" / "az_gc_app.py"
-    source.parent.mkdir()
-    source.write_text(
-        "import gc, weakref\nimport portable_fn as pf\n"
-        "class Node:\n    pass\n"
-        "cycle = Node()\ncycle.self = cycle\ndropped = weakref.ref(cycle)\ndel cycle\n"
-        "collecting_at_import = gc.isenabled()\napp = pf.App('gcapp')\n"
-        "@app.http('/x', methods=['GET'])\ndef x(req):\n    return 'x'\n"
-    )
-    out = tmp_path / "azure"
+    import shutil
+
     from portable_fn._local.loader import load_app
 
+    source = shutil.copy(REPO / "tests" / "fixtures" / "gc_probe_app.py", tmp_path)
+    out = tmp_path / "azure"
     AzureAdapter().package(load_app(str(source)), str(source), out)
-    probe = (
-        "import gc, azure.functions, function_app, az_gc_app as m; "
-        "frozen = gc.get_freeze_count(); gc.collect(); "
-        "print(m.collecting_at_import, gc.isenabled(), frozen > 1000, m.dropped() is None)"
-    )
+    probe = "import azure.functions, function_app, gc_probe_app; gc_probe_app.report()"
     for before, enabled in (("", "True"), ("import gc; gc.disable(); ", "False")):
         done = subprocess.run([sys.executable, "-c", before + probe], cwd=out,
                               capture_output=True, text=True, timeout=120)

@@ -9,6 +9,8 @@ from portable_fn._local.loader import load_app
 
 from portable_fn_gcp.adapter import adapter
 
+REPO = Path(__file__).resolve().parents[3]
+
 
 def test_the_apps_own_requirements_are_kept(tmp_path: Path) -> None:
     # Cloud Build installs requirements.txt only: the app's own dependencies must be in it.
@@ -136,41 +138,18 @@ def test_main_freezes_the_framework_and_collects_the_apps_garbage(tmp_path: Path
     in the process or the workers gunicorn forks from it. The app itself imports as usual: a
     cycle it drops while importing is still collected. Runs the packaged main.py in a fresh
     interpreter after functions_framework, as the framework's loader imports it."""
+    import shutil
     import subprocess
     import sys
-    import textwrap
 
-    source = tmp_path / "gcp_gc_app.py"
-    source.write_text(textwrap.dedent("""
-        import gc, weakref
-        import portable_fn as pf
-
-        class Node:
-            pass
-
-        cycle = Node()
-        cycle.self = cycle
-        dropped = weakref.ref(cycle)
-        del cycle
-        collecting_at_import = gc.isenabled()
-        app = pf.App('gcapp')
-
-        @app.http('/x', methods=['GET'])
-        def x(req):
-            return 'x'
-    """))
+    source = shutil.copy(REPO / "tests" / "fixtures" / "gc_probe_app.py", tmp_path)
     out = tmp_path / "dist"
     adapter.package(load_app(str(source)), str(source), out)
-    probe = (
-        "import gc, functions_framework, main, gcp_gc_app as m; "
-        "frozen = gc.get_freeze_count(); gc.collect(); "
-        "print(m.collecting_at_import, gc.isenabled(), frozen > 1000, m.dropped() is None)"
-    )
-    for before in ("", "import gc; gc.disable(); "):
+    probe = "import functions_framework, main, gc_probe_app; gc_probe_app.report()"
+    for before, enabled in (("", "True"), ("import gc; gc.disable(); ", "False")):
         result = subprocess.run(
             [sys.executable, "-c", before + probe], cwd=out, capture_output=True, text=True,
             check=True,
         )
-        enabled = "True" if not before else "False"
         # The app imports as it would anywhere, and the collector ends as it was found.
         assert result.stdout.split() == [enabled, enabled, "True", "True"], result.stderr
