@@ -9,7 +9,7 @@ calls the dispatch functions re-exported here, and turns the outcome back into t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from portable_fn._dispatch import (
@@ -28,10 +28,8 @@ from portable_fn.context import Context
 from portable_fn.events import CloudEvent
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
-    from portable_fn._app_sources import AppSource, Exclude
     from portable_fn._batch import Batch, dispatch_batch
     from portable_fn._finding import Finding
     from portable_fn._requirements import (
@@ -39,8 +37,18 @@ if TYPE_CHECKING:
         localized_constraints,
         requirement_options,
     )
+    from portable_fn._tooling import (
+        app_wide_secrets_findings,
+        article,
+        copy_app_source,
+        fresh_out_dir,
+        idempotency_findings,
+        installed_adapters,
+        load_adapter,
+        sample_refused,
+        secrets_given,
+    )
     from portable_fn.app import App
-    from portable_fn.errors import ConfigurationError
     from portable_fn.testing import Harness
 
 __all__ = [
@@ -54,6 +62,7 @@ __all__ = [
     "Outcome",
     "Publisher",
     "app_requirements",
+    "app_wide_secrets_findings",
     "article",
     "copy_app_source",
     "declined",
@@ -63,6 +72,7 @@ __all__ = [
     "dispatch_http",
     "dispatch_http_async",
     "fresh_out_dir",
+    "idempotency_findings",
     "installed_adapters",
     "load_adapter",
     "localized_constraints",
@@ -70,6 +80,7 @@ __all__ = [
     "run_event",
     "run_sync",
     "sample_refused",
+    "secrets_given",
     "shortened",
     "undeclared",
     "unsendable",
@@ -123,99 +134,6 @@ class Adapter(Protocol):
         ...
 
 
-def idempotency_findings(app: App, *, level: str, note: str) -> list[Finding]:
-    """One finding per idempotent function, saying where its records can live on a provider
-    whose package does not provision a store (``note`` names the options there)."""
-    if level not in ("info", "warning", "unsupported"):
-        raise ValueError(f"finding level {level!r}")
-    from portable_fn._finding import Finding
-
-    return [
-        Finding(fn.name, level, f"idempotent: {note}")  # type: ignore[arg-type]
-        for fn in app.functions.values()
-        if fn.options.get("idempotent")
-    ]
-
-
-def secrets_given(app: App) -> tuple[str, ...]:
-    """The app's secrets some function is given (``secrets=``), in the app's order: those a
-    target that wires secrets per function references, so those that must exist to deploy."""
-    named = {name for fn in app.functions.values() for name in fn.secrets}
-    return tuple(name for name in app.secrets if name in named)
-
-
-def app_wide_secrets_findings(
-    app: App, *, provider: str, why: str, separate: str
-) -> list[Finding]:
-    """One note when a function is given fewer secrets than the app's (its ``secrets=``) on a
-    provider whose settings are app-wide (``why``): there only ``app.secret`` keeps them from
-    it; ``separate`` names the unit that would draw a boundary the platform enforces."""
-    narrowed = [fn.name for fn in app.functions.values() if fn.secrets != app.secrets]
-    if not narrowed:
-        return []
-    from portable_fn._finding import Finding
-
-    return [Finding(None, "info", (
-        f"functions {', '.join(narrowed)} are given fewer secrets than the app's (secrets=): on "
-        f"{provider} that is enforced by app.secret only, which refuses a secret its function is "
-        f"not given; {why}, so the platform gives every function every secret. For a boundary "
-        f"{provider} enforces, put those functions in an app of their own ({separate})"))]
-
-
-def copy_app_source(
-    app: App,
-    app_ref: str,
-    dest: Path,
-    *,
-    provider: str,
-    reserved: Collection[str],
-    python_only: bool = False,
-    out_dir: Path | None = None,
-    excluder: Callable[[Path], Exclude | None] | None = None,
-) -> AppSource:
-    """Copy the app's own code into a package the way the app imports it locally; the module
-    the entry imports, the attribute the app is bound to, its folder and what was left out.
-    Every target shares it; the parameters are the target's own choices (see
-    ``portable_fn._app_sources``, loaded only when a target packages)."""
-    from portable_fn._app_sources import copy_app_source as copy
-
-    return copy(app, app_ref, dest, provider=provider, reserved=reserved,
-                python_only=python_only, out_dir=out_dir, excluder=excluder)
-
-
-def fresh_out_dir(out_dir: Path, earlier: Callable[[Path], bool], provider: str) -> None:
-    """Make ``out_dir`` an empty folder for a target that uploads the whole of it: a previous
-    package there (``earlier(out_dir)``) is replaced, as its stale modules and data files
-    would otherwise ship with the new one; a folder holding anything else (the app's own
-    source, another provider's package) is refused rather than mixed into the upload."""
-    import shutil
-
-    from portable_fn.errors import ConfigurationError
-
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not earlier(out_dir):
-            raise ConfigurationError(
-                f"{out_dir} is not empty and holds no earlier {provider} package; "
-                "choose another --out"
-            )
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-
-def sample_refused(what: str, fitting: Collection[str]) -> ConfigurationError:
-    """``invoke --provider``'s usage error for a native event that cannot reach the function:
-    ``what`` the mismatch is, then the provider's samples that would (``ConfigurationError``,
-    which the CLI prints as one line, exit 2)."""
-    from portable_fn.errors import ConfigurationError
-
-    return ConfigurationError(f"{what} (samples for it: {', '.join(fitting) or 'none'})")
-
-
-def article(word: str) -> str:
-    """The indefinite article before ``word`` in such a message (``an sqs``, ``a queueTrigger``)."""
-    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
-
-
 def shortened(name: str, limit: int) -> str:
     """``name`` when it has at most ``limit`` characters; else its first characters (without
     a trailing ``-``), ``-`` and the first 8 hex digits of the SHA-256 of the whole of
@@ -230,47 +148,10 @@ def shortened(name: str, limit: int) -> str:
     return f"{name[: limit - 9].rstrip('-')}-{digest}"
 
 
-def installed_adapters() -> dict[str, Any]:
-    """Provider name -> entry point, for every installed adapter (loaded on demand)."""
-    from importlib.metadata import entry_points
-
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-
-
-# The adapters in this repository: a missing one is installed from its folder.
-_OWN_ADAPTERS = ("aws", "azure", "cloudflare", "gcp")
-
-
-def load_adapter(provider: str) -> Adapter:
-    """The installed adapter for ``provider``; when it is missing, an ``ImportError`` naming
-    the adapters that are installed, with how to install one of this repository's, or the
-    right spelling of a misspelt name (``awss``, ``local``: no folder to install them from)."""
-    installed = installed_adapters()
-    found = installed.get(provider)
-    if found is None:
-        names = ", ".join(sorted(installed)) or "none"
-        if provider in _OWN_ADAPTERS:
-            raise ImportError(
-                f"no portable-fn adapter for {provider!r} is installed; "
-                # The adapters are not on PyPI yet: from a checkout, the extra finds nothing.
-                f"install it from this repository with: pip install -e adapters/{provider} "
-                f'(or pip install "portable-fn[{provider}]" once published; installed: {names})'
-            )
-        from difflib import get_close_matches
-
-        close = get_close_matches(provider.lower(), sorted({*_OWN_ADAPTERS, *installed}), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ImportError(
-            f"no portable-fn adapter for {provider!r}: the providers are "
-            f"{', '.join(_OWN_ADAPTERS)} (installed: {names}){hint}"
-        )
-    adapter: Adapter = found.load()
-    return adapter
-
-
 # Loaded when first asked for: an adapter imports this module on every cold start, and these
-# serve batch sources (``Batch``) or packaging (``Finding``, the requirements helpers) only; a
-# GCP HTTP function loads none of them.
+# serve batch sources (``Batch``) or packaging and the CLI only (``Finding``, the requirements
+# helpers, ``_tooling``'s); a GCP HTTP function loads none of them, and AWS's app.zip ships
+# none of the packaging modules.
 _LAZY = {
     "Batch": "_batch",
     "dispatch_batch": "_batch",
@@ -278,6 +159,14 @@ _LAZY = {
     "app_requirements": "_requirements",
     "localized_constraints": "_requirements",
     "requirement_options": "_requirements",
+    **dict.fromkeys(
+        (
+            "app_wide_secrets_findings", "article", "copy_app_source", "fresh_out_dir",
+            "idempotency_findings", "installed_adapters", "load_adapter", "sample_refused",
+            "secrets_given",
+        ),
+        "_tooling",
+    ),
 }
 
 

@@ -95,7 +95,9 @@ def test_requirement_options_are_cut_off_the_specifier() -> None:
 def test_a_missing_adapter_of_this_repository_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(adapter, "installed_adapters", dict)
+    from portable_fn import _tooling  # where load_adapter looks them up
+
+    monkeypatch.setattr(_tooling, "installed_adapters", dict)
     with pytest.raises(ImportError, match=r"pip install -e adapters/gcp .*installed: none"):
         adapter.load_adapter("gcp")
 

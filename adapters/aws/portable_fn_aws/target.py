@@ -60,10 +60,11 @@ RUNTIME_MODULES = (
 # Loaded only by stream functions' handlers, so shipped only with them.
 STREAM_MODULES = ("_kpl", "dynamodb", "kinesis")
 # Never run in Lambda: the local dev runtime, the CLI, the test harness, the ASGI app, and the
-# packagers' copier of app sources, reader of requirements files and check of the app's imports.
+# packagers' copier of app sources, reader of requirements files, check of the app's imports,
+# findings (what a package or inspect reports) and their shared helpers (_tooling).
 CORE_EXCLUDED = (
     "_local", "cli.py", "__main__.py", "testing.py", "asgi.py", "_app_sources.py",
-    "_requirements.py", "_import_check.py", "_publishes.py",
+    "_requirements.py", "_import_check.py", "_publishes.py", "_finding.py", "_tooling.py",
 )
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
