@@ -296,6 +296,12 @@ class Response(Value):
         except UnicodeEncodeError:
             body = text.encode("utf-8", "backslashreplace")
         if headers is None:  # the common case: share one immutable header map
+            if status == 200 and cls is Response:  # nothing to check: built as is, per request
+                response = _new(Response)
+                _Response_status(response, 200)
+                _Response_headers(response, _JSON_HEADERS)
+                _Response_body(response, body)
+                return response
             return cls(status=status, headers=_JSON_HEADERS, body=body)
         return cls(status=status, headers=_with_type(headers, "application/json"), body=body)
 
@@ -343,6 +349,7 @@ class Response(Value):
 
 
 _Response_status, _Response_headers, _Response_body = setters(Response)
+_new = object.__new__
 
 
 def _check_fields(headers: Headers) -> None:
