@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """What the packaging targets and the CLI share, never a deployed function: findings helpers,
-copying the app's sources, the output folder, ``invoke --provider``'s messages, and finding the
-installed adapters. Re-exported by ``portable_fn.adapter`` (loaded when first asked for), so
-a function's cold start never loads it and AWS's app.zip does not ship it."""
+the output folder, ``invoke --provider``'s messages, and finding the installed adapters
+(copying the app's sources is ``_app_sources``). Re-exported by ``portable_fn.adapter``
+(loaded when first asked for), so a function's cold start never loads it and AWS's app.zip
+does not ship it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-    from portable_fn._app_sources import AppSource, Exclude
     from portable_fn._finding import Finding
     from portable_fn.adapter import Adapter
     from portable_fn.app import App
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = [
     "app_wide_secrets_findings",
     "article",
-    "copy_app_source",
     "fresh_out_dir",
     "idempotency_findings",
     "installed_adapters",
@@ -71,27 +70,6 @@ def app_wide_secrets_findings(
         f"{provider} that is enforced by app.secret only, which refuses a secret its function is "
         f"not given; {why}, so the platform gives every function every secret. For a boundary "
         f"{provider} enforces, put those functions in an app of their own ({separate})"))]
-
-
-def copy_app_source(
-    app: App,
-    app_ref: str,
-    dest: Path,
-    *,
-    provider: str,
-    reserved: Collection[str],
-    python_only: bool = False,
-    out_dir: Path | None = None,
-    excluder: Callable[[Path], Exclude | None] | None = None,
-) -> AppSource:
-    """Copy the app's own code into a package the way the app imports it locally; the module
-    the entry imports, the attribute the app is bound to, its folder and what was left out.
-    Every target shares it; the parameters are the target's own choices (see
-    ``portable_fn._app_sources``, loaded only when a target packages)."""
-    from portable_fn._app_sources import copy_app_source as copy
-
-    return copy(app, app_ref, dest, provider=provider, reserved=reserved,
-                python_only=python_only, out_dir=out_dir, excluder=excluder)
 
 
 def fresh_out_dir(out_dir: Path, earlier: Callable[[Path], bool], provider: str) -> None:

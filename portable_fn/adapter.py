@@ -30,6 +30,7 @@ from portable_fn.events import CloudEvent
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from portable_fn._app_sources import copy_app_source
     from portable_fn._batch import Batch, dispatch_batch
     from portable_fn._finding import Finding
     from portable_fn._requirements import (
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from portable_fn._tooling import (
         app_wide_secrets_findings,
         article,
-        copy_app_source,
         fresh_out_dir,
         idempotency_findings,
         installed_adapters,
@@ -159,11 +159,11 @@ _LAZY = {
     "app_requirements": "_requirements",
     "localized_constraints": "_requirements",
     "requirement_options": "_requirements",
+    "copy_app_source": "_app_sources",
     **dict.fromkeys(
         (
-            "app_wide_secrets_findings", "article", "copy_app_source", "fresh_out_dir",
-            "idempotency_findings", "installed_adapters", "load_adapter", "sample_refused",
-            "secrets_given",
+            "app_wide_secrets_findings", "article", "fresh_out_dir", "idempotency_findings",
+            "installed_adapters", "load_adapter", "sample_refused", "secrets_given",
         ),
         "_tooling",
     ),
