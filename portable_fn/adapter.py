@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         app_wide_secrets_findings,
         article,
         fresh_out_dir,
+        frozen_import,
         idempotency_findings,
         installed_adapters,
         load_adapter,
@@ -72,6 +73,7 @@ __all__ = [
     "dispatch_http",
     "dispatch_http_async",
     "fresh_out_dir",
+    "frozen_import",
     "idempotency_findings",
     "installed_adapters",
     "load_adapter",
@@ -162,8 +164,9 @@ _LAZY = {
     "copy_app_source": "_app_sources",
     **dict.fromkeys(
         (
-            "app_wide_secrets_findings", "article", "fresh_out_dir", "idempotency_findings",
-            "installed_adapters", "load_adapter", "sample_refused", "secrets_given",
+            "app_wide_secrets_findings", "article", "fresh_out_dir", "frozen_import",
+            "idempotency_findings", "installed_adapters", "load_adapter", "sample_refused",
+            "secrets_given",
         ),
         "_tooling",
     ),

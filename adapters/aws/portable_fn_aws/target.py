@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from portable_fn.adapter import Finding, copy_app_source
+from portable_fn.adapter import Finding, copy_app_source, frozen_import
 from portable_fn.triggers import Stream
 from portable_fn_aws._optional import left_out
 from portable_fn_aws._resources import Settings
@@ -121,19 +121,11 @@ def entry_module(app: App, module: str, attribute: str) -> str:
         "# Each function's Handler is pf_entry.<function name>.",
         "import gc as _pf_gc",
         "",
-        "# Cold start: the framework imports with the collector paused, then it is frozen",
-        "# (docs.python.org/3/library/gc.html#gc.freeze): none of it is garbage, and no",
-        "# collection scans it again.",
-        "_pf_collecting = _pf_gc.isenabled()",
-        "_pf_gc.disable()",
-        "try:",
-        "    from portable_fn_aws import lambda_handler as _pf_lambda_handler",
-        "finally:",
-        "    _pf_gc.freeze()",
-        "    if _pf_collecting:",
-        "        _pf_gc.enable()",
-        "",
-        "# The app imports as it would anywhere, with the collector as it was.",
+        *frozen_import(
+            ["from portable_fn_aws import lambda_handler as _pf_lambda_handler"],
+            gc="_pf_gc",
+            flag="_pf_collecting",
+        ),
         f"from {module} import {attribute} as _pf_app",
         "",
     ]

@@ -32,6 +32,7 @@ from portable_fn.adapter import (
     app_requirements,
     copy_app_source,
     fresh_out_dir,
+    frozen_import,
     localized_constraints,
 )
 from portable_fn.app import App
@@ -117,30 +118,16 @@ def _entry_source(module: str, attribute: str, app: App, options: AzureOptions) 
         "from portable_fn_azure import function_app")
     call = f"function_app(portable_app, AzureOptions({args}))" if changed else (
         "function_app(portable_app)")
-    return (
-        f'"""Azure Functions entry for portable-fn app {app.name!r} (generated; do not edit)."""\n'
-        f"import gc\n\n{_FROZEN_IMPORT.format(imports=imports)}\n"
-        "# The app imports as it would anywhere, with the collector as it was.\n"
-        f"from {module} import {attribute} as portable_app\n\napp = {call}\n"
-    )
-
-
-# Cold start: the framework imports with the collector paused, then it and all that the worker
-# loaded are frozen, as on GCP (portable_fn_gcp.target): young-generation collections during
-# the import scanned the worker's objects again and again (~2 ms of ~11.7 ms here).
-_FROZEN_IMPORT = """\
-# Cold start: the framework imports with the collector paused, then it and all that the
-# worker loaded are frozen (docs.python.org/3/library/gc.html#gc.freeze): none of it is
-# garbage, and no collection scans it again.
-_collecting = gc.isenabled()
-gc.disable()
-try:
-    {imports}
-finally:
-    gc.freeze()
-    if _collecting:
-        gc.enable()
-"""
+    return "\n".join([
+        f'"""Azure Functions entry for portable-fn app {app.name!r} (generated; do not edit)."""',
+        "import gc",
+        "",
+        *frozen_import([imports]),
+        f"from {module} import {attribute} as portable_app",
+        "",
+        f"app = {call}",
+        "",
+    ])
 
 
 # Top-level names the package's own files take (function_app.py is the host's entry module).
