@@ -95,7 +95,8 @@ def _request_body(spec: dict[str, Any]) -> bytes | str:
 
 
 def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
-    trigger = app.function(function).trigger
+    fn = app.function(function)
+    trigger = fn.trigger
     if isinstance(trigger, Http):
         spec = raw if isinstance(raw, dict) else {"json": raw}
         unknown = sorted(set(spec) - REQUEST_KEYS)
@@ -133,7 +134,7 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
         event = CloudEvent.create(
             type=kind, source=source, data=raw, datacontenttype="application/json"
         )
-    reason = declined(app.function(function), event)
+    reason = declined(fn, event)
     if reason is not None:
         # Nothing would run: reported as a success, it read as one.
         raise ConfigurationError(
