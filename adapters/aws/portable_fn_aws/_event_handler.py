@@ -40,7 +40,9 @@ def schedule_handler(app: App, name: str, expression: str) -> Handler:
     def handler(event: Any, context: Any) -> None:
         ctx = context_for(name, context, event)
         try:
-            scheduled = eventbridge.schedule_event(event, expression)
+            scheduled = eventbridge.schedule_event(
+                event, expression, getattr(context, "aws_request_id", None)
+            )
         except MALFORMED as exc:
             _undecodable(exc, event, context, ctx, redelivery)
             return

@@ -56,9 +56,13 @@ def to_event(event: dict[str, Any]) -> CloudEvent:
     )
 
 
-def schedule_event(event: Any, expression: str) -> CloudEvent:
+def schedule_event(event: Any, expression: str, request_id: str | None = None) -> CloudEvent:
     """A scheduled run. EventBridge rules send a ``Scheduled Event``; EventBridge Scheduler sends
-    whatever input it was given (often ``{}``), so every field falls back to "now".
+    whatever input it was given (often ``{}``), so every field falls back to "now", except the
+    ``id``: the invocation's ``request_id``, which Lambda keeps on the retries of an
+    asynchronous invocation (Scheduler invokes asynchronously), so a function that failed and
+    is run again sees the same event id, as with a rule's ``Scheduled Event``, and an
+    idempotency guard keyed on it holds. A new id only without one (run outside Lambda).
 
     Only an event in EventBridge's envelope (``matches``: ``detail-type`` and ``source``) is
     read as one: a Scheduler input is the user's own JSON, as it is
@@ -72,7 +76,7 @@ def schedule_event(event: Any, expression: str) -> CloudEvent:
     resources = native.get("resources")
     subject = resources[0] if isinstance(resources, list) and resources else None
     return CloudEvent(
-        id=str(native.get("id") or new_id()),
+        id=str(native.get("id") or request_id or new_id()),
         source=str(native.get("source") or SCHEDULE_SOURCE),
         type=str(native.get("detail-type") or SCHEDULE_TYPE),
         subject=subject if isinstance(subject, str) else None,

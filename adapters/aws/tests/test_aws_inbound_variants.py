@@ -525,7 +525,11 @@ def test_scheduler_input_is_not_read_as_an_eventbridge_envelope(
     Its ``id``/``time``/``source``/``detail-type`` were read as a rule's ``Scheduled Event``:
     every run had the input's one ``id`` (the same each time: CloudEvents' duplicate), its own
     ``source``, a ``type`` made of a dict, and a ``time`` that is no timestamp sent the run to
-    the on-failure queue, never run. Only an event with EventBridge's envelope is read so."""
+    the on-failure queue, never run. Only an event with EventBridge's envelope is read so.
+
+    The id is the invocation's request id: one per run, and the same on Lambda's retries of an
+    asynchronous invocation, which keep it (a new id per attempt defeated an idempotency guard
+    keyed on the event id)."""
     app = pf.App("nightly")
     seen: list[pf.CloudEvent] = []
 
@@ -534,10 +538,13 @@ def test_scheduler_input_is_not_read_as_an_eventbridge_envelope(
         seen.append(event)
 
     handler = lambda_handler(app, "nightly")
-    assert handler(copy.deepcopy(scheduler_input), FakeLambdaContext()) is None
-    assert handler(copy.deepcopy(scheduler_input), FakeLambdaContext()) is None
-    first, second = seen
-    assert first.id != second.id  # one event per run
+    tonight, retried, tomorrow = FakeLambdaContext(), FakeLambdaContext(), FakeLambdaContext()
+    tomorrow.aws_request_id = "3f1c6a5e-0000-4000-8000-000000000002"
+    for context in (tonight, retried, tomorrow):
+        assert handler(copy.deepcopy(scheduler_input), context) is None
+    first, retry, second = seen
+    assert first.id == retry.id == FakeLambdaContext.aws_request_id  # Lambda's retry: one event
+    assert second.id == tomorrow.aws_request_id  # the next run: another
     for event in seen:
         assert (event.source, event.type, event.subject) == ("aws.events", "Scheduled Event", None)
         assert event.time is not None and event.data["expression"] == "rate(1 day)"
