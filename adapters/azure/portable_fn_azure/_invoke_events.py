@@ -38,6 +38,7 @@ def queue_runner(
     from portable_fn_azure import storage_queue
 
     timeout = timeout_of(app)
+    poison_clients: dict[str, Any] = {}  # the poison queue's client, built on first need
 
     def run(msg: func.QueueMessage, context: Any) -> None:
         ctx = context_for(name, msg, context, deadline=time.time() + timeout,
@@ -46,7 +47,7 @@ def queue_runner(
         def poison(error: BaseException) -> None:
             from portable_fn_azure.publisher import move_to_poison
 
-            move_to_poison(opts, queue, msg, error)
+            move_to_poison(opts, queue, msg, error, clients=poison_clients)
 
         run_event(app, name, lambda: storage_queue.to_event(msg, queue=queue), ctx,
                   dead_letter=poison)

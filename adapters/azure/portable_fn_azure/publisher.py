@@ -283,13 +283,23 @@ def _fitted(value: str) -> str:
 
 
 def move_to_poison(options: AzureOptions, queue: str, msg: Any, error: BaseException,
-                   env: Mapping[str, str] | None = None) -> None:
+                   env: Mapping[str, str] | None = None,
+                   clients: dict[str, Any] | None = None) -> None:
     """Put a message that can never succeed on ``<queue>-poison`` now, as the host would after
-    the last retry, instead of burning the retries. Raises (so the host retries) if it cannot."""
+    the last retry, instead of burning the retries. Raises (so the host retries) if it cannot.
+
+    ``clients`` (the queue function's own) keeps the poison queue's client from one message to
+    the next: a burst of bad messages would otherwise build a client and, on an identity-based
+    connection, a credential that fetches a new token, for every one of them."""
     body = msg.get_body()
     settings = env if env is not None else os.environ
     try:
-        client = _storage_queue_client(settings, options.storage_connection, f"{queue}-poison")
+        client = clients.get(queue) if clients is not None else None
+        if client is None:
+            client = _storage_queue_client(
+                settings, options.storage_connection, f"{queue}-poison")
+            if clients is not None:
+                clients[queue] = client
         _send_to_queue(client, bytes(body), None)
     except Exception as exc:
         raise error from exc

@@ -131,7 +131,8 @@ def test_azurite_refuses_a_token_for_another_audience(
 def test_non_retryable_goes_to_the_poison_queue_at_once_with_identity(
         azurite_oauth: Any, credentials: list[Token], monkeypatch: pytest.MonkeyPatch) -> None:
     """Before, the poison move needed the connection string and, without it, let the host
-    spend every retry on a message that can never succeed."""
+    spend every retry on a message that can never succeed. A second bad message reuses the
+    poison queue's client and credential (each move built both, a token fetch per message)."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(azurite_oauth.cert))
     monkeypatch.delenv("AzureWebJobsStorage", raising=False)
     monkeypatch.setenv("AzureWebJobsStorage__queueServiceUri", azurite_oauth.queue_url)
@@ -148,22 +149,27 @@ def test_non_retryable_goes_to_the_poison_queue_at_once_with_identity(
 
     native = function_app(app)  # its publisher reads os.environ, as on Azure
     assert app.publisher is not None
-    event = CloudEvent.create(type="t", source="/s", data={"sku": "never"})
-    app.publisher.send(queue, event)
+    events = [CloudEvent.create(type="t", source="/s", data={"sku": "never"}) for _ in "ab"]
+    for event in events:
+        app.publisher.send(queue, event)
     read = queue_client(azurite_oauth.connection, queue)
-    [message] = list(read.receive_messages(visibility_timeout=30))
-    worker.invoke(native, "work", {
-        "binding": "queueTrigger",
-        "data": {"type": "bytes", "base64": base64.b64encode(message.content).decode()},
-        "metadata": {"Id": message.id, "DequeueCount": 1, "PopReceipt": message.pop_receipt,
-                     "InsertionTime": message.inserted_on.isoformat(),
-                     "ExpirationTime": message.expires_on.isoformat(),
-                     "NextVisibleTime": message.next_visible_on.isoformat()},
-    })  # returns: acknowledged
+    messages = list(read.receive_messages(visibility_timeout=30))
+    assert len(messages) == 2
+    sending = len(credentials)  # the publisher's own
+    for message in messages:
+        worker.invoke(native, "work", {
+            "binding": "queueTrigger",
+            "data": {"type": "bytes", "base64": base64.b64encode(message.content).decode()},
+            "metadata": {"Id": message.id, "DequeueCount": 1, "PopReceipt": message.pop_receipt,
+                         "InsertionTime": message.inserted_on.isoformat(),
+                         "ExpirationTime": message.expires_on.isoformat(),
+                         "NextVisibleTime": message.next_visible_on.isoformat()},
+        })  # returns: acknowledged
     poison = queue_client(azurite_oauth.connection, f"{queue}-poison")
-    [poisoned] = list(poison.receive_messages())
-    assert json.loads(poisoned.content)["id"] == event.id
+    poisoned = list(poison.receive_messages())
+    assert sorted(json.loads(p.content)["id"] for p in poisoned) == sorted(e.id for e in events)
     assert seen == []
+    assert len(credentials) == sending + 1  # one for the poison queue, whatever the count
     assert {type(c) for c in credentials} == {Managed}  # __credential, as the host reads it
 
 
