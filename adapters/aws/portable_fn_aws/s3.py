@@ -22,6 +22,7 @@ the portable model: they keep the adapter's ``id``, ``source``, ``type``, ``subj
 ``time`` and carry the notification record itself as ``data`` (its ``glacierEventData``,
 ``replicationEventData``...), so a queue or topic function that S3 notifies through SQS or SNS
 gets them, and a storage function's filter declines them (no ``action``; an INFO line).
+An Intelligent-Tiering notification carries its object as ``s3.get_object``, not ``s3.object``.
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ def from_record(record: dict[str, Any]) -> CloudEvent:
     action = _action(str(event_name))
     s3 = require(record, "s3", TRIGGER)
     bucket = require(require(s3, "bucket", TRIGGER), "name", TRIGGER)
-    obj = require(s3, "object", TRIGGER)
+    # An Intelligent-Tiering notification names its object `get_object`, every other `object`
+    # (as S3 sends them: aws-powertools/powertools-lambda-python#7443 has a captured one).
+    obj = (s3.get("object") or s3.get("get_object")) if type(s3) is dict else None
+    if obj is None:
+        obj = require(s3, "object", TRIGGER)  # neither: the usual error names `object`
     # Keys arrive URL-encoded with "+" for spaces (form encoding), per the S3 docs.
     sent_key = require(obj, "key", TRIGGER)
     # Loaded here, not with the module: every queue function imports this one (2 ms of its

@@ -754,3 +754,36 @@ def test_a_dynamodb_ttl_deletion_says_it_expired() -> None:
     assert expired.data == {**by_user.data, "expired": True}
     other = {**removed, "userIdentity": {"type": "Service", "principalId": "other.amazonaws.com"}}
     assert "expired" not in dynamodb.from_record(other)[0].data
+
+
+def test_an_intelligent_tiering_notification_names_its_object_get_object() -> None:
+    """S3 sends an ``IntelligentTiering`` notification with the object under ``s3.get_object``,
+    not ``s3.object`` (a captured one: aws-powertools/powertools-lambda-python#7443; the event
+    type: https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-managing.html).
+    It failed to decode ("field 'object': is missing"): through SQS every such message went to
+    the dead-letter queue as undecodable, and a storage function raised on it. Now the queue
+    function gets it as any other non-storage S3 event (the record as data), and a storage
+    function declines it with an INFO line, as it declines a restore."""
+    app = pf.App("tiering")
+    seen: list[pf.CloudEvent] = []
+
+    @app.queue("tiering")
+    def tiering(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    @app.storage("uploads")
+    def uploads(event: pf.CloudEvent) -> None:
+        seen.append(event)
+
+    native = load("s3_intelligent_tiering.json")
+    message = copy.deepcopy(load("sqs_s3.json")["Records"][0])
+    message["body"] = json.dumps(native)
+    out = lambda_handler(app, "tiering")({"Records": [message]}, FakeLambdaContext())
+    assert out == {"batchItemFailures": []}
+    (event,) = seen
+    assert event.type == "com.amazonaws.s3.IntelligentTiering"
+    assert event.subject == "reports/2025/q4 summary.csv"  # decoded once, as any S3 key
+    assert event.id.endswith("/reports/2025/q4+summary.csv/0067C3D8A1E2F3B4C5/IntelligentTiering")
+    assert event.data["intelligentTieringEventData"] == {"destinationAccessTier": "ARCHIVE_ACCESS"}
+    assert lambda_handler(app, "uploads")(native, FakeLambdaContext()) is None
+    assert len(seen) == 1
