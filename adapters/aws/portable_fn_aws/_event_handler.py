@@ -157,8 +157,9 @@ def event_handler(
                 from portable_fn_aws import dynamodb, kinesis
 
                 codec = kinesis if source == "aws:kinesis" else dynamodb
-                return _batches.stream_batch(
-                    app, fn, records, context, event, codec, redelivery
+                return _windowed(
+                    event,
+                    _batches.stream_batch(app, fn, records, context, event, codec, redelivery),
                 )
             if sns.matches_record(first) or s3.matches_record(first):
                 ctx = context_for(fn.name, context, event)
@@ -178,13 +179,26 @@ def event_handler(
             # A tumbling window's last invocation (Kinesis, DynamoDB Streams) brings no records,
             # only the window's state: nothing to run, no failure to report.
             # https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html
-            return sqs.batch_response([])
+            return _windowed(event, sqs.batch_response([]))
         # Unknown shape: fail loudly (Lambda logs it and dead-letters after its retries).
         raise decode_error(
             "lambda", "event", f"not an event shape this adapter knows: {_shape(event)}"
         )
 
     return handler
+
+
+def _windowed(event: Any, response: sqs.BatchResponse) -> sqs.BatchResponse | dict[str, Any]:
+    """The response to a stream batch, with the ``state`` a tumbling window's invocations must
+    return: without it Lambda counts the invocation as failed, retrying the batch and, on the
+    window's final invocation, holding the shard until one succeeds
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html,
+    https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-windows.html). A portable
+    handler keeps no window state: the state passes through as it came (``{}`` at first)."""
+    if type(event) is dict and "window" in event:
+        state = event.get("state")
+        return {**response, "state": state if type(state) is dict else {}}
+    return response
 
 
 def _piped(event: Any) -> list[Any] | None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -294,7 +295,9 @@ def test_cli_invoke_reports_an_async_event_whose_handler_raises(
 
 def test_a_tumbling_windows_final_invocation_runs_nothing_and_fails_nothing() -> None:
     """The documented Kinesis tumbling-window sample of the final invocation: no records, the
-    window's state. Raising would make Lambda retry it; there is nothing to run."""
+    window's state. Raising would make Lambda retry it; there is nothing to run. The response
+    carries the state back: without one Lambda counts the invocation as failed and holds the
+    shard until it succeeds (https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-windows.html)."""
     app, seen = make_app()
     final = {
         "Records": [],
@@ -305,10 +308,35 @@ def test_a_tumbling_windows_final_invocation_runs_nothing_and_fails_nothing() ->
         "isFinalInvokeForWindow": True,
         "isWindowTerminatedEarly": False,
     }
-    assert lambda_handler(app, "clicks")(final, CTX) == {"batchItemFailures": []}
+    assert lambda_handler(app, "clicks")(final, CTX) == {
+        "batchItemFailures": [],
+        "state": {"1": 282, "2": 715},
+    }
     assert seen == []
     with pytest.raises(EventDecodeError):  # an empty batch that is no window still fails
         lambda_handler(app, "clicks")({"Records": []}, CTX)
+
+
+@pytest.mark.parametrize("fixture", ["sam_kinesis.json", "sam_dynamodb.json"])
+def test_a_tumbling_windows_batches_return_its_state(fixture: str) -> None:
+    """Every invocation of a tumbling window (Kinesis, DynamoDB Streams) must return a ``state``,
+    or Lambda counts it as failed and retries the batch
+    (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-windows.html): the records run as
+    in any batch, a failure is reported as in any batch, and the state goes back as it came
+    (``{}`` when the window has none yet). A batch outside a window returns no state."""
+    app, seen = make_app()
+    handler = lambda_handler(app, "clicks")
+    plain = load(fixture)
+    expected = handler(copy.deepcopy(plain), CTX)
+    ran = len(seen)
+    window = {"start": "2020-12-09T07:04:00Z", "end": "2020-12-09T07:06:00Z"}
+    first = {**copy.deepcopy(plain), "window": window, "state": {},
+             "isFinalInvokeForWindow": False, "isWindowTerminatedEarly": False}
+    assert handler(first, CTX) == {**expected, "state": {}}
+    assert len(seen) == 2 * ran  # the records ran as in the plain batch
+    later = {**first, "state": {"clicks": 12}}
+    assert handler(later, CTX) == {**expected, "state": {"clicks": 12}}
+    assert "state" not in expected
 
 
 @pytest.mark.parametrize(("field", "value"), [("headers", ["x"]), ("cookies", 5), ("body", 5)])
