@@ -48,7 +48,7 @@ def to_request(req: func.HttpRequest) -> Request:
         query=query,
         body=req.get_body() or b"",
         path_params=req.route_params,
-        client_ip=_first_hop(forwarded) if forwarded else client_ip(headers),
+        client_ip=_last_hop(forwarded) if forwarded else client_ip(headers),
     )
 
 
@@ -74,13 +74,17 @@ def _unquote(path: str) -> str:
 
 
 def client_ip(headers: Headers) -> str | None:
-    """The caller's address from ``X-Forwarded-For`` (first hop; Azure appends ``:port``)."""
+    """The caller's address: the last ``X-Forwarded-For`` entry, the one App Service's front
+    end appended (the address it saw, with ``:port``). The entries before it are whatever the
+    client sent in its own header, which anyone can write: read first, a forged entry became
+    ``client_ip`` (as ALB's and Google's front ends append theirs: every adapter reads the
+    entry the platform wrote)."""
     forwarded = headers.get("x-forwarded-for")
-    return _first_hop(forwarded) if forwarded else None
+    return _last_hop(forwarded) if forwarded else None
 
 
-def _first_hop(forwarded: str) -> str | None:
-    first = forwarded.split(",")[0].strip()
+def _last_hop(forwarded: str) -> str | None:
+    first = forwarded.rpartition(",")[2].strip()
     if first.startswith("["):  # [v6]:port
         return first[1 : first.find("]")] or None
     if first.count(":") == 1:  # v4:port; a bare IPv6 address has several colons

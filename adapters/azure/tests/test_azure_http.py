@@ -32,12 +32,24 @@ def test_request_fields(event: Any) -> None:
 @pytest.mark.parametrize(("forwarded", "ip"), [
     ("203.0.113.7:52314", "203.0.113.7"), ("203.0.113.7", "203.0.113.7"),
     ("[2001:db8::1]:443", "2001:db8::1"), ("2001:db8::1", "2001:db8::1"),
-    ("198.51.100.2:1, 10.0.0.1", "198.51.100.2"), ("", None),
+    ("", None),
+    # The front end appends the address it saw to what the client sent: a client's own
+    # X-Forwarded-For (forged or from its proxy) is never taken for the caller.
+    ("6.6.6.6, 203.0.113.7:52314", "203.0.113.7"), ("198.51.100.2:1, 10.0.0.1", "10.0.0.1"),
+    ("6.6.6.6,[2001:db8::1]:443", "2001:db8::1"),
 ])
 def test_client_ip(forwarded: str, ip: str | None) -> None:
     from portable_fn.http import Headers
 
     assert http_codec.client_ip(Headers({"x-forwarded-for": forwarded})) == ip
+
+
+def test_a_forwarded_for_header_the_client_sent_is_not_its_address(event: Any) -> None:
+    """The host's request, as App Service's front end passes it on when the client sent its
+    own ``X-Forwarded-For``: the front end's entry comes last, and is the one read."""
+    native = event("http_post_json")
+    native["data"]["value"]["headers"]["x-forwarded-for"] = "6.6.6.6, 203.0.113.7:52314"
+    assert http_codec.to_request(worker.decode(native)).client_ip == "203.0.113.7"
 
 
 def test_shop_create_then_get(shop: Any, event: Any) -> None:
