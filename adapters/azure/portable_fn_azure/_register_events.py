@@ -66,9 +66,14 @@ def register_queue(native: func.FunctionApp, app: App, function: Function,
     def entry(msg: func.QueueMessage, context: func.Context) -> None:
         (runner.run or runner.load())(msg, context)
 
+    # dataType binary, as for Service Bus below: without it the host binds the message as a
+    # string through a strict UTF-8 decoder, and a body that is not UTF-8 fails binding in the
+    # host on every dequeue, on to the poison queue without the function seeing it (the
+    # WebJobs queue extension's StorageQueueMessageToStringConverter).
     named(native, function)(
         native.queue_trigger(arg_name="msg", queue_name=queue,
-                             connection=opts.storage_connection)(entry)
+                             connection=opts.storage_connection,
+                             data_type=func.DataType.BINARY)(entry)
     )
 
 

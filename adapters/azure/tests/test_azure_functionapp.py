@@ -98,7 +98,7 @@ def test_default_services() -> None:
     found = bindings(_app())
     assert found["job"]["bindings"][0] == {
         "direction": "IN", "type": "queueTrigger", "name": "msg", "queueName": "jobs",
-        "connection": "AzureWebJobsStorage"}
+        "connection": "AzureWebJobsStorage", "dataType": "BINARY"}
     assert found["news"]["bindings"][0]["subscriptionName"] == "news"
     assert found["photo"]["bindings"][0]["type"] == "eventGridTrigger"
     assert found["office_hours"]["bindings"][0]["schedule"] == "0 */15 9-17 * * 1-5"

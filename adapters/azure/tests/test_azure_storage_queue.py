@@ -148,3 +148,24 @@ def test_utf8_bom_before_text_stays_in_the_text(event: Any) -> None:
     doc["data"]["value"] = "\ufeffresize"
     ce = storage_queue.to_event(worker.decode(doc), queue="jobs")
     assert (ce.datacontenttype, ce.data) == ("text/plain; charset=utf-8", "\ufeffresize")
+
+
+def test_the_queue_trigger_takes_the_message_as_bytes() -> None:
+    """Without ``dataType`` the host binds a Storage Queue message as a string, decoding its
+    bytes as strict UTF-8 (the WebJobs queue extension's ``StorageQueueMessageToStringConverter``
+    calls ``Body.ToValidUTF8String()``): a message that is not UTF-8 fails binding in the host on
+    every dequeue and goes to the poison queue unseen. ``dataType: binary`` hands the worker the
+    bytes, which the adapter reads as it reads any body (JSON, text, else bytes)."""
+    import json
+
+    app = App("sq")
+    app.use_publisher(RecordingPublisher())
+
+    @app.queue("jobs")
+    def jobs(ev: Any) -> None:
+        pass
+
+    trigger = json.loads(worker.index(function_app(app))["jobs"].get_function_json())["bindings"][0]
+    assert trigger["type"] == "queueTrigger"
+    # The library writes the enum's name; the host reads dataType ignoring case.
+    assert str(trigger.get("dataType")).lower() == "binary"
