@@ -8,12 +8,20 @@ invokes (Azure Functions team, learn.microsoft.com/answers/questions/1459140). W
 monitoring (``useMonitor`` false, the default for periods under a minute) there is no status, and
 the invocation time, truncated to the second, stands in. ``id`` is ``<function>@<occurrence>``, so
 a re-run of the same occurrence is recognisably a duplicate.
+
+A manual run (the portal's Test/Run, ``POST /admin/functions/<name>``:
+https://learn.microsoft.com/azure/azure-functions/functions-manual-run-non-http) gets the stored
+status, whose ``Next`` is the occurrence still to come (the WebJobs timer binding builds a manual
+invocation's ``TimerInfo`` from the schedule monitor's status): a ``Next`` more than a few
+seconds ahead of the invocation is no occurrence being run, and the invocation time stands in
+for it, as without monitoring. Read as the occurrence, it gave the manual run the id of the
+scheduled run to come, which an idempotent handler then skipped as a duplicate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from portable_fn.events import CloudEvent, format_time, schedule_data
@@ -28,14 +36,20 @@ __all__ = ["TYPE", "scheduled_time", "to_event"]
 TYPE = "com.microsoft.functions.timer"
 
 
+# How far ahead of the invocation a scheduled run's ``Next`` can be: the listener's timer may
+# fire a little early; a manual run's ``Next`` is a whole period ahead.
+_EARLY = timedelta(seconds=5)
+
+
 def scheduled_time(timer: func.TimerRequest, now: datetime | None = None) -> datetime:
     # The worker's TimerRequest has schedule_status; the abstract type does not declare it.
     status = getattr(timer, "schedule_status", None)
     # No (or an unreadable) status means schedule monitoring is off: use the invocation time.
     moment = _parse(status.get("Next")) if isinstance(status, Mapping) else None
-    if moment is not None:
+    invoked = now or datetime.now(timezone.utc)
+    if moment is not None and moment <= invoked + _EARLY:
         return moment
-    return (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    return invoked.replace(microsecond=0)  # no status, or a manual run (module docstring)
 
 
 def to_event(

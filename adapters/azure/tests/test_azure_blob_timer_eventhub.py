@@ -47,6 +47,25 @@ def test_timer_uses_schedule_status_next_as_the_occurrence(event: Any) -> None:
     assert ce.data == {"expression": "rate(5 minutes)", "scheduled_time": "2016-10-04T10:20:00Z"}
 
 
+def test_a_manual_timer_run_is_not_the_next_occurrence(event: Any) -> None:
+    """A manual run (portal Test/Run, ``POST /admin/functions/<name>``) is handed the stored
+    schedule status, whose ``Next`` is the occurrence to come (the WebJobs timer binding builds
+    a manual invocation's ``TimerInfo`` from the monitor's status). It took that occurrence's id,
+    so the scheduled run that followed was a duplicate of it to an idempotency guard. Now it is
+    named after its own second; the scheduled run, invoked at ``Next`` (or a moment before it),
+    keeps ``Next``."""
+    native = worker.decode(event("timer"))  # Next 2016-10-04T10:20:00
+    manual = datetime(2016, 10, 4, 10, 17, 41, 250000, tzinfo=timezone.utc)
+    ce = timer.to_event(native, function="nightly", expression="rate(5 minutes)", now=manual)
+    assert ce.id == "nightly@2016-10-04T10:17:41Z"
+    assert ce.data["scheduled_time"] == "2016-10-04T10:17:41Z"
+    for invoked in (datetime(2016, 10, 4, 10, 19, 59, 900000, tzinfo=timezone.utc),
+                    datetime(2016, 10, 4, 10, 20, 0, 30000, tzinfo=timezone.utc)):
+        scheduled = timer.to_event(native, function="nightly", expression="rate(5 minutes)",
+                                   now=invoked)
+        assert scheduled.id == "nightly@2016-10-04T10:20:00Z"
+
+
 def test_timer_without_monitor_uses_the_invocation_second(event: Any) -> None:
     now = datetime(2026, 11, 23, 3, 0, 0, 812000, tzinfo=timezone.utc)
     ce = timer.to_event(worker.decode(event("timer_no_monitor")), function="f",
