@@ -14,7 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from portable_fn.adapter import Context, dispatch_batch
-from portable_fn.errors import PortableFnError
+from portable_fn.errors import EventDecodeError, PortableFnError
 from portable_fn.log import Logger
 
 from portable_fn_azure._invoke import context_for, run_event, timeout_of
@@ -187,12 +187,17 @@ def eventhub_runner(
         decoded: dict[int, CloudEvent] = {}  # by index, to name the events given up
 
         def decode(index: int) -> CloudEvent:
-            if meta is None:  # unreadable metadata fails each event typed, not the batch
-                event = eventhub.to_event(events[index], hub=hub)
-            else:
-                event = eventhub.to_event(
-                    events[index], hub=hub, partition=meta.partition,
-                    properties=meta.properties_of(index), system=meta.system_of(index))
+            try:
+                if meta is None:  # unreadable metadata fails each event typed, not the batch
+                    event = eventhub.to_event(events[index], hub=hub)
+                else:
+                    event = eventhub.to_event(
+                        events[index], hub=hub, partition=meta.partition,
+                        properties=meta.properties_of(index), system=meta.system_of(index))
+            except EventDecodeError as exc:
+                raise eventhub.located(
+                    exc, events[index], meta.partition if meta else "unknown",
+                    meta.system_of(index) if meta else {}) from exc
             decoded[index] = event
             return event
 

@@ -40,7 +40,9 @@ from portable_fn_azure._payload import (
 if TYPE_CHECKING:
     import azure.functions as func
 
-__all__ = ["TYPE", "BatchMetadata", "batch_metadata", "partition_id", "source", "to_event"]
+__all__ = [
+    "TYPE", "BatchMetadata", "batch_metadata", "located", "partition_id", "source", "to_event",
+]
 
 TYPE = "com.microsoft.eventhub.event"
 TRIGGER = "eventHubTrigger"
@@ -99,6 +101,26 @@ def _mappings(metadata: Mapping[str, Any], many: str, one: str) -> list[Mapping[
     if not isinstance(value, list):
         return []
     return [item if isinstance(item, Mapping) else _NONE for item in value]
+
+
+def located(error: EventDecodeError, event: func.EventHubEvent, partition: str,
+            system: Mapping[str, Any]) -> EventDecodeError:
+    """``error`` naming where the event lies in its partition. An event that cannot be decoded
+    fails for good and Event Hubs has no dead-letter: the checkpoint moves past it, and the
+    ERROR line is the only trace left, so it says where to replay the event from."""
+    sequence = event.sequence_number
+    offset = event.offset
+    if sequence is None:
+        sequence = system.get("SequenceNumber")
+    if offset is None:
+        offset = system.get("Offset")
+    prefix = f"azure {TRIGGER}" + (f" field {error.field!r}" if error.field else "") + ": "
+    text = str(error)
+    return EventDecodeError(
+        f"{text.removeprefix(prefix)} (partition {partition}, sequence {sequence}, offset "
+        f"{offset}: the checkpoint moves past it; replay it from there while the hub retains "
+        "it)",
+        provider=error.provider, trigger=error.trigger, field=error.field)
 
 
 def partition_id(event: func.EventHubEvent) -> str:

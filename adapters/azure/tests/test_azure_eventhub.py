@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from portable_fn import App
 from portable_fn.testing import RecordingPublisher
 
@@ -183,3 +184,30 @@ def test_an_event_nested_past_the_parser_does_not_fail_its_batch() -> None:
         "metadata": {"SystemPropertiesArray": props,
                      "PartitionContext": {"PartitionId": "0", "EventHubName": "telemetry"}}})
     assert [ev.data for ev in seen] == [{"reading": 1}, deep, {"reading": 3}]
+
+
+def test_an_undecodable_event_is_logged_with_where_to_replay_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An event that cannot be decoded fails for good, and Event Hubs has no dead-letter: the
+    checkpoint moves past it and the ERROR line is all that is left of it. That line named only
+    the function and the batch's invocation: now it gives the partition, sequence number and
+    offset to replay the event from while the hub retains it. The rest of the batch runs."""
+    import base64
+    import json
+
+    app, seen = _stream_app()
+    bodies = [b'{"reading": 1}', b'{"specversion": "1.0", "id": "x"}', b'{"reading": 3}']
+    props = [{"SequenceNumber": n, "Offset": str(n * 4096), "PartitionKey": None,
+              "EnqueuedTimeUtc": "2026-11-23T10:15:02Z"} for n in (101, 102, 103)]
+    worker.invoke(function_app(app), "telemetry", {
+        "binding": "eventHubTrigger",
+        "data": {"type": "collection_bytes",
+                 "value": [base64.b64encode(b).decode() for b in bodies]},
+        "metadata": {"SystemPropertiesArray": props,
+                     "PartitionContext": {"PartitionId": "3", "EventHubName": "telemetry"}}})
+    assert [ev.id for ev in seen] == ["3:101", "3:103"]
+    [line] = [json.loads(out) for out in capsys.readouterr().out.splitlines()
+              if '"ERROR"' in out]
+    assert "partition 3, sequence 102, offset 417792" in line["error"]
+    assert line["error"].startswith("azure eventHubTrigger field 'source': Event Hubs event")
