@@ -23,10 +23,15 @@ _grouped: LastConverted[Headers, dict[str, list[str]]] = LastConverted(Headers.t
 
 
 def textual(response: Response) -> bool:
-    """Whether the body may travel as UTF-8 text (cached per content type)."""
+    """Whether the body may travel as UTF-8 text (cached per content type). A body without a
+    content type may: ``encode_body`` sends it as text when it is UTF-8 and base64 when it is
+    not. Sent as base64, a REST API (payload 1.0) passes it to the client still encoded unless
+    the API's ``binaryMediaTypes`` match the request's Accept
+    (https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html):
+    ``Response(body="ok")`` reached a REST client as ``b2s=``."""
     content_type = response.headers.get("content-type")
-    if content_type is None:  # then it depends on the body, not on a header: not cached
-        return response.is_text
+    if content_type is None:
+        return True
     flag = _TEXTUAL.get(content_type)
     if flag is None:
         flag = response.is_text

@@ -211,10 +211,17 @@ def test_json_response_is_text() -> None:
 
 
 @pytest.mark.parametrize("codec", [apigw_v1, apigw_v2, alb])
-def test_body_without_content_type_is_base64_whatever_came_before(codec: Any) -> None:
+def test_body_without_content_type_is_text_when_utf8_whatever_came_before(codec: Any) -> None:
+    """A body without a content type goes as text when it is UTF-8, else base64, decided per
+    response. As base64, a REST API (payload 1.0) without matching ``binaryMediaTypes`` passed
+    ``Response(body="ok")`` on to its client still encoded:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html."""
     assert codec.from_response(Response(status=204), {})["body"] == ""
-    out = codec.from_response(Response(status=200, body=b"plain ascii"), {})
-    assert out["isBase64Encoded"] is True and base64.b64decode(out["body"]) == b"plain ascii"
+    out = codec.from_response(Response(status=200, body="plain text, é"), {})
+    assert out["isBase64Encoded"] is False and out["body"] == "plain text, é"
+    png = b"\x89PNG\r\n\x1a\n\x00"
+    out = codec.from_response(Response(status=200, body=png), {})
+    assert out["isBase64Encoded"] is True and base64.b64decode(out["body"]) == png
     assert codec.from_response(Response.json({"a": 1}), {})["isBase64Encoded"] is False
 
 
