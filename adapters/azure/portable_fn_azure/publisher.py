@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from portable_fn._event_json import b64encode
+from portable_fn._json import loads
 from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_json
 
@@ -208,7 +208,12 @@ class AzurePublisher:
                 raise _missing(name, "fullyQualifiedNamespace")
             client = self._client(("servicebus", ""), lambda: ServiceBusClient(
                 fqns, self._credential(name, lambda: _identity.credential(self.env, name, name))))
-        message = servicebus_message(event, delay)
+        try:
+            message = servicebus_message(event, delay)
+        except (OverflowError, ValueError) as exc:  # a delay past the last datetime
+            raise PublishError(
+                f"Service Bus cannot schedule event {event.id} {delay} seconds ahead: {exc}"
+            ) from exc
         try:
             sender = (client.get_topic_sender(entity) if topic
                       else client.get_queue_sender(entity))
@@ -220,7 +225,6 @@ class AzurePublisher:
     def _eventgrid(self, topic: str, event: CloudEvent) -> None:
         try:
             from azure.core.credentials import AzureKeyCredential
-            from azure.core.messaging import CloudEvent as AzureCloudEvent
             from azure.eventgrid import EventGridPublisherClient
         except ImportError as exc:
             raise ImportError(
@@ -237,15 +241,12 @@ class AzurePublisher:
             return EventGridPublisherClient(endpoint, credential)
 
         client = self._client(("eventgrid", topic), make)
-        # A Binary extension value is its base64 string in the JSON format (json-format.md 2.2),
-        # as to_json writes it for every other transport; the SDK would fail to serialise bytes.
-        extensions = {name: b64encode(value) if isinstance(value, bytes) else value
-                      for name, value in event.extensions.items()}
-        native = AzureCloudEvent(
-            source=event.source, type=event.type, data=event.data, subject=event.subject,
-            id=event.id, time=event.time, datacontenttype=event.datacontenttype,
-            dataschema=event.dataschema, extensions=extensions or None,
-        )
+        # The event in the JSON format as to_json writes it for every other transport, sent as
+        # is (the client takes a CloudEvent's dict unchanged): binary data as data_base64 and a
+        # Binary extension as its base64 text (json-format.md 2.2), data JSON cannot hold
+        # refused. Rebuilt as the SDK's CloudEvent, data that was not exactly `bytes` went as
+        # its repr ("bytearray(b'...')") and extension names of digits were refused.
+        native = loads(to_json(event).decode("utf-8"))
         try:
             client.send([native])
         except Exception as exc:

@@ -247,3 +247,55 @@ def test_binary_extension_reaches_event_grid_as_base64(topic_endpoint: Any) -> N
 
     _deliver(app, "signed", body)
     assert seen == [from_json(to_json(original))]  # what SQS, SNS, Service Bus... deliver
+
+
+@pytest.mark.parametrize("data", [bytearray(b"\x89PNG\r\n"), memoryview(b"\x89PNG\r\n")])
+def test_bytes_like_data_reaches_event_grid_as_its_bytes(topic_endpoint: Any, data: Any) -> None:
+    """Data the core takes as binary (bytes, bytearray, memoryview: ``application/octet-stream``)
+    travels as ``data_base64``, as every other publisher sends it. Rebuilt as the SDK's
+    CloudEvent, anything but exactly ``bytes`` went as its repr, ``"bytearray(b'...')"`` or
+    ``"<memory at 0x...>"``, and the consumer got that text. An extension named with digits
+    only, which the spec allows, is sent too (the SDK's CloudEvent refused it)."""
+    url, received = topic_endpoint
+    publisher = AzurePublisher(env={"EVENTGRID_BUS_ENDPOINT": url, "EVENTGRID_BUS_KEY": "k"})
+    original = CloudEvent.create(type="com.example.scan", source="/s", data=data,
+                                 extensions={"2024": "q1"})
+    publisher.emit(original)
+    [(_, body)] = received
+    assert "data" not in json.loads(body)[0]
+    app = App("scans")
+    app.use_publisher(RecordingPublisher())
+    seen: list[CloudEvent] = []
+
+    @app.event("com.example.scan")
+    def scan(event: CloudEvent) -> None:
+        seen.append(event)
+
+    _deliver(app, "scan", body)
+    [event] = seen
+    assert event.data == b"\x89PNG\r\n" and event.extensions["2024"] == "q1"
+
+
+def test_data_json_cannot_hold_is_refused_before_sending(topic_endpoint: Any) -> None:
+    """As every other publisher refuses it (``to_json``): it was sent as its text."""
+    from datetime import datetime, timezone
+
+    from portable_fn.errors import InvalidCloudEventError
+
+    url, received = topic_endpoint
+    publisher = AzurePublisher(env={"EVENTGRID_BUS_ENDPOINT": url, "EVENTGRID_BUS_KEY": "k"})
+    for data in ({"at": datetime(2026, 1, 1, tzinfo=timezone.utc)}, {"x": float("nan")}):
+        with pytest.raises(InvalidCloudEventError):
+            publisher.emit(CloudEvent.create(type="t", source="/s", data=data))
+    assert received == []
+
+
+def test_a_service_bus_delay_past_any_date_is_a_publish_error() -> None:
+    """The core takes any finite delay; Service Bus schedules by date, and one past the last
+    date Python holds escaped as an ``OverflowError`` from building the message. A
+    ``PublishError`` now, before anything is sent, as the other publishers refuse a delay."""
+    publisher = AzurePublisher(AzureOptions(queues="servicebus"), env={
+        "ServiceBusConnection": "Endpoint=sb://127.0.0.1/;SharedAccessKeyName=k;"
+                                "SharedAccessKey=a2V5"})
+    with pytest.raises(PublishError, match="cannot schedule"):
+        publisher.send("orders", CloudEvent.create(type="t", source="/s", data={}), delay=1e12)
