@@ -53,7 +53,9 @@ class Invocation:
         self._ambient: tuple[Context, str | None] | None = None
         # The event the counts below are for, and how many events it published per
         # destination (``published_id``): a batch swaps the event, which restarts them.
-        self._published: tuple[CloudEvent, dict[str, int]] | None = None
+        # The event whose publishes are counted, the count per publish, and what each derived
+        # id was counted as (so a publish that failed can give its place back).
+        self._published: tuple[CloudEvent, dict[str, int], dict[str, str]] | None = None
         # Log fields the handler appended (``pf.logger.append_keys``), with the event they are
         # for: a batch swaps the event, and the next message's lines must not carry them.
         self._appended: tuple[CloudEvent | None, dict[str, Any]] | None = None
@@ -96,7 +98,9 @@ class Invocation:
             ambient = self._ambient = (ctx, _context_trace(self))
         return ambient[1]
 
-    def published_id(self, kind: str, destination: str, type: str, data: Any) -> str | None:
+    def published_id(
+        self, kind: str, destination: str, type: str, data: Any, attributes: Any = None
+    ) -> str | None:
         """The id of an event published to ``destination`` (a ``kind`` of "topic", "queue" or
         "event") without one of its own, or None outside an event (a request's publishes are
         new events each time: random ids).
@@ -105,10 +109,12 @@ class Invocation:
         with new random ids a consumer could not tell the copies from new events (source + id
         is the spec's duplicate rule, which ``idempotent=True``, SQS FIFO and Service Bus
         de-duplicate by). So the id is derived from the triggering event (source and id), the
-        app and function, and what is published (destination, type, data), counted among the
+        app and function, and what is published (destination, type, data, and ``attributes``:
+        the subject, source, content type and extensions the handler gave), counted among the
         run's publishes of that same event: a retry's copy gets the first attempt's id, and
-        anything else (another type or data, another app's function) another id, which no
-        consumer may take for a copy. UUID-shaped (RFC 9562 version 8).
+        anything else (another type, data or subject, another app's function) another id,
+        which no consumer may take for a copy. UUID-shaped (RFC 9562 version 8). A publish
+        that fails gives its place back (``release_published``): sent again, it is the same.
         """
         event = self.event
         if event is None:
@@ -117,13 +123,16 @@ class Invocation:
         import json
 
         try:
-            body = json.dumps(data, sort_keys=True, separators=(",", ":"), default=repr)
+            body = json.dumps(data, sort_keys=True, separators=(",", ":"), default=_stable)
+            if attributes:
+                body += "\x1f" + json.dumps(
+                    attributes, sort_keys=True, separators=(",", ":"), default=_stable)
         except (TypeError, ValueError, RecursionError):  # keys of mixed types, a cycle
-            body = repr(data)
+            body = repr(data) + ("\x1f" + repr(attributes) if attributes else "")
         what = "\x1f".join((kind, destination, type, body))
         published = self._published
         if published is None or published[0] is not event:
-            published = self._published = (event, {})
+            published = self._published = (event, {}, {})
         counts = published[1]
         index = counts.get(what, 0)
         counts[what] = index + 1
@@ -136,7 +145,20 @@ class Invocation:
         digest[6] = (digest[6] & 0x0F) | 0x80
         digest[8] = (digest[8] & 0x3F) | 0x80
         h = digest.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        derived = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+        published[2][derived] = what
+        return derived
+
+    def release_published(self, derived: str) -> None:
+        """Give back the place of a derived id whose publish failed: the handler sending the
+        same event again (a retry of its own, after a timeout the service may have outlived)
+        gets the same id, so a copy that did arrive is still recognised as one."""
+        published = self._published
+        if published is None or published[0] is not self.event:
+            return
+        what = published[2].pop(derived, None)
+        if what is not None and published[1].get(what, 0) > 0:
+            published[1][what] -= 1
 
     def append_keys(self, fields: dict[str, Any]) -> None:
         """Log ``fields`` on every later line of this invocation (``pf.logger.append_keys``)."""
@@ -230,6 +252,12 @@ def _context_trace(invocation: Invocation) -> str | None:
 
 _current: ContextVar[Invocation | None] = ContextVar("portable_fn_invocation", default=None)
 _invoked = False  # per process: the first invocation is the cold start
+
+
+def _stable(value: Any) -> str:
+    """What a published id derives from a value JSON cannot hold: its repr, a memoryview's
+    of its bytes (its own repr holds its address, new on every attempt)."""
+    return repr(bytes(value) if isinstance(value, memoryview) else value)
 
 
 def current() -> Invocation | None:

@@ -94,7 +94,13 @@ def _build(
     if merged:
         kwargs["extensions"] = merged
     if id is None and invocation is not None:
-        id = invocation.published_id(kind, destination, type, data)  # the same on a retry
+        # The same on a retry. What the handler gave besides the data tells two events apart
+        # (one per subject, say); what is derived per attempt (trace, causation) must not.
+        given = {name: value for name, value in (
+            ("subject", subject), ("source", given_source),
+            ("datacontenttype", datacontenttype), ("extensions", extensions or None),
+        ) if value is not None}
+        id = invocation.published_id(kind, destination, type, data, given)
     return CloudEvent.create(
         type=type,
         source=given_source or source,
@@ -126,7 +132,11 @@ def publish(
     event = _build("topic", topic, default_source, type or f"{target.name}.{topic}", data,
                    given_source=source, subject=subject, id=id,
                    datacontenttype=datacontenttype, extensions=extensions)
-    publisher.publish(topic, event)
+    try:
+        publisher.publish(topic, event)
+    except BaseException:
+        _release(event, id)
+        raise
     return event
 
 
@@ -157,7 +167,11 @@ def send(
     event = _build("queue", queue, default_source, type or f"{target.name}.{queue}", data,
                    given_source=source, subject=subject, id=id,
                    datacontenttype=datacontenttype, extensions=extensions)
-    publisher.send(queue, event, delay=delay)
+    try:
+        publisher.send(queue, event, delay=delay)
+    except BaseException:
+        _release(event, id)
+        raise
     return event
 
 
@@ -177,5 +191,17 @@ def emit(
     event = _build("event", type, default_source, type, data, given_source=source,
                    subject=subject, id=id,
                    datacontenttype=datacontenttype, extensions=extensions)
-    publisher.emit(event)
+    try:
+        publisher.emit(event)
+    except BaseException:
+        _release(event, id)
+        raise
     return event
+
+
+def _release(event: CloudEvent, given_id: str | None) -> None:
+    """A publish that failed gives its derived id's place back (``release_published``)."""
+    if given_id is None:
+        invocation = current()
+        if invocation is not None:
+            invocation.release_published(event.id)

@@ -234,3 +234,79 @@ def test_a_retry_that_publishes_something_else_gets_another_id() -> None:
     accepted, audit1, rejected, audit2 = (sent.event.id for sent in recorder.sent)
     assert len({accepted, audit1, rejected, audit2}) == 4
     assert other.sent[0].event.id != accepted
+
+
+def test_events_that_differ_only_in_what_the_handler_gave_besides_data_get_other_ids() -> None:
+    """One event per SKU, told apart by ``subject`` only (the data the same): the derived id
+    ignored the subject, so the n-th publish of an attempt got the n-th id whatever its subject.
+    A redelivery that published the SKUs in another order (a set's order changes with the
+    process) gave ``sku-B`` the id ``sku-D`` had had, and a consumer dropped it as a copy. Now
+    the subject (and a given source, content type, extensions) is part of what the id names;
+    what varies per attempt (trace, causation) is not."""
+    from portable_fn.adapter import dispatch_event
+
+    app = pf.App("shop")
+    recorder = RecordingPublisher()
+    app.use_publisher(recorder)
+    orders: list[list[str]] = [["sku-D", "sku-B"], ["sku-B", "sku-D"]]
+
+    @app.queue("orders")
+    def take(event: pf.CloudEvent) -> None:
+        for sku in orders.pop(0):
+            pf.send("stock", {"n": 1}, subject=sku)
+        pf.send("stock", {"n": 1}, extensions={"tenant": "a"})
+        pf.send("stock", {"n": 1}, extensions={"tenant": "b"})
+
+    order = pf.CloudEvent.create(type="t", source="/s", data={})
+    ctx = pf.Context(provider="test", function_name="take", invocation_id="1")
+    for _ in range(2):
+        assert dispatch_event(app, "take", order, ctx).ok
+    first = {(s.event.subject, s.event.extensions.get("tenant")): s.event.id
+             for s in recorder.sent[:4]}
+    retry = {(s.event.subject, s.event.extensions.get("tenant")): s.event.id
+             for s in recorder.sent[4:]}
+    assert first == retry  # each event keeps its id, in whatever order it is published
+    assert len(set(first.values())) == 4
+
+
+def test_a_publish_that_failed_and_is_sent_again_keeps_its_id() -> None:
+    """A send that raised (a timeout the service may have outlived: the message may be there)
+    and that the handler sends again got the next id, so the copy could not be recognised; a
+    failed publish now gives its id's place back. Bytes in a memoryview name the event by the
+    bytes (its repr, with an address, gave a new id on every attempt)."""
+    from portable_fn.adapter import dispatch_event
+    from portable_fn.errors import PublishError
+
+    class Flaky(RecordingPublisher):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failures = 1
+            self.tried: list[str] = []
+
+        def send(self, queue: str, event: pf.CloudEvent, *, delay: float | None = None) -> None:
+            self.tried.append(event.id)
+            if self.failures:
+                self.failures -= 1
+                raise PublishError("read timeout")
+            super().send(queue, event, delay=delay)
+
+    app = pf.App("shop")
+    publisher = Flaky()
+    app.use_publisher(publisher)
+
+    @app.queue("orders")
+    def take(event: pf.CloudEvent) -> None:
+        for _ in range(2):
+            try:
+                pf.send("scans", memoryview(b"\x89PNG"))
+                return
+            except PublishError:
+                continue
+
+    order = pf.CloudEvent.create(type="t", source="/s", data={})
+    ctx = pf.Context(provider="test", function_name="take", invocation_id="1")
+    assert dispatch_event(app, "take", order, ctx).ok
+    failed, sent = publisher.tried
+    assert failed == sent
+    assert dispatch_event(app, "take", order, ctx).ok  # a redelivery: the same event again
+    assert publisher.tried[-1] == sent
