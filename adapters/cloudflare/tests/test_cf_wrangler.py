@@ -336,3 +336,36 @@ def test_more_crons_than_cloudflare_allows_are_reported(count: int, level: str |
     app.schedule(cron="0 0 * * *", name="same_cron")(lambda event: None)
     about = [f.level for f in findings(app) if f.function is None and "Cron Triggers" in f.message]
     assert about == ([level] if level else [])
+
+
+def test_queues_and_topics_the_app_only_sends_to_get_producer_bindings(tmp_path: Path) -> None:
+    """A Worker reaches only the queues its wrangler.toml binds
+    (https://developers.cloudflare.com/queues/configuration/javascript-apis/#producer). A queue
+    the app sends to, or a topic it publishes to, that another app consumes had no binding: the
+    deployed Worker answered 500 ("no Queue producer binding Q_BILLING") and nothing said so at
+    packaging. They get one now, deploy.sh creates them, and a target named at run time is a
+    warning. The Worker, given the env that wrangler.toml describes, sends."""
+    import asyncio
+    import importlib
+
+    from portable_fn_cloudflare import fetch, native
+    from portable_fn_cloudflare.adapter import adapter
+    from portable_fn_cloudflare.runtime import WorkerRuntime
+
+    app = importlib.import_module("cf_apps.sender").app
+    notes = adapter.package(app, "cf_apps.sender:app", tmp_path)
+    producers = {p["binding"]: p["queue"] for p in load(tmp_path)["queues"]["producers"]}
+    assert producers == {"Q_BILLING": "billing", "Q_AUDIT": "audit"}
+    deploy = (tmp_path / "deploy.sh").read_text()
+    assert "npx wrangler queues create billing ||" in deploy
+    assert "npx wrangler queues create audit ||" in deploy
+    [warning] = [n for n in notes if n.function == "route"]
+    assert warning.level == "warning" and "named at run time" in warning.message
+
+    env = native.EnvStandIn(producers)
+    request = native.JsRequestStandIn(
+        method="POST", url="https://sender.example.workers.dev/go",
+        header_pairs=[("content-type", "application/json")], content=b"{}")
+    status, _, _ = fetch.response_parts(asyncio.run(WorkerRuntime(app).fetch(request, env, None)))
+    assert status == 200
+    assert [len(env.producers[b].sent) for b in ("Q_BILLING", "Q_AUDIT")] == [1, 1]

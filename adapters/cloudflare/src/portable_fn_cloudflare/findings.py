@@ -130,6 +130,7 @@ def findings(app: App) -> list[Finding]:
                 "sent by the Worker, spending no retries",
             )
         )
+    out.extend(_run_time_targets(app))
     out.extend(limits.findings(app))
     out.extend(settings.findings(app))
     out.extend(_overlapping_rules(app))
@@ -148,6 +149,21 @@ def findings(app: App) -> list[Finding]:
         "Workers have no store portable-fn can reach yet (the Redis and DynamoDB clients do not "
         "run there): records live in the isolate's memory, so only duplicates that reach the "
         "same isolate are caught")))
+    return out
+
+
+def _run_time_targets(app: App) -> list[Finding]:
+    """A queue or topic a handler names at run time (a variable, not a literal) gets no producer
+    binding in wrangler.toml (``plan.published_queues``), and a send to it fails."""
+    from portable_fn._publishes import scan
+
+    out: list[Finding] = []
+    for fn in app.functions.values():
+        for kind in sorted(scan(fn.handler).unknown):
+            out.append(Finding(fn.name, "warning", (
+                f"sends to a {kind} named at run time: wrangler.toml gets no producer binding "
+                f"for it, and the send fails; add a [[queues.producers]] binding "
+                f"Q_<NAME> for the queue, or name it in the call")))
     return out
 
 

@@ -207,7 +207,10 @@ def event_queues(app: App, event_type: str, source: str | None) -> list[str]:
 
 def producer_queues(app: App) -> list[str]:
     """Queues the Worker may send to: every queue it consumes but R2's notification queues,
-    and every DLQ (the Worker dead-letters itself, ``consume._dead_letter``).
+    every DLQ (the Worker dead-letters itself, ``consume._dead_letter``), and every queue its
+    handlers send to, or topic they publish to, that no function of the app consumes
+    (``published_queues``): a Worker reaches only the queues its wrangler.toml binds, so a
+    send to another app's queue had no binding and failed.
 
     Only R2 sends to a storage function's queue (``pf.publish``/``pf.send``/``pf.emit`` name
     topics, queues and event types, never it), so it gets no producer binding; its DLQ does."""
@@ -217,4 +220,23 @@ def producer_queues(app: App) -> list[str]:
             names.append(c.queue)
         if c.dead_letter:
             names.append(c.dead_letter)
+    names.extend(published_queues(app))
     return list(dict.fromkeys(names))
+
+
+def published_queues(app: App) -> list[str]:
+    """The queues the handlers' own ``pf.send`` and ``pf.publish`` calls name (read from
+    their source, ``portable_fn._publishes``; packaging only): a queue by its name, a topic
+    without a subscriber in the app by its own queue (``QueuePublisher.publish``). A target
+    named at run time cannot be read (``findings`` says so)."""
+    from portable_fn._publishes import scan
+
+    out: list[str] = []
+    for fn in app.functions.values():
+        targets = scan(fn.handler)
+        out.extend(queue_name(queue) for queue in sorted(targets.queues))
+        out.extend(
+            queue_name(topic) for topic in sorted(targets.topics)
+            if not topic_queues(app, topic)
+        )
+    return out
