@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from typing import TYPE_CHECKING
 
 from portable_fn.adapter import Finding, app_wide_secrets_findings
 from portable_fn.app import App
@@ -37,6 +38,9 @@ from portable_fn.errors import ConfigurationError
 from portable_fn.triggers import Event, Stream, Topic
 
 from portable_fn_azure.options import AzureOptions, setting_name
+
+if TYPE_CHECKING:
+    from portable_fn._publishes import Targets
 
 __all__ = [
     "KEY_VAULT_ENV", "adapter_settings", "app_settings", "collisions", "key_vault",
@@ -78,6 +82,28 @@ def uses(app: App, *kinds: type[object]) -> bool:
     return any(isinstance(f.trigger, kinds) for f in app.functions.values())
 
 
+def published(app: App) -> Targets:
+    """What the handlers publish, send and emit to, read from their calls (packaging only):
+    an app that publishes needs the SDK and settings of where it publishes, whether or not it
+    has a trigger of that kind (the consumer may be another app)."""
+    from portable_fn._publishes import Targets, scan
+
+    merged = Targets()
+    for fn in app.functions.values():
+        targets = scan(fn.handler)
+        merged.topics |= targets.topics
+        merged.queues |= targets.queues
+        merged.bus = merged.bus or targets.bus
+        merged.unknown |= targets.unknown
+    return merged
+
+
+def publishes(app: App) -> bool:
+    """Whether the handlers send to a queue or publish to a topic (named or not)."""
+    sent = published(app)
+    return bool(sent.queues or sent.topics or sent.unknown)
+
+
 def adapter_settings(app: App, options: AzureOptions) -> dict[str, str]:
     """The settings the adapter itself writes: worker runtime, connections, Event Grid topics."""
     values = {"FUNCTIONS_WORKER_RUNTIME": "python",
@@ -86,9 +112,11 @@ def adapter_settings(app: App, options: AzureOptions) -> dict[str, str]:
         values[options.servicebus_connection] = ""
     if uses(app, Stream):
         values[options.eventhub_connection] = ""
+    sent = published(app)
     topics = {f.trigger.name for f in app.functions.values() if isinstance(f.trigger, Topic)}
+    topics |= sent.topics
     endpoints = sorted(topics) if options.topics == "eventgrid" else []
-    for name in [*endpoints, "bus"] if uses(app, Event) else endpoints:
+    for name in [*endpoints, "bus"] if uses(app, Event) or sent.bus else endpoints:
         values[setting_name(name, "ENDPOINT")] = ""
         values[setting_name(name, "KEY")] = ""
     return values

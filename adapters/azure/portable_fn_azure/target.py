@@ -38,7 +38,13 @@ from portable_fn.adapter import (
 from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Stream, Topic
 
-from portable_fn_azure.app_settings import adapter_settings, app_settings, uses
+from portable_fn_azure.app_settings import (
+    adapter_settings,
+    app_settings,
+    published,
+    publishes,
+    uses,
+)
 from portable_fn_azure.findings import findings, queue_settings, stream_settings
 from portable_fn_azure.limits import function_timeout, host_timeout
 from portable_fn_azure.options import PACKAGING_ONLY, AzureOptions, timespan
@@ -84,12 +90,14 @@ def requirements(
     (and azure-identity for them, for identity-based connections), and the lines of a
     ``requirements.txt`` beside the app (portable-fn itself is vendored)."""
     reqs = ["azure-functions"]
-    messaging = uses(app, Queue, Topic, Event, Stream)
+    # Triggers, and what the handlers publish to (``published``): an app that only sends to a
+    # queue another app consumes imports the queue's SDK on its first send all the same.
+    messaging = uses(app, Queue, Topic, Event, Stream) or publishes(app)
     if messaging and options.queues == "storage":
         reqs.append("azure-storage-queue>=12.9")
     if messaging and "servicebus" in (options.queues, options.topics):
         reqs.append("azure-servicebus>=7.11")
-    if uses(app, Event) or (messaging and options.topics == "eventgrid"):
+    if uses(app, Event) or published(app).bus or (messaging and options.topics == "eventgrid"):
         reqs.append("azure-eventgrid>=4.11")
     if len(reqs) > 1:
         # An identity-based connection (managed identity: the Flex Consumption plan's default)

@@ -228,3 +228,36 @@ def test_a_declared_timeout_reaches_host_json_and_the_package_still_indexes(
     assert done.returncode == 0, done.stderr
     assert set(json.loads(done.stdout.strip().splitlines()[-1])) == {
         "x", "job", "portable_fn_fallback"}
+
+
+@pytest.mark.parametrize(("options", "sdks"), [
+    (AzureOptions(), {"azure-storage-queue", "azure-servicebus", "azure-eventgrid"}),
+    (AzureOptions(queues="servicebus", topics="eventgrid"),
+     {"azure-servicebus", "azure-eventgrid"}),
+])
+def test_an_app_that_only_publishes_gets_the_sdks_and_settings_it_publishes_with(
+        options: AzureOptions, sdks: set[str]) -> None:
+    """A remote build installs requirements.txt only
+    (https://learn.microsoft.com/azure/azure-functions/python-build-options#remote-build). They
+    were chosen from the app's triggers, so an app that sends, publishes and emits to what
+    other apps consume got ``azure-functions`` alone, and each publish raised ImportError in
+    Azure; nor did local.settings.json name the Event Grid topics it publishes to. Now what the
+    handlers' calls name counts too."""
+    from portable_fn_azure.target import local_settings, requirements
+
+    app = App("sender")
+
+    @app.http("/go", methods=["POST"])
+    def go(req: Any) -> dict[str, bool]:
+        import portable_fn as pf
+
+        pf.send("billing", {"amount": 5})
+        pf.publish("audit", {"what": "go"})
+        pf.emit("com.example.went", {})
+        return {"ok": True}
+
+    reqs = {line.split(">=")[0] for line in requirements(app, options)}
+    assert sdks | {"azure-functions", "azure-identity"} == reqs
+    values = local_settings(app, options)["Values"]
+    assert "EVENTGRID_BUS_ENDPOINT" in values
+    assert ("EVENTGRID_AUDIT_ENDPOINT" in values) == (options.topics == "eventgrid")
