@@ -298,7 +298,11 @@ class Deliverer:
             # attempt's lease ran, and the first real failure then dead-lettered the message.)
             # Look again after the usual backoff, and no later than the holder's lease ends
             # (usually the holder finishes first, and the next look finds the key done).
-            delay = min(conflict.retry_after, policy.delay(d.attempt) * self.time_scale)
+            # Never sooner than the next poll: scaled down (--time-scale 0.01, or 0) the
+            # backoff alone made thousands of looks while a holder ran a few seconds.
+            delay = max(
+                min(conflict.retry_after, policy.delay(d.attempt) * self.time_scale), self.poll
+            )
             due = time.time() + delay
             await asyncio.to_thread(self.store.hold, d.id, due, error)
             self.reporter.record(

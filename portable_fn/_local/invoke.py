@@ -34,13 +34,17 @@ def _json(label: str, raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
         raise ConfigurationError(f"--event {label} is not JSON: {exc}") from None
+    except RecursionError:  # nested past the parser: a usage error, not a traceback
+        raise ConfigurationError(
+            f"--event {label} nests JSON deeper than it can be read") from None
 
 
 def load_event(ref: str, samples: Any = None) -> Any:
     if ref == "-":  # standard input: `portable-fn events P KIND | portable-fn invoke ... -`
         return _json("'-' (standard input)", sys.stdin.buffer.read())
     path = Path(ref)
-    if path.is_file():
+    # Any readable path but a directory: a pipe too (`--event <(jq ... )`, /dev/stdin).
+    if path.exists() and not path.is_dir():
         return _json(repr(ref), path.read_bytes())
     if samples is not None and ref in samples:
         return samples[ref]

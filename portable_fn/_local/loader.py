@@ -44,7 +44,7 @@ def _import_file(path: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit: an app that calls sys.exit() at import
         sys.modules.pop(name, None)
         raise AppLoadError(f"importing {path.name} failed: {_where(exc, path)}") from exc
     return module
@@ -99,10 +99,12 @@ def load_app(ref: str) -> App:
         try:
             module = importlib.import_module(target)
         except ModuleNotFoundError as exc:
-            if exc.name and target.startswith(exc.name):
+            # The APP's own module (or a package of it) missing, not one it imports: `shop`
+            # missing while importing `shopapp` is the app's error, named as such.
+            if exc.name and (target == exc.name or target.startswith(exc.name + ".")):
                 raise AppLoadError(f"no module {target!r} (from APP {ref!r})") from None
             raise AppLoadError(f"importing {target} failed: {_where(exc)}") from exc
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise AppLoadError(f"importing {target} failed: {_where(exc)}") from exc
     named = {k: v for k, v in vars(module).items() if isinstance(v, App)}
     if attribute is not None:

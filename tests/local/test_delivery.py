@@ -354,3 +354,41 @@ def test_a_handler_that_calls_sys_exit_fails_its_attempt_not_the_runtime(
     assert runs == [1, 2]
     assert [r["outcome"] for r in records(out)] == ["retry", "dead"]
     assert "sys.exit(3)" in records(out)[-1]["error"]
+
+
+def test_a_duplicate_waiting_on_a_held_key_looks_again_no_sooner_than_the_next_poll(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    """While another attempt holds the event's idempotency key, the duplicate goes back
+    uncounted to look again after the backoff. Scaled to nothing (``--time-scale 0``, as here)
+    that was at once: thousands of looks, each a store write, while the holder ran a few
+    seconds. It waits at least the loop's poll interval now."""
+    import threading
+
+    from portable_fn.adapter import dispatch_event
+    from portable_fn.idempotency import store_from_url
+
+    app = pf.App("held")
+    app.use_idempotency_store(store_from_url(f"sqlite://{tmp_path}/keys.sqlite3?lease=30"))
+    entered, release = threading.Event(), threading.Event()
+
+    @app.queue("jobs", idempotent=True)
+    def job(event: pf.CloudEvent) -> None:
+        entered.set()
+        release.wait(10)
+
+    store = Store(tmp_path / "broker.sqlite3")
+    d, out = deliverer(app, store, pool)
+    event = enqueue(store, "job")
+    ctx = pf.Context(provider="local", function_name="job", invocation_id="holder")
+    holder = threading.Thread(target=dispatch_event, args=(app, "job", event, ctx))
+    holder.start()
+    try:
+        assert entered.wait(10)
+        assert run_due(d, store) == 1
+    finally:
+        release.set()
+        holder.join(10)
+    [look] = records(out)
+    assert look["outcome"] == "retry" and look["counted"] is False
+    assert look["delay_s"] >= d.poll

@@ -19,6 +19,8 @@ SHOP = str(Path(__file__).resolve().parents[2] / "examples" / "shop" / "app.py")
     [
         ("fulfil", "{not json", "not JSON"),
         ("get_order", "{}", "give a concrete"),  # the route has a {order_id} parameter
+        # Nested past the parser: a RecursionError traceback, exit 1.
+        ("fulfil", "[" * 100_000 + "]" * 100_000, "deeper than it can be read"),
     ],
 )
 def test_bad_event_exits_2_with_a_message(
@@ -261,3 +263,29 @@ def test_an_event_the_function_would_not_run_is_a_usage_error(
     err = capsys.readouterr().err
     assert err.startswith("portable-fn invoke: ") and "would not run" in err and says in err
     assert "Traceback" not in err
+
+
+def test_an_event_read_from_a_pipe_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--event <(jq ...)`` and ``--event /dev/stdin`` name a pipe, not a regular file: they
+    were refused as "no such file". Any readable path but a directory is read."""
+    import os
+    import threading
+
+    fifo = tmp_path / "event.pipe"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(b'{"id": "o1", "sku": "b"}')
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        code = main(["invoke", SHOP, "request_fulfilment", "--event", str(fifo)])
+    finally:
+        if writer.is_alive():  # the CLI never opened the pipe: open it, so the writer ends
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(10)
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["published"][0]["data"]["sku"] == "b"
+    assert main(["invoke", SHOP, "request_fulfilment", "--event", str(tmp_path)]) == 2

@@ -93,3 +93,30 @@ def test_a_file_named_like_a_loaded_module_still_loads(
         assert sys.modules["takenmod_pf"] is taken
     finally:
         sys.modules.pop("_portable_fn_app_takenmod_pf", None)
+
+
+def test_an_app_that_exits_while_importing_is_a_load_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``sys.exit()`` at import (a script's guard gone wrong) ended the CLI silently with the
+    app's own exit code; it is a load error naming where, as any other exception."""
+    app = tmp_path / "quits.py"
+    app.write_text("import sys\nsys.exit(3)\n")
+    with pytest.raises(AppLoadError, match=r"SystemExit: 3 \(quits.py, line 2\)"):
+        load_app(str(app))
+    (tmp_path / "quitsmod.py").write_text("import sys\nsys.exit('no')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(AppLoadError, match="SystemExit: no"):
+        load_app("quitsmod:app")
+
+
+def test_a_missing_module_the_app_imports_is_named_not_the_app(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``shopapp`` importing a missing ``shop`` said "no module 'shopapp'": the check took any
+    missing module whose name starts the APP's for the APP itself."""
+    (tmp_path / "shopapp.py").write_text("import shop\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(AppLoadError, match="No module named 'shop'") as caught:
+        load_app("shopapp")
+    assert "no module 'shopapp'" not in str(caught.value)
