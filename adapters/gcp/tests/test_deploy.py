@@ -635,3 +635,34 @@ def test_topics_the_app_only_publishes_to_are_created(tmp_path: Path) -> None:
     by = {(f.function, f.level): f.message for f in plan.findings}
     assert "billing-inbox" in by[("create", "warning")]  # lost until its consumer subscribes
     assert "named at run time" in by[("anywhere", "warning")]
+
+
+def test_the_functions_identity_may_publish_to_what_they_write_to_and_no_more(
+    shop_dist: Path, tmp_path: Path
+) -> None:
+    """Projects made since May 2024 give the default compute account, which the functions run
+    as, no Editor role (iam.automaticIamGrantsForDefaultServiceAccounts): every publish, send
+    and dead-lettering was PERMISSION_DENIED without grants deploy.sh never made. Each function
+    runs as ``$RUNTIME_SA`` now, which may publish to the topics the handlers name and to the
+    dead-letter topics, and to nothing else (the AWS template's least privilege)."""
+    from examples.shop.app import app as shop
+
+    from portable_fn_gcp.plan import build as plan_of
+
+    runtime = "functions@fake-proj.iam.gserviceaccount.com"
+    result = run_fake_gcloud((shop_dist / "deploy.sh").read_text(), tmp_path,
+                             RUNTIME_SA=runtime)
+    assert result.returncode == 0, result.stderr
+    calls = raw_calls(tmp_path)
+    deploys = [c for c in calls if c[:2] == ["functions", "deploy"]]
+    assert deploys and all(_flag(c, "--service-account") == runtime for c in deploys)
+    granted = {c[3] for c in calls if c[:3] == ["pubsub", "topics", "add-iam-policy-binding"]
+               and _flag(c, "--member") == f"serviceAccount:{runtime}"}
+    plan = plan_of(shop)
+    dead_letters = {d.dead_letter.topic for d in plan.deployments if d.dead_letter is not None}
+    assert {"order-events", "fulfilment"} <= granted
+    assert dead_letters <= granted
+    assert granted == set(plan.publishes)
+    assert all(_flag(c, "--role") == "roles/pubsub.publisher" for c in calls
+               if c[:3] == ["pubsub", "topics", "add-iam-policy-binding"]
+               and _flag(c, "--member") == f"serviceAccount:{runtime}")

@@ -57,6 +57,9 @@ PROJECT_NUMBER="$(gcloud projects describe "$PROJECT" --format='value(projectNum
 PUBSUB_AGENT="service-${{PROJECT_NUMBER}}@gcp-sa-pubsub.iam.gserviceaccount.com"
 # Identity for Eventarc triggers and Cloud Scheduler calls (default compute account).
 INVOKER="${{INVOKER:-${{PROJECT_NUMBER}}-compute@developer.gserviceaccount.com}}"
+# Identity the functions run as (default compute account): it is granted publishing on the
+# topics they write to, as projects made since 2024 give that account no role of its own.
+RUNTIME_SA="${{RUNTIME_SA:-${{PROJECT_NUMBER}}-compute@developer.gserviceaccount.com}}"
 {buckets}{settings}
 ensure_topic() {{
   gcloud pubsub topics describe "$1" --project "$PROJECT" >/dev/null 2>&1 ||
@@ -89,7 +92,13 @@ deploy() {{
   done
   gcloud functions deploy "$name" --gen2 --project "$PROJECT" --region "$REGION" \\
     --runtime "$RUNTIME" --source "$SOURCE" --set-env-vars "^$ENV_DELIM^${{env#"$ENV_DELIM"}}" \\
-    "$@"
+    --service-account "$RUNTIME_SA" "$@"
+}}
+
+# allow_publish TOPIC: the functions' identity may publish to TOPIC (roles/pubsub.publisher).
+allow_publish() {{
+  gcloud pubsub topics add-iam-policy-binding "$1" --project "$PROJECT" \\
+    --member "serviceAccount:$RUNTIME_SA" --role roles/pubsub.publisher >/dev/null
 }}
 
 function_trigger() {{
@@ -201,6 +210,12 @@ def render(plan: Plan, *, runtime: str = "python312") -> str:
         # A publish to a topic that does not exist fails NOT_FOUND.
         out.append("\n# Topics the app only publishes to (another app may consume them).\n")
         out.extend(f"ensure_topic {quote(t)}\n" for t in plan.published)
+    if plan.publishes:
+        # Projects made since May 2024 give the default compute account no Editor role
+        # (iam.automaticIamGrantsForDefaultServiceAccounts): without a grant each publish,
+        # send, emit and dead-lettering is PERMISSION_DENIED. Only the topics named in code.
+        out.append("\n# Topics the functions write to (their calls, their dead-letter topics).\n")
+        out.extend(f"allow_publish {quote(t)}\n" for t in plan.publishes)
     parked = _unconsumed_dead_letters(plan)
     if parked:
         out.append("\n# Dead-letter topics no function consumes: their messages wait here.\n")

@@ -100,6 +100,9 @@ class Plan:
     findings: tuple[Finding, ...] = field(default=())
     buckets: tuple[str, ...] = ()
     published: tuple[str, ...] = ()  # topics only published to: no function consumes them
+    # Every topic a function writes to at run time: what its handler publishes, sends and emits
+    # to, and its dead-letter topic (dead_letter.py): the runtime identity's publisher grants.
+    publishes: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # App(env=...): every function's (settings.py)
     secrets: tuple[str, ...] = ()  # App(secrets=...) some function is given: checked first
 
@@ -148,13 +151,16 @@ def build(app: App, *, strict: bool = True) -> Plan:
                     Finding(fn.name, "unsupported", str(clash).removeprefix(f"{fn.name}: ")))
     _shared_queues(app, findings)
     findings.extend(settings.findings(app))
-    published = _published(app, topics, findings)
+    writes: dict[str, None] = dict.fromkeys(
+        d.dead_letter.topic for d in deployments if d.dead_letter is not None)
+    published = _published(app, topics, findings, writes)
     findings.extend(idempotency_findings(app, level="warning", note=(
         "set PORTABLE_FN_IDEMPOTENCY (deploy.sh --set-env-vars) to a store every instance "
         "reaches (redis://HOST:PORT/0 for Memorystore); without it each instance keeps its own "
         "memory store and duplicates across instances are not caught")))
     return Plan(app.name, tuple(topics), tuple(deployments), tuple(findings), tuple(buckets),
-                published, tuple(app.env.items()), secrets_given(app))
+                published, env=tuple(app.env.items()), secrets=secrets_given(app),
+                publishes=tuple(writes))
 
 
 def _sized(d: Deployment, fn: Function, findings: list[Finding], *, strict: bool) -> Deployment:
@@ -175,9 +181,12 @@ def _sized(d: Deployment, fn: Function, findings: list[Finding], *, strict: bool
     return replace(d, sizing=sized)
 
 
-def _published(app: App, topics: dict[str, None], findings: list[Finding]) -> tuple[str, ...]:
+def _published(
+    app: App, topics: dict[str, None], findings: list[Finding], writes: dict[str, None]
+) -> tuple[str, ...]:
     """The Pub/Sub topics the handlers publish, send or emit to that no trigger creates: a
-    publish to a topic that does not exist fails NOT_FOUND, so ``deploy.sh`` creates them."""
+    publish to a topic that does not exist fails NOT_FOUND, so ``deploy.sh`` creates them.
+    Every topic they name goes in ``writes`` too, created by a trigger or not."""
     out: dict[str, None] = {}
     for fn in app.functions.values():
         targets = publishes.scan(fn.handler)
@@ -188,6 +197,7 @@ def _published(app: App, topics: dict[str, None], findings: list[Finding]) -> tu
         named = sorted(targets.topics | targets.queues)
         if targets.bus:
             named.append(bus_topic(app))
+        writes.update(dict.fromkeys(named))
         for name in named:
             if name in topics or name in out:
                 continue
