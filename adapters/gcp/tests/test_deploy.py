@@ -264,6 +264,28 @@ def test_findings_report_what_pubsub_cannot_honour() -> None:
     )
 
 
+def test_cors_on_a_route_that_needs_an_identity_token_is_a_warning() -> None:
+    """Cloud Run's IAM check refuses a request without an identity token before the function
+    runs, and a browser's CORS preflight never carries one
+    (https://cloud.google.com/functions/docs/writing/write-http-functions, CORS limitations):
+    ``cors=`` on an ``auth='function'`` route deployed, and no cross-origin call got through,
+    with nothing said. AWS adds an unauthenticated OPTIONS route and Azure answers preflights
+    from its anonymous catch-all; here a warning says what to do."""
+    app = pf.App("web")
+
+    @app.http("/private", methods=["POST"], cors=pf.CORS(allow_origins=("https://a.example",)))
+    def private(req: pf.Request) -> str:
+        return "ok"
+
+    @app.http("/public", methods=["POST"], auth="anonymous",
+              cors=pf.CORS(allow_origins=("https://a.example",)))
+    def public(req: pf.Request) -> str:
+        return "ok"
+
+    warnings = [f for f in build(app).findings if f.level == "warning" and "preflight" in f.message]
+    assert [f.function for f in warnings] == ["private"]
+
+
 @pytest.mark.parametrize("path", ["/robots.txt", "/favicon.ico"])
 def test_a_route_functions_framework_never_serves_is_reported(path: str) -> None:
     """functions-framework answers 404 to /robots.txt and /favicon.ico itself, without calling

@@ -246,6 +246,15 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
             findings.append(
                 Finding(name, "info", "auth='function': callers send an identity token (IAM)")
             )
+            if trigger.cors is not None:
+                # Browsers send a preflight without credentials, which Cloud Run's IAM check
+                # refuses before the function runs (cloud.google.com/functions/docs/writing/
+                # write-http-functions, CORS limitations).
+                findings.append(Finding(name, "warning", (
+                    "cors= with auth='function': a browser's preflight carries no identity "
+                    "token and Cloud Run refuses it, so no cross-origin call gets through; "
+                    "use auth='anonymous' (checking callers in the handler) or a proxy in "
+                    "front that answers preflights")))
         if trigger.path in _FRAMEWORK_404:
             # https://github.com/GoogleCloudPlatform/functions-framework#url-space : the
             # framework answers these itself (functions_framework._configure_app).
