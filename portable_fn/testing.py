@@ -214,6 +214,9 @@ class RecordingPublisher:
         self.sent.append(Published("topic", topic, _as_sent("topic", topic, event)))
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        from portable_fn._local.ingress import check_delay  # as _as_sent: not at import
+
+        check_delay(queue, delay)  # what the local broker refuses (``_local.ingress``)
         self.sent.append(Published("queue", queue, _as_sent("queue", queue, event), delay))
 
     def emit(self, event: CloudEvent) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from portable_fn._local.ingress import max_event_bytes
+from portable_fn._local.ingress import check_delay, max_event_bytes
 from portable_fn._local.store import Store
 from portable_fn.app import App
 from portable_fn.errors import PublishError
@@ -110,6 +110,7 @@ class LocalPublisher:
         self._accept("topic", topic, event, self._routes.for_topic(topic), time.time())
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        check_delay(queue, delay)
         due = time.time() + (delay or 0.0)
         self._accept("queue", queue, event, self._routes.for_queue(queue), due)
 

@@ -49,6 +49,26 @@ def max_event_bytes(kind: str) -> int:
     return MAX_QUEUE_EVENT_BYTES if kind == "queue" else MAX_EVENT_BYTES
 
 
+# The longest ``pf.send`` delay the smallest cloud limit allows: SQS's 900 s
+# (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html;
+# Cloudflare Queues take 12 hours, Storage Queues 7 days). Past it, a send that works locally
+# fails at the first deploy to AWS, as a message past the size limits would.
+MAX_DELAY_SECONDS = 900.0
+
+
+def check_delay(queue: str, delay: float | None) -> None:
+    """``PublishError`` for a delay past ``MAX_DELAY_SECONDS`` (the local broker, the test
+    recorder: what would work here and fail in a cloud)."""
+    if delay is not None and delay > MAX_DELAY_SECONDS:
+        from portable_fn.errors import PublishError
+
+        raise PublishError(
+            f"queue {queue!r}: a delay of {delay:g} s is past the smallest cloud limit, "
+            f"{MAX_DELAY_SECONDS:g} s (SQS); for a longer wait, schedule the work or send it "
+            "again when the first delay ends"
+        )
+
+
 Accept = Callable[[str, str, CloudEvent], tuple[str, ...]]
 """(kind, target, event) -> functions it was routed to; raises LookupError if no such target."""
 

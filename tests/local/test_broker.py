@@ -137,3 +137,23 @@ def test_stream_records_are_numbered_in_their_stream_as_kinesis_and_event_hubs_d
     ]
     assert [e.extensions.get("sequence") for e in seen] == ["0" * 19 + "1", "0" * 19 + "1",
                                                             "0" * 19 + "2"]
+
+
+def test_a_delay_past_the_smallest_cloud_limit_is_refused_here_too(tmp_path: Path) -> None:
+    """SQS delays a message at most 900 s (API_SendMessage): ``pf.send(delay=3600)`` worked
+    under ``dev`` and in the test recorder, then failed at the first deploy to AWS. Refused
+    here now, as a message past the smallest size limit is."""
+    import pytest
+
+    from portable_fn.errors import PublishError
+    from portable_fn.testing import RecordingPublisher
+
+    store = Store(tmp_path / "b.sqlite3")
+    publisher = LocalPublisher(store, Routes.of(_app()), lambda *_: None)
+    recorder = RecordingPublisher()
+    event = CloudEvent.create(type="com.example.x", source="/s", data={})
+    for sink in (publisher, recorder):
+        sink.send("jobs", event, delay=900)  # the limit itself: carried
+        with pytest.raises(PublishError, match="900 s"):
+            sink.send("jobs", event, delay=900.5)
+    assert [p.delay for p in recorder.sent] == [900]
