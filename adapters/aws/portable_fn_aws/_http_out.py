@@ -23,7 +23,8 @@ _grouped: LastConverted[Headers, dict[str, list[str]]] = LastConverted(Headers.t
 
 
 def textual(response: Response) -> bool:
-    """Whether the body may travel as UTF-8 text (cached per content type). A body without a
+    """Whether the body may travel as UTF-8 text, by its content type alone (cached per content
+    type), so a header map's answer holds for every body it goes with. A body without a
     content type may: ``encode_body`` sends it as text when it is UTF-8 and base64 when it is
     not. Sent as base64, a REST API (payload 1.0) passes it to the client still encoded unless
     the API's ``binaryMediaTypes`` match the request's Accept

@@ -83,12 +83,12 @@ def _unprefixed(path: str, route_key: Any, stage: Any, event: dict[str, Any]) ->
     return path
 
 
-_Parts = tuple[dict[str, str], list[str] | None, bool | None]
+_Parts = tuple[dict[str, str], list[str] | None, bool]
 
 
 def _convert(response: Response) -> _Parts:
     """The v2 pieces of a response's header map: joined headers, cookies, and whether the body
-    travels as text (None without a content type: then it depends on the body, per call)."""
+    travels as text (``textual``: decided by the content type alone)."""
     joined: dict[str, str] = {}
     cookies: list[str] | None = None
     for name, values in response.headers.to_multi().items():
@@ -96,8 +96,7 @@ def _convert(response: Response) -> _Parts:
             cookies = list(values)
         else:
             joined[name] = values[0] if len(values) == 1 else ", ".join(values)
-    as_text = textual(response) if "content-type" in response.headers else None
-    return joined, cookies, as_text
+    return joined, cookies, textual(response)
 
 
 # Handlers mostly return the core's shared JSON header map: its pieces are worked out once.
@@ -107,8 +106,6 @@ _parts: LastConverted[Response, _Parts] = LastConverted(_convert)
 def from_response(response: Response, event: dict[str, Any] | None = None) -> dict[str, Any]:
     """Format 2.0: repeated headers comma-joined (RFC 9110 5.3), Set-Cookie as ``cookies``."""
     joined, cookies, as_text = _parts(response.headers, response)
-    if as_text is None:
-        as_text = textual(response)
     body, is_b64 = encode_body(response.body, as_text)
     out: dict[str, Any] = {
         "statusCode": response.status,
