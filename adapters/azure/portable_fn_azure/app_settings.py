@@ -98,12 +98,6 @@ def published(app: App) -> Targets:
     return merged
 
 
-def publishes(app: App) -> bool:
-    """Whether the handlers send to a queue or publish to a topic (named or not)."""
-    sent = published(app)
-    return bool(sent.queues or sent.topics or sent.unknown)
-
-
 def adapter_settings(app: App, options: AzureOptions) -> dict[str, str]:
     """The settings the adapter itself writes: worker runtime, connections, Event Grid topics."""
     values = {"FUNCTIONS_WORKER_RUNTIME": "python",

@@ -42,7 +42,6 @@ from portable_fn_azure.app_settings import (
     adapter_settings,
     app_settings,
     published,
-    publishes,
     uses,
 )
 from portable_fn_azure.findings import findings, queue_settings, stream_settings
@@ -90,14 +89,16 @@ def requirements(
     (and azure-identity for them, for identity-based connections), and the lines of a
     ``requirements.txt`` beside the app (portable-fn itself is vendored)."""
     reqs = ["azure-functions"]
-    # Triggers, and what the handlers publish to (``published``): an app that only sends to a
+    # Triggers, and what the handlers publish to (read once): an app that only sends to a
     # queue another app consumes imports the queue's SDK on its first send all the same.
-    messaging = uses(app, Queue, Topic, Event, Stream) or publishes(app)
+    sent = published(app)
+    messaging = uses(app, Queue, Topic, Event, Stream) or bool(
+        sent.queues or sent.topics or sent.unknown)
     if messaging and options.queues == "storage":
         reqs.append("azure-storage-queue>=12.9")
     if messaging and "servicebus" in (options.queues, options.topics):
         reqs.append("azure-servicebus>=7.11")
-    if uses(app, Event) or published(app).bus or (messaging and options.topics == "eventgrid"):
+    if uses(app, Event) or sent.bus or (messaging and options.topics == "eventgrid"):
         reqs.append("azure-eventgrid>=4.11")
     if len(reqs) > 1:
         # An identity-based connection (managed identity: the Flex Consumption plan's default)
