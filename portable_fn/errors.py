@@ -8,6 +8,7 @@ caller would naturally catch, so ``except ValueError`` keeps working (the cloude
      ├── ConfigurationError (ValueError)       bad decoration or packaging input; .function
      ├── InvalidCloudEventError (ValueError)   an event breaks the CloudEvents spec; .attribute
      ├── EventDecodeError (ValueError)         unreadable native payload; .provider .trigger .field
+     │                                         .detail
      ├── HTTPError                             becomes an HTTP response; .status .message
      │    ├── BadRequest (ValueError)          400
      │    ├── NotFound (LookupError)           404
@@ -56,6 +57,7 @@ class EventDecodeError(PortableFnError, ValueError):
         self.provider = provider
         self.trigger = trigger
         self.field = field
+        self.detail = message  # the message without where it was raised (it names that)
         where = f"{provider} {trigger}" + (f" field {field!r}" if field else "")
         super().__init__(f"{where}: {message}")
 

@@ -114,10 +114,8 @@ def located(error: EventDecodeError, event: func.EventHubEvent, partition: str,
         sequence = system.get("SequenceNumber")
     if offset is None:
         offset = system.get("Offset")
-    prefix = f"azure {TRIGGER}" + (f" field {error.field!r}" if error.field else "") + ": "
-    text = str(error)
     return EventDecodeError(
-        f"{text.removeprefix(prefix)} (partition {partition}, sequence {sequence}, offset "
+        f"{error.detail} (partition {partition}, sequence {sequence}, offset "
         f"{offset}: the checkpoint moves past it; replay it from there while the hub retains "
         "it)",
         provider=error.provider, trigger=error.trigger, field=error.field)
