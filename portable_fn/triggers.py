@@ -8,6 +8,7 @@ decoration time, never at deploy time. ``kind`` tells the trigger family apart w
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, ClassVar, Literal
@@ -72,8 +73,18 @@ class Retry(Value):
     jitter: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.max_retries, int) or not 0 <= self.max_retries <= 100:
+        # bool is an int: True retries is no number of retries any provider takes.
+        if type(self.max_retries) is not int or not 0 <= self.max_retries <= 100:
             raise ConfigurationError(f"max_retries must be 0-100, got {self.max_retries!r}")
+        for field, value in (
+            ("initial_backoff", self.initial_backoff),
+            ("max_backoff", self.max_backoff),
+        ):
+            # A queue's delay is a whole, finite number of seconds on every provider.
+            if type(value) not in (int, float) or not math.isfinite(value):
+                raise ConfigurationError(
+                    f"{field} must be a finite number of seconds, got {value!r}"
+                )
         if not 0 < self.initial_backoff <= self.max_backoff:
             raise ConfigurationError(
                 "backoff must satisfy 0 < initial_backoff <= max_backoff, got "
@@ -86,7 +97,10 @@ class Retry(Value):
 
     def delay(self, retry: int, *, rand: Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
-        ceiling = min(self.max_backoff, self.initial_backoff * float(2 ** max(0, retry - 1)))
+        # 2.0 ** 1024 overflows a float: past 1023 doublings any backoff is at its cap. A
+        # queue with no redrive policy counts receives past that (SQS's is unbounded).
+        doublings = min(max(0, retry - 1), 1023)
+        ceiling = min(self.max_backoff, self.initial_backoff * 2.0**doublings)
         if not self.jitter:
             return ceiling
         if rand is None:

@@ -115,6 +115,11 @@ BAD_DECLARATIONS = {
         "jobs", max_retries=2, retry=pf.Retry(max_retries=3)
     )(handler),
     "backoff": lambda app: app.queue("jobs", retry=pf.Retry(initial_backoff=0))(handler),
+    "max_retries as bool": lambda app: app.queue("jobs", retry=pf.Retry(max_retries=True)),
+    "infinite backoff": lambda app: app.queue(
+        "jobs", retry=pf.Retry(initial_backoff=float("inf"), max_backoff=float("inf"))
+    ),
+    "backoff as text": lambda app: app.queue("jobs", retry=pf.Retry(max_backoff="60")),  # type: ignore[arg-type]
     "zero timeout": lambda app: app.queue("jobs", timeout=0)(handler),
     "fractional timeout": lambda app: app.http("/a", timeout=1.5)(handler),  # type: ignore[arg-type]
     "timeout as text": lambda app: app.topic("orders", timeout="30")(handler),  # type: ignore[arg-type]

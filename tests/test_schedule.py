@@ -60,6 +60,14 @@ def test_retry_delays_grow_and_cap() -> None:
     assert policy.max_attempts == 7
 
 
+def test_retry_delay_past_a_thousand_receives_is_the_cap() -> None:
+    """A queue without a redrive policy (an existing one, mapped in) counts receives without
+    end; the 1,025th doubled past a float's range and failed its whole batch."""
+    assert Retry(jitter=False).delay(1025) == 300
+    assert Retry(jitter=False, initial_backoff=0.001, max_backoff=5).delay(10**9) == 5
+    assert 150 <= Retry().delay(5000) <= 300
+
+
 def test_parse_rate_rejects_non_ascii_digits_as_a_configuration_error() -> None:
     assert parse_rate("rate(\u00b2 minutes)") is None  # "²".isdigit() is True; int() refuses it
 
