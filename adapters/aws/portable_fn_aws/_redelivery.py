@@ -35,6 +35,10 @@ from portable_fn_aws.publisher import AwsPublisher
 DEAD_LETTER_ENV = "PF_DEAD_LETTER_URL"
 SOURCE_QUEUE_ENV = "PF_SOURCE_QUEUE_URL"
 MAX_VISIBILITY = 43_200  # 12 hours, the SQS limit
+# A message's visibility may reach 12 hours from its receive, in all, and SQS refuses a change
+# past what is left (API_ChangeMessageVisibility). The receive is up to a batching window (300 s)
+# before the invocation and the handler may have run up to Lambda's 900 s: leave both.
+LONGEST_BACKOFF = MAX_VISIBILITY - 300 - 900
 
 
 class Redelivery:
@@ -129,7 +133,7 @@ class Redelivery:
         handle = record.get("receiptHandle")
         if not isinstance(handle, str):
             return
-        delay = min(MAX_VISIBILITY, math.ceil(self.retry.delay(attempt)))
+        delay = min(LONGEST_BACKOFF, math.ceil(self.retry.delay(attempt)))
         try:
             self._sqs().change_visibility(self.source_url, handle, delay)
         except PortableFnError as exc:

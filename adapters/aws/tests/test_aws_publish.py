@@ -20,6 +20,7 @@ from portable_fn.errors import PublishError
 from portable_fn.events import from_json
 from portable_fn.testing import http_request
 from portable_fn_aws import lambda_handler, native, sqs
+from portable_fn_aws._redelivery import Redelivery
 from portable_fn_aws.publisher import AwsPublisher
 
 from aws_fixtures import FakeLambdaContext
@@ -296,6 +297,24 @@ class _Recorder:
                 return call
 
         return Client()
+
+
+def test_a_twelve_hour_backoff_leaves_what_sqs_counts_from_the_receive() -> None:
+    """SQS refuses a visibility change past 12 hours from the message's receive
+    (API_ChangeMessageVisibility), which moto does not enforce: a recording client stands in
+    and the test checks what is asked for. The receive may be a batching window (300 s) before
+    the invocation and the handler may run Lambda's 900 s."""
+    recorder = _Recorder()
+    redelivery = Redelivery(
+        pf.Retry(max_retries=3, initial_backoff=43_200, max_backoff=43_200, jitter=False),
+        environ={"PF_SOURCE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/work"},
+    )
+    redelivery._publisher = AwsPublisher(environ={}, client_factory=recorder)
+    ctx = pf.Context(function_name="work", invocation_id="1", provider="aws")
+    redelivery.back_off({"receiptHandle": "rh"}, 3, ctx)
+    ((_, method, params),) = recorder.calls
+    assert method == "change_message_visibility"
+    assert params["VisibilityTimeout"] == 43_200 - 300 - 900
 
 
 _ENV = {"PF_QUEUE_WORK": "https://sqs.us-east-1.amazonaws.com/1/work",
