@@ -43,6 +43,9 @@ __all__ = ["findings", "queue_settings", "stream_settings"]
 
 # host.json queues.batchSize accepts at most 32.
 MAX_QUEUE_BATCH = 32
+# The longest a Storage Queue message can be hidden, which a retry's wait is
+# (https://learn.microsoft.com/rest/api/storageservices/update-message): 7 days.
+MAX_QUEUE_VISIBILITY = 604_800
 # Storage Queue names are 3-63 characters: the poison queue adds "-poison" to the name.
 MAX_QUEUE_NAME = 63
 # Blob container names: 3-63 lowercase letters, digits and single '-' between them, no '.'
@@ -71,7 +74,9 @@ def queue_settings(app: App, options: AzureOptions) -> tuple[int, float, int] | 
     return (
         max(q.retry.max_attempts for q in queues),
         # Queues that never retry (max_retries=0) wait for no retry: they do not set the wait.
-        max((q.retry.initial_backoff for q in queues if q.retry.max_retries > 0), default=1.0),
+        min(MAX_QUEUE_VISIBILITY, max(
+            (q.retry.initial_backoff for q in queues if q.retry.max_retries > 0), default=1.0
+        )),
         min(MAX_QUEUE_BATCH, max(q.batch_size for q in queues)),
     )
 
@@ -198,6 +203,9 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
     if attempts > 1:  # one attempt host-wide: no retry to wait for
         host_wide = (
             "" if visibility == trigger.retry.initial_backoff
+            else f", the longest Storage Queues allow (7 days), not "
+                 f"{trigger.retry.initial_backoff:g}s"
+            if trigger.retry.initial_backoff > MAX_QUEUE_VISIBILITY
             else f", host-wide: the longest first backoff of the app's queues, not "
                  f"{trigger.retry.initial_backoff:g}s"
         )

@@ -23,6 +23,8 @@ from portable_fn.adapter import Finding
 from portable_fn.app import App
 from portable_fn.triggers import Http
 
+from portable_fn_azure.options import timespan
+
 __all__ = ["DEFAULT_TIMEOUT", "function_timeout", "host_timeout", "limits_findings"]
 
 # What host.json said before timeouts could be declared, and still says when none is: the
@@ -42,11 +44,8 @@ def function_timeout(app: App) -> int:
 
 
 def host_timeout(seconds: int) -> str:
-    """A .NET TimeSpan as host.json reads it: ``hh:mm:ss``, and ``d.hh:mm:ss`` from a day on
-    (TimeSpan parsing refuses hours past 23 rather than carrying them into days)."""
-    days, rest = divmod(seconds, 86_400)
-    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
-    return f"{days}.{text}" if days else text
+    """host.json's ``functionTimeout``: a .NET TimeSpan of whole seconds."""
+    return timespan(seconds)
 
 
 def limits_findings(app: App) -> list[Finding]:

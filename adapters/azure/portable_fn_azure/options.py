@@ -147,11 +147,17 @@ def subscription_name(function: str) -> str:
 
 
 def timespan(seconds: float) -> str:
-    """A .NET TimeSpan (``hh:mm:ss[.fff]``), as host.json and retry policies take durations.
-    Fractions are kept to the millisecond: 0.5 s must not become ``00:00:00`` (no wait)."""
+    """A .NET TimeSpan (``[d.]hh:mm:ss[.fff]``), as host.json and retry policies take
+    durations. From a day on the days come first: TimeSpan parsing reads ``24:00:00`` as 24
+    days (hours past 23 are days to it), so hours must stay under 24
+    (https://learn.microsoft.com/dotnet/api/system.timespan.parse). Fractions are kept to
+    the millisecond: 0.5 s must not become ``00:00:00`` (no wait)."""
     millis = max(0, round(seconds * 1000))
     whole, fraction = divmod(millis, 1000)
-    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    days, rest = divmod(whole, 86_400)
+    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    if days:
+        text = f"{days}.{text}"
     return f"{text}.{fraction:03d}" if fraction else text
 
 

@@ -171,7 +171,9 @@ def test_nested_requirement_files_reach_the_remote_build(
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
-    (1.0, "00:00:01"), (0.5, "00:00:00.500"), (300, "00:05:00"), (3725.25, "01:02:05.250")])
+    (1.0, "00:00:01"), (0.5, "00:00:00.500"), (300, "00:05:00"), (3725.25, "01:02:05.250"),
+    # TimeSpan reads "24:00:00" as 24 days: from a day on, the days come first.
+    (86_400, "1.00:00:00"), (90_000.5, "1.01:00:00.500"), (691_200, "8.00:00:00")])
 def test_timespan(seconds: float, text: str) -> None:
     from portable_fn_azure.options import timespan
 

@@ -9,6 +9,7 @@ real ``azure.functions`` indexing; nothing is mocked.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import portable_fn as pf
@@ -38,8 +39,11 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Findi
 
 
 def timespan(value: str) -> float:
-    hours, minutes, seconds = value.split(":")
-    return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    """A .NET TimeSpan's seconds: ``[d.]hh:mm:ss[.fff]``, hours under 24."""
+    match = re.fullmatch(r"(?:(\d+)\.)?([01]\d|2[0-3]):([0-5]\d):([0-5]\d(?:\.\d+)?)", value)
+    assert match, value
+    days, hours, minutes, seconds = match.groups()
+    return int(days or 0) * 86_400 + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
 def test_host_json_carries_the_queue_policy(packaged: tuple[Path, list[Finding]]) -> None:
@@ -107,6 +111,27 @@ def test_the_most_patient_queue_sets_the_host_wide_visibility_timeout() -> None:
     assert timespan(queues["visibilityTimeout"]) == 5.0, queues
     dead_notes = [f.message for f in findings(two, AzureOptions()) if f.function == "dead"]
     assert any("5s" in m and "host-wide" in m for m in dead_notes), dead_notes
+
+
+def test_a_wait_past_seven_days_is_storage_queues_longest_and_said_so() -> None:
+    """A retry's wait hides the message (Update Message), at most 7 days
+    (https://learn.microsoft.com/rest/api/storageservices/update-message); 8 days was written
+    ``192:00:00``, which TimeSpan reads as 192 days."""
+    from portable_fn_azure.findings import findings
+    from portable_fn_azure.options import AzureOptions
+    from portable_fn_azure.target import host_json
+
+    app = pf.App("patient")
+
+    @app.queue("later", retry=pf.Retry(max_retries=2, initial_backoff=691_200,
+                                       max_backoff=691_200))
+    def later(event: pf.CloudEvent) -> None: ...
+
+    queues = host_json(app, AzureOptions())["extensions"]["queues"]
+    assert queues["visibilityTimeout"] == "7.00:00:00", queues
+    assert timespan(queues["visibilityTimeout"]) == 604_800
+    notes = [f.message for f in findings(app, AzureOptions()) if f.function == "later"]
+    assert any("7 days" in m and "691200s" in m for m in notes), notes
 
 
 def test_a_queue_that_never_retries_does_not_set_the_host_wide_wait() -> None:
