@@ -214,9 +214,12 @@ class RecordingPublisher:
         self.sent.append(Published("topic", topic, _as_sent("topic", topic, event)))
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
-        from portable_fn._local.ingress import check_delay  # as _as_sent: not at import
+        from portable_fn._invocation import current
+        from portable_fn._local.ingress import check_delay, fifo_queues  # not at import
 
-        check_delay(queue, delay)  # what the local broker refuses (``_local.ingress``)
+        running = current()  # the app sending, when a handler does: its FIFO queues
+        fifo = running is not None and queue in fifo_queues(running.app)
+        check_delay(queue, delay, fifo=fifo)  # what the local broker refuses
         self.sent.append(Published("queue", queue, _as_sent("queue", queue, event), delay))
 
     def emit(self, event: CloudEvent) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from portable_fn._local.ingress import check_delay, max_event_bytes
+from portable_fn._local.ingress import check_delay, fifo_queues, max_event_bytes
 from portable_fn._local.store import Store
 from portable_fn.app import App
 from portable_fn.errors import PublishError
@@ -29,6 +29,7 @@ class Routes:
     queues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     streams: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     events: tuple[tuple[str, Event], ...] = ()
+    fifo: frozenset[str] = frozenset()  # the queues declared FIFO
 
     @classmethod
     def of(cls, app: App) -> Routes:
@@ -51,6 +52,7 @@ class Routes:
             queues={k: tuple(v) for k, v in queues.items()},
             streams={k: tuple(v) for k, v in streams.items()},
             events=tuple(events),
+            fifo=fifo_queues(app),
         )
 
     def for_topic(self, topic: str) -> tuple[str, ...]:
@@ -110,7 +112,7 @@ class LocalPublisher:
         self._accept("topic", topic, event, self._routes.for_topic(topic), time.time())
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
-        check_delay(queue, delay)
+        check_delay(queue, delay, fifo=queue in self._routes.fifo)
         due = time.time() + (delay or 0.0)
         self._accept("queue", queue, event, self._routes.for_queue(queue), due)
 

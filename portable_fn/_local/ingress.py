@@ -30,12 +30,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from portable_fn._event_data import decode_data
 from portable_fn.errors import InvalidCloudEventError
 from portable_fn.events import CloudEvent, from_dict, from_http, http_mode, is_json_format, to_json
 from portable_fn.http import Response
+from portable_fn.triggers import Queue
+
+if TYPE_CHECKING:
+    from portable_fn.app import App
 
 PREFIX = "/_pf/"
 
@@ -56,17 +60,35 @@ def max_event_bytes(kind: str) -> int:
 MAX_DELAY_SECONDS = 900.0
 
 
-def check_delay(queue: str, delay: float | None) -> None:
-    """``PublishError`` for a delay past ``MAX_DELAY_SECONDS`` (the local broker, the test
-    recorder: what would work here and fail in a cloud)."""
-    if delay is not None and delay > MAX_DELAY_SECONDS:
-        from portable_fn.errors import PublishError
+def check_delay(queue: str, delay: float | None, *, fifo: bool = False) -> None:
+    """``PublishError`` for a delay past ``MAX_DELAY_SECONDS``, or any delay to a queue the
+    app declares FIFO (the local broker, the test recorder: what would work here and fail in
+    a cloud). SQS FIFO queues take no per-message delay, only the queue's own
+    (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html)."""
+    if not delay:
+        return
+    from portable_fn.errors import PublishError
 
+    if fifo:
+        raise PublishError(
+            f"queue {queue!r} is FIFO: a per-message delay is refused there (SQS FIFO "
+            "queues take none); send without a delay, or delay the work in another queue"
+        )
+    if delay > MAX_DELAY_SECONDS:
         raise PublishError(
             f"queue {queue!r}: a delay of {delay:g} s is past the smallest cloud limit, "
             f"{MAX_DELAY_SECONDS:g} s (SQS); for a longer wait, schedule the work or send it "
             "again when the first delay ends"
         )
+
+
+def fifo_queues(app: App) -> frozenset[str]:
+    """The queues the app's triggers declare FIFO."""
+    return frozenset(
+        fn.trigger.name
+        for fn in app.functions.values()
+        if isinstance(fn.trigger, Queue) and fn.trigger.fifo
+    )
 
 
 Accept = Callable[[str, str, CloudEvent], tuple[str, ...]]

@@ -157,3 +157,34 @@ def test_a_delay_past_the_smallest_cloud_limit_is_refused_here_too(tmp_path: Pat
         with pytest.raises(PublishError, match="900 s"):
             sink.send("jobs", event, delay=900.5)
     assert [p.delay for p in recorder.sent] == [900]
+
+
+def test_a_delay_to_a_queue_the_app_declares_fifo_is_refused_here_too(tmp_path: Path) -> None:
+    """SQS FIFO queues take no per-message delay (API_SendMessage): a delayed send to one
+    worked under ``dev`` and in the test recorder, then failed on AWS. The queue's FIFO-ness
+    is its consumer's declaration, so only a queue the app declares FIFO is known to be."""
+    import pytest
+
+    from portable_fn.errors import PublishError
+    from portable_fn.testing import invoke, recording
+
+    app = pf.App("books")
+
+    @app.queue("ledger", fifo=True)
+    def post(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("entries")
+    def enter(event: pf.CloudEvent) -> None:
+        pf.send("ledger", event.data, delay=event.data["delay"])
+
+    publisher = LocalPublisher(Store(tmp_path / "b.sqlite3"), Routes.of(app), lambda *_: None)
+    event = CloudEvent.create(type="com.example.x", source="/s", data={"delay": 30})
+    with pytest.raises(PublishError, match="FIFO"):
+        publisher.send("ledger", event, delay=30)
+    publisher.send("ledger", event)  # no delay: carried
+    publisher.send("entries", event, delay=30)  # a standard queue keeps its delays
+    with recording(app) as recorder:
+        outcome = invoke(app, "enter", event)
+        assert not outcome.ok and isinstance(outcome.error, PublishError), outcome
+        assert invoke(app, "enter", event.replace(data={"delay": 0})).ok
+    assert [(p.name, p.delay) for p in recorder.sent] == [("ledger", 0)]
