@@ -215,9 +215,11 @@ def _parse_field(
 ) -> frozenset[int]:
     values: set[int] = set()
     for item in text.split(","):
-        base, _, step_text = item.partition("/")
+        base, slash, step_text = item.partition("/")
         try:
-            step = int(step_text) if step_text else 1
+            # A step is ASCII digits, as a value is (``_value``): "5/" or "5/+5" reads as no
+            # increment in no target's grammar, and the text goes to the targets as written.
+            step = _value(step_text, {}) if slash else 1
             if step < 1:
                 raise ValueError
             if base == "*" or (text == "?" and name.startswith("day-of-")):

@@ -97,6 +97,11 @@ def test_cron_expression_is_normalised_for_the_targets(expression: str, normalis
         "0 0 */31 * *",
         "0 0 30 2 *",  # never fires: no February has a 30th
         "0 0 31 4,6,9,11 *",
+        "5/ * * * *",  # "/" with no increment: no target's grammar has it
+        "*/ * * * *",
+        "0 1-5/ * * *",
+        "5/+5 * * * *",  # a step is ASCII digits, as a value is
+        "5/1_0 * * * *",
     ],
 )
 def test_cron_the_targets_cannot_take_fails_at_decoration(expression: str) -> None:
