@@ -32,6 +32,7 @@ from portable_fn.triggers import (
 )
 
 from portable_fn_gcp import settings
+from portable_fn_gcp.cron import cloud_scheduler_cron
 from portable_fn_gcp.limits import Kind, Sizing, sizing
 from portable_fn_gcp.names import (
     RESERVED_PUBSUB_PREFIX,
@@ -263,7 +264,7 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
                 "function: serve it from elsewhere (a bucket, a load balancer rule)")))
         return Deployment(name, service, "http", ("--trigger-http", auth))
     if isinstance(trigger, Schedule):
-        cron = _cron(name, trigger, findings)
+        cron = cloud_scheduler_cron(name, trigger, findings)
         return Deployment(
             name, service, "http", ("--trigger-http", "--no-allow-unauthenticated"), schedule=cron,
             job=job_name(app.name, name),
@@ -419,37 +420,6 @@ def _scheduler_retry(name: str, retry: Retry, findings: list[Finding]) -> Schedu
         "failed attempt and the function's error (https://cloud.google.com/scheduler/docs/"
         "view-logs)")))
     return SchedulerRetry(attempts, retry.initial_backoff, retry.max_backoff, doublings)
-
-
-def _cron(name: str, trigger: Schedule, findings: list[Finding]) -> str:
-    if trigger.cron is not None:
-        # Day-of-week as the numbers 0-6 it stands for: "7/2" or "1-7/2" read differently
-        # from one cron implementation to the next. The other fields in the documented
-        # syntax: a step follows a range or "*" ("5/15" is written "5-59/15"), and a day of
-        # month that starts with "*" would be "marked as unrestricted by the asterisk", which
-        # turns the portable OR with a restricted weekday into AND ("*/2" is written "1-31/2").
-        return trigger.cron.numbered(0, plain=True)
-    seconds = int(trigger.rate.total_seconds()) if trigger.rate is not None else 86400
-    # A step no larger than the field's range: "*/90" minutes or "*/36" hours is not a valid
-    # Cloud Scheduler schedule, and "*/45" days would fire on day 1 only.
-    if seconds % 86400 == 0 or seconds > 86400:
-        days = max(1, round(seconds / 86400))
-        cron, exact = {1: "0 0 * * *", 7: "0 0 * * 0"}.get(days), seconds % 86400 == 0
-        if cron is None:
-            cron, exact = (f"0 0 */{days} * *", False) if days <= 30 else ("0 0 1 * *", False)
-    elif seconds % 3600 == 0 or seconds > 3600:
-        hours = round(seconds / 3600)
-        cron, exact = f"0 */{hours} * * *", seconds % 3600 == 0 and 24 % hours == 0
-    else:
-        minutes = max(1, seconds // 60)
-        cron, exact = f"*/{minutes} * * * *", 60 % minutes == 0 and seconds % 60 == 0
-    if not exact:
-        findings.append(
-            Finding(
-                name, "warning", f"{trigger.expression} runs as cron {cron!r} (resets each period)"
-            )
-        )
-    return cron
 
 
 def _shared_queues(app: App, findings: list[Finding]) -> None:
