@@ -158,6 +158,10 @@ def _cloudevent(attributes: Mapping[str, Any], *, time: Any, data: Any,
     """A CloudEvents-schema event from its context attributes (every name of
     ``_CLOUDEVENT_KEYS``, None where absent), time, data and extensions."""
     encoded = extensions.pop("data_base64", None)
+    if encoded is not None and data is not None:
+        # Mutually exclusive (JSON format 3.1.1): which of the two is the event's data cannot
+        # be told, as the core's from_dict refuses them on every other transport.
+        raise InvalidCloudEventError("data_base64", "cannot appear together with data")
     if encoded is not None:  # binary data travels base64 in the JSON format (spec 3.1)
         try:
             data = base64.b64decode(encoded, validate=True)

@@ -71,6 +71,18 @@ def test_data_base64_is_read_by_its_content_type_as_everywhere(
     assert eventgrid.to_event(native).data == seen
 
 
+def test_data_beside_data_base64_is_refused_as_everywhere() -> None:
+    """JSON format 3.1.1: ``data`` and ``data_base64`` are mutually exclusive, and the core
+    refuses an event with both on every other transport; here ``data`` was dropped silently."""
+    from portable_fn.errors import EventDecodeError
+
+    doc = {"specversion": "1.0", "id": "b64-2", "source": "/x", "type": "com.example.blob",
+           "data": {"from": "json"}, "data_base64": "eyJmcm9tIjogImJhc2U2NCJ9"}
+    native = worker.decode({"binding": "eventGridTrigger", "data": {"type": "json", "value": doc}})
+    with pytest.raises(EventDecodeError, match=r"'b64-2'.*together with data"):
+        eventgrid.to_event(native)
+
+
 @pytest.mark.parametrize(("name", "container", "key", "size", "etag", "action", "ctype"), [
     ("eventgrid_blob_created", "testcontainer", "testfile.txt", 524288, "0x8D4BCC2E4835CD0",
      "created", "text/plain"),
