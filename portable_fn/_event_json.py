@@ -18,7 +18,7 @@ from portable_fn._cloudevent import (
     format_time,
     received_extension,
 )
-from portable_fn._event_data import decode_data, dumps
+from portable_fn._event_data import decode_data, dumps, is_json_content_type
 from portable_fn.errors import InvalidCloudEventError
 
 __all__ = [
@@ -61,6 +61,21 @@ def to_dict(event: CloudEvent) -> dict[str, Any]:
     if isinstance(data, bytes | bytearray | memoryview):
         out["data_base64"] = b64encode(bytes(data))
     elif data is not None:
+        content_type = event.datacontenttype
+        if (
+            content_type is not None
+            and not isinstance(data, str)
+            and not is_json_content_type(content_type)
+        ):
+            # JSON format 3.1.1: under a content type that is not JSON, ``data`` holds "a
+            # string representation of the data value": the JSON text, which binary mode
+            # sends as the body (``encode_data``), so both modes deliver the same event.
+            try:
+                data = dumps(data)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise InvalidCloudEventError(
+                    "data", f"cannot be serialised as JSON: {exc}"
+                ) from None
         out["data"] = data
     return out
 

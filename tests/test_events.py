@@ -521,3 +521,22 @@ def test_a_null_data_or_data_base64_member_is_absent() -> None:
     assert from_dict({**base, "data": None, "data_base64": None}).data is None
     with pytest.raises(InvalidCloudEventError, match="together"):
         from_dict({**base, "data": {"a": 1}, "data_base64": "AAE="})
+
+
+@pytest.mark.parametrize(("data", "content_type", "text"), [
+    ({"sku": "a", "qty": 2}, "text/csv", '{"sku":"a","qty":2}'),
+    (42, "text/plain", "42"),
+    ([1, 2], "application/xml", "[1,2]"),
+])
+def test_data_under_a_content_type_that_is_not_json_is_written_as_a_string(
+    data: object, content_type: str, text: str
+) -> None:
+    """JSON format 3.1.1: when ``datacontenttype`` is not JSON, the serializer "MUST store a
+    string representation of the data value" in ``data``. It wrote the object itself, so a
+    strict reader refused it, and structured mode delivered another event than binary mode
+    (whose body is the JSON text)."""
+    original = event(data=data, datacontenttype=content_type)
+    assert to_dict(original)["data"] == text
+    structured = from_http(*to_structured(original))
+    binary = from_http(*to_binary(original))
+    assert structured == binary and structured.data == text
