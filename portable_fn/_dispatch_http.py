@@ -124,6 +124,14 @@ def _answer_failure(
     return _headless(request, failed)
 
 
+def _routed(ctx: Context, name: str) -> Context:
+    """The context of an entry serving every route (a Worker, ``portable-fn dev``), built
+    before routing with no function name, named after the function the request reached: the
+    handler's ``ctx.function_name`` and what is keyed by it (an idempotency key's namespace)
+    are the function's, as where each function is deployed alone."""
+    return ctx.replace(function_name=name)
+
+
 def dispatch_http(
     app: App, request: Request, ctx: Context, function: str | None = None
 ) -> Response:
@@ -132,6 +140,8 @@ def dispatch_http(
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
         return _refused(app, request, exc)
+    if not ctx.function_name:
+        ctx = _routed(ctx, fn.name)
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     try:
         result = fn.call(request, ctx)
@@ -169,6 +179,8 @@ async def dispatch_http_async(
         fn, request = _resolve(app, request, function)
     except HTTPError as exc:
         return _refused(app, request, exc)
+    if not ctx.function_name:
+        ctx = _routed(ctx, fn.name)
     token, observation = _enter(Invocation(app, fn, ctx, None, _cold(), request))
     try:
         if fn.is_async:

@@ -310,3 +310,41 @@ def test_an_event_trigger_refuses_required() -> None:
 
         @app.queue("jobs", idempotent="required")  # type: ignore[arg-type]
         def job(event: pf.CloudEvent) -> None: ...
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_one_entry_for_every_route_keys_each_function_apart(mode: str) -> None:
+    """A Worker and ``portable-fn dev`` serve every route from one entry, whose context is
+    built before routing, with no function name: every idempotent route shared one key space,
+    so a key used on /payments was refused on /refunds (422), and handlers saw
+    ``ctx.function_name == ""``. Routed, the context names the function, as on AWS."""
+    import asyncio
+
+    from portable_fn._dispatch_http import dispatch_http, dispatch_http_async
+    from portable_fn.context import Context
+    from portable_fn.idempotency import MemoryStore
+
+    app = pf.App("one-entry")
+    app.use_idempotency_store(MemoryStore())
+    seen: list[str] = []
+
+    @app.http("/payments", methods=["POST"], idempotent=True)
+    def payments(req: pf.Request, ctx: pf.Context) -> dict[str, str]:
+        seen.append(ctx.function_name)
+        return {"function": ctx.function_name}
+
+    @app.http("/refunds", methods=["POST"], idempotent=True)
+    def refunds(req: pf.Request, ctx: pf.Context) -> dict[str, str]:
+        seen.append(ctx.function_name)
+        return {"function": ctx.function_name}
+
+    statuses = []
+    for path in ("/payments", "/refunds"):
+        request = Request(method="POST", path=path, body=b"{}",
+                          headers=Headers({"idempotency-key": "same"}))
+        ctx = Context(provider="cloudflare", function_name="", invocation_id=path)
+        response = (dispatch_http(app, request, ctx) if mode == "sync"
+                    else asyncio.run(dispatch_http_async(app, request, ctx)))
+        statuses.append(response.status)
+    assert statuses == [200, 200]
+    assert seen == ["payments", "refunds"]
