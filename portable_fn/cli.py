@@ -165,11 +165,17 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("app", metavar="APP", help=APP_HELP)
     package.add_argument("--provider", required=True)
     package.add_argument("--out", default=None, help="output folder (default dist/PROVIDER)")
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args, unknown = _parser().parse_known_args(argv)
+    if unknown:
+        # As for a missing or bad argument: the command's usage, not the top level's
+        # (argparse reports what it does not know from the top-level parser).
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     from portable_fn._local import commands
     from portable_fn.errors import PortableFnError
 

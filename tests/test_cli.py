@@ -155,6 +155,28 @@ def test_dlq_redrive_without_ids_or_all_is_bad_input(tmp_path: Path) -> None:
         assert err.startswith("portable-fn dlq: ") and "--all" in err and "\n" not in err, err
 
 
+@pytest.mark.parametrize("argv", [
+    ["invoke", SHOP, "fulfil", "--event", "x", "--bogus"],
+    ["dev", SHOP, "--bogus"],
+    ["package", SHOP, "--provider", "aws", "extra"],
+    ["events", "aws", "sqs", "--bogus"],
+])
+def test_an_unknown_option_prints_the_commands_usage(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/cli.md: a usage error prints the command's usage lines, then `portable-fn COMMAND:
+    error: ...`; an unknown option printed the top level's (argparse reports leftovers from
+    the top-level parser)."""
+    from portable_fn.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert err.startswith(f"usage: portable-fn {argv[0]} "), err
+    assert f"portable-fn {argv[0]}: error: unrecognized arguments:" in err, err
+
+
 def test_dev_refuses_out_of_range_numbers_as_usage_errors(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
