@@ -24,7 +24,7 @@ from portable_fn.errors import ConfigurationError
 from portable_fn.events import CloudEvent, from_dict
 from portable_fn.http import Request, Response
 from portable_fn.testing import RecordingPublisher, http_request, invoke
-from portable_fn.triggers import Event, Http
+from portable_fn.triggers import Event, Http, Storage
 
 
 def _json(label: str, raw: bytes) -> Any:
@@ -135,6 +135,10 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
         if isinstance(trigger, Event):
             kind = kind if trigger.type.endswith("*") else trigger.type
             source = trigger.source or source
+        elif isinstance(trigger, Storage) and isinstance(raw, dict):
+            # Storage data always carries size and etag (event-mapping rule 4), None where
+            # unknown: the data `_WANTED` asks for, given, must be data a handler can read.
+            raw = {"size": None, "etag": None, **raw}
         event = CloudEvent.create(
             type=kind, source=source, data=raw, datacontenttype="application/json"
         )

@@ -265,6 +265,18 @@ def test_an_event_the_function_would_not_run_is_a_usage_error(
     assert "Traceback" not in err
 
 
+def test_the_storage_data_the_refusal_asks_for_runs_the_handler(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The refusal above asks for {"bucket", "key", "action"}; given just that, the shop's
+    handler failed on ``event.data["size"]`` (KeyError, exit 1): storage data always carries
+    size and etag (event-mapping rule 4), None where unknown."""
+    path = tmp_path / "upload.json"
+    path.write_text('{"bucket": "uploads", "key": "a.txt", "action": "created"}')
+    assert main(["invoke", SHOP, "on_upload", "--event", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] is True
+
+
 def test_an_event_read_from_a_pipe_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``--event <(jq ...)`` and ``--event /dev/stdin`` name a pipe, not a regular file: they
     were refused as "no such file". Any readable path but a directory is read."""
