@@ -43,10 +43,11 @@ here runs at import time.
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import sys
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,6 +79,29 @@ _INSTALLED = ("site-packages", "dist-packages")
 _PROJECT_DOCS = frozenset(("README", "CHANGELOG", "CONTRIBUTING", "CHANGES", "HISTORY"))
 
 
+# An env file's assignment (``portable-fn dev --env-file``'s format, a leading ``export``
+# allowed): the name and whether a value follows.
+_ASSIGNMENT = re.compile(
+    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(\S?)", re.MULTILINE
+)
+_ENV_FILE_BYTES = 64 * 1024
+
+
+def _sets_secret(path: Path, secrets: frozenset[str]) -> bool:
+    """Whether ``path`` is an env file giving a value to one of the app's declared secrets (a
+    ``local.env`` for ``--env-file``): left out, as a secret's value is never in an artifact
+    (docs/core-api.md). Source files are code, not values."""
+    if path.suffix == ".py":
+        return False
+    try:
+        if path.stat().st_size > _ENV_FILE_BYTES:
+            return False
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(name in secrets and value for name, value in _ASSIGNMENT.findall(text))
+
+
 def _is_project_doc(name: str) -> bool:
     stem, _, suffix = name.partition(".")
     return stem.upper() in _PROJECT_DOCS and suffix.lower() in ("", "md", "rst", "txt")
@@ -102,6 +126,8 @@ class _Rules:
     root: Path
     out: Path | None
     exclude: Exclude | None
+    secrets: frozenset[str] = frozenset()  # the app's declared secrets (App(secrets=))
+    held: list[Path] = field(default_factory=list)  # files left out for holding one
 
     def skip(self, path: Path) -> bool:
         name = path.name
@@ -110,6 +136,9 @@ class _Rules:
         if name.startswith("test_") and name.endswith(".py"):
             return True
         is_dir = path.is_dir()
+        if not is_dir and self.secrets and _sets_secret(path, self.secrets):
+            self.held.append(path)
+            return True
         if not is_dir and _is_project_doc(name) and (
             path.parent == self.root or any(path.parent.glob("*.py"))
         ):
@@ -152,7 +181,7 @@ def copy_app_source(
     _refuse_reserved(parts[0], names, provider)
     root = app_root(origin, module)
     exclude = excluder(root) if excluder is not None else None
-    rules = _Rules(provider, names, python_only, root, out, exclude)
+    rules = _Rules(provider, names, python_only, root, out, exclude, frozenset(app.secrets))
     notes: list[Finding] = []
     package = _outermost_package(parts, origin)
     if package is not None:
@@ -165,6 +194,12 @@ def copy_app_source(
         init = dest.joinpath(*parts[:n], "__init__.py")
         if not init.exists():
             init.touch()
+    notes.extend(
+        Finding(None, "warning", f"{held.relative_to(root).as_posix()} is not packaged: it "
+                "gives a value to a declared secret, which never goes into an artifact (set it "
+                "in the provider's secret store)")
+        for held in dict.fromkeys(rules.held)  # once each, in the order met
+    )
     return AppSource(
         module=module,
         attribute=attribute or _attribute_of(app, module, origin),

@@ -107,6 +107,32 @@ def test_a_file_app_with_data_files(project: Path, tmp_path: Path) -> None:
     }
 
 
+def test_an_env_file_giving_a_declared_secret_is_not_packaged(tmp_path: Path) -> None:
+    """docs/cli.md recommends ``--env-file FILE`` for local secret values; a ``local.env``
+    beside the app went into every artifact, the live key with it, with no word. An env file
+    that gives a declared secret a value is left out, with a warning; other files stay."""
+    root = tmp_path / "secretproj"
+    write(root, {
+        "app.py": 'import portable_fn as pf\n\nshop = pf.App("s", secrets=["STRIPE_KEY"])\n',
+        "local.env": "# local values\nexport STRIPE_KEY=sk_live_123\nDEBUG=1\n",
+        "config/prod.env": "STRIPE_KEY = sk_live_456\n",
+        "defaults.env": "STRIPE_KEY=\nREGION=eu\n",  # no value: nothing secret in it
+        "notes.txt": "set STRIPE_KEY in the console\n",
+    })
+    ref = str(root / "app.py")
+    try:
+        out = tmp_path / "gcp"
+        source = copy_app_source(load_app(ref), ref, out, provider="gcp", reserved=set(),
+                                 out_dir=out)
+    finally:
+        sys.modules.pop("app", None)
+        if str(root) in sys.path:
+            sys.path.remove(str(root))
+    assert files_in(out) == {"app.py", "defaults.env", "notes.txt"}
+    warned = sorted(f.message.split(" ")[0] for f in source.findings if f.level == "warning")
+    assert warned == ["config/prod.env", "local.env"], source.findings
+
+
 def test_a_file_app_python_only(project: Path, tmp_path: Path) -> None:
     ref = str(project / "app.py") + ":shop"
     out = tmp_path / "cf"

@@ -112,7 +112,7 @@ def package(
         compiled = compile_framework(entries, settings.runtime)
     _write_zip(out_dir / settings.code_uri, entries)
     (out_dir / "template.yaml").write_text(dump(template), encoding="utf-8")
-    return [*findings, *compiled]
+    return [*findings, *source.findings, *compiled]
 
 
 def entry_module(app: App, module: str, attribute: str) -> str:
