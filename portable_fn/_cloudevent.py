@@ -234,7 +234,7 @@ def parse_time(text: str) -> datetime:
     if _rfc3339 is None:
         _rfc3339 = re.compile(
             r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
-            r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+            r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"  # time-numoffset: hour, minute
         )
     if not isinstance(text, str) or _rfc3339.fullmatch(text) is None:
         raise InvalidCloudEventError("time", f"not an RFC 3339 timestamp: {text!r}")

@@ -394,6 +394,8 @@ def test_a_leap_second_is_a_valid_time(text: str, expected: datetime) -> None:
         "2026-11-23T09:30:00+0100",  # offset without a colon
         "2026-11-23T09:30:00+01",  # offset without minutes
         "2026-11-23T09:30:00+01:00:30",  # offset with seconds
+        "2026-11-23T09:30:00+05:60",  # an offset minute past 59 (read as +06:00)
+        "2026-11-23T09:30:00+24:00",  # an offset hour past 23
         " 2026-11-23T09:30:00Z",
         "2026-11-23",
     ],
