@@ -7,8 +7,9 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from portable_fn._event_data import dumps
 from portable_fn.errors import EventDecodeError
-from portable_fn.events import STRUCTURED_CONTENT_TYPE, CloudEvent, to_json
+from portable_fn.events import STRUCTURED_CONTENT_TYPE, CloudEvent, is_json_content_type, to_json
 
 from portable_fn_gcp.binding import from_message, to_message
 
@@ -178,7 +179,12 @@ def test_data_its_content_type_would_not_read_back_goes_structured(
     sent = CloudEvent(id="e-1", source="/s", type="t", datacontenttype=content_type, data=data)
     body, attributes = to_message(sent)
     assert attributes == {"content-type": STRUCTURED_CONTENT_TYPE}
-    assert from_message(body, attributes) == sent
+    if isinstance(data, str) or is_json_content_type(content_type):
+        assert from_message(body, attributes) == sent
+    else:
+        # JSON format 3.1.1: data under a content type that is not JSON is a string, its JSON
+        # text, as in binary mode and on every provider (the core's to_json writes it so).
+        assert from_message(body, attributes) == sent.replace(data=dumps(data))
 
 
 def test_data_its_content_type_reads_back_stays_binary() -> None:
