@@ -210,7 +210,12 @@ def from_http(
     for name in REQUIRED:
         if name not in attrs:
             raise InvalidCloudEventError(name, f"is required (header ce-{name})")
-    content_type = lowered.get("content-type")
+    if "data" in attrs:
+        raise InvalidCloudEventError("data", "travels as the body in binary mode, not as ce-data")
+    # Binding 3.1.1: datacontenttype is the Content-Type, and no ce-datacontenttype may be
+    # sent beside it. A sender that put it in ce-datacontenttype alone still said what the
+    # body is (the Pub/Sub binding, which has no Content-Type, reads it so): kept, not lost.
+    content_type = lowered.get("content-type") or attrs.get("datacontenttype")
     return CloudEvent(
         id=attrs["id"],
         source=attrs["source"],

@@ -542,3 +542,18 @@ def test_data_under_a_content_type_that_is_not_json_is_written_as_a_string(
     structured = from_http(*to_structured(original))
     binary = from_http(*to_binary(original))
     assert structured == binary and structured.data == text
+
+
+def test_binary_mode_reads_a_ce_datacontenttype_sent_alone_and_refuses_ce_data() -> None:
+    """Binding 3.1.1: datacontenttype travels as Content-Type. A sender that put it in
+    ce-datacontenttype alone (as the Pub/Sub binding, which has no Content-Type, does) lost it:
+    the text came as bytes with no type. A ce-data header was dropped without a word."""
+    headers = {"ce-specversion": "1.0", "ce-id": "1", "ce-source": "/s", "ce-type": "t"}
+    alone = from_http({**headers, "ce-datacontenttype": "text/plain"}, b"hello")
+    assert (alone.datacontenttype, alone.data) == ("text/plain", "hello")
+    both = from_http({**headers, "ce-datacontenttype": "text/plain",
+                      "content-type": "application/json"}, b'{"a": 1}')
+    assert (both.datacontenttype, both.data) == ("application/json", {"a": 1})
+    with pytest.raises(InvalidCloudEventError) as info:
+        from_http({**headers, "ce-data": "x"}, b"")
+    assert info.value.attribute == "data"
