@@ -36,7 +36,6 @@ def from_binary(attrs: Mapping[str, Any], body: bytes, content_type: str | None)
     obj: dict[str, Any] = dict(attrs)
     declared = obj.pop("datacontenttype", None)
     kind = content_type or (declared if isinstance(declared, str) and declared else None)
-    obj.setdefault("specversion", "1.0")
     if kind:
         obj["datacontenttype"] = kind
     return from_dict(obj).replace(data=decode_data(body, kind))

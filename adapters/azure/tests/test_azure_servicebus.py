@@ -110,6 +110,20 @@ def test_binary_mode_datacontenttype_from_the_property_without_a_content_type(
     assert (ce.datacontenttype, ce.data) == ("application/json", {"invoice": 42})
 
 
+def test_binary_mode_without_a_specversion_is_refused_as_on_every_transport(
+        event: Any) -> None:
+    """``specversion`` is REQUIRED (spec 3.1.1; the AMQP binding maps it to
+    ``cloudEvents:specversion``): a message without it was read as a 1.0 event here, where the
+    HTTP, SQS, SNS and Pub/Sub readers refuse the same attributes."""
+    doc = event("servicebus_amqp_binary")
+    for name in ("ApplicationProperties", "UserProperties"):
+        props = doc["metadata"][name]
+        for key in [k for k in props if k.endswith("specversion")]:
+            del props[key]
+    with pytest.raises(EventDecodeError, match="specversion"):
+        servicebus.to_event(worker.decode(doc), entity="orders")
+
+
 @pytest.mark.parametrize("content_type", ["", "application/json"])
 def test_utf8_bom_before_json_is_json_with_or_without_a_content_type(
         event: Any, content_type: str) -> None:
