@@ -102,14 +102,14 @@ class Sizing:
 def sizing(name: str, limits: Limits, kind: Kind) -> Sizing:
     """The flags for ``limits``; a ``ConfigurationError`` for a value past a ceiling."""
     timeout, memory = limits.timeout, limits.memory
+    problems = []  # every ceiling passed, in one error: not one fix and one run per ceiling
     if timeout is not None and timeout > MAX_TIMEOUT[kind]:
-        raise ConfigurationError(
-            f"timeout={timeout}: {_WHY[kind]}; declare at most {MAX_TIMEOUT[kind]}",
-            function=name)
+        problems.append(f"timeout={timeout}: {_WHY[kind]}; declare at most {MAX_TIMEOUT[kind]}")
     if memory is not None and memory > MAX_MEMORY:
-        raise ConfigurationError(
-            f"memory={memory}: Cloud Run functions gives a function at most 32 GiB; declare at "
-            f"most {MAX_MEMORY}", function=name)
+        problems.append(f"memory={memory}: Cloud Run functions gives a function at most 32 GiB; "
+                        f"declare at most {MAX_MEMORY}")
+    if problems:
+        raise ConfigurationError("; and ".join(problems), function=name)
     return Sizing(timeout, memory, min_cpu(memory))
 
 
