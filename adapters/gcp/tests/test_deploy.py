@@ -208,19 +208,24 @@ def _app() -> pf.App:
     return app
 
 
-def test_an_event_function_without_retries_says_so_on_every_deploy() -> None:
-    """max_retries=0 deploys with --no-retry: a redeploy that only leaves --retry out keeps
-    whether the function retries open to what an earlier deploy set."""
+def test_an_event_function_without_retries_keeps_a_dead_letter_topic() -> None:
+    """max_retries=0 deployed with --no-retry and no dead-letter topic: a failed message was
+    dropped (https://cloud.google.com/functions/docs/bestpractices/retries), where every other
+    provider dead-letters it after its one attempt. It deploys with --retry and a dead-letter
+    topic now; the function moves a failed message there itself on its first attempt."""
     from portable_fn_gcp.deploy import render
 
-    script = render(build(_app()))
+    plan = build(_app())
+    script = render(plan)
 
     def section(function: str) -> str:
         return script.split(f"\n# {function} (")[1].split("\n\n")[0]
 
-    assert "--no-retry" in section("no_retry")
+    assert "--retry" in section("no_retry") and "--no-retry" not in section("no_retry")
     assert "--retry" in section("many") and "--no-retry" not in section("many")
     assert "retry" not in section("private")  # HTTP functions take neither flag
+    no_retry = {d.function: d for d in plan.deployments}["no_retry"]
+    assert no_retry.dead_letter is not None and no_retry.dead_letter.topic in script
 
 
 def test_findings_report_what_pubsub_cannot_honour() -> None:
@@ -235,7 +240,7 @@ def test_findings_report_what_pubsub_cannot_honour() -> None:
         for f in plan.findings
     )
     assert "each Pub/Sub subscription gets every message" in by[("second_consumer", "warning")]
-    assert "deployed without --retry" in by[("no_retry", "info")]
+    assert "moves a failed message" in by[("no_retry", "info")]
     assert "rate(7 minutes)" in by[("odd_rate", "warning")]
     assert "streams have no Cloud Run functions trigger" in by[("clicks", "unsupported")]
     assert "prefix/suffix" in by[("both", "info")]
@@ -243,7 +248,7 @@ def test_findings_report_what_pubsub_cannot_honour() -> None:
     assert "exact type" in by[("wild", "unsupported")]
     deployments = {d.function: d for d in plan.deployments}
     assert "clicks" not in deployments
-    assert deployments["no_retry"].retry is False and deployments["no_retry"].dead_letter is None
+    assert deployments["no_retry"].retry is True and deployments["no_retry"].dead_letter is not None
     assert deployments["many"].dead_letter is not None
     assert deployments["many"].dead_letter.max_attempts == 100
     assert deployments["two_hours"].schedule == "0 */2 * * *"

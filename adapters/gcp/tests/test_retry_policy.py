@@ -75,16 +75,26 @@ def test_what_pubsub_cannot_honour_is_reported_and_clamped(
     assert int(attempts) == 5  # Pub/Sub's minimum; 3 were declared
     assert (low, high) == ("2s", "600s")  # Pub/Sub's maximum backoff is 600 s
     mine = [f for f in findings if f.function == "read_news"]
-    assert any(f.level == "unsupported" and "5" in f.message for f in mine)
+    # 3 attempts declared: the function moves the message itself at its third when Pub/Sub
+    # numbers deliveries (deliveryAttempt), else Pub/Sub's least, 5, applies: a warning.
+    assert any(f.level == "warning" and "attempt 3" in f.message and "5" in f.message
+               for f in mine)
     assert any("600" in f.message for f in mine)
     assert any("jitter" in f.message for f in mine)
 
 
-def test_no_retries_means_no_retry_flag(
+def test_no_retries_still_dead_letters(
     packaged: tuple[list[list[str]], list[Finding]],
 ) -> None:
-    commands, _ = packaged
-    assert "--retry" not in deploy_line(commands, "retries-once-only")
+    """max_retries=0 deployed with --no-retry, so a failed message was dropped: it keeps
+    --retry and a dead-letter topic, which the function moves a failed message to at once
+    (Pub/Sub's own policy, at its least of 5 attempts, behind it)."""
+    commands, findings = packaged
+    assert "--retry" in deploy_line(commands, "retries-once-only")
+    (line,) = dead_letter_line(commands, "retries-once-only")
+    assert line[2:4] == ["fire-and-forget-dlq", "5"]
+    assert any(f.function == "once_only" and f.level == "info" and "fire-and-forget-dlq"
+               in f.message for f in findings)
 
 
 # A stand-in for the gcloud CLI, which cannot run here (no Google Cloud account): it records
@@ -148,4 +158,5 @@ def test_the_retry_policy_reaches_gcloud_as_declared(
     news = updates["subscription-of-trigger-of-retries-read-news"]
     assert (flag(news, "--max-delivery-attempts"), flag(news, "--min-retry-delay"),
             flag(news, "--max-retry-delay")) == ("5", "2s", "600s")
-    assert "subscription-of-trigger-of-retries-once-only" not in updates
+    once = updates["subscription-of-trigger-of-retries-once-only"]
+    assert flag(once, "--max-delivery-attempts") == "5"

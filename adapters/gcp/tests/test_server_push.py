@@ -148,21 +148,23 @@ def test_unwrapped_push_attributes_keep_their_utf8_text(
     assert (event["subject"], event["data"]["key"]) == (key, key)
 
 
-def test_malformed_push_fails_that_message_with_json_400(
-    probe: Servers, recorder: Recorder
+def test_malformed_push_fails_that_message_alone_into_the_dead_letter_topic(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
 ) -> None:
-    """Data that is not base64 is that message's failure: JSON 400, no handler run.
+    """Data that is not base64 is that message's failure: no handler run, the delivery moved
+    to the function's dead-letter topic (with max_retries=0 as well) and acknowledged.
 
     Body: https://cloud.google.com/pubsub/docs/push#receive_push , ``data`` corrupted.
     """
+    marker = str(uuid.uuid4())
     body = load("push_documented.json")
     body["message"]["data"] = "not base64!"
-    status, headers, resp = probe["no_retries"].request(
-        body=json.dumps(body).encode(), headers=JSON
-    )
-    assert status == 400
-    assert headers["content-type"] == ["application/json"]
-    assert json.loads(resp)["error"]["status"] == 400
+    body["message"]["attributes"]["marker"] = marker
+    status, _, _ = probe["no_retries"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 200
+    moved = pubsub_endpoint.wait_for(lambda m: marker.encode() in m.data)
+    assert moved.topic == "projects/test-project/topics/probe-no-retries-dlq"
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
     assert recorder.records() == []
 
 
@@ -191,7 +193,7 @@ def test_undecodable_push_is_dead_lettered_like_an_eventarc_delivery(
 ) -> None:
     """A push message that cannot be read is published to the function's dead-letter topic as
     it came and acknowledged, not refused for Pub/Sub to spend its attempts on (README,
-    Failures); without a dead-letter topic (``max_retries=0``) it stays a JSON 400.
+    Failures), a function without retries (``max_retries=0``) as well.
 
     Body: https://cloud.google.com/pubsub/docs/push#receive_push , ``damage`` applied.
     """
@@ -207,10 +209,11 @@ def test_undecodable_push_is_dead_lettered_like_an_eventarc_delivery(
     assert moved.topic == "projects/test-project/topics/probe-on-message-dlq"
     assert moved.data == base64.b64decode(body["message"]["data"])
     assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
-    status, headers, resp = probe["no_retries"].request(body=sent, headers=JSON)
-    assert status == 400
-    assert headers["content-type"] == ["application/json"]
-    assert json.loads(resp)["error"]["status"] == 400
+    status, _, _ = probe["no_retries"].request(body=sent, headers=JSON)
+    assert status == 200
+    again = pubsub_endpoint.wait_for(
+        lambda m: m.attributes.get("marker") == marker and m.topic.endswith("no-retries-dlq"))
+    assert again.topic == "projects/test-project/topics/probe-no-retries-dlq"
     assert recorder.records() == []
 
 
@@ -270,3 +273,46 @@ def test_a_push_body_nested_past_the_parser_is_a_json_400(
     assert json.loads(resp)["error"]["status"] == 400
     assert probe[target].output().count("Traceback") == crashes
     assert recorder.records() == []
+
+
+def test_a_failure_without_retries_is_dead_lettered_not_dropped(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
+) -> None:
+    """max_retries=0 deployed with --no-retry: Eventarc dropped the message the handler failed
+    (https://cloud.google.com/functions/docs/bestpractices/retries), where every other provider
+    dead-letters it after its one attempt. The function moves it to its dead-letter topic and
+    acknowledges it; the delivery's own data and attributes go there as received.
+
+    Body: https://cloud.google.com/pubsub/docs/push#receive_push , data replaced.
+    """
+    marker = str(uuid.uuid4())
+    body = load("push_documented.json")
+    body["message"]["data"] = base64.b64encode(b'{"fail": true}').decode()
+    body["message"]["attributes"]["marker"] = marker
+    status, _, _ = probe["no_retries"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 200
+    moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("marker") == marker)
+    assert moved.topic == "projects/test-project/topics/probe-no-retries-dlq"
+    assert moved.data == b'{"fail": true}'
+    assert "strict failed on purpose" in moved.attributes["portable-fn-error"]
+    assert [r["function"] for r in recorder.records()] == ["no_retries"]  # it ran, once
+
+
+def test_a_failure_at_the_last_declared_attempt_is_dead_lettered_then(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
+) -> None:
+    """Pub/Sub numbers deliveries (deliveryAttempt) under a dead-letter policy; the function
+    moves a message that failed its last declared attempt (``on_job``: max_retries=6, so 7)
+    itself, and answers an earlier failure with a 500 for Pub/Sub to deliver again."""
+    marker = str(uuid.uuid4())
+    body = load("push_documented.json")
+    body["message"]["data"] = base64.b64encode(b'{"fail": true}').decode()
+    body["message"]["attributes"]["marker"] = marker
+    body["deliveryAttempt"] = 6
+    status, _, _ = probe["on_job"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 500
+    body["deliveryAttempt"] = 7
+    status, _, _ = probe["on_job"].request(body=json.dumps(body).encode(), headers=JSON)
+    assert status == 200
+    moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("marker") == marker)
+    assert moved.topic == "projects/test-project/topics/jobs-dlq"

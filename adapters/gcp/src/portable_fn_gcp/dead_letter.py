@@ -43,7 +43,7 @@ def forward(app: App, function: str, delivered: CloudEvent, reason: str, log: An
     except PublishError as exc:
         log.error("dead-lettering failed; leaving it to Pub/Sub", topic=topic, error=str(exc))
         return False
-    log.warning("message dead-lettered without retries", topic=topic, reason=reason)
+    log.warning("message moved to the dead-letter topic", topic=topic, reason=reason)
     return True
 
 

@@ -164,8 +164,20 @@ def _run(
             return "OK"
         _keep_error(request, outcome.error)
         _abort(_failure(422, "event rejected by the handler"))
+    if ctx.attempt >= _attempts(function):
+        # The last attempt declared (the first with max_retries=0): dead-lettered now, as on
+        # every provider, where Pub/Sub would go on to its least of 5 attempts.
+        last = f"failed attempt {ctx.attempt} of {_attempts(function)}"
+        if dead_letter.forward(app, name, delivered, outcome.reason or last, ctx.logger):
+            return "OK"
     _keep_error(request, outcome.error)
     _abort(_failure(500, "event handler failed"))
+
+
+def _attempts(function: Function) -> int:
+    """The attempts an event function declares (``max_retries + 1``)."""
+    retry = getattr(function.trigger, "retry", None)
+    return retry.max_attempts if retry is not None else 1
 
 
 def _keep_error(request: Any, error: BaseException | None) -> None:

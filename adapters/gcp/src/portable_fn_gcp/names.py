@@ -88,11 +88,13 @@ def trigger_name(service: str, index: int) -> str:
 
 
 def dead_letter_topic(app: App, function: Function) -> str | None:
-    """The dead-letter topic of an event function, None when it is not retried at all: the
-    queue's or topic subscription's declared one (the app's own, kept as named), else
-    ``<deployed name>-dlq`` (``shop-on-upload-dlq``), one per app and function."""
+    """The dead-letter topic of an event function (None for HTTP and schedules): the queue's
+    or topic subscription's declared one (the app's own, kept as named), else
+    ``<deployed name>-dlq`` (``shop-on-upload-dlq``), one per app and function. A function
+    with ``max_retries=0`` has one too: its failed message goes there after the one attempt,
+    as on every provider, not lost."""
     trigger = function.trigger
-    if not isinstance(trigger, Queue | Topic | Storage | Event) or not trigger.retry.max_retries:
+    if not isinstance(trigger, Queue | Topic | Storage | Event):
         return None
     if isinstance(trigger, Queue):
         return trigger.dead_letter_name

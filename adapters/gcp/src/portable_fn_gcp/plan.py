@@ -319,14 +319,12 @@ def _deployment(app: App, fn: Function, findings: list[Finding]) -> Deployment |
     retry = trigger.retry
     dlq = dead_letter_topic(app, fn)
     policy = _dead_letter(name, dlq, retry, findings) if dlq is not None else None
-    if not retry.max_retries:
-        findings.append(Finding(name, "info", "max_retries=0: deployed without --retry"))
     return Deployment(
         name,
         service,
         "cloudevent",
         flags,
-        retry=bool(retry.max_retries),
+        retry=True,  # max_retries=0 too: the function dead-letters; a failed move is retried
         dead_letter=policy,
         extra_events=extra,
         bucket=trigger.bucket if isinstance(trigger, Storage) else None,
@@ -375,7 +373,24 @@ def _event_flags(app: App, name: str, trigger: Event, findings: list[Finding]) -
 
 def _dead_letter(name: str, topic: str, retry: Retry, findings: list[Finding]) -> DeadLetter:
     attempts = retry.max_attempts
-    if not MIN_ATTEMPTS <= attempts <= MAX_ATTEMPTS:
+    if attempts < MIN_ATTEMPTS:
+        # The function moves a message to the dead-letter topic itself at its last declared
+        # attempt (functions._run: on the first when there are no retries, where Pub/Sub
+        # numbers deliveries after that); Pub/Sub's own policy, at its least, stays behind it
+        # for when that move fails.
+        if attempts == 1:
+            findings.append(Finding(name, "info", (
+                f"max_retries=0: the function moves a failed message to {topic!r} itself (Pub/Sub "
+                f"dead-letters after {MIN_ATTEMPTS} attempts at the least: its policy stays "
+                "for when that move fails)")))
+        else:
+            findings.append(Finding(name, "warning", (
+                f"max_retries={retry.max_retries}: the function moves a message that failed "
+                f"attempt {attempts} to {topic!r} itself when Pub/Sub numbers the delivery "
+                f"(deliveryAttempt); else Pub/Sub dead-letters it after {MIN_ATTEMPTS} attempts, "
+                "its least")))
+        attempts = MIN_ATTEMPTS
+    elif attempts > MAX_ATTEMPTS:
         honoured = min(max(attempts, MIN_ATTEMPTS), MAX_ATTEMPTS)
         findings.append(
             Finding(

@@ -31,6 +31,8 @@ def on_message(event: pf.CloudEvent, ctx: pf.Context) -> None:
 @app.topic("strict-topic", max_retries=0)
 def no_retries(event: pf.CloudEvent, ctx: pf.Context) -> None:
     _record("no_retries", event, ctx)
+    if isinstance(event.data, dict) and event.data.get("fail"):
+        raise RuntimeError("strict failed on purpose")
 
 
 @app.queue("jobs", max_retries=6, dead_letter="jobs-dlq")
