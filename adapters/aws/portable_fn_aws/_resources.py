@@ -11,6 +11,7 @@ Bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnaming
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,13 +19,16 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.adapter import Finding
 from portable_fn.errors import ConfigurationError
 from portable_fn_aws._limits import DEFAULT_MEMORY, DEFAULT_TIMEOUT, timeout_of
-from portable_fn_aws._redelivery import MAX_VISIBILITY
+from portable_fn_aws._redelivery import LONGEST_BACKOFF, MAX_VISIBILITY
 
 if TYPE_CHECKING:
     from portable_fn.app import App, Function
+    from portable_fn.triggers import Retry
     from portable_fn_aws._existing import Existing
 
 DLQ_RETENTION = 1_209_600  # 14 days, the SQS maximum
+DEFAULT_RETENTION = 345_600  # 4 days, what a queue keeps a message unless told otherwise
+_RETENTION_MARGIN = 3_600  # an hour over the worst retry schedule, for receives that lag
 # The unique part of the stack id (arn:...:stack/<stack name>/<uuid>): 36 characters, lowercase.
 _STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
 _BUCKET_PREFIX = 63 - 1 - 36  # what a bucket name leaves the declared name beside the uuid
@@ -79,6 +83,20 @@ def _fifo(properties: dict[str, Any]) -> None:
     """
     properties["FifoQueue"] = True
     properties["ContentBasedDeduplication"] = True
+
+
+def worst_schedule(retry: Retry, timeout: int, fifo: bool) -> int:
+    """Seconds from a message's first receive to its last attempt's end, at worst: every
+    attempt runs its whole timeout, and each retry waits its backoff's ceiling (capped as
+    ``_redelivery`` caps it) or, when that is shorter or not applied (FIFO, a crash), the
+    queue's visibility timeout."""
+    wait = visibility(timeout)
+    total = retry.max_attempts * timeout
+    for n in range(1, retry.max_retries + 1):
+        ceiling = min(LONGEST_BACKOFF, math.ceil(
+            min(retry.max_backoff, retry.initial_backoff * 2.0 ** min(n - 1, 1023))))
+        total += wait if fifo else max(wait, ceiling)
+    return total
 
 
 def visibility(timeout: int) -> int:
@@ -154,11 +172,13 @@ class Builder:
         dlq: str | None = None,
         receives: int | None = None,
         reader_timeout: int | None = None,
+        reader: tuple[str, Retry] | None = None,
     ) -> str:
         """An SQS queue (idempotent by name); returns its logical id. An existing queue is no
         resource of the stack, nor is its redrive policy (_sam_events says so); its dead-letter
         queue still is one, for what the function itself dead-letters (_redelivery).
-        ``reader_timeout``: the timeout of a function reading it, which its visibility follows."""
+        ``reader_timeout``: the timeout of a function reading it, which its visibility follows;
+        ``reader``: that function's name and retry policy, which its retention follows."""
         queue_id = logical(name, "Queue")
         dlq_id = None
         if dlq is not None and receives is not None:
@@ -183,8 +203,29 @@ class Builder:
                 "deadLetterTargetArn": self.arn_of(dlq_id),
                 "maxReceiveCount": receives,
             }
+        if reader is not None and reader_timeout is not None:
+            self._retention(properties, name, reader, reader_timeout, fifo)
         self.resources[queue_id] = {"Type": "AWS::SQS::Queue", "Properties": properties}
         return queue_id
+
+    def _retention(
+        self, properties: dict[str, Any], name: str, reader: tuple[str, Retry], timeout: int,
+        fifo: bool,
+    ) -> None:
+        """Keep messages as long as the reader's retries may take: SQS deletes a message when
+        its retention ends (4 days unless set), retries left or not, and it never reaches the
+        dead-letter queue (API_SetQueueAttributes, MessageRetentionPeriod). Past 14 days, the
+        most SQS keeps one, a warning."""
+        function, retry = reader
+        needed = worst_schedule(retry, timeout, fifo) + _RETENTION_MARGIN
+        if needed <= max(DEFAULT_RETENTION, properties.get("MessageRetentionPeriod", 0)):
+            return
+        properties["MessageRetentionPeriod"] = min(DLQ_RETENTION, needed)
+        if needed > DLQ_RETENTION:
+            self.findings.append(Finding(function, "warning", (
+                f"queue {name!r}: its retries may take {needed // 86_400} days, past the 14 "
+                "SQS keeps a message: one still failing then is deleted, not dead-lettered; "
+                "lower max_retries or max_backoff")))
 
     def dead_letter_queue(self, name: str, *, fifo: bool = False) -> str:
         """A dead-letter queue, also when the same queue was made before as something else (a

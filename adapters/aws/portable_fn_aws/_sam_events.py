@@ -144,6 +144,7 @@ def events(b: Builder, fn: Function) -> dict[str, Any]:
             dlq=t.dead_letter_name,
             receives=t.retry.max_attempts,
             reader_timeout=b.timeout(fn),
+            reader=(fn.name, t.retry),
         )
         if queue in b.existing:
             b.findings.append(_existing_redrive_finding(fn.name, t, b.timeout(fn)))
@@ -317,6 +318,7 @@ def _topic_inbox(b: Builder, fn: Function, t: Topic) -> str:
         dlq=t.dead_letter or f"{function}-inbox-dlq",
         receives=t.retry.max_attempts,
         reader_timeout=b.timeout(fn),
+        reader=(fn.name, t.retry),
     )
     b.resources[logical(function, "InboxPolicy")] = {
         "Type": "AWS::SQS::QueuePolicy",

@@ -16,6 +16,8 @@ import yaml
 
 import portable_fn as pf
 from portable_fn.adapter import Finding
+from portable_fn_aws._resources import Settings
+from portable_fn_aws._template import build
 from portable_fn_aws.adapter import adapter
 
 app = pf.App("retries")
@@ -139,3 +141,35 @@ def test_asynchronous_failures_retrying_cannot_fix_go_to_the_on_failure_queue_at
         assert properties["Environment"]["Variables"]["PF_DEAD_LETTER_URL"] == {"Ref": queue}
         send = {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}}}
         assert send in properties["Policies"]
+
+
+def test_a_queue_keeps_messages_as_long_as_its_retries_may_take() -> None:
+    """SQS deletes a message when its retention ends (4 days unless set), retries left or not,
+    and it never reaches the dead-letter queue (API_SetQueueAttributes): 20 retries backing off
+    to 12 hours took up to 8.5 days on a 4-day queue. The queue keeps it that long (with an
+    hour's margin); past SQS's 14 days, a warning. The default policy leaves the default."""
+    from portable_fn_aws._resources import worst_schedule
+
+    slow = pf.Retry(max_retries=20, initial_backoff=3600, max_backoff=43_200, jitter=False)
+    slower = pf.Retry(max_retries=40, initial_backoff=3600, max_backoff=43_200)
+    kept = pf.App("kept")
+
+    @kept.queue("slow", retry=slow)
+    def patient(event: pf.CloudEvent) -> None: ...
+
+    @kept.topic("news", retry=slower)
+    def very_patient(event: pf.CloudEvent) -> None: ...
+
+    @kept.queue("quick")
+    def quick(event: pf.CloudEvent) -> None: ...
+
+    template, findings = build(kept, Settings())
+    queues = template["Resources"]
+    # 21 runs of 30 s; retries wait 1, 2, 4, 8 hours, then 11 h 40 min (the cap) 16 times.
+    assert worst_schedule(slow, 30, fifo=False) == 21 * 30 + 3600 * (1 + 2 + 4 + 8) + 16 * 42_000
+    assert queues["SlowQueue"]["Properties"]["MessageRetentionPeriod"] == (
+        worst_schedule(slow, 30, fifo=False) + 3600)
+    assert queues["VeryPatientInboxQueue"]["Properties"]["MessageRetentionPeriod"] == 1_209_600
+    assert "MessageRetentionPeriod" not in queues["QuickQueue"]["Properties"]
+    warned = [f for f in findings if f.level == "warning" and "14" in f.message]
+    assert [f.function for f in warned] == ["very_patient"], findings
