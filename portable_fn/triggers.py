@@ -95,12 +95,16 @@ class Retry(Value):
     def max_attempts(self) -> int:
         return self.max_retries + 1
 
-    def delay(self, retry: int, *, rand: Random | None = None) -> float:
-        """Seconds to wait before retry number ``retry`` (1-based)."""
+    def ceiling(self, retry: int) -> float:
+        """The longest wait before retry number ``retry`` (1-based): the delay without jitter."""
         # 2.0 ** 1024 overflows a float: past 1023 doublings any backoff is at its cap. A
         # queue with no redrive policy counts receives past that (SQS's is unbounded).
         doublings = min(max(0, retry - 1), 1023)
-        ceiling = min(self.max_backoff, self.initial_backoff * 2.0**doublings)
+        return min(self.max_backoff, self.initial_backoff * 2.0**doublings)
+
+    def delay(self, retry: int, *, rand: Random | None = None) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based)."""
+        ceiling = self.ceiling(retry)
         if not self.jitter:
             return ceiling
         if rand is None:

@@ -93,8 +93,7 @@ def worst_schedule(retry: Retry, timeout: int, fifo: bool) -> int:
     wait = visibility(timeout)
     total = retry.max_attempts * timeout
     for n in range(1, retry.max_retries + 1):
-        ceiling = min(LONGEST_BACKOFF, math.ceil(
-            min(retry.max_backoff, retry.initial_backoff * 2.0 ** min(n - 1, 1023))))
+        ceiling = min(LONGEST_BACKOFF, math.ceil(retry.ceiling(n)))
         total += wait if fifo else max(wait, ceiling)
     return total
 

@@ -369,3 +369,39 @@ def test_queues_and_topics_the_app_only_sends_to_get_producer_bindings(tmp_path:
     status, _, _ = fetch.response_parts(asyncio.run(WorkerRuntime(app).fetch(request, env, None)))
     assert status == 200
     assert [len(env.producers[b].sent) for b in ("Q_BILLING", "Q_AUDIT")] == [1, 1]
+
+
+def test_a_queue_keeps_messages_as_long_as_its_retries_may_take(tmp_path: Path) -> None:
+    """A queue deletes a message when its retention ends (4 days unless set), retries left or
+    not, and it never reaches the dead-letter queue: 20 retries backing off to 12 hours took
+    up to 9 days. deploy.sh raises the queue's retention past the worst schedule (14 days at
+    most, a warning past that; Workers Free keeps 24 h: said); the default policy leaves it.
+    https://developers.cloudflare.com/changelog/2025-02-14-customize-queue-retention-period"""
+    import portable_fn as pf
+    from portable_fn_cloudflare.findings import findings
+    from portable_fn_cloudflare.target import deploy_script
+
+    shellcheck = shutil.which("shellcheck")
+    app = pf.App("kept")
+
+    @app.queue("slow", retry=pf.Retry(max_retries=20, initial_backoff=3600, max_backoff=43_200))
+    def patient(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("slower", retry=pf.Retry(max_retries=40, initial_backoff=3600,
+                                        max_backoff=43_200))
+    def very_patient(event: pf.CloudEvent) -> None: ...
+
+    @app.queue("quick")
+    def quick(event: pf.CloudEvent) -> None: ...
+
+    script = deploy_script(app)
+    # 21 runs of 15 minutes; retries wait 1, 2, 4, 8 hours, then 12 hours 16 times; an hour.
+    slow = 21 * 900 + 3600 * (1 + 2 + 4 + 8) + 16 * 43_200 + 3600
+    assert f"npx wrangler queues update slow --message-retention-period-secs {slow} ||" in script
+    assert "npx wrangler queues update slower --message-retention-period-secs 1209600 ||" in script
+    assert "queues update quick" not in script
+    notes = {(f.function, f.level) for f in findings(app) if "retention" in f.message}
+    assert notes == {("patient", "info"), ("very_patient", "warning")}
+    if shellcheck is not None:
+        (tmp_path / "deploy.sh").write_text(script)
+        subprocess.run([shellcheck, str(tmp_path / "deploy.sh")], check=True)

@@ -118,6 +118,14 @@ def findings(app: App) -> list[Finding]:
                 )
             )
             continue
+        kept = plan.retention(c)
+        if kept is not None:
+            out.append(Finding(c.function, "info" if kept <= plan.MAX_RETENTION else "warning", (
+                f"queue {c.queue!r}: its retries may take {kept // 3600} hours, past the 4 days a "
+                "queue keeps a message; deploy.sh raises its retention"
+                + (" to the 14-day most: one still failing then is deleted, not dead-lettered "
+                   "(lower max_retries or max_backoff)" if kept > plan.MAX_RETENTION else "")
+                + " (Workers Paid: Free keeps messages 24 h at most)")))
         declared = getattr(app.function(c.function).trigger, "dead_letter", None)
         named = "" if declared else " (no dead_letter declared: the default name)"
         out.append(

@@ -38,12 +38,15 @@ disagree. Cloudflare facts this rests on:
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Literal, NamedTuple
 
 from portable_fn.adapter import shortened
 from portable_fn.app import App
 from portable_fn.triggers import Event, Queue, Retry, Storage, Topic
+from portable_fn_cloudflare.limits import WALL_SECONDS
+from portable_fn_cloudflare.settle import MAX_DELAY_SECONDS
 
 ConsumerKind = Literal["queue", "topic", "storage", "event"]
 
@@ -82,6 +85,25 @@ def app_queue(app: App, *parts: str) -> str:
 def binding_name(queue: str) -> str:
     """The producer binding (a JS identifier in ``env``) for a queue name."""
     return "Q_" + _NOT_BINDING.sub("_", queue.upper())
+
+
+# What a queue keeps a message unless told otherwise, and the most it can keep one
+# (https://developers.cloudflare.com/changelog/2025-02-14-customize-queue-retention-period).
+DEFAULT_RETENTION, MAX_RETENTION = 345_600, 1_209_600
+_RETENTION_MARGIN = 3_600  # an hour over the worst schedule, for deliveries that lag
+
+
+def retention(consumer: Consumer) -> int | None:
+    """Seconds the consumer's queue must keep a message for its retries to run, when past the
+    default 4 days (a queue deletes a message when its retention ends, retries left or not,
+    and it never reaches the dead-letter queue); None within the default. At worst every
+    attempt runs the 15-minute wall time and each retry waits its backoff's ceiling (capped
+    at ``retry(delaySeconds)``'s 12 hours, as ``settle`` caps it)."""
+    retry = consumer.retry
+    waits = sum(min(MAX_DELAY_SECONDS, math.ceil(retry.ceiling(n)))
+                for n in range(1, retry.max_retries + 1))
+    needed = waits + retry.max_attempts * WALL_SECONDS + _RETENTION_MARGIN
+    return needed if needed > DEFAULT_RETENTION else None
 
 
 def consumers(app: App) -> list[Consumer]:

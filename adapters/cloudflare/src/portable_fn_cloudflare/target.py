@@ -160,9 +160,19 @@ def deploy_script(app: App) -> str:
         "# shellcheck disable=SC2016",
         "set -e",
     ]
-    queues = [c.queue for c in plan.consumers(app)] + plan.producer_queues(app)
+    consumers = plan.consumers(app)
+    queues = [c.queue for c in consumers] + plan.producer_queues(app)
     for queue in dict.fromkeys(queues):
         lines.append(f"npx wrangler queues create {queue} || true")
+    for consumer in consumers:
+        kept = plan.retention(consumer)
+        if kept is not None:  # its retries take longer than the default 4 days: keep them
+            seconds = min(kept, plan.MAX_RETENTION)
+            lines.append(
+                f"npx wrangler queues update {consumer.queue} --message-retention-period-secs "
+                f"{seconds} || echo 'could not keep messages of {consumer.queue} {seconds} s "
+                "(Workers Free keeps them 24 h at most): retries past that are lost' >&2"
+            )
     rules = plan.notification_rules(app)
     for bucket in dict.fromkeys(r.bucket for r in rules):
         lines.append(f"npx wrangler r2 bucket create {bucket} || true")
