@@ -22,6 +22,7 @@ from portable_fn.triggers import (
     Event,
     Http,
     Queue,
+    Retry,
     Schedule,
     Storage,
     Stream,
@@ -221,12 +222,33 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
     return out
 
 
+# Event Grid's retry policy: 1-30 delivery attempts, its own backoff; without a dead-letter
+# destination (a blob container) an event that fails them all is dropped
+# (https://learn.microsoft.com/azure/event-grid/delivery-and-retry).
+MAX_EVENTGRID_ATTEMPTS = 30
+
+
+def _eventgrid_retry(name: str, retry: Retry) -> list[Finding]:
+    """What an Event Grid subscription's retry policy must say to honour ``retry``, and what
+    it cannot: the subscription is the operator's (the app only receives), so these are the
+    settings to give it."""
+    attempts = min(retry.max_attempts, MAX_EVENTGRID_ATTEMPTS)
+    out = [Finding(name, "info", (
+        f"set the Event Grid subscription's retry policy to maxDeliveryAttempts {attempts} and "
+        "a dead-letter destination (a blob container): without one, Event Grid drops an event "
+        "that fails every attempt; it retries on its own schedule, not the declared backoff"))]
+    if retry.max_attempts > MAX_EVENTGRID_ATTEMPTS:
+        out.append(Finding(name, "warning", (
+            f"max_retries={retry.max_retries}: Event Grid delivers an event at most "
+            f"{MAX_EVENTGRID_ATTEMPTS} times")))
+    return out
+
+
 def _topic(function: Function, trigger: Topic, _: App, options: AzureOptions) -> list[Finding]:
     name = function.name
     if options.topics == "eventgrid":
-        out = [Finding(name, "info",
-                       f"Event Grid subscription on topic {trigger.name!r}: set "
-                       f"maxDeliveryAttempts {trigger.retry.max_attempts}")]
+        out = [Finding(name, "info", f"Event Grid subscription on topic {trigger.name!r}"),
+               *_eventgrid_retry(name, trigger.retry)]
         if trigger.dead_letter:
             out.append(Finding(name, "unsupported",
                                "Event Grid dead-letters to a blob container, not a queue"))
@@ -262,7 +284,8 @@ def _storage(function: Function, trigger: Storage, _: App, options: AzureOptions
     return [*out, Finding(name, "info",
                           f"needs an Event Grid subscription on the storage account for "
                           f"{types}, subject beginning /blobServices/default/containers/"
-                          f"{trigger.bucket}/blobs/{trigger.prefix}")]
+                          f"{trigger.bucket}/blobs/{trigger.prefix}"),
+            *_eventgrid_retry(name, trigger.retry)]
 
 
 def _schedule(function: Function, trigger: Schedule, _: App, __: AzureOptions) -> list[Finding]:
@@ -283,7 +306,8 @@ def _schedule(function: Function, trigger: Schedule, _: App, __: AzureOptions) -
 def _event(function: Function, trigger: Event, _: App, __: AzureOptions) -> list[Finding]:
     return [Finding(function.name, "info",
                     f"Event Grid subscription (CloudEvents schema) filtered on type "
-                    f"{trigger.type!r}; events emitted with pf.emit go to EVENTGRID_BUS_ENDPOINT")]
+                    f"{trigger.type!r}; events emitted with pf.emit go to EVENTGRID_BUS_ENDPOINT"),
+            *_eventgrid_retry(function.name, trigger.retry)]
 
 
 def _stream(function: Function, trigger: Stream, app: App, __: AzureOptions) -> list[Finding]:

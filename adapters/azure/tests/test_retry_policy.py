@@ -245,3 +245,35 @@ def test_two_functions_on_one_event_hub_each_read_every_event() -> None:
     found = [f for f in AzureAdapter().findings(hubs) if "consumer group" in f.message]
     assert [(f.function, f.level) for f in found] == [("audit_clicks", "warning")]
     assert "'audit_clicks'" in found[0].message and "'clicks'" in found[0].message
+
+
+def test_event_grid_triggers_say_what_their_subscription_must_retry() -> None:
+    """Event Grid retries an event 1-30 times on its own schedule and drops it after the last
+    without a dead-letter destination (https://learn.microsoft.com/azure/event-grid/
+    delivery-and-retry). ``@app.event`` and ``@app.storage`` said nothing of retries, so
+    max_retries=0 got 30 attempts and no dead letter; a topic on Event Grid advised 101."""
+    from portable_fn_azure.findings import findings
+    from portable_fn_azure.options import AzureOptions
+
+    grid = pf.App("grid")
+
+    @grid.event("com.example.paid", max_retries=0)
+    def paid(event: pf.CloudEvent) -> None: ...
+
+    @grid.storage("uploads", max_retries=5)
+    def uploaded(event: pf.CloudEvent) -> None: ...
+
+    @grid.topic("news", max_retries=100)
+    def news(event: pf.CloudEvent) -> None: ...
+
+    notes = findings(grid, AzureOptions(topics="eventgrid"))
+
+    def said(function: str, level: str) -> str:
+        return " | ".join(f.message for f in notes if f.function == function and f.level == level)
+
+    assert "maxDeliveryAttempts 1 " in said("paid", "info")
+    assert "dead-letter destination" in said("paid", "info")
+    assert "maxDeliveryAttempts 6 " in said("uploaded", "info")
+    assert "maxDeliveryAttempts 30 " in said("news", "info")
+    assert "at most 30 times" in said("news", "warning")
+    assert "101" not in said("news", "info")
