@@ -5,6 +5,7 @@ Tooling only (the CLI's ``package``), never in a deployed function."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
@@ -79,7 +80,6 @@ def unlisted_imports(
 def _imported_by_app(loaded: Collection[str], own: Path) -> set[str]:
     """The modules the app's own modules among ``loaded`` (files below ``own``) name in an
     absolute ``import``, with the top-level module of each, that are in ``sys.modules``."""
-    import ast
     import sys
     from pathlib import Path
 
@@ -92,17 +92,33 @@ def _imported_by_app(loaded: Collection[str], own: Path) -> set[str]:
             tree = ast.parse(Path(file).read_bytes())
         except (OSError, SyntaxError, ValueError):
             continue
-        for node in ast.walk(tree):
+        nodes: list[ast.AST] = [tree]
+        while nodes:
+            node = nodes.pop()
+            if isinstance(node, ast.If) and _type_checking(node.test):
+                nodes.extend(node.orelse)  # what runs: only the else branch
+                continue
             if isinstance(node, ast.Import):
                 named.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 named.add(node.module)
                 named.update(f"{node.module}.{alias.name}" for alias in node.names)
+            nodes.extend(ast.iter_child_nodes(node))
     wanted = {".".join(n.split(".")[:depth]) for n in named for depth in
               range(1, n.count(".") + 2)}
     # Loaded by now, not necessarily by this app: another app packaged earlier in the same
-    # process may have imported it first.
-    return wanted & set(sys.modules)
+    # process may have imported it first. A top-level module not loaded is one the app
+    # imports inside a function (a handler's lazy ``import yaml``): it fails there, at the
+    # first request, as surely as at import; not its submodules (finding them imports their
+    # package, which packaging must not run).
+    return {n for n in wanted if n in sys.modules or "." not in n}
+
+
+def _type_checking(test: ast.expr) -> bool:
+    """``if TYPE_CHECKING:`` / ``if typing.TYPE_CHECKING:``: imports a type checker reads and
+    Python never runs."""
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _outermost(names: list[str]) -> list[str]:
@@ -143,8 +159,13 @@ def _providers(name: str, owners: Mapping[str, list[str]], own: Path | None) -> 
     top = name.partition(".")[0]
     module = sys.modules.get(name)
     candidates = list(dict.fromkeys(owners.get(top, [])))
-    if top in sys.stdlib_module_names or module is None or not candidates:
+    if top in sys.stdlib_module_names or not candidates:
         return []
+    if module is None:  # imported inside a function, not loaded (_imported_by_app)
+        if name != top or own is None or _own_module(top, own):
+            return []
+        # One distribution provides it, or none can be told (a namespace several share).
+        return candidates if len(candidates) == 1 else []
     file = getattr(module, "__file__", None)
     where = Path(file).resolve() if file else None
     if where is not None and own is not None and _own(where, own):
@@ -156,6 +177,11 @@ def _providers(name: str, owners: Mapping[str, list[str]], own: Path | None) -> 
     parts = name.split(".")
     below = parts if where.stem == "__init__" else parts[:-1]
     return _holding("/".join([*below, where.name]), candidates)
+
+
+def _own_module(top: str, folder: Path) -> bool:
+    """Whether top-level module ``top`` is the app's own, a file or folder in ``folder``."""
+    return (folder / f"{top}.py").is_file() or (folder / top).is_dir()
 
 
 def _own(file: Path, folder: Path) -> bool:

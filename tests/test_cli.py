@@ -336,6 +336,29 @@ def test_package_warns_of_an_import_the_requirements_do_not_list(tmp_path: Path)
     assert "requirements.txt" in warnings[0] and "models" not in warnings[0]
 
 
+def test_package_warns_of_an_import_a_handler_makes_when_it_runs(tmp_path: Path) -> None:
+    """docs/cli.md: a third-party module the app's code imports that the package does not carry
+    is a warning. One imported inside a handler (loaded at the first request, not when the app
+    is) was not: the first request raised ModuleNotFoundError. Not warned of: a TYPE_CHECKING
+    import (never run) and the app's own module imported the same way."""
+    path = _install_fake_adapter(tmp_path)
+    where = tmp_path / "lazy"
+    where.mkdir()
+    (where / "helpers.py").write_text("X = 1\n")
+    (where / "app.py").write_text(
+        "from typing import TYPE_CHECKING\n\nimport portable_fn as pf\n\n"
+        "if TYPE_CHECKING:\n    import jsonschema\n\n"
+        "app = pf.App('lazy')\n\n\n@app.http('/config')\ndef config(req: pf.Request) -> dict:\n"
+        "    import yaml\n    import helpers\n\n    return yaml.safe_load('a: 1') | {'x': helpers.X}\n"
+    )
+    packaged = cli("package", str(where / "app.py"), "--provider", "fakecloud",
+                   "--out", str(tmp_path / "d"), path=path)
+    assert packaged.returncode == 0, packaged.stderr
+    warnings = [line for line in packaged.stdout.splitlines() if line.startswith("warning")]
+    assert len(warnings) == 1, packaged.stdout
+    assert "imports yaml (distribution PyYAML)" in warnings[0], warnings
+
+
 def test_package_is_quiet_when_the_requirements_carry_the_import(tmp_path: Path) -> None:
     """Listed in a nested ``-r`` file (as ``app_requirements`` reads it), or required by a
     listed project (pydantic-settings requires pydantic, as pip installs it): no warning."""
