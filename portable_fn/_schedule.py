@@ -182,7 +182,11 @@ def parse_cron(expression: str) -> Cron:
         # EventBridge's cron(...) puts the year last.
         hint = ""
         if len(parts) == 6:
-            hint = _aws_hint(parts) if aws else ": drop the seconds field (the first of 6)"
+            # EventBridge's form unwrapped: "?" in its day fields (the 3rd or 5th; Quartz, with
+            # seconds first, has them 4th and 6th) or a year last.
+            eventbridge = aws or "?" in (parts[2], parts[4]) or (
+                len(parts[5]) == 4 and parts[5].isdigit())
+            hint = _aws_hint(parts) if eventbridge else ": drop the seconds field (the first of 6)"
         raise ConfigurationError(
             f"cron needs 5 fields (minute hour day-of-month month day-of-week), "
             f"got {len(parts)}: {expression!r}{hint}"

@@ -192,6 +192,8 @@ def test_a_six_field_cron_says_to_drop_the_seconds() -> None:
     with pytest.raises(ConfigurationError, match="got 6") as refused:
         parse_cron("0 */5 * * * *")
     assert "drop the seconds field" in str(refused.value)
+    with pytest.raises(ConfigurationError, match="drop the seconds field"):
+        parse_cron("0 0 12 * * ?")  # Quartz: seconds first, "?" in its day-of-week
     with pytest.raises(ConfigurationError) as four:
         parse_cron("*/5 * * *")
     assert "seconds" not in str(four.value)
@@ -202,6 +204,10 @@ def test_a_six_field_cron_says_to_drop_the_seconds() -> None:
     [
         ("cron(0 3 * * ? *)", "'0 3 * * *'"),
         ("cron(15 10 ? * MON-FRI *)", "'15 10 * * MON-FRI'"),
+        # unwrapped, as copied from a rule's schedule: its "?" day field tells it apart from
+        # Quartz's seconds-first form (which has "?" 4th or 6th)
+        ("0 9 ? * MON-FRI *", "'0 9 * * MON-FRI'"),
+        ("0 3 * * ? *", "'0 3 * * *'"),
     ],
 )
 def test_an_aws_cron_with_its_year_says_to_drop_the_year(expression: str, portable: str) -> None:
