@@ -141,7 +141,8 @@ def timer_runner(
         ctx = context_for(name, timer_request, context, deadline=time.time() + timeout,
                           attempt=_retry_attempt(context))
         run_event(app, name,
-                  lambda: timer.to_event(timer_request, function=name, expression=expression),
+                  lambda: timer.to_event(timer_request, function=name, expression=expression,
+                                         attempt=ctx.attempt),
                   ctx)
 
     return run

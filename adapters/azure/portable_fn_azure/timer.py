@@ -16,6 +16,15 @@ invocation's ``TimerInfo`` from the schedule monitor's status): a ``Next`` more 
 seconds ahead of the invocation is no occurrence being run, and the invocation time stands in
 for it, as without monitoring. Read as the occurrence, it gave the manual run the id of the
 scheduled run to come, which an idempotent handler then skipped as a duplicate.
+
+The stored status is written only after a scheduled run ends, retries included
+(``TimerListener.InvokeJobFunction``): a manual run while the scheduled one still runs, or of a
+disabled function (which "can still be run",
+https://learn.microsoft.com/azure/azure-functions/disable-function), gets a ``Next`` in the
+past, the last occurrence's. A first attempt that is not past due (``IsPastDue``: the host was
+down at the occurrence) with a ``Next`` more than ten minutes gone is such a run: a scheduled
+run starts within seconds of its occurrence, and its retries (which keep the occurrence, and
+its id) are not first attempts.
 """
 
 from __future__ import annotations
@@ -39,23 +48,31 @@ TYPE = "com.microsoft.functions.timer"
 # How far ahead of the invocation a scheduled run's ``Next`` can be: the listener's timer may
 # fire a little early; a manual run's ``Next`` is a whole period ahead.
 _EARLY = timedelta(seconds=5)
+# How long after its occurrence a scheduled first attempt that is not past due may start.
+_STALE = timedelta(minutes=10)
 
 
-def scheduled_time(timer: func.TimerRequest, now: datetime | None = None) -> datetime:
+def scheduled_time(
+    timer: func.TimerRequest, now: datetime | None = None, *, attempt: int = 1
+) -> datetime:
     # The worker's TimerRequest has schedule_status; the abstract type does not declare it.
     status = getattr(timer, "schedule_status", None)
     # No (or an unreadable) status means schedule monitoring is off: use the invocation time.
     moment = _parse(status.get("Next")) if isinstance(status, Mapping) else None
     invoked = now or datetime.now(timezone.utc)
     if moment is not None and moment <= invoked + _EARLY:
-        return moment
+        stale = attempt == 1 and not getattr(timer, "past_due", False) and (
+            invoked - moment > _STALE)
+        if not stale:
+            return moment
     return invoked.replace(microsecond=0)  # no status, or a manual run (module docstring)
 
 
 def to_event(
-    timer: func.TimerRequest, *, function: str, expression: str, now: datetime | None = None
+    timer: func.TimerRequest, *, function: str, expression: str, now: datetime | None = None,
+    attempt: int = 1,
 ) -> CloudEvent:
-    due = scheduled_time(timer, now)
+    due = scheduled_time(timer, now, attempt=attempt)
     return CloudEvent(
         id=f"{function}@{format_time(due)}",
         source=f"/azure/functions/{function}",

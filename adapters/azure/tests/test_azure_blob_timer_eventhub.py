@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -40,8 +40,9 @@ def test_blob_trigger_function_with_the_blob_option(event: Any) -> None:
 
 
 def test_timer_uses_schedule_status_next_as_the_occurrence(event: Any) -> None:
+    started = datetime(2016, 10, 4, 10, 20, 1, 250000, tzinfo=timezone.utc)  # as it fires
     ce = timer.to_event(worker.decode(event("timer")), function="nightly",
-                        expression="rate(5 minutes)")
+                        expression="rate(5 minutes)", now=started)
     assert ce.id == "nightly@2016-10-04T10:20:00Z"
     assert ce.type == "com.microsoft.functions.timer"
     assert ce.data == {"expression": "rate(5 minutes)", "scheduled_time": "2016-10-04T10:20:00Z"}
@@ -64,6 +65,26 @@ def test_a_manual_timer_run_is_not_the_next_occurrence(event: Any) -> None:
         scheduled = timer.to_event(native, function="nightly", expression="rate(5 minutes)",
                                    now=invoked)
         assert scheduled.id == "nightly@2016-10-04T10:20:00Z"
+
+
+def test_a_manual_run_on_a_stale_status_is_not_the_last_occurrence(event: Any) -> None:
+    """The stored status is written after a scheduled run ends, retries included: a manual run
+    of a disabled function (or one while the scheduled run still runs) gets a ``Next`` in the
+    past. Every such run took that occurrence's id, one id for all of them. A first attempt,
+    not past due, more than ten minutes after ``Next`` is named after its own second; a late
+    scheduled start, a past-due run and a retry keep the occurrence."""
+    doc = event("timer")  # Next 2016-10-04T10:20:00, not past due
+    native = worker.decode(doc)
+    days_later = datetime(2016, 10, 6, 9, 4, 12, 500000, tzinfo=timezone.utc)
+    ids = {timer.to_event(native, function="nightly", expression="rate(5 minutes)",
+                          now=days_later + timedelta(minutes=n)).id for n in (0, 1)}
+    assert ids == {"nightly@2016-10-06T09:04:12Z", "nightly@2016-10-06T09:05:12Z"}
+    occurrence = datetime(2016, 10, 4, 10, 20, tzinfo=timezone.utc)
+    late = occurrence + timedelta(seconds=40)  # a cold start's lag
+    assert timer.scheduled_time(native, late) == occurrence
+    assert timer.scheduled_time(native, days_later, attempt=2) == occurrence  # a retry
+    doc["data"]["value"]["IsPastDue"] = True  # the host was down at the occurrence
+    assert timer.scheduled_time(worker.decode(doc), days_later) == occurrence
 
 
 def test_timer_without_monitor_uses_the_invocation_second(event: Any) -> None:
@@ -116,7 +137,9 @@ def test_timer_reads_next_as_dotnet_writes_it(event: Any, text: str, expected: d
     """Without an offset the host's time is UTC (the last case)."""
     doc = event("timer")
     doc["data"]["value"]["ScheduleStatus"]["Next"] = text
-    now = datetime(2030, 1, 1, tzinfo=timezone.utc)  # what a failed read would fall back to
+    # A second after the occurrence, as a scheduled run starts; what a failed read would fall
+    # back to (the invocation's whole second) differs from every expected time.
+    now = expected + timedelta(seconds=1, microseconds=1)
     due = timer.scheduled_time(worker.decode(doc), now)
     assert due == expected
     assert due.tzinfo is timezone.utc
