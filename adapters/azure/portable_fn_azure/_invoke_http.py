@@ -15,6 +15,7 @@ from portable_fn.errors import PortableFnError
 from portable_fn.http import Request, Response
 from portable_fn.log import Logger
 
+from portable_fn_azure import _deferred
 from portable_fn_azure import http as http_codec
 from portable_fn_azure._invoke import context_for, http_timeout_of
 
@@ -99,7 +100,18 @@ def http_runner_async(
             refused = _refused(app, request, name)
             if refused is not None:
                 return refused
-            return http_codec.to_native(await dispatch_http_async(app, request, ctx, name))
+            # Its publishes wait for it to return, then run off the loop (_deferred).
+            pending, token = _deferred.defer()
+            try:
+                response = await dispatch_http_async(app, request, ctx, name)
+            finally:
+                _deferred.later(token)
+            try:
+                await _deferred.flush(pending)
+            except Exception as exc:
+                ctx.logger.exception("publishing after the handler failed", exc=exc)
+                return _error(500, "could not publish the request's events")
+            return http_codec.to_native(response)
         except Exception as exc:
             return _failed(name, exc)
 

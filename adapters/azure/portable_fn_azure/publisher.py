@@ -33,6 +33,7 @@ from portable_fn.errors import PublishError
 from portable_fn.events import CloudEvent, to_json
 
 from portable_fn_azure import _identity
+from portable_fn_azure._deferred import now_or_later
 from portable_fn_azure.options import AzureOptions, setting_name
 
 __all__ = [
@@ -157,6 +158,17 @@ class AzurePublisher:
     # -- Publisher protocol ---------------------------------------------------------------------
 
     def send(self, queue: str, event: CloudEvent, *, delay: float | None = None) -> None:
+        now_or_later(lambda: self._send(queue, event, delay))
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        now_or_later(lambda: self._publish(topic, event))
+
+    def emit(self, event: CloudEvent) -> None:
+        now_or_later(lambda: self._eventgrid("bus", event))
+
+    # -- the calls, now or after an async handler (_deferred) -----------------------------------
+
+    def _send(self, queue: str, event: CloudEvent, delay: float | None) -> None:
         if self._options.queues == "servicebus":
             self._servicebus(queue, event, delay, topic=False)
             return
@@ -178,14 +190,11 @@ class AzurePublisher:
         except Exception as exc:
             raise PublishError(f"Storage Queue {queue!r} refused event {event.id}: {exc}") from exc
 
-    def publish(self, topic: str, event: CloudEvent) -> None:
+    def _publish(self, topic: str, event: CloudEvent) -> None:
         if self._options.topics == "eventgrid":
             self._eventgrid(topic, event)
         else:
             self._servicebus(topic, event, None, topic=True)
-
-    def emit(self, event: CloudEvent) -> None:
-        self._eventgrid("bus", event)
 
     # -- Service Bus and Event Grid -------------------------------------------------------------
 

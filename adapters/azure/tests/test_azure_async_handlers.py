@@ -69,3 +69,94 @@ def test_a_cancelled_async_http_handler_is_a_json_500() -> None:
     assert json.loads(resp.get_body()) == {
         "error": {"status": 500, "message": "internal server error"}
     }
+
+
+class _Grid:
+    """A loopback Event Grid topic endpoint for the real azure-eventgrid client: it records
+    each POST's events and answers once ``release`` is set (5 s at most), with ``status``."""
+
+    def __init__(self) -> None:
+        import http.server
+
+        self.release = threading.Event()
+        self.released: list[bool] = []
+        self.received: list[Any] = []
+        self.status = 200
+        grid = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                grid.received.extend(json.loads(body))
+                grid.released.append(grid.release.wait(timeout=5))
+                self.send_response(grid.status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _http(native: Any, name: str, method: str, path: str) -> Any:
+    request = {"binding": "httpTrigger", "data": {"type": "http", "value": {
+        "method": method, "url": f"https://x.azurewebsites.net/{path}", "headers": {},
+        "query": {}, "params": {}, "body": {"type": "bytes", "base64": ""}}}}
+    entry = worker._function(native, name).get_user_function()
+    return entry(req=worker.decode(request), context=worker.InvocationContext(name))
+
+
+def test_an_async_handlers_publish_does_not_hold_the_workers_loop(monkeypatch: Any) -> None:
+    """The worker awaits async HTTP entries on its one loop, and the SDK clients are
+    synchronous: a pf.emit in an async handler held the loop for its network call, and every
+    request the worker served waited (python-scale-performance-reference#async). The real
+    azure-eventgrid client posts to a loopback topic that answers only once a /ping, sent
+    while the post is in flight, has been answered: it timed out (the ping could not run)."""
+    import asyncio
+
+    import portable_fn as pf
+
+    grid = _Grid()
+    monkeypatch.setenv("EVENTGRID_BUS_ENDPOINT", f"http://127.0.0.1:{grid.server.server_port}/api/events")
+    monkeypatch.setenv("EVENTGRID_BUS_KEY", "k")
+    app = App("loop")
+
+    @app.http("/order", methods=["POST"], auth="anonymous")
+    async def order(req: pf.Request) -> dict[str, bool]:
+        pf.emit("com.example.order.placed", {"n": 1})
+        pf.emit("com.example.order.placed", {"n": 2})
+        return {"ok": True}
+
+    @app.http("/ping", methods=["GET"], auth="anonymous")
+    async def ping(req: pf.Request) -> dict[str, bool]:
+        return {"pong": True}
+
+    native = function_app(app)
+
+    async def ping_then_release() -> int:
+        await asyncio.sleep(0.05)  # the order's publish is under way
+        status: int = (await _http(native, "ping", "GET", "ping")).status_code
+        grid.release.set()
+        return status
+
+    async def both() -> list[int]:
+        placed, pinged = await asyncio.gather(_http(native, "order", "POST", "order"),
+                                              ping_then_release())
+        return [placed.status_code, pinged]
+
+    try:
+        assert asyncio.run(both()) == [200, 200]
+        assert grid.released[0] is True, "the publish held the loop: the ping waited for it"
+        assert [e["data"]["n"] for e in grid.received] == [1, 2]  # in the handler's order
+        grid.status = 403  # a topic refusing the events (no SDK retry): the client is told
+        failed = asyncio.run(_http(native, "order", "POST", "order"))
+        assert failed.status_code == 500
+        assert json.loads(failed.get_body())["error"]["status"] == 500
+    finally:
+        grid.close()
