@@ -129,6 +129,19 @@ def _send_to_queue(client: Any, body: bytes, visibility: int | None) -> None:
         client.send_message(body, visibility_timeout=visibility, time_to_live=ttl)
 
 
+def _quiet_http_logging() -> None:
+    """The Azure SDKs' HTTP logging policy writes every request and response (URL, headers) at
+    INFO: two lines per publish in the function's logs, which the logging bridge writes as JSON
+    lines. Its logger is raised to WARNING unless the app set its level itself, as the SDKs'
+    logging guide sets a library's logger
+    (https://learn.microsoft.com/azure/developer/python/sdk/azure-sdk-logging)."""
+    import logging
+
+    http = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+    if http.level == logging.NOTSET:
+        http.setLevel(logging.WARNING)
+
+
 class AzurePublisher:
     """The ``Publisher`` installed by ``function_app``; clients are made once and reused."""
 
@@ -148,6 +161,7 @@ class AzurePublisher:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
+                _quiet_http_logging()
                 client = self._clients[key] = make()
             return client
 

@@ -160,3 +160,24 @@ def test_an_async_handlers_publish_does_not_hold_the_workers_loop(monkeypatch: A
         assert json.loads(failed.get_body())["error"]["status"] == 500
     finally:
         grid.close()
+
+
+def test_the_sdks_http_lines_stay_out_of_the_functions_logs_unless_asked_for() -> None:
+    """azure-core's HTTP logging policy wrote each publish's request and response (URL,
+    headers) at INFO: two lines per publish, which the logging bridge wrote as JSON lines. Its
+    logger goes to WARNING when the publisher makes its first client, unless the app set it."""
+    import logging
+
+    from portable_fn_azure.publisher import AzurePublisher
+
+    http = logging.getLogger("azure.core.pipeline.policies.http_logging_policy")
+    before = http.level
+    try:
+        http.setLevel(logging.NOTSET)
+        AzurePublisher()._client(("eventgrid", "bus"), object)
+        assert http.level == logging.WARNING
+        http.setLevel(logging.DEBUG)  # the app's own choice: kept
+        AzurePublisher()._client(("eventgrid", "bus"), object)
+        assert http.level == logging.DEBUG
+    finally:
+        http.setLevel(before)
