@@ -13,7 +13,8 @@ Tasks a handler starts and does not await (``asyncio.create_task``) are tracked 
 by a task factory (``Tracker``): the invocation waits for them before it answers, up to its
 deadline, then cancels what is left with a WARNING. Left on the loop they ran during some later
 invocation (under its ids), or never: Lambda freezes the sandbox once the handler has returned
-(https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+(https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html). The local
+runtime tracks its async handlers' tasks the same way (``tracking``).
 
 Imported on the first async handler only: asyncio costs a cold start that runs none.
 """
@@ -26,13 +27,13 @@ import contextvars
 import os
 import threading
 from collections.abc import Awaitable, Coroutine
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
 from portable_fn._invocation import Invocation, _current, invocation_logger
 from portable_fn.log import Logger
 
-__all__ = ["CancelledError", "Tracker", "run"]
+__all__ = ["CancelledError", "Tracker", "run", "tracking"]
 
 _T = TypeVar("_T")
 CancelledError = asyncio.CancelledError
@@ -62,7 +63,7 @@ class Tracker:
     def __init__(self, invocation: Invocation | None) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
         # The invocation the tasks belong to: given (``run``), or read from the context of the
-        # first task started in one.
+        # first task started in one (``tracking``: the dispatch enters it after the tracker).
         self.invocation = invocation
         self.closed = False  # settled: a task that outlived it and starts more is not kept
 
@@ -185,6 +186,35 @@ def report(tracker: Tracker, cancelled: int) -> None:
     finally:
         if token is not None:
             _current.reset(token)
+
+
+class tracking:
+    """``async with tracking():`` around an async dispatch on a running loop (the local
+    runtime's): the tasks its handler starts are waited for when it ends, as ``run`` does."""
+
+    __slots__ = ("token", "tracker")
+
+    def __init__(self) -> None:
+        self.tracker = Tracker(None)
+        self.token: Token[Tracker | None] | None = None
+
+    async def __aenter__(self) -> Tracker:
+        install(asyncio.get_running_loop())
+        self.token = _tracker.set(self.tracker)
+        return self.tracker
+
+    async def __aexit__(self, kind: object, *_: object) -> None:
+        if self.token is not None:
+            _tracker.reset(self.token)
+        tracker = self.tracker
+        if kind is not None:  # the dispatch itself was cancelled (a shutdown): stop them too
+            tracker.closed = True
+            for task in tracker.pending():
+                task.cancel()
+        elif tracker.outstanding():
+            await settle(tracker)
+        else:
+            tracker.closed = True
 
 
 # -- the shared loop --------------------------------------------------------------------------

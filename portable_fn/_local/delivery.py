@@ -31,6 +31,7 @@ from portable_fn._local.broker import Routes
 from portable_fn._local.inspect import dead_letter_name
 from portable_fn._local.report import Reporter
 from portable_fn._local.store import Delivery, Message, Store
+from portable_fn._loop import tracking
 from portable_fn.adapter import Context, Outcome, dispatch_event_async
 from portable_fn.app import App, Function
 from portable_fn.errors import PortableFnError
@@ -336,19 +337,22 @@ class Deliverer:
     async def _dispatch(
         self, fn: Function, event: CloudEvent, ctx: Context, timeout: float | None
     ) -> Outcome:
-        """Run the handler, failing the attempt when it outlasts ``timeout`` or exits."""
-        call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
-        try:
-            if timeout is None:
-                return await call
+        """Run the handler, failing the attempt when it outlasts ``timeout`` or exits; the
+        tasks an async handler starts are waited for, up to its deadline (``tracking``), as
+        the sync adapters wait for them on every cloud."""
+        async with tracking():
+            call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
             try:
-                return await within(call, timeout)
-            except asyncio.TimeoutError:
-                # The dispatch was cancelled: an async handler with it; a sync handler's
-                # pool thread cannot be stopped and finishes (or hangs) on its own.
-                return Outcome(False, HandlerTimeout(timeout, cancelled=fn.is_async), True)
-        except SystemExit as exc:  # the dispatcher lets it through; the runtime must not stop
-            return Outcome(False, HandlerExited(exc), True)
+                if timeout is None:
+                    return await call
+                try:
+                    return await within(call, timeout)
+                except asyncio.TimeoutError:
+                    # The dispatch was cancelled: an async handler with it; a sync handler's
+                    # pool thread cannot be stopped and finishes (or hangs) on its own.
+                    return Outcome(False, HandlerTimeout(timeout, cancelled=fn.is_async), True)
+            except SystemExit as exc:  # the dispatcher lets it through; the runtime must not stop
+                return Outcome(False, HandlerExited(exc), True)
 
     async def _dead_letter(
         self, fn: Function, d: Delivery, error: str, info: dict[str, object], *, retryable: bool
