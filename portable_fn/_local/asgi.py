@@ -30,7 +30,7 @@ from portable_fn._local.body import (
     read_body,
     route_limit,
 )
-from portable_fn._local.delivery import HandlerExited, HandlerTimeout, within
+from portable_fn._local.delivery import HandlerExited, HandlerTimeout, RanOn, within
 from portable_fn._loop import tracking
 from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
@@ -222,11 +222,11 @@ class LocalASGI:
             return await call
         try:
             return await within(call, timeout)
-        except asyncio.TimeoutError:
+        except asyncio.TimeoutError as exc:
             # As a cloud answers a request whose function outlived its timeout (API Gateway and
             # Cloud Run say 504), in JSON like every other error here; the client no longer
             # waits for ever on a handler stuck in a call.
-            late = HandlerTimeout(timeout, cancelled=is_async)
+            late = HandlerTimeout(timeout, cancelled=is_async, ran_on=isinstance(exc, RanOn))
             self.runtime.reporter.record("error", message=f"{method} {path}: {late}")
             # The client hears the timeout; the log line also says what became of the handler.
             return ingress.error(504, f"the handler ran past the {timeout:g} s function timeout")
