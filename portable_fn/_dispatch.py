@@ -74,28 +74,25 @@ OK = Outcome(True)
 
 # -- running coroutines from sync adapters ----------------------------------------------------
 
-_loops: dict[int, Any] = {}  # thread id -> that thread's event loop
-
-
 def run_sync(awaitable: Awaitable[Any]) -> Any:
-    """Run an async handler's coroutine from a synchronous adapter (Lambda, functions-framework).
+    """Run an async handler's coroutine from a synchronous adapter (Lambda, functions-framework,
+    the Azure worker's pool) and return what it returns, or raise what it raises.
 
-    One event loop per thread is kept, not one per call: ``asyncio.run`` would build and tear
-    down a loop on every invocation. Per thread, as threaded servers (functions-framework's
-    gunicorn threads, the Azure worker's pool) run handlers in several threads at once and a
-    loop runs one coroutine at a time. asyncio is imported on first use only.
+    Every call runs on one event loop for the process, in a thread of its own (``_loop``), not
+    on a loop per calling thread: a module-level ``asyncio.Lock`` or client pool that handlers
+    in two threads share belongs to one loop. The coroutine runs in a copy of the caller's
+    context (the invocation: log fields, ``pf.publish``). Tasks it starts and does not await
+    are waited for before this returns, up to the invocation's deadline, then cancelled with a
+    WARNING. A ``CancelledError`` of its own is ``HandlerCancelled``. Called where an event
+    loop is running (inside an async handler), it raises ``RuntimeError``: await the async
+    dispatch there. asyncio is imported on first use only.
     """
-    import asyncio
-    from threading import get_ident
+    from portable_fn import _loop
 
-    ident = get_ident()
-    loop = _loops.get(ident)
-    if loop is None or loop.is_closed():
-        loop = _loops[ident] = asyncio.new_event_loop()
     try:
-        return loop.run_until_complete(awaitable)
-    except asyncio.CancelledError as exc:
-        # Nothing outside cancels this loop's task: the coroutine cancelled itself.
+        return _loop.run(awaitable)
+    except _loop.CancelledError as exc:
+        # Nothing outside cancels the handler's task while the caller waits: it cancelled itself.
         raise _cancelled(exc) from exc
 
 

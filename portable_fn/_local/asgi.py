@@ -30,7 +30,8 @@ from portable_fn._local.body import (
     read_body,
     route_limit,
 )
-from portable_fn._local.delivery import HandlerExited, HandlerTimeout, within
+from portable_fn._local.delivery import HandlerExited, HandlerTimeout, RanOn, within
+from portable_fn._loop import tracking
 from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
 from portable_fn.http import Headers, QueryParams, Request, Response
@@ -198,7 +199,10 @@ class LocalASGI:
         )
         call = dispatch_http_async(self.app, request, ctx, fn.name, offload=self.runtime.offload)
         try:
-            return fn.name, await self._timed(call, method, path, fn.is_async, timeout)
+            # The tasks an async handler starts are waited for before the answer, up to its
+            # deadline, as the sync adapters do on every cloud (``_loop``).
+            async with tracking():
+                return fn.name, await self._timed(call, method, path, fn.is_async, timeout)
         except SystemExit as exc:
             # The dispatcher lets it through; the client gets the JSON 500 of any failure (API
             # Gateway answers a Lambda whose runtime exited with an error too), the log why.
@@ -218,11 +222,11 @@ class LocalASGI:
             return await call
         try:
             return await within(call, timeout)
-        except asyncio.TimeoutError:
+        except asyncio.TimeoutError as exc:
             # As a cloud answers a request whose function outlived its timeout (API Gateway and
             # Cloud Run say 504), in JSON like every other error here; the client no longer
             # waits for ever on a handler stuck in a call.
-            late = HandlerTimeout(timeout, cancelled=is_async)
+            late = HandlerTimeout(timeout, cancelled=is_async, ran_on=isinstance(exc, RanOn))
             self.runtime.reporter.record("error", message=f"{method} {path}: {late}")
             # The client hears the timeout; the log line also says what became of the handler.
             return ingress.error(504, f"the handler ran past the {timeout:g} s function timeout")

@@ -31,6 +31,7 @@ from portable_fn._local.broker import Routes
 from portable_fn._local.inspect import dead_letter_name
 from portable_fn._local.report import Reporter
 from portable_fn._local.store import Delivery, Message, Store
+from portable_fn._loop import tracking
 from portable_fn.adapter import Context, Outcome, dispatch_event_async
 from portable_fn.app import App, Function
 from portable_fn.errors import PortableFnError
@@ -48,19 +49,38 @@ KEEP_DONE = 24 * 3600.0  # finished deliveries are forgotten after a day (at the
 DEFAULT_TIMEOUT = 30.0
 
 
+class RanOn(asyncio.TimeoutError):
+    """``within``: the call was cancelled at its timeout, caught the cancellation (a broad
+    ``except``) and returned after it. Its result is ignored, as a cloud's is once the
+    invocation is stopped at its timeout."""
+
+
 async def within(call: Awaitable[_T], timeout: float) -> _T:
     """``await call``, cancelled with ``asyncio.TimeoutError`` past ``timeout`` seconds. On
     Python 3.11+ through ``asyncio.timeout``, which cancels the running task itself:
     ``wait_for`` wraps the call in a task of its own, which doubled the time a hello-world
-    route spends in the runtime."""
+    route spends in the runtime.
+
+    A call that swallows the cancellation and returns late is past its timeout all the same
+    (``RanOn``): ``asyncio.timeout`` raises only when the cancellation comes out of the block
+    (its ``expired()`` still says so), and Python 3.10's ``wait_for`` hands back the result,
+    so there the elapsed time tells.
+    https://docs.python.org/3/library/asyncio-task.html#asyncio.Timeout.expired"""
     limit = getattr(asyncio, "timeout", None)
     if limit is None:  # Python 3.10: wait_for runs the call in a task, carried out of it
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         result = await asyncio.wait_for(_carried(call), timeout)
+        if loop.time() - started >= timeout:
+            raise RanOn()
         if type(result) is _Exit:
             raise result.exit  # a handler's sys.exit(), here as on 3.11+ (see _carried)
         return result  # type: ignore[no-any-return]
-    async with limit(timeout):
-        return await call
+    async with limit(timeout) as scope:
+        result = await call
+    if scope.expired():
+        raise RanOn()
+    return result
 
 
 class HandlerExited(PortableFnError, RuntimeError):
@@ -81,13 +101,14 @@ class HandlerTimeout(PortableFnError, TimeoutError):
     """The handler ran past the function timeout: a failed attempt, retried, then dead-lettered,
     as a cloud counts an invocation it stopped at its timeout (Lambda's "Task timed out")."""
 
-    def __init__(self, timeout: float, *, cancelled: bool) -> None:
+    def __init__(self, timeout: float, *, cancelled: bool, ran_on: bool = False) -> None:
         self.timeout = timeout
-        what = (
-            "it was cancelled"
-            if cancelled
-            else "Python cannot stop its thread, so it runs on and its result is ignored"
-        )
+        if ran_on:
+            what = "it was cancelled, caught the cancellation and ran on; its result is ignored"
+        elif cancelled:
+            what = "it was cancelled"
+        else:
+            what = "Python cannot stop its thread, so it runs on and its result is ignored"
         super().__init__(f"the handler ran past the {timeout:g} s function timeout; {what}")
 
 
@@ -336,19 +357,25 @@ class Deliverer:
     async def _dispatch(
         self, fn: Function, event: CloudEvent, ctx: Context, timeout: float | None
     ) -> Outcome:
-        """Run the handler, failing the attempt when it outlasts ``timeout`` or exits."""
-        call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
-        try:
-            if timeout is None:
-                return await call
+        """Run the handler, failing the attempt when it outlasts ``timeout`` or exits; the
+        tasks an async handler starts are waited for, up to its deadline (``tracking``), as
+        the sync adapters wait for them on every cloud."""
+        async with tracking():
+            call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
             try:
-                return await within(call, timeout)
-            except asyncio.TimeoutError:
-                # The dispatch was cancelled: an async handler with it; a sync handler's
-                # pool thread cannot be stopped and finishes (or hangs) on its own.
-                return Outcome(False, HandlerTimeout(timeout, cancelled=fn.is_async), True)
-        except SystemExit as exc:  # the dispatcher lets it through; the runtime must not stop
-            return Outcome(False, HandlerExited(exc), True)
+                if timeout is None:
+                    return await call
+                try:
+                    return await within(call, timeout)
+                except asyncio.TimeoutError as exc:
+                    # The dispatch was cancelled: an async handler with it; a sync handler's
+                    # pool thread cannot be stopped and finishes (or hangs) on its own.
+                    late = HandlerTimeout(
+                        timeout, cancelled=fn.is_async, ran_on=isinstance(exc, RanOn)
+                    )
+                    return Outcome(False, late, True)
+            except SystemExit as exc:  # the dispatcher lets it through; the runtime must not stop
+                return Outcome(False, HandlerExited(exc), True)
 
     async def _dead_letter(
         self, fn: Function, d: Delivery, error: str, info: dict[str, object], *, retryable: bool

@@ -321,6 +321,94 @@ def test_a_message_runs_under_its_functions_declared_timeout(
     assert outcomes == {"declared": "ok", "undeclared": "dead"}
 
 
+def test_an_async_handler_that_swallows_its_cancellation_still_fails_at_the_timeout(
+    tmp_path: Path, pool: ThreadPoolExecutor
+) -> None:
+    """A broad ``except`` around a call catches the cancellation the timeout sends, and the
+    handler carries on: ``asyncio.timeout`` then raises nothing (Python 3.10's ``wait_for``
+    returns its result), and the attempt counted as a success a cloud would have stopped."""
+    app = pf.App("swallows")
+    finished: list[float] = []
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=0))
+    async def slow(event: pf.CloudEvent) -> None:
+        started = time.monotonic()
+        try:
+            await asyncio.sleep(3)
+        except BaseException:  # a lookup's "log and carry on"
+            pf.logger.warning("lookup interrupted, carrying on")
+        await asyncio.sleep(0.05)
+        finished.append(time.monotonic() - started)
+
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "slow")
+    out = io.StringIO()
+    d = Deliverer(
+        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
+        executor=pool, time_scale=0.0, timeout=0.2,
+    )
+    run_due(d, store)
+    [record] = records(out)
+    assert record["outcome"] == "dead" and "HandlerTimeout" in record["error"]
+    if sys.version_info >= (3, 11):
+        # Python 3.10 runs the handler in a task of its own (``_dispatch._awaited``), which
+        # the timeout leaves behind: there the dispatch ends at once, and the handler's task,
+        # still running at its deadline, is cancelled again (``_loop.tracking``).
+        assert finished and finished[0] < 1  # cancelled at the timeout, then ran on
+        assert "caught the cancellation" in record["error"]
+
+
+def test_tasks_an_async_handler_did_not_await_are_waited_for_then_cancelled_at_its_deadline(
+    tmp_path: Path, pool: ThreadPoolExecutor, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As the sync adapters do on every cloud (``portable_fn._loop``): the attempt ends once
+    the tasks its handler started have, up to its deadline. Before, the attempt ended with the
+    handler and the tasks ran on unaccounted for (or were dropped at shutdown)."""
+    from portable_fn.testing import recording
+
+    app = pf.App("tasks")
+    stopped: list[bool] = []
+
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        pf.send("notes", {"from": "task"})
+
+    async def forever() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            stopped.append(True)
+            raise
+
+    @app.queue("notes")
+    def notes(event: pf.CloudEvent) -> None:
+        """Declares the queue."""
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=0))
+    async def job(event: pf.CloudEvent) -> None:
+        asyncio.create_task(later())  # noqa: RUF006 (fire and forget)
+        asyncio.create_task(forever())  # noqa: RUF006
+
+    store = Store(tmp_path / "broker.sqlite3")
+    sent = enqueue(store, "job")
+    out = io.StringIO()
+    d = Deliverer(
+        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
+        executor=pool, time_scale=0.0, timeout=0.6,
+    )
+    with recording(app) as recorder:
+        started = time.monotonic()
+        run_due(d, store)
+        took = time.monotonic() - started
+    assert [e.data for e in recorder.to("notes")] == [{"from": "task"}]
+    assert recorder.to("notes")[0].extensions["causationid"] == sent.id
+    assert stopped == [True] and 0.3 < took < 3
+    assert [r["outcome"] for r in records(out)] == ["ok"]  # the handler's own outcome
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [warning] = [line for line in logged if line.get("level") == "WARNING"]
+    assert warning["cancelled_tasks"] == 1 and warning["event_id"] == sent.id
+
+
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_a_handler_that_calls_sys_exit_fails_its_attempt_not_the_runtime(
     tmp_path: Path, pool: ThreadPoolExecutor, kind: str

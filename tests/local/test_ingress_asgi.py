@@ -132,6 +132,26 @@ def test_a_route_handler_past_the_function_timeout_is_a_json_504(tmp_path: Path)
     assert status == 200 and 0 < answer["left"] <= 0.2
 
 
+def test_an_async_route_that_swallows_its_cancellation_is_still_a_504(tmp_path: Path) -> None:
+    """The handler catches the cancellation the timeout sends and answers anyway, late: the
+    client gets the 504 a cloud gives past the timeout, not the late answer."""
+    app = pf.App("swallows")
+
+    @app.http("/late", methods=["POST"])
+    async def late(req: pf.Request) -> dict[str, Any]:
+        try:
+            await asyncio.sleep(3)
+        except BaseException:  # a lookup's "log and carry on"
+            pf.logger.warning("lookup interrupted, carrying on")
+        return {"late": True}
+
+    options = Options(state_dir=tmp_path / "state", timeout=0.2)
+    started = time.monotonic()
+    status, answer, _ = _post(tmp_path, "/late", {}, [b""], app=app, options=options)
+    assert status == 504 and "0.2 s function timeout" in answer["error"]["message"]
+    assert time.monotonic() - started < 2
+
+
 def test_a_route_runs_under_its_own_declared_timeout_unless_dev_lifts_every_limit(
     tmp_path: Path,
 ) -> None:
