@@ -349,7 +349,8 @@ def test_package_warns_of_an_import_a_handler_makes_when_it_runs(tmp_path: Path)
         "from typing import TYPE_CHECKING\n\nimport portable_fn as pf\n\n"
         "if TYPE_CHECKING:\n    import jsonschema\n\n"
         "app = pf.App('lazy')\n\n\n@app.http('/config')\ndef config(req: pf.Request) -> dict:\n"
-        "    import yaml\n    import helpers\n\n    return yaml.safe_load('a: 1') | {'x': helpers.X}\n"
+        "    import yaml\n    import helpers\n\n"
+        "    return yaml.safe_load('a: 1') | {'x': helpers.X}\n"
     )
     packaged = cli("package", str(where / "app.py"), "--provider", "fakecloud",
                    "--out", str(tmp_path / "d"), path=path)
