@@ -87,13 +87,29 @@ def run_sync(awaitable: Awaitable[Any]) -> Any:
     loop is running (inside an async handler), it raises ``RuntimeError``: await the async
     dispatch there. asyncio is imported on first use only.
     """
-    from portable_fn import _loop
-
+    try:
+        from portable_fn import _loop
+    except ImportError:
+        # Left out of a package whose app has no async handler (the AWS zip's ``left_out``),
+        # and reached anyway (a plain def returning a coroutine, unmarked): a loop of its own.
+        return _run_alone(awaitable)
     try:
         return _loop.run(awaitable)
     except _loop.CancelledError as exc:
         # Nothing outside cancels the handler's task while the caller waits: it cancelled itself.
         raise _cancelled(exc) from exc
+
+
+def _run_alone(awaitable: Awaitable[Any]) -> Any:
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(awaitable)
+    except asyncio.CancelledError as exc:
+        raise _cancelled(exc) from exc
+    finally:
+        loop.close()
 
 
 def _cancelled(exc: BaseException) -> HandlerCancelled:

@@ -348,3 +348,25 @@ def test_no_loop_or_thread_is_started_before_an_async_handler_runs() -> None:
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, timeout=60
     ).stdout
     assert "portable-fn-event-loop" in out
+
+
+def test_a_package_without_the_loop_module_still_runs_a_coroutine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The AWS zip leaves ``_loop`` out of an app with no async handler; a plain def returning
+    a coroutine (no ``functools.wraps`` to show it) still reaches ``run_sync`` there: it runs
+    on a loop of its own rather than failing with ModuleNotFoundError."""
+    from portable_fn._dispatch import run_sync
+
+    monkeypatch.setitem(sys.modules, "portable_fn._loop", None)  # as if not shipped
+
+    async def work() -> int:
+        await asyncio.sleep(0)
+        return 7
+
+    async def cancelled() -> None:
+        raise asyncio.CancelledError()
+
+    assert run_sync(work()) == 7
+    with pytest.raises(HandlerCancelled):
+        run_sync(cancelled())
