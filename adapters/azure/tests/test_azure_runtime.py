@@ -12,10 +12,12 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from portable_fn.events import format_time
 
 pytestmark = pytest.mark.skipif(
     sys.version_info < (3, 13),
@@ -79,10 +81,13 @@ def test_worker_library_indexes_and_invokes_the_package(tmp_path: Path, azurite:
     body = {"type": "http", "value": {
         "method": "POST", "url": "https://runtime.azurewebsites.net/jobs",
         "headers": {"content-type": "application/json"}, "body": '{"size": 3}'}}
+    # A scheduled run as it fires: its occurrence (Next) this minute. One far in the past, not
+    # past due, is a manual run on a stale status, named after its own second (timer.py).
+    due = datetime.now(timezone.utc).replace(second=0, microsecond=0)
     timer = {"type": "json", "value": {"Schedule": {"AdjustForDST": True}, "IsPastDue": False,
-             "ScheduleStatus": {"Last": "2026-11-23T10:15:00+00:00",
-                                "Next": "2026-11-23T10:20:00+00:00",
-                                "LastUpdated": "2026-11-23T10:15:00+00:00"}}}
+             "ScheduleStatus": {"Last": format_time(due - timedelta(minutes=5)),
+                                "Next": format_time(due),
+                                "LastUpdated": format_time(due - timedelta(minutes=5))}}}
     first = _run(out, [{"function": "submit", "arg": "req", "data": body},
                        {"function": "tick", "arg": "timer_request", "data": timer}], env)
     assert first["init"], first["init_error"]
@@ -92,7 +97,7 @@ def test_worker_library_indexes_and_invokes_the_package(tmp_path: Path, azurite:
     submitted, ticked = first["invocations"]
     assert submitted["ok"] and submitted["status"] == 202, submitted
     event_id = json.loads(submitted["body"])["event_id"]
-    assert ticked["ok"] and "TICK 2026-11-23T10:20:00Z" in first["stdout"]
+    assert ticked["ok"] and f"TICK {format_time(due)}" in first["stdout"]
 
     # The message pf.send wrote, read back from Azurite the way the queue trigger reads it.
     client = queue_client(azurite, "jobs")
