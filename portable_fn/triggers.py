@@ -80,7 +80,7 @@ class Retry(Value):
             ("initial_backoff", self.initial_backoff),
             ("max_backoff", self.max_backoff),
         ):
-            # A queue's delay is a whole, finite number of seconds on every provider.
+            # A queue's delay is a finite number of seconds on every provider.
             if type(value) not in (int, float) or not math.isfinite(value):
                 raise ConfigurationError(
                     f"{field} must be a finite number of seconds, got {value!r}"

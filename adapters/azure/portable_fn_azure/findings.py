@@ -202,14 +202,14 @@ def _queue(function: Function, trigger: Queue, app: App, options: AzureOptions) 
                            f"host.json maxDequeueCount is host-wide: {attempts} attempts, not "
                            f"{trigger.retry.max_attempts}"))
     if attempts > 1:  # one attempt host-wide: no retry to wait for
-        host_wide = (
-            "" if visibility == trigger.retry.initial_backoff
-            else f", the longest Storage Queues allow (7 days), not "
-                 f"{trigger.retry.initial_backoff:g}s"
-            if trigger.retry.initial_backoff > MAX_QUEUE_VISIBILITY
-            else f", host-wide: the longest first backoff of the app's queues, not "
-                 f"{trigger.retry.initial_backoff:g}s"
-        )
+        declared = trigger.retry.initial_backoff
+        if visibility == declared:
+            host_wide = ""
+        elif declared > MAX_QUEUE_VISIBILITY:
+            host_wide = f", the longest Storage Queues allow (7 days), not {declared:g}s"
+        else:
+            host_wide = (f", host-wide: the longest first backoff of the app's queues, not "
+                         f"{declared:g}s")
         out.append(Finding(name, "warning",
                            f"retries wait a fixed visibilityTimeout of {visibility:g}s (host.json"
                            f"{host_wide}), not exponential backoff with jitter"))

@@ -164,10 +164,11 @@ def _run(
             return "OK"
         _keep_error(request, outcome.error)
         _abort(_failure(422, "event rejected by the handler"))
-    if ctx.attempt >= _attempts(function):
+    declared = _attempts(function)
+    if ctx.attempt >= declared:
         # The last attempt declared (the first with max_retries=0): dead-lettered now, as on
         # every provider, where Pub/Sub would go on to its least of 5 attempts.
-        last = f"failed attempt {ctx.attempt} of {_attempts(function)}"
+        last = f"failed attempt {ctx.attempt} of {declared}"
         if dead_letter.forward(app, name, delivered, outcome.reason or last, ctx.logger):
             return "OK"
     _keep_error(request, outcome.error)

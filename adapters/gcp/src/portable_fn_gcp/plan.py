@@ -391,16 +391,16 @@ def _dead_letter(name: str, topic: str, retry: Retry, findings: list[Finding]) -
                 "its least")))
         attempts = MIN_ATTEMPTS
     elif attempts > MAX_ATTEMPTS:
-        honoured = min(max(attempts, MIN_ATTEMPTS), MAX_ATTEMPTS)
         findings.append(
             Finding(
                 name,
                 "unsupported",
                 f"max_retries={retry.max_retries} ({attempts} attempts): Pub/Sub dead-lettering "
-                f"allows {MIN_ATTEMPTS}-{MAX_ATTEMPTS} delivery attempts; deployed with {honoured}",
+                f"allows {MIN_ATTEMPTS}-{MAX_ATTEMPTS} delivery attempts; deployed with "
+                f"{MAX_ATTEMPTS}",
             )
         )
-        attempts = honoured
+        attempts = MAX_ATTEMPTS
     low, high = min(retry.initial_backoff, MAX_DELAY), min(retry.max_backoff, MAX_DELAY)
     if retry.max_backoff > MAX_DELAY:
         findings.append(
