@@ -102,6 +102,11 @@ class Retry(Value):
         doublings = min(max(0, retry - 1), 1023)
         return min(self.max_backoff, self.initial_backoff * 2.0**doublings)
 
+    def waits(self, cap: float) -> list[int]:
+        """Each retry's longest wait in whole seconds, at most ``cap`` (a provider's longest
+        delay): what a queue must hold a message through, before the attempts' own time."""
+        return [min(int(cap), math.ceil(self.ceiling(n))) for n in range(1, self.max_retries + 1)]
+
     def delay(self, retry: int, *, rand: Random | None = None) -> float:
         """Seconds to wait before retry number ``retry`` (1-based)."""
         ceiling = self.ceiling(retry)

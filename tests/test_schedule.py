@@ -60,6 +60,12 @@ def test_retry_delays_grow_and_cap() -> None:
     assert policy.max_attempts == 7
 
 
+def test_retry_waits_are_whole_second_ceilings_under_a_cap() -> None:
+    policy = Retry(max_retries=5, initial_backoff=0.4, max_backoff=100)
+    assert policy.waits(cap=3) == [1, 1, 2, 3, 3]
+    assert Retry(max_retries=0).waits(cap=10) == []
+
+
 def test_retry_delay_past_a_thousand_receives_is_the_cap() -> None:
     """A queue without a redrive policy (an existing one, mapped in) counts receives without
     end; the 1,025th doubled past a float's range and failed its whole batch."""

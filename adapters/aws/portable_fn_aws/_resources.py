@@ -11,7 +11,6 @@ Bucket names: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnaming
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -91,11 +90,8 @@ def worst_schedule(retry: Retry, timeout: int, fifo: bool) -> int:
     ``_redelivery`` caps it) or, when that is shorter or not applied (FIFO, a crash), the
     queue's visibility timeout."""
     wait = visibility(timeout)
-    total = retry.max_attempts * timeout
-    for n in range(1, retry.max_retries + 1):
-        ceiling = min(LONGEST_BACKOFF, math.ceil(retry.ceiling(n)))
-        total += wait if fifo else max(wait, ceiling)
-    return total
+    waits = retry.waits(LONGEST_BACKOFF)
+    return retry.max_attempts * timeout + sum(wait if fifo else max(wait, w) for w in waits)
 
 
 def visibility(timeout: int) -> int:

@@ -38,7 +38,6 @@ disagree. Cloudflare facts this rests on:
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Literal, NamedTuple
 
@@ -100,9 +99,8 @@ def retention(consumer: Consumer) -> int | None:
     attempt runs the 15-minute wall time and each retry waits its backoff's ceiling (capped
     at ``retry(delaySeconds)``'s 12 hours, as ``settle`` caps it)."""
     retry = consumer.retry
-    waits = sum(min(MAX_DELAY_SECONDS, math.ceil(retry.ceiling(n)))
-                for n in range(1, retry.max_retries + 1))
-    needed = waits + retry.max_attempts * WALL_SECONDS + _RETENTION_MARGIN
+    needed = sum(retry.waits(MAX_DELAY_SECONDS)) + retry.max_attempts * WALL_SECONDS
+    needed += _RETENTION_MARGIN
     return needed if needed > DEFAULT_RETENTION else None
 
 
