@@ -82,8 +82,10 @@ def _resolve(app: App, request: Request, function: str | None) -> tuple[Function
         method = request.method
         if method not in trigger.methods and not (method == "HEAD" and "GET" in trigger.methods):
             raise MethodNotAllowed(f"{method} is not allowed on {path}", allowed=trigger.methods)
-    if params:
-        request = request.with_path_params(params)
+    # The route's own parameters, none for a static route: an adapter's (a host's catch-all
+    # route value, `{"path": "admin/stats"}` on Azure) are not the route's.
+    if params or request.path_params:
+        request = request.with_path_params(params or {})
     return fn, request
 
 

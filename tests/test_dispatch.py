@@ -64,6 +64,23 @@ def test_routes_to_the_handler_with_path_params(app: pf.App) -> None:
     assert dispatch_http(app, http_request("GET", "/files/a/b.txt"), ctx()).body == b"a/b.txt"
 
 
+def test_path_params_are_the_routes_own(app: pf.App) -> None:
+    """An adapter's path parameters (Azure's catch-all function hands its ``{*path}`` value) do
+    not reach a handler whose route has none, nor add to a route's own."""
+    seen: list[dict[str, str]] = []
+
+    @app.http("/admin/stats")
+    def stats(req: pf.Request) -> None:
+        seen.append(dict(req.path_params))
+
+    stray = http_request("GET", "/admin/stats").with_path_params({"path": "admin/stats"})
+    dispatch_http(app, stray, ctx())
+    dispatch_http(app, stray, ctx(), function="stats")
+    assert seen == [{}, {}]
+    routed = http_request("GET", "/orders/7").with_path_params({"path": "orders/7"})
+    assert body(dispatch_http(app, routed, ctx())) == {"id": "7", "q": None}
+
+
 def test_async_handler_from_sync_dispatch(app: pf.App) -> None:
     response = dispatch_http(app, http_request("POST", "/orders", json={"sku": "a"}), ctx("c"))
     assert response.status == 201 and body(response) == {"got": {"sku": "a"}, "fn": "c"}

@@ -64,7 +64,9 @@ def to_request(event: dict[str, Any]) -> Request:
         method=method,
         path=decoded_path(path or "/"),
         headers=headers,
-        query=QueryParams(params) if params or not query else QueryParams.from_string(query),
+        # The query in the path, when there is one, is every value as sent; V1's map keeps the
+        # last of a repeated name (and Powertools' `raw_path` says it holds the query).
+        query=QueryParams.from_string(query) if query else QueryParams(params),
         body=body_bytes(event, TRIGGER),
         # Lattice adds the client that called the service to X-Forwarded-For, as an ALB does
         # (https://docs.aws.amazon.com/vpc-lattice/latest/ug/http-targets.html).

@@ -127,3 +127,13 @@ def test_client_ip_is_the_entry_lattice_appended_not_what_the_client_sent() -> N
     event = load("vpc_lattice_v2.json")
     event["headers"]["x-forwarded-for"] = ["198.51.100.66, 10.0.2.100"]
     assert json.loads(_call(event)["body"])["client_ip"] == "10.0.2.100"
+
+
+def test_a_query_in_the_path_wins_over_v1s_map_of_last_values() -> None:
+    """V1's ``query_string_parameters`` holds one value a name; the path's query has them all,
+    decoded once (``%2B`` is a plus, ``+`` a space)."""
+    event = load("vpc_lattice_v1.json")
+    event["raw_path"] = "/orders/7?tag=x&tag=y&q=a%2Bb+c"
+    event["query_string_parameters"] = {"tag": "y", "q": "a+b c"}
+    seen = json.loads(_call(event)["body"])
+    assert seen["query"] == {"tag": ["x", "y"], "q": ["a+b c"]}

@@ -133,6 +133,23 @@ def test_unrouted_and_wrong_method_reach_the_fallback() -> None:
     assert wrong.headers["allow"] == "POST"
 
 
+def test_the_catch_alls_route_value_is_not_a_static_routes_parameter() -> None:
+    """The host hands `admin/...` and `/` to the catch-all function (route `{*path}`), whose
+    route value is the path: a static route reached that way has no path parameters, as on
+    every other provider."""
+    app = App("web", auth="anonymous")
+    seen: list[dict[str, str]] = []
+
+    @app.http("/admin/stats", methods=["GET"])
+    def stats(req: Any) -> None:
+        seen.append(dict(req.path_params))
+
+    invocation = _request("GET", "/admin/stats")
+    invocation["data"]["value"]["params"] = {"path": "admin/stats"}
+    assert worker.invoke(function_app(app), FALLBACK, invocation).status_code == 204
+    assert seen == [{}]
+
+
 def test_the_anonymous_catch_all_never_runs_a_function_that_takes_a_key() -> None:
     """The host sends the catch-all what it did not route to a function: a HEAD on a GET route
     registered without HEAD reached the handler of an ``auth="function"`` route with no key

@@ -84,6 +84,11 @@ def test_routing_errors(probe: Servers) -> None:
     assert resp.status == 405
     assert resp.headers["Allow"] == "GET, HEAD, POST"  # a GET route answers HEAD too
     resp.read()
+    # The path as sent: `//echo/x` is no route (gunicorn's PATH_INFO keeps both slashes, and
+    # every other provider answers 404 for it).
+    resp = send(probe, "echo", "GET", "//echo/x", [])
+    assert resp.status == 404
+    resp.read()
 
 
 # -- responses HTTP cannot carry as given --------------------------------------------------

@@ -69,7 +69,7 @@ def to_request(native: FlaskRequest) -> Request:
     path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
     return Request(
         method=environ.get("REQUEST_METHOD", "GET").upper(),
-        path="/" + path.lstrip("/"),
+        path=path if path.startswith("/") else "/" + path,  # as sent: `//a` is not `/a`
         headers=Headers(pairs),
         query=QueryParams.from_string(query),
         body=native.get_data(),
