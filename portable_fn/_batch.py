@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextvars import Token
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from portable_fn import _observe
 from portable_fn._dispatch import (
@@ -111,15 +111,21 @@ class Batch:
         return outcome
 
     def undecodable(
-        self, ctx: Context, error: BaseException, message: str = "could not decode message"
+        self,
+        ctx: Context,
+        error: BaseException,
+        message: str = "could not decode message",
+        **where: Any,
     ) -> Outcome:
-        """Log a message that could not be decoded (so no event to name) and fail it for good:
-        the same bytes will not decode on a retry either."""
+        """Log a message that could not be decoded and fail it for good: the same bytes will
+        not decode on a retry either. There is no event to name it, so ``where`` does (the
+        provider's message id, a stream's sequence number): the line is how a bad message in
+        a batch of thousands is found."""
         invocation = self._invocation
         invocation.event = None
         invocation.ctx = ctx
         invocation._trace = None
-        _log_error(ctx, message, error)
+        _log_error(ctx, message, error, **where)
         # The batch's first message is the cold start, decodable or not: not the next one too.
         invocation.cold_start = self._cold = False
         return Outcome(False, error, False)

@@ -226,11 +226,12 @@ def _enter(invocation: Invocation) -> tuple[Token[Invocation | None], _observe.O
     return _current.set(invocation), _observe.begin(invocation)
 
 
-def _log_error(ctx: Context, message: str, exc: BaseException) -> None:
+def _log_error(ctx: Context, message: str, exc: BaseException, **fields: Any) -> None:
     """An ERROR line with the invocation's fields, worked out only when ERROR lines are written
-    (a new trace id among them)."""
+    (a new trace id among them), and ``fields`` of its own (what names a message that has no
+    event)."""
     if LEVELS["ERROR"] >= threshold():
-        invocation_logger(ctx).exception(message, exc=exc)
+        invocation_logger(ctx).exception(message, exc=exc, **fields)
 
 
 def _bound(fn: Function, value: Any, ctx: Context) -> Callable[[], Any]:

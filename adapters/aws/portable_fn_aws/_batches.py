@@ -90,7 +90,9 @@ def sqs_batch(
                 decoded = message(record, attributes)
             except (PortableFnError, *MALFORMED) as exc:
                 error = exc if isinstance(exc, PortableFnError) else malformed(sqs.TRIGGER, exc)
-                outcome = batch.undecodable(ctx, error, "could not decode SQS message")
+                outcome = batch.undecodable(
+                    ctx, error, "could not decode SQS message", message_id=record["messageId"]
+                )
             else:
                 try:  # only ``adapt`` raises here: ``run`` returns every outcome
                     if not isinstance(decoded, list):  # one event: a plain message
@@ -108,7 +110,10 @@ def sqs_batch(
                             if not outcome.ok:
                                 break
                 except PortableFnError as exc:  # not for this function (see Adapt)
-                    outcome = batch.undecodable(ctx, exc, "the message is not for this function")
+                    outcome = batch.undecodable(
+                        ctx, exc, "the message is not for this function",
+                        message_id=record["messageId"],
+                    )
             if outcome.ok:
                 continue
             # Retrying cannot help (NonRetryable, undecodable, invalid): straight to the
@@ -163,7 +168,9 @@ def stream_batch(
                 decoded = codec.from_record(record)
             except (PortableFnError, *MALFORMED) as exc:
                 error = exc if isinstance(exc, PortableFnError) else malformed("stream", exc)
-                outcome = batch.undecodable(ctx, error, "could not decode stream record")
+                outcome = batch.undecodable(
+                    ctx, error, "could not decode stream record", **_located(codec, record)
+                )
                 ok = _set_aside(record, outcome, redelivery, ctx)
             else:
                 ok = True
@@ -179,6 +186,21 @@ def stream_batch(
                     # No sequence number to resume from: fail the whole batch (Lambda retries).
                     raise exc_for(record) from None
     return sqs.batch_response([])
+
+
+def _located(codec: StreamCodec, record: Any) -> dict[str, str]:
+    """What names a stream record in a log line, as far as the record says: its sequence
+    number (where the shard resumes) and its ``eventID``, the id its event takes (Kinesis:
+    shard and sequence number; DynamoDB: the change's own id)."""
+    where: dict[str, str] = {}
+    try:
+        where["sequence_number"] = codec.sequence_number(record)
+    except (PortableFnError, *MALFORMED):
+        pass
+    event_id = record.get("eventID") if type(record) is dict else None
+    if type(event_id) is str:
+        where["event_id"] = event_id
+    return where
 
 
 def _set_aside(

@@ -135,7 +135,8 @@ def epoch_seconds(value: Any, trigger: str, field: str) -> datetime:
 
 # What reading a native payload of the wrong shape raises (a list where an object belongs,
 # a number where text does...): turned into the typed EventDecodeError at each decode site.
-MALFORMED = (TypeError, AttributeError, ValueError, KeyError, IndexError)
+# OverflowError: a JSON number past a float's range (`1e309`, read as inf) where an int goes.
+MALFORMED = (TypeError, AttributeError, ValueError, KeyError, IndexError, OverflowError)
 
 
 def malformed(trigger: str, exc: BaseException) -> EventDecodeError:

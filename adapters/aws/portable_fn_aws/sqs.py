@@ -93,10 +93,11 @@ def matches_record(record: Any) -> bool:
 
 
 def attempt(record: dict[str, Any]) -> int:
-    """ApproximateReceiveCount: 1 on first delivery."""
+    """ApproximateReceiveCount: 1 on first delivery, and never less (a count of "0" or "-1",
+    which SQS does not send, is no earlier delivery than the first)."""
     try:
-        return int(record["attributes"]["ApproximateReceiveCount"])
-    except (KeyError, TypeError, ValueError):
+        return max(1, int(record["attributes"]["ApproximateReceiveCount"]))
+    except (KeyError, TypeError, ValueError, OverflowError):  # OverflowError: int(1e309)
         return 1
 
 

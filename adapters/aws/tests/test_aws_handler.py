@@ -107,7 +107,12 @@ def test_http_errors_are_json_without_traceback() -> None:
     assert handler({"nothing": 1}, CTX)["statusCode"] == 400
 
 
-def test_sqs_batch_reports_only_failed_messages() -> None:
+def _errors(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    return [x for x in lines if x["level"] == "ERROR"]
+
+
+def test_sqs_batch_reports_only_failed_messages(capsys: pytest.CaptureFixture[str]) -> None:
     app, seen = make_app()
     batch = load("sqs_malformed.json")  # good JSON, invalid CloudEvent, plain text
     batch["Records"][2]["body"] = '{"sku": "poison"}'
@@ -122,6 +127,11 @@ def test_sqs_batch_reports_only_failed_messages() -> None:
         "00000000-0000-4000-8000-000000000000",
         "00000000-0000-4000-8000-000000000002",
     ]
+    # Each failure's ERROR line names its message: the undecodable one has no event to.
+    undecodable, failed = _errors(capsys)
+    assert undecodable["message"] == "could not decode SQS message"
+    assert undecodable["message_id"] == "00000000-0000-4000-8000-000000000001"
+    assert failed["event_id"] == "00000000-0000-4000-8000-000000000002"
 
 
 def test_sqs_attempt_comes_from_receive_count() -> None:
@@ -130,6 +140,20 @@ def test_sqs_attempt_comes_from_receive_count() -> None:
         "batchItemFailures": []
     }
     assert seen == [("6f1c2a1e-5b7d-4c41-9a55-0f3e6b1d2c9a", 3)]
+
+
+@pytest.mark.parametrize("count", ["0", "-1", float("inf"), None, "x"])
+def test_a_receive_count_sqs_would_not_send_is_the_first_attempt(count: Any) -> None:
+    """`1e309` as a JSON number reaches Python as inf (awslambdaric's simplejson reads it so):
+    ``int(inf)`` raised OverflowError and failed the whole batch, good messages with it."""
+    app, seen = make_app()
+    batch = load("sqs_cloudevent.json")
+    good = copy.deepcopy(batch["Records"][0])
+    batch["Records"][0]["attributes"]["ApproximateReceiveCount"] = count
+    good["messageId"] = "good-1"
+    batch["Records"].append(good)
+    assert lambda_handler(app, "work")(batch, CTX) == {"batchItemFailures": []}
+    assert [attempt for _, attempt in seen] == [1, 3]
 
 
 def test_fifo_failure_fails_the_rest_of_its_group_only() -> None:
@@ -223,14 +247,18 @@ def test_streams_stop_at_the_first_failure() -> None:
     assert seen[1:] == ["c4ca4238a0b923820dcc509a6f75849b", "c81e728d9d4c2f636f067f89cc14862c"]
 
 
-def test_stream_record_that_cannot_be_decoded_is_reported() -> None:
+def test_stream_record_that_cannot_be_decoded_is_reported(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     app, _ = make_app()
     batch = load("sam_kinesis.json")
-    batch["Records"][0]["kinesis"]["data"] = "@@@"
+    record = batch["Records"][0]
+    record["kinesis"]["data"] = "@@@"
     out = lambda_handler(app, "clicks")(batch, CTX)
-    assert out == {
-        "batchItemFailures": [{"itemIdentifier": batch["Records"][0]["kinesis"]["sequenceNumber"]}]
-    }
+    sequence = record["kinesis"]["sequenceNumber"]
+    assert out == {"batchItemFailures": [{"itemIdentifier": sequence}]}
+    (line,) = _errors(capsys)  # where to find the record again
+    assert line["sequence_number"] == sequence and line["event_id"] == record["eventID"]
 
 
 def test_unknown_event_shape_fails_loudly() -> None:
