@@ -249,6 +249,24 @@ def test_undecodable_text_fails_alone_in_cpython() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("attempts", "timestamp"), [(float("inf"), None), (1, ""), (1, float("nan"))]
+)
+def test_a_message_with_an_odd_count_or_time_is_still_handled(
+    attempts: Any, timestamp: Any
+) -> None:
+    """The runtime hands a number and a Date; one it cannot (``Infinity``, no date) made the
+    message unreadable, retried at once until ``max_retries`` with no word of its id."""
+    from cf_apps.echo import app
+
+    odd = native.MessageStandIn(id="odd", body={"mode": "ok"}, attempts=attempts)
+    if timestamp is not None:
+        odd.timestamp = timestamp
+    messages = [native.MessageStandIn(id="a", body={"mode": "ok"}), odd]
+    asyncio.run(WorkerRuntime(app).queue(native.BatchStandIn("jobs", messages), env_for(app), None))
+    assert [(m.id, m.calls) for m in messages] == [("a", [("ack", {})]), ("odd", [("ack", {})])]
+
+
 def test_undecodable_text_fails_alone_on_pyodide(echo_worker: PyodideWorker) -> None:
     deep = {"id": "deep", "timestamp": T0, "attempts": 1, "body": deep_structured_text(100_000)}
     reply = echo_worker.call("queue", queue="jobs", messages=[intact(1), deep, intact(2)])

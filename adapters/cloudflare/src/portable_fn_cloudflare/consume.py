@@ -67,7 +67,9 @@ async def consume(
     try:
         native = queue_codec.QueueMessage.read(message)
     except Exception as exc:  # a message the runtime handed over half-formed
-        _log.error("unreadable message", queue=consumer.queue, error=str(exc))
+        _log.error(
+            "unreadable message", queue=consumer.queue, message_id=_id_of(message), error=str(exc)
+        )
         message.retry()
         return
     try:
@@ -186,3 +188,12 @@ async def _send_original(producer: Any, message: Any, native: queue_codec.QueueM
     # check; their ``_binding`` is the JS object itself, which takes the JS value as it is.
     js_body = getattr(message, "_binding", message).body
     await getattr(producer, "_binding", producer).send(js_body, contentType="v8")
+
+
+def _id_of(message: Any) -> str | None:
+    """The message's id for the log line of one that could not be read: what finds it in the
+    queue's metrics and dead-letter queue, if even that can be read."""
+    try:
+        return str(message.id)
+    except Exception:
+        return None

@@ -47,10 +47,15 @@ class QueueMessage(NamedTuple):
     def read(cls, message: Any) -> QueueMessage:
         try:
             attempts = int(message.attempts)
-        except (AttributeError, TypeError, ValueError):
+        except (AttributeError, TypeError, ValueError, OverflowError):  # int(Infinity)
             attempts = 1
         message_id, attempts = str(message.id), max(attempts, 1)
-        timestamp = utc_time(getattr(message, "timestamp", None))
+        try:
+            timestamp = utc_time(getattr(message, "timestamp", None))
+        except (TypeError, ValueError, OverflowError, OSError):
+            # Not a time (the runtime hands a Date): the event goes without one, as an event
+            # whose time is unknown does, rather than the message going unread.
+            timestamp = None
         try:
             body = plain(_read_body(message))
         except Exception as exc:
