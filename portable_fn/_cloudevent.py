@@ -200,11 +200,21 @@ _V = TypeVar("_V")
 
 
 def received_extension(value: _V) -> _V | str:
-    """An extension value as received in a JSON format: an integer past the spec's 32-bit
-    Integer becomes the string binary mode carries it as (the JavaScript SDK sends
-    ``sequence: Date.now()`` so); the event is not refused for it. Anything else as it is."""
+    """An extension value as received in a JSON format, one rule for every transport: an
+    integer past the spec's 32-bit Integer becomes the string binary mode carries it as (the
+    JavaScript SDK sends ``sequence: Date.now()`` so), and a JSON value the type system has no
+    place for (a fraction, an object, an array: spec.md "Type System") its compact JSON text,
+    as Event Grid's own CloudEvents hand them on. The event is not refused for either (it was
+    on some transports, and the value dropped on others). Anything else as it is."""
     if isinstance(value, int) and type(value) is not bool and not _INT_MIN <= value <= _INT_MAX:
         return str(value)
+    if isinstance(value, float | dict | list):
+        import json  # rare: most events carry none
+
+        try:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):  # not from a JSON parser after all
+            return value
     return value
 
 

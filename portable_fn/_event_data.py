@@ -93,7 +93,7 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
         return None
     if is_json_content_type(content_type):
         try:
-            return json.loads(body)
+            return _declared_json(body)
         except (ValueError, UnicodeDecodeError):
             try:
                 return bytes(body).decode("utf-8")
@@ -121,6 +121,19 @@ def decode_data(body: bytes, content_type: str | None) -> Any:
 # valid UTF-8). Not ``str.isprintable``, which is also False for text: a no-break space, a soft
 # hyphen, the joiner inside an emoji sequence. A string, compiled on first use.
 _CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]"
+
+
+def _declared_json(body: bytes) -> Any:
+    """A body its content type says is JSON, read as ``undeclared`` reads JSON: NaN and the
+    infinities are not JSON (RFC 8259 section 6), so the same bytes are the same data with a
+    content type or without (they were a float here and text there), and data a handler
+    publishes again can be encoded. UTF-8, a byte order mark ignored (section 8.1); a body in
+    another encoding ``json.loads`` detects is read as it reads it."""
+    try:
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        return json.loads(body)
+    return _json.loads(text.removeprefix("\ufeff"), strict=True)
 
 
 def undeclared(body: bytes) -> tuple[Any, str | None]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from portable_fn._event_data import decode_data
 from portable_fn.adapter import undeclared
 
 TEXT = "text/plain; charset=utf-8"
@@ -37,3 +38,21 @@ BINARY = "application/octet-stream"
 )
 def test_json_else_text_else_bytes(body: bytes, expected: tuple[Any, str | None]) -> None:
     assert undeclared(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "data"),
+    [
+        (b'{"a": NaN}', '{"a": NaN}'),  # not JSON (RFC 8259 section 6): text, as undeclared
+        (b"[1e999]", "[1e999]"),  # past a float: would be inf
+        (b"\xef\xbb\xbf{\"a\": 1}", {"a": 1}),
+        ('{"a": 1}'.encode("utf-16"), {"a": 1}),  # an encoding json.loads detects
+        (b"hello", "hello"),
+        (b"\xff", b"\xff"),
+    ],
+)
+def test_a_body_declared_json_is_read_by_the_same_rule(body: bytes, data: Any) -> None:
+    """The same bytes are the same data with ``application/json`` declared (Service Bus's
+    ContentType, a Pub/Sub message's attribute) or without: NaN was a float with it and text
+    without, and a handler publishing it again failed."""
+    assert decode_data(body, "application/json") == data

@@ -450,6 +450,18 @@ def test_integer_extensions_must_fit_the_spec_integer_range(value: int) -> None:
         assert event(extensions={"sequence": edge}).extensions["sequence"] == edge
 
 
+def test_received_extension_values_outside_the_type_system_are_their_json_text() -> None:
+    """An object, array or fraction in a received event's extension (Event Grid passes them
+    on) is its compact JSON text on every transport: it was refused here, kept by the Azure
+    trigger and dropped on GCP. One the app builds is still refused."""
+    obj = to_dict(event(extensions={}))
+    obj.update(routing={"region": "eu", "tier": [1, 2]}, ratio=1.5)
+    assert dict(from_dict(obj).extensions) == {"routing": '{"region":"eu","tier":[1,2]}',
+                                               "ratio": "1.5"}
+    with pytest.raises(InvalidCloudEventError):
+        event(extensions={"ratio": 1.5})
+
+
 def test_data_content_types_of_the_form_any_json_are_json() -> None:
     # JSON format 3.1.1: JSON content is "*/json" or "*/*+json", parameters stripped.
     assert is_json_content_type("model/json") and is_json_content_type("Example/JSON; x=1")

@@ -191,7 +191,5 @@ def _cloudevent(attributes: Mapping[str, Any], *, time: Any, data: Any,
 def _extension_value(name: str, value: Any) -> str | int | bool:
     if not _EXTENSION_NAME.fullmatch(name):
         raise InvalidCloudEventError(name, "extension names are lowercase letters and digits")
-    if isinstance(value, bool | int | str):
-        return received_extension(value)  # an int past 32 bits: its string, not a refusal
-    # The library hands over parsed JSON, so this always serialises.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    # An int past 32 bits, an object, a fraction: text, as on every transport.
+    return received_extension(value)

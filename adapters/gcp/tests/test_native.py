@@ -57,11 +57,12 @@ def test_sdk_object_text_data_is_not_reparsed() -> None:
     assert from_native(sdk_bytes, trigger="topic").data == b"\x00\x01"
 
 
-def test_normalise_drops_what_cannot_be_an_extension() -> None:
-    assert normalise({"id": "1", "Bad-Name": "x", "nested": {"a": 1}, "OK": "y", "none": None}) == {
-        "id": "1",
-        "ok": "y",
-    }
+def test_normalise_drops_what_cannot_name_an_extension() -> None:
+    """A value the type system has no place for is its JSON text, as on every transport (it
+    was dropped here and refused or kept elsewhere); a name that cannot be one is dropped."""
+    assert normalise({
+        "id": "1", "Bad-Name": "x", "nested": {"a": 1}, "OK": "y", "none": None, "ratio": 1.5,
+    }) == {"id": "1", "nested": '{"a":1}', "ok": "y", "ratio": "1.5"}
 
 
 @pytest.mark.parametrize(

@@ -129,7 +129,7 @@ def normalise(obj: Mapping[str, Any]) -> dict[str, Any]:
         name = key.lower()
         if name in _CORE or name in _DATA or not _EXTENSION.fullmatch(name):
             continue
-        if isinstance(value, str | int | bool) and name not in out:
+        if value is not None and name not in out:  # an object or a fraction: its JSON text
             out[name] = received_extension(value)
     return out
 
