@@ -73,7 +73,7 @@ def test_publisher_commits_each_event_with_its_deliveries(tmp_path: Path) -> Non
 
 def test_what_no_cloud_would_carry_is_refused_and_nothing_is_stored(tmp_path: Path) -> None:
     """The ingress answers 413 to an event past the smallest cloud limit for its kind (48 KiB
-    on a queue, an Azure Storage Queue message as the host base64-encodes it; 128 KB on a
+    on a queue, an Azure Storage Queue message as the host base64-encodes it; 127 900 bytes on a
     topic, a Cloudflare Queues message), but a handler's pf.send / pf.publish of the same event
     went through locally and would fail at the first deploy."""
     import pytest

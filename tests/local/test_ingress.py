@@ -100,8 +100,9 @@ def test_an_event_timed_at_the_end_of_year_9999_is_accepted() -> None:
 # publisher sends. Queues: 48 KiB, an Azure Storage Queue message (64 KiB,
 # https://learn.microsoft.com/azure/storage/queues/storage-queues-introduction) base64-encoded
 # by the Functions host (the Azure adapter's default for @app.queue). Topics, events and the
-# rest: 128 KB, a Cloudflare Queues message (https://developers.cloudflare.com/queues/platform/
-# limits/), which carries every Cloudflare event. Events are the CloudEvents spec's own
+# rest: 127 900 bytes, a Cloudflare Queues message less its metadata
+# (https://developers.cloudflare.com/queues/platform/limits/), which carries every Cloudflare
+# event. Events are the CloudEvents spec's own
 # structured-mode example (http-protocol-binding.md section 3.2.1), with a bigger ``data``.
 
 

@@ -100,6 +100,11 @@ def test_size_budget_leaves_room_for_the_internal_metadata(env: Env) -> None:
     with pytest.raises(PublishError, match="bytes"):
         publisher.send("jobs", event)
     assert env.Q_JOBS.sent == []
+    # `portable-fn dev` and RecordingPublisher refuse it too: what runs locally was sent here.
+    from portable_fn._local.ingress import max_event_bytes
+    from portable_fn_cloudflare.publisher import MAX_MESSAGE_BYTES
+
+    assert max_event_bytes("topic") == MAX_MESSAGE_BYTES
 
 
 def test_failed_send_names_its_queue() -> None:
