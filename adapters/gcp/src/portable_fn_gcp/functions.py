@@ -160,7 +160,7 @@ def _run(
         return "OK"
     if not outcome.retryable:
         reason = outcome.reason or "rejected"
-        if dead_letter.forward(app, name, delivered, reason, ctx.logger):
+        if dead_letter.forward(app, name, delivered, reason, ctx.logger, request):
             return "OK"
         _keep_error(request, outcome.error)
         _abort(_failure(422, "event rejected by the handler"))
@@ -169,7 +169,8 @@ def _run(
         # The last attempt declared (the first with max_retries=0): dead-lettered now, as on
         # every provider, where Pub/Sub would go on to its least of 5 attempts.
         last = f"failed attempt {ctx.attempt} of {declared}"
-        if dead_letter.forward(app, name, delivered, outcome.reason or last, ctx.logger):
+        why = outcome.reason or last
+        if dead_letter.forward(app, name, delivered, why, ctx.logger, request):
             return "OK"
     _keep_error(request, outcome.error)
     _abort(_failure(500, "event handler failed"))
@@ -223,7 +224,7 @@ def undecodable(
     log = _context(name, request, native_event).logger
     log.warning("malformed delivery", error=str(exc), field=exc.field)
     reason = f"EventDecodeError: {exc}"
-    if delivered is not None and dead_letter.forward(app, name, delivered, reason, log):
+    if delivered is not None and dead_letter.forward(app, name, delivered, reason, log, request):
         return "OK"
     _abort(_failure(400, f"malformed delivery: {exc}"))
 
