@@ -234,6 +234,48 @@ def test_undecodable_unwrapped_push_is_dead_lettered(
     assert recorder.records() == []
 
 
+def _lines_naming(server: Any, message_id: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("message_id") == message_id]
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["wrapped", "unwrapped"])
+def test_a_malformed_push_is_logged_at_error_naming_its_message(
+    probe: Servers, recorder: Recorder, wrapped: bool
+) -> None:
+    """A malformed message, and its move to the dead-letter topic, are ERROR lines (a message
+    lost to its handler, as AWS, Azure and Cloudflare log a decode failure) that name the
+    Pub/Sub message and subscription, so it can be found on the dead-letter topic or in Pub/Sub's
+    redeliveries; they were WARNING lines naming neither.
+
+    Requests: https://cloud.google.com/pubsub/docs/push#receive_push and
+    https://cloud.google.com/pubsub/docs/payload-unwrapping , publish time damaged.
+    """
+    message_id = str(uuid.uuid4())
+    if wrapped:
+        body = load("push_documented.json")
+        body["message"].update(messageId=message_id, publishTime="yesterday")
+        del body["message"]["message_id"], body["message"]["publish_time"]
+        sent, headers = json.dumps(body).encode(), JSON
+        subscription = body["subscription"]
+    else:
+        sample = load("push_unwrapped.json")
+        headers = {**sample["headers"], "x-goog-pubsub-message-id": message_id,
+                   "x-goog-pubsub-publish-time": "yesterday"}
+        sent, subscription = sample["body"].encode(), headers["x-goog-pubsub-subscription-name"]
+    status, _, _ = probe["on_message"].request(body=sent, headers=headers)
+    assert status == 200  # answered once the message was on the dead-letter topic
+    malformed, moved = _lines_naming(probe["on_message"], message_id)
+    assert (malformed["severity"], malformed["message"]) == ("ERROR", "malformed delivery")
+    assert malformed["field"] == "message.publishTime"
+    assert (moved["severity"], moved["message"]) == (
+        "ERROR", "message moved to the dead-letter topic"
+    )
+    assert moved["topic"] == "probe-on-message-dlq"
+    assert malformed["subscription"] == moved["subscription"] == subscription
+    assert recorder.records() == []
+
+
 @pytest.mark.parametrize("data", [b'[{"status": "Hello there"}]', b'"Hello there"'])
 def test_unwrapped_push_of_a_json_array_or_string_without_metadata_is_a_json_400(
     probe: Servers, recorder: Recorder, data: bytes

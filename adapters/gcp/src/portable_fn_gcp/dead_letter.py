@@ -30,7 +30,7 @@ from portable_fn_gcp.publisher import PubSubPublisher
 if TYPE_CHECKING:
     from portable_fn.app import App
 
-__all__ = ["ERROR_ATTRIBUTE", "forward"]
+__all__ = ["ERROR_ATTRIBUTE", "about", "forward"]
 
 ERROR_ATTRIBUTE = "portable-fn-error"
 _MAX_REASON = 1024  # Pub/Sub attribute values are at most 1024 bytes
@@ -51,12 +51,16 @@ def forward(
     topic = dead_letter_topic(app, app.function(function))
     if topic is None or not isinstance(publisher, PubSubPublisher):
         return False
+    # ERROR, as every provider logs a message lost to its handler; naming the Pub/Sub message
+    # finds it on the dead-letter topic, or in Pub/Sub's redeliveries.
+    fields = about(delivered, request)
     original = _original(delivered, request)
     if original is None:
         log.error(
             "dead-lettering failed: the event cannot be written again and no request holds it;"
             " leaving it to Pub/Sub",
             topic=topic,
+            **fields,
         )
         return False
     data, attributes = original
@@ -64,10 +68,32 @@ def forward(
     try:
         publisher.forward(topic, data, attributes)
     except PublishError as exc:
-        log.error("dead-lettering failed; leaving it to Pub/Sub", topic=topic, error=str(exc))
+        log.error(
+            "dead-lettering failed; leaving it to Pub/Sub", topic=topic, error=str(exc), **fields
+        )
         return False
-    log.warning("message moved to the dead-letter topic", topic=topic, reason=reason)
+    log.error("message moved to the dead-letter topic", topic=topic, reason=reason, **fields)
     return True
+
+
+def about(delivered: CloudEvent | None, request: Any) -> dict[str, str]:
+    """Log fields naming a delivery: a Pub/Sub message's ``message_id`` and ``subscription``
+    (a push body, Eventarc's ``MessagePublishedData``, or an unwrapped push's
+    ``x-goog-pubsub-*`` headers: https://cloud.google.com/pubsub/docs/payload-unwrapping), else
+    a CloudEvent's ``event_id``; what is unknown is left out."""
+    if delivered is not None:
+        if pubsub.is_published(delivered):
+            return pubsub.identity(delivered)
+        return {"event_id": delivered.id}
+    headers = getattr(request, "headers", None)
+    if headers is None:
+        return {}
+    found = {
+        "message_id": headers.get("x-goog-pubsub-message-id"),
+        "subscription": headers.get("x-goog-pubsub-subscription-name"),
+        "event_id": headers.get("ce-id"),
+    }
+    return {k: header_text(v) for k, v in found.items() if v}
 
 
 def _original(delivered: CloudEvent, request: Any) -> tuple[bytes, dict[str, str]] | None:

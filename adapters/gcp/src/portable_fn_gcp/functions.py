@@ -222,7 +222,10 @@ def undecodable(
     from portable_fn_gcp import dead_letter
 
     log = _context(name, request, native_event).logger
-    log.warning("malformed delivery", error=str(exc), field=exc.field)
+    # ERROR, as the other providers log a delivery that cannot be decoded; the message id
+    # finds it on the dead-letter topic or in Pub/Sub's redeliveries.
+    fields = dead_letter.about(delivered, request)
+    log.error("malformed delivery", error=str(exc), field=exc.field, **fields)
     reason = f"EventDecodeError: {exc}"
     if delivered is not None and dead_letter.forward(app, name, delivered, reason, log, request):
         return "OK"
