@@ -298,23 +298,40 @@ def test_unwrapped_push_of_a_json_array_or_string_without_metadata_is_a_json_400
     assert recorder.records() == []
 
 
-@pytest.mark.parametrize("target", ["on_message", "no_retries", "at_night"])
-def test_a_push_body_nested_past_the_parser_is_a_json_400(
-    probe: Servers, recorder: Recorder, target: str
+@pytest.mark.parametrize(
+    ("target", "dead_letter"),
+    [("on_message", "probe-on-message-dlq"), ("no_retries", "probe-no-retries-dlq"),
+     ("at_night", None)],
+)
+def test_a_push_body_nested_past_the_parser_is_a_malformed_delivery(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint, target: str,
+    dead_letter: str | None,
 ) -> None:
     """Valid JSON nested deeper than the parser recurses, POSTed as a push body
     (https://cloud.google.com/pubsub/docs/push#receive_push, ``message`` replaced): reading it
     raised RecursionError, a 500 with a traceback on every redelivery, from the push intake
-    of an event function and from a schedule function alike. It is a malformed delivery: a
-    JSON 400, no handler run, as a deep CloudEvent is (``test_native``)."""
-    deep = b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b', "subscription": "s"}'
+    of an event function and from a schedule function alike. It is a malformed delivery, no
+    handler run, as a deep CloudEvent is (``test_native``): moved to an event function's
+    dead-letter topic as it was sent, and acknowledged; a JSON 400 from a schedule function,
+    which has no dead-letter topic."""
+    marker = str(uuid.uuid4()).encode()
+    deep = b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b', "subscription": "'
+    deep += marker + b'"}'
     crashes = probe[target].output().count("Traceback")
     status, headers, resp = probe[target].request(body=deep, headers=JSON)
-    assert status == 400
-    assert headers["content-type"] == ["application/json"]
-    assert json.loads(resp)["error"]["status"] == 400
     assert probe[target].output().count("Traceback") == crashes
     assert recorder.records() == []
+    if dead_letter is None:
+        assert status == 400
+        assert headers["content-type"] == ["application/json"]
+        assert json.loads(resp)["error"]["status"] == 400
+        return
+    assert status == 200
+    moved = pubsub_endpoint.wait_for(lambda m: marker in m.data)
+    assert moved.topic == f"projects/test-project/topics/{dead_letter}"
+    assert moved.data == deep
+    assert moved.attributes["content-type"] == "application/json"
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
 
 
 def test_a_failure_without_retries_is_dead_lettered_not_dropped(

@@ -7,6 +7,7 @@ Pub/Sub-target job whose message is pushed straight to the function."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from conftest import Recorder, Servers, load, raw
 
@@ -46,6 +47,30 @@ def test_malformed_cloudevent_to_a_schedule_function_is_json_400(
     assert headers["content-type"] == ["application/json"]
     assert json.loads(body)["error"]["status"] == 400
     assert b"Traceback" not in body
+    assert recorder.records() == []
+
+
+def _malformed_lines(server: Any) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("message") == "malformed delivery"]
+
+
+def test_an_unreadable_schedule_time_is_an_error_line_and_a_json_400(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """``X-CloudScheduler-ScheduleTime`` is RFC 3339; one that is not was a 400 with no log
+    line at all, so a broken job failed unseen. It is a malformed delivery, logged at ERROR as
+    any other; a schedule function has no dead-letter topic, so the JSON 400 stands (Cloud
+    Scheduler logs the failed attempt: https://cloud.google.com/scheduler/docs/configuring/retry-jobs)."""
+    before = len(_malformed_lines(probe["at_night"]))
+    status, headers, body = probe["at_night"].request(
+        headers={**SCHEDULER, "X-CloudScheduler-ScheduleTime": "x"}
+    )
+    assert status == 400
+    assert headers["content-type"] == ["application/json"]
+    assert json.loads(body)["error"]["status"] == 400
+    [line] = _malformed_lines(probe["at_night"])[before:]
+    assert (line["severity"], line["function"], line["field"]) == ("ERROR", "at_night", "time")
     assert recorder.records() == []
 
 

@@ -11,8 +11,9 @@ answers non-2xx and Pub/Sub's own dead-lettering takes over.
 
 An event that is no Pub/Sub message goes in the binding's structured mode
 (https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md); one whose data
-JSON cannot hold (``NaN``, which the lenient JSON read accepts) goes as the request carried it:
-its body, with its ``content-type`` and ``ce-*`` headers as attributes.
+JSON cannot hold (``NaN``, which the lenient JSON read accepts), or a request no event could be
+read from (a ``ce-time`` that is no time), goes as the request carried it: its body, with its
+``content-type`` and ``ce-*`` headers as attributes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from portable_fn.errors import EventDecodeError, InvalidCloudEventError, PublishError
 from portable_fn.events import CloudEvent, to_json
 
-from portable_fn_gcp import pubsub
+from portable_fn_gcp import pubsub, push
 from portable_fn_gcp.names import dead_letter_topic
 from portable_fn_gcp.native import header_text
 from portable_fn_gcp.publisher import PubSubPublisher
@@ -35,29 +36,34 @@ __all__ = ["ERROR_ATTRIBUTE", "about", "forward"]
 ERROR_ATTRIBUTE = "portable-fn-error"
 _MAX_REASON = 1024  # Pub/Sub attribute values are at most 1024 bytes
 _STRUCTURED = "application/cloudevents+json; charset=utf-8"
+# Log fields, and the request headers that name them when no event could be read.
+_NAMING_HEADERS = {
+    "message_id": "x-goog-pubsub-message-id",
+    "subscription": "x-goog-pubsub-subscription-name",
+    "event_id": "ce-id",
+}
 
 
 def forward(
     app: App,
     function: str,
-    delivered: CloudEvent,
+    delivered: CloudEvent | None,
     reason: str,
     log: Any,
     request: Any = None,
 ) -> bool:
     """True when the message is now on the dead-letter topic (acknowledge it). ``request``, the
-    HTTP request it came in, is what is forwarded when the event cannot be written again."""
+    HTTP request it came in, is what is forwarded when there is no event (``delivered`` None:
+    it could not be read) or the event cannot be written again."""
     publisher = app.publisher
     topic = dead_letter_topic(app, app.function(function))
     if topic is None or not isinstance(publisher, PubSubPublisher):
         return False
-    # ERROR, as every provider logs a message lost to its handler; naming the Pub/Sub message
-    # finds it on the dead-letter topic, or in Pub/Sub's redeliveries.
     fields = about(delivered, request)
     original = _original(delivered, request)
     if original is None:
         log.error(
-            "dead-lettering failed: the event cannot be written again and no request holds it;"
+            "dead-lettering failed: no request holds the delivery as it was sent;"
             " leaving it to Pub/Sub",
             topic=topic,
             **fields,
@@ -72,6 +78,8 @@ def forward(
             "dead-lettering failed; leaving it to Pub/Sub", topic=topic, error=str(exc), **fields
         )
         return False
+    # ERROR, as every provider logs a message lost to its handler; naming the Pub/Sub message
+    # finds it on the dead-letter topic.
     log.error("message moved to the dead-letter topic", topic=topic, reason=reason, **fields)
     return True
 
@@ -85,20 +93,26 @@ def about(delivered: CloudEvent | None, request: Any) -> dict[str, str]:
         if pubsub.is_published(delivered):
             return pubsub.identity(delivered)
         return {"event_id": delivered.id}
-    headers = getattr(request, "headers", None)
-    if headers is None:
+    if request is None:
         return {}
-    found = {
-        "message_id": headers.get("x-goog-pubsub-message-id"),
-        "subscription": headers.get("x-goog-pubsub-subscription-name"),
-        "event_id": headers.get("ce-id"),
+    named = {
+        field: header_text(request.headers[header])
+        for field, header in _NAMING_HEADERS.items()
+        if request.headers.get(header)
     }
-    return {k: header_text(v) for k, v in found.items() if v}
+    body = push.read_body(request)  # a structured-mode event names its id in the body
+    if "event_id" not in named and isinstance(body, dict) and isinstance(body.get("id"), str):
+        named["event_id"] = body["id"]
+    return named
 
 
-def _original(delivered: CloudEvent, request: Any) -> tuple[bytes, dict[str, str]] | None:
+def _original(
+    delivered: CloudEvent | None, request: Any
+) -> tuple[bytes, dict[str, str]] | None:
     """The Pub/Sub message as it arrived; for any other delivery, the event in structured mode,
     else the request as it came (None without one)."""
+    if delivered is None:
+        return _as_sent(request)
     if pubsub.is_published(delivered):
         try:
             message = pubsub.parse(delivered, trigger="dead-letter")

@@ -90,7 +90,8 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
                 event = scheduler.from_headers(headers, function=name, expression=expression,
                                                job=job)
             except EventDecodeError as exc:
-                _abort(_failure(400, f"malformed schedule delivery: {exc}"))
+                # No dead-letter topic (Cloud Scheduler has none): an ERROR line and a JSON 400.
+                return undecodable(app, name, None, request, request, exc)
             return _run(app, name, event, request, request, deadline, decoded=True)
 
         return _named(fire, name)
@@ -124,7 +125,8 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
                 event = native.from_native(cloud_event, trigger=kind)
                 event = push.restore(event, push.read_body(request))
         except EventDecodeError as exc:
-            _abort(_failure(400, f"malformed {kind} delivery: {exc}"))
+            # No event to forward: undecodable moves the request as it came.
+            return undecodable(app, name, None, request, cloud_event, exc)
         return _run(app, name, event, request, cloud_event, deadline)
 
     return _named(receive, name)
@@ -214,20 +216,26 @@ def undecodable(
     request: Any,
     native_event: Any,
     exc: EventDecodeError,
+    *,
+    movable: bool = True,
 ) -> Any:
     """A delivery that can never be read: moved to the dead-letter topic and acknowledged, so
     Pub/Sub does not spend its attempts on it
     (https://cloud.google.com/pubsub/docs/handling-failures); else (no dead-letter topic, the
-    publish failed, nothing to forward: ``delivered`` None) a JSON 400 leaves it to Pub/Sub."""
-    from portable_fn_gcp import dead_letter
+    publish failed, ``movable`` False) a JSON 400 leaves it to Pub/Sub. ``delivered`` None (no
+    event could be read) moves the request's Pub/Sub message if it holds one, else the request
+    as it came (``dead_letter``)."""
+    from portable_fn_gcp import dead_letter, push
 
+    if delivered is None and request is not None:
+        delivered = push.as_received(request)  # a push body or Eventarc's messagePublished
     log = _context(name, request, native_event).logger
     # ERROR, as the other providers log a delivery that cannot be decoded; the message id
     # finds it on the dead-letter topic or in Pub/Sub's redeliveries.
     fields = dead_letter.about(delivered, request)
     log.error("malformed delivery", error=str(exc), field=exc.field, **fields)
     reason = f"EventDecodeError: {exc}"
-    if delivered is not None and dead_letter.forward(app, name, delivered, reason, log, request):
+    if movable and dead_letter.forward(app, name, delivered, reason, log, request):
         return "OK"
     _abort(_failure(400, f"malformed delivery: {exc}"))
 

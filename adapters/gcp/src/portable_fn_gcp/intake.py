@@ -108,7 +108,10 @@ def _refuse(app: App, name: str, request: Any, problem: str, field: str) -> Any:
 
     kind = app.function(name).trigger.kind
     error = EventDecodeError(problem, provider="gcp", trigger=kind, field=field)
-    return functions.undecodable(app, name, None, request, None, error)
+    # Refused, not moved to the dead-letter topic: neither Pub/Sub nor Eventarc sends a batch or
+    # a structured body that is no object, and an unwrapped push without write metadata has no
+    # message id (README).
+    return functions.undecodable(app, name, None, request, None, error, movable=False)
 
 
 def _unreadable(content_type: str, body: bytes) -> str | None:
@@ -124,7 +127,7 @@ def _unreadable(content_type: str, body: bytes) -> str | None:
 
 def _read_here(app: App, name: str, request: Any) -> Any:
     """Run ``name`` on a CloudEvent the framework's SDK would crash on, read as the function
-    reads every CloudEvent request (``native.from_request``): a malformed one is a JSON 400."""
+    reads every CloudEvent request (``native.from_request``): a malformed one is undecodable."""
     from portable_fn_gcp import functions, native
 
     kind = app.function(name).trigger.kind
