@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from conftest import Recorder, Servers, load
+from portable_fn.events import CloudEvent, to_dict
 from pubsub_endpoint import PublishEndpoint
+
+from portable_fn_gcp.binding import to_message
 
 JSON = {"content-type": "application/json"}
 
@@ -146,6 +149,56 @@ def test_unwrapped_push_attributes_keep_their_utf8_text(
     assert status == 200
     event = only(recorder, "on_object")["event"]
     assert (event["subject"], event["data"]["key"]) == (key, key)
+
+
+_LONG = "x" * 70  # an extension name past the 64 characters the HTTP reader keeps here
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        # Binary mode: ce-* attributes, values as published (no percent-encoding).
+        CloudEvent.create(
+            type="probe.jobs", source="/portable-fn/probe/go", id="inv%2F42",
+            subject='say "hi"', datacontenttype="application/json", data={"n": 1},
+            extensions={"tag": "50%25off", _LONG: "kept"},
+        ),
+        CloudEvent.create(
+            type="probe.jobs", source="/portable-fn/probe/go", subject="100%ff",
+            datacontenttype="application/json", data={"n": 2},
+        ),
+        # Structured mode (an Integer extension, which attributes cannot carry as one).
+        CloudEvent.create(
+            type="probe.jobs", source="/portable-fn/probe/go", id="inv%2F43",
+            datacontenttype="application/json", data={"n": 3},
+            extensions={"count": 7, _LONG: "kept"},
+        ),
+    ],
+    ids=["binary-percent-quotes-long-name", "binary-stray-percent", "structured"],
+)
+def test_unwrapped_push_of_a_published_event_arrives_as_published(
+    probe: Servers, recorder: Recorder, event: CloudEvent
+) -> None:
+    """``pf.send``/``pf.publish`` write the CloudEvents Pub/Sub binding: ``ce-*`` attributes
+    whose values are carried as they are (``binding.to_message``). Unwrapped with write
+    metadata, those attributes arrive as headers; they were read as the HTTP binding's
+    (percent-decoded: ``inv%2F42`` became ``inv/42``, ``100%ff`` a 400; quoted strings
+    stripped; a long extension name dropped), so the event differed from the one published
+    and from the same message pushed wrapped. It is read as the Pub/Sub message it is.
+
+    Headers: https://cloud.google.com/pubsub/docs/payload-unwrapping ; binding:
+    https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md
+    """
+    data, attributes = to_message(event)
+    headers = {
+        **{k: v for k, v in load("push_unwrapped.json")["headers"].items()
+           if k != "Content-Type"},
+        "x-goog-pubsub-message-id": str(uuid.uuid4()),
+        **attributes,
+    }
+    status, _, resp = probe["on_message"].request(body=data, headers=headers)
+    assert status == 200, resp
+    assert only(recorder, "on_message")["event"] == to_dict(event)
 
 
 def test_malformed_push_fails_that_message_alone_into_the_dead_letter_topic(

@@ -6,6 +6,7 @@ Pub/Sub-target job whose message is pushed straight to the function."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -95,6 +96,39 @@ def test_pubsub_target_job_pushed_to_the_function_runs_at_its_publish_time(
     # The message names no job: the run is the job deploy.sh makes, as for a manual call.
     assert events[0]["id"] == events[1]["id"] == "probe-at-night@2021-02-26T19:13:55.749000Z"
     assert events[0]["type"] == "google.cloud.scheduler.job.v1.executed"
+
+
+def test_pubsub_target_job_pushed_unwrapped_runs_as_pushed_wrapped(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """A Pub/Sub-target job sets the message's data and attributes
+    (https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1#pubsubtarget);
+    one carrying a CloudEvent in the Pub/Sub binding's structured mode, pushed unwrapped with
+    write metadata (https://cloud.google.com/pubsub/docs/payload-unwrapping), has that
+    attribute as its ``Content-Type`` header. It was read as an HTTP CloudEvent, no Scheduler
+    run, and acknowledged without running; it is the same Pub/Sub message as when pushed
+    wrapped, so the same run at its publish time.
+    """
+    event = {"specversion": "1.0", "id": "job-1", "source": "/jobs", "type": "com.example.tick"}
+    data = json.dumps(event).encode()
+    attributes = {"content-type": "application/cloudevents+json; charset=utf-8"}
+    sample = load("push_unwrapped.json")
+    headers = {**{k: v for k, v in sample["headers"].items() if k != "Content-Type"},
+               **attributes}
+    status, _, _ = probe["at_night"].request(body=data, headers=headers)
+    assert status == 200
+    wrapped = {
+        "message": {"data": base64.b64encode(data).decode(), "attributes": attributes,
+                    "messageId": headers["x-goog-pubsub-message-id"],
+                    "publishTime": headers["x-goog-pubsub-publish-time"]},
+        "subscription": headers["x-goog-pubsub-subscription-name"],
+    }
+    status, _, _ = probe["at_night"].request(
+        body=json.dumps(wrapped).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert status == 200
+    events = [r["event"] for r in recorder.records() if r["function"] == "at_night"]
+    assert [e["id"] for e in events] == ["probe-at-night@2021-02-26T19:13:55.749000Z"] * 2
 
 
 def test_pubsub_target_job_pushed_again_counts_its_delivery_attempt(

@@ -78,7 +78,9 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
                 # An HTTP-target job says so in its headers, whatever body and content type the
                 # job was given; only without them is a CloudEvent body an Eventarc delivery.
                 if not scheduler.is_http_target(headers):
-                    if _is_cloudevent(headers):
+                    # An unwrapped push is a Pub/Sub message, whatever ce-* headers it carries
+                    # (intake).
+                    if _is_cloudevent(headers) and not push.is_unwrapped(request):
                         data = request.get_data()
                         event = native.from_request(headers, data, trigger="schedule")
                         return _run(app, name, event, request, request, deadline)
