@@ -120,6 +120,32 @@ def test_undecodable_push_is_acknowledged_only_once_dead_lettered(fail: bool) ->
     assert attributes["portable-fn-error"].startswith("EventDecodeError")
 
 
+def test_a_malformed_push_left_to_pubsub_is_an_error_line_naming_the_message(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without the Pub/Sub publisher (nothing moves it to the dead-letter topic) a malformed
+    push is a JSON 400 for Pub/Sub to redeliver, and an ERROR line naming the message and its
+    subscription, as the other providers log a decode failure; it was a WARNING naming neither.
+
+    Body: https://cloud.google.com/pubsub/docs/push#receive_push , an attribute made a number.
+    """
+    app = pf.App("quiet")
+
+    @app.topic("my-topic")
+    def news(event: pf.CloudEvent) -> None: ...
+
+    client = _client(app, "news")
+    body = load("push_documented.json")
+    body["message"]["attributes"] = {"n": 1}
+    capsys.readouterr()
+    assert client.post("/", json=body).status_code == 400
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert (line["severity"], line["message"]) == ("ERROR", "malformed delivery")
+    assert line["field"] == "data.message.attributes"
+    assert line["message_id"] == "2070443601311540"
+    assert line["subscription"] == "projects/myproject/subscriptions/mysubscription"
+
+
 _EVENT = {"specversion": "1.0", "id": "1", "source": "/s", "type": "com.example.t"}
 
 

@@ -209,6 +209,75 @@ def test_malformed_message_is_dead_lettered_and_not_run(
     assert recorder.records() == []
 
 
+def _lines_naming(server: Any, value: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    return [line for line in lines if value in (line.get("message_id"), line.get("event_id"))]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [{"ce-time": "yesterday"}, {"ce-specversion": ""}],
+    ids=["time-not-rfc3339", "empty-specversion"],
+)
+def test_a_binary_event_with_a_bad_attribute_is_dead_lettered_with_an_error_line(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint, damage: dict[str, str]
+) -> None:
+    """A binary-mode delivery whose ``ce-*`` attributes are no valid CloudEvent (CloudEvents
+    1.0.2 ``time`` is RFC 3339; ``specversion`` is required and non-empty) was answered 400 with
+    no log line at all and left to Pub/Sub's redeliveries. It is a malformed delivery like any
+    other: an ERROR line naming the message, and the Pub/Sub message it carries moved to the
+    dead-letter topic as published.
+
+    Request: google-cloudevents ``examples/binary/pubsub/MessagePublishedData-text.json``,
+    ``damage`` applied.
+    """
+    marker = str(uuid.uuid4())
+    body = load("pubsub_text_data.json")
+    body["message"]["messageId"] = marker
+    body["message"]["attributes"]["marker"] = marker
+    headers = {**binary_headers("pubsub_text_data.json"), **damage}
+    status, _, resp = probe["on_message"].request(body=json.dumps(body).encode(), headers=headers)
+    assert status == 200, resp
+    moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("marker") == marker)
+    assert moved.topic == "projects/test-project/topics/probe-on-message-dlq"
+    assert moved.data == b"test message 3"
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
+    malformed, gone = _lines_naming(probe["on_message"], marker)
+    assert (malformed["severity"], malformed["message"]) == ("ERROR", "malformed delivery")
+    assert malformed["subscription"] == body["subscription"]
+    assert gone["severity"] == "ERROR"
+    assert gone["message"] == "message moved to the dead-letter topic"
+    assert recorder.records() == []
+
+
+def test_a_structured_event_with_a_time_past_year_9999_is_dead_lettered_as_sent(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
+) -> None:
+    """A structured-mode event whose ``time`` (RFC 3339, so at most year 9999) cannot be read
+    was a silent 400 too; it is moved to the dead-letter topic as it was sent, with an ERROR
+    line naming it.
+
+    Event: google-cloudevents ``examples/structured/pubsub/MessagePublishedData-complex.json``
+    shape (data: the text sample's message), ``time`` replaced.
+    """
+    marker = str(uuid.uuid4())
+    event = {
+        "specversion": "1.0", "id": marker, "time": "10000-01-01T00:00:00Z",
+        "source": "//pubsub.googleapis.com/projects/my-project/topics/my-topic",
+        "type": "google.cloud.pubsub.topic.v1.messagePublished",
+        "datacontenttype": "application/json", "data": load("pubsub_text_data.json"),
+    }
+    body = json.dumps(event).encode()
+    status, _, resp = probe["on_message"].request(body=body, headers=STRUCTURED)
+    assert status == 200, resp
+    moved = pubsub_endpoint.wait_for(lambda m: marker.encode() in m.data)
+    assert moved.topic == "projects/test-project/topics/probe-on-message-dlq"
+    assert moved.data == body
+    assert moved.attributes["content-type"] == STRUCTURED["content-type"]
+    assert _lines_naming(probe["on_message"], marker)[0]["severity"] == "ERROR"
+    assert recorder.records() == []
+
+
 def test_not_a_cloudevent_at_all_is_4xx(probe: Servers, recorder: Recorder) -> None:
     status, _, _ = probe["on_message"].request(
         body=b'{"hello": "world"}', headers={"content-type": "application/json"}
@@ -240,32 +309,44 @@ def test_batch_or_array_cloudevent_is_a_json_400(
 _AUDIT = b'"source": "/s", "type": "google.cloud.audit.log.v1.written"'
 
 
+# MARK: a fresh marker each run, to find the message on the dead-letter topic.
 @pytest.mark.parametrize(
     ("content_type", "body"),
     [
         # Not UTF-8: the JSON format's bytes are UTF-8 (RFC 8259 section 8.1).
         ("application/cloudevents+json; charset=utf-8",
-         b'{"specversion": "1.0", "id": "\xff", ' + _AUDIT + b"}"),
+         b'{"specversion": "1.0", "id": "\xffMARK", ' + _AUDIT + b"}"),
         ("application/cloudevents+json; charset=iso-8859-1",
-         b'{"specversion": "1.0", "id": "caf\xe9", ' + _AUDIT + b"}"),
+         b'{"specversion": "1.0", "id": "caf\xe9MARK", ' + _AUDIT + b"}"),
         # Valid JSON nested deeper than a JSON parser recurses.
         ("application/cloudevents+json",
-         b'{"specversion": "1.0", "id": "a", ' + _AUDIT + b', "data": '
+         b'{"specversion": "1.0", "id": "MARK", ' + _AUDIT + b', "data": '
          + b"[" * 100_000 + b"]" * 100_000 + b"}"),
     ],
     ids=["not-utf8", "latin-1", "deep"],
 )
-def test_structured_event_the_framework_cannot_parse_is_a_json_400(
-    probe: Servers, recorder: Recorder, content_type: str, body: bytes
+def test_structured_event_the_framework_cannot_parse_is_dead_lettered(
+    probe: Servers,
+    recorder: Recorder,
+    pubsub_endpoint: PublishEndpoint,
+    content_type: str,
+    body: bytes,
 ) -> None:
     """Structured content mode (CloudEvents HTTP binding 3.2, JSON format; RFC 8259 section 8.1:
-    JSON between systems is UTF-8): a body that is no readable JSON is a malformed delivery
-    (400), not the framework's CloudEvents SDK crashing (500, retried, traceback logged)."""
-    status, resp_headers, resp = probe["on_audit"].request(
-        body=body, headers={"content-type": content_type}
-    )
-    assert (status, json.loads(resp)["error"]["status"]) == (400, 400)
-    assert resp_headers["content-type"] == ["application/json"]
+    JSON between systems is UTF-8): a body that is no readable JSON is a malformed delivery,
+    not the framework's CloudEvents SDK crashing (500, retried, traceback logged). As any
+    malformed delivery, it is moved to the function's dead-letter topic as it was sent and
+    acknowledged (it was a 400, which Pub/Sub redelivered until its own policy gave up)."""
+    marker = str(uuid.uuid4()).encode()
+    body = body.replace(b"MARK", marker)
+    headers = {"content-type": content_type}
+    status, _, resp = probe["on_audit"].request(body=body, headers=headers)
+    assert status == 200, resp
+    moved = pubsub_endpoint.wait_for(lambda m: marker in m.data)
+    assert moved.topic == "projects/test-project/topics/probe-on-audit-dlq"
+    assert moved.data == body
+    assert moved.attributes["content-type"] == content_type
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
     assert recorder.records() == []
 
 
@@ -278,16 +359,22 @@ _AUDIT_HEADERS = {
 }
 
 
-def test_binary_event_with_json_nested_past_the_parser_is_a_json_400(
-    probe: Servers, recorder: Recorder
+def test_binary_event_with_json_nested_past_the_parser_is_dead_lettered(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
 ) -> None:
     """Binary content mode (CloudEvents HTTP binding 3.1): data that is JSON nested deeper
-    than a parser recurses cannot be read, a malformed delivery (400), not the framework's
-    CloudEvents SDK crashing on it (500, retried, traceback logged)."""
-    headers = {**_AUDIT_HEADERS, "content-type": "application/json"}
-    status, resp_headers, resp = probe["on_audit"].request(body=_DEEP, headers=headers)
-    assert (status, json.loads(resp)["error"]["status"]) == (400, 400)
-    assert resp_headers["content-type"] == ["application/json"]
+    than a parser recurses cannot be read, a malformed delivery, not the framework's
+    CloudEvents SDK crashing on it (500, retried, traceback logged): moved to the dead-letter
+    topic as it was sent (the data, the ``ce-*`` and ``content-type`` headers as attributes)
+    and acknowledged."""
+    marker = str(uuid.uuid4())
+    headers = {**_AUDIT_HEADERS, "ce-id": marker, "content-type": "application/json"}
+    status, _, resp = probe["on_audit"].request(body=_DEEP, headers=headers)
+    assert status == 200, resp
+    moved = pubsub_endpoint.wait_for(lambda m: m.attributes.get("ce-id") == marker)
+    assert moved.topic == "projects/test-project/topics/probe-on-audit-dlq"
+    assert moved.data == _DEEP
+    assert {k: v for k, v in moved.attributes.items() if k != "portable-fn-error"} == headers
     assert recorder.records() == []
 
 

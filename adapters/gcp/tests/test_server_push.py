@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 from conftest import Recorder, Servers, load
+from portable_fn.events import CloudEvent, to_dict
 from pubsub_endpoint import PublishEndpoint
+
+from portable_fn_gcp.binding import to_message
 
 JSON = {"content-type": "application/json"}
 
@@ -148,6 +151,56 @@ def test_unwrapped_push_attributes_keep_their_utf8_text(
     assert (event["subject"], event["data"]["key"]) == (key, key)
 
 
+_LONG = "x" * 70  # an extension name past the 64 characters the HTTP reader keeps here
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        # Binary mode: ce-* attributes, values as published (no percent-encoding).
+        CloudEvent.create(
+            type="probe.jobs", source="/portable-fn/probe/go", id="inv%2F42",
+            subject='say "hi"', datacontenttype="application/json", data={"n": 1},
+            extensions={"tag": "50%25off", _LONG: "kept"},
+        ),
+        CloudEvent.create(
+            type="probe.jobs", source="/portable-fn/probe/go", subject="100%ff",
+            datacontenttype="application/json", data={"n": 2},
+        ),
+        # Structured mode (an Integer extension, which attributes cannot carry as one).
+        CloudEvent.create(
+            type="probe.jobs", source="/portable-fn/probe/go", id="inv%2F43",
+            datacontenttype="application/json", data={"n": 3},
+            extensions={"count": 7, _LONG: "kept"},
+        ),
+    ],
+    ids=["binary-percent-quotes-long-name", "binary-stray-percent", "structured"],
+)
+def test_unwrapped_push_of_a_published_event_arrives_as_published(
+    probe: Servers, recorder: Recorder, event: CloudEvent
+) -> None:
+    """``pf.send``/``pf.publish`` write the CloudEvents Pub/Sub binding: ``ce-*`` attributes
+    whose values are carried as they are (``binding.to_message``). Unwrapped with write
+    metadata, those attributes arrive as headers; they were read as the HTTP binding's
+    (percent-decoded: ``inv%2F42`` became ``inv/42``, ``100%ff`` a 400; quoted strings
+    stripped; a long extension name dropped), so the event differed from the one published
+    and from the same message pushed wrapped. It is read as the Pub/Sub message it is.
+
+    Headers: https://cloud.google.com/pubsub/docs/payload-unwrapping ; binding:
+    https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md
+    """
+    data, attributes = to_message(event)
+    headers = {
+        **{k: v for k, v in load("push_unwrapped.json")["headers"].items()
+           if k != "Content-Type"},
+        "x-goog-pubsub-message-id": str(uuid.uuid4()),
+        **attributes,
+    }
+    status, _, resp = probe["on_message"].request(body=data, headers=headers)
+    assert status == 200, resp
+    assert only(recorder, "on_message")["event"] == to_dict(event)
+
+
 def test_malformed_push_fails_that_message_alone_into_the_dead_letter_topic(
     probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
 ) -> None:
@@ -234,6 +287,48 @@ def test_undecodable_unwrapped_push_is_dead_lettered(
     assert recorder.records() == []
 
 
+def _lines_naming(server: Any, message_id: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("message_id") == message_id]
+
+
+@pytest.mark.parametrize("wrapped", [True, False], ids=["wrapped", "unwrapped"])
+def test_a_malformed_push_is_logged_at_error_naming_its_message(
+    probe: Servers, recorder: Recorder, wrapped: bool
+) -> None:
+    """A malformed message, and its move to the dead-letter topic, are ERROR lines (a message
+    lost to its handler, as AWS, Azure and Cloudflare log a decode failure) that name the
+    Pub/Sub message and subscription, so it can be found on the dead-letter topic or in Pub/Sub's
+    redeliveries; they were WARNING lines naming neither.
+
+    Requests: https://cloud.google.com/pubsub/docs/push#receive_push and
+    https://cloud.google.com/pubsub/docs/payload-unwrapping , publish time damaged.
+    """
+    message_id = str(uuid.uuid4())
+    if wrapped:
+        body = load("push_documented.json")
+        body["message"].update(messageId=message_id, publishTime="yesterday")
+        del body["message"]["message_id"], body["message"]["publish_time"]
+        sent, headers = json.dumps(body).encode(), JSON
+        subscription = body["subscription"]
+    else:
+        sample = load("push_unwrapped.json")
+        headers = {**sample["headers"], "x-goog-pubsub-message-id": message_id,
+                   "x-goog-pubsub-publish-time": "yesterday"}
+        sent, subscription = sample["body"].encode(), headers["x-goog-pubsub-subscription-name"]
+    status, _, _ = probe["on_message"].request(body=sent, headers=headers)
+    assert status == 200  # answered once the message was on the dead-letter topic
+    malformed, moved = _lines_naming(probe["on_message"], message_id)
+    assert (malformed["severity"], malformed["message"]) == ("ERROR", "malformed delivery")
+    assert malformed["field"] == "message.publishTime"
+    assert (moved["severity"], moved["message"]) == (
+        "ERROR", "message moved to the dead-letter topic"
+    )
+    assert moved["topic"] == "probe-on-message-dlq"
+    assert malformed["subscription"] == moved["subscription"] == subscription
+    assert recorder.records() == []
+
+
 @pytest.mark.parametrize("data", [b'[{"status": "Hello there"}]', b'"Hello there"'])
 def test_unwrapped_push_of_a_json_array_or_string_without_metadata_is_a_json_400(
     probe: Servers, recorder: Recorder, data: bytes
@@ -256,23 +351,40 @@ def test_unwrapped_push_of_a_json_array_or_string_without_metadata_is_a_json_400
     assert recorder.records() == []
 
 
-@pytest.mark.parametrize("target", ["on_message", "no_retries", "at_night"])
-def test_a_push_body_nested_past_the_parser_is_a_json_400(
-    probe: Servers, recorder: Recorder, target: str
+@pytest.mark.parametrize(
+    ("target", "dead_letter"),
+    [("on_message", "probe-on-message-dlq"), ("no_retries", "probe-no-retries-dlq"),
+     ("at_night", None)],
+)
+def test_a_push_body_nested_past_the_parser_is_a_malformed_delivery(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint, target: str,
+    dead_letter: str | None,
 ) -> None:
     """Valid JSON nested deeper than the parser recurses, POSTed as a push body
     (https://cloud.google.com/pubsub/docs/push#receive_push, ``message`` replaced): reading it
     raised RecursionError, a 500 with a traceback on every redelivery, from the push intake
-    of an event function and from a schedule function alike. It is a malformed delivery: a
-    JSON 400, no handler run, as a deep CloudEvent is (``test_native``)."""
-    deep = b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b', "subscription": "s"}'
+    of an event function and from a schedule function alike. It is a malformed delivery, no
+    handler run, as a deep CloudEvent is (``test_native``): moved to an event function's
+    dead-letter topic as it was sent, and acknowledged; a JSON 400 from a schedule function,
+    which has no dead-letter topic."""
+    marker = str(uuid.uuid4()).encode()
+    deep = b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b', "subscription": "'
+    deep += marker + b'"}'
     crashes = probe[target].output().count("Traceback")
     status, headers, resp = probe[target].request(body=deep, headers=JSON)
-    assert status == 400
-    assert headers["content-type"] == ["application/json"]
-    assert json.loads(resp)["error"]["status"] == 400
     assert probe[target].output().count("Traceback") == crashes
     assert recorder.records() == []
+    if dead_letter is None:
+        assert status == 400
+        assert headers["content-type"] == ["application/json"]
+        assert json.loads(resp)["error"]["status"] == 400
+        return
+    assert status == 200
+    moved = pubsub_endpoint.wait_for(lambda m: marker in m.data)
+    assert moved.topic == f"projects/test-project/topics/{dead_letter}"
+    assert moved.data == deep
+    assert moved.attributes["content-type"] == "application/json"
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
 
 
 def test_a_failure_without_retries_is_dead_lettered_not_dropped(

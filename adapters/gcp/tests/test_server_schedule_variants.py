@@ -6,7 +6,9 @@ Pub/Sub-target job whose message is pushed straight to the function."""
 
 from __future__ import annotations
 
+import base64
 import json
+from typing import Any
 
 from conftest import Recorder, Servers, load, raw
 
@@ -49,6 +51,30 @@ def test_malformed_cloudevent_to_a_schedule_function_is_json_400(
     assert recorder.records() == []
 
 
+def _malformed_lines(server: Any) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("message") == "malformed delivery"]
+
+
+def test_an_unreadable_schedule_time_is_an_error_line_and_a_json_400(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """``X-CloudScheduler-ScheduleTime`` is RFC 3339; one that is not was a 400 with no log
+    line at all, so a broken job failed unseen. It is a malformed delivery, logged at ERROR as
+    any other; a schedule function has no dead-letter topic, so the JSON 400 stands (Cloud
+    Scheduler logs the failed attempt: https://cloud.google.com/scheduler/docs/configuring/retry-jobs)."""
+    before = len(_malformed_lines(probe["at_night"]))
+    status, headers, body = probe["at_night"].request(
+        headers={**SCHEDULER, "X-CloudScheduler-ScheduleTime": "x"}
+    )
+    assert status == 400
+    assert headers["content-type"] == ["application/json"]
+    assert json.loads(body)["error"]["status"] == 400
+    [line] = _malformed_lines(probe["at_night"])[before:]
+    assert (line["severity"], line["function"], line["field"]) == ("ERROR", "at_night", "time")
+    assert recorder.records() == []
+
+
 def test_pubsub_target_job_pushed_to_the_function_runs_at_its_publish_time(
     probe: Servers, recorder: Recorder
 ) -> None:
@@ -70,6 +96,39 @@ def test_pubsub_target_job_pushed_to_the_function_runs_at_its_publish_time(
     # The message names no job: the run is the job deploy.sh makes, as for a manual call.
     assert events[0]["id"] == events[1]["id"] == "probe-at-night@2021-02-26T19:13:55.749000Z"
     assert events[0]["type"] == "google.cloud.scheduler.job.v1.executed"
+
+
+def test_pubsub_target_job_pushed_unwrapped_runs_as_pushed_wrapped(
+    probe: Servers, recorder: Recorder
+) -> None:
+    """A Pub/Sub-target job sets the message's data and attributes
+    (https://cloud.google.com/scheduler/docs/reference/rpc/google.cloud.scheduler.v1#pubsubtarget);
+    one carrying a CloudEvent in the Pub/Sub binding's structured mode, pushed unwrapped with
+    write metadata (https://cloud.google.com/pubsub/docs/payload-unwrapping), has that
+    attribute as its ``Content-Type`` header. It was read as an HTTP CloudEvent, no Scheduler
+    run, and acknowledged without running; it is the same Pub/Sub message as when pushed
+    wrapped, so the same run at its publish time.
+    """
+    event = {"specversion": "1.0", "id": "job-1", "source": "/jobs", "type": "com.example.tick"}
+    data = json.dumps(event).encode()
+    attributes = {"content-type": "application/cloudevents+json; charset=utf-8"}
+    sample = load("push_unwrapped.json")
+    headers = {**{k: v for k, v in sample["headers"].items() if k != "Content-Type"},
+               **attributes}
+    status, _, _ = probe["at_night"].request(body=data, headers=headers)
+    assert status == 200
+    wrapped = {
+        "message": {"data": base64.b64encode(data).decode(), "attributes": attributes,
+                    "messageId": headers["x-goog-pubsub-message-id"],
+                    "publishTime": headers["x-goog-pubsub-publish-time"]},
+        "subscription": headers["x-goog-pubsub-subscription-name"],
+    }
+    status, _, _ = probe["at_night"].request(
+        body=json.dumps(wrapped).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert status == 200
+    events = [r["event"] for r in recorder.records() if r["function"] == "at_night"]
+    assert [e["id"] for e in events] == ["probe-at-night@2021-02-26T19:13:55.749000Z"] * 2
 
 
 def test_pubsub_target_job_pushed_again_counts_its_delivery_attempt(

@@ -78,7 +78,9 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
                 # An HTTP-target job says so in its headers, whatever body and content type the
                 # job was given; only without them is a CloudEvent body an Eventarc delivery.
                 if not scheduler.is_http_target(headers):
-                    if _is_cloudevent(headers):
+                    # An unwrapped push is a Pub/Sub message, whatever ce-* headers it carries
+                    # (intake).
+                    if _is_cloudevent(headers) and not push.is_unwrapped(request):
                         data = request.get_data()
                         event = native.from_request(headers, data, trigger="schedule")
                         return _run(app, name, event, request, request, deadline)
@@ -90,7 +92,8 @@ def http_function(app: App, name: str) -> Callable[[Any], Any]:
                 event = scheduler.from_headers(headers, function=name, expression=expression,
                                                job=job)
             except EventDecodeError as exc:
-                _abort(_failure(400, f"malformed schedule delivery: {exc}"))
+                # No dead-letter topic (Cloud Scheduler has none): an ERROR line and a JSON 400.
+                return undecodable(app, name, None, request, request, exc)
             return _run(app, name, event, request, request, deadline, decoded=True)
 
         return _named(fire, name)
@@ -124,7 +127,8 @@ def cloud_event_function(app: App, name: str) -> Callable[[Any], Any]:
                 event = native.from_native(cloud_event, trigger=kind)
                 event = push.restore(event, push.read_body(request))
         except EventDecodeError as exc:
-            _abort(_failure(400, f"malformed {kind} delivery: {exc}"))
+            # No event to forward: undecodable moves the request as it came.
+            return undecodable(app, name, None, request, cloud_event, exc)
         return _run(app, name, event, request, cloud_event, deadline)
 
     return _named(receive, name)
@@ -160,7 +164,7 @@ def _run(
         return "OK"
     if not outcome.retryable:
         reason = outcome.reason or "rejected"
-        if dead_letter.forward(app, name, delivered, reason, ctx.logger):
+        if dead_letter.forward(app, name, delivered, reason, ctx.logger, request):
             return "OK"
         _keep_error(request, outcome.error)
         _abort(_failure(422, "event rejected by the handler"))
@@ -169,7 +173,8 @@ def _run(
         # The last attempt declared (the first with max_retries=0): dead-lettered now, as on
         # every provider, where Pub/Sub would go on to its least of 5 attempts.
         last = f"failed attempt {ctx.attempt} of {declared}"
-        if dead_letter.forward(app, name, delivered, outcome.reason or last, ctx.logger):
+        why = outcome.reason or last
+        if dead_letter.forward(app, name, delivered, why, ctx.logger, request):
             return "OK"
     _keep_error(request, outcome.error)
     _abort(_failure(500, "event handler failed"))
@@ -213,17 +218,26 @@ def undecodable(
     request: Any,
     native_event: Any,
     exc: EventDecodeError,
+    *,
+    movable: bool = True,
 ) -> Any:
     """A delivery that can never be read: moved to the dead-letter topic and acknowledged, so
     Pub/Sub does not spend its attempts on it
     (https://cloud.google.com/pubsub/docs/handling-failures); else (no dead-letter topic, the
-    publish failed, nothing to forward: ``delivered`` None) a JSON 400 leaves it to Pub/Sub."""
-    from portable_fn_gcp import dead_letter
+    publish failed, ``movable`` False) a JSON 400 leaves it to Pub/Sub. ``delivered`` None (no
+    event could be read) moves the request's Pub/Sub message if it holds one, else the request
+    as it came (``dead_letter``)."""
+    from portable_fn_gcp import dead_letter, push
 
+    if delivered is None and request is not None:
+        delivered = push.as_received(request)  # a push body or Eventarc's messagePublished
     log = _context(name, request, native_event).logger
-    log.warning("malformed delivery", error=str(exc), field=exc.field)
+    # ERROR, as the other providers log a delivery that cannot be decoded; the message id
+    # finds it on the dead-letter topic or in Pub/Sub's redeliveries.
+    fields = dead_letter.about(delivered, request)
+    log.error("malformed delivery", error=str(exc), field=exc.field, **fields)
     reason = f"EventDecodeError: {exc}"
-    if delivered is not None and dead_letter.forward(app, name, delivered, reason, log):
+    if movable and dead_letter.forward(app, name, delivered, reason, log, request):
         return "OK"
     _abort(_failure(400, f"malformed delivery: {exc}"))
 

@@ -17,6 +17,11 @@ serves them all (the framework's conversion drops ``orderingKey``, ``deliveryAtt
 ``subscription``). A CloudEvent (``ce-specversion`` header, or a structured content type) is
 left to the framework at the cost of two dict lookups (binary mode) or a look at the body's first
 byte and a UTF-8 check (structured mode), and two byte counts: that is every Eventarc delivery.
+An unwrapped push with write metadata (``x-goog-pubsub-message-id``) is a Pub/Sub message even
+when its attributes, now headers, are a CloudEvent's (``ce-*``, or a structured ``content-type``):
+they follow the Pub/Sub binding, values as published
+(https://github.com/googleapis/google-cloudevents/blob/main/docs/spec/pubsub.md), where the HTTP
+binding's reader would percent-decode them and strip quoted strings. It is read as a wrapped push.
 
 Except two CloudEvents the framework cannot take: a batch (``application/cloudevents-batch+json``,
 HTTP binding section 3.3, https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md#33-batched-content-mode)
@@ -78,10 +83,14 @@ def take(app: App, name: str) -> Any:
     environ = request.environ
     if environ.get("REQUEST_METHOD") != "POST":
         return None
-    if "HTTP_CE_SPECVERSION" in environ:  # binary mode
+    # An unwrapped push carrying a CloudEvent has its ce-* attributes (and content-type) as
+    # headers: they are the Pub/Sub binding's, values as published, not the HTTP binding's
+    # (percent-encoded, quoted strings), so it is read as the message it is, as a wrapped push.
+    unwrapped = push.is_unwrapped(request)
+    if "HTTP_CE_SPECVERSION" in environ and not unwrapped:  # binary mode
         return _read_here(app, name, request) if _too_deep(request.get_data()) else None
     content_type = environ.get("CONTENT_TYPE", "").lower()
-    if content_type.startswith(_STRUCTURED):
+    if content_type.startswith(_STRUCTURED) and not unwrapped:
         body = request.get_data()
         problem = _unreadable(content_type, body)
         if problem is not None:
@@ -108,7 +117,10 @@ def _refuse(app: App, name: str, request: Any, problem: str, field: str) -> Any:
 
     kind = app.function(name).trigger.kind
     error = EventDecodeError(problem, provider="gcp", trigger=kind, field=field)
-    return functions.undecodable(app, name, None, request, None, error)
+    # Refused, not moved to the dead-letter topic: neither Pub/Sub nor Eventarc sends a batch or
+    # a structured body that is no object, and an unwrapped push without write metadata has no
+    # message id (README).
+    return functions.undecodable(app, name, None, request, None, error, movable=False)
 
 
 def _unreadable(content_type: str, body: bytes) -> str | None:
@@ -124,7 +136,7 @@ def _unreadable(content_type: str, body: bytes) -> str | None:
 
 def _read_here(app: App, name: str, request: Any) -> Any:
     """Run ``name`` on a CloudEvent the framework's SDK would crash on, read as the function
-    reads every CloudEvent request (``native.from_request``): a malformed one is a JSON 400."""
+    reads every CloudEvent request (``native.from_request``): a malformed one is undecodable."""
     from portable_fn_gcp import functions, native
 
     kind = app.function(name).trigger.kind

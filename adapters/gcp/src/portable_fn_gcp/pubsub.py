@@ -36,7 +36,7 @@ from portable_fn.events import CloudEvent, decode_data
 from portable_fn_gcp import timestamps
 from portable_fn_gcp.binding import from_message
 
-__all__ = ["PUBLISHED", "PublishedMessage", "is_published", "parse", "unwrap"]
+__all__ = ["PUBLISHED", "PublishedMessage", "identity", "is_published", "parse", "unwrap"]
 
 PUBLISHED = "google.cloud.pubsub.topic.v1.messagePublished"
 
@@ -93,6 +93,22 @@ def parse(envelope: CloudEvent, *, trigger: str) -> PublishedMessage:
         ordering_key=_text(message, "orderingKey", "ordering_key", trigger),
         delivery_attempt=attempt if isinstance(attempt, int) and attempt > 0 else None,
     )
+
+
+def identity(envelope: CloudEvent) -> dict[str, str]:
+    """The ``message_id`` and ``subscription`` a messagePublished event names, for a log line
+    about a message that may not parse: what is missing or malformed is left out."""
+    payload = envelope.data
+    if not isinstance(payload, dict):
+        return {}
+    message = payload.get("message", payload)  # no wrapper: Google's structured sample (parse)
+    if not isinstance(message, dict):
+        return {}
+    found = {
+        "message_id": message.get("messageId", message.get("message_id")),
+        "subscription": payload.get("subscription"),
+    }
+    return {k: v for k, v in found.items() if isinstance(v, str) and v}
 
 
 def _text(message: dict[str, Any], camel: str, snake: str, trigger: str) -> str | None:

@@ -36,6 +36,7 @@ __all__ = [
     "envelope",
     "from_request",
     "is_push_body",
+    "is_unwrapped",
     "read_body",
     "restore",
     "unwrapped",
@@ -133,9 +134,16 @@ def as_received(request: Any) -> CloudEvent | None:
     )
 
 
+def is_unwrapped(request: Any) -> bool:
+    """An unwrapped push with write metadata: its ``x-goog-pubsub-message-id`` header
+    (https://cloud.google.com/pubsub/docs/payload-unwrapping). It is a Pub/Sub message whatever
+    its attributes (now headers) say, ``ce-*`` ones included."""
+    return "HTTP_X_GOOG_PUBSUB_MESSAGE_ID" in request.environ
+
+
 def _push_body(request: Any) -> dict[str, Any] | None:
     """The wrapped push body of a request (rebuilt from an unwrapped push), else None."""
-    if "HTTP_X_GOOG_PUBSUB_MESSAGE_ID" in request.environ:
+    if is_unwrapped(request):
         # Attribute values are UTF-8 strings: read back from the WSGI headers as such.
         headers = {k.lower(): header_text(v) for k, v in request.headers.items()}
         return _wrap(headers, request.get_data())

@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Moving a message to the function's dead-letter topic (``dead_letter``): under the real
+functions-framework server with the generated ``main.py`` (its Pub/Sub publisher reaching the
+gRPC endpoint), and the function itself where no request is at hand."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import portable_fn as pf
+import pytest
+from conftest import Recorder, Servers, load
+from portable_fn.events import CloudEvent
+from pubsub_endpoint import PublishEndpoint
+
+from portable_fn_gcp.dead_letter import forward
+from portable_fn_gcp.publisher import PubSubPublisher
+
+# JSON text Python's json.loads reads (as NaN) and json.dumps(allow_nan=False) cannot write.
+NAN = b"NaN"
+
+
+def _rejected(marker: str) -> bytes:
+    return b'{"reject": true, "marker": "' + marker.encode() + b'", "amount": ' + NAN + b"}"
+
+
+@pytest.mark.parametrize("mode", ["structured", "binary"])
+def test_a_rejected_event_whose_data_json_cannot_write_is_dead_lettered_as_sent(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint, mode: str
+) -> None:
+    """A CloudEvent whose JSON data holds ``NaN`` (read, leniently, by every JSON reader here)
+    refused with ``pf.NonRetryable``: re-encoding it for the dead-letter topic failed, so the
+    function crashed (a 500, redelivered until Pub/Sub's own policy gave up). It goes to the
+    dead-letter topic as the request carried it, and is acknowledged.
+
+    Request: CloudEvents HTTP binding 3.1/3.2
+    (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/http-protocol-binding.md).
+    """
+    marker = str(uuid.uuid4())
+    data = _rejected(marker)
+    if mode == "structured":
+        body = (b'{"specversion": "1.0", "id": "' + marker.encode() + b'", "source": "/billing",'
+                b' "type": "com.example.invoice.paid", "datacontenttype": "application/json",'
+                b' "data": ' + data + b"}")
+        headers = {"content-type": "application/cloudevents+json; charset=utf-8"}
+    else:
+        body = data
+        headers = {"ce-specversion": "1.0", "ce-id": marker, "ce-source": "/billing",
+                   "ce-type": "com.example.invoice.paid", "content-type": "application/json"}
+    status, _, resp = probe["on_job"].request(body=body, headers=headers)
+    assert status == 200, resp
+    moved = pubsub_endpoint.wait_for(lambda m: marker.encode() in m.data)
+    assert moved.topic == "projects/test-project/topics/jobs-dlq"
+    assert moved.data == body
+    assert {k: v for k, v in moved.attributes.items() if k != "portable-fn-error"} == headers
+    assert moved.attributes["portable-fn-error"] == "NonRetryable: job rejected on purpose"
+    assert len(recorder.records()) == 1  # it ran once
+
+
+def test_an_undecodable_event_whose_data_json_cannot_write_is_dead_lettered_as_sent(
+    probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint
+) -> None:
+    """A Cloud Storage event whose ``size`` is ``NaN``: malformed, so dead-lettered at once;
+    writing it again failed as above. It goes as sent.
+
+    Event: google-cloudevents ``examples/structured/storage/StorageObjectData-workflows.json``,
+    ``size`` replaced.
+    """
+    marker = str(uuid.uuid4())
+    event = load("storage_structured_workflows.json")
+    event["id"] = marker
+    event["data"]["size"] = float("nan")
+    body = json.dumps(event).encode()
+    assert NAN in body
+    headers = {"content-type": "application/cloudevents+json"}
+    status, _, resp = probe["on_object"].request(body=body, headers=headers)
+    assert status == 200, resp
+    moved = pubsub_endpoint.wait_for(lambda m: marker.encode() in m.data)
+    assert moved.topic == "projects/test-project/topics/probe-on-object-dlq"
+    assert moved.data == body
+    assert moved.attributes["content-type"] == "application/cloudevents+json"
+    assert moved.attributes["portable-fn-error"].startswith("EventDecodeError")
+    assert recorder.records() == []
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def error(self, message: str, **fields: Any) -> None:
+        self.lines.append(("ERROR", message, fields))
+
+    def warning(self, message: str, **fields: Any) -> None:
+        self.lines.append(("WARNING", message, fields))
+
+
+def test_an_event_with_no_request_that_cannot_be_written_is_left_to_pubsub() -> None:
+    """With no request to forward (functions-framework's CloudEvent, outside its Flask app),
+    such an event cannot be forwarded: an ERROR line, and False, so the caller answers non-2xx
+    and Pub/Sub's own dead-letter policy takes over
+    (https://cloud.google.com/pubsub/docs/handling-failures); never an exception."""
+    app = pf.App("dl")
+
+    @app.queue("dl-jobs")
+    def job(event: pf.CloudEvent) -> None: ...
+
+    sent: list[str] = []
+    publisher = PubSubPublisher(bus_topic="b", project="p")
+    publisher.forward = lambda topic, data, attributes: sent.append(topic)  # type: ignore[method-assign]
+    app.use_publisher(publisher)
+    event = CloudEvent.create(
+        type="t", source="/s", datacontenttype="application/json", data={"n": float("nan")}
+    )
+    log = _Log()
+    assert forward(app, "job", event, "NonRetryable: no", log) is False
+    assert sent == []
+    [(level, message, fields)] = log.lines
+    assert level == "ERROR" and "leaving it to Pub/Sub" in message
+    assert fields["topic"] == "dl-jobs-dlq"
