@@ -26,7 +26,9 @@ def _rejected(marker: str) -> bytes:
     return b'{"reject": true, "marker": "' + marker.encode() + b'", "amount": ' + NAN + b"}"
 
 
-@pytest.mark.parametrize("mode", ["structured", "binary"])
+# Structured mode only: a binary-mode body that is not JSON (NaN is not, RFC 8259 section 6) is
+# its text, as an undeclared body is (core ``decode_data``), which writes again.
+@pytest.mark.parametrize("mode", ["structured"])
 def test_a_rejected_event_whose_data_json_cannot_write_is_dead_lettered_as_sent(
     probe: Servers, recorder: Recorder, pubsub_endpoint: PublishEndpoint, mode: str
 ) -> None:
