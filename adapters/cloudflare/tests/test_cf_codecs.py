@@ -409,10 +409,19 @@ def test_findings_for_what_workers_cannot_honour() -> None:
     @app.stream("clicks")
     def clicks(event: pf.CloudEvent) -> None: ...
 
+    @app.http("/admin", methods=["GET"])  # auth="function", the default
+    def admin(req: pf.Request) -> None: ...
+
+    @app.http("/", methods=["GET"], auth="anonymous")
+    def home(req: pf.Request) -> None: ...
+
     levels = {(f.function, f.level) for f in findings(app)}
     assert ("ordered", "unsupported") in levels
     assert ("odd_rate", "unsupported") in levels
     assert ("clicks", "unsupported") in levels
+    # Closed to unauthenticated callers on the other three, public here: loud, not a warning.
+    assert ("admin", "unsupported") in levels
+    assert not [f for f in findings(app) if f.function == "home"]
 
 
 def test_a_failed_cron_run_is_reported_as_not_retried() -> None:

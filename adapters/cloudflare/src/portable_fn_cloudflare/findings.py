@@ -45,12 +45,15 @@ def findings(app: App) -> list[Finding]:
         t = fn.trigger
         name = fn.name
         if isinstance(t, Http) and t.auth == "function":
+            # Unsupported, not a warning: the same app is closed to unauthenticated callers on
+            # AWS, Azure and GCP, and a deployed Worker answers on workers.dev by default.
             out.append(
                 Finding(
                     name,
-                    "warning",
-                    "Workers have no per-function caller "
-                    "authentication: the route is public (put Cloudflare Access in front)",
+                    "unsupported",
+                    "Workers have no per-function caller authentication: this auth=\"function\" "
+                    "route is public. Put Cloudflare Access in front of the Worker, its "
+                    "workers.dev URL included, or declare auth=\"anonymous\"",
                 )
             )
         elif isinstance(t, Queue):
