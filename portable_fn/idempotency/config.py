@@ -55,13 +55,13 @@ def store_from_url(url: str) -> Store:
 
         path = (parts.netloc + parts.path) if parts.netloc else parts.path
         if not path:
-            raise ConfigurationError(f"{ENV}: {url!r} names no database file")
+            raise ConfigurationError(f"{ENV}: {_shown(url)!r} names no database file")
         return SQLiteStore(path, **options)
     if scheme == "dynamodb":
         from portable_fn.idempotency.dynamodb import DynamoDBStore
 
         if not parts.netloc:
-            raise ConfigurationError(f"{ENV}: {url!r} names no table")
+            raise ConfigurationError(f"{ENV}: {_shown(url)!r} names no table")
         for name in ("connect_timeout", "read_timeout"):
             if name in query:
                 options[name] = _seconds(url, name, query[name])
@@ -79,7 +79,7 @@ def store_from_url(url: str) -> Store:
         plain = parts._replace(query=urlencode(query)).geturl()
         return RedisStore.from_url(plain, **options)
     raise ConfigurationError(
-        f"{ENV}: unknown store {url!r}; use memory://, sqlite://PATH, dynamodb://TABLE or "
+        f"{ENV}: unknown store {_shown(url)!r}; use memory://, sqlite://PATH, dynamodb://TABLE or "
         "redis://HOST:PORT/DB"
     )
 
@@ -94,7 +94,9 @@ def _seconds(url: str, name: str, text: str) -> float:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"{ENV}: {url!r}: {name} must be a positive number of seconds")
+        raise ConfigurationError(
+            f"{ENV}: {_shown(url)!r}: {name} must be a positive number of seconds"
+        )
     return value
 
 
@@ -121,3 +123,29 @@ def store_for(app: App) -> Store:
                 store = MemoryStore()
             app.use_idempotency_store(store)
     return store
+
+
+# Query parameters whose values say nothing secret; any other's value is hidden in an error.
+_PLAIN_OPTIONS = frozenset((
+    "lease", "retention", "region", "endpoint_url", "connect_timeout", "read_timeout",
+    "socket_timeout", "socket_connect_timeout",
+))
+
+
+def _shown(url: str) -> str:
+    """``url`` as an error may quote it: every ERROR line of an idempotent call that cannot
+    get its store repeats it, and a Redis URL carries its password (``redis://:PASS@host``)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user, _, host = netloc.rpartition("@")
+            name, has_password, _ = user.partition(":")
+            netloc = f"{name}{':***' if has_password else ''}@{host}"
+        query = [(k, v if k in _PLAIN_OPTIONS else "***")
+                 for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+        return parts._replace(netloc=netloc, query=urlencode(query, safe="*:/")).geturl()
+    except ValueError:  # not even a URL's shape: nothing of it is shown
+        return "<unreadable URL>"

@@ -139,6 +139,21 @@ def test_bad_urls_are_configuration_errors(url: str) -> None:
         store_from_url(url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "rediss://:S3cretPass@cache.example:6380/0?lease=soon",
+        "redis://app:S3cretPass@cache.example/0?lease=0",
+        "unknown://app:S3cretPass@host?token=S3cretPass",
+    ],
+)
+def test_a_bad_urls_error_does_not_quote_its_password(url: str) -> None:
+    """The error is logged on every idempotent call that cannot get its store."""
+    with pytest.raises(ConfigurationError) as info:
+        store_from_url(url)
+    assert "S3cretPass" not in str(info.value) and "***" in str(info.value)
+
+
 def test_the_environment_names_the_store_on_first_use(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
