@@ -105,6 +105,18 @@ def test_a_valid_tracestate_is_kept(values: list[str]) -> None:
     assert _trace.tracestate(values) == ",".join(members)
 
 
+def test_a_long_tracestate_is_truncated_as_w3c_says() -> None:
+    """W3C 3.3.1.5: past what is carried (1024 characters here, at least the 512 it asks), the
+    members over 128 characters go first, then members from the end. 32 members of 256 + 256
+    characters were carried whole into every event a request published."""
+    long = [f"k{n}={'v' * 200}" for n in range(4)]
+    short = [f"s{n:02d}={'v' * 60}" for n in range(28)]  # 64 characters each
+    carried = _trace.tracestate([",".join(long[:2] + short + long[2:])])
+    assert carried is not None and len(carried) <= 1024
+    assert carried == ",".join(short[: len(carried.split(","))])
+    assert len(carried.split(",")) == 15  # 15 * 64 + 14 commas = 974; 16 would be 1039
+
+
 @pytest.mark.parametrize(
     "values",
     [
