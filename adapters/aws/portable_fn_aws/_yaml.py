@@ -25,7 +25,18 @@ def _scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED and not text.endswith(":"):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(_escaped, json.dumps(text, ensure_ascii=False))
+
+
+# What JSON leaves as it is and YAML does not read back: DEL and the C1 controls are outside
+# YAML's printable set (PyYAML and cfn-lint refuse the template), NEL and U+2028/U+2029 are
+# line breaks a double-quoted scalar folds into a space (YAML 1.1 section 5.2), U+FEFF a byte
+# order mark. Escaped, as a double-quoted scalar allows (\uXXXX, YAML 1.2 section 5.7).
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def _lines(value: Any, indent: int) -> list[str]:

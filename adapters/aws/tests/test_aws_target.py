@@ -1231,3 +1231,12 @@ def test_entry_freezes_the_framework_and_collects_the_apps_garbage(tmp_path: Pat
         done = subprocess.run([sys.executable, "-c", before + probe], cwd=unzipped,
                               capture_output=True, text=True, timeout=120)
         assert done.stdout.split() == [enabled, enabled, "True", "True"], done.stderr
+
+
+@pytest.mark.parametrize("text", ["a\x85b", "a\x7fb", "x\x9fy", "a\u2028b", "\ufeffbom", "café"])
+def test_template_strings_read_back_as_written(text: str) -> None:
+    """An env value (or event source) holding DEL, a C1 control, NEL or a line separator: JSON
+    leaves them as they are, and YAML refused the template (DEL, C1) or read a space (NEL)."""
+    from portable_fn_aws._yaml import dump
+
+    assert yaml.safe_load(dump({"Value": text})) == {"Value": text}
