@@ -102,6 +102,29 @@ def _sets_secret(path: Path, secrets: frozenset[str]) -> bool:
     return any(name in secrets and value for name, value in _ASSIGNMENT.findall(text))
 
 
+# What holds a credential by its content, whatever the file's name: a PEM private key, a
+# Google service-account key, an AWS credentials file. Terraform state holds every secret of
+# what it manages. None is read at run time by code that should have it in its package: a
+# deployed package is readable by whoever may read the function (lambda:GetFunction, the GCP
+# source bucket), so such files are left out with a warning.
+_CREDENTIAL_MARKS = (b"PRIVATE KEY-----", b'"private_key"', b"aws_secret_access_key")
+_STATE_SUFFIXES = (".tfstate", ".tfstate.backup")
+
+
+def _holds_credentials(path: Path) -> bool:
+    if path.suffix == ".py":
+        return False
+    if path.name.endswith(_STATE_SUFFIXES):
+        return True
+    try:
+        if path.stat().st_size > _ENV_FILE_BYTES:
+            return False
+        content = path.read_bytes()
+    except OSError:
+        return False
+    return any(mark in content for mark in _CREDENTIAL_MARKS)
+
+
 def _is_project_doc(name: str) -> bool:
     stem, _, suffix = name.partition(".")
     return stem.upper() in _PROJECT_DOCS and suffix.lower() in ("", "md", "rst", "txt")
@@ -128,6 +151,8 @@ class _Rules:
     exclude: Exclude | None
     secrets: frozenset[str] = frozenset()  # the app's declared secrets (App(secrets=))
     held: list[Path] = field(default_factory=list)  # files left out for holding one
+    credentials: list[Path] = field(default_factory=list)  # left out: keys, credentials
+    outside: list[Path] = field(default_factory=list)  # left out: links out of the root
 
     def skip(self, path: Path) -> bool:
         name = path.name
@@ -135,7 +160,15 @@ class _Rules:
             return True
         if name.startswith("test_") and name.endswith(".py"):
             return True
+        if path.is_symlink() and not path.resolve().is_relative_to(self.root.resolve()):
+            # A link out of the project (to ~/.aws, a shared folder): what it points at is not
+            # the app's, and copying follows it.
+            self.outside.append(path)
+            return True
         is_dir = path.is_dir()
+        if not is_dir and _holds_credentials(path):
+            self.credentials.append(path)
+            return True
         if not is_dir and self.secrets and _sets_secret(path, self.secrets):
             self.held.append(path)
             return True
@@ -199,6 +232,18 @@ def copy_app_source(
                 "gives a value to a declared secret, which never goes into an artifact (set it "
                 "in the provider's secret store)")
         for held in dict.fromkeys(rules.held)  # once each, in the order met
+    )
+    notes.extend(
+        Finding(None, "warning", f"{found.relative_to(root).as_posix()} is not packaged: it "
+                "holds a private key or credentials, which a deployed package shows to whoever "
+                "may read the function (give the function an identity, or use the provider's "
+                "secret store)")
+        for found in dict.fromkeys(rules.credentials)
+    )
+    notes.extend(
+        Finding(None, "warning", f"{link.relative_to(root).as_posix()} is not packaged: it "
+                "links out of the app's folder (copy what it points at in, if the app needs it)")
+        for link in dict.fromkeys(rules.outside)
     )
     return AppSource(
         module=module,

@@ -133,6 +133,40 @@ def test_an_env_file_giving_a_declared_secret_is_not_packaged(tmp_path: Path) ->
     assert warned == ["config/prod.env", "local.env"], source.findings
 
 
+def test_keys_credentials_and_links_out_of_the_project_are_not_packaged(tmp_path: Path) -> None:
+    """A deployed package is readable by whoever may read the function (lambda:GetFunction,
+    the GCP source bucket): a private key, a service-account key, an AWS credentials file or
+    Terraform state beside the app went into it, and so did a symlink's target out of the
+    project (``aws-creds -> ~/.aws``). Left out with a warning; a public certificate stays."""
+    home = tmp_path / "home"
+    write(home, {"credentials": "[default]\naws_secret_access_key = AKIAFAKE\n"})
+    root = tmp_path / "keyproj"
+    write(root, {
+        "app.py": 'import portable_fn as pf\n\nshop = pf.App("k")\n',
+        "server.pem": "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n",
+        "ca.pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        "keys/sa.json": json.dumps({"type": "service_account", "private_key": "-----BEGIN"}),
+        "infra/terraform.tfstate": "{}",
+        "data.json": json.dumps({"prices": [1, 2]}),
+    })
+    (root / "aws-creds").symlink_to(home, target_is_directory=True)
+    (root / "shared.json").symlink_to(home / "credentials")
+    (root / "inside.json").symlink_to(root / "data.json")  # within the project: followed
+    ref = str(root / "app.py")
+    try:
+        out = tmp_path / "aws"
+        source = copy_app_source(load_app(ref), ref, out, provider="aws", reserved=set(),
+                                 out_dir=out)
+    finally:
+        sys.modules.pop("app", None)
+        if str(root) in sys.path:
+            sys.path.remove(str(root))
+    assert files_in(out) == {"app.py", "ca.pem", "data.json", "inside.json"}
+    warned = sorted(f.message.split(" ")[0] for f in source.findings if f.level == "warning")
+    assert warned == ["aws-creds", "infra/terraform.tfstate", "keys/sa.json", "server.pem",
+                      "shared.json"], source.findings
+
+
 def test_a_file_app_python_only(project: Path, tmp_path: Path) -> None:
     ref = str(project / "app.py") + ":shop"
     out = tmp_path / "cf"
