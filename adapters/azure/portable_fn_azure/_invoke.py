@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from portable_fn._invocation import current_log_fields
+from portable_fn._trace import normalized
 from portable_fn.adapter import Context, Outcome, dispatch_event
 from portable_fn.app import App
 from portable_fn.context import context_view
@@ -92,7 +94,9 @@ def run_event(
     try:
         event = decode()
     except PortableFnError as exc:
-        Logger({"function": function, "invocation_id": ctx.invocation_id}).exception(
+        # The invocation's fields (provider, trace, correlation), as on every other line and
+        # provider: a search on them found every line of a poison message but this one.
+        Logger(current_log_fields(ctx)).exception(
             "message cannot be decoded (not retryable)", exc=exc
         )
         outcome = Outcome(False, exc, False)
@@ -100,7 +104,9 @@ def run_event(
         if event is None:
             return
         carried = event.extensions.get("traceparent")
-        if isinstance(carried, str) and carried != ctx.traceparent:
+        # Only a valid one: an invalid traceparent is no trace (W3C), and replacing the host's
+        # with it started a new random trace instead of continuing the host's.
+        if isinstance(carried, str) and carried != ctx.traceparent and normalized(carried):
             # The event's own trace is the causal chain to continue in what the handler sends.
             ctx = Context(
                 provider=ctx.provider, function_name=ctx.function_name,

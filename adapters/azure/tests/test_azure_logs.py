@@ -7,6 +7,7 @@ HTTP handlers do not log) carry the request's ``traceparent``, else the host's t
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -143,3 +144,58 @@ def test_repeated_correlation_header_is_its_first_value(
     assert response.status_code == 200
     lines = json_lines(capsys.readouterr().out)
     assert [line["correlation_id"] for line in lines] == ["corr-a", "corr-a"]
+
+
+def _queue_invocation(body: bytes, dequeue_count: int = 1) -> dict[str, Any]:
+    import base64
+
+    return {"binding": "queueTrigger",
+            "data": {"type": "bytes", "base64": base64.b64encode(body).decode()},
+            "metadata": {"Id": "m1", "DequeueCount": dequeue_count, "PopReceipt": "x",
+                         "InsertionTime": "2026-12-07T10:00:00Z",
+                         "ExpirationTime": "2026-12-14T10:00:00Z",
+                         "NextVisibleTime": "2026-12-07T10:00:10Z"}}
+
+
+def test_an_invalid_traceparent_in_the_event_keeps_the_hosts_trace(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Upper-case hex is no traceparent (W3C trace-context, ignored as the test suite's
+    test_traceparent_trace_id_uppercase expects): the host's trace goes on, as on GCP, where
+    a new random one was started instead."""
+    import portable_fn as pf
+    from portable_fn.events import to_json
+
+    app = pf.App("inv")
+
+    @app.queue("inv-q")
+    def work(event: pf.CloudEvent) -> None:
+        pf.logger.info("handled")
+
+    event = pf.CloudEvent.create(type="t", source="/s", data={"x": 1}, extensions={
+        "traceparent": "00-ABCDEF0123456789ABCDEF0123456789-00F067AA0BA902B7-01"})
+    context = worker.InvocationContext("work", traceparent=HOST_TRACE)
+    worker.invoke(function_app(app), "work", _queue_invocation(to_json(event)), context=context)
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "handled" in x]
+    assert line["trace_id"] == HOST_TRACE.split("-")[1]
+
+
+def test_an_undecodable_messages_line_has_the_invocations_fields(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Provider, trace and correlation ids as on every other line: a search on them found every
+    line of a poison message but the one saying it could not be decoded."""
+    import portable_fn as pf
+
+    app = pf.App("inv")
+
+    @app.queue("inv-q")
+    def work(event: pf.CloudEvent) -> None: ...
+
+    bad = b'{"specversion": "1.0", "source": "/s", "type": "t"}'  # a CloudEvent without an id
+    context = worker.InvocationContext("work", traceparent=HOST_TRACE)
+    with contextlib.suppress(Exception):  # the host's retry or poison queue: not checked here
+        worker.invoke(function_app(app), "work", _queue_invocation(bad), context=context)
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if "decoded" in x]
+    assert line["level"] == "ERROR" and line["provider"] == "azure"
+    assert line["trace_id"] == HOST_TRACE.split("-")[1] and line["function"] == "work"
