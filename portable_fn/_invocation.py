@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from portable_fn.app import App, Function
     from portable_fn.context import Context
 
-__all__ = ["Invocation", "current", "current_log_fields", "invocation_logger"]
+__all__ = ["Invocation", "current", "current_log_fields", "event_logger", "invocation_logger"]
 
 
 class Invocation:
@@ -346,3 +346,15 @@ def invocation_logger(ctx: Context | None = None) -> Logger:
         invocation.event, invocation.ctx, invocation.cold_start, invocation._trace, logger
     )
     return logger
+
+
+def event_logger(app: App, function: Function, event: CloudEvent, ctx: Context) -> Logger:
+    """A logger with the fields the lines of ``function`` running ``event`` carried (its event
+    id, correlation and trace ids), for an adapter's line about that event once its run is
+    over: the message moved to a dead-letter topic. Without them it fell back to the
+    delivery's own trace, and a search on the correlation id missed the final line."""
+    token = _current.set(Invocation(app, function, ctx, event, False))
+    try:
+        return Logger(current_log_fields(ctx))
+    finally:
+        _current.reset(token)

@@ -608,3 +608,31 @@ def test_failed_publish_after_a_queue_handler_is_logged(capsys: pytest.CaptureFi
     (line,) = [line for line in lines if line.get("invocation_id") == "relay-1"]
     assert line["level"] == "ERROR" and line["provider"] == "cloudflare"
     assert line["function"] == "job" and "Too Many Requests" in line["error"]
+
+
+def test_the_dead_letter_line_names_the_function_and_the_events_ids(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The line saying a message went to the dead-letter queue had its message id and queue
+    only: no function, invocation, event, trace or correlation id, which every line of its
+    handler had, so a search on them missed the message's last line."""
+    app = pf.App("dl")
+
+    @app.queue("jobs", dead_letter="jobs-dlq")
+    def work(event: pf.CloudEvent) -> None:
+        raise pf.NonRetryable("never")
+
+    event = pf.CloudEvent.create(type="t", source="/s", data={"x": 1}, extensions={
+        "traceparent": "00-cccccccccccccccccccccccccccccccc-3333333333333333-01",
+        "correlationid": "corr-DL"})
+    from portable_fn.events import to_dict
+
+    message = native.MessageStandIn(id="m-1", body=to_dict(event))
+    asyncio.run(WorkerRuntime(app).queue(native.BatchStandIn("jobs", [message]), env_for(app),
+                                         None))
+    assert message.calls == [("ack", {})]
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    (moved,) = [x for x in lines if x["message"] == "dead-lettered message"]
+    assert (moved["function"], moved["invocation_id"], moved["event_id"]) == (
+        "work", "m-1", event.id)
+    assert moved["correlation_id"] == "corr-DL" and moved["trace_id"] == "c" * 32

@@ -182,3 +182,38 @@ def test_batched_or_non_object_cloudevents_are_a_json_400_not_a_crash(
     )
     assert (response.status_code, response.get_json()["error"]["status"]) == (400, 400)
     assert ran == []
+
+
+def test_the_dead_letter_line_carries_the_events_own_ids(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The last declared attempt fails and the message is moved: that line has the event's
+    correlation and trace ids, as the handler's lines had them. It had the delivery's own
+    (Eventarc's request trace), so a search on the correlation id missed the final line."""
+    import base64
+
+    from portable_fn_gcp.binding import to_message
+
+    app = pf.App("dl")
+
+    @app.queue("dl-q", max_retries=0, dead_letter="dl-q-dlq")
+    def work(event: pf.CloudEvent) -> None:
+        raise RuntimeError("always")
+
+    app.use_publisher(_DeadLetters(fail=False))
+    event = pf.CloudEvent.create(type="t", source="/s", data={"x": 1}, extensions={
+        "traceparent": "00-cccccccccccccccccccccccccccccccc-3333333333333333-01",
+        "correlationid": "corr-DL"})
+    data, attributes = to_message(event)
+    body = {"message": {"data": base64.b64encode(data).decode(), "attributes": attributes,
+                        "messageId": "555", "publishTime": "2026-12-07T10:00:00Z"},
+            "subscription": "projects/p/subscriptions/s", "deliveryAttempt": 1}
+    headers = {"ce-specversion": "1.0", "ce-id": "555",
+               "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+               "ce-source": "//pubsub.googleapis.com/projects/p/topics/dl-q",
+               "traceparent": "00-dddddddddddddddddddddddddddddddd-4444444444444444-01"}
+    assert _client(app, "work").post("/", headers=headers, json=body).status_code == 200
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    (moved,) = [x for x in lines if x["message"] == "message moved to the dead-letter topic"]
+    assert moved["correlation_id"] == "corr-DL" and moved["trace_id"] == "c" * 32
+    assert moved["event_id"] == event.id

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portable_fn._invocation import event_logger
 from portable_fn.adapter import Context, Outcome, dispatch_event_async
 from portable_fn.app import App
 from portable_fn.errors import EventDecodeError, PortableFnError
@@ -72,6 +73,9 @@ async def consume(
         )
         message.retry()
         return
+    # The lines about settling it: the function and message, and the event's own ids once it
+    # is read (as the handler's lines had them), so a search on any of them finds them all.
+    log = Logger({"function": consumer.function, "provider": PROVIDER, "invocation_id": native.id})
     try:
         event = _decode(consumer, native)
     except PortableFnError as exc:
@@ -98,10 +102,12 @@ async def consume(
             traceparent=traceparent if isinstance(traceparent, str) else None,
         )
         outcome = await run_event(app, consumer.function, event, context, env)
+        if not outcome.ok:
+            log = event_logger(app, app.function(consumer.function), event, context)
     decision = settle(
         outcome, attempts=native.attempts, retry=consumer.retry, dead_letter=consumer.dead_letter
     )
-    await _apply(decision, consumer, message, native, env, outcome)
+    await _apply(decision, consumer, message, native, env, outcome, log)
 
 
 def _decode(consumer: plan.Consumer, native: queue_codec.QueueMessage) -> CloudEvent:
@@ -126,13 +132,14 @@ async def _apply(
     native: queue_codec.QueueMessage,
     env: Any,
     outcome: Outcome,
+    log: Logger,
 ) -> None:
     if decision.action == "ack":
         message.ack()
     elif decision.action == "retry":
         message.retry(delaySeconds=decision.delay_seconds)
     elif decision.action == "drop":
-        _log.error(
+        log.error(
             "dropping message (non-retryable, no dead-letter queue)",
             message_id=native.id,
             queue=consumer.queue,
@@ -140,7 +147,7 @@ async def _apply(
         )
         message.ack()
     else:
-        await _dead_letter(consumer, message, native, env, outcome)
+        await _dead_letter(consumer, message, native, env, outcome, log)
 
 
 async def _dead_letter(
@@ -149,6 +156,7 @@ async def _dead_letter(
     native: queue_codec.QueueMessage,
     env: Any,
     outcome: Outcome,
+    log: Logger,
 ) -> None:
     """Send the body, unchanged (a CloudEvent stays one, bytes stay bytes), to the DLQ
     ourselves, then ack."""
@@ -159,14 +167,14 @@ async def _dead_letter(
             raise LookupError(f"no producer binding for dead-letter queue {dlq!r}")
         await _send_original(producer, message, native)
     except Exception as exc:  # keep the message: fall back to the platform's own path
-        _log.error(
+        log.error(
             "could not dead-letter the message directly; retrying instead",
             message_id=native.id,
             error=str(exc),
         )
         message.retry()
         return
-    _log.error(
+    log.error(
         "dead-lettered message",
         message_id=native.id,
         queue=consumer.queue,

@@ -25,6 +25,7 @@ import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from portable_fn._invocation import event_logger
 from portable_fn.adapter import Context, dispatch_event, dispatch_http
 from portable_fn.errors import ConfigurationError, EventDecodeError
 from portable_fn.http import Response
@@ -162,9 +163,11 @@ def _run(
     outcome = dispatch_event(app, name, result.event, ctx)
     if outcome.ok:
         return "OK"
+    # The event's own ids (correlation, trace), as the handler's lines had them.
+    log = event_logger(app, function, result.event, ctx)
     if not outcome.retryable:
         reason = outcome.reason or "rejected"
-        if dead_letter.forward(app, name, delivered, reason, ctx.logger, request):
+        if dead_letter.forward(app, name, delivered, reason, log, request):
             return "OK"
         _keep_error(request, outcome.error)
         _abort(_failure(422, "event rejected by the handler"))
@@ -174,7 +177,7 @@ def _run(
         # every provider, where Pub/Sub would go on to its least of 5 attempts.
         last = f"failed attempt {ctx.attempt} of {declared}"
         why = outcome.reason or last
-        if dead_letter.forward(app, name, delivered, why, ctx.logger, request):
+        if dead_letter.forward(app, name, delivered, why, log, request):
             return "OK"
     _keep_error(request, outcome.error)
     _abort(_failure(500, "event handler failed"))
