@@ -307,6 +307,9 @@ def current_log_fields(ctx: Context | None = None) -> dict[str, Any]:
         if event is not None:
             fields["event_id"] = event.id
             fields["event_type"] = event.type
+            # Which delivery of it: a retry's lines are told from the first attempt's (on
+            # Cloudflare both have the message id for invocation id).
+            fields["attempt"] = ctx.attempt
         fields["correlation_id"] = invocation.correlation_id
         fields["trace_id"] = invocation.trace_id
         appended = invocation._appended

@@ -289,6 +289,27 @@ def test_batch_fails_only_the_bad_records() -> None:
     assert done == [0, 1, 2]
 
 
+def test_event_lines_name_their_attempt(capsys: pytest.CaptureFixture[str]) -> None:
+    """A retry's lines are told from the first attempt's by ``attempt`` (``ctx.attempt``): on
+    Cloudflare both have the message id for invocation id. A request's lines have none."""
+    from portable_fn.adapter import Batch
+
+    app = pf.App("shop")
+
+    @app.queue("jobs")
+    def work(event: pf.CloudEvent) -> None:
+        pf.logger.info("working")
+
+    def attempt(n: int) -> pf.Context:
+        return pf.Context(provider="test", function_name="work", invocation_id="m-1", attempt=n)
+
+    with Batch(app, app.function("work"), attempt(1)) as batch:
+        batch.run(make_event(0), attempt(1))
+        batch.run(make_event(1), attempt(3))
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["attempt"] for line in lines if line["message"] == "working"] == [1, 3]
+
+
 def test_batch_log_lines_name_each_message_and_only_the_first_is_cold(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
