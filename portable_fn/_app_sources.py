@@ -125,6 +125,19 @@ def _holds_credentials(path: Path) -> bool:
     return any(mark in content for mark in _CREDENTIAL_MARKS)
 
 
+# The files by which a folder is a deployable package of one of the targets (what each writes):
+# one left beside the app by an earlier `package --out NAME` went into the next target's upload
+# whole, app.zip and all. Never the app's code.
+_PACKAGE_MARKS = (
+    ("template.yaml", "app.zip"), ("function_app.py", "host.json"), ("main.py", "deploy.sh"),
+    ("wrangler.toml", "src/entry.py"),
+)
+
+
+def _is_package(folder: Path) -> bool:
+    return any(all((folder / mark).is_file() for mark in marks) for marks in _PACKAGE_MARKS)
+
+
 def _is_project_doc(name: str) -> bool:
     stem, _, suffix = name.partition(".")
     return stem.upper() in _PROJECT_DOCS and suffix.lower() in ("", "md", "rst", "txt")
@@ -153,6 +166,7 @@ class _Rules:
     held: list[Path] = field(default_factory=list)  # files left out for holding one
     credentials: list[Path] = field(default_factory=list)  # left out: keys, credentials
     outside: list[Path] = field(default_factory=list)  # left out: links out of the root
+    packages: list[Path] = field(default_factory=list)  # left out: earlier packages
 
     def skip(self, path: Path) -> bool:
         name = path.name
@@ -177,6 +191,9 @@ class _Rules:
         ):
             return True
         if is_dir and ((path / "pyvenv.cfg").is_file() or path.resolve() == self.out):
+            return True
+        if is_dir and _is_package(path):
+            self.packages.append(path)
             return True
         if self.exclude is None:
             return False
@@ -244,6 +261,11 @@ def copy_app_source(
         Finding(None, "warning", f"{link.relative_to(root).as_posix()} is not packaged: it "
                 "links out of the app's folder (copy what it points at in, if the app needs it)")
         for link in dict.fromkeys(rules.outside)
+    )
+    notes.extend(
+        Finding(None, "warning", f"{folder.relative_to(root).as_posix()} is not packaged: it "
+                "holds a package portable-fn wrote (package into dist/, which is never copied)")
+        for folder in dict.fromkeys(rules.packages)
     )
     return AppSource(
         module=module,

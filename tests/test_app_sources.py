@@ -167,6 +167,33 @@ def test_keys_credentials_and_links_out_of_the_project_are_not_packaged(tmp_path
                       "shared.json"], source.findings
 
 
+def test_an_earlier_package_beside_the_app_is_not_packaged(tmp_path: Path) -> None:
+    """`package --out azure-pkg` then `--out gcp-pkg`: the GCP upload held the Azure package,
+    its app.zip included. A folder holding a package of any target is left out, with a
+    warning; a folder of the app's own is not."""
+    root = tmp_path / "pkgproj"
+    write(root, {
+        "app.py": 'import portable_fn as pf\n\nshop = pf.App("p")\n',
+        "azure-pkg/function_app.py": "", "azure-pkg/host.json": "{}",
+        "aws-out/template.yaml": "", "aws-out/app.zip": "",
+        "cf/wrangler.toml": "", "cf/src/entry.py": "",
+        "gcp-pkg/main.py": "", "gcp-pkg/deploy.sh": "",
+        "config/host.json": "{}",  # one mark alone: the app's data
+    })
+    ref = str(root / "app.py")
+    try:
+        out = tmp_path / "out"
+        source = copy_app_source(load_app(ref), ref, out, provider="gcp", reserved=set(),
+                                 out_dir=out)
+    finally:
+        sys.modules.pop("app", None)
+        if str(root) in sys.path:
+            sys.path.remove(str(root))
+    assert files_in(out) == {"app.py", "config/host.json"}
+    warned = sorted(f.message.split(" ")[0] for f in source.findings if f.level == "warning")
+    assert warned == ["aws-out", "azure-pkg", "cf", "gcp-pkg"], source.findings
+
+
 def test_a_file_app_python_only(project: Path, tmp_path: Path) -> None:
     ref = str(project / "app.py") + ":shop"
     out = tmp_path / "cf"

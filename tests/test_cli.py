@@ -121,6 +121,13 @@ def test_invoke_http_and_event_functions_portably(tmp_path: Path) -> None:
     report = json.loads(failed.stdout)
     assert report["ok"] is False and report["retryable"] is True and "poison" in report["error"]
 
+    # A request the function's route does not take ran nothing: not a 404 reported as success.
+    for wrong, reached in (("POST /orders", "'create_order'"), ("DELETE /orders/7", "no function")):
+        method, path = wrong.split()
+        request.write_text(json.dumps({"method": method, "path": path}))
+        refused = cli("invoke", SHOP, "get_order", "--event", str(request))
+        assert refused.returncode == 2 and wrong in refused.stderr and reached in refused.stderr
+
     plain = tmp_path / "data.json"
     plain.write_text(json.dumps({"id": "o2", "sku": "b"}))  # not a CloudEvent: becomes data
     sent = cli("invoke", SHOP, "request_fulfilment", "--event", str(plain))

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from portable_fn._dispatch import Outcome, declined
 from portable_fn.app import App
-from portable_fn.errors import ConfigurationError
+from portable_fn.errors import ConfigurationError, PortableFnError
 from portable_fn.events import CloudEvent, from_dict
 from portable_fn.http import Request, Response
 from portable_fn.testing import RecordingPublisher, http_request, invoke
@@ -98,6 +98,15 @@ def _request_body(spec: dict[str, Any]) -> bytes | str:
         raise ConfigurationError(f'the --event request: "body" is not base64 ({exc})') from exc
 
 
+def _reached(app: App, method: str, path: str) -> str:
+    """Which function a request reaches instead, for the refusal's message."""
+    try:
+        other, _ = app.match(method, path)
+    except PortableFnError:  # NotFound, MethodNotAllowed: none
+        return "; no function takes it"
+    return f"; it is a request for {other.name!r}"
+
+
 def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
     fn = app.function(function)
     trigger = fn.trigger
@@ -118,7 +127,7 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
             raise ConfigurationError(
                 f'give a concrete "path" for route {trigger.path!r} in the --event file'
             )
-        return http_request(
+        request = http_request(
             spec.get("method") or trigger.methods[0],
             path,
             json=spec.get("json"),
@@ -126,6 +135,18 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
             headers=spec.get("headers"),
             query=spec.get("query") or "",
         )
+        method = request.method
+        if fn.match_path(request.path) is None or not (
+            method in trigger.methods or (method == "HEAD" and "GET" in trigger.methods)
+        ):
+            # The handler would not run: a 404 or 405 reported as invoke's success read as the
+            # function's own answer (the shop's POST /orders sample given to get_order).
+            raise ConfigurationError(
+                f"the --event request's {method} {request.path} is not a request for "
+                f"{function!r} ({'|'.join(trigger.methods)} {trigger.path})"
+                + _reached(app, method, request.path)
+            )
+        return request
     if isinstance(raw, dict) and "specversion" in raw:
         event = from_dict(raw)
     else:
