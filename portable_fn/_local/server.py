@@ -16,7 +16,7 @@ from typing import Any, TextIO, cast
 from portable_fn._local.asgi import LocalASGI
 from portable_fn._local.inspect import describe
 from portable_fn._local.logs import ReadableLogs
-from portable_fn._local.protocol import with_json_400
+from portable_fn._local.protocol import settings
 from portable_fn._local.report import Reporter
 from portable_fn._local.runtime import Options, Runtime
 from portable_fn.app import App
@@ -177,9 +177,9 @@ def server_config(uvicorn: Any, asgi: Any, *, lifespan: str) -> Any:
         lifespan=lifespan,
         log_level="warning",
         access_log=False,
-        http=with_json_400("httptools" if _has("httptools") else "h11"),
         loop="auto",
         timeout_graceful_shutdown=5,
+        **settings("httptools" if _has("httptools") else "h11"),
     )
 
 
