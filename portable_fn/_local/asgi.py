@@ -117,6 +117,12 @@ class LocalASGI:
                 "no handler ran",
             )
             return
+        except asyncio.CancelledError:
+            # The server cancels what still runs when its shutdown grace ends (uvicorn: "Cancel N
+            # running task(s)"). Answered in JSON, as every other error here, not the server's
+            # plain-text 500; the cancellation goes on to the server.
+            await self._cut_short(send, method, path, started)
+            raise
         except Exception as exc:
             # The dispatcher never raises; this is the runtime's own code (a full disk under
             # the broker, say) or a response HTTP cannot carry (a header value outside
@@ -139,6 +145,15 @@ class LocalASGI:
                 "error", message=f"{method} {path}: the response could not be sent: {exc!r}"
             )
             status = None
+        except asyncio.CancelledError:
+            # Cut off mid-send at shutdown: the server closes the connection.
+            self._record(method, path, None, name, started)
+            raise
+        self._record(method, path, status, name, started)
+
+    def _record(
+        self, method: str, path: str, status: int | None, name: str | None, started: float
+    ) -> None:
         self.runtime.reporter.record(
             "http",
             method=method,
@@ -147,6 +162,33 @@ class LocalASGI:
             function=name,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+
+    async def _cut_short(self, send: Send, method: str, path: str, started: float) -> None:
+        """A request the server cancelled before its response started (its shutdown grace
+        ended): a JSON 503 that closes the connection, and the terminal says which one."""
+        try:
+            name: str | None = self.app.match(method, path)[0].name
+        except HTTPError:
+            name = None
+        self.runtime.reporter.record(
+            "warning",
+            message=f"{method} {path}: the server stopped the request at shutdown, before "
+            "its handler answered; sent 503",
+        )
+        response = Response.json(
+            {"error": {"status": 503, "message": "the server is shutting down; the request "
+                       "was stopped before its handler answered"}},
+            status=503,
+            headers={"connection": "close"},
+        )
+        status: int | None = 503
+        try:
+            await send(_start(response, head=method == "HEAD"))
+            await send({"type": "http.response.body", "body": b"" if method == "HEAD"
+                        else response.body})
+        except Exception:  # the connection is gone as well: nobody got an answer
+            status = None
+        self._record(method, path, status, name, started)
 
     def _warn_past_lambda(self, method: str, path: str, response: Response) -> None:
         """A WARNING when the response would be past Lambda's 6 MB response payload: sent here

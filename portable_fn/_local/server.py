@@ -7,6 +7,7 @@ commands never load it. The listening socket is bound before the server starts, 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -161,10 +162,12 @@ def serve_runtime(
             )
 
     runtime.on_started = announce
+    config = server_config(uvicorn, asgi, lifespan="on")
+    logging.getLogger("uvicorn.error").addFilter(_cancelled_requests)  # once uvicorn's are set
     try:
         # uvicorn re-raises the signal that stopped it: SIGTERM ends the process here, SIGINT
         # comes back as KeyboardInterrupt.
-        uvicorn.Server(server_config(uvicorn, asgi, lifespan="on")).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         _abandon_stuck_handlers(runtime, reporter)
         runtime.unlock()
@@ -180,6 +183,19 @@ def server_config(uvicorn: Any, asgi: Any, *, lifespan: str) -> Any:
         loop="auto",
         timeout_graceful_shutdown=5,
         **settings("httptools" if _has("httptools") else "h11"),
+    )
+
+
+def _cancelled_requests(record: logging.LogRecord) -> bool:
+    """A ``logging`` filter for uvicorn's log: not the traceback of a request its shutdown
+    cancelled ("Exception in ASGI application" with a ``CancelledError``), which the runtime
+    answered (a JSON 503) and printed a line for; every other record passes."""
+    import asyncio
+
+    error = record.exc_info[1] if record.exc_info else None
+    return not (
+        isinstance(error, asyncio.CancelledError)
+        and str(record.msg).startswith("Exception in ASGI application")
     )
 
 
