@@ -30,7 +30,8 @@ from portable_fn._local.body import (
     read_body,
     route_limit,
 )
-from portable_fn._local.delivery import HandlerExited, HandlerTimeout, RanOn, within
+from portable_fn._local.clock import Clock, RanOn, timed, within
+from portable_fn._local.delivery import HandlerExited, HandlerNotStarted, HandlerTimeout
 from portable_fn._loop import tracking
 from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
@@ -233,18 +234,17 @@ class LocalASGI:
             query=QueryParams.from_string(scope["query_string"].decode("utf-8", "replace")),
             client_ip=client[0] if client else None,
         )
-        ctx = Context(
-            provider="local",
-            function_name=fn.name,
-            invocation_id=self.runtime.invocation_id(),
-            deadline=None if timeout is None else time.time() + timeout,
-        )
-        call = dispatch_http_async(self.app, request, ctx, fn.name, offload=self.runtime.offload)
+        clock = Clock(timeout)
+        ctx = timed(clock, function_name=fn.name, invocation_id=self.runtime.invocation_id())
+        if fn.is_async:
+            clock.begin()  # on the loop, now; a sync handler's when a pool thread takes it
+        offload = self.runtime.http_pool.offload(clock)
+        call = dispatch_http_async(self.app, request, ctx, fn.name, offload=offload)
         try:
             # The tasks an async handler starts are waited for before the answer, up to its
             # deadline, as the sync adapters do on every cloud (``_loop``).
             async with tracking():
-                return fn.name, await self._timed(call, method, path, fn.is_async, timeout)
+                return fn.name, await self._timed(call, method, path, fn.is_async, clock)
         except SystemExit as exc:
             # The dispatcher lets it through; the client gets the JSON 500 of any failure (API
             # Gateway answers a Lambda whose runtime exited with an error too), the log why.
@@ -257,14 +257,26 @@ class LocalASGI:
         method: str,
         path: str,
         is_async: bool,
-        timeout: float | None,
+        clock: Clock,
     ) -> Response:
-        """``call``'s response, or a JSON 504 past the function timeout."""
+        """``call``'s response, or a JSON 504 past the function timeout (from the handler's
+        start); a JSON 503 when no pool thread took the handler within that time."""
+        timeout = clock.timeout
         if timeout is None:
             return await call
         try:
-            return await within(call, timeout)
+            return await within(call, clock)
         except asyncio.TimeoutError as exc:
+            if not clock.started:
+                # The handler did not run: no timeout of its own to blame (a 504), but a server
+                # out of capacity for now (RFC 9110 section 15.6.4), which the client may retry.
+                busy = HandlerNotStarted(timeout)
+                self.runtime.reporter.record("error", message=f"{method} {path}: {busy}")
+                return Response.json(
+                    {"error": {"status": 503, "message": str(busy)}},
+                    status=503,
+                    headers={"retry-after": "1"},
+                )
             # As a cloud answers a request whose function outlived its timeout (API Gateway and
             # Cloud Run say 504), in JSON like every other error here; the client no longer
             # waits for ever on a handler stuck in a call.

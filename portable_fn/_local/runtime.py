@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Awaitable, Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +17,7 @@ from portable_fn._local.body import MAX_HTTP_BODY_BYTES
 from portable_fn._local.broker import LocalPublisher, Routes
 from portable_fn._local.buckets import BucketWatcher
 from portable_fn._local.delivery import DEFAULT_TIMEOUT, Deliverer
+from portable_fn._local.pool import Pool
 from portable_fn._local.report import FLUSH_EVERY, Reporter
 from portable_fn._local.scheduler import Scheduler
 from portable_fn._local.store import Store
@@ -34,6 +34,12 @@ TIMEOUT_ENV = "PORTABLE_FN_TIMEOUT"
 """Seconds a handler may run in ``dev`` (``Options.timeout``); 0: no limit."""
 MAX_BODY_ENV = "PORTABLE_FN_MAX_BODY"
 """Bytes of request body an app route reads in ``dev`` (``Options.max_body``); 0: no limit."""
+
+# Threads for sync HTTP handlers, besides one per delivery slot (``Options.concurrency``) for
+# sync event handlers, so requests and deliveries never wait for each other: what Starlette
+# (through anyio) gives sync endpoints under uvicorn, 40 at once.
+# https://anyio.readthedocs.io/en/stable/threads.html#adjusting-the-default-maximum-worker-thread-count
+HTTP_THREADS = 40
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,15 +128,16 @@ class Runtime:
         self.routes = Routes.of(app)
         self._declared = _declared(app, self.routes)
         self.publisher = LocalPublisher(self.store, self.routes, self.notice)
-        self.executor = ThreadPoolExecutor(
-            max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="pf-handler"
-        )
+        # Each delivery slot runs one handler at a time: a thread each, so a delivery never
+        # waits for one (unless handlers stuck past their timeout outnumber MAX_EXTRA).
+        self.delivery_pool = Pool(options.concurrency, "pf-delivery")
+        self.http_pool = Pool(HTTP_THREADS, "pf-http")
         self.deliverer = Deliverer(
             app,
             self.store,
             self.routes,
             reporter,
-            executor=self.executor,
+            pool=self.delivery_pool,
             time_scale=options.time_scale,
             concurrency=options.concurrency,
             poll=options.poll_interval,
@@ -222,8 +229,10 @@ class Runtime:
     def invocation_id(self) -> str:
         return self.deliverer.invocation_id()
 
-    async def offload(self, thunk: Callable[[], Any]) -> Any:
-        return await self.deliverer.offload(thunk)
+    @property
+    def busy(self) -> int:
+        """Sync handlers still running in the pools (read at shutdown)."""
+        return self.delivery_pool.busy + self.http_pool.busy
 
     def fire_schedule(self, function: str, event: CloudEvent) -> None:
         self.publisher.direct(function, event, kind="schedule")
@@ -276,7 +285,8 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.deliverer.drain(grace=5.0)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.delivery_pool.close()
+        self.http_pool.close()
         self.store.close()
         self.unlock()
         self.reporter.flush()

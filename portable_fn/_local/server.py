@@ -202,13 +202,14 @@ def _cancelled_requests(record: logging.LogRecord) -> bool:
 def _abandon_stuck_handlers(runtime: Runtime, reporter: Reporter) -> None:
     """Exit now if handlers still run after the shutdown grace period.
 
-    Pool threads are joined at interpreter exit, so one handler stuck in a long call would
-    hold Ctrl-C for as long; its delivery is in flight in SQLite and runs again at next start.
+    A handler stuck in a long call would run on through the interpreter's teardown (pool
+    threads are daemons, but the threads and locks of its own are not); its delivery is back
+    in SQLite and runs again at the next start.
     """
-    if runtime.deliverer.busy:
+    if runtime.busy:
         reporter.record(
             "warning",
-            message=f"{runtime.deliverer.busy} handler(s) still running at shutdown; a "
+            message=f"{runtime.busy} handler(s) still running at shutdown; a "
             "delivery cut short runs again at the next start (one past its timeout has "
             "already failed its attempt)",
         )
