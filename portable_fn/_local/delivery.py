@@ -133,6 +133,7 @@ class Deliverer:
         )
         self.start_delay = start_delay
         self._concurrency = concurrency
+        self.claiming = True  # False once a stop began: ``run`` claims nothing more and returns
         self._running: dict[asyncio.Task[None], int] = {}  # delivery task -> delivery id
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -169,9 +170,13 @@ class Deliverer:
         if self.start_delay:
             # Test hook (PORTABLE_FN_DELIVERY_DELAY): hold delivery so a test can SIGKILL the
             # process between accepting an event and delivering it.
-            await asyncio.sleep(self.start_delay)
+            until = time.monotonic() + self.start_delay
+            while self.claiming and (left := until - time.monotonic()) > 0:
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=left)
             self.start_delay = 0.0  # once per process, not again if the loop is restarted
-        while True:
+        while self.claiming:
             self._wake.clear()
             free = self._concurrency - len(self._running)
             claimed = []
@@ -203,6 +208,12 @@ class Deliverer:
         self._running.pop(task, None)
         self.wake()
 
+    def stop_claiming(self) -> None:
+        """A stop began: ``run`` claims no delivery from now on and returns (a claim already
+        under way is taken: its deliveries run, and are drained or released like the rest)."""
+        self.claiming = False
+        self._wake.set()
+
     async def drain(self, grace: float) -> None:
         """On shutdown, let running handlers finish for up to ``grace`` seconds; the deliveries
         of those still running go back uncounted and run again at the next start (counted,
@@ -211,7 +222,7 @@ class Deliverer:
             await asyncio.wait(self._running, timeout=grace)
         if left := sorted(self._running.values()):
             await asyncio.to_thread(
-                self.store.release, left, f"the runtime stopped after a {grace:g} s grace"
+                self.store.release, left, "the runtime stopped before the handler finished"
             )
 
     async def _deliver(self, d: Delivery) -> None:

@@ -19,7 +19,7 @@ from portable_fn._local.inspect import describe
 from portable_fn._local.logs import ReadableLogs
 from portable_fn._local.protocol import settings
 from portable_fn._local.report import Reporter
-from portable_fn._local.runtime import Options, Runtime
+from portable_fn._local.runtime import GRACE, Options, Runtime
 from portable_fn.app import App
 from portable_fn.log import set_stream
 
@@ -167,10 +167,23 @@ def serve_runtime(
     try:
         # uvicorn re-raises the signal that stopped it: SIGTERM ends the process here, SIGINT
         # comes back as KeyboardInterrupt.
-        uvicorn.Server(config).run(sockets=[sock])
+        _stopping(uvicorn, runtime)(config).run(sockets=[sock])
     finally:
         _abandon_stuck_handlers(runtime, reporter)
         runtime.unlock()
+
+
+def _stopping(uvicorn: Any, runtime: Runtime) -> Any:
+    """uvicorn's ``Server``, the runtime's stop begun with the server's: uvicorn drains the
+    connections first (up to its graceful-shutdown timeout), then runs the lifespan shutdown,
+    and the deliveries claimed meanwhile got a grace of their own after it (10 s in all)."""
+
+    class Server(uvicorn.Server):  # type: ignore[misc]
+        async def shutdown(self, *args: Any, **kwargs: Any) -> None:
+            runtime.stop_claiming()  # the signal: nothing new is claimed, one grace for both
+            await super().shutdown(*args, **kwargs)
+
+    return Server
 
 
 def server_config(uvicorn: Any, asgi: Any, *, lifespan: str) -> Any:
@@ -181,7 +194,7 @@ def server_config(uvicorn: Any, asgi: Any, *, lifespan: str) -> Any:
         log_level="warning",
         access_log=False,
         loop="auto",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACE,
         **settings("httptools" if _has("httptools") else "h11"),
     )
 

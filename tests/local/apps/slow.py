@@ -75,6 +75,19 @@ def ping(req: pf.Request) -> dict[str, Any]:
     return {"pong": True}
 
 
+@app.http("/batch", methods=["POST"])
+def enqueue_batch(req: pf.Request) -> pf.Response:
+    for n in range(req.json()["count"]):
+        pf.send("batch", {"n": n}, type="test.batch")
+    return pf.Response.json({"sent": req.json()["count"]}, status=202)
+
+
+@app.queue("batch")
+def batch(event: pf.CloudEvent) -> None:
+    """A steady stream of short deliveries: the loop claims more as each one ends."""
+    time.sleep(0.2)
+
+
 @app.queue("tally", retry=pf.Retry(max_retries=3, initial_backoff=0.05))
 def tally(event: pf.CloudEvent) -> None:
     """A sync queue handler that succeeds at once: it needs a free pool thread."""
