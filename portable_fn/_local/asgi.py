@@ -30,7 +30,8 @@ from portable_fn._local.body import (
     read_body,
     route_limit,
 )
-from portable_fn._local.delivery import HandlerExited, HandlerTimeout, RanOn, within
+from portable_fn._local.clock import Clock, RanOn, timed, within
+from portable_fn._local.delivery import HandlerExited, HandlerNotStarted, HandlerTimeout
 from portable_fn._loop import tracking
 from portable_fn.adapter import NO_CONTENT, Context, dispatch_http, dispatch_http_async
 from portable_fn.errors import HTTPError
@@ -117,6 +118,12 @@ class LocalASGI:
                 "no handler ran",
             )
             return
+        except asyncio.CancelledError:
+            # The server cancels what still runs when its shutdown grace ends (uvicorn: "Cancel N
+            # running task(s)"). Answered in JSON, as every other error here, not the server's
+            # plain-text 500; the cancellation goes on to the server.
+            await self._cut_short(send, method, path, started)
+            raise
         except Exception as exc:
             # The dispatcher never raises; this is the runtime's own code (a full disk under
             # the broker, say) or a response HTTP cannot carry (a header value outside
@@ -139,6 +146,15 @@ class LocalASGI:
                 "error", message=f"{method} {path}: the response could not be sent: {exc!r}"
             )
             status = None
+        except asyncio.CancelledError:
+            # Cut off mid-send at shutdown: the server closes the connection.
+            self._record(method, path, None, name, started)
+            raise
+        self._record(method, path, status, name, started)
+
+    def _record(
+        self, method: str, path: str, status: int | None, name: str | None, started: float
+    ) -> None:
         self.runtime.reporter.record(
             "http",
             method=method,
@@ -147,6 +163,33 @@ class LocalASGI:
             function=name,
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
         )
+
+    async def _cut_short(self, send: Send, method: str, path: str, started: float) -> None:
+        """A request the server cancelled before its response started (its shutdown grace
+        ended): a JSON 503 that closes the connection, and the terminal says which one."""
+        try:
+            name: str | None = self.app.match(method, path)[0].name
+        except HTTPError:
+            name = None
+        self.runtime.reporter.record(
+            "warning",
+            message=f"{method} {path}: the server stopped the request at shutdown, before "
+            "its handler answered; sent 503",
+        )
+        response = Response.json(
+            {"error": {"status": 503, "message": "the server is shutting down; the request "
+                       "was stopped before its handler answered"}},
+            status=503,
+            headers={"connection": "close"},
+        )
+        status: int | None = 503
+        try:
+            await send(_start(response, head=method == "HEAD"))
+            await send({"type": "http.response.body", "body": b"" if method == "HEAD"
+                        else response.body})
+        except Exception:  # the connection is gone as well: nobody got an answer
+            status = None
+        self._record(method, path, status, name, started)
 
     def _warn_past_lambda(self, method: str, path: str, response: Response) -> None:
         """A WARNING when the response would be past Lambda's 6 MB response payload: sent here
@@ -191,18 +234,17 @@ class LocalASGI:
             query=QueryParams.from_string(scope["query_string"].decode("utf-8", "replace")),
             client_ip=client[0] if client else None,
         )
-        ctx = Context(
-            provider="local",
-            function_name=fn.name,
-            invocation_id=self.runtime.invocation_id(),
-            deadline=None if timeout is None else time.time() + timeout,
-        )
-        call = dispatch_http_async(self.app, request, ctx, fn.name, offload=self.runtime.offload)
+        clock = Clock(timeout)
+        ctx = timed(clock, function_name=fn.name, invocation_id=self.runtime.invocation_id())
+        if fn.is_async:
+            clock.begin()  # on the loop, now; a sync handler's when a pool thread takes it
+        offload = self.runtime.http_pool.offload(clock)
+        call = dispatch_http_async(self.app, request, ctx, fn.name, offload=offload)
         try:
             # The tasks an async handler starts are waited for before the answer, up to its
             # deadline, as the sync adapters do on every cloud (``_loop``).
             async with tracking():
-                return fn.name, await self._timed(call, method, path, fn.is_async, timeout)
+                return fn.name, await self._timed(call, method, path, fn.is_async, clock)
         except SystemExit as exc:
             # The dispatcher lets it through; the client gets the JSON 500 of any failure (API
             # Gateway answers a Lambda whose runtime exited with an error too), the log why.
@@ -215,14 +257,26 @@ class LocalASGI:
         method: str,
         path: str,
         is_async: bool,
-        timeout: float | None,
+        clock: Clock,
     ) -> Response:
-        """``call``'s response, or a JSON 504 past the function timeout."""
+        """``call``'s response, or a JSON 504 past the function timeout (from the handler's
+        start); a JSON 503 when no pool thread took the handler within that time."""
+        timeout = clock.timeout
         if timeout is None:
             return await call
         try:
-            return await within(call, timeout)
+            return await within(call, clock)
         except asyncio.TimeoutError as exc:
+            if not clock.started:
+                # The handler did not run: no timeout of its own to blame (a 504), but a server
+                # out of capacity for now (RFC 9110 section 15.6.4), which the client may retry.
+                busy = HandlerNotStarted(timeout)
+                self.runtime.reporter.record("error", message=f"{method} {path}: {busy}")
+                return Response.json(
+                    {"error": {"status": 503, "message": str(busy)}},
+                    status=503,
+                    headers={"retry-after": "1"},
+                )
             # As a cloud answers a request whose function outlived its timeout (API Gateway and
             # Cloud Run say 504), in JSON like every other error here; the client no longer
             # waits for ever on a handler stuck in a call.

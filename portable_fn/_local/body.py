@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from portable_fn._local.delivery import within
+from portable_fn._local.clock import within
 from portable_fn.http import Headers, Response
 
 Message = MutableMapping[str, Any]

@@ -9,9 +9,12 @@ idempotency key held by another attempt (``IdempotencyConflict``) ran no handler
 the holder without spending an attempt, and is never dead-lettered for it.
 
 A handler that runs past the function timeout fails its attempt (``HandlerTimeout``), as every
-cloud stops an invocation at its timeout and redelivers the message. An async handler is
-cancelled; a sync one cannot be: Python has no way to stop a thread, so it runs on in the pool
-and whatever it returns is ignored (its delivery has moved on: retried or dead-lettered).
+cloud stops an invocation at its timeout and redelivers the message. The timeout counts from the
+handler's start (``Clock``). An async handler is cancelled; a sync one cannot be: Python has no
+way to stop a thread, so it runs on and whatever it returns is ignored (its delivery has moved
+on: retried or dead-lettered), and the pool adds a thread in its place. A sync handler that no
+pool thread picked up within its timeout did not run (``HandlerNotStarted``): its delivery goes
+back uncounted.
 """
 
 from __future__ import annotations
@@ -20,15 +23,13 @@ import asyncio
 import contextlib
 import itertools
 import os
-import threading
 import time
-from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
-from typing import Any, TypeVar
+from collections.abc import Callable
 
-from portable_fn._dispatch import _carried, _Exit
 from portable_fn._local.broker import Routes
+from portable_fn._local.clock import Clock, RanOn, timed, within
 from portable_fn._local.inspect import dead_letter_name
+from portable_fn._local.pool import Pool
 from portable_fn._local.report import Reporter
 from portable_fn._local.store import Delivery, Message, Store
 from portable_fn._loop import tracking
@@ -39,7 +40,6 @@ from portable_fn.events import CloudEvent, from_json
 from portable_fn.idempotency._base import IdempotencyConflict
 from portable_fn.triggers import SCHEDULE_RETRY, Queue, Retry, Stream
 
-_T = TypeVar("_T")
 KEEP_DONE = 24 * 3600.0  # finished deliveries are forgotten after a day (at the next start)
 # Seconds an invocation may run: the Lambda ``Timeout`` of the SAM template ``package --provider
 # aws`` writes, the shortest of the packaged targets (Azure's host.json says 10 min, Cloud Run
@@ -47,40 +47,6 @@ KEEP_DONE = 24 * 3600.0  # finished deliveries are forgotten after a day (at the
 # finishes here finishes on every cloud.
 # https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
 DEFAULT_TIMEOUT = 30.0
-
-
-class RanOn(asyncio.TimeoutError):
-    """``within``: the call was cancelled at its timeout, caught the cancellation (a broad
-    ``except``) and returned after it. Its result is ignored, as a cloud's is once the
-    invocation is stopped at its timeout."""
-
-
-async def within(call: Awaitable[_T], timeout: float) -> _T:
-    """``await call``, cancelled with ``asyncio.TimeoutError`` past ``timeout`` seconds. On
-    Python 3.11+ through ``asyncio.timeout``, which cancels the running task itself:
-    ``wait_for`` wraps the call in a task of its own, which doubled the time a hello-world
-    route spends in the runtime.
-
-    A call that swallows the cancellation and returns late is past its timeout all the same
-    (``RanOn``): ``asyncio.timeout`` raises only when the cancellation comes out of the block
-    (its ``expired()`` still says so), and Python 3.10's ``wait_for`` hands back the result,
-    so there the elapsed time tells.
-    https://docs.python.org/3/library/asyncio-task.html#asyncio.Timeout.expired"""
-    limit = getattr(asyncio, "timeout", None)
-    if limit is None:  # Python 3.10: wait_for runs the call in a task, carried out of it
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        result = await asyncio.wait_for(_carried(call), timeout)
-        if loop.time() - started >= timeout:
-            raise RanOn()
-        if type(result) is _Exit:
-            raise result.exit  # a handler's sys.exit(), here as on 3.11+ (see _carried)
-        return result  # type: ignore[no-any-return]
-    async with limit(timeout) as scope:
-        result = await call
-    if scope.expired():
-        raise RanOn()
-    return result
 
 
 class HandlerExited(PortableFnError, RuntimeError):
@@ -112,6 +78,20 @@ class HandlerTimeout(PortableFnError, TimeoutError):
         super().__init__(f"the handler ran past the {timeout:g} s function timeout; {what}")
 
 
+class HandlerNotStarted(PortableFnError, TimeoutError):
+    """No thread of the runtime's pool was free for the handler within its timeout: it did not
+    run, so its attempt is neither a failure nor counted (the delivery goes back, as a message
+    waits in its queue while a cloud has no instance for it; an HTTP request is answered 503).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(
+            f"no handler thread was free for the {timeout:g} s function timeout (every one busy, "
+            "or stuck in a handler past its own timeout); the handler did not run"
+        )
+
+
 def retry_policy(fn: Function) -> Retry:
     retry = getattr(fn.trigger, "retry", None)
     return retry if isinstance(retry, Retry) else SCHEDULE_RETRY  # a schedule has none
@@ -129,7 +109,7 @@ def trigger_label(fn: Function) -> str:
 
 
 class Deliverer:
-    """Runs pending deliveries on the event loop; sync handlers go to ``executor``."""
+    """Runs pending deliveries on the event loop; sync handlers go to ``pool``."""
 
     def __init__(
         self,
@@ -138,7 +118,7 @@ class Deliverer:
         routes: Routes,
         reporter: Reporter,
         *,
-        executor: Executor,
+        pool: Pool,
         time_scale: float = 1.0,
         concurrency: int = 8,
         poll: float = 0.25,
@@ -146,17 +126,16 @@ class Deliverer:
         timeout: float | Callable[[Function], float | None] | None = None,
     ) -> None:
         self.app, self.store, self.routes, self.reporter = app, store, routes, reporter
-        self.executor, self.time_scale, self.poll = executor, time_scale, poll
+        self.pool, self.time_scale, self.poll = pool, time_scale, poll
         # Seconds an attempt may run (None: no limit), or per function (``Options.timeout_for``).
         self.timeout_for: Callable[[Function], float | None] = (
             timeout if callable(timeout) else lambda _fn: timeout
         )
         self.start_delay = start_delay
         self._concurrency = concurrency
+        self.claiming = True  # False once a stop began: ``run`` claims nothing more and returns
         self._running: dict[asyncio.Task[None], int] = {}  # delivery task -> delivery id
         self._wake = asyncio.Event()
-        self.busy = 0  # sync handlers running in the pool (read at shutdown)
-        self._busy_lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._id_prefix = os.urandom(6).hex()
         # FIFO queues and streams: one delivery at a time per partition key, in order.
@@ -191,9 +170,13 @@ class Deliverer:
         if self.start_delay:
             # Test hook (PORTABLE_FN_DELIVERY_DELAY): hold delivery so a test can SIGKILL the
             # process between accepting an event and delivering it.
-            await asyncio.sleep(self.start_delay)
+            until = time.monotonic() + self.start_delay
+            while self.claiming and (left := until - time.monotonic()) > 0:
+                self._wake.clear()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=left)
             self.start_delay = 0.0  # once per process, not again if the loop is restarted
-        while True:
+        while self.claiming:
             self._wake.clear()
             free = self._concurrency - len(self._running)
             claimed = []
@@ -225,6 +208,12 @@ class Deliverer:
         self._running.pop(task, None)
         self.wake()
 
+    def stop_claiming(self) -> None:
+        """A stop began: ``run`` claims no delivery from now on and returns (a claim already
+        under way is taken: its deliveries run, and are drained or released like the rest)."""
+        self.claiming = False
+        self._wake.set()
+
     async def drain(self, grace: float) -> None:
         """On shutdown, let running handlers finish for up to ``grace`` seconds; the deliveries
         of those still running go back uncounted and run again at the next start (counted,
@@ -233,22 +222,8 @@ class Deliverer:
             await asyncio.wait(self._running, timeout=grace)
         if left := sorted(self._running.values()):
             await asyncio.to_thread(
-                self.store.release, left, f"the runtime stopped after a {grace:g} s grace"
+                self.store.release, left, "the runtime stopped before the handler finished"
             )
-
-    async def offload(self, thunk: Callable[[], Any]) -> Any:
-        """Run a sync handler in the pool (the dispatcher already bound its contextvars)."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, self._counted, thunk)
-
-    def _counted(self, thunk: Callable[[], Any]) -> Any:
-        # Counted in the worker thread itself: exact even after the loop has gone.
-        with self._busy_lock:
-            self.busy += 1
-        try:
-            return thunk()
-        finally:
-            with self._busy_lock:
-                self.busy -= 1
 
     async def _deliver(self, d: Delivery) -> None:
         try:
@@ -294,22 +269,28 @@ class Deliverer:
             await self._dead_letter(fn, d, error, info, retryable=True)
             return
         self.reporter.record("start", **info)
-        timeout = self.timeout_for(fn)
-        ctx = Context(
-            provider="local",
-            function_name=fn.name,
-            invocation_id=self.invocation_id(),
-            attempt=d.attempt,
-            deadline=None if timeout is None else time.time() + timeout,
+        clock = Clock(self.timeout_for(fn))
+        ctx = timed(
+            clock, function_name=fn.name, invocation_id=self.invocation_id(), attempt=d.attempt
         )
         t0 = time.perf_counter()
-        outcome = await self._dispatch(fn, event, ctx, timeout)
+        outcome = await self._dispatch(fn, event, ctx, clock)
         info["duration_ms"] = round((time.perf_counter() - t0) * 1000, 3)
         if outcome.ok:
             await asyncio.to_thread(self.store.complete, d.id)
             self.reporter.record("invocation", **info, outcome="ok")
             return
         error = outcome.reason or "failed"
+        if isinstance(outcome.error, HandlerNotStarted):
+            # No attempt was made: back uncounted, looked at again at the next poll (the
+            # threads it waited for were busy a whole timeout; any one may be free by then).
+            due = time.time() + self.poll
+            await asyncio.to_thread(self.store.hold, d.id, due, error)
+            self.reporter.record(
+                "invocation", **info, outcome="retry", error=error, delay_s=self.poll, due=due,
+                counted=False, started=False,
+            )
+            return
         conflict = outcome.error if isinstance(outcome.error, IdempotencyConflict) else None
         if outcome.retryable and conflict is not None and conflict.retry_after is not None:
             # Another attempt holds this event's idempotency key: a live duplicate, or one that
@@ -355,23 +336,28 @@ class Deliverer:
         await self._dead_letter(fn, d, error, info, retryable=outcome.retryable)
 
     async def _dispatch(
-        self, fn: Function, event: CloudEvent, ctx: Context, timeout: float | None
+        self, fn: Function, event: CloudEvent, ctx: Context, clock: Clock
     ) -> Outcome:
-        """Run the handler, failing the attempt when it outlasts ``timeout`` or exits; the
-        tasks an async handler starts are waited for, up to its deadline (``tracking``), as
-        the sync adapters wait for them on every cloud."""
+        """Run the handler, failing the attempt when it outlasts its timeout (from its start:
+        ``clock``) or exits; the tasks an async handler starts are waited for, up to its
+        deadline (``tracking``), as the sync adapters wait for them on every cloud."""
+        if fn.is_async:
+            clock.begin()  # on the loop, now; a sync handler's when a pool thread takes it
         async with tracking():
-            call = dispatch_event_async(self.app, fn.name, event, ctx, offload=self.offload)
+            offload = self.pool.offload(clock)
+            call = dispatch_event_async(self.app, fn.name, event, ctx, offload=offload)
             try:
-                if timeout is None:
+                if clock.timeout is None:
                     return await call
                 try:
-                    return await within(call, timeout)
+                    return await within(call, clock)
                 except asyncio.TimeoutError as exc:
+                    if not clock.started:
+                        return Outcome(False, HandlerNotStarted(clock.timeout), True)
                     # The dispatch was cancelled: an async handler with it; a sync handler's
                     # pool thread cannot be stopped and finishes (or hangs) on its own.
                     late = HandlerTimeout(
-                        timeout, cancelled=fn.is_async, ran_on=isinstance(exc, RanOn)
+                        clock.timeout, cancelled=fn.is_async, ran_on=isinstance(exc, RanOn)
                     )
                     return Outcome(False, late, True)
             except SystemExit as exc:  # the dispatcher lets it through; the runtime must not stop

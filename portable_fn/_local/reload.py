@@ -80,7 +80,8 @@ def watch_dirs(ref: str, extra: list[str]) -> list[Path]:
 
 def supervise(worker: Worker, *, port: int, dirs: list[Path]) -> None:
     """Serve ``worker`` and restart it on every change under ``dirs`` until SIGINT/SIGTERM
-    (SIGINT comes back as ``KeyboardInterrupt``, as without ``--reload``)."""
+    (SIGINT comes back as ``KeyboardInterrupt``, and SIGTERM ends the process, as without
+    ``--reload``)."""
     uvicorn = uvicorn_module()
     reporter = worker.reporter()
     # A second dev on this state directory exits 2 now, not in a worker after every save.
@@ -109,6 +110,12 @@ def supervise(worker: Worker, *, port: int, dirs: list[Path]) -> None:
     reloader.shutdown()  # terminates the worker, waits for it, closes the socket
     if signal.SIGINT in stopped_by:
         raise KeyboardInterrupt
+    if signal.SIGTERM in stopped_by:
+        # Ended by the signal itself (status 128 + 15), as uvicorn ends plain dev: a process
+        # manager reads the stop it asked for (this returned 0 before).
+        reporter.flush()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
 
 
 def _watcher() -> Any:

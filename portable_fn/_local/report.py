@@ -145,8 +145,11 @@ def _invocation(f: Mapping[str, Any], dlq: str) -> str:
         f"{f.get('duration_ms')} ms"
     )
     if f.get("outcome") == "retry" and f.get("counted") is False:
+        # The handler did not run: no thread took it in time, or another attempt holds the key.
+        held = f.get("started") is not False
+        waiting = "; waiting for the attempt that holds the key" if held else ""
         return (
-            f"{head}: {f.get('error')}; waiting for the attempt that holds the key, "
+            f"{head}: {f.get('error')}{waiting}, "
             f"look again in {f.get('delay_s')} s (not counted as an attempt)"
         )
     if f.get("outcome") == "retry":

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +18,7 @@ from portable_fn._local.body import MAX_HTTP_BODY_BYTES
 from portable_fn._local.broker import LocalPublisher, Routes
 from portable_fn._local.buckets import BucketWatcher
 from portable_fn._local.delivery import DEFAULT_TIMEOUT, Deliverer
+from portable_fn._local.pool import Pool
 from portable_fn._local.report import FLUSH_EVERY, Reporter
 from portable_fn._local.scheduler import Scheduler
 from portable_fn._local.store import Store
@@ -34,6 +35,16 @@ TIMEOUT_ENV = "PORTABLE_FN_TIMEOUT"
 """Seconds a handler may run in ``dev`` (``Options.timeout``); 0: no limit."""
 MAX_BODY_ENV = "PORTABLE_FN_MAX_BODY"
 """Bytes of request body an app route reads in ``dev`` (``Options.max_body``); 0: no limit."""
+
+# Seconds a stop (Ctrl-C, SIGTERM, a reload) gives what is in flight, HTTP requests and
+# deliveries together: the deliveries of handlers still running then go back uncounted.
+GRACE = 5.0
+
+# Threads for sync HTTP handlers, besides one per delivery slot (``Options.concurrency``) for
+# sync event handlers, so requests and deliveries never wait for each other: what Starlette
+# (through anyio) gives sync endpoints under uvicorn, 40 at once.
+# https://anyio.readthedocs.io/en/stable/threads.html#adjusting-the-default-maximum-worker-thread-count
+HTTP_THREADS = 40
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,15 +133,16 @@ class Runtime:
         self.routes = Routes.of(app)
         self._declared = _declared(app, self.routes)
         self.publisher = LocalPublisher(self.store, self.routes, self.notice)
-        self.executor = ThreadPoolExecutor(
-            max_workers=min(32, (os.cpu_count() or 1) + 4), thread_name_prefix="pf-handler"
-        )
+        # Each delivery slot runs one handler at a time: a thread each, so a delivery never
+        # waits for one (unless handlers stuck past their timeout outnumber MAX_EXTRA).
+        self.delivery_pool = Pool(options.concurrency, "pf-delivery")
+        self.http_pool = Pool(HTTP_THREADS, "pf-http")
         self.deliverer = Deliverer(
             app,
             self.store,
             self.routes,
             reporter,
-            executor=self.executor,
+            pool=self.delivery_pool,
             time_scale=options.time_scale,
             concurrency=options.concurrency,
             poll=options.poll_interval,
@@ -140,6 +152,8 @@ class Runtime:
         self.scheduler = Scheduler(app, run_on_start=options.run_schedules_on_start)
         self.watcher = BucketWatcher(app, self.store, options.buckets, self.notice)
         self._tasks: list[asyncio.Task[None]] = []
+        self._delivery: asyncio.Task[None] | None = None
+        self._stop_by: float | None = None  # time.monotonic() the grace of a stop ends
         self._lock: IO[str] | None = None
         self.on_started: Callable[[], Awaitable[None]] | None = None
         app.use_publisher(self.publisher)
@@ -222,8 +236,10 @@ class Runtime:
     def invocation_id(self) -> str:
         return self.deliverer.invocation_id()
 
-    async def offload(self, thunk: Callable[[], Any]) -> Any:
-        return await self.deliverer.offload(thunk)
+    @property
+    def busy(self) -> int:
+        """Sync handlers still running in the pools (read at shutdown)."""
+        return self.delivery_pool.busy + self.http_pool.busy
 
     def fire_schedule(self, function: str, event: CloudEvent) -> None:
         self.publisher.direct(function, event, kind="schedule")
@@ -252,6 +268,7 @@ class Runtime:
             asyncio.create_task(self._supervised(name, loop), name=f"pf-{name}")
             for name, loop in loops.items()
         ]
+        self._delivery = self._tasks[0]
         if self.on_started is not None:
             await self.on_started()
 
@@ -271,12 +288,30 @@ class Runtime:
             await asyncio.sleep(FLUSH_EVERY)
             self.reporter.flush()
 
+    def stop_claiming(self) -> None:
+        """The first step of a stop: no delivery is claimed from now on, and the ``GRACE``
+        starts, one for the HTTP requests the server drains and the deliveries ``stop``
+        drains (``dev`` calls it at the signal; an ASGI server's lifespan shutdown, through
+        ``stop``, once it has drained its connections)."""
+        if self._stop_by is None:
+            self._stop_by = time.monotonic() + GRACE
+            self.deliverer.stop_claiming()
+
+    def grace_left(self) -> float:
+        return GRACE if self._stop_by is None else max(0.0, self._stop_by - time.monotonic())
+
     async def stop(self) -> None:
+        self.stop_claiming()
+        # The delivery loop returns by itself: cancelled during a claim, the deliveries it
+        # claimed would stay in flight with no task to drain or release them.
+        if self._delivery is not None:
+            await asyncio.wait({self._delivery}, timeout=self.grace_left())
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.deliverer.drain(grace=5.0)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        await self.deliverer.drain(grace=self.grace_left())
+        self.delivery_pool.close()
+        self.http_pool.close()
         self.store.close()
         self.unlock()
         self.reporter.flush()

@@ -7,6 +7,7 @@ commands never load it. The listening socket is bound before the server starts, 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -16,9 +17,9 @@ from typing import Any, TextIO, cast
 from portable_fn._local.asgi import LocalASGI
 from portable_fn._local.inspect import describe
 from portable_fn._local.logs import ReadableLogs
-from portable_fn._local.protocol import with_json_400
+from portable_fn._local.protocol import settings
 from portable_fn._local.report import Reporter
-from portable_fn._local.runtime import Options, Runtime
+from portable_fn._local.runtime import GRACE, Options, Runtime
 from portable_fn.app import App
 from portable_fn.log import set_stream
 
@@ -161,13 +162,28 @@ def serve_runtime(
             )
 
     runtime.on_started = announce
+    config = server_config(uvicorn, asgi, lifespan="on")
+    logging.getLogger("uvicorn.error").addFilter(_cancelled_requests)  # once uvicorn's are set
     try:
         # uvicorn re-raises the signal that stopped it: SIGTERM ends the process here, SIGINT
         # comes back as KeyboardInterrupt.
-        uvicorn.Server(server_config(uvicorn, asgi, lifespan="on")).run(sockets=[sock])
+        _stopping(uvicorn, runtime)(config).run(sockets=[sock])
     finally:
         _abandon_stuck_handlers(runtime, reporter)
         runtime.unlock()
+
+
+def _stopping(uvicorn: Any, runtime: Runtime) -> Any:
+    """uvicorn's ``Server``, the runtime's stop begun with the server's: uvicorn drains the
+    connections first (up to its graceful-shutdown timeout), then runs the lifespan shutdown,
+    and the deliveries claimed meanwhile got a grace of their own after it (10 s in all)."""
+
+    class Server(uvicorn.Server):  # type: ignore[misc]
+        async def shutdown(self, *args: Any, **kwargs: Any) -> None:
+            runtime.stop_claiming()  # the signal: nothing new is claimed, one grace for both
+            await super().shutdown(*args, **kwargs)
+
+    return Server
 
 
 def server_config(uvicorn: Any, asgi: Any, *, lifespan: str) -> Any:
@@ -177,22 +193,36 @@ def server_config(uvicorn: Any, asgi: Any, *, lifespan: str) -> Any:
         lifespan=lifespan,
         log_level="warning",
         access_log=False,
-        http=with_json_400("httptools" if _has("httptools") else "h11"),
         loop="auto",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACE,
+        **settings("httptools" if _has("httptools") else "h11"),
+    )
+
+
+def _cancelled_requests(record: logging.LogRecord) -> bool:
+    """A ``logging`` filter for uvicorn's log: not the traceback of a request its shutdown
+    cancelled ("Exception in ASGI application" with a ``CancelledError``), which the runtime
+    answered (a JSON 503) and printed a line for; every other record passes."""
+    import asyncio
+
+    error = record.exc_info[1] if record.exc_info else None
+    return not (
+        isinstance(error, asyncio.CancelledError)
+        and str(record.msg).startswith("Exception in ASGI application")
     )
 
 
 def _abandon_stuck_handlers(runtime: Runtime, reporter: Reporter) -> None:
     """Exit now if handlers still run after the shutdown grace period.
 
-    Pool threads are joined at interpreter exit, so one handler stuck in a long call would
-    hold Ctrl-C for as long; its delivery is in flight in SQLite and runs again at next start.
+    A handler stuck in a long call would run on through the interpreter's teardown (pool
+    threads are daemons, but the threads and locks of its own are not); its delivery is back
+    in SQLite and runs again at the next start.
     """
-    if runtime.deliverer.busy:
+    if runtime.busy:
         reporter.record(
             "warning",
-            message=f"{runtime.deliverer.busy} handler(s) still running at shutdown; a "
+            message=f"{runtime.busy} handler(s) still running at shutdown; a "
             "delivery cut short runs again at the next start (one past its timeout has "
             "already failed its attempt)",
         )

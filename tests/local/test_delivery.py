@@ -9,7 +9,6 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 import portable_fn as pf
 from portable_fn._local.broker import Routes
 from portable_fn._local.delivery import Deliverer
+from portable_fn._local.pool import Pool
 from portable_fn._local.report import Reporter
 from portable_fn._local.store import Store
 from portable_fn.errors import HTTPError
@@ -25,15 +25,16 @@ from portable_fn.events import CloudEvent, to_json
 
 
 @pytest.fixture
-def pool() -> Iterator[ThreadPoolExecutor]:
-    with ThreadPoolExecutor(2) as executor:
-        yield executor
+def pool() -> Iterator[Pool]:
+    threads = Pool(2, "test-handler")
+    yield threads
+    threads.close()
 
 
-def deliverer(app: pf.App, store: Store, pool: ThreadPoolExecutor) -> tuple[Deliverer, io.StringIO]:
+def deliverer(app: pf.App, store: Store, pool: Pool) -> tuple[Deliverer, io.StringIO]:
     out = io.StringIO()
     reporter = Reporter(json_lines=True, stream=out)
-    return Deliverer(app, store, Routes.of(app), reporter, executor=pool, time_scale=0.0), out
+    return Deliverer(app, store, Routes.of(app), reporter, pool=pool, time_scale=0.0), out
 
 
 def run_due(d: Deliverer, store: Store) -> int:
@@ -60,7 +61,7 @@ def enqueue(store: Store, function: str) -> CloudEvent:
 
 
 def test_a_delivery_that_falls_due_while_the_loop_looks_runs_without_a_poll_wait(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     """A retry whose backoff ends between the loop's claim and its next-due query was left
     for a whole poll interval (a 0.04 s backoff ran 0.29 s late under `dev --time-scale`)."""
@@ -90,7 +91,7 @@ def test_a_delivery_that_falls_due_while_the_loop_looks_runs_without_a_poll_wait
     due = time.time() + 0.2  # after the first claim looks, before its next-due answer returns
     store.enqueue(kind="queue", name="jobs", event=to_json(event), functions=["job"], due=due)
     reporter = Reporter(json_lines=True, stream=io.StringIO())
-    loop = Deliverer(app, store, Routes.of(app), reporter, executor=pool, poll=30.0)
+    loop = Deliverer(app, store, Routes.of(app), reporter, pool=pool, poll=30.0)
 
     async def go() -> bool:
         task = asyncio.create_task(loop.run())
@@ -103,7 +104,7 @@ def test_a_delivery_that_falls_due_while_the_loop_looks_runs_without_a_poll_wait
 
 
 def test_an_attempt_killed_on_its_last_try_is_dead_lettered_not_run_again(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     app = pf.App("crash")
     runs: list[int] = []
@@ -144,7 +145,7 @@ class Throttled(HTTPError):
 
 
 def test_a_handlers_own_retry_after_error_spends_attempts(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     app = pf.App("throttled")
     runs: list[int] = []
@@ -168,7 +169,7 @@ def test_a_handlers_own_retry_after_error_spends_attempts(
 
 
 def test_a_cancelled_async_handler_is_retried_then_dead_lettered(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     """``asyncio.CancelledError`` out of the handler (it awaited a task something else
     cancelled) is a failed attempt like any exception: before, it escaped the delivery task,
@@ -196,7 +197,7 @@ def test_a_cancelled_async_handler_is_retried_then_dead_lettered(
 
 
 def test_a_handler_still_running_after_the_shutdown_grace_goes_back_uncounted(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     """Ctrl-C while a handler outlasts the shutdown grace: the runtime, not the handler, cut
     the attempt short. Before, the delivery stayed in flight, the next start counted it as a
@@ -240,7 +241,7 @@ def test_a_handler_still_running_after_the_shutdown_grace_goes_back_uncounted(
 
 
 def test_a_hung_handler_ends_at_the_function_timeout_retried_then_dead_lettered(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     """Every cloud stops an invocation at its function timeout (AWS Lambda's ``Timeout``, 30 s
     in the SAM template ``package`` writes; Azure ``functionTimeout``; Cloud Run functions'
@@ -269,7 +270,7 @@ def test_a_hung_handler_ends_at_the_function_timeout_retried_then_dead_lettered(
     out = io.StringIO()
     d = Deliverer(
         app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        executor=pool, time_scale=0.0, timeout=0.2,
+        pool=pool, time_scale=0.0, timeout=0.2,
     )
     started = time.time()
     try:
@@ -289,8 +290,101 @@ def test_a_hung_handler_ends_at_the_function_timeout_retried_then_dead_lettered(
     assert deadlines and all(t is not None and started < t < started + 5 for t in deadlines)
 
 
+def test_the_timeout_counts_from_the_handlers_start_not_its_wait_for_a_thread(
+    tmp_path: Path,
+) -> None:
+    """As Lambda counts only an invocation's run time: a sync handler that waited 1.5 s for the
+    pool's one thread, then ran 1.5 s, is within its 2.5 s timeout, and ``ctx.remaining_time``
+    at its start is the whole timeout. Before, the wait counted: the attempt failed with
+    HandlerTimeout and ran again."""
+    import threading
+
+    app = pf.App("waits")
+    left: list[float | None] = []
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=1, initial_backoff=0.01))
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        left.append(ctx.remaining_time)
+        time.sleep(1.5)
+
+    pool = Pool(1, "test-one")
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "job")
+    out = io.StringIO()
+    d = Deliverer(
+        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
+        pool=pool, time_scale=0.0, timeout=2.5,
+    )
+    freed = threading.Event()
+
+    async def behind_another_call() -> None:
+        other = asyncio.ensure_future(pool.run(lambda: freed.wait(1.5)))  # takes the thread
+        await asyncio.sleep(0.05)
+        [delivery] = store.claim_due(time.time(), 10)
+        await d._attempt(delivery)
+        await other
+
+    try:
+        asyncio.run(behind_another_call())
+    finally:
+        freed.set()
+        pool.close()
+    assert [(r["outcome"], r["attempt"]) for r in records(out)] == [("ok", 1)]
+    assert len(left) == 1 and left[0] is not None and left[0] > 2.0
+
+
+def test_a_delivery_no_thread_takes_within_its_timeout_goes_back_uncounted(
+    tmp_path: Path,
+) -> None:
+    """Its handler never started (every thread busy for the whole timeout): no attempt was
+    made, so none is spent, and it is not a failure. Before, the wait counted as the handler's
+    run time: HandlerTimeout, retried, and dead-lettered after its attempts without ever
+    having run."""
+    import threading
+
+    app = pf.App("crowded")
+    runs: list[int] = []
+
+    @app.queue("jobs", retry=pf.Retry(max_retries=0))
+    def job(event: pf.CloudEvent, ctx: pf.Context) -> None:
+        runs.append(ctx.attempt)
+
+    pool = Pool(1, "test-one")
+    store = Store(tmp_path / "broker.sqlite3")
+    enqueue(store, "job")
+    out = io.StringIO()
+    d = Deliverer(
+        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
+        pool=pool, time_scale=0.0, timeout=0.3, poll=0.01,
+    )
+    freed = threading.Event()
+
+    async def crowded_then_free() -> None:
+        other = asyncio.ensure_future(pool.run(lambda: freed.wait(30)))  # takes the thread
+        await asyncio.sleep(0.05)
+        [delivery] = store.claim_due(time.time(), 10)
+        await d._attempt(delivery)  # no thread within 0.3 s: handed back
+        assert runs == []
+        freed.set()
+        await other
+        await asyncio.sleep(0.05)  # due again after a poll
+        [again] = store.claim_due(time.time(), 10)
+        await d._attempt(again)
+
+    try:
+        asyncio.run(crowded_then_free())
+    finally:
+        freed.set()
+        pool.close()
+    first, second = records(out)
+    assert (first["outcome"], first["counted"], first["started"]) == ("retry", False, False)
+    assert "HandlerNotStarted" in first["error"] and "did not run" in first["error"]
+    assert (second["outcome"], second["attempt"]) == ("ok", 1)
+    assert runs == [1] and store.dead() == []
+
+
 def test_a_message_runs_under_its_functions_declared_timeout(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     """A queue function's own ``timeout=`` (its Lambda ``Timeout``) is the limit its attempts
     run under here too, over dev's default (``Options.timeout_for``): the 0.4 s handler that
@@ -314,7 +408,7 @@ def test_a_message_runs_under_its_functions_declared_timeout(
     options = Options(state_dir=tmp_path, timeout=0.2)
     d = Deliverer(
         app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        executor=pool, time_scale=0.0, timeout=options.timeout_for,
+        pool=pool, time_scale=0.0, timeout=options.timeout_for,
     )
     run_due(d, store)
     outcomes = {r["function"]: r["outcome"] for r in records(out)}
@@ -322,7 +416,7 @@ def test_a_message_runs_under_its_functions_declared_timeout(
 
 
 def test_an_async_handler_that_swallows_its_cancellation_still_fails_at_the_timeout(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     """A broad ``except`` around a call catches the cancellation the timeout sends, and the
     handler carries on: ``asyncio.timeout`` then raises nothing (Python 3.10's ``wait_for``
@@ -345,7 +439,7 @@ def test_an_async_handler_that_swallows_its_cancellation_still_fails_at_the_time
     out = io.StringIO()
     d = Deliverer(
         app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        executor=pool, time_scale=0.0, timeout=0.2,
+        pool=pool, time_scale=0.0, timeout=0.2,
     )
     run_due(d, store)
     [record] = records(out)
@@ -359,7 +453,7 @@ def test_an_async_handler_that_swallows_its_cancellation_still_fails_at_the_time
 
 
 def test_tasks_an_async_handler_did_not_await_are_waited_for_then_cancelled_at_its_deadline(
-    tmp_path: Path, pool: ThreadPoolExecutor, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, pool: Pool, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """As the sync adapters do on every cloud (``portable_fn._loop``): the attempt ends once
     the tasks its handler started have, up to its deadline. Before, the attempt ended with the
@@ -394,7 +488,7 @@ def test_tasks_an_async_handler_did_not_await_are_waited_for_then_cancelled_at_i
     out = io.StringIO()
     d = Deliverer(
         app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        executor=pool, time_scale=0.0, timeout=0.6,
+        pool=pool, time_scale=0.0, timeout=0.6,
     )
     with recording(app) as recorder:
         started = time.monotonic()
@@ -411,7 +505,7 @@ def test_tasks_an_async_handler_did_not_await_are_waited_for_then_cancelled_at_i
 
 @pytest.mark.parametrize("kind", ["sync", "async"])
 def test_a_handler_that_calls_sys_exit_fails_its_attempt_not_the_runtime(
-    tmp_path: Path, pool: ThreadPoolExecutor, kind: str
+    tmp_path: Path, pool: Pool, kind: str
 ) -> None:
     """``sys.exit()`` in a handler (a script's habit, or a library's): on Lambda the runtime
     process exits and the invocation fails with ``Runtime.ExitError``
@@ -445,7 +539,7 @@ def test_a_handler_that_calls_sys_exit_fails_its_attempt_not_the_runtime(
 
 
 def test_a_duplicate_waiting_on_a_held_key_looks_again_no_sooner_than_the_next_poll(
-    tmp_path: Path, pool: ThreadPoolExecutor
+    tmp_path: Path, pool: Pool
 ) -> None:
     """While another attempt holds the event's idempotency key, the duplicate goes back
     uncounted to look again after the backoff. Scaled to nothing (``--time-scale 0``, as here)

@@ -110,6 +110,43 @@ def test_a_blocking_sync_handler_does_not_block_the_loop(dev: Callable[..., DevS
     assert held["released"] is True and held["done"] > fast["done"]
 
 
+def test_sync_handlers_stuck_past_their_timeout_leave_room_for_the_others(
+    dev: Callable[..., DevServer],
+) -> None:
+    """A sync handler past its timeout cannot be stopped (Python cannot stop a thread): it runs
+    on, and the pool adds a thread in its place. Before, each one kept a thread of a pool shared
+    by HTTP and deliveries (min(32, cpus + 4) threads): once that many were stuck, every sync
+    route answered 504 and every sync delivery failed HandlerTimeout, never having started,
+    until it was dead-lettered. 48 stuck requests are more than the HTTP pool's 40 threads."""
+    server = dev(SLOW, "--timeout", "3")
+    stuck: list[int] = []
+
+    def call_stuck() -> None:
+        stuck.append(server.request("GET", "/stuck")[0])
+
+    clients = [threading.Thread(target=call_stuck) for _ in range(48)]
+    try:
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(60)
+        # Each ran past its 3 s (504), or found no thread free within it and did not run (503).
+        assert len(stuck) == 48 and set(stuck) <= {503, 504}, stuck
+        assert stuck.count(504) >= 40
+        status, _, body = server.request("GET", "/ping")
+        assert (status, body) == (200, {"pong": True})
+        status, _, accepted = server.request(
+            "POST", "/_pf/queues/tally", b'{"n": 1}', {"content-type": "application/json"}
+        )
+        assert status == 202
+        done = server.wait_for(
+            lambda r: r.get("event") == "invocation" and r["id"] == accepted["id"], timeout=30
+        )
+        assert (done["outcome"], done["attempt"]) == ("ok", 1), done
+    finally:
+        server.request("POST", "/unstick")
+
+
 def test_storage_filter_and_changes_made_while_down(
     dev: Callable[..., DevServer],
     tmp_path: Path,

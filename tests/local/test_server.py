@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -73,44 +77,95 @@ def test_every_loopback_address_is_guarded_and_reached_by_its_own_name(bound: st
     assert _call(lambda app: loopback_only(app, bound), literal + b":8080") == (200, ["/orders"])
 
 
-@pytest.mark.parametrize("parser", ["httptools", "h11"])
-def test_each_uvicorn_parser_answers_what_it_cannot_read_in_json(parser: str) -> None:
-    """Both of uvicorn's HTTP/1.1 parsers, each under a real uvicorn server on 127.0.0.1: a
-    request line neither can read is a JSON 400 (uvicorn's own is text/plain), and the app
-    behind is never reached."""
-    import socket
+@contextlib.contextmanager
+def _uvicorn(parser: str, reached: list[str]) -> Iterator[tuple[str, int]]:
+    """A real uvicorn server on 127.0.0.1 with ``dev``'s protocol for ``parser``, serving an
+    app that records each path it is reached with and answers 200."""
     import threading
 
     import uvicorn
 
-    from portable_fn._local.protocol import BODY, with_json_400
+    from portable_fn._local.protocol import settings
     from portable_fn._local.server import bind
 
     pytest.importorskip(parser)  # httptools is CPython-only (the `local` extra's marker)
-    reached: list[str] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             reached.append(scope["path"])
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
 
     sock = bind("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(
-        app, lifespan="off", log_level="critical", http=with_json_400(parser)
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="off", log_level="critical", **settings(parser))
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
         while not server.started:
             thread.join(0.01)
-        with socket.create_connection(sock.getsockname(), timeout=10) as client:
-            client.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-            answer = b""
-            while chunk := client.recv(65536):
-                answer += chunk
+        yield sock.getsockname()
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def _exchange(address: tuple[str, int], data: bytes) -> bytes:
+    """Send ``data`` and read until the server closes (or 20 s pass: a server still waiting
+    for the rest of a request answers nothing)."""
+    with socket.create_connection(address, timeout=20) as client:
+        client.sendall(data)
+        answer = b""
+        try:
+            while chunk := client.recv(65536):
+                answer += chunk
+        except TimeoutError:
+            pass
+    return answer
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_each_uvicorn_parser_answers_what_it_cannot_read_in_json(parser: str) -> None:
+    """Both of uvicorn's HTTP/1.1 parsers, each under a real uvicorn server on 127.0.0.1: a
+    request line neither can read is a JSON 400 (uvicorn's own is text/plain), and the app
+    behind is never reached."""
+    from portable_fn._local.protocol import BODY
+
+    reached: list[str] = []
+    with _uvicorn(parser, reached) as address:
+        answer = _exchange(address, b"NOT HTTP AT ALL\r\n\r\n")
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head
     assert body == BODY and reached == []
+
+
+def _head(size: int, *, end: bool = True) -> bytes:
+    """A GET whose request line and header lines are ``size`` bytes, one header padding it;
+    without ``end``, the head goes on (no blank line, the padding header unfinished)."""
+    start = b"GET /big HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Pad: "
+    pad = size - len(start) - 2
+    return start + b"a" * pad + (b"\r\n\r\n" if end else b"")
+
+
+@pytest.mark.parametrize("parser", ["httptools", "h11"])
+def test_a_request_head_past_the_api_gateway_limit_is_a_json_431(parser: str) -> None:
+    """The request line and headers may be 10240 bytes, as on an API Gateway HTTP API: a head
+    past it, whole or still coming, is a JSON 431 and the connection closed, with either parser.
+    With httptools a head was never limited (a 200 MiB header line was read into memory, and
+    served); h11 answered a 400 past its own 16 KiB, and served a larger head that came in one
+    read."""
+    from portable_fn._local.protocol import MAX_HEAD_BYTES, TOO_LARGE
+
+    reached: list[str] = []
+    with _uvicorn(parser, reached) as address:
+        fits = _exchange(address, _head(MAX_HEAD_BYTES))
+        whole = _exchange(address, _head(MAX_HEAD_BYTES + 1))
+        endless = _exchange(address, _head(4 * MAX_HEAD_BYTES, end=False))
+    assert fits.startswith(b"HTTP/1.1 200 ") and reached == ["/big"]
+    for answer in (whole, endless):
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 431 "), answer[:200]
+        assert b"connection: close" in head and json.loads(body) == json.loads(TOO_LARGE)
+    assert reached == ["/big"]

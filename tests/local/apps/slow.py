@@ -1,7 +1,8 @@
 """A test app for the runtime's concurrency and crash behaviour (tests/local only).
 
 ``work`` blocks on its first attempt, so a test can SIGKILL the runtime while a delivery is in
-flight; ``hold`` blocks a sync HTTP handler until the test calls ``release``, and ``holding``
+flight; ``stuck`` blocks past a short timeout, ``ping`` and ``tally`` need a free thread;
+``hold`` blocks a sync HTTP handler until the test calls ``release``, and ``holding``
 and ``fast`` (async, on the event loop) answer meanwhile: a blocked handler does not stall the
 loop, shown by order of events rather than by timing.
 """
@@ -50,6 +51,46 @@ async def holding(req: pf.Request) -> dict[str, Any]:
 async def release(req: pf.Request) -> dict[str, Any]:
     _released.set()
     return {"released": True}
+
+
+_unstuck = threading.Event()
+
+
+@app.http("/stuck", methods=["GET"])
+def stuck(req: pf.Request) -> dict[str, Any]:
+    """A sync handler past a short ``--timeout``: stuck in its thread until ``/unstick`` (at
+    most 60 s), as a call without a timeout of its own sticks."""
+    return {"unstuck": _unstuck.wait(60)}
+
+
+@app.http("/unstick", methods=["POST"])
+async def unstick(req: pf.Request) -> dict[str, Any]:
+    _unstuck.set()
+    return {"unstuck": True}
+
+
+@app.http("/ping", methods=["GET"])
+def ping(req: pf.Request) -> dict[str, Any]:
+    """A sync route that answers at once: it needs a free pool thread."""
+    return {"pong": True}
+
+
+@app.http("/batch", methods=["POST"])
+def enqueue_batch(req: pf.Request) -> pf.Response:
+    for n in range(req.json()["count"]):
+        pf.send("batch", {"n": n}, type="test.batch")
+    return pf.Response.json({"sent": req.json()["count"]}, status=202)
+
+
+@app.queue("batch")
+def batch(event: pf.CloudEvent) -> None:
+    """A steady stream of short deliveries: the loop claims more as each one ends."""
+    time.sleep(0.2)
+
+
+@app.queue("tally", retry=pf.Retry(max_retries=3, initial_backoff=0.05))
+def tally(event: pf.CloudEvent) -> None:
+    """A sync queue handler that succeeds at once: it needs a free pool thread."""
 
 
 @app.http("/fast", methods=["GET"])
