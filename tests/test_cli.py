@@ -562,3 +562,16 @@ def test_dlq_list_columns_line_up_with_the_header_whatever_the_names() -> None:
         assert found == [column] * 2
     assert [line.split()[0] for line in lines] == ["ID", "4", "1234"]
     assert lines[1].index("4 ") == lines[2].index("1234") + 3  # ids right-aligned
+
+
+def test_dev_on_a_port_in_use_names_it_and_the_way_out() -> None:
+    """The bare errno named neither the address nor `--port 0`."""
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        result = cli("dev", SHOP, "--port", str(port))
+    assert result.returncode == 2
+    assert f"127.0.0.1:{port}" in result.stderr and "--port 0" in result.stderr

@@ -30,7 +30,14 @@ def bind(host: str, port: int) -> socket.socket:
     # and without it Nagle + delayed ACK hold every response ~40 ms.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:  # the errno alone named neither the address nor a way out
+        sock.close()
+        raise OSError(
+            exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port, "
+            "or --port 0 for a free one"
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
