@@ -77,7 +77,6 @@ def core(session: nox.Session) -> None:
 
 
 def _adapter_session(provider: str) -> None:
-    @nox.session(name=provider, python=["3.10", "3.11", "3.12", "3.13"])
     def run(session: nox.Session) -> None:
         folder = f"adapters/{provider}"
         _apt(session, _APT.get(provider, []))
@@ -85,7 +84,9 @@ def _adapter_session(provider: str) -> None:
         session.install("-e", ".[test,local]", "-e", f"{folder}[test]")
         _pytest(session, f"{folder}/tests", "tests/contract")
 
+    # Before decorating: nox reads the description (`nox -l`) when the session is registered.
     run.__doc__ = f"The {provider} adapter: its tests and the contract suite through it."
+    nox.session(name=provider, python=["3.10", "3.11", "3.12", "3.13"])(run)
 
 
 for _provider in ADAPTERS:
