@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from portable_fn._app_sources import Exclude
+from portable_fn._app_sources import AppSource, Exclude
 from portable_fn.adapter import copy_app_source
 from portable_fn.errors import ConfigurationError
 from portable_fn.testing import load_app
@@ -107,6 +107,18 @@ def test_a_file_app_with_data_files(project: Path, tmp_path: Path) -> None:
     }
 
 
+def _copied(root: Path, out: Path, provider: str) -> AppSource:
+    """``copy_app_source`` of ``root/app.py`` into ``out``, the app's module unloaded after."""
+    ref = str(root / "app.py")
+    try:
+        return copy_app_source(load_app(ref), ref, out, provider=provider, reserved=set(),
+                               out_dir=out)
+    finally:
+        sys.modules.pop("app", None)
+        if str(root) in sys.path:
+            sys.path.remove(str(root))
+
+
 def test_an_env_file_giving_a_declared_secret_is_not_packaged(tmp_path: Path) -> None:
     """docs/cli.md recommends ``--env-file FILE`` for local secret values; a ``local.env``
     beside the app went into every artifact, the live key with it, with no word. An env file
@@ -119,15 +131,8 @@ def test_an_env_file_giving_a_declared_secret_is_not_packaged(tmp_path: Path) ->
         "defaults.env": "STRIPE_KEY=\nREGION=eu\n",  # no value: nothing secret in it
         "notes.txt": "set STRIPE_KEY in the console\n",
     })
-    ref = str(root / "app.py")
-    try:
-        out = tmp_path / "gcp"
-        source = copy_app_source(load_app(ref), ref, out, provider="gcp", reserved=set(),
-                                 out_dir=out)
-    finally:
-        sys.modules.pop("app", None)
-        if str(root) in sys.path:
-            sys.path.remove(str(root))
+    out = tmp_path / "gcp"
+    source = _copied(root, out, "gcp")
     assert files_in(out) == {"app.py", "defaults.env", "notes.txt"}
     warned = sorted(f.message.split(" ")[0] for f in source.findings if f.level == "warning")
     assert warned == ["config/prod.env", "local.env"], source.findings
@@ -152,15 +157,8 @@ def test_keys_credentials_and_links_out_of_the_project_are_not_packaged(tmp_path
     (root / "aws-creds").symlink_to(home, target_is_directory=True)
     (root / "shared.json").symlink_to(home / "credentials")
     (root / "inside.json").symlink_to(root / "data.json")  # within the project: followed
-    ref = str(root / "app.py")
-    try:
-        out = tmp_path / "aws"
-        source = copy_app_source(load_app(ref), ref, out, provider="aws", reserved=set(),
-                                 out_dir=out)
-    finally:
-        sys.modules.pop("app", None)
-        if str(root) in sys.path:
-            sys.path.remove(str(root))
+    out = tmp_path / "aws"
+    source = _copied(root, out, "aws")
     assert files_in(out) == {"app.py", "ca.pem", "data.json", "inside.json"}
     warned = sorted(f.message.split(" ")[0] for f in source.findings if f.level == "warning")
     assert warned == ["aws-creds", "infra/terraform.tfstate", "keys/sa.json", "server.pem",
@@ -180,15 +178,8 @@ def test_an_earlier_package_beside_the_app_is_not_packaged(tmp_path: Path) -> No
         "gcp-pkg/main.py": "", "gcp-pkg/deploy.sh": "",
         "config/host.json": "{}",  # one mark alone: the app's data
     })
-    ref = str(root / "app.py")
-    try:
-        out = tmp_path / "out"
-        source = copy_app_source(load_app(ref), ref, out, provider="gcp", reserved=set(),
-                                 out_dir=out)
-    finally:
-        sys.modules.pop("app", None)
-        if str(root) in sys.path:
-            sys.path.remove(str(root))
+    out = tmp_path / "out"
+    source = _copied(root, out, "gcp")
     assert files_in(out) == {"app.py", "config/host.json"}
     warned = sorted(f.message.split(" ")[0] for f in source.findings if f.level == "warning")
     assert warned == ["aws-out", "azure-pkg", "cf", "gcp-pkg"], source.findings
