@@ -129,9 +129,15 @@ def sample_refused(what: str, fitting: Collection[str]) -> ConfigurationError:
     return ConfigurationError(f"{what} (samples for it: {', '.join(fitting) or 'none'})")
 
 
+# Initialisms spelled out, whose first letter's name begins with a vowel sound ("an S3").
+_SPELLED = ("http", "s3", "sqs", "sns", "r2", "mqtt")
+
+
 def article(word: str) -> str:
-    """The indefinite article before ``word`` in such a message (``an sqs``, ``a queueTrigger``)."""
-    return "an" if word[:1].lower() in ("a", "e", "i", "o", "u") else "a"
+    """The indefinite article before ``word`` in such a message (``an sqs``, ``an http``,
+    ``a queueTrigger``)."""
+    lowered = word.lower()
+    return "an" if lowered[:1] in ("a", "e", "i", "o", "u") or lowered.startswith(_SPELLED) else "a"
 
 
 def installed_adapters() -> dict[str, Any]:

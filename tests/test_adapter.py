@@ -163,3 +163,13 @@ def test_unlisted_imports_reads_requirement_lines_as_pip_installs_them(tmp_path:
     path.write_text("--index-url https://x.test/simple\nrequests\n")
     assert len(unlisted_imports(["pydantic"], path)) == 1
     assert unlisted_imports(["pydantic"], path, provided=["pydantic"]) == []
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("event", "an"), ("http", "an"), ("s3", "an"), ("sqs", "an"), ("httpTrigger", "an"),
+     ("queue", "a"), ("schedule", "a"), ("timerTrigger", "a"), ("eventbridge", "an")],
+)
+def test_the_article_in_refusals_is_the_one_read_aloud(word: str, expected: str) -> None:
+    """Refusals said "a event function" and "a http event"; initialisms are spelled out."""
+    assert adapter.article(word) == expected

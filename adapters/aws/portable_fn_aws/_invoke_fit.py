@@ -82,8 +82,8 @@ def check(trigger: Any, function: str, event: Any, samples: Mapping[str, Any]) -
     ]
     if given not in fits:
         raise sample_refused(
-            f"function {function!r} is a {trigger.kind} function; the event is "
-            f"{article(given)} {given} event",
+            f"function {function!r} is {article(trigger.kind)} {trigger.kind} function; the "
+            f"event is {article(given)} {given} event",
             fitting,
         )
     off = _off_route(trigger, event)
