@@ -105,11 +105,7 @@ class LocalASGI:
             self.runtime.reporter.record("warning", message=f"{method} {path}: {exc}; sent 408")
             # RFC 9110 section 15.5.9: a 408 says the server closes the connection (the rest
             # of the body may still come, and would be read as the next request).
-            response = Response.json(
-                {"error": {"status": 408, "message": str(exc)}},
-                status=408,
-                headers={"connection": "close"},
-            )
+            response = ingress.error(408, str(exc)).with_headers({"connection": "close"})
             start = _start(response)
         except Disconnected:
             self.runtime.reporter.record(
@@ -176,12 +172,9 @@ class LocalASGI:
             message=f"{method} {path}: the server stopped the request at shutdown, before "
             "its handler answered; sent 503",
         )
-        response = Response.json(
-            {"error": {"status": 503, "message": "the server is shutting down; the request "
-                       "was stopped before its handler answered"}},
-            status=503,
-            headers={"connection": "close"},
-        )
+        response = ingress.error(
+            503, "the server is shutting down; the request was stopped before its handler answered"
+        ).with_headers({"connection": "close"})
         status: int | None = 503
         try:
             await send(_start(response, head=method == "HEAD"))
@@ -272,11 +265,7 @@ class LocalASGI:
                 # out of capacity for now (RFC 9110 section 15.6.4), which the client may retry.
                 busy = HandlerNotStarted(timeout)
                 self.runtime.reporter.record("error", message=f"{method} {path}: {busy}")
-                return Response.json(
-                    {"error": {"status": 503, "message": str(busy)}},
-                    status=503,
-                    headers={"retry-after": "1"},
-                )
+                return ingress.error(503, str(busy)).with_headers({"retry-after": "1"})
             # As a cloud answers a request whose function outlived its timeout (API Gateway and
             # Cloud Run say 504), in JSON like every other error here; the client no longer
             # waits for ever on a handler stuck in a call.

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from portable_fn._dispatch import Outcome, declined
+from portable_fn._dispatch_http import _resolve
 from portable_fn.app import App
-from portable_fn.errors import ConfigurationError, PortableFnError
+from portable_fn.errors import ConfigurationError, HTTPError
 from portable_fn.events import CloudEvent, from_dict
 from portable_fn.http import Request, Response
 from portable_fn.testing import RecordingPublisher, http_request, invoke
@@ -102,7 +103,7 @@ def _reached(app: App, method: str, path: str) -> str:
     """Which function a request reaches instead, for the refusal's message."""
     try:
         other, _ = app.match(method, path)
-    except PortableFnError:  # NotFound, MethodNotAllowed: none
+    except HTTPError:  # NotFound, MethodNotAllowed: none
         return "; no function takes it"
     return f"; it is a request for {other.name!r}"
 
@@ -135,17 +136,17 @@ def portable_value(app: App, function: str, raw: Any) -> Request | CloudEvent:
             headers=spec.get("headers"),
             query=spec.get("query") or "",
         )
-        method = request.method
-        if fn.match_path(request.path) is None or not (
-            method in trigger.methods or (method == "HEAD" and "GET" in trigger.methods)
-        ):
+        try:
+            _resolve(app, request, function)  # as the dispatch routes it to the function
+        except HTTPError:
             # The handler would not run: a 404 or 405 reported as invoke's success read as the
             # function's own answer (the shop's POST /orders sample given to get_order).
+            method = request.method
             raise ConfigurationError(
                 f"the --event request's {method} {request.path} is not a request for "
                 f"{function!r} ({'|'.join(trigger.methods)} {trigger.path})"
                 + _reached(app, method, request.path)
-            )
+            ) from None
         return request
     if isinstance(raw, dict) and "specversion" in raw:
         event = from_dict(raw)
