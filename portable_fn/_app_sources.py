@@ -87,17 +87,26 @@ _ASSIGNMENT = re.compile(
 _ENV_FILE_BYTES = 64 * 1024
 
 
-def _sets_secret(path: Path, secrets: frozenset[str]) -> bool:
-    """Whether ``path`` is an env file giving a value to one of the app's declared secrets (a
-    ``local.env`` for ``--env-file``): left out, as a secret's value is never in an artifact
-    (docs/core-api.md). Source files are code, not values."""
-    if path.suffix == ".py":
-        return False
+def _small_file(path: Path) -> bytes | None:
+    """The content of a file that may hold values (not a source file, at most
+    ``_ENV_FILE_BYTES``), read once for every check of what it holds; None otherwise."""
+    if path.suffix == ".py":  # source files are code, not values
+        return None
     try:
         if path.stat().st_size > _ENV_FILE_BYTES:
-            return False
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _sets_secret(content: bytes, secrets: frozenset[str]) -> bool:
+    """Whether ``content`` is an env file's giving a value to one of the app's declared secrets
+    (a ``local.env`` for ``--env-file``): left out, as a secret's value is never in an artifact
+    (docs/core-api.md)."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
         return False
     return any(name in secrets and value for name, value in _ASSIGNMENT.findall(text))
 
@@ -111,18 +120,24 @@ _CREDENTIAL_MARKS = (b"PRIVATE KEY-----", b'"private_key"', b"aws_secret_access_
 _STATE_SUFFIXES = (".tfstate", ".tfstate.backup")
 
 
-def _holds_credentials(path: Path) -> bool:
-    if path.suffix == ".py":
-        return False
+def _holds_credentials(path: Path, content: bytes | None) -> bool:
     if path.name.endswith(_STATE_SUFFIXES):
         return True
-    try:
-        if path.stat().st_size > _ENV_FILE_BYTES:
-            return False
-        content = path.read_bytes()
-    except OSError:
-        return False
-    return any(mark in content for mark in _CREDENTIAL_MARKS)
+    return content is not None and any(mark in content for mark in _CREDENTIAL_MARKS)
+
+
+# Why a file or folder is left out with a warning, in the order the warnings are written.
+_SECRET_VALUE = (
+    "it gives a value to a declared secret, which never goes into an artifact (set it in the "
+    "provider's secret store)"
+)
+_CREDENTIALS = (
+    "it holds a private key or credentials, which a deployed package shows to whoever may read "
+    "the function (give the function an identity, or use the provider's secret store)"
+)
+_LINK_OUT = "it links out of the app's folder (copy what it points at in, if the app needs it)"
+_PACKAGE = "it holds a package portable-fn wrote (package into dist/, which is never copied)"
+_WARNED = (_SECRET_VALUE, _CREDENTIALS, _LINK_OUT, _PACKAGE)
 
 
 # The files by which a folder is a deployable package of one of the targets (what each writes):
@@ -163,10 +178,12 @@ class _Rules:
     out: Path | None
     exclude: Exclude | None
     secrets: frozenset[str] = frozenset()  # the app's declared secrets (App(secrets=))
-    held: list[Path] = field(default_factory=list)  # files left out for holding one
-    credentials: list[Path] = field(default_factory=list)  # left out: keys, credentials
-    outside: list[Path] = field(default_factory=list)  # left out: links out of the root
-    packages: list[Path] = field(default_factory=list)  # left out: earlier packages
+    # What was left out with a warning, and why (one of ``_WARNED``), in the order met.
+    warned: list[tuple[Path, str]] = field(default_factory=list)
+
+    def _warn(self, path: Path, why: str) -> bool:
+        self.warned.append((path, why))
+        return True
 
     def skip(self, path: Path) -> bool:
         name = path.name
@@ -177,15 +194,14 @@ class _Rules:
         if path.is_symlink() and not path.resolve().is_relative_to(self.root.resolve()):
             # A link out of the project (to ~/.aws, a shared folder): what it points at is not
             # the app's, and copying follows it.
-            self.outside.append(path)
-            return True
+            return self._warn(path, _LINK_OUT)
         is_dir = path.is_dir()
-        if not is_dir and _holds_credentials(path):
-            self.credentials.append(path)
-            return True
-        if not is_dir and self.secrets and _sets_secret(path, self.secrets):
-            self.held.append(path)
-            return True
+        if not is_dir:
+            content = _small_file(path)
+            if _holds_credentials(path, content):
+                return self._warn(path, _CREDENTIALS)
+            if self.secrets and content is not None and _sets_secret(content, self.secrets):
+                return self._warn(path, _SECRET_VALUE)
         if not is_dir and _is_project_doc(name) and (
             path.parent == self.root or any(path.parent.glob("*.py"))
         ):
@@ -193,8 +209,7 @@ class _Rules:
         if is_dir and ((path / "pyvenv.cfg").is_file() or path.resolve() == self.out):
             return True
         if is_dir and _is_package(path):
-            self.packages.append(path)
-            return True
+            return self._warn(path, _PACKAGE)
         if self.exclude is None:
             return False
         try:
@@ -245,27 +260,9 @@ def copy_app_source(
         if not init.exists():
             init.touch()
     notes.extend(
-        Finding(None, "warning", f"{held.relative_to(root).as_posix()} is not packaged: it "
-                "gives a value to a declared secret, which never goes into an artifact (set it "
-                "in the provider's secret store)")
-        for held in dict.fromkeys(rules.held)  # once each, in the order met
-    )
-    notes.extend(
-        Finding(None, "warning", f"{found.relative_to(root).as_posix()} is not packaged: it "
-                "holds a private key or credentials, which a deployed package shows to whoever "
-                "may read the function (give the function an identity, or use the provider's "
-                "secret store)")
-        for found in dict.fromkeys(rules.credentials)
-    )
-    notes.extend(
-        Finding(None, "warning", f"{link.relative_to(root).as_posix()} is not packaged: it "
-                "links out of the app's folder (copy what it points at in, if the app needs it)")
-        for link in dict.fromkeys(rules.outside)
-    )
-    notes.extend(
-        Finding(None, "warning", f"{folder.relative_to(root).as_posix()} is not packaged: it "
-                "holds a package portable-fn wrote (package into dist/, which is never copied)")
-        for folder in dict.fromkeys(rules.packages)
+        Finding(None, "warning", f"{path.relative_to(root).as_posix()} is not packaged: {why}")
+        for why in _WARNED  # grouped by reason, each path once, in the order met
+        for path in dict.fromkeys(path for path, given in rules.warned if given is why)
     )
     return AppSource(
         module=module,
