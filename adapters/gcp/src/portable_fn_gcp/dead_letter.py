@@ -51,15 +51,17 @@ def forward(
     reason: str,
     log: Any,
     request: Any = None,
+    named: dict[str, str] | None = None,
 ) -> bool:
     """True when the message is now on the dead-letter topic (acknowledge it). ``request``, the
     HTTP request it came in, is what is forwarded when there is no event (``delivered`` None:
-    it could not be read) or the event cannot be written again."""
+    it could not be read) or the event cannot be written again. ``named``: ``about`` the
+    delivery, when the caller has it already."""
     publisher = app.publisher
     topic = dead_letter_topic(app, app.function(function))
     if topic is None or not isinstance(publisher, PubSubPublisher):
         return False
-    fields = about(delivered, request)
+    fields = named if named is not None else about(delivered, request)
     original = _original(delivered, request)
     if original is None:
         log.error(

@@ -240,7 +240,7 @@ def undecodable(
     fields = dead_letter.about(delivered, request)
     log.error("malformed delivery", error=str(exc), field=exc.field, **fields)
     reason = f"EventDecodeError: {exc}"
-    if movable and dead_letter.forward(app, name, delivered, reason, log, request):
+    if movable and dead_letter.forward(app, name, delivered, reason, log, request, fields):
         return "OK"
     _abort(_failure(400, f"malformed delivery: {exc}"))
 
