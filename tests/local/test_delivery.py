@@ -31,10 +31,16 @@ def pool() -> Iterator[Pool]:
     threads.close()
 
 
-def deliverer(app: pf.App, store: Store, pool: Pool) -> tuple[Deliverer, io.StringIO]:
+def deliverer(
+    app: pf.App, store: Store, pool: Pool, **options: Any
+) -> tuple[Deliverer, io.StringIO]:
+    """A deliverer whose records go to the string it returns; ``options`` as ``Deliverer``'s
+    (``timeout``, ``poll``)."""
     out = io.StringIO()
     reporter = Reporter(json_lines=True, stream=out)
-    return Deliverer(app, store, Routes.of(app), reporter, pool=pool, time_scale=0.0), out
+    return Deliverer(
+        app, store, Routes.of(app), reporter, pool=pool, time_scale=0.0, **options
+    ), out
 
 
 def run_due(d: Deliverer, store: Store) -> int:
@@ -267,11 +273,7 @@ def test_a_hung_handler_ends_at_the_function_timeout_retried_then_dead_lettered(
     store = Store(tmp_path / "broker.sqlite3")
     enqueue(store, "stuck")
     enqueue(store, "astuck")
-    out = io.StringIO()
-    d = Deliverer(
-        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        pool=pool, time_scale=0.0, timeout=0.2,
-    )
+    d, out = deliverer(app, store, pool, timeout=0.2)
     started = time.time()
     try:
         for _ in range(4):
@@ -310,11 +312,7 @@ def test_the_timeout_counts_from_the_handlers_start_not_its_wait_for_a_thread(
     pool = Pool(1, "test-one")
     store = Store(tmp_path / "broker.sqlite3")
     enqueue(store, "job")
-    out = io.StringIO()
-    d = Deliverer(
-        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        pool=pool, time_scale=0.0, timeout=2.5,
-    )
+    d, out = deliverer(app, store, pool, timeout=2.5)
     freed = threading.Event()
 
     async def behind_another_call() -> None:
@@ -352,11 +350,7 @@ def test_a_delivery_no_thread_takes_within_its_timeout_goes_back_uncounted(
     pool = Pool(1, "test-one")
     store = Store(tmp_path / "broker.sqlite3")
     enqueue(store, "job")
-    out = io.StringIO()
-    d = Deliverer(
-        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        pool=pool, time_scale=0.0, timeout=0.3, poll=0.01,
-    )
+    d, out = deliverer(app, store, pool, timeout=0.3, poll=0.01)
     freed = threading.Event()
 
     async def crowded_then_free() -> None:
@@ -404,12 +398,8 @@ def test_a_message_runs_under_its_functions_declared_timeout(
     store = Store(tmp_path / "broker.sqlite3")
     enqueue(store, "declared")
     enqueue(store, "undeclared")
-    out = io.StringIO()
     options = Options(state_dir=tmp_path, timeout=0.2)
-    d = Deliverer(
-        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        pool=pool, time_scale=0.0, timeout=options.timeout_for,
-    )
+    d, out = deliverer(app, store, pool, timeout=options.timeout_for)
     run_due(d, store)
     outcomes = {r["function"]: r["outcome"] for r in records(out)}
     assert outcomes == {"declared": "ok", "undeclared": "dead"}
@@ -436,11 +426,7 @@ def test_an_async_handler_that_swallows_its_cancellation_still_fails_at_the_time
 
     store = Store(tmp_path / "broker.sqlite3")
     enqueue(store, "slow")
-    out = io.StringIO()
-    d = Deliverer(
-        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        pool=pool, time_scale=0.0, timeout=0.2,
-    )
+    d, out = deliverer(app, store, pool, timeout=0.2)
     run_due(d, store)
     [record] = records(out)
     assert record["outcome"] == "dead" and "HandlerTimeout" in record["error"]
@@ -485,11 +471,7 @@ def test_tasks_an_async_handler_did_not_await_are_waited_for_then_cancelled_at_i
 
     store = Store(tmp_path / "broker.sqlite3")
     sent = enqueue(store, "job")
-    out = io.StringIO()
-    d = Deliverer(
-        app, store, Routes.of(app), Reporter(json_lines=True, stream=out),
-        pool=pool, time_scale=0.0, timeout=0.6,
-    )
+    d, out = deliverer(app, store, pool, timeout=0.6)
     with recording(app) as recorder:
         started = time.monotonic()
         run_due(d, store)

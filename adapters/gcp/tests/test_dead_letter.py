@@ -12,13 +12,24 @@ from typing import Any
 import portable_fn as pf
 from conftest import Recorder, Servers, load
 from portable_fn.events import CloudEvent
-from pubsub_endpoint import PublishEndpoint
+from pubsub_endpoint import PublishEndpoint, Received
 
 from portable_fn_gcp.dead_letter import forward
 from portable_fn_gcp.publisher import PubSubPublisher
 
 # JSON text Python's json.loads reads (as NaN) and json.dumps(allow_nan=False) cannot write.
 NAN = b"NaN"
+
+
+def _moved(
+    probe: Servers, pubsub_endpoint: PublishEndpoint, function: str, marker: str,
+    body: bytes, headers: dict[str, str],
+) -> Received:
+    """Post ``body`` to ``function``, acknowledged, and the message the dead-letter topic got
+    for it (found by ``marker``)."""
+    status, _, resp = probe[function].request(body=body, headers=headers)
+    assert status == 200, resp
+    return pubsub_endpoint.wait_for(lambda m: marker.encode() in m.data)
 
 
 def _rejected(marker: str) -> bytes:
@@ -42,9 +53,7 @@ def test_a_rejected_event_whose_data_json_cannot_write_is_dead_lettered_as_sent(
             b' "type": "com.example.invoice.paid", "datacontenttype": "application/json",'
             b' "data": ' + _rejected(marker) + b"}")
     headers = {"content-type": "application/cloudevents+json; charset=utf-8"}
-    status, _, resp = probe["on_job"].request(body=body, headers=headers)
-    assert status == 200, resp
-    moved = pubsub_endpoint.wait_for(lambda m: marker.encode() in m.data)
+    moved = _moved(probe, pubsub_endpoint, "on_job", marker, body, headers)
     assert moved.topic == "projects/test-project/topics/jobs-dlq"
     assert moved.data == body
     assert {k: v for k, v in moved.attributes.items() if k != "portable-fn-error"} == headers
@@ -68,9 +77,7 @@ def test_an_undecodable_event_whose_data_json_cannot_write_is_dead_lettered_as_s
     body = json.dumps(event).encode()
     assert NAN in body
     headers = {"content-type": "application/cloudevents+json"}
-    status, _, resp = probe["on_object"].request(body=body, headers=headers)
-    assert status == 200, resp
-    moved = pubsub_endpoint.wait_for(lambda m: marker.encode() in m.data)
+    moved = _moved(probe, pubsub_endpoint, "on_object", marker, body, headers)
     assert moved.topic == "projects/test-project/topics/probe-on-object-dlq"
     assert moved.data == body
     assert moved.attributes["content-type"] == "application/cloudevents+json"
