@@ -73,13 +73,15 @@ async def consume(
         )
         message.retry()
         return
-    # The lines about settling it: the function and message, and the event's own ids once it
-    # is read (as the handler's lines had them), so a search on any of them finds them all.
-    log = Logger({"function": consumer.function, "provider": PROVIDER, "invocation_id": native.id})
+    # The lines about settling a failed message: the function and message, and the event's own
+    # ids once it is read (as the handler's lines had them), so a search on any finds them all.
+    # Made for a failure only: an acknowledged message writes no line.
+    log = _log
     try:
         event = _decode(consumer, native)
     except PortableFnError as exc:
         outcome = Outcome(ok=False, error=exc, retryable=not isinstance(exc, EventDecodeError))
+        log = _message_log(consumer, native)
     except Exception as exc:  # RecursionError, OverflowError...: still about this one body
         # The same bytes fail the same way next time (docs/event-mapping.md rule 6): dead-letter
         # this one message; an exception escaping here would leave the rest of the batch unsettled.
@@ -89,6 +91,7 @@ async def consume(
             trigger=consumer.kind,
         )
         outcome = Outcome(ok=False, error=error, retryable=False)
+        log = _message_log(consumer, native)
     else:
         traceparent = event.extensions.get("traceparent")
         context = Context(
@@ -108,6 +111,11 @@ async def consume(
         outcome, attempts=native.attempts, retry=consumer.retry, dead_letter=consumer.dead_letter
     )
     await _apply(decision, consumer, message, native, env, outcome, log)
+
+
+def _message_log(consumer: plan.Consumer, native: queue_codec.QueueMessage) -> Logger:
+    """The logger for a message no event was read from: its function and id."""
+    return Logger({"function": consumer.function, "provider": PROVIDER, "invocation_id": native.id})
 
 
 def _decode(consumer: plan.Consumer, native: queue_codec.QueueMessage) -> CloudEvent:
