@@ -163,23 +163,20 @@ def _run(
     outcome = dispatch_event(app, name, result.event, ctx)
     if outcome.ok:
         return "OK"
-    # The event's own ids (correlation, trace), as the handler's lines had them.
-    log = event_logger(app, function, result.event, ctx)
-    if not outcome.retryable:
-        reason = outcome.reason or "rejected"
-        if dead_letter.forward(app, name, delivered, reason, log, request):
-            return "OK"
-        _keep_error(request, outcome.error)
-        _abort(_failure(422, "event rejected by the handler"))
     declared = _attempts(function)
-    if ctx.attempt >= declared:
-        # The last attempt declared (the first with max_retries=0): dead-lettered now, as on
-        # every provider, where Pub/Sub would go on to its least of 5 attempts.
-        last = f"failed attempt {ctx.attempt} of {declared}"
-        why = outcome.reason or last
+    # Rejected for good, or the last attempt declared (the first with max_retries=0):
+    # dead-lettered now, as on every provider, where Pub/Sub would go on to its least of 5.
+    if not outcome.retryable or ctx.attempt >= declared:
+        why = outcome.reason or (
+            f"failed attempt {ctx.attempt} of {declared}" if outcome.retryable else "rejected"
+        )
+        # The event's own ids (correlation, trace), as the handler's lines had them.
+        log = event_logger(app, function, result.event, ctx)
         if dead_letter.forward(app, name, delivered, why, log, request):
             return "OK"
     _keep_error(request, outcome.error)
+    if not outcome.retryable:
+        _abort(_failure(422, "event rejected by the handler"))
     _abort(_failure(500, "event handler failed"))
 
 
